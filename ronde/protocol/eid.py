@@ -1,0 +1,48 @@
+"""Eddystone-EID (google/eddystone ``eddystone-eid/eid-computation.md``).
+
+Both sides need it: beacons compute it, the server resolves it. Pure functions.
+"""
+
+from __future__ import annotations
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+
+def _aes128_ecb(key: bytes, block: bytes) -> bytes:
+    enc = Cipher(algorithms.AES(key), modes.ECB()).encryptor()
+    return enc.update(block) + enc.finalize()
+
+
+def temporary_key(identity_key: bytes, counter: int) -> bytes:
+    """AES(IK, 11×0x00 ‖ 0xFF ‖ 2×0x00 ‖ counter[31:16])."""
+    block = bytes(11) + b"\xff" + bytes(2) + ((counter >> 16) & 0xFFFF).to_bytes(2, "big")
+    return _aes128_ecb(identity_key, block)
+
+
+def compute_eid(identity_key: bytes, rotation_exponent: int, counter: int) -> bytes:
+    """The 8-byte EID for a 32-bit beacon time counter (seconds), K in 0..15."""
+    if len(identity_key) != 16:
+        raise ValueError("identity key must be 16 bytes")
+    if not 0 <= rotation_exponent <= 15:
+        raise ValueError("rotation exponent K must be 0..15")
+    counter &= 0xFFFFFFFF
+    masked = (counter >> rotation_exponent) << rotation_exponent
+    block = bytes(11) + bytes([rotation_exponent]) + masked.to_bytes(4, "big")
+    return _aes128_ecb(temporary_key(identity_key, counter), block)[:8]
+
+
+def derive_identity_key(
+    resolver_public: bytes, beacon_public: bytes, shared_secret: bytes
+) -> bytes:
+    """IK = HKDF-SHA256(ikm=shared, salt=resolver_pub‖beacon_pub, info="")[:16]."""
+    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=resolver_public + beacon_public, info=b"")
+    return hkdf.derive(shared_secret)[:16]
+
+
+def shared_secret(private_key: bytes, peer_public: bytes) -> bytes:
+    return X25519PrivateKey.from_private_bytes(private_key).exchange(
+        X25519PublicKey.from_public_bytes(peer_public)
+    )

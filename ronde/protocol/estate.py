@@ -1,0 +1,436 @@
+"""The estate file: landlords, estates, buildings and checkpoints with their beacons.
+
+A versioned YAML file (``format: ronde-estate``, ``version: 1``) is the registry's source of
+truth: the simulator walks it, ingest enriches visits with it, the API serves it. Loading
+validates everything once and reports each error with its line, e.g.
+``estate.yaml:42: checkpoints[3].landlord: unknown landlord 'i3f'``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ronde.protocol.messages import AltBeaconId, EddystoneUidId, IBeaconId
+
+ID = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+
+
+class CheckpointKind(str, Enum):
+    STAIRWELL_HALL = "stairwell_hall"
+    CAR_PARK_SURFACE = "car_park_surface"
+    CAR_PARK_UNDERGROUND = "car_park_underground"
+    GREEN_SPACE = "green_space"
+    PLAYGROUND = "playground"
+    FOOTPATH = "footpath"
+    RECEPTION_OFFICE = "reception_office"
+
+
+# Vocabulary of the launch announcement (communiqué), for the French interface.
+KIND_LABELS_FR: Mapping[CheckpointKind, str] = {
+    CheckpointKind.STAIRWELL_HALL: "hall d'immeuble (espaces communs)",
+    CheckpointKind.CAR_PARK_SURFACE: "parking en surface",
+    CheckpointKind.CAR_PARK_UNDERGROUND: "parking en sous-sol",
+    CheckpointKind.GREEN_SPACE: "espace vert",
+    CheckpointKind.PLAYGROUND: "aire de jeux",
+    CheckpointKind.FOOTPATH: "cheminement piéton",
+    CheckpointKind.RECEPTION_OFFICE: "bureau d'accueil et de proximité",
+}
+KIND_LABELS_EN: Mapping[CheckpointKind, str] = {
+    CheckpointKind.STAIRWELL_HALL: "stairwell hall",
+    CheckpointKind.CAR_PARK_SURFACE: "surface car park",
+    CheckpointKind.CAR_PARK_UNDERGROUND: "underground car park",
+    CheckpointKind.GREEN_SPACE: "green space",
+    CheckpointKind.PLAYGROUND: "playground",
+    CheckpointKind.FOOTPATH: "footpath",
+    CheckpointKind.RECEPTION_OFFICE: "reception office",
+}
+# Visits expected per service day unless a checkpoint overrides it.
+DEFAULT_EXPECTED_VISITS: Mapping[CheckpointKind, int] = {k: 1 for k in CheckpointKind}
+# Radius (m) within which a team counts as "at" the checkpoint (simulator ground truth).
+DEFAULT_RADIUS_M: Mapping[CheckpointKind, float] = {
+    CheckpointKind.STAIRWELL_HALL: 4.0,
+    CheckpointKind.CAR_PARK_SURFACE: 12.0,
+    CheckpointKind.CAR_PARK_UNDERGROUND: 12.0,
+    CheckpointKind.GREEN_SPACE: 12.0,
+    CheckpointKind.PLAYGROUND: 8.0,
+    CheckpointKind.FOOTPATH: 6.0,
+    CheckpointKind.RECEPTION_OFFICE: 5.0,
+}
+
+
+# ---- file models (pydantic: this is an edge) -------------------------------------------------
+
+
+class _File(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LandlordFile(_File):
+    id: str = Field(pattern=ID)
+    name: str = Field(min_length=1, max_length=120)
+    dwellings: int = Field(ge=0)
+
+
+class EstateFile(_File):
+    id: str = Field(pattern=ID)
+    name: str = Field(min_length=1, max_length=120)
+    city: str = Field(min_length=1, max_length=120)
+
+
+class BuildingFile(_File):
+    id: str = Field(pattern=ID)
+    name: str = Field(min_length=1, max_length=200)
+    estate: str
+    landlord: str
+    dwellings: int = Field(default=0, ge=0)
+
+
+class _BeaconRadio(_File):
+    tx_power: int = Field(
+        default=-59, ge=-100, le=20,
+        description="dBm: measured power at 1 m (iBeacon/AltBeacon) or at 0 m (Eddystone)",
+    )
+    interval_ms: int = Field(default=1000, ge=20, le=10_240)
+
+
+class IBeaconFile(_BeaconRadio, IBeaconId):
+    pass
+
+
+class AltBeaconFile(_BeaconRadio, AltBeaconId):
+    pass
+
+
+class EddystoneUidFile(_BeaconRadio, EddystoneUidId):
+    tx_power: int = Field(default=-18, ge=-100, le=20)
+
+
+class EddystoneEidFile(_BeaconRadio):
+    format: Literal["eddystone_eid"] = "eddystone_eid"
+    identity_key: str = Field(pattern=r"^[0-9a-f]{32}$", description="AES-128 identity key (secret)")
+    rotation_exponent: int = Field(default=10, ge=0, le=15)
+    clock_epoch: int = Field(ge=0, description="UTC epoch second at which the beacon's counter was 0")
+    tx_power: int = Field(default=-18, ge=-100, le=20)
+
+
+BeaconFile = Annotated[
+    IBeaconFile | AltBeaconFile | EddystoneUidFile | EddystoneEidFile, Field(discriminator="format")
+]
+
+
+class CheckpointFile(_File):
+    id: str = Field(pattern=ID)
+    name: str = Field(min_length=1, max_length=200)
+    kind: CheckpointKind
+    estate: str
+    landlord: str
+    building: str | None = None
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    level: int = Field(default=0, ge=-5, le=30, description="floor; negative underground")
+    expected_visits: int | None = Field(default=None, ge=0, le=50)
+    radius_m: float | None = Field(default=None, gt=0, le=200)
+    beacon: BeaconFile
+
+
+class PathFile(_File):
+    """A walkable link between two checkpoints (the simulator adds straight links otherwise)."""
+
+    a: str
+    b: str
+
+
+class EstateDocument(_File):
+    format: Literal["ronde-estate"]
+    version: Literal[1]
+    revision: str = Field(min_length=1, max_length=40)
+    note: str = ""
+    landlords: list[LandlordFile] = Field(min_length=1)
+    estates: list[EstateFile] = Field(min_length=1)
+    buildings: list[BuildingFile] = Field(default_factory=list)
+    checkpoints: list[CheckpointFile] = Field(min_length=1)
+    paths: list[PathFile] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _references(self) -> EstateDocument:
+        errors: list[tuple[tuple[str | int, ...], str]] = []
+        for section in ("landlords", "estates", "buildings", "checkpoints"):
+            seen: set[str] = set()
+            for i, item in enumerate(getattr(self, section)):
+                if item.id in seen:
+                    errors.append(((section, i, "id"), f"duplicate id {item.id!r}"))
+                seen.add(item.id)
+        landlords = {x.id for x in self.landlords}
+        estates = {x.id for x in self.estates}
+        buildings = {x.id: x for x in self.buildings}
+        for i, b in enumerate(self.buildings):
+            if b.estate not in estates:
+                errors.append((("buildings", i, "estate"), f"unknown estate {b.estate!r}"))
+            if b.landlord not in landlords:
+                errors.append((("buildings", i, "landlord"), f"unknown landlord {b.landlord!r}"))
+        beacon_keys: dict[str, str] = {}
+        for i, c in enumerate(self.checkpoints):
+            if c.estate not in estates:
+                errors.append((("checkpoints", i, "estate"), f"unknown estate {c.estate!r}"))
+            if c.landlord not in landlords:
+                errors.append((("checkpoints", i, "landlord"), f"unknown landlord {c.landlord!r}"))
+            if c.building is not None:
+                b = buildings.get(c.building)
+                if b is None:
+                    errors.append((("checkpoints", i, "building"), f"unknown building {c.building!r}"))
+                elif b.landlord != c.landlord or b.estate != c.estate:
+                    errors.append(
+                        (("checkpoints", i, "building"), f"building {b.id!r} belongs to another landlord/estate")
+                    )
+            key = beacon_key_of(c.beacon)
+            if key in beacon_keys:
+                errors.append((("checkpoints", i, "beacon"), f"beacon already used by {beacon_keys[key]!r}"))
+            beacon_keys[key] = c.id
+        checkpoint_ids = {c.id for c in self.checkpoints}
+        for i, p in enumerate(self.paths):
+            for end in ("a", "b"):
+                if getattr(p, end) not in checkpoint_ids:
+                    errors.append((("paths", i, end), f"unknown checkpoint {getattr(p, end)!r}"))
+        if errors:
+            raise ReferenceErrors(errors)
+        return self
+
+
+class ReferenceErrors(ValueError):
+    def __init__(self, errors: list[tuple[tuple[str | int, ...], str]]) -> None:
+        super().__init__("; ".join(f"{_dotted(loc)}: {msg}" for loc, msg in errors))
+        self.errors = errors
+
+
+def beacon_key_of(beacon: IBeaconFile | AltBeaconFile | EddystoneUidFile | EddystoneEidFile) -> str:
+    if isinstance(beacon, EddystoneEidFile):
+        return f"eddystone_eid_ik:{beacon.identity_key}"
+    return beacon.key()
+
+
+# ---- domain (frozen dataclasses) --------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Landlord:
+    id: str
+    name: str
+    dwellings: int
+
+
+@dataclass(frozen=True, slots=True)
+class Estate:
+    id: str
+    name: str
+    city: str
+
+
+@dataclass(frozen=True, slots=True)
+class Building:
+    id: str
+    name: str
+    estate: str
+    landlord: str
+    dwellings: int
+
+
+@dataclass(frozen=True, slots=True)
+class BeaconSpec:
+    """How a checkpoint's beacon identifies itself on air.
+
+    ``key`` is the observed identity (``ibeacon:uuid:major:minor`` …); EID beacons have no
+    fixed key: they carry ``identity_key``/``rotation_exponent``/``clock_epoch`` instead.
+    """
+
+    format: str
+    key: str | None
+    tx_power: int
+    interval_ms: int
+    identity_key: bytes | None = None
+    rotation_exponent: int | None = None
+    clock_epoch: int | None = None
+    fields: tuple[tuple[str, str | int], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    id: str
+    name: str
+    kind: CheckpointKind
+    estate: str
+    landlord: str
+    building: str | None
+    lat: float
+    lon: float
+    level: int
+    expected_visits: int
+    radius_m: float
+    beacon: BeaconSpec
+
+
+@dataclass(frozen=True, slots=True)
+class Registry:
+    revision: str
+    landlords: Mapping[str, Landlord]
+    estates: Mapping[str, Estate]
+    buildings: Mapping[str, Building]
+    checkpoints: Mapping[str, Checkpoint]
+    paths: tuple[tuple[str, str], ...] = ()
+    by_beacon_key: Mapping[str, str] = field(default_factory=dict)
+
+    def checkpoint_for_beacon(self, key: str) -> Checkpoint | None:
+        cid = self.by_beacon_key.get(key)
+        return None if cid is None else self.checkpoints[cid]
+
+    def eid_checkpoints(self) -> list[Checkpoint]:
+        return [c for c in self.checkpoints.values() if c.beacon.format == "eddystone_eid"]
+
+    def checkpoints_of(self, landlord: str) -> list[Checkpoint]:
+        return [c for c in self.checkpoints.values() if c.landlord == landlord]
+
+    @property
+    def total_dwellings(self) -> int:
+        return sum(x.dwellings for x in self.landlords.values())
+
+
+def distance_m(a: Checkpoint, b: Checkpoint) -> float:
+    """Equirectangular distance, exact enough at estate scale."""
+    r = 6_371_000.0
+    x = math.radians(b.lon - a.lon) * math.cos(math.radians((a.lat + b.lat) / 2))
+    y = math.radians(b.lat - a.lat)
+    return r * math.hypot(x, y)
+
+
+def _beacon_spec(b: IBeaconFile | AltBeaconFile | EddystoneUidFile | EddystoneEidFile) -> BeaconSpec:
+    if isinstance(b, EddystoneEidFile):
+        return BeaconSpec(
+            format=b.format, key=None, tx_power=b.tx_power, interval_ms=b.interval_ms,
+            identity_key=bytes.fromhex(b.identity_key), rotation_exponent=b.rotation_exponent,
+            clock_epoch=b.clock_epoch,
+        )
+    ids = b.model_dump(exclude={"format", "tx_power", "interval_ms"})
+    return BeaconSpec(
+        format=b.format, key=b.key(), tx_power=b.tx_power, interval_ms=b.interval_ms,
+        fields=tuple(sorted(ids.items())),
+    )
+
+
+def registry_from_document(doc: EstateDocument) -> Registry:
+    checkpoints = {
+        c.id: Checkpoint(
+            id=c.id, name=c.name, kind=c.kind, estate=c.estate, landlord=c.landlord, building=c.building,
+            lat=c.lat, lon=c.lon, level=c.level,
+            expected_visits=c.expected_visits if c.expected_visits is not None else DEFAULT_EXPECTED_VISITS[c.kind],
+            radius_m=c.radius_m if c.radius_m is not None else DEFAULT_RADIUS_M[c.kind],
+            beacon=_beacon_spec(c.beacon),
+        )
+        for c in doc.checkpoints
+    }
+    return Registry(
+        revision=doc.revision,
+        landlords={x.id: Landlord(x.id, x.name, x.dwellings) for x in doc.landlords},
+        estates={x.id: Estate(x.id, x.name, x.city) for x in doc.estates},
+        buildings={x.id: Building(x.id, x.name, x.estate, x.landlord, x.dwellings) for x in doc.buildings},
+        checkpoints=checkpoints,
+        paths=tuple((p.a, p.b) for p in doc.paths),
+        by_beacon_key={c.beacon.key: c.id for c in checkpoints.values() if c.beacon.key is not None},
+    )
+
+
+# ---- loading with line numbers ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EstateError:
+    line: int | None
+    location: str
+    message: str
+
+    def render(self, source: str) -> str:
+        where = f"{source}:{self.line}" if self.line is not None else source
+        return f"{where}: {self.location}: {self.message}" if self.location else f"{where}: {self.message}"
+
+
+class EstateFileError(ValueError):
+    def __init__(self, source: str, errors: list[EstateError]) -> None:
+        self.source = source
+        self.errors = errors
+        super().__init__("\n".join(e.render(source) for e in errors))
+
+
+def _dotted(loc: tuple[str | int, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _line_index(node: yaml.Node, path: tuple[str | int, ...], out: dict[tuple[str | int, ...], int]) -> None:
+    out[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = key_node.value
+            out[(*path, key)] = key_node.start_mark.line + 1
+            _line_index(value_node, (*path, key), out)
+            out[(*path, key)] = key_node.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _line_index(item, (*path, i), out)
+
+
+def _nearest_line(lines: dict[tuple[str | int, ...], int], loc: tuple[str | int, ...]) -> int | None:
+    for n in range(len(loc), -1, -1):
+        if loc[:n] in lines:
+            return lines[loc[:n]]
+    return None
+
+
+def parse_estate(text: str, source: str = "<estate>") -> EstateDocument:
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data: Any = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise EstateFileError(source, [EstateError(line, "", f"not valid YAML: {getattr(exc, 'problem', exc)}")])
+    if node is None or not isinstance(data, dict):
+        raise EstateFileError(source, [EstateError(1, "", "expected a mapping with format: ronde-estate")])
+    lines: dict[tuple[str | int, ...], int] = {}
+    _line_index(node, (), lines)
+    try:
+        return EstateDocument.model_validate(data)
+    except ValidationError as exc:
+        errors: list[EstateError] = []
+        for err in exc.errors():
+            ctx_err = err.get("ctx", {}).get("error")
+            if isinstance(ctx_err, ReferenceErrors):
+                errors.extend(EstateError(_nearest_line(lines, loc), _dotted(loc), msg) for loc, msg in ctx_err.errors)
+                continue
+            # drop pydantic's union tags (e.g. 'ibeacon') from the location
+            loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p in _UNION_TAGS))
+            errors.append(EstateError(_nearest_line(lines, loc), _dotted(loc), err["msg"]))
+        raise EstateFileError(source, errors) from None
+
+
+_UNION_TAGS = {"ibeacon", "altbeacon", "eddystone_uid", "eddystone_eid"}
+
+
+def load_estate(path: str | Path) -> Registry:
+    p = Path(path)
+    return registry_from_document(parse_estate(p.read_text(encoding="utf-8"), str(p)))
+
+
+def default_estate_path() -> Path:
+    return Path(__file__).with_name("estate_sample.yaml")
+
+
+def load_default_estate() -> Registry:
+    return load_estate(default_estate_path())
