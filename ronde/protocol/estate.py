@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -23,7 +23,7 @@ from ronde.protocol.messages import AltBeaconId, EddystoneUidId, IBeaconId
 ID = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 
 
-class CheckpointKind(str, Enum):
+class CheckpointKind(StrEnum):
     STAIRWELL_HALL = "stairwell_hall"
     CAR_PARK_SURFACE = "car_park_surface"
     CAR_PARK_UNDERGROUND = "car_park_underground"
@@ -183,12 +183,12 @@ class EstateDocument(_File):
             if c.landlord not in landlords:
                 errors.append((("checkpoints", i, "landlord"), f"unknown landlord {c.landlord!r}"))
             if c.building is not None:
-                b = buildings.get(c.building)
-                if b is None:
+                bb = buildings.get(c.building)
+                if bb is None:
                     errors.append((("checkpoints", i, "building"), f"unknown building {c.building!r}"))
-                elif b.landlord != c.landlord or b.estate != c.estate:
+                elif bb.landlord != c.landlord or bb.estate != c.estate:
                     errors.append(
-                        (("checkpoints", i, "building"), f"building {b.id!r} belongs to another landlord/estate")
+                        (("checkpoints", i, "building"), f"building {bb.id!r} belongs to another landlord/estate")
                     )
             key = beacon_key_of(c.beacon)
             if key in beacon_keys:
@@ -400,7 +400,8 @@ def parse_estate(text: str, source: str = "<estate>") -> EstateDocument:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
-        raise EstateFileError(source, [EstateError(line, "", f"not valid YAML: {getattr(exc, 'problem', exc)}")])
+        problem = getattr(exc, "problem", exc)
+        raise EstateFileError(source, [EstateError(line, "", f"not valid YAML: {problem}")]) from None
     if node is None or not isinstance(data, dict):
         raise EstateFileError(source, [EstateError(1, "", "expected a mapping with format: ronde-estate")])
     lines: dict[tuple[str | int, ...], int] = {}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 ROOT = "ronde/v1"
 GATEWAY_ID_PATTERN = r"[a-z0-9][a-z0-9_-]{0,62}"
@@ -17,7 +17,7 @@ _GATEWAY_ID_RE = re.compile(rf"^{GATEWAY_ID_PATTERN}$")
 SHARE_GROUP = "ingest"
 
 
-class TopicKind(str, Enum):
+class TopicKind(StrEnum):
     VISIT = "visit"  # QoS 1, not retained: one signed visit event
     STATUS = "status"  # QoS 1, retained; the MQTT will publishes "offline" here
     HEARTBEAT = "heartbeat"  # QoS 0/1, not retained: outbox depth, scan rate, battery

@@ -1,0 +1,74 @@
+"""The store port: one interface, several engines (SQLite embedded, InfluxDB 1.x/2.x/3.x)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import date, datetime
+from typing import Protocol
+
+from ronde.store.records import (
+    BeaconTelemetryRecord,
+    DailyRollup,
+    GatewayStateRecord,
+    Rejection,
+    RetentionPolicy,
+    SequenceGap,
+    StoredVisit,
+    WriteBatch,
+)
+
+
+class StoreUnavailable(Exception):
+    """The engine cannot durably accept or answer now; callers retry and must not ack meanwhile."""
+
+
+class Store(Protocol):
+    def open(self) -> None:
+        """Create database/schema/retention if needed. Idempotent. Raises StoreUnavailable."""
+
+    def close(self) -> None: ...
+
+    def write(self, batch: WriteBatch) -> None:
+        """Durably store the whole batch, idempotently (same event id → same row/point).
+
+        Returns only when the data would survive a crash of this process. Raises StoreUnavailable.
+        """
+
+    def known_event_ids(self, ids: Collection[str]) -> set[str]:
+        """Which of ``ids`` are already stored as visits (dedupe across workers and restarts)."""
+
+    def visits(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        landlord: str | None = None,
+        checkpoint_ids: Collection[str] | None = None,
+    ) -> list[StoredVisit]:
+        """Visits whose first_seen is in [start, end), ordered by first_seen then event_id."""
+
+    def visits_of_days(self, days: Collection[date], *, landlord: str | None = None) -> list[StoredVisit]:
+        """Visits whose service_day is in ``days``, ordered by first_seen then event_id."""
+
+    def sequence_numbers(self, gateway_id: str, start: datetime, end: datetime) -> list[int]:
+        """Sorted sequence numbers stored for the gateway's visits received in [start, end)."""
+
+    def gateways(self) -> list[str]: ...
+
+    def rejections(self, start: datetime, end: datetime) -> list[Rejection]: ...
+
+    def gaps(self, start: datetime, end: datetime) -> list[SequenceGap]: ...
+
+    def latest_telemetry(self) -> dict[str, BeaconTelemetryRecord]:
+        """Newest telemetry per checkpoint."""
+
+    def latest_gateway_states(self) -> dict[str, GatewayStateRecord]:
+        """Newest state per gateway."""
+
+    def write_rollups(self, rollups: Sequence[DailyRollup]) -> None:
+        """Idempotent: a rollup for the same (day, checkpoint) replaces the previous one."""
+
+    def rollups(self, first: date, last: date, *, landlord: str | None = None) -> list[DailyRollup]: ...
+
+    def apply_retention(self, policy: RetentionPolicy, now: datetime) -> None:
+        """Delete (SQLite) or configure expiry (InfluxDB retention policies/buckets) per policy."""

@@ -1,0 +1,157 @@
+"""What the store holds (frozen dataclasses: the domain, not the wire)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+
+
+class Verification(StrEnum):
+    SIGNED = "signed"  # Ed25519 signature valid against the gateway's enrolled key
+    UNSIGNED = "unsigned"  # accepted only because the config allows unsigned events
+
+
+class BeaconCheck(StrEnum):
+    STATIC = "static"  # iBeacon/AltBeacon/Eddystone-UID: identity can be replayed by anyone
+    EID_RESOLVED = "eid_resolved"  # Eddystone-EID resolved within its time window
+
+
+class RejectReason(StrEnum):
+    SIZE = "size"
+    ENCODING = "encoding"  # not UTF-8 / not JSON
+    SCHEMA = "schema"
+    TOPIC = "topic"  # topic not in the v1 tree
+    GATEWAY_MISMATCH = "gateway_mismatch"  # payload's gateway_id differs from the topic's
+    UNKNOWN_GATEWAY = "unknown_gateway"
+    CLOCK_FUTURE = "clock_future"
+    CLOCK_TOO_OLD = "clock_too_old"
+    SIGNATURE_MISSING = "signature_missing"
+    SIGNATURE_INVALID = "signature_invalid"
+    UNKNOWN_BEACON = "unknown_beacon"
+    EID_UNRESOLVED = "eid_unresolved"
+    EID_REPLAY = "eid_replay"  # resolved outside its window, or seen at two places too far apart
+    OUT_OF_SERVICE = "out_of_service"  # outside service hours: not presence, and not collected
+
+
+@dataclass(frozen=True, slots=True)
+class StoredVisit:
+    """A verified, enriched visit. ``badge`` is a field only (never a tag, never shown to landlords)."""
+
+    event_id: str
+    gateway_id: str
+    seq: int
+    badge: str
+    checkpoint_id: str
+    kind: str
+    building: str | None
+    estate: str
+    landlord: str
+    service_day: date
+    first_seen: datetime
+    last_seen: datetime
+    count: int
+    rssi_max: int
+    rssi_mean: float
+    verification: Verification
+    beacon_check: BeaconCheck
+    received_at: datetime
+    payload_sha256: str  # digest of the exact payload bytes, for the audit hash chain
+
+    @property
+    def dwell_s(self) -> float:
+        return (self.last_seen - self.first_seen).total_seconds()
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A refused message: why, from whom, when, and a hash of the payload (not its content)."""
+
+    at: datetime
+    reason: RejectReason
+    detail: str
+    topic: str
+    gateway_id: str | None
+    payload_sha256: str
+    event_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SequenceGap:
+    """Events ``first_missing..last_missing`` of a gateway never reached the server (yet)."""
+
+    gateway_id: str
+    first_missing: int
+    last_missing: int
+    detected_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class BeaconTelemetryRecord:
+    at: datetime
+    checkpoint_id: str
+    gateway_id: str
+    battery_mv: int | None
+    temperature_c: float | None
+    adv_count: int
+    uptime_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayStateRecord:
+    at: datetime
+    gateway_id: str
+    online: bool
+    scanning: bool
+    in_service: bool | None = None
+    outbox_depth: int | None = None
+    adverts_per_s: float | None = None
+    battery_pct: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DailyRollup:
+    """Per checkpoint and closed service day: what dashboards and audits read."""
+
+    service_day: date
+    checkpoint_id: str
+    kind: str
+    building: str | None
+    estate: str
+    landlord: str
+    visits: int
+    expected: int
+    covered: bool
+    first_seen: datetime | None
+    last_seen: datetime | None
+    presence_s: float
+    max_idle_s: float
+    mean_idle_s: float
+    chain_digest: str  # hash-chain link of the day's events (see the audit module)
+
+
+@dataclass(frozen=True, slots=True)
+class WriteBatch:
+    """Everything one ingest batch wants stored, written in one durable step before any MQTT ack."""
+
+    visits: tuple[StoredVisit, ...] = ()
+    rejections: tuple[Rejection, ...] = ()
+    telemetry: tuple[BeaconTelemetryRecord, ...] = ()
+    gateway_states: tuple[GatewayStateRecord, ...] = ()
+    gaps: tuple[SequenceGap, ...] = ()
+
+    def __len__(self) -> int:
+        return (
+            len(self.visits) + len(self.rejections) + len(self.telemetry)
+            + len(self.gateway_states) + len(self.gaps)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionPolicy:
+    """Defaults follow the CNIL's guidance on employee geolocation (see docs/retention.md)."""
+
+    raw_days: int = 60  # visits, telemetry, gateway states: about two months
+    proof_days: int = 365  # daily rollups (proof of service per checkpoint): about a year
+    rejections_days: int = 60
+    extra: dict[str, int] = field(default_factory=dict)
