@@ -34,8 +34,9 @@ class Store(Protocol):
         Returns only when the data would survive a crash of this process. Raises StoreUnavailable.
         """
 
-    def known_event_ids(self, ids: Collection[str]) -> set[str]:
-        """Which of ``ids`` are already stored as visits (dedupe across workers and restarts)."""
+    def known_event_ids(self, keys: Collection[tuple[str, datetime]]) -> set[str]:
+        """Which ``(event_id, first_seen)`` are already stored as visits (dedupe across workers and
+        restarts). ``first_seen`` lets time-series engines bound the lookup to a narrow time range."""
 
     def visits(
         self,
