@@ -52,7 +52,9 @@ UtcTime = Annotated[datetime, PlainSerializer(format_time, return_type=str, when
 
 
 class _Wire(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=False, json_schema_serialization_defaults_required=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, strict=False, json_schema_serialization_defaults_required=True
+    )
 
 
 class IBeaconId(_Wire):
