@@ -1,0 +1,458 @@
+"""The InfluxDB store: 1.x (Debian's 1.6.7 included), 1.8, 2.x and 3.x behind the Store port.
+
+Writes: servers with ``/api/v2/write`` (1.8+, 2.x, 3.x) go through influxdb-client's write API
+in SYNCHRONOUS mode, with batches we assemble, so a failure raises here and the ingest does not
+ack (the batching mode would only report it to a callback, detached from our message ids). Older
+1.x gets the same line protocol POSTed to ``/write``. Reads: InfluxQL on ``/query`` everywhere.
+
+Layout: one InfluxDB 1.x database with a retention policy per retention class (``raw``,
+``rejections``, ``proof``); on 2.x one bucket per class named ``{database}/{class}``, which
+InfluxDB maps to database/retention policy for InfluxQL by itself (virtual DBRP mapping).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Collection, Iterable, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any, Literal
+
+import httpx
+import urllib3
+from influxdb_client.client.influxdb_client import InfluxDBClient
+from influxdb_client.client.write_api import SYNCHRONOUS
+from influxdb_client.domain.bucket_retention_rules import BucketRetentionRules
+from influxdb_client.domain.write_precision import WritePrecision
+from influxdb_client.rest import ApiException
+
+from ronde.store import schema
+from ronde.store.errors import StoreRejected
+from ronde.store.influx_http import (
+    InfluxQL,
+    Retry,
+    Row,
+    ServerInfo,
+    TransientHttpError,
+    WritePath,
+    detect_server,
+    quote_ident,
+    quote_str,
+    write_path,
+)
+from ronde.store.lineprotocol import join_lines
+from ronde.store.port import StoreUnavailable
+from ronde.store.records import (
+    BeaconTelemetryRecord,
+    DailyRollup,
+    GatewayStateRecord,
+    Rejection,
+    RetentionPolicy,
+    SequenceGap,
+    StoredVisit,
+    WriteBatch,
+)
+from ronde.store.retention import DEFAULT_RETENTION, class_days, cutoff, cutoff_day, measurement_days, validate
+from ronde.store.schema import NS_PER_MS, RetentionClass, ceil_ms, day_start_ns, to_ms
+
+log = logging.getLogger(__name__)
+
+WriteApiChoice = Literal["auto", "v1", "v2"]
+KNOWN_IDS_GAP_MS = 60_000  # keys further apart than this are looked up by separate statements
+
+
+def shard_duration(days: int) -> str:
+    """InfluxDB 1.x's own default shard group durations, set explicitly so ALTER keeps them valid."""
+    if days < 2:
+        return "1h"
+    if days <= 180:
+        return "1d"
+    return "7d"
+
+
+class InfluxStore:
+    """The Store port on InfluxDB. ``open()`` detects the server and prepares the layout."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        database: str = "ronde",
+        token: str | None = None,
+        org: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        retention: RetentionPolicy = DEFAULT_RETENTION,
+        write_api: WriteApiChoice = "auto",
+        timeout_s: float = 10.0,
+        retry_budget_s: float = 10.0,
+        max_lines_per_request: int = 5000,
+    ) -> None:
+        validate(retention)
+        self.url = url.rstrip("/")
+        self.database = database
+        self._token = token
+        self._org = org
+        self._username = username
+        self._password = password
+        self._retention = retention
+        self._write_api_choice = write_api
+        self._timeout_s = timeout_s
+        self._retry = Retry(budget_s=retry_budget_s)
+        self._max_lines = max_lines_per_request
+        self._http = self._new_http()
+        self._ql = InfluxQL(self._http, database, self._retry)
+        self._client: InfluxDBClient | None = None
+        self._write_api: Any = None
+        self.server: ServerInfo | None = None
+        self.path: WritePath | None = None
+        self._last_written_ms = 0
+        self._lock = threading.Lock()
+
+    # ---- lifecycle ---------------------------------------------------------------------------
+
+    def _new_http(self) -> httpx.Client:
+        """Token header for 2.x/3.x (and 1.8 given one); basic auth for 1.x users."""
+        headers = {"Authorization": f"Token {self._token}"} if self._token else {}
+        auth = httpx.BasicAuth(self._username, self._password or "") if self._username and not self._token else None
+        return httpx.Client(base_url=self.url, headers=headers, auth=auth, timeout=self._timeout_s)
+
+    def open(self) -> None:
+        if self._http.is_closed:  # reopened after close()
+            self._http = self._new_http()
+            self._ql = InfluxQL(self._http, self.database, self._retry)
+        self.server = self._retry.run("InfluxDB /ping", lambda: detect_server(self._http), _transient)
+        self.path = write_path(self.server) if self._write_api_choice == "auto" else WritePath(self._write_api_choice)
+        log.info("InfluxDB %s at %s: writing through %s", self.server.version, self.url, self.path.value)
+        if self.path is WritePath.V2:
+            self._write_api = self._influx_client().write_api(write_options=SYNCHRONOUS)
+        self._ensure_layout(self._retention)
+
+    def _influx_client(self) -> InfluxDBClient:
+        if self._client is None:
+            self._client = InfluxDBClient(
+                url=self.url, token=self._client_token(), org=self._client_org(), timeout=int(self._timeout_s * 1000)
+            )
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()  # type: ignore[no-untyped-call]
+            self._client = None
+            self._write_api = None
+        self._http.close()
+
+    def _client_token(self) -> str:
+        if self._token:
+            return self._token
+        if self._username:  # InfluxDB 1.8's v2 API takes "user:password" as the token
+            return f"{self._username}:{self._password or ''}"
+        return ""
+
+    def _client_org(self) -> str:
+        return self._org or "-"  # 1.8 ignores the org; "-" is its documented placeholder
+
+    def bucket(self, rp: RetentionClass) -> str:
+        return f"{self.database}/{rp.value}"
+
+    def _major(self) -> int:
+        if self.server is None:
+            raise StoreUnavailable("InfluxStore used before open()")
+        if self.server.major is None:  # unknown version, write path forced by configuration
+            return 1 if self.path is WritePath.V1 else 2
+        return self.server.major
+
+    def _ensure_layout(self, policy: RetentionPolicy) -> None:
+        major = self._major()
+        if major == 1:
+            self._ensure_retention_policies_v1(policy)
+        elif major == 2:
+            self._ensure_buckets_v2(policy)
+        else:
+            log.info(
+                "InfluxDB %s: databases %s are created on first write; their retention period is set by the "
+                "operator (see docs/retention.md)", self.server.version if self.server else "3.x",
+                ", ".join(self.bucket(rp) for rp in RetentionClass),
+            )
+
+    def _ensure_retention_policies_v1(self, policy: RetentionPolicy) -> None:
+        db = quote_ident(self.database)
+        self._ql.query([f"CREATE DATABASE {db}"])
+        existing = {str(r["name"]) for r in self._ql.query([f"SHOW RETENTION POLICIES ON {db}"])[0]}
+        statements = []
+        for rp, days in class_days(policy).items():
+            verb = "ALTER" if rp.value in existing else "CREATE"
+            default = " DEFAULT" if rp is RetentionClass.RAW else ""  # unqualified dashboard queries read raw
+            statements.append(
+                f"{verb} RETENTION POLICY {quote_ident(rp.value)} ON {db} DURATION {days}d REPLICATION 1 "
+                f"SHARD DURATION {shard_duration(days)}{default}"
+            )
+        self._ql.query(statements)
+
+    def _ensure_buckets_v2(self, policy: RetentionPolicy) -> None:
+        api = self._influx_client().buckets_api()
+        try:
+            for rp, days in class_days(policy).items():
+                name = self.bucket(rp)
+                rules = BucketRetentionRules(type="expire", every_seconds=days * 86_400)  # type: ignore[no-untyped-call]
+                found = api.find_bucket_by_name(name)  # type: ignore[no-untyped-call]
+                if found is None:
+                    api.create_bucket(bucket_name=name, retention_rules=rules, org=self._org)
+                elif [r.every_seconds for r in found.retention_rules or []] != [rules.every_seconds]:
+                    found.retention_rules = [rules]
+                    api.update_bucket(found)
+        except ApiException as exc:
+            if exc.status in (401, 403, 404):
+                log.warning(
+                    "this token may not manage buckets (HTTP %s): the operator must create buckets %s with "
+                    "retention %s days (see docs/retention.md)", exc.status,
+                    ", ".join(self.bucket(rp) for rp in RetentionClass),
+                    "/".join(str(d) for d in class_days(policy).values()),
+                )
+                return
+            raise _api_error(exc, "bucket set-up") from exc
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise StoreUnavailable(f"InfluxDB bucket set-up: {exc}") from exc
+
+    # ---- writes ------------------------------------------------------------------------------
+
+    def write(self, batch: WriteBatch) -> None:
+        groups: dict[RetentionClass, list[str]] = {rp: [] for rp in RetentionClass}
+        raw = groups[RetentionClass.RAW]
+        raw.extend(schema.visit_line(v) for v in batch.visits)
+        raw.extend(schema.telemetry_line(t) for t in batch.telemetry)
+        raw.extend(schema.gateway_state_line(s) for s in batch.gateway_states)
+        raw.extend(schema.gap_line(g) for g in batch.gaps)
+        groups[RetentionClass.REJECTIONS].extend(schema.rejection_line(r) for r in batch.rejections)
+        for rp, lines in groups.items():
+            self.write_lines(rp, lines)
+
+    def write_lines(self, rp: RetentionClass, lines: Sequence[str]) -> None:
+        """Line protocol into one retention class, in requests of at most ``max_lines_per_request``."""
+        for i in range(0, len(lines), self._max_lines):
+            body = join_lines(lines[i:i + self._max_lines])
+            if self.path is WritePath.V1:
+                self._ql.write_v1(body, rp=rp.value)
+            elif self.path is WritePath.V2:
+                self._write_v2(body, self.bucket(rp))
+            else:
+                raise StoreUnavailable("InfluxStore used before open()")
+
+    def _write_v2(self, body: bytes, bucket: str) -> None:
+        def go() -> None:
+            try:
+                self._write_api.write(bucket=bucket, org=self._client_org(), record=body,
+                                      write_precision=WritePrecision.NS)
+            except ApiException as exc:
+                if exc.status == 400 and "beyond retention" in str(exc.body or ""):
+                    log.warning("InfluxDB dropped points older than bucket %r's retention: %s", bucket, exc.body)
+                    return
+                raise _api_error(exc, "write") from exc
+
+        self._retry.run("InfluxDB write", go, _transient)
+
+    def write_rollups(self, rollups: Sequence[DailyRollup]) -> None:
+        """Each change of a rollup is a new point (InfluxDB 3 accepts identical replays only); the
+        newest ``written_at`` wins on read. A rollup identical to the newest stored one is skipped."""
+        if not rollups:
+            return
+        first = min(r.service_day for r in rollups)
+        last = max(r.service_day for r in rollups)
+        current = {(r.service_day, r.checkpoint_id): schema.rollup_content(r) for r in self.rollups(first, last)}
+        changed = [r for r in rollups if current.get((r.service_day, r.checkpoint_id)) != schema.rollup_content(r)]
+        if not changed:
+            return
+        with self._lock:
+            written_at = max(time.time_ns() // NS_PER_MS, self._last_written_ms + 1)
+            self._last_written_ms = written_at
+        self.write_lines(RetentionClass.PROOF, [schema.rollup_line(r, written_at) for r in changed])
+
+    # ---- reads -------------------------------------------------------------------------------
+
+    def _select(self, measurement: schema.Measurement, where: Iterable[str], suffix: str = "") -> list[Row]:
+        clause = " AND ".join(where)
+        statement = f"SELECT * FROM {quote_ident(measurement.name)}" + (f" WHERE {clause}" if clause else "") + suffix
+        return self._ql.query([statement], rp=measurement.retention.value)[0]
+
+    def known_event_ids(self, keys: Collection[tuple[str, datetime]]) -> set[str]:
+        """One narrow time-range statement per cluster of keys, filtered here: InfluxDB 1.x plans
+        ``event_id = 'a' OR …`` chains in quadratic time (500 terms: over 10 s), while the points of
+        a few seconds come back in milliseconds."""
+        wanted = {event_id for event_id, _ in keys}
+        statements = [
+            f"SELECT {quote_ident('event_id')} FROM {quote_ident(schema.VISIT.name)} "
+            f"WHERE time >= {lo_ms * NS_PER_MS} AND time < {(hi_ms + 1) * NS_PER_MS}"
+            for lo_ms, hi_ms in _clusters(keys)
+        ]
+        found: set[str] = set()
+        for i in range(0, len(statements), 50):
+            for rows in self._ql.query(statements[i:i + 50], rp=schema.VISIT.retention.value):
+                found.update(e for r in rows if (e := str(r["event_id"])) in wanted)
+        return found
+
+    def visits(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        landlord: str | None = None,
+        checkpoint_ids: Collection[str] | None = None,
+    ) -> list[StoredVisit]:
+        if checkpoint_ids is not None and not checkpoint_ids:
+            return []
+        where = [f"time >= {ceil_ms(start) * NS_PER_MS}", f"time < {ceil_ms(end) * NS_PER_MS}"]
+        if landlord is not None:
+            where.append(f"{quote_ident('landlord')} = {quote_str(landlord)}")
+        wanted = None if checkpoint_ids is None else set(checkpoint_ids)
+        rows = self._select(schema.VISIT, where)
+        out = [schema.visit_from_row(r) for r in rows if wanted is None or r["checkpoint"] in wanted]
+        out.sort(key=lambda v: (v.first_seen, v.event_id))
+        return out
+
+    def visits_of_days(self, days: Collection[date], *, landlord: str | None = None) -> list[StoredVisit]:
+        """A service day's visits start between its date and the next (evenings may cross midnight):
+        each run of close days becomes one time-bounded statement, filtered on service_day here."""
+        wanted = {d.isoformat() for d in days}
+        statements = []
+        for run in _runs(sorted(set(days))):
+            where = [
+                f"time >= {day_start_ns(run[0] - timedelta(days=1))}",
+                f"time < {day_start_ns(run[-1] + timedelta(days=2))}",
+            ]
+            if landlord is not None:
+                where.append(f"{quote_ident('landlord')} = {quote_str(landlord)}")
+            statements.append(f"SELECT * FROM {quote_ident(schema.VISIT.name)} WHERE {' AND '.join(where)}")
+        out: list[StoredVisit] = []
+        for i in range(0, len(statements), 50):
+            for rows in self._ql.query(statements[i:i + 50], rp=schema.VISIT.retention.value):
+                out.extend(schema.visit_from_row(r) for r in rows if r["service_day"] in wanted)
+        out.sort(key=lambda v: (v.first_seen, v.event_id))
+        return out
+
+    def sequence_numbers(self, gateway_id: str, start: datetime, end: datetime) -> list[int]:
+        """``received_at`` is a field, so the time bound is on first_seen: nothing stored is older
+        than the raw retention, and no visit starts after it is received (plus clock slack)."""
+        lookback = timedelta(days=self._retention.raw_days + 1)
+        where = [
+            f"time >= {to_ms(end - lookback) * NS_PER_MS}",
+            f"time < {to_ms(end + timedelta(hours=1)) * NS_PER_MS}",
+            f"{quote_ident('gateway')} = {quote_str(gateway_id)}",
+            f"{quote_ident('received_at')} >= {ceil_ms(start)}",
+            f"{quote_ident('received_at')} < {ceil_ms(end)}",
+        ]
+        statement = (f"SELECT {quote_ident('seq')}, {quote_ident('received_at')} FROM "
+                     f"{quote_ident(schema.VISIT.name)} WHERE {' AND '.join(where)}")
+        rows = self._ql.query([statement], rp=schema.VISIT.retention.value)[0]
+        return sorted(int(r["seq"]) for r in rows)
+
+    def gateways(self) -> list[str]:
+        measurements = (schema.VISIT, schema.GATEWAY_STATE, schema.BEACON_TELEMETRY, schema.SEQUENCE_GAP)
+        statements = [f"SHOW TAG VALUES FROM {quote_ident(m.name)} WITH KEY = {quote_ident('gateway')}"
+                      for m in measurements]
+        results = self._ql.query(statements, rp=RetentionClass.RAW.value)
+        return sorted({str(r["value"]) for rows in results for r in rows})
+
+    def rejections(self, start: datetime, end: datetime) -> list[Rejection]:
+        rows = self._select(schema.REJECTION, _time_range(start, end))
+        rows.sort(key=lambda r: (int(r["time"]), str(r["reason"]), r.get("gateway") or ""))
+        return [schema.rejection_from_row(r) for r in rows]
+
+    def gaps(self, start: datetime, end: datetime) -> list[SequenceGap]:
+        rows = self._select(schema.SEQUENCE_GAP, _time_range(start, end))
+        rows.sort(key=lambda r: (int(r["time"]), str(r["gateway"])))
+        return [schema.gap_from_row(r) for r in rows]
+
+    def latest_telemetry(self) -> dict[str, BeaconTelemetryRecord]:
+        rows = self._select(schema.BEACON_TELEMETRY, (), f" GROUP BY {quote_ident('checkpoint')} "
+                                                        "ORDER BY time DESC LIMIT 1")
+        return {str(r["checkpoint"]): schema.telemetry_from_row(r) for r in rows}
+
+    def latest_gateway_states(self) -> dict[str, GatewayStateRecord]:
+        rows = self._select(schema.GATEWAY_STATE, (), f" GROUP BY {quote_ident('gateway')} ORDER BY time DESC LIMIT 1")
+        return {str(r["gateway"]): schema.gateway_state_from_row(r) for r in rows}
+
+    def rollups(self, first: date, last: date, *, landlord: str | None = None) -> list[DailyRollup]:
+        where = [f"time >= {day_start_ns(first)}", f"time < {day_start_ns(last + timedelta(days=1))}"]
+        if landlord is not None:
+            where.append(f"{quote_ident('landlord')} = {quote_str(landlord)}")
+        newest: dict[tuple[str, str], Row] = {}
+        for r in self._select(schema.CHECKPOINT_DAY, where):
+            key = (str(r["service_day"]), str(r["checkpoint"]))
+            seen = newest.get(key)
+            if seen is None or (int(r["written_at"]), int(r["time"])) > (int(seen["written_at"]), int(seen["time"])):
+                newest[key] = r
+        return [schema.rollup_from_row(newest[k]) for k in sorted(newest)]
+
+    # ---- retention ---------------------------------------------------------------------------
+
+    def apply_retention(self, policy: RetentionPolicy, now: datetime) -> None:
+        """Set the retention policies/buckets to ``policy`` and delete what is already older
+        (InfluxDB itself only drops whole expired shard groups, on its own schedule)."""
+        days = measurement_days(policy)
+        self._retention = policy
+        self._ensure_layout(policy)
+        cutoffs = [
+            (m, day_start_ns(cutoff_day(now, days[m.name]).date()) if m is schema.CHECKPOINT_DAY
+             else to_ms(cutoff(now, days[m.name])) * NS_PER_MS)
+            for m in schema.MEASUREMENTS
+        ]
+        major = self._major()
+        if major == 1:
+            self._ql.query([f"DELETE FROM {quote_ident(m.name)} WHERE time < {ns}" for m, ns in cutoffs])
+        elif major == 2:
+            api = self._influx_client().delete_api()
+            for m, ns in cutoffs:
+                try:
+                    api.delete(start="1970-01-01T00:00:00Z", stop=_rfc3339(ns), predicate=f'_measurement="{m.name}"',
+                               bucket=self.bucket(m.retention), org=self._client_org())
+                except ApiException as exc:
+                    raise _api_error(exc, "delete") from exc
+                except (urllib3.exceptions.HTTPError, OSError) as exc:
+                    raise StoreUnavailable(f"InfluxDB delete: {exc}") from exc
+        else:
+            log.warning("InfluxDB %s cannot delete through its API: data expires with each database's "
+                        "retention period, set by the operator (docs/retention.md)",
+                        self.server and self.server.version)
+
+
+def _transient(exc: Exception) -> bool:
+    return isinstance(exc, TransientHttpError | httpx.TransportError | urllib3.exceptions.HTTPError | OSError)
+
+
+def _api_error(exc: ApiException, what: str) -> Exception:
+    status = exc.status or 0
+    if status >= 500 or status == 429:
+        return TransientHttpError(f"{what}: HTTP {status}: {exc.body!s:.300}")
+    if status in (401, 403):
+        return StoreUnavailable(f"InfluxDB refused our credentials for {what} (HTTP {status})")
+    return StoreRejected(f"InfluxDB refused the {what} (HTTP {status}): {exc.body!s:.300}")
+
+
+def _time_range(start: datetime, end: datetime) -> list[str]:
+    return [f"time >= {ceil_ms(start) * NS_PER_MS}", f"time < {ceil_ms(end) * NS_PER_MS}"]
+
+
+def _rfc3339(ns: int) -> str:
+    return schema.from_ns(ns).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _clusters(keys: Collection[tuple[str, datetime]]) -> list[tuple[int, int]]:
+    """(first ms, last ms) of the keys' times, cut wherever two are more than a minute apart."""
+    out: list[tuple[int, int]] = []
+    for ms in sorted({to_ms(t) for _, t in keys}):
+        if out and ms - out[-1][1] <= KNOWN_IDS_GAP_MS:
+            out[-1] = (out[-1][0], ms)
+        else:
+            out.append((ms, ms))
+    return out
+
+
+def _runs(days: list[date]) -> list[list[date]]:
+    runs: list[list[date]] = []
+    for d in days:
+        if runs and (d - runs[-1][-1]).days <= 2 and len(runs[-1]) < 60:
+            runs[-1].append(d)
+        else:
+            runs.append([d])
+    return runs

@@ -1,0 +1,232 @@
+"""Talking to InfluxDB over HTTP: version detection, InfluxQL over ``/query``, the v1 ``/write``,
+and bounded retries. Every InfluxDB (1.x, 1.8, 2.x, 3.x) answers InfluxQL on ``/query``; only
+the write path differs (see ``write_path``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import re
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, TypeVar
+
+import httpx
+
+from ronde.store.errors import StoreRejected
+from ronde.store.port import StoreUnavailable
+
+__all__ = ["InfluxQL", "Retry", "ServerInfo", "StoreRejected", "WritePath", "detect_server", "write_path"]
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+Row = dict[str, Any]
+_VERSION_RE = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?")
+
+
+class WritePath(StrEnum):
+    V2 = "v2"  # /api/v2/write through influxdb-client (1.8+, 2.x, 3.x)
+    V1 = "v1"  # POST line protocol to /write?db=&rp= (1.x older than 1.8)
+
+
+@dataclass(frozen=True, slots=True)
+class ServerInfo:
+    version: str  # as the server says it, e.g. "1.6.7~rc0", "v2.7.10", "3.0.1"
+    build: str | None  # X-Influxdb-Build: "OSS", "Enterprise", "Core"…
+
+    @property
+    def release(self) -> tuple[int, int, int] | None:
+        m = _VERSION_RE.match(self.version.strip())
+        if m is None:
+            return None
+        return int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
+
+    @property
+    def major(self) -> int | None:
+        release = self.release
+        return None if release is None else release[0]
+
+
+def write_path(info: ServerInfo) -> WritePath:
+    """``/api/v2/write`` exists from 1.8 on; older 1.x only has ``/write``."""
+    release = info.release
+    if release is None:
+        raise StoreUnavailable(
+            f"cannot tell which InfluxDB answers (version {info.version!r}); set the store's write_api "
+            "option to 'v1' (InfluxDB < 1.8) or 'v2' (1.8+, 2.x, 3.x)"
+        )
+    return WritePath.V1 if release[:2] < (1, 8) else WritePath.V2
+
+
+def detect_server(http: httpx.Client) -> ServerInfo:
+    """Ask ``/ping`` (all versions: ``X-Influxdb-Version`` header, 3.x also a JSON body), then
+    ``/health`` (2.x JSON ``version``). Connection errors propagate (``httpx.TransportError``)
+    for the caller's retry loop."""
+    ping = http.get("/ping")
+    if ping.status_code >= 500:
+        raise TransientHttpError(f"/ping: HTTP {ping.status_code}")
+    if ping.status_code in (401, 403):
+        raise StoreUnavailable(f"InfluxDB at {http.base_url} refused our credentials on /ping ({ping.status_code})")
+    build = ping.headers.get("X-Influxdb-Build")
+    version = ping.headers.get("X-Influxdb-Version") or _json_version(ping)
+    if not version:
+        health = http.get("/health")
+        version = health.headers.get("X-Influxdb-Version") or _json_version(health)
+        build = build or health.headers.get("X-Influxdb-Build")
+    if not version:
+        raise StoreUnavailable(
+            f"{http.base_url} answers /ping ({ping.status_code}) but says no InfluxDB version: is it InfluxDB?"
+        )
+    return ServerInfo(version=version, build=build)
+
+
+def _json_version(response: httpx.Response) -> str | None:
+    if "json" not in response.headers.get("content-type", ""):
+        return None
+    try:
+        body = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    version = body.get("version") if isinstance(body, dict) else None
+    return str(version) if version else None
+
+
+# ---- InfluxQL -------------------------------------------------------------------------------
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def quote_str(value: str) -> str:
+    """An InfluxQL string literal (its scanner knows ``\\\\``, ``\\'`` and ``\\n``)."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n") + "'"
+
+
+def rows_of(statement_result: Mapping[str, Any]) -> list[Row]:
+    """One statement's series flattened into rows; series tags (GROUP BY) merged into each row."""
+    rows: list[Row] = []
+    for series in statement_result.get("series", ()):
+        columns = series["columns"]
+        tags = series.get("tags") or {}
+        for values in series.get("values", ()):
+            row = dict(zip(columns, values, strict=True))
+            row.update(tags)
+            rows.append(row)
+    return rows
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    """Retries of transient failures (5xx, 429, connection errors) inside a bounded time."""
+
+    budget_s: float = 10.0
+    first_delay_s: float = 0.1
+    max_delay_s: float = 2.0
+
+    def run(self, what: str, fn: Callable[[], T], transient: Callable[[Exception], bool]) -> T:
+        deadline = time.monotonic() + self.budget_s
+        delay = self.first_delay_s
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return fn()
+            except Exception as exc:
+                if not transient(exc):
+                    raise
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise StoreUnavailable(f"{what}: still failing after {attempt} attempts: {exc}") from exc
+                pause = min(delay * random.uniform(0.5, 1.0), left)
+                log.warning("%s failed (attempt %d, retrying in %.2fs): %s", what, attempt, pause, exc)
+                time.sleep(pause)
+                delay = min(delay * 2, self.max_delay_s)
+
+
+class TransientHttpError(Exception):
+    """A 5xx/429 answer: the engine is there but cannot serve now."""
+
+
+def _transient(exc: Exception) -> bool:
+    return isinstance(exc, TransientHttpError | httpx.TransportError)
+
+
+class InfluxQL:
+    """InfluxQL over ``/query``, with retries of transient failures."""
+
+    def __init__(self, http: httpx.Client, database: str, retry: Retry) -> None:
+        self.http = http
+        self.database = database
+        self.retry = retry
+
+    def query(self, statements: Sequence[str], *, rp: str | None = None) -> list[list[Row]]:
+        """Run statements in one POST (every version accepts it; no URL length limit)."""
+        if not statements:
+            return []
+        params = {"db": self.database, "epoch": "ns"}
+        if rp is not None:
+            params["rp"] = rp
+        q = ";\n".join(statements)
+
+        def go() -> list[list[Row]]:
+            response = self.http.post("/query", params=params, data={"q": q})
+            body = _checked_json(response, "query")
+            if body.get("error"):
+                raise StoreRejected(f"InfluxQL error: {body['error']}")
+            out: list[list[Row]] = []
+            for result in body.get("results", ()):
+                if result.get("error"):
+                    raise StoreRejected(f"InfluxQL error: {result['error']} in {q[:300]!r}")
+                if result.get("partial"):
+                    raise StoreRejected(
+                        "InfluxDB truncated a result (max-row-limit): set [http] max-row-limit = 0 on the server"
+                    )
+                out.append(rows_of(result))
+            return out
+
+        return self.retry.run("InfluxDB query", go, _transient)
+
+    def write_v1(self, body: bytes, *, rp: str) -> None:
+        """POST line protocol to the 1.x ``/write`` (ns precision). 204 = durably in the WAL."""
+
+        def go() -> None:
+            response = self.http.post(
+                "/write", params={"db": self.database, "rp": rp, "precision": "ns"}, content=body,
+                headers={"Content-Type": "text/plain; charset=utf-8"},
+            )
+            if response.status_code == 204:
+                return
+            if response.status_code == 400 and "points beyond retention policy dropped" in response.text:
+                # The rest of the batch is written; the dropped points were already expired.
+                log.warning("InfluxDB dropped points older than the %r retention policy: %s", rp, response.text)
+                return
+            _raise_for(response, "write")
+
+        self.retry.run("InfluxDB write", go, _transient)
+
+
+def _checked_json(response: httpx.Response, what: str) -> dict[str, Any]:
+    if response.status_code >= 300:
+        _raise_for(response, what)
+    try:
+        body = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise TransientHttpError(f"{what}: unreadable answer ({response.status_code})") from exc
+    if not isinstance(body, dict):
+        raise StoreRejected(f"{what}: unexpected answer {body!r:.200}")
+    return body
+
+
+def _raise_for(response: httpx.Response, what: str) -> None:
+    status = response.status_code
+    text = response.text[:500]
+    if status >= 500 or status == 429:
+        raise TransientHttpError(f"{what}: HTTP {status}: {text}")
+    if status in (401, 403):
+        raise StoreUnavailable(f"InfluxDB refused our credentials for {what} (HTTP {status}): {text}")
+    raise StoreRejected(f"InfluxDB refused the {what} (HTTP {status}): {text}")

@@ -1,0 +1,349 @@
+"""The InfluxDB schema of Ronde: the one place that says which measurement, tags, fields and
+timestamp every record kind gets (documented with example lines in ``docs/schema.md``).
+
+Principles:
+
+- Tags are low-cardinality dimensions that dashboards group by (checkpoint, landlord, gateway…).
+  The team ``badge`` is a *field*, never a tag: a tag would be indexed (cardinality) and listed
+  by ``SHOW TAG VALUES`` to anyone who can read the database (privacy).
+- Every instant is stored at millisecond precision (the wire's precision). The point timestamp
+  is that millisecond plus a sub-millisecond offset derived from a hash of the record, so two
+  different records never share a point, and writing the same record twice writes the *same*
+  point (idempotent). InfluxDB 3 accepts identical replays only, and no name is both a tag and a
+  field of the same measurement.
+- Each measurement belongs to one retention class (``raw``, ``rejections``, ``proof``) which is an
+  InfluxDB 1.x retention policy ``{database}.{class}``, a 2.x bucket ``{database}/{class}``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from typing import Any
+
+from ronde.store.lineprotocol import FieldValue, encode_line, escape_tag, format_float, format_str
+from ronde.store.records import (
+    BeaconCheck,
+    BeaconTelemetryRecord,
+    DailyRollup,
+    GatewayStateRecord,
+    Rejection,
+    RejectReason,
+    SequenceGap,
+    StoredVisit,
+    Verification,
+)
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+NS_PER_MS = 1_000_000
+NS_PER_DAY = 86_400 * 1_000_000_000
+
+
+class RetentionClass(StrEnum):
+    RAW = "raw"  # presence data: visits, beacon telemetry, gateway states, sequence gaps
+    REJECTIONS = "rejections"  # refused messages (hash of payload, reason)
+    PROOF = "proof"  # daily rollups per checkpoint: the proof of service
+
+
+class FieldType(StrEnum):
+    STRING = "string"
+    INTEGER = "integer"
+    FLOAT = "float"
+    BOOLEAN = "boolean"
+
+
+@dataclass(frozen=True, slots=True)
+class Measurement:
+    name: str
+    retention: RetentionClass
+    tags: tuple[str, ...]
+    fields: Mapping[str, FieldType]
+    timestamp: str  # what the point's time is, in words (for docs/schema.md)
+
+
+S, INT, F, B = FieldType.STRING, FieldType.INTEGER, FieldType.FLOAT, FieldType.BOOLEAN
+
+VISIT = Measurement(
+    "visit", RetentionClass.RAW,
+    ("checkpoint", "kind", "building", "estate", "landlord", "gateway", "verification", "beacon_check"),
+    {"event_id": S, "seq": INT, "badge": S, "last_seen": INT, "dwell_s": F, "count": INT, "rssi_max": INT,
+     "rssi_mean": F, "service_day": S, "payload_sha256": S, "received_at": INT},
+    "first_seen (ms) + hash(event_id) mod 1 ms",
+)
+REJECTION = Measurement(
+    "rejection", RetentionClass.REJECTIONS,
+    ("reason", "gateway"),
+    {"detail": S, "topic": S, "payload_sha256": S, "event_id": S},
+    "at (ms) + hash(record) mod 1 ms",
+)
+SEQUENCE_GAP = Measurement(
+    "sequence_gap", RetentionClass.RAW,
+    ("gateway",),
+    {"first_missing": INT, "last_missing": INT},
+    "detected_at (ms) + hash(record) mod 1 ms",
+)
+BEACON_TELEMETRY = Measurement(
+    "beacon_telemetry", RetentionClass.RAW,
+    ("checkpoint", "gateway"),
+    {"battery_mv": INT, "temperature_c": F, "adv_count": INT, "uptime_s": F},
+    "at (ms) + hash(record) mod 1 ms",
+)
+GATEWAY_STATE = Measurement(
+    "gateway_state", RetentionClass.RAW,
+    ("gateway",),
+    {"online": B, "scanning": B, "in_service": B, "outbox_depth": INT, "adverts_per_s": F, "battery_pct": INT},
+    "at (ms) + hash(record) mod 1 ms",
+)
+CHECKPOINT_DAY = Measurement(
+    "checkpoint_day", RetentionClass.PROOF,
+    ("checkpoint", "kind", "building", "estate", "landlord"),
+    {"service_day": S, "visits": INT, "expected": INT, "covered": B, "first_seen": INT, "last_seen": INT,
+     "presence_s": F, "max_idle_s": F, "mean_idle_s": F, "chain_digest": S, "written_at": INT},
+    "service_day 00:00 UTC + hash(record, written_at) mod 1 day; the newest written_at wins",
+)
+MEASUREMENTS: tuple[Measurement, ...] = (
+    VISIT, REJECTION, SEQUENCE_GAP, BEACON_TELEMETRY, GATEWAY_STATE, CHECKPOINT_DAY,
+)
+
+
+# ---- time -----------------------------------------------------------------------------------
+
+
+_MS = timedelta(milliseconds=1)
+
+
+def to_ms(t: datetime) -> int:
+    """Milliseconds since the epoch (floor), exact integer arithmetic. Refuses naive datetimes."""
+    if t.tzinfo is None:
+        raise ValueError("naive datetime: the store only handles aware UTC instants")
+    return (t - EPOCH) // _MS
+
+
+def ceil_ms(t: datetime) -> int:
+    """Smallest millisecond not before ``t``: a record at ms m is >= t iff m >= ceil_ms(t)."""
+    if t.tzinfo is None:
+        raise ValueError("naive datetime: the store only handles aware UTC instants")
+    return -((EPOCH - t) // timedelta(milliseconds=1))
+
+
+def from_ms(ms: int) -> datetime:
+    return EPOCH + timedelta(milliseconds=ms)
+
+
+def from_ns(ns: int) -> datetime:
+    """A point's time back to the record's millisecond (drops the uniqueness offset)."""
+    return from_ms(ns // NS_PER_MS)
+
+
+def day_start_ns(day: date) -> int:
+    return to_ms(datetime.combine(day, time(0), tzinfo=UTC)) * NS_PER_MS
+
+
+def offset(*parts: object, modulo: int = NS_PER_MS) -> int:
+    """A deterministic offset in [0, modulo) from the record's content."""
+    digest = hashlib.blake2b("\x1f".join(map(str, parts)).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % modulo
+
+
+# ---- timestamps (shared with SQLite, whose unique keys follow the same identity) -------------
+
+
+def visit_ns(v: StoredVisit) -> int:
+    return to_ms(v.first_seen) * NS_PER_MS + offset(v.event_id)
+
+
+def rejection_ns(r: Rejection) -> int:
+    return to_ms(r.at) * NS_PER_MS + offset(
+        r.reason.value, r.gateway_id, r.topic, r.detail, r.payload_sha256, r.event_id
+    )
+
+
+def gap_ns(g: SequenceGap) -> int:
+    return to_ms(g.detected_at) * NS_PER_MS + offset(g.gateway_id, g.first_missing, g.last_missing)
+
+
+def telemetry_ns(t: BeaconTelemetryRecord) -> int:
+    return to_ms(t.at) * NS_PER_MS + offset(
+        t.checkpoint_id, t.gateway_id, t.battery_mv, t.temperature_c, t.adv_count, t.uptime_s
+    )
+
+
+def gateway_state_ns(s: GatewayStateRecord) -> int:
+    return to_ms(s.at) * NS_PER_MS + offset(
+        s.gateway_id, s.online, s.scanning, s.in_service, s.outbox_depth, s.adverts_per_s, s.battery_pct
+    )
+
+
+def rollup_content(r: DailyRollup) -> tuple[object, ...]:
+    """Everything a rollup says: two versions with equal content are the same proof."""
+    return (
+        r.service_day.isoformat(), r.checkpoint_id, r.kind, r.building, r.estate, r.landlord, r.visits, r.expected,
+        r.covered, _ms_or_none(r.first_seen), _ms_or_none(r.last_seen), float(r.presence_s), float(r.max_idle_s),
+        float(r.mean_idle_s), r.chain_digest,
+    )
+
+
+def rollup_ns(r: DailyRollup, written_at_ms: int) -> int:
+    return day_start_ns(r.service_day) + offset(*rollup_content(r), written_at_ms, modulo=NS_PER_DAY)
+
+
+# ---- encoding: record → line ------------------------------------------------------------------
+
+
+def visit_line(v: StoredVisit) -> str:
+    """The hot path of ingest (thousands per second): written out by hand, tags in sorted key order.
+    ``tests/store/test_schema.py`` checks it equals the generic ``encode_line`` of the same point."""
+    first_ms, last_ms = to_ms(v.first_seen), to_ms(v.last_seen)
+    building = f",building={escape_tag(v.building)}" if v.building else ""
+    return (
+        f"visit,beacon_check={escape_tag(v.beacon_check.value)}{building},checkpoint={escape_tag(v.checkpoint_id)}"
+        f",estate={escape_tag(v.estate)},gateway={escape_tag(v.gateway_id)},kind={escape_tag(v.kind)}"
+        f",landlord={escape_tag(v.landlord)},verification={escape_tag(v.verification.value)}"
+        f" event_id={format_str(v.event_id)},seq={int(v.seq)}i,badge={format_str(v.badge)},last_seen={last_ms}i"
+        f",dwell_s={format_float((last_ms - first_ms) / 1000)},count={int(v.count)}i,rssi_max={int(v.rssi_max)}i"
+        f",rssi_mean={format_float(v.rssi_mean)},service_day=\"{v.service_day.isoformat()}\""
+        f",payload_sha256={format_str(v.payload_sha256)},received_at={to_ms(v.received_at)}i"
+        f" {first_ms * NS_PER_MS + offset(v.event_id)}"
+    )
+
+
+def visit_line_generic(v: StoredVisit) -> str:
+    """The same point through the generic encoder (the reference for ``visit_line``)."""
+    return encode_line(
+        VISIT.name,
+        {"checkpoint": v.checkpoint_id, "kind": v.kind, "building": v.building, "estate": v.estate,
+         "landlord": v.landlord, "gateway": v.gateway_id, "verification": v.verification.value,
+         "beacon_check": v.beacon_check.value},
+        {"event_id": v.event_id, "seq": v.seq, "badge": v.badge, "last_seen": to_ms(v.last_seen),
+         "dwell_s": (to_ms(v.last_seen) - to_ms(v.first_seen)) / 1000, "count": v.count, "rssi_max": v.rssi_max,
+         "rssi_mean": float(v.rssi_mean), "service_day": v.service_day.isoformat(),
+         "payload_sha256": v.payload_sha256, "received_at": to_ms(v.received_at)},
+        visit_ns(v),
+    )
+
+
+def rejection_line(r: Rejection) -> str:
+    return encode_line(
+        REJECTION.name,
+        {"reason": r.reason.value, "gateway": r.gateway_id},
+        {"detail": r.detail, "topic": r.topic, "payload_sha256": r.payload_sha256, "event_id": r.event_id},
+        rejection_ns(r),
+    )
+
+
+def gap_line(g: SequenceGap) -> str:
+    return encode_line(
+        SEQUENCE_GAP.name, {"gateway": g.gateway_id},
+        {"first_missing": g.first_missing, "last_missing": g.last_missing}, gap_ns(g),
+    )
+
+
+def telemetry_line(t: BeaconTelemetryRecord) -> str:
+    return encode_line(
+        BEACON_TELEMETRY.name, {"checkpoint": t.checkpoint_id, "gateway": t.gateway_id},
+        {"battery_mv": t.battery_mv, "temperature_c": _float_or_none(t.temperature_c), "adv_count": t.adv_count,
+         "uptime_s": float(t.uptime_s)},
+        telemetry_ns(t),
+    )
+
+
+def gateway_state_line(s: GatewayStateRecord) -> str:
+    return encode_line(
+        GATEWAY_STATE.name, {"gateway": s.gateway_id},
+        {"online": s.online, "scanning": s.scanning, "in_service": s.in_service, "outbox_depth": s.outbox_depth,
+         "adverts_per_s": _float_or_none(s.adverts_per_s), "battery_pct": s.battery_pct},
+        gateway_state_ns(s),
+    )
+
+
+def rollup_line(r: DailyRollup, written_at_ms: int) -> str:
+    fields: dict[str, FieldValue | None] = {
+        "service_day": r.service_day.isoformat(), "visits": r.visits, "expected": r.expected, "covered": r.covered,
+        "first_seen": _ms_or_none(r.first_seen), "last_seen": _ms_or_none(r.last_seen),
+        "presence_s": float(r.presence_s), "max_idle_s": float(r.max_idle_s), "mean_idle_s": float(r.mean_idle_s),
+        "chain_digest": r.chain_digest, "written_at": written_at_ms,
+    }
+    return encode_line(
+        CHECKPOINT_DAY.name,
+        {"checkpoint": r.checkpoint_id, "kind": r.kind, "building": r.building, "estate": r.estate,
+         "landlord": r.landlord},
+        fields, rollup_ns(r, written_at_ms),
+    )
+
+
+# ---- decoding: InfluxQL row (column → value, "time" in ns) → record ---------------------------
+
+Row = Mapping[str, Any]
+
+
+def visit_from_row(row: Row) -> StoredVisit:
+    return StoredVisit(
+        event_id=str(row["event_id"]), gateway_id=str(row["gateway"]), seq=int(row["seq"]), badge=str(row["badge"]),
+        checkpoint_id=str(row["checkpoint"]), kind=str(row["kind"]), building=row.get("building") or None,
+        estate=str(row["estate"]), landlord=str(row["landlord"]),
+        service_day=date.fromisoformat(str(row["service_day"])), first_seen=from_ns(int(row["time"])),
+        last_seen=from_ms(int(row["last_seen"])), count=int(row["count"]), rssi_max=int(row["rssi_max"]),
+        rssi_mean=float(row["rssi_mean"]), verification=Verification(row["verification"]),
+        beacon_check=BeaconCheck(row["beacon_check"]), received_at=from_ms(int(row["received_at"])),
+        payload_sha256=str(row["payload_sha256"]),
+    )
+
+
+def rejection_from_row(row: Row) -> Rejection:
+    return Rejection(
+        at=from_ns(int(row["time"])), reason=RejectReason(row["reason"]), detail=str(row["detail"]),
+        topic=str(row["topic"]), gateway_id=row.get("gateway") or None, payload_sha256=str(row["payload_sha256"]),
+        event_id=row.get("event_id"),
+    )
+
+
+def gap_from_row(row: Row) -> SequenceGap:
+    return SequenceGap(
+        gateway_id=str(row["gateway"]), first_missing=int(row["first_missing"]),
+        last_missing=int(row["last_missing"]), detected_at=from_ns(int(row["time"])),
+    )
+
+
+def telemetry_from_row(row: Row) -> BeaconTelemetryRecord:
+    return BeaconTelemetryRecord(
+        at=from_ns(int(row["time"])), checkpoint_id=str(row["checkpoint"]), gateway_id=str(row["gateway"]),
+        battery_mv=_int_or_none(row.get("battery_mv")), temperature_c=_float_or_none(row.get("temperature_c")),
+        adv_count=int(row["adv_count"]), uptime_s=float(row["uptime_s"]),
+    )
+
+
+def gateway_state_from_row(row: Row) -> GatewayStateRecord:
+    return GatewayStateRecord(
+        at=from_ns(int(row["time"])), gateway_id=str(row["gateway"]), online=bool(row["online"]),
+        scanning=bool(row["scanning"]), in_service=row.get("in_service"),
+        outbox_depth=_int_or_none(row.get("outbox_depth")), adverts_per_s=_float_or_none(row.get("adverts_per_s")),
+        battery_pct=_int_or_none(row.get("battery_pct")),
+    )
+
+
+def rollup_from_row(row: Row) -> DailyRollup:
+    first, last = row.get("first_seen"), row.get("last_seen")
+    return DailyRollup(
+        service_day=date.fromisoformat(str(row["service_day"])), checkpoint_id=str(row["checkpoint"]),
+        kind=str(row["kind"]), building=row.get("building") or None, estate=str(row["estate"]),
+        landlord=str(row["landlord"]), visits=int(row["visits"]), expected=int(row["expected"]),
+        covered=bool(row["covered"]), first_seen=None if first is None else from_ms(int(first)),
+        last_seen=None if last is None else from_ms(int(last)), presence_s=float(row["presence_s"]),
+        max_idle_s=float(row["max_idle_s"]), mean_idle_s=float(row["mean_idle_s"]),
+        chain_digest=str(row["chain_digest"]),
+    )
+
+
+def _ms_or_none(t: datetime | None) -> int | None:
+    return None if t is None else to_ms(t)
+
+
+def _int_or_none(x: Any) -> int | None:
+    return None if x is None else int(x)
+
+
+def _float_or_none(x: Any) -> float | None:
+    return None if x is None else float(x)

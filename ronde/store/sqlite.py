@@ -1,0 +1,385 @@
+"""The embedded store (demo, single machine): one SQLite file in WAL mode, fsync'd on commit.
+
+Same behaviour as the InfluxDB store (the contract tests run on both): instants at millisecond
+precision; a visit is identified by its event id, every other record by the same identity as its
+InfluxDB point (tags + timestamp from ``schema``), so a replay is ignored; a rollup for the same
+(day, checkpoint) replaces the previous one. One connection per thread (ingest thread, API
+threads); SQLite serialises the writers.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ronde.store import schema
+from ronde.store.port import StoreUnavailable
+from ronde.store.records import (
+    BeaconCheck,
+    BeaconTelemetryRecord,
+    DailyRollup,
+    GatewayStateRecord,
+    Rejection,
+    RejectReason,
+    RetentionPolicy,
+    SequenceGap,
+    StoredVisit,
+    Verification,
+    WriteBatch,
+)
+from ronde.store.retention import cutoff, cutoff_day, measurement_days
+from ronde.store.schema import ceil_ms, from_ms, to_ms
+
+T = TypeVar("T")
+
+_DDL = """
+CREATE TABLE IF NOT EXISTS visits (
+  event_id TEXT PRIMARY KEY, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,
+  gateway_id TEXT NOT NULL, seq INTEGER NOT NULL, badge TEXT NOT NULL, checkpoint_id TEXT NOT NULL,
+  kind TEXT NOT NULL, building TEXT, estate TEXT NOT NULL, landlord TEXT NOT NULL, service_day TEXT NOT NULL,
+  count INTEGER NOT NULL, rssi_max INTEGER NOT NULL, rssi_mean REAL NOT NULL, verification TEXT NOT NULL,
+  beacon_check TEXT NOT NULL, received_at INTEGER NOT NULL, payload_sha256 TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS visits_time ON visits (first_seen, event_id);
+CREATE INDEX IF NOT EXISTS visits_day ON visits (service_day, first_seen);
+CREATE INDEX IF NOT EXISTS visits_landlord ON visits (landlord, first_seen);
+CREATE INDEX IF NOT EXISTS visits_gateway ON visits (gateway_id, received_at);
+CREATE TABLE IF NOT EXISTS rejections (
+  ts_ns INTEGER NOT NULL, reason TEXT NOT NULL, gateway_id TEXT NOT NULL, at INTEGER NOT NULL,
+  detail TEXT NOT NULL, topic TEXT NOT NULL, payload_sha256 TEXT NOT NULL, event_id TEXT,
+  PRIMARY KEY (ts_ns, reason, gateway_id)
+);
+CREATE INDEX IF NOT EXISTS rejections_time ON rejections (at);
+CREATE TABLE IF NOT EXISTS gaps (
+  ts_ns INTEGER NOT NULL, gateway_id TEXT NOT NULL, detected_at INTEGER NOT NULL,
+  first_missing INTEGER NOT NULL, last_missing INTEGER NOT NULL, PRIMARY KEY (ts_ns, gateway_id)
+);
+CREATE INDEX IF NOT EXISTS gaps_time ON gaps (detected_at);
+CREATE TABLE IF NOT EXISTS telemetry (
+  ts_ns INTEGER NOT NULL, checkpoint_id TEXT NOT NULL, gateway_id TEXT NOT NULL, at INTEGER NOT NULL,
+  battery_mv INTEGER, temperature_c REAL, adv_count INTEGER NOT NULL, uptime_s REAL NOT NULL,
+  PRIMARY KEY (ts_ns, checkpoint_id, gateway_id)
+);
+CREATE INDEX IF NOT EXISTS telemetry_checkpoint ON telemetry (checkpoint_id, ts_ns);
+CREATE TABLE IF NOT EXISTS gateway_states (
+  ts_ns INTEGER NOT NULL, gateway_id TEXT NOT NULL, at INTEGER NOT NULL, online INTEGER NOT NULL,
+  scanning INTEGER NOT NULL, in_service INTEGER, outbox_depth INTEGER, adverts_per_s REAL, battery_pct INTEGER,
+  PRIMARY KEY (ts_ns, gateway_id)
+);
+CREATE INDEX IF NOT EXISTS gateway_states_gateway ON gateway_states (gateway_id, ts_ns);
+CREATE TABLE IF NOT EXISTS rollups (
+  service_day TEXT NOT NULL, checkpoint_id TEXT NOT NULL, kind TEXT NOT NULL, building TEXT,
+  estate TEXT NOT NULL, landlord TEXT NOT NULL, visits INTEGER NOT NULL, expected INTEGER NOT NULL,
+  covered INTEGER NOT NULL, first_seen INTEGER, last_seen INTEGER, presence_s REAL NOT NULL,
+  max_idle_s REAL NOT NULL, mean_idle_s REAL NOT NULL, chain_digest TEXT NOT NULL,
+  PRIMARY KEY (service_day, checkpoint_id)
+);
+CREATE INDEX IF NOT EXISTS rollups_landlord ON rollups (landlord, service_day);
+"""
+
+_VISIT_COLUMNS = (
+    "event_id, first_seen, last_seen, gateway_id, seq, badge, checkpoint_id, kind, building, estate, landlord, "
+    "service_day, count, rssi_max, rssi_mean, verification, beacon_check, received_at, payload_sha256"
+)
+_ROLLUP_COLUMNS = (
+    "service_day, checkpoint_id, kind, building, estate, landlord, visits, expected, covered, first_seen, "
+    "last_seen, presence_s, max_idle_s, mean_idle_s, chain_digest"
+)
+_MAX_PARAMS = 500  # per IN (...) list, well under SQLite's variable limit
+
+
+class SqliteStore:
+    """``SqliteStore(path)``: the Store port on a SQLite file (created on ``open()``)."""
+
+    def __init__(self, path: str | Path, *, busy_timeout_s: float = 10.0) -> None:
+        if str(path) in ("", ":memory:") or str(path).startswith("file:"):
+            raise ValueError(f"SqliteStore needs a file path (WAL, one connection per thread), not {str(path)!r}")
+        self.path = Path(path)
+        self._busy_timeout_s = busy_timeout_s
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._connections: list[sqlite3.Connection] = []
+        self._closed = False
+
+    # ---- lifecycle ---------------------------------------------------------------------------
+
+    def open(self) -> None:
+        self._closed = False
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreUnavailable(f"cannot create the directory of {self.path}: {exc}") from exc
+        self._run(lambda c: c.executescript(_DDL))
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            connections, self._connections = self._connections, []
+        for conn in connections:
+            conn.close()
+        self._local = threading.local()
+
+    def _connection(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            if self._closed:
+                raise StoreUnavailable("store is closed")
+            conn = sqlite3.connect(self.path, timeout=self._busy_timeout_s, check_same_thread=False,
+                                   isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")  # a commit is on disk before write() returns
+            conn.execute("PRAGMA foreign_keys=ON")
+            with self._lock:
+                self._connections.append(conn)
+            self._local.conn = conn
+        return conn
+
+    def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        try:
+            return fn(self._connection())
+        except sqlite3.OperationalError as exc:  # locked, disk I/O, read-only, full…
+            raise StoreUnavailable(f"SQLite {self.path}: {exc}") from exc
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        conn = self._connection()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            raise StoreUnavailable(f"SQLite {self.path}: {exc}") from exc
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        def go(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+            cur = conn.execute(sql, params)
+            cur.row_factory = sqlite3.Row
+            return list(cur.fetchall())
+
+        return self._run(go)
+
+    # ---- writes ------------------------------------------------------------------------------
+
+    def write(self, batch: WriteBatch) -> None:
+        if len(batch) == 0:
+            return
+        with self._transaction() as conn:
+            if batch.visits:
+                conn.executemany(
+                    f"INSERT OR IGNORE INTO visits ({_VISIT_COLUMNS}) VALUES ({', '.join('?' * 19)})",
+                    [_visit_params(v) for v in batch.visits],
+                )
+            if batch.rejections:
+                conn.executemany(
+                    "INSERT OR IGNORE INTO rejections VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [(schema.rejection_ns(r), r.reason.value, r.gateway_id or "", to_ms(r.at), r.detail, r.topic,
+                      r.payload_sha256, r.event_id) for r in batch.rejections],
+                )
+            if batch.gaps:
+                conn.executemany(
+                    "INSERT OR IGNORE INTO gaps VALUES (?, ?, ?, ?, ?)",
+                    [(schema.gap_ns(g), g.gateway_id, to_ms(g.detected_at), g.first_missing, g.last_missing)
+                     for g in batch.gaps],
+                )
+            if batch.telemetry:
+                conn.executemany(
+                    "INSERT OR IGNORE INTO telemetry VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [(schema.telemetry_ns(t), t.checkpoint_id, t.gateway_id, to_ms(t.at), t.battery_mv,
+                      t.temperature_c, t.adv_count, float(t.uptime_s)) for t in batch.telemetry],
+                )
+            if batch.gateway_states:
+                conn.executemany(
+                    "INSERT OR IGNORE INTO gateway_states VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [(schema.gateway_state_ns(s), s.gateway_id, to_ms(s.at), s.online, s.scanning, s.in_service,
+                      s.outbox_depth, s.adverts_per_s, s.battery_pct) for s in batch.gateway_states],
+                )
+
+    def write_rollups(self, rollups: Sequence[DailyRollup]) -> None:
+        if not rollups:
+            return
+        with self._transaction() as conn:
+            conn.executemany(
+                f"INSERT OR REPLACE INTO rollups ({_ROLLUP_COLUMNS}) VALUES ({', '.join('?' * 15)})",
+                [_rollup_params(r) for r in rollups],
+            )
+
+    # ---- reads -------------------------------------------------------------------------------
+
+    def known_event_ids(self, keys: Collection[tuple[str, datetime]]) -> set[str]:
+        ids = sorted({event_id for event_id, _ in keys})
+        found: set[str] = set()
+        for i in range(0, len(ids), _MAX_PARAMS):
+            chunk = ids[i:i + _MAX_PARAMS]
+            rows = self._query(f"SELECT event_id FROM visits WHERE event_id IN ({_marks(chunk)})", chunk)
+            found.update(row[0] for row in rows)
+        return found
+
+    def visits(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        landlord: str | None = None,
+        checkpoint_ids: Collection[str] | None = None,
+    ) -> list[StoredVisit]:
+        if checkpoint_ids is not None and not checkpoint_ids:
+            return []
+        where = ["first_seen >= ?", "first_seen < ?"]
+        params: list[Any] = [ceil_ms(start), ceil_ms(end)]
+        if landlord is not None:
+            where.append("landlord = ?")
+            params.append(landlord)
+        rows = self._query(
+            f"SELECT {_VISIT_COLUMNS} FROM visits WHERE {' AND '.join(where)} ORDER BY first_seen, event_id", params
+        )
+        wanted = None if checkpoint_ids is None else set(checkpoint_ids)
+        return [_visit(r) for r in rows if wanted is None or r["checkpoint_id"] in wanted]
+
+    def visits_of_days(self, days: Collection[date], *, landlord: str | None = None) -> list[StoredVisit]:
+        wanted = sorted({d.isoformat() for d in days})
+        out: list[StoredVisit] = []
+        for i in range(0, len(wanted), _MAX_PARAMS):
+            chunk = wanted[i:i + _MAX_PARAMS]
+            sql = f"SELECT {_VISIT_COLUMNS} FROM visits WHERE service_day IN ({_marks(chunk)})"
+            params: list[Any] = list(chunk)
+            if landlord is not None:
+                sql += " AND landlord = ?"
+                params.append(landlord)
+            out.extend(_visit(r) for r in self._query(sql, params))
+        out.sort(key=lambda v: (v.first_seen, v.event_id))
+        return out
+
+    def sequence_numbers(self, gateway_id: str, start: datetime, end: datetime) -> list[int]:
+        rows = self._query(
+            "SELECT seq FROM visits WHERE gateway_id = ? AND received_at >= ? AND received_at < ? ORDER BY seq",
+            (gateway_id, ceil_ms(start), ceil_ms(end)),
+        )
+        return [int(r[0]) for r in rows]
+
+    def gateways(self) -> list[str]:
+        rows = self._query(
+            "SELECT gateway_id FROM visits UNION SELECT gateway_id FROM gateway_states "
+            "UNION SELECT gateway_id FROM telemetry UNION SELECT gateway_id FROM gaps ORDER BY 1"
+        )
+        return [str(r[0]) for r in rows]
+
+    def rejections(self, start: datetime, end: datetime) -> list[Rejection]:
+        rows = self._query(
+            "SELECT * FROM rejections WHERE at >= ? AND at < ? ORDER BY ts_ns, reason, gateway_id",
+            (ceil_ms(start), ceil_ms(end)),
+        )
+        return [
+            Rejection(at=from_ms(r["at"]), reason=RejectReason(r["reason"]), detail=r["detail"], topic=r["topic"],
+                      gateway_id=r["gateway_id"] or None, payload_sha256=r["payload_sha256"], event_id=r["event_id"])
+            for r in rows
+        ]
+
+    def gaps(self, start: datetime, end: datetime) -> list[SequenceGap]:
+        rows = self._query(
+            "SELECT * FROM gaps WHERE detected_at >= ? AND detected_at < ? ORDER BY ts_ns, gateway_id",
+            (ceil_ms(start), ceil_ms(end)),
+        )
+        return [SequenceGap(gateway_id=r["gateway_id"], first_missing=r["first_missing"],
+                            last_missing=r["last_missing"], detected_at=from_ms(r["detected_at"])) for r in rows]
+
+    def latest_telemetry(self) -> dict[str, BeaconTelemetryRecord]:
+        rows = self._query(
+            "SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY checkpoint_id ORDER BY ts_ns DESC, "
+            "gateway_id DESC) AS rn FROM telemetry) WHERE rn = 1"
+        )
+        return {
+            r["checkpoint_id"]: BeaconTelemetryRecord(
+                at=from_ms(r["at"]), checkpoint_id=r["checkpoint_id"], gateway_id=r["gateway_id"],
+                battery_mv=r["battery_mv"], temperature_c=r["temperature_c"], adv_count=r["adv_count"],
+                uptime_s=r["uptime_s"])
+            for r in rows
+        }
+
+    def latest_gateway_states(self) -> dict[str, GatewayStateRecord]:
+        rows = self._query(
+            "SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY gateway_id ORDER BY ts_ns DESC) AS rn "
+            "FROM gateway_states) WHERE rn = 1"
+        )
+        return {
+            r["gateway_id"]: GatewayStateRecord(
+                at=from_ms(r["at"]), gateway_id=r["gateway_id"], online=bool(r["online"]),
+                scanning=bool(r["scanning"]), in_service=None if r["in_service"] is None else bool(r["in_service"]),
+                outbox_depth=r["outbox_depth"], adverts_per_s=r["adverts_per_s"], battery_pct=r["battery_pct"])
+            for r in rows
+        }
+
+    def rollups(self, first: date, last: date, *, landlord: str | None = None) -> list[DailyRollup]:
+        sql = f"SELECT {_ROLLUP_COLUMNS} FROM rollups WHERE service_day >= ? AND service_day <= ?"
+        params: list[Any] = [first.isoformat(), last.isoformat()]
+        if landlord is not None:
+            sql += " AND landlord = ?"
+            params.append(landlord)
+        return [_rollup(r) for r in self._query(sql + " ORDER BY service_day, checkpoint_id", params)]
+
+    # ---- retention ---------------------------------------------------------------------------
+
+    def apply_retention(self, policy: RetentionPolicy, now: datetime) -> None:
+        days = measurement_days(policy)
+        with self._transaction() as conn:
+            for table, column, measurement in (
+                ("visits", "first_seen", schema.VISIT.name),
+                ("rejections", "at", schema.REJECTION.name),
+                ("gaps", "detected_at", schema.SEQUENCE_GAP.name),
+                ("telemetry", "at", schema.BEACON_TELEMETRY.name),
+                ("gateway_states", "at", schema.GATEWAY_STATE.name),
+            ):
+                conn.execute(f"DELETE FROM {table} WHERE {column} < ?", (to_ms(cutoff(now, days[measurement])),))
+            expired = cutoff_day(now, days[schema.CHECKPOINT_DAY.name]).date()
+            conn.execute("DELETE FROM rollups WHERE service_day < ?", (expired.isoformat(),))
+
+
+def _marks(values: Sequence[object]) -> str:
+    return ", ".join("?" * len(values))
+
+
+def _visit_params(v: StoredVisit) -> tuple[Any, ...]:
+    return (
+        v.event_id, to_ms(v.first_seen), to_ms(v.last_seen), v.gateway_id, v.seq, v.badge, v.checkpoint_id, v.kind,
+        v.building or None, v.estate, v.landlord, v.service_day.isoformat(), v.count, v.rssi_max, float(v.rssi_mean),
+        v.verification.value, v.beacon_check.value, to_ms(v.received_at), v.payload_sha256,
+    )
+
+
+def _visit(r: sqlite3.Row) -> StoredVisit:
+    return StoredVisit(
+        event_id=r["event_id"], gateway_id=r["gateway_id"], seq=r["seq"], badge=r["badge"],
+        checkpoint_id=r["checkpoint_id"], kind=r["kind"], building=r["building"], estate=r["estate"],
+        landlord=r["landlord"], service_day=date.fromisoformat(r["service_day"]), first_seen=from_ms(r["first_seen"]),
+        last_seen=from_ms(r["last_seen"]), count=r["count"], rssi_max=r["rssi_max"], rssi_mean=r["rssi_mean"],
+        verification=Verification(r["verification"]), beacon_check=BeaconCheck(r["beacon_check"]),
+        received_at=from_ms(r["received_at"]), payload_sha256=r["payload_sha256"],
+    )
+
+
+def _rollup_params(r: DailyRollup) -> tuple[Any, ...]:
+    return (
+        r.service_day.isoformat(), r.checkpoint_id, r.kind, r.building or None, r.estate, r.landlord, r.visits,
+        r.expected, r.covered, None if r.first_seen is None else to_ms(r.first_seen),
+        None if r.last_seen is None else to_ms(r.last_seen), float(r.presence_s), float(r.max_idle_s),
+        float(r.mean_idle_s), r.chain_digest,
+    )
+
+
+def _rollup(r: sqlite3.Row) -> DailyRollup:
+    return DailyRollup(
+        service_day=date.fromisoformat(r["service_day"]), checkpoint_id=r["checkpoint_id"], kind=r["kind"],
+        building=r["building"], estate=r["estate"], landlord=r["landlord"], visits=r["visits"],
+        expected=r["expected"], covered=bool(r["covered"]),
+        first_seen=None if r["first_seen"] is None else from_ms(r["first_seen"]),
+        last_seen=None if r["last_seen"] is None else from_ms(r["last_seen"]), presence_s=r["presence_s"],
+        max_idle_s=r["max_idle_s"], mean_idle_s=r["mean_idle_s"], chain_digest=r["chain_digest"],
+    )

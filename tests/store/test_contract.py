@@ -1,0 +1,288 @@
+"""The Store contract, run against both engines: SQLite in tmp_path and a real InfluxDB
+(Debian's influxd 1.6.7 from the session fixture: the ``/write`` path; one database per test).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from ronde.store.config import open_store
+from ronde.store.influx import InfluxStore
+from ronde.store.influx_http import WritePath
+from ronde.store.port import Store, StoreUnavailable
+from ronde.store.records import RejectReason, RetentionPolicy, WriteBatch
+from ronde.store.sqlite import SqliteStore
+from tests.store import factories as f
+from tests.store.factories import BASE, DAY
+from tests.support.services import Influxd, run_influxd
+
+WINDOW = (BASE - timedelta(hours=1), BASE + timedelta(days=1))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("influx", marks=pytest.mark.influx)])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    if request.param == "sqlite":
+        s: Store = open_store(f"sqlite://{tmp_path}/ronde.db")
+        assert isinstance(s, SqliteStore)
+    else:
+        server: Influxd = request.getfixturevalue("influxd")
+        s = open_store(server.url, database=f"t_{uuid.uuid4().hex[:12]}", retry_budget_s=2.0)
+        assert isinstance(s, InfluxStore) and s.path is WritePath.V1  # 1.6.7 has no /api/v2/write
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+def test_visits_round_trip_every_field(store: Store) -> None:
+    visits = tuple(f.visit(i) for i in range(6))
+    store.write(WriteBatch(visits=visits))
+    assert store.visits(*WINDOW) == list(visits)
+    back = store.visits(*WINDOW)[1]
+    assert back.first_seen.tzinfo is not None and back.first_seen.utcoffset() == timedelta(0)
+    assert back.building == "bat-a" and store.visits(*WINDOW)[0].building is None
+
+
+def test_same_event_twice_is_stored_once(store: Store) -> None:
+    v = f.visit(1)
+    store.write(WriteBatch(visits=(v,)))
+    store.write(WriteBatch(visits=(v, f.visit(2))))
+    store.write(WriteBatch(visits=(v,)))
+    assert [x.event_id for x in store.visits(*WINDOW)] == [v.event_id, f.visit(2).event_id]
+    assert store.visits_of_days([DAY]) == [v, f.visit(2)]
+
+
+def test_replayed_records_of_every_kind_are_stored_once(store: Store) -> None:
+    batch = WriteBatch(
+        rejections=(f.rejection(1), f.rejection(2)), telemetry=(f.telemetry(1),), gateway_states=(f.state(1),),
+        gaps=(f.gap(1),),
+    )
+    store.write(batch)
+    store.write(batch)
+    assert store.rejections(*WINDOW) == [f.rejection(1), f.rejection(2)]
+    assert store.gaps(*WINDOW) == [f.gap(1)]
+    assert store.latest_telemetry() == {"cp-1": f.telemetry(1)}
+    assert store.latest_gateway_states() == {"gw-2": f.state(1)}
+
+
+def test_known_event_ids(store: Store) -> None:
+    stored = [f.visit(i) for i in range(3)]
+    late = f.visit(9, at=BASE - timedelta(days=1, hours=3))  # far from the others: its own time cluster
+    store.write(WriteBatch(visits=(*stored, late)))
+    keys = {(v.event_id, v.first_seen) for v in (*stored, late)} | {(f.ulid(50), BASE), (f.ulid(51), BASE)}
+    assert store.known_event_ids(keys) == {v.event_id for v in (*stored, late)}
+    assert store.known_event_ids([]) == set()
+    assert store.known_event_ids([(f.ulid(52), BASE)]) == set()
+
+
+def test_known_event_ids_many(store: Store) -> None:
+    visits = tuple(f.visit(i, at=BASE + timedelta(seconds=i)) for i in range(1200))
+    store.write(WriteBatch(visits=visits[:700]))
+    keys = [(v.event_id, v.first_seen) for v in visits]
+    assert store.known_event_ids(keys) == {v.event_id for v in visits[:700]}
+
+
+def test_ordering_by_first_seen_then_event_id(store: Store) -> None:
+    same_ms = BASE + timedelta(minutes=5, milliseconds=123)
+    a = f.visit(30, at=same_ms, checkpoint_id="cp-x")
+    b = f.visit(31, at=same_ms, checkpoint_id="cp-x")  # same checkpoint, same millisecond
+    c = f.visit(32, at=same_ms - timedelta(milliseconds=1))
+    store.write(WriteBatch(visits=(b, c, a)))
+    assert store.visits(*WINDOW) == sorted([a, b, c], key=lambda v: (v.first_seen, v.event_id))
+    assert [v.event_id for v in store.visits(*WINDOW)] == [c.event_id, a.event_id, b.event_id]
+
+
+def test_time_range_is_half_open(store: Store) -> None:
+    t = BASE + timedelta(minutes=10)
+    v = f.visit(1, at=t)
+    store.write(WriteBatch(visits=(v,)))
+    assert store.visits(t, t + timedelta(milliseconds=1)) == [v]
+    assert store.visits(t - timedelta(minutes=1), t) == []
+    assert store.visits(t + timedelta(microseconds=1), t + timedelta(minutes=1)) == []
+    assert store.visits(t - timedelta(microseconds=1), t + timedelta(microseconds=1)) == [v]
+
+
+def test_landlord_and_checkpoint_filters(store: Store) -> None:
+    visits = [f.visit(i) for i in range(9)]
+    store.write(WriteBatch(visits=tuple(visits)))
+    assert store.visits(*WINDOW, landlord="i3f") == [v for v in visits if v.landlord == "i3f"]
+    assert store.visits(*WINDOW, landlord="nobody") == []
+    assert store.visits(*WINDOW, checkpoint_ids={"cp-1", "cp-2"}) == [v for v in visits if v.checkpoint_id != "cp-0"]
+    assert store.visits(*WINDOW, checkpoint_ids=[]) == []
+    assert store.visits(*WINDOW, landlord="paris-habitat", checkpoint_ids=["cp-1"]) == [
+        v for v in visits if v.landlord == "paris-habitat" and v.checkpoint_id == "cp-1"
+    ]
+    assert store.visits_of_days([DAY], landlord="i3f") == [v for v in visits if v.landlord == "i3f"]
+
+
+def test_visits_of_days_follow_the_service_day_not_the_date(store: Store) -> None:
+    evening = f.visit(1)
+    after_midnight = f.visit(2, at=BASE + timedelta(hours=6, minutes=30))  # next UTC date, same service day
+    next_day = f.visit(3, at=BASE + timedelta(days=1), service_day=DAY + timedelta(days=1))
+    store.write(WriteBatch(visits=(evening, after_midnight, next_day)))
+    assert store.visits_of_days([DAY]) == [evening, after_midnight]
+    assert store.visits_of_days([DAY + timedelta(days=1)]) == [next_day]
+    assert store.visits_of_days([DAY, DAY + timedelta(days=1), DAY - timedelta(days=30)]) == [
+        evening, after_midnight, next_day
+    ]
+    assert store.visits_of_days([]) == []
+
+
+def test_sequence_numbers_and_gateways(store: Store) -> None:
+    visits = [f.visit(i) for i in (0, 1, 2, 5)] + [f.visit(7, gateway_id="gw-2", seq=1)]
+    store.write(WriteBatch(visits=tuple(visits), gateway_states=(f.state(0, gateway_id="gw-3"),)))
+    assert store.sequence_numbers("gw-1", *WINDOW) == [1, 2, 3, 6]
+    received = visits[1].received_at
+    assert store.sequence_numbers("gw-1", received, received + timedelta(milliseconds=1)) == [2]
+    assert store.sequence_numbers("gw-1", received + timedelta(milliseconds=1), WINDOW[1]) == [3, 6]
+    assert store.sequence_numbers("gw-9", *WINDOW) == []
+    assert store.gateways() == ["gw-1", "gw-2", "gw-3"]
+
+
+def test_rejections_and_gaps_by_time(store: Store) -> None:
+    rejections = (f.rejection(1), f.rejection(2, reason=RejectReason.GATEWAY_MISMATCH, gateway_id=None),
+                  f.rejection(3, event_id=f.ulid(3)))
+    store.write(WriteBatch(rejections=rejections, gaps=(f.gap(1), f.gap(2))))
+    assert store.rejections(*WINDOW) == list(rejections)
+    assert store.rejections(rejections[1].at, rejections[2].at) == [rejections[1]]
+    assert store.gaps(f.gap(2).detected_at, WINDOW[1]) == [f.gap(2)]
+    assert store.gaps(*WINDOW) == [f.gap(1), f.gap(2)]
+
+
+def test_latest_telemetry_and_gateway_state(store: Store) -> None:
+    telemetry = tuple(f.telemetry(i) for i in range(5))
+    states = (*(f.state(i) for i in range(4)), f.state(9, gateway_id="gw-2", in_service=None, outbox_depth=None,
+                                                        adverts_per_s=None, battery_pct=None))
+    store.write(WriteBatch(telemetry=telemetry, gateway_states=states))
+    store.write(WriteBatch(telemetry=(f.telemetry(3, at=BASE - timedelta(hours=1), battery_mv=None,
+                                                  temperature_c=None),)))
+    assert store.latest_telemetry() == {"cp-0": telemetry[4], "cp-1": telemetry[3]}
+    assert store.latest_gateway_states() == {"gw-1": states[2], "gw-2": states[4]}
+
+
+def test_rollups_replace_and_filter(store: Store) -> None:
+    first = [f.rollup("cp-1"), f.rollup("cp-2", landlord="toit-et-joie"), f.rollup("cp-1", DAY - timedelta(days=1))]
+    store.write_rollups(first)
+    store.write_rollups(first)  # identical replay
+    assert store.rollups(DAY - timedelta(days=1), DAY) == sorted(first, key=lambda r: (r.service_day, r.checkpoint_id))
+    uncovered = f.rollup("cp-1", visits=0, covered=False, first_seen=None, last_seen=None, presence_s=0.0)
+    store.write_rollups([uncovered])
+    assert store.rollups(DAY, DAY) == [uncovered, first[1]]
+    assert store.rollups(DAY, DAY, landlord="toit-et-joie") == [first[1]]
+    store.write_rollups([first[0]])  # back to the first version: the newest write wins
+    assert store.rollups(DAY, DAY) == [first[0], first[1]]
+    assert store.rollups(DAY + timedelta(days=1), DAY + timedelta(days=9)) == []
+
+
+def test_retention_deletes_what_is_older_than_the_policy(store: Store) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    old = f.visit(1, at=now - timedelta(days=20))
+    recent = f.visit(2, at=now - timedelta(days=2))
+    old_rejection = f.rejection(1, at=now - timedelta(days=20))
+    old_roll = f.rollup("cp-1", (now - timedelta(days=40)).date())
+    kept_roll = f.rollup("cp-1", (now - timedelta(days=20)).date())
+    store.write(WriteBatch(visits=(old, recent), rejections=(old_rejection,),
+                           telemetry=(f.telemetry(1, at=now - timedelta(days=8)),)))
+    store.write_rollups([old_roll, kept_roll])
+    store.apply_retention(RetentionPolicy(raw_days=10, proof_days=30, rejections_days=30,
+                                          extra={"beacon_telemetry": 7}), now)
+    assert store.visits(now - timedelta(days=60), now) == [recent]
+    assert store.rejections(now - timedelta(days=60), now) == [old_rejection]
+    assert store.latest_telemetry() == {}
+    assert store.rollups(old_roll.service_day, kept_roll.service_day) == [kept_roll]
+    store.apply_retention(RetentionPolicy(raw_days=10, proof_days=30, rejections_days=30), now)  # idempotent
+    assert store.visits(now - timedelta(days=60), now) == [recent]
+
+
+AWKWARD = [
+    "a b", "a,b", "a=b", 'say "hi"', "it's", "back\\slash", "tab\there", "ünïcødé ☃", "x,=\" '\\y",
+]
+
+
+@pytest.mark.parametrize("text", AWKWARD)
+def test_awkward_strings_survive(store: Store, text: str) -> None:
+    v = f.visit(1, landlord=text, building=text, checkpoint_id=text, badge=text + "\nline2\\")
+    r = f.rejection(1, detail=text + "\nsecond line \\", topic=text, gateway_id=text)
+    store.write(WriteBatch(visits=(v,), rejections=(r,)))
+    assert store.visits(*WINDOW, landlord=text, checkpoint_ids=[text]) == [v]
+    assert store.visits_of_days([DAY], landlord=text) == [v]
+    assert store.rejections(*WINDOW) == [r]
+    assert store.known_event_ids([(v.event_id, v.first_seen)]) == {v.event_id}
+
+
+@pytest.mark.influx
+def test_influx_stopped_raises_store_unavailable_then_recovers() -> None:
+    with run_influxd() as server:
+        store = open_store(server.url, database="outage", retry_budget_s=1.0, timeout_s=2.0)
+        try:
+            store.write(WriteBatch(visits=(f.visit(1),)))
+            server.stop()
+            with pytest.raises(StoreUnavailable):
+                store.write(WriteBatch(visits=(f.visit(2),)))
+            with pytest.raises(StoreUnavailable):
+                store.visits(*WINDOW)
+            server.start()
+            store.write(WriteBatch(visits=(f.visit(2),)))
+            assert [v.event_id for v in store.visits(*WINDOW)] == [f.ulid(1), f.ulid(2)]
+            store.close()
+            store.open()  # a closed store can be opened again
+            assert store.known_event_ids([(f.ulid(2), f.visit(2).first_seen)]) == {f.ulid(2)}
+        finally:
+            store.close()
+
+
+def test_sqlite_is_durable_and_thread_safe(tmp_path: Path) -> None:
+    import threading
+
+    path = tmp_path / "ronde.db"
+    store = SqliteStore(path)
+    store.open()
+    errors: list[BaseException] = []
+
+    def writer(k: int) -> None:
+        try:
+            for j in range(20):
+                store.write(WriteBatch(visits=(f.visit(k * 100 + j),)))
+                store.visits(*WINDOW)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    store.close()
+    reopened = SqliteStore(path)
+    reopened.open()
+    assert len(reopened.visits(BASE - timedelta(days=1), BASE + timedelta(days=30))) == 80
+    import sqlite3
+
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    reopened.close()
+
+
+def test_sqlite_locked_raises_store_unavailable_then_recovers(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "ronde.db"
+    store = SqliteStore(path, busy_timeout_s=0.2)
+    store.open()
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    try:
+        with pytest.raises(StoreUnavailable, match="locked"):
+            store.write(WriteBatch(visits=(f.visit(1),)))
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    store.write(WriteBatch(visits=(f.visit(1),)))
+    assert [v.event_id for v in store.visits(*WINDOW)] == [f.ulid(1)]
+    store.close()
