@@ -1,0 +1,127 @@
+"""``ronde audit report`` and ``ronde audit verify``.
+
+Exit codes: 0 OK; 1 verification failed (the report no longer matches the store); 2 bad input
+(unreadable report, unknown landlord, store unavailable…).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, cast
+
+from ronde.audit.export import ReportFormat, read_manifest, write_report
+from ronde.audit.labels import Lang
+from ronde.audit.report import ReportError, build_report
+from ronde.audit.verify import verify_manifest
+from ronde.protocol.calendar import ServiceCalendar
+from ronde.protocol.estate import EstateFileError, Registry, default_estate_path, load_estate
+from ronde.store.port import Store, StoreUnavailable
+
+
+def _sqlite_path(url: str) -> str | None:
+    for prefix in ("sqlite:///", "sqlite://", "sqlite:"):
+        if url.startswith(prefix):
+            return url[len(prefix):]
+    return None if "://" in url else url
+
+
+def open_store(url: str) -> Store:
+    """The store behind ``url``, opened, through the store package's factory
+    (``ronde.store.open_store``); a plain path is a SQLite file. An audit never creates an empty
+    store: a SQLite file that does not exist is an error. Raises StoreUnavailable, or ValueError
+    for a URL that cannot work."""
+    path = _sqlite_path(url)
+    if path is not None:
+        if not Path(path).exists():
+            raise StoreUnavailable(f"{path}: no such store file")
+        url = f"sqlite://{Path(path).resolve()}"
+    factory = getattr(importlib.import_module("ronde.store"), "open_store", None)
+    if factory is not None:
+        store = cast(Store, factory(url))
+    elif path is not None:
+        from ronde.store.sqlite import SqliteStore
+
+        store = SqliteStore(path)
+    else:
+        raise StoreUnavailable(f"no store engine for {url!r}")
+    store.open()
+    return store
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _registry(path: str | None) -> Registry:
+    return load_estate(path or default_estate_path())
+
+
+def _report(args: argparse.Namespace) -> int:
+    try:
+        registry = _registry(args.estate)
+        store = open_store(args.store)
+    except (EstateFileError, StoreUnavailable, OSError, ValueError) as exc:
+        print(f"ronde audit report: {exc}", file=sys.stderr)
+        return 2
+    try:
+        calendar = ServiceCalendar(closed=frozenset(args.closed or ()))
+        report = build_report(store, registry, calendar, args.landlord, args.first, args.last,
+                              now=datetime.now(UTC))
+        sidecar = write_report(report, args.out, ReportFormat(args.format), Lang(args.lang))
+    except (ReportError, StoreUnavailable, OSError) as exc:
+        print(f"ronde audit report: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        store.close()
+    print(f"{args.out}: report {report.report_id}, {len(report.checkpoints)} checkpoints, "
+          f"{len(report.chain.links)} service days, final digest {report.chain.final}")
+    print(f"{sidecar}: manifest for 'ronde audit verify'")
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    try:
+        manifest, file_problem = read_manifest(args.report)
+        revision = load_estate(args.estate).revision if args.estate else None
+        store = open_store(args.store)
+    except (ReportError, EstateFileError, StoreUnavailable, OSError, ValueError) as exc:
+        print(f"ronde audit verify: {exc}", file=sys.stderr)
+        return 2
+    try:
+        result = verify_manifest(manifest, store, revision=revision, file_problem=file_problem)
+    except StoreUnavailable as exc:
+        print(f"ronde audit verify: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        store.close()
+    print(result.message())
+    return 0 if result.ok else 1
+
+
+def register(sub: Any) -> None:
+    audit = sub.add_parser("audit", help="landlord audit reports and their verification")
+    cmds = audit.add_subparsers(dest="audit_cmd", required=True)
+    rep = cmds.add_parser("report", help="issue a landlord's audit report (CSV or PDF + manifest)")
+    rep.add_argument("--landlord", required=True, help="landlord id in the estate file")
+    rep.add_argument("--from", dest="first", required=True, type=_date, help="first day (YYYY-MM-DD)")
+    rep.add_argument("--to", dest="last", required=True, type=_date, help="last day, inclusive (YYYY-MM-DD)")
+    rep.add_argument("--store", required=True, help="store URL (sqlite:///path.db, influx URL…)")
+    rep.add_argument("--format", choices=[f.value for f in ReportFormat], default="pdf")
+    rep.add_argument("--lang", choices=[x.value for x in Lang], default="fr")
+    rep.add_argument("--estate", help="estate file (default: the sample estate)")
+    rep.add_argument("--closed", action="append", type=_date, metavar="DATE",
+                     help="a day the service was closed (repeat); hours are Wed–Sun 16:00–22:15 Europe/Paris")
+    rep.add_argument("--out", required=True, help="report file to write; <out>.manifest.json is written beside it")
+    rep.set_defaults(func=_report)
+    ver = cmds.add_parser("verify", help="recompute a report's hash chain from the store")
+    ver.add_argument("report", help="report file (CSV, or PDF with its .manifest.json) or manifest JSON")
+    ver.add_argument("--store", required=True, help="store URL")
+    ver.add_argument("--estate", help="estate file whose registry revision must match the report's")
+    ver.set_defaults(func=_verify)

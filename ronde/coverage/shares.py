@@ -1,0 +1,130 @@
+"""Shares of checkpoints covered per building, estate and landlord; fair share of presence.
+
+Figures are about places. A share counts checkpoint-days: per day, the checkpoints of the group
+covered that day over its checkpoints; per period, covered checkpoint-days over all of them.
+``share_sensed`` leaves out the "no data" checkpoint-days (where nothing could be observed).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+from ronde.coverage.sensing import DayState
+from ronde.protocol.estate import Registry
+
+
+class Level(StrEnum):
+    BUILDING = "building"
+    ESTATE = "estate"
+    LANDLORD = "landlord"
+
+
+@dataclass(frozen=True, slots=True)
+class Share:
+    checkpoint_days: int
+    covered: int
+    not_visited: int
+    no_data: int
+
+    @property
+    def share(self) -> float | None:
+        return self.covered / self.checkpoint_days if self.checkpoint_days else None
+
+    @property
+    def share_sensed(self) -> float | None:
+        sensed = self.checkpoint_days - self.no_data
+        return self.covered / sensed if sensed else None
+
+
+@dataclass(frozen=True, slots=True)
+class GroupCoverage:
+    level: Level
+    id: str
+    name: str
+    days: tuple[tuple[date, Share], ...]
+    period: Share
+
+
+# What a share needs of a checkpoint-day: (building, estate, landlord, day, state).
+CheckpointDayRef = tuple[str | None, str, str, date, DayState]
+
+
+def _share(counts: list[int]) -> Share:
+    return Share(counts[0], counts[1], counts[2], counts[3])
+
+
+def _bump(counts: list[int], state: DayState) -> None:
+    counts[0] += 1
+    if state is DayState.COVERED:
+        counts[1] += 1
+    elif state is DayState.NOT_VISITED:
+        counts[2] += 1
+    else:
+        counts[3] += 1
+
+
+def group_coverage(registry: Registry, refs: Iterable[CheckpointDayRef]) -> list[GroupCoverage]:
+    """Per building, estate and landlord (in that order), per day and over the period."""
+    per_day: dict[tuple[Level, str], dict[date, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0, 0, 0]))
+    for building, estate, landlord, day, state in refs:
+        _bump(per_day[(Level.ESTATE, estate)][day], state)
+        _bump(per_day[(Level.LANDLORD, landlord)][day], state)
+        if building is not None:
+            _bump(per_day[(Level.BUILDING, building)][day], state)
+    out: list[GroupCoverage] = []
+    order = {Level.BUILDING: 0, Level.ESTATE: 1, Level.LANDLORD: 2}
+    for (level, gid), days in sorted(per_day.items(), key=lambda kv: (order[kv[0][0]], kv[0][1])):
+        total = [0, 0, 0, 0]
+        for counts in days.values():
+            for i in range(4):
+                total[i] += counts[i]
+        out.append(
+            GroupCoverage(
+                level, gid, _name(registry, level, gid),
+                tuple((d, _share(c)) for d, c in sorted(days.items())), _share(total),
+            )
+        )
+    return out
+
+
+def _name(registry: Registry, level: Level, gid: str) -> str:
+    source: Mapping[str, object] = {
+        Level.BUILDING: registry.buildings, Level.ESTATE: registry.estates, Level.LANDLORD: registry.landlords,
+    }[level]
+    item = source.get(gid)
+    name = getattr(item, "name", None)
+    return name if isinstance(name, str) else gid
+
+
+@dataclass(frozen=True, slots=True)
+class FairShare:
+    """Presence time at a landlord's checkpoints against its share of dwellings.
+
+    ``ratio`` 1.0 means the landlord received exactly its share; 0.8 means 20 % less.
+    """
+
+    landlord: str
+    name: str
+    dwellings: int
+    dwelling_share: float
+    presence_s: float
+    presence_share: float | None
+    ratio: float | None
+
+
+def fair_share(registry: Registry, presence_by_landlord: Mapping[str, float]) -> list[FairShare]:
+    """One line per landlord of the registry (all of them: shares need the whole)."""
+    dwellings = registry.total_dwellings
+    presence = sum(presence_by_landlord.get(lid, 0.0) for lid in registry.landlords)
+    out: list[FairShare] = []
+    for lid, landlord in sorted(registry.landlords.items()):
+        d_share = landlord.dwellings / dwellings if dwellings else 0.0
+        p = presence_by_landlord.get(lid, 0.0)
+        p_share = p / presence if presence > 0 else None
+        ratio = p_share / d_share if p_share is not None and d_share > 0 else None
+        out.append(FairShare(lid, landlord.name, landlord.dwellings, d_share, p, p_share, ratio))
+    return out

@@ -1,0 +1,88 @@
+"""``ronde audit report`` / ``ronde audit verify`` end to end on a SQLite store file."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from ronde.cli import main
+from ronde.protocol.estate import default_estate_path, load_default_estate
+from ronde.store.records import WriteBatch
+from ronde.store.sqlite import SqliteStore
+from tests.coverage.factory import local, visit
+
+DAYS = [date(2026, 11, d) for d in (4, 5, 6, 7, 8)]
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    reg = load_default_estate()
+    cps = [c.id for c in reg.checkpoints_of("paris-habitat")][:5]
+    visits = [
+        visit(reg, cid, d, local(d, 17, 10 * i), local(d, 17, 10 * i + 3), event_id=f"{d}-{cid}")
+        for d in DAYS for i, cid in enumerate(cps)
+    ]
+    path = tmp_path / "ronde.db"
+    store = SqliteStore(path)
+    store.open()
+    store.write(WriteBatch(visits=tuple(visits)))
+    store.close()
+    return path
+
+
+@pytest.mark.parametrize(("fmt", "plain_path"), [("csv", False), ("pdf", True)])
+def test_report_then_verify_then_tamper(db: Path, tmp_path: Path, fmt: str, plain_path: bool,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / f"rapport.{fmt}"
+    url = str(db) if plain_path else f"sqlite:///{db}"
+    assert main(["audit", "report", "--landlord", "paris-habitat", "--from", "2026-11-04", "--to", "2026-11-08",
+                 "--store", url, "--format", fmt, "--out", str(out)]) == 0
+    assert out.exists() and Path(str(out) + ".manifest.json").exists()
+    assert main(["audit", "verify", str(out), "--store", url, "--estate", str(default_estate_path())]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].startswith("OK: ")
+    conn = sqlite3.connect(db)
+    conn.execute("UPDATE visits SET count = count + 1 WHERE event_id = ?", (f"2026-11-07-{_first_cp()}",))
+    conn.commit()
+    conn.close()
+    assert main(["audit", "verify", str(out), "--store", url]) == 1
+    text = capsys.readouterr().out
+    assert "FAILED" in text and "FIRST DAY THAT DIFFERS: 2026-11-07" in text
+
+
+def _first_cp() -> str:
+    return load_default_estate().checkpoints_of("paris-habitat")[0].id
+
+
+def test_bad_inputs_exit_2(db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{db}"
+    assert main(["audit", "verify", str(tmp_path / "missing.csv"), "--store", url]) == 2
+    assert "cannot read" in capsys.readouterr().err
+    assert main(["audit", "report", "--landlord", "nobody", "--from", "2026-11-04", "--to", "2026-11-08",
+                 "--store", url, "--format", "csv", "--out", str(tmp_path / "x.csv")]) == 2
+    assert "unknown landlord 'nobody'" in capsys.readouterr().err
+    assert main(["audit", "report", "--landlord", "paris-habitat", "--from", "2026-11-04", "--to", "2026-11-08",
+                 "--store", f"sqlite:///{tmp_path / 'nope.db'}", "--format", "csv",
+                 "--out", str(tmp_path / "x.csv")]) == 2
+    assert main(["audit", "report", "--landlord", "paris-habitat", "--from", "2026-11-04", "--to", "2026-11-08",
+                 "--store", "ftp://nowhere", "--format", "csv", "--out", str(tmp_path / "x.csv")]) == 2
+    assert "ftp" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["audit", "report", "--landlord", "paris-habitat", "--from", "4/11/2026", "--to", "2026-11-08",
+              "--store", url, "--out", str(tmp_path / "x.csv")])
+
+
+def test_closed_day_is_not_a_service_day_but_its_events_stay_chained(db: Path, tmp_path: Path) -> None:
+    from ronde.audit.export import read_manifest
+
+    out = tmp_path / "r.csv"
+    assert main(["audit", "report", "--landlord", "paris-habitat", "--from", "2026-11-04", "--to", "2026-11-08",
+                 "--store", str(db), "--format", "csv", "--lang", "en", "--closed", "2026-11-06",
+                 "--out", str(out)]) == 0
+    manifest, _ = read_manifest(out)
+    assert [x.day.isoformat() for x in manifest.chain.links] == [
+        "2026-11-04", "2026-11-05", "2026-11-06", "2026-11-07", "2026-11-08"]
+    row = next(line for line in out.read_text().splitlines() if line.startswith(_first_cp() + ","))
+    assert row.split(",")[6] == "4"  # service days: the closed Friday is not one

@@ -1,0 +1,79 @@
+"""Live supervision helpers: last check-ins, beacons to service."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+
+from ronde.coverage import live
+from ronde.coverage.live import MaintenanceReason, beacons_needing_maintenance, last_checkins, neighbours
+from ronde.store.records import BeaconTelemetryRecord
+from tests.coverage.factory import local, registry, visit
+
+DAYS = [date(2026, 11, d) for d in (18, 19, 20, 21, 22, 25)]  # Wed..Sun, Wed
+
+
+def test_each_teams_last_checkin() -> None:
+    reg = registry()
+    d = DAYS[0]
+    visits = [
+        visit(reg, "a", d, local(d, 17), local(d, 17, 5), badge="team-1"),
+        visit(reg, "b", d, local(d, 18), local(d, 18, 5), badge="team-1"),
+        visit(reg, "c", d, local(d, 17, 30), local(d, 17, 40), badge="team-2"),
+    ]
+    rows = last_checkins(reg, visits)
+    assert [(r.badge, r.checkpoint_id, r.at) for r in rows] == [
+        ("team-1", "b", local(d, 18, 5)), ("team-2", "c", local(d, 17, 40))]
+    assert rows[0].checkpoint_name == "Point b"
+
+
+def test_no_per_badge_score_exists() -> None:
+    """The CNIL line (SAN-2023-021): nothing in the live module sums or ranks activity per badge."""
+    fields = {f.name for f in dataclasses.fields(live.TeamCheckin)}
+    assert fields == {"badge", "checkpoint_id", "checkpoint_name", "estate", "at"}
+    public = {n for n in dir(live) if not n.startswith("_")}
+    assert not {n for n in public if "score" in n.lower() or "per_badge" in n.lower() or "ranking" in n.lower()}
+
+
+def test_neighbours_exclude_other_estates_and_underground() -> None:
+    near = neighbours(registry(), 50.0)
+    assert sorted(near["a"]) == ["b", "p"]  # 20 m and 30 m; 'u' is underground, 'c' another estate
+    assert near["u"] == []
+    assert sorted(neighbours(registry(), 25.0)["a"]) == ["b"]
+
+
+def test_beacon_not_seen_although_teams_passed_its_neighbours() -> None:
+    reg = registry()
+    visits = []
+    for d in DAYS:
+        visits.append(visit(reg, "a", d, local(d, 17), local(d, 17, 5)))
+    visits.append(visit(reg, "b", DAYS[0], local(DAYS[0], 18), local(DAYS[0], 18, 5)))  # b last heard day 1
+    visits.append(visit(reg, "p", DAYS[4], local(DAYS[4], 18), local(DAYS[4], 18, 5)))
+    flags = beacons_needing_maintenance(reg, visits, {}, neighbour_m=50.0, min_missed_days=3)
+    by = {(f.checkpoint_id, f.reason): f for f in flags}
+    b = by[("b", MaintenanceReason.NOT_SEEN_NEAR_VISITS)]
+    assert b.last_seen_day == DAYS[0]
+    assert b.missed_days == tuple(DAYS[1:])  # five days a team passed 'a' while 'b' stayed silent
+    # 'p' was heard on day 5, after which 'a' was visited once only: not flagged yet
+    assert ("p", MaintenanceReason.NOT_SEEN_NEAR_VISITS) not in by
+    # 'u' is under 'a' but underground: passing 'a' says nothing about it
+    assert ("u", MaintenanceReason.NOT_SEEN_NEAR_VISITS) not in by
+    assert ("a", MaintenanceReason.NOT_SEEN_NEAR_VISITS) not in by
+    only_ph = beacons_needing_maintenance(reg, visits, {}, landlord="other")
+    assert all(f.landlord == "other" for f in only_ph)
+
+
+def test_low_battery_from_tlm() -> None:
+    reg = registry()
+    at = local(DAYS[0], 18)
+
+    def tlm(cid: str, mv: int | None) -> BeaconTelemetryRecord:
+        return BeaconTelemetryRecord(at=at, checkpoint_id=cid, gateway_id="gw-1", battery_mv=mv,
+                                     temperature_c=10.0, adv_count=1, uptime_s=1.0)
+
+    telemetry = {"a": tlm("a", 2400), "b": tlm("b", 3000), "c": tlm("c", 0), "p": tlm("p", None)}
+    flags = beacons_needing_maintenance(reg, [], telemetry, min_missed_days=99)
+    assert [(f.checkpoint_id, f.reason, f.battery_mv) for f in flags] == [
+        ("a", MaintenanceReason.LOW_BATTERY, 2400)]  # 0 mV means "not reported" in TLM
+    assert beacons_needing_maintenance(reg, [], list(telemetry.values()), low_battery_mv=3100,
+                                       min_missed_days=99)[-1].checkpoint_id == "b"

@@ -1,0 +1,135 @@
+"""Coverage read from the SQLite store: rollups for closed days, raw visits for the evening in
+progress, the month cache, the previous chain link, live helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from ronde.audit.chain import genesis_anchor
+from ronde.coverage.daily import build_daily_rollups
+from ronde.coverage.query import (
+    CoverageCache,
+    fair_share_for_period,
+    idle_checkpoints_now,
+    landlord_coverage,
+    maintenance_now,
+    previous_link,
+    team_checkins_now,
+)
+from ronde.protocol.calendar import ServiceCalendar
+from ronde.store.records import StoredVisit, WriteBatch
+from ronde.store.sqlite import SqliteStore
+from tests.coverage.factory import local, registry, visit
+
+CAL = ServiceCalendar()
+FIRST, LAST = date(2026, 8, 1), date(2026, 11, 25)  # Wednesday 25 November is in progress
+NOW = local(LAST, 19)
+
+
+def _visits() -> list[StoredVisit]:
+    reg = registry()
+    out = []
+    for i, d in enumerate(CAL.service_days(FIRST, LAST)):
+        out.append(visit(reg, "a", d, local(d, 16, 30), local(d, 16, 35)))
+        if i % 3:
+            out.append(visit(reg, "b", d, local(d, 17 + i % 4), local(d, 17 + i % 4, 2), badge="team-2"))
+        if i % 5 == 0:
+            out.append(visit(reg, "c", d, local(d, 21), local(d, 21, 1)))
+    return out
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SqliteStore]:
+    reg = registry()
+    s = SqliteStore(tmp_path / "ronde.db")
+    s.open()
+    visits = _visits()
+    s.write(WriteBatch(visits=tuple(visits)))
+    prev = genesis_anchor(None, reg.revision)
+    for d in CAL.service_days(FIRST, LAST - timedelta(days=1)):  # ingest closed every day but today
+        rows = build_daily_rollups(reg, CAL, d, [v for v in visits if v.service_day == d], prev)
+        s.write_rollups(rows)
+        prev = rows[0].chain_digest
+    yield s
+    s.close()
+
+
+def test_rollups_and_live_evening_match_raw_computation(store: SqliteStore) -> None:
+    reg = registry()
+    cov = landlord_coverage(store, reg, CAL, FIRST, LAST, landlord="paris-habitat", now=NOW)
+    assert cov.partial_day == LAST and cov.days[-1] == LAST
+    a = next(c for c in cov.checkpoints if c.checkpoint_id == "a")
+    assert a.covered_days == a.service_days == len(cov.days)
+    # every evening: 30 min before the visit, 6h15 − 35 min after it except today (cut at 19:00)
+    assert a.idleness.worst_idle_s == (22500 - 2100) + 1800
+    from ronde.coverage.period import period_coverage
+
+    raw = period_coverage(reg, CAL, FIRST, LAST, rollups=[], visits=store.visits_of_days(list(cov.days)),
+                          now=NOW, landlord="paris-habitat")
+    assert [c.idleness for c in raw.checkpoints] == [c.idleness for c in cov.checkpoints]
+    assert [c.visits for c in raw.checkpoints] == [c.visits for c in cov.checkpoints]
+
+
+def test_cache_gives_the_same_answer(store: SqliteStore) -> None:
+    reg = registry()
+    cache = CoverageCache()
+    for landlord in ("paris-habitat", None):
+        plain = landlord_coverage(store, reg, CAL, FIRST + timedelta(days=3), LAST, landlord=landlord, now=NOW)
+        cached = landlord_coverage(store, reg, CAL, FIRST + timedelta(days=3), LAST, landlord=landlord, now=NOW,
+                                   cache=cache)
+        again = landlord_coverage(store, reg, CAL, FIRST + timedelta(days=3), LAST, landlord=landlord, now=NOW,
+                                  cache=cache)
+        for got in (cached, again):
+            assert got.days == plain.days and got.partial_day == plain.partial_day
+            for x, y in zip(got.checkpoints, plain.checkpoints, strict=True):
+                assert x.checkpoint_id == y.checkpoint_id
+                assert (x.visits, x.covered_days, x.not_visited_days, x.no_data_days) == (
+                    y.visits, y.covered_days, y.not_visited_days, y.no_data_days)
+                assert x.presence_s == pytest.approx(y.presence_s)
+                assert x.idleness.worst_idle_s == pytest.approx(y.idleness.worst_idle_s)
+                assert x.idleness.average_idle_s == pytest.approx(y.idleness.average_idle_s)
+                assert (x.idleness.gap_cv or 0) == pytest.approx(y.idleness.gap_cv or 0)
+            assert got.groups == plain.groups
+    assert cache.hits > 0 and cache.misses > 0
+
+
+def test_cache_expires(store: SqliteStore) -> None:
+    reg = registry()
+    clock = [0.0]
+    cache = CoverageCache(ttl_s=10.0, clock=lambda: clock[0])
+    landlord_coverage(store, reg, CAL, FIRST, LAST, landlord="paris-habitat", now=NOW, cache=cache)
+    misses = cache.misses
+    landlord_coverage(store, reg, CAL, FIRST, LAST, landlord="paris-habitat", now=NOW, cache=cache)
+    assert cache.misses == misses
+    clock[0] = 11.0
+    landlord_coverage(store, reg, CAL, FIRST, LAST, landlord="paris-habitat", now=NOW, cache=cache)
+    assert cache.misses == 2 * misses
+
+
+def test_previous_link_is_the_last_rolled_days(store: SqliteStore) -> None:
+    reg = registry()
+    last_closed = max(r.service_day for r in store.rollups(FIRST, LAST))
+    expected = store.rollups(last_closed, last_closed)[0].chain_digest
+    assert previous_link(store, reg, LAST) == expected
+    assert previous_link(store, reg, FIRST) == genesis_anchor(None, reg.revision)
+
+
+def test_fair_share_and_live_helpers(store: SqliteStore) -> None:
+    reg = registry()
+    shares = {f.landlord: f for f in fair_share_for_period(store, reg, CAL, FIRST, LAST, now=NOW)}
+    assert shares["paris-habitat"].presence_s > shares["other"].presence_s > 0
+    idle = idle_checkpoints_now(store, reg, CAL, now=NOW, threshold_s=3600, landlord="paris-habitat")
+    rows = {r.checkpoint_id: r for r in idle}
+    assert rows["a"].idle_s == 2 * 3600 + 25 * 60  # visited until 16:35 today, now 19:00
+    assert rows["u"].at_least and idle[0].checkpoint_id == "u"  # never heard: most idle first
+    assert "c" not in rows  # another landlord's
+    teams = team_checkins_now(store, reg, now=NOW, lookback_days=7)
+    assert (teams[0].badge, teams[0].checkpoint_id) == ("team-1", "a")  # today 16:35, the latest
+    assert {t.badge for t in teams} == {"team-1", "team-2"}
+    assert [t.badge for t in team_checkins_now(store, reg, now=NOW, lookback_days=1)] == ["team-1"]
+    flags = maintenance_now(store, reg, now=NOW)
+    assert all(f.checkpoint_id != "a" for f in flags)
