@@ -74,6 +74,7 @@ def mosquitto_config(port: int, workdir: Path, extra: str = "") -> str:
     return (
         f"listener {port} 127.0.0.1\n"
         "allow_anonymous true\n"
+        "user root\n"
         "persistence true\n"
         f"persistence_location {workdir}/\n"
         "autosave_interval 1\n"

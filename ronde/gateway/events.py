@@ -1,0 +1,66 @@
+"""Detected visits and beacon telemetry → signed wire messages ready for the outbox.
+
+The sequence number is not chosen here: the outbox allocates it inside the transaction that
+stores the event (``Outbox.enqueue_sequenced``), so numbering and durability cannot disagree.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from ronde.gateway.detection import DetectedVisit
+from ronde.gateway.outbox import OutgoingMessage
+from ronde.gateway.pipeline import TelemetryReading
+from ronde.gateway.ulid import UlidGenerator
+from ronde.protocol.messages import BeaconTelemetry, VisitEvent, to_wire
+from ronde.protocol.signing import sign
+from ronde.protocol.topics import TopicKind
+
+
+def utc(t: float) -> datetime:
+    return datetime.fromtimestamp(t, UTC)
+
+
+class EventFactory:
+    def __init__(self, gateway_id: str, badge: str, key: Ed25519PrivateKey, ulids: UlidGenerator | None = None) -> None:
+        self.gateway_id = gateway_id
+        self.badge = badge
+        self.key = key
+        self.ulids = ulids or UlidGenerator()
+
+    def visit(self, visit: DetectedVisit, seq: int, now: float) -> OutgoingMessage:
+        """A signed VisitEvent; raises ValueError if the detector produced something the wire forbids."""
+        event = VisitEvent(
+            id=self.ulids.new(now),
+            gateway_id=self.gateway_id,
+            seq=seq,
+            badge=self.badge,
+            beacon=visit.identity,
+            first_seen=utc(visit.first_seen),
+            last_seen=utc(visit.last_seen),
+            count=visit.count,
+            rssi_max=max(-127, min(20, visit.rssi_max)),
+            rssi_mean=round(max(-127.0, min(20.0, visit.rssi_mean)), 1),
+        )
+        signed = sign(to_wire(event), self.key)
+        return OutgoingMessage(TopicKind.VISIT, event.id, seq, _json(signed))
+
+    def telemetry(self, reading: TelemetryReading, now: float) -> OutgoingMessage:
+        message = BeaconTelemetry(
+            gateway_id=self.gateway_id,
+            at=utc(reading.t),
+            beacon=reading.identity,
+            battery_mv=reading.battery_mv,
+            temperature_c=reading.temperature_c,
+            adv_count=reading.adv_count,
+            uptime_s=reading.uptime_s,
+        )
+        return OutgoingMessage(TopicKind.TELEMETRY, self.ulids.new(now), None, _json(to_wire(message)))
+
+
+def _json(obj: dict[str, Any]) -> bytes:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()

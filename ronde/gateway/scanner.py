@@ -1,0 +1,177 @@
+"""Where radio advertisements come from: one narrow protocol, and the one bleak adapter.
+
+``BleakSource`` turns BleakScanner's detection callback into an async iterator in exactly one
+place. It never gives up: BlueZ errors (``org.bluez.Error.InProgress``, adapter gone or powered
+off, D-Bus hiccups) are retried with capped, jittered backoff, and a watchdog restarts scanning
+after ``watchdog_s`` without a single advertisement (a wedged controller, not an empty street:
+in a patrolled estate some beacon is always in range, and a restart costs under a second).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Protocol
+
+from ronde.gateway.backoff import Backoff
+from ronde.gateway.clock import Clock, SystemClock
+from ronde.protocol.radio import Advertisement
+
+log = logging.getLogger(__name__)
+
+
+class AdvertisementSource(Protocol):
+    def stream(self) -> AsyncIterator[Advertisement]:
+        """Advertisements until the consumer stops iterating (then scanning stops)."""
+        ...
+
+
+class ScannerLike(Protocol):
+    """The part of ``bleak.BleakScanner`` we use (so tests can inject a failing one)."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+ScannerFactory = Callable[[Callable[[Any, Any], None], bool, str | None], ScannerLike]
+
+
+def beacon_or_patterns() -> list[Any]:
+    """Passive scanning (BlueZ advertisement monitors) needs patterns: Eddystone, iBeacon, AltBeacon."""
+    from bleak.args.bluez import OrPattern
+    from bleak.assigned_numbers import AdvertisementDataType
+
+    return [
+        OrPattern(0, AdvertisementDataType.SERVICE_DATA_UUID16, b"\xaa\xfe"),
+        OrPattern(0, AdvertisementDataType.MANUFACTURER_SPECIFIC_DATA, b"\x4c\x00\x02\x15"),
+        OrPattern(2, AdvertisementDataType.MANUFACTURER_SPECIFIC_DATA, b"\xbe\xac"),
+    ]
+
+
+def bleak_scanner_factory(callback: Callable[[Any, Any], None], active: bool, adapter: str | None) -> ScannerLike:
+    from bleak import BleakScanner
+    from bleak.args.bluez import BlueZScannerArgs
+
+    bluez: BlueZScannerArgs = {}
+    if adapter:
+        bluez["adapter"] = adapter
+    if not active:
+        bluez["or_patterns"] = beacon_or_patterns()
+    scanner: ScannerLike = BleakScanner(
+        detection_callback=callback, scanning_mode="active" if active else "passive", bluez=bluez
+    )
+    return scanner
+
+
+def to_advertisement(t: float, device: Any, data: Any) -> Advertisement:
+    """bleak's (BLEDevice, AdvertisementData) → our radio contract."""
+    return Advertisement(
+        t=t,
+        address=str(device.address),
+        rssi=int(data.rssi),
+        manufacturer_data=MappingProxyType({int(k): bytes(v) for k, v in data.manufacturer_data.items()}),
+        service_data=MappingProxyType({str(k).lower(): bytes(v) for k, v in data.service_data.items()}),
+        tx_power=None if data.tx_power is None else int(data.tx_power),
+        local_name=data.local_name,
+    )
+
+
+def describe_error(exc: BaseException) -> str:
+    name = getattr(exc, "dbus_error", None)
+    return f"{name}: {exc}" if name else f"{type(exc).__name__}: {exc}"
+
+
+@dataclass(slots=True)
+class ScanStats:
+    received: int = 0
+    dropped: int = 0
+    restarts: int = 0
+    errors: int = 0
+
+
+class BleakSource:
+    def __init__(
+        self,
+        adapter: str | None = None,
+        active: bool = False,
+        *,
+        clock: Clock | None = None,
+        watchdog_s: float = 120.0,
+        backoff: Backoff | None = None,
+        queue_size: int = 4096,
+        scanner_factory: ScannerFactory = bleak_scanner_factory,
+    ) -> None:
+        self.adapter = adapter
+        self.active = active
+        self.clock: Clock = clock or SystemClock()
+        self.watchdog_s = watchdog_s
+        self.backoff = backoff or Backoff(initial_s=1.0, cap_s=30.0)
+        self.queue_size = queue_size
+        self.scanner_factory = scanner_factory
+        self.stats = ScanStats()
+
+    async def stream(self) -> AsyncIterator[Advertisement]:
+        while True:
+            detector = _Detector(self.clock, self.stats, self.queue_size)
+            queue = detector.queue
+            scanner = self.scanner_factory(detector.on_detect, self.active, self.adapter)
+            try:
+                try:
+                    await scanner.start()
+                except Exception as exc:  # bleak raises BleakError/BleakDBusError/OSError/EOFError...
+                    self.stats.errors += 1
+                    delay = self.backoff.next_delay()
+                    log.warning("cannot start scanning on %s: %s; retrying in %.1fs",
+                                self.adapter or "default adapter", describe_error(exc), delay)
+                    await asyncio.sleep(delay)
+                    continue
+                mode = "active" if self.active else "passive"
+                log.info("scanning on %s (%s)", self.adapter or "default adapter", mode)
+                while True:
+                    try:
+                        adv = await asyncio.wait_for(queue.get(), self.watchdog_s)
+                    except TimeoutError:
+                        self.stats.restarts += 1
+                        log.warning("no advertisement for %.0fs: restarting the scanner", self.watchdog_s)
+                        break
+                    self.backoff.reset()
+                    self.stats.received += 1
+                    yield adv
+            finally:
+                detector.attached = False  # bleak has no public unregister: detach the callback, then stop
+                try:
+                    await asyncio.shield(scanner.stop())
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    log.warning("stopping the scanner failed: %s", describe_error(exc))
+
+
+class _Detector:
+    """One scanning session's callback and queue (a fresh one per restart, so a stale callback is inert)."""
+
+    def __init__(self, clock: Clock, stats: ScanStats, size: int) -> None:
+        self.clock = clock
+        self.stats = stats
+        self.queue: asyncio.Queue[Advertisement] = asyncio.Queue(size)
+        self.attached = True
+
+    def on_detect(self, device: Any, data: Any) -> None:
+        if not self.attached:
+            return
+        try:
+            adv = to_advertisement(self.clock.now(), device, data)
+        except (TypeError, ValueError, AttributeError) as exc:
+            self.stats.errors += 1
+            log.debug("unusable advertisement from bleak: %s", exc)
+            return
+        if self.queue.full():  # the consumer is behind: keep the freshest radio samples, count the rest
+            self.queue.get_nowait()
+            self.stats.dropped += 1
+            if self.stats.dropped % 1000 == 1:
+                log.warning("scanner queue full: %d advertisements dropped so far", self.stats.dropped)
+        self.queue.put_nowait(adv)

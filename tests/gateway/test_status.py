@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+from ronde.gateway.indicator import ConsoleIndicator, IndicatorState, SysfsLedIndicator
+from ronde.gateway.status import DepthAlarm, ScanRate, SysfsBattery, heartbeat_payload, status_payload
+from ronde.protocol.messages import GatewayStatus, Heartbeat
+
+
+def test_depth_alarm_has_hysteresis() -> None:
+    alarm = DepthAlarm(threshold=100)
+    assert not alarm.update(99) and not alarm.raised
+    assert alarm.update(100) and alarm.raised
+    assert not alarm.update(60) and alarm.raised  # still above half: no flapping
+    assert alarm.update(50) and not alarm.raised
+
+
+def test_scan_rate_between_heartbeats() -> None:
+    rate = ScanRate()
+    assert rate.take(100.0) == 0.0
+    rate.add(300)
+    assert rate.take(160.0) == 5.0
+    assert rate.take(160.0) == 0.0
+
+
+def test_payloads_are_valid_wire_messages() -> None:
+    status = GatewayStatus.model_validate_json(
+        status_payload("gw-1", online=True, at=1_774_980_000.0, scanning=False, reason="outside service hours"))
+    assert status.state == "online" and status.scanning is False and status.reason == "outside service hours"
+    will = json.loads(status_payload("gw-1", online=False, at=None, scanning=False, reason="connection lost"))
+    assert will["state"] == "offline" and will["at"] is None
+    beat = Heartbeat.model_validate_json(heartbeat_payload(
+        "gw-1", at=1_774_980_000.0, scanning=True, in_service=True, outbox_depth=3, next_seq=42,
+        adverts_per_s=12.5, battery_pct=None))
+    assert beat.outbox_depth == 3 and beat.next_seq == 42 and beat.battery_pct is None
+
+
+def test_sysfs_battery(tmp_path: Path) -> None:
+    ac = tmp_path / "AC"
+    ac.mkdir()
+    (ac / "type").write_text("Mains\n")
+    assert SysfsBattery(tmp_path).battery_pct() is None
+    bat = tmp_path / "BAT0"
+    bat.mkdir()
+    (bat / "type").write_text("Battery\n")
+    (bat / "capacity").write_text("87\n")
+    assert SysfsBattery(tmp_path).battery_pct() == 87
+    assert SysfsBattery(tmp_path / "missing").battery_pct() is None
+
+
+def test_console_indicator_prints_changes_only() -> None:
+    out = io.StringIO()
+    ind = ConsoleIndicator(out)
+    off = IndicatorState(False, "outside service hours; next service Wed 2026-04-01 16:00 CEST", True, 0, False)
+    ind.show(off)
+    ind.show(off)
+    ind.show(IndicatorState(True, "in service hours until 22:15 CEST", False, 12, True))
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("[ronde] NOT SCANNING: outside service hours")
+    assert "SCANNING: in service hours" in lines[1] and "offline" in lines[1] and "ALARM: 12 events" in lines[1]
+
+
+def test_led_indicator(tmp_path: Path) -> None:
+    led = SysfsLedIndicator(tmp_path)
+    led.show(IndicatorState(True, "", True, 0, False))
+    assert (tmp_path / "brightness").read_text() == "1" and (tmp_path / "trigger").read_text() == "none"
+    led.show(IndicatorState(True, "", True, 9999, True))
+    assert (tmp_path / "trigger").read_text() == "timer"
+    SysfsLedIndicator(tmp_path / "nope").show(IndicatorState(False, "", True, 0, False))  # logged, not raised
