@@ -1,0 +1,299 @@
+"""Ingest benchmark: gateways → Mosquitto → ingest worker(s) → InfluxDB, on loopback.
+
+Prints, in one run against the same InfluxDB (Debian's influxd, started here):
+- the raw line-protocol write speed of that InfluxDB (batches of 5,000 visit lines) — the ceiling;
+- events/s end to end with one worker and with two (each a ``ronde ingest run`` process, shared
+  subscription), with the ratio to the ceiling; zero loss checked by count at the end;
+- publish-to-queryable latency p50/p99 at a steady 1,000 events/s (one worker).
+
+Usage: ``.venv/bin/python bench/bench_ingest.py [--events 20000] [--rate-seconds 10]``.
+Targets (issue 5): ≥ 5,000 events/s per worker; p99 ≤ 2 s at 1,000 events/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
+
+from ronde.ingest.gateways import GatewayRegistry, dump_gateways, gateway_entry  # noqa: E402
+from ronde.protocol.signing import public_key_text  # noqa: E402
+from ronde.store import schema  # noqa: E402
+from ronde.store.records import BeaconCheck, StoredVisit, Verification  # noqa: E402
+from tests.ingest.broker import PASSWORD, Publisher, shipped_broker  # noqa: E402
+from tests.ingest.helpers import encode, topic, ulid, visit  # noqa: E402
+from tests.support.services import Influxd, run_influxd  # noqa: E402
+
+GATEWAY_COUNT = 8
+ALWAYS = {"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "start": "00:00", "end": "00:00",
+          "timezone": "UTC"}
+
+
+def gateway_ids() -> list[str]:
+    return [f"gw-bench-{i:02d}" for i in range(GATEWAY_COUNT)]
+
+
+KEYS = {g: Ed25519PrivateKey.generate() for g in gateway_ids()}
+
+
+def make_events(n: int, seq0: int) -> list[tuple[str, bytes]]:
+    """Signed visit events spread over the gateways (signing cost kept out of the measurement)."""
+    out = []
+    gws = gateway_ids()
+    for i in range(n):
+        gw = gws[i % len(gws)]
+        out.append((topic(gw), encode(visit(seq0 + i // len(gws) + 1, gateway=gw, key=KEYS[gw]))))
+    return out
+
+
+def count_visits(http: httpx.Client) -> int:
+    r = http.post("/query", params={"db": "ronde", "rp": "raw"},
+                  data={"q": f'SELECT count("seq") FROM "{schema.VISIT.name}"'})
+    series = r.json()["results"][0].get("series")
+    return int(series[0]["values"][0][1]) if series else 0
+
+
+def raw_ceiling(influx: Influxd, seconds: float = 5.0, batch: int = 5000) -> float:
+    """Line protocol POSTed to /write on a scratch database: what this InfluxDB can take."""
+    with httpx.Client(base_url=influx.url, timeout=30) as http:
+        http.post("/query", data={"q": "CREATE DATABASE ceiling"})
+        now = datetime.now(UTC)
+        n, t0 = 0, time.monotonic()
+        while time.monotonic() - t0 < seconds:
+            lines = []
+            for i in range(batch):
+                t = now - timedelta(milliseconds=n + i)
+                v = StoredVisit(
+                    event_id=ulid(t), gateway_id="gw-bench-00", seq=n + i + 1, badge="EQUIPE-A1",
+                    checkpoint_id="mor-b01-hall-a", kind="stairwell_hall", building="mor-b01", estate="mordacs",
+                    landlord="paris-habitat", service_day=t.date(), first_seen=t, last_seen=t, count=10,
+                    rssi_max=-60, rssi_mean=-70.0, verification=Verification.SIGNED,
+                    beacon_check=BeaconCheck.STATIC, received_at=t, payload_sha256="0" * 64,
+                )
+                lines.append(schema.visit_line(v))
+            r = http.post("/write", params={"db": "ceiling", "precision": "ns"}, content="\n".join(lines).encode())
+            r.raise_for_status()
+            n += batch
+        return n / (time.monotonic() - t0)
+
+
+class Workers:
+    def __init__(self, tmp: Path, port: int, influx: Influxd, count: int, tag: str) -> None:
+        (tmp / "gateways.yaml").write_text(dump_gateways(GatewayRegistry.of(
+            *(gateway_entry(g, public_key_text(k)) for g, k in KEYS.items()))))
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.logs: list[Path] = []
+        self.configs: list[Path] = []
+        for i in range(count):
+            cfg = {
+                "name": f"{tag}{i + 1}", "broker_port": port, "username": "ingest", "store_url": influx.url,
+                "gateways_file": str(tmp / "gateways.yaml"), "calendar": ALWAYS, "batch_size": 1000,
+                "receive_maximum": 4000, "batch_window_ms": 50, "maintenance": False,
+            }
+            path = tmp / f"{tag}{i}.yaml"
+            path.write_text(yaml.safe_dump(cfg))
+            self.configs.append(path)
+            log = tmp / f"{tag}{i}.log"
+            self.logs.append(log)
+            self.procs.append(subprocess.Popen(
+                [sys.executable, "-m", "ronde.cli", "ingest", "run", "--config", str(path)],
+                stdout=log.open("wb"), stderr=subprocess.STDOUT, env={**os.environ, "RONDE_MQTT_PASSWORD": PASSWORD},
+            ))
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if all("connected as" in p.read_text(errors="replace") for p in self.logs):
+                return
+            time.sleep(0.1)
+        raise RuntimeError("workers did not connect: " + " | ".join(p.read_text()[-500:] for p in self.logs))
+
+    def stop(self, retire: bool = True) -> None:
+        """Stop, then retire each worker: Mosquitto would otherwise keep routing a share of the
+        group's messages to the offline durable sessions of the previous phase's workers."""
+        for p in self.procs:
+            p.send_signal(signal.SIGTERM)
+        for p in self.procs:
+            try:
+                p.wait(30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        if not retire:
+            return
+        env = {**os.environ, "RONDE_MQTT_PASSWORD": PASSWORD}
+        retiring = [subprocess.Popen([sys.executable, "-m", "ronde.cli", "ingest", "retire", "--config", str(c)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+                    for c in self.configs]
+        for p in retiring:
+            p.wait(120)
+
+
+def publish_all(port: int, events: list[tuple[str, bytes]], publishers: int = 4) -> None:
+    """As fast as the gateways' clients go: each gateway id publishes its own events."""
+    by_gw: dict[str, list[tuple[str, bytes]]] = {}
+    for t, p in events:
+        by_gw.setdefault(t.split("/")[3], []).append((t, p))
+    groups: list[list[str]] = [list(by_gw)[i::publishers] for i in range(publishers)]
+
+    def run(gws: list[str]) -> None:
+        clients = {g: Publisher(port, g) for g in gws}
+        infos = []
+        for g in gws:
+            for t, p in by_gw[g]:
+                infos.append(clients[g].publish(t, p, wait=False))
+                if len(infos) % 500 == 0:
+                    infos[-500].wait_for_publish(30)  # bound the client's own queue
+        for i in infos:
+            i.wait_for_publish(60)
+        for c in clients.values():
+            c.close()
+
+    threads = [threading.Thread(target=run, args=(g,)) for g in groups if g]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
+def wait_count(http: httpx.Client, target: int, timeout: float, on_poll: Callable[[int], None] | None = None,
+               interval: float = 0.05) -> int:
+    deadline = time.monotonic() + timeout
+    n = count_visits(http)
+    while n < target and time.monotonic() < deadline:
+        time.sleep(interval)
+        n = count_visits(http)
+        if on_poll:
+            on_poll(n)
+    return n
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def throughput(tmp: Path, port: int, influx: Influxd, http: httpx.Client, workers: int, n: int, seq0: int) -> float:
+    """Drain rate: the events wait in the workers' durable sessions, then the workers start.
+
+    Publishing first keeps the publishers' own CPU out of the measured window (on a small machine
+    they would otherwise be the bottleneck); the clock starts when every worker is subscribed.
+    """
+    events = make_events(n, seq0)
+    before = count_visits(http)
+    tag = f"t{workers}-"
+    Workers(tmp, port, influx, workers, tag).stop(retire=False)  # sessions + $share subscriptions exist
+    t_pub = time.monotonic()
+    publish_all(port, events)
+    pub_rate = n / (time.monotonic() - t_pub)
+    w = Workers(tmp, port, influx, workers, tag)
+    try:
+        t0 = time.monotonic()
+        start_cpu = sum(cpu_seconds(p.pid) for p in w.procs)  # interpreter start-up and imports
+        got = wait_count(http, before + n, 300, interval=0.5)  # counting scans the database: not too often
+        elapsed = time.monotonic() - t0
+        cpu = sum(cpu_seconds(p.pid) for p in w.procs) - start_cpu
+    finally:
+        w.stop()
+    lost = before + n - got
+    print(f"  {workers} worker(s): {n} queued events drained in {elapsed:.2f} s = {n / elapsed:,.0f} events/s "
+          f"({n / elapsed / workers:,.0f} per worker); worker CPU {cpu:.1f} s = {n / cpu:,.0f} events per CPU-second; "
+          f"stored {got - before}/{n}, lost {lost} (publishers alone: {pub_rate:,.0f} events/s)")
+    if lost:
+        raise SystemExit("LOSS DETECTED")
+    return n / elapsed
+
+
+def latency(tmp: Path, port: int, influx: Influxd, http: httpx.Client, rate: int, seconds: float, seq0: int) -> None:
+    n = int(rate * seconds)
+    events = make_events(n, seq0)
+    before = count_visits(http)
+    published: list[float] = []
+    seen_at: dict[int, float] = {}
+    w = Workers(tmp, port, influx, 1, "lat-")
+    pubs = {g: Publisher(port, g) for g in gateway_ids()}
+    try:
+        def poll(count: int) -> None:
+            now = time.monotonic()
+            for k in range(len(seen_at), min(count - before, len(published))):
+                seen_at[k] = now
+
+        poller_stop = threading.Event()
+
+        def poller() -> None:
+            while not poller_stop.is_set():
+                poll(count_visits(http))
+                time.sleep(0.02)
+
+        pt = threading.Thread(target=poller)
+        pt.start()
+        t0 = time.monotonic()
+        for i, (t, p) in enumerate(events):
+            target = t0 + i / rate
+            delay = target - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            published.append(time.monotonic())
+            pubs[t.split("/")[3]].publish(t, p, wait=False)
+        got = wait_count(http, before + n, 60, on_poll=poll)
+        poller_stop.set()
+        pt.join()
+        poll(got)
+    finally:
+        for c in pubs.values():
+            c.close()
+        w.stop()
+    lat = sorted(seen_at[k] - published[k] for k in seen_at)
+    p50 = statistics.median(lat)
+    p99 = lat[int(0.99 * (len(lat) - 1))]
+    print(f"  latency at {rate}/s for {seconds:.0f} s: p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms "
+          f"(publish → visible to InfluxQL count, poll resolution ~20 ms); stored {got - before}/{n}, "
+          f"lost {before + n - got}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--events", type=int, default=20000)
+    ap.add_argument("--rate", type=int, default=1000)
+    ap.add_argument("--rate-seconds", type=float, default=10.0)
+    args = ap.parse_args(argv)
+    print(f"ingest benchmark — {os.cpu_count()} CPU(s), loopback, Mosquitto shipped config, "
+          f"InfluxDB {subprocess.run(['influxd', 'version'], capture_output=True, text=True).stdout.strip()}")
+    users = ["ingest", *gateway_ids()]
+    with tempfile.TemporaryDirectory(prefix="ronde-bench-") as tmpdir, run_influxd() as influx, \
+            shipped_broker(users) as broker, httpx.Client(base_url=influx.url, timeout=30) as http:
+        tmp = Path(tmpdir)
+        ceiling = raw_ceiling(influx)
+        print(f"  ceiling: raw line protocol to /write, batches of 5,000: {ceiling:,.0f} lines/s")
+        one = throughput(tmp, broker.port, influx, http, 1, args.events, 0)
+        two = throughput(tmp, broker.port, influx, http, 2, args.events, 10_000_000)
+        latency(tmp, broker.port, influx, http, args.rate, args.rate_seconds, 20_000_000)
+        result: dict[str, Any] = {
+            "ceiling_lines_per_s": round(ceiling), "one_worker_events_per_s": round(one),
+            "two_workers_events_per_s": round(two), "ratio_one_to_ceiling": round(one / ceiling, 3),
+            "ratio_two_to_ceiling": round(two / ceiling, 3),
+        }
+        print(f"  ratio to ceiling: one worker {one / ceiling:.1%}, two workers {two / ceiling:.1%}")
+        print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,182 @@
+"""``ronde ingest``: run a worker (adding one is a command), check a gateways file, scan gaps."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from ronde.ingest.config import ConfigError, IngestConfig, load_config
+from ronde.ingest.gateways import GatewayRegistry, GatewaysFileError, load_gateways
+from ronde.protocol.estate import EstateFileError, load_default_estate, load_estate
+from ronde.store.port import Store, StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+_FLAGS: dict[str, tuple[str, dict[str, Any]]] = {
+    "name": ("--name", {"help": "worker name; MQTT client id ingest-NAME (stable: it names the durable session)"}),
+    "broker_host": ("--broker-host", {}),
+    "broker_port": ("--broker-port", {"type": int}),
+    "username": ("--username", {}),
+    "tls": ("--tls", {"action": "store_true", "default": None}),
+    "tls_ca": ("--tls-ca", {"type": Path}),
+    "store_url": ("--store", {"help": "sqlite:///PATH or an InfluxDB URL (see docs/ingest.md)"}),
+    "influx_org": ("--influx-org", {}),
+    "influx_database": ("--influx-database", {}),
+    "estate_file": ("--estate", {"type": Path}),
+    "gateways_file": ("--gateways", {"type": Path}),
+    "allow_unsigned": ("--allow-unsigned", {"action": "store_true", "default": None}),
+    "accept_unknown_gateways": ("--accept-unknown-gateways", {"action": "store_true", "default": None}),
+    "batch_size": ("--batch-size", {"type": int}),
+    "batch_window_ms": ("--batch-window-ms", {"type": int}),
+    "receive_maximum": ("--receive-maximum", {"type": int}),
+    "max_future_s": ("--max-future-s", {"type": float}),
+}
+
+
+def _config_from(args: argparse.Namespace) -> IngestConfig:
+    overrides: dict[str, Any] = {k: getattr(args, k, None) for k in _FLAGS}
+    if args.no_maintenance:
+        overrides["maintenance"] = False
+    # secrets from the environment, never from the command line (ps shows it)
+    if os.environ.get("RONDE_MQTT_PASSWORD"):
+        overrides["password"] = os.environ["RONDE_MQTT_PASSWORD"]
+    if os.environ.get("RONDE_INFLUX_TOKEN"):
+        overrides["influx_token"] = os.environ["RONDE_INFLUX_TOKEN"]
+    return load_config(args.config, overrides)
+
+
+def build_store(config: IngestConfig) -> Store:
+    """The configured store, not opened yet (the worker opens it, retrying while it is down)."""
+    from ronde.store.config import StoreConfig
+
+    r = config.retention
+    return StoreConfig(
+        url=config.store_url, token=config.influx_token, org=config.influx_org,
+        database=config.influx_database or "ronde", raw_days=r.raw_days, proof_days=r.proof_days,
+        rejections_days=r.rejections_days, timeout_s=config.store_timeout_s,
+        retry_budget_s=config.store_retry_budget_s,
+    ).build()
+
+
+def _run(args: argparse.Namespace) -> int:
+    from ronde.ingest.consumer import IngestWorker
+
+    try:
+        config = _config_from(args)
+        registry = load_estate(config.estate_file) if config.estate_file else load_default_estate()
+        gateways = load_gateways(config.gateways_file) if config.gateways_file else GatewayRegistry()
+    except (ConfigError, EstateFileError, GatewaysFileError) as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    if not len(gateways) and not config.accept_unknown_gateways:
+        print("no gateways enrolled: give --gateways FILE (or --allow-unsigned --accept-unknown-gateways "
+              "for a demo)", file=sys.stderr)
+        return 2
+    try:
+        store = build_store(config)
+    except ValueError as exc:
+        print(f"store: {exc}", file=sys.stderr)
+        return 2
+    worker = IngestWorker(config, store, registry, gateways=gateways, retire=getattr(args, "retire", False))
+    stop_once = threading.Event()
+
+    def _stop(signum: int, frame: FrameType | None) -> None:
+        if stop_once.is_set():
+            return
+        stop_once.set()
+        log.info("signal %d: finishing the current batch, then disconnecting", signum)
+        threading.Thread(target=worker.stop, name="ingest-stop", daemon=True).start()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    try:
+        worker.run()
+    except RuntimeError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    finally:
+        log.info("counters: %s", json.dumps(worker.counters.snapshot(), sort_keys=True))
+        store.close()
+    return 0
+
+
+def _gateways_check(args: argparse.Namespace) -> int:
+    try:
+        registry = load_gateways(args.file)
+    except GatewaysFileError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    keyed = sum(1 for e in registry.entries.values() if e.public_key is not None)
+    print(f"{args.file}: ok, {len(registry)} gateways, {keyed} with an Ed25519 key")
+    return 0
+
+
+def _gaps(args: argparse.Namespace) -> int:
+    from ronde.ingest.gaps import record_gaps
+
+    try:
+        config = _config_from(args)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    try:
+        store = build_store(config)
+    except ValueError as exc:
+        print(f"store: {exc}", file=sys.stderr)
+        return 2
+    try:
+        store.open()
+        gaps = record_gaps(
+            store, datetime.now(UTC), window=timedelta(hours=config.gap_window_h),
+            grace=timedelta(seconds=config.gap_grace_s),
+        )
+    except StoreUnavailable as exc:
+        print(f"store unavailable: {exc}", file=sys.stderr)
+        return 3
+    finally:
+        store.close()
+    for g in gaps:
+        print(f"{g.gateway_id}: events {g.first_missing}..{g.last_missing} missing")
+    print(f"{len(gaps)} new gap(s) recorded")
+    return 0
+
+
+def _add_config_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", type=Path, help="YAML/JSON settings file (flags override it)")
+    for dest, (flag, kw) in _FLAGS.items():
+        p.add_argument(flag, dest=dest, **kw)
+    p.add_argument("--no-maintenance", action="store_true", help="do not run gaps/rollups/retention here")
+
+
+def register(sub: Any) -> None:
+    parser = sub.add_parser("ingest", help="MQTT → store ingest workers")
+    ingest = parser.add_subparsers(dest="ingest_cmd", required=True)
+    run = ingest.add_parser(
+        "run", help="run one ingest worker (start more with other --name values to scale out)",
+        description="Secrets come from the environment: RONDE_MQTT_PASSWORD, RONDE_INFLUX_TOKEN.",
+    )
+    _add_config_flags(run)
+    run.set_defaults(func=_run)
+    retire = ingest.add_parser(
+        "retire", help="take a worker out for good: drain its durable session, then delete it",
+        description="Run with the retired worker's --name after stopping it: the broker keeps routing a "
+        "share of the group's messages to an offline member's session until this is done.",
+    )
+    _add_config_flags(retire)
+    retire.set_defaults(func=_run, retire=True)
+    gw = ingest.add_parser("gateways", help="the gateways file").add_subparsers(dest="gw_cmd", required=True)
+    check = gw.add_parser("check", help="validate a gateways file")
+    check.add_argument("file", type=Path)
+    check.set_defaults(func=_gateways_check)
+    gaps = ingest.add_parser("gaps", help="scan the store for sequence gaps once and record new ones")
+    _add_config_flags(gaps)
+    gaps.set_defaults(func=_gaps)

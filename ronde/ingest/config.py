@@ -1,0 +1,170 @@
+"""Ingest configuration: validated once at start-up (pydantic: this is an edge), fail fast.
+
+From a YAML/JSON file (``ronde ingest run --config ingest.yaml``) and/or command-line flags,
+flags winning. Every field has a safe default except what only the operator knows.
+"""
+
+from __future__ import annotations
+
+from datetime import date, time
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+
+from ronde.protocol.calendar import WEEKDAYS, ServiceCalendar
+from ronde.protocol.topics import GATEWAY_ID_PATTERN
+from ronde.store.records import RetentionPolicy
+
+
+class _Cfg(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CalendarConfig(_Cfg):
+    days: list[str] = Field(default_factory=lambda: ["wed", "thu", "fri", "sat", "sun"])
+    start: time = time(16, 0)
+    end: time = time(22, 15)
+    timezone: str = "Europe/Paris"
+    closed: list[date] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check(self) -> CalendarConfig:
+        bad = [d for d in self.days if d not in WEEKDAYS]
+        if bad:
+            raise ValueError(f"unknown weekday(s) {bad}: use {', '.join(WEEKDAYS)}")
+        try:
+            self.to_calendar().tz  # noqa: B018 - validates the zone name
+        except Exception as exc:
+            raise ValueError(f"unknown timezone {self.timezone!r}") from exc
+        return self
+
+    def to_calendar(self) -> ServiceCalendar:
+        return ServiceCalendar(
+            days=frozenset(WEEKDAYS.index(d) for d in self.days), start=self.start, end=self.end,
+            timezone=self.timezone, closed=frozenset(self.closed),
+        )
+
+
+class RetentionConfig(_Cfg):
+    raw_days: int = Field(default=60, ge=1, le=3650)
+    proof_days: int = Field(default=365, ge=1, le=3650)
+    rejections_days: int = Field(default=60, ge=1, le=3650)
+
+    def to_policy(self) -> RetentionPolicy:
+        return RetentionPolicy(raw_days=self.raw_days, proof_days=self.proof_days, rejections_days=self.rejections_days)
+
+
+class IngestConfig(_Cfg):
+    # identity
+    name: str = Field(
+        default="w1", pattern=f"^{GATEWAY_ID_PATTERN}$", description="worker name: client id ingest-{name}"
+    )
+    # broker
+    broker_host: str = "127.0.0.1"
+    broker_port: int = Field(default=1883, ge=1, le=65535)
+    tls: bool = False
+    tls_ca: Path | None = None
+    username: str | None = None
+    password: SecretStr | None = None
+    keepalive_s: int = Field(default=30, ge=5, le=3600)
+    session_expiry_s: int = Field(
+        default=7 * 86400, ge=60, le=0xFFFFFFFE, description="the broker keeps our queue this long while we are away"
+    )
+    receive_maximum: int = Field(default=3000, ge=1, le=65535, description="unacked messages the broker may send us")
+    shared: bool = True
+    mqtt_version: Literal["5", "3.1.1"] = Field(
+        default="5", description="3.1.1 only for brokers without MQTT v5 (the demo's embedded amqtt): "
+        "no Receive Maximum nor session expiry, and usually no shared subscriptions (shared: false)",
+    )
+    reconnect_min_s: float = Field(default=0.5, gt=0)
+    reconnect_max_s: float = Field(default=30.0, gt=0)
+    # batching
+    batch_size: int = Field(default=1000, ge=1, le=20000)
+    batch_window_ms: int = Field(default=100, ge=0, le=10_000)
+    # store
+    store_url: str = Field(default="sqlite:///ronde.db", min_length=1)
+    influx_token: SecretStr | None = None
+    influx_org: str | None = None
+    influx_database: str | None = None
+    store_retry_max_s: float = Field(default=10.0, gt=0, description="cap of the backoff between write attempts")
+    store_timeout_s: float = Field(default=10.0, gt=0, description="one request to the store")
+    store_retry_budget_s: float = Field(default=10.0, ge=0, description="the store's own retries inside one write")
+    # reference data
+    estate_file: Path | None = None
+    gateways_file: Path | None = None
+    calendar: CalendarConfig = Field(default_factory=CalendarConfig)
+    # validation
+    allow_unsigned: bool = False
+    accept_unknown_gateways: bool = False
+    max_payload_bytes: int = Field(default=4096, ge=256, le=1_000_000)
+    max_future_s: float = Field(default=300.0, ge=0, le=86400)
+    eid_drift_ppm: float = Field(default=150.0, ge=0, le=10_000)
+    eid_min_periods: int = Field(default=2, ge=1, le=100)
+    eid_replay_horizon_days: float = Field(default=7.0, gt=0, le=60)
+    max_walk_speed_mps: float = Field(default=1.5, gt=0, le=50)
+    radio_range_m: float = Field(default=50.0, ge=0, le=1000)
+    replay_check_window_s: float = Field(default=900.0, ge=0, le=86400)
+    # maintenance loops (any worker may run them: idempotent)
+    maintenance: bool = True
+    maintenance_interval_s: float = Field(default=60.0, gt=0)
+    gap_grace_s: float = Field(default=600.0, ge=0)
+    gap_window_h: float = Field(default=48.0, gt=0)
+    rollup_grace_s: float = Field(default=3600.0, ge=0)
+    rollup_lookback_days: int = Field(default=3, ge=1, le=60)
+    retention_interval_s: float = Field(default=6 * 3600.0, gt=0)
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
+
+    @model_validator(mode="after")
+    def _coherent(self) -> IngestConfig:
+        if self.receive_maximum < self.batch_size:
+            raise ValueError(
+                f"receive_maximum ({self.receive_maximum}) must be >= batch_size ({self.batch_size}): "
+                "the broker stops sending once receive_maximum messages are unacked, so a batch could never fill "
+                "(recommended: receive_maximum = 3 × batch_size)"
+            )
+        if self.reconnect_max_s < self.reconnect_min_s:
+            raise ValueError("reconnect_max_s must be >= reconnect_min_s")
+        if self.accept_unknown_gateways and not self.allow_unsigned:
+            raise ValueError("accept_unknown_gateways needs allow_unsigned (an unknown gateway has no enrolled key)")
+        for p in (self.estate_file, self.gateways_file, self.tls_ca):
+            if p is not None and not p.is_file():
+                raise ValueError(f"file not found: {p}")
+        return self
+
+    @property
+    def client_id(self) -> str:
+        return f"ingest-{self.name}"
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot run: the message says which field and why."""
+
+
+def _render(exc: ValidationError) -> str:
+    lines = []
+    for e in exc.errors():
+        loc = ".".join(str(p) for p in e["loc"]) or "config"
+        lines.append(f"  {loc}: {e['msg']}")
+    return "invalid ingest configuration:\n" + "\n".join(lines)
+
+
+def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> IngestConfig:
+    data: dict[str, Any] = {}
+    if path is not None:
+        p = Path(path)
+        try:
+            raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"{p}: cannot read: {exc.strerror}") from None
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{p}: not valid YAML/JSON: {getattr(exc, 'problem', exc)}") from None
+        if raw is not None and not isinstance(raw, dict):
+            raise ConfigError(f"{p}: expected a mapping of settings")
+        data.update(raw or {})
+    data.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    try:
+        return IngestConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_render(exc)) from None

@@ -1,0 +1,183 @@
+"""One batch of MQTT messages → one ``WriteBatch``: validate, drop duplicates, flag replays.
+
+No state of its own between batches: duplicates are found in the store
+(``Store.known_event_ids``; writes are idempotent for races between workers), and an EID visit's
+walking plausibility is checked against the gateway's visits already stored plus this batch's.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from ronde.ingest.replay import impossible_walk
+from ronde.ingest.validate import Accepted, ValidationContext, validate
+from ronde.store.port import Store
+from ronde.store.records import (
+    BeaconTelemetryRecord,
+    GatewayStateRecord,
+    Rejection,
+    RejectReason,
+    StoredVisit,
+    WriteBatch,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """A message as received; ``mid``/``generation`` tie it to its MQTT acknowledgement."""
+
+    topic: str
+    payload: bytes
+    received_at: datetime
+    mid: int = 0
+    qos: int = 1
+    generation: int = 0
+
+
+@dataclass(slots=True)
+class Counters:
+    """Process-wide counters for logs and metrics (thread-safe; cumulative since start)."""
+
+    accepted: Counter[str] = field(default_factory=Counter)  # by message kind
+    rejected: Counter[str] = field(default_factory=Counter)  # by RejectReason value
+    duplicates: int = 0
+    batches: int = 0
+    store_retries: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def record(self, outcome: BatchOutcome) -> None:
+        with self._lock:
+            self.batches += 1
+            self.duplicates += outcome.duplicates
+            b = outcome.batch
+            self.accepted["visit"] += len(b.visits)
+            self.accepted["telemetry"] += len(b.telemetry)
+            self.accepted["gateway_state"] += len(b.gateway_states)
+            for r in b.rejections:
+                self.rejected[r.reason.value] += 1
+
+    def retry(self) -> None:
+        with self._lock:
+            self.store_retries += 1
+
+    def snapshot(self) -> dict[str, object]:
+        with self._lock:
+            return {
+                "accepted": dict(self.accepted), "rejected": dict(self.rejected),
+                "duplicates": self.duplicates, "batches": self.batches, "store_retries": self.store_retries,
+            }
+
+
+@dataclass(frozen=True, slots=True)
+class BatchOutcome:
+    batch: WriteBatch
+    duplicates: int
+
+
+@dataclass(slots=True)
+class Validated:
+    """A batch after validation, before the store look-ups."""
+
+    visits: list[Accepted] = field(default_factory=list)
+    telemetry: list[BeaconTelemetryRecord] = field(default_factory=list)
+    states: list[GatewayStateRecord] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayCheck:
+    max_speed_mps: float = 1.5
+    radio_range_m: float = 50.0
+    window: timedelta = timedelta(minutes=15)
+
+
+class BatchProcessor:
+    def __init__(self, context: ValidationContext, store: Store, replay: ReplayCheck | None = None) -> None:
+        self.context = context
+        self.store = store
+        self.replay = replay or ReplayCheck()
+
+    def process(self, messages: Sequence[Incoming]) -> BatchOutcome:
+        """Raises StoreUnavailable if the store cannot answer the dedupe/replay look-ups."""
+        return self.finish(self.prepare(messages))
+
+    def prepare(self, messages: Sequence[Incoming]) -> Validated:
+        """The pure half (no store): validation and enrichment. May run ahead of the writer."""
+        out = Validated()
+        for m in messages:
+            result = validate(m.topic, m.payload, m.received_at, self.context)
+            if isinstance(result, Rejection):
+                out.rejections.append(result)
+            elif isinstance(result.record, StoredVisit):
+                out.visits.append(result)
+            elif isinstance(result.record, BeaconTelemetryRecord):
+                out.telemetry.append(result.record)
+            else:
+                out.states.append(result.record)
+        return out
+
+    def finish(self, validated: Validated) -> BatchOutcome:
+        """The store half: duplicates and replays, looked up after every earlier batch was written."""
+        fresh, duplicates = self._drop_duplicates(validated.visits)
+        kept, replays = self._flag_replays(fresh)
+        batch = WriteBatch(
+            visits=tuple(a.record for a in kept if isinstance(a.record, StoredVisit)),
+            rejections=tuple(_unique_rejections([*validated.rejections, *replays])),
+            telemetry=tuple(validated.telemetry),
+            gateway_states=tuple(validated.states),
+        )
+        return BatchOutcome(batch, duplicates)
+
+    def _drop_duplicates(self, visits: list[Accepted]) -> tuple[list[Accepted], int]:
+        seen: dict[str, Accepted] = {}
+        for a in visits:
+            assert isinstance(a.record, StoredVisit)
+            seen.setdefault(a.record.event_id, a)
+        if not seen:
+            return [], len(visits)
+        keys = [(a.record.event_id, a.record.first_seen) for a in seen.values() if isinstance(a.record, StoredVisit)]
+        known = self.store.known_event_ids(keys)
+        fresh = [a for eid, a in seen.items() if eid not in known]
+        return fresh, len(visits) - len(fresh)
+
+    def _flag_replays(self, visits: list[Accepted]) -> tuple[list[Accepted], list[Rejection]]:
+        eid_visits = [a for a in visits if a.eid is not None]
+        if not eid_visits:
+            return visits, []
+        records = [a.record for a in eid_visits if isinstance(a.record, StoredVisit)]
+        start = min(v.first_seen for v in records) - self.replay.window
+        end = max(v.last_seen for v in records) + self.replay.window
+        gateways = {v.gateway_id for v in records}
+        track = [v for v in self.store.visits(start, end) if v.gateway_id in gateways]
+        track += [a.record for a in visits if isinstance(a.record, StoredVisit) and a.record.gateway_id in gateways]
+        flagged: dict[str, Rejection] = {}
+        for a in eid_visits:
+            v = a.record
+            assert isinstance(v, StoredVisit)
+            walk = impossible_walk(
+                v, track, self.context.registry.checkpoints,
+                max_speed_mps=self.replay.max_speed_mps, radio_range_m=self.replay.radio_range_m,
+            )
+            if walk is not None:
+                flagged[v.event_id] = Rejection(
+                    at=v.received_at, reason=RejectReason.EID_REPLAY, detail=walk.describe()[:300],
+                    topic=a.topic, gateway_id=v.gateway_id, payload_sha256=a.payload_sha256, event_id=v.event_id,
+                )
+        kept = [a for a in visits if not (isinstance(a.record, StoredVisit) and a.record.event_id in flagged)]
+        return kept, list(flagged.values())
+
+
+def _unique_rejections(rejections: list[Rejection]) -> list[Rejection]:
+    """One record per identical payload on one topic within a batch (a redelivery, not a new message)."""
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for r in rejections:
+        key = (r.topic, r.payload_sha256)
+        if key not in seen:
+            seen.add(key)
+            out.append(r)
+    return out

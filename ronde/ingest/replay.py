@@ -1,0 +1,61 @@
+"""Impossible walks: an EID heard by a gateway that was elsewhere, too far to have walked.
+
+A relayed EID (recorded at one checkpoint, re-broadcast near a gateway somewhere else) resolves
+inside its time window, so the window alone cannot catch it. The gateway's own track can: a
+team cannot be at two checkpoints further apart than it could walk (``max_speed_mps``, 1.5 m/s)
+in the time between the two visits, allowing each beacon ``radio_range_m`` of reach.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from ronde.protocol.estate import Checkpoint, distance_m
+from ronde.store.records import StoredVisit
+
+
+@dataclass(frozen=True, slots=True)
+class ImpossibleWalk:
+    visit: StoredVisit
+    other: StoredVisit
+    distance_m: float
+    gap_s: float
+
+    def describe(self) -> str:
+        return (
+            f"same gateway at {self.other.checkpoint_id} {self.gap_s:.0f} s apart, "
+            f"{self.distance_m:.0f} m away: EID relayed, not walked"
+        )
+
+
+def time_gap_s(a: StoredVisit, b: StoredVisit) -> float:
+    """Seconds between two visits' intervals (0 when they overlap)."""
+    later_start = max(a.first_seen, b.first_seen)
+    earlier_end = min(a.last_seen, b.last_seen)
+    return max(0.0, (later_start - earlier_end).total_seconds())
+
+
+def impossible_walk(
+    visit: StoredVisit,
+    track: Iterable[StoredVisit],
+    checkpoints: Mapping[str, Checkpoint],
+    *,
+    max_speed_mps: float = 1.5,
+    radio_range_m: float = 50.0,
+) -> ImpossibleWalk | None:
+    """The first visit of the same gateway that ``visit`` could not have walked to or from."""
+    here = checkpoints.get(visit.checkpoint_id)
+    if here is None:
+        return None
+    for other in track:
+        if other.event_id == visit.event_id or other.gateway_id != visit.gateway_id:
+            continue
+        there = checkpoints.get(other.checkpoint_id)
+        if there is None or there.id == here.id:
+            continue
+        d = distance_m(here, there)
+        gap = time_gap_s(visit, other)
+        if d - 2 * radio_range_m > max_speed_mps * gap:
+            return ImpossibleWalk(visit, other, d, gap)
+    return None

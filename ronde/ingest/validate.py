@@ -1,0 +1,259 @@
+"""Validation of one MQTT message: ``(topic, payload, received_at, context) -> Accepted | Rejection``.
+
+Pure apart from the EID cache; never raises, whatever the bytes. Each refusal carries a named
+``RejectReason``, the topic, the gateway (when the topic names one), the time, and the SHA-256
+of the payload (never its content: it may carry a badge). Checks, cheapest and most telling first:
+
+size → topic in the v1 tree → gateway enrolled → UTF-8 JSON object → v1 schema (strict types)
+→ payload gateway = topic gateway → signature (or unsigned, if allowed) → badge enrolled for the
+gateway → clock sanity → service hours (visits) → beacon known / EID resolved in its window.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+
+from ronde.ingest.eid_resolver import EidMatch, EidReplay, EidResolver
+from ronde.ingest.enrich import enrich_visit, heartbeat_record, status_record, telemetry_record
+from ronde.ingest.fastsig import verify_fast
+from ronde.ingest.gateways import GatewayRegistry
+from ronde.protocol.calendar import ServiceCalendar
+from ronde.protocol.estate import Checkpoint, Registry
+from ronde.protocol.messages import (
+    MAX_PAYLOAD_BYTES,
+    BeaconTelemetry,
+    EddystoneEidId,
+    GatewayStatus,
+    Heartbeat,
+    VisitEvent,
+)
+from ronde.protocol.topics import TopicKind, parse_topic
+from ronde.store.records import (
+    BeaconCheck,
+    BeaconTelemetryRecord,
+    GatewayStateRecord,
+    Rejection,
+    RejectReason,
+    StoredVisit,
+    Verification,
+)
+
+log = logging.getLogger(__name__)
+
+_MODELS: dict[TopicKind, type[VisitEvent | GatewayStatus | Heartbeat | BeaconTelemetry]] = {
+    TopicKind.VISIT: VisitEvent,
+    TopicKind.STATUS: GatewayStatus,
+    TopicKind.HEARTBEAT: Heartbeat,
+    TopicKind.TELEMETRY: BeaconTelemetry,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationContext:
+    registry: Registry
+    calendar: ServiceCalendar
+    gateways: GatewayRegistry
+    eid: EidResolver
+    allow_unsigned: bool = False
+    accept_unknown_gateways: bool = False
+    max_payload_bytes: int = MAX_PAYLOAD_BYTES
+    max_future: timedelta = timedelta(minutes=5)
+    max_age: timedelta = timedelta(days=60)  # the raw-data retention: older is already expired
+
+    @classmethod
+    def build(
+        cls,
+        registry: Registry,
+        calendar: ServiceCalendar,
+        gateways: GatewayRegistry,
+        **options: Any,
+    ) -> ValidationContext:
+        """A context with an EID resolver over the registry's EID beacons."""
+        eid_options = {k: options.pop(k) for k in ("drift_ppm", "min_periods", "replay_horizon") if k in options}
+        return cls(registry, calendar, gateways, EidResolver(registry.eid_checkpoints(), **eid_options), **options)
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """A valid message as a store record. ``eid`` is set for EID-resolved visits (replay checks)."""
+
+    record: StoredVisit | BeaconTelemetryRecord | GatewayStateRecord
+    topic: str
+    payload_sha256: str
+    eid: str | None = None
+
+
+class _Reject(Exception):
+    def __init__(self, reason: RejectReason, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+def payload_digest(payload: bytes) -> str:
+    return hashlib.sha256(payload).hexdigest()
+
+
+def validate(topic: str, payload: bytes, received_at: datetime, context: ValidationContext) -> Accepted | Rejection:
+    """Never raises: an unexpected error in a check becomes a SCHEMA rejection, logged with its trace."""
+    try:
+        return validate_strict(topic, payload, received_at, context)
+    except Exception as exc:  # last resort: a bug must not stop ingest nor lose the message
+        log.exception("unexpected error validating a message on %r", topic[:200])
+        return Rejection(
+            at=received_at, reason=RejectReason.SCHEMA, detail=f"internal error: {type(exc).__name__}",
+            topic=_safe_topic(topic), gateway_id=None, payload_sha256=payload_digest(bytes(payload)),
+        )
+
+
+def _safe_topic(topic: str) -> str:
+    return topic[:256].encode("utf-8", "replace").decode("utf-8")
+
+
+def validate_strict(
+    topic: str, payload: bytes, received_at: datetime, context: ValidationContext
+) -> Accepted | Rejection:
+    """``validate`` without the last-resort guard (what the fuzz tests exercise)."""
+    digest = payload_digest(payload)
+    parsed = parse_topic(topic)
+    gateway_id = parsed.gateway_id if parsed is not None else None
+    event_id: str | None = None
+    try:
+        if len(payload) > context.max_payload_bytes:
+            raise _Reject(RejectReason.SIZE, f"{len(payload)} bytes > {context.max_payload_bytes}")
+        if parsed is None:
+            raise _Reject(RejectReason.TOPIC, "topic not in the ronde/v1/gw/{id}/{kind} tree")
+        gateway = context.gateways.get(parsed.gateway_id)
+        if gateway is None and not context.accept_unknown_gateways:
+            raise _Reject(RejectReason.UNKNOWN_GATEWAY, f"gateway {parsed.gateway_id!r} is not enrolled")
+        obj = _parse_json(payload)
+        raw_id = obj.get("id")
+        event_id = raw_id[:64] if isinstance(raw_id, str) else None
+        if obj.get("type") != parsed.kind.value:
+            raise _Reject(RejectReason.SCHEMA, f"type {str(obj.get('type'))[:40]!r} on a {parsed.kind.value} topic")
+        try:
+            message = _MODELS[parsed.kind].model_validate_json(payload, strict=True)
+        except ValidationError as exc:
+            raise _Reject(RejectReason.SCHEMA, _schema_detail(exc)) from None
+        if message.gateway_id != parsed.gateway_id:
+            raise _Reject(
+                RejectReason.GATEWAY_MISMATCH,
+                f"payload names gateway {message.gateway_id!r}, topic {parsed.gateway_id!r}",
+            )
+        if isinstance(message, VisitEvent):
+            return _visit(message, obj, topic, digest, received_at, context)
+        if isinstance(message, BeaconTelemetry):
+            _check_clock(message.at, message.at, received_at, context)
+            checkpoint, _, _ = _resolve_beacon(message.beacon, message.at, context)
+            return Accepted(telemetry_record(message, checkpoint), topic, digest)
+        if isinstance(message, Heartbeat):
+            _check_clock(message.at, message.at, received_at, context)
+            return Accepted(heartbeat_record(message), topic, digest)
+        if message.at is not None:
+            _check_clock(message.at, message.at, received_at, context)
+        return Accepted(status_record(message, received_at), topic, digest)
+    except _Reject as r:
+        return Rejection(
+            at=received_at, reason=r.reason, detail=r.detail[:300], topic=_safe_topic(topic),
+            gateway_id=gateway_id, payload_sha256=digest, event_id=event_id,
+        )
+
+
+def _parse_json(payload: bytes) -> dict[str, Any]:
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _Reject(RejectReason.ENCODING, f"not UTF-8 (byte {exc.start})") from None
+    try:
+        obj = json.loads(text, parse_constant=_no_constant)
+    except (ValueError, RecursionError) as exc:
+        raise _Reject(RejectReason.ENCODING, f"not JSON: {str(exc)[:120]}") from None
+    if not isinstance(obj, dict):
+        raise _Reject(RejectReason.SCHEMA, f"a JSON {type(obj).__name__}, not an object")
+    return obj
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _schema_detail(exc: ValidationError) -> str:
+    parts = []
+    for e in exc.errors()[:3]:
+        loc = ".".join(str(p) for p in e["loc"]) or "message"
+        parts.append(f"{loc}: {e['msg']}")
+    more = exc.error_count() - len(parts)
+    return "; ".join(parts) + (f" (+{more} more)" if more > 0 else "")
+
+
+def _check_clock(first: datetime, last: datetime, received_at: datetime, context: ValidationContext) -> None:
+    if max(first, last) > received_at + context.max_future:
+        ahead = (max(first, last) - received_at).total_seconds()
+        raise _Reject(RejectReason.CLOCK_FUTURE, f"{ahead:.0f} s ahead of the server clock")
+    if first < received_at - context.max_age:
+        raise _Reject(RejectReason.CLOCK_TOO_OLD, f"older than the {context.max_age.days}-day retention")
+
+
+def _verification(
+    event: VisitEvent, obj: dict[str, Any], context: ValidationContext
+) -> Verification:
+    gateway = context.gateways.get(event.gateway_id)
+    if event.sig is None:
+        if context.allow_unsigned:
+            return Verification.UNSIGNED
+        raise _Reject(RejectReason.SIGNATURE_MISSING, "unsigned event (allow_unsigned is off)")
+    if gateway is None or gateway.public_key is None:
+        if context.allow_unsigned:
+            return Verification.UNSIGNED  # a signature we hold no key for proves nothing
+        raise _Reject(RejectReason.SIGNATURE_INVALID, "no public key enrolled for this gateway")
+    if not verify_fast(obj, gateway.public_key):
+        raise _Reject(RejectReason.SIGNATURE_INVALID, "Ed25519 signature does not match the enrolled key")
+    return Verification.SIGNED
+
+
+def _resolve_beacon(
+    beacon: Any, observed_at: datetime, context: ValidationContext
+) -> tuple[Checkpoint, BeaconCheck, str | None]:
+    if isinstance(beacon, EddystoneEidId):
+        result = context.eid.resolve(bytes.fromhex(beacon.eid), observed_at)
+        if isinstance(result, EidMatch):
+            return result.checkpoint, BeaconCheck.EID_RESOLVED, beacon.eid
+        if isinstance(result, EidReplay):
+            raise _Reject(
+                RejectReason.EID_REPLAY,
+                f"EID of {result.checkpoint.id} for a period {result.offset_s:+.0f} s from the gateway's clock",
+            )
+        raise _Reject(RejectReason.EID_UNRESOLVED, f"EID {beacon.eid} matches no beacon near this time")
+    key = beacon.key()
+    checkpoint = context.registry.checkpoint_for_beacon(key)
+    if checkpoint is None:
+        raise _Reject(
+            RejectReason.UNKNOWN_BEACON, f"beacon {key} is not in estate revision {context.registry.revision}"
+        )
+    return checkpoint, BeaconCheck.STATIC, None
+
+
+def _visit(
+    event: VisitEvent, obj: dict[str, Any], topic: str, digest: str, received_at: datetime, context: ValidationContext
+) -> Accepted:
+    verification = _verification(event, obj, context)
+    gateway = context.gateways.get(event.gateway_id)
+    if gateway is not None and not gateway.badge_allowed(event.badge):
+        raise _Reject(RejectReason.GATEWAY_MISMATCH, f"badge {event.badge!r} is not enrolled on this gateway")
+    _check_clock(event.first_seen, event.last_seen, received_at, context)
+    service_day = context.calendar.service_day(event.first_seen)
+    if service_day is None:
+        raise _Reject(RejectReason.OUT_OF_SERVICE, "first seen outside service hours: not collected")
+    checkpoint, check, eid = _resolve_beacon(event.beacon, event.first_seen, context)
+    visit = enrich_visit(
+        event, checkpoint, service_day, verification=verification, beacon_check=check,
+        received_at=received_at, payload_sha256=digest,
+    )
+    return Accepted(visit, topic, digest, eid)

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from datetime import time
+from pathlib import Path
+
+import pytest
+
+from ronde.ingest.config import ConfigError, load_config
+
+
+def test_defaults_and_overrides(tmp_path: Path) -> None:
+    path = tmp_path / "ingest.yaml"
+    path.write_text("name: w2\nbatch_size: 200\nreceive_maximum: 400\ncalendar: {days: [mon], start: '18:00'}\n")
+    cfg = load_config(path, {"broker_port": 1884, "username": None})
+    assert cfg.client_id == "ingest-w2" and cfg.batch_size == 200 and cfg.broker_port == 1884
+    cal = cfg.calendar.to_calendar()
+    assert cal.days == frozenset({0}) and cal.start == time(18, 0)
+    assert cfg.retention.to_policy().raw_days == 60
+
+
+@pytest.mark.parametrize(
+    ("overrides", "needle"),
+    [
+        ({"batch_size": 500, "receive_maximum": 100}, "receive_maximum"),
+        ({"name": "Bad Name"}, "name"),
+        ({"broker_port": 0}, "broker_port"),
+        ({"accept_unknown_gateways": True}, "allow_unsigned"),
+        ({"gateways_file": "/nonexistent.yaml"}, "file not found"),
+        ({"calendar": {"days": ["funday"]}}, "weekday"),
+        ({"calendar": {"timezone": "Mars/Olympus"}}, "timezone"),
+        ({"colour": "red"}, "colour"),
+    ],
+)
+def test_fail_fast_with_a_clear_message(overrides: dict[str, object], needle: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_config(None, overrides)
+    assert needle in str(err.value)
+
+
+def test_bad_file(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("- a list\n")
+    with pytest.raises(ConfigError, match="mapping"):
+        load_config(path)
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_config(tmp_path / "missing.yaml")

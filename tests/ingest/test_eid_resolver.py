@@ -1,0 +1,103 @@
+"""EID resolution: public test vectors, drift tolerance, replays outside the window."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from ronde.ingest.eid_resolver import EidMatch, EidReplay, EidResolver
+from ronde.protocol.eid import compute_eid
+from ronde.protocol.estate import BeaconSpec, Checkpoint, CheckpointKind
+
+VECTORS = Path("/work/shared/vectors/eid_vectors.json")
+if not VECTORS.exists():  # CI lays shared/ beside the clone
+    VECTORS = Path(__file__).resolve().parents[3] / "shared" / "vectors" / "eid_vectors.json"
+
+
+def _checkpoint(cid: str, key: bytes, k: int, epoch: int) -> Checkpoint:
+    spec = BeaconSpec("eddystone_eid", None, -18, 1000, identity_key=key, rotation_exponent=k, clock_epoch=epoch)
+    return Checkpoint(cid, cid, CheckpointKind.FOOTPATH, "e", "l", None, 48.8, 2.5, 0, 1, 6.0, spec)
+
+
+def _at(epoch: int, counter: float) -> datetime:
+    return datetime.fromtimestamp(epoch + counter, UTC)
+
+
+@pytest.mark.skipif(not VECTORS.exists(), reason="shared/vectors not laid beside the checkout")
+def test_public_vectors_resolve() -> None:
+    vectors = json.loads(VECTORS.read_text())
+    assert vectors
+    for v in vectors:
+        key = bytes.fromhex(v["identity_key_hex"])
+        epoch = 1_600_000_000 - v["counter"]  # the beacon's counter is v["counter"] at 1.6e9
+        cp = _checkpoint(v["id"].replace("_", "-").lower()[:60], key, v["rotation_exponent"], max(0, epoch))
+        if epoch < 0:
+            continue
+        resolver = EidResolver([cp], replay_horizon=timedelta(hours=1))
+        result = resolver.resolve(bytes.fromhex(v["expected_eid_hex"]), _at(cp.beacon.clock_epoch or 0, v["counter"]))
+        assert isinstance(result, EidMatch), v["id"]
+        assert result.period == v["counter"] >> v["rotation_exponent"]
+
+
+KEY = bytes.fromhex("b51567c9a5f9831b8107f7bbd804e7ce")
+EPOCH = 1_767_312_000
+K = 10
+
+
+def test_drift_tolerated_in_proportion_to_elapsed_time() -> None:
+    cp = _checkpoint("cp-a", KEY, K, EPOCH)
+    resolver = EidResolver([cp])
+    year = 365 * 86400
+    # after a year the beacon's clock may be ±150 ppm off: ±4730 s, i.e. several periods
+    beacon_counter = year + 4000  # beacon runs fast by ~127 ppm
+    eid = compute_eid(KEY, K, beacon_counter)
+    result = resolver.resolve(eid, _at(EPOCH, year))
+    assert isinstance(result, EidMatch) and result.checkpoint.id == "cp-a"
+    assert result.offset_s > 0
+    # 1,000 ppm is beyond the tolerance: the EID is the beacon's, but not for now
+    eid_far = compute_eid(KEY, K, year + 31_536)
+    assert isinstance(resolver.resolve(eid_far, _at(EPOCH, year)), EidReplay)
+
+
+def test_minimum_window_of_two_periods_near_epoch() -> None:
+    cp = _checkpoint("cp-a", KEY, K, EPOCH)
+    resolver = EidResolver([cp])
+    t = 3600  # one hour after the epoch: drift negligible, window = 2 periods (2048 s)
+    assert isinstance(resolver.resolve(compute_eid(KEY, K, t + 1500), _at(EPOCH, t)), EidMatch)
+    assert isinstance(resolver.resolve(compute_eid(KEY, K, t - 1500), _at(EPOCH, t)), EidMatch)
+    assert isinstance(resolver.resolve(compute_eid(KEY, K, t + 4 * 1024), _at(EPOCH, t)), EidReplay)
+
+
+def test_replay_of_a_recording_from_days_ago() -> None:
+    resolver = EidResolver([_checkpoint("cp-a", KEY, K, EPOCH)], replay_horizon=timedelta(days=7))
+    now = 100 * 86400
+    recorded = compute_eid(KEY, K, now - 3 * 86400)
+    result = resolver.resolve(recorded, _at(EPOCH, now))
+    assert isinstance(result, EidReplay)
+    assert result.offset_s == pytest.approx(-3 * 86400, abs=1024)
+
+
+def test_unknown_eid_and_bad_length() -> None:
+    resolver = EidResolver([_checkpoint("cp-a", KEY, K, EPOCH)])
+    assert resolver.resolve(bytes(8), _at(EPOCH, 5000)) is None
+    assert resolver.resolve(b"\x01\x02", _at(EPOCH, 5000)) is None
+    assert EidResolver([]).resolve(bytes(8), _at(EPOCH, 5000)) is None
+
+
+def test_two_beacons_and_sliding_cache_stays_bounded() -> None:
+    key_b = bytes.fromhex("2f5e82b8025570f3cba9ff7f2d8d544d")
+    resolver = EidResolver(
+        [_checkpoint("cp-a", KEY, K, EPOCH), _checkpoint("cp-b", key_b, K, EPOCH + 86400)],
+        replay_horizon=timedelta(days=1), max_periods_per_beacon=500,
+    )
+    for day in range(2, 40, 3):  # the server's attention moves forward over weeks
+        t = day * 86400
+        hit = resolver.resolve(compute_eid(key_b, K, t - 86400), _at(EPOCH, t))
+        assert isinstance(hit, EidMatch) and hit.checkpoint.id == "cp-b"
+        assert len(resolver._index) <= 2 * 2 * 500 + 10
+    # and back in time again
+    t = 3 * 86400
+    assert isinstance(resolver.resolve(compute_eid(KEY, K, t), _at(EPOCH, t)), EidMatch)

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+
+from ronde.ingest.replay import impossible_walk, time_gap_s
+from ronde.protocol.estate import distance_m
+from ronde.store.records import BeaconCheck, StoredVisit, Verification
+from tests.ingest.helpers import REGISTRY
+
+T0 = datetime(2026, 11, 26, 19, 0, tzinfo=UTC)
+CPS = list(REGISTRY.checkpoints.values())
+
+
+def _visit(eid: str, cp_id: str, start: datetime, dwell_s: float = 30, gateway: str = "gw-a") -> StoredVisit:
+    cp = REGISTRY.checkpoints[cp_id]
+    return StoredVisit(
+        event_id=eid, gateway_id=gateway, seq=1, badge="EQUIPE-A1", checkpoint_id=cp_id, kind=cp.kind.value,
+        building=cp.building, estate=cp.estate, landlord=cp.landlord, service_day=date(2026, 11, 26),
+        first_seen=start, last_seen=start + timedelta(seconds=dwell_s), count=3, rssi_max=-60, rssi_mean=-70.0,
+        verification=Verification.SIGNED, beacon_check=BeaconCheck.EID_RESOLVED, received_at=start,
+        payload_sha256="0" * 64,
+    )
+
+
+def test_time_gap() -> None:
+    a = _visit("a", CPS[0].id, T0, 60)
+    assert time_gap_s(a, _visit("b", CPS[1].id, T0 + timedelta(seconds=30))) == 0  # overlap
+    assert time_gap_s(a, _visit("b", CPS[1].id, T0 + timedelta(seconds=100))) == 40
+    assert time_gap_s(_visit("b", CPS[1].id, T0 + timedelta(seconds=100)), a) == 40
+
+
+def test_walking_speed_and_radio_range() -> None:
+    a, b = CPS[0], max(CPS, key=lambda c: distance_m(CPS[0], c))
+    d = distance_m(a, b)
+    here = _visit("x", b.id, T0 + timedelta(seconds=60))
+    track = [_visit("t", a.id, T0, 30)]
+    walk = impossible_walk(here, track, REGISTRY.checkpoints)
+    assert walk is not None and walk.distance_m == d and walk.gap_s == 30
+    # enough time to walk there (1.5 m/s, 50 m of radio reach at each end)
+    later = replace(here, first_seen=T0 + timedelta(seconds=30 + (d - 100) / 1.5 + 1),
+                    last_seen=T0 + timedelta(seconds=30 + (d - 100) / 1.5 + 31))
+    assert impossible_walk(later, track, REGISTRY.checkpoints) is None
+    # other gateways' tracks, and the same checkpoint, say nothing
+    assert impossible_walk(here, [replace(track[0], gateway_id="gw-b")], REGISTRY.checkpoints) is None
+    assert impossible_walk(here, [replace(track[0], checkpoint_id=b.id)], REGISTRY.checkpoints) is None
+    # neighbours within radio range of each other are never flagged
+    near = min((c for c in CPS if c.id != a.id), key=lambda c: distance_m(a, c))
+    assert distance_m(a, near) < 100
+    assert impossible_walk(_visit("y", near.id, T0), track, REGISTRY.checkpoints) is None

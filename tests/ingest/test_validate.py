@@ -1,0 +1,215 @@
+"""Validation: every refusal has its named reason; valid messages become enriched records."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ronde.ingest.validate import Accepted, ValidationContext, validate, validate_strict
+from ronde.protocol.calendar import ServiceCalendar
+from ronde.protocol.messages import format_time
+from ronde.protocol.signing import sign
+from ronde.protocol.topics import TopicKind
+from ronde.store.records import (
+    BeaconCheck,
+    BeaconTelemetryRecord,
+    GatewayStateRecord,
+    Rejection,
+    RejectReason,
+    StoredVisit,
+    Verification,
+)
+from tests.ingest.helpers import GW, GW2, KEYS, REGISTRY, context, encode, static_checkpoints, topic, visit
+
+NOW = datetime.now(UTC)
+
+
+def _reason(result: Accepted | Rejection) -> RejectReason | None:
+    return result.reason if isinstance(result, Rejection) else None
+
+
+def test_valid_signed_visit_is_enriched() -> None:
+    cp = static_checkpoints()[0]
+    obj = visit(7, checkpoint=cp)
+    payload = encode(obj)
+    result = validate(topic(), payload, NOW, context())
+    assert isinstance(result, Accepted)
+    v = result.record
+    assert isinstance(v, StoredVisit)
+    assert (v.event_id, v.gateway_id, v.seq, v.badge) == (obj["id"], GW, 7, "EQUIPE-A1")
+    assert (v.checkpoint_id, v.kind, v.building, v.estate, v.landlord) == (
+        cp.id, cp.kind.value, cp.building, cp.estate, cp.landlord
+    )
+    assert v.verification is Verification.SIGNED and v.beacon_check is BeaconCheck.STATIC
+    assert v.payload_sha256 == hashlib.sha256(payload).hexdigest()
+    assert v.service_day == v.first_seen.date() and v.received_at == NOW
+
+
+def test_each_failure_has_its_reason() -> None:
+    ctx = context()
+    good = visit(1)
+    forged = dict(good, count=good["count"] + 1)  # changed after signing
+    cases: list[tuple[str, bytes, RejectReason]] = [
+        (topic(), b"x" * 5000, RejectReason.SIZE),
+        ("ronde/v2/gw/gw-test/visit", encode(good), RejectReason.TOPIC),
+        ("ronde/v1/gw/gw-test/other", encode(good), RejectReason.TOPIC),
+        (topic("gw-nobody"), encode(visit(1, gateway="gw-nobody", key=KEYS[GW])), RejectReason.UNKNOWN_GATEWAY),
+        (topic(), b"\xff\xfe{}", RejectReason.ENCODING),
+        (topic(), b'{"v":1,"type":"visit",', RejectReason.ENCODING),
+        (topic(), b"[1,2,3]", RejectReason.SCHEMA),
+        (topic(), encode(sign(dict(good, seq="12"), KEYS[GW])), RejectReason.SCHEMA),
+        (topic(), encode(sign(dict(good, count=True), KEYS[GW])), RejectReason.SCHEMA),
+        (topic(), encode(sign(dict(good, extra=1), KEYS[GW])), RejectReason.SCHEMA),
+        (topic(GW, TopicKind.STATUS), encode(good), RejectReason.SCHEMA),
+        (topic(GW2), encode(good), RejectReason.GATEWAY_MISMATCH),
+        (topic(), encode(forged), RejectReason.SIGNATURE_INVALID),
+        (topic(), encode(visit(1, key=KEYS[GW2])), RejectReason.SIGNATURE_INVALID),
+        (topic(), encode(visit(1, signed=False)), RejectReason.SIGNATURE_MISSING),
+        (topic(), encode(visit(1, first_seen=NOW + timedelta(minutes=10))), RejectReason.CLOCK_FUTURE),
+        (topic(), encode(visit(1, first_seen=NOW - timedelta(days=61))), RejectReason.CLOCK_TOO_OLD),
+        (topic(), encode(visit(1, beacon={"format": "ibeacon", "uuid": "0" * 32, "major": 9, "minor": 9})),
+         RejectReason.UNKNOWN_BEACON),
+        (topic(), encode(visit(1, beacon={"format": "eddystone_eid", "eid": "00112233aabbccdd"})),
+         RejectReason.EID_UNRESOLVED),
+    ]
+    for t, payload, reason in cases:
+        result = validate(t, payload, NOW, ctx)
+        assert isinstance(result, Rejection), (reason, result)
+        assert result.reason is reason, (reason, result.detail)
+        assert result.payload_sha256 == hashlib.sha256(payload).hexdigest()
+        assert result.at == NOW and result.detail
+        # the payload's content is never kept, only its digest
+        assert "EQUIPE" not in result.detail
+
+
+def test_rejection_names_gateway_and_event() -> None:
+    result = validate(topic(GW2), encode(visit(3)), NOW, context())
+    assert isinstance(result, Rejection)
+    assert result.gateway_id == GW2 and result.topic == topic(GW2) and result.event_id is not None
+
+
+def test_unsigned_accepted_only_when_configured() -> None:
+    payload = encode(visit(1, signed=False))
+    assert _reason(validate(topic(), payload, NOW, context())) is RejectReason.SIGNATURE_MISSING
+    result = validate(topic(), payload, NOW, context(allow_unsigned=True))
+    assert isinstance(result, Accepted) and isinstance(result.record, StoredVisit)
+    assert result.record.verification is Verification.UNSIGNED
+    # a bad signature is never excused by allow_unsigned
+    bad = dict(visit(1), rssi_max=-1)
+    assert _reason(validate(topic(), encode(bad), NOW, context(allow_unsigned=True))) is RejectReason.SIGNATURE_INVALID
+
+
+def test_unknown_gateway_accepted_unsigned_only_when_configured() -> None:
+    payload = encode(visit(1, gateway="gw-new", signed=False))
+    ctx = context(allow_unsigned=True, accept_unknown_gateways=True)
+    result = validate(topic("gw-new"), payload, NOW, ctx)
+    assert isinstance(result, Accepted)
+
+
+def test_out_of_service_hours_not_collected() -> None:
+    evenings = ServiceCalendar()  # Wed–Sun 16:00–22:15 Paris
+    thursday_noon = datetime(2026, 11, 26, 11, 0, tzinfo=UTC)
+    payload = encode(visit(1, first_seen=thursday_noon))
+    result = validate(topic(), payload, thursday_noon + timedelta(minutes=1), context(calendar=evenings))
+    assert _reason(result) is RejectReason.OUT_OF_SERVICE
+    thursday_evening = datetime(2026, 11, 26, 20, 30, tzinfo=UTC)  # 21:30 Paris
+    payload = encode(visit(1, first_seen=thursday_evening))
+    result = validate(topic(), payload, thursday_evening + timedelta(minutes=1), context(calendar=evenings))
+    assert isinstance(result, Accepted) and isinstance(result.record, StoredVisit)
+    assert result.record.service_day.isoformat() == "2026-11-26"
+
+
+def test_badge_not_enrolled_on_gateway() -> None:
+    from ronde.ingest.gateways import GatewayRegistry, gateway_entry
+    from ronde.protocol.signing import public_key_text
+
+    gws = GatewayRegistry.of(gateway_entry(GW, public_key_text(KEYS[GW]), frozenset({"EQUIPE-B2"})))
+    result = validate(topic(), encode(visit(1)), NOW, context(gateways=gws))
+    assert _reason(result) is RejectReason.GATEWAY_MISMATCH
+    ok = validate(topic(), encode(visit(1, badge="EQUIPE-B2")), NOW, context(gateways=gws))
+    assert isinstance(ok, Accepted)
+
+
+def test_status_heartbeat_telemetry() -> None:
+    ctx = context()
+    at = format_time(NOW)
+    status = validate(topic(kind=TopicKind.STATUS), encode(
+        {"v": 1, "type": "status", "gateway_id": GW, "state": "offline"}), NOW, ctx)
+    assert isinstance(status, Accepted) and isinstance(status.record, GatewayStateRecord)
+    assert status.record.online is False and status.record.at == NOW
+    hb = validate(topic(kind=TopicKind.HEARTBEAT), encode(
+        {"v": 1, "type": "heartbeat", "gateway_id": GW, "at": at, "scanning": True, "in_service": True,
+         "outbox_depth": 3, "next_seq": 9, "adverts_per_s": 4.5, "battery_pct": 80}), NOW, ctx)
+    assert isinstance(hb, Accepted) and isinstance(hb.record, GatewayStateRecord)
+    assert (hb.record.outbox_depth, hb.record.battery_pct, hb.record.online) == (3, 80, True)
+    cp = REGISTRY.eid_checkpoints()[0]
+    from tests.ingest.helpers import beacon_of
+
+    tlm = validate(topic(kind=TopicKind.TELEMETRY), encode(
+        {"v": 1, "type": "telemetry", "gateway_id": GW, "at": at, "beacon": beacon_of(cp, NOW),
+         "battery_mv": 2900, "temperature_c": 11.5, "adv_count": 1000, "uptime_s": 3600.0}), NOW, ctx)
+    assert isinstance(tlm, Accepted) and isinstance(tlm.record, BeaconTelemetryRecord)
+    assert tlm.record.checkpoint_id == cp.id and tlm.record.battery_mv == 2900
+    unknown = validate(topic(kind=TopicKind.TELEMETRY), encode(
+        {"v": 1, "type": "telemetry", "gateway_id": GW, "at": at,
+         "beacon": {"format": "eddystone_uid", "namespace": "0" * 20, "instance": "0" * 12},
+         "adv_count": 1, "uptime_s": 1.0}), NOW, ctx)
+    assert _reason(unknown) is RejectReason.UNKNOWN_BEACON
+
+
+def test_eid_visit_resolved_and_replay_outside_window() -> None:
+    ctx = context()
+    cp = REGISTRY.eid_checkpoints()[0]
+    result = validate(topic(), encode(visit(1, checkpoint=cp)), NOW, ctx)
+    assert isinstance(result, Accepted) and isinstance(result.record, StoredVisit)
+    assert result.record.checkpoint_id == cp.id and result.record.beacon_check is BeaconCheck.EID_RESOLVED
+    # an EID recorded yesterday and replayed now: the beacon's, but far outside its window
+    from tests.ingest.helpers import beacon_of
+
+    old = beacon_of(cp, NOW - timedelta(days=1))
+    replay = validate(topic(), encode(visit(2, checkpoint=cp, beacon=old, first_seen=NOW - timedelta(minutes=1))),
+                      NOW, ctx)
+    assert _reason(replay) is RejectReason.EID_REPLAY
+
+
+_GOOD = encode(visit(1))
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    t=st.one_of(st.just(topic()), st.text(max_size=80), st.just(topic(GW2)), st.just(topic(kind=TopicKind.STATUS))),
+    payload=st.one_of(
+        st.binary(max_size=5000),
+        st.builds(lambda i, b: _GOOD[:i] + b + _GOOD[i + len(b):], st.integers(0, len(_GOOD)), st.binary(max_size=8)),
+        st.recursive(
+            st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+            lambda ch: st.lists(ch, max_size=4) | st.dictionaries(st.text(max_size=8), ch, max_size=4),
+            max_leaves=20,
+        ).map(lambda o: encode({"v": 1, "type": "visit", "x": o}) if not isinstance(o, dict) else encode(o)),
+    ),
+)
+def test_never_raises(t: str, payload: bytes) -> None:
+    result = validate_strict(t, payload, NOW, context_cached())
+    assert isinstance(result, Accepted | Rejection)
+
+
+_CTX = context()
+
+
+def context_cached() -> ValidationContext:
+    return _CTX
+
+
+@settings(max_examples=150, deadline=None)
+@given(field=st.sampled_from(sorted(visit(1))), value=st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=30), st.lists(st.integers()),
+))
+def test_mutated_field_never_raises_nor_passes(field: str, value: object) -> None:
+    original = visit(1)
+    obj = dict(original, **{field: value})
+    result = validate_strict(topic(), encode(obj), NOW, _CTX)  # NaN/Infinity become ENCODING rejections
+    if field != "sig" and value != original[field]:
+        assert isinstance(result, Rejection)
