@@ -1,0 +1,102 @@
+"""The API application factory: everything it uses is handed in, nothing is global."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from ronde.api.access_log import AccessLog
+from ronde.api.auth import Principal, TokenBook
+from ronde.api.context import ApiContext, utc_now
+from ronde.api.deps import Ctx, ScopeDep
+from ronde.api.errors import install_error_handlers
+from ronde.api.models import ERROR_RESPONSES, Health, Me
+from ronde.api.registry_service import RegistryService
+from ronde.api.routes import audit as audit_routes
+from ronde.api.routes import coverage as coverage_routes
+from ronde.api.routes import pages as page_routes
+from ronde.api.routes import registry as registry_routes
+from ronde.api.routes import supervision as supervision_routes
+from ronde.api.settings import ApiSettings
+from ronde.protocol.calendar import ServiceCalendar
+from ronde.protocol.estate import Registry
+from ronde.store.port import Store
+
+STATIC_DIR = Path(__file__).with_name("web") / "static"
+
+DESCRIPTION = """\
+Ronde proves the presence of social mediators (médiation sociale et tranquillité résidentielle)
+on the Mordacs and Bois l'Abbé estates. Coverage figures are about **places** (checkpoints,
+buildings, estates, landlords), never a per-person score.
+
+Authentication: `Authorization: Bearer <token>`. Roles: `admin`, `supervisor`, `landlord`
+(confined to its own patrimony: it never sees another landlord's checkpoints, reports or events,
+nor team badges) and `gateway` (publishes over MQTT only: no access here). Every read of audit
+data is logged.
+"""
+
+TAGS = [
+    {"name": "meta", "description": "health and identity"},
+    {"name": "registry", "description": "landlords, estates, buildings, checkpoints, beacons, gateways, team badges"},
+    {"name": "estate file", "description": "import/export of the versioned estate file (YAML)"},
+    {"name": "coverage", "description": "coverage of places per service day and period, idleness, fair share"},
+    {"name": "supervision", "description": "live view for supervisors: stale checkpoints, teams, maintenance"},
+    {"name": "audit", "description": "landlord audit reports (CSV, PDF) carrying a hash-chain digest"},
+    {"name": "pages", "description": "web pages (French first, ?lang=en)"},
+]
+
+
+def create_app(
+    settings: ApiSettings,
+    store: Store,
+    registry: Registry | RegistryService,
+    calendar: ServiceCalendar,
+    *,
+    tokens: TokenBook | None = None,
+    clock: Callable[[], datetime] = utc_now,
+) -> FastAPI:
+    """Build the API. ``tokens`` defaults to ``settings.tokens_file``; ``clock`` lets the demo run
+    an accelerated evening. A plain ``Registry`` is wrapped in a ``RegistryService`` persisting to
+    ``settings.registry_file``/``gateways_file``/``badges_file`` when set. The store must be open."""
+    if tokens is None:
+        if settings.tokens_file is None:
+            raise ValueError("no tokens: pass tokens= or set settings.tokens_file")
+        tokens = TokenBook.load(settings.tokens_file)
+    service = registry if isinstance(registry, RegistryService) else RegistryService(
+        registry, estate_file=settings.registry_file, gateways_file=settings.gateways_file,
+        badges_file=settings.badges_file,
+    )
+    app = FastAPI(
+        title=f"{settings.title} API", version="1", description=DESCRIPTION, openapi_tags=TAGS,
+        docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json",
+    )
+    app.state.ronde = ApiContext(
+        settings=settings, store=store, registry=service, calendar=calendar, tokens=tokens,
+        access_log=AccessLog(settings.access_log), clock=clock,
+    )
+    install_error_handlers(app)
+    app.include_router(_meta_router())
+    for module in (registry_routes, coverage_routes, supervision_routes, audit_routes, page_routes):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app
+
+
+def _meta_router() -> APIRouter:
+    router = APIRouter(tags=["meta"])
+
+    @router.get("/healthz", summary="Liveness (no authentication)")
+    def healthz(ctx: Ctx) -> Health:
+        reg = ctx.registry.registry
+        return Health(registry_revision=reg.revision, checkpoints=len(reg.checkpoints))
+
+    @router.get("/api/v1/me", summary="Who the token is", responses=ERROR_RESPONSES)
+    def me(scope: ScopeDep) -> Me:
+        p: Principal = scope.principal
+        return Me(name=p.name, role=p.role, landlord=p.landlord)
+
+    return router

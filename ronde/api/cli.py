@@ -1,0 +1,107 @@
+"""``ronde api serve`` (the HTTP API and web pages, on uvicorn) and ``ronde api token``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from ronde.api.auth import Role, TokenFileError, add_token
+
+log = logging.getLogger(__name__)
+
+
+def register(sub: Any) -> None:
+    api = sub.add_parser("api", help="the HTTP API and web pages").add_subparsers(dest="api_cmd", required=True)
+    serve = api.add_parser("serve", help="serve the API and the web pages (uvicorn)")
+    serve.add_argument("--store", required=True, help="store URL, e.g. sqlite:///var/lib/ronde/ronde.db")
+    serve.add_argument("--store-database", default="ronde", help="InfluxDB database/bucket")
+    serve.add_argument("--store-org", default=None, help="InfluxDB 2.x organisation (token: $RONDE_STORE_TOKEN)")
+    serve.add_argument("--store-user", default=None, help="InfluxDB 1.x user (password: $RONDE_STORE_PASSWORD)")
+    serve.add_argument("--estate", default=None, help="estate file (default: the bundled sample)")
+    serve.add_argument("--tokens", required=True, type=Path, help="token file (SHA-256 hashes, see docs/api.md)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--registry-file", type=Path, default=None,
+                       help="where registry changes are persisted (estate YAML); loaded instead of --estate if present")
+    serve.add_argument("--gateways", type=Path, default=None, help="ingest's gateways file (public keys)")
+    serve.add_argument("--badges", type=Path, default=None, help="team badges file (pseudonyms)")
+    serve.add_argument("--access-log", type=Path, default=None, help="append-only JSONL log of audit-data reads")
+    serve.add_argument("--stale-after-min", type=int, default=45)
+    serve.add_argument("--cookie-secure", action="store_true", help="mark the session cookie Secure (behind HTTPS)")
+    serve.add_argument("--lang", choices=("fr", "en"), default="fr", help="default page language")
+    serve.set_defaults(func=_serve)
+    token = api.add_parser("token", help="create a bearer token: prints it once, stores only its SHA-256")
+    token.add_argument("--tokens", required=True, type=Path)
+    token.add_argument("--name", required=True)
+    token.add_argument("--role", required=True, choices=[r.value for r in Role])
+    token.add_argument("--landlord", default=None, help="landlord id (role landlord only)")
+    token.set_defaults(func=_token)
+
+
+def _token(args: argparse.Namespace) -> int:
+    try:
+        secret = add_token(args.tokens, args.name, Role(args.role), args.landlord)
+    except (TokenFileError, ValidationError, ValueError) as exc:
+        print(f"ronde api token: {exc}", file=sys.stderr)
+        return 2
+    print(secret)
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from ronde.api.app import create_app
+    from ronde.api.settings import ApiSettings
+    from ronde.protocol.calendar import ServiceCalendar
+    from ronde.protocol.estate import EstateFileError, default_estate_path, load_estate
+    from ronde.store.config import StoreConfigError, open_store
+    from ronde.store.port import StoreUnavailable
+
+    try:
+        settings = ApiSettings(
+            tokens_file=args.tokens, registry_file=args.registry_file, gateways_file=args.gateways,
+            badges_file=args.badges, access_log=args.access_log, stale_after_min=args.stale_after_min,
+            cookie_secure=args.cookie_secure, default_lang=args.lang,
+        )
+    except ValidationError as exc:
+        for e in exc.errors():
+            print(f"ronde api serve: {'.'.join(str(p) for p in e['loc'])}: {e['msg']}", file=sys.stderr)
+        return 2
+    source = args.registry_file if args.registry_file is not None and args.registry_file.exists() else (
+        Path(args.estate) if args.estate else default_estate_path())
+    try:
+        registry = load_estate(source)
+    except EstateFileError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"{source}: cannot read: {exc.strerror}", file=sys.stderr)
+        return 2
+    try:
+        store = open_store(
+            args.store, token=os.environ.get("RONDE_STORE_TOKEN"), org=args.store_org, database=args.store_database,
+            username=args.store_user, password=os.environ.get("RONDE_STORE_PASSWORD"),
+        )
+    except (StoreUnavailable, StoreConfigError) as exc:
+        print(f"ronde api serve: store {args.store}: {exc}", file=sys.stderr)
+        return 2
+    try:
+        app = create_app(settings, store, registry, ServiceCalendar())
+    except (TokenFileError, ValueError) as exc:
+        print(f"ronde api serve: {exc}", file=sys.stderr)
+        store.close()
+        return 2
+    log.info("Ronde API on http://%s:%d/ (registry %s, store %s)", args.host, args.port, registry.revision,
+             args.store)
+    try:
+        uvicorn.run(app, host=args.host, port=args.port, log_level="info", proxy_headers=False)
+    finally:
+        store.close()
+    return 0

@@ -1,0 +1,78 @@
+"""The bridge from requests to ``ronde.coverage.query``: what to ask the store for, for whom.
+
+``ronde.coverage`` reads rollups for closed days and raw visits for days without rollups (the
+evening in progress), with sensing evidence from the whole estate. Here the caller's ``Scope``
+picks the landlord and, as a second line of defence, drops anything out of reach.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+
+from ronde.api.context import ApiContext
+from ronde.api.scope import Scope
+from ronde.coverage.live import CheckpointIdleness
+from ronde.coverage.period import CheckpointPeriod, PeriodCoverage
+from ronde.coverage.query import idle_checkpoints_now, landlord_coverage
+from ronde.coverage.shares import GroupCoverage, Level
+
+DAY_DETAIL_MAX_DAYS = 92  # longer periods answer shares from the cache, without per-day "visited" counts
+
+
+@dataclass(frozen=True, slots=True)
+class ScopedCoverage:
+    coverage: PeriodCoverage
+    checkpoints: tuple[CheckpointPeriod, ...]  # in reach, sorted by id
+    has_days: bool  # per-day detail of each checkpoint was computed
+
+    def groups(self, level: Level) -> list[GroupCoverage]:
+        return [g for g in self.coverage.groups if g.level is level]
+
+    def visited(self, level: Level) -> dict[tuple[str, date], int] | None:
+        """Checkpoints with at least one visit, per (group id, day); None without day detail."""
+        if not self.has_days:
+            return None
+        out: dict[tuple[str, date], int] = defaultdict(int)
+        for c in self.checkpoints:
+            gid = {Level.LANDLORD: c.landlord, Level.ESTATE: c.estate, Level.BUILDING: c.building}[level]
+            if gid is None:
+                continue
+            for d in c.days:
+                if d.visits > 0:
+                    out[(gid, d.day)] += 1
+        return out
+
+
+def scoped_coverage(
+    ctx: ApiContext, scope: Scope, first: date, last: date, *, landlord: str | None = None, include_days: bool = True
+) -> ScopedCoverage:
+    """Coverage of ``first..last`` for the caller (one landlord if asked, or forced by the scope).
+
+    Without ``include_days`` settled months come from the process-wide ``CoverageCache`` (long
+    periods stay fast); with it, each checkpoint's days are computed (what per-day views need).
+    """
+    lid = scope.landlord_filter(landlord)
+    cov = landlord_coverage(
+        ctx.store, ctx.registry.registry, ctx.calendar, first, last, landlord=lid, now=ctx.now(),
+        include_days=include_days, cache=ctx.coverage_cache,
+    )
+    visible = {c.id for c in scope.checkpoints()} if scope.landlord is not None else None
+    rows = tuple(
+        c for c in cov.checkpoints
+        if visible is None or (c.checkpoint_id in visible and c.landlord == scope.landlord)
+    )
+    return ScopedCoverage(cov, rows, include_days)
+
+
+def idleness_now(ctx: ApiContext, scope: Scope, *, threshold_s: float = -1.0) -> list[CheckpointIdleness]:
+    """Current idleness (service time since the last visit) of the checkpoints in reach."""
+    rows = idle_checkpoints_now(
+        ctx.store, ctx.registry.registry, ctx.calendar, now=ctx.now(), threshold_s=threshold_s,
+        landlord=scope.landlord,
+    )
+    if scope.landlord is None:
+        return rows
+    visible = {c.id for c in scope.checkpoints()}
+    return [r for r in rows if r.checkpoint_id in visible]

@@ -1,0 +1,478 @@
+"""Web pages (French first, ``?lang=en``), authenticated by the same token through an HttpOnly cookie."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any, Literal
+from urllib.parse import parse_qs, quote
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from ronde.api.auth import Principal, Role
+from ronde.api.coverage_data import idleness_now, scoped_coverage
+from ronde.api.deps import MAX_DAY, MIN_DAY, SESSION_COOKIE, Ctx, bearer_token
+from ronde.api.scope import Forbidden, NotFound, Scope
+from ronde.api.web.html import Html, el, join
+from ronde.api.web.i18n import PageLang, check_label, day_label, duration, kind_label, percent, t
+from ronde.api.web.layout import page
+from ronde.api.web.plan import IdleMark, plan_svg
+from ronde.coverage.query import maintenance_now, team_checkins_now
+from ronde.coverage.shares import Level
+
+# JSON even on HTML routes (FastAPI would label a model response with the route's text/html)
+_INVALID = {
+    "description": "invalid parameters",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ValidationErrorBody"}}},
+}
+router = APIRouter(tags=["pages"], responses={422: _INVALID})
+LANG_COOKIE = "ronde_lang"
+_HTML = {"text/html": {"schema": {"type": "string"}}}
+HTML_OK: dict[int | str, dict[str, Any]] = {
+    200: {"content": _HTML, "description": "an HTML page"},
+    303: {"description": "not signed in: redirected to /login"},
+    403: {"content": _HTML, "description": "this role may not see the page"},
+    404: {"content": _HTML, "description": "not found, or outside the caller's patrimony"},
+}
+LangParam = Annotated[Literal["fr", "en"] | None, Query(description="page language (fr by default)")]
+
+
+def page_lang(request: Request, ctx: Ctx, lang: LangParam = None) -> PageLang:
+    if lang is not None:
+        return lang
+    cookie = request.cookies.get(LANG_COOKIE)
+    if cookie in ("fr", "en"):
+        return "en" if cookie == "en" else "fr"
+    return ctx.settings.default_lang
+
+
+Lang = Annotated[PageLang, Depends(page_lang)]
+
+
+class _Page:
+    """Renders a page for the caller, or the login redirect / a 403 / a 404 page."""
+
+    def __init__(self, request: Request, ctx: Ctx, lang: Lang) -> None:
+        self.request, self.ctx, self.lang = request, ctx, lang
+        token = bearer_token(request)
+        self.principal: Principal | None = ctx.tokens.authenticate(token) if token else None
+
+    def respond(self, build: Callable[[Scope], tuple[str, Html]]) -> Response:
+        lang, url = self.lang, self.request.url
+        if self.principal is None:
+            target = quote(url.path + (f"?{url.query}" if url.query else ""), safe="")
+            return RedirectResponse(f"/login?lang={lang}&next={target}", status_code=303)
+        if self.principal.role is Role.GATEWAY or (
+            self.principal.role is Role.LANDLORD and self.principal.landlord not in self.ctx.registry.registry.landlords
+        ):
+            return self._html(t(lang, "forbidden"), el("p", t(lang, "forbidden"), class_="error"), 403)
+        try:
+            title, body = build(Scope(self.principal, self.ctx.registry.registry))
+        except NotFound:
+            return self._html(t(lang, "not_found"), el("p", t(lang, "not_found"), class_="error"), 404)
+        except Forbidden:
+            return self._html(t(lang, "forbidden"), el("p", t(lang, "forbidden"), class_="error"), 403)
+        return self._html(title, body, 200)
+
+    def _html(self, title: str, body: Html, status: int) -> HTMLResponse:
+        resp = HTMLResponse(page(title, body, self.lang, url=self.request.url, principal=self.principal),
+                            status_code=status)
+        if "lang" in self.request.query_params:
+            resp.set_cookie(LANG_COOKIE, self.lang, max_age=365 * 86400, samesite="strict", httponly=True)
+        return resp
+
+
+PageDep = Annotated[_Page, Depends(_Page)]
+
+
+def _bar(share: float | None) -> Html:
+    width = 0.0 if share is None else max(0.0, min(1.0, share)) * 100
+    return el("span", el("span", style=f"width:{width:.1f}%"), class_="bar", role="presentation")
+
+
+def _time(ctx: Ctx, instant: datetime | None) -> str:
+    return "–" if instant is None else instant.astimezone(ctx.calendar.tz).strftime("%H:%M")
+
+
+def _state_cell(state: str, lang: PageLang) -> Html:
+    return el("td", t(lang, state), class_=f"state-{state}")
+
+
+# ---- sign in / out -----------------------------------------------------------------------------
+
+
+def _login_html(lang: PageLang, request: Request, error: str | None, next_url: str) -> str:
+    form = el(
+        "form",
+        el("p", t(lang, "login_intro")),
+        el("p", error, class_="error", id="login-error") if error else None,
+        el("label", t(lang, "token"), el("input", type="password", name="token", id="token", autocomplete="off",
+                                          required=True)),
+        el("input", type="hidden", name="next", value=next_url),
+        el("p", el("button", t(lang, "sign_in"), type="submit", class_="primary", id="sign-in")),
+        method="post", action=f"/login?lang={lang}", class_="login",
+    )
+    body = join([el("p", t(lang, "tagline"), class_="tagline"), form])
+    return page(t(lang, "login"), body, lang, url=request.url)
+
+
+def _safe_next(value: str) -> str:
+    """Only local paths: never redirect to another site after login."""
+    return value if value.startswith("/") and not value.startswith("//") and "\\" not in value else "/ui"
+
+
+@router.get("/", include_in_schema=False)
+def root() -> RedirectResponse:
+    return RedirectResponse("/ui", status_code=303)
+
+
+@router.get("/login", response_class=HTMLResponse, responses=HTML_OK, summary="Sign-in form")
+def login_form(request: Request, lang: Lang, next: Annotated[str, Query(max_length=2000)] = "/ui") -> HTMLResponse:
+    return HTMLResponse(_login_html(lang, request, None, _safe_next(next)))
+
+
+@router.post(
+    "/login", response_class=HTMLResponse, summary="Sign in: sets the HttpOnly session cookie",
+    responses={
+        303: {"description": "signed in, redirected"},
+        400: {"content": _HTML, "description": "not a sign-in form (too many fields)"},
+        401: {"content": _HTML, "description": "unknown or refused token"},
+    },
+    openapi_extra={"requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
+        "type": "object", "properties": {"token": {"type": "string"}, "next": {"type": "string"}},
+        "required": ["token"]}}}}},
+)
+async def login(request: Request, ctx: Ctx, lang: Lang) -> Response:
+    raw = await request.body()
+    try:
+        fields = parse_qs(raw[:10_000].decode("utf-8", errors="replace"), max_num_fields=10)
+    except ValueError:  # too many fields: not our form
+        return HTMLResponse(_login_html(lang, request, t(lang, "bad_token"), "/ui"), status_code=400)
+    token = (fields.get("token") or [""])[0].strip()
+    next_url = _safe_next((fields.get("next") or ["/ui"])[0])
+    principal = ctx.tokens.authenticate(token) if token else None
+    if principal is None or principal.role is Role.GATEWAY:
+        return HTMLResponse(_login_html(lang, request, t(lang, "bad_token"), next_url), status_code=401)
+    resp = RedirectResponse(next_url, status_code=303)
+    resp.set_cookie(SESSION_COOKIE, token, max_age=12 * 3600, httponly=True, samesite="strict",
+                    secure=ctx.settings.cookie_secure, path="/")
+    return resp
+
+
+@router.post("/logout", summary="Sign out (clears the session cookie)", responses={303: {"description": "signed out"}})
+def logout(lang: Lang) -> RedirectResponse:
+    resp = RedirectResponse(f"/login?lang={lang}", status_code=303)
+    resp.delete_cookie(SESSION_COOKIE, path="/")
+    return resp
+
+
+# ---- overview ----------------------------------------------------------------------------------
+
+
+def _last_day(ctx: Ctx) -> date:
+    return ctx.last_service_day() or ctx.today()
+
+
+@router.get("/ui", response_class=HTMLResponse, responses=HTML_OK, summary="Overview per landlord")
+def overview(p: PageDep) -> Response:
+    ctx, lang = p.ctx, p.lang
+
+    def build(scope: Scope) -> tuple[str, Html]:
+        day = _last_day(ctx)
+        first = day - timedelta(days=29)
+        last_cov = {g.id: g for g in scoped_coverage(ctx, scope, day, day, include_days=False).groups(Level.LANDLORD)}
+        period_cov = {
+            g.id: g for g in scoped_coverage(ctx, scope, first, day, include_days=False).groups(Level.LANDLORD)
+        }
+        rows: list[Html] = []
+        for x in scope.landlords():
+            g1, g30 = last_cov.get(x.id), period_cov.get(x.id)
+            s1 = g1.period.share if g1 else None
+            s30 = g30.period.share if g30 else None
+            rows.append(el(
+                "tr",
+                el("td", el("a", x.name, href=f"/ui/landlords/{x.id}?lang={lang}")),
+                el("td", f"{x.dwellings:,}".replace(",", "\u202f"), class_="num"),
+                el("td", len(scope.checkpoints(landlord=x.id)), class_="num"),
+                el("td", _bar(s1), " ", percent(s1, lang), class_="num"),
+                el("td", _bar(s30), " ", percent(s30, lang), class_="num"),
+                data_landlord=x.id,
+            ))
+        running = ctx.calendar.service_day(ctx.now()) == day
+        table = el(
+            "table",
+            el("thead", el("tr", el("th", t(lang, "landlord")), el("th", t(lang, "dwellings")),
+                           el("th", t(lang, "checkpoints")),
+                           el("th", f"{t(lang, 'today' if running else 'last_day')} – {day_label(day, lang)}"),
+                           el("th", f"{t(lang, 'period')} {t(lang, 'from')} {first.isoformat()} {t(lang, 'to')} "
+                                    f"{day.isoformat()}"))),
+            el("tbody", join(rows)), id="overview",
+        )
+        intro = el("p", t(lang, "tagline"), ". ", t(lang, "service_hours"), ".", class_="tagline")
+        return t(lang, "overview"), join([intro, el("h3", t(lang, "covered_share")), table])
+
+    return p.respond(build)
+
+
+@router.get("/ui/landlords/{landlord_id}", response_class=HTMLResponse, responses=HTML_OK,
+            summary="A landlord's coverage: last evening per checkpoint, and per evening over 30 days")
+def landlord_page(landlord_id: str, p: PageDep) -> Response:
+    ctx, lang = p.ctx, p.lang
+
+    def build(scope: Scope) -> tuple[str, Html]:
+        x = scope.landlord_of(landlord_id)
+        day = _last_day(ctx)
+        first = day - timedelta(days=29)
+        cov_day = scoped_coverage(ctx, scope, day, day, landlord=x.id)
+        cov = scoped_coverage(ctx, scope, first, day, landlord=x.id, include_days=False)
+        names = scope.registry.checkpoints
+        rows: list[Html] = []
+        for c in cov_day.checkpoints:
+            for cd in c.days:
+                state = "visited" if cd.visits > 0 else cd.state.value
+                cp = names.get(c.checkpoint_id)
+                rows.append(el(
+                    "tr",
+                    el("td", el("a", cp.name if cp else c.checkpoint_id,
+                                href=f"/ui/checkpoints/{c.checkpoint_id}?lang={lang}")),
+                    el("td", kind_label(c.kind, lang)),
+                    el("td", cd.visits, class_="num"),
+                    el("td", _time(ctx, cd.first_seen)), el("td", _time(ctx, cd.last_seen)),
+                    _state_cell("covered" if cd.visits >= cd.expected and cd.expected > 0 else state, lang),
+                    data_checkpoint=c.checkpoint_id,
+                ))
+        running = ctx.calendar.service_day(ctx.now()) == day
+        per_day: list[Html] = []
+        for g in cov.groups(Level.LANDLORD):
+            for d, s in reversed(g.days):  # newest evening first
+                per_day.append(el("tr", el("td", day_label(d, lang)), el("td", _bar(s.share), " ",
+                                                                         percent(s.share, lang), class_="num"),
+                                  el("td", s.covered, class_="num"), el("td", s.not_visited, class_="num"),
+                                  el("td", s.no_data, class_="num")))
+        body = join([
+            el("p", f"{t(lang, 'dwellings')}{' :' if lang == 'fr' else ':'} {x.dwellings} — ",
+               el("a", t(lang, "plan"), href=f"/ui/plan?landlord={x.id}&lang={lang}"), " — ",
+               el("a", t(lang, "audit"), href=f"/ui/audit?landlord={x.id}&lang={lang}")),
+            el("h3", f"{t(lang, 'today' if running else 'last_day')} – {day_label(day, lang)}"),
+            el("table",
+               el("thead", el("tr", el("th", t(lang, "checkpoint")), el("th", t(lang, "kind")),
+                              el("th", t(lang, "visits")), el("th", t(lang, "first")), el("th", t(lang, "last")),
+                              el("th", t(lang, "covered")))),
+               el("tbody", join(rows)), id="last-day"),
+            el("h3", t(lang, "per_day")),
+            el("table",
+               el("thead", el("tr", el("th", t(lang, "day")), el("th", t(lang, "covered_share")),
+                              el("th", t(lang, "covered")), el("th", t(lang, "not_visited")),
+                              el("th", t(lang, "no_data")))),
+               el("tbody", join(per_day)), id="per-day"),
+        ])
+        return f"{x.name}", body
+
+    return p.respond(build)
+
+
+# ---- plan --------------------------------------------------------------------------------------
+
+
+@router.get("/ui/plan", response_class=HTMLResponse, responses=HTML_OK,
+            summary="Estate plan from checkpoint coordinates, coloured by current idleness")
+def plan_page(
+    p: PageDep,
+    estate: Annotated[str | None, Query(max_length=64)] = None,
+    landlord: Annotated[str | None, Query(max_length=64)] = None,
+) -> Response:
+    ctx, lang = p.ctx, p.lang
+
+    def build(scope: Scope) -> tuple[str, Html]:
+        checkpoints = sorted(scope.checkpoints(landlord=landlord, estate=estate), key=lambda c: c.id)
+        idle = {r.checkpoint_id: IdleMark(r.idle_s, r.at_least) for r in idleness_now(ctx, scope)}
+        options = [el("option", "—", value="")] + [
+            el("option", e.name, value=e.id, selected=e.id == estate) for e in scope.estates()
+        ]
+        form = el("form", el("label", t(lang, "estate"), el("select", join(options), name="estate")),
+                  el("input", type="hidden", name="lang", value=lang),
+                  el("button", t(lang, "show"), type="submit"), method="get", action="/ui/plan", class_="inline")
+        rows = [
+            el("tr", el("td", el("a", c.name, href=f"/ui/checkpoints/{c.id}?lang={lang}")),
+               el("td", kind_label(c.kind, lang)),
+               el("td", t(lang, "idle_none") if c.id not in idle or idle[c.id].at_least
+                  else duration(idle[c.id].idle_s, lang), class_="num"),
+               data_checkpoint=c.id)
+            for c in checkpoints
+        ]
+        body = join([
+            form, el("p", t(lang, "idle_legend"), class_="tagline"),
+            plan_svg(checkpoints, idle, lang, estate_names={e.id: e.name for e in scope.estates()}),
+            el("table", el("thead", el("tr", el("th", t(lang, "checkpoint")), el("th", t(lang, "kind")),
+                                       el("th", t(lang, "idle")))), el("tbody", join(rows)), id="plan-table"),
+        ])
+        return t(lang, "plan"), body
+
+    return p.respond(build)
+
+
+# ---- checkpoint timeline -----------------------------------------------------------------------
+
+ROW_H = 22
+LABEL_W = 230
+BAR_W = 640
+
+
+@router.get("/ui/checkpoints/{checkpoint_id}", response_class=HTMLResponse, responses=HTML_OK,
+            summary="A checkpoint's timeline: its passes per evening as bars (no team badges for landlords)")
+def checkpoint_page(
+    checkpoint_id: str,
+    p: PageDep,
+    first: Annotated[date | None, Query()] = None,
+    last: Annotated[date | None, Query()] = None,
+) -> Response:
+    ctx, lang = p.ctx, p.lang
+
+    def build(scope: Scope) -> tuple[str, Html]:
+        c = scope.checkpoint_of(checkpoint_id)
+        end = last or _last_day(ctx)
+        start = first or end - timedelta(days=13)
+        if not (MIN_DAY <= start <= end <= MAX_DAY) or (end - start).days > 92:
+            end = _last_day(ctx)
+            start = end - timedelta(days=13)
+        days = [d for d in ctx.calendar.service_days(start, end) if ctx.calendar.window(d)[0] < ctx.now()]
+        stored = ctx.store.visits_of_days(days, landlord=c.landlord) if days else []
+        visits = [v for v in scope.visits(stored) if v.checkpoint_id == c.id]
+        ctx.log_access(scope.principal, "page.timeline", f"checkpoint={c.id} first={start} last={end}")
+        svg_rows: list[Html] = []
+        for i, d in enumerate(days):
+            w0, w1 = ctx.calendar.window(d)
+            span = (w1 - w0).total_seconds()
+            y = i * ROW_H
+            bars = []
+            for v in visits:
+                if v.service_day != d:
+                    continue
+                a = max(0.0, (v.first_seen - w0).total_seconds()) / span
+                b = min(span, max(0.0, (v.last_seen - w0).total_seconds())) / span
+                bars.append(el("rect", x=f"{LABEL_W + a * BAR_W:.1f}", y=f"{y + 3}",
+                               width=f"{max(2.0, (b - a) * BAR_W):.1f}", height=str(ROW_H - 6), class_="visit",
+                               data_event=v.event_id))
+            svg_rows.append(el("g",
+                               el("text", day_label(d, lang), x="0", y=f"{y + ROW_H - 7}"),
+                               el("rect", x=str(LABEL_W), y=f"{y + 3}", width=str(BAR_W), height=str(ROW_H - 6),
+                                  class_="window"),
+                               join(bars)))
+        height = max(1, len(days)) * ROW_H + 20
+        start_label = ctx.calendar.start.strftime("%H:%M")
+        end_label = ctx.calendar.end.strftime("%H:%M")
+        axis = el("g", el("text", start_label, x=str(LABEL_W), y=str(height - 4)),
+                  el("text", end_label, x=str(LABEL_W + BAR_W - 36), y=str(height - 4)))
+        svg = el("svg", join(svg_rows), axis, xmlns="http://www.w3.org/2000/svg",
+                 viewBox=f"0 0 {LABEL_W + BAR_W + 10} {height}", class_="timeline", id="timeline")
+        show_team = scope.sees_badges
+        team_names = ctx.registry.badges() if show_team else {}
+        rows = [
+            el("tr", el("td", day_label(v.service_day, lang)), el("td", _time(ctx, v.first_seen)),
+               el("td", _time(ctx, v.last_seen)), el("td", duration(v.dwell_s, lang), class_="num"),
+               el("td", check_label(v.verification.value, lang) + " / " + check_label(v.beacon_check.value, lang)),
+               el("td", team_names[v.badge].team if v.badge in team_names else v.badge) if show_team else None)
+            for v in visits
+        ]
+        head = [el("th", t(lang, "day")), el("th", t(lang, "first")), el("th", t(lang, "last")),
+                el("th", t(lang, "dwell")), el("th", t(lang, "check"))]
+        if show_team:
+            head.append(el("th", t(lang, "team")))
+        form = el("form",
+                  el("label", t(lang, "from"), el("input", type="date", name="first", value=start.isoformat())),
+                  el("label", t(lang, "to"), el("input", type="date", name="last", value=end.isoformat())),
+                  el("input", type="hidden", name="lang", value=lang),
+                  el("button", t(lang, "show"), type="submit"), method="get", class_="inline")
+        body = join([
+            el("p", f"{kind_label(c.kind, lang)} — {scope.registry.landlords[c.landlord].name}", class_="tagline"),
+            form, el("h3", t(lang, "timeline")), el("p", t(lang, "timeline_intro")), svg,
+            el("table", el("thead", el("tr", join(head))), el("tbody", join(rows)), id="visits"),
+        ])
+        return c.name, body
+
+    return p.respond(build)
+
+
+# ---- audit export ------------------------------------------------------------------------------
+
+
+@router.get("/ui/audit", response_class=HTMLResponse, responses=HTML_OK,
+            summary="Audit export page: choose a landlord and a period, download CSV or PDF")
+def audit_page(p: PageDep, landlord: Annotated[str | None, Query(max_length=64)] = None) -> Response:
+    ctx, lang = p.ctx, p.lang
+
+    def build(scope: Scope) -> tuple[str, Html]:
+        landlords = scope.landlords()
+        chosen = scope.landlord_of(landlord).id if landlord else (landlords[0].id if landlords else "")
+        last_day = _last_day(ctx)
+        end = last_day if ctx.is_closed(last_day) else last_day - timedelta(days=1)
+        start = end.replace(day=1)
+        q = f"?first={start.isoformat()}&last={end.isoformat()}&lang={lang}"
+        base = f"/api/v1/audit/landlords/{chosen}/report"
+        form = el(
+            "form",
+            el("label", t(lang, "landlord"), el("select", join(
+                el("option", x.name, value=x.id, selected=x.id == chosen) for x in landlords), name="landlord")),
+            el("label", t(lang, "from"), el("input", type="date", name="first", value=start.isoformat())),
+            el("label", t(lang, "to"), el("input", type="date", name="last", value=end.isoformat())),
+            el("input", type="hidden", name="lang", value=lang),
+            method="get", class_="inline", id="audit-form",
+        )
+        links = el("p",
+                   el("a", t(lang, "download_csv"), href=base + ".csv" + q, class_="button", data_ext="csv",
+                      id="dl-csv"), " ",
+                   el("a", t(lang, "download_pdf"), href=base + ".pdf" + q, class_="button", data_ext="pdf",
+                      id="dl-pdf"), " ",
+                   el("a", t(lang, "download_zip"), href=base + ".zip" + q, class_="button", data_ext="zip",
+                      id="dl-zip"))
+        return t(lang, "audit"), join([el("p", t(lang, "audit_intro")), form, links])
+
+    return p.respond(build)
+
+
+# ---- supervision -------------------------------------------------------------------------------
+
+
+@router.get("/ui/supervision", response_class=HTMLResponse, responses=HTML_OK,
+            summary="Live supervision page (supervisors and admins)")
+def supervision_page(p: PageDep) -> Response:
+    ctx, lang = p.ctx, p.lang
+
+    def build(scope: Scope) -> tuple[str, Html]:
+        scope.require(Role.ADMIN, Role.SUPERVISOR)
+        limit = ctx.settings.stale_after_min * 60
+        stale = sorted((r for r in idleness_now(ctx, scope) if r.idle_s > limit), key=lambda r: -r.idle_s)
+        names = ctx.registry.badges()
+        teams = team_checkins_now(ctx.store, scope.registry, now=ctx.now())
+        flags = maintenance_now(ctx.store, scope.registry, now=ctx.now())
+        states = ctx.store.latest_gateway_states()
+        offline = [s for s in states.values() if not s.online]
+        since = ctx.now() - timedelta(hours=24)
+        rejections = ctx.store.rejections(since, ctx.now() + timedelta(seconds=1))
+        gaps = ctx.store.gaps(since, ctx.now() + timedelta(seconds=1))
+
+        def table(rows: list[list[object]], id_: str) -> Html:
+            if not rows:
+                return el("p", t(lang, "nothing"), id=id_)
+            return el("table", el("tbody", join(el("tr", join(el("td", c) for c in r)) for r in rows)), id=id_)
+
+        return t(lang, "supervision"), join([
+            el("h3", t(lang, "stale")),
+            table([[r.name, r.landlord, duration(r.idle_s, lang) + (" +" if r.at_least else "")] for r in stale],
+                  "stale"),
+            el("h3", t(lang, "teams")),
+            table([[names[x.badge].team if x.badge in names else x.badge, x.checkpoint_name, _time(ctx, x.at)]
+                   for x in teams], "teams"),
+            el("h3", t(lang, "maintenance")),
+            table([[m.name, m.reason.value, m.battery_mv or ""] for m in flags], "maintenance"),
+            el("h3", t(lang, "gateways")),
+            table([[s.gateway_id, s.at.isoformat()] for s in offline], "gateways"),
+            el("h3", t(lang, "rejections")),
+            table([[r.at.isoformat(), r.reason.value, r.gateway_id or "", r.detail] for r in rejections[-50:]],
+                  "rejections"),
+            el("h3", t(lang, "gaps")),
+            table([[g.gateway_id, f"{g.first_missing}–{g.last_missing}"] for g in gaps[-50:]], "gaps"),
+        ])
+
+    return p.respond(build)

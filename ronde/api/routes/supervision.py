@@ -1,0 +1,121 @@
+"""Live supervision (supervisors and admins): stale checkpoints, teams, maintenance, gateways, ingest health."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+
+from ronde.api.coverage_data import idleness_now
+from ronde.api.deps import BadPeriod, Ctx, StaffScope
+from ronde.api.models import (
+    ERROR_RESPONSES,
+    GapOut,
+    GatewayHealthRow,
+    MaintenanceRow,
+    RejectionOut,
+    StaleRow,
+    TeamRow,
+)
+from ronde.coverage.query import maintenance_now, team_checkins_now
+
+router = APIRouter(prefix="/api/v1/supervision", tags=["supervision"], responses=ERROR_RESPONSES)
+
+
+@router.get("/stale", summary="Checkpoints whose current idleness exceeds the threshold, most idle first")
+def stale(
+    scope: StaffScope,
+    ctx: Ctx,
+    threshold_min: Annotated[int | None, Query(ge=0, le=100_000, description="default: settings")] = None,
+) -> list[StaleRow]:
+    limit = (threshold_min if threshold_min is not None else ctx.settings.stale_after_min) * 60.0
+    rows = [r for r in idleness_now(ctx, scope) if r.idle_s > limit]
+    return [
+        StaleRow(checkpoint_id=r.checkpoint_id, name=r.name, landlord=r.landlord, estate=r.estate,
+                 idle_s=r.idle_s, at_least=r.at_least, last_seen=r.last_visit)
+        for r in sorted(rows, key=lambda r: (-r.idle_s, r.checkpoint_id))
+    ]
+
+
+@router.get("/teams", summary="Each team's last check-in (badge pseudonyms; never shown to landlords)")
+def teams(scope: StaffScope, ctx: Ctx) -> list[TeamRow]:
+    names = ctx.registry.badges()
+    return [
+        TeamRow(badge=t.badge, team=names[t.badge].team if t.badge in names else None, checkpoint_id=t.checkpoint_id,
+                checkpoint_name=t.checkpoint_name, estate=t.estate, at=t.at)
+        for t in team_checkins_now(ctx.store, ctx.registry.registry, now=ctx.now())
+    ]
+
+
+@router.get("/beacons", summary="Beacons needing maintenance: low battery (TLM), or silent while teams passed nearby")
+def maintenance(scope: StaffScope, ctx: Ctx) -> list[MaintenanceRow]:
+    return [
+        MaintenanceRow(checkpoint_id=m.checkpoint_id, name=m.name, estate=m.estate, landlord=m.landlord,
+                       reason=m.reason.value, battery_mv=m.battery_mv, last_seen_day=m.last_seen_day,
+                       missed_days=list(m.missed_days))
+        for m in maintenance_now(ctx.store, ctx.registry.registry, now=ctx.now())
+    ]
+
+
+@router.get("/gateways", summary="Gateways offline, silent for too long, or enrolled but never heard")
+def gateways(
+    scope: StaffScope, ctx: Ctx,
+    include_online: Annotated[bool, Query(description="also list healthy gateways")] = False,
+) -> list[GatewayHealthRow]:
+    now = ctx.now()
+    silent_after = timedelta(seconds=ctx.settings.gateway_offline_after_s)
+    in_service = ctx.calendar.in_service(now)
+    states = ctx.store.latest_gateway_states()
+    enrolled = ctx.registry.gateways.entries
+    out: list[GatewayHealthRow] = []
+    for gid in sorted(set(enrolled) | set(states)):
+        s = states.get(gid)
+        reason: Literal["offline", "silent", "never_seen", "online"]
+        if s is None:
+            reason = "never_seen"
+        elif not s.online:
+            reason = "offline"
+        elif in_service and now - s.at > silent_after:
+            reason = "silent"
+        else:
+            reason = "online"
+        if reason != "online" or include_online:
+            out.append(GatewayHealthRow(gateway_id=gid, enrolled=gid in enrolled, online=reason == "online",
+                                        state_at=s.at if s else None, reason=reason))
+    return out
+
+
+Since = Annotated[datetime | None, Query(description="default: 24 hours ago")]
+
+
+def _since(ctx: Ctx, since: datetime | None) -> datetime:
+    if since is None:
+        return ctx.now() - timedelta(hours=24)
+    if since.tzinfo is None:
+        raise BadPeriod("since needs a UTC offset (e.g. 2026-11-26T18:00:00Z)")
+    return since
+
+
+@router.get("/rejections", summary="Messages ingest refused, with the reason (payload hash only, never content)")
+def rejections(
+    scope: StaffScope, ctx: Ctx, since: Since = None, limit: Annotated[int, Query(ge=1, le=10_000)] = 500
+) -> list[RejectionOut]:
+    rows = ctx.store.rejections(_since(ctx, since), ctx.now() + timedelta(seconds=1))
+    return [
+        RejectionOut(at=r.at, reason=r.reason.value, detail=r.detail, topic=r.topic, gateway_id=r.gateway_id,
+                     payload_sha256=r.payload_sha256, event_id=r.event_id)
+        for r in rows[-limit:]
+    ]
+
+
+@router.get("/gaps", summary="Sequence gaps: events a gateway sent that never reached the server (yet)")
+def gaps(
+    scope: StaffScope, ctx: Ctx, since: Since = None, limit: Annotated[int, Query(ge=1, le=10_000)] = 500
+) -> list[GapOut]:
+    rows = ctx.store.gaps(_since(ctx, since), ctx.now() + timedelta(seconds=1))
+    return [
+        GapOut(gateway_id=g.gateway_id, first_missing=g.first_missing, last_missing=g.last_missing,
+               detected_at=g.detected_at)
+        for g in rows[-limit:]
+    ]

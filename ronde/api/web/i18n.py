@@ -1,0 +1,210 @@
+"""Words of the web pages: French first (vocabulary of the launch communiqué), English switchable."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Literal
+
+from ronde.protocol.estate import KIND_LABELS_EN, KIND_LABELS_FR, CheckpointKind
+
+PageLang = Literal["fr", "en"]
+
+TEXT: Mapping[str, Mapping[str, str]] = {
+    "fr": {
+        "app": "Ronde – médiation sociale et tranquillité résidentielle",
+        "tagline": "Présence des médiateurs sur les espaces communs du patrimoine des bailleurs sociaux",
+        "login": "Connexion",
+        "login_intro": "Saisissez le jeton d'accès remis par l'administrateur du dispositif.",
+        "token": "Jeton d'accès",
+        "sign_in": "Se connecter",
+        "sign_out": "Se déconnecter",
+        "bad_token": "Jeton inconnu ou refusé.",
+        "overview": "Vue d'ensemble",
+        "plan": "Plan du quartier",
+        "audit": "Export d'audit",
+        "supervision": "Supervision",
+        "landlord": "Bailleur",
+        "landlords": "Bailleurs",
+        "dwellings": "Logements",
+        "checkpoints": "Points de passage",
+        "checkpoint": "Point de passage",
+        "kind": "Type d'espace",
+        "estate": "Quartier",
+        "building": "Immeuble",
+        "last_day": "Dernière soirée de service",
+        "today": "Soirée en cours",
+        "period": "Période",
+        "from": "du",
+        "to": "au",
+        "covered_share": "Part des points couverts",
+        "visited_share": "Part des points visités",
+        "visits": "Passages",
+        "first": "Premier passage",
+        "last": "Dernier passage",
+        "covered": "Couvert",
+        "not_visited": "Non visité",
+        "no_data": "Pas de données",
+        "visited": "Visité",
+        "yes": "oui",
+        "no": "non",
+        "idle": "Inactivité actuelle",
+        "idle_legend": "Couleur : temps de service écoulé depuis le dernier passage",
+        "idle_fresh": "moins de 30 min",
+        "idle_mid": "30 min à 2 h",
+        "idle_stale": "plus de 2 h",
+        "idle_none": "aucun passage récent",
+        "timeline": "Chronologie des passages",
+        "timeline_intro": "Chaque barre est un passage d'une équipe de médiation, sur la plage de service.",
+        "day": "Soirée",
+        "dwell": "Durée",
+        "team": "Équipe",
+        "check": "Vérification",
+        "audit_intro": (
+            "Rapport des passages par point, de la couverture, des absences et de l'état de vérification "
+            "(signature, EID), avec l'empreinte de la chaîne de hachage. Chaque consultation est journalisée."
+        ),
+        "download_csv": "Télécharger le CSV",
+        "download_pdf": "Télécharger le PDF",
+        "download_zip": "PDF + manifeste (vérifiable)",
+        "language": "English",
+        "not_found": "Introuvable, ou hors de votre patrimoine.",
+        "forbidden": "Accès refusé pour ce rôle.",
+        "privacy": (
+            "Les chiffres portent sur des lieux (halls, parkings, espaces verts…), jamais sur des personnes : "
+            "aucun indicateur individuel."
+        ),
+        "stale": "Points sans passage depuis longtemps",
+        "teams": "Dernier passage de chaque équipe",
+        "gateways": "Passerelles hors ligne",
+        "rejections": "Messages refusés (24 h)",
+        "gaps": "Trous de séquence (24 h)",
+        "maintenance": "Balises à entretenir (veille technique)",
+        "nothing": "Rien à signaler.",
+        "per_day": "Couverture par soirée",
+        "show": "Afficher",
+        "service_hours": "Service du mercredi au dimanche, de 16 h à 22 h 15",
+    },
+    "en": {
+        "app": "Ronde – social mediation and residential peace",
+        "tagline": "Presence of mediators in the common areas of the social landlords' housing",
+        "login": "Sign in",
+        "login_intro": "Enter the access token given by the administrator.",
+        "token": "Access token",
+        "sign_in": "Sign in",
+        "sign_out": "Sign out",
+        "bad_token": "Unknown or refused token.",
+        "overview": "Overview",
+        "plan": "Estate plan",
+        "audit": "Audit export",
+        "supervision": "Supervision",
+        "landlord": "Landlord",
+        "landlords": "Landlords",
+        "dwellings": "Dwellings",
+        "checkpoints": "Checkpoints",
+        "checkpoint": "Checkpoint",
+        "kind": "Kind of place",
+        "estate": "Estate",
+        "building": "Building",
+        "last_day": "Last service evening",
+        "today": "Evening in progress",
+        "period": "Period",
+        "from": "from",
+        "to": "to",
+        "covered_share": "Share of checkpoints covered",
+        "visited_share": "Share of checkpoints visited",
+        "visits": "Passes",
+        "first": "First pass",
+        "last": "Last pass",
+        "covered": "Covered",
+        "not_visited": "Not visited",
+        "no_data": "No data",
+        "visited": "Visited",
+        "yes": "yes",
+        "no": "no",
+        "idle": "Current idleness",
+        "idle_legend": "Colour: service time since the last pass",
+        "idle_fresh": "under 30 min",
+        "idle_mid": "30 min to 2 h",
+        "idle_stale": "over 2 h",
+        "idle_none": "no recent pass",
+        "timeline": "Timeline of passes",
+        "timeline_intro": "Each bar is one pass of a mediation team, over the service hours.",
+        "day": "Evening",
+        "dwell": "Duration",
+        "team": "Team",
+        "check": "Verification",
+        "audit_intro": (
+            "Report of passes per checkpoint, coverage, gaps and verification status (signature, EID), "
+            "with the hash-chain digest. Every access is logged."
+        ),
+        "download_csv": "Download CSV",
+        "download_pdf": "Download PDF",
+        "download_zip": "PDF + manifest (verifiable)",
+        "language": "Français",
+        "not_found": "Not found, or outside your patrimony.",
+        "forbidden": "Access denied for this role.",
+        "privacy": (
+            "Figures are about places (halls, car parks, green spaces…), never about people: no individual score."
+        ),
+        "stale": "Checkpoints not visited for long",
+        "teams": "Each team's last check-in",
+        "gateways": "Gateways offline",
+        "rejections": "Rejected messages (24 h)",
+        "gaps": "Sequence gaps (24 h)",
+        "maintenance": "Beacons needing maintenance",
+        "nothing": "Nothing to report.",
+        "per_day": "Coverage per evening",
+        "show": "Show",
+        "service_hours": "Service Wednesday to Sunday, 16:00 to 22:15",
+    },
+}
+
+_MONTHS_FR = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
+              "novembre", "décembre")
+_DAYS_FR = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+
+
+def t(lang: PageLang, key: str) -> str:
+    return TEXT[lang][key]
+
+
+CHECK_LABELS: Mapping[str, Mapping[str, str]] = {
+    "fr": {"signed": "signé", "unsigned": "non signé", "static": "balise fixe", "eid_resolved": "EID résolu"},
+    "en": {"signed": "signed", "unsigned": "unsigned", "static": "fixed beacon", "eid_resolved": "EID resolved"},
+}
+
+
+def check_label(value: str, lang: PageLang) -> str:
+    return CHECK_LABELS[lang].get(value, value)
+
+
+def kind_label(kind: str, lang: PageLang) -> str:
+    try:
+        k = CheckpointKind(kind)
+    except ValueError:
+        return kind
+    return (KIND_LABELS_EN if lang == "en" else KIND_LABELS_FR)[k]
+
+
+def day_label(day: date, lang: PageLang) -> str:
+    if lang == "fr":
+        return f"{_DAYS_FR[day.weekday()]} {day.day} {_MONTHS_FR[day.month - 1]} {day.year}"
+    return day.strftime("%A %d %B %Y")
+
+
+def percent(value: float | None, lang: PageLang) -> str:
+    if value is None:
+        return "–"
+    text = f"{value * 100:.1f}"
+    return (text.replace(".", ",") + " %") if lang == "fr" else text + "%"
+
+
+def duration(seconds: float | None, lang: PageLang) -> str:
+    if seconds is None:
+        return "–"
+    minutes = round(seconds / 60)
+    h, m = divmod(minutes, 60)
+    if h:
+        return f"{h} h {m:02d}" if lang == "fr" else f"{h}h{m:02d}"
+    return f"{m} min"

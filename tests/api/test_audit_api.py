@@ -1,0 +1,113 @@
+"""Landlord audit over HTTP: CSV, PDF, PDF + manifest; chain digest; every read logged."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from ronde.audit.export import read_manifest
+from ronde.audit.verify import verify_manifest
+from ronde.store.sqlite import SqliteStore
+from tests.api.support import PH_CP, auth
+
+PERIOD = {"first": "2026-11-01", "last": "2026-11-26"}
+BASE = "/api/v1/audit/landlords/paris-habitat/report"
+
+
+def test_json_report_with_chain_digest(client: TestClient) -> None:
+    r = client.get(BASE, params=PERIOD, headers=auth("tok-ph"))
+    assert r.status_code == 200
+    rep = r.json()
+    assert rep["landlord"] == "paris-habitat" and rep["first"] == "2026-11-01"
+    assert len(rep["chain_digest"]) == 64 and rep["manifest"]["chain"]["final"] == rep["chain_digest"]
+    wed = next(d for d in rep["days"] if d["service_day"] == "2026-11-25")
+    assert wed["events"] == 3 and wed["covered"] == 2
+    assert all(d["service_day"] < "2026-11-26" for d in rep["days"])  # closed days only
+    row = next(c for c in rep["checkpoints"] if c["checkpoint_id"] == PH_CP)
+    assert row["passes"] == 2 and row["signed"] == 2 and row["static"] == 2
+    assert "EQUIPE" not in r.text and "gw-" not in r.text
+
+
+def test_csv_and_pdf_carry_the_digest(client: TestClient) -> None:
+    digest = client.get(BASE, params=PERIOD, headers=auth("tok-ph")).json()["chain_digest"]
+    csv = client.get(BASE + ".csv", params=PERIOD, headers=auth("tok-ph"))
+    assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
+    assert csv.headers["x-ronde-chain-digest"] == digest and digest in csv.text
+    assert csv.text.startswith("# Rapport d'audit")
+    assert "attachment" in csv.headers["content-disposition"]
+    en = client.get(BASE + ".csv", params={**PERIOD, "lang": "en"}, headers=auth("tok-ph"))
+    assert en.text.startswith("# ") and "Rapport" not in en.text.splitlines()[0]
+    pdf = client.get(BASE + ".pdf", params=PERIOD, headers=auth("tok-ph"))
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert pdf.headers["x-ronde-chain-digest"] == digest
+
+
+def test_zip_verifies_against_the_store_then_fails_after_an_edit(client: TestClient, store: SqliteStore,
+                                                                 tmp_path: Path) -> None:
+    r = client.get(BASE + ".zip", params=PERIOD, headers=auth("tok-ph"))
+    assert r.status_code == 200
+    with zipfile.ZipFile(io.BytesIO(r.content)) as z:
+        names = sorted(z.namelist())
+        z.extractall(tmp_path)
+    assert names[0].endswith(".pdf") and names[1].endswith(".pdf.manifest.json")
+    manifest, problem = read_manifest(tmp_path / names[0])
+    assert problem is None
+    assert verify_manifest(manifest, store).ok
+    # the report file itself is bound to its manifest
+    (tmp_path / names[0]).write_bytes(b"%PDF-1.4 forged")
+    assert read_manifest(tmp_path / names[0])[1] is not None
+    # deleting one stored event makes the chain fail on its day
+    import sqlite3
+
+    with sqlite3.connect(store.path) as db:
+        tables = [t for (t,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        visits_table = next(t for t in tables if "visit" in t)
+        db.execute(f"DELETE FROM {visits_table} WHERE checkpoint_id = ? AND service_day = ?", (PH_CP, "2026-11-25"))
+    result = verify_manifest(read_manifest(tmp_path / names[1])[0], store)
+    assert not result.ok and result.first_bad_day is not None and result.first_bad_day.isoformat() == "2026-11-25"
+
+
+def test_every_audit_read_is_logged(app: FastAPI, client: TestClient, tmp_path: Path) -> None:
+    client.get(BASE + ".csv", params=PERIOD, headers=auth("tok-ph"))
+    client.get(BASE + ".pdf", params=PERIOD, headers=auth("tok-super"))
+    client.get(f"/api/v1/checkpoints/{PH_CP}/visits", params=PERIOD, headers=auth("tok-ph"))
+    client.get(BASE, params=PERIOD, headers=auth("tok-3f"))  # refused: not logged as a read of data
+    log = client.get("/api/v1/audit/access-log", headers=auth("tok-admin"))
+    assert log.status_code == 200
+    entries = log.json()
+    got = [(e["who"], e["role"], e["what"]) for e in entries]
+    assert got[:3] == [("audit-ph", "landlord", "audit.report.csv"), ("chef-equipe", "supervisor", "audit.report.pdf"),
+                       ("audit-ph", "landlord", "events.checkpoint")]
+    assert entries[0]["at"] == "2026-11-26T19:00:00Z"
+    assert "landlord=paris-habitat first=2026-11-01 last=2026-11-26" in entries[0]["target"]
+    assert not any(e["who"] == "audit-3f" for e in entries)
+    # the log is an append-only JSONL file, and reading it is itself logged
+    path = app.state.ronde.access_log.path
+    lines = [json.loads(x) for x in path.read_text().splitlines()]
+    assert [x["what"] for x in lines] == [*(e["what"] for e in entries), "audit.access_log"]
+    assert client.get("/api/v1/audit/access-log", headers=auth("tok-super")).status_code == 403
+
+
+def test_report_period_must_be_valid(client: TestClient) -> None:
+    r = client.get(BASE + ".pdf", params={"first": "2026-11-26", "last": "2026-11-01"}, headers=auth("tok-ph"))
+    assert r.status_code == 422
+
+
+def test_no_trace_no_data(tmp_path: Path) -> None:
+    """If the access log cannot be written, audit data is refused (503), never served unlogged."""
+    from tests.api.support import make_app
+
+    app, store, _ = make_app(tmp_path)
+    (tmp_path / "access.jsonl").mkdir()  # writing the log now fails (a directory is in the way)
+    with TestClient(app) as c:
+        r = c.get(BASE + ".csv", params=PERIOD, headers=auth("tok-ph"))
+        assert r.status_code == 503 and r.json()["code"] == "unavailable"
+        assert "x-ronde-chain-digest" not in r.headers and "manifest" not in r.text
+        assert c.get(f"/api/v1/checkpoints/{PH_CP}/visits", headers=auth("tok-ph")).status_code == 503
+        assert c.get("/api/v1/coverage/landlords", headers=auth("tok-ph")).status_code == 200  # not audit data
+    store.close()

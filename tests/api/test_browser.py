@@ -1,0 +1,134 @@
+"""The web pages in headless Debian Chromium (Selenium): login, French/English, plan rendering, timeline.
+
+The app runs under uvicorn on a free port in a thread, on the same SQLite data as the other tests.
+"""
+
+from __future__ import annotations
+
+import io
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from PIL import Image
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import WebDriverWait
+
+from tests.api.support import PH_CP, make_app
+from tests.support.services import free_port
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+
+
+@pytest.fixture(scope="module")
+def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    app, store, _ = make_app(tmp_path_factory.mktemp("browser"))
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, name="uvicorn-test", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+    store.close()
+
+
+@pytest.fixture
+def browser() -> Iterator[WebDriver]:
+    if not CHROMIUM.exists() or not CHROMEDRIVER.exists():
+        pytest.fail("Debian chromium and chromedriver are required (apt-get install chromium chromium-driver)")
+    profile = tempfile.mkdtemp(prefix="ronde-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 f"--user-data-dir={profile}", "--window-size=1280,1400"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def _login(browser: WebDriver, base_url: str, token: str, path: str = "/ui") -> None:
+    browser.get(f"{base_url}{path}")
+    WebDriverWait(browser, 15).until(ec.presence_of_element_located((By.ID, "token")))
+    browser.find_element(By.ID, "token").send_keys(token)
+    browser.find_element(By.ID, "sign-in").click()
+    WebDriverWait(browser, 15).until(lambda d: "/login" not in d.current_url)
+
+
+def test_french_first_then_english_toggle(browser: WebDriver, base_url: str) -> None:
+    browser.get(f"{base_url}/ui")
+    assert "/login" in browser.current_url
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "fr"
+    assert "Connexion" in browser.title
+    _login(browser, base_url, "tok-super")
+    assert browser.current_url.endswith("/ui")
+    body = browser.find_element(By.TAG_NAME, "body").text
+    assert "Vue d'ensemble" in body and "médiation sociale" in body
+    assert len(browser.find_elements(By.CSS_SELECTOR, "tr[data-landlord]")) == 6
+    browser.find_element(By.ID, "lang-toggle").click()
+    WebDriverWait(browser, 15).until(lambda d: d.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en")
+    assert "Overview" in browser.find_element(By.TAG_NAME, "body").text
+    # the session cookie is HttpOnly: scripts cannot read the token
+    assert "ronde_session" not in browser.execute_script("return document.cookie")
+
+
+def test_plan_renders_one_circle_per_checkpoint(browser: WebDriver, base_url: str, tmp_path: Path) -> None:
+    _login(browser, base_url, "tok-super", "/ui/plan")
+    svg = WebDriverWait(browser, 15).until(ec.presence_of_element_located((By.ID, "plan")))
+    circles = browser.find_elements(By.CSS_SELECTOR, "svg#plan circle.cp")
+    assert len(circles) == 82
+    assert len({c.get_attribute("data-checkpoint") for c in circles}) == 82
+    states = {c.get_attribute("data-idle") for c in circles}
+    assert {"fresh", "stale", "none"} <= states
+    size = svg.size
+    assert size["width"] > 400 and size["height"] > 250  # laid out, not collapsed
+    png = svg.screenshot_as_png
+    (tmp_path / "plan.png").write_bytes(png)
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    colours = image.getcolors(maxcolors=1 << 20) or []
+    assert len(colours) >= 20, "the plan screenshot looks blank"
+    pixels: set[tuple[int, int, int]] = {(int(p[0]), int(p[1]), int(p[2])) for _, p in colours}  # type: ignore[index]
+
+    def near(target: tuple[int, int, int]) -> bool:
+        return any(sum(abs(a - b) for a, b in zip(rgb, target, strict=True)) < 30 for rgb in pixels)
+
+    # green (recent pass), red (stale) and grey (no recent pass) markers are on screen
+    assert near((0x1A, 0x98, 0x50)) and near((0xD7, 0x30, 0x27)) and near((0x8C, 0x8C, 0x8C))
+
+
+def test_timeline_and_audit_pages_for_a_landlord(browser: WebDriver, base_url: str) -> None:
+    _login(browser, base_url, "tok-ph", f"/ui/checkpoints/{PH_CP}?first=2026-11-25&last=2026-11-26")
+    WebDriverWait(browser, 15).until(ec.presence_of_element_located((By.ID, "timeline")))
+    bars = browser.find_elements(By.CSS_SELECTOR, "svg#timeline rect.visit")
+    assert len(bars) == 3 and all(b.size["width"] >= 1 for b in bars)
+    assert "EQUIPE" not in browser.page_source
+    browser.get(f"{base_url}/ui/audit")
+    links = browser.find_elements(By.CSS_SELECTOR, "a[data-ext]")
+    assert {a.get_attribute("data-ext") for a in links} == {"csv", "pdf", "zip"}
+    first = browser.find_element(By.NAME, "first")
+    browser.execute_script("arguments[0].value = '2026-11-02'; arguments[0].dispatchEvent(new Event('change', "
+                           "{bubbles: true}));", first)
+    href = browser.find_element(By.ID, "dl-csv").get_attribute("href") or ""
+    assert "first=2026-11-02" in href and "/landlords/paris-habitat/report.csv" in href
+    assert len(browser.find_elements(By.CSS_SELECTOR, "select[name=landlord] option")) == 1

@@ -1,0 +1,134 @@
+"""Coverage read back through the API, with expected values worked out by hand from ``support.sample_visits``.
+
+Wednesday 25 Nov 2026 (closed): Paris Habitat hall A passed 16:30–16:35 and 20:00–20:04 (two
+teams), hall B 16:40–16:43; Immobilière 3F hall A 17:10–17:16. Thursday 26 (now 20:00, in
+progress): PH hall A 19:30–19:35, 3F hall B 18:00–18:02. Times are Europe/Paris (UTC+1).
+"""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from ronde.audit.chain import genesis_anchor
+from ronde.coverage.daily import build_daily_rollups
+from ronde.protocol.calendar import ServiceCalendar
+from ronde.protocol.estate import load_default_estate
+from ronde.store.sqlite import SqliteStore
+from tests.api.support import F3_CP, F3_CP2, PH_CP, PH_CP2, THU, WED, auth, paris, visit
+
+SUPER = auth("tok-super")
+
+
+def _by_id(rows: list[dict[str, object]]) -> dict[object, dict[str, object]]:
+    return {r["checkpoint_id"]: r for r in rows}
+
+
+def test_checkpoint_day_visits_first_last_covered(client: TestClient) -> None:
+    rows = _by_id(client.get("/api/v1/coverage/checkpoints", params={"day": "2026-11-25"}, headers=SUPER).json())
+    assert len(rows) == 82
+    a = rows[PH_CP]
+    assert (a["visits"], a["first_seen"], a["last_seen"], a["covered"]) == (
+        2, "2026-11-25T15:30:00Z", "2026-11-25T19:04:00Z", True)
+    assert a["presence_s"] == 540.0 and a["availability"] == "visited" and a["partial"] is False
+    b = rows[PH_CP2]
+    assert (b["visits"], b["first_seen"], b["last_seen"]) == (1, "2026-11-25T15:40:00Z", "2026-11-25T15:43:00Z")
+    assert rows[F3_CP]["visits"] == 1 and rows[F3_CP2]["visits"] == 0 and rows[F3_CP2]["covered"] is False
+    assert rows[F3_CP2]["availability"] in ("not_visited", "no_data")
+
+
+def test_evening_in_progress_is_partial(client: TestClient) -> None:
+    rows = _by_id(client.get("/api/v1/coverage/checkpoints", params={"day": "2026-11-26"}, headers=SUPER).json())
+    a = rows[PH_CP]
+    assert (a["visits"], a["first_seen"], a["last_seen"], a["partial"]) == (
+        1, "2026-11-26T18:30:00Z", "2026-11-26T18:35:00Z", True)
+    assert rows[F3_CP2]["visits"] == 1 and rows[PH_CP2]["visits"] == 0
+    # the default day is the last service day that has begun: tonight
+    default = _by_id(client.get("/api/v1/coverage/checkpoints", headers=SUPER).json())
+    assert default[PH_CP]["service_day"] == "2026-11-26"
+
+
+def test_landlord_share_per_evening_and_period(client: TestClient) -> None:
+    rows = {g["id"]: g for g in client.get("/api/v1/coverage/landlords",
+                                            params={"first": "2026-11-25", "last": "2026-11-26"},
+                                            headers=SUPER).json()}
+    assert len(rows) == 6
+    ph = rows["paris-habitat"]
+    assert ph["checkpoints"] == 36
+    wed, thu = ph["days"]
+    assert (wed["service_day"], wed["checkpoints"], wed["visited"], wed["covered"]) == ("2026-11-25", 36, 2, 2)
+    assert wed["visited_share"] == 2 / 36
+    assert (thu["service_day"], thu["visited"]) == ("2026-11-26", 1)
+    assert ph["period"]["checkpoints"] == 72 and ph["period"]["covered"] == 3 and ph["period"]["visited"] == 3
+    f3 = rows["immobiliere-3f"]
+    assert [d["visited"] for d in f3["days"]] == [1, 1] and f3["period"]["covered_share"] == 2 / 28
+    toit = rows["toit-et-joie"]
+    assert toit["period"]["covered"] == 0
+    one = client.get("/api/v1/coverage/landlords/paris-habitat", params={"first": "2026-11-25", "last": "2026-11-25"},
+                     headers=auth("tok-ph")).json()
+    assert one["days"][0]["visited"] == 2 and one["period"]["visited_share"] == 2 / 36
+
+
+def test_buildings_and_estates(client: TestClient) -> None:
+    params = {"first": "2026-11-25", "last": "2026-11-25"}
+    b = client.get("/api/v1/coverage/buildings/mor-b01", params=params, headers=SUPER).json()
+    assert b["level"] == "building" and b["checkpoints"] == 2 and b["period"]["covered"] == 2
+    assert b["period"]["covered_share"] == 1.0
+    estates = {e["id"]: e for e in client.get("/api/v1/coverage/estates", params=params, headers=SUPER).json()}
+    assert estates["mordacs"]["period"]["covered"] == 3 and estates["bois-labbe"]["period"]["covered"] == 0
+    # a landlord's estate view counts only its own checkpoints
+    mine = client.get("/api/v1/coverage/estates/mordacs", params=params, headers=auth("tok-3f")).json()
+    assert mine["period"]["covered"] == 1 and mine["checkpoints"] < estates["mordacs"]["checkpoints"]
+
+
+def test_idleness_now_and_over_the_period(client: TestClient) -> None:
+    rows = _by_id(client.get("/api/v1/coverage/idleness", params={"first": "2026-11-25", "last": "2026-11-26"},
+                             headers=SUPER).json())
+    assert rows[PH_CP]["current_idle_s"] == 25 * 60  # 19:35 → 20:00
+    assert rows[F3_CP2]["current_idle_s"] == (1 * 60 + 58) * 60  # 18:02 → 20:00
+    # hall B: Wednesday 16:43 → 22:15, then Thursday 16:00 → 20:00, nights excluded
+    assert rows[PH_CP2]["current_idle_s"] == (5 * 60 + 32) * 60 + 4 * 3600
+    assert rows[PH_CP]["visits"] == 3
+    # worst gap of hall A: Wednesday 20:04 → 22:15 (2 h 11) + Thursday 16:00 → 19:30 (3 h 30)
+    assert rows[PH_CP]["worst_idle_s"] == (2 * 60 + 11 + 3 * 60 + 30) * 60
+    stale = {r["checkpoint_id"] for r in client.get("/api/v1/supervision/stale", headers=SUPER).json()}
+    assert PH_CP not in stale and PH_CP2 in stale and F3_CP2 in stale
+    assert PH_CP in {r["checkpoint_id"] for r in client.get("/api/v1/supervision/stale",
+                                                            params={"threshold_min": 10}, headers=SUPER).json()}
+
+
+def test_fair_share(client: TestClient) -> None:
+    params = {"first": "2026-11-25", "last": "2026-11-26"}
+    rows = {r["landlord"]: r for r in client.get("/api/v1/coverage/fair-share", params=params, headers=SUPER)
+            .json()["rows"]}
+    assert rows["paris-habitat"]["presence_s"] == 540 + 180 + 300
+    assert rows["immobiliere-3f"]["presence_s"] == 360 + 120
+    assert rows["paris-habitat"]["presence_share"] == 1020 / 1500
+    assert round(rows["paris-habitat"]["dwelling_share"], 4) == round(2891 / 5836, 4)
+    assert rows["toit-et-joie"]["presence_share"] == 0.0
+    mine = client.get("/api/v1/coverage/fair-share", params=params, headers=auth("tok-ph")).json()["rows"]
+    assert [r["landlord"] for r in mine] == ["paris-habitat"] and mine[0]["presence_share"] == 1020 / 1500
+
+
+def test_closed_days_are_read_from_rollups(client: TestClient, store: SqliteStore) -> None:
+    registry = load_default_estate()
+    cal = ServiceCalendar()
+    rollups = build_daily_rollups(registry, cal, WED, store.visits_of_days([WED]), genesis_anchor(None, "r"))
+    store.write_rollups(rollups)
+    # a late event for Wednesday, after the day was rolled up: the closed day keeps its rollup
+    from ronde.store.records import WriteBatch
+
+    store.write(WriteBatch(visits=(visit(registry, PH_CP2, paris(WED, 21, 0), 2),)))
+    rows = _by_id(client.get("/api/v1/coverage/checkpoints", params={"day": "2026-11-25"}, headers=SUPER).json())
+    assert rows[PH_CP2]["visits"] == 1
+    # while tonight is computed from raw visits as they arrive
+    store.write(WriteBatch(visits=(visit(registry, PH_CP2, paris(THU, 19, 50), 1),)))
+    rows = _by_id(client.get("/api/v1/coverage/checkpoints", params={"day": "2026-11-26"}, headers=SUPER).json())
+    assert rows[PH_CP2]["visits"] == 1 and rows[PH_CP2]["partial"] is True
+
+
+def test_bad_periods_are_422(client: TestClient) -> None:
+    for params in ({"first": "2026-11-26", "last": "2026-11-01"}, {"first": "1990-01-01", "last": "2026-11-01"},
+                   {"first": "2020-01-01", "last": "2026-11-01"}, {"first": "not-a-date"}):
+        r = client.get("/api/v1/coverage/landlords", params=params, headers=SUPER)
+        assert r.status_code == 422, params
+        assert r.json()["code"] == "validation" and r.json()["detail"]

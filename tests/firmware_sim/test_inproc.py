@@ -1,0 +1,106 @@
+"""The in-process driver: the gateway's own pipeline and whole app on a simulated clock."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from ronde.firmware_sim.drivers.inproc import ScenarioSource, SimClock, in_outage, run_pipeline
+from ronde.firmware_sim.scenarios import Scenario, build_scenario, scripted_scenario
+from ronde.gateway.app import GatewayApp
+from ronde.gateway.indicator import ConsoleIndicator
+from ronde.protocol.messages import VisitEvent
+from tests.firmware_sim.support import CALENDAR, registry
+from tests.gateway.support import Collector, eventually, make_config
+from tests.support.services import Mosquitto
+
+DAY = date(2026, 11, 18)
+STOPS = ("mor-b01-hall-a", "mor-b03-hall-b", "boi-paris-green-space-1")
+
+
+def _scripted(minutes: tuple[tuple[int, int], ...] = ((5, 9), (12, 16), (40, 44))) -> Scenario:
+    w0, _ = CALENDAR.window(DAY)
+    route = [(cid, w0 + timedelta(minutes=a), w0 + timedelta(minutes=b)) for cid, (a, b) in zip(STOPS, minutes,
+                                                                                                strict=True)]
+    return scripted_scenario(registry(), CALENDAR, DAY, {"t1": route}, seed=3)
+
+
+async def test_sim_clock_runs_fast_and_jumps() -> None:
+    wall = [0.0]
+    clock = SimClock(1000.0, speed=100.0, wall=lambda: wall[0])
+    wall[0] = 2.0
+    assert clock.now() == 1200.0
+    clock.jump_to(5000.0)
+    assert clock.now() == 5000.0
+    clock.jump_to(10.0)  # never backwards
+    assert clock.now() == 5000.0
+    real = SimClock(0.0, speed=500.0)
+    t0 = time.monotonic()
+    await real.sleep(50.0)
+    assert real.now() >= 50.0 and time.monotonic() - t0 < 1.0
+    with pytest.raises(ValueError):
+        SimClock(0.0, speed=0)
+
+
+async def test_source_releases_advertisements_on_the_simulated_clock() -> None:
+    sc = _scripted()
+    clock = SimClock(sc.start.timestamp() - 1, speed=1000.0)
+    source = ScenarioSource(sc, "t1", clock)
+    t0 = time.monotonic()
+    late = []
+    async for adv in source.stream():
+        late.append(clock.now() - adv.t)
+    wall = time.monotonic() - t0
+    simulated = sc.end.timestamp() - sc.start.timestamp()
+    assert source.delivered == len(late) > 100 and source.finished.is_set()
+    assert min(late) >= 0  # never released before its time
+    assert simulated / wall >= 100  # at least 100x real time
+
+
+def test_run_pipeline_finds_the_scripted_stops() -> None:
+    sc = _scripted()
+    visits = run_pipeline(sc, "t1")
+    found = {registry().by_beacon_key.get(v.key) for v in visits}
+    assert set(STOPS) <= found
+    for cid in STOPS:
+        truth = max((v for v in sc.truth if v.checkpoint_id == cid), key=lambda v: v.duration_s)
+        a, b = truth.start.timestamp(), truth.end.timestamp()
+        det = [v for v in visits if registry().by_beacon_key.get(v.key) == cid and v.first_seen < b and v.last_seen > a]
+        assert abs(min(v.first_seen for v in det) - a) < 30
+
+
+@pytest.mark.mosquitto
+async def test_whole_gateway_on_simulated_time_publishes_signed_visits(tmp_path: Path, mosquitto: Mosquitto) -> None:
+    sc = _scripted()
+    spec = sc.team("t1")
+    config = make_config(tmp_path, mosquitto.port, gateway_id=spec.gateway_id)
+    collector = Collector(mosquitto.port, client_id="sim-inproc-collector")
+    clock = SimClock(sc.start.timestamp() - 5, speed=200.0)
+    source = ScenarioSource(sc, "t1", clock)
+    app = GatewayApp(config, source, clock, indicator=ConsoleIndicator())
+    task = asyncio.create_task(app.run())
+    try:
+        await eventually(lambda: source.finished.is_set(), 60, "the scenario to play out")
+        await clock.sleep(120)  # let the last visit time out
+        await eventually(lambda: len(collector.of_kind("visit")) >= 3, 30, "three visits on MQTT")
+    finally:
+        app.stop()
+        await asyncio.wait_for(task, 30)
+        collector.close()
+    events = [VisitEvent.model_validate(v) for v in collector.of_kind("visit")]
+    keys = {registry().by_beacon_key.get(e.beacon.key()) for e in events}
+    assert set(STOPS) <= keys
+    assert all(e.sig is not None and e.gateway_id == spec.gateway_id for e in events)
+    for e in events:
+        assert sc.start - timedelta(seconds=1) <= e.first_seen <= e.last_seen <= sc.end + timedelta(seconds=1)
+
+
+def test_outage_lookup() -> None:
+    sc = build_scenario("outage", 1, registry(), CALENDAR)
+    (a, b), = sc.outages["t1"]
+    assert in_outage(sc, "t1", a.timestamp()) and in_outage(sc, "t1", b.timestamp() - 1)
+    assert not in_outage(sc, "t1", b.timestamp()) and not in_outage(sc, "t2", a.timestamp())
