@@ -21,11 +21,16 @@ from ronde.protocol.estate import DEFAULT_EXPECTED_VISITS, CheckpointKind, Regis
 from ronde.store.records import DailyRollup, StoredVisit
 
 
+PASS_GAP_S = 120.0
+"""Visits of one team at one checkpoint less than this apart are one pass: the same stay heard in two
+fragments (an Eddystone-EID rotating mid-visit, a long radio fade). Two teams stay two visits."""
+
+
 @dataclass(frozen=True, slots=True)
 class DayFigures:
     """One checkpoint on one (possibly partial) service window."""
 
-    visits: int
+    visits: int  # passes: one team's fragments less than PASS_GAP_S apart are joined first
     first_seen: datetime | None  # earliest in-service instant of a visit
     last_seen: datetime | None  # latest in-service instant of a visit
     presence_s: float  # union of the visits' in-service parts (two teams at once count once)
@@ -60,12 +65,32 @@ def day_figures(intervals: Iterable[tuple[datetime, datetime]], w_start: datetim
 def clipped_parts(
     visits: Iterable[StoredVisit], w_start: datetime, w_end: datetime
 ) -> dict[str, list[tuple[datetime, datetime]]]:
-    """In-window parts of visits, per checkpoint; visits entirely outside are dropped."""
+    """In-window parts of passes, per checkpoint; visits entirely outside are dropped."""
     out: dict[str, list[tuple[datetime, datetime]]] = defaultdict(list)
-    for v in visits:
-        part = clip_to_window(v.first_seen, v.last_seen, w_start, w_end)
+    for checkpoint_id, lo, hi in join_fragments(visits):
+        part = clip_to_window(lo, hi, w_start, w_end)
         if part is not None:
-            out[v.checkpoint_id].append(part)
+            out[checkpoint_id].append(part)
+    return out
+
+
+def join_fragments(visits: Iterable[StoredVisit]) -> list[tuple[str, datetime, datetime]]:
+    """(checkpoint, first, last) of passes: one team's visits of one checkpoint less than PASS_GAP_S
+    apart joined (the badge is only used to tell teams apart, never reported)."""
+    by_team: dict[tuple[str, str], list[tuple[datetime, datetime]]] = defaultdict(list)
+    for v in visits:
+        by_team[(v.checkpoint_id, v.badge)].append((v.first_seen, v.last_seen))
+    out: list[tuple[str, datetime, datetime]] = []
+    for (checkpoint_id, _badge), spans in by_team.items():
+        spans.sort()
+        lo, hi = spans[0]
+        for a, b in spans[1:]:
+            if (a - hi).total_seconds() <= PASS_GAP_S:
+                hi = max(hi, b)
+            else:
+                out.append((checkpoint_id, lo, hi))
+                lo, hi = a, b
+        out.append((checkpoint_id, lo, hi))
     return out
 
 

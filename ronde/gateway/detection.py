@@ -48,6 +48,11 @@ class Thresholds:
     window_n: int = 8
     trim_fraction: float = 0.2
     min_dwell_s: float = 5.0
+    min_pass_s: float = 15.0
+    """A visit shorter than this once its fragments are merged is dropped, unless its peak reached
+    ``pass_strong_dbm``: short and weak is a neighbouring beacon heard through a gap between buildings;
+    short and strong is a real pass close by (see docs/detection.md)."""
+    pass_strong_dbm: float = -74.0
     away_fallback_s: float = 12.0
     away_margin_s: float = 5.0
     max_away_s: float = 30.0
@@ -65,8 +70,8 @@ class Thresholds:
             problems.append("window_s must be positive")
         if not 0 <= self.trim_fraction < 0.5:
             problems.append("trim_fraction must be in [0, 0.5)")
-        if self.min_dwell_s < 0:
-            problems.append("min_dwell_s must not be negative")
+        if self.min_dwell_s < 0 or self.min_pass_s < 0:
+            problems.append("min_dwell_s and min_pass_s must not be negative")
         if self.away_fallback_s <= 0 or self.away_margin_s < 0:
             problems.append("away_fallback_s must be positive and away_margin_s not negative")
         if self.max_away_s < self.away_fallback_s:
@@ -88,6 +93,8 @@ class DetectionConfig:
     forget_after_s: float = 600.0
     max_tracked: int = 10_000
     max_visit_s: float = 3600.0
+    merge_gap_s: float = 120.0
+    """Fragments of one beacon closer than this are one visit (see ``merge``); 0 turns merging off."""
     accept_prefixes: tuple[str, ...] = ()
     """Only beacons whose key starts with one of these are tracked (empty: all). Set it from the estate
     file (its beacon keys, plus ``eddystone_eid:``) so strangers' beacons are neither tracked nor reported."""
@@ -95,6 +102,8 @@ class DetectionConfig:
     def __post_init__(self) -> None:
         if self.forget_after_s <= 0 or self.max_tracked < 1 or self.max_visit_s <= 0:
             raise ValueError("forget_after_s, max_tracked and max_visit_s must be positive")
+        if self.merge_gap_s < 0:
+            raise ValueError("merge_gap_s must not be negative")
         if any(not p for p in self.accept_prefixes):
             raise ValueError("accept_prefixes must not contain an empty prefix (leave the tuple empty to accept all)")
         object.__setattr__(self, "overrides", MappingProxyType(dict(self.overrides)))

@@ -26,6 +26,8 @@ class ThresholdsTable(BaseModel):
     window_n: int | None = Field(default=None, ge=1, le=1000)
     trim_fraction: float | None = Field(default=None, ge=0, lt=0.5)
     min_dwell_s: float | None = Field(default=None, ge=0, le=3600)
+    min_pass_s: float | None = Field(default=None, ge=0, le=3600)
+    pass_strong_dbm: float | None = Field(default=None, ge=-127, le=20)
     away_fallback_s: float | None = Field(default=None, gt=0, le=3600)
     away_margin_s: float | None = Field(default=None, ge=0, le=3600)
     max_away_s: float | None = Field(default=None, gt=0, le=3600)
@@ -53,6 +55,7 @@ class DetectionTable(BaseModel):
     forget_after_s: float = Field(default=600.0, gt=0)
     max_tracked: int = Field(default=10_000, ge=1)
     max_visit_s: float = Field(default=3600.0, gt=0)
+    merge_gap_s: float = Field(default=120.0, ge=0, le=3600, description="fragments closer than this are one visit")
 
 
 class DetectionConfigError(ValueError):
@@ -103,7 +106,8 @@ def build_detection_config(table: DetectionTable) -> DetectionConfig:
     try:
         return DetectionConfig(
             default=default, overrides=overrides, forget_after_s=table.forget_after_s,
-            max_tracked=table.max_tracked, max_visit_s=table.max_visit_s, accept_prefixes=accept,
+            max_tracked=table.max_tracked, max_visit_s=table.max_visit_s, merge_gap_s=table.merge_gap_s,
+            accept_prefixes=accept,
         )
     except ValueError as exc:
         raise DetectionConfigError("", str(exc)) from None

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ronde.gateway.detection import DetectedVisit, DetectionConfig, VisitDetector
+from ronde.gateway.merge import VisitMerger
 from ronde.gateway.frames import (
     BeaconIdentity,
     EddystoneTlmFrame,
@@ -60,14 +61,17 @@ class ScanPipeline:
     """One scanner's stream: decode, associate TLM with its beacon, detect visits."""
 
     __slots__ = (
-        "_by_address", "_decoded", "_detector", "_identities", "_last_telemetry", "adverts_bad_rssi", "adverts_seen",
+        "_by_address", "_decoded", "_detector", "_identities", "_last_telemetry", "_merger", "adverts_bad_rssi",
+        "adverts_seen",
         "frames_decoded", "telemetry_period_s",
     )
 
     def __init__(self, config: DetectionConfig | None = None, telemetry_period_s: float = 600) -> None:
         if telemetry_period_s < 0:
             raise ValueError("telemetry_period_s must not be negative")
-        self._detector = VisitDetector(config or DetectionConfig())
+        config = config or DetectionConfig()
+        self._detector = VisitDetector(config)
+        self._merger = VisitMerger(config.merge_gap_s, config.max_visit_s, config.thresholds_for)
         self.telemetry_period_s = float(telemetry_period_s)
         self._decoded: dict[tuple[int | str, bytes], _Decoded] = {}
         self._identities: dict[str, BeaconIdentity] = {}
@@ -83,7 +87,8 @@ class ScanPipeline:
 
     @property
     def open_count(self) -> int:
-        return self._detector.open_count
+        """Visits not emitted yet: open in the detector, or closed and waiting for a possible merge."""
+        return self._detector.open_count + len(self._merger)
 
     def _decode(self, cache_key: tuple[int | str, bytes], frame: Frame | None) -> _Decoded:
         if frame is None:
@@ -141,7 +146,7 @@ class ScanPipeline:
             by_address[adv.address] = identity
         visits = self._detector.observe(d.key, identity, adv.rssi, adv.t, d.power_1m)
         if visits:
-            out.extend(visits)
+            out.extend(self._merger.add(visits))
 
     def _telemetry(
         self, adv: Advertisement, frame: EddystoneTlmFrame, out: list[DetectedVisit | TelemetryReading]
@@ -166,7 +171,11 @@ class ScanPipeline:
 
     def tick(self, now: float) -> list[DetectedVisit]:
         """Call about once a second: closes visits of beacons that went away."""
-        return self._detector.expire(now)
+        out = self._merger.add(self._detector.expire(now))
+        out.extend(self._merger.due(now))
+        return out
 
     def close_all(self, now: float) -> list[DetectedVisit]:
-        return self._detector.close_all(now)
+        out = self._merger.add(self._detector.close_all(now))
+        out.extend(self._merger.flush())
+        return out

@@ -140,7 +140,8 @@ def test_fold_matches_direct_service_clock(specs: list[tuple[int, int, int]]) ->
         d = days[k]
         start = CLOSED_THU.window(d)[0] + timedelta(seconds=offset)
         end = min(start + timedelta(seconds=length), CLOSED_THU.window(d)[1])
-        visits.append(visit(reg, "a", d, start, end, event_id=f"e{i}"))
+        # one badge per visit: this checks the idleness fold, not the joining of one team's fragments
+        visits.append(visit(reg, "a", d, start, end, event_id=f"e{i}", badge=f"team-{i:02d}"))
         parts.append((start, end))
     rollups = [r for d in days for r in day_rollups(reg, CLOSED_THU, d, visits, landlord="paris-habitat")]
     samples = [(*CLOSED_THU.window(r.service_day), r) for r in rollups if r.checkpoint_id == "a"]

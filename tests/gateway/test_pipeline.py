@@ -38,7 +38,9 @@ def test_ibeacon_stream_becomes_a_visit() -> None:
         out += pipe.feed(ibeacon_adv(i, -70))
     assert out == [] and pipe.open_count == 1
     assert pipe.tick(T0 + 31) == []
-    (v,) = pipe.tick(T0 + 29 + 6.5)  # learned timeout: 1 s interval + 5 s margin
+    assert pipe.tick(T0 + 29 + 6.5) == []  # closed after its learned timeout (1 s + 5 s margin)...
+    assert pipe.open_count == 1  # ...but held in case the same stay goes on (merge window)
+    (v,) = pipe.tick(T0 + 29 + 120.5)
     assert v.identity == IBeaconId(uuid="5f1c2a7e0d4b4e6a9c3b8d2f6a1e4b70", major=1, minor=4)
     assert v.key == "ibeacon:5f1c2a7e0d4b4e6a9c3b8d2f6a1e4b70:1:4"
     assert (v.first_seen, v.last_seen, v.count, v.rssi_max, v.rssi_mean) == (T0, T0 + 29, 30, -70, -70.0)
@@ -48,10 +50,10 @@ def test_ibeacon_stream_becomes_a_visit() -> None:
 def test_eddystone_power_is_converted_to_1m_for_normalisation() -> None:
     # tx -18 dBm at 0 m -> -59 at 1 m: the default thresholds apply unshifted; -80 is inside -82.
     pipe = ScanPipeline(DetectionConfig())
-    for i in range(10):
+    for i in range(20):  # 20 s: long enough to be a pass at this (weak) level
         pipe.feed(eddystone_adv(i, -80, UID))
     assert pipe.open_count == 1
-    (v,) = pipe.close_all(T0 + 10)
+    (v,) = pipe.close_all(T0 + 20)
     assert v.identity == EddystoneUidId(namespace="52ce44e9a3b1d0c6e7f8", instance="000000000018")
 
 
@@ -141,3 +143,25 @@ def test_only_accepted_beacons_are_tracked() -> None:
     assert pipe.feed(ibeacon_adv(12, -60, address="c0:ff:ee:00:00:02")) == []
     (v,) = pipe.close_all(T0 + 20)
     assert v.key.startswith(ours)
+
+
+def test_fragments_of_one_stay_are_one_visit() -> None:
+    """A 60 s fade in the middle of a stay (body shadowing outdoors) does not make two visits."""
+    pipe = ScanPipeline(DetectionConfig())
+    out: list[DetectedVisit | TelemetryReading] = []
+    for i in list(range(0, 40)) + list(range(100, 140)):
+        out += pipe.feed(ibeacon_adv(i, -70))
+        out += pipe.tick(T0 + i + 0.5)
+    out += pipe.tick(T0 + 139 + 121)
+    (v,) = visits(out)
+    assert (v.first_seen, v.last_seen, v.count) == (T0, T0 + 139, 80)
+
+
+def test_stays_further_apart_than_the_merge_gap_stay_apart() -> None:
+    pipe = ScanPipeline(DetectionConfig(merge_gap_s=30))
+    out: list[DetectedVisit | TelemetryReading] = []
+    for i in list(range(0, 20)) + list(range(100, 120)):
+        out += pipe.feed(ibeacon_adv(i, -70))
+        out += pipe.tick(T0 + i + 0.5)
+    out += pipe.close_all(T0 + 200)
+    assert [(v.first_seen, v.last_seen) for v in visits(out)] == [(T0, T0 + 19), (T0 + 100, T0 + 119)]

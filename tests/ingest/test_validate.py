@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -22,9 +23,17 @@ from ronde.store.records import (
     StoredVisit,
     Verification,
 )
-from tests.ingest.helpers import GW, GW2, KEYS, REGISTRY, context, encode, static_checkpoints, topic, visit
+from tests.ingest import helpers
+from tests.ingest.helpers import GW, GW2, KEYS, REGISTRY, context, encode, static_checkpoints, topic
 
 NOW = datetime.now(UTC)
+
+
+def visit(seq: int, **kw: Any) -> dict[str, Any]:
+    """Visits dated from NOW, the instant every validation here is made at (not from the wall clock:
+    a long test session would otherwise see them minutes in NOW's future)."""
+    kw.setdefault("first_seen", NOW - timedelta(seconds=30))
+    return helpers.visit(seq, **kw)
 
 
 def _reason(result: Accepted | Rejection) -> RejectReason | None:

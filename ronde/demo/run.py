@@ -1,0 +1,295 @@
+"""One simulated evening through the real parts, in one process.
+
+Simulator → gateway apps (one per team, real outbox, real signatures) → MQTT (embedded amqtt, or a
+real broker) → ingest worker → store (embedded SQLite, or InfluxDB) → API and pages on localhost.
+Only the gateways' clock is simulated (accelerated); MQTT, SQLite and HTTP run in real time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import TextIO
+
+import uvicorn
+
+from ronde.api.app import create_app
+from ronde.api.auth import Principal, Role, TokenBook, new_token
+from ronde.api.settings import ApiSettings
+from ronde.coverage.query import landlord_coverage
+from ronde.coverage.shares import fair_share
+from ronde.demo.broker import EmbeddedBroker, free_port
+from ronde.demo.scanners import TeamScanners
+from ronde.firmware_sim.scenarios import Scenario, build_scenario
+from ronde.ingest.config import IngestConfig
+from ronde.ingest.consumer import IngestWorker
+from ronde.ingest.rollup import rollup_day
+from ronde.protocol.calendar import ServiceCalendar
+from ronde.protocol.estate import Registry, default_estate_path, load_estate
+from ronde.store.config import open_store
+from ronde.store.port import Store
+
+log = logging.getLogger("ronde.demo")
+
+
+@dataclass(frozen=True, slots=True)
+class DemoOptions:
+    seed: int = 2026
+    speed: float = 400.0
+    day: date | None = None
+    teams: int = 2
+    broker: tuple[str, int] | None = None  # None: embedded amqtt (MQTT 3.1.1)
+    store_url: str | None = None  # None: SQLite in workdir
+    store_token: str | None = None
+    store_org: str | None = None
+    workdir: Path = Path("var/demo")
+    host: str = "127.0.0.1"
+    port: int = 8080
+    serve: bool = True  # keep the API up after the evening until Ctrl-C
+    estate: Path = field(default_factory=default_estate_path)
+
+
+@dataclass(frozen=True, slots=True)
+class LandlordLine:
+    landlord: str
+    name: str
+    checkpoints: int
+    visited: int
+    visits: int
+    presence_s: float
+    dwellings_share: float
+    presence_share: float
+
+    @property
+    def share_visited(self) -> float:
+        return self.visited / self.checkpoints if self.checkpoints else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class DemoResult:
+    day: date
+    visits_recorded: int
+    visits_stored: int
+    rejected: dict[str, int]
+    landlords: tuple[LandlordLine, ...]
+    url: str
+    admin_token: str
+    landlord_token: str
+
+
+def last_finished_service_day(calendar: ServiceCalendar, now: datetime) -> date:
+    """The latest service day whose evening is over (the demo replays it, so nothing is in the future)."""
+    day = now.astimezone(calendar.tz).date()
+    for _ in range(60):
+        if calendar.is_service_day(day) and calendar.window(day)[1] <= now:
+            return day
+        day -= timedelta(days=1)
+    raise ValueError("no service day in the last 60 days: check the calendar")
+
+
+class _Progress:
+    """One status line, redrawn in place on a terminal, every tenth of the evening otherwise."""
+
+    def __init__(self, stream: TextIO, start: float, end: float) -> None:
+        self.stream = stream
+        self.start = start
+        self.end = end
+        self.tty = stream.isatty()
+        self._last_decile = -1
+
+    def show(self, now: float, recorded: int, stored: int, calendar: ServiceCalendar) -> None:
+        frac = min(1.0, max(0.0, (now - self.start) / (self.end - self.start)))
+        local = datetime.fromtimestamp(now, UTC).astimezone(calendar.tz).strftime("%H:%M")
+        bar = "#" * int(frac * 30)
+        line = f"[{bar:<30}] {frac:4.0%}  {local}  visites détectées {recorded:4d}  enregistrées {stored:4d}"
+        if self.tty:
+            self.stream.write("\r" + line)
+            self.stream.flush()
+        elif int(frac * 10) != self._last_decile:
+            self._last_decile = int(frac * 10)
+            self.stream.write(line + "\n")
+
+    def done(self) -> None:
+        if self.tty:
+            self.stream.write("\n")
+
+
+def _stored_visits(store: Store, scenario: Scenario) -> int:
+    return len(store.visits(scenario.start - timedelta(hours=1), scenario.end + timedelta(hours=1)))
+
+
+def summarise(store: Store, registry: Registry, calendar: ServiceCalendar, day: date,
+              now: datetime) -> tuple[LandlordLine, ...]:
+    coverage = landlord_coverage(store, registry, calendar, day, day, landlord=None, now=now)
+    presence = coverage.presence_by_landlord()
+    shares = {f.landlord: f for f in fair_share(registry, presence)}
+    lines = []
+    for lid, landlord in registry.landlords.items():
+        cps = [c for c in coverage.checkpoints if c.landlord == lid]
+        share = shares.get(lid)
+        lines.append(LandlordLine(
+            landlord=lid, name=landlord.name, checkpoints=len(cps),
+            visited=sum(1 for c in cps if c.visits > 0), visits=sum(c.visits for c in cps),
+            presence_s=presence.get(lid, 0.0),
+            dwellings_share=share.dwelling_share if share else 0.0,
+            presence_share=(share.presence_share or 0.0) if share else 0.0,
+        ))
+    return tuple(lines)
+
+
+def print_summary(result: DemoResult, out: TextIO) -> None:
+    out.write(f"\nSoirée de service du {french_date(result.day)} (16:00–22:15, Europe/Paris)\n")
+    out.write(f"Visites détectées par les boîtiers : {result.visits_recorded}, enregistrées : "
+              f"{result.visits_stored}, rejets : {sum(result.rejected.values())} {result.rejected or ''}\n\n")
+    out.write(f"{'Bailleur':<26}{'points':>7}{'visités':>9}{'part':>7}{'passages':>10}"
+              f"{'présence':>10}{'logements':>11}\n")
+    for line in result.landlords:
+        out.write(f"{line.name:<26}{line.checkpoints:>7}{line.visited:>9}{line.share_visited:>7.0%}"
+                  f"{line.visits:>10}{line.presence_share:>10.1%}{line.dwellings_share:>11.1%}\n")
+    out.write(f"\nPages et API : {result.url}\n")
+    out.write(f"  jeton administrateur : {result.admin_token}\n")
+    out.write(f"  jeton bailleur (Paris Habitat) : {result.landlord_token}\n")
+
+
+async def run_demo(opts: DemoOptions, out: TextIO = sys.stdout,
+                   stop: asyncio.Event | None = None) -> DemoResult:
+    registry = load_estate(opts.estate)
+    calendar = ServiceCalendar()
+    day = opts.day or last_finished_service_day(calendar, datetime.now(UTC))
+    scenario = build_scenario("evening", opts.seed, registry, calendar, day=day, teams=opts.teams)
+    workdir = opts.workdir.resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    store_url = opts.store_url or f"sqlite:///{workdir / 'ronde.sqlite'}"
+    store = open_store(store_url, token=opts.store_token, org=opts.store_org)
+    embedded = EmbeddedBroker() if opts.broker is None else None
+    host, port = (embedded.host, embedded.port) if embedded else opts.broker  # type: ignore[misc]
+    v311 = embedded is not None
+    if embedded:
+        await embedded.start()
+    out.write(f"Ronde — démonstration : soirée du {french_date(day)}, {len(scenario.teams)} équipes, "
+              f"{len(registry.checkpoints)} points de passage, horloge ×{opts.speed:g}\n")
+    out.write(f"  MQTT {'embarqué (amqtt) ' if embedded else ''}{host}:{port} · stockage {store_url}\n")
+
+    scanners = TeamScanners.build(scenario, workdir, host, port, estate=opts.estate, speed=opts.speed, v311=v311)
+    gateways = scanners.gateway_registry()
+    ingest = IngestWorker(
+        IngestConfig(name="demo", broker_host=host, broker_port=port, mqtt_version="3.1.1" if v311 else "5",
+                     shared=not v311, maintenance=False, store_url=store_url),
+        store, registry, calendar, gateways,
+    )
+    ingest.start()
+    if not await asyncio.to_thread(ingest.wait_connected, 20):
+        raise RuntimeError(f"ingest could not connect to MQTT at {host}:{port}")
+
+    clock = scanners.clock
+    frozen: list[float] = []
+    def api_now() -> datetime:
+        return datetime.fromtimestamp(frozen[0] if frozen else clock.now(), UTC)
+    admin, landlord = new_token(), new_token()
+    tokens = TokenBook.from_tokens({
+        admin: Principal("demo-admin", Role.ADMIN),
+        landlord: Principal("demo-paris-habitat", Role.LANDLORD, "paris-habitat"),
+    })
+    app = create_app(ApiSettings(), store, registry, calendar, tokens=tokens, clock=api_now)
+    api_port = opts.port if opts.port and _port_free(opts.host, opts.port) else free_port()
+    if opts.port and api_port != opts.port:
+        out.write(f"  le port {opts.port} est occupé : l'API écoute sur {api_port}\n")
+    server = uvicorn.Server(uvicorn.Config(app, host=opts.host, port=api_port, log_level="warning"))
+    url = f"http://{opts.host}:{api_port}/"
+
+    progress = _Progress(out, scenario.start.timestamp(), scenario.end.timestamp())
+    try:
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(server.serve(), name="api")
+            stored = _StoredCounter(store, scenario)
+
+            def show(now: float, recorded: int) -> None:
+                progress.show(now, recorded, stored.count(), calendar)
+
+            recorded = await scanners.play(show, lambda: ingest.failure)
+            progress.done()
+            await _wait_until(lambda: ingest.pending == 0 and _stored_visits(store, scenario)
+                              >= recorded - _rejected_visits(ingest), 30)
+            frozen.append(min(clock.now(), calendar.window(day)[1].timestamp() + 600))
+            await asyncio.to_thread(rollup_day, store, registry, calendar, day)
+            now = api_now()
+            result = DemoResult(
+                day=day, visits_recorded=recorded,
+                visits_stored=_stored_visits(store, scenario),
+                rejected={k: int(v) for k, v in dict(ingest.counters.rejected).items()},
+                landlords=summarise(store, registry, calendar, day, now), url=url,
+                admin_token=admin, landlord_token=landlord,
+            )
+            print_summary(result, out)
+            if opts.serve:
+                out.write("Ctrl-C pour arrêter.\n")
+                out.flush()
+                await (stop or _interrupted()).wait()
+            server.should_exit = True
+    finally:
+        await asyncio.to_thread(ingest.stop)
+        store.close()
+        if embedded:
+            await embedded.stop()
+    return result
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _rejected_visits(ingest: IngestWorker) -> int:
+    return sum(int(v) for v in ingest.counters.rejected.values())
+
+
+class _StoredCounter:
+    """Visits stored so far, read at most once a second (for the progress line)."""
+
+    def __init__(self, store: Store, scenario: Scenario) -> None:
+        self.store, self.scenario = store, scenario
+        self._value, self._at = 0, 0.0
+
+    def count(self) -> int:
+        if time.monotonic() - self._at > 1.0:
+            self._value, self._at = _stored_visits(self.store, self.scenario), time.monotonic()
+        return self._value
+
+
+async def _wait_until(cond: Callable[[], bool], limit_s: float) -> None:
+    """Polls: the condition is set by ingest's threads, which have no asyncio event to offer."""
+    try:
+        async with asyncio.timeout(limit_s):
+            while not cond():  # noqa: ASYNC110 - cross-thread state, see docstring
+                await asyncio.sleep(0.1)
+    except TimeoutError:
+        log.warning("demo: gave up waiting for ingest after %.0fs", limit_s)
+
+
+_JOURS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+
+
+def french_date(day: date) -> str:
+    return f"{_JOURS[day.weekday()]} {day:%d/%m/%Y}"
+
+
+def _interrupted() -> asyncio.Event:
+    event = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, event.set)
+    return event
