@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ronde.gateway.detection import DetectedVisit, DetectionConfig, VisitDetector
-from ronde.gateway.merge import VisitMerger
 from ronde.gateway.frames import (
     BeaconIdentity,
     EddystoneTlmFrame,
@@ -20,6 +19,7 @@ from ronde.gateway.frames import (
     decode_manufacturer,
     identity_of,
 )
+from ronde.gateway.merge import VisitMerger
 from ronde.protocol.radio import EDDYSTONE_SERVICE_UUID, Advertisement
 
 DECODE_CACHE_SIZE = 4096

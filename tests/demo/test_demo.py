@@ -9,8 +9,8 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
 import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
