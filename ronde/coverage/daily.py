@@ -20,7 +20,7 @@ from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.estate import DEFAULT_EXPECTED_VISITS, CheckpointKind, Registry
 from ronde.store.records import DailyRollup, StoredVisit
 
-PASS_GAP_S = 120.0
+PASS_GAP_S = 300.0
 """Visits of one team at one checkpoint less than this apart are one pass: the same stay heard in two
 fragments (an Eddystone-EID rotating mid-visit, a long radio fade). Two teams stay two visits."""
 

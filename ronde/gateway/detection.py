@@ -93,7 +93,7 @@ class DetectionConfig:
     forget_after_s: float = 600.0
     max_tracked: int = 10_000
     max_visit_s: float = 3600.0
-    merge_gap_s: float = 120.0
+    merge_gap_s: float = 180.0
     """Fragments of one beacon closer than this are one visit (see ``merge``); 0 turns merging off."""
     accept_prefixes: tuple[str, ...] = ()
     """Only beacons whose key starts with one of these are tracked (empty: all). Set it from the estate
@@ -269,6 +269,11 @@ class VisitDetector:
     @property
     def tracked_count(self) -> int:
         return len(self._states)
+
+    def is_open(self, key: str) -> bool:
+        """Whether the beacon is in a visit now (a later fragment of a held visit may be growing)."""
+        state = self._states.get(key)
+        return state is not None and state.in_visit
 
     def observe(
         self, key: str, identity: BeaconIdentity, rssi: int, t: float, power_1m: int | None = None

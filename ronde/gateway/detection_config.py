@@ -55,7 +55,7 @@ class DetectionTable(BaseModel):
     forget_after_s: float = Field(default=600.0, gt=0)
     max_tracked: int = Field(default=10_000, ge=1)
     max_visit_s: float = Field(default=3600.0, gt=0)
-    merge_gap_s: float = Field(default=120.0, ge=0, le=3600, description="fragments closer than this are one visit")
+    merge_gap_s: float = Field(default=180.0, ge=0, le=3600, description="fragments closer than this are one visit")
 
 
 class DetectionConfigError(ValueError):

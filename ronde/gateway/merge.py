@@ -64,11 +64,12 @@ class VisitMerger:
                 self.pending[v.key] = v
         return self._passes(out)
 
-    def due(self, now: float) -> list[DetectedVisit]:
-        """Visits whose beacon has stayed away longer than the merge gap."""
+    def due(self, now: float, is_open: Callable[[str], bool] = lambda key: False) -> list[DetectedVisit]:
+        """Visits whose beacon has stayed away longer than the merge gap (and is not back in a visit
+        that may still join them: ``is_open``)."""
         if not self.pending:
             return []
-        done = [k for k, v in self.pending.items() if now - v.last_seen > self.merge_gap_s]
+        done = [k for k, v in self.pending.items() if now - v.last_seen > self.merge_gap_s and not is_open(k)]
         return self._passes(sorted((self.pending.pop(k) for k in done), key=lambda v: (v.first_seen, v.key)))
 
     def flush(self) -> list[DetectedVisit]:

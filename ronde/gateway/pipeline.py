@@ -172,7 +172,7 @@ class ScanPipeline:
     def tick(self, now: float) -> list[DetectedVisit]:
         """Call about once a second: closes visits of beacons that went away."""
         out = self._merger.add(self._detector.expire(now))
-        out.extend(self._merger.due(now))
+        out.extend(self._merger.due(now, self._detector.is_open))
         return out
 
     def close_all(self, now: float) -> list[DetectedVisit]:

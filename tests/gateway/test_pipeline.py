@@ -40,7 +40,7 @@ def test_ibeacon_stream_becomes_a_visit() -> None:
     assert pipe.tick(T0 + 31) == []
     assert pipe.tick(T0 + 29 + 6.5) == []  # closed after its learned timeout (1 s + 5 s margin)...
     assert pipe.open_count == 1  # ...but held in case the same stay goes on (merge window)
-    (v,) = pipe.tick(T0 + 29 + 120.5)
+    (v,) = pipe.tick(T0 + 29 + 180.5)
     assert v.identity == IBeaconId(uuid="5f1c2a7e0d4b4e6a9c3b8d2f6a1e4b70", major=1, minor=4)
     assert v.key == "ibeacon:5f1c2a7e0d4b4e6a9c3b8d2f6a1e4b70:1:4"
     assert (v.first_seen, v.last_seen, v.count, v.rssi_max, v.rssi_mean) == (T0, T0 + 29, 30, -70, -70.0)
@@ -152,7 +152,7 @@ def test_fragments_of_one_stay_are_one_visit() -> None:
     for i in list(range(0, 40)) + list(range(100, 140)):
         out += pipe.feed(ibeacon_adv(i, -70))
         out += pipe.tick(T0 + i + 0.5)
-    out += pipe.tick(T0 + 139 + 121)
+    out += pipe.tick(T0 + 139 + 181)
     (v,) = visits(out)
     assert (v.first_seen, v.last_seen, v.count) == (T0, T0 + 139, 80)
 
