@@ -23,9 +23,9 @@ from ronde.store.port import Store, StoreUnavailable
 
 
 def _sqlite_path(url: str) -> str | None:
-    for prefix in ("sqlite:///", "sqlite://", "sqlite:"):
-        if url.startswith(prefix):
-            return url[len(prefix):]
+    """``sqlite://PATH`` as the store package reads it (``sqlite:///abs``, ``sqlite://rel``), or a bare path."""
+    if url.startswith("sqlite://"):
+        return url[len("sqlite://"):]
     return None if "://" in url else url
 
 
@@ -112,7 +112,7 @@ def register(sub: Any) -> None:
     rep.add_argument("--landlord", required=True, help="landlord id in the estate file")
     rep.add_argument("--from", dest="first", required=True, type=_date, help="first day (YYYY-MM-DD)")
     rep.add_argument("--to", dest="last", required=True, type=_date, help="last day, inclusive (YYYY-MM-DD)")
-    rep.add_argument("--store", required=True, help="store URL (sqlite:///path.db, influx URL…)")
+    rep.add_argument("--store", required=True, help="store URL (sqlite://PATH, http://influx:8086) or a SQLite file")
     rep.add_argument("--format", choices=[f.value for f in ReportFormat], default="pdf")
     rep.add_argument("--lang", choices=[x.value for x in Lang], default="fr")
     rep.add_argument("--estate", help="estate file (default: the sample estate)")

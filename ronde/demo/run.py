@@ -168,7 +168,7 @@ async def run_demo(opts: DemoOptions, out: TextIO = sys.stdout,
     scenario = build_scenario("evening", opts.seed, registry, calendar, day=day, teams=opts.teams)
     workdir = opts.workdir.resolve()
     workdir.mkdir(parents=True, exist_ok=True)
-    store_url = opts.store_url or f"sqlite:///{workdir / 'ronde.sqlite'}"
+    store_url = opts.store_url or f"sqlite://{workdir / 'ronde.sqlite'}"
     store = open_store(store_url, token=opts.store_token, org=opts.store_org)
     embedded = EmbeddedBroker() if opts.broker is None else None
     host, port = (embedded.host, embedded.port) if embedded else opts.broker  # type: ignore[misc]

@@ -28,7 +28,7 @@ _FLAGS: dict[str, tuple[str, dict[str, Any]]] = {
     "username": ("--username", {}),
     "tls": ("--tls", {"action": "store_true", "default": None}),
     "tls_ca": ("--tls-ca", {"type": Path}),
-    "store_url": ("--store", {"help": "sqlite:///PATH or an InfluxDB URL (see docs/ingest.md)"}),
+    "store_url": ("--store", {"help": "sqlite://PATH (sqlite:///var/lib/ronde.db) or an InfluxDB URL"}),
     "influx_org": ("--influx-org", {}),
     "influx_database": ("--influx-database", {}),
     "estate_file": ("--estate", {"type": Path}),

@@ -84,7 +84,9 @@ class IngestConfig(_Cfg):
     batch_size: int = Field(default=1000, ge=1, le=20000)
     batch_window_ms: int = Field(default=100, ge=0, le=10_000)
     # store
-    store_url: str = Field(default="sqlite:///ronde.db", min_length=1)
+    store_url: str = Field(
+        default="sqlite://ronde.db", min_length=1, description="sqlite://PATH (sqlite:///abs) or InfluxDB URL"
+    )
     influx_token: SecretStr | None = None
     influx_org: str | None = None
     influx_database: str | None = None
