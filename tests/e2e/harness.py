@@ -144,3 +144,10 @@ def _app(store: Store, reg: Registry, scenario: Scenario) -> Any:
     """The API on the wall clock: the scripted evenings are in the past, like any closed evening."""
     tokens = TokenBook.from_tokens({ADMIN: Principal("e2e", Role.ADMIN)})
     return create_app(ApiSettings(), store, reg, CAL, tokens=tokens, clock=lambda: datetime.now(UTC))
+
+
+def ulid_at(at: datetime, seq: int) -> str:
+    """A valid, unique ULID for a test event: ``at`` in milliseconds, ``seq`` in the random part."""
+    alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+    n = (int(at.timestamp() * 1000) << 80) | seq
+    return "".join(alphabet[(n >> (5 * i)) & 31] for i in reversed(range(26)))

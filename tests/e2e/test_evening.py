@@ -23,7 +23,7 @@ from ronde.protocol.topics import TopicKind, gateway_topic
 from ronde.store.config import open_store
 from ronde.store.port import Store
 from ronde.store.records import RetentionPolicy
-from tests.e2e.harness import CAL, Evening, estate_for, local, play_evening, registry
+from tests.e2e.harness import CAL, Evening, estate_for, local, play_evening, registry, ulid_at
 from tests.support.services import Influxd, run_mosquitto
 
 pytestmark = [pytest.mark.slow, pytest.mark.mosquitto]
@@ -161,12 +161,6 @@ def test_dst_sundays_land_on_their_service_day(store: Store, tmp_path: Path) -> 
 
 
 def _event(gw: str, badge: str, seq: int, beacon: IBeaconId, at: datetime, key: object) -> bytes:
-    ev = VisitEvent(id=_ulid(at, seq), gateway_id=gw, seq=seq, badge=badge, beacon=beacon, first_seen=at,
+    ev = VisitEvent(id=ulid_at(at, seq), gateway_id=gw, seq=seq, badge=badge, beacon=beacon, first_seen=at,
                     last_seen=at + timedelta(seconds=90), count=80, rssi_max=-60, rssi_mean=-66.0)
     return json.dumps(signing.sign(to_wire(ev), key)).encode()  # type: ignore[arg-type]
-
-
-def _ulid(at: datetime, seq: int) -> str:
-    alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-    n = (int(at.timestamp() * 1000) << 80) | seq
-    return "".join(alphabet[(n >> (5 * i)) & 31] for i in reversed(range(26)))
