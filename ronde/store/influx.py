@@ -306,7 +306,8 @@ class InfluxStore:
             where.append(f"{quote_ident('landlord')} = {quote_str(landlord)}")
         wanted = None if checkpoint_ids is None else set(checkpoint_ids)
         rows = self._select(schema.VISIT, where)
-        out = [schema.visit_from_row(r) for r in rows if wanted is None or r["checkpoint"] in wanted]
+        out = [schema.visit_from_row(r) for r in rows
+               if schema.visit_row_complete(r) and (wanted is None or r["checkpoint"] in wanted)]
         out.sort(key=lambda v: (v.first_seen, v.event_id))
         return out
 
@@ -326,7 +327,8 @@ class InfluxStore:
         out: list[StoredVisit] = []
         for i in range(0, len(statements), 50):
             for rows in self._ql.query(statements[i:i + 50], rp=schema.VISIT.retention.value):
-                out.extend(schema.visit_from_row(r) for r in rows if r["service_day"] in wanted)
+                out.extend(schema.visit_from_row(r) for r in rows
+                           if schema.visit_row_complete(r) and r["service_day"] in wanted)
         out.sort(key=lambda v: (v.first_seen, v.event_id))
         return out
 

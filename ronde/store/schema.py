@@ -279,6 +279,17 @@ def rollup_line(r: DailyRollup, written_at_ms: int) -> str:
 Row = Mapping[str, Any]
 
 
+_VISIT_REQUIRED = ("event_id", "gateway", "seq", "badge", "checkpoint", "kind", "estate", "landlord", "service_day",
+                   "time", "last_seen", "count", "rssi_max", "rssi_mean", "verification", "beacon_check",
+                   "received_at", "payload_sha256")
+
+
+def visit_row_complete(row: Row) -> bool:
+    """False for a point read while another request is still writing it (InfluxDB 1.x can show some of
+    its fields before the others): such a row is "not stored yet", never a crash."""
+    return all(row.get(name) is not None for name in _VISIT_REQUIRED)
+
+
 def visit_from_row(row: Row) -> StoredVisit:
     return StoredVisit(
         event_id=str(row["event_id"]), gateway_id=str(row["gateway"]), seq=int(row["seq"]), badge=str(row["badge"]),

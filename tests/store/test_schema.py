@@ -121,3 +121,11 @@ def test_docs_example_lines_are_what_the_code_writes() -> None:
     doc = (Path(__file__).resolve().parents[2] / "docs" / "schema.md").read_text().splitlines()
     for line in lines:
         assert line in doc
+
+
+def test_partly_visible_visit_rows_are_not_stored_yet() -> None:
+    """InfluxDB 1.x was seen answering a point with some fields still null during a concurrent write."""
+    from ronde.store import schema
+
+    assert not schema.visit_row_complete({"event_id": "x", "seq": None})
+    assert not schema.visit_row_complete({})
