@@ -168,6 +168,9 @@ async def run_demo(opts: DemoOptions, out: TextIO = sys.stdout,
     scenario = build_scenario("evening", opts.seed, registry, calendar, day=day, teams=opts.teams)
     workdir = opts.workdir.resolve()
     workdir.mkdir(parents=True, exist_ok=True)
+    if opts.store_url is None:  # the demo's own embedded store: each run replays its evening afresh
+        for name in ("ronde.sqlite", "ronde.sqlite-wal", "ronde.sqlite-shm"):
+            (workdir / name).unlink(missing_ok=True)
     store_url = opts.store_url or f"sqlite://{workdir / 'ronde.sqlite'}"
     store = open_store(store_url, token=opts.store_token, org=opts.store_org)
     embedded = EmbeddedBroker() if opts.broker is None else None
