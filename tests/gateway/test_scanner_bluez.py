@@ -91,9 +91,12 @@ async def test_virtual_beacon_becomes_a_published_visit(
 ) -> None:
     bus, _ = bluez
     extra = """
+[detection]
+merge_gap_s = 3.0
 [detection.default]
 min_samples = 2
 min_dwell_s = 2.0
+min_pass_s = 2.0
 away_fallback_s = 4.0
 away_margin_s = 1.0
 max_away_s = 6.0
