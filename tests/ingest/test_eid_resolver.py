@@ -26,7 +26,6 @@ def _at(epoch: int, counter: float) -> datetime:
     return datetime.fromtimestamp(epoch + counter, UTC)
 
 
-@pytest.mark.skipif(not VECTORS.exists(), reason="shared/vectors not laid beside the checkout")
 def test_public_vectors_resolve() -> None:
     vectors = json.loads(VECTORS.read_text())
     assert vectors
