@@ -19,19 +19,17 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from fastapi.testclient import TestClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_coverage import LANDLORD, big_registry, build_store, timed
+from bench_coverage import LANDLORD, timed, year_of_service
 
 from ronde.api import ApiSettings, Principal, Role, TokenBook, create_app
-from ronde.protocol.calendar import ServiceCalendar
 from ronde.store.sqlite import SqliteStore
 
 TOKEN = "bench-landlord"
@@ -42,19 +40,8 @@ def main() -> int:
     ap.add_argument("--db", help="SQLite file to reuse (created if missing)")
     ap.add_argument("--repeat", type=int, default=30)
     args = ap.parse_args()
-    calendar = ServiceCalendar()
-    registry = big_registry(300)
-    last = date(2026, 11, 25)  # a Wednesday: the evening in progress
-    days = list(calendar.service_days(last - timedelta(days=364), last))
-    now = datetime.combine(last, datetime.min.time(), tzinfo=calendar.tz).replace(hour=20).astimezone(UTC)
-    tmp = None
-    if args.db:
-        path = Path(args.db)
-    else:
-        tmp = tempfile.TemporaryDirectory(prefix="ronde-bench-api-")
-        path = Path(tmp.name) / "ronde.db"
-    if not path.exists():
-        build_store(path, registry, calendar, days)
+    data = year_of_service(300, args.db)
+    calendar, registry, last, now, path = data.calendar, data.registry, data.last, data.now, data.path
     store = SqliteStore(path)
     store.open()
     tokens = TokenBook.from_tokens({TOKEN: Principal("bench", Role.LANDLORD, LANDLORD)})
@@ -92,8 +79,8 @@ def main() -> int:
         verdict = "ok" if p95 <= target else "MISSED"
         ok = ok and verdict == "ok"
         print(f"{label:<60} {p50:>8.1f} {p95:>8.1f} {worst:>8.1f} {cpu95:>8.1f} {'≤' + str(int(target)):>7} {verdict}")
-    if tmp is not None:
-        tmp.cleanup()
+    if data.tmp is not None:
+        data.tmp.cleanup()
     return 0 if ok else 1
 
 

@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -152,25 +152,44 @@ def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, float, float, floa
     return statistics.median(wall), wall[i95], wall[-1], cpu[i95]
 
 
+@dataclass
+class YearOfService:
+    """A year of simulated service in a SQLite file, ending on an evening in progress at 20:00."""
+
+    calendar: ServiceCalendar
+    registry: Registry
+    last: date
+    now: datetime
+    path: Path
+    tmp: tempfile.TemporaryDirectory[str] | None
+
+
+def year_of_service(checkpoints: int = 300, db: str | None = None) -> YearOfService:
+    """Shared by this benchmark and ``bench_api``: ``db`` is reused when it exists, built otherwise."""
+    calendar = ServiceCalendar()
+    registry = big_registry(checkpoints)
+    last = date(2026, 11, 25)  # a Wednesday: the evening in progress
+    days = list(calendar.service_days(last - timedelta(days=364), last))
+    now = datetime.combine(last, datetime.min.time(), tzinfo=calendar.tz).replace(hour=20).astimezone(UTC)
+    tmp = None
+    if db:
+        path = Path(db)
+    else:
+        tmp = tempfile.TemporaryDirectory(prefix="ronde-bench-")
+        path = Path(tmp.name) / "ronde.db"
+    if not path.exists():
+        build_store(path, registry, calendar, days)
+    return YearOfService(calendar, registry, last, now, path, tmp)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--db", help="SQLite file to reuse (created if missing)")
     ap.add_argument("--repeat", type=int, default=30)
     ap.add_argument("--checkpoints", type=int, default=300)
     args = ap.parse_args()
-    calendar = ServiceCalendar()
-    registry = big_registry(args.checkpoints)
-    last = date(2026, 11, 25)  # a Wednesday: the evening in progress
-    days = list(calendar.service_days(last - timedelta(days=364), last))
-    now = datetime.combine(last, datetime.min.time(), tzinfo=calendar.tz).replace(hour=20).astimezone(UTC)
-    tmp = None
-    if args.db:
-        path = Path(args.db)
-    else:
-        tmp = tempfile.TemporaryDirectory(prefix="ronde-bench-")
-        path = Path(tmp.name) / "ronde.db"
-    if not path.exists():
-        build_store(path, registry, calendar, days)
+    data = year_of_service(args.checkpoints, args.db)
+    calendar, registry, last, now, path = data.calendar, data.registry, data.last, data.now, data.path
     mine = len(registry.checkpoints_of(LANDLORD))
     print(f"registry: {len(registry.checkpoints)} checkpoints, {len(registry.estates)} estates, "
           f"{len(registry.landlords)} landlords; {LANDLORD}: {mine} checkpoints; {TEAMS} teams")
@@ -228,8 +247,8 @@ def main() -> int:
         ok = ok and verdict != "MISSED"
         tgt = "" if target != target else f"≤{target:.0f}"
         print(f"{label:<66} {p50:>8.1f} {p95:>8.1f} {worst:>8.1f} {cpu95:>8.1f} {tgt:>7} {verdict}")
-    if tmp is not None:
-        tmp.cleanup()
+    if data.tmp is not None:
+        data.tmp.cleanup()
     return 0 if ok else 1
 
 
