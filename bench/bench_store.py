@@ -51,7 +51,7 @@ def run_ingest_pattern(store: Store, visits: list[StoredVisit], batch: int) -> f
     start = time.perf_counter()
     for i in range(0, len(visits), batch):
         chunk = visits[i:i + batch]
-        known = store.known_event_ids([(v.event_id, v.first_seen) for v in chunk])
+        known = store.known_event_ids([v.key for v in chunk])
         store.write(WriteBatch(visits=tuple(v for v in chunk if v.event_id not in known)))
     return len(visits) / (time.perf_counter() - start)
 

@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ronde.protocol.messages import BADGE_PATTERN
-from ronde.protocol.signing import public_key_from_text
+from ronde.protocol.signing import public_key_from_text, unb64u
 from ronde.protocol.topics import GATEWAY_ID_PATTERN
 
 _B64U_KEY = r"^[A-Za-z0-9_-]{43}$"
@@ -55,6 +55,7 @@ class GatewayEntry:
     public_key: Ed25519PublicKey | None
     public_key_text: str | None
     badges: frozenset[str] | None = None
+    public_key_raw: bytes | None = None  # the same key as 32 bytes, for libsodium
 
     def badge_allowed(self, badge: str) -> bool:
         return self.badges is None or badge in self.badges
@@ -84,13 +85,14 @@ class GatewaysFileError(ValueError):
 
 def gateway_entry(gateway_id: str, public_key_text: str | None, badges: frozenset[str] | None = None) -> GatewayEntry:
     """Build one entry in code (the demo, tests); raises ValueError on a bad key."""
-    key = None
+    key = raw = None
     if public_key_text is not None:
         try:
             key = public_key_from_text(public_key_text)
+            raw = unb64u(public_key_text)
         except (ValueError, TypeError) as exc:
             raise ValueError(f"gateway {gateway_id!r}: not a 32-byte Ed25519 key: {exc}") from None
-    return GatewayEntry(gateway_id, key, public_key_text, badges)
+    return GatewayEntry(gateway_id, key, public_key_text, badges, raw)
 
 
 def _loc(loc: tuple[Any, ...]) -> str:

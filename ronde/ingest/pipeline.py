@@ -139,7 +139,7 @@ class BatchProcessor:
             seen.setdefault(a.record.event_id, a)
         if not seen:
             return [], len(visits)
-        keys = [(a.record.event_id, a.record.first_seen) for a in seen.values() if isinstance(a.record, StoredVisit)]
+        keys = [a.record.key for a in seen.values() if isinstance(a.record, StoredVisit)]
         known = self.store.known_event_ids(keys)
         fresh = [a for eid, a in seen.items() if eid not in known]
         return fresh, len(visits) - len(fresh)

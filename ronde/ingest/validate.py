@@ -213,7 +213,7 @@ def _verification(
         if context.allow_unsigned:
             return Verification.UNSIGNED  # a signature we hold no key for proves nothing
         raise _Reject(RejectReason.SIGNATURE_INVALID, "no public key enrolled for this gateway")
-    if not verify_fast(obj, gateway.public_key):
+    if not verify_fast(obj, gateway.public_key, gateway.public_key_raw):
         raise _Reject(RejectReason.SIGNATURE_INVALID, "Ed25519 signature does not match the enrolled key")
     return Verification.SIGNED
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -36,11 +37,7 @@ class ServiceCalendar:
 
     def window(self, day: date) -> tuple[datetime, datetime]:
         """The UTC [start, end) of the evening of ``day`` (whether or not it is a service day)."""
-        tz = self.tz
-        start = datetime.combine(day, self.start, tzinfo=tz)
-        end_day = day + timedelta(days=1) if self.crosses_midnight else day
-        end = datetime.combine(end_day, self.end, tzinfo=tz)
-        return start.astimezone(UTC), end.astimezone(UTC)
+        return _window(self, day)
 
     def service_day(self, instant: datetime) -> date | None:
         """The service day whose window contains ``instant``, or None outside service hours."""
@@ -87,3 +84,13 @@ class ServiceCalendar:
                 candidates.extend(self.window(day))
         later = sorted(c for c in candidates if c > instant)
         return later[0] if later else instant + timedelta(days=7)
+
+
+@lru_cache(maxsize=4096)
+def _window(calendar: ServiceCalendar, day: date) -> tuple[datetime, datetime]:
+    """Cached: ingest asks for the same few evenings thousands of times a second."""
+    tz = calendar.tz
+    start = datetime.combine(day, calendar.start, tzinfo=tz)
+    end_day = day + timedelta(days=1) if calendar.crosses_midnight else day
+    end = datetime.combine(end_day, calendar.end, tzinfo=tz)
+    return start.astimezone(UTC), end.astimezone(UTC)

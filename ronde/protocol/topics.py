@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
 ROOT = "ronde/v1"
 GATEWAY_ID_PATTERN = r"[a-z0-9][a-z0-9_-]{0,62}"
@@ -40,8 +41,10 @@ def gateway_topic(gateway_id: str, kind: TopicKind) -> str:
     return f"{ROOT}/gw/{gateway_id}/{kind.value}"
 
 
+@lru_cache(maxsize=8192)
 def parse_topic(topic: str) -> ParsedTopic | None:
-    """``ronde/v1/gw/{id}/{kind}`` → ParsedTopic, anything else → None."""
+    """``ronde/v1/gw/{id}/{kind}`` → ParsedTopic, anything else → None. Cached: a deployment has
+    a handful of topics per gateway, each parsed thousands of times."""
     parts = topic.split("/")
     if len(parts) != 5 or f"{parts[0]}/{parts[1]}" != ROOT or parts[2] != "gw":
         return None

@@ -46,6 +46,7 @@ from ronde.store.port import StoreUnavailable
 from ronde.store.records import (
     BeaconTelemetryRecord,
     DailyRollup,
+    EventKey,
     GatewayStateRecord,
     Rejection,
     RetentionPolicy,
@@ -275,15 +276,21 @@ class InfluxStore:
         statement = f"SELECT * FROM {quote_ident(measurement.name)}" + (f" WHERE {clause}" if clause else "") + suffix
         return self._ql.query([statement], rp=measurement.retention.value)[0]
 
-    def known_event_ids(self, keys: Collection[tuple[str, datetime]]) -> set[str]:
-        """One narrow time-range statement per cluster of keys, filtered here: InfluxDB 1.x plans
-        ``event_id = 'a' OR …`` chains in quadratic time (500 terms: over 10 s), while the points of
-        a few seconds come back in milliseconds."""
-        wanted = {event_id for event_id, _ in keys}
+    def known_event_ids(self, keys: Collection[EventKey]) -> set[str]:
+        """One narrow statement per gateway and cluster of times, filtered here: InfluxDB 1.x plans
+        ``event_id = 'a' OR …`` chains in quadratic time (500 terms: over 10 s), while one series'
+        points of a few minutes come back in milliseconds. The gateway tag keeps a backlog drain from
+        reading every other gateway's points of the same minutes."""
+        wanted = {k.event_id for k in keys}
+        times: dict[str, list[datetime]] = {}
+        for k in keys:
+            times.setdefault(k.gateway_id, []).append(k.first_seen)
         statements = [
             f"SELECT {quote_ident('event_id')} FROM {quote_ident(schema.VISIT.name)} "
-            f"WHERE time >= {lo_ms * NS_PER_MS} AND time < {(hi_ms + 1) * NS_PER_MS}"
-            for lo_ms, hi_ms in _clusters(keys)
+            f"WHERE {quote_ident('gateway')} = {quote_str(gateway)} "
+            f"AND time >= {lo_ms * NS_PER_MS} AND time < {(hi_ms + 1) * NS_PER_MS}"
+            for gateway, seen in sorted(times.items())
+            for lo_ms, hi_ms in _clusters(seen)
         ]
         found: set[str] = set()
         for i in range(0, len(statements), 50):
@@ -439,10 +446,10 @@ def _rfc3339(ns: int) -> str:
     return schema.from_ns(ns).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _clusters(keys: Collection[tuple[str, datetime]]) -> list[tuple[int, int]]:
-    """(first ms, last ms) of the keys' times, cut wherever two are more than a minute apart."""
+def _clusters(times: Collection[datetime]) -> list[tuple[int, int]]:
+    """(first ms, last ms) of the times, cut wherever two are more than a minute apart."""
     out: list[tuple[int, int]] = []
-    for ms in sorted({to_ms(t) for _, t in keys}):
+    for ms in sorted({to_ms(t) for t in times}):
         if out and ms - out[-1][1] <= KNOWN_IDS_GAP_MS:
             out[-1] = (out[-1][0], ms)
         else:

@@ -9,6 +9,7 @@ from typing import Protocol
 from ronde.store.records import (
     BeaconTelemetryRecord,
     DailyRollup,
+    EventKey,
     GatewayStateRecord,
     Rejection,
     RetentionPolicy,
@@ -34,9 +35,10 @@ class Store(Protocol):
         Returns only when the data would survive a crash of this process. Raises StoreUnavailable.
         """
 
-    def known_event_ids(self, keys: Collection[tuple[str, datetime]]) -> set[str]:
-        """Which ``(event_id, first_seen)`` are already stored as visits (dedupe across workers and
-        restarts). ``first_seen`` lets time-series engines bound the lookup to a narrow time range."""
+    def known_event_ids(self, keys: Collection[EventKey]) -> set[str]:
+        """Which event ids are already stored as visits (dedupe across workers and restarts). The
+        key's gateway and ``first_seen`` let time-series engines bound the lookup to one series and a
+        narrow time range."""
 
     def visits(
         self,

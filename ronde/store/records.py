@@ -35,6 +35,16 @@ class RejectReason(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class EventKey:
+    """What a duplicate check needs: the event id, and where to look for it (its gateway's series,
+    around its first_seen) so a time-series engine reads a few points, not every gateway's."""
+
+    event_id: str
+    gateway_id: str
+    first_seen: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class StoredVisit:
     """A verified, enriched visit. ``badge`` is a field only (never a tag, never shown to landlords)."""
 
@@ -61,6 +71,10 @@ class StoredVisit:
     @property
     def dwell_s(self) -> float:
         return (self.last_seen - self.first_seen).total_seconds()
+
+    @property
+    def key(self) -> EventKey:
+        return EventKey(self.event_id, self.gateway_id, self.first_seen)
 
 
 @dataclass(frozen=True, slots=True)

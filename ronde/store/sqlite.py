@@ -23,6 +23,7 @@ from ronde.store.records import (
     BeaconCheck,
     BeaconTelemetryRecord,
     DailyRollup,
+    EventKey,
     GatewayStateRecord,
     Rejection,
     RejectReason,
@@ -214,8 +215,8 @@ class SqliteStore:
 
     # ---- reads -------------------------------------------------------------------------------
 
-    def known_event_ids(self, keys: Collection[tuple[str, datetime]]) -> set[str]:
-        ids = sorted({event_id for event_id, _ in keys})
+    def known_event_ids(self, keys: Collection[EventKey]) -> set[str]:
+        ids = sorted({k.event_id for k in keys})
         found: set[str] = set()
         for i in range(0, len(ids), _MAX_PARAMS):
             chunk = ids[i:i + _MAX_PARAMS]

@@ -15,7 +15,7 @@ from ronde.store.config import open_store
 from ronde.store.influx import InfluxStore
 from ronde.store.influx_http import WritePath
 from ronde.store.port import Store, StoreUnavailable
-from ronde.store.records import RejectReason, RetentionPolicy, WriteBatch
+from ronde.store.records import EventKey, RejectReason, RetentionPolicy, WriteBatch
 from ronde.store.sqlite import SqliteStore
 from tests.store import factories as f
 from tests.store.factories import BASE, DAY
@@ -74,16 +74,16 @@ def test_known_event_ids(store: Store) -> None:
     stored = [f.visit(i) for i in range(3)]
     late = f.visit(9, at=BASE - timedelta(days=1, hours=3))  # far from the others: its own time cluster
     store.write(WriteBatch(visits=(*stored, late)))
-    keys = {(v.event_id, v.first_seen) for v in (*stored, late)} | {(f.ulid(50), BASE), (f.ulid(51), BASE)}
+    keys = {v.key for v in (*stored, late)} | {EventKey(f.ulid(50), 'gw-1', BASE), EventKey(f.ulid(51), 'gw-1', BASE)}
     assert store.known_event_ids(keys) == {v.event_id for v in (*stored, late)}
     assert store.known_event_ids([]) == set()
-    assert store.known_event_ids([(f.ulid(52), BASE)]) == set()
+    assert store.known_event_ids([EventKey(f.ulid(52), 'gw-1', BASE)]) == set()
 
 
 def test_known_event_ids_many(store: Store) -> None:
     visits = tuple(f.visit(i, at=BASE + timedelta(seconds=i)) for i in range(1200))
     store.write(WriteBatch(visits=visits[:700]))
-    keys = [(v.event_id, v.first_seen) for v in visits]
+    keys = [v.key for v in visits]
     assert store.known_event_ids(keys) == {v.event_id for v in visits[:700]}
 
 
@@ -212,7 +212,7 @@ def test_awkward_strings_survive(store: Store, text: str) -> None:
     assert store.visits(*WINDOW, landlord=text, checkpoint_ids=[text]) == [v]
     assert store.visits_of_days([DAY], landlord=text) == [v]
     assert store.rejections(*WINDOW) == [r]
-    assert store.known_event_ids([(v.event_id, v.first_seen)]) == {v.event_id}
+    assert store.known_event_ids([v.key]) == {v.event_id}
 
 
 @pytest.mark.influx
@@ -231,7 +231,7 @@ def test_influx_stopped_raises_store_unavailable_then_recovers() -> None:
             assert [v.event_id for v in store.visits(*WINDOW)] == [f.ulid(1), f.ulid(2)]
             store.close()
             store.open()  # a closed store can be opened again
-            assert store.known_event_ids([(f.ulid(2), f.visit(2).first_seen)]) == {f.ulid(2)}
+            assert store.known_event_ids([f.visit(2).key]) == {f.ulid(2)}
         finally:
             store.close()
 
