@@ -6,7 +6,7 @@ Prints, in one run against the same InfluxDB (Debian's influxd, started here):
   subscription), with the ratio to the ceiling; zero loss checked by count at the end;
 - publish-to-queryable latency p50/p99 at a steady 1,000 events/s (one worker).
 
-Usage: ``.venv/bin/python bench/bench_ingest.py [--events 20000] [--rate-seconds 10]``.
+Usage: ``.venv/bin/python bench/bench_ingest.py [--events 40000] [--rate-seconds 10]``.
 Targets (issue 5): ≥ 5,000 events/s per worker; p99 ≤ 2 s at 1,000 events/s.
 """
 
@@ -23,6 +23,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -56,27 +57,43 @@ def gateway_ids() -> list[str]:
 KEYS = {g: Ed25519PrivateKey.generate() for g in gateway_ids()}
 
 
-def make_events(n: int, seq0: int) -> list[tuple[str, bytes]]:
+@dataclass(frozen=True)
+class Phase:
+    """One measurement's events and the time range their first_seen fall in (each phase its own,
+    so that counting what is stored reads this phase's points only)."""
+
+    events: list[tuple[str, bytes]]
+    start: datetime
+    end: datetime
+
+
+_next_end = [datetime.now(UTC) - timedelta(minutes=1)]
+
+
+def make_events(n: int, seq0: int) -> Phase:
     """Signed visit events spread over the gateways (signing cost kept out of the measurement).
 
-    Each gateway's visits start ``VISIT_SPACING_S`` apart, ending a minute ago, as a team's would
-    on patrol (the gateway drops passes under 15 s): a backlog drained after an outage, not
-    thousands of visits of one team within the same second, which no scanner can produce.
+    Each gateway's visits start ``VISIT_SPACING_S`` apart, as a team's would on patrol (the
+    gateway drops passes under 15 s): a backlog drained after an outage, not thousands of visits
+    of one team within the same second, which no scanner can produce. Phases go back in time.
     """
     out = []
     gws = gateway_ids()
     per_gateway = -(-n // len(gws))
-    end = datetime.now(UTC) - timedelta(minutes=1)
+    end = _next_end[0]
+    start = end - timedelta(seconds=VISIT_SPACING_S * per_gateway)
+    _next_end[0] = start - timedelta(minutes=1)
     for i in range(n):
         gw, k = gws[i % len(gws)], i // len(gws)
         first = end - timedelta(seconds=VISIT_SPACING_S * (per_gateway - k))
         out.append((topic(gw), encode(visit(seq0 + k + 1, gateway=gw, key=KEYS[gw], first_seen=first))))
-    return out
+    return Phase(out, start, end)
 
 
-def count_visits(http: httpx.Client) -> int:
+def count_visits(http: httpx.Client, phase: Phase) -> int:
+    where = f"time >= {schema.to_ms(phase.start) * 1_000_000} AND time < {schema.to_ms(phase.end) * 1_000_000 + 1}"
     r = http.post("/query", params={"db": "ronde", "rp": "raw"},
-                  data={"q": f'SELECT count("seq") FROM "{schema.VISIT.name}"'})
+                  data={"q": f'SELECT count("seq") FROM "{schema.VISIT.name}" WHERE {where}'})
     series = r.json()["results"][0].get("series")
     return int(series[0]["values"][0][1]) if series else 0
 
@@ -175,19 +192,19 @@ def publish_all(port: int, events: list[tuple[str, bytes]], publishers: int = 4)
             c.close()
 
     threads = [threading.Thread(target=run, args=(g,)) for g in groups if g]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
 
 
-def wait_count(http: httpx.Client, target: int, timeout: float, on_poll: Callable[[int], None] | None = None,
-               interval: float = 0.05) -> int:
+def wait_count(http: httpx.Client, phase: Phase, target: int, timeout: float,
+               on_poll: Callable[[int], None] | None = None, interval: float = 0.05) -> int:
     deadline = time.monotonic() + timeout
-    n = count_visits(http)
+    n = count_visits(http, phase)
     while n < target and time.monotonic() < deadline:
         time.sleep(interval)
-        n = count_visits(http)
+        n = count_visits(http, phase)
         if on_poll:
             on_poll(n)
     return n
@@ -207,8 +224,9 @@ def throughput(tmp: Path, broker: Mosquitto, influx: Influxd, http: httpx.Client
     they would otherwise be the bottleneck); the clock starts when every worker is subscribed.
     """
     port = broker.port
-    events = make_events(n, seq0)
-    before = count_visits(http)
+    phase = make_events(n, seq0)
+    events = phase.events
+    before = count_visits(http, phase)
     tag = f"t{workers}-"
     Workers(tmp, port, influx, workers, tag).stop(retire=False)  # sessions + $share subscriptions exist
     t_pub = time.monotonic()
@@ -221,7 +239,7 @@ def throughput(tmp: Path, broker: Mosquitto, influx: Influxd, http: httpx.Client
         assert broker.process is not None and influx.process is not None
         others = {"Mosquitto": broker.process.pid, "influxd": influx.process.pid}
         others_cpu = {name: cpu_seconds(pid) for name, pid in others.items()}
-        got = wait_count(http, before + n, 300, interval=0.5)  # counting scans the database: not too often
+        got = wait_count(http, phase, before + n, 300, interval=0.25)  # counting scans the database: not too often
         elapsed = time.monotonic() - t0
         cpu = sum(cpu_seconds(p.pid) for p in w.procs) - start_cpu
         others_cpu = {name: cpu_seconds(pid) - others_cpu[name] for name, pid in others.items()}
@@ -242,8 +260,9 @@ def throughput(tmp: Path, broker: Mosquitto, influx: Influxd, http: httpx.Client
 
 def latency(tmp: Path, port: int, influx: Influxd, http: httpx.Client, rate: int, seconds: float, seq0: int) -> None:
     n = int(rate * seconds)
-    events = make_events(n, seq0)
-    before = count_visits(http)
+    phase = make_events(n, seq0)
+    events = phase.events
+    before = count_visits(http, phase)
     published: list[float] = []
     seen_at: dict[int, float] = {}
     w = Workers(tmp, port, influx, 1, "lat-")
@@ -258,7 +277,7 @@ def latency(tmp: Path, port: int, influx: Influxd, http: httpx.Client, rate: int
 
         def poller() -> None:
             while not poller_stop.is_set():
-                poll(count_visits(http))
+                poll(count_visits(http, phase))
                 time.sleep(0.02)
 
         pt = threading.Thread(target=poller)
@@ -271,7 +290,7 @@ def latency(tmp: Path, port: int, influx: Influxd, http: httpx.Client, rate: int
                 time.sleep(delay)
             published.append(time.monotonic())
             pubs[t.split("/")[3]].publish(t, p, wait=False)
-        got = wait_count(http, before + n, 60, on_poll=poll)
+        got = wait_count(http, phase, before + n, 60, on_poll=poll)
         poller_stop.set()
         pt.join()
         poll(got)
@@ -289,7 +308,7 @@ def latency(tmp: Path, port: int, influx: Influxd, http: httpx.Client, rate: int
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--events", type=int, default=20000)
+    ap.add_argument("--events", type=int, default=40000)
     ap.add_argument("--rate", type=int, default=1000)
     ap.add_argument("--rate-seconds", type=float, default=10.0)
     args = ap.parse_args(argv)

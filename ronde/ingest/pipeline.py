@@ -93,6 +93,8 @@ class ReplayCheck:
     max_speed_mps: float = 1.5
     radio_range_m: float = 50.0
     window: timedelta = timedelta(minutes=15)
+    # how far back a stored rejection makes an identical message a redelivery, not a new refusal
+    rejection_lookback: timedelta = timedelta(days=1)
 
 
 class BatchProcessor:
@@ -124,9 +126,14 @@ class BatchProcessor:
         """The store half: duplicates and replays, looked up after every earlier batch was written."""
         fresh, duplicates = self._drop_duplicates(validated.visits)
         kept, replays = self._flag_replays(fresh)
+        rejections = _unique_rejections([*validated.rejections, *replays])
+        if rejections:
+            stored = self.store.known_rejections(rejections, self.replay.rejection_lookback)
+            duplicates += len(stored)
+            rejections = [r for r in rejections if (r.topic, r.payload_sha256) not in stored]
         batch = WriteBatch(
             visits=tuple(a.record for a in kept if isinstance(a.record, StoredVisit)),
-            rejections=tuple(_unique_rejections([*validated.rejections, *replays])),
+            rejections=tuple(rejections),
             telemetry=tuple(validated.telemetry),
             gateway_states=tuple(validated.states),
         )

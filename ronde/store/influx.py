@@ -367,6 +367,23 @@ class InfluxStore:
         rows.sort(key=lambda r: (int(r["time"]), str(r["reason"]), r.get("gateway") or ""))
         return [schema.rejection_from_row(r) for r in rows]
 
+    def known_rejections(self, rejections: Collection[Rejection], lookback: timedelta) -> set[tuple[str, str]]:
+        """Per gateway tag (absent for a bad topic: ``= ''``), the lookback window, filtered here."""
+        if not rejections:
+            return set()
+        wanted = {(r.topic, r.payload_sha256) for r in rejections}
+        end_ns = (to_ms(max(r.at for r in rejections)) + 1) * NS_PER_MS
+        start_ns = to_ms(min(r.at for r in rejections) - lookback) * NS_PER_MS
+        statements = [
+            f"SELECT {quote_ident('topic')}, {quote_ident('payload_sha256')} FROM {quote_ident(schema.REJECTION.name)} "
+            f"WHERE {quote_ident('gateway')} = {quote_str(gateway)} AND time >= {start_ns} AND time < {end_ns}"
+            for gateway in sorted({r.gateway_id or "" for r in rejections})
+        ]
+        found: set[tuple[str, str]] = set()
+        for rows in self._ql.query(statements, rp=schema.REJECTION.retention.value):
+            found.update(key for r in rows if (key := (str(r["topic"]), str(r["payload_sha256"]))) in wanted)
+        return found
+
     def gaps(self, start: datetime, end: datetime) -> list[SequenceGap]:
         rows = self._select(schema.SEQUENCE_GAP, _time_range(start, end))
         rows.sort(key=lambda r: (int(r["time"]), str(r["gateway"])))

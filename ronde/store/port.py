@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Protocol
 
 from ronde.store.records import (
@@ -39,6 +39,11 @@ class Store(Protocol):
         """Which event ids are already stored as visits (dedupe across workers and restarts). The
         key's gateway and ``first_seen`` let time-series engines bound the lookup to one series and a
         narrow time range."""
+
+    def known_rejections(self, rejections: Collection[Rejection], lookback: timedelta) -> set[tuple[str, str]]:
+        """Which ``(topic, payload_sha256)`` of these rejections are already stored, received at most
+        ``lookback`` before them: a message written as rejected, then redelivered because the worker
+        died before its ack, is recorded once."""
 
     def visits(
         self,

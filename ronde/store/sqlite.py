@@ -13,7 +13,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -272,6 +272,22 @@ class SqliteStore:
             "UNION SELECT gateway_id FROM telemetry UNION SELECT gateway_id FROM gaps ORDER BY 1"
         )
         return [str(r[0]) for r in rows]
+
+    def known_rejections(self, rejections: Collection[Rejection], lookback: timedelta) -> set[tuple[str, str]]:
+        if not rejections:
+            return set()
+        wanted = {(r.topic, r.payload_sha256) for r in rejections}
+        since = ceil_ms(min(r.at for r in rejections) - lookback)
+        digests = sorted({d for _, d in wanted})
+        found: set[tuple[str, str]] = set()
+        for i in range(0, len(digests), _MAX_PARAMS):
+            chunk = digests[i:i + _MAX_PARAMS]
+            rows = self._query(
+                f"SELECT topic, payload_sha256 FROM rejections WHERE at >= ? AND payload_sha256 IN ({_marks(chunk)})",
+                [since, *chunk],
+            )
+            found.update(key for r in rows if (key := (str(r[0]), str(r[1]))) in wanted)
+        return found
 
     def rejections(self, start: datetime, end: datetime) -> list[Rejection]:
         rows = self._query(

@@ -41,6 +41,20 @@ def test_duplicates_within_and_across_batches(store: SqliteStore) -> None:
     assert counters.snapshot()["duplicates"] == 7
 
 
+def test_a_rejection_redelivered_later_is_recorded_once(store: SqliteStore) -> None:
+    """Written as rejected, then redelivered because the worker died before its ack."""
+    proc = BatchProcessor(context(), store)
+    bad = Incoming(topic(), b'{"v":1,', datetime.now(UTC))
+    first = proc.process([bad])
+    store.write(first.batch)
+    again = proc.process([Incoming(bad.topic, bad.payload, bad.received_at + timedelta(minutes=7))])
+    assert again.batch.rejections == () and again.duplicates == 1
+    different = proc.process([Incoming(bad.topic, b'{"v":2,', datetime.now(UTC))])
+    assert len(different.batch.rejections) == 1
+    store.write(again.batch)
+    assert len(store.rejections(bad.received_at - timedelta(hours=1), bad.received_at + timedelta(hours=1))) == 1
+
+
 def test_rejections_kept_with_digest_not_content(store: SqliteStore) -> None:
     proc = BatchProcessor(context(), store)
     bad = Incoming(topic(), b'{"v":1,', datetime.now(UTC))

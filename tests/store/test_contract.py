@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -78,6 +79,19 @@ def test_known_event_ids(store: Store) -> None:
     assert store.known_event_ids(keys) == {v.event_id for v in (*stored, late)}
     assert store.known_event_ids([]) == set()
     assert store.known_event_ids([EventKey(f.ulid(52), 'gw-1', BASE)]) == set()
+
+
+def test_known_rejections_by_topic_and_digest_within_lookback(store: Store) -> None:
+    stored = [f.rejection(1), f.rejection(2, gateway_id=None, topic="garbage/topic")]
+    store.write(WriteBatch(rejections=tuple(stored)))
+    later = timedelta(hours=3)
+    redelivered = [replace(r, at=r.at + later) for r in stored]  # same bytes, received again later
+    other_topic = replace(f.rejection(1), at=BASE + later, topic="ronde/v1/gw/gw-1/telemetry")
+    new = replace(f.rejection(3), at=BASE + later)
+    found = store.known_rejections([*redelivered, other_topic, new], timedelta(days=1))
+    assert found == {(r.topic, r.payload_sha256) for r in stored}
+    assert store.known_rejections(redelivered, timedelta(hours=1)) == set()  # older than the lookback
+    assert store.known_rejections([], timedelta(days=1)) == set()
 
 
 def test_known_event_ids_many(store: Store) -> None:
