@@ -378,6 +378,8 @@ class GapOut(_Out):
     first_missing: int
     last_missing: int
     detected_at: datetime
+    still_missing: int = Field(description="numbers of the gap not received since (0: filled late, not lost)")
+    filled: bool
 
 
 # ---- audit -------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from enum import StrEnum
 from ronde.coverage.service_time import service_seconds, utc
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.estate import Checkpoint, Registry, distance_m
-from ronde.store.records import BeaconTelemetryRecord, StoredVisit
+from ronde.store.records import BeaconTelemetryRecord, SequenceGap, StoredVisit
 
 DEFAULT_LOW_BATTERY_MV = 2600  # a 3 V lithium cell near the knee of its discharge curve
 DEFAULT_NEIGHBOUR_M = 50.0
@@ -197,4 +197,28 @@ def beacons_needing_maintenance(
         if len(missed) >= min_missed_days:
             out.append(MaintenanceFlag(c.id, c.name, c.estate, c.landlord, MaintenanceReason.NOT_SEEN_NEAR_VISITS,
                                        tlm.battery_mv if tlm is not None else None, last_day, tuple(missed)))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class GapState:
+    """A recorded gap and how many of its events are still missing. A gap whose events came in
+    late stays on record (a long delay is worth knowing) but is shown as filled, not as a loss."""
+
+    gap: SequenceGap
+    still_missing: int
+
+    @property
+    def filled(self) -> bool:
+        return self.still_missing == 0
+
+
+def gap_states(gaps: Iterable[SequenceGap], arrived: Mapping[str, Iterable[int]]) -> list[GapState]:
+    """``arrived``: per gateway, the sequence numbers stored so far (any order, repeats allowed)."""
+    seen = {gw: set(seqs) for gw, seqs in arrived.items()}
+    out = []
+    for g in gaps:
+        have = seen.get(g.gateway_id, set())
+        missing = sum(1 for s in range(g.first_missing, g.last_missing + 1) if s not in have)
+        out.append(GapState(g, missing))
     return out

@@ -17,10 +17,12 @@ from datetime import date, datetime, timedelta
 from ronde.audit.chain import genesis_anchor
 from ronde.coverage.live import (
     CheckpointIdleness,
+    GapState,
     MaintenanceFlag,
     TeamCheckin,
     beacons_needing_maintenance,
     current_idleness,
+    gap_states,
     last_checkins,
 )
 from ronde.coverage.period import PeriodCoverage, combine_periods, period_coverage, rollups_for_days
@@ -30,7 +32,7 @@ from ronde.coverage.shares import FairShare, fair_share
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.estate import Registry
 from ronde.store.port import Store
-from ronde.store.records import DailyRollup, StoredVisit
+from ronde.store.records import DailyRollup, SequenceGap, StoredVisit
 
 
 def _days_without_rollups(
@@ -263,3 +265,13 @@ def maintenance_now(
 ) -> list[MaintenanceFlag]:
     visits = store.visits(now - timedelta(days=lookback_days), now)
     return beacons_needing_maintenance(registry, visits, store.latest_telemetry(), landlord=landlord)
+
+
+def gap_states_now(store: Store, gaps: Sequence[SequenceGap], *, now: datetime) -> list[GapState]:
+    """Recorded gaps with the numbers that have arrived since (a gap's events can only arrive after
+    it was detected, so the look-up starts a day before the oldest detection, to be safe)."""
+    arrived: dict[str, list[int]] = {}
+    for gw in sorted({g.gateway_id for g in gaps}):
+        since = min(g.detected_at for g in gaps if g.gateway_id == gw) - timedelta(days=1)
+        arrived[gw] = store.sequence_numbers(gw, since, now + timedelta(seconds=1))
+    return gap_states(gaps, arrived)

@@ -7,14 +7,17 @@ progress): PH hall A 19:30–19:35, 3F hall B 18:00–18:02. Times are Europe/Pa
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from fastapi.testclient import TestClient
 
 from ronde.audit.chain import genesis_anchor
 from ronde.coverage.daily import build_daily_rollups
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.estate import load_default_estate
+from ronde.store.records import WriteBatch
 from ronde.store.sqlite import SqliteStore
-from tests.api.support import F3_CP, F3_CP2, PH_CP, PH_CP2, THU, WED, auth, paris, visit
+from tests.api.support import F3_CP, F3_CP2, NOW, PH_CP, PH_CP2, THU, WED, auth, paris, visit
 
 SUPER = auth("tok-super")
 
@@ -132,3 +135,17 @@ def test_bad_periods_are_422(client: TestClient) -> None:
         r = client.get("/api/v1/coverage/landlords", params=params, headers=SUPER)
         assert r.status_code == 422, params
         assert r.json()["code"] == "validation" and r.json()["detail"]
+
+
+def test_a_gap_whose_events_arrive_late_is_shown_filled(client: TestClient, store: SqliteStore) -> None:
+    """The fixture records gap 7–9 of gw-mordacs-1; two of its events then come out of the outbox."""
+    gap = client.get("/api/v1/supervision/gaps", headers=SUPER).json()
+    assert [(g["first_missing"], g["last_missing"], g["still_missing"], g["filled"]) for g in gap] == [(7, 9, 3, False)]
+    registry = load_default_estate()
+    late = [replace(visit(registry, PH_CP, paris(THU, 19, 40), 2), seq=s, received_at=NOW) for s in (7, 8)]
+    store.write(WriteBatch(visits=tuple(late)))
+    assert client.get("/api/v1/supervision/gaps", headers=SUPER).json()[0]["still_missing"] == 1
+    store.write(WriteBatch(visits=(replace(visit(registry, PH_CP, paris(THU, 19, 45), 2), seq=9, received_at=NOW),)))
+    assert client.get("/api/v1/supervision/gaps", headers=SUPER).json()[0]["filled"] is True
+    page = client.get("/ui/supervision", headers=SUPER).text
+    assert "comblé (arrivé en retard)" in page

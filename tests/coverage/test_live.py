@@ -7,7 +7,7 @@ from datetime import date
 
 from ronde.coverage import live
 from ronde.coverage.live import MaintenanceReason, beacons_needing_maintenance, last_checkins, neighbours
-from ronde.store.records import BeaconTelemetryRecord
+from ronde.store.records import BeaconTelemetryRecord, SequenceGap
 from tests.coverage.factory import local, registry, visit
 
 DAYS = [date(2026, 11, d) for d in (18, 19, 20, 21, 22, 25)]  # Wed..Sun, Wed
@@ -77,3 +77,11 @@ def test_low_battery_from_tlm() -> None:
         ("a", MaintenanceReason.LOW_BATTERY, 2400)]  # 0 mV means "not reported" in TLM
     assert beacons_needing_maintenance(reg, [], list(telemetry.values()), low_battery_mv=3100,
                                        min_missed_days=99)[-1].checkpoint_id == "b"
+
+
+def test_gap_states_count_what_is_still_missing() -> None:
+    at = local(date(2026, 11, 26), 20, 0)
+    gaps = [SequenceGap("gw-a", 5, 7, at), SequenceGap("gw-a", 12, 12, at), SequenceGap("gw-b", 1, 2, at)]
+    states = live.gap_states(gaps, {"gw-a": [1, 2, 3, 4, 6, 8, 12, 12]})
+    assert [(s.gap.first_missing, s.still_missing, s.filled) for s in states] == [(5, 2, False), (12, 0, True),
+                                                                                 (1, 2, False)]

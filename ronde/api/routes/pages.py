@@ -18,7 +18,7 @@ from ronde.api.web.html import Html, el, join
 from ronde.api.web.i18n import PageLang, check_label, day_label, duration, kind_label, percent, t
 from ronde.api.web.layout import page
 from ronde.api.web.plan import IdleMark, plan_svg
-from ronde.coverage.query import maintenance_now, team_checkins_now
+from ronde.coverage.query import gap_states_now, maintenance_now, team_checkins_now
 from ronde.coverage.shares import Level
 
 # JSON even on HTML routes (FastAPI would label a model response with the route's text/html)
@@ -450,7 +450,7 @@ def supervision_page(p: PageDep) -> Response:
         offline = [s for s in states.values() if not s.online]
         since = ctx.now() - timedelta(hours=24)
         rejections = ctx.store.rejections(since, ctx.now() + timedelta(seconds=1))
-        gaps = ctx.store.gaps(since, ctx.now() + timedelta(seconds=1))
+        gaps = gap_states_now(ctx.store, ctx.store.gaps(since, ctx.now() + timedelta(seconds=1))[-50:], now=ctx.now())
 
         def table(rows: list[list[object]], id_: str) -> Html:
             if not rows:
@@ -472,7 +472,9 @@ def supervision_page(p: PageDep) -> Response:
             table([[r.at.isoformat(), r.reason.value, r.gateway_id or "", r.detail] for r in rejections[-50:]],
                   "rejections"),
             el("h3", t(lang, "gaps")),
-            table([[g.gateway_id, f"{g.first_missing}–{g.last_missing}"] for g in gaps[-50:]], "gaps"),
+            table([[s.gap.gateway_id, f"{s.gap.first_missing}–{s.gap.last_missing}",
+                    t(lang, "gap_filled") if s.filled else t(lang, "gap_missing").format(n=s.still_missing)]
+                   for s in gaps], "gaps"),
         ])
 
     return p.respond(build)

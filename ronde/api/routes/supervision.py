@@ -18,7 +18,7 @@ from ronde.api.models import (
     StaleRow,
     TeamRow,
 )
-from ronde.coverage.query import maintenance_now, team_checkins_now
+from ronde.coverage.query import gap_states_now, maintenance_now, team_checkins_now
 
 router = APIRouter(prefix="/api/v1/supervision", tags=["supervision"], responses=ERROR_RESPONSES)
 
@@ -113,9 +113,9 @@ def rejections(
 def gaps(
     scope: StaffScope, ctx: Ctx, since: Since = None, limit: Annotated[int, Query(ge=1, le=10_000)] = 500
 ) -> list[GapOut]:
-    rows = ctx.store.gaps(_since(ctx, since), ctx.now() + timedelta(seconds=1))
+    rows = ctx.store.gaps(_since(ctx, since), ctx.now() + timedelta(seconds=1))[-limit:]
     return [
-        GapOut(gateway_id=g.gateway_id, first_missing=g.first_missing, last_missing=g.last_missing,
-               detected_at=g.detected_at)
-        for g in rows[-limit:]
+        GapOut(gateway_id=s.gap.gateway_id, first_missing=s.gap.first_missing, last_missing=s.gap.last_missing,
+               detected_at=s.gap.detected_at, still_missing=s.still_missing, filled=s.filled)
+        for s in gap_states_now(ctx.store, rows, now=ctx.now())
     ]
