@@ -96,8 +96,18 @@ def _run(args: argparse.Namespace) -> int:
         log.info("signal %d: finishing the current batch, then disconnecting", signum)
         threading.Thread(target=worker.stop, name="ingest-stop", daemon=True).start()
 
+    def _reload(signum: int, frame: FrameType | None) -> None:
+        if not config.gateways_file:
+            log.warning("SIGHUP: no gateways_file configured, nothing to reload")
+            return
+        try:
+            worker.reload_gateways(load_gateways(config.gateways_file))
+        except GatewaysFileError as exc:  # keep serving with the registry we have
+            log.error("SIGHUP: gateways file refused, the previous registry stays in force:\n%s", exc)
+
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGHUP, _reload)
     try:
         worker.run()
     except RuntimeError as exc:

@@ -19,6 +19,7 @@ to the old connection); the broker redelivers it and deduplication drops it.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import queue
@@ -190,6 +191,15 @@ class IngestWorker:
     @property
     def failure(self) -> BaseException | None:
         return self._failure
+
+    def reload_gateways(self, gateways: GatewayRegistry) -> None:
+        """Enrol or revoke gateways without a restart (SIGHUP in ``ronde ingest run``). Messages
+        validated from now on see the new registry; the broker keeps every session meanwhile."""
+        self.gateways = gateways
+        self.context = dataclasses.replace(self.context, gateways=gateways)
+        self.processor.context = self.context  # one attribute swap: the validator reads it per message
+        log.info("gateways reloaded: %d enrolled, %d with an Ed25519 key", len(gateways),
+                 sum(1 for e in gateways.entries.values() if e.public_key is not None))
 
     @property
     def pending(self) -> int:

@@ -1,12 +1,21 @@
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import yaml
 
 from ronde.cli import main
-from ronde.ingest.gateways import dump_gateways
-from tests.ingest.helpers import GATEWAYS
+from ronde.ingest.gateways import GatewayRegistry, dump_gateways
+from ronde.store.records import RejectReason
+from ronde.store.sqlite import SqliteStore
+from tests.ingest.broker import Publisher
+from tests.ingest.helpers import GATEWAYS, GW, GW2, encode, topic, visit, wait_for
+from tests.support.services import Mosquitto
 
 
 def test_gateways_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -33,3 +42,46 @@ def test_run_fails_fast_on_bad_config(tmp_path: Path, capsys: pytest.CaptureFixt
     est.write_text("format: ronde-estate\nversion: 1\n")
     assert main(["ingest", "run", "--estate", str(est), "--gateways", str(gw)]) == 2
     assert "estate.yaml" in capsys.readouterr().err
+
+
+def test_sighup_reloads_the_gateways_file(mosquitto: Mosquitto, tmp_path: Path) -> None:
+    """A gateway enrolled while the worker runs is accepted after SIGHUP; a broken file is refused
+    and the registry in force stays (real broker, real worker process, embedded store)."""
+    gw_file = tmp_path / "gateways.yaml"
+    gw_file.write_text(dump_gateways(GatewayRegistry.of(GATEWAYS.entries[GW])))
+    db = tmp_path / "ronde.db"
+    cfg = tmp_path / "ingest.yaml"
+    cfg.write_text(yaml.safe_dump({
+        "name": "hup", "broker_port": mosquitto.port, "store_url": f"sqlite://{db}", "gateways_file": str(gw_file),
+        "calendar": {"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "start": "00:00", "end": "00:00",
+                     "timezone": "UTC"},
+        "batch_window_ms": 20, "maintenance": False,
+    }))
+    log = tmp_path / "worker.log"
+    proc = subprocess.Popen([sys.executable, "-m", "ronde.cli", "ingest", "run", "--config", str(cfg)],
+                            stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    store = SqliteStore(db)
+    pub = Publisher(mosquitto.port, GW2)
+    window = (datetime.now(UTC) - timedelta(hours=1), datetime.now(UTC) + timedelta(hours=1))
+    try:
+        assert wait_for(lambda: "subscribed:" in log.read_text(errors="replace"), 20), log.read_text()
+        store.open()
+        pub.publish(topic(GW2), encode(visit(1, gateway=GW2)))
+        assert wait_for(lambda: [r.reason for r in store.rejections(*window)] == [RejectReason.UNKNOWN_GATEWAY], 20)
+
+        gw_file.write_text(dump_gateways(GATEWAYS))  # GW2 enrolled
+        proc.send_signal(signal.SIGHUP)
+        assert wait_for(lambda: "gateways reloaded: 2 enrolled" in log.read_text(errors="replace"), 10)
+        pub.publish(topic(GW2), encode(visit(2, gateway=GW2)))
+        assert wait_for(lambda: [v.seq for v in store.visits(*window)] == [2], 20)
+
+        gw_file.write_text("format: ronde-gateways\nversion: 1\ngateways: [{id: gw, public_key: nope}]\n")
+        proc.send_signal(signal.SIGHUP)
+        assert wait_for(lambda: "previous registry stays in force" in log.read_text(errors="replace"), 10)
+        pub.publish(topic(GW2), encode(visit(3, gateway=GW2)))
+        assert wait_for(lambda: [v.seq for v in store.visits(*window)] == [2, 3], 20)
+    finally:
+        pub.close()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0, log.read_text()
+        store.close()
