@@ -8,9 +8,9 @@ import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ronde.ingest.fastsig import canonical_fast, verify_fast
+from ronde.ingest.fastsig import canonical_fast, sodium_verify, verify_fast
 from ronde.protocol.signing import canonical_bytes, sign, verify
-from tests.ingest.helpers import GW, GW2, KEYS, visit
+from tests.ingest.helpers import GATEWAYS, GW, GW2, KEYS, visit
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**60), 2**60) | st.floats(allow_nan=False, allow_infinity=False)
@@ -45,3 +45,30 @@ def test_same_verdict_as_reference(rssi: float, count: int, badge: str) -> None:
     assert verify_fast(signed, pub_other) is verify(signed, pub_other) is False
     tampered = dict(signed, count=count + 1)
     assert verify_fast(tampered, pub_gw) is False
+
+
+@settings(max_examples=60, deadline=None)
+@given(rssi=st.floats(-127, 20), count=st.integers(1, 10_000_000))
+def test_libsodium_path_gives_the_reference_verdict(rssi: float, count: int) -> None:
+    signed = sign(dict(visit(1, signed=False), rssi_mean=rssi, count=count), KEYS[GW])
+    raw_gw, raw_other = GATEWAYS.entries[GW].public_key_raw, GATEWAYS.entries[GW2].public_key_raw
+    pub_gw, pub_other = KEYS[GW].public_key(), KEYS[GW2].public_key()
+    assert raw_gw is not None and raw_other is not None
+    assert verify_fast(signed, pub_gw, raw_gw) is verify(signed, pub_gw) is True
+    assert verify_fast(signed, pub_other, raw_other) is verify(signed, pub_other) is False
+    assert verify_fast(dict(signed, count=count + 1), pub_gw, raw_gw) is False
+    assert verify_fast(dict(signed, sig=signed["sig"][:-4] + "AAAA"), pub_gw, raw_gw) is False
+
+
+@settings(max_examples=300, deadline=None)
+@given(signature=st.binary(max_size=80), data=st.binary(max_size=200), key=st.binary(max_size=40))
+def test_sodium_verify_never_raises_on_garbage(signature: bytes, data: bytes, key: bytes) -> None:
+    assert sodium_verify(signature, data, key) is False
+
+
+def test_sodium_verify_accepts_a_real_signature() -> None:
+    data = b'{"a":1}'
+    raw = GATEWAYS.entries[GW].public_key_raw
+    assert raw is not None
+    assert sodium_verify(KEYS[GW].sign(data), data, raw) is True
+    assert sodium_verify(KEYS[GW2].sign(data), data, raw) is False
