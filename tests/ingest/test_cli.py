@@ -15,7 +15,7 @@ from ronde.store.records import RejectReason
 from ronde.store.sqlite import SqliteStore
 from tests.ingest.broker import Publisher
 from tests.ingest.helpers import GATEWAYS, GW, GW2, encode, topic, visit, wait_for
-from tests.support.services import Mosquitto
+from tests.support.services import Mosquitto, run_mosquitto
 
 
 def test_gateways_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -44,9 +44,16 @@ def test_run_fails_fast_on_bad_config(tmp_path: Path, capsys: pytest.CaptureFixt
     assert "estate.yaml" in capsys.readouterr().err
 
 
-def test_sighup_reloads_the_gateways_file(mosquitto: Mosquitto, tmp_path: Path) -> None:
+def test_sighup_reloads_the_gateways_file(tmp_path: Path) -> None:
     """A gateway enrolled while the worker runs is accepted after SIGHUP; a broken file is refused
-    and the registry in force stays (real broker, real worker process, embedded store)."""
+    and the registry in force stays (real broker, real worker process, embedded store). Its own
+    broker: on the shared one, other tests' offline durable sessions in the "ingest" share group
+    would be dealt a share of these messages."""
+    with run_mosquitto() as broker:
+        _sighup_reload(broker, tmp_path)
+
+
+def _sighup_reload(mosquitto: Mosquitto, tmp_path: Path) -> None:
     gw_file = tmp_path / "gateways.yaml"
     gw_file.write_text(dump_gateways(GatewayRegistry.of(GATEWAYS.entries[GW])))
     db = tmp_path / "ronde.db"
