@@ -1,4 +1,4 @@
-"""Shared fixtures: real mosquitto and influxd started per test session on free ports."""
+"""Shared fixtures: real mosquitto and influxd started per test session on free ports; emulated BlueZ."""
 
 from __future__ import annotations
 
@@ -6,6 +6,15 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.gateway.bluez_support import (
+    BEACON,
+    SCANNER,
+    Bluezoo,
+    PrivateBus,
+    bluez_available,
+    private_system_bus,
+    run_bluezoo,
+)
 from tests.support.services import Influxd, Mosquitto, run_influxd, run_mosquitto
 
 
@@ -20,3 +29,14 @@ def mosquitto() -> Iterator[Mosquitto]:
     """A shared permissive broker; tests needing their own config call ``run_mosquitto``."""
     with run_mosquitto() as broker:
         yield broker
+
+
+@pytest.fixture
+def bluez(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[PrivateBus, Bluezoo]]:
+    """bluezoo on a private system bus serving a scanner and a beacon adapter; bleak is pointed at it."""
+    reason = bluez_available()
+    if reason is not None:
+        pytest.fail(reason)  # a missing system package is a broken setup, not a skip
+    with private_system_bus() as bus, run_bluezoo(bus, [SCANNER, BEACON]) as zoo:
+        monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", bus.address)
+        yield bus, zoo

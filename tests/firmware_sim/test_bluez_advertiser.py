@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -22,20 +21,9 @@ from ronde.gateway.scanner import BleakSource
 from ronde.protocol.eid import compute_eid
 from ronde.protocol.radio import EDDYSTONE_SERVICE_UUID, Advertisement
 from tests.firmware_sim.support import beacon_at, checkpoint_of_format
-from tests.gateway.bluez_support import Bluezoo, PrivateBus, bluez_available, private_system_bus, run_bluezoo
+from tests.gateway.bluez_support import BEACON, Bluezoo, PrivateBus
 
 pytestmark = [pytest.mark.bluez]
-SCANNER, BEACON = "00:00:00:00:00:01", "00:00:00:00:00:02"
-
-
-@pytest.fixture
-def bluez(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[PrivateBus, Bluezoo]]:
-    reason = bluez_available()
-    if reason is not None:
-        pytest.fail(reason)  # a missing system package is a broken setup, not a skip
-    with private_system_bus() as bus, run_bluezoo(bus, [SCANNER, BEACON]) as zoo:
-        monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", bus.address)
-        yield bus, zoo
 
 
 def _fast(fmt: str) -> SimBeacon:

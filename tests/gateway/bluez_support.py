@@ -139,6 +139,9 @@ async def _wait_for_adapters(address: str, count: int, proc: subprocess.Popen[by
         bus.disconnect()
 
 
+SCANNER, BEACON = "00:00:00:00:00:01", "00:00:00:00:00:02"  # the two emulated adapters' addresses
+
+
 def eddystone_uid_frame(namespace: str, instance: str, power_0m: int = -18) -> bytes:
     head = b"\x00" + (power_0m & 0xFF).to_bytes(1, "big")
     return head + bytes.fromhex(namespace) + bytes.fromhex(instance) + bytes(2)

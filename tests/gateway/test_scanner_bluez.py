@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import io
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,31 +20,12 @@ from ronde.gateway.indicator import ConsoleIndicator
 from ronde.gateway.scanner import BleakSource
 from ronde.gateway.service_gate import Override
 from ronde.protocol.radio import Advertisement
-from tests.gateway.bluez_support import (
-    Bluezoo,
-    PrivateBus,
-    VirtualBeacon,
-    advertising,
-    bluez_available,
-    private_system_bus,
-    run_bluezoo,
-)
+from tests.gateway.bluez_support import BEACON, Bluezoo, PrivateBus, VirtualBeacon, advertising
 from tests.gateway.support import Collector, eventually, make_config
 from tests.support.services import Mosquitto
 
 pytestmark = [pytest.mark.bluez]
 NAMESPACE, INSTANCE = "e2c56db5dffb48d2b060", "d0f5a71096e0"
-SCANNER, BEACON = "00:00:00:00:00:01", "00:00:00:00:00:02"
-
-
-@pytest.fixture
-def bluez(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[PrivateBus, Bluezoo]]:
-    reason = bluez_available()
-    if reason is not None:
-        pytest.fail(reason)  # a missing system package is a broken setup, not a skip
-    with private_system_bus() as bus, run_bluezoo(bus, [SCANNER, BEACON]) as zoo:
-        monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", bus.address)
-        yield bus, zoo
 
 
 async def test_bleak_source_sees_the_virtual_beacon(bluez: tuple[PrivateBus, Bluezoo]) -> None:
