@@ -78,7 +78,7 @@ class TokenFile(BaseModel):
 
 
 class TokenFileError(ValueError):
-    pass
+    """The tokens file cannot be used; the message names the entry and field."""
 
 
 class TokenBook:

@@ -23,7 +23,7 @@ class NotFound(LookupError):
 
 
 class Forbidden(PermissionError):
-    pass
+    """This token may not do this (its role, a gateway token, an unknown landlord): answered 403."""
 
 
 @dataclass(frozen=True, slots=True)

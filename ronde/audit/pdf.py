@@ -22,7 +22,7 @@ _FONTS = {"sans": "DejaVuSans.ttf", "sans-bold": "DejaVuSans-Bold.ttf"}
 
 
 class FontMissing(RuntimeError):
-    pass
+    """A font the PDF needs is not installed (Debian fonts-dejavu-core, or RONDE_FONT_DIR)."""
 
 
 @lru_cache(maxsize=1)

@@ -59,7 +59,7 @@ def _opt(value: Any) -> str | None:
 
 
 class _Stop(Exception):
-    pass
+    """Raised by the stop waiter to end the task group."""
 
 
 class GatewayApp:

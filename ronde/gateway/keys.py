@@ -22,7 +22,7 @@ from ronde.protocol.signing import new_private_key, public_key_text
 
 
 class KeyFileError(Exception):
-    pass
+    """The device key file is missing, unreadable or malformed."""
 
 
 def create_key(path: Path, *, force: bool = False) -> Ed25519PrivateKey:

@@ -61,7 +61,7 @@ class OutboxRow:
 
 
 class OutboxError(Exception):
-    pass
+    """The outbox cannot be opened, or was asked to break its sequence numbering."""
 
 
 class Outbox:

@@ -28,7 +28,7 @@ from ronde.protocol.signing import SIG_FIELD, unb64u, verify
 
 
 class _Outside(Exception):
-    pass
+    """A value outside the domain where the fast canonical form equals RFC 8785's."""
 
 
 def _number(value: int | float) -> int | float:
