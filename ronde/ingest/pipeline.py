@@ -93,15 +93,23 @@ class ReplayCheck:
     max_speed_mps: float = 1.5
     radio_range_m: float = 50.0
     window: timedelta = timedelta(minutes=15)
-    # how far back a stored rejection makes an identical message a redelivery, not a new refusal
-    rejection_lookback: timedelta = timedelta(days=1)
 
 
 class BatchProcessor:
-    def __init__(self, context: ValidationContext, store: Store, replay: ReplayCheck | None = None) -> None:
+    def __init__(
+        self,
+        context: ValidationContext,
+        store: Store,
+        replay: ReplayCheck | None = None,
+        *,
+        rejection_lookback: timedelta = timedelta(days=1),
+    ) -> None:
+        """``rejection_lookback``: how far back a stored rejection makes the same bytes on the same
+        topic a redelivery (the worker died between writing it and acking), not a new refusal."""
         self.context = context
         self.store = store
         self.replay = replay or ReplayCheck()
+        self.rejection_lookback = rejection_lookback
 
     def process(self, messages: Sequence[Incoming]) -> BatchOutcome:
         """Raises StoreUnavailable if the store cannot answer the dedupe/replay look-ups."""
@@ -128,7 +136,7 @@ class BatchProcessor:
         kept, replays = self._flag_replays(fresh)
         rejections = _unique_rejections([*validated.rejections, *replays])
         if rejections:
-            stored = self.store.known_rejections(rejections, self.replay.rejection_lookback)
+            stored = self.store.known_rejections(rejections, self.rejection_lookback)
             duplicates += len(stored)
             rejections = [r for r in rejections if (r.topic, r.payload_sha256) not in stored]
         batch = WriteBatch(
