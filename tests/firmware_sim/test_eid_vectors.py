@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,10 +11,10 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from ronde.protocol.eid import compute_eid, derive_identity_key, shared_secret, temporary_key
 from ronde.protocol.radio import EDDYSTONE_SERVICE_UUID
 from tests.firmware_sim.support import eid_beacon
+from tests.support.vectors import load_vectors
 
-VECTORS = Path("/work/shared/vectors")
-EIDS: list[dict[str, Any]] = json.loads((VECTORS / "eid_vectors.json").read_text())
-DERIVATIONS: list[dict[str, Any]] = json.loads((VECTORS / "eid_key_derivation_vectors.json").read_text())
+EIDS: list[dict[str, Any]] = load_vectors("eid_vectors.json")
+DERIVATIONS: list[dict[str, Any]] = load_vectors("eid_key_derivation_vectors.json")
 
 
 def test_all_vectors_loaded() -> None:

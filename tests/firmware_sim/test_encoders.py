@@ -1,4 +1,4 @@
-"""The simulator's own encoders against real published frames (``/work/shared/vectors/frames.json``).
+"""The simulator's own encoders against real published frames (``tests/vectors/frames.json``).
 
 Decoded fields as the sources publish them are encoded again and must give the published bytes; and
 the gateway's decoders (written independently) must read back what the encoders write.
@@ -6,8 +6,6 @@ the gateway's decoders (written independently) must read back what the encoders 
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,9 +22,9 @@ from ronde.gateway.frames import (
     decode_eddystone,
     decode_manufacturer,
 )
+from tests.support.vectors import load_vectors
 
-VECTORS = Path("/work/shared/vectors")
-FRAMES: list[dict[str, Any]] = json.loads((VECTORS / "frames.json").read_text())
+FRAMES: list[dict[str, Any]] = load_vectors("frames.json")
 
 
 def _of_kind(kind: str) -> list[dict[str, Any]]:

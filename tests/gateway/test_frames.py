@@ -1,4 +1,4 @@
-"""Frame decoders: golden vectors from ../shared/vectors/frames.json, malformed input, fuzzing.
+"""Frame decoders: golden vectors from tests/vectors/frames.json, malformed input, fuzzing.
 
 Every entry whose ``expect_decoded`` is true or false is asserted. Each source names fields its own
 way (and sometimes in other units), so ``_check_*`` translates one entry's ``expected`` into our frame.
@@ -7,8 +7,6 @@ Deliberate policy choices where sources disagree are marked POLICY below.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -38,9 +36,9 @@ from ronde.gateway.frames import (
 )
 from ronde.protocol.messages import AltBeaconId, EddystoneEidId, EddystoneUidId, IBeaconId
 from ronde.protocol.radio import EDDYSTONE_SERVICE_UUID, Advertisement
+from tests.support.vectors import load_vectors
 
-VECTORS = Path("/work/shared/vectors/frames.json")
-ENTRIES: list[dict[str, Any]] = json.loads(VECTORS.read_text())
+ENTRIES: list[dict[str, Any]] = load_vectors("frames.json")
 ASSERTED = [e for e in ENTRIES if e["expect_decoded"] is not None]
 UNLABELLED = [e for e in ENTRIES if e["expect_decoded"] is None]
 

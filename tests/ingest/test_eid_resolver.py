@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
 from ronde.ingest.eid_resolver import EidMatch, EidReplay, EidResolver
 from ronde.protocol.eid import compute_eid
 from ronde.protocol.estate import BeaconSpec, Checkpoint, CheckpointKind
-
-VECTORS = Path("/work/shared/vectors/eid_vectors.json")
-if not VECTORS.exists():  # CI lays shared/ beside the clone
-    VECTORS = Path(__file__).resolve().parents[3] / "shared" / "vectors" / "eid_vectors.json"
+from tests.support.vectors import load_vectors
 
 
 def _checkpoint(cid: str, key: bytes, k: int, epoch: int) -> Checkpoint:
@@ -27,7 +22,7 @@ def _at(epoch: int, counter: float) -> datetime:
 
 
 def test_public_vectors_resolve() -> None:
-    vectors = json.loads(VECTORS.read_text())
+    vectors = load_vectors("eid_vectors.json")
     assert vectors
     for v in vectors:
         key = bytes.fromhex(v["identity_key_hex"])

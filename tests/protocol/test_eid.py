@@ -1,18 +1,15 @@
-"""Eddystone-EID against every public vector in ../shared/vectors (loaded, never edited)."""
+"""Eddystone-EID against every public vector in tests/vectors (loaded, never edited)."""
 
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ronde.protocol.eid import compute_eid, derive_identity_key, shared_secret, temporary_key
-
-VECTORS = Path(__file__).parents[3] / "shared" / "vectors"
+from tests.support.vectors import load_vectors
 
 
 def _load(name: str) -> list[dict[str, Any]]:
-    return json.loads((VECTORS / name).read_text())  # type: ignore[no-any-return]
+    return load_vectors(name)  # type: ignore[no-any-return]
 
 
 @pytest.mark.parametrize("v", _load("eid_vectors.json"), ids=lambda v: v["id"])
