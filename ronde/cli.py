@@ -1,4 +1,9 @@
-"""The ``ronde`` command. Each area adds its own sub-commands through ``<area>/cli.py:register``."""
+"""The ``ronde`` command. Each area adds its own sub-commands through ``<area>/cli.py:register``.
+
+The areas are listed in a light table (``AREAS``) and imported only when their command runs: ``ronde gateway
+--help`` on a scanner imports the gateway, never FastAPI, uvicorn, amqtt or the stores. A command whose extra
+is not installed says which one to install and exits 2.
+"""
 
 from __future__ import annotations
 
@@ -7,51 +12,122 @@ import importlib
 import logging
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
-from ronde.protocol.estate import EstateFileError, default_estate_path, load_estate
+EXIT_MISSING_EXTRA = 2
 
-AREAS = ("gateway", "firmware_sim", "ingest", "api", "dashboards", "audit", "demo")
+
+@dataclass(frozen=True)
+class Area:
+    """A top-level command: its module (imported on dispatch) and the extra that brings its dependencies."""
+
+    command: str
+    module: str
+    extra: str
+    help: str
+
+
+AREAS: tuple[Area, ...] = (
+    Area("gateway", "ronde.gateway.cli", "gateway", "the scanner a mediator team carries"),
+    Area("sim", "ronde.firmware_sim.cli", "gateway", "the simulator: scenarios, scoring, load tests, test beacons"),
+    Area("ingest", "ronde.ingest.cli", "server", "MQTT → store ingest workers"),
+    Area("api", "ronde.api.cli", "server", "the HTTP API and web pages"),
+    Area("dashboards", "ronde.dashboards.cli", "dashboards",
+         "Grafana dashboards: generate the JSON, push to a Grafana server"),
+    Area("audit", "ronde.audit.cli", "server", "landlord audit reports and their verification"),
+    Area("demo", "ronde.demo.cli", "demo", "one simulated evening end to end, embedded (no server needed)"),
+)
+_BY_COMMAND = {a.command: a for a in AREAS}
+
+
+class MissingExtra(Exception):
+    """An area's command needs a third-party module its extra brings, and the extra is not installed."""
+
+    def __init__(self, area: Area, module: str) -> None:
+        self.area = area
+        self.module = module
+        super().__init__(
+            f"ronde {area.command} needs the '{area.extra}' extra: pip install 'ronde[{area.extra}]'\n"
+            f"(no module named '{module}')"
+        )
+
+
+def _missing_third_party(exc: ModuleNotFoundError) -> str | None:
+    """The missing module when it is not part of Ronde itself (a dependency an extra brings), else None."""
+    name = exc.name
+    if not name or name == "ronde" or name.startswith("ronde."):
+        return None
+    return name
 
 
 def _estate_check(args: argparse.Namespace) -> int:
+    from ronde.protocol.estate import EstateFileError, default_estate_path, load_estate
+
+    path = args.file or str(default_estate_path())
     try:
-        registry = load_estate(args.file)
+        registry = load_estate(path)
     except EstateFileError as exc:
         print(exc, file=sys.stderr)
         print(f"{len(exc.errors)} error(s) in {exc.source}", file=sys.stderr)
         return 1
     except OSError as exc:
-        print(f"{args.file}: cannot read: {exc.strerror}", file=sys.stderr)
+        print(f"{path}: cannot read: {exc.strerror}", file=sys.stderr)
         return 1
     print(
-        f"{args.file}: ok, revision {registry.revision}: {len(registry.landlords)} landlords "
+        f"{path}: ok, revision {registry.revision}: {len(registry.landlords)} landlords "
         f"({registry.total_dwellings} dwellings), {len(registry.estates)} estates, "
         f"{len(registry.buildings)} buildings, {len(registry.checkpoints)} checkpoints"
     )
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ronde", description=__doc__)
+def _command_of(argv: Sequence[str]) -> str | None:
+    """The top-level command ``argv`` names (the first word that is not a global option), if any."""
+    for word in argv:
+        if not word.startswith("-"):
+            return word
+    return None
+
+
+def _register(area: Area, sub: Any) -> None:
+    try:
+        module = importlib.import_module(area.module)
+    except ModuleNotFoundError as exc:
+        missing = _missing_third_party(exc)
+        if missing is None:
+            raise
+        raise MissingExtra(area, missing) from exc
+    module.register(sub)
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser. Given ``argv``, only the area it names is imported (the others are listed from ``AREAS``);
+    without it every area is imported (the full parser, for tests and tools). Raises MissingExtra when the
+    named area's dependencies are not installed."""
+    parser = argparse.ArgumentParser(prog="ronde", description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
     estate = sub.add_parser("estate", help="the estate file").add_subparsers(dest="estate_cmd", required=True)
     check = estate.add_parser("check", help="validate an estate file and point at the line of any error")
-    check.add_argument("file", nargs="?", default=str(default_estate_path()))
+    check.add_argument("file", nargs="?", default=None, help="estate file (default: the bundled sample)")
     check.set_defaults(func=_estate_check)
+    wanted = None if argv is None else _command_of(argv)
     for area in AREAS:
-        try:
-            module = importlib.import_module(f"ronde.{area}.cli")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"ronde.{area}.cli" and exc.name != f"ronde.{area}":
-                raise
-            continue
-        module.register(sub)
+        if argv is None or area.command == wanted:
+            _register(area, sub)
+        else:
+            sub.add_parser(area.command, help=area.help)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        parser = build_parser(argv)
+    except MissingExtra as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_MISSING_EXTRA
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
@@ -61,6 +137,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         return 130
+    except ModuleNotFoundError as exc:
+        area = _BY_COMMAND.get(args.command)
+        missing = _missing_third_party(exc)
+        if area is None or missing is None:
+            raise
+        print(MissingExtra(area, missing), file=sys.stderr)
+        return EXIT_MISSING_EXTRA
 
 
 if __name__ == "__main__":

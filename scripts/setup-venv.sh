@@ -1,12 +1,24 @@
 #!/usr/bin/env bash
-# Creates .venv and installs Ronde (editable) with its dev tools. Needs only python3 ≥ 3.11.
+# Creates .venv and installs Ronde (editable) with every extra and the dev tools, at the versions pinned in
+# requirements/dev.txt (the lock: `make lock`). Needs only python3 ≥ 3.11. Idempotent: installs again only
+# when pyproject.toml or the lock changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+python3 scripts/lock.py --check
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
-if [ ! -f .venv/.ronde-installed ] || [ pyproject.toml -nt .venv/.ronde-installed ]; then
+stamp="$(cat pyproject.toml requirements/dev.txt | sha256sum | cut -d' ' -f1)"
+if [ "$(cat .venv/.ronde-installed 2>/dev/null)" != "$stamp" ]; then
   .venv/bin/pip install -q --upgrade pip
-  .venv/bin/pip install -q -e ".[dev]"
-  touch .venv/.ronde-installed
+  # grafana-client (the dashboards extra) brings niquests, whose urllib3-future wheel replaces the urllib3
+  # package at every interpreter start (urllib3_future.pth). Built from its sdist with URLLIB3_NO_OVERRIDE=1 it
+  # keeps to its own package, so the tests run influxdb-client on the real urllib3, as the server image does.
+  # A venv where the wheel already took over urllib3 gets the real one back first.
+  if compgen -G ".venv/lib/python3*/site-packages/urllib3_future.pth" >/dev/null; then
+    .venv/bin/pip uninstall -q -y urllib3-future
+    .venv/bin/pip install -q --force-reinstall --no-deps -c requirements/dev.txt urllib3
+  fi
+  URLLIB3_NO_OVERRIDE=1 .venv/bin/pip install -q --no-binary urllib3-future -c requirements/dev.txt -e ".[all,dev]"
+  echo "$stamp" > .venv/.ronde-installed
 fi

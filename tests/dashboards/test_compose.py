@@ -106,7 +106,7 @@ def test_grafana_mounts_the_provisioning() -> None:
 def test_ronde_commands_parse(name: str) -> None:
     """The commands given to the ronde image are accepted by the real ``ronde`` parser."""
     argv = [substitute(a) for a in SERVICES[name]["command"]]
-    args = build_parser().parse_args(argv)
+    args = build_parser(argv).parse_args(argv)
     assert callable(args.func)
 
 
