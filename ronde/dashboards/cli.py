@@ -82,6 +82,8 @@ def _push(args: argparse.Namespace) -> int:
     except PushError as exc:
         print(f"push failed: {exc}", file=sys.stderr)
         return 1
+    except ModuleNotFoundError:
+        raise  # grafana-client not installed: `ronde` names the extra to install
     except Exception as exc:  # grafana-client raises its own errors and niquests' connection errors
         print(f"push failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
