@@ -63,12 +63,15 @@ def _missing_third_party(exc: ModuleNotFoundError) -> str | None:
 
 def _estate_check(args: argparse.Namespace) -> int:
     from ronde.protocol.estate import EstateFileError, default_estate_path, load_estate
+    from ronde.protocol.safe_yaml import YamlLimitError
 
     path = args.file or str(default_estate_path())
     try:
         registry = load_estate(path)
     except EstateFileError as exc:
         print(exc, file=sys.stderr)
+        if isinstance(exc.__cause__, YamlLimitError):  # refused unread (a bomb, too big): not an estate at all
+            return 2
         print(f"{len(exc.errors)} error(s) in {exc.source}", file=sys.stderr)
         return 1
     except OSError as exc:

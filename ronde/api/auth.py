@@ -29,6 +29,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from ronde.protocol import safe_yaml
 from ronde.protocol.estate import ID
 
 
@@ -119,8 +120,10 @@ class TokenBook:
 
 def read_token_file(path: Path) -> TokenFile:
     try:
-        raw: Any = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None
-    except (OSError, yaml.YAMLError) as exc:
+        raw: Any = safe_yaml.load_file(path) if path.exists() else None
+    except safe_yaml.YamlLimitError as exc:
+        raise TokenFileError(f"token file refused: {exc}") from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise TokenFileError(f"{path}: cannot read token file: {exc}") from None
     try:
         return TokenFile.model_validate(raw or {})

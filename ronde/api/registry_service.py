@@ -9,6 +9,7 @@ export omits them and an import that omits them keeps the current ones.
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ import yaml
 from pydantic import ValidationError
 
 from ronde.ingest.gateways import GatewayEntry, GatewayRegistry, dump_gateways, load_gateways
+from ronde.protocol import safe_yaml
 from ronde.protocol.estate import (
     EstateDocument,
     EstateError,
@@ -29,6 +31,8 @@ from ronde.protocol.estate import (
     parse_estate,
     registry_from_document,
 )
+from ronde.protocol.messages import BADGE_PATTERN
+from ronde.protocol.plain_text import control_character_problem
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +110,7 @@ def _line_index(text: str) -> dict[tuple[str | int, ...], int]:
             for i, item in enumerate(node.value):
                 walk(item, (*path, i))
 
-    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    root = safe_yaml.compose(text)  # the text was parsed within the limits already: same result
     if root is not None:
         walk(root, ())
     return out
@@ -211,9 +215,9 @@ class RegistryService:
     def check_import(self, text: str, source: str = "estate.yaml") -> EstateDocument:
         """Validate an estate file (errors carry their line); EID keys omitted by an export are refilled."""
         try:
-            data: Any = yaml.safe_load(text)
-        except yaml.YAMLError:
-            return parse_estate(text, source)  # reports the YAML error with its line
+            data: Any = safe_yaml.safe_load(text, source)
+        except yaml.YAMLError:  # YamlLimitError included
+            return parse_estate(text, source)  # reports the YAML error or the limit with its line
         refill = False
         if isinstance(data, dict) and isinstance(data.get("checkpoints"), list):
             for i, c in enumerate(data["checkpoints"]):
@@ -279,17 +283,27 @@ class RegistryService:
 
 
 def load_badges(path: Path) -> dict[str, BadgeEntry]:
-    """The team badges file (``format: ronde-badges``): pseudonyms only, never names."""
+    """The team badges file (``format: ronde-badges``): pseudonyms only, never names.
+
+    Badges must be valid wire badges (``BADGE_PATTERN``, whole string) and teams one line of visible
+    text, since both are shown in API answers and on the supervision pages."""
     try:
-        data: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data: Any = safe_yaml.load_file(path)
         if not isinstance(data, dict) or data.get("format") != "ronde-badges":
             raise ValueError("expected a mapping with format: ronde-badges")
         out: dict[str, BadgeEntry] = {}
         for i, b in enumerate(data.get("badges") or []):
             if not isinstance(b, dict) or not isinstance(b.get("badge"), str) or not isinstance(b.get("team"), str):
                 raise ValueError(f"badges[{i}]: needs 'badge' and 'team' strings")
+            if not re.fullmatch(BADGE_PATTERN, b["badge"]):
+                raise ValueError(f"badges[{i}].badge: {b['badge']!r} is not a valid badge ({BADGE_PATTERN})")
+            problem = control_character_problem(b["team"])
+            if problem is not None:
+                raise ValueError(f"badges[{i}].team: {problem}")
             out[b["badge"]] = BadgeEntry(b["badge"], b["team"], bool(b.get("active", True)))
         return out
+    except safe_yaml.YamlLimitError as exc:
+        raise ValueError(f"{path}: badges file refused: {exc}") from None
     except (OSError, yaml.YAMLError) as exc:
         raise ValueError(f"{path}: cannot read badges file: {exc}") from None
     except ValueError as exc:

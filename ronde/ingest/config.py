@@ -13,6 +13,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
+from ronde.protocol import safe_yaml
 from ronde.protocol.calendar import WEEKDAYS, ServiceCalendar
 from ronde.protocol.topics import GATEWAY_ID_PATTERN
 from ronde.store.records import RetentionPolicy
@@ -157,9 +158,13 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
     if path is not None:
         p = Path(path)
         try:
-            raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+            raw = safe_yaml.load_file(p)
         except OSError as exc:
             raise ConfigError(f"{p}: cannot read: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"{p}: not UTF-8 text") from None
+        except safe_yaml.YamlLimitError as exc:  # names the file, the line and the limit
+            raise ConfigError(str(exc)) from None
         except yaml.YAMLError as exc:
             raise ConfigError(f"{p}: not valid YAML/JSON: {getattr(exc, 'problem', exc)}") from None
         if raw is not None and not isinstance(raw, dict):

@@ -27,7 +27,9 @@ import yaml
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ronde.protocol import safe_yaml
 from ronde.protocol.messages import BADGE_PATTERN
+from ronde.protocol.plain_text import PlainText
 from ronde.protocol.signing import public_key_from_text, unb64u
 from ronde.protocol.topics import GATEWAY_ID_PATTERN
 
@@ -39,7 +41,7 @@ class _GatewayFile(BaseModel):
     id: str = Field(pattern=f"^{GATEWAY_ID_PATTERN}$")
     public_key: str | None = Field(default=None, pattern=_B64U_KEY)
     badges: list[str] | None = None
-    note: str = ""
+    note: PlainText = ""  # a free label, yet one line of visible text like every name in the registry
 
 
 class _GatewaysDocument(BaseModel):
@@ -104,7 +106,10 @@ def _loc(loc: tuple[Any, ...]) -> str:
 
 def parse_gateways(text: str, source: str = "<gateways>") -> GatewayRegistry:
     try:
-        data: Any = yaml.safe_load(text)
+        data: Any = safe_yaml.safe_load(text, source)
+    except safe_yaml.YamlLimitError as exc:  # a bomb or an oversized file: the limit, with its line
+        line = "" if exc.line is None else f"line {exc.line}: "
+        raise GatewaysFileError(source, [f"{line}{exc.message}"]) from None
     except yaml.YAMLError as exc:
         raise GatewaysFileError(source, [f"not valid YAML/JSON: {getattr(exc, 'problem', exc)}"]) from None
     if not isinstance(data, dict):
@@ -121,7 +126,7 @@ def parse_gateways(text: str, source: str = "<gateways>") -> GatewayRegistry:
             problems.append(f"gateways[{i}].id: duplicate gateway {g.id!r}")
             continue
         for badge in g.badges or []:
-            if not badge_re.match(badge):
+            if not badge_re.fullmatch(badge):  # match() would let "EQUIPE-A\n" through ($ before a newline)
                 problems.append(f"gateways[{i}].badges: {badge!r} is not a valid badge ({BADGE_PATTERN})")
         try:
             entries[g.id] = gateway_entry(
@@ -137,9 +142,13 @@ def parse_gateways(text: str, source: str = "<gateways>") -> GatewayRegistry:
 def load_gateways(path: str | Path) -> GatewayRegistry:
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        text = safe_yaml.read_text(p)
     except OSError as exc:
         raise GatewaysFileError(str(p), [f"cannot read: {exc.strerror}"]) from None
+    except UnicodeDecodeError:
+        raise GatewaysFileError(str(p), ["not UTF-8 text"]) from None
+    except safe_yaml.YamlLimitError as exc:
+        raise GatewaysFileError(str(p), [exc.message]) from None
     return parse_gateways(text, str(p))
 
 

@@ -13,12 +13,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from ronde.protocol import safe_yaml
 from ronde.protocol.messages import AltBeaconId, EddystoneUidId, IBeaconId
+from ronde.protocol.plain_text import PlainText
 
 ID = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 
@@ -75,21 +77,21 @@ class _File(BaseModel):
 
 class LandlordFile(_File):
     id: str = Field(pattern=ID)
-    name: str = Field(min_length=1, max_length=120)
+    name: PlainText = Field(min_length=1, max_length=120)
     dwellings: int = Field(ge=0)
 
 
 class EstateFile(_File):
     id: str = Field(pattern=ID)
-    name: str = Field(min_length=1, max_length=120)
-    city: str = Field(min_length=1, max_length=120)
+    name: PlainText = Field(min_length=1, max_length=120)
+    city: PlainText = Field(min_length=1, max_length=120)
 
 
 class BuildingFile(_File):
     id: str = Field(pattern=ID)
-    name: str = Field(min_length=1, max_length=200)
-    estate: str
-    landlord: str
+    name: PlainText = Field(min_length=1, max_length=200)
+    estate: PlainText
+    landlord: PlainText
     dwellings: int = Field(default=0, ge=0)
 
 
@@ -128,11 +130,11 @@ BeaconFile = Annotated[
 
 class CheckpointFile(_File):
     id: str = Field(pattern=ID)
-    name: str = Field(min_length=1, max_length=200)
+    name: PlainText = Field(min_length=1, max_length=200)
     kind: CheckpointKind
-    estate: str
-    landlord: str
-    building: str | None = None
+    estate: PlainText
+    landlord: PlainText
+    building: PlainText | None = None
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
     level: int = Field(default=0, ge=-5, le=30, description="floor; negative underground")
@@ -144,15 +146,15 @@ class CheckpointFile(_File):
 class PathFile(_File):
     """A walkable link between two checkpoints (the simulator adds straight links otherwise)."""
 
-    a: str
-    b: str
+    a: PlainText
+    b: PlainText
 
 
 class EstateDocument(_File):
     format: Literal["ronde-estate"]
     version: Literal[1]
-    revision: str = Field(min_length=1, max_length=40)
-    note: str = ""
+    revision: PlainText = Field(min_length=1, max_length=40)
+    note: str = ""  # free text, may span lines: never copied into the registry, reports or pages
     landlords: list[LandlordFile] = Field(min_length=1)
     estates: list[EstateFile] = Field(min_length=1)
     buildings: list[BuildingFile] = Field(default_factory=list)
@@ -394,9 +396,16 @@ def _nearest_line(lines: dict[tuple[str | int, ...], int], loc: tuple[str | int,
 
 
 def parse_estate(text: str, source: str = "<estate>") -> EstateDocument:
+    """Validate an estate file's text; every problem becomes an EstateError with its line.
+
+    The text is parsed once by the bounded loader (``ronde.protocol.safe_yaml``): an alias bomb, a
+    nesting bomb or an oversized text is refused with the limit it broke, its ``__cause__`` being the
+    ``YamlLimitError`` (``ronde estate check`` exits 2 on those, 1 on an invalid estate).
+    """
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data: Any = yaml.safe_load(text)
+        node, data = safe_yaml.compose_and_load(text, source)
+    except safe_yaml.YamlLimitError as exc:
+        raise EstateFileError(source, [EstateError(exc.line, "", exc.message)]) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -425,8 +434,15 @@ _UNION_TAGS = {"ibeacon", "altbeacon", "eddystone_uid", "eddystone_eid"}
 
 
 def load_estate(path: str | Path) -> Registry:
+    """Read and validate an estate file; an oversized file is refused before it is read whole."""
     p = Path(path)
-    return registry_from_document(parse_estate(p.read_text(encoding="utf-8"), str(p)))
+    try:
+        text = safe_yaml.read_text(p)
+    except safe_yaml.YamlLimitError as exc:
+        raise EstateFileError(str(p), [EstateError(exc.line, "", exc.message)]) from exc
+    except UnicodeDecodeError:
+        raise EstateFileError(str(p), [EstateError(None, "", "not UTF-8 text")]) from None
+    return registry_from_document(parse_estate(text, str(p)))
 
 
 def default_estate_path() -> Path:
