@@ -1,27 +1,27 @@
-"""``ronde gateway run | check-config | enroll | outbox``."""
+"""``ronde gateway run | check-config | enroll | outbox``.
+
+Only the standard library at import: a command imports what it uses, so ``ronde gateway --help`` on a scanner
+costs the parser and nothing else (no pydantic models, no cryptography, no asyncio).
+"""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
-import signal
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ronde.gateway.config import ConfigError, GatewayConfig, load_config, read_password
-from ronde.gateway.keys import KeyFileError, create_key, load_key
-from ronde.gateway.outbox import Outbox, OutboxError
-from ronde.gateway.service_gate import Override
-from ronde.protocol.signing import public_key_text
-from ronde.protocol.topics import is_valid_gateway_id
+if TYPE_CHECKING:
+    from ronde.gateway.config import GatewayConfig
+    from ronde.gateway.service_gate import Override
 
 log = logging.getLogger("ronde.gateway")
 
 
 def _load(path: str) -> GatewayConfig | None:
+    from ronde.gateway.config import ConfigError, load_config
+
     try:
         return load_config(path)
     except ConfigError as exc:
@@ -31,6 +31,10 @@ def _load(path: str) -> GatewayConfig | None:
 
 
 def _override(args: argparse.Namespace) -> Override | None:
+    from datetime import UTC, datetime
+
+    from ronde.gateway.service_gate import Override
+
     if args.override_until is None and args.override_reason is None:
         return None
     if args.override_until is None or not args.override_reason:
@@ -42,6 +46,11 @@ def _override(args: argparse.Namespace) -> Override | None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from ronde.gateway.config import ConfigError, read_password
+    from ronde.gateway.keys import KeyFileError, load_key
+
     config = _load(args.config)
     if config is None:
         return 2
@@ -61,9 +70,13 @@ def _run(args: argparse.Namespace) -> int:
 
 
 async def _serve(config: GatewayConfig, key: Any, password: str | None, override: Override | None) -> int:
+    import asyncio
+    import signal
+
     from ronde.gateway.app import GatewayApp
     from ronde.gateway.clock import SystemClock
     from ronde.gateway.indicator import ConsoleIndicator, Indicator, Indicators, SysfsLedIndicator
+    from ronde.gateway.outbox import OutboxError
     from ronde.gateway.scanner import BleakSource
     from ronde.gateway.status import SysfsBattery
 
@@ -108,6 +121,10 @@ def _check_config(args: argparse.Namespace) -> int:
 
 
 def _enroll(args: argparse.Namespace) -> int:
+    from ronde.gateway.keys import KeyFileError, create_key, load_key
+    from ronde.protocol.signing import public_key_text
+    from ronde.protocol.topics import is_valid_gateway_id
+
     if not is_valid_gateway_id(args.gateway_id):
         print(f"invalid gateway id {args.gateway_id!r}: lowercase letters, digits, '-' and '_'", file=sys.stderr)
         return 2
@@ -126,6 +143,8 @@ def _enroll(args: argparse.Namespace) -> int:
 
 
 def _outbox(args: argparse.Namespace) -> int:
+    from ronde.gateway.outbox import Outbox, OutboxError
+
     config = _load(args.config)
     if config is None:
         return 2
