@@ -33,6 +33,8 @@ def register(sub: Any) -> None:
     serve.add_argument("--badges", type=Path, default=None, help="team badges file (pseudonyms)")
     serve.add_argument("--access-log", type=Path, default=None, help="append-only JSONL log of audit-data reads")
     serve.add_argument("--stale-after-min", type=int, default=45)
+    serve.add_argument("--sequence-anomaly-after", type=int, default=None, metavar="N",
+                       help="a sequence gap wider than N events is a sequence anomaly, not lost events (100000)")
     serve.add_argument("--cookie-secure", action="store_true", help="mark the session cookie Secure (behind HTTPS)")
     serve.add_argument("--lang", choices=("fr", "en"), default="fr", help="default page language")
     serve.set_defaults(func=_serve)
@@ -69,6 +71,7 @@ def _serve(args: argparse.Namespace) -> int:
             tokens_file=args.tokens, registry_file=args.registry_file, gateways_file=args.gateways,
             badges_file=args.badges, access_log=args.access_log, stale_after_min=args.stale_after_min,
             cookie_secure=args.cookie_secure, default_lang=args.lang,
+            **({} if args.sequence_anomaly_after is None else {"sequence_anomaly_after": args.sequence_anomaly_after}),
         )
     except ValidationError as exc:
         for e in exc.errors():

@@ -7,6 +7,7 @@ there is deliberately no per-person score (CNIL, SAN-2023-021).
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -21,6 +22,12 @@ from ronde.store.records import BeaconTelemetryRecord, SequenceGap, StoredVisit
 DEFAULT_LOW_BATTERY_MV = 2600  # a 3 V lithium cell near the knee of its discharge curve
 DEFAULT_NEIGHBOUR_M = 50.0
 DEFAULT_MIN_MISSED_DAYS = 3
+# A gap wider than this is not shown as lost events but as a "sequence anomaly": a gateway cannot
+# have sent that many. A gateway sends one visit event per pass of a checkpoint: a few hundred an
+# evening, a few thousand at the very most, so 100,000 is months of service. A wider jump is a
+# corrupted counter, a reflashed gateway or a forged ``seq`` (a signed ``"seq": 9007199254740991``
+# would otherwise read as nine quadrillion lost events).
+DEFAULT_SEQUENCE_ANOMALY_AFTER = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,22 +210,55 @@ def beacons_needing_maintenance(
 @dataclass(frozen=True, slots=True)
 class GapState:
     """A recorded gap and how many of its events are still missing. A gap whose events came in
-    late stays on record (a long delay is worth knowing) but is shown as filled, not as a loss."""
+    late stays on record (a long delay is worth knowing) but is shown as filled, not as a loss.
+    ``anomaly``: wider than any real loss can be (see ``DEFAULT_SEQUENCE_ANOMALY_AFTER``), so it is
+    shown as a sequence anomaly, not as that many missing events."""
 
     gap: SequenceGap
     still_missing: int
+    anomaly: bool = False
+
+    @property
+    def size(self) -> int:
+        return gap_size(self.gap)
 
     @property
     def filled(self) -> bool:
         return self.still_missing == 0
 
 
-def gap_states(gaps: Iterable[SequenceGap], arrived: Mapping[str, Iterable[int]]) -> list[GapState]:
-    """``arrived``: per gateway, the sequence numbers stored so far (any order, repeats allowed)."""
-    seen = {gw: set(seqs) for gw, seqs in arrived.items()}
+def gap_size(gap: SequenceGap) -> int:
+    """How many numbers the gap spans (0 for a malformed record whose bounds are reversed)."""
+    return max(0, gap.last_missing - gap.first_missing + 1)
+
+
+def distinct_sorted(numbers: Iterable[int]) -> list[int]:
+    """The numbers once each, ascending: what ``count_within`` searches."""
+    return sorted(set(numbers))
+
+
+def count_within(numbers: Sequence[int], first: int, last: int) -> int:
+    """How many of ``numbers`` (distinct, ascending) lie in ``first..last``, by binary search: the
+    cost depends on how many numbers were stored, never on how wide the range is."""
+    if last < first:
+        return 0
+    return bisect_right(numbers, last) - bisect_left(numbers, first)
+
+
+def gap_states(
+    gaps: Iterable[SequenceGap],
+    arrived: Mapping[str, Iterable[int]],
+    *,
+    anomaly_after: int = DEFAULT_SEQUENCE_ANOMALY_AFTER,
+) -> list[GapState]:
+    """``arrived``: per gateway, the sequence numbers stored so far (any order, repeats allowed).
+
+    A gap is a range: what is still missing is its width minus the stored numbers inside it, so a
+    gap of 2^53 numbers costs what a gap of 3 does (never enumerate the range itself)."""
+    seen = {gw: distinct_sorted(seqs) for gw, seqs in arrived.items()}
     out = []
     for g in gaps:
-        have = seen.get(g.gateway_id, set())
-        missing = sum(1 for s in range(g.first_missing, g.last_missing + 1) if s not in have)
-        out.append(GapState(g, missing))
+        size = gap_size(g)
+        missing = size - count_within(seen.get(g.gateway_id, []), g.first_missing, g.last_missing)
+        out.append(GapState(g, missing, anomaly=size > anomaly_after))
     return out

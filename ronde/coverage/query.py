@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 
 from ronde.audit.chain import genesis_anchor
 from ronde.coverage.live import (
+    DEFAULT_SEQUENCE_ANOMALY_AFTER,
     CheckpointIdleness,
     GapState,
     MaintenanceFlag,
@@ -267,11 +268,17 @@ def maintenance_now(
     return beacons_needing_maintenance(registry, visits, store.latest_telemetry(), landlord=landlord)
 
 
-def gap_states_now(store: Store, gaps: Sequence[SequenceGap], *, now: datetime) -> list[GapState]:
+def gap_states_now(
+    store: Store, gaps: Sequence[SequenceGap], *, now: datetime,
+    anomaly_after: int = DEFAULT_SEQUENCE_ANOMALY_AFTER,
+) -> list[GapState]:
     """Recorded gaps with the numbers that have arrived since (a gap's events can only arrive after
-    it was detected, so the look-up starts a day before the oldest detection, to be safe)."""
+    it was detected, so the look-up starts a day before the oldest detection, to be safe).
+
+    What is read is the gateway's stored numbers, never the gap's: the still-missing count is the
+    gap's width minus the stored numbers inside it, whatever the width (``live.gap_states``)."""
     arrived: dict[str, list[int]] = {}
     for gw in sorted({g.gateway_id for g in gaps}):
         since = min(g.detected_at for g in gaps if g.gateway_id == gw) - timedelta(days=1)
         arrived[gw] = store.sequence_numbers(gw, since, now + timedelta(seconds=1))
-    return gap_states(gaps, arrived)
+    return gap_states(gaps, arrived, anomaly_after=anomaly_after)

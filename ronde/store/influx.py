@@ -49,6 +49,7 @@ from ronde.store.records import (
     EventKey,
     GatewayStateRecord,
     Rejection,
+    RejectReason,
     RetentionPolicy,
     SequenceGap,
     StoredVisit,
@@ -362,10 +363,26 @@ class InfluxStore:
         results = self._ql.query(statements, rp=RetentionClass.RAW.value)
         return sorted({str(r["value"]) for rows in results for r in rows})
 
-    def rejections(self, start: datetime, end: datetime) -> list[Rejection]:
-        rows = self._select(schema.REJECTION, _time_range(start, end))
-        rows.sort(key=lambda r: (int(r["time"]), str(r["reason"]), r.get("gateway") or ""))
+    def rejections(
+        self, start: datetime, end: datetime, *, limit: int | None = None, newest_first: bool = False
+    ) -> list[Rejection]:
+        """Without GROUP BY, InfluxDB merges the (reason, gateway) series by time before ``LIMIT``,
+        so ``ORDER BY time DESC LIMIT n`` returns the newest n points over all series. The rows
+        are then put in the port's order (time, reason, gateway), which only breaks ties."""
+        suffix = " ORDER BY time DESC" if newest_first else ""
+        if limit is not None:
+            suffix += f" LIMIT {max(0, int(limit))}"
+        rows = self._select(schema.REJECTION, _time_range(start, end), suffix) if limit != 0 else []
+        rows.sort(key=lambda r: (int(r["time"]), str(r["reason"]), r.get("gateway") or ""), reverse=newest_first)
         return [schema.rejection_from_row(r) for r in rows]
+
+    def rejection_counts(self, start: datetime, end: datetime) -> dict[RejectReason, int]:
+        """One COUNT per reason series, computed by InfluxDB (``payload_sha256`` is a field every
+        rejection point has)."""
+        statement = (f"SELECT COUNT({quote_ident('payload_sha256')}) FROM {quote_ident(schema.REJECTION.name)} "
+                     f"WHERE {' AND '.join(_time_range(start, end))} GROUP BY {quote_ident('reason')}")
+        rows = self._ql.query([statement], rp=schema.REJECTION.retention.value)[0]
+        return {RejectReason(str(r["reason"])): int(r["count"]) for r in rows if int(r["count"]) > 0}
 
     def known_rejections(self, rejections: Collection[Rejection], lookback: timedelta) -> set[tuple[str, str]]:
         """Per gateway tag (absent for a bad topic: ``= ''``), the lookback window, filtered here."""

@@ -12,6 +12,7 @@ from ronde.store.records import (
     EventKey,
     GatewayStateRecord,
     Rejection,
+    RejectReason,
     RetentionPolicy,
     SequenceGap,
     StoredVisit,
@@ -63,7 +64,16 @@ class Store(Protocol):
 
     def gateways(self) -> list[str]: ...
 
-    def rejections(self, start: datetime, end: datetime) -> list[Rejection]: ...
+    def rejections(
+        self, start: datetime, end: datetime, *, limit: int | None = None, newest_first: bool = False
+    ) -> list[Rejection]:
+        """Rejections received in [start, end), oldest first (``newest_first``: the reverse), at most
+        ``limit`` of them taken in that order. The limit is applied by the engine's query (``LIMIT``),
+        not after loading: a flood of refused messages must not make supervision read all of it."""
+
+    def rejection_counts(self, start: datetime, end: datetime) -> dict[RejectReason, int]:
+        """How many rejections per reason were received in [start, end), counted by the engine
+        (``COUNT … GROUP BY reason``) without reading the rows. Reasons with none are absent."""
 
     def gaps(self, start: datetime, end: datetime) -> list[SequenceGap]: ...
 

@@ -289,16 +289,33 @@ class SqliteStore:
             found.update(key for r in rows if (key := (str(r[0]), str(r[1]))) in wanted)
         return found
 
-    def rejections(self, start: datetime, end: datetime) -> list[Rejection]:
-        rows = self._query(
-            "SELECT * FROM rejections WHERE at >= ? AND at < ? ORDER BY ts_ns, reason, gateway_id",
-            (ceil_ms(start), ceil_ms(end)),
-        )
+    def rejections(
+        self, start: datetime, end: datetime, *, limit: int | None = None, newest_first: bool = False
+    ) -> list[Rejection]:
+        """``ts_ns`` is ``at`` in ms times 10^6 plus an offset below 10^6, so bounding it as well lets
+        the primary key's index give the rows already in order: with a limit, SQLite walks that many
+        index entries instead of sorting every rejection of the window."""
+        lo, hi = ceil_ms(start), ceil_ms(end)
+        way = " DESC" if newest_first else ""
+        sql = (f"SELECT * FROM rejections WHERE ts_ns >= ? AND ts_ns < ? AND at >= ? AND at < ? "
+               f"ORDER BY ts_ns{way}, reason{way}, gateway_id{way}")
+        params: list[Any] = [_int64(lo * schema.NS_PER_MS), _int64(hi * schema.NS_PER_MS), lo, hi]
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(max(0, limit))
+        rows = self._query(sql, params)
         return [
             Rejection(at=from_ms(r["at"]), reason=RejectReason(r["reason"]), detail=r["detail"], topic=r["topic"],
                       gateway_id=r["gateway_id"] or None, payload_sha256=r["payload_sha256"], event_id=r["event_id"])
             for r in rows
         ]
+
+    def rejection_counts(self, start: datetime, end: datetime) -> dict[RejectReason, int]:
+        rows = self._query(
+            "SELECT reason, COUNT(*) FROM rejections WHERE at >= ? AND at < ? GROUP BY reason",
+            (ceil_ms(start), ceil_ms(end)),
+        )
+        return {RejectReason(r[0]): int(r[1]) for r in rows}
 
     def gaps(self, start: datetime, end: datetime) -> list[SequenceGap]:
         rows = self._query(
@@ -357,6 +374,11 @@ class SqliteStore:
                 conn.execute(f"DELETE FROM {table} WHERE {column} < ?", (to_ms(cutoff(now, days[measurement])),))
             expired = cutoff_day(now, days[schema.CHECKPOINT_DAY.name]).date()
             conn.execute("DELETE FROM rollups WHERE service_day < ?", (expired.isoformat(),))
+
+
+def _int64(n: int) -> int:
+    """A bound clamped to SQLite's INTEGER range (a far date in ns does not fit; no row is beyond it)."""
+    return max(-(2**63), min(2**63 - 1, n))
 
 
 def _marks(values: Sequence[object]) -> str:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from fastapi.testclient import TestClient
 
 from ronde.api.deps import SESSION_COOKIE
-from tests.api.support import PH_CP, auth
+from ronde.api.routes.pages import SUPERVISION_ROWS
+from ronde.store.records import Rejection, RejectReason, WriteBatch
+from ronde.store.sqlite import SqliteStore
+from tests.api.support import NOW, PH_CP, auth
 
 VOCABULARY = ("médiation sociale", "tranquillité résidentielle", "Bailleur", "Points de passage")
 
@@ -104,3 +108,31 @@ def test_supervision_page_for_staff(client: TestClient) -> None:
     for section in ("stale", "teams", "maintenance", "gateways", "rejections", "gaps"):
         assert f'id="{section}"' in html
     assert "gw-bois-1" in html and "unknown_beacon" in html and "7–9" in html
+
+
+def test_supervision_after_50000_rejections_renders_the_newest_50_and_counts_by_reason(
+    client: TestClient, store: SqliteStore
+) -> None:
+    """The store's query takes the newest rows (LIMIT) and an aggregate counts them per reason: the
+    page and the API list only those, never the whole flood."""
+    reasons = (RejectReason.SCHEMA, RejectReason.SIGNATURE_INVALID)
+    flood = [Rejection(NOW - timedelta(hours=14) + timedelta(seconds=i), reasons[i % 2], f"flood {i}",
+                       "ronde/v1/gw/gw-bois-1/visit", "gw-bois-1", f"{i:064x}") for i in range(50_000)]
+    store.write(WriteBatch(rejections=tuple(flood)))
+    html = client.get("/ui/supervision", headers=auth("tok-super")).text
+    table = html.split('id="rejections"')[1].split("</table>")[0]
+    rows = re.findall(r"<tr>(.*?)</tr>", table)
+    assert len(rows) == SUPERVISION_ROWS == 50
+    assert [re.findall(r"<td>(.*?)</td>", r)[3] for r in rows] == [f"flood {i}" for i in range(49_999, 49_949, -1)]
+    assert "Les 50 plus récents sur 50\u202f001." in html  # the fixture's own rejection is the 50,001st
+    counts = html.split('id="rejection-counts"')[1].split("</table>")[0]
+    assert re.findall(r"<td>(.*?)</td>", counts) == ["schema", "25\u202f000", "signature_invalid", "25\u202f000",
+                                                      "unknown_beacon", "1"]
+    english = client.get("/ui/supervision", params={"lang": "en"}, headers=auth("tok-super")).text
+    assert "The newest 50 of 50,001." in english and "25,000" in english
+
+    api = client.get("/api/v1/supervision/rejections", params={"limit": 20}, headers=auth("tok-super")).json()
+    assert [r["detail"] for r in api] == [f"flood {i}" for i in range(49_980, 50_000)]  # newest 20, in time order
+    by_reason = client.get("/api/v1/supervision/rejections/counts", headers=auth("tok-super")).json()
+    assert by_reason == [{"reason": "schema", "count": 25_000}, {"reason": "signature_invalid", "count": 25_000},
+                         {"reason": "unknown_beacon", "count": 1}]

@@ -30,6 +30,7 @@ MATRIX: list[tuple[str, str, object, tuple[int, int, int, int]]] = [
     ("GET", "/api/v1/supervision/beacons", None, (200, 200, 403, 403)),
     ("GET", "/api/v1/supervision/gateways", None, (200, 200, 403, 403)),
     ("GET", "/api/v1/supervision/rejections", None, (200, 200, 403, 403)),
+    ("GET", "/api/v1/supervision/rejections/counts", None, (200, 200, 403, 403)),
     ("GET", "/api/v1/supervision/gaps", None, (200, 200, 403, 403)),
     ("GET", "/api/v1/audit/landlords/paris-habitat/report", None, (200, 200, 200, 403)),
     ("GET", "/api/v1/audit/access-log", None, (200, 403, 403, 403)),

@@ -5,6 +5,9 @@ from __future__ import annotations
 import dataclasses
 from datetime import date
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from ronde.coverage import live
 from ronde.coverage.live import MaintenanceReason, beacons_needing_maintenance, last_checkins, neighbours
 from ronde.store.records import BeaconTelemetryRecord, SequenceGap
@@ -85,3 +88,49 @@ def test_gap_states_count_what_is_still_missing() -> None:
     states = live.gap_states(gaps, {"gw-a": [1, 2, 3, 4, 6, 8, 12, 12]})
     assert [(s.gap.first_missing, s.still_missing, s.filled) for s in states] == [(5, 2, False), (12, 0, True),
                                                                                  (1, 2, False)]
+
+
+MAX_SEQ = 2**53 - 1  # the protocol's largest sequence number
+
+
+def test_count_within_is_a_range_count() -> None:
+    numbers = live.distinct_sorted([9, 3, 3, 5, 1, MAX_SEQ, 7])
+    assert numbers == [1, 3, 5, 7, 9, MAX_SEQ]
+    assert live.count_within(numbers, 2, 8) == 3
+    assert live.count_within(numbers, 3, 3) == 1 and live.count_within(numbers, 4, 4) == 0
+    assert live.count_within(numbers, 10, MAX_SEQ) == 1
+    assert live.count_within(numbers, 0, 2**64) == 6
+    assert live.count_within(numbers, 8, 2) == 0  # reversed bounds: an empty range
+    assert live.count_within([], 1, MAX_SEQ) == 0
+
+
+@given(st.lists(st.integers(1, 60), max_size=40), st.integers(1, 60), st.integers(0, 30))
+def test_still_missing_from_ranges_matches_enumeration(arrived: list[int], first: int, width: int) -> None:
+    """On ranges small enough to enumerate, the range arithmetic gives what enumeration gives."""
+    gap = SequenceGap("gw-a", first, first + width, local(date(2026, 11, 26), 20, 0))
+    (state,) = live.gap_states([gap], {"gw-a": arrived})
+    assert state.still_missing == sum(1 for s in range(first, first + width + 1) if s not in set(arrived))
+    assert state.size == width + 1 and not state.anomaly
+
+
+def test_a_jump_to_the_largest_sequence_is_an_anomaly_counted_without_enumerating() -> None:
+    """A signed ``"seq": 9007199254740991`` after 1..3 records gap 4..2^53-2: counted from its bounds
+    at once (enumerating it would take years), and flagged as an anomaly, not as lost events."""
+    at = local(date(2026, 11, 26), 20, 0)
+    jump = SequenceGap("gw-a", 4, MAX_SEQ - 1, at)
+    ordinary = SequenceGap("gw-a", 10, 12, at)
+    arrived = {"gw-a": [1, 2, 3, 11, 5_000_000, MAX_SEQ, MAX_SEQ - 1]}
+    big, small = live.gap_states([jump, ordinary], arrived)
+    assert big.size == MAX_SEQ - 4 and big.still_missing == MAX_SEQ - 4 - 3  # 11, 5,000,000 and 2^53-2 came
+    assert big.anomaly and not big.filled
+    assert (small.still_missing, small.anomaly) == (2, False)
+    at_bound = SequenceGap("gw-a", 1, 100_000, at)
+    over = SequenceGap("gw-a", 1, 100_001, at)
+    assert [s.anomaly for s in live.gap_states([at_bound, over], {})] == [False, True]
+    assert live.DEFAULT_SEQUENCE_ANOMALY_AFTER == 100_000
+    assert [s.anomaly for s in live.gap_states([ordinary], {}, anomaly_after=2)] == [True]
+
+
+def test_a_reversed_gap_record_is_empty_not_negative() -> None:
+    (state,) = live.gap_states([SequenceGap("gw-a", 9, 3, local(date(2026, 11, 26), 20, 0))], {"gw-a": [5]})
+    assert (state.size, state.still_missing, state.filled) == (0, 0, True)

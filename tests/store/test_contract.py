@@ -168,6 +168,26 @@ def test_rejections_and_gaps_by_time(store: Store) -> None:
     assert store.gaps(*WINDOW) == [f.gap(1), f.gap(2)]
 
 
+def test_rejections_limited_newest_first_and_counted_by_reason_over_50000(store: Store) -> None:
+    """Supervision asks for the newest few of a flood: the engine's query takes exactly those (over
+    every (reason, gateway) series), and the counts per reason come from an aggregate."""
+    reasons = [RejectReason.SCHEMA, RejectReason.SIGNATURE_INVALID, RejectReason.UNKNOWN_BEACON,
+               RejectReason.CLOCK_FUTURE, RejectReason.TOPIC]
+    flood = [replace(f.rejection(0), at=BASE + timedelta(seconds=i), reason=reasons[i % 5],
+                     gateway_id=f"gw-{i % 7}" if i % 11 else None, payload_sha256=f"{i:064x}")
+             for i in range(50_000)]
+    store.write(WriteBatch(rejections=tuple(flood)))
+    newest = store.rejections(*WINDOW, limit=40, newest_first=True)
+    assert newest == flood[::-1][:40]
+    assert store.rejections(*WINDOW, limit=3) == flood[:3]
+    assert store.rejections(*WINDOW, limit=0) == []
+    middle = (flood[1000].at, flood[2000].at)  # the limit counts within the time range, from its end
+    assert store.rejections(*middle, limit=5, newest_first=True) == flood[1995:2000][::-1]
+    assert store.rejection_counts(*WINDOW) == {r: 10_000 for r in reasons}
+    assert store.rejection_counts(*middle) == {r: 200 for r in reasons}
+    assert store.rejection_counts(BASE - timedelta(days=3), BASE - timedelta(days=2)) == {}
+
+
 def test_latest_telemetry_and_gateway_state(store: Store) -> None:
     telemetry = tuple(f.telemetry(i) for i in range(5))
     states = (*(f.state(i) for i in range(4)), f.state(9, gateway_id="gw-2", in_service=None, outbox_depth=None,

@@ -14,6 +14,7 @@ from ronde.api.models import (
     GapOut,
     GatewayHealthRow,
     MaintenanceRow,
+    RejectionCountOut,
     RejectionOut,
     StaleRow,
     TeamRow,
@@ -101,12 +102,20 @@ def _since(ctx: Ctx, since: datetime | None) -> datetime:
 def rejections(
     scope: StaffScope, ctx: Ctx, since: Since = None, limit: Annotated[int, Query(ge=1, le=10_000)] = 500
 ) -> list[RejectionOut]:
-    rows = ctx.store.rejections(_since(ctx, since), ctx.now() + timedelta(seconds=1))
+    """The newest ``limit``, in time order. The store's query takes only those (``LIMIT``): after a
+    flood of refused messages, reading them all made this and the page take seconds."""
+    rows = ctx.store.rejections(_since(ctx, since), ctx.now() + timedelta(seconds=1), limit=limit, newest_first=True)
     return [
         RejectionOut(at=r.at, reason=r.reason.value, detail=r.detail, topic=r.topic, gateway_id=r.gateway_id,
                      payload_sha256=r.payload_sha256, event_id=r.event_id)
-        for r in rows[-limit:]
+        for r in reversed(rows)
     ]
+
+
+@router.get("/rejections/counts", summary="How many messages ingest refused per reason (counted by the store)")
+def rejection_counts(scope: StaffScope, ctx: Ctx, since: Since = None) -> list[RejectionCountOut]:
+    counts = ctx.store.rejection_counts(_since(ctx, since), ctx.now() + timedelta(seconds=1))
+    return [RejectionCountOut(reason=reason.value, count=n) for reason, n in sorted(counts.items())]
 
 
 @router.get("/gaps", summary="Sequence gaps: events a gateway sent that never reached the server (yet)")
@@ -116,6 +125,6 @@ def gaps(
     rows = ctx.store.gaps(_since(ctx, since), ctx.now() + timedelta(seconds=1))[-limit:]
     return [
         GapOut(gateway_id=s.gap.gateway_id, first_missing=s.gap.first_missing, last_missing=s.gap.last_missing,
-               detected_at=s.gap.detected_at, still_missing=s.still_missing, filled=s.filled)
-        for s in gap_states_now(ctx.store, rows, now=ctx.now())
+               detected_at=s.gap.detected_at, still_missing=s.still_missing, filled=s.filled, anomaly=s.anomaly)
+        for s in gap_states_now(ctx.store, rows, now=ctx.now(), anomaly_after=ctx.settings.sequence_anomaly_after)
     ]
