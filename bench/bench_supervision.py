@@ -13,6 +13,16 @@ alone and with ``--readers`` concurrent readers, printing p50/p95 per engine for
   kept by the page (no counts shown).
 
 Both run the same page code; the anchor only swaps the store's ``rejections`` for the full read.
+
+Two runs, 2026-12-05, this project's 2-vCPU VM shared with other test runs (load average 5 on 2
+CPUs: absolute times are inflated, the ratios are the point); Debian influxd 1.6.7; 50,000
+rejections, 20 requests alone, 4 concurrent readers; ms:
+
+    engine    read                           p50          p95          concurrent p50   concurrent p95
+    SQLite    unlimited (old read, anchor)   1,117 / 368  1,767 / 449  2,241 / 1,524    3,361 / 1,940
+    SQLite    limited (LIMIT 50 + COUNT)        20 / 22      23 / 24      78 / 62        115 / 101
+    InfluxDB  unlimited (old read, anchor)     967 / 949  1,299 / 1,179  2,372 / 4,274  3,663 / 6,903
+    InfluxDB  limited (LIMIT 50 + COUNT)        28 / 28      37 / 53      94 / 207       124 / 319
 """
 
 from __future__ import annotations
