@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +17,16 @@ from tests.gateway.bluez_support import (
     run_bluezoo,
 )
 from tests.support.services import Influxd, Mosquitto, run_influxd, run_mosquitto
+
+
+@pytest.fixture(scope="session", autouse=True)
+def audit_key_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Reports are signed with the server's audit key: one throwaway key per session (in the
+    environment, so subprocesses use it too), never the key of the user running the tests."""
+    path = tmp_path_factory.mktemp("audit-key") / "audit-key.pem"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("RONDE_AUDIT_KEY", str(path))
+        yield path
 
 
 @pytest.fixture(scope="session")

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ronde.api.access_log import AccessEntry, AccessLog
 from ronde.api.auth import Principal, TokenBook
 from ronde.api.registry_service import RegistryService
 from ronde.api.settings import ApiSettings
+from ronde.audit.keys import load_signing_key
+from ronde.audit.rollups import RollupChecker
 from ronde.coverage.query import CoverageCache
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.store.port import Store
@@ -17,6 +23,22 @@ from ronde.store.port import Store
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+class AuditKeyHolder:
+    """The audit signing key, read (or created) on the first report rather than at start-up, so
+    an API that never issues reports never touches the key file."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._keys: dict[Path | None, Ed25519PrivateKey] = {}
+
+    def get(self, path: Path | None) -> Ed25519PrivateKey:
+        with self._lock:
+            key = self._keys.get(path)
+            if key is None:
+                key = self._keys[path] = load_signing_key(path)
+            return key
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +51,8 @@ class ApiContext:
     access_log: AccessLog
     clock: Callable[[], datetime] = utc_now
     coverage_cache: CoverageCache = field(default_factory=CoverageCache)
+    audit_keys: AuditKeyHolder = field(default_factory=AuditKeyHolder)
+    rollup_checker: RollupChecker = field(default_factory=RollupChecker)
 
     def now(self) -> datetime:
         return self.clock().astimezone(UTC)
@@ -52,6 +76,10 @@ class ApiContext:
     def is_closed(self, day: date) -> bool:
         """The day's evening is over: its figures can no longer change (rollups apply)."""
         return self.calendar.window(day)[1] <= self.now()
+
+    def audit_key(self) -> Ed25519PrivateKey:
+        """The key audit reports are signed with (``settings.audit_key`` or the default location)."""
+        return self.audit_keys.get(self.settings.audit_key)
 
     def log_access(self, who: Principal, what: str, target: str, status: int = 200) -> None:
         self.access_log.append(

@@ -13,6 +13,7 @@ from datetime import date
 
 from ronde.api.context import ApiContext
 from ronde.api.scope import Scope
+from ronde.audit.rollups import RollupMismatch
 from ronde.coverage.live import CheckpointIdleness
 from ronde.coverage.period import CheckpointPeriod, PeriodCoverage
 from ronde.coverage.query import idle_checkpoints_now, landlord_coverage
@@ -64,6 +65,19 @@ def scoped_coverage(
         if visible is None or (c.checkpoint_id in visible and c.landlord == scope.landlord)
     )
     return ScopedCoverage(cov, rows, include_days)
+
+
+def rollup_mismatches(
+    ctx: ApiContext, scope: Scope, first: date, last: date, *, landlord: str | None = None
+) -> list[RollupMismatch]:
+    """Rollups in reach over ``first..last`` that disagree with the stored events they were built
+    from (see ``ronde.audit.rollups``): what the pages and group endpoints warn about."""
+    lid = scope.landlord_filter(landlord)
+    rows = ctx.store.rollups(first, last, landlord=lid)
+    if scope.landlord is not None:
+        visible = {c.id for c in scope.checkpoints()}
+        rows = [r for r in rows if r.checkpoint_id in visible and r.landlord == scope.landlord]
+    return ctx.rollup_checker.mismatches(ctx.store, ctx.registry.registry, ctx.calendar, rows, now=ctx.now())
 
 
 def idleness_now(ctx: ApiContext, scope: Scope, *, threshold_s: float = -1.0) -> list[CheckpointIdleness]:

@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ronde.api.access_log import AccessLogUnavailable
 from ronde.api.deps import BadPeriod, Unauthorized
 from ronde.api.models import ErrorBody, EstateErrorBody, EstateErrorItem, FieldError, ValidationErrorBody
-from ronde.api.registry_service import RegistryChangeError
+from ronde.api.registry_service import RegistryChangeError, RevisionConflict
 from ronde.api.scope import Forbidden, NotFound
 from ronde.protocol.estate import EstateFileError
 from ronde.store.port import StoreUnavailable
@@ -80,6 +80,10 @@ def install_error_handlers(app: FastAPI) -> None:
             errors=[EstateErrorItem(line=None, location=e.location, message=e.message) for e in exc.errors],
         )
         return JSONResponse(body.model_dump(mode="json"), status_code=422)
+
+    @app.exception_handler(RevisionConflict)
+    async def _revision(request: Request, exc: RevisionConflict) -> JSONResponse:
+        return _error(409, str(exc))
 
     @app.exception_handler(StoreUnavailable)
     async def _store(request: Request, exc: StoreUnavailable) -> JSONResponse:

@@ -193,6 +193,10 @@ class GatewayOut(_Out):
     public_key: str | None = Field(description="Ed25519 public key, base64url; None if not enrolled")
     enrolled: bool = Field(description="listed in the gateways file (may publish)")
     badges: list[str] | None = Field(description="team badges this gateway may report; None: any")
+    allow_unsigned: bool | None = Field(
+        default=None,
+        description="its messages without a signature are accepted (marked unsigned); None if not enrolled",
+    )
     online: bool | None = Field(description="last reported state; None if never heard from")
     scanning: bool | None
     state_at: datetime | None
@@ -202,6 +206,11 @@ class GatewayIn(_In):
     public_key: str = Field(pattern=r"^[A-Za-z0-9_-]{43}$", description="Ed25519 public key, base64url (32 bytes)")
     badges: list[Annotated[str, Field(pattern=BADGE_PATTERN)]] | None = Field(
         default=None, max_length=100, description="badges it may report; omitted: keep the current list (or any)"
+    )
+    allow_unsigned: bool | None = Field(
+        default=None,
+        description="accept its messages without a signature (a legacy scanner); omitted: keep the current "
+        "setting (or false). A message with a bad signature is refused whatever this says",
     )
 
 
@@ -267,6 +276,12 @@ class ShareDay(_Out):
     covered_share_sensed: float | None = Field(description="covered / checkpoints with data")
 
 
+class RollupWarning(_Out):
+    service_day: date
+    checkpoint_id: str
+    reason: str = Field(description="what the daily rollup says that its day's stored events do not")
+
+
 class GroupCoverage(_Out):
     level: Literal["landlord", "estate", "building"]
     id: str
@@ -276,6 +291,11 @@ class GroupCoverage(_Out):
     checkpoints: int
     days: list[ShareDay]
     period: ShareDay = Field(description="over the period: counts are checkpoint-days; service_day is the last day")
+    rollup_warnings: list[RollupWarning] = Field(
+        default_factory=list,
+        description="daily rollups of the group's checkpoints that disagree with their day's chain link or stored "
+        "events (edited after they were computed): the shares of those days are not to be trusted",
+    )
 
 
 class IdlenessRow(_Out):
@@ -380,15 +400,6 @@ class GapOut(_Out):
     detected_at: datetime
     still_missing: int = Field(description="numbers of the gap not received since (0: filled late, not lost)")
     filled: bool
-    anomaly: bool = Field(
-        description="a sequence anomaly: the gap is wider than the server's sequence_anomaly_after setting (default "
-                    "100,000), more events than a gateway can have sent; a jumped or forged counter, not lost events"
-    )
-
-
-class RejectionCountOut(_Out):
-    reason: str
-    count: int = Field(description="rejections with this reason in the period, counted by the store")
 
 
 # ---- audit -------------------------------------------------------------------------------------
@@ -442,7 +453,15 @@ class AuditReportOut(_Out):
     covered_share: float | None
     days: list[AuditDay]
     checkpoints: list[CheckpointAuditOut]
-    manifest: dict[str, Any] = Field(description="what `ronde audit verify` checks against the store")
+    manifest: dict[str, Any] = Field(
+        description="signed manifest: what `ronde audit verify` checks (signature, figures, days, store)"
+    )
+
+
+class AuditKeyOut(_Out):
+    algorithm: Literal["Ed25519"] = "Ed25519"
+    public_key: str = Field(description="base64url of the 32-byte Ed25519 public key reports are signed with")
+    fingerprint: str = Field(description="SHA-256 of the public key, first 16 bytes, to compare by voice")
 
 
 class AccessEntryOut(_Out):

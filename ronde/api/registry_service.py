@@ -8,6 +8,7 @@ export omits them and an import that omits them keeps the current ones.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import threading
@@ -31,6 +32,7 @@ from ronde.protocol.estate import (
     parse_estate,
     registry_from_document,
 )
+from ronde.protocol.estate_digest import registry_digest
 from ronde.protocol.messages import BADGE_PATTERN
 from ronde.protocol.plain_text import control_character_problem
 
@@ -40,6 +42,14 @@ class BadgeEntry:
     badge: str  # pseudonymous: never a person's name
     team: str
     active: bool = True
+
+
+class RevisionConflict(ValueError):
+    """An estate import carries a revision label already used for another content (HTTP 409).
+
+    Why refuse: audit reports name the registry by revision and content digest; a label that meant
+    two contents would let a report be re-read against other names and checkpoints.
+    """
 
 
 class RegistryChangeError(ValueError):
@@ -148,6 +158,8 @@ class RegistryService:
         self._estate_file = estate_file
         self._gateways_file = gateways_file
         self._badges_file = badges_file
+        self._revisions: dict[str, str] = self._load_revisions()
+        self._revisions.setdefault(registry.revision, registry_digest(registry))
 
     # ---- reads (snapshots: attribute reads are atomic) ----
 
@@ -187,6 +199,44 @@ class RegistryService:
         if self._estate_file is not None:
             _atomic_write(self._estate_file, registry_to_yaml(registry, secrets=True))
         self._registry = registry
+        if registry.revision not in self._revisions:
+            self._revisions[registry.revision] = registry_digest(registry)
+            if self._estate_file is not None:
+                _atomic_write(self._revisions_file(self._estate_file), json.dumps(self._revisions, indent=1) + "\n")
+
+    # ---- revision labels: one content each ----
+
+    @staticmethod
+    def _revisions_file(estate_file: Path) -> Path:
+        return estate_file.with_name(estate_file.name + ".revisions.json")
+
+    def _load_revisions(self) -> dict[str, str]:
+        """Revision → content digest of every registry installed here (kept beside the registry file,
+        so a restart still refuses a reused label)."""
+        if self._estate_file is None:
+            return {}
+        path = self._revisions_file(self._estate_file)
+        try:
+            data: Any = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"{path}: cannot read the revision history: {exc}") from None
+        if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
+            raise ValueError(f"{path}: the revision history must map revision labels to digests")
+        return dict(data)
+
+    def check_revision(self, doc: EstateDocument) -> None:
+        """Raise RevisionConflict when ``doc`` reuses a revision label for another content."""
+        used = self._revisions.get(doc.revision)
+        if used is None:
+            return
+        digest = registry_digest(registry_from_document(doc))
+        if digest != used:
+            raise RevisionConflict(
+                f"revision {doc.revision!r} is already used for another registry content (digest {used[:16]}…, "
+                f"this file {digest[:16]}…): give the changed estate file a new revision"
+            )
 
     def put(self, section: str, item_id: str, item: dict[str, Any]) -> Registry:
         """Create or replace one landlord/estate/building/checkpoint (``section`` is the file's key)."""
@@ -240,6 +290,7 @@ class RegistryService:
     def import_text(self, text: str, source: str = "estate.yaml") -> Registry:
         with self._lock:
             doc = self.check_import(text, source)
+            self.check_revision(doc)
             self._install(doc)
             return self._registry
 

@@ -95,10 +95,18 @@ def event_digest(visit: StoredVisit) -> str:
     return hashlib.sha256(canonical_event(visit)).hexdigest()
 
 
-def genesis_anchor(landlord: str | None, revision: str) -> str:
-    """Where a chain starts: bound to whose events (``None``: all landlords) and which registry."""
+def genesis_anchor(landlord: str | None, revision: str, registry_digest: str | None = None) -> str:
+    """Where a chain starts: bound to whose events (``None``: all landlords) and which registry.
+
+    Audit reports pass ``registry_digest`` (``ronde.protocol.estate_digest``): a revision is only a
+    label, the digest names the registry's exact content, so a report cannot be re-presented as
+    computed with other checkpoint names under the same label. Ingest's store-wide chain has none.
+    """
     who = ALL_LANDLORDS if landlord is None else landlord
-    return hashlib.sha256(f"{CHAIN_VERSION}\x00{who}\x00{revision}".encode()).hexdigest()
+    text = f"{CHAIN_VERSION}\x00{who}\x00{revision}"
+    if registry_digest is not None:
+        text += f"\x00{registry_digest}"
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def day_digest(digests: Iterable[str]) -> str:
@@ -132,6 +140,7 @@ class AuditChain:
     revision: str
     anchor: str
     links: tuple[DayLink, ...]
+    registry_digest: str | None = None
 
     @property
     def final(self) -> str:
@@ -139,7 +148,8 @@ class AuditChain:
 
 
 def compute_chain(
-    visits: Sequence[StoredVisit], days: Collection[date], *, landlord: str | None, revision: str
+    visits: Sequence[StoredVisit], days: Collection[date], *, landlord: str | None, revision: str,
+    registry_digest: str | None = None,
 ) -> AuditChain:
     """The chain over ``days`` (plus any other day an event claims), from the genesis anchor.
 
@@ -150,14 +160,14 @@ def compute_chain(
     for v in visits:
         if landlord is None or v.landlord == landlord:
             by_day[v.service_day].append(event_digest(v))
-    anchor = genesis_anchor(landlord, revision)
+    anchor = genesis_anchor(landlord, revision, registry_digest)
     prev = anchor
     links: list[DayLink] = []
     for day in sorted(set(days) | set(by_day)):
         digests = by_day.get(day, [])
         prev = chain_link(prev, day, digests)
         links.append(DayLink(day, len(digests), day_digest(digests), prev))
-    return AuditChain(landlord, revision, anchor, tuple(links))
+    return AuditChain(landlord, revision, anchor, tuple(links), registry_digest)
 
 
 @dataclass(frozen=True, slots=True)

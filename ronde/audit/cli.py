@@ -1,7 +1,8 @@
-"""``ronde audit report`` and ``ronde audit verify``.
+"""``ronde audit report``, ``ronde audit verify`` and ``ronde audit key``.
 
-Exit codes: 0 OK; 1 verification failed (the report no longer matches the store); 2 bad input
-(unreadable report, unknown landlord, store unavailable…).
+Exit codes: 0 OK; 1 verification failed (bad signature, edited document, missing days, or the
+store no longer matches); 2 bad input (unreadable report, unknown landlord, no public key, store
+unavailable…).
 """
 
 from __future__ import annotations
@@ -13,7 +14,15 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, cast
 
-from ronde.audit.export import ReportFormat, read_manifest, write_report
+from ronde.audit.export import ReportFormat, read_report, write_report
+from ronde.audit.keys import (
+    AuditKeyError,
+    default_key_path,
+    fingerprint,
+    load_signing_key,
+    parse_public_key,
+    public_key_text,
+)
 from ronde.audit.labels import Lang
 from ronde.audit.report import ReportError, build_report
 from ronde.audit.verify import verify_manifest
@@ -63,9 +72,14 @@ def _registry(path: str | None) -> Registry:
     return load_estate(path or default_estate_path())
 
 
+def _key_path(args: argparse.Namespace) -> Path | None:
+    return Path(args.key) if getattr(args, "key", None) else None
+
+
 def _report(args: argparse.Namespace) -> int:
     try:
         registry = _registry(args.estate)
+        key = load_signing_key(_key_path(args))
         store = open_store(args.store)
     except (EstateFileError, StoreUnavailable, OSError, ValueError) as exc:
         print(f"ronde audit report: {exc}", file=sys.stderr)
@@ -74,7 +88,7 @@ def _report(args: argparse.Namespace) -> int:
         calendar = ServiceCalendar(closed=frozenset(args.closed or ()))
         report = build_report(store, registry, calendar, args.landlord, args.first, args.last,
                               now=datetime.now(UTC))
-        sidecar = write_report(report, args.out, ReportFormat(args.format), Lang(args.lang))
+        sidecar = write_report(report, args.out, ReportFormat(args.format), Lang(args.lang), key)
     except (ReportError, StoreUnavailable, OSError) as exc:
         print(f"ronde audit report: {exc}", file=sys.stderr)
         return 2
@@ -88,14 +102,22 @@ def _report(args: argparse.Namespace) -> int:
 
 def _verify(args: argparse.Namespace) -> int:
     try:
-        manifest, file_problem = read_manifest(args.report)
-        revision = load_estate(args.estate).revision if args.estate else None
+        manifest, problems = read_report(args.report)
+        estate = load_estate(args.estate) if args.estate else None
+        if args.public_key:
+            public_key = parse_public_key(args.public_key)
+        else:  # on the server itself: its own key, never created here
+            public_key = load_signing_key(None, create=False).public_key()
         store = open_store(args.store)
+    except AuditKeyError as exc:
+        print(f"ronde audit verify: {exc}; give the server's public key with --public-key "
+              "(what 'ronde audit key' prints)", file=sys.stderr)
+        return 2
     except (ReportError, EstateFileError, StoreUnavailable, OSError, ValueError) as exc:
         print(f"ronde audit verify: {exc}", file=sys.stderr)
         return 2
     try:
-        result = verify_manifest(manifest, store, revision=revision, file_problem=file_problem)
+        result = verify_manifest(manifest, store, public_key=public_key, document_problems=problems, estate=estate)
     except StoreUnavailable as exc:
         print(f"ronde audit verify: {exc}", file=sys.stderr)
         return 2
@@ -103,6 +125,19 @@ def _verify(args: argparse.Namespace) -> int:
         store.close()
     print(result.message())
     return 0 if result.ok else 1
+
+
+def _key(args: argparse.Namespace) -> int:
+    path = _key_path(args) or default_key_path()
+    try:
+        key = load_signing_key(path, create=not args.no_create)
+    except AuditKeyError as exc:
+        print(f"ronde audit key: {exc}", file=sys.stderr)
+        return 2
+    print(f"public key (Ed25519, base64url): {public_key_text(key)}")
+    print(f"fingerprint: {fingerprint(key)}")
+    print(f"private key file: {path}")
+    return 0
 
 
 def register(sub: Any) -> None:
@@ -119,9 +154,17 @@ def register(sub: Any) -> None:
     rep.add_argument("--closed", action="append", type=_date, metavar="DATE",
                      help="a day the service was closed (repeat); hours are Wed–Sun 16:00–22:15 Europe/Paris")
     rep.add_argument("--out", required=True, help="report file to write; <out>.manifest.json is written beside it")
+    rep.add_argument("--key", help="audit private key file (default: $RONDE_AUDIT_KEY, else "
+                                   "$XDG_DATA_HOME/ronde/audit-key.pem; created on first use)")
     rep.set_defaults(func=_report)
-    ver = cmds.add_parser("verify", help="recompute a report's hash chain from the store")
+    ver = cmds.add_parser("verify", help="check a report's signature, document, completeness and store")
     ver.add_argument("report", help="report file (CSV, or PDF with its .manifest.json) or manifest JSON")
     ver.add_argument("--store", required=True, help="store URL")
-    ver.add_argument("--estate", help="estate file whose registry revision must match the report's")
+    ver.add_argument("--public-key", help="the server's audit public key (base64url, as 'ronde audit key' prints "
+                                          "it) or a file holding it; default: the local server's key")
+    ver.add_argument("--estate", help="estate file whose registry revision and content must match the report's")
     ver.set_defaults(func=_verify)
+    key = cmds.add_parser("key", help="print the audit public key (and fingerprint) landlords verify reports with")
+    key.add_argument("--key", help="audit private key file (default: $RONDE_AUDIT_KEY or the data directory)")
+    key.add_argument("--no-create", action="store_true", help="fail instead of creating a missing key")
+    key.set_defaults(func=_key)

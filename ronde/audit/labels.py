@@ -27,6 +27,7 @@ TEXT: Mapping[Lang, Mapping[str, str]] = {
         "service_hours": "Heures de service",
         "chain_final": "Empreinte finale de la chaîne (SHA-256)",
         "chain_anchor": "Ancre de la chaîne",
+        "key_fingerprint": "Empreinte de la clé d'audit (Ed25519)",
         "summary": "Synthèse",
         "share_covered": "Taux de couverture (points de passage × jours)",
         "share_sensed": "Taux de couverture hors jours sans données",
@@ -65,8 +66,9 @@ TEXT: Mapping[Lang, Mapping[str, str]] = {
         "link": "Maillon de la chaîne (SHA-256)",
         "weekdays": "lun,mar,mer,jeu,ven,sam,dim",
         "verify_hint": (
-            "Vérification : « ronde audit verify <rapport> --store <URL> » recalcule la chaîne à partir "
-            "des événements stockés et indique le premier jour qui diffère."
+            "Vérification : « ronde audit verify <rapport> --public-key <clé> --store <URL> » vérifie la "
+            "signature et les chiffres du rapport, recalcule la chaîne à partir des événements stockés et "
+            "indique le premier jour qui diffère."
         ),
         "privacy": (
             "Ce rapport porte sur des lieux : il ne contient aucun identifiant d'équipe ni de personne."
@@ -89,6 +91,7 @@ TEXT: Mapping[Lang, Mapping[str, str]] = {
         "service_hours": "Service hours",
         "chain_final": "Final chain digest (SHA-256)",
         "chain_anchor": "Chain anchor",
+        "key_fingerprint": "Audit key fingerprint (Ed25519)",
         "summary": "Summary",
         "share_covered": "Share covered (checkpoint-days)",
         "share_sensed": "Share covered excluding no-data days",
@@ -127,8 +130,8 @@ TEXT: Mapping[Lang, Mapping[str, str]] = {
         "link": "Chain link (SHA-256)",
         "weekdays": "Mon,Tue,Wed,Thu,Fri,Sat,Sun",
         "verify_hint": (
-            "Verify: \"ronde audit verify <report> --store <URL>\" recomputes the chain from the stored "
-            "events and names the first day that differs."
+            "Verify: \"ronde audit verify <report> --public-key <key> --store <URL>\" checks the report's "
+            "signature and figures, recomputes the chain from the stored events and names the first day that differs."
         ),
         "privacy": "This report is about places: it holds no team or person identifier.",
         "legend_nodata": (

@@ -13,19 +13,17 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
-from ronde.audit.chain import CHAIN_VERSION, AuditChain, DayLink, compute_chain
+from ronde.audit.chain import AuditChain, compute_chain
 from ronde.coverage.period import CheckpointPeriod, period_coverage, rollups_for_days
 from ronde.coverage.query import fill_estate_evidence
 from ronde.coverage.sensing import DEFAULT_HORIZON_DAYS, DayState, evidence_from
 from ronde.coverage.shares import Level, Share
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.estate import Registry
+from ronde.protocol.estate_digest import registry_digest
 from ronde.store.port import Store
 from ronde.store.records import BeaconCheck, StoredVisit, Verification
-
-MANIFEST_FORMAT = "ronde-audit-report"
 
 
 class ReportError(ValueError):
@@ -72,9 +70,6 @@ class AuditReport:
     period: Share
     chain: AuditChain
 
-    def manifest(self) -> dict[str, Any]:
-        return manifest_of(self)
-
 
 def closed_days(calendar: ServiceCalendar, first: date, last: date, now: datetime) -> list[date]:
     """Service days of the period whose evening has ended at ``now``."""
@@ -111,7 +106,8 @@ def build_report(
     days = closed_days(calendar, first, last, now)
     query_days = audit_query_days(calendar, first, last, now)
     visits = store.visits_of_days(query_days, landlord=landlord) if query_days else []
-    chain = compute_chain(visits, days, landlord=landlord, revision=registry.revision)
+    chain = compute_chain(visits, days, landlord=landlord, revision=registry.revision,
+                          registry_digest=registry_digest(registry))
     return report_from_visits(
         registry, calendar, landlord, first, last, visits, chain, now=now, days=days,
         store=store, horizon_days=horizon_days, report_id=report_id,
@@ -182,76 +178,3 @@ def _audit_row(cp: CheckpointPeriod, checks: dict[str, int]) -> CheckpointAudit:
         signed=checks.get("signed", 0), unsigned=checks.get("unsigned", 0),
         eid_resolved=checks.get("eid", 0), static=checks.get("static", 0),
     )
-
-
-# ---- manifest: what `ronde audit verify` reads -------------------------------------------------
-
-
-def manifest_of(report: AuditReport) -> dict[str, Any]:
-    return {
-        "format": MANIFEST_FORMAT,
-        "version": 1,
-        "report_id": report.report_id,
-        "issued_at": report.issued_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-        "landlord": report.landlord,
-        "first": report.first.isoformat(),
-        "last": report.last.isoformat(),
-        "registry_revision": report.revision,
-        "chain": {
-            "version": CHAIN_VERSION,
-            "anchor": report.chain.anchor,
-            "final": report.chain.final,
-            "links": [
-                {"day": x.day.isoformat(), "events": x.events, "day_digest": x.day_digest, "link": x.link}
-                for x in report.chain.links
-            ],
-        },
-    }
-
-
-@dataclass(frozen=True, slots=True)
-class Manifest:
-    report_id: str
-    issued_at: datetime
-    landlord: str
-    first: date
-    last: date
-    revision: str
-    chain: AuditChain
-    file_sha256: str | None = None
-
-
-def parse_manifest(data: Any) -> Manifest:
-    """Validate a manifest read from JSON; raises ReportError naming what is wrong."""
-    if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT:
-        raise ReportError(f"not a Ronde audit manifest (format must be {MANIFEST_FORMAT!r})")
-    if data.get("version") != 1:
-        raise ReportError(f"unsupported manifest version {data.get('version')!r}")
-    try:
-        chain = data["chain"]
-        if chain.get("version") != CHAIN_VERSION:
-            raise ReportError(f"unsupported chain version {chain.get('version')!r}")
-        links = tuple(
-            DayLink(date.fromisoformat(x["day"]), int(x["events"]), str(x["day_digest"]), str(x["link"]))
-            for x in chain["links"]
-        )
-        for x in links:
-            bytes.fromhex(x.link)
-            bytes.fromhex(x.day_digest)
-        landlord = str(data["landlord"])
-        revision = str(data["registry_revision"])
-        audit_chain = AuditChain(landlord, revision, str(chain["anchor"]), links)
-        if str(chain["final"]) != audit_chain.final:
-            raise ReportError("manifest is inconsistent: chain.final is not the last link")
-        sha = data.get("file_sha256")
-        return Manifest(
-            report_id=str(data["report_id"]),
-            issued_at=datetime.fromisoformat(str(data["issued_at"]).replace("Z", "+00:00")),
-            landlord=landlord, first=date.fromisoformat(str(data["first"])),
-            last=date.fromisoformat(str(data["last"])), revision=revision, chain=audit_chain,
-            file_sha256=None if sha is None else str(sha),
-        )
-    except ReportError:
-        raise
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise ReportError(f"malformed manifest: {type(exc).__name__}: {exc}") from None

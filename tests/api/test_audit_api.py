@@ -10,7 +10,8 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from ronde.audit.export import read_manifest
+from ronde.audit.export import read_report
+from ronde.audit.keys import parse_public_key
 from ronde.audit.verify import verify_manifest
 from ronde.store.sqlite import SqliteStore
 from tests.api.support import PH_CP, auth
@@ -55,12 +56,15 @@ def test_zip_verifies_against_the_store_then_fails_after_an_edit(client: TestCli
         names = sorted(z.namelist())
         z.extractall(tmp_path)
     assert names[0].endswith(".pdf") and names[1].endswith(".pdf.manifest.json")
-    manifest, problem = read_manifest(tmp_path / names[0])
-    assert problem is None
-    assert verify_manifest(manifest, store).ok
+    key = client.get("/api/v1/audit/key", headers=auth("tok-ph")).json()
+    public_key = parse_public_key(key["public_key"])
+    assert r.headers["x-ronde-key-fingerprint"] == key["fingerprint"]
+    manifest, problems = read_report(tmp_path / names[0])
+    assert problems == ()
+    assert verify_manifest(manifest, store, public_key=public_key).ok
     # the report file itself is bound to its manifest
     (tmp_path / names[0]).write_bytes(b"%PDF-1.4 forged")
-    assert read_manifest(tmp_path / names[0])[1] is not None
+    assert read_report(tmp_path / names[0])[1] != ()
     # deleting one stored event makes the chain fail on its day
     import sqlite3
 
@@ -68,7 +72,7 @@ def test_zip_verifies_against_the_store_then_fails_after_an_edit(client: TestCli
         tables = [t for (t,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
         visits_table = next(t for t in tables if "visit" in t)
         db.execute(f"DELETE FROM {visits_table} WHERE checkpoint_id = ? AND service_day = ?", (PH_CP, "2026-11-25"))
-    result = verify_manifest(read_manifest(tmp_path / names[1])[0], store)
+    result = verify_manifest(read_report(tmp_path / names[1])[0], store, public_key=public_key)
     assert not result.ok and result.first_bad_day is not None and result.first_bad_day.isoformat() == "2026-11-25"
 
 

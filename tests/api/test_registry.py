@@ -125,8 +125,17 @@ def test_export_then_import_round_trips_and_keeps_eid_keys(app: FastAPI, client:
     assert exported.status_code == 200 and exported.headers["content-type"].startswith("application/yaml")
     data = yaml.safe_load(exported.text)
     assert all("identity_key" not in c["beacon"] for c in data["checkpoints"])
-    # change one name in the exported text and import it back, keys omitted
-    edited = exported.text.replace("Hall A – 4 rue Albert Thomas", "Hall A – 4 rue Albert-Thomas", 1)
+    # the export imports back as is (same revision, same content)
+    assert client.put("/api/v1/estate-file", content=exported.text, headers=ADMIN).status_code == 200
+    # change one name in the exported text and import it back, keys omitted: under the same revision
+    # label it is refused (409), under a new one it applies
+    renamed = exported.text.replace("Hall A – 4 rue Albert Thomas", "Hall A – 4 rue Albert-Thomas", 1)
+    r = client.put("/api/v1/estate-file", content=renamed, headers=ADMIN)
+    assert r.status_code == 409 and r.json()["code"] == "conflict"
+    assert "revision '2026-11-26.1' is already used for another registry content" in r.json()["detail"]
+    assert app.state.ronde.registry.registry.checkpoints[PH_CP].name == "Hall A – 4 rue Albert Thomas"
+    edited = renamed.replace("revision: 2026-11-26.1", "revision: 2026-11-26.2", 1)
+    assert edited != renamed
     r = client.put("/api/v1/estate-file", content=edited, headers=ADMIN)
     assert r.status_code == 200, r.text
     assert r.json()["applied"] is True and r.json()["checkpoints"] == 82

@@ -75,13 +75,13 @@ def test_bad_inputs_exit_2(db: Path, tmp_path: Path, capsys: pytest.CaptureFixtu
 
 
 def test_closed_day_is_not_a_service_day_but_its_events_stay_chained(db: Path, tmp_path: Path) -> None:
-    from ronde.audit.export import read_manifest
+    from ronde.audit.export import read_report
 
     out = tmp_path / "r.csv"
     assert main(["audit", "report", "--landlord", "paris-habitat", "--from", "2026-11-04", "--to", "2026-11-08",
                  "--store", str(db), "--format", "csv", "--lang", "en", "--closed", "2026-11-06",
                  "--out", str(out)]) == 0
-    manifest, _ = read_manifest(out)
+    manifest, _ = read_report(out)
     assert [x.day.isoformat() for x in manifest.chain.links] == [
         "2026-11-04", "2026-11-05", "2026-11-06", "2026-11-07", "2026-11-08"]
     row = next(line for line in out.read_text().splitlines() if line.startswith(_first_cp() + ","))

@@ -8,8 +8,10 @@ import json
 from datetime import date
 from pathlib import Path
 
-from ronde.audit.export import ReportFormat, read_manifest, render_csv, write_report
+from ronde.audit.export import ReportFormat, read_report, render_csv, write_report
+from ronde.audit.keys import load_signing_key
 from ronde.audit.labels import Lang
+from ronde.audit.manifest import manifest_of, parse_manifest
 from ronde.audit.pdf import font_paths
 from ronde.audit.report import AuditReport, ReportError, build_report
 from ronde.protocol.calendar import ServiceCalendar
@@ -52,35 +54,40 @@ def test_period_stops_at_the_last_closed_evening(store: SqliteStore) -> None:
 
 
 def test_csv_is_french_first_and_holds_no_badge(store: SqliteStore) -> None:
-    text = render_csv(_report(store))
+    text = render_csv(_report(store), Lang.FR, load_signing_key())
     assert "badge-secret" not in text and "team" not in text
     assert "Bailleur: Paris Habitat (paris-habitat)" in text
     assert "hall d'immeuble (espaces communs)" in text
     assert "Empreinte finale de la chaîne" in text
-    body = [line for line in text.splitlines() if not line.startswith("#")]
-    rows = list(csv.reader(io.StringIO("\n".join(body)), delimiter=";"))
+    rows = [r for r in csv.reader(io.StringIO(text), delimiter=";") if not (r and r[0].startswith("#"))]
     assert rows[0][:3] == ["Identifiant", "Point de passage", "Type d'espace"]
     a = next(row for row in rows if row and row[0] == "a")
     assert a[rows[0].index("Présence (h)")] == "0,50"  # French decimal comma
-    english = render_csv(_report(store), Lang.EN)
+    assert rows[-2][:3] == ["Synthèse", "Taux de couverture (points de passage × jours)",
+                            "Taux de couverture hors jours sans données"]
+    assert rows[-1][0] == "Période" and rows[-1][3:5] == ["18", "9"]  # checkpoint-days, covered
+    english = render_csv(_report(store), Lang.EN, load_signing_key())
     assert "Landlord: Paris Habitat" in english and "stairwell hall" in english
 
 
 def test_manifest_round_trip(store: SqliteStore, tmp_path: Path) -> None:
     r = _report(store)
-    sidecar = write_report(r, tmp_path / "r.csv", ReportFormat.CSV)
+    sidecar = write_report(r, tmp_path / "r.csv", ReportFormat.CSV, Lang.FR, load_signing_key())
     data = json.loads(sidecar.read_text())
     assert data["report_id"] == "r-1" and data["landlord"] == "paris-habitat"
-    assert data["registry_revision"] == "test-rev-1"
+    assert data["registry_revision"] == "test-rev-1" and len(data["registry_digest"]) == 64
     assert data["chain"]["final"] == r.chain.final and len(data["chain"]["links"]) == len(DAYS)
+    assert data["signature"]["algorithm"] == "Ed25519" and data["document"] == {"format": "csv", "lang": "fr"}
+    a = next(c for c in data["figures"]["checkpoints"] if c["id"] == "a")
+    assert (a["passes"], a["presence_h"]) == (6, "0.50")
     (tmp_path / "r.csv.manifest.json").unlink()  # the CSV alone is enough
-    manifest, problem = read_manifest(tmp_path / "r.csv")
-    assert problem is None and manifest.chain == r.chain and manifest.first == DAYS[0]
+    manifest, problems = read_report(tmp_path / "r.csv")
+    assert problems == () and manifest.chain == r.chain and manifest.first == DAYS[0]
 
 
 def test_pdf_renders_with_embedded_unicode_font(store: SqliteStore, tmp_path: Path) -> None:
     assert font_paths()["sans"].name == "DejaVuSans.ttf"
-    write_report(_report(store), tmp_path / "r.pdf", ReportFormat.PDF, Lang.FR)
+    write_report(_report(store), tmp_path / "r.pdf", ReportFormat.PDF, Lang.FR, load_signing_key())
     data = (tmp_path / "r.pdf").read_bytes()
     assert data.startswith(b"%PDF-") and b"/FontFile2" in data  # TrueType font embedded
     assert (tmp_path / "r.pdf.manifest.json").exists()
@@ -97,9 +104,9 @@ def test_unknown_landlord_is_a_clear_error(store: SqliteStore) -> None:
 
 def test_bad_manifest_is_a_clear_error(tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
-    bad.write_text('{"format": "ronde-audit-report", "version": 1, "chain": {}}')
+    bad.write_text('{"format": "ronde-audit-report", "version": 2, "chain": {}}')
     try:
-        read_manifest(bad)
+        read_report(bad)
     except ReportError as exc:
         assert "malformed manifest" in str(exc) or "chain version" in str(exc)
     else:
@@ -107,13 +114,14 @@ def test_bad_manifest_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_period_not_yet_served_gives_an_empty_verifiable_report(store: SqliteStore) -> None:
-    from ronde.audit.report import parse_manifest
+    from ronde.audit.keys import sign_manifest
     from ronde.audit.verify import verify_manifest
 
+    key = load_signing_key()
     r = build_report(store, registry(), CAL, "paris-habitat", date(2026, 12, 1), date(2026, 12, 31), now=NOW)
     assert r.chain.links == () and r.checkpoints == () and r.chain.final == r.chain.anchor
-    assert verify_manifest(parse_manifest(r.manifest()), store).ok
-    assert "# manifest: " in render_csv(r)
+    assert verify_manifest(parse_manifest(sign_manifest(manifest_of(r), key)), store, public_key=key.public_key()).ok
+    assert "# manifest: " in render_csv(r, Lang.FR, key)
 
 
 def test_other_landlords_passes_prove_a_gateway_was_on_the_estate(tmp_path: Path) -> None:

@@ -4,15 +4,19 @@ the day. Tampering is done on the SQLite file directly, as an intruder with file
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
 import pytest
 
-from ronde.audit.export import ReportFormat, read_manifest, write_report
+from ronde.audit.export import ReportFormat, read_report, write_report
+from ronde.audit.keys import load_signing_key
+from ronde.audit.labels import Lang
 from ronde.audit.report import build_report
 from ronde.audit.verify import VerifyResult, verify_manifest
 from ronde.protocol.calendar import ServiceCalendar
+from ronde.protocol.estate import Registry
 from ronde.store.sqlite import SqliteStore
 from tests.audit.conftest import DAYS
 from tests.coverage.factory import local, registry
@@ -23,16 +27,17 @@ NOW = local(date(2026, 11, 20), 12)
 
 def _issue(store: SqliteStore, out: Path, fmt: ReportFormat = ReportFormat.CSV) -> Path:
     report = build_report(store, registry(), CAL, "paris-habitat", DAYS[0], DAYS[-1], now=NOW)
-    write_report(report, out, fmt)
+    write_report(report, out, fmt, Lang.FR, load_signing_key())
     return out
 
 
-def _verify(path: Path, store_path: Path, revision: str | None = None) -> VerifyResult:
-    manifest, problem = read_manifest(path)
+def _verify(path: Path, store_path: Path, estate: Registry | None = None) -> VerifyResult:
+    manifest, problems = read_report(path)
     s = SqliteStore(store_path)
     s.open()
     try:
-        return verify_manifest(manifest, s, revision=revision, file_problem=problem)
+        return verify_manifest(manifest, s, public_key=load_signing_key().public_key(), document_problems=problems,
+                               estate=estate)
     finally:
         s.close()
 
@@ -103,11 +108,26 @@ def test_pdf_with_sidecar_verifies_and_detects_file_change(store: SqliteStore, s
     report.write_bytes(bytes(data))
     result = _verify(report, store_path)
     assert not result.ok and result.file_problem is not None and result.first_bad_day is None
+    assert "SHA-256 differs" in result.message()
 
 
 def test_another_registry_revision_changes_the_anchor(store: SqliteStore, store_path: Path,
                                                       tmp_path: Path) -> None:
     report = _issue(store, tmp_path / "r.csv")
-    result = _verify(report, store_path, revision="someone-elses")
+    other = replace(registry(), revision="someone-elses")
+    result = _verify(report, store_path, estate=other)
     assert not result.ok and result.difference.anchor_differs
-    assert "ANCHOR DIFFERS" in result.message()
+    assert "ANCHOR DIFFERS" in result.message() and "revision 'someone-elses'" in result.message()
+
+
+def test_same_revision_other_content_changes_the_anchor(store: SqliteStore, store_path: Path,
+                                                        tmp_path: Path) -> None:
+    """The anchor binds the registry's content, not only its revision label."""
+    report = _issue(store, tmp_path / "r.csv")
+    reg = registry()
+    renamed = replace(reg, checkpoints={**reg.checkpoints, "a": replace(reg.checkpoints["a"], name="Autre hall")})
+    assert renamed.revision == reg.revision
+    result = _verify(report, store_path, estate=renamed)
+    assert not result.ok and result.difference.anchor_differs
+    assert "is not the registry the report was computed with" in result.message()
+    assert _verify(report, store_path, estate=reg).ok

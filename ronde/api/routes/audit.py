@@ -1,4 +1,5 @@
-"""Landlord audit: the report of a landlord and a period, as JSON, CSV, PDF or PDF + manifest (zip).
+"""Landlord audit: the report of a landlord and a period, as JSON, CSV, PDF or PDF + manifest (zip),
+and the public key every report is signed with.
 
 Every read is logged (who, what, when) before the data leaves; the log itself is admin-only.
 """
@@ -7,19 +8,27 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import zipfile
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 
 from ronde.api.deps import AdminScope, Ctx, Period, ScopeDep
-from ronde.api.models import ERROR_RESPONSES, AccessEntryOut, AuditDay, AuditReportOut, CheckpointAuditOut
+from ronde.api.models import (
+    ERROR_RESPONSES,
+    AccessEntryOut,
+    AuditDay,
+    AuditKeyOut,
+    AuditReportOut,
+    CheckpointAuditOut,
+)
 from ronde.api.scope import Scope
-from ronde.audit.export import SIDECAR_SUFFIX, render_csv
+from ronde.audit.export import SIDECAR_SUFFIX, render_csv, sidecar_text
+from ronde.audit.keys import fingerprint, public_key_text
 from ronde.audit.labels import Lang
+from ronde.audit.manifest import signed_manifest
 from ronde.audit.pdf import render_pdf
-from ronde.audit.report import AuditReport, build_report, manifest_of
+from ronde.audit.report import AuditReport, build_report
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"], responses=ERROR_RESPONSES)
 LangQ = Annotated[Literal["fr", "en"], Query(description="language of the report")]
@@ -42,15 +51,16 @@ def _filename(report: AuditReport, ext: str) -> str:
     return f"ronde-audit-{report.landlord}-{report.first}-{report.last}.{ext}"
 
 
-def _headers(report: AuditReport, ext: str) -> dict[str, str]:
+def _headers(ctx: Ctx, report: AuditReport, ext: str) -> dict[str, str]:
     return {
         "Content-Disposition": f'attachment; filename="{_filename(report, ext)}"',
         "X-Ronde-Report-Id": report.report_id,
         "X-Ronde-Chain-Digest": report.chain.final,
+        "X-Ronde-Key-Fingerprint": fingerprint(ctx.audit_key()),
     }
 
 
-def report_out(report: AuditReport) -> AuditReportOut:
+def report_out(report: AuditReport, manifest: dict[str, Any]) -> AuditReportOut:
     shares = dict(report.days)
     days: list[AuditDay] = []
     for link in report.chain.links:
@@ -79,13 +89,14 @@ def report_out(report: AuditReport) -> AuditReportOut:
             )
             for c in report.checkpoints
         ],
-        manifest=manifest_of(report),
+        manifest=manifest,
     )
 
 
 @router.get("/landlords/{landlord_id}/report", summary="Audit report of a landlord for a period (JSON, logged)")
 def audit_report(landlord_id: str, scope: ScopeDep, ctx: Ctx, period: Period) -> AuditReportOut:
-    return report_out(_report(ctx, scope, landlord_id, period, "audit.report.json"))
+    report = _report(ctx, scope, landlord_id, period, "audit.report.json")
+    return report_out(report, signed_manifest(report, ctx.audit_key(), document="json"))
 
 
 @router.get(
@@ -94,8 +105,8 @@ def audit_report(landlord_id: str, scope: ScopeDep, ctx: Ctx, period: Period) ->
 )
 def audit_report_csv(landlord_id: str, scope: ScopeDep, ctx: Ctx, period: Period, lang: LangQ = "fr") -> Response:
     report = _report(ctx, scope, landlord_id, period, "audit.report.csv")
-    return Response(render_csv(report, Lang(lang)), media_type="text/csv; charset=utf-8",
-                    headers=_headers(report, "csv"))
+    return Response(render_csv(report, Lang(lang), ctx.audit_key()), media_type="text/csv; charset=utf-8",
+                    headers=_headers(ctx, report, "csv"))
 
 
 @router.get(
@@ -105,7 +116,8 @@ def audit_report_csv(landlord_id: str, scope: ScopeDep, ctx: Ctx, period: Period
 )
 def audit_report_pdf(landlord_id: str, scope: ScopeDep, ctx: Ctx, period: Period, lang: LangQ = "fr") -> Response:
     report = _report(ctx, scope, landlord_id, period, "audit.report.pdf")
-    return Response(render_pdf(report, Lang(lang)), media_type="application/pdf", headers=_headers(report, "pdf"))
+    return Response(render_pdf(report, Lang(lang)), media_type="application/pdf",
+                    headers=_headers(ctx, report, "pdf"))
 
 
 @router.get(
@@ -118,14 +130,19 @@ def audit_report_zip(landlord_id: str, scope: ScopeDep, ctx: Ctx, period: Period
     report = _report(ctx, scope, landlord_id, period, "audit.report.zip")
     pdf = render_pdf(report, Lang(lang))
     name = _filename(report, "pdf")
-    manifest: dict[str, Any] = manifest_of(report)
-    manifest["file"] = name
-    manifest["file_sha256"] = hashlib.sha256(pdf).hexdigest()
+    manifest = signed_manifest(report, ctx.audit_key(), document="pdf", lang=lang,
+                               file_sha256=hashlib.sha256(pdf).hexdigest())
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr(name, pdf)
-        z.writestr(name + SIDECAR_SUFFIX, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
-    return Response(buf.getvalue(), media_type="application/zip", headers=_headers(report, "zip"))
+        z.writestr(name + SIDECAR_SUFFIX, sidecar_text(manifest, name))
+    return Response(buf.getvalue(), media_type="application/zip", headers=_headers(ctx, report, "zip"))
+
+
+@router.get("/key", summary="The public key audit reports are signed with (give it to `ronde audit verify`)")
+def audit_key(scope: ScopeDep, ctx: Ctx) -> AuditKeyOut:
+    key = ctx.audit_key()
+    return AuditKeyOut(public_key=public_key_text(key), fingerprint=fingerprint(key))
 
 
 @router.get("/access-log", summary="Who read audit data, what and when (admin)")

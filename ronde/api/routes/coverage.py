@@ -7,7 +7,13 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from ronde.api.coverage_data import DAY_DETAIL_MAX_DAYS, ScopedCoverage, idleness_now, scoped_coverage
+from ronde.api.coverage_data import (
+    DAY_DETAIL_MAX_DAYS,
+    ScopedCoverage,
+    idleness_now,
+    rollup_mismatches,
+    scoped_coverage,
+)
 from ronde.api.deps import Ctx, Day, Period, ScopeDep
 from ronde.api.models import (
     ERROR_RESPONSES,
@@ -17,10 +23,12 @@ from ronde.api.models import (
     FairShareRow,
     GroupCoverage,
     IdlenessRow,
+    RollupWarning,
     ShareDay,
     VisitOut,
 )
 from ronde.api.scope import Scope
+from ronde.audit.rollups import RollupMismatch
 from ronde.coverage.period import CheckpointDay as CoverageDay
 from ronde.coverage.period import CheckpointPeriod
 from ronde.coverage.query import fair_share_for_period
@@ -82,7 +90,9 @@ def _share_day(day: date, share: Share, visited: int | None) -> ShareDay:
     )
 
 
-def _groups(cov: ScopedCoverage, level: Level, first: date, last: date) -> dict[str, GroupCoverage]:
+def _groups(
+    cov: ScopedCoverage, level: Level, first: date, last: date, mismatches: list[RollupMismatch]
+) -> dict[str, GroupCoverage]:
     visited = cov.visited(level)
     out: dict[str, GroupCoverage] = {}
     for g in cov.groups(level):
@@ -94,6 +104,10 @@ def _groups(cov: ScopedCoverage, level: Level, first: date, last: date) -> dict[
             period=_share_day(
                 last, g.period, None if visited is None else sum(n for (gid, _), n in visited.items() if gid == g.id)
             ),
+            rollup_warnings=[
+                RollupWarning(service_day=m.service_day, checkpoint_id=m.checkpoint_id, reason=m.reason)
+                for m in mismatches if m.checkpoint_id in {c.checkpoint_id for c in members}
+            ],
         )
     return out
 
@@ -103,7 +117,8 @@ def _view(
 ) -> dict[str, GroupCoverage]:
     """Shares per group; per-day "visited" counts only for periods short enough to detail."""
     detail = (period[1] - period[0]).days < DAY_DETAIL_MAX_DAYS
-    return _groups(scoped_coverage(ctx, scope, *period, landlord=landlord, include_days=detail), level, *period)
+    cov = scoped_coverage(ctx, scope, *period, landlord=landlord, include_days=detail)
+    return _groups(cov, level, *period, rollup_mismatches(ctx, scope, *period, landlord=landlord))
 
 
 def _empty(level: Level, gid: str, name: str, first: date, last: date) -> GroupCoverage:

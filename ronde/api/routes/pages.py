@@ -11,14 +11,14 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ronde.api.auth import Principal, Role
-from ronde.api.coverage_data import idleness_now, scoped_coverage
+from ronde.api.coverage_data import idleness_now, rollup_mismatches, scoped_coverage
 from ronde.api.deps import MAX_DAY, MIN_DAY, SESSION_COOKIE, Ctx, bearer_token
 from ronde.api.scope import Forbidden, NotFound, Scope
 from ronde.api.web.html import Html, el, join
-from ronde.api.web.i18n import PageLang, check_label, day_label, duration, kind_label, number, percent, t
+from ronde.api.web.i18n import PageLang, check_label, day_label, duration, kind_label, percent, t
 from ronde.api.web.layout import page
 from ronde.api.web.plan import IdleMark, plan_svg
-from ronde.coverage.live import GapState
+from ronde.audit.keys import fingerprint, public_key_text
 from ronde.coverage.query import gap_states_now, maintenance_now, team_checkins_now
 from ronde.coverage.shares import Level
 
@@ -29,7 +29,6 @@ _INVALID = {
 }
 router = APIRouter(tags=["pages"], responses={422: _INVALID})
 LANG_COOKIE = "ronde_lang"
-SUPERVISION_ROWS = 50  # newest rejections and gaps listed on the supervision page
 _HTML = {"text/html": {"schema": {"type": "string"}}}
 HTML_OK: dict[int | str, dict[str, Any]] = {
     200: {"content": _HTML, "description": "an HTML page"},
@@ -176,6 +175,17 @@ def _last_day(ctx: Ctx) -> date:
     return ctx.last_service_day() or ctx.today()
 
 
+def _rollup_banner(ctx: Ctx, scope: Scope, first: date, last: date, lang: PageLang,
+                   landlord: str | None = None) -> Html:
+    """A warning above the figures when daily rollups no longer match the stored events."""
+    found = rollup_mismatches(ctx, scope, first, last, landlord=landlord)
+    if not found:
+        return Html("")
+    days = sorted({m.service_day for m in found})
+    return el("p", t(lang, "rollup_warning"), " ", ", ".join(day_label(d, lang) for d in days), ".",
+              class_="error", id="rollup-warning", role="alert")
+
+
 @router.get("/ui", response_class=HTMLResponse, responses=HTML_OK, summary="Overview per landlord")
 def overview(p: PageDep) -> Response:
     ctx, lang = p.ctx, p.lang
@@ -212,7 +222,8 @@ def overview(p: PageDep) -> Response:
             el("tbody", join(rows)), id="overview",
         )
         intro = el("p", t(lang, "tagline"), ". ", t(lang, "service_hours"), ".", class_="tagline")
-        return t(lang, "overview"), join([intro, el("h3", t(lang, "covered_share")), table])
+        banner = _rollup_banner(ctx, scope, first, day, lang)
+        return t(lang, "overview"), join([banner, intro, el("h3", t(lang, "covered_share")), table])
 
     return p.respond(build)
 
@@ -253,6 +264,7 @@ def landlord_page(landlord_id: str, p: PageDep) -> Response:
                                   el("td", s.covered, class_="num"), el("td", s.not_visited, class_="num"),
                                   el("td", s.no_data, class_="num")))
         body = join([
+            _rollup_banner(ctx, scope, first, day, lang, landlord=x.id),
             el("p", f"{t(lang, 'dwellings')}{' :' if lang == 'fr' else ':'} {x.dwellings} — ",
                el("a", t(lang, "plan"), href=f"/ui/plan?landlord={x.id}&lang={lang}"), " — ",
                el("a", t(lang, "audit"), href=f"/ui/audit?landlord={x.id}&lang={lang}")),
@@ -428,7 +440,17 @@ def audit_page(p: PageDep, landlord: Annotated[str | None, Query(max_length=64)]
                       id="dl-pdf"), " ",
                    el("a", t(lang, "download_zip"), href=base + ".zip" + q, class_="button", data_ext="zip",
                       id="dl-zip"))
-        return t(lang, "audit"), join([el("p", t(lang, "audit_intro")), form, links])
+        key = ctx.audit_key()
+        key_box = el(
+            "section",
+            el("h3", t(lang, "audit_key")),
+            el("p", t(lang, "audit_key_intro")),
+            el("p", el("code", public_key_text(key), id="audit-public-key")),
+            el("p", f"{t(lang, 'fingerprint')}{' :' if lang == 'fr' else ':'} ",
+               el("code", fingerprint(key), id="audit-key-fingerprint")),
+            id="audit-key",
+        )
+        return t(lang, "audit"), join([el("p", t(lang, "audit_intro")), form, links, key_box])
 
     return p.respond(build)
 
@@ -450,20 +472,9 @@ def supervision_page(p: PageDep) -> Response:
         flags = maintenance_now(ctx.store, scope.registry, now=ctx.now())
         states = ctx.store.latest_gateway_states()
         offline = [s for s in states.values() if not s.online]
-        since, until = ctx.now() - timedelta(hours=24), ctx.now() + timedelta(seconds=1)
-        # the newest rows only, taken by the store's query, and the counts by an aggregate: a flood
-        # of refused messages must not be read whole on every page view
-        rejections = ctx.store.rejections(since, until, limit=SUPERVISION_ROWS, newest_first=True)
-        rejection_counts = ctx.store.rejection_counts(since, until)
-        gaps = gap_states_now(ctx.store, ctx.store.gaps(since, until)[-SUPERVISION_ROWS:], now=ctx.now(),
-                              anomaly_after=ctx.settings.sequence_anomaly_after)
-
-        def gap_text(s: GapState) -> str:
-            if s.anomaly:
-                return t(lang, "gap_anomaly").format(n=number(s.size, lang))
-            if s.filled:
-                return t(lang, "gap_filled")
-            return t(lang, "gap_missing").format(n=number(s.still_missing, lang))
+        since = ctx.now() - timedelta(hours=24)
+        rejections = ctx.store.rejections(since, ctx.now() + timedelta(seconds=1))
+        gaps = gap_states_now(ctx.store, ctx.store.gaps(since, ctx.now() + timedelta(seconds=1))[-50:], now=ctx.now())
 
         def table(rows: list[list[object]], id_: str) -> Html:
             if not rows:
@@ -482,17 +493,12 @@ def supervision_page(p: PageDep) -> Response:
             el("h3", t(lang, "gateways")),
             table([[s.gateway_id, s.at.isoformat()] for s in offline], "gateways"),
             el("h3", t(lang, "rejections")),
-            el("p", t(lang, "rejections_newest").format(n=len(rejections),
-                                                        total=number(sum(rejection_counts.values()), lang)),
-               id="rejections-shown") if sum(rejection_counts.values()) > len(rejections) else "",
-            table([[r.at.isoformat(), r.reason.value, r.gateway_id or "", r.detail] for r in rejections],
+            table([[r.at.isoformat(), r.reason.value, r.gateway_id or "", r.detail] for r in rejections[-50:]],
                   "rejections"),
-            el("h4", t(lang, "rejections_by_reason")) if rejection_counts else "",
-            table([[reason.value, number(n, lang)] for reason, n in sorted(rejection_counts.items())],
-                  "rejection-counts") if rejection_counts else "",
             el("h3", t(lang, "gaps")),
-            table([[s.gap.gateway_id, f"{s.gap.first_missing}–{s.gap.last_missing}", gap_text(s)] for s in gaps],
-                  "gaps"),
+            table([[s.gap.gateway_id, f"{s.gap.first_missing}–{s.gap.last_missing}",
+                    t(lang, "gap_filled") if s.filled else t(lang, "gap_missing").format(n=s.still_missing)]
+                   for s in gaps], "gaps"),
         ])
 
     return p.respond(build)

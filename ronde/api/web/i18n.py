@@ -67,6 +67,16 @@ TEXT: Mapping[str, Mapping[str, str]] = {
         "download_csv": "Télécharger le CSV",
         "download_pdf": "Télécharger le PDF",
         "download_zip": "PDF + manifeste (vérifiable)",
+        "audit_key": "Clé publique d'audit",
+        "audit_key_intro": (
+            "Chaque rapport est signé par le serveur avec cette clé (Ed25519). Conservez-la une fois pour "
+            "toutes et vérifiez les rapports avec « ronde audit verify RAPPORT --public-key CLÉ --store URL »."
+        ),
+        "fingerprint": "Empreinte",
+        "rollup_warning": (
+            "Attention : des synthèses journalières ne correspondent plus aux événements enregistrés "
+            "(modification de la base ?). Jours concernés :"
+        ),
         "language": "English",
         "not_found": "Introuvable, ou hors de votre patrimoine.",
         "forbidden": "Accès refusé pour ce rôle.",
@@ -81,9 +91,6 @@ TEXT: Mapping[str, Mapping[str, str]] = {
         "gaps": "Trous de séquence (24 h)",
         "gap_filled": "comblé (arrivé en retard)",
         "gap_missing": "{n} manquant(s)",
-        "gap_anomaly": "anomalie de séquence : saut de {n} numéros, pas des messages perdus",
-        "rejections_newest": "Les {n} plus récents sur {total}.",
-        "rejections_by_reason": "Par motif",
         "maintenance": "Balises à entretenir (veille technique)",
         "nothing": "Rien à signaler.",
         "per_day": "Couverture par soirée",
@@ -146,6 +153,15 @@ TEXT: Mapping[str, Mapping[str, str]] = {
         "download_csv": "Download CSV",
         "download_pdf": "Download PDF",
         "download_zip": "PDF + manifest (verifiable)",
+        "audit_key": "Audit public key",
+        "audit_key_intro": (
+            "Every report is signed by the server with this key (Ed25519). Keep it once and for all and verify "
+            "reports with \"ronde audit verify REPORT --public-key KEY --store URL\"."
+        ),
+        "fingerprint": "Fingerprint",
+        "rollup_warning": (
+            "Warning: some daily rollups no longer match the stored events (database edited?). Days concerned:"
+        ),
         "language": "Français",
         "not_found": "Not found, or outside your patrimony.",
         "forbidden": "Access denied for this role.",
@@ -159,9 +175,6 @@ TEXT: Mapping[str, Mapping[str, str]] = {
         "gaps": "Sequence gaps (24 h)",
         "gap_filled": "filled (arrived late)",
         "gap_missing": "{n} missing",
-        "gap_anomaly": "sequence anomaly: a jump of {n} numbers, not lost messages",
-        "rejections_newest": "The newest {n} of {total}.",
-        "rejections_by_reason": "By reason",
         "maintenance": "Beacons needing maintenance",
         "nothing": "Nothing to report.",
         "per_day": "Coverage per evening",
@@ -208,12 +221,6 @@ def percent(value: float | None, lang: PageLang) -> str:
         return "–"
     text = f"{value * 100:.1f}"
     return (text.replace(".", ",") + " %") if lang == "fr" else text + "%"
-
-
-def number(n: int, lang: PageLang) -> str:
-    """Digits grouped by thousands: a narrow no-break space in French, a comma in English."""
-    text = f"{n:,}"
-    return text.replace(",", "\u202f") if lang == "fr" else text
 
 
 def duration(seconds: float | None, lang: PageLang) -> str:

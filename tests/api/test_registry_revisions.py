@@ -1,0 +1,56 @@
+"""A revision label names one registry content: an import that changes names under a used label is
+refused (409 over HTTP, RevisionConflict here), also after a restart of the API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ronde.api.registry_service import RegistryService, RevisionConflict, registry_to_yaml
+from ronde.protocol.estate import load_default_estate
+from ronde.protocol.estate_digest import registry_digest
+
+
+def _renamed(text: str) -> str:
+    out = text.replace("Hall A – 4 rue Albert Thomas", "Hall A – 4 rue Albert-Thomas", 1)
+    assert out != text
+    return out
+
+
+def test_same_label_other_content_is_refused_even_after_a_restart(tmp_path: Path) -> None:
+    reg = load_default_estate()
+    estate_file = tmp_path / "estate.yaml"
+    service = RegistryService(reg, estate_file=estate_file)
+    exported = registry_to_yaml(reg, secrets=False)
+    service.import_text(exported)  # same label, same content: accepted (idempotent)
+    assert registry_digest(service.registry) == registry_digest(reg)
+    with pytest.raises(RevisionConflict, match="already used for another registry content"):
+        service.import_text(_renamed(exported))
+    moved = _renamed(exported).replace(f"revision: {reg.revision}", "revision: 2026-12-01.1", 1)
+    service.import_text(moved)
+    assert service.registry.revision == "2026-12-01.1"
+    # a new process reading the same files remembers both labels
+    restarted = RegistryService(service.registry, estate_file=estate_file)
+    with pytest.raises(RevisionConflict):
+        restarted.import_text(_renamed(exported))
+    with pytest.raises(RevisionConflict):
+        restarted.import_text(exported.replace(f"revision: {reg.revision}", "revision: 2026-12-01.1", 1))
+
+
+def test_digest_covers_names_and_beacons_not_order_nor_eid_keys() -> None:
+    reg = load_default_estate()
+    base = registry_digest(reg)
+    from dataclasses import replace
+
+    cp = next(iter(reg.checkpoints.values()))
+    renamed = replace(reg, checkpoints={**reg.checkpoints, cp.id: replace(cp, name=cp.name + " bis")})
+    assert registry_digest(renamed) != base
+    moved = replace(reg, checkpoints={**reg.checkpoints, cp.id: replace(cp, beacon=replace(cp.beacon, tx_power=-40))})
+    assert registry_digest(moved) != base
+    reordered = replace(reg, checkpoints=dict(reversed(list(reg.checkpoints.items()))))
+    assert registry_digest(reordered) == base
+    eid = reg.eid_checkpoints()[0]
+    rekeyed = replace(reg, checkpoints={**reg.checkpoints,
+                                        eid.id: replace(eid, beacon=replace(eid.beacon, identity_key=b"\x01" * 16))})
+    assert registry_digest(rekeyed) == base  # secret, omitted by the export: the landlord can recompute
