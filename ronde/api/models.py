@@ -400,6 +400,15 @@ class GapOut(_Out):
     detected_at: datetime
     still_missing: int = Field(description="numbers of the gap not received since (0: filled late, not lost)")
     filled: bool
+    anomaly: bool = Field(
+        description="a sequence anomaly: the gap is wider than the server's sequence_anomaly_after setting (default "
+                    "100,000), more events than a gateway can have sent; a jumped or forged counter, not lost events"
+    )
+
+
+class RejectionCountOut(_Out):
+    reason: str
+    count: int = Field(description="rejections with this reason in the period, counted by the store")
 
 
 # ---- audit -------------------------------------------------------------------------------------

@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ronde.coverage.live import DEFAULT_SEQUENCE_ANOMALY_AFTER
+
 
 class ApiSettings(BaseModel):
     """What the API needs besides its store, registry and calendar.
@@ -34,6 +36,10 @@ class ApiSettings(BaseModel):
     )
     stale_after_min: int = Field(default=45, ge=1, le=24 * 60, description="idleness above which a checkpoint is stale")
     gateway_offline_after_s: int = Field(default=180, ge=10, le=86_400)
+    sequence_anomaly_after: int = Field(
+        default=DEFAULT_SEQUENCE_ANOMALY_AFTER, ge=1, le=2**53,
+        description="a sequence gap wider than this many events is shown as a sequence anomaly, not as lost events",
+    )
     low_battery_mv: int = Field(default=2500, ge=0, le=5000)
     max_period_days: int = Field(default=400, ge=1, le=3660, description="longest period one request may cover")
     cookie_secure: bool = Field(default=False, description="set the Secure flag on the session cookie (HTTPS)")

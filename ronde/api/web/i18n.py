@@ -91,6 +91,9 @@ TEXT: Mapping[str, Mapping[str, str]] = {
         "gaps": "Trous de séquence (24 h)",
         "gap_filled": "comblé (arrivé en retard)",
         "gap_missing": "{n} manquant(s)",
+        "gap_anomaly": "anomalie de séquence : saut de {n} numéros, pas des messages perdus",
+        "rejections_newest": "Les {n} plus récents sur {total}.",
+        "rejections_by_reason": "Par motif",
         "maintenance": "Balises à entretenir (veille technique)",
         "nothing": "Rien à signaler.",
         "per_day": "Couverture par soirée",
@@ -175,6 +178,9 @@ TEXT: Mapping[str, Mapping[str, str]] = {
         "gaps": "Sequence gaps (24 h)",
         "gap_filled": "filled (arrived late)",
         "gap_missing": "{n} missing",
+        "gap_anomaly": "sequence anomaly: a jump of {n} numbers, not lost messages",
+        "rejections_newest": "The newest {n} of {total}.",
+        "rejections_by_reason": "By reason",
         "maintenance": "Beacons needing maintenance",
         "nothing": "Nothing to report.",
         "per_day": "Coverage per evening",
@@ -221,6 +227,12 @@ def percent(value: float | None, lang: PageLang) -> str:
         return "–"
     text = f"{value * 100:.1f}"
     return (text.replace(".", ",") + " %") if lang == "fr" else text + "%"
+
+
+def number(n: int, lang: PageLang) -> str:
+    """Digits grouped by thousands: a narrow no-break space in French, a comma in English."""
+    text = f"{n:,}"
+    return text.replace(",", "\u202f") if lang == "fr" else text
 
 
 def duration(seconds: float | None, lang: PageLang) -> str:
