@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from ronde.ingest.gateways import GatewayEntry, GatewayRegistry, dump_gateways, load_gateways
+from ronde.ingest.gateways import EnrolmentError, GatewayEntry, GatewayRegistry, dump_gateways, load_gateways
 from ronde.protocol import safe_yaml
 from ronde.protocol.estate import (
     EstateDocument,
@@ -297,8 +297,14 @@ class RegistryService:
     # ---- gateways (ingest's gateways file) and team badges ----
 
     def put_gateway(self, entry: GatewayEntry) -> None:
+        """Enrol or re-key a gateway with the same checks as the gateways file (``GatewayRegistry.enrol``:
+        no reserved id, no key enrolled under another id); build ``entry`` with ``gateway_entry``,
+        which vets the key itself."""
         with self._lock:
-            self._gateways = GatewayRegistry({**self._gateways.entries, entry.id: entry})
+            try:
+                self._gateways = self._gateways.enrol(entry)
+            except EnrolmentError as exc:
+                raise RegistryChangeError([EstateError(None, "public_key", str(exc))]) from None
             if self._gateways_file is not None:
                 _atomic_write(self._gateways_file, dump_gateways(self._gateways))
 

@@ -23,6 +23,7 @@ REJECT_REASON_FR: Mapping[RejectReason, str] = {
     RejectReason.EID_UNRESOLVED: "identifiant EID non résolu",
     RejectReason.EID_REPLAY: "rejeu d'identifiant EID",
     RejectReason.OUT_OF_SERVICE: "hors des heures de service",
+    RejectReason.VISIT_TOO_LONG: "visite d'une durée impossible",
 }
 
 

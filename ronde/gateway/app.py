@@ -85,11 +85,14 @@ class GatewayApp:
             override = Override(s.override_until, s.override_reason)
         self.gate = ServiceGate(s.calendar(), override)
         self.pipeline = ScanPipeline(config.detection_config(), config.telemetry.period_s)
-        self.events = EventFactory(self.gateway_id, config.gateway.badge, key or load_key(config.gateway.key_file))
+        self.key = key or load_key(config.gateway.key_file)
+        self.events = EventFactory(self.gateway_id, config.gateway.badge, self.key)
         self.outbox = Outbox(config.outbox.path)
         self.status_topic = gateway_topic(self.gateway_id, TopicKind.STATUS)
         self.heartbeat_topic = gateway_topic(self.gateway_id, TopicKind.HEARTBEAT)
-        will = status_payload(self.gateway_id, online=False, at=None, scanning=False, reason="connection lost")
+        # signed now, published by the broker whenever the link dies: hence no time in it (at=None)
+        will = status_payload(self.gateway_id, online=False, at=None, scanning=False, reason="connection lost",
+                              key=self.key)
         pw = password if password is not None else read_password(config)
         self.link = link_factory(link_settings(config, pw, (self.status_topic, will)))
         self.publisher = OutboxPublisher(
@@ -153,7 +156,8 @@ class GatewayApp:
         for item in pending:
             await self._record(item)
         await self.publisher.flush_acks()
-        last = status_payload(self.gateway_id, online=False, at=now, scanning=False, reason="gateway stopped")
+        last = status_payload(self.gateway_id, online=False, at=now, scanning=False, reason="gateway stopped",
+                              key=self.key)
         await self.link.close((self.status_topic, last))
         self.outbox.close()
         log.info("gateway %s stopped (%d visit(s) recorded this run)", self.gateway_id, self.visits_recorded)
@@ -274,7 +278,7 @@ class GatewayApp:
         self._show()
         if self.link.connected:
             payload = status_payload(self.gateway_id, online=True, at=self.clock.now(), scanning=self.scanning,
-                                     reason=self._reason())
+                                     reason=self._reason(), key=self.key)
             self.link.publish(self.status_topic, payload, qos=1, retain=True)
 
     def _on_link_change(self) -> None:
@@ -292,6 +296,6 @@ class GatewayApp:
                 self.gateway_id, at=now, scanning=self.scanning,
                 in_service=self.gate.calendar.in_service(utc(now)),
                 outbox_depth=self._depth, next_seq=await asyncio.to_thread(self.outbox.next_seq),
-                adverts_per_s=self.rate.take(now), battery_pct=self.battery.battery_pct(),
+                adverts_per_s=self.rate.take(now), battery_pct=self.battery.battery_pct(), key=self.key,
             )
             self.link.publish(self.heartbeat_topic, payload, qos=0)

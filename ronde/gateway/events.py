@@ -1,5 +1,8 @@
 """Detected visits and beacon telemetry → signed wire messages ready for the outbox.
 
+Every message a gateway publishes is signed the same way (``signed_json``): visits, telemetry,
+and, in ``status``, its statuses (the MQTT will included) and heartbeats.
+
 The sequence number is not chosen here: the outbox allocates it inside the transaction that
 stores the event (``Outbox.enqueue_sequenced``), so numbering and durability cannot disagree.
 """
@@ -16,7 +19,7 @@ from ronde.gateway.detection import DetectedVisit
 from ronde.gateway.outbox import OutgoingMessage
 from ronde.gateway.pipeline import TelemetryReading
 from ronde.gateway.ulid import UlidGenerator
-from ronde.protocol.messages import BeaconTelemetry, VisitEvent, to_wire
+from ronde.protocol.messages import BeaconTelemetry, GatewayStatus, Heartbeat, VisitEvent, to_wire
 from ronde.protocol.signing import sign
 from ronde.protocol.topics import TopicKind
 
@@ -46,8 +49,7 @@ class EventFactory:
             rssi_max=max(-127, min(20, visit.rssi_max)),
             rssi_mean=round(max(-127.0, min(20.0, visit.rssi_mean)), 1),
         )
-        signed = sign(to_wire(event), self.key)
-        return OutgoingMessage(TopicKind.VISIT, event.id, seq, _json(signed))
+        return OutgoingMessage(TopicKind.VISIT, event.id, seq, signed_json(event, self.key))
 
     def telemetry(self, reading: TelemetryReading, now: float) -> OutgoingMessage:
         message = BeaconTelemetry(
@@ -59,7 +61,12 @@ class EventFactory:
             adv_count=reading.adv_count,
             uptime_s=reading.uptime_s,
         )
-        return OutgoingMessage(TopicKind.TELEMETRY, self.ulids.new(now), None, _json(to_wire(message)))
+        return OutgoingMessage(TopicKind.TELEMETRY, self.ulids.new(now), None, signed_json(message, self.key))
+
+
+def signed_json(message: VisitEvent | GatewayStatus | Heartbeat | BeaconTelemetry, key: Ed25519PrivateKey) -> bytes:
+    """The wire bytes of ``message`` with its ``sig`` (RFC 8785 form signed, compact JSON sent)."""
+    return _json(sign(to_wire(message), key))
 
 
 def _json(obj: dict[str, Any]) -> bytes:

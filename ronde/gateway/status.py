@@ -5,6 +5,12 @@ a stale "scanning" replayed after an outage would mislead. The broker publishes 
 (``offline``, retained) if the link dies. Heartbeats are QoS 0, direct: a missed one has no later
 value, and their absence is itself the signal. Beacon telemetry goes through the outbox: it is rare (one
 per beacon per period) and a battery reading taken in an underground car park is the one not to lose.
+
+All of them are signed with the device key, like visits: supervision trusts "online, scanning" and
+maintenance trusts a battery reading no less than coverage trusts a visit. The will is signed too,
+when the link is set up: its ``at`` is null (it is written before the gateway knows when it will
+be published, and the broker sends it unchanged), so it proves only that this gateway asked to be
+reported offline if its link dies; ingest stamps it with the time it was received.
 """
 
 from __future__ import annotations
@@ -14,8 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from ronde.gateway.events import utc
-from ronde.protocol.messages import GatewayStatus, Heartbeat, encode
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from ronde.gateway.events import signed_json, utc
+from ronde.protocol.messages import GatewayStatus, Heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -87,25 +95,30 @@ class DepthAlarm:
         return False
 
 
-def status_payload(gateway_id: str, *, online: bool, at: float | None, scanning: bool, reason: str | None) -> bytes:
-    return encode(
+def status_payload(
+    gateway_id: str, *, online: bool, at: float | None, scanning: bool, reason: str | None, key: Ed25519PrivateKey,
+) -> bytes:
+    """A signed status; ``at=None`` for the will (see the module docstring)."""
+    return signed_json(
         GatewayStatus(
             gateway_id=gateway_id,
             state="online" if online else "offline",
             at=None if at is None else utc(at),
             scanning=scanning,
             reason=None if reason is None else reason[:200],
-        )
+        ),
+        key,
     )
 
 
 def heartbeat_payload(
     gateway_id: str, *, at: float, scanning: bool, in_service: bool, outbox_depth: int, next_seq: int,
-    adverts_per_s: float, battery_pct: int | None,
+    adverts_per_s: float, battery_pct: int | None, key: Ed25519PrivateKey,
 ) -> bytes:
-    return encode(
+    return signed_json(
         Heartbeat(
             gateway_id=gateway_id, at=utc(at), scanning=scanning, in_service=in_service,
             outbox_depth=outbox_depth, next_seq=next_seq, adverts_per_s=adverts_per_s, battery_pct=battery_pct,
-        )
+        ),
+        key,
     )

@@ -33,7 +33,6 @@ _FLAGS: dict[str, tuple[str, dict[str, Any]]] = {
     "influx_database": ("--influx-database", {}),
     "estate_file": ("--estate", {"type": Path}),
     "gateways_file": ("--gateways", {"type": Path}),
-    "allow_unsigned": ("--allow-unsigned", {"action": "store_true", "default": None}),
     "accept_unknown_gateways": ("--accept-unknown-gateways", {"action": "store_true", "default": None}),
     "batch_size": ("--batch-size", {"type": int}),
     "batch_window_ms": ("--batch-window-ms", {"type": int}),
@@ -78,8 +77,8 @@ def _run(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return 2
     if not len(gateways) and not config.accept_unknown_gateways:
-        print("no gateways enrolled: give --gateways FILE (or --allow-unsigned --accept-unknown-gateways "
-              "for a demo)", file=sys.stderr)
+        print("no gateways enrolled: give --gateways FILE (or --accept-unknown-gateways for a demo)",
+              file=sys.stderr)
         return 2
     try:
         store = build_store(config)

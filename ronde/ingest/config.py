@@ -98,9 +98,10 @@ class IngestConfig(_Cfg):
     estate_file: Path | None = None
     gateways_file: Path | None = None
     calendar: CalendarConfig = Field(default_factory=CalendarConfig)
-    # validation
-    allow_unsigned: bool = False
-    accept_unknown_gateways: bool = False
+    # validation (unsigned messages: per gateway, ``allow_unsigned`` in the gateways file)
+    accept_unknown_gateways: bool = Field(
+        default=False, description="demo only: gateways missing from the gateways file are let in, unsigned"
+    )
     max_payload_bytes: int = Field(default=4096, ge=256, le=1_000_000)
     max_future_s: float = Field(default=300.0, ge=0, le=86400)
     eid_drift_ppm: float = Field(default=150.0, ge=0, le=10_000)
@@ -109,6 +110,10 @@ class IngestConfig(_Cfg):
     max_walk_speed_mps: float = Field(default=1.5, gt=0, le=50)
     radio_range_m: float = Field(default=50.0, ge=0, le=1000)
     replay_check_window_s: float = Field(default=900.0, ge=0, le=86400)
+    max_visit_s: float = Field(
+        default=3900.0, gt=0, le=86400,
+        description="longest visit accepted (visit_too_long beyond): the gateway's max_visit_s (3600) + 5 min",
+    )
     # maintenance loops (any worker may run them: idempotent)
     maintenance: bool = True
     maintenance_interval_s: float = Field(default=60.0, gt=0)
@@ -118,6 +123,17 @@ class IngestConfig(_Cfg):
     rollup_lookback_days: int = Field(default=3, ge=1, le=60)
     retention_interval_s: float = Field(default=6 * 3600.0, gt=0)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _moved(cls, data: Any) -> Any:
+        """Settings that moved elsewhere get a message saying where, not "extra inputs not permitted"."""
+        if isinstance(data, dict) and "allow_unsigned" in data:
+            raise ValueError(
+                "allow_unsigned is no longer an ingest setting: remove it, and set allow_unsigned: true on each "
+                "gateway that may send unsigned messages in the gateways file (gateways[].allow_unsigned)"
+            )
+        return data
 
     @model_validator(mode="after")
     def _coherent(self) -> IngestConfig:
@@ -129,8 +145,6 @@ class IngestConfig(_Cfg):
             )
         if self.reconnect_max_s < self.reconnect_min_s:
             raise ValueError("reconnect_max_s must be >= reconnect_min_s")
-        if self.accept_unknown_gateways and not self.allow_unsigned:
-            raise ValueError("accept_unknown_gateways needs allow_unsigned (an unknown gateway has no enrolled key)")
         for p in (self.estate_file, self.gateways_file, self.tls_ca):
             if p is not None and not p.is_file():
                 raise ValueError(f"file not found: {p}")

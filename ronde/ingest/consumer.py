@@ -111,7 +111,7 @@ class IngestWorker:
             registry, self.calendar, self.gateways,
             drift_ppm=config.eid_drift_ppm, min_periods=config.eid_min_periods,
             replay_horizon=timedelta(days=config.eid_replay_horizon_days),
-            allow_unsigned=config.allow_unsigned, accept_unknown_gateways=config.accept_unknown_gateways,
+            accept_unknown_gateways=config.accept_unknown_gateways, max_visit=timedelta(seconds=config.max_visit_s),
             max_payload_bytes=config.max_payload_bytes, max_future=timedelta(seconds=config.max_future_s),
             max_age=timedelta(days=config.retention.raw_days),
         )

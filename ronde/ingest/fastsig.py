@@ -1,17 +1,16 @@
-"""Signature checks at ingest speed: RFC 8785 bytes without the pure-Python canonicaliser, and
-libsodium for the Ed25519 maths.
+"""Signature checks at ingest speed: RFC 8785 bytes without the pure-Python canonicaliser.
 
-For the JSON values a visit event holds (ASCII keys, strings, integers, floats between 1e-4
+For the JSON values a wire message holds (ASCII keys, strings, integers, floats between 1e-4
 and 1e16, where Python's repr and ECMAScript's Number.toString agree) RFC 8785's canonical form
 is exactly ``json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False)`` once
 integral floats are written as integers (ECMAScript prints -70.0 as -70). ``canonical_fast``
-returns None outside that domain.
+returns None outside that domain, and then ``rfc8785`` canonicalises instead.
 
-libsodium (PyNaCl) checks an Ed25519 signature in about half the time OpenSSL takes (53 µs
-against 101 µs on the 2-core VM of ``bench/bench_ingest.py``, which prints both). A signature
-libsodium accepts is valid for RFC 8032; anything it refuses (or a message outside the fast
-domain) goes to the reference path (``ronde.protocol.signing.verify``: rfc8785 + OpenSSL), whose
-verdict stands: never a different verdict from the reference, only a faster yes.
+Only the *bytes* have a fast path. The verdict always comes from the one strict verifier,
+``ronde.protocol.signing.verify_strict`` (libsodium, 53 µs against OpenSSL's 101 µs on the 2-core
+VM of ``bench/bench_ingest.py``), whichever way the bytes were made; a refusal is final. (An
+earlier version asked OpenSSL again when libsodium refused: OpenSSL accepts R = identity, S = 0
+under the all-zero key, and forged visits were stored as signed.)
 """
 
 from __future__ import annotations
@@ -19,12 +18,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from nacl.bindings import crypto_sign_open
-from nacl.exceptions import CryptoError
+import rfc8785
 
-from ronde.protocol.signing import SIG_FIELD, unb64u, verify
+from ronde.protocol.signing import SIG_FIELD, unb64u, verify_strict
 
 
 class _Outside(Exception):
@@ -89,35 +85,29 @@ def canonical_fast(obj: dict[str, Any]) -> bytes | None:
         return None
 
 
-def sodium_verify(signature: bytes, data: bytes, raw_key: bytes) -> bool:
-    """libsodium's Ed25519 check (GIL released). False for any refusal or malformed input."""
-    if len(signature) != 64 or len(raw_key) != 32:
-        return False
+def canonical(obj: dict[str, Any]) -> bytes | None:
+    """RFC 8785 bytes of ``obj`` minus ``sig``: the fast form when it answers, else ``rfc8785``'s;
+    None if not even RFC 8785 can encode it (then nothing can have been signed over it)."""
+    data = canonical_fast(obj)
+    if data is not None:
+        return data
     try:
-        crypto_sign_open(signature + data, raw_key)
-    except (CryptoError, ValueError, TypeError):
-        return False
-    return True
+        return bytes(rfc8785.dumps({k: v for k, v in obj.items() if k != SIG_FIELD}))
+    except (rfc8785.CanonicalizationError, ValueError, TypeError, RecursionError):
+        return None
 
 
-def verify_fast(obj: dict[str, Any], public_key: Ed25519PublicKey, raw_key: bytes | None = None) -> bool:
-    """Same verdict as ``signing.verify``; never raises. ``raw_key``: the same key as 32 bytes
-    (enables libsodium; without it OpenSSL checks the fast canonical form)."""
+def verify_fast(obj: dict[str, Any], raw_key: bytes) -> bool:
+    """True only for a present, well-formed signature that ``verify_strict`` accepts over the
+    RFC 8785 bytes of ``obj`` under the 32-byte ``raw_key``. Never raises."""
     sig = obj.get(SIG_FIELD)
     if not isinstance(sig, str):
         return False
-    data = canonical_fast(obj)
-    if data is not None:
-        try:
-            signature = unb64u(sig)
-        except (ValueError, TypeError):
-            return False  # not base64url: the reference refuses it too
-        if raw_key is not None and sodium_verify(signature, data, raw_key):
-            return True
-        if raw_key is None:
-            try:
-                public_key.verify(signature, data)
-                return True
-            except (InvalidSignature, ValueError, TypeError):
-                pass
-    return verify(obj, public_key)  # maybe a canonical form we do not reproduce: the reference decides
+    try:
+        signature = unb64u(sig)
+    except (ValueError, TypeError):
+        return False
+    data = canonical(obj)
+    if data is None:
+        return False
+    return verify_strict(signature, data, raw_key)

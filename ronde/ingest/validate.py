@@ -5,8 +5,15 @@ Pure apart from the EID cache; never raises, whatever the bytes. Each refusal ca
 of the payload (never its content: it may carry a badge). Checks, cheapest and most telling first:
 
 size → topic in the v1 tree → gateway enrolled → UTF-8 JSON object → v1 schema (strict types)
-→ payload gateway = topic gateway → signature (or unsigned, if allowed) → badge enrolled for the
-gateway → clock sanity → service hours (visits) → beacon known / EID resolved in its window.
+→ payload gateway = topic gateway → signature, for every kind (or none, if *that gateway* is
+enrolled with ``allow_unsigned``) → badge enrolled for the gateway → clock sanity → visit length
+(visits) → service hours (visits) → beacon known / EID resolved in its window.
+
+The visit length bound (``max_visit``) follows the gateway's own: its detector closes a visit at
+``max_visit_s`` (1 h), so a longer one was not made by a working gateway and would inflate
+presence. The end of a long visit past the service window is not clipped here: the stored visit is
+what the gateway signed, and coverage counts only its part inside the window
+(``ronde.coverage.service_time.clip_to_window``), the one place that clips.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from pydantic import ValidationError
 from ronde.ingest.eid_resolver import EidMatch, EidReplay, EidResolver
 from ronde.ingest.enrich import enrich_visit, heartbeat_record, status_record, telemetry_record
 from ronde.ingest.fastsig import verify_fast
-from ronde.ingest.gateways import GatewayRegistry
+from ronde.ingest.gateways import GatewayEntry, GatewayRegistry
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.estate import Checkpoint, Registry
 from ronde.protocol.messages import (
@@ -47,6 +54,10 @@ from ronde.store.records import (
 
 log = logging.getLogger(__name__)
 
+# The gateway closes a visit at max_visit_s (3600 s, ronde.gateway.detection_config) on the first
+# advertisement at or after that, and merges fragments only up to it: 5 minutes of margin.
+DEFAULT_MAX_VISIT = timedelta(seconds=3600 + 300)
+
 _MODELS: dict[TopicKind, type[VisitEvent | GatewayStatus | Heartbeat | BeaconTelemetry]] = {
     TopicKind.VISIT: VisitEvent,
     TopicKind.STATUS: GatewayStatus,
@@ -61,11 +72,11 @@ class ValidationContext:
     calendar: ServiceCalendar
     gateways: GatewayRegistry
     eid: EidResolver
-    allow_unsigned: bool = False
-    accept_unknown_gateways: bool = False
+    accept_unknown_gateways: bool = False  # demo only: unknown gateways are let in, unsigned (no key to check)
     max_payload_bytes: int = MAX_PAYLOAD_BYTES
     max_future: timedelta = timedelta(minutes=5)
     max_age: timedelta = timedelta(days=60)  # the raw-data retention: older is already expired
+    max_visit: timedelta = DEFAULT_MAX_VISIT
 
     @classmethod
     def build(
@@ -147,8 +158,9 @@ def validate_strict(
                 RejectReason.GATEWAY_MISMATCH,
                 f"payload names gateway {message.gateway_id!r}, topic {parsed.gateway_id!r}",
             )
+        verification = _verification(message, gateway, obj, context)
         if isinstance(message, VisitEvent):
-            return _visit(message, obj, topic, digest, received_at, context)
+            return _visit(message, verification, topic, digest, received_at, context)
         if isinstance(message, BeaconTelemetry):
             _check_clock(message.at, message.at, received_at, context)
             checkpoint, _, _ = _resolve_beacon(message.beacon, message.at, context)
@@ -202,18 +214,23 @@ def _check_clock(first: datetime, last: datetime, received_at: datetime, context
 
 
 def _verification(
-    event: VisitEvent, obj: dict[str, Any], context: ValidationContext
+    message: VisitEvent | GatewayStatus | Heartbeat | BeaconTelemetry, gateway: GatewayEntry | None,
+    obj: dict[str, Any], context: ValidationContext,
 ) -> Verification:
-    gateway = context.gateways.get(event.gateway_id)
-    if event.sig is None:
-        if context.allow_unsigned:
+    """The same strict check for every kind: a status or heartbeat drives supervision (a forged
+    "online, scanning" hides a dead scanner) and telemetry drives maintenance, as visits drive
+    presence. Unsigned passes only for a gateway enrolled with ``allow_unsigned`` (or an unknown
+    one under ``accept_unknown_gateways``, which has no key anyway); a bad signature never does."""
+    allow_unsigned = gateway.allow_unsigned if gateway is not None else context.accept_unknown_gateways
+    if message.sig is None:
+        if allow_unsigned:
             return Verification.UNSIGNED
-        raise _Reject(RejectReason.SIGNATURE_MISSING, "unsigned event (allow_unsigned is off)")
-    if gateway is None or gateway.public_key is None:
-        if context.allow_unsigned:
+        raise _Reject(RejectReason.SIGNATURE_MISSING, "unsigned message (gateway not enrolled as allow_unsigned)")
+    if gateway is None or gateway.public_key_raw is None:
+        if allow_unsigned:
             return Verification.UNSIGNED  # a signature we hold no key for proves nothing
         raise _Reject(RejectReason.SIGNATURE_INVALID, "no public key enrolled for this gateway")
-    if not verify_fast(obj, gateway.public_key, gateway.public_key_raw):
+    if not verify_fast(obj, gateway.public_key_raw):
         raise _Reject(RejectReason.SIGNATURE_INVALID, "Ed25519 signature does not match the enrolled key")
     return Verification.SIGNED
 
@@ -241,13 +258,17 @@ def _resolve_beacon(
 
 
 def _visit(
-    event: VisitEvent, obj: dict[str, Any], topic: str, digest: str, received_at: datetime, context: ValidationContext
+    event: VisitEvent, verification: Verification, topic: str, digest: str, received_at: datetime,
+    context: ValidationContext,
 ) -> Accepted:
-    verification = _verification(event, obj, context)
     gateway = context.gateways.get(event.gateway_id)
     if gateway is not None and not gateway.badge_allowed(event.badge):
         raise _Reject(RejectReason.GATEWAY_MISMATCH, f"badge {event.badge!r} is not enrolled on this gateway")
     _check_clock(event.first_seen, event.last_seen, received_at, context)
+    if event.last_seen - event.first_seen > context.max_visit:
+        raise _Reject(
+            RejectReason.VISIT_TOO_LONG, f"longer than the {context.max_visit.total_seconds():.0f} s a visit may last"
+        )
     service_day = context.calendar.service_day(event.first_seen)
     if service_day is None:
         raise _Reject(RejectReason.OUT_OF_SERVICE, "first seen outside service hours: not collected")

@@ -1,8 +1,10 @@
 """Wire messages, version 1 (pydantic: this is an edge).
 
 Every message is a JSON object with ``"v": 1`` and a ``"type"``. Times are RFC 3339 UTC strings
-with millisecond precision and a ``Z`` suffix (``2026-03-29T19:30:00.000Z``). Visit events are
-signed (see ``signing``): the signature covers every other member of the object as published.
+with millisecond precision and a ``Z`` suffix (``2026-03-29T19:30:00.000Z``). Every kind is
+signed by the gateway (``sig``, see ``signing``): the signature covers every other member of the
+object as published. ``sig`` stays optional on the wire so that messages without it still parse;
+whether one is acceptable is ingest's decision (per gateway, ``allow_unsigned``), not the schema's.
 """
 
 from __future__ import annotations
@@ -140,6 +142,9 @@ class GatewayStatus(_Wire):
     at: UtcTime | None = None
     scanning: bool = False
     reason: str | None = Field(default=None, max_length=200)
+    sig: str | None = Field(
+        default=None, pattern=r"^[A-Za-z0-9_-]{86}$", description="Ed25519 signature, as on visits (the will's too)"
+    )
 
     _aware = field_validator("at")(lambda t: None if t is None else _check_aware(t))
 
@@ -155,6 +160,7 @@ class Heartbeat(_Wire):
     next_seq: int = Field(ge=1)
     adverts_per_s: float = Field(ge=0)
     battery_pct: int | None = Field(default=None, ge=0, le=100)
+    sig: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{86}$", description="Ed25519 signature, as on visits")
 
     _aware = field_validator("at")(_check_aware)
 
@@ -171,6 +177,7 @@ class BeaconTelemetry(_Wire):
     temperature_c: float | None = Field(default=None, ge=-128, le=128)
     adv_count: int = Field(ge=0, le=2**32 - 1)
     uptime_s: float = Field(ge=0, description="TLM SEC_CNT / 10")
+    sig: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{86}$", description="Ed25519 signature, as on visits")
 
     _aware = field_validator("at")(_check_aware)
 

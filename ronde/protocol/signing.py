@@ -1,8 +1,16 @@
-"""Canonical encoding (RFC 8785, JCS) and Ed25519 signatures of visit events.
+"""Canonical encoding (RFC 8785, JCS) and Ed25519 signatures of every wire message.
 
 The signature covers the JSON object exactly as published minus its ``sig`` member, so a
 verifier needs no model: parse the payload, drop ``sig``, canonicalise, verify. Keys travel
 as base64url without padding (32 bytes each).
+
+There is one verifier, ``verify_strict``: libsodium's Ed25519 check (PyNaCl), which refuses a
+small-order or non-canonical public key, a small-order R and a non-canonical S. RFC 8032 leaves
+these cases to the implementation and OpenSSL accepts some of them: under the all-zero public key
+it accepts R = identity, S = 0 for *any* message. A second verifier consulted when the first says
+no can only ever turn a refusal into an acceptance, so nothing falls back to another one.
+Keys are also vetted when they are enrolled (``check_public_key``): a key that is not a point of
+the prime-order subgroup has no private key anyone could hold, so it is never a gateway's key.
 """
 
 from __future__ import annotations
@@ -11,9 +19,10 @@ import base64
 from typing import Any
 
 import rfc8785
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
+from nacl.bindings import crypto_core_ed25519_is_valid_point, crypto_sign_open
+from nacl.exceptions import CryptoError
 
 SIG_FIELD = "sig"
 
@@ -59,14 +68,64 @@ def sign(obj: dict[str, Any], key: Ed25519PrivateKey) -> dict[str, Any]:
     return signed
 
 
-def verify(obj: dict[str, Any], public_key: Ed25519PublicKey) -> bool:
-    """True only for a present, well-formed, valid signature. Never raises on bad input."""
+class WeakPublicKey(ValueError):
+    """A public key no honest gateway can have: it would let anyone forge its signatures."""
+
+
+def check_public_key(raw: bytes) -> bytes:
+    """``raw`` if it is a canonical encoding of a point of the prime-order subgroup; else raises
+    WeakPublicKey. Refuses the all-zero key, the eight small-order points (identity included),
+    keys with a torsion component and non-canonical encodings (y ≥ p), all of which libsodium
+    refuses at verification anyway: refusing them at enrolment says so when it can be fixed."""
+    if len(raw) != 32:
+        raise WeakPublicKey(f"not a 32-byte Ed25519 public key ({len(raw)} bytes)")
+    if not crypto_core_ed25519_is_valid_point(raw):
+        raise WeakPublicKey(
+            "not a usable Ed25519 public key (small-order, non-canonical or outside the prime-order subgroup): "
+            "signatures under it could be forged"
+        )
+    return raw
+
+
+def public_key_raw_from_text(text: str) -> bytes:
+    """The 32 raw bytes of a base64url public key, vetted by ``check_public_key``."""
+    try:
+        raw = unb64u(text)
+    except (ValueError, TypeError) as exc:
+        raise WeakPublicKey(f"not base64url: {exc}") from None
+    return check_public_key(raw)
+
+
+def verify_strict(signature: bytes, data: bytes, raw_key: bytes) -> bool:
+    """THE Ed25519 check: libsodium's ``crypto_sign_open`` (the detached verification over
+    signature ‖ message; PyNaCl does not bind ``crypto_sign_verify_detached`` itself, and both run
+    the same checks). False for any refusal or malformed input; never raises. Releases the GIL."""
+    if type(signature) is not bytes or type(data) is not bytes or type(raw_key) is not bytes:
+        return False
+    if len(signature) != 64 or len(raw_key) != 32:
+        return False
+    try:
+        crypto_sign_open(signature + data, raw_key)
+    except (CryptoError, ValueError, TypeError):
+        return False
+    return True
+
+
+def raw_public_key(key: Ed25519PrivateKey | Ed25519PublicKey) -> bytes:
+    pub = key.public_key() if isinstance(key, Ed25519PrivateKey) else key
+    return pub.public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+def verify(obj: dict[str, Any], public_key: Ed25519PublicKey | bytes) -> bool:
+    """True only for a present, well-formed, valid signature (RFC 8785 bytes, ``verify_strict``).
+    Never raises on bad input."""
     sig = obj.get(SIG_FIELD)
     if not isinstance(sig, str):
         return False
+    raw_key = public_key if isinstance(public_key, bytes) else raw_public_key(public_key)
     try:
-        raw = unb64u(sig)
-        public_key.verify(raw, canonical_bytes(obj))
-    except (InvalidSignature, ValueError, TypeError):
+        signature = unb64u(sig)
+        data = canonical_bytes(obj)
+    except (ValueError, TypeError, rfc8785.CanonicalizationError):
         return False
-    return True
+    return verify_strict(signature, data, raw_key)

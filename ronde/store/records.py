@@ -9,7 +9,7 @@ from enum import StrEnum
 
 class Verification(StrEnum):
     SIGNED = "signed"  # Ed25519 signature valid against the gateway's enrolled key
-    UNSIGNED = "unsigned"  # accepted only because the config allows unsigned events
+    UNSIGNED = "unsigned"  # accepted only because its gateway is enrolled with allow_unsigned
 
 
 class BeaconCheck(StrEnum):
@@ -32,6 +32,7 @@ class RejectReason(StrEnum):
     EID_UNRESOLVED = "eid_unresolved"
     EID_REPLAY = "eid_replay"  # resolved outside its window, or seen at two places too far apart
     OUT_OF_SERVICE = "out_of_service"  # outside service hours: not presence, and not collected
+    VISIT_TOO_LONG = "visit_too_long"  # last_seen - first_seen above ingest's max_visit_s: no gateway makes one
 
 
 @dataclass(frozen=True, slots=True)

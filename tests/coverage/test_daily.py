@@ -132,3 +132,36 @@ def test_visits_of_unknown_checkpoints_are_kept() -> None:
     stray = type(v)(**{**{f: getattr(v, f) for f in v.__slots__}, "checkpoint_id": "gone", "event_id": "x"})
     rows = {r.checkpoint_id: r for r in day_rollups(reg, CAL, WED, [v, stray])}
     assert rows["gone"].visits == 1 and rows["gone"].covered
+
+
+def test_ingest_and_coverage_agree_on_the_service_window() -> None:
+    """docs/coverage.md, "Service time", through the real ingest validator: a visit first seen
+    before the window opens never reaches coverage (out_of_service); one first seen inside and
+    running past 22:15 is stored as signed and counts until 22:15 only; one longer than ingest's
+    max_visit is refused (visit_too_long) before it can inflate presence."""
+    from datetime import timedelta
+
+    from ronde.ingest.validate import Accepted, validate
+    from ronde.store.records import Rejection, RejectReason, StoredVisit
+    from tests.ingest import helpers
+
+    cp = helpers.static_checkpoints()[0]
+    ctx = helpers.context(calendar=CAL)
+
+    def ingest(seq: int, first: datetime, last: datetime) -> StoredVisit | RejectReason:
+        obj = helpers.visit(seq, checkpoint=cp, first_seen=first, dwell_s=(last - first).total_seconds())
+        result = validate(helpers.topic(), helpers.encode(obj), last + timedelta(minutes=1), ctx)
+        if isinstance(result, Rejection):
+            return result.reason
+        assert isinstance(result, Accepted) and isinstance(result.record, StoredVisit)
+        return result.record
+
+    assert ingest(1, local(THU, 15, 50), local(THU, 16, 10)) is RejectReason.OUT_OF_SERVICE
+    assert ingest(2, local(THU, 21, 0), local(THU, 23, 0)) is RejectReason.VISIT_TOO_LONG
+    late = ingest(3, local(THU, 22, 10), local(THU, 22, 30))
+    long = ingest(4, local(THU, 21, 30), local(THU, 22, 25))  # 55 min: a possible visit
+    assert isinstance(late, StoredVisit) and isinstance(long, StoredVisit)
+    assert late.last_seen == local(THU, 22, 30)  # stored unclipped, as the gateway signed it
+    row = {r.checkpoint_id: r for r in day_rollups(helpers.REGISTRY, CAL, THU, [late, long])}[cp.id]
+    assert row.presence_s == 45 * 60  # 21:30–22:15: the union, clipped at the window's end
+    assert row.last_seen == local(THU, 22, 15)

@@ -49,8 +49,9 @@ def test_out_of_range_detector_output_is_refused_not_published() -> None:
         factory.visit(visit(first_seen=2000.0, last_seen=1000.0), 1, 2000.0)
 
 
-def test_telemetry_message() -> None:
-    factory = EventFactory("gw-1", "team-a7", new_private_key())
+def test_telemetry_message_is_signed() -> None:
+    key = new_private_key()
+    factory = EventFactory("gw-1", "team-a7", key)
     uid = EddystoneUidId(namespace="00112233445566778899", instance="aabbccddeeff")
     reading = TelemetryReading(identity=uid, t=1_774_980_000.0, battery_mv=2950, temperature_c=21.5,
                                adv_count=1234, uptime_s=3600.0)
@@ -58,3 +59,5 @@ def test_telemetry_message() -> None:
     assert msg.kind is TopicKind.TELEMETRY and msg.seq is None
     tlm = BeaconTelemetry.model_validate_json(msg.payload)
     assert tlm.beacon == uid and tlm.battery_mv == 2950 and tlm.temperature_c == 21.5
+    obj = json.loads(msg.payload)
+    assert verify(obj, key.public_key()) and not verify({**obj, "battery_mv": 3300}, key.public_key())

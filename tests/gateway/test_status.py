@@ -7,6 +7,7 @@ from pathlib import Path
 from ronde.gateway.indicator import ConsoleIndicator, IndicatorState, SysfsLedIndicator
 from ronde.gateway.status import DepthAlarm, ScanRate, SysfsBattery, heartbeat_payload, status_payload
 from ronde.protocol.messages import GatewayStatus, Heartbeat
+from ronde.protocol.signing import new_private_key, verify
 
 
 def test_depth_alarm_has_hysteresis() -> None:
@@ -25,16 +26,22 @@ def test_scan_rate_between_heartbeats() -> None:
     assert rate.take(160.0) == 0.0
 
 
-def test_payloads_are_valid_wire_messages() -> None:
-    status = GatewayStatus.model_validate_json(
-        status_payload("gw-1", online=True, at=1_774_980_000.0, scanning=False, reason="outside service hours"))
+def test_payloads_are_valid_signed_wire_messages() -> None:
+    key, other = new_private_key(), new_private_key()
+    raw = status_payload("gw-1", online=True, at=1_774_980_000.0, scanning=False, reason="outside service hours",
+                         key=key)
+    status = GatewayStatus.model_validate_json(raw)
     assert status.state == "online" and status.scanning is False and status.reason == "outside service hours"
-    will = json.loads(status_payload("gw-1", online=False, at=None, scanning=False, reason="connection lost"))
+    will = json.loads(status_payload("gw-1", online=False, at=None, scanning=False, reason="connection lost", key=key))
     assert will["state"] == "offline" and will["at"] is None
-    beat = Heartbeat.model_validate_json(heartbeat_payload(
+    beat_raw = heartbeat_payload(
         "gw-1", at=1_774_980_000.0, scanning=True, in_service=True, outbox_depth=3, next_seq=42,
-        adverts_per_s=12.5, battery_pct=None))
+        adverts_per_s=12.5, battery_pct=None, key=key)
+    beat = Heartbeat.model_validate_json(beat_raw)
     assert beat.outbox_depth == 3 and beat.next_seq == 42 and beat.battery_pct is None
+    for obj in (json.loads(raw), will, json.loads(beat_raw)):
+        assert verify(obj, key.public_key()) and not verify(obj, other.public_key())
+        assert not verify({**obj, "scanning": not obj["scanning"]}, key.public_key())
 
 
 def test_sysfs_battery(tmp_path: Path) -> None:

@@ -24,7 +24,9 @@ def test_defaults_and_overrides(tmp_path: Path) -> None:
         ({"batch_size": 500, "receive_maximum": 100}, "receive_maximum"),
         ({"name": "Bad Name"}, "name"),
         ({"broker_port": 0}, "broker_port"),
-        ({"accept_unknown_gateways": True}, "allow_unsigned"),
+        ({"allow_unsigned": True}, "gateways[].allow_unsigned"),
+        ({"allow_unsigned": False}, "no longer an ingest setting"),
+        ({"max_visit_s": 0}, "max_visit_s"),
         ({"gateways_file": "/nonexistent.yaml"}, "file not found"),
         ({"calendar": {"days": ["funday"]}}, "weekday"),
         ({"calendar": {"timezone": "Mars/Olympus"}}, "timezone"),
@@ -44,3 +46,16 @@ def test_bad_file(tmp_path: Path) -> None:
         load_config(path)
     with pytest.raises(ConfigError, match="cannot read"):
         load_config(tmp_path / "missing.yaml")
+
+
+def test_the_old_global_allow_unsigned_in_a_file_names_the_new_setting(tmp_path: Path) -> None:
+    path = tmp_path / "ingest.yaml"
+    path.write_text("name: w1\nallow_unsigned: true\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert "allow_unsigned" in str(err.value) and "gateways file" in str(err.value)
+
+
+def test_unknown_gateways_alone_is_a_valid_demo_setting() -> None:
+    assert load_config(None, {"accept_unknown_gateways": True}).accept_unknown_gateways
+    assert load_config(None).max_visit_s == 3900

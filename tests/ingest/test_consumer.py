@@ -139,8 +139,9 @@ def test_redelivery_doubles_nothing_and_gap_is_recorded(broker: Mosquitto, store
         events = [visit(s) for s in (1, 2, 3, 4, 8, 9)]  # 5..7 lost before the broker
         for e in events + events:  # everything published twice
             pub.publish(topic(), encode(e))
-        hb = {"v": 1, "type": "heartbeat", "gateway_id": GW, "at": format_time(datetime.now(UTC)),
-              "scanning": True, "in_service": True, "outbox_depth": 0, "next_seq": 10, "adverts_per_s": 3.0}
+        hb = sign({"v": 1, "type": "heartbeat", "gateway_id": GW, "at": format_time(datetime.now(UTC)),
+                   "scanning": True, "in_service": True, "outbox_depth": 0, "next_seq": 10, "adverts_per_s": 3.0},
+                  KEYS[GW])
         pub.publish(topic(kind=TopicKind.HEARTBEAT), encode(hb))
         start, end = _window()
         assert wait_for(lambda: GW in store.latest_gateway_states(), 20)

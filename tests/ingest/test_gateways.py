@@ -4,7 +4,16 @@ from pathlib import Path
 
 import pytest
 
-from ronde.ingest.gateways import GatewaysFileError, dump_gateways, load_gateways, parse_gateways
+from ronde.ingest.gateways import (
+    EnrolmentError,
+    GatewayEntry,
+    GatewayRegistry,
+    GatewaysFileError,
+    dump_gateways,
+    gateway_entry,
+    load_gateways,
+    parse_gateways,
+)
 from ronde.protocol.signing import new_private_key, public_key_text
 
 
@@ -52,10 +61,50 @@ def test_errors_name_the_entry(text: str, needle: str) -> None:
     assert needle in str(err.value) and "gw.yaml" in str(err.value)
 
 
-def test_43_chars_that_are_not_a_point_still_load_or_fail_cleanly() -> None:
+def test_the_all_zero_key_is_refused_at_enrolment() -> None:
+    """43 'A's decode to 32 zero bytes: a small-order point, under which signatures can be forged."""
     text = f"format: ronde-gateways\nversion: 1\ngateways:\n  - {{id: gw, public_key: \"{'A' * 43}\"}}\n"
-    reg = parse_gateways(text)  # 32 zero bytes decode as a key; verification will simply fail
-    assert reg.get("gw") is not None
+    with pytest.raises(GatewaysFileError) as err:
+        parse_gateways(text, "gw.yaml")
+    assert "gateways[0].public_key" in str(err.value) and "small-order" in str(err.value)
+
+
+def test_one_key_one_gateway() -> None:
+    key = public_key_text(new_private_key())
+    text = f"""
+format: ronde-gateways
+version: 1
+gateways:
+  - {{id: gw-a, public_key: "{key}"}}
+  - {{id: gw-b, public_key: "{key}"}}
+"""
+    with pytest.raises(GatewaysFileError) as err:
+        parse_gateways(text, "gw.yaml")
+    assert "gateways[1].public_key" in str(err.value) and "already enrolled for gateway 'gw-a'" in str(err.value)
+    assert key not in str(err.value)
+
+
+@pytest.mark.parametrize("reserved", ["ingest", "healthcheck"])
+def test_the_brokers_own_users_are_not_gateway_ids(reserved: str) -> None:
+    text = f"format: ronde-gateways\nversion: 1\ngateways:\n  - {{id: {reserved}}}\n"
+    with pytest.raises(GatewaysFileError, match=r"gateways\[0\]\.id: .*reserved"):
+        parse_gateways(text, "gw.yaml")
+    with pytest.raises(EnrolmentError, match="reserved"):
+        gateway_entry(reserved, public_key_text(new_private_key()))
+    entry = GatewayEntry(reserved, None, None)  # built by hand: enrol still refuses it
+    with pytest.raises(EnrolmentError, match="reserved"):
+        GatewayRegistry().enrol(entry)
+
+
+def test_allow_unsigned_is_per_gateway_and_round_trips(tmp_path: Path) -> None:
+    text = "format: ronde-gateways\nversion: 1\ngateways:\n  - {id: gw-old, allow_unsigned: true}\n  - {id: gw-new}\n"
+    reg = parse_gateways(text)
+    assert reg.entries["gw-old"].allow_unsigned and not reg.entries["gw-new"].allow_unsigned
+    path = tmp_path / "gateways.yaml"
+    path.write_text(dump_gateways(reg))
+    again = load_gateways(path)
+    assert again.entries["gw-old"].allow_unsigned and not again.entries["gw-new"].allow_unsigned
+    assert "allow_unsigned" not in dump_gateways(GatewayRegistry.of(again.entries["gw-new"]))
 
 
 def test_missing_file() -> None:

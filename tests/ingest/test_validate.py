@@ -6,13 +6,15 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ronde.ingest.gateways import GatewayRegistry, gateway_entry
 from ronde.ingest.validate import Accepted, ValidationContext, validate, validate_strict
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.messages import format_time
-from ronde.protocol.signing import sign
+from ronde.protocol.signing import public_key_text, sign
 from ronde.protocol.topics import TopicKind
 from ronde.store.records import (
     BeaconCheck,
@@ -24,7 +26,7 @@ from ronde.store.records import (
     Verification,
 )
 from tests.ingest import helpers
-from tests.ingest.helpers import GW, GW2, KEYS, REGISTRY, context, encode, static_checkpoints, topic
+from tests.ingest.helpers import GATEWAYS, GW, GW2, KEYS, REGISTRY, context, encode, static_checkpoints, topic
 
 NOW = datetime.now(UTC)
 
@@ -100,22 +102,111 @@ def test_rejection_names_gateway_and_event() -> None:
     assert result.gateway_id == GW2 and result.topic == topic(GW2) and result.event_id is not None
 
 
-def test_unsigned_accepted_only_when_configured() -> None:
+def _legacy_gw() -> GatewayRegistry:
+    """GW enrolled with allow_unsigned (and its key), GW2 as usual."""
+    return GatewayRegistry.of(
+        gateway_entry(GW, public_key_text(KEYS[GW]), allow_unsigned=True), GATEWAYS.entries[GW2]
+    )
+
+
+def test_unsigned_accepted_only_from_a_gateway_enrolled_allow_unsigned() -> None:
     payload = encode(visit(1, signed=False))
     assert _reason(validate(topic(), payload, NOW, context())) is RejectReason.SIGNATURE_MISSING
-    result = validate(topic(), payload, NOW, context(allow_unsigned=True))
+    ctx = context(gateways=_legacy_gw())
+    result = validate(topic(), payload, NOW, ctx)
     assert isinstance(result, Accepted) and isinstance(result.record, StoredVisit)
     assert result.record.verification is Verification.UNSIGNED
+    # the setting is GW's alone: GW2, in the same registry, still needs its signature
+    other = encode(visit(1, gateway=GW2, signed=False))
+    assert _reason(validate(topic(GW2), other, NOW, ctx)) is RejectReason.SIGNATURE_MISSING
+    # a signed message from an allow_unsigned gateway is still checked, and stored as signed
+    signed = validate(topic(), encode(visit(2)), NOW, ctx)
+    assert isinstance(signed, Accepted) and isinstance(signed.record, StoredVisit)
+    assert signed.record.verification is Verification.SIGNED
     # a bad signature is never excused by allow_unsigned
     bad = dict(visit(1), rssi_max=-1)
-    assert _reason(validate(topic(), encode(bad), NOW, context(allow_unsigned=True))) is RejectReason.SIGNATURE_INVALID
+    assert _reason(validate(topic(), encode(bad), NOW, ctx)) is RejectReason.SIGNATURE_INVALID
 
 
 def test_unknown_gateway_accepted_unsigned_only_when_configured() -> None:
     payload = encode(visit(1, gateway="gw-new", signed=False))
-    ctx = context(allow_unsigned=True, accept_unknown_gateways=True)
-    result = validate(topic("gw-new"), payload, NOW, ctx)
-    assert isinstance(result, Accepted)
+    assert _reason(validate(topic("gw-new"), payload, NOW, context())) is RejectReason.UNKNOWN_GATEWAY
+    result = validate(topic("gw-new"), payload, NOW, context(accept_unknown_gateways=True))
+    assert isinstance(result, Accepted) and isinstance(result.record, StoredVisit)
+    assert result.record.verification is Verification.UNSIGNED
+
+
+def _other_kinds(gateway: str = GW) -> dict[TopicKind, dict[str, Any]]:
+    at = format_time(NOW)
+    from tests.ingest.helpers import beacon_of
+
+    return {
+        TopicKind.STATUS: {"v": 1, "type": "status", "gateway_id": gateway, "state": "online", "at": at,
+                           "scanning": True, "reason": "en service"},
+        TopicKind.HEARTBEAT: {"v": 1, "type": "heartbeat", "gateway_id": gateway, "at": at, "scanning": True,
+                              "in_service": True, "outbox_depth": 0, "next_seq": 5, "adverts_per_s": 2.5,
+                              "battery_pct": None},
+        TopicKind.TELEMETRY: {"v": 1, "type": "telemetry", "gateway_id": gateway, "at": at,
+                              "beacon": beacon_of(static_checkpoints()[0]), "battery_mv": 2900,
+                              "temperature_c": 12.5, "adv_count": 10, "uptime_s": 100.0},
+    }
+
+
+@pytest.mark.parametrize("kind", [TopicKind.STATUS, TopicKind.HEARTBEAT, TopicKind.TELEMETRY])
+def test_every_kind_is_verified_like_visits(kind: TopicKind) -> None:
+    obj = _other_kinds()[kind]
+    ctx = context()
+    assert isinstance(validate(topic(kind=kind), encode(sign(obj, KEYS[GW])), NOW, ctx), Accepted)
+    assert _reason(validate(topic(kind=kind), encode(obj), NOW, ctx)) is RejectReason.SIGNATURE_MISSING
+    forged = dict(sign(obj, KEYS[GW]), scanning=False) if "scanning" in obj else dict(sign(obj, KEYS[GW]), adv_count=11)
+    assert _reason(validate(topic(kind=kind), encode(forged), NOW, ctx)) is RejectReason.SIGNATURE_INVALID
+    wrong_key = sign(obj, KEYS[GW2])
+    assert _reason(validate(topic(kind=kind), encode(wrong_key), NOW, ctx)) is RejectReason.SIGNATURE_INVALID
+    # unsigned: only from the gateway enrolled allow_unsigned, and never forged
+    legacy = context(gateways=_legacy_gw())
+    assert isinstance(validate(topic(kind=kind), encode(obj), NOW, legacy), Accepted)
+    assert _reason(validate(topic(kind=kind), encode(forged), NOW, legacy)) is RejectReason.SIGNATURE_INVALID
+    other = _other_kinds(GW2)[kind]
+    assert _reason(validate(topic(GW2, kind), encode(other), NOW, legacy)) is RejectReason.SIGNATURE_MISSING
+
+
+def test_the_signed_will_without_a_time_is_accepted() -> None:
+    will = sign({"v": 1, "type": "status", "gateway_id": GW, "state": "offline", "at": None, "scanning": False,
+                 "reason": "connection lost"}, KEYS[GW])
+    result = validate(topic(kind=TopicKind.STATUS), encode(will), NOW, context())
+    assert isinstance(result, Accepted) and isinstance(result.record, GatewayStateRecord)
+    assert result.record.online is False and result.record.at == NOW  # the receive time stands in
+
+
+def test_visit_longer_than_max_visit_is_refused_without_its_content() -> None:
+    ctx = context()
+    day_long = encode(visit(1, first_seen=NOW - timedelta(hours=25), dwell_s=24 * 3600))
+    result = validate(topic(), day_long, NOW, ctx)
+    assert isinstance(result, Rejection) and result.reason is RejectReason.VISIT_TOO_LONG
+    assert "EQUIPE" not in result.detail and "24" not in result.detail and "86400" not in result.detail
+    # what a gateway makes: closed at its max_visit_s (1 h) on the next advertisement, a little over
+    hour = encode(visit(2, first_seen=NOW - timedelta(minutes=65), dwell_s=3600 + 20))
+    assert isinstance(validate(topic(), hour, NOW, ctx), Accepted)
+    # the bound is ingest's setting
+    strict = context(max_visit=timedelta(minutes=30))
+    assert _reason(validate(topic(), hour, NOW, strict)) is RejectReason.VISIT_TOO_LONG
+
+
+def test_service_window_rules_of_docs_coverage_md() -> None:
+    """docs/coverage.md and docs/ingest.md: a visit first seen before the window opens is not
+    collected (15:50–16:10 is refused); one first seen inside it and running past its end is
+    stored as the gateway signed it (22:10–22:30), coverage counting it only until 22:15."""
+    evenings = ServiceCalendar()  # Wed–Sun 16:00–22:15 Paris; 26 Nov 2026 is a Thursday, UTC+1
+    early = datetime(2026, 11, 26, 14, 50, tzinfo=UTC)  # 15:50 Paris
+    result = validate(topic(), encode(visit(1, first_seen=early, dwell_s=20 * 60)), early + timedelta(minutes=21),
+                      context(calendar=evenings))
+    assert _reason(result) is RejectReason.OUT_OF_SERVICE
+    late = datetime(2026, 11, 26, 21, 10, tzinfo=UTC)  # 22:10 Paris
+    result = validate(topic(), encode(visit(2, first_seen=late, dwell_s=20 * 60)), late + timedelta(minutes=21),
+                      context(calendar=evenings))
+    assert isinstance(result, Accepted) and isinstance(result.record, StoredVisit)
+    assert result.record.last_seen == late + timedelta(minutes=20)  # not clipped at ingest
+    assert result.record.service_day.isoformat() == "2026-11-26"
 
 
 def test_out_of_service_hours_not_collected() -> None:
@@ -145,27 +236,27 @@ def test_badge_not_enrolled_on_gateway() -> None:
 def test_status_heartbeat_telemetry() -> None:
     ctx = context()
     at = format_time(NOW)
-    status = validate(topic(kind=TopicKind.STATUS), encode(
-        {"v": 1, "type": "status", "gateway_id": GW, "state": "offline"}), NOW, ctx)
+    status = validate(topic(kind=TopicKind.STATUS), encode(sign(
+        {"v": 1, "type": "status", "gateway_id": GW, "state": "offline"}, KEYS[GW])), NOW, ctx)
     assert isinstance(status, Accepted) and isinstance(status.record, GatewayStateRecord)
     assert status.record.online is False and status.record.at == NOW
-    hb = validate(topic(kind=TopicKind.HEARTBEAT), encode(
+    hb = validate(topic(kind=TopicKind.HEARTBEAT), encode(sign(
         {"v": 1, "type": "heartbeat", "gateway_id": GW, "at": at, "scanning": True, "in_service": True,
-         "outbox_depth": 3, "next_seq": 9, "adverts_per_s": 4.5, "battery_pct": 80}), NOW, ctx)
+         "outbox_depth": 3, "next_seq": 9, "adverts_per_s": 4.5, "battery_pct": 80}, KEYS[GW])), NOW, ctx)
     assert isinstance(hb, Accepted) and isinstance(hb.record, GatewayStateRecord)
     assert (hb.record.outbox_depth, hb.record.battery_pct, hb.record.online) == (3, 80, True)
     cp = REGISTRY.eid_checkpoints()[0]
     from tests.ingest.helpers import beacon_of
 
-    tlm = validate(topic(kind=TopicKind.TELEMETRY), encode(
+    tlm = validate(topic(kind=TopicKind.TELEMETRY), encode(sign(
         {"v": 1, "type": "telemetry", "gateway_id": GW, "at": at, "beacon": beacon_of(cp, NOW),
-         "battery_mv": 2900, "temperature_c": 11.5, "adv_count": 1000, "uptime_s": 3600.0}), NOW, ctx)
+         "battery_mv": 2900, "temperature_c": 11.5, "adv_count": 1000, "uptime_s": 3600.0}, KEYS[GW])), NOW, ctx)
     assert isinstance(tlm, Accepted) and isinstance(tlm.record, BeaconTelemetryRecord)
     assert tlm.record.checkpoint_id == cp.id and tlm.record.battery_mv == 2900
-    unknown = validate(topic(kind=TopicKind.TELEMETRY), encode(
+    unknown = validate(topic(kind=TopicKind.TELEMETRY), encode(sign(
         {"v": 1, "type": "telemetry", "gateway_id": GW, "at": at,
          "beacon": {"format": "eddystone_uid", "namespace": "0" * 20, "instance": "0" * 12},
-         "adv_count": 1, "uptime_s": 1.0}), NOW, ctx)
+         "adv_count": 1, "uptime_s": 1.0}, KEYS[GW])), NOW, ctx)
     assert _reason(unknown) is RejectReason.UNKNOWN_BEACON
 
 

@@ -34,7 +34,7 @@ from ronde.api.models import (
 )
 from ronde.api.registry_service import BadgeEntry, RegistryChangeError, registry_to_yaml
 from ronde.api.scope import NotFound, Scope
-from ronde.ingest.gateways import gateway_entry
+from ronde.ingest.gateways import RESERVED_GATEWAY_IDS, gateway_entry
 from ronde.protocol.estate import (
     KIND_LABELS_EN,
     KIND_LABELS_FR,
@@ -227,6 +227,7 @@ def _gateway_rows(ctx: Ctx) -> list[GatewayOut]:
             GatewayOut(
                 gateway_id=gid, public_key=e.public_key_text if e else None, enrolled=e is not None,
                 badges=sorted(e.badges) if e is not None and e.badges is not None else None,
+                allow_unsigned=e.allow_unsigned if e is not None else None,
                 online=s.online if s else None, scanning=s.scanning if s else None, state_at=s.at if s else None,
             )
         )
@@ -250,10 +251,12 @@ def get_gateway(gateway_id: str, scope: StaffScope, ctx: Ctx) -> GatewayOut:
 def put_gateway(gateway_id: GatewayIdStr, body: GatewayIn, scope: AdminScope, ctx: Ctx) -> GatewayOut:
     current = ctx.registry.gateways.get(gateway_id)
     badges = frozenset(body.badges) if body.badges is not None else (current.badges if current else None)
+    allow_unsigned = bool(current and current.allow_unsigned) if body.allow_unsigned is None else body.allow_unsigned
     try:
-        entry = gateway_entry(gateway_id, body.public_key, badges)
+        entry = gateway_entry(gateway_id, body.public_key, badges, allow_unsigned=allow_unsigned)
     except ValueError as exc:
-        raise RegistryChangeError([EstateError(None, "public_key", str(exc))]) from None
+        where = "gateway_id" if gateway_id in RESERVED_GATEWAY_IDS else "public_key"
+        raise RegistryChangeError([EstateError(None, where, str(exc))]) from None
     ctx.registry.put_gateway(entry)
     return get_gateway(gateway_id, scope, ctx)
 
