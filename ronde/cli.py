@@ -54,9 +54,10 @@ class MissingExtra(Exception):
 
 
 def _missing_third_party(exc: ModuleNotFoundError) -> str | None:
-    """The missing module when it is not part of Ronde itself (a dependency an extra brings), else None."""
+    """The missing module when it is a third-party one (a dependency an extra brings), else None: a module of
+    Ronde itself or of the standard library (a Python built without sqlite3) is no extra's to bring."""
     name = exc.name
-    if not name or name == "ronde" or name.startswith("ronde."):
+    if not name or name.partition(".")[0] in ("ronde", *sys.stdlib_module_names):
         return None
     return name
 
