@@ -1,7 +1,9 @@
 """Who read which audit data, and when: an append-only JSON Lines log.
 
 Each line is written and fsync'ed before the data is returned, so a read that left no trace
-cannot have happened. Without a file (tests, demo) entries are kept in memory.
+cannot have happened. Refused reads of audit data (403/404: a landlord probing another landlord's
+ids) are written too, marked ``denied``, with who, what and when but none of the data.
+Without a file (tests, demo) entries are kept in memory.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ class AccessEntry:
     what: str  # e.g. "audit.report.pdf"
     target: str  # e.g. "landlord=paris-habitat first=2026-11-01 last=2026-11-30"
     status: int
+    denied: bool = False  # refused (403/404): who probed what, and nothing of the data
 
 
 class AccessLogUnavailable(OSError):
@@ -73,7 +76,7 @@ class AccessLog:
                     AccessEntry(
                         at=parse_time(d["at"]), who=str(d["who"]), role=str(d["role"]),
                         landlord=d.get("landlord"), what=str(d["what"]), target=str(d["target"]),
-                        status=int(d["status"]),
+                        status=int(d["status"]), denied=bool(d.get("denied", False)),
                     )
                 )
             except (ValueError, KeyError, TypeError):

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
-from fastapi.staticfiles import StaticFiles
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
 
 from ronde.api.access_log import AccessLog
-from ronde.api.auth import Principal, TokenBook
-from ronde.api.context import ApiContext, utc_now
+from ronde.api.auth import Principal, TokenFileWatcher, Tokens
+from ronde.api.context import ApiContext, default_sessions, utc_now
 from ronde.api.deps import Ctx, ScopeDep
 from ronde.api.errors import install_error_handlers
+from ronde.api.http_edge import AssetFiles, RequestGuard, SecurityHeaders
 from ronde.api.models import ERROR_RESPONSES, Health, Me
 from ronde.api.registry_service import RegistryService
 from ronde.api.routes import audit as audit_routes
@@ -21,6 +26,7 @@ from ronde.api.routes import coverage as coverage_routes
 from ronde.api.routes import pages as page_routes
 from ronde.api.routes import registry as registry_routes
 from ronde.api.routes import supervision as supervision_routes
+from ronde.api.sessions import SessionManager
 from ronde.api.settings import ApiSettings
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.estate import Registry
@@ -56,34 +62,64 @@ def create_app(
     registry: Registry | RegistryService,
     calendar: ServiceCalendar,
     *,
-    tokens: TokenBook | None = None,
+    tokens: Tokens | None = None,
     clock: Callable[[], datetime] = utc_now,
+    sessions: SessionManager | None = None,
 ) -> FastAPI:
-    """Build the API. ``tokens`` defaults to ``settings.tokens_file``; ``clock`` lets the demo run
-    an accelerated evening. A plain ``Registry`` is wrapped in a ``RegistryService`` persisting to
-    ``settings.registry_file``/``gateways_file``/``badges_file`` when set. The store must be open."""
+    """Build the API. ``tokens`` defaults to ``settings.tokens_file``, watched for changes (revoking a
+    token needs no restart); ``clock`` lets the demo run an accelerated evening; ``sessions`` (page
+    sign-ins) default to an in-process table with the settings' lifetimes. A plain ``Registry`` is
+    wrapped in a ``RegistryService`` persisting to ``settings.registry_file``/``gateways_file``/
+    ``badges_file`` when set. The store must be open."""
     if tokens is None:
         if settings.tokens_file is None:
             raise ValueError("no tokens: pass tokens= or set settings.tokens_file")
-        tokens = TokenBook.load(settings.tokens_file)
+        tokens = TokenFileWatcher(settings.tokens_file, interval_s=settings.tokens_reload_s)
     service = registry if isinstance(registry, RegistryService) else RegistryService(
         registry, estate_file=settings.registry_file, gateways_file=settings.gateways_file,
         badges_file=settings.badges_file,
     )
     app = FastAPI(
         title=f"{settings.title} API", version="1", description=DESCRIPTION, openapi_tags=TAGS,
-        docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json",
+        docs_url=None, redoc_url=None, openapi_url="/api/openapi.json",
     )
     app.state.ronde = ApiContext(
         settings=settings, store=store, registry=service, calendar=calendar, tokens=tokens,
         access_log=AccessLog(settings.access_log), clock=clock,
+        sessions=sessions if sessions is not None else default_sessions(settings),
     )
     install_error_handlers(app)
     app.include_router(_meta_router())
+    app.include_router(_docs_router(app))
     for module in (registry_routes, coverage_routes, supervision_routes, audit_routes, page_routes):
         app.include_router(module.router)
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount("/static", AssetFiles(directory=STATIC_DIR), name="static")
+    # last added runs first: headers are put on every answer, the guard's 401/413 included
+    app.add_middleware(RequestGuard)
+    app.add_middleware(SecurityHeaders)
     return app
+
+
+def _docs_router(app: FastAPI) -> APIRouter:
+    """Swagger UI at /api/docs, with a CSP of its own: its assets come from jsDelivr (as FastAPI ships
+    it) and its one inline script is allowed by hash, not by 'unsafe-inline'."""
+    router = APIRouter(include_in_schema=False)
+    html = bytes(get_swagger_ui_html(openapi_url="/api/openapi.json", title=f"{app.title} – docs").body).decode()
+    hashes = " ".join(
+        "'sha256-" + base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii") + "'"
+        for script in re.findall(r"<script>(.*?)</script>", html, flags=re.DOTALL)
+    )
+    csp = (
+        f"default-src 'none'; script-src https://cdn.jsdelivr.net {hashes}; "
+        "style-src https://cdn.jsdelivr.net 'unsafe-inline'; img-src 'self' data: https://fastapi.tiangolo.com; "
+        "connect-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'"
+    )
+
+    @router.get("/api/docs")
+    def docs() -> HTMLResponse:
+        return HTMLResponse(html, headers={"Content-Security-Policy": csp})
+
+    return router
 
 
 def _meta_router() -> APIRouter:

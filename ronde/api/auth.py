@@ -19,18 +19,24 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
+import os
 import secrets
-from collections.abc import Iterable, Mapping
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ronde.protocol import safe_yaml
 from ronde.protocol.estate import ID
+
+log = logging.getLogger(__name__)
 
 
 class Role(StrEnum):
@@ -82,6 +88,16 @@ class TokenFileError(ValueError):
     """The tokens file cannot be used; the message names the entry and field."""
 
 
+class Tokens(Protocol):
+    """What the API asks of the tokens in force: a fixed ``TokenBook`` or a ``TokenFileWatcher``."""
+
+    def authenticate(self, token: str) -> Principal | None: ...
+
+    def lookup_hash(self, digest: str) -> Principal | None:
+        """The principal of the token whose SHA-256 is ``digest``, if that token is still in force."""
+        ...
+
+
 class TokenBook:
     """Look-up of presented tokens by their hash, in constant time per candidate."""
 
@@ -104,7 +120,9 @@ class TokenBook:
         return cls(read_token_file(path).tokens)
 
     def authenticate(self, token: str) -> Principal | None:
-        digest = hash_token(token)
+        return self.lookup_hash(hash_token(token))
+
+    def lookup_hash(self, digest: str) -> Principal | None:
         found: Principal | None = None
         for known, principal in self._by_hash.items():
             if hmac.compare_digest(known, digest):
@@ -116,6 +134,67 @@ class TokenBook:
 
     def __len__(self) -> int:
         return len(self._by_hash)
+
+
+class TokenFileWatcher:
+    """The tokens of a file, re-read when the file changes, so that revoking a token needs no restart.
+
+    The file is looked at (``stat``: inode, size, mtime) at most every ``interval_s`` seconds, on the
+    requests themselves: no thread. A file that changed but cannot be used (broken YAML, a bad entry,
+    missing) is refused with one logged error and the tokens in force stay, so a typo does not lock
+    everybody out; the next change is tried again. ``clock`` is monotonic seconds (injected in tests).
+    """
+
+    def __init__(self, path: Path, *, interval_s: float = 5.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self._path = path
+        self._interval = interval_s
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._book = TokenBook.load(path)  # at start-up a bad file is fatal (TokenFileError)
+        self._seen = self._signature()
+        self._checked = clock()
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    def _signature(self) -> tuple[int, int, int] | None:
+        try:
+            st = os.stat(self._path)
+        except OSError:
+            return None
+        return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+    def current(self) -> TokenBook:
+        """The book in force, after re-reading the file if it changed and the interval has passed."""
+        with self._lock:
+            now = self._clock()
+            if now - self._checked < self._interval:
+                return self._book
+            self._checked = now
+            signature = self._signature()
+            if signature == self._seen:
+                return self._book
+            self._seen = signature
+            try:
+                if signature is None:
+                    raise TokenFileError(f"{self._path}: the tokens file is missing")
+                book = TokenBook.load(self._path)
+            except TokenFileError as exc:
+                log.error("tokens file changed but is refused; the %d tokens in force stay: %s", len(self._book), exc)
+                return self._book
+            log.info("tokens file re-read: %d tokens in force (were %d)", len(book), len(self._book))
+            self._book = book
+            return book
+
+    def authenticate(self, token: str) -> Principal | None:
+        return self.current().authenticate(token)
+
+    def lookup_hash(self, digest: str) -> Principal | None:
+        return self.current().lookup_hash(digest)
+
+    def __len__(self) -> int:
+        return len(self.current())
 
 
 def read_token_file(path: Path) -> TokenFile:

@@ -15,6 +15,15 @@ from ronde.api.auth import Role, TokenFileError, add_token
 
 log = logging.getLogger(__name__)
 
+# HTTP edge and session settings (ApiSettings field = flag name): omitted, the settings' default holds
+EDGE_FLAGS: tuple[tuple[str, type, str], ...] = (
+    ("--max-body-bytes", int, "largest request body (65536); larger answers 413 before it is read"),
+    ("--max-import-body-bytes", int, "largest estate-file import/check body (2097152)"),
+    ("--session-idle-min", int, "a page session unused this long ends (60)"),
+    ("--session-absolute-h", int, "a page session ends this long after sign-in (12)"),
+    ("--tokens-reload-s", float, "check the tokens file for changes at most this often (5)"),
+)
+
 
 def register(sub: Any) -> None:
     api = sub.add_parser("api", help="the HTTP API and web pages").add_subparsers(dest="api_cmd", required=True)
@@ -37,6 +46,8 @@ def register(sub: Any) -> None:
                        help="a sequence gap wider than N events is a sequence anomaly, not lost events (100000)")
     serve.add_argument("--cookie-secure", action="store_true", help="mark the session cookie Secure (behind HTTPS)")
     serve.add_argument("--lang", choices=("fr", "en"), default="fr", help="default page language")
+    for flag, kind, text in EDGE_FLAGS:
+        serve.add_argument(flag, type=kind, default=None, help=text)
     serve.set_defaults(func=_serve)
     token = api.add_parser("token", help="create a bearer token: prints it once, stores only its SHA-256")
     token.add_argument("--tokens", required=True, type=Path)
@@ -71,6 +82,8 @@ def _serve(args: argparse.Namespace) -> int:
             tokens_file=args.tokens, registry_file=args.registry_file, gateways_file=args.gateways,
             badges_file=args.badges, access_log=args.access_log, stale_after_min=args.stale_after_min,
             cookie_secure=args.cookie_secure, default_lang=args.lang,
+            **{f.lstrip("-").replace("-", "_"): getattr(args, f.lstrip("-").replace("-", "_")) for f, _, _ in EDGE_FLAGS
+               if getattr(args, f.lstrip("-").replace("-", "_")) is not None},
             **({} if args.sequence_anomaly_after is None else {"sequence_anomaly_after": args.sequence_anomaly_after}),
         )
     except ValidationError as exc:

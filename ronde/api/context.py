@@ -11,8 +11,9 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ronde.api.access_log import AccessEntry, AccessLog
-from ronde.api.auth import Principal, TokenBook
+from ronde.api.auth import Principal, Tokens
 from ronde.api.registry_service import RegistryService
+from ronde.api.sessions import MemorySessionStore, SessionManager
 from ronde.api.settings import ApiSettings
 from ronde.audit.keys import load_signing_key
 from ronde.audit.rollups import RollupChecker
@@ -23,6 +24,14 @@ from ronde.store.port import Store
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def default_sessions(settings: ApiSettings) -> SessionManager:
+    """In-process sessions on the wall clock, with the settings' idle and absolute lifetimes."""
+    return SessionManager(
+        MemorySessionStore(), idle=timedelta(minutes=settings.session_idle_min),
+        absolute=timedelta(hours=settings.session_absolute_h), clock=utc_now,
+    )
 
 
 class AuditKeyHolder:
@@ -47,8 +56,9 @@ class ApiContext:
     store: Store
     registry: RegistryService
     calendar: ServiceCalendar
-    tokens: TokenBook
+    tokens: Tokens
     access_log: AccessLog
+    sessions: SessionManager
     clock: Callable[[], datetime] = utc_now
     coverage_cache: CoverageCache = field(default_factory=CoverageCache)
     audit_keys: AuditKeyHolder = field(default_factory=AuditKeyHolder)
@@ -81,10 +91,10 @@ class ApiContext:
         """The key audit reports are signed with (``settings.audit_key`` or the default location)."""
         return self.audit_keys.get(self.settings.audit_key)
 
-    def log_access(self, who: Principal, what: str, target: str, status: int = 200) -> None:
+    def log_access(self, who: Principal, what: str, target: str, status: int = 200, *, denied: bool = False) -> None:
         self.access_log.append(
             AccessEntry(
                 at=self.now(), who=who.name, role=who.role.value, landlord=who.landlord,
-                what=what, target=target, status=status,
+                what=what, target=target, status=status, denied=denied,
             )
         )

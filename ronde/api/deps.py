@@ -34,21 +34,33 @@ Ctx = Annotated[ApiContext, Depends(get_ctx)]
 
 
 def bearer_token(request: Request) -> str | None:
+    """The token of the ``Authorization: Bearer`` header (never the cookie: it holds a session id)."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         return token.strip()
-    # The cookie only authenticates safe methods: a forged cross-site POST carries no bearer header.
+    return None
+
+
+def caller(request: Request, ctx: ApiContext) -> Principal | None:
+    """Who calls: the bearer token, else (safe methods only) the page session of the cookie.
+
+    The cookie only authenticates safe methods: a forged cross-site POST carries no bearer header.
+    Both are checked against the tokens in force now, so a token removed from the file stops
+    working, and so do the sessions it opened.
+    """
+    token = bearer_token(request)
+    if token is not None:
+        return ctx.tokens.authenticate(token)
     if request.method in SAFE_METHODS:
-        cookie = request.cookies.get(SESSION_COOKIE)
-        if cookie:
-            return cookie
+        session_id = request.cookies.get(SESSION_COOKIE)
+        if session_id:
+            return ctx.sessions.resolve(session_id, ctx.tokens)
     return None
 
 
 def get_principal(request: Request, ctx: Ctx) -> Principal:
-    token = bearer_token(request)
-    principal = ctx.tokens.authenticate(token) if token else None
+    principal = caller(request, ctx)
     if principal is None:
         raise Unauthorized("missing or unknown bearer token")
     if principal.role is Role.GATEWAY:

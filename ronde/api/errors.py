@@ -10,6 +10,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ronde.api.access_log import AccessLogUnavailable
+from ronde.api.auth import Principal
+from ronde.api.context import ApiContext
 from ronde.api.deps import BadPeriod, Unauthorized
 from ronde.api.models import ErrorBody, EstateErrorBody, EstateErrorItem, FieldError, ValidationErrorBody
 from ronde.api.registry_service import RegistryChangeError, RevisionConflict
@@ -18,6 +20,8 @@ from ronde.protocol.estate import EstateFileError
 from ronde.store.port import StoreUnavailable
 
 log = logging.getLogger(__name__)
+
+AUDIT_VISITS_ROUTE = "/api/v1/checkpoints/{checkpoint_id}/visits"  # stored events: audit data too
 
 _CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
           406: "not_acceptable", 409: "conflict", 413: "too_large", 415: "unsupported_media_type",
@@ -33,6 +37,29 @@ def _printable(value: object) -> str | int:
     return value if isinstance(value, int) else str(value)
 
 
+def _audit_data_route(request: Request) -> str | None:
+    """The path template of the route, if it serves audit data (reports, access log, stored visits)."""
+    path = getattr(request.scope.get("route"), "path", None)
+    if isinstance(path, str) and (path.startswith("/api/v1/audit/") or path == AUDIT_VISITS_ROUTE):
+        return path
+    return None
+
+
+def _log_denied(request: Request, status: int) -> None:
+    """A refused read of audit data leaves a trace: who, which route and ids, when; no data."""
+    path = _audit_data_route(request)
+    principal: Principal | None = getattr(request.state, "principal", None)
+    if path is None or principal is None:
+        return
+    ctx: ApiContext = request.app.state.ronde
+    params = " ".join(f"{k}={v}" for k, v in sorted(request.path_params.items()))
+    target = (params + (f" ?{request.url.query}" if request.url.query else ""))[:500]
+    try:
+        ctx.log_access(principal, f"{request.method} {path}", target, status, denied=True)
+    except AccessLogUnavailable as exc:  # the answer is a refusal anyway: nothing leaves untraced
+        log.error("denied read not written to the access log: %s", exc)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Unauthorized)
     async def _unauthorized(request: Request, exc: Unauthorized) -> JSONResponse:
@@ -40,10 +67,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Forbidden)
     async def _forbidden(request: Request, exc: Forbidden) -> JSONResponse:
+        _log_denied(request, 403)
         return _error(403, str(exc))
 
     @app.exception_handler(NotFound)
     async def _not_found(request: Request, exc: NotFound) -> JSONResponse:
+        _log_denied(request, 404)
         return _error(404, str(exc))
 
     @app.exception_handler(BadPeriod)

@@ -481,6 +481,9 @@ class AccessEntryOut(_Out):
     what: str
     target: str
     status: int
+    denied: bool = Field(
+        default=False, description="the read was refused (403/404: e.g. another landlord's ids); no data left"
+    )
 
 
 BadgeStr = Annotated[str, Field(pattern=BADGE_PATTERN)]

@@ -80,7 +80,7 @@ def test_every_audit_read_is_logged(app: FastAPI, client: TestClient, tmp_path: 
     client.get(BASE + ".csv", params=PERIOD, headers=auth("tok-ph"))
     client.get(BASE + ".pdf", params=PERIOD, headers=auth("tok-super"))
     client.get(f"/api/v1/checkpoints/{PH_CP}/visits", params=PERIOD, headers=auth("tok-ph"))
-    client.get(BASE, params=PERIOD, headers=auth("tok-3f"))  # refused: not logged as a read of data
+    client.get(BASE, params=PERIOD, headers=auth("tok-3f"))  # refused: logged as denied, not as a read of data
     log = client.get("/api/v1/audit/access-log", headers=auth("tok-admin"))
     assert log.status_code == 200
     entries = log.json()
@@ -89,7 +89,10 @@ def test_every_audit_read_is_logged(app: FastAPI, client: TestClient, tmp_path: 
                        ("audit-ph", "landlord", "events.checkpoint")]
     assert entries[0]["at"] == "2026-11-26T19:00:00Z"
     assert "landlord=paris-habitat first=2026-11-01 last=2026-11-26" in entries[0]["target"]
-    assert not any(e["who"] == "audit-3f" for e in entries)
+    probes = [e for e in entries if e["who"] == "audit-3f"]
+    assert [(e["what"], e["status"], e["denied"]) for e in probes] == [
+        ("GET /api/v1/audit/landlords/{landlord_id}/report", 404, True)]
+    assert not any(e["denied"] for e in entries if e["who"] != "audit-3f")
     # the log is an append-only JSONL file, and reading it is itself logged
     path = app.state.ronde.access_log.path
     lines = [json.loads(x) for x in path.read_text().splitlines()]

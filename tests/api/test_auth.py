@@ -80,7 +80,12 @@ def test_gateway_token_reads_nothing(client: TestClient) -> None:
 
 
 def test_cookie_authenticates_reads_but_not_writes(client: TestClient) -> None:
-    client.cookies.set(SESSION_COOKIE, "tok-admin")
+    client.cookies.set(SESSION_COOKIE, "tok-admin")  # the token itself is not a session
+    assert client.get("/api/v1/me").status_code == 401
+    client.cookies.clear()
+    r = client.post("/login", content="token=tok-admin", headers={"content-type": "application/x-www-form-urlencoded"},
+                    follow_redirects=False)
+    assert r.status_code == 303 and client.cookies[SESSION_COOKIE] != "tok-admin"
     assert client.get("/api/v1/me").json()["role"] == "admin"
     r = client.put("/api/v1/badges/EQUIPE-Z", json={"team": "Équipe Z"})
     assert r.status_code == 401  # a cross-site form could ride the cookie: writes need the bearer header

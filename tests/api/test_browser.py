@@ -17,6 +17,7 @@ import uvicorn
 from PIL import Image
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.chromium.webdriver import ChromiumDriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions as ec
@@ -60,6 +61,7 @@ def browser() -> Iterator[WebDriver]:
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  f"--user-data-dir={profile}", "--window-size=1280,1400"):
         options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # console, CSP violations included
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     driver.set_page_load_timeout(30)
     try:
@@ -132,3 +134,43 @@ def test_timeline_and_audit_pages_for_a_landlord(browser: WebDriver, base_url: s
     href = browser.find_element(By.ID, "dl-csv").get_attribute("href") or ""
     assert "first=2026-11-02" in href and "/landlords/paris-habitat/report.csv" in href
     assert len(browser.find_elements(By.CSS_SELECTOR, "select[name=landlord] option")) == 1
+
+
+def _console(browser: WebDriver) -> list[str]:
+    """The browser console since the last call (Chromium's log, where CSP violations are reported)."""
+    assert isinstance(browser, ChromiumDriver)
+    entries: list[dict[str, object]] = browser.get_log("browser")  # type: ignore[no-untyped-call]
+    return [str(e.get("message", "")) for e in entries]
+
+
+def test_pages_load_under_their_csp_without_violations(browser: WebDriver, base_url: str) -> None:
+    _login(browser, base_url, "tok-admin")
+    _console(browser)  # drop what the sign-in left
+    pages = ["/ui", "/ui?lang=en", "/ui/landlords/paris-habitat", "/ui/plan", "/ui/plan?estate=mordacs",
+             f"/ui/checkpoints/{PH_CP}?first=2026-11-25&last=2026-11-26", "/ui/audit", "/ui/supervision",
+             "/login"]
+    for path in pages:
+        browser.get(f"{base_url}{path}")
+        WebDriverWait(browser, 15).until(lambda d: d.execute_script("return document.readyState") == "complete")
+        assert browser.find_element(By.TAG_NAME, "main").is_displayed(), path
+        messages = _console(browser)
+        assert not [m for m in messages if "Content Security Policy" in m or "Refused to" in m], (path, messages)
+    # the stylesheet and script were applied (allowed by 'self'): the header is styled, the audit form scripted
+    browser.get(f"{base_url}/ui/audit")
+    colour = browser.find_element(By.TAG_NAME, "header").value_of_css_property("background-color")
+    assert colour in ("rgba(0, 95, 143, 1)", "rgb(0, 95, 143)")
+    first = browser.find_element(By.NAME, "first")
+    browser.execute_script("arguments[0].value = '2026-11-03'; arguments[0].dispatchEvent(new Event('change', "
+                           "{bubbles: true}));", first)
+    assert "first=2026-11-03" in (browser.find_element(By.ID, "dl-pdf").get_attribute("href") or "")
+    # and the policy is really in force: markup with an inline style and an inline script is refused
+    _console(browser)
+    browser.execute_script(
+        "document.body.insertAdjacentHTML('beforeend', '<p id=\"probe\" style=\"color: red\">x</p>');"
+        "var s = document.createElement('script'); s.textContent = 'window.ronde_probe = 1;';"
+        "document.body.appendChild(s);"
+    )
+    assert browser.execute_script("return window.ronde_probe === undefined")
+    time.sleep(0.2)
+    refused = [m for m in _console(browser) if "Content Security Policy" in m]
+    assert any("inline style" in m for m in refused) and any("inline script" in m for m in refused), refused

@@ -153,6 +153,6 @@ def access_log(
     ctx.log_access(scope.principal, "audit.access_log", f"limit={limit}")
     return [
         AccessEntryOut(at=e.at, who=e.who, role=e.role, landlord=e.landlord, what=e.what, target=e.target,
-                       status=e.status)
+                       status=e.status, denied=e.denied)
         for e in entries
     ]

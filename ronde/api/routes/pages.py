@@ -10,9 +10,9 @@ from urllib.parse import parse_qs, quote
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from ronde.api.auth import Principal, Role
+from ronde.api.auth import Principal, Role, hash_token
 from ronde.api.coverage_data import idleness_now, rollup_mismatches, scoped_coverage
-from ronde.api.deps import MAX_DAY, MIN_DAY, SESSION_COOKIE, Ctx, bearer_token
+from ronde.api.deps import MAX_DAY, MIN_DAY, SESSION_COOKIE, Ctx, caller
 from ronde.api.scope import Forbidden, NotFound, Scope
 from ronde.api.web.html import Html, el, join
 from ronde.api.web.i18n import PageLang, check_label, day_label, duration, kind_label, number, percent, t
@@ -58,10 +58,10 @@ class _Page:
 
     def __init__(self, request: Request, ctx: Ctx, lang: Lang) -> None:
         self.request, self.ctx, self.lang = request, ctx, lang
-        token = bearer_token(request)
-        self.principal: Principal | None = ctx.tokens.authenticate(token) if token else None
+        self.principal: Principal | None = caller(request, ctx)
 
-    def respond(self, build: Callable[[Scope], tuple[str, Html]]) -> Response:
+    def respond(self, build: Callable[[Scope], tuple[str, Html]], *, audit: str | None = None) -> Response:
+        """``audit`` names a page showing audit data: a refused view of it is written to the access log."""
         lang, url = self.lang, self.request.url
         if self.principal is None:
             target = quote(url.path + (f"?{url.query}" if url.query else ""), safe="")
@@ -73,10 +73,17 @@ class _Page:
         try:
             title, body = build(Scope(self.principal, self.ctx.registry.registry))
         except NotFound:
+            self._log_denied(audit, 404)
             return self._html(t(lang, "not_found"), el("p", t(lang, "not_found"), class_="error"), 404)
         except Forbidden:
+            self._log_denied(audit, 403)
             return self._html(t(lang, "forbidden"), el("p", t(lang, "forbidden"), class_="error"), 403)
         return self._html(title, body, 200)
+
+    def _log_denied(self, what: str | None, status: int) -> None:
+        if what is not None and self.principal is not None:
+            target = " ".join(f"{k}={v}" for k, v in sorted(self.request.path_params.items()))[:500]
+            self.ctx.log_access(self.principal, what, target, status, denied=True)
 
     def _html(self, title: str, body: Html, status: int) -> HTMLResponse:
         resp = HTMLResponse(page(title, body, self.lang, url=self.request.url, principal=self.principal),
@@ -91,7 +98,9 @@ PageDep = Annotated[_Page, Depends(_Page)]
 
 def _bar(share: float | None) -> Html:
     width = 0.0 if share is None else max(0.0, min(1.0, share)) * 100
-    return el("span", el("span", style=f"width:{width:.1f}%"), class_="bar", role="presentation")
+    # an SVG rectangle, not a style attribute: the pages' CSP allows no inline style
+    return el("svg", el("rect", width=f"{width:.1f}", height="1"), viewBox="0 0 100 1",
+              preserveAspectRatio="none", class_="bar", aria_hidden="true")
 
 
 def _time(ctx: Ctx, instant: datetime | None) -> str:
@@ -147,7 +156,7 @@ def login_form(request: Request, lang: Lang, next: Annotated[str, Query(max_leng
         "required": ["token"]}}}}},
 )
 async def login(request: Request, ctx: Ctx, lang: Lang) -> Response:
-    raw = await request.body()
+    raw = await request.body()  # bounded by the request guard (max_body_bytes) before it is read
     try:
         fields = parse_qs(raw[:10_000].decode("utf-8", errors="replace"), max_num_fields=10)
     except ValueError:  # too many fields: not our form
@@ -158,15 +167,21 @@ async def login(request: Request, ctx: Ctx, lang: Lang) -> Response:
     if principal is None or principal.role is Role.GATEWAY:
         return HTMLResponse(_login_html(lang, request, t(lang, "bad_token"), next_url), status_code=401)
     resp = RedirectResponse(next_url, status_code=303)
-    resp.set_cookie(SESSION_COOKIE, token, max_age=12 * 3600, httponly=True, samesite="strict",
-                    secure=ctx.settings.cookie_secure, path="/")
+    # the cookie is a server-side session id, never the token: signing out or revoking the token ends it
+    session_id = ctx.sessions.open(hash_token(token))
+    resp.set_cookie(SESSION_COOKIE, session_id, max_age=int(ctx.sessions.absolute.total_seconds()), httponly=True,
+                    samesite="strict", secure=ctx.settings.cookie_secure or request.url.scheme == "https", path="/")
     return resp
 
 
-@router.post("/logout", summary="Sign out (clears the session cookie)", responses={303: {"description": "signed out"}})
-def logout(lang: Lang) -> RedirectResponse:
+@router.post("/logout", summary="Sign out: ends the session and clears its cookie",
+             responses={303: {"description": "signed out"}})
+def logout(request: Request, ctx: Ctx, lang: Lang) -> RedirectResponse:
+    session_id = request.cookies.get(SESSION_COOKIE)
+    if session_id:
+        ctx.sessions.close(session_id)
     resp = RedirectResponse(f"/login?lang={lang}", status_code=303)
-    resp.delete_cookie(SESSION_COOKIE, path="/")
+    resp.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
     return resp
 
 
@@ -407,7 +422,7 @@ def checkpoint_page(
         ])
         return c.name, body
 
-    return p.respond(build)
+    return p.respond(build, audit="page.timeline")
 
 
 # ---- audit export ------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request, Response
 from starlette.exceptions import HTTPException
 
-from ronde.api.deps import AdminScope, Ctx, ScopeDep, StaffScope
+from ronde.api.deps import AdminScope, Ctx, ScopeDep, StaffScope, get_ctx
 from ronde.api.models import (
     ERROR_RESPONSES,
     BadgeIn,
@@ -47,7 +47,7 @@ from ronde.protocol.estate import (
 
 router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
 ESTATE_ERRORS: dict[int | str, dict[str, Any]] = {
-    413: {"model": ErrorBody, "description": "estate file larger than 5 MB"},
+    413: {"model": ErrorBody, "description": "estate file larger than max_import_body_bytes (2 MiB by default)"},
     422: {
         "model": EstateErrorBody | ValidationErrorBody,
         "description": "invalid request, or an estate file/change that breaks the registry's rules (errors name the "
@@ -300,9 +300,10 @@ def export_estate(scope: AdminScope, ctx: Ctx) -> Response:
 
 
 async def _yaml_text(request: Request) -> str:
-    raw = await request.body()
-    if len(raw) > 5_000_000:
-        raise HTTPException(413, "estate file larger than 5 MB")
+    raw = await request.body()  # the request guard stopped it at max_import_body_bytes already
+    limit = get_ctx(request).settings.max_import_body_bytes
+    if len(raw) > limit:
+        raise HTTPException(413, f"request body larger than {limit} bytes")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
