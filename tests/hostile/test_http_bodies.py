@@ -32,7 +32,7 @@ from tests.support.services import free_port
 MB = 1024 * 1024
 HOSTILE = 150 * MB  # the body that used to grow the API by ~240 MB before its 401
 MAX_GROWTH = 20 * MB
-IMPORT_LIMIT = 2 * MB  # ApiSettings.max_import_body_bytes default
+IMPORT_LIMIT = 3 * MB  # set with --max-import-body-bytes (the default is 2 MiB): the flag reaches the guard
 DEFAULT_LIMIT = 64 * 1024  # ApiSettings.max_body_bytes default
 
 
@@ -64,7 +64,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "ronde.cli", "api", "serve", "--store", f"sqlite://{tmp / 'ronde.db'}",
          "--tokens", str(tokens), "--port", str(port), "--access-log", str(tmp / "access.jsonl"),
-         "--registry-file", str(tmp / "estate.yaml")],
+         "--registry-file", str(tmp / "estate.yaml"), "--max-import-body-bytes", str(IMPORT_LIMIT)],
         stdout=subprocess.DEVNULL, stderr=(tmp / "serve.log").open("wb"), env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:
