@@ -13,6 +13,7 @@ from ronde.api.access_log import AccessLogUnavailable
 from ronde.api.auth import Principal
 from ronde.api.context import ApiContext
 from ronde.api.deps import BadPeriod, Unauthorized
+from ronde.api.http_edge import CONTENT_SECURITY_POLICY, SECURITY_HEADERS
 from ronde.api.models import ErrorBody, EstateErrorBody, EstateErrorItem, FieldError, ValidationErrorBody
 from ronde.api.registry_service import RegistryChangeError, RevisionConflict
 from ronde.api.scope import Forbidden, NotFound
@@ -132,4 +133,6 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return _error(500, "internal error (logged)")
+        # answered by Starlette's outermost middleware, outside SecurityHeaders: the headers are put here
+        headers = {"Content-Security-Policy": CONTENT_SECURITY_POLICY, **dict(SECURITY_HEADERS)}
+        return _error(500, "internal error (logged)", headers)

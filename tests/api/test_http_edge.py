@@ -56,6 +56,17 @@ def test_pages_and_api_answers_carry_the_security_headers(client: TestClient) ->
     _assert_hardened(r.headers, "api")
 
 
+def test_an_unexpected_error_answer_carries_them_too(app: FastAPI) -> None:
+    def boom() -> None:
+        raise RuntimeError("a bug")
+
+    app.add_api_route("/api/v1/boom", boom)
+    with TestClient(app, raise_server_exceptions=False) as c:
+        r = c.get("/api/v1/boom")
+    assert r.status_code == 500 and r.json() == {"detail": "internal error (logged)", "code": "error"}
+    _assert_hardened(r.headers, "500")
+
+
 def test_pages_have_no_inline_script_style_or_handlers(client: TestClient) -> None:
     """What the CSP forbids is not in the pages: every script is a file, no style attribute or block."""
     for path in ("/login", *PAGES):
