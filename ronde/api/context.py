@@ -26,14 +26,6 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def default_sessions(settings: ApiSettings) -> SessionManager:
-    """In-process sessions on the wall clock, with the settings' idle and absolute lifetimes."""
-    return SessionManager(
-        MemorySessionStore(), idle=timedelta(minutes=settings.session_idle_min),
-        absolute=timedelta(hours=settings.session_absolute_h), clock=utc_now,
-    )
-
-
 class AuditKeyHolder:
     """The audit signing key, read (or created) on the first report rather than at start-up, so
     an API that never issues reports never touches the key file."""
@@ -48,6 +40,14 @@ class AuditKeyHolder:
             if key is None:
                 key = self._keys[path] = load_signing_key(path)
             return key
+
+
+def default_sessions(settings: ApiSettings) -> SessionManager:
+    """In-process sessions on the wall clock, with the settings' idle and absolute lifetimes."""
+    return SessionManager(
+        MemorySessionStore(), idle=timedelta(minutes=settings.session_idle_min),
+        absolute=timedelta(hours=settings.session_absolute_h), clock=utc_now,
+    )
 
 
 @dataclass(frozen=True, slots=True)
