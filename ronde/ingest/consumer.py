@@ -10,7 +10,9 @@ Threads, supervised by ``IngestWorker.run``:
   them (pure, no store), one batch ahead of the writer.
 - ``ingest-writer``: drops duplicates and replays (store look-ups, after every earlier batch was
   written), writes one ``WriteBatch`` and only then acks every message of the batch. While the
-  store is unavailable nothing is acked: the broker keeps the messages.
+  store is unavailable nothing is acked: the broker keeps the messages. A batch the store refuses
+  for good is bisected (``isolate``): the rest is written, the refused records become
+  ``store_refused`` rejections, and the batch is acked, so no message can stop ingest.
 - ``ingest-maintenance``: sequence gaps, rollups of closed days, retention (all idempotent).
 
 A message received on a connection that has since dropped is not acked (its packet id belongs
@@ -41,13 +43,15 @@ from ronde.ingest import paho_tables
 from ronde.ingest.config import IngestConfig
 from ronde.ingest.gaps import record_gaps
 from ronde.ingest.gateways import GatewayRegistry
-from ronde.ingest.pipeline import BatchProcessor, Counters, Incoming, ReplayCheck, Validated
+from ronde.ingest.isolate import Refused, without, write_isolating
+from ronde.ingest.pipeline import BatchOutcome, BatchProcessor, Counters, Incoming, ReplayCheck, Validated
 from ronde.ingest.rollup import RetentionScheduler, RollupScheduler
 from ronde.ingest.validate import ValidationContext
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.estate import Registry
 from ronde.protocol.topics import TopicKind, subscription
 from ronde.store.port import Store, StoreUnavailable
+from ronde.store.records import Rejection, RejectReason, StoredVisit, WriteBatch
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -432,7 +436,9 @@ class IngestWorker:
         log.debug("batch of %d messages validated: checking duplicates, then writing", len(batch))
         outcome = self._until_done("deduplication", lambda: self.processor.finish(validated))
         if len(outcome.batch):
-            self._until_done("write", lambda: self.store.write(outcome.batch))
+            refused = write_isolating(outcome.batch, self._write)
+            if refused:
+                outcome = self._record_refused(outcome, refused, validated)
         self.counters.record(outcome)
         for r in outcome.batch.rejections:
             log.info(
@@ -449,6 +455,45 @@ class IngestWorker:
         if now - self._last_stats >= STATS_EVERY_S:
             self._last_stats = now
             log.info("counters: %s", json.dumps(self.counters.snapshot(), sort_keys=True))
+
+    def _write(self, batch: WriteBatch) -> None:
+        """One durable write, retried while the store is unavailable; StoreRejected propagates."""
+        self._until_done("write", lambda: self.store.write(batch))
+
+    def _record_refused(self, outcome: BatchOutcome, refused: list[Refused], validated: Validated) -> BatchOutcome:
+        """The rest of the batch is written: record each refused record as a ``store_refused``
+        rejection of its message (once: a redelivery finds it stored), so the batch can be acked.
+
+        The detail and the log say which kind of record and gateway, never the store's message,
+        which may quote the record (InfluxDB's 400 quotes the line, badge included)."""
+        now = datetime.now(UTC)
+        rejections: list[Rejection] = []
+        for r in refused:
+            origin = validated.origin(r.record)
+            if origin is None:  # our own records (a rejection): nothing to record them as; a bug to fix
+                log.error("the store refused a %s record of ingest's own for good; dropped", type(r.record).__name__)
+                continue
+            record = origin.record
+            rejections.append(Rejection(
+                at=record.received_at if isinstance(record, StoredVisit) else now,
+                reason=RejectReason.STORE_REFUSED,
+                detail=f"the store refused this {type(record).__name__} for good (a value it cannot hold)",
+                topic=origin.topic, gateway_id=record.gateway_id, payload_sha256=origin.payload_sha256,
+                event_id=record.event_id if isinstance(record, StoredVisit) else None,
+            ))
+        duplicates = 0
+        if rejections:
+            lookback = self.processor.rejection_lookback
+            known = self._until_done("deduplication", lambda: self.store.known_rejections(rejections, lookback))
+            fresh = [x for x in rejections if (x.topic, x.payload_sha256) not in known]
+            duplicates = len(rejections) - len(fresh)
+            unwritable = write_isolating(WriteBatch(rejections=tuple(fresh)), self._write)
+            for u in unwritable:
+                log.error("the store refused a store_refused rejection for good; dropped (%s)", type(u.error).__name__)
+            rejections = [x for x in fresh if all(x is not u.record for u in unwritable)]
+        kept = without(outcome.batch, refused)
+        written = dataclasses.replace(kept, rejections=kept.rejections + tuple(rejections))
+        return BatchOutcome(written, outcome.duplicates + duplicates)
 
     def _retire_watch(self) -> None:
         """Stop once connected, the session drained and nothing new for ``retire_idle_s``."""

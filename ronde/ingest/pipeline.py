@@ -80,12 +80,18 @@ class BatchOutcome:
 
 @dataclass(slots=True)
 class Validated:
-    """A batch after validation, before the store look-ups."""
+    """A batch after validation, before the store look-ups. ``origins`` maps each accepted record
+    (by identity: the record objects travel unchanged into the ``WriteBatch``) to its message, so a
+    record the store refuses can still be recorded as a rejection of that message."""
 
     visits: list[Accepted] = field(default_factory=list)
     telemetry: list[BeaconTelemetryRecord] = field(default_factory=list)
     states: list[GatewayStateRecord] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
+    origins: dict[int, Accepted] = field(default_factory=dict)
+
+    def origin(self, record: object) -> Accepted | None:
+        return self.origins.get(id(record))
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +128,9 @@ class BatchProcessor:
             result = validate(m.topic, m.payload, m.received_at, self.context)
             if isinstance(result, Rejection):
                 out.rejections.append(result)
-            elif isinstance(result.record, StoredVisit):
+                continue
+            out.origins[id(result.record)] = result
+            if isinstance(result.record, StoredVisit):
                 out.visits.append(result)
             elif isinstance(result.record, BeaconTelemetryRecord):
                 out.telemetry.append(result.record)
@@ -178,8 +186,10 @@ class BatchProcessor:
                 max_speed_mps=self.replay.max_speed_mps, radio_range_m=self.replay.radio_range_m,
             )
             if walk is not None:
-                flagged[v.event_id] = Rejection(
-                    at=v.received_at, reason=RejectReason.EID_REPLAY, detail=walk.describe()[:300],
+                flagged[v.event_id] = Rejection(  # not walk.describe(): where the team was is not for the log
+                    at=v.received_at, reason=RejectReason.EID_REPLAY,
+                    detail=f"further from this gateway's other visits than a {self.replay.max_speed_mps:g} m/s walk: "
+                           "EID relayed, not walked",
                     topic=a.topic, gateway_id=v.gateway_id, payload_sha256=a.payload_sha256, event_id=v.event_id,
                 )
         kept = [a for a in visits if not (isinstance(a.record, StoredVisit) and a.record.event_id in flagged)]

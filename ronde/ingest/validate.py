@@ -21,11 +21,14 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
+import traceback
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from ronde.ingest.eid_resolver import EidMatch, EidReplay, EidResolver
 from ronde.ingest.enrich import enrich_visit, heartbeat_record, status_record, telemetry_record
@@ -117,7 +120,12 @@ def validate(topic: str, payload: bytes, received_at: datetime, context: Validat
     try:
         return validate_strict(topic, payload, received_at, context)
     except Exception as exc:  # last resort: a bug must not stop ingest nor lose the message
-        log.exception("unexpected error validating a message on %r", topic[:200])
+        where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ is not None else None
+        log.error(  # no message text nor trace arguments: they may echo the payload
+            "unexpected error validating a message on %r: %s at %s:%s (sha256 %s…)", _safe_topic(topic)[:200],
+            type(exc).__name__, where.filename if where else "?", where.lineno if where else "?",
+            payload_digest(bytes(payload))[:12],
+        )
         return Rejection(
             at=received_at, reason=RejectReason.SCHEMA, detail=f"internal error: {type(exc).__name__}",
             topic=_safe_topic(topic), gateway_id=None, payload_sha256=payload_digest(bytes(payload)),
@@ -138,17 +146,17 @@ def validate_strict(
     event_id: str | None = None
     try:
         if len(payload) > context.max_payload_bytes:
-            raise _Reject(RejectReason.SIZE, f"{len(payload)} bytes > {context.max_payload_bytes}")
+            raise _Reject(RejectReason.SIZE, f"payload over {context.max_payload_bytes} bytes")
         if parsed is None:
             raise _Reject(RejectReason.TOPIC, "topic not in the ronde/v1/gw/{id}/{kind} tree")
         gateway = context.gateways.get(parsed.gateway_id)
         if gateway is None and not context.accept_unknown_gateways:
-            raise _Reject(RejectReason.UNKNOWN_GATEWAY, f"gateway {parsed.gateway_id!r} is not enrolled")
+            raise _Reject(RejectReason.UNKNOWN_GATEWAY, "the topic's gateway is not enrolled")
         obj = _parse_json(payload)
         raw_id = obj.get("id")
-        event_id = raw_id[:64] if isinstance(raw_id, str) else None
+        event_id = raw_id if isinstance(raw_id, str) and _ULID.fullmatch(raw_id) else None  # not any text
         if obj.get("type") != parsed.kind.value:
-            raise _Reject(RejectReason.SCHEMA, f"type {str(obj.get('type'))[:40]!r} on a {parsed.kind.value} topic")
+            raise _Reject(RejectReason.SCHEMA, f"type: not {parsed.kind.value!r} as the topic says")
         try:
             message = _MODELS[parsed.kind].model_validate_json(payload, strict=True)
         except ValidationError as exc:
@@ -156,7 +164,7 @@ def validate_strict(
         if message.gateway_id != parsed.gateway_id:
             raise _Reject(
                 RejectReason.GATEWAY_MISMATCH,
-                f"payload names gateway {message.gateway_id!r}, topic {parsed.gateway_id!r}",
+                "gateway_id: not the topic's gateway",
             )
         verification = _verification(message, gateway, obj, context)
         if isinstance(message, VisitEvent):
@@ -181,14 +189,16 @@ def validate_strict(
 def _parse_json(payload: bytes) -> dict[str, Any]:
     try:
         text = payload.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise _Reject(RejectReason.ENCODING, f"not UTF-8 (byte {exc.start})") from None
+    except UnicodeDecodeError:
+        raise _Reject(RejectReason.ENCODING, "not UTF-8") from None
     try:
         obj = json.loads(text, parse_constant=_no_constant)
-    except (ValueError, RecursionError) as exc:
-        raise _Reject(RejectReason.ENCODING, f"not JSON: {str(exc)[:120]}") from None
+    except RecursionError:
+        raise _Reject(RejectReason.ENCODING, "not JSON: nested too deeply") from None
+    except ValueError:  # its message quotes the text around the error
+        raise _Reject(RejectReason.ENCODING, "not JSON (NaN and Infinity included)") from None
     if not isinstance(obj, dict):
-        raise _Reject(RejectReason.SCHEMA, f"a JSON {type(obj).__name__}, not an object")
+        raise _Reject(RejectReason.SCHEMA, "not a JSON object")
     return obj
 
 
@@ -196,19 +206,59 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+def _schema_names(models: Iterable[type[BaseModel]]) -> frozenset[str]:
+    """Every member name of the wire models, and the ``format`` tags of the beacon union (pydantic
+    puts the tag in an error's location): the only location parts a rejection detail may show."""
+    names: set[str] = set()
+
+    def walk(node: Any, parent: str | None) -> None:
+        if isinstance(node, dict):
+            if parent == "format" and isinstance(node.get("const"), str):
+                names.add(node["const"])
+            for key, child in node.items():
+                if key == "properties" and isinstance(child, dict):
+                    names.update(child)
+                    for name, prop in child.items():
+                        walk(prop, name)
+                else:
+                    walk(child, parent)
+        elif isinstance(node, list):
+            for child in node:
+                walk(child, parent)
+
+    for model in models:
+        walk(model.model_json_schema(), None)
+    return frozenset(names)
+
+
+_SCHEMA_NAMES = _schema_names(_MODELS.values())
+_ULID = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")  # a rejection keeps the event id only if it is one
+_BOUND_KEYS = ("ge", "gt", "le", "lt", "min_length", "max_length")  # ctx items that come from the schema
+
+
 def _schema_detail(exc: ValidationError) -> str:
+    """Where and what kind of error, nothing the sender wrote: pydantic's messages and context may
+    quote the input (a badge, a tag), and an unexpected member's name is the sender's choice, so
+    only the error type, schema names of its location and the schema's own bounds are kept."""
     parts = []
-    for e in exc.errors()[:3]:
-        loc = ".".join(str(p) for p in e["loc"]) or "message"
-        parts.append(f"{loc}: {e['msg']}")
+    for e in exc.errors(include_url=False, include_input=False)[:3]:
+        loc = list(e["loc"])
+        unexpected = e["type"] == "extra_forbidden"
+        if unexpected:
+            loc = loc[:-1]
+        where = ".".join(p if isinstance(p, str) and p in _SCHEMA_NAMES else "?" for p in loc) or "message"
+        ctx = e.get("ctx") or {}
+        bounds = ", ".join(f"{k}={ctx[k]}" for k in _BOUND_KEYS if isinstance(ctx.get(k), int | float))
+        what = "unexpected field" if unexpected else e["type"] + (f" ({bounds})" if bounds else "")
+        parts.append(f"{where}: {what}")
     more = exc.error_count() - len(parts)
     return "; ".join(parts) + (f" (+{more} more)" if more > 0 else "")
 
 
 def _check_clock(first: datetime, last: datetime, received_at: datetime, context: ValidationContext) -> None:
     if max(first, last) > received_at + context.max_future:
-        ahead = (max(first, last) - received_at).total_seconds()
-        raise _Reject(RejectReason.CLOCK_FUTURE, f"{ahead:.0f} s ahead of the server clock")
+        limit = context.max_future.total_seconds()
+        raise _Reject(RejectReason.CLOCK_FUTURE, f"more than {limit:.0f} s ahead of the server clock")
     if first < received_at - context.max_age:
         raise _Reject(RejectReason.CLOCK_TOO_OLD, f"older than the {context.max_age.days}-day retention")
 
@@ -243,17 +293,12 @@ def _resolve_beacon(
         if isinstance(result, EidMatch):
             return result.checkpoint, BeaconCheck.EID_RESOLVED, beacon.eid
         if isinstance(result, EidReplay):
-            raise _Reject(
-                RejectReason.EID_REPLAY,
-                f"EID of {result.checkpoint.id} for a period {result.offset_s:+.0f} s from the gateway's clock",
-            )
-        raise _Reject(RejectReason.EID_UNRESOLVED, f"EID {beacon.eid} matches no beacon near this time")
+            raise _Reject(RejectReason.EID_REPLAY, "EID of one of our beacons, for a period outside its window")
+        raise _Reject(RejectReason.EID_UNRESOLVED, "EID of none of our beacons near this time")
     key = beacon.key()
     checkpoint = context.registry.checkpoint_for_beacon(key)
     if checkpoint is None:
-        raise _Reject(
-            RejectReason.UNKNOWN_BEACON, f"beacon {key} is not in estate revision {context.registry.revision}"
-        )
+        raise _Reject(RejectReason.UNKNOWN_BEACON, f"beacon not in estate revision {context.registry.revision}")
     return checkpoint, BeaconCheck.STATIC, None
 
 
@@ -263,7 +308,7 @@ def _visit(
 ) -> Accepted:
     gateway = context.gateways.get(event.gateway_id)
     if gateway is not None and not gateway.badge_allowed(event.badge):
-        raise _Reject(RejectReason.GATEWAY_MISMATCH, f"badge {event.badge!r} is not enrolled on this gateway")
+        raise _Reject(RejectReason.GATEWAY_MISMATCH, "badge not enrolled on this gateway")
     _check_clock(event.first_seen, event.last_seen, received_at, context)
     if event.last_seen - event.first_seen > context.max_visit:
         raise _Reject(

@@ -5,6 +5,14 @@ with millisecond precision and a ``Z`` suffix (``2026-03-29T19:30:00.000Z``). Ev
 signed by the gateway (``sig``, see ``signing``): the signature covers every other member of the
 object as published. ``sig`` stays optional on the wire so that messages without it still parse;
 whether one is acceptable is ingest's decision (per gateway, ``allow_unsigned``), not the schema's.
+
+Every number and string is bounded here, before anything reaches a store: one heartbeat with
+``"outbox_depth": 18446744073709551616`` or ``"adverts_per_s": 1e999`` once made both stores refuse
+a batch that was then redelivered for ever. Integers use ``WireInt`` (the JSON-safe range, inside
+the signed 64 bits SQLite and InfluxDB hold) narrowed per field, floats ``WireFloat`` (finite,
+bounded), strings ``WireStr``; ``_Wire`` refuses non-finite floats and long strings for any field,
+and ``assert_bounded`` (run on every model of ``MESSAGE_MODELS`` at import) refuses a message kind
+with an unbounded number, so a kind added later cannot forget it.
 """
 
 from __future__ import annotations
@@ -13,6 +21,7 @@ import json
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
+from annotated_types import Ge, Le
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -27,6 +36,12 @@ from ronde.protocol.topics import GATEWAY_ID_PATTERN
 
 PROTOCOL_VERSION = 1
 MAX_PAYLOAD_BYTES = 4096
+WIRE_INT_MAX = 2**53 - 1
+"""The largest integer every JSON parser reads exactly; far inside SQLite's and InfluxDB's int64."""
+WIRE_FLOAT_MAX = 1e12
+"""No measured quantity of the protocol comes near it; finite, so line protocol can carry it."""
+WIRE_STR_MAX = 256
+"""No string member is longer (a payload is at most ``MAX_PAYLOAD_BYTES`` anyway)."""
 BADGE_PATTERN = r"^[A-Za-z0-9_-]{4,40}$"
 HEX = r"^[0-9a-f]+$"
 
@@ -44,26 +59,41 @@ def parse_time(s: str) -> datetime:
     return t.astimezone(UTC)
 
 
+TIME_MIN = datetime(2000, 1, 1, tzinfo=UTC)
+TIME_MAX = datetime(2200, 1, 1, tzinfo=UTC)
+"""Wire times lie in [TIME_MIN, TIME_MAX): InfluxDB's nanosecond timestamps end in 2262."""
+
+
 def _check_aware(t: datetime) -> datetime:
     if t.tzinfo is None:
         raise ValueError("time must carry a UTC offset (use ...Z)")
+    if not TIME_MIN <= t < TIME_MAX:
+        raise ValueError("time outside 2000-01-01 .. 2200-01-01")
     return t.astimezone(UTC)
 
 
 UtcTime = Annotated[datetime, PlainSerializer(format_time, return_type=str, when_used="always")]
 
+# Bounded building blocks: narrow them per field *inside* ``Annotated`` (``Annotated[WireInt,
+# Field(ge=0, le=100)]``): a ``Field(le=…)`` given as the default would be overridden by the alias's
+# own bound (pydantic keeps the last one), which ``assert_bounded`` refuses.
+WireInt = Annotated[int, Field(ge=-WIRE_INT_MAX, le=WIRE_INT_MAX)]
+WireFloat = Annotated[float, Field(ge=-WIRE_FLOAT_MAX, le=WIRE_FLOAT_MAX, allow_inf_nan=False)]
+WireStr = Annotated[str, Field(max_length=WIRE_STR_MAX)]
+
 
 class _Wire(BaseModel):
     model_config = ConfigDict(
-        extra="forbid", frozen=True, strict=False, json_schema_serialization_defaults_required=True
+        extra="forbid", frozen=True, strict=False, json_schema_serialization_defaults_required=True,
+        allow_inf_nan=False, str_max_length=WIRE_STR_MAX,
     )
 
 
 class IBeaconId(_Wire):
     format: Literal["ibeacon"] = "ibeacon"
     uuid: str = Field(pattern=r"^[0-9a-f]{32}$", description="16-byte proximity UUID, lowercase hex, no dashes")
-    major: int = Field(ge=0, le=65535)
-    minor: int = Field(ge=0, le=65535)
+    major: Annotated[WireInt, Field(ge=0, le=65535)]
+    minor: Annotated[WireInt, Field(ge=0, le=65535)]
 
     def key(self) -> str:
         return f"ibeacon:{self.uuid}:{self.major}:{self.minor}"
@@ -107,14 +137,16 @@ class VisitEvent(_Wire):
     type: Literal["visit"] = "visit"
     id: str = Field(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$", description="ULID; the idempotency key")
     gateway_id: str = Field(pattern=f"^{GATEWAY_ID_PATTERN}$")
-    seq: int = Field(ge=1, le=2**53 - 1, description="per-gateway, +1 per event, survives restarts")
+    seq: Annotated[WireInt, Field(ge=1)] = Field(description="per-gateway, +1 per event, survives restarts")
     badge: str = Field(pattern=BADGE_PATTERN, description="pseudonymous team badge, never a name")
     beacon: BeaconId
     first_seen: UtcTime
     last_seen: UtcTime
-    count: int = Field(ge=1, le=10_000_000, description="advertisements received during the visit")
-    rssi_max: int = Field(ge=-127, le=20)
-    rssi_mean: float = Field(ge=-127, le=20, description="rounded to 0.1 dB")
+    count: Annotated[WireInt, Field(ge=1, le=10_000_000)] = Field(
+        description="advertisements received during the visit"
+    )
+    rssi_max: Annotated[WireInt, Field(ge=-127, le=20)]
+    rssi_mean: Annotated[WireFloat, Field(ge=-127, le=20)] = Field(description="rounded to 0.1 dB")
     sig: str | None = Field(
         default=None,
         pattern=r"^[A-Za-z0-9_-]{86}$",
@@ -141,7 +173,7 @@ class GatewayStatus(_Wire):
     state: Literal["online", "offline"]
     at: UtcTime | None = None
     scanning: bool = False
-    reason: str | None = Field(default=None, max_length=200)
+    reason: Annotated[WireStr, Field(max_length=200)] | None = None
     sig: str | None = Field(
         default=None, pattern=r"^[A-Za-z0-9_-]{86}$", description="Ed25519 signature, as on visits (the will's too)"
     )
@@ -156,10 +188,12 @@ class Heartbeat(_Wire):
     at: UtcTime
     scanning: bool
     in_service: bool
-    outbox_depth: int = Field(ge=0)
-    next_seq: int = Field(ge=1)
-    adverts_per_s: float = Field(ge=0)
-    battery_pct: int | None = Field(default=None, ge=0, le=100)
+    outbox_depth: Annotated[WireInt, Field(ge=0, le=100_000_000)] = Field(
+        description="events not yet acknowledged by the broker"
+    )
+    next_seq: Annotated[WireInt, Field(ge=1)]
+    adverts_per_s: Annotated[WireFloat, Field(ge=0, le=100_000)]
+    battery_pct: Annotated[WireInt, Field(ge=0, le=100)] | None = None
     sig: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{86}$", description="Ed25519 signature, as on visits")
 
     _aware = field_validator("at")(_check_aware)
@@ -173,10 +207,12 @@ class BeaconTelemetry(_Wire):
     gateway_id: str = Field(pattern=f"^{GATEWAY_ID_PATTERN}$")
     at: UtcTime
     beacon: BeaconId
-    battery_mv: int | None = Field(default=None, ge=0, le=65535, description="None: beacon does not report it")
-    temperature_c: float | None = Field(default=None, ge=-128, le=128)
-    adv_count: int = Field(ge=0, le=2**32 - 1)
-    uptime_s: float = Field(ge=0, description="TLM SEC_CNT / 10")
+    battery_mv: Annotated[WireInt, Field(ge=0, le=65535)] | None = Field(
+        default=None, description="None: beacon does not report it"
+    )
+    temperature_c: Annotated[WireFloat, Field(ge=-128, le=128)] | None = None
+    adv_count: Annotated[WireInt, Field(ge=0, le=2**32 - 1)]
+    uptime_s: Annotated[WireFloat, Field(ge=0, le=(2**32 - 1) / 10)] = Field(description="TLM SEC_CNT / 10")
     sig: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{86}$", description="Ed25519 signature, as on visits")
 
     _aware = field_validator("at")(_check_aware)
@@ -200,3 +236,44 @@ MESSAGE_MODELS: dict[str, type[_Wire]] = {
     "heartbeat": Heartbeat,
     "telemetry": BeaconTelemetry,
 }
+
+
+def assert_bounded(model: type[BaseModel]) -> None:
+    """Raise TypeError unless every number of ``model`` has finite bounds inside the wire's range
+    and every string a length bound (``maxLength``, a pattern, a constant or a date-time).
+
+    Checked on the model's JSON Schema, so nested models and optional members are covered, and on
+    each field's own constraints, where a bound given as ``Field(le=…)`` next to a ``WireInt``
+    annotation is silently replaced by the alias's wider one."""
+    for name, info in model.model_fields.items():
+        lows: list[Any] = [m.ge for m in info.metadata if isinstance(m, Ge)]
+        highs: list[Any] = [m.le for m in info.metadata if isinstance(m, Le)]
+        if (lows and max(lows) > lows[-1]) or (highs and min(highs) < highs[-1]):
+            raise TypeError(f"{model.__name__}.{name}: a bound is widened by a later one; narrow it inside Annotated")
+    schema = model.model_json_schema()
+    for where, node in _schema_nodes(schema, model.__name__):
+        kind = node.get("type")
+        if kind in ("integer", "number") and "const" not in node and "enum" not in node:
+            limit = WIRE_INT_MAX if kind == "integer" else WIRE_FLOAT_MAX
+            low = node.get("minimum", node.get("exclusiveMinimum"))
+            high = node.get("maximum", node.get("exclusiveMaximum"))
+            if low is None or high is None or not -limit <= low <= high <= limit:
+                raise TypeError(f"{where}: {kind} without bounds inside ±{limit:g} (use WireInt/WireFloat)")
+        elif kind == "string" and not any(k in node for k in ("maxLength", "pattern", "const", "enum", "format")):
+            raise TypeError(f"{where}: string without a length bound (use WireStr)")
+
+
+def _schema_nodes(node: Any, where: str) -> list[tuple[str, dict[str, Any]]]:
+    out: list[tuple[str, dict[str, Any]]] = []
+    if isinstance(node, dict):
+        out.append((where, node))
+        for key, child in node.items():
+            out.extend(_schema_nodes(child, f"{where}.{key}"))
+    elif isinstance(node, list):
+        for i, child in enumerate(node):
+            out.extend(_schema_nodes(child, f"{where}[{i}]"))
+    return out
+
+
+for _model in MESSAGE_MODELS.values():
+    assert_bounded(_model)

@@ -2,7 +2,9 @@
 
 ``StoreUnavailable`` (port.py): the engine cannot durably accept or answer now; retry later.
 ``StoreRejected``: the engine refused the request itself (HTTP 4xx: a bad query, a field type
-conflict…); retrying cannot help, it is a bug or a schema conflict to report loudly.
+conflict; a value it cannot hold: an integer beyond 64 bits, a non-finite float); retrying cannot
+help. Ingest isolates the refused records of a batch, records them as ``store_refused`` rejections
+and writes the rest; elsewhere it is a bug or a schema conflict to report loudly.
 """
 
 from __future__ import annotations
@@ -13,4 +15,4 @@ __all__ = ["StoreRejected", "StoreUnavailable"]
 
 
 class StoreRejected(Exception):
-    """The engine refused the request itself (HTTP 4xx): retrying cannot help. Callers must not ack."""
+    """The engine refused the request itself (HTTP 4xx, a value it cannot hold): retrying cannot help."""

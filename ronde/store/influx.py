@@ -220,20 +220,28 @@ class InfluxStore:
     # ---- writes ------------------------------------------------------------------------------
 
     def write(self, batch: WriteBatch) -> None:
+        """Raises StoreRejected for a record line protocol cannot carry (a non-finite float, an
+        integer beyond 64 bits) before anything is sent, and for InfluxDB's own 4xx refusals."""
         groups: dict[RetentionClass, list[str]] = {rp: [] for rp in RetentionClass}
         raw = groups[RetentionClass.RAW]
-        raw.extend(schema.visit_line(v) for v in batch.visits)
-        raw.extend(schema.telemetry_line(t) for t in batch.telemetry)
-        raw.extend(schema.gateway_state_line(s) for s in batch.gateway_states)
-        raw.extend(schema.gap_line(g) for g in batch.gaps)
-        groups[RetentionClass.REJECTIONS].extend(schema.rejection_line(r) for r in batch.rejections)
+        try:
+            raw.extend(schema.visit_line(v) for v in batch.visits)
+            raw.extend(schema.telemetry_line(t) for t in batch.telemetry)
+            raw.extend(schema.gateway_state_line(s) for s in batch.gateway_states)
+            raw.extend(schema.gap_line(g) for g in batch.gaps)
+            groups[RetentionClass.REJECTIONS].extend(schema.rejection_line(r) for r in batch.rejections)
+        except (ValueError, OverflowError) as exc:  # LineProtocolError is a ValueError
+            raise StoreRejected(f"InfluxDB line protocol cannot carry a record: {exc}") from exc
         for rp, lines in groups.items():
             self.write_lines(rp, lines)
 
     def write_lines(self, rp: RetentionClass, lines: Sequence[str]) -> None:
         """Line protocol into one retention class, in requests of at most ``max_lines_per_request``."""
         for i in range(0, len(lines), self._max_lines):
-            body = join_lines(lines[i:i + self._max_lines])
+            try:
+                body = join_lines(lines[i:i + self._max_lines])
+            except UnicodeEncodeError as exc:  # a lone surrogate: no UTF-8 can carry it
+                raise StoreRejected("InfluxDB line protocol cannot carry a string that is not valid Unicode") from exc
             if self.path is WritePath.V1:
                 self._ql.write_v1(body, rp=rp.value)
             elif self.path is WritePath.V2:
@@ -469,6 +477,8 @@ def _api_error(exc: ApiException, what: str) -> Exception:
         return TransientHttpError(f"{what}: HTTP {status}: {exc.body!s:.300}")
     if status in (401, 403):
         return StoreUnavailable(f"InfluxDB refused our credentials for {what} (HTTP {status})")
+    if status == 404:  # bucket missing: the operator creates it; nothing is refused for good
+        return StoreUnavailable(f"InfluxDB has no such bucket for {what} (HTTP 404): {exc.body!s:.300}")
     return StoreRejected(f"InfluxDB refused the {what} (HTTP {status}): {exc.body!s:.300}")
 
 

@@ -229,4 +229,6 @@ def _raise_for(response: httpx.Response, what: str) -> None:
         raise TransientHttpError(f"{what}: HTTP {status}: {text}")
     if status in (401, 403):
         raise StoreUnavailable(f"InfluxDB refused our credentials for {what} (HTTP {status}): {text}")
+    if status == 404:  # database or bucket missing: the operator creates it; nothing is refused for good
+        raise StoreUnavailable(f"InfluxDB has no such database or bucket for {what} (HTTP 404): {text}")
     raise StoreRejected(f"InfluxDB refused the {what} (HTTP {status}): {text}")

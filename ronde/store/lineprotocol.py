@@ -9,7 +9,8 @@ Rules (checked against Debian's influxd 1.6.7):
   so this signals a bug upstream, not radio garbage). Empty tag values are omitted (InfluxDB has
   no empty tag);
 - string field values: double quotes, escape ``"`` and ``\\``; newlines are allowed;
-- integers ``123i``, floats in full precision (never NaN/inf), booleans ``true``/``false``.
+- integers ``123i`` (signed 64 bits: beyond, InfluxDB answers 400), floats in full precision (never
+  NaN/inf), booleans ``true``/``false``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ FieldValue = str | int | float | bool
 _SPECIAL_NAME = str.maketrans({",": "\\,", " ": "\\ "})
 _SPECIAL_TAG = str.maketrans({",": "\\,", "=": "\\=", " ": "\\ "})
 _SPECIAL_STR = str.maketrans({"\\": "\\\\", '"': '\\"'})
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
 class LineProtocolError(ValueError):
@@ -64,6 +66,8 @@ def format_field(value: FieldValue) -> str:
     if isinstance(value, bool):  # before int: bool is an int
         return "true" if value else "false"
     if isinstance(value, int):
+        if not INT64_MIN <= value <= INT64_MAX:
+            raise LineProtocolError("integer field beyond signed 64 bits")
         return f"{value}i"
     if isinstance(value, float):
         return format_float(value)

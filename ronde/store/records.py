@@ -33,6 +33,7 @@ class RejectReason(StrEnum):
     EID_REPLAY = "eid_replay"  # resolved outside its window, or seen at two places too far apart
     OUT_OF_SERVICE = "out_of_service"  # outside service hours: not presence, and not collected
     VISIT_TOO_LONG = "visit_too_long"  # last_seen - first_seen above ingest's max_visit_s: no gateway makes one
+    STORE_REFUSED = "store_refused"  # valid, but the store refuses it for good (a value it cannot hold)
 
 
 @dataclass(frozen=True, slots=True)

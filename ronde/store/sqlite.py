@@ -9,6 +9,7 @@ threads); SQLite serialises the writers.
 
 from __future__ import annotations
 
+import math
 import sqlite3
 import threading
 from collections.abc import Callable, Collection, Iterator, Sequence
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ronde.store import schema
+from ronde.store.errors import StoreRejected
 from ronde.store.port import StoreUnavailable
 from ronde.store.records import (
     BeaconCheck,
@@ -171,37 +173,41 @@ class SqliteStore:
     # ---- writes ------------------------------------------------------------------------------
 
     def write(self, batch: WriteBatch) -> None:
+        """Raises StoreRejected, the batch rolled back, for a value SQLite cannot hold as it is."""
         if len(batch) == 0:
             return
-        with self._transaction() as conn:
+        with self._transaction() as conn, _refusals(self.path):
             if batch.visits:
                 conn.executemany(
                     f"INSERT OR IGNORE INTO visits ({_VISIT_COLUMNS}) VALUES ({', '.join('?' * 19)})",
-                    [_visit_params(v) for v in batch.visits],
+                    _checked("visits", [_visit_params(v) for v in batch.visits]),
                 )
             if batch.rejections:
                 conn.executemany(
                     "INSERT OR IGNORE INTO rejections VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    [(schema.rejection_ns(r), r.reason.value, r.gateway_id or "", to_ms(r.at), r.detail, r.topic,
-                      r.payload_sha256, r.event_id) for r in batch.rejections],
+                    _checked("rejections", [
+                        (schema.rejection_ns(r), r.reason.value, r.gateway_id or "", to_ms(r.at), r.detail, r.topic,
+                         r.payload_sha256, r.event_id) for r in batch.rejections]),
                 )
             if batch.gaps:
                 conn.executemany(
                     "INSERT OR IGNORE INTO gaps VALUES (?, ?, ?, ?, ?)",
-                    [(schema.gap_ns(g), g.gateway_id, to_ms(g.detected_at), g.first_missing, g.last_missing)
-                     for g in batch.gaps],
+                    _checked("gaps", [(schema.gap_ns(g), g.gateway_id, to_ms(g.detected_at), g.first_missing,
+                                       g.last_missing) for g in batch.gaps]),
                 )
             if batch.telemetry:
                 conn.executemany(
                     "INSERT OR IGNORE INTO telemetry VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    [(schema.telemetry_ns(t), t.checkpoint_id, t.gateway_id, to_ms(t.at), t.battery_mv,
-                      t.temperature_c, t.adv_count, float(t.uptime_s)) for t in batch.telemetry],
+                    _checked("telemetry", [
+                        (schema.telemetry_ns(t), t.checkpoint_id, t.gateway_id, to_ms(t.at), t.battery_mv,
+                         t.temperature_c, t.adv_count, float(t.uptime_s)) for t in batch.telemetry]),
                 )
             if batch.gateway_states:
                 conn.executemany(
                     "INSERT OR IGNORE INTO gateway_states VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [(schema.gateway_state_ns(s), s.gateway_id, to_ms(s.at), s.online, s.scanning, s.in_service,
-                      s.outbox_depth, s.adverts_per_s, s.battery_pct) for s in batch.gateway_states],
+                    _checked("gateway_states", [
+                        (schema.gateway_state_ns(s), s.gateway_id, to_ms(s.at), s.online, s.scanning, s.in_service,
+                         s.outbox_depth, s.adverts_per_s, s.battery_pct) for s in batch.gateway_states]),
                 )
 
     def write_rollups(self, rollups: Sequence[DailyRollup]) -> None:
@@ -379,6 +385,33 @@ class SqliteStore:
 def _int64(n: int) -> int:
     """A bound clamped to SQLite's INTEGER range (a far date in ns does not fit; no row is beyond it)."""
     return max(-(2**63), min(2**63 - 1, n))
+
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+def _checked(table: str, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Refuse what the InfluxDB store refuses, instead of storing something else: SQLite would
+    keep an infinite float, turn NaN into NULL (a NOT NULL row then skipped in silence by OR
+    IGNORE) and raise OverflowError beyond 64 bits. The message names the table, never the value."""
+    for row in rows:
+        for value in row:
+            if type(value) is float and not math.isfinite(value):
+                raise StoreRejected(f"SQLite: a non-finite float for table {table}")
+            if type(value) is int and not INT64_MIN <= value <= INT64_MAX:
+                raise StoreRejected(f"SQLite: an integer beyond 64 bits for table {table}")
+    return rows
+
+
+@contextmanager
+def _refusals(path: Path) -> Iterator[None]:
+    """Errors no retry can fix, raised by a value of the batch, become StoreRejected (the caller
+    isolates the record) rather than reaching the transaction's handler, which would take a
+    DatabaseError for a damaged file. Inside the transaction, so it still rolls back."""
+    try:
+        yield
+    except (OverflowError, ValueError, sqlite3.IntegrityError, sqlite3.DataError, sqlite3.InterfaceError) as exc:
+        raise StoreRejected(f"SQLite {path} refused the batch: {type(exc).__name__}") from exc
 
 
 def _marks(values: Sequence[object]) -> str:

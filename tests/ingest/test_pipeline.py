@@ -85,7 +85,7 @@ def test_eid_heard_where_the_gateway_could_not_have_walked(store: SqliteStore) -
     out = BatchProcessor(context(), store).process([_incoming(relayed)])
     assert out.batch.visits == ()
     assert [r.reason for r in out.batch.rejections] == [RejectReason.EID_REPLAY]
-    assert "m away" in out.batch.rejections[0].detail
+    assert "not walked" in out.batch.rejections[0].detail
     # the same beacon once the team had time to walk there: accepted
     walked = t0 + timedelta(seconds=10 + d / 1.5)
     later = visit(3, checkpoint=eid_cp, first_seen=walked)  # type: ignore[arg-type]
