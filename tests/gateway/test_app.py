@@ -84,6 +84,8 @@ async def test_broker_unreachable_for_ten_simulated_minutes_mid_patrol(tmp_path:
             beats = collector.of_kind("heartbeat")
             assert beats and max(int(b["outbox_depth"]) for b in beats) >= 0
             assert all(b["next_seq"] >= 1 for b in beats)
+            public = load_key(config.gateway.key_file).public_key()
+            assert all(verify(m, public) for m in statuses + beats), "statuses and heartbeats are signed too"
         finally:
             await asyncio.to_thread(collector.close)
 
