@@ -47,6 +47,7 @@ def amqtt_port() -> Iterator[int]:
 
 def test_mqtt_311_broker(amqtt_port: int, tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "r.db")
+    store.open()  # the test reads before the worker's writer thread may have created the tables
     cfg = IngestConfig(name="demo", broker_port=amqtt_port, mqtt_version="3.1.1", shared=False, maintenance=False,
                        batch_size=20, receive_maximum=40, batch_window_ms=50)
     worker = IngestWorker(cfg, store, REGISTRY, ALWAYS, GATEWAYS)
