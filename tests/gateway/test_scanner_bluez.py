@@ -11,6 +11,7 @@ import io
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -19,6 +20,7 @@ from ronde.gateway.clock import SystemClock
 from ronde.gateway.indicator import ConsoleIndicator
 from ronde.gateway.scanner import BleakSource
 from ronde.gateway.service_gate import Override
+from ronde.protocol.calendar import WEEKDAYS
 from ronde.protocol.radio import Advertisement
 from tests.gateway.bluez_support import BEACON, Bluezoo, PrivateBus, VirtualBeacon, advertising
 from tests.gateway.support import Collector, eventually, make_config
@@ -131,8 +133,12 @@ def test_ronde_gateway_run_command_scans_publishes_and_stops_cleanly(
     make_config(tmp_path, mosquitto.port, gateway_id="gw-cli-1")  # creates the device key
     cfg = tmp_path / "gateway.toml"
     override_until = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    # Service only on another weekday than today in Paris, so the override (not the calendar) opens scanning
+    # whatever time the suite runs at.
+    other_day = WEEKDAYS[(datetime.now(ZoneInfo("Europe/Paris")).weekday() + 3) % 7]
+    service = f'[service]\ndays = ["{other_day}"]\n'
     cfg.write_text(config_text(tmp_path, mosquitto.port, gateway_id="gw-cli-1",
-                               extra='[scanner]\nadapter = "hci0"\nactive = true\n'))
+                               extra=f'[scanner]\nadapter = "hci0"\nactive = true\n{service}'))
     collector = Collector(mosquitto.port, "cli-collector")
     log = tmp_path / "gw.log"
     proc = subprocess.Popen(
