@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 
+from ronde.coverage.live import DEFAULT_SEQUENCE_ANOMALY_AFTER
 from ronde.dashboards import queries as q
 from ronde.dashboards.labels import BOOLEAN_STATE, kind_mappings, reason_mappings
 from ronde.dashboards.model import (
@@ -50,6 +51,7 @@ AUDIT_TAG = "ronde-audit"
 
 LINKS = (DashboardLink("Tableaux de bord Ronde", (TAG,)),)
 TABLE = ResultFormat.TABLE
+ANOMALY_AFTER_FR = f"{DEFAULT_SEQUENCE_ANOMALY_AFTER:,}".replace(",", "\u202f")  # 100 000, French digit groups
 
 
 # ---- Supervision (live) ------------------------------------------------------------------------------
@@ -396,10 +398,17 @@ def technical_watch() -> Dashboard:
                   options={"showHeader": True, "sortBy": [{"displayName": "refus", "desc": True}]},
                   overrides=(Override("Time", hidden=True), Override("reason", display_name="Motif"))),
             stat("Événements perdus (trous de séquence)",
-                  "Événements numérotés par les boîtiers qui ne sont jamais arrivés au serveur.",
+                  "Événements numérotés par les boîtiers qui ne sont jamais arrivés au serveur. Un trou de plus "
+                  f"de {ANOMALY_AFTER_FR} numéros n'est pas compté ici mais comme anomalie de séquence.",
                   InfluxQLTarget(q.lost_events_total()), thresholds=(Threshold("green"), Threshold("red", 1)),
-                  width=6),
-            table("Trous de séquence", "Plages de numéros de séquence manquantes, par boîtier.",
+                  width=3),
+            stat("Anomalies de séquence",
+                  f"Trous de plus de {ANOMALY_AFTER_FR} numéros : aucun boîtier n'en perd autant ; compteur corrompu, "
+                  "boîtier reflashé ou numéro falsifié. Comptés à part, jamais comme événements perdus.",
+                  InfluxQLTarget(q.sequence_anomalies()), thresholds=(Threshold("green"), Threshold("red", 1)),
+                  width=3),
+            table("Trous de séquence", "Plages de numéros de séquence manquantes, par boîtier ; « anomalie » = 1 "
+                   f"pour un trou de plus de {ANOMALY_AFTER_FR} numéros (alors 0 événement perdu).",
                    [InfluxQLTarget(q.sequence_gaps(), TABLE)], sort="Time", desc=True,
                    overrides=(Override("Time", display_name="Détecté le"),
                               Override("gateway", display_name="Boîtier"))),

@@ -14,6 +14,8 @@ Conventions worth knowing when reading the queries:
 - InfluxQL has no CASE and cannot average booleans, so "covered" (visits >= expected, as in
   ``ronde.coverage.daily``) is computed as ``1 - CEIL(s / (s + 1))`` with
   ``s = max(0, expected - visits) = (d + ABS(d)) / 2``: 1 when covered, 0 otherwise, no division by 0;
+  ``d`` is made a float first (``- 0.0``): Debian's InfluxDB 1.6.7 returns ``ABS(d) = d`` for a
+  negative *integer*, which made an over-covered day (visits > expected) count -1;
 - only the innermost query of a nested one carries ``$timeFilter`` and no query filters on a field:
   Debian's InfluxDB 1.6.7 silently drops series when an outer layer repeats the time condition with
   ``GROUP BY <tag>``, and ignores field conditions on nested subqueries (both found by the tests).
@@ -24,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ronde.coverage.live import DEFAULT_SEQUENCE_ANOMALY_AFTER
 from ronde.store.schema import (
     BEACON_TELEMETRY,
     CHECKPOINT_DAY,
@@ -125,7 +128,8 @@ def covered_indicator(filters: Sequence[Filter] = (), tags: Sequence[str] = ()) 
     """Per checkpoint-day: ``covered`` = 1 if visits >= expected else 0 (see module docstring)."""
     m = CHECKPOINT_DAY
     e, v = field(m, "expected"), field(m, "visits")
-    shortfall = f"(({e} - {v}) + ABS({e} - {v})) / 2"
+    d = f"({e} - {v} - 0.0)"  # a float: ABS of a negative integer is wrong on 1.6.7 (module docstring)
+    shortfall = f"({d} + ABS({d})) / 2"
     inner = newest_rollups(("visits", "expected"), filters, tags)
     return f'SELECT 1 - CEIL({shortfall} / ({shortfall} + 1)) AS "covered" FROM ({inner})'
 
@@ -295,20 +299,46 @@ def rejections_by_reason(interval: str | None = "$__interval") -> str:
     )
 
 
-def sequence_gaps() -> str:
+def _gap_columns(anomaly_after: int) -> str:
+    """Each gap's lost events and whether it is a sequence anomaly, as the API counts them.
+
+    A gap wider than ``anomaly_after`` (``DEFAULT_SEQUENCE_ANOMALY_AFTER``, 100,000) is no loss a
+    gateway can have had but a corrupted, reset or forged ``seq``: it counts 0 lost events and 1
+    anomaly, so a jump of 2^53 never reads as quadrillions of lost events. With ``w`` the width
+    and ``s = max(0, w - anomaly_after)``: ``anomalie = CEIL(s / (s + 1))`` and
+    ``perdus = w * (1 - anomalie)`` (no CASE in InfluxQL, and no filter on a field, see above).
+    """
+    if anomaly_after < 1:
+        raise ValueError("anomaly_after must be at least 1")
+    m = SEQUENCE_GAP
+    first, last = field(m, "first_missing"), field(m, "last_missing")
+    width = f"({last} - {first} + 1)"
+    # w - anomaly_after, as a float: ABS of a negative integer is wrong on 1.6.7 (module docstring)
+    over = f"({last} - {first} - {anomaly_after - 1}.0)"
+    anomaly = _positive(f"(({over} + ABS({over})) / 2)")
+    return f'{width} * (1 - {anomaly}) AS "perdus", {anomaly} AS "anomalie"'
+
+
+def sequence_gaps(anomaly_after: int = DEFAULT_SEQUENCE_ANOMALY_AFTER) -> str:
+    """Every gap: its range, its lost events (0 for an anomaly) and whether it is an anomaly."""
     m = SEQUENCE_GAP
     first, last = field(m, "first_missing"), field(m, "last_missing")
     return (
-        f'SELECT {first} AS "premier manquant", {last} AS "dernier manquant", {last} - {first} + 1 AS "perdus" '
+        f'SELECT {first} AS "premier manquant", {last} AS "dernier manquant", {_gap_columns(anomaly_after)} '
         f"FROM {source(m)} WHERE {TIME_FILTER}{group_by(tag(m, 'gateway'))}"
     )
 
 
-def lost_events_total() -> str:
-    m = SEQUENCE_GAP
-    first, last = field(m, "first_missing"), field(m, "last_missing")
-    inner = f'SELECT {last} - {first} + 1 AS "perdus" FROM {source(m)} WHERE {TIME_FILTER}'
+def lost_events_total(anomaly_after: int = DEFAULT_SEQUENCE_ANOMALY_AFTER) -> str:
+    """Events lost in gaps up to ``anomaly_after`` wide; wider gaps are counted by ``sequence_anomalies``."""
+    inner = f"SELECT {_gap_columns(anomaly_after)} FROM {source(SEQUENCE_GAP)} WHERE {TIME_FILTER}"
     return f'SELECT sum("perdus") AS "perdus" FROM ({inner})'
+
+
+def sequence_anomalies(anomaly_after: int = DEFAULT_SEQUENCE_ANOMALY_AFTER) -> str:
+    """How many gaps are wider than ``anomaly_after``: sequence anomalies, not lost events."""
+    inner = f"SELECT {_gap_columns(anomaly_after)} FROM {source(SEQUENCE_GAP)} WHERE {TIME_FILTER}"
+    return f'SELECT sum("anomalie") AS "anomalies" FROM ({inner})'
 
 
 def gateway_last(field_name: str, alias: str, extra: Sequence[str] = ()) -> str:
