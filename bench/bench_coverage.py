@@ -33,8 +33,9 @@ from typing import Any
 
 from ronde.audit.pdf import render_pdf
 from ronde.audit.report import build_report
-from ronde.coverage import build_daily_rollups, landlord_coverage
+from ronde.coverage import landlord_coverage
 from ronde.coverage.query import CoverageCache, previous_link
+from ronde.ingest.rollup import build_daily_rollups
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.estate import BeaconSpec, Checkpoint, Registry, load_default_estate
 from ronde.store.records import BeaconCheck, GatewayStateRecord, StoredVisit, Verification, WriteBatch

@@ -21,10 +21,11 @@ from typing import Any
 import rfc8785
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ronde.audit.chain import CHAIN_VERSION, AuditChain, DayLink
+from ronde.audit.chain import AuditChain, DayLink
 from ronde.audit.keys import sign_manifest
 from ronde.audit.report import AuditReport, ReportError, closed_days
 from ronde.protocol.calendar import ServiceCalendar
+from ronde.protocol.chain import CHAIN_VERSION
 
 MANIFEST_FORMAT = "ronde-audit-report"
 MANIFEST_VERSION = 2

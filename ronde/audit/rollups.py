@@ -21,11 +21,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from ronde.audit.chain import chain_link, event_digest, genesis_anchor
 from ronde.coverage.daily import DayFigures, clipped_parts, day_figures
 from ronde.coverage.query import previous_link
 from ronde.coverage.service_time import effective_window
 from ronde.protocol.calendar import ServiceCalendar
+from ronde.protocol.chain import chain_link, event_digest, genesis_anchor
 from ronde.protocol.estate import Registry
 from ronde.store.port import Store
 from ronde.store.records import DailyRollup, RetentionPolicy, StoredVisit

@@ -17,9 +17,10 @@ from datetime import date, timedelta
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from ronde.audit.chain import AuditChain, ChainDifference, compare_chains, compute_chain, genesis_anchor
+from ronde.audit.chain import AuditChain, ChainDifference, compare_chains, compute_chain
 from ronde.audit.keys import signature_problem
 from ronde.audit.manifest import Manifest, completeness_problems, expected_link_days
+from ronde.protocol.chain import genesis_anchor
 from ronde.protocol.estate import Registry
 from ronde.protocol.estate_digest import registry_digest
 from ronde.store.port import Store

@@ -5,7 +5,7 @@ Pure functions on registry, calendar, visits and rollups (``daily``, ``idleness`
 places and teams, never a per-person activity score (see docs/coverage.md).
 """
 
-from ronde.coverage.daily import DayFigures, build_daily_rollups, day_figures, day_rollups
+from ronde.coverage.daily import DayFigures, day_figures, day_rollups
 from ronde.coverage.idleness import Idleness, fold_idleness
 from ronde.coverage.live import (
     CheckpointIdleness,
@@ -49,7 +49,6 @@ __all__ = [
     "Share",
     "TeamCheckin",
     "beacons_needing_maintenance",
-    "build_daily_rollups",
     "combine_periods",
     "current_idleness",
     "day_figures",

@@ -14,7 +14,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from ronde.audit.chain import chain_link, event_digest
 from ronde.coverage.service_time import clip_to_window, effective_window
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.estate import DEFAULT_EXPECTED_VISITS, CheckpointKind, Registry
@@ -148,17 +147,3 @@ def _row(
         max_idle_s=f.max_idle_s, mean_idle_s=f.mean_idle_s, chain_digest=chain_digest,
     )
 
-
-def build_daily_rollups(
-    registry: Registry, calendar: ServiceCalendar, day: date, visits: Sequence[StoredVisit], prev_chain: str
-) -> list[DailyRollup]:
-    """Rollups of a closed service day, each carrying the day's link of the store-wide chain.
-
-    ``visits`` are the day's visits *as read back from the store* (``store.visits_of_days([day])``)
-    so the link matches what an audit recomputes; events of other days are ignored. ``prev_chain``
-    is the previous day's link (:func:`ronde.coverage.query.previous_link`). Non-service days
-    give no rollups.
-    """
-    mine = [v for v in visits if v.service_day == day]
-    link = chain_link(prev_chain, day, (event_digest(v) for v in mine))
-    return day_rollups(registry, calendar, day, mine, chain_digest=link)

@@ -14,7 +14,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 
-from ronde.audit.chain import genesis_anchor
 from ronde.coverage.live import (
     DEFAULT_SEQUENCE_ANOMALY_AFTER,
     CheckpointIdleness,
@@ -31,6 +30,7 @@ from ronde.coverage.sensing import DEFAULT_HORIZON_DAYS, SensingEvidence, eviden
 from ronde.coverage.service_time import effective_window
 from ronde.coverage.shares import FairShare, fair_share
 from ronde.protocol.calendar import ServiceCalendar
+from ronde.protocol.chain import genesis_anchor
 from ronde.protocol.estate import Registry
 from ronde.store.port import Store
 from ronde.store.records import DailyRollup, SequenceGap, StoredVisit
@@ -228,7 +228,7 @@ def fair_share_for_period(
 def previous_link(store: Store, registry: Registry, day: date, *, lookback_days: int = 400) -> str:
     """The store-wide chain link of the latest rolled-up day before ``day`` (or the genesis anchor).
 
-    What ingest passes as ``prev_chain`` to ``build_daily_rollups`` when a service day closes.
+    What ingest passes as ``prev_chain`` to ``ronde.ingest.rollup.build_daily_rollups`` when a day closes.
     """
     hi = day - timedelta(days=1)
     floor = day - timedelta(days=lookback_days)

@@ -9,14 +9,16 @@ second worker doing the same) writes the same rows again, replacing the previous
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
-from ronde.coverage.daily import build_daily_rollups
+from ronde.coverage.daily import day_rollups
 from ronde.coverage.query import previous_link
 from ronde.protocol.calendar import ServiceCalendar
+from ronde.protocol.chain import chain_link, event_digest
 from ronde.protocol.estate import Registry
 from ronde.store.port import Store
-from ronde.store.records import DailyRollup, RetentionPolicy
+from ronde.store.records import DailyRollup, RetentionPolicy, StoredVisit
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +28,21 @@ def closed_days(calendar: ServiceCalendar, now: datetime, *, grace: timedelta, l
     today = now.astimezone(calendar.tz).date()
     first = today - timedelta(days=lookback_days)
     return [d for d in calendar.service_days(first, today) if calendar.window(d)[1] + grace <= now]
+
+
+def build_daily_rollups(
+    registry: Registry, calendar: ServiceCalendar, day: date, visits: Sequence[StoredVisit], prev_chain: str
+) -> list[DailyRollup]:
+    """Rollups of a closed service day, each carrying the day's link of the store-wide chain.
+
+    ``visits`` are the day's visits *as read back from the store* (``store.visits_of_days([day])``)
+    so the link matches what an audit recomputes; events of other days are ignored. ``prev_chain``
+    is the previous day's link (:func:`ronde.coverage.query.previous_link`). Non-service days
+    give no rollups.
+    """
+    mine = [v for v in visits if v.service_day == day]
+    link = chain_link(prev_chain, day, (event_digest(v) for v in mine))
+    return day_rollups(registry, calendar, day, mine, chain_digest=link)
 
 
 def rollup_day(store: Store, registry: Registry, calendar: ServiceCalendar, day: date) -> list[DailyRollup]:

@@ -18,11 +18,12 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-import rfc8785
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 from nacl.bindings import crypto_core_ed25519_is_valid_point, crypto_sign_open
 from nacl.exceptions import CryptoError
+
+from ronde.protocol.canonical import canonical
 
 SIG_FIELD = "sig"
 
@@ -36,8 +37,10 @@ def unb64u(text: str) -> bytes:
 
 
 def canonical_bytes(obj: dict[str, Any]) -> bytes:
-    """RFC 8785 canonical JSON of ``obj`` without its signature member."""
-    return bytes(rfc8785.dumps({k: v for k, v in obj.items() if k != SIG_FIELD}))
+    """RFC 8785 canonical JSON of ``obj`` without its signature member (``ronde.protocol.canonical``:
+    the fast path where it is exact, ``rfc8785`` elsewhere). Raises ``CanonicalError`` (a
+    ``ValueError``) for a value RFC 8785 cannot encode."""
+    return canonical(obj, omit=SIG_FIELD)
 
 
 def new_private_key() -> Ed25519PrivateKey:
@@ -126,6 +129,6 @@ def verify(obj: dict[str, Any], public_key: Ed25519PublicKey | bytes) -> bool:
     try:
         signature = unb64u(sig)
         data = canonical_bytes(obj)
-    except (ValueError, TypeError, rfc8785.CanonicalizationError):
+    except (ValueError, TypeError):  # CanonicalError is a ValueError
         return False
     return verify_strict(signature, data, raw_key)

@@ -11,9 +11,9 @@ from dataclasses import replace
 
 from fastapi.testclient import TestClient
 
-from ronde.audit.chain import genesis_anchor
-from ronde.coverage.daily import build_daily_rollups
+from ronde.ingest.rollup import build_daily_rollups
 from ronde.protocol.calendar import ServiceCalendar
+from ronde.protocol.chain import genesis_anchor
 from ronde.protocol.estate import load_default_estate
 from ronde.store.records import WriteBatch
 from ronde.store.sqlite import SqliteStore

@@ -10,15 +10,8 @@ import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ronde.audit.chain import (
-    canonical_event,
-    chain_link,
-    compare_chains,
-    compute_chain,
-    event_digest,
-    event_fields,
-    genesis_anchor,
-)
+from ronde.audit.chain import compare_chains, compute_chain
+from ronde.protocol.chain import canonical_event, chain_link, event_digest, event_fields, genesis_anchor
 from ronde.store.records import StoredVisit, Verification
 from tests.coverage.factory import local, registry, visit
 

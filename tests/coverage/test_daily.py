@@ -6,9 +6,10 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from ronde.audit.chain import chain_link, event_digest, genesis_anchor
-from ronde.coverage.daily import build_daily_rollups, day_figures, day_rollups
+from ronde.coverage.daily import day_figures, day_rollups
+from ronde.ingest.rollup import build_daily_rollups
 from ronde.protocol.calendar import ServiceCalendar
+from ronde.protocol.chain import chain_link, event_digest, genesis_anchor
 from tests.coverage.factory import local, registry, visit
 
 CAL = ServiceCalendar()

@@ -9,8 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from ronde.audit.chain import genesis_anchor
-from ronde.coverage.daily import build_daily_rollups
 from ronde.coverage.query import (
     CoverageCache,
     fair_share_for_period,
@@ -20,7 +18,9 @@ from ronde.coverage.query import (
     previous_link,
     team_checkins_now,
 )
+from ronde.ingest.rollup import build_daily_rollups
 from ronde.protocol.calendar import ServiceCalendar
+from ronde.protocol.chain import genesis_anchor
 from ronde.store.records import StoredVisit, WriteBatch
 from ronde.store.sqlite import SqliteStore
 from tests.coverage.factory import local, registry, visit

@@ -1,0 +1,136 @@
+"""RFC 8785 (JCS) canonical JSON: one fast path, the ``rfc8785`` package outside its domain.
+
+Signatures (``ronde.protocol.signing``, ingest's ``fastsig``) and the audit hash chain
+(``ronde.protocol.chain``) all make their bytes here, so there is one definition of "canonical".
+
+The fast path is ``json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False)`` (the
+C encoder) over a normalised copy of the value. It answers only where that is byte for byte RFC
+8785's output — its *domain*:
+
+- object keys are ASCII strings (JCS sorts keys by UTF-16 code units; for ASCII that is Python's
+  order); values are ``None``, ``bool``, ``str``, ``int``, ``float``, ``dict`` and ``list`` exactly
+  (no subclasses: a ``StrEnum`` member is not a plain string to ``json``);
+- integers within ±(2**53 − 1), the range JCS accepts (it prints numbers as IEEE doubles);
+- floats that are zero (``-0.0`` too, printed ``0``), integral with magnitude below 1e16 (printed as
+  the integer: ECMAScript writes -70.0 as ``-70``, and below 1e16 the integer is the shortest
+  round-trip form), or with magnitude in **[1e-4, 1e16)**: there ``repr`` is plain decimal notation
+  with the shortest round-trip digits, as ECMAScript's Number::toString is (from 1e-6 to 1e21);
+  below 1e-4 or from 1e16 up, ``repr`` switches to exponent notation and ECMAScript does not;
+- strings are escaped alike by both (``"``, ``\\`` and control characters only, lowercase
+  ``\\u00xx``); a lone surrogate makes the UTF-8 encoding fail and the reference decides.
+
+Outside the domain (or when the encoder fails) :func:`canonical` asks ``rfc8785``, so every value
+gets RFC 8785's bytes either way; ``tests/protocol/test_canonical.py`` checks the fast path
+against ``rfc8785`` on generated wire messages and arbitrary JSON values.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import rfc8785
+
+SAFE_INTEGER = 2**53 - 1
+"""Largest integer magnitude RFC 8785 serialises (``rfc8785`` refuses beyond it)."""
+FAST_FLOAT_MIN = 1e-4
+"""Smallest non-zero float magnitude of the fast path (below it ``repr`` uses exponents)."""
+FAST_FLOAT_MAX = 1e16
+"""Float magnitudes from here up leave the fast path (``repr`` uses exponents)."""
+
+
+class CanonicalError(ValueError):
+    """The value has no RFC 8785 form (NaN, infinity, integers beyond 2**53, non-string keys...)."""
+
+
+class _Outside(Exception):
+    """A value outside the fast path's domain."""
+
+
+def _number(value: int | float) -> int | float:
+    if not isinstance(value, float):  # callers pass exactly int or float (never bool)
+        if value > SAFE_INTEGER or value < -SAFE_INTEGER:
+            raise _Outside
+        return value
+    if value == 0.0:
+        return 0
+    if value.is_integer():
+        if -FAST_FLOAT_MAX < value < FAST_FLOAT_MAX:
+            return int(value)
+        raise _Outside
+    if FAST_FLOAT_MIN <= abs(value) < FAST_FLOAT_MAX:  # NaN fails this test too
+        return value
+    raise _Outside
+
+
+def _normalise_dict(obj: dict[Any, Any], omit: str | None = None) -> dict[str, Any]:
+    """Scalars handled inline (a visit is a dozen of them): one call per object, not per value."""
+    out: dict[str, Any] = {}
+    for k, v in obj.items():
+        if type(k) is not str or not k.isascii():
+            raise _Outside
+        if k == omit:
+            continue
+        kind = type(v)
+        if kind is str or kind is bool or v is None:
+            out[k] = v
+        elif kind is int or kind is float:
+            out[k] = _number(v)
+        else:
+            out[k] = _normalise(v)
+    return out
+
+
+def _normalise(value: Any) -> Any:
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return value
+    if kind is int or kind is float:
+        return _number(value)
+    if kind is dict:
+        return _normalise_dict(value)
+    if kind is list:
+        return [_normalise(v) for v in value]
+    raise _Outside
+
+
+def _refuse(value: Any) -> Any:
+    raise TypeError(f"not JSON: {type(value).__name__}")
+
+
+_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+try:  # the C encoder called directly: JSONEncoder.encode builds one per call (about 1 µs of 5)
+    from json.encoder import c_encode_basestring, c_make_encoder  # type: ignore[attr-defined]
+
+    _C = c_make_encoder(None, _refuse, c_encode_basestring, None, ":", ",", True, False, False)
+
+    def _encode(norm: Any) -> str:
+        return "".join(_C(norm, 0))
+except ImportError:  # pragma: no cover - CPython always has _json
+
+    def _encode(norm: Any) -> str:
+        return _JSON.encode(norm)
+
+
+def fast_canonical(value: Any, omit: str | None = None) -> bytes | None:
+    """RFC 8785 bytes of ``value`` (without its top-level member ``omit``, if ``value`` is an
+    object), or None when ``value`` is outside the fast path's domain."""
+    try:
+        norm = _normalise_dict(value, omit) if type(value) is dict else _normalise(value)
+        return _encode(norm).encode()
+    except (_Outside, UnicodeEncodeError, ValueError, RecursionError):  # lone surrogates: the reference decides
+        return None
+
+
+def canonical(value: Any, omit: str | None = None) -> bytes:
+    """RFC 8785 bytes of ``value`` (without its top-level member ``omit``): the fast path when it
+    answers, else ``rfc8785``'s. Raises :class:`CanonicalError` when the value has no RFC 8785 form."""
+    data = fast_canonical(value, omit)
+    if data is not None:
+        return data
+    if omit is not None and isinstance(value, dict):
+        value = {k: v for k, v in value.items() if k != omit}
+    try:
+        return bytes(rfc8785.dumps(value))
+    except (rfc8785.CanonicalizationError, ValueError, TypeError, RecursionError) as exc:
+        raise CanonicalError(str(exc)) from exc
