@@ -28,7 +28,8 @@ from ronde.audit.report import ReportError, build_report
 from ronde.audit.verify import verify_manifest
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.estate import EstateFileError, Registry, default_estate_path, load_estate
-from ronde.store.port import Store, StoreUnavailable
+from ronde.redact import redact_url
+from ronde.store.port import Store, StoreAccess, StoreUnavailable
 
 
 def _sqlite_path(url: str) -> str | None:
@@ -39,7 +40,8 @@ def _sqlite_path(url: str) -> str | None:
 
 
 def open_store(url: str) -> Store:
-    """The store behind ``url``, opened, through the store package's factory
+    """The store behind ``url``, opened read-only (``StoreAccess.READ``: an audit never creates
+    nor changes the layout or retention), through the store package's factory
     (``ronde.store.open_store``); a plain path is a SQLite file. An audit never creates an empty
     store: a SQLite file that does not exist is an error. Raises StoreUnavailable, or ValueError
     for a URL that cannot work."""
@@ -50,13 +52,12 @@ def open_store(url: str) -> Store:
         url = f"sqlite://{Path(path).resolve()}"
     factory = getattr(importlib.import_module("ronde.store"), "open_store", None)
     if factory is not None:
-        store = cast(Store, factory(url))
-    elif path is not None:
-        from ronde.store.sqlite import SqliteStore
+        return cast(Store, factory(url, access=StoreAccess.READ))  # opened by the factory
+    if path is None:
+        raise StoreUnavailable(f"no store engine for {redact_url(url)!r}")
+    from ronde.store.sqlite import SqliteStore
 
-        store = SqliteStore(path)
-    else:
-        raise StoreUnavailable(f"no store engine for {url!r}")
+    store = SqliteStore(path, access=StoreAccess.READ)
     store.open()
     return store
 
