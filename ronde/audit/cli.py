@@ -1,8 +1,8 @@
 """``ronde audit report``, ``ronde audit verify`` and ``ronde audit key``.
 
-Exit codes: 0 OK; 1 verification failed (bad signature, edited document, missing days, or the
-store no longer matches); 2 bad input (unreadable report, unknown landlord, no public key, store
-unavailable…).
+Exit codes: 0 OK; 1 verification failed (bad signature, edited document, missing days, the store
+no longer matches, or with ``--landlord`` a report issued for another landlord); 2 bad input
+(unreadable report, unknown landlord, no public key, store unavailable…).
 """
 
 from __future__ import annotations
@@ -118,7 +118,8 @@ def _verify(args: argparse.Namespace) -> int:
         print(f"ronde audit verify: {exc}", file=sys.stderr)
         return 2
     try:
-        result = verify_manifest(manifest, store, public_key=public_key, document_problems=problems, estate=estate)
+        result = verify_manifest(manifest, store, public_key=public_key, document_problems=problems, estate=estate,
+                                 landlord=args.landlord)
     except StoreUnavailable as exc:
         print(f"ronde audit verify: {exc}", file=sys.stderr)
         return 2
@@ -164,6 +165,7 @@ def register(sub: Any) -> None:
     ver.add_argument("--public-key", help="the server's audit public key (base64url, as 'ronde audit key' prints "
                                           "it) or a file holding it; default: the local server's key")
     ver.add_argument("--estate", help="estate file whose registry revision and content must match the report's")
+    ver.add_argument("--landlord", help="the landlord verifying: a report issued for any other landlord fails")
     ver.set_defaults(func=_verify)
     key = cmds.add_parser("key", help="print the audit public key (and fingerprint) landlords verify reports with")
     key.add_argument("--key", help="audit private key file (default: $RONDE_AUDIT_KEY or the data directory)")
