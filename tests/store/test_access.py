@@ -24,11 +24,13 @@ from ronde.ingest.cli import build_store
 from ronde.ingest.config import load_config
 from ronde.store.config import StoreConfig, open_store
 from ronde.store.errors import StoreRejected
+from ronde.store.influx import InfluxStore
 from ronde.store.port import StoreAccess, StoreUnavailable
 from ronde.store.records import RetentionPolicy, WriteBatch
 from ronde.store.retention import DEFAULT_RETENTION
 from ronde.store.sqlite import SqliteStore
 from tests.store import factories as f
+from tests.store.standin import Reply, standin
 from tests.support.services import Influxd
 
 WINDOW = (f.BASE - timedelta(hours=1), f.BASE + timedelta(days=1))
@@ -153,3 +155,29 @@ def test_sqlite_files_are_created_private(tmp_path: Path) -> None:
             assert p.exists() and stat.S_IMODE(p.stat().st_mode) == 0o600, p
     finally:
         store.close()
+
+
+def _bucket(name: str, days: int) -> dict[str, object]:
+    return {"id": f"id-{name.replace('/', '-')}", "name": name, "orgID": "0123456789abcdef", "type": "user",
+            "retentionRules": [{"type": "expire", "everySeconds": days * 86_400}]}
+
+
+@pytest.mark.parametrize(("access", "patched"), [(StoreAccess.READ, False), (StoreAccess.WRITE, False),
+                                                 (StoreAccess.MAINTAIN, True)])
+def test_influxdb_2_bucket_rules_are_changed_by_the_maintenance_role_only(access: StoreAccess, patched: bool) -> None:
+    """On 2.x the same rule through the buckets API: existing buckets at 400 days, opened with the defaults."""
+    existing = {n: _bucket(n, 400) for n in ("ronde/raw", "ronde/rejections", "ronde/proof")}
+    with standin() as s:
+        s.on("GET", "/ping", Reply(204, {"X-Influxdb-Version": "v2.7.10", "X-Influxdb-Build": "OSS"}))
+        s.on("POST", "/query", Reply.json({"results": [{"statement_id": 0}]}))
+        s.on("GET", "/api/v2/buckets", lambda r: Reply.json({"buckets": [existing[r.query["name"][0]]]}))
+        for body in existing.values():
+            s.on("PATCH", f"/api/v2/buckets/{body['id']}", Reply.json(body))
+        store = InfluxStore(s.url, token="t", org="mediation", access=access)
+        store.open()
+        assert store.visits(*WINDOW) == []
+        store.close()
+        changes = [r for r in s.requests if r.method in ("PATCH", "POST") and r.path.startswith("/api/v2/buckets")]
+        assert bool(changes) is patched
+        if access is StoreAccess.READ:
+            assert s.sent("GET", "/api/v2/buckets") == []  # a reader does not even look
