@@ -34,6 +34,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ronde.protocol import safe_yaml
+from ronde.protocol.errors import validation_issues
 from ronde.protocol.estate import ID
 
 log = logging.getLogger(__name__)
@@ -207,7 +208,7 @@ def read_token_file(path: Path) -> TokenFile:
     try:
         return TokenFile.model_validate(raw or {})
     except ValidationError as exc:
-        lines = [f"{path}: {'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
+        lines = [f"{path}: {i.where}: {i.what}" for i in validation_issues(exc, echo_input=True)]
         raise TokenFileError("\n".join(lines)) from None
 
 

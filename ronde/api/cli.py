@@ -12,8 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ronde.api.auth import Role, TokenFileError, add_token
-from ronde.redact import redact_url
-from ronde.store.port import Store
+from ronde.protocol.errors import format_validation_error, validation_issues
 
 log = logging.getLogger(__name__)
 
@@ -63,23 +62,11 @@ def _token(args: argparse.Namespace) -> int:
     try:
         secret = add_token(args.tokens, args.name, Role(args.role), args.landlord)
     except (TokenFileError, ValidationError, ValueError) as exc:
-        print(f"ronde api token: {exc}", file=sys.stderr)
+        text = format_validation_error(exc, echo_input=True) if isinstance(exc, ValidationError) else str(exc)
+        print(f"ronde api token: {text}", file=sys.stderr)
         return 2
     print(secret)
     return 0
-
-
-def open_reader_store(args: argparse.Namespace) -> Store:
-    """The store as ``ronde api serve`` opens it: ``StoreAccess.READ``, so starting the API never
-    creates nor changes retention policies or buckets (that is the ingest's maintenance role; the
-    API used to reset them to the defaults). Raises StoreUnavailable or StoreConfigError."""
-    from ronde.store.config import open_store
-    from ronde.store.port import StoreAccess
-
-    return open_store(
-        args.store, token=os.environ.get("RONDE_STORE_TOKEN"), org=args.store_org, database=args.store_database,
-        username=args.store_user, password=os.environ.get("RONDE_STORE_PASSWORD"), access=StoreAccess.READ,
-    )
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -89,7 +76,7 @@ def _serve(args: argparse.Namespace) -> int:
     from ronde.api.settings import ApiSettings
     from ronde.protocol.calendar import ServiceCalendar
     from ronde.protocol.estate import EstateFileError, default_estate_path, load_estate
-    from ronde.store.config import StoreConfigError
+    from ronde.store.config import StoreConfigError, open_store
     from ronde.store.port import StoreUnavailable
 
     try:
@@ -102,8 +89,8 @@ def _serve(args: argparse.Namespace) -> int:
             **({} if args.sequence_anomaly_after is None else {"sequence_anomaly_after": args.sequence_anomaly_after}),
         )
     except ValidationError as exc:
-        for e in exc.errors():
-            print(f"ronde api serve: {'.'.join(str(p) for p in e['loc'])}: {e['msg']}", file=sys.stderr)
+        for issue in validation_issues(exc, echo_input=True):
+            print(f"ronde api serve: {issue.where}: {issue.what}", file=sys.stderr)
         return 2
     source = args.registry_file if args.registry_file is not None and args.registry_file.exists() else (
         Path(args.estate) if args.estate else default_estate_path())
@@ -116,9 +103,12 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"{source}: cannot read: {exc.strerror}", file=sys.stderr)
         return 2
     try:
-        store = open_reader_store(args)
-    except (StoreUnavailable, StoreConfigError) as exc:  # StoreCorrupt included: a damaged SQLite file
-        print(f"ronde api serve: store {redact_url(args.store)}: {exc}", file=sys.stderr)
+        store = open_store(
+            args.store, token=os.environ.get("RONDE_STORE_TOKEN"), org=args.store_org, database=args.store_database,
+            username=args.store_user, password=os.environ.get("RONDE_STORE_PASSWORD"),
+        )
+    except (StoreUnavailable, StoreConfigError) as exc:
+        print(f"ronde api serve: store {args.store}: {exc}", file=sys.stderr)
         return 2
     try:
         app = create_app(settings, store, registry, ServiceCalendar())
@@ -127,7 +117,7 @@ def _serve(args: argparse.Namespace) -> int:
         store.close()
         return 2
     log.info("Ronde API on http://%s:%d/ (registry %s, store %s)", args.host, args.port, registry.revision,
-             redact_url(args.store))
+             args.store)
     try:
         uvicorn.run(app, host=args.host, port=args.port, log_level="info", proxy_headers=False)
     finally:

@@ -17,6 +17,7 @@ from ronde.api.http_edge import CONTENT_SECURITY_POLICY, SECURITY_HEADERS
 from ronde.api.models import ErrorBody, EstateErrorBody, EstateErrorItem, FieldError, ValidationErrorBody
 from ronde.api.registry_service import RegistryChangeError, RevisionConflict
 from ronde.api.scope import Forbidden, NotFound
+from ronde.protocol.errors import format_validation_error
 from ronde.protocol.estate import EstateFileError
 from ronde.store.port import StoreUnavailable
 
@@ -91,7 +92,7 @@ def install_error_handlers(app: FastAPI) -> None:
             )
             for e in exc.errors()
         ]
-        detail = "; ".join(f"{'.'.join(str(p) for p in e.loc)}: {e.msg}" for e in errors) or "invalid request"
+        detail = format_validation_error(exc.errors(), echo_input=True) or "invalid request"
         body = ValidationErrorBody(detail=detail, errors=errors)
         return JSONResponse(body.model_dump(mode="json"), status_code=422)
 

@@ -27,8 +27,8 @@ from ronde.protocol.estate import (
     EstateDocument,
     EstateError,
     EstateFileError,
-    ReferenceErrors,
     Registry,
+    estate_errors,
     parse_estate,
     registry_from_document,
 )
@@ -375,22 +375,7 @@ def _nearest(lines: dict[tuple[str | int, ...], int], loc: tuple[str | int, ...]
 
 
 def _errors_of(exc: ValidationError) -> list[EstateError]:
-    out: list[EstateError] = []
-    for err in exc.errors():
-        ctx_err = err.get("ctx", {}).get("error")
-        if isinstance(ctx_err, ReferenceErrors):
-            out.extend(EstateError(None, _dotted(loc), msg) for loc, msg in ctx_err.errors)
-            continue
-        loc = tuple(p for p in err["loc"] if p not in {"ibeacon", "altbeacon", "eddystone_uid", "eddystone_eid"})
-        out.append(EstateError(None, _dotted(loc), err["msg"]))
-    return out
-
-
-def _dotted(loc: tuple[str | int, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
+    return estate_errors(exc)
 
 
 def _atomic_write(path: Path, text: str) -> None:

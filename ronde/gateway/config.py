@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ronde.gateway.detection import DetectionConfig
 from ronde.gateway.detection_config import DetectionConfigError, DetectionTable, build_detection_config
 from ronde.protocol.calendar import WEEKDAYS, ServiceCalendar
+from ronde.protocol.errors import validation_issues
 from ronde.protocol.messages import BADGE_PATTERN
 from ronde.protocol.topics import GATEWAY_ID_PATTERN
 
@@ -164,13 +165,6 @@ class ConfigError(Exception):
         super().__init__("\n".join(f"{source}: {key}: {msg}" if key else f"{source}: {msg}" for key, msg in errors))
 
 
-def _key(loc: tuple[str | int, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
 def parse_config(text: str, source: str = "<config>") -> GatewayConfig:
     try:
         data = tomllib.loads(text)
@@ -179,10 +173,7 @@ def parse_config(text: str, source: str = "<config>") -> GatewayConfig:
     try:
         config = GatewayConfig.model_validate(data)
     except ValidationError as exc:
-        errors = []
-        for err in exc.errors():
-            msg = err["msg"].removeprefix("Value error, ")
-            errors.append((_key(tuple(err["loc"])), msg))
+        errors = [(i.where, i.what) for i in validation_issues(exc, echo_input=True)]
         raise ConfigError(source, errors) from None
     try:
         build_detection_config(config.detection)  # thresholds' cross-checks and the estate file

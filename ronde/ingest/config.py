@@ -15,9 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, m
 
 from ronde.protocol import safe_yaml
 from ronde.protocol.calendar import WEEKDAYS, ServiceCalendar
+from ronde.protocol.errors import format_validation_error
 from ronde.protocol.topics import GATEWAY_ID_PATTERN
 from ronde.store.records import RetentionPolicy
-from ronde.store.retention import DEFAULT_RETENTION
 
 
 class _Cfg(BaseModel):
@@ -50,12 +50,9 @@ class CalendarConfig(_Cfg):
 
 
 class RetentionConfig(_Cfg):
-    """Defaults read from ``DEFAULT_RETENTION`` (the one definition, docs/retention.md): written here
-    again, they drifted apart from the store's."""
-
-    raw_days: int = Field(default=DEFAULT_RETENTION.raw_days, ge=1, le=3650)
-    proof_days: int = Field(default=DEFAULT_RETENTION.proof_days, ge=1, le=3650)
-    rejections_days: int = Field(default=DEFAULT_RETENTION.rejections_days, ge=1, le=3650)
+    raw_days: int = Field(default=60, ge=1, le=3650)
+    proof_days: int = Field(default=365, ge=1, le=3650)
+    rejections_days: int = Field(default=60, ge=1, le=3650)
 
     def to_policy(self) -> RetentionPolicy:
         return RetentionPolicy(raw_days=self.raw_days, proof_days=self.proof_days, rejections_days=self.rejections_days)
@@ -164,11 +161,8 @@ class ConfigError(ValueError):
 
 
 def _render(exc: ValidationError) -> str:
-    lines = []
-    for e in exc.errors():
-        loc = ".".join(str(p) for p in e["loc"]) or "config"
-        lines.append(f"  {loc}: {e['msg']}")
-    return "invalid ingest configuration:\n" + "\n".join(lines)
+    text = format_validation_error(exc, echo_input=True, separator="\n  ", default_where="config")
+    return "invalid ingest configuration:\n  " + text
 
 
 def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> IngestConfig:

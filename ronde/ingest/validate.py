@@ -23,18 +23,18 @@ import json
 import logging
 import re
 import traceback
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from ronde.ingest.eid_resolver import EidMatch, EidReplay, EidResolver
 from ronde.ingest.enrich import enrich_visit, heartbeat_record, status_record, telemetry_record
 from ronde.ingest.fastsig import verify_fast
 from ronde.ingest.gateways import GatewayEntry, GatewayRegistry
 from ronde.protocol.calendar import ServiceCalendar
+from ronde.protocol.errors import format_validation_error, schema_names
 from ronde.protocol.estate import Checkpoint, Registry
 from ronde.protocol.messages import (
     MAX_PAYLOAD_BYTES,
@@ -206,53 +206,13 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-def _schema_names(models: Iterable[type[BaseModel]]) -> frozenset[str]:
-    """Every member name of the wire models, and the ``format`` tags of the beacon union (pydantic
-    puts the tag in an error's location): the only location parts a rejection detail may show."""
-    names: set[str] = set()
-
-    def walk(node: Any, parent: str | None) -> None:
-        if isinstance(node, dict):
-            if parent == "format" and isinstance(node.get("const"), str):
-                names.add(node["const"])
-            for key, child in node.items():
-                if key == "properties" and isinstance(child, dict):
-                    names.update(child)
-                    for name, prop in child.items():
-                        walk(prop, name)
-                else:
-                    walk(child, parent)
-        elif isinstance(node, list):
-            for child in node:
-                walk(child, parent)
-
-    for model in models:
-        walk(model.model_json_schema(), None)
-    return frozenset(names)
-
-
-_SCHEMA_NAMES = _schema_names(_MODELS.values())
+_SCHEMA_NAMES = schema_names(_MODELS.values())  # the only location parts a rejection detail may show
 _ULID = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")  # a rejection keeps the event id only if it is one
-_BOUND_KEYS = ("ge", "gt", "le", "lt", "min_length", "max_length")  # ctx items that come from the schema
 
 
 def _schema_detail(exc: ValidationError) -> str:
-    """Where and what kind of error, nothing the sender wrote: pydantic's messages and context may
-    quote the input (a badge, a tag), and an unexpected member's name is the sender's choice, so
-    only the error type, schema names of its location and the schema's own bounds are kept."""
-    parts = []
-    for e in exc.errors(include_url=False, include_input=False)[:3]:
-        loc = list(e["loc"])
-        unexpected = e["type"] == "extra_forbidden"
-        if unexpected:
-            loc = loc[:-1]
-        where = ".".join(p if isinstance(p, str) and p in _SCHEMA_NAMES else "?" for p in loc) or "message"
-        ctx = e.get("ctx") or {}
-        bounds = ", ".join(f"{k}={ctx[k]}" for k in _BOUND_KEYS if isinstance(ctx.get(k), int | float))
-        what = "unexpected field" if unexpected else e["type"] + (f" ({bounds})" if bounds else "")
-        parts.append(f"{where}: {what}")
-    more = exc.error_count() - len(parts)
-    return "; ".join(parts) + (f" (+{more} more)" if more > 0 else "")
+    """Where and what kind of error, nothing the sender wrote (``ronde.protocol.errors``, content-free)."""
+    return format_validation_error(exc, echo_input=False, schema_names=_SCHEMA_NAMES, limit=3)
 
 
 def _check_clock(first: datetime, last: datetime, received_at: datetime, context: ValidationContext) -> None:

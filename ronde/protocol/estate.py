@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ronde.protocol import safe_yaml
+from ronde.protocol.errors import dotted, validation_issues
 from ronde.protocol.messages import AltBeaconId, EddystoneUidId, IBeaconId
 from ronde.protocol.plain_text import PlainText
 
@@ -208,7 +209,7 @@ class EstateDocument(_File):
 
 class ReferenceErrors(ValueError):
     def __init__(self, errors: list[tuple[tuple[str | int, ...], str]]) -> None:
-        super().__init__("; ".join(f"{_dotted(loc)}: {msg}" for loc, msg in errors))
+        super().__init__("; ".join(f"{dotted(loc)}: {msg}" for loc, msg in errors))
         self.errors = errors
 
 
@@ -368,12 +369,6 @@ class EstateFileError(ValueError):
         super().__init__("\n".join(e.render(source) for e in errors))
 
 
-def _dotted(loc: tuple[str | int, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
 
 def _line_index(node: yaml.Node, path: tuple[str | int, ...], out: dict[tuple[str | int, ...], int]) -> None:
     out[path] = node.start_mark.line + 1
@@ -418,19 +413,29 @@ def parse_estate(text: str, source: str = "<estate>") -> EstateDocument:
     try:
         return EstateDocument.model_validate(data)
     except ValidationError as exc:
-        errors: list[EstateError] = []
-        for err in exc.errors():
-            ctx_err = err.get("ctx", {}).get("error")
-            if isinstance(ctx_err, ReferenceErrors):
-                errors.extend(EstateError(_nearest_line(lines, loc), _dotted(loc), msg) for loc, msg in ctx_err.errors)
-                continue
-            # drop pydantic's union tags (e.g. 'ibeacon') from the location
-            loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p in _UNION_TAGS))
-            errors.append(EstateError(_nearest_line(lines, loc), _dotted(loc), err["msg"]))
-        raise EstateFileError(source, errors) from None
+        raise EstateFileError(source, estate_errors(exc, lines)) from None
 
 
 _UNION_TAGS = {"ibeacon", "altbeacon", "eddystone_uid", "eddystone_eid"}
+
+
+def estate_errors(exc: ValidationError, lines: dict[tuple[str | int, ...], int] | None = None) -> list[EstateError]:
+    """Each problem of an estate document's validation (``ronde.protocol.errors``, with the input:
+    the operator wrote it), cross-reference errors one by one; with the file line of its location
+    when ``lines`` maps locations to lines. pydantic's union tags (``ibeacon``…) are left out."""
+    errors: list[EstateError] = []
+    for err in exc.errors(include_url=False, include_input=False):
+        ctx_err = (err.get("ctx") or {}).get("error")
+        if isinstance(ctx_err, ReferenceErrors):
+            errors.extend(
+                EstateError(None if lines is None else _nearest_line(lines, loc), dotted(loc), msg)
+                for loc, msg in ctx_err.errors
+            )
+            continue
+        for issue in validation_issues([err], echo_input=True, drop=_UNION_TAGS):
+            line = None if lines is None else _nearest_line(lines, issue.loc)
+            errors.append(EstateError(line, issue.where, issue.what))
+    return errors
 
 
 def load_estate(path: str | Path) -> Registry:
