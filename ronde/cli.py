@@ -36,6 +36,10 @@ AREAS: tuple[Area, ...] = (
     Area("dashboards", "ronde.dashboards.cli", "dashboards",
          "Grafana dashboards: generate the JSON, push to a Grafana server"),
     Area("audit", "ronde.audit.cli", "server", "landlord audit reports and their verification"),
+    Area("store", "ronde.store.cli", "server", "the store's layout and retention (maintenance role)"),
+    Area("db", "ronde.opdb.cli", "server", "the operational database: migrations (ronde db upgrade)"),
+    Area("registry", "ronde.opdb.registry_cli", "server",
+         "import/export the registry's YAML files into/from the operational database"),
     Area("demo", "ronde.demo.cli", "demo", "one simulated evening end to end, embedded (no server needed)"),
 )
 _BY_COMMAND = {a.command: a for a in AREAS}

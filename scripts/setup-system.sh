@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs and starts what the tests run for real (not mocks): Debian's mosquitto, influxdb (1.6.7),
-# chromium + chromedriver, dbus; then the venv. Idempotent. Needs root (or sudo) on a fresh machine.
+# chromium + chromedriver, dbus, postgresql (initdb/pg_ctl); then the venv. Idempotent. Needs root (or sudo) on a fresh machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
@@ -10,6 +10,8 @@ command -v chromium >/dev/null || need+=(chromium)
 command -v chromedriver >/dev/null || need+=(chromium-driver)
 command -v dbus-daemon >/dev/null || need+=(dbus)
 [ -d /usr/share/fonts/truetype/dejavu ] || need+=(fonts-dejavu-core)
+# PostgreSQL's server binaries (initdb, pg_ctl): the operational-database tests start their own cluster
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || command -v initdb >/dev/null || need+=(postgresql)
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   echo "installing Debian packages: ${need[*]}"

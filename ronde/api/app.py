@@ -19,7 +19,7 @@ from ronde.api.context import ApiContext, default_sessions, utc_now
 from ronde.api.deps import Ctx, ScopeDep
 from ronde.api.errors import install_error_handlers
 from ronde.api.http_edge import AssetFiles, RequestGuard, SecurityHeaders
-from ronde.api.models import ERROR_RESPONSES, Health, Me
+from ronde.api.models import ERROR_RESPONSES, ErrorBody, Health, Me
 from ronde.api.registry_service import RegistryService
 from ronde.api.routes import audit as audit_routes
 from ronde.api.routes import coverage as coverage_routes
@@ -125,8 +125,12 @@ def _docs_router(app: FastAPI) -> APIRouter:
 def _meta_router() -> APIRouter:
     router = APIRouter(tags=["meta"])
 
-    @router.get("/healthz", summary="Liveness (no authentication)")
+    @router.get("/healthz", summary="Liveness and store readability (no authentication)",
+                responses={503: {"model": ErrorBody, "description": "the store cannot be read"}})
     def healthz(ctx: Ctx) -> Health:
+        """503 (through the StoreUnavailable handler) when the store cannot be read: an API whose
+        every data route fails is not healthy, and the orchestrator should see it."""
+        ctx.store.check()
         reg = ctx.registry.registry
         return Health(registry_revision=reg.revision, checkpoints=len(reg.checkpoints))
 

@@ -13,6 +13,8 @@ from pydantic import ValidationError
 
 from ronde.api.auth import Role, TokenFileError, add_token
 from ronde.protocol.errors import format_validation_error, validation_issues
+from ronde.redact import redact_url
+from ronde.store.port import Store
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +71,19 @@ def _token(args: argparse.Namespace) -> int:
     return 0
 
 
+def open_reader_store(args: argparse.Namespace) -> Store:
+    """The store as ``ronde api serve`` opens it: ``StoreAccess.READ``, so starting the API never
+    creates nor changes retention policies or buckets (that is the ingest's maintenance role; the
+    API used to reset them to the defaults). Raises StoreUnavailable or StoreConfigError."""
+    from ronde.store.config import open_store
+    from ronde.store.port import StoreAccess
+
+    return open_store(
+        args.store, token=os.environ.get("RONDE_STORE_TOKEN"), org=args.store_org, database=args.store_database,
+        username=args.store_user, password=os.environ.get("RONDE_STORE_PASSWORD"), access=StoreAccess.READ,
+    )
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -76,7 +91,7 @@ def _serve(args: argparse.Namespace) -> int:
     from ronde.api.settings import ApiSettings
     from ronde.protocol.calendar import ServiceCalendar
     from ronde.protocol.estate import EstateFileError, default_estate_path, load_estate
-    from ronde.store.config import StoreConfigError, open_store
+    from ronde.store.config import StoreConfigError
     from ronde.store.port import StoreUnavailable
 
     try:
@@ -103,12 +118,9 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"{source}: cannot read: {exc.strerror}", file=sys.stderr)
         return 2
     try:
-        store = open_store(
-            args.store, token=os.environ.get("RONDE_STORE_TOKEN"), org=args.store_org, database=args.store_database,
-            username=args.store_user, password=os.environ.get("RONDE_STORE_PASSWORD"),
-        )
-    except (StoreUnavailable, StoreConfigError) as exc:
-        print(f"ronde api serve: store {args.store}: {exc}", file=sys.stderr)
+        store = open_reader_store(args)
+    except (StoreUnavailable, StoreConfigError) as exc:  # StoreCorrupt included: a damaged SQLite file
+        print(f"ronde api serve: store {redact_url(args.store)}: {exc}", file=sys.stderr)
         return 2
     try:
         app = create_app(settings, store, registry, ServiceCalendar())
@@ -117,7 +129,7 @@ def _serve(args: argparse.Namespace) -> int:
         store.close()
         return 2
     log.info("Ronde API on http://%s:%d/ (registry %s, store %s)", args.host, args.port, registry.revision,
-             args.store)
+             redact_url(args.store))
     try:
         uvicorn.run(app, host=args.host, port=args.port, log_level="info", proxy_headers=False)
     finally:

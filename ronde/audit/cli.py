@@ -1,8 +1,8 @@
 """``ronde audit report``, ``ronde audit verify`` and ``ronde audit key``.
 
-Exit codes: 0 OK; 1 verification failed (bad signature, edited document, missing days, or the
-store no longer matches); 2 bad input (unreadable report, unknown landlord, no public key, store
-unavailable…).
+Exit codes: 0 OK; 1 verification failed (bad signature, edited document, missing days, the store
+no longer matches, or with ``--landlord`` a report issued for another landlord); 2 bad input
+(unreadable report, unknown landlord, no public key, store unavailable…).
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ from ronde.audit.report import ReportError, build_report
 from ronde.audit.verify import verify_manifest
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.estate import EstateFileError, Registry, default_estate_path, load_estate
-from ronde.store.port import Store, StoreUnavailable
+from ronde.redact import redact_url
+from ronde.store.port import Store, StoreAccess, StoreUnavailable
 
 
 def _sqlite_path(url: str) -> str | None:
@@ -39,7 +40,8 @@ def _sqlite_path(url: str) -> str | None:
 
 
 def open_store(url: str) -> Store:
-    """The store behind ``url``, opened, through the store package's factory
+    """The store behind ``url``, opened read-only (``StoreAccess.READ``: an audit never creates
+    nor changes the layout or retention), through the store package's factory
     (``ronde.store.open_store``); a plain path is a SQLite file. An audit never creates an empty
     store: a SQLite file that does not exist is an error. Raises StoreUnavailable, or ValueError
     for a URL that cannot work."""
@@ -50,13 +52,12 @@ def open_store(url: str) -> Store:
         url = f"sqlite://{Path(path).resolve()}"
     factory = getattr(importlib.import_module("ronde.store"), "open_store", None)
     if factory is not None:
-        store = cast(Store, factory(url))
-    elif path is not None:
-        from ronde.store.sqlite import SqliteStore
+        return cast(Store, factory(url, access=StoreAccess.READ))  # opened by the factory
+    if path is None:
+        raise StoreUnavailable(f"no store engine for {redact_url(url)!r}")
+    from ronde.store.sqlite import SqliteStore
 
-        store = SqliteStore(path)
-    else:
-        raise StoreUnavailable(f"no store engine for {url!r}")
+    store = SqliteStore(path, access=StoreAccess.READ)
     store.open()
     return store
 
@@ -117,7 +118,8 @@ def _verify(args: argparse.Namespace) -> int:
         print(f"ronde audit verify: {exc}", file=sys.stderr)
         return 2
     try:
-        result = verify_manifest(manifest, store, public_key=public_key, document_problems=problems, estate=estate)
+        result = verify_manifest(manifest, store, public_key=public_key, document_problems=problems, estate=estate,
+                                 landlord=args.landlord)
     except StoreUnavailable as exc:
         print(f"ronde audit verify: {exc}", file=sys.stderr)
         return 2
@@ -163,6 +165,7 @@ def register(sub: Any) -> None:
     ver.add_argument("--public-key", help="the server's audit public key (base64url, as 'ronde audit key' prints "
                                           "it) or a file holding it; default: the local server's key")
     ver.add_argument("--estate", help="estate file whose registry revision and content must match the report's")
+    ver.add_argument("--landlord", help="the landlord verifying: a report issued for any other landlord fails")
     ver.set_defaults(func=_verify)
     key = cmds.add_parser("key", help="print the audit public key (and fingerprint) landlords verify reports with")
     key.add_argument("--key", help="audit private key file (default: $RONDE_AUDIT_KEY or the data directory)")

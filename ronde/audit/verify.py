@@ -35,12 +35,13 @@ class VerifyResult:
     document_problems: tuple[str, ...] = ()
     completeness: tuple[str, ...] = ()
     estate_problems: tuple[str, ...] = ()
+    landlord_problem: str | None = None  # issued for another landlord than the one verifying
 
     @property
     def ok(self) -> bool:
         return (
             self.difference.ok and self.signature_problem is None and not self.document_problems
-            and not self.completeness and not self.estate_problems
+            and not self.completeness and not self.estate_problems and self.landlord_problem is None
         )
 
     @property
@@ -57,6 +58,8 @@ class VerifyResult:
         lines: list[str] = []
         if self.signature_problem:
             lines.append(f"SIGNATURE: {self.signature_problem}")
+        if self.landlord_problem:
+            lines.append(f"LANDLORD: {self.landlord_problem}")
         lines += [f"DOCUMENT ALTERED: {x}" for x in self.document_problems]
         lines += [f"INCOMPLETE: {x}" for x in self.completeness]
         lines += [f"ESTATE: {x}" for x in self.estate_problems]
@@ -89,11 +92,17 @@ def verify_manifest(
     public_key: Ed25519PublicKey,
     document_problems: Sequence[str] = (),
     estate: Registry | None = None,
+    landlord: str | None = None,
 ) -> VerifyResult:
     """Verify ``manifest`` (read with ``read_report``, which found ``document_problems``) with the
     server's ``public_key``, then against ``store``. With ``estate`` (the registry the landlord
-    holds), its revision and content digest replace the manifest's in the recomputed anchor."""
+    holds), its revision and content digest replace the manifest's in the recomputed anchor. With
+    ``landlord`` (who is verifying), a report issued for anyone else fails, however genuine: its
+    signature and chain prove it is *a* report of this server, not that it is this landlord's."""
     sig = signature_problem(dict(manifest.data), public_key)
+    landlord_problem = None
+    if landlord is not None and manifest.landlord != landlord:
+        landlord_problem = f"this report was issued for landlord {manifest.landlord!r}, not {landlord!r}"
     complete = tuple(completeness_problems(manifest))
     estate_problems: list[str] = []
     revision, content = manifest.revision, manifest.registry_digest
@@ -119,4 +128,5 @@ def verify_manifest(
     own = genesis_anchor(manifest.landlord, manifest.revision, manifest.registry_digest)
     if not diff.anchor_differs and own != manifest.chain.anchor:
         diff = ChainDifference(diff.first_day, diff.changed_days, True, diff.expected, diff.found)
-    return VerifyResult(manifest, recomputed, diff, sig, tuple(document_problems), complete, tuple(estate_problems))
+    return VerifyResult(manifest, recomputed, diff, sig, tuple(document_problems), complete, tuple(estate_problems),
+                        landlord_problem)

@@ -25,6 +25,7 @@ REJECT_REASON_FR: Mapping[RejectReason, str] = {
     RejectReason.OUT_OF_SERVICE: "hors des heures de service",
     RejectReason.VISIT_TOO_LONG: "visite d'une durée impossible",
     RejectReason.STORE_REFUSED: "refusé par la base de données",
+    RejectReason.BEYOND_RETENTION: "au-delà de la durée de conservation",
 }
 
 

@@ -35,6 +35,7 @@ from ronde.ingest.consumer import IngestWorker
 from ronde.ingest.rollup import rollup_day
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.estate import Registry, default_estate_path, load_estate
+from ronde.redact import redact_url
 from ronde.store.config import open_store
 from ronde.store.port import Store
 
@@ -180,7 +181,7 @@ async def run_demo(opts: DemoOptions, out: TextIO = sys.stdout,
         await embedded.start()
     out.write(f"Ronde — démonstration : soirée du {french_date(day)}, {len(scenario.teams)} équipes, "
               f"{len(registry.checkpoints)} points de passage, horloge ×{opts.speed:g}\n")
-    out.write(f"  MQTT {'embarqué (amqtt) ' if embedded else ''}{host}:{port} · stockage {store_url}\n")
+    out.write(f"  MQTT {'embarqué (amqtt) ' if embedded else ''}{host}:{port} · stockage {redact_url(store_url)}\n")
 
     scanners = TeamScanners.build(scenario, workdir, host, port, estate=opts.estate, speed=opts.speed, v311=v311)
     gateways = scanners.gateway_registry()

@@ -9,6 +9,7 @@ never silently.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable
@@ -60,6 +61,15 @@ class OutboxRow:
     payload: bytes
 
 
+def _create_private(path: Path) -> None:
+    """Create the outbox 0600 before SQLite would (honouring the umask: 0644 by default): it holds
+    signed visits, i.e. where a team was. SQLite gives its -wal and -shm files the same mode."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        return
+
+
 class OutboxError(Exception):
     """The outbox cannot be opened, or was asked to break its sequence numbering."""
 
@@ -72,11 +82,12 @@ class Outbox:
         try:
             if str(path) != ":memory:":
                 self.path.parent.mkdir(parents=True, exist_ok=True)
+                _create_private(self.path)
             self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(_SCHEMA)
-        except sqlite3.DatabaseError as exc:
+        except (sqlite3.DatabaseError, OSError) as exc:
             raise OutboxError(f"{path}: cannot open the outbox: {exc}") from None
         self._lock = threading.Lock()
 

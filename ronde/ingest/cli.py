@@ -17,7 +17,9 @@ from typing import Any
 from ronde.ingest.config import ConfigError, IngestConfig, load_config
 from ronde.ingest.gateways import GatewayRegistry, GatewaysFileError, load_gateways
 from ronde.protocol.estate import EstateFileError, load_default_estate, load_estate
-from ronde.store.port import Store, StoreUnavailable
+from ronde.redact import redact_url
+from ronde.store.errors import StoreCorrupt
+from ronde.store.port import Store, StoreAccess, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +56,9 @@ def _config_from(args: argparse.Namespace) -> IngestConfig:
 
 
 def build_store(config: IngestConfig) -> Store:
-    """The configured store, not opened yet (the worker opens it, retrying while it is down)."""
+    """The configured store, not opened yet (the worker opens it, retrying while it is down). A
+    worker that runs maintenance is the one role that sets the store's retention to its policy
+    (``StoreAccess.MAINTAIN``); with ``maintenance: false`` it only creates what is missing."""
     from ronde.store.config import StoreConfig
 
     r = config.retention
@@ -63,7 +67,22 @@ def build_store(config: IngestConfig) -> Store:
         database=config.influx_database or "ronde", raw_days=r.raw_days, proof_days=r.proof_days,
         rejections_days=r.rejections_days, timeout_s=config.store_timeout_s,
         retry_budget_s=config.store_retry_budget_s,
+        access=StoreAccess.MAINTAIN if config.maintenance else StoreAccess.WRITE,
     ).build()
+
+
+def _open_local(config: IngestConfig, store: Store) -> str | None:
+    """A SQLite file answers now or never: opened here, so a corrupted one stops the command with a
+    message (exit 2) instead of a retry loop or a traceback in the writer thread. A server engine
+    is opened by the worker, which waits for it. Returns the error message, if any."""
+    if not config.store_url.lower().startswith("sqlite:"):
+        return None
+    try:
+        store.open()
+    except StoreUnavailable as exc:
+        store.close()
+        return f"store {redact_url(config.store_url)}: {exc}"
+    return None
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -84,6 +103,10 @@ def _run(args: argparse.Namespace) -> int:
         store = build_store(config)
     except ValueError as exc:
         print(f"store: {exc}", file=sys.stderr)
+        return 2
+    problem = _open_local(config, store)
+    if problem is not None:
+        print(problem, file=sys.stderr)
         return 2
     worker = IngestWorker(config, store, registry, gateways=gateways, retire=getattr(args, "retire", False))
     stop_once = threading.Event()
@@ -148,6 +171,9 @@ def _gaps(args: argparse.Namespace) -> int:
             store, datetime.now(UTC), window=timedelta(hours=config.gap_window_h),
             grace=timedelta(seconds=config.gap_grace_s),
         )
+    except StoreCorrupt as exc:
+        print(f"store {redact_url(config.store_url)}: {exc}", file=sys.stderr)
+        return 2
     except StoreUnavailable as exc:
         print(f"store unavailable: {exc}", file=sys.stderr)
         return 3

@@ -18,6 +18,7 @@ from ronde.protocol.calendar import WEEKDAYS, ServiceCalendar
 from ronde.protocol.errors import format_validation_error
 from ronde.protocol.topics import GATEWAY_ID_PATTERN
 from ronde.store.records import RetentionPolicy
+from ronde.store.retention import DEFAULT_RETENTION
 
 
 class _Cfg(BaseModel):
@@ -50,9 +51,12 @@ class CalendarConfig(_Cfg):
 
 
 class RetentionConfig(_Cfg):
-    raw_days: int = Field(default=60, ge=1, le=3650)
-    proof_days: int = Field(default=365, ge=1, le=3650)
-    rejections_days: int = Field(default=60, ge=1, le=3650)
+    """Defaults read from ``DEFAULT_RETENTION`` (the one definition, docs/retention.md): written here
+    again, they drifted apart from the store's."""
+
+    raw_days: int = Field(default=DEFAULT_RETENTION.raw_days, ge=1, le=3650)
+    proof_days: int = Field(default=DEFAULT_RETENTION.proof_days, ge=1, le=3650)
+    rejections_days: int = Field(default=DEFAULT_RETENTION.rejections_days, ge=1, le=3650)
 
     def to_policy(self) -> RetentionPolicy:
         return RetentionPolicy(raw_days=self.raw_days, proof_days=self.proof_days, rejections_days=self.rejections_days)

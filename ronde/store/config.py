@@ -14,10 +14,11 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from ronde.protocol.errors import validation_issues
+from ronde.redact import redact_url
 from ronde.store.influx import InfluxStore
-from ronde.store.port import Store
+from ronde.store.port import Store, StoreAccess
 from ronde.store.records import RetentionPolicy
-from ronde.store.retention import RetentionError, validate
+from ronde.store.retention import DEFAULT_RETENTION, RetentionError, validate
 from ronde.store.sqlite import SqliteStore
 
 DATABASE_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$"
@@ -28,9 +29,12 @@ class StoreConfigError(ValueError):
 
 
 class StoreConfig(BaseModel):
-    """Everything needed to build a store. ``retention`` durations in days (docs/retention.md)."""
+    """Everything needed to build a store. ``retention`` durations in days (docs/retention.md),
+    defaulting to ``DEFAULT_RETENTION`` (the one definition). ``access``: who may change the layout
+    (``StoreAccess``): readers pass READ, the maintenance role MAINTAIN."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # a URL may carry user:password@: pydantic would quote it back in its error messages
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
     url: str = Field(description="sqlite://PATH or http(s)://host:port of an InfluxDB")
     database: str = Field(default="ronde", pattern=DATABASE_PATTERN)
@@ -42,10 +46,11 @@ class StoreConfig(BaseModel):
     timeout_s: float = Field(default=10.0, gt=0)
     retry_budget_s: float = Field(default=10.0, ge=0)
     max_lines_per_request: int = Field(default=5000, ge=1, le=100_000)
-    raw_days: int = Field(default=60, ge=1)
-    proof_days: int = Field(default=365, ge=1)
-    rejections_days: int = Field(default=60, ge=1)
+    raw_days: int = Field(default=DEFAULT_RETENTION.raw_days, ge=1)
+    proof_days: int = Field(default=DEFAULT_RETENTION.proof_days, ge=1)
+    rejections_days: int = Field(default=DEFAULT_RETENTION.rejections_days, ge=1)
     extra_retention: dict[str, int] = Field(default_factory=dict)
+    access: StoreAccess = StoreAccess.WRITE
 
     @field_validator("url")
     @classmethod
@@ -53,24 +58,25 @@ class StoreConfig(BaseModel):
         scheme = urlsplit(url).scheme.lower()
         if scheme not in ("sqlite", "http", "https"):
             what = f"unknown scheme {scheme!r}" if scheme else "no scheme"
-            raise ValueError(f"store URL {url!r}: {what}; use sqlite://PATH or http(s)://host:port")
+            raise ValueError(f"store URL {redact_url(url)!r}: {what}; use sqlite://PATH or http(s)://host:port")
         return url
 
     @model_validator(mode="after")
     def _coherent(self) -> StoreConfig:
         parts = urlsplit(self.url)
+        shown = redact_url(self.url)  # error messages end up in logs: never the credentials
         if parts.scheme.lower() == "sqlite":
             if not self.url[len("sqlite://"):]:
-                raise ValueError(f"store URL {self.url!r}: no file path after sqlite://")
+                raise ValueError(f"store URL {shown!r}: no file path after sqlite://")
         else:
             if not parts.hostname:
-                raise ValueError(f"store URL {self.url!r}: no host")
+                raise ValueError(f"store URL {shown!r}: no host")
             if parts.query or parts.fragment:
-                raise ValueError(f"store URL {self.url!r}: options go in the configuration, not in the URL")
+                raise ValueError(f"store URL {shown!r}: options go in the configuration, not in the URL")
             try:
                 parts.port  # noqa: B018 - raises on a bad port
             except ValueError as exc:
-                raise ValueError(f"store URL {self.url!r}: {exc}") from exc
+                raise ValueError(f"store URL {shown!r}: {exc}") from exc
         try:
             validate(self.retention())
         except RetentionError as exc:
@@ -91,7 +97,7 @@ class StoreConfig(BaseModel):
         """The store, not yet opened."""
         parts = urlsplit(self.url)
         if parts.scheme.lower() == "sqlite":
-            return SqliteStore(unquote(self.url[len("sqlite://"):]))
+            return SqliteStore(unquote(self.url[len("sqlite://"):]), access=self.access)
         username = self.username or (unquote(parts.username) if parts.username else None)
         password = self.password.get_secret_value() if self.password else (
             unquote(parts.password) if parts.password else None)
@@ -105,7 +111,7 @@ class StoreConfig(BaseModel):
             database=self.database, token=self.token.get_secret_value() if self.token else None, org=self.org,
             username=username, password=password, retention=self.retention(), write_api=self.write_api,
             timeout_s=self.timeout_s, retry_budget_s=self.retry_budget_s,
-            max_lines_per_request=self.max_lines_per_request,
+            max_lines_per_request=self.max_lines_per_request, access=self.access,
         )
 
 
@@ -121,16 +127,17 @@ def open_store(
     write_api: Literal["auto", "v1", "v2"] = "auto",
     timeout_s: float = 10.0,
     retry_budget_s: float = 10.0,
+    access: StoreAccess = StoreAccess.WRITE,
 ) -> Store:
-    """Build the store for ``url`` and ``open()`` it (schema, retention). Bad URLs and options raise
-    ``StoreConfigError``; an engine that does not answer raises ``StoreUnavailable``."""
-    policy = retention or RetentionPolicy()
+    """Build the store for ``url`` and ``open()`` it as ``access`` allows (``StoreAccess``). Bad URLs
+    and options raise ``StoreConfigError``; an engine that does not answer raises ``StoreUnavailable``."""
+    policy = retention or DEFAULT_RETENTION
     try:
         config = StoreConfig(
             url=url, token=SecretStr(token) if token else None, org=org, database=database, username=username,
             password=SecretStr(password) if password else None, write_api=write_api, timeout_s=timeout_s,
             retry_budget_s=retry_budget_s, raw_days=policy.raw_days, proof_days=policy.proof_days,
-            rejections_days=policy.rejections_days, extra_retention=dict(policy.extra),
+            rejections_days=policy.rejections_days, extra_retention=dict(policy.extra), access=access,
         )
     except ValueError as exc:  # pydantic's ValidationError is a ValueError
         raise StoreConfigError(_first_message(exc)) from exc

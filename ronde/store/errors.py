@@ -11,8 +11,16 @@ from __future__ import annotations
 
 from ronde.store.port import StoreUnavailable
 
-__all__ = ["StoreRejected", "StoreUnavailable"]
+__all__ = ["StoreCorrupt", "StoreRejected", "StoreUnavailable"]
 
 
 class StoreRejected(Exception):
     """The engine refused the request itself (HTTP 4xx, a value it cannot hold): retrying cannot help."""
+
+
+class StoreCorrupt(StoreUnavailable):
+    """The store's data cannot be read as a store (a corrupted or truncated SQLite file).
+
+    A ``StoreUnavailable`` so that readers answer 503 and a running ingest keeps its messages
+    unacked; but waiting will not repair it: commands that open such a store exit 2 with this
+    message (an operator must restore the file from a backup)."""

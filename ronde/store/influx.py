@@ -27,6 +27,8 @@ from influxdb_client.domain.bucket_retention_rules import BucketRetentionRules
 from influxdb_client.domain.write_precision import WritePrecision
 from influxdb_client.rest import ApiException
 
+from ronde.protocol.topics import TopicKind, gateway_topic
+from ronde.redact import redact_url, split_credentials
 from ronde.store import schema
 from ronde.store.errors import StoreRejected
 from ronde.store.influx_http import (
@@ -36,13 +38,14 @@ from ronde.store.influx_http import (
     ServerInfo,
     TransientHttpError,
     WritePath,
+    beyond_retention_dropped,
     detect_server,
     quote_ident,
     quote_str,
     write_path,
 )
 from ronde.store.lineprotocol import join_lines
-from ronde.store.port import StoreUnavailable
+from ronde.store.port import StoreAccess, StoreUnavailable
 from ronde.store.records import (
     BeaconTelemetryRecord,
     DailyRollup,
@@ -62,6 +65,7 @@ log = logging.getLogger(__name__)
 
 WriteApiChoice = Literal["auto", "v1", "v2"]
 KNOWN_IDS_GAP_MS = 60_000  # keys further apart than this are looked up by separate statements
+ABSENT_MEMO_S = 30.0  # how long ids known_event_ids found absent spare write() a second look-up
 
 
 def shard_duration(days: int) -> str:
@@ -90,9 +94,14 @@ class InfluxStore:
         timeout_s: float = 10.0,
         retry_budget_s: float = 10.0,
         max_lines_per_request: int = 5000,
+        access: StoreAccess = StoreAccess.WRITE,
     ) -> None:
         validate(retention)
+        url, url_user, url_password = split_credentials(url)
         self.url = url.rstrip("/")
+        self.access = access
+        username = username or url_user
+        password = password if password is not None else url_password
         self.database = database
         self._token = token
         self._org = org
@@ -111,6 +120,7 @@ class InfluxStore:
         self.path: WritePath | None = None
         self._last_written_ms = 0
         self._lock = threading.Lock()
+        self._local = threading.local()
 
     # ---- lifecycle ---------------------------------------------------------------------------
 
@@ -126,10 +136,32 @@ class InfluxStore:
             self._ql = InfluxQL(self._http, self.database, self._retry)
         self.server = self._retry.run("InfluxDB /ping", lambda: detect_server(self._http), _transient)
         self.path = write_path(self.server) if self._write_api_choice == "auto" else WritePath(self._write_api_choice)
-        log.info("InfluxDB %s at %s: writing through %s", self.server.version, self.url, self.path.value)
+        log.info("InfluxDB %s at %s: writing through %s", self.server.version, redact_url(self.url), self.path.value)
+        if self.access is StoreAccess.READ:
+            self._report_missing_layout()
+            return
         if self.path is WritePath.V2:
             self._write_api = self._influx_client().write_api(write_options=SYNCHRONOUS)
-        self._ensure_layout(self._retention)
+        self._ensure_layout(self._retention, adjust=self.access is StoreAccess.MAINTAIN)
+
+    def check(self) -> None:
+        """``/ping`` once, without the retry budget: a health probe must answer quickly."""
+        try:
+            detect_server(self._http)
+        except (TransientHttpError, httpx.TransportError) as exc:
+            raise StoreUnavailable(f"InfluxDB at {redact_url(self.url)}: {exc}") from exc
+
+    def _report_missing_layout(self) -> None:
+        """A reader changes nothing; before ingest first ran there is nothing to read: say so once
+        (reads of a database or retention policy not created yet come back empty)."""
+        if self._major() != 1:
+            return
+        rows = self._ql.query([f"SHOW RETENTION POLICIES ON {quote_ident(self.database)}"])[0]
+        missing = {rp.value for rp in RetentionClass} - {str(r["name"]) for r in rows}
+        if missing:
+            log.warning("InfluxDB database %r has no retention policies %s yet: reads are empty until ingest "
+                        "(the maintenance role) or `ronde store init` creates them", self.database,
+                        ", ".join(sorted(missing)))
 
     def _influx_client(self) -> InfluxDBClient:
         if self._client is None:
@@ -165,12 +197,15 @@ class InfluxStore:
             return 1 if self.path is WritePath.V1 else 2
         return self.server.major
 
-    def _ensure_layout(self, policy: RetentionPolicy) -> None:
+    def _ensure_layout(self, policy: RetentionPolicy, *, adjust: bool) -> None:
+        """Create what is missing with ``policy``; ``adjust`` (the maintenance role only) also sets
+        existing policies/buckets to it. Anyone else adjusting would reset the retention the
+        maintenance role configured (see ``StoreAccess``)."""
         major = self._major()
         if major == 1:
-            self._ensure_retention_policies_v1(policy)
+            self._ensure_retention_policies_v1(policy, adjust=adjust)
         elif major == 2:
-            self._ensure_buckets_v2(policy)
+            self._ensure_buckets_v2(policy, adjust=adjust)
         else:
             log.info(
                 "InfluxDB %s: databases %s are created on first write; their retention period is set by the "
@@ -178,12 +213,14 @@ class InfluxStore:
                 ", ".join(self.bucket(rp) for rp in RetentionClass),
             )
 
-    def _ensure_retention_policies_v1(self, policy: RetentionPolicy) -> None:
+    def _ensure_retention_policies_v1(self, policy: RetentionPolicy, *, adjust: bool) -> None:
         db = quote_ident(self.database)
         self._ql.query([f"CREATE DATABASE {db}"])
         existing = {str(r["name"]) for r in self._ql.query([f"SHOW RETENTION POLICIES ON {db}"])[0]}
         statements = []
         for rp, days in class_days(policy).items():
+            if rp.value in existing and not adjust:
+                continue
             verb = "ALTER" if rp.value in existing else "CREATE"
             default = " DEFAULT" if rp is RetentionClass.RAW else ""  # unqualified dashboard queries read raw
             statements.append(
@@ -192,7 +229,7 @@ class InfluxStore:
             )
         self._ql.query(statements)
 
-    def _ensure_buckets_v2(self, policy: RetentionPolicy) -> None:
+    def _ensure_buckets_v2(self, policy: RetentionPolicy, *, adjust: bool) -> None:
         api = self._influx_client().buckets_api()
         try:
             for rp, days in class_days(policy).items():
@@ -201,7 +238,7 @@ class InfluxStore:
                 found = api.find_bucket_by_name(name)  # type: ignore[no-untyped-call]
                 if found is None:
                     api.create_bucket(bucket_name=name, retention_rules=rules, org=self._org)
-                elif [r.every_seconds for r in found.retention_rules or []] != [rules.every_seconds]:
+                elif adjust and [r.every_seconds for r in found.retention_rules or []] != [rules.every_seconds]:
                     found.retention_rules = [rules]
                     api.update_bucket(found)
         except ApiException as exc:
@@ -224,43 +261,74 @@ class InfluxStore:
         integer beyond 64 bits) before anything is sent, and for InfluxDB's own 4xx refusals."""
         groups: dict[RetentionClass, list[str]] = {rp: [] for rp in RetentionClass}
         raw = groups[RetentionClass.RAW]
+        visits = self._unstored(batch.visits) if batch.visits else []
         try:
-            raw.extend(schema.visit_line(v) for v in batch.visits)
+            raw.extend(schema.visit_line(v) for v in visits)
+            raw.extend(self._visit_id_lines(visits))
             raw.extend(schema.telemetry_line(t) for t in batch.telemetry)
             raw.extend(schema.gateway_state_line(s) for s in batch.gateway_states)
             raw.extend(schema.gap_line(g) for g in batch.gaps)
             groups[RetentionClass.REJECTIONS].extend(schema.rejection_line(r) for r in batch.rejections)
         except (ValueError, OverflowError) as exc:  # LineProtocolError is a ValueError
             raise StoreRejected(f"InfluxDB line protocol cannot carry a record: {exc}") from exc
-        for rp, lines in groups.items():
-            self.write_lines(rp, lines)
+        dropped = {rp: self.write_lines(rp, lines) for rp, lines in groups.items()}
+        if dropped[RetentionClass.RAW]:
+            self._record_dropped_visits(visits, dropped[RetentionClass.RAW])
+        for rp in (RetentionClass.REJECTIONS, RetentionClass.PROOF):
+            if dropped[rp]:
+                log.error("InfluxDB dropped %d %s point(s) as beyond its retention policy", dropped[rp], rp.value)
 
-    def write_lines(self, rp: RetentionClass, lines: Sequence[str]) -> None:
-        """Line protocol into one retention class, in requests of at most ``max_lines_per_request``."""
+    def _record_dropped_visits(self, visits: Sequence[StoredVisit], dropped: int) -> None:
+        """InfluxDB answers "partial write: points beyond retention policy dropped=N" and writes the
+        rest: those visits would be acked as stored while gone. It says only how many, so the visits
+        that cannot be read back are the dropped ones; each becomes a ``beyond_retention`` rejection
+        (event id, payload digest) that supervision lists. Once per message: a redelivery finds it."""
+        present = self._known_ids([v.key for v in visits], by_id=False) if visits else set()
+        lost = [v for v in visits if v.event_id not in present]
+        if dropped > len(lost):
+            log.warning("InfluxDB dropped %d raw point(s) other than visits (telemetry, states, gaps) as beyond "
+                        "the %r retention policy", dropped - len(lost), RetentionClass.RAW.value)
+        if not lost:
+            return
+        rejections = [_beyond_retention(v, self.bucket(RetentionClass.RAW)) for v in lost]
+        known = self.known_rejections(rejections, timedelta(days=1))
+        fresh = [r for r in rejections if (r.topic, r.payload_sha256) not in known]
+        self.write_lines(RetentionClass.REJECTIONS, [schema.rejection_line(r) for r in fresh])
+        log.warning("InfluxDB dropped %d visit(s) older than the raw retention policy: recorded as rejections "
+                    "(beyond_retention)", len(lost))
+
+    def write_lines(self, rp: RetentionClass, lines: Sequence[str]) -> int:
+        """Line protocol into one retention class, in requests of at most ``max_lines_per_request``.
+        Returns how many points InfluxDB dropped as older than the class's retention."""
+        if self.access is StoreAccess.READ and lines:
+            raise StoreRejected("this InfluxStore was opened read-only (StoreAccess.READ): it writes nothing")
+        dropped = 0
         for i in range(0, len(lines), self._max_lines):
             try:
                 body = join_lines(lines[i:i + self._max_lines])
             except UnicodeEncodeError as exc:  # a lone surrogate: no UTF-8 can carry it
                 raise StoreRejected("InfluxDB line protocol cannot carry a string that is not valid Unicode") from exc
             if self.path is WritePath.V1:
-                self._ql.write_v1(body, rp=rp.value)
+                dropped += self._ql.write_v1(body, rp=rp.value)
             elif self.path is WritePath.V2:
-                self._write_v2(body, self.bucket(rp))
+                dropped += self._write_v2(body, self.bucket(rp))
             else:
                 raise StoreUnavailable("InfluxStore used before open()")
+        return dropped
 
-    def _write_v2(self, body: bytes, bucket: str) -> None:
-        def go() -> None:
+    def _write_v2(self, body: bytes, bucket: str) -> int:
+        def go() -> int:
             try:
                 self._write_api.write(bucket=bucket, org=self._client_org(), record=body,
                                       write_precision=WritePrecision.NS)
             except ApiException as exc:
-                if exc.status == 400 and "beyond retention" in str(exc.body or ""):
-                    log.warning("InfluxDB dropped points older than bucket %r's retention: %s", bucket, exc.body)
-                    return
+                if exc.status == 400 and (dropped := beyond_retention_dropped(str(exc.body or ""))):
+                    log.warning("InfluxDB dropped %d point(s) older than bucket %r's retention", dropped, bucket)
+                    return dropped
                 raise _api_error(exc, "write") from exc
+            return 0
 
-        self._retry.run("InfluxDB write", go, _transient)
+        return self._retry.run("InfluxDB write", go, _transient)
 
     def write_rollups(self, rollups: Sequence[DailyRollup]) -> None:
         """Each change of a rollup is a new point (InfluxDB 3 accepts identical replays only); the
@@ -289,23 +357,66 @@ class InfluxStore:
         """One narrow statement per gateway and cluster of times, filtered here: InfluxDB 1.x plans
         ``event_id = 'a' OR …`` chains in quadratic time (500 terms: over 10 s), while one series'
         points of a few minutes come back in milliseconds. The gateway tag keeps a backlog drain from
-        reading every other gateway's points of the same minutes."""
+        reading every other gateway's points of the same minutes.
+
+        Two places are read: the ``visit_id`` points at the id's own (ULID) time, which find the event
+        whatever first_seen a copy carries, and the visits around the key's first_seen (events stored
+        before ``visit_id`` existed, or whose id is not a ULID). The ids found absent are remembered
+        for the ``write`` that follows in this thread, which then need not look them up again."""
+        found = self._known_ids(keys, by_id=True)
+        self._local.absent = (time.monotonic(), frozenset({k.event_id for k in keys} - found))
+        return found
+
+    def _known_ids(self, keys: Collection[EventKey], *, by_id: bool) -> set[str]:
+        """Both places in one statement per gateway and cluster (``FROM "visit","visit_id"``): an id's
+        ULID time is its visit's close, a minute or so after its first_seen, so the two usually fall
+        in one cluster, and one statement costs about half of two."""
         wanted = {k.event_id for k in keys}
-        times: dict[str, list[datetime]] = {}
+        times: dict[str, list[int]] = {}
         for k in keys:
-            times.setdefault(k.gateway_id, []).append(k.first_seen)
+            seen = times.setdefault(k.gateway_id, [])
+            seen.append(to_ms(k.first_seen))
+            ns = schema.visit_id_ns(k.event_id) if by_id else None
+            if ns is not None:
+                seen.append(ns // NS_PER_MS)
+        sources = quote_ident(schema.VISIT.name) + (f",{quote_ident(schema.VISIT_ID.name)}" if by_id else "")
         statements = [
-            f"SELECT {quote_ident('event_id')} FROM {quote_ident(schema.VISIT.name)} "
+            f"SELECT {quote_ident('event_id')} FROM {sources} "
             f"WHERE {quote_ident('gateway')} = {quote_str(gateway)} "
             f"AND time >= {lo_ms * NS_PER_MS} AND time < {(hi_ms + 1) * NS_PER_MS}"
             for gateway, seen in sorted(times.items())
-            for lo_ms, hi_ms in _clusters(seen)
+            for lo_ms, hi_ms in _ms_clusters(seen)
         ]
         found: set[str] = set()
         for i in range(0, len(statements), 50):
             for rows in self._ql.query(statements[i:i + 50], rp=schema.VISIT.retention.value):
                 found.update(e for r in rows if (e := str(r["event_id"])) in wanted)
         return found
+
+    def _unstored(self, visits: Sequence[StoredVisit]) -> list[StoredVisit]:
+        """One event per id, as SQLite's primary key keeps it: the batch's first copy, and none whose
+        id is already stored, whatever first_seen this copy carries (its point would be another
+        point). Ids ``known_event_ids`` found absent just before in this thread (ingest looks them
+        up, then writes) are not looked up a second time; two workers racing may still both write."""
+        first: dict[str, StoredVisit] = {}
+        for v in visits:
+            first.setdefault(v.event_id, v)
+        at, absent = getattr(self._local, "absent", (0.0, frozenset()))
+        self._local.absent = (0.0, frozenset())
+        if time.monotonic() - at > ABSENT_MEMO_S:
+            absent = frozenset()
+        unchecked = [v.key for v in first.values() if v.event_id not in absent]
+        known = self._known_ids(unchecked, by_id=True) if unchecked else set()
+        return [v for v in first.values() if v.event_id not in known]
+
+    def _visit_id_lines(self, visits: Sequence[StoredVisit]) -> list[str]:
+        """A ``visit_id`` point per visit whose id time InfluxDB keeps (a ULID made outside the raw
+        retention would be dropped: its event is then found by first_seen only)."""
+        now_ms = time.time_ns() // NS_PER_MS
+        lo_ns = (now_ms - self._retention.raw_days * 86_400_000 + 3_600_000) * NS_PER_MS
+        hi_ns = (now_ms + 86_400_000) * NS_PER_MS
+        return [schema.visit_id_line(v, ns) for v in visits
+                if (ns := schema.visit_id_ns(v.event_id)) is not None and lo_ns <= ns < hi_ns]
 
     def visits(
         self,
@@ -440,9 +551,11 @@ class InfluxStore:
     def apply_retention(self, policy: RetentionPolicy, now: datetime) -> None:
         """Set the retention policies/buckets to ``policy`` and delete what is already older
         (InfluxDB itself only drops whole expired shard groups, on its own schedule)."""
+        if self.access is StoreAccess.READ:
+            raise StoreRejected("this InfluxStore was opened read-only (StoreAccess.READ): retention is maintenance's")
         days = measurement_days(policy)
         self._retention = policy
-        self._ensure_layout(policy)
+        self._ensure_layout(policy, adjust=True)
         cutoffs = [
             (m, day_start_ns(cutoff_day(now, days[m.name]).date()) if m is schema.CHECKPOINT_DAY
              else to_ms(cutoff(now, days[m.name])) * NS_PER_MS)
@@ -465,6 +578,19 @@ class InfluxStore:
             log.warning("InfluxDB %s cannot delete through its API: data expires with each database's "
                         "retention period, set by the operator (docs/retention.md)",
                         self.server and self.server.version)
+
+
+def _beyond_retention(v: StoredVisit, where: str) -> Rejection:
+    try:
+        topic = gateway_topic(v.gateway_id, TopicKind.VISIT)
+    except ValueError:
+        topic = f"ronde/v1/gw/{v.gateway_id}/visit"
+    first = v.first_seen.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return Rejection(
+        at=v.received_at, reason=RejectReason.BEYOND_RETENTION, topic=topic, gateway_id=v.gateway_id,
+        detail=f"first seen {first}, older than the retention of {where}: InfluxDB dropped it on write",
+        payload_sha256=v.payload_sha256, event_id=v.event_id,
+    )
 
 
 def _transient(exc: Exception) -> bool:
@@ -492,8 +618,12 @@ def _rfc3339(ns: int) -> str:
 
 def _clusters(times: Collection[datetime]) -> list[tuple[int, int]]:
     """(first ms, last ms) of the times, cut wherever two are more than a minute apart."""
+    return _ms_clusters([to_ms(t) for t in times])
+
+
+def _ms_clusters(times_ms: Collection[int]) -> list[tuple[int, int]]:
     out: list[tuple[int, int]] = []
-    for ms in sorted({to_ms(t) for t in times}):
+    for ms in sorted(set(times_ms)):
         if out and ms - out[-1][1] <= KNOWN_IDS_GAP_MS:
             out[-1] = (out[-1][0], ms)
         else:

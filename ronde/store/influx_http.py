@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from ronde.redact import redact_url
 from ronde.store.errors import StoreRejected
 from ronde.store.port import StoreUnavailable
 
@@ -70,7 +71,8 @@ def detect_server(http: httpx.Client) -> ServerInfo:
     if ping.status_code >= 500:
         raise TransientHttpError(f"/ping: HTTP {ping.status_code}")
     if ping.status_code in (401, 403):
-        raise StoreUnavailable(f"InfluxDB at {http.base_url} refused our credentials on /ping ({ping.status_code})")
+        raise StoreUnavailable(
+            f"InfluxDB at {redact_url(str(http.base_url))} refused our credentials on /ping ({ping.status_code})")
     build = ping.headers.get("X-Influxdb-Build")
     version = ping.headers.get("X-Influxdb-Version") or _json_version(ping)
     if not version:
@@ -79,7 +81,8 @@ def detect_server(http: httpx.Client) -> ServerInfo:
         build = build or health.headers.get("X-Influxdb-Build")
     if not version:
         raise StoreUnavailable(
-            f"{http.base_url} answers /ping ({ping.status_code}) but says no InfluxDB version: is it InfluxDB?"
+            f"{redact_url(str(http.base_url))} answers /ping ({ping.status_code}) but says no InfluxDB version: "
+            "is it InfluxDB?"
         )
     return ServerInfo(version=version, build=build)
 
@@ -180,6 +183,9 @@ class InfluxQL:
                 raise StoreRejected(f"InfluxQL error: {body['error']}")
             out: list[list[Row]] = []
             for result in body.get("results", ()):
+                if result.get("error") and _not_created_yet(str(result["error"])):
+                    out.append([])  # nothing written there yet: a reader sees no data, not an error
+                    continue
                 if result.get("error"):
                     raise StoreRejected(f"InfluxQL error: {result['error']} in {q[:300]!r}")
                 if result.get("partial"):
@@ -191,23 +197,40 @@ class InfluxQL:
 
         return self.retry.run("InfluxDB query", go, _transient)
 
-    def write_v1(self, body: bytes, *, rp: str) -> None:
-        """POST line protocol to the 1.x ``/write`` (ns precision). 204 = durably in the WAL."""
+    def write_v1(self, body: bytes, *, rp: str) -> int:
+        """POST line protocol to the 1.x ``/write`` (ns precision). 204 = durably in the WAL.
+        Returns how many points InfluxDB dropped as older than the retention policy (the rest of the
+        request is written): the caller finds out which, it must not count them as stored."""
 
-        def go() -> None:
+        def go() -> int:
             response = self.http.post(
                 "/write", params={"db": self.database, "rp": rp, "precision": "ns"}, content=body,
                 headers={"Content-Type": "text/plain; charset=utf-8"},
             )
             if response.status_code == 204:
-                return
-            if response.status_code == 400 and "points beyond retention policy dropped" in response.text:
-                # The rest of the batch is written; the dropped points were already expired.
-                log.warning("InfluxDB dropped points older than the %r retention policy: %s", rp, response.text)
-                return
+                return 0
+            if response.status_code == 400 and (dropped := beyond_retention_dropped(response.text)):
+                log.warning("InfluxDB dropped %d point(s) older than the %r retention policy", dropped, rp)
+                return dropped
             _raise_for(response, "write")
+            return 0  # unreachable: _raise_for raises
 
-        self.retry.run("InfluxDB write", go, _transient)
+        return self.retry.run("InfluxDB write", go, _transient)
+
+
+_DROPPED_RE = re.compile(r"points beyond retention policy dropped=(\d+)")
+
+
+def beyond_retention_dropped(error: str) -> int:
+    """The count in InfluxDB's "partial write: points beyond retention policy dropped=N" (1.x and
+    2.x word it alike), or 0 when the error is something else."""
+    m = _DROPPED_RE.search(error)
+    return int(m.group(1)) if m else 0
+
+
+def _not_created_yet(error: str) -> bool:
+    """A database or retention policy that the maintenance role has not created yet (1.x wording)."""
+    return error.startswith(("database not found", "retention policy not found"))
 
 
 def _checked_json(response: httpx.Response, what: str) -> dict[str, Any]:

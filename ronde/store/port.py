@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import date, datetime, timedelta
+from enum import StrEnum
 from typing import Protocol
 
 from ronde.store.records import (
@@ -24,9 +25,27 @@ class StoreUnavailable(Exception):
     """The engine cannot durably accept or answer now; callers retry and must not ack meanwhile."""
 
 
+class StoreAccess(StrEnum):
+    """What a process may do to the store's layout when it opens it.
+
+    Only the maintenance role decides retention: when every process that opened the store rewrote
+    the retention policies (InfluxDB 1.x) or bucket rules (2.x) with its own settings, the API or an
+    audit run started after ingest reset ingest's configured retention to the defaults (data loss).
+    """
+
+    READ = "read"  # API, audits, dashboards: touch no layout, refuse writes
+    WRITE = "write"  # a writer that does not maintain: create what is missing, change nothing that exists
+    MAINTAIN = "maintain"  # ingest with maintenance, `ronde store init`: create, and set retention to its policy
+
+
 class Store(Protocol):
     def open(self) -> None:
-        """Create database/schema/retention if needed. Idempotent. Raises StoreUnavailable."""
+        """Prepare the store as its ``StoreAccess`` allows (READ: nothing; WRITE: create what is
+        missing; MAINTAIN: create, and set retention to the configured policy). Idempotent. Raises
+        StoreUnavailable (``StoreCorrupt`` when the data cannot be read as a store at all)."""
+
+    def check(self) -> None:
+        """Cheap probe that the store answers reads now (``/healthz``). Raises StoreUnavailable."""
 
     def close(self) -> None: ...
 

@@ -34,6 +34,7 @@ class RejectReason(StrEnum):
     OUT_OF_SERVICE = "out_of_service"  # outside service hours: not presence, and not collected
     VISIT_TOO_LONG = "visit_too_long"  # last_seen - first_seen above ingest's max_visit_s: no gateway makes one
     STORE_REFUSED = "store_refused"  # valid, but the store refuses it for good (a value it cannot hold)
+    BEYOND_RETENTION = "beyond_retention"  # InfluxDB dropped it on write: older than its retention policy
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +166,9 @@ class WriteBatch:
 
 @dataclass(frozen=True, slots=True)
 class RetentionPolicy:
-    """Defaults follow the CNIL's guidance on employee geolocation (see docs/retention.md)."""
+    """Defaults follow the CNIL's guidance on employee geolocation (see docs/retention.md). These
+    field defaults are the one place the default durations are written: every other place (store
+    and ingest configuration, docs' figures) reads ``ronde.store.retention.DEFAULT_RETENTION``."""
 
     raw_days: int = 60  # visits, telemetry, gateway states: about two months
     proof_days: int = 365  # daily rollups (proof of service per checkpoint): about a year

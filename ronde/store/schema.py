@@ -104,8 +104,14 @@ CHECKPOINT_DAY = Measurement(
      "presence_s": F, "max_idle_s": F, "mean_idle_s": F, "chain_digest": S, "written_at": INT},
     "service_day 00:00 UTC + hash(record, written_at) mod 1 day; the newest written_at wins",
 )
+VISIT_ID = Measurement(
+    "visit_id", RetentionClass.RAW,
+    ("gateway",),
+    {"event_id": S},
+    "the event id's ULID time (ms) + hash(event_id) mod 1 ms: found by the id alone, whatever its first_seen",
+)
 MEASUREMENTS: tuple[Measurement, ...] = (
-    VISIT, REJECTION, SEQUENCE_GAP, BEACON_TELEMETRY, GATEWAY_STATE, CHECKPOINT_DAY,
+    VISIT, REJECTION, SEQUENCE_GAP, BEACON_TELEMETRY, GATEWAY_STATE, CHECKPOINT_DAY, VISIT_ID,
 )
 
 
@@ -153,6 +159,30 @@ def offset(*parts: object, modulo: int = NS_PER_MS) -> int:
 
 def visit_ns(v: StoredVisit) -> int:
     return to_ms(v.first_seen) * NS_PER_MS + offset(v.event_id)
+
+
+_CROCKFORD = {c: i for i, c in enumerate("0123456789ABCDEFGHJKMNPQRSTVWXYZ")}
+
+
+def ulid_ms(event_id: str) -> int | None:
+    """The millisecond a ULID event id was made at (its first 48 bits; the gateway makes it when the
+    visit closes), or None for an id that is not a ULID."""
+    if len(event_id) != 26:
+        return None
+    n = 0
+    for c in event_id[:10]:
+        digit = _CROCKFORD.get(c)
+        if digit is None:
+            return None
+        n = n * 32 + digit
+    return n if n < 1 << 48 else None
+
+
+def visit_id_ns(event_id: str) -> int | None:
+    """Where the ``visit_id`` point of an event id lies: a function of the id alone, so a copy of the
+    event re-sent with another first_seen finds it (the visit point's time is its first_seen)."""
+    ms = ulid_ms(event_id)
+    return None if ms is None else ms * NS_PER_MS + offset(event_id)
 
 
 def rejection_ns(r: Rejection) -> int:
@@ -232,6 +262,10 @@ def rejection_line(r: Rejection) -> str:
         {"detail": r.detail, "topic": r.topic, "payload_sha256": r.payload_sha256, "event_id": r.event_id},
         rejection_ns(r),
     )
+
+
+def visit_id_line(v: StoredVisit, ns: int) -> str:
+    return encode_line(VISIT_ID.name, {"gateway": v.gateway_id}, {"event_id": v.event_id}, ns)
 
 
 def gap_line(g: SequenceGap) -> str:

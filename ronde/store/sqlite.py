@@ -10,17 +10,18 @@ threads); SQLite serialises the writers.
 from __future__ import annotations
 
 import math
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Collection, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 from ronde.store import schema
-from ronde.store.errors import StoreRejected
-from ronde.store.port import StoreUnavailable
+from ronde.store.errors import StoreCorrupt, StoreRejected
+from ronde.store.port import StoreAccess, StoreUnavailable
 from ronde.store.records import (
     BeaconCheck,
     BeaconTelemetryRecord,
@@ -97,12 +98,17 @@ _MAX_PARAMS = 500  # per IN (...) list, well under SQLite's variable limit
 
 
 class SqliteStore:
-    """``SqliteStore(path)``: the Store port on a SQLite file (created on ``open()``)."""
+    """``SqliteStore(path)``: the Store port on a SQLite file (created on ``open()``, mode 0600:
+    it holds employees' whereabouts). ``access=READ`` (API, audits) never creates the file nor
+    its tables, and its connections are ``query_only``."""
 
-    def __init__(self, path: str | Path, *, busy_timeout_s: float = 10.0) -> None:
+    def __init__(
+        self, path: str | Path, *, busy_timeout_s: float = 10.0, access: StoreAccess = StoreAccess.WRITE
+    ) -> None:
         if str(path) in ("", ":memory:") or str(path).startswith("file:"):
             raise ValueError(f"SqliteStore needs a file path (WAL, one connection per thread), not {str(path)!r}")
         self.path = Path(path)
+        self.access = access
         self._busy_timeout_s = busy_timeout_s
         self._local = threading.local()
         self._lock = threading.Lock()
@@ -112,12 +118,26 @@ class SqliteStore:
     # ---- lifecycle ---------------------------------------------------------------------------
 
     def open(self) -> None:
+        """A corrupted or truncated file raises ``StoreCorrupt`` here, at start-up (``quick_check``
+        reads every page once: the embedded store is small), rather than a 500 on some later read."""
         self._closed = False
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreUnavailable(f"cannot create the directory of {self.path}: {exc}") from exc
-        self._run(lambda c: c.executescript(_DDL))
+        if self.access is StoreAccess.READ:
+            if not self.path.is_file():
+                raise StoreUnavailable(f"SQLite {self.path}: no such store file (ingest creates it)")
+        else:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                _create_private(self.path)
+            except OSError as exc:
+                raise StoreUnavailable(f"cannot create {self.path}: {exc}") from exc
+        self._run(_quick_check)
+        if self.access is not StoreAccess.READ:
+            self._run(lambda c: c.executescript(_DDL))
+
+    def check(self) -> None:
+        """One row of each table: answers in microseconds, fails like the data routes would."""
+        for table in ("visits", "rejections", "gaps", "telemetry", "gateway_states", "rollups"):
+            self._query(f"SELECT * FROM {table} LIMIT 1")
 
     def close(self) -> None:
         with self._lock:
@@ -137,6 +157,8 @@ class SqliteStore:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")  # a commit is on disk before write() returns
             conn.execute("PRAGMA foreign_keys=ON")
+            if self.access is StoreAccess.READ:
+                conn.execute("PRAGMA query_only=ON")  # a reader cannot write, even by mistake
             with self._lock:
                 self._connections.append(conn)
             self._local.conn = conn
@@ -147,6 +169,8 @@ class SqliteStore:
             return fn(self._connection())
         except sqlite3.OperationalError as exc:  # locked, disk I/O, read-only, full…
             raise StoreUnavailable(f"SQLite {self.path}: {exc}") from exc
+        except sqlite3.DatabaseError as exc:
+            raise _corrupt(self.path, exc) from exc
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -161,6 +185,8 @@ class SqliteStore:
             conn.execute("COMMIT")
         except sqlite3.OperationalError as exc:
             raise StoreUnavailable(f"SQLite {self.path}: {exc}") from exc
+        except sqlite3.DatabaseError as exc:
+            raise _corrupt(self.path, exc) from exc
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         def go(conn: sqlite3.Connection) -> list[sqlite3.Row]:
@@ -412,6 +438,27 @@ def _refusals(path: Path) -> Iterator[None]:
         yield
     except (OverflowError, ValueError, sqlite3.IntegrityError, sqlite3.DataError, sqlite3.InterfaceError) as exc:
         raise StoreRejected(f"SQLite {path} refused the batch: {type(exc).__name__}") from exc
+
+
+def _create_private(path: Path) -> None:
+    """Create the file 0600 before SQLite does (it would apply the umask: 0644 by default); SQLite
+    gives its -wal and -shm files the database file's mode."""
+    with suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
+def _quick_check(conn: sqlite3.Connection) -> None:
+    problems = [str(r[0]) for r in conn.execute("PRAGMA quick_check(5)").fetchall()]
+    if problems != ["ok"]:
+        raise sqlite3.DatabaseError("; ".join(problems))
+
+
+def _corrupt(path: Path, exc: sqlite3.DatabaseError) -> StoreCorrupt | StoreUnavailable:
+    """``DatabaseError`` itself (not a subclass) is SQLite's NOTADB/CORRUPT: the file is damaged.
+    Its subclasses (integrity, programming errors…) are bugs, not an unavailable store: re-raised."""
+    if type(exc) is not sqlite3.DatabaseError:
+        raise exc
+    return StoreCorrupt(f"SQLite {path} is not a readable Ronde store ({exc}): restore it from a backup")
 
 
 def _marks(values: Sequence[object]) -> str:

@@ -34,6 +34,9 @@ def test_token_command_prints_the_token_once(tmp_path: Path, capsys: pytest.Capt
 
 def test_serve_fails_fast_on_bad_configuration(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db = f"sqlite://{tmp_path / 'r.db'}"
+    made = SqliteStore(tmp_path / "r.db")  # ingest creates the store: the API only reads it (StoreAccess.READ)
+    made.open()
+    made.close()
     assert main(["api", "serve", "--store", db, "--tokens", str(tmp_path / "missing.yaml")]) == 2
     assert "tokens_file" in capsys.readouterr().err
     bad = tmp_path / "tokens.yaml"
@@ -47,6 +50,10 @@ def test_serve_fails_fast_on_bad_configuration(tmp_path: Path, capsys: pytest.Ca
     assert main(["api", "serve", "--store", db, "--tokens", str(good), "--estate", str(estate)]) == 2
     assert "estate.yaml:4: landlords" in capsys.readouterr().err
     assert main(["api", "serve", "--store", "ftp://nowhere", "--tokens", str(good)]) == 2
+    capsys.readouterr()
+    missing = tmp_path / "never-made.db"
+    assert main(["api", "serve", "--store", f"sqlite://{missing}", "--tokens", str(good)]) == 2
+    assert "no such store file" in capsys.readouterr().err and not missing.exists()  # a reader creates nothing
 
 
 def test_serve_runs_the_api(tmp_path: Path) -> None:

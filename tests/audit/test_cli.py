@@ -86,3 +86,19 @@ def test_closed_day_is_not_a_service_day_but_its_events_stay_chained(db: Path, t
         "2026-11-04", "2026-11-05", "2026-11-06", "2026-11-07", "2026-11-08"]
     row = next(line for line in out.read_text().splitlines() if line.startswith(_first_cp() + ","))
     assert row.split(",")[6] == "4"  # service days: the closed Friday is not one
+
+
+def test_verify_as_a_landlord_refuses_another_landlords_report(db: Path, tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """A genuine report (signed, intact, store unchanged) of one landlord is not another's proof."""
+    out = tmp_path / "theirs.csv"
+    assert main(["audit", "report", "--landlord", "immobiliere-3f", "--from", "2026-11-04", "--to", "2026-11-08",
+                 "--store", str(db), "--format", "csv", "--out", str(out)]) == 0
+    assert main(["audit", "verify", str(out), "--store", str(db)]) == 0  # genuine: it verifies as what it is
+    capsys.readouterr()
+    assert main(["audit", "verify", str(out), "--store", str(db), "--landlord", "paris-habitat"]) == 1
+    text = capsys.readouterr().out
+    assert text.startswith("FAILED: ")
+    assert "LANDLORD: this report was issued for landlord 'immobiliere-3f', not 'paris-habitat'" in text
+    assert main(["audit", "verify", str(out), "--store", str(db), "--landlord", "immobiliere-3f"]) == 0
+    assert capsys.readouterr().out.startswith("OK: ")

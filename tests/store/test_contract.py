@@ -320,3 +320,29 @@ def test_sqlite_locked_raises_store_unavailable_then_recovers(tmp_path: Path) ->
     store.write(WriteBatch(visits=(f.visit(1),)))
     assert [v.event_id for v in store.visits(*WINDOW)] == [f.ulid(1)]
     store.close()
+
+
+def test_same_event_id_with_another_first_seen_is_stored_once(store: Store) -> None:
+    """Issue 11, item 6: a copy of an event re-sent with another first_seen (a gateway bug or a
+    forgery signed by it) is the same event: one stored visit per id, on every engine, and the
+    duplicate look-up finds it whatever first_seen the copy carries."""
+    from tests.ingest.helpers import ulid
+
+    made = BASE + timedelta(minutes=50)  # the gateway makes the id when it closes the visit
+    v = replace(f.visit(1, at=BASE + timedelta(minutes=45)), event_id=ulid(made))
+    earlier = replace(v, first_seen=v.first_seen - timedelta(hours=5), last_seen=v.last_seen - timedelta(hours=5),
+                      payload_sha256=f.sha("re-sent earlier"))
+    later = replace(v, first_seen=v.first_seen + timedelta(hours=3), last_seen=v.last_seen + timedelta(hours=3),
+                    payload_sha256=f.sha("re-sent later"))
+    store.write(WriteBatch(visits=(v,)))
+    assert store.known_event_ids([earlier.key]) == {v.event_id} == store.known_event_ids([later.key])
+    store.write(WriteBatch(visits=(earlier,)))
+    store.write(WriteBatch(visits=(later, f.visit(2))))
+    wide = (BASE - timedelta(days=1), BASE + timedelta(days=2))
+    assert [x for x in store.visits(*wide) if x.event_id == v.event_id] == [v]
+    assert f.visit(2) in store.visits(*wide)
+    # two copies in one batch: the first is kept, as SQLite's primary key keeps it
+    w = replace(f.visit(3, at=BASE + timedelta(hours=2)), event_id=ulid(BASE + timedelta(hours=2, minutes=1)))
+    w_copy = replace(w, first_seen=w.first_seen + timedelta(minutes=30), last_seen=w.last_seen + timedelta(minutes=30))
+    store.write(WriteBatch(visits=(w, w_copy)))
+    assert [x for x in store.visits(*wide) if x.event_id == w.event_id] == [w]

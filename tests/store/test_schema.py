@@ -27,7 +27,7 @@ def test_each_record_kind_lands_in_its_retention_class() -> None:
     assert {m.name: m.retention for m in MEASUREMENTS} == {
         "visit": RetentionClass.RAW, "beacon_telemetry": RetentionClass.RAW, "gateway_state": RetentionClass.RAW,
         "sequence_gap": RetentionClass.RAW, "rejection": RetentionClass.REJECTIONS,
-        "checkpoint_day": RetentionClass.PROOF,
+        "checkpoint_day": RetentionClass.PROOF, "visit_id": RetentionClass.RAW,
     }
 
 

@@ -1,0 +1,21 @@
+"""Every table of the operational database; importing this fills ``Base.metadata`` (Alembic's target)."""
+
+from ronde.opdb.models.access import AccessLogRow, BadgeRow, GatewayRow, SessionRow, TokenRow
+from ronde.opdb.models.base import Base, UtcDateTime
+from ronde.opdb.models.registry import (
+    BeaconRow,
+    BuildingRow,
+    CheckpointRow,
+    EstateRow,
+    LandlordRow,
+    PathRow,
+    RegistryStateRow,
+    RevisionRow,
+)
+from ronde.opdb.models.service import CalendarRow, ClosedDateRow, PartnerEstateRow, PartnerRow
+
+__all__ = [
+    "AccessLogRow", "BadgeRow", "Base", "BeaconRow", "BuildingRow", "CalendarRow", "CheckpointRow", "ClosedDateRow",
+    "EstateRow", "GatewayRow", "LandlordRow", "PartnerEstateRow", "PartnerRow", "PathRow", "RegistryStateRow",
+    "RevisionRow", "SessionRow", "TokenRow", "UtcDateTime",
+]
