@@ -23,7 +23,7 @@ from ronde.api.auth import Principal, Role, TokenEntry
 from ronde.api.registry_service import BadgeEntry
 from ronde.api.sessions import Session as PageSession
 from ronde.ingest.gateways import GatewayEntry, GatewayRegistry, gateway_entry
-from ronde.opdb.engine import session_factory
+from ronde.opdb.engine import read_only, session_factory
 from ronde.opdb.models import AccessLogRow, BadgeRow, GatewayRow, SessionRow, TokenRow
 from ronde.opdb.registry_repo import bump_version, lock_state
 
@@ -210,6 +210,7 @@ class DbTokens:
 
     def __init__(self, engine: Engine, *, clock: Callable[[], datetime] = _now) -> None:
         self._sessions = session_factory(engine)
+        self._read = session_factory(read_only(engine))
         self._clock = clock
 
     def authenticate(self, token: str) -> Principal | None:
@@ -218,7 +219,7 @@ class DbTokens:
         return self.lookup_hash(hash_token(token))
 
     def lookup_hash(self, digest: str) -> Principal | None:
-        with self._sessions() as s:
+        with self._read() as s:
             row = s.get(TokenRow, digest)
             if row is None or not hmac.compare_digest(row.sha256, digest):
                 return None

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 DEFAULT_DATABASE_URL = "sqlite:///var/ronde/ronde.db"
 URL_VARIABLE = "RONDE_DATABASE_URL"
 PASSWORD_VARIABLE = "RONDE_DATABASE_PASSWORD"
+READ_ONLY = "ronde_read_only"  # execution option of the engines that only read
 
 
 def database_url(explicit: str | None = None) -> str:
@@ -63,11 +64,21 @@ def make_engine(url: str | URL | None = None, **kwargs: Any) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # readers (``read_only(engine)``) do not take the write lock: WAL lets them read beside a writer
+            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(u, **kwargs)
+
+
+def read_only(engine: Engine) -> Engine:
+    """The same engine (same pool) for transactions that only read: one consistent picture across their SELECTs
+    (REPEATABLE READ on PostgreSQL; on SQLite a deferred BEGIN, which in WAL mode reads one snapshot)."""
+    options: dict[str, Any] = {READ_ONLY: True}
+    if engine.dialect.name == "postgresql":
+        options["isolation_level"] = "REPEATABLE READ"
+    return engine.execution_options(**options)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -27,7 +27,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from ronde.api.registry_service import RegistryChangeError, RevisionConflict, _errors_of, registry_to_data
-from ronde.opdb.engine import session_factory
+from ronde.opdb.engine import read_only, session_factory
 from ronde.opdb.models import (
     BeaconRow,
     BuildingRow,
@@ -317,10 +317,7 @@ class RegistryRepository:
         self.engine = engine
         self._box = box
         self._sessions = session_factory(engine)
-        read_options: dict[str, Any] = {}
-        if engine.dialect.name == "postgresql":  # one consistent picture across the several SELECTs of a read
-            read_options["isolation_level"] = "REPEATABLE READ"
-        self._read_sessions = session_factory(engine.execution_options(**read_options))
+        self._read_sessions = session_factory(read_only(engine))
 
     # ---- reads ----
 

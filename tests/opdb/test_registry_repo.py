@@ -143,3 +143,20 @@ def test_concurrent_writes_leave_a_consistent_registry_and_one_revision_each(eng
     assert [r.parent_id for r in revisions] == [None, *[r.id for r in revisions[:-1]]]  # one line, no fork
     assert final.revision == revisions[-1] and registry_digest(final.registry) == revisions[-1].digest
     assert len({r.digest for r in revisions}) == 21
+
+
+def test_readers_are_not_blocked_by_a_writer(engine: Engine, box: SecretBox) -> None:
+    import time
+
+    from ronde.opdb.engine import session_factory
+    from ronde.opdb.registry_repo import lock_state
+
+    repo = RegistryRepository(engine, box)
+    repo.install(sample(), author="t")
+    with session_factory(engine).begin() as s:  # a writer holds the registry lock, uncommitted
+        lock_state(s).version += 100
+        started = time.monotonic()
+        snap = repo.snapshot()  # a reader still sees the committed registry, at once
+        assert time.monotonic() - started < 5 and snap.version == 1 and snap.registry is not None
+        assert repo.version() == 1
+        s.rollback()
