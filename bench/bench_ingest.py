@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
 
-from ronde.ingest.gateways import GatewayRegistry, dump_gateways, gateway_entry  # noqa: E402
+from ronde.protocol.gateways import GatewayRegistry, dump_gateways, gateway_entry  # noqa: E402
 from ronde.protocol.signing import public_key_text  # noqa: E402
 from ronde.store import schema  # noqa: E402
 from ronde.store.records import BeaconCheck, StoredVisit, Verification  # noqa: E402

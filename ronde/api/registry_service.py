@@ -21,7 +21,6 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from ronde.ingest.gateways import EnrolmentError, GatewayEntry, GatewayRegistry, dump_gateways, load_gateways
 from ronde.protocol import safe_yaml
 from ronde.protocol.estate import (
     EstateDocument,
@@ -33,6 +32,7 @@ from ronde.protocol.estate import (
     registry_from_document,
 )
 from ronde.protocol.estate_digest import registry_digest
+from ronde.protocol.gateways import EnrolmentError, GatewayEntry, GatewayRegistry, dump_gateways, load_gateways
 from ronde.protocol.messages import BADGE_PATTERN
 from ronde.protocol.plain_text import control_character_problem
 

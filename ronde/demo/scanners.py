@@ -20,7 +20,7 @@ from ronde.gateway.app import GatewayApp
 from ronde.gateway.config import parse_config
 from ronde.gateway.indicator import IndicatorState
 from ronde.gateway.keys import create_key
-from ronde.ingest.gateways import GatewayRegistry, gateway_entry
+from ronde.protocol.gateways import GatewayRegistry, gateway_entry
 from ronde.protocol.signing import public_key_text
 
 # Called about ten times a second with (simulated now, visits recorded so far).

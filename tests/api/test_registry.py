@@ -12,9 +12,9 @@ from fastapi.testclient import TestClient
 from ronde.api.app import create_app
 from ronde.api.auth import TokenBook
 from ronde.api.settings import ApiSettings
-from ronde.ingest.gateways import load_gateways
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.estate import default_estate_path, load_default_estate, load_estate
+from ronde.protocol.gateways import load_gateways
 from ronde.protocol.signing import new_private_key, public_key_text
 from ronde.store.sqlite import SqliteStore
 from tests.api.support import PH_CP, TOKENS, auth

@@ -13,11 +13,11 @@ from datetime import UTC, datetime, timedelta
 from ronde.firmware_sim.drivers.inproc import run_pipeline
 from ronde.firmware_sim.scenarios import build_scenario
 from ronde.gateway.detection import DetectionConfig
-from ronde.ingest.gateways import GatewayRegistry, gateway_entry
 from ronde.ingest.validate import Accepted, ValidationContext, validate
 from ronde.protocol import signing
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.estate import load_default_estate
+from ronde.protocol.gateways import GatewayRegistry, gateway_entry
 from ronde.protocol.messages import VisitEvent, encode
 from ronde.protocol.topics import TopicKind, gateway_topic
 from ronde.store.records import RejectReason, StoredVisit

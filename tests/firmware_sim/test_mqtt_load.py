@@ -9,7 +9,7 @@ import pytest
 
 from ronde.firmware_sim.cli import register  # noqa: F401  (the CLI entry exists)
 from ronde.firmware_sim.drivers.mqtt_load import KEYS_FILE, run_load
-from ronde.ingest.gateways import load_gateways
+from ronde.protocol.gateways import load_gateways
 from ronde.protocol.messages import VisitEvent
 from ronde.protocol.signing import verify
 from ronde.protocol.topics import parse_topic

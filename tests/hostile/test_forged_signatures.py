@@ -25,7 +25,10 @@ import pytest
 from ronde.api.registry_service import RegistryChangeError, RegistryService
 from ronde.ingest.config import IngestConfig
 from ronde.ingest.consumer import IngestWorker
-from ronde.ingest.gateways import (
+from ronde.ingest.validate import validate
+from ronde.protocol.calendar import ServiceCalendar
+from ronde.protocol.estate import load_default_estate
+from ronde.protocol.gateways import (
     EnrolmentError,
     GatewayEntry,
     GatewayRegistry,
@@ -33,9 +36,6 @@ from ronde.ingest.gateways import (
     gateway_entry,
     parse_gateways,
 )
-from ronde.ingest.validate import validate
-from ronde.protocol.calendar import ServiceCalendar
-from ronde.protocol.estate import load_default_estate
 from ronde.protocol.signing import b64u, canonical_bytes, new_private_key, public_key_text
 from ronde.store.records import Rejection, RejectReason
 from ronde.store.sqlite import SqliteStore

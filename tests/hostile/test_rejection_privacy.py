@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from ronde.ingest.gateways import GatewayRegistry, gateway_entry
 from ronde.ingest.pipeline import BatchProcessor, Incoming
 from ronde.protocol.calendar import ServiceCalendar
+from ronde.protocol.gateways import GatewayRegistry, gateway_entry
 from ronde.protocol.messages import format_time
 from ronde.protocol.signing import public_key_text, sign
 from ronde.protocol.topics import TopicKind

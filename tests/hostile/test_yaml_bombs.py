@@ -24,9 +24,9 @@ from fastapi.testclient import TestClient
 from ronde.api.auth import TokenFileError, read_token_file
 from ronde.api.registry_service import load_badges
 from ronde.ingest.config import ConfigError, load_config
-from ronde.ingest.gateways import GatewaysFileError, load_gateways, parse_gateways
 from ronde.protocol import safe_yaml
 from ronde.protocol.estate import EstateFileError, default_estate_path, parse_estate
+from ronde.protocol.gateways import GatewaysFileError, load_gateways, parse_gateways
 from ronde.protocol.safe_yaml import MAX_ALIASES, MAX_BYTES, MAX_DEPTH, MAX_NODES, YamlLimitError, YamlLimits
 from tests.api.support import auth, make_app
 

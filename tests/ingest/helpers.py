@@ -10,11 +10,11 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ronde.ingest.gateways import GatewayRegistry, gateway_entry
 from ronde.ingest.validate import ValidationContext
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.eid import compute_eid
 from ronde.protocol.estate import Checkpoint, Registry, load_default_estate
+from ronde.protocol.gateways import GatewayRegistry, gateway_entry
 from ronde.protocol.messages import format_time
 from ronde.protocol.signing import public_key_text, sign
 from ronde.protocol.topics import TopicKind, gateway_topic

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from ronde.cli import main
-from ronde.ingest.gateways import GatewayRegistry, dump_gateways
+from ronde.protocol.gateways import GatewayRegistry, dump_gateways
 from ronde.store.records import RejectReason
 from ronde.store.sqlite import SqliteStore
 from tests.ingest.broker import Publisher

@@ -22,7 +22,7 @@ import yaml
 
 from ronde.ingest.config import IngestConfig
 from ronde.ingest.consumer import IngestWorker
-from ronde.ingest.gateways import dump_gateways
+from ronde.protocol.gateways import dump_gateways
 from ronde.store.influx import InfluxStore
 from tests.ingest.broker import PASSWORD, Publisher, shipped_broker, shipped_queue_limit
 from tests.ingest.helpers import ALWAYS, GATEWAYS, GW, REGISTRY, encode, topic, visit, wait_for

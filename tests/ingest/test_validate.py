@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ronde.ingest.gateways import GatewayRegistry, gateway_entry
 from ronde.ingest.validate import Accepted, ValidationContext, validate, validate_strict
 from ronde.protocol.calendar import ServiceCalendar
+from ronde.protocol.gateways import GatewayRegistry, gateway_entry
 from ronde.protocol.messages import format_time
 from ronde.protocol.signing import public_key_text, sign
 from ronde.protocol.topics import TopicKind
@@ -223,7 +223,7 @@ def test_out_of_service_hours_not_collected() -> None:
 
 
 def test_badge_not_enrolled_on_gateway() -> None:
-    from ronde.ingest.gateways import GatewayRegistry, gateway_entry
+    from ronde.protocol.gateways import GatewayRegistry, gateway_entry
     from ronde.protocol.signing import public_key_text
 
     gws = GatewayRegistry.of(gateway_entry(GW, public_key_text(KEYS[GW]), frozenset({"EQUIPE-B2"})))

@@ -34,7 +34,6 @@ from ronde.api.models import (
 )
 from ronde.api.registry_service import BadgeEntry, RegistryChangeError, registry_to_yaml
 from ronde.api.scope import NotFound, Scope
-from ronde.ingest.gateways import RESERVED_GATEWAY_IDS, gateway_entry
 from ronde.protocol.estate import (
     KIND_LABELS_EN,
     KIND_LABELS_FR,
@@ -44,6 +43,7 @@ from ronde.protocol.estate import (
     Registry,
     registry_from_document,
 )
+from ronde.protocol.gateways import RESERVED_GATEWAY_IDS, gateway_entry
 
 router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
 ESTATE_ERRORS: dict[int | str, dict[str, Any]] = {

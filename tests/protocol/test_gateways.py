@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from ronde.ingest.gateways import (
+from ronde.protocol.gateways import (
     EnrolmentError,
     GatewayEntry,
     GatewayRegistry,
