@@ -41,6 +41,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ronde.protocol import safe_yaml
+from ronde.protocol.errors import validation_issues
 from ronde.protocol.messages import BADGE_PATTERN
 from ronde.protocol.plain_text import PlainText
 from ronde.protocol.signing import WeakPublicKey, check_public_key, public_key_from_text, public_key_raw_from_text
@@ -152,13 +153,6 @@ def gateway_entry(
     return GatewayEntry(gateway_id, key, public_key_text, badges, raw, allow_unsigned)
 
 
-def _loc(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
 def parse_gateways(text: str, source: str = "<gateways>") -> GatewayRegistry:
     try:
         data: Any = safe_yaml.safe_load(text, source)
@@ -172,7 +166,8 @@ def parse_gateways(text: str, source: str = "<gateways>") -> GatewayRegistry:
     try:
         doc = _GatewaysDocument.model_validate(data)
     except ValidationError as exc:
-        raise GatewaysFileError(source, [f"{_loc(e['loc'])}: {e['msg']}" for e in exc.errors()]) from None
+        issues = validation_issues(exc, echo_input=True)
+        raise GatewaysFileError(source, [f"{i.where}: {i.what}" for i in issues]) from None
     problems: list[str] = []
     registry = GatewayRegistry()
     badge_re = re.compile(BADGE_PATTERN)
