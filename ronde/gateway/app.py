@@ -20,7 +20,6 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ronde.gateway.backoff import Backoff
 from ronde.gateway.clock import Clock, SystemClock
 from ronde.gateway.config import GatewayConfig, read_password
 from ronde.gateway.detection import DetectedVisit
@@ -34,6 +33,7 @@ from ronde.gateway.publisher import OutboxPublisher
 from ronde.gateway.scanner import AdvertisementSource
 from ronde.gateway.service_gate import GateState, Override, ServiceGate
 from ronde.gateway.status import BatteryProbe, DepthAlarm, NoBattery, ScanRate, heartbeat_payload, status_payload
+from ronde.protocol.backoff import Backoff
 from ronde.protocol.topics import TopicKind, gateway_topic
 
 log = logging.getLogger(__name__)

@@ -21,7 +21,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from ronde.gateway.backoff import Backoff
+from ronde.protocol.backoff import Backoff
 
 log = logging.getLogger(__name__)
 

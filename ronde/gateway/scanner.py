@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Protocol
 
-from ronde.gateway.backoff import Backoff
 from ronde.gateway.clock import Clock, SystemClock
+from ronde.protocol.backoff import Backoff
 from ronde.protocol.radio import Advertisement
 
 log = logging.getLogger(__name__)
@@ -109,7 +109,7 @@ class BleakSource:
         self.active = active
         self.clock: Clock = clock or SystemClock()
         self.watchdog_s = watchdog_s
-        self.backoff = backoff or Backoff(initial_s=1.0, cap_s=30.0)
+        self.backoff = backoff or Backoff(1.0, 30.0)
         self.queue_size = queue_size
         self.scanner_factory = scanner_factory
         self.stats = ScanStats()

@@ -7,4 +7,5 @@
 - ``eid``: the Eddystone-EID algorithm (beacons compute it, the server resolves it).
 - ``calendar``: service hours and service days.
 - ``estate``: the estate file (the registry's versioned source of truth).
+- ``backoff``: the one capped, full-jitter retry backoff every role uses.
 """

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -17,6 +16,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from ronde.protocol.backoff import Backoff
 from ronde.redact import redact_url
 from ronde.store.errors import StoreRejected
 from ronde.store.port import StoreUnavailable
@@ -125,7 +125,8 @@ def rows_of(statement_result: Mapping[str, Any]) -> list[Row]:
 
 @dataclass(frozen=True, slots=True)
 class Retry:
-    """Retries of transient failures (5xx, 429, connection errors) inside a bounded time."""
+    """Retries of transient failures (5xx, 429, connection errors) inside a bounded time, spaced by
+    the protocol's full-jitter backoff (``ronde.protocol.backoff``: uniform(0, min(max, first·2ⁿ)))."""
 
     budget_s: float = 10.0
     first_delay_s: float = 0.1
@@ -133,7 +134,7 @@ class Retry:
 
     def run(self, what: str, fn: Callable[[], T], transient: Callable[[Exception], bool]) -> T:
         deadline = time.monotonic() + self.budget_s
-        delay = self.first_delay_s
+        backoff = Backoff(self.first_delay_s, max(self.first_delay_s, self.max_delay_s))
         attempt = 0
         while True:
             attempt += 1
@@ -145,10 +146,9 @@ class Retry:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise StoreUnavailable(f"{what}: still failing after {attempt} attempts: {exc}") from exc
-                pause = min(delay * random.uniform(0.5, 1.0), left)
+                pause = min(backoff.next_delay(), left)
                 log.warning("%s failed (attempt %d, retrying in %.2fs): %s", what, attempt, pause, exc)
                 time.sleep(pause)
-                delay = min(delay * 2, self.max_delay_s)
 
 
 class TransientHttpError(Exception):
