@@ -259,20 +259,6 @@ def test_wrong_password_fails_fast(broker: Mosquitto, tmp_path: Path) -> None:
     store.close()
 
 
-def test_backoff_is_jittered_capped_and_resets() -> None:
-    import random
-
-    from ronde.ingest.consumer import Backoff
-
-    b = Backoff(0.5, 30.0, random.Random(7))
-    delays = [b.next() for _ in range(12)]
-    assert all(0.5 <= d <= 30.0 for d in delays)
-    assert max(delays[:2]) <= 1.0 and max(delays[6:]) > 5.0  # grows…
-    assert len(set(delays)) == len(delays)  # …with jitter
-    b.reset()
-    assert b.next() <= 0.5 + 1e-9
-
-
 class _BuggyStore(SqliteStore):
     """A real store whose write has a bug (not an outage): the worker must stop, acking nothing."""
 

@@ -1,0 +1,72 @@
+"""Maintenance beside ingest: sequence gaps, rollups of closed days, retention.
+
+Every step is idempotent, so any number of workers may run it (``maintenance: true``), or none
+(``ronde ingest gaps`` by hand, a separate process). ``MaintenanceRunner.run`` repeats the steps
+every ``maintenance_interval_s`` until told to stop; a step that fails is logged and tried again
+at the next pass: maintenance never stops ingest.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from ronde.ingest.config import IngestConfig
+from ronde.ingest.gaps import record_gaps
+from ronde.ingest.rollup import RetentionScheduler, RollupScheduler
+from ronde.protocol.calendar import ServiceCalendar
+from ronde.protocol.estate import Registry
+from ronde.store.port import Store, StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+
+class MaintenanceRunner:
+    """Gaps, rollups and retention on one store, every ``interval_s``."""
+
+    def __init__(
+        self, store: Store, rollups: RollupScheduler, retention: RetentionScheduler, *,
+        gap_window: timedelta, gap_grace: timedelta, interval_s: float,
+    ) -> None:
+        self.store = store
+        self.rollups = rollups
+        self.retention = retention
+        self.gap_window = gap_window
+        self.gap_grace = gap_grace
+        self.interval_s = interval_s
+
+    @classmethod
+    def from_config(
+        cls, config: IngestConfig, store: Store, registry: Registry, calendar: ServiceCalendar
+    ) -> MaintenanceRunner:
+        c = config
+        return cls(
+            store,
+            RollupScheduler(store, registry, calendar, grace=timedelta(seconds=c.rollup_grace_s),
+                            lookback_days=c.rollup_lookback_days),
+            RetentionScheduler(store, c.retention.to_policy(), every=timedelta(seconds=c.retention_interval_s)),
+            gap_window=timedelta(hours=c.gap_window_h), gap_grace=timedelta(seconds=c.gap_grace_s),
+            interval_s=c.maintenance_interval_s,
+        )
+
+    def run(self, stopping: threading.Event) -> None:
+        """One pass every ``interval_s`` (the first after one interval) until ``stopping`` is set."""
+        while not stopping.wait(self.interval_s):
+            self.maintain(datetime.now(UTC))
+
+    def maintain(self, now: datetime) -> None:
+        """One pass of every step; a failing step is logged and the others still run."""
+        steps: list[tuple[str, Callable[[], object]]] = [
+            ("gaps", lambda: record_gaps(self.store, now, window=self.gap_window, grace=self.gap_grace)),
+            ("rollups", lambda: self.rollups.run(now)),
+            ("retention", lambda: self.retention.run(now)),
+        ]
+        for name, step in steps:
+            try:
+                step()
+            except StoreUnavailable as exc:
+                log.warning("maintenance %s postponed: store unavailable (%s)", name, exc)
+            except Exception:
+                log.exception("maintenance %s failed; ingest goes on", name)
