@@ -107,7 +107,7 @@ def test_docs_example_lines_are_what_the_code_writes() -> None:
             -66.4, Verification.SIGNED, BeaconCheck.STATIC, t + timedelta(seconds=50, milliseconds=2),
             "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08")),
         schema.rejection_line(Rejection(
-            t, RejectReason.SIGNATURE_INVALID, 'signature does not verify with key "gw-mordacs-1#2"',
+            t, RejectReason.SIGNATURE_INVALID, "Ed25519 signature does not match the enrolled key",
             f"ronde/v1/gw/{gw}/visit", gw, "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae",
             "01JQ6Z8K9V3W4X5Y6Z7A8B9C0E")),
         schema.gap_line(SequenceGap(gw, 1043, 1045, t)),
