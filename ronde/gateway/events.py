@@ -9,9 +9,7 @@ stores the event (``Outbox.enqueue_sequenced``), so numbering and durability can
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
-from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -19,7 +17,7 @@ from ronde.gateway.detection import DetectedVisit
 from ronde.gateway.outbox import OutgoingMessage
 from ronde.gateway.pipeline import TelemetryReading
 from ronde.gateway.ulid import UlidGenerator
-from ronde.protocol.messages import BeaconTelemetry, GatewayStatus, Heartbeat, VisitEvent, to_wire
+from ronde.protocol.messages import BeaconTelemetry, GatewayStatus, Heartbeat, VisitEvent, to_wire, wire_bytes
 from ronde.protocol.signing import sign
 from ronde.protocol.topics import TopicKind
 
@@ -65,9 +63,5 @@ class EventFactory:
 
 
 def signed_json(message: VisitEvent | GatewayStatus | Heartbeat | BeaconTelemetry, key: Ed25519PrivateKey) -> bytes:
-    """The wire bytes of ``message`` with its ``sig`` (RFC 8785 form signed, compact JSON sent)."""
-    return _json(sign(to_wire(message), key))
-
-
-def _json(obj: dict[str, Any]) -> bytes:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
+    """The wire bytes of ``message`` with its ``sig`` (RFC 8785 form signed, ``wire_bytes`` sent)."""
+    return wire_bytes(sign(to_wire(message), key))

@@ -18,6 +18,7 @@ with an unbounded number, so a kind added later cannot forget it.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -226,8 +227,18 @@ def to_wire(message: _Wire) -> dict[str, Any]:
     return out
 
 
+def wire_bytes(obj: Mapping[str, Any]) -> bytes:
+    """The bytes a wire message is published as, from its JSON object (``to_wire``'s, signed or not):
+    compact JSON in UTF-8, members in the object's order (the model's, as in ``docs/examples``), no
+    NaN or Infinity (ingest refuses them). The one encoder of every publisher: the gateway, the
+    simulators, the tests. What a signature covers is not these bytes but the object's RFC 8785 form
+    (``ronde.protocol.canonical``), so the member order here changes no signature."""
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+
+
 def encode(message: _Wire) -> bytes:
-    return json.dumps(to_wire(message), ensure_ascii=False, separators=(",", ":")).encode()
+    """``wire_bytes`` of an unsigned message."""
+    return wire_bytes(to_wire(message))
 
 
 MESSAGE_MODELS: dict[str, type[_Wire]] = {

@@ -6,7 +6,6 @@ route (not computed by Ronde's code): five checkpoints, one of them never approa
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -18,7 +17,7 @@ from ronde.demo.run import last_finished_service_day
 from ronde.firmware_sim.scenarios import scripted_scenario
 from ronde.ingest.rollup import rollup_day
 from ronde.protocol import signing
-from ronde.protocol.messages import IBeaconId, VisitEvent, format_time, to_wire
+from ronde.protocol.messages import IBeaconId, VisitEvent, format_time, to_wire, wire_bytes
 from ronde.protocol.topics import TopicKind, gateway_topic
 from ronde.store.config import open_store
 from ronde.store.port import Store
@@ -163,4 +162,4 @@ def test_dst_sundays_land_on_their_service_day(store: Store, tmp_path: Path) -> 
 def _event(gw: str, badge: str, seq: int, beacon: IBeaconId, at: datetime, key: object) -> bytes:
     ev = VisitEvent(id=ulid_at(at, seq), gateway_id=gw, seq=seq, badge=badge, beacon=beacon, first_seen=at,
                     last_seen=at + timedelta(seconds=90), count=80, rssi_max=-60, rssi_mean=-66.0)
-    return json.dumps(signing.sign(to_wire(ev), key)).encode()  # type: ignore[arg-type]
+    return wire_bytes(signing.sign(to_wire(ev), key))  # type: ignore[arg-type]

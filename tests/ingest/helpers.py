@@ -15,7 +15,7 @@ from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.eid import compute_eid
 from ronde.protocol.estate import Checkpoint, Registry, load_default_estate
 from ronde.protocol.gateways import GatewayRegistry, gateway_entry
-from ronde.protocol.messages import format_time
+from ronde.protocol.messages import format_time, wire_bytes
 from ronde.protocol.signing import public_key_text, sign
 from ronde.protocol.topics import TopicKind, gateway_topic
 
@@ -73,6 +73,13 @@ def visit(
 
 
 def encode(obj: dict[str, Any]) -> bytes:
+    """As a gateway publishes it (``wire_bytes``)."""
+    return wire_bytes(obj)
+
+
+def encode_hostile(obj: dict[str, Any]) -> bytes:
+    """Like ``encode``, but NaN and Infinity are written as Python's json writes them, as a hostile
+    sender could (the wire encoder refuses them)."""
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
 
 

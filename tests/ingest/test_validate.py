@@ -26,7 +26,18 @@ from ronde.store.records import (
     Verification,
 )
 from tests.ingest import helpers
-from tests.ingest.helpers import GATEWAYS, GW, GW2, KEYS, REGISTRY, context, encode, static_checkpoints, topic
+from tests.ingest.helpers import (
+    GATEWAYS,
+    GW,
+    GW2,
+    KEYS,
+    REGISTRY,
+    context,
+    encode,
+    encode_hostile,
+    static_checkpoints,
+    topic,
+)
 
 NOW = datetime.now(UTC)
 
@@ -288,7 +299,7 @@ _GOOD = encode(visit(1))
             st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
             lambda ch: st.lists(ch, max_size=4) | st.dictionaries(st.text(max_size=8), ch, max_size=4),
             max_leaves=20,
-        ).map(lambda o: encode({"v": 1, "type": "visit", "x": o}) if not isinstance(o, dict) else encode(o)),
+        ).map(lambda o: encode_hostile(o if isinstance(o, dict) else {"v": 1, "type": "visit", "x": o})),
     ),
 )
 def test_never_raises(t: str, payload: bytes) -> None:
@@ -310,6 +321,6 @@ def context_cached() -> ValidationContext:
 def test_mutated_field_never_raises_nor_passes(field: str, value: object) -> None:
     original = visit(1)
     obj = dict(original, **{field: value})
-    result = validate_strict(topic(), encode(obj), NOW, _CTX)  # NaN/Infinity become ENCODING rejections
+    result = validate_strict(topic(), encode_hostile(obj), NOW, _CTX)  # NaN/Infinity: ENCODING rejections
     if field != "sig" and value != original[field]:
         assert isinstance(result, Rejection)

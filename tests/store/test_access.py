@@ -181,3 +181,19 @@ def test_influxdb_2_bucket_rules_are_changed_by_the_maintenance_role_only(access
         assert bool(changes) is patched
         if access is StoreAccess.READ:
             assert s.sent("GET", "/api/v2/buckets") == []  # a reader does not even look
+
+
+@pytest.mark.influx
+def test_store_init_applies_the_ingest_configuration_retention(influxd: Influxd, tmp_path: Path) -> None:
+    """``ronde store init --config ingest.yaml``: the maintenance role's open, from the same file as the workers."""
+    from ronde.cli import main
+
+    db = f"acc_{uuid.uuid4().hex[:10]}"
+    config = tmp_path / "ingest.yaml"
+    config.write_text(f"store_url: {influxd.url}\ninflux_database: {db}\n"
+                      "retention: {raw_days: 400, proof_days: 800}\n")
+    assert main(["store", "init", "--config", str(config)]) == 0
+    assert _policies(influxd, db) == {"raw": "9600h0m0s", "rejections": "1440h0m0s", "proof": "19200h0m0s"}
+    config.write_text(f"store_url: {influxd.url}\ninflux_database: {db}\n")  # back to the defaults
+    assert main(["store", "init", "--config", str(config)]) == 0
+    assert _policies(influxd, db) == {"raw": "1440h0m0s", "rejections": "1440h0m0s", "proof": "8760h0m0s"}

@@ -38,6 +38,7 @@ from ronde.protocol.messages import (
     IBeaconId,
     VisitEvent,
     to_wire,
+    wire_bytes,
 )
 from ronde.protocol.signing import public_key_text, sign
 from ronde.protocol.topics import TopicKind, gateway_topic
@@ -133,7 +134,7 @@ def make_event(gw: VirtualGateway, seq: int, checkpoint: Checkpoint, now: float,
         count=count, rssi_max=rssi_max, rssi_mean=round(rssi_max - rng.uniform(2.0, 10.0), 1),
     )
     signed = sign(to_wire(event), gw.key)
-    return json.dumps(signed, ensure_ascii=False, separators=(",", ":")).encode()
+    return wire_bytes(signed)
 
 
 class _Client:
