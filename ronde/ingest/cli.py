@@ -15,8 +15,8 @@ from types import FrameType
 from typing import Any
 
 from ronde.ingest.config import ConfigError, IngestConfig, load_config
-from ronde.ingest.gateways import GatewayRegistry, GatewaysFileError, load_gateways
 from ronde.protocol.estate import EstateFileError, load_default_estate, load_estate
+from ronde.protocol.gateways import GatewayRegistry, GatewaysFileError, load_gateways
 from ronde.redact import redact_url
 from ronde.store.errors import StoreCorrupt
 from ronde.store.port import Store, StoreAccess, StoreUnavailable

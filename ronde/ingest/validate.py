@@ -32,10 +32,10 @@ from pydantic import ValidationError
 from ronde.ingest.eid_resolver import EidMatch, EidReplay, EidResolver
 from ronde.ingest.enrich import enrich_visit, heartbeat_record, status_record, telemetry_record
 from ronde.ingest.fastsig import verify_fast
-from ronde.ingest.gateways import GatewayEntry, GatewayRegistry
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.errors import format_validation_error, schema_names
 from ronde.protocol.estate import Checkpoint, Registry
+from ronde.protocol.gateways import GatewayEntry, GatewayRegistry
 from ronde.protocol.messages import (
     MAX_PAYLOAD_BYTES,
     BeaconTelemetry,

@@ -22,10 +22,10 @@ from ronde.api.access_log import AccessEntry
 from ronde.api.auth import Principal, Role, TokenEntry
 from ronde.api.registry_service import BadgeEntry
 from ronde.api.sessions import Session as PageSession
-from ronde.ingest.gateways import GatewayEntry, GatewayRegistry, gateway_entry
 from ronde.opdb.engine import read_only, session_factory
 from ronde.opdb.models import AccessLogRow, BadgeRow, GatewayRow, SessionRow, TokenRow
 from ronde.opdb.registry_repo import bump_version, lock_state
+from ronde.protocol.gateways import GatewayEntry, GatewayRegistry, gateway_entry
 
 
 @dataclass(frozen=True, slots=True)

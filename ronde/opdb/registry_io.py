@@ -17,7 +17,6 @@ from sqlalchemy import Engine
 
 from ronde.api.auth import TokenBook, TokenEntry, TokenFileError, read_token_file
 from ronde.api.registry_service import BadgeEntry, RegistryService, load_badges, registry_to_yaml
-from ronde.ingest.gateways import GatewayRegistry, GatewaysFileError, dump_gateways, load_gateways
 from ronde.opdb.access_repo import (
     badges,
     gateway_registry,
@@ -31,6 +30,7 @@ from ronde.opdb.registry_repo import InstallResult, install_document, load_regis
 from ronde.opdb.sealing import SecretBox
 from ronde.protocol import safe_yaml
 from ronde.protocol.estate import EstateDocument, EstateError, EstateFileError, parse_estate
+from ronde.protocol.gateways import GatewayRegistry, GatewaysFileError, dump_gateways, load_gateways
 
 
 class ImportRefused(ValueError):

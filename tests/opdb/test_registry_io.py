@@ -11,12 +11,12 @@ from sqlalchemy import Engine
 from ronde.api.auth import hash_token, read_token_file
 from ronde.api.registry_service import load_badges
 from ronde.cli import main
-from ronde.ingest.gateways import load_gateways
 from ronde.opdb.engine import make_engine
 from ronde.opdb.registry_repo import RegistryRepository
 from ronde.opdb.sealing import SecretBox
 from ronde.protocol.estate import default_estate_path, load_estate
 from ronde.protocol.estate_digest import registry_digest
+from ronde.protocol.gateways import load_gateways
 from ronde.protocol.signing import public_key_text
 
 
