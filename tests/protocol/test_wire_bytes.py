@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from ronde.gateway.events import signed_json
 from ronde.gateway.status import status_payload
 from ronde.protocol import signing
-from ronde.protocol.messages import MESSAGE_MODELS, encode, to_wire, wire_bytes
+from ronde.protocol.messages import MESSAGE_MODELS, GatewayStatus, encode, to_wire, wire_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "docs" / "examples").glob("*.json"))
@@ -38,7 +38,7 @@ def test_the_gateway_publishes_wire_bytes() -> None:
     raw = status_payload("gw-equipe-a", online=False, at=None, scanning=False, reason="connection lost", key=DOC_KEY)
     will = json.loads((ROOT / "docs" / "examples" / "status-offline-will.json").read_text())
     assert raw == wire_bytes(will)  # the documented will is byte for byte what the gateway sends
-    model = MESSAGE_MODELS["status"].model_validate({k: v for k, v in will.items() if k != "sig"})
+    model = GatewayStatus.model_validate({k: v for k, v in will.items() if k != "sig"})
     assert signed_json(model, DOC_KEY) == wire_bytes(signing.sign(to_wire(model), DOC_KEY))
 
 
