@@ -25,7 +25,7 @@ spare or legacy scanner can be let in unsigned without lowering the bar for ever
 
 The file and its model are a contract between processes (ingest verifies with it, the API and the
 operational database enrol into it, the demo writes one), so they live in the protocol package
-(``docs/architecture.md``); ``ronde.ingest.gateways`` only re-exports them.
+(``docs/architecture.md``).
 """
 
 from __future__ import annotations
