@@ -247,7 +247,10 @@ def get_gateway(gateway_id: str, scope: StaffScope, ctx: Ctx) -> GatewayOut:
     raise NotFound("gateway", gateway_id)
 
 
-@router.put("/gateways/{gateway_id}", tags=["registry"], summary="Enrol a gateway's Ed25519 public key (admin)")
+@router.put(
+    "/gateways/{gateway_id}", tags=["registry"], summary="Enrol a gateway's Ed25519 public key (admin)",
+    responses=ESTATE_ERRORS,
+)
 def put_gateway(gateway_id: GatewayIdStr, body: GatewayIn, scope: AdminScope, ctx: Ctx) -> GatewayOut:
     current = ctx.registry.gateways.get(gateway_id)
     badges = frozenset(body.badges) if body.badges is not None else (current.badges if current else None)
