@@ -16,7 +16,27 @@ from tests.gateway.bluez_support import (
     private_system_bus,
     run_bluezoo,
 )
+from tests.support.fuzz import replay_hint
 from tests.support.services import Influxd, Mosquitto, run_influxd, run_mosquitto
+
+pytest_plugins = ["pytester"]  # tests/test_markers.py runs pytest on a throwaway test file
+
+# fixture → the marker of the real part it starts, added to every test using the fixture (directly or through
+# another fixture), so ``-m "not mosquitto"`` or ``-m influx`` select on what a test really needs.
+FIXTURE_MARKERS = {"mosquitto": "mosquitto", "influxd": "influx", "browser": "browser", "bluez": "bluez"}
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return replay_hint()
+
+
+@pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects on markers
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        for fixture, marker in FIXTURE_MARKERS.items():
+            if fixture in used and item.get_closest_marker(marker) is None:
+                item.add_marker(marker)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -107,6 +107,14 @@ def connect(port: int, user: str | None, password: str | None, *, client_id: str
     return c
 
 
+def barrier(c: Client) -> None:
+    """A round trip on ``c``'s connection, instead of waiting a while for nothing: the broker routes a
+    PUBLISH to every subscriber when it receives it (before its PUBACK), and a SUBACK asked for afterwards
+    is queued behind anything already routed to ``c``. Once it is back, a message that was going to reach
+    ``c`` has arrived."""
+    assert not c.subscribe("ronde/v1/barrier").is_failure
+
+
 @pytest.fixture(scope="module")
 def broker() -> Iterator[ShippedBroker]:
     with run_shipped_broker(USERS) as b:
@@ -145,9 +153,11 @@ def test_gateway_publishes_only_under_its_own_id(broker: ShippedBroker) -> None:
         assert not ok.is_failure
         assert forged.is_failure and forged.getName() == "Not authorized", forged
         assert outside.is_failure
-        got = ingest.wait_messages(1)
-        time.sleep(0.5)  # a forged message would arrive right behind the legitimate one
-        assert ingest.messages == [("ronde/v1/gw/gw-a/visit", b"from-a-as-a")], got
+        # the sentinel: published after the forgery on the same connection, so a forgery the broker let
+        # through would reach ingest before it (MQTT keeps one publisher's order per subscriber)
+        assert not gw_a.publish("ronde/v1/gw/gw-a/visit", b"sentinel").is_failure
+        got = ingest.wait_messages(2)
+        assert got == [("ronde/v1/gw/gw-a/visit", b"from-a-as-a"), ("ronde/v1/gw/gw-a/visit", b"sentinel")], got
     finally:
         gw_a.close()
         ingest.close()
@@ -164,7 +174,7 @@ def test_gateway_cannot_read_other_gateways(broker: ShippedBroker) -> None:
     try:
         assert not gw_b.publish("ronde/v1/gw/gw-b/status", b"online").is_failure
         assert ingest.wait_messages(1) == [("ronde/v1/gw/gw-b/status", b"online")]
-        time.sleep(0.5)
+        barrier(spy)
         assert spy.messages == []
     finally:
         for c in (gw_b, ingest, spy):
@@ -193,9 +203,9 @@ def test_healthcheck_user_reads_uptime_only(broker: ShippedBroker) -> None:
     health.subscribe("ronde/v1/gw/#")
     gw_a = connect(broker.broker.port, "gw-a", USERS["gw-a"], client_id="gw-a-health")
     try:
-        gw_a.publish("ronde/v1/gw/gw-a/visit", b"x")
+        assert not gw_a.publish("ronde/v1/gw/gw-a/visit", b"x").is_failure  # PUBACKed: the broker has routed it
+        barrier(health)
         got = health.wait_messages(1, timeout=15)  # $SYS is published every 10 s
-        time.sleep(0.5)
         assert [t for t, _ in health.messages] == ["$SYS/broker/uptime"] * len(health.messages), got
         assert got
     finally:

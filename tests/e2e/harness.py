@@ -98,7 +98,9 @@ class Evening:
         snap = self.ingest.counters.snapshot()
         accepted: dict[str, int] = snap["accepted"]  # type: ignore[assignment]
         rejected: dict[str, int] = snap["rejected"]  # type: ignore[assignment]
-        return int(accepted.get("visit", 0)) + sum(rejected.values()) + int(snap["duplicates"])  # type: ignore[call-overload]
+        duplicates = snap["duplicates"]
+        assert isinstance(duplicates, int)
+        return int(accepted.get("visit", 0)) + sum(rejected.values()) + duplicates
 
 
 @contextmanager

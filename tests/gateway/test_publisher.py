@@ -89,13 +89,18 @@ async def test_a_refused_message_is_set_aside_with_its_reason_and_the_queue_move
             outbox.close()
 
 
-async def test_wrong_password_keeps_retrying_without_losing_anything(tmp_path: Path) -> None:
+async def test_wrong_password_keeps_retrying_without_losing_anything(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     with run_mosquitto(secured_broker_config(tmp_path)) as broker:
         link = PahoLink(settings(broker.port, "gw-acl-1", "wrong", "gw-acl-1-bad"))
         link.start()
-        await asyncio.sleep(1.0)
-        assert not link.connected
-        await link.close()
+        try:
+            # the barrier: the broker has refused two CONNECTs (the first and a retry), not a fixed delay
+            await eventually(lambda: _refusals(caplog) >= 2, 10, "two refused connections")
+            assert not link.connected
+        finally:
+            await link.close()
         good = PahoLink(settings(broker.port, "gw-acl-1", "pw-one", "gw-acl-1-good"))
         good.start()
         event = await asyncio.wait_for(good.next_event(), 10)
@@ -104,6 +109,10 @@ async def test_wrong_password_keeps_retrying_without_losing_anything(tmp_path: P
         event = await asyncio.wait_for(good.next_event(), 10)
         assert isinstance(event, Published) and event.mid == mid and event.ok
         await good.close()
+
+
+def _refusals(caplog: pytest.LogCaptureFixture) -> int:
+    return sum("refused the connection" in r.getMessage() for r in list(caplog.records))
 
 
 async def test_mqtt_3_1_1_fallback_keeps_qos1_and_the_session(mosquitto: Mosquitto) -> None:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from paho.mqtt.enums import MQTTErrorCode
 
 from ronde.ingest.config import IngestConfig
 from ronde.ingest.consumer import IngestWorker
@@ -262,7 +263,7 @@ def test_wrong_password_fails_fast(broker: Mosquitto, tmp_path: Path) -> None:
 class _BuggyStore(SqliteStore):
     """A real store whose write has a bug (not an outage): the worker must stop, acking nothing."""
 
-    def write(self, batch: object) -> None:  # type: ignore[override]
+    def write(self, batch: object) -> None:
         raise ZeroDivisionError("bug in the store")
 
 
@@ -271,7 +272,12 @@ def test_a_failing_loop_stops_the_worker_without_acking(broker: Mosquitto, tmp_p
     worker = IngestWorker(_config(broker.port), buggy, REGISTRY, ALWAYS, GATEWAYS)
     acks: list[int] = []
     real_ack = worker.client.ack
-    worker.client.ack = lambda mid, qos: acks.append(mid) or real_ack(mid, qos)  # type: ignore[method-assign]
+
+    def spy_ack(mid: int, qos: int) -> MQTTErrorCode:
+        acks.append(mid)
+        return real_ack(mid, qos)
+
+    worker.client.ack = spy_ack  # type: ignore[method-assign]
     pub = Publisher(broker.port, GW)
     events = [visit(i) for i in range(1, 6)]
     try:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from paho.mqtt.enums import MQTTErrorCode
 
 from ronde.ingest.config import IngestConfig
 from ronde.ingest.consumer import IngestWorker
@@ -148,7 +149,7 @@ def _influx_outage_scenario(broker: Mosquitto, influx: Influxd, outage_s: float,
     acks: list[float] = []
     real_ack = worker.client.ack
 
-    def spy_ack(mid: int, qos: int) -> object:
+    def spy_ack(mid: int, qos: int) -> MQTTErrorCode:
         acks.append(time.monotonic())
         return real_ack(mid, qos)
 

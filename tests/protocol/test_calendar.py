@@ -9,8 +9,8 @@ from ronde.protocol.calendar import ServiceCalendar
 CAL = ServiceCalendar()
 
 
-def utc(*a: int) -> datetime:
-    return datetime(*a, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 def test_dst_spring_sunday_2130_local() -> None:
