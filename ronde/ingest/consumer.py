@@ -46,6 +46,24 @@ __all__ = ["IngestWorker", "MessageSource", "PahoSource"]
 log = logging.getLogger(__name__)
 
 
+def build_processor(
+    config: IngestConfig, store: Store, registry: Registry, calendar: ServiceCalendar, gateways: GatewayRegistry
+) -> BatchProcessor:
+    """Validation, deduplication and replay checks as ``config`` sets them."""
+    context = ValidationContext.build(
+        registry, calendar, gateways,
+        drift_ppm=config.eid_drift_ppm, min_periods=config.eid_min_periods,
+        replay_horizon=timedelta(days=config.eid_replay_horizon_days),
+        accept_unknown_gateways=config.accept_unknown_gateways, max_visit=timedelta(seconds=config.max_visit_s),
+        max_payload_bytes=config.max_payload_bytes, max_future=timedelta(seconds=config.max_future_s),
+        max_age=timedelta(days=config.retention.raw_days),
+    )
+    replay = ReplayCheck(
+        config.max_walk_speed_mps, config.radio_range_m, timedelta(seconds=config.replay_check_window_s)
+    )
+    return BatchProcessor(context, store, replay)
+
+
 class IngestWorker:
     """One ingest worker. ``run()`` blocks; or ``start()`` then ``stop()`` (e.g. from a demo thread)."""
 
@@ -78,20 +96,8 @@ class IngestWorker:
         self.calendar = calendar or config.calendar.to_calendar()
         self.gateways = gateways if gateways is not None else GatewayRegistry()
         self.counters = counters or Counters()
-        self.context = ValidationContext.build(
-            registry, self.calendar, self.gateways,
-            drift_ppm=config.eid_drift_ppm, min_periods=config.eid_min_periods,
-            replay_horizon=timedelta(days=config.eid_replay_horizon_days),
-            accept_unknown_gateways=config.accept_unknown_gateways, max_visit=timedelta(seconds=config.max_visit_s),
-            max_payload_bytes=config.max_payload_bytes, max_future=timedelta(seconds=config.max_future_s),
-            max_age=timedelta(days=config.retention.raw_days),
-        )
-        self.processor = BatchProcessor(
-            self.context, store,
-            ReplayCheck(
-                config.max_walk_speed_mps, config.radio_range_m, timedelta(seconds=config.replay_check_window_s)
-            ),
-        )
+        self.processor = build_processor(config, store, registry, self.calendar, self.gateways)
+        self.context = self.processor.context
         self._stopping = threading.Event()
         self.source: MessageSource = source_factory(config, retire)
         self.writer = BatchWriter(
