@@ -355,3 +355,17 @@ def test_paho_source_acks_only_within_the_connection_a_message_came_on() -> None
     again = arrive(7)  # the broker redelivers it, maybe with the same packet id
     assert source.ack(again)
     assert stub.acks == [7] and source.connections == 2
+
+
+def test_building_a_worker_leaves_paho_as_shipped(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """paho's property tables are patched by the entry point (``ronde ingest run``), not by the
+    worker: in ``ronde demo`` the gateways' paho clients share the process."""
+    from paho.mqtt import _packet
+    from paho.mqtt.properties import Properties
+
+    monkeypatch.setattr(_packet, "Properties", Properties)
+    store = SqliteStore(tmp_path / "p.db")
+    worker = IngestWorker(_config(), store, REGISTRY, ALWAYS, GATEWAYS)
+    assert isinstance(worker.source, PahoSource)
+    assert getattr(_packet, "Properties", None) is Properties
+    store.close()
