@@ -20,10 +20,10 @@ STAGES: tuple[tuple[str, ...], ...] = (
     ("gateway",),  # the scanner: BLE frames → visits → signed events → MQTT
     ("firmware_sim",),  # virtual beacons driving the real gateway pipeline
     ("store",),  # the port and records ingest writes to, and the engines behind it
+    ("opdb",),  # the operational database: what *is*, read by ingest workers and the API, so below both
     ("coverage",),  # coverage maths over stored records, and reading them from a Store
     ("ingest", "audit", "dashboards"),  # the writer (rollups use coverage), landlords' proof, Grafana
     ("api",),  # HTTP: registry, coverage, supervision, audits, pages
-    ("opdb",),  # the operational database (its repositories hold the API's records)
     ("demo",),  # everything at once, embedded
     ("cli",),  # ``ronde``: dispatches to every area's command
 )

@@ -11,23 +11,22 @@ from __future__ import annotations
 import json
 import os
 import threading
-from dataclasses import asdict, dataclass
-from datetime import datetime
+from dataclasses import asdict
 from pathlib import Path
+from typing import Protocol
 
+from ronde.protocol.access import AccessEntry
 from ronde.protocol.messages import format_time, parse_time
 
+__all__ = ["AccessEntry", "AccessLog", "AccessLogUnavailable", "AccessLogWriter"]
 
-@dataclass(frozen=True, slots=True)
-class AccessEntry:
-    at: datetime
-    who: str
-    role: str
-    landlord: str | None
-    what: str  # e.g. "audit.report.pdf"
-    target: str  # e.g. "landlord=paris-habitat first=2026-11-01 last=2026-11-30"
-    status: int
-    denied: bool = False  # refused (403/404): who probed what, and nothing of the data
+
+class AccessLogWriter(Protocol):
+    """Where audit-data reads are written: the JSONL ``AccessLog`` or ``ronde.opdb.access_repo.DbAccessLog``."""
+
+    def append(self, entry: AccessEntry) -> None: ...
+
+    def entries(self, *, limit: int = 1000) -> list[AccessEntry]: ...
 
 
 class AccessLogUnavailable(OSError):

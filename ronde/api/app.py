@@ -6,21 +6,22 @@ import base64
 import hashlib
 import re
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 
-from ronde.api.access_log import AccessLog
+from ronde.api.access_log import AccessLog, AccessLogWriter
 from ronde.api.auth import Principal, TokenFileWatcher, Tokens
 from ronde.api.context import ApiContext, default_sessions, utc_now
 from ronde.api.deps import Ctx, ScopeDep
 from ronde.api.errors import install_error_handlers
 from ronde.api.http_edge import AssetFiles, RequestGuard, SecurityHeaders
 from ronde.api.models import ERROR_RESPONSES, ErrorBody, Health, Me
-from ronde.api.registry_service import RegistryService
+from ronde.api.registry_service import Registries, RegistryService
 from ronde.api.routes import audit as audit_routes
 from ronde.api.routes import coverage as coverage_routes
 from ronde.api.routes import pages as page_routes
@@ -31,6 +32,11 @@ from ronde.api.settings import ApiSettings
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.estate import Registry
 from ronde.store.port import Store
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from ronde.opdb.sealing import SecretBox
 
 STATIC_DIR = Path(__file__).with_name("web") / "static"
 
@@ -59,23 +65,25 @@ TAGS = [
 def create_app(
     settings: ApiSettings,
     store: Store,
-    registry: Registry | RegistryService,
+    registry: Registry | Registries,
     calendar: ServiceCalendar,
     *,
     tokens: Tokens | None = None,
     clock: Callable[[], datetime] = utc_now,
     sessions: SessionManager | None = None,
+    access_log: AccessLogWriter | None = None,
 ) -> FastAPI:
     """Build the API. ``tokens`` defaults to ``settings.tokens_file``, watched for changes (revoking a
     token needs no restart); ``clock`` lets the demo run an accelerated evening; ``sessions`` (page
     sign-ins) default to an in-process table with the settings' lifetimes. A plain ``Registry`` is
     wrapped in a ``RegistryService`` persisting to ``settings.registry_file``/``gateways_file``/
-    ``badges_file`` when set. The store must be open."""
+    ``badges_file`` when set; ``create_app_on_database`` gives the operational database's registry, tokens,
+    sessions and access log instead (what ``ronde api serve`` runs). The store must be open."""
     if tokens is None:
         if settings.tokens_file is None:
             raise ValueError("no tokens: pass tokens= or set settings.tokens_file")
         tokens = TokenFileWatcher(settings.tokens_file, interval_s=settings.tokens_reload_s)
-    service = registry if isinstance(registry, RegistryService) else RegistryService(
+    service: Registries = registry if not isinstance(registry, Registry) else RegistryService(
         registry, estate_file=settings.registry_file, gateways_file=settings.gateways_file,
         badges_file=settings.badges_file,
     )
@@ -85,7 +93,7 @@ def create_app(
     )
     app.state.ronde = ApiContext(
         settings=settings, store=store, registry=service, calendar=calendar, tokens=tokens,
-        access_log=AccessLog(settings.access_log), clock=clock,
+        access_log=access_log if access_log is not None else AccessLog(settings.access_log), clock=clock,
         sessions=sessions if sessions is not None else default_sessions(settings),
     )
     install_error_handlers(app)
@@ -98,6 +106,45 @@ def create_app(
     app.add_middleware(RequestGuard)
     app.add_middleware(SecurityHeaders)
     return app
+
+
+def create_app_on_database(
+    settings: ApiSettings,
+    store: Store,
+    engine: Engine,
+    *,
+    box: SecretBox | None = None,
+    clock: Callable[[], datetime] = utc_now,
+    calendar: ServiceCalendar | None = None,
+    access_log: AccessLogWriter | None = None,
+) -> FastAPI:
+    """The API on the operational database (``ronde.opdb``): the registry, gateways and badges
+    (``DbRegistryService``), the tokens (``DbTokens``: every look-up reads the database, so a token revoked
+    through one API process is refused by every other at once), the page sessions (``DbSessionStore``) and
+    the audit access log (``DbAccessLog``, unless ``access_log`` is given: ``--access-log FILE``); the service
+    calendar from ``service_calendars`` (the default when none is stored). Several API processes on one
+    database serve the same state.
+
+    Raises ``DatabaseNotCurrent`` (naming the command to run) when the database's schema is not this code's,
+    and ``EmptyRegistry`` when no registry was imported yet."""
+    from ronde.api.db_registry import DbRegistryService
+    from ronde.opdb.access_repo import DbAccessLog, DbSessionStore, DbTokens
+    from ronde.opdb.engine import read_only, session_factory
+    from ronde.opdb.migrate import require_current
+    from ronde.opdb.service_repo import get_calendar
+
+    require_current(engine)
+    registry = DbRegistryService(engine, box)
+    _ = registry.registry  # EmptyRegistry now rather than on the first request
+    if calendar is None:
+        with session_factory(read_only(engine))() as s:
+            calendar = get_calendar(s)
+    sessions = SessionManager(
+        DbSessionStore(engine), idle=timedelta(minutes=settings.session_idle_min),
+        absolute=timedelta(hours=settings.session_absolute_h), clock=utc_now,
+    )
+    return create_app(settings, store, registry, calendar, tokens=DbTokens(engine), clock=clock, sessions=sessions,
+                      access_log=access_log if access_log is not None else DbAccessLog(engine))
 
 
 def _docs_router(app: FastAPI) -> APIRouter:

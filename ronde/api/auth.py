@@ -12,81 +12,40 @@ Token file (YAML)::
         landlord: paris-habitat
 
 Tokens themselves never touch the disk on the server side; ``ronde api token`` prints a new
-one once and appends its hash.
+one once and appends its hash. The records (roles, principals, the file's entries, ``TokenBook``) are
+``ronde.protocol.access``, shared with the operational database; here: the watcher and the command.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 import os
-import secrets
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from enum import StrEnum
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol, runtime_checkable
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ronde.protocol import safe_yaml
-from ronde.protocol.errors import validation_issues
-from ronde.protocol.estate import ID
+from ronde.protocol.access import (
+    Principal,
+    Role,
+    TokenBook,
+    TokenEntry,
+    TokenFile,
+    TokenFileError,
+    hash_token,
+    new_token,
+    read_token_file,
+)
+
+__all__ = [
+    "Principal", "RevocableTokens", "Role", "TokenBook", "TokenEntry", "TokenFile", "TokenFileError",
+    "TokenFileWatcher", "Tokens", "add_token", "hash_token", "new_token", "read_token_file",
+]
 
 log = logging.getLogger(__name__)
-
-
-class Role(StrEnum):
-    ADMIN = "admin"
-    SUPERVISOR = "supervisor"
-    LANDLORD = "landlord"
-    GATEWAY = "gateway"  # publishes over MQTT only: no read access to the API
-
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    name: str
-    role: Role
-    landlord: str | None = None
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
-def new_token() -> str:
-    return "rnd_" + secrets.token_urlsafe(32)
-
-
-class TokenEntry(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
-    name: str = Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.@-]+$")
-    role: Role
-    landlord: str | None = Field(default=None, pattern=ID)
-
-    @model_validator(mode="after")
-    def _landlord_only_for_landlords(self) -> TokenEntry:
-        if self.role is Role.LANDLORD and self.landlord is None:
-            raise ValueError("a landlord token needs 'landlord'")
-        if self.role is not Role.LANDLORD and self.landlord is not None:
-            raise ValueError(f"'landlord' is only for role landlord, not {self.role.value}")
-        return self
-
-
-class TokenFile(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    tokens: list[TokenEntry] = Field(default_factory=list)
-
-
-class TokenFileError(ValueError):
-    """The tokens file cannot be used; the message names the entry and field."""
 
 
 class Tokens(Protocol):
@@ -99,42 +58,12 @@ class Tokens(Protocol):
         ...
 
 
-class TokenBook:
-    """Look-up of presented tokens by their hash, in constant time per candidate."""
+@runtime_checkable
+class RevocableTokens(Tokens, Protocol):
+    """Tokens that can be revoked through the API (the operational database's ``DbTokens``); a tokens
+    file is changed by editing it."""
 
-    def __init__(self, entries: Iterable[TokenEntry]) -> None:
-        self._by_hash: dict[str, Principal] = {}
-        for e in entries:
-            if e.sha256 in self._by_hash:
-                raise TokenFileError(f"token of {e.name!r} is listed twice")
-            self._by_hash[e.sha256] = Principal(e.name, e.role, e.landlord)
-
-    @classmethod
-    def from_tokens(cls, tokens: Mapping[str, Principal]) -> TokenBook:
-        """From clear tokens (tests, the demo): only their hashes are kept."""
-        return cls(
-            TokenEntry(sha256=hash_token(t), name=p.name, role=p.role, landlord=p.landlord) for t, p in tokens.items()
-        )
-
-    @classmethod
-    def load(cls, path: Path) -> TokenBook:
-        return cls(read_token_file(path).tokens)
-
-    def authenticate(self, token: str) -> Principal | None:
-        return self.lookup_hash(hash_token(token))
-
-    def lookup_hash(self, digest: str) -> Principal | None:
-        found: Principal | None = None
-        for known, principal in self._by_hash.items():
-            if hmac.compare_digest(known, digest):
-                found = principal
-        return found
-
-    def landlords(self) -> set[str]:
-        return {p.landlord for p in self._by_hash.values() if p.landlord is not None}
-
-    def __len__(self) -> int:
-        return len(self._by_hash)
+    def revoke_name(self, name: str) -> int: ...
 
 
 class TokenFileWatcher:
@@ -196,20 +125,6 @@ class TokenFileWatcher:
 
     def __len__(self) -> int:
         return len(self.current())
-
-
-def read_token_file(path: Path) -> TokenFile:
-    try:
-        raw: Any = safe_yaml.load_file(path) if path.exists() else None
-    except safe_yaml.YamlLimitError as exc:
-        raise TokenFileError(f"token file refused: {exc}") from None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise TokenFileError(f"{path}: cannot read token file: {exc}") from None
-    try:
-        return TokenFile.model_validate(raw or {})
-    except ValidationError as exc:
-        lines = [f"{path}: {i.where}: {i.what}" for i in validation_issues(exc, echo_input=True)]
-        raise TokenFileError("\n".join(lines)) from None
 
 
 def add_token(path: Path, name: str, role: Role, landlord: str | None = None) -> str:

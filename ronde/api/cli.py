@@ -35,15 +35,24 @@ def register(sub: Any) -> None:
     serve.add_argument("--store-database", default="ronde", help="InfluxDB database/bucket")
     serve.add_argument("--store-org", default=None, help="InfluxDB 2.x organisation (token: $RONDE_STORE_TOKEN)")
     serve.add_argument("--store-user", default=None, help="InfluxDB 1.x user (password: $RONDE_STORE_PASSWORD)")
-    serve.add_argument("--estate", default=None, help="estate file (default: the bundled sample)")
-    serve.add_argument("--tokens", required=True, type=Path, help="token file (SHA-256 hashes, see docs/api.md)")
+    serve.add_argument(
+        "--database", default=None, metavar="URL",
+        help="the operational database: registry, gateways, badges, tokens, sessions, access log (default: "
+             "RONDE_DATABASE_URL, else sqlite:///var/ronde/ronde.db); EID keys sealed with RONDE_OPDB_SECRET_KEY",
+    )
+    serve.add_argument("--estate", default=None,
+                       help="file mode only (with --tokens): estate file (default: the bundled sample)")
+    serve.add_argument("--tokens", default=None, type=Path,
+                       help="file mode (deprecated): serve from YAML files instead of the database; the token file "
+                            "(SHA-256 hashes). Migrate with `ronde registry import`")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument("--registry-file", type=Path, default=None,
-                       help="where registry changes are persisted (estate YAML); loaded instead of --estate if present")
-    serve.add_argument("--gateways", type=Path, default=None, help="ingest's gateways file (public keys)")
-    serve.add_argument("--badges", type=Path, default=None, help="team badges file (pseudonyms)")
-    serve.add_argument("--access-log", type=Path, default=None, help="append-only JSONL log of audit-data reads")
+                       help="file mode only: where registry changes are persisted (estate YAML)")
+    serve.add_argument("--gateways", type=Path, default=None, help="file mode only: ingest's gateways file")
+    serve.add_argument("--badges", type=Path, default=None, help="file mode only: team badges file")
+    serve.add_argument("--access-log", type=Path, default=None,
+                       help="append-only JSONL log of audit-data reads (default: the database's audit_access_log)")
     serve.add_argument("--stale-after-min", type=int, default=45)
     serve.add_argument("--sequence-anomaly-after", type=int, default=None, metavar="N",
                        help="a sequence gap wider than N events is a sequence anomaly, not lost events (100000)")
@@ -107,6 +116,16 @@ def _serve(args: argparse.Namespace) -> int:
         for issue in validation_issues(exc, echo_input=True):
             print(f"ronde api serve: {issue.where}: {issue.what}", file=sys.stderr)
         return 2
+    if args.tokens is None:
+        for flag in ("estate", "registry_file", "gateways", "badges"):
+            if getattr(args, flag) is not None:
+                print(f"ronde api serve: --{flag.replace('_', '-')} is for file mode (with --tokens); the API reads "
+                      "its registry from the operational database: `ronde registry import` it there",
+                      file=sys.stderr)
+                return 2
+        return _serve_database(args, settings)
+    log.warning("file mode (--tokens): registry, gateways, badges and tokens from YAML files, sessions in memory; "
+                "deprecated, see `ronde registry import` and docs/opdb.md")
     source = args.registry_file if args.registry_file is not None and args.registry_file.exists() else (
         Path(args.estate) if args.estate else default_estate_path())
     try:
@@ -134,4 +153,67 @@ def _serve(args: argparse.Namespace) -> int:
         uvicorn.run(app, host=args.host, port=args.port, log_level="info", proxy_headers=False)
     finally:
         store.close()
+    return 0
+
+
+def _serve_database(args: argparse.Namespace, settings: Any) -> int:
+    """``ronde api serve`` on the operational database (the default): refuses to start on a database whose
+    schema is not this code's (exit 2, naming `ronde db upgrade --url …`) or that holds no registry yet."""
+    import uvicorn
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from ronde.api.access_log import AccessLog
+    from ronde.api.app import create_app_on_database
+    from ronde.api.db_registry import EmptyRegistry
+    from ronde.opdb.engine import database_url, make_engine, shown
+    from ronde.opdb.migrate import DatabaseNotCurrent, require_current
+    from ronde.opdb.sealing import KEY_FILE_VARIABLE, KEY_VARIABLE, SecretBox, SecretKeyError
+    from ronde.store.config import StoreConfigError
+    from ronde.store.port import StoreUnavailable
+
+    url = database_url(args.database)
+    try:
+        engine = make_engine(url)
+    except (SQLAlchemyError, ValueError, OSError) as exc:
+        print(f"ronde api serve: database {shown(url)}: {exc}", file=sys.stderr)
+        return 2
+    try:
+        require_current(engine)
+    except DatabaseNotCurrent as exc:
+        print(f"ronde api serve: {exc}", file=sys.stderr)
+        engine.dispose()
+        return 2
+    box = None
+    if os.environ.get(KEY_VARIABLE) or os.environ.get(KEY_FILE_VARIABLE):
+        try:
+            box = SecretBox.from_env()
+        except SecretKeyError as exc:
+            print(f"ronde api serve: {exc}", file=sys.stderr)
+            engine.dispose()
+            return 2
+    try:
+        store = open_reader_store(args)
+    except (StoreUnavailable, StoreConfigError) as exc:  # StoreCorrupt included: a damaged SQLite file
+        print(f"ronde api serve: store {redact_url(args.store)}: {exc}", file=sys.stderr)
+        engine.dispose()
+        return 2
+    try:
+        app = create_app_on_database(
+            settings, store, engine, box=box,
+            access_log=AccessLog(settings.access_log) if settings.access_log is not None else None,
+        )
+    except (DatabaseNotCurrent, EmptyRegistry, SQLAlchemyError, ValueError) as exc:
+        print(f"ronde api serve: {exc}", file=sys.stderr)
+        store.close()
+        engine.dispose()
+        return 2
+    if box is None:
+        log.warning("no %s: registry changes are refused while EID beacons are enrolled", KEY_VARIABLE)
+    log.info("Ronde API on http://%s:%d/ (operational database %s, store %s)", args.host, args.port, shown(url),
+             redact_url(args.store))
+    try:
+        uvicorn.run(app, host=args.host, port=args.port, log_level="info", proxy_headers=False)
+    finally:
+        store.close()
+        engine.dispose()
     return 0

@@ -10,9 +10,9 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ronde.api.access_log import AccessEntry, AccessLog
+from ronde.api.access_log import AccessEntry, AccessLogWriter
 from ronde.api.auth import Principal, Tokens
-from ronde.api.registry_service import RegistryService
+from ronde.api.registry_service import Registries
 from ronde.api.sessions import MemorySessionStore, SessionManager
 from ronde.api.settings import ApiSettings
 from ronde.audit.keys import load_signing_key
@@ -54,10 +54,10 @@ def default_sessions(settings: ApiSettings) -> SessionManager:
 class ApiContext:
     settings: ApiSettings
     store: Store
-    registry: RegistryService
+    registry: Registries
     calendar: ServiceCalendar
     tokens: Tokens
-    access_log: AccessLog
+    access_log: AccessLogWriter
     sessions: SessionManager
     clock: Callable[[], datetime] = utc_now
     coverage_cache: CoverageCache = field(default_factory=CoverageCache)

@@ -6,9 +6,9 @@ A session ends when it was idle too long, when it is too old (absolute lifetime,
 on sign-out, or as soon as its token is no longer in the tokens file: the principal is looked up
 from the token's hash on every request, so a revoked or changed token takes its sessions with it.
 
-The table is in process memory (``MemorySessionStore``): a restart signs everybody out, and two API
-processes do not share sessions. A later issue moves sessions into the operational database; that
-only needs another ``SessionStore``.
+``MemorySessionStore`` keeps the table in process memory (tests, the demo); ``ronde api serve`` uses
+``ronde.opdb.access_repo.DbSessionStore``, so API processes on one database share their sessions and
+a restart signs nobody out.
 """
 
 from __future__ import annotations
@@ -17,19 +17,12 @@ import hashlib
 import secrets
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from ronde.api.auth import Principal, Tokens
-
-
-@dataclass(frozen=True, slots=True)
-class Session:
-    key: str  # SHA-256 of the session id: a copy of the table gives no usable cookie
-    token_sha256: str
-    created_at: datetime
-    last_seen: datetime
+from ronde.protocol.access import PageSession as Session  # the record, shared with the operational database
 
 
 class SessionStore(Protocol):

@@ -1,7 +1,8 @@
 """One simulated evening through the real parts, in one process.
 
 Simulator → gateway apps (one per team, real outbox, real signatures) → MQTT (embedded amqtt, or a
-real broker) → ingest worker → store (embedded SQLite, or InfluxDB) → API and pages on localhost.
+real broker) → ingest worker → store (embedded SQLite, or InfluxDB) → API and pages on localhost, on an
+operational database (a SQLite file in the work folder, upgraded and imported at start).
 Only the gateways' clock is simulated (accelerated); MQTT, SQLite and HTTP run in real time.
 """
 
@@ -10,20 +11,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import socket
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
 import uvicorn
+from sqlalchemy import Engine
 
-from ronde.api.app import create_app
-from ronde.api.auth import Principal, Role, TokenBook, new_token
+from ronde.api.app import create_app_on_database
+from ronde.api.auth import Principal, Role, new_token
 from ronde.api.settings import ApiSettings
 from ronde.coverage.query import landlord_coverage
 from ronde.coverage.shares import fair_share
@@ -33,8 +36,15 @@ from ronde.firmware_sim.scenarios import Scenario, build_scenario
 from ronde.ingest.config import IngestConfig
 from ronde.ingest.consumer import IngestWorker
 from ronde.ingest.rollup import rollup_day
+from ronde.opdb.engine import make_engine
+from ronde.opdb.migrate import upgrade
+from ronde.opdb.registry_io import import_records
+from ronde.opdb.sealing import SecretBox
+from ronde.protocol.access import token_entries
 from ronde.protocol.calendar import ServiceCalendar
-from ronde.protocol.estate import Registry, default_estate_path, load_estate
+from ronde.protocol.estate import EstateDocument, Registry, default_estate_path, load_estate
+from ronde.protocol.gateways import GatewayRegistry
+from ronde.protocol.registry_data import registry_to_data
 from ronde.redact import redact_url
 from ronde.store.config import open_store
 from ronde.store.port import Store
@@ -199,11 +209,12 @@ async def run_demo(opts: DemoOptions, out: TextIO = sys.stdout,
     def api_now() -> datetime:
         return datetime.fromtimestamp(frozen[0] if frozen else clock.now(), UTC)
     admin, landlord = new_token(), new_token()
-    tokens = TokenBook.from_tokens({
+    tokens = {
         admin: Principal("demo-admin", Role.ADMIN),
         landlord: Principal("demo-paris-habitat", Role.LANDLORD, "paris-habitat"),
-    })
-    app = create_app(ApiSettings(), store, registry, calendar, tokens=tokens, clock=api_now)
+    }
+    engine, box = open_demo_database(workdir, registry, gateways, tokens)
+    app = create_app_on_database(ApiSettings(), store, engine, box=box, clock=api_now, calendar=calendar)
     api_port = opts.port if opts.port and _port_free(opts.host, opts.port) else free_port()
     if opts.port and api_port != opts.port:
         out.write(f"  le port {opts.port} est occupé : l'API écoute sur {api_port}\n")
@@ -242,9 +253,26 @@ async def run_demo(opts: DemoOptions, out: TextIO = sys.stdout,
     finally:
         await asyncio.to_thread(ingest.stop)
         store.close()
+        engine.dispose()
         if embedded:
             await embedded.stop()
     return result
+
+
+def open_demo_database(
+    workdir: Path, registry: Registry, gateways: GatewayRegistry, tokens: Mapping[str, Principal],
+) -> tuple[Engine, SecretBox]:
+    """The demo's operational database: a SQLite file in ``workdir``, made afresh each run, upgraded, and
+    holding the estate, the scanners' gateways and this run's tokens (what `ronde db upgrade` and
+    `ronde registry import` do on a site). Its EID keys are sealed with a key of this run only."""
+    for name in ("ronde-opdb.sqlite", "ronde-opdb.sqlite-wal", "ronde-opdb.sqlite-shm"):
+        (workdir / name).unlink(missing_ok=True)
+    engine = make_engine(f"sqlite:///{workdir / 'ronde-opdb.sqlite'}")
+    upgrade(engine)
+    box = SecretBox(os.urandom(32))
+    import_records(engine, box, estate=EstateDocument.model_validate(registry_to_data(registry, secrets=True)),
+                   gateways=gateways, tokens=token_entries(tokens), author="ronde demo")
+    return engine, box
 
 
 def _port_free(host: str, port: int) -> bool:

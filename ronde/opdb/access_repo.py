@@ -18,14 +18,12 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from ronde.api.access_log import AccessEntry
-from ronde.api.auth import Principal, Role, TokenEntry
-from ronde.api.registry_service import BadgeEntry
-from ronde.api.sessions import Session as PageSession
 from ronde.opdb.engine import read_only, session_factory
 from ronde.opdb.models import AccessLogRow, BadgeRow, GatewayRow, SessionRow, TokenRow
 from ronde.opdb.registry_repo import bump_version, lock_state
+from ronde.protocol.access import AccessEntry, PageSession, Principal, Role, TokenEntry, hash_token
 from ronde.protocol.gateways import GatewayEntry, GatewayRegistry, gateway_entry
+from ronde.protocol.registry_data import BadgeEntry
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +165,33 @@ def import_badges(session: Session, entries: Mapping[str, BadgeEntry]) -> int:
     return changes
 
 
+def put_badge(session: Session, entry: BadgeEntry) -> bool:
+    """Create or change one team badge (a pseudonym). True when the row changed."""
+    lock_state(session)
+    row = session.get(BadgeRow, entry.badge)
+    if row is not None and (row.team, row.active) == (entry.team, entry.active):
+        return False
+    if row is None:
+        session.add(BadgeRow(badge=entry.badge, team=entry.team, active=entry.active))
+    else:
+        row.team, row.active = entry.team, entry.active
+    session.flush()
+    bump_version(session)
+    return True
+
+
+def delete_badge(session: Session, badge: str) -> bool:
+    """Remove one team badge; False when there was none."""
+    lock_state(session)
+    row = session.get(BadgeRow, badge)
+    if row is None:
+        return False
+    session.delete(row)
+    session.flush()
+    bump_version(session)
+    return True
+
+
 # ---- API tokens ---------------------------------------------------------------------------------------------------
 
 
@@ -205,7 +230,7 @@ def token_records(session: Session) -> list[TokenRecord]:
 
 
 class DbTokens:
-    """The tokens in force, read from the database on every look-up (``ronde.api.auth.Tokens``): a token
+    """The tokens in force, read from the database on every look-up (the API's ``Tokens``): a token
     revoked through one API process is refused by every other at once."""
 
     def __init__(self, engine: Engine, *, clock: Callable[[], datetime] = _now) -> None:
@@ -214,8 +239,6 @@ class DbTokens:
         self._clock = clock
 
     def authenticate(self, token: str) -> Principal | None:
-        from ronde.api.auth import hash_token
-
         return self.lookup_hash(hash_token(token))
 
     def lookup_hash(self, digest: str) -> Principal | None:
@@ -225,6 +248,16 @@ class DbTokens:
                 return None
             rec = _token_record(row)
         return Principal(rec.name, rec.role, rec.landlord) if rec.in_force(self._clock()) else None
+
+    def revoke_name(self, name: str) -> int:
+        """Revoke every token in force named ``name`` (``DELETE /api/v1/tokens/{name}``); returns how many."""
+        now = self._clock()
+        with self._sessions.begin() as s:
+            rows = [r for r in s.scalars(select(TokenRow).where(TokenRow.name == name, TokenRow.revoked_at.is_(None)))
+                    if _token_record(r).in_force(now)]
+            for r in rows:
+                r.revoked_at = now
+            return len(rows)
 
     def revoke(self, digest: str) -> bool:
         with self._sessions.begin() as s:
@@ -239,7 +272,7 @@ class DbTokens:
 
 
 class DbSessionStore:
-    """``ronde.api.sessions.SessionStore`` in the database: two API processes share their sessions."""
+    """The API's ``SessionStore`` in the database: two API processes share their sessions."""
 
     def __init__(self, engine: Engine) -> None:
         self._sessions = session_factory(engine)
@@ -277,7 +310,7 @@ class DbSessionStore:
 
 
 class DbAccessLog:
-    """``ronde.api.access_log.AccessLog`` in the database: rows are inserted and committed before the data is
+    """The API's access log in the database: rows are inserted and committed before the data is
     served; there is no update nor delete here."""
 
     def __init__(self, engine: Engine) -> None:

@@ -34,10 +34,10 @@ def _open(url_arg: str | None) -> tuple[Any, Any, str]:
 def _import(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
-    from ronde.api.registry_service import RegistryChangeError, RevisionConflict
     from ronde.opdb.migrate import DatabaseNotCurrent
     from ronde.opdb.registry_io import ImportRefused, import_files
     from ronde.opdb.sealing import SecretKeyError
+    from ronde.protocol.registry_data import RegistryChangeError, RevisionConflict
 
     if not any((args.estate, args.gateways, args.badges, args.tokens)):
         print("ronde registry import: nothing to import (--estate, --gateways, --badges, --tokens)", file=sys.stderr)

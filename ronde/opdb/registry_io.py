@@ -8,15 +8,15 @@ keeps the database's keys on re-import. The estate's revision rules are those of
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
-from ronde.api.auth import TokenBook, TokenEntry, TokenFileError, read_token_file
-from ronde.api.registry_service import BadgeEntry, RegistryService, load_badges, registry_to_yaml
 from ronde.opdb.access_repo import (
     badges,
     gateway_registry,
@@ -29,8 +29,16 @@ from ronde.opdb.engine import session_factory
 from ronde.opdb.registry_repo import InstallResult, install_document, load_registry
 from ronde.opdb.sealing import SecretBox
 from ronde.protocol import safe_yaml
-from ronde.protocol.estate import EstateDocument, EstateError, EstateFileError, parse_estate
+from ronde.protocol.access import TokenBook, TokenEntry, TokenFileError, read_token_file
+from ronde.protocol.estate import EstateDocument, EstateError, EstateFileError
 from ronde.protocol.gateways import GatewayRegistry, GatewaysFileError, dump_gateways, load_gateways
+from ronde.protocol.registry_data import (
+    BadgeEntry,
+    badges_data,
+    check_estate_import,
+    load_badges,
+    registry_to_yaml,
+)
 
 
 class ImportRefused(ValueError):
@@ -92,17 +100,34 @@ def import_files(
         if estate is not None and estate_text is not None:
             try:
                 current, _ = load_registry(s, box) if box is not None else (None, frozenset())
-                doc = (RegistryService(current).check_import(estate_text, str(estate)) if current is not None
-                       else parse_estate(estate_text, str(estate)))
+                doc = check_estate_import(estate_text, current, str(estate))
             except EstateFileError as exc:
                 problems.append(str(exc))
         if problems:
             raise ImportRefused("\n".join(problems))
-        result = None if doc is None else install_document(s, doc, box, author=author)
-        n_gw = 0 if gateway_reg is None else import_gateways(s, gateway_reg)
-        n_badges = 0 if badge_map is None else import_badges(s, badge_map)
-        n_tokens = 0 if token_entries is None else import_tokens(s, token_entries)
+        return _import_in(s, box, doc, gateway_reg, badge_map, token_entries, author)
+
+
+def _import_in(
+    s: Session, box: SecretBox | None, doc: EstateDocument | None, gateway_reg: GatewayRegistry | None,
+    badge_map: Mapping[str, BadgeEntry] | None, token_entries: Iterable[TokenEntry] | None, author: str,
+) -> ImportSummary:
+    result = None if doc is None else install_document(s, doc, box, author=author)
+    n_gw = 0 if gateway_reg is None else import_gateways(s, gateway_reg)
+    n_badges = 0 if badge_map is None else import_badges(s, badge_map)
+    n_tokens = 0 if token_entries is None else import_tokens(s, token_entries)
     return ImportSummary(result, n_gw, n_badges, n_tokens)
+
+
+def import_records(
+    engine: Engine, box: SecretBox | None, *, estate: EstateDocument | None = None,
+    gateways: GatewayRegistry | None = None, badges_map: Mapping[str, BadgeEntry] | None = None,
+    tokens: Iterable[TokenEntry] | None = None, author: str = "ronde registry import",
+) -> ImportSummary:
+    """What ``import_files`` does once the files are read and valid, in one transaction: for records already in
+    memory (the demo's estate and its fresh tokens, tests). Gateways and tokens missing are revoked."""
+    with session_factory(engine).begin() as s:
+        return _import_in(s, box, estate, gateways, badges_map, tokens, author)
 
 
 # ---- export -------------------------------------------------------------------------------------------------------
@@ -127,9 +152,7 @@ def export_gateways(engine: Engine) -> str:
 def export_badges(engine: Engine) -> str:
     with session_factory(engine).begin() as s:
         entries = badges(s)
-    data = {"format": "ronde-badges", "version": 1,
-            "badges": [{"badge": b.badge, "team": b.team, "active": b.active} for b in entries.values()]}
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    return yaml.safe_dump(badges_data(entries), sort_keys=False, allow_unicode=True)
 
 
 def export_tokens(engine: Engine) -> str:

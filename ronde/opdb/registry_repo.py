@@ -26,7 +26,6 @@ from pydantic import ValidationError
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from ronde.api.registry_service import RegistryChangeError, RevisionConflict, _errors_of, registry_to_data
 from ronde.opdb.engine import read_only, session_factory
 from ronde.opdb.models import (
     BeaconRow,
@@ -52,6 +51,13 @@ from ronde.protocol.estate import (
     registry_from_document,
 )
 from ronde.protocol.estate_digest import registry_digest
+from ronde.protocol.registry_data import (
+    RegistryChangeError,
+    RevisionConflict,
+    change_errors,
+    keep_eid_key,
+    registry_to_data,
+)
 
 __all__ = [
     "InstallResult", "RegistryChangeError", "RegistryRepository", "RegistrySnapshot", "RevisionConflict",
@@ -383,18 +389,15 @@ class RegistryRepository:
                     data["paths"] = [p for p in data["paths"] if item_id not in (p["a"], p["b"])]
             else:
                 item = {**item, "id": item_id}
-                beacon = item.get("beacon")
-                was = current.checkpoints.get(item_id) if section == "checkpoints" else None
-                if (isinstance(beacon, dict) and beacon.get("format") == "eddystone_eid"
-                        and "identity_key" not in beacon and was is not None and was.beacon.identity_key is not None):
-                    item["beacon"] = {**beacon, "identity_key": was.beacon.identity_key.hex()}
+                if section == "checkpoints":
+                    item = keep_eid_key(current, item_id, item)
                 items.insert(old[0] if old else len(items), item)
             data[section] = items
             data["revision"] = _new_label(s, state.version + 1)
             try:
                 doc = EstateDocument.model_validate(data)
             except ValidationError as exc:
-                raise RegistryChangeError(_errors_of(exc)) from None
+                raise RegistryChangeError(change_errors(exc)) from None
             return install_document(s, doc, self._box, author=author)
 
 

@@ -16,6 +16,7 @@ def app(tmp_path: Path) -> Iterator[FastAPI]:
     app, store, _ = make_app(tmp_path)
     yield app
     store.close()
+    app.state.opdb_engine.dispose()
 
 
 @pytest.fixture

@@ -6,17 +6,31 @@ service day (rolled up or not, per test), Thursday 26 is the evening in progress
 
 from __future__ import annotations
 
+import atexit
+import base64
 import hashlib
+import json
+import shutil
+import tempfile
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
+from sqlalchemy import Engine
 
-from ronde.api.app import create_app
-from ronde.api.auth import Principal, Role, TokenBook
+from ronde.api.access_log import AccessLog
+from ronde.api.app import create_app_on_database
+from ronde.api.auth import Principal, Role
 from ronde.api.settings import ApiSettings
+from ronde.opdb.engine import make_engine
+from ronde.opdb.migrate import upgrade
+from ronde.opdb.registry_io import import_records
+from ronde.opdb.sealing import SecretBox
+from ronde.protocol.access import token_entries
 from ronde.protocol.calendar import ServiceCalendar
-from ronde.protocol.estate import Registry, load_default_estate
+from ronde.protocol.estate import EstateDocument, Registry, load_default_estate
+from ronde.protocol.registry_data import registry_to_data
 from ronde.store.records import (
     BeaconCheck,
     BeaconTelemetryRecord,
@@ -106,14 +120,53 @@ def fill(store: SqliteStore, registry: Registry) -> list[StoredVisit]:
     return visits
 
 
+# the sealing key of the EID identity keys in the tests' operational databases (as tests/opdb)
+OPDB_SECRET_KEY = base64.urlsafe_b64encode(bytes(range(32))).decode()
+_TEMPLATES: dict[str, Path] = {}
+
+
+def opdb_box() -> SecretBox:
+    return SecretBox.from_text(OPDB_SECRET_KEY)
+
+
+def make_database(tmp: Path, registry: Registry | None = None,
+                  tokens: Mapping[str, Principal] | None = None) -> Engine:
+    """A migrated SQLite operational database holding ``registry`` (default: the sample estate) and the
+    tokens (default: ``TOKENS``), imported by the opdb import code. Built once per content and copied."""
+    registry = registry or load_default_estate()
+    tokens = TOKENS if tokens is None else tokens
+    data = registry_to_data(registry, secrets=True)
+    key = hashlib.sha256(json.dumps([data, sorted((t, repr(p)) for t, p in tokens.items())],
+                                    sort_keys=True).encode()).hexdigest()
+    template = _TEMPLATES.get(key)
+    if template is None:
+        folder = Path(tempfile.mkdtemp(prefix="ronde-opdb-template-"))
+        atexit.register(shutil.rmtree, folder, True)
+        template = folder / "opdb.db"
+        engine = make_engine(f"sqlite:///{template}")
+        upgrade(engine)
+        import_records(engine, opdb_box(), estate=EstateDocument.model_validate(data), tokens=token_entries(tokens),
+                       author="tests")
+        engine.dispose()
+        _TEMPLATES[key] = template
+    target = tmp / "opdb.db"
+    shutil.copyfile(template, target)
+    return make_engine(f"sqlite:///{target}")
+
+
 def make_app(tmp: Path, *, store: SqliteStore | None = None, registry: Registry | None = None,
              access_log: bool = True) -> tuple[FastAPI, SqliteStore, Registry]:
+    """The API as ``ronde api serve`` builds it: on an operational database (registry, tokens, sessions) and a
+    SQLite store. ``access_log``: the JSONL file in ``tmp`` (its tests read the file), else the database's."""
     registry = registry or load_default_estate()
     if store is None:
         store = SqliteStore(tmp / "ronde.db")
         store.open()
         fill(store, registry)
-    settings = ApiSettings(access_log=tmp / "access.jsonl" if access_log else None)
-    app = create_app(settings, store, registry, ServiceCalendar(), tokens=TokenBook.from_tokens(TOKENS),
-                     clock=lambda: NOW)
+    engine = make_database(tmp, registry)
+    app = create_app_on_database(
+        ApiSettings(), store, engine, box=opdb_box(), clock=lambda: NOW,
+        access_log=AccessLog(tmp / "access.jsonl") if access_log else None,
+    )
+    app.state.opdb_engine = engine
     return app, store, registry

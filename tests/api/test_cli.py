@@ -98,3 +98,30 @@ def test_serve_runs_the_api(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(15)
+
+
+def test_serve_refuses_a_database_older_than_the_code(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``ronde api serve`` on the operational database (the default): exit 2 and the command to run when its
+    schema is older than the code, absent, or when no registry was imported yet."""
+    from ronde.opdb.engine import make_engine
+    from ronde.opdb.migrate import upgrade
+
+    store = f"sqlite://{tmp_path / 'r.db'}"
+    made = SqliteStore(tmp_path / "r.db")
+    made.open()
+    made.close()
+    url = f"sqlite:///{tmp_path / 'opdb.db'}"
+    assert main(["api", "serve", "--store", store, "--database", url]) == 2
+    assert f"has no schema yet: run `ronde db upgrade --url {url}`" in capsys.readouterr().err
+    engine = make_engine(url)
+    upgrade(engine, "0001")
+    assert main(["api", "serve", "--store", store, "--database", url]) == 2
+    err = capsys.readouterr().err
+    assert "is at migration 0001, older than this code" in err and f"run `ronde db upgrade --url {url}`" in err
+    upgrade(engine)
+    engine.dispose()
+    assert main(["api", "serve", "--store", store, "--database", url]) == 2
+    assert "holds no registry yet: run `ronde registry import --estate FILE`" in capsys.readouterr().err
+    # file-mode flags without --tokens are refused with what to do instead
+    assert main(["api", "serve", "--store", store, "--database", url, "--gateways", "g.yaml"]) == 2
+    assert "`ronde registry import`" in capsys.readouterr().err

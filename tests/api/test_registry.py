@@ -12,14 +12,22 @@ from fastapi.testclient import TestClient
 from ronde.api.app import create_app
 from ronde.api.auth import TokenBook
 from ronde.api.settings import ApiSettings
+from ronde.opdb.registry_repo import RegistryRepository
 from ronde.protocol.calendar import ServiceCalendar
-from ronde.protocol.estate import default_estate_path, load_default_estate, load_estate
+from ronde.protocol.estate import Registry, default_estate_path, load_default_estate, load_estate
 from ronde.protocol.gateways import load_gateways
 from ronde.protocol.signing import new_private_key, public_key_text
 from ronde.store.sqlite import SqliteStore
-from tests.api.support import PH_CP, TOKENS, auth
+from tests.api.support import PH_CP, TOKENS, auth, opdb_box
 
 ADMIN = auth("tok-admin")
+
+
+def _keyed(app: FastAPI) -> Registry:
+    """The registry in force with its EID identity keys, which the API's read models never hold."""
+    registry = RegistryRepository(app.state.opdb_engine, opdb_box()).registry_with_keys()
+    assert registry is not None
+    return registry
 
 
 def _eid_keys() -> set[str]:
@@ -70,14 +78,15 @@ def test_put_checkpoint_keeps_enrolled_eid_key_and_accepts_a_new_one(app: FastAP
     }
     r = client.put(f"/api/v1/checkpoints/{eid.id}", json=body, headers=ADMIN)
     assert r.status_code == 200, r.text
-    registry = app.state.ronde.registry.registry
+    assert r.json()["beacon"]["has_identity_key"] is True
+    registry = _keyed(app)
     assert registry.checkpoints[eid.id].name == "Renamed"
     assert registry.checkpoints[eid.id].beacon.identity_key == eid.beacon.identity_key
     new_key = "0f" * 16
     body["beacon"] = {**body["beacon"], "identity_key": new_key}
     r = client.put(f"/api/v1/checkpoints/{eid.id}", json=body, headers=ADMIN)
     assert r.status_code == 200 and new_key not in r.text
-    registry = app.state.ronde.registry.registry
+    registry = _keyed(app)
     assert registry.checkpoints[eid.id].beacon.identity_key == bytes.fromhex(new_key)
     # a new EID checkpoint without a key: the error names the field
     no_key = {**body, "beacon": {"format": "eddystone_eid", "clock_epoch": 0}}
@@ -139,7 +148,7 @@ def test_export_then_import_round_trips_and_keeps_eid_keys(app: FastAPI, client:
     r = client.put("/api/v1/estate-file", content=edited, headers=ADMIN)
     assert r.status_code == 200, r.text
     assert r.json()["applied"] is True and r.json()["checkpoints"] == 82
-    registry = app.state.ronde.registry.registry
+    registry = _keyed(app)
     assert registry.checkpoints[PH_CP].name == "Hall A – 4 rue Albert-Thomas"
     before = {c.id: c.beacon.identity_key for c in load_default_estate().eid_checkpoints()}
     assert {c.id: c.beacon.identity_key for c in registry.eid_checkpoints()} == before

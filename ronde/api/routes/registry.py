@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request, Response
 from starlette.exceptions import HTTPException
 
+from ronde.api.auth import RevocableTokens
 from ronde.api.deps import AdminScope, Ctx, ScopeDep, StaffScope, get_ctx
 from ronde.api.models import (
     ERROR_RESPONSES,
@@ -62,20 +63,22 @@ YAML_REQUEST: dict[str, Any] = {
 Lang = Annotated[Literal["fr", "en"], Query(description="language of labels")]
 
 
-def beacon_out(c: Checkpoint) -> BeaconOut:
+def beacon_out(c: Checkpoint, enrolled: bool | None = None) -> BeaconOut:
+    """``enrolled``: whether an EID identity key is held (the database's read models carry no key)."""
     b = c.beacon
     return BeaconOut(
         format=b.format, key=b.key, identifiers=dict(b.fields), tx_power=b.tx_power, interval_ms=b.interval_ms,
-        has_identity_key=b.identity_key is not None, rotation_exponent=b.rotation_exponent, clock_epoch=b.clock_epoch,
+        has_identity_key=b.identity_key is not None if enrolled is None else enrolled,
+        rotation_exponent=b.rotation_exponent, clock_epoch=b.clock_epoch,
     )
 
 
-def checkpoint_out(c: Checkpoint, lang: str = "fr") -> CheckpointOut:
+def checkpoint_out(c: Checkpoint, lang: str = "fr", enrolled: bool | None = None) -> CheckpointOut:
     labels = KIND_LABELS_EN if lang == "en" else KIND_LABELS_FR
     return CheckpointOut(
         id=c.id, name=c.name, kind=c.kind, kind_label=labels[c.kind], estate=c.estate, landlord=c.landlord,
         building=c.building, lat=c.lat, lon=c.lon, level=c.level, expected_visits=c.expected_visits,
-        radius_m=c.radius_m, beacon=beacon_out(c),
+        radius_m=c.radius_m, beacon=beacon_out(c, enrolled),
     )
 
 
@@ -105,7 +108,7 @@ def get_landlord(landlord_id: str, scope: ScopeDep) -> LandlordOut:
 @router.put("/landlords/{landlord_id}", tags=["registry"], summary="Create or replace a landlord (admin)",
             responses=ESTATE_ERRORS)
 def put_landlord(landlord_id: IdStr, body: LandlordIn, scope: AdminScope, ctx: Ctx) -> LandlordOut:
-    registry = ctx.registry.put("landlords", landlord_id, body.model_dump())
+    registry = ctx.registry.put("landlords", landlord_id, body.model_dump(), author=scope.principal.name)
     return _landlord_out(registry, landlord_id)
 
 
@@ -130,7 +133,7 @@ def get_estate(estate_id: str, scope: ScopeDep) -> EstateOut:
 @router.put("/estates/{estate_id}", tags=["registry"], summary="Create or replace an estate (admin)",
             responses=ESTATE_ERRORS)
 def put_estate(estate_id: IdStr, body: EstateIn, scope: AdminScope, ctx: Ctx) -> EstateOut:
-    registry = ctx.registry.put("estates", estate_id, body.model_dump())
+    registry = ctx.registry.put("estates", estate_id, body.model_dump(), author=scope.principal.name)
     return _estate_out(Scope(scope.principal, registry), estate_id)
 
 
@@ -155,7 +158,7 @@ def get_building(building_id: str, scope: ScopeDep) -> BuildingOut:
 @router.put("/buildings/{building_id}", tags=["registry"], summary="Create or replace a building (admin)",
             responses=ESTATE_ERRORS)
 def put_building(building_id: IdStr, body: BuildingIn, scope: AdminScope, ctx: Ctx) -> BuildingOut:
-    registry = ctx.registry.put("buildings", building_id, body.model_dump())
+    registry = ctx.registry.put("buildings", building_id, body.model_dump(), author=scope.principal.name)
     return _building_out(Scope(scope.principal, registry), building_id)
 
 
@@ -165,17 +168,20 @@ def put_building(building_id: IdStr, body: BuildingIn, scope: AdminScope, ctx: C
 @router.get("/checkpoints", tags=["registry"], summary="Checkpoints (halls, parkings, espaces verts...)")
 def list_checkpoints(
     scope: ScopeDep,
+    ctx: Ctx,
     lang: Lang = "fr",
     landlord: Annotated[str | None, Query()] = None,
     estate: Annotated[str | None, Query()] = None,
     building: Annotated[str | None, Query()] = None,
 ) -> list[CheckpointOut]:
-    return [checkpoint_out(c, lang) for c in scope.checkpoints(landlord=landlord, estate=estate, building=building)]
+    return [checkpoint_out(c, lang, ctx.registry.has_identity_key(c.id))
+            for c in scope.checkpoints(landlord=landlord, estate=estate, building=building)]
 
 
 @router.get("/checkpoints/{checkpoint_id}", tags=["registry"], summary="One checkpoint with its beacon")
-def get_checkpoint(checkpoint_id: str, scope: ScopeDep, lang: Lang = "fr") -> CheckpointOut:
-    return checkpoint_out(scope.checkpoint_of(checkpoint_id), lang)
+def get_checkpoint(checkpoint_id: str, scope: ScopeDep, ctx: Ctx, lang: Lang = "fr") -> CheckpointOut:
+    c = scope.checkpoint_of(checkpoint_id)
+    return checkpoint_out(c, lang, ctx.registry.has_identity_key(c.id))
 
 
 @router.put(
@@ -186,15 +192,15 @@ def put_checkpoint(checkpoint_id: IdStr, body: CheckpointIn, scope: AdminScope, 
     item = body.model_dump(mode="json", exclude_none=True)
     if item["beacon"].get("format") == "eddystone_eid":
         item["beacon"] = {k: v for k, v in item["beacon"].items() if v is not None}
-    registry = ctx.registry.put("checkpoints", checkpoint_id, item)
-    return checkpoint_out(registry.checkpoints[checkpoint_id])
+    registry = ctx.registry.put("checkpoints", checkpoint_id, item, author=scope.principal.name)
+    return checkpoint_out(registry.checkpoints[checkpoint_id], enrolled=ctx.registry.has_identity_key(checkpoint_id))
 
 
 @router.delete("/checkpoints/{checkpoint_id}", tags=["registry"], status_code=204,
                summary="Remove a checkpoint (admin); its stored visits are kept", responses=ESTATE_ERRORS)
 def delete_checkpoint(checkpoint_id: str, scope: AdminScope, ctx: Ctx) -> Response:
     scope.checkpoint_of(checkpoint_id)
-    ctx.registry.delete("checkpoints", checkpoint_id)
+    ctx.registry.delete("checkpoints", checkpoint_id, author=scope.principal.name)
     return Response(status_code=204)
 
 
@@ -206,7 +212,7 @@ def list_beacons(scope: ScopeDep, ctx: Ctx) -> list[BeaconRow]:
         t = telemetry.get(c.id)
         out.append(
             BeaconRow(
-                checkpoint_id=c.id, landlord=c.landlord, beacon=beacon_out(c),
+                checkpoint_id=c.id, landlord=c.landlord, beacon=beacon_out(c, ctx.registry.has_identity_key(c.id)),
                 battery_mv=t.battery_mv if t else None, temperature_c=t.temperature_c if t else None,
                 telemetry_at=t.at if t else None,
             )
@@ -289,6 +295,19 @@ def delete_badge(badge: str, scope: AdminScope, ctx: Ctx) -> Response:
     return Response(status_code=204)
 
 
+# ---- API tokens (admin): revoked in the operational database, refused by every API process at once ----
+
+
+@router.delete("/tokens/{name}", tags=["registry"], status_code=204,
+               summary="Revoke every API token of that name (admin); the page sessions it opened end too")
+def revoke_token(name: str, scope: AdminScope, ctx: Ctx) -> Response:
+    if not isinstance(ctx.tokens, RevocableTokens):
+        raise HTTPException(409, "this API reads its tokens from a file: remove the entry from the file")
+    if not ctx.tokens.revoke_name(name):
+        raise NotFound("token", name)
+    return Response(status_code=204)
+
+
 # ---- the estate file ---------------------------------------------------------------------------
 
 @router.get(
@@ -336,5 +355,5 @@ async def check_estate(request: Request, scope: AdminScope, ctx: Ctx) -> EstateI
     openapi_extra=YAML_REQUEST,
 )
 async def import_estate(request: Request, scope: AdminScope, ctx: Ctx) -> EstateImportOut:
-    registry = ctx.registry.import_text(await _yaml_text(request))
+    registry = ctx.registry.import_text(await _yaml_text(request), author=scope.principal.name)
     return _import_out(registry, applied=True)
