@@ -24,6 +24,8 @@ from typing import Protocol
 from ronde.api.auth import Principal, Tokens
 from ronde.protocol.access import PageSession as Session  # the record, shared with the operational database
 
+__all__ = ["MemorySessionStore", "Session", "SessionManager", "SessionStore"]
+
 
 class SessionStore(Protocol):
     """Where sessions live. Implementations must be safe to call from several threads."""

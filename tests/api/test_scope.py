@@ -26,6 +26,7 @@ FOREIGN_PATH = {
     "estate_id": "mordacs",
     "gateway_id": "gw-mordacs-1",
     "badge": "EQUIPE-A",
+    "name": "audit-ph",  # a token's name: Paris Habitat's landlord token
 }
 FOREIGN_QUERY = {"landlord": "paris-habitat", "building": "mor-b01", "estate": "mordacs"}
 PERIOD = {"first": "2026-11-01", "last": "2026-11-26", "day": WED.isoformat()}

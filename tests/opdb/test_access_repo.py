@@ -8,17 +8,15 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine
 
-from ronde.api.access_log import AccessEntry
-from ronde.api.auth import Principal, Role, TokenEntry, hash_token
-from ronde.api.registry_service import BadgeEntry
-from ronde.api.sessions import Session as PageSession
 from ronde.opdb import access_repo, service_repo
 from ronde.opdb.access_repo import DbAccessLog, DbSessionStore, DbTokens
 from ronde.opdb.engine import session_factory
 from ronde.opdb.registry_repo import RegistryRepository
 from ronde.opdb.sealing import SecretBox
+from ronde.protocol.access import AccessEntry, PageSession, Principal, Role, TokenEntry, hash_token
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.gateways import EnrolmentError, GatewayRegistry, gateway_entry
+from ronde.protocol.registry_data import BadgeEntry
 from ronde.protocol.signing import public_key_text
 from tests.opdb.test_registry_repo import sample
 

@@ -8,15 +8,15 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine
 
-from ronde.api.auth import hash_token, read_token_file
-from ronde.api.registry_service import load_badges
 from ronde.cli import main
 from ronde.opdb.engine import make_engine
 from ronde.opdb.registry_repo import RegistryRepository
 from ronde.opdb.sealing import SecretBox
+from ronde.protocol.access import hash_token, read_token_file
 from ronde.protocol.estate import default_estate_path, load_estate
 from ronde.protocol.estate_digest import registry_digest
 from ronde.protocol.gateways import load_gateways
+from ronde.protocol.registry_data import load_badges
 from ronde.protocol.signing import public_key_text
 
 

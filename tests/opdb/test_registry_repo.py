@@ -9,11 +9,11 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
-from ronde.api.registry_service import registry_to_data
 from ronde.opdb.registry_repo import RegistryChangeError, RegistryRepository, RevisionConflict
 from ronde.opdb.sealing import SecretBox, SecretKeyError
 from ronde.protocol.estate import EstateDocument, default_estate_path, parse_estate, registry_from_document
 from ronde.protocol.estate_digest import registry_digest
+from ronde.protocol.registry_data import registry_to_data
 
 
 def sample() -> EstateDocument:
