@@ -2,7 +2,8 @@
 
 The database is made as a site would: ``ronde db upgrade``, then ``ronde registry import`` of the sample estate
 and a tokens file. Then, through the HTTP interface of two separate processes: a checkpoint renamed through one
-is seen by the other at once; a token revoked through one is refused by both; twenty registry writes at once
+is seen by the other at once; a page session and the access log are shared; a token revoked through one is
+refused by both; twenty registry writes at once
 (PUT and DELETE, spread over both processes) leave a consistent registry and one revision per change.
 """
 
@@ -50,6 +51,30 @@ def _call(port: int, method: str, path: str, token: str, body: Any = None) -> tu
     except urllib.error.HTTPError as exc:
         raw = exc.read()
         return exc.code, json.loads(raw) if raw else None
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def _sign_in(port: int, token: str) -> str:
+    """POST /login as the form does; returns the session cookie (``name=value``)."""
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/login", data=f"token={token}".encode(), method="POST",
+                                 headers={"content-type": "application/x-www-form-urlencoded"})
+    with pytest.raises(urllib.error.HTTPError) as answer:  # the 303 is not followed
+        urllib.request.build_opener(_NoRedirect).open(req, timeout=30)
+    assert answer.value.code == 303
+    return answer.value.headers["set-cookie"].split(";", 1)[0]
+
+
+def _me_by_cookie(port: int, cookie: str) -> int:
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/me", headers={"Cookie": cookie})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return int(r.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
 
 
 def write_tokens_file(path: Path) -> Path:
@@ -121,13 +146,22 @@ def test_a_rename_and_a_revocation_through_one_process_hold_in_the_other(two_api
     status, mine = _call(b, "GET", f"/api/v1/checkpoints/{PH_CP}", "tok-ph")
     assert status == 200 and mine["name"] == seen["name"]
 
-    # a token revoked through B is refused by both at once, the others go on working
+    # a page session opened on A holds on B (sessions are rows of the database, not of a process)
+    cookie = _sign_in(a, "tok-ph")
+    assert _me_by_cookie(b, cookie) == 200
+    # a read of audit data through A is in the access log read through B
+    assert _call(a, "GET", f"/api/v1/checkpoints/{PH_CP}/visits", "tok-ph")[0] == 200
+    status, log = _call(b, "GET", "/api/v1/audit/access-log", "tok-admin")
+    assert status == 200 and any(e["who"] == "audit-ph" and e["what"] == "events.checkpoint" for e in log), log
+
+    # a token revoked through B is refused by both at once, with the sessions it opened; the others go on
     for port in (a, b):
         assert _call(port, "GET", "/api/v1/me", "tok-ph")[0] == 200
     status, _ = _call(b, "DELETE", "/api/v1/tokens/audit-ph", "tok-admin")
     assert status == 204
     for port in (a, b):
         assert _call(port, "GET", "/api/v1/me", "tok-ph")[0] == 401
+        assert _me_by_cookie(port, cookie) == 401
         assert _call(port, "GET", "/api/v1/me", "tok-3f")[0] == 200
     assert _call(a, "DELETE", "/api/v1/tokens/audit-ph", "tok-admin")[0] == 404  # nothing left in force
     assert _call(a, "DELETE", "/api/v1/tokens/audit-3f", "tok-super")[0] == 403
