@@ -109,6 +109,8 @@ def get_landlord(landlord_id: str, scope: ScopeDep) -> LandlordOut:
             responses=ESTATE_ERRORS)
 def put_landlord(landlord_id: IdStr, body: LandlordIn, scope: AdminScope, ctx: Ctx) -> LandlordOut:
     registry = ctx.registry.put("landlords", landlord_id, body.model_dump(), author=scope.principal.name)
+    if landlord_id not in registry.landlords:  # removed meanwhile by another API process on the database
+        raise NotFound("landlord", landlord_id)
     return _landlord_out(registry, landlord_id)
 
 
@@ -193,7 +195,10 @@ def put_checkpoint(checkpoint_id: IdStr, body: CheckpointIn, scope: AdminScope, 
     if item["beacon"].get("format") == "eddystone_eid":
         item["beacon"] = {k: v for k, v in item["beacon"].items() if v is not None}
     registry = ctx.registry.put("checkpoints", checkpoint_id, item, author=scope.principal.name)
-    return checkpoint_out(registry.checkpoints[checkpoint_id], enrolled=ctx.registry.has_identity_key(checkpoint_id))
+    changed = registry.checkpoints.get(checkpoint_id)
+    if changed is None:  # removed meanwhile by another API process on the database
+        raise NotFound("checkpoint", checkpoint_id)
+    return checkpoint_out(changed, enrolled=ctx.registry.has_identity_key(checkpoint_id))
 
 
 @router.delete("/checkpoints/{checkpoint_id}", tags=["registry"], status_code=204,
