@@ -165,32 +165,19 @@ def _serve_database(args: argparse.Namespace, settings: Any) -> int:
     from ronde.api.access_log import AccessLog
     from ronde.api.app import create_app_on_database
     from ronde.api.db_registry import EmptyRegistry
-    from ronde.opdb.engine import database_url, make_engine, shown
-    from ronde.opdb.migrate import DatabaseNotCurrent, require_current
-    from ronde.opdb.sealing import KEY_FILE_VARIABLE, KEY_VARIABLE, SecretBox, SecretKeyError
+    from ronde.opdb.engine import shown
+    from ronde.opdb.migrate import DatabaseNotCurrent
+    from ronde.opdb.sealing import KEY_VARIABLE
+    from ronde.opdb.startup import DatabaseStartupError, open_role_database
     from ronde.store.config import StoreConfigError
     from ronde.store.port import StoreUnavailable
 
-    url = database_url(args.database)
     try:
-        engine = make_engine(url)
-    except (SQLAlchemyError, ValueError, OSError) as exc:
-        print(f"ronde api serve: database {shown(url)}: {exc}", file=sys.stderr)
-        return 2
-    try:
-        require_current(engine)
-    except DatabaseNotCurrent as exc:
+        database = open_role_database(args.database)
+    except DatabaseStartupError as exc:
         print(f"ronde api serve: {exc}", file=sys.stderr)
-        engine.dispose()
         return 2
-    box = None
-    if os.environ.get(KEY_VARIABLE) or os.environ.get(KEY_FILE_VARIABLE):
-        try:
-            box = SecretBox.from_env()
-        except SecretKeyError as exc:
-            print(f"ronde api serve: {exc}", file=sys.stderr)
-            engine.dispose()
-            return 2
+    url, engine, box = database.url, database.engine, database.box
     try:
         store = open_reader_store(args)
     except (StoreUnavailable, StoreConfigError) as exc:  # StoreCorrupt included: a damaged SQLite file

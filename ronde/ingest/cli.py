@@ -12,7 +12,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ronde.ingest.config import ConfigError, IngestConfig, load_config
 from ronde.protocol.estate import EstateFileError, load_default_estate, load_estate
@@ -20,6 +20,10 @@ from ronde.protocol.gateways import GatewayRegistry, GatewaysFileError, load_gat
 from ronde.redact import redact_url
 from ronde.store.errors import StoreCorrupt
 from ronde.store.port import Store, StoreAccess, StoreUnavailable
+
+if TYPE_CHECKING:  # the operational database (the server extra) is imported when a worker starts
+    from ronde.ingest.registry_follow import Reference
+    from ronde.opdb.startup import RoleDatabase
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +37,14 @@ _FLAGS: dict[str, tuple[str, dict[str, Any]]] = {
     "store_url": ("--store", {"help": "sqlite://PATH (sqlite:///var/lib/ronde.db) or an InfluxDB URL"}),
     "influx_org": ("--influx-org", {}),
     "influx_database": ("--influx-database", {}),
-    "estate_file": ("--estate", {"type": Path}),
-    "gateways_file": ("--gateways", {"type": Path}),
+    "database_url": ("--database", {
+        "metavar": "URL", "help": "the operational database: registry, gateways, calendar, followed while "
+        "running (default: RONDE_DATABASE_URL, else sqlite:///var/ronde/ronde.db); EID keys opened with "
+        "RONDE_OPDB_SECRET_KEY"}),
+    "registry_poll_s": ("--registry-poll-s", {"type": float, "help": "read the registry version row this often (2)"}),
+    "estate_file": ("--estate", {"type": Path, "help": "file mode (deprecated, with --gateways): the estate file"}),
+    "gateways_file": ("--gateways", {"type": Path,
+                                     "help": "file mode (deprecated): the gateways file, SIGHUP reloads"}),
     "accept_unknown_gateways": ("--accept-unknown-gateways", {"action": "store_true", "default": None}),
     "batch_size": ("--batch-size", {"type": int}),
     "batch_window_ms": ("--batch-window-ms", {"type": int}),
@@ -88,30 +98,52 @@ def _open_local(config: IngestConfig, store: Store) -> str | None:
 def _run(args: argparse.Namespace) -> int:
     from ronde.ingest import paho_tables
     from ronde.ingest.consumer import IngestWorker
+    from ronde.ingest.registry_follow import DbReference, RegistryFollower
 
     paho_tables.install()  # this process is the worker: a third of paho's CPU per message (see paho_tables)
 
     try:
         config = _config_from(args)
-        registry = load_estate(config.estate_file) if config.estate_file else load_default_estate()
-        gateways = load_gateways(config.gateways_file) if config.gateways_file else GatewayRegistry()
+        if config.file_mode:
+            registry = load_estate(config.estate_file) if config.estate_file else load_default_estate()
+            gateways = load_gateways(config.gateways_file) if config.gateways_file else GatewayRegistry()
     except (ConfigError, EstateFileError, GatewaysFileError) as exc:
         print(exc, file=sys.stderr)
         return 2
-    if not len(gateways) and not config.accept_unknown_gateways:
-        print("no gateways enrolled: give --gateways FILE (or --accept-unknown-gateways for a demo)",
-              file=sys.stderr)
-        return 2
+    database = None
+    follower = None
+    if config.file_mode:
+        log.warning("file mode (--estate/--gateways): registry and gateways from files, reloaded on SIGHUP; "
+                    "deprecated, see `ronde registry import` and docs/opdb.md")
+        if not len(gateways) and not config.accept_unknown_gateways:
+            print("no gateways enrolled: give --gateways FILE (or --accept-unknown-gateways for a demo)",
+                  file=sys.stderr)
+            return 2
+        calendar = config.calendar.to_calendar()
+    else:
+        opened = _open_database(config)
+        if isinstance(opened, str):
+            print(f"ronde ingest run: {opened}", file=sys.stderr)
+            return 2
+        database, reference = opened
+        registry, gateways, calendar = reference.registry, reference.gateways, reference.calendar
+        follower = RegistryFollower(DbReference(database.engine, database.box), version=reference.version,
+                                    poll_s=config.registry_poll_s)
     try:
         store = build_store(config)
     except ValueError as exc:
         print(f"store: {exc}", file=sys.stderr)
+        if database is not None:
+            database.dispose()
         return 2
     problem = _open_local(config, store)
     if problem is not None:
         print(problem, file=sys.stderr)
+        if database is not None:
+            database.dispose()
         return 2
-    worker = IngestWorker(config, store, registry, gateways=gateways, retire=getattr(args, "retire", False))
+    worker = IngestWorker(config, store, registry, calendar, gateways, retire=getattr(args, "retire", False),
+                          follower=follower)
     stop_once = threading.Event()
 
     def _stop(signum: int, frame: FrameType | None) -> None:
@@ -122,6 +154,10 @@ def _run(args: argparse.Namespace) -> int:
         threading.Thread(target=worker.stop, name="ingest-stop", daemon=True).start()
 
     def _reload(signum: int, frame: FrameType | None) -> None:
+        if follower is not None:  # the database is followed anyway: read its version row now
+            log.info("SIGHUP: reading the registry version now")
+            follower.poll_now()
+            return
         if not config.gateways_file:
             log.warning("SIGHUP: no gateways_file configured, nothing to reload")
             return
@@ -141,7 +177,36 @@ def _run(args: argparse.Namespace) -> int:
     finally:
         log.info("counters: %s", json.dumps(worker.counters.snapshot(), sort_keys=True))
         store.close()
+        if database is not None:
+            database.dispose()
     return 0
+
+
+def _open_database(config: IngestConfig) -> tuple[RoleDatabase, Reference] | str:
+    """The operational database as ``ronde api serve`` opens it (``open_role_database``: schema current, sealing
+    key), and the reference data at start-up. A problem is returned as the message to print (exit 2)."""
+    from ronde.ingest.registry_follow import DATABASE_ERRORS, DbReference, ReferenceRefused
+    from ronde.opdb.startup import DatabaseStartupError, open_role_database
+
+    try:
+        database = open_role_database(config.database_url)
+    except DatabaseStartupError as exc:
+        return str(exc)
+    try:
+        reference = DbReference(database.engine, database.box).load()
+    except ReferenceRefused as exc:
+        database.dispose()
+        return str(exc)
+    except DATABASE_ERRORS as exc:
+        database.dispose()
+        return f"database {redact_url(database.url)}: {exc}"
+    if "calendar" in config.model_fields_set:
+        log.warning("calendar: ignored, the service calendar is the operational database's")
+    if not len(reference.gateways) and not config.accept_unknown_gateways:
+        log.warning("no gateway enrolled in the operational database yet: every message is refused until one is "
+                    "(PUT /api/v1/gateways/{id} or `ronde registry import --gateways FILE`)")
+    log.info("operational database %s: %s", redact_url(database.url), reference.describe())
+    return database, reference
 
 
 def _gateways_check(args: argparse.Namespace) -> int:

@@ -99,7 +99,14 @@ class IngestConfig(_Cfg):
     store_retry_max_s: float = Field(default=10.0, gt=0, description="cap of the backoff between write attempts")
     store_timeout_s: float = Field(default=10.0, gt=0, description="one request to the store")
     store_retry_budget_s: float = Field(default=10.0, ge=0, description="the store's own retries inside one write")
-    # reference data
+    # reference data: the operational database (the default), or files (deprecated file mode)
+    database_url: str | None = Field(
+        default=None, min_length=1,
+        description="the operational database (registry, gateways, calendar); default RONDE_DATABASE_URL",
+    )
+    registry_poll_s: float = Field(
+        default=2.0, gt=0, le=3600, description="how often the registry version row is read (changes followed)",
+    )
     estate_file: Path | None = None
     gateways_file: Path | None = None
     calendar: CalendarConfig = Field(default_factory=CalendarConfig)
@@ -154,6 +161,11 @@ class IngestConfig(_Cfg):
             if p is not None and not p.is_file():
                 raise ValueError(f"file not found: {p}")
         return self
+
+    @property
+    def file_mode(self) -> bool:
+        """Registry and gateways from files (deprecated), not from the operational database."""
+        return self.estate_file is not None or self.gateways_file is not None
 
     @property
     def client_id(self) -> str:

@@ -11,6 +11,8 @@ what was not yet written is never acked, the broker redelivers it):
 - ``ingest-maintenance``: the ``MaintenanceRunner`` (``ronde.ingest.maintenance``): sequence gaps,
   rollups of closed days, retention (all idempotent), when ``config.maintenance``.
 - ``ingest-retire``, with ``retire=True``: stops the worker once its session is drained.
+- ``ingest-registry``, with a ``RegistryFollower`` (``ronde.ingest.registry_follow``: the operational database):
+  polls the registry version row and swaps in a new validation context when it moved.
 
 A message received on a connection that has since dropped is not acked (its packet id belongs
 to the old connection); the broker redelivers it and deduplication drops it.
@@ -33,6 +35,7 @@ import paho.mqtt.client as mqtt
 from ronde.ingest.config import IngestConfig
 from ronde.ingest.maintenance import MaintenanceRunner
 from ronde.ingest.pipeline import BatchProcessor, Counters, Incoming, ReplayCheck
+from ronde.ingest.registry_follow import Reference, RegistryFollower
 from ronde.ingest.source import BrokerRefused, MessageSource, PahoSource, SourceFactory
 from ronde.ingest.validate import ValidationContext
 from ronde.ingest.writer import BatchWriter
@@ -46,11 +49,11 @@ __all__ = ["IngestWorker", "MessageSource", "PahoSource"]
 log = logging.getLogger(__name__)
 
 
-def build_processor(
-    config: IngestConfig, store: Store, registry: Registry, calendar: ServiceCalendar, gateways: GatewayRegistry
-) -> BatchProcessor:
-    """Validation, deduplication and replay checks as ``config`` sets them."""
-    context = ValidationContext.build(
+def build_context(
+    config: IngestConfig, registry: Registry, calendar: ServiceCalendar, gateways: GatewayRegistry
+) -> ValidationContext:
+    """The validation context as ``config`` sets it (a fresh EID resolver over ``registry``)."""
+    return ValidationContext.build(
         registry, calendar, gateways,
         drift_ppm=config.eid_drift_ppm, min_periods=config.eid_min_periods,
         replay_horizon=timedelta(days=config.eid_replay_horizon_days),
@@ -58,6 +61,13 @@ def build_processor(
         max_payload_bytes=config.max_payload_bytes, max_future=timedelta(seconds=config.max_future_s),
         max_age=timedelta(days=config.retention.raw_days),
     )
+
+
+def build_processor(
+    config: IngestConfig, store: Store, registry: Registry, calendar: ServiceCalendar, gateways: GatewayRegistry
+) -> BatchProcessor:
+    """Validation, deduplication and replay checks as ``config`` sets them."""
+    context = build_context(config, registry, calendar, gateways)
     replay = ReplayCheck(
         config.max_walk_speed_mps, config.radio_range_m, timedelta(seconds=config.replay_check_window_s)
     )
@@ -80,6 +90,7 @@ class IngestWorker:
         retire_idle_s: float = 5.0,
         source_factory: SourceFactory = PahoSource,
         maintenance: MaintenanceRunner | None = None,
+        follower: RegistryFollower | None = None,
     ) -> None:
         """``retire=True``: take this worker out of the group for good (scale-in). It leaves the
         shared subscriptions, writes and acks what its session still holds, and once nothing has
@@ -87,7 +98,10 @@ class IngestWorker:
         instead of queueing the group's messages for a worker that will never return.
 
         ``source_factory(config, retire)`` builds the message source (tests pass a fake one);
-        ``maintenance`` replaces the runner built from ``config`` when ``config.maintenance``."""
+        ``maintenance`` replaces the runner built from ``config`` when ``config.maintenance``.
+
+        ``follower`` (the operational database, ``ronde.ingest.registry_follow``): registry, calendar and gateways
+        are followed by polling its version row; each change goes through ``apply_reference``."""
         self.config = config
         self.retire = retire
         self.retire_idle_s = retire_idle_s
@@ -108,6 +122,8 @@ class IngestWorker:
         if maintenance is None and config.maintenance and not retire:
             maintenance = MaintenanceRunner.from_config(config, store, registry, self.calendar)
         self.maintenance = None if retire else maintenance
+        self.follower = follower
+        self._reload_lock = threading.Lock()
         self._last_message = time.monotonic()
         self._threads: list[threading.Thread] = []
         self._failure: BaseException | None = None
@@ -126,6 +142,9 @@ class IngestWorker:
             loops.append(("ingest-maintenance", lambda: maintenance.run(self._stopping)))
         if self.retire:
             loops.append(("ingest-retire", self._retire_watch))
+        if self.follower is not None:
+            follower = self.follower
+            loops.append(("ingest-registry", lambda: follower.run(self._stopping, self.apply_reference)))
         for name, target in loops:
             t = threading.Thread(target=self._supervised, args=(name, target), name=name, daemon=True)
             self._threads.append(t)
@@ -184,13 +203,30 @@ class IngestWorker:
         return self.writer.pending
 
     def reload_gateways(self, gateways: GatewayRegistry) -> None:
-        """Enrol or revoke gateways without a restart (SIGHUP in ``ronde ingest run``). Messages
+        """Enrol or revoke gateways without a restart (SIGHUP in ``ronde ingest run``, file mode). Batches
         validated from now on see the new registry; the broker keeps every session meanwhile."""
-        self.gateways = gateways
-        self.context = dataclasses.replace(self.context, gateways=gateways)
-        self.processor.context = self.context  # one attribute swap: the validator reads it per message
+        with self._reload_lock:
+            self.gateways = gateways
+            self.context = dataclasses.replace(self.context, gateways=gateways)
+            self.processor.context = self.context  # one attribute swap: the validator reads it once per batch
         log.info("gateways reloaded: %d enrolled, %d with an Ed25519 key", len(gateways),
                  sum(1 for e in gateways.entries.values() if e.public_key is not None))
+
+    def apply_reference(self, reference: Reference) -> None:
+        """A new registry, calendar and gateways (the operational database moved): one validation context
+        built aside, then swapped in by one attribute assignment, so each batch is validated under one
+        picture. The EID resolver (and its cache) is kept when the registry itself did not change."""
+        with self._reload_lock:
+            if reference.registry == self.registry and reference.calendar == self.calendar:
+                context = dataclasses.replace(self.context, gateways=reference.gateways)
+            else:
+                context = build_context(self.config, reference.registry, reference.calendar, reference.gateways)
+            self.registry, self.calendar, self.gateways = reference.registry, reference.calendar, reference.gateways
+            self.context = context
+            self.processor.context = context
+            if self.maintenance is not None:  # rollups of the days still to close use the registry in force
+                self.maintenance.rollups.registry = reference.registry
+                self.maintenance.rollups.calendar = reference.calendar
 
     # ---- supervision -------------------------------------------------------------------------
 

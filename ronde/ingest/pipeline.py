@@ -124,8 +124,9 @@ class BatchProcessor:
     def prepare(self, messages: Sequence[Incoming]) -> Validated:
         """The pure half (no store): validation and enrichment. May run ahead of the writer."""
         out = Validated()
+        context = self.context  # read once: a registry change swaps it between batches, never within one
         for m in messages:
-            result = validate(m.topic, m.payload, m.received_at, self.context)
+            result = validate(m.topic, m.payload, m.received_at, context)
             if isinstance(result, Rejection):
                 out.rejections.append(result)
                 continue

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from ronde.opdb.models import CalendarRow, ClosedDateRow, PartnerEstateRow, PartnerRow
 from ronde.opdb.models.service import DEFAULT_SCOPE
+from ronde.opdb.registry_repo import bump_version
 from ronde.protocol.calendar import WEEKDAYS, ServiceCalendar
 
 
@@ -41,6 +42,7 @@ def put_calendar(session: Session, calendar: ServiceCalendar, *, estate: str | N
     for day in sorted(calendar.closed):
         session.add(ClosedDateRow(scope=scope, day=day))
     session.flush()
+    bump_version(session)  # ingest workers follow the calendar as they follow the registry
 
 
 def get_calendar(session: Session, *, estate: str | None = None) -> ServiceCalendar:

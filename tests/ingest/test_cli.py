@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from ronde.cli import main
+from ronde.protocol.estate import default_estate_path
 from ronde.protocol.gateways import GatewayRegistry, dump_gateways
 from ronde.store.records import RejectReason
 from ronde.store.sqlite import SqliteStore
@@ -32,8 +33,11 @@ def test_gateways_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
 def test_run_fails_fast_on_bad_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["ingest", "run", "--batch-size", "5000", "--receive-maximum", "10"]) == 2
     assert "receive_maximum" in capsys.readouterr().err
-    assert main(["ingest", "run", "--store", "ftp://x"]) == 2
-    assert "no gateways enrolled" in capsys.readouterr().err
+    bare = tmp_path / "opdb.db"  # the operational database by default: one without a schema says what to run
+    assert main(["ingest", "run", "--store", "ftp://x", "--database", f"sqlite:///{bare}"]) == 2
+    assert f"run `ronde db upgrade --url sqlite:///{bare}`" in capsys.readouterr().err
+    assert main(["ingest", "run", "--store", "ftp://x", "--estate", str(default_estate_path())]) == 2
+    assert "no gateways enrolled" in capsys.readouterr().err  # file mode (--estate, --gateways)
     gw = tmp_path / "gateways.yaml"
     gw.write_text(dump_gateways(GATEWAYS))
     assert main(["ingest", "run", "--gateways", str(gw), "--store", "ftp://x"]) == 2
