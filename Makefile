@@ -10,7 +10,11 @@ test:  ## installs what the tests need (Debian packages, venv), then lint, types
 	@scripts/setup-system.sh
 	.venv/bin/ruff check ronde tests bench scripts
 	.venv/bin/mypy
-	.venv/bin/pytest
+	.venv/bin/pytest --cov --cov-report=term --cov-fail-under=$(COVERAGE_FLOOR)
+
+# Branch coverage of ronde/ ([tool.coverage] in pyproject.toml): a full run measured 89.0 % (2026-12-05);
+# the floor sits just below. Raise it when coverage rises, never lower it to let a change in.
+COVERAGE_FLOOR = 88
 
 lint:
 	.venv/bin/ruff check ronde tests bench scripts

@@ -12,7 +12,9 @@ from ronde.firmware_sim.scenarios import build_scenario
 from ronde.gateway.detection import DetectionConfig
 from tests.firmware_sim.support import CALENDAR, registry
 
-pytestmark = [pytest.mark.slow]
+# no_cover: whole simulated evenings run 3-5x slower under coverage's tracer; the code they run is measured by
+# the smaller tests (README, "Contributing")
+pytestmark = [pytest.mark.slow, pytest.mark.no_cover]
 SEED = 2026
 
 
