@@ -35,6 +35,7 @@ from ronde.demo.scanners import TeamScanners
 from ronde.firmware_sim.scenarios import Scenario, build_scenario
 from ronde.ingest.config import IngestConfig
 from ronde.ingest.consumer import IngestWorker
+from ronde.ingest.registry_follow import DbReference, RegistryFollower
 from ronde.ingest.rollup import rollup_day
 from ronde.opdb.engine import make_engine
 from ronde.opdb.migrate import upgrade
@@ -194,11 +195,20 @@ async def run_demo(opts: DemoOptions, out: TextIO = sys.stdout,
     out.write(f"  MQTT {'embarqué (amqtt) ' if embedded else ''}{host}:{port} · stockage {redact_url(store_url)}\n")
 
     scanners = TeamScanners.build(scenario, workdir, host, port, estate=opts.estate, speed=opts.speed, v311=v311)
-    gateways = scanners.gateway_registry()
+    admin, landlord = new_token(), new_token()
+    tokens = {
+        admin: Principal("demo-admin", Role.ADMIN),
+        landlord: Principal("demo-paris-habitat", Role.LANDLORD, "paris-habitat"),
+    }
+    engine, box = open_demo_database(workdir, registry, scanners.gateway_registry(), tokens)
+    # the worker reads its registry, gateways and calendar from the database, and follows it (as on a site)
+    config = IngestConfig(name="demo", broker_host=host, broker_port=port, mqtt_version="3.1.1" if v311 else "5",
+                          shared=not v311, maintenance=False, store_url=store_url)
+    reference = DbReference(engine, box)
+    start = reference.load()
     ingest = IngestWorker(
-        IngestConfig(name="demo", broker_host=host, broker_port=port, mqtt_version="3.1.1" if v311 else "5",
-                     shared=not v311, maintenance=False, store_url=store_url),
-        store, registry, calendar, gateways,
+        config, store, start.registry, start.calendar, start.gateways,
+        follower=RegistryFollower(reference, version=start.version, poll_s=config.registry_poll_s),
     )
     ingest.start()
     if not await asyncio.to_thread(ingest.wait_connected, 20):
@@ -208,12 +218,6 @@ async def run_demo(opts: DemoOptions, out: TextIO = sys.stdout,
     frozen: list[float] = []
     def api_now() -> datetime:
         return datetime.fromtimestamp(frozen[0] if frozen else clock.now(), UTC)
-    admin, landlord = new_token(), new_token()
-    tokens = {
-        admin: Principal("demo-admin", Role.ADMIN),
-        landlord: Principal("demo-paris-habitat", Role.LANDLORD, "paris-habitat"),
-    }
-    engine, box = open_demo_database(workdir, registry, gateways, tokens)
     app = create_app_on_database(ApiSettings(), store, engine, box=box, clock=api_now, calendar=calendar)
     api_port = opts.port if opts.port and _port_free(opts.host, opts.port) else free_port()
     if opts.port and api_port != opts.port:
