@@ -30,6 +30,7 @@ from typing import Any
 import pytest
 
 from ronde.cli import main
+from ronde.opdb.access_repo import revoke_gateway
 from ronde.opdb.engine import make_engine, session_factory
 from ronde.opdb.registry_repo import RegistryRepository
 from ronde.opdb.service_repo import put_calendar
@@ -238,3 +239,45 @@ def test_two_workers_follow_an_enrolment_and_a_revocation_through_the_api(site: 
         assert sum(c["accepted"].values()) > 0, counters
         assert c["rejected"].get("unknown_gateway", 0) > 0, counters
     print(f"followed: enrolment in {enrolled_in:.2f} s, revocation in {revoked_in:.2f} s (poll 2 s)")
+
+
+def test_sighup_polls_at_once_and_a_worker_without_the_key_or_a_registry_does_not_start(
+    site: tuple[str, Path], tmp_path: Path,
+) -> None:
+    """SIGHUP in database mode reads the version row at once (here the poll is 10 minutes apart); start-up
+    refusals exit 2 with what to do: EID beacons enrolled but no sealing key, a database without a registry."""
+    db_url, store_path = site
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "RONDE_OPDB_SECRET_KEY": SECRET_KEY}
+    env.pop("RONDE_DATABASE_URL", None)
+    store_url = f"sqlite://{store_path}"
+    engine = make_engine(db_url)
+    repo = RegistryRepository(engine)
+    try:
+        with run_mosquitto() as broker:
+            worker = _Proc("hup", ["ingest", "run", "--name", "hup", "--broker-port", str(broker.port), "--store",
+                                   store_url, "--database", db_url, "--registry-poll-s", "600", "--no-maintenance"],
+                           tmp_path / "hup.log", env)
+            try:
+                assert wait_for(lambda: f"registry version {repo.version()} in force" in worker.text(), 30), \
+                    worker.text()[-3000:]
+                with session_factory(engine).begin() as s:
+                    revoke_gateway(s, GW)
+                time.sleep(1.0)
+                assert f"registry version {repo.version()} in force" not in worker.text()  # 600 s to the next poll
+                worker.proc.send_signal(signal.SIGHUP)
+                assert wait_for(lambda: f"registry version {repo.version()} in force" in worker.text(), 3), \
+                    worker.text()[-3000:]
+            finally:
+                assert worker.stop() == 0, worker.text()[-3000:]
+
+        args = [sys.executable, "-m", "ronde.cli", "ingest", "run", "--store", store_url, "--broker-port", "1"]
+        no_key = {k: v for k, v in env.items() if k != "RONDE_OPDB_SECRET_KEY"}
+        done = subprocess.run([*args, "--database", db_url], env=no_key, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 2 and "EID beacon(s) are enrolled" in done.stderr, done.stderr
+        assert "RONDE_OPDB_SECRET_KEY" in done.stderr and "Traceback" not in done.stderr
+        empty = f"sqlite:///{tmp_path / 'empty.db'}"
+        assert main(["db", "upgrade", "--url", empty]) == 0
+        done = subprocess.run([*args, "--database", empty], env=env, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 2 and "ronde registry import" in done.stderr, done.stderr
+    finally:
+        engine.dispose()
