@@ -46,7 +46,7 @@ from tests.support.services import Influxd, Mosquitto, run_influxd  # noqa: E402
 
 GATEWAY_COUNT = 40
 VISIT_SPACING_S = 20.0
-ALWAYS = {"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "start": "00:00", "end": "00:00",
+ALWAYS = {"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "start": "00:00", "end": "23:59:59.999999",
           "timezone": "UTC"}
 
 

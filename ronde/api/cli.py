@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -85,11 +84,12 @@ def open_reader_store(args: argparse.Namespace) -> Store:
     creates nor changes retention policies or buckets (that is the ingest's maintenance role; the
     API used to reset them to the defaults). Raises StoreUnavailable or StoreConfigError."""
     from ronde.store.config import open_store
+    from ronde.store.credentials import store_password, store_token
     from ronde.store.port import StoreAccess
 
     return open_store(
-        args.store, token=os.environ.get("RONDE_STORE_TOKEN"), org=args.store_org, database=args.store_database,
-        username=args.store_user, password=os.environ.get("RONDE_STORE_PASSWORD"), access=StoreAccess.READ,
+        args.store, token=store_token(), org=args.store_org, database=args.store_database,
+        username=args.store_user, password=store_password(), access=StoreAccess.READ,
     )
 
 

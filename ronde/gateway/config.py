@@ -10,13 +10,12 @@ import tomllib
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from ronde.gateway.detection import DetectionConfig
 from ronde.gateway.detection_config import DetectionConfigError, DetectionTable, build_detection_config
-from ronde.protocol.calendar import WEEKDAYS, ServiceCalendar
+from ronde.protocol.calendar import WEEKDAYS, ServiceCalendar, end_problem, timezone_problem
 from ronde.protocol.errors import validation_issues
 from ronde.protocol.messages import BADGE_PATTERN
 from ronde.protocol.topics import GATEWAY_ID_PATTERN
@@ -85,10 +84,18 @@ class ServiceSection(_Section):
     @field_validator("timezone")
     @classmethod
     def _zone(cls, v: str) -> str:
-        try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {v!r} (use an IANA name such as Europe/Paris)") from None
+        problem = timezone_problem(v)  # the one calendar rule (ronde.protocol.calendar)
+        if problem is not None:
+            raise ValueError(problem)
+        return v
+
+    @field_validator("end")
+    @classmethod
+    def _end(cls, v: time, info: ValidationInfo) -> time:
+        start = info.data.get("start")
+        problem = None if start is None else end_problem(start, v)
+        if problem is not None:
+            raise ValueError(problem)
         return v
 
     @field_validator("override_until")
@@ -102,8 +109,6 @@ class ServiceSection(_Section):
     def _override_reason(self) -> ServiceSection:
         if self.override_until is not None and not self.override_reason:
             raise ValueError("override_until needs override_reason (it is logged and shown in the status)")
-        if self.start == self.end:
-            raise ValueError("start and end are equal: the service window would be empty")
         return self
 
     def calendar(self) -> ServiceCalendar:

@@ -18,6 +18,7 @@ from ronde.ingest.config import ConfigError, IngestConfig, load_config
 from ronde.protocol.estate import EstateFileError, load_default_estate, load_estate
 from ronde.protocol.gateways import GatewayRegistry, GatewaysFileError, load_gateways
 from ronde.redact import redact_url
+from ronde.store.credentials import store_token
 from ronde.store.errors import StoreCorrupt
 from ronde.store.port import Store, StoreAccess, StoreUnavailable
 
@@ -60,8 +61,9 @@ def _config_from(args: argparse.Namespace) -> IngestConfig:
     # secrets from the environment, never from the command line (ps shows it)
     if os.environ.get("RONDE_MQTT_PASSWORD"):
         overrides["password"] = os.environ["RONDE_MQTT_PASSWORD"]
-    if os.environ.get("RONDE_INFLUX_TOKEN"):
-        overrides["influx_token"] = os.environ["RONDE_INFLUX_TOKEN"]
+    token = store_token()  # RONDE_STORE_TOKEN (RONDE_INFLUX_TOKEN: deprecated alias, warned)
+    if token:
+        overrides["influx_token"] = token
     return load_config(args.config, overrides)
 
 
@@ -265,7 +267,7 @@ def register(sub: Any) -> None:
     ingest = parser.add_subparsers(dest="ingest_cmd", required=True)
     run = ingest.add_parser(
         "run", help="run one ingest worker (start more with other --name values to scale out)",
-        description="Secrets come from the environment: RONDE_MQTT_PASSWORD, RONDE_INFLUX_TOKEN.",
+        description="Secrets come from the environment: RONDE_MQTT_PASSWORD, RONDE_STORE_TOKEN.",
     )
     _add_config_flags(run)
     run.set_defaults(func=_run)

@@ -11,10 +11,19 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from ronde.protocol import safe_yaml
-from ronde.protocol.calendar import WEEKDAYS, ServiceCalendar
+from ronde.protocol.calendar import WEEKDAYS, ServiceCalendar, end_problem, timezone_problem, weekday_problem
 from ronde.protocol.errors import format_validation_error
 from ronde.protocol.topics import GATEWAY_ID_PATTERN
 from ronde.store.records import RetentionPolicy
@@ -32,16 +41,31 @@ class CalendarConfig(_Cfg):
     timezone: str = "Europe/Paris"
     closed: list[date] = Field(default_factory=list)
 
-    @model_validator(mode="after")
-    def _check(self) -> CalendarConfig:
-        bad = [d for d in self.days if d not in WEEKDAYS]
-        if bad:
-            raise ValueError(f"unknown weekday(s) {bad}: use {', '.join(WEEKDAYS)}")
-        try:
-            self.to_calendar().tz  # noqa: B018 - validates the zone name
-        except Exception as exc:
-            raise ValueError(f"unknown timezone {self.timezone!r}") from exc
-        return self
+    # the one calendar rule (ronde.protocol.calendar), field by field so that errors name the field
+    @field_validator("days")
+    @classmethod
+    def _days(cls, v: list[str]) -> list[str]:
+        problem = weekday_problem(v)
+        if problem is not None:
+            raise ValueError(problem)
+        return v
+
+    @field_validator("end")
+    @classmethod
+    def _end(cls, v: time, info: ValidationInfo) -> time:
+        start = info.data.get("start")
+        problem = None if start is None else end_problem(start, v)
+        if problem is not None:
+            raise ValueError(problem)
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        problem = timezone_problem(v)
+        if problem is not None:
+            raise ValueError(problem)
+        return v
 
     def to_calendar(self) -> ServiceCalendar:
         return ServiceCalendar(

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from ronde.opdb.models import CalendarRow, ClosedDateRow, PartnerEstateRow, PartnerRow
 from ronde.opdb.models.service import DEFAULT_SCOPE
 from ronde.opdb.registry_repo import bump_version
-from ronde.protocol.calendar import WEEKDAYS, ServiceCalendar
+from ronde.protocol.calendar import WEEKDAYS, ServiceCalendar, check_calendar
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +27,9 @@ def _hhmm(t: time) -> str:
 
 
 def put_calendar(session: Session, calendar: ServiceCalendar, *, estate: str | None = None) -> None:
-    """Set the default calendar (``estate`` None) or one estate's own."""
+    """Set the default calendar (``estate`` None) or one estate's own; a calendar the one rule refuses
+    (``ronde.protocol.calendar.check_calendar``: ``end`` equal to ``start``…) raises CalendarError."""
+    check_calendar(calendar)
     scope = DEFAULT_SCOPE if estate is None else estate
     row = session.get(CalendarRow, scope)
     days = ",".join(WEEKDAYS[d] for d in sorted(calendar.days))
@@ -55,10 +57,10 @@ def get_calendar(session: Session, *, estate: str | None = None) -> ServiceCalen
     if row is None:
         return ServiceCalendar()
     closed = frozenset(session.scalars(select(ClosedDateRow.day).where(ClosedDateRow.scope == row.scope)))
-    return ServiceCalendar(
+    return check_calendar(ServiceCalendar(  # a row written by hand is held to the same rule
         days=frozenset(WEEKDAYS.index(d) for d in row.days.split(",") if d),
         start=time.fromisoformat(row.start), end=time.fromisoformat(row.end), timezone=row.timezone, closed=closed,
-    )
+    ))
 
 
 def put_partner(session: Session, name: str, kind: str, estates: frozenset[str]) -> Partner:

@@ -2,18 +2,55 @@
 
 Default: Wednesday to Sunday, 16:00–22:15, Europe/Paris. Hours are wall-clock local times, so a
 window keeps its local hours across daylight-saving changes (its UTC length may change). A window
-whose end is not after its start runs past midnight and belongs to the day it started.
+whose end is before its start runs past midnight and belongs to the day it started (equal bounds,
+which :func:`check_calendar` refuses, would make a whole day).
+
+One rule for every calendar that comes from outside (the gateway's and ingest's configuration files,
+the operational database's ``service_calendars``, the API): :func:`check_calendar` (or, field by field
+in a pydantic model, :func:`end_problem` and :func:`timezone_problem`). ``end`` equal to ``start`` is
+refused everywhere: it used to mean an empty window to the gateway and a 24-hour one to ingest.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class CalendarError(ValueError):
+    """A service calendar that cannot be used; ``field`` names the faulty field (``end``, ``timezone``, ``days``)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        self.message = message
+        super().__init__(f"{field}: {message}")
+
+
+def end_problem(start: time, end: time) -> str | None:
+    """The one rule on a window's bounds: ``end`` may be after ``start`` (same evening) or before it (past
+    midnight), never equal (ambiguous: an empty window or a whole day)."""
+    if start == end:
+        return (f"equals start ({start.strftime('%H:%M')}): a service window cannot be empty nor a whole day; "
+                "give an end after the start, or before it for service past midnight (e.g. 20:00 to 02:00)")
+    return None
+
+
+def timezone_problem(name: str) -> str | None:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return f"unknown time zone {name!r} (use an IANA name such as Europe/Paris)"
+    return None
+
+
+def weekday_problem(days: Iterable[str]) -> str | None:
+    bad = [d for d in days if d not in WEEKDAYS]
+    return f"unknown weekday(s) {bad}: use {', '.join(WEEKDAYS)}" if bad else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +121,20 @@ class ServiceCalendar:
                 candidates.extend(self.window(day))
         later = sorted(c for c in candidates if c > instant)
         return later[0] if later else instant + timedelta(days=7)
+
+
+def check_calendar(calendar: ServiceCalendar) -> ServiceCalendar:
+    """``calendar`` if it passes the rule (days Monday = 0 … 6, ``end`` not equal to ``start``, a known time
+    zone), else CalendarError naming the field."""
+    if any(d not in range(7) for d in calendar.days):
+        raise CalendarError("days", f"unknown weekday number(s) {sorted(calendar.days)}: 0 (Monday) to 6")
+    problem = end_problem(calendar.start, calendar.end)
+    if problem is not None:
+        raise CalendarError("end", problem)
+    problem = timezone_problem(calendar.timezone)
+    if problem is not None:
+        raise CalendarError("timezone", problem)
+    return calendar
 
 
 @lru_cache(maxsize=4096)

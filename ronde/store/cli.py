@@ -11,12 +11,12 @@ Exit codes: 0 done; 2 bad configuration, or a store that cannot be opened (messa
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from ronde.redact import redact_url
+from ronde.store.credentials import store_token
 
 
 def _init(args: argparse.Namespace) -> int:
@@ -26,8 +26,9 @@ def _init(args: argparse.Namespace) -> int:
 
     overrides = {"store_url": args.store, "influx_database": args.influx_database, "influx_org": args.influx_org,
                  "maintenance": True}
-    if os.environ.get("RONDE_INFLUX_TOKEN"):  # never from the command line (ps shows it)
-        overrides["influx_token"] = os.environ["RONDE_INFLUX_TOKEN"]
+    token = store_token()  # never from the command line (ps shows it); RONDE_INFLUX_TOKEN: deprecated alias
+    if token:
+        overrides["influx_token"] = token
     try:
         config = load_config(args.config, overrides)
         store = build_store(config)
@@ -52,7 +53,7 @@ def register(sub: Any) -> None:
     cmds = store.add_subparsers(dest="store_cmd", required=True)
     init = cmds.add_parser(
         "init", help="create the database/buckets and set their retention from the ingest configuration",
-        description="Secrets come from the environment: RONDE_INFLUX_TOKEN.",
+        description="Secrets come from the environment: RONDE_STORE_TOKEN.",
     )
     init.add_argument("--config", type=Path, help="the ingest YAML/JSON settings file (store URL, retention)")
     init.add_argument("--store", default=None, help="store URL (overrides the file's store_url)")

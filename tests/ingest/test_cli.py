@@ -64,8 +64,9 @@ def _sighup_reload(mosquitto: Mosquitto, tmp_path: Path) -> None:
     cfg = tmp_path / "ingest.yaml"
     cfg.write_text(yaml.safe_dump({
         "name": "hup", "broker_port": mosquitto.port, "store_url": f"sqlite://{db}", "gateways_file": str(gw_file),
-        "calendar": {"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "start": "00:00", "end": "00:00",
-                     "timezone": "UTC"},
+        # the whole day (the one calendar rule refuses end == start)
+        "calendar": {"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "start": "00:00",
+                     "end": "23:59:59.999999", "timezone": "UTC"},
         "batch_window_ms": 20, "maintenance": False,
     }))
     log = tmp_path / "worker.log"

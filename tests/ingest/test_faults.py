@@ -31,8 +31,9 @@ from tests.support.services import Influxd, Mosquitto, run_influxd
 
 pytestmark = [pytest.mark.mosquitto, pytest.mark.influx]
 
-ALWAYS_CALENDAR = {"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "start": "00:00", "end": "00:00",
-                   "timezone": "UTC"}
+# the whole day (the one calendar rule refuses end == start)
+ALWAYS_CALENDAR = {"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "start": "00:00",
+                   "end": "23:59:59.999999", "timezone": "UTC"}
 
 
 @pytest.fixture
