@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, cast
@@ -27,7 +29,7 @@ from ronde.audit.labels import Lang
 from ronde.audit.report import ReportError, build_report
 from ronde.audit.verify import verify_manifest
 from ronde.protocol.calendar import ServiceCalendar
-from ronde.protocol.estate import EstateFileError, Registry, default_estate_path, load_estate
+from ronde.protocol.estate import EstateFileError, Registry, load_estate
 from ronde.redact import redact_url
 from ronde.store.port import Store, StoreAccess, StoreUnavailable
 
@@ -39,12 +41,14 @@ def _sqlite_path(url: str) -> str | None:
     return None if "://" in url else url
 
 
-def open_store(url: str) -> Store:
+def open_store(url: str, *, token: str | None = None, org: str | None = None, database: str = "ronde",
+               username: str | None = None, password: str | None = None) -> Store:
     """The store behind ``url``, opened read-only (``StoreAccess.READ``: an audit never creates
     nor changes the layout or retention), through the store package's factory
     (``ronde.store.open_store``); a plain path is a SQLite file. An audit never creates an empty
-    store: a SQLite file that does not exist is an error. Raises StoreUnavailable, or ValueError
-    for a URL that cannot work."""
+    store: a SQLite file that does not exist is an error. ``token`` (InfluxDB 2.x/3.x), ``org``,
+    ``database``, ``username``/``password`` (1.x) are the store's credentials, as for every role
+    (``ronde.store.credentials``). Raises StoreUnavailable, or ValueError for a URL that cannot work."""
     path = _sqlite_path(url)
     if path is not None:
         if not Path(path).exists():
@@ -52,7 +56,8 @@ def open_store(url: str) -> Store:
         url = f"sqlite://{Path(path).resolve()}"
     factory = getattr(importlib.import_module("ronde.store"), "open_store", None)
     if factory is not None:
-        return cast(Store, factory(url, access=StoreAccess.READ))  # opened by the factory
+        return cast(Store, factory(url, token=token, org=org, database=database, username=username,
+                                   password=password, access=StoreAccess.READ))  # opened by the factory
     if path is None:
         raise StoreUnavailable(f"no store engine for {redact_url(url)!r}")
     from ronde.store.sqlite import SqliteStore
@@ -69,8 +74,32 @@ def _date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
-def _registry(path: str | None) -> Registry:
-    return load_estate(path or default_estate_path())
+def _args_store(args: argparse.Namespace) -> Store:
+    """``--store`` with the store credentials every role reads: the token from ``--store-token-file``, else
+    ``RONDE_STORE_TOKEN`` (``RONDE_INFLUX_TOKEN``: deprecated alias), the 1.x password from
+    ``RONDE_STORE_PASSWORD``."""
+    from ronde.store.credentials import read_secret_file, store_password, store_token
+
+    token = read_secret_file(args.store_token_file) if args.store_token_file else store_token()
+    return open_store(args.store, token=token, org=args.store_org, database=args.store_database,
+                      username=args.store_user, password=store_password())
+
+
+def _registry_and_calendar(args: argparse.Namespace) -> tuple[Registry, ServiceCalendar]:
+    """File mode (``--estate FILE``: the default calendar), else the operational database (``--database``, else
+    RONDE_DATABASE_URL, else the SQLite default): the registry in force, whose revision and content digest come
+    from ``registry_revisions``, and the service calendar from ``service_calendars``. ``--closed`` days are
+    added to the calendar's closed dates."""
+    closed = frozenset(args.closed or ())
+    if args.estate:
+        if args.database:
+            raise ValueError("--estate (file mode) and --database exclude each other")
+        return load_estate(args.estate), ServiceCalendar(closed=closed)
+    from ronde.opdb.current import load_current
+
+    current = load_current(args.database)
+    calendar = current.calendar
+    return current.registry, replace(calendar, closed=calendar.closed | closed)
 
 
 def _key_path(args: argparse.Namespace) -> Path | None:
@@ -79,14 +108,20 @@ def _key_path(args: argparse.Namespace) -> Path | None:
 
 def _report(args: argparse.Namespace) -> int:
     try:
-        registry = _registry(args.estate)
-        key = load_signing_key(_key_path(args))
-        store = open_store(args.store)
-    except (EstateFileError, StoreUnavailable, OSError, ValueError) as exc:
+        store = _args_store(args)
+    except (StoreUnavailable, OSError, ValueError) as exc:
         print(f"ronde audit report: {exc}", file=sys.stderr)
         return 2
     try:
-        calendar = ServiceCalendar(closed=frozenset(args.closed or ()))
+        registry, calendar = _registry_and_calendar(args)
+        key = load_signing_key(_key_path(args))
+    except (EstateFileError, OSError, ValueError, RuntimeError) as exc:
+        # RuntimeError: the operational database cannot be used (DatabaseStartupError names `ronde db upgrade`;
+        # NoRegistry names `ronde registry import`)
+        store.close()
+        print(f"ronde audit report: {exc}", file=sys.stderr)
+        return 2
+    try:
         report = build_report(store, registry, calendar, args.landlord, args.first, args.last,
                               now=datetime.now(UTC))
         sidecar = write_report(report, args.out, ReportFormat(args.format), Lang(args.lang), key)
@@ -105,21 +140,28 @@ def _verify(args: argparse.Namespace) -> int:
     try:
         manifest, problems = read_report(args.report)
         estate = load_estate(args.estate) if args.estate else None
+        digests = None
+        if estate is not None and args.database:
+            raise ValueError("--estate and --database exclude each other")
+        if estate is None and (args.database or os.environ.get("RONDE_DATABASE_URL")):  # opdb.engine.URL_VARIABLE
+            from ronde.opdb.current import load_revision_digests
+
+            digests = load_revision_digests(args.database)
         if args.public_key:
             public_key = parse_public_key(args.public_key)
         else:  # on the server itself: its own key, never created here
             public_key = load_signing_key(None, create=False).public_key()
-        store = open_store(args.store)
+        store = _args_store(args)
     except AuditKeyError as exc:
         print(f"ronde audit verify: {exc}; give the server's public key with --public-key "
               "(what 'ronde audit key' prints)", file=sys.stderr)
         return 2
-    except (ReportError, EstateFileError, StoreUnavailable, OSError, ValueError) as exc:
+    except (ReportError, EstateFileError, StoreUnavailable, OSError, ValueError, RuntimeError) as exc:
         print(f"ronde audit verify: {exc}", file=sys.stderr)
         return 2
     try:
         result = verify_manifest(manifest, store, public_key=public_key, document_problems=problems, estate=estate,
-                                 landlord=args.landlord)
+                                 landlord=args.landlord, revision_digests=digests)
     except StoreUnavailable as exc:
         print(f"ronde audit verify: {exc}", file=sys.stderr)
         return 2
@@ -142,6 +184,14 @@ def _key(args: argparse.Namespace) -> int:
     return 0
 
 
+def _store_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--store-database", default="ronde", help="InfluxDB database (InfluxQL; 2.x: its DBRP mapping)")
+    parser.add_argument("--store-org", default=None, help="InfluxDB 2.x organisation")
+    parser.add_argument("--store-user", default=None, help="InfluxDB 1.x user (password: $RONDE_STORE_PASSWORD)")
+    parser.add_argument("--store-token-file", default=None, metavar="FILE",
+                        help="file holding the store token (default: $RONDE_STORE_TOKEN); never on the command line")
+
+
 def register(sub: Any) -> None:
     audit = sub.add_parser("audit", help="landlord audit reports and their verification")
     cmds = audit.add_subparsers(dest="audit_cmd", required=True)
@@ -150,11 +200,16 @@ def register(sub: Any) -> None:
     rep.add_argument("--from", dest="first", required=True, type=_date, help="first day (YYYY-MM-DD)")
     rep.add_argument("--to", dest="last", required=True, type=_date, help="last day, inclusive (YYYY-MM-DD)")
     rep.add_argument("--store", required=True, help="store URL (sqlite://PATH, http://influx:8086) or a SQLite file")
+    _store_arguments(rep)
     rep.add_argument("--format", choices=[f.value for f in ReportFormat], default="pdf")
     rep.add_argument("--lang", choices=[x.value for x in Lang], default="fr")
-    rep.add_argument("--estate", help="estate file (default: the sample estate)")
+    rep.add_argument("--database", metavar="URL",
+                     help="the operational database holding the registry, its revisions and the service calendar "
+                          "(default: RONDE_DATABASE_URL, else sqlite:///var/ronde/ronde.db)")
+    rep.add_argument("--estate", help="file mode: an estate file instead of the database (default calendar: "
+                                      "Wed–Sun 16:00–22:15 Europe/Paris)")
     rep.add_argument("--closed", action="append", type=_date, metavar="DATE",
-                     help="a day the service was closed (repeat); hours are Wed–Sun 16:00–22:15 Europe/Paris")
+                     help="a day the service was closed (repeat), added to the calendar's closed dates")
     rep.add_argument("--out", required=True, help="report file to write; <out>.manifest.json is written beside it")
     rep.add_argument("--key", help="audit private key file (default: $RONDE_AUDIT_KEY, else "
                                    "$XDG_DATA_HOME/ronde/audit-key.pem; created on first use)")
@@ -162,6 +217,10 @@ def register(sub: Any) -> None:
     ver = cmds.add_parser("verify", help="check a report's signature, document, completeness and store")
     ver.add_argument("report", help="report file (CSV, or PDF with its .manifest.json) or manifest JSON")
     ver.add_argument("--store", required=True, help="store URL")
+    _store_arguments(ver)
+    ver.add_argument("--database", metavar="URL",
+                     help="the operational database: the report's registry revision must be one it holds, with the "
+                          "same content digest (default: RONDE_DATABASE_URL when set; without either, not checked)")
     ver.add_argument("--public-key", help="the server's audit public key (base64url, as 'ronde audit key' prints "
                                           "it) or a file holding it; default: the local server's key")
     ver.add_argument("--estate", help="estate file whose registry revision and content must match the report's")

@@ -11,7 +11,7 @@ changed, and how the number of events moved (a deletion, an edit or a late inser
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -93,12 +93,16 @@ def verify_manifest(
     document_problems: Sequence[str] = (),
     estate: Registry | None = None,
     landlord: str | None = None,
+    revision_digests: Mapping[str, str] | None = None,
 ) -> VerifyResult:
     """Verify ``manifest`` (read with ``read_report``, which found ``document_problems``) with the
     server's ``public_key``, then against ``store``. With ``estate`` (the registry the landlord
     holds), its revision and content digest replace the manifest's in the recomputed anchor. With
     ``landlord`` (who is verifying), a report issued for anyone else fails, however genuine: its
-    signature and chain prove it is *a* report of this server, not that it is this landlord's."""
+    signature and chain prove it is *a* report of this server, not that it is this landlord's. With
+    ``revision_digests`` (every registry revision of the operational database: label → content digest), the
+    report's revision must be one of them, with the content digest the report carries; the database's digest
+    replaces the manifest's in the recomputed anchor."""
     sig = signature_problem(dict(manifest.data), public_key)
     landlord_problem = None
     if landlord is not None and manifest.landlord != landlord:
@@ -115,6 +119,17 @@ def verify_manifest(
                 f"the estate file's content (digest {content}) is not the registry the report was computed with "
                 f"({manifest.registry_digest})"
             )
+    if estate is None and revision_digests is not None:
+        held = revision_digests.get(manifest.revision)
+        if held is None:
+            estate_problems.append(f"the operational database holds no registry revision {manifest.revision!r}")
+        else:
+            content = held
+            if held != manifest.registry_digest:
+                estate_problems.append(
+                    f"the operational database's revision {manifest.revision!r} has content digest {held}, not the "
+                    f"registry the report was computed with ({manifest.registry_digest})"
+                )
     links = manifest.chain.links
     days = expected_link_days(manifest)
     query: list[date] = []

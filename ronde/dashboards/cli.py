@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from pathlib import Path
@@ -19,7 +20,8 @@ def register(sub: Any) -> None:
 
     gen = cmds.add_parser("generate", help="write the dashboard JSON and provisioning files")
     gen.add_argument("--out", default=DEFAULT_OUT, help=f"output directory (default: ./{DEFAULT_OUT})")
-    gen.add_argument("--estate", help="estate file (default: the sample estate shipped with ronde)")
+    _registry_arguments(gen, "(without --estate, --database or RONDE_DATABASE_URL: the sample estate shipped with "
+                             "ronde, whose dashboards are committed in dashboards/)")
     gen.add_argument("--check", action="store_true", help="write nothing; exit 1 if the files on disk differ")
     gen.set_defaults(func=_generate)
 
@@ -27,26 +29,48 @@ def register(sub: Any) -> None:
     push.add_argument("--url", default=os.environ.get("GRAFANA_URL"), help="Grafana base URL (env GRAFANA_URL)")
     push.add_argument("--token", default=os.environ.get("GRAFANA_TOKEN"),
                       help="service account token with Admin role (env GRAFANA_TOKEN, preferred over the command line)")
-    push.add_argument("--estate", help="estate file: one audit folder per landlord (default: the sample estate)")
+    _registry_arguments(push, "(default: RONDE_DATABASE_URL, else sqlite:///var/ronde/ronde.db); one audit folder "
+                              "per landlord")
     push.add_argument("--dry-run", action="store_true", help="report what would change, write nothing")
     push.add_argument("--timeout", type=float, default=10.0)
     push.set_defaults(func=_push)
 
 
-def _registry(path: str | None) -> Registry | None:
+def _registry_arguments(parser: argparse.ArgumentParser, default: str) -> None:
+    parser.add_argument("--database", metavar="URL",
+                        help=f"the operational database whose registry labels the dashboards {default}")
+    parser.add_argument("--estate", help="file mode: an estate file instead of the database")
+
+
+def _registry(args: argparse.Namespace, *, sample_default: bool = False) -> Registry | None:
+    """File mode (``--estate``), else the operational database (``--database``, else RONDE_DATABASE_URL, else the
+    SQLite default; ``require_current`` first, so an old database names ``ronde db upgrade``). With
+    ``sample_default`` (``generate``) and none of them, the sample estate."""
+    path, url = args.estate, args.database
+    if path and url:
+        print("--estate (file mode) and --database exclude each other", file=sys.stderr)
+        return None
+    if path or (sample_default and not url and not os.environ.get("RONDE_DATABASE_URL")):
+        try:
+            return load_estate(path) if path else load_default_estate()
+        except EstateFileError as exc:
+            print(exc, file=sys.stderr)
+        except OSError as exc:
+            print(f"{path}: cannot read: {exc.strerror}", file=sys.stderr)
+        return None
+    from ronde.opdb.current import load_current
+
     try:
-        return load_estate(path) if path else load_default_estate()
-    except EstateFileError as exc:
+        return load_current(url).registry
+    except (RuntimeError, ValueError) as exc:  # DatabaseStartupError, NoRegistry; CalendarError
         print(exc, file=sys.stderr)
-    except OSError as exc:
-        print(f"{path}: cannot read: {exc.strerror}", file=sys.stderr)
     return None
 
 
 def _generate(args: argparse.Namespace) -> int:
     from ronde.dashboards.render import check, generated_files, write
 
-    registry = _registry(args.estate)
+    registry = _registry(args, sample_default=True)
     if registry is None:
         return 2
     out = Path(args.out)
@@ -74,7 +98,8 @@ def _push(args: argparse.Namespace) -> int:
     if not args.url or not args.token:
         print("push needs --url and --token (or GRAFANA_URL and GRAFANA_TOKEN)", file=sys.stderr)
         return 2
-    registry = _registry(args.estate)
+    importlib.import_module("grafana_client")  # the extra first: without it, `ronde` names it before any registry read
+    registry = _registry(args)
     if registry is None:
         return 2
     try:

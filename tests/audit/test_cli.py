@@ -15,6 +15,8 @@ from ronde.store.sqlite import SqliteStore
 from tests.coverage.factory import local, visit
 
 DAYS = [date(2026, 11, d) for d in (4, 5, 6, 7, 8)]
+# file mode (the sample estate); the operational database, the way in production: test_cli_database.py
+ESTATE = ["--estate", str(default_estate_path())]
 
 
 @pytest.fixture
@@ -39,7 +41,7 @@ def test_report_then_verify_then_tamper(db: Path, tmp_path: Path, fmt: str, plai
     out = tmp_path / f"rapport.{fmt}"
     url = str(db) if plain_path else f"sqlite:///{db}"
     assert main(["audit", "report", "--landlord", "paris-habitat", "--from", "2026-11-04", "--to", "2026-11-08",
-                 "--store", url, "--format", fmt, "--out", str(out)]) == 0
+                 *ESTATE, "--store", url, "--format", fmt, "--out", str(out)]) == 0
     assert out.exists() and Path(str(out) + ".manifest.json").exists()
     assert main(["audit", "verify", str(out), "--store", url, "--estate", str(default_estate_path())]) == 0
     assert capsys.readouterr().out.splitlines()[-1].startswith("OK: ")
@@ -61,17 +63,17 @@ def test_bad_inputs_exit_2(db: Path, tmp_path: Path, capsys: pytest.CaptureFixtu
     assert main(["audit", "verify", str(tmp_path / "missing.csv"), "--store", url]) == 2
     assert "cannot read" in capsys.readouterr().err
     assert main(["audit", "report", "--landlord", "nobody", "--from", "2026-11-04", "--to", "2026-11-08",
-                 "--store", url, "--format", "csv", "--out", str(tmp_path / "x.csv")]) == 2
+                 *ESTATE, "--store", url, "--format", "csv", "--out", str(tmp_path / "x.csv")]) == 2
     assert "unknown landlord 'nobody'" in capsys.readouterr().err
     assert main(["audit", "report", "--landlord", "paris-habitat", "--from", "2026-11-04", "--to", "2026-11-08",
-                 "--store", f"sqlite:///{tmp_path / 'nope.db'}", "--format", "csv",
+                 *ESTATE, "--store", f"sqlite:///{tmp_path / 'nope.db'}", "--format", "csv",
                  "--out", str(tmp_path / "x.csv")]) == 2
     assert main(["audit", "report", "--landlord", "paris-habitat", "--from", "2026-11-04", "--to", "2026-11-08",
-                 "--store", "ftp://nowhere", "--format", "csv", "--out", str(tmp_path / "x.csv")]) == 2
+                 *ESTATE, "--store", "ftp://nowhere", "--format", "csv", "--out", str(tmp_path / "x.csv")]) == 2
     assert "ftp" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["audit", "report", "--landlord", "paris-habitat", "--from", "4/11/2026", "--to", "2026-11-08",
-              "--store", url, "--out", str(tmp_path / "x.csv")])
+              *ESTATE, "--store", url, "--out", str(tmp_path / "x.csv")])
 
 
 def test_closed_day_is_not_a_service_day_but_its_events_stay_chained(db: Path, tmp_path: Path) -> None:
@@ -79,7 +81,7 @@ def test_closed_day_is_not_a_service_day_but_its_events_stay_chained(db: Path, t
 
     out = tmp_path / "r.csv"
     assert main(["audit", "report", "--landlord", "paris-habitat", "--from", "2026-11-04", "--to", "2026-11-08",
-                 "--store", str(db), "--format", "csv", "--lang", "en", "--closed", "2026-11-06",
+                 *ESTATE, "--store", str(db), "--format", "csv", "--lang", "en", "--closed", "2026-11-06",
                  "--out", str(out)]) == 0
     manifest, _ = read_report(out)
     assert [x.day.isoformat() for x in manifest.chain.links] == [
@@ -93,7 +95,7 @@ def test_verify_as_a_landlord_refuses_another_landlords_report(db: Path, tmp_pat
     """A genuine report (signed, intact, store unchanged) of one landlord is not another's proof."""
     out = tmp_path / "theirs.csv"
     assert main(["audit", "report", "--landlord", "immobiliere-3f", "--from", "2026-11-04", "--to", "2026-11-08",
-                 "--store", str(db), "--format", "csv", "--out", str(out)]) == 0
+                 *ESTATE, "--store", str(db), "--format", "csv", "--out", str(out)]) == 0
     assert main(["audit", "verify", str(out), "--store", str(db)]) == 0  # genuine: it verifies as what it is
     capsys.readouterr()
     assert main(["audit", "verify", str(out), "--store", str(db), "--landlord", "paris-habitat"]) == 1

@@ -14,15 +14,17 @@ import pytest
 from ronde.cli import main
 from ronde.dashboards.boards import audit_uid
 from ronde.dashboards.push import SUPERVISORS_TEAM, connect, landlord_folder_uid, landlord_team, push
-from ronde.protocol.estate import load_default_estate
+from ronde.protocol.estate import default_estate_path, load_default_estate
 from tests.dashboards.grafana_standin import GrafanaState, run_grafana_standin
 
 REGISTRY = load_default_estate()
+# file mode (the sample estate); the operational database is the way in production (docs/dashboards.md)
+ESTATE = ["--estate", str(default_estate_path())]
 N_LANDLORDS = len(REGISTRY.landlords)
 
 
 def _push(url: str, *extra: str) -> int:
-    return main(["dashboards", "push", "--url", url, "--token", "test-token", *extra])
+    return main(["dashboards", "push", "--url", url, "--token", "test-token", *ESTATE, *extra])
 
 
 def test_first_push_creates_everything_second_changes_nothing(capsys: pytest.CaptureFixture[str]) -> None:
@@ -103,7 +105,7 @@ def test_missing_datasource_stops_before_writing(capsys: pytest.CaptureFixture[s
 
 def test_bad_token_is_a_clear_failure(capsys: pytest.CaptureFixture[str]) -> None:
     with run_grafana_standin() as (url, state):
-        assert main(["dashboards", "push", "--url", url, "--token", "wrong"]) == 1
+        assert main(["dashboards", "push", "--url", url, "--token", "wrong", *ESTATE]) == 1
         assert state.writes() == []
         assert "push failed" in capsys.readouterr().err
 
