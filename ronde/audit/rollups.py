@@ -28,7 +28,8 @@ from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.chain import chain_link, event_digest, genesis_anchor
 from ronde.protocol.estate import Registry
 from ronde.store.port import Store
-from ronde.store.records import DailyRollup, RetentionPolicy, StoredVisit
+from ronde.store.records import DailyRollup, StoredVisit
+from ronde.store.retention import DEFAULT_RETENTION
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +65,7 @@ class RollupChecker:
 
     def mismatches(
         self, store: Store, registry: Registry, calendar: ServiceCalendar, rollups: Sequence[DailyRollup], *,
-        now: datetime, raw_days: int = RetentionPolicy().raw_days,
+        now: datetime, raw_days: int = DEFAULT_RETENTION.raw_days,
     ) -> list[RollupMismatch]:
         """The rollups among ``rollups`` that disagree with their day's raw events, sorted."""
         today = now.astimezone(calendar.tz).date()

@@ -54,6 +54,7 @@ from ronde.store.records import (
     StoredVisit,
     Verification,
 )
+from ronde.store.retention import DEFAULT_RETENTION
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ class ValidationContext:
     accept_unknown_gateways: bool = False  # demo only: unknown gateways are let in, unsigned (no key to check)
     max_payload_bytes: int = MAX_PAYLOAD_BYTES
     max_future: timedelta = timedelta(minutes=5)
-    max_age: timedelta = timedelta(days=60)  # the raw-data retention: older is already expired
+    max_age: timedelta = timedelta(days=DEFAULT_RETENTION.raw_days)  # the raw-data retention: older has expired
     max_visit: timedelta = DEFAULT_MAX_VISIT
 
     @classmethod

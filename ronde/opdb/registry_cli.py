@@ -47,6 +47,19 @@ def _import(args: argparse.Namespace) -> int:
     except (DatabaseNotCurrent, SecretKeyError) as exc:
         print(f"ronde registry import: {exc}", file=sys.stderr)
         return 2
+    if args.if_empty:
+        from ronde.opdb.registry_repo import RegistryRepository
+
+        try:
+            held = RegistryRepository(engine).snapshot().revision
+        except SQLAlchemyError as exc:
+            engine.dispose()
+            print(f"ronde registry import: {where}: {exc}", file=sys.stderr)
+            return 2
+        if held is not None:
+            engine.dispose()
+            print(f"{where} already holds a registry (revision {held.label}): nothing imported (--if-empty)")
+            return 0
     try:
         summary = import_files(engine, box, estate=args.estate, gateways=args.gateways, badges_file=args.badges,
                                tokens=args.tokens, author=args.author)
@@ -123,6 +136,9 @@ def register(sub: Any) -> None:
     imp.add_argument("--badges", type=Path, help="team badges file (format: ronde-badges)")
     imp.add_argument("--tokens", type=Path, help="API tokens file (hashes); tokens not in it are revoked")
     imp.add_argument("--author", default="ronde registry import", help="recorded with the new revision")
+    imp.add_argument("--if-empty", action="store_true",
+                     help="import only into a database that holds no registry yet (a deployment's first start: "
+                          "later changes made through the API are not undone by the files)")
     imp.set_defaults(func=_import)
     exp = cmds.add_parser("export", help="write the registry back in today's file formats")
     add_url(exp)

@@ -126,3 +126,18 @@ def test_errors_name_file_field_and_line_and_nothing_is_written(
     code, _, err = run(capsys, "registry", "import", "--url", db_url, "--estate", str(changed))
     assert code == 1 and "already used for another registry content" in err
     assert repo.revision_count() == 1
+
+
+def test_import_if_empty_imports_once(
+    engine: Engine, db_url: str, box: SecretBox, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The compose stack's one-shot (``ronde-init``) runs ``registry import --if-empty`` at every start: the files
+    seed a new deployment, and never undo what was changed through the API afterwards."""
+    files = site_files(tmp_path)
+    code, out, err = run(capsys, *import_args(db_url, files), "--if-empty")
+    assert code == 0 and "(new revision)" in out, err
+    repo = RegistryRepository(engine, box)
+    repo.delete("checkpoints", sorted(load_estate(default_estate_path()).checkpoints)[0], author="api")
+    code, out, err = run(capsys, *import_args(db_url, files), "--if-empty")
+    assert code == 0 and "already holds a registry" in out and "nothing imported" in out, err
+    assert repo.revision_count() == 2  # the file's, then the API's change: not put back
