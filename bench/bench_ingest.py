@@ -7,6 +7,9 @@ Prints, in one run against the same InfluxDB (Debian's influxd, started here):
 - publish-to-queryable latency p50/p99 at a steady 1,000 events/s (one worker).
 
 Usage: ``.venv/bin/python bench/bench_ingest.py [--events 40000] [--rate-seconds 10]``.
+``--database sqlite`` (or a URL) runs the workers on an operational database made here (the sample estate, the
+40 gateways, the calendar) instead of the gateways file, polling its version row every ``--registry-poll-s``;
+``--only-one`` measures the one-worker drain only (an A/B of the registry poll, issue 13).
 Targets (issue 5): ≥ 5,000 events/s per worker; p99 ≤ 2 s at 1,000 events/s.
 """
 
@@ -122,6 +125,38 @@ def raw_ceiling(influx: Influxd, seconds: float = 5.0, batch: int = 5000) -> flo
         return n / (time.monotonic() - t0)
 
 
+# the workers' registry: the gateways file (default), or an operational database (``--database``)
+DATABASE_MODE: dict[str, Any] = {}
+
+
+def make_database(tmp: Path, url: str) -> str:
+    """An operational database as a site makes it: upgraded, the sample estate, the bench's gateways, ALWAYS."""
+    from datetime import time as clock_time
+
+    from ronde.opdb.engine import make_engine, session_factory
+    from ronde.opdb.migrate import upgrade
+    from ronde.opdb.registry_io import import_records
+    from ronde.opdb.sealing import SecretBox
+    from ronde.opdb.service_repo import put_calendar
+    from ronde.protocol.calendar import ServiceCalendar
+    from ronde.protocol.estate import EstateDocument, load_default_estate
+    from ronde.protocol.registry_data import registry_to_data
+
+    url = f"sqlite:///{tmp / 'opdb.db'}" if url == "sqlite" else url
+    engine = make_engine(url)
+    upgrade(engine)
+    box = SecretBox.from_env()
+    import_records(engine, box, estate=EstateDocument.model_validate(registry_to_data(load_default_estate(),
+                                                                                      secrets=True)),
+                   gateways=GatewayRegistry.of(*(gateway_entry(g, public_key_text(k)) for g, k in KEYS.items())),
+                   author="bench")
+    with session_factory(engine).begin() as s:
+        put_calendar(s, ServiceCalendar(days=frozenset(range(7)), start=clock_time(0, 0),
+                                        end=clock_time(23, 59, 59, 999999), timezone="UTC"))
+    engine.dispose()
+    return url
+
+
 class Workers:
     def __init__(self, tmp: Path, port: int, influx: Influxd, count: int, tag: str) -> None:
         (tmp / "gateways.yaml").write_text(dump_gateways(GatewayRegistry.of(
@@ -135,6 +170,9 @@ class Workers:
                 "gateways_file": str(tmp / "gateways.yaml"), "calendar": ALWAYS, "batch_size": 1000,
                 "receive_maximum": 4000, "batch_window_ms": 50, "maintenance": False,
             }
+            if DATABASE_MODE:
+                del cfg["gateways_file"], cfg["calendar"]
+                cfg.update(DATABASE_MODE)
             path = tmp / f"{tag}{i}.yaml"
             path.write_text(yaml.safe_dump(cfg))
             self.configs.append(path)
@@ -311,16 +349,32 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--events", type=int, default=40000)
     ap.add_argument("--rate", type=int, default=1000)
     ap.add_argument("--rate-seconds", type=float, default=10.0)
+    ap.add_argument("--database", default=None, help="'sqlite' (a file made here) or a URL: workers on the "
+                    "operational database instead of the gateways file")
+    ap.add_argument("--registry-poll-s", type=float, default=2.0)
+    ap.add_argument("--only-one", action="store_true", help="the one-worker drain only")
     args = ap.parse_args(argv)
+    if args.database and not os.environ.get("RONDE_OPDB_SECRET_KEY"):
+        import base64
+
+        os.environ["RONDE_OPDB_SECRET_KEY"] = base64.urlsafe_b64encode(os.urandom(32)).decode()
     print(f"ingest benchmark — {os.cpu_count()} CPU(s), loopback, Mosquitto shipped config, "
           f"InfluxDB {subprocess.run(['influxd', 'version'], capture_output=True, text=True).stdout.strip()}")
     users = ["ingest", *gateway_ids()]
     with tempfile.TemporaryDirectory(prefix="ronde-bench-") as tmpdir, run_influxd() as influx, \
             shipped_broker(users) as broker, httpx.Client(base_url=influx.url, timeout=30) as http:
         tmp = Path(tmpdir)
+        if args.database:
+            DATABASE_MODE.update(database_url=make_database(tmp, args.database),
+                                 registry_poll_s=args.registry_poll_s)
+            print(f"  workers on the operational database {DATABASE_MODE['database_url'].split('@')[-1]}, "
+                  f"registry version polled every {args.registry_poll_s:g} s")
         ceiling = raw_ceiling(influx)
         print(f"  ceiling: raw line protocol to /write, batches of 5,000: {ceiling:,.0f} lines/s")
         one = throughput(tmp, broker, influx, http, 1, args.events, 0)
+        if args.only_one:
+            print(json.dumps({"one_worker_events_per_s": round(one), "load_average": os.getloadavg()}))
+            return 0
         two = throughput(tmp, broker, influx, http, 2, args.events, 10_000_000)
         latency(tmp, broker.port, influx, http, args.rate, args.rate_seconds, 20_000_000)
         result: dict[str, Any] = {
