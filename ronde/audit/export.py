@@ -178,7 +178,7 @@ def read_manifest(path: str | Path) -> tuple[Manifest, tuple[str, ...]]:
     return read_report(path)
 
 
-def _document_problems(m: Manifest, p: Path, raw: bytes) -> tuple[str, ...]:
+def _document_problems(m: Manifest, p: Path, raw: bytes) -> tuple[str, ...]:  # noqa: PLR0911 - one early verdict per kind of mismatch
     if raw.startswith(b"%PDF"):
         if m.document != "pdf" or m.file_sha256 is None:
             return (f"{p.name} is a PDF but the manifest was issued with a {m.document} document",)
@@ -288,7 +288,7 @@ def parse_csv_figures(text: str, lang: Lang) -> dict[str, Any]:
             sections.append([])
         else:
             sections[-1].append([restore_cell(x) for x in row])
-    if len(sections) != 3 or not sections[0] or not sections[1] or len(sections[2]) != 2:
+    if len(sections) != 3 or not sections[0] or not sections[1] or len(sections[2]) != 2:  # noqa: PLR2004 - a report has three tables; the summary a header and one row
         raise ReportError("the document's tables are not a report's (checkpoints, days, summary)")
     return {
         "header": _header_figures(header, lang),
@@ -342,7 +342,7 @@ def _checkpoint_figures(row: list[str], lang: Lang) -> dict[str, Any]:
         "presence_h": _decimal(c[11]), "average_idle_h": _decimal(c[12]), "worst_idle_h": _decimal(c[13]),
         "gap_cv": _decimal(c[14]), "signed": _int(c[15]), "unsigned": _int(c[16]), "eid_resolved": _int(c[17]),
         "static": _int(c[18]), "days_not_visited": _dates(c[19]), "days_no_data": _dates(c[20]),
-        **({"extra_cells": c[21:]} if len(c) > 21 else {}),
+        **({"extra_cells": c[21:]} if len(c) > 21 else {}),  # noqa: PLR2004 - cells past the 21 read above
     }
 
 

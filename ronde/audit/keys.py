@@ -34,6 +34,7 @@ from cryptography.hazmat.primitives.serialization import (
 KEY_ENV = "RONDE_AUDIT_KEY"
 SIGNATURE_FIELD = "signature"
 UNSIGNED_FIELDS = frozenset({SIGNATURE_FIELD, "file"})
+_KEY_TEXT_LEN = 43  # an Ed25519 public key (32 bytes) in unpadded base64url
 """Members of a manifest the signature does not cover: the signature itself, and the report's file
 name (a landlord may rename the file)."""
 
@@ -107,7 +108,7 @@ def parse_public_key(text: str) -> Ed25519PublicKey:
     public key)."""
     candidate = text.strip()
     p = Path(candidate).expanduser()
-    if len(candidate) != 43 and p.is_file():
+    if len(candidate) != _KEY_TEXT_LEN and p.is_file():
         try:
             candidate = p.read_text(encoding="utf-8").strip()
         except (OSError, UnicodeDecodeError) as exc:

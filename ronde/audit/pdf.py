@@ -49,7 +49,7 @@ def _fc_match(name: str) -> Path | None:
     if exe is None:
         return None
     try:
-        out = subprocess.run([exe, ":", "file"], capture_output=True, text=True, timeout=10, check=False).stdout
+        out = subprocess.run([exe, ":", "file"], capture_output=True, text=True, timeout=10, check=False).stdout  # noqa: S603 - fc-list found by shutil.which, fixed arguments
     except (OSError, subprocess.SubprocessError):
         return None
     for line in out.splitlines():
@@ -130,7 +130,8 @@ def _cover(pdf: FPDF, report: AuditReport, lang: Lang) -> None:
 
 def _row(pdf: FPDF, widths: list[float], cells: list[str], aligns: str, height: float = 5.0) -> None:
     pdf.set_font("sans", size=7.5)
-    for w, text, align in zip(widths, cells, aligns, strict=True):
+    for w, cell, align in zip(widths, cells, aligns, strict=True):
+        text = cell
         while text and pdf.get_string_width(text) > w - 1.5:
             text = text[:-2] + "…"
         pdf.cell(w, height, text, border=1, align="L" if align == "L" else "R")

@@ -26,6 +26,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+# A coefficient of variation of the gaps needs at least two of them.
+_MIN_GAPS_FOR_CV = 2
+
 
 class DayLike(Protocol):
     """What the fold needs of one checkpoint-day: a DailyRollup has it."""
@@ -95,7 +98,7 @@ class Segment:
         n = self.inner_n
         mean_gap = self.inner_s1 / n if n > 0 else None
         cv: float | None = None
-        if n >= 2 and mean_gap is not None and mean_gap > 0:
+        if n >= _MIN_GAPS_FOR_CV and mean_gap is not None and mean_gap > 0:
             cv = math.sqrt(max(0.0, self.inner_s2 / n - mean_gap * mean_gap)) / mean_gap
         return Idleness(s, sum_sq / (2.0 * s) if s > 0 else 0.0, worst, n, mean_gap, cv)
 
@@ -142,16 +145,14 @@ def fold_segments(days: Iterable[tuple[datetime, datetime, DayLike]]) -> Segment
             n += 1
             s1 += joined
             s2 += joined * joined
-            if joined > worst:
-                worst = joined
+            worst = max(worst, joined)
         else:
             lead = trail + ld
             seen = True
         n += d.visits - 1
         s1 += i1
         s2 += i2
-        if d.max_idle_s > worst:
-            worst = d.max_idle_s
+        worst = max(worst, d.max_idle_s)
         trail = tr
     if not seen:
         return Segment(total, False, total, total)

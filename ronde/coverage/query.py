@@ -35,6 +35,10 @@ from ronde.protocol.estate import Registry
 from ronde.store.port import Store
 from ronde.store.records import DailyRollup, SequenceGap, StoredVisit
 
+# Days this close together are read by one range query rather than one query each.
+_RECENT_RUN_GAP_DAYS = 3
+_EVIDENCE_RUN_GAP_DAYS = 7
+
 
 def _days_without_rollups(
     calendar: ServiceCalendar, first: date, last: date, rolled: set[date], now: datetime | None
@@ -54,7 +58,7 @@ def _visits_of_days(
     wanted = set(days)
     runs: list[tuple[date, date]] = []
     for d in sorted(days):
-        if runs and (d - runs[-1][1]).days <= 3:
+        if runs and (d - runs[-1][1]).days <= _RECENT_RUN_GAP_DAYS:
             runs[-1] = (runs[-1][0], d)
         else:
             runs.append((d, d))
@@ -127,7 +131,7 @@ def fill_estate_evidence(
     )
     runs: list[tuple[date, date]] = []  # nearby days → one range query
     for d in needed:
-        if runs and (d - runs[-1][1]).days <= 7:
+        if runs and (d - runs[-1][1]).days <= _EVIDENCE_RUN_GAP_DAYS:
             runs[-1] = (runs[-1][0], d)
         else:
             runs.append((d, d))

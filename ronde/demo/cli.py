@@ -12,10 +12,12 @@ from pathlib import Path
 from ronde.demo.run import DemoOptions, run_demo
 from ronde.protocol.estate import EstateFileError
 
+_MAX_PORT = 65535
+
 
 def _hostport(text: str) -> tuple[str, int]:
     host, sep, port = text.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+    if not sep or not host or not port.isdigit() or not 0 < int(port) <= _MAX_PORT:
         raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
     return host, int(port)
 

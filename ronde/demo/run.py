@@ -172,7 +172,7 @@ def print_summary(result: DemoResult, out: TextIO) -> None:
     out.write(f"  jeton bailleur (Paris Habitat) : {result.landlord_token}\n")
 
 
-async def run_demo(opts: DemoOptions, out: TextIO = sys.stdout,
+async def run_demo(opts: DemoOptions, out: TextIO = sys.stdout,  # noqa: PLR0915 - the demo's script, one step after the other
                    stop: asyncio.Event | None = None) -> DemoResult:
     registry = load_estate(opts.estate)
     calendar = ServiceCalendar()

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_DATABASE_URL = "sqlite:///var/ronde/ronde.db"
 URL_VARIABLE = "RONDE_DATABASE_URL"
-PASSWORD_VARIABLE = "RONDE_DATABASE_PASSWORD"
+PASSWORD_VARIABLE = "RONDE_DATABASE_PASSWORD"  # noqa: S105 - the name of the variable, not a password
 READ_ONLY = "ronde_read_only"  # execution option of the engines that only read
 
 

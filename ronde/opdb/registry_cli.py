@@ -31,7 +31,7 @@ def _open(url_arg: str | None) -> tuple[Any, Any, str]:
     return engine, box, shown(url)
 
 
-def _import(args: argparse.Namespace) -> int:
+def _import(args: argparse.Namespace) -> int:  # noqa: PLR0911 - one exit status per refusal
     from sqlalchemy.exc import SQLAlchemyError
 
     from ronde.opdb.migrate import DatabaseNotCurrent

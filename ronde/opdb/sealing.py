@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 KEY_VARIABLE = "RONDE_OPDB_SECRET_KEY"
 KEY_FILE_VARIABLE = "RONDE_OPDB_SECRET_KEY_FILE"
 _VERSION = b"\x01"
+_KEY_BYTES = 32  # AES-256-GCM
 
 
 class SecretKeyError(ValueError):
@@ -29,7 +30,7 @@ class SecretKeyError(ValueError):
 
 class SecretBox:
     def __init__(self, key: bytes) -> None:
-        if len(key) != 32:
+        if len(key) != _KEY_BYTES:
             raise SecretKeyError(f"the operational database key must be 32 bytes (base64url), not {len(key)}")
         self._aead = AESGCM(key)
 
