@@ -23,6 +23,7 @@ from ronde.dashboards import queries as q
 from ronde.dashboards.labels import BOOLEAN_STATE, kind_mappings, reason_mappings
 from ronde.dashboards.model import (
     COVERAGE_STEPS,
+    UID_MAX_LEN,
     Dashboard,
     DashboardLink,
     InfluxQLTarget,
@@ -336,7 +337,7 @@ bureau d'accueil), signé à la source et vérifié par le serveur avant d'être
 def audit_uid(landlord_id: str) -> str:
     """``ronde-audit-<landlord>`` within Grafana's 40 characters (hashed suffix when too long)."""
     uid = f"ronde-audit-{landlord_id}"
-    if len(uid) <= 40:
+    if len(uid) <= UID_MAX_LEN:
         return uid
     digest = hashlib.sha256(landlord_id.encode()).hexdigest()[:8]
     return f"{uid[:31]}-{digest}"

@@ -109,7 +109,7 @@ def _push(args: argparse.Namespace) -> int:
         return 1
     except ModuleNotFoundError:
         raise  # grafana-client not installed: `ronde` names the extra to install
-    except Exception as exc:  # grafana-client raises its own errors and niquests' connection errors
+    except Exception as exc:  # noqa: BLE001 - grafana-client raises its own errors and niquests' connection errors
         print(f"push failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     print(("dry run: would change " if args.dry_run else "") + report.summary())

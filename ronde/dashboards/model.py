@@ -20,6 +20,7 @@ SCHEMA_VERSION = 39
 GRID_WIDTH = 24
 DATASOURCE_TYPE = "influxdb"
 DATASOURCE_UID = "ronde-influxdb"
+UID_MAX_LEN = 40  # Grafana uids are 1 to 40 characters
 
 
 def datasource_ref(uid: str = DATASOURCE_UID) -> JsonObject:
@@ -323,7 +324,7 @@ class Dashboard:
     datasource_uid: str = DATASOURCE_UID
 
     def __post_init__(self) -> None:
-        if not 1 <= len(self.uid) <= 40:
+        if not 1 <= len(self.uid) <= UID_MAX_LEN:
             raise ValueError(f"dashboard uid {self.uid!r}: Grafana uids are 1 to 40 characters")
 
     def panels(self) -> list[Panel]:

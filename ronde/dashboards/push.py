@@ -26,10 +26,11 @@ import hashlib
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any
 
 from ronde.dashboards.boards import all_dashboards, landlord_copies
-from ronde.dashboards.model import DATASOURCE_UID, Dashboard, JsonObject
+from ronde.dashboards.model import DATASOURCE_UID, UID_MAX_LEN, Dashboard, JsonObject
 from ronde.dashboards.render import MAIN_FOLDER_TITLE, MAIN_FOLDER_UID
 from ronde.protocol.estate import Registry
 
@@ -73,7 +74,7 @@ def landlord_team(landlord_id: str) -> str:
 
 def landlord_folder_uid(landlord_id: str) -> str:
     uid = f"ronde-{landlord_id}"
-    if len(uid) <= 40:
+    if len(uid) <= UID_MAX_LEN:
         return uid
     return f"{uid[:31]}-{hashlib.sha256(landlord_id.encode()).hexdigest()[:8]}"
 
@@ -111,7 +112,7 @@ def _require_datasource(api: Any) -> None:
     try:
         api.datasource.get_datasource_by_uid(DATASOURCE_UID)
     except Exception as exc:
-        if _status(exc) == 404:
+        if _status(exc) == HTTPStatus.NOT_FOUND:
             raise PushError(
                 f"Grafana has no data source with uid {DATASOURCE_UID!r}: provision "
                 "dashboards/provisioning/datasources/ronde-influxdb.yaml first (docs/deploy.md)"
@@ -135,7 +136,7 @@ def _ensure_folder(api: Any, uid: str, title: str, report: PushReport, dry_run: 
     try:
         folder = api.folder.get_folder(uid)
     except Exception as exc:
-        if _status(exc) != 404:
+        if _status(exc) != HTTPStatus.NOT_FOUND:
             raise
         report.folders_created.append(uid)
         if not dry_run:
@@ -168,7 +169,7 @@ def _ensure_dashboard(api: Any, dashboard: Dashboard, folder_uid: str, report: P
     try:
         stored = api.dashboard.get_dashboard(dashboard.uid)
     except Exception as exc:
-        if _status(exc) != 404:
+        if _status(exc) != HTTPStatus.NOT_FOUND:
             raise
         stored = None
     if stored is not None and (stored.get("meta") or {}).get("provisioned"):

@@ -10,9 +10,12 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+_IDENTITY_KEY_BYTES = 16  # AES-128
+_MAX_ROTATION_EXPONENT = 15
+
 
 def _aes128_ecb(key: bytes, block: bytes) -> bytes:
-    enc = Cipher(algorithms.AES(key), modes.ECB()).encryptor()
+    enc = Cipher(algorithms.AES(key), modes.ECB()).encryptor()  # noqa: S305 - Eddystone-EID: AES-128 of one block
     return enc.update(block) + enc.finalize()
 
 
@@ -24,9 +27,9 @@ def temporary_key(identity_key: bytes, counter: int) -> bytes:
 
 def compute_eid(identity_key: bytes, rotation_exponent: int, counter: int) -> bytes:
     """The 8-byte EID for a 32-bit beacon time counter (seconds), K in 0..15."""
-    if len(identity_key) != 16:
+    if len(identity_key) != _IDENTITY_KEY_BYTES:
         raise ValueError("identity key must be 16 bytes")
-    if not 0 <= rotation_exponent <= 15:
+    if not 0 <= rotation_exponent <= _MAX_ROTATION_EXPONENT:
         raise ValueError("rotation exponent K must be 0..15")
     counter &= 0xFFFFFFFF
     masked = (counter >> rotation_exponent) << rotation_exponent

@@ -163,7 +163,7 @@ class EstateDocument(_File):
     paths: list[PathFile] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _references(self) -> EstateDocument:
+    def _references(self) -> EstateDocument:  # noqa: PLR0912 - one check per kind of reference
         errors: list[tuple[tuple[str | int, ...], str]] = []
         for section in ("landlords", "estates", "buildings", "checkpoints"):
             seen: set[str] = set()
@@ -199,9 +199,11 @@ class EstateDocument(_File):
             beacon_keys[key] = c.id
         checkpoint_ids = {c.id for c in self.checkpoints}
         for i, p in enumerate(self.paths):
-            for end in ("a", "b"):
-                if getattr(p, end) not in checkpoint_ids:
-                    errors.append((("paths", i, end), f"unknown checkpoint {getattr(p, end)!r}"))
+            errors.extend(
+                (("paths", i, end), f"unknown checkpoint {getattr(p, end)!r}")
+                for end in ("a", "b")
+                if getattr(p, end) not in checkpoint_ids
+            )
         if errors:
             raise ReferenceErrors(errors)
         return self

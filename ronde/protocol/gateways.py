@@ -178,9 +178,11 @@ def parse_gateways(text: str, source: str = "<gateways>") -> GatewayRegistry:
         if g.id in RESERVED_GATEWAY_IDS:
             problems.append(f"gateways[{i}].id: {g.id!r} is reserved for the broker's own user, not a gateway id")
             continue
-        for badge in g.badges or []:
-            if not badge_re.fullmatch(badge):  # match() would let "EQUIPE-A\n" through ($ before a newline)
-                problems.append(f"gateways[{i}].badges: {badge!r} is not a valid badge ({BADGE_PATTERN})")
+        problems.extend(
+            f"gateways[{i}].badges: {badge!r} is not a valid badge ({BADGE_PATTERN})"
+            for badge in g.badges or []
+            if not badge_re.fullmatch(badge)  # match() would let "EQUIPE-A\n" through ($ before a newline)
+        )
         try:
             entry = gateway_entry(
                 g.id, g.public_key, None if g.badges is None else frozenset(g.badges), allow_unsigned=g.allow_unsigned

@@ -192,21 +192,21 @@ def load_badges(path: Path) -> dict[str, BadgeEntry]:
     try:
         data: Any = safe_yaml.load_file(path)
         if not isinstance(data, dict) or data.get("format") != "ronde-badges":
-            raise ValueError("expected a mapping with format: ronde-badges")
+            raise ValueError("expected a mapping with format: ronde-badges")  # noqa: TRY301 - prefixed with the path by the except below
         out: dict[str, BadgeEntry] = {}
         for i, b in enumerate(data.get("badges") or []):
             if not isinstance(b, dict) or not isinstance(b.get("badge"), str) or not isinstance(b.get("team"), str):
-                raise ValueError(f"badges[{i}]: needs 'badge' and 'team' strings")
+                raise ValueError(f"badges[{i}]: needs 'badge' and 'team' strings")  # noqa: TRY004,TRY301 - a malformed file is a ValueError, prefixed with the path below
             if not re.fullmatch(BADGE_PATTERN, b["badge"]):
-                raise ValueError(f"badges[{i}].badge: {b['badge']!r} is not a valid badge ({BADGE_PATTERN})")
+                raise ValueError(f"badges[{i}].badge: {b['badge']!r} is not a valid badge ({BADGE_PATTERN})")  # noqa: TRY301 - prefixed with the path by the except below
             problem = control_character_problem(b["team"])
             if problem is not None:
-                raise ValueError(f"badges[{i}].team: {problem}")
+                raise ValueError(f"badges[{i}].team: {problem}")  # noqa: TRY301 - prefixed with the path by the except below
             out[b["badge"]] = BadgeEntry(b["badge"], b["team"], bool(b.get("active", True)))
-        return out
     except safe_yaml.YamlLimitError as exc:
         raise ValueError(f"{path}: badges file refused: {exc}") from None
     except (OSError, yaml.YAMLError) as exc:
         raise ValueError(f"{path}: cannot read badges file: {exc}") from None
     except ValueError as exc:
         raise ValueError(f"{path}: {exc}") from None
+    return out

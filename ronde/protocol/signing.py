@@ -26,6 +26,8 @@ from nacl.exceptions import CryptoError
 from ronde.protocol.canonical import canonical
 
 SIG_FIELD = "sig"
+_PUBLIC_KEY_BYTES = 32  # Ed25519
+_SIGNATURE_BYTES = 64
 
 
 def b64u(data: bytes) -> str:
@@ -80,7 +82,7 @@ def check_public_key(raw: bytes) -> bytes:
     WeakPublicKey. Refuses the all-zero key, the eight small-order points (identity included),
     keys with a torsion component and non-canonical encodings (y ≥ p), all of which libsodium
     refuses at verification anyway: refusing them at enrolment says so when it can be fixed."""
-    if len(raw) != 32:
+    if len(raw) != _PUBLIC_KEY_BYTES:
         raise WeakPublicKey(f"not a 32-byte Ed25519 public key ({len(raw)} bytes)")
     if not crypto_core_ed25519_is_valid_point(raw):
         raise WeakPublicKey(
@@ -105,7 +107,7 @@ def verify_strict(signature: bytes, data: bytes, raw_key: bytes) -> bool:
     the same checks). False for any refusal or malformed input; never raises. Releases the GIL."""
     if type(signature) is not bytes or type(data) is not bytes or type(raw_key) is not bytes:
         return False
-    if len(signature) != 64 or len(raw_key) != 32:
+    if len(signature) != _SIGNATURE_BYTES or len(raw_key) != _PUBLIC_KEY_BYTES:
         return False
     try:
         crypto_sign_open(signature + data, raw_key)

@@ -46,7 +46,7 @@ def parse_topic(topic: str) -> ParsedTopic | None:
     """``ronde/v1/gw/{id}/{kind}`` → ParsedTopic, anything else → None. Cached: a deployment has
     a handful of topics per gateway, each parsed thousands of times."""
     parts = topic.split("/")
-    if len(parts) != 5 or f"{parts[0]}/{parts[1]}" != ROOT or parts[2] != "gw":
+    if len(parts) != 5 or f"{parts[0]}/{parts[1]}" != ROOT or parts[2] != "gw":  # noqa: PLR2004 - ronde/v1/gw/{id}/{kind}: five parts
         return None
     if not is_valid_gateway_id(parts[3]):
         return None
