@@ -108,10 +108,10 @@ class TokenFileWatcher:
             self._seen = signature
             try:
                 if signature is None:
-                    raise TokenFileError(f"{self._path}: the tokens file is missing")
+                    raise TokenFileError(f"{self._path}: the tokens file is missing")  # noqa: TRY301 - refused like the load's own refusals, just below
                 book = TokenBook.load(self._path)
             except TokenFileError as exc:
-                log.error("tokens file changed but is refused; the %d tokens in force stay: %s", len(self._book), exc)
+                log.error("tokens file changed but is refused; the %d tokens in force stay: %s", len(self._book), exc)  # noqa: TRY400 - an expected refusal: its message, no traceback
                 return self._book
             log.info("tokens file re-read: %d tokens in force (were %d)", len(book), len(self._book))
             self._book = book

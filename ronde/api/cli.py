@@ -93,7 +93,7 @@ def open_reader_store(args: argparse.Namespace) -> Store:
     )
 
 
-def _serve(args: argparse.Namespace) -> int:
+def _serve(args: argparse.Namespace) -> int:  # noqa: PLR0911 - one exit status per refusal
     import uvicorn
 
     from ronde.api.app import create_app

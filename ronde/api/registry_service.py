@@ -179,14 +179,14 @@ class RegistryService:
                 f"this file {digest[:16]}…): give the changed estate file a new revision"
             )
 
-    def put(self, section: str, item_id: str, item: dict[str, Any], *, author: str = "api") -> Registry:
+    def put(self, section: str, item_id: str, item: dict[str, Any], *, author: str = "api") -> Registry:  # noqa: ARG002 - Registries protocol: only the database mode records the author
         """Create or replace one landlord/estate/building/checkpoint (``section`` is the file's key)."""
         with self._lock:
             if section == "checkpoints":
                 item = self._keep_eid_key(item_id, item)
             return self._apply(self._data_with(section, {**item, "id": item_id}, item_id))
 
-    def delete(self, section: str, item_id: str, *, author: str = "api") -> Registry:
+    def delete(self, section: str, item_id: str, *, author: str = "api") -> Registry:  # noqa: ARG002 - Registries protocol: only the database mode records the author
         with self._lock:
             data = self._data_with(section, None, item_id)
             if section == "checkpoints":
@@ -200,7 +200,7 @@ class RegistryService:
         """Validate an estate file (errors carry their line); EID keys omitted by an export are refilled."""
         return check_estate_import(text, self._registry, source)
 
-    def import_text(self, text: str, source: str = "estate.yaml", *, author: str = "api") -> Registry:
+    def import_text(self, text: str, source: str = "estate.yaml", *, author: str = "api") -> Registry:  # noqa: ARG002 - Registries protocol: only the database mode records the author
         with self._lock:
             doc = self.check_import(text, source)
             self.check_revision(doc)

@@ -364,7 +364,7 @@ def checkpoint_page(
         c = scope.checkpoint_of(checkpoint_id)
         end = last or _last_day(ctx)
         start = first or end - timedelta(days=13)
-        if not (MIN_DAY <= start <= end <= MAX_DAY) or (end - start).days > 92:
+        if not (MIN_DAY <= start <= end <= MAX_DAY) or (end - start).days > 92:  # noqa: PLR2004 - 92 days: a quarter at most on one page
             end = _last_day(ctx)
             start = end - timedelta(days=13)
         days = [d for d in ctx.calendar.service_days(start, end) if ctx.calendar.window(d)[0] < ctx.now()]
