@@ -15,9 +15,9 @@ import warnings
 from collections.abc import Mapping
 from pathlib import Path
 
-TOKEN_VARIABLE = "RONDE_STORE_TOKEN"
-PASSWORD_VARIABLE = "RONDE_STORE_PASSWORD"
-DEPRECATED_TOKEN_VARIABLE = "RONDE_INFLUX_TOKEN"
+TOKEN_VARIABLE = "RONDE_STORE_TOKEN"  # noqa: S105 - the name of the variable, not a secret
+PASSWORD_VARIABLE = "RONDE_STORE_PASSWORD"  # noqa: S105 - the name of the variable, not a secret
+DEPRECATED_TOKEN_VARIABLE = "RONDE_INFLUX_TOKEN"  # noqa: S105 - the name of the variable, not a secret
 
 log = logging.getLogger(__name__)
 

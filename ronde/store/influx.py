@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Collection, Iterable, Sequence
 from datetime import date, datetime, timedelta
+from http import HTTPStatus
 from typing import Any, Literal
 
 import httpx
@@ -70,9 +71,9 @@ ABSENT_MEMO_S = 30.0  # how long ids known_event_ids found absent spare write() 
 
 def shard_duration(days: int) -> str:
     """InfluxDB 1.x's own default shard group durations, set explicitly so ALTER keeps them valid."""
-    if days < 2:
+    if days < 2:  # noqa: PLR2004 - InfluxDB's documented thresholds
         return "1h"
-    if days <= 180:
+    if days <= 180:  # noqa: PLR2004 - InfluxDB's documented thresholds
         return "1d"
     return "7d"
 
@@ -204,7 +205,7 @@ class InfluxStore:
         major = self._major()
         if major == 1:
             self._ensure_retention_policies_v1(policy, adjust=adjust)
-        elif major == 2:
+        elif major == 2:  # noqa: PLR2004 - InfluxDB 2.x
             self._ensure_buckets_v2(policy, adjust=adjust)
         else:
             log.info(
@@ -322,7 +323,7 @@ class InfluxStore:
                 self._write_api.write(bucket=bucket, org=self._client_org(), record=body,
                                       write_precision=WritePrecision.NS)
             except ApiException as exc:
-                if exc.status == 400 and (dropped := beyond_retention_dropped(str(exc.body or ""))):
+                if exc.status == HTTPStatus.BAD_REQUEST and (dropped := beyond_retention_dropped(str(exc.body or ""))):
                     log.warning("InfluxDB dropped %d point(s) older than bucket %r's retention", dropped, bucket)
                     return dropped
                 raise _api_error(exc, "write") from exc
@@ -564,7 +565,7 @@ class InfluxStore:
         major = self._major()
         if major == 1:
             self._ql.query([f"DELETE FROM {quote_ident(m.name)} WHERE time < {ns}" for m, ns in cutoffs])
-        elif major == 2:
+        elif major == 2:  # noqa: PLR2004 - InfluxDB 2.x
             api = self._influx_client().delete_api()
             for m, ns in cutoffs:
                 try:
@@ -599,11 +600,11 @@ def _transient(exc: Exception) -> bool:
 
 def _api_error(exc: ApiException, what: str) -> Exception:
     status = exc.status or 0
-    if status >= 500 or status == 429:
+    if status >= HTTPStatus.INTERNAL_SERVER_ERROR or status == HTTPStatus.TOO_MANY_REQUESTS:
         return TransientHttpError(f"{what}: HTTP {status}: {exc.body!s:.300}")
     if status in (401, 403):
         return StoreUnavailable(f"InfluxDB refused our credentials for {what} (HTTP {status})")
-    if status == 404:  # bucket missing: the operator creates it; nothing is refused for good
+    if status == HTTPStatus.NOT_FOUND:  # bucket missing: the operator creates it; nothing is refused for good
         return StoreUnavailable(f"InfluxDB has no such bucket for {what} (HTTP 404): {exc.body!s:.300}")
     return StoreRejected(f"InfluxDB refused the {what} (HTTP {status}): {exc.body!s:.300}")
 
@@ -634,7 +635,7 @@ def _ms_clusters(times_ms: Collection[int]) -> list[tuple[int, int]]:
 def _runs(days: list[date]) -> list[list[date]]:
     runs: list[list[date]] = []
     for d in days:
-        if runs and (d - runs[-1][-1]).days <= 2 and len(runs[-1]) < 60:
+        if runs and (d - runs[-1][-1]).days <= 2 and len(runs[-1]) < 60:  # noqa: PLR2004 - days two apart share a statement, 60 at most
             runs[-1].append(d)
         else:
             runs.append([d])

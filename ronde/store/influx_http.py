@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from http import HTTPStatus
 from typing import Any, TypeVar
 
 import httpx
@@ -68,7 +69,7 @@ def detect_server(http: httpx.Client) -> ServerInfo:
     ``/health`` (2.x JSON ``version``). Connection errors propagate (``httpx.TransportError``)
     for the caller's retry loop."""
     ping = http.get("/ping")
-    if ping.status_code >= 500:
+    if ping.status_code >= HTTPStatus.INTERNAL_SERVER_ERROR:
         raise TransientHttpError(f"/ping: HTTP {ping.status_code}")
     if ping.status_code in (401, 403):
         raise StoreUnavailable(
@@ -207,9 +208,9 @@ class InfluxQL:
                 "/write", params={"db": self.database, "rp": rp, "precision": "ns"}, content=body,
                 headers={"Content-Type": "text/plain; charset=utf-8"},
             )
-            if response.status_code == 204:
+            if response.status_code == HTTPStatus.NO_CONTENT:
                 return 0
-            if response.status_code == 400 and (dropped := beyond_retention_dropped(response.text)):
+            if response.status_code == HTTPStatus.BAD_REQUEST and (dropped := beyond_retention_dropped(response.text)):
                 log.warning("InfluxDB dropped %d point(s) older than the %r retention policy", dropped, rp)
                 return dropped
             _raise_for(response, "write")
@@ -234,7 +235,7 @@ def _not_created_yet(error: str) -> bool:
 
 
 def _checked_json(response: httpx.Response, what: str) -> dict[str, Any]:
-    if response.status_code >= 300:
+    if response.status_code >= HTTPStatus.MULTIPLE_CHOICES:
         _raise_for(response, what)
     try:
         body = response.json()
@@ -248,10 +249,10 @@ def _checked_json(response: httpx.Response, what: str) -> dict[str, Any]:
 def _raise_for(response: httpx.Response, what: str) -> None:
     status = response.status_code
     text = response.text[:500]
-    if status >= 500 or status == 429:
+    if status >= HTTPStatus.INTERNAL_SERVER_ERROR or status == HTTPStatus.TOO_MANY_REQUESTS:
         raise TransientHttpError(f"{what}: HTTP {status}: {text}")
     if status in (401, 403):
         raise StoreUnavailable(f"InfluxDB refused our credentials for {what} (HTTP {status}): {text}")
-    if status == 404:  # database or bucket missing: the operator creates it; nothing is refused for good
+    if status == HTTPStatus.NOT_FOUND:  # database or bucket missing: the operator creates it; nothing refused for good
         raise StoreUnavailable(f"InfluxDB has no such database or bucket for {what} (HTTP 404): {text}")
     raise StoreRejected(f"InfluxDB refused the {what} (HTTP {status}): {text}")
