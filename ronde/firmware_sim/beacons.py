@@ -197,7 +197,8 @@ class SimBeacon:
                     spec.tx_power, str(fields["namespace"]), str(fields["instance"]))}),
             ))
         if spec.format == "eddystone_eid":
-            assert spec.identity_key is not None and spec.rotation_exponent is not None
+            assert spec.identity_key is not None
+            assert spec.rotation_exponent is not None
             k = spec.rotation_exponent
             counter = self.eid_counter(t)
             window = counter >> k
@@ -215,7 +216,7 @@ class SimBeacon:
         cached = self._frames.get(key)
         if cached is None:
             cached = make()
-            if len(self._frames) > 64:
+            if len(self._frames) > 64:  # noqa: PLR2004 - a small cache, cleared past 64 frames
                 self._frames.clear()
             self._frames[key] = cached
         return cached

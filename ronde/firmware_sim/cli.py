@@ -90,7 +90,7 @@ def _score(args: argparse.Namespace) -> int:
     return 0
 
 
-def _list(args: argparse.Namespace) -> int:
+def _list(args: argparse.Namespace) -> int:  # noqa: ARG001 - every subcommand handler takes the parsed arguments
     from ronde.firmware_sim.scenarios import SCENARIOS
 
     for name, text in SCENARIOS.items():
@@ -143,7 +143,7 @@ def _advertise(args: argparse.Namespace) -> int:
         updates = asyncio.run(advertise(beacon, args.adapter, args.duration, reregister=args.reregister))
     except KeyboardInterrupt:
         return 130
-    except Exception as exc:  # D-Bus errors: no BlueZ, no adapter, permission denied
+    except Exception as exc:  # noqa: BLE001 - D-Bus errors: no BlueZ, no adapter, permission denied
         print(f"ronde sim advertise: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     print(f"advertised {cp.id} ({cp.beacon.format}); {updates} frame update(s)")

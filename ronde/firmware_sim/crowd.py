@@ -69,7 +69,7 @@ def _microsoft_cdp(rng: random.Random) -> _Payload:
 
 
 def _samsung(rng: random.Random) -> _Payload:
-    name = "[TV] Samsung" if rng.random() < 0.1 else None
+    name = "[TV] Samsung" if rng.random() < 0.1 else None  # noqa: PLR2004 - a simulated crowd's share of named TVs
     return MappingProxyType({SAMSUNG: b"\x42\x04\x01\x80" + _rand(rng, 20)}), _EMPTY_S, name
 
 
@@ -94,7 +94,7 @@ def _foreign_ibeacon(rng: random.Random) -> _Payload:
 
 def _garbage(rng: random.Random) -> _Payload:
     """Malformed frames that real radios do pick up: truncated Eddystone, odd company ids."""
-    if rng.random() < 0.5:
+    if rng.random() < 0.5:  # noqa: PLR2004 - half of the malformed frames are truncated Eddystone
         return _EMPTY_M, MappingProxyType({EDDYSTONE_SERVICE_UUID: bytes([rng.choice((0x00, 0x20, 0x30, 0x40))])
                                            + _rand(rng, rng.randint(0, 6))}), None
     return MappingProxyType({rng.randrange(65536): _rand(rng, rng.randint(0, 27))}), _EMPTY_S, None

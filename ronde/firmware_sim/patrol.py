@@ -249,7 +249,7 @@ def _tour_order(graph: EstateGraph, base: str, assigned: Sequence[str]) -> list[
     return order
 
 
-def plan_evening(
+def plan_evening(  # noqa: PLR0912,PLR0915 - one evening's plan, step by step
     graph: EstateGraph,
     plan: PatrolPlan,
     start: float,
@@ -300,7 +300,7 @@ def plan_evening(
             tour_i += 1
             dwell, reason = _dwell_for(graph, target, rng), "tour"
         else:
-            pool = [c for c in plan.assigned if c not in plan.avoid and c != plan.base and c != w.node]
+            pool = [c for c in plan.assigned if c not in plan.avoid and c not in (plan.base, w.node)]
             if not pool:
                 break
             target = max(pool, key=lambda c: (w.t - seen.get(c, -math.inf), -graph.distance(w.node or c, c)))

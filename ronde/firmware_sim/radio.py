@@ -149,7 +149,7 @@ class Shadowing:
 def reception_probability(rssi_dbm: float, radio: RadioParams) -> float:
     """Sensitivity cliff (logistic) times the i.i.d. survival probability."""
     x = (rssi_dbm - radio.sensitivity_dbm) / radio.sensitivity_width_db
-    cliff = 1.0 / (1.0 + math.exp(-x)) if x > -30 else 0.0
+    cliff = 1.0 / (1.0 + math.exp(-x)) if x > -30 else 0.0  # noqa: PLR2004 - exp(30) and beyond: the cliff is 0
     return cliff * (1.0 - radio.base_loss)
 
 

@@ -59,12 +59,14 @@ def run_scenario(sc: Scenario, config: DetectionConfig | None = None) -> RunResu
     telemetry: list[TelemetryReading] = []
     t0 = time.perf_counter()
     for team in sc.teams:
-        for v in run_pipeline(sc, team.team_id, config, telemetry):
-            visits.append(ScoredVisit(
+        visits.extend(
+            ScoredVisit(
                 team.team_id, v.key, resolver.resolve(v.key, v.first_seen),
                 datetime.fromtimestamp(v.first_seen, UTC), datetime.fromtimestamp(v.last_seen, UTC),
                 v.count, v.rssi_max, v.rssi_mean,
-            ))
+            )
+            for v in run_pipeline(sc, team.team_id, config, telemetry)
+        )
     wall = time.perf_counter() - t0
     visits.sort(key=lambda v: (v.first_seen, v.team_id, v.key))
     simulated = sum(sum(e.end - e.start for e in sc.evenings.get(t.team_id, [])) for t in sc.teams)

@@ -148,7 +148,7 @@ def _service_days(calendar: ServiceCalendar, first: date | None, count: int) -> 
         if calendar.is_service_day(day):
             days.append(day)
         day += timedelta(days=1)
-        if (day - (first or DEFAULT_FIRST_DAY)).days > 400:
+        if (day - (first or DEFAULT_FIRST_DAY)).days > 400:  # noqa: PLR2004 - a year and a margin
             raise ValueError("the service calendar has no service day within a year")
     return days
 

@@ -88,7 +88,8 @@ class KeyResolver:
     def _resolve_eid(self, eid: bytes, t: float) -> str | None:
         for cp in sorted(self.registry.eid_checkpoints(), key=lambda c: c.id):
             spec = cp.beacon
-            assert spec.identity_key is not None and spec.rotation_exponent is not None
+            assert spec.identity_key is not None
+            assert spec.rotation_exponent is not None
             k = spec.rotation_exponent
             nominal = t - (spec.clock_epoch or 0)
             tolerance = abs(nominal) * MAX_DRIFT_PPM * 1e-6 + EID_EXTRA_S

@@ -76,7 +76,7 @@ def _interference(crowd: CrowdField | None, t: float, rssi: float) -> float:
     return 0.0 if crowd is None else crowd.interference_rate(t, rssi)
 
 
-def beacon_source(
+def beacon_source(  # noqa: PLR0912,PLR0915 - one beacon's timeline, step by step
     beacon: SimBeacon,
     evenings: Sequence[Trajectory],
     graph: EstateGraph,

@@ -58,7 +58,7 @@ def _inside(seg_x0: float, seg_y0: float, vx: float, vy: float, cx: float, cy: f
     dx, dy = seg_x0 - cx, seg_y0 - cy
     a = vx * vx + vy * vy
     c = dx * dx + dy * dy - r * r
-    if a < 1e-12:
+    if a < 1e-12:  # noqa: PLR2004 - a segment of zero length (float tolerance)
         return (0.0, span) if c <= 0 else None
     b = 2 * (dx * vx + dy * vy)
     disc = b * b - 4 * a * c

@@ -246,11 +246,11 @@ class GatewayApp:
                 break
             except ValueError as exc:  # the wire model refused it: record why, never crash
                 self.invalid_visits += 1
-                log.error("detector output not publishable, not recorded: %s (%r)", exc, item)
+                log.error("detector output not publishable, not recorded: %s (%r)", exc, item)  # noqa: TRY400 - an expected refusal: its message, no traceback
                 return
             except sqlite3.Error as exc:
                 delay = backoff.next_delay()
-                log.error("cannot write the outbox (%s); retrying in %.1fs, event held in memory", exc, delay)
+                log.error("cannot write the outbox (%s); retrying in %.1fs, event held in memory", exc, delay)  # noqa: TRY400 - an expected outage: its message, no traceback
                 await asyncio.sleep(delay)
         self.publisher.kick()
         await self._check_depth()

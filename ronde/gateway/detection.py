@@ -68,7 +68,7 @@ class Thresholds:
             problems.append("window_n must hold at least min_samples samples")
         if self.window_s <= 0:
             problems.append("window_s must be positive")
-        if not 0 <= self.trim_fraction < 0.5:
+        if not 0 <= self.trim_fraction < 0.5:  # noqa: PLR2004 - a trimmed mean keeps more than half
             problems.append("trim_fraction must be in [0, 0.5)")
         if self.min_dwell_s < 0 or self.min_pass_s < 0:
             problems.append("min_dwell_s and min_pass_s must not be negative")
@@ -223,20 +223,17 @@ class _BeaconState:
             elif self.tail_count:
                 self.visit_count += self.tail_count
                 self.rssi_sum += self.tail_sum
-                if self.tail_max > self.rssi_max:
-                    self.rssi_max = self.tail_max
+                self.rssi_max = max(self.rssi_max, self.tail_max)
                 self.tail_count = self.tail_sum = 0
                 self.tail_max = -128
             self.visit_last = t
             self.visit_count += 1
             self.rssi_sum += rssi
-            if rssi > self.rssi_max:
-                self.rssi_max = rssi
+            self.rssi_max = max(self.rssi_max, rssi)
         elif self.visit_count:
             self.tail_count += 1
             self.tail_sum += rssi
-            if rssi > self.tail_max:
-                self.tail_max = rssi
+            self.tail_max = max(self.tail_max, rssi)
 
     def close_visit(self) -> DetectedVisit | None:
         self.in_visit = False
@@ -275,7 +272,7 @@ class VisitDetector:
         state = self._states.get(key)
         return state is not None and state.in_visit
 
-    def observe(
+    def observe(  # noqa: PLR0912 - the per-advert hot path, kept in one function
         self, key: str, identity: BeaconIdentity, rssi: int, t: float, power_1m: int | None = None
     ) -> list[DetectedVisit]:
         out: list[DetectedVisit] = []
@@ -284,13 +281,12 @@ class VisitDetector:
             if not self._config.accepts(key):
                 return out
             if len(self._states) >= self._config.max_tracked:
-                self._evict(t)
+                self._evict()
             state = self._states[key] = _BeaconState(key, identity, self._config.thresholds_for(key))
             state.calibrate(power_1m)
         elif power_1m != state.power_1m:
             state.calibrate(power_1m)
-        if t < state.last_heard:
-            t = state.last_heard  # clock stepped back: keep the stream monotonic for this beacon
+        t = max(t, state.last_heard)  # clock stepped back: keep the stream monotonic for this beacon
         gap = t - state.last_heard
         if gap > state.timeout:
             # Not heard for longer than its away timeout: whatever was open ended at its last sample.
@@ -347,7 +343,7 @@ class VisitDetector:
             del self._states[key]
         return out
 
-    def close_all(self, now: float) -> list[DetectedVisit]:
+    def close_all(self, now: float) -> list[DetectedVisit]:  # noqa: ARG002 - called like the pipeline's, with the time
         """End of service or shutdown: close every open visit as it stands and forget all state."""
         out: list[DetectedVisit] = []
         for state in self._states.values():
@@ -358,7 +354,7 @@ class VisitDetector:
         self._states.clear()
         return out
 
-    def _evict(self, now: float) -> None:
+    def _evict(self) -> None:
         """At the tracking cap: drop the idle beacons heard least recently (never an open visit)."""
         idle = sorted((s.last_heard, k) for k, s in self._states.items() if not s.in_visit)
         for _, key in idle[: max(1, len(idle) // 4)]:

@@ -72,7 +72,7 @@ def _thresholds(key: str, table: ThresholdsTable, base: Thresholds) -> Threshold
         raise DetectionConfigError(key, str(exc)) from None
 
 
-def build_detection_config(table: DetectionTable) -> DetectionConfig:
+def build_detection_config(table: DetectionTable) -> DetectionConfig:  # noqa: PLR0912 - one branch per sub-key
     """Raises DetectionConfigError naming the sub-key at fault."""
     default = _thresholds("default", table.default, Thresholds())
     overrides: dict[str, Thresholds] = {}

@@ -64,7 +64,7 @@ class VisitMerger:
                 self.pending[v.key] = v
         return self._passes(out)
 
-    def due(self, now: float, is_open: Callable[[str], bool] = lambda key: False) -> list[DetectedVisit]:
+    def due(self, now: float, is_open: Callable[[str], bool] = lambda _key: False) -> list[DetectedVisit]:
         """Visits whose beacon has stayed away longer than the merge gap (and is not back in a visit
         that may still join them: ``is_open``)."""
         if not self.pending:

@@ -111,7 +111,7 @@ class Outbox:
                 (seq,) = self._db.execute("SELECT value FROM meta WHERE key = 'next_seq'").fetchone()
                 msg = build(int(seq))
                 if msg.seq != seq:
-                    raise OutboxError(f"message built with seq {msg.seq}, allocated {seq}")
+                    raise OutboxError(f"message built with seq {msg.seq}, allocated {seq}")  # noqa: TRY301 - rolled back by the except below, then raised on
                 self._insert(msg, now)
                 self._db.execute("UPDATE meta SET value = ? WHERE key = 'next_seq'", (seq + 1,))
                 self._db.execute("COMMIT")

@@ -122,7 +122,7 @@ class BleakSource:
             try:
                 try:
                     await scanner.start()
-                except Exception as exc:  # bleak raises BleakError/BleakDBusError/OSError/EOFError...
+                except Exception as exc:  # noqa: BLE001 - bleak raises BleakError/BleakDBusError/OSError/EOFError...
                     self.stats.errors += 1
                     delay = self.backoff.next_delay()
                     log.warning("cannot start scanning on %s: %s; retrying in %.1fs",
@@ -147,7 +147,7 @@ class BleakSource:
                     await asyncio.shield(scanner.stop())
                 except asyncio.CancelledError:
                     raise
-                except Exception as exc:
+                except Exception as exc:  # noqa: BLE001 - whatever bleak raises, the next scanner starts
                     log.warning("stopping the scanner failed: %s", describe_error(exc))
 
 

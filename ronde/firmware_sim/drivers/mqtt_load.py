@@ -117,7 +117,8 @@ def beacon_for(checkpoint: Checkpoint, now: float) -> BeaconId:
     if spec.format == "eddystone_uid":
         return EddystoneUidId(namespace=str(fields["namespace"]), instance=str(fields["instance"]))
     if spec.format == "eddystone_eid":
-        assert spec.identity_key is not None and spec.rotation_exponent is not None
+        assert spec.identity_key is not None
+        assert spec.rotation_exponent is not None
         counter = max(0, int(now - (spec.clock_epoch or 0)))
         return EddystoneEidId(eid=compute_eid(spec.identity_key, spec.rotation_exponent, counter).hex())
     raise ValueError(f"no load support for beacon format {spec.format!r}")
