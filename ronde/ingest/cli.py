@@ -97,7 +97,7 @@ def _open_local(config: IngestConfig, store: Store) -> str | None:
     return None
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace) -> int:  # noqa: PLR0911, PLR0912, PLR0915 - the worker's start-up, step by step
     from ronde.ingest import paho_tables
     from ronde.ingest.consumer import IngestWorker
     from ronde.ingest.registry_follow import DbReference, RegistryFollower
@@ -148,14 +148,14 @@ def _run(args: argparse.Namespace) -> int:
                           follower=follower)
     stop_once = threading.Event()
 
-    def _stop(signum: int, frame: FrameType | None) -> None:
+    def _stop(signum: int, frame: FrameType | None) -> None:  # noqa: ARG001 - a signal handler's signature
         if stop_once.is_set():
             return
         stop_once.set()
         log.info("signal %d: finishing the current batch, then disconnecting", signum)
         threading.Thread(target=worker.stop, name="ingest-stop", daemon=True).start()
 
-    def _reload(signum: int, frame: FrameType | None) -> None:
+    def _reload(signum: int, frame: FrameType | None) -> None:  # noqa: ARG001 - a signal handler's signature
         if follower is not None:  # the database is followed anyway: read its version row now
             log.info("SIGHUP: reading the registry version now")
             follower.poll_now()
@@ -166,7 +166,7 @@ def _run(args: argparse.Namespace) -> int:
         try:
             worker.reload_gateways(load_gateways(config.gateways_file))
         except GatewaysFileError as exc:  # keep serving with the registry we have
-            log.error("SIGHUP: gateways file refused, the previous registry stays in force:\n%s", exc)
+            log.error("SIGHUP: gateways file refused, the previous registry stays in force:\n%s", exc)  # noqa: TRY400 - its message, no traceback
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)

@@ -190,7 +190,7 @@ class IngestWorker:
     def client(self) -> mqtt.Client:
         """The paho client of a ``PahoSource`` (tests spy on its acks); AttributeError otherwise."""
         if not isinstance(self.source, PahoSource):
-            raise AttributeError(f"{type(self.source).__name__} has no paho client")
+            raise AttributeError(f"{type(self.source).__name__} has no paho client")  # noqa: TRY004 - a property: hasattr() works
         return self.source.client
 
     @property
@@ -233,8 +233,8 @@ class IngestWorker:
     def _supervised(self, name: str, target: Callable[[], None]) -> None:
         try:
             target()
-        except BrokerRefused as exc:  # the broker refused us for good: a message, no traceback
-            log.error("%s; stopping the worker", exc)
+        except BrokerRefused as exc:
+            log.error("%s; stopping the worker", exc)  # noqa: TRY400 - refused for good: a message, no traceback
             self._failed(exc)
         except BaseException as exc:
             log.exception("%s failed; stopping the worker (unacked messages will be redelivered)", name)

@@ -20,6 +20,9 @@ from datetime import datetime, timedelta
 from ronde.protocol.eid import compute_eid
 from ronde.protocol.estate import Checkpoint
 
+_EID_BYTES = 8
+_COUNTER_MAX = 0xFFFFFFFF  # the beacon time counter is 32 bits
+
 
 @dataclass(frozen=True, slots=True)
 class EidMatch:
@@ -84,7 +87,7 @@ class EidResolver:
 
     def resolve(self, eid: bytes, observed_at: datetime) -> EidMatch | EidReplay | None:
         """``observed_at``: the gateway's clock when it heard the EID. None: no beacon of ours."""
-        if len(eid) != 8 or not self._beacons:
+        if len(eid) != _EID_BYTES or not self._beacons:
             return None
         t = observed_at.timestamp()
         for i, b in enumerate(self._beacons):
@@ -137,7 +140,7 @@ class EidResolver:
 
     def _add(self, i: int, b: _BeaconCache, period: int) -> None:
         counter = period << b.k
-        if counter > 0xFFFFFFFF:
+        if counter > _COUNTER_MAX:
             return
         eid = compute_eid(b.key, b.k, counter)
         b.eids[period] = eid

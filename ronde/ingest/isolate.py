@@ -58,11 +58,12 @@ def write_isolating(batch: WriteBatch, write: Callable[[WriteBatch], None]) -> l
     the records refused on their own, in batch order (empty: everything was written)."""
     try:
         write(batch)
-        return []
     except StoreRejected as exc:
         records = records_of(batch)
         if len(records) <= 1:
             return [Refused(r, exc) for r in records]
+    else:
+        return []
     middle = len(records) // 2
     return write_isolating(batch_of(records[:middle]), write) + write_isolating(batch_of(records[middle:]), write)
 

@@ -149,7 +149,7 @@ class RegistryFollower:
         self.polls += 1
         try:
             version = self.source.version()
-            if version != self.version and version != self._refused:
+            if version not in (self.version, self._refused):
                 self._load(version, apply)
         except DATABASE_ERRORS as exc:
             if not self._down:
@@ -168,7 +168,7 @@ class RegistryFollower:
             reference = self.source.load()
         except ReferenceRefused as exc:
             self._refused = version
-            log.error("registry change refused, version %d stays in force: %s", self.version, exc)
+            log.error("registry change refused, version %d stays in force: %s", self.version, exc)  # noqa: TRY400 - its message, no traceback
             return
         apply(reference)
         self.version = reference.version

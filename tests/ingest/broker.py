@@ -36,8 +36,8 @@ def shipped_config(auth_dir: Path) -> str:
     text = SHIPPED.read_text()
     out: list[str] = []
     skip_tls = False
-    for line in text.splitlines():
-        stripped = line.strip()
+    for raw in text.splitlines():
+        stripped = raw.strip()
         if stripped.startswith("listener "):
             skip_tls = stripped.split()[1] != "1883"
             if not skip_tls:
@@ -45,7 +45,7 @@ def shipped_config(auth_dir: Path) -> str:
             continue
         if skip_tls and (stripped.startswith(("certfile", "keyfile", "tls_version", "protocol"))):
             continue
-        line = re.sub(r"^persistence_location .*", "persistence_location {workdir}/", line)
+        line = re.sub(r"^persistence_location .*", "persistence_location {workdir}/", raw)
         line = re.sub(r"^password_file .*", f"password_file {auth_dir}/passwd", line)
         line = re.sub(r"^acl_file .*", f"acl_file {auth_dir}/acl", line)
         out.append(line.replace("{", "{{").replace("}", "}}") if "{port}" not in line and "{workdir}" not in line

@@ -42,7 +42,9 @@ def static_checkpoints() -> list[Checkpoint]:
 def beacon_of(checkpoint: Checkpoint, at: datetime | None = None) -> dict[str, Any]:
     b = checkpoint.beacon
     if b.format == "eddystone_eid":
-        assert b.identity_key is not None and b.rotation_exponent is not None and b.clock_epoch is not None
+        assert b.identity_key is not None
+        assert b.rotation_exponent is not None
+        assert b.clock_epoch is not None
         counter = int((at or datetime.now(UTC)).timestamp()) - b.clock_epoch
         return {"format": "eddystone_eid", "eid": compute_eid(b.identity_key, b.rotation_exponent, counter).hex()}
     return {"format": b.format, **dict(b.fields)}

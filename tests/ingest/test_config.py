@@ -12,9 +12,12 @@ def test_defaults_and_overrides(tmp_path: Path) -> None:
     path = tmp_path / "ingest.yaml"
     path.write_text("name: w2\nbatch_size: 200\nreceive_maximum: 400\ncalendar: {days: [mon], start: '18:00'}\n")
     cfg = load_config(path, {"broker_port": 1884, "username": None})
-    assert cfg.client_id == "ingest-w2" and cfg.batch_size == 200 and cfg.broker_port == 1884
+    assert cfg.client_id == "ingest-w2"
+    assert cfg.batch_size == 200
+    assert cfg.broker_port == 1884
     cal = cfg.calendar.to_calendar()
-    assert cal.days == frozenset({0}) and cal.start == time(18, 0)
+    assert cal.days == frozenset({0})
+    assert cal.start == time(18, 0)
     assert cfg.retention.to_policy().raw_days == 60
 
 
@@ -53,7 +56,8 @@ def test_the_old_global_allow_unsigned_in_a_file_names_the_new_setting(tmp_path:
     path.write_text("name: w1\nallow_unsigned: true\n")
     with pytest.raises(ConfigError) as err:
         load_config(path)
-    assert "allow_unsigned" in str(err.value) and "gateways file" in str(err.value)
+    assert "allow_unsigned" in str(err.value)
+    assert "gateways file" in str(err.value)
 
 
 def test_unknown_gateways_alone_is_a_valid_demo_setting() -> None:

@@ -9,7 +9,9 @@ EXAMPLE = Path(__file__).parents[2] / "deploy" / "ingest.example.yaml"
 
 def test_example_config_loads() -> None:
     config = load_config(EXAMPLE)
-    assert config.shared and config.mqtt_version == "5"
+    assert config.shared
+    assert config.mqtt_version == "5"
     assert config.receive_maximum >= config.batch_size
-    assert config.retention.raw_days == 60 and config.retention.proof_days == 365
+    assert config.retention.raw_days == 60
+    assert config.retention.proof_days == 365
     assert config.calendar.to_calendar().days == frozenset({2, 3, 4, 5, 6})

@@ -174,7 +174,9 @@ def test_two_workers_share_the_load_each_event_stored_once(broker: Mosquitto, st
         assert sorted(got) == sorted(sent)
         a = w1.counters.snapshot()["accepted"].get("visit", 0)  # type: ignore[attr-defined]
         b = w2.counters.snapshot()["accepted"].get("visit", 0)  # type: ignore[attr-defined]
-        assert a > 0 and b > 0 and a + b == len(sent)
+        assert a > 0
+        assert b > 0
+        assert a + b == len(sent)
         # a worker restarts (durable session, $share re-subscribed on connect): the group still works
         w2.stop()
         w2 = _worker(store, broker.port, "w2")
@@ -297,7 +299,8 @@ def test_a_failing_loop_stops_the_worker_without_acking(broker: Mosquitto, tmp_p
         for e in events:
             pub.publish(topic(), encode(e))
         t.join(30)
-        assert thread_error and "ZeroDivisionError" in str(thread_error[0])
+        assert thread_error
+        assert "ZeroDivisionError" in str(thread_error[0])
         assert acks == []
     finally:
         pub.close()

@@ -15,7 +15,8 @@ from tests.ingest.helpers import GW, context, encode, topic, visit
 
 
 def test_holes() -> None:
-    assert holes([]) == [] and holes([5]) == []
+    assert holes([]) == []
+    assert holes([5]) == []
     assert holes([1, 2, 3]) == []
     assert holes([1, 2, 5, 6, 9]) == [(3, 4), (7, 8)]
     assert holes([1, 1, 2, 4, 4]) == [(3, 3)]

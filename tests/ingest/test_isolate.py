@@ -52,7 +52,8 @@ def test_one_refused_record_among_many_is_isolated_and_the_rest_written(store: S
     batch = WriteBatch(gateway_states=tuple(records), rejections=(rejection,))
     write = Counting(store)
     refused = write_isolating(batch, write)
-    assert [r.record for r in refused] == [bad] and isinstance(refused[0].error, StoreRejected)
+    assert [r.record for r in refused] == [bad]
+    assert isinstance(refused[0].error, StoreRejected)
     assert write.calls <= 1 + 2 * math.ceil(math.log2(65))  # bisection, not one write per record
     stored = store.latest_gateway_states()
     assert set(stored) == {s.gateway_id for s in records if s is not bad}
@@ -74,7 +75,8 @@ def test_several_refused_records_and_a_batch_of_only_refused_ones(store: SqliteS
 def test_a_writable_batch_is_one_write(store: SqliteStore) -> None:
     write = Counting(store)
     assert write_isolating(WriteBatch(gateway_states=tuple(states(20))), write) == []
-    assert write.calls == 1 and len(store.latest_gateway_states()) == 20
+    assert write.calls == 1
+    assert len(store.latest_gateway_states()) == 20
 
 
 def test_a_transient_failure_is_not_a_refusal() -> None:

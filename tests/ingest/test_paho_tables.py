@@ -43,7 +43,8 @@ def test_same_decoding_as_paho(props: dict[str, Any]) -> None:
     assert str(lean) == str(reference)
     lean.clear()
     reference.clear()  # type: ignore[no-untyped-call]
-    assert lean.isEmpty() and lean.json() == reference.json() == {}  # type: ignore[no-untyped-call]
+    assert lean.isEmpty()
+    assert lean.json() == reference.json() == {}  # type: ignore[no-untyped-call]
 
 
 def test_shared_tables_are_not_touched_by_use() -> None:
@@ -55,12 +56,14 @@ def test_shared_tables_are_not_touched_by_use() -> None:
     # LeanProperties inherits json() from paho's Properties, which paho leaves unannotated
     assert a.json() == {"UserProperty": [("k", "v")]}  # type: ignore[no-untyped-call]
     assert b.json() == {"ReceiveMaximum": 10}  # type: ignore[no-untyped-call]
-    assert a.names is b.names and len(a.names) == len(Properties(PacketTypes.PUBLISH).names)  # type: ignore[no-untyped-call]
+    assert a.names is b.names
+    assert len(a.names) == len(Properties(PacketTypes.PUBLISH).names)  # type: ignore[no-untyped-call]
 
 
 def test_installed_paho_decodes_publish_through_it(mosquitto: Mosquitto) -> None:
     """A real broker delivers a v5 PUBLISH with properties; paho's decoder builds LeanProperties."""
-    assert install() and install()  # idempotent
+    assert install()
+    assert install()  # idempotent
     assert getattr(_packet, "Properties", None) is LeanProperties  # paho does not export the name
     got: list[mqtt.MQTTMessage] = []
     arrived, subscribed = threading.Event(), threading.Event()

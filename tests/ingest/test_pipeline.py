@@ -31,10 +31,12 @@ def test_duplicates_within_and_across_batches(store: SqliteStore) -> None:
     proc = BatchProcessor(context(), store)
     events = [visit(i) for i in range(1, 6)]
     out = proc.process([_incoming(e) for e in events + events[:2]])
-    assert len(out.batch.visits) == 5 and out.duplicates == 2
+    assert len(out.batch.visits) == 5
+    assert out.duplicates == 2
     store.write(out.batch)
     again = proc.process([_incoming(e) for e in events] + [_incoming(visit(6))])
-    assert [v.seq for v in again.batch.visits] == [6] and again.duplicates == 5
+    assert [v.seq for v in again.batch.visits] == [6]
+    assert again.duplicates == 5
     counters = Counters()
     counters.record(out)
     counters.record(again)
@@ -48,7 +50,8 @@ def test_a_rejection_redelivered_later_is_recorded_once(store: SqliteStore) -> N
     first = proc.process([bad])
     store.write(first.batch)
     again = proc.process([Incoming(bad.topic, bad.payload, bad.received_at + timedelta(minutes=7))])
-    assert again.batch.rejections == () and again.duplicates == 1
+    assert again.batch.rejections == ()
+    assert again.duplicates == 1
     different = proc.process([Incoming(bad.topic, b'{"v":2,', datetime.now(UTC))])
     assert len(different.batch.rejections) == 1
     store.write(again.batch)
@@ -90,7 +93,8 @@ def test_eid_heard_where_the_gateway_could_not_have_walked(store: SqliteStore) -
     walked = t0 + timedelta(seconds=10 + d / 1.5)
     later = visit(3, checkpoint=eid_cp, first_seen=walked)  # type: ignore[arg-type]
     ok = BatchProcessor(context(), store).process([_incoming(later)])
-    assert len(ok.batch.visits) == 1 and ok.batch.rejections == ()
+    assert len(ok.batch.visits) == 1
+    assert ok.batch.rejections == ()
     # within one batch too: two gateways' tracks are independent
     a = visit(10, checkpoint=far, first_seen=t0, gateway="gw-other")  # type: ignore[arg-type]
     b = visit(11, checkpoint=eid_cp, first_seen=t0 + timedelta(seconds=5), gateway="gw-other")  # type: ignore[arg-type]

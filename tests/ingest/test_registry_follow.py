@@ -65,19 +65,26 @@ def test_an_outage_keeps_the_registry_in_force_logs_once_and_backs_off(caplog: p
     applied: list[Reference] = []
     follower = RegistryFollower(source, version=1, poll_s=2.0, backoff=Backoff(2.0, 30.0, rng=random.Random(7)))
     caplog.set_level(logging.INFO, "ronde.ingest.registry_follow")
-    assert follower.poll_once(applied.append) == 2.0 and applied == []  # nothing moved: nothing read but the row
+    assert follower.poll_once(applied.append) == 2.0
+    assert applied == []  # nothing moved: nothing read but the row
 
     source.down = True
     source.reference = _reference(2, GATEWAYS)
     delays = [follower.poll_once(applied.append) for _ in range(6)]
-    assert applied == [] and follower.version == 1 and follower.database_down
-    assert all(0 <= d <= 30.0 for d in delays) and [follower.backoff.attempt] == [6]
+    assert applied == []
+    assert follower.version == 1
+    assert follower.database_down
+    assert all(0 <= d <= 30.0 for d in delays)
+    assert [follower.backoff.attempt] == [6]
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
-    assert len(warnings) == 1 and "registry version 1 stays in force" in warnings[0].getMessage()
+    assert len(warnings) == 1
+    assert "registry version 1 stays in force" in warnings[0].getMessage()
 
     source.down = False
     assert follower.poll_once(applied.append) == 2.0
-    assert [r.version for r in applied] == [2] and follower.version == 2 and not follower.database_down
+    assert [r.version for r in applied] == [2]
+    assert follower.version == 2
+    assert not follower.database_down
     assert follower.backoff.attempt == 0
     assert sum("reachable again" in r.getMessage() for r in caplog.records) == 1
     assert any("registry version 2 in force" in r.getMessage() for r in caplog.records)
@@ -90,7 +97,9 @@ def test_a_refused_reference_is_logged_once_and_the_previous_stays(caplog: pytes
     follower = RegistryFollower(source, version=4, poll_s=1.0)
     for _ in range(3):
         follower.poll_once(applied.append)
-    assert applied == [] and follower.version == 4 and source.loads == 1  # not read again at every poll
+    assert applied == []
+    assert follower.version == 4
+    assert source.loads == 1  # not read again at every poll
     assert sum(r.levelno == logging.ERROR for r in caplog.records) == 1
     source.refuse = None
     source.reference = _reference(6)
@@ -140,14 +149,16 @@ def test_the_worker_swaps_the_context_between_batches(tmp_path: Path) -> None:
         assert wait_for(lambda: worker.counters.rejected == {RejectReason.UNKNOWN_GATEWAY.value: 1})
         source.reference = _reference(2, GATEWAYS)  # GW2 enrolled
         assert wait_for(lambda: follower.version == 2)
-        assert worker.context.gateways is GATEWAYS and worker.processor.context is worker.context
+        assert worker.context.gateways is GATEWAYS
+        assert worker.processor.context is worker.context
         assert worker.context.eid is resolver  # only the gateways moved: the EID cache is kept
         messages.send(encode(visit(2, gateway=GW2)), topic(GW2))
         assert wait_for(lambda: worker.counters.accepted.get("visit") == 1)
         later = replace(ALWAYS, closed=frozenset())  # an equal calendar: still the same resolver
         source.reference = Reference(3, replace(REGISTRY, revision="other"), GATEWAYS, later)
         assert wait_for(lambda: follower.version == 3)
-        assert worker.context.eid is not resolver and worker.context.registry.revision == "other"
+        assert worker.context.eid is not resolver
+        assert worker.context.registry.revision == "other"
     finally:
         worker.stop()
         store.close()
@@ -174,7 +185,8 @@ def test_db_reference_reads_keys_gateways_in_force_and_the_calendar(opdb: Any) -
                    gateways=GATEWAYS, author="test")
     first = ref.load()
     assert first.version == ref.version() > 0
-    assert first.registry.eid_checkpoints() and first.registry == REGISTRY  # EID identity keys opened
+    assert first.registry.eid_checkpoints()
+    assert first.registry == REGISTRY  # EID identity keys opened
     assert set(first.gateways.entries) == {GW, GW2}
     assert first.calendar == ServiceCalendar()  # none stored: the default
     sessions = session_factory(opdb)
@@ -184,7 +196,8 @@ def test_db_reference_reads_keys_gateways_in_force_and_the_calendar(opdb: Any) -
         put_calendar(s, ServiceCalendar(closed=frozenset({date(2026, 12, 25)})))
     second = ref.load()
     assert second.version == first.version + 2  # a revocation and a calendar change: the version moves for both
-    assert set(second.gateways.entries) == {GW} and second.calendar.closed
+    assert set(second.gateways.entries) == {GW}
+    assert second.calendar.closed
     with sessions.begin() as s:
         put_gateway(s, GATEWAYS.entries[GW2])  # re-admitted
     assert set(ref.load().gateways.entries) == {GW, GW2}
@@ -196,6 +209,8 @@ def test_an_unreachable_database_is_a_database_error_the_follower_rides_out() ->
     engine = make_engine("postgresql://ronde@127.0.0.1:1/none", connect_args={"connect_timeout": 2})
     follower = RegistryFollower(DbReference(engine, None), version=3, poll_s=0.5)
     try:
-        assert 0 <= follower.poll_once(lambda r: None) <= 30 and follower.database_down and follower.version == 3
+        assert 0 <= follower.poll_once(lambda r: None) <= 30
+        assert follower.database_down
+        assert follower.version == 3
     finally:
         engine.dispose()

@@ -36,7 +36,9 @@ def test_walking_speed_and_radio_range() -> None:
     here = _visit("x", b.id, T0 + timedelta(seconds=60))
     track = [_visit("t", a.id, T0, 30)]
     walk = impossible_walk(here, track, REGISTRY.checkpoints)
-    assert walk is not None and walk.distance_m == d and walk.gap_s == 30
+    assert walk is not None
+    assert walk.distance_m == d
+    assert walk.gap_s == 30
     # enough time to walk there (1.5 m/s, 50 m of radio reach at each end)
     later = replace(here, first_seen=T0 + timedelta(seconds=30 + (d - 100) / 1.5 + 1),
                     last_seen=T0 + timedelta(seconds=30 + (d - 100) / 1.5 + 31))

@@ -55,7 +55,8 @@ def test_rollup_day_idempotent_and_chained(store: SqliteStore) -> None:
     _ingest(store, THU, 2)
     wed = rollup_day(store, REGISTRY, EVENINGS, WED)
     assert len(wed) == len(REGISTRY.checkpoints)
-    assert sum(r.visits for r in wed) == 3 and sum(r.covered for r in wed) == 3
+    assert sum(r.visits for r in wed) == 3
+    assert sum(r.covered for r in wed) == 3
     thu = rollup_day(store, REGISTRY, EVENINGS, THU)
     assert thu[0].chain_digest != wed[0].chain_digest
     again = rollup_day(store, REGISTRY, EVENINGS, THU)

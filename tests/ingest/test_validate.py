@@ -65,9 +65,11 @@ def test_valid_signed_visit_is_enriched() -> None:
     assert (v.checkpoint_id, v.kind, v.building, v.estate, v.landlord) == (
         cp.id, cp.kind.value, cp.building, cp.estate, cp.landlord
     )
-    assert v.verification is Verification.SIGNED and v.beacon_check is BeaconCheck.STATIC
+    assert v.verification is Verification.SIGNED
+    assert v.beacon_check is BeaconCheck.STATIC
     assert v.payload_sha256 == hashlib.sha256(payload).hexdigest()
-    assert v.service_day == v.first_seen.date() and v.received_at == NOW
+    assert v.service_day == v.first_seen.date()
+    assert v.received_at == NOW
 
 
 def test_each_failure_has_its_reason() -> None:
@@ -102,7 +104,8 @@ def test_each_failure_has_its_reason() -> None:
         assert isinstance(result, Rejection), (reason, result)
         assert result.reason is reason, (reason, result.detail)
         assert result.payload_sha256 == hashlib.sha256(payload).hexdigest()
-        assert result.at == NOW and result.detail
+        assert result.at == NOW
+        assert result.detail
         # the payload's content is never kept, only its digest
         assert "EQUIPE" not in result.detail
 
@@ -110,7 +113,9 @@ def test_each_failure_has_its_reason() -> None:
 def test_rejection_names_gateway_and_event() -> None:
     result = validate(topic(GW2), encode(visit(3)), NOW, context())
     assert isinstance(result, Rejection)
-    assert result.gateway_id == GW2 and result.topic == topic(GW2) and result.event_id is not None
+    assert result.gateway_id == GW2
+    assert result.topic == topic(GW2)
+    assert result.event_id is not None
 
 
 def _legacy_gw() -> GatewayRegistry:
@@ -125,14 +130,16 @@ def test_unsigned_accepted_only_from_a_gateway_enrolled_allow_unsigned() -> None
     assert _reason(validate(topic(), payload, NOW, context())) is RejectReason.SIGNATURE_MISSING
     ctx = context(gateways=_legacy_gw())
     result = validate(topic(), payload, NOW, ctx)
-    assert isinstance(result, Accepted) and isinstance(result.record, StoredVisit)
+    assert isinstance(result, Accepted)
+    assert isinstance(result.record, StoredVisit)
     assert result.record.verification is Verification.UNSIGNED
     # the setting is GW's alone: GW2, in the same registry, still needs its signature
     other = encode(visit(1, gateway=GW2, signed=False))
     assert _reason(validate(topic(GW2), other, NOW, ctx)) is RejectReason.SIGNATURE_MISSING
     # a signed message from an allow_unsigned gateway is still checked, and stored as signed
     signed = validate(topic(), encode(visit(2)), NOW, ctx)
-    assert isinstance(signed, Accepted) and isinstance(signed.record, StoredVisit)
+    assert isinstance(signed, Accepted)
+    assert isinstance(signed.record, StoredVisit)
     assert signed.record.verification is Verification.SIGNED
     # a bad signature is never excused by allow_unsigned
     bad = dict(visit(1), rssi_max=-1)
@@ -143,7 +150,8 @@ def test_unknown_gateway_accepted_unsigned_only_when_configured() -> None:
     payload = encode(visit(1, gateway="gw-new", signed=False))
     assert _reason(validate(topic("gw-new"), payload, NOW, context())) is RejectReason.UNKNOWN_GATEWAY
     result = validate(topic("gw-new"), payload, NOW, context(accept_unknown_gateways=True))
-    assert isinstance(result, Accepted) and isinstance(result.record, StoredVisit)
+    assert isinstance(result, Accepted)
+    assert isinstance(result.record, StoredVisit)
     assert result.record.verification is Verification.UNSIGNED
 
 
@@ -185,16 +193,21 @@ def test_the_signed_will_without_a_time_is_accepted() -> None:
     will = sign({"v": 1, "type": "status", "gateway_id": GW, "state": "offline", "at": None, "scanning": False,
                  "reason": "connection lost"}, KEYS[GW])
     result = validate(topic(kind=TopicKind.STATUS), encode(will), NOW, context())
-    assert isinstance(result, Accepted) and isinstance(result.record, GatewayStateRecord)
-    assert result.record.online is False and result.record.at == NOW  # the receive time stands in
+    assert isinstance(result, Accepted)
+    assert isinstance(result.record, GatewayStateRecord)
+    assert result.record.online is False
+    assert result.record.at == NOW  # the receive time stands in
 
 
 def test_visit_longer_than_max_visit_is_refused_without_its_content() -> None:
     ctx = context()
     day_long = encode(visit(1, first_seen=NOW - timedelta(hours=25), dwell_s=24 * 3600))
     result = validate(topic(), day_long, NOW, ctx)
-    assert isinstance(result, Rejection) and result.reason is RejectReason.VISIT_TOO_LONG
-    assert "EQUIPE" not in result.detail and "24" not in result.detail and "86400" not in result.detail
+    assert isinstance(result, Rejection)
+    assert result.reason is RejectReason.VISIT_TOO_LONG
+    assert "EQUIPE" not in result.detail
+    assert "24" not in result.detail
+    assert "86400" not in result.detail
     # what a gateway makes: closed at its max_visit_s (1 h) on the next advertisement, a little over
     hour = encode(visit(2, first_seen=NOW - timedelta(minutes=65), dwell_s=3600 + 20))
     assert isinstance(validate(topic(), hour, NOW, ctx), Accepted)
@@ -215,7 +228,8 @@ def test_service_window_rules_of_docs_coverage_md() -> None:
     late = datetime(2026, 11, 26, 21, 10, tzinfo=UTC)  # 22:10 Paris
     result = validate(topic(), encode(visit(2, first_seen=late, dwell_s=20 * 60)), late + timedelta(minutes=21),
                       context(calendar=evenings))
-    assert isinstance(result, Accepted) and isinstance(result.record, StoredVisit)
+    assert isinstance(result, Accepted)
+    assert isinstance(result.record, StoredVisit)
     assert result.record.last_seen == late + timedelta(minutes=20)  # not clipped at ingest
     assert result.record.service_day.isoformat() == "2026-11-26"
 
@@ -229,7 +243,8 @@ def test_out_of_service_hours_not_collected() -> None:
     thursday_evening = datetime(2026, 11, 26, 20, 30, tzinfo=UTC)  # 21:30 Paris
     payload = encode(visit(1, first_seen=thursday_evening))
     result = validate(topic(), payload, thursday_evening + timedelta(minutes=1), context(calendar=evenings))
-    assert isinstance(result, Accepted) and isinstance(result.record, StoredVisit)
+    assert isinstance(result, Accepted)
+    assert isinstance(result.record, StoredVisit)
     assert result.record.service_day.isoformat() == "2026-11-26"
 
 
@@ -249,12 +264,15 @@ def test_status_heartbeat_telemetry() -> None:
     at = format_time(NOW)
     status = validate(topic(kind=TopicKind.STATUS), encode(sign(
         {"v": 1, "type": "status", "gateway_id": GW, "state": "offline"}, KEYS[GW])), NOW, ctx)
-    assert isinstance(status, Accepted) and isinstance(status.record, GatewayStateRecord)
-    assert status.record.online is False and status.record.at == NOW
+    assert isinstance(status, Accepted)
+    assert isinstance(status.record, GatewayStateRecord)
+    assert status.record.online is False
+    assert status.record.at == NOW
     hb = validate(topic(kind=TopicKind.HEARTBEAT), encode(sign(
         {"v": 1, "type": "heartbeat", "gateway_id": GW, "at": at, "scanning": True, "in_service": True,
          "outbox_depth": 3, "next_seq": 9, "adverts_per_s": 4.5, "battery_pct": 80}, KEYS[GW])), NOW, ctx)
-    assert isinstance(hb, Accepted) and isinstance(hb.record, GatewayStateRecord)
+    assert isinstance(hb, Accepted)
+    assert isinstance(hb.record, GatewayStateRecord)
     assert (hb.record.outbox_depth, hb.record.battery_pct, hb.record.online) == (3, 80, True)
     cp = REGISTRY.eid_checkpoints()[0]
     from tests.ingest.helpers import beacon_of
@@ -262,8 +280,10 @@ def test_status_heartbeat_telemetry() -> None:
     tlm = validate(topic(kind=TopicKind.TELEMETRY), encode(sign(
         {"v": 1, "type": "telemetry", "gateway_id": GW, "at": at, "beacon": beacon_of(cp, NOW),
          "battery_mv": 2900, "temperature_c": 11.5, "adv_count": 1000, "uptime_s": 3600.0}, KEYS[GW])), NOW, ctx)
-    assert isinstance(tlm, Accepted) and isinstance(tlm.record, BeaconTelemetryRecord)
-    assert tlm.record.checkpoint_id == cp.id and tlm.record.battery_mv == 2900
+    assert isinstance(tlm, Accepted)
+    assert isinstance(tlm.record, BeaconTelemetryRecord)
+    assert tlm.record.checkpoint_id == cp.id
+    assert tlm.record.battery_mv == 2900
     unknown = validate(topic(kind=TopicKind.TELEMETRY), encode(sign(
         {"v": 1, "type": "telemetry", "gateway_id": GW, "at": at,
          "beacon": {"format": "eddystone_uid", "namespace": "0" * 20, "instance": "0" * 12},
@@ -275,8 +295,10 @@ def test_eid_visit_resolved_and_replay_outside_window() -> None:
     ctx = context()
     cp = REGISTRY.eid_checkpoints()[0]
     result = validate(topic(), encode(visit(1, checkpoint=cp)), NOW, ctx)
-    assert isinstance(result, Accepted) and isinstance(result.record, StoredVisit)
-    assert result.record.checkpoint_id == cp.id and result.record.beacon_check is BeaconCheck.EID_RESOLVED
+    assert isinstance(result, Accepted)
+    assert isinstance(result.record, StoredVisit)
+    assert result.record.checkpoint_id == cp.id
+    assert result.record.beacon_check is BeaconCheck.EID_RESOLVED
     # an EID recorded yesterday and replayed now: the beacon's, but far outside its window
     from tests.ingest.helpers import beacon_of
 

@@ -158,7 +158,8 @@ def test_acked_only_after_the_write_and_retried_while_the_store_is_down(store: S
         events = [visit(i) for i in range(1, 11)]
         mids = [source.send(encode(e)) for e in events]
         assert wait_for(lambda: store.write_attempts >= 3), "the write is retried while the store is down"
-        assert source.acked == [] and worker.pending == len(events)
+        assert source.acked == []
+        assert worker.pending == len(events)
         assert worker.counters.store_retries >= 2
         store.down.clear()
         assert wait_for(lambda: sorted(source.acked) == mids), "acked once the write succeeded"
@@ -167,7 +168,8 @@ def test_acked_only_after_the_write_and_retried_while_the_store_is_down(store: S
     finally:
         worker.stop()
         store.close()
-    assert worker.failure is None and source.closed is False
+    assert worker.failure is None
+    assert source.closed is False
 
 
 def test_a_permanently_refused_message_is_recorded_as_rejected_and_acked(store: SwitchableStore) -> None:
@@ -200,8 +202,10 @@ def test_stopping_with_unwritten_messages_acks_none_of_them(store: SwitchableSto
     worker.stop(timeout=10)
     source.send(encode(visit(6)))  # after stop: not even taken
     time.sleep(0.1)
-    assert source.acked == [] and source.stale == []
-    assert worker.pending == 5 and worker.failure is None
+    assert source.acked == []
+    assert source.stale == []
+    assert worker.pending == 5
+    assert worker.failure is None
     assert source.closed is False, "disconnected cleanly, the session kept for redelivery"
     store.down.clear()
     assert _stored_ids(store) == set()
@@ -236,7 +240,8 @@ def test_the_redelivery_of_a_written_message_is_acked_and_dropped(store: Switcha
         assert wait_for(lambda: source.acked == [first])
         again = source.send(payload)
         assert wait_for(lambda: source.acked == [first, again])
-        assert worker.counters.duplicates == 1 and len(_stored_ids(store)) == 1
+        assert worker.counters.duplicates == 1
+        assert len(_stored_ids(store)) == 1
     finally:
         worker.stop()
         store.close()
@@ -253,7 +258,8 @@ def test_a_failing_thread_stops_the_worker_and_nothing_is_acked(tmp_path: Path) 
     source.send(encode(visit(1)))
     with pytest.raises(RuntimeError, match="ZeroDivisionError"):
         worker.run()
-    assert source.acked == [] and isinstance(worker.failure, ZeroDivisionError)
+    assert source.acked == []
+    assert isinstance(worker.failure, ZeroDivisionError)
     assert source.closed is False
     store.close()
 
@@ -276,10 +282,12 @@ def test_retiring_drains_then_asks_the_broker_to_forget_the_session(store: Switc
     worker = IngestWorker(_config(maintenance=True), store, REGISTRY, ALWAYS, GATEWAYS, source_factory=factory,
                           retire=True, retire_idle_s=0.2)
     source = sources[0]
-    assert source.retire and worker.maintenance is None, "a retiring worker runs no maintenance"
+    assert source.retire, "a retiring worker runs no maintenance"
+    assert worker.maintenance is None, "a retiring worker runs no maintenance"
     mid = source.send(encode(visit(1)))
     worker.run()  # returns by itself once drained and idle
-    assert source.acked == [mid] and source.closed is True
+    assert source.acked == [mid]
+    assert source.closed is True
     store.close()
 
 
@@ -308,7 +316,8 @@ def test_maintenance_runs_every_step_even_when_one_fails(store: SwitchableStore)
     assert wait_for(lambda: calls.count("retention") >= 2)
     stopping.set()
     t.join(5)
-    assert not t.is_alive() and calls[:2] == ["rollups", "retention"]
+    assert not t.is_alive()
+    assert calls[:2] == ["rollups", "retention"]
     store.close()
 
 
@@ -354,7 +363,8 @@ def test_paho_source_acks_only_within_the_connection_a_message_came_on() -> None
     assert not source.ack(first)
     again = arrive(7)  # the broker redelivers it, maybe with the same packet id
     assert source.ack(again)
-    assert stub.acks == [7] and source.connections == 2
+    assert stub.acks == [7]
+    assert source.connections == 2
 
 
 def test_building_a_worker_leaves_paho_as_shipped(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
