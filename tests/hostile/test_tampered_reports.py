@@ -72,14 +72,16 @@ def test_untouched_reports_verify(store: SqliteStore, tmp_path: Path) -> None:
     for fmt in ReportFormat:
         result = _verify(_issue(store, tmp_path / f"r.{fmt}", fmt), store)
         assert result.ok, result.message()
-        assert result.message().startswith("OK: ") and "signed, document intact" in result.message()
+        assert result.message().startswith("OK: ")
+        assert "signed, document intact" in result.message()
 
 
 def test_a_edited_csv_figures_fail_and_are_named(store: SqliteStore, tmp_path: Path) -> None:
     """(a) passes 6 → 99 for hall 'a' and Friday's coverage 66,7 % → 100 % in report.csv."""
     report = _issue(store, tmp_path / "report.csv", ReportFormat.CSV)
     text = report.read_text(encoding="utf-8")
-    assert "2026-11-06;66,7 %;" in text and "\na;Point a;" in text
+    assert "2026-11-06;66,7 %;" in text
+    assert "\na;Point a;" in text
     _edit_csv(report, {("a", 7): "99", ("2026-11-06", 1): "100,0 %"})
     result = _verify(report, store)
     assert not result.ok
@@ -87,7 +89,8 @@ def test_a_edited_csv_figures_fail_and_are_named(store: SqliteStore, tmp_path: P
     assert msg.startswith("FAILED: ")
     assert "DOCUMENT ALTERED: report.csv: checkpoint a: passes: 99 in the document, 6 signed" in msg
     assert "day 2026-11-06: share: '100.0' in the document, '66.7' signed" in msg
-    assert result.signature_problem is None and result.difference.ok  # the manifest and store are intact
+    assert result.signature_problem is None
+    assert result.difference.ok  # the manifest and store are intact
 
 
 def test_a_edited_csv_and_embedded_manifest_break_the_signature(store: SqliteStore, tmp_path: Path) -> None:
@@ -129,7 +132,8 @@ def test_b_pdf_replaced_without_touching_the_sidecar_fails(store: SqliteStore, t
     mine = _issue(store, tmp_path / "report.pdf", ReportFormat.PDF)
     mine.write_bytes(_issue(store, tmp_path / "theirs.pdf", ReportFormat.PDF, landlord="other").read_bytes())
     result = _verify(mine, store)
-    assert not result.ok and result.signature_problem is None
+    assert not result.ok
+    assert result.signature_problem is None
     assert "DOCUMENT ALTERED: report.pdf is not the file the manifest was signed for" in result.message()
 
 
@@ -178,13 +182,14 @@ def test_unsigned_or_foreign_key_manifest_fails(store: SqliteStore, tmp_path: Pa
     assert "SIGNATURE: the manifest is not signed" in _verify(report, store).message()
     sidecar.write_text(json.dumps(sign_manifest(data, Ed25519PrivateKey.generate())), encoding="utf-8")
     msg = _verify(report, store).message()
-    assert msg.startswith("FAILED") and "not with the audit key" in msg
+    assert msg.startswith("FAILED")
+    assert "not with the audit key" in msg
 
 
 def test_cli_names_the_edited_figure(store: SqliteStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from ronde.audit.keys import public_key_text
     from ronde.cli import main
-    from ronde.protocol.estate import load_default_estate
+    from ronde.protocol.estate import default_estate_path, load_default_estate
 
     reg = load_default_estate()
     cid = reg.checkpoints_of("paris-habitat")[0].id
@@ -197,17 +202,19 @@ def test_cli_names_the_edited_figure(store: SqliteStore, tmp_path: Path, capsys:
     s.close()
     out = tmp_path / "rapport.csv"
     assert main(["audit", "report", "--landlord", "paris-habitat", "--from", "2026-11-04", "--to", "2026-11-08",
-                 "--store", str(db), "--format", "csv", "--out", str(out)]) == 0
+                 "--store", str(db), "--estate", str(default_estate_path()), "--format", "csv", "--out", str(out)]) == 0
     assert main(["audit", "key"]) == 0
     printed = capsys.readouterr().out
     key = public_key_text(load_signing_key())
-    assert f"public key (Ed25519, base64url): {key}" in printed and "fingerprint: " in printed
+    assert f"public key (Ed25519, base64url): {key}" in printed
+    assert "fingerprint: " in printed
     assert main(["audit", "verify", str(out), "--store", str(db), "--public-key", key]) == 0
     capsys.readouterr()
     _edit_csv(out, {(cid, 7): "7"})
     assert main(["audit", "verify", str(out), "--store", str(db), "--public-key", key]) == 1
     printed = capsys.readouterr().out
-    assert printed.startswith("FAILED") and f"checkpoint {cid}: passes: 7 in the document, 5 signed" in printed
+    assert printed.startswith("FAILED")
+    assert f"checkpoint {cid}: passes: 7 in the document, 5 signed" in printed
 
 
 # ---- CSV formula injection ---------------------------------------------------------------------
@@ -253,5 +260,7 @@ def test_neutralise_cell_is_the_owasp_rule_and_reversible() -> None:
         cell = neutralise_cell(name)
         assert restore_cell(cell) == name
         assert cell[0] not in FORMULA_TRIGGERS
-    assert neutralise_cell("=1+1") == "'=1+1" and neutralise_cell("\t1") == "'\t1"
-    assert neutralise_cell("normal") == "normal" and neutralise_cell(42) == 42
+    assert neutralise_cell("=1+1") == "'=1+1"
+    assert neutralise_cell("\t1") == "'\t1"
+    assert neutralise_cell("normal") == "normal"
+    assert neutralise_cell(42) == 42
