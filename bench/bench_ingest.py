@@ -274,7 +274,8 @@ def throughput(tmp: Path, broker: Mosquitto, influx: Influxd, http: httpx.Client
     try:
         t0 = time.monotonic()
         start_cpu = sum(cpu_seconds(p.pid) for p in w.procs)  # interpreter start-up and imports
-        assert broker.process is not None and influx.process is not None
+        assert broker.process is not None
+        assert influx.process is not None
         others = {"Mosquitto": broker.process.pid, "influxd": influx.process.pid}
         others_cpu = {name: cpu_seconds(pid) for name, pid in others.items()}
         got = wait_count(http, phase, before + n, 300, interval=0.25)  # counting scans the database: not too often
@@ -358,8 +359,9 @@ def main(argv: list[str] | None = None) -> int:
         import base64
 
         os.environ["RONDE_OPDB_SECRET_KEY"] = base64.urlsafe_b64encode(os.urandom(32)).decode()
+    influxd_version = subprocess.run(['influxd', 'version'], capture_output=True, text=True, check=False).stdout
     print(f"ingest benchmark — {os.cpu_count()} CPU(s), loopback, Mosquitto shipped config, "
-          f"InfluxDB {subprocess.run(['influxd', 'version'], capture_output=True, text=True).stdout.strip()}")
+          f"InfluxDB {influxd_version.strip()}")
     users = ["ingest", *gateway_ids()]
     with tempfile.TemporaryDirectory(prefix="ronde-bench-") as tmpdir, run_influxd() as influx, \
             shipped_broker(users) as broker, httpx.Client(base_url=influx.url, timeout=30) as http:

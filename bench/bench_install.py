@@ -126,15 +126,16 @@ def check_gateway_venv(venv: Path) -> list[str]:
     problems = []
     ronde = str(venv / "bin/ronde")
     proc = subprocess.run([ronde, "gateway", "check-config", str(REPO / "deploy/gateway.example.toml")],
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         problems.append(f"gateway check-config failed: {proc.stderr.strip()}")
     proc = subprocess.run([ronde, "api", "serve", "--store", "sqlite:///x.db", "--tokens", "t.yaml"],
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, check=False)
     if proc.returncode != 2 or "pip install 'ronde[server]'" not in proc.stderr:
         problems.append(f"api serve without the server extra: exit {proc.returncode}: {proc.stderr.strip()[-300:]}")
     for module in ("fastapi", "uvicorn", "amqtt", "influxdb_client", "fpdf", "grafana_client", "niquests"):
-        proc = subprocess.run([str(venv / "bin/python"), "-c", f"import {module}"], capture_output=True, text=True)
+        proc = subprocess.run([str(venv / "bin/python"), "-c", f"import {module}"],
+                              capture_output=True, text=True, check=False)
         if proc.returncode == 0:
             problems.append(f"{module} is installed on a scanner")
     return problems
@@ -162,7 +163,7 @@ def wheel_for(name: str, version: str, arch: str, dest: Path) -> str | None:
            "--abi", "abi3", "--abi", "none", "-d", str(out), f"{name}=={version}"]
     for platform in PLATFORMS[arch]:
         cmd += ["--platform", platform]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         return None
     return next((p.name for p in out.glob("*.whl")), None)

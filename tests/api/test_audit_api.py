@@ -24,27 +24,37 @@ def test_json_report_with_chain_digest(client: TestClient) -> None:
     r = client.get(BASE, params=PERIOD, headers=auth("tok-ph"))
     assert r.status_code == 200
     rep = r.json()
-    assert rep["landlord"] == "paris-habitat" and rep["first"] == "2026-11-01"
-    assert len(rep["chain_digest"]) == 64 and rep["manifest"]["chain"]["final"] == rep["chain_digest"]
+    assert rep["landlord"] == "paris-habitat"
+    assert rep["first"] == "2026-11-01"
+    assert len(rep["chain_digest"]) == 64
+    assert rep["manifest"]["chain"]["final"] == rep["chain_digest"]
     wed = next(d for d in rep["days"] if d["service_day"] == "2026-11-25")
-    assert wed["events"] == 3 and wed["covered"] == 2
+    assert wed["events"] == 3
+    assert wed["covered"] == 2
     assert all(d["service_day"] < "2026-11-26" for d in rep["days"])  # closed days only
     row = next(c for c in rep["checkpoints"] if c["checkpoint_id"] == PH_CP)
-    assert row["passes"] == 2 and row["signed"] == 2 and row["static"] == 2
-    assert "EQUIPE" not in r.text and "gw-" not in r.text
+    assert row["passes"] == 2
+    assert row["signed"] == 2
+    assert row["static"] == 2
+    assert "EQUIPE" not in r.text
+    assert "gw-" not in r.text
 
 
 def test_csv_and_pdf_carry_the_digest(client: TestClient) -> None:
     digest = client.get(BASE, params=PERIOD, headers=auth("tok-ph")).json()["chain_digest"]
     csv = client.get(BASE + ".csv", params=PERIOD, headers=auth("tok-ph"))
-    assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
-    assert csv.headers["x-ronde-chain-digest"] == digest and digest in csv.text
+    assert csv.status_code == 200
+    assert csv.headers["content-type"].startswith("text/csv")
+    assert csv.headers["x-ronde-chain-digest"] == digest
+    assert digest in csv.text
     assert csv.text.startswith("# Rapport d'audit")
     assert "attachment" in csv.headers["content-disposition"]
     en = client.get(BASE + ".csv", params={**PERIOD, "lang": "en"}, headers=auth("tok-ph"))
-    assert en.text.startswith("# ") and "Rapport" not in en.text.splitlines()[0]
+    assert en.text.startswith("# ")
+    assert "Rapport" not in en.text.splitlines()[0]
     pdf = client.get(BASE + ".pdf", params=PERIOD, headers=auth("tok-ph"))
-    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert pdf.status_code == 200
+    assert pdf.content.startswith(b"%PDF")
     assert pdf.headers["x-ronde-chain-digest"] == digest
 
 
@@ -55,7 +65,8 @@ def test_zip_verifies_against_the_store_then_fails_after_an_edit(client: TestCli
     with zipfile.ZipFile(io.BytesIO(r.content)) as z:
         names = sorted(z.namelist())
         z.extractall(tmp_path)
-    assert names[0].endswith(".pdf") and names[1].endswith(".pdf.manifest.json")
+    assert names[0].endswith(".pdf")
+    assert names[1].endswith(".pdf.manifest.json")
     key = client.get("/api/v1/audit/key", headers=auth("tok-ph")).json()
     public_key = parse_public_key(key["public_key"])
     assert r.headers["x-ronde-key-fingerprint"] == key["fingerprint"]
@@ -73,7 +84,9 @@ def test_zip_verifies_against_the_store_then_fails_after_an_edit(client: TestCli
         visits_table = next(t for t in tables if "visit" in t)
         db.execute(f"DELETE FROM {visits_table} WHERE checkpoint_id = ? AND service_day = ?", (PH_CP, "2026-11-25"))
     result = verify_manifest(read_report(tmp_path / names[1])[0], store, public_key=public_key)
-    assert not result.ok and result.first_bad_day is not None and result.first_bad_day.isoformat() == "2026-11-25"
+    assert not result.ok
+    assert result.first_bad_day is not None
+    assert result.first_bad_day.isoformat() == "2026-11-25"
 
 
 def test_every_audit_read_is_logged(app: FastAPI, client: TestClient, tmp_path: Path) -> None:
@@ -113,8 +126,10 @@ def test_no_trace_no_data(tmp_path: Path) -> None:
     (tmp_path / "access.jsonl").mkdir()  # writing the log now fails (a directory is in the way)
     with TestClient(app) as c:
         r = c.get(BASE + ".csv", params=PERIOD, headers=auth("tok-ph"))
-        assert r.status_code == 503 and r.json()["code"] == "unavailable"
-        assert "x-ronde-chain-digest" not in r.headers and "manifest" not in r.text
+        assert r.status_code == 503
+        assert r.json()["code"] == "unavailable"
+        assert "x-ronde-chain-digest" not in r.headers
+        assert "manifest" not in r.text
         assert c.get(f"/api/v1/checkpoints/{PH_CP}/visits", headers=auth("tok-ph")).status_code == 503
         assert c.get("/api/v1/coverage/landlords", headers=auth("tok-ph")).status_code == 200  # not audit data
     store.close()

@@ -65,7 +65,8 @@ def test_duplicate_tokens_are_refused(tmp_path: Path) -> None:
 
 def test_missing_or_unknown_token_is_401(client: TestClient) -> None:
     r = client.get("/api/v1/landlords")
-    assert r.status_code == 401 and r.headers["www-authenticate"].startswith("Bearer")
+    assert r.status_code == 401
+    assert r.headers["www-authenticate"].startswith("Bearer")
     assert r.json() == {"detail": "missing or unknown bearer token", "code": "unauthorized"}
     assert client.get("/api/v1/landlords", headers=auth("nope")).status_code == 401
     assert client.get("/api/v1/landlords", headers={"Authorization": "Basic dG9rLWFkbWlu"}).status_code == 401
@@ -86,7 +87,8 @@ def test_cookie_authenticates_reads_but_not_writes(client: TestClient) -> None:
     client.cookies.clear()
     r = client.post("/login", content="token=tok-admin", headers={"content-type": "application/x-www-form-urlencoded"},
                     follow_redirects=False)
-    assert r.status_code == 303 and client.cookies[SESSION_COOKIE] != "tok-admin"
+    assert r.status_code == 303
+    assert client.cookies[SESSION_COOKIE] != "tok-admin"
     assert client.get("/api/v1/me").json()["role"] == "admin"
     r = client.put("/api/v1/badges/EQUIPE-Z", json={"team": "Équipe Z"})
     assert r.status_code == 401  # a cross-site form could ride the cookie: writes need the bearer header

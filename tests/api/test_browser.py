@@ -86,7 +86,8 @@ def test_french_first_then_english_toggle(browser: WebDriver, base_url: str) -> 
     _login(browser, base_url, "tok-super")
     assert browser.current_url.endswith("/ui")
     body = browser.find_element(By.TAG_NAME, "body").text
-    assert "Vue d'ensemble" in body and "médiation sociale" in body
+    assert "Vue d'ensemble" in body
+    assert "médiation sociale" in body
     assert len(browser.find_elements(By.CSS_SELECTOR, "tr[data-landlord]")) == 6
     browser.find_element(By.ID, "lang-toggle").click()
     WebDriverWait(browser, 15).until(lambda d: d.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en")
@@ -104,7 +105,8 @@ def test_plan_renders_one_circle_per_checkpoint(browser: WebDriver, base_url: st
     states = {c.get_attribute("data-idle") for c in circles}
     assert {"fresh", "stale", "none"} <= states
     size = svg.size
-    assert size["width"] > 400 and size["height"] > 250  # laid out, not collapsed
+    assert size["width"] > 400
+    assert size["height"] > 250  # laid out, not collapsed
     png = svg.screenshot_as_png
     (tmp_path / "plan.png").write_bytes(png)
     image = Image.open(io.BytesIO(png)).convert("RGB")
@@ -116,14 +118,17 @@ def test_plan_renders_one_circle_per_checkpoint(browser: WebDriver, base_url: st
         return any(sum(abs(a - b) for a, b in zip(rgb, target, strict=True)) < 30 for rgb in pixels)
 
     # green (recent pass), red (stale) and grey (no recent pass) markers are on screen
-    assert near((0x1A, 0x98, 0x50)) and near((0xD7, 0x30, 0x27)) and near((0x8C, 0x8C, 0x8C))
+    assert near((0x1A, 0x98, 0x50))
+    assert near((0xD7, 0x30, 0x27))
+    assert near((0x8C, 0x8C, 0x8C))
 
 
 def test_timeline_and_audit_pages_for_a_landlord(browser: WebDriver, base_url: str) -> None:
     _login(browser, base_url, "tok-ph", f"/ui/checkpoints/{PH_CP}?first=2026-11-25&last=2026-11-26")
     WebDriverWait(browser, 15).until(ec.presence_of_element_located((By.ID, "timeline")))
     bars = browser.find_elements(By.CSS_SELECTOR, "svg#timeline rect.visit")
-    assert len(bars) == 3 and all(b.size["width"] >= 1 for b in bars)
+    assert len(bars) == 3
+    assert all(b.size["width"] >= 1 for b in bars)
     assert "EQUIPE" not in browser.page_source
     browser.get(f"{base_url}/ui/audit")
     links = browser.find_elements(By.CSS_SELECTOR, "a[data-ext]")
@@ -132,7 +137,8 @@ def test_timeline_and_audit_pages_for_a_landlord(browser: WebDriver, base_url: s
     browser.execute_script("arguments[0].value = '2026-11-02'; arguments[0].dispatchEvent(new Event('change', "
                            "{bubbles: true}));", first)
     href = browser.find_element(By.ID, "dl-csv").get_attribute("href") or ""
-    assert "first=2026-11-02" in href and "/landlords/paris-habitat/report.csv" in href
+    assert "first=2026-11-02" in href
+    assert "/landlords/paris-habitat/report.csv" in href
     assert len(browser.find_elements(By.CSS_SELECTOR, "select[name=landlord] option")) == 1
 
 
@@ -173,4 +179,5 @@ def test_pages_load_under_their_csp_without_violations(browser: WebDriver, base_
     assert browser.execute_script("return window.ronde_probe === undefined")
     time.sleep(0.2)
     refused = [m for m in _console(browser) if "Content Security Policy" in m]
-    assert any("inline style" in m for m in refused) and any("inline script" in m for m in refused), refused
+    assert any("inline style" in m for m in refused), refused
+    assert any("inline script" in m for m in refused), refused

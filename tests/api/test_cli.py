@@ -25,9 +25,11 @@ def test_token_command_prints_the_token_once(tmp_path: Path, capsys: pytest.Capt
     assert main(["api", "token", "--tokens", str(tokens), "--name", "ph", "--role", "landlord",
                  "--landlord", "paris-habitat"]) == 0
     secret = capsys.readouterr().out.strip()
-    assert secret.startswith("rnd_") and secret not in tokens.read_text()
+    assert secret.startswith("rnd_")
+    assert secret not in tokens.read_text()
     principal = TokenBook.load(tokens).authenticate(secret)
-    assert principal is not None and principal.landlord == "paris-habitat"
+    assert principal is not None
+    assert principal.landlord == "paris-habitat"
     assert main(["api", "token", "--tokens", str(tokens), "--name", "x", "--role", "landlord"]) == 2
     assert "needs 'landlord'" in capsys.readouterr().err
 
@@ -53,7 +55,8 @@ def test_serve_fails_fast_on_bad_configuration(tmp_path: Path, capsys: pytest.Ca
     capsys.readouterr()
     missing = tmp_path / "never-made.db"
     assert main(["api", "serve", "--store", f"sqlite://{missing}", "--tokens", str(good)]) == 2
-    assert "no such store file" in capsys.readouterr().err and not missing.exists()  # a reader creates nothing
+    assert "no such store file" in capsys.readouterr().err
+    assert not missing.exists()  # a reader creates nothing
 
 
 def test_serve_runs_the_api(tmp_path: Path) -> None:
@@ -91,7 +94,8 @@ def test_serve_runs_the_api(tmp_path: Path) -> None:
                                      headers={"Authorization": f"Bearer {secret}"})
         with urllib.request.urlopen(req, timeout=5) as r:
             rows = {x["checkpoint_id"]: x for x in json.loads(r.read())}
-        assert rows[PH_CP]["visits"] == 2 and rows[PH_CP]["first_seen"] == "2026-11-25T15:30:00Z"
+        assert rows[PH_CP]["visits"] == 2
+        assert rows[PH_CP]["first_seen"] == "2026-11-25T15:30:00Z"
         with pytest.raises(urllib.error.HTTPError) as denied:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/landlords", timeout=5)
         assert denied.value.code == 401
@@ -117,7 +121,8 @@ def test_serve_refuses_a_database_older_than_the_code(tmp_path: Path, capsys: py
     upgrade(engine, "0001")
     assert main(["api", "serve", "--store", store, "--database", url]) == 2
     err = capsys.readouterr().err
-    assert "is at migration 0001, older than this code" in err and f"run `ronde db upgrade --url {url}`" in err
+    assert "is at migration 0001, older than this code" in err
+    assert f"run `ronde db upgrade --url {url}`" in err
     upgrade(engine)
     engine.dispose()
     assert main(["api", "serve", "--store", store, "--database", url]) == 2

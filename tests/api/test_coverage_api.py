@@ -32,10 +32,14 @@ def test_checkpoint_day_visits_first_last_covered(client: TestClient) -> None:
     a = rows[PH_CP]
     assert (a["visits"], a["first_seen"], a["last_seen"], a["covered"]) == (
         2, "2026-11-25T15:30:00Z", "2026-11-25T19:04:00Z", True)
-    assert a["presence_s"] == 540.0 and a["availability"] == "visited" and a["partial"] is False
+    assert a["presence_s"] == 540.0
+    assert a["availability"] == "visited"
+    assert a["partial"] is False
     b = rows[PH_CP2]
     assert (b["visits"], b["first_seen"], b["last_seen"]) == (1, "2026-11-25T15:40:00Z", "2026-11-25T15:43:00Z")
-    assert rows[F3_CP]["visits"] == 1 and rows[F3_CP2]["visits"] == 0 and rows[F3_CP2]["covered"] is False
+    assert rows[F3_CP]["visits"] == 1
+    assert rows[F3_CP2]["visits"] == 0
+    assert rows[F3_CP2]["covered"] is False
     assert rows[F3_CP2]["availability"] in ("not_visited", "no_data")
 
 
@@ -44,7 +48,8 @@ def test_evening_in_progress_is_partial(client: TestClient) -> None:
     a = rows[PH_CP]
     assert (a["visits"], a["first_seen"], a["last_seen"], a["partial"]) == (
         1, "2026-11-26T18:30:00Z", "2026-11-26T18:35:00Z", True)
-    assert rows[F3_CP2]["visits"] == 1 and rows[PH_CP2]["visits"] == 0
+    assert rows[F3_CP2]["visits"] == 1
+    assert rows[PH_CP2]["visits"] == 0
     # the default day is the last service day that has begun: tonight
     default = _by_id(client.get("/api/v1/coverage/checkpoints", headers=SUPER).json())
     assert default[PH_CP]["service_day"] == "2026-11-26"
@@ -61,26 +66,34 @@ def test_landlord_share_per_evening_and_period(client: TestClient) -> None:
     assert (wed["service_day"], wed["checkpoints"], wed["visited"], wed["covered"]) == ("2026-11-25", 36, 2, 2)
     assert wed["visited_share"] == 2 / 36
     assert (thu["service_day"], thu["visited"]) == ("2026-11-26", 1)
-    assert ph["period"]["checkpoints"] == 72 and ph["period"]["covered"] == 3 and ph["period"]["visited"] == 3
+    assert ph["period"]["checkpoints"] == 72
+    assert ph["period"]["covered"] == 3
+    assert ph["period"]["visited"] == 3
     f3 = rows["immobiliere-3f"]
-    assert [d["visited"] for d in f3["days"]] == [1, 1] and f3["period"]["covered_share"] == 2 / 28
+    assert [d["visited"] for d in f3["days"]] == [1, 1]
+    assert f3["period"]["covered_share"] == 2 / 28
     toit = rows["toit-et-joie"]
     assert toit["period"]["covered"] == 0
     one = client.get("/api/v1/coverage/landlords/paris-habitat", params={"first": "2026-11-25", "last": "2026-11-25"},
                      headers=auth("tok-ph")).json()
-    assert one["days"][0]["visited"] == 2 and one["period"]["visited_share"] == 2 / 36
+    assert one["days"][0]["visited"] == 2
+    assert one["period"]["visited_share"] == 2 / 36
 
 
 def test_buildings_and_estates(client: TestClient) -> None:
     params = {"first": "2026-11-25", "last": "2026-11-25"}
     b = client.get("/api/v1/coverage/buildings/mor-b01", params=params, headers=SUPER).json()
-    assert b["level"] == "building" and b["checkpoints"] == 2 and b["period"]["covered"] == 2
+    assert b["level"] == "building"
+    assert b["checkpoints"] == 2
+    assert b["period"]["covered"] == 2
     assert b["period"]["covered_share"] == 1.0
     estates = {e["id"]: e for e in client.get("/api/v1/coverage/estates", params=params, headers=SUPER).json()}
-    assert estates["mordacs"]["period"]["covered"] == 3 and estates["bois-labbe"]["period"]["covered"] == 0
+    assert estates["mordacs"]["period"]["covered"] == 3
+    assert estates["bois-labbe"]["period"]["covered"] == 0
     # a landlord's estate view counts only its own checkpoints
     mine = client.get("/api/v1/coverage/estates/mordacs", params=params, headers=auth("tok-3f")).json()
-    assert mine["period"]["covered"] == 1 and mine["checkpoints"] < estates["mordacs"]["checkpoints"]
+    assert mine["period"]["covered"] == 1
+    assert mine["checkpoints"] < estates["mordacs"]["checkpoints"]
 
 
 def test_idleness_now_and_over_the_period(client: TestClient) -> None:
@@ -94,7 +107,9 @@ def test_idleness_now_and_over_the_period(client: TestClient) -> None:
     # worst gap of hall A: Wednesday 20:04 → 22:15 (2 h 11) + Thursday 16:00 → 19:30 (3 h 30)
     assert rows[PH_CP]["worst_idle_s"] == (2 * 60 + 11 + 3 * 60 + 30) * 60
     stale = {r["checkpoint_id"] for r in client.get("/api/v1/supervision/stale", headers=SUPER).json()}
-    assert PH_CP not in stale and PH_CP2 in stale and F3_CP2 in stale
+    assert PH_CP not in stale
+    assert PH_CP2 in stale
+    assert F3_CP2 in stale
     assert PH_CP in {r["checkpoint_id"] for r in client.get("/api/v1/supervision/stale",
                                                             params={"threshold_min": 10}, headers=SUPER).json()}
 
@@ -109,7 +124,8 @@ def test_fair_share(client: TestClient) -> None:
     assert round(rows["paris-habitat"]["dwelling_share"], 4) == round(2891 / 5836, 4)
     assert rows["toit-et-joie"]["presence_share"] == 0.0
     mine = client.get("/api/v1/coverage/fair-share", params=params, headers=auth("tok-ph")).json()["rows"]
-    assert [r["landlord"] for r in mine] == ["paris-habitat"] and mine[0]["presence_share"] == 1020 / 1500
+    assert [r["landlord"] for r in mine] == ["paris-habitat"]
+    assert mine[0]["presence_share"] == 1020 / 1500
 
 
 def test_closed_days_are_read_from_rollups(client: TestClient, store: SqliteStore) -> None:
@@ -126,7 +142,8 @@ def test_closed_days_are_read_from_rollups(client: TestClient, store: SqliteStor
     # while tonight is computed from raw visits as they arrive
     store.write(WriteBatch(visits=(visit(registry, PH_CP2, paris(THU, 19, 50), 1),)))
     rows = _by_id(client.get("/api/v1/coverage/checkpoints", params={"day": "2026-11-26"}, headers=SUPER).json())
-    assert rows[PH_CP2]["visits"] == 1 and rows[PH_CP2]["partial"] is True
+    assert rows[PH_CP2]["visits"] == 1
+    assert rows[PH_CP2]["partial"] is True
 
 
 def test_bad_periods_are_422(client: TestClient) -> None:
@@ -134,7 +151,8 @@ def test_bad_periods_are_422(client: TestClient) -> None:
                    {"first": "2020-01-01", "last": "2026-11-01"}, {"first": "not-a-date"}):
         r = client.get("/api/v1/coverage/landlords", params=params, headers=SUPER)
         assert r.status_code == 422, params
-        assert r.json()["code"] == "validation" and r.json()["detail"]
+        assert r.json()["code"] == "validation"
+        assert r.json()["detail"]
 
 
 def test_a_gap_whose_events_arrive_late_is_shown_filled(client: TestClient, store: SqliteStore) -> None:

@@ -63,7 +63,8 @@ def test_an_unexpected_error_answer_carries_them_too(app: FastAPI) -> None:
     app.add_api_route("/api/v1/boom", boom)
     with TestClient(app, raise_server_exceptions=False) as c:
         r = c.get("/api/v1/boom")
-    assert r.status_code == 500 and r.json() == {"detail": "internal error (logged)", "code": "error"}
+    assert r.status_code == 500
+    assert r.json() == {"detail": "internal error (logged)", "code": "error"}
     _assert_hardened(r.headers, "500")
 
 
@@ -90,7 +91,8 @@ def test_the_api_docs_have_their_own_policy_with_the_inline_script_hashed(client
     for script in scripts:
         digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
         assert f"'sha256-{digest}'" in csp["script-src"]
-    assert "'unsafe-inline'" not in csp["script-src"] and csp["frame-ancestors"] == "'none'"
+    assert "'unsafe-inline'" not in csp["script-src"]
+    assert csp["frame-ancestors"] == "'none'"
 
 
 @pytest.mark.parametrize("path", ["/static/__init__.py", "/static/__pycache__/__init__.cpython-311.pyc",
@@ -99,14 +101,17 @@ def test_the_api_docs_have_their_own_policy_with_the_inline_script_hashed(client
 def test_static_serves_assets_only(client: TestClient, path: str) -> None:
     r = client.get(path)
     assert r.status_code == 404, path
-    assert "Ronde" not in r.text and "import" not in r.text
+    assert "Ronde" not in r.text
+    assert "import" not in r.text
 
 
 def test_static_assets_are_served_with_their_types(client: TestClient) -> None:
     css = client.get("/static/ronde.css")
-    assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+    assert css.status_code == 200
+    assert css.headers["content-type"].startswith("text/css")
     js = client.get("/static/ronde.js")
-    assert js.status_code == 200 and "javascript" in js.headers["content-type"]
+    assert js.status_code == 200
+    assert "javascript" in js.headers["content-type"]
 
 
 def test_a_landlord_probing_foreign_audit_ids_leaves_denied_entries(app: FastAPI, client: TestClient) -> None:
@@ -151,7 +156,8 @@ def test_a_landlord_probing_foreign_audit_ids_leaves_denied_entries(app: FastAPI
     # the admin sees them marked denied, next to its own (allowed) read of the log
     served = client.get("/api/v1/audit/access-log", headers=auth("tok-admin")).json()
     assert [e["denied"] for e in served] == [True] * len(entries)
-    assert log.entries()[-1].what == "audit.access_log" and not log.entries()[-1].denied
+    assert log.entries()[-1].what == "audit.access_log"
+    assert not log.entries()[-1].denied
     # and the JSONL file on disk says so too
     assert log.path is not None
     assert log.path.read_text().count('"denied": true') == len(entries)

@@ -39,16 +39,20 @@ def test_landlords_with_dwellings(client: TestClient) -> None:
     assert len(rows) == 6
     assert sum(x["dwellings"] for x in rows.values()) == 5836
     ph = rows["paris-habitat"]
-    assert ph["dwellings"] == 2891 and round(ph["dwelling_share"], 3) == 0.495 and ph["checkpoints"] == 36
+    assert ph["dwellings"] == 2891
+    assert round(ph["dwelling_share"], 3) == 0.495
+    assert ph["checkpoints"] == 36
 
 
 def test_checkpoint_kinds_expected_visits_and_labels(client: TestClient) -> None:
     cp = client.get(f"/api/v1/checkpoints/{PH_CP}", headers=ADMIN).json()
-    assert cp["kind"] == "stairwell_hall" and cp["expected_visits"] == 1
+    assert cp["kind"] == "stairwell_hall"
+    assert cp["expected_visits"] == 1
     assert cp["kind_label"] == "hall d'immeuble (espaces communs)"
     en = client.get(f"/api/v1/checkpoints/{PH_CP}", params={"lang": "en"}, headers=ADMIN).json()
     assert en["kind_label"] == "stairwell hall"
-    assert cp["beacon"]["format"] == "ibeacon" and cp["beacon"]["identifiers"]["major"] == 1
+    assert cp["beacon"]["format"] == "ibeacon"
+    assert cp["beacon"]["identifiers"]["major"] == 1
 
 
 def test_eid_identity_keys_are_never_returned(client: TestClient) -> None:
@@ -66,7 +70,9 @@ def test_eid_identity_keys_are_never_returned(client: TestClient) -> None:
         for k in keys:
             assert k not in text
     got = client.get(f"/api/v1/checkpoints/{eid.id}", headers=ADMIN).json()["beacon"]
-    assert got["has_identity_key"] is True and got["key"] is None and got["format"] == "eddystone_eid"
+    assert got["has_identity_key"] is True
+    assert got["key"] is None
+    assert got["format"] == "eddystone_eid"
 
 
 def test_put_checkpoint_keeps_enrolled_eid_key_and_accepts_a_new_one(app: FastAPI, client: TestClient) -> None:
@@ -85,7 +91,8 @@ def test_put_checkpoint_keeps_enrolled_eid_key_and_accepts_a_new_one(app: FastAP
     new_key = "0f" * 16
     body["beacon"] = {**body["beacon"], "identity_key": new_key}
     r = client.put(f"/api/v1/checkpoints/{eid.id}", json=body, headers=ADMIN)
-    assert r.status_code == 200 and new_key not in r.text
+    assert r.status_code == 200
+    assert new_key not in r.text
     registry = _keyed(app)
     assert registry.checkpoints[eid.id].beacon.identity_key == bytes.fromhex(new_key)
     # a new EID checkpoint without a key: the error names the field
@@ -108,7 +115,8 @@ def test_changes_are_checked_for_references(client: TestClient) -> None:
     body["landlord"] = "paris-habitat"
     body["beacon"].update(major=1, minor=2)  # mor-b01-hall-b's beacon
     r = client.put(f"/api/v1/checkpoints/{PH_CP}", json=body, headers=ADMIN)
-    assert r.status_code == 422 and "beacon already used" in r.text
+    assert r.status_code == 422
+    assert "beacon already used" in r.text
 
 
 def test_estate_import_errors_name_field_and_line(client: TestClient) -> None:
@@ -121,17 +129,21 @@ def test_estate_import_errors_name_field_and_line(client: TestClient) -> None:
     body = r.json()
     assert body["code"] == "estate_invalid"
     err = next(e for e in body["errors"] if e["message"] == "unknown landlord 'i3f'")
-    assert err["location"].startswith("checkpoints[") and err["location"].endswith("].landlord")
+    assert err["location"].startswith("checkpoints[")
+    assert err["location"].endswith("].landlord")
     assert err["line"] == line
     r = client.put("/api/v1/estate-file", content="format: ronde-estate\nversion: 1\nrevision: [\n", headers=ADMIN)
-    assert r.status_code == 422 and "not valid YAML" in r.json()["errors"][0]["message"]
+    assert r.status_code == 422
+    assert "not valid YAML" in r.json()["errors"][0]["message"]
     r = client.put("/api/v1/estate-file", content=b"\xff\xfe", headers=ADMIN)
-    assert r.status_code == 422 and r.json()["errors"][0]["message"] == "not UTF-8 text"
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["message"] == "not UTF-8 text"
 
 
 def test_export_then_import_round_trips_and_keeps_eid_keys(app: FastAPI, client: TestClient) -> None:
     exported = client.get("/api/v1/estate-file", headers=ADMIN)
-    assert exported.status_code == 200 and exported.headers["content-type"].startswith("application/yaml")
+    assert exported.status_code == 200
+    assert exported.headers["content-type"].startswith("application/yaml")
     data = yaml.safe_load(exported.text)
     assert all("identity_key" not in c["beacon"] for c in data["checkpoints"])
     # the export imports back as is (same revision, same content)
@@ -140,14 +152,16 @@ def test_export_then_import_round_trips_and_keeps_eid_keys(app: FastAPI, client:
     # label it is refused (409), under a new one it applies
     renamed = exported.text.replace("Hall A – 4 rue Albert Thomas", "Hall A – 4 rue Albert-Thomas", 1)
     r = client.put("/api/v1/estate-file", content=renamed, headers=ADMIN)
-    assert r.status_code == 409 and r.json()["code"] == "conflict"
+    assert r.status_code == 409
+    assert r.json()["code"] == "conflict"
     assert "revision '2026-11-26.1' is already used for another registry content" in r.json()["detail"]
     assert app.state.ronde.registry.registry.checkpoints[PH_CP].name == "Hall A – 4 rue Albert Thomas"
     edited = renamed.replace("revision: 2026-11-26.1", "revision: 2026-11-26.2", 1)
     assert edited != renamed
     r = client.put("/api/v1/estate-file", content=edited, headers=ADMIN)
     assert r.status_code == 200, r.text
-    assert r.json()["applied"] is True and r.json()["checkpoints"] == 82
+    assert r.json()["applied"] is True
+    assert r.json()["checkpoints"] == 82
     registry = _keyed(app)
     assert registry.checkpoints[PH_CP].name == "Hall A – 4 rue Albert-Thomas"
     before = {c.id: c.beacon.identity_key for c in load_default_estate().eid_checkpoints()}
@@ -169,19 +183,25 @@ def test_registry_changes_persist_to_files(tmp_path: Path) -> None:
         # re-keying keeps the badge restriction
         pub = public_key_text(new_private_key())
         got = c.put("/api/v1/gateways/gw-mordacs-9", json={"public_key": pub}, headers=ADMIN).json()
-        assert got["badges"] == ["EQUIPE-Q"] and got["enrolled"] is True and got["public_key"] == pub
+        assert got["badges"] == ["EQUIPE-Q"]
+        assert got["enrolled"] is True
+        assert got["public_key"] == pub
         assert c.put("/api/v1/badges/EQUIPE-Q", json={"team": "Équipe 4"}, headers=ADMIN).status_code == 200
         bad = c.put("/api/v1/gateways/gw-x", json={"public_key": "A" * 43}, headers=ADMIN)
-        assert bad.status_code == 422 and "small-order" in bad.text  # the all-zero key: forgeable
+        assert bad.status_code == 422
+        assert "small-order" in bad.text  # the all-zero key: forgeable
         assert c.delete(f"/api/v1/checkpoints/{PH_CP}", headers=ADMIN).status_code == 204
         assert c.get(f"/api/v1/checkpoints/{PH_CP}", headers=ADMIN).status_code == 404
     # the estate file is a valid estate file again (with secrets: it is the server's copy)
     reloaded = load_estate(tmp_path / "estate.yaml")
-    assert reloaded.landlords["paris-habitat"].dwellings == 2900 and PH_CP not in reloaded.checkpoints
+    assert reloaded.landlords["paris-habitat"].dwellings == 2900
+    assert PH_CP not in reloaded.checkpoints
     assert len(reloaded.eid_checkpoints()) == 9
     gateways = load_gateways(tmp_path / "gateways.yaml")  # ingest reads the same file
     entry = gateways.get("gw-mordacs-9")
-    assert entry is not None and entry.public_key_text == pub and entry.badges == frozenset({"EQUIPE-Q"})
+    assert entry is not None
+    assert entry.public_key_text == pub
+    assert entry.badges == frozenset({"EQUIPE-Q"})
     # a new app picks the badges and gateways up
     app2 = create_app(settings, store, reloaded, ServiceCalendar(), tokens=TokenBook.from_tokens(TOKENS))
     with TestClient(app2) as c:

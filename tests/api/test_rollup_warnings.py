@@ -33,9 +33,11 @@ def _warnings(client: TestClient, landlord: str = "paris-habitat", token: str = 
 def test_edited_rollup_is_flagged_by_the_api_and_the_pages(client: TestClient, store: SqliteStore) -> None:
     assert rollup_day(store, load_default_estate(), ServiceCalendar(), WED)
     before = client.get("/api/v1/coverage/landlords/paris-habitat", params=WEDNESDAY, headers=auth("tok-ph")).json()
-    assert before["rollup_warnings"] == [] and before["period"]["covered"] == 2
+    assert before["rollup_warnings"] == []
+    assert before["period"]["covered"] == 2
     page = client.get("/ui/landlords/paris-habitat", headers=auth("tok-ph"))
-    assert page.status_code == 200 and 'id="rollup-warning"' not in page.text
+    assert page.status_code == 200
+    assert 'id="rollup-warning"' not in page.text
     # hall B of Paris Habitat was passed once on Wednesday: the row now claims 5 passes
     _sql(store, "UPDATE rollups SET visits = 5 WHERE checkpoint_id = ? AND service_day = ?", PH_CP2, "2026-11-25")
     warnings = _warnings(client, token="tok-ph")
@@ -45,14 +47,16 @@ def test_edited_rollup_is_flagged_by_the_api_and_the_pages(client: TestClient, s
     listed = client.get("/api/v1/coverage/estates", params=WEDNESDAY, headers=auth("tok-super")).json()
     assert [w["checkpoint_id"] for e in listed for w in e["rollup_warnings"]] == [PH_CP2]
     fr = client.get("/ui/landlords/paris-habitat", headers=auth("tok-ph"))
-    assert 'id="rollup-warning"' in fr.text and "ne correspondent plus aux événements enregistrés" in fr.text
+    assert 'id="rollup-warning"' in fr.text
+    assert "ne correspondent plus aux événements enregistrés" in fr.text
     en = client.get("/ui/landlords/paris-habitat?lang=en", headers=auth("tok-ph"))
     assert "some daily rollups no longer match the stored events" in en.text
     overview = client.get("/ui", headers=auth("tok-super"))
     assert 'id="rollup-warning"' in overview.text
     # another landlord's page, and the overview as that landlord, show no banner
     other = client.get("/ui", headers=auth("tok-3f"))
-    assert other.status_code == 200 and 'id="rollup-warning"' not in other.text
+    assert other.status_code == 200
+    assert 'id="rollup-warning"' not in other.text
 
 
 def test_edited_shares_and_chain_link_are_flagged(client: TestClient, store: SqliteStore) -> None:
@@ -74,4 +78,5 @@ def test_edited_shares_and_chain_link_are_flagged(client: TestClient, store: Sql
     reasons = {w["checkpoint_id"]: w["reason"] for w in _warnings(client)}
     assert reasons["mor-b01-hall-a"] == "passes: 2 in the rollup, 1 from the stored events"
     others = [r for cid, r in reasons.items() if cid != "mor-b01-hall-a"]
-    assert len(others) >= 10 and all(r.startswith("chain link differs") for r in others)
+    assert len(others) >= 10
+    assert all(r.startswith("chain link differs") for r in others)

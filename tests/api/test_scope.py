@@ -108,12 +108,17 @@ def test_own_data_is_visible_without_badges(client: TestClient) -> None:
                    headers=auth("tok-3f"))
     assert r.status_code == 200
     visits = r.json()
-    assert len(visits) == 1 and visits[0]["badge"] is None and visits[0]["gateway_id"] is None
+    assert len(visits) == 1
+    assert visits[0]["badge"] is None
+    assert visits[0]["gateway_id"] is None
     staff = client.get(f"/api/v1/checkpoints/{F3_CP}/visits", params={"first": "2026-11-25", "last": "2026-11-26"},
                        headers=auth("tok-super")).json()
-    assert staff[0]["badge"] == "EQUIPE-A" and staff[0]["gateway_id"] == "gw-mordacs-1"
+    assert staff[0]["badge"] == "EQUIPE-A"
+    assert staff[0]["gateway_id"] == "gw-mordacs-1"
     listed = {c["id"] for c in client.get("/api/v1/checkpoints", headers=auth("tok-3f")).json()}
-    assert F3_CP in listed and PH_CP not in listed and PH_CP2 not in listed
+    assert F3_CP in listed
+    assert PH_CP not in listed
+    assert PH_CP2 not in listed
     assert len(listed) == 14
     assert [x["id"] for x in client.get("/api/v1/landlords", headers=auth("tok-3f")).json()] == ["immobiliere-3f"]
 
@@ -125,5 +130,6 @@ def test_pages_of_another_landlord_are_not_found(client: TestClient) -> None:
         assert r.status_code == 404, path
         assert LEAKS.search(ECHO.sub("", r.text)) is None
     r = client.get("/ui/plan", headers=auth("tok-3f"))
-    assert r.status_code == 200 and LEAKS.search(r.text) is None
+    assert r.status_code == 200
+    assert LEAKS.search(r.text) is None
     assert r.text.count('class="cp ') == 14

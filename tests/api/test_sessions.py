@@ -85,9 +85,12 @@ def _signed_in(client: TestClient) -> bool:
 def test_the_cookie_is_a_random_session_id_not_the_token(client: TestClient, app: FastAPI) -> None:
     header = _login(client, "tok-super")
     session_id = client.cookies[SESSION_COOKIE]
-    assert "tok-super" not in header and session_id != "tok-super"
+    assert "tok-super" not in header
+    assert session_id != "tok-super"
     assert re.fullmatch(r"[A-Za-z0-9_-]{43}", session_id)  # 32 random bytes, base64url
-    assert "HttpOnly" in header and "SameSite=strict" in header and "Secure" not in header
+    assert "HttpOnly" in header
+    assert "SameSite=strict" in header
+    assert "Secure" not in header
     assert f"Max-Age={12 * 3600}" in header  # session_absolute_h default
     # the server keeps only a hash of the id: a copy of the table is no cookie
     sessions: SessionManager = app.state.ronde.sessions
@@ -96,7 +99,8 @@ def test_the_cookie_is_a_random_session_id_not_the_token(client: TestClient, app
     other = TestClient(app)
     _login(other, "tok-super")
     assert other.cookies[SESSION_COOKIE] != session_id
-    assert _signed_in(client) and _signed_in(other)
+    assert _signed_in(client)
+    assert _signed_in(other)
 
 
 def test_the_cookie_is_secure_over_https_or_when_configured(app: FastAPI, tmp_path: Path, store: SqliteStore) -> None:
@@ -138,12 +142,14 @@ def test_logout_revokes_the_session_server_side(client: TestClient) -> None:
     session_id = client.cookies[SESSION_COOKIE]
     assert client.get("/api/v1/me").json()["name"] == "root"
     out = client.post("/logout", follow_redirects=False)
-    assert out.status_code == 303 and out.headers["location"].startswith("/login")
+    assert out.status_code == 303
+    assert out.headers["location"].startswith("/login")
     # an attacker who copied the cookie before sign-out gets nothing with it
     client.cookies.clear()
     client.cookies.set(SESSION_COOKIE, session_id)
     r = client.get("/ui/plan", follow_redirects=False)
-    assert r.status_code == 303 and r.headers["location"].startswith("/login")
+    assert r.status_code == 303
+    assert r.headers["location"].startswith("/login")
     assert client.get("/api/v1/me").status_code == 401
 
 
@@ -164,7 +170,8 @@ def test_a_token_removed_from_the_file_stops_working_with_its_sessions(
         doc = yaml.safe_load(tokens.read_text())
         doc["tokens"] = [e for e in doc["tokens"] if e["sha256"] != hash_token(leaving)]
         tokens.write_text(yaml.safe_dump(doc))
-        assert hash_token(leaving) not in tokens.read_text() and hash_token(staying) in tokens.read_text()
+        assert hash_token(leaving) not in tokens.read_text()
+        assert hash_token(staying) in tokens.read_text()
 
         ticks.t += 5.0  # the reload interval has passed
         assert client.get("/api/v1/me", headers=auth(leaving)).status_code == 401

@@ -31,13 +31,13 @@ def week_visits() -> list[StoredVisit]:
 
 
 @pytest.fixture
-def store_path(tmp_path: Path) -> Iterator[Path]:
+def store_path(tmp_path: Path) -> Path:
     path = tmp_path / "ronde.db"
     store = SqliteStore(path)
     store.open()
     store.write(WriteBatch(visits=tuple(week_visits())))
     store.close()
-    yield path
+    return path
 
 
 @pytest.fixture

@@ -71,12 +71,16 @@ def test_edit_or_deletion_names_the_first_day() -> None:
     edited = [*v[:2], dataclasses.replace(v[2], last_seen=local(D2, 17, 9)), *v[3:]]
     diff = compare_chains(issued, compute_chain(edited, [D1, D2, D3], landlord="paris-habitat",
                                                 revision="test-rev-1"))
-    assert not diff.ok and diff.first_day == D2 and diff.changed_days == (D2,)
+    assert not diff.ok
+    assert diff.first_day == D2
+    assert diff.changed_days == (D2,)
     deleted = [x for i, x in enumerate(v) if i != 1]
     diff = compare_chains(issued, compute_chain(deleted, [D1, D2, D3], landlord="paris-habitat",
                                                 revision="test-rev-1"))
-    assert diff.first_day == D1 and diff.changed_days == (D1,)
-    assert diff.expected is not None and diff.found is not None
+    assert diff.first_day == D1
+    assert diff.changed_days == (D1,)
+    assert diff.expected is not None
+    assert diff.found is not None
     assert (diff.expected.events, diff.found.events) == (2, 1)
     # the other landlord's events are not in this chain
     other_edit = [*v[:3], dataclasses.replace(v[3], count=99), v[4]]
@@ -96,7 +100,9 @@ def test_anchor_binds_landlord_and_revision() -> None:
     v = _visits()
     issued = compute_chain(v, [D1], landlord="paris-habitat", revision="r1")
     diff = compare_chains(issued, compute_chain(v, [D1], landlord="paris-habitat", revision="r2"))
-    assert diff.anchor_differs and diff.first_day == D1 and diff.changed_days == ()
+    assert diff.anchor_differs
+    assert diff.first_day == D1
+    assert diff.changed_days == ()
     assert genesis_anchor(None, "r1") != genesis_anchor("paris-habitat", "r1")
 
 

@@ -42,7 +42,8 @@ def test_report_then_verify_then_tamper(db: Path, tmp_path: Path, fmt: str, plai
     url = str(db) if plain_path else f"sqlite:///{db}"
     assert main(["audit", "report", "--landlord", "paris-habitat", "--from", "2026-11-04", "--to", "2026-11-08",
                  *ESTATE, "--store", url, "--format", fmt, "--out", str(out)]) == 0
-    assert out.exists() and Path(str(out) + ".manifest.json").exists()
+    assert out.exists()
+    assert Path(str(out) + ".manifest.json").exists()
     assert main(["audit", "verify", str(out), "--store", url, "--estate", str(default_estate_path())]) == 0
     assert capsys.readouterr().out.splitlines()[-1].startswith("OK: ")
     conn = sqlite3.connect(db)
@@ -51,7 +52,8 @@ def test_report_then_verify_then_tamper(db: Path, tmp_path: Path, fmt: str, plai
     conn.close()
     assert main(["audit", "verify", str(out), "--store", url]) == 1
     text = capsys.readouterr().out
-    assert "FAILED" in text and "FIRST DAY THAT DIFFERS: 2026-11-07" in text
+    assert "FAILED" in text
+    assert "FIRST DAY THAT DIFFERS: 2026-11-07" in text
 
 
 def _first_cp() -> str:

@@ -67,7 +67,8 @@ def test_report_binds_the_database_revision_digest_and_calendar(db: Path, opdb: 
     assert manifest["registry_revision"] == "db-rev-1"
     assert manifest["registry_digest"] == registry_digest(registry)  # the digest stored with the revision
     calendar = manifest["calendar"]
-    assert isinstance(calendar, dict) and CLOSED.isoformat() in calendar["closed"]
+    assert isinstance(calendar, dict)
+    assert CLOSED.isoformat() in calendar["closed"]
     capsys.readouterr()
     # on the server: the report's revision is one the database holds, with the same digest
     assert main(["audit", "verify", str(out), "--store", str(db), "--database", opdb]) == 0

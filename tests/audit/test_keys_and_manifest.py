@@ -43,7 +43,8 @@ def test_key_is_created_once_owner_only_and_reused(tmp_path: Path) -> None:
     with pytest.raises(AuditKeyError, match="no audit key"):
         load_signing_key(path, create=False)
     key = load_signing_key(path)
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600 and stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     assert public_key_text(load_signing_key(path)) == public_key_text(key)
     path.write_text("not a key")
     with pytest.raises(AuditKeyError, match="not a PEM private key"):
@@ -53,7 +54,8 @@ def test_key_is_created_once_owner_only_and_reused(tmp_path: Path) -> None:
 def test_public_key_as_text_or_file(tmp_path: Path) -> None:
     key = Ed25519PrivateKey.generate()
     text = public_key_text(key)
-    assert len(text) == 43 and fingerprint(parse_public_key(text)) == fingerprint(key)
+    assert len(text) == 43
+    assert fingerprint(parse_public_key(text)) == fingerprint(key)
     (tmp_path / "k.txt").write_text(text + "\n")
     assert fingerprint(parse_public_key(str(tmp_path / "k.txt"))) == fingerprint(key)
     pem = key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)

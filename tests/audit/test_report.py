@@ -8,6 +8,8 @@ import json
 from datetime import date
 from pathlib import Path
 
+import pytest
+
 from ronde.audit.export import ReportFormat, read_report, render_csv, write_report
 from ronde.audit.keys import load_signing_key
 from ronde.audit.labels import Lang
@@ -29,7 +31,8 @@ def _report(store: SqliteStore, landlord: str = "paris-habitat") -> AuditReport:
 
 def test_figures_per_checkpoint(store: SqliteStore) -> None:
     r = _report(store)
-    assert r.revision == "test-rev-1" and r.landlord_name == "Paris Habitat"
+    assert r.revision == "test-rev-1"
+    assert r.landlord_name == "Paris Habitat"
     rows = {c.checkpoint_id: c for c in r.checkpoints}
     assert sorted(rows) == ["a", "b", "u"]  # its own checkpoints only
     a, b, u = rows["a"], rows["b"], rows["u"]
@@ -43,8 +46,10 @@ def test_figures_per_checkpoint(store: SqliteStore) -> None:
     assert b.days_no_data == (date(2026, 11, 11),)
     assert (b.signed, b.unsigned) == (0, 3)
     # u: never heard → every day is "no data", not "not visited"
-    assert (u.covered_days, u.no_data_days) == (0, 6) and u.days_no_data == tuple(DAYS)
-    assert r.period.checkpoint_days == 18 and r.period.covered == 9
+    assert (u.covered_days, u.no_data_days) == (0, 6)
+    assert u.days_no_data == tuple(DAYS)
+    assert r.period.checkpoint_days == 18
+    assert r.period.covered == 9
     assert (r.period.not_visited, r.period.no_data) == (2, 7)
 
 
@@ -55,7 +60,8 @@ def test_period_stops_at_the_last_closed_evening(store: SqliteStore) -> None:
 
 def test_csv_is_french_first_and_holds_no_badge(store: SqliteStore) -> None:
     text = render_csv(_report(store), Lang.FR, load_signing_key())
-    assert "badge-secret" not in text and "team" not in text
+    assert "badge-secret" not in text
+    assert "team" not in text
     assert "Bailleur: Paris Habitat (paris-habitat)" in text
     assert "hall d'immeuble (espaces communs)" in text
     assert "Empreinte finale de la chaîne" in text
@@ -65,52 +71,53 @@ def test_csv_is_french_first_and_holds_no_badge(store: SqliteStore) -> None:
     assert a[rows[0].index("Présence (h)")] == "0,50"  # French decimal comma
     assert rows[-2][:3] == ["Synthèse", "Taux de couverture (points de passage × jours)",
                             "Taux de couverture hors jours sans données"]
-    assert rows[-1][0] == "Période" and rows[-1][3:5] == ["18", "9"]  # checkpoint-days, covered
+    assert rows[-1][0] == "Période"
+    assert rows[-1][3:5] == ["18", "9"]  # checkpoint-days, covered
     english = render_csv(_report(store), Lang.EN, load_signing_key())
-    assert "Landlord: Paris Habitat" in english and "stairwell hall" in english
+    assert "Landlord: Paris Habitat" in english
+    assert "stairwell hall" in english
 
 
 def test_manifest_round_trip(store: SqliteStore, tmp_path: Path) -> None:
     r = _report(store)
     sidecar = write_report(r, tmp_path / "r.csv", ReportFormat.CSV, Lang.FR, load_signing_key())
     data = json.loads(sidecar.read_text())
-    assert data["report_id"] == "r-1" and data["landlord"] == "paris-habitat"
-    assert data["registry_revision"] == "test-rev-1" and len(data["registry_digest"]) == 64
-    assert data["chain"]["final"] == r.chain.final and len(data["chain"]["links"]) == len(DAYS)
-    assert data["signature"]["algorithm"] == "Ed25519" and data["document"] == {"format": "csv", "lang": "fr"}
+    assert data["report_id"] == "r-1"
+    assert data["landlord"] == "paris-habitat"
+    assert data["registry_revision"] == "test-rev-1"
+    assert len(data["registry_digest"]) == 64
+    assert data["chain"]["final"] == r.chain.final
+    assert len(data["chain"]["links"]) == len(DAYS)
+    assert data["signature"]["algorithm"] == "Ed25519"
+    assert data["document"] == {"format": "csv", "lang": "fr"}
     a = next(c for c in data["figures"]["checkpoints"] if c["id"] == "a")
     assert (a["passes"], a["presence_h"]) == (6, "0.50")
     (tmp_path / "r.csv.manifest.json").unlink()  # the CSV alone is enough
     manifest, problems = read_report(tmp_path / "r.csv")
-    assert problems == () and manifest.chain == r.chain and manifest.first == DAYS[0]
+    assert problems == ()
+    assert manifest.chain == r.chain
+    assert manifest.first == DAYS[0]
 
 
 def test_pdf_renders_with_embedded_unicode_font(store: SqliteStore, tmp_path: Path) -> None:
     assert font_paths()["sans"].name == "DejaVuSans.ttf"
     write_report(_report(store), tmp_path / "r.pdf", ReportFormat.PDF, Lang.FR, load_signing_key())
     data = (tmp_path / "r.pdf").read_bytes()
-    assert data.startswith(b"%PDF-") and b"/FontFile2" in data  # TrueType font embedded
+    assert data.startswith(b"%PDF-")
+    assert b"/FontFile2" in data  # TrueType font embedded
     assert (tmp_path / "r.pdf.manifest.json").exists()
 
 
 def test_unknown_landlord_is_a_clear_error(store: SqliteStore) -> None:
-    try:
+    with pytest.raises(ReportError, match="nobody"):
         _report(store, "nobody")
-    except ReportError as exc:
-        assert "nobody" in str(exc)
-    else:
-        raise AssertionError("expected ReportError")
 
 
 def test_bad_manifest_is_a_clear_error(tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text('{"format": "ronde-audit-report", "version": 2, "chain": {}}')
-    try:
+    with pytest.raises(ReportError, match=r"malformed manifest|chain version"):
         read_report(bad)
-    except ReportError as exc:
-        assert "malformed manifest" in str(exc) or "chain version" in str(exc)
-    else:
-        raise AssertionError("expected ReportError")
 
 
 def test_period_not_yet_served_gives_an_empty_verifiable_report(store: SqliteStore) -> None:
@@ -119,7 +126,9 @@ def test_period_not_yet_served_gives_an_empty_verifiable_report(store: SqliteSto
 
     key = load_signing_key()
     r = build_report(store, registry(), CAL, "paris-habitat", date(2026, 12, 1), date(2026, 12, 31), now=NOW)
-    assert r.chain.links == () and r.checkpoints == () and r.chain.final == r.chain.anchor
+    assert r.chain.links == ()
+    assert r.checkpoints == ()
+    assert r.chain.final == r.chain.anchor
     assert verify_manifest(parse_manifest(sign_manifest(manifest_of(r), key)), store, public_key=key.public_key()).ok
     assert "# manifest: " in render_csv(r, Lang.FR, key)
 
@@ -143,7 +152,8 @@ def test_other_landlords_passes_prove_a_gateway_was_on_the_estate(tmp_path: Path
     r = build_report(s, reg, CAL, "other", wed, fri, now=NOW)
     p = next(c for c in r.checkpoints if c.checkpoint_id == "p")
     # the playground expects 2 passes a day: one pass on Wednesday and Friday is "not visited" too
-    assert p.days_not_visited == (wed, thu, fri) and p.days_no_data == ()
+    assert p.days_not_visited == (wed, thu, fri)
+    assert p.days_no_data == ()
     # and from the coverage side, with the same store
     from ronde.coverage.query import landlord_coverage
 

@@ -78,12 +78,13 @@ def test_deleted_event_fails_and_names_the_day(store: SqliteStore, store_path: P
     assert _sql(store_path, "DELETE FROM visits WHERE checkpoint_id = 'b' AND service_day = '2026-11-08'") == 1
     result = _verify(report, store_path)
     assert result.first_bad_day == date(2026, 11, 8)
-    assert result.difference.expected is not None and result.difference.found is not None
+    assert result.difference.expected is not None
+    assert result.difference.found is not None
     assert (result.difference.expected.events, result.difference.found.events) == (2, 1)
 
 
-@pytest.mark.parametrize("column, value", [("verification", "signed"), ("payload_sha256", "0" * 64),
-                                            ("landlord", "other"), ("service_day", "2026-11-12")])
+@pytest.mark.parametrize(("column", "value"), [("verification", "signed"), ("payload_sha256", "0" * 64),
+                                              ("landlord", "other"), ("service_day", "2026-11-12")])
 def test_any_field_edit_is_detected(store: SqliteStore, store_path: Path, tmp_path: Path,
                                     column: str, value: str) -> None:
     report = _issue(store, tmp_path / "r.csv")
@@ -107,7 +108,9 @@ def test_pdf_with_sidecar_verifies_and_detects_file_change(store: SqliteStore, s
     data[-10] ^= 1
     report.write_bytes(bytes(data))
     result = _verify(report, store_path)
-    assert not result.ok and result.file_problem is not None and result.first_bad_day is None
+    assert not result.ok
+    assert result.file_problem is not None
+    assert result.first_bad_day is None
     assert "SHA-256 differs" in result.message()
 
 
@@ -116,8 +119,10 @@ def test_another_registry_revision_changes_the_anchor(store: SqliteStore, store_
     report = _issue(store, tmp_path / "r.csv")
     other = replace(registry(), revision="someone-elses")
     result = _verify(report, store_path, estate=other)
-    assert not result.ok and result.difference.anchor_differs
-    assert "ANCHOR DIFFERS" in result.message() and "revision 'someone-elses'" in result.message()
+    assert not result.ok
+    assert result.difference.anchor_differs
+    assert "ANCHOR DIFFERS" in result.message()
+    assert "revision 'someone-elses'" in result.message()
 
 
 def test_same_revision_other_content_changes_the_anchor(store: SqliteStore, store_path: Path,
@@ -128,6 +133,7 @@ def test_same_revision_other_content_changes_the_anchor(store: SqliteStore, stor
     renamed = replace(reg, checkpoints={**reg.checkpoints, "a": replace(reg.checkpoints["a"], name="Autre hall")})
     assert renamed.revision == reg.revision
     result = _verify(report, store_path, estate=renamed)
-    assert not result.ok and result.difference.anchor_differs
+    assert not result.ok
+    assert result.difference.anchor_differs
     assert "is not the registry the report was computed with" in result.message()
     assert _verify(report, store_path, estate=reg).ok

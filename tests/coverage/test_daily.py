@@ -42,7 +42,8 @@ def test_visits_clipped_to_service_hours() -> None:
     assert a.mean_idle_s == pytest.approx(5770.0)
     b = rows["b"]  # not visited: idle the whole window
     assert (b.visits, b.covered, b.presence_s, b.max_idle_s, b.mean_idle_s) == (0, False, 0.0, 22500.0, 11250.0)
-    assert b.first_seen is None and b.last_seen is None
+    assert b.first_seen is None
+    assert b.last_seen is None
 
 
 def test_expected_visits_per_kind() -> None:
@@ -51,7 +52,9 @@ def test_expected_visits_per_kind() -> None:
     two = [*one, visit(reg, "p", WED, local(WED, 20), local(WED, 20, 10))]
     assert not {r.checkpoint_id: r for r in day_rollups(reg, CAL, WED, one)}["p"].covered
     p = {r.checkpoint_id: r for r in day_rollups(reg, CAL, WED, two)}["p"]
-    assert p.covered and p.expected == 2 and p.visits == 2
+    assert p.covered
+    assert p.expected == 2
+    assert p.visits == 2
 
 
 def test_overlapping_visits_count_presence_once() -> None:
@@ -98,7 +101,8 @@ def test_daylight_saving_days_keep_local_hours(day: date, utc_start: datetime, u
     if day == DST_SPRING:
         # inside: 14:00–14:30 UTC (1800 s) and 20:00–20:15 UTC (900 s)
         assert (a.visits, a.presence_s) == (2, 2700.0)
-        assert a.first_seen == utc_start and a.last_seen == utc_end
+        assert a.first_seen == utc_start
+        assert a.last_seen == utc_end
         # gaps: 0, 14:30→20:00 = 19800, 0
         assert a.max_idle_s == 19800.0
         assert a.mean_idle_s == pytest.approx(19800**2 / 45000)
@@ -123,8 +127,11 @@ def test_build_daily_rollups_carries_the_days_chain_link() -> None:
     expected_link = chain_link(prev, WED, [event_digest(v) for v in today])
     assert {r.chain_digest for r in rows} == {expected_link}
     by_id = {r.checkpoint_id: r for r in rows}
-    assert by_id["a"].covered and by_id["c"].covered and not by_id["b"].covered  # other day's visit ignored
-    assert by_id["c"].landlord == "other" and by_id["a"].building == "b1"
+    assert by_id["a"].covered
+    assert by_id["c"].covered
+    assert not by_id["b"].covered  # other day's visit ignored
+    assert by_id["c"].landlord == "other"
+    assert by_id["a"].building == "b1"
 
 
 def test_visits_of_unknown_checkpoints_are_kept() -> None:
@@ -132,7 +139,8 @@ def test_visits_of_unknown_checkpoints_are_kept() -> None:
     v = visit(reg, "a", WED, local(WED, 17), local(WED, 17, 5))
     stray = type(v)(**{**{f: getattr(v, f) for f in v.__slots__}, "checkpoint_id": "gone", "event_id": "x"})
     rows = {r.checkpoint_id: r for r in day_rollups(reg, CAL, WED, [v, stray])}
-    assert rows["gone"].visits == 1 and rows["gone"].covered
+    assert rows["gone"].visits == 1
+    assert rows["gone"].covered
 
 
 def test_ingest_and_coverage_agree_on_the_service_window() -> None:
@@ -154,14 +162,16 @@ def test_ingest_and_coverage_agree_on_the_service_window() -> None:
         result = validate(helpers.topic(), helpers.encode(obj), last + timedelta(minutes=1), ctx)
         if isinstance(result, Rejection):
             return result.reason
-        assert isinstance(result, Accepted) and isinstance(result.record, StoredVisit)
+        assert isinstance(result, Accepted)
+        assert isinstance(result.record, StoredVisit)
         return result.record
 
     assert ingest(1, local(THU, 15, 50), local(THU, 16, 10)) is RejectReason.OUT_OF_SERVICE
     assert ingest(2, local(THU, 21, 0), local(THU, 23, 0)) is RejectReason.VISIT_TOO_LONG
     late = ingest(3, local(THU, 22, 10), local(THU, 22, 30))
     long = ingest(4, local(THU, 21, 30), local(THU, 22, 25))  # 55 min: a possible visit
-    assert isinstance(late, StoredVisit) and isinstance(long, StoredVisit)
+    assert isinstance(late, StoredVisit)
+    assert isinstance(long, StoredVisit)
     assert late.last_seen == local(THU, 22, 30)  # stored unclipped, as the gateway signed it
     row = {r.checkpoint_id: r for r in day_rollups(helpers.REGISTRY, CAL, THU, [late, long])}[cp.id]
     assert row.presence_s == 45 * 60  # 21:30–22:15: the union, clipped at the window's end

@@ -76,10 +76,12 @@ def test_current_idleness_counts_service_time_only() -> None:
     visits = [visit(reg, "a", WED, local(WED, 21, 50), local(WED, 22, 0))]
     now = local(FRI, 16, 30)
     rows = {r.checkpoint_id: r for r in current_idleness(reg, CLOSED_THU, visits, now=now, since=local(MON, 0))}
-    assert rows["a"].idle_s == 2700.0 and not rows["a"].at_least
+    assert rows["a"].idle_s == 2700.0
+    assert not rows["a"].at_least
     assert rows["a"].last_visit == local(WED, 22, 0)
     # never seen since Monday: at least Wed's whole window + 30 min on Friday
-    assert rows["b"].idle_s == 22500.0 + 1800.0 and rows["b"].at_least
+    assert rows["b"].idle_s == 22500.0 + 1800.0
+    assert rows["b"].at_least
     over = idle_over(reg, CLOSED_THU, visits, 3000.0, now=now, since=local(MON, 0), landlord="paris-habitat")
     assert [r.checkpoint_id for r in over] == ["b", "u"]  # 'a' (2700 s) is under the threshold
 

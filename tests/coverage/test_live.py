@@ -47,9 +47,7 @@ def test_neighbours_exclude_other_estates_and_underground() -> None:
 
 def test_beacon_not_seen_although_teams_passed_its_neighbours() -> None:
     reg = registry()
-    visits = []
-    for d in DAYS:
-        visits.append(visit(reg, "a", d, local(d, 17), local(d, 17, 5)))
+    visits = [visit(reg, "a", d, local(d, 17), local(d, 17, 5)) for d in DAYS]
     visits.append(visit(reg, "b", DAYS[0], local(DAYS[0], 18), local(DAYS[0], 18, 5)))  # b last heard day 1
     visits.append(visit(reg, "p", DAYS[4], local(DAYS[4], 18), local(DAYS[4], 18, 5)))
     flags = beacons_needing_maintenance(reg, visits, {}, neighbour_m=50.0, min_missed_days=3)
@@ -97,7 +95,8 @@ def test_count_within_is_a_range_count() -> None:
     numbers = live.distinct_sorted([9, 3, 3, 5, 1, MAX_SEQ, 7])
     assert numbers == [1, 3, 5, 7, 9, MAX_SEQ]
     assert live.count_within(numbers, 2, 8) == 3
-    assert live.count_within(numbers, 3, 3) == 1 and live.count_within(numbers, 4, 4) == 0
+    assert live.count_within(numbers, 3, 3) == 1
+    assert live.count_within(numbers, 4, 4) == 0
     assert live.count_within(numbers, 10, MAX_SEQ) == 1
     assert live.count_within(numbers, 0, 2**64) == 6
     assert live.count_within(numbers, 8, 2) == 0  # reversed bounds: an empty range
@@ -110,7 +109,8 @@ def test_still_missing_from_ranges_matches_enumeration(arrived: list[int], first
     gap = SequenceGap("gw-a", first, first + width, local(date(2026, 11, 26), 20, 0))
     (state,) = live.gap_states([gap], {"gw-a": arrived})
     assert state.still_missing == sum(1 for s in range(first, first + width + 1) if s not in set(arrived))
-    assert state.size == width + 1 and not state.anomaly
+    assert state.size == width + 1
+    assert not state.anomaly
 
 
 def test_a_jump_to_the_largest_sequence_is_an_anomaly_counted_without_enumerating() -> None:
@@ -121,8 +121,10 @@ def test_a_jump_to_the_largest_sequence_is_an_anomaly_counted_without_enumeratin
     ordinary = SequenceGap("gw-a", 10, 12, at)
     arrived = {"gw-a": [1, 2, 3, 11, 5_000_000, MAX_SEQ, MAX_SEQ - 1]}
     big, small = live.gap_states([jump, ordinary], arrived)
-    assert big.size == MAX_SEQ - 4 and big.still_missing == MAX_SEQ - 4 - 3  # 11, 5,000,000 and 2^53-2 came
-    assert big.anomaly and not big.filled
+    assert big.size == MAX_SEQ - 4
+    assert big.still_missing == MAX_SEQ - 4 - 3  # 11, 5,000,000 and 2^53-2 came
+    assert big.anomaly
+    assert not big.filled
     assert (small.still_missing, small.anomaly) == (2, False)
     at_bound = SequenceGap("gw-a", 1, 100_000, at)
     over = SequenceGap("gw-a", 1, 100_001, at)

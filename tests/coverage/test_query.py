@@ -61,7 +61,8 @@ def store(tmp_path: Path) -> Iterator[SqliteStore]:
 def test_rollups_and_live_evening_match_raw_computation(store: SqliteStore) -> None:
     reg = registry()
     cov = landlord_coverage(store, reg, CAL, FIRST, LAST, landlord="paris-habitat", now=NOW)
-    assert cov.partial_day == LAST and cov.days[-1] == LAST
+    assert cov.partial_day == LAST
+    assert cov.days[-1] == LAST
     a = next(c for c in cov.checkpoints if c.checkpoint_id == "a")
     assert a.covered_days == a.service_days == len(cov.days)
     # every evening: 30 min before the visit, 6h15 − 35 min after it except today (cut at 19:00)
@@ -84,7 +85,8 @@ def test_cache_gives_the_same_answer(store: SqliteStore) -> None:
         again = landlord_coverage(store, reg, CAL, FIRST + timedelta(days=3), LAST, landlord=landlord, now=NOW,
                                   cache=cache)
         for got in (cached, again):
-            assert got.days == plain.days and got.partial_day == plain.partial_day
+            assert got.days == plain.days
+            assert got.partial_day == plain.partial_day
             for x, y in zip(got.checkpoints, plain.checkpoints, strict=True):
                 assert x.checkpoint_id == y.checkpoint_id
                 assert (x.visits, x.covered_days, x.not_visited_days, x.no_data_days) == (
@@ -94,7 +96,8 @@ def test_cache_gives_the_same_answer(store: SqliteStore) -> None:
                 assert x.idleness.average_idle_s == pytest.approx(y.idleness.average_idle_s)
                 assert (x.idleness.gap_cv or 0) == pytest.approx(y.idleness.gap_cv or 0)
             assert got.groups == plain.groups
-    assert cache.hits > 0 and cache.misses > 0
+    assert cache.hits > 0
+    assert cache.misses > 0
 
 
 def test_cache_expires(store: SqliteStore) -> None:
@@ -125,7 +128,8 @@ def test_fair_share_and_live_helpers(store: SqliteStore) -> None:
     idle = idle_checkpoints_now(store, reg, CAL, now=NOW, threshold_s=3600, landlord="paris-habitat")
     rows = {r.checkpoint_id: r for r in idle}
     assert rows["a"].idle_s == 2 * 3600 + 25 * 60  # visited until 16:35 today, now 19:00
-    assert rows["u"].at_least and idle[0].checkpoint_id == "u"  # never heard: most idle first
+    assert rows["u"].at_least
+    assert idle[0].checkpoint_id == "u"  # never heard: most idle first
     assert "c" not in rows  # another landlord's
     teams = team_checkins_now(store, reg, now=NOW, lookback_days=7)
     assert (teams[0].badge, teams[0].checkpoint_id) == ("team-1", "a")  # today 16:35, the latest

@@ -16,11 +16,9 @@ WED, THU, FRI, SAT = (date(2026, 11, 25 + i) for i in range(4))
 
 def _visits() -> list[StoredVisit]:
     reg = registry()
-    out = []
-    for d in (WED, THU, FRI, SAT):  # 'a' every evening: a gateway was alive on estate e1
-        out.append(visit(reg, "a", d, local(d, 17), local(d, 17, 5)))
-    for d in (WED, SAT):  # 'b' heard Wednesday and Saturday only
-        out.append(visit(reg, "b", d, local(d, 18), local(d, 18, 5)))
+    # 'a' every evening: a gateway was alive on estate e1
+    out = [visit(reg, "a", d, local(d, 17), local(d, 17, 5)) for d in (WED, THU, FRI, SAT)]
+    out.extend(visit(reg, "b", d, local(d, 18), local(d, 18, 5)) for d in (WED, SAT))  # 'b': Wednesday, Saturday only
     out.append(visit(reg, "u", WED, local(WED, 19), local(WED, 19, 5)))  # 'u' last heard Wednesday
     return out  # nothing at all on estate e2 ('c')
 

@@ -25,7 +25,8 @@ def test_fair_share_against_dwellings() -> None:
     other = shares["other"]
     assert other.ratio == pytest.approx(0.5 / (2945 / 5836))
     empty = {f.landlord: f for f in fair_share(reg, {})}
-    assert empty["paris-habitat"].presence_share is None and empty["paris-habitat"].ratio is None
+    assert empty["paris-habitat"].presence_share is None
+    assert empty["paris-habitat"].ratio is None
 
 
 def test_fair_share_from_period_presence() -> None:
@@ -58,7 +59,8 @@ def test_group_shares_per_day_and_period() -> None:
     days = dict(b1.days)
     assert (days[WED].checkpoint_days, days[WED].covered) == (3, 1)
     assert (days[THU].checkpoint_days, days[THU].covered) == (3, 2)
-    assert b1.period.checkpoint_days == 6 and b1.period.covered == 3
+    assert b1.period.checkpoint_days == 6
+    assert b1.period.covered == 3
     assert b1.period.share == 0.5
     # b on Wednesday: heard Sunday and Thursday, gateway alive (a visited) → not visited;
     # u: never heard → no data

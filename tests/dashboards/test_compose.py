@@ -51,7 +51,8 @@ ONE_SHOTS = {"ronde-init"}  # run once per `up` and exit; the others wait for th
 def test_services_restart_and_check_health(name: str) -> None:
     service = SERVICES[name]
     assert service.get("restart") == "unless-stopped", name
-    assert "healthcheck" in service and service["healthcheck"]["test"], f"{name} has no health check"
+    assert "healthcheck" in service, f"{name} has no health check"
+    assert service["healthcheck"]["test"], f"{name} has no health check"
 
 
 def test_images_are_pinned() -> None:
@@ -85,7 +86,8 @@ def test_mosquitto_uses_the_tested_config() -> None:
     assert any(v.endswith(":/mosquitto/data") for v in mosquitto["volumes"])
     assert mosquitto["ports"] == ["8883:8883"]  # 1883 stays inside the compose network
     conf = (REPO / "deploy/mosquitto/mosquitto.conf").read_text(encoding="utf-8")
-    assert "/mosquitto/certs/fullchain.pem" in conf and "password_file /mosquitto/auth/passwd" in conf
+    assert "/mosquitto/certs/fullchain.pem" in conf
+    assert "password_file /mosquitto/auth/passwd" in conf
     assert "acl_file /mosquitto/config/acl" in conf
 
 
@@ -129,17 +131,23 @@ def test_postgresql_service_with_volume_and_health_check() -> None:
     assert any(substitute(v).split(":")[0] == "postgres-data" for v in pg["volumes"])
     assert "postgres-data:/var/lib/postgresql/data" in pg["volumes"]
     test = pg["healthcheck"]["test"]
-    assert test[0] == "CMD-SHELL" and "pg_isready" in test[1] and "-U ronde" in test[1] and "-d ronde" in test[1]
+    assert test[0] == "CMD-SHELL"
+    assert "pg_isready" in test[1]
+    assert "-U ronde" in test[1]
+    assert "-d ronde" in test[1]
     env = pg["environment"]
-    assert env["POSTGRES_USER"] == "ronde" and env["POSTGRES_DB"] == "ronde"
+    assert env["POSTGRES_USER"] == "ronde"
+    assert env["POSTGRES_DB"] == "ronde"
     assert env["POSTGRES_PASSWORD"].startswith("${POSTGRES_PASSWORD:?")  # from .env, never a default
-    assert "POSTGRES_PASSWORD" in ENV_EXAMPLE and "RONDE_OPDB_SECRET_KEY" in ENV_EXAMPLE
+    assert "POSTGRES_PASSWORD" in ENV_EXAMPLE
+    assert "RONDE_OPDB_SECRET_KEY" in ENV_EXAMPLE
     assert "ports" not in pg  # only inside the compose network
 
 
 def test_migration_one_shot_runs_before_the_roles() -> None:
     init = SERVICES["ronde-init"]
-    assert init["restart"] == "no" and init["image"] == SERVICES["api"]["image"]
+    assert init["restart"] == "no"
+    assert init["image"] == SERVICES["api"]["image"]
     assert init["depends_on"] == {"postgres": {"condition": "service_healthy"}}
     assert init["entrypoint"][-2:] == ["/bin/sh", "-c"]
     [line] = init["command"]
@@ -150,7 +158,8 @@ def test_migration_one_shot_runs_before_the_roles() -> None:
         assert callable(args.func)
     imported = build_parser(steps[1][1:]).parse_args(steps[1][1:])
     assert imported.if_empty  # a later start never undoes changes made through the API
-    assert str(imported.estate) == "/etc/ronde/estate.yaml" and str(imported.gateways) == "/etc/ronde/gateways.yaml"
+    assert str(imported.estate) == "/etc/ronde/estate.yaml"
+    assert str(imported.gateways) == "/etc/ronde/gateways.yaml"
     assert any(v.endswith(":/etc/ronde:ro") for v in init["volumes"])  # the mounted config dir
 
 

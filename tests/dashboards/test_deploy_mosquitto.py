@@ -151,7 +151,8 @@ def test_gateway_publishes_only_under_its_own_id(broker: ShippedBroker) -> None:
         forged = gw_a.publish("ronde/v1/gw/gw-b/visit", b"from-a-as-b")
         outside = gw_a.publish("ronde/v1/other", b"from-a-outside")
         assert not ok.is_failure
-        assert forged.is_failure and forged.getName() == "Not authorized", forged
+        assert forged.is_failure, forged
+        assert forged.getName() == "Not authorized", forged
         assert outside.is_failure
         # the sentinel: published after the forgery on the same connection, so a forgery the broker let
         # through would reach ingest before it (MQTT keeps one publisher's order per subscriber)

@@ -32,7 +32,7 @@ def test_relative_times_in_the_dashboard_zone() -> None:
     assert resolve_time("now-8w/w", NOW) == datetime(2026, 1, 26, tzinfo=PARIS)
     # 7 calendar days back keeps the local hour across the DST change
     assert resolve_time("now-7d", NOW).astimezone(PARIS).hour == 19
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="unsupported Grafana time expression"):
         resolve_time("yesterday", NOW)
 
 

@@ -35,7 +35,8 @@ def test_generate_check_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture
     capsys.readouterr()
     assert main(["dashboards", "generate", "--out", str(out), "--check"]) == 1
     err = capsys.readouterr().err
-    assert "ronde-supervision.json: differs" in err and "old-board.json: stale" in err
+    assert "ronde-supervision.json: differs" in err
+    assert "old-board.json: stale" in err
     assert main(["dashboards", "generate", "--out", str(out)]) == 0
     assert not (out / "json/ronde/old-board.json").exists()
     assert main(["dashboards", "generate", "--out", str(out), "--check"]) == 0
@@ -51,15 +52,18 @@ def test_dashboards_are_valid_grafana_json() -> None:
     uids = set()
     for path in sorted((COMMITTED / "json/ronde").glob("*.json")):
         board = json.loads(path.read_text(encoding="utf-8"))
-        assert path.stem == board["uid"] and len(board["uid"]) <= 40
+        assert path.stem == board["uid"]
+        assert len(board["uid"]) <= 40
         uids.add(board["uid"])
         ids = [p["id"] for p in board["panels"]]
         assert len(ids) == len(set(ids))
         for panel in board["panels"]:
-            assert panel["gridPos"]["x"] >= 0 and panel["gridPos"]["x"] + panel["gridPos"]["w"] <= 24
+            assert panel["gridPos"]["x"] >= 0
+            assert panel["gridPos"]["x"] + panel["gridPos"]["w"] <= 24
             for target in panel.get("targets", []):
                 assert target["datasource"] == {"type": "influxdb", "uid": DATASOURCE_UID}
-                assert target["rawQuery"] is True and target["query"].startswith("SELECT ")
+                assert target["rawQuery"] is True
+                assert target["query"].startswith("SELECT ")
     assert uids == {"ronde-supervision", "ronde-couverture-historique", "ronde-audit-bailleur",
                     "ronde-veille-technique"}
 
@@ -67,7 +71,8 @@ def test_dashboards_are_valid_grafana_json() -> None:
 def test_provisioning_files() -> None:
     ds = yaml.safe_load((COMMITTED / "provisioning/datasources/ronde-influxdb.yaml").read_text(encoding="utf-8"))
     source = ds["datasources"][0]
-    assert source["uid"] == DATASOURCE_UID and source["type"] == "influxdb"
+    assert source["uid"] == DATASOURCE_UID
+    assert source["type"] == "influxdb"
     assert source["jsonData"]["version"] == "InfluxQL"
     assert source["jsonData"]["httpHeaderName1"] == "Authorization"
     assert source["secureJsonData"]["httpHeaderValue1"] == "Token ${INFLUX_TOKEN}"

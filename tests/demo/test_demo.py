@@ -48,7 +48,8 @@ def test_demo_evening_then_ctrl_c(tmp_path: Path) -> None:
         assert "Ctrl-C" in out, out
         url = re.search(r"Pages et API : (\S+)", out)
         admin = re.search(r"jeton administrateur : (\S+)", out)
-        assert url and admin, out
+        assert url, out
+        assert admin, out
         # every landlord has non-zero coverage in the printed summary
         table = out[out.index("Bailleur"):out.index("Pages et API")]
         rows = [r for r in table.splitlines()[1:] if r.strip()]
@@ -59,7 +60,8 @@ def test_demo_evening_then_ctrl_c(tmp_path: Path) -> None:
         # the API serves the same evening while the demo waits for Ctrl-C
         day = last_finished_service_day(ServiceCalendar(), datetime.now(UTC))
         body = _get(f"{url.group(1)}api/v1/coverage/landlords?first={day}&last={day}", admin.group(1))
-        assert isinstance(body, list) and len(body) == 6
+        assert isinstance(body, list)
+        assert len(body) == 6
         for landlord in body:
             assert landlord["period"]["visited"] > 0, landlord
         with urllib.request.urlopen(f"{url.group(1)}healthz", timeout=5) as r:

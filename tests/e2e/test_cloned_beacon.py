@@ -63,4 +63,5 @@ def test_replayed_eids_are_not_presence_and_replayed_ibeacons_are() -> None:
     assert all(isinstance(x, RejectReason) and x in {RejectReason.EID_UNRESOLVED, RejectReason.EID_REPLAY}
                for x in eid), eid
     ibeacon = verdicts["ibeacon"]
-    assert ibeacon and all(isinstance(x, StoredVisit) for x in ibeacon), ibeacon  # static ids: the weakness
+    assert ibeacon, ibeacon
+    assert all(isinstance(x, StoredVisit) for x in ibeacon), ibeacon  # static ids: the weakness

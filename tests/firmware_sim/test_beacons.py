@@ -39,7 +39,8 @@ def test_hardware_draws_are_reproducible_and_bounded() -> None:
         assert abs(a.drift_ppm) <= MAX_DRIFT_PPM
         assert int(a.address[:2], 16) >> 6 == 0b11  # static random address
         drifts.append(a.drift_ppm)
-    assert max(drifts) > 50 and min(drifts) < -50  # spread over the ±150 ppm range
+    assert max(drifts) > 50
+    assert min(drifts) < -50  # spread over the ±150 ppm range
     assert make_beacon(next(iter(reg.checkpoints.values())), 8, 1.79e9).drift_ppm != drifts[0]
 
 
@@ -51,7 +52,8 @@ def test_interval_includes_drift_and_the_ble_adv_delay() -> None:
         nxt = beacon.next_event(t, rng)
         gaps.append(nxt - t)
         t = nxt
-    assert min(gaps) >= 1.0001 - 1e-9 and max(gaps) <= 1.0001 + ADV_DELAY_MAX_S + 1e-9
+    assert min(gaps) >= 1.0001 - 1e-9
+    assert max(gaps) <= 1.0001 + ADV_DELAY_MAX_S + 1e-9
     assert statistics.mean(gaps) == pytest.approx(1.0001 + ADV_DELAY_MAX_S / 2, abs=0.0005)
     skipped = [beacon.skip_events(0.0, 1000, rng) for _ in range(300)]
     assert statistics.mean(skipped) == pytest.approx(1000 * (1.0001 + ADV_DELAY_MAX_S / 2), abs=0.05)
@@ -72,7 +74,8 @@ def test_uid_beacon_interleaves_tlm_with_draining_battery() -> None:
     beacon = beacon_at(cp, drift_ppm=-40.0, installed_at=installed, life_s=700 * DAY)
     kinds = [type(decode_eddystone(beacon.frame(installed + 10, e).service_data[EDDYSTONE_SERVICE_UUID]))
              for e in range(3 * TLM_EVERY)]
-    assert kinds.count(EddystoneTlmFrame) == 3 and kinds.count(EddystoneUidFrame) == 3 * TLM_EVERY - 3
+    assert kinds.count(EddystoneTlmFrame) == 3
+    assert kinds.count(EddystoneUidFrame) == 3 * TLM_EVERY - 3
     uid = decode_eddystone(beacon.frame(installed + 10, 0).service_data[EDDYSTONE_SERVICE_UUID])
     assert isinstance(uid, EddystoneUidFrame)
     assert f"eddystone_uid:{uid.namespace}:{uid.instance}" == cp.beacon.key
@@ -83,15 +86,19 @@ def test_uid_beacon_interleaves_tlm_with_draining_battery() -> None:
         return f
 
     early, later, late = tlm(30), tlm(300), tlm(680)
-    assert early.battery_mv is not None and later.battery_mv is not None and late.battery_mv is not None
+    assert early.battery_mv is not None
+    assert later.battery_mv is not None
+    assert late.battery_mv is not None
     assert 2900 < early.battery_mv <= 3000
     assert late.battery_mv < later.battery_mv < early.battery_mv
     assert late.battery_mv < 2400  # past the knee of the lithium cell
     assert later.adv_count > early.adv_count
     assert later.adv_count == pytest.approx(300 * DAY / (1.0 + ADV_DELAY_MAX_S / 2), rel=1e-3)
     assert later.uptime_s == pytest.approx(300 * DAY * (1 - 40e-6), abs=0.2)  # SEC_CNT in 0.1 s, own clock
-    assert early.temperature_c is not None and -10 < early.temperature_c < 40
-    assert beacon.alive(installed + 699 * DAY) and not beacon.alive(installed + 701 * DAY)
+    assert early.temperature_c is not None
+    assert -10 < early.temperature_c < 40
+    assert beacon.alive(installed + 699 * DAY)
+    assert not beacon.alive(installed + 701 * DAY)
 
 
 def test_battery_change_restarts_uptime_and_resets_the_cell() -> None:

@@ -62,7 +62,8 @@ async def test_uid_beacon_with_interleaved_tlm_is_heard(bluez: tuple[PrivateBus,
     frames = [decode_eddystone(a.service_data[EDDYSTONE_SERVICE_UUID]) for a in seen]
     uids = [f for f in frames if isinstance(f, EddystoneUidFrame)]
     tlms = [f for f in frames if isinstance(f, EddystoneTlmFrame)]
-    assert uids and tlms
+    assert uids
+    assert tlms
     fields = dict(sim.checkpoint.beacon.fields)
     expected = encoders.eddystone_uid(sim.checkpoint.beacon.tx_power, str(fields["namespace"]), str(fields["instance"]))
     assert any(a.service_data[EDDYSTONE_SERVICE_UUID] == expected for a in seen)
@@ -74,7 +75,8 @@ async def test_eid_beacon_puts_the_current_eid_on_air(bluez: tuple[PrivateBus, B
     bus, _ = bluez
     sim = _fast("eddystone_eid")
     spec = sim.checkpoint.beacon
-    assert spec.identity_key is not None and spec.rotation_exponent is not None
+    assert spec.identity_key is not None
+    assert spec.rotation_exponent is not None
     beacon = BluezBeacon(sim, "hci1", bus_address=bus.address)
     seen = await _hear(beacon, 1, 30)
     frame = decode_eddystone(seen[0].service_data[EDDYSTONE_SERVICE_UUID])

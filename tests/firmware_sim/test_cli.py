@@ -30,7 +30,9 @@ def test_score_from_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     write_visits(tmp_path / "visits.json", [ScoredVisit("t1", "ibeacon:x:1:1", "a", at(3), at(55), 40, -60, -70.0)])
     assert main(["sim", "score", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "precision 1.0000" in out and "recall    0.5000" in out and "median 3.0 s" in out
+    assert "precision 1.0000" in out
+    assert "recall    0.5000" in out
+    assert "median 3.0 s" in out
     assert main(["sim", "score", "--truth", str(tmp_path / "truth.json"), "--visits", str(tmp_path / "visits.json"),
                  "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["recall"] == 0.5
@@ -51,12 +53,15 @@ def test_run_writes_truth_visits_and_summary(tmp_path: Path, capsys: pytest.Capt
     out = tmp_path / "run"
     assert main(["sim", "run", "outage", "--seed", "3", "--teams", "1", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "precision" in printed and "recall" in printed
+    assert "precision" in printed
+    assert "recall" in printed
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["scenario"] == "outage" and len(summary["outages"]["t1"]) == 1
+    assert summary["scenario"] == "outage"
+    assert len(summary["outages"]["t1"]) == 1
     assert summary["score"]["detected_visits"] > 20
     truth = json.loads((out / "truth.json").read_text())
     visits = json.loads((out / "visits.json").read_text())
-    assert truth["format"] == "ronde-sim-truth" and visits["format"] == "ronde-sim-visits"
+    assert truth["format"] == "ronde-sim-truth"
+    assert visits["format"] == "ronde-sim-visits"
     assert main(["sim", "score", str(out)]) == 0
     assert f"{summary['score']['precision']:.4f}" in capsys.readouterr().out

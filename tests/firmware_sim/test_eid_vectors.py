@@ -18,7 +18,8 @@ DERIVATIONS: list[dict[str, Any]] = load_vectors("eid_key_derivation_vectors.jso
 
 
 def test_all_vectors_loaded() -> None:
-    assert len(EIDS) == 11 and len(DERIVATIONS) == 2
+    assert len(EIDS) == 11
+    assert len(DERIVATIONS) == 2
 
 
 @pytest.mark.parametrize("v", EIDS, ids=lambda v: v["id"])
@@ -37,7 +38,8 @@ def test_simulated_beacon_puts_the_vector_eid_on_air(v: dict[str, Any]) -> None:
     t = epoch + v["counter"] + 0.5
     assert beacon.eid_counter(t) == v["counter"]
     frame = beacon.frame(t, 0).service_data[EDDYSTONE_SERVICE_UUID]
-    assert frame[0] == 0x30 and frame[1] == (-18) & 0xFF
+    assert frame[0] == 0x30
+    assert frame[1] == (-18) & 0xFF
     assert frame[2:].hex() == v["expected_eid_hex"].lower()
 
 

@@ -49,7 +49,12 @@ URL_BODIES = [f for f in _of_kind("eddystone_url_body") if "url" in f["expected"
 
 
 def test_there_are_vectors_of_every_kind() -> None:
-    assert len(IBEACONS) >= 4 and len(UIDS) >= 2 and len(TLMS) >= 2 and EIDS and URLS and URL_BODIES
+    assert len(IBEACONS) >= 4
+    assert len(UIDS) >= 2
+    assert len(TLMS) >= 2
+    assert EIDS
+    assert URLS
+    assert URL_BODIES
 
 
 @pytest.mark.parametrize("entry", IBEACONS, ids=lambda e: e["id"])
@@ -109,13 +114,13 @@ def test_temperature_not_supported_and_negative() -> None:
 
 
 def test_out_of_range_fields_are_refused() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"major/minor must be 0\.\.65535"):
         encoders.ibeacon("00" * 16, 70000, 1, -59)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="does not fit a signed byte"):
         encoders.eddystone_uid(-200, "00" * 10, "00" * 6)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="an EID is 8 bytes"):
         encoders.eddystone_eid(-18, b"short")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="URL scheme not encodable"):
         encoders.eddystone_url(0, "ftp://example.com")
 
 

@@ -29,7 +29,9 @@ def test_load_publishes_signed_visits_and_keys_the_server_can_load(tmp_path: Pat
     try:
         stats = run_load(registry(), gateways=4, rate=40, duration_s=1.5, host="127.0.0.1", port=mosquitto.port,
                          keys_dir=tmp_path / "keys", seed=1)
-        assert stats.published == 60 and stats.acked == 60 and stats.failed == 0
+        assert stats.published == 60
+        assert stats.acked == 60
+        assert stats.failed == 0
         assert stats.summary()["puback_ms"]["p50"] is not None
         collector.wait(lambda: len(_load_visits(collector)) >= 60, 15)
         again = run_load(registry(), gateways=4, rate=40, duration_s=0.5, host="127.0.0.1", port=mosquitto.port,
@@ -53,14 +55,17 @@ def test_load_publishes_signed_visits_and_keys_the_server_can_load(tmp_path: Pat
         event = VisitEvent.model_validate(obj)
         assert event.gateway_id == parsed.gateway_id
         entry = gateways.entries[event.gateway_id]
-        assert entry.public_key is not None and verify(obj, entry.public_key)
-        assert entry.badges is not None and event.badge in entry.badges
-        assert event.count >= 1 and event.first_seen < event.last_seen
+        assert entry.public_key is not None
+        assert verify(obj, entry.public_key)
+        assert entry.badges is not None
+        assert event.badge in entry.badges
+        assert event.count >= 1
+        assert event.first_seen < event.last_seen
         seqs.setdefault(event.gateway_id, []).append(event.seq)
     for gid, got in seqs.items():
         assert sorted(got) == list(range(1, len(got) + 1)), f"{gid}: sequence continues across runs, no gaps"
 
 
 def test_load_refuses_nonsense(tmp_path: Path) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="must be positive"):
         run_load(registry(), gateways=0, rate=1, duration_s=1, host="127.0.0.1", port=1, keys_dir=tmp_path)

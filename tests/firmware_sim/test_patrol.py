@@ -26,17 +26,20 @@ def _plan(mode: RouteMode) -> tuple[EstateGraph, PatrolPlan, float, float]:
 def test_evening_stays_in_service_hours_and_walks_at_human_speed(mode: RouteMode) -> None:
     g, plan, start, end = _plan(mode)
     traj = plan_evening(g, plan, start, end, random.Random(1))
-    assert traj.start == start and end - 1 <= traj.end <= end + 2
+    assert traj.start == start
+    assert end - 1 <= traj.end <= end + 2
     for s in traj.segments:
         assert s.t1 >= s.t0
         if s.t1 > s.t0:
             speed = math.hypot(s.x1 - s.x0, s.y1 - s.y0) / (s.t1 - s.t0)
             assert speed < WALK_SPEED_MPS * 1.1 * 1.08 + 1e-6
     reasons = [s.reason for s in traj.stops]
-    assert reasons[0] == "briefing" and reasons[-1] == "debriefing"
+    assert reasons[0] == "briefing"
+    assert reasons[-1] == "debriefing"
     assert reasons.count("break") == 1
     brk = next(s for s in traj.stops if s.reason == "break")
-    assert brk.checkpoint_id == plan.base and 1200 <= brk.leave - brk.arrive <= 1801
+    assert brk.checkpoint_id == plan.base
+    assert 1200 <= brk.leave - brk.arrive <= 1801
     visited = {s.checkpoint_id for s in traj.stops}
     assert len(visited & set(plan.assigned)) > 0.8 * len(plan.assigned)
 
@@ -66,6 +69,7 @@ def test_scripted_route_keeps_its_times() -> None:
     traj = scripted_trajectory(g, route, random.Random(1))
     assert [s.checkpoint_id for s in traj.stops] == [c for c, _, _ in route]
     for stop, (_, a, b) in zip(traj.stops, route, strict=True):
-        assert stop.arrive == pytest.approx(a, abs=1e-6) and stop.leave == pytest.approx(b, abs=1e-6)
-    with pytest.raises(ValueError):
+        assert stop.arrive == pytest.approx(a, abs=1e-6)
+        assert stop.leave == pytest.approx(b, abs=1e-6)
+    with pytest.raises(ValueError, match="unknown checkpoint 'nope'"):
         scripted_trajectory(g, [("nope", 1.0, 2.0)], random.Random(1))

@@ -76,7 +76,8 @@ def test_body_shadowing_only_in_a_pocket_and_worst_from_behind() -> None:
     assert body_loss_db(Carry.SHOULDER, 0.0, math.pi, radio) == 0.0
     front = body_loss_db(Carry.POCKET, 0.0, 0.0, radio)
     behind = body_loss_db(Carry.POCKET, 0.0, math.pi, radio)
-    assert front == radio.body_loss_min_db and behind == radio.body_loss_max_db
+    assert front == radio.body_loss_min_db
+    assert behind == radio.body_loss_max_db
 
 
 def test_reception_cliff_and_loss() -> None:
@@ -89,7 +90,8 @@ def test_reception_cliff_and_loss() -> None:
 
 
 def test_scan_duty_cycle() -> None:
-    assert ScanConfig().duty == 1.0 and all(ScanConfig().listening(t / 7) for t in range(100))
+    assert ScanConfig().duty == 1.0
+    assert all(ScanConfig().listening(t / 7) for t in range(100))
     heard = sum(ANDROID_BALANCED.listening(t * 0.0137) for t in range(100000)) / 100000
     assert heard == pytest.approx(0.25, abs=0.01)
 

@@ -44,7 +44,8 @@ def test_same_seed_same_bytes_other_seed_other_evening() -> None:
     a = build_scenario("evening", 11, registry(), CALENDAR)
     b = build_scenario("evening", 11, registry(), CALENDAR)
     c = build_scenario("evening", 12, registry(), CALENDAR)
-    assert _truth(a) == _truth(b) and _truth(a) != _truth(c)
+    assert _truth(a) == _truth(b)
+    assert _truth(a) != _truth(c)
     assert [t.badge for t in a.teams] == [t.badge for t in b.teams]
     first = _digest(itertools.islice(a.advertisements("t2"), 4000))
     assert first == _digest(itertools.islice(b.advertisements("t2"), 4000))
@@ -75,7 +76,8 @@ def test_week_is_five_service_evenings_with_a_battery_swap() -> None:
     assert {v.start.astimezone(CALENDAR.tz).date() for v in sc.truth} == set(sc.days)
     assert all(CALENDAR.in_service(v.start) for v in sc.truth)
     (cid, (at,)), = sc.battery_changes.items()
-    assert sc.beacons[cid].battery_changes and not CALENDAR.in_service(at)
+    assert sc.beacons[cid].battery_changes
+    assert not CALENDAR.in_service(at)
 
 
 def test_skipped_car_park_is_never_visited() -> None:
@@ -83,7 +85,8 @@ def test_skipped_car_park_is_never_visited() -> None:
     assert sc.skipped
     kinds = {registry().checkpoints[c].kind for c in sc.skipped}
     landlords = {registry().checkpoints[c].landlord for c in sc.skipped}
-    assert kinds == {CheckpointKind.CAR_PARK_UNDERGROUND} and len(landlords) == 1
+    assert kinds == {CheckpointKind.CAR_PARK_UNDERGROUND}
+    assert len(landlords) == 1
     assert not {v.checkpoint_id for v in sc.truth} & set(sc.skipped)
     others = {c.id for c in registry().checkpoints.values() if c.kind is CheckpointKind.CAR_PARK_UNDERGROUND} - set(
         sc.skipped)
@@ -106,7 +109,8 @@ def test_outage_is_ten_minutes_in_service() -> None:
     sc = build_scenario("outage", 6, registry(), CALENDAR)
     (start, end), = sc.outages["t1"]
     assert end - start == timedelta(minutes=10)
-    assert sc.start < start < end < sc.end and sc.outages["t2"] == []
+    assert sc.start < start < end < sc.end
+    assert sc.outages["t2"] == []
 
 
 def test_cloned_beacons_replay_recorded_bytes_later_elsewhere() -> None:
@@ -142,7 +146,8 @@ def test_cloned_beacons_replay_recorded_bytes_later_elsewhere() -> None:
 @pytest.mark.no_cover  # as above
 def test_crowd_brings_phones_and_foreign_frames() -> None:
     sc = build_scenario("crowd", 9, registry(), CALENDAR, teams=1)
-    assert sc.crowd is not None and sc.crowd.density >= 200
+    assert sc.crowd is not None
+    assert sc.crowd.density >= 200
     assert (sc.end - sc.start).total_seconds() <= 2 * 3600
     ads = list(itertools.islice(sc.advertisements("t1"), 20000))
     addresses = {a.address for a in ads}
@@ -161,10 +166,12 @@ def test_scripted_scenario_truth_holds_the_stops() -> None:
              ("mor-b02-hall-b", w0 + timedelta(minutes=12), w0 + timedelta(minutes=15))]
     sc = scripted_scenario(registry(), CALENDAR, day, {"alpha": route}, seed=1)
     assert [t.team_id for t in sc.teams] == ["alpha"]
-    assert sc.start == route[0][1].astimezone(UTC) and sc.end == route[-1][2].astimezone(UTC)
+    assert sc.start == route[0][1].astimezone(UTC)
+    assert sc.end == route[-1][2].astimezone(UTC)
     for cid, arrive, leave in route:
         (v,) = [v for v in sc.truth if v.checkpoint_id == cid]
-        assert abs((v.start - arrive).total_seconds()) < 10 and abs((v.end - leave).total_seconds()) < 10
+        assert abs((v.start - arrive).total_seconds()) < 10
+        assert abs((v.end - leave).total_seconds()) < 10
     again = scripted_scenario(registry(), CALENDAR, day, {"alpha": route}, seed=1)
     assert _digest(sc.advertisements("alpha")) == _digest(again.advertisements("alpha"))
 

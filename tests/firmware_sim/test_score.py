@@ -42,7 +42,8 @@ def test_precision_recall_and_timing() -> None:
     assert s.precision == pytest.approx(3 / 5)
     assert (s.true_visits, s.found) == (4, 2)  # a, b, d (t1) and a (t2); c is 10 s
     assert {(m.team_id, m.checkpoint_id) for m in s.missed} == {("t1", "d"), ("t2", "a")}
-    assert sorted(s.first_errors) == [4.0, 65.0] and sorted(s.last_errors) == [-10.0, 20.0]
+    assert sorted(s.first_errors) == [4.0, 65.0]
+    assert sorted(s.last_errors) == [-10.0, 20.0]
     summary = s.summary()
     assert summary["first_seen_error_s"]["median_abs"] == pytest.approx(34.5)
 
@@ -56,7 +57,9 @@ def test_eid_keys_resolve_only_in_their_time_window() -> None:
     reg = registry()
     cp = sorted(reg.eid_checkpoints(), key=lambda c: c.id)[0]
     spec = cp.beacon
-    assert spec.identity_key is not None and spec.rotation_exponent is not None and spec.clock_epoch is not None
+    assert spec.identity_key is not None
+    assert spec.rotation_exponent is not None
+    assert spec.clock_epoch is not None
     t = spec.clock_epoch + 300 * 86400 + 123.0
     drift = 100e-6
     counter = int((t - spec.clock_epoch) * (1 + drift))
@@ -76,5 +79,5 @@ def test_files_round_trip(tmp_path: Path) -> None:
     assert read_truth(tmp_path / "truth.json") == truth
     assert read_visits(tmp_path / "visits.json") == visits
     (tmp_path / "bad.json").write_text('{"format": "other"}')
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not a ronde-sim-truth file"):
         read_truth(tmp_path / "bad.json")

@@ -33,6 +33,7 @@ def test_underground_counts_only_below_and_halls_only_inside() -> None:
     traj = scripted_trajectory(g, [(under, 1000.0, 1300.0)], rng)
     visits = true_visits("t1", traj, g)
     at = [v for v in visits if v.checkpoint_id == under]
-    assert len(at) == 1 and at[0].duration_s == pytest.approx(300, abs=2)
+    assert len(at) == 1
+    assert at[0].duration_s == pytest.approx(300, abs=2)
     # while below, the team is nowhere else, even where circles overlap the car park's
     assert all(v.checkpoint_id == under for v in visits if v.start.timestamp() > 1005 and v.end.timestamp() < 1295)

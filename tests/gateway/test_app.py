@@ -79,10 +79,12 @@ async def test_broker_unreachable_for_ten_simulated_minutes_mid_patrol(tmp_path:
             await asyncio.wait_for(run, 15)
             check_delivery(collector, minors, load_key(config.gateway.key_file).public_key())
             statuses = collector.of_kind("status")
-            assert statuses[-1]["state"] == "offline" and statuses[-1]["reason"] == "gateway stopped"
+            assert statuses[-1]["state"] == "offline"
+            assert statuses[-1]["reason"] == "gateway stopped"
             assert any("outbox alarm" in str(s.get("reason")) for s in statuses), "the alarm reached the status"
             beats = collector.of_kind("heartbeat")
-            assert beats and max(int(b["outbox_depth"]) for b in beats) >= 0
+            assert beats
+            assert max(int(b["outbox_depth"]) for b in beats) >= 0
             assert all(b["next_seq"] >= 1 for b in beats)
             public = load_key(config.gateway.key_file).public_key()
             assert all(verify(m, public) for m in statuses + beats), "statuses and heartbeats are signed too"
@@ -105,13 +107,15 @@ async def test_gate_closes_at_the_end_of_the_window_and_reopens(tmp_path: Path, 
         await eventually(lambda: app.scanning, 5, "scanning in service hours")
         await eventually(lambda: clock.now() >= datetime(2026, 4, 1, 22, 15, 1, tzinfo=paris).timestamp(), 10, "22:15")
         await eventually(lambda: not app.scanning, 5, "scanner stopped")
-        assert app.gate_state is not None and not app.gate_state.open
+        assert app.gate_state is not None
+        assert not app.gate_state.open
         assert "outside service hours; next service Thu 2026-04-02 16:00" in app.gate_state.reason
         recorded = app.visits_recorded
         assert recorded >= 2  # the visit open at 22:15 was closed and kept, not dropped
         position = source.position
         await clock.sleep(120)
-        assert source.position == position and app.visits_recorded == recorded, "nothing scanned after hours"
+        assert source.position == position, "nothing scanned after hours"
+        assert app.visits_recorded == recorded, "nothing scanned after hours"
         await eventually(lambda: app.outbox.depth() == 0, 10, "queued events keep draining")
         await asyncio.to_thread(
             collector.wait, lambda: any(s.get("gateway_id") == "gw-gate-1" and s["scanning"] is False
@@ -139,10 +143,12 @@ async def test_gate_opens_at_the_start_of_the_window(tmp_path: Path) -> None:
     app = GatewayApp(config, source, clock, indicator=ConsoleIndicator(io.StringIO()))
     run = asyncio.create_task(app.run())
     await asyncio.sleep(0.5)
-    assert not app.scanning and not source.started.is_set()
+    assert not app.scanning
+    assert not source.started.is_set()
     await eventually(lambda: app.scanning, 5, "16:00")
     assert clock.now() >= datetime(2026, 4, 1, 16, 0, tzinfo=paris).timestamp()
     await eventually(lambda: app.visits_recorded == 2, 10, "two visits")
-    assert app.outbox.depth() == 2 and app.outbox.next_seq() == 3
+    assert app.outbox.depth() == 2
+    assert app.outbox.next_seq() == 3
     app.stop()
     await asyncio.wait_for(run, 15)

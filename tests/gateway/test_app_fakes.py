@@ -127,7 +127,8 @@ async def test_the_window_bounds_what_is_in_flight_and_a_puback_deletes_its_row(
     await pub._fill()
     assert [p for _t, p, _q, _r in link.published] == [b"0", b"1"]
     await pub._fill()  # the window is full: nothing more is read from the outbox
-    assert len(link.published) == 2 and len(pub.inflight) == 2
+    assert len(link.published) == 2
+    assert len(pub.inflight) == 2
     async with running(pub):
         link.events.put_nowait(Published(link.mids[0], ok=True, reason="Success"))
         await eventually(lambda: pub.acked == 1 and len(link.published) == 3, 5, "one PUBACK frees one slot")
@@ -139,7 +140,8 @@ async def test_the_window_bounds_what_is_in_flight_and_a_puback_deletes_its_row(
     assert [p for _t, p, _q, _r in link.published] == [b"0", b"1", b"2", b"3", b"4"]  # in order, once each
     assert {t for t, _p, _q, _r in link.published} == {gateway_topic("gw-fake", TopicKind.TELEMETRY)}
     assert {(q, r) for _t, _p, q, r in link.published} == {(1, False)}
-    assert pub.acked == 5 and pub.rejected == 0
+    assert pub.acked == 5
+    assert pub.rejected == 0
 
 
 async def test_a_refused_row_is_set_aside_and_an_unknown_mid_is_ignored(tmp_path: Path) -> None:
@@ -152,7 +154,9 @@ async def test_a_refused_row_is_set_aside_and_an_unknown_mid_is_ignored(tmp_path
         link.events.put_nowait(Published(link.mids[0], ok=False, reason="Not authorized"))
         link.events.put_nowait(Published(link.mids[1], ok=True, reason="Success"))
         await eventually(lambda: outbox.depth() == 0, 5, "one row rejected, one acknowledged")
-    assert pub.rejected == 1 and pub.acked == 1 and outbox.rejected_count() == 1
+    assert pub.rejected == 1
+    assert pub.acked == 1
+    assert outbox.rejected_count() == 1
     assert pub.inflight == {}
 
 
@@ -162,7 +166,9 @@ async def test_a_message_the_link_does_not_take_is_retried_from_the_same_row(tmp
     link.takes = False
     pub = OutboxPublisher(outbox, link, "gw-fake", SystemClock(), window=5)
     await pub._fill()
-    assert link.published == [] and pub.last_sent_pos == 0 and pub.inflight == {}
+    assert link.published == []
+    assert pub.last_sent_pos == 0
+    assert pub.inflight == {}
     link.takes = True
     await pub._fill()
     assert [p for _t, p, _q, _r in link.published] == [b"0", b"1", b"2"]
@@ -194,7 +200,8 @@ async def test_flush_acks_deletes_what_was_acknowledged_but_not_yet_deleted(tmp_
         await eventually(lambda: len(pub._acks) == 2, 5, "both PUBACKs received")
     assert outbox.depth() == 2
     await pub.flush_acks()
-    assert outbox.depth() == 0 and pub.acked == 2
+    assert outbox.depth() == 0
+    assert pub.acked == 2
 
 
 # ---- the app --------------------------------------------------------------------------------------------
@@ -236,21 +243,28 @@ async def test_a_patrol_is_recorded_signed_published_and_the_app_stops_cleanly(t
     clock = AcceleratedClock(time.time(), speed=600)
     source = PatrolSource(clock, [1, 2, 3], dwell_s=20, walk_s=15)
     gw = Gateway(tmp_path, clock, source)
-    assert gw.link.settings.password == "secret" and gw.link.settings.client_id == gw.app.config.client_id
-    assert gw.link.settings.will is not None and gw.link.settings.will[0] == gw.app.status_topic
+    assert gw.link.settings.password == "secret"
+    assert gw.link.settings.client_id == gw.app.config.client_id
+    assert gw.link.settings.will is not None
+    assert gw.link.settings.will[0] == gw.app.status_topic
     async with gw:
         await eventually(lambda: len(gw.link.on(TopicKind.VISIT)) >= 2, 10, "two visits published")
-        assert gw.link.started and gw.app.scanning
+        assert gw.link.started
+        assert gw.app.scanning
     assert gw.app.visits_recorded == 3  # the last open visit is closed and stored at shutdown
     assert [v["seq"] for v in gw.link.on(TopicKind.VISIT)] == list(range(1, len(gw.link.on(TopicKind.VISIT)) + 1))
     assert [v["beacon"]["minor"] for v in gw.link.on(TopicKind.VISIT)] == [1, 2, 3][: len(gw.link.on(TopicKind.VISIT))]
     online = gw.link.on(TopicKind.STATUS)
-    assert online and online[0]["state"] == "online"
+    assert online
+    assert online[0]["state"] == "online"
     assert any(r for t, _p, _q, r in gw.link.published if t == gw.app.status_topic)  # statuses are retained
-    assert gw.link.closed and gw.link.last_words is not None
+    assert gw.link.closed
+    assert gw.link.last_words is not None
     last = json.loads(gw.link.last_words[1])
-    assert last["state"] == "offline" and last["reason"] == "gateway stopped"
-    assert gw.indicator.states and gw.indicator.states[-1].connected
+    assert last["state"] == "offline"
+    assert last["reason"] == "gateway stopped"
+    assert gw.indicator.states
+    assert gw.indicator.states[-1].connected
 
 
 async def test_outside_service_hours_nothing_is_scanned(tmp_path: Path) -> None:
@@ -259,8 +273,10 @@ async def test_outside_service_hours_nothing_is_scanned(tmp_path: Path) -> None:
     source = PatrolSource(clock, [1])
     async with Gateway(tmp_path, clock, source, override=None) as gw:
         await eventually(lambda: bool(gw.link.on(TopicKind.STATUS)), 5, "a status")
-        assert gw.app.gate_state is not None and not gw.app.gate_state.open
-        assert not gw.app.scanning and not source.started.is_set()
+        assert gw.app.gate_state is not None
+        assert not gw.app.gate_state.open
+        assert not gw.app.scanning
+        assert not source.started.is_set()
     assert gw.link.on(TopicKind.STATUS)[0]["scanning"] is False
 
 
@@ -274,7 +290,8 @@ async def test_the_gate_closing_stops_the_scan_and_stores_the_open_visit(tmp_pat
         await eventually(lambda: not gw.app.scanning and gw.app.visits_recorded == 1, 5, "open visit stored")
         await eventually(lambda: len(gw.link.on(TopicKind.VISIT)) == 1, 5, "the visit still published")
     statuses = gw.link.on(TopicKind.STATUS)
-    assert statuses[0]["scanning"] is True and statuses[-1]["scanning"] is False
+    assert statuses[0]["scanning"] is True
+    assert statuses[-1]["scanning"] is False
 
 
 async def test_heartbeats_flow_while_connected_and_the_depth_alarm_goes_with_the_status(tmp_path: Path) -> None:
@@ -290,7 +307,8 @@ async def test_heartbeats_flow_while_connected_and_the_depth_alarm_goes_with_the
         await eventually(lambda: gw.app.outbox.depth() == 0, 10, "the backlog drained")
     assert any("outbox alarm" in s["reason"] for s in gw.link.on(TopicKind.STATUS))
     beat = gw.link.on(TopicKind.HEARTBEAT)[0]
-    assert beat["scanning"] is True and "outbox_depth" in beat
+    assert beat["scanning"] is True
+    assert "outbox_depth" in beat
     assert all(q == 0 for t, _p, q, _r in gw.link.published if t == gw.app.heartbeat_topic)
 
 
@@ -316,12 +334,16 @@ async def test_a_storage_error_is_retried_and_a_refused_visit_is_counted_not_sto
 
     monkeypatch.setattr(app.outbox, "enqueue_sequenced", flaky)
     await app._record(_visit(4))
-    assert app.visits_recorded == 1 and app.outbox.depth() == 1 and not failures
+    assert app.visits_recorded == 1
+    assert app.outbox.depth() == 1
+    assert not failures
 
     def refuse(*args: Any, **kwargs: Any) -> OutgoingMessage:
         raise ValueError("rssi out of range")
 
     monkeypatch.setattr(app.events, "visit", refuse)
     await app._record(_visit(5))
-    assert app.invalid_visits == 1 and app.visits_recorded == 1 and app.outbox.depth() == 1
+    assert app.invalid_visits == 1
+    assert app.visits_recorded == 1
+    assert app.outbox.depth() == 1
     app.outbox.close()

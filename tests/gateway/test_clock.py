@@ -22,5 +22,5 @@ async def test_system_clock_is_the_wall_clock() -> None:
 
 
 def test_speed_must_be_positive() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="speed must be positive"):
         AcceleratedClock(0.0, speed=0)

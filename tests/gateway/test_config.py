@@ -28,11 +28,14 @@ def errors_of(text: str) -> list[tuple[str, str]]:
 
 def test_minimal_file_gets_documented_defaults() -> None:
     config = parse_config(BASE)
-    assert config.mqtt.port == 8883 and config.mqtt.tls
+    assert config.mqtt.port == 8883
+    assert config.mqtt.tls
     assert config.mqtt_username == "gw-mordacs-1"
     assert config.client_id == "ronde-gw-gw-mordacs-1"
     cal = config.service.calendar()
-    assert cal.days == frozenset({2, 3, 4, 5, 6}) and cal.start == time(16) and cal.end == time(22, 15)
+    assert cal.days == frozenset({2, 3, 4, 5, 6})
+    assert cal.start == time(16)
+    assert cal.end == time(22, 15)
     assert config.scanner.active is False
     from ronde.gateway.detection import Thresholds
 
@@ -48,8 +51,10 @@ def test_example_file_in_deploy_is_valid() -> None:
 def test_each_error_names_its_key() -> None:
     errs = dict(errors_of(BASE.replace('"gw-mordacs-1"', '"GW 1"') + "port = 70000\n[scanner]\nwatchdgo_s = 3\n"))
     assert "gateway.id" in errs
-    assert "mqtt.port" in errs and "65535" in errs["mqtt.port"]
-    assert "scanner.watchdgo_s" in errs and "Extra inputs" in errs["scanner.watchdgo_s"]
+    assert "mqtt.port" in errs
+    assert "65535" in errs["mqtt.port"]
+    assert "scanner.watchdgo_s" in errs
+    assert "Extra inputs" in errs["scanner.watchdgo_s"]
 
 
 def test_missing_sections_and_bad_toml() -> None:
@@ -79,9 +84,11 @@ def test_username_must_be_the_gateway_id() -> None:
 
 def test_detection_thresholds_are_checked_with_their_key() -> None:
     (err,) = errors_of(BASE + "[detection.default]\nenter_dbm = -95\nexit_dbm = -80\n")
-    assert err[0] == "detection.default" and "exit_dbm" in err[1]
+    assert err[0] == "detection.default"
+    assert "exit_dbm" in err[1]
     (err,) = errors_of(BASE + "[detection.kinds.car_park_underground]\nenter_dbm = -88\n")
-    assert err[0] == "detection.kinds" and "estate_file" in err[1]
+    assert err[0] == "detection.kinds"
+    assert "estate_file" in err[1]
     errs = dict(errors_of(BASE + "[detection.kinds.basement]\nenter_dbm = -88\n"))
     assert any(k.startswith("detection.kinds") for k in errs)
 
@@ -104,10 +111,12 @@ def test_detection_kinds_map_to_the_estate_beacons() -> None:
             assert det.thresholds_for(cp.beacon.key).enter_dbm == -88
     assert det.thresholds_for(other[0].beacon.key or "x").enter_dbm == -80
     th = det.thresholds_for("eddystone_eid:0011223344556677")
-    assert th.min_samples == 2 and th.enter_dbm == -80  # partial override on top of the default
+    assert th.min_samples == 2
+    assert th.enter_dbm == -80  # partial override on top of the default
     # With an estate file, only its beacons are tracked (privacy: shops' and phones' beacons are ignored).
     keyed = [c.beacon.key for c in registry.checkpoints.values() if c.beacon.key is not None]
-    assert all(det.accepts(k) for k in keyed) and not det.accepts("ibeacon:" + "0" * 32 + ":1:1")
+    assert all(det.accepts(k) for k in keyed)
+    assert not det.accepts("ibeacon:" + "0" * 32 + ":1:1")
     assert det.accepts("eddystone_eid:0011223344556677") == bool(registry.eid_checkpoints())
     explicit = parse_config(BASE + '[detection]\naccept = ["ibeacon:f7826da64fa24e988024bc5b71e0893e:"]\n')
     assert explicit.detection_config().accept_prefixes == ("ibeacon:f7826da64fa24e988024bc5b71e0893e:",)

@@ -44,7 +44,8 @@ def test_hysteresis_prevents_flapping_at_the_enter_threshold() -> None:
     visits = with_hysteresis.expire(T0 + 239 + 60)
     assert len(visits) == 1
     # Reported from the first to the last strong sample: the trace ends with 10 s below the enter level.
-    assert visits[0].first_seen == T0 + 0 and visits[0].last_seen == T0 + 229
+    assert visits[0].first_seen == T0 + 0
+    assert visits[0].last_seen == T0 + 229
     assert visits[0].count == 230
 
     # The same trace without hysteresis (exit == enter) flaps: that is what the exit threshold prevents.
@@ -71,7 +72,8 @@ def test_walking_away_closes_on_the_exit_threshold_with_accurate_last_seen() -> 
     assert v.first_seen == T0
     # The trimmed 5 s window closes the visit a few seconds after the step, but the visit is reported
     # up to its last strong advertisement: the weak tail is not part of it.
-    assert v.last_seen == T0 + 29 and v.count == 30
+    assert v.last_seen == T0 + 29
+    assert v.count == 30
     assert det.open_count == 0
 
 
@@ -81,7 +83,9 @@ def test_beacon_that_stops_closes_after_its_learned_timeout() -> None:
     last = T0 + 39
     assert det.expire(last + 5.9) == []
     (visit,) = det.expire(last + 6.1)
-    assert visit.last_seen == last and visit.first_seen == T0 and visit.count == 40
+    assert visit.last_seen == last
+    assert visit.first_seen == T0
+    assert visit.count == 40
 
 
 def test_learned_timeout_follows_the_largest_recent_gap() -> None:
@@ -124,9 +128,11 @@ def test_return_after_the_timeout_starts_a_new_visit_without_expire() -> None:
     # Nobody called expire(); the next advertisement after a long gap closes the old visit first.
     second = feed(det, steady(300, 20, -65))
     assert len(second) == 1
-    assert second[0].first_seen == T0 and second[0].last_seen == T0 + 19
+    assert second[0].first_seen == T0
+    assert second[0].last_seen == T0 + 19
     (third,) = det.close_all(T0 + 400)
-    assert third.first_seen == T0 + 300 and third.last_seen == T0 + 319
+    assert third.first_seen == T0 + 300
+    assert third.last_seen == T0 + 319
 
 
 def test_minimum_dwell_drops_a_walk_past() -> None:
@@ -157,8 +163,11 @@ def test_visit_statistics() -> None:
     trace = [(0.0, -99), (1.0, -70), (2.0, -86), (3.0, -71), (4.5, -66), (6.0, -75), (7.0, -85), (8.0, -87)]
     assert feed(det, trace) == []
     (v,) = det.close_all(T0 + 9)
-    assert v.identity == BEACON and v.key == KEY
-    assert v.first_seen == T0 + 1.0 and v.last_seen == T0 + 6.0 and v.dwell_s == 5.0
+    assert v.identity == BEACON
+    assert v.key == KEY
+    assert v.first_seen == T0 + 1.0
+    assert v.last_seen == T0 + 6.0
+    assert v.dwell_s == 5.0
     assert v.count == 5
     assert v.rssi_max == -66
     assert v.rssi_mean == round((-70 - 86 - 71 - 66 - 75) / 5, 1) == -73.6

@@ -25,12 +25,16 @@ def test_visit_event_is_valid_signed_and_carries_the_sequence() -> None:
     key = new_private_key()
     factory = EventFactory("gw-mordacs-1", "team-a7", key)
     msg = factory.visit(visit(), 42, 1_774_980_045.0)
-    assert msg.kind is TopicKind.VISIT and msg.seq == 42
+    assert msg.kind is TopicKind.VISIT
+    assert msg.seq == 42
     obj = json.loads(msg.payload)
     event = VisitEvent.model_validate(obj)
-    assert event.id == msg.msg_id and event.seq == 42 and event.badge == "team-a7"
+    assert event.id == msg.msg_id
+    assert event.seq == 42
+    assert event.badge == "team-a7"
     assert event.beacon == BEACON
-    assert obj["first_seen"] == "2026-03-31T18:00:00.000Z" and obj["last_seen"] == "2026-03-31T18:00:30.500Z"
+    assert obj["first_seen"] == "2026-03-31T18:00:00.000Z"
+    assert obj["last_seen"] == "2026-03-31T18:00:30.500Z"
     assert obj["rssi_mean"] == -61.0
     assert verify(obj, public_key_from_text(public_key_text(key)))
     tampered = dict(obj, seq=43)
@@ -40,12 +44,13 @@ def test_visit_event_is_valid_signed_and_carries_the_sequence() -> None:
 def test_ids_are_unique_and_ordered() -> None:
     factory = EventFactory("gw-1", "team-a7", new_private_key())
     ids = [factory.visit(visit(), i + 1, 1000.0).msg_id for i in range(50)]
-    assert ids == sorted(ids) and len(set(ids)) == 50
+    assert ids == sorted(ids)
+    assert len(set(ids)) == 50
 
 
 def test_out_of_range_detector_output_is_refused_not_published() -> None:
     factory = EventFactory("gw-1", "team-a7", new_private_key())
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="time outside"):
         factory.visit(visit(first_seen=2000.0, last_seen=1000.0), 1, 2000.0)
 
 
@@ -56,8 +61,12 @@ def test_telemetry_message_is_signed() -> None:
     reading = TelemetryReading(identity=uid, t=1_774_980_000.0, battery_mv=2950, temperature_c=21.5,
                                adv_count=1234, uptime_s=3600.0)
     msg = factory.telemetry(reading, 1_774_980_001.0)
-    assert msg.kind is TopicKind.TELEMETRY and msg.seq is None
+    assert msg.kind is TopicKind.TELEMETRY
+    assert msg.seq is None
     tlm = BeaconTelemetry.model_validate_json(msg.payload)
-    assert tlm.beacon == uid and tlm.battery_mv == 2950 and tlm.temperature_c == 21.5
+    assert tlm.beacon == uid
+    assert tlm.battery_mv == 2950
+    assert tlm.temperature_c == 21.5
     obj = json.loads(msg.payload)
-    assert verify(obj, key.public_key()) and not verify({**obj, "battery_mv": 3300}, key.public_key())
+    assert verify(obj, key.public_key())
+    assert not verify({**obj, "battery_mv": 3300}, key.public_key())

@@ -320,17 +320,20 @@ def test_identity_and_calibration() -> None:
     uid = decode_eddystone(bytes.fromhex("00ee00010203040506070809aabbccddeeff0000"))
     assert isinstance(uid, EddystoneUidFrame)
     assert identity_of(uid) == EddystoneUidId(namespace="00010203040506070809", instance="aabbccddeeff")
-    assert uid.tx_power == -18 and uid.tx_power_1m == -59 == calibrated_power_1m(uid)
+    assert uid.tx_power == -18
+    assert uid.tx_power_1m == -59 == calibrated_power_1m(uid)
     eid = decode_eddystone(bytes.fromhex("30e34549445f74657374"))
     assert isinstance(eid, EddystoneEidFrame)
     assert identity_of(eid) == EddystoneEidId(eid="4549445f74657374")
     assert calibrated_power_1m(eid) == -29 - 41
     tlm = decode_eddystone(bytes.fromhex("20000b1813000000146700002ac4"))
     assert tlm is not None
-    assert identity_of(tlm) is None and calibrated_power_1m(tlm) is None
+    assert identity_of(tlm) is None
+    assert calibrated_power_1m(tlm) is None
     url = decode_eddystone(bytes.fromhex("10f8036769746875620063697472757a"))
     assert url is not None
-    assert identity_of(url) is None and calibrated_power_1m(url) == -8 - 41
+    assert identity_of(url) is None
+    assert calibrated_power_1m(url) == -8 - 41
 
 
 def test_negative_temperature_is_signed_8_8() -> None:
@@ -528,12 +531,14 @@ def test_round_trip_eddystone_tlm(battery_mv: int, temperature: float | None, ad
     frame = _received(_eddystone_ad(encoders.eddystone_tlm(battery_mv, temperature, adv_count, uptime_ds)))
     assert isinstance(frame, EddystoneTlmFrame)
     assert frame.battery_mv == (battery_mv or None)  # 0 mV: the spec's "not battery powered"
-    assert frame.adv_count == adv_count and frame.uptime_s == uptime_ds / 10
+    assert frame.adv_count == adv_count
+    assert frame.uptime_s == uptime_ds / 10
     if temperature is None:
         assert frame.temperature_c is None
     else:  # signed 8.8 fixed point, rounded to the nearest 1/256 °C
         assert frame.temperature_c == pytest.approx(temperature, abs=1 / 512)
-    assert identity_of(frame) is None and calibrated_power_1m(frame) is None
+    assert identity_of(frame) is None
+    assert calibrated_power_1m(frame) is None
 
 
 _URL_CHARS = st.characters(min_codepoint=0x21, max_codepoint=0x7E)

@@ -47,7 +47,7 @@ def test_failed_build_allocates_no_sequence_number(tmp_path: Path) -> None:
     def broken(seq: int) -> OutgoingMessage:
         raise ValueError("detector output refused by the wire model")
 
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="refused by the wire model"):
         box.enqueue_sequenced(broken, 0.0)
     assert box.depth() == 0
     assert box.enqueue_sequenced(_visit, 0.0).seq == 1  # no gap

@@ -36,7 +36,8 @@ def test_ibeacon_stream_becomes_a_visit() -> None:
     out: list[DetectedVisit | TelemetryReading] = []
     for i in range(30):
         out += pipe.feed(ibeacon_adv(i, -70))
-    assert out == [] and pipe.open_count == 1
+    assert out == []
+    assert pipe.open_count == 1
     assert pipe.tick(T0 + 31) == []
     assert pipe.tick(T0 + 29 + 6.5) == []  # closed after its learned timeout (1 s + 5 s margin)...
     assert pipe.open_count == 1  # ...but held in case the same stay goes on (merge window)
@@ -44,7 +45,8 @@ def test_ibeacon_stream_becomes_a_visit() -> None:
     assert v.identity == IBeaconId(uuid="5f1c2a7e0d4b4e6a9c3b8d2f6a1e4b70", major=1, minor=4)
     assert v.key == "ibeacon:5f1c2a7e0d4b4e6a9c3b8d2f6a1e4b70:1:4"
     assert (v.first_seen, v.last_seen, v.count, v.rssi_max, v.rssi_mean) == (T0, T0 + 29, 30, -70, -70.0)
-    assert pipe.adverts_seen == 30 and pipe.frames_decoded == 30
+    assert pipe.adverts_seen == 30
+    assert pipe.frames_decoded == 30
 
 
 def test_eddystone_power_is_converted_to_1m_for_normalisation() -> None:
@@ -68,7 +70,9 @@ def test_tlm_is_attached_to_the_identity_seen_from_the_same_address_and_rate_lim
     assert [r.t - T0 for r in readings] == [10, 610, 1210]
     first = readings[0]
     assert first.identity == EddystoneUidId(namespace="52ce44e9a3b1d0c6e7f8", instance="000000000018")
-    assert first.battery_mv == 3000 and first.adv_count == 10 and first.uptime_s == 3600.0
+    assert first.battery_mv == 3000
+    assert first.adv_count == 10
+    assert first.uptime_s == 3600.0
     assert first.temperature_c == 21.5
     assert readings[2].battery_mv == 2988
 
@@ -78,7 +82,8 @@ def test_tlm_from_another_address_is_not_misattributed() -> None:
     pipe.feed(eddystone_adv(0, -70, UID, address="aa:aa:aa:aa:aa:aa"))
     assert pipe.feed(eddystone_adv(1, -70, tlm(3000, 5), address="bb:bb:bb:bb:bb:bb")) == []
     out = pipe.feed(eddystone_adv(2, -70, tlm(3000, 6), address="aa:aa:aa:aa:aa:aa"))
-    assert len(out) == 1 and isinstance(out[0], TelemetryReading)
+    assert len(out) == 1
+    assert isinstance(out[0], TelemetryReading)
 
 
 def test_eid_rotation_associates_tlm_with_the_current_eid() -> None:
@@ -102,13 +107,15 @@ def test_non_beacon_devices_and_garbage_are_ignored() -> None:
     ]
     for adv in noise * 5:
         assert pipe.feed(adv) == []
-    assert pipe.detector.tracked_count == 0 and pipe.frames_decoded == 0
+    assert pipe.detector.tracked_count == 0
+    assert pipe.frames_decoded == 0
 
 
 def test_unavailable_rssi_is_counted_and_skipped() -> None:
     pipe = ScanPipeline(DetectionConfig())
     assert pipe.feed(ibeacon_adv(0, 127)) == []
-    assert pipe.adverts_bad_rssi == 1 and pipe.detector.tracked_count == 0
+    assert pipe.adverts_bad_rssi == 1
+    assert pipe.detector.tracked_count == 0
 
 
 def test_identity_model_is_built_once_per_beacon() -> None:

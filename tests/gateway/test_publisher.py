@@ -80,7 +80,9 @@ async def test_a_refused_message_is_set_aside_with_its_reason_and_the_queue_move
         tasks = [asyncio.create_task(c) for c in (publisher.run_sender(), publisher.run_events(), publisher.run_acks())]
         try:
             await eventually(lambda: outbox.depth() == 0, 15, "every row settled")
-            assert outbox.rejected_count() == 3 and publisher.rejected == 3 and publisher.acked == 0
+            assert outbox.rejected_count() == 3
+            assert publisher.rejected == 3
+            assert publisher.acked == 0
         finally:
             for t in tasks:
                 t.cancel()
@@ -107,7 +109,9 @@ async def test_wrong_password_keeps_retrying_without_losing_anything(
         assert isinstance(event, Connected)
         mid = good.publish("ronde/v1/gw/gw-acl-1/heartbeat", b"{}", qos=1)
         event = await asyncio.wait_for(good.next_event(), 10)
-        assert isinstance(event, Published) and event.mid == mid and event.ok
+        assert isinstance(event, Published)
+        assert event.mid == mid
+        assert event.ok
         await good.close()
 
 
@@ -125,6 +129,8 @@ async def test_mqtt_3_1_1_fallback_keeps_qos1_and_the_session(mosquitto: Mosquit
         assert isinstance(event, Connected)
         mid = link.publish("ronde/v1/gw/gw-v311/heartbeat", b"{}", qos=1)
         event = await asyncio.wait_for(link.next_event(), 10)
-        assert isinstance(event, Published) and event.mid == mid and event.ok
+        assert isinstance(event, Published)
+        assert event.mid == mid
+        assert event.ok
     finally:
         await link.close()

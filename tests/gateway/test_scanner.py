@@ -124,10 +124,14 @@ def test_conversion_from_bleak_types() -> None:
     data = adv_data(rssi=-71, manufacturer_data={0x004C: bytearray(b"\x02\x15")},
                     service_data={"0000FEAA-0000-1000-8000-00805F9B34FB": b"\x00"}, tx_power=-12, local_name="b")
     adv = to_advertisement(1234.5, DEVICE, data)
-    assert adv.t == 1234.5 and adv.address == "AA:BB:CC:DD:EE:FF" and adv.rssi == -71
-    assert adv.manufacturer_data[0x004C] == b"\x02\x15" and isinstance(adv.manufacturer_data[0x004C], bytes)
+    assert adv.t == 1234.5
+    assert adv.address == "AA:BB:CC:DD:EE:FF"
+    assert adv.rssi == -71
+    assert adv.manufacturer_data[0x004C] == b"\x02\x15"
+    assert isinstance(adv.manufacturer_data[0x004C], bytes)
     assert adv.service_data == {"0000feaa-0000-1000-8000-00805f9b34fb": b"\x00"}
-    assert adv.tx_power == -12 and adv.local_name == "b"
+    assert adv.tx_power == -12
+    assert adv.local_name == "b"
 
 
 @pytest.mark.parametrize("active", [True, False])
@@ -135,4 +139,5 @@ def test_real_bleak_scanner_is_built_for_both_modes(active: bool) -> None:
     from ronde.gateway.scanner import bleak_scanner_factory
 
     scanner = bleak_scanner_factory(lambda d, a: None, active, "hci0")
-    assert hasattr(scanner, "start") and hasattr(scanner, "stop")
+    assert hasattr(scanner, "start")
+    assert hasattr(scanner, "stop")

@@ -107,11 +107,14 @@ watchdog_s = 30
         await asyncio.wait_for(run, 15)
         (visit,) = [v for v in collector.of_kind("visit") if v["gateway_id"] == "gw-bluez-1"]
         assert visit["beacon"] == {"format": "eddystone_uid", "namespace": NAMESPACE, "instance": INSTANCE}
-        assert visit["seq"] == 1 and visit["count"] >= 2
+        assert visit["seq"] == 1
+        assert visit["count"] >= 2
         first = datetime.fromisoformat(visit["first_seen"]).timestamp()
         assert started - 1 <= first <= time.time()
         tlm = [t for t in collector.of_kind("telemetry") if t["gateway_id"] == "gw-bluez-1"]
-        assert tlm and tlm[0]["battery_mv"] == 3000 and tlm[0]["temperature_c"] == 21.5
+        assert tlm
+        assert tlm[0]["battery_mv"] == 3000
+        assert tlm[0]["temperature_c"] == 21.5
     finally:
         await asyncio.to_thread(collector.close)
 
@@ -158,7 +161,8 @@ def test_ronde_gateway_run_command_scans_publishes_and_stops_cleanly(
         collector.wait(lambda: status()[-1]["state"] == "offline", 10)
         assert status()[-1]["reason"] == "gateway stopped"
         text = log.read_text()
-        assert "service-hours override until" in text and "SCANNING" in text
+        assert "service-hours override until" in text
+        assert "SCANNING" in text
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -17,10 +17,13 @@ def test_window_boundaries() -> None:
     gate = ServiceGate(ServiceCalendar())
     # Wednesday 1 April 2026
     before = gate.state(ts(2026, 4, 1, 15, 59, 59))
-    assert not before.open and "outside service hours" in before.reason and "Wed 2026-04-01 16:00" in before.reason
+    assert not before.open
+    assert "outside service hours" in before.reason
+    assert "Wed 2026-04-01 16:00" in before.reason
     assert before.next_change == ts(2026, 4, 1, 16)
     opened = gate.state(ts(2026, 4, 1, 16))
-    assert opened.open and "until 22:15" in opened.reason
+    assert opened.open
+    assert "until 22:15" in opened.reason
     assert opened.next_change == ts(2026, 4, 1, 22, 15)
     assert gate.state(ts(2026, 4, 1, 22, 14, 59)).open
     assert not gate.state(ts(2026, 4, 1, 22, 15)).open
@@ -40,6 +43,8 @@ def test_override_opens_outside_hours_until_its_end() -> None:
     until = datetime(2026, 3, 30, 12, tzinfo=PARIS).astimezone(UTC)
     gate = ServiceGate(ServiceCalendar(), Override(until, "beacon installation check"))
     state = gate.state(ts(2026, 3, 30, 10))
-    assert state.open and "override" in state.reason and "beacon installation check" in state.reason
+    assert state.open
+    assert "override" in state.reason
+    assert "beacon installation check" in state.reason
     assert state.next_change == until.timestamp()
     assert not gate.state(ts(2026, 3, 30, 12)).open

@@ -12,10 +12,14 @@ from ronde.protocol.signing import new_private_key, verify
 
 def test_depth_alarm_has_hysteresis() -> None:
     alarm = DepthAlarm(threshold=100)
-    assert not alarm.update(99) and not alarm.raised
-    assert alarm.update(100) and alarm.raised
-    assert not alarm.update(60) and alarm.raised  # still above half: no flapping
-    assert alarm.update(50) and not alarm.raised
+    assert not alarm.update(99)
+    assert not alarm.raised
+    assert alarm.update(100)
+    assert alarm.raised
+    assert not alarm.update(60)
+    assert alarm.raised  # still above half: no flapping
+    assert alarm.update(50)
+    assert not alarm.raised
 
 
 def test_scan_rate_between_heartbeats() -> None:
@@ -31,16 +35,22 @@ def test_payloads_are_valid_signed_wire_messages() -> None:
     raw = status_payload("gw-1", online=True, at=1_774_980_000.0, scanning=False, reason="outside service hours",
                          key=key)
     status = GatewayStatus.model_validate_json(raw)
-    assert status.state == "online" and status.scanning is False and status.reason == "outside service hours"
+    assert status.state == "online"
+    assert status.scanning is False
+    assert status.reason == "outside service hours"
     will = json.loads(status_payload("gw-1", online=False, at=None, scanning=False, reason="connection lost", key=key))
-    assert will["state"] == "offline" and will["at"] is None
+    assert will["state"] == "offline"
+    assert will["at"] is None
     beat_raw = heartbeat_payload(
         "gw-1", at=1_774_980_000.0, scanning=True, in_service=True, outbox_depth=3, next_seq=42,
         adverts_per_s=12.5, battery_pct=None, key=key)
     beat = Heartbeat.model_validate_json(beat_raw)
-    assert beat.outbox_depth == 3 and beat.next_seq == 42 and beat.battery_pct is None
+    assert beat.outbox_depth == 3
+    assert beat.next_seq == 42
+    assert beat.battery_pct is None
     for obj in (json.loads(raw), will, json.loads(beat_raw)):
-        assert verify(obj, key.public_key()) and not verify(obj, other.public_key())
+        assert verify(obj, key.public_key())
+        assert not verify(obj, other.public_key())
         assert not verify({**obj, "scanning": not obj["scanning"]}, key.public_key())
 
 
@@ -67,13 +77,16 @@ def test_console_indicator_prints_changes_only() -> None:
     lines = out.getvalue().splitlines()
     assert len(lines) == 2
     assert lines[0].startswith("[ronde] NOT SCANNING: outside service hours")
-    assert "SCANNING: in service hours" in lines[1] and "offline" in lines[1] and "ALARM: 12 events" in lines[1]
+    assert "SCANNING: in service hours" in lines[1]
+    assert "offline" in lines[1]
+    assert "ALARM: 12 events" in lines[1]
 
 
 def test_led_indicator(tmp_path: Path) -> None:
     led = SysfsLedIndicator(tmp_path)
     led.show(IndicatorState(True, "", True, 0, False))
-    assert (tmp_path / "brightness").read_text() == "1" and (tmp_path / "trigger").read_text() == "none"
+    assert (tmp_path / "brightness").read_text() == "1"
+    assert (tmp_path / "trigger").read_text() == "none"
     led.show(IndicatorState(True, "", True, 9999, True))
     assert (tmp_path / "trigger").read_text() == "timer"
     SysfsLedIndicator(tmp_path / "nope").show(IndicatorState(False, "", True, 0, False))  # logged, not raised

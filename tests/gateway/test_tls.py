@@ -65,7 +65,9 @@ async def test_tls_link_verifies_the_broker_and_publishes(tmp_path: Path, caplog
             assert isinstance(event, Connected)
             mid = link.publish("ronde/v1/gw/gw-test-1/heartbeat", b"{}", qos=1)
             event = await asyncio.wait_for(link.next_event(), 10)
-            assert isinstance(event, Published) and event.mid == mid and event.ok
+            assert isinstance(event, Published)
+            assert event.mid == mid
+            assert event.ok
         finally:
             await link.close()
 

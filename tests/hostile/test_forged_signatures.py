@@ -109,8 +109,10 @@ def _cofactorless_accepts(message: bytes, r: bytes, key: bytes) -> bool:
 
 def test_the_listed_points_are_the_eight_small_order_points() -> None:
     points = {_decode(s) for s in SMALL_ORDER}
-    assert len(points) == 8 and all(_times(8, p) == IDENTITY for p in points)
-    assert _decode(ZERO_KEY) in points and _times(4, _decode(ZERO_KEY)) == IDENTITY
+    assert len(points) == 8
+    assert all(_times(8, p) == IDENTITY for p in points)
+    assert _decode(ZERO_KEY) in points
+    assert _times(4, _decode(ZERO_KEY)) == IDENTITY
 
 
 # ---- enrolment ----------------------------------------------------------------------------------
@@ -134,7 +136,8 @@ def test_degenerate_keys_are_refused_at_enrolment(raw: bytes, tmp_path: Path) ->
     service = RegistryService(load_default_estate(), gateways_file=tmp_path / "gateways.yaml")
     with pytest.raises(RegistryChangeError, match="could be forged"):
         service.put_gateway(forced)
-    assert not (tmp_path / "gateways.yaml").exists() and service.gateways.get("gw-forger") is None
+    assert not (tmp_path / "gateways.yaml").exists()
+    assert service.gateways.get("gw-forger") is None
 
 
 def test_the_api_refuses_degenerate_keys_reused_keys_and_reserved_ids(tmp_path: Path) -> None:
@@ -156,18 +159,23 @@ def test_the_api_refuses_degenerate_keys_reused_keys_and_reserved_ids(tmp_path: 
         with TestClient(app) as c:
             for raw in BAD_KEYS:
                 r = c.put("/api/v1/gateways/gw-forger", json={"public_key": b64u(raw)}, headers=admin)
-                assert r.status_code == 422 and "could be forged" in r.text, r.text
+                assert r.status_code == 422, r.text
+                assert "could be forged" in r.text, r.text
             assert c.put("/api/v1/gateways/gw-a", json={"public_key": good}, headers=admin).status_code == 200
             r = c.put("/api/v1/gateways/gw-b", json={"public_key": good}, headers=admin)
-            assert r.status_code == 422 and "already enrolled for gateway 'gw-a'" in r.text and good not in r.text
+            assert r.status_code == 422
+            assert "already enrolled for gateway 'gw-a'" in r.text
+            assert good not in r.text
             # re-keying a gateway with its own key is not a reuse
             assert c.put("/api/v1/gateways/gw-a", json={"public_key": good}, headers=admin).status_code == 200
             for reserved in ("ingest", "healthcheck"):
                 key = public_key_text(new_private_key())
                 r = c.put(f"/api/v1/gateways/{reserved}", json={"public_key": key}, headers=admin)
-                assert r.status_code == 422 and "reserved" in r.text
+                assert r.status_code == 422
+                assert "reserved" in r.text
             ids = {g["gateway_id"] for g in c.get("/api/v1/gateways", headers=admin).json()}
-            assert {"gw-forger", "gw-b", "ingest", "healthcheck"}.isdisjoint(ids) and "gw-a" in ids
+            assert {"gw-forger", "gw-b", "ingest", "healthcheck"}.isdisjoint(ids)
+            assert "gw-a" in ids
     finally:
         store.close()
 
@@ -197,7 +205,8 @@ def test_forged_visits_are_signature_invalid_for_every_small_order_key_and_r() -
                 forged = _forged(seq * 10 + j, gid, r, now - timedelta(seconds=30))
                 real_forgeries += _cofactorless_accepts(canonical_bytes(forged), r, key)
                 result = validate(topic(gid), encode(forged), now, ctx)
-                assert isinstance(result, Rejection) and result.reason is RejectReason.SIGNATURE_INVALID, (gid, j)
+                assert isinstance(result, Rejection), (gid, j)
+                assert result.reason is RejectReason.SIGNATURE_INVALID, (gid, j)
     assert real_forgeries > 0  # some of these satisfy the cofactorless equation: they were real forgeries
     # the honest gateway next to them is unaffected
     assert not isinstance(validate(topic(GW), encode(visit(1, first_seen=now - timedelta(seconds=30))), now, ctx),
@@ -211,7 +220,8 @@ def test_identity_r_and_zero_s_under_the_all_zero_key() -> None:
     for seq in range(1, 25):
         forged = _forged(seq, "gw-zero", SMALL_ORDER[0], now - timedelta(seconds=30))
         result = validate(topic("gw-zero"), encode(forged), now, ctx)
-        assert isinstance(result, Rejection) and result.reason is RejectReason.SIGNATURE_INVALID
+        assert isinstance(result, Rejection)
+        assert result.reason is RejectReason.SIGNATURE_INVALID
 
 
 # ---- end to end: the shipped Mosquitto and an ingest worker ---------------------------------------
@@ -237,10 +247,11 @@ def test_no_forged_visit_is_stored_end_to_end(broker: Mosquitto, tmp_path: Path)
     try:
         assert worker.wait_connected(10)
         now = datetime.now(UTC)
-        forged: list[tuple[str, dict[str, Any]]] = []
-        for seq in range(1, 25):  # 24 forged visits per forger, every small-order R in turn
-            for gid in ("gw-zero", "gw-small"):
-                forged.append((gid, _forged(seq, gid, SMALL_ORDER[seq % 8], now - timedelta(seconds=40))))
+        forged: list[tuple[str, dict[str, Any]]] = [  # 24 forged visits per forger, every small-order R in turn
+            (gid, _forged(seq, gid, SMALL_ORDER[seq % 8], now - timedelta(seconds=40)))
+            for seq in range(1, 25)
+            for gid in ("gw-zero", "gw-small")
+        ]
         genuine = [visit(100 + i, first_seen=now - timedelta(seconds=40)) for i in range(5)]
         for gid, obj in forged:
             publishers[gid].publish(topic(gid), encode(obj))

@@ -110,7 +110,8 @@ def _read_answer(sock: socket.socket, sent: int) -> Answer:
         data += chunk
     head, _, rest = data.partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
-    assert lines and lines[0].startswith("HTTP/1.1 "), f"no HTTP answer: {data[:200]!r}"
+    assert lines, f"no HTTP answer: {data[:200]!r}"
+    assert lines[0].startswith("HTTP/1.1 "), f"no HTTP answer: {data[:200]!r}"
     headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
     want = int(headers.get("content-length", "0"))
     while len(rest) < want:
@@ -174,10 +175,12 @@ def test_declared_oversize_body_without_token_is_413_before_reading_and_memory_s
 
 def test_declared_oversize_body_with_token_is_413(server: Server) -> None:
     answer = send(server.port, "PUT", "/api/v1/estate-file", total=HOSTILE, declare=True, token=server.admin)
-    assert answer.status == 413 and _error(answer)["code"] == "too_large"
+    assert answer.status == 413
+    assert _error(answer)["code"] == "too_large"
     answer = send(server.port, "PUT", "/api/v1/badges/EQUIPE-Z", total=DEFAULT_LIMIT + 1, declare=True,
                   token=server.admin, content_type="application/json")
-    assert answer.status == 413 and str(DEFAULT_LIMIT) in _error(answer)["detail"]
+    assert answer.status == 413
+    assert str(DEFAULT_LIMIT) in _error(answer)["detail"]
 
 
 def test_streamed_oversize_import_with_token_is_413_at_the_limit_and_memory_stays_flat(server: Server) -> None:
@@ -195,7 +198,8 @@ def test_streamed_oversize_json_body_is_413_not_a_parse_error(server: Server) ->
     # FastAPI parses JSON bodies itself and would call the aborted read a 400: the guard answers 413
     answer = send(server.port, "PUT", "/api/v1/badges/EQUIPE-Z", total=HOSTILE, declare=False, token=server.admin,
                   content_type="application/json")
-    assert answer.status == 413 and _error(answer)["code"] == "too_large"
+    assert answer.status == 413
+    assert _error(answer)["code"] == "too_large"
     assert answer.sent < 16 * MB
 
 
@@ -204,7 +208,8 @@ def test_streamed_body_without_token_is_refused_before_it_is_read(server: Server
     answer = send(server.port, "PUT", "/api/v1/estate-file", total=HOSTILE, declare=False)
     # no length to judge by, but no token either: the 401 comes first, without reading a byte of it
     assert answer.status == 401, answer
-    assert answer.headers["www-authenticate"].startswith("Bearer") and answer.headers["connection"] == "close"
+    assert answer.headers["www-authenticate"].startswith("Bearer")
+    assert answer.headers["connection"] == "close"
     assert answer.sent < 16 * MB
     unknown = send(server.port, "POST", "/api/v1/estate-file/check", total=HOSTILE, declare=False, token="rnd_nope")
     assert unknown.status == 401
@@ -215,9 +220,11 @@ def test_login_body_is_bounded_declared_or_streamed(server: Server) -> None:
     before = warm_up(server)
     form = "application/x-www-form-urlencoded"
     declared = send(server.port, "POST", "/login", total=HOSTILE, declare=True, content_type=form)
-    assert declared.status == 413 and declared.sent < 8 * MB
+    assert declared.status == 413
+    assert declared.sent < 8 * MB
     streamed = send(server.port, "POST", "/login", total=HOSTILE, declare=False, content_type=form)
-    assert streamed.status == 413 and _error(streamed)["detail"] == f"request body larger than {DEFAULT_LIMIT} bytes"
+    assert streamed.status == 413
+    assert _error(streamed)["detail"] == f"request body larger than {DEFAULT_LIMIT} bytes"
     assert streamed.sent < 16 * MB
     assert peak_rss(server.pid) - before < MAX_GROWTH
 

@@ -208,7 +208,8 @@ def test_poisons_are_recorded_and_the_worker_stores_what_follows(
         start, end = _window()
         assert wait_for(lambda: seen() > before and len(store.visits(start, end)) == len(valid), 20), (
             payload[:200], worker.counters.snapshot(), worker.failure)
-        assert worker.failure is None and worker.connected
+        assert worker.failure is None
+        assert worker.connected
 
     try:
         for _, kind, payload in NAMED_POISONS:
@@ -233,7 +234,8 @@ def test_poisons_are_recorded_and_the_worker_stores_what_follows(
         assert sorted(v.event_id for v in store.visits(start, end)) == sorted(valid)
         snap = worker.counters.snapshot()
         assert sum(snap["rejected"].values()) == len(published)  # type: ignore[attr-defined]
-        assert worker.failure is None and worker.connected
+        assert worker.failure is None
+        assert worker.connected
         assert all(SECRET not in r.getMessage() for r in caplog.records)
     finally:
         pub.close()
@@ -276,7 +278,8 @@ def test_the_engine_refuses_what_it_cannot_hold_with_store_rejected(store: Store
         store.write(_records()[case])
     start, end = _window()
     if isinstance(store, SqliteStore):  # one transaction: nothing of the refused batch is kept
-        assert store.visits(start, end) == [] and store.latest_gateway_states() == {}
+        assert store.visits(start, end) == []
+        assert store.latest_gateway_states() == {}
     # the store still works: the same kinds of record with ordinary values are written
     [state] = _records()["state outbox_depth 2^64"].gateway_states
     store.write(WriteBatch(gateway_states=(replace(state, outbox_depth=7),)))
@@ -319,7 +322,8 @@ def test_a_record_the_store_refuses_is_isolated_recorded_and_acked(broker: Mosqu
         assert (rejection.event_id, rejection.gateway_id, rejection.topic) == (poison["id"], GW, topic())
         assert rejection.payload_sha256 == hashlib.sha256(encode(poison)).hexdigest()
         assert "EQUIPE" not in rejection.detail
-        assert worker.failure is None and worker.connected
+        assert worker.failure is None
+        assert worker.connected
         assert worker.counters.snapshot()["rejected"] == {"store_refused": 1}
         assert wait_for(lambda: worker.pending == 0, 10)  # every message acked, the poison included
     finally:

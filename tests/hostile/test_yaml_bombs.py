@@ -39,8 +39,9 @@ def laughs(levels: int = 9, width: int = 9) -> str:
     """The billion-laughs document: each level is ``width`` aliases to the previous one."""
     names = "abcdefghijklmnopqrstuvwxyz"
     lines = ['a: &a "lol"']
-    for i in range(1, levels + 1):
-        lines.append(f"{names[i]}: &{names[i]} [" + ",".join([f"*{names[i - 1]}"] * width) + "]")
+    lines.extend(
+        f"{names[i]}: &{names[i]} [" + ",".join([f"*{names[i - 1]}"] * width) + "]" for i in range(1, levels + 1)
+    )
     return "\n".join(lines) + "\n"
 
 
@@ -70,7 +71,8 @@ def test_the_bomb_is_small_and_real() -> None:
     the same shape with a few levels is ordinary YAML the loader reads: aliases are bounded, not banned."""
     assert len(BOMB.encode()) < 400
     small = safe_yaml.safe_load(laughs(levels=3), "small.yaml")
-    assert small["d"][8][8][8] == "lol" and len(small["d"]) == 9
+    assert small["d"][8][8][8] == "lol"
+    assert len(small["d"]) == 9
 
 
 def test_billion_laughs_is_refused_fast_in_bounded_memory(tmp_path: Path) -> None:
@@ -98,7 +100,8 @@ def test_billion_laughs_is_refused_fast_in_bounded_memory(tmp_path: Path) -> Non
     done = _run("-c", script)
     assert done.returncode == 0, done.stdout + done.stderr
     message, figures = done.stdout.strip().splitlines()
-    assert message.startswith(f"{bomb}:") and f"more than {MAX_NODES} YAML nodes" in message
+    assert message.startswith(f"{bomb}:")
+    assert f"more than {MAX_NODES} YAML nodes" in message
     took, rss_mb = figures.split()
     assert float(took) < 1.0
     assert int(rss_mb) < 200  # the interpreter and PyYAML; nothing expanded
@@ -108,7 +111,9 @@ def test_billion_laughs_in_process_names_the_limit_and_line() -> None:
     with pytest.raises(YamlLimitError) as caught:
         safe_yaml.safe_load(BOMB, "bomb.yaml")
     err = caught.value
-    assert err.source == "bomb.yaml" and err.line is not None and 1 < err.line <= 10
+    assert err.source == "bomb.yaml"
+    assert err.line is not None
+    assert 1 < err.line <= 10
     assert str(err) == f"bomb.yaml:{err.line}: more than {MAX_NODES} YAML nodes (aliases counted expanded)"
     assert isinstance(err, yaml.YAMLError)  # a caller that only knows YAML errors still refuses it
 
@@ -173,7 +178,8 @@ def test_values_the_constructor_cannot_build_are_yaml_errors_not_crashes() -> No
     for text, what in [("n: " + "9" * 5000, "invalid int value"), ("d: 2026-13-45", "invalid timestamp value")]:
         with pytest.raises(yaml.MarkedYAMLError, match=what) as caught:
             safe_yaml.safe_load(text, "v.yaml")
-        assert caught.value.problem_mark is not None and caught.value.problem_mark.line == 0
+        assert caught.value.problem_mark is not None
+        assert caught.value.problem_mark.line == 0
 
 
 # ---- the estate file: parse_estate, ronde estate check ---------------------------------------------------
@@ -191,7 +197,8 @@ def test_estate_parser_refuses_bombs_with_the_limit(name: str) -> None:
     with pytest.raises(EstateFileError) as caught:
         parse_estate(BOMBS[name], "estate.yaml")
     (err,) = caught.value.errors
-    assert EXPECTED[name] in err.message and err.line is not None
+    assert EXPECTED[name] in err.message
+    assert err.line is not None
     assert isinstance(caught.value.__cause__, YamlLimitError)
 
 
@@ -245,7 +252,9 @@ def test_estate_check_refuses_control_characters_in_names(
     done = _run("-m", "ronde.cli", "estate", "check", str(path))
     assert done.returncode == 1, done.stdout + done.stderr
     err = next(x for x in done.stderr.splitlines() if char in x)
-    assert err.startswith(f"{path}:{line}: ") and location in err and "one line of visible text" in err
+    assert err.startswith(f"{path}:{line}: ")
+    assert location in err
+    assert "one line of visible text" in err
 
 
 def test_every_name_field_is_checked() -> None:
@@ -271,10 +280,12 @@ def test_ingest_config_and_gateways_refuse_bombs(tmp_path: Path, name: str) -> N
     path.write_text(BOMBS[name])
     with pytest.raises(ConfigError) as config_err:
         load_config(path)
-    assert str(config_err.value).startswith(f"{path}:") and EXPECTED[name] in str(config_err.value)
+    assert str(config_err.value).startswith(f"{path}:")
+    assert EXPECTED[name] in str(config_err.value)
     with pytest.raises(GatewaysFileError) as gw_err:
         load_gateways(path)
-    assert gw_err.value.source == str(path) and EXPECTED[name] in str(gw_err.value)
+    assert gw_err.value.source == str(path)
+    assert EXPECTED[name] in str(gw_err.value)
     assert "line " in gw_err.value.problems[0]
 
 
@@ -297,7 +308,8 @@ def test_ingest_start_up_refuses_a_bomb_and_exits_2(tmp_path: Path, which: str) 
     args += [which, str(bomb)] if which == "--gateways" else [which, str(bomb), "--gateways", str(gateways)]
     done = _run(*args)
     assert done.returncode == 2, done.stdout + done.stderr
-    assert str(bomb) in done.stderr and f"more than {MAX_NODES} YAML nodes" in done.stderr
+    assert str(bomb) in done.stderr
+    assert f"more than {MAX_NODES} YAML nodes" in done.stderr
     assert "Traceback" not in done.stderr
 
 
@@ -359,13 +371,15 @@ def test_api_estate_import_refuses_bombs_with_422(client: TestClient, name: str,
     body = r.json()
     assert EXPECTED[name] in body["detail"]
     (err,) = body["errors"]
-    assert EXPECTED[name] in err["message"] and err["line"] is not None
+    assert EXPECTED[name] in err["message"]
+    assert err["line"] is not None
     assert client.get("/api/v1/estate-file", headers=ADMIN).text == before  # nothing applied
 
 
 def test_api_estate_import_refuses_oversized(client: TestClient) -> None:
     r = client.put("/api/v1/estate-file", content=SAMPLE + "#" * MAX_BYTES, headers=ADMIN)
-    assert r.status_code in (413, 422) and "larger than" in r.text
+    assert r.status_code in (413, 422)
+    assert "larger than" in r.text
 
 
 @pytest.mark.parametrize(
@@ -375,12 +389,14 @@ def test_api_estate_import_refuses_control_characters(client: TestClient, text: 
     r = client.put("/api/v1/estate-file", content=text.encode("utf-8"), headers=ADMIN)
     assert r.status_code == 422, r.text
     err = next(e for e in r.json()["errors"] if char in e["message"])
-    assert err["line"] is not None and err["location"].endswith((".name", ".city"))
+    assert err["line"] is not None
+    assert err["location"].endswith((".name", ".city"))
 
 
 def test_api_registry_edits_refuse_control_characters(client: TestClient) -> None:
     r = client.put(
         "/api/v1/landlords/paris-habitat", json={"name": "Paris Habitat\n# manifest: {}", "dwellings": 1}, headers=ADMIN
     )
-    assert r.status_code == 422 and "U+000A" in r.text
+    assert r.status_code == 422
+    assert "U+000A" in r.text
     assert "\n" not in client.get("/api/v1/landlords/paris-habitat", headers=ADMIN).json()["name"]

@@ -31,7 +31,8 @@ def locked(role: str) -> dict[str, str]:
 
 def lock_script() -> ModuleType:
     spec = importlib.util.spec_from_file_location("ronde_lock_script", REPO / "scripts" / "lock.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

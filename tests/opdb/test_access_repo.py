@@ -42,7 +42,8 @@ def test_gateways_enrol_revoke_and_bump_the_version(engine: Engine) -> None:
     with sessions.begin() as s:
         assert set(access_repo.gateway_registry(s).entries) == {"gw-1"}
         records = {r.id: r for r in access_repo.gateway_records(s)}
-    assert records["gw-2"].revoked_at is not None and records["gw-1"].badges == frozenset({"EQUIPE-A"})
+    assert records["gw-2"].revoked_at is not None
+    assert records["gw-1"].badges == frozenset({"EQUIPE-A"})
     assert repo.version() == v1 + 1
     with sessions.begin() as s, pytest.raises(EnrolmentError, match="already enrolled for gateway 'gw-1'"):
         access_repo.put_gateway(s, gateway_entry("gw-3", k1))
@@ -71,16 +72,20 @@ def test_badges_tokens_sessions_and_access_log(engine: Engine) -> None:
     store.put(PageSession("k" * 64, hash_token("sup"), t0, t0 + timedelta(minutes=5)))
     later = PageSession("k" * 64, hash_token("sup"), t0, t0 + timedelta(minutes=5))
     assert DbSessionStore(engine).get("k" * 64) == later  # another process sees it
-    assert store.purge(lambda sess: sess.last_seen > t0 + timedelta(hours=1)) == 1 and store.get("k" * 64) is None
-    assert book.revoke(hash_token("sup")) and other_process.authenticate("sup") is None  # revoked: everywhere
+    assert store.purge(lambda sess: sess.last_seen > t0 + timedelta(hours=1)) == 1
+    assert store.get("k" * 64) is None
+    assert book.revoke(hash_token("sup"))
+    assert other_process.authenticate("sup") is None  # revoked: everywhere
     with sessions.begin() as s:  # the tokens file again: re-admits what it lists
         access_repo.import_tokens(s, tokens[:1])
-    assert other_process.authenticate("sup") is not None and other_process.authenticate("ll") is None
+    assert other_process.authenticate("sup") is not None
+    assert other_process.authenticate("ll") is None
     log = DbAccessLog(engine)
     entry = AccessEntry(t0, "audit-ph", "landlord", "paris-habitat", "audit.report.pdf", "landlord=paris-habitat", 200)
     log.append(entry)
     log.append(AccessEntry(t0, "audit-ph", "landlord", "paris-habitat", "audit.report.pdf", "landlord=x", 403, True))
-    assert log.entries()[0] == entry and log.entries(limit=1)[0].denied
+    assert log.entries()[0] == entry
+    assert log.entries(limit=1)[0].denied
 
 
 def test_calendar_with_an_estate_override_and_partners(engine: Engine, box: SecretBox) -> None:
@@ -95,7 +100,9 @@ def test_calendar_with_an_estate_override_and_partners(engine: Engine, box: Secr
     with sessions.begin() as s:
         assert service_repo.get_calendar(s).closed == frozenset({date(2026, 12, 25)})
         own = service_repo.get_calendar(s, estate=estate)
-        assert own.days == frozenset({4, 5}) and own.crosses_midnight and not own.closed
+        assert own.days == frozenset({4, 5})
+        assert own.crosses_midnight
+        assert not own.closed
         assert service_repo.get_calendar(s, estate="elsewhere") == service_repo.get_calendar(s)
         service_repo.put_partner(s, "Centre social", "social_centre", frozenset({estate}))
     with sessions.begin() as s:

@@ -142,9 +142,11 @@ def test_a_rename_and_a_revocation_through_one_process_hold_in_the_other(two_api
     assert status == 200, put
     # the other process sees it at once: no reload, no file, no signal
     status, seen = _call(b, "GET", f"/api/v1/checkpoints/{PH_CP}", "tok-super")
-    assert status == 200 and seen["name"] == "Hall A – renommé par le processus A"
+    assert status == 200
+    assert seen["name"] == "Hall A – renommé par le processus A"
     status, mine = _call(b, "GET", f"/api/v1/checkpoints/{PH_CP}", "tok-ph")
-    assert status == 200 and mine["name"] == seen["name"]
+    assert status == 200
+    assert mine["name"] == seen["name"]
 
     # a page session opened on A holds on B (sessions are rows of the database, not of a process)
     cookie = _sign_in(a, "tok-ph")
@@ -152,7 +154,8 @@ def test_a_rename_and_a_revocation_through_one_process_hold_in_the_other(two_api
     # a read of audit data through A is in the access log read through B
     assert _call(a, "GET", f"/api/v1/checkpoints/{PH_CP}/visits", "tok-ph")[0] == 200
     status, log = _call(b, "GET", "/api/v1/audit/access-log", "tok-admin")
-    assert status == 200 and any(e["who"] == "audit-ph" and e["what"] == "events.checkpoint" for e in log), log
+    assert status == 200, log
+    assert any(e["who"] == "audit-ph" and e["what"] == "events.checkpoint" for e in log), log
 
     # a token revoked through B is refused by both at once, with the sessions it opened; the others go on
     for port in (a, b):
@@ -170,7 +173,8 @@ def test_a_rename_and_a_revocation_through_one_process_hold_in_the_other(two_api
 def test_twenty_concurrent_writes_through_two_processes(two_apis: tuple[int, int], db_url: str) -> None:
     a, b = two_apis
     status, rows = _call(a, "GET", "/api/v1/checkpoints", "tok-admin")
-    assert status == 200 and len(rows) == 82
+    assert status == 200
+    assert len(rows) == 82
     engine = make_engine(db_url)
     repo = RegistryRepository(engine)
     revisions_before = repo.revisions()
@@ -200,7 +204,9 @@ def test_twenty_concurrent_writes_through_two_processes(two_apis: tuple[int, int
         status, after = _call(port, "GET", "/api/v1/checkpoints", "tok-admin")
         assert status == 200
         ids = {r["id"] for r in after}
-        assert len(after) == 82 and set(new) <= ids and not ids & set(gone)
+        assert len(after) == 82
+        assert set(new) <= ids
+        assert not ids & set(gone)
     # one revision per change, in one line (each one's parent is the one before)
     revisions = repo.revisions()
     added = revisions[len(revisions_before):]
@@ -210,5 +216,6 @@ def test_twenty_concurrent_writes_through_two_processes(two_apis: tuple[int, int
     assert {r.author for r in added} == {"root"}
     assert repo.version() == version_before + 20
     snapshot = repo.snapshot()
-    assert snapshot.revision is not None and snapshot.revision.id == added[-1].id
+    assert snapshot.revision is not None
+    assert snapshot.revision.id == added[-1].id
     engine.dispose()

@@ -25,7 +25,8 @@ def test_an_empty_database_is_upgraded_to_the_models_schema(bare_engine: Engine)
 
 def test_a_database_of_the_first_migration_with_data_is_upgraded(bare_engine: Engine) -> None:
     first = known_revisions()[0]
-    assert len(known_revisions()) >= 2 and first == "0001"
+    assert len(known_revisions()) >= 2
+    assert first == "0001"
     upgrade(bare_engine, first)
     revisions = sa.table("registry_revisions", sa.column("id"), sa.column("label"), sa.column("digest"),
                          sa.column("created_at", sa.DateTime(timezone=True)))
@@ -66,4 +67,5 @@ def test_a_password_never_appears_in_the_message() -> None:
     engine = make_engine("postgresql://ronde:s3cret@127.0.0.1:1/none", connect_args={"connect_timeout": 1})
     with pytest.raises(DatabaseNotCurrent) as err:
         require_current(engine)
-    assert "s3cret" not in str(err.value) and "***" in str(err.value)
+    assert "s3cret" not in str(err.value)
+    assert "***" in str(err.value)

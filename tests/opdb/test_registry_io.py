@@ -52,15 +52,20 @@ def test_db_upgrade_and_current(
 ) -> None:
     monkeypatch.setenv("RONDE_DATABASE_URL", db_url)  # the setting every server role reads
     code, _, err = run(capsys, "db", "current")
-    assert code == 1 and "ronde db upgrade --url" in err
+    assert code == 1
+    assert "ronde db upgrade --url" in err
     code, _, err = run(capsys, "registry", "import", "--url", db_url, "--badges", "x.yaml")
-    assert code == 2 and "no schema yet: run `ronde db upgrade" in err
+    assert code == 2
+    assert "no schema yet: run `ronde db upgrade" in err
     code, out, _ = run(capsys, "db", "upgrade", "--url", db_url)
-    assert code == 0 and "upgraded from an empty database to migration" in out
+    assert code == 0
+    assert "upgraded from an empty database to migration" in out
     code, out, _ = run(capsys, "db", "current", "--url", db_url)
-    assert code == 0 and "already" not in out
+    assert code == 0
+    assert "already" not in out
     code, out, _ = run(capsys, "db", "upgrade", "--url", db_url)
-    assert code == 0 and "already at migration" in out
+    assert code == 0
+    assert "already at migration" in out
 
 
 def test_import_then_export_gives_the_same_content(
@@ -78,7 +83,8 @@ def test_import_then_export_gives_the_same_content(
                        *[a for k, p in exported.items() for a in (f"--{k}", str(p))])
     assert code == 0, err
     again = load_estate(exported["estate"])
-    assert registry_digest(again) == registry_digest(sample) and again.revision == sample.revision
+    assert registry_digest(again) == registry_digest(sample)
+    assert again.revision == sample.revision
     assert {c.id: c.beacon.identity_key for c in again.eid_checkpoints()} == {
         c.id: c.beacon.identity_key for c in sample.eid_checkpoints()}
     assert load_gateways(exported["gateways"]) == load_gateways(files["gateways"])
@@ -87,17 +93,22 @@ def test_import_then_export_gives_the_same_content(
     # re-importing what was exported changes nothing and adds no revision
     code, out, err = run(capsys, *import_args(db_url, exported))
     assert code == 0, err
-    assert "(unchanged)" in out and "gateways: 0 change(s)" in out and "tokens: 0 change(s)" in out
+    assert "(unchanged)" in out
+    assert "gateways: 0 change(s)" in out
+    assert "tokens: 0 change(s)" in out
     assert RegistryRepository(make_engine(db_url)).revision_count() == 1
     # an export without keys (the default) keeps the database's keys on re-import
     code, text, _ = run(capsys, "registry", "export", "--url", db_url)
-    assert code == 0 and "identity_key" not in text
+    assert code == 0
+    assert "identity_key" not in text
     keyless = tmp_path / "keyless.yaml"
     keyless.write_text(text, encoding="utf-8")
     code, out, err = run(capsys, "registry", "import", "--url", db_url, "--estate", str(keyless))
-    assert code == 0 and "(unchanged)" in out, err
+    assert code == 0, err
+    assert "(unchanged)" in out, err
     opened = RegistryRepository(engine, box).registry_with_keys()
-    assert opened is not None and all(c.beacon.identity_key is not None for c in opened.eid_checkpoints())
+    assert opened is not None
+    assert all(c.beacon.identity_key is not None for c in opened.eid_checkpoints())
 
 
 def test_errors_name_file_field_and_line_and_nothing_is_written(
@@ -114,17 +125,20 @@ def test_errors_name_file_field_and_line_and_nothing_is_written(
     bad_badges.write_text("format: ronde-badges\nversion: 1\nbadges:\n  - {badge: 'not a badge', team: A}\n")
     code, _, err = run(capsys, *import_args(db_url, {**files, "estate": broken, "badges": bad_badges}))
     assert code == 1
-    assert f"{broken}:{first_landlord + 1}:" in err and "landlord: unknown landlord 'nobody'" in err
+    assert f"{broken}:{first_landlord + 1}:" in err
+    assert "landlord: unknown landlord 'nobody'" in err
     assert f"{bad_badges}: badges[0].badge" in err
     repo = RegistryRepository(engine, box)
-    assert repo.revision_count() == 0 and repo.version() == 0  # all or nothing: the gateways were not taken either
+    assert repo.revision_count() == 0
+    assert repo.version() == 0  # all or nothing: the gateways were not taken either
     code, _, _ = run(capsys, *import_args(db_url, files))
     assert code == 0
     changed = tmp_path / "changed.yaml"
     changed.write_text(text.replace("name:", "name: X", 1) if "name: " not in text else
                        text.replace("name: ", "name: Changed ", 1), encoding="utf-8")
     code, _, err = run(capsys, "registry", "import", "--url", db_url, "--estate", str(changed))
-    assert code == 1 and "already used for another registry content" in err
+    assert code == 1
+    assert "already used for another registry content" in err
     assert repo.revision_count() == 1
 
 
@@ -135,9 +149,12 @@ def test_import_if_empty_imports_once(
     seed a new deployment, and never undo what was changed through the API afterwards."""
     files = site_files(tmp_path)
     code, out, err = run(capsys, *import_args(db_url, files), "--if-empty")
-    assert code == 0 and "(new revision)" in out, err
+    assert code == 0, err
+    assert "(new revision)" in out, err
     repo = RegistryRepository(engine, box)
     repo.delete("checkpoints", sorted(load_estate(default_estate_path()).checkpoints)[0], author="api")
     code, out, err = run(capsys, *import_args(db_url, files), "--if-empty")
-    assert code == 0 and "already holds a registry" in out and "nothing imported" in out, err
+    assert code == 0, err
+    assert "already holds a registry" in out, err
+    assert "nothing imported" in out, err
     assert repo.revision_count() == 2  # the file's, then the API's change: not put back

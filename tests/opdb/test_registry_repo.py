@@ -30,25 +30,35 @@ def test_import_records_one_revision_with_the_content_digest(engine: Engine, box
     repo = RegistryRepository(engine, box)
     doc = sample()
     first = repo.install(doc, author="migration")
-    assert first.created and first.revision.label == doc.revision
+    assert first.created
+    assert first.revision.label == doc.revision
     assert first.revision.digest == registry_digest(registry_from_document(doc))
     assert first.revision.author == "migration"
     again = repo.install(doc, author="migration")
-    assert not again.created and not again.changed and repo.revision_count() == 1 and again.version == first.version
+    assert not again.created
+    assert not again.changed
+    assert repo.revision_count() == 1
+    assert again.version == first.version
     renamed = doc.model_dump(mode="json")
     renamed["landlords"][0]["name"] = "Another name"
     with pytest.raises(RevisionConflict, match="already used for another registry content"):
         repo.install(EstateDocument.model_validate(renamed), author="x")
     assert repo.revision_count() == 1
     second = repo.install(EstateDocument.model_validate({**renamed, "revision": "2026-12-01.1"}), author="x")
-    assert second.created and second.revision.parent_id == first.revision.id and repo.revision_count() == 2
+    assert second.created
+    assert second.revision.parent_id == first.revision.id
+    assert repo.revision_count() == 2
     snap = repo.snapshot()
-    assert snap.revision == second.revision and snap.registry is not None
+    assert snap.revision == second.revision
+    assert snap.registry is not None
     assert snap.registry.landlords[doc.landlords[0].id].name == "Another name"
     assert registry_digest(snap.registry) == second.revision.digest
     # the earlier label with its own content: installed again, no new revision
     back = repo.install(doc, author="x")
-    assert not back.created and back.changed and back.revision.id == first.revision.id and repo.revision_count() == 2
+    assert not back.created
+    assert back.changed
+    assert back.revision.id == first.revision.id
+    assert repo.revision_count() == 2
 
 
 def test_eid_keys_are_sealed_and_in_no_read_model(engine: Engine, box: SecretBox) -> None:
@@ -65,13 +75,17 @@ def test_eid_keys_are_sealed_and_in_no_read_model(engine: Engine, box: SecretBox
     for cid, key in keys.items():
         assert key is not None
         sealed = bytes(raw[cid])
-        assert key not in sealed and key.hex() not in dump and key.hex().encode() not in sealed
+        assert key not in sealed
+        assert key.hex() not in dump
+        assert key.hex().encode() not in sealed
     snap = repo.snapshot()
-    assert snap.registry is not None and snap.eid_enrolled == frozenset(keys)
+    assert snap.registry is not None
+    assert snap.eid_enrolled == frozenset(keys)
     assert all(c.beacon.identity_key is None for c in snap.registry.checkpoints.values())
     assert "identity_key" not in repr(registry_to_data(snap.registry, secrets=True))
     opened = repo.registry_with_keys()
-    assert opened is not None and {c.id: c.beacon.identity_key for c in opened.eid_checkpoints()} == keys
+    assert opened is not None
+    assert {c.id: c.beacon.identity_key for c in opened.eid_checkpoints()} == keys
     with pytest.raises(SecretKeyError, match="does not open"):  # another key does not open them
         RegistryRepository(engine, SecretBox(b"\x07" * 32)).registry_with_keys()
     with pytest.raises(RegistryChangeError, match="RONDE_OPDB_SECRET_KEY"):
@@ -86,9 +100,11 @@ def test_put_and_delete_are_validated_revisions(engine: Engine, box: SecretBox) 
     eid = sorted(snap.eid_enrolled)[0]
     item = next(c for c in registry_to_data(snap.registry, secrets=False)["checkpoints"] if c["id"] == eid)
     renamed = repo.put("checkpoints", eid, {**item, "name": "Parking B2"}, author="supervisor")  # key omitted: kept
-    assert renamed.created and renamed.revision.author == "supervisor"
+    assert renamed.created
+    assert renamed.revision.author == "supervisor"
     opened = repo.registry_with_keys()
-    assert opened is not None and opened.checkpoints[eid].name == "Parking B2"
+    assert opened is not None
+    assert opened.checkpoints[eid].name == "Parking B2"
     original = registry_from_document(sample()).checkpoints[eid].beacon.identity_key
     assert opened.checkpoints[eid].beacon.identity_key == original
     with pytest.raises(RegistryChangeError, match=r"checkpoints\[\d+\]\.landlord: unknown landlord 'nobody'"):
@@ -97,9 +113,11 @@ def test_put_and_delete_are_validated_revisions(engine: Engine, box: SecretBox) 
         repo.delete("checkpoints", "nowhere", author="x")
     gone = repo.delete("checkpoints", eid, author="x")
     after = repo.snapshot()
-    assert after.registry is not None and eid not in after.registry.checkpoints
+    assert after.registry is not None
+    assert eid not in after.registry.checkpoints
     assert all(eid not in p for p in after.registry.paths)
-    assert registry_digest(after.registry) == gone.revision.digest and after.version == gone.version
+    assert registry_digest(after.registry) == gone.revision.digest
+    assert after.version == gone.version
     with pytest.raises(RegistryChangeError):  # a landlord still used by checkpoints cannot go
         repo.delete("landlords", next(iter(after.registry.landlords)), author="x")
 
@@ -123,7 +141,7 @@ def test_concurrent_writes_leave_a_consistent_registry_and_one_revision_each(eng
                 writer.put("checkpoints", cid, {**items[cid], "name": f"renamed {cid}"}, author=f"w-{cid}")
             else:
                 writer.delete("checkpoints", cid, author=f"w-{cid}")
-        except BaseException as exc:
+        except BaseException as exc:  # noqa: BLE001 - a worker thread hands whatever it raised to the test
             errors.append(exc)
 
     threads = [threading.Thread(target=work, args=(cid,)) for cid in ids]
@@ -138,10 +156,12 @@ def test_concurrent_writes_leave_a_consistent_registry_and_one_revision_each(eng
     assert not set(deletes) & set(final.registry.checkpoints)
     assert len(final.registry.checkpoints) == len(snap.registry.checkpoints) - 10
     revisions = repo.revisions()
-    assert len(revisions) == 21 and final.version == base.version + 20
+    assert len(revisions) == 21
+    assert final.version == base.version + 20
     assert sorted(r.author for r in revisions[1:]) == sorted(f"w-{c}" for c in ids)
     assert [r.parent_id for r in revisions] == [None, *[r.id for r in revisions[:-1]]]  # one line, no fork
-    assert final.revision == revisions[-1] and registry_digest(final.registry) == revisions[-1].digest
+    assert final.revision == revisions[-1]
+    assert registry_digest(final.registry) == revisions[-1].digest
     assert len({r.digest for r in revisions}) == 21
 
 
@@ -157,6 +177,8 @@ def test_readers_are_not_blocked_by_a_writer(engine: Engine, box: SecretBox) -> 
         lock_state(s).version += 100
         started = time.monotonic()
         snap = repo.snapshot()  # a reader still sees the committed registry, at once
-        assert time.monotonic() - started < 5 and snap.version == 1 and snap.registry is not None
+        assert time.monotonic() - started < 5
+        assert snap.version == 1
+        assert snap.registry is not None
         assert repo.version() == 1
         s.rollback()

@@ -41,7 +41,8 @@ def test_seeded_delays_stay_within_their_bounds_and_are_jittered() -> None:
         assert 0.0 <= d <= ceiling
         delays.append(d)
     assert len(set(delays)) == len(delays)  # jittered: never the same delay twice
-    assert max(delays[6:]) > 15.0 and min(delays[6:]) < 15.0  # capped, spread over [0, cap]
+    assert max(delays[6:]) > 15.0
+    assert min(delays[6:]) < 15.0  # capped, spread over [0, cap]
     # the same seed gives the same sequence (what tests of the callers rely on)
     again = Backoff(0.5, 30.0, rng=random.Random(7))
     assert [again.next_delay() for _ in range(40)] == delays
@@ -54,7 +55,8 @@ def test_capped_delays_are_uniform_below_the_cap() -> None:
     capped = [b.next_delay() for _ in range(4000)]
     assert max(capped) <= 8.0
     assert 3.8 < statistics.fmean(capped) < 4.2  # mean of uniform(0, 8)
-    assert min(capped) < 0.1 and max(capped) > 7.9
+    assert min(capped) < 0.1
+    assert max(capped) > 7.9
 
 
 def test_reset_starts_again_below_base() -> None:
@@ -63,7 +65,8 @@ def test_reset_starts_again_below_base() -> None:
         b.next_delay()
     assert b.ceiling() == 10.0
     b.reset()
-    assert b.attempt == 0 and b.ceiling() == 0.2
+    assert b.attempt == 0
+    assert b.ceiling() == 0.2
     assert all(Backoff(0.2, 10.0, rng=random.Random(s)).next_delay() <= 0.2 for s in range(200))
 
 

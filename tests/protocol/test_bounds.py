@@ -56,7 +56,8 @@ def test_every_member_refuses_every_extreme_value(kind: str) -> None:
 
 
 def test_the_bounds_fit_both_stores() -> None:
-    assert WIRE_INT_MAX < 2**63 and math.isfinite(WIRE_FLOAT_MAX)
+    assert WIRE_INT_MAX < 2**63
+    assert math.isfinite(WIRE_FLOAT_MAX)
     for model in MESSAGE_MODELS.values():
         assert_bounded(model)
     assert_bounded(IBeaconId)

@@ -60,5 +60,5 @@ def test_next_change() -> None:
 
 
 def test_naive_refused() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="naive datetime"):
         CAL.service_day(datetime(2026, 11, 25, 17))

@@ -38,11 +38,14 @@ end = "18:00"
 
 
 def test_the_rule() -> None:
-    assert MESSAGE is not None and MESSAGE.startswith("equals start (18:00)")
-    assert end_problem(time(16), time(22, 15)) is None and end_problem(time(20), time(2)) is None  # past midnight
+    assert MESSAGE is not None
+    assert MESSAGE.startswith("equals start (18:00)")
+    assert end_problem(time(16), time(22, 15)) is None
+    assert end_problem(time(20), time(2)) is None  # past midnight
     with pytest.raises(CalendarError) as info:
         check_calendar(ServiceCalendar(start=time(18), end=time(18)))
-    assert info.value.field == "end" and str(info.value) == f"end: {MESSAGE}"
+    assert info.value.field == "end"
+    assert str(info.value) == f"end: {MESSAGE}"
     with pytest.raises(CalendarError, match=r"^timezone: unknown time zone 'Mars/Olympus'"):
         check_calendar(ServiceCalendar(timezone="Mars/Olympus"))
     assert check_calendar(ServiceCalendar()) == ServiceCalendar()

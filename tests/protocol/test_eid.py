@@ -45,7 +45,7 @@ def test_eid_is_stable_within_a_rotation_period() -> None:
 
 
 def test_bad_arguments() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="identity key must be 16 bytes"):
         compute_eid(b"short", 10, 0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"rotation exponent K must be 0\.\.15"):
         compute_eid(bytes(16), 16, 0)

@@ -20,7 +20,8 @@ def test_sample_patrimony() -> None:
     reg = load_default_estate()
     assert reg.total_dwellings == 5836
     assert reg.landlords["paris-habitat"].dwellings == 2891
-    assert len(reg.landlords) == 6 and set(reg.estates) == {"mordacs", "bois-labbe"}
+    assert len(reg.landlords) == 6
+    assert set(reg.estates) == {"mordacs", "bois-labbe"}
     assert {c.kind for c in reg.checkpoints.values()} == set(CheckpointKind)
     assert all(reg.checkpoints_of(landlord) for landlord in reg.landlords)
     assert sum(b.dwellings for b in reg.buildings.values()) == 5836
@@ -67,5 +68,6 @@ def test_cli_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad.write_text(SAMPLE.replace("kind: playground", "kind: skatepark", 1))
     assert main(["estate", "check", str(bad)]) == 1
     err = capsys.readouterr().err
-    assert f"{bad}:" in err and ".kind:" in err
+    assert f"{bad}:" in err
+    assert ".kind:" in err
     assert main(["estate", "check", str(tmp_path / "missing.yaml")]) == 1

@@ -28,13 +28,18 @@ gateways:
 """
     reg = parse_gateways(text)
     a, b = reg.get("gw-a"), reg.get("gw-b")
-    assert a is not None and a.public_key is not None and a.badge_allowed("EQUIPE-A1")
+    assert a is not None
+    assert a.public_key is not None
+    assert a.badge_allowed("EQUIPE-A1")
     assert not a.badge_allowed("EQUIPE-B1")
-    assert b is not None and b.public_key is None and b.badge_allowed("anything")
+    assert b is not None
+    assert b.public_key is None
+    assert b.badge_allowed("anything")
     path = tmp_path / "gateways.yaml"
     path.write_text(dump_gateways(reg))
     again = load_gateways(path)
-    assert set(again.entries) == {"gw-a", "gw-b"} and again.entries["gw-a"].public_key_text == key
+    assert set(again.entries) == {"gw-a", "gw-b"}
+    assert again.entries["gw-a"].public_key_text == key
 
 
 def test_json_is_accepted() -> None:
@@ -58,7 +63,8 @@ def test_json_is_accepted() -> None:
 def test_errors_name_the_entry(text: str, needle: str) -> None:
     with pytest.raises(GatewaysFileError) as err:
         parse_gateways(text, "gw.yaml")
-    assert needle in str(err.value) and "gw.yaml" in str(err.value)
+    assert needle in str(err.value)
+    assert "gw.yaml" in str(err.value)
 
 
 def test_the_all_zero_key_is_refused_at_enrolment() -> None:
@@ -66,7 +72,8 @@ def test_the_all_zero_key_is_refused_at_enrolment() -> None:
     text = f"format: ronde-gateways\nversion: 1\ngateways:\n  - {{id: gw, public_key: \"{'A' * 43}\"}}\n"
     with pytest.raises(GatewaysFileError) as err:
         parse_gateways(text, "gw.yaml")
-    assert "gateways[0].public_key" in str(err.value) and "small-order" in str(err.value)
+    assert "gateways[0].public_key" in str(err.value)
+    assert "small-order" in str(err.value)
 
 
 def test_one_key_one_gateway() -> None:
@@ -80,7 +87,8 @@ gateways:
 """
     with pytest.raises(GatewaysFileError) as err:
         parse_gateways(text, "gw.yaml")
-    assert "gateways[1].public_key" in str(err.value) and "already enrolled for gateway 'gw-a'" in str(err.value)
+    assert "gateways[1].public_key" in str(err.value)
+    assert "already enrolled for gateway 'gw-a'" in str(err.value)
     assert key not in str(err.value)
 
 
@@ -99,11 +107,13 @@ def test_the_brokers_own_users_are_not_gateway_ids(reserved: str) -> None:
 def test_allow_unsigned_is_per_gateway_and_round_trips(tmp_path: Path) -> None:
     text = "format: ronde-gateways\nversion: 1\ngateways:\n  - {id: gw-old, allow_unsigned: true}\n  - {id: gw-new}\n"
     reg = parse_gateways(text)
-    assert reg.entries["gw-old"].allow_unsigned and not reg.entries["gw-new"].allow_unsigned
+    assert reg.entries["gw-old"].allow_unsigned
+    assert not reg.entries["gw-new"].allow_unsigned
     path = tmp_path / "gateways.yaml"
     path.write_text(dump_gateways(reg))
     again = load_gateways(path)
-    assert again.entries["gw-old"].allow_unsigned and not again.entries["gw-new"].allow_unsigned
+    assert again.entries["gw-old"].allow_unsigned
+    assert not again.entries["gw-new"].allow_unsigned
     assert "allow_unsigned" not in dump_gateways(GatewayRegistry.of(again.entries["gw-new"]))
 
 

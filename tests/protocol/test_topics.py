@@ -5,7 +5,9 @@ def test_round_trip() -> None:
     topic = gateway_topic("gw-equipe-a", TopicKind.VISIT)
     assert topic == "ronde/v1/gw/gw-equipe-a/visit"
     parsed = parse_topic(topic)
-    assert parsed is not None and parsed.gateway_id == "gw-equipe-a" and parsed.kind is TopicKind.VISIT
+    assert parsed is not None
+    assert parsed.gateway_id == "gw-equipe-a"
+    assert parsed.kind is TopicKind.VISIT
 
 
 def test_foreign_topics_are_none() -> None:

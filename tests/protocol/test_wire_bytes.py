@@ -45,7 +45,7 @@ def test_the_gateway_publishes_wire_bytes() -> None:
 def test_wire_bytes_are_utf8_and_refuse_nan() -> None:
     assert wire_bytes({"reason": "hors service, bâtiment B"}) == '{"reason":"hors service, bâtiment B"}'.encode()
     for bad in (math.nan, math.inf, -math.inf):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="not JSON compliant"):
             wire_bytes({"rssi_mean": bad})
 
 

@@ -98,8 +98,11 @@ def test_a_reader_before_any_layout_creates_nothing_and_reads_empty(influxd: Inf
     db = f"acc_{uuid.uuid4().hex[:10]}"
     api = open_reader_store(_api_args(influxd.url, db, tmp_path))  # type: ignore[arg-type]
     try:
-        assert api.visits(*WINDOW) == [] and api.rejections(*WINDOW) == [] and api.gaps(*WINDOW) == []
-        assert api.rollups(f.DAY, f.DAY) == [] and api.latest_gateway_states() == {}
+        assert api.visits(*WINDOW) == []
+        assert api.rejections(*WINDOW) == []
+        assert api.gaps(*WINDOW) == []
+        assert api.rollups(f.DAY, f.DAY) == []
+        assert api.latest_gateway_states() == {}
         api.check()
     finally:
         api.close()
@@ -110,8 +113,10 @@ def test_ingest_access_follows_its_maintenance_setting(tmp_path: Path) -> None:
     url = f"sqlite://{tmp_path}/r.db"
     maintaining = build_store(load_config(None, {"store_url": url}))
     writing = build_store(load_config(None, {"store_url": url, "maintenance": False}))
-    assert isinstance(maintaining, SqliteStore) and maintaining.access is StoreAccess.MAINTAIN
-    assert isinstance(writing, SqliteStore) and writing.access is StoreAccess.WRITE
+    assert isinstance(maintaining, SqliteStore)
+    assert maintaining.access is StoreAccess.MAINTAIN
+    assert isinstance(writing, SqliteStore)
+    assert writing.access is StoreAccess.WRITE
 
 
 def test_retention_defaults_have_one_source() -> None:
@@ -152,7 +157,8 @@ def test_sqlite_files_are_created_private(tmp_path: Path) -> None:
     store.write(WriteBatch(visits=(f.visit(1),)))
     try:
         for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
-            assert p.exists() and stat.S_IMODE(p.stat().st_mode) == 0o600, p
+            assert p.exists(), p
+            assert stat.S_IMODE(p.stat().st_mode) == 0o600, p
     finally:
         store.close()
 

@@ -17,7 +17,8 @@ from tests.support.services import free_port
 
 def test_sqlite_url_gives_an_opened_sqlite_store(tmp_path: Path) -> None:
     store = open_store(f"sqlite://{tmp_path}/sub/ronde.db")
-    assert isinstance(store, SqliteStore) and store.path == tmp_path / "sub" / "ronde.db"
+    assert isinstance(store, SqliteStore)
+    assert store.path == tmp_path / "sub" / "ronde.db"
     assert (tmp_path / "sub" / "ronde.db").exists()
     store.close()
 
@@ -25,7 +26,8 @@ def test_sqlite_url_gives_an_opened_sqlite_store(tmp_path: Path) -> None:
 def test_http_url_gives_an_influx_store_with_credentials_from_the_url() -> None:
     store = StoreConfig(url="http://ronde:p%40ss@influx.example:8086/prefix", database="prod").build()
     assert isinstance(store, InfluxStore)
-    assert store.url == "http://influx.example:8086/prefix" and store.database == "prod"
+    assert store.url == "http://influx.example:8086/prefix"
+    assert store.database == "prod"
     assert store._client_token() == "ronde:p@ss"
     store.close()
 
@@ -72,7 +74,8 @@ def test_factory_is_reachable_from_the_package(tmp_path: Path) -> None:
     assert importlib.import_module("ronde.store").open_store is open_store
     assert ronde.store.StoreConfig is StoreConfig
     store = ronde.store.open_store(f"sqlite:///{tmp_path}/abs.db")  # SQLAlchemy's four slashes work too
-    assert isinstance(store, SqliteStore) and (tmp_path / "abs.db").exists()
+    assert isinstance(store, SqliteStore)
+    assert (tmp_path / "abs.db").exists()
     store.close()
     with pytest.raises(AttributeError):
         _ = ronde.store.nothing_here

@@ -33,7 +33,8 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     else:
         server: Influxd = request.getfixturevalue("influxd")
         s = open_store(server.url, database=f"t_{uuid.uuid4().hex[:12]}", retry_budget_s=2.0)
-        assert isinstance(s, InfluxStore) and s.path is WritePath.V1  # 1.6.7 has no /api/v2/write
+        assert isinstance(s, InfluxStore)
+        assert s.path is WritePath.V1  # 1.6.7 has no /api/v2/write
     try:
         yield s
     finally:
@@ -45,8 +46,10 @@ def test_visits_round_trip_every_field(store: Store) -> None:
     store.write(WriteBatch(visits=visits))
     assert store.visits(*WINDOW) == list(visits)
     back = store.visits(*WINDOW)[1]
-    assert back.first_seen.tzinfo is not None and back.first_seen.utcoffset() == timedelta(0)
-    assert back.building == "bat-a" and store.visits(*WINDOW)[0].building is None
+    assert back.first_seen.tzinfo is not None
+    assert back.first_seen.utcoffset() == timedelta(0)
+    assert back.building == "bat-a"
+    assert store.visits(*WINDOW)[0].building is None
 
 
 def test_same_event_twice_is_stored_once(store: Store) -> None:
@@ -283,7 +286,7 @@ def test_sqlite_is_durable_and_thread_safe(tmp_path: Path) -> None:
             for j in range(20):
                 store.write(WriteBatch(visits=(f.visit(k * 100 + j),)))
                 store.visits(*WINDOW)
-        except BaseException as exc:  # pragma: no cover - reported below
+        except BaseException as exc:  # noqa: BLE001  # pragma: no cover - a worker thread hands it to the test
             errors.append(exc)
 
     threads = [threading.Thread(target=writer, args=(k,)) for k in range(4)]

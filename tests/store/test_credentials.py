@@ -17,7 +17,8 @@ def test_store_token_precedence_and_deprecated_alias() -> None:
     assert store_token({"RONDE_STORE_TOKEN": "new", "RONDE_INFLUX_TOKEN": "old"}) == "new"  # no warning
     with pytest.warns(StoreTokenDeprecation, match="RONDE_INFLUX_TOKEN is deprecated: set RONDE_STORE_TOKEN"):
         assert store_token({"RONDE_INFLUX_TOKEN": "old"}) == "old"
-    assert store_password({"RONDE_STORE_PASSWORD": "pw"}) == "pw" and store_password({}) is None
+    assert store_password({"RONDE_STORE_PASSWORD": "pw"}) == "pw"
+    assert store_password({}) is None
 
 
 def test_secret_file(tmp_path: Path) -> None:
@@ -39,4 +40,5 @@ def test_ingest_and_store_init_read_the_same_variable(variable: str, monkeypatch
     args = argparse.Namespace(config=None, no_maintenance=False)
     with pytest.warns(StoreTokenDeprecation) if variable == "RONDE_INFLUX_TOKEN" else nullcontext():
         config = _config_from(args)
-    assert config.influx_token is not None and config.influx_token.get_secret_value() == "tok"
+    assert config.influx_token is not None
+    assert config.influx_token.get_secret_value() == "tok"

@@ -38,12 +38,16 @@ def test_open_creates_database_and_retention_policies(influxd: Influxd) -> None:
         body = http.get("/query", params={"q": f'SHOW RETENTION POLICIES ON "{db}"'}).json()
     rps = {row[0]: row[1] for row in body["results"][0]["series"][0]["values"]}
     assert [row[0] for row in body["results"][0]["series"][0]["values"] if row[4]] == ["raw"]  # the default
-    assert rps["raw"] == "1080h0m0s" and rps["rejections"] == "1440h0m0s" and rps["proof"] == "9600h0m0s"
+    assert rps["raw"] == "1080h0m0s"
+    assert rps["rejections"] == "1440h0m0s"
+    assert rps["proof"] == "9600h0m0s"
     store.apply_retention(RetentionPolicy(raw_days=30, proof_days=365, rejections_days=10), f.BASE)
     with httpx.Client(base_url=influxd.url) as http:
         body = http.get("/query", params={"q": f'SHOW RETENTION POLICIES ON "{db}"'}).json()
     rps = {row[0]: row[1] for row in body["results"][0]["series"][0]["values"]}
-    assert rps["raw"] == "720h0m0s" and rps["rejections"] == "240h0m0s" and rps["proof"] == "8760h0m0s"
+    assert rps["raw"] == "720h0m0s"
+    assert rps["rejections"] == "240h0m0s"
+    assert rps["proof"] == "8760h0m0s"
     store.close()
 
 
@@ -73,7 +77,8 @@ def test_v2_write_sends_synchronous_batches_to_db_rp_buckets_with_token() -> Non
         assert writes[0].body.decode().splitlines() == [visit_line(v) for v in visits]
         store.visits(f.BASE, f.BASE + timedelta(hours=1))
         query = s.sent("POST", "/query")[-1]
-        assert query.query["db"] == ["ronde"] and query.query["rp"] == ["raw"]
+        assert query.query["db"] == ["ronde"]
+        assert query.query["rp"] == ["raw"]
         assert query.headers["Authorization"] == "Token s3cret"
         store.close()
 
@@ -85,11 +90,13 @@ def test_v18_uses_user_password_token_and_influxql_layout() -> None:
         store.open()
         assert store.path is WritePath.V2
         statements = b"".join(r.body for r in s.sent("POST", "/query")).decode()
-        assert "CREATE+DATABASE" in statements and "CREATE+RETENTION+POLICY" in statements
+        assert "CREATE+DATABASE" in statements
+        assert "CREATE+RETENTION+POLICY" in statements
         assert s.sent("POST", "/query")[0].headers["Authorization"].startswith("Basic ")
         store.write(WriteBatch(visits=(f.visit(1),)))
         (write,) = s.sent("POST", "/api/v2/write")
-        assert write.headers["Authorization"] == "Token ronde:pw" and write.query["org"] == ["-"]
+        assert write.headers["Authorization"] == "Token ronde:pw"
+        assert write.query["org"] == ["-"]
         assert write.query["bucket"] == ["ronde/raw"]
         store.close()
 

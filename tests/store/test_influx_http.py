@@ -56,7 +56,8 @@ def test_unknown_version_fails_with_advice() -> None:
 def test_detects_debian_influxd_for_real(influxd: Influxd) -> None:
     with httpx.Client(base_url=influxd.url) as http:
         info = detect_server(http)
-    assert info.release == (1, 6, 7) and info.build == "OSS"
+    assert info.release == (1, 6, 7)
+    assert info.build == "OSS"
     assert write_path(info) is WritePath.V1
 
 

@@ -14,7 +14,9 @@ def test_defaults_follow_the_cnil_guidance() -> None:
     assert (DEFAULT_RETENTION.raw_days, DEFAULT_RETENTION.proof_days, DEFAULT_RETENTION.rejections_days) == (
         60, 365, 60)
     days = measurement_days(DEFAULT_RETENTION)
-    assert days["visit"] == 60 and days["checkpoint_day"] == 365 and days["rejection"] == 60
+    assert days["visit"] == 60
+    assert days["checkpoint_day"] == 365
+    assert days["rejection"] == 60
 
 
 @pytest.mark.parametrize(
@@ -33,7 +35,8 @@ def test_invalid_policies_fail_fast(policy: RetentionPolicy, message: str) -> No
 
 def test_extra_shortens_one_measurement() -> None:
     days = measurement_days(RetentionPolicy(extra={"beacon_telemetry": 14}))
-    assert days["beacon_telemetry"] == 14 and days["visit"] == 60
+    assert days["beacon_telemetry"] == 14
+    assert days["visit"] == 60
 
 
 def test_cutoffs() -> None:

@@ -13,14 +13,17 @@ from tests.store import factories as f
 def test_no_name_is_both_a_tag_and_a_field_and_none_is_reserved() -> None:
     for m in MEASUREMENTS:
         assert not set(m.tags) & set(m.fields), m.name
-        assert "time" not in m.tags and "time" not in m.fields
+        assert "time" not in m.tags
+        assert "time" not in m.fields
         assert not any(name.startswith("_") for name in (*m.tags, *m.fields, m.name))
 
 
 def test_badge_is_never_a_tag() -> None:
-    assert "badge" not in schema.VISIT.tags and "badge" in schema.VISIT.fields
+    assert "badge" not in schema.VISIT.tags
+    assert "badge" in schema.VISIT.fields
     line = schema.visit_line(f.visit(1))
-    assert ",badge=" not in line.split(" ")[0] and 'badge="team-1"' in line
+    assert ",badge=" not in line.split(" ")[0]
+    assert 'badge="team-1"' in line
 
 
 def test_each_record_kind_lands_in_its_retention_class() -> None:
@@ -46,7 +49,9 @@ def test_example_visit_line() -> None:
     tags, fields, ts = line.split(" ")
     assert tags == ("visit,beacon_check=static,building=bat-a,checkpoint=cp-1,estate=mordacs,gateway=gw-1,"
                     "kind=stairwell_hall,landlord=paris-habitat,verification=signed")
-    assert "event_id=\"" in fields and "seq=2i" in fields and "dwell_s=40.25" in fields
+    assert "event_id=\"" in fields
+    assert "seq=2i" in fields
+    assert "dwell_s=40.25" in fields
     assert int(ts) // NS_PER_MS == to_ms(f.visit(1).first_seen)
 
 
@@ -54,7 +59,9 @@ def test_rollup_points_stay_inside_their_day_and_versions_differ() -> None:
     r = f.rollup("cp-1")
     start = schema.day_start_ns(r.service_day)
     a, b = schema.rollup_ns(r, 1000), schema.rollup_ns(r, 1001)
-    assert a != b and start <= a < start + schema.NS_PER_DAY and start <= b < start + schema.NS_PER_DAY
+    assert a != b
+    assert start <= a < start + schema.NS_PER_DAY
+    assert start <= b < start + schema.NS_PER_DAY
 
 
 def test_rows_decode_back_to_records() -> None:
@@ -70,7 +77,8 @@ def test_rows_decode_back_to_records() -> None:
 
 def test_millisecond_helpers() -> None:
     t = datetime(2026, 3, 29, 19, 30, tzinfo=UTC)
-    assert ceil_ms(t) == to_ms(t) and ceil_ms(t + timedelta(microseconds=1)) == to_ms(t) + 1
+    assert ceil_ms(t) == to_ms(t)
+    assert ceil_ms(t + timedelta(microseconds=1)) == to_ms(t) + 1
     assert to_ms(t - timedelta(microseconds=1)) == to_ms(t) - 1
     assert schema.from_ms(to_ms(t)) == t
 
