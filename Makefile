@@ -8,6 +8,7 @@ demo:  ## one evening of patrols end to end, embedded (no server needed)
 test:  ## installs what the tests need (Debian packages, venv), then lint, types and every test
 	@python3 scripts/lock.py --check
 	@scripts/setup-system.sh
+	.venv/bin/ruff format --check ronde tests bench scripts
 	.venv/bin/ruff check ronde tests bench scripts
 	.venv/bin/mypy
 	.venv/bin/pytest --cov --cov-report=term --cov-fail-under=$(COVERAGE_FLOOR)
@@ -17,6 +18,7 @@ test:  ## installs what the tests need (Debian packages, venv), then lint, types
 COVERAGE_FLOOR = 88
 
 lint:
+	.venv/bin/ruff format --check ronde tests bench scripts
 	.venv/bin/ruff check ronde tests bench scripts
 	.venv/bin/mypy
 

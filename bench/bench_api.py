@@ -62,13 +62,23 @@ def main() -> int:
     t0 = time.perf_counter()
     get(coverage, year)
     cold_ms = (time.perf_counter() - t0) * 1000
-    results.append(("GET coverage/landlords/{id}, month (with per-day detail)",
-                    timed(lambda: get(coverage, month), args.repeat), 200.0))
-    results.append(("GET coverage/landlords/{id}, year (cache warm)", timed(lambda: get(coverage, year), args.repeat),
-                    200.0))
-    results.append(("GET audit/landlords/{id}/report.pdf, month",
-                    timed(lambda: get(f"/api/v1/audit/landlords/{LANDLORD}/report.pdf", pdf),
-                          max(3, args.repeat // 6)), 2000.0))
+    results.append(
+        (
+            "GET coverage/landlords/{id}, month (with per-day detail)",
+            timed(lambda: get(coverage, month), args.repeat),
+            200.0,
+        )
+    )
+    results.append(
+        ("GET coverage/landlords/{id}, year (cache warm)", timed(lambda: get(coverage, year), args.repeat), 200.0)
+    )
+    results.append(
+        (
+            "GET audit/landlords/{id}/report.pdf, month",
+            timed(lambda: get(f"/api/v1/audit/landlords/{LANDLORD}/report.pdf", pdf), max(3, args.repeat // 6)),
+            2000.0,
+        )
+    )
     store.close()
     print(f"registry: {len(registry.checkpoints)} checkpoints; {LANDLORD}: {len(registry.checkpoints_of(LANDLORD))}")
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (wall-clock includes waiting for a CPU)")

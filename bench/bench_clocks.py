@@ -63,13 +63,19 @@ async def main_async(repeat: int) -> None:
     acc = [await accelerated_sleep() for _ in range(repeat)]
     sim = [await sim_sleep() for _ in range(repeat)]
     speeds = [await scenario_speed() for _ in range(repeat)]
-    print(f"AcceleratedClock x100, sleep(20 s): median {statistics.median(acc):.3f} s wall, max {max(acc):.3f} s "
-          f"(ideal 0.200 s; tests used to assert < 1.0 s)")
-    print(f"SimClock x500, sleep(50 s):         median {statistics.median(sim):.3f} s wall, max {max(sim):.3f} s "
-          f"(ideal 0.100 s; tests used to assert < 1.0 s)")
+    print(
+        f"AcceleratedClock x100, sleep(20 s): median {statistics.median(acc):.3f} s wall, max {max(acc):.3f} s "
+        f"(ideal 0.200 s; tests used to assert < 1.0 s)"
+    )
+    print(
+        f"SimClock x500, sleep(50 s):         median {statistics.median(sim):.3f} s wall, max {max(sim):.3f} s "
+        f"(ideal 0.100 s; tests used to assert < 1.0 s)"
+    )
     ratios = [r for r, _ in speeds]
-    print(f"ScenarioSource x1000, {speeds[0][1]} adverts: median {statistics.median(ratios):,.0f}x real time, "
-          f"min {min(ratios):,.0f}x (nominal 1,000x; tests used to assert >= 100x)")
+    print(
+        f"ScenarioSource x1000, {speeds[0][1]} adverts: median {statistics.median(ratios):,.0f}x real time, "
+        f"min {min(ratios):,.0f}x (nominal 1,000x; tests used to assert >= 100x)"
+    )
 
 
 def main() -> None:

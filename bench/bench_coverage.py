@@ -57,8 +57,11 @@ def big_registry(target: int = 300) -> Registry:
                 break
             cid = c.id if k == 0 else f"{c.id}-r{k}"
             out[cid] = replace(
-                c, id=cid, name=c.name if k == 0 else f"{c.name} ({k + 1})",
-                lat=c.lat + 0.00012 * k, lon=c.lon + 0.00009 * k,
+                c,
+                id=cid,
+                name=c.name if k == 0 else f"{c.name} ({k + 1})",
+                lat=c.lat + 0.00012 * k,
+                lon=c.lon + 0.00009 * k,
                 beacon=BeaconSpec(format="ibeacon", key=f"bench:{cid}", tx_power=-59, interval_ms=1000),
             )
         k += 1
@@ -96,16 +99,31 @@ def simulate(registry: Registry, calendar: ServiceCalendar, days: list[date], se
                 first = w_start + timedelta(seconds=t)
                 seq += 1
                 eid = f"{day.isoformat()}-{team}-{seq}"
-                out.append(StoredVisit(
-                    event_id=eid, gateway_id=f"gw-{team}", seq=seq, badge=f"badge-{team}", checkpoint_id=c.id,
-                    kind=str(c.kind), building=c.building, estate=c.estate, landlord=c.landlord, service_day=day,
-                    first_seen=first, last_seen=first + timedelta(seconds=dwell), count=dwell // 2 + 1,
-                    rssi_max=-55 - rnd.randint(0, 20), rssi_mean=-70.0 - rnd.randint(0, 10),
-                    verification=Verification.SIGNED if rnd.random() < 0.97 else Verification.UNSIGNED,
-                    beacon_check=BeaconCheck.EID_RESOLVED if c.beacon.format == "eddystone_eid" else BeaconCheck.STATIC,
-                    received_at=first + timedelta(seconds=dwell + 2),
-                    payload_sha256=hashlib.sha256(eid.encode()).hexdigest(),
-                ))
+                out.append(
+                    StoredVisit(
+                        event_id=eid,
+                        gateway_id=f"gw-{team}",
+                        seq=seq,
+                        badge=f"badge-{team}",
+                        checkpoint_id=c.id,
+                        kind=str(c.kind),
+                        building=c.building,
+                        estate=c.estate,
+                        landlord=c.landlord,
+                        service_day=day,
+                        first_seen=first,
+                        last_seen=first + timedelta(seconds=dwell),
+                        count=dwell // 2 + 1,
+                        rssi_max=-55 - rnd.randint(0, 20),
+                        rssi_mean=-70.0 - rnd.randint(0, 10),
+                        verification=Verification.SIGNED if rnd.random() < 0.97 else Verification.UNSIGNED,
+                        beacon_check=BeaconCheck.EID_RESOLVED
+                        if c.beacon.format == "eddystone_eid"
+                        else BeaconCheck.STATIC,
+                        received_at=first + timedelta(seconds=dwell + 2),
+                        payload_sha256=hashlib.sha256(eid.encode()).hexdigest(),
+                    )
+                )
                 t += dwell
     return out
 
@@ -116,7 +134,7 @@ def build_store(path: Path, registry: Registry, calendar: ServiceCalendar, days:
     store = SqliteStore(path)
     store.open()
     for i in range(0, len(visits), 20_000):
-        store.write(WriteBatch(visits=tuple(visits[i:i + 20_000])))
+        store.write(WriteBatch(visits=tuple(visits[i : i + 20_000])))
     t1 = time.perf_counter()
     by_day: dict[date, list[StoredVisit]] = {}
     for v in visits:
@@ -128,12 +146,19 @@ def build_store(path: Path, registry: Registry, calendar: ServiceCalendar, days:
         prev = rows[0].chain_digest
     # the teams' gateways heartbeat during the evening in progress
     beat = calendar.window(days[-1])[0] + timedelta(hours=3)
-    store.write(WriteBatch(gateway_states=tuple(
-        GatewayStateRecord(at=beat, gateway_id=f"gw-{team}", online=True, scanning=True, in_service=True)
-        for team in range(TEAMS))))
+    store.write(
+        WriteBatch(
+            gateway_states=tuple(
+                GatewayStateRecord(at=beat, gateway_id=f"gw-{team}", online=True, scanning=True, in_service=True)
+                for team in range(TEAMS)
+            )
+        )
+    )
     store.close()
-    print(f"store: {len(visits):,} visits over {len(days)} service days written in {t1 - t0:.1f} s; "
-          f"rollups of {len(days) - 1} closed days in {time.perf_counter() - t1:.1f} s")
+    print(
+        f"store: {len(visits):,} visits over {len(days)} service days written in {t1 - t0:.1f} s; "
+        f"rollups of {len(days) - 1} closed days in {time.perf_counter() - t1:.1f} s"
+    )
     return len(visits)
 
 
@@ -192,8 +217,10 @@ def main() -> int:
     data = year_of_service(args.checkpoints, args.db)
     calendar, registry, last, now, path = data.calendar, data.registry, data.last, data.now, data.path
     mine = len(registry.checkpoints_of(LANDLORD))
-    print(f"registry: {len(registry.checkpoints)} checkpoints, {len(registry.estates)} estates, "
-          f"{len(registry.landlords)} landlords; {LANDLORD}: {mine} checkpoints; {TEAMS} teams")
+    print(
+        f"registry: {len(registry.checkpoints)} checkpoints, {len(registry.estates)} estates, "
+        f"{len(registry.landlords)} landlords; {LANDLORD}: {mine} checkpoints; {TEAMS} teams"
+    )
     store = SqliteStore(path)
     store.open()
     month_first = last - timedelta(days=29)
@@ -212,14 +239,33 @@ def main() -> int:
     assert cached.groups == year.groups, "cache changed the answer"
     for x, y in zip(cached.checkpoints, year.checkpoints, strict=True):
         assert (x.checkpoint_id, x.visits, x.covered_days, x.no_data_days) == (
-            y.checkpoint_id, y.visits, y.covered_days, y.no_data_days), "cache changed the answer"
+            y.checkpoint_id,
+            y.visits,
+            y.covered_days,
+            y.no_data_days,
+        ), "cache changed the answer"
         assert math.isclose(x.idleness.average_idle_s, y.idleness.average_idle_s, rel_tol=1e-9)
-    results.append((f"coverage, month ({len(month.days)} service days: rollups + live evening)",
-                    timed(lambda: cov(month_first), args.repeat), 200.0))
-    results.append((f"coverage, year ({len(year.days)} days), without the cache (reference)",
-                    timed(lambda: cov(year_first), max(3, args.repeat // 3)), float("nan")))
-    results.append(("coverage, year, CoverageCache warm (settled months cached)",
-                    timed(lambda: cov(year_first, cache=cache), args.repeat), 200.0))
+    results.append(
+        (
+            f"coverage, month ({len(month.days)} service days: rollups + live evening)",
+            timed(lambda: cov(month_first), args.repeat),
+            200.0,
+        )
+    )
+    results.append(
+        (
+            f"coverage, year ({len(year.days)} days), without the cache (reference)",
+            timed(lambda: cov(year_first), max(3, args.repeat // 3)),
+            float("nan"),
+        )
+    )
+    results.append(
+        (
+            "coverage, year, CoverageCache warm (settled months cached)",
+            timed(lambda: cov(year_first, cache=cache), args.repeat),
+            200.0,
+        )
+    )
     fresh = [0.0]
 
     def cold() -> None:
@@ -228,8 +274,13 @@ def main() -> int:
         fresh[0] = time.perf_counter() - t0
 
     results.append(("coverage, year, CoverageCache cold (first request)", timed(cold, 3), float("nan")))
-    results.append(("coverage, year, all landlords (supervisor), cache warm",
-                    timed(lambda: cov(year_first, None, cache), max(3, args.repeat // 3)), float("nan")))
+    results.append(
+        (
+            "coverage, year, all landlords (supervisor), cache warm",
+            timed(lambda: cov(year_first, None, cache), max(3, args.repeat // 3)),
+            float("nan"),
+        )
+    )
     pdf_first, pdf_last = date(2026, 10, 1), date(2026, 10, 31)
 
     def monthly_pdf() -> int:

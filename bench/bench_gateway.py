@@ -59,8 +59,12 @@ def make_beacons(n: int, rng: random.Random) -> list[SimBeacon]:
         addr = f"c0:de:{i >> 8:02x}:{i & 0xFF:02x}:00:01"
         kind = i % 10
         if kind < 6:  # iBeacon
-            payload = bytes.fromhex("0215") + rng.randbytes(16) + i.to_bytes(2, "big") + (7).to_bytes(2, "big") + bytes(
-                [0xC5]
+            payload = (
+                bytes.fromhex("0215")
+                + rng.randbytes(16)
+                + i.to_bytes(2, "big")
+                + (7).to_bytes(2, "big")
+                + bytes([0xC5])
             )
             beacons.append(SimBeacon(addr, APPLE_COMPANY_ID, (payload,), -59, pos, interval, start))
         elif kind == 6:  # AltBeacon
@@ -171,8 +175,15 @@ def bench_pipeline(n_adverts: int, n_beacons: int, seed: int) -> tuple[list[byte
     visits += len(pipe.close_all(stream.t + T0))
     wall = time.perf_counter() - wall0
     return ibeacon_sample[:2000], {
-        "adverts": fed, "timed_s": timed, "cpu_s": cpu, "wall_s": wall, "visits": visits, "telemetry": telemetry,
-        "sim_s": stream.t, "rss_before_mb": rss_before, "frames": pipe.frames_decoded,
+        "adverts": fed,
+        "timed_s": timed,
+        "cpu_s": cpu,
+        "wall_s": wall,
+        "visits": visits,
+        "telemetry": telemetry,
+        "sim_s": stream.t,
+        "rss_before_mb": rss_before,
+        "frames": pipe.frames_decoded,
     }
 
 
@@ -182,8 +193,13 @@ def bench_theengs(payloads: list[bytes]) -> dict[str, float] | None:
     except ImportError:
         return None
     inputs = [
-        json.dumps({"id": "c0:de:00:00:00:01", "rssi": -70,
-                    "manufacturerdata": APPLE_COMPANY_ID.to_bytes(2, "little").hex() + p.hex()})
+        json.dumps(
+            {
+                "id": "c0:de:00:00:00:01",
+                "rssi": -70,
+                "manufacturerdata": APPLE_COMPANY_ID.to_bytes(2, "little").hex() + p.hex(),
+            }
+        )
         for p in payloads
     ]
     start = time.perf_counter()
@@ -199,8 +215,13 @@ def bench_theengs(payloads: list[bytes]) -> dict[str, float] | None:
             decode_manufacturer(APPLE_COMPANY_ID, p)
     ours_s = (time.perf_counter() - start) / repeat
     ours_ok = sum(1 for p in payloads if decode_manufacturer(APPLE_COMPANY_ID, p) is not None)
-    return {"n": len(payloads), "theengs_us": theengs_s / len(payloads) * 1e6, "ours_us": ours_s / len(payloads) * 1e6,
-            "theengs_ok": ok, "ours_ok": ours_ok}
+    return {
+        "n": len(payloads),
+        "theengs_us": theengs_s / len(payloads) * 1e6,
+        "ours_us": ours_s / len(payloads) * 1e6,
+        "theengs_ok": ok,
+        "ours_ok": ours_ok,
+    }
 
 
 def main() -> int:
@@ -214,12 +235,18 @@ def main() -> int:
     print(f"baseline peak RSS after imports: {peak_rss_mb():.1f} MB")
     sample, r = bench_pipeline(args.adverts, args.beacons, args.seed)
     rate = r["adverts"] / r["cpu_s"]
-    print(f"stream: {r['adverts']:,} advertisements from {args.beacons} beacons, {r['sim_s'] / 3600:.2f} h simulated, "
-          f"{r['frames']:,.0f} frames decoded")
-    print(f"pipeline (decode + smoothing + detection): {r['cpu_s']:.2f} s CPU -> {rate:,.0f} advertisements/s "
-          "on one core (target >= 100,000)")
-    print(f"  same section by wall clock: {r['timed_s']:.2f} s -> {r['adverts'] / r['timed_s']:,.0f} advertisements/s "
-          f"(lower when other processes share the core; load average {os.getloadavg()[0]:.1f})")
+    print(
+        f"stream: {r['adverts']:,} advertisements from {args.beacons} beacons, {r['sim_s'] / 3600:.2f} h simulated, "
+        f"{r['frames']:,.0f} frames decoded"
+    )
+    print(
+        f"pipeline (decode + smoothing + detection): {r['cpu_s']:.2f} s CPU -> {rate:,.0f} advertisements/s "
+        "on one core (target >= 100,000)"
+    )
+    print(
+        f"  same section by wall clock: {r['timed_s']:.2f} s -> {r['adverts'] / r['timed_s']:,.0f} advertisements/s "
+        f"(lower when other processes share the core; load average {os.getloadavg()[0]:.1f})"
+    )
     print(f"end to end incl. generating the stream: {r['adverts'] / r['wall_s']:,.0f} advertisements/s")
     print(f"visits: {r['visits']:,.0f}, telemetry relayed: {r['telemetry']:,.0f}")
     print(f"peak RSS: {peak_rss_mb():.1f} MB (target < 60 MB)")
@@ -228,12 +255,16 @@ def main() -> int:
     if theengs is None:
         print("TheengsDecoder not installed: no comparison")
     else:
-        print(f"iBeacon decode, {theengs['n']:,.0f} frames from the stream: TheengsDecoder.decodeBLE "
-              f"{theengs['theengs_us']:.1f} us/frame ({theengs['theengs_ok']:,.0f} decoded), Ronde decode_manufacturer "
-              f"{theengs['ours_us']:.2f} us/frame ({theengs['ours_ok']:,.0f} decoded): "
-              f"Ronde is {theengs['theengs_us'] / theengs['ours_us']:,.0f}x faster")
-        print(f"  (whole Ronde pipeline per advertisement: {1e6 / rate:.2f} us, "
-              f"{theengs['theengs_us'] * rate / 1e6:,.0f}x faster than Theengs' decode alone)")
+        print(
+            f"iBeacon decode, {theengs['n']:,.0f} frames from the stream: TheengsDecoder.decodeBLE "
+            f"{theengs['theengs_us']:.1f} us/frame ({theengs['theengs_ok']:,.0f} decoded), Ronde decode_manufacturer "
+            f"{theengs['ours_us']:.2f} us/frame ({theengs['ours_ok']:,.0f} decoded): "
+            f"Ronde is {theengs['theengs_us'] / theengs['ours_us']:,.0f}x faster"
+        )
+        print(
+            f"  (whole Ronde pipeline per advertisement: {1e6 / rate:.2f} us, "
+            f"{theengs['theengs_us'] * rate / 1e6:,.0f}x faster than Theengs' decode alone)"
+        )
     print(f"final peak RSS: {peak_rss_mb():.1f} MB")
     return 0
 

@@ -49,8 +49,12 @@ from tests.support.services import Influxd, Mosquitto, run_influxd  # noqa: E402
 
 GATEWAY_COUNT = 40
 VISIT_SPACING_S = 20.0
-ALWAYS = {"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "start": "00:00", "end": "23:59:59.999999",
-          "timezone": "UTC"}
+ALWAYS = {
+    "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+    "start": "00:00",
+    "end": "23:59:59.999999",
+    "timezone": "UTC",
+}
 
 
 def gateway_ids() -> list[str]:
@@ -95,8 +99,11 @@ def make_events(n: int, seq0: int) -> Phase:
 
 def count_visits(http: httpx.Client, phase: Phase) -> int:
     where = f"time >= {schema.to_ms(phase.start) * 1_000_000} AND time < {schema.to_ms(phase.end) * 1_000_000 + 1}"
-    r = http.post("/query", params={"db": "ronde", "rp": "raw"},
-                  data={"q": f'SELECT count("seq") FROM "{schema.VISIT.name}" WHERE {where}'})
+    r = http.post(
+        "/query",
+        params={"db": "ronde", "rp": "raw"},
+        data={"q": f'SELECT count("seq") FROM "{schema.VISIT.name}" WHERE {where}'},
+    )
     series = r.json()["results"][0].get("series")
     return int(series[0]["values"][0][1]) if series else 0
 
@@ -112,11 +119,25 @@ def raw_ceiling(influx: Influxd, seconds: float = 5.0, batch: int = 5000) -> flo
             for i in range(batch):
                 t = now - timedelta(milliseconds=n + i)
                 v = StoredVisit(
-                    event_id=ulid(t), gateway_id="gw-bench-00", seq=n + i + 1, badge="EQUIPE-A1",
-                    checkpoint_id="mor-b01-hall-a", kind="stairwell_hall", building="mor-b01", estate="mordacs",
-                    landlord="paris-habitat", service_day=t.date(), first_seen=t, last_seen=t, count=10,
-                    rssi_max=-60, rssi_mean=-70.0, verification=Verification.SIGNED,
-                    beacon_check=BeaconCheck.STATIC, received_at=t, payload_sha256="0" * 64,
+                    event_id=ulid(t),
+                    gateway_id="gw-bench-00",
+                    seq=n + i + 1,
+                    badge="EQUIPE-A1",
+                    checkpoint_id="mor-b01-hall-a",
+                    kind="stairwell_hall",
+                    building="mor-b01",
+                    estate="mordacs",
+                    landlord="paris-habitat",
+                    service_day=t.date(),
+                    first_seen=t,
+                    last_seen=t,
+                    count=10,
+                    rssi_max=-60,
+                    rssi_mean=-70.0,
+                    verification=Verification.SIGNED,
+                    beacon_check=BeaconCheck.STATIC,
+                    received_at=t,
+                    payload_sha256="0" * 64,
                 )
                 lines.append(schema.visit_line(v))
             r = http.post("/write", params={"db": "ceiling", "precision": "ns"}, content="\n".join(lines).encode())
@@ -146,29 +167,44 @@ def make_database(tmp: Path, url: str) -> str:
     engine = make_engine(url)
     upgrade(engine)
     box = SecretBox.from_env()
-    import_records(engine, box, estate=EstateDocument.model_validate(registry_to_data(load_default_estate(),
-                                                                                      secrets=True)),
-                   gateways=GatewayRegistry.of(*(gateway_entry(g, public_key_text(k)) for g, k in KEYS.items())),
-                   author="bench")
+    import_records(
+        engine,
+        box,
+        estate=EstateDocument.model_validate(registry_to_data(load_default_estate(), secrets=True)),
+        gateways=GatewayRegistry.of(*(gateway_entry(g, public_key_text(k)) for g, k in KEYS.items())),
+        author="bench",
+    )
     with session_factory(engine).begin() as s:
-        put_calendar(s, ServiceCalendar(days=frozenset(range(7)), start=clock_time(0, 0),
-                                        end=clock_time(23, 59, 59, 999999), timezone="UTC"))
+        put_calendar(
+            s,
+            ServiceCalendar(
+                days=frozenset(range(7)), start=clock_time(0, 0), end=clock_time(23, 59, 59, 999999), timezone="UTC"
+            ),
+        )
     engine.dispose()
     return url
 
 
 class Workers:
     def __init__(self, tmp: Path, port: int, influx: Influxd, count: int, tag: str) -> None:
-        (tmp / "gateways.yaml").write_text(dump_gateways(GatewayRegistry.of(
-            *(gateway_entry(g, public_key_text(k)) for g, k in KEYS.items()))))
+        (tmp / "gateways.yaml").write_text(
+            dump_gateways(GatewayRegistry.of(*(gateway_entry(g, public_key_text(k)) for g, k in KEYS.items())))
+        )
         self.procs: list[subprocess.Popen[bytes]] = []
         self.logs: list[Path] = []
         self.configs: list[Path] = []
         for i in range(count):
             cfg = {
-                "name": f"{tag}{i + 1}", "broker_port": port, "username": "ingest", "store_url": influx.url,
-                "gateways_file": str(tmp / "gateways.yaml"), "calendar": ALWAYS, "batch_size": 1000,
-                "receive_maximum": 4000, "batch_window_ms": 50, "maintenance": False,
+                "name": f"{tag}{i + 1}",
+                "broker_port": port,
+                "username": "ingest",
+                "store_url": influx.url,
+                "gateways_file": str(tmp / "gateways.yaml"),
+                "calendar": ALWAYS,
+                "batch_size": 1000,
+                "receive_maximum": 4000,
+                "batch_window_ms": 50,
+                "maintenance": False,
             }
             if DATABASE_MODE:
                 del cfg["gateways_file"], cfg["calendar"]
@@ -178,10 +214,14 @@ class Workers:
             self.configs.append(path)
             log = tmp / f"{tag}{i}.log"
             self.logs.append(log)
-            self.procs.append(subprocess.Popen(
-                [sys.executable, "-m", "ronde.cli", "ingest", "run", "--config", str(path)],
-                stdout=log.open("wb"), stderr=subprocess.STDOUT, env={**os.environ, "RONDE_MQTT_PASSWORD": PASSWORD},
-            ))
+            self.procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "ronde.cli", "ingest", "run", "--config", str(path)],
+                    stdout=log.open("wb"),
+                    stderr=subprocess.STDOUT,
+                    env={**os.environ, "RONDE_MQTT_PASSWORD": PASSWORD},
+                )
+            )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if all("connected as" in p.read_text(errors="replace") for p in self.logs):
@@ -202,9 +242,15 @@ class Workers:
         if not retire:
             return
         env = {**os.environ, "RONDE_MQTT_PASSWORD": PASSWORD}
-        retiring = [subprocess.Popen([sys.executable, "-m", "ronde.cli", "ingest", "retire", "--config", str(c)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-                    for c in self.configs]
+        retiring = [
+            subprocess.Popen(
+                [sys.executable, "-m", "ronde.cli", "ingest", "retire", "--config", str(c)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env=env,
+            )
+            for c in self.configs
+        ]
         for p in retiring:
             p.wait(120)
 
@@ -236,8 +282,14 @@ def publish_all(port: int, events: list[tuple[str, bytes]], publishers: int = 4)
         th.join()
 
 
-def wait_count(http: httpx.Client, phase: Phase, target: int, timeout: float,
-               on_poll: Callable[[int], None] | None = None, interval: float = 0.05) -> int:
+def wait_count(
+    http: httpx.Client,
+    phase: Phase,
+    target: int,
+    timeout: float,
+    on_poll: Callable[[int], None] | None = None,
+    interval: float = 0.05,
+) -> int:
     deadline = time.monotonic() + timeout
     n = count_visits(http, phase)
     while n < target and time.monotonic() < deadline:
@@ -254,8 +306,9 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def throughput(tmp: Path, broker: Mosquitto, influx: Influxd, http: httpx.Client, workers: int, n: int,
-               seq0: int) -> float:
+def throughput(
+    tmp: Path, broker: Mosquitto, influx: Influxd, http: httpx.Client, workers: int, n: int, seq0: int
+) -> float:
     """Drain rate: the events wait in the workers' durable sessions, then the workers start.
 
     Publishing first keeps the publishers' own CPU out of the measured window (on a small machine
@@ -285,13 +338,17 @@ def throughput(tmp: Path, broker: Mosquitto, influx: Influxd, http: httpx.Client
     finally:
         w.stop()
     lost = before + n - got
-    print(f"  {workers} worker(s): {n} queued events drained in {elapsed:.2f} s = {n / elapsed:,.0f} events/s "
-          f"({n / elapsed / workers:,.0f} per worker); worker CPU {cpu:.1f} s = {n / cpu:,.0f} events per CPU-second; "
-          f"stored {got - before}/{n}, lost {lost} (publishers alone: {pub_rate:,.0f} events/s)")
+    print(
+        f"  {workers} worker(s): {n} queued events drained in {elapsed:.2f} s = {n / elapsed:,.0f} events/s "
+        f"({n / elapsed / workers:,.0f} per worker); worker CPU {cpu:.1f} s = {n / cpu:,.0f} events per CPU-second; "
+        f"stored {got - before}/{n}, lost {lost} (publishers alone: {pub_rate:,.0f} events/s)"
+    )
     busy = cpu + sum(others_cpu.values())
-    print(f"    CPU per event: worker(s) {cpu / n * 1e6:.0f} µs, "
-          + ", ".join(f"{name} {c / n * 1e6:.0f} µs" for name, c in others_cpu.items())
-          + f"; the three used {busy / elapsed:.2f} of {os.cpu_count()} cores during the drain")
+    print(
+        f"    CPU per event: worker(s) {cpu / n * 1e6:.0f} µs, "
+        + ", ".join(f"{name} {c / n * 1e6:.0f} µs" for name, c in others_cpu.items())
+        + f"; the three used {busy / elapsed:.2f} of {os.cpu_count()} cores during the drain"
+    )
     if lost:
         raise SystemExit("LOSS DETECTED")
     return n / elapsed
@@ -307,6 +364,7 @@ def latency(tmp: Path, port: int, influx: Influxd, http: httpx.Client, rate: int
     w = Workers(tmp, port, influx, 1, "lat-")
     pubs = {g: Publisher(port, g) for g in gateway_ids()}
     try:
+
         def poll(count: int) -> None:
             now = time.monotonic()
             for k in range(len(seen_at), min(count - before, len(published))):
@@ -340,9 +398,11 @@ def latency(tmp: Path, port: int, influx: Influxd, http: httpx.Client, rate: int
     lat = sorted(seen_at[k] - published[k] for k in seen_at)
     p50 = statistics.median(lat)
     p99 = lat[int(0.99 * (len(lat) - 1))]
-    print(f"  latency at {rate}/s for {seconds:.0f} s: p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms "
-          f"(publish → visible to InfluxQL count, poll resolution ~20 ms); stored {got - before}/{n}, "
-          f"lost {before + n - got}")
+    print(
+        f"  latency at {rate}/s for {seconds:.0f} s: p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms "
+        f"(publish → visible to InfluxQL count, poll resolution ~20 ms); stored {got - before}/{n}, "
+        f"lost {before + n - got}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -350,8 +410,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--events", type=int, default=40000)
     ap.add_argument("--rate", type=int, default=1000)
     ap.add_argument("--rate-seconds", type=float, default=10.0)
-    ap.add_argument("--database", default=None, help="'sqlite' (a file made here) or a URL: workers on the "
-                    "operational database instead of the gateways file")
+    ap.add_argument(
+        "--database",
+        default=None,
+        help="'sqlite' (a file made here) or a URL: workers on the operational database instead of the gateways file",
+    )
     ap.add_argument("--registry-poll-s", type=float, default=2.0)
     ap.add_argument("--only-one", action="store_true", help="the one-worker drain only")
     args = ap.parse_args(argv)
@@ -359,18 +422,25 @@ def main(argv: list[str] | None = None) -> int:
         import base64
 
         os.environ["RONDE_OPDB_SECRET_KEY"] = base64.urlsafe_b64encode(os.urandom(32)).decode()
-    influxd_version = subprocess.run(['influxd', 'version'], capture_output=True, text=True, check=False).stdout
-    print(f"ingest benchmark — {os.cpu_count()} CPU(s), loopback, Mosquitto shipped config, "
-          f"InfluxDB {influxd_version.strip()}")
+    influxd_version = subprocess.run(["influxd", "version"], capture_output=True, text=True, check=False).stdout
+    print(
+        f"ingest benchmark — {os.cpu_count()} CPU(s), loopback, Mosquitto shipped config, "
+        f"InfluxDB {influxd_version.strip()}"
+    )
     users = ["ingest", *gateway_ids()]
-    with tempfile.TemporaryDirectory(prefix="ronde-bench-") as tmpdir, run_influxd() as influx, \
-            shipped_broker(users) as broker, httpx.Client(base_url=influx.url, timeout=30) as http:
+    with (
+        tempfile.TemporaryDirectory(prefix="ronde-bench-") as tmpdir,
+        run_influxd() as influx,
+        shipped_broker(users) as broker,
+        httpx.Client(base_url=influx.url, timeout=30) as http,
+    ):
         tmp = Path(tmpdir)
         if args.database:
-            DATABASE_MODE.update(database_url=make_database(tmp, args.database),
-                                 registry_poll_s=args.registry_poll_s)
-            print(f"  workers on the operational database {DATABASE_MODE['database_url'].split('@')[-1]}, "
-                  f"registry version polled every {args.registry_poll_s:g} s")
+            DATABASE_MODE.update(database_url=make_database(tmp, args.database), registry_poll_s=args.registry_poll_s)
+            print(
+                f"  workers on the operational database {DATABASE_MODE['database_url'].split('@')[-1]}, "
+                f"registry version polled every {args.registry_poll_s:g} s"
+            )
         ceiling = raw_ceiling(influx)
         print(f"  ceiling: raw line protocol to /write, batches of 5,000: {ceiling:,.0f} lines/s")
         one = throughput(tmp, broker, influx, http, 1, args.events, 0)
@@ -380,8 +450,10 @@ def main(argv: list[str] | None = None) -> int:
         two = throughput(tmp, broker, influx, http, 2, args.events, 10_000_000)
         latency(tmp, broker.port, influx, http, args.rate, args.rate_seconds, 20_000_000)
         result: dict[str, Any] = {
-            "ceiling_lines_per_s": round(ceiling), "one_worker_events_per_s": round(one),
-            "two_workers_events_per_s": round(two), "ratio_one_to_ceiling": round(one / ceiling, 3),
+            "ceiling_lines_per_s": round(ceiling),
+            "one_worker_events_per_s": round(one),
+            "two_workers_events_per_s": round(two),
+            "ratio_one_to_ceiling": round(one / ceiling, 3),
             "ratio_two_to_ceiling": round(two / ceiling, 3),
         }
         print(f"  ratio to ceiling: one worker {one / ceiling:.1%}, two workers {two / ceiling:.1%}")

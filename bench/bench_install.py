@@ -92,8 +92,9 @@ def install(role: str, workdir: Path) -> tuple[Path, tuple[float, float], set[st
     base_mb = (_du_mb(site), _du_mb(site, apparent=True))
     base_dists = {p.name for p in site.glob("*.dist-info")}
     pip = [str(venv / "bin/python"), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
-    subprocess.run([*pip, "-c", str(src / f"requirements/{role}.txt"), f"{src}[{role}]"], check=True,
-                   stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [*pip, "-c", str(src / f"requirements/{role}.txt"), f"{src}[{role}]"], check=True, stderr=subprocess.DEVNULL
+    )
     return venv, base_mb, base_dists
 
 
@@ -114,10 +115,23 @@ def measure(role: str, workdir: Path, runs: int) -> Footprint:
 
     first = wall()
     median = statistics.median(wall() for _ in range(runs))
-    rss_kb = max(int(subprocess.run([sys.executable, "-c", RSS_PROBE, *ronde], capture_output=True, text=True,
-                                    check=True).stdout) for _ in range(3))
-    return Footprint(role, round(install_s, 1), round(total_mb, 1), round(total_mb - base_mb[0], 1),
-                     round(apparent_mb, 1), len(infos), round(first, 3), round(median, 3), round(rss_kb / 1024, 1))
+    rss_kb = max(
+        int(
+            subprocess.run([sys.executable, "-c", RSS_PROBE, *ronde], capture_output=True, text=True, check=True).stdout
+        )
+        for _ in range(3)
+    )
+    return Footprint(
+        role,
+        round(install_s, 1),
+        round(total_mb, 1),
+        round(total_mb - base_mb[0], 1),
+        round(apparent_mb, 1),
+        len(infos),
+        round(first, 3),
+        round(median, 3),
+        round(rss_kb / 1024, 1),
+    )
 
 
 def check_gateway_venv(venv: Path) -> list[str]:
@@ -125,17 +139,26 @@ def check_gateway_venv(venv: Path) -> list[str]:
     its extra, a server package that came along."""
     problems = []
     ronde = str(venv / "bin/ronde")
-    proc = subprocess.run([ronde, "gateway", "check-config", str(REPO / "deploy/gateway.example.toml")],
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [ronde, "gateway", "check-config", str(REPO / "deploy/gateway.example.toml")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if proc.returncode != 0:
         problems.append(f"gateway check-config failed: {proc.stderr.strip()}")
-    proc = subprocess.run([ronde, "api", "serve", "--store", "sqlite:///x.db", "--tokens", "t.yaml"],
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [ronde, "api", "serve", "--store", "sqlite:///x.db", "--tokens", "t.yaml"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if proc.returncode != 2 or "pip install 'ronde[server]'" not in proc.stderr:
         problems.append(f"api serve without the server extra: exit {proc.returncode}: {proc.stderr.strip()[-300:]}")
     for module in ("fastapi", "uvicorn", "amqtt", "influxdb_client", "fpdf", "grafana_client", "niquests"):
-        proc = subprocess.run([str(venv / "bin/python"), "-c", f"import {module}"],
-                              capture_output=True, text=True, check=False)
+        proc = subprocess.run(
+            [str(venv / "bin/python"), "-c", f"import {module}"], capture_output=True, text=True, check=False
+        )
         if proc.returncode == 0:
             problems.append(f"{module} is installed on a scanner")
     return problems
@@ -158,9 +181,29 @@ def linux_pins(role: str) -> list[tuple[str, str]]:
 def wheel_for(name: str, version: str, arch: str, dest: Path) -> str | None:
     """The file name of the wheel pip picks for ``arch`` (cp311), or None when PyPI has none."""
     out = dest / arch / name
-    cmd = [sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check", "--no-deps",
-           "--only-binary=:all:", "--python-version", "311", "--implementation", "cp", "--abi", "cp311",
-           "--abi", "abi3", "--abi", "none", "-d", str(out), f"{name}=={version}"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "-q",
+        "--disable-pip-version-check",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--python-version",
+        "311",
+        "--implementation",
+        "cp",
+        "--abi",
+        "cp311",
+        "--abi",
+        "abi3",
+        "--abi",
+        "none",
+        "-d",
+        str(out),
+        f"{name}=={version}",
+    ]
     for platform in PLATFORMS[arch]:
         cmd += ["--platform", platform]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
@@ -182,19 +225,23 @@ def main(argv: list[str] | None = None) -> int:
     ok = True
     try:
         results = [measure(role, workdir, args.runs) for role in args.roles.split(",")]
-        print(f"{'role':<10} {'install s':>9} {'site-pkgs MiB':>13} {'added MiB':>9} {'apparent':>8} {'dists':>5} "
-              f"{'help 1st s':>10} {'help med s':>10} {'help RSS MiB':>12}")
+        print(
+            f"{'role':<10} {'install s':>9} {'site-pkgs MiB':>13} {'added MiB':>9} {'apparent':>8} {'dists':>5} "
+            f"{'help 1st s':>10} {'help med s':>10} {'help RSS MiB':>12}"
+        )
         for r in results:
-            print(f"{r.role:<10} {r.install_s:>9} {r.site_packages_mb:>13} {r.installed_mb:>9} "
-                  f"{r.installed_apparent_mb:>8} "
-                  f"{r.distributions:>5} {r.help_first_s:>10} {r.help_median_s:>10} {r.help_peak_rss_mb:>12}")
+            print(
+                f"{r.role:<10} {r.install_s:>9} {r.site_packages_mb:>13} {r.installed_mb:>9} "
+                f"{r.installed_apparent_mb:>8} "
+                f"{r.distributions:>5} {r.help_first_s:>10} {r.help_median_s:>10} {r.help_peak_rss_mb:>12}"
+            )
         gateway = next((r for r in results if r.role == "gateway"), None)
         if gateway is not None:
             verdicts = {
                 f"installed {gateway.installed_mb} MiB (du) < {TARGET_MB}": gateway.installed_mb < TARGET_MB,
                 f"gateway --help {gateway.help_median_s} s < {TARGET_S}": gateway.help_median_s < TARGET_S,
-                f"gateway --help RSS {gateway.help_peak_rss_mb} MiB < {TARGET_RSS_MB}":
-                    gateway.help_peak_rss_mb < TARGET_RSS_MB,
+                f"gateway --help RSS {gateway.help_peak_rss_mb} MiB < {TARGET_RSS_MB}": gateway.help_peak_rss_mb
+                < TARGET_RSS_MB,
             }
             for label, met in verdicts.items():
                 print(f"target {label}: {'met' if met else 'MISSED'}")
@@ -209,8 +256,9 @@ def main(argv: list[str] | None = None) -> int:
             print("\nwheels for a Raspberry Pi (cp311), per gateway dependency:")
             for name, version in linux_pins("gateway"):
                 wheels[name] = {arch: wheel_for(name, version, arch, dest) for arch in PLATFORMS}
-                cells = "  ".join(f"{arch}: {wheels[name][arch] or 'NO WHEEL (builds from source)'}"
-                                  for arch in PLATFORMS)
+                cells = "  ".join(
+                    f"{arch}: {wheels[name][arch] or 'NO WHEEL (builds from source)'}" for arch in PLATFORMS
+                )
                 print(f"  {name}=={version}  {cells}")
             missing = sorted(f"{n} ({arch})" for n, by in wheels.items() for arch, w in by.items() if w is None)
             print("no wheel: " + (", ".join(missing) if missing else "none"))

@@ -63,8 +63,13 @@ ENROLLED = GatewayRegistry.of(*(gateway_entry(g, public_key_text(k)) for g, k in
 def _fill(url: str, box: SecretBox) -> None:
     engine = make_engine(url)
     upgrade(engine)
-    import_records(engine, box, estate=EstateDocument.model_validate(registry_to_data(REGISTRY, secrets=True)),
-                   gateways=ENROLLED, author="bench")
+    import_records(
+        engine,
+        box,
+        estate=EstateDocument.model_validate(registry_to_data(REGISTRY, secrets=True)),
+        gateways=ENROLLED,
+        author="bench",
+    )
     with session_factory(engine).begin() as s:
         put_calendar(s, DAY_LONG)
     engine.dispose()
@@ -94,13 +99,20 @@ def measure_engine(url: str, box: SecretBox, polls: int) -> dict[str, float]:
         walls, cpu = _timed(ref.version, polls)
         loads, load_cpu = _timed(ref.load, 20)
         reference = ref.load()
-        rebuilds, _ = _timed(lambda: build_context(config, reference.registry, reference.calendar,
-                                                   reference.gateways), 20)
+        rebuilds, _ = _timed(
+            lambda: build_context(config, reference.registry, reference.calendar, reference.gateways), 20
+        )
     finally:
         engine.dispose()
-    return {"poll_mean": statistics.fmean(walls), "poll_p50": _pct(walls, 0.5), "poll_p99": _pct(walls, 0.99),
-            "poll_cpu": cpu, "load_mean": statistics.fmean(loads), "load_cpu": load_cpu,
-            "rebuild_mean": statistics.fmean(rebuilds)}
+    return {
+        "poll_mean": statistics.fmean(walls),
+        "poll_p50": _pct(walls, 0.5),
+        "poll_p99": _pct(walls, 0.99),
+        "poll_cpu": cpu,
+        "load_mean": statistics.fmean(loads),
+        "load_cpu": load_cpu,
+        "rebuild_mean": statistics.fmean(rebuilds),
+    }
 
 
 def _first_seen() -> datetime:
@@ -142,8 +154,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--polls", type=int, default=3000)
     p.add_argument("--poll-s", type=float, default=2.0, help="registry_poll_s (default 2)")
     p.add_argument("--batch", type=int, default=1000)
-    p.add_argument("--events-per-s", type=float, default=5629.0,
-                   help="the ingest benchmark's rate for one worker (docs/ingest.md, 2026-11-26: 5,629)")
+    p.add_argument(
+        "--events-per-s",
+        type=float,
+        default=5629.0,
+        help="the ingest benchmark's rate for one worker (docs/ingest.md, 2026-11-26: 5,629)",
+    )
     p.add_argument("--rounds", type=int, default=5, help="batches timed for the anchor")
     args = p.parse_args(argv)
     box = SecretBox(os.urandom(32))
@@ -161,28 +177,40 @@ def main(argv: list[str] | None = None) -> int:
     load = os.getloadavg()
     interval = args.batch / args.events_per_s  # seconds between batches at the benchmark's rate
     per_batch = interval / args.poll_s  # polls per batch
-    print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} · {os.cpu_count()} CPUs · "
-          f"{args.polls} polls per engine · poll every {args.poll_s:g} s")
-    print(f"anchor: one batch of {args.batch} signed visits (validate, dedupe, durable SQLite write) in this process: "
-          f"{batch_wall * 1e3:.1f} ms wall, {batch_cpu * 1e3:.1f} ms CPU")
-    print(f"        the ingest benchmark's rate: {args.events_per_s:,.0f} events/s = one batch every "
-          f"{interval * 1e3:.0f} ms, i.e. {per_batch:.3f} polls per batch")
+    print(
+        f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} · {os.cpu_count()} CPUs · "
+        f"{args.polls} polls per engine · poll every {args.poll_s:g} s"
+    )
+    print(
+        f"anchor: one batch of {args.batch} signed visits (validate, dedupe, durable SQLite write) in this process: "
+        f"{batch_wall * 1e3:.1f} ms wall, {batch_cpu * 1e3:.1f} ms CPU"
+    )
+    print(
+        f"        the ingest benchmark's rate: {args.events_per_s:,.0f} events/s = one batch every "
+        f"{interval * 1e3:.0f} ms, i.e. {per_batch:.3f} polls per batch"
+    )
     print()
-    head = (f"{'engine':<24}{'poll µs mean':>13}{'p50':>8}{'p99':>8}{'CPU µs':>8}{'reload ms':>11}{'rebuild µs':>12}"
-            f"{'µs/batch':>10}{'share':>10}{'1 poll/batch':>14}")
+    head = (
+        f"{'engine':<24}{'poll µs mean':>13}{'p50':>8}{'p99':>8}{'CPU µs':>8}{'reload ms':>11}{'rebuild µs':>12}"
+        f"{'µs/batch':>10}{'share':>10}{'1 poll/batch':>14}"
+    )
     print(head)
     for name, r in results.items():
         cost_per_batch = r["poll_mean"] * per_batch
         share = r["poll_mean"] / args.poll_s  # of the worker's time, whatever the rate
         worst = r["poll_mean"] / batch_wall  # one poll per batch, against the measured batch
-        print(f"{name:<24}{r['poll_mean'] * 1e6:>13.0f}{r['poll_p50'] * 1e6:>8.0f}{r['poll_p99'] * 1e6:>8.0f}"
-              f"{r['poll_cpu'] * 1e6:>8.0f}{r['load_mean'] * 1e3:>11.1f}{r['rebuild_mean'] * 1e6:>12.0f}"
-              f"{cost_per_batch * 1e6:>10.1f}{share:>10.4%}{worst:>14.3%}")
+        print(
+            f"{name:<24}{r['poll_mean'] * 1e6:>13.0f}{r['poll_p50'] * 1e6:>8.0f}{r['poll_p99'] * 1e6:>8.0f}"
+            f"{r['poll_cpu'] * 1e6:>8.0f}{r['load_mean'] * 1e3:>11.1f}{r['rebuild_mean'] * 1e6:>12.0f}"
+            f"{cost_per_batch * 1e6:>10.1f}{share:>10.4%}{worst:>14.3%}"
+        )
     print()
-    print("µs/batch: the poll's wall time spread over the batches between two polls at the benchmark's rate; share: "
-          "poll time / poll interval (the fraction of a worker's time, the most it can lower the benchmark); "
-          "1 poll/batch: a poll per batch against the measured batch (a bound far above the real cost). A reload "
-          "happens only when the registry changed.")
+    print(
+        "µs/batch: the poll's wall time spread over the batches between two polls at the benchmark's rate; share: "
+        "poll time / poll interval (the fraction of a worker's time, the most it can lower the benchmark); "
+        "1 poll/batch: a poll per batch against the measured batch (a bound far above the real cost). A reload "
+        "happens only when the registry changed."
+    )
     return 0
 
 

@@ -41,11 +41,14 @@ def bench(name: str, seed: int) -> None:
     run = time.perf_counter() - t0
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    print(f"{name:8} seed {seed}: {span / 3600:.2f} h simulated, {len(ads):,} adverts "
-          f"({len(ads) / span:.0f}/s simulated)")
+    print(
+        f"{name:8} seed {seed}: {span / 3600:.2f} h simulated, {len(ads):,} adverts ({len(ads) / span:.0f}/s simulated)"
+    )
     print(f"  generation: {gen:.1f} s wall = {span / gen:,.0f}x real time ({len(ads) / gen:,.0f} adverts/s)")
-    print(f"  pipeline:   {run:.2f} s wall = {span / run:,.0f}x real time ({len(ads) / run:,.0f} adverts/s), "
-          f"{visits} visits, peak {peak / 1e6:.1f} MB traced")
+    print(
+        f"  pipeline:   {run:.2f} s wall = {span / run:,.0f}x real time ({len(ads) / run:,.0f} adverts/s), "
+        f"{visits} visits, peak {peak / 1e6:.1f} MB traced"
+    )
 
 
 def main() -> None:

@@ -36,21 +36,36 @@ def make_visits(n: int) -> list[StoredVisit]:
     for i in range(n):
         first = base + timedelta(milliseconds=37 * i)
         cp = (i * 7) % 82  # a checkpoint fixes its building, estate and landlord (the series stay realistic)
-        out.append(StoredVisit(
-            event_id=f"{uuid.UUID(int=i).hex[-26:].upper()}", gateway_id=f"gw-{i % 8}", seq=i // 8 + 1,
-            badge=f"team-{i % 8}", checkpoint_id=f"cp-{cp}", kind="stairwell_hall", building=f"b-{cp % 20}",
-            estate="mordacs", landlord=f"ll-{cp % 6}", service_day=first.date(), first_seen=first,
-            last_seen=first + timedelta(seconds=30), count=12, rssi_max=-60, rssi_mean=-70.5,
-            verification=Verification.SIGNED, beacon_check=BeaconCheck.STATIC,
-            received_at=first + timedelta(seconds=31), payload_sha256=hashlib.sha256(str(i).encode()).hexdigest(),
-        ))
+        out.append(
+            StoredVisit(
+                event_id=f"{uuid.UUID(int=i).hex[-26:].upper()}",
+                gateway_id=f"gw-{i % 8}",
+                seq=i // 8 + 1,
+                badge=f"team-{i % 8}",
+                checkpoint_id=f"cp-{cp}",
+                kind="stairwell_hall",
+                building=f"b-{cp % 20}",
+                estate="mordacs",
+                landlord=f"ll-{cp % 6}",
+                service_day=first.date(),
+                first_seen=first,
+                last_seen=first + timedelta(seconds=30),
+                count=12,
+                rssi_max=-60,
+                rssi_mean=-70.5,
+                verification=Verification.SIGNED,
+                beacon_check=BeaconCheck.STATIC,
+                received_at=first + timedelta(seconds=31),
+                payload_sha256=hashlib.sha256(str(i).encode()).hexdigest(),
+            )
+        )
     return out
 
 
 def run_ingest_pattern(store: Store, visits: list[StoredVisit], batch: int) -> float:
     start = time.perf_counter()
     for i in range(0, len(visits), batch):
-        chunk = visits[i:i + batch]
+        chunk = visits[i : i + batch]
         known = store.known_event_ids([v.key for v in chunk])
         store.write(WriteBatch(visits=tuple(v for v in chunk if v.event_id not in known)))
     return len(visits) / (time.perf_counter() - start)
@@ -58,7 +73,7 @@ def run_ingest_pattern(store: Store, visits: list[StoredVisit], batch: int) -> f
 
 def raw_ceiling(url: str, visits: list[StoredVisit], batch: int) -> float:
     db = f"ceiling_{uuid.uuid4().hex[:8]}"
-    bodies = [join_lines(visit_line(v) for v in visits[i:i + batch]) for i in range(0, len(visits), batch)]
+    bodies = [join_lines(visit_line(v) for v in visits[i : i + batch]) for i in range(0, len(visits), batch)]
     with httpx.Client(base_url=url, timeout=30) as http:
         http.post("/query", data={"q": f'CREATE DATABASE "{db}"'})
         start = time.perf_counter()
@@ -93,8 +108,10 @@ def main() -> int:
     print(f"line-protocol encoding: {5000 / (time.perf_counter() - t0):,.0f} visits/s (one core)")
     with tempfile.TemporaryDirectory() as tmp:
         store = open_store(f"sqlite://{tmp}/bench.db")
-        print(f"SQLite   (dedupe + write, batch {args.batch}): {run_ingest_pattern(store, visits, args.batch):,.0f}"
-              " events/s")
+        print(
+            f"SQLite   (dedupe + write, batch {args.batch}): {run_ingest_pattern(store, visits, args.batch):,.0f}"
+            " events/s"
+        )
         store.close()
     with influx_url(args.influx_url) as url:
         store = open_store(url, database=f"bench_{uuid.uuid4().hex[:8]}")
@@ -103,10 +120,13 @@ def main() -> int:
         server = getattr(store, "server", None)
         store.close()
         ceiling = raw_ceiling(url, visits, args.batch)
-        print(f"InfluxDB {server.version if server else '?'} (dedupe + write, batch {args.batch}): {rate:,.0f} events/s"
-              f"; replay of already stored events: {replay:,.0f} events/s")
-        print(f"InfluxDB raw line-protocol /write ceiling: {ceiling:,.0f} points/s; "
-              f"store/ceiling = {rate / ceiling:.2f}")
+        print(
+            f"InfluxDB {server.version if server else '?'} (dedupe + write, batch {args.batch}): {rate:,.0f} events/s"
+            f"; replay of already stored events: {replay:,.0f} events/s"
+        )
+        print(
+            f"InfluxDB raw line-protocol /write ceiling: {ceiling:,.0f} points/s; store/ceiling = {rate / ceiling:.2f}"
+        )
     return 0
 
 

@@ -53,8 +53,13 @@ from ronde.store.port import Store
 from ronde.store.records import Rejection, RejectReason, WriteBatch
 
 TOKEN = "bench-supervisor"
-REASONS = (RejectReason.SCHEMA, RejectReason.SIGNATURE_INVALID, RejectReason.UNKNOWN_BEACON,
-           RejectReason.CLOCK_FUTURE, RejectReason.EID_REPLAY)
+REASONS = (
+    RejectReason.SCHEMA,
+    RejectReason.SIGNATURE_INVALID,
+    RejectReason.UNKNOWN_BEACON,
+    RejectReason.CLOCK_FUTURE,
+    RejectReason.EID_REPLAY,
+)
 
 
 class UnlimitedRejections:
@@ -66,8 +71,9 @@ class UnlimitedRejections:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 
-    def rejections(self, start: datetime, end: datetime, *, limit: int | None = None,
-                   newest_first: bool = False) -> list[Rejection]:
+    def rejections(
+        self, start: datetime, end: datetime, *, limit: int | None = None, newest_first: bool = False
+    ) -> list[Rejection]:
         rows = self._inner.rejections(start, end)  # all of them, oldest first, as before
         newest = rows[::-1] if newest_first else rows
         return newest if limit is None else newest[:limit]
@@ -79,9 +85,14 @@ class UnlimitedRejections:
 def flood(n: int, now: datetime) -> list[Rejection]:
     step = timedelta(hours=23) / n
     return [
-        Rejection(at=now - timedelta(hours=23) + i * step, reason=REASONS[i % len(REASONS)],
-                  detail=f"refused message {i}", topic=f"ronde/v1/gw/gw-{i % 8}/visit", gateway_id=f"gw-{i % 8}",
-                  payload_sha256=f"{i:064x}")
+        Rejection(
+            at=now - timedelta(hours=23) + i * step,
+            reason=REASONS[i % len(REASONS)],
+            detail=f"refused message {i}",
+            topic=f"ronde/v1/gw/gw-{i % 8}/visit",
+            gateway_id=f"gw-{i % 8}",
+            payload_sha256=f"{i:064x}",
+        )
         for i in range(n)
     ]
 
@@ -94,8 +105,9 @@ def percentiles(ms: list[float]) -> tuple[float, float]:
 def measure(store: Any, now: datetime, repeat: int, readers: int) -> tuple[tuple[float, float], tuple[float, float]]:
     """(p50, p95) ms of one reader alone, then of every request made by ``readers`` at once."""
     tokens = TokenBook.from_tokens({TOKEN: Principal("bench", Role.SUPERVISOR)})
-    app = create_app(ApiSettings(access_log=None), store, load_default_estate(), ServiceCalendar(), tokens=tokens,
-                     clock=lambda: now)
+    app = create_app(
+        ApiSettings(access_log=None), store, load_default_estate(), ServiceCalendar(), tokens=tokens, clock=lambda: now
+    )
     headers = {"Authorization": f"Bearer {TOKEN}"}
 
     def one(client: TestClient) -> float:
@@ -136,19 +148,27 @@ def influx_url(given: str | None) -> Iterator[str]:
         yield server.url
 
 
-def run(label: str, opened: Callable[[], Store], rows: list[Rejection], now: datetime, args: argparse.Namespace,
-        out: list[str]) -> None:
+def run(
+    label: str,
+    opened: Callable[[], Store],
+    rows: list[Rejection],
+    now: datetime,
+    args: argparse.Namespace,
+    out: list[str],
+) -> None:
     store = opened()
     try:
         t0 = time.perf_counter()
         for i in range(0, len(rows), 5000):
-            store.write(WriteBatch(rejections=tuple(rows[i:i + 5000])))
+            store.write(WriteBatch(rejections=tuple(rows[i : i + 5000])))
         written_s = time.perf_counter() - t0
         window = (now - timedelta(hours=24), now + timedelta(seconds=1))
         assert len(store.rejections(*window, limit=50, newest_first=True)) == 50
         assert sum(store.rejection_counts(*window).values()) == len(rows), "not every rejection was stored"
-        for name, s in (("unlimited (old read, anchor)", UnlimitedRejections(store)), ("limited (LIMIT 50 + COUNT)",
-                                                                                       store)):
+        for name, s in (
+            ("unlimited (old read, anchor)", UnlimitedRejections(store)),
+            ("limited (LIMIT 50 + COUNT)", store),
+        ):
             (a50, a95), (c50, c95) = measure(s, now, args.repeat, args.readers)
             out.append(f"{label:<9} {name:<30} {a50:>9.1f} {a95:>9.1f} {c50:>12.1f} {c95:>12.1f}")
         print(f"{label}: {len(rows):,} rejections written in {written_s:.1f} s", flush=True)
@@ -170,9 +190,11 @@ def main() -> int:
         run("SQLite", lambda: open_store(f"sqlite://{tmp}/bench.db"), rows, now, args, out)
     with influx_url(args.influx_url) as url:
         run("InfluxDB", lambda: open_store(url, database=f"bench_{uuid.uuid4().hex[:8]}"), rows, now, args, out)
-    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; GET /ui/supervision, "
-          f"{args.rejections:,} rejections in the last 24 h, {args.repeat} requests alone, "
-          f"{args.readers} concurrent readers")
+    print(
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; GET /ui/supervision, "
+        f"{args.rejections:,} rejections in the last 24 h, {args.repeat} requests alone, "
+        f"{args.readers} concurrent readers"
+    )
     print(f"{'engine':<9} {'read':<30} {'p50 ms':>9} {'p95 ms':>9} {'conc. p50':>12} {'conc. p95':>12}")
     for line in out:
         print(line)

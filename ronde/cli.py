@@ -33,13 +33,21 @@ AREAS: tuple[Area, ...] = (
     Area("sim", "ronde.firmware_sim.cli", "gateway", "the simulator: scenarios, scoring, load tests, test beacons"),
     Area("ingest", "ronde.ingest.cli", "server", "MQTT → store ingest workers"),
     Area("api", "ronde.api.cli", "server", "the HTTP API and web pages"),
-    Area("dashboards", "ronde.dashboards.cli", "dashboards",
-         "Grafana dashboards: generate the JSON, push to a Grafana server"),
+    Area(
+        "dashboards",
+        "ronde.dashboards.cli",
+        "dashboards",
+        "Grafana dashboards: generate the JSON, push to a Grafana server",
+    ),
     Area("audit", "ronde.audit.cli", "server", "landlord audit reports and their verification"),
     Area("store", "ronde.store.cli", "server", "the store's layout and retention (maintenance role)"),
     Area("db", "ronde.opdb.cli", "server", "the operational database: migrations (ronde db upgrade)"),
-    Area("registry", "ronde.opdb.registry_cli", "server",
-         "import/export the registry's YAML files into/from the operational database"),
+    Area(
+        "registry",
+        "ronde.opdb.registry_cli",
+        "server",
+        "import/export the registry's YAML files into/from the operational database",
+    ),
     Area("demo", "ronde.demo.cli", "demo", "one simulated evening end to end, embedded (no server needed)"),
 )
 _BY_COMMAND = {a.command: a for a in AREAS}

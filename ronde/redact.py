@@ -12,8 +12,24 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 __all__ = ["MASK", "redact_url", "split_credentials"]
 
 MASK = "***"
-SECRET_PARAMS = frozenset({"token", "password", "pass", "passwd", "pwd", "secret", "key", "api_key", "apikey",
-                           "auth", "authorization", "access_token", "u", "p"})
+SECRET_PARAMS = frozenset(
+    {
+        "token",
+        "password",
+        "pass",
+        "passwd",
+        "pwd",
+        "secret",
+        "key",
+        "api_key",
+        "apikey",
+        "auth",
+        "authorization",
+        "access_token",
+        "u",
+        "p",
+    }
+)
 
 
 def redact_url(url: str) -> str:

@@ -52,7 +52,7 @@ def recorded_hash(lock: Path) -> str | None:
         with lock.open(encoding="utf-8") as f:
             for line in f:
                 if line.startswith(HASH_PREFIX):
-                    return line[len(HASH_PREFIX):].strip()
+                    return line[len(HASH_PREFIX) :].strip()
                 if not line.startswith("#"):
                     break
     except FileNotFoundError:
@@ -88,8 +88,19 @@ def compile_all(root: Path, upgrade: bool) -> None:
     out_dir.mkdir(exist_ok=True)
     for name, extras in LOCKS.items():
         out = out_dir / f"{name}.txt"
-        cmd = [*uv, "pip", "compile", "--quiet", "--universal", "--python-version", PYTHON, "--no-header",
-               "pyproject.toml", "-o", str(out.relative_to(root))]
+        cmd = [
+            *uv,
+            "pip",
+            "compile",
+            "--quiet",
+            "--universal",
+            "--python-version",
+            PYTHON,
+            "--no-header",
+            "pyproject.toml",
+            "-o",
+            str(out.relative_to(root)),
+        ]
         for extra in extras:
             cmd += ["--extra", extra]
         if name != "dev":

@@ -106,8 +106,10 @@ def test_no_module_imports_a_later_stage() -> None:
                 used.add((rel, other))
                 continue
             kind = "a sibling" if STAGE[other] == STAGE[area] else "a later"
-            violations.append(f"{rel}:{line}: {area} (stage {STAGE[area]}) imports {module}, {kind} stage "
-                              f"({other}, stage {STAGE[other]})")
+            violations.append(
+                f"{rel}:{line}: {area} (stage {STAGE[area]}) imports {module}, {kind} stage "
+                f"({other}, stage {STAGE[other]})"
+            )
     assert not violations, "imports against the layers (docs/architecture.md):\n" + "\n".join(violations)
     stale = sorted(e for e in set(EXCEPTIONS) - used if (ROOT / e[0]).exists())
     assert not stale, f"these EXCEPTIONS no longer occur: remove them: {stale}"
@@ -124,5 +126,11 @@ def test_the_checker_sees_every_kind_of_import() -> None:
         "    return importlib.import_module('ronde.coverage.query')\n"
     )
     found = _imports(source, "ronde.protocol.m", is_package=False, modules={"ronde.coverage.query"})
-    assert [m for _, m in found] == ["ronde.api.app", "ronde.audit", "ronde.store", "ronde.protocol",
-                                     "ronde.ingest.config", "ronde.coverage.query"]
+    assert [m for _, m in found] == [
+        "ronde.api.app",
+        "ronde.audit",
+        "ronde.store",
+        "ronde.protocol",
+        "ronde.ingest.config",
+        "ronde.coverage.query",
+    ]

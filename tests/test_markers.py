@@ -15,7 +15,11 @@ ROOT = Path(__file__).resolve().parent.parent
 def _collect(marker: str, *paths: str) -> set[str]:
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", "-m", marker, *paths],
-        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return {line.split("[")[0] for line in proc.stdout.splitlines() if "::" in line}
@@ -27,7 +31,8 @@ def test_real_tests_are_selected_by_the_fixtures_they_use() -> None:
         "tests/ingest/test_paho_tables.py::test_installed_paho_decodes_publish_through_it",
     }
     assert "tests/ingest/test_paho_tables.py::test_same_decoding_as_paho" in _collect(
-        "not mosquitto", "tests/ingest/test_paho_tables.py")
+        "not mosquitto", "tests/ingest/test_paho_tables.py"
+    )
 
 
 def test_every_fixture_marks_its_users_directly_or_through_another_fixture(pytester: pytest.Pytester) -> None:
@@ -60,7 +65,8 @@ def test_every_fixture_marks_its_users_directly_or_through_another_fixture(pytes
         @pytest.fixture
         def through_influxd(influxd): return influxd
     """)
-    pytester.makepyfile(test_sample="""
+    pytester.makepyfile(
+        test_sample="""
         import pytest
 
         def test_plain(): pass
@@ -71,7 +77,8 @@ def test_every_fixture_marks_its_users_directly_or_through_another_fixture(pytes
 
         @pytest.mark.influx
         def test_already_marked(influxd): pass
-    """)
+    """
+    )
     expected = {
         "mosquitto": {"test_broker", "test_scan"},
         "influx": {"test_store", "test_already_marked"},

@@ -73,9 +73,14 @@ class AccessLog:
                 d = json.loads(line)
                 out.append(
                     AccessEntry(
-                        at=parse_time(d["at"]), who=str(d["who"]), role=str(d["role"]),
-                        landlord=d.get("landlord"), what=str(d["what"]), target=str(d["target"]),
-                        status=int(d["status"]), denied=bool(d.get("denied", False)),
+                        at=parse_time(d["at"]),
+                        who=str(d["who"]),
+                        role=str(d["role"]),
+                        landlord=d.get("landlord"),
+                        what=str(d["what"]),
+                        target=str(d["target"]),
+                        status=int(d["status"]),
+                        denied=bool(d.get("denied", False)),
                     )
                 )
             except (ValueError, KeyError, TypeError):

@@ -83,17 +83,33 @@ def create_app(
         if settings.tokens_file is None:
             raise ValueError("no tokens: pass tokens= or set settings.tokens_file")
         tokens = TokenFileWatcher(settings.tokens_file, interval_s=settings.tokens_reload_s)
-    service: Registries = registry if not isinstance(registry, Registry) else RegistryService(
-        registry, estate_file=settings.registry_file, gateways_file=settings.gateways_file,
-        badges_file=settings.badges_file,
+    service: Registries = (
+        registry
+        if not isinstance(registry, Registry)
+        else RegistryService(
+            registry,
+            estate_file=settings.registry_file,
+            gateways_file=settings.gateways_file,
+            badges_file=settings.badges_file,
+        )
     )
     app = FastAPI(
-        title=f"{settings.title} API", version="1", description=DESCRIPTION, openapi_tags=TAGS,
-        docs_url=None, redoc_url=None, openapi_url="/api/openapi.json",
+        title=f"{settings.title} API",
+        version="1",
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
     )
     app.state.ronde = ApiContext(
-        settings=settings, store=store, registry=service, calendar=calendar, tokens=tokens,
-        access_log=access_log if access_log is not None else AccessLog(settings.access_log), clock=clock,
+        settings=settings,
+        store=store,
+        registry=service,
+        calendar=calendar,
+        tokens=tokens,
+        access_log=access_log if access_log is not None else AccessLog(settings.access_log),
+        clock=clock,
         sessions=sessions if sessions is not None else default_sessions(settings),
     )
     install_error_handlers(app)
@@ -140,11 +156,21 @@ def create_app_on_database(
         with session_factory(read_only(engine))() as s:
             calendar = get_calendar(s)
     sessions = SessionManager(
-        DbSessionStore(engine), idle=timedelta(minutes=settings.session_idle_min),
-        absolute=timedelta(hours=settings.session_absolute_h), clock=utc_now,
+        DbSessionStore(engine),
+        idle=timedelta(minutes=settings.session_idle_min),
+        absolute=timedelta(hours=settings.session_absolute_h),
+        clock=utc_now,
     )
-    return create_app(settings, store, registry, calendar, tokens=DbTokens(engine), clock=clock, sessions=sessions,
-                      access_log=access_log if access_log is not None else DbAccessLog(engine))
+    return create_app(
+        settings,
+        store,
+        registry,
+        calendar,
+        tokens=DbTokens(engine),
+        clock=clock,
+        sessions=sessions,
+        access_log=access_log if access_log is not None else DbAccessLog(engine),
+    )
 
 
 def _docs_router(app: FastAPI) -> APIRouter:
@@ -172,8 +198,11 @@ def _docs_router(app: FastAPI) -> APIRouter:
 def _meta_router() -> APIRouter:
     router = APIRouter(tags=["meta"])
 
-    @router.get("/healthz", summary="Liveness and store readability (no authentication)",
-                responses={503: {"model": ErrorBody, "description": "the store cannot be read"}})
+    @router.get(
+        "/healthz",
+        summary="Liveness and store readability (no authentication)",
+        responses={503: {"model": ErrorBody, "description": "the store cannot be read"}},
+    )
     def healthz(ctx: Ctx) -> Health:
         """503 (through the StoreUnavailable handler) when the store cannot be read: an API whose
         every data route fails is not healthy, and the orchestrator should see it."""

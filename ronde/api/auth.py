@@ -41,8 +41,19 @@ from ronde.protocol.access import (
 )
 
 __all__ = [
-    "Principal", "RevocableTokens", "Role", "TokenBook", "TokenEntry", "TokenFile", "TokenFileError",
-    "TokenFileWatcher", "Tokens", "add_token", "hash_token", "new_token", "read_token_file",
+    "Principal",
+    "RevocableTokens",
+    "Role",
+    "TokenBook",
+    "TokenEntry",
+    "TokenFile",
+    "TokenFileError",
+    "TokenFileWatcher",
+    "Tokens",
+    "add_token",
+    "hash_token",
+    "new_token",
+    "read_token_file",
 ]
 
 log = logging.getLogger(__name__)

@@ -35,26 +35,46 @@ def register(sub: Any) -> None:
     serve.add_argument("--store-org", default=None, help="InfluxDB 2.x organisation (token: $RONDE_STORE_TOKEN)")
     serve.add_argument("--store-user", default=None, help="InfluxDB 1.x user (password: $RONDE_STORE_PASSWORD)")
     serve.add_argument(
-        "--database", default=None, metavar="URL",
+        "--database",
+        default=None,
+        metavar="URL",
         help="the operational database: registry, gateways, badges, tokens, sessions, access log (default: "
-             "RONDE_DATABASE_URL, else sqlite:///var/ronde/ronde.db); EID keys sealed with RONDE_OPDB_SECRET_KEY",
+        "RONDE_DATABASE_URL, else sqlite:///var/ronde/ronde.db); EID keys sealed with RONDE_OPDB_SECRET_KEY",
     )
-    serve.add_argument("--estate", default=None,
-                       help="file mode only (with --tokens): estate file (default: the bundled sample)")
-    serve.add_argument("--tokens", default=None, type=Path,
-                       help="file mode (deprecated): serve from YAML files instead of the database; the token file "
-                            "(SHA-256 hashes). Migrate with `ronde registry import`")
+    serve.add_argument(
+        "--estate", default=None, help="file mode only (with --tokens): estate file (default: the bundled sample)"
+    )
+    serve.add_argument(
+        "--tokens",
+        default=None,
+        type=Path,
+        help="file mode (deprecated): serve from YAML files instead of the database; the token file "
+        "(SHA-256 hashes). Migrate with `ronde registry import`",
+    )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
-    serve.add_argument("--registry-file", type=Path, default=None,
-                       help="file mode only: where registry changes are persisted (estate YAML)")
+    serve.add_argument(
+        "--registry-file",
+        type=Path,
+        default=None,
+        help="file mode only: where registry changes are persisted (estate YAML)",
+    )
     serve.add_argument("--gateways", type=Path, default=None, help="file mode only: ingest's gateways file")
     serve.add_argument("--badges", type=Path, default=None, help="file mode only: team badges file")
-    serve.add_argument("--access-log", type=Path, default=None,
-                       help="append-only JSONL log of audit-data reads (default: the database's audit_access_log)")
+    serve.add_argument(
+        "--access-log",
+        type=Path,
+        default=None,
+        help="append-only JSONL log of audit-data reads (default: the database's audit_access_log)",
+    )
     serve.add_argument("--stale-after-min", type=int, default=45)
-    serve.add_argument("--sequence-anomaly-after", type=int, default=None, metavar="N",
-                       help="a sequence gap wider than N events is a sequence anomaly, not lost events (100000)")
+    serve.add_argument(
+        "--sequence-anomaly-after",
+        type=int,
+        default=None,
+        metavar="N",
+        help="a sequence gap wider than N events is a sequence anomaly, not lost events (100000)",
+    )
     serve.add_argument("--cookie-secure", action="store_true", help="mark the session cookie Secure (behind HTTPS)")
     serve.add_argument("--lang", choices=("fr", "en"), default="fr", help="default page language")
     for flag, kind, text in EDGE_FLAGS:
@@ -88,8 +108,13 @@ def open_reader_store(args: argparse.Namespace) -> Store:
     from ronde.store.port import StoreAccess
 
     return open_store(
-        args.store, token=store_token(), org=args.store_org, database=args.store_database,
-        username=args.store_user, password=store_password(), access=StoreAccess.READ,
+        args.store,
+        token=store_token(),
+        org=args.store_org,
+        database=args.store_database,
+        username=args.store_user,
+        password=store_password(),
+        access=StoreAccess.READ,
     )
 
 
@@ -105,11 +130,19 @@ def _serve(args: argparse.Namespace) -> int:  # noqa: PLR0911 - one exit status 
 
     try:
         settings = ApiSettings(
-            tokens_file=args.tokens, registry_file=args.registry_file, gateways_file=args.gateways,
-            badges_file=args.badges, access_log=args.access_log, stale_after_min=args.stale_after_min,
-            cookie_secure=args.cookie_secure, default_lang=args.lang,
-            **{f.lstrip("-").replace("-", "_"): getattr(args, f.lstrip("-").replace("-", "_")) for f, _, _ in EDGE_FLAGS
-               if getattr(args, f.lstrip("-").replace("-", "_")) is not None},
+            tokens_file=args.tokens,
+            registry_file=args.registry_file,
+            gateways_file=args.gateways,
+            badges_file=args.badges,
+            access_log=args.access_log,
+            stale_after_min=args.stale_after_min,
+            cookie_secure=args.cookie_secure,
+            default_lang=args.lang,
+            **{
+                f.lstrip("-").replace("-", "_"): getattr(args, f.lstrip("-").replace("-", "_"))
+                for f, _, _ in EDGE_FLAGS
+                if getattr(args, f.lstrip("-").replace("-", "_")) is not None
+            },
             **({} if args.sequence_anomaly_after is None else {"sequence_anomaly_after": args.sequence_anomaly_after}),
         )
     except ValidationError as exc:
@@ -119,15 +152,22 @@ def _serve(args: argparse.Namespace) -> int:  # noqa: PLR0911 - one exit status 
     if args.tokens is None:
         for flag in ("estate", "registry_file", "gateways", "badges"):
             if getattr(args, flag) is not None:
-                print(f"ronde api serve: --{flag.replace('_', '-')} is for file mode (with --tokens); the API reads "
-                      "its registry from the operational database: `ronde registry import` it there",
-                      file=sys.stderr)
+                print(
+                    f"ronde api serve: --{flag.replace('_', '-')} is for file mode (with --tokens); the API reads "
+                    "its registry from the operational database: `ronde registry import` it there",
+                    file=sys.stderr,
+                )
                 return 2
         return _serve_database(args, settings)
-    log.warning("file mode (--tokens): registry, gateways, badges and tokens from YAML files, sessions in memory; "
-                "deprecated, see `ronde registry import` and docs/opdb.md")
-    source = args.registry_file if args.registry_file is not None and args.registry_file.exists() else (
-        Path(args.estate) if args.estate else default_estate_path())
+    log.warning(
+        "file mode (--tokens): registry, gateways, badges and tokens from YAML files, sessions in memory; "
+        "deprecated, see `ronde registry import` and docs/opdb.md"
+    )
+    source = (
+        args.registry_file
+        if args.registry_file is not None and args.registry_file.exists()
+        else (Path(args.estate) if args.estate else default_estate_path())
+    )
     try:
         registry = load_estate(source)
     except EstateFileError as exc:
@@ -147,8 +187,13 @@ def _serve(args: argparse.Namespace) -> int:  # noqa: PLR0911 - one exit status 
         print(f"ronde api serve: {exc}", file=sys.stderr)
         store.close()
         return 2
-    log.info("Ronde API on http://%s:%d/ (registry %s, store %s)", args.host, args.port, registry.revision,
-             redact_url(args.store))
+    log.info(
+        "Ronde API on http://%s:%d/ (registry %s, store %s)",
+        args.host,
+        args.port,
+        registry.revision,
+        redact_url(args.store),
+    )
     try:
         uvicorn.run(app, host=args.host, port=args.port, log_level="info", proxy_headers=False)
     finally:
@@ -186,7 +231,10 @@ def _serve_database(args: argparse.Namespace, settings: Any) -> int:
         return 2
     try:
         app = create_app_on_database(
-            settings, store, engine, box=box,
+            settings,
+            store,
+            engine,
+            box=box,
             access_log=AccessLog(settings.access_log) if settings.access_log is not None else None,
         )
     except (DatabaseNotCurrent, EmptyRegistry, SQLAlchemyError, ValueError) as exc:
@@ -196,8 +244,13 @@ def _serve_database(args: argparse.Namespace, settings: Any) -> int:
         return 2
     if box is None:
         log.warning("no %s: registry changes are refused while EID beacons are enrolled", KEY_VARIABLE)
-    log.info("Ronde API on http://%s:%d/ (operational database %s, store %s)", args.host, args.port, shown(url),
-             redact_url(args.store))
+    log.info(
+        "Ronde API on http://%s:%d/ (operational database %s, store %s)",
+        args.host,
+        args.port,
+        shown(url),
+        redact_url(args.store),
+    )
     try:
         uvicorn.run(app, host=args.host, port=args.port, log_level="info", proxy_headers=False)
     finally:

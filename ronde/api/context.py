@@ -45,8 +45,10 @@ class AuditKeyHolder:
 def default_sessions(settings: ApiSettings) -> SessionManager:
     """In-process sessions on the wall clock, with the settings' idle and absolute lifetimes."""
     return SessionManager(
-        MemorySessionStore(), idle=timedelta(minutes=settings.session_idle_min),
-        absolute=timedelta(hours=settings.session_absolute_h), clock=utc_now,
+        MemorySessionStore(),
+        idle=timedelta(minutes=settings.session_idle_min),
+        absolute=timedelta(hours=settings.session_absolute_h),
+        clock=utc_now,
     )
 
 
@@ -94,7 +96,13 @@ class ApiContext:
     def log_access(self, who: Principal, what: str, target: str, status: int = 200, *, denied: bool = False) -> None:
         self.access_log.append(
             AccessEntry(
-                at=self.now(), who=who.name, role=who.role.value, landlord=who.landlord,
-                what=what, target=target, status=status, denied=denied,
+                at=self.now(),
+                who=who.name,
+                role=who.role.value,
+                landlord=who.landlord,
+                what=what,
+                target=target,
+                status=status,
+                denied=denied,
             )
         )

@@ -56,13 +56,19 @@ def scoped_coverage(
     """
     lid = scope.landlord_filter(landlord)
     cov = landlord_coverage(
-        ctx.store, ctx.registry.registry, ctx.calendar, first, last, landlord=lid, now=ctx.now(),
-        include_days=include_days, cache=ctx.coverage_cache,
+        ctx.store,
+        ctx.registry.registry,
+        ctx.calendar,
+        first,
+        last,
+        landlord=lid,
+        now=ctx.now(),
+        include_days=include_days,
+        cache=ctx.coverage_cache,
     )
     visible = {c.id for c in scope.checkpoints()} if scope.landlord is not None else None
     rows = tuple(
-        c for c in cov.checkpoints
-        if visible is None or (c.checkpoint_id in visible and c.landlord == scope.landlord)
+        c for c in cov.checkpoints if visible is None or (c.checkpoint_id in visible and c.landlord == scope.landlord)
     )
     return ScopedCoverage(cov, rows, include_days)
 
@@ -83,7 +89,11 @@ def rollup_mismatches(
 def idleness_now(ctx: ApiContext, scope: Scope, *, threshold_s: float = -1.0) -> list[CheckpointIdleness]:
     """Current idleness (service time since the last visit) of the checkpoints in reach."""
     rows = idle_checkpoints_now(
-        ctx.store, ctx.registry.registry, ctx.calendar, now=ctx.now(), threshold_s=threshold_s,
+        ctx.store,
+        ctx.registry.registry,
+        ctx.calendar,
+        now=ctx.now(),
+        threshold_s=threshold_s,
         landlord=scope.landlord,
     )
     if scope.landlord is None:

@@ -25,8 +25,10 @@ from ronde.protocol.registry_data import BadgeEntry, RegistryChangeError, check_
 
 __all__ = ["DbRegistryService", "EmptyRegistry"]
 
-NO_KEY = ("registry changes need the sealing key of the EID identity keys: set RONDE_OPDB_SECRET_KEY "
-          "(or RONDE_OPDB_SECRET_KEY_FILE) for `ronde api serve`")
+NO_KEY = (
+    "registry changes need the sealing key of the EID identity keys: set RONDE_OPDB_SECRET_KEY "
+    "(or RONDE_OPDB_SECRET_KEY_FILE) for `ronde api serve`"
+)
 
 
 class EmptyRegistry(RuntimeError):
@@ -66,8 +68,7 @@ class DbRegistryService:
                     f"the operational database {self.engine.url.render_as_string(hide_password=True)} holds no "
                     "registry yet: run `ronde registry import --estate FILE` (and --gateways, --badges, --tokens)"
                 )
-            view = _View(int(version or 0), registry, enrolled, access_repo.gateway_registry(s),
-                         access_repo.badges(s))
+            view = _View(int(version or 0), registry, enrolled, access_repo.gateway_registry(s), access_repo.badges(s))
             self._view = view
             return view
 

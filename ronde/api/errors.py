@@ -25,9 +25,19 @@ log = logging.getLogger(__name__)
 
 AUDIT_VISITS_ROUTE = "/api/v1/checkpoints/{checkpoint_id}/visits"  # stored events: audit data too
 
-_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-          406: "not_acceptable", 409: "conflict", 413: "too_large", 415: "unsupported_media_type",
-          422: "validation", 503: "unavailable"}
+_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "validation",
+    503: "unavailable",
+}
 
 
 def _error(status: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -79,9 +89,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(BadPeriod)
     async def _bad_period(request: Request, exc: BadPeriod) -> JSONResponse:
-        body = ValidationErrorBody(
-            detail=str(exc), errors=[FieldError(loc=["query"], msg=str(exc), type="period")]
-        )
+        body = ValidationErrorBody(detail=str(exc), errors=[FieldError(loc=["query"], msg=str(exc), type="period")])
         return JSONResponse(body.model_dump(mode="json"), status_code=422)
 
     @app.exception_handler(RequestValidationError)
@@ -99,7 +107,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(EstateFileError)
     async def _estate(request: Request, exc: EstateFileError) -> JSONResponse:
         body = EstateErrorBody(
-            detail=str(exc), source=exc.source,
+            detail=str(exc),
+            source=exc.source,
             errors=[EstateErrorItem(line=e.line, location=e.location, message=e.message) for e in exc.errors],
         )
         return JSONResponse(body.model_dump(mode="json"), status_code=422)
@@ -107,7 +116,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RegistryChangeError)
     async def _registry(request: Request, exc: RegistryChangeError) -> JSONResponse:
         body = EstateErrorBody(
-            detail=str(exc), source="registry",
+            detail=str(exc),
+            source="registry",
             errors=[EstateErrorItem(line=None, location=e.location, message=e.message) for e in exc.errors],
         )
         return JSONResponse(body.model_dump(mode="json"), status_code=422)

@@ -79,8 +79,7 @@ class RequestGuard:
             return
         ctx: ApiContext = scope["app"].state.ronde
         method, path = scope["method"], scope["path"]
-        limit = (ctx.settings.max_import_body_bytes if (method, path) in IMPORT_ROUTES
-                 else ctx.settings.max_body_bytes)
+        limit = ctx.settings.max_import_body_bytes if (method, path) in IMPORT_ROUTES else ctx.settings.max_body_bytes
         declared = _header(scope, b"content-length")
         chunked = any(b"chunked" in v.lower() for v in _header(scope, b"transfer-encoding"))
         has_body = chunked or any(v.strip() not in (b"", b"0") for v in declared)
@@ -95,8 +94,9 @@ class RequestGuard:
         if method not in SAFE_METHODS and path.startswith("/api/") and has_body:
             token = _bearer(scope)
             if token is None or ctx.tokens.authenticate(token) is None:
-                await _error(401, "unauthorized", "missing or unknown bearer token",
-                             {"WWW-Authenticate": 'Bearer realm="ronde"'})(scope, receive, send)
+                await _error(
+                    401, "unauthorized", "missing or unknown bearer token", {"WWW-Authenticate": 'Bearer realm="ronde"'}
+                )(scope, receive, send)
                 return
 
         received = 0

@@ -137,7 +137,8 @@ class BeaconOut(_Out):
 class EidBeaconIn(_In):
     format: Literal["eddystone_eid"] = "eddystone_eid"
     identity_key: str | None = Field(
-        default=None, pattern=r"^[0-9a-f]{32}$",
+        default=None,
+        pattern=r"^[0-9a-f]{32}$",
         description="AES-128 identity key, write-only; omit to keep the enrolled key",
     )
     rotation_exponent: int = Field(default=10, ge=0, le=15)
@@ -222,7 +223,9 @@ class BadgeOut(_Out):
 
 class BadgeIn(_In):
     team: str = Field(
-        min_length=1, max_length=40, pattern=r"^[\w .'-]+$",
+        min_length=1,
+        max_length=40,
+        pattern=r"^[\w .'-]+$",
         description="team pseudonym, e.g. 'Équipe 2': never a person's name",
     )
     active: bool = True
@@ -402,7 +405,7 @@ class GapOut(_Out):
     filled: bool
     anomaly: bool = Field(
         description="a sequence anomaly: the gap is wider than the server's sequence_anomaly_after setting (default "
-                    "100,000), more events than a gateway can have sent; a jumped or forged counter, not lost events"
+        "100,000), more events than a gateway can have sent; a jumped or forged counter, not lost events"
     )
 
 

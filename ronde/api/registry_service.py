@@ -36,8 +36,14 @@ from ronde.protocol.registry_data import (
 )
 
 __all__ = [
-    "BadgeEntry", "Registries", "RegistryChangeError", "RegistryService", "RevisionConflict", "load_badges",
-    "registry_to_data", "registry_to_yaml",
+    "BadgeEntry",
+    "Registries",
+    "RegistryChangeError",
+    "RegistryService",
+    "RevisionConflict",
+    "load_badges",
+    "registry_to_data",
+    "registry_to_yaml",
 ]
 
 

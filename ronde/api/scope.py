@@ -69,7 +69,8 @@ class Scope:
         if building is not None:
             self.building_of(building)
         return [
-            c for c in self.registry.checkpoints.values()
+            c
+            for c in self.registry.checkpoints.values()
             if (lid is None or c.landlord == lid)
             and (estate is None or c.estate == estate)
             and (building is None or c.building == building)
@@ -83,7 +84,8 @@ class Scope:
 
     def buildings(self, *, estate: str | None = None) -> list[Building]:
         return [
-            b for b in self.registry.buildings.values()
+            b
+            for b in self.registry.buildings.values()
             if self._mine(b.landlord) and (estate is None or b.estate == estate)
         ]
 

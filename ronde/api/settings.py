@@ -37,18 +37,24 @@ class ApiSettings(BaseModel):
     stale_after_min: int = Field(default=45, ge=1, le=24 * 60, description="idleness above which a checkpoint is stale")
     gateway_offline_after_s: int = Field(default=180, ge=10, le=86_400)
     sequence_anomaly_after: int = Field(
-        default=DEFAULT_SEQUENCE_ANOMALY_AFTER, ge=1, le=2**53,
+        default=DEFAULT_SEQUENCE_ANOMALY_AFTER,
+        ge=1,
+        le=2**53,
         description="a sequence gap wider than this many events is shown as a sequence anomaly, not as lost events",
     )
     low_battery_mv: int = Field(default=2500, ge=0, le=5000)
     max_period_days: int = Field(default=400, ge=1, le=3660, description="longest period one request may cover")
     cookie_secure: bool = Field(default=False, description="set the Secure flag on the session cookie (HTTPS)")
     max_body_bytes: int = Field(
-        default=64 * 1024, ge=1024, le=64 * 1024 * 1024,
+        default=64 * 1024,
+        ge=1024,
+        le=64 * 1024 * 1024,
         description="largest request body of any route not listed below; larger answers 413 before it is read",
     )
     max_import_body_bytes: int = Field(
-        default=2 * 1024 * 1024, ge=1024, le=256 * 1024 * 1024,
+        default=2 * 1024 * 1024,
+        ge=1024,
+        le=256 * 1024 * 1024,
         description="largest body of the estate-file import and check routes",
     )
     session_idle_min: int = Field(
@@ -58,7 +64,9 @@ class ApiSettings(BaseModel):
         default=12, ge=1, le=30 * 24, description="a page session is over this long after sign-in, used or not"
     )
     tokens_reload_s: float = Field(
-        default=5.0, ge=0.0, le=3600.0,
+        default=5.0,
+        ge=0.0,
+        le=3600.0,
         description="how often, at most, the tokens file is checked for changes (mtime, size, inode)",
     )
     default_lang: Literal["fr", "en"] = "fr"

@@ -40,7 +40,11 @@ class AuditChain:
 
 
 def compute_chain(
-    visits: Sequence[StoredVisit], days: Collection[date], *, landlord: str | None, revision: str,
+    visits: Sequence[StoredVisit],
+    days: Collection[date],
+    *,
+    landlord: str | None,
+    revision: str,
     registry_digest: str | None = None,
 ) -> AuditChain:
     """The chain over ``days`` (plus any other day an event claims), from the genesis anchor.

@@ -37,12 +37,19 @@ from ronde.store.port import Store, StoreAccess, StoreUnavailable
 def _sqlite_path(url: str) -> str | None:
     """``sqlite://PATH`` as the store package reads it (``sqlite:///abs``, ``sqlite://rel``), or a bare path."""
     if url.startswith("sqlite://"):
-        return url[len("sqlite://"):]
+        return url[len("sqlite://") :]
     return None if "://" in url else url
 
 
-def open_store(url: str, *, token: str | None = None, org: str | None = None, database: str = "ronde",
-               username: str | None = None, password: str | None = None) -> Store:
+def open_store(
+    url: str,
+    *,
+    token: str | None = None,
+    org: str | None = None,
+    database: str = "ronde",
+    username: str | None = None,
+    password: str | None = None,
+) -> Store:
     """The store behind ``url``, opened read-only (``StoreAccess.READ``: an audit never creates
     nor changes the layout or retention), through the store package's factory
     (``ronde.store.open_store``); a plain path is a SQLite file. An audit never creates an empty
@@ -56,8 +63,18 @@ def open_store(url: str, *, token: str | None = None, org: str | None = None, da
         url = f"sqlite://{Path(path).resolve()}"
     factory = getattr(importlib.import_module("ronde.store"), "open_store", None)
     if factory is not None:
-        return cast(Store, factory(url, token=token, org=org, database=database, username=username,
-                                   password=password, access=StoreAccess.READ))  # opened by the factory
+        return cast(
+            Store,
+            factory(
+                url,
+                token=token,
+                org=org,
+                database=database,
+                username=username,
+                password=password,
+                access=StoreAccess.READ,
+            ),
+        )  # opened by the factory
     if path is None:
         raise StoreUnavailable(f"no store engine for {redact_url(url)!r}")
     from ronde.store.sqlite import SqliteStore
@@ -81,8 +98,14 @@ def _args_store(args: argparse.Namespace) -> Store:
     from ronde.store.credentials import read_secret_file, store_password, store_token
 
     token = read_secret_file(args.store_token_file) if args.store_token_file else store_token()
-    return open_store(args.store, token=token, org=args.store_org, database=args.store_database,
-                      username=args.store_user, password=store_password())
+    return open_store(
+        args.store,
+        token=token,
+        org=args.store_org,
+        database=args.store_database,
+        username=args.store_user,
+        password=store_password(),
+    )
 
 
 def _registry_and_calendar(args: argparse.Namespace) -> tuple[Registry, ServiceCalendar]:
@@ -122,16 +145,17 @@ def _report(args: argparse.Namespace) -> int:
         print(f"ronde audit report: {exc}", file=sys.stderr)
         return 2
     try:
-        report = build_report(store, registry, calendar, args.landlord, args.first, args.last,
-                              now=datetime.now(UTC))
+        report = build_report(store, registry, calendar, args.landlord, args.first, args.last, now=datetime.now(UTC))
         sidecar = write_report(report, args.out, ReportFormat(args.format), Lang(args.lang), key)
     except (ReportError, StoreUnavailable, OSError) as exc:
         print(f"ronde audit report: {exc}", file=sys.stderr)
         return 2
     finally:
         store.close()
-    print(f"{args.out}: report {report.report_id}, {len(report.checkpoints)} checkpoints, "
-          f"{len(report.chain.links)} service days, final digest {report.chain.final}")
+    print(
+        f"{args.out}: report {report.report_id}, {len(report.checkpoints)} checkpoints, "
+        f"{len(report.chain.links)} service days, final digest {report.chain.final}"
+    )
     print(f"{sidecar}: manifest for 'ronde audit verify'")
     return 0
 
@@ -153,15 +177,25 @@ def _verify(args: argparse.Namespace) -> int:
             public_key = load_signing_key(None, create=False).public_key()
         store = _args_store(args)
     except AuditKeyError as exc:
-        print(f"ronde audit verify: {exc}; give the server's public key with --public-key "
-              "(what 'ronde audit key' prints)", file=sys.stderr)
+        print(
+            f"ronde audit verify: {exc}; give the server's public key with --public-key "
+            "(what 'ronde audit key' prints)",
+            file=sys.stderr,
+        )
         return 2
     except (ReportError, EstateFileError, StoreUnavailable, OSError, ValueError, RuntimeError) as exc:
         print(f"ronde audit verify: {exc}", file=sys.stderr)
         return 2
     try:
-        result = verify_manifest(manifest, store, public_key=public_key, document_problems=problems, estate=estate,
-                                 landlord=args.landlord, revision_digests=digests)
+        result = verify_manifest(
+            manifest,
+            store,
+            public_key=public_key,
+            document_problems=problems,
+            estate=estate,
+            landlord=args.landlord,
+            revision_digests=digests,
+        )
     except StoreUnavailable as exc:
         print(f"ronde audit verify: {exc}", file=sys.stderr)
         return 2
@@ -188,8 +222,12 @@ def _store_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--store-database", default="ronde", help="InfluxDB database (InfluxQL; 2.x: its DBRP mapping)")
     parser.add_argument("--store-org", default=None, help="InfluxDB 2.x organisation")
     parser.add_argument("--store-user", default=None, help="InfluxDB 1.x user (password: $RONDE_STORE_PASSWORD)")
-    parser.add_argument("--store-token-file", default=None, metavar="FILE",
-                        help="file holding the store token (default: $RONDE_STORE_TOKEN); never on the command line")
+    parser.add_argument(
+        "--store-token-file",
+        default=None,
+        metavar="FILE",
+        help="file holding the store token (default: $RONDE_STORE_TOKEN); never on the command line",
+    )
 
 
 def register(sub: Any) -> None:
@@ -203,26 +241,45 @@ def register(sub: Any) -> None:
     _store_arguments(rep)
     rep.add_argument("--format", choices=[f.value for f in ReportFormat], default="pdf")
     rep.add_argument("--lang", choices=[x.value for x in Lang], default="fr")
-    rep.add_argument("--database", metavar="URL",
-                     help="the operational database holding the registry, its revisions and the service calendar "
-                          "(default: RONDE_DATABASE_URL, else sqlite:///var/ronde/ronde.db)")
-    rep.add_argument("--estate", help="file mode: an estate file instead of the database (default calendar: "
-                                      "Wed–Sun 16:00–22:15 Europe/Paris)")
-    rep.add_argument("--closed", action="append", type=_date, metavar="DATE",
-                     help="a day the service was closed (repeat), added to the calendar's closed dates")
+    rep.add_argument(
+        "--database",
+        metavar="URL",
+        help="the operational database holding the registry, its revisions and the service calendar "
+        "(default: RONDE_DATABASE_URL, else sqlite:///var/ronde/ronde.db)",
+    )
+    rep.add_argument(
+        "--estate",
+        help="file mode: an estate file instead of the database (default calendar: Wed–Sun 16:00–22:15 Europe/Paris)",
+    )
+    rep.add_argument(
+        "--closed",
+        action="append",
+        type=_date,
+        metavar="DATE",
+        help="a day the service was closed (repeat), added to the calendar's closed dates",
+    )
     rep.add_argument("--out", required=True, help="report file to write; <out>.manifest.json is written beside it")
-    rep.add_argument("--key", help="audit private key file (default: $RONDE_AUDIT_KEY, else "
-                                   "$XDG_DATA_HOME/ronde/audit-key.pem; created on first use)")
+    rep.add_argument(
+        "--key",
+        help="audit private key file (default: $RONDE_AUDIT_KEY, else "
+        "$XDG_DATA_HOME/ronde/audit-key.pem; created on first use)",
+    )
     rep.set_defaults(func=_report)
     ver = cmds.add_parser("verify", help="check a report's signature, document, completeness and store")
     ver.add_argument("report", help="report file (CSV, or PDF with its .manifest.json) or manifest JSON")
     ver.add_argument("--store", required=True, help="store URL")
     _store_arguments(ver)
-    ver.add_argument("--database", metavar="URL",
-                     help="the operational database: the report's registry revision must be one it holds, with the "
-                          "same content digest (default: RONDE_DATABASE_URL when set; without either, not checked)")
-    ver.add_argument("--public-key", help="the server's audit public key (base64url, as 'ronde audit key' prints "
-                                          "it) or a file holding it; default: the local server's key")
+    ver.add_argument(
+        "--database",
+        metavar="URL",
+        help="the operational database: the report's registry revision must be one it holds, with the "
+        "same content digest (default: RONDE_DATABASE_URL when set; without either, not checked)",
+    )
+    ver.add_argument(
+        "--public-key",
+        help="the server's audit public key (base64url, as 'ronde audit key' prints "
+        "it) or a file holding it; default: the local server's key",
+    )
     ver.add_argument("--estate", help="estate file whose registry revision and content must match the report's")
     ver.add_argument("--landlord", help="the landlord verifying: a report issued for any other landlord fails")
     ver.set_defaults(func=_verify)

@@ -71,10 +71,27 @@ def _header_lines(report: AuditReport, lang: Lang, manifest: dict[str, Any]) -> 
 def _checkpoint_head(lang: Lang) -> list[str]:
     t = TEXT[lang]
     return [
-        t["checkpoint_id"], t["checkpoint"], t["kind"], t["building"], t["estate"], t["expected"],
-        t["service_days"], t["passes"], t["covered_days"], t["not_visited_days"], t["no_data_days"],
-        t["presence_h"], t["avg_idle_h"], t["worst_idle_h"], t["gap_cv"], t["signed"], t["unsigned"],
-        t["eid"], t["static"], t["days_not_visited"], t["days_no_data"],
+        t["checkpoint_id"],
+        t["checkpoint"],
+        t["kind"],
+        t["building"],
+        t["estate"],
+        t["expected"],
+        t["service_days"],
+        t["passes"],
+        t["covered_days"],
+        t["not_visited_days"],
+        t["no_data_days"],
+        t["presence_h"],
+        t["avg_idle_h"],
+        t["worst_idle_h"],
+        t["gap_cv"],
+        t["signed"],
+        t["unsigned"],
+        t["eid"],
+        t["static"],
+        t["days_not_visited"],
+        t["days_no_data"],
     ]
 
 
@@ -89,35 +106,75 @@ def render_csv(report: AuditReport, lang: Lang, key: Ed25519PrivateKey) -> str:
         w.writerow([line])
     w.writerow(_checkpoint_head(lang))
     for c in report.checkpoints:
-        w.writerow([
-            c.checkpoint_id, c.name, kind_label(c.kind, lang), c.building or "", c.estate, c.expected_per_day,
-            c.service_days, c.passes, c.covered_days, c.not_visited_days, c.no_data_days,
-            number(c.presence_s / 3600, lang, 2), number(c.average_idle_s / 3600, lang, 2),
-            number(c.worst_idle_s / 3600, lang, 2), number(c.gap_cv, lang, 2), c.signed, c.unsigned,
-            c.eid_resolved, c.static,
-            " ".join(d.isoformat() for d in c.days_not_visited), " ".join(d.isoformat() for d in c.days_no_data),
-        ])
+        w.writerow(
+            [
+                c.checkpoint_id,
+                c.name,
+                kind_label(c.kind, lang),
+                c.building or "",
+                c.estate,
+                c.expected_per_day,
+                c.service_days,
+                c.passes,
+                c.covered_days,
+                c.not_visited_days,
+                c.no_data_days,
+                number(c.presence_s / 3600, lang, 2),
+                number(c.average_idle_s / 3600, lang, 2),
+                number(c.worst_idle_s / 3600, lang, 2),
+                number(c.gap_cv, lang, 2),
+                c.signed,
+                c.unsigned,
+                c.eid_resolved,
+                c.static,
+                " ".join(d.isoformat() for d in c.days_not_visited),
+                " ".join(d.isoformat() for d in c.days_no_data),
+            ]
+        )
     w.writerow([])
     w.writerow([t["day"], t["share"], t["covered"], t["not_visited"], t["no_data"], t["events"], t["link"]])
     shares = dict(report.days)
     for link in report.chain.links:
         s = shares.get(link.day)
-        w.writerow([
-            link.day.isoformat(), percent(s.share if s else None, lang), s.covered if s else "",
-            s.not_visited if s else "", s.no_data if s else "", link.events, link.link,
-        ])
+        w.writerow(
+            [
+                link.day.isoformat(),
+                percent(s.share if s else None, lang),
+                s.covered if s else "",
+                s.not_visited if s else "",
+                s.no_data if s else "",
+                link.events,
+                link.link,
+            ]
+        )
     w.writerow([])
     p = report.period
-    w.writerow([t["summary"], t["share_covered"], t["share_sensed"], t["checkpoint_days"], t["covered"],
-                t["not_visited"], t["no_data"]])
-    w.writerow([t["period"], percent(p.share, lang), percent(p.share_sensed, lang), p.checkpoint_days, p.covered,
-                p.not_visited, p.no_data])
+    w.writerow(
+        [
+            t["summary"],
+            t["share_covered"],
+            t["share_sensed"],
+            t["checkpoint_days"],
+            t["covered"],
+            t["not_visited"],
+            t["no_data"],
+        ]
+    )
+    w.writerow(
+        [
+            t["period"],
+            percent(p.share, lang),
+            percent(p.share_sensed, lang),
+            p.checkpoint_days,
+            p.covered,
+            p.not_visited,
+            p.no_data,
+        ]
+    )
     return out.getvalue()
 
 
-def write_report(
-    report: AuditReport, path: str | Path, fmt: ReportFormat, lang: Lang, key: Ed25519PrivateKey
-) -> Path:
+def write_report(report: AuditReport, path: str | Path, fmt: ReportFormat, lang: Lang, key: Ed25519PrivateKey) -> Path:
     """Write the report and its signed sidecar; returns the sidecar's path."""
     target = Path(path)
     if fmt is ReportFormat.CSV:
@@ -127,8 +184,9 @@ def write_report(
         from ronde.audit.pdf import render_pdf
 
         data = render_pdf(report, lang)
-        manifest = signed_manifest(report, key, document="pdf", lang=lang.value,
-                                   file_sha256=hashlib.sha256(data).hexdigest())
+        manifest = signed_manifest(
+            report, key, document="pdf", lang=lang.value, file_sha256=hashlib.sha256(data).hexdigest()
+        )
     target.write_bytes(data)
     sidecar = target.with_name(target.name + SIDECAR_SUFFIX)
     sidecar.write_text(sidecar_text(manifest, target.name), encoding="utf-8")
@@ -225,7 +283,7 @@ def _embedded_manifest(text: str, p: Path) -> dict[str, Any]:
             if len(row) != 1 or not row[0].startswith("#"):
                 break
             if row[0].startswith(MANIFEST_PREFIX):
-                data = _json(row[0][len(MANIFEST_PREFIX):].encode(), p)
+                data = _json(row[0][len(MANIFEST_PREFIX) :].encode(), p)
                 if isinstance(data, dict):
                     return data
     raise ReportError(f"{p}: no manifest found (expected a '# manifest:' line, or a PDF with its sidecar)")
@@ -280,7 +338,7 @@ def parse_csv_figures(text: str, lang: Lang) -> dict[str, Any]:
         for key in ("landlord", "period", "revision", "report_id", "chain_anchor", "chain_final"):
             prefix = f"# {t[key]}: "
             if header_line.startswith(prefix) and key not in header:
-                header[key] = header_line[len(prefix):]
+                header[key] = header_line[len(prefix) :]
         i += 1
     sections: list[list[list[str]]] = [[]]
     for row in rows[i:]:
@@ -301,8 +359,10 @@ def parse_csv_figures(text: str, lang: Lang) -> dict[str, Any]:
 def _header_figures(header: dict[str, str], lang: Lang) -> dict[str, Any]:
     t = TEXT[lang]
     out: dict[str, Any] = {
-        "registry_revision": header.get("revision"), "report_id": header.get("report_id"),
-        "chain_anchor": header.get("chain_anchor"), "chain_final": header.get("chain_final"),
+        "registry_revision": header.get("revision"),
+        "report_id": header.get("report_id"),
+        "chain_anchor": header.get("chain_anchor"),
+        "chain_final": header.get("chain_final"),
     }
     name, _, rest = header.get("landlord", "").rpartition(" (")
     out["landlord_name"] = name if rest.endswith(")") else header.get("landlord")
@@ -336,12 +396,27 @@ def _cell(row: list[str], i: int) -> str:
 def _checkpoint_figures(row: list[str], lang: Lang) -> dict[str, Any]:
     c = [_cell(row, i) for i in range(max(21, len(row)))]
     return {
-        "id": c[0], "name": c[1], "kind": _KIND_CODES[lang].get(c[2], c[2]), "building": c[3] or None,
-        "estate": c[4], "expected_per_day": _int(c[5]), "service_days": _int(c[6]), "passes": _int(c[7]),
-        "covered_days": _int(c[8]), "not_visited_days": _int(c[9]), "no_data_days": _int(c[10]),
-        "presence_h": _decimal(c[11]), "average_idle_h": _decimal(c[12]), "worst_idle_h": _decimal(c[13]),
-        "gap_cv": _decimal(c[14]), "signed": _int(c[15]), "unsigned": _int(c[16]), "eid_resolved": _int(c[17]),
-        "static": _int(c[18]), "days_not_visited": _dates(c[19]), "days_no_data": _dates(c[20]),
+        "id": c[0],
+        "name": c[1],
+        "kind": _KIND_CODES[lang].get(c[2], c[2]),
+        "building": c[3] or None,
+        "estate": c[4],
+        "expected_per_day": _int(c[5]),
+        "service_days": _int(c[6]),
+        "passes": _int(c[7]),
+        "covered_days": _int(c[8]),
+        "not_visited_days": _int(c[9]),
+        "no_data_days": _int(c[10]),
+        "presence_h": _decimal(c[11]),
+        "average_idle_h": _decimal(c[12]),
+        "worst_idle_h": _decimal(c[13]),
+        "gap_cv": _decimal(c[14]),
+        "signed": _int(c[15]),
+        "unsigned": _int(c[16]),
+        "eid_resolved": _int(c[17]),
+        "static": _int(c[18]),
+        "days_not_visited": _dates(c[19]),
+        "days_no_data": _dates(c[20]),
         **({"extra_cells": c[21:]} if len(c) > 21 else {}),  # noqa: PLR2004 - cells past the 21 read above
     }
 
@@ -349,14 +424,23 @@ def _checkpoint_figures(row: list[str], lang: Lang) -> dict[str, Any]:
 def _day_figures(row: list[str]) -> dict[str, Any]:
     c = [_cell(row, i) for i in range(7)]
     return {
-        "day": c[0], "share": _percent(c[1]), "covered": _int(c[2]), "not_visited": _int(c[3]),
-        "no_data": _int(c[4]), "events": _int(c[5]), "link": c[6],
+        "day": c[0],
+        "share": _percent(c[1]),
+        "covered": _int(c[2]),
+        "not_visited": _int(c[3]),
+        "no_data": _int(c[4]),
+        "events": _int(c[5]),
+        "link": c[6],
     }
 
 
 def _period_figures(row: list[str]) -> dict[str, Any]:
     c = [_cell(row, i) for i in range(7)]
     return {
-        "share": _percent(c[1]), "share_sensed": _percent(c[2]), "checkpoint_days": _int(c[3]),
-        "covered": _int(c[4]), "not_visited": _int(c[5]), "no_data": _int(c[6]),
+        "share": _percent(c[1]),
+        "share_sensed": _percent(c[2]),
+        "checkpoint_days": _int(c[3]),
+        "covered": _int(c[4]),
+        "not_visited": _int(c[5]),
+        "no_data": _int(c[6]),
     }

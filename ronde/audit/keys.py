@@ -100,7 +100,7 @@ def fingerprint(key: Ed25519PrivateKey | Ed25519PublicKey) -> str:
     the phone to check a key)."""
     pub = key.public_key() if isinstance(key, Ed25519PrivateKey) else key
     h = hashlib.sha256(pub.public_bytes(Encoding.Raw, PublicFormat.Raw)).hexdigest()[:32]
-    return ":".join(h[i:i + 2] for i in range(0, 32, 2))
+    return ":".join(h[i : i + 2] for i in range(0, 32, 2))
 
 
 def parse_public_key(text: str) -> Ed25519PublicKey:
@@ -153,8 +153,10 @@ def signature_problem(manifest: dict[str, Any], public_key: Ed25519PublicKey) ->
         return f"unsupported signature algorithm {sig.get('algorithm')!r}"
     mine = fingerprint(public_key)
     if sig.get("key_fingerprint") != mine:
-        return (f"signed with key {sig.get('key_fingerprint')!r}, not with the audit key {mine} given "
-                "(another server's report, or a forged one)")
+        return (
+            f"signed with key {sig.get('key_fingerprint')!r}, not with the audit key {mine} given "
+            "(another server's report, or a forged one)"
+        )
     text: str = sig["value"]
     try:
         raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))

@@ -70,9 +70,7 @@ TEXT: Mapping[Lang, Mapping[str, str]] = {
             "signature et les chiffres du rapport, recalcule la chaîne à partir des événements stockés et "
             "indique le premier jour qui diffère."
         ),
-        "privacy": (
-            "Ce rapport porte sur des lieux : il ne contient aucun identifiant d'équipe ni de personne."
-        ),
+        "privacy": ("Ce rapport porte sur des lieux : il ne contient aucun identifiant d'équipe ni de personne."),
         "legend_nodata": (
             "« Sans données » : aucune passerelle ou la balise n'était en état de fonctionner ce jour-là ; "
             "« non visité » : le dispositif fonctionnait mais le passage attendu n'a pas eu lieu."
@@ -130,12 +128,12 @@ TEXT: Mapping[Lang, Mapping[str, str]] = {
         "link": "Chain link (SHA-256)",
         "weekdays": "Mon,Tue,Wed,Thu,Fri,Sat,Sun",
         "verify_hint": (
-            "Verify: \"ronde audit verify <report> --public-key <key> --store <URL>\" checks the report's "
+            'Verify: "ronde audit verify <report> --public-key <key> --store <URL>" checks the report\'s '
             "signature and figures, recomputes the chain from the stored events and names the first day that differs."
         ),
         "privacy": "This report is about places: it holds no team or person identifier.",
         "legend_nodata": (
-            "\"No data\": no gateway, or not the beacon, was working that day; \"not visited\": the system "
+            '"No data": no gateway, or not the beacon, was working that day; "not visited": the system '
             "was working but the expected pass did not happen."
         ),
         "page": "Page",

@@ -57,28 +57,50 @@ def report_figures(report: AuditReport) -> dict[str, Any]:
     days: list[dict[str, Any]] = []
     for link in report.chain.links:
         s = shares.get(link.day)
-        days.append({
-            "day": link.day.isoformat(), "share": percent_text(s.share) if s else None,
-            "covered": s.covered if s else None, "not_visited": s.not_visited if s else None,
-            "no_data": s.no_data if s else None, "events": link.events, "link": link.link,
-        })
+        days.append(
+            {
+                "day": link.day.isoformat(),
+                "share": percent_text(s.share) if s else None,
+                "covered": s.covered if s else None,
+                "not_visited": s.not_visited if s else None,
+                "no_data": s.no_data if s else None,
+                "events": link.events,
+                "link": link.link,
+            }
+        )
     p = report.period
     return {
         "header": {
-            "landlord": report.landlord, "landlord_name": report.landlord_name,
-            "first": report.first.isoformat(), "last": report.last.isoformat(),
-            "registry_revision": report.revision, "report_id": report.report_id,
-            "chain_anchor": report.chain.anchor, "chain_final": report.chain.final,
+            "landlord": report.landlord,
+            "landlord_name": report.landlord_name,
+            "first": report.first.isoformat(),
+            "last": report.last.isoformat(),
+            "registry_revision": report.revision,
+            "report_id": report.report_id,
+            "chain_anchor": report.chain.anchor,
+            "chain_final": report.chain.final,
         },
         "checkpoints": [
             {
-                "id": c.checkpoint_id, "name": c.name, "kind": c.kind, "building": c.building, "estate": c.estate,
-                "expected_per_day": c.expected_per_day, "service_days": c.service_days, "passes": c.passes,
-                "covered_days": c.covered_days, "not_visited_days": c.not_visited_days,
-                "no_data_days": c.no_data_days, "presence_h": hours_text(c.presence_s),
-                "average_idle_h": hours_text(c.average_idle_s), "worst_idle_h": hours_text(c.worst_idle_s),
-                "gap_cv": ratio_text(c.gap_cv), "signed": c.signed, "unsigned": c.unsigned,
-                "eid_resolved": c.eid_resolved, "static": c.static,
+                "id": c.checkpoint_id,
+                "name": c.name,
+                "kind": c.kind,
+                "building": c.building,
+                "estate": c.estate,
+                "expected_per_day": c.expected_per_day,
+                "service_days": c.service_days,
+                "passes": c.passes,
+                "covered_days": c.covered_days,
+                "not_visited_days": c.not_visited_days,
+                "no_data_days": c.no_data_days,
+                "presence_h": hours_text(c.presence_s),
+                "average_idle_h": hours_text(c.average_idle_s),
+                "worst_idle_h": hours_text(c.worst_idle_s),
+                "gap_cv": ratio_text(c.gap_cv),
+                "signed": c.signed,
+                "unsigned": c.unsigned,
+                "eid_resolved": c.eid_resolved,
+                "static": c.static,
                 "days_not_visited": [d.isoformat() for d in c.days_not_visited],
                 "days_no_data": [d.isoformat() for d in c.days_no_data],
             }
@@ -86,8 +108,11 @@ def report_figures(report: AuditReport) -> dict[str, Any]:
         ],
         "days": days,
         "period": {
-            "share": percent_text(p.share), "share_sensed": percent_text(p.share_sensed),
-            "checkpoint_days": p.checkpoint_days, "covered": p.covered, "not_visited": p.not_visited,
+            "share": percent_text(p.share),
+            "share_sensed": percent_text(p.share_sensed),
+            "checkpoint_days": p.checkpoint_days,
+            "covered": p.covered,
+            "not_visited": p.not_visited,
             "no_data": p.no_data,
         },
     }
@@ -145,8 +170,11 @@ def _rows(value: Any) -> list[Mapping[str, Any]]:
 
 def calendar_data(cal: ServiceCalendar) -> dict[str, Any]:
     return {
-        "weekdays": sorted(cal.days), "start": cal.start.isoformat(), "end": cal.end.isoformat(),
-        "timezone": cal.timezone, "closed": sorted(d.isoformat() for d in cal.closed),
+        "weekdays": sorted(cal.days),
+        "start": cal.start.isoformat(),
+        "end": cal.end.isoformat(),
+        "timezone": cal.timezone,
+        "closed": sorted(d.isoformat() for d in cal.closed),
     }
 
 
@@ -181,7 +209,11 @@ def manifest_of(report: AuditReport, *, document: str = "json", lang: str = "fr"
 
 
 def signed_manifest(
-    report: AuditReport, key: Ed25519PrivateKey, *, document: str = "json", lang: str = "fr",
+    report: AuditReport,
+    key: Ed25519PrivateKey,
+    *,
+    document: str = "json",
+    lang: str = "fr",
     file_sha256: str | None = None,
 ) -> dict[str, Any]:
     """The manifest, with the PDF's digest when given, signed with the audit key."""
@@ -243,12 +275,15 @@ def parse_manifest(data: Any) -> Manifest:
         landlord = str(data["landlord"])
         revision = str(data["registry_revision"])
         digest = data.get("registry_digest")
-        audit_chain = AuditChain(landlord, revision, str(chain["anchor"]), links,
-                                 None if digest is None else str(digest))
+        audit_chain = AuditChain(
+            landlord, revision, str(chain["anchor"]), links, None if digest is None else str(digest)
+        )
         cal = data["calendar"]
         calendar = ServiceCalendar(
-            days=frozenset(int(d) for d in cal["weekdays"]), start=time.fromisoformat(str(cal["start"])),
-            end=time.fromisoformat(str(cal["end"])), timezone=str(cal["timezone"]),
+            days=frozenset(int(d) for d in cal["weekdays"]),
+            start=time.fromisoformat(str(cal["start"])),
+            end=time.fromisoformat(str(cal["end"])),
+            timezone=str(cal["timezone"]),
             closed=frozenset(date.fromisoformat(str(d)) for d in cal["closed"]),
         )
         calendar.tz  # noqa: B018 - an unknown time zone is a malformed manifest
@@ -263,12 +298,22 @@ def parse_manifest(data: Any) -> Manifest:
         if issued.tzinfo is None:
             raise ReportError("malformed manifest: issued_at has no time zone")  # noqa: TRY301 - passed through as is by 'except ReportError: raise'
         return Manifest(
-            report_id=str(data["report_id"]), issued_at=issued, landlord=landlord,
-            landlord_name=str(data["landlord_name"]), first=date.fromisoformat(str(data["first"])),
-            last=date.fromisoformat(str(data["last"])), revision=revision,
-            registry_digest=audit_chain.registry_digest, calendar=calendar, document=str(doc["format"]),
-            lang=str(doc.get("lang", "fr")), figures=figures, figures_sha256=str(data["figures_sha256"]),
-            chain=audit_chain, claimed_final=str(chain["final"]), data=data,
+            report_id=str(data["report_id"]),
+            issued_at=issued,
+            landlord=landlord,
+            landlord_name=str(data["landlord_name"]),
+            first=date.fromisoformat(str(data["first"])),
+            last=date.fromisoformat(str(data["last"])),
+            revision=revision,
+            registry_digest=audit_chain.registry_digest,
+            calendar=calendar,
+            document=str(doc["format"]),
+            lang=str(doc.get("lang", "fr")),
+            figures=figures,
+            figures_sha256=str(data["figures_sha256"]),
+            chain=audit_chain,
+            claimed_final=str(chain["final"]),
+            data=data,
             file_sha256=None if sha is None else str(sha),
             file=str(data["file"]) if isinstance(data.get("file"), str) else None,
         )
@@ -302,8 +347,12 @@ def completeness_problems(m: Manifest) -> list[str]:
         out.append(f"chain.final {m.claimed_final} is not the last link {m.chain.final}")
     header = _mapping(m.figures.get("header"))
     claims = {
-        "landlord": m.landlord, "first": m.first.isoformat(), "last": m.last.isoformat(),
-        "registry_revision": m.revision, "report_id": m.report_id, "chain_anchor": m.chain.anchor,
+        "landlord": m.landlord,
+        "first": m.first.isoformat(),
+        "last": m.last.isoformat(),
+        "registry_revision": m.revision,
+        "report_id": m.report_id,
+        "chain_anchor": m.chain.anchor,
         "chain_final": m.claimed_final,
     }
     for key, value in claims.items():
@@ -320,5 +369,6 @@ def completeness_problems(m: Manifest) -> list[str]:
 def expected_link_days(m: Manifest, extra: Sequence[date] = ()) -> list[date]:
     """The days a recomputed chain must have a link for: the service days closed at issue time,
     every day the manifest lists, and ``extra`` (days the store has events on)."""
-    return sorted(set(closed_days(m.calendar, m.first, m.last, m.issued_at)) | {x.day for x in m.chain.links}
-                  | set(extra))
+    return sorted(
+        set(closed_days(m.calendar, m.first, m.last, m.issued_at)) | {x.day for x in m.chain.links} | set(extra)
+    )

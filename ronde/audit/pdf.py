@@ -104,8 +104,11 @@ def _cover(pdf: FPDF, report: AuditReport, lang: Lang) -> None:
     pdf.ln(2)
     _kv(pdf, t["landlord"], f"{report.landlord_name} ({report.landlord})")
     _kv(pdf, t["period"], f"{day_text(report.first, lang)} {t['period_to']} {day_text(report.last, lang)}")
-    _kv(pdf, t["service_hours"], service_hours(
-        cal.days, cal.start.strftime("%H:%M"), cal.end.strftime("%H:%M"), cal.timezone, lang))
+    _kv(
+        pdf,
+        t["service_hours"],
+        service_hours(cal.days, cal.start.strftime("%H:%M"), cal.end.strftime("%H:%M"), cal.timezone, lang),
+    )
     _kv(pdf, t["revision"], report.revision)
     _kv(pdf, t["report_id"], report.report_id, mono=True)
     _kv(pdf, t["issued_at"], report.issued_at.isoformat(timespec="seconds"))
@@ -117,11 +120,15 @@ def _cover(pdf: FPDF, report: AuditReport, lang: Lang) -> None:
     p = report.period
     _kv(pdf, t["share_covered"], percent(p.share, lang))
     _kv(pdf, t["share_sensed"], percent(p.share_sensed, lang))
-    _kv(pdf, t["checkpoint_days"],
+    _kv(
+        pdf,
+        t["checkpoint_days"],
         f"{p.checkpoint_days} : {p.covered} {t['covered']}, {p.not_visited} {t['not_visited']}, "
-        f"{p.no_data} {t['no_data']}" if lang is Lang.FR else
-        f"{p.checkpoint_days}: {p.covered} {t['covered']}, {p.not_visited} {t['not_visited']}, "
-        f"{p.no_data} {t['no_data']}")
+        f"{p.no_data} {t['no_data']}"
+        if lang is Lang.FR
+        else f"{p.checkpoint_days}: {p.covered} {t['covered']}, {p.not_visited} {t['not_visited']}, "
+        f"{p.no_data} {t['no_data']}",
+    )
     pdf.ln(1)
     pdf.set_font("sans", size=8)
     for key in ("legend_nodata", "privacy", "verify_hint"):
@@ -160,19 +167,44 @@ def _checkpoint_table(pdf: FPDF, report: AuditReport, lang: Lang) -> None:
     pdf.set_font("sans", style="B", size=11)
     pdf.cell(0, 7, t["per_checkpoint"], new_x="LMARGIN", new_y="NEXT")
     widths = [60.0, 53.0, *([16.4] * 10)]
-    head = [t["checkpoint"], t["kind"], t["passes"], t["service_days"], t["covered_days"], t["not_visited_days"],
-            t["no_data_days"], t["presence_h"], t["worst_idle_h"], t["gap_cv"], t["signed_short"], t["eid_short"]]
+    head = [
+        t["checkpoint"],
+        t["kind"],
+        t["passes"],
+        t["service_days"],
+        t["covered_days"],
+        t["not_visited_days"],
+        t["no_data_days"],
+        t["presence_h"],
+        t["worst_idle_h"],
+        t["gap_cv"],
+        t["signed_short"],
+        t["eid_short"],
+    ]
     _header(pdf, widths, head, 12.0)
     for c in report.checkpoints:
         if pdf.will_page_break(5.0):
             pdf.add_page()
             _header(pdf, widths, head, 12.0)
-        _row(pdf, widths, [
-            c.name, kind_label(c.kind, lang), str(c.passes), str(c.service_days), str(c.covered_days),
-            str(c.not_visited_days), str(c.no_data_days), number(c.presence_s / 3600, lang, 1),
-            number(c.worst_idle_s / 3600, lang, 1), number(c.gap_cv, lang, 2),
-            f"{c.signed}/{c.signed + c.unsigned}", f"{c.eid_resolved}/{c.eid_resolved + c.static}",
-        ], "LLRRRRRRRRRR")
+        _row(
+            pdf,
+            widths,
+            [
+                c.name,
+                kind_label(c.kind, lang),
+                str(c.passes),
+                str(c.service_days),
+                str(c.covered_days),
+                str(c.not_visited_days),
+                str(c.no_data_days),
+                number(c.presence_s / 3600, lang, 1),
+                number(c.worst_idle_s / 3600, lang, 1),
+                number(c.gap_cv, lang, 2),
+                f"{c.signed}/{c.signed + c.unsigned}",
+                f"{c.eid_resolved}/{c.eid_resolved + c.static}",
+            ],
+            "LLRRRRRRRRRR",
+        )
 
 
 def _gap_list(pdf: FPDF, report: AuditReport, lang: Lang) -> None:
@@ -194,8 +226,7 @@ def _gap_list(pdf: FPDF, report: AuditReport, lang: Lang) -> None:
         for key, days in (("not_visited", c.days_not_visited), ("no_data", c.days_no_data)):
             if days:
                 text = f"    {t[key]} : " if lang is Lang.FR else f"    {t[key]}: "
-                pdf.multi_cell(0, 4.0, text + ", ".join(d.strftime(short) for d in days),
-                               new_x="LMARGIN", new_y="NEXT")
+                pdf.multi_cell(0, 4.0, text + ", ".join(d.strftime(short) for d in days), new_x="LMARGIN", new_y="NEXT")
 
 
 def _day_table(pdf: FPDF, report: AuditReport, lang: Lang) -> None:
@@ -213,10 +244,18 @@ def _day_table(pdf: FPDF, report: AuditReport, lang: Lang) -> None:
             pdf.add_page()
             _header(pdf, [*widths, 157.0], head, 7.0)
         pdf.set_font("sans", size=7.5)
-        for w, text in zip(widths, [
-            day_text(link.day, lang), percent(s.share if s else None, lang), str(s.covered) if s else "",
-            str(s.not_visited) if s else "", str(s.no_data) if s else "", str(link.events),
-        ], strict=True):
+        for w, text in zip(
+            widths,
+            [
+                day_text(link.day, lang),
+                percent(s.share if s else None, lang),
+                str(s.covered) if s else "",
+                str(s.not_visited) if s else "",
+                str(s.no_data) if s else "",
+                str(link.events),
+            ],
+            strict=True,
+        ):
             pdf.cell(w, 5.0, text, border=1, align="R")
         pdf.set_font("sans", size=6.8)
         pdf.cell(157.0, 5.0, link.link, border=1)

@@ -106,11 +106,22 @@ def build_report(
     days = closed_days(calendar, first, last, now)
     query_days = audit_query_days(calendar, first, last, now)
     visits = store.visits_of_days(query_days, landlord=landlord) if query_days else []
-    chain = compute_chain(visits, days, landlord=landlord, revision=registry.revision,
-                          registry_digest=registry_digest(registry))
+    chain = compute_chain(
+        visits, days, landlord=landlord, revision=registry.revision, registry_digest=registry_digest(registry)
+    )
     return report_from_visits(
-        registry, calendar, landlord, first, last, visits, chain, now=now, days=days,
-        store=store, horizon_days=horizon_days, report_id=report_id,
+        registry,
+        calendar,
+        landlord,
+        first,
+        last,
+        visits,
+        chain,
+        now=now,
+        days=days,
+        store=store,
+        horizon_days=horizon_days,
+        report_id=report_id,
     )
 
 
@@ -140,8 +151,16 @@ def report_from_visits(
         fill_estate_evidence(store, evidence, rollups, calendar)
     last_closed = days[-1] if days else first
     cov = period_coverage(
-        registry, calendar, first, last_closed if days else first - timedelta(days=1), rollups=rollups,
-        now=now, landlord=landlord, evidence=evidence, horizon_days=horizon_days, include_days=True,
+        registry,
+        calendar,
+        first,
+        last_closed if days else first - timedelta(days=1),
+        rollups=rollups,
+        now=now,
+        landlord=landlord,
+        evidence=evidence,
+        horizon_days=horizon_days,
+        include_days=True,
     )
     checks: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for v in mine:
@@ -168,13 +187,25 @@ def report_from_visits(
 
 def _audit_row(cp: CheckpointPeriod, checks: dict[str, int]) -> CheckpointAudit:
     return CheckpointAudit(
-        checkpoint_id=cp.checkpoint_id, name=cp.name, kind=cp.kind, building=cp.building, estate=cp.estate,
-        expected_per_day=cp.expected_per_day, service_days=cp.service_days, passes=cp.visits,
-        covered_days=cp.covered_days, not_visited_days=cp.not_visited_days, no_data_days=cp.no_data_days,
-        presence_s=cp.presence_s, average_idle_s=cp.idleness.average_idle_s,
-        worst_idle_s=cp.idleness.worst_idle_s, gap_cv=cp.idleness.gap_cv,
+        checkpoint_id=cp.checkpoint_id,
+        name=cp.name,
+        kind=cp.kind,
+        building=cp.building,
+        estate=cp.estate,
+        expected_per_day=cp.expected_per_day,
+        service_days=cp.service_days,
+        passes=cp.visits,
+        covered_days=cp.covered_days,
+        not_visited_days=cp.not_visited_days,
+        no_data_days=cp.no_data_days,
+        presence_s=cp.presence_s,
+        average_idle_s=cp.idleness.average_idle_s,
+        worst_idle_s=cp.idleness.worst_idle_s,
+        gap_cv=cp.idleness.gap_cv,
         days_not_visited=tuple(d.day for d in cp.days if d.state is DayState.NOT_VISITED),
         days_no_data=tuple(d.day for d in cp.days if d.state is DayState.NO_DATA),
-        signed=checks.get("signed", 0), unsigned=checks.get("unsigned", 0),
-        eid_resolved=checks.get("eid", 0), static=checks.get("static", 0),
+        signed=checks.get("signed", 0),
+        unsigned=checks.get("unsigned", 0),
+        eid_resolved=checks.get("eid", 0),
+        static=checks.get("static", 0),
     )

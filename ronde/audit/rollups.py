@@ -64,8 +64,14 @@ class RollupChecker:
             self._days.clear()
 
     def mismatches(
-        self, store: Store, registry: Registry, calendar: ServiceCalendar, rollups: Sequence[DailyRollup], *,
-        now: datetime, raw_days: int = DEFAULT_RETENTION.raw_days,
+        self,
+        store: Store,
+        registry: Registry,
+        calendar: ServiceCalendar,
+        rollups: Sequence[DailyRollup],
+        *,
+        now: datetime,
+        raw_days: int = DEFAULT_RETENTION.raw_days,
     ) -> list[RollupMismatch]:
         """The rollups among ``rollups`` that disagree with their day's raw events, sorted."""
         today = now.astimezone(calendar.tz).date()
@@ -143,8 +149,11 @@ def _disagreement(r: DailyRollup, rc: _Recomputed) -> str | None:
     for name, stored, events in checks:
         if stored != events:
             return f"{name}: {stored} in the rollup, {events} from the stored events"
-    for name, x, y in (("presence", r.presence_s, f.presence_s), ("worst idleness", r.max_idle_s, f.max_idle_s),
-                       ("mean idleness", r.mean_idle_s, f.mean_idle_s)):
+    for name, x, y in (
+        ("presence", r.presence_s, f.presence_s),
+        ("worst idleness", r.max_idle_s, f.max_idle_s),
+        ("mean idleness", r.mean_idle_s, f.mean_idle_s),
+    ):
         if not math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-3):
             return f"{name}: {x:.0f} s in the rollup, {y:.0f} s from the stored events"
     if rc.anchor_known and r.chain_digest != rc.link:

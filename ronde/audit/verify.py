@@ -40,8 +40,12 @@ class VerifyResult:
     @property
     def ok(self) -> bool:
         return (
-            self.difference.ok and self.signature_problem is None and not self.document_problems
-            and not self.completeness and not self.estate_problems and self.landlord_problem is None
+            self.difference.ok
+            and self.signature_problem is None
+            and not self.document_problems
+            and not self.completeness
+            and not self.estate_problems
+            and self.landlord_problem is None
         )
 
     @property
@@ -143,5 +147,6 @@ def verify_manifest(
     own = genesis_anchor(manifest.landlord, manifest.revision, manifest.registry_digest)
     if not diff.anchor_differs and own != manifest.chain.anchor:
         diff = ChainDifference(diff.first_day, diff.changed_days, True, diff.expected, diff.found)
-    return VerifyResult(manifest, recomputed, diff, sig, tuple(document_problems), complete, tuple(estate_problems),
-                        landlord_problem)
+    return VerifyResult(
+        manifest, recomputed, diff, sig, tuple(document_problems), complete, tuple(estate_problems), landlord_problem
+    )

@@ -137,13 +137,30 @@ def day_rollups(
 
 
 def _row(
-    day: date, cid: str, kind: str, building: str | None, estate: str, landlord: str,
-    expected: int, f: DayFigures, chain_digest: str,
+    day: date,
+    cid: str,
+    kind: str,
+    building: str | None,
+    estate: str,
+    landlord: str,
+    expected: int,
+    f: DayFigures,
+    chain_digest: str,
 ) -> DailyRollup:
     return DailyRollup(
-        service_day=day, checkpoint_id=cid, kind=str(kind), building=building, estate=estate, landlord=landlord,
-        visits=f.visits, expected=expected, covered=f.visits >= expected,
-        first_seen=f.first_seen, last_seen=f.last_seen, presence_s=f.presence_s,
-        max_idle_s=f.max_idle_s, mean_idle_s=f.mean_idle_s, chain_digest=chain_digest,
+        service_day=day,
+        checkpoint_id=cid,
+        kind=str(kind),
+        building=building,
+        estate=estate,
+        landlord=landlord,
+        visits=f.visits,
+        expected=expected,
+        covered=f.visits >= expected,
+        first_seen=f.first_seen,
+        last_seen=f.last_seen,
+        presence_s=f.presence_s,
+        max_idle_s=f.max_idle_s,
+        mean_idle_s=f.mean_idle_s,
+        chain_digest=chain_digest,
     )
-

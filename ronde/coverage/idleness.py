@@ -77,16 +77,37 @@ class Segment:
             if not self.seen:
                 total = self.service_s + later.service_s
                 return Segment(total, False, total, total)
-            return Segment(self.service_s + later.service_s, True, self.lead_s, self.trail_s + later.service_s,
-                           self.inner_n, self.inner_s1, self.inner_s2, self.inner_worst)
+            return Segment(
+                self.service_s + later.service_s,
+                True,
+                self.lead_s,
+                self.trail_s + later.service_s,
+                self.inner_n,
+                self.inner_s1,
+                self.inner_s2,
+                self.inner_worst,
+            )
         if not self.seen:
-            return Segment(self.service_s + later.service_s, True, self.service_s + later.lead_s, later.trail_s,
-                           later.inner_n, later.inner_s1, later.inner_s2, later.inner_worst)
+            return Segment(
+                self.service_s + later.service_s,
+                True,
+                self.service_s + later.lead_s,
+                later.trail_s,
+                later.inner_n,
+                later.inner_s1,
+                later.inner_s2,
+                later.inner_worst,
+            )
         joined = self.trail_s + later.lead_s
         return Segment(
-            self.service_s + later.service_s, True, self.lead_s, later.trail_s,
-            self.inner_n + later.inner_n + 1, self.inner_s1 + later.inner_s1 + joined,
-            self.inner_s2 + later.inner_s2 + joined * joined, max(self.inner_worst, later.inner_worst, joined),
+            self.service_s + later.service_s,
+            True,
+            self.lead_s,
+            later.trail_s,
+            self.inner_n + later.inner_n + 1,
+            self.inner_s1 + later.inner_s1 + joined,
+            self.inner_s2 + later.inner_s2 + joined * joined,
+            max(self.inner_worst, later.inner_worst, joined),
         )
 
     def idleness(self) -> Idleness:

@@ -78,8 +78,9 @@ def current_idleness(
         seen = last.get(c.id)
         idle = service_seconds(calendar, seen if seen is not None else since, now)
         out.append(
-            CheckpointIdleness(c.id, c.name, str(c.kind), c.building, c.estate, c.landlord, c.lat, c.lon,
-                               seen, idle, seen is None)
+            CheckpointIdleness(
+                c.id, c.name, str(c.kind), c.building, c.estate, c.landlord, c.lat, c.lon, seen, idle, seen is None
+            )
         )
     return out
 
@@ -148,7 +149,7 @@ def neighbours(registry: Registry, radius_m: float) -> dict[str, list[str]]:
     lat_span = radius_m / 111_000.0
     out: dict[str, list[str]] = {c.id: [] for c in cps}
     for i, a in enumerate(cps):
-        for b in cps[i + 1:]:
+        for b in cps[i + 1 :]:
             if b.lat - a.lat > lat_span:
                 break
             if a.estate == b.estate and _same_side(a, b) and distance_m(a, b) <= radius_m:
@@ -195,15 +196,28 @@ def beacons_needing_maintenance(
         mine = seen_days.get(c.id, set())
         last_day = max(mine) if mine else None
         if tlm is not None and tlm.battery_mv is not None and 0 < tlm.battery_mv < low_battery_mv:
-            out.append(MaintenanceFlag(c.id, c.name, c.estate, c.landlord, MaintenanceReason.LOW_BATTERY,
-                                       tlm.battery_mv, last_day, ()))
+            out.append(
+                MaintenanceFlag(
+                    c.id, c.name, c.estate, c.landlord, MaintenanceReason.LOW_BATTERY, tlm.battery_mv, last_day, ()
+                )
+            )
         around: set[date] = set()
         for n in near.get(c.id, ()):
             around |= seen_days.get(n, set())
         missed = sorted(d for d in around if last_day is None or d > last_day)
         if len(missed) >= min_missed_days:
-            out.append(MaintenanceFlag(c.id, c.name, c.estate, c.landlord, MaintenanceReason.NOT_SEEN_NEAR_VISITS,
-                                       tlm.battery_mv if tlm is not None else None, last_day, tuple(missed)))
+            out.append(
+                MaintenanceFlag(
+                    c.id,
+                    c.name,
+                    c.estate,
+                    c.landlord,
+                    MaintenanceReason.NOT_SEEN_NEAR_VISITS,
+                    tlm.battery_mv if tlm is not None else None,
+                    last_day,
+                    tuple(missed),
+                )
+            )
     return out
 
 

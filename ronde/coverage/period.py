@@ -66,13 +66,17 @@ class CheckpointPeriod:
         seg = self.segment.then(later.segment)
         return replace(
             later,
-            service_days=self.service_days + later.service_days, visits=self.visits + later.visits,
+            service_days=self.service_days + later.service_days,
+            visits=self.visits + later.visits,
             covered_days=self.covered_days + later.covered_days,
             not_visited_days=self.not_visited_days + later.not_visited_days,
-            no_data_days=self.no_data_days + later.no_data_days, presence_s=self.presence_s + later.presence_s,
+            no_data_days=self.no_data_days + later.no_data_days,
+            presence_s=self.presence_s + later.presence_s,
             first_seen=self.first_seen if self.first_seen is not None else later.first_seen,
             last_seen=later.last_seen if later.last_seen is not None else self.last_seen,
-            idleness=seg.idleness(), segment=seg, days=self.days + later.days,
+            idleness=seg.idleness(),
+            segment=seg,
+            days=self.days + later.days,
         )
 
 
@@ -118,14 +122,22 @@ def combine_periods(parts: Sequence[PeriodCoverage]) -> PeriodCoverage:
             seg = seg.then(c.segment)
         firsts = [c.first_seen for c in items if c.first_seen is not None]
         lasts = [c.last_seen for c in items if c.last_seen is not None]
-        merged.append(replace(
-            items[-1],
-            service_days=sum(c.service_days for c in items), visits=sum(c.visits for c in items),
-            covered_days=sum(c.covered_days for c in items), not_visited_days=sum(c.not_visited_days for c in items),
-            no_data_days=sum(c.no_data_days for c in items), presence_s=sum(c.presence_s for c in items),
-            first_seen=firsts[0] if firsts else None, last_seen=lasts[-1] if lasts else None,
-            idleness=seg.idleness(), segment=seg, days=tuple(d for c in items for d in c.days),
-        ))
+        merged.append(
+            replace(
+                items[-1],
+                service_days=sum(c.service_days for c in items),
+                visits=sum(c.visits for c in items),
+                covered_days=sum(c.covered_days for c in items),
+                not_visited_days=sum(c.not_visited_days for c in items),
+                no_data_days=sum(c.no_data_days for c in items),
+                presence_s=sum(c.presence_s for c in items),
+                first_seen=firsts[0] if firsts else None,
+                last_seen=lasts[-1] if lasts else None,
+                idleness=seg.idleness(),
+                segment=seg,
+                days=tuple(d for c in items for d in c.days),
+            )
+        )
     per_group: dict[tuple[Level, str], list[GroupCoverage]] = defaultdict(list)
     for part in parts:
         for g in part.groups:
@@ -134,13 +146,22 @@ def combine_periods(parts: Sequence[PeriodCoverage]) -> PeriodCoverage:
     groups: list[GroupCoverage] = []
     for key in sorted(per_group, key=lambda k: (order[k[0]], k[1])):
         gs = per_group[key]
-        total = Share(sum(g.period.checkpoint_days for g in gs), sum(g.period.covered for g in gs),
-                      sum(g.period.not_visited for g in gs), sum(g.period.no_data for g in gs))
+        total = Share(
+            sum(g.period.checkpoint_days for g in gs),
+            sum(g.period.covered for g in gs),
+            sum(g.period.not_visited for g in gs),
+            sum(g.period.no_data for g in gs),
+        )
         groups.append(replace(gs[0], days=tuple(d for g in gs for d in g.days), period=total))
     partial = next((p.partial_day for p in reversed(parts) if p.partial_day is not None), None)
     return PeriodCoverage(
-        parts[0].first, parts[-1].last, parts[0].landlord, tuple(d for p in parts for d in p.days), partial,
-        tuple(merged), tuple(groups),
+        parts[0].first,
+        parts[-1].last,
+        parts[0].landlord,
+        tuple(d for p in parts for d in p.days),
+        partial,
+        tuple(merged),
+        tuple(groups),
     )
 
 
@@ -201,8 +222,9 @@ def period_coverage(
     for cid in sorted(rows):
         per_day = rows[cid]
         out.append(
-            _checkpoint_period(registry, cid, per_day, order, windows, evidence, today, horizon_days,
-                               include_days, partial, refs)
+            _checkpoint_period(
+                registry, cid, per_day, order, windows, evidence, today, horizon_days, include_days, partial, refs
+            )
         )
     return PeriodCoverage(
         first, last, landlord, tuple(order), partial, tuple(out), tuple(group_coverage(registry, refs))
@@ -210,9 +232,17 @@ def period_coverage(
 
 
 def _checkpoint_period(
-    registry: Registry, cid: str, per_day: dict[date, DailyRollup], order: list[date],
-    windows: dict[date, tuple[datetime, datetime]], evidence: SensingEvidence, today: date,
-    horizon_days: int, include_days: bool, partial: date | None, refs: list[CheckpointDayRef],
+    registry: Registry,
+    cid: str,
+    per_day: dict[date, DailyRollup],
+    order: list[date],
+    windows: dict[date, tuple[datetime, datetime]],
+    evidence: SensingEvidence,
+    today: date,
+    horizon_days: int,
+    include_days: bool,
+    partial: date | None,
+    refs: list[CheckpointDayRef],
 ) -> CheckpointPeriod:
     counts = {DayState.COVERED: 0, DayState.NOT_VISITED: 0, DayState.NO_DATA: 0}
     samples: list[tuple[datetime, datetime, DailyRollup]] = []
@@ -239,25 +269,51 @@ def _checkpoint_period(
             last_seen = r.last_seen
         if include_days:
             days.append(
-                CheckpointDay(day, r.visits, r.expected, state, r.first_seen, r.last_seen, r.presence_s,
-                              r.max_idle_s, r.mean_idle_s, day == partial)
+                CheckpointDay(
+                    day,
+                    r.visits,
+                    r.expected,
+                    state,
+                    r.first_seen,
+                    r.last_seen,
+                    r.presence_s,
+                    r.max_idle_s,
+                    r.mean_idle_s,
+                    day == partial,
+                )
             )
     c = registry.checkpoints.get(cid)
     seg = fold_segments(samples)
     return CheckpointPeriod(
-        checkpoint_id=cid, name=c.name if c is not None else cid, kind=sample.kind, building=sample.building,
-        estate=sample.estate, landlord=sample.landlord,
+        checkpoint_id=cid,
+        name=c.name if c is not None else cid,
+        kind=sample.kind,
+        building=sample.building,
+        estate=sample.estate,
+        landlord=sample.landlord,
         expected_per_day=c.expected_visits if c is not None else sample.expected,
-        service_days=len(samples), visits=visits, covered_days=counts[DayState.COVERED],
-        not_visited_days=counts[DayState.NOT_VISITED], no_data_days=counts[DayState.NO_DATA],
-        presence_s=presence, first_seen=first_seen, last_seen=last_seen,
-        idleness=seg.idleness(), segment=seg, days=tuple(days),
+        service_days=len(samples),
+        visits=visits,
+        covered_days=counts[DayState.COVERED],
+        not_visited_days=counts[DayState.NOT_VISITED],
+        no_data_days=counts[DayState.NO_DATA],
+        presence_s=presence,
+        first_seen=first_seen,
+        last_seen=last_seen,
+        idleness=seg.idleness(),
+        segment=seg,
+        days=tuple(days),
     )
 
 
 def rollups_for_days(
-    registry: Registry, calendar: ServiceCalendar, days: Iterable[date], visits: Sequence[StoredVisit],
-    *, now: datetime | None = None, landlord: str | None = None,
+    registry: Registry,
+    calendar: ServiceCalendar,
+    days: Iterable[date],
+    visits: Sequence[StoredVisit],
+    *,
+    now: datetime | None = None,
+    landlord: str | None = None,
 ) -> list[DailyRollup]:
     """Per-day figures computed from raw visits (no chain digest): what a rollup would hold."""
     by_day: dict[date, list[StoredVisit]] = defaultdict(list)

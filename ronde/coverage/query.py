@@ -44,7 +44,8 @@ def _days_without_rollups(
     calendar: ServiceCalendar, first: date, last: date, rolled: set[date], now: datetime | None
 ) -> list[date]:
     return [
-        d for d in calendar.service_days(first, last)
+        d
+        for d in calendar.service_days(first, last)
         if d not in rolled and effective_window(calendar, d, now) is not None
     ]
 
@@ -89,15 +90,33 @@ def landlord_coverage(
     once and reused for ``cache.ttl_s`` seconds; the answer is the same as without it.
     """
     if cache is not None and not include_days:
-        return cache.coverage(store, registry, calendar, first, last, landlord=landlord, now=now,
-                              horizon_days=horizon_days)
-    return _coverage(store, registry, calendar, first, last, landlord=landlord, now=now,
-                     horizon_days=horizon_days, include_days=include_days)
+        return cache.coverage(
+            store, registry, calendar, first, last, landlord=landlord, now=now, horizon_days=horizon_days
+        )
+    return _coverage(
+        store,
+        registry,
+        calendar,
+        first,
+        last,
+        landlord=landlord,
+        now=now,
+        horizon_days=horizon_days,
+        include_days=include_days,
+    )
 
 
 def _coverage(
-    store: Store, registry: Registry, calendar: ServiceCalendar, first: date, last: date, *,
-    landlord: str | None, now: datetime, horizon_days: int, include_days: bool,
+    store: Store,
+    registry: Registry,
+    calendar: ServiceCalendar,
+    first: date,
+    last: date,
+    *,
+    landlord: str | None,
+    now: datetime,
+    horizon_days: int,
+    include_days: bool,
 ) -> PeriodCoverage:
     h = timedelta(days=horizon_days)
     around = store.rollups(first - h, last + h, landlord=landlord)
@@ -106,8 +125,11 @@ def _coverage(
     live_days = _days_without_rollups(calendar, first, last, rolled, now)
     live_visits = _visits_of_days(store, calendar, live_days, landlord)
     evidence = evidence_from(
-        calendar, rollups=around, visits=live_visits,
-        gateway_states=store.latest_gateway_states().values(), telemetry=store.latest_telemetry().values(),
+        calendar,
+        rollups=around,
+        visits=live_visits,
+        gateway_states=store.latest_gateway_states().values(),
+        telemetry=store.latest_telemetry().values(),
     )
     if landlord is not None:
         fill_estate_evidence(store, evidence, rollups, calendar)
@@ -116,8 +138,17 @@ def _coverage(
         if quiet:  # a team on another landlord's checkpoints of the estate: a gateway was alive there
             evidence.add_visits(v for v in _visits_of_days(store, calendar, quiet, None) if v.landlord != landlord)
     return period_coverage(
-        registry, calendar, first, last, rollups=rollups, visits=live_visits, now=now, landlord=landlord,
-        evidence=evidence, horizon_days=horizon_days, include_days=include_days,
+        registry,
+        calendar,
+        first,
+        last,
+        rollups=rollups,
+        visits=live_visits,
+        now=now,
+        landlord=landlord,
+        evidence=evidence,
+        horizon_days=horizon_days,
+        include_days=include_days,
     )
 
 
@@ -169,8 +200,16 @@ class CoverageCache:
         self._months.clear()
 
     def coverage(
-        self, store: Store, registry: Registry, calendar: ServiceCalendar, first: date, last: date, *,
-        landlord: str | None, now: datetime, horizon_days: int = DEFAULT_HORIZON_DAYS,
+        self,
+        store: Store,
+        registry: Registry,
+        calendar: ServiceCalendar,
+        first: date,
+        last: date,
+        *,
+        landlord: str | None,
+        now: datetime,
+        horizon_days: int = DEFAULT_HORIZON_DAYS,
     ) -> PeriodCoverage:
         today = now.astimezone(calendar.tz).date()
         pieces: list[tuple[date, date, bool]] = []  # (first, last, settled): calendar months, cut by the period
@@ -185,9 +224,19 @@ class CoverageCache:
                 pieces.append((lo, hi, settled))
             day = hi + timedelta(days=1)
         parts = [
-            self._month(store, registry, calendar, lo, hi, landlord, now, horizon_days) if settled else
-            _coverage(store, registry, calendar, lo, hi, landlord=landlord, now=now, horizon_days=horizon_days,
-                      include_days=False)
+            self._month(store, registry, calendar, lo, hi, landlord, now, horizon_days)
+            if settled
+            else _coverage(
+                store,
+                registry,
+                calendar,
+                lo,
+                hi,
+                landlord=landlord,
+                now=now,
+                horizon_days=horizon_days,
+                include_days=False,
+            )
             for lo, hi, settled in pieces
         ]
         if not parts:
@@ -195,8 +244,15 @@ class CoverageCache:
         return replace(combine_periods(parts), first=first, last=last)
 
     def _month(
-        self, store: Store, registry: Registry, calendar: ServiceCalendar, lo: date, hi: date,
-        landlord: str | None, now: datetime, horizon_days: int,
+        self,
+        store: Store,
+        registry: Registry,
+        calendar: ServiceCalendar,
+        lo: date,
+        hi: date,
+        landlord: str | None,
+        now: datetime,
+        horizon_days: int,
     ) -> PeriodCoverage:
         key = (landlord, registry.revision, calendar, horizon_days, lo, hi, id(store))
         t = self._clock()
@@ -205,8 +261,9 @@ class CoverageCache:
             self.hits += 1
             return entry[1]
         self.misses += 1
-        value = _coverage(store, registry, calendar, lo, hi, landlord=landlord, now=now,
-                          horizon_days=horizon_days, include_days=False)
+        value = _coverage(
+            store, registry, calendar, lo, hi, landlord=landlord, now=now, horizon_days=horizon_days, include_days=False
+        )
         if len(self._months) >= self._max:
             self._months.clear()
         self._months[key] = (t + self.ttl_s, value)
@@ -247,8 +304,14 @@ def previous_link(store: Store, registry: Registry, day: date, *, lookback_days:
 
 
 def idle_checkpoints_now(
-    store: Store, registry: Registry, calendar: ServiceCalendar, *, now: datetime, threshold_s: float = 0.0,
-    landlord: str | None = None, lookback_days: int = 14,
+    store: Store,
+    registry: Registry,
+    calendar: ServiceCalendar,
+    *,
+    now: datetime,
+    threshold_s: float = 0.0,
+    landlord: str | None = None,
+    lookback_days: int = 14,
 ) -> list[CheckpointIdleness]:
     """Current idleness above ``threshold_s`` (0: all checkpoints), most idle first."""
     since = now - timedelta(days=lookback_days)
@@ -258,22 +321,28 @@ def idle_checkpoints_now(
     return sorted((r for r in rows if r.idle_s > threshold_s), key=lambda r: (-r.idle_s, r.checkpoint_id))
 
 
-def team_checkins_now(
-    store: Store, registry: Registry, *, now: datetime, lookback_days: int = 2
-) -> list[TeamCheckin]:
+def team_checkins_now(store: Store, registry: Registry, *, now: datetime, lookback_days: int = 2) -> list[TeamCheckin]:
     """Each team's last check-in in the look-back (supervisors only: badges are never shown to landlords)."""
     return last_checkins(registry, store.visits(now - timedelta(days=lookback_days), now))
 
 
 def maintenance_now(
-    store: Store, registry: Registry, *, now: datetime, landlord: str | None = None, lookback_days: int = 14,
+    store: Store,
+    registry: Registry,
+    *,
+    now: datetime,
+    landlord: str | None = None,
+    lookback_days: int = 14,
 ) -> list[MaintenanceFlag]:
     visits = store.visits(now - timedelta(days=lookback_days), now)
     return beacons_needing_maintenance(registry, visits, store.latest_telemetry(), landlord=landlord)
 
 
 def gap_states_now(
-    store: Store, gaps: Sequence[SequenceGap], *, now: datetime,
+    store: Store,
+    gaps: Sequence[SequenceGap],
+    *,
+    now: datetime,
     anomaly_after: int = DEFAULT_SEQUENCE_ANOMALY_AFTER,
 ) -> list[GapState]:
     """Recorded gaps with the numbers that have arrived since (a gap's events can only arrive after

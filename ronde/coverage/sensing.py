@@ -89,9 +89,7 @@ class SensingEvidence:
         after = i < len(days) and days[i] - day <= horizon
         return after or today - day < horizon
 
-    def state(
-        self, rollup: DailyRollup, *, today: date, horizon_days: int = DEFAULT_HORIZON_DAYS
-    ) -> DayState:
+    def state(self, rollup: DailyRollup, *, today: date, horizon_days: int = DEFAULT_HORIZON_DAYS) -> DayState:
         if rollup.covered:
             return DayState.COVERED
         if rollup.visits > 0:  # heard, but fewer passes than expected
@@ -120,10 +118,12 @@ def evidence_from(
 
 
 def states_by_checkpoint_day(
-    evidence: SensingEvidence, rollups: Iterable[DailyRollup], *, today: date,
+    evidence: SensingEvidence,
+    rollups: Iterable[DailyRollup],
+    *,
+    today: date,
     horizon_days: int = DEFAULT_HORIZON_DAYS,
 ) -> Mapping[tuple[str, date], DayState]:
     return {
-        (r.checkpoint_id, r.service_day): evidence.state(r, today=today, horizon_days=horizon_days)
-        for r in rollups
+        (r.checkpoint_id, r.service_day): evidence.state(r, today=today, horizon_days=horizon_days) for r in rollups
     }

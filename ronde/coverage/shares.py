@@ -84,8 +84,11 @@ def group_coverage(registry: Registry, refs: Iterable[CheckpointDayRef]) -> list
                 total[i] += counts[i]
         out.append(
             GroupCoverage(
-                level, gid, _name(registry, level, gid),
-                tuple((d, _share(c)) for d, c in sorted(days.items())), _share(total),
+                level,
+                gid,
+                _name(registry, level, gid),
+                tuple((d, _share(c)) for d, c in sorted(days.items())),
+                _share(total),
             )
         )
     return out
@@ -93,7 +96,9 @@ def group_coverage(registry: Registry, refs: Iterable[CheckpointDayRef]) -> list
 
 def _name(registry: Registry, level: Level, gid: str) -> str:
     source: Mapping[str, object] = {
-        Level.BUILDING: registry.buildings, Level.ESTATE: registry.estates, Level.LANDLORD: registry.landlords,
+        Level.BUILDING: registry.buildings,
+        Level.ESTATE: registry.estates,
+        Level.LANDLORD: registry.landlords,
     }[level]
     item = source.get(gid)
     name = getattr(item, "name", None)

@@ -20,25 +20,33 @@ def register(sub: Any) -> None:
 
     gen = cmds.add_parser("generate", help="write the dashboard JSON and provisioning files")
     gen.add_argument("--out", default=DEFAULT_OUT, help=f"output directory (default: ./{DEFAULT_OUT})")
-    _registry_arguments(gen, "(without --estate, --database or RONDE_DATABASE_URL: the sample estate shipped with "
-                             "ronde, whose dashboards are committed in dashboards/)")
+    _registry_arguments(
+        gen,
+        "(without --estate, --database or RONDE_DATABASE_URL: the sample estate shipped with "
+        "ronde, whose dashboards are committed in dashboards/)",
+    )
     gen.add_argument("--check", action="store_true", help="write nothing; exit 1 if the files on disk differ")
     gen.set_defaults(func=_generate)
 
     push = cmds.add_parser("push", help="create/update folders, teams, permissions and dashboards in Grafana")
     push.add_argument("--url", default=os.environ.get("GRAFANA_URL"), help="Grafana base URL (env GRAFANA_URL)")
-    push.add_argument("--token", default=os.environ.get("GRAFANA_TOKEN"),
-                      help="service account token with Admin role (env GRAFANA_TOKEN, preferred over the command line)")
-    _registry_arguments(push, "(default: RONDE_DATABASE_URL, else sqlite:///var/ronde/ronde.db); one audit folder "
-                              "per landlord")
+    push.add_argument(
+        "--token",
+        default=os.environ.get("GRAFANA_TOKEN"),
+        help="service account token with Admin role (env GRAFANA_TOKEN, preferred over the command line)",
+    )
+    _registry_arguments(
+        push, "(default: RONDE_DATABASE_URL, else sqlite:///var/ronde/ronde.db); one audit folder per landlord"
+    )
     push.add_argument("--dry-run", action="store_true", help="report what would change, write nothing")
     push.add_argument("--timeout", type=float, default=10.0)
     push.set_defaults(func=_push)
 
 
 def _registry_arguments(parser: argparse.ArgumentParser, default: str) -> None:
-    parser.add_argument("--database", metavar="URL",
-                        help=f"the operational database whose registry labels the dashboards {default}")
+    parser.add_argument(
+        "--database", metavar="URL", help=f"the operational database whose registry labels the dashboards {default}"
+    )
     parser.add_argument("--estate", help="file mode: an estate file instead of the database")
 
 

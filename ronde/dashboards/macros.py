@@ -31,13 +31,34 @@ _REGEX_SPECIAL = re.compile(r"[\\^$*+?.()|{}\[\]/]")
 
 # Grafana's roundInterval(): (upper bound in ms, rounded interval in ms).
 _ROUND_STEPS: tuple[tuple[int, int], ...] = (
-    (15, 10), (35, 20), (75, 50), (150, 100), (350, 200), (750, 500), (1_500, 1_000),
-    (3_500, 2_000), (7_500, 5_000), (12_500, 10_000), (17_500, 15_000), (25_000, 20_000),
-    (45_000, 30_000), (90_000, 60_000), (210_000, 120_000), (450_000, 300_000),
-    (750_000, 600_000), (1_050_000, 900_000), (1_500_000, 1_200_000), (2_700_000, 1_800_000),
-    (5_400_000, 3_600_000), (9_000_000, 7_200_000), (16_200_000, 10_800_000),
-    (32_400_000, 21_600_000), (86_400_000, 43_200_000), (604_800_000, 86_400_000),
-    (1_814_400_000, 604_800_000), (3_628_800_000, 2_592_000_000),
+    (15, 10),
+    (35, 20),
+    (75, 50),
+    (150, 100),
+    (350, 200),
+    (750, 500),
+    (1_500, 1_000),
+    (3_500, 2_000),
+    (7_500, 5_000),
+    (12_500, 10_000),
+    (17_500, 15_000),
+    (25_000, 20_000),
+    (45_000, 30_000),
+    (90_000, 60_000),
+    (210_000, 120_000),
+    (450_000, 300_000),
+    (750_000, 600_000),
+    (1_050_000, 900_000),
+    (1_500_000, 1_200_000),
+    (2_700_000, 1_800_000),
+    (5_400_000, 3_600_000),
+    (9_000_000, 7_200_000),
+    (16_200_000, 10_800_000),
+    (32_400_000, 21_600_000),
+    (86_400_000, 43_200_000),
+    (604_800_000, 86_400_000),
+    (1_814_400_000, 604_800_000),
+    (3_628_800_000, 2_592_000_000),
 )
 _YEAR_MS = 31_536_000_000
 
@@ -88,8 +109,14 @@ def auto_interval_ms(start: datetime, end: datetime, max_data_points: int, min_i
 
 def format_interval(ms: int) -> str:
     """Milliseconds → Grafana's interval text (``10s``, ``1m``, ``12h``, ``1d``, ``1w``...)."""
-    for unit, size in (("y", _YEAR_MS), ("w", 604_800_000), ("d", 86_400_000), ("h", 3_600_000),
-                       ("m", 60_000), ("s", 1_000)):
+    for unit, size in (
+        ("y", _YEAR_MS),
+        ("w", 604_800_000),
+        ("d", 86_400_000),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1_000),
+    ):
         if ms >= size and ms % size == 0:
             return f"{ms // size}{unit}"
     return f"{ms}ms"
@@ -197,8 +224,14 @@ def _round(t: datetime, unit: str, up: bool) -> datetime:
     return nxt - timedelta(milliseconds=1)
 
 
-def values_of(options: Sequence[str], chosen: Sequence[str] | None = None, *, multi: bool = False,
-              include_all: bool = False, all_value: str | None = None) -> VariableValue:
+def values_of(
+    options: Sequence[str],
+    chosen: Sequence[str] | None = None,
+    *,
+    multi: bool = False,
+    include_all: bool = False,
+    all_value: str | None = None,
+) -> VariableValue:
     """Convenience: a variable set to ``chosen`` (default: All if allowed, else the first option)."""
     if chosen is None:
         chosen = [ALL] if include_all else list(options[:1])

@@ -279,9 +279,7 @@ class CustomVariable:
             "includeAll": False,
             "hide": self.hide.code,
             "current": {"selected": True, "text": text, "value": value},
-            "options": [
-                {"selected": i == 0, "text": t, "value": v} for i, (v, t) in enumerate(self.values)
-            ],
+            "options": [{"selected": i == 0, "text": t, "value": v} for i, (v, t) in enumerate(self.values)],
         }
 
 

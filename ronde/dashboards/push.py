@@ -149,8 +149,9 @@ def _ensure_folder(api: Any, uid: str, title: str, report: PushReport, dry_run: 
             api.folder.update_folder(uid, title=title, overwrite=True)
 
 
-def _ensure_permissions(api: Any, folder_uid: str, team_ids: Iterable[int | None], report: PushReport,
-                        dry_run: bool) -> None:
+def _ensure_permissions(
+    api: Any, folder_uid: str, team_ids: Iterable[int | None], report: PushReport, dry_run: bool
+) -> None:
     """View for these teams only: replaces the default Viewer/Editor role grants of a new folder."""
     ids = list(team_ids)
     wanted = sorted({t for t in ids if t is not None})

@@ -147,8 +147,14 @@ def coverage_pct(
 
 
 def rollup_stat(
-    function: str, field_name: str, alias: str, filters: Sequence[Filter] = (), tags: Sequence[str] = (),
-    *, weekly: bool = False, scale: str = "",
+    function: str,
+    field_name: str,
+    alias: str,
+    filters: Sequence[Filter] = (),
+    tags: Sequence[str] = (),
+    *,
+    weekly: bool = False,
+    scale: str = "",
 ) -> str:
     """``function`` (mean, sum, max...) of a rollup field over newest checkpoint-days."""
     keys = [WEEK] if weekly else []
@@ -202,8 +208,9 @@ def buildings_with_silent_beacon(filters: Sequence[Filter] = ()) -> str:
 # ---- visits (raw presence) ----------------------------------------------------------------------
 
 
-def visits_count(filters: Sequence[Filter] = (), tags: Sequence[str] = (), interval: str | None = None,
-                 alias: str = "passages") -> str:
+def visits_count(
+    filters: Sequence[Filter] = (), tags: Sequence[str] = (), interval: str | None = None, alias: str = "passages"
+) -> str:
     m = VISIT
     keys = [f"time({interval})"] if interval else []
     keys += [tag(m, t) for t in tags]

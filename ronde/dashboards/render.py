@@ -127,6 +127,4 @@ def _stale(out: Path, files: Mapping[str, str]) -> list[str]:
     root = out / "json"
     if not root.is_dir():
         return []
-    return sorted(
-        str(p.relative_to(out)) for p in root.rglob("*.json") if str(p.relative_to(out)) not in files
-    )
+    return sorted(str(p.relative_to(out)) for p in root.rglob("*.json") if str(p.relative_to(out)) not in files)

@@ -26,13 +26,16 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("demo", help="one simulated evening end to end, embedded (no server needed)")
     p.add_argument("--seed", type=int, default=2026, help="simulation seed (same seed, same evening)")
     p.add_argument("--speed", type=float, default=400.0, help="simulated seconds per real second")
-    p.add_argument("--day", type=date.fromisoformat, default=None,
-                   help="service day to simulate (default: the last finished one)")
+    p.add_argument(
+        "--day", type=date.fromisoformat, default=None, help="service day to simulate (default: the last finished one)"
+    )
     p.add_argument("--teams", type=int, default=2)
-    p.add_argument("--broker", type=_hostport, default=None,
-                   help="HOST:PORT of a real MQTT v5 broker (default: embedded amqtt)")
-    p.add_argument("--store", default=None,
-                   help="store URL: http://host:8086 for InfluxDB (default: SQLite in --workdir)")
+    p.add_argument(
+        "--broker", type=_hostport, default=None, help="HOST:PORT of a real MQTT v5 broker (default: embedded amqtt)"
+    )
+    p.add_argument(
+        "--store", default=None, help="store URL: http://host:8086 for InfluxDB (default: SQLite in --workdir)"
+    )
     p.add_argument("--store-token", default=None, help="InfluxDB 2.x/3.x token")
     p.add_argument("--store-org", default=None, help="InfluxDB 2.x organisation")
     p.add_argument("--workdir", type=Path, default=Path("var/demo"))
@@ -49,9 +52,18 @@ def _run(args: argparse.Namespace) -> int:
             logging.getLogger(name).setLevel(logging.WARNING)
         logging.getLogger("ronde.gateway.mqtt_link").setLevel(logging.ERROR)
     opts = DemoOptions(
-        seed=args.seed, speed=args.speed, day=args.day, teams=args.teams, broker=args.broker,
-        store_url=args.store, store_token=args.store_token, store_org=args.store_org, workdir=args.workdir,
-        host=args.host, port=args.port, serve=not args.no_serve,
+        seed=args.seed,
+        speed=args.speed,
+        day=args.day,
+        teams=args.teams,
+        broker=args.broker,
+        store_url=args.store,
+        store_token=args.store_token,
+        store_org=args.store_org,
+        workdir=args.workdir,
+        host=args.host,
+        port=args.port,
+        serve=not args.no_serve,
         **({"estate": args.estate} if args.estate else {}),
     )
     try:

@@ -139,8 +139,9 @@ def _stored_visits(store: Store, scenario: Scenario) -> int:
     return len(store.visits(scenario.start - timedelta(hours=1), scenario.end + timedelta(hours=1)))
 
 
-def summarise(store: Store, registry: Registry, calendar: ServiceCalendar, day: date,
-              now: datetime) -> tuple[LandlordLine, ...]:
+def summarise(
+    store: Store, registry: Registry, calendar: ServiceCalendar, day: date, now: datetime
+) -> tuple[LandlordLine, ...]:
     coverage = landlord_coverage(store, registry, calendar, day, day, landlord=None, now=now)
     presence = coverage.presence_by_landlord()
     shares = {f.landlord: f for f in fair_share(registry, presence)}
@@ -148,32 +149,45 @@ def summarise(store: Store, registry: Registry, calendar: ServiceCalendar, day: 
     for lid, landlord in registry.landlords.items():
         cps = [c for c in coverage.checkpoints if c.landlord == lid]
         share = shares.get(lid)
-        lines.append(LandlordLine(
-            landlord=lid, name=landlord.name, checkpoints=len(cps),
-            visited=sum(1 for c in cps if c.visits > 0), visits=sum(c.visits for c in cps),
-            presence_s=presence.get(lid, 0.0),
-            dwellings_share=share.dwelling_share if share else 0.0,
-            presence_share=(share.presence_share or 0.0) if share else 0.0,
-        ))
+        lines.append(
+            LandlordLine(
+                landlord=lid,
+                name=landlord.name,
+                checkpoints=len(cps),
+                visited=sum(1 for c in cps if c.visits > 0),
+                visits=sum(c.visits for c in cps),
+                presence_s=presence.get(lid, 0.0),
+                dwellings_share=share.dwelling_share if share else 0.0,
+                presence_share=(share.presence_share or 0.0) if share else 0.0,
+            )
+        )
     return tuple(lines)
 
 
 def print_summary(result: DemoResult, out: TextIO) -> None:
     out.write(f"\nSoirée de service du {french_date(result.day)} (16:00–22:15, Europe/Paris)\n")
-    out.write(f"Visites détectées par les boîtiers : {result.visits_recorded}, enregistrées : "
-              f"{result.visits_stored}, rejets : {sum(result.rejected.values())} {result.rejected or ''}\n\n")
-    out.write(f"{'Bailleur':<26}{'points':>7}{'visités':>9}{'part':>7}{'passages':>10}"
-              f"{'présence':>10}{'logements':>11}\n")
+    out.write(
+        f"Visites détectées par les boîtiers : {result.visits_recorded}, enregistrées : "
+        f"{result.visits_stored}, rejets : {sum(result.rejected.values())} {result.rejected or ''}\n\n"
+    )
+    out.write(
+        f"{'Bailleur':<26}{'points':>7}{'visités':>9}{'part':>7}{'passages':>10}{'présence':>10}{'logements':>11}\n"
+    )
     for line in result.landlords:
-        out.write(f"{line.name:<26}{line.checkpoints:>7}{line.visited:>9}{line.share_visited:>7.0%}"
-                  f"{line.visits:>10}{line.presence_share:>10.1%}{line.dwellings_share:>11.1%}\n")
+        out.write(
+            f"{line.name:<26}{line.checkpoints:>7}{line.visited:>9}{line.share_visited:>7.0%}"
+            f"{line.visits:>10}{line.presence_share:>10.1%}{line.dwellings_share:>11.1%}\n"
+        )
     out.write(f"\nPages et API : {result.url}\n")
     out.write(f"  jeton administrateur : {result.admin_token}\n")
     out.write(f"  jeton bailleur (Paris Habitat) : {result.landlord_token}\n")
 
 
-async def run_demo(opts: DemoOptions, out: TextIO = sys.stdout,  # noqa: PLR0915 - the demo's script, one step after the other
-                   stop: asyncio.Event | None = None) -> DemoResult:
+async def run_demo(  # noqa: PLR0915 - the demo's script, one step after the other
+    opts: DemoOptions,
+    out: TextIO = sys.stdout,
+    stop: asyncio.Event | None = None,
+) -> DemoResult:
     registry = load_estate(opts.estate)
     calendar = ServiceCalendar()
     day = opts.day or last_finished_service_day(calendar, datetime.now(UTC))
@@ -190,8 +204,10 @@ async def run_demo(opts: DemoOptions, out: TextIO = sys.stdout,  # noqa: PLR0915
     v311 = embedded is not None
     if embedded:
         await embedded.start()
-    out.write(f"Ronde — démonstration : soirée du {french_date(day)}, {len(scenario.teams)} équipes, "
-              f"{len(registry.checkpoints)} points de passage, horloge ×{opts.speed:g}\n")
+    out.write(
+        f"Ronde — démonstration : soirée du {french_date(day)}, {len(scenario.teams)} équipes, "
+        f"{len(registry.checkpoints)} points de passage, horloge ×{opts.speed:g}\n"
+    )
     out.write(f"  MQTT {'embarqué (amqtt) ' if embedded else ''}{host}:{port} · stockage {redact_url(store_url)}\n")
 
     scanners = TeamScanners.build(scenario, workdir, host, port, estate=opts.estate, speed=opts.speed, v311=v311)
@@ -202,12 +218,23 @@ async def run_demo(opts: DemoOptions, out: TextIO = sys.stdout,  # noqa: PLR0915
     }
     engine, box = open_demo_database(workdir, registry, scanners.gateway_registry(), tokens)
     # the worker reads its registry, gateways and calendar from the database, and follows it (as on a site)
-    config = IngestConfig(name="demo", broker_host=host, broker_port=port, mqtt_version="3.1.1" if v311 else "5",
-                          shared=not v311, maintenance=False, store_url=store_url)
+    config = IngestConfig(
+        name="demo",
+        broker_host=host,
+        broker_port=port,
+        mqtt_version="3.1.1" if v311 else "5",
+        shared=not v311,
+        maintenance=False,
+        store_url=store_url,
+    )
     reference = DbReference(engine, box)
     start = reference.load()
     ingest = IngestWorker(
-        config, store, start.registry, start.calendar, start.gateways,
+        config,
+        store,
+        start.registry,
+        start.calendar,
+        start.gateways,
         follower=RegistryFollower(reference, version=start.version, poll_s=config.registry_poll_s),
     )
     ingest.start()
@@ -216,8 +243,10 @@ async def run_demo(opts: DemoOptions, out: TextIO = sys.stdout,  # noqa: PLR0915
 
     clock = scanners.clock
     frozen: list[float] = []
+
     def api_now() -> datetime:
         return datetime.fromtimestamp(frozen[0] if frozen else clock.now(), UTC)
+
     app = create_app_on_database(ApiSettings(), store, engine, box=box, clock=api_now, calendar=calendar)
     api_port = opts.port if opts.port and _port_free(opts.host, opts.port) else free_port()
     if opts.port and api_port != opts.port:
@@ -236,17 +265,22 @@ async def run_demo(opts: DemoOptions, out: TextIO = sys.stdout,  # noqa: PLR0915
 
             recorded = await scanners.play(show, lambda: ingest.failure)
             progress.done()
-            await _wait_until(lambda: ingest.pending == 0 and _stored_visits(store, scenario)
-                              >= recorded - _rejected_visits(ingest), 30)
+            await _wait_until(
+                lambda: ingest.pending == 0 and _stored_visits(store, scenario) >= recorded - _rejected_visits(ingest),
+                30,
+            )
             frozen.append(time.time())  # the evening is over: the API goes back to the wall clock
             await asyncio.to_thread(rollup_day, store, registry, calendar, day)
             now = api_now()
             result = DemoResult(
-                day=day, visits_recorded=recorded,
+                day=day,
+                visits_recorded=recorded,
                 visits_stored=_stored_visits(store, scenario),
                 rejected={k: int(v) for k, v in dict(ingest.counters.rejected).items()},
-                landlords=summarise(store, registry, calendar, day, now), url=url,
-                admin_token=admin, landlord_token=landlord,
+                landlords=summarise(store, registry, calendar, day, now),
+                url=url,
+                admin_token=admin,
+                landlord_token=landlord,
             )
             print_summary(result, out)
             if opts.serve:
@@ -264,7 +298,10 @@ async def run_demo(opts: DemoOptions, out: TextIO = sys.stdout,  # noqa: PLR0915
 
 
 def open_demo_database(
-    workdir: Path, registry: Registry, gateways: GatewayRegistry, tokens: Mapping[str, Principal],
+    workdir: Path,
+    registry: Registry,
+    gateways: GatewayRegistry,
+    tokens: Mapping[str, Principal],
 ) -> tuple[Engine, SecretBox]:
     """The demo's operational database: a SQLite file in ``workdir``, made afresh each run, upgraded, and
     holding the estate, the scanners' gateways and this run's tokens (what `ronde db upgrade` and
@@ -274,8 +311,14 @@ def open_demo_database(
     engine = make_engine(f"sqlite:///{workdir / 'ronde-opdb.sqlite'}")
     upgrade(engine)
     box = SecretBox(os.urandom(32))
-    import_records(engine, box, estate=EstateDocument.model_validate(registry_to_data(registry, secrets=True)),
-                   gateways=gateways, tokens=token_entries(tokens), author="ronde demo")
+    import_records(
+        engine,
+        box,
+        estate=EstateDocument.model_validate(registry_to_data(registry, secrets=True)),
+        gateways=gateways,
+        tokens=token_entries(tokens),
+        author="ronde demo",
+    )
     return engine, box
 
 

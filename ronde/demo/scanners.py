@@ -36,23 +36,22 @@ class QuietIndicator:
         self.last = state
 
 
-def gateway_toml(gateway_id: str, badge: str, gdir: Path, host: str, port: int, *, v311: bool,
-                 estate: Path) -> str:
+def gateway_toml(gateway_id: str, badge: str, gdir: Path, host: str, port: int, *, v311: bool, estate: Path) -> str:
     return f"""
 heartbeat_s = 60
 [gateway]
 id = "{gateway_id}"
 badge = "{badge}"
-key_file = "{gdir / 'device.key'}"
+key_file = "{gdir / "device.key"}"
 [mqtt]
 host = "{host}"
 port = {port}
 tls = false
-protocol = "{'v3.1.1' if v311 else 'v5'}"
+protocol = "{"v3.1.1" if v311 else "v5"}"
 [detection]
 estate_file = "{estate}"
 [outbox]
-path = "{gdir / 'outbox.db'}"
+path = "{gdir / "outbox.db"}"
 """
 
 
@@ -65,8 +64,18 @@ class TeamScanners:
     keys: dict[str, Ed25519PrivateKey]  # by gateway id
 
     @classmethod
-    def build(cls, scenario: Scenario, workdir: Path, host: str, port: int, *, estate: Path, speed: float,
-              v311: bool = False, fresh: bool = True) -> TeamScanners:
+    def build(
+        cls,
+        scenario: Scenario,
+        workdir: Path,
+        host: str,
+        port: int,
+        *,
+        estate: Path,
+        speed: float,
+        v311: bool = False,
+        fresh: bool = True,
+    ) -> TeamScanners:
         clock = SimClock(start=scenario.start.timestamp() - 2.0, speed=speed)
         apps, sources, keys = [], [], {}
         for team in scenario.teams:
@@ -77,8 +86,10 @@ class TeamScanners:
                     (gdir / stale).unlink(missing_ok=True)
             key = create_key(gdir / "device.key")
             keys[team.gateway_id] = key
-            cfg = parse_config(gateway_toml(team.gateway_id, team.badge, gdir, host, port, v311=v311, estate=estate),
-                               f"<{team.gateway_id}>")
+            cfg = parse_config(
+                gateway_toml(team.gateway_id, team.badge, gdir, host, port, v311=v311, estate=estate),
+                f"<{team.gateway_id}>",
+            )
             source = ScenarioSource(scenario, team.team_id, clock)
             sources.append(source)
             apps.append(GatewayApp(cfg, source, clock, key=key, indicator=QuietIndicator()))
@@ -86,17 +97,20 @@ class TeamScanners:
 
     def gateway_registry(self) -> GatewayRegistry:
         """What ingest must know: each scanner's public key and the badge it may report."""
-        return GatewayRegistry.of(*(
-            gateway_entry(t.gateway_id, public_key_text(self.keys[t.gateway_id]), frozenset({t.badge}))
-            for t in self.scenario.teams
-        ))
+        return GatewayRegistry.of(
+            *(
+                gateway_entry(t.gateway_id, public_key_text(self.keys[t.gateway_id]), frozenset({t.badge}))
+                for t in self.scenario.teams
+            )
+        )
 
     @property
     def visits_recorded(self) -> int:
         return sum(a.visits_recorded for a in self.apps)
 
-    async def play(self, progress: ProgressHook | None = None,
-                   failure: Callable[[], BaseException | None] = lambda: None) -> int:
+    async def play(
+        self, progress: ProgressHook | None = None, failure: Callable[[], BaseException | None] = lambda: None
+    ) -> int:
         """Run the evening through the gateways; returns the number of visits they recorded."""
         async with asyncio.TaskGroup() as tg:
             runs = [tg.create_task(a.run(), name=f"gateway-{a.gateway_id}") for a in self.apps]

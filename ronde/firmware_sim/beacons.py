@@ -172,30 +172,54 @@ class SimBeacon:
         spec = self.checkpoint.beacon
         fields = dict(spec.fields)
         if spec.format == "ibeacon":
-            return self._cached(0, 0, lambda: Frame(
-                self.address,
-                MappingProxyType({APPLE_COMPANY_ID: encoders.ibeacon(
-                    str(fields["uuid"]), int(fields["major"]), int(fields["minor"]), spec.tx_power)}),
-                MappingProxyType({}),
-            ))
+            return self._cached(
+                0,
+                0,
+                lambda: Frame(
+                    self.address,
+                    MappingProxyType(
+                        {
+                            APPLE_COMPANY_ID: encoders.ibeacon(
+                                str(fields["uuid"]), int(fields["major"]), int(fields["minor"]), spec.tx_power
+                            )
+                        }
+                    ),
+                    MappingProxyType({}),
+                ),
+            )
         if spec.format == "altbeacon":
-            return self._cached(0, 0, lambda: Frame(
-                self.address,
-                MappingProxyType({ALTBEACON_COMPANY_ID: encoders.altbeacon(str(fields["beacon_id"]), spec.tx_power)}),
-                MappingProxyType({}),
-            ))
+            return self._cached(
+                0,
+                0,
+                lambda: Frame(
+                    self.address,
+                    MappingProxyType(
+                        {ALTBEACON_COMPANY_ID: encoders.altbeacon(str(fields["beacon_id"]), spec.tx_power)}
+                    ),
+                    MappingProxyType({}),
+                ),
+            )
         if spec.format == "eddystone_uid":
             if event % TLM_EVERY == TLM_EVERY - 1:
                 tlm = encoders.eddystone_tlm(
                     self.battery_mv(t), round(self.temperature_c(t) * 4) / 4, self.adv_count(t), self.uptime_ds(t)
                 )
                 return Frame(self.address, MappingProxyType({}), MappingProxyType({EDDYSTONE_SERVICE_UUID: tlm}))
-            return self._cached(0, 0, lambda: Frame(
-                self.address,
-                MappingProxyType({}),
-                MappingProxyType({EDDYSTONE_SERVICE_UUID: encoders.eddystone_uid(
-                    spec.tx_power, str(fields["namespace"]), str(fields["instance"]))}),
-            ))
+            return self._cached(
+                0,
+                0,
+                lambda: Frame(
+                    self.address,
+                    MappingProxyType({}),
+                    MappingProxyType(
+                        {
+                            EDDYSTONE_SERVICE_UUID: encoders.eddystone_uid(
+                                spec.tx_power, str(fields["namespace"]), str(fields["instance"])
+                            )
+                        }
+                    ),
+                ),
+            )
         if spec.format == "eddystone_eid":
             assert spec.identity_key is not None
             assert spec.rotation_exponent is not None
@@ -203,12 +227,17 @@ class SimBeacon:
             counter = self.eid_counter(t)
             window = counter >> k
             ik = spec.identity_key
-            return self._cached(1, window, lambda: Frame(
-                private_address(ik.hex(), window),
-                MappingProxyType({}),
-                MappingProxyType({EDDYSTONE_SERVICE_UUID: encoders.eddystone_eid(
-                    spec.tx_power, compute_eid(ik, k, counter))}),
-            ))
+            return self._cached(
+                1,
+                window,
+                lambda: Frame(
+                    private_address(ik.hex(), window),
+                    MappingProxyType({}),
+                    MappingProxyType(
+                        {EDDYSTONE_SERVICE_UUID: encoders.eddystone_eid(spec.tx_power, compute_eid(ik, k, counter))}
+                    ),
+                ),
+            )
         raise ValueError(f"unsupported beacon format {spec.format!r}")
 
     def _cached(self, kind: int, window: int, make: Callable[[], Frame]) -> Frame:

@@ -41,9 +41,11 @@ def _run(args: argparse.Namespace) -> int:
     result = run_scenario(sc)
     out = Path(args.out)
     write_run(result, out)
-    print(f"scenario {sc.name} seed {sc.seed}: {len(sc.teams)} team(s), "
-          f"{sc.start:%Y-%m-%d %H:%M}–{sc.end:%Y-%m-%d %H:%M} UTC, "
-          f"{len(sc.truth)} true visits, {len(result.visits)} detected; wrote {out}/")
+    print(
+        f"scenario {sc.name} seed {sc.seed}: {len(sc.teams)} team(s), "
+        f"{sc.start:%Y-%m-%d %H:%M}–{sc.end:%Y-%m-%d %H:%M} UTC, "
+        f"{len(sc.truth)} true visits, {len(result.visits)} detected; wrote {out}/"
+    )
     for team_id, outages in sc.outages.items():
         for a, b in outages:
             print(f"  {team_id}: network outage {a:%H:%M:%S}–{b:%H:%M:%S} UTC")
@@ -52,8 +54,10 @@ def _run(args: argparse.Namespace) -> int:
     for cid, when in sc.dead_beacons.items():
         print(f"  battery dies: {cid} at {when:%Y-%m-%d %H:%M} UTC")
     for r in sc.replays:
-        print(f"  clone of {r.checkpoint_id} ({r.beacon_format}) replayed near {r.team_id} "
-              f"{r.replayed[0]:%Y-%m-%d %H:%M}–{r.replayed[1]:%H:%M} UTC")
+        print(
+            f"  clone of {r.checkpoint_id} ({r.beacon_format}) replayed near {r.team_id} "
+            f"{r.replayed[0]:%Y-%m-%d %H:%M}–{r.replayed[1]:%H:%M} UTC"
+        )
     print(format_report(result.score))
     return 0
 
@@ -79,9 +83,21 @@ def _score(args: argparse.Namespace) -> int:
         if registry is None:
             return 1
         resolver = KeyResolver(registry)
-        visits = [v if v.checkpoint_id is not None else type(v)(
-            v.team_id, v.key, resolver.resolve(v.key, v.first_seen.timestamp()), v.first_seen, v.last_seen,
-            v.count, v.rssi_max, v.rssi_mean) for v in visits]
+        visits = [
+            v
+            if v.checkpoint_id is not None
+            else type(v)(
+                v.team_id,
+                v.key,
+                resolver.resolve(v.key, v.first_seen.timestamp()),
+                v.first_seen,
+                v.last_seen,
+                v.count,
+                v.rssi_max,
+                v.rssi_mean,
+            )
+            for v in visits
+        ]
     result = score(truth, visits)
     if args.json:
         print(json.dumps(result.summary(), indent=1, ensure_ascii=False))
@@ -114,8 +130,17 @@ def _load(args: argparse.Namespace) -> int:
     host, port = args.broker
     password = Path(args.password_file).read_text().strip() if args.password_file else None
     try:
-        stats = run_load(registry, gateways=args.gateways, rate=args.rate, duration_s=args.duration,
-                         host=host, port=port, keys_dir=Path(args.keys_dir), password=password, seed=args.seed)
+        stats = run_load(
+            registry,
+            gateways=args.gateways,
+            rate=args.rate,
+            duration_s=args.duration,
+            host=host,
+            port=port,
+            keys_dir=Path(args.keys_dir),
+            password=password,
+            seed=args.seed,
+        )
     except (ConnectionError, ValueError, OSError) as exc:
         print(f"ronde sim load: {exc}", file=sys.stderr)
         return 1

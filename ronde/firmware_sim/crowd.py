@@ -95,8 +95,13 @@ def _foreign_ibeacon(rng: random.Random) -> _Payload:
 def _garbage(rng: random.Random) -> _Payload:
     """Malformed frames that real radios do pick up: truncated Eddystone, odd company ids."""
     if rng.random() < 0.5:  # noqa: PLR2004 - half of the malformed frames are truncated Eddystone
-        return _EMPTY_M, MappingProxyType({EDDYSTONE_SERVICE_UUID: bytes([rng.choice((0x00, 0x20, 0x30, 0x40))])
-                                           + _rand(rng, rng.randint(0, 6))}), None
+        return (
+            _EMPTY_M,
+            MappingProxyType(
+                {EDDYSTONE_SERVICE_UUID: bytes([rng.choice((0x00, 0x20, 0x30, 0x40))]) + _rand(rng, rng.randint(0, 6))}
+            ),
+            None,
+        )
     return MappingProxyType({rng.randrange(65536): _rand(rng, rng.randint(0, 27))}), _EMPTY_S, None
 
 
@@ -170,8 +175,19 @@ class CrowdField:
             mean = rng.uniform(*cls.p1m_dbm) - mean_path_loss_db(d, outdoor) - body
             mean += rng.gauss(0.0, outdoor.shadowing_sigma_db)
             m, s, name = cls.payload(rng)
-            devices.append(_Device(at, min(end, at + stay), _address(rng), rng.uniform(*cls.interval_s), mean,
-                                   outdoor.rician_k_db, m, s, name))
+            devices.append(
+                _Device(
+                    at,
+                    min(end, at + stay),
+                    _address(rng),
+                    rng.uniform(*cls.interval_s),
+                    mean,
+                    outdoor.rician_k_db,
+                    m,
+                    s,
+                    name,
+                )
+            )
 
         for _ in range(spec.density):  # already there at the start
             new(start, rng.expovariate(1.0 / spec.mean_stay_s))
@@ -229,7 +245,10 @@ class CrowdField:
             p = reception_probability(rssi, radio) * collision_survival(self.interference_rate(t, rssi))
             if rng.random() < p:
                 yield Advertisement(
-                    t=t, address=dev.address, rssi=max(-127, min(20, round(rssi))),
-                    manufacturer_data=dev.manufacturer_data, service_data=dev.service_data,
+                    t=t,
+                    address=dev.address,
+                    rssi=max(-127, min(20, round(rssi))),
+                    manufacturer_data=dev.manufacturer_data,
+                    service_data=dev.service_data,
                     local_name=dev.local_name,
                 )

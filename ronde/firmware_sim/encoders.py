@@ -21,8 +21,20 @@ TEMP_NOT_SUPPORTED = 0x8000
 
 _URL_SCHEMES = ("http://www.", "https://www.", "http://", "https://")
 _URL_EXPANSIONS = (
-    ".com/", ".org/", ".edu/", ".net/", ".info/", ".biz/", ".gov/",
-    ".com", ".org", ".edu", ".net", ".info", ".biz", ".gov",
+    ".com/",
+    ".org/",
+    ".edu/",
+    ".net/",
+    ".info/",
+    ".biz/",
+    ".gov/",
+    ".com",
+    ".org",
+    ".edu",
+    ".net",
+    ".info",
+    ".biz",
+    ".gov",
 )
 
 
@@ -54,8 +66,11 @@ def ibeacon(uuid: str, major: int, minor: int, measured_power: int) -> bytes:
 
 def altbeacon(beacon_id: str, reference_rssi: int, mfg_reserved: int = 0) -> bytes:
     """AltBeacon manufacturer data after the company id (24 bytes)."""
-    return ALTBEACON_CODE + _hex(beacon_id, 20, "beacon id") + _int8(reference_rssi, "reference RSSI") + bytes(
-        [mfg_reserved & 0xFF]
+    return (
+        ALTBEACON_CODE
+        + _hex(beacon_id, 20, "beacon id")
+        + _int8(reference_rssi, "reference RSSI")
+        + bytes([mfg_reserved & 0xFF])
     )
 
 
@@ -99,7 +114,7 @@ def eddystone_url_body(url: str) -> bytes:
     code = next((i for i, scheme in enumerate(_URL_SCHEMES) if url[: len(scheme)].lower() == scheme), None)
     if code is None:
         raise ValueError(f"URL scheme not encodable in Eddystone-URL: {url!r}")
-    rest = url[len(_URL_SCHEMES[code]):]
+    rest = url[len(_URL_SCHEMES[code]) :]
     host, slash, path = rest.partition("/")
     rest = host.lower() + slash + path  # scheme and host are case-insensitive; the path is not
     out = bytearray([code])

@@ -40,8 +40,12 @@ BREAK_S = (1200.0, 1800.0)
 REQUEST_RATE_PER_H = 0.4
 REQUEST_DWELL_S = (300.0, 900.0)
 WANDERING_KINDS = frozenset(
-    {CheckpointKind.CAR_PARK_SURFACE, CheckpointKind.CAR_PARK_UNDERGROUND, CheckpointKind.GREEN_SPACE,
-     CheckpointKind.PLAYGROUND}
+    {
+        CheckpointKind.CAR_PARK_SURFACE,
+        CheckpointKind.CAR_PARK_UNDERGROUND,
+        CheckpointKind.GREEN_SPACE,
+        CheckpointKind.PLAYGROUND,
+    }
 )
 
 
@@ -129,6 +133,7 @@ class Trajectory:
         if i >= n or segs[i].t0 > t:
             return -1
         return i
+
 
 @dataclass(frozen=True, slots=True)
 class PatrolPlan:

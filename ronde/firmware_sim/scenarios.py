@@ -92,8 +92,9 @@ class Scenario:
     def crowd_field(self, team_id: str) -> CrowdField | None:
         if self.crowd is None:
             return None
-        return CrowdField(self.crowd, self.start.timestamp(), self.end.timestamp(),
-                          f"{self.seed}|{self.name}|{team_id}", self.radio)
+        return CrowdField(
+            self.crowd, self.start.timestamp(), self.end.timestamp(), f"{self.seed}|{self.name}|{team_id}", self.radio
+        )
 
     def advertisements(self, team_id: str) -> Iterator[Advertisement]:
         """What the team's scanner reports, time-ordered, generated lazily (UTC epoch seconds)."""
@@ -132,7 +133,7 @@ def _assign(graph: EstateGraph, n: int) -> list[tuple[str, tuple[str, ...]]]:
     out: list[tuple[str, tuple[str, ...]]] = []
     size = math.ceil(len(cps) / n)
     for k in range(n):
-        chunk = tuple(c.id for c in cps[k * size:(k + 1) * size]) or tuple(c.id for c in cps)
+        chunk = tuple(c.id for c in cps[k * size : (k + 1) * size]) or tuple(c.id for c in cps)
         cx = sum(graph.pos[c].x for c in chunk) / len(chunk)
         cy = sum(graph.pos[c].y for c in chunk) / len(chunk)
         pool = offices or list(chunk)
@@ -153,8 +154,9 @@ def _service_days(calendar: ServiceCalendar, first: date | None, count: int) -> 
     return days
 
 
-def _base(name: str, seed: int, registry: Registry, calendar: ServiceCalendar, days: list[date],
-          n_teams: int) -> Scenario:
+def _base(
+    name: str, seed: int, registry: Registry, calendar: ServiceCalendar, days: list[date], n_teams: int
+) -> Scenario:
     if n_teams < 1:
         raise ValueError("at least one team")
     graph = EstateGraph(registry)
@@ -167,14 +169,29 @@ def _base(name: str, seed: int, registry: Registry, calendar: ServiceCalendar, d
         rng = random.Random(f"{seed}|{name}|{spec.team_id}|receiver")
         receivers[spec.team_id] = Receiver(Carry.POCKET, rng.uniform(-3.0, 3.0), RadioParams())
     return Scenario(
-        name=name, seed=seed, start=w0, end=calendar.window(days[-1])[1], teams=teams, truth=[],
-        outages={t.team_id: [] for t in teams}, registry=registry, calendar=calendar, days=days,
-        graph=graph, beacons=beacons, receivers=receivers,
+        name=name,
+        seed=seed,
+        start=w0,
+        end=calendar.window(days[-1])[1],
+        teams=teams,
+        truth=[],
+        outages={t.team_id: [] for t in teams},
+        registry=registry,
+        calendar=calendar,
+        days=days,
+        graph=graph,
+        beacons=beacons,
+        receivers=receivers,
     )
 
 
-def _patrol(sc: Scenario, mode: RouteMode, avoid: frozenset[str] = frozenset(),
-            end_override: float | None = None, take_break: bool = True) -> None:
+def _patrol(
+    sc: Scenario,
+    mode: RouteMode,
+    avoid: frozenset[str] = frozenset(),
+    end_override: float | None = None,
+    take_break: bool = True,
+) -> None:
     assert sc.graph is not None
     sectors = _assign(sc.graph, len(sc.teams))
     for spec, (base, chunk) in zip(sc.teams, sectors, strict=True):
@@ -204,15 +221,17 @@ def _local(calendar: ServiceCalendar, day: date, hh: int, mm: int = 0) -> float:
     return datetime.combine(day, time(hh, mm), tzinfo=calendar.tz).timestamp()
 
 
-def _evening(name: str, seed: int, registry: Registry, calendar: ServiceCalendar, day: date | None,
-             teams: int) -> Scenario:
+def _evening(
+    name: str, seed: int, registry: Registry, calendar: ServiceCalendar, day: date | None, teams: int
+) -> Scenario:
     sc = _base(name, seed, registry, calendar, _service_days(calendar, day, 1), teams)
     _patrol(sc, RouteMode.TOUR)
     return sc
 
 
-def _week(name: str, seed: int, registry: Registry, calendar: ServiceCalendar, day: date | None,
-          teams: int) -> Scenario:
+def _week(
+    name: str, seed: int, registry: Registry, calendar: ServiceCalendar, day: date | None, teams: int
+) -> Scenario:
     sc = _base(name, seed, registry, calendar, _service_days(calendar, day, 5), teams)
     eids = sorted(c.id for c in registry.eid_checkpoints())
     if eids:
@@ -224,8 +243,9 @@ def _week(name: str, seed: int, registry: Registry, calendar: ServiceCalendar, d
     return sc
 
 
-def _skipped_car_park(name: str, seed: int, registry: Registry, calendar: ServiceCalendar, day: date | None,
-                      teams: int) -> Scenario:
+def _skipped_car_park(
+    name: str, seed: int, registry: Registry, calendar: ServiceCalendar, day: date | None, teams: int
+) -> Scenario:
     sc = _base(name, seed, registry, calendar, _service_days(calendar, day, 1), teams)
     underground = [c for c in registry.checkpoints.values() if c.kind is CheckpointKind.CAR_PARK_UNDERGROUND]
     landlords = sorted({c.landlord for c in underground})
@@ -237,8 +257,9 @@ def _skipped_car_park(name: str, seed: int, registry: Registry, calendar: Servic
     return sc
 
 
-def _dead_beacon(name: str, seed: int, registry: Registry, calendar: ServiceCalendar, day: date | None,
-                 teams: int) -> Scenario:
+def _dead_beacon(
+    name: str, seed: int, registry: Registry, calendar: ServiceCalendar, day: date | None, teams: int
+) -> Scenario:
     sc = _base(name, seed, registry, calendar, _service_days(calendar, day, 5), teams)
     uids = sorted(c.id for c in registry.checkpoints.values() if c.beacon.format == "eddystone_uid")
     pool = uids or sorted(registry.checkpoints)
@@ -250,14 +271,18 @@ def _dead_beacon(name: str, seed: int, registry: Registry, calendar: ServiceCale
     return sc
 
 
-def _cloned_beacon(name: str, seed: int, registry: Registry, calendar: ServiceCalendar, day: date | None,
-                   teams: int) -> Scenario:
+def _cloned_beacon(
+    name: str, seed: int, registry: Registry, calendar: ServiceCalendar, day: date | None, teams: int
+) -> Scenario:
     sc = _base(name, seed, registry, calendar, _service_days(calendar, day, 2), teams)
     _patrol(sc, RouteMode.TOUR)
     rng = random.Random(f"{seed}|{name}|clone")
     victims = []
-    ibeacons = sorted(c.id for c in registry.checkpoints.values()
-                      if c.beacon.format == "ibeacon" and c.kind is CheckpointKind.STAIRWELL_HALL)
+    ibeacons = sorted(
+        c.id
+        for c in registry.checkpoints.values()
+        if c.beacon.format == "ibeacon" and c.kind is CheckpointKind.STAIRWELL_HALL
+    )
     eids = sorted(c.id for c in registry.eid_checkpoints() if c.kind is not CheckpointKind.RECEPTION_OFFICE)
     if ibeacons:
         victims.append(rng.choice(ibeacons))
@@ -275,13 +300,15 @@ def _cloned_beacon(name: str, seed: int, registry: Registry, calendar: ServiceCa
         start = at + k * 660.0
         p1m = rssi_at_1m(beacon.checkpoint.beacon.tx_power, beacon.eddystone)
         sc.replay_plans.setdefault(team, []).append(Replay(cid, start, frames, p1m, distance_m=3.0))
-        sc.replays.append(ReplayInfo(team, cid, beacon.format, (_utc(rec0), _utc(rec0 + 600.0)),
-                                     (_utc(start), _utc(start + 600.0))))
+        sc.replays.append(
+            ReplayInfo(team, cid, beacon.format, (_utc(rec0), _utc(rec0 + 600.0)), (_utc(start), _utc(start + 600.0)))
+        )
     return sc
 
 
-def _outage(name: str, seed: int, registry: Registry, calendar: ServiceCalendar, day: date | None,
-            teams: int) -> Scenario:
+def _outage(
+    name: str, seed: int, registry: Registry, calendar: ServiceCalendar, day: date | None, teams: int
+) -> Scenario:
     sc = _evening(name, seed, registry, calendar, day, teams)
     w0 = sc.start.timestamp()
     offset = random.Random(f"{seed}|{name}|outage").uniform(5400, 9000)
@@ -289,8 +316,9 @@ def _outage(name: str, seed: int, registry: Registry, calendar: ServiceCalendar,
     return sc
 
 
-def _crowd(name: str, seed: int, registry: Registry, calendar: ServiceCalendar, day: date | None,
-           teams: int) -> Scenario:
+def _crowd(
+    name: str, seed: int, registry: Registry, calendar: ServiceCalendar, day: date | None, teams: int
+) -> Scenario:
     sc = _base(name, seed, registry, calendar, _service_days(calendar, day, 1), teams)
     end = sc.start.timestamp() + CROWD_DURATION_S
     sc.end = _utc(end)
@@ -310,8 +338,9 @@ _BUILDERS: Mapping[str, Callable[[str, int, Registry, ServiceCalendar, date | No
 }
 
 
-def build_scenario(name: str, seed: int, registry: Registry, calendar: ServiceCalendar,
-                   day: date | None = None, teams: int = 2) -> Scenario:
+def build_scenario(
+    name: str, seed: int, registry: Registry, calendar: ServiceCalendar, day: date | None = None, teams: int = 2
+) -> Scenario:
     """A named scenario (see ``SCENARIOS``); ``day`` is its first evening (default: a fixed Wednesday)."""
     try:
         builder = _BUILDERS[name]

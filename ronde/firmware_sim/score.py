@@ -54,18 +54,28 @@ class ScoredVisit:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "team_id": self.team_id, "key": self.key, "checkpoint_id": self.checkpoint_id,
-            "first_seen": format_time(self.first_seen), "last_seen": format_time(self.last_seen),
-            "count": self.count, "rssi_max": self.rssi_max, "rssi_mean": self.rssi_mean,
+            "team_id": self.team_id,
+            "key": self.key,
+            "checkpoint_id": self.checkpoint_id,
+            "first_seen": format_time(self.first_seen),
+            "last_seen": format_time(self.last_seen),
+            "count": self.count,
+            "rssi_max": self.rssi_max,
+            "rssi_mean": self.rssi_mean,
         }
 
     @classmethod
     def from_json(cls, obj: dict[str, Any]) -> ScoredVisit:
         cid = obj.get("checkpoint_id")
         return cls(
-            str(obj["team_id"]), str(obj["key"]), None if cid is None else str(cid),
-            parse_time(obj["first_seen"]), parse_time(obj["last_seen"]), int(obj["count"]),
-            int(obj["rssi_max"]), float(obj["rssi_mean"]),
+            str(obj["team_id"]),
+            str(obj["key"]),
+            None if cid is None else str(cid),
+            parse_time(obj["first_seen"]),
+            parse_time(obj["last_seen"]),
+            int(obj["count"]),
+            int(obj["rssi_max"]),
+            float(obj["rssi_mean"]),
         )
 
 
@@ -147,11 +157,13 @@ class Score:
             "true_visits_min_30s": self.true_visits,
             "found_true_visits": self.found,
             "first_seen_error_s": {
-                "median_abs": r(_percentile(abs_first, 0.5)), "p90_abs": r(_percentile(abs_first, 0.9)),
+                "median_abs": r(_percentile(abs_first, 0.5)),
+                "p90_abs": r(_percentile(abs_first, 0.9)),
                 "median_signed": r(_percentile(self.first_errors, 0.5)),
             },
             "last_seen_error_s": {
-                "median_abs": r(_percentile(abs_last, 0.5)), "p90_abs": r(_percentile(abs_last, 0.9)),
+                "median_abs": r(_percentile(abs_last, 0.5)),
+                "p90_abs": r(_percentile(abs_last, 0.9)),
                 "median_signed": r(_percentile(self.last_errors, 0.5)),
             },
             "false_positives": [v.to_json() for v in self.false_positives[:50]],
@@ -212,10 +224,15 @@ def read_visits(path: Path) -> list[ScoredVisit]:
 def format_report(s: Score) -> str:
     sm = s.summary()
     f, la = sm["first_seen_error_s"], sm["last_seen_error_s"]
-    return "\n".join([
-        f"precision {sm['precision']:.4f}  ({s.correct}/{s.detected} detected visits match a true visit)",
-        f"recall    {sm['recall']:.4f}  ({s.found}/{s.true_visits} true visits of at least {MIN_TRUE_S:.0f} s found)",
-        f"first seen error: median {f['median_abs']} s, p90 {f['p90_abs']} s (signed median {f['median_signed']} s)",
-        f"last seen error:  median {la['median_abs']} s, p90 {la['p90_abs']} s (signed median {la['median_signed']} s)",
-        f"visits of unregistered beacons or unresolvable EIDs (not claimed): {s.unresolved}",
-    ])
+    return "\n".join(
+        [
+            f"precision {sm['precision']:.4f}  ({s.correct}/{s.detected} detected visits match a true visit)",
+            f"recall    {sm['recall']:.4f}  ({s.found}/{s.true_visits} true visits"
+            f" of at least {MIN_TRUE_S:.0f} s found)",
+            f"first seen error: median {f['median_abs']} s, p90 {f['p90_abs']} s"
+            f" (signed median {f['median_signed']} s)",
+            f"last seen error:  median {la['median_abs']} s, p90 {la['p90_abs']} s"
+            f" (signed median {la['median_signed']} s)",
+            f"visits of unregistered beacons or unresolvable EIDs (not claimed): {s.unresolved}",
+        ]
+    )

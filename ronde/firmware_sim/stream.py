@@ -152,8 +152,11 @@ def beacon_source(  # noqa: PLR0912,PLR0915 - one beacon's timeline, step by ste
             if rng.random() < p:
                 frame = beacon.frame(t, event)
                 yield Advertisement(
-                    t=t, address=frame.address, rssi=max(-127, min(20, round(rssi))),
-                    manufacturer_data=frame.manufacturer_data, service_data=frame.service_data,
+                    t=t,
+                    address=frame.address,
+                    rssi=max(-127, min(20, round(rssi))),
+                    manufacturer_data=frame.manufacturer_data,
+                    service_data=frame.service_data,
                 )
             t = beacon.next_event(t, rng)
             event += 1
@@ -170,13 +173,21 @@ def replay_source(
         t = replay.start + offset
         if not radio.scan.listening(t):
             continue
-        rssi = (replay.p1m_dbm - mean_path_loss_db(replay.distance_m, outdoor) + rx.rx_offset_db
-                - body_loss_db(rx.carry, 0.0, rng.uniform(-math.pi, math.pi), radio)
-                + shadow.sample(rng, t, 0.0) + rician_fading_db(rng, outdoor.rician_k_db))
+        rssi = (
+            replay.p1m_dbm
+            - mean_path_loss_db(replay.distance_m, outdoor)
+            + rx.rx_offset_db
+            - body_loss_db(rx.carry, 0.0, rng.uniform(-math.pi, math.pi), radio)
+            + shadow.sample(rng, t, 0.0)
+            + rician_fading_db(rng, outdoor.rician_k_db)
+        )
         if rng.random() < reception_probability(rssi, radio) * collision_survival(_interference(crowd, t, rssi)):
             yield Advertisement(
-                t=t, address=frame.address, rssi=max(-127, min(20, round(rssi))),
-                manufacturer_data=frame.manufacturer_data, service_data=frame.service_data,
+                t=t,
+                address=frame.address,
+                rssi=max(-127, min(20, round(rssi))),
+                manufacturer_data=frame.manufacturer_data,
+                service_data=frame.service_data,
             )
 
 

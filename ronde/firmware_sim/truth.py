@@ -38,8 +38,10 @@ class TrueVisit:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "team_id": self.team_id, "checkpoint_id": self.checkpoint_id,
-            "start": format_time(self.start), "end": format_time(self.end),
+            "team_id": self.team_id,
+            "checkpoint_id": self.checkpoint_id,
+            "start": format_time(self.start),
+            "end": format_time(self.end),
             "duration_s": round(self.duration_s, 3),
         }
 
@@ -52,8 +54,9 @@ def _utc(t: float) -> datetime:
     return datetime.fromtimestamp(round(t, 3), UTC)
 
 
-def _inside(seg_x0: float, seg_y0: float, vx: float, vy: float, cx: float, cy: float, r: float,
-            span: float) -> tuple[float, float] | None:
+def _inside(
+    seg_x0: float, seg_y0: float, vx: float, vy: float, cx: float, cy: float, r: float, span: float
+) -> tuple[float, float] | None:
     """Sub-interval [a, b] of [0, span] where |p0 + v·τ − c| ≤ r."""
     dx, dy = seg_x0 - cx, seg_y0 - cy
     a = vx * vx + vy * vy

@@ -46,11 +46,22 @@ GATE_RECHECK_S = 60.0
 def link_settings(config: GatewayConfig, password: str | None, will: tuple[str, bytes] | None) -> LinkSettings:
     m = config.mqtt
     return LinkSettings(
-        host=m.host, port=m.port, client_id=config.client_id, username=config.mqtt_username, password=password,
-        tls=m.tls, ca_file=_opt(m.ca_file), client_cert_file=_opt(m.client_cert_file),
-        client_key_file=_opt(m.client_key_file), keepalive_s=m.keepalive_s, session_expiry_s=m.session_expiry_s,
-        reconnect_initial_s=m.reconnect_initial_s, reconnect_max_s=m.reconnect_max_s,
-        inflight_window=m.inflight_window, will=will, protocol=m.protocol,
+        host=m.host,
+        port=m.port,
+        client_id=config.client_id,
+        username=config.mqtt_username,
+        password=password,
+        tls=m.tls,
+        ca_file=_opt(m.ca_file),
+        client_cert_file=_opt(m.client_cert_file),
+        client_key_file=_opt(m.client_key_file),
+        keepalive_s=m.keepalive_s,
+        session_expiry_s=m.session_expiry_s,
+        reconnect_initial_s=m.reconnect_initial_s,
+        reconnect_max_s=m.reconnect_max_s,
+        inflight_window=m.inflight_window,
+        will=will,
+        protocol=m.protocol,
     )
 
 
@@ -91,13 +102,19 @@ class GatewayApp:
         self.status_topic = gateway_topic(self.gateway_id, TopicKind.STATUS)
         self.heartbeat_topic = gateway_topic(self.gateway_id, TopicKind.HEARTBEAT)
         # signed now, published by the broker whenever the link dies: hence no time in it (at=None)
-        will = status_payload(self.gateway_id, online=False, at=None, scanning=False, reason="connection lost",
-                              key=self.key)
+        will = status_payload(
+            self.gateway_id, online=False, at=None, scanning=False, reason="connection lost", key=self.key
+        )
         pw = password if password is not None else read_password(config)
         self.link = link_factory(link_settings(config, pw, (self.status_topic, will)))
         self.publisher = OutboxPublisher(
-            self.outbox, self.link, self.gateway_id, self.clock, window=config.mqtt.inflight_window,
-            on_connected=lambda _session: self._on_link_change(), on_disconnected=lambda _r: self._on_link_change(),
+            self.outbox,
+            self.link,
+            self.gateway_id,
+            self.clock,
+            window=config.mqtt.inflight_window,
+            on_connected=lambda _session: self._on_link_change(),
+            on_disconnected=lambda _r: self._on_link_change(),
         )
         self.battery: BatteryProbe = battery or NoBattery()
         self.indicator: Indicator = indicator or ConsoleIndicator()
@@ -123,8 +140,12 @@ class GatewayApp:
         return self._scan_task is not None and not self._scan_task.done()
 
     async def run(self) -> None:
-        log.info("gateway %s starting: %d event(s) waiting in the outbox, next seq %d",
-                 self.gateway_id, self._depth, self.outbox.next_seq())
+        log.info(
+            "gateway %s starting: %d event(s) waiting in the outbox, next seq %d",
+            self.gateway_id,
+            self._depth,
+            self.outbox.next_seq(),
+        )
         self.link.start()
         try:
             async with asyncio.TaskGroup() as tg:
@@ -156,8 +177,9 @@ class GatewayApp:
         for item in pending:
             await self._record(item)
         await self.publisher.flush_acks()
-        last = status_payload(self.gateway_id, online=False, at=now, scanning=False, reason="gateway stopped",
-                              key=self.key)
+        last = status_payload(
+            self.gateway_id, online=False, at=now, scanning=False, reason="gateway stopped", key=self.key
+        )
         await self.link.close((self.status_topic, last))
         self.outbox.close()
         log.info("gateway %s stopped (%d visit(s) recorded this run)", self.gateway_id, self.visits_recorded)
@@ -239,8 +261,14 @@ class GatewayApp:
                     build = functools.partial(self.events.visit, item, now=now)
                     msg = await asyncio.to_thread(self.outbox.enqueue_sequenced, build, now)
                     self.visits_recorded += 1
-                    log.info("visit %s seq=%d %s (%d adverts, %.0fs)", msg.msg_id, msg.seq, item.key, item.count,
-                             item.last_seen - item.first_seen)
+                    log.info(
+                        "visit %s seq=%d %s (%d adverts, %.0fs)",
+                        msg.msg_id,
+                        msg.seq,
+                        item.key,
+                        item.count,
+                        item.last_seen - item.first_seen,
+                    )
                 else:
                     await asyncio.to_thread(self.outbox.enqueue, self.events.telemetry(item, now), now)
                 break
@@ -271,14 +299,21 @@ class GatewayApp:
         return reason
 
     def _show(self) -> None:
-        self.indicator.show(IndicatorState(self.scanning, self._reason(), self.link.connected, self._depth,
-                                           self.alarm.raised))
+        self.indicator.show(
+            IndicatorState(self.scanning, self._reason(), self.link.connected, self._depth, self.alarm.raised)
+        )
 
     def _publish_status(self) -> None:
         self._show()
         if self.link.connected:
-            payload = status_payload(self.gateway_id, online=True, at=self.clock.now(), scanning=self.scanning,
-                                     reason=self._reason(), key=self.key)
+            payload = status_payload(
+                self.gateway_id,
+                online=True,
+                at=self.clock.now(),
+                scanning=self.scanning,
+                reason=self._reason(),
+                key=self.key,
+            )
             self.link.publish(self.status_topic, payload, qos=1, retain=True)
 
     def _on_link_change(self) -> None:
@@ -293,9 +328,14 @@ class GatewayApp:
             if not self.link.connected:
                 continue
             payload = heartbeat_payload(
-                self.gateway_id, at=now, scanning=self.scanning,
+                self.gateway_id,
+                at=now,
+                scanning=self.scanning,
                 in_service=self.gate.calendar.in_service(utc(now)),
-                outbox_depth=self._depth, next_seq=await asyncio.to_thread(self.outbox.next_seq),
-                adverts_per_s=self.rate.take(now), battery_pct=self.battery.battery_pct(), key=self.key,
+                outbox_depth=self._depth,
+                next_seq=await asyncio.to_thread(self.outbox.next_seq),
+                adverts_per_s=self.rate.take(now),
+                battery_pct=self.battery.battery_pct(),
+                key=self.key,
             )
             self.link.publish(self.heartbeat_topic, payload, qos=0)

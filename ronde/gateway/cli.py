@@ -84,11 +84,20 @@ async def _serve(config: GatewayConfig, key: Any, password: str | None, override
     indicator: Indicator = ConsoleIndicator()
     if config.indicator.led is not None:
         indicator = Indicators(indicator, SysfsLedIndicator(config.indicator.led))
-    source = BleakSource(config.scanner.adapter, config.scanner.active, clock=clock,
-                         watchdog_s=config.scanner.watchdog_s)
+    source = BleakSource(
+        config.scanner.adapter, config.scanner.active, clock=clock, watchdog_s=config.scanner.watchdog_s
+    )
     try:
-        app = GatewayApp(config, source, clock, key=key, password=password, battery=SysfsBattery(),
-                         indicator=indicator, override=override)
+        app = GatewayApp(
+            config,
+            source,
+            clock,
+            key=key,
+            password=password,
+            battery=SysfsBattery(),
+            indicator=indicator,
+            override=override,
+        )
     except OutboxError as exc:
         print(f"ronde gateway run: {exc}", file=sys.stderr)
         return 1
@@ -137,8 +146,11 @@ def _enroll(args: argparse.Namespace) -> int:
     public = public_key_text(key)
     print(f"gateway_id: {args.gateway_id}")
     print(f"public_key: {public}")
-    print(f"Register this public key for gateway {args.gateway_id} on the server; "
-          f"the private key stays in {path} (mode 0600).", file=sys.stderr)
+    print(
+        f"Register this public key for gateway {args.gateway_id} on the server; "
+        f"the private key stays in {path} (mode 0600).",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -154,8 +166,10 @@ def _outbox(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return 1
     try:
-        print(f"{config.outbox.path}: {outbox.depth()} waiting, {outbox.rejected_count()} rejected, "
-              f"next seq {outbox.next_seq()}")
+        print(
+            f"{config.outbox.path}: {outbox.depth()} waiting, {outbox.rejected_count()} rejected, "
+            f"next seq {outbox.next_seq()}"
+        )
     finally:
         outbox.close()
     return 0

@@ -141,9 +141,26 @@ class _BeaconState:
     """Everything the detector remembers about one beacon: bounded by window_n and 16 timestamps."""
 
     __slots__ = (
-        "enter_raw", "exit_raw", "first_seen", "gaps", "identity", "in_visit", "key", "last_heard",
-        "power_1m", "rssi_max", "rssi_sum", "tail_count", "tail_max", "tail_sum", "th", "timeout", "visit_count",
-        "visit_last", "win_r", "win_t",
+        "enter_raw",
+        "exit_raw",
+        "first_seen",
+        "gaps",
+        "identity",
+        "in_visit",
+        "key",
+        "last_heard",
+        "power_1m",
+        "rssi_max",
+        "rssi_sum",
+        "tail_count",
+        "tail_max",
+        "tail_sum",
+        "th",
+        "timeout",
+        "visit_count",
+        "visit_last",
+        "win_r",
+        "win_t",
     )
 
     def __init__(self, key: str, identity: BeaconIdentity, th: Thresholds) -> None:
@@ -241,8 +258,13 @@ class _BeaconState:
         if self.visit_count < th.min_samples or self.visit_last - self.first_seen < th.min_dwell_s:
             return None
         return DetectedVisit(
-            identity=self.identity, key=self.key, first_seen=self.first_seen, last_seen=self.visit_last,
-            count=self.visit_count, rssi_max=self.rssi_max, rssi_mean=round(self.rssi_sum / self.visit_count, 1),
+            identity=self.identity,
+            key=self.key,
+            first_seen=self.first_seen,
+            last_seen=self.visit_last,
+            count=self.visit_count,
+            rssi_max=self.rssi_max,
+            rssi_mean=round(self.rssi_sum / self.visit_count, 1),
         )
 
 

@@ -105,8 +105,12 @@ def build_detection_config(table: DetectionTable) -> DetectionConfig:  # noqa: P
         overrides[prefix] = _thresholds(f"beacons.{prefix}", beacon_table, default)
     try:
         return DetectionConfig(
-            default=default, overrides=overrides, forget_after_s=table.forget_after_s,
-            max_tracked=table.max_tracked, max_visit_s=table.max_visit_s, merge_gap_s=table.merge_gap_s,
+            default=default,
+            overrides=overrides,
+            forget_after_s=table.forget_after_s,
+            max_tracked=table.max_tracked,
+            max_visit_s=table.max_visit_s,
+            merge_gap_s=table.merge_gap_s,
             accept_prefixes=accept,
         )
     except ValueError as exc:

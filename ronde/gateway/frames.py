@@ -32,8 +32,20 @@ _UID, _URL, _TLM, _EID = 0x00, 0x10, 0x20, 0x30
 _TLM_PLAIN, _TLM_ENCRYPTED = 0x00, 0x01
 _URL_SCHEMES = ("http://www.", "https://www.", "http://", "https://")
 _URL_EXPANSIONS = (
-    ".com/", ".org/", ".edu/", ".net/", ".info/", ".biz/", ".gov/",
-    ".com", ".org", ".edu", ".net", ".info", ".biz", ".gov",
+    ".com/",
+    ".org/",
+    ".edu/",
+    ".net/",
+    ".info/",
+    ".biz/",
+    ".gov/",
+    ".com",
+    ".org",
+    ".edu",
+    ".net",
+    ".info",
+    ".biz",
+    ".gov",
 )
 _URL_MAX_ENCODED = 17
 _BLUETOOTH_BASE_UUID_SUFFIX = "-0000-1000-8000-00805f9b34fb"
@@ -102,8 +114,13 @@ class EddystoneEidFrame:
 
 
 Frame: TypeAlias = (
-    IBeaconFrame | AltBeaconFrame | EddystoneUidFrame | EddystoneUrlFrame
-    | EddystoneTlmFrame | EddystoneEtlmFrame | EddystoneEidFrame
+    IBeaconFrame
+    | AltBeaconFrame
+    | EddystoneUidFrame
+    | EddystoneUrlFrame
+    | EddystoneTlmFrame
+    | EddystoneEtlmFrame
+    | EddystoneEidFrame
 )
 BeaconIdentity: TypeAlias = IBeaconId | AltBeaconId | EddystoneUidId | EddystoneEidId
 
@@ -317,6 +334,11 @@ def advertisement_from_ad(data: bytes, *, t: float, address: str, rssi: int) -> 
     """An ``Advertisement`` as bleak would report the given raw advertising data."""
     manufacturer, service, name, tx_power = parse_ad_structures(data)
     return Advertisement(
-        t=t, address=address, rssi=rssi, manufacturer_data=manufacturer, service_data=service,
-        tx_power=tx_power, local_name=name,
+        t=t,
+        address=address,
+        rssi=rssi,
+        manufacturer_data=manufacturer,
+        service_data=service,
+        tx_power=tx_power,
+        local_name=name,
     )

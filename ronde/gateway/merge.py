@@ -17,16 +17,22 @@ def combine(a: DetectedVisit, b: DetectedVisit) -> DetectedVisit:
     count = a.count + b.count
     mean = round((a.rssi_mean * a.count + b.rssi_mean * b.count) / count, 1)
     return DetectedVisit(
-        identity=a.identity, key=a.key, first_seen=min(a.first_seen, b.first_seen),
-        last_seen=max(a.last_seen, b.last_seen), count=count, rssi_max=max(a.rssi_max, b.rssi_max), rssi_mean=mean,
+        identity=a.identity,
+        key=a.key,
+        first_seen=min(a.first_seen, b.first_seen),
+        last_seen=max(a.last_seen, b.last_seen),
+        count=count,
+        rssi_max=max(a.rssi_max, b.rssi_max),
+        rssi_mean=mean,
     )
 
 
 class VisitMerger:
     __slots__ = ("max_visit_s", "merge_gap_s", "pending", "thresholds")
 
-    def __init__(self, merge_gap_s: float, max_visit_s: float,
-                 thresholds: Callable[[str], Thresholds] | None = None) -> None:
+    def __init__(
+        self, merge_gap_s: float, max_visit_s: float, thresholds: Callable[[str], Thresholds] | None = None
+    ) -> None:
         if merge_gap_s < 0:
             raise ValueError("merge_gap_s must not be negative")
         self.merge_gap_s = merge_gap_s
@@ -56,8 +62,10 @@ class VisitMerger:
             held = self.pending.get(v.key)
             if held is None:
                 self.pending[v.key] = v
-            elif (v.first_seen - held.last_seen <= self.merge_gap_s
-                  and max(v.last_seen, held.last_seen) - held.first_seen <= self.max_visit_s):
+            elif (
+                v.first_seen - held.last_seen <= self.merge_gap_s
+                and max(v.last_seen, held.last_seen) - held.first_seen <= self.max_visit_s
+            ):
                 self.pending[v.key] = combine(held, v)
             else:
                 out.append(held)

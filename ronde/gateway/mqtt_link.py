@@ -98,13 +98,17 @@ class PahoLink:
         if s.protocol == "v5":
             client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=s.client_id, protocol=mqtt.MQTTv5)
         else:  # only for brokers without v5 (the embedded demo broker): persistent session the 3.1.1 way
-            client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=s.client_id, protocol=mqtt.MQTTv311,
-                                 clean_session=False)
+            client = mqtt.Client(
+                CallbackAPIVersion.VERSION2, client_id=s.client_id, protocol=mqtt.MQTTv311, clean_session=False
+            )
         client.username_pw_set(s.username, s.password)
         if s.tls:
             client.tls_set(
-                ca_certs=s.ca_file, certfile=s.client_cert_file, keyfile=s.client_key_file,
-                cert_reqs=ssl.CERT_REQUIRED, tls_version=ssl.PROTOCOL_TLS_CLIENT,
+                ca_certs=s.ca_file,
+                certfile=s.client_cert_file,
+                keyfile=s.client_key_file,
+                cert_reqs=ssl.CERT_REQUIRED,
+                tls_version=ssl.PROTOCOL_TLS_CLIENT,
             )
         if s.will is not None:
             client.will_set(s.will[0], s.will[1], qos=1, retain=True)
@@ -128,8 +132,9 @@ class PahoLink:
             log.error("broker %s:%d refused the connection: %s", self.settings.host, self.settings.port, reason)
             return
         self._connected = True
-        log.info("connected to %s:%d (session present: %s)", self.settings.host, self.settings.port,
-                 flags.session_present)
+        log.info(
+            "connected to %s:%d (session present: %s)", self.settings.host, self.settings.port, flags.session_present
+        )
         self._emit(Connected(bool(flags.session_present)))
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:

@@ -61,9 +61,16 @@ class ScanPipeline:
     """One scanner's stream: decode, associate TLM with its beacon, detect visits."""
 
     __slots__ = (
-        "_by_address", "_decoded", "_detector", "_identities", "_last_telemetry", "_merger", "adverts_bad_rssi",
+        "_by_address",
+        "_decoded",
+        "_detector",
+        "_identities",
+        "_last_telemetry",
+        "_merger",
+        "adverts_bad_rssi",
         "adverts_seen",
-        "frames_decoded", "telemetry_period_s",
+        "frames_decoded",
+        "telemetry_period_s",
     )
 
     def __init__(self, config: DetectionConfig | None = None, telemetry_period_s: float = 600) -> None:
@@ -164,8 +171,12 @@ class ScanPipeline:
         self._last_telemetry[key] = adv.t
         out.append(
             TelemetryReading(
-                identity=identity, t=adv.t, battery_mv=frame.battery_mv, temperature_c=frame.temperature_c,
-                adv_count=frame.adv_count, uptime_s=frame.uptime_s,
+                identity=identity,
+                t=adv.t,
+                battery_mv=frame.battery_mv,
+                temperature_c=frame.temperature_c,
+                adv_count=frame.adv_count,
+                uptime_s=frame.uptime_s,
             )
         )
 

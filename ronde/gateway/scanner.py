@@ -125,8 +125,12 @@ class BleakSource:
                 except Exception as exc:  # noqa: BLE001 - bleak raises BleakError/BleakDBusError/OSError/EOFError...
                     self.stats.errors += 1
                     delay = self.backoff.next_delay()
-                    log.warning("cannot start scanning on %s: %s; retrying in %.1fs",
-                                self.adapter or "default adapter", describe_error(exc), delay)
+                    log.warning(
+                        "cannot start scanning on %s: %s; retrying in %.1fs",
+                        self.adapter or "default adapter",
+                        describe_error(exc),
+                        delay,
+                    )
                     await asyncio.sleep(delay)
                     continue
                 mode = "active" if self.active else "passive"

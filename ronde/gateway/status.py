@@ -85,8 +85,12 @@ class DepthAlarm:
         """True when the alarm state changed."""
         if not self.raised and depth >= self.threshold:
             self.raised = True
-            log.error("outbox alarm: %d events waiting (threshold %d); nothing is dropped, "
-                      "check the mobile link and the broker", depth, self.threshold)
+            log.error(
+                "outbox alarm: %d events waiting (threshold %d); nothing is dropped, "
+                "check the mobile link and the broker",
+                depth,
+                self.threshold,
+            )
             return True
         if self.raised and depth <= self.threshold // 2:
             self.raised = False
@@ -96,7 +100,13 @@ class DepthAlarm:
 
 
 def status_payload(
-    gateway_id: str, *, online: bool, at: float | None, scanning: bool, reason: str | None, key: Ed25519PrivateKey,
+    gateway_id: str,
+    *,
+    online: bool,
+    at: float | None,
+    scanning: bool,
+    reason: str | None,
+    key: Ed25519PrivateKey,
 ) -> bytes:
     """A signed status; ``at=None`` for the will (see the module docstring)."""
     return signed_json(
@@ -112,13 +122,27 @@ def status_payload(
 
 
 def heartbeat_payload(
-    gateway_id: str, *, at: float, scanning: bool, in_service: bool, outbox_depth: int, next_seq: int,
-    adverts_per_s: float, battery_pct: int | None, key: Ed25519PrivateKey,
+    gateway_id: str,
+    *,
+    at: float,
+    scanning: bool,
+    in_service: bool,
+    outbox_depth: int,
+    next_seq: int,
+    adverts_per_s: float,
+    battery_pct: int | None,
+    key: Ed25519PrivateKey,
 ) -> bytes:
     return signed_json(
         Heartbeat(
-            gateway_id=gateway_id, at=utc(at), scanning=scanning, in_service=in_service,
-            outbox_depth=outbox_depth, next_seq=next_seq, adverts_per_s=adverts_per_s, battery_pct=battery_pct,
+            gateway_id=gateway_id,
+            at=utc(at),
+            scanning=scanning,
+            in_service=in_service,
+            outbox_depth=outbox_depth,
+            next_seq=next_seq,
+            adverts_per_s=adverts_per_s,
+            battery_pct=battery_pct,
         ),
         key,
     )

@@ -38,14 +38,21 @@ _FLAGS: dict[str, tuple[str, dict[str, Any]]] = {
     "store_url": ("--store", {"help": "sqlite://PATH (sqlite:///var/lib/ronde.db) or an InfluxDB URL"}),
     "influx_org": ("--influx-org", {}),
     "influx_database": ("--influx-database", {}),
-    "database_url": ("--database", {
-        "metavar": "URL", "help": "the operational database: registry, gateways, calendar, followed while "
-        "running (default: RONDE_DATABASE_URL, else sqlite:///var/ronde/ronde.db); EID keys opened with "
-        "RONDE_OPDB_SECRET_KEY"}),
+    "database_url": (
+        "--database",
+        {
+            "metavar": "URL",
+            "help": "the operational database: registry, gateways, calendar, followed while "
+            "running (default: RONDE_DATABASE_URL, else sqlite:///var/ronde/ronde.db); EID keys opened with "
+            "RONDE_OPDB_SECRET_KEY",
+        },
+    ),
     "registry_poll_s": ("--registry-poll-s", {"type": float, "help": "read the registry version row this often (2)"}),
     "estate_file": ("--estate", {"type": Path, "help": "file mode (deprecated, with --gateways): the estate file"}),
-    "gateways_file": ("--gateways", {"type": Path,
-                                     "help": "file mode (deprecated): the gateways file, SIGHUP reloads"}),
+    "gateways_file": (
+        "--gateways",
+        {"type": Path, "help": "file mode (deprecated): the gateways file, SIGHUP reloads"},
+    ),
     "accept_unknown_gateways": ("--accept-unknown-gateways", {"action": "store_true", "default": None}),
     "batch_size": ("--batch-size", {"type": int}),
     "batch_window_ms": ("--batch-window-ms", {"type": int}),
@@ -75,9 +82,14 @@ def build_store(config: IngestConfig) -> Store:
 
     r = config.retention
     return StoreConfig(
-        url=config.store_url, token=config.influx_token, org=config.influx_org,
-        database=config.influx_database or "ronde", raw_days=r.raw_days, proof_days=r.proof_days,
-        rejections_days=r.rejections_days, timeout_s=config.store_timeout_s,
+        url=config.store_url,
+        token=config.influx_token,
+        org=config.influx_org,
+        database=config.influx_database or "ronde",
+        raw_days=r.raw_days,
+        proof_days=r.proof_days,
+        rejections_days=r.rejections_days,
+        timeout_s=config.store_timeout_s,
         retry_budget_s=config.store_retry_budget_s,
         access=StoreAccess.MAINTAIN if config.maintenance else StoreAccess.WRITE,
     ).build()
@@ -115,11 +127,14 @@ def _run(args: argparse.Namespace) -> int:  # noqa: PLR0911, PLR0912, PLR0915 - 
     database = None
     follower = None
     if config.file_mode:
-        log.warning("file mode (--estate/--gateways): registry and gateways from files, reloaded on SIGHUP; "
-                    "deprecated, see `ronde registry import` and docs/opdb.md")
+        log.warning(
+            "file mode (--estate/--gateways): registry and gateways from files, reloaded on SIGHUP; "
+            "deprecated, see `ronde registry import` and docs/opdb.md"
+        )
         if not len(gateways) and not config.accept_unknown_gateways:
-            print("no gateways enrolled: give --gateways FILE (or --accept-unknown-gateways for a demo)",
-                  file=sys.stderr)
+            print(
+                "no gateways enrolled: give --gateways FILE (or --accept-unknown-gateways for a demo)", file=sys.stderr
+            )
             return 2
         calendar = config.calendar.to_calendar()
     else:
@@ -129,8 +144,9 @@ def _run(args: argparse.Namespace) -> int:  # noqa: PLR0911, PLR0912, PLR0915 - 
             return 2
         database, reference = opened
         registry, gateways, calendar = reference.registry, reference.gateways, reference.calendar
-        follower = RegistryFollower(DbReference(database.engine, database.box), version=reference.version,
-                                    poll_s=config.registry_poll_s)
+        follower = RegistryFollower(
+            DbReference(database.engine, database.box), version=reference.version, poll_s=config.registry_poll_s
+        )
     try:
         store = build_store(config)
     except ValueError as exc:
@@ -144,8 +160,9 @@ def _run(args: argparse.Namespace) -> int:  # noqa: PLR0911, PLR0912, PLR0915 - 
         if database is not None:
             database.dispose()
         return 2
-    worker = IngestWorker(config, store, registry, calendar, gateways, retire=getattr(args, "retire", False),
-                          follower=follower)
+    worker = IngestWorker(
+        config, store, registry, calendar, gateways, retire=getattr(args, "retire", False), follower=follower
+    )
     stop_once = threading.Event()
 
     def _stop(signum: int, frame: FrameType | None) -> None:  # noqa: ARG001 - a signal handler's signature
@@ -205,8 +222,10 @@ def _open_database(config: IngestConfig) -> tuple[RoleDatabase, Reference] | str
     if "calendar" in config.model_fields_set:
         log.warning("calendar: ignored, the service calendar is the operational database's")
     if not len(reference.gateways) and not config.accept_unknown_gateways:
-        log.warning("no gateway enrolled in the operational database yet: every message is refused until one is "
-                    "(PUT /api/v1/gateways/{id} or `ronde registry import --gateways FILE`)")
+        log.warning(
+            "no gateway enrolled in the operational database yet: every message is refused until one is "
+            "(PUT /api/v1/gateways/{id} or `ronde registry import --gateways FILE`)"
+        )
     log.info("operational database %s: %s", redact_url(database.url), reference.describe())
     return database, reference
 
@@ -238,7 +257,9 @@ def _gaps(args: argparse.Namespace) -> int:
     try:
         store.open()
         gaps = record_gaps(
-            store, datetime.now(UTC), window=timedelta(hours=config.gap_window_h),
+            store,
+            datetime.now(UTC),
+            window=timedelta(hours=config.gap_window_h),
             grace=timedelta(seconds=config.gap_grace_s),
         )
     except StoreCorrupt as exc:
@@ -266,13 +287,15 @@ def register(sub: Any) -> None:
     parser = sub.add_parser("ingest", help="MQTT → store ingest workers")
     ingest = parser.add_subparsers(dest="ingest_cmd", required=True)
     run = ingest.add_parser(
-        "run", help="run one ingest worker (start more with other --name values to scale out)",
+        "run",
+        help="run one ingest worker (start more with other --name values to scale out)",
         description="Secrets come from the environment: RONDE_MQTT_PASSWORD, RONDE_STORE_TOKEN.",
     )
     _add_config_flags(run)
     run.set_defaults(func=_run)
     retire = ingest.add_parser(
-        "retire", help="take a worker out for good: drain its durable session, then delete it",
+        "retire",
+        help="take a worker out for good: drain its durable session, then delete it",
         description="Run with the retired worker's --name after stopping it: the broker keeps routing a "
         "share of the group's messages to an offline member's session until this is done.",
     )

@@ -69,8 +69,11 @@ class CalendarConfig(_Cfg):
 
     def to_calendar(self) -> ServiceCalendar:
         return ServiceCalendar(
-            days=frozenset(WEEKDAYS.index(d) for d in self.days), start=self.start, end=self.end,
-            timezone=self.timezone, closed=frozenset(self.closed),
+            days=frozenset(WEEKDAYS.index(d) for d in self.days),
+            start=self.start,
+            end=self.end,
+            timezone=self.timezone,
+            closed=frozenset(self.closed),
         )
 
 
@@ -105,7 +108,8 @@ class IngestConfig(_Cfg):
     receive_maximum: int = Field(default=3000, ge=1, le=65535, description="unacked messages the broker may send us")
     shared: bool = True
     mqtt_version: Literal["5", "3.1.1"] = Field(
-        default="5", description="3.1.1 only for brokers without MQTT v5 (the demo's embedded amqtt): "
+        default="5",
+        description="3.1.1 only for brokers without MQTT v5 (the demo's embedded amqtt): "
         "no Receive Maximum nor session expiry, and usually no shared subscriptions (shared: false)",
     )
     reconnect_min_s: float = Field(default=0.5, gt=0)
@@ -125,11 +129,15 @@ class IngestConfig(_Cfg):
     store_retry_budget_s: float = Field(default=10.0, ge=0, description="the store's own retries inside one write")
     # reference data: the operational database (the default), or files (deprecated file mode)
     database_url: str | None = Field(
-        default=None, min_length=1,
+        default=None,
+        min_length=1,
         description="the operational database (registry, gateways, calendar); default RONDE_DATABASE_URL",
     )
     registry_poll_s: float = Field(
-        default=2.0, gt=0, le=3600, description="how often the registry version row is read (changes followed)",
+        default=2.0,
+        gt=0,
+        le=3600,
+        description="how often the registry version row is read (changes followed)",
     )
     estate_file: Path | None = None
     gateways_file: Path | None = None
@@ -147,7 +155,9 @@ class IngestConfig(_Cfg):
     radio_range_m: float = Field(default=50.0, ge=0, le=1000)
     replay_check_window_s: float = Field(default=900.0, ge=0, le=86400)
     max_visit_s: float = Field(
-        default=3900.0, gt=0, le=86400,
+        default=3900.0,
+        gt=0,
+        le=86400,
         description="longest visit accepted (visit_too_long beyond): the gateway's max_visit_s (3600) + 5 min",
     )
     # maintenance loops (any worker may run them: idempotent)

@@ -54,11 +54,16 @@ def build_context(
 ) -> ValidationContext:
     """The validation context as ``config`` sets it (a fresh EID resolver over ``registry``)."""
     return ValidationContext.build(
-        registry, calendar, gateways,
-        drift_ppm=config.eid_drift_ppm, min_periods=config.eid_min_periods,
+        registry,
+        calendar,
+        gateways,
+        drift_ppm=config.eid_drift_ppm,
+        min_periods=config.eid_min_periods,
         replay_horizon=timedelta(days=config.eid_replay_horizon_days),
-        accept_unknown_gateways=config.accept_unknown_gateways, max_visit=timedelta(seconds=config.max_visit_s),
-        max_payload_bytes=config.max_payload_bytes, max_future=timedelta(seconds=config.max_future_s),
+        accept_unknown_gateways=config.accept_unknown_gateways,
+        max_visit=timedelta(seconds=config.max_visit_s),
+        max_payload_bytes=config.max_payload_bytes,
+        max_future=timedelta(seconds=config.max_future_s),
         max_age=timedelta(days=config.retention.raw_days),
     )
 
@@ -115,8 +120,13 @@ class IngestWorker:
         self._stopping = threading.Event()
         self.source: MessageSource = source_factory(config, retire)
         self.writer = BatchWriter(
-            self.processor, store, self.source.ack, self._stopping, counters=self.counters,
-            batch_size=config.batch_size, batch_window_s=config.batch_window_ms / 1000,
+            self.processor,
+            store,
+            self.source.ack,
+            self._stopping,
+            counters=self.counters,
+            batch_size=config.batch_size,
+            batch_window_s=config.batch_window_ms / 1000,
             retry_max_s=config.store_retry_max_s,
         )
         if maintenance is None and config.maintenance and not retire:
@@ -134,7 +144,8 @@ class IngestWorker:
         if self._threads:
             raise RuntimeError("worker already started")
         loops: list[tuple[str, Callable[[], None]]] = [
-            ("ingest-mqtt", self._receive_loop), ("ingest-validate", self.writer.validate_loop),
+            ("ingest-mqtt", self._receive_loop),
+            ("ingest-validate", self.writer.validate_loop),
             ("ingest-writer", self.writer.write_loop),
         ]
         if self.maintenance is not None:
@@ -151,8 +162,11 @@ class IngestWorker:
             t.start()
         log.info(
             "ingest worker %s started: broker %s:%d, batch %d, receive maximum %d",
-            self.config.client_id, self.config.broker_host, self.config.broker_port,
-            self.config.batch_size, self.config.receive_maximum,
+            self.config.client_id,
+            self.config.broker_host,
+            self.config.broker_port,
+            self.config.batch_size,
+            self.config.receive_maximum,
         )
 
     def stop(self, timeout: float = 30.0) -> None:
@@ -209,8 +223,11 @@ class IngestWorker:
             self.gateways = gateways
             self.context = dataclasses.replace(self.context, gateways=gateways)
             self.processor.context = self.context  # one attribute swap: the validator reads it once per batch
-        log.info("gateways reloaded: %d enrolled, %d with an Ed25519 key", len(gateways),
-                 sum(1 for e in gateways.entries.values() if e.public_key is not None))
+        log.info(
+            "gateways reloaded: %d enrolled, %d with an Ed25519 key",
+            len(gateways),
+            sum(1 for e in gateways.entries.values() if e.public_key is not None),
+        )
 
     def apply_reference(self, reference: Reference) -> None:
         """A new registry, calendar and gateways (the operational database moved): one validation context

@@ -72,9 +72,7 @@ class EidResolver:
             b = c.beacon
             if b.format != "eddystone_eid" or b.identity_key is None:
                 continue
-            self._beacons.append(
-                _BeaconCache(c, b.identity_key, b.rotation_exponent or 0, b.clock_epoch or 0)
-            )
+            self._beacons.append(_BeaconCache(c, b.identity_key, b.rotation_exponent or 0, b.clock_epoch or 0))
         self._index: dict[bytes, list[tuple[int, int]]] = {}  # eid → [(beacon index, period)]
 
     @property
@@ -102,8 +100,10 @@ class EidResolver:
             expected = t - b.epoch  # the counter the beacon should show now
             start = period * quantum
             # distance from the expected counter to the period [start, start + quantum)
-            offset = 0.0 if start <= expected < start + quantum else (
-                start - expected if start > expected else expected - (start + quantum)
+            offset = (
+                0.0
+                if start <= expected < start + quantum
+                else (start - expected if start > expected else expected - (start + quantum))
             )
             signed = start - expected
             if offset <= self.tolerance_s(b.epoch, b.k, t):

@@ -27,8 +27,14 @@ class MaintenanceRunner:
     """Gaps, rollups and retention on one store, every ``interval_s``."""
 
     def __init__(
-        self, store: Store, rollups: RollupScheduler, retention: RetentionScheduler, *,
-        gap_window: timedelta, gap_grace: timedelta, interval_s: float,
+        self,
+        store: Store,
+        rollups: RollupScheduler,
+        retention: RetentionScheduler,
+        *,
+        gap_window: timedelta,
+        gap_grace: timedelta,
+        interval_s: float,
     ) -> None:
         self.store = store
         self.rollups = rollups
@@ -44,10 +50,16 @@ class MaintenanceRunner:
         c = config
         return cls(
             store,
-            RollupScheduler(store, registry, calendar, grace=timedelta(seconds=c.rollup_grace_s),
-                            lookback_days=c.rollup_lookback_days),
+            RollupScheduler(
+                store,
+                registry,
+                calendar,
+                grace=timedelta(seconds=c.rollup_grace_s),
+                lookback_days=c.rollup_lookback_days,
+            ),
             RetentionScheduler(store, c.retention.to_policy(), every=timedelta(seconds=c.retention_interval_s)),
-            gap_window=timedelta(hours=c.gap_window_h), gap_grace=timedelta(seconds=c.gap_grace_s),
+            gap_window=timedelta(hours=c.gap_window_h),
+            gap_grace=timedelta(seconds=c.gap_grace_s),
             interval_s=c.maintenance_interval_s,
         )
 

@@ -67,8 +67,11 @@ class Counters:
     def snapshot(self) -> dict[str, object]:
         with self._lock:
             return {
-                "accepted": dict(self.accepted), "rejected": dict(self.rejected),
-                "duplicates": self.duplicates, "batches": self.batches, "store_retries": self.store_retries,
+                "accepted": dict(self.accepted),
+                "rejected": dict(self.rejected),
+                "duplicates": self.duplicates,
+                "batches": self.batches,
+                "store_retries": self.store_retries,
             }
 
 
@@ -183,15 +186,22 @@ class BatchProcessor:
             v = a.record
             assert isinstance(v, StoredVisit)
             walk = impossible_walk(
-                v, track, self.context.registry.checkpoints,
-                max_speed_mps=self.replay.max_speed_mps, radio_range_m=self.replay.radio_range_m,
+                v,
+                track,
+                self.context.registry.checkpoints,
+                max_speed_mps=self.replay.max_speed_mps,
+                radio_range_m=self.replay.radio_range_m,
             )
             if walk is not None:
                 flagged[v.event_id] = Rejection(  # not walk.describe(): where the team was is not for the log
-                    at=v.received_at, reason=RejectReason.EID_REPLAY,
+                    at=v.received_at,
+                    reason=RejectReason.EID_REPLAY,
                     detail=f"further from this gateway's other visits than a {self.replay.max_speed_mps:g} m/s walk: "
-                           "EID relayed, not walked",
-                    topic=a.topic, gateway_id=v.gateway_id, payload_sha256=a.payload_sha256, event_id=v.event_id,
+                    "EID relayed, not walked",
+                    topic=a.topic,
+                    gateway_id=v.gateway_id,
+                    payload_sha256=a.payload_sha256,
+                    event_id=v.event_id,
                 )
         kept = [a for a in visits if not (isinstance(a.record, StoredVisit) and a.record.event_id in flagged)]
         return kept, list(flagged.values())

@@ -55,9 +55,11 @@ class Reference:
 
     def describe(self) -> str:
         keyed = sum(1 for e in self.gateways.entries.values() if e.public_key is not None)
-        return (f"registry version {self.version} in force: estate revision {self.registry.revision}, "
-                f"{len(self.registry.checkpoints)} checkpoints, {len(self.gateways)} gateways enrolled "
-                f"({keyed} with an Ed25519 key)")
+        return (
+            f"registry version {self.version} in force: estate revision {self.registry.revision}, "
+            f"{len(self.registry.checkpoints)} checkpoints, {len(self.gateways)} gateways enrolled "
+            f"({keyed} with an Ed25519 key)"
+        )
 
 
 class ReferenceRefused(RuntimeError):
@@ -109,7 +111,12 @@ class RegistryFollower:
     """Polls ``source.version()`` every ``poll_s``; on a change, loads the reference and calls ``apply``."""
 
     def __init__(
-        self, source: ReferenceSource, *, version: int, poll_s: float = 2.0, backoff: Backoff | None = None,
+        self,
+        source: ReferenceSource,
+        *,
+        version: int,
+        poll_s: float = 2.0,
+        backoff: Backoff | None = None,
     ) -> None:
         self.source = source
         self.version = version  # the version in force
@@ -154,8 +161,11 @@ class RegistryFollower:
         except DATABASE_ERRORS as exc:
             if not self._down:
                 self._down = True
-                log.warning("operational database unreachable (%s): registry version %d stays in force; "
-                            "retrying with backoff", _one_line(exc), self.version)
+                log.warning(
+                    "operational database unreachable (%s): registry version %d stays in force; retrying with backoff",
+                    _one_line(exc),
+                    self.version,
+                )
             return self.backoff.next_delay()
         if self._down:
             self._down = False

@@ -115,8 +115,9 @@ class PahoSource:
                 self._connect()
             except (OSError, ssl.SSLError, ValueError) as exc:
                 delay = self._backoff.next_delay()
-                log.warning("broker %s:%d unreachable (%s); retrying in %.1f s", c.broker_host, c.broker_port,
-                            exc, delay)
+                log.warning(
+                    "broker %s:%d unreachable (%s); retrying in %.1f s", c.broker_host, c.broker_port, exc, delay
+                )
                 stopping.wait(delay)
                 continue
             self.client.loop_start()
@@ -155,13 +156,20 @@ class PahoSource:
         c = self.config
         if c.mqtt_version == "5":
             client = mqtt.Client(
-                CallbackAPIVersion.VERSION2, client_id=c.client_id, protocol=mqtt.MQTTv5,
-                reconnect_on_failure=False, manual_ack=True,
+                CallbackAPIVersion.VERSION2,
+                client_id=c.client_id,
+                protocol=mqtt.MQTTv5,
+                reconnect_on_failure=False,
+                manual_ack=True,
             )
         else:  # a durable session the 3.1.1 way; the broker's own in-flight window applies
             client = mqtt.Client(
-                CallbackAPIVersion.VERSION2, client_id=c.client_id, protocol=mqtt.MQTTv311, clean_session=False,
-                reconnect_on_failure=False, manual_ack=True,
+                CallbackAPIVersion.VERSION2,
+                client_id=c.client_id,
+                protocol=mqtt.MQTTv311,
+                clean_session=False,
+                reconnect_on_failure=False,
+                manual_ack=True,
             )
         if c.username is not None:
             client.username_pw_set(c.username, c.password.get_secret_value() if c.password else None)
@@ -182,12 +190,14 @@ class PahoSource:
         props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         props.SessionExpiryInterval = c.session_expiry_s
         props.ReceiveMaximum = c.receive_maximum
-        self.client.connect(
-            c.broker_host, c.broker_port, keepalive=c.keepalive_s, clean_start=False, properties=props
-        )
+        self.client.connect(c.broker_host, c.broker_port, keepalive=c.keepalive_s, clean_start=False, properties=props)
 
     def _on_connect(
-        self, client: mqtt.Client, userdata: Any, flags: mqtt.ConnectFlags, reason: ReasonCode,
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        flags: mqtt.ConnectFlags,
+        reason: ReasonCode,
         properties: Properties | None,
     ) -> None:
         if reason.is_failure:
@@ -228,7 +238,11 @@ class PahoSource:
             self._ready.set()
 
     def _on_disconnect(
-        self, client: mqtt.Client, userdata: Any, flags: mqtt.DisconnectFlags, reason: ReasonCode,
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        flags: mqtt.DisconnectFlags,
+        reason: ReasonCode,
         properties: Properties | None,
     ) -> None:
         with self._lock:

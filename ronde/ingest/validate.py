@@ -123,13 +123,20 @@ def validate(topic: str, payload: bytes, received_at: datetime, context: Validat
     except Exception as exc:  # noqa: BLE001 - last resort: a bug must not stop ingest nor lose the message
         where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ is not None else None
         log.error(  # noqa: TRY400 - no message text nor trace arguments: they may echo the payload
-            "unexpected error validating a message on %r: %s at %s:%s (sha256 %s…)", _safe_topic(topic)[:200],
-            type(exc).__name__, where.filename if where else "?", where.lineno if where else "?",
+            "unexpected error validating a message on %r: %s at %s:%s (sha256 %s…)",
+            _safe_topic(topic)[:200],
+            type(exc).__name__,
+            where.filename if where else "?",
+            where.lineno if where else "?",
             payload_digest(bytes(payload))[:12],
         )
         return Rejection(
-            at=received_at, reason=RejectReason.SCHEMA, detail=f"internal error: {type(exc).__name__}",
-            topic=_safe_topic(topic), gateway_id=None, payload_sha256=payload_digest(bytes(payload)),
+            at=received_at,
+            reason=RejectReason.SCHEMA,
+            detail=f"internal error: {type(exc).__name__}",
+            topic=_safe_topic(topic),
+            gateway_id=None,
+            payload_sha256=payload_digest(bytes(payload)),
         )
 
 
@@ -182,8 +189,13 @@ def validate_strict(
         return Accepted(status_record(message, received_at), topic, digest)
     except _Reject as r:
         return Rejection(
-            at=received_at, reason=r.reason, detail=r.detail[:300], topic=_safe_topic(topic),
-            gateway_id=gateway_id, payload_sha256=digest, event_id=event_id,
+            at=received_at,
+            reason=r.reason,
+            detail=r.detail[:300],
+            topic=_safe_topic(topic),
+            gateway_id=gateway_id,
+            payload_sha256=digest,
+            event_id=event_id,
         )
 
 
@@ -225,8 +237,10 @@ def _check_clock(first: datetime, last: datetime, received_at: datetime, context
 
 
 def _verification(
-    message: VisitEvent | GatewayStatus | Heartbeat | BeaconTelemetry, gateway: GatewayEntry | None,
-    obj: dict[str, Any], context: ValidationContext,
+    message: VisitEvent | GatewayStatus | Heartbeat | BeaconTelemetry,
+    gateway: GatewayEntry | None,
+    obj: dict[str, Any],
+    context: ValidationContext,
 ) -> Verification:
     """The same strict check for every kind: a status or heartbeat drives supervision (a forged
     "online, scanning" hides a dead scanner) and telemetry drives maintenance, as visits drive
@@ -264,7 +278,11 @@ def _resolve_beacon(
 
 
 def _visit(
-    event: VisitEvent, verification: Verification, topic: str, digest: str, received_at: datetime,
+    event: VisitEvent,
+    verification: Verification,
+    topic: str,
+    digest: str,
+    received_at: datetime,
     context: ValidationContext,
 ) -> Accepted:
     gateway = context.gateways.get(event.gateway_id)
@@ -280,7 +298,12 @@ def _visit(
         raise _Reject(RejectReason.OUT_OF_SERVICE, "first seen outside service hours: not collected")
     checkpoint, check, eid = _resolve_beacon(event.beacon, event.first_seen, context)
     visit = enrich_visit(
-        event, checkpoint, service_day, verification=verification, beacon_check=check,
-        received_at=received_at, payload_sha256=digest,
+        event,
+        checkpoint,
+        service_day,
+        verification=verification,
+        beacon_check=check,
+        received_at=received_at,
+        payload_sha256=digest,
     )
     return Accepted(visit, topic, digest, eid)

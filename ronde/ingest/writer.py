@@ -46,8 +46,16 @@ class BatchWriter:
     """Batches of ``Incoming`` → ``processor`` → ``store.write`` → ``ack`` of each message."""
 
     def __init__(
-        self, processor: BatchProcessor, store: Store, ack: Callable[[Incoming], bool], stopping: threading.Event,
-        *, counters: Counters, batch_size: int, batch_window_s: float, retry_max_s: float,
+        self,
+        processor: BatchProcessor,
+        store: Store,
+        ack: Callable[[Incoming], bool],
+        stopping: threading.Event,
+        *,
+        counters: Counters,
+        batch_size: int,
+        batch_window_s: float,
+        retry_max_s: float,
     ) -> None:
         self.processor = processor
         self.store = store
@@ -211,11 +219,15 @@ def _refusals(refused: list[Refused], validated: Validated) -> list[Rejection]:
             log.error("the store refused a %s record of ingest's own for good; dropped", type(r.record).__name__)
             continue
         record = origin.record
-        rejections.append(Rejection(
-            at=record.received_at if isinstance(record, StoredVisit) else now,
-            reason=RejectReason.STORE_REFUSED,
-            detail=f"the store refused this {type(record).__name__} for good (a value it cannot hold)",
-            topic=origin.topic, gateway_id=record.gateway_id, payload_sha256=origin.payload_sha256,
-            event_id=record.event_id if isinstance(record, StoredVisit) else None,
-        ))
+        rejections.append(
+            Rejection(
+                at=record.received_at if isinstance(record, StoredVisit) else now,
+                reason=RejectReason.STORE_REFUSED,
+                detail=f"the store refused this {type(record).__name__} for good (a value it cannot hold)",
+                topic=origin.topic,
+                gateway_id=record.gateway_id,
+                payload_sha256=origin.payload_sha256,
+                event_id=record.event_id if isinstance(record, StoredVisit) else None,
+            )
+        )
     return rejections

@@ -70,8 +70,13 @@ def put_gateway(session: Session, entry: GatewayEntry, *, note: str = "", now: d
     active.enrol(entry)  # the same checks as the file: raises EnrolmentError
     row = session.get(GatewayRow, entry.id)
     badges = None if entry.badges is None else json.dumps(sorted(entry.badges))
-    values = {"public_key": entry.public_key_text, "badges_json": badges, "allow_unsigned": entry.allow_unsigned,
-              "note": note, "revoked_at": None}
+    values = {
+        "public_key": entry.public_key_text,
+        "badges_json": badges,
+        "allow_unsigned": entry.allow_unsigned,
+        "note": note,
+        "revoked_at": None,
+    }
     if row is not None and all(getattr(row, k) == v for k, v in values.items()):
         return False
     _release_key(session, entry)
@@ -93,8 +98,9 @@ def _release_key(session: Session, entry: GatewayEntry) -> None:
     """A key once held by a now-revoked gateway may be enrolled again under another id."""
     if entry.public_key_text is None:
         return
-    for other in session.scalars(select(GatewayRow).where(GatewayRow.public_key == entry.public_key_text,
-                                                          GatewayRow.id != entry.id)):
+    for other in session.scalars(
+        select(GatewayRow).where(GatewayRow.public_key == entry.public_key_text, GatewayRow.id != entry.id)
+    ):
         if other.revoked_at is not None:
             other.public_key = None
 
@@ -196,8 +202,9 @@ def delete_badge(session: Session, badge: str) -> bool:
 
 
 def _token_record(row: TokenRow) -> TokenRecord:
-    return TokenRecord(row.sha256, row.name, Role(row.role), row.landlord_id, row.created_at, row.expires_at,
-                       row.revoked_at)
+    return TokenRecord(
+        row.sha256, row.name, Role(row.role), row.landlord_id, row.created_at, row.expires_at, row.revoked_at
+    )
 
 
 def import_tokens(session: Session, entries: Iterable[TokenEntry], *, now: datetime | None = None) -> int:
@@ -253,8 +260,11 @@ class DbTokens:
         """Revoke every token in force named ``name`` (``DELETE /api/v1/tokens/{name}``); returns how many."""
         now = self._clock()
         with self._sessions.begin() as s:
-            rows = [r for r in s.scalars(select(TokenRow).where(TokenRow.name == name, TokenRow.revoked_at.is_(None)))
-                    if _token_record(r).in_force(now)]
+            rows = [
+                r
+                for r in s.scalars(select(TokenRow).where(TokenRow.name == name, TokenRow.revoked_at.is_(None)))
+                if _token_record(r).in_force(now)
+            ]
             for r in rows:
                 r.revoked_at = now
             return len(rows)
@@ -281,8 +291,14 @@ class DbSessionStore:
         with self._sessions.begin() as s:
             row = s.get(SessionRow, session.key)
             if row is None:
-                s.add(SessionRow(key=session.key, token_sha256=session.token_sha256, created_at=session.created_at,
-                                 last_seen=session.last_seen))
+                s.add(
+                    SessionRow(
+                        key=session.key,
+                        token_sha256=session.token_sha256,
+                        created_at=session.created_at,
+                        last_seen=session.last_seen,
+                    )
+                )
             else:
                 row.last_seen = session.last_seen
 
@@ -299,8 +315,11 @@ class DbSessionStore:
 
     def purge(self, keep: Callable[[PageSession], bool]) -> int:
         with self._sessions.begin() as s:
-            dead = [r for r in s.scalars(select(SessionRow))
-                    if not keep(PageSession(r.key, r.token_sha256, r.created_at, r.last_seen))]
+            dead = [
+                r
+                for r in s.scalars(select(SessionRow))
+                if not keep(PageSession(r.key, r.token_sha256, r.created_at, r.last_seen))
+            ]
             for r in dead:
                 s.delete(r)
             return len(dead)
@@ -318,11 +337,23 @@ class DbAccessLog:
 
     def append(self, entry: AccessEntry) -> None:
         with self._sessions.begin() as s:
-            s.add(AccessLogRow(at=entry.at, who=entry.who, role=entry.role, landlord_id=entry.landlord,
-                               what=entry.what, target=entry.target, status=entry.status, denied=entry.denied))
+            s.add(
+                AccessLogRow(
+                    at=entry.at,
+                    who=entry.who,
+                    role=entry.role,
+                    landlord_id=entry.landlord,
+                    what=entry.what,
+                    target=entry.target,
+                    status=entry.status,
+                    denied=entry.denied,
+                )
+            )
 
     def entries(self, *, limit: int = 1000) -> list[AccessEntry]:
         with self._sessions() as s:
             rows = list(s.scalars(select(AccessLogRow).order_by(AccessLogRow.id.desc()).limit(limit)))
-        return [AccessEntry(r.at, r.who, r.role, r.landlord_id, r.what, r.target, r.status, r.denied)
-                for r in reversed(rows)]
+        return [
+            AccessEntry(r.at, r.who, r.role, r.landlord_id, r.what, r.target, r.status, r.denied)
+            for r in reversed(rows)
+        ]

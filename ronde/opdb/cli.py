@@ -60,9 +60,10 @@ def _current(args: argparse.Namespace) -> int:
 
 def add_url(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--url", default=None,
+        "--url",
+        default=None,
         help="database URL (default: RONDE_DATABASE_URL, else sqlite:///var/ronde/ronde.db); a PostgreSQL "
-             "password comes from RONDE_DATABASE_PASSWORD or ~/.pgpass, never from here",
+        "password comes from RONDE_DATABASE_PASSWORD or ~/.pgpass, never from here",
     )
 
 

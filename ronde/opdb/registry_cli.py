@@ -61,8 +61,15 @@ def _import(args: argparse.Namespace) -> int:  # noqa: PLR0911 - one exit status
             print(f"{where} already holds a registry (revision {held.label}): nothing imported (--if-empty)")
             return 0
     try:
-        summary = import_files(engine, box, estate=args.estate, gateways=args.gateways, badges_file=args.badges,
-                               tokens=args.tokens, author=args.author)
+        summary = import_files(
+            engine,
+            box,
+            estate=args.estate,
+            gateways=args.gateways,
+            badges_file=args.badges,
+            tokens=args.tokens,
+            author=args.author,
+        )
     except ImportRefused as exc:
         print(exc, file=sys.stderr)
         return 1
@@ -78,8 +85,11 @@ def _import(args: argparse.Namespace) -> int:  # noqa: PLR0911 - one exit status
         r = summary.estate
         state = "new revision" if r.created else ("installed again" if r.changed else "unchanged")
         print(f"{args.estate}: revision {r.revision.label} ({state}), content digest {r.revision.digest}")
-    for name, path, n in (("gateways", args.gateways, summary.gateways), ("badges", args.badges, summary.badges),
-                          ("tokens", args.tokens, summary.tokens)):
+    for name, path, n in (
+        ("gateways", args.gateways, summary.gateways),
+        ("badges", args.badges, summary.badges),
+        ("tokens", args.tokens, summary.tokens),
+    ):
         if path is not None:
             print(f"{path}: {name}: {n} change(s)")
     print(f"imported into {where}")
@@ -127,7 +137,8 @@ def register(sub: Any) -> None:
     reg = sub.add_parser("registry", help="import/export the registry's YAML files into/from the operational database")
     cmds = reg.add_subparsers(dest="registry_cmd", required=True)
     imp = cmds.add_parser(
-        "import", help="import today's estate, gateways, badges and tokens files (all or nothing)",
+        "import",
+        help="import today's estate, gateways, badges and tokens files (all or nothing)",
         description="EID identity keys are sealed with RONDE_OPDB_SECRET_KEY (or RONDE_OPDB_SECRET_KEY_FILE).",
     )
     add_url(imp)
@@ -136,9 +147,12 @@ def register(sub: Any) -> None:
     imp.add_argument("--badges", type=Path, help="team badges file (format: ronde-badges)")
     imp.add_argument("--tokens", type=Path, help="API tokens file (hashes); tokens not in it are revoked")
     imp.add_argument("--author", default="ronde registry import", help="recorded with the new revision")
-    imp.add_argument("--if-empty", action="store_true",
-                     help="import only into a database that holds no registry yet (a deployment's first start: "
-                          "later changes made through the API are not undone by the files)")
+    imp.add_argument(
+        "--if-empty",
+        action="store_true",
+        help="import only into a database that holds no registry yet (a deployment's first start: "
+        "later changes made through the API are not undone by the files)",
+    )
     imp.set_defaults(func=_import)
     exp = cmds.add_parser("export", help="write the registry back in today's file formats")
     add_url(exp)
@@ -146,6 +160,7 @@ def register(sub: Any) -> None:
     exp.add_argument("--gateways", type=Path, default=None)
     exp.add_argument("--badges", type=Path, default=None)
     exp.add_argument("--tokens", type=Path, default=None)
-    exp.add_argument("--with-eid-keys", action="store_true",
-                     help="include EID identity keys (secret; needs RONDE_OPDB_SECRET_KEY)")
+    exp.add_argument(
+        "--with-eid-keys", action="store_true", help="include EID identity keys (secret; needs RONDE_OPDB_SECRET_KEY)"
+    )
     exp.set_defaults(func=_export)

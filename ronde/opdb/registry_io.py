@@ -65,8 +65,14 @@ def _read_estate_text(path: Path) -> str:
 
 
 def import_files(
-    engine: Engine, box: SecretBox | None, *, estate: Path | None = None, gateways: Path | None = None,
-    badges_file: Path | None = None, tokens: Path | None = None, author: str = "ronde registry import",
+    engine: Engine,
+    box: SecretBox | None,
+    *,
+    estate: Path | None = None,
+    gateways: Path | None = None,
+    badges_file: Path | None = None,
+    tokens: Path | None = None,
+    author: str = "ronde registry import",
 ) -> ImportSummary:
     problems: list[str] = []
     estate_text = None
@@ -109,8 +115,13 @@ def import_files(
 
 
 def _import_in(
-    s: Session, box: SecretBox | None, doc: EstateDocument | None, gateway_reg: GatewayRegistry | None,
-    badge_map: Mapping[str, BadgeEntry] | None, token_entries: Iterable[TokenEntry] | None, author: str,
+    s: Session,
+    box: SecretBox | None,
+    doc: EstateDocument | None,
+    gateway_reg: GatewayRegistry | None,
+    badge_map: Mapping[str, BadgeEntry] | None,
+    token_entries: Iterable[TokenEntry] | None,
+    author: str,
 ) -> ImportSummary:
     result = None if doc is None else install_document(s, doc, box, author=author)
     n_gw = 0 if gateway_reg is None else import_gateways(s, gateway_reg)
@@ -120,9 +131,14 @@ def _import_in(
 
 
 def import_records(
-    engine: Engine, box: SecretBox | None, *, estate: EstateDocument | None = None,
-    gateways: GatewayRegistry | None = None, badges_map: Mapping[str, BadgeEntry] | None = None,
-    tokens: Iterable[TokenEntry] | None = None, author: str = "ronde registry import",
+    engine: Engine,
+    box: SecretBox | None,
+    *,
+    estate: EstateDocument | None = None,
+    gateways: GatewayRegistry | None = None,
+    badges_map: Mapping[str, BadgeEntry] | None = None,
+    tokens: Iterable[TokenEntry] | None = None,
+    author: str = "ronde registry import",
 ) -> ImportSummary:
     """What ``import_files`` does once the files are read and valid, in one transaction: for records already in
     memory (the demo's estate and its fresh tokens, tests). Gateways and tokens missing are revoked."""
@@ -168,5 +184,6 @@ def export_tokens(engine: Engine) -> str:
         if r.landlord is not None:
             item["landlord"] = r.landlord
         items.append(item)
-    return ("# Ronde API tokens: SHA-256 of each bearer token, never the token itself.\n"
-            + yaml.safe_dump({"tokens": items}, sort_keys=False, allow_unicode=True))
+    return "# Ronde API tokens: SHA-256 of each bearer token, never the token itself.\n" + yaml.safe_dump(
+        {"tokens": items}, sort_keys=False, allow_unicode=True
+    )

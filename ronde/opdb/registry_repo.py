@@ -60,8 +60,16 @@ from ronde.protocol.registry_data import (
 )
 
 __all__ = [
-    "InstallResult", "RegistryChangeError", "RegistryRepository", "RegistrySnapshot", "RevisionConflict",
-    "RevisionInfo", "bump_version", "install_document", "load_registry", "lock_state",
+    "InstallResult",
+    "RegistryChangeError",
+    "RegistryRepository",
+    "RegistrySnapshot",
+    "RevisionConflict",
+    "RevisionInfo",
+    "bump_version",
+    "install_document",
+    "load_registry",
+    "lock_state",
 ]
 
 SECTIONS = ("landlords", "estates", "buildings", "checkpoints")
@@ -147,21 +155,40 @@ def load_registry(session: Session, box: SecretBox | None) -> tuple[Registry | N
                 key = box.open(b.eid_key_sealed, _eid_context(c.id))
         fields: dict[str, str | int] = json.loads(b.fields_json)
         spec = BeaconSpec(
-            format=b.format, key=b.beacon_key, tx_power=b.tx_power, interval_ms=b.interval_ms, identity_key=key,
-            rotation_exponent=b.rotation_exponent, clock_epoch=b.clock_epoch, fields=tuple(sorted(fields.items())),
+            format=b.format,
+            key=b.beacon_key,
+            tx_power=b.tx_power,
+            interval_ms=b.interval_ms,
+            identity_key=key,
+            rotation_exponent=b.rotation_exponent,
+            clock_epoch=b.clock_epoch,
+            fields=tuple(sorted(fields.items())),
         )
         checkpoints[c.id] = Checkpoint(
-            id=c.id, name=c.name, kind=CheckpointKind(c.kind), estate=c.estate_id, landlord=c.landlord_id,
-            building=c.building_id, lat=c.lat, lon=c.lon, level=c.level, expected_visits=c.expected_visits,
-            radius_m=c.radius_m, beacon=spec,
+            id=c.id,
+            name=c.name,
+            kind=CheckpointKind(c.kind),
+            estate=c.estate_id,
+            landlord=c.landlord_id,
+            building=c.building_id,
+            lat=c.lat,
+            lon=c.lon,
+            level=c.level,
+            expected_visits=c.expected_visits,
+            radius_m=c.radius_m,
+            beacon=spec,
         )
     registry = Registry(
         revision=revision.label,
-        landlords={x.id: Landlord(x.id, x.name, x.dwellings)
-                   for x in session.scalars(select(LandlordRow).order_by(LandlordRow.id))},
+        landlords={
+            x.id: Landlord(x.id, x.name, x.dwellings)
+            for x in session.scalars(select(LandlordRow).order_by(LandlordRow.id))
+        },
         estates={x.id: Estate(x.id, x.name, x.city) for x in session.scalars(select(EstateRow).order_by(EstateRow.id))},
-        buildings={x.id: Building(x.id, x.name, x.estate_id, x.landlord_id, x.dwellings)
-                   for x in session.scalars(select(BuildingRow).order_by(BuildingRow.id))},
+        buildings={
+            x.id: Building(x.id, x.name, x.estate_id, x.landlord_id, x.dwellings)
+            for x in session.scalars(select(BuildingRow).order_by(BuildingRow.id))
+        },
         checkpoints=checkpoints,
         paths=tuple((p.a_id, p.b_id) for p in session.scalars(select(PathRow).order_by(PathRow.a_id, PathRow.b_id))),
         by_beacon_key={c.beacon.key: c.id for c in checkpoints.values() if c.beacon.key is not None},
@@ -206,9 +233,14 @@ def _beacon_rows(session: Session, registry: Registry, box: SecretBox | None) ->
     for c in registry.checkpoints.values():
         b = c.beacon
         values: dict[str, Any] = {
-            "checkpoint_id": c.id, "format": b.format, "beacon_key": b.key, "tx_power": b.tx_power,
-            "interval_ms": b.interval_ms, "fields_json": json.dumps(dict(b.fields), sort_keys=True),
-            "rotation_exponent": b.rotation_exponent, "clock_epoch": b.clock_epoch,
+            "checkpoint_id": c.id,
+            "format": b.format,
+            "beacon_key": b.key,
+            "tx_power": b.tx_power,
+            "interval_ms": b.interval_ms,
+            "fields_json": json.dumps(dict(b.fields), sort_keys=True),
+            "rotation_exponent": b.rotation_exponent,
+            "clock_epoch": b.clock_epoch,
         }
         old = existing.get(c.id)
         old_key: bytes | None = None
@@ -223,10 +255,18 @@ def _beacon_rows(session: Session, registry: Registry, box: SecretBox | None) ->
         sealed = None
         if b.identity_key is not None:
             if box is None:
-                raise RegistryChangeError([_error("checkpoints", c.id, "an EID beacon needs the sealing key "
-                                                  "(RONDE_OPDB_SECRET_KEY) to be stored")])
-            sealed = (old.eid_key_sealed if same_key and old is not None
-                      else box.seal(b.identity_key, _eid_context(c.id)))
+                raise RegistryChangeError(
+                    [
+                        _error(
+                            "checkpoints",
+                            c.id,
+                            "an EID beacon needs the sealing key (RONDE_OPDB_SECRET_KEY) to be stored",
+                        )
+                    ]
+                )
+            sealed = (
+                old.eid_key_sealed if same_key and old is not None else box.seal(b.identity_key, _eid_context(c.id))
+            )
         fresh.append(BeaconRow(**values, eid_key_sealed=sealed))
     for cid, row in existing.items():
         if cid not in keep:
@@ -259,22 +299,60 @@ def _write_rows(session: Session, registry: Registry, box: SecretBox | None) -> 
         changes += 1
     session.flush()
     # parents are added or updated now, deleted after the checkpoints that may still refer to them
-    changes += _sync(session, LandlordRow, {x.id: {"id": x.id, "name": x.name, "dwellings": x.dwellings}
-                                           for x in registry.landlords.values()}, delete=False)
-    changes += _sync(session, EstateRow, {x.id: {"id": x.id, "name": x.name, "city": x.city}
-                                         for x in registry.estates.values()}, delete=False)
-    changes += _sync(session, BuildingRow, {
-        x.id: {"id": x.id, "name": x.name, "estate_id": x.estate, "landlord_id": x.landlord, "dwellings": x.dwellings}
-        for x in registry.buildings.values()}, delete=False)
-    changes += _sync(session, CheckpointRow, {
-        c.id: {"id": c.id, "name": c.name, "kind": c.kind.value, "estate_id": c.estate, "landlord_id": c.landlord,
-               "building_id": c.building, "lat": c.lat, "lon": c.lon, "level": c.level,
-               "expected_visits": c.expected_visits, "radius_m": c.radius_m}
-        for c in registry.checkpoints.values()})
+    changes += _sync(
+        session,
+        LandlordRow,
+        {x.id: {"id": x.id, "name": x.name, "dwellings": x.dwellings} for x in registry.landlords.values()},
+        delete=False,
+    )
+    changes += _sync(
+        session,
+        EstateRow,
+        {x.id: {"id": x.id, "name": x.name, "city": x.city} for x in registry.estates.values()},
+        delete=False,
+    )
+    changes += _sync(
+        session,
+        BuildingRow,
+        {
+            x.id: {
+                "id": x.id,
+                "name": x.name,
+                "estate_id": x.estate,
+                "landlord_id": x.landlord,
+                "dwellings": x.dwellings,
+            }
+            for x in registry.buildings.values()
+        },
+        delete=False,
+    )
+    changes += _sync(
+        session,
+        CheckpointRow,
+        {
+            c.id: {
+                "id": c.id,
+                "name": c.name,
+                "kind": c.kind.value,
+                "estate_id": c.estate,
+                "landlord_id": c.landlord,
+                "building_id": c.building,
+                "lat": c.lat,
+                "lon": c.lon,
+                "level": c.level,
+                "expected_visits": c.expected_visits,
+                "radius_m": c.radius_m,
+            }
+            for c in registry.checkpoints.values()
+        },
+    )
     changes += _beacon_rows(session, registry, box)
     # parents that went away: after the checkpoints that referred to them
     parents: tuple[tuple[type[BuildingRow | EstateRow | LandlordRow], Mapping[str, object]], ...] = (
-        (BuildingRow, registry.buildings), (EstateRow, registry.estates), (LandlordRow, registry.landlords))
+        (BuildingRow, registry.buildings),
+        (EstateRow, registry.estates),
+        (LandlordRow, registry.landlords),
+    )
     for model, wanted in parents:
         for parent in session.scalars(select(model)):
             if str(getattr(parent, "id")) not in wanted:  # noqa: B009 - the three models have an id
@@ -290,7 +368,12 @@ def _write_rows(session: Session, registry: Registry, box: SecretBox | None) -> 
 
 
 def install_document(
-    session: Session, doc: EstateDocument, box: SecretBox | None, *, author: str, now: datetime | None = None,
+    session: Session,
+    doc: EstateDocument,
+    box: SecretBox | None,
+    *,
+    author: str,
+    now: datetime | None = None,
 ) -> InstallResult:
     """Install a validated estate document as the current registry (inside the caller's transaction)."""
     state = lock_state(session)
@@ -305,8 +388,13 @@ def install_document(
     changes = _write_rows(session, registry, box)
     created = used is None
     if used is None:
-        used = RevisionRow(label=doc.revision, digest=digest, created_at=now or datetime.now(UTC), author=author,
-                           parent_id=state.revision_id)
+        used = RevisionRow(
+            label=doc.revision,
+            digest=digest,
+            created_at=now or datetime.now(UTC),
+            author=author,
+            parent_id=state.revision_id,
+        )
         session.add(used)
         session.flush()
     moved = state.revision_id != used.id
@@ -338,8 +426,9 @@ class RegistryRepository:
             state = s.get(RegistryStateRow, 1)
             registry, enrolled = load_registry(s, None)
             rev = None if state is None or state.revision_id is None else s.get(RevisionRow, state.revision_id)
-            return RegistrySnapshot(0 if state is None else state.version,
-                                    None if rev is None else _revision_info(rev), registry, enrolled)
+            return RegistrySnapshot(
+                0 if state is None else state.version, None if rev is None else _revision_info(rev), registry, enrolled
+            )
 
     def registry_with_keys(self) -> Registry | None:
         """The registry with EID identity keys opened: for ingest's resolver and secret exports only."""
@@ -409,6 +498,9 @@ def _new_label(session: Session, version: int) -> str:
 
 def strip_keys(registry: Registry) -> Registry:
     """The registry without EID identity keys (for read models built from a keyed registry)."""
-    return replace(registry, checkpoints={
-        cid: replace(c, beacon=replace(c.beacon, identity_key=None)) for cid, c in registry.checkpoints.items()
-    })
+    return replace(
+        registry,
+        checkpoints={
+            cid: replace(c, beacon=replace(c.beacon, identity_key=None)) for cid, c in registry.checkpoints.items()
+        },
+    )

@@ -34,8 +34,9 @@ def put_calendar(session: Session, calendar: ServiceCalendar, *, estate: str | N
     row = session.get(CalendarRow, scope)
     days = ",".join(WEEKDAYS[d] for d in sorted(calendar.days))
     if row is None:
-        row = CalendarRow(scope=scope, days=days, start=_hhmm(calendar.start), end=_hhmm(calendar.end),
-                          timezone=calendar.timezone)
+        row = CalendarRow(
+            scope=scope, days=days, start=_hhmm(calendar.start), end=_hhmm(calendar.end), timezone=calendar.timezone
+        )
         session.add(row)
     else:
         row.days, row.start, row.end, row.timezone = days, _hhmm(calendar.start), _hhmm(calendar.end), calendar.timezone
@@ -57,10 +58,15 @@ def get_calendar(session: Session, *, estate: str | None = None) -> ServiceCalen
     if row is None:
         return ServiceCalendar()
     closed = frozenset(session.scalars(select(ClosedDateRow.day).where(ClosedDateRow.scope == row.scope)))
-    return check_calendar(ServiceCalendar(  # a row written by hand is held to the same rule
-        days=frozenset(WEEKDAYS.index(d) for d in row.days.split(",") if d),
-        start=time.fromisoformat(row.start), end=time.fromisoformat(row.end), timezone=row.timezone, closed=closed,
-    ))
+    return check_calendar(
+        ServiceCalendar(  # a row written by hand is held to the same rule
+            days=frozenset(WEEKDAYS.index(d) for d in row.days.split(",") if d),
+            start=time.fromisoformat(row.start),
+            end=time.fromisoformat(row.end),
+            timezone=row.timezone,
+            closed=closed,
+        )
+    )
 
 
 def put_partner(session: Session, name: str, kind: str, estates: frozenset[str]) -> Partner:
@@ -81,5 +87,7 @@ def partners(session: Session) -> list[Partner]:
     links: dict[int, set[str]] = {}
     for link in session.scalars(select(PartnerEstateRow)):
         links.setdefault(link.partner_id, set()).add(link.estate_id)
-    return [Partner(r.id, r.name, r.kind, frozenset(links.get(r.id, ())))
-            for r in session.scalars(select(PartnerRow).order_by(PartnerRow.name))]
+    return [
+        Partner(r.id, r.name, r.kind, frozenset(links.get(r.id, ())))
+        for r in session.scalars(select(PartnerRow).order_by(PartnerRow.name))
+    ]

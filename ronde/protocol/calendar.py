@@ -35,8 +35,10 @@ def end_problem(start: time, end: time) -> str | None:
     """The one rule on a window's bounds: ``end`` may be after ``start`` (same evening) or before it (past
     midnight), never equal (ambiguous: an empty window or a whole day)."""
     if start == end:
-        return (f"equals start ({start.strftime('%H:%M')}): a service window cannot be empty nor a whole day; "
-                "give an end after the start, or before it for service past midnight (e.g. 20:00 to 02:00)")
+        return (
+            f"equals start ({start.strftime('%H:%M')}): a service window cannot be empty nor a whole day; "
+            "give an end after the start, or before it for service past midnight (e.g. 20:00 to 02:00)"
+        )
     return None
 
 

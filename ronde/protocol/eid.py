@@ -37,15 +37,11 @@ def compute_eid(identity_key: bytes, rotation_exponent: int, counter: int) -> by
     return _aes128_ecb(temporary_key(identity_key, counter), block)[:8]
 
 
-def derive_identity_key(
-    resolver_public: bytes, beacon_public: bytes, shared_secret: bytes
-) -> bytes:
+def derive_identity_key(resolver_public: bytes, beacon_public: bytes, shared_secret: bytes) -> bytes:
     """IK = HKDF-SHA256(ikm=shared, salt=resolver_pub‖beacon_pub, info="")[:16]."""
     hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=resolver_public + beacon_public, info=b"")
     return hkdf.derive(shared_secret)[:16]
 
 
 def shared_secret(private_key: bytes, peer_public: bytes) -> bytes:
-    return X25519PrivateKey.from_private_bytes(private_key).exchange(
-        X25519PublicKey.from_public_bytes(peer_public)
-    )
+    return X25519PrivateKey.from_private_bytes(private_key).exchange(X25519PublicKey.from_public_bytes(peer_public))

@@ -98,7 +98,9 @@ class BuildingFile(_File):
 
 class _BeaconRadio(_File):
     tx_power: int = Field(
-        default=-59, ge=-100, le=20,
+        default=-59,
+        ge=-100,
+        le=20,
         description="dBm: measured power at 1 m (iBeacon/AltBeacon) or at 0 m (Eddystone)",
     )
     interval_ms: int = Field(default=1000, ge=20, le=10_240)
@@ -124,9 +126,7 @@ class EddystoneEidFile(_BeaconRadio):
     tx_power: int = Field(default=-18, ge=-100, le=20)
 
 
-BeaconFile = Annotated[
-    IBeaconFile | AltBeaconFile | EddystoneUidFile | EddystoneEidFile, Field(discriminator="format")
-]
+BeaconFile = Annotated[IBeaconFile | AltBeaconFile | EddystoneUidFile | EddystoneEidFile, Field(discriminator="format")]
 
 
 class CheckpointFile(_File):
@@ -317,13 +317,20 @@ def distance_m(a: Checkpoint, b: Checkpoint) -> float:
 def _beacon_spec(b: IBeaconFile | AltBeaconFile | EddystoneUidFile | EddystoneEidFile) -> BeaconSpec:
     if isinstance(b, EddystoneEidFile):
         return BeaconSpec(
-            format=b.format, key=None, tx_power=b.tx_power, interval_ms=b.interval_ms,
-            identity_key=bytes.fromhex(b.identity_key), rotation_exponent=b.rotation_exponent,
+            format=b.format,
+            key=None,
+            tx_power=b.tx_power,
+            interval_ms=b.interval_ms,
+            identity_key=bytes.fromhex(b.identity_key),
+            rotation_exponent=b.rotation_exponent,
             clock_epoch=b.clock_epoch,
         )
     ids = b.model_dump(exclude={"format", "tx_power", "interval_ms"})
     return BeaconSpec(
-        format=b.format, key=b.key(), tx_power=b.tx_power, interval_ms=b.interval_ms,
+        format=b.format,
+        key=b.key(),
+        tx_power=b.tx_power,
+        interval_ms=b.interval_ms,
         fields=tuple(sorted(ids.items())),
     )
 
@@ -331,8 +338,15 @@ def _beacon_spec(b: IBeaconFile | AltBeaconFile | EddystoneUidFile | EddystoneEi
 def registry_from_document(doc: EstateDocument) -> Registry:
     checkpoints = {
         c.id: Checkpoint(
-            id=c.id, name=c.name, kind=c.kind, estate=c.estate, landlord=c.landlord, building=c.building,
-            lat=c.lat, lon=c.lon, level=c.level,
+            id=c.id,
+            name=c.name,
+            kind=c.kind,
+            estate=c.estate,
+            landlord=c.landlord,
+            building=c.building,
+            lat=c.lat,
+            lon=c.lon,
+            level=c.level,
             expected_visits=c.expected_visits if c.expected_visits is not None else DEFAULT_EXPECTED_VISITS[c.kind],
             radius_m=c.radius_m if c.radius_m is not None else DEFAULT_RADIUS_M[c.kind],
             beacon=_beacon_spec(c.beacon),
@@ -369,7 +383,6 @@ class EstateFileError(ValueError):
         self.source = source
         self.errors = errors
         super().__init__("\n".join(e.render(source) for e in errors))
-
 
 
 def _line_index(node: yaml.Node, path: tuple[str | int, ...], out: dict[tuple[str | int, ...], int]) -> None:

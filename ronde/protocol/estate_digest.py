@@ -27,8 +27,12 @@ REGISTRY_DIGEST_VERSION = "ronde-registry-content-v1"
 
 def _beacon(b: BeaconSpec) -> dict[str, Any]:
     return {
-        "format": b.format, "key": b.key, "tx_power": b.tx_power, "interval_ms": b.interval_ms,
-        "rotation_exponent": b.rotation_exponent, "clock_epoch": b.clock_epoch,
+        "format": b.format,
+        "key": b.key,
+        "tx_power": b.tx_power,
+        "interval_ms": b.interval_ms,
+        "rotation_exponent": b.rotation_exponent,
+        "clock_epoch": b.clock_epoch,
         "fields": {k: v for k, v in b.fields},
     }
 
@@ -50,9 +54,18 @@ def registry_content(registry: Registry) -> dict[str, Any]:
         ],
         "checkpoints": [
             {
-                "id": c.id, "name": c.name, "kind": str(c.kind.value), "estate": c.estate, "landlord": c.landlord,
-                "building": c.building, "lat": float(c.lat), "lon": float(c.lon), "level": c.level,
-                "expected_visits": c.expected_visits, "radius_m": float(c.radius_m), "beacon": _beacon(c.beacon),
+                "id": c.id,
+                "name": c.name,
+                "kind": str(c.kind.value),
+                "estate": c.estate,
+                "landlord": c.landlord,
+                "building": c.building,
+                "lat": float(c.lat),
+                "lon": float(c.lon),
+                "level": c.level,
+                "expected_visits": c.expected_visits,
+                "radius_m": float(c.radius_m),
+                "beacon": _beacon(c.beacon),
             }
             for c in sorted(registry.checkpoints.values(), key=lambda c: c.id)
         ],

@@ -134,7 +134,10 @@ class GatewaysFileError(ValueError):
 
 
 def gateway_entry(
-    gateway_id: str, public_key_text: str | None, badges: frozenset[str] | None = None, *,
+    gateway_id: str,
+    public_key_text: str | None,
+    badges: frozenset[str] | None = None,
+    *,
     allow_unsigned: bool = False,
 ) -> GatewayEntry:
     """Build one entry with its key vetted (``signing.check_public_key``) and its id checked

@@ -85,8 +85,12 @@ WireStr = Annotated[str, Field(max_length=WIRE_STR_MAX)]
 
 class _Wire(BaseModel):
     model_config = ConfigDict(
-        extra="forbid", frozen=True, strict=False, json_schema_serialization_defaults_required=True,
-        allow_inf_nan=False, str_max_length=WIRE_STR_MAX,
+        extra="forbid",
+        frozen=True,
+        strict=False,
+        json_schema_serialization_defaults_required=True,
+        allow_inf_nan=False,
+        str_max_length=WIRE_STR_MAX,
     )
 
 

@@ -85,9 +85,17 @@ def registry_to_data(registry: Registry, *, secrets: bool) -> dict[str, Any]:
         ],
         "checkpoints": [
             {
-                "id": c.id, "name": c.name, "kind": c.kind.value, "estate": c.estate, "landlord": c.landlord,
-                "building": c.building, "lat": c.lat, "lon": c.lon, "level": c.level,
-                "expected_visits": c.expected_visits, "radius_m": c.radius_m,
+                "id": c.id,
+                "name": c.name,
+                "kind": c.kind.value,
+                "estate": c.estate,
+                "landlord": c.landlord,
+                "building": c.building,
+                "lat": c.lat,
+                "lon": c.lon,
+                "level": c.level,
+                "expected_visits": c.expected_visits,
+                "radius_m": c.radius_m,
                 "beacon": _beacon_dict(registry, c.id, secrets=secrets),
             }
             for c in registry.checkpoints.values()
@@ -109,8 +117,11 @@ def keep_eid_key(current: Registry | None, checkpoint_id: str, item: dict[str, A
     beacon = item.get("beacon")
     was = None if current is None else current.checkpoints.get(checkpoint_id)
     if (
-        isinstance(beacon, dict) and beacon.get("format") == "eddystone_eid" and "identity_key" not in beacon
-        and was is not None and was.beacon.identity_key is not None
+        isinstance(beacon, dict)
+        and beacon.get("format") == "eddystone_eid"
+        and "identity_key" not in beacon
+        and was is not None
+        and was.beacon.identity_key is not None
     ):
         return {**item, "beacon": {**beacon, "identity_key": was.beacon.identity_key.hex()}}
     return item

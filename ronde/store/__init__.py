@@ -12,8 +12,11 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-_LAZY = {"open_store": "ronde.store.config", "StoreConfig": "ronde.store.config",
-         "StoreConfigError": "ronde.store.config"}
+_LAZY = {
+    "open_store": "ronde.store.config",
+    "StoreConfig": "ronde.store.config",
+    "StoreConfigError": "ronde.store.config",
+}
 
 
 def __getattr__(name: str) -> Any:

@@ -24,8 +24,12 @@ def _init(args: argparse.Namespace) -> int:
     from ronde.ingest.config import ConfigError, load_config
     from ronde.store.port import StoreUnavailable
 
-    overrides = {"store_url": args.store, "influx_database": args.influx_database, "influx_org": args.influx_org,
-                 "maintenance": True}
+    overrides = {
+        "store_url": args.store,
+        "influx_database": args.influx_database,
+        "influx_org": args.influx_org,
+        "maintenance": True,
+    }
     token = store_token()  # never from the command line (ps shows it); RONDE_INFLUX_TOKEN: deprecated alias
     if token:
         overrides["influx_token"] = token
@@ -43,8 +47,10 @@ def _init(args: argparse.Namespace) -> int:
     finally:
         store.close()
     r = config.retention
-    print(f"store {redact_url(config.store_url)}: layout in place; retention raw {r.raw_days} d, "
-          f"rejections {r.rejections_days} d, proof {r.proof_days} d")
+    print(
+        f"store {redact_url(config.store_url)}: layout in place; retention raw {r.raw_days} d, "
+        f"rejections {r.rejections_days} d, proof {r.proof_days} d"
+    )
     return 0
 
 
@@ -52,7 +58,8 @@ def register(sub: Any) -> None:
     store = sub.add_parser("store", help="the store's layout and retention (maintenance role)")
     cmds = store.add_subparsers(dest="store_cmd", required=True)
     init = cmds.add_parser(
-        "init", help="create the database/buckets and set their retention from the ingest configuration",
+        "init",
+        help="create the database/buckets and set their retention from the ingest configuration",
         description="Secrets come from the environment: RONDE_STORE_TOKEN.",
     )
     init.add_argument("--config", type=Path, help="the ingest YAML/JSON settings file (store URL, retention)")

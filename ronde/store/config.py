@@ -66,7 +66,7 @@ class StoreConfig(BaseModel):
         parts = urlsplit(self.url)
         shown = redact_url(self.url)  # error messages end up in logs: never the credentials
         if parts.scheme.lower() == "sqlite":
-            if not self.url[len("sqlite://"):]:
+            if not self.url[len("sqlite://") :]:
                 raise ValueError(f"store URL {shown!r}: no file path after sqlite://")
         else:
             if not parts.hostname:
@@ -84,8 +84,12 @@ class StoreConfig(BaseModel):
         return self
 
     def retention(self) -> RetentionPolicy:
-        return RetentionPolicy(raw_days=self.raw_days, proof_days=self.proof_days,
-                               rejections_days=self.rejections_days, extra=dict(self.extra_retention))
+        return RetentionPolicy(
+            raw_days=self.raw_days,
+            proof_days=self.proof_days,
+            rejections_days=self.rejections_days,
+            extra=dict(self.extra_retention),
+        )
 
     def open(self) -> Store:
         """The store, opened (schema and retention in place)."""
@@ -97,10 +101,11 @@ class StoreConfig(BaseModel):
         """The store, not yet opened."""
         parts = urlsplit(self.url)
         if parts.scheme.lower() == "sqlite":
-            return SqliteStore(unquote(self.url[len("sqlite://"):]), access=self.access)
+            return SqliteStore(unquote(self.url[len("sqlite://") :]), access=self.access)
         username = self.username or (unquote(parts.username) if parts.username else None)
-        password = self.password.get_secret_value() if self.password else (
-            unquote(parts.password) if parts.password else None)
+        password = (
+            self.password.get_secret_value() if self.password else (unquote(parts.password) if parts.password else None)
+        )
         netloc = parts.hostname or ""
         if ":" in netloc:  # IPv6 literal
             netloc = f"[{netloc}]"
@@ -108,10 +113,17 @@ class StoreConfig(BaseModel):
             netloc += f":{parts.port}"
         return InfluxStore(
             urlunsplit((parts.scheme, netloc, parts.path, "", "")),
-            database=self.database, token=self.token.get_secret_value() if self.token else None, org=self.org,
-            username=username, password=password, retention=self.retention(), write_api=self.write_api,
-            timeout_s=self.timeout_s, retry_budget_s=self.retry_budget_s,
-            max_lines_per_request=self.max_lines_per_request, access=self.access,
+            database=self.database,
+            token=self.token.get_secret_value() if self.token else None,
+            org=self.org,
+            username=username,
+            password=password,
+            retention=self.retention(),
+            write_api=self.write_api,
+            timeout_s=self.timeout_s,
+            retry_budget_s=self.retry_budget_s,
+            max_lines_per_request=self.max_lines_per_request,
+            access=self.access,
         )
 
 
@@ -134,10 +146,20 @@ def open_store(
     policy = retention or DEFAULT_RETENTION
     try:
         config = StoreConfig(
-            url=url, token=SecretStr(token) if token else None, org=org, database=database, username=username,
-            password=SecretStr(password) if password else None, write_api=write_api, timeout_s=timeout_s,
-            retry_budget_s=retry_budget_s, raw_days=policy.raw_days, proof_days=policy.proof_days,
-            rejections_days=policy.rejections_days, extra_retention=dict(policy.extra), access=access,
+            url=url,
+            token=SecretStr(token) if token else None,
+            org=org,
+            database=database,
+            username=username,
+            password=SecretStr(password) if password else None,
+            write_api=write_api,
+            timeout_s=timeout_s,
+            retry_budget_s=retry_budget_s,
+            raw_days=policy.raw_days,
+            proof_days=policy.proof_days,
+            rejections_days=policy.rejections_days,
+            extra_retention=dict(policy.extra),
+            access=access,
         )
     except ValueError as exc:  # pydantic's ValidationError is a ValueError
         raise StoreConfigError(_first_message(exc)) from exc

@@ -160,9 +160,12 @@ class InfluxStore:
         rows = self._ql.query([f"SHOW RETENTION POLICIES ON {quote_ident(self.database)}"])[0]
         missing = {rp.value for rp in RetentionClass} - {str(r["name"]) for r in rows}
         if missing:
-            log.warning("InfluxDB database %r has no retention policies %s yet: reads are empty until ingest "
-                        "(the maintenance role) or `ronde store init` creates them", self.database,
-                        ", ".join(sorted(missing)))
+            log.warning(
+                "InfluxDB database %r has no retention policies %s yet: reads are empty until ingest "
+                "(the maintenance role) or `ronde store init` creates them",
+                self.database,
+                ", ".join(sorted(missing)),
+            )
 
     def _influx_client(self) -> InfluxDBClient:
         if self._client is None:
@@ -210,7 +213,8 @@ class InfluxStore:
         else:
             log.info(
                 "InfluxDB %s: databases %s are created on first write; their retention period is set by the "
-                "operator (see docs/retention.md)", self.server.version if self.server else "3.x",
+                "operator (see docs/retention.md)",
+                self.server.version if self.server else "3.x",
                 ", ".join(self.bucket(rp) for rp in RetentionClass),
             )
 
@@ -246,7 +250,8 @@ class InfluxStore:
             if exc.status in (401, 403, 404):
                 log.warning(
                     "this token may not manage buckets (HTTP %s): the operator must create buckets %s with "
-                    "retention %s days (see docs/retention.md)", exc.status,
+                    "retention %s days (see docs/retention.md)",
+                    exc.status,
                     ", ".join(self.bucket(rp) for rp in RetentionClass),
                     "/".join(str(d) for d in class_days(policy).values()),
                 )
@@ -287,16 +292,23 @@ class InfluxStore:
         present = self._known_ids([v.key for v in visits], by_id=False) if visits else set()
         lost = [v for v in visits if v.event_id not in present]
         if dropped > len(lost):
-            log.warning("InfluxDB dropped %d raw point(s) other than visits (telemetry, states, gaps) as beyond "
-                        "the %r retention policy", dropped - len(lost), RetentionClass.RAW.value)
+            log.warning(
+                "InfluxDB dropped %d raw point(s) other than visits (telemetry, states, gaps) as beyond "
+                "the %r retention policy",
+                dropped - len(lost),
+                RetentionClass.RAW.value,
+            )
         if not lost:
             return
         rejections = [_beyond_retention(v, self.bucket(RetentionClass.RAW)) for v in lost]
         known = self.known_rejections(rejections, timedelta(days=1))
         fresh = [r for r in rejections if (r.topic, r.payload_sha256) not in known]
         self.write_lines(RetentionClass.REJECTIONS, [schema.rejection_line(r) for r in fresh])
-        log.warning("InfluxDB dropped %d visit(s) older than the raw retention policy: recorded as rejections "
-                    "(beyond_retention)", len(lost))
+        log.warning(
+            "InfluxDB dropped %d visit(s) older than the raw retention policy: recorded as rejections "
+            "(beyond_retention)",
+            len(lost),
+        )
 
     def write_lines(self, rp: RetentionClass, lines: Sequence[str]) -> int:
         """Line protocol into one retention class, in requests of at most ``max_lines_per_request``.
@@ -306,7 +318,7 @@ class InfluxStore:
         dropped = 0
         for i in range(0, len(lines), self._max_lines):
             try:
-                body = join_lines(lines[i:i + self._max_lines])
+                body = join_lines(lines[i : i + self._max_lines])
             except UnicodeEncodeError as exc:  # a lone surrogate: no UTF-8 can carry it
                 raise StoreRejected("InfluxDB line protocol cannot carry a string that is not valid Unicode") from exc
             if self.path is WritePath.V1:
@@ -320,8 +332,9 @@ class InfluxStore:
     def _write_v2(self, body: bytes, bucket: str) -> int:
         def go() -> int:
             try:
-                self._write_api.write(bucket=bucket, org=self._client_org(), record=body,
-                                      write_precision=WritePrecision.NS)
+                self._write_api.write(
+                    bucket=bucket, org=self._client_org(), record=body, write_precision=WritePrecision.NS
+                )
             except ApiException as exc:
                 if exc.status == HTTPStatus.BAD_REQUEST and (dropped := beyond_retention_dropped(str(exc.body or ""))):
                     log.warning("InfluxDB dropped %d point(s) older than bucket %r's retention", dropped, bucket)
@@ -390,7 +403,7 @@ class InfluxStore:
         ]
         found: set[str] = set()
         for i in range(0, len(statements), 50):
-            for rows in self._ql.query(statements[i:i + 50], rp=schema.VISIT.retention.value):
+            for rows in self._ql.query(statements[i : i + 50], rp=schema.VISIT.retention.value):
                 found.update(e for r in rows if (e := str(r["event_id"])) in wanted)
         return found
 
@@ -416,8 +429,11 @@ class InfluxStore:
         now_ms = time.time_ns() // NS_PER_MS
         lo_ns = (now_ms - self._retention.raw_days * 86_400_000 + 3_600_000) * NS_PER_MS
         hi_ns = (now_ms + 86_400_000) * NS_PER_MS
-        return [schema.visit_id_line(v, ns) for v in visits
-                if (ns := schema.visit_id_ns(v.event_id)) is not None and lo_ns <= ns < hi_ns]
+        return [
+            schema.visit_id_line(v, ns)
+            for v in visits
+            if (ns := schema.visit_id_ns(v.event_id)) is not None and lo_ns <= ns < hi_ns
+        ]
 
     def visits(
         self,
@@ -434,8 +450,11 @@ class InfluxStore:
             where.append(f"{quote_ident('landlord')} = {quote_str(landlord)}")
         wanted = None if checkpoint_ids is None else set(checkpoint_ids)
         rows = self._select(schema.VISIT, where)
-        out = [schema.visit_from_row(r) for r in rows
-               if schema.visit_row_complete(r) and (wanted is None or r["checkpoint"] in wanted)]
+        out = [
+            schema.visit_from_row(r)
+            for r in rows
+            if schema.visit_row_complete(r) and (wanted is None or r["checkpoint"] in wanted)
+        ]
         out.sort(key=lambda v: (v.first_seen, v.event_id))
         return out
 
@@ -454,9 +473,12 @@ class InfluxStore:
             statements.append(f"SELECT * FROM {quote_ident(schema.VISIT.name)} WHERE {' AND '.join(where)}")
         out: list[StoredVisit] = []
         for i in range(0, len(statements), 50):
-            for rows in self._ql.query(statements[i:i + 50], rp=schema.VISIT.retention.value):
-                out.extend(schema.visit_from_row(r) for r in rows
-                           if schema.visit_row_complete(r) and r["service_day"] in wanted)
+            for rows in self._ql.query(statements[i : i + 50], rp=schema.VISIT.retention.value):
+                out.extend(
+                    schema.visit_from_row(r)
+                    for r in rows
+                    if schema.visit_row_complete(r) and r["service_day"] in wanted
+                )
         out.sort(key=lambda v: (v.first_seen, v.event_id))
         return out
 
@@ -471,15 +493,18 @@ class InfluxStore:
             f"{quote_ident('received_at')} >= {ceil_ms(start)}",
             f"{quote_ident('received_at')} < {ceil_ms(end)}",
         ]
-        statement = (f"SELECT {quote_ident('seq')}, {quote_ident('received_at')} FROM "
-                     f"{quote_ident(schema.VISIT.name)} WHERE {' AND '.join(where)}")
+        statement = (
+            f"SELECT {quote_ident('seq')}, {quote_ident('received_at')} FROM "
+            f"{quote_ident(schema.VISIT.name)} WHERE {' AND '.join(where)}"
+        )
         rows = self._ql.query([statement], rp=schema.VISIT.retention.value)[0]
         return sorted(int(r["seq"]) for r in rows)
 
     def gateways(self) -> list[str]:
         measurements = (schema.VISIT, schema.GATEWAY_STATE, schema.BEACON_TELEMETRY, schema.SEQUENCE_GAP)
-        statements = [f"SHOW TAG VALUES FROM {quote_ident(m.name)} WITH KEY = {quote_ident('gateway')}"
-                      for m in measurements]
+        statements = [
+            f"SHOW TAG VALUES FROM {quote_ident(m.name)} WITH KEY = {quote_ident('gateway')}" for m in measurements
+        ]
         results = self._ql.query(statements, rp=RetentionClass.RAW.value)
         return sorted({str(r["value"]) for rows in results for r in rows})
 
@@ -499,8 +524,10 @@ class InfluxStore:
     def rejection_counts(self, start: datetime, end: datetime) -> dict[RejectReason, int]:
         """One COUNT per reason series, computed by InfluxDB (``payload_sha256`` is a field every
         rejection point has)."""
-        statement = (f"SELECT COUNT({quote_ident('payload_sha256')}) FROM {quote_ident(schema.REJECTION.name)} "
-                     f"WHERE {' AND '.join(_time_range(start, end))} GROUP BY {quote_ident('reason')}")
+        statement = (
+            f"SELECT COUNT({quote_ident('payload_sha256')}) FROM {quote_ident(schema.REJECTION.name)} "
+            f"WHERE {' AND '.join(_time_range(start, end))} GROUP BY {quote_ident('reason')}"
+        )
         rows = self._ql.query([statement], rp=schema.REJECTION.retention.value)[0]
         return {RejectReason(str(r["reason"])): int(r["count"]) for r in rows if int(r["count"]) > 0}
 
@@ -527,8 +554,9 @@ class InfluxStore:
         return [schema.gap_from_row(r) for r in rows]
 
     def latest_telemetry(self) -> dict[str, BeaconTelemetryRecord]:
-        rows = self._select(schema.BEACON_TELEMETRY, (), f" GROUP BY {quote_ident('checkpoint')} "
-                                                        "ORDER BY time DESC LIMIT 1")
+        rows = self._select(
+            schema.BEACON_TELEMETRY, (), f" GROUP BY {quote_ident('checkpoint')} ORDER BY time DESC LIMIT 1"
+        )
         return {str(r["checkpoint"]): schema.telemetry_from_row(r) for r in rows}
 
     def latest_gateway_states(self) -> dict[str, GatewayStateRecord]:
@@ -558,8 +586,12 @@ class InfluxStore:
         self._retention = policy
         self._ensure_layout(policy, adjust=True)
         cutoffs = [
-            (m, day_start_ns(cutoff_day(now, days[m.name]).date()) if m is schema.CHECKPOINT_DAY
-             else to_ms(cutoff(now, days[m.name])) * NS_PER_MS)
+            (
+                m,
+                day_start_ns(cutoff_day(now, days[m.name]).date())
+                if m is schema.CHECKPOINT_DAY
+                else to_ms(cutoff(now, days[m.name])) * NS_PER_MS,
+            )
             for m in schema.MEASUREMENTS
         ]
         major = self._major()
@@ -569,16 +601,23 @@ class InfluxStore:
             api = self._influx_client().delete_api()
             for m, ns in cutoffs:
                 try:
-                    api.delete(start="1970-01-01T00:00:00Z", stop=_rfc3339(ns), predicate=f'_measurement="{m.name}"',
-                               bucket=self.bucket(m.retention), org=self._client_org())
+                    api.delete(
+                        start="1970-01-01T00:00:00Z",
+                        stop=_rfc3339(ns),
+                        predicate=f'_measurement="{m.name}"',
+                        bucket=self.bucket(m.retention),
+                        org=self._client_org(),
+                    )
                 except ApiException as exc:
                     raise _api_error(exc, "delete") from exc
                 except (urllib3.exceptions.HTTPError, OSError) as exc:
                     raise StoreUnavailable(f"InfluxDB delete: {exc}") from exc
         else:
-            log.warning("InfluxDB %s cannot delete through its API: data expires with each database's "
-                        "retention period, set by the operator (docs/retention.md)",
-                        self.server and self.server.version)
+            log.warning(
+                "InfluxDB %s cannot delete through its API: data expires with each database's "
+                "retention period, set by the operator (docs/retention.md)",
+                self.server and self.server.version,
+            )
 
 
 def _beyond_retention(v: StoredVisit, where: str) -> Rejection:
@@ -588,9 +627,13 @@ def _beyond_retention(v: StoredVisit, where: str) -> Rejection:
         topic = f"ronde/v1/gw/{v.gateway_id}/visit"
     first = v.first_seen.strftime("%Y-%m-%dT%H:%M:%SZ")
     return Rejection(
-        at=v.received_at, reason=RejectReason.BEYOND_RETENTION, topic=topic, gateway_id=v.gateway_id,
+        at=v.received_at,
+        reason=RejectReason.BEYOND_RETENTION,
+        topic=topic,
+        gateway_id=v.gateway_id,
         detail=f"first seen {first}, older than the retention of {where}: InfluxDB dropped it on write",
-        payload_sha256=v.payload_sha256, event_id=v.event_id,
+        payload_sha256=v.payload_sha256,
+        event_id=v.event_id,
     )
 
 

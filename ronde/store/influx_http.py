@@ -73,7 +73,8 @@ def detect_server(http: httpx.Client) -> ServerInfo:
         raise TransientHttpError(f"/ping: HTTP {ping.status_code}")
     if ping.status_code in (401, 403):
         raise StoreUnavailable(
-            f"InfluxDB at {redact_url(str(http.base_url))} refused our credentials on /ping ({ping.status_code})")
+            f"InfluxDB at {redact_url(str(http.base_url))} refused our credentials on /ping ({ping.status_code})"
+        )
     build = ping.headers.get("X-Influxdb-Build")
     version = ping.headers.get("X-Influxdb-Version") or _json_version(ping)
     if not version:
@@ -205,7 +206,9 @@ class InfluxQL:
 
         def go() -> int:
             response = self.http.post(
-                "/write", params={"db": self.database, "rp": rp, "precision": "ns"}, content=body,
+                "/write",
+                params={"db": self.database, "rp": rp, "precision": "ns"},
+                content=body,
                 headers={"Content-Type": "text/plain; charset=utf-8"},
             )
             if response.status_code == HTTPStatus.NO_CONTENT:

@@ -158,10 +158,7 @@ class WriteBatch:
     gaps: tuple[SequenceGap, ...] = ()
 
     def __len__(self) -> int:
-        return (
-            len(self.visits) + len(self.rejections) + len(self.telemetry)
-            + len(self.gateway_states) + len(self.gaps)
-        )
+        return len(self.visits) + len(self.rejections) + len(self.telemetry) + len(self.gateway_states) + len(self.gaps)
 
 
 @dataclass(frozen=True, slots=True)

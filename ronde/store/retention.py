@@ -32,8 +32,11 @@ def class_days(policy: RetentionPolicy) -> dict[RetentionClass, int]:
 
 def validate(policy: RetentionPolicy) -> None:
     """Fail fast (at start-up) with a clear message."""
-    for name, days in (("raw_days", policy.raw_days), ("rejections_days", policy.rejections_days),
-                       ("proof_days", policy.proof_days)):
+    for name, days in (
+        ("raw_days", policy.raw_days),
+        ("rejections_days", policy.rejections_days),
+        ("proof_days", policy.proof_days),
+    ):
         if days < MIN_DAYS:
             raise RetentionError(f"retention {name}={days}: must be at least {MIN_DAYS} day")
     by_class = class_days(policy)

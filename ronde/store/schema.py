@@ -67,51 +67,86 @@ class Measurement:
 S, INT, F, B = FieldType.STRING, FieldType.INTEGER, FieldType.FLOAT, FieldType.BOOLEAN
 
 VISIT = Measurement(
-    "visit", RetentionClass.RAW,
+    "visit",
+    RetentionClass.RAW,
     ("checkpoint", "kind", "building", "estate", "landlord", "gateway", "verification", "beacon_check"),
-    {"event_id": S, "seq": INT, "badge": S, "last_seen": INT, "dwell_s": F, "count": INT, "rssi_max": INT,
-     "rssi_mean": F, "service_day": S, "payload_sha256": S, "received_at": INT},
+    {
+        "event_id": S,
+        "seq": INT,
+        "badge": S,
+        "last_seen": INT,
+        "dwell_s": F,
+        "count": INT,
+        "rssi_max": INT,
+        "rssi_mean": F,
+        "service_day": S,
+        "payload_sha256": S,
+        "received_at": INT,
+    },
     "first_seen (ms) + hash(event_id) mod 1 ms",
 )
 REJECTION = Measurement(
-    "rejection", RetentionClass.REJECTIONS,
+    "rejection",
+    RetentionClass.REJECTIONS,
     ("reason", "gateway"),
     {"detail": S, "topic": S, "payload_sha256": S, "event_id": S},
     "at (ms) + hash(record) mod 1 ms",
 )
 SEQUENCE_GAP = Measurement(
-    "sequence_gap", RetentionClass.RAW,
+    "sequence_gap",
+    RetentionClass.RAW,
     ("gateway",),
     {"first_missing": INT, "last_missing": INT},
     "detected_at (ms) + hash(record) mod 1 ms",
 )
 BEACON_TELEMETRY = Measurement(
-    "beacon_telemetry", RetentionClass.RAW,
+    "beacon_telemetry",
+    RetentionClass.RAW,
     ("checkpoint", "gateway"),
     {"battery_mv": INT, "temperature_c": F, "adv_count": INT, "uptime_s": F},
     "at (ms) + hash(record) mod 1 ms",
 )
 GATEWAY_STATE = Measurement(
-    "gateway_state", RetentionClass.RAW,
+    "gateway_state",
+    RetentionClass.RAW,
     ("gateway",),
     {"online": B, "scanning": B, "in_service": B, "outbox_depth": INT, "adverts_per_s": F, "battery_pct": INT},
     "at (ms) + hash(record) mod 1 ms",
 )
 CHECKPOINT_DAY = Measurement(
-    "checkpoint_day", RetentionClass.PROOF,
+    "checkpoint_day",
+    RetentionClass.PROOF,
     ("checkpoint", "kind", "building", "estate", "landlord"),
-    {"service_day": S, "visits": INT, "expected": INT, "covered": B, "first_seen": INT, "last_seen": INT,
-     "presence_s": F, "max_idle_s": F, "mean_idle_s": F, "chain_digest": S, "written_at": INT},
+    {
+        "service_day": S,
+        "visits": INT,
+        "expected": INT,
+        "covered": B,
+        "first_seen": INT,
+        "last_seen": INT,
+        "presence_s": F,
+        "max_idle_s": F,
+        "mean_idle_s": F,
+        "chain_digest": S,
+        "written_at": INT,
+    },
     "service_day 00:00 UTC + hash(record, written_at) mod 1 day; the newest written_at wins",
 )
 VISIT_ID = Measurement(
-    "visit_id", RetentionClass.RAW,
+    "visit_id",
+    RetentionClass.RAW,
     ("gateway",),
     {"event_id": S},
     "the event id's ULID time (ms) + hash(event_id) mod 1 ms: found by the id alone, whatever its first_seen",
 )
 MEASUREMENTS: tuple[Measurement, ...] = (
-    VISIT, REJECTION, SEQUENCE_GAP, BEACON_TELEMETRY, GATEWAY_STATE, CHECKPOINT_DAY, VISIT_ID,
+    VISIT,
+    REJECTION,
+    SEQUENCE_GAP,
+    BEACON_TELEMETRY,
+    GATEWAY_STATE,
+    CHECKPOINT_DAY,
+    VISIT_ID,
 )
 
 
@@ -210,9 +245,21 @@ def gateway_state_ns(s: GatewayStateRecord) -> int:
 def rollup_content(r: DailyRollup) -> tuple[object, ...]:
     """Everything a rollup says: two versions with equal content are the same proof."""
     return (
-        r.service_day.isoformat(), r.checkpoint_id, r.kind, r.building, r.estate, r.landlord, r.visits, r.expected,
-        r.covered, _ms_or_none(r.first_seen), _ms_or_none(r.last_seen), float(r.presence_s), float(r.max_idle_s),
-        float(r.mean_idle_s), r.chain_digest,
+        r.service_day.isoformat(),
+        r.checkpoint_id,
+        r.kind,
+        r.building,
+        r.estate,
+        r.landlord,
+        r.visits,
+        r.expected,
+        r.covered,
+        _ms_or_none(r.first_seen),
+        _ms_or_none(r.last_seen),
+        float(r.presence_s),
+        float(r.max_idle_s),
+        float(r.mean_idle_s),
+        r.chain_digest,
     )
 
 
@@ -234,7 +281,7 @@ def visit_line(v: StoredVisit) -> str:
         f",landlord={escape_tag(v.landlord)},verification={escape_tag(v.verification.value)}"
         f" event_id={format_str(v.event_id)},seq={int(v.seq)}i,badge={format_str(v.badge)},last_seen={last_ms}i"
         f",dwell_s={format_float((last_ms - first_ms) / 1000)},count={int(v.count)}i,rssi_max={int(v.rssi_max)}i"
-        f",rssi_mean={format_float(v.rssi_mean)},service_day=\"{v.service_day.isoformat()}\""
+        f',rssi_mean={format_float(v.rssi_mean)},service_day="{v.service_day.isoformat()}"'
         f",payload_sha256={format_str(v.payload_sha256)},received_at={to_ms(v.received_at)}i"
         f" {first_ms * NS_PER_MS + offset(v.event_id)}"
     )
@@ -244,13 +291,29 @@ def visit_line_generic(v: StoredVisit) -> str:
     """The same point through the generic encoder (the reference for ``visit_line``)."""
     return encode_line(
         VISIT.name,
-        {"checkpoint": v.checkpoint_id, "kind": v.kind, "building": v.building, "estate": v.estate,
-         "landlord": v.landlord, "gateway": v.gateway_id, "verification": v.verification.value,
-         "beacon_check": v.beacon_check.value},
-        {"event_id": v.event_id, "seq": v.seq, "badge": v.badge, "last_seen": to_ms(v.last_seen),
-         "dwell_s": (to_ms(v.last_seen) - to_ms(v.first_seen)) / 1000, "count": v.count, "rssi_max": v.rssi_max,
-         "rssi_mean": float(v.rssi_mean), "service_day": v.service_day.isoformat(),
-         "payload_sha256": v.payload_sha256, "received_at": to_ms(v.received_at)},
+        {
+            "checkpoint": v.checkpoint_id,
+            "kind": v.kind,
+            "building": v.building,
+            "estate": v.estate,
+            "landlord": v.landlord,
+            "gateway": v.gateway_id,
+            "verification": v.verification.value,
+            "beacon_check": v.beacon_check.value,
+        },
+        {
+            "event_id": v.event_id,
+            "seq": v.seq,
+            "badge": v.badge,
+            "last_seen": to_ms(v.last_seen),
+            "dwell_s": (to_ms(v.last_seen) - to_ms(v.first_seen)) / 1000,
+            "count": v.count,
+            "rssi_max": v.rssi_max,
+            "rssi_mean": float(v.rssi_mean),
+            "service_day": v.service_day.isoformat(),
+            "payload_sha256": v.payload_sha256,
+            "received_at": to_ms(v.received_at),
+        },
         visit_ns(v),
     )
 
@@ -270,41 +333,68 @@ def visit_id_line(v: StoredVisit, ns: int) -> str:
 
 def gap_line(g: SequenceGap) -> str:
     return encode_line(
-        SEQUENCE_GAP.name, {"gateway": g.gateway_id},
-        {"first_missing": g.first_missing, "last_missing": g.last_missing}, gap_ns(g),
+        SEQUENCE_GAP.name,
+        {"gateway": g.gateway_id},
+        {"first_missing": g.first_missing, "last_missing": g.last_missing},
+        gap_ns(g),
     )
 
 
 def telemetry_line(t: BeaconTelemetryRecord) -> str:
     return encode_line(
-        BEACON_TELEMETRY.name, {"checkpoint": t.checkpoint_id, "gateway": t.gateway_id},
-        {"battery_mv": t.battery_mv, "temperature_c": _float_or_none(t.temperature_c), "adv_count": t.adv_count,
-         "uptime_s": float(t.uptime_s)},
+        BEACON_TELEMETRY.name,
+        {"checkpoint": t.checkpoint_id, "gateway": t.gateway_id},
+        {
+            "battery_mv": t.battery_mv,
+            "temperature_c": _float_or_none(t.temperature_c),
+            "adv_count": t.adv_count,
+            "uptime_s": float(t.uptime_s),
+        },
         telemetry_ns(t),
     )
 
 
 def gateway_state_line(s: GatewayStateRecord) -> str:
     return encode_line(
-        GATEWAY_STATE.name, {"gateway": s.gateway_id},
-        {"online": s.online, "scanning": s.scanning, "in_service": s.in_service, "outbox_depth": s.outbox_depth,
-         "adverts_per_s": _float_or_none(s.adverts_per_s), "battery_pct": s.battery_pct},
+        GATEWAY_STATE.name,
+        {"gateway": s.gateway_id},
+        {
+            "online": s.online,
+            "scanning": s.scanning,
+            "in_service": s.in_service,
+            "outbox_depth": s.outbox_depth,
+            "adverts_per_s": _float_or_none(s.adverts_per_s),
+            "battery_pct": s.battery_pct,
+        },
         gateway_state_ns(s),
     )
 
 
 def rollup_line(r: DailyRollup, written_at_ms: int) -> str:
     fields: dict[str, FieldValue | None] = {
-        "service_day": r.service_day.isoformat(), "visits": r.visits, "expected": r.expected, "covered": r.covered,
-        "first_seen": _ms_or_none(r.first_seen), "last_seen": _ms_or_none(r.last_seen),
-        "presence_s": float(r.presence_s), "max_idle_s": float(r.max_idle_s), "mean_idle_s": float(r.mean_idle_s),
-        "chain_digest": r.chain_digest, "written_at": written_at_ms,
+        "service_day": r.service_day.isoformat(),
+        "visits": r.visits,
+        "expected": r.expected,
+        "covered": r.covered,
+        "first_seen": _ms_or_none(r.first_seen),
+        "last_seen": _ms_or_none(r.last_seen),
+        "presence_s": float(r.presence_s),
+        "max_idle_s": float(r.max_idle_s),
+        "mean_idle_s": float(r.mean_idle_s),
+        "chain_digest": r.chain_digest,
+        "written_at": written_at_ms,
     }
     return encode_line(
         CHECKPOINT_DAY.name,
-        {"checkpoint": r.checkpoint_id, "kind": r.kind, "building": r.building, "estate": r.estate,
-         "landlord": r.landlord},
-        fields, rollup_ns(r, written_at_ms),
+        {
+            "checkpoint": r.checkpoint_id,
+            "kind": r.kind,
+            "building": r.building,
+            "estate": r.estate,
+            "landlord": r.landlord,
+        },
+        fields,
+        rollup_ns(r, written_at_ms),
     )
 
 
@@ -313,9 +403,26 @@ def rollup_line(r: DailyRollup, written_at_ms: int) -> str:
 Row = Mapping[str, Any]
 
 
-_VISIT_REQUIRED = ("event_id", "gateway", "seq", "badge", "checkpoint", "kind", "estate", "landlord", "service_day",
-                   "time", "last_seen", "count", "rssi_max", "rssi_mean", "verification", "beacon_check",
-                   "received_at", "payload_sha256")
+_VISIT_REQUIRED = (
+    "event_id",
+    "gateway",
+    "seq",
+    "badge",
+    "checkpoint",
+    "kind",
+    "estate",
+    "landlord",
+    "service_day",
+    "time",
+    "last_seen",
+    "count",
+    "rssi_max",
+    "rssi_mean",
+    "verification",
+    "beacon_check",
+    "received_at",
+    "payload_sha256",
+)
 
 
 def visit_row_complete(row: Row) -> bool:
@@ -326,45 +433,70 @@ def visit_row_complete(row: Row) -> bool:
 
 def visit_from_row(row: Row) -> StoredVisit:
     return StoredVisit(
-        event_id=str(row["event_id"]), gateway_id=str(row["gateway"]), seq=int(row["seq"]), badge=str(row["badge"]),
-        checkpoint_id=str(row["checkpoint"]), kind=str(row["kind"]), building=row.get("building") or None,
-        estate=str(row["estate"]), landlord=str(row["landlord"]),
-        service_day=date.fromisoformat(str(row["service_day"])), first_seen=from_ns(int(row["time"])),
-        last_seen=from_ms(int(row["last_seen"])), count=int(row["count"]), rssi_max=int(row["rssi_max"]),
-        rssi_mean=float(row["rssi_mean"]), verification=Verification(row["verification"]),
-        beacon_check=BeaconCheck(row["beacon_check"]), received_at=from_ms(int(row["received_at"])),
+        event_id=str(row["event_id"]),
+        gateway_id=str(row["gateway"]),
+        seq=int(row["seq"]),
+        badge=str(row["badge"]),
+        checkpoint_id=str(row["checkpoint"]),
+        kind=str(row["kind"]),
+        building=row.get("building") or None,
+        estate=str(row["estate"]),
+        landlord=str(row["landlord"]),
+        service_day=date.fromisoformat(str(row["service_day"])),
+        first_seen=from_ns(int(row["time"])),
+        last_seen=from_ms(int(row["last_seen"])),
+        count=int(row["count"]),
+        rssi_max=int(row["rssi_max"]),
+        rssi_mean=float(row["rssi_mean"]),
+        verification=Verification(row["verification"]),
+        beacon_check=BeaconCheck(row["beacon_check"]),
+        received_at=from_ms(int(row["received_at"])),
         payload_sha256=str(row["payload_sha256"]),
     )
 
 
 def rejection_from_row(row: Row) -> Rejection:
     return Rejection(
-        at=from_ns(int(row["time"])), reason=RejectReason(row["reason"]), detail=str(row["detail"]),
-        topic=str(row["topic"]), gateway_id=row.get("gateway") or None, payload_sha256=str(row["payload_sha256"]),
+        at=from_ns(int(row["time"])),
+        reason=RejectReason(row["reason"]),
+        detail=str(row["detail"]),
+        topic=str(row["topic"]),
+        gateway_id=row.get("gateway") or None,
+        payload_sha256=str(row["payload_sha256"]),
         event_id=row.get("event_id"),
     )
 
 
 def gap_from_row(row: Row) -> SequenceGap:
     return SequenceGap(
-        gateway_id=str(row["gateway"]), first_missing=int(row["first_missing"]),
-        last_missing=int(row["last_missing"]), detected_at=from_ns(int(row["time"])),
+        gateway_id=str(row["gateway"]),
+        first_missing=int(row["first_missing"]),
+        last_missing=int(row["last_missing"]),
+        detected_at=from_ns(int(row["time"])),
     )
 
 
 def telemetry_from_row(row: Row) -> BeaconTelemetryRecord:
     return BeaconTelemetryRecord(
-        at=from_ns(int(row["time"])), checkpoint_id=str(row["checkpoint"]), gateway_id=str(row["gateway"]),
-        battery_mv=_int_or_none(row.get("battery_mv")), temperature_c=_float_or_none(row.get("temperature_c")),
-        adv_count=int(row["adv_count"]), uptime_s=float(row["uptime_s"]),
+        at=from_ns(int(row["time"])),
+        checkpoint_id=str(row["checkpoint"]),
+        gateway_id=str(row["gateway"]),
+        battery_mv=_int_or_none(row.get("battery_mv")),
+        temperature_c=_float_or_none(row.get("temperature_c")),
+        adv_count=int(row["adv_count"]),
+        uptime_s=float(row["uptime_s"]),
     )
 
 
 def gateway_state_from_row(row: Row) -> GatewayStateRecord:
     return GatewayStateRecord(
-        at=from_ns(int(row["time"])), gateway_id=str(row["gateway"]), online=bool(row["online"]),
-        scanning=bool(row["scanning"]), in_service=row.get("in_service"),
-        outbox_depth=_int_or_none(row.get("outbox_depth")), adverts_per_s=_float_or_none(row.get("adverts_per_s")),
+        at=from_ns(int(row["time"])),
+        gateway_id=str(row["gateway"]),
+        online=bool(row["online"]),
+        scanning=bool(row["scanning"]),
+        in_service=row.get("in_service"),
+        outbox_depth=_int_or_none(row.get("outbox_depth")),
+        adverts_per_s=_float_or_none(row.get("adverts_per_s")),
         battery_pct=_int_or_none(row.get("battery_pct")),
     )
 
@@ -372,12 +504,20 @@ def gateway_state_from_row(row: Row) -> GatewayStateRecord:
 def rollup_from_row(row: Row) -> DailyRollup:
     first, last = row.get("first_seen"), row.get("last_seen")
     return DailyRollup(
-        service_day=date.fromisoformat(str(row["service_day"])), checkpoint_id=str(row["checkpoint"]),
-        kind=str(row["kind"]), building=row.get("building") or None, estate=str(row["estate"]),
-        landlord=str(row["landlord"]), visits=int(row["visits"]), expected=int(row["expected"]),
-        covered=bool(row["covered"]), first_seen=None if first is None else from_ms(int(first)),
-        last_seen=None if last is None else from_ms(int(last)), presence_s=float(row["presence_s"]),
-        max_idle_s=float(row["max_idle_s"]), mean_idle_s=float(row["mean_idle_s"]),
+        service_day=date.fromisoformat(str(row["service_day"])),
+        checkpoint_id=str(row["checkpoint"]),
+        kind=str(row["kind"]),
+        building=row.get("building") or None,
+        estate=str(row["estate"]),
+        landlord=str(row["landlord"]),
+        visits=int(row["visits"]),
+        expected=int(row["expected"]),
+        covered=bool(row["covered"]),
+        first_seen=None if first is None else from_ms(int(first)),
+        last_seen=None if last is None else from_ms(int(last)),
+        presence_s=float(row["presence_s"]),
+        max_idle_s=float(row["max_idle_s"]),
+        mean_idle_s=float(row["mean_idle_s"]),
         chain_digest=str(row["chain_digest"]),
     )
 

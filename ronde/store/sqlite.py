@@ -152,8 +152,9 @@ class SqliteStore:
         if conn is None:
             if self._closed:
                 raise StoreUnavailable("store is closed")
-            conn = sqlite3.connect(self.path, timeout=self._busy_timeout_s, check_same_thread=False,
-                                   isolation_level=None)
+            conn = sqlite3.connect(
+                self.path, timeout=self._busy_timeout_s, check_same_thread=False, isolation_level=None
+            )
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")  # a commit is on disk before write() returns
             conn.execute("PRAGMA foreign_keys=ON")
@@ -211,29 +212,74 @@ class SqliteStore:
             if batch.rejections:
                 conn.executemany(
                     "INSERT OR IGNORE INTO rejections VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    _checked("rejections", [
-                        (schema.rejection_ns(r), r.reason.value, r.gateway_id or "", to_ms(r.at), r.detail, r.topic,
-                         r.payload_sha256, r.event_id) for r in batch.rejections]),
+                    _checked(
+                        "rejections",
+                        [
+                            (
+                                schema.rejection_ns(r),
+                                r.reason.value,
+                                r.gateway_id or "",
+                                to_ms(r.at),
+                                r.detail,
+                                r.topic,
+                                r.payload_sha256,
+                                r.event_id,
+                            )
+                            for r in batch.rejections
+                        ],
+                    ),
                 )
             if batch.gaps:
                 conn.executemany(
                     "INSERT OR IGNORE INTO gaps VALUES (?, ?, ?, ?, ?)",
-                    _checked("gaps", [(schema.gap_ns(g), g.gateway_id, to_ms(g.detected_at), g.first_missing,
-                                       g.last_missing) for g in batch.gaps]),
+                    _checked(
+                        "gaps",
+                        [
+                            (schema.gap_ns(g), g.gateway_id, to_ms(g.detected_at), g.first_missing, g.last_missing)
+                            for g in batch.gaps
+                        ],
+                    ),
                 )
             if batch.telemetry:
                 conn.executemany(
                     "INSERT OR IGNORE INTO telemetry VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    _checked("telemetry", [
-                        (schema.telemetry_ns(t), t.checkpoint_id, t.gateway_id, to_ms(t.at), t.battery_mv,
-                         t.temperature_c, t.adv_count, float(t.uptime_s)) for t in batch.telemetry]),
+                    _checked(
+                        "telemetry",
+                        [
+                            (
+                                schema.telemetry_ns(t),
+                                t.checkpoint_id,
+                                t.gateway_id,
+                                to_ms(t.at),
+                                t.battery_mv,
+                                t.temperature_c,
+                                t.adv_count,
+                                float(t.uptime_s),
+                            )
+                            for t in batch.telemetry
+                        ],
+                    ),
                 )
             if batch.gateway_states:
                 conn.executemany(
                     "INSERT OR IGNORE INTO gateway_states VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    _checked("gateway_states", [
-                        (schema.gateway_state_ns(s), s.gateway_id, to_ms(s.at), s.online, s.scanning, s.in_service,
-                         s.outbox_depth, s.adverts_per_s, s.battery_pct) for s in batch.gateway_states]),
+                    _checked(
+                        "gateway_states",
+                        [
+                            (
+                                schema.gateway_state_ns(s),
+                                s.gateway_id,
+                                to_ms(s.at),
+                                s.online,
+                                s.scanning,
+                                s.in_service,
+                                s.outbox_depth,
+                                s.adverts_per_s,
+                                s.battery_pct,
+                            )
+                            for s in batch.gateway_states
+                        ],
+                    ),
                 )
 
     def write_rollups(self, rollups: Sequence[DailyRollup]) -> None:
@@ -251,7 +297,7 @@ class SqliteStore:
         ids = sorted({k.event_id for k in keys})
         found: set[str] = set()
         for i in range(0, len(ids), _MAX_PARAMS):
-            chunk = ids[i:i + _MAX_PARAMS]
+            chunk = ids[i : i + _MAX_PARAMS]
             rows = self._query(f"SELECT event_id FROM visits WHERE event_id IN ({_marks(chunk)})", chunk)
             found.update(row[0] for row in rows)
         return found
@@ -281,7 +327,7 @@ class SqliteStore:
         wanted = sorted({d.isoformat() for d in days})
         out: list[StoredVisit] = []
         for i in range(0, len(wanted), _MAX_PARAMS):
-            chunk = wanted[i:i + _MAX_PARAMS]
+            chunk = wanted[i : i + _MAX_PARAMS]
             sql = f"SELECT {_VISIT_COLUMNS} FROM visits WHERE service_day IN ({_marks(chunk)})"
             params: list[Any] = list(chunk)
             if landlord is not None:
@@ -313,7 +359,7 @@ class SqliteStore:
         digests = sorted({d for _, d in wanted})
         found: set[tuple[str, str]] = set()
         for i in range(0, len(digests), _MAX_PARAMS):
-            chunk = digests[i:i + _MAX_PARAMS]
+            chunk = digests[i : i + _MAX_PARAMS]
             rows = self._query(
                 f"SELECT topic, payload_sha256 FROM rejections WHERE at >= ? AND payload_sha256 IN ({_marks(chunk)})",
                 [since, *chunk],
@@ -329,16 +375,25 @@ class SqliteStore:
         index entries instead of sorting every rejection of the window."""
         lo, hi = ceil_ms(start), ceil_ms(end)
         way = " DESC" if newest_first else ""
-        sql = (f"SELECT * FROM rejections WHERE ts_ns >= ? AND ts_ns < ? AND at >= ? AND at < ? "
-               f"ORDER BY ts_ns{way}, reason{way}, gateway_id{way}")
+        sql = (
+            f"SELECT * FROM rejections WHERE ts_ns >= ? AND ts_ns < ? AND at >= ? AND at < ? "
+            f"ORDER BY ts_ns{way}, reason{way}, gateway_id{way}"
+        )
         params: list[Any] = [_int64(lo * schema.NS_PER_MS), _int64(hi * schema.NS_PER_MS), lo, hi]
         if limit is not None:
             sql += " LIMIT ?"
             params.append(max(0, limit))
         rows = self._query(sql, params)
         return [
-            Rejection(at=from_ms(r["at"]), reason=RejectReason(r["reason"]), detail=r["detail"], topic=r["topic"],
-                      gateway_id=r["gateway_id"] or None, payload_sha256=r["payload_sha256"], event_id=r["event_id"])
+            Rejection(
+                at=from_ms(r["at"]),
+                reason=RejectReason(r["reason"]),
+                detail=r["detail"],
+                topic=r["topic"],
+                gateway_id=r["gateway_id"] or None,
+                payload_sha256=r["payload_sha256"],
+                event_id=r["event_id"],
+            )
             for r in rows
         ]
 
@@ -354,8 +409,15 @@ class SqliteStore:
             "SELECT * FROM gaps WHERE detected_at >= ? AND detected_at < ? ORDER BY ts_ns, gateway_id",
             (ceil_ms(start), ceil_ms(end)),
         )
-        return [SequenceGap(gateway_id=r["gateway_id"], first_missing=r["first_missing"],
-                            last_missing=r["last_missing"], detected_at=from_ms(r["detected_at"])) for r in rows]
+        return [
+            SequenceGap(
+                gateway_id=r["gateway_id"],
+                first_missing=r["first_missing"],
+                last_missing=r["last_missing"],
+                detected_at=from_ms(r["detected_at"]),
+            )
+            for r in rows
+        ]
 
     def latest_telemetry(self) -> dict[str, BeaconTelemetryRecord]:
         rows = self._query(
@@ -364,9 +426,14 @@ class SqliteStore:
         )
         return {
             r["checkpoint_id"]: BeaconTelemetryRecord(
-                at=from_ms(r["at"]), checkpoint_id=r["checkpoint_id"], gateway_id=r["gateway_id"],
-                battery_mv=r["battery_mv"], temperature_c=r["temperature_c"], adv_count=r["adv_count"],
-                uptime_s=r["uptime_s"])
+                at=from_ms(r["at"]),
+                checkpoint_id=r["checkpoint_id"],
+                gateway_id=r["gateway_id"],
+                battery_mv=r["battery_mv"],
+                temperature_c=r["temperature_c"],
+                adv_count=r["adv_count"],
+                uptime_s=r["uptime_s"],
+            )
             for r in rows
         }
 
@@ -377,9 +444,15 @@ class SqliteStore:
         )
         return {
             r["gateway_id"]: GatewayStateRecord(
-                at=from_ms(r["at"]), gateway_id=r["gateway_id"], online=bool(r["online"]),
-                scanning=bool(r["scanning"]), in_service=None if r["in_service"] is None else bool(r["in_service"]),
-                outbox_depth=r["outbox_depth"], adverts_per_s=r["adverts_per_s"], battery_pct=r["battery_pct"])
+                at=from_ms(r["at"]),
+                gateway_id=r["gateway_id"],
+                online=bool(r["online"]),
+                scanning=bool(r["scanning"]),
+                in_service=None if r["in_service"] is None else bool(r["in_service"]),
+                outbox_depth=r["outbox_depth"],
+                adverts_per_s=r["adverts_per_s"],
+                battery_pct=r["battery_pct"],
+            )
             for r in rows
         }
 
@@ -467,38 +540,87 @@ def _marks(values: Sequence[object]) -> str:
 
 def _visit_params(v: StoredVisit) -> tuple[Any, ...]:
     return (
-        v.event_id, to_ms(v.first_seen), to_ms(v.last_seen), v.gateway_id, v.seq, v.badge, v.checkpoint_id, v.kind,
-        v.building or None, v.estate, v.landlord, v.service_day.isoformat(), v.count, v.rssi_max, float(v.rssi_mean),
-        v.verification.value, v.beacon_check.value, to_ms(v.received_at), v.payload_sha256,
+        v.event_id,
+        to_ms(v.first_seen),
+        to_ms(v.last_seen),
+        v.gateway_id,
+        v.seq,
+        v.badge,
+        v.checkpoint_id,
+        v.kind,
+        v.building or None,
+        v.estate,
+        v.landlord,
+        v.service_day.isoformat(),
+        v.count,
+        v.rssi_max,
+        float(v.rssi_mean),
+        v.verification.value,
+        v.beacon_check.value,
+        to_ms(v.received_at),
+        v.payload_sha256,
     )
 
 
 def _visit(r: sqlite3.Row) -> StoredVisit:
     return StoredVisit(
-        event_id=r["event_id"], gateway_id=r["gateway_id"], seq=r["seq"], badge=r["badge"],
-        checkpoint_id=r["checkpoint_id"], kind=r["kind"], building=r["building"], estate=r["estate"],
-        landlord=r["landlord"], service_day=date.fromisoformat(r["service_day"]), first_seen=from_ms(r["first_seen"]),
-        last_seen=from_ms(r["last_seen"]), count=r["count"], rssi_max=r["rssi_max"], rssi_mean=r["rssi_mean"],
-        verification=Verification(r["verification"]), beacon_check=BeaconCheck(r["beacon_check"]),
-        received_at=from_ms(r["received_at"]), payload_sha256=r["payload_sha256"],
+        event_id=r["event_id"],
+        gateway_id=r["gateway_id"],
+        seq=r["seq"],
+        badge=r["badge"],
+        checkpoint_id=r["checkpoint_id"],
+        kind=r["kind"],
+        building=r["building"],
+        estate=r["estate"],
+        landlord=r["landlord"],
+        service_day=date.fromisoformat(r["service_day"]),
+        first_seen=from_ms(r["first_seen"]),
+        last_seen=from_ms(r["last_seen"]),
+        count=r["count"],
+        rssi_max=r["rssi_max"],
+        rssi_mean=r["rssi_mean"],
+        verification=Verification(r["verification"]),
+        beacon_check=BeaconCheck(r["beacon_check"]),
+        received_at=from_ms(r["received_at"]),
+        payload_sha256=r["payload_sha256"],
     )
 
 
 def _rollup_params(r: DailyRollup) -> tuple[Any, ...]:
     return (
-        r.service_day.isoformat(), r.checkpoint_id, r.kind, r.building or None, r.estate, r.landlord, r.visits,
-        r.expected, r.covered, None if r.first_seen is None else to_ms(r.first_seen),
-        None if r.last_seen is None else to_ms(r.last_seen), float(r.presence_s), float(r.max_idle_s),
-        float(r.mean_idle_s), r.chain_digest,
+        r.service_day.isoformat(),
+        r.checkpoint_id,
+        r.kind,
+        r.building or None,
+        r.estate,
+        r.landlord,
+        r.visits,
+        r.expected,
+        r.covered,
+        None if r.first_seen is None else to_ms(r.first_seen),
+        None if r.last_seen is None else to_ms(r.last_seen),
+        float(r.presence_s),
+        float(r.max_idle_s),
+        float(r.mean_idle_s),
+        r.chain_digest,
     )
 
 
 def _rollup(r: sqlite3.Row) -> DailyRollup:
     return DailyRollup(
-        service_day=date.fromisoformat(r["service_day"]), checkpoint_id=r["checkpoint_id"], kind=r["kind"],
-        building=r["building"], estate=r["estate"], landlord=r["landlord"], visits=r["visits"],
-        expected=r["expected"], covered=bool(r["covered"]),
+        service_day=date.fromisoformat(r["service_day"]),
+        checkpoint_id=r["checkpoint_id"],
+        kind=r["kind"],
+        building=r["building"],
+        estate=r["estate"],
+        landlord=r["landlord"],
+        visits=r["visits"],
+        expected=r["expected"],
+        covered=bool(r["covered"]),
         first_seen=None if r["first_seen"] is None else from_ms(r["first_seen"]),
-        last_seen=None if r["last_seen"] is None else from_ms(r["last_seen"]), presence_s=r["presence_s"],
-        max_idle_s=r["max_idle_s"], mean_idle_s=r["mean_idle_s"], chain_digest=r["chain_digest"],
+        last_seen=None if r["last_seen"] is None else from_ms(r["last_seen"]),
+        presence_s=r["presence_s"],
+        max_idle_s=r["max_idle_s"],
+        mean_idle_s=r["mean_idle_s"],
+        chain_digest=r["chain_digest"],
     )

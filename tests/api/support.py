@@ -74,18 +74,38 @@ def paris(day: date, hh: int, mm: int) -> datetime:
 _seq = {"n": 0}
 
 
-def visit(registry: Registry, checkpoint_id: str, start: datetime, minutes: float, *, badge: str = "EQUIPE-A",
-          gateway: str = "gw-mordacs-1") -> StoredVisit:
+def visit(
+    registry: Registry,
+    checkpoint_id: str,
+    start: datetime,
+    minutes: float,
+    *,
+    badge: str = "EQUIPE-A",
+    gateway: str = "gw-mordacs-1",
+) -> StoredVisit:
     c = registry.checkpoints[checkpoint_id]
     _seq["n"] += 1
     n = _seq["n"]
     day = ServiceCalendar().service_day(start)
     assert day is not None
     return StoredVisit(
-        event_id=f"01JD{n:022d}", gateway_id=gateway, seq=n, badge=badge, checkpoint_id=c.id, kind=str(c.kind),
-        building=c.building, estate=c.estate, landlord=c.landlord, service_day=day, first_seen=start,
-        last_seen=start + timedelta(minutes=minutes), count=int(minutes * 60) + 1, rssi_max=-60, rssi_mean=-70.0,
-        verification=Verification.SIGNED, beacon_check=BeaconCheck.STATIC,
+        event_id=f"01JD{n:022d}",
+        gateway_id=gateway,
+        seq=n,
+        badge=badge,
+        checkpoint_id=c.id,
+        kind=str(c.kind),
+        building=c.building,
+        estate=c.estate,
+        landlord=c.landlord,
+        service_day=day,
+        first_seen=start,
+        last_seen=start + timedelta(minutes=minutes),
+        count=int(minutes * 60) + 1,
+        rssi_max=-60,
+        rssi_mean=-70.0,
+        verification=Verification.SIGNED,
+        beacon_check=BeaconCheck.STATIC,
         received_at=start + timedelta(minutes=minutes, seconds=2),
         payload_sha256=hashlib.sha256(f"payload-{n}".encode()).hexdigest(),
     )
@@ -106,17 +126,30 @@ def sample_visits(registry: Registry) -> list[StoredVisit]:
 
 def fill(store: SqliteStore, registry: Registry) -> list[StoredVisit]:
     visits = sample_visits(registry)
-    store.write(WriteBatch(
-        visits=tuple(visits),
-        rejections=(Rejection(NOW - timedelta(hours=1), RejectReason.UNKNOWN_BEACON, "no such beacon",
-                              "ronde/v1/gw/gw-mordacs-1/visit", "gw-mordacs-1", "ab" * 32, None),),
-        gaps=(SequenceGap("gw-mordacs-1", 7, 9, NOW - timedelta(minutes=30)),),
-        telemetry=(BeaconTelemetryRecord(NOW - timedelta(hours=2), PH_CP2, "gw-mordacs-1", 2100, 12.5, 100, 3600.0),),
-        gateway_states=(
-            GatewayStateRecord(NOW - timedelta(minutes=1), "gw-mordacs-1", True, True, True),
-            GatewayStateRecord(NOW - timedelta(hours=3), "gw-bois-1", False, False, True),
-        ),
-    ))
+    store.write(
+        WriteBatch(
+            visits=tuple(visits),
+            rejections=(
+                Rejection(
+                    NOW - timedelta(hours=1),
+                    RejectReason.UNKNOWN_BEACON,
+                    "no such beacon",
+                    "ronde/v1/gw/gw-mordacs-1/visit",
+                    "gw-mordacs-1",
+                    "ab" * 32,
+                    None,
+                ),
+            ),
+            gaps=(SequenceGap("gw-mordacs-1", 7, 9, NOW - timedelta(minutes=30)),),
+            telemetry=(
+                BeaconTelemetryRecord(NOW - timedelta(hours=2), PH_CP2, "gw-mordacs-1", 2100, 12.5, 100, 3600.0),
+            ),
+            gateway_states=(
+                GatewayStateRecord(NOW - timedelta(minutes=1), "gw-mordacs-1", True, True, True),
+                GatewayStateRecord(NOW - timedelta(hours=3), "gw-bois-1", False, False, True),
+            ),
+        )
+    )
     return visits
 
 
@@ -129,15 +162,15 @@ def opdb_box() -> SecretBox:
     return SecretBox.from_text(OPDB_SECRET_KEY)
 
 
-def make_database(tmp: Path, registry: Registry | None = None,
-                  tokens: Mapping[str, Principal] | None = None) -> Engine:
+def make_database(tmp: Path, registry: Registry | None = None, tokens: Mapping[str, Principal] | None = None) -> Engine:
     """A migrated SQLite operational database holding ``registry`` (default: the sample estate) and the
     tokens (default: ``TOKENS``), imported by the opdb import code. Built once per content and copied."""
     registry = registry or load_default_estate()
     tokens = TOKENS if tokens is None else tokens
     data = registry_to_data(registry, secrets=True)
-    key = hashlib.sha256(json.dumps([data, sorted((t, repr(p)) for t, p in tokens.items())],
-                                    sort_keys=True).encode()).hexdigest()
+    key = hashlib.sha256(
+        json.dumps([data, sorted((t, repr(p)) for t, p in tokens.items())], sort_keys=True).encode()
+    ).hexdigest()
     template = _TEMPLATES.get(key)
     if template is None:
         folder = Path(tempfile.mkdtemp(prefix="ronde-opdb-template-"))
@@ -145,8 +178,9 @@ def make_database(tmp: Path, registry: Registry | None = None,
         template = folder / "opdb.db"
         engine = make_engine(f"sqlite:///{template}")
         upgrade(engine)
-        import_records(engine, opdb_box(), estate=EstateDocument.model_validate(data), tokens=token_entries(tokens),
-                       author="tests")
+        import_records(
+            engine, opdb_box(), estate=EstateDocument.model_validate(data), tokens=token_entries(tokens), author="tests"
+        )
         engine.dispose()
         _TEMPLATES[key] = template
     target = tmp / "opdb.db"
@@ -154,8 +188,9 @@ def make_database(tmp: Path, registry: Registry | None = None,
     return make_engine(f"sqlite:///{target}")
 
 
-def make_app(tmp: Path, *, store: SqliteStore | None = None, registry: Registry | None = None,
-             access_log: bool = True) -> tuple[FastAPI, SqliteStore, Registry]:
+def make_app(
+    tmp: Path, *, store: SqliteStore | None = None, registry: Registry | None = None, access_log: bool = True
+) -> tuple[FastAPI, SqliteStore, Registry]:
     """The API as ``ronde api serve`` builds it: on an operational database (registry, tokens, sessions) and a
     SQLite store. ``access_log``: the JSONL file in ``tmp`` (its tests read the file), else the database's."""
     registry = registry or load_default_estate()
@@ -165,7 +200,11 @@ def make_app(tmp: Path, *, store: SqliteStore | None = None, registry: Registry 
         fill(store, registry)
     engine = make_database(tmp, registry)
     app = create_app_on_database(
-        ApiSettings(), store, engine, box=opdb_box(), clock=lambda: NOW,
+        ApiSettings(),
+        store,
+        engine,
+        box=opdb_box(),
+        clock=lambda: NOW,
         access_log=AccessLog(tmp / "access.jsonl") if access_log else None,
     )
     app.state.opdb_engine = engine

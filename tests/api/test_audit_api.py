@@ -58,8 +58,9 @@ def test_csv_and_pdf_carry_the_digest(client: TestClient) -> None:
     assert pdf.headers["x-ronde-chain-digest"] == digest
 
 
-def test_zip_verifies_against_the_store_then_fails_after_an_edit(client: TestClient, store: SqliteStore,
-                                                                 tmp_path: Path) -> None:
+def test_zip_verifies_against_the_store_then_fails_after_an_edit(
+    client: TestClient, store: SqliteStore, tmp_path: Path
+) -> None:
     r = client.get(BASE + ".zip", params=PERIOD, headers=auth("tok-ph"))
     assert r.status_code == 200
     with zipfile.ZipFile(io.BytesIO(r.content)) as z:
@@ -98,13 +99,17 @@ def test_every_audit_read_is_logged(app: FastAPI, client: TestClient, tmp_path: 
     assert log.status_code == 200
     entries = log.json()
     got = [(e["who"], e["role"], e["what"]) for e in entries]
-    assert got[:3] == [("audit-ph", "landlord", "audit.report.csv"), ("chef-equipe", "supervisor", "audit.report.pdf"),
-                       ("audit-ph", "landlord", "events.checkpoint")]
+    assert got[:3] == [
+        ("audit-ph", "landlord", "audit.report.csv"),
+        ("chef-equipe", "supervisor", "audit.report.pdf"),
+        ("audit-ph", "landlord", "events.checkpoint"),
+    ]
     assert entries[0]["at"] == "2026-11-26T19:00:00Z"
     assert "landlord=paris-habitat first=2026-11-01 last=2026-11-26" in entries[0]["target"]
     probes = [e for e in entries if e["who"] == "audit-3f"]
     assert [(e["what"], e["status"], e["denied"]) for e in probes] == [
-        ("GET /api/v1/audit/landlords/{landlord_id}/report", 404, True)]
+        ("GET /api/v1/audit/landlords/{landlord_id}/report", 404, True)
+    ]
     assert not any(e["denied"] for e in entries if e["who"] != "audit-3f")
     # the log is an append-only JSONL file, and reading it is itself logged
     path = app.state.ronde.access_log.path

@@ -34,8 +34,9 @@ def test_token_file_holds_only_hashes(tmp_path: Path) -> None:
     assert book.authenticate(secret) == Principal("audit-ph", Role.LANDLORD, "paris-habitat")
     assert book.authenticate(secret + "x") is None
     data = yaml.safe_load(text)
-    assert data == {"tokens": [{"sha256": hash_token(secret), "name": "audit-ph", "role": "landlord",
-                                "landlord": "paris-habitat"}]}
+    assert data == {
+        "tokens": [{"sha256": hash_token(secret), "name": "audit-ph", "role": "landlord", "landlord": "paris-habitat"}]
+    }
 
 
 @pytest.mark.parametrize(
@@ -73,8 +74,14 @@ def test_missing_or_unknown_token_is_401(client: TestClient) -> None:
 
 
 def test_gateway_token_reads_nothing(client: TestClient) -> None:
-    for path in ("/api/v1/me", "/api/v1/landlords", "/api/v1/checkpoints", "/api/v1/coverage/landlords",
-                 "/api/v1/supervision/rejections", "/api/v1/gateways"):
+    for path in (
+        "/api/v1/me",
+        "/api/v1/landlords",
+        "/api/v1/checkpoints",
+        "/api/v1/coverage/landlords",
+        "/api/v1/supervision/rejections",
+        "/api/v1/gateways",
+    ):
         r = client.get(path, headers=auth("tok-gw"))
         assert r.status_code == 403, path
         assert "publish" in r.json()["detail"]
@@ -85,8 +92,12 @@ def test_cookie_authenticates_reads_but_not_writes(client: TestClient) -> None:
     client.cookies.set(SESSION_COOKIE, "tok-admin")  # the token itself is not a session
     assert client.get("/api/v1/me").status_code == 401
     client.cookies.clear()
-    r = client.post("/login", content="token=tok-admin", headers={"content-type": "application/x-www-form-urlencoded"},
-                    follow_redirects=False)
+    r = client.post(
+        "/login",
+        content="token=tok-admin",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     assert client.cookies[SESSION_COOKIE] != "tok-admin"
     assert client.get("/api/v1/me").json()["role"] == "admin"
@@ -101,8 +112,10 @@ def test_landlord_token_for_a_landlord_not_in_the_registry_is_refused(tmp_path: 
 
     app, store, _ = make_app(tmp_path)
     app.state.ronde = app.state.ronde.__class__(
-        **{**{f: getattr(app.state.ronde, f) for f in app.state.ronde.__dataclass_fields__},
-           "tokens": TokenBook.from_tokens({"t": Principal("x", Role.LANDLORD, "ghost")})}
+        **{
+            **{f: getattr(app.state.ronde, f) for f in app.state.ronde.__dataclass_fields__},
+            "tokens": TokenBook.from_tokens({"t": Principal("x", Role.LANDLORD, "ghost")}),
+        }
     )
     with TestClient(app) as c:
         assert c.get("/api/v1/me", headers=auth("t")).status_code == 403
@@ -115,7 +128,8 @@ def test_token_file_example_in_the_docs_is_valid() -> None:
     book = TokenBook(read_token_file_text(block).tokens)
     assert book.authenticate("example-supervisor-token") == Principal("supervision", Role.SUPERVISOR)
     assert book.authenticate("example-landlord-token") == Principal(
-        "audit-paris-habitat", Role.LANDLORD, "paris-habitat")
+        "audit-paris-habitat", Role.LANDLORD, "paris-habitat"
+    )
 
 
 def read_token_file_text(text: str) -> TokenFile:

@@ -57,9 +57,18 @@ def browser() -> Iterator[WebDriver]:
     profile = tempfile.mkdtemp(prefix="ronde-chromium-")
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 f"--user-data-dir={profile}", "--window-size=1280,1400"):
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+        "--window-size=1280,1400",
+    ):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # console, CSP violations included
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
@@ -134,8 +143,9 @@ def test_timeline_and_audit_pages_for_a_landlord(browser: WebDriver, base_url: s
     links = browser.find_elements(By.CSS_SELECTOR, "a[data-ext]")
     assert {a.get_attribute("data-ext") for a in links} == {"csv", "pdf", "zip"}
     first = browser.find_element(By.NAME, "first")
-    browser.execute_script("arguments[0].value = '2026-11-02'; arguments[0].dispatchEvent(new Event('change', "
-                           "{bubbles: true}));", first)
+    browser.execute_script(
+        "arguments[0].value = '2026-11-02'; arguments[0].dispatchEvent(new Event('change', {bubbles: true}));", first
+    )
     href = browser.find_element(By.ID, "dl-csv").get_attribute("href") or ""
     assert "first=2026-11-02" in href
     assert "/landlords/paris-habitat/report.csv" in href
@@ -152,9 +162,17 @@ def _console(browser: WebDriver) -> list[str]:
 def test_pages_load_under_their_csp_without_violations(browser: WebDriver, base_url: str) -> None:
     _login(browser, base_url, "tok-admin")
     _console(browser)  # drop what the sign-in left
-    pages = ["/ui", "/ui?lang=en", "/ui/landlords/paris-habitat", "/ui/plan", "/ui/plan?estate=mordacs",
-             f"/ui/checkpoints/{PH_CP}?first=2026-11-25&last=2026-11-26", "/ui/audit", "/ui/supervision",
-             "/login"]
+    pages = [
+        "/ui",
+        "/ui?lang=en",
+        "/ui/landlords/paris-habitat",
+        "/ui/plan",
+        "/ui/plan?estate=mordacs",
+        f"/ui/checkpoints/{PH_CP}?first=2026-11-25&last=2026-11-26",
+        "/ui/audit",
+        "/ui/supervision",
+        "/login",
+    ]
     for path in pages:
         browser.get(f"{base_url}{path}")
         WebDriverWait(browser, 15).until(lambda d: d.execute_script("return document.readyState") == "complete")
@@ -166,8 +184,9 @@ def test_pages_load_under_their_csp_without_violations(browser: WebDriver, base_
     colour = browser.find_element(By.TAG_NAME, "header").value_of_css_property("background-color")
     assert colour in ("rgba(0, 95, 143, 1)", "rgb(0, 95, 143)")
     first = browser.find_element(By.NAME, "first")
-    browser.execute_script("arguments[0].value = '2026-11-03'; arguments[0].dispatchEvent(new Event('change', "
-                           "{bubbles: true}));", first)
+    browser.execute_script(
+        "arguments[0].value = '2026-11-03'; arguments[0].dispatchEvent(new Event('change', {bubbles: true}));", first
+    )
     assert "first=2026-11-03" in (browser.find_element(By.ID, "dl-pdf").get_attribute("href") or "")
     # and the policy is really in force: markup with an inline style and an inline script is refused
     _console(browser)

@@ -22,8 +22,23 @@ from tests.support.services import free_port
 
 def test_token_command_prints_the_token_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     tokens = tmp_path / "tokens.yaml"
-    assert main(["api", "token", "--tokens", str(tokens), "--name", "ph", "--role", "landlord",
-                 "--landlord", "paris-habitat"]) == 0
+    assert (
+        main(
+            [
+                "api",
+                "token",
+                "--tokens",
+                str(tokens),
+                "--name",
+                "ph",
+                "--role",
+                "landlord",
+                "--landlord",
+                "paris-habitat",
+            ]
+        )
+        == 0
+    )
     secret = capsys.readouterr().out.strip()
     assert secret.startswith("rnd_")
     assert secret not in tokens.read_text()
@@ -69,14 +84,43 @@ def test_serve_runs_the_api(tmp_path: Path) -> None:
     tokens = tmp_path / "tokens.yaml"
     port = free_port()
     out = subprocess.run(
-        [sys.executable, "-m", "ronde.cli", "api", "token", "--tokens", str(tokens), "--name", "sup",
-         "--role", "supervisor"], capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-m",
+            "ronde.cli",
+            "api",
+            "token",
+            "--tokens",
+            str(tokens),
+            "--name",
+            "sup",
+            "--role",
+            "supervisor",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     secret = out.stdout.strip()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "ronde.cli", "api", "serve", "--store", f"sqlite://{tmp_path / 'ronde.db'}",
-         "--tokens", str(tokens), "--port", str(port), "--access-log", str(tmp_path / "access.jsonl")],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        [
+            sys.executable,
+            "-m",
+            "ronde.cli",
+            "api",
+            "serve",
+            "--store",
+            f"sqlite://{tmp_path / 'ronde.db'}",
+            "--tokens",
+            str(tokens),
+            "--port",
+            str(port),
+            "--access-log",
+            str(tmp_path / "access.jsonl"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:
         deadline = time.monotonic() + 30
@@ -90,8 +134,10 @@ def test_serve_runs_the_api(tmp_path: Path) -> None:
                     raise AssertionError("ronde api serve did not come up") from None
                 time.sleep(0.2)
         assert health["checkpoints"] == 82
-        req = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/coverage/checkpoints?day=2026-11-25",
-                                     headers={"Authorization": f"Bearer {secret}"})
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/v1/coverage/checkpoints?day=2026-11-25",
+            headers={"Authorization": f"Bearer {secret}"},
+        )
         with urllib.request.urlopen(req, timeout=5) as r:
             rows = {x["checkpoint_id"]: x for x in json.loads(r.read())}
         assert rows[PH_CP]["visits"] == 2

@@ -31,7 +31,11 @@ def test_checkpoint_day_visits_first_last_covered(client: TestClient) -> None:
     assert len(rows) == 82
     a = rows[PH_CP]
     assert (a["visits"], a["first_seen"], a["last_seen"], a["covered"]) == (
-        2, "2026-11-25T15:30:00Z", "2026-11-25T19:04:00Z", True)
+        2,
+        "2026-11-25T15:30:00Z",
+        "2026-11-25T19:04:00Z",
+        True,
+    )
     assert a["presence_s"] == 540.0
     assert a["availability"] == "visited"
     assert a["partial"] is False
@@ -47,7 +51,11 @@ def test_evening_in_progress_is_partial(client: TestClient) -> None:
     rows = _by_id(client.get("/api/v1/coverage/checkpoints", params={"day": "2026-11-26"}, headers=SUPER).json())
     a = rows[PH_CP]
     assert (a["visits"], a["first_seen"], a["last_seen"], a["partial"]) == (
-        1, "2026-11-26T18:30:00Z", "2026-11-26T18:35:00Z", True)
+        1,
+        "2026-11-26T18:30:00Z",
+        "2026-11-26T18:35:00Z",
+        True,
+    )
     assert rows[F3_CP2]["visits"] == 1
     assert rows[PH_CP2]["visits"] == 0
     # the default day is the last service day that has begun: tonight
@@ -56,9 +64,12 @@ def test_evening_in_progress_is_partial(client: TestClient) -> None:
 
 
 def test_landlord_share_per_evening_and_period(client: TestClient) -> None:
-    rows = {g["id"]: g for g in client.get("/api/v1/coverage/landlords",
-                                            params={"first": "2026-11-25", "last": "2026-11-26"},
-                                            headers=SUPER).json()}
+    rows = {
+        g["id"]: g
+        for g in client.get(
+            "/api/v1/coverage/landlords", params={"first": "2026-11-25", "last": "2026-11-26"}, headers=SUPER
+        ).json()
+    }
     assert len(rows) == 6
     ph = rows["paris-habitat"]
     assert ph["checkpoints"] == 36
@@ -74,8 +85,11 @@ def test_landlord_share_per_evening_and_period(client: TestClient) -> None:
     assert f3["period"]["covered_share"] == 2 / 28
     toit = rows["toit-et-joie"]
     assert toit["period"]["covered"] == 0
-    one = client.get("/api/v1/coverage/landlords/paris-habitat", params={"first": "2026-11-25", "last": "2026-11-25"},
-                     headers=auth("tok-ph")).json()
+    one = client.get(
+        "/api/v1/coverage/landlords/paris-habitat",
+        params={"first": "2026-11-25", "last": "2026-11-25"},
+        headers=auth("tok-ph"),
+    ).json()
     assert one["days"][0]["visited"] == 2
     assert one["period"]["visited_share"] == 2 / 36
 
@@ -97,8 +111,11 @@ def test_buildings_and_estates(client: TestClient) -> None:
 
 
 def test_idleness_now_and_over_the_period(client: TestClient) -> None:
-    rows = _by_id(client.get("/api/v1/coverage/idleness", params={"first": "2026-11-25", "last": "2026-11-26"},
-                             headers=SUPER).json())
+    rows = _by_id(
+        client.get(
+            "/api/v1/coverage/idleness", params={"first": "2026-11-25", "last": "2026-11-26"}, headers=SUPER
+        ).json()
+    )
     assert rows[PH_CP]["current_idle_s"] == 25 * 60  # 19:35 → 20:00
     assert rows[F3_CP2]["current_idle_s"] == (1 * 60 + 58) * 60  # 18:02 → 20:00
     # hall B: Wednesday 16:43 → 22:15, then Thursday 16:00 → 20:00, nights excluded
@@ -110,14 +127,17 @@ def test_idleness_now_and_over_the_period(client: TestClient) -> None:
     assert PH_CP not in stale
     assert PH_CP2 in stale
     assert F3_CP2 in stale
-    assert PH_CP in {r["checkpoint_id"] for r in client.get("/api/v1/supervision/stale",
-                                                            params={"threshold_min": 10}, headers=SUPER).json()}
+    assert PH_CP in {
+        r["checkpoint_id"]
+        for r in client.get("/api/v1/supervision/stale", params={"threshold_min": 10}, headers=SUPER).json()
+    }
 
 
 def test_fair_share(client: TestClient) -> None:
     params = {"first": "2026-11-25", "last": "2026-11-26"}
-    rows = {r["landlord"]: r for r in client.get("/api/v1/coverage/fair-share", params=params, headers=SUPER)
-            .json()["rows"]}
+    rows = {
+        r["landlord"]: r for r in client.get("/api/v1/coverage/fair-share", params=params, headers=SUPER).json()["rows"]
+    }
     assert rows["paris-habitat"]["presence_s"] == 540 + 180 + 300
     assert rows["immobiliere-3f"]["presence_s"] == 360 + 120
     assert rows["paris-habitat"]["presence_share"] == 1020 / 1500
@@ -147,8 +167,12 @@ def test_closed_days_are_read_from_rollups(client: TestClient, store: SqliteStor
 
 
 def test_bad_periods_are_422(client: TestClient) -> None:
-    for params in ({"first": "2026-11-26", "last": "2026-11-01"}, {"first": "1990-01-01", "last": "2026-11-01"},
-                   {"first": "2020-01-01", "last": "2026-11-01"}, {"first": "not-a-date"}):
+    for params in (
+        {"first": "2026-11-26", "last": "2026-11-01"},
+        {"first": "1990-01-01", "last": "2026-11-01"},
+        {"first": "2020-01-01", "last": "2026-11-01"},
+        {"first": "not-a-date"},
+    ):
         r = client.get("/api/v1/coverage/landlords", params=params, headers=SUPER)
         assert r.status_code == 422, params
         assert r.json()["code"] == "validation"

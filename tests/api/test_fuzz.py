@@ -39,7 +39,10 @@ schema = schemathesis.openapi.from_asgi("/api/openapi.json", _APP)
 
 
 CONFORMANCE = [
-    not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
 ]
 
 
@@ -57,8 +60,13 @@ def send(case: Case[Any], token: str) -> httpx.Response:
         data = kw["data"]
         body["content" if isinstance(data, bytes | str) else "data"] = data
     response: httpx.Response = _CLIENT.request(
-        kw["method"], kw["url"], headers=kw.get("headers"), params=kw.get("params"),
-        cookies=kw.get("cookies") or None, follow_redirects=False, **body,
+        kw["method"],
+        kw["url"],
+        headers=kw.get("headers"),
+        params=kw.get("params"),
+        cookies=kw.get("cookies") or None,
+        follow_redirects=False,
+        **body,
     )
     return response
 

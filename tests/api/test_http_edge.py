@@ -14,11 +14,16 @@ from fastapi.testclient import TestClient
 from ronde.api.access_log import AccessLog
 from tests.api.support import F3_CP, PH_CP, auth
 
-PAGES = ("/ui", "/ui/landlords/paris-habitat", "/ui/plan", f"/ui/checkpoints/{PH_CP}", "/ui/audit",
-         "/ui/supervision")
+PAGES = ("/ui", "/ui/landlords/paris-habitat", "/ui/plan", f"/ui/checkpoints/{PH_CP}", "/ui/audit", "/ui/supervision")
 PAGE_CSP = {
-    "default-src": "'none'", "script-src": "'self'", "style-src": "'self'", "img-src": "'self' data:",
-    "connect-src": "'self'", "form-action": "'self'", "frame-ancestors": "'none'", "base-uri": "'none'",
+    "default-src": "'none'",
+    "script-src": "'self'",
+    "style-src": "'self'",
+    "img-src": "'self' data:",
+    "connect-src": "'self'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+    "base-uri": "'none'",
 }
 
 
@@ -39,9 +44,16 @@ def _assert_hardened(headers: object, where: str) -> None:
 
 
 def test_pages_and_api_answers_carry_the_security_headers(client: TestClient) -> None:
-    anonymous = [client.get("/login"), client.get("/ui", follow_redirects=False), client.get("/healthz"),
-                 client.get("/api/v1/me"), client.get("/static/ronde.css"), client.get("/static/nope.css"),
-                 client.get("/api/openapi.json"), client.put("/api/v1/badges/X", content=b"{}")]
+    anonymous = [
+        client.get("/login"),
+        client.get("/ui", follow_redirects=False),
+        client.get("/healthz"),
+        client.get("/api/v1/me"),
+        client.get("/static/ronde.css"),
+        client.get("/static/nope.css"),
+        client.get("/api/openapi.json"),
+        client.put("/api/v1/badges/X", content=b"{}"),
+    ]
     assert [r.status_code for r in anonymous] == [200, 303, 200, 401, 200, 404, 200, 401]
     for r in anonymous:
         _assert_hardened(r.headers, str(r.url))
@@ -95,9 +107,18 @@ def test_the_api_docs_have_their_own_policy_with_the_inline_script_hashed(client
     assert csp["frame-ancestors"] == "'none'"
 
 
-@pytest.mark.parametrize("path", ["/static/__init__.py", "/static/__pycache__/__init__.cpython-311.pyc",
-                                  "/static/", "/static/ronde.css.bak", "/static/..%2f__init__.py",
-                                  "/static/../app.py", "/static/RONDE.PY"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/static/__init__.py",
+        "/static/__pycache__/__init__.cpython-311.pyc",
+        "/static/",
+        "/static/ronde.css.bak",
+        "/static/..%2f__init__.py",
+        "/static/../app.py",
+        "/static/RONDE.PY",
+    ],
+)
 def test_static_serves_assets_only(client: TestClient, path: str) -> None:
     r = client.get(path)
     assert r.status_code == 404, path
@@ -135,8 +156,9 @@ def test_a_landlord_probing_foreign_audit_ids_leaves_denied_entries(app: FastAPI
 
     entries = log.entries()
     assert len(entries) == len(probes) + 1
-    assert all(e.who == "audit-ph" and e.role == "landlord" and e.landlord == "paris-habitat" and e.denied
-               for e in entries)
+    assert all(
+        e.who == "audit-ph" and e.role == "landlord" and e.landlord == "paris-habitat" and e.denied for e in entries
+    )
     assert [(e.what, e.status) for e in entries] == [
         ("GET /api/v1/audit/landlords/{landlord_id}/report", 404),
         ("GET /api/v1/audit/landlords/{landlord_id}/report.pdf", 404),

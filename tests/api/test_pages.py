@@ -17,8 +17,12 @@ VOCABULARY = ("médiation sociale", "tranquillité résidentielle", "Bailleur", 
 
 
 def _login(client: TestClient, token: str, next_url: str = "/ui") -> None:
-    r = client.post("/login", content=f"token={token}&next={next_url}",
-                    headers={"content-type": "application/x-www-form-urlencoded"}, follow_redirects=False)
+    r = client.post(
+        "/login",
+        content=f"token={token}&next={next_url}",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+        follow_redirects=False,
+    )
     assert r.status_code == 303, r.text
     assert r.headers["location"] == next_url
 
@@ -31,8 +35,12 @@ def test_login_sets_an_httponly_cookie_and_redirects(client: TestClient) -> None
     assert form.status_code == 200
     assert 'name="token"' in form.text
     assert 'type="password"' in form.text
-    r = client.post("/login", content="token=tok-ph&next=/ui/plan",
-                    headers={"content-type": "application/x-www-form-urlencoded"}, follow_redirects=False)
+    r = client.post(
+        "/login",
+        content="token=tok-ph&next=/ui/plan",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+        follow_redirects=False,
+    )
     cookie = r.headers["set-cookie"]
     assert SESSION_COOKIE in cookie
     assert "HttpOnly" in cookie
@@ -49,8 +57,12 @@ def test_bad_login_and_open_redirects(client: TestClient) -> None:
     assert "Jeton inconnu" in r.text
     r = client.post("/login", content="token=tok-gw", headers={"content-type": "application/x-www-form-urlencoded"})
     assert r.status_code == 401
-    r = client.post("/login", content="token=tok-ph&next=//evil.example/",
-                    headers={"content-type": "application/x-www-form-urlencoded"}, follow_redirects=False)
+    r = client.post(
+        "/login",
+        content="token=tok-ph&next=//evil.example/",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+        follow_redirects=False,
+    )
     assert r.headers["location"] == "/ui"
 
 
@@ -136,8 +148,17 @@ def test_supervision_after_50000_rejections_renders_the_newest_50_and_counts_by_
     """The store's query takes the newest rows (LIMIT) and an aggregate counts them per reason: the
     page and the API list only those, never the whole flood."""
     reasons = (RejectReason.SCHEMA, RejectReason.SIGNATURE_INVALID)
-    flood = [Rejection(NOW - timedelta(hours=14) + timedelta(seconds=i), reasons[i % 2], f"flood {i}",
-                       "ronde/v1/gw/gw-bois-1/visit", "gw-bois-1", f"{i:064x}") for i in range(50_000)]
+    flood = [
+        Rejection(
+            NOW - timedelta(hours=14) + timedelta(seconds=i),
+            reasons[i % 2],
+            f"flood {i}",
+            "ronde/v1/gw/gw-bois-1/visit",
+            "gw-bois-1",
+            f"{i:064x}",
+        )
+        for i in range(50_000)
+    ]
     store.write(WriteBatch(rejections=tuple(flood)))
     html = client.get("/ui/supervision", headers=auth("tok-super")).text
     table = html.split('id="rejections"')[1].split("</table>")[0]
@@ -146,8 +167,14 @@ def test_supervision_after_50000_rejections_renders_the_newest_50_and_counts_by_
     assert [re.findall(r"<td>(.*?)</td>", r)[3] for r in rows] == [f"flood {i}" for i in range(49_999, 49_949, -1)]
     assert "Les 50 plus récents sur 50\u202f001." in html  # the fixture's own rejection is the 50,001st
     counts = html.split('id="rejection-counts"')[1].split("</table>")[0]
-    assert re.findall(r"<td>(.*?)</td>", counts) == ["schema", "25\u202f000", "signature_invalid", "25\u202f000",
-                                                      "unknown_beacon", "1"]
+    assert re.findall(r"<td>(.*?)</td>", counts) == [
+        "schema",
+        "25\u202f000",
+        "signature_invalid",
+        "25\u202f000",
+        "unknown_beacon",
+        "1",
+    ]
     english = client.get("/ui/supervision", params={"lang": "en"}, headers=auth("tok-super")).text
     assert "The newest 50 of 50,001." in english
     assert "25,000" in english
@@ -155,5 +182,8 @@ def test_supervision_after_50000_rejections_renders_the_newest_50_and_counts_by_
     api = client.get("/api/v1/supervision/rejections", params={"limit": 20}, headers=auth("tok-super")).json()
     assert [r["detail"] for r in api] == [f"flood {i}" for i in range(49_980, 50_000)]  # newest 20, in time order
     by_reason = client.get("/api/v1/supervision/rejections/counts", headers=auth("tok-super")).json()
-    assert by_reason == [{"reason": "schema", "count": 25_000}, {"reason": "signature_invalid", "count": 25_000},
-                         {"reason": "unknown_beacon", "count": 1}]
+    assert by_reason == [
+        {"reason": "schema", "count": 25_000},
+        {"reason": "signature_invalid", "count": 25_000},
+        {"reason": "unknown_beacon", "count": 1},
+    ]

@@ -78,8 +78,13 @@ def test_eid_identity_keys_are_never_returned(client: TestClient) -> None:
 def test_put_checkpoint_keeps_enrolled_eid_key_and_accepts_a_new_one(app: FastAPI, client: TestClient) -> None:
     eid = load_default_estate().eid_checkpoints()[0]
     body: dict[str, Any] = {
-        "name": "Renamed", "kind": eid.kind.value, "estate": eid.estate, "landlord": eid.landlord,
-        "building": eid.building, "lat": eid.lat, "lon": eid.lon,
+        "name": "Renamed",
+        "kind": eid.kind.value,
+        "estate": eid.estate,
+        "landlord": eid.landlord,
+        "building": eid.building,
+        "lat": eid.lat,
+        "lon": eid.lon,
         "beacon": {"format": "eddystone_eid", "clock_epoch": eid.beacon.clock_epoch, "rotation_exponent": 10},
     }
     r = client.put(f"/api/v1/checkpoints/{eid.id}", json=body, headers=ADMIN)
@@ -171,15 +176,26 @@ def test_export_then_import_round_trips_and_keeps_eid_keys(app: FastAPI, client:
 def test_registry_changes_persist_to_files(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "r.db")
     store.open()
-    settings = ApiSettings(registry_file=tmp_path / "estate.yaml", gateways_file=tmp_path / "gateways.yaml",
-                           badges_file=tmp_path / "badges.yaml")
+    settings = ApiSettings(
+        registry_file=tmp_path / "estate.yaml",
+        gateways_file=tmp_path / "gateways.yaml",
+        badges_file=tmp_path / "badges.yaml",
+    )
     app = create_app(settings, store, load_default_estate(), ServiceCalendar(), tokens=TokenBook.from_tokens(TOKENS))
     pub = public_key_text(new_private_key())
     with TestClient(app) as c:
-        assert c.put("/api/v1/landlords/paris-habitat", json={"name": "Paris Habitat", "dwellings": 2900},
-                     headers=ADMIN).status_code == 200
-        assert c.put("/api/v1/gateways/gw-mordacs-9", json={"public_key": pub, "badges": ["EQUIPE-Q"]},
-                     headers=ADMIN).status_code == 200
+        assert (
+            c.put(
+                "/api/v1/landlords/paris-habitat", json={"name": "Paris Habitat", "dwellings": 2900}, headers=ADMIN
+            ).status_code
+            == 200
+        )
+        assert (
+            c.put(
+                "/api/v1/gateways/gw-mordacs-9", json={"public_key": pub, "badges": ["EQUIPE-Q"]}, headers=ADMIN
+            ).status_code
+            == 200
+        )
         # re-keying keeps the badge restriction
         pub = public_key_text(new_private_key())
         got = c.put("/api/v1/gateways/gw-mordacs-9", json={"public_key": pub}, headers=ADMIN).json()
@@ -207,8 +223,10 @@ def test_registry_changes_persist_to_files(tmp_path: Path) -> None:
     with TestClient(app2) as c:
         badges = c.get("/api/v1/badges", headers=ADMIN).json()
         assert {"badge": "EQUIPE-Q", "team": "Équipe 4", "active": True} in badges
-        assert any(g["gateway_id"] == "gw-mordacs-9" and g["public_key"] == pub
-                   for g in c.get("/api/v1/gateways", headers=ADMIN).json())
+        assert any(
+            g["gateway_id"] == "gw-mordacs-9" and g["public_key"] == pub
+            for g in c.get("/api/v1/gateways", headers=ADMIN).json()
+        )
     store.close()
 
 

@@ -51,6 +51,8 @@ def test_digest_covers_names_and_beacons_not_order_nor_eid_keys() -> None:
     reordered = replace(reg, checkpoints=dict(reversed(list(reg.checkpoints.items()))))
     assert registry_digest(reordered) == base
     eid = reg.eid_checkpoints()[0]
-    rekeyed = replace(reg, checkpoints={**reg.checkpoints,
-                                        eid.id: replace(eid, beacon=replace(eid.beacon, identity_key=b"\x01" * 16))})
+    rekeyed = replace(
+        reg,
+        checkpoints={**reg.checkpoints, eid.id: replace(eid, beacon=replace(eid.beacon, identity_key=b"\x01" * 16))},
+    )
     assert registry_digest(rekeyed) == base  # secret, omitted by the export: the landlord can recompute

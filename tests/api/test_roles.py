@@ -55,8 +55,12 @@ def test_role_matrix(client: TestClient, method: str, path: str, body: object, e
 def test_supervisor_sees_team_badges_landlord_never(client: TestClient) -> None:
     teams = client.get("/api/v1/supervision/teams", headers=auth("tok-super")).json()
     assert {t["badge"] for t in teams} == {"EQUIPE-A", "EQUIPE-B"}
-    for path in ("/api/v1/coverage/checkpoints", f"/api/v1/checkpoints/{PH_CP}/visits",
-                 "/api/v1/audit/landlords/paris-habitat/report", f"/ui/checkpoints/{PH_CP}"):
+    for path in (
+        "/api/v1/coverage/checkpoints",
+        f"/api/v1/checkpoints/{PH_CP}/visits",
+        "/api/v1/audit/landlords/paris-habitat/report",
+        f"/ui/checkpoints/{PH_CP}",
+    ):
         r = client.get(path, params={"first": "2026-11-20", "last": "2026-11-26"}, headers=auth("tok-ph"))
         assert r.status_code == 200, path
         assert "EQUIPE-" not in r.text, path

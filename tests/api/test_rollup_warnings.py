@@ -41,8 +41,13 @@ def test_edited_rollup_is_flagged_by_the_api_and_the_pages(client: TestClient, s
     # hall B of Paris Habitat was passed once on Wednesday: the row now claims 5 passes
     _sql(store, "UPDATE rollups SET visits = 5 WHERE checkpoint_id = ? AND service_day = ?", PH_CP2, "2026-11-25")
     warnings = _warnings(client, token="tok-ph")
-    assert warnings == [{"service_day": "2026-11-25", "checkpoint_id": PH_CP2,
-                         "reason": "passes: 5 in the rollup, 1 from the stored events"}]
+    assert warnings == [
+        {
+            "service_day": "2026-11-25",
+            "checkpoint_id": PH_CP2,
+            "reason": "passes: 5 in the rollup, 1 from the stored events",
+        }
+    ]
     assert _warnings(client, "immobiliere-3f") == []  # another landlord's figures are not concerned
     listed = client.get("/api/v1/coverage/estates", params=WEDNESDAY, headers=auth("tok-super")).json()
     assert [w["checkpoint_id"] for e in listed for w in e["rollup_warnings"]] == [PH_CP2]
@@ -63,17 +68,30 @@ def test_edited_shares_and_chain_link_are_flagged(client: TestClient, store: Sql
     # Sunday before, then Wednesday, as ingest rolls them: Wednesday's link starts from Sunday's
     assert rollup_day(store, load_default_estate(), ServiceCalendar(), date(2026, 11, 22))
     assert rollup_day(store, load_default_estate(), ServiceCalendar(), WED)
-    _sql(store, "UPDATE rollups SET covered = 1, presence_s = presence_s + 600 WHERE checkpoint_id = ? "
-                "AND service_day = ?", "mor-b02-hall-a", "2026-11-25")
+    _sql(
+        store,
+        "UPDATE rollups SET covered = 1, presence_s = presence_s + 600 WHERE checkpoint_id = ? AND service_day = ?",
+        "mor-b02-hall-a",
+        "2026-11-25",
+    )
     reasons = {w["checkpoint_id"]: w["reason"] for w in _warnings(client)}
     assert reasons == {"mor-b02-hall-a": "covered: True in the rollup, False from the stored events"}
-    _sql(store, "UPDATE rollups SET covered = 0, presence_s = presence_s - 600 WHERE checkpoint_id = ? "
-                "AND service_day = ?", "mor-b02-hall-a", "2026-11-25")
+    _sql(
+        store,
+        "UPDATE rollups SET covered = 0, presence_s = presence_s - 600 WHERE checkpoint_id = ? AND service_day = ?",
+        "mor-b02-hall-a",
+        "2026-11-25",
+    )
     assert _warnings(client) == []
     # an event deleted after the day was rolled up: the rollup no longer matches its chain link
     with sqlite3.connect(store.path) as db:
-        assert db.execute("DELETE FROM visits WHERE checkpoint_id = ? AND service_day = ? AND badge = ?",
-                          ("mor-b01-hall-a", "2026-11-25", "EQUIPE-B")).rowcount == 1
+        assert (
+            db.execute(
+                "DELETE FROM visits WHERE checkpoint_id = ? AND service_day = ? AND badge = ?",
+                ("mor-b01-hall-a", "2026-11-25", "EQUIPE-B"),
+            ).rowcount
+            == 1
+        )
     client.app.state.ronde.rollup_checker.clear()  # type: ignore[attr-defined]  # now, not in a minute
     reasons = {w["checkpoint_id"]: w["reason"] for w in _warnings(client)}
     assert reasons["mor-b01-hall-a"] == "passes: 2 in the rollup, 1 from the stored events"

@@ -83,7 +83,7 @@ def test_enumerated_routes_leak_nothing_to_another_landlord(client: TestClient, 
             # the language toggle echoes the caller's own query string: not data
             text = ECHO.sub("", r.content.decode("utf-8", errors="replace"))
             leak = LEAKS.search(text)
-            context = "" if leak is None else text[max(0, leak.start() - 200):leak.end() + 100]
+            context = "" if leak is None else text[max(0, leak.start() - 200) : leak.end() + 100]
             assert leak is None, f"{method} {path} {params} leaks {leak.group(0)!r}: ...{context}"
             checked += 1
     assert checked >= 30  # the test really read data, not only errors
@@ -91,28 +91,41 @@ def test_enumerated_routes_leak_nothing_to_another_landlord(client: TestClient, 
 
 def test_foreign_ids_are_indistinguishable_from_unknown_ones(client: TestClient) -> None:
     for path in (
-        f"/api/v1/checkpoints/{PH_CP}", "/api/v1/landlords/paris-habitat", "/api/v1/buildings/mor-b01",
-        f"/api/v1/coverage/checkpoints/{PH_CP}", f"/api/v1/checkpoints/{PH_CP}/visits",
-        "/api/v1/audit/landlords/paris-habitat/report", "/api/v1/audit/landlords/paris-habitat/report.csv",
-        "/api/v1/audit/landlords/paris-habitat/report.pdf", "/api/v1/coverage/landlords/paris-habitat",
+        f"/api/v1/checkpoints/{PH_CP}",
+        "/api/v1/landlords/paris-habitat",
+        "/api/v1/buildings/mor-b01",
+        f"/api/v1/coverage/checkpoints/{PH_CP}",
+        f"/api/v1/checkpoints/{PH_CP}/visits",
+        "/api/v1/audit/landlords/paris-habitat/report",
+        "/api/v1/audit/landlords/paris-habitat/report.csv",
+        "/api/v1/audit/landlords/paris-habitat/report.pdf",
+        "/api/v1/coverage/landlords/paris-habitat",
     ):
         foreign = client.get(path, headers=auth("tok-3f"))
-        unknown = client.get(path.replace(PH_CP, "zz-nope").replace("paris-habitat", "zz-nope")
-                             .replace("mor-b01", "zz-nope"), headers=auth("tok-3f"))
+        unknown = client.get(
+            path.replace(PH_CP, "zz-nope").replace("paris-habitat", "zz-nope").replace("mor-b01", "zz-nope"),
+            headers=auth("tok-3f"),
+        )
         assert foreign.status_code == unknown.status_code == 404, path
         assert foreign.json()["code"] == unknown.json()["code"] == "not_found"
 
 
 def test_own_data_is_visible_without_badges(client: TestClient) -> None:
-    r = client.get(f"/api/v1/checkpoints/{F3_CP}/visits", params={"first": "2026-11-25", "last": "2026-11-26"},
-                   headers=auth("tok-3f"))
+    r = client.get(
+        f"/api/v1/checkpoints/{F3_CP}/visits",
+        params={"first": "2026-11-25", "last": "2026-11-26"},
+        headers=auth("tok-3f"),
+    )
     assert r.status_code == 200
     visits = r.json()
     assert len(visits) == 1
     assert visits[0]["badge"] is None
     assert visits[0]["gateway_id"] is None
-    staff = client.get(f"/api/v1/checkpoints/{F3_CP}/visits", params={"first": "2026-11-25", "last": "2026-11-26"},
-                       headers=auth("tok-super")).json()
+    staff = client.get(
+        f"/api/v1/checkpoints/{F3_CP}/visits",
+        params={"first": "2026-11-25", "last": "2026-11-26"},
+        headers=auth("tok-super"),
+    ).json()
     assert staff[0]["badge"] == "EQUIPE-A"
     assert staff[0]["gateway_id"] == "gw-mordacs-1"
     listed = {c["id"] for c in client.get("/api/v1/checkpoints", headers=auth("tok-3f")).json()}
@@ -124,8 +137,12 @@ def test_own_data_is_visible_without_badges(client: TestClient) -> None:
 
 
 def test_pages_of_another_landlord_are_not_found(client: TestClient) -> None:
-    for path in (f"/ui/checkpoints/{PH_CP}", "/ui/landlords/paris-habitat", "/ui/plan?landlord=paris-habitat",
-                 "/ui/audit?landlord=paris-habitat"):
+    for path in (
+        f"/ui/checkpoints/{PH_CP}",
+        "/ui/landlords/paris-habitat",
+        "/ui/plan?landlord=paris-habitat",
+        "/ui/audit?landlord=paris-habitat",
+    ):
         r = client.get(path, headers=auth("tok-3f"))
         assert r.status_code == 404, path
         assert LEAKS.search(ECHO.sub("", r.text)) is None

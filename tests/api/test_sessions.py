@@ -63,11 +63,19 @@ def store(tmp_path: Path) -> Iterator[SqliteStore]:
     s.close()
 
 
-def _app(tmp_path: Path, store: SqliteStore, tokens_file: Path, *, tokens: Tokens | None = None,
-         sessions: SessionManager | None = None, cookie_secure: bool = False) -> FastAPI:
+def _app(
+    tmp_path: Path,
+    store: SqliteStore,
+    tokens_file: Path,
+    *,
+    tokens: Tokens | None = None,
+    sessions: SessionManager | None = None,
+    cookie_secure: bool = False,
+) -> FastAPI:
     settings = ApiSettings(tokens_file=tokens_file, access_log=tmp_path / "access.jsonl", cookie_secure=cookie_secure)
-    return create_app(settings, store, load_default_estate(), ServiceCalendar(), clock=lambda: NOW, tokens=tokens,
-                      sessions=sessions)
+    return create_app(
+        settings, store, load_default_estate(), ServiceCalendar(), clock=lambda: NOW, tokens=tokens, sessions=sessions
+    )
 
 
 def _login(client: TestClient, token: str) -> str:
@@ -153,9 +161,7 @@ def test_logout_revokes_the_session_server_side(client: TestClient) -> None:
     assert client.get("/api/v1/me").status_code == 401
 
 
-def test_a_token_removed_from_the_file_stops_working_with_its_sessions(
-    tmp_path: Path, store: SqliteStore
-) -> None:
+def test_a_token_removed_from_the_file_stops_working_with_its_sessions(tmp_path: Path, store: SqliteStore) -> None:
     tokens = tmp_path / "tokens.yaml"
     leaving = add_token(tokens, "audit-ph", Role.LANDLORD, "paris-habitat")
     staying = add_token(tokens, "chef", Role.SUPERVISOR)

@@ -22,11 +22,21 @@ def week_visits() -> list[StoredVisit]:
     for i, d in enumerate(DAYS):
         out.append(visit(reg, "a", d, local(d, 17), local(d, 17, 5), badge="badge-secret-1"))
         if i % 2 == 0:
-            out.append(visit(reg, "b", d, local(d, 18), local(d, 18, 4), badge="badge-secret-2",
-                             verification=Verification.UNSIGNED))
+            out.append(
+                visit(
+                    reg,
+                    "b",
+                    d,
+                    local(d, 18),
+                    local(d, 18, 4),
+                    badge="badge-secret-2",
+                    verification=Verification.UNSIGNED,
+                )
+            )
         out.append(visit(reg, "c", d, local(d, 19), local(d, 19, 3), badge="badge-secret-1"))
-    out.append(visit(reg, "p", DAYS[0], local(DAYS[0], 20), local(DAYS[0], 20, 2),
-                     beacon_check=BeaconCheck.EID_RESOLVED))
+    out.append(
+        visit(reg, "p", DAYS[0], local(DAYS[0], 20), local(DAYS[0], 20, 2), beacon_check=BeaconCheck.EID_RESOLVED)
+    )
     return out
 
 

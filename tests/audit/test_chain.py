@@ -69,14 +69,12 @@ def test_edit_or_deletion_names_the_first_day() -> None:
     v = _visits()
     issued = compute_chain(v, [D1, D2, D3], landlord="paris-habitat", revision="test-rev-1")
     edited = [*v[:2], dataclasses.replace(v[2], last_seen=local(D2, 17, 9)), *v[3:]]
-    diff = compare_chains(issued, compute_chain(edited, [D1, D2, D3], landlord="paris-habitat",
-                                                revision="test-rev-1"))
+    diff = compare_chains(issued, compute_chain(edited, [D1, D2, D3], landlord="paris-habitat", revision="test-rev-1"))
     assert not diff.ok
     assert diff.first_day == D2
     assert diff.changed_days == (D2,)
     deleted = [x for i, x in enumerate(v) if i != 1]
-    diff = compare_chains(issued, compute_chain(deleted, [D1, D2, D3], landlord="paris-habitat",
-                                                revision="test-rev-1"))
+    diff = compare_chains(issued, compute_chain(deleted, [D1, D2, D3], landlord="paris-habitat", revision="test-rev-1"))
     assert diff.first_day == D1
     assert diff.changed_days == (D1,)
     assert diff.expected is not None
@@ -84,15 +82,18 @@ def test_edit_or_deletion_names_the_first_day() -> None:
     assert (diff.expected.events, diff.found.events) == (2, 1)
     # the other landlord's events are not in this chain
     other_edit = [*v[:3], dataclasses.replace(v[3], count=99), v[4]]
-    assert compare_chains(issued, compute_chain(other_edit, [D1, D2, D3], landlord="paris-habitat",
-                                                revision="test-rev-1")).ok
+    assert compare_chains(
+        issued, compute_chain(other_edit, [D1, D2, D3], landlord="paris-habitat", revision="test-rev-1")
+    ).ok
 
 
 def test_deleting_all_events_of_a_day_is_detected() -> None:
     v = _visits()
     issued = compute_chain(v, [D1, D2, D3], landlord="paris-habitat", revision="r")
-    diff = compare_chains(issued, compute_chain([x for x in v if x.service_day != D3], [D1, D2, D3],
-                                                landlord="paris-habitat", revision="r"))
+    diff = compare_chains(
+        issued,
+        compute_chain([x for x in v if x.service_day != D3], [D1, D2, D3], landlord="paris-habitat", revision="r"),
+    )
     assert diff.first_day == D3
 
 
@@ -114,9 +115,16 @@ def test_anchor_binds_landlord_and_revision() -> None:
     micros=st.integers(0, 999_999),
     count=st.integers(-(2**40), 2**40),
 )
-def test_fast_canonical_form_is_rfc8785(text: str, rssi: float, building: str | None, micros: int,
-                                        count: int) -> None:
+def test_fast_canonical_form_is_rfc8785(text: str, rssi: float, building: str | None, micros: int, count: int) -> None:
     v = _visits()[0]
-    v = dataclasses.replace(v, badge=text, event_id=text + "x", estate=text[::-1], rssi_mean=rssi,
-                            building=building, count=count, first_seen=v.first_seen.replace(microsecond=micros))
+    v = dataclasses.replace(
+        v,
+        badge=text,
+        event_id=text + "x",
+        estate=text[::-1],
+        rssi_mean=rssi,
+        building=building,
+        count=count,
+        first_seen=v.first_seen.replace(microsecond=micros),
+    )
     assert canonical_event(v) == bytes(rfc8785.dumps(event_fields(v)))

@@ -25,7 +25,8 @@ def db(tmp_path: Path) -> Path:
     cps = [c.id for c in reg.checkpoints_of("paris-habitat")][:5]
     visits = [
         visit(reg, cid, d, local(d, 17, 10 * i), local(d, 17, 10 * i + 3), event_id=f"{d}-{cid}")
-        for d in DAYS for i, cid in enumerate(cps)
+        for d in DAYS
+        for i, cid in enumerate(cps)
     ]
     path = tmp_path / "ronde.db"
     store = SqliteStore(path)
@@ -36,12 +37,33 @@ def db(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize(("fmt", "plain_path"), [("csv", False), ("pdf", True)])
-def test_report_then_verify_then_tamper(db: Path, tmp_path: Path, fmt: str, plain_path: bool,
-                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_report_then_verify_then_tamper(
+    db: Path, tmp_path: Path, fmt: str, plain_path: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / f"rapport.{fmt}"
     url = str(db) if plain_path else f"sqlite:///{db}"
-    assert main(["audit", "report", "--landlord", "paris-habitat", "--from", "2026-11-04", "--to", "2026-11-08",
-                 *ESTATE, "--store", url, "--format", fmt, "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "audit",
+                "report",
+                "--landlord",
+                "paris-habitat",
+                "--from",
+                "2026-11-04",
+                "--to",
+                "2026-11-08",
+                *ESTATE,
+                "--store",
+                url,
+                "--format",
+                fmt,
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert out.exists()
     assert Path(str(out) + ".manifest.json").exists()
     assert main(["audit", "verify", str(out), "--store", url, "--estate", str(default_estate_path())]) == 0
@@ -64,40 +86,163 @@ def test_bad_inputs_exit_2(db: Path, tmp_path: Path, capsys: pytest.CaptureFixtu
     url = f"sqlite:///{db}"
     assert main(["audit", "verify", str(tmp_path / "missing.csv"), "--store", url]) == 2
     assert "cannot read" in capsys.readouterr().err
-    assert main(["audit", "report", "--landlord", "nobody", "--from", "2026-11-04", "--to", "2026-11-08",
-                 *ESTATE, "--store", url, "--format", "csv", "--out", str(tmp_path / "x.csv")]) == 2
+    assert (
+        main(
+            [
+                "audit",
+                "report",
+                "--landlord",
+                "nobody",
+                "--from",
+                "2026-11-04",
+                "--to",
+                "2026-11-08",
+                *ESTATE,
+                "--store",
+                url,
+                "--format",
+                "csv",
+                "--out",
+                str(tmp_path / "x.csv"),
+            ]
+        )
+        == 2
+    )
     assert "unknown landlord 'nobody'" in capsys.readouterr().err
-    assert main(["audit", "report", "--landlord", "paris-habitat", "--from", "2026-11-04", "--to", "2026-11-08",
-                 *ESTATE, "--store", f"sqlite:///{tmp_path / 'nope.db'}", "--format", "csv",
-                 "--out", str(tmp_path / "x.csv")]) == 2
-    assert main(["audit", "report", "--landlord", "paris-habitat", "--from", "2026-11-04", "--to", "2026-11-08",
-                 *ESTATE, "--store", "ftp://nowhere", "--format", "csv", "--out", str(tmp_path / "x.csv")]) == 2
+    assert (
+        main(
+            [
+                "audit",
+                "report",
+                "--landlord",
+                "paris-habitat",
+                "--from",
+                "2026-11-04",
+                "--to",
+                "2026-11-08",
+                *ESTATE,
+                "--store",
+                f"sqlite:///{tmp_path / 'nope.db'}",
+                "--format",
+                "csv",
+                "--out",
+                str(tmp_path / "x.csv"),
+            ]
+        )
+        == 2
+    )
+    assert (
+        main(
+            [
+                "audit",
+                "report",
+                "--landlord",
+                "paris-habitat",
+                "--from",
+                "2026-11-04",
+                "--to",
+                "2026-11-08",
+                *ESTATE,
+                "--store",
+                "ftp://nowhere",
+                "--format",
+                "csv",
+                "--out",
+                str(tmp_path / "x.csv"),
+            ]
+        )
+        == 2
+    )
     assert "ftp" in capsys.readouterr().err
     with pytest.raises(SystemExit):
-        main(["audit", "report", "--landlord", "paris-habitat", "--from", "4/11/2026", "--to", "2026-11-08",
-              *ESTATE, "--store", url, "--out", str(tmp_path / "x.csv")])
+        main(
+            [
+                "audit",
+                "report",
+                "--landlord",
+                "paris-habitat",
+                "--from",
+                "4/11/2026",
+                "--to",
+                "2026-11-08",
+                *ESTATE,
+                "--store",
+                url,
+                "--out",
+                str(tmp_path / "x.csv"),
+            ]
+        )
 
 
 def test_closed_day_is_not_a_service_day_but_its_events_stay_chained(db: Path, tmp_path: Path) -> None:
     from ronde.audit.export import read_report
 
     out = tmp_path / "r.csv"
-    assert main(["audit", "report", "--landlord", "paris-habitat", "--from", "2026-11-04", "--to", "2026-11-08",
-                 *ESTATE, "--store", str(db), "--format", "csv", "--lang", "en", "--closed", "2026-11-06",
-                 "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "audit",
+                "report",
+                "--landlord",
+                "paris-habitat",
+                "--from",
+                "2026-11-04",
+                "--to",
+                "2026-11-08",
+                *ESTATE,
+                "--store",
+                str(db),
+                "--format",
+                "csv",
+                "--lang",
+                "en",
+                "--closed",
+                "2026-11-06",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     manifest, _ = read_report(out)
     assert [x.day.isoformat() for x in manifest.chain.links] == [
-        "2026-11-04", "2026-11-05", "2026-11-06", "2026-11-07", "2026-11-08"]
+        "2026-11-04",
+        "2026-11-05",
+        "2026-11-06",
+        "2026-11-07",
+        "2026-11-08",
+    ]
     row = next(line for line in out.read_text().splitlines() if line.startswith(_first_cp() + ","))
     assert row.split(",")[6] == "4"  # service days: the closed Friday is not one
 
 
-def test_verify_as_a_landlord_refuses_another_landlords_report(db: Path, tmp_path: Path,
-                                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_verify_as_a_landlord_refuses_another_landlords_report(
+    db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """A genuine report (signed, intact, store unchanged) of one landlord is not another's proof."""
     out = tmp_path / "theirs.csv"
-    assert main(["audit", "report", "--landlord", "immobiliere-3f", "--from", "2026-11-04", "--to", "2026-11-08",
-                 *ESTATE, "--store", str(db), "--format", "csv", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "audit",
+                "report",
+                "--landlord",
+                "immobiliere-3f",
+                "--from",
+                "2026-11-04",
+                "--to",
+                "2026-11-08",
+                *ESTATE,
+                "--store",
+                str(db),
+                "--format",
+                "csv",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert main(["audit", "verify", str(out), "--store", str(db)]) == 0  # genuine: it verifies as what it is
     capsys.readouterr()
     assert main(["audit", "verify", str(out), "--store", str(db), "--landlord", "paris-habitat"]) == 1

@@ -57,11 +57,33 @@ def _manifest(out: Path) -> dict[str, object]:
     return dict(json.loads(Path(f"{out}.manifest.json").read_text(encoding="utf-8")))
 
 
-def test_report_binds_the_database_revision_digest_and_calendar(db: Path, opdb: str, tmp_path: Path,  # noqa: F811
-                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_report_binds_the_database_revision_digest_and_calendar(
+    db: Path,  # noqa: F811
+    opdb: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     out = tmp_path / "r.csv"
-    assert main(["audit", "report", "--landlord", "paris-habitat", *PERIOD, "--store", str(db), "--format", "csv",
-                 "--database", opdb, "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "audit",
+                "report",
+                "--landlord",
+                "paris-habitat",
+                *PERIOD,
+                "--store",
+                str(db),
+                "--format",
+                "csv",
+                "--database",
+                opdb,
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     manifest = _manifest(out)
     registry = registry_from_document(sample())
     assert manifest["registry_revision"] == "db-rev-1"
@@ -75,20 +97,62 @@ def test_report_binds_the_database_revision_digest_and_calendar(db: Path, opdb: 
     assert capsys.readouterr().out.startswith("OK: ")
 
 
-def test_report_reads_the_database_from_ronde_database_url(db: Path, opdb: str, tmp_path: Path,  # noqa: F811
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_report_reads_the_database_from_ronde_database_url(
+    db: Path,  # noqa: F811
+    opdb: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("RONDE_DATABASE_URL", opdb)
     out = tmp_path / "r.csv"
-    assert main(["audit", "report", "--landlord", "paris-habitat", *PERIOD, "--store", str(db), "--format", "csv",
-                 "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "audit",
+                "report",
+                "--landlord",
+                "paris-habitat",
+                *PERIOD,
+                "--store",
+                str(db),
+                "--format",
+                "csv",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert _manifest(out)["registry_revision"] == "db-rev-1"
 
 
-def test_verify_names_a_revision_the_database_does_not_hold(db: Path, opdb: str, tmp_path: Path,  # noqa: F811
-                                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_verify_names_a_revision_the_database_does_not_hold(
+    db: Path,  # noqa: F811
+    opdb: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     out = tmp_path / "r.csv"
-    assert main(["audit", "report", "--landlord", "paris-habitat", *PERIOD, "--store", str(db), "--format", "csv",
-                 "--database", opdb, "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "audit",
+                "report",
+                "--landlord",
+                "paris-habitat",
+                *PERIOD,
+                "--store",
+                str(db),
+                "--format",
+                "csv",
+                "--database",
+                opdb,
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     other = f"sqlite:///{tmp_path / 'other.db'}"
     engine = make_engine(other)
     upgrade(engine)
@@ -99,22 +163,58 @@ def test_verify_names_a_revision_the_database_does_not_hold(db: Path, opdb: str,
     assert "ESTATE: the operational database holds no registry revision 'db-rev-1'" in capsys.readouterr().out
 
 
-def test_report_refuses_rows_that_are_not_their_revision_digest(db: Path, opdb: str, tmp_path: Path,  # noqa: F811
-                                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_report_refuses_rows_that_are_not_their_revision_digest(
+    db: Path,  # noqa: F811
+    opdb: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     engine = make_engine(opdb)
     with session_factory(engine).begin() as s:
         s.execute(update(RevisionRow).values(digest="0" * 64))
     engine.dispose()
-    assert main(["audit", "report", "--landlord", "paris-habitat", *PERIOD, "--store", str(db), "--format", "csv",
-                 "--database", opdb, "--out", str(tmp_path / "r.csv")]) == 2
+    assert (
+        main(
+            [
+                "audit",
+                "report",
+                "--landlord",
+                "paris-habitat",
+                *PERIOD,
+                "--store",
+                str(db),
+                "--format",
+                "csv",
+                "--database",
+                opdb,
+                "--out",
+                str(tmp_path / "r.csv"),
+            ]
+        )
+        == 2
+    )
     assert "is not the digest" in capsys.readouterr().err
 
 
-def test_an_old_or_empty_database_exits_2_naming_the_command(db: Path, tmp_path: Path,  # noqa: F811
-                                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_old_or_empty_database_exits_2_naming_the_command(
+    db: Path,  # noqa: F811
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     bare = f"sqlite:///{tmp_path / 'bare.db'}"
-    args = ["audit", "report", "--landlord", "paris-habitat", *PERIOD, "--store", str(db), "--format", "csv",
-            "--out", str(tmp_path / "r.csv")]
+    args = [
+        "audit",
+        "report",
+        "--landlord",
+        "paris-habitat",
+        *PERIOD,
+        "--store",
+        str(db),
+        "--format",
+        "csv",
+        "--out",
+        str(tmp_path / "r.csv"),
+    ]
     assert main([*args, "--database", bare]) == 2
     assert "ronde db upgrade" in capsys.readouterr().err
     engine = make_engine(bare)
@@ -148,8 +248,9 @@ def _queries(s: object) -> list[dict[str, str]]:
 
 
 @pytest.mark.parametrize("how", ["env", "file", "deprecated-env"])
-def test_audit_report_sends_the_store_token(how: str, opdb: str, tmp_path: Path,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_audit_report_sends_the_store_token(
+    how: str, opdb: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """``ronde audit report`` on the compose stack's token-only InfluxDB 2.7 (an HTTP stand-in recording headers):
     the token goes in ``Authorization: Token …`` of every InfluxQL query."""
     monkeypatch.delenv("RONDE_STORE_TOKEN", raising=False)
@@ -166,9 +267,29 @@ def test_audit_report_sends_the_store_token(how: str, opdb: str, tmp_path: Path,
     with standin() as s, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         _influx_27(s)
-        assert main(["audit", "report", "--landlord", "paris-habitat", *PERIOD, "--store", s.url,
-                     "--store-org", "ronde", "--database", opdb, "--format", "csv",
-                     "--out", str(tmp_path / "r.csv"), *extra]) == 0
+        assert (
+            main(
+                [
+                    "audit",
+                    "report",
+                    "--landlord",
+                    "paris-habitat",
+                    *PERIOD,
+                    "--store",
+                    s.url,
+                    "--store-org",
+                    "ronde",
+                    "--database",
+                    opdb,
+                    "--format",
+                    "csv",
+                    "--out",
+                    str(tmp_path / "r.csv"),
+                    *extra,
+                ]
+            )
+            == 0
+        )
         sent = _queries(s)
     assert sent, "the report read nothing from the store"
     assert all(h.get("Authorization") == "Token s3cret-token" for h in sent), sent

@@ -69,8 +69,11 @@ def test_csv_is_french_first_and_holds_no_badge(store: SqliteStore) -> None:
     assert rows[0][:3] == ["Identifiant", "Point de passage", "Type d'espace"]
     a = next(row for row in rows if row and row[0] == "a")
     assert a[rows[0].index("Présence (h)")] == "0,50"  # French decimal comma
-    assert rows[-2][:3] == ["Synthèse", "Taux de couverture (points de passage × jours)",
-                            "Taux de couverture hors jours sans données"]
+    assert rows[-2][:3] == [
+        "Synthèse",
+        "Taux de couverture (points de passage × jours)",
+        "Taux de couverture hors jours sans données",
+    ]
     assert rows[-1][0] == "Période"
     assert rows[-1][3:5] == ["18", "9"]  # checkpoint-days, covered
     english = render_csv(_report(store), Lang.EN, load_signing_key())

@@ -36,8 +36,9 @@ def _verify(path: Path, store_path: Path, estate: Registry | None = None) -> Ver
     s = SqliteStore(store_path)
     s.open()
     try:
-        return verify_manifest(manifest, s, public_key=load_signing_key().public_key(), document_problems=problems,
-                               estate=estate)
+        return verify_manifest(
+            manifest, s, public_key=load_signing_key().public_key(), document_problems=problems, estate=estate
+        )
     finally:
         s.close()
 
@@ -63,8 +64,10 @@ def test_untouched_store_verifies(store: SqliteStore, store_path: Path, tmp_path
 def test_edited_event_fails_and_names_the_day(store: SqliteStore, store_path: Path, tmp_path: Path) -> None:
     report = _issue(store, tmp_path / "r.csv")
     # stretch one visit of Friday 6 November by a minute
-    n = _sql(store_path, "UPDATE visits SET last_seen = last_seen + 60000 WHERE checkpoint_id = 'a' "
-                         "AND service_day = '2026-11-06'")
+    n = _sql(
+        store_path,
+        "UPDATE visits SET last_seen = last_seen + 60000 WHERE checkpoint_id = 'a' AND service_day = '2026-11-06'",
+    )
     assert n == 1
     result = _verify(report, store_path)
     assert not result.ok
@@ -83,13 +86,15 @@ def test_deleted_event_fails_and_names_the_day(store: SqliteStore, store_path: P
     assert (result.difference.expected.events, result.difference.found.events) == (2, 1)
 
 
-@pytest.mark.parametrize(("column", "value"), [("verification", "signed"), ("payload_sha256", "0" * 64),
-                                              ("landlord", "other"), ("service_day", "2026-11-12")])
-def test_any_field_edit_is_detected(store: SqliteStore, store_path: Path, tmp_path: Path,
-                                    column: str, value: str) -> None:
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [("verification", "signed"), ("payload_sha256", "0" * 64), ("landlord", "other"), ("service_day", "2026-11-12")],
+)
+def test_any_field_edit_is_detected(
+    store: SqliteStore, store_path: Path, tmp_path: Path, column: str, value: str
+) -> None:
     report = _issue(store, tmp_path / "r.csv")
-    _sql(store_path, f"UPDATE visits SET {column} = ? WHERE checkpoint_id = 'b' AND service_day = '2026-11-04'",
-         value)
+    _sql(store_path, f"UPDATE visits SET {column} = ? WHERE checkpoint_id = 'b' AND service_day = '2026-11-04'", value)
     result = _verify(report, store_path)
     assert result.first_bad_day == date(2026, 11, 4), column
 
@@ -100,8 +105,9 @@ def test_other_landlords_events_do_not_matter(store: SqliteStore, store_path: Pa
     assert _verify(report, store_path).ok
 
 
-def test_pdf_with_sidecar_verifies_and_detects_file_change(store: SqliteStore, store_path: Path,
-                                                           tmp_path: Path) -> None:
+def test_pdf_with_sidecar_verifies_and_detects_file_change(
+    store: SqliteStore, store_path: Path, tmp_path: Path
+) -> None:
     report = _issue(store, tmp_path / "r.pdf", ReportFormat.PDF)
     assert _verify(report, store_path).ok
     data = bytearray(report.read_bytes())
@@ -114,8 +120,7 @@ def test_pdf_with_sidecar_verifies_and_detects_file_change(store: SqliteStore, s
     assert "SHA-256 differs" in result.message()
 
 
-def test_another_registry_revision_changes_the_anchor(store: SqliteStore, store_path: Path,
-                                                      tmp_path: Path) -> None:
+def test_another_registry_revision_changes_the_anchor(store: SqliteStore, store_path: Path, tmp_path: Path) -> None:
     report = _issue(store, tmp_path / "r.csv")
     other = replace(registry(), revision="someone-elses")
     result = _verify(report, store_path, estate=other)
@@ -125,8 +130,7 @@ def test_another_registry_revision_changes_the_anchor(store: SqliteStore, store_
     assert "revision 'someone-elses'" in result.message()
 
 
-def test_same_revision_other_content_changes_the_anchor(store: SqliteStore, store_path: Path,
-                                                        tmp_path: Path) -> None:
+def test_same_revision_other_content_changes_the_anchor(store: SqliteStore, store_path: Path, tmp_path: Path) -> None:
     """The anchor binds the registry's content, not only its revision label."""
     report = _issue(store, tmp_path / "r.csv")
     reg = registry()

@@ -17,11 +17,29 @@ def local(day: date, hh: int, mm: int = 0, ss: int = 0) -> datetime:
     return datetime.combine(day, time(hh, mm, ss), tzinfo=PARIS)
 
 
-def _cp(cid: str, kind: CheckpointKind, estate: str, landlord: str, building: str | None,
-        lat: float, lon: float, level: int = 0, expected: int = 1) -> Checkpoint:
+def _cp(
+    cid: str,
+    kind: CheckpointKind,
+    estate: str,
+    landlord: str,
+    building: str | None,
+    lat: float,
+    lon: float,
+    level: int = 0,
+    expected: int = 1,
+) -> Checkpoint:
     return Checkpoint(
-        id=cid, name=f"Point {cid}", kind=kind, estate=estate, landlord=landlord, building=building,
-        lat=lat, lon=lon, level=level, expected_visits=expected, radius_m=5.0,
+        id=cid,
+        name=f"Point {cid}",
+        kind=kind,
+        estate=estate,
+        landlord=landlord,
+        building=building,
+        lat=lat,
+        lon=lon,
+        level=level,
+        expected_visits=expected,
+        radius_m=5.0,
         beacon=BeaconSpec(format="ibeacon", key=f"ibeacon:test:{cid}", tx_power=-59, interval_ms=1000),
     )
 
@@ -60,16 +78,38 @@ _SEQ = [0]
 
 
 def visit(
-    reg: Registry, cid: str, day: date, start: datetime, end: datetime, *, badge: str = "team-1",
-    event_id: str | None = None, verification: Verification = Verification.SIGNED,
+    reg: Registry,
+    cid: str,
+    day: date,
+    start: datetime,
+    end: datetime,
+    *,
+    badge: str = "team-1",
+    event_id: str | None = None,
+    verification: Verification = Verification.SIGNED,
     beacon_check: BeaconCheck = BeaconCheck.STATIC,
 ) -> StoredVisit:
     c = reg.checkpoints[cid]
     _SEQ[0] += 1
     eid = event_id or f"ev-{cid}-{start.isoformat()}"
     return StoredVisit(
-        event_id=eid, gateway_id="gw-1", seq=_SEQ[0], badge=badge, checkpoint_id=cid, kind=str(c.kind),
-        building=c.building, estate=c.estate, landlord=c.landlord, service_day=day, first_seen=start,
-        last_seen=end, count=5, rssi_max=-60, rssi_mean=-70.5, verification=verification,
-        beacon_check=beacon_check, received_at=end, payload_sha256=hashlib.sha256(eid.encode()).hexdigest(),
+        event_id=eid,
+        gateway_id="gw-1",
+        seq=_SEQ[0],
+        badge=badge,
+        checkpoint_id=cid,
+        kind=str(c.kind),
+        building=c.building,
+        estate=c.estate,
+        landlord=c.landlord,
+        service_day=day,
+        first_seen=start,
+        last_seen=end,
+        count=5,
+        rssi_max=-60,
+        rssi_mean=-70.5,
+        verification=verification,
+        beacon_check=beacon_check,
+        received_at=end,
+        payload_sha256=hashlib.sha256(eid.encode()).hexdigest(),
     )

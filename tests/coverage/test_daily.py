@@ -92,8 +92,13 @@ def test_daylight_saving_days_keep_local_hours(day: date, utc_start: datetime, u
     # 13:30–14:30 UTC on the spring day is 15:30–16:30 CEST: 30 min inside.
     # On the autumn day the same UTC times are 14:30–15:30 CET: outside.
     visits = [
-        visit(reg, "a", day, datetime(day.year, day.month, day.day, 13, 30, tzinfo=UTC),
-              datetime(day.year, day.month, day.day, 14, 30, tzinfo=UTC)),
+        visit(
+            reg,
+            "a",
+            day,
+            datetime(day.year, day.month, day.day, 13, 30, tzinfo=UTC),
+            datetime(day.year, day.month, day.day, 14, 30, tzinfo=UTC),
+        ),
         visit(reg, "a", day, utc_end.replace(minute=0), utc_end.replace(minute=30)),  # 20:00–20:30 or 21:00–21:30 UTC
     ]
     a = {r.checkpoint_id: r for r in day_rollups(reg, CAL, day, visits)}["a"]

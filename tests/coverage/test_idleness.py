@@ -44,8 +44,9 @@ def _two_days() -> list[StoredVisit]:
 
 def test_period_idleness_carries_over_closed_day_and_night() -> None:
     reg = registry()
-    cov = period_coverage(reg, CLOSED_THU, WED, FRI, rollups=[], visits=_two_days(),
-                          now=local(SAT, 10), landlord="paris-habitat")
+    cov = period_coverage(
+        reg, CLOSED_THU, WED, FRI, rollups=[], visits=_two_days(), now=local(SAT, 10), landlord="paris-habitat"
+    )
     a = next(c for c in cov.checkpoints if c.checkpoint_id == "a")
     # Gaps on the service clock (Wed, Fri; Thursday closed):
     #   3600 (Wed 16:00→17:00, from the period start), 18300 + 1800 = 20100 (Wed 17:10→22:15 then
@@ -89,14 +90,16 @@ def test_current_idleness_counts_service_time_only() -> None:
 def test_visit_ending_after_service_counts_until_window_end() -> None:
     reg = registry()
     visits = [visit(reg, "a", WED, local(WED, 22, 0), local(WED, 23, 0))]
-    rows = {r.checkpoint_id: r for r in current_idleness(reg, CLOSED_THU, visits, now=local(FRI, 16, 10),
-                                                         since=local(MON, 0))}
+    rows = {
+        r.checkpoint_id: r
+        for r in current_idleness(reg, CLOSED_THU, visits, now=local(FRI, 16, 10), since=local(MON, 0))
+    }
     assert rows["a"].last_visit == local(WED, 22, 15)
     assert rows["a"].idle_s == 600.0
 
 
-
 # ---- property: the fold over days equals a direct computation on the service clock ----------
+
 
 def _reference(
     cal: ServiceCalendar, days: list[date], parts: list[tuple[datetime, datetime]]
@@ -157,15 +160,18 @@ def test_fold_matches_direct_service_clock(specs: list[tuple[int, int, int]]) ->
         assert got.gap_cv == pytest.approx(cv, rel=1e-6, abs=1e-9)
 
 
-@pytest.mark.parametrize(("saturday", "sunday"), [(date(2026, 3, 28), date(2026, 3, 29)),
-                                                  (date(2026, 10, 24), date(2026, 10, 25))])
+@pytest.mark.parametrize(
+    ("saturday", "sunday"), [(date(2026, 3, 28), date(2026, 3, 29)), (date(2026, 10, 24), date(2026, 10, 25))]
+)
 def test_idleness_across_the_daylight_saving_night(saturday: date, sunday: date) -> None:
     """The clock change happens at night, outside service: 15 min on Saturday + 30 min on Sunday."""
     reg = registry()
     cal = ServiceCalendar()
     visits = [visit(reg, "a", saturday, local(saturday, 21, 55), local(saturday, 22, 0))]
-    rows = {r.checkpoint_id: r for r in current_idleness(reg, cal, visits, now=local(sunday, 16, 30),
-                                                         since=local(saturday, 0))}
+    rows = {
+        r.checkpoint_id: r
+        for r in current_idleness(reg, cal, visits, now=local(sunday, 16, 30), since=local(saturday, 0))
+    }
     assert rows["a"].idle_s == 2700.0
     cov = period_coverage(reg, cal, saturday, sunday, rollups=[], visits=visits, now=local(sunday, 23))
     a = next(c for c in cov.checkpoints if c.checkpoint_id == "a")

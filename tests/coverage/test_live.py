@@ -26,7 +26,9 @@ def test_each_teams_last_checkin() -> None:
     ]
     rows = last_checkins(reg, visits)
     assert [(r.badge, r.checkpoint_id, r.at) for r in rows] == [
-        ("team-1", "b", local(d, 18, 5)), ("team-2", "c", local(d, 17, 40))]
+        ("team-1", "b", local(d, 18, 5)),
+        ("team-2", "c", local(d, 17, 40)),
+    ]
     assert rows[0].checkpoint_name == "Point b"
 
 
@@ -69,23 +71,32 @@ def test_low_battery_from_tlm() -> None:
     at = local(DAYS[0], 18)
 
     def tlm(cid: str, mv: int | None) -> BeaconTelemetryRecord:
-        return BeaconTelemetryRecord(at=at, checkpoint_id=cid, gateway_id="gw-1", battery_mv=mv,
-                                     temperature_c=10.0, adv_count=1, uptime_s=1.0)
+        return BeaconTelemetryRecord(
+            at=at, checkpoint_id=cid, gateway_id="gw-1", battery_mv=mv, temperature_c=10.0, adv_count=1, uptime_s=1.0
+        )
 
     telemetry = {"a": tlm("a", 2400), "b": tlm("b", 3000), "c": tlm("c", 0), "p": tlm("p", None)}
     flags = beacons_needing_maintenance(reg, [], telemetry, min_missed_days=99)
     assert [(f.checkpoint_id, f.reason, f.battery_mv) for f in flags] == [
-        ("a", MaintenanceReason.LOW_BATTERY, 2400)]  # 0 mV means "not reported" in TLM
-    assert beacons_needing_maintenance(reg, [], list(telemetry.values()), low_battery_mv=3100,
-                                       min_missed_days=99)[-1].checkpoint_id == "b"
+        ("a", MaintenanceReason.LOW_BATTERY, 2400)
+    ]  # 0 mV means "not reported" in TLM
+    assert (
+        beacons_needing_maintenance(reg, [], list(telemetry.values()), low_battery_mv=3100, min_missed_days=99)[
+            -1
+        ].checkpoint_id
+        == "b"
+    )
 
 
 def test_gap_states_count_what_is_still_missing() -> None:
     at = local(date(2026, 11, 26), 20, 0)
     gaps = [SequenceGap("gw-a", 5, 7, at), SequenceGap("gw-a", 12, 12, at), SequenceGap("gw-b", 1, 2, at)]
     states = live.gap_states(gaps, {"gw-a": [1, 2, 3, 4, 6, 8, 12, 12]})
-    assert [(s.gap.first_missing, s.still_missing, s.filled) for s in states] == [(5, 2, False), (12, 0, True),
-                                                                                 (1, 2, False)]
+    assert [(s.gap.first_missing, s.still_missing, s.filled) for s in states] == [
+        (5, 2, False),
+        (12, 0, True),
+        (1, 2, False),
+    ]
 
 
 MAX_SEQ = 2**53 - 1  # the protocol's largest sequence number

@@ -69,8 +69,16 @@ def test_rollups_and_live_evening_match_raw_computation(store: SqliteStore) -> N
     assert a.idleness.worst_idle_s == (22500 - 2100) + 1800
     from ronde.coverage.period import period_coverage
 
-    raw = period_coverage(reg, CAL, FIRST, LAST, rollups=[], visits=store.visits_of_days(list(cov.days)),
-                          now=NOW, landlord="paris-habitat")
+    raw = period_coverage(
+        reg,
+        CAL,
+        FIRST,
+        LAST,
+        rollups=[],
+        visits=store.visits_of_days(list(cov.days)),
+        now=NOW,
+        landlord="paris-habitat",
+    )
     assert [c.idleness for c in raw.checkpoints] == [c.idleness for c in cov.checkpoints]
     assert [c.visits for c in raw.checkpoints] == [c.visits for c in cov.checkpoints]
 
@@ -80,17 +88,23 @@ def test_cache_gives_the_same_answer(store: SqliteStore) -> None:
     cache = CoverageCache()
     for landlord in ("paris-habitat", None):
         plain = landlord_coverage(store, reg, CAL, FIRST + timedelta(days=3), LAST, landlord=landlord, now=NOW)
-        cached = landlord_coverage(store, reg, CAL, FIRST + timedelta(days=3), LAST, landlord=landlord, now=NOW,
-                                   cache=cache)
-        again = landlord_coverage(store, reg, CAL, FIRST + timedelta(days=3), LAST, landlord=landlord, now=NOW,
-                                  cache=cache)
+        cached = landlord_coverage(
+            store, reg, CAL, FIRST + timedelta(days=3), LAST, landlord=landlord, now=NOW, cache=cache
+        )
+        again = landlord_coverage(
+            store, reg, CAL, FIRST + timedelta(days=3), LAST, landlord=landlord, now=NOW, cache=cache
+        )
         for got in (cached, again):
             assert got.days == plain.days
             assert got.partial_day == plain.partial_day
             for x, y in zip(got.checkpoints, plain.checkpoints, strict=True):
                 assert x.checkpoint_id == y.checkpoint_id
                 assert (x.visits, x.covered_days, x.not_visited_days, x.no_data_days) == (
-                    y.visits, y.covered_days, y.not_visited_days, y.no_data_days)
+                    y.visits,
+                    y.covered_days,
+                    y.not_visited_days,
+                    y.no_data_days,
+                )
                 assert x.presence_s == pytest.approx(y.presence_s)
                 assert x.idleness.worst_idle_s == pytest.approx(y.idleness.worst_idle_s)
                 assert x.idleness.average_idle_s == pytest.approx(y.idleness.average_idle_s)

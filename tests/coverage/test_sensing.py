@@ -30,13 +30,18 @@ def _states(cov: PeriodCoverage) -> dict[tuple[str, date], DayState]:
 def test_not_visited_is_told_apart_from_no_data() -> None:
     reg = registry()
     # issued long after: no waiver for recent days
-    cov = period_coverage(reg, CAL, WED, SAT, rollups=[], visits=_visits(), now=local(date(2027, 1, 10), 12),
-                          include_days=True)
+    cov = period_coverage(
+        reg, CAL, WED, SAT, rollups=[], visits=_visits(), now=local(date(2027, 1, 10), 12), include_days=True
+    )
     s = _states(cov)
     assert [s[("a", d)] for d in (WED, THU, FRI, SAT)] == [DayState.COVERED] * 4
     # b: gateway alive on e1 (a was visited) and beacon heard before and after → not visited
     assert [s[("b", d)] for d in (WED, THU, FRI, SAT)] == [
-        DayState.COVERED, DayState.NOT_VISITED, DayState.NOT_VISITED, DayState.COVERED]
+        DayState.COVERED,
+        DayState.NOT_VISITED,
+        DayState.NOT_VISITED,
+        DayState.COVERED,
+    ]
     # u: never heard after Wednesday → cannot tell a dead beacon from no pass → no data
     assert [s[("u", d)] for d in (THU, FRI, SAT)] == [DayState.NO_DATA] * 3
     # c: no gateway alive on e2, beacon never heard → no data
@@ -57,14 +62,26 @@ def test_gateway_heartbeat_and_telemetry_are_evidence() -> None:
     reg = registry()
     visits = _visits()
     ev = evidence_from(
-        CAL, visits=visits,
-        gateway_states=[GatewayStateRecord(at=local(THU, 18), gateway_id="gw-2", online=True, scanning=True,
-                                           in_service=True)],
-        telemetry=[BeaconTelemetryRecord(at=local(THU, 18, 30), checkpoint_id="c", gateway_id="gw-2",
-                                         battery_mv=3000, temperature_c=12.0, adv_count=10, uptime_s=100.0)],
+        CAL,
+        visits=visits,
+        gateway_states=[
+            GatewayStateRecord(at=local(THU, 18), gateway_id="gw-2", online=True, scanning=True, in_service=True)
+        ],
+        telemetry=[
+            BeaconTelemetryRecord(
+                at=local(THU, 18, 30),
+                checkpoint_id="c",
+                gateway_id="gw-2",
+                battery_mv=3000,
+                temperature_c=12.0,
+                adv_count=10,
+                uptime_s=100.0,
+            )
+        ],
     )
-    cov = period_coverage(reg, CAL, WED, SAT, rollups=[], visits=visits, now=local(date(2027, 1, 10), 12),
-                          evidence=ev, include_days=True)
+    cov = period_coverage(
+        reg, CAL, WED, SAT, rollups=[], visits=visits, now=local(date(2027, 1, 10), 12), evidence=ev, include_days=True
+    )
     s = _states(cov)
     # Thursday: a gateway was online in service and c's beacon sent telemetry → c was not visited
     assert s[("c", THU)] is DayState.NOT_VISITED

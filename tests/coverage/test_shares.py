@@ -52,8 +52,9 @@ def test_group_shares_per_day_and_period() -> None:
         visit(reg, "b", THU, local(THU, 18), local(THU, 18, 5)),
         visit(reg, "b", SUN, local(SUN, 18), local(SUN, 18, 5)),  # the Sunday before the period
     ]
-    cov = period_coverage(reg, CAL, WED, THU, rollups=[], visits=visits, now=local(date(2026, 11, 28), 10),
-                          landlord="paris-habitat")
+    cov = period_coverage(
+        reg, CAL, WED, THU, rollups=[], visits=visits, now=local(date(2026, 11, 28), 10), landlord="paris-habitat"
+    )
     groups = {(g.level, g.id): g for g in cov.groups}
     b1 = groups[(Level.BUILDING, "b1")]  # a, b, u
     days = dict(b1.days)

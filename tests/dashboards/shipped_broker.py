@@ -57,8 +57,12 @@ def _make_certs(certs: Path) -> Path:
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Ronde test CA")])
     ca = (
-        x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(minutes=5))
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
         .not_valid_after(now + timedelta(days=1))
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(ca_key, hashes.SHA256())
@@ -67,18 +71,23 @@ def _make_certs(certs: Path) -> Path:
     cert = (
         x509.CertificateBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
-        .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
-                                                    x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                       critical=False)
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
         .sign(ca_key, hashes.SHA256())
     )
     certs.mkdir(parents=True)
     pem = serialization.Encoding.PEM
     (certs / "fullchain.pem").write_bytes(cert.public_bytes(pem) + ca.public_bytes(pem))
-    (certs / "privkey.pem").write_bytes(key.private_bytes(pem, serialization.PrivateFormat.PKCS8,
-                                                          serialization.NoEncryption()))
+    (certs / "privkey.pem").write_bytes(
+        key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     ca_file = certs / "test-ca.pem"
     ca_file.write_bytes(ca.public_bytes(pem))
     return ca_file
@@ -98,12 +107,14 @@ def run_shipped_broker(users: Mapping[str, str]) -> Iterator[ShippedBroker]:
         passwd = workdir / "auth" / "passwd"
         for i, (user, password) in enumerate(sorted(users.items())):
             flags = ["-c"] if i == 0 else []
-            subprocess.run(["mosquitto_passwd", *flags, "-b", str(passwd), user, password], check=True,
-                           capture_output=True)
+            subprocess.run(
+                ["mosquitto_passwd", *flags, "-b", str(passwd), user, password], check=True, capture_output=True
+            )
         ca_file = _make_certs(workdir / "certs")
         port, tls_port = free_port(), free_port()
-        text = rewrite_config((DEPLOY / "mosquitto.conf").read_text(encoding="utf-8"), port=port,
-                              tls_port=tls_port, workdir=workdir)
+        text = rewrite_config(
+            (DEPLOY / "mosquitto.conf").read_text(encoding="utf-8"), port=port, tls_port=tls_port, workdir=workdir
+        )
         config = workdir / "mosquitto.conf"
         config.write_text(text, encoding="utf-8")
         if os.geteuid() == 0:

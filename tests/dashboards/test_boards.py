@@ -80,7 +80,9 @@ def variable_values(db: InfluxHttp, dashboard: Dashboard, start: datetime, end: 
 def test_panel_query_returns_data(influx: InfluxHttp, dashboard: Dashboard, panel: Panel, index: int) -> None:
     start, end = panel_range(dashboard, panel)
     ctx = QueryContext(
-        start, end, max_data_points=panel.max_data_points or 1000,
+        start,
+        end,
+        max_data_points=panel.max_data_points or 1000,
         min_interval_ms=parse_interval(panel.interval) if panel.interval else 0,
         variables=variable_values(influx, dashboard, start, end),
     )
@@ -101,7 +103,8 @@ def test_coverage_matches_the_rollups(influx: InfluxHttp) -> None:
     answer = influx.query(interpolate(panel.targets[0].query, ctx))
     got = answer["results"][0]["series"][0]["values"][0][1]
     rollups = [
-        r for r in simulate(REGISTRY).rollups
+        r
+        for r in simulate(REGISTRY).rollups
         if r.landlord == "paris-habitat" and start.date() <= r.service_day <= end.date()
     ]
     expected = 100 * sum(r.covered for r in rollups) / len(rollups)

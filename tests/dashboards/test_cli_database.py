@@ -18,8 +18,11 @@ def test_generate_from_the_database_gives_the_committed_dashboards(opdb: str) ->
     assert main(["dashboards", "generate", "--database", opdb, "--out", str(REPO / "dashboards"), "--check"]) == 0
 
 
-def test_generate_and_push_read_ronde_database_url(opdb: str, tmp_path: Path,  # noqa: F811
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_generate_and_push_read_ronde_database_url(
+    opdb: str,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("RONDE_DATABASE_URL", opdb)
     assert main(["dashboards", "generate", "--out", str(REPO / "dashboards"), "--check"]) == 0
     with run_grafana_standin() as (url, state):
@@ -27,8 +30,9 @@ def test_generate_and_push_read_ronde_database_url(opdb: str, tmp_path: Path,  #
         assert state.writes()  # teams, folders, dashboards of the database's landlords
 
 
-def test_push_on_a_database_without_schema_names_the_command(tmp_path: Path,
-                                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_push_on_a_database_without_schema_names_the_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     bare = f"sqlite:///{tmp_path / 'bare.db'}"
     with run_grafana_standin() as (url, state):
         assert main(["dashboards", "push", "--url", url, "--token", "test-token", "--database", bare]) == 2

@@ -27,7 +27,8 @@ COMPOSE_TEXT = (REPO / "docker-compose.yml").read_text(encoding="utf-8")
 COMPOSE: dict[str, Any] = yaml.safe_load(COMPOSE_TEXT)
 SERVICES: dict[str, Any] = COMPOSE["services"]
 ENV_EXAMPLE = dict(
-    line.split("=", 1) for line in (REPO / ".env.example").read_text(encoding="utf-8").splitlines()
+    line.split("=", 1)
+    for line in (REPO / ".env.example").read_text(encoding="utf-8").splitlines()
     if line and not line.startswith("#")
 )
 _VAR = re.compile(r"\$\{([A-Z0-9_]+)(?::?[-?]([^}]*))?\}")

@@ -27,8 +27,7 @@ from tests.dashboards.shipped_broker import ShippedBroker, run_shipped_broker
 
 pytestmark = pytest.mark.mosquitto
 
-USERS = {"gw-a": "secret-a", "gw-b": "secret-b", "ingest": "secret-ingest",
-         "healthcheck": "secret-health"}
+USERS = {"gw-a": "secret-a", "gw-b": "secret-b", "ingest": "secret-ingest", "healthcheck": "secret-health"}
 
 
 @dataclass
@@ -71,8 +70,16 @@ class Client:
         self.client.loop_stop()
 
 
-def connect(port: int, user: str | None, password: str | None, *, client_id: str, tls_ca: str | None = None,
-            clean_start: bool = True, session_expiry: int = 0) -> Client:
+def connect(
+    port: int,
+    user: str | None,
+    password: str | None,
+    *,
+    client_id: str,
+    tls_ca: str | None = None,
+    clean_start: bool = True,
+    session_expiry: int = 0,
+) -> Client:
     c = Client(mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5))
     if user is not None:
         c.client.username_pw_set(user, password)
@@ -123,8 +130,12 @@ def broker() -> Iterator[ShippedBroker]:
 
 def test_config_is_the_shipped_one(broker: ShippedBroker) -> None:
     text = broker.config_text
-    for line in ("allow_anonymous false", "persistence true", "max_queued_messages 500000",
-                 "per_listener_settings false"):
+    for line in (
+        "allow_anonymous false",
+        "persistence true",
+        "max_queued_messages 500000",
+        "per_listener_settings false",
+    ):
         assert line in text.splitlines()
 
 
@@ -232,8 +243,7 @@ def test_offline_ingest_session_keeps_more_than_the_default_queue(broker: Shippe
     """1,500 events (Mosquitto's default would drop beyond 1,000) published while ingest is away."""
     port = broker.broker.port
     n = 1500
-    ingest = connect(port, "ingest", USERS["ingest"], client_id="ingest-durable", clean_start=True,
-                     session_expiry=3600)
+    ingest = connect(port, "ingest", USERS["ingest"], client_id="ingest-durable", clean_start=True, session_expiry=3600)
     assert not ingest.subscribe("ronde/v1/gw/gw-a/telemetry").is_failure
     ingest.client.disconnect()
     ingest.client.loop_stop()
@@ -247,8 +257,7 @@ def test_offline_ingest_session_keeps_more_than_the_default_queue(broker: Shippe
         assert len(gw_a.puback) == n
     finally:
         gw_a.close()
-    back = connect(port, "ingest", USERS["ingest"], client_id="ingest-durable", clean_start=False,
-                   session_expiry=3600)
+    back = connect(port, "ingest", USERS["ingest"], client_id="ingest-durable", clean_start=False, session_expiry=3600)
     try:
         got = back.wait_messages(n, timeout=30)
         assert sorted(int(p) for _, p in got) == list(range(n))

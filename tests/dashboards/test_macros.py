@@ -42,15 +42,16 @@ def test_time_filter_and_interval() -> None:
     ctx = QueryContext(start, end, max_data_points=1000)
     query = interpolate('SELECT count("x") FROM "m" WHERE $timeFilter GROUP BY time($__interval)', ctx)
     assert query == (
-        'SELECT count("x") FROM "m" WHERE time >= 1772323200000ms and time <= 1772928000000ms '
-        "GROUP BY time(10m)"
+        'SELECT count("x") FROM "m" WHERE time >= 1772323200000ms and time <= 1772928000000ms GROUP BY time(10m)'
     )
     assert interpolate("$__interval_ms ${__from} [[interval]]", ctx) == "600000 1772323200000 10m"
     assert QueryContext(start, end, min_interval_ms=3_600_000).interval_ms == 3_600_000
 
 
-@pytest.mark.parametrize(("ms", "text"), [(10_000, "10s"), (60_000, "1m"), (43_200_000, "12h"),
-                                           (86_400_000, "1d"), (604_800_000, "1w"), (1500, "1500ms")])
+@pytest.mark.parametrize(
+    ("ms", "text"),
+    [(10_000, "10s"), (60_000, "1m"), (43_200_000, "12h"), (86_400_000, "1d"), (604_800_000, "1w"), (1500, "1500ms")],
+)
 def test_interval_text(ms: int, text: str) -> None:
     assert format_interval(ms) == text
     assert parse_interval(text) == ms
@@ -64,7 +65,8 @@ def test_auto_interval_rounds_like_grafana() -> None:
 
 def test_variables_single_multi_and_all() -> None:
     ctx = QueryContext(
-        datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 2, tzinfo=UTC),
+        datetime(2026, 1, 1, tzinfo=UTC),
+        datetime(2026, 1, 2, tzinfo=UTC),
         variables={
             "landlord": values_of(["paris-habitat", "toit-et-joie"], ["paris-habitat"]),
             "estate": values_of(["mordacs", "bois-labbe"], ["mordacs", "bois-labbe"], multi=True),

@@ -44,8 +44,12 @@ def test_first_push_creates_everything_second_changes_nothing(capsys: pytest.Cap
         for landlord in REGISTRY.landlords:
             folder = landlord_folder_uid(landlord)
             assert sorted(state.permissions[folder], key=lambda p: p["teamId"]) == sorted(
-                [{"teamId": team_ids[landlord_team(landlord)], "permission": 1},
-                 {"teamId": team_ids[SUPERVISORS_TEAM], "permission": 1}], key=lambda p: p["teamId"])
+                [
+                    {"teamId": team_ids[landlord_team(landlord)], "permission": 1},
+                    {"teamId": team_ids[SUPERVISORS_TEAM], "permission": 1},
+                ],
+                key=lambda p: p["teamId"],
+            )
             assert state.dashboards[audit_uid(landlord)]["folderUid"] == folder
         assert state.permissions["ronde"] == [{"teamId": team_ids[SUPERVISORS_TEAM], "permission": 1}]
         first_out = capsys.readouterr().out
@@ -78,8 +82,11 @@ def test_file_provisioned_dashboards_are_left_alone() -> None:
     state.folders["ronde"] = {"id": 900, "uid": "ronde", "title": "Ronde", "version": 1}
     state.permissions["ronde"] = [{"role": "Viewer", "permission": 1}, {"role": "Editor", "permission": 2}]
     for uid in ("ronde-supervision", "ronde-couverture-historique", "ronde-audit-bailleur", "ronde-veille-technique"):
-        state.dashboards[uid] = {"dashboard": {"uid": uid, "id": 1, "version": 1, "title": "from file"},
-                                 "folderUid": "ronde", "provisioned": True}
+        state.dashboards[uid] = {
+            "dashboard": {"uid": uid, "id": 1, "version": 1, "title": "from file"},
+            "folderUid": "ronde",
+            "provisioned": True,
+        }
     with run_grafana_standin(state) as (url, state):
         assert _push(url) == 0
         written = [r.body["dashboard"]["uid"] for r in state.writes() if r.path == "/api/dashboards/db"]

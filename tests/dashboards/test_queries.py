@@ -37,8 +37,13 @@ def test_filters_and_literals() -> None:
 
 
 def test_only_the_innermost_query_has_the_time_filter() -> None:
-    for query in (q.coverage_pct(tags=("landlord",), weekly=True), q.uncovered_days(),
-                  q.buildings_with_silent_beacon(), q.hour_row(16), q.ingest_lag()):
+    for query in (
+        q.coverage_pct(tags=("landlord",), weekly=True),
+        q.uncovered_days(),
+        q.buildings_with_silent_beacon(),
+        q.hour_row(16),
+        q.ingest_lag(),
+    ):
         assert query.count("$timeFilter") == 1, query
 
 
@@ -99,10 +104,26 @@ def test_a_day_with_more_visits_than_expected_is_covered(influxd: Influxd) -> No
     day = date(2026, 3, 29)
 
     def rollup(checkpoint: str, visits: int, expected: int) -> str:
-        return rollup_line(DailyRollup(
-            day, checkpoint, "stairwell_hall", "b1", "mordacs", "paris-habitat", visits, expected,
-            visits >= expected, None, None, 0.0, 0.0, 0.0, "0" * 64,
-        ), 1)
+        return rollup_line(
+            DailyRollup(
+                day,
+                checkpoint,
+                "stairwell_hall",
+                "b1",
+                "mordacs",
+                "paris-habitat",
+                visits,
+                expected,
+                visits >= expected,
+                None,
+                None,
+                0.0,
+                0.0,
+                0.0,
+                "0" * 64,
+            ),
+            1,
+        )
 
     db.write([rollup("over", 5, 2), rollup("exact", 2, 2), rollup("short", 1, 2)], "proof")
     at = datetime(2026, 3, 29, 12, tzinfo=UTC)

@@ -64,8 +64,12 @@ def test_dashboards_are_valid_grafana_json() -> None:
                 assert target["datasource"] == {"type": "influxdb", "uid": DATASOURCE_UID}
                 assert target["rawQuery"] is True
                 assert target["query"].startswith("SELECT ")
-    assert uids == {"ronde-supervision", "ronde-couverture-historique", "ronde-audit-bailleur",
-                    "ronde-veille-technique"}
+    assert uids == {
+        "ronde-supervision",
+        "ronde-couverture-historique",
+        "ronde-audit-bailleur",
+        "ronde-veille-technique",
+    }
 
 
 def test_provisioning_files() -> None:

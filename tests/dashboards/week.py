@@ -107,18 +107,35 @@ def simulate(registry: Registry, calendar: ServiceCalendar | None = None) -> Wee
                 seq[gateway] = seq.get(gateway, 0) + 1
                 if _h(gateway, seq[gateway]) % 97 == 0:
                     seq[gateway] += 1  # an event lost before the broker: a gap
-                    week.add(SEQUENCE_GAP.retention.value, gap_line(
-                        SequenceGap(gateway, seq[gateway] - 1, seq[gateway] - 1, first + dwell + timedelta(seconds=5))
-                    ))
+                    week.add(
+                        SEQUENCE_GAP.retention.value,
+                        gap_line(
+                            SequenceGap(
+                                gateway, seq[gateway] - 1, seq[gateway] - 1, first + dwell + timedelta(seconds=5)
+                            )
+                        ),
+                    )
                 last = first + dwell
                 visit = StoredVisit(
-                    event_id=_ulid(_h("event", gateway, seq[gateway])), gateway_id=gateway, seq=seq[gateway],
-                    badge=badge, checkpoint_id=cp.id, kind=cp.kind.value, building=cp.building, estate=cp.estate,
-                    landlord=cp.landlord, service_day=day, first_seen=first, last_seen=last,
-                    count=5 + _h(cp.id, "n") % 50, rssi_max=-55 - _h(cp.id) % 20, rssi_mean=-70.0 - _h(cp.id) % 9,
+                    event_id=_ulid(_h("event", gateway, seq[gateway])),
+                    gateway_id=gateway,
+                    seq=seq[gateway],
+                    badge=badge,
+                    checkpoint_id=cp.id,
+                    kind=cp.kind.value,
+                    building=cp.building,
+                    estate=cp.estate,
+                    landlord=cp.landlord,
+                    service_day=day,
+                    first_seen=first,
+                    last_seen=last,
+                    count=5 + _h(cp.id, "n") % 50,
+                    rssi_max=-55 - _h(cp.id) % 20,
+                    rssi_mean=-70.0 - _h(cp.id) % 9,
                     verification=Verification.SIGNED,
-                    beacon_check=(BeaconCheck.EID_RESOLVED if cp.beacon.format == "eddystone_eid"
-                                  else BeaconCheck.STATIC),
+                    beacon_check=(
+                        BeaconCheck.EID_RESOLVED if cp.beacon.format == "eddystone_eid" else BeaconCheck.STATIC
+                    ),
                     received_at=last + timedelta(milliseconds=300 + _h(cp.id, day, "lag") % 4000),
                     payload_sha256=hashlib.sha256(f"{gateway}{seq[gateway]}".encode()).hexdigest(),
                 )
@@ -129,14 +146,29 @@ def simulate(registry: Registry, calendar: ServiceCalendar | None = None) -> Wee
             first = end - timedelta(minutes=10)
             if first < stop:
                 seq[gateway] += 1
-                day_visits.append(StoredVisit(
-                    event_id=_ulid(_h("late", gateway, seq[gateway])), gateway_id=gateway, seq=seq[gateway],
-                    badge=badge, checkpoint_id=cp.id, kind=cp.kind.value, building=cp.building, estate=cp.estate,
-                    landlord=cp.landlord, service_day=day, first_seen=first, last_seen=first + timedelta(seconds=40),
-                    count=9, rssi_max=-60, rssi_mean=-68.5, verification=Verification.SIGNED,
-                    beacon_check=BeaconCheck.STATIC, received_at=first + timedelta(seconds=41),
-                    payload_sha256=hashlib.sha256(f"late{gateway}{seq[gateway]}".encode()).hexdigest(),
-                ))
+                day_visits.append(
+                    StoredVisit(
+                        event_id=_ulid(_h("late", gateway, seq[gateway])),
+                        gateway_id=gateway,
+                        seq=seq[gateway],
+                        badge=badge,
+                        checkpoint_id=cp.id,
+                        kind=cp.kind.value,
+                        building=cp.building,
+                        estate=cp.estate,
+                        landlord=cp.landlord,
+                        service_day=day,
+                        first_seen=first,
+                        last_seen=first + timedelta(seconds=40),
+                        count=9,
+                        rssi_max=-60,
+                        rssi_mean=-68.5,
+                        verification=Verification.SIGNED,
+                        beacon_check=BeaconCheck.STATIC,
+                        received_at=first + timedelta(seconds=41),
+                        payload_sha256=hashlib.sha256(f"late{gateway}{seq[gateway]}".encode()).hexdigest(),
+                    )
+                )
         for v in day_visits:
             week.add(VISIT.retention.value, visit_line(v))
         week.visits.extend(day_visits)
@@ -147,34 +179,59 @@ def simulate(registry: Registry, calendar: ServiceCalendar | None = None) -> Wee
     return week
 
 
-def _telemetry_and_states(week: Week, registry: Registry, day: date, start: datetime, stop: datetime,
-                          seq: dict[str, int]) -> None:
+def _telemetry_and_states(
+    week: Week, registry: Registry, day: date, start: datetime, stop: datetime, seq: dict[str, int]
+) -> None:
     age = (day - FIRST_DAY).days
     for cp in sorted(registry.checkpoints.values(), key=lambda c: c.id):
         if cp.id == SILENT and age > 2:
             continue  # its pile went flat on the third day
         battery = 3000 - age * 4 - _h(cp.id) % 500 - (700 if cp.id == SILENT else 0)
-        week.add(BEACON_TELEMETRY.retention.value, telemetry_line(BeaconTelemetryRecord(
-            at=start + timedelta(minutes=30 + _h(cp.id, day) % 300), checkpoint_id=cp.id,
-            gateway_id=TEAMS.get(cp.estate, EXTRA_TEAM)[0], battery_mv=battery,
-            temperature_c=8.0 + _h(cp.id, day) % 10, adv_count=1000 * age + _h(cp.id) % 1000,
-            uptime_s=86_400.0 * age,
-        )))
+        week.add(
+            BEACON_TELEMETRY.retention.value,
+            telemetry_line(
+                BeaconTelemetryRecord(
+                    at=start + timedelta(minutes=30 + _h(cp.id, day) % 300),
+                    checkpoint_id=cp.id,
+                    gateway_id=TEAMS.get(cp.estate, EXTRA_TEAM)[0],
+                    battery_mv=battery,
+                    temperature_c=8.0 + _h(cp.id, day) % 10,
+                    adv_count=1000 * age + _h(cp.id) % 1000,
+                    uptime_s=86_400.0 * age,
+                )
+            ),
+        )
     for gateway in sorted([g for g, _ in TEAMS.values()] + [EXTRA_TEAM[0]]):
         t = start
-        week.add(GATEWAY_STATE.retention.value, gateway_state_line(
-            GatewayStateRecord(at=t, gateway_id=gateway, online=True, scanning=True)))
+        week.add(
+            GATEWAY_STATE.retention.value,
+            gateway_state_line(GatewayStateRecord(at=t, gateway_id=gateway, online=True, scanning=True)),
+        )
         while t < stop:
             depth = (_h(gateway, t) % 30) if _h(gateway, t, "net") % 5 == 0 else 0
-            week.add(GATEWAY_STATE.retention.value, gateway_state_line(GatewayStateRecord(
-                at=t, gateway_id=gateway, online=True, scanning=True, in_service=True, outbox_depth=depth,
-                adverts_per_s=12.5 + _h(gateway, t) % 10,
-                battery_pct=max(5, 100 - int((t - start).total_seconds() // 300)),
-            )))
+            week.add(
+                GATEWAY_STATE.retention.value,
+                gateway_state_line(
+                    GatewayStateRecord(
+                        at=t,
+                        gateway_id=gateway,
+                        online=True,
+                        scanning=True,
+                        in_service=True,
+                        outbox_depth=depth,
+                        adverts_per_s=12.5 + _h(gateway, t) % 10,
+                        battery_pct=max(5, 100 - int((t - start).total_seconds() // 300)),
+                    )
+                ),
+            )
             t += timedelta(minutes=10)
         if stop < NOW:
-            week.add(GATEWAY_STATE.retention.value, gateway_state_line(
-                GatewayStateRecord(at=stop + timedelta(minutes=1), gateway_id=gateway, online=False, scanning=False)))
+            week.add(
+                GATEWAY_STATE.retention.value,
+                gateway_state_line(
+                    GatewayStateRecord(at=stop + timedelta(minutes=1), gateway_id=gateway, online=False, scanning=False)
+                ),
+            )
     del seq
 
 
@@ -185,14 +242,24 @@ def _rejections(week: Week, day: date, start: datetime, stop: datetime) -> None:
         if at >= stop:
             break
         reason = reasons[_h(day, i, "r") % len(reasons)]
-        week.add(REJECTION.retention.value, rejection_line(Rejection(
-            at=at, reason=reason, detail=f"simulated {reason.value}", topic="ronde/v1/gw/gw-bois-1/visit",
-            gateway_id="gw-bois-1", payload_sha256=hashlib.sha256(f"{day}{i}".encode()).hexdigest(),
-        )))
+        week.add(
+            REJECTION.retention.value,
+            rejection_line(
+                Rejection(
+                    at=at,
+                    reason=reason,
+                    detail=f"simulated {reason.value}",
+                    topic="ronde/v1/gw/gw-bois-1/visit",
+                    gateway_id="gw-bois-1",
+                    payload_sha256=hashlib.sha256(f"{day}{i}".encode()).hexdigest(),
+                )
+            ),
+        )
 
 
-def _rollups(week: Week, registry: Registry, day: date, start: datetime, end: datetime,
-             visits: list[StoredVisit]) -> None:
+def _rollups(
+    week: Week, registry: Registry, day: date, start: datetime, end: datetime, visits: list[StoredVisit]
+) -> None:
     by_cp: dict[str, list[StoredVisit]] = {}
     for v in visits:
         by_cp.setdefault(v.checkpoint_id, []).append(v)
@@ -202,17 +269,27 @@ def _rollups(week: Week, registry: Registry, day: date, start: datetime, end: da
         marks = [start, *(v.first_seen for v in seen), end]
         gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(marks)]
         rollup = DailyRollup(
-            service_day=day, checkpoint_id=cp.id, kind=cp.kind.value, building=cp.building, estate=cp.estate,
-            landlord=cp.landlord, visits=len(seen), expected=cp.expected_visits,
+            service_day=day,
+            checkpoint_id=cp.id,
+            kind=cp.kind.value,
+            building=cp.building,
+            estate=cp.estate,
+            landlord=cp.landlord,
+            visits=len(seen),
+            expected=cp.expected_visits,
             covered=len(seen) >= cp.expected_visits,
-            first_seen=seen[0].first_seen if seen else None, last_seen=seen[-1].last_seen if seen else None,
-            presence_s=sum(v.dwell_s for v in seen), max_idle_s=max(gaps), mean_idle_s=sum(gaps) / len(gaps),
+            first_seen=seen[0].first_seen if seen else None,
+            last_seen=seen[-1].last_seen if seen else None,
+            presence_s=sum(v.dwell_s for v in seen),
+            max_idle_s=max(gaps),
+            mean_idle_s=sum(gaps) / len(gaps),
             chain_digest=hashlib.sha256(f"{day}{cp.id}{len(seen)}".encode()).hexdigest(),
         )
         if seen and _h(day, cp.id, "rewrite") % 7 == 0:
             # an earlier version written before a late event arrived: must be superseded
-            early = replace(rollup, visits=0, covered=False, first_seen=None, last_seen=None, presence_s=0.0,
-                            chain_digest="0" * 64)
+            early = replace(
+                rollup, visits=0, covered=False, first_seen=None, last_seen=None, presence_s=0.0, chain_digest="0" * 64
+            )
             week.add(CHECKPOINT_DAY.retention.value, rollup_line(early, written - 1_800_000))
         week.add(CHECKPOINT_DAY.retention.value, rollup_line(rollup, written))
         week.rollups.append(rollup)

@@ -31,7 +31,11 @@ def test_demo_evening_then_ctrl_c(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "ronde.cli", "demo", "--speed", "1500", "--port", "0", "--workdir", str(tmp_path)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        cwd=tmp_path,
     )
     assert proc.stdout is not None
     lines: list[str] = []
@@ -51,7 +55,7 @@ def test_demo_evening_then_ctrl_c(tmp_path: Path) -> None:
         assert url, out
         assert admin, out
         # every landlord has non-zero coverage in the printed summary
-        table = out[out.index("Bailleur"):out.index("Pages et API")]
+        table = out[out.index("Bailleur") : out.index("Pages et API")]
         rows = [r for r in table.splitlines()[1:] if r.strip()]
         assert len(rows) == 6
         for row in rows:

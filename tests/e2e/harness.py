@@ -91,8 +91,10 @@ class Evening:
 
     def settle(self, processed_before: int, extra: int) -> None:
         """Until ingest has written and acked ``extra`` more messages than ``processed_before``."""
-        wait_for(lambda: self.processed() >= processed_before + extra and self.ingest.pending == 0,
-                 f"ingest to process {extra} more message(s)")
+        wait_for(
+            lambda: self.processed() >= processed_before + extra and self.ingest.pending == 0,
+            f"ingest to process {extra} more message(s)",
+        )
 
     def processed(self) -> int:
         snap = self.ingest.counters.snapshot()
@@ -104,16 +106,31 @@ class Evening:
 
 
 @contextmanager
-def play_evening(scenario: Scenario, store: Store, broker_port: int, workdir: Path, *, estate: Path = ESTATE,
-                 raw_days: int = 60, speed: float = 400.0) -> Iterator[Evening]:
+def play_evening(
+    scenario: Scenario,
+    store: Store,
+    broker_port: int,
+    workdir: Path,
+    *,
+    estate: Path = ESTATE,
+    raw_days: int = 60,
+    speed: float = 400.0,
+) -> Iterator[Evening]:
     import asyncio
 
     reg = scenario.registry
     scanners = TeamScanners.build(scenario, workdir, "127.0.0.1", broker_port, estate=estate, speed=speed)
     ingest = IngestWorker(
-        IngestConfig(name=f"e2e{time.monotonic_ns() % 100000}", broker_port=broker_port, maintenance=False,
-                     retention=RetentionConfig(raw_days=raw_days)),
-        store, reg, CAL, scanners.gateway_registry(),
+        IngestConfig(
+            name=f"e2e{time.monotonic_ns() % 100000}",
+            broker_port=broker_port,
+            maintenance=False,
+            retention=RetentionConfig(raw_days=raw_days),
+        ),
+        store,
+        reg,
+        CAL,
+        scanners.gateway_registry(),
     )
     ingest.start()
     published: list[tuple[str, bytes]] = []
@@ -128,8 +145,9 @@ def play_evening(scenario: Scenario, store: Store, broker_port: int, workdir: Pa
     try:
         assert ingest.wait_connected(20), "ingest did not connect to mosquitto"
         recorded = asyncio.run(scanners.play(failure=lambda: ingest.failure))
-        evening = Evening(scenario, scanners, ingest, store, TestClient(_app(store, reg, scenario)), broker_port,
-                          published, raw)
+        evening = Evening(
+            scenario, scanners, ingest, store, TestClient(_app(store, reg, scenario)), broker_port, published, raw
+        )
         evening.settle(0, recorded)
         wait_for(lambda: len(published) >= recorded, "the spy to see every visit")
         for day in scenario.days:

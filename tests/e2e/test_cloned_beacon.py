@@ -41,16 +41,32 @@ def test_replayed_eids_are_not_presence_and_replayed_ibeacons_are() -> None:
     verdicts: dict[str, list[StoredVisit | RejectReason]] = {info.beacon_format: [] for info in scenario.replays}
     for seq, v in enumerate(visits, start=1):
         first, last = (datetime.fromtimestamp(t, UTC) for t in (v.first_seen, v.last_seen))
-        replay = next((r for r in scenario.replays if r.team_id == team.team_id
-                       and r.replayed[0] - timedelta(seconds=30) <= first <= r.replayed[1]), None)
+        replay = next(
+            (
+                r
+                for r in scenario.replays
+                if r.team_id == team.team_id and r.replayed[0] - timedelta(seconds=30) <= first <= r.replayed[1]
+            ),
+            None,
+        )
         if replay is None:
             continue
-        event = VisitEvent(id=ulid_at(first, seq), gateway_id=team.gateway_id, seq=seq, badge=team.badge,
-                           beacon=v.identity, first_seen=first, last_seen=last, count=v.count,
-                           rssi_max=v.rssi_max, rssi_mean=v.rssi_mean)
+        event = VisitEvent(
+            id=ulid_at(first, seq),
+            gateway_id=team.gateway_id,
+            seq=seq,
+            badge=team.badge,
+            beacon=v.identity,
+            first_seen=first,
+            last_seen=last,
+            count=v.count,
+            rssi_max=v.rssi_max,
+            rssi_mean=v.rssi_mean,
+        )
         payload = encode(VisitEvent.model_validate(signing.sign(event.model_dump(mode="json"), key)))
-        result = validate(gateway_topic(team.gateway_id, TopicKind.VISIT), payload, last + timedelta(seconds=5),
-                          context)
+        result = validate(
+            gateway_topic(team.gateway_id, TopicKind.VISIT), payload, last + timedelta(seconds=5), context
+        )
         if isinstance(result, Accepted):
             assert isinstance(result.record, StoredVisit)
             if result.record.checkpoint_id == replay.checkpoint_id:
@@ -60,8 +76,9 @@ def test_replayed_eids_are_not_presence_and_replayed_ibeacons_are() -> None:
 
     eid = verdicts["eddystone_eid"]
     assert eid, "the replayed EIDs were heard by the gateway"
-    assert all(isinstance(x, RejectReason) and x in {RejectReason.EID_UNRESOLVED, RejectReason.EID_REPLAY}
-               for x in eid), eid
+    assert all(
+        isinstance(x, RejectReason) and x in {RejectReason.EID_UNRESOLVED, RejectReason.EID_REPLAY} for x in eid
+    ), eid
     ibeacon = verdicts["ibeacon"]
     assert ibeacon, ibeacon
     assert all(isinstance(x, StoredVisit) for x in ibeacon), ibeacon  # static ids: the weakness

@@ -88,8 +88,7 @@ def _assert_coverage(evening: Evening, day: date) -> None:
         got_last = datetime.fromisoformat(row["last_seen"])
         assert abs((got_first - local(day, *first)).total_seconds()) <= TOLERANCE_S, (cid, row)
         assert abs((got_last - local(day, *last)).total_seconds()) <= TOLERANCE_S, (cid, row)
-    landlords = {x["id"]: x["period"] for x in evening.get("/api/v1/coverage/landlords", first=str(day),
-                                                             last=str(day))}
+    landlords = {x["id"]: x["period"] for x in evening.get("/api/v1/coverage/landlords", first=str(day), last=str(day))}
     for lid, (checkpoints, visited) in EXPECTED_LANDLORDS.items():
         assert landlords[lid]["checkpoints"] == checkpoints
         assert landlords[lid]["visited"] == visited
@@ -131,14 +130,18 @@ def test_scripted_evening_end_to_end(store: Store, tmp_path: Path) -> None:
         evening.publish(gateway_topic(gw, TopicKind.VISIT), mismatched)  # names another gateway
         evening.publish(gateway_topic(gw, TopicKind.VISIT), valid)
         evening.settle(before, 4)
-        reasons = {r["reason"] for r in evening.get("/api/v1/supervision/rejections",
-                                                     since=format_time(local(DAY, 12, 0)))}
+        reasons = {
+            r["reason"] for r in evening.get("/api/v1/supervision/rejections", since=format_time(local(DAY, 12, 0)))
+        }
         assert {"encoding", "unknown_beacon", "gateway_mismatch"} <= reasons, reasons
         late = [v for v in evening.store.visits(*CAL.window(DAY)) if v.checkpoint_id == "e2e-soussol-1"]
         assert [v.seq for v in late] == [9003]  # the valid message after the bad ones was stored
         rollup_day(evening.store, reg, CAL, DAY)  # ingest's maintenance re-rolls recent days
-        soussol_rows = [r for r in evening.get("/api/v1/coverage/checkpoints", day=str(DAY))
-                        if r["checkpoint_id"] == "e2e-soussol-1"]
+        soussol_rows = [
+            r
+            for r in evening.get("/api/v1/coverage/checkpoints", day=str(DAY))
+            if r["checkpoint_id"] == "e2e-soussol-1"
+        ]
         assert soussol_rows[0]["visits"] == 1
 
 
@@ -149,8 +152,10 @@ def test_dst_sundays_land_on_their_service_day(store: Store, tmp_path: Path) -> 
         stop = [("e2e-hall-1", local(day, 21, 28), local(day, 21, 32))]
         scenario = scripted_scenario(reg, CAL, day, {"t1": stop}, seed=3)
         age = (datetime.now(UTC).date() - day).days
-        with run_mosquitto() as broker, play_evening(scenario, store, broker.port, tmp_path / str(day),
-                                                     raw_days=age + 30) as evening:
+        with (
+            run_mosquitto() as broker,
+            play_evening(scenario, store, broker.port, tmp_path / str(day), raw_days=age + 30) as evening,
+        ):
             rows = {r["checkpoint_id"]: r for r in evening.get("/api/v1/coverage/checkpoints", day=str(day))}
             hall = rows["e2e-hall-1"]
             assert hall["visits"] == 1, hall
@@ -162,6 +167,16 @@ def test_dst_sundays_land_on_their_service_day(store: Store, tmp_path: Path) -> 
 
 
 def _event(gw: str, badge: str, seq: int, beacon: IBeaconId, at: datetime, key: object) -> bytes:
-    ev = VisitEvent(id=ulid_at(at, seq), gateway_id=gw, seq=seq, badge=badge, beacon=beacon, first_seen=at,
-                    last_seen=at + timedelta(seconds=90), count=80, rssi_max=-60, rssi_mean=-66.0)
+    ev = VisitEvent(
+        id=ulid_at(at, seq),
+        gateway_id=gw,
+        seq=seq,
+        badge=badge,
+        beacon=beacon,
+        first_seen=at,
+        last_seen=at + timedelta(seconds=90),
+        count=80,
+        rssi_max=-60,
+        rssi_mean=-66.0,
+    )
     return wire_bytes(signing.sign(to_wire(ev), key))  # type: ignore[arg-type]

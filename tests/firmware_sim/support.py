@@ -24,14 +24,32 @@ def checkpoint_of_format(fmt: str) -> Checkpoint:
 
 def eid_beacon(identity_key: bytes, k: int, epoch: int, drift_ppm: float = 0.0) -> SimBeacon:
     base = checkpoint_of_format("eddystone_eid")
-    spec = BeaconSpec(format="eddystone_eid", key=None, tx_power=-18, interval_ms=1000,
-                      identity_key=identity_key, rotation_exponent=k, clock_epoch=epoch)
+    spec = BeaconSpec(
+        format="eddystone_eid",
+        key=None,
+        tx_power=-18,
+        interval_ms=1000,
+        identity_key=identity_key,
+        rotation_exponent=k,
+        clock_epoch=epoch,
+    )
     cp = dataclasses.replace(base, beacon=spec)
-    return SimBeacon(checkpoint=cp, drift_ppm=drift_ppm, installed_at=float(epoch), battery_life_s=3 * 365 * 86400.0,
-                     address="C0:00:00:00:00:01")
+    return SimBeacon(
+        checkpoint=cp,
+        drift_ppm=drift_ppm,
+        installed_at=float(epoch),
+        battery_life_s=3 * 365 * 86400.0,
+        address="C0:00:00:00:00:01",
+    )
 
 
-def beacon_at(cp: Checkpoint, drift_ppm: float = 0.0, installed_at: float = 1.7e9,
-              life_s: float = 2 * 365 * 86400.0) -> SimBeacon:
-    return SimBeacon(checkpoint=cp, drift_ppm=drift_ppm, installed_at=installed_at, battery_life_s=life_s,
-                     address="C0:00:00:00:00:02")
+def beacon_at(
+    cp: Checkpoint, drift_ppm: float = 0.0, installed_at: float = 1.7e9, life_s: float = 2 * 365 * 86400.0
+) -> SimBeacon:
+    return SimBeacon(
+        checkpoint=cp,
+        drift_ppm=drift_ppm,
+        installed_at=installed_at,
+        battery_life_s=life_s,
+        address="C0:00:00:00:00:02",
+    )

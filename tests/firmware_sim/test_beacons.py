@@ -35,7 +35,11 @@ def test_hardware_draws_are_reproducible_and_bounded() -> None:
     for cp in reg.checkpoints.values():
         a, b = make_beacon(cp, 7, 1.79e9), make_beacon(cp, 7, 1.79e9)
         assert (a.drift_ppm, a.address, a.installed_at, a.battery_life_s) == (
-            b.drift_ppm, b.address, b.installed_at, b.battery_life_s)
+            b.drift_ppm,
+            b.address,
+            b.installed_at,
+            b.battery_life_s,
+        )
         assert abs(a.drift_ppm) <= MAX_DRIFT_PPM
         assert int(a.address[:2], 16) >> 6 == 0b11  # static random address
         drifts.append(a.drift_ppm)
@@ -72,8 +76,10 @@ def test_uid_beacon_interleaves_tlm_with_draining_battery() -> None:
     cp = checkpoint_of_format("eddystone_uid")
     installed = 1.75e9
     beacon = beacon_at(cp, drift_ppm=-40.0, installed_at=installed, life_s=700 * DAY)
-    kinds = [type(decode_eddystone(beacon.frame(installed + 10, e).service_data[EDDYSTONE_SERVICE_UUID]))
-             for e in range(3 * TLM_EVERY)]
+    kinds = [
+        type(decode_eddystone(beacon.frame(installed + 10, e).service_data[EDDYSTONE_SERVICE_UUID]))
+        for e in range(3 * TLM_EVERY)
+    ]
     assert kinds.count(EddystoneTlmFrame) == 3
     assert kinds.count(EddystoneUidFrame) == 3 * TLM_EVERY - 3
     uid = decode_eddystone(beacon.frame(installed + 10, 0).service_data[EDDYSTONE_SERVICE_UUID])

@@ -83,5 +83,6 @@ async def test_eid_beacon_puts_the_current_eid_on_air(bluez: tuple[PrivateBus, B
     assert isinstance(frame, EddystoneEidFrame)
     now_counter = sim.eid_counter(time.time())
     windows = {now_counter >> spec.rotation_exponent, (now_counter >> spec.rotation_exponent) - 1}
-    assert frame.eid in {compute_eid(spec.identity_key, spec.rotation_exponent, w << spec.rotation_exponent).hex()
-                         for w in windows}
+    assert frame.eid in {
+        compute_eid(spec.identity_key, spec.rotation_exponent, w << spec.rotation_exponent).hex() for w in windows
+    }

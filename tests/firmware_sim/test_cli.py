@@ -33,8 +33,20 @@ def test_score_from_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert "precision 1.0000" in out
     assert "recall    0.5000" in out
     assert "median 3.0 s" in out
-    assert main(["sim", "score", "--truth", str(tmp_path / "truth.json"), "--visits", str(tmp_path / "visits.json"),
-                 "--json"]) == 0
+    assert (
+        main(
+            [
+                "sim",
+                "score",
+                "--truth",
+                str(tmp_path / "truth.json"),
+                "--visits",
+                str(tmp_path / "visits.json"),
+                "--json",
+            ]
+        )
+        == 0
+    )
     assert json.loads(capsys.readouterr().out)["recall"] == 0.5
     assert main(["sim", "score", str(tmp_path / "missing")]) == 1
     assert "ronde sim score" in capsys.readouterr().err

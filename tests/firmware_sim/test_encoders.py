@@ -38,11 +38,21 @@ def _power(expected: dict[str, Any]) -> int | None:
     return None
 
 
-IBEACONS = [f for f in _of_kind("ibeacon") if "uuid" in f["expected"] and "major" in f["expected"]
-            and "minor" in f["expected"] and _power(f["expected"]) is not None]
+IBEACONS = [
+    f
+    for f in _of_kind("ibeacon")
+    if "uuid" in f["expected"]
+    and "major" in f["expected"]
+    and "minor" in f["expected"]
+    and _power(f["expected"]) is not None
+]
 UIDS = [f for f in _of_kind("eddystone_uid") if {"namespace", "instance", "tx_power"} <= f["expected"].keys()]
-TLMS = [f for f in _of_kind("eddystone_tlm") if {"vbatt_mV", "temp_C", "adv_cnt", "sec_cnt_raw"} <= f["expected"].keys()
-        or {"voltage", "temperature", "advertising_count", "seconds_since_boot"} <= f["expected"].keys()]
+TLMS = [
+    f
+    for f in _of_kind("eddystone_tlm")
+    if {"vbatt_mV", "temp_C", "adv_cnt", "sec_cnt_raw"} <= f["expected"].keys()
+    or {"voltage", "temperature", "advertising_count", "seconds_since_boot"} <= f["expected"].keys()
+]
 EIDS = [f for f in _of_kind("eddystone_eid") if "tx_power" in f["expected"] and "eid" in f["expected"]]
 URLS = [f for f in _of_kind("eddystone_url") if {"tx_power", "url"} <= f["expected"].keys()]
 URL_BODIES = [f for f in _of_kind("eddystone_url_body") if "url" in f["expected"]]
@@ -128,8 +138,12 @@ hexes = st.binary(min_size=1, max_size=1)
 power = st.integers(-100, 20)
 
 
-@given(uuid=st.binary(min_size=16, max_size=16), major=st.integers(0, 65535), minor=st.integers(0, 65535),
-       p=st.integers(-100, -20))
+@given(
+    uuid=st.binary(min_size=16, max_size=16),
+    major=st.integers(0, 65535),
+    minor=st.integers(0, 65535),
+    p=st.integers(-100, -20),
+)
 def test_gateway_decodes_what_the_simulator_encodes_ibeacon(uuid: bytes, major: int, minor: int, p: int) -> None:
     frame = decode_manufacturer(0x004C, encoders.ibeacon(uuid.hex(), major, minor, p))
     assert isinstance(frame, IBeaconFrame)
@@ -143,8 +157,12 @@ def test_gateway_decodes_uid(ns: bytes, inst: bytes, p: int, rfu: bool) -> None:
     assert (frame.namespace, frame.instance, frame.tx_power) == (ns.hex(), inst.hex(), p)
 
 
-@given(mv=st.integers(0, 65535), temp=st.one_of(st.none(), st.floats(-127, 127)), adv=st.integers(0, 2**32 - 1),
-       ds=st.integers(0, 2**32 - 1))
+@given(
+    mv=st.integers(0, 65535),
+    temp=st.one_of(st.none(), st.floats(-127, 127)),
+    adv=st.integers(0, 2**32 - 1),
+    ds=st.integers(0, 2**32 - 1),
+)
 def test_gateway_decodes_tlm(mv: int, temp: float | None, adv: int, ds: int) -> None:
     frame = decode_eddystone(encoders.eddystone_tlm(mv, temp, adv, ds))
     assert isinstance(frame, EddystoneTlmFrame)

@@ -23,8 +23,9 @@ STOPS = ("mor-b01-hall-a", "mor-b03-hall-b", "boi-paris-green-space-1")
 
 def _scripted(minutes: tuple[tuple[int, int], ...] = ((5, 9), (12, 16), (40, 44))) -> Scenario:
     w0, _ = CALENDAR.window(DAY)
-    route = [(cid, w0 + timedelta(minutes=a), w0 + timedelta(minutes=b)) for cid, (a, b) in zip(STOPS, minutes,
-                                                                                                strict=True)]
+    route = [
+        (cid, w0 + timedelta(minutes=a), w0 + timedelta(minutes=b)) for cid, (a, b) in zip(STOPS, minutes, strict=True)
+    ]
     return scripted_scenario(registry(), CALENDAR, DAY, {"t1": route}, seed=3)
 
 
@@ -94,7 +95,7 @@ async def test_whole_gateway_on_simulated_time_publishes_signed_visits(tmp_path:
 
 def test_outage_lookup() -> None:
     sc = build_scenario("outage", 1, registry(), CALENDAR)
-    (a, b), = sc.outages["t1"]
+    ((a, b),) = sc.outages["t1"]
     assert in_outage(sc, "t1", a.timestamp())
     assert in_outage(sc, "t1", b.timestamp() - 1)
     assert not in_outage(sc, "t1", b.timestamp())

@@ -27,15 +27,31 @@ def _load_visits(collector: Collector) -> list[dict[str, object]]:
 def test_load_publishes_signed_visits_and_keys_the_server_can_load(tmp_path: Path, mosquitto: Mosquitto) -> None:
     collector = Collector(mosquitto.port, client_id="sim-load-collector")
     try:
-        stats = run_load(registry(), gateways=4, rate=40, duration_s=1.5, host="127.0.0.1", port=mosquitto.port,
-                         keys_dir=tmp_path / "keys", seed=1)
+        stats = run_load(
+            registry(),
+            gateways=4,
+            rate=40,
+            duration_s=1.5,
+            host="127.0.0.1",
+            port=mosquitto.port,
+            keys_dir=tmp_path / "keys",
+            seed=1,
+        )
         assert stats.published == 60
         assert stats.acked == 60
         assert stats.failed == 0
         assert stats.summary()["puback_ms"]["p50"] is not None
         collector.wait(lambda: len(_load_visits(collector)) >= 60, 15)
-        again = run_load(registry(), gateways=4, rate=40, duration_s=0.5, host="127.0.0.1", port=mosquitto.port,
-                         keys_dir=tmp_path / "keys", seed=2)
+        again = run_load(
+            registry(),
+            gateways=4,
+            rate=40,
+            duration_s=0.5,
+            host="127.0.0.1",
+            port=mosquitto.port,
+            keys_dir=tmp_path / "keys",
+            seed=2,
+        )
         assert again.acked == 20
         collector.wait(lambda: len(_load_visits(collector)) >= 80, 15)
     finally:

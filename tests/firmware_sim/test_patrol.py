@@ -49,8 +49,9 @@ def test_staleness_goes_where_nobody_has_been_longest() -> None:
     seen: dict[str, float] = {c: start - 3600 for c in plan.assigned}
     stale = sorted(plan.assigned)[5]
     seen[stale] = start - 10 * 86400
-    traj = plan_evening(g, PatrolPlan(plan.base, plan.assigned, RouteMode.STALENESS, requests=False), start, end,
-                       random.Random(2), seen)
+    traj = plan_evening(
+        g, PatrolPlan(plan.base, plan.assigned, RouteMode.STALENESS, requests=False), start, end, random.Random(2), seen
+    )
     first = next(s for s in traj.stops if s.reason == "staleness")
     assert first.checkpoint_id == stale
 

@@ -22,8 +22,18 @@ from tests.firmware_sim.support import CALENDAR, registry
 def _digest(ads: Iterable[Advertisement]) -> str:
     h = hashlib.sha256()
     for a in ads:
-        h.update(repr((a.t, a.address, a.rssi, sorted(a.manufacturer_data.items()), sorted(a.service_data.items()),
-                       a.local_name)).encode())
+        h.update(
+            repr(
+                (
+                    a.t,
+                    a.address,
+                    a.rssi,
+                    sorted(a.manufacturer_data.items()),
+                    sorted(a.service_data.items()),
+                    a.local_name,
+                )
+            ).encode()
+        )
     return h.hexdigest()
 
 
@@ -71,11 +81,16 @@ def test_evening_shape() -> None:
 
 def test_week_is_five_service_evenings_with_a_battery_swap() -> None:
     sc = build_scenario("week", 5, registry(), CALENDAR, day=date(2026, 11, 16), teams=1)
-    assert sc.days == [date(2026, 11, 18), date(2026, 11, 19), date(2026, 11, 20), date(2026, 11, 21),
-                       date(2026, 11, 22)]
+    assert sc.days == [
+        date(2026, 11, 18),
+        date(2026, 11, 19),
+        date(2026, 11, 20),
+        date(2026, 11, 21),
+        date(2026, 11, 22),
+    ]
     assert {v.start.astimezone(CALENDAR.tz).date() for v in sc.truth} == set(sc.days)
     assert all(CALENDAR.in_service(v.start) for v in sc.truth)
-    (cid, (at,)), = sc.battery_changes.items()
+    ((cid, (at,)),) = sc.battery_changes.items()
     assert sc.beacons[cid].battery_changes
     assert not CALENDAR.in_service(at)
 
@@ -89,13 +104,14 @@ def test_skipped_car_park_is_never_visited() -> None:
     assert len(landlords) == 1
     assert not {v.checkpoint_id for v in sc.truth} & set(sc.skipped)
     others = {c.id for c in registry().checkpoints.values() if c.kind is CheckpointKind.CAR_PARK_UNDERGROUND} - set(
-        sc.skipped)
+        sc.skipped
+    )
     assert {v.checkpoint_id for v in sc.truth} & others
 
 
 def test_dead_beacon_goes_silent() -> None:
     sc = build_scenario("dead-beacon", 4, registry(), CALENDAR, teams=1)
-    (cid, dies), = sc.dead_beacons.items()
+    ((cid, dies),) = sc.dead_beacons.items()
     assert dies.astimezone(CALENDAR.tz).date() == sc.days[2]
     beacon = sc.beacons[cid]
     assert sc.graph is not None
@@ -107,7 +123,7 @@ def test_dead_beacon_goes_silent() -> None:
 
 def test_outage_is_ten_minutes_in_service() -> None:
     sc = build_scenario("outage", 6, registry(), CALENDAR)
-    (start, end), = sc.outages["t1"]
+    ((start, end),) = sc.outages["t1"]
     assert end - start == timedelta(minutes=10)
     assert sc.start < start < end < sc.end
     assert sc.outages["t2"] == []
@@ -139,8 +155,14 @@ def test_cloned_beacons_replay_recorded_bytes_later_elsewhere() -> None:
             else:
                 assert at_replay is None  # the EIDs belong to yesterday's windows
         # nobody from the team was at the cloned checkpoint while it was replayed
-        assert not [v for v in sc.truth if v.checkpoint_id == info.checkpoint_id and v.team_id == "t1"
-                    and v.start < info.replayed[1] and v.end > info.replayed[0]]
+        assert not [
+            v
+            for v in sc.truth
+            if v.checkpoint_id == info.checkpoint_id
+            and v.team_id == "t1"
+            and v.start < info.replayed[1]
+            and v.end > info.replayed[0]
+        ]
 
 
 @pytest.mark.no_cover  # as above
@@ -152,8 +174,11 @@ def test_crowd_brings_phones_and_foreign_frames() -> None:
     ads = list(itertools.islice(sc.advertisements("t1"), 20000))
     addresses = {a.address for a in ads}
     assert len(addresses) > 200
-    apple_other = [a for a in ads if APPLE_COMPANY_ID in a.manufacturer_data
-                   and a.manufacturer_data[APPLE_COMPANY_ID][:2] != b"\x02\x15"]
+    apple_other = [
+        a
+        for a in ads
+        if APPLE_COMPANY_ID in a.manufacturer_data and a.manufacturer_data[APPLE_COMPANY_ID][:2] != b"\x02\x15"
+    ]
     assert len(apple_other) > 1000
     rate = len(ads) / (ads[-1].t - ads[0].t)
     assert rate > 50  # adverts per second reaching the gateway
@@ -162,8 +187,10 @@ def test_crowd_brings_phones_and_foreign_frames() -> None:
 def test_scripted_scenario_truth_holds_the_stops() -> None:
     day = date(2026, 11, 18)
     w0, _ = CALENDAR.window(day)
-    route = [("mor-b01-hall-a", w0 + timedelta(minutes=5), w0 + timedelta(minutes=9)),
-             ("mor-b02-hall-b", w0 + timedelta(minutes=12), w0 + timedelta(minutes=15))]
+    route = [
+        ("mor-b01-hall-a", w0 + timedelta(minutes=5), w0 + timedelta(minutes=9)),
+        ("mor-b02-hall-b", w0 + timedelta(minutes=12), w0 + timedelta(minutes=15)),
+    ]
     sc = scripted_scenario(registry(), CALENDAR, day, {"alpha": route}, seed=1)
     assert [t.team_id for t in sc.teams] == ["alpha"]
     assert sc.start == route[0][1].astimezone(UTC)
@@ -200,7 +227,8 @@ def test_reproducible_across_processes() -> None:
     out = set()
     for hash_seed in ("1", "4242"):
         env = {**os.environ, "PYTHONHASHSEED": hash_seed}
-        done = subprocess.run([sys.executable, "-c", _DIGEST_SCRIPT], env=env, capture_output=True, text=True,
-                              check=True, timeout=120)
+        done = subprocess.run(
+            [sys.executable, "-c", _DIGEST_SCRIPT], env=env, capture_output=True, text=True, check=True, timeout=120
+        )
         out.add(done.stdout.strip())
     assert len(out) == 1

@@ -30,12 +30,12 @@ def dv(cid: str | None, a: float, b: float, team: str = "t1", key: str = "k") ->
 def test_precision_recall_and_timing() -> None:
     truth = [tv("a", 0, 120), tv("b", 200, 260), tv("c", 300, 310), tv("d", 400, 500), tv("a", 600, 700, team="t2")]
     visits = [
-        dv("a", 4, 110),        # found a: first +4, last -10
-        dv("b", 265, 280),      # 5 s after b ended: within the 10 s slack → correct, finds b
-        dv("c", 302, 306),      # the 10 s true visit: correct, but not in recall's denominator
-        dv("e", 50, 90),        # nobody was at e: false positive
-        dv("a", 650, 690),      # wrong team: t1 was not at a then → false positive
-        dv(None, 10, 20),       # a shop's beacon: counted apart
+        dv("a", 4, 110),  # found a: first +4, last -10
+        dv("b", 265, 280),  # 5 s after b ended: within the 10 s slack → correct, finds b
+        dv("c", 302, 306),  # the 10 s true visit: correct, but not in recall's denominator
+        dv("e", 50, 90),  # nobody was at e: false positive
+        dv("a", 650, 690),  # wrong team: t1 was not at a then → false positive
+        dv(None, 10, 20),  # a shop's beacon: counted apart
     ]
     s = score(truth, visits)
     assert (s.detected, s.correct, s.unresolved) == (5, 3, 1)

@@ -32,8 +32,15 @@ def test_evening_targets() -> None:
 def test_crowd_targets() -> None:
     result = run_scenario(build_scenario("crowd", SEED, registry(), CALENDAR), DetectionConfig())
     s = result.score.summary()
-    print("crowd", s["precision"], s["recall"], s["first_seen_error_s"], s["last_seen_error_s"],
-          "unresolved", s["unresolved_beacon_visits"])
+    print(
+        "crowd",
+        s["precision"],
+        s["recall"],
+        s["first_seen_error_s"],
+        s["last_seen_error_s"],
+        "unresolved",
+        s["unresolved_beacon_visits"],
+    )
     assert result.score.true_visits > 30
     assert result.score.recall >= 0.98
     assert result.score.precision >= 0.99

@@ -69,8 +69,11 @@ def private_system_bus() -> Iterator[PrivateBus]:
         socket = Path(tmp) / "bus"
         config = Path(tmp) / "bus.conf"
         config.write_text(BUS_CONFIG.format(socket=socket))
-        proc = subprocess.Popen(["dbus-daemon", f"--config-file={config}", "--nofork", "--nopidfile"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        proc = subprocess.Popen(
+            ["dbus-daemon", f"--config-file={config}", "--nofork", "--nopidfile"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         try:
             deadline = time.monotonic() + 10
             while not socket.exists():
@@ -97,8 +100,15 @@ class Bluezoo:
 @contextlib.contextmanager
 def run_bluezoo(bus: PrivateBus, adapters: list[str], scan_interval: int = 1) -> Iterator[Bluezoo]:
     """bluezoo serving ``org.bluez`` on ``bus`` with powered adapters hci0, hci1... at ``adapters``."""
-    args = [sys.executable, "-c", "import sys; from bluezoo import bluezoo; sys.exit(bluezoo.main())",
-            "-v", "--auto-enable", "--scan-interval", str(scan_interval)]
+    args = [
+        sys.executable,
+        "-c",
+        "import sys; from bluezoo import bluezoo; sys.exit(bluezoo.main())",
+        "-v",
+        "--auto-enable",
+        "--scan-interval",
+        str(scan_interval),
+    ]
     for address in adapters:
         args += ["-a", address]
     env = {**os.environ, "DBUS_SYSTEM_BUS_ADDRESS": bus.address}
@@ -129,8 +139,11 @@ async def _wait_for_adapters(address: str, count: int, proc: subprocess.Popen[by
                 intro = await bus.introspect("org.bluez", "/")
                 om = bus.get_proxy_object("org.bluez", "/", intro).get_interface("org.freedesktop.DBus.ObjectManager")
                 objects = await om.call_get_managed_objects()  # type: ignore[attr-defined]
-                powered = [p for p, ifaces in objects.items()
-                           if "org.bluez.Adapter1" in ifaces and ifaces["org.bluez.Adapter1"]["Powered"].value]
+                powered = [
+                    p
+                    for p, ifaces in objects.items()
+                    if "org.bluez.Adapter1" in ifaces and ifaces["org.bluez.Adapter1"]["Powered"].value
+                ]
                 if len(powered) >= count:
                     return
             await asyncio.sleep(0.1)
@@ -149,8 +162,13 @@ def eddystone_uid_frame(namespace: str, instance: str, power_0m: int = -18) -> b
 
 def eddystone_tlm_frame(battery_mv: int, temperature_c: float, adv_count: int, uptime_s: float) -> bytes:
     temp = round(temperature_c * 256) & 0xFFFF
-    return (b"\x20\x00" + battery_mv.to_bytes(2, "big") + temp.to_bytes(2, "big")
-            + adv_count.to_bytes(4, "big") + int(uptime_s * 10).to_bytes(4, "big"))
+    return (
+        b"\x20\x00"
+        + battery_mv.to_bytes(2, "big")
+        + temp.to_bytes(2, "big")
+        + adv_count.to_bytes(4, "big")
+        + int(uptime_s * 10).to_bytes(4, "big")
+    )
 
 
 class _Advertisement(ServiceInterface):
@@ -189,8 +207,16 @@ class _Advertisement(ServiceInterface):
 class VirtualBeacon:
     """An Eddystone beacon on an emulated adapter: UID frames interleaved with TLM frames."""
 
-    def __init__(self, bus_address: str, adapter: str, namespace: str, instance: str,
-                 *, period_s: float = 0.35, name: str = "ronde-beacon") -> None:
+    def __init__(
+        self,
+        bus_address: str,
+        adapter: str,
+        namespace: str,
+        instance: str,
+        *,
+        period_s: float = 0.35,
+        name: str = "ronde-beacon",
+    ) -> None:
         self.bus_address = bus_address
         self.adapter_path = f"/org/bluez/{adapter}"
         self.uid = eddystone_uid_frame(namespace, instance)
@@ -206,7 +232,8 @@ class VirtualBeacon:
         self._bus.export(self.path, self.adv)
         intro = await self._bus.introspect("org.bluez", self.adapter_path)
         manager = self._bus.get_proxy_object("org.bluez", self.adapter_path, intro).get_interface(
-            "org.bluez.LEAdvertisingManager1")
+            "org.bluez.LEAdvertisingManager1"
+        )
         await manager.call_register_advertisement(self.path, {})  # type: ignore[attr-defined]
         self._task = asyncio.create_task(self._interleave(), name="virtual-beacon")
 
@@ -232,7 +259,8 @@ class VirtualBeacon:
             with contextlib.suppress(Exception):
                 intro = await self._bus.introspect("org.bluez", self.adapter_path)
                 manager = self._bus.get_proxy_object("org.bluez", self.adapter_path, intro).get_interface(
-                    "org.bluez.LEAdvertisingManager1")
+                    "org.bluez.LEAdvertisingManager1"
+                )
                 await manager.call_unregister_advertisement(self.path)  # type: ignore[attr-defined]
             self._bus.disconnect()
             self._bus = None

@@ -34,7 +34,9 @@ def ibeacon_payload(uuid: str, major: int, minor: int, power: int = -59) -> byte
 
 def ibeacon_adv(t: float, minor: int, rssi: int = -60, major: int = 1, address: str | None = None) -> Advertisement:
     return Advertisement(
-        t=t, address=address or f"C0:00:00:00:{major % 256:02X}:{minor % 256:02X}", rssi=rssi,
+        t=t,
+        address=address or f"C0:00:00:00:{major % 256:02X}:{minor % 256:02X}",
+        rssi=rssi,
         manufacturer_data=MappingProxyType({APPLE_COMPANY_ID: ibeacon_payload(UUID, major, minor)}),
     )
 
@@ -93,7 +95,12 @@ PERSISTENT_BROKER = (
 
 
 def config_text(
-    tmp: Path, port: int, *, gateway_id: str = "gw-test-1", extra: str = "", heartbeat_s: float = 30,
+    tmp: Path,
+    port: int,
+    *,
+    gateway_id: str = "gw-test-1",
+    extra: str = "",
+    heartbeat_s: float = 30,
     mqtt_extra: str = "",
 ) -> str:
     return f"""

@@ -118,14 +118,20 @@ async def test_gate_closes_at_the_end_of_the_window_and_reopens(tmp_path: Path, 
         assert app.visits_recorded == recorded, "nothing scanned after hours"
         await eventually(lambda: app.outbox.depth() == 0, 10, "queued events keep draining")
         await asyncio.to_thread(
-            collector.wait, lambda: any(s.get("gateway_id") == "gw-gate-1" and s["scanning"] is False
-                                        and s["state"] == "online" for s in collector.of_kind("status")), 10)
+            collector.wait,
+            lambda: any(
+                s.get("gateway_id") == "gw-gate-1" and s["scanning"] is False and s["state"] == "online"
+                for s in collector.of_kind("status")
+            ),
+            10,
+        )
         assert "NOT SCANNING: outside service hours" in console.getvalue()
         app.stop()
         await asyncio.wait_for(run, 15)
         gate_visits = [v for v in collector.of_kind("visit") if v["gateway_id"] == "gw-gate-1"]
-        assert all(datetime.fromisoformat(v["last_seen"]) <= datetime(2026, 4, 1, 20, 15, tzinfo=UTC)
-                   for v in gate_visits)
+        assert all(
+            datetime.fromisoformat(v["last_seen"]) <= datetime(2026, 4, 1, 20, 15, tzinfo=UTC) for v in gate_visits
+        )
         assert [v["beacon"]["minor"] for v in gate_visits] == list(range(1, recorded + 1))
     finally:
         await asyncio.to_thread(collector.close)

@@ -179,8 +179,16 @@ async def test_link_up_and_down_reach_the_callbacks_and_a_disconnected_link_gets
     link = FakeLink(SETTINGS, connected=False)
     ups: list[bool] = []
     downs: list[str] = []
-    pub = OutboxPublisher(outbox, link, "gw-fake", SystemClock(), window=5, poll_s=0.01,
-                          on_connected=ups.append, on_disconnected=downs.append)
+    pub = OutboxPublisher(
+        outbox,
+        link,
+        "gw-fake",
+        SystemClock(),
+        window=5,
+        poll_s=0.01,
+        on_connected=ups.append,
+        on_disconnected=downs.append,
+    )
     async with running(pub):
         link.down("network unreachable")
         await eventually(lambda: downs == ["network unreachable"], 5, "the disconnection reported")
@@ -210,8 +218,16 @@ async def test_flush_acks_deletes_what_was_acknowledged_but_not_yet_deleted(tmp_
 class Gateway:
     """A GatewayApp on a fake link and an accelerated clock, started and stopped by ``async with``."""
 
-    def __init__(self, tmp_path: Path, clock: AcceleratedClock, source: Any, *, connected: bool = True,
-                 override: Override | None = ALWAYS, **config: Any) -> None:
+    def __init__(
+        self,
+        tmp_path: Path,
+        clock: AcceleratedClock,
+        source: Any,
+        *,
+        connected: bool = True,
+        override: Override | None = ALWAYS,
+        **config: Any,
+    ) -> None:
         self.links: list[FakeLink] = []
         self.indicator = RecordingIndicator()
 
@@ -220,8 +236,15 @@ class Gateway:
             self.links.append(link)
             return link
 
-        self.app = GatewayApp(make_config(tmp_path, 1883, **config), source, clock, link_factory=factory,
-                              password="secret", override=override, indicator=self.indicator)
+        self.app = GatewayApp(
+            make_config(tmp_path, 1883, **config),
+            source,
+            clock,
+            link_factory=factory,
+            password="secret",
+            override=override,
+            indicator=self.indicator,
+        )
         self.link = self.links[0]
         self.task: asyncio.Task[None] | None = None
 

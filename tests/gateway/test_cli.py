@@ -30,8 +30,21 @@ def test_override_flag_needs_a_reason_and_an_offset(tmp_path: Path, capsys: pyte
     cfg.write_text(config_text(tmp_path, 1883))
     assert main(["gateway", "run", "--config", str(cfg), "--override-until", "2026-04-01T23:00:00+02:00"]) == 2
     assert "go together" in capsys.readouterr().err
-    assert main(["gateway", "run", "--config", str(cfg), "--override-until", "2026-04-01T23:00:00",
-                 "--override-reason", "audit"]) == 2
+    assert (
+        main(
+            [
+                "gateway",
+                "run",
+                "--config",
+                str(cfg),
+                "--override-until",
+                "2026-04-01T23:00:00",
+                "--override-reason",
+                "audit",
+            ]
+        )
+        == 2
+    )
     assert "UTC offset" in capsys.readouterr().err
 
 

@@ -40,7 +40,9 @@ def outbox_rows(db: Path) -> list[tuple[int, str, bytes]]:
 def start_gateway(config: Path, trigger: Path, minors: str, log: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "tests.gateway.crash_gateway", str(config), str(trigger), minors],
-        cwd=ROOT, stdout=log.open("ab"), stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
     )
 
 
@@ -73,8 +75,11 @@ def test_kill_9_between_queueing_and_puback(tmp_path: Path) -> None:
             trigger.unlink()
             gw = start_gateway(cfg, trigger, "6,7", log)
             trigger.touch()
-            wait(lambda: len({v["id"] for v in collector.of_kind("visit")}) == 7 and not outbox_rows(db), 60,
-                 "all seven visits delivered and acknowledged")
+            wait(
+                lambda: len({v["id"] for v in collector.of_kind("visit")}) == 7 and not outbox_rows(db),
+                60,
+                "all seven visits delivered and acknowledged",
+            )
             gw.send_signal(signal.SIGTERM)
             assert gw.wait(20) == 0
 

@@ -15,8 +15,15 @@ BEACON = IBeaconId(uuid="f7826da64fa24e988024bc5b71e0893e", major=1, minor=7)
 
 
 def visit(**kw: object) -> DetectedVisit:
-    base: dict[str, object] = dict(identity=BEACON, key=BEACON.key(), first_seen=1_774_980_000.0,
-                                   last_seen=1_774_980_030.5, count=31, rssi_max=-55, rssi_mean=-61.04)
+    base: dict[str, object] = dict(
+        identity=BEACON,
+        key=BEACON.key(),
+        first_seen=1_774_980_000.0,
+        last_seen=1_774_980_030.5,
+        count=31,
+        rssi_max=-55,
+        rssi_mean=-61.04,
+    )
     base.update(kw)
     return DetectedVisit(**base)  # type: ignore[arg-type]
 
@@ -58,8 +65,9 @@ def test_telemetry_message_is_signed() -> None:
     key = new_private_key()
     factory = EventFactory("gw-1", "team-a7", key)
     uid = EddystoneUidId(namespace="00112233445566778899", instance="aabbccddeeff")
-    reading = TelemetryReading(identity=uid, t=1_774_980_000.0, battery_mv=2950, temperature_c=21.5,
-                               adv_count=1234, uptime_s=3600.0)
+    reading = TelemetryReading(
+        identity=uid, t=1_774_980_000.0, battery_mv=2950, temperature_c=21.5, adv_count=1234, uptime_s=3600.0
+    )
     msg = factory.telemetry(reading, 1_774_980_001.0)
     assert msg.kind is TopicKind.TELEMETRY
     assert msg.seq is None

@@ -346,24 +346,46 @@ def test_negative_temperature_is_signed_8_8() -> None:
 
 def test_decode_advertisement_returns_every_frame() -> None:
     adv = Advertisement(
-        t=1.0, address="aa", rssi=-70,
-        manufacturer_data={0x004C: bytes.fromhex("0215426c7565436861726d426561636f6e730efe1355c5"),
-                           0x0006: b"\x01\x09\x20"},
-        service_data={EDDYSTONE_SERVICE_UUID: bytes.fromhex("30e34549445f74657374"),
-                      "0000180f-0000-1000-8000-00805f9b34fb": b"\x64"},
+        t=1.0,
+        address="aa",
+        rssi=-70,
+        manufacturer_data={
+            0x004C: bytes.fromhex("0215426c7565436861726d426561636f6e730efe1355c5"),
+            0x0006: b"\x01\x09\x20",
+        },
+        service_data={
+            EDDYSTONE_SERVICE_UUID: bytes.fromhex("30e34549445f74657374"),
+            "0000180f-0000-1000-8000-00805f9b34fb": b"\x64",
+        },
     )
     frames = decode_advertisement(adv)
     assert [type(f) for f in frames] == [IBeaconFrame, EddystoneEidFrame]
-    upper = Advertisement(t=1.0, address="aa", rssi=-70,
-                          service_data={EDDYSTONE_SERVICE_UUID.upper(): bytes.fromhex("30e34549445f74657374")})
+    upper = Advertisement(
+        t=1.0,
+        address="aa",
+        rssi=-70,
+        service_data={EDDYSTONE_SERVICE_UUID.upper(): bytes.fromhex("30e34549445f74657374")},
+    )
     assert len(decode_advertisement(upper)) == 1
 
 
 @pytest.mark.parametrize(
     "hex_payload",
     [
-        "", "00", "00ec0001020304050607", "10", "10ec", "10ec03", "20", "2000", "2000138815", "2001414141",
-        "30", "30e3454944", "40e3", "ff",
+        "",
+        "00",
+        "00ec0001020304050607",
+        "10",
+        "10ec",
+        "10ec03",
+        "20",
+        "2000",
+        "2000138815",
+        "2001414141",
+        "30",
+        "30e3454944",
+        "40e3",
+        "ff",
     ],
 )
 def test_truncated_eddystone_frames_yield_none(hex_payload: str) -> None:
@@ -381,7 +403,7 @@ def test_truncated_ibeacon_and_altbeacon_yield_none(cut: int) -> None:
 def test_parse_ad_structures_is_lenient() -> None:
     assert parse_ad_structures(b"") == ({}, {}, None, None)
     # A structure running past the end stops parsing; what came before is kept.
-    m, s, name, tx = parse_ad_structures(bytes.fromhex("0409414243" "020a04" "05ff4c00"))
+    m, s, name, tx = parse_ad_structures(bytes.fromhex("0409414243020a0405ff4c00"))
     assert (m, s, name, tx) == ({}, {}, "ABC", 4)
     # Zero length = padding: the end.
     assert parse_ad_structures(bytes.fromhex("0003ff4c00"))[0] == {}
@@ -443,8 +465,9 @@ def test_fuzz_raw_advertisement(data: bytes) -> None:
 @settings(max_examples=200, deadline=None)
 @given(
     manufacturer=st.dictionaries(st.integers(0, 0xFFFF), _any_bytes, max_size=3),
-    service=st.dictionaries(st.sampled_from([EDDYSTONE_SERVICE_UUID, "0000180f-0000-1000-8000-00805f9b34fb"]),
-                            _any_bytes, max_size=2),
+    service=st.dictionaries(
+        st.sampled_from([EDDYSTONE_SERVICE_UUID, "0000180f-0000-1000-8000-00805f9b34fb"]), _any_bytes, max_size=2
+    ),
 )
 def test_fuzz_decode_advertisement(manufacturer: dict[int, bytes], service: dict[str, bytes]) -> None:
     adv = Advertisement(t=0.0, address="x", rssi=-50, manufacturer_data=manufacturer, service_data=service)
@@ -498,16 +521,21 @@ def test_round_trip_ibeacon(uuid: bytes, major: int, minor: int, power: int) -> 
 @given(company_id=_u16, beacon_id=st.binary(min_size=20, max_size=20), rssi=_int8, reserved=st.integers(0, 255))
 def test_round_trip_altbeacon(company_id: int, beacon_id: bytes, rssi: int, reserved: int) -> None:
     frame = _received(_manufacturer_ad(company_id, encoders.altbeacon(beacon_id.hex(), rssi, reserved)))
-    assert frame == AltBeaconFrame(manufacturer_id=company_id, beacon_id=beacon_id.hex(), reference_rssi=rssi,
-                                   reserved=reserved)
+    assert frame == AltBeaconFrame(
+        manufacturer_id=company_id, beacon_id=beacon_id.hex(), reference_rssi=rssi, reserved=reserved
+    )
     assert identity_of(frame) == AltBeaconId(beacon_id=beacon_id.hex())
     assert calibrated_power_1m(frame) == rssi
 
 
 @seed(FUZZ_SEED)
 @settings(max_examples=300, deadline=None)
-@given(tx=_int8, namespace=st.binary(min_size=10, max_size=10), instance=st.binary(min_size=6, max_size=6),
-       rfu=st.booleans())
+@given(
+    tx=_int8,
+    namespace=st.binary(min_size=10, max_size=10),
+    instance=st.binary(min_size=6, max_size=6),
+    rfu=st.booleans(),
+)
 def test_round_trip_eddystone_uid(tx: int, namespace: bytes, instance: bytes, rfu: bool) -> None:
     frame = _received(_eddystone_ad(encoders.eddystone_uid(tx, namespace.hex(), instance.hex(), rfu=rfu)))
     assert frame == EddystoneUidFrame(namespace=namespace.hex(), instance=instance.hex(), tx_power=tx)
@@ -573,6 +601,9 @@ def test_the_fuzz_seed_is_pinned_by_the_environment() -> None:
 
     out = subprocess.run(
         [sys.executable, "-c", "from tests.support.fuzz import replay_hint; print(replay_hint())"],
-        env={**os.environ, "RONDE_FUZZ_SEED": "1234"}, capture_output=True, text=True, check=True,
+        env={**os.environ, "RONDE_FUZZ_SEED": "1234"},
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     assert out.strip() == "fuzz seed 1234: replay with RONDE_FUZZ_SEED=1234"

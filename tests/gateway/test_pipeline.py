@@ -8,15 +8,19 @@ from ronde.protocol.messages import EddystoneEidId, EddystoneUidId, IBeaconId
 from ronde.protocol.radio import EDDYSTONE_SERVICE_UUID, Advertisement
 
 T0 = 1_774_800_000.0
-IBEACON = bytes.fromhex("0215" "5f1c2a7e0d4b4e6a9c3b8d2f6a1e4b70" "0001" "0004" "c5")  # -59 dBm @ 1 m
-UID = bytes.fromhex("00ee" "52ce44e9a3b1d0c6e7f8" "000000000018" "0000")  # -18 dBm @ 0 m
-EID = bytes.fromhex("30ee" "4549445f74657374")
+IBEACON = bytes.fromhex("02155f1c2a7e0d4b4e6a9c3b8d2f6a1e4b7000010004c5")  # -59 dBm @ 1 m
+UID = bytes.fromhex("00ee52ce44e9a3b1d0c6e7f80000000000180000")  # -18 dBm @ 0 m
+EID = bytes.fromhex("30ee4549445f74657374")
 
 
 def tlm(battery_mv: int, adv_count: int) -> bytes:
-    return bytes([0x20, 0x00]) + battery_mv.to_bytes(2, "big") + bytes([21, 0x80]) + adv_count.to_bytes(
-        4, "big"
-    ) + (36000).to_bytes(4, "big")
+    return (
+        bytes([0x20, 0x00])
+        + battery_mv.to_bytes(2, "big")
+        + bytes([21, 0x80])
+        + adv_count.to_bytes(4, "big")
+        + (36000).to_bytes(4, "big")
+    )
 
 
 def ibeacon_adv(t: float, rssi: int, address: str = "c0:ff:ee:00:00:01") -> Advertisement:
@@ -89,7 +93,7 @@ def test_tlm_from_another_address_is_not_misattributed() -> None:
 def test_eid_rotation_associates_tlm_with_the_current_eid() -> None:
     pipe = ScanPipeline(DetectionConfig(), telemetry_period_s=0)
     pipe.feed(eddystone_adv(0, -70, EID))
-    rotated = bytes.fromhex("30ee" "0102030405060708")
+    rotated = bytes.fromhex("30ee0102030405060708")
     pipe.feed(eddystone_adv(1, -70, rotated))
     (reading,) = pipe.feed(eddystone_adv(2, -70, tlm(2900, 7)))
     assert isinstance(reading, TelemetryReading)

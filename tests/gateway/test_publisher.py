@@ -40,21 +40,35 @@ def secured_broker_config(tmp: Path) -> str:
 
 
 def settings(port: int, username: str, password: str, client_id: str) -> LinkSettings:
-    return LinkSettings(host="127.0.0.1", port=port, client_id=client_id, username=username, password=password,
-                        reconnect_initial_s=0.1, reconnect_max_s=0.5, keepalive_s=5)
+    return LinkSettings(
+        host="127.0.0.1",
+        port=port,
+        client_id=client_id,
+        username=username,
+        password=password,
+        reconnect_initial_s=0.1,
+        reconnect_max_s=0.5,
+        keepalive_s=5,
+    )
 
 
 async def test_gateway_publishes_under_its_own_id_with_its_password(tmp_path: Path) -> None:
     with run_mosquitto(secured_broker_config(tmp_path)) as broker:
         (tmp_path / "mqtt-password").write_text("pw-one\n")
-        config = make_config(tmp_path, broker.port, gateway_id="gw-acl-1",
-                             mqtt_extra=f'password_file = "{tmp_path}/mqtt-password"')
+        config = make_config(
+            tmp_path, broker.port, gateway_id="gw-acl-1", mqtt_extra=f'password_file = "{tmp_path}/mqtt-password"'
+        )
         collector = await asyncio.to_thread(Collector, broker.port, "acl-collector", ("collector", "pw-c"))
         try:
             clock = AcceleratedClock(time.time(), speed=60)
             source = PatrolSource(clock, [1, 2, 3], dwell_s=15, walk_s=5)
-            app = GatewayApp(config, source, clock, override=Override(datetime.now(UTC) + timedelta(days=1), "t"),
-                             indicator=ConsoleIndicator(io.StringIO()))
+            app = GatewayApp(
+                config,
+                source,
+                clock,
+                override=Override(datetime.now(UTC) + timedelta(days=1), "t"),
+                indicator=ConsoleIndicator(io.StringIO()),
+            )
             run = asyncio.create_task(app.run())
             await asyncio.to_thread(collector.wait, lambda: len(collector.of_kind("visit")) == 3, 20)
             app.stop()
@@ -121,8 +135,11 @@ def _refusals(caplog: pytest.LogCaptureFixture) -> int:
 
 async def test_mqtt_3_1_1_fallback_keeps_qos1_and_the_session(mosquitto: Mosquitto) -> None:
     """For a broker without MQTT 5 (the embedded demo broker): persistent session, QoS 1, PUBACK still awaited."""
-    link = PahoLink(LinkSettings(host="127.0.0.1", port=mosquitto.port, client_id="gw-v311-test",
-                                 username="gw-v311", protocol="v3.1.1"))
+    link = PahoLink(
+        LinkSettings(
+            host="127.0.0.1", port=mosquitto.port, client_id="gw-v311-test", username="gw-v311", protocol="v3.1.1"
+        )
+    )
     link.start()
     try:
         event = await asyncio.wait_for(link.next_event(), 10)

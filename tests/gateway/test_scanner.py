@@ -20,8 +20,12 @@ from ronde.protocol.backoff import Backoff
 
 def adv_data(rssi: int = -60, **kw: Any) -> AdvertisementData:
     return AdvertisementData(
-        local_name=kw.get("local_name"), manufacturer_data=kw.get("manufacturer_data", {}),
-        service_data=kw.get("service_data", {}), service_uuids=[], tx_power=kw.get("tx_power"), rssi=rssi,
+        local_name=kw.get("local_name"),
+        manufacturer_data=kw.get("manufacturer_data", {}),
+        service_data=kw.get("service_data", {}),
+        service_uuids=[],
+        tx_power=kw.get("tx_power"),
+        rssi=rssi,
         platform_data=(),
     )
 
@@ -67,9 +71,15 @@ async def test_bluez_errors_are_retried_with_backoff_never_raised() -> None:
     unavailable = BleakBluetoothNotAvailableError("adapter gone", BleakBluetoothNotAvailableReason.NO_BLUETOOTH)
     log: list[str] = []
     made: list[ScriptedScanner] = []
-    source = BleakSource("hci0", False, backoff=fast_backoff(), watchdog_s=5,
-                         scanner_factory=factory([in_progress, in_progress, not_ready, unavailable, OSError("EIO"),
-                                                  "adverts"], log, made))
+    source = BleakSource(
+        "hci0",
+        False,
+        backoff=fast_backoff(),
+        watchdog_s=5,
+        scanner_factory=factory(
+            [in_progress, in_progress, not_ready, unavailable, OSError("EIO"), "adverts"], log, made
+        ),
+    )
     got = []
     async with asyncio.timeout(5), contextlib.aclosing(source.stream()) as stream:  # type: ignore[type-var]
         async for adv in stream:
@@ -85,8 +95,13 @@ async def test_bluez_errors_are_retried_with_backoff_never_raised() -> None:
 async def test_watchdog_restarts_a_silent_scanner_and_detaches_the_old_callback() -> None:
     log: list[str] = []
     made: list[ScriptedScanner] = []
-    source = BleakSource(None, True, backoff=fast_backoff(), watchdog_s=0.1,
-                         scanner_factory=factory(["quiet", "quiet", "adverts"], log, made))
+    source = BleakSource(
+        None,
+        True,
+        backoff=fast_backoff(),
+        watchdog_s=0.1,
+        scanner_factory=factory(["quiet", "quiet", "adverts"], log, made),
+    )
     got = []
     async with asyncio.timeout(5), contextlib.aclosing(source.stream()) as stream:  # type: ignore[type-var]
         async for adv in stream:
@@ -121,8 +136,13 @@ async def test_a_slow_consumer_loses_radio_samples_counted_not_silently() -> Non
 
 
 def test_conversion_from_bleak_types() -> None:
-    data = adv_data(rssi=-71, manufacturer_data={0x004C: bytearray(b"\x02\x15")},
-                    service_data={"0000FEAA-0000-1000-8000-00805F9B34FB": b"\x00"}, tx_power=-12, local_name="b")
+    data = adv_data(
+        rssi=-71,
+        manufacturer_data={0x004C: bytearray(b"\x02\x15")},
+        service_data={"0000FEAA-0000-1000-8000-00805F9B34FB": b"\x00"},
+        tx_power=-12,
+        local_name="b",
+    )
     adv = to_advertisement(1234.5, DEVICE, data)
     assert adv.t == 1234.5
     assert adv.address == "AA:BB:CC:DD:EE:FF"

@@ -91,8 +91,9 @@ watchdog_s = 30
     collector = await asyncio.to_thread(Collector, mosquitto.port, "bluez-collector")
     try:
         clock = SystemClock()
-        source = BleakSource(config.scanner.adapter, config.scanner.active, clock=clock,
-                             watchdog_s=config.scanner.watchdog_s)
+        source = BleakSource(
+            config.scanner.adapter, config.scanner.active, clock=clock, watchdog_s=config.scanner.watchdog_s
+        )
         override = Override(datetime.now(UTC) + timedelta(hours=1), "bluez integration test")
         app = GatewayApp(config, source, clock, override=override, indicator=ConsoleIndicator(io.StringIO()))
         run = asyncio.create_task(app.run())
@@ -102,7 +103,8 @@ watchdog_s = 30
         await eventually(lambda: app.visits_recorded >= 1, 20, "the visit closed after the beacon left")
         assert app.visits_recorded == 1
         await asyncio.to_thread(
-            collector.wait, lambda: any(v["gateway_id"] == "gw-bluez-1" for v in collector.of_kind("visit")), 10)
+            collector.wait, lambda: any(v["gateway_id"] == "gw-bluez-1" for v in collector.of_kind("visit")), 10
+        )
         app.stop()
         await asyncio.wait_for(run, 15)
         (visit,) = [v for v in collector.of_kind("visit") if v["gateway_id"] == "gw-bluez-1"]
@@ -140,16 +142,36 @@ def test_ronde_gateway_run_command_scans_publishes_and_stops_cleanly(
     # whatever time the suite runs at.
     other_day = WEEKDAYS[(datetime.now(ZoneInfo("Europe/Paris")).weekday() + 3) % 7]
     service = f'[service]\ndays = ["{other_day}"]\n'
-    cfg.write_text(config_text(tmp_path, mosquitto.port, gateway_id="gw-cli-1",
-                               extra=f'[scanner]\nadapter = "hci0"\nactive = true\n{service}'))
+    cfg.write_text(
+        config_text(
+            tmp_path,
+            mosquitto.port,
+            gateway_id="gw-cli-1",
+            extra=f'[scanner]\nadapter = "hci0"\nactive = true\n{service}',
+        )
+    )
     collector = Collector(mosquitto.port, "cli-collector")
     log = tmp_path / "gw.log"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "ronde.cli", "gateway", "run", "--config", str(cfg),
-         "--override-until", override_until, "--override-reason", "integration test"],
-        env={**os.environ, "DBUS_SYSTEM_BUS_ADDRESS": bus.address}, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "ronde.cli",
+            "gateway",
+            "run",
+            "--config",
+            str(cfg),
+            "--override-until",
+            override_until,
+            "--override-reason",
+            "integration test",
+        ],
+        env={**os.environ, "DBUS_SYSTEM_BUS_ADDRESS": bus.address},
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
     )
     try:
+
         def status() -> list[dict[str, object]]:
             return [s for s in collector.of_kind("status") if s["gateway_id"] == "gw-cli-1"]
 

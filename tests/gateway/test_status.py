@@ -32,8 +32,9 @@ def test_scan_rate_between_heartbeats() -> None:
 
 def test_payloads_are_valid_signed_wire_messages() -> None:
     key, other = new_private_key(), new_private_key()
-    raw = status_payload("gw-1", online=True, at=1_774_980_000.0, scanning=False, reason="outside service hours",
-                         key=key)
+    raw = status_payload(
+        "gw-1", online=True, at=1_774_980_000.0, scanning=False, reason="outside service hours", key=key
+    )
     status = GatewayStatus.model_validate_json(raw)
     assert status.state == "online"
     assert status.scanning is False
@@ -42,8 +43,16 @@ def test_payloads_are_valid_signed_wire_messages() -> None:
     assert will["state"] == "offline"
     assert will["at"] is None
     beat_raw = heartbeat_payload(
-        "gw-1", at=1_774_980_000.0, scanning=True, in_service=True, outbox_depth=3, next_seq=42,
-        adverts_per_s=12.5, battery_pct=None, key=key)
+        "gw-1",
+        at=1_774_980_000.0,
+        scanning=True,
+        in_service=True,
+        outbox_depth=3,
+        next_seq=42,
+        adverts_per_s=12.5,
+        battery_pct=None,
+        key=key,
+    )
     beat = Heartbeat.model_validate_json(beat_raw)
     assert beat.outbox_depth == 3
     assert beat.next_seq == 42

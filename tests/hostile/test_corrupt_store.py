@@ -25,9 +25,15 @@ from tests.api.support import auth, fill, make_app
 
 
 def _ronde(*argv: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "ronde.cli", *argv], capture_output=True, text=True, timeout=60,
-                          cwd=cwd, env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
-                          check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "ronde.cli", *argv],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+        check=False,
+    )
 
 
 def _garbage(path: Path) -> Path:
@@ -57,8 +63,10 @@ def _tokens(tmp_path: Path) -> Path:
 def _gateways(tmp_path: Path) -> Path:
     key = Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
     path = tmp_path / "gateways.yaml"
-    path.write_text("format: ronde-gateways\nversion: 1\ngateways:\n"
-                    f"  - id: gw-1\n    public_key: \"{base64.urlsafe_b64encode(key).rstrip(b'=').decode()}\"\n")
+    path.write_text(
+        "format: ronde-gateways\nversion: 1\ngateways:\n"
+        f'  - id: gw-1\n    public_key: "{base64.urlsafe_b64encode(key).rstrip(b"=").decode()}"\n'
+    )
     return path
 
 
@@ -74,8 +82,9 @@ def _assert_exit_2_with_message(result: subprocess.CompletedProcess[str], db: Pa
 @pytest.mark.parametrize("damage", [_garbage, _truncated], ids=["garbage", "truncated"])
 def test_api_serve_on_a_damaged_file_exits_2_with_a_message(tmp_path: Path, damage: object) -> None:
     db = damage(tmp_path / "ronde.db")  # type: ignore[operator]
-    result = _ronde("api", "serve", "--store", f"sqlite://{db}", "--tokens", str(_tokens(tmp_path)),
-                    "--port", "1", cwd=tmp_path)
+    result = _ronde(
+        "api", "serve", "--store", f"sqlite://{db}", "--tokens", str(_tokens(tmp_path)), "--port", "1", cwd=tmp_path
+    )
     _assert_exit_2_with_message(result, db)
 
 
@@ -83,8 +92,17 @@ def test_api_serve_on_a_damaged_file_exits_2_with_a_message(tmp_path: Path, dama
 def test_ingest_run_on_a_damaged_file_exits_2_with_a_message(tmp_path: Path, damage: object) -> None:
     db = damage(tmp_path / "ronde.db")  # type: ignore[operator]
     before = db.read_bytes()
-    result = _ronde("ingest", "run", "--store", f"sqlite://{db}", "--gateways", str(_gateways(tmp_path)),
-                    "--broker-port", "1", cwd=tmp_path)
+    result = _ronde(
+        "ingest",
+        "run",
+        "--store",
+        f"sqlite://{db}",
+        "--gateways",
+        str(_gateways(tmp_path)),
+        "--broker-port",
+        "1",
+        cwd=tmp_path,
+    )
     _assert_exit_2_with_message(result, db)
     assert db.read_bytes() == before  # nothing written over what a recovery tool could still read
 
@@ -93,8 +111,23 @@ def test_ingest_gaps_and_audit_report_on_a_damaged_file_exit_2(tmp_path: Path) -
     db = _garbage(tmp_path / "ronde.db")
     gaps = _ronde("ingest", "gaps", "--store", f"sqlite://{db}", cwd=tmp_path)
     _assert_exit_2_with_message(gaps, db)
-    report = _ronde("audit", "report", "--store", str(db), "--landlord", "paris-habitat", "--from", "2026-11-01",
-                    "--to", "2026-11-30", "--format", "csv", "--out", str(tmp_path / "r.csv"), cwd=tmp_path)
+    report = _ronde(
+        "audit",
+        "report",
+        "--store",
+        str(db),
+        "--landlord",
+        "paris-habitat",
+        "--from",
+        "2026-11-01",
+        "--to",
+        "2026-11-30",
+        "--format",
+        "csv",
+        "--out",
+        str(tmp_path / "r.csv"),
+        cwd=tmp_path,
+    )
     _assert_exit_2_with_message(report, db)
 
 

@@ -150,8 +150,11 @@ def test_the_api_refuses_degenerate_keys_reused_keys_and_reserved_ids(tmp_path: 
 
     store = SqliteStore(tmp_path / "r.db")
     store.open()
-    settings = ApiSettings(registry_file=tmp_path / "estate.yaml", gateways_file=tmp_path / "gateways.yaml",
-                           badges_file=tmp_path / "badges.yaml")
+    settings = ApiSettings(
+        registry_file=tmp_path / "estate.yaml",
+        gateways_file=tmp_path / "gateways.yaml",
+        badges_file=tmp_path / "badges.yaml",
+    )
     app = create_app(settings, store, load_default_estate(), ServiceCalendar(), tokens=TokenBook.from_tokens(TOKENS))
     admin = auth("tok-admin")
     good = public_key_text(new_private_key())
@@ -182,6 +185,7 @@ def test_the_api_refuses_degenerate_keys_reused_keys_and_reserved_ids(tmp_path: 
 
 # ---- verification, with the keys forced into a registry -----------------------------------------
 
+
 def _forced_registry(keys: dict[str, bytes]) -> GatewayRegistry:
     """A registry holding degenerate keys, as if enrolment had been bypassed (an old file, a bug)."""
     honest = {GW: gateway_entry(GW, public_key_text(KEYS[GW]))}
@@ -209,8 +213,9 @@ def test_forged_visits_are_signature_invalid_for_every_small_order_key_and_r() -
                 assert result.reason is RejectReason.SIGNATURE_INVALID, (gid, j)
     assert real_forgeries > 0  # some of these satisfy the cofactorless equation: they were real forgeries
     # the honest gateway next to them is unaffected
-    assert not isinstance(validate(topic(GW), encode(visit(1, first_seen=now - timedelta(seconds=30))), now, ctx),
-                          Rejection)
+    assert not isinstance(
+        validate(topic(GW), encode(visit(1, first_seen=now - timedelta(seconds=30))), now, ctx), Rejection
+    )
 
 
 def test_identity_r_and_zero_s_under_the_all_zero_key() -> None:
@@ -226,6 +231,7 @@ def test_identity_r_and_zero_s_under_the_all_zero_key() -> None:
 
 # ---- end to end: the shipped Mosquitto and an ingest worker ---------------------------------------
 
+
 @pytest.fixture
 def broker() -> Iterator[Mosquitto]:
     with shipped_broker(["ingest", GW, "gw-zero", "gw-small"]) as b:
@@ -237,10 +243,18 @@ def test_no_forged_visit_is_stored_end_to_end(broker: Mosquitto, tmp_path: Path)
     store = SqliteStore(tmp_path / "r.db")
     store.open()
     gateways = _forced_registry({"gw-zero": ZERO_KEY, "gw-small": SMALL_ORDER[4]})
-    config = IngestConfig.model_validate(dict(
-        name="forgery", broker_port=broker.port, username="ingest", password=PASSWORD, batch_size=50,
-        receive_maximum=150, batch_window_ms=50, maintenance=False,
-    ))
+    config = IngestConfig.model_validate(
+        dict(
+            name="forgery",
+            broker_port=broker.port,
+            username="ingest",
+            password=PASSWORD,
+            batch_size=50,
+            receive_maximum=150,
+            batch_window_ms=50,
+            maintenance=False,
+        )
+    )
     worker = IngestWorker(config, store, REGISTRY, ALWAYS, gateways)
     worker.start()
     publishers = {g: Publisher(broker.port, g) for g in (GW, "gw-zero", "gw-small")}
@@ -258,9 +272,10 @@ def test_no_forged_visit_is_stored_end_to_end(broker: Mosquitto, tmp_path: Path)
         for obj in genuine:
             publishers[GW].publish(topic(GW), encode(obj))
         start, end = now - timedelta(hours=1), now + timedelta(hours=1)
-        assert wait_for(lambda: len(store.visits(start, end)) == len(genuine)
-                        and len(store.rejections(start, end)) == len(forged), 30), (
-            len(store.visits(start, end)), len(store.rejections(start, end)))
+        assert wait_for(
+            lambda: len(store.visits(start, end)) == len(genuine) and len(store.rejections(start, end)) == len(forged),
+            30,
+        ), (len(store.visits(start, end)), len(store.rejections(start, end)))
         stored = store.visits(start, end)
         assert sorted(v.event_id for v in stored) == sorted(v["id"] for v in genuine)
         assert not [v for v in stored if v.gateway_id in ("gw-zero", "gw-small")]  # 0 forged stored

@@ -62,10 +62,28 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     admin = add_token(tokens, "root", Role.ADMIN)
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "ronde.cli", "api", "serve", "--store", f"sqlite://{tmp / 'ronde.db'}",
-         "--tokens", str(tokens), "--port", str(port), "--access-log", str(tmp / "access.jsonl"),
-         "--registry-file", str(tmp / "estate.yaml"), "--max-import-body-bytes", str(IMPORT_LIMIT)],
-        stdout=subprocess.DEVNULL, stderr=(tmp / "serve.log").open("wb"), env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        [
+            sys.executable,
+            "-m",
+            "ronde.cli",
+            "api",
+            "serve",
+            "--store",
+            f"sqlite://{tmp / 'ronde.db'}",
+            "--tokens",
+            str(tokens),
+            "--port",
+            str(port),
+            "--access-log",
+            str(tmp / "access.jsonl"),
+            "--registry-file",
+            str(tmp / "estate.yaml"),
+            "--max-import-body-bytes",
+            str(IMPORT_LIMIT),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=(tmp / "serve.log").open("wb"),
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:
         deadline = time.monotonic() + 30
@@ -75,8 +93,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
                     break
             except (urllib.error.URLError, ConnectionError):
                 if time.monotonic() > deadline or proc.poll() is not None:
-                    raise AssertionError("ronde api serve did not come up: "
-                                         + (tmp / "serve.log").read_text(errors="replace")) from None
+                    raise AssertionError(
+                        "ronde api serve did not come up: " + (tmp / "serve.log").read_text(errors="replace")
+                    ) from None
                 time.sleep(0.1)
         yield Server(port, proc.pid, admin)
     finally:
@@ -122,8 +141,17 @@ def _read_answer(sock: socket.socket, sent: int) -> Answer:
     return Answer(int(lines[0].split()[1]), headers, rest, sent)
 
 
-def send(port: int, method: str, path: str, *, total: int, declare: bool, token: str | None = None,
-         content_type: str = "application/octet-stream", block: int = 256 * 1024) -> Answer:
+def send(
+    port: int,
+    method: str,
+    path: str,
+    *,
+    total: int,
+    declare: bool,
+    token: str | None = None,
+    content_type: str = "application/octet-stream",
+    block: int = 256 * 1024,
+) -> Answer:
     """Sends ``total`` body bytes (declared with Content-Length, or chunked), stopping as soon as the
     server answers or closes; returns its answer and how much of the body it took."""
     head = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{port}", f"Content-Type: {content_type}"]
@@ -177,16 +205,30 @@ def test_declared_oversize_body_with_token_is_413(server: Server) -> None:
     answer = send(server.port, "PUT", "/api/v1/estate-file", total=HOSTILE, declare=True, token=server.admin)
     assert answer.status == 413
     assert _error(answer)["code"] == "too_large"
-    answer = send(server.port, "PUT", "/api/v1/badges/EQUIPE-Z", total=DEFAULT_LIMIT + 1, declare=True,
-                  token=server.admin, content_type="application/json")
+    answer = send(
+        server.port,
+        "PUT",
+        "/api/v1/badges/EQUIPE-Z",
+        total=DEFAULT_LIMIT + 1,
+        declare=True,
+        token=server.admin,
+        content_type="application/json",
+    )
     assert answer.status == 413
     assert str(DEFAULT_LIMIT) in _error(answer)["detail"]
 
 
 def test_streamed_oversize_import_with_token_is_413_at_the_limit_and_memory_stays_flat(server: Server) -> None:
     before = warm_up(server)
-    answer = send(server.port, "PUT", "/api/v1/estate-file", total=HOSTILE, declare=False, token=server.admin,
-                  content_type="application/yaml")
+    answer = send(
+        server.port,
+        "PUT",
+        "/api/v1/estate-file",
+        total=HOSTILE,
+        declare=False,
+        token=server.admin,
+        content_type="application/yaml",
+    )
     assert answer.status == 413, answer
     assert _error(answer)["detail"] == f"request body larger than {IMPORT_LIMIT} bytes"
     assert answer.headers["connection"] == "close"
@@ -196,8 +238,15 @@ def test_streamed_oversize_import_with_token_is_413_at_the_limit_and_memory_stay
 
 def test_streamed_oversize_json_body_is_413_not_a_parse_error(server: Server) -> None:
     # FastAPI parses JSON bodies itself and would call the aborted read a 400: the guard answers 413
-    answer = send(server.port, "PUT", "/api/v1/badges/EQUIPE-Z", total=HOSTILE, declare=False, token=server.admin,
-                  content_type="application/json")
+    answer = send(
+        server.port,
+        "PUT",
+        "/api/v1/badges/EQUIPE-Z",
+        total=HOSTILE,
+        declare=False,
+        token=server.admin,
+        content_type="application/json",
+    )
     assert answer.status == 413
     assert _error(answer)["code"] == "too_large"
     assert answer.sent < 16 * MB
@@ -231,22 +280,36 @@ def test_login_body_is_bounded_declared_or_streamed(server: Server) -> None:
 
 def test_bodies_within_their_route_limit_still_work(server: Server) -> None:
     # 300 KiB of YAML is over the default limit but within the import limit: judged on content (422)
-    big_yaml = send(server.port, "POST", "/api/v1/estate-file/check", total=300 * 1024, declare=True,
-                    token=server.admin, content_type="application/yaml")
+    big_yaml = send(
+        server.port,
+        "POST",
+        "/api/v1/estate-file/check",
+        total=300 * 1024,
+        declare=True,
+        token=server.admin,
+        content_type="application/yaml",
+    )
     assert big_yaml.status == 422, big_yaml
-    with urllib.request.urlopen(urllib.request.Request(
-        f"http://127.0.0.1:{server.port}/api/v1/estate-file", headers={"Authorization": f"Bearer {server.admin}"},
-    )) as r:
+    with urllib.request.urlopen(
+        urllib.request.Request(
+            f"http://127.0.0.1:{server.port}/api/v1/estate-file",
+            headers={"Authorization": f"Bearer {server.admin}"},
+        )
+    ) as r:
         estate = r.read()
     assert len(estate) > DEFAULT_LIMIT // 8
     req = urllib.request.Request(
-        f"http://127.0.0.1:{server.port}/api/v1/estate-file/check", data=estate, method="POST",
+        f"http://127.0.0.1:{server.port}/api/v1/estate-file/check",
+        data=estate,
+        method="POST",
         headers={"Authorization": f"Bearer {server.admin}", "Content-Type": "application/yaml"},
     )
     with urllib.request.urlopen(req) as r:
         assert json.loads(r.read())["applied"] is False
     req = urllib.request.Request(
-        f"http://127.0.0.1:{server.port}/api/v1/badges/EQUIPE-Q", data=b'{"team": "Equipe Q"}', method="PUT",
+        f"http://127.0.0.1:{server.port}/api/v1/badges/EQUIPE-Q",
+        data=b'{"team": "Equipe Q"}',
+        method="PUT",
         headers={"Authorization": f"Bearer {server.admin}", "Content-Type": "application/json"},
     )
     with urllib.request.urlopen(req) as r:

@@ -76,10 +76,20 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
 
 
 def _worker(store: Store, port: int) -> IngestWorker:
-    config = IngestConfig.model_validate(dict(
-        name=f"p{uuid.uuid4().hex[:6]}", broker_port=port, username="ingest", password=PASSWORD, batch_size=50,
-        receive_maximum=100, batch_window_ms=30, maintenance=False, reconnect_min_s=0.1, reconnect_max_s=1.0,
-    ))
+    config = IngestConfig.model_validate(
+        dict(
+            name=f"p{uuid.uuid4().hex[:6]}",
+            broker_port=port,
+            username="ingest",
+            password=PASSWORD,
+            batch_size=50,
+            receive_maximum=100,
+            batch_window_ms=30,
+            maintenance=False,
+            reconnect_min_s=0.1,
+            reconnect_max_s=1.0,
+        )
+    )
     worker = IngestWorker(config, store, REGISTRY, ALWAYS, GATEWAYS)
     worker.start()
     assert worker.wait_connected(10)
@@ -94,11 +104,13 @@ def _window() -> tuple[datetime, datetime]:
 def wait_for(predicate: Any, timeout: float) -> bool:
     """InfluxDB 1.x may show a point whose fields are not all visible yet (the store's decoder then
     raises TypeError): "not yet"."""
+
     def safe() -> bool:
         try:
             return bool(predicate())
         except TypeError:
             return False
+
     return _wait_for(safe, timeout, 0.05)
 
 
@@ -110,19 +122,45 @@ def _now() -> str:
 
 
 def heartbeat(**over: Any) -> dict[str, Any]:
-    return {"v": 1, "type": "heartbeat", "gateway_id": GW, "at": _now(), "scanning": True, "in_service": True,
-            "outbox_depth": 0, "next_seq": 1, "adverts_per_s": 3.5, "battery_pct": 80} | over
+    return {
+        "v": 1,
+        "type": "heartbeat",
+        "gateway_id": GW,
+        "at": _now(),
+        "scanning": True,
+        "in_service": True,
+        "outbox_depth": 0,
+        "next_seq": 1,
+        "adverts_per_s": 3.5,
+        "battery_pct": 80,
+    } | over
 
 
 def telemetry(**over: Any) -> dict[str, Any]:
     cp = static_checkpoints()[0]
-    return {"v": 1, "type": "telemetry", "gateway_id": GW, "at": _now(), "beacon": beacon_of(cp),
-            "battery_mv": 3000, "temperature_c": 21.5, "adv_count": 1000, "uptime_s": 3600.0} | over
+    return {
+        "v": 1,
+        "type": "telemetry",
+        "gateway_id": GW,
+        "at": _now(),
+        "beacon": beacon_of(cp),
+        "battery_mv": 3000,
+        "temperature_c": 21.5,
+        "adv_count": 1000,
+        "uptime_s": 3600.0,
+    } | over
 
 
 def status(**over: Any) -> dict[str, Any]:
-    return {"v": 1, "type": "status", "gateway_id": GW, "state": "online", "at": _now(), "scanning": True,
-            "reason": None} | over
+    return {
+        "v": 1,
+        "type": "status",
+        "gateway_id": GW,
+        "state": "online",
+        "at": _now(),
+        "scanning": True,
+        "reason": None,
+    } | over
 
 
 def raw(obj: dict[str, Any], **literals: str) -> bytes:
@@ -149,8 +187,12 @@ NAMED_POISONS: list[tuple[RejectReason, TopicKind, bytes]] = [
     (SCHEMA, TopicKind.STATUS, encode(status(at="9999-12-31T23:59:59.999Z"))),
 ]
 
-BASES = {TopicKind.HEARTBEAT: heartbeat, TopicKind.TELEMETRY: telemetry, TopicKind.STATUS: status,
-         TopicKind.VISIT: lambda: visit(1, signed=False)}
+BASES = {
+    TopicKind.HEARTBEAT: heartbeat,
+    TopicKind.TELEMETRY: telemetry,
+    TopicKind.STATUS: status,
+    TopicKind.VISIT: lambda: visit(1, signed=False),
+}
 EXTREMES = st.one_of(
     st.integers(min_value=2**63, max_value=2**70).map(str),
     st.integers(min_value=-(2**70), max_value=-(2**63) - 1).map(str),
@@ -207,7 +249,10 @@ def test_poisons_are_recorded_and_the_worker_stores_what_follows(
         pub.publish(topic(), encode(v))
         start, end = _window()
         assert wait_for(lambda: seen() > before and len(store.visits(start, end)) == len(valid), 20), (
-            payload[:200], worker.counters.snapshot(), worker.failure)
+            payload[:200],
+            worker.counters.snapshot(),
+            worker.failure,
+        )
         assert worker.failure is None
         assert worker.connected
 
@@ -245,16 +290,46 @@ def test_poisons_are_recorded_and_the_worker_stores_what_follows(
 def _records() -> dict[str, WriteBatch]:
     """One record per kind with a value no store holds as it is."""
     now = datetime.now(UTC).replace(microsecond=0)
-    state = GatewayStateRecord(at=now, gateway_id=GW, online=True, scanning=True, in_service=True, outbox_depth=0,
-                               adverts_per_s=1.0, battery_pct=50)
-    tlm = BeaconTelemetryRecord(at=now, checkpoint_id=static_checkpoints()[0].id, gateway_id=GW, battery_mv=3000,
-                                temperature_c=20.0, adv_count=1, uptime_s=1.0)
+    state = GatewayStateRecord(
+        at=now,
+        gateway_id=GW,
+        online=True,
+        scanning=True,
+        in_service=True,
+        outbox_depth=0,
+        adverts_per_s=1.0,
+        battery_pct=50,
+    )
+    tlm = BeaconTelemetryRecord(
+        at=now,
+        checkpoint_id=static_checkpoints()[0].id,
+        gateway_id=GW,
+        battery_mv=3000,
+        temperature_c=20.0,
+        adv_count=1,
+        uptime_s=1.0,
+    )
     cp = static_checkpoints()[0]
     v = StoredVisit(
-        event_id="01JDX8Z3Q4R5S6T7V8W9XYZABC", gateway_id=GW, seq=1, badge="EQUIPE-A1", checkpoint_id=cp.id,
-        kind=cp.kind.value, building=cp.building, estate=cp.estate, landlord=cp.landlord, service_day=now.date(),
-        first_seen=now, last_seen=now + timedelta(seconds=20), count=3, rssi_max=-60, rssi_mean=-70.0,
-        verification=Verification.SIGNED, beacon_check=BeaconCheck.STATIC, received_at=now, payload_sha256="0" * 64,
+        event_id="01JDX8Z3Q4R5S6T7V8W9XYZABC",
+        gateway_id=GW,
+        seq=1,
+        badge="EQUIPE-A1",
+        checkpoint_id=cp.id,
+        kind=cp.kind.value,
+        building=cp.building,
+        estate=cp.estate,
+        landlord=cp.landlord,
+        service_day=now.date(),
+        first_seen=now,
+        last_seen=now + timedelta(seconds=20),
+        count=3,
+        rssi_max=-60,
+        rssi_mean=-70.0,
+        verification=Verification.SIGNED,
+        beacon_check=BeaconCheck.STATIC,
+        received_at=now,
+        payload_sha256="0" * 64,
     )
     return {
         "state outbox_depth 2^64": WriteBatch(gateway_states=(replace(state, outbox_depth=2**64),)),

@@ -42,17 +42,20 @@ def open_umask() -> Iterator[None]:
         os.umask(old)
 
 
-@pytest.mark.parametrize(("url", "shown"), [
-    (f"http://ronde:{SECRET}@influx:8086", "http://ronde:***@influx:8086"),
-    (f"https://ronde:{SECRET}@[::1]:8086/prefix", "https://ronde:***@[::1]:8086/prefix"),
-    (f"http://{SECRET}@influx:8086", "http://***@influx:8086"),
-    (f"http://influx:8086/?db=ronde&token={SECRET}", "http://influx:8086/?db=ronde&token=***"),
-    (f"mqtts://gw-1:{SECRET}@mqtt.example.org:8883", "mqtts://gw-1:***@mqtt.example.org:8883"),
-    (f"http://ronde:{SECRET}@influx:notaport", "http://***"),
-    ("sqlite:///var/lib/ronde/ronde.db", "sqlite:///var/lib/ronde/ronde.db"),
-    ("sqlite://ronde.db", "sqlite://ronde.db"),
-    ("http://influx:8086", "http://influx:8086"),
-])
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        (f"http://ronde:{SECRET}@influx:8086", "http://ronde:***@influx:8086"),
+        (f"https://ronde:{SECRET}@[::1]:8086/prefix", "https://ronde:***@[::1]:8086/prefix"),
+        (f"http://{SECRET}@influx:8086", "http://***@influx:8086"),
+        (f"http://influx:8086/?db=ronde&token={SECRET}", "http://influx:8086/?db=ronde&token=***"),
+        (f"mqtts://gw-1:{SECRET}@mqtt.example.org:8883", "mqtts://gw-1:***@mqtt.example.org:8883"),
+        (f"http://ronde:{SECRET}@influx:notaport", "http://***"),
+        ("sqlite:///var/lib/ronde/ronde.db", "sqlite:///var/lib/ronde/ronde.db"),
+        ("sqlite://ronde.db", "sqlite://ronde.db"),
+        ("http://influx:8086", "http://influx:8086"),
+    ],
+)
 def test_redact_url(url: str, shown: str) -> None:
     assert redact_url(url) == shown
     assert SECRET not in redact_url(url)
@@ -83,8 +86,11 @@ def test_systemd_units_set_a_private_umask(unit: str) -> None:
 
 
 def test_store_url_errors_never_show_credentials() -> None:
-    for url in (f"ftp://ronde:{SECRET}@influx:8086", f"http://ronde:{SECRET}@influx:8086?token={SECRET}",
-                f"http://ronde:{SECRET}@influx:99999"):
+    for url in (
+        f"ftp://ronde:{SECRET}@influx:8086",
+        f"http://ronde:{SECRET}@influx:8086?token={SECRET}",
+        f"http://ronde:{SECRET}@influx:99999",
+    ):
         with pytest.raises(ValueError, match=r"\*\*\*") as caught:
             StoreConfig(url=url)
         assert SECRET not in str(caught.value), str(caught.value)
@@ -113,8 +119,17 @@ def test_commands_never_print_the_store_password(tmp_path: Path) -> None:
     tokens = tmp_path / "tokens.yaml"
     tokens.write_text("tokens: []\n")
     runs = [
-        [sys.executable, "-m", "ronde.cli", "api", "serve", "--store", f"ftp://ronde:{SECRET}@influx",
-         "--tokens", str(tokens)],
+        [
+            sys.executable,
+            "-m",
+            "ronde.cli",
+            "api",
+            "serve",
+            "--store",
+            f"ftp://ronde:{SECRET}@influx",
+            "--tokens",
+            str(tokens),
+        ],
         [sys.executable, "-m", "ronde.cli", "store", "init", "--store", f"http://ronde:{SECRET}@influx:8086/?x=1"],
     ]
     for argv in runs:

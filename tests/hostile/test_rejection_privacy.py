@@ -36,8 +36,15 @@ def visit(seq: int = 1, **kw: Any) -> dict[str, Any]:
 
 def heartbeat(**over: Any) -> dict[str, Any]:
     base: dict[str, Any] = {
-        "v": 1, "type": "heartbeat", "gateway_id": GW, "at": format_time(NOW - timedelta(seconds=5)),
-        "scanning": True, "in_service": True, "outbox_depth": 0, "next_seq": 1, "adverts_per_s": 3.5,
+        "v": 1,
+        "type": "heartbeat",
+        "gateway_id": GW,
+        "at": format_time(NOW - timedelta(seconds=5)),
+        "scanning": True,
+        "in_service": True,
+        "outbox_depth": 0,
+        "next_seq": 1,
+        "adverts_per_s": 3.5,
         "battery_pct": None,
     }
     return base | over
@@ -53,38 +60,84 @@ Case = tuple[RejectReason, str, Callable[[], bytes], dict[str, Any]]
 CASES: dict[str, Case] = {
     "size": (RejectReason.SIZE, topic(), lambda: encode(visit(badge=SECRET * 400)), {}),
     "topic": (RejectReason.TOPIC, f"ronde/v1/gw/{GW}/{SECRET}", lambda: encode(visit()), {}),
-    "unknown_gateway": (RejectReason.UNKNOWN_GATEWAY, topic("gw-nobody"),
-                        lambda: encode(visit(gateway="gw-nobody", key=KEYS[GW])), {}),
+    "unknown_gateway": (
+        RejectReason.UNKNOWN_GATEWAY,
+        topic("gw-nobody"),
+        lambda: encode(visit(gateway="gw-nobody", key=KEYS[GW])),
+        {},
+    ),
     "not_utf8": (RejectReason.ENCODING, topic(), lambda: f'{{"badge":"{SECRET}\xff"}}'.encode("latin-1"), {}),
     "not_json": (RejectReason.ENCODING, topic(), lambda: f'{{"badge":"{SECRET}" "x"}}'.encode(), {}),  # noqa: PLW0108 - a payload factory like its neighbours
     "nan": (RejectReason.ENCODING, topic(), lambda: f'{{"badge":"{SECRET}","count":NaN}}'.encode(), {}),  # noqa: PLW0108 - a payload factory like its neighbours
     "not_an_object": (RejectReason.SCHEMA, topic(), lambda: encode([SECRET]), {}),  # type: ignore[arg-type]
     "type_string": (RejectReason.SCHEMA, topic(), lambda: encode(dict(visit(), type=SECRET)), {}),
-    "extra_member": (RejectReason.SCHEMA, topic(), lambda: encode(sign(dict(visit(), **{SECRET: SECRET}), KEYS[GW])),
-                     {}),
-    "extra_beacon_member": (RejectReason.SCHEMA, topic(), lambda: encode(sign(dict(
-        visit(), beacon={"format": "altbeacon", "beacon_id": "ab" * 20, SECRET: 1}), KEYS[GW])), {}),
-    "beacon_tag": (RejectReason.SCHEMA, topic(),
-                   lambda: encode(sign(dict(visit(), beacon={"format": SECRET}), KEYS[GW])), {}),
+    "extra_member": (
+        RejectReason.SCHEMA,
+        topic(),
+        lambda: encode(sign(dict(visit(), **{SECRET: SECRET}), KEYS[GW])),
+        {},
+    ),
+    "extra_beacon_member": (
+        RejectReason.SCHEMA,
+        topic(),
+        lambda: encode(
+            sign(dict(visit(), beacon={"format": "altbeacon", "beacon_id": "ab" * 20, SECRET: 1}), KEYS[GW])
+        ),
+        {},
+    ),
+    "beacon_tag": (
+        RejectReason.SCHEMA,
+        topic(),
+        lambda: encode(sign(dict(visit(), beacon={"format": SECRET}), KEYS[GW])),
+        {},
+    ),
     "badge_pattern": (RejectReason.SCHEMA, topic(), lambda: encode(visit(badge=f"{SECRET} {SECRET}")), {}),
     "wrong_json_type": (RejectReason.SCHEMA, topic(), lambda: encode(sign(dict(visit(), seq=SECRET), KEYS[GW])), {}),
-    "heartbeat_value": (RejectReason.SCHEMA, topic(GW, TopicKind.HEARTBEAT),
-                        lambda: encode(heartbeat(battery_pct=SECRET)), {}),
-    "gateway_mismatch": (RejectReason.GATEWAY_MISMATCH, topic(GW2),
-                         lambda: encode(visit(gateway=GW, key=KEYS[GW]) | {"gateway_id": SECRET}), {}),
-    "badge_not_enrolled": (RejectReason.GATEWAY_MISMATCH, topic(), lambda: encode(visit()), {
-        "gateways": GatewayRegistry.of(gateway_entry(GW, public_key_text(KEYS[GW]), frozenset({"EQUIPE-A1"})))}),
+    "heartbeat_value": (
+        RejectReason.SCHEMA,
+        topic(GW, TopicKind.HEARTBEAT),
+        lambda: encode(heartbeat(battery_pct=SECRET)),
+        {},
+    ),
+    "gateway_mismatch": (
+        RejectReason.GATEWAY_MISMATCH,
+        topic(GW2),
+        lambda: encode(visit(gateway=GW, key=KEYS[GW]) | {"gateway_id": SECRET}),
+        {},
+    ),
+    "badge_not_enrolled": (
+        RejectReason.GATEWAY_MISMATCH,
+        topic(),
+        lambda: encode(visit()),
+        {"gateways": GatewayRegistry.of(gateway_entry(GW, public_key_text(KEYS[GW]), frozenset({"EQUIPE-A1"})))},
+    ),
     "signature_missing": (RejectReason.SIGNATURE_MISSING, topic(), lambda: encode(visit(signed=False)), {}),
     "signature_invalid": (RejectReason.SIGNATURE_INVALID, topic(), lambda: encode(visit(key=KEYS[GW2])), {}),
-    "clock_future": (RejectReason.CLOCK_FUTURE, topic(),
-                     lambda: encode(visit(first_seen=NOW + timedelta(minutes=10))), {}),
-    "clock_too_old": (RejectReason.CLOCK_TOO_OLD, topic(), lambda: encode(visit(first_seen=NOW - timedelta(days=61))),
-                      {}),
+    "clock_future": (
+        RejectReason.CLOCK_FUTURE,
+        topic(),
+        lambda: encode(visit(first_seen=NOW + timedelta(minutes=10))),
+        {},
+    ),
+    "clock_too_old": (
+        RejectReason.CLOCK_TOO_OLD,
+        topic(),
+        lambda: encode(visit(first_seen=NOW - timedelta(days=61))),
+        {},
+    ),
     "out_of_service": (RejectReason.OUT_OF_SERVICE, topic(), lambda: encode(visit()), {"calendar": NEVER}),
-    "unknown_beacon": (RejectReason.UNKNOWN_BEACON, topic(),
-                       lambda: encode(visit(beacon={"format": "altbeacon", "beacon_id": "ab" * 20})), {}),
-    "eid_unresolved": (RejectReason.EID_UNRESOLVED, topic(),
-                       lambda: encode(visit(beacon={"format": "eddystone_eid", "eid": "00112233aabbccdd"})), {}),
+    "unknown_beacon": (
+        RejectReason.UNKNOWN_BEACON,
+        topic(),
+        lambda: encode(visit(beacon={"format": "altbeacon", "beacon_id": "ab" * 20})),
+        {},
+    ),
+    "eid_unresolved": (
+        RejectReason.EID_UNRESOLVED,
+        topic(),
+        lambda: encode(visit(beacon={"format": "eddystone_eid", "eid": "00112233aabbccdd"})),
+        {},
+    ),
     "eid_replay": (RejectReason.EID_REPLAY, topic(), lambda: encode(_eid_replay()), {}),
 }
 

@@ -53,8 +53,12 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
 def _ingest(store: Store, gateway: str, seqs: list[int], received_at: datetime) -> None:
     """Signed visits through ingest's own validation and batch building, then the durable write."""
     first = received_at - timedelta(minutes=1)
-    messages = [Incoming(topic(gateway), encode(visit(s, gateway=gateway, first_seen=first + timedelta(seconds=s % 7))),
-                         received_at) for s in seqs]
+    messages = [
+        Incoming(
+            topic(gateway), encode(visit(s, gateway=gateway, first_seen=first + timedelta(seconds=s % 7))), received_at
+        )
+        for s in seqs
+    ]
     out = BatchProcessor(context(), store).process(messages)
     assert out.batch.rejections == ()
     assert len(out.batch.visits) == len(seqs)
@@ -76,7 +80,9 @@ def test_a_jump_to_the_largest_sequence_is_a_prompt_sequence_anomaly(store: Stor
     _ingest(store, GW2, [1, 2, 5], now - timedelta(minutes=30))  # an ordinary loss beside it
     recorded = record_gaps(store, now, grace=timedelta(minutes=10))
     assert sorted((g.gateway_id, g.first_missing, g.last_missing) for g in recorded) == [
-        (GW2, 3, 4), (GW, 4, MAX_SEQ - 1)]
+        (GW2, 3, 4),
+        (GW, 4, MAX_SEQ - 1),
+    ]
 
     tokens = TokenBook.from_tokens({"tok-super": Principal("chef-equipe", Role.SUPERVISOR)})
     app = create_app(ApiSettings(access_log=None), store, REGISTRY, ALWAYS, tokens=tokens, clock=lambda: now)
@@ -85,20 +91,30 @@ def test_a_jump_to_the_largest_sequence_is_a_prompt_sequence_anomaly(store: Stor
         assert elapsed < HANG_GUARD_S, f"/api/v1/supervision/gaps took {elapsed:.2f} s"
         gaps = {g["gateway_id"]: g for g in r.json()}
         assert gaps[GW] == {
-            "gateway_id": GW, "first_missing": 4, "last_missing": MAX_SEQ - 1, "detected_at": gaps[GW]["detected_at"],
-            "still_missing": MAX_SEQ - 4, "filled": False, "anomaly": True,
+            "gateway_id": GW,
+            "first_missing": 4,
+            "last_missing": MAX_SEQ - 1,
+            "detected_at": gaps[GW]["detected_at"],
+            "still_missing": MAX_SEQ - 4,
+            "filled": False,
+            "anomaly": True,
         }
         assert (gaps[GW2]["still_missing"], gaps[GW2]["anomaly"]) == (2, False)
 
-        for lang, anomaly, ordinary in (("fr", "anomalie de séquence : saut de 9\u202f007\u202f199\u202f254\u202f740"
-                                                "\u202f987 numéros, pas des messages perdus", "2 manquant(s)"),
-                                        ("en", "sequence anomaly: a jump of 9,007,199,254,740,987 numbers, "
-                                               "not lost messages", "2 missing")):
+        for lang, anomaly, ordinary in (
+            (
+                "fr",
+                "anomalie de séquence : saut de 9\u202f007\u202f199\u202f254\u202f740"
+                "\u202f987 numéros, pas des messages perdus",
+                "2 manquant(s)",
+            ),
+            ("en", "sequence anomaly: a jump of 9,007,199,254,740,987 numbers, not lost messages", "2 missing"),
+        ):
             elapsed, r = _timed_get(client, "/ui/supervision", lang=lang)
             assert elapsed < HANG_GUARD_S, f"/ui/supervision?lang={lang} took {elapsed:.2f} s"
             page = r.text
-            assert anomaly in page, page[page.find('id="gaps"'):][:600]
-            assert ordinary in page, page[page.find('id="gaps"'):][:600]
+            assert anomaly in page, page[page.find('id="gaps"') :][:600]
+            assert ordinary in page, page[page.find('id="gaps"') :][:600]
             assert f"4–{MAX_SEQ - 1}" in page
             assert "manquant(s)" not in page.split(f"4–{MAX_SEQ - 1}")[1].split("</tr>")[0]
 

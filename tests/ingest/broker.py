@@ -48,8 +48,9 @@ def shipped_config(auth_dir: Path) -> str:
         line = re.sub(r"^persistence_location .*", "persistence_location {workdir}/", raw)
         line = re.sub(r"^password_file .*", f"password_file {auth_dir}/passwd", line)
         line = re.sub(r"^acl_file .*", f"acl_file {auth_dir}/acl", line)
-        out.append(line.replace("{", "{{").replace("}", "}}") if "{port}" not in line and "{workdir}" not in line
-                   else line)
+        out.append(
+            line.replace("{", "{{").replace("}", "}}") if "{port}" not in line and "{workdir}" not in line else line
+        )
     return "\n".join(out) + "\n"
 
 
@@ -94,8 +95,9 @@ class Publisher:
     """A gateway's MQTT client: QoS 1 publishes, each waited for (the broker has it)."""
 
     def __init__(self, port: int, username: str, *, password: str = PASSWORD) -> None:
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"pub-{username}-{id(self)}",
-                                  protocol=mqtt.MQTTv5)
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=f"pub-{username}-{id(self)}", protocol=mqtt.MQTTv5
+        )
         self.client.username_pw_set(username, password)
         self.client.max_inflight_messages_set(1000)
         self.client.max_queued_messages_set(0)

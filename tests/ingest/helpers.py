@@ -66,9 +66,17 @@ def visit(
     first = first_seen or datetime.now(UTC) - timedelta(seconds=30)
     cp = checkpoint or static_checkpoints()[seq % len(static_checkpoints())]
     obj: dict[str, Any] = {
-        "v": 1, "type": "visit", "id": event_id or ulid(first), "gateway_id": gateway, "seq": seq, "badge": badge,
-        "beacon": beacon or beacon_of(cp, first), "first_seen": format_time(first),
-        "last_seen": format_time(first + timedelta(seconds=dwell_s)), "count": 12, "rssi_max": -61,
+        "v": 1,
+        "type": "visit",
+        "id": event_id or ulid(first),
+        "gateway_id": gateway,
+        "seq": seq,
+        "badge": badge,
+        "beacon": beacon or beacon_of(cp, first),
+        "first_seen": format_time(first),
+        "last_seen": format_time(first + timedelta(seconds=dwell_s)),
+        "count": 12,
+        "rssi_max": -61,
         "rssi_mean": -70.5,
     }
     return sign(obj, key or KEYS[gateway]) if signed else obj

@@ -62,16 +62,31 @@ def _sighup_reload(mosquitto: Mosquitto, tmp_path: Path) -> None:
     gw_file.write_text(dump_gateways(GatewayRegistry.of(GATEWAYS.entries[GW])))
     db = tmp_path / "ronde.db"
     cfg = tmp_path / "ingest.yaml"
-    cfg.write_text(yaml.safe_dump({
-        "name": "hup", "broker_port": mosquitto.port, "store_url": f"sqlite://{db}", "gateways_file": str(gw_file),
-        # the whole day (the one calendar rule refuses end == start)
-        "calendar": {"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "start": "00:00",
-                     "end": "23:59:59.999999", "timezone": "UTC"},
-        "batch_window_ms": 20, "maintenance": False,
-    }))
+    cfg.write_text(
+        yaml.safe_dump(
+            {
+                "name": "hup",
+                "broker_port": mosquitto.port,
+                "store_url": f"sqlite://{db}",
+                "gateways_file": str(gw_file),
+                # the whole day (the one calendar rule refuses end == start)
+                "calendar": {
+                    "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+                    "start": "00:00",
+                    "end": "23:59:59.999999",
+                    "timezone": "UTC",
+                },
+                "batch_window_ms": 20,
+                "maintenance": False,
+            }
+        )
+    )
     log = tmp_path / "worker.log"
-    proc = subprocess.Popen([sys.executable, "-m", "ronde.cli", "ingest", "run", "--config", str(cfg)],
-                            stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ronde.cli", "ingest", "run", "--config", str(cfg)],
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
     store = SqliteStore(db)
     pub = Publisher(mosquitto.port, GW2)
     window = (datetime.now(UTC) - timedelta(hours=1), datetime.now(UTC) + timedelta(hours=1))

@@ -65,8 +65,16 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
 
 def _config(port: int, name: str = "w1", **kw: object) -> IngestConfig:
     base: dict[str, object] = dict(
-        name=name, broker_port=port, username="ingest", password=PASSWORD, batch_size=50, receive_maximum=100,
-        batch_window_ms=50, maintenance=False, reconnect_min_s=0.1, reconnect_max_s=1.0,
+        name=name,
+        broker_port=port,
+        username="ingest",
+        password=PASSWORD,
+        batch_size=50,
+        receive_maximum=100,
+        batch_window_ms=50,
+        maintenance=False,
+        reconnect_min_s=0.1,
+        reconnect_max_s=1.0,
     )
     base.update(kw)
     return IngestConfig.model_validate(base)
@@ -103,8 +111,10 @@ def test_bad_messages_rejected_with_reasons_and_neighbours_stored(broker: Mosqui
         good = visit(1)
         bad: list[tuple[bytes, RejectReason]] = [
             (encode(dict(good, id=visit(99)["id"])), RejectReason.SIGNATURE_INVALID),  # forged: altered after signing
-            (encode(visit(2, checkpoint=eid_cp, beacon=beacon_of(eid_cp, now - timedelta(days=2)))),
-             RejectReason.EID_REPLAY),
+            (
+                encode(visit(2, checkpoint=eid_cp, beacon=beacon_of(eid_cp, now - timedelta(days=2)))),
+                RejectReason.EID_REPLAY,
+            ),
             (encode(visit(3, beacon={"format": "altbeacon", "beacon_id": "ab" * 20})), RejectReason.UNKNOWN_BEACON),
             (encode(visit(4, first_seen=now + timedelta(hours=1))), RejectReason.CLOCK_FUTURE),
             (b"{" + b" " * 6000 + b"}", RejectReason.SIZE),
@@ -119,9 +129,9 @@ def test_bad_messages_rejected_with_reasons_and_neighbours_stored(broker: Mosqui
             pub.publish(topic(), payload)
         pub.publish(topic(), encode(valid[-1]))
         start, end = _window()
-        assert wait_for(lambda: _stored(store, start, end) == len(valid) and
-                        len(store.rejections(start, end)) == len(bad), 20), (
-            len(store.visits(start, end)), store.rejections(start, end))
+        assert wait_for(
+            lambda: _stored(store, start, end) == len(valid) and len(store.rejections(start, end)) == len(bad), 20
+        ), (len(store.visits(start, end)), store.rejections(start, end))
         assert sorted(v.event_id for v in store.visits(start, end)) == sorted(v["id"] for v in valid)
         rejected = store.rejections(start, end)
         assert sorted(r.reason.value for r in rejected) == sorted(r.value for _, r in bad)
@@ -140,9 +150,20 @@ def test_redelivery_doubles_nothing_and_gap_is_recorded(broker: Mosquitto, store
         events = [visit(s) for s in (1, 2, 3, 4, 8, 9)]  # 5..7 lost before the broker
         for e in events + events:  # everything published twice
             pub.publish(topic(), encode(e))
-        hb = sign({"v": 1, "type": "heartbeat", "gateway_id": GW, "at": format_time(datetime.now(UTC)),
-                   "scanning": True, "in_service": True, "outbox_depth": 0, "next_seq": 10, "adverts_per_s": 3.0},
-                  KEYS[GW])
+        hb = sign(
+            {
+                "v": 1,
+                "type": "heartbeat",
+                "gateway_id": GW,
+                "at": format_time(datetime.now(UTC)),
+                "scanning": True,
+                "in_service": True,
+                "outbox_depth": 0,
+                "next_seq": 10,
+                "adverts_per_s": 3.0,
+            },
+            KEYS[GW],
+        )
         pub.publish(topic(kind=TopicKind.HEARTBEAT), encode(hb))
         start, end = _window()
         assert wait_for(lambda: GW in store.latest_gateway_states(), 20)
@@ -238,16 +259,18 @@ def test_retired_worker_drains_its_session_and_leaves_the_group(broker: Mosquitt
         time.sleep(1.0)
         parked = len(first) - len(store.visits(start, end))
         assert parked > 0, "the broker parks a share in the offline member's session"
-        retiring = IngestWorker(_config(broker.port, "w2"), store, REGISTRY, ALWAYS, GATEWAYS, retire=True,
-                                retire_idle_s=1.0)
+        retiring = IngestWorker(
+            _config(broker.port, "w2"), store, REGISTRY, ALWAYS, GATEWAYS, retire=True, retire_idle_s=1.0
+        )
         retiring.run()  # returns by itself once drained
         assert retiring.failure is None
         assert len(store.visits(start, end)) == len(first)
         more = [visit(100 + i) for i in range(20)]
         for e in more:
             pub.publish(topic(), encode(e))
-        assert wait_for(lambda: len(store.visits(start, end)) == len(first) + len(more), 10), \
+        assert wait_for(lambda: len(store.visits(start, end)) == len(first) + len(more), 10), (
             "after retirement the remaining worker receives everything"
+        )
     finally:
         pub.close()
         w1.stop()

@@ -28,8 +28,12 @@ def amqtt_port() -> Iterator[int]:
     broker: list[Broker] = []
 
     async def serve() -> None:
-        b = Broker({"listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{port}"}},
-                    "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}}})
+        b = Broker(
+            {
+                "listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{port}"}},
+                "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},
+            }
+        )
         await b.start()
         broker.append(b)
         ready.set()
@@ -48,8 +52,16 @@ def amqtt_port() -> Iterator[int]:
 def test_mqtt_311_broker(amqtt_port: int, tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "r.db")
     store.open()  # the test reads before the worker's writer thread may have created the tables
-    cfg = IngestConfig(name="demo", broker_port=amqtt_port, mqtt_version="3.1.1", shared=False, maintenance=False,
-                       batch_size=20, receive_maximum=40, batch_window_ms=50)
+    cfg = IngestConfig(
+        name="demo",
+        broker_port=amqtt_port,
+        mqtt_version="3.1.1",
+        shared=False,
+        maintenance=False,
+        batch_size=20,
+        receive_maximum=40,
+        batch_window_ms=50,
+    )
     worker = IngestWorker(cfg, store, REGISTRY, ALWAYS, GATEWAYS)
     worker.start()
     pub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="gw-pub", protocol=mqtt.MQTTv311)

@@ -86,7 +86,8 @@ def test_two_beacons_and_sliding_cache_stays_bounded() -> None:
     key_b = bytes.fromhex("2f5e82b8025570f3cba9ff7f2d8d544d")
     resolver = EidResolver(
         [_checkpoint("cp-a", KEY, K, EPOCH), _checkpoint("cp-b", key_b, K, EPOCH + 86400)],
-        replay_horizon=timedelta(days=1), max_periods_per_beacon=500,
+        replay_horizon=timedelta(days=1),
+        max_periods_per_beacon=500,
     )
     for day in range(2, 40, 3):  # the server's attention moves forward over weeks
         t = day * 86400

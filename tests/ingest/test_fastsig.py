@@ -23,8 +23,11 @@ def _raw(gateway: str) -> bytes:
 
 
 @settings(max_examples=60, deadline=None)
-@given(rssi=st.floats(-127, 20), count=st.integers(1, 10_000_000), badge=st.from_regex(r"[A-Za-z0-9_-]{4,40}",
-                                                                                      fullmatch=True))
+@given(
+    rssi=st.floats(-127, 20),
+    count=st.integers(1, 10_000_000),
+    badge=st.from_regex(r"[A-Za-z0-9_-]{4,40}", fullmatch=True),
+)
 def test_same_verdict_as_reference(rssi: float, count: int, badge: str) -> None:
     signed = sign(dict(visit(1, signed=False), rssi_mean=rssi, count=count, badge=badge), KEYS[GW])
     assert fast_canonical(signed, omit="sig") in (None, canonical_bytes(signed))

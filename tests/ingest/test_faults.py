@@ -32,8 +32,12 @@ from tests.support.services import Influxd, Mosquitto, run_influxd
 pytestmark = [pytest.mark.mosquitto, pytest.mark.influx]
 
 # the whole day (the one calendar rule refuses end == start)
-ALWAYS_CALENDAR = {"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "start": "00:00",
-                   "end": "23:59:59.999999", "timezone": "UTC"}
+ALWAYS_CALENDAR = {
+    "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+    "start": "00:00",
+    "end": "23:59:59.999999",
+    "timezone": "UTC",
+}
 
 
 @pytest.fixture
@@ -69,17 +73,29 @@ class _Worker:
 
     def __init__(self, tmp: Path, broker: Mosquitto, influx: Influxd, name: str) -> None:
         cfg = {
-            "name": name, "broker_port": broker.port, "username": "ingest", "store_url": influx.url,
-            "gateways_file": str(tmp / "gateways.yaml"), "calendar": ALWAYS_CALENDAR, "batch_size": 50,
-            "receive_maximum": 100, "batch_window_ms": 50, "maintenance": False, "reconnect_min_s": 0.2,
-            "reconnect_max_s": 2.0, "store_timeout_s": 2.0, "store_retry_budget_s": 0.5, "store_retry_max_s": 1.0,
+            "name": name,
+            "broker_port": broker.port,
+            "username": "ingest",
+            "store_url": influx.url,
+            "gateways_file": str(tmp / "gateways.yaml"),
+            "calendar": ALWAYS_CALENDAR,
+            "batch_size": 50,
+            "receive_maximum": 100,
+            "batch_window_ms": 50,
+            "maintenance": False,
+            "reconnect_min_s": 0.2,
+            "reconnect_max_s": 2.0,
+            "store_timeout_s": 2.0,
+            "store_retry_budget_s": 0.5,
+            "store_retry_max_s": 1.0,
         }
         (tmp / "gateways.yaml").write_text(dump_gateways(GATEWAYS))
         (tmp / "ingest.yaml").write_text(yaml.safe_dump(cfg))
         self.log_path = tmp / f"worker-{name}-{time.monotonic_ns()}.log"
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "ronde.cli", "ingest", "run", "--config", str(tmp / "ingest.yaml")],
-            stdout=self.log_path.open("wb"), stderr=subprocess.STDOUT,
+            stdout=self.log_path.open("wb"),
+            stderr=subprocess.STDOUT,
             env={**os.environ, "RONDE_MQTT_PASSWORD": PASSWORD},
         )
 
@@ -87,8 +103,10 @@ class _Worker:
         return self.log_path.read_text(errors="replace")
 
     def wait_log(self, pattern: str, timeout: float) -> bool:
-        return wait_for(lambda: re.search(pattern, self.log()) is not None or self.proc.poll() is not None, timeout) \
+        return (
+            wait_for(lambda: re.search(pattern, self.log()) is not None or self.proc.poll() is not None, timeout)
             and re.search(pattern, self.log()) is not None
+        )
 
     def terminate(self) -> int:
         self.proc.send_signal(signal.SIGTERM)
@@ -142,10 +160,19 @@ def test_kill_9_between_receiving_and_writing(broker: Mosquitto, influx: Influxd
 def _influx_outage_scenario(broker: Mosquitto, influx: Influxd, outage_s: float, rate_per_s: float) -> None:
     """Steady traffic; InfluxDB stopped for ``outage_s``: no ack meanwhile, all stored after, none twice."""
     store = InfluxStore(influx.url, timeout_s=2.0, retry_budget_s=0.5)
-    cfg = IngestConfig.model_validate(dict(
-        name="o1", broker_port=broker.port, username="ingest", password=PASSWORD, batch_size=100,
-        receive_maximum=200, batch_window_ms=100, maintenance=False, store_retry_max_s=2.0,
-    ))
+    cfg = IngestConfig.model_validate(
+        dict(
+            name="o1",
+            broker_port=broker.port,
+            username="ingest",
+            password=PASSWORD,
+            batch_size=100,
+            receive_maximum=200,
+            batch_window_ms=100,
+            maintenance=False,
+            store_retry_max_s=2.0,
+        )
+    )
     worker = IngestWorker(cfg, store, REGISTRY, ALWAYS, GATEWAYS)
     acks: list[float] = []
     real_ack = worker.client.ack

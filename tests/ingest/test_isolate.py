@@ -20,8 +20,17 @@ NOW = datetime.now(UTC).replace(microsecond=0)
 
 
 def states(n: int) -> list[GatewayStateRecord]:
-    return [GatewayStateRecord(at=NOW - timedelta(seconds=i), gateway_id=f"gw-{i}", online=True, scanning=True,
-                               outbox_depth=i, adverts_per_s=1.0) for i in range(n)]
+    return [
+        GatewayStateRecord(
+            at=NOW - timedelta(seconds=i),
+            gateway_id=f"gw-{i}",
+            online=True,
+            scanning=True,
+            outbox_depth=i,
+            adverts_per_s=1.0,
+        )
+        for i in range(n)
+    ]
 
 
 class Counting:
@@ -47,8 +56,9 @@ def test_one_refused_record_among_many_is_isolated_and_the_rest_written(store: S
     records = states(64)
     bad = replace(records[37], outbox_depth=2**64)  # SQLite cannot hold it: the engine refuses the batch
     records[37] = bad
-    rejection = Rejection(at=NOW, reason=RejectReason.SCHEMA, detail="x", topic="t", gateway_id=None,
-                          payload_sha256="0" * 64)
+    rejection = Rejection(
+        at=NOW, reason=RejectReason.SCHEMA, detail="x", topic="t", gateway_id=None, payload_sha256="0" * 64
+    )
     batch = WriteBatch(gateway_states=tuple(records), rejections=(rejection,))
     write = Counting(store)
     refused = write_isolating(batch, write)

@@ -97,8 +97,9 @@ def test_installed_paho_decodes_publish_through_it(mosquitto: Mosquitto) -> None
     received: Any = got[0].properties  # MQTT properties are dynamic attributes, named by the packet's tables
     assert received.ContentType == "application/json"
     assert received.UserProperty == [("gateway", "gw-1")]
-    packet = _packet.decode_publish(0x32, b"\x00\x01t\x00\x05" + _packed({"MessageExpiryInterval": 5}) + b"x",
-                                    MQTTProtocolVersion.MQTTv5)
+    packet = _packet.decode_publish(
+        0x32, b"\x00\x01t\x00\x05" + _packed({"MessageExpiryInterval": 5}) + b"x", MQTTProtocolVersion.MQTTv5
+    )
     assert isinstance(packet.properties, LeanProperties)
     decoded: Any = packet.properties
     assert decoded.MessageExpiryInterval == 5

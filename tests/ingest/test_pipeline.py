@@ -98,9 +98,11 @@ def test_eid_heard_where_the_gateway_could_not_have_walked(store: SqliteStore) -
     # within one batch too: two gateways' tracks are independent
     a = visit(10, checkpoint=far, first_seen=t0, gateway="gw-other")  # type: ignore[arg-type]
     b = visit(11, checkpoint=eid_cp, first_seen=t0 + timedelta(seconds=5), gateway="gw-other")  # type: ignore[arg-type]
-    mixed = BatchProcessor(context(), store).process([
-        Incoming(topic("gw-other"), encode(a), datetime.now(UTC)),
-        Incoming(topic("gw-other"), encode(b), datetime.now(UTC)),
-    ])
+    mixed = BatchProcessor(context(), store).process(
+        [
+            Incoming(topic("gw-other"), encode(a), datetime.now(UTC)),
+            Incoming(topic("gw-other"), encode(b), datetime.now(UTC)),
+        ]
+    )
     assert [v.seq for v in mixed.batch.visits] == [10]
     assert [r.event_id for r in mixed.batch.rejections] == [b["id"]]

@@ -181,8 +181,13 @@ def test_db_reference_reads_keys_gateways_in_force_and_the_calendar(opdb: Any) -
     ref = DbReference(opdb, box)
     with pytest.raises(ReferenceRefused, match="holds no registry yet"):
         ref.load()
-    import_records(opdb, box, estate=EstateDocument.model_validate(registry_to_data(REGISTRY, secrets=True)),
-                   gateways=GATEWAYS, author="test")
+    import_records(
+        opdb,
+        box,
+        estate=EstateDocument.model_validate(registry_to_data(REGISTRY, secrets=True)),
+        gateways=GATEWAYS,
+        author="test",
+    )
     first = ref.load()
     assert first.version == ref.version() > 0
     assert first.registry.eid_checkpoints()

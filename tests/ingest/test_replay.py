@@ -15,10 +15,24 @@ CPS = list(REGISTRY.checkpoints.values())
 def _visit(eid: str, cp_id: str, start: datetime, dwell_s: float = 30, gateway: str = "gw-a") -> StoredVisit:
     cp = REGISTRY.checkpoints[cp_id]
     return StoredVisit(
-        event_id=eid, gateway_id=gateway, seq=1, badge="EQUIPE-A1", checkpoint_id=cp_id, kind=cp.kind.value,
-        building=cp.building, estate=cp.estate, landlord=cp.landlord, service_day=date(2026, 11, 26),
-        first_seen=start, last_seen=start + timedelta(seconds=dwell_s), count=3, rssi_max=-60, rssi_mean=-70.0,
-        verification=Verification.SIGNED, beacon_check=BeaconCheck.EID_RESOLVED, received_at=start,
+        event_id=eid,
+        gateway_id=gateway,
+        seq=1,
+        badge="EQUIPE-A1",
+        checkpoint_id=cp_id,
+        kind=cp.kind.value,
+        building=cp.building,
+        estate=cp.estate,
+        landlord=cp.landlord,
+        service_day=date(2026, 11, 26),
+        first_seen=start,
+        last_seen=start + timedelta(seconds=dwell_s),
+        count=3,
+        rssi_max=-60,
+        rssi_mean=-70.0,
+        verification=Verification.SIGNED,
+        beacon_check=BeaconCheck.EID_RESOLVED,
+        received_at=start,
         payload_sha256="0" * 64,
     )
 
@@ -40,8 +54,11 @@ def test_walking_speed_and_radio_range() -> None:
     assert walk.distance_m == d
     assert walk.gap_s == 30
     # enough time to walk there (1.5 m/s, 50 m of radio reach at each end)
-    later = replace(here, first_seen=T0 + timedelta(seconds=30 + (d - 100) / 1.5 + 1),
-                    last_seen=T0 + timedelta(seconds=30 + (d - 100) / 1.5 + 31))
+    later = replace(
+        here,
+        first_seen=T0 + timedelta(seconds=30 + (d - 100) / 1.5 + 1),
+        last_seen=T0 + timedelta(seconds=30 + (d - 100) / 1.5 + 31),
+    )
     assert impossible_walk(later, track, REGISTRY.checkpoints) is None
     # other gateways' tracks, and the same checkpoint, say nothing
     assert impossible_walk(here, [replace(track[0], gateway_id="gw-b")], REGISTRY.checkpoints) is None

@@ -43,8 +43,11 @@ def _ingest(store: SqliteStore, day: date, n: int) -> None:
     cps = static_checkpoints()
     ctx = context(calendar=EVENINGS, max_age=timedelta(days=3650))
     msgs = [
-        Incoming(topic(), encode(visit(i + 1, checkpoint=cps[i], first_seen=start + timedelta(minutes=i))),
-                 start + timedelta(minutes=i + 1))
+        Incoming(
+            topic(),
+            encode(visit(i + 1, checkpoint=cps[i], first_seen=start + timedelta(minutes=i))),
+            start + timedelta(minutes=i + 1),
+        )
         for i in range(n)
     ]
     store.write(BatchProcessor(ctx, store).process(msgs).batch)

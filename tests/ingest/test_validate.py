@@ -63,7 +63,11 @@ def test_valid_signed_visit_is_enriched() -> None:
     assert isinstance(v, StoredVisit)
     assert (v.event_id, v.gateway_id, v.seq, v.badge) == (obj["id"], GW, 7, "EQUIPE-A1")
     assert (v.checkpoint_id, v.kind, v.building, v.estate, v.landlord) == (
-        cp.id, cp.kind.value, cp.building, cp.estate, cp.landlord
+        cp.id,
+        cp.kind.value,
+        cp.building,
+        cp.estate,
+        cp.landlord,
     )
     assert v.verification is Verification.SIGNED
     assert v.beacon_check is BeaconCheck.STATIC
@@ -94,10 +98,16 @@ def test_each_failure_has_its_reason() -> None:
         (topic(), encode(visit(1, signed=False)), RejectReason.SIGNATURE_MISSING),
         (topic(), encode(visit(1, first_seen=NOW + timedelta(minutes=10))), RejectReason.CLOCK_FUTURE),
         (topic(), encode(visit(1, first_seen=NOW - timedelta(days=61))), RejectReason.CLOCK_TOO_OLD),
-        (topic(), encode(visit(1, beacon={"format": "ibeacon", "uuid": "0" * 32, "major": 9, "minor": 9})),
-         RejectReason.UNKNOWN_BEACON),
-        (topic(), encode(visit(1, beacon={"format": "eddystone_eid", "eid": "00112233aabbccdd"})),
-         RejectReason.EID_UNRESOLVED),
+        (
+            topic(),
+            encode(visit(1, beacon={"format": "ibeacon", "uuid": "0" * 32, "major": 9, "minor": 9})),
+            RejectReason.UNKNOWN_BEACON,
+        ),
+        (
+            topic(),
+            encode(visit(1, beacon={"format": "eddystone_eid", "eid": "00112233aabbccdd"})),
+            RejectReason.EID_UNRESOLVED,
+        ),
     ]
     for t, payload, reason in cases:
         result = validate(t, payload, NOW, ctx)
@@ -120,9 +130,7 @@ def test_rejection_names_gateway_and_event() -> None:
 
 def _legacy_gw() -> GatewayRegistry:
     """GW enrolled with allow_unsigned (and its key), GW2 as usual."""
-    return GatewayRegistry.of(
-        gateway_entry(GW, public_key_text(KEYS[GW]), allow_unsigned=True), GATEWAYS.entries[GW2]
-    )
+    return GatewayRegistry.of(gateway_entry(GW, public_key_text(KEYS[GW]), allow_unsigned=True), GATEWAYS.entries[GW2])
 
 
 def test_unsigned_accepted_only_from_a_gateway_enrolled_allow_unsigned() -> None:
@@ -160,14 +168,38 @@ def _other_kinds(gateway: str = GW) -> dict[TopicKind, dict[str, Any]]:
     from tests.ingest.helpers import beacon_of
 
     return {
-        TopicKind.STATUS: {"v": 1, "type": "status", "gateway_id": gateway, "state": "online", "at": at,
-                           "scanning": True, "reason": "en service"},
-        TopicKind.HEARTBEAT: {"v": 1, "type": "heartbeat", "gateway_id": gateway, "at": at, "scanning": True,
-                              "in_service": True, "outbox_depth": 0, "next_seq": 5, "adverts_per_s": 2.5,
-                              "battery_pct": None},
-        TopicKind.TELEMETRY: {"v": 1, "type": "telemetry", "gateway_id": gateway, "at": at,
-                              "beacon": beacon_of(static_checkpoints()[0]), "battery_mv": 2900,
-                              "temperature_c": 12.5, "adv_count": 10, "uptime_s": 100.0},
+        TopicKind.STATUS: {
+            "v": 1,
+            "type": "status",
+            "gateway_id": gateway,
+            "state": "online",
+            "at": at,
+            "scanning": True,
+            "reason": "en service",
+        },
+        TopicKind.HEARTBEAT: {
+            "v": 1,
+            "type": "heartbeat",
+            "gateway_id": gateway,
+            "at": at,
+            "scanning": True,
+            "in_service": True,
+            "outbox_depth": 0,
+            "next_seq": 5,
+            "adverts_per_s": 2.5,
+            "battery_pct": None,
+        },
+        TopicKind.TELEMETRY: {
+            "v": 1,
+            "type": "telemetry",
+            "gateway_id": gateway,
+            "at": at,
+            "beacon": beacon_of(static_checkpoints()[0]),
+            "battery_mv": 2900,
+            "temperature_c": 12.5,
+            "adv_count": 10,
+            "uptime_s": 100.0,
+        },
     }
 
 
@@ -190,8 +222,18 @@ def test_every_kind_is_verified_like_visits(kind: TopicKind) -> None:
 
 
 def test_the_signed_will_without_a_time_is_accepted() -> None:
-    will = sign({"v": 1, "type": "status", "gateway_id": GW, "state": "offline", "at": None, "scanning": False,
-                 "reason": "connection lost"}, KEYS[GW])
+    will = sign(
+        {
+            "v": 1,
+            "type": "status",
+            "gateway_id": GW,
+            "state": "offline",
+            "at": None,
+            "scanning": False,
+            "reason": "connection lost",
+        },
+        KEYS[GW],
+    )
     result = validate(topic(kind=TopicKind.STATUS), encode(will), NOW, context())
     assert isinstance(result, Accepted)
     assert isinstance(result.record, GatewayStateRecord)
@@ -222,12 +264,20 @@ def test_service_window_rules_of_docs_coverage_md() -> None:
     stored as the gateway signed it (22:10–22:30), coverage counting it only until 22:15."""
     evenings = ServiceCalendar()  # Wed–Sun 16:00–22:15 Paris; 26 Nov 2026 is a Thursday, UTC+1
     early = datetime(2026, 11, 26, 14, 50, tzinfo=UTC)  # 15:50 Paris
-    result = validate(topic(), encode(visit(1, first_seen=early, dwell_s=20 * 60)), early + timedelta(minutes=21),
-                      context(calendar=evenings))
+    result = validate(
+        topic(),
+        encode(visit(1, first_seen=early, dwell_s=20 * 60)),
+        early + timedelta(minutes=21),
+        context(calendar=evenings),
+    )
     assert _reason(result) is RejectReason.OUT_OF_SERVICE
     late = datetime(2026, 11, 26, 21, 10, tzinfo=UTC)  # 22:10 Paris
-    result = validate(topic(), encode(visit(2, first_seen=late, dwell_s=20 * 60)), late + timedelta(minutes=21),
-                      context(calendar=evenings))
+    result = validate(
+        topic(),
+        encode(visit(2, first_seen=late, dwell_s=20 * 60)),
+        late + timedelta(minutes=21),
+        context(calendar=evenings),
+    )
     assert isinstance(result, Accepted)
     assert isinstance(result.record, StoredVisit)
     assert result.record.last_seen == late + timedelta(minutes=20)  # not clipped at ingest
@@ -262,32 +312,88 @@ def test_badge_not_enrolled_on_gateway() -> None:
 def test_status_heartbeat_telemetry() -> None:
     ctx = context()
     at = format_time(NOW)
-    status = validate(topic(kind=TopicKind.STATUS), encode(sign(
-        {"v": 1, "type": "status", "gateway_id": GW, "state": "offline"}, KEYS[GW])), NOW, ctx)
+    status = validate(
+        topic(kind=TopicKind.STATUS),
+        encode(sign({"v": 1, "type": "status", "gateway_id": GW, "state": "offline"}, KEYS[GW])),
+        NOW,
+        ctx,
+    )
     assert isinstance(status, Accepted)
     assert isinstance(status.record, GatewayStateRecord)
     assert status.record.online is False
     assert status.record.at == NOW
-    hb = validate(topic(kind=TopicKind.HEARTBEAT), encode(sign(
-        {"v": 1, "type": "heartbeat", "gateway_id": GW, "at": at, "scanning": True, "in_service": True,
-         "outbox_depth": 3, "next_seq": 9, "adverts_per_s": 4.5, "battery_pct": 80}, KEYS[GW])), NOW, ctx)
+    hb = validate(
+        topic(kind=TopicKind.HEARTBEAT),
+        encode(
+            sign(
+                {
+                    "v": 1,
+                    "type": "heartbeat",
+                    "gateway_id": GW,
+                    "at": at,
+                    "scanning": True,
+                    "in_service": True,
+                    "outbox_depth": 3,
+                    "next_seq": 9,
+                    "adverts_per_s": 4.5,
+                    "battery_pct": 80,
+                },
+                KEYS[GW],
+            )
+        ),
+        NOW,
+        ctx,
+    )
     assert isinstance(hb, Accepted)
     assert isinstance(hb.record, GatewayStateRecord)
     assert (hb.record.outbox_depth, hb.record.battery_pct, hb.record.online) == (3, 80, True)
     cp = REGISTRY.eid_checkpoints()[0]
     from tests.ingest.helpers import beacon_of
 
-    tlm = validate(topic(kind=TopicKind.TELEMETRY), encode(sign(
-        {"v": 1, "type": "telemetry", "gateway_id": GW, "at": at, "beacon": beacon_of(cp, NOW),
-         "battery_mv": 2900, "temperature_c": 11.5, "adv_count": 1000, "uptime_s": 3600.0}, KEYS[GW])), NOW, ctx)
+    tlm = validate(
+        topic(kind=TopicKind.TELEMETRY),
+        encode(
+            sign(
+                {
+                    "v": 1,
+                    "type": "telemetry",
+                    "gateway_id": GW,
+                    "at": at,
+                    "beacon": beacon_of(cp, NOW),
+                    "battery_mv": 2900,
+                    "temperature_c": 11.5,
+                    "adv_count": 1000,
+                    "uptime_s": 3600.0,
+                },
+                KEYS[GW],
+            )
+        ),
+        NOW,
+        ctx,
+    )
     assert isinstance(tlm, Accepted)
     assert isinstance(tlm.record, BeaconTelemetryRecord)
     assert tlm.record.checkpoint_id == cp.id
     assert tlm.record.battery_mv == 2900
-    unknown = validate(topic(kind=TopicKind.TELEMETRY), encode(sign(
-        {"v": 1, "type": "telemetry", "gateway_id": GW, "at": at,
-         "beacon": {"format": "eddystone_uid", "namespace": "0" * 20, "instance": "0" * 12},
-         "adv_count": 1, "uptime_s": 1.0}, KEYS[GW])), NOW, ctx)
+    unknown = validate(
+        topic(kind=TopicKind.TELEMETRY),
+        encode(
+            sign(
+                {
+                    "v": 1,
+                    "type": "telemetry",
+                    "gateway_id": GW,
+                    "at": at,
+                    "beacon": {"format": "eddystone_uid", "namespace": "0" * 20, "instance": "0" * 12},
+                    "adv_count": 1,
+                    "uptime_s": 1.0,
+                },
+                KEYS[GW],
+            )
+        ),
+        NOW,
+        ctx,
+    )
     assert _reason(unknown) is RejectReason.UNKNOWN_BEACON
 
 
@@ -303,8 +409,9 @@ def test_eid_visit_resolved_and_replay_outside_window() -> None:
     from tests.ingest.helpers import beacon_of
 
     old = beacon_of(cp, NOW - timedelta(days=1))
-    replay = validate(topic(), encode(visit(2, checkpoint=cp, beacon=old, first_seen=NOW - timedelta(minutes=1))),
-                      NOW, ctx)
+    replay = validate(
+        topic(), encode(visit(2, checkpoint=cp, beacon=old, first_seen=NOW - timedelta(minutes=1))), NOW, ctx
+    )
     assert _reason(replay) is RejectReason.EID_REPLAY
 
 
@@ -316,7 +423,7 @@ _GOOD = encode(visit(1))
     t=st.one_of(st.just(topic()), st.text(max_size=80), st.just(topic(GW2)), st.just(topic(kind=TopicKind.STATUS))),
     payload=st.one_of(
         st.binary(max_size=5000),
-        st.builds(lambda i, b: _GOOD[:i] + b + _GOOD[i + len(b):], st.integers(0, len(_GOOD)), st.binary(max_size=8)),
+        st.builds(lambda i, b: _GOOD[:i] + b + _GOOD[i + len(b) :], st.integers(0, len(_GOOD)), st.binary(max_size=8)),
         st.recursive(
             st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
             lambda ch: st.lists(ch, max_size=4) | st.dictionaries(st.text(max_size=8), ch, max_size=4),
@@ -337,9 +444,17 @@ def context_cached() -> ValidationContext:
 
 
 @settings(max_examples=150, deadline=None)
-@given(field=st.sampled_from(sorted(visit(1))), value=st.one_of(
-    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=30), st.lists(st.integers()),
-))
+@given(
+    field=st.sampled_from(sorted(visit(1))),
+    value=st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.floats(allow_nan=True),
+        st.text(max_size=30),
+        st.lists(st.integers()),
+    ),
+)
 def test_mutated_field_never_raises_nor_passes(field: str, value: object) -> None:
     original = visit(1)
     obj = dict(original, **{field: value})

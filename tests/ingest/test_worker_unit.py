@@ -123,8 +123,9 @@ class SwitchableStore(SqliteStore):
 
 
 def _config(**kw: Any) -> IngestConfig:
-    base: dict[str, Any] = dict(name="u1", batch_size=50, receive_maximum=100, batch_window_ms=20,
-                                maintenance=False, store_retry_max_s=0.05)
+    base: dict[str, Any] = dict(
+        name="u1", batch_size=50, receive_maximum=100, batch_window_ms=20, maintenance=False, store_retry_max_s=0.05
+    )
     return IngestConfig.model_validate(base | kw)
 
 
@@ -279,8 +280,16 @@ def test_retiring_drains_then_asks_the_broker_to_forget_the_session(store: Switc
         sources.append(FakeSource(config, retire))
         return sources[0]
 
-    worker = IngestWorker(_config(maintenance=True), store, REGISTRY, ALWAYS, GATEWAYS, source_factory=factory,
-                          retire=True, retire_idle_s=0.2)
+    worker = IngestWorker(
+        _config(maintenance=True),
+        store,
+        REGISTRY,
+        ALWAYS,
+        GATEWAYS,
+        source_factory=factory,
+        retire=True,
+        retire_idle_s=0.2,
+    )
     source = sources[0]
     assert source.retire, "a retiring worker runs no maintenance"
     assert worker.maintenance is None, "a retiring worker runs no maintenance"
@@ -307,8 +316,12 @@ def test_maintenance_runs_every_step_even_when_one_fails(store: SwitchableStore)
 
     config = _config()
     runner = MaintenanceRunner(
-        store, Failing(store, REGISTRY, ALWAYS), Counting(store, config.retention.to_policy()),
-        gap_window=timedelta(hours=1), gap_grace=timedelta(minutes=10), interval_s=0.01,
+        store,
+        Failing(store, REGISTRY, ALWAYS),
+        Counting(store, config.retention.to_policy()),
+        gap_window=timedelta(hours=1),
+        gap_grace=timedelta(minutes=10),
+        interval_s=0.01,
     )
     stopping = threading.Event()
     t = threading.Thread(target=runner.run, args=(stopping,))

@@ -39,12 +39,18 @@ sys.exit(code)
 
 
 def ronde_without(blocked: tuple[str, ...], *argv: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", RUN_BLOCKED, ",".join(blocked), *argv], cwd=REPO,
-                          capture_output=True, text=True, timeout=60, check=False)
+    return subprocess.run(
+        [sys.executable, "-c", RUN_BLOCKED, ",".join(blocked), *argv],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def _line(stderr: str, prefix: str) -> list[str]:
-    value = next(ln for ln in stderr.splitlines() if ln.startswith(prefix))[len(prefix):]
+    value = next(ln for ln in stderr.splitlines() if ln.startswith(prefix))[len(prefix) :]
     return [v for v in value.split(",") if v]
 
 
@@ -84,8 +90,21 @@ def test_a_server_command_without_the_server_extra_names_it() -> None:
 
 
 def test_a_pdf_report_without_the_server_extra_names_it(tmp_path: Path) -> None:
-    proc = ronde_without(("fpdf",), "audit", "report", "--landlord", "x", "--from", "2026-03-04",
-                         "--to", "2026-03-05", "--store", str(tmp_path / "none.db"), "--out", str(tmp_path / "r.pdf"))
+    proc = ronde_without(
+        ("fpdf",),
+        "audit",
+        "report",
+        "--landlord",
+        "x",
+        "--from",
+        "2026-03-04",
+        "--to",
+        "2026-03-05",
+        "--store",
+        str(tmp_path / "none.db"),
+        "--out",
+        str(tmp_path / "r.pdf"),
+    )
     assert proc.returncode == 2
     assert "'server' extra" in proc.stderr or "no such store file" in proc.stderr
     assert "Traceback" not in proc.stderr

@@ -14,8 +14,20 @@ from tests.install.support import REPO, lock_script, locked, normalise
 
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
 EXTRAS = PYPROJECT["project"]["optional-dependencies"]
-HEAVY = {"fastapi", "starlette", "uvicorn", "amqtt", "influxdb-client", "fpdf2", "fonttools", "pillow",
-         "grafana-client", "niquests", "urllib3-future", "httpx"}
+HEAVY = {
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "amqtt",
+    "influxdb-client",
+    "fpdf2",
+    "fonttools",
+    "pillow",
+    "grafana-client",
+    "niquests",
+    "urllib3-future",
+    "httpx",
+}
 
 
 def test_the_lock_agrees_with_pyproject() -> None:
@@ -30,8 +42,13 @@ def test_a_dependency_change_without_a_lock_refresh_is_caught(tmp_path: Path) ->
     problems = script.check(tmp_path)
     assert len(problems) == len(script.LOCKS)
     assert all("other dependencies" in p for p in problems)
-    proc = subprocess.run([sys.executable, str(REPO / "scripts/lock.py"), "--check", "--root", str(tmp_path)],
-                          capture_output=True, text=True, timeout=30, check=False)
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "scripts/lock.py"), "--check", "--root", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
     assert proc.returncode == 1
     assert "make lock" in proc.stderr
     # the version or the description do not decide the lock

@@ -31,14 +31,34 @@ def test_a_server_install_has_the_real_urllib3_and_names_the_other_extras(tmp_pa
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     python, ronde = str(venv / "bin/python"), str(venv / "bin/ronde")
-    subprocess.run([python, "-m", "pip", "install", "-q", "--disable-pip-version-check",
-                    "-c", str(src / "requirements/server.txt"), f"{src}[server]"],
-                   check=True, capture_output=True, timeout=540)
+    subprocess.run(
+        [
+            python,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            "-c",
+            str(src / "requirements/server.txt"),
+            f"{src}[server]",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=540,
+    )
 
     real = subprocess.run(
-        [python, "-c", "import importlib.metadata as m, urllib3, influxdb_client; "
-                       "print(urllib3.__version__, m.version('urllib3'))"],
-        capture_output=True, text=True, check=True)
+        [
+            python,
+            "-c",
+            "import importlib.metadata as m, urllib3, influxdb_client; "
+            "print(urllib3.__version__, m.version('urllib3'))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     imported, installed = real.stdout.split()
     assert imported == installed
     site = next((venv / "lib").glob("python3*/site-packages"))
@@ -53,7 +73,12 @@ def test_a_server_install_has_the_real_urllib3_and_names_the_other_extras(tmp_pa
     demo = subprocess.run([ronde, "demo", "--no-serve"], capture_output=True, text=True, timeout=60, check=False)
     assert demo.returncode == 2
     assert "ronde demo needs the 'demo' extra: pip install 'ronde[demo]'" in demo.stderr
-    push = subprocess.run([ronde, "dashboards", "push", "--url", "http://127.0.0.1:9", "--token", "t"],
-                          capture_output=True, text=True, timeout=60, check=False)
+    push = subprocess.run(
+        [ronde, "dashboards", "push", "--url", "http://127.0.0.1:9", "--token", "t"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert push.returncode == 2
     assert "pip install 'ronde[dashboards]'" in push.stderr

@@ -59,8 +59,10 @@ def test_badges_tokens_sessions_and_access_log(engine: Engine) -> None:
         assert access_repo.import_badges(s, {"EQUIPE-A": BadgeEntry("EQUIPE-A", "Équipe A", active=False)}) == 1
     with sessions.begin() as s:
         assert access_repo.badges(s) == {"EQUIPE-A": BadgeEntry("EQUIPE-A", "Équipe A", False)}
-    tokens = [TokenEntry(sha256=hash_token("sup"), name="supervision", role=Role.SUPERVISOR),
-              TokenEntry(sha256=hash_token("ll"), name="audit-ph", role=Role.LANDLORD, landlord="paris-habitat")]
+    tokens = [
+        TokenEntry(sha256=hash_token("sup"), name="supervision", role=Role.SUPERVISOR),
+        TokenEntry(sha256=hash_token("ll"), name="audit-ph", role=Role.LANDLORD, landlord="paris-habitat"),
+    ]
     with sessions.begin() as s:
         assert access_repo.import_tokens(s, tokens) == 2
     book, other_process = DbTokens(engine), DbTokens(engine)
@@ -95,8 +97,9 @@ def test_calendar_with_an_estate_override_and_partners(engine: Engine, box: Secr
     with sessions.begin() as s:
         assert service_repo.get_calendar(s) == ServiceCalendar()
         service_repo.put_calendar(s, ServiceCalendar(closed=frozenset({date(2026, 12, 25)})))
-        service_repo.put_calendar(s, ServiceCalendar(days=frozenset({4, 5}), start=time(18), end=time(1)),
-                                  estate=estate)
+        service_repo.put_calendar(
+            s, ServiceCalendar(days=frozenset({4, 5}), start=time(18), end=time(1)), estate=estate
+        )
     with sessions.begin() as s:
         assert service_repo.get_calendar(s).closed == frozenset({date(2026, 12, 25)})
         own = service_repo.get_calendar(s, estate=estate)

@@ -60,8 +60,12 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 def _sign_in(port: int, token: str) -> str:
     """POST /login as the form does; returns the session cookie (``name=value``)."""
-    req = urllib.request.Request(f"http://127.0.0.1:{port}/login", data=f"token={token}".encode(), method="POST",
-                                 headers={"content-type": "application/x-www-form-urlencoded"})
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{port}/login",
+        data=f"token={token}".encode(),
+        method="POST",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
     with pytest.raises(urllib.error.HTTPError) as answer:  # the 303 is not followed
         urllib.request.build_opener(_NoRedirect).open(req, timeout=30)
     assert answer.value.code == 303
@@ -78,8 +82,9 @@ def _me_by_cookie(port: int, cookie: str) -> int:
 
 
 def write_tokens_file(path: Path) -> Path:
-    path.write_text(yaml.safe_dump({"tokens": [e.model_dump(mode="json", exclude_none=True)
-                                               for e in token_entries(TOKENS)]}))
+    path.write_text(
+        yaml.safe_dump({"tokens": [e.model_dump(mode="json", exclude_none=True) for e in token_entries(TOKENS)]})
+    )
     return path
 
 
@@ -87,8 +92,21 @@ def write_tokens_file(path: Path) -> Path:
 def two_apis(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[int, int]]:
     monkeypatch.setenv("RONDE_OPDB_SECRET_KEY", SECRET_KEY)
     assert main(["db", "upgrade", "--url", db_url]) == 0
-    assert main(["registry", "import", "--url", db_url, "--estate", str(default_estate_path()),
-                 "--tokens", str(write_tokens_file(tmp_path / "tokens.yaml"))]) == 0
+    assert (
+        main(
+            [
+                "registry",
+                "import",
+                "--url",
+                db_url,
+                "--estate",
+                str(default_estate_path()),
+                "--tokens",
+                str(write_tokens_file(tmp_path / "tokens.yaml")),
+            ]
+        )
+        == 0
+    )
     store = SqliteStore(tmp_path / "ronde.db")
     store.open()
     fill(store, load_default_estate())
@@ -97,9 +115,22 @@ def two_apis(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> It
     ports = free_port(), free_port()
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "ronde.cli", "api", "serve", "--store", f"sqlite://{tmp_path / 'ronde.db'}",
-             "--database", db_url, "--port", str(port)],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
+            [
+                sys.executable,
+                "-m",
+                "ronde.cli",
+                "api",
+                "serve",
+                "--store",
+                f"sqlite://{tmp_path / 'ronde.db'}",
+                "--database",
+                db_url,
+                "--port",
+                str(port),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=env,
         )
         for port in ports
     ]
@@ -133,11 +164,17 @@ def test_a_rename_and_a_revocation_through_one_process_hold_in_the_other(two_api
     a, b = two_apis
     status, cp = _call(a, "GET", f"/api/v1/checkpoints/{PH_CP}", "tok-admin")
     assert status == 200
-    body = {k: cp[k] for k in ("kind", "estate", "landlord", "building", "lat", "lon", "level", "expected_visits",
-                               "radius_m")}
+    body = {
+        k: cp[k]
+        for k in ("kind", "estate", "landlord", "building", "lat", "lon", "level", "expected_visits", "radius_m")
+    }
     body["name"] = "Hall A – renommé par le processus A"
-    body["beacon"] = {"format": "ibeacon", **cp["beacon"]["identifiers"], "tx_power": cp["beacon"]["tx_power"],
-                      "interval_ms": cp["beacon"]["interval_ms"]}
+    body["beacon"] = {
+        "format": "ibeacon",
+        **cp["beacon"]["identifiers"],
+        "tx_power": cp["beacon"]["tx_power"],
+        "interval_ms": cp["beacon"]["interval_ms"],
+    }
     status, put = _call(a, "PUT", f"/api/v1/checkpoints/{PH_CP}", "tok-admin", body)
     assert status == 200, put
     # the other process sees it at once: no reload, no file, no signal
@@ -186,8 +223,12 @@ def test_twenty_concurrent_writes_through_two_processes(two_apis: tuple[int, int
     def put(i: int) -> int:
         body = {k: template[k] for k in ("kind", "estate", "landlord", "building", "lat", "lon")}
         body["name"] = f"Nouveau hall {i}"
-        body["beacon"] = {"format": "ibeacon", "uuid": template["beacon"]["identifiers"]["uuid"], "major": 900,
-                          "minor": i}
+        body["beacon"] = {
+            "format": "ibeacon",
+            "uuid": template["beacon"]["identifiers"]["uuid"],
+            "major": 900,
+            "minor": i,
+        }
         return _call((a, b)[i % 2], "PUT", f"/api/v1/checkpoints/{new[i]}", "tok-admin", body)[0]
 
     def delete(i: int) -> int:
@@ -209,7 +250,7 @@ def test_twenty_concurrent_writes_through_two_processes(two_apis: tuple[int, int
         assert not ids & set(gone)
     # one revision per change, in one line (each one's parent is the one before)
     revisions = repo.revisions()
-    added = revisions[len(revisions_before):]
+    added = revisions[len(revisions_before) :]
     assert len(added) == 20
     chain = [revisions_before[-1], *added]
     assert all(r.parent_id == p.id for p, r in itertools.pairwise(chain))

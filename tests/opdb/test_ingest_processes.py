@@ -73,8 +73,9 @@ def _call(port: int, method: str, path: str, body: Any = None) -> int:
 class _Proc:
     def __init__(self, name: str, args: list[str], log: Path, env: dict[str, str]) -> None:
         self.name, self.log = name, log
-        self.proc = subprocess.Popen([sys.executable, "-m", "ronde.cli", *args], stdout=log.open("wb"),
-                                     stderr=subprocess.STDOUT, env=env)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "ronde.cli", *args], stdout=log.open("wb"), stderr=subprocess.STDOUT, env=env
+        )
 
     def text(self) -> str:
         return self.log.read_text(errors="replace")
@@ -122,8 +123,23 @@ def site(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[
     gateways = tmp_path / "gateways.yaml"
     gateways.write_text(dump_gateways(GatewayRegistry.of(GATEWAYS.entries[GW])))
     assert main(["db", "upgrade", "--url", db_url]) == 0
-    assert main(["registry", "import", "--url", db_url, "--estate", str(default_estate_path()), "--gateways",
-                 str(gateways), "--tokens", str(write_tokens_file(tmp_path / "tokens.yaml"))]) == 0
+    assert (
+        main(
+            [
+                "registry",
+                "import",
+                "--url",
+                db_url,
+                "--estate",
+                str(default_estate_path()),
+                "--gateways",
+                str(gateways),
+                "--tokens",
+                str(write_tokens_file(tmp_path / "tokens.yaml")),
+            ]
+        )
+        == 0
+    )
     gateways.unlink()  # nothing but the URLs from here on
     engine = make_engine(db_url)
     with session_factory(engine).begin() as s:
@@ -135,8 +151,9 @@ def site(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[
     return db_url, tmp_path / "store.db"
 
 
-def test_two_workers_follow_an_enrolment_and_a_revocation_through_the_api(site: tuple[str, Path],
-                                                                          tmp_path: Path) -> None:
+def test_two_workers_follow_an_enrolment_and_a_revocation_through_the_api(
+    site: tuple[str, Path], tmp_path: Path
+) -> None:
     db_url, store_path = site
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "RONDE_OPDB_SECRET_KEY": SECRET_KEY}
     env.pop("RONDE_DATABASE_URL", None)
@@ -144,12 +161,33 @@ def test_two_workers_follow_an_enrolment_and_a_revocation_through_the_api(site: 
     repo = RegistryRepository(make_engine(db_url))
     with run_mosquitto() as broker:
         api_port = free_port()
-        api = _Proc("api", ["api", "serve", "--store", store_url, "--database", db_url, "--port", str(api_port)],
-                    tmp_path / "api.log", env)
+        api = _Proc(
+            "api",
+            ["api", "serve", "--store", store_url, "--database", db_url, "--port", str(api_port)],
+            tmp_path / "api.log",
+            env,
+        )
         workers = [
-            _Proc(name, ["ingest", "run", "--name", name, "--broker-port", str(broker.port), "--store", store_url,
-                         "--database", db_url, "--batch-window-ms", "20", "--no-maintenance"],
-                  tmp_path / f"{name}.log", env)
+            _Proc(
+                name,
+                [
+                    "ingest",
+                    "run",
+                    "--name",
+                    name,
+                    "--broker-port",
+                    str(broker.port),
+                    "--store",
+                    store_url,
+                    "--database",
+                    db_url,
+                    "--batch-window-ms",
+                    "20",
+                    "--no-maintenance",
+                ],
+                tmp_path / f"{name}.log",
+                env,
+            )
             for name in ("wa", "wb")
         ]
         stream = _Stream(broker.port)
@@ -171,8 +209,11 @@ def test_two_workers_follow_an_enrolment_and_a_revocation_through_the_api(site: 
 
         def refused(ids: list[str]) -> set[str]:
             wanted = {digests[i]: i for i in ids}
-            return {wanted[r.payload_sha256] for r in store.rejections(*window, limit=100_000)
-                    if r.reason is RejectReason.UNKNOWN_GATEWAY and r.payload_sha256 in wanted}
+            return {
+                wanted[r.payload_sha256]
+                for r in store.rejections(*window, limit=100_000)
+                if r.reason is RejectReason.UNKNOWN_GATEWAY and r.payload_sha256 in wanted
+            }
 
         def stored(ids: list[str]) -> set[str]:
             return {v.event_id for v in store.visits(*window) if v.event_id in ids}
@@ -181,8 +222,9 @@ def test_two_workers_follow_an_enrolment_and_a_revocation_through_the_api(site: 
             """Seconds until both workers run with registry ``version`` (their logs say so)."""
             started = time.monotonic()
             line = f"registry version {version} in force"
-            assert wait_for(lambda: all(line in w.text() for w in workers), FOLLOW_WITHIN_S, 0.05), \
-                [w.text()[-2000:] for w in workers]
+            assert wait_for(lambda: all(line in w.text() for w in workers), FOLLOW_WITHIN_S, 0.05), [
+                w.text()[-2000:] for w in workers
+            ]
             return time.monotonic() - started
 
         try:
@@ -242,7 +284,8 @@ def test_two_workers_follow_an_enrolment_and_a_revocation_through_the_api(site: 
 
 
 def test_sighup_polls_at_once_and_a_worker_without_the_key_or_a_registry_does_not_start(
-    site: tuple[str, Path], tmp_path: Path,
+    site: tuple[str, Path],
+    tmp_path: Path,
 ) -> None:
     """SIGHUP in database mode reads the version row at once (here the poll is 10 minutes apart); start-up
     refusals exit 2 with what to do: EID beacons enrolled but no sealing key, a database without a registry."""
@@ -254,34 +297,55 @@ def test_sighup_polls_at_once_and_a_worker_without_the_key_or_a_registry_does_no
     repo = RegistryRepository(engine)
     try:
         with run_mosquitto() as broker:
-            worker = _Proc("hup", ["ingest", "run", "--name", "hup", "--broker-port", str(broker.port), "--store",
-                                   store_url, "--database", db_url, "--registry-poll-s", "600", "--no-maintenance"],
-                           tmp_path / "hup.log", env)
+            worker = _Proc(
+                "hup",
+                [
+                    "ingest",
+                    "run",
+                    "--name",
+                    "hup",
+                    "--broker-port",
+                    str(broker.port),
+                    "--store",
+                    store_url,
+                    "--database",
+                    db_url,
+                    "--registry-poll-s",
+                    "600",
+                    "--no-maintenance",
+                ],
+                tmp_path / "hup.log",
+                env,
+            )
             try:
-                assert wait_for(lambda: f"registry version {repo.version()} in force" in worker.text(), 30), \
+                assert wait_for(lambda: f"registry version {repo.version()} in force" in worker.text(), 30), (
                     worker.text()[-3000:]
+                )
                 with session_factory(engine).begin() as s:
                     revoke_gateway(s, GW)
                 time.sleep(1.0)
                 assert f"registry version {repo.version()} in force" not in worker.text()  # 600 s to the next poll
                 worker.proc.send_signal(signal.SIGHUP)
-                assert wait_for(lambda: f"registry version {repo.version()} in force" in worker.text(), 3), \
+                assert wait_for(lambda: f"registry version {repo.version()} in force" in worker.text(), 3), (
                     worker.text()[-3000:]
+                )
             finally:
                 assert worker.stop() == 0, worker.text()[-3000:]
 
         args = [sys.executable, "-m", "ronde.cli", "ingest", "run", "--store", store_url, "--broker-port", "1"]
         no_key = {k: v for k, v in env.items() if k != "RONDE_OPDB_SECRET_KEY"}
-        done = subprocess.run([*args, "--database", db_url], env=no_key, capture_output=True, text=True, timeout=60,
-                              check=False)
+        done = subprocess.run(
+            [*args, "--database", db_url], env=no_key, capture_output=True, text=True, timeout=60, check=False
+        )
         assert done.returncode == 2, done.stderr
         assert "EID beacon(s) are enrolled" in done.stderr, done.stderr
         assert "RONDE_OPDB_SECRET_KEY" in done.stderr
         assert "Traceback" not in done.stderr
         empty = f"sqlite:///{tmp_path / 'empty.db'}"
         assert main(["db", "upgrade", "--url", empty]) == 0
-        done = subprocess.run([*args, "--database", empty], env=env, capture_output=True, text=True, timeout=60,
-                              check=False)
+        done = subprocess.run(
+            [*args, "--database", empty], env=env, capture_output=True, text=True, timeout=60, check=False
+        )
         assert done.returncode == 2, done.stderr
         assert "ronde registry import" in done.stderr, done.stderr
     finally:

@@ -28,16 +28,24 @@ def test_a_database_of_the_first_migration_with_data_is_upgraded(bare_engine: En
     assert len(known_revisions()) >= 2
     assert first == "0001"
     upgrade(bare_engine, first)
-    revisions = sa.table("registry_revisions", sa.column("id"), sa.column("label"), sa.column("digest"),
-                         sa.column("created_at", sa.DateTime(timezone=True)))
+    revisions = sa.table(
+        "registry_revisions",
+        sa.column("id"),
+        sa.column("label"),
+        sa.column("digest"),
+        sa.column("created_at", sa.DateTime(timezone=True)),
+    )
     landlords = sa.table("landlords", sa.column("id"), sa.column("name"), sa.column("dwellings"))
     t0 = datetime(2026, 11, 1, tzinfo=UTC)
     with bare_engine.begin() as conn:
         conn.execute(landlords.insert(), [{"id": "paris-habitat", "name": "Paris Habitat", "dwellings": 1200}])
-        conn.execute(revisions.insert(), [
-            {"id": 1, "label": "2026-11-01.1", "digest": "a" * 64, "created_at": t0},
-            {"id": 2, "label": "2026-11-02.1", "digest": "b" * 64, "created_at": t0},
-        ])
+        conn.execute(
+            revisions.insert(),
+            [
+                {"id": 1, "label": "2026-11-01.1", "digest": "a" * 64, "created_at": t0},
+                {"id": 2, "label": "2026-11-02.1", "digest": "b" * 64, "created_at": t0},
+            ],
+        )
     with pytest.raises(DatabaseNotCurrent, match=r"older than this code .*ronde db upgrade"):
         require_current(bare_engine)
     assert upgrade(bare_engine) == head()

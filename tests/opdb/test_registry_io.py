@@ -26,14 +26,21 @@ def site_files(folder: Path) -> dict[str, Path]:
     gateways.write_text(
         "format: ronde-gateways\nversion: 1\ngateways:\n"
         f"  - {{id: gw-mordacs-1, public_key: {public_key_text(Ed25519PrivateKey.generate())}, badges: [EQUIPE-A]}}\n"
-        "  - {id: gw-spare, allow_unsigned: true}\n", encoding="utf-8")
+        "  - {id: gw-spare, allow_unsigned: true}\n",
+        encoding="utf-8",
+    )
     badges = folder / "badges.yaml"
-    badges.write_text("format: ronde-badges\nversion: 1\nbadges:\n  - {badge: EQUIPE-A, team: Équipe A}\n"
-                      "  - {badge: EQUIPE-B, team: Équipe B, active: false}\n", encoding="utf-8")
+    badges.write_text(
+        "format: ronde-badges\nversion: 1\nbadges:\n  - {badge: EQUIPE-A, team: Équipe A}\n"
+        "  - {badge: EQUIPE-B, team: Équipe B, active: false}\n",
+        encoding="utf-8",
+    )
     tokens = folder / "tokens.yaml"
-    tokens.write_text(f"tokens:\n  - {{sha256: {hash_token('a')}, name: supervision, role: supervisor}}\n"
-                      f"  - {{sha256: {hash_token('b')}, name: audit-ph, role: landlord, landlord: paris-habitat}}\n",
-                      encoding="utf-8")
+    tokens.write_text(
+        f"tokens:\n  - {{sha256: {hash_token('a')}, name: supervision, role: supervisor}}\n"
+        f"  - {{sha256: {hash_token('b')}, name: audit-ph, role: landlord, landlord: paris-habitat}}\n",
+        encoding="utf-8",
+    )
     return {"estate": default_estate_path(), "gateways": gateways, "badges": badges, "tokens": tokens}
 
 
@@ -48,7 +55,9 @@ def import_args(url: str, files: dict[str, Path]) -> list[str]:
 
 
 def test_db_upgrade_and_current(
-    db_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    db_url: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("RONDE_DATABASE_URL", db_url)  # the setting every server role reads
     code, _, err = run(capsys, "db", "current")
@@ -69,7 +78,11 @@ def test_db_upgrade_and_current(
 
 
 def test_import_then_export_gives_the_same_content(
-    engine: Engine, db_url: str, box: SecretBox, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    engine: Engine,
+    db_url: str,
+    box: SecretBox,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     files = site_files(tmp_path)
     code, out, err = run(capsys, *import_args(db_url, files))
@@ -79,14 +92,22 @@ def test_import_then_export_gives_the_same_content(
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     exported = {k: out_dir / f"{k}.yaml" for k in files}
-    code, _, err = run(capsys, "registry", "export", "--url", db_url, "--with-eid-keys",
-                       *[a for k, p in exported.items() for a in (f"--{k}", str(p))])
+    code, _, err = run(
+        capsys,
+        "registry",
+        "export",
+        "--url",
+        db_url,
+        "--with-eid-keys",
+        *[a for k, p in exported.items() for a in (f"--{k}", str(p))],
+    )
     assert code == 0, err
     again = load_estate(exported["estate"])
     assert registry_digest(again) == registry_digest(sample)
     assert again.revision == sample.revision
     assert {c.id: c.beacon.identity_key for c in again.eid_checkpoints()} == {
-        c.id: c.beacon.identity_key for c in sample.eid_checkpoints()}
+        c.id: c.beacon.identity_key for c in sample.eid_checkpoints()
+    }
     assert load_gateways(exported["gateways"]) == load_gateways(files["gateways"])
     assert load_badges(exported["badges"]) == load_badges(files["badges"])
     assert set(read_token_file(exported["tokens"]).tokens) == set(read_token_file(files["tokens"]).tokens)
@@ -112,7 +133,11 @@ def test_import_then_export_gives_the_same_content(
 
 
 def test_errors_name_file_field_and_line_and_nothing_is_written(
-    engine: Engine, db_url: str, box: SecretBox, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    engine: Engine,
+    db_url: str,
+    box: SecretBox,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     files = site_files(tmp_path)
     text = default_estate_path().read_text(encoding="utf-8")
@@ -134,8 +159,10 @@ def test_errors_name_file_field_and_line_and_nothing_is_written(
     code, _, _ = run(capsys, *import_args(db_url, files))
     assert code == 0
     changed = tmp_path / "changed.yaml"
-    changed.write_text(text.replace("name:", "name: X", 1) if "name: " not in text else
-                       text.replace("name: ", "name: Changed ", 1), encoding="utf-8")
+    changed.write_text(
+        text.replace("name:", "name: X", 1) if "name: " not in text else text.replace("name: ", "name: Changed ", 1),
+        encoding="utf-8",
+    )
     code, _, err = run(capsys, "registry", "import", "--url", db_url, "--estate", str(changed))
     assert code == 1
     assert "already used for another registry content" in err
@@ -143,7 +170,11 @@ def test_errors_name_file_field_and_line_and_nothing_is_written(
 
 
 def test_import_if_empty_imports_once(
-    engine: Engine, db_url: str, box: SecretBox, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    engine: Engine,
+    db_url: str,
+    box: SecretBox,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """The compose stack's one-shot (``ronde-init``) runs ``registry import --if-empty`` at every start: the files
     seed a new deployment, and never undo what was changed through the API afterwards."""

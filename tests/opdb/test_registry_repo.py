@@ -68,8 +68,11 @@ def test_eid_keys_are_sealed_and_in_no_read_model(engine: Engine, box: SecretBox
     keys = {c.id: c.beacon.identity_key for c in registry_from_document(doc).eid_checkpoints()}
     assert keys
     with engine.connect() as conn:
-        raw: dict[str, bytes] = dict(conn.execute(sa.text("SELECT checkpoint_id, eid_key_sealed FROM beacons "
-                                        "WHERE eid_key_sealed IS NOT NULL")).all())
+        raw: dict[str, bytes] = dict(
+            conn.execute(
+                sa.text("SELECT checkpoint_id, eid_key_sealed FROM beacons WHERE eid_key_sealed IS NOT NULL")
+            ).all()
+        )
         dump = " ".join(str(tuple(r)) for r in conn.execute(sa.text("SELECT * FROM beacons")).all())
     assert set(raw) == set(keys)
     for cid, key in keys.items():

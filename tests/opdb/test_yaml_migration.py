@@ -52,35 +52,75 @@ def test_the_held_evening_reads_the_same_after_registry_import(tmp_path: Path, m
     scenario = scripted_scenario(registry(estate), CAL, DAY, {"t1": route(DAY)}, seed=7)
     store = open_store(f"sqlite://{tmp_path / 'e2e.sqlite'}", retention=KEEP)
     try:
-        with run_mosquitto() as broker, play_evening(scenario, store, broker.port, tmp_path / "gw",
-                                                     estate=estate) as evening:
+        with (
+            run_mosquitto() as broker,
+            play_evening(scenario, store, broker.port, tmp_path / "gw", estate=estate) as evening,
+        ):
             # today's files of this site
             gateways = tmp_path / "gateways.yaml"
             gateways.write_text(dump_gateways(evening.scanners.gateway_registry()))
             badges = tmp_path / "badges.yaml"
-            badges.write_text(yaml.safe_dump({"format": "ronde-badges", "version": 1, "badges": [
-                {"badge": t.badge, "team": f"Équipe {i + 1}"} for i, t in enumerate(scenario.teams)]},
-                allow_unicode=True))
+            badges.write_text(
+                yaml.safe_dump(
+                    {
+                        "format": "ronde-badges",
+                        "version": 1,
+                        "badges": [{"badge": t.badge, "team": f"Équipe {i + 1}"} for i, t in enumerate(scenario.teams)],
+                    },
+                    allow_unicode=True,
+                )
+            )
             tokens = tmp_path / "tokens.yaml"
-            tokens.write_text(yaml.safe_dump({"tokens": [e.model_dump(mode="json", exclude_none=True) for e in
-                                                         token_entries({ADMIN: Principal("e2e", Role.ADMIN)})]}))
+            tokens.write_text(
+                yaml.safe_dump(
+                    {
+                        "tokens": [
+                            e.model_dump(mode="json", exclude_none=True)
+                            for e in token_entries({ADMIN: Principal("e2e", Role.ADMIN)})
+                        ]
+                    }
+                )
+            )
             url = f"sqlite:///{tmp_path / 'opdb.db'}"
             assert main(["db", "upgrade", "--url", url]) == 0
-            assert main(["registry", "import", "--url", url, "--estate", str(estate), "--gateways", str(gateways),
-                         "--badges", str(badges), "--tokens", str(tokens)]) == 0
+            assert (
+                main(
+                    [
+                        "registry",
+                        "import",
+                        "--url",
+                        url,
+                        "--estate",
+                        str(estate),
+                        "--gateways",
+                        str(gateways),
+                        "--badges",
+                        str(badges),
+                        "--tokens",
+                        str(tokens),
+                    ]
+                )
+                == 0
+            )
 
             engine = make_engine(url)
-            app = create_app_on_database(ApiSettings(), store, engine, box=SecretBox.from_env(),
-                                         clock=lambda: datetime.now(UTC))
+            app = create_app_on_database(
+                ApiSettings(), store, engine, box=SecretBox.from_env(), clock=lambda: datetime.now(UTC)
+            )
             with TestClient(app) as on_db:
                 header = {"Authorization": f"Bearer {ADMIN}"}
                 day = {"day": str(DAY)}
                 period = {"first": str(DAY), "last": str(DAY)}
                 for path, params in (
-                    ("/api/v1/landlords", {}), ("/api/v1/estates", {}), ("/api/v1/buildings", {}),
-                    ("/api/v1/checkpoints", {}), ("/api/v1/coverage/checkpoints", day),
-                    ("/api/v1/coverage/landlords", period), ("/api/v1/coverage/estates", period),
-                    ("/api/v1/coverage/buildings", period), ("/api/v1/coverage/fair-share", period),
+                    ("/api/v1/landlords", {}),
+                    ("/api/v1/estates", {}),
+                    ("/api/v1/buildings", {}),
+                    ("/api/v1/checkpoints", {}),
+                    ("/api/v1/coverage/checkpoints", day),
+                    ("/api/v1/coverage/landlords", period),
+                    ("/api/v1/coverage/estates", period),
+                    ("/api/v1/coverage/buildings", period),
+                    ("/api/v1/coverage/fair-share", period),
                     ("/api/v1/coverage/idleness", period),
                     *((f"/api/v1/coverage/checkpoints/{c}", period) for c in scenario.registry.checkpoints),
                 ):
@@ -96,7 +136,8 @@ def test_the_held_evening_reads_the_same_after_registry_import(tmp_path: Path, m
                     assert enrolled[team.gateway_id]["enrolled"] is True
                     assert enrolled[team.gateway_id]["badges"] == [team.badge]
                 assert {b["badge"] for b in on_db.get("/api/v1/badges", headers=header).json()} == {
-                    t.badge for t in scenario.teams}
+                    t.badge for t in scenario.teams
+                }
             engine.dispose()
     finally:
         store.close()

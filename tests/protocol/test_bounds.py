@@ -25,19 +25,63 @@ from ronde.protocol.messages import (
 
 AT = format_time(datetime(2026, 3, 29, 19, 30, tzinfo=UTC))
 VALID: dict[str, dict[str, Any]] = {
-    "visit": {"v": 1, "type": "visit", "id": "01JDX8Z3Q4R5S6T7V8W9XYZABC", "gateway_id": "gw-1", "seq": 1,
-              "badge": "equipe-01", "beacon": {"format": "ibeacon", "uuid": "0" * 32, "major": 1, "minor": 2},
-              "first_seen": AT, "last_seen": AT, "count": 3, "rssi_max": -60, "rssi_mean": -70.0},
-    "status": {"v": 1, "type": "status", "gateway_id": "gw-1", "state": "online", "at": AT, "scanning": True,
-               "reason": None},
-    "heartbeat": {"v": 1, "type": "heartbeat", "gateway_id": "gw-1", "at": AT, "scanning": True,
-                  "in_service": True, "outbox_depth": 0, "next_seq": 1, "adverts_per_s": 1.5, "battery_pct": 50},
-    "telemetry": {"v": 1, "type": "telemetry", "gateway_id": "gw-1", "at": AT,
-                  "beacon": {"format": "altbeacon", "beacon_id": "ab" * 20}, "battery_mv": 3000,
-                  "temperature_c": 20.5, "adv_count": 10, "uptime_s": 36.5},
+    "visit": {
+        "v": 1,
+        "type": "visit",
+        "id": "01JDX8Z3Q4R5S6T7V8W9XYZABC",
+        "gateway_id": "gw-1",
+        "seq": 1,
+        "badge": "equipe-01",
+        "beacon": {"format": "ibeacon", "uuid": "0" * 32, "major": 1, "minor": 2},
+        "first_seen": AT,
+        "last_seen": AT,
+        "count": 3,
+        "rssi_max": -60,
+        "rssi_mean": -70.0,
+    },
+    "status": {
+        "v": 1,
+        "type": "status",
+        "gateway_id": "gw-1",
+        "state": "online",
+        "at": AT,
+        "scanning": True,
+        "reason": None,
+    },
+    "heartbeat": {
+        "v": 1,
+        "type": "heartbeat",
+        "gateway_id": "gw-1",
+        "at": AT,
+        "scanning": True,
+        "in_service": True,
+        "outbox_depth": 0,
+        "next_seq": 1,
+        "adverts_per_s": 1.5,
+        "battery_pct": 50,
+    },
+    "telemetry": {
+        "v": 1,
+        "type": "telemetry",
+        "gateway_id": "gw-1",
+        "at": AT,
+        "beacon": {"format": "altbeacon", "beacon_id": "ab" * 20},
+        "battery_mv": 3000,
+        "temperature_c": 20.5,
+        "adv_count": 10,
+        "uptime_s": 36.5,
+    },
 }
-EXTREMES = ["18446744073709551616", "-9223372036854775809", "1e999", "-1e999", "1e300", '"' + "x" * 300 + '"',
-            "[[[[[[[[[[0]]]]]]]]]]", '{"a":{"a":{"a":0}}}']
+EXTREMES = [
+    "18446744073709551616",
+    "-9223372036854775809",
+    "1e999",
+    "-1e999",
+    "1e300",
+    '"' + "x" * 300 + '"',
+    "[[[[[[[[[[0]]]]]]]]]]",
+    '{"a":{"a":{"a":0}}}',
+]
 
 
 def test_the_valid_examples_are_valid() -> None:

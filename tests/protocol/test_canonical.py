@@ -32,7 +32,9 @@ SCHEMAS = Path(__file__).resolve().parents[2] / "ronde" / "protocol" / "schemas"
 # floats of every magnitude, both signs, and the exact edges of the fast domain
 magnitudes = st.builds(
     lambda m, e, neg: (-1.0 if neg else 1.0) * m * 10.0**e,
-    st.floats(1.0, 10.0, exclude_max=True), st.integers(-30, 30), st.booleans(),
+    st.floats(1.0, 10.0, exclude_max=True),
+    st.integers(-30, 30),
+    st.booleans(),
 )
 _EDGES = [FAST_FLOAT_MIN, FAST_FLOAT_MAX, 2.0**53, 2.0**53 + 2, 1e21, 1e-6, 1e-7, 5e-324, 1.7976931348623157e308]
 edges = st.sampled_from(
@@ -40,8 +42,10 @@ edges = st.sampled_from(
 )
 any_float = st.floats(allow_nan=False, allow_infinity=False) | magnitudes | edges
 any_int = st.integers(-(2**60), 2**60) | st.sampled_from([SAFE_INTEGER, -SAFE_INTEGER, SAFE_INTEGER + 1, 2**53])
-any_text = st.text(max_size=12) | st.text(st.characters(codec="utf-8"), max_size=12) | st.sampled_from(
-    ["\x00\x1f\x7f", "\u2028\u2029", "é\"\\/", "\ud800", "𝄞\ue000", "\ufeff"]
+any_text = (
+    st.text(max_size=12)
+    | st.text(st.characters(codec="utf-8"), max_size=12)
+    | st.sampled_from(["\x00\x1f\x7f", "\u2028\u2029", 'é"\\/', "\ud800", "𝄞\ue000", "\ufeff"])
 )
 json_values = st.recursive(
     st.none() | st.booleans() | any_int | any_float | any_text,
@@ -153,9 +157,20 @@ def test_floats_of_every_magnitude(x: float) -> None:
 
 @pytest.mark.parametrize(
     ("value", "text"),
-    [(-70.0, "-70"), (-0.0, "0"), (0.0001, "0.0001"), (9999999999999998.0, "9999999999999998"),
-     (1e16, "10000000000000000"), (1e-5, "0.00001"), (1e-7, "1e-7"), (1e21, "1e+21"), (123.456, "123.456"),
-     (2**53 - 1, "9007199254740991"), ("\u2028", '"\u2028"'), ("\x1f", '"\\u001f"')],
+    [
+        (-70.0, "-70"),
+        (-0.0, "0"),
+        (0.0001, "0.0001"),
+        (9999999999999998.0, "9999999999999998"),
+        (1e16, "10000000000000000"),
+        (1e-5, "0.00001"),
+        (1e-7, "1e-7"),
+        (1e21, "1e+21"),
+        (123.456, "123.456"),
+        (2**53 - 1, "9007199254740991"),
+        ("\u2028", '"\u2028"'),
+        ("\x1f", '"\\u001f"'),
+    ],
 )
 def test_known_forms(value: Any, text: str) -> None:
     assert canonical(value) == text.encode()
@@ -170,9 +185,21 @@ def test_refused_values() -> None:
 def test_a_realistic_visit_takes_the_fast_path() -> None:
     """What ingest verifies per event must not fall back to the slow reference."""
     beacon = {"format": "ibeacon", "uuid": "f7826da6-4fa2-4e98-8024-bc5b71e0893e", "major": 1, "minor": 2}
-    msg = {"v": 1, "type": "visit", "id": "01JDZ0000000000000000000AB", "gateway_id": "gw-mordacs-1",
-           "seq": 41, "badge": "EQUIPE-A1", "beacon": beacon, "first_seen": "2026-11-25T17:02:03.250Z",
-           "last_seen": "2026-11-25T17:02:40.000Z", "count": 12, "rssi_max": -61, "rssi_mean": -70.53, "sig": "x"}
+    msg = {
+        "v": 1,
+        "type": "visit",
+        "id": "01JDZ0000000000000000000AB",
+        "gateway_id": "gw-mordacs-1",
+        "seq": 41,
+        "badge": "EQUIPE-A1",
+        "beacon": beacon,
+        "first_seen": "2026-11-25T17:02:03.250Z",
+        "last_seen": "2026-11-25T17:02:40.000Z",
+        "count": 12,
+        "rssi_max": -61,
+        "rssi_mean": -70.53,
+        "sig": "x",
+    }
     assert fast_canonical(msg, omit="sig") == _reference({k: v for k, v in msg.items() if k != "sig"})
 
 

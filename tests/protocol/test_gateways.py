@@ -69,7 +69,7 @@ def test_errors_name_the_entry(text: str, needle: str) -> None:
 
 def test_the_all_zero_key_is_refused_at_enrolment() -> None:
     """43 'A's decode to 32 zero bytes: a small-order point, under which signatures can be forged."""
-    text = f"format: ronde-gateways\nversion: 1\ngateways:\n  - {{id: gw, public_key: \"{'A' * 43}\"}}\n"
+    text = f'format: ronde-gateways\nversion: 1\ngateways:\n  - {{id: gw, public_key: "{"A" * 43}"}}\n'
     with pytest.raises(GatewaysFileError) as err:
         parse_gateways(text, "gw.yaml")
     assert "gateways[0].public_key" in str(err.value)

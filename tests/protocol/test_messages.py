@@ -60,10 +60,16 @@ def test_v1_messages_without_sig_still_parse(path: Path) -> None:
 
 def _event(**over: object) -> VisitEvent:
     base: dict[str, object] = dict(
-        id="01JDX8Z3Q4R5S6T7V8W9XYZABC", gateway_id="gw-1", seq=1, badge="equipe-01",
+        id="01JDX8Z3Q4R5S6T7V8W9XYZABC",
+        gateway_id="gw-1",
+        seq=1,
+        badge="equipe-01",
         beacon=IBeaconId(uuid="0" * 32, major=1, minor=2),
-        first_seen=datetime(2026, 3, 29, 19, 30, tzinfo=UTC), last_seen=datetime(2026, 3, 29, 19, 31, tzinfo=UTC),
-        count=3, rssi_max=-60, rssi_mean=-70.0,
+        first_seen=datetime(2026, 3, 29, 19, 30, tzinfo=UTC),
+        last_seen=datetime(2026, 3, 29, 19, 31, tzinfo=UTC),
+        count=3,
+        rssi_max=-60,
+        rssi_mean=-70.0,
     )
     base.update(over)
     return VisitEvent.model_validate(base)

@@ -11,8 +11,16 @@ def test_round_trip() -> None:
 
 
 def test_foreign_topics_are_none() -> None:
-    for topic in ["", "ronde/v1/gw/a", "ronde/v2/gw/a/visit", "ronde/v1/gw/A/visit", "ronde/v1/gw/a/other",
-                  "x/v1/gw/a/visit", "ronde/v1/gw/a/visit/extra", "ronde/v1/gw//visit"]:
+    for topic in [
+        "",
+        "ronde/v1/gw/a",
+        "ronde/v2/gw/a/visit",
+        "ronde/v1/gw/A/visit",
+        "ronde/v1/gw/a/other",
+        "x/v1/gw/a/visit",
+        "ronde/v1/gw/a/visit/extra",
+        "ronde/v1/gw//visit",
+    ]:
         assert parse_topic(topic) is None, topic
 
 

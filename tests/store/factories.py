@@ -37,21 +37,38 @@ def sha(text: str) -> str:
 def visit(i: int, *, at: datetime | None = None, **changes: object) -> StoredVisit:
     first = at or BASE + timedelta(minutes=i)
     v = StoredVisit(
-        event_id=ulid(i), gateway_id="gw-1", seq=i + 1, badge=f"team-{i % 2}", checkpoint_id=f"cp-{i % 3}",
-        kind="stairwell_hall", building="bat-a" if i % 2 else None, estate="mordacs",
-        landlord="paris-habitat" if i % 3 else "i3f", service_day=DAY, first_seen=first,
-        last_seen=first + timedelta(seconds=40, milliseconds=250), count=12 + i, rssi_max=-60, rssi_mean=-71.3,
-        verification=Verification.SIGNED, beacon_check=BeaconCheck.STATIC,
-        received_at=first + timedelta(seconds=45), payload_sha256=sha(f"visit {i}"),
+        event_id=ulid(i),
+        gateway_id="gw-1",
+        seq=i + 1,
+        badge=f"team-{i % 2}",
+        checkpoint_id=f"cp-{i % 3}",
+        kind="stairwell_hall",
+        building="bat-a" if i % 2 else None,
+        estate="mordacs",
+        landlord="paris-habitat" if i % 3 else "i3f",
+        service_day=DAY,
+        first_seen=first,
+        last_seen=first + timedelta(seconds=40, milliseconds=250),
+        count=12 + i,
+        rssi_max=-60,
+        rssi_mean=-71.3,
+        verification=Verification.SIGNED,
+        beacon_check=BeaconCheck.STATIC,
+        received_at=first + timedelta(seconds=45),
+        payload_sha256=sha(f"visit {i}"),
     )
     return replace(v, **changes)  # type: ignore[arg-type]
 
 
 def rejection(i: int, **changes: object) -> Rejection:
     r = Rejection(
-        at=BASE + timedelta(minutes=i, milliseconds=7), reason=RejectReason.SCHEMA,
-        detail=f"field 'seq': not an integer ({i})", topic="ronde/v1/gw/gw-1/visit", gateway_id="gw-1",
-        payload_sha256=sha(f"bad {i}"), event_id=None,
+        at=BASE + timedelta(minutes=i, milliseconds=7),
+        reason=RejectReason.SCHEMA,
+        detail=f"field 'seq': not an integer ({i})",
+        topic="ronde/v1/gw/gw-1/visit",
+        gateway_id="gw-1",
+        payload_sha256=sha(f"bad {i}"),
+        event_id=None,
     )
     return replace(r, **changes)  # type: ignore[arg-type]
 
@@ -62,16 +79,27 @@ def gap(i: int, **changes: object) -> SequenceGap:
 
 def telemetry(i: int, **changes: object) -> BeaconTelemetryRecord:
     t = BeaconTelemetryRecord(
-        at=BASE + timedelta(minutes=i), checkpoint_id=f"cp-{i % 2}", gateway_id="gw-1", battery_mv=2900 - i,
-        temperature_c=18.5, adv_count=1000 + i, uptime_s=3600.5 + i,
+        at=BASE + timedelta(minutes=i),
+        checkpoint_id=f"cp-{i % 2}",
+        gateway_id="gw-1",
+        battery_mv=2900 - i,
+        temperature_c=18.5,
+        adv_count=1000 + i,
+        uptime_s=3600.5 + i,
     )
     return replace(t, **changes)  # type: ignore[arg-type]
 
 
 def state(i: int, **changes: object) -> GatewayStateRecord:
     s = GatewayStateRecord(
-        at=BASE + timedelta(minutes=i), gateway_id=f"gw-{i % 2 + 1}", online=True, scanning=i % 2 == 0,
-        in_service=True, outbox_depth=i, adverts_per_s=4.5, battery_pct=80 - i,
+        at=BASE + timedelta(minutes=i),
+        gateway_id=f"gw-{i % 2 + 1}",
+        online=True,
+        scanning=i % 2 == 0,
+        in_service=True,
+        outbox_depth=i,
+        adverts_per_s=4.5,
+        battery_pct=80 - i,
     )
     return replace(s, **changes)  # type: ignore[arg-type]
 
@@ -79,9 +107,20 @@ def state(i: int, **changes: object) -> GatewayStateRecord:
 def rollup(checkpoint: str, day: date = DAY, **changes: object) -> DailyRollup:
     first = datetime.combine(day, datetime.min.time(), tzinfo=UTC) + timedelta(hours=17)
     r = DailyRollup(
-        service_day=day, checkpoint_id=checkpoint, kind="playground", building=None, estate="bois-labbe",
-        landlord="valophis", visits=3, expected=1, covered=True, first_seen=first,
-        last_seen=first + timedelta(hours=2), presence_s=240.0, max_idle_s=3600.0, mean_idle_s=1800.0,
+        service_day=day,
+        checkpoint_id=checkpoint,
+        kind="playground",
+        building=None,
+        estate="bois-labbe",
+        landlord="valophis",
+        visits=3,
+        expected=1,
+        covered=True,
+        first_seen=first,
+        last_seen=first + timedelta(hours=2),
+        presence_s=240.0,
+        max_idle_s=3600.0,
+        mean_idle_s=1800.0,
         chain_digest=sha(f"{day} {checkpoint}"),
     )
     return replace(r, **changes)  # type: ignore[arg-type]

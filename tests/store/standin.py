@@ -69,8 +69,13 @@ def standin() -> Iterator[StandIn]:
         def _handle(self) -> None:
             parts = urlsplit(self.path)
             length = int(self.headers.get("Content-Length") or 0)
-            req = Request(self.command, parts.path, parse_qs(parts.query), dict(self.headers.items()),
-                          self.rfile.read(length) if length else b"")
+            req = Request(
+                self.command,
+                parts.path,
+                parse_qs(parts.query),
+                dict(self.headers.items()),
+                self.rfile.read(length) if length else b"",
+            )
             requests.append(req)
             route = routes.get((self.command, parts.path))
             reply = route(req) if route else Reply.json({"message": "not found"}, 404)

@@ -61,12 +61,16 @@ def _api_args(url: str, db: str, tmp_path: Path) -> object:
 def test_api_serve_started_after_ingest_leaves_ingest_retention(influxd: Influxd, tmp_path: Path) -> None:
     """The reproduction of the issue: ingest with 400/800 days, then the API's open → still 9600h/19200h."""
     db = f"acc_{uuid.uuid4().hex[:10]}"
-    config = load_config(None, {"store_url": influxd.url, "influx_database": db,
-                                "retention": {"raw_days": 400, "proof_days": 800}})
+    config = load_config(
+        None, {"store_url": influxd.url, "influx_database": db, "retention": {"raw_days": 400, "proof_days": 800}}
+    )
     ingest = build_store(config)
     ingest.open()
-    expected = {"raw": "9600h0m0s", "rejections": f"{DEFAULT_RETENTION.rejections_days * 24}h0m0s",
-                "proof": "19200h0m0s"}
+    expected = {
+        "raw": "9600h0m0s",
+        "rejections": f"{DEFAULT_RETENTION.rejections_days * 24}h0m0s",
+        "proof": "19200h0m0s",
+    }
     assert _policies(influxd, db) == expected
     ingest.write(WriteBatch(visits=(f.visit(1),)))
 
@@ -85,8 +89,11 @@ def test_api_serve_started_after_ingest_leaves_ingest_retention(influxd: Influxd
     other.close()
     assert _policies(influxd, db) == expected
     # while the maintenance role's own open applies its (new) policy
-    shorter = build_store(load_config(None, {"store_url": influxd.url, "influx_database": db,
-                                             "retention": {"raw_days": 300, "proof_days": 800}}))
+    shorter = build_store(
+        load_config(
+            None, {"store_url": influxd.url, "influx_database": db, "retention": {"raw_days": 300, "proof_days": 800}}
+        )
+    )
     shorter.open()
     shorter.close()
     assert _policies(influxd, db)["raw"] == "7200h0m0s"
@@ -124,7 +131,10 @@ def test_retention_defaults_have_one_source() -> None:
     ingest = load_config(None, {}).retention
     store = StoreConfig(url="sqlite://x.db").retention()
     assert (ingest.raw_days, ingest.proof_days, ingest.rejections_days) == (
-        DEFAULT_RETENTION.raw_days, DEFAULT_RETENTION.proof_days, DEFAULT_RETENTION.rejections_days)
+        DEFAULT_RETENTION.raw_days,
+        DEFAULT_RETENTION.proof_days,
+        DEFAULT_RETENTION.rejections_days,
+    )
     assert store == RetentionPolicy() == DEFAULT_RETENTION
     assert (DEFAULT_RETENTION.raw_days, DEFAULT_RETENTION.proof_days) == (60, 365)  # docs/retention.md, CNIL
 
@@ -164,12 +174,18 @@ def test_sqlite_files_are_created_private(tmp_path: Path) -> None:
 
 
 def _bucket(name: str, days: int) -> dict[str, object]:
-    return {"id": f"id-{name.replace('/', '-')}", "name": name, "orgID": "0123456789abcdef", "type": "user",
-            "retentionRules": [{"type": "expire", "everySeconds": days * 86_400}]}
+    return {
+        "id": f"id-{name.replace('/', '-')}",
+        "name": name,
+        "orgID": "0123456789abcdef",
+        "type": "user",
+        "retentionRules": [{"type": "expire", "everySeconds": days * 86_400}],
+    }
 
 
-@pytest.mark.parametrize(("access", "patched"), [(StoreAccess.READ, False), (StoreAccess.WRITE, False),
-                                                 (StoreAccess.MAINTAIN, True)])
+@pytest.mark.parametrize(
+    ("access", "patched"), [(StoreAccess.READ, False), (StoreAccess.WRITE, False), (StoreAccess.MAINTAIN, True)]
+)
 def test_influxdb_2_bucket_rules_are_changed_by_the_maintenance_role_only(access: StoreAccess, patched: bool) -> None:
     """On 2.x the same rule through the buckets API: existing buckets at 400 days, opened with the defaults."""
     existing = {n: _bucket(n, 400) for n in ("ronde/raw", "ronde/rejections", "ronde/proof")}
@@ -196,8 +212,9 @@ def test_store_init_applies_the_ingest_configuration_retention(influxd: Influxd,
 
     db = f"acc_{uuid.uuid4().hex[:10]}"
     config = tmp_path / "ingest.yaml"
-    config.write_text(f"store_url: {influxd.url}\ninflux_database: {db}\n"
-                      "retention: {raw_days: 400, proof_days: 800}\n")
+    config.write_text(
+        f"store_url: {influxd.url}\ninflux_database: {db}\nretention: {{raw_days: 400, proof_days: 800}}\n"
+    )
     assert main(["store", "init", "--config", str(config)]) == 0
     assert _policies(influxd, db) == {"raw": "9600h0m0s", "rejections": "1440h0m0s", "proof": "19200h0m0s"}
     config.write_text(f"store_url: {influxd.url}\ninflux_database: {db}\n")  # back to the defaults

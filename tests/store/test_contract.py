@@ -63,7 +63,9 @@ def test_same_event_twice_is_stored_once(store: Store) -> None:
 
 def test_replayed_records_of_every_kind_are_stored_once(store: Store) -> None:
     batch = WriteBatch(
-        rejections=(f.rejection(1), f.rejection(2)), telemetry=(f.telemetry(1),), gateway_states=(f.state(1),),
+        rejections=(f.rejection(1), f.rejection(2)),
+        telemetry=(f.telemetry(1),),
+        gateway_states=(f.state(1),),
         gaps=(f.gap(1),),
     )
     store.write(batch)
@@ -78,10 +80,10 @@ def test_known_event_ids(store: Store) -> None:
     stored = [f.visit(i) for i in range(3)]
     late = f.visit(9, at=BASE - timedelta(days=1, hours=3))  # far from the others: its own time cluster
     store.write(WriteBatch(visits=(*stored, late)))
-    keys = {v.key for v in (*stored, late)} | {EventKey(f.ulid(50), 'gw-1', BASE), EventKey(f.ulid(51), 'gw-1', BASE)}
+    keys = {v.key for v in (*stored, late)} | {EventKey(f.ulid(50), "gw-1", BASE), EventKey(f.ulid(51), "gw-1", BASE)}
     assert store.known_event_ids(keys) == {v.event_id for v in (*stored, late)}
     assert store.known_event_ids([]) == set()
-    assert store.known_event_ids([EventKey(f.ulid(52), 'gw-1', BASE)]) == set()
+    assert store.known_event_ids([EventKey(f.ulid(52), "gw-1", BASE)]) == set()
 
 
 def test_known_rejections_by_topic_and_digest_within_lookback(store: Store) -> None:
@@ -145,7 +147,9 @@ def test_visits_of_days_follow_the_service_day_not_the_date(store: Store) -> Non
     assert store.visits_of_days([DAY]) == [evening, after_midnight]
     assert store.visits_of_days([DAY + timedelta(days=1)]) == [next_day]
     assert store.visits_of_days([DAY, DAY + timedelta(days=1), DAY - timedelta(days=30)]) == [
-        evening, after_midnight, next_day
+        evening,
+        after_midnight,
+        next_day,
     ]
     assert store.visits_of_days([]) == []
 
@@ -162,8 +166,11 @@ def test_sequence_numbers_and_gateways(store: Store) -> None:
 
 
 def test_rejections_and_gaps_by_time(store: Store) -> None:
-    rejections = (f.rejection(1), f.rejection(2, reason=RejectReason.GATEWAY_MISMATCH, gateway_id=None),
-                  f.rejection(3, event_id=f.ulid(3)))
+    rejections = (
+        f.rejection(1),
+        f.rejection(2, reason=RejectReason.GATEWAY_MISMATCH, gateway_id=None),
+        f.rejection(3, event_id=f.ulid(3)),
+    )
     store.write(WriteBatch(rejections=rejections, gaps=(f.gap(1), f.gap(2))))
     assert store.rejections(*WINDOW) == list(rejections)
     assert store.rejections(rejections[1].at, rejections[2].at) == [rejections[1]]
@@ -174,11 +181,23 @@ def test_rejections_and_gaps_by_time(store: Store) -> None:
 def test_rejections_limited_newest_first_and_counted_by_reason_over_50000(store: Store) -> None:
     """Supervision asks for the newest few of a flood: the engine's query takes exactly those (over
     every (reason, gateway) series), and the counts per reason come from an aggregate."""
-    reasons = [RejectReason.SCHEMA, RejectReason.SIGNATURE_INVALID, RejectReason.UNKNOWN_BEACON,
-               RejectReason.CLOCK_FUTURE, RejectReason.TOPIC]
-    flood = [replace(f.rejection(0), at=BASE + timedelta(seconds=i), reason=reasons[i % 5],
-                     gateway_id=f"gw-{i % 7}" if i % 11 else None, payload_sha256=f"{i:064x}")
-             for i in range(50_000)]
+    reasons = [
+        RejectReason.SCHEMA,
+        RejectReason.SIGNATURE_INVALID,
+        RejectReason.UNKNOWN_BEACON,
+        RejectReason.CLOCK_FUTURE,
+        RejectReason.TOPIC,
+    ]
+    flood = [
+        replace(
+            f.rejection(0),
+            at=BASE + timedelta(seconds=i),
+            reason=reasons[i % 5],
+            gateway_id=f"gw-{i % 7}" if i % 11 else None,
+            payload_sha256=f"{i:064x}",
+        )
+        for i in range(50_000)
+    ]
     store.write(WriteBatch(rejections=tuple(flood)))
     newest = store.rejections(*WINDOW, limit=40, newest_first=True)
     assert newest == flood[::-1][:40]
@@ -193,11 +212,14 @@ def test_rejections_limited_newest_first_and_counted_by_reason_over_50000(store:
 
 def test_latest_telemetry_and_gateway_state(store: Store) -> None:
     telemetry = tuple(f.telemetry(i) for i in range(5))
-    states = (*(f.state(i) for i in range(4)), f.state(9, gateway_id="gw-2", in_service=None, outbox_depth=None,
-                                                        adverts_per_s=None, battery_pct=None))
+    states = (
+        *(f.state(i) for i in range(4)),
+        f.state(9, gateway_id="gw-2", in_service=None, outbox_depth=None, adverts_per_s=None, battery_pct=None),
+    )
     store.write(WriteBatch(telemetry=telemetry, gateway_states=states))
-    store.write(WriteBatch(telemetry=(f.telemetry(3, at=BASE - timedelta(hours=1), battery_mv=None,
-                                                  temperature_c=None),)))
+    store.write(
+        WriteBatch(telemetry=(f.telemetry(3, at=BASE - timedelta(hours=1), battery_mv=None, temperature_c=None),))
+    )
     assert store.latest_telemetry() == {"cp-0": telemetry[4], "cp-1": telemetry[3]}
     assert store.latest_gateway_states() == {"gw-1": states[2], "gw-2": states[4]}
 
@@ -223,11 +245,15 @@ def test_retention_deletes_what_is_older_than_the_policy(store: Store) -> None:
     old_rejection = f.rejection(1, at=now - timedelta(days=20))
     old_roll = f.rollup("cp-1", (now - timedelta(days=40)).date())
     kept_roll = f.rollup("cp-1", (now - timedelta(days=20)).date())
-    store.write(WriteBatch(visits=(old, recent), rejections=(old_rejection,),
-                           telemetry=(f.telemetry(1, at=now - timedelta(days=8)),)))
+    store.write(
+        WriteBatch(
+            visits=(old, recent), rejections=(old_rejection,), telemetry=(f.telemetry(1, at=now - timedelta(days=8)),)
+        )
+    )
     store.write_rollups([old_roll, kept_roll])
-    store.apply_retention(RetentionPolicy(raw_days=10, proof_days=30, rejections_days=30,
-                                          extra={"beacon_telemetry": 7}), now)
+    store.apply_retention(
+        RetentionPolicy(raw_days=10, proof_days=30, rejections_days=30, extra={"beacon_telemetry": 7}), now
+    )
     assert store.visits(now - timedelta(days=60), now) == [recent]
     assert store.rejections(now - timedelta(days=60), now) == [old_rejection]
     assert store.latest_telemetry() == {}
@@ -237,7 +263,15 @@ def test_retention_deletes_what_is_older_than_the_policy(store: Store) -> None:
 
 
 AWKWARD = [
-    "a b", "a,b", "a=b", 'say "hi"', "it's", "back\\slash", "tab\there", "ünïcødé ☃", "x,=\" '\\y",
+    "a b",
+    "a,b",
+    "a=b",
+    'say "hi"',
+    "it's",
+    "back\\slash",
+    "tab\there",
+    "ünïcødé ☃",
+    "x,=\" '\\y",
 ]
 
 
@@ -333,10 +367,18 @@ def test_same_event_id_with_another_first_seen_is_stored_once(store: Store) -> N
 
     made = BASE + timedelta(minutes=50)  # the gateway makes the id when it closes the visit
     v = replace(f.visit(1, at=BASE + timedelta(minutes=45)), event_id=ulid(made))
-    earlier = replace(v, first_seen=v.first_seen - timedelta(hours=5), last_seen=v.last_seen - timedelta(hours=5),
-                      payload_sha256=f.sha("re-sent earlier"))
-    later = replace(v, first_seen=v.first_seen + timedelta(hours=3), last_seen=v.last_seen + timedelta(hours=3),
-                    payload_sha256=f.sha("re-sent later"))
+    earlier = replace(
+        v,
+        first_seen=v.first_seen - timedelta(hours=5),
+        last_seen=v.last_seen - timedelta(hours=5),
+        payload_sha256=f.sha("re-sent earlier"),
+    )
+    later = replace(
+        v,
+        first_seen=v.first_seen + timedelta(hours=3),
+        last_seen=v.last_seen + timedelta(hours=3),
+        payload_sha256=f.sha("re-sent later"),
+    )
     store.write(WriteBatch(visits=(v,)))
     assert store.known_event_ids([earlier.key]) == {v.event_id} == store.known_event_ids([later.key])
     store.write(WriteBatch(visits=(earlier,)))

@@ -164,12 +164,18 @@ def test_v2_open_creates_missing_buckets_with_their_retention() -> None:
         s.on("GET", "/api/v2/buckets", Reply.json({"buckets": []}))
         s.on("GET", "/api/v2/orgs", Reply.json({"orgs": [{"id": "0123456789abcdef", "name": "mediation"}]}))
         s.on("POST", "/api/v2/buckets", lambda r: Reply.json({**json.loads(r.body), "id": "b1"}, 201))
-        store = InfluxStore(s.url, token="all-access", org="mediation",
-                            retention=RetentionPolicy(raw_days=60, proof_days=365, rejections_days=30))
+        store = InfluxStore(
+            s.url,
+            token="all-access",
+            org="mediation",
+            retention=RetentionPolicy(raw_days=60, proof_days=365, rejections_days=30),
+        )
         store.open()
         created = {json.loads(r.body)["name"]: json.loads(r.body) for r in s.sent("POST", "/api/v2/buckets")}
         assert {n: c["retentionRules"][0]["everySeconds"] for n, c in created.items()} == {
-            "ronde/raw": 60 * 86_400, "ronde/rejections": 30 * 86_400, "ronde/proof": 365 * 86_400,
+            "ronde/raw": 60 * 86_400,
+            "ronde/rejections": 30 * 86_400,
+            "ronde/proof": 365 * 86_400,
         }
         assert all(c["orgID"] == "0123456789abcdef" for c in created.values())
         store.close()

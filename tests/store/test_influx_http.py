@@ -100,12 +100,15 @@ def test_influxql_quoting() -> None:
 
 
 def test_rows_of_merges_group_by_tags() -> None:
-    result = {"series": [
-        {"name": "m", "tags": {"gateway": "gw-1"}, "columns": ["time", "x"], "values": [[1, 2], [3, 4]]},
-        {"name": "m", "tags": {"gateway": "gw-2"}, "columns": ["time", "x"], "values": [[5, 6]]},
-    ]}
+    result = {
+        "series": [
+            {"name": "m", "tags": {"gateway": "gw-1"}, "columns": ["time", "x"], "values": [[1, 2], [3, 4]]},
+            {"name": "m", "tags": {"gateway": "gw-2"}, "columns": ["time", "x"], "values": [[5, 6]]},
+        ]
+    }
     assert rows_of(result) == [
-        {"time": 1, "x": 2, "gateway": "gw-1"}, {"time": 3, "x": 4, "gateway": "gw-1"},
+        {"time": 1, "x": 2, "gateway": "gw-1"},
+        {"time": 3, "x": 4, "gateway": "gw-1"},
         {"time": 5, "x": 6, "gateway": "gw-2"},
     ]
     assert rows_of({"statement_id": 0}) == []

@@ -15,10 +15,16 @@ from tests.support.services import Influxd
 
 
 def test_tags_fields_and_timestamp() -> None:
-    line = encode_line("visit", {"landlord": "Paris Habitat", "checkpoint": "a,b=c", "building": None},
-                       {"badge": 'say "hi" \\', "seq": 7, "rssi_mean": -71.0, "ok": True, "gone": None}, 123)
-    assert line == 'visit,checkpoint=a\\,b\\=c,landlord=Paris\\ Habitat badge="say \\"hi\\" \\\\",seq=7i,' \
-                   'rssi_mean=-71.0,ok=true 123'
+    line = encode_line(
+        "visit",
+        {"landlord": "Paris Habitat", "checkpoint": "a,b=c", "building": None},
+        {"badge": 'say "hi" \\', "seq": 7, "rssi_mean": -71.0, "ok": True, "gone": None},
+        123,
+    )
+    assert (
+        line == 'visit,checkpoint=a\\,b\\=c,landlord=Paris\\ Habitat badge="say \\"hi\\" \\\\",seq=7i,'
+        "rssi_mean=-71.0,ok=true 123"
+    )
 
 
 def test_empty_tags_are_omitted_and_a_point_needs_a_field() -> None:
@@ -51,8 +57,9 @@ def test_join_lines_ends_with_newline() -> None:
     assert join_lines(["a f=1i 1", "a f=2i 2"]) == b"a f=1i 1\na f=2i 2\n"
 
 
-_TEXT = st.text(st.characters(blacklist_categories=("Cs", "Cc")) | st.sampled_from(list(' ,="\'\\\t\n')),
-                min_size=1, max_size=20)
+_TEXT = st.text(
+    st.characters(blacklist_categories=("Cs", "Cc")) | st.sampled_from(list(" ,=\"'\\\t\n")), min_size=1, max_size=20
+)
 
 
 def _representable(tag: str) -> bool:
@@ -70,8 +77,11 @@ def test_what_we_encode_is_what_influxd_stores(influxd: Influxd, tag: str, text:
     db = f"lp_{uuid.uuid4().hex[:10]}"
     with httpx.Client(base_url=influxd.url) as http:
         http.post("/query", data={"q": f'CREATE DATABASE "{db}"'})
-        r = http.post("/write", params={"db": db, "precision": "ns"},
-                      content=join_lines([encode_line("m", {"t": tag}, {"s": text}, 1_700_000_000_000_000_000)]))
+        r = http.post(
+            "/write",
+            params={"db": db, "precision": "ns"},
+            content=join_lines([encode_line("m", {"t": tag}, {"s": text}, 1_700_000_000_000_000_000)]),
+        )
         assert r.status_code == 204, r.text
         rows = http.get("/query", params={"db": db, "q": "SELECT * FROM m"}).json()
         http.post("/query", data={"q": f'DROP DATABASE "{db}"'})

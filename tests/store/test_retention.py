@@ -12,7 +12,10 @@ from ronde.store.retention import DEFAULT_RETENTION, RetentionError, cutoff, cut
 
 def test_defaults_follow_the_cnil_guidance() -> None:
     assert (DEFAULT_RETENTION.raw_days, DEFAULT_RETENTION.proof_days, DEFAULT_RETENTION.rejections_days) == (
-        60, 365, 60)
+        60,
+        365,
+        60,
+    )
     days = measurement_days(DEFAULT_RETENTION)
     assert days["visit"] == 60
     assert days["checkpoint_day"] == 365

@@ -17,8 +17,10 @@ LITERAL = re.compile(
 def test_no_retention_default_outside_records() -> None:
     found = [
         f"{path.relative_to(RONDE.parent)}:{n}: {line.strip()}"
-        for path in sorted(RONDE.rglob("*.py")) if path != THE_DEFINITION
-        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if LITERAL.search(line)
+        for path in sorted(RONDE.rglob("*.py"))
+        if path != THE_DEFINITION
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if LITERAL.search(line)
     ]
     assert not found, "read DEFAULT_RETENTION (ronde.store.retention) instead:\n" + "\n".join(found)
     assert len(LITERAL.findall(THE_DEFINITION.read_text(encoding="utf-8"))) == 3

@@ -28,9 +28,13 @@ def test_badge_is_never_a_tag() -> None:
 
 def test_each_record_kind_lands_in_its_retention_class() -> None:
     assert {m.name: m.retention for m in MEASUREMENTS} == {
-        "visit": RetentionClass.RAW, "beacon_telemetry": RetentionClass.RAW, "gateway_state": RetentionClass.RAW,
-        "sequence_gap": RetentionClass.RAW, "rejection": RetentionClass.REJECTIONS,
-        "checkpoint_day": RetentionClass.PROOF, "visit_id": RetentionClass.RAW,
+        "visit": RetentionClass.RAW,
+        "beacon_telemetry": RetentionClass.RAW,
+        "gateway_state": RetentionClass.RAW,
+        "sequence_gap": RetentionClass.RAW,
+        "rejection": RetentionClass.REJECTIONS,
+        "checkpoint_day": RetentionClass.PROOF,
+        "visit_id": RetentionClass.RAW,
     }
 
 
@@ -47,9 +51,11 @@ def test_same_event_same_point_and_different_events_different_points() -> None:
 def test_example_visit_line() -> None:
     line = schema.visit_line(f.visit(1))
     tags, fields, ts = line.split(" ")
-    assert tags == ("visit,beacon_check=static,building=bat-a,checkpoint=cp-1,estate=mordacs,gateway=gw-1,"
-                    "kind=stairwell_hall,landlord=paris-habitat,verification=signed")
-    assert "event_id=\"" in fields
+    assert tags == (
+        "visit,beacon_check=static,building=bat-a,checkpoint=cp-1,estate=mordacs,gateway=gw-1,"
+        "kind=stairwell_hall,landlord=paris-habitat,verification=signed"
+    )
+    assert 'event_id="' in fields
     assert "seq=2i" in fields
     assert "dwell_s=40.25" in fields
     assert int(ts) // NS_PER_MS == to_ms(f.visit(1).first_seen)
@@ -66,12 +72,28 @@ def test_rollup_points_stay_inside_their_day_and_versions_differ() -> None:
 
 def test_rows_decode_back_to_records() -> None:
     v = f.visit(3)
-    row = {"time": schema.visit_ns(v), "checkpoint": v.checkpoint_id, "kind": v.kind, "building": v.building,
-           "estate": v.estate, "landlord": v.landlord, "gateway": v.gateway_id, "verification": "signed",
-           "beacon_check": "static", "event_id": v.event_id, "seq": v.seq, "badge": v.badge,
-           "last_seen": to_ms(v.last_seen), "dwell_s": v.dwell_s, "count": v.count, "rssi_max": v.rssi_max,
-           "rssi_mean": v.rssi_mean, "service_day": v.service_day.isoformat(), "payload_sha256": v.payload_sha256,
-           "received_at": to_ms(v.received_at)}
+    row = {
+        "time": schema.visit_ns(v),
+        "checkpoint": v.checkpoint_id,
+        "kind": v.kind,
+        "building": v.building,
+        "estate": v.estate,
+        "landlord": v.landlord,
+        "gateway": v.gateway_id,
+        "verification": "signed",
+        "beacon_check": "static",
+        "event_id": v.event_id,
+        "seq": v.seq,
+        "badge": v.badge,
+        "last_seen": to_ms(v.last_seen),
+        "dwell_s": v.dwell_s,
+        "count": v.count,
+        "rssi_max": v.rssi_max,
+        "rssi_mean": v.rssi_mean,
+        "service_day": v.service_day.isoformat(),
+        "payload_sha256": v.payload_sha256,
+        "received_at": to_ms(v.received_at),
+    }
     assert schema.visit_from_row(row) == v
 
 
@@ -85,8 +107,11 @@ def test_millisecond_helpers() -> None:
 
 def test_fast_visit_line_equals_the_generic_encoding() -> None:
     awkward = 'a b,c=d "q" \\x ü'
-    for v in (f.visit(1), f.visit(2), f.visit(3, building=awkward, landlord=awkward, badge=awkward + "\\",
-                                                  checkpoint_id=awkward, rssi_mean=-70.0)):
+    for v in (
+        f.visit(1),
+        f.visit(2),
+        f.visit(3, building=awkward, landlord=awkward, badge=awkward + "\\", checkpoint_id=awkward, rssi_mean=-70.0),
+    ):
         assert schema.visit_line(v) == schema.visit_line_generic(v)
 
 
@@ -109,22 +134,63 @@ def test_docs_example_lines_are_what_the_code_writes() -> None:
     t = datetime(2026, 3, 29, 19, 30, 12, 345000, tzinfo=UTC)
     gw = "gw-mordacs-1"
     lines = [
-        schema.visit_line(StoredVisit(
-            "01JQ6Z8K9V3W4X5Y6Z7A8B9C0D", gw, 1042, "badge-7f3a", "mor-b12-hall", "stairwell_hall", "mor-b12",
-            "mordacs", "paris-habitat", date(2026, 3, 29), t, t + timedelta(seconds=48, milliseconds=500), 31, -58,
-            -66.4, Verification.SIGNED, BeaconCheck.STATIC, t + timedelta(seconds=50, milliseconds=2),
-            "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08")),
-        schema.rejection_line(Rejection(
-            t, RejectReason.SIGNATURE_INVALID, "Ed25519 signature does not match the enrolled key",
-            f"ronde/v1/gw/{gw}/visit", gw, "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae",
-            "01JQ6Z8K9V3W4X5Y6Z7A8B9C0E")),
+        schema.visit_line(
+            StoredVisit(
+                "01JQ6Z8K9V3W4X5Y6Z7A8B9C0D",
+                gw,
+                1042,
+                "badge-7f3a",
+                "mor-b12-hall",
+                "stairwell_hall",
+                "mor-b12",
+                "mordacs",
+                "paris-habitat",
+                date(2026, 3, 29),
+                t,
+                t + timedelta(seconds=48, milliseconds=500),
+                31,
+                -58,
+                -66.4,
+                Verification.SIGNED,
+                BeaconCheck.STATIC,
+                t + timedelta(seconds=50, milliseconds=2),
+                "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+            )
+        ),
+        schema.rejection_line(
+            Rejection(
+                t,
+                RejectReason.SIGNATURE_INVALID,
+                "Ed25519 signature does not match the enrolled key",
+                f"ronde/v1/gw/{gw}/visit",
+                gw,
+                "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae",
+                "01JQ6Z8K9V3W4X5Y6Z7A8B9C0E",
+            )
+        ),
         schema.gap_line(SequenceGap(gw, 1043, 1045, t)),
         schema.telemetry_line(BeaconTelemetryRecord(t, "mor-b12-hall", gw, 2870, 17.25, 123456, 86400.5)),
         schema.gateway_state_line(GatewayStateRecord(t, gw, True, True, True, 0, 6.5, 82)),
-        schema.rollup_line(DailyRollup(
-            date(2026, 3, 29), "mor-b12-hall", "stairwell_hall", "mor-b12", "mordacs", "paris-habitat", 2, 1, True,
-            t, t + timedelta(hours=1), 97.0, 9000.0, 5400.0,
-            "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8"), 1774900000000),
+        schema.rollup_line(
+            DailyRollup(
+                date(2026, 3, 29),
+                "mor-b12-hall",
+                "stairwell_hall",
+                "mor-b12",
+                "mordacs",
+                "paris-habitat",
+                2,
+                1,
+                True,
+                t,
+                t + timedelta(hours=1),
+                97.0,
+                9000.0,
+                5400.0,
+                "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8",
+            ),
+            1774900000000,
+        ),
     ]
     doc = (Path(__file__).resolve().parents[2] / "docs" / "schema.md").read_text().splitlines()
     for line in lines:

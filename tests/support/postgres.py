@@ -47,8 +47,9 @@ class Postgres:
         """Create an empty database; returns its URL."""
         import psycopg  # the server extra; imported here so other tests do not need it
 
-        with psycopg.connect(f"host=127.0.0.1 port={self.port} user={self.user} dbname=postgres",
-                             autocommit=True) as conn:
+        with psycopg.connect(
+            f"host=127.0.0.1 port={self.port} user={self.user} dbname=postgres", autocommit=True
+        ) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
 
@@ -76,15 +77,46 @@ def run_postgres() -> Iterator[Postgres]:
             os.chmod(workdir, 0o700)
         user = "ronde"
         subprocess.run(
-            _as_owner([str(bindir / "initdb"), "-D", str(data), "-U", user, "-A", "trust", "-E", "UTF8",
-                       "--locale=C.UTF-8", "--no-sync"], owner),
-            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            _as_owner(
+                [
+                    str(bindir / "initdb"),
+                    "-D",
+                    str(data),
+                    "-U",
+                    user,
+                    "-A",
+                    "trust",
+                    "-E",
+                    "UTF8",
+                    "--locale=C.UTF-8",
+                    "--no-sync",
+                ],
+                owner,
+            ),
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
         options = f"-p {port} -k {workdir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100"
         subprocess.run(
-            _as_owner([str(bindir / "pg_ctl"), "-D", str(data), "-l", str(workdir / "postgres.log"), "-o", options,
-                       "-w", "-t", "60", "start"], owner),
-            check=True, stdout=subprocess.DEVNULL,
+            _as_owner(
+                [
+                    str(bindir / "pg_ctl"),
+                    "-D",
+                    str(data),
+                    "-l",
+                    str(workdir / "postgres.log"),
+                    "-o",
+                    options,
+                    "-w",
+                    "-t",
+                    "60",
+                    "start",
+                ],
+                owner,
+            ),
+            check=True,
+            stdout=subprocess.DEVNULL,
         )
         try:
             wait_port(port, timeout=30)
@@ -92,6 +124,8 @@ def run_postgres() -> Iterator[Postgres]:
         finally:
             subprocess.run(
                 _as_owner([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"], owner),
-                check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                check=False,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
             )
             time.sleep(0.1)

@@ -120,7 +120,9 @@ class Influxd:
     def start(self) -> None:
         log = open(self.workdir / "influxd.log", "ab")  # noqa: SIM115 - closed with the process
         self.process = subprocess.Popen(
-            ["influxd", "-config", str(self.config_path)], stdout=log, stderr=subprocess.STDOUT,
+            ["influxd", "-config", str(self.config_path)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
             env={**os.environ, "INFLUXDB_REPORTING_DISABLED": "true"},
         )
         deadline = time.monotonic() + 30

@@ -40,7 +40,8 @@ def _report(ctx: Ctx, scope: Scope, landlord_id: str, period: tuple[Any, Any], w
         ctx.store, ctx.registry.registry, ctx.calendar, landlord.id, period[0], period[1], now=ctx.now()
     )
     ctx.log_access(
-        scope.principal, what,
+        scope.principal,
+        what,
         f"landlord={landlord.id} first={period[0]} last={period[1]} report={report.report_id} "
         f"chain={report.chain.final}",
     )
@@ -67,25 +68,51 @@ def report_out(report: AuditReport, manifest: dict[str, Any]) -> AuditReportOut:
         s = shares.get(link.day)
         days.append(
             AuditDay(
-                service_day=link.day, events=link.events, link=link.link,
-                checkpoints=s.checkpoint_days if s else None, covered=s.covered if s else None,
-                not_visited=s.not_visited if s else None, no_data=s.no_data if s else None,
+                service_day=link.day,
+                events=link.events,
+                link=link.link,
+                checkpoints=s.checkpoint_days if s else None,
+                covered=s.covered if s else None,
+                not_visited=s.not_visited if s else None,
+                no_data=s.no_data if s else None,
                 covered_share=s.share if s else None,
             )
         )
     return AuditReportOut(
-        report_id=report.report_id, issued_at=report.issued_at, landlord=report.landlord,
-        landlord_name=report.landlord_name, first=report.first, last=report.last,
-        registry_revision=report.revision, chain_anchor=report.chain.anchor, chain_digest=report.chain.final,
-        covered_share=report.period.share, days=days,
+        report_id=report.report_id,
+        issued_at=report.issued_at,
+        landlord=report.landlord,
+        landlord_name=report.landlord_name,
+        first=report.first,
+        last=report.last,
+        registry_revision=report.revision,
+        chain_anchor=report.chain.anchor,
+        chain_digest=report.chain.final,
+        covered_share=report.period.share,
+        days=days,
         checkpoints=[
             CheckpointAuditOut(
-                checkpoint_id=c.checkpoint_id, name=c.name, kind=c.kind, building=c.building, estate=c.estate,
-                expected_per_day=c.expected_per_day, service_days=c.service_days, passes=c.passes,
-                covered_days=c.covered_days, not_visited_days=c.not_visited_days, no_data_days=c.no_data_days,
-                presence_s=c.presence_s, average_idle_s=c.average_idle_s, worst_idle_s=c.worst_idle_s,
-                gap_cv=c.gap_cv, days_not_visited=list(c.days_not_visited), days_no_data=list(c.days_no_data),
-                signed=c.signed, unsigned=c.unsigned, eid_resolved=c.eid_resolved, static=c.static,
+                checkpoint_id=c.checkpoint_id,
+                name=c.name,
+                kind=c.kind,
+                building=c.building,
+                estate=c.estate,
+                expected_per_day=c.expected_per_day,
+                service_days=c.service_days,
+                passes=c.passes,
+                covered_days=c.covered_days,
+                not_visited_days=c.not_visited_days,
+                no_data_days=c.no_data_days,
+                presence_s=c.presence_s,
+                average_idle_s=c.average_idle_s,
+                worst_idle_s=c.worst_idle_s,
+                gap_cv=c.gap_cv,
+                days_not_visited=list(c.days_not_visited),
+                days_no_data=list(c.days_no_data),
+                signed=c.signed,
+                unsigned=c.unsigned,
+                eid_resolved=c.eid_resolved,
+                static=c.static,
             )
             for c in report.checkpoints
         ],
@@ -100,24 +127,29 @@ def audit_report(landlord_id: str, scope: ScopeDep, ctx: Ctx, period: Period) ->
 
 
 @router.get(
-    "/landlords/{landlord_id}/report.csv", summary="Audit report as CSV, manifest in its '#' header (logged)",
-    response_class=Response, responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+    "/landlords/{landlord_id}/report.csv",
+    summary="Audit report as CSV, manifest in its '#' header (logged)",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
 )
 def audit_report_csv(landlord_id: str, scope: ScopeDep, ctx: Ctx, period: Period, lang: LangQ = "fr") -> Response:
     report = _report(ctx, scope, landlord_id, period, "audit.report.csv")
-    return Response(render_csv(report, Lang(lang), ctx.audit_key()), media_type="text/csv; charset=utf-8",
-                    headers=_headers(ctx, report, "csv"))
+    return Response(
+        render_csv(report, Lang(lang), ctx.audit_key()),
+        media_type="text/csv; charset=utf-8",
+        headers=_headers(ctx, report, "csv"),
+    )
 
 
 @router.get(
-    "/landlords/{landlord_id}/report.pdf", summary="Audit report as PDF (chain digest printed and in headers; logged)",
+    "/landlords/{landlord_id}/report.pdf",
+    summary="Audit report as PDF (chain digest printed and in headers; logged)",
     response_class=Response,
     responses={200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}},
 )
 def audit_report_pdf(landlord_id: str, scope: ScopeDep, ctx: Ctx, period: Period, lang: LangQ = "fr") -> Response:
     report = _report(ctx, scope, landlord_id, period, "audit.report.pdf")
-    return Response(render_pdf(report, Lang(lang)), media_type="application/pdf",
-                    headers=_headers(ctx, report, "pdf"))
+    return Response(render_pdf(report, Lang(lang)), media_type="application/pdf", headers=_headers(ctx, report, "pdf"))
 
 
 @router.get(
@@ -130,8 +162,9 @@ def audit_report_zip(landlord_id: str, scope: ScopeDep, ctx: Ctx, period: Period
     report = _report(ctx, scope, landlord_id, period, "audit.report.zip")
     pdf = render_pdf(report, Lang(lang))
     name = _filename(report, "pdf")
-    manifest = signed_manifest(report, ctx.audit_key(), document="pdf", lang=lang,
-                               file_sha256=hashlib.sha256(pdf).hexdigest())
+    manifest = signed_manifest(
+        report, ctx.audit_key(), document="pdf", lang=lang, file_sha256=hashlib.sha256(pdf).hexdigest()
+    )
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr(name, pdf)
@@ -152,7 +185,15 @@ def access_log(
     entries = ctx.access_log.entries(limit=limit)
     ctx.log_access(scope.principal, "audit.access_log", f"limit={limit}")
     return [
-        AccessEntryOut(at=e.at, who=e.who, role=e.role, landlord=e.landlord, what=e.what, target=e.target,
-                       status=e.status, denied=e.denied)
+        AccessEntryOut(
+            at=e.at,
+            who=e.who,
+            role=e.role,
+            landlord=e.landlord,
+            what=e.what,
+            target=e.target,
+            status=e.status,
+            denied=e.denied,
+        )
         for e in entries
     ]

@@ -55,15 +55,28 @@ def _kind(kind: str) -> CheckpointKind:
 
 def checkpoint_day(c: CheckpointPeriod, d: CoverageDay) -> CheckpointDay:
     return CheckpointDay(
-        checkpoint_id=c.checkpoint_id, landlord=c.landlord, estate=c.estate, building=c.building, kind=_kind(c.kind),
-        service_day=d.day, visits=d.visits, expected=d.expected, covered=d.visits >= d.expected,
-        first_seen=d.first_seen, last_seen=d.last_seen, presence_s=d.presence_s, availability=_availability(d),
+        checkpoint_id=c.checkpoint_id,
+        landlord=c.landlord,
+        estate=c.estate,
+        building=c.building,
+        kind=_kind(c.kind),
+        service_day=d.day,
+        visits=d.visits,
+        expected=d.expected,
+        covered=d.visits >= d.expected,
+        first_seen=d.first_seen,
+        last_seen=d.last_seen,
+        presence_s=d.presence_s,
+        availability=_availability(d),
         partial=d.partial,
     )
 
 
-@router.get("/coverage/checkpoints", tags=["coverage"],
-            summary="Each checkpoint on one service day: visits, first/last, covered, availability")
+@router.get(
+    "/coverage/checkpoints",
+    tags=["coverage"],
+    summary="Each checkpoint on one service day: visits, first/last, covered, availability",
+)
 def coverage_checkpoints(
     scope: ScopeDep, ctx: Ctx, day: Day, landlord: Opt = None, estate: Opt = None, building: Opt = None
 ) -> list[CheckpointDay]:
@@ -72,8 +85,9 @@ def coverage_checkpoints(
     return [checkpoint_day(c, d) for c in cov.checkpoints if c.checkpoint_id in wanted for d in c.days]
 
 
-@router.get("/coverage/checkpoints/{checkpoint_id}", tags=["coverage"],
-            summary="One checkpoint over a period, day by day")
+@router.get(
+    "/coverage/checkpoints/{checkpoint_id}", tags=["coverage"], summary="One checkpoint over a period, day by day"
+)
 def coverage_checkpoint(checkpoint_id: str, scope: ScopeDep, ctx: Ctx, period: Period) -> CheckpointCoverage:
     cp = scope.checkpoint_of(checkpoint_id)
     cov = scoped_coverage(ctx, scope, *period, landlord=cp.landlord)
@@ -84,8 +98,13 @@ def coverage_checkpoint(checkpoint_id: str, scope: ScopeDep, ctx: Ctx, period: P
 def _share_day(day: date, share: Share, visited: int | None) -> ShareDay:
     n = share.checkpoint_days
     return ShareDay(
-        service_day=day, checkpoints=n, visited=visited, covered=share.covered, no_data=share.no_data,
-        visited_share=visited / n if n and visited is not None else None, covered_share=share.share,
+        service_day=day,
+        checkpoints=n,
+        visited=visited,
+        covered=share.covered,
+        no_data=share.no_data,
+        visited_share=visited / n if n and visited is not None else None,
+        covered_share=share.share,
         covered_share_sensed=share.share_sensed,
     )
 
@@ -96,17 +115,26 @@ def _groups(
     visited = cov.visited(level)
     out: dict[str, GroupCoverage] = {}
     for g in cov.groups(level):
-        members = [c for c in cov.checkpoints
-                   if {Level.LANDLORD: c.landlord, Level.ESTATE: c.estate, Level.BUILDING: c.building}[level] == g.id]
+        members = [
+            c
+            for c in cov.checkpoints
+            if {Level.LANDLORD: c.landlord, Level.ESTATE: c.estate, Level.BUILDING: c.building}[level] == g.id
+        ]
         out[g.id] = GroupCoverage(
-            level=level.value, id=g.id, name=g.name, first=first, last=last, checkpoints=len(members),
+            level=level.value,
+            id=g.id,
+            name=g.name,
+            first=first,
+            last=last,
+            checkpoints=len(members),
             days=[_share_day(d, s, None if visited is None else visited.get((g.id, d), 0)) for d, s in g.days],
             period=_share_day(
                 last, g.period, None if visited is None else sum(n for (gid, _), n in visited.items() if gid == g.id)
             ),
             rollup_warnings=[
                 RollupWarning(service_day=m.service_day, checkpoint_id=m.checkpoint_id, reason=m.reason)
-                for m in mismatches if m.checkpoint_id in {c.checkpoint_id for c in members}
+                for m in mismatches
+                if m.checkpoint_id in {c.checkpoint_id for c in members}
             ],
         )
     return out
@@ -122,12 +150,23 @@ def _view(
 
 
 def _empty(level: Level, gid: str, name: str, first: date, last: date) -> GroupCoverage:
-    return GroupCoverage(level=level.value, id=gid, name=name, first=first, last=last, checkpoints=0, days=[],
-                         period=_share_day(last, Share(0, 0, 0, 0), 0))
+    return GroupCoverage(
+        level=level.value,
+        id=gid,
+        name=name,
+        first=first,
+        last=last,
+        checkpoints=0,
+        days=[],
+        period=_share_day(last, Share(0, 0, 0, 0), 0),
+    )
 
 
-@router.get("/coverage/landlords", tags=["coverage"],
-            summary="Per landlord: share of its checkpoints visited and covered, per evening and over the period")
+@router.get(
+    "/coverage/landlords",
+    tags=["coverage"],
+    summary="Per landlord: share of its checkpoints visited and covered, per evening and over the period",
+)
 def coverage_landlords(scope: ScopeDep, ctx: Ctx, period: Period) -> list[GroupCoverage]:
     found = _view(ctx, scope, period, Level.LANDLORD)
     return [found.get(x.id) or _empty(Level.LANDLORD, x.id, x.name, *period) for x in scope.landlords()]
@@ -140,8 +179,11 @@ def coverage_landlord(landlord_id: str, scope: ScopeDep, ctx: Ctx, period: Perio
     return found.get(x.id) or _empty(Level.LANDLORD, x.id, x.name, *period)
 
 
-@router.get("/coverage/estates", tags=["coverage"],
-            summary="Per estate (the caller's checkpoints in it): shares per evening and period")
+@router.get(
+    "/coverage/estates",
+    tags=["coverage"],
+    summary="Per estate (the caller's checkpoints in it): shares per evening and period",
+)
 def coverage_estates(scope: ScopeDep, ctx: Ctx, period: Period) -> list[GroupCoverage]:
     found = _view(ctx, scope, period, Level.ESTATE)
     return [found.get(e.id) or _empty(Level.ESTATE, e.id, e.name, *period) for e in scope.estates()]
@@ -169,8 +211,11 @@ def coverage_building(building_id: str, scope: ScopeDep, ctx: Ctx, period: Perio
     return found.get(b.id) or _empty(Level.BUILDING, b.id, b.name, *period)
 
 
-@router.get("/coverage/idleness", tags=["coverage"],
-            summary="Idleness per checkpoint (Machado et al. 2002): current, average, worst, regularity of gaps")
+@router.get(
+    "/coverage/idleness",
+    tags=["coverage"],
+    summary="Idleness per checkpoint (Machado et al. 2002): current, average, worst, regularity of gaps",
+)
 def coverage_idleness(
     scope: ScopeDep, ctx: Ctx, period: Period, landlord: Opt = None, estate: Opt = None
 ) -> list[IdlenessRow]:
@@ -185,26 +230,39 @@ def coverage_idleness(
         i = c.idleness
         out.append(
             IdlenessRow(
-                checkpoint_id=c.checkpoint_id, landlord=c.landlord, estate=c.estate, visits=c.visits,
-                current_idle_s=cur.idle_s if cur else 0.0, current_idle_at_least=cur.at_least if cur else False,
+                checkpoint_id=c.checkpoint_id,
+                landlord=c.landlord,
+                estate=c.estate,
+                visits=c.visits,
+                current_idle_s=cur.idle_s if cur else 0.0,
+                current_idle_at_least=cur.at_least if cur else False,
                 mean_idle_s=i.average_idle_s if i.service_s > 0 else None,
                 worst_idle_s=i.worst_idle_s if i.service_s > 0 else None,
-                gap_cv=i.gap_cv, last_seen=c.last_seen,
+                gap_cv=i.gap_cv,
+                last_seen=c.last_seen,
             )
         )
     return out
 
 
-@router.get("/coverage/fair-share", tags=["coverage"],
-            summary="Presence time at each landlord's checkpoints against its share of dwellings")
+@router.get(
+    "/coverage/fair-share",
+    tags=["coverage"],
+    summary="Presence time at each landlord's checkpoints against its share of dwellings",
+)
 def coverage_fair_share(scope: ScopeDep, ctx: Ctx, period: Period) -> FairShareOut:
     # All landlords are needed for a share; only the caller's own lines are returned.
     shares = fair_share_for_period(ctx.store, ctx.registry.registry, ctx.calendar, *period, now=ctx.now())
     visible = {x.id for x in scope.landlords()}
     rows = [
         FairShareRow(
-            landlord=f.landlord, name=f.name, dwellings=f.dwellings, dwelling_share=f.dwelling_share,
-            presence_s=f.presence_s, presence_share=f.presence_share, ratio=f.ratio,
+            landlord=f.landlord,
+            name=f.name,
+            dwellings=f.dwellings,
+            dwelling_share=f.dwelling_share,
+            presence_s=f.presence_s,
+            presence_share=f.presence_share,
+            ratio=f.ratio,
         )
         for f in shares
         if f.landlord in visible
@@ -212,8 +270,11 @@ def coverage_fair_share(scope: ScopeDep, ctx: Ctx, period: Period) -> FairShareO
     return FairShareOut(first=period[0], last=period[1], rows=rows)
 
 
-@router.get("/checkpoints/{checkpoint_id}/visits", tags=["coverage"],
-            summary="Visits (events) at a checkpoint over a period; team badges only for staff (logged read)")
+@router.get(
+    "/checkpoints/{checkpoint_id}/visits",
+    tags=["coverage"],
+    summary="Visits (events) at a checkpoint over a period; team badges only for staff (logged read)",
+)
 def checkpoint_visits(checkpoint_id: str, scope: ScopeDep, ctx: Ctx, period: Period) -> list[VisitOut]:
     c = scope.checkpoint_of(checkpoint_id)
     days = list(ctx.calendar.service_days(*period))
@@ -222,10 +283,18 @@ def checkpoint_visits(checkpoint_id: str, scope: ScopeDep, ctx: Ctx, period: Per
     ctx.log_access(scope.principal, "events.checkpoint", f"checkpoint={c.id} first={period[0]} last={period[1]}")
     return [
         VisitOut(
-            event_id=v.event_id, checkpoint_id=v.checkpoint_id, service_day=v.service_day, first_seen=v.first_seen,
-            last_seen=v.last_seen, dwell_s=v.dwell_s, count=v.count, rssi_max=v.rssi_max,
-            verification=str(v.verification), beacon_check=str(v.beacon_check),
-            gateway_id=v.gateway_id if scope.sees_badges else None, badge=scope.badge(v),
+            event_id=v.event_id,
+            checkpoint_id=v.checkpoint_id,
+            service_day=v.service_day,
+            first_seen=v.first_seen,
+            last_seen=v.last_seen,
+            dwell_s=v.dwell_s,
+            count=v.count,
+            rssi_max=v.rssi_max,
+            verification=str(v.verification),
+            beacon_check=str(v.beacon_check),
+            gateway_id=v.gateway_id if scope.sees_badges else None,
+            badge=scope.badge(v),
         )
         for v in visits
     ]

@@ -86,8 +86,9 @@ class _Page:
             self.ctx.log_access(self.principal, what, target, status, denied=True)
 
     def _html(self, title: str, body: Html, status: int) -> HTMLResponse:
-        resp = HTMLResponse(page(title, body, self.lang, url=self.request.url, principal=self.principal),
-                            status_code=status)
+        resp = HTMLResponse(
+            page(title, body, self.lang, url=self.request.url, principal=self.principal), status_code=status
+        )
         if "lang" in self.request.query_params:
             resp.set_cookie(LANG_COOKIE, self.lang, max_age=365 * 86400, samesite="strict", httponly=True)
         return resp
@@ -99,8 +100,14 @@ PageDep = Annotated[_Page, Depends(_Page)]
 def _bar(share: float | None) -> Html:
     width = 0.0 if share is None else max(0.0, min(1.0, share)) * 100
     # an SVG rectangle, not a style attribute: the pages' CSP allows no inline style
-    return el("svg", el("rect", width=f"{width:.1f}", height="1"), viewBox="0 0 100 1",
-              preserveAspectRatio="none", class_="bar", aria_hidden="true")
+    return el(
+        "svg",
+        el("rect", width=f"{width:.1f}", height="1"),
+        viewBox="0 0 100 1",
+        preserveAspectRatio="none",
+        class_="bar",
+        aria_hidden="true",
+    )
 
 
 def _time(ctx: Ctx, instant: datetime | None) -> str:
@@ -119,11 +126,16 @@ def _login_html(lang: PageLang, request: Request, error: str | None, next_url: s
         "form",
         el("p", t(lang, "login_intro")),
         el("p", error, class_="error", id="login-error") if error else None,
-        el("label", t(lang, "token"), el("input", type="password", name="token", id="token", autocomplete="off",
-                                          required=True)),
+        el(
+            "label",
+            t(lang, "token"),
+            el("input", type="password", name="token", id="token", autocomplete="off", required=True),
+        ),
         el("input", type="hidden", name="next", value=next_url),
         el("p", el("button", t(lang, "sign_in"), type="submit", class_="primary", id="sign-in")),
-        method="post", action=f"/login?lang={lang}", class_="login",
+        method="post",
+        action=f"/login?lang={lang}",
+        class_="login",
     )
     body = join([el("p", t(lang, "tagline"), class_="tagline"), form])
     return page(t(lang, "login"), body, lang, url=request.url)
@@ -145,15 +157,28 @@ def login_form(request: Request, lang: Lang, next: Annotated[str, Query(max_leng
 
 
 @router.post(
-    "/login", response_class=HTMLResponse, summary="Sign in: sets the HttpOnly session cookie",
+    "/login",
+    response_class=HTMLResponse,
+    summary="Sign in: sets the HttpOnly session cookie",
     responses={
         303: {"description": "signed in, redirected"},
         400: {"content": _HTML, "description": "not a sign-in form (too many fields)"},
         401: {"content": _HTML, "description": "unknown or refused token"},
     },
-    openapi_extra={"requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
-        "type": "object", "properties": {"token": {"type": "string"}, "next": {"type": "string"}},
-        "required": ["token"]}}}}},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/x-www-form-urlencoded": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {"token": {"type": "string"}, "next": {"type": "string"}},
+                        "required": ["token"],
+                    }
+                }
+            },
+        }
+    },
 )
 async def login(request: Request, ctx: Ctx, lang: Lang) -> Response:
     raw = await request.body()  # bounded by the request guard (max_body_bytes) before it is read
@@ -169,13 +194,23 @@ async def login(request: Request, ctx: Ctx, lang: Lang) -> Response:
     resp = RedirectResponse(next_url, status_code=303)
     # the cookie is a server-side session id, never the token: signing out or revoking the token ends it
     session_id = ctx.sessions.open(hash_token(token))
-    resp.set_cookie(SESSION_COOKIE, session_id, max_age=int(ctx.sessions.absolute.total_seconds()), httponly=True,
-                    samesite="strict", secure=ctx.settings.cookie_secure or request.url.scheme == "https", path="/")
+    resp.set_cookie(
+        SESSION_COOKIE,
+        session_id,
+        max_age=int(ctx.sessions.absolute.total_seconds()),
+        httponly=True,
+        samesite="strict",
+        secure=ctx.settings.cookie_secure or request.url.scheme == "https",
+        path="/",
+    )
     return resp
 
 
-@router.post("/logout", summary="Sign out: ends the session and clears its cookie",
-             responses={303: {"description": "signed out"}})
+@router.post(
+    "/logout",
+    summary="Sign out: ends the session and clears its cookie",
+    responses={303: {"description": "signed out"}},
+)
 def logout(request: Request, ctx: Ctx, lang: Lang) -> RedirectResponse:
     session_id = request.cookies.get(SESSION_COOKIE)
     if session_id:
@@ -192,15 +227,24 @@ def _last_day(ctx: Ctx) -> date:
     return ctx.last_service_day() or ctx.today()
 
 
-def _rollup_banner(ctx: Ctx, scope: Scope, first: date, last: date, lang: PageLang,
-                   landlord: str | None = None) -> Html:
+def _rollup_banner(
+    ctx: Ctx, scope: Scope, first: date, last: date, lang: PageLang, landlord: str | None = None
+) -> Html:
     """A warning above the figures when daily rollups no longer match the stored events."""
     found = rollup_mismatches(ctx, scope, first, last, landlord=landlord)
     if not found:
         return Html("")
     days = sorted({m.service_day for m in found})
-    return el("p", t(lang, "rollup_warning"), " ", ", ".join(day_label(d, lang) for d in days), ".",
-              class_="error", id="rollup-warning", role="alert")
+    return el(
+        "p",
+        t(lang, "rollup_warning"),
+        " ",
+        ", ".join(day_label(d, lang) for d in days),
+        ".",
+        class_="error",
+        id="rollup-warning",
+        role="alert",
+    )
 
 
 @router.get("/ui", response_class=HTMLResponse, responses=HTML_OK, summary="Overview per landlord")
@@ -219,24 +263,36 @@ def overview(p: PageDep) -> Response:
             g1, g30 = last_cov.get(x.id), period_cov.get(x.id)
             s1 = g1.period.share if g1 else None
             s30 = g30.period.share if g30 else None
-            rows.append(el(
-                "tr",
-                el("td", el("a", x.name, href=f"/ui/landlords/{x.id}?lang={lang}")),
-                el("td", f"{x.dwellings:,}".replace(",", "\u202f"), class_="num"),
-                el("td", len(scope.checkpoints(landlord=x.id)), class_="num"),
-                el("td", _bar(s1), " ", percent(s1, lang), class_="num"),
-                el("td", _bar(s30), " ", percent(s30, lang), class_="num"),
-                data_landlord=x.id,
-            ))
+            rows.append(
+                el(
+                    "tr",
+                    el("td", el("a", x.name, href=f"/ui/landlords/{x.id}?lang={lang}")),
+                    el("td", f"{x.dwellings:,}".replace(",", "\u202f"), class_="num"),
+                    el("td", len(scope.checkpoints(landlord=x.id)), class_="num"),
+                    el("td", _bar(s1), " ", percent(s1, lang), class_="num"),
+                    el("td", _bar(s30), " ", percent(s30, lang), class_="num"),
+                    data_landlord=x.id,
+                )
+            )
         running = ctx.calendar.service_day(ctx.now()) == day
         table = el(
             "table",
-            el("thead", el("tr", el("th", t(lang, "landlord")), el("th", t(lang, "dwellings")),
-                           el("th", t(lang, "checkpoints")),
-                           el("th", f"{t(lang, 'today' if running else 'last_day')} – {day_label(day, lang)}"),
-                           el("th", f"{t(lang, 'period')} {t(lang, 'from')} {first.isoformat()} {t(lang, 'to')} "
-                                    f"{day.isoformat()}"))),
-            el("tbody", join(rows)), id="overview",
+            el(
+                "thead",
+                el(
+                    "tr",
+                    el("th", t(lang, "landlord")),
+                    el("th", t(lang, "dwellings")),
+                    el("th", t(lang, "checkpoints")),
+                    el("th", f"{t(lang, 'today' if running else 'last_day')} – {day_label(day, lang)}"),
+                    el(
+                        "th",
+                        f"{t(lang, 'period')} {t(lang, 'from')} {first.isoformat()} {t(lang, 'to')} {day.isoformat()}",
+                    ),
+                ),
+            ),
+            el("tbody", join(rows)),
+            id="overview",
         )
         intro = el("p", t(lang, "tagline"), ". ", t(lang, "service_hours"), ".", class_="tagline")
         banner = _rollup_banner(ctx, scope, first, day, lang)
@@ -245,8 +301,12 @@ def overview(p: PageDep) -> Response:
     return p.respond(build)
 
 
-@router.get("/ui/landlords/{landlord_id}", response_class=HTMLResponse, responses=HTML_OK,
-            summary="A landlord's coverage: last evening per checkpoint, and per evening over 30 days")
+@router.get(
+    "/ui/landlords/{landlord_id}",
+    response_class=HTMLResponse,
+    responses=HTML_OK,
+    summary="A landlord's coverage: last evening per checkpoint, and per evening over 30 days",
+)
 def landlord_page(landlord_id: str, p: PageDep) -> Response:
     ctx, lang = p.ctx, p.lang
 
@@ -262,42 +322,86 @@ def landlord_page(landlord_id: str, p: PageDep) -> Response:
             for cd in c.days:
                 state = "visited" if cd.visits > 0 else cd.state.value
                 cp = names.get(c.checkpoint_id)
-                rows.append(el(
-                    "tr",
-                    el("td", el("a", cp.name if cp else c.checkpoint_id,
-                                href=f"/ui/checkpoints/{c.checkpoint_id}?lang={lang}")),
-                    el("td", kind_label(c.kind, lang)),
-                    el("td", cd.visits, class_="num"),
-                    el("td", _time(ctx, cd.first_seen)), el("td", _time(ctx, cd.last_seen)),
-                    _state_cell("covered" if cd.visits >= cd.expected and cd.expected > 0 else state, lang),
-                    data_checkpoint=c.checkpoint_id,
-                ))
+                rows.append(
+                    el(
+                        "tr",
+                        el(
+                            "td",
+                            el(
+                                "a",
+                                cp.name if cp else c.checkpoint_id,
+                                href=f"/ui/checkpoints/{c.checkpoint_id}?lang={lang}",
+                            ),
+                        ),
+                        el("td", kind_label(c.kind, lang)),
+                        el("td", cd.visits, class_="num"),
+                        el("td", _time(ctx, cd.first_seen)),
+                        el("td", _time(ctx, cd.last_seen)),
+                        _state_cell("covered" if cd.visits >= cd.expected and cd.expected > 0 else state, lang),
+                        data_checkpoint=c.checkpoint_id,
+                    )
+                )
         running = ctx.calendar.service_day(ctx.now()) == day
         per_day: list[Html] = []
         for g in cov.groups(Level.LANDLORD):
             for d, s in reversed(g.days):  # newest evening first
-                per_day.append(el("tr", el("td", day_label(d, lang)), el("td", _bar(s.share), " ",
-                                                                         percent(s.share, lang), class_="num"),
-                                  el("td", s.covered, class_="num"), el("td", s.not_visited, class_="num"),
-                                  el("td", s.no_data, class_="num")))
-        body = join([
-            _rollup_banner(ctx, scope, first, day, lang, landlord=x.id),
-            el("p", f"{t(lang, 'dwellings')}{' :' if lang == 'fr' else ':'} {x.dwellings} — ",
-               el("a", t(lang, "plan"), href=f"/ui/plan?landlord={x.id}&lang={lang}"), " — ",
-               el("a", t(lang, "audit"), href=f"/ui/audit?landlord={x.id}&lang={lang}")),
-            el("h3", f"{t(lang, 'today' if running else 'last_day')} – {day_label(day, lang)}"),
-            el("table",
-               el("thead", el("tr", el("th", t(lang, "checkpoint")), el("th", t(lang, "kind")),
-                              el("th", t(lang, "visits")), el("th", t(lang, "first")), el("th", t(lang, "last")),
-                              el("th", t(lang, "covered")))),
-               el("tbody", join(rows)), id="last-day"),
-            el("h3", t(lang, "per_day")),
-            el("table",
-               el("thead", el("tr", el("th", t(lang, "day")), el("th", t(lang, "covered_share")),
-                              el("th", t(lang, "covered")), el("th", t(lang, "not_visited")),
-                              el("th", t(lang, "no_data")))),
-               el("tbody", join(per_day)), id="per-day"),
-        ])
+                per_day.append(
+                    el(
+                        "tr",
+                        el("td", day_label(d, lang)),
+                        el("td", _bar(s.share), " ", percent(s.share, lang), class_="num"),
+                        el("td", s.covered, class_="num"),
+                        el("td", s.not_visited, class_="num"),
+                        el("td", s.no_data, class_="num"),
+                    )
+                )
+        body = join(
+            [
+                _rollup_banner(ctx, scope, first, day, lang, landlord=x.id),
+                el(
+                    "p",
+                    f"{t(lang, 'dwellings')}{' :' if lang == 'fr' else ':'} {x.dwellings} — ",
+                    el("a", t(lang, "plan"), href=f"/ui/plan?landlord={x.id}&lang={lang}"),
+                    " — ",
+                    el("a", t(lang, "audit"), href=f"/ui/audit?landlord={x.id}&lang={lang}"),
+                ),
+                el("h3", f"{t(lang, 'today' if running else 'last_day')} – {day_label(day, lang)}"),
+                el(
+                    "table",
+                    el(
+                        "thead",
+                        el(
+                            "tr",
+                            el("th", t(lang, "checkpoint")),
+                            el("th", t(lang, "kind")),
+                            el("th", t(lang, "visits")),
+                            el("th", t(lang, "first")),
+                            el("th", t(lang, "last")),
+                            el("th", t(lang, "covered")),
+                        ),
+                    ),
+                    el("tbody", join(rows)),
+                    id="last-day",
+                ),
+                el("h3", t(lang, "per_day")),
+                el(
+                    "table",
+                    el(
+                        "thead",
+                        el(
+                            "tr",
+                            el("th", t(lang, "day")),
+                            el("th", t(lang, "covered_share")),
+                            el("th", t(lang, "covered")),
+                            el("th", t(lang, "not_visited")),
+                            el("th", t(lang, "no_data")),
+                        ),
+                    ),
+                    el("tbody", join(per_day)),
+                    id="per-day",
+                ),
+            ]
+        )
         return f"{x.name}", body
 
     return p.respond(build)
@@ -306,8 +410,12 @@ def landlord_page(landlord_id: str, p: PageDep) -> Response:
 # ---- plan --------------------------------------------------------------------------------------
 
 
-@router.get("/ui/plan", response_class=HTMLResponse, responses=HTML_OK,
-            summary="Estate plan from checkpoint coordinates, coloured by current idleness")
+@router.get(
+    "/ui/plan",
+    response_class=HTMLResponse,
+    responses=HTML_OK,
+    summary="Estate plan from checkpoint coordinates, coloured by current idleness",
+)
 def plan_page(
     p: PageDep,
     estate: Annotated[str | None, Query(max_length=64)] = None,
@@ -321,23 +429,47 @@ def plan_page(
         options = [el("option", "—", value="")] + [
             el("option", e.name, value=e.id, selected=e.id == estate) for e in scope.estates()
         ]
-        form = el("form", el("label", t(lang, "estate"), el("select", join(options), name="estate")),
-                  el("input", type="hidden", name="lang", value=lang),
-                  el("button", t(lang, "show"), type="submit"), method="get", action="/ui/plan", class_="inline")
+        form = el(
+            "form",
+            el("label", t(lang, "estate"), el("select", join(options), name="estate")),
+            el("input", type="hidden", name="lang", value=lang),
+            el("button", t(lang, "show"), type="submit"),
+            method="get",
+            action="/ui/plan",
+            class_="inline",
+        )
         rows = [
-            el("tr", el("td", el("a", c.name, href=f"/ui/checkpoints/{c.id}?lang={lang}")),
-               el("td", kind_label(c.kind, lang)),
-               el("td", t(lang, "idle_none") if c.id not in idle or idle[c.id].at_least
-                  else duration(idle[c.id].idle_s, lang), class_="num"),
-               data_checkpoint=c.id)
+            el(
+                "tr",
+                el("td", el("a", c.name, href=f"/ui/checkpoints/{c.id}?lang={lang}")),
+                el("td", kind_label(c.kind, lang)),
+                el(
+                    "td",
+                    t(lang, "idle_none")
+                    if c.id not in idle or idle[c.id].at_least
+                    else duration(idle[c.id].idle_s, lang),
+                    class_="num",
+                ),
+                data_checkpoint=c.id,
+            )
             for c in checkpoints
         ]
-        body = join([
-            form, el("p", t(lang, "idle_legend"), class_="tagline"),
-            plan_svg(checkpoints, idle, lang, estate_names={e.id: e.name for e in scope.estates()}),
-            el("table", el("thead", el("tr", el("th", t(lang, "checkpoint")), el("th", t(lang, "kind")),
-                                       el("th", t(lang, "idle")))), el("tbody", join(rows)), id="plan-table"),
-        ])
+        body = join(
+            [
+                form,
+                el("p", t(lang, "idle_legend"), class_="tagline"),
+                plan_svg(checkpoints, idle, lang, estate_names={e.id: e.name for e in scope.estates()}),
+                el(
+                    "table",
+                    el(
+                        "thead",
+                        el("tr", el("th", t(lang, "checkpoint")), el("th", t(lang, "kind")), el("th", t(lang, "idle"))),
+                    ),
+                    el("tbody", join(rows)),
+                    id="plan-table",
+                ),
+            ]
+        )
         return t(lang, "plan"), body
 
     return p.respond(build)
@@ -350,8 +482,12 @@ LABEL_W = 230
 BAR_W = 640
 
 
-@router.get("/ui/checkpoints/{checkpoint_id}", response_class=HTMLResponse, responses=HTML_OK,
-            summary="A checkpoint's timeline: its passes per evening as bars (no team badges for landlords)")
+@router.get(
+    "/ui/checkpoints/{checkpoint_id}",
+    response_class=HTMLResponse,
+    responses=HTML_OK,
+    summary="A checkpoint's timeline: its passes per evening as bars (no team badges for landlords)",
+)
 def checkpoint_page(
     checkpoint_id: str,
     p: PageDep,
@@ -382,44 +518,84 @@ def checkpoint_page(
                     continue
                 a = max(0.0, (v.first_seen - w0).total_seconds()) / span
                 b = min(span, max(0.0, (v.last_seen - w0).total_seconds())) / span
-                bars.append(el("rect", x=f"{LABEL_W + a * BAR_W:.1f}", y=f"{y + 3}",
-                               width=f"{max(2.0, (b - a) * BAR_W):.1f}", height=str(ROW_H - 6), class_="visit",
-                               data_event=v.event_id))
-            svg_rows.append(el("g",
-                               el("text", day_label(d, lang), x="0", y=f"{y + ROW_H - 7}"),
-                               el("rect", x=str(LABEL_W), y=f"{y + 3}", width=str(BAR_W), height=str(ROW_H - 6),
-                                  class_="window"),
-                               join(bars)))
+                bars.append(
+                    el(
+                        "rect",
+                        x=f"{LABEL_W + a * BAR_W:.1f}",
+                        y=f"{y + 3}",
+                        width=f"{max(2.0, (b - a) * BAR_W):.1f}",
+                        height=str(ROW_H - 6),
+                        class_="visit",
+                        data_event=v.event_id,
+                    )
+                )
+            svg_rows.append(
+                el(
+                    "g",
+                    el("text", day_label(d, lang), x="0", y=f"{y + ROW_H - 7}"),
+                    el("rect", x=str(LABEL_W), y=f"{y + 3}", width=str(BAR_W), height=str(ROW_H - 6), class_="window"),
+                    join(bars),
+                )
+            )
         height = max(1, len(days)) * ROW_H + 20
         start_label = ctx.calendar.start.strftime("%H:%M")
         end_label = ctx.calendar.end.strftime("%H:%M")
-        axis = el("g", el("text", start_label, x=str(LABEL_W), y=str(height - 4)),
-                  el("text", end_label, x=str(LABEL_W + BAR_W - 36), y=str(height - 4)))
-        svg = el("svg", join(svg_rows), axis, xmlns="http://www.w3.org/2000/svg",
-                 viewBox=f"0 0 {LABEL_W + BAR_W + 10} {height}", class_="timeline", id="timeline")
+        axis = el(
+            "g",
+            el("text", start_label, x=str(LABEL_W), y=str(height - 4)),
+            el("text", end_label, x=str(LABEL_W + BAR_W - 36), y=str(height - 4)),
+        )
+        svg = el(
+            "svg",
+            join(svg_rows),
+            axis,
+            xmlns="http://www.w3.org/2000/svg",
+            viewBox=f"0 0 {LABEL_W + BAR_W + 10} {height}",
+            class_="timeline",
+            id="timeline",
+        )
         show_team = scope.sees_badges
         team_names = ctx.registry.badges() if show_team else {}
         rows = [
-            el("tr", el("td", day_label(v.service_day, lang)), el("td", _time(ctx, v.first_seen)),
-               el("td", _time(ctx, v.last_seen)), el("td", duration(v.dwell_s, lang), class_="num"),
-               el("td", check_label(v.verification.value, lang) + " / " + check_label(v.beacon_check.value, lang)),
-               el("td", team_names[v.badge].team if v.badge in team_names else v.badge) if show_team else None)
+            el(
+                "tr",
+                el("td", day_label(v.service_day, lang)),
+                el("td", _time(ctx, v.first_seen)),
+                el("td", _time(ctx, v.last_seen)),
+                el("td", duration(v.dwell_s, lang), class_="num"),
+                el("td", check_label(v.verification.value, lang) + " / " + check_label(v.beacon_check.value, lang)),
+                el("td", team_names[v.badge].team if v.badge in team_names else v.badge) if show_team else None,
+            )
             for v in visits
         ]
-        head = [el("th", t(lang, "day")), el("th", t(lang, "first")), el("th", t(lang, "last")),
-                el("th", t(lang, "dwell")), el("th", t(lang, "check"))]
+        head = [
+            el("th", t(lang, "day")),
+            el("th", t(lang, "first")),
+            el("th", t(lang, "last")),
+            el("th", t(lang, "dwell")),
+            el("th", t(lang, "check")),
+        ]
         if show_team:
             head.append(el("th", t(lang, "team")))
-        form = el("form",
-                  el("label", t(lang, "from"), el("input", type="date", name="first", value=start.isoformat())),
-                  el("label", t(lang, "to"), el("input", type="date", name="last", value=end.isoformat())),
-                  el("input", type="hidden", name="lang", value=lang),
-                  el("button", t(lang, "show"), type="submit"), method="get", class_="inline")
-        body = join([
-            el("p", f"{kind_label(c.kind, lang)} — {scope.registry.landlords[c.landlord].name}", class_="tagline"),
-            form, el("h3", t(lang, "timeline")), el("p", t(lang, "timeline_intro")), svg,
-            el("table", el("thead", el("tr", join(head))), el("tbody", join(rows)), id="visits"),
-        ])
+        form = el(
+            "form",
+            el("label", t(lang, "from"), el("input", type="date", name="first", value=start.isoformat())),
+            el("label", t(lang, "to"), el("input", type="date", name="last", value=end.isoformat())),
+            el("input", type="hidden", name="lang", value=lang),
+            el("button", t(lang, "show"), type="submit"),
+            method="get",
+            class_="inline",
+        )
+        body = join(
+            [
+                el("p", f"{kind_label(c.kind, lang)} — {scope.registry.landlords[c.landlord].name}", class_="tagline"),
+                form,
+                el("h3", t(lang, "timeline")),
+                el("p", t(lang, "timeline_intro")),
+                svg,
+                el("table", el("thead", el("tr", join(head))), el("tbody", join(rows)), id="visits"),
+            ]
+        )
         return c.name, body
 
     return p.respond(build, audit="page.timeline")
@@ -428,8 +604,12 @@ def checkpoint_page(
 # ---- audit export ------------------------------------------------------------------------------
 
 
-@router.get("/ui/audit", response_class=HTMLResponse, responses=HTML_OK,
-            summary="Audit export page: choose a landlord and a period, download CSV or PDF")
+@router.get(
+    "/ui/audit",
+    response_class=HTMLResponse,
+    responses=HTML_OK,
+    summary="Audit export page: choose a landlord and a period, download CSV or PDF",
+)
 def audit_page(p: PageDep, landlord: Annotated[str | None, Query(max_length=64)] = None) -> Response:
     ctx, lang = p.ctx, p.lang
 
@@ -443,28 +623,41 @@ def audit_page(p: PageDep, landlord: Annotated[str | None, Query(max_length=64)]
         base = f"/api/v1/audit/landlords/{chosen}/report"
         form = el(
             "form",
-            el("label", t(lang, "landlord"), el("select", join(
-                el("option", x.name, value=x.id, selected=x.id == chosen) for x in landlords), name="landlord")),
+            el(
+                "label",
+                t(lang, "landlord"),
+                el(
+                    "select",
+                    join(el("option", x.name, value=x.id, selected=x.id == chosen) for x in landlords),
+                    name="landlord",
+                ),
+            ),
             el("label", t(lang, "from"), el("input", type="date", name="first", value=start.isoformat())),
             el("label", t(lang, "to"), el("input", type="date", name="last", value=end.isoformat())),
             el("input", type="hidden", name="lang", value=lang),
-            method="get", class_="inline", id="audit-form",
+            method="get",
+            class_="inline",
+            id="audit-form",
         )
-        links = el("p",
-                   el("a", t(lang, "download_csv"), href=base + ".csv" + q, class_="button", data_ext="csv",
-                      id="dl-csv"), " ",
-                   el("a", t(lang, "download_pdf"), href=base + ".pdf" + q, class_="button", data_ext="pdf",
-                      id="dl-pdf"), " ",
-                   el("a", t(lang, "download_zip"), href=base + ".zip" + q, class_="button", data_ext="zip",
-                      id="dl-zip"))
+        links = el(
+            "p",
+            el("a", t(lang, "download_csv"), href=base + ".csv" + q, class_="button", data_ext="csv", id="dl-csv"),
+            " ",
+            el("a", t(lang, "download_pdf"), href=base + ".pdf" + q, class_="button", data_ext="pdf", id="dl-pdf"),
+            " ",
+            el("a", t(lang, "download_zip"), href=base + ".zip" + q, class_="button", data_ext="zip", id="dl-zip"),
+        )
         key = ctx.audit_key()
         key_box = el(
             "section",
             el("h3", t(lang, "audit_key")),
             el("p", t(lang, "audit_key_intro")),
             el("p", el("code", public_key_text(key), id="audit-public-key")),
-            el("p", f"{t(lang, 'fingerprint')}{' :' if lang == 'fr' else ':'} ",
-               el("code", fingerprint(key), id="audit-key-fingerprint")),
+            el(
+                "p",
+                f"{t(lang, 'fingerprint')}{' :' if lang == 'fr' else ':'} ",
+                el("code", fingerprint(key), id="audit-key-fingerprint"),
+            ),
             id="audit-key",
         )
         return t(lang, "audit"), join([el("p", t(lang, "audit_intro")), form, links, key_box])
@@ -475,8 +668,12 @@ def audit_page(p: PageDep, landlord: Annotated[str | None, Query(max_length=64)]
 # ---- supervision -------------------------------------------------------------------------------
 
 
-@router.get("/ui/supervision", response_class=HTMLResponse, responses=HTML_OK,
-            summary="Live supervision page (supervisors and admins)")
+@router.get(
+    "/ui/supervision",
+    response_class=HTMLResponse,
+    responses=HTML_OK,
+    summary="Live supervision page (supervisors and admins)",
+)
 def supervision_page(p: PageDep) -> Response:
     ctx, lang = p.ctx, p.lang
 
@@ -494,8 +691,12 @@ def supervision_page(p: PageDep) -> Response:
         # of refused messages must not be read whole on every page view
         rejections = ctx.store.rejections(since, until, limit=SUPERVISION_ROWS, newest_first=True)
         rejection_counts = ctx.store.rejection_counts(since, until)
-        gaps = gap_states_now(ctx.store, ctx.store.gaps(since, until)[-SUPERVISION_ROWS:], now=ctx.now(),
-                              anomaly_after=ctx.settings.sequence_anomaly_after)
+        gaps = gap_states_now(
+            ctx.store,
+            ctx.store.gaps(since, until)[-SUPERVISION_ROWS:],
+            now=ctx.now(),
+            anomaly_after=ctx.settings.sequence_anomaly_after,
+        )
 
         def gap_text(s: GapState) -> str:
             if s.anomaly:
@@ -509,29 +710,51 @@ def supervision_page(p: PageDep) -> Response:
                 return el("p", t(lang, "nothing"), id=id_)
             return el("table", el("tbody", join(el("tr", join(el("td", c) for c in r)) for r in rows)), id=id_)
 
-        return t(lang, "supervision"), join([
-            el("h3", t(lang, "stale")),
-            table([[r.name, r.landlord, duration(r.idle_s, lang) + (" +" if r.at_least else "")] for r in stale],
-                  "stale"),
-            el("h3", t(lang, "teams")),
-            table([[names[x.badge].team if x.badge in names else x.badge, x.checkpoint_name, _time(ctx, x.at)]
-                   for x in teams], "teams"),
-            el("h3", t(lang, "maintenance")),
-            table([[m.name, m.reason.value, m.battery_mv or ""] for m in flags], "maintenance"),
-            el("h3", t(lang, "gateways")),
-            table([[s.gateway_id, s.at.isoformat()] for s in offline], "gateways"),
-            el("h3", t(lang, "rejections")),
-            el("p", t(lang, "rejections_newest").format(n=len(rejections),
-                                                        total=number(sum(rejection_counts.values()), lang)),
-               id="rejections-shown") if sum(rejection_counts.values()) > len(rejections) else "",
-            table([[r.at.isoformat(), r.reason.value, r.gateway_id or "", r.detail] for r in rejections],
-                  "rejections"),
-            el("h4", t(lang, "rejections_by_reason")) if rejection_counts else "",
-            table([[reason.value, number(n, lang)] for reason, n in sorted(rejection_counts.items())],
-                  "rejection-counts") if rejection_counts else "",
-            el("h3", t(lang, "gaps")),
-            table([[s.gap.gateway_id, f"{s.gap.first_missing}–{s.gap.last_missing}", gap_text(s)] for s in gaps],
-                  "gaps"),
-        ])
+        return t(lang, "supervision"), join(
+            [
+                el("h3", t(lang, "stale")),
+                table(
+                    [[r.name, r.landlord, duration(r.idle_s, lang) + (" +" if r.at_least else "")] for r in stale],
+                    "stale",
+                ),
+                el("h3", t(lang, "teams")),
+                table(
+                    [
+                        [names[x.badge].team if x.badge in names else x.badge, x.checkpoint_name, _time(ctx, x.at)]
+                        for x in teams
+                    ],
+                    "teams",
+                ),
+                el("h3", t(lang, "maintenance")),
+                table([[m.name, m.reason.value, m.battery_mv or ""] for m in flags], "maintenance"),
+                el("h3", t(lang, "gateways")),
+                table([[s.gateway_id, s.at.isoformat()] for s in offline], "gateways"),
+                el("h3", t(lang, "rejections")),
+                el(
+                    "p",
+                    t(lang, "rejections_newest").format(
+                        n=len(rejections), total=number(sum(rejection_counts.values()), lang)
+                    ),
+                    id="rejections-shown",
+                )
+                if sum(rejection_counts.values()) > len(rejections)
+                else "",
+                table(
+                    [[r.at.isoformat(), r.reason.value, r.gateway_id or "", r.detail] for r in rejections], "rejections"
+                ),
+                el("h4", t(lang, "rejections_by_reason")) if rejection_counts else "",
+                table(
+                    [[reason.value, number(n, lang)] for reason, n in sorted(rejection_counts.items())],
+                    "rejection-counts",
+                )
+                if rejection_counts
+                else "",
+                el("h3", t(lang, "gaps")),
+                table(
+                    [[s.gap.gateway_id, f"{s.gap.first_missing}–{s.gap.last_missing}", gap_text(s)] for s in gaps],
+                    "gaps",
+                ),
+            ]
+        )
 
     return p.respond(build)

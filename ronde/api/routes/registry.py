@@ -53,12 +53,14 @@ ESTATE_ERRORS: dict[int | str, dict[str, Any]] = {
         "model": EstateErrorBody | ValidationErrorBody,
         "description": "invalid request, or an estate file/change that breaks the registry's rules (errors name the "
         "field and line)",
-    }
+    },
 }
 ESTATE_DOC = "an estate file (format: ronde-estate, version: 1), see docs/protocol.md"
 YAML_REQUEST: dict[str, Any] = {
-    "requestBody": {"content": {"application/yaml": {"schema": {"type": "object", "description": ESTATE_DOC}}},
-                    "required": True}
+    "requestBody": {
+        "content": {"application/yaml": {"schema": {"type": "object", "description": ESTATE_DOC}}},
+        "required": True,
+    }
 }
 Lang = Annotated[Literal["fr", "en"], Query(description="language of labels")]
 
@@ -67,18 +69,33 @@ def beacon_out(c: Checkpoint, enrolled: bool | None = None) -> BeaconOut:
     """``enrolled``: whether an EID identity key is held (the database's read models carry no key)."""
     b = c.beacon
     return BeaconOut(
-        format=b.format, key=b.key, identifiers=dict(b.fields), tx_power=b.tx_power, interval_ms=b.interval_ms,
+        format=b.format,
+        key=b.key,
+        identifiers=dict(b.fields),
+        tx_power=b.tx_power,
+        interval_ms=b.interval_ms,
         has_identity_key=b.identity_key is not None if enrolled is None else enrolled,
-        rotation_exponent=b.rotation_exponent, clock_epoch=b.clock_epoch,
+        rotation_exponent=b.rotation_exponent,
+        clock_epoch=b.clock_epoch,
     )
 
 
 def checkpoint_out(c: Checkpoint, lang: str = "fr", enrolled: bool | None = None) -> CheckpointOut:
     labels = KIND_LABELS_EN if lang == "en" else KIND_LABELS_FR
     return CheckpointOut(
-        id=c.id, name=c.name, kind=c.kind, kind_label=labels[c.kind], estate=c.estate, landlord=c.landlord,
-        building=c.building, lat=c.lat, lon=c.lon, level=c.level, expected_visits=c.expected_visits,
-        radius_m=c.radius_m, beacon=beacon_out(c, enrolled),
+        id=c.id,
+        name=c.name,
+        kind=c.kind,
+        kind_label=labels[c.kind],
+        estate=c.estate,
+        landlord=c.landlord,
+        building=c.building,
+        lat=c.lat,
+        lon=c.lon,
+        level=c.level,
+        expected_visits=c.expected_visits,
+        radius_m=c.radius_m,
+        beacon=beacon_out(c, enrolled),
     )
 
 
@@ -86,7 +103,10 @@ def _landlord_out(registry: Registry, landlord_id: str) -> LandlordOut:
     x = registry.landlords[landlord_id]
     total = registry.total_dwellings
     return LandlordOut(
-        id=x.id, name=x.name, dwellings=x.dwellings, dwelling_share=x.dwellings / total if total else 0.0,
+        id=x.id,
+        name=x.name,
+        dwellings=x.dwellings,
+        dwelling_share=x.dwellings / total if total else 0.0,
         buildings=sum(1 for b in registry.buildings.values() if b.landlord == x.id),
         checkpoints=sum(1 for c in registry.checkpoints.values() if c.landlord == x.id),
     )
@@ -105,8 +125,12 @@ def get_landlord(landlord_id: str, scope: ScopeDep) -> LandlordOut:
     return _landlord_out(scope.registry, scope.landlord_of(landlord_id).id)
 
 
-@router.put("/landlords/{landlord_id}", tags=["registry"], summary="Create or replace a landlord (admin)",
-            responses=ESTATE_ERRORS)
+@router.put(
+    "/landlords/{landlord_id}",
+    tags=["registry"],
+    summary="Create or replace a landlord (admin)",
+    responses=ESTATE_ERRORS,
+)
 def put_landlord(landlord_id: IdStr, body: LandlordIn, scope: AdminScope, ctx: Ctx) -> LandlordOut:
     registry = ctx.registry.put("landlords", landlord_id, body.model_dump(), author=scope.principal.name)
     if landlord_id not in registry.landlords:  # removed meanwhile by another API process on the database
@@ -132,8 +156,9 @@ def get_estate(estate_id: str, scope: ScopeDep) -> EstateOut:
     return _estate_out(scope, estate_id)
 
 
-@router.put("/estates/{estate_id}", tags=["registry"], summary="Create or replace an estate (admin)",
-            responses=ESTATE_ERRORS)
+@router.put(
+    "/estates/{estate_id}", tags=["registry"], summary="Create or replace an estate (admin)", responses=ESTATE_ERRORS
+)
 def put_estate(estate_id: IdStr, body: EstateIn, scope: AdminScope, ctx: Ctx) -> EstateOut:
     registry = ctx.registry.put("estates", estate_id, body.model_dump(), author=scope.principal.name)
     return _estate_out(Scope(scope.principal, registry), estate_id)
@@ -142,7 +167,11 @@ def put_estate(estate_id: IdStr, body: EstateIn, scope: AdminScope, ctx: Ctx) ->
 def _building_out(scope: Scope, building_id: str) -> BuildingOut:
     b = scope.building_of(building_id)
     return BuildingOut(
-        id=b.id, name=b.name, estate=b.estate, landlord=b.landlord, dwellings=b.dwellings,
+        id=b.id,
+        name=b.name,
+        estate=b.estate,
+        landlord=b.landlord,
+        dwellings=b.dwellings,
         checkpoints=sum(1 for c in scope.registry.checkpoints.values() if c.building == b.id),
     )
 
@@ -157,8 +186,12 @@ def get_building(building_id: str, scope: ScopeDep) -> BuildingOut:
     return _building_out(scope, building_id)
 
 
-@router.put("/buildings/{building_id}", tags=["registry"], summary="Create or replace a building (admin)",
-            responses=ESTATE_ERRORS)
+@router.put(
+    "/buildings/{building_id}",
+    tags=["registry"],
+    summary="Create or replace a building (admin)",
+    responses=ESTATE_ERRORS,
+)
 def put_building(building_id: IdStr, body: BuildingIn, scope: AdminScope, ctx: Ctx) -> BuildingOut:
     registry = ctx.registry.put("buildings", building_id, body.model_dump(), author=scope.principal.name)
     return _building_out(Scope(scope.principal, registry), building_id)
@@ -176,8 +209,10 @@ def list_checkpoints(
     estate: Annotated[str | None, Query()] = None,
     building: Annotated[str | None, Query()] = None,
 ) -> list[CheckpointOut]:
-    return [checkpoint_out(c, lang, ctx.registry.has_identity_key(c.id))
-            for c in scope.checkpoints(landlord=landlord, estate=estate, building=building)]
+    return [
+        checkpoint_out(c, lang, ctx.registry.has_identity_key(c.id))
+        for c in scope.checkpoints(landlord=landlord, estate=estate, building=building)
+    ]
 
 
 @router.get("/checkpoints/{checkpoint_id}", tags=["registry"], summary="One checkpoint with its beacon")
@@ -187,7 +222,9 @@ def get_checkpoint(checkpoint_id: str, scope: ScopeDep, ctx: Ctx, lang: Lang = "
 
 
 @router.put(
-    "/checkpoints/{checkpoint_id}", tags=["registry"], responses=ESTATE_ERRORS,
+    "/checkpoints/{checkpoint_id}",
+    tags=["registry"],
+    responses=ESTATE_ERRORS,
     summary="Create or replace a checkpoint and its beacon (admin; EID identity key write-only)",
 )
 def put_checkpoint(checkpoint_id: IdStr, body: CheckpointIn, scope: AdminScope, ctx: Ctx) -> CheckpointOut:
@@ -201,8 +238,13 @@ def put_checkpoint(checkpoint_id: IdStr, body: CheckpointIn, scope: AdminScope, 
     return checkpoint_out(changed, enrolled=ctx.registry.has_identity_key(checkpoint_id))
 
 
-@router.delete("/checkpoints/{checkpoint_id}", tags=["registry"], status_code=204,
-               summary="Remove a checkpoint (admin); its stored visits are kept", responses=ESTATE_ERRORS)
+@router.delete(
+    "/checkpoints/{checkpoint_id}",
+    tags=["registry"],
+    status_code=204,
+    summary="Remove a checkpoint (admin); its stored visits are kept",
+    responses=ESTATE_ERRORS,
+)
 def delete_checkpoint(checkpoint_id: str, scope: AdminScope, ctx: Ctx) -> Response:
     scope.checkpoint_of(checkpoint_id)
     ctx.registry.delete("checkpoints", checkpoint_id, author=scope.principal.name)
@@ -217,8 +259,11 @@ def list_beacons(scope: ScopeDep, ctx: Ctx) -> list[BeaconRow]:
         t = telemetry.get(c.id)
         out.append(
             BeaconRow(
-                checkpoint_id=c.id, landlord=c.landlord, beacon=beacon_out(c, ctx.registry.has_identity_key(c.id)),
-                battery_mv=t.battery_mv if t else None, temperature_c=t.temperature_c if t else None,
+                checkpoint_id=c.id,
+                landlord=c.landlord,
+                beacon=beacon_out(c, ctx.registry.has_identity_key(c.id)),
+                battery_mv=t.battery_mv if t else None,
+                temperature_c=t.temperature_c if t else None,
                 telemetry_at=t.at if t else None,
             )
         )
@@ -236,10 +281,14 @@ def _gateway_rows(ctx: Ctx) -> list[GatewayOut]:
         e, s = enrolled.get(gid), states.get(gid)
         out.append(
             GatewayOut(
-                gateway_id=gid, public_key=e.public_key_text if e else None, enrolled=e is not None,
+                gateway_id=gid,
+                public_key=e.public_key_text if e else None,
+                enrolled=e is not None,
                 badges=sorted(e.badges) if e is not None and e.badges is not None else None,
                 allow_unsigned=e.allow_unsigned if e is not None else None,
-                online=s.online if s else None, scanning=s.scanning if s else None, state_at=s.at if s else None,
+                online=s.online if s else None,
+                scanning=s.scanning if s else None,
+                state_at=s.at if s else None,
             )
         )
     return out
@@ -259,7 +308,9 @@ def get_gateway(gateway_id: str, scope: StaffScope, ctx: Ctx) -> GatewayOut:
 
 
 @router.put(
-    "/gateways/{gateway_id}", tags=["registry"], summary="Enrol a gateway's Ed25519 public key (admin)",
+    "/gateways/{gateway_id}",
+    tags=["registry"],
+    summary="Enrol a gateway's Ed25519 public key (admin)",
     responses=ESTATE_ERRORS,
 )
 def put_gateway(gateway_id: GatewayIdStr, body: GatewayIn, scope: AdminScope, ctx: Ctx) -> GatewayOut:
@@ -303,8 +354,12 @@ def delete_badge(badge: str, scope: AdminScope, ctx: Ctx) -> Response:
 # ---- API tokens (admin): revoked in the operational database, refused by every API process at once ----
 
 
-@router.delete("/tokens/{name}", tags=["registry"], status_code=204,
-               summary="Revoke every API token of that name (admin); the page sessions it opened end too")
+@router.delete(
+    "/tokens/{name}",
+    tags=["registry"],
+    status_code=204,
+    summary="Revoke every API token of that name (admin); the page sessions it opened end too",
+)
 def revoke_token(name: str, scope: AdminScope, ctx: Ctx) -> Response:
     if not isinstance(ctx.tokens, RevocableTokens):
         raise HTTPException(409, "this API reads its tokens from a file: remove the entry from the file")
@@ -315,15 +370,21 @@ def revoke_token(name: str, scope: AdminScope, ctx: Ctx) -> Response:
 
 # ---- the estate file ---------------------------------------------------------------------------
 
+
 @router.get(
-    "/estate-file", tags=["estate file"], summary="Export the registry as an estate file (admin; EID keys omitted)",
+    "/estate-file",
+    tags=["estate file"],
+    summary="Export the registry as an estate file (admin; EID keys omitted)",
     response_class=Response,
     responses={200: {"content": {"application/yaml": {"schema": {"type": "object", "description": ESTATE_DOC}}}}},
 )
 def export_estate(scope: AdminScope, ctx: Ctx) -> Response:
     text = registry_to_yaml(ctx.registry.registry, secrets=False)
-    return Response(text, media_type="application/yaml; charset=utf-8",
-                    headers={"Content-Disposition": 'attachment; filename="estate.yaml"'})
+    return Response(
+        text,
+        media_type="application/yaml; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="estate.yaml"'},
+    )
 
 
 async def _yaml_text(request: Request) -> str:
@@ -339,13 +400,19 @@ async def _yaml_text(request: Request) -> str:
 
 def _import_out(registry: Registry, applied: bool) -> EstateImportOut:
     return EstateImportOut(
-        revision=registry.revision, landlords=len(registry.landlords), estates=len(registry.estates),
-        buildings=len(registry.buildings), checkpoints=len(registry.checkpoints), applied=applied,
+        revision=registry.revision,
+        landlords=len(registry.landlords),
+        estates=len(registry.estates),
+        buildings=len(registry.buildings),
+        checkpoints=len(registry.checkpoints),
+        applied=applied,
     )
 
 
 @router.post(
-    "/estate-file/check", tags=["estate file"], responses=ESTATE_ERRORS,
+    "/estate-file/check",
+    tags=["estate file"],
+    responses=ESTATE_ERRORS,
     summary="Validate an estate file without applying it (admin)",
     openapi_extra=YAML_REQUEST,
 )
@@ -355,7 +422,9 @@ async def check_estate(request: Request, scope: AdminScope, ctx: Ctx) -> EstateI
 
 
 @router.put(
-    "/estate-file", tags=["estate file"], responses=ESTATE_ERRORS,
+    "/estate-file",
+    tags=["estate file"],
+    responses=ESTATE_ERRORS,
     summary="Replace the registry from an estate file (admin); omitted EID keys are kept",
     openapi_extra=YAML_REQUEST,
 )

@@ -33,8 +33,15 @@ def stale(
     limit = (threshold_min if threshold_min is not None else ctx.settings.stale_after_min) * 60.0
     rows = [r for r in idleness_now(ctx, scope) if r.idle_s > limit]
     return [
-        StaleRow(checkpoint_id=r.checkpoint_id, name=r.name, landlord=r.landlord, estate=r.estate,
-                 idle_s=r.idle_s, at_least=r.at_least, last_seen=r.last_visit)
+        StaleRow(
+            checkpoint_id=r.checkpoint_id,
+            name=r.name,
+            landlord=r.landlord,
+            estate=r.estate,
+            idle_s=r.idle_s,
+            at_least=r.at_least,
+            last_seen=r.last_visit,
+        )
         for r in sorted(rows, key=lambda r: (-r.idle_s, r.checkpoint_id))
     ]
 
@@ -43,8 +50,14 @@ def stale(
 def teams(scope: StaffScope, ctx: Ctx) -> list[TeamRow]:
     names = ctx.registry.badges()
     return [
-        TeamRow(badge=t.badge, team=names[t.badge].team if t.badge in names else None, checkpoint_id=t.checkpoint_id,
-                checkpoint_name=t.checkpoint_name, estate=t.estate, at=t.at)
+        TeamRow(
+            badge=t.badge,
+            team=names[t.badge].team if t.badge in names else None,
+            checkpoint_id=t.checkpoint_id,
+            checkpoint_name=t.checkpoint_name,
+            estate=t.estate,
+            at=t.at,
+        )
         for t in team_checkins_now(ctx.store, ctx.registry.registry, now=ctx.now())
     ]
 
@@ -52,16 +65,24 @@ def teams(scope: StaffScope, ctx: Ctx) -> list[TeamRow]:
 @router.get("/beacons", summary="Beacons needing maintenance: low battery (TLM), or silent while teams passed nearby")
 def maintenance(scope: StaffScope, ctx: Ctx) -> list[MaintenanceRow]:
     return [
-        MaintenanceRow(checkpoint_id=m.checkpoint_id, name=m.name, estate=m.estate, landlord=m.landlord,
-                       reason=m.reason.value, battery_mv=m.battery_mv, last_seen_day=m.last_seen_day,
-                       missed_days=list(m.missed_days))
+        MaintenanceRow(
+            checkpoint_id=m.checkpoint_id,
+            name=m.name,
+            estate=m.estate,
+            landlord=m.landlord,
+            reason=m.reason.value,
+            battery_mv=m.battery_mv,
+            last_seen_day=m.last_seen_day,
+            missed_days=list(m.missed_days),
+        )
         for m in maintenance_now(ctx.store, ctx.registry.registry, now=ctx.now())
     ]
 
 
 @router.get("/gateways", summary="Gateways offline, silent for too long, or enrolled but never heard")
 def gateways(
-    scope: StaffScope, ctx: Ctx,
+    scope: StaffScope,
+    ctx: Ctx,
     include_online: Annotated[bool, Query(description="also list healthy gateways")] = False,
 ) -> list[GatewayHealthRow]:
     now = ctx.now()
@@ -82,8 +103,15 @@ def gateways(
         else:
             reason = "online"
         if reason != "online" or include_online:
-            out.append(GatewayHealthRow(gateway_id=gid, enrolled=gid in enrolled, online=reason == "online",
-                                        state_at=s.at if s else None, reason=reason))
+            out.append(
+                GatewayHealthRow(
+                    gateway_id=gid,
+                    enrolled=gid in enrolled,
+                    online=reason == "online",
+                    state_at=s.at if s else None,
+                    reason=reason,
+                )
+            )
     return out
 
 
@@ -106,8 +134,15 @@ def rejections(
     flood of refused messages, reading them all made this and the page take seconds."""
     rows = ctx.store.rejections(_since(ctx, since), ctx.now() + timedelta(seconds=1), limit=limit, newest_first=True)
     return [
-        RejectionOut(at=r.at, reason=r.reason.value, detail=r.detail, topic=r.topic, gateway_id=r.gateway_id,
-                     payload_sha256=r.payload_sha256, event_id=r.event_id)
+        RejectionOut(
+            at=r.at,
+            reason=r.reason.value,
+            detail=r.detail,
+            topic=r.topic,
+            gateway_id=r.gateway_id,
+            payload_sha256=r.payload_sha256,
+            event_id=r.event_id,
+        )
         for r in reversed(rows)
     ]
 
@@ -124,7 +159,14 @@ def gaps(
 ) -> list[GapOut]:
     rows = ctx.store.gaps(_since(ctx, since), ctx.now() + timedelta(seconds=1))[-limit:]
     return [
-        GapOut(gateway_id=s.gap.gateway_id, first_missing=s.gap.first_missing, last_missing=s.gap.last_missing,
-               detected_at=s.gap.detected_at, still_missing=s.still_missing, filled=s.filled, anomaly=s.anomaly)
+        GapOut(
+            gateway_id=s.gap.gateway_id,
+            first_missing=s.gap.first_missing,
+            last_missing=s.gap.last_missing,
+            detected_at=s.gap.detected_at,
+            still_missing=s.still_missing,
+            filled=s.filled,
+            anomaly=s.anomaly,
+        )
         for s in gap_states_now(ctx.store, rows, now=ctx.now(), anomaly_after=ctx.settings.sequence_anomaly_after)
     ]

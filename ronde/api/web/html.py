@@ -58,8 +58,11 @@ def _children(children: Iterable[object]) -> str:
 def el(tag: str, *children: object, **attrs: object) -> Html:
     """``el("a", "Plan", href="/ui/plan", class_="nav")`` → ``<a href="/ui/plan" class="nav">Plan</a>``."""
     if tag in VOID and not children:
-        return Html(f"<{tag}{_attrs(attrs)}/>" if tag in {"circle", "rect", "line", "path", "polyline"}
-                    else f"<{tag}{_attrs(attrs)}>")
+        return Html(
+            f"<{tag}{_attrs(attrs)}/>"
+            if tag in {"circle", "rect", "line", "path", "polyline"}
+            else f"<{tag}{_attrs(attrs)}>"
+        )
     return Html(f"<{tag}{_attrs(attrs)}>{_children(children)}</{tag}>")
 
 

@@ -159,7 +159,7 @@ TEXT: Mapping[str, Mapping[str, str]] = {
         "audit_key": "Audit public key",
         "audit_key_intro": (
             "Every report is signed by the server with this key (Ed25519). Keep it once and for all and verify "
-            "reports with \"ronde audit verify REPORT --public-key KEY --store URL\"."
+            'reports with "ronde audit verify REPORT --public-key KEY --store URL".'
         ),
         "fingerprint": "Fingerprint",
         "rollup_warning": (
@@ -189,8 +189,20 @@ TEXT: Mapping[str, Mapping[str, str]] = {
     },
 }
 
-_MONTHS_FR = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
-              "novembre", "décembre")
+_MONTHS_FR = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
 _DAYS_FR = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 
 

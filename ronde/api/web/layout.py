@@ -34,7 +34,8 @@ def page(
             "form",
             el("span", f"{principal.name} ({principal.role.value}) "),
             el("button", t(lang, "sign_out"), type="submit"),
-            method="post", action=f"/logout?lang={lang}",
+            method="post",
+            action=f"/logout?lang={lang}",
         )
     head = el(
         "head",

@@ -56,8 +56,7 @@ def project(checkpoints: Sequence[Checkpoint]) -> dict[str, tuple[float, float]]
     y_pad = (box_h - y_span * scale) / 2
     x0, y1 = min(xs), max(ys)
     return {
-        c.id: (MARGIN + x_pad + (c.lon * k - x0) * scale, MARGIN + y_pad + (y1 - c.lat) * scale)
-        for c in checkpoints
+        c.id: (MARGIN + x_pad + (c.lon * k - x0) * scale, MARGIN + y_pad + (y1 - c.lat) * scale) for c in checkpoints
     }
 
 
@@ -85,20 +84,37 @@ def plan_svg(
         idle_text = t(lang, "idle_none") if mark is None or mark.at_least else duration(mark.idle_s, lang)
         title = f"{c.name} — {kind_label(c.kind, lang)} — {t(lang, 'idle')}: {idle_text}"
         circle = el(
-            "circle", el("title", title), cx=f"{x:.1f}", cy=f"{y:.1f}", r="9" if c.level >= 0 else "7",
-            fill=COLOURS[cls], stroke="#ffffff" if c.level >= 0 else "#333333", stroke_width="2",
-            class_=f"cp idle-{cls}", data_checkpoint=c.id, data_idle=cls,
+            "circle",
+            el("title", title),
+            cx=f"{x:.1f}",
+            cy=f"{y:.1f}",
+            r="9" if c.level >= 0 else "7",
+            fill=COLOURS[cls],
+            stroke="#ffffff" if c.level >= 0 else "#333333",
+            stroke_width="2",
+            class_=f"cp idle-{cls}",
+            data_checkpoint=c.id,
+            data_idle=cls,
         )
         circles.append(el("a", circle, href=f"{link_prefix}/ui/checkpoints/{c.id}?lang={lang}"))
     legend = [
-        el("g",
-           el("circle", cx=f"{20 + i * 190}", cy=f"{HEIGHT - 12}", r="6", fill=COLOURS[key]),
-           el("text", t(lang, f"idle_{key}"), x=f"{32 + i * 190}", y=f"{HEIGHT - 8}", class_="legend"))
+        el(
+            "g",
+            el("circle", cx=f"{20 + i * 190}", cy=f"{HEIGHT - 12}", r="6", fill=COLOURS[key]),
+            el("text", t(lang, f"idle_{key}"), x=f"{32 + i * 190}", y=f"{HEIGHT - 8}", class_="legend"),
+        )
         for i, key in enumerate(("fresh", "mid", "stale", "none"))
     ]
     return el(
-        "svg", el("rect", x="0", y="0", width=f"{WIDTH:.0f}", height=f"{HEIGHT:.0f}", fill="#f4f1ea"),
-        join(labels), join(circles), el("g", join(legend), class_="legend-box"),
-        xmlns="http://www.w3.org/2000/svg", viewBox=f"0 0 {WIDTH:.0f} {HEIGHT:.0f}", class_="plan",
-        role="img", aria_label=t(lang, "plan"), id="plan",
+        "svg",
+        el("rect", x="0", y="0", width=f"{WIDTH:.0f}", height=f"{HEIGHT:.0f}", fill="#f4f1ea"),
+        join(labels),
+        join(circles),
+        el("g", join(legend), class_="legend-box"),
+        xmlns="http://www.w3.org/2000/svg",
+        viewBox=f"0 0 {WIDTH:.0f} {HEIGHT:.0f}",
+        class_="plan",
+        role="img",
+        aria_label=t(lang, "plan"),
+        id="plan",
     )

@@ -100,7 +100,7 @@ def _content(frame: Frame) -> tuple[int | None, bytes]:
     """(company id, payload) for manufacturer frames, (None, service data) for Eddystone."""
     if frame.service_data:
         return None, frame.service_data[EDDYSTONE_SERVICE_UUID]
-    (company_id, payload), = frame.manufacturer_data.items()
+    ((company_id, payload),) = frame.manufacturer_data.items()
     return company_id, payload
 
 
@@ -142,7 +142,8 @@ class BluezBeacon:
         self._bus = await bus.connect()
         intro = await self._bus.introspect(BLUEZ, self.adapter_path)
         self._manager = self._bus.get_proxy_object(BLUEZ, self.adapter_path, intro).get_interface(
-            "org.bluez.LEAdvertisingManager1")
+            "org.bluez.LEAdvertisingManager1"
+        )
         company_id, payload = self._content = _content(self.beacon.frame(self.clock(), self.event))
         interval = self.beacon.checkpoint.beacon.interval_ms
         if company_id is None:
@@ -199,8 +200,14 @@ class BluezBeacon:
         self._bus = None
 
 
-async def advertise(beacon: SimBeacon, adapter: str, duration_s: float | None, *, reregister: bool = False,
-                    bus_address: str | None = None) -> int:
+async def advertise(
+    beacon: SimBeacon,
+    adapter: str,
+    duration_s: float | None,
+    *,
+    reregister: bool = False,
+    bus_address: str | None = None,
+) -> int:
     """Advertise until ``duration_s`` elapses (or forever); returns the number of content updates."""
     b = BluezBeacon(beacon, adapter, bus_address=bus_address, reregister=reregister)
     await b.start()

@@ -79,7 +79,9 @@ class ScenarioSource:
 
 
 def run_pipeline(
-    scenario: Scenario, team_id: str, config: DetectionConfig | None = None,
+    scenario: Scenario,
+    team_id: str,
+    config: DetectionConfig | None = None,
     telemetry: list[TelemetryReading] | None = None,
 ) -> list[DetectedVisit]:
     """The gateway's ScanPipeline over the team's stream, ticked once per simulated second."""

@@ -72,8 +72,12 @@ class LoadStats:
             return None if not lat else round(lat[min(len(lat) - 1, int(q * len(lat)))] * 1000, 2)
 
         return {
-            "gateways": self.gateways, "published": self.published, "acked": self.acked, "failed": self.failed,
-            "not_connected": self.not_connected, "duration_s": round(self.duration_s, 3),
+            "gateways": self.gateways,
+            "published": self.published,
+            "acked": self.acked,
+            "failed": self.failed,
+            "not_connected": self.not_connected,
+            "duration_s": round(self.duration_s, 3),
             "acked_per_s": round(self.acked / self.duration_s, 1) if self.duration_s else 0.0,
             "puback_ms": {"p50": pct(0.5), "p95": pct(0.95), "p99": pct(0.99)},
         }
@@ -89,7 +93,8 @@ def prepare_gateways(keys_dir: Path, count: int, prefix: str = "load-gw") -> lis
         key = load_key(path) if path.exists() else create_key(path)
         gateways.append(VirtualGateway(gid, f"LOAD-{i:04d}", key))
     doc = {
-        "format": "ronde-gateways", "version": 1,
+        "format": "ronde-gateways",
+        "version": 1,
         "gateways": [{"id": g.gateway_id, "public_key": public_key_text(g.key), "badges": [g.badge]} for g in gateways],
     }
     (keys_dir / KEYS_FILE).write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
@@ -124,23 +129,32 @@ def beacon_for(checkpoint: Checkpoint, now: float) -> BeaconId:
     raise ValueError(f"no load support for beacon format {spec.format!r}")
 
 
-def make_event(gw: VirtualGateway, seq: int, checkpoint: Checkpoint, now: float, rng: random.Random,
-               ulids: UlidGenerator) -> bytes:
+def make_event(
+    gw: VirtualGateway, seq: int, checkpoint: Checkpoint, now: float, rng: random.Random, ulids: UlidGenerator
+) -> bytes:
     dwell = rng.uniform(30.0, 300.0)
     count = max(1, int(dwell * rng.uniform(0.5, 0.9)))
     rssi_max = rng.randint(-75, -50)
     event = VisitEvent(
-        id=ulids.new(now), gateway_id=gw.gateway_id, seq=seq, badge=gw.badge, beacon=beacon_for(checkpoint, now),
-        first_seen=datetime.fromtimestamp(now - dwell, UTC), last_seen=datetime.fromtimestamp(now, UTC),
-        count=count, rssi_max=rssi_max, rssi_mean=round(rssi_max - rng.uniform(2.0, 10.0), 1),
+        id=ulids.new(now),
+        gateway_id=gw.gateway_id,
+        seq=seq,
+        badge=gw.badge,
+        beacon=beacon_for(checkpoint, now),
+        first_seen=datetime.fromtimestamp(now - dwell, UTC),
+        last_seen=datetime.fromtimestamp(now, UTC),
+        count=count,
+        rssi_max=rssi_max,
+        rssi_mean=round(rssi_max - rng.uniform(2.0, 10.0), 1),
     )
     signed = sign(to_wire(event), gw.key)
     return wire_bytes(signed)
 
 
 class _Client:
-    def __init__(self, gw: VirtualGateway, host: str, port: int, password: str | None, stats: LoadStats,
-                 lock: threading.Lock) -> None:
+    def __init__(
+        self, gw: VirtualGateway, host: str, port: int, password: str | None, stats: LoadStats, lock: threading.Lock
+    ) -> None:
         self.gw = gw
         self.stats = stats
         self.lock = lock
@@ -225,15 +239,17 @@ def run_load(
     lock = threading.Lock()
     rng = random.Random(seed)
     ulids = UlidGenerator()
-    checkpoints = sorted((c for c in registry.checkpoints.values() if c.beacon.format != "altbeacon"),
-                         key=lambda c: c.id)
+    checkpoints = sorted(
+        (c for c in registry.checkpoints.values() if c.beacon.format != "altbeacon"), key=lambda c: c.id
+    )
     clients = [_Client(g, host, port, password, stats, lock) for g in vgs]
     try:
         deadline = time.monotonic() + connect_timeout_s
         for c in clients:
             if not c.connected.wait(max(0.0, deadline - time.monotonic())):
-                raise ConnectionError(f"{c.gw.gateway_id}: not connected to {host}:{port} "
-                                      f"after {connect_timeout_s:.0f} s")
+                raise ConnectionError(
+                    f"{c.gw.gateway_id}: not connected to {host}:{port} after {connect_timeout_s:.0f} s"
+                )
         period = 1.0 / rate
         start = time.monotonic()
         i = 0

@@ -15,7 +15,23 @@ from ronde.opdb.models.registry import (
 from ronde.opdb.models.service import CalendarRow, ClosedDateRow, PartnerEstateRow, PartnerRow
 
 __all__ = [
-    "AccessLogRow", "BadgeRow", "Base", "BeaconRow", "BuildingRow", "CalendarRow", "CheckpointRow", "ClosedDateRow",
-    "EstateRow", "GatewayRow", "LandlordRow", "PartnerEstateRow", "PartnerRow", "PathRow", "RegistryStateRow",
-    "RevisionRow", "SessionRow", "TokenRow", "UtcDateTime",
+    "AccessLogRow",
+    "BadgeRow",
+    "Base",
+    "BeaconRow",
+    "BuildingRow",
+    "CalendarRow",
+    "CheckpointRow",
+    "ClosedDateRow",
+    "EstateRow",
+    "GatewayRow",
+    "LandlordRow",
+    "PartnerEstateRow",
+    "PartnerRow",
+    "PathRow",
+    "RegistryStateRow",
+    "RevisionRow",
+    "SessionRow",
+    "TokenRow",
+    "UtcDateTime",
 ]

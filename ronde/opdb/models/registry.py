@@ -70,9 +70,7 @@ class BeaconRow(Base):
     Eddystone-EID beacons have none and carry their sealed identity key instead."""
 
     __tablename__ = "beacons"
-    __table_args__ = (
-        CheckConstraint("(format = 'eddystone_eid') = (eid_key_sealed IS NOT NULL)", name="eid_key"),
-    )
+    __table_args__ = (CheckConstraint("(format = 'eddystone_eid') = (eid_key_sealed IS NOT NULL)", name="eid_key"),)
     checkpoint_id: Mapped[str] = mapped_column(ForeignKey("checkpoints.id", ondelete="CASCADE"), primary_key=True)
     format: Mapped[str] = mapped_column(String(20))
     beacon_key: Mapped[str | None] = mapped_column(String(120), unique=True)

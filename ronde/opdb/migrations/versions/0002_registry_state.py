@@ -30,7 +30,9 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("parent_id", sa.Integer(), nullable=True))
         batch_op.create_foreign_key(
             batch_op.f("fk_registry_revisions_parent_id_registry_revisions"),
-            "registry_revisions", ["parent_id"], ["id"],
+            "registry_revisions",
+            ["parent_id"],
+            ["id"],
         )
     state = op.create_table(
         "registry_state",
@@ -50,8 +52,10 @@ def upgrade() -> None:
     ids = [row[0] for row in conn.execute(sa.select(revisions.c.id).order_by(revisions.c.id))]
     for parent, child in itertools.pairwise(ids):
         conn.execute(sa.update(revisions).where(revisions.c.id == child).values(parent_id=parent))
-    op.bulk_insert(state, [{"id": 1, "revision_id": ids[-1] if ids else None, "version": len(ids),
-                            "updated_at": datetime.now(UTC)}])
+    op.bulk_insert(
+        state,
+        [{"id": 1, "revision_id": ids[-1] if ids else None, "version": len(ids), "updated_at": datetime.now(UTC)}],
+    )
 
 
 def downgrade() -> None:
