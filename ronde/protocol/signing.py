@@ -16,16 +16,31 @@ the prime-order subgroup has no private key anyone could hold, so it is never a 
 from __future__ import annotations
 
 import base64
+import importlib
+from types import ModuleType
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
-from nacl.bindings import crypto_core_ed25519_is_valid_point, crypto_sign_open
-from nacl.exceptions import CryptoError
 
 from ronde.protocol.canonical import canonical
 
 SIG_FIELD = "sig"
+_NACL: tuple[ModuleType, type[Exception]] | None = None
+
+
+def _libsodium() -> tuple[ModuleType, type[Exception]]:
+    """PyNaCl's bindings and its refusal error, imported on first use: only the server roles verify
+    or vet keys (``ronde[server]`` brings PyNaCl); a scanner signs with ``cryptography`` and so does
+    not install it (its install stays within the Raspberry Pi size target)."""
+    global _NACL  # noqa: PLW0603 - one import per process, kept for the per-message hot path
+    if _NACL is None:
+        bindings = importlib.import_module("nacl.bindings")
+        exceptions = importlib.import_module("nacl.exceptions")
+        _NACL = (bindings, exceptions.CryptoError)
+    return _NACL
+
+
 _PUBLIC_KEY_BYTES = 32  # Ed25519
 _SIGNATURE_BYTES = 64
 
@@ -84,7 +99,7 @@ def check_public_key(raw: bytes) -> bytes:
     refuses at verification anyway: refusing them at enrolment says so when it can be fixed."""
     if len(raw) != _PUBLIC_KEY_BYTES:
         raise WeakPublicKey(f"not a 32-byte Ed25519 public key ({len(raw)} bytes)")
-    if not crypto_core_ed25519_is_valid_point(raw):
+    if not _libsodium()[0].crypto_core_ed25519_is_valid_point(raw):
         raise WeakPublicKey(
             "not a usable Ed25519 public key (small-order, non-canonical or outside the prime-order subgroup): "
             "signatures under it could be forged"
@@ -109,9 +124,10 @@ def verify_strict(signature: bytes, data: bytes, raw_key: bytes) -> bool:
         return False
     if len(signature) != _SIGNATURE_BYTES or len(raw_key) != _PUBLIC_KEY_BYTES:
         return False
+    bindings, refused = _libsodium()
     try:
-        crypto_sign_open(signature + data, raw_key)
-    except (CryptoError, ValueError, TypeError):
+        bindings.crypto_sign_open(signature + data, raw_key)
+    except (refused, ValueError, TypeError):
         return False
     return True
 

@@ -9,7 +9,7 @@ from types import ModuleType
 
 REPO = Path(__file__).parents[2]
 # third-party modules the server, demo and dashboards extras bring (and a scanner must never need)
-SERVER_MODULES = ("fastapi", "starlette", "uvicorn", "influxdb_client", "fpdf", "PIL", "fontTools", "httpx")
+SERVER_MODULES = ("fastapi", "starlette", "uvicorn", "influxdb_client", "fpdf", "PIL", "fontTools", "httpx", "nacl")
 DEMO_MODULES = ("amqtt",)
 DASHBOARDS_MODULES = ("grafana_client", "niquests", "urllib3_future")
 NOT_ON_A_SCANNER = SERVER_MODULES + DEMO_MODULES + DASHBOARDS_MODULES

@@ -58,7 +58,13 @@ def test_a_dependency_change_without_a_lock_refresh_is_caught(tmp_path: Path) ->
 
 def test_core_is_the_protocol_only() -> None:
     core = {normalise(d.split(">")[0].split("=")[0].split("<")[0]) for d in PYPROJECT["project"]["dependencies"]}
-    assert core == {"pydantic", "pyyaml", "tzdata", "cryptography", "pynacl", "rfc8785"}
+    assert core == {"pydantic", "pyyaml", "tzdata", "cryptography", "rfc8785"}
+
+
+def test_only_the_server_roles_get_libsodium() -> None:
+    """A scanner signs with cryptography; verifying and vetting keys (PyNaCl) is the server's."""
+    assert "pynacl" not in set(locked("gateway"))
+    assert "pynacl" in set(locked("server"))
 
 
 def test_a_scanner_gets_nothing_of_the_server() -> None:
