@@ -14,7 +14,7 @@ from ronde.api.auth import Principal, Role, hash_token
 from ronde.api.coverage_data import idleness_now, rollup_mismatches, scoped_coverage
 from ronde.api.deps import MAX_DAY, MIN_DAY, SESSION_COOKIE, Ctx, caller
 from ronde.api.scope import Forbidden, NotFound, Scope
-from ronde.api.web.html import Html, el, join
+from ronde.api.web.html import Html, el, join, table
 from ronde.api.web.i18n import PageLang, check_label, day_label, duration, kind_label, number, percent, t
 from ronde.api.web.layout import page
 from ronde.api.web.plan import IdleMark, plan_svg
@@ -275,28 +275,13 @@ def overview(p: PageDep) -> Response:
                 )
             )
         running = ctx.calendar.service_day(ctx.now()) == day
-        table = el(
-            "table",
-            el(
-                "thead",
-                el(
-                    "tr",
-                    el("th", t(lang, "landlord")),
-                    el("th", t(lang, "dwellings")),
-                    el("th", t(lang, "checkpoints")),
-                    el("th", f"{t(lang, 'today' if running else 'last_day')} – {day_label(day, lang)}"),
-                    el(
-                        "th",
-                        f"{t(lang, 'period')} {t(lang, 'from')} {first.isoformat()} {t(lang, 'to')} {day.isoformat()}",
-                    ),
-                ),
-            ),
-            el("tbody", join(rows)),
-            id="overview",
-        )
+        period = f"{t(lang, 'period')} {t(lang, 'from')} {first.isoformat()} {t(lang, 'to')} {day.isoformat()}"
+        headers = [t(lang, "landlord"), t(lang, "dwellings"), t(lang, "checkpoints")]
+        headers += [f"{t(lang, 'today' if running else 'last_day')} – {day_label(day, lang)}", period]
+        overview = table(headers, rows, id="overview")
         intro = el("p", t(lang, "tagline"), ". ", t(lang, "service_hours"), ".", class_="tagline")
         banner = _rollup_banner(ctx, scope, first, day, lang)
-        return t(lang, "overview"), join([banner, intro, el("h3", t(lang, "covered_share")), table])
+        return t(lang, "overview"), join([banner, intro, el("h3", t(lang, "covered_share")), overview])
 
     return p.respond(build)
 
@@ -366,38 +351,15 @@ def landlord_page(landlord_id: str, p: PageDep) -> Response:
                     el("a", t(lang, "audit"), href=f"/ui/audit?landlord={x.id}&lang={lang}"),
                 ),
                 el("h3", f"{t(lang, 'today' if running else 'last_day')} – {day_label(day, lang)}"),
-                el(
-                    "table",
-                    el(
-                        "thead",
-                        el(
-                            "tr",
-                            el("th", t(lang, "checkpoint")),
-                            el("th", t(lang, "kind")),
-                            el("th", t(lang, "visits")),
-                            el("th", t(lang, "first")),
-                            el("th", t(lang, "last")),
-                            el("th", t(lang, "covered")),
-                        ),
-                    ),
-                    el("tbody", join(rows)),
+                table(
+                    [t(lang, k) for k in ("checkpoint", "kind", "visits", "first", "last", "covered")],
+                    rows,
                     id="last-day",
                 ),
                 el("h3", t(lang, "per_day")),
-                el(
-                    "table",
-                    el(
-                        "thead",
-                        el(
-                            "tr",
-                            el("th", t(lang, "day")),
-                            el("th", t(lang, "covered_share")),
-                            el("th", t(lang, "covered")),
-                            el("th", t(lang, "not_visited")),
-                            el("th", t(lang, "no_data")),
-                        ),
-                    ),
-                    el("tbody", join(per_day)),
+                table(
+                    [t(lang, k) for k in ("day", "covered_share", "covered", "not_visited", "no_data")],
+                    per_day,
                     id="per-day",
                 ),
             ]
@@ -459,15 +421,7 @@ def plan_page(
                 form,
                 el("p", t(lang, "idle_legend"), class_="tagline"),
                 plan_svg(checkpoints, idle, lang, estate_names={e.id: e.name for e in scope.estates()}),
-                el(
-                    "table",
-                    el(
-                        "thead",
-                        el("tr", el("th", t(lang, "checkpoint")), el("th", t(lang, "kind")), el("th", t(lang, "idle"))),
-                    ),
-                    el("tbody", join(rows)),
-                    id="plan-table",
-                ),
+                table([t(lang, k) for k in ("checkpoint", "kind", "idle")], rows, id="plan-table"),
             ]
         )
         return t(lang, "plan"), body
@@ -593,7 +547,7 @@ def checkpoint_page(
                 el("h3", t(lang, "timeline")),
                 el("p", t(lang, "timeline_intro")),
                 svg,
-                el("table", el("thead", el("tr", join(head))), el("tbody", join(rows)), id="visits"),
+                table(head, rows, id="visits"),
             ]
         )
         return c.name, body

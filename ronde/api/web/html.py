@@ -66,6 +66,13 @@ def el(tag: str, *children: object, **attrs: object) -> Html:
     return Html(f"<{tag}{_attrs(attrs)}>{_children(children)}</{tag}>")
 
 
+def table(headers: Iterable[object], rows: Iterable[object], **attrs: object) -> Html:
+    """A data table: one header row (plain text or ``th`` elements) over the given body rows; every
+    page table has its headers, so none is left to guess."""
+    head = el("tr", join(h if isinstance(h, Html) and h.startswith("<th") else el("th", h) for h in headers))
+    return el("table", el("thead", head), el("tbody", join(rows)), **attrs)
+
+
 def join(items: Iterable[object]) -> Html:
     return Html(_children(items))
 
