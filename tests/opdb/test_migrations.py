@@ -77,3 +77,32 @@ def test_a_password_never_appears_in_the_message() -> None:
         require_current(engine)
     assert "s3cret" not in str(err.value)
     assert "***" in str(err.value)
+
+
+def test_a_database_of_0002_with_data_gains_the_field_tables(bare_engine: Engine) -> None:
+    """0003 (issue 14) adds tables and one nullable token column: existing tokens keep their scope."""
+    upgrade(bare_engine, "0002")
+    tokens = sa.table(
+        "api_tokens",
+        sa.column("sha256"),
+        sa.column("name"),
+        sa.column("role"),
+        sa.column("landlord_id"),
+        sa.column("created_at", sa.DateTime(timezone=True)),
+    )
+    t0 = datetime(2026, 11, 1, tzinfo=UTC)
+    with bare_engine.begin() as conn:
+        conn.execute(
+            tokens.insert(),
+            [{"sha256": "c" * 64, "name": "audit-ph", "role": "landlord", "landlord_id": "ph", "created_at": t0}],
+        )
+    assert upgrade(bare_engine) == head()
+    with bare_engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT name, landlord_id, partner_id FROM api_tokens")).one() == (
+            "audit-ph",
+            "ph",
+            None,
+        )
+        for table in ("field_records", "field_requests", "terrain_devices", "terrain_enrolments", "field_photos"):
+            assert conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one() == 0
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []

@@ -2,6 +2,15 @@
 
 from ronde.opdb.models.access import AccessLogRow, BadgeRow, GatewayRow, SessionRow, TokenRow
 from ronde.opdb.models.base import Base, UtcDateTime
+from ronde.opdb.models.field import (
+    DeviceRow,
+    EnrolmentRow,
+    FieldContactRow,
+    FieldEventRow,
+    FieldPhotoRow,
+    FieldRecordRow,
+    FieldRequestRow,
+)
 from ronde.opdb.models.registry import (
     BeaconRow,
     BuildingRow,
@@ -23,7 +32,14 @@ __all__ = [
     "CalendarRow",
     "CheckpointRow",
     "ClosedDateRow",
+    "DeviceRow",
+    "EnrolmentRow",
     "EstateRow",
+    "FieldContactRow",
+    "FieldEventRow",
+    "FieldPhotoRow",
+    "FieldRecordRow",
+    "FieldRequestRow",
     "GatewayRow",
     "LandlordRow",
     "PartnerEstateRow",

@@ -40,6 +40,7 @@ class TokenRow(Base):
     name: Mapped[str] = mapped_column(String(80))
     role: Mapped[str] = mapped_column(String(20))
     landlord_id: Mapped[str | None] = mapped_column(String(ID_LEN))  # scope of a landlord token
+    partner_id: Mapped[int | None] = mapped_column(Integer)  # scope of a partner token (migration 0003)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
