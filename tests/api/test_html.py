@@ -27,7 +27,7 @@ def test_french_formats() -> None:
 
     assert day_label(date(2026, 3, 29), "fr") == "dimanche 29 mars 2026"
     assert day_label(date(2026, 3, 29), "en") == "Sunday 29 March 2026"
-    assert percent(0.4953, "fr") == "49,5 %"
+    assert percent(0.4953, "fr") == "49,5\u202f%"
     assert percent(0.4953, "en") == "49.5%"
     assert percent(None, "fr") == "–"
     assert duration(3 * 3600 + 5 * 60, "fr") == "3 h 05"

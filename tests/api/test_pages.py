@@ -88,7 +88,7 @@ def test_overview_lists_each_landlord_with_shares(client: TestClient) -> None:
     assert len(re.findall(r'<tr data-landlord="', html)) == 6
     ph = re.search(r'<tr data-landlord="paris-habitat">.*?</tr>', html)
     assert ph is not None
-    assert "2,8 %" in ph.group(0)  # tonight so far: 1 of its 36 checkpoints
+    assert "2,8\u202f%" in ph.group(0)  # tonight so far: 1 of its 36 checkpoints
     assert "Soirée en cours" in html
 
 

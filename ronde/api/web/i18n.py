@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Literal
 
+from ronde.protocol import formats
 from ronde.protocol.estate import KIND_LABELS_EN, KIND_LABELS_FR, CheckpointKind
 
 PageLang = Literal["fr", "en"]
@@ -189,22 +190,6 @@ TEXT: Mapping[str, Mapping[str, str]] = {
     },
 }
 
-_MONTHS_FR = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
-_DAYS_FR = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
-
 
 def t(lang: PageLang, key: str) -> str:
     return TEXT[lang][key]
@@ -229,29 +214,17 @@ def kind_label(kind: str, lang: PageLang) -> str:
 
 
 def day_label(day: date, lang: PageLang) -> str:
-    if lang == "fr":
-        return f"{_DAYS_FR[day.weekday()]} {day.day} {_MONTHS_FR[day.month - 1]} {day.year}"
-    return day.strftime("%A %d %B %Y")
+    return formats.date_long(day, lang)
 
 
 def percent(value: float | None, lang: PageLang) -> str:
-    if value is None:
-        return "–"
-    text = f"{value * 100:.1f}"
-    return (text.replace(".", ",") + " %") if lang == "fr" else text + "%"
+    return formats.percent(value, lang)
 
 
 def number(n: int, lang: PageLang) -> str:
     """Digits grouped by thousands: a narrow no-break space in French, a comma in English."""
-    text = f"{n:,}"
-    return text.replace(",", "\u202f") if lang == "fr" else text
+    return formats.number(n, lang)
 
 
 def duration(seconds: float | None, lang: PageLang) -> str:
-    if seconds is None:
-        return "–"
-    minutes = round(seconds / 60)
-    h, m = divmod(minutes, 60)
-    if h:
-        return f"{h} h {m:02d}" if lang == "fr" else f"{h}h{m:02d}"
-    return f"{m} min"
+    return formats.duration(seconds, lang)
