@@ -76,6 +76,7 @@ def _missing_third_party(exc: ModuleNotFoundError) -> str | None:
 
 def _estate_check(args: argparse.Namespace) -> int:
     from ronde.protocol.estate import EstateFileError, default_estate_path, load_estate
+    from ronde.protocol.labels import duplicate_names
     from ronde.protocol.safe_yaml import YamlLimitError
 
     path = args.file or str(default_estate_path())
@@ -95,6 +96,8 @@ def _estate_check(args: argparse.Namespace) -> int:
         f"({registry.total_dwellings} dwellings), {len(registry.estates)} estates, "
         f"{len(registry.buildings)} buildings, {len(registry.checkpoints)} checkpoints"
     )
+    for name, ids in duplicate_names(registry).items():  # a warning: pages qualify them (ronde.protocol.labels)
+        print(f"{path}: warning: {len(ids)} checkpoints are named {name!r}: {', '.join(ids)}", file=sys.stderr)
     return 0
 
 
