@@ -48,6 +48,7 @@ AREAS: tuple[Area, ...] = (
         "server",
         "import/export the registry's YAML files into/from the operational database",
     ),
+    Area("config", "ronde.settings.cli", "server", "the settings every server role reads: ronde config check"),
     Area("demo", "ronde.demo.cli", "demo", "one simulated evening end to end, embedded (no server needed)"),
 )
 _BY_COMMAND = {a.command: a for a in AREAS}

@@ -22,6 +22,7 @@ STAGES: tuple[tuple[str, ...], ...] = (
     ("store",),  # the port and records ingest writes to, and the engines behind it
     ("opdb",),  # the operational database: what *is*, read by ingest workers and the API, so below both
     ("coverage",),  # coverage maths over stored records, and reading them from a Store
+    ("settings",),  # the one settings model of every server role (store's retention, coverage's defaults)
     ("ingest", "audit", "dashboards"),  # the writer (rollups use coverage), landlords' proof, Grafana
     ("api",),  # HTTP: registry, coverage, supervision, audits, pages
     ("demo",),  # everything at once, embedded
