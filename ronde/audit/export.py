@@ -25,7 +25,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ronde.audit.labels import TEXT, Lang, day_text, kind_label, number, percent, service_hours
-from ronde.audit.manifest import Manifest, figure_differences, parse_manifest, signed_manifest
+from ronde.audit.manifest import BILAN_FORMAT, Manifest, figure_differences, parse_manifest, signed_manifest
 from ronde.audit.report import AuditReport, ReportError
 from ronde.protocol.csv_cells import restore_cell, safe_writer
 from ronde.protocol.estate import KIND_LABELS_EN, KIND_LABELS_FR
@@ -212,6 +212,10 @@ def read_report(path: str | Path) -> tuple[Manifest, tuple[str, ...]]:
     """
     p = Path(path)
     raw = _read(p)
+    bilan = _bilan_sidecar(p)
+    if bilan is not None:  # a bilan's CSV or JSON: its manifest lies beside it, like a PDF's
+        manifest = parse_manifest(bilan)
+        return manifest, _document_problems(manifest, p, raw)
     if raw.lstrip().startswith(b"{"):
         manifest = parse_manifest(_json(raw, p))
         if manifest.file is not None and Path(manifest.file).name == manifest.file:
@@ -231,12 +235,27 @@ def read_report(path: str | Path) -> tuple[Manifest, tuple[str, ...]]:
     return manifest, _document_problems(manifest, p, raw)
 
 
+def _bilan_sidecar(p: Path) -> dict[str, Any] | None:
+    """The manifest beside ``p`` when it is a bilan's (a report's CSV carries its own inside)."""
+    sidecar = p.with_name(p.name + SIDECAR_SUFFIX)
+    if not sidecar.is_file():
+        return None
+    data = _json(_read(sidecar), sidecar)
+    return data if isinstance(data, dict) and data.get("format") == BILAN_FORMAT else None
+
+
 def read_manifest(path: str | Path) -> tuple[Manifest, tuple[str, ...]]:
     """Former name of :func:`read_report`."""
     return read_report(path)
 
 
 def _document_problems(m: Manifest, p: Path, raw: bytes) -> tuple[str, ...]:  # noqa: PLR0911 - one early verdict per kind of mismatch
+    if m.kind == BILAN_FORMAT:  # every bilan file is bound by its SHA-256, whatever its format
+        if m.file_sha256 is None:
+            return (f"the bilan manifest for {p.name} holds no file digest",)
+        if hashlib.sha256(raw).hexdigest() != m.file_sha256:
+            return (f"{p.name} is not the file the manifest was signed for (SHA-256 differs)",)
+        return ()
     if raw.startswith(b"%PDF"):
         if m.document != "pdf" or m.file_sha256 is None:
             return (f"{p.name} is a PDF but the manifest was issued with a {m.document} document",)

@@ -28,6 +28,7 @@ from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.chain import CHAIN_VERSION
 
 MANIFEST_FORMAT = "ronde-audit-report"
+BILAN_FORMAT = "ronde-bilan"  # a bilan mensuel: the month's report plus figures.bilan, one manifest per file
 MANIFEST_VERSION = 2
 DOCUMENT_FORMATS = ("csv", "pdf", "json")
 
@@ -246,6 +247,7 @@ class Manifest:
     data: Mapping[str, Any]  # the manifest as read: what the signature covers
     file_sha256: str | None = None
     file: str | None = None
+    kind: str = MANIFEST_FORMAT  # MANIFEST_FORMAT or BILAN_FORMAT
 
 
 def parse_manifest(data: Any) -> Manifest:
@@ -255,8 +257,8 @@ def parse_manifest(data: Any) -> Manifest:
     link per service day, final digest) is the verifier's job, so those answer FAILED, not an
     unreadable-input error.
     """
-    if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT:
-        raise ReportError(f"not a Ronde audit manifest (format must be {MANIFEST_FORMAT!r})")
+    if not isinstance(data, dict) or data.get("format") not in (MANIFEST_FORMAT, BILAN_FORMAT):
+        raise ReportError(f"not a Ronde audit manifest (format must be {MANIFEST_FORMAT!r} or {BILAN_FORMAT!r})")
     if data.get("version") != MANIFEST_VERSION:
         raise ReportError(
             f"unsupported manifest version {data.get('version')!r} (this verifier reads version {MANIFEST_VERSION})"
@@ -316,6 +318,7 @@ def parse_manifest(data: Any) -> Manifest:
             data=data,
             file_sha256=None if sha is None else str(sha),
             file=str(data["file"]) if isinstance(data.get("file"), str) else None,
+            kind=str(data["format"]),
         )
     except ReportError:
         raise

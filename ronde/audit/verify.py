@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from ronde.audit.chain import AuditChain, ChainDifference, compare_chains, compute_chain
 from ronde.audit.keys import signature_problem
-from ronde.audit.manifest import Manifest, completeness_problems, expected_link_days
+from ronde.audit.manifest import BILAN_FORMAT, Manifest, completeness_problems, expected_link_days
 from ronde.protocol.chain import genesis_anchor
 from ronde.protocol.estate import Registry
 from ronde.protocol.estate_digest import registry_digest
@@ -58,7 +58,8 @@ class VerifyResult:
 
     def message(self) -> str:
         m = self.manifest
-        head = f"report {m.report_id} ({m.landlord}, {m.first}..{m.last}, registry {m.revision})"
+        what = "bilan" if m.kind == BILAN_FORMAT else "report"
+        head = f"{what} {m.report_id} ({m.landlord}, {m.first}..{m.last}, registry {m.revision})"
         lines: list[str] = []
         if self.signature_problem:
             lines.append(f"SIGNATURE: {self.signature_problem}")
