@@ -27,6 +27,7 @@ from ronde.api.routes import coverage as coverage_routes
 from ronde.api.routes import pages as page_routes
 from ronde.api.routes import registry as registry_routes
 from ronde.api.routes import supervision as supervision_routes
+from ronde.api.routes import supervision_page as supervision_page_routes
 from ronde.api.routes import terrain_pages as terrain_routes
 from ronde.api.sessions import SessionManager
 from ronde.api.settings import ApiSettings
@@ -116,7 +117,15 @@ def create_app(
     install_error_handlers(app)
     app.include_router(_meta_router())
     app.include_router(_docs_router(app))
-    for module in (registry_routes, coverage_routes, supervision_routes, audit_routes, page_routes, terrain_routes):
+    for module in (
+        registry_routes,
+        coverage_routes,
+        supervision_routes,
+        audit_routes,
+        page_routes,
+        supervision_page_routes,
+        terrain_routes,
+    ):
         app.include_router(module.router)
     app.mount("/static", AssetFiles(directory=STATIC_DIR), name="static")
     # last added runs first: headers are put on every answer, the guard's 401/413 included

@@ -8,7 +8,7 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 
 from ronde.api.deps import SESSION_COOKIE
-from ronde.api.routes.pages import SUPERVISION_ROWS
+from ronde.api.routes.supervision_page import SUPERVISION_ROWS
 from ronde.store.records import Rejection, RejectReason, WriteBatch
 from ronde.store.sqlite import SqliteStore
 from tests.api.support import NOW, PH_CP, auth
@@ -161,12 +161,12 @@ def test_supervision_after_50000_rejections_renders_the_newest_50_and_counts_by_
     ]
     store.write(WriteBatch(rejections=tuple(flood)))
     html = client.get("/ui/supervision", headers=auth("tok-super")).text
-    table = html.split('id="rejections"')[1].split("</table>")[0]
+    table = html.split('id="rejections"')[1].split("</table>")[0].split("<tbody>")[1]  # under its header row
     rows = re.findall(r"<tr>(.*?)</tr>", table)
     assert len(rows) == SUPERVISION_ROWS == 50
     assert [re.findall(r"<td>(.*?)</td>", r)[3] for r in rows] == [f"flood {i}" for i in range(49_999, 49_949, -1)]
     assert "Les 50 plus récents sur 50\u202f001." in html  # the fixture's own rejection is the 50,001st
-    counts = html.split('id="rejection-counts"')[1].split("</table>")[0]
+    counts = html.split('id="rejection-counts"')[1].split("</table>")[0].split("<tbody>")[1]
     assert re.findall(r"<td>(.*?)</td>", counts) == [
         "schema",
         "25\u202f000",

@@ -15,12 +15,10 @@ from ronde.api.coverage_data import idleness_now, rollup_mismatches, scoped_cove
 from ronde.api.deps import MAX_DAY, MIN_DAY, SESSION_COOKIE, Ctx, caller
 from ronde.api.scope import Forbidden, NotFound, Scope
 from ronde.api.web.html import Html, el, join, table
-from ronde.api.web.i18n import PageLang, check_label, day_label, duration, kind_label, number, percent, t
+from ronde.api.web.i18n import PageLang, check_label, day_label, duration, kind_label, percent, t
 from ronde.api.web.layout import page
 from ronde.api.web.plan import IdleMark, plan_svg
 from ronde.audit.keys import fingerprint, public_key_text
-from ronde.coverage.live import GapState
-from ronde.coverage.query import gap_states_now, maintenance_now, team_checkins_now
 from ronde.coverage.shares import Level
 
 # JSON even on HTML routes (FastAPI would label a model response with the route's text/html)
@@ -30,7 +28,6 @@ _INVALID = {
 }
 router = APIRouter(tags=["pages"], responses={422: _INVALID})
 LANG_COOKIE = "ronde_lang"
-SUPERVISION_ROWS = 50  # newest rejections and gaps listed on the supervision page
 _HTML = {"text/html": {"schema": {"type": "string"}}}
 HTML_OK: dict[int | str, dict[str, Any]] = {
     200: {"content": _HTML, "description": "an HTML page"},
@@ -615,100 +612,5 @@ def audit_page(p: PageDep, landlord: Annotated[str | None, Query(max_length=64)]
             id="audit-key",
         )
         return t(lang, "audit"), join([el("p", t(lang, "audit_intro")), form, links, key_box])
-
-    return p.respond(build)
-
-
-# ---- supervision -------------------------------------------------------------------------------
-
-
-@router.get(
-    "/ui/supervision",
-    response_class=HTMLResponse,
-    responses=HTML_OK,
-    summary="Live supervision page (supervisors and admins)",
-)
-def supervision_page(p: PageDep) -> Response:
-    ctx, lang = p.ctx, p.lang
-
-    def build(scope: Scope) -> tuple[str, Html]:
-        scope.require(Role.ADMIN, Role.SUPERVISOR)
-        limit = ctx.settings.stale_after_min * 60
-        stale = sorted((r for r in idleness_now(ctx, scope) if r.idle_s > limit), key=lambda r: -r.idle_s)
-        names = ctx.registry.badges()
-        teams = team_checkins_now(ctx.store, scope.registry, now=ctx.now())
-        flags = maintenance_now(ctx.store, scope.registry, now=ctx.now())
-        states = ctx.store.latest_gateway_states()
-        offline = [s for s in states.values() if not s.online]
-        since, until = ctx.now() - timedelta(hours=24), ctx.now() + timedelta(seconds=1)
-        # the newest rows only, taken by the store's query, and the counts by an aggregate: a flood
-        # of refused messages must not be read whole on every page view
-        rejections = ctx.store.rejections(since, until, limit=SUPERVISION_ROWS, newest_first=True)
-        rejection_counts = ctx.store.rejection_counts(since, until)
-        gaps = gap_states_now(
-            ctx.store,
-            ctx.store.gaps(since, until)[-SUPERVISION_ROWS:],
-            now=ctx.now(),
-            anomaly_after=ctx.settings.sequence_anomaly_after,
-        )
-
-        def gap_text(s: GapState) -> str:
-            if s.anomaly:
-                return t(lang, "gap_anomaly").format(n=number(s.size, lang))
-            if s.filled:
-                return t(lang, "gap_filled")
-            return t(lang, "gap_missing").format(n=number(s.still_missing, lang))
-
-        def table(rows: list[list[object]], id_: str) -> Html:
-            if not rows:
-                return el("p", t(lang, "nothing"), id=id_)
-            return el("table", el("tbody", join(el("tr", join(el("td", c) for c in r)) for r in rows)), id=id_)
-
-        return t(lang, "supervision"), join(
-            [
-                el("h3", t(lang, "stale")),
-                table(
-                    [[r.name, r.landlord, duration(r.idle_s, lang) + (" +" if r.at_least else "")] for r in stale],
-                    "stale",
-                ),
-                el("h3", t(lang, "teams")),
-                table(
-                    [
-                        [names[x.badge].team if x.badge in names else x.badge, x.checkpoint_name, _time(ctx, x.at)]
-                        for x in teams
-                    ],
-                    "teams",
-                ),
-                el("h3", t(lang, "maintenance")),
-                table([[m.name, m.reason.value, m.battery_mv or ""] for m in flags], "maintenance"),
-                el("h3", t(lang, "gateways")),
-                table([[s.gateway_id, s.at.isoformat()] for s in offline], "gateways"),
-                el("h3", t(lang, "rejections")),
-                el(
-                    "p",
-                    t(lang, "rejections_newest").format(
-                        n=len(rejections), total=number(sum(rejection_counts.values()), lang)
-                    ),
-                    id="rejections-shown",
-                )
-                if sum(rejection_counts.values()) > len(rejections)
-                else "",
-                table(
-                    [[r.at.isoformat(), r.reason.value, r.gateway_id or "", r.detail] for r in rejections], "rejections"
-                ),
-                el("h4", t(lang, "rejections_by_reason")) if rejection_counts else "",
-                table(
-                    [[reason.value, number(n, lang)] for reason, n in sorted(rejection_counts.items())],
-                    "rejection-counts",
-                )
-                if rejection_counts
-                else "",
-                el("h3", t(lang, "gaps")),
-                table(
-                    [[s.gap.gateway_id, f"{s.gap.first_missing}–{s.gap.last_missing}", gap_text(s)] for s in gaps],
-                    "gaps",
-                ),
-            ]
-        )
 
     return p.respond(build)
