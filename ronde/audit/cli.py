@@ -11,7 +11,6 @@ import argparse
 import importlib
 import os
 import sys
-from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, cast
@@ -111,8 +110,8 @@ def _args_store(args: argparse.Namespace) -> Store:
 def _registry_and_calendar(args: argparse.Namespace) -> tuple[Registry, ServiceCalendar]:
     """File mode (``--estate FILE``: the default calendar), else the operational database (``--database``, else
     RONDE_DATABASE_URL, else the SQLite default): the registry in force, whose revision and content digest come
-    from ``registry_revisions``, and the service calendar from ``service_calendars``. ``--closed`` days are
-    added to the calendar's closed dates."""
+    from ``registry_revisions``, and the service calendars from ``service_calendars`` (the report uses its
+    landlord's estates' own). ``--closed`` days are added to every calendar's closed dates."""
     closed = frozenset(args.closed or ())
     if args.estate:
         if args.database:
@@ -121,8 +120,7 @@ def _registry_and_calendar(args: argparse.Namespace) -> tuple[Registry, ServiceC
     from ronde.opdb.current import load_current
 
     current = load_current(args.database)
-    calendar = current.calendar
-    return current.registry, replace(calendar, closed=calendar.closed | closed)
+    return current.registry, current.calendar.with_closed(closed)  # every estate's calendar
 
 
 def _key_path(args: argparse.Namespace) -> Path | None:

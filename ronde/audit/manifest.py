@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from ronde.audit.chain import AuditChain, DayLink
 from ronde.audit.keys import sign_manifest
 from ronde.audit.report import AuditReport, ReportError, closed_days
-from ronde.protocol.calendar import ServiceCalendar
+from ronde.protocol.calendar import Calendars, ServiceCalendar
 from ronde.protocol.chain import CHAIN_VERSION
 
 MANIFEST_FORMAT = "ronde-audit-report"
@@ -170,13 +170,35 @@ def _rows(value: Any) -> list[Mapping[str, Any]]:
 
 
 def calendar_data(cal: ServiceCalendar) -> dict[str, Any]:
-    return {
+    """The calendar a report was computed with; ``estates`` (only when the landlord's estates do not share one
+    calendar) holds each estate's own, the top level being the default."""
+    data: dict[str, Any] = {
         "weekdays": sorted(cal.days),
         "start": cal.start.isoformat(),
         "end": cal.end.isoformat(),
         "timezone": cal.timezone,
         "closed": sorted(d.isoformat() for d in cal.closed),
     }
+    if isinstance(cal, Calendars) and cal.estates:
+        data["estates"] = {estate: calendar_data(own) for estate, own in cal.estates}
+    return data
+
+
+def _calendar_of(cal: Mapping[str, Any]) -> ServiceCalendar:
+    calendar = ServiceCalendar(
+        days=frozenset(int(d) for d in cal["weekdays"]),
+        start=time.fromisoformat(str(cal["start"])),
+        end=time.fromisoformat(str(cal["end"])),
+        timezone=str(cal["timezone"]),
+        closed=frozenset(date.fromisoformat(str(d)) for d in cal["closed"]),
+    )
+    calendar.tz  # noqa: B018 - an unknown time zone is a malformed manifest
+    estates = cal.get("estates")
+    if estates is None:
+        return calendar
+    if not isinstance(estates, Mapping):
+        raise ReportError("malformed manifest: calendar.estates must be an object")
+    return Calendars.of(calendar, {str(e): _calendar_of(own) for e, own in estates.items() if isinstance(own, Mapping)})
 
 
 def manifest_of(report: AuditReport, *, document: str = "json", lang: str = "fr") -> dict[str, Any]:
@@ -281,14 +303,7 @@ def parse_manifest(data: Any) -> Manifest:
             landlord, revision, str(chain["anchor"]), links, None if digest is None else str(digest)
         )
         cal = data["calendar"]
-        calendar = ServiceCalendar(
-            days=frozenset(int(d) for d in cal["weekdays"]),
-            start=time.fromisoformat(str(cal["start"])),
-            end=time.fromisoformat(str(cal["end"])),
-            timezone=str(cal["timezone"]),
-            closed=frozenset(date.fromisoformat(str(d)) for d in cal["closed"]),
-        )
-        calendar.tz  # noqa: B018 - an unknown time zone is a malformed manifest
+        calendar = _calendar_of(cal)
         doc = data["document"]
         if doc.get("format") not in DOCUMENT_FORMATS:
             raise ReportError(f"unknown document format {doc.get('format')!r}")  # noqa: TRY301 - passed through as is by 'except ReportError: raise'

@@ -85,6 +85,12 @@ def audit_query_days(calendar: ServiceCalendar, first: date, last: date, now: da
     return [first + timedelta(days=i) for i in range((days[-1] - first).days + 1)]
 
 
+def landlord_calendar(registry: Registry, calendar: ServiceCalendar, landlord: str) -> ServiceCalendar:
+    """The calendar of the landlord's estates (a plain one when they share it, as the manifest then states it):
+    another estate's own closed dates or hours do not change this landlord's report."""
+    return calendar.for_estates({c.estate for c in registry.checkpoints.values() if c.landlord == landlord})
+
+
 def build_report(
     store: Store,
     registry: Registry,
@@ -103,6 +109,7 @@ def build_report(
     if last < first:
         raise ReportError(f"period ends ({last}) before it starts ({first})")
     now = (now or datetime.now(UTC)).astimezone(UTC)
+    calendar = landlord_calendar(registry, calendar, landlord)
     days = closed_days(calendar, first, last, now)
     query_days = audit_query_days(calendar, first, last, now)
     visits = store.visits_of_days(query_days, landlord=landlord) if query_days else []
@@ -141,6 +148,7 @@ def report_from_visits(
     report_id: str | None = None,
 ) -> AuditReport:
     mine = [v for v in visits if v.landlord == landlord]
+    calendar = landlord_calendar(registry, calendar, landlord)
     rollups = rollups_for_days(registry, calendar, days, mine, landlord=landlord)
     evidence = evidence_from(calendar, rollups=rollups, visits=mine)
     if store is not None:  # beacon evidence around the period, other landlords' activity if needed

@@ -112,27 +112,42 @@ def day_rollups(
     """One row per checkpoint of the registry (of ``landlord`` if given) for ``day``.
 
     ``now`` cuts the window of the evening in progress (partial figures). Visits of checkpoints
-    unknown to this registry revision still get a row, from the tags stored with them.
+    unknown to this registry revision still get a row, from the tags stored with them. Each
+    checkpoint is judged by its estate's calendar (``calendar.for_estate``): an estate closed
+    that day, or not yet begun, has no row while another estate's evening has one.
     """
     if not calendar.is_service_day(day):
         return []
-    window = effective_window(calendar, day, now)
-    if window is None:
-        return []
-    w_start, w_end = window
-    parts = clipped_parts(visits, w_start, w_end)
+    windows: dict[str, tuple[datetime, datetime] | None] = {}
+    parts_of: dict[tuple[datetime, datetime], dict[str, list[tuple[datetime, datetime]]]] = {}
+
+    def figures(cid: str, estate: str) -> DayFigures | None:
+        if estate not in windows:
+            own = calendar.for_estate(estate)
+            windows[estate] = effective_window(own, day, now) if own.is_service_day(day) else None
+        window = windows[estate]
+        if window is None:
+            return None
+        if window not in parts_of:  # one clipping per distinct window (one for a site with one calendar)
+            parts_of[window] = clipped_parts(visits, *window)
+        return day_figures(parts_of[window].get(cid, ()), *window)
+
     rows: list[DailyRollup] = []
     for c in registry.checkpoints.values():
         if landlord is not None and c.landlord != landlord:
             continue
-        f = day_figures(parts.get(c.id, ()), w_start, w_end)
-        rows.append(_row(day, c.id, c.kind, c.building, c.estate, c.landlord, c.expected_visits, f, chain_digest))
+        f = figures(c.id, c.estate)
+        if f is not None:
+            rows.append(_row(day, c.id, c.kind, c.building, c.estate, c.landlord, c.expected_visits, f, chain_digest))
     strays = {v.checkpoint_id: v for v in visits if v.checkpoint_id not in registry.checkpoints}
     for cid, v in sorted(strays.items()):
         if landlord is not None and v.landlord != landlord:
             continue
-        f = day_figures(parts.get(cid, ()), w_start, w_end)
-        rows.append(_row(day, cid, v.kind, v.building, v.estate, v.landlord, _expected_for(v.kind), f, chain_digest))
+        f = figures(cid, v.estate)
+        if f is not None:
+            rows.append(
+                _row(day, cid, v.kind, v.building, v.estate, v.landlord, _expected_for(v.kind), f, chain_digest)
+            )
     return rows
 
 

@@ -56,8 +56,8 @@ def current_idleness(
 ) -> list[CheckpointIdleness]:
     """Current idleness of every checkpoint (of ``landlord``), from the visits since ``since``.
 
-    Counts service time only, so at 16:05 on Thursday a hall last visited at 22:00 on Wednesday
-    has been idle for 15 + 5 = 20 minutes.
+    Counts service time only (of the checkpoint's estate's calendar), so at 16:05 on Thursday a hall
+    last visited at 22:00 on Wednesday has been idle for 15 + 5 = 20 minutes.
     """
     now = utc(now)
     last: dict[str, datetime] = {}
@@ -68,7 +68,7 @@ def current_idleness(
         best = last.get(v.checkpoint_id)
         if best is not None and end <= best:
             continue
-        parts = calendar.clip(utc(v.first_seen), end)
+        parts = calendar.for_estate(v.estate).clip(utc(v.first_seen), end)
         if parts:  # a visit entirely outside service hours is not presence
             last[v.checkpoint_id] = parts[-1][2]
     out: list[CheckpointIdleness] = []
@@ -76,7 +76,7 @@ def current_idleness(
         if landlord is not None and c.landlord != landlord:
             continue
         seen = last.get(c.id)
-        idle = service_seconds(calendar, seen if seen is not None else since, now)
+        idle = service_seconds(calendar.for_estate(c.estate), seen if seen is not None else since, now)
         out.append(
             CheckpointIdleness(
                 c.id, c.name, str(c.kind), c.building, c.estate, c.landlord, c.lat, c.lon, seen, idle, seen is None

@@ -8,7 +8,7 @@ paths produce the same per-day figures, so the answer does not depend on which o
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
@@ -217,13 +217,23 @@ def period_coverage(
         evidence = evidence_from(calendar, rollups=rollups, visits=visits)
 
     order = sorted(windows)
+    estate_windows: dict[tuple[str, date], tuple[datetime, datetime]] = {}
+
+    def window_of(estate: str, day: date) -> tuple[datetime, datetime]:
+        """The estate's own window that day (a rollup exists only when it had one)."""
+        key = (estate, day)
+        if key not in estate_windows:
+            own = effective_window(calendar.for_estate(estate), day, now)
+            estate_windows[key] = own if own is not None else windows[day]
+        return estate_windows[key]
+
     refs: list[CheckpointDayRef] = []
     out: list[CheckpointPeriod] = []
     for cid in sorted(rows):
         per_day = rows[cid]
         out.append(
             _checkpoint_period(
-                registry, cid, per_day, order, windows, evidence, today, horizon_days, include_days, partial, refs
+                registry, cid, per_day, order, window_of, evidence, today, horizon_days, include_days, partial, refs
             )
         )
     return PeriodCoverage(
@@ -236,7 +246,7 @@ def _checkpoint_period(
     cid: str,
     per_day: dict[date, DailyRollup],
     order: list[date],
-    windows: dict[date, tuple[datetime, datetime]],
+    window_of: Callable[[str, date], tuple[datetime, datetime]],
     evidence: SensingEvidence,
     today: date,
     horizon_days: int,
@@ -256,7 +266,7 @@ def _checkpoint_period(
         r = per_day.get(day)
         if r is None:  # the checkpoint did not exist in the registry that day
             continue
-        w_start, w_end = windows[day]
+        w_start, w_end = window_of(r.estate, day)
         samples.append((w_start, w_end, r))
         state = evidence.state(r, today=today, horizon_days=horizon_days)
         counts[state] += 1

@@ -2,7 +2,8 @@
 
 A mediator team is not expected on the estate at night or on closed days, so a checkpoint does
 not grow "idle" then. Everything here works on the windows of :class:`ServiceCalendar`, which
-keep their local wall-clock hours across daylight-saving changes.
+keep their local wall-clock hours across daylight-saving changes. An estate's service time is
+counted on its own calendar: pass ``calendars.for_estate(estate)`` (``ronde.protocol.calendar.Calendars``).
 """
 
 from __future__ import annotations
@@ -49,7 +50,9 @@ def clip_to_window(
 
 
 def service_seconds(calendar: ServiceCalendar, start: datetime, end: datetime) -> float:
-    """Seconds of [start, end) that fall inside service windows (nights and closed days excluded)."""
+    """Seconds of [start, end) that fall inside service windows (nights and closed days excluded).
+
+    Give one estate's calendar (``for_estate``): a ``Calendars`` counts the span of all estates' windows."""
     start, end = utc(start), utc(end)
     if end <= start:
         return 0.0

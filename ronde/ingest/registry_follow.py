@@ -3,10 +3,11 @@
 ``DbReference`` reads the reference data in one read transaction (one consistent picture): the registry
 ``version`` row, the registry with its EID identity keys opened (``load_registry`` with the sealing key, what
 ``RegistryRepository.registry_with_keys`` does), the gateways in force (revoked ones left out, with their badges)
-and the default service calendar. ``RegistryFollower`` reads the version row every ``registry_poll_s`` (one
-indexed row: see ``bench/bench_registry_follow.py`` for its cost per batch) and, when it moved, reads the whole
-reference again and hands it to the worker, which swaps its validation context in one attribute assignment
-(``IngestWorker.apply_reference``). ``poll_now()`` (SIGHUP in ``ronde ingest run``) polls at once.
+and the service calendars (``Calendars``: the default and each estate's own). ``RegistryFollower`` reads the
+version row every ``registry_poll_s`` (one indexed row: see ``bench/bench_registry_follow.py`` for its cost per
+batch) and, when it moved, reads the whole reference again and hands it to the worker, which swaps its validation
+context in one attribute assignment (``IngestWorker.apply_reference``). ``poll_now()`` (SIGHUP in
+``ronde ingest run``) polls at once.
 
 A database outage does not stop ingest: the reference in force stays, the outage is logged once (and its end
 once), and the version is read again after full-jitter backoff delays (``ronde.protocol.backoff``) from
@@ -51,7 +52,7 @@ class Reference:
     version: int
     registry: Registry
     gateways: GatewayRegistry
-    calendar: ServiceCalendar
+    calendar: ServiceCalendar  # a ``Calendars``: ``calendar.for_estate(id)`` is an estate's own
 
     def describe(self) -> str:
         keyed = sum(1 for e in self.gateways.entries.values() if e.public_key is not None)
@@ -104,7 +105,7 @@ class DbReference:
                     f"{len(eid_enrolled)} EID beacon(s) are enrolled and their identity keys are sealed: set "
                     f"{KEY_VARIABLE} (or {KEY_VARIABLE}_FILE) for this worker, as for the API"
                 )
-            return Reference(version, registry, access_repo.gateway_registry(s), service_repo.get_calendar(s))
+            return Reference(version, registry, access_repo.gateway_registry(s), service_repo.get_calendars(s))
 
 
 class RegistryFollower:

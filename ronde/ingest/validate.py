@@ -7,7 +7,8 @@ of the payload (never its content: it may carry a badge). Checks, cheapest and m
 size → topic in the v1 tree → gateway enrolled → UTF-8 JSON object → v1 schema (strict types)
 → payload gateway = topic gateway → signature, for every kind (or none, if *that gateway* is
 enrolled with ``allow_unsigned``) → badge enrolled for the gateway → clock sanity → visit length
-(visits) → service hours (visits) → beacon known / EID resolved in its window.
+(visits) → service hours of any estate (visits) → beacon known / EID resolved in its window →
+service hours of the checkpoint's estate (visits: ``calendar.for_estate``, its own calendar if it has one).
 
 The visit length bound (``max_visit``) follows the gateway's own: its detector closes a visit at
 ``max_visit_s`` (1 h), so a longer one was not made by a working gateway and would inflate
@@ -293,10 +294,14 @@ def _visit(
         raise _Reject(
             RejectReason.VISIT_TOO_LONG, f"longer than the {context.max_visit.total_seconds():.0f} s a visit may last"
         )
-    service_day = context.calendar.service_day(event.first_seen)
-    if service_day is None:
+    if context.calendar.service_day(event.first_seen) is None:  # in service for no estate: cheapest refusal
         raise _Reject(RejectReason.OUT_OF_SERVICE, "first seen outside service hours: not collected")
     checkpoint, check, eid = _resolve_beacon(event.beacon, event.first_seen, context)
+    service_day = context.calendar.for_estate(checkpoint.estate).service_day(event.first_seen)
+    if service_day is None:
+        raise _Reject(
+            RejectReason.OUT_OF_SERVICE, f"first seen outside the service hours of estate {checkpoint.estate}"
+        )
     visit = enrich_visit(
         event,
         checkpoint,

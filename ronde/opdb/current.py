@@ -15,8 +15,8 @@ from sqlalchemy import Engine, select
 from ronde.opdb.engine import read_only, session_factory, shown
 from ronde.opdb.models import RegistryStateRow, RevisionRow
 from ronde.opdb.registry_repo import load_registry
-from ronde.opdb.service_repo import get_calendar
-from ronde.protocol.calendar import ServiceCalendar
+from ronde.opdb.service_repo import get_calendars
+from ronde.protocol.calendar import Calendars
 from ronde.protocol.estate import Registry
 from ronde.protocol.estate_digest import registry_digest
 
@@ -33,11 +33,11 @@ class CurrentRegistry:
     registry: Registry  # without EID identity keys
     revision: str  # the label of the revision in force
     digest: str  # its content digest, as stored in registry_revisions
-    calendar: ServiceCalendar  # the default calendar (held to ``check_calendar``)
+    calendar: Calendars  # the default calendar and each estate's own (held to ``check_calendar``)
 
 
 def read_current(engine: Engine) -> CurrentRegistry:
-    """The registry in force, its revision and digest, and the default service calendar. Raises NoRegistry on an
+    """The registry in force, its revision and digest, and the service calendars. Raises NoRegistry on an
     empty database, or when the rows' content is not the stored digest of their revision (rows edited outside
     Ronde: a report must not bind a digest its figures were not computed from); CalendarError for a calendar
     row that breaks the calendar rule."""
@@ -50,7 +50,7 @@ def read_current(engine: Engine) -> CurrentRegistry:
                 f"the operational database {shown(engine.url)} holds no registry yet: run "
                 "`ronde registry import --estate FILE` (docs/opdb.md)"
             )
-        calendar = get_calendar(s)
+        calendar = get_calendars(s)
         revision, digest = row.label, row.digest
     content = registry_digest(registry)
     if content != digest:
