@@ -36,6 +36,7 @@ from ronde.opdb.models import (
     PathRow,
     RegistryStateRow,
     RevisionRow,
+    WalkwayRow,
 )
 from ronde.opdb.sealing import SecretBox
 from ronde.protocol.estate import (
@@ -47,7 +48,9 @@ from ronde.protocol.estate import (
     EstateDocument,
     EstateError,
     Landlord,
+    LatLon,
     Registry,
+    Walkway,
     registry_from_document,
 )
 from ronde.protocol.estate_digest import registry_digest
@@ -186,14 +189,27 @@ def load_registry(session: Session, box: SecretBox | None) -> tuple[Registry | N
         },
         estates={x.id: Estate(x.id, x.name, x.city) for x in session.scalars(select(EstateRow).order_by(EstateRow.id))},
         buildings={
-            x.id: Building(x.id, x.name, x.estate_id, x.landlord_id, x.dwellings)
+            x.id: Building(x.id, x.name, x.estate_id, x.landlord_id, x.dwellings, _points_of(x.footprint_json))
             for x in session.scalars(select(BuildingRow).order_by(BuildingRow.id))
         },
         checkpoints=checkpoints,
         paths=tuple((p.a_id, p.b_id) for p in session.scalars(select(PathRow).order_by(PathRow.a_id, PathRow.b_id))),
         by_beacon_key={c.beacon.key: c.id for c in checkpoints.values() if c.beacon.key is not None},
+        walkways={
+            w.id: Walkway(w.id, w.estate_id, w.name, _points_of(w.points_json))
+            for w in session.scalars(select(WalkwayRow).order_by(WalkwayRow.id))
+        },
     )
     return registry, frozenset(enrolled)
+
+
+def _points_of(text: str | None) -> tuple[LatLon, ...]:
+    """Plan geometry as stored (JSON [[lat, lon], ...], written by :func:`_points_json`)."""
+    return () if not text else tuple((float(lat), float(lon)) for lat, lon in json.loads(text))
+
+
+def _points_json(points: tuple[LatLon, ...]) -> str | None:
+    return json.dumps([[lat, lon] for lat, lon in points]) if points else None
 
 
 # ---- writing: rows follow a Registry ------------------------------------------------------------------------
@@ -311,6 +327,15 @@ def _write_rows(session: Session, registry: Registry, box: SecretBox | None) -> 
         {x.id: {"id": x.id, "name": x.name, "city": x.city} for x in registry.estates.values()},
         delete=False,
     )
+    # walkways after their estates are in, and gone before an estate that went away is deleted
+    changes += _sync(
+        session,
+        WalkwayRow,
+        {
+            w.id: {"id": w.id, "estate_id": w.estate, "name": w.name, "points_json": _points_json(w.points)}
+            for w in registry.walkways.values()
+        },
+    )
     changes += _sync(
         session,
         BuildingRow,
@@ -321,6 +346,7 @@ def _write_rows(session: Session, registry: Registry, box: SecretBox | None) -> 
                 "estate_id": x.estate,
                 "landlord_id": x.landlord,
                 "dwellings": x.dwellings,
+                "footprint_json": _points_json(x.footprint),
             }
             for x in registry.buildings.values()
         },

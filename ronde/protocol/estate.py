@@ -9,7 +9,7 @@ validates everything once and reports each error with its line, e.g.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -88,12 +88,37 @@ class EstateFile(_File):
     city: PlainText = Field(min_length=1, max_length=120)
 
 
+Lat = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
+Lon = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
+LatLonFile = tuple[Lat, Lon]
+MAX_FOOTPRINT_POINTS = 200  # a building outline; more is a survey, not a plan
+MAX_WALKWAY_POINTS = 500
+MAX_WALKWAYS = 2000
+
+
 class BuildingFile(_File):
     id: str = Field(pattern=ID)
     name: PlainText = Field(min_length=1, max_length=200)
     estate: PlainText
     landlord: PlainText
     dwellings: int = Field(default=0, ge=0)
+    footprint: list[LatLonFile] | None = Field(
+        default=None,
+        min_length=3,
+        max_length=MAX_FOOTPRINT_POINTS,
+        description="outline as [lat, lon] vertices (WGS 84), in order, not closed: the plan draws it",
+    )
+
+
+class WalkwayFile(_File):
+    """A footpath or street drawn on the plan: a polyline of [lat, lon] points (WGS 84).
+
+    Cartography only: the simulator's walking graph is ``paths`` (links between checkpoints)."""
+
+    id: str = Field(pattern=ID)
+    estate: PlainText
+    name: PlainText | None = Field(default=None, min_length=1, max_length=200)
+    points: list[LatLonFile] = Field(min_length=2, max_length=MAX_WALKWAY_POINTS)
 
 
 class _BeaconRadio(_File):
@@ -161,11 +186,12 @@ class EstateDocument(_File):
     buildings: list[BuildingFile] = Field(default_factory=list)
     checkpoints: list[CheckpointFile] = Field(min_length=1)
     paths: list[PathFile] = Field(default_factory=list)
+    walkways: list[WalkwayFile] = Field(default_factory=list, max_length=MAX_WALKWAYS)
 
     @model_validator(mode="after")
     def _references(self) -> EstateDocument:  # noqa: PLR0912 - one check per kind of reference
         errors: list[tuple[tuple[str | int, ...], str]] = []
-        for section in ("landlords", "estates", "buildings", "checkpoints"):
+        for section in ("landlords", "estates", "buildings", "checkpoints", "walkways"):
             seen: set[str] = set()
             for i, item in enumerate(getattr(self, section)):
                 if item.id in seen:
@@ -197,6 +223,11 @@ class EstateDocument(_File):
             if key in beacon_keys:
                 errors.append((("checkpoints", i, "beacon"), f"beacon already used by {beacon_keys[key]!r}"))
             beacon_keys[key] = c.id
+        errors.extend(
+            (("walkways", i, "estate"), f"unknown estate {w.estate!r}")
+            for i, w in enumerate(self.walkways)
+            if w.estate not in estates
+        )
         checkpoint_ids = {c.id for c in self.checkpoints}
         for i, p in enumerate(self.paths):
             errors.extend(
@@ -238,6 +269,9 @@ class Estate:
     city: str
 
 
+LatLon = tuple[float, float]
+
+
 @dataclass(frozen=True, slots=True)
 class Building:
     id: str
@@ -245,6 +279,17 @@ class Building:
     estate: str
     landlord: str
     dwellings: int
+    footprint: tuple[LatLon, ...] = ()  # outline vertices (lat, lon); empty when the file gives none
+
+
+@dataclass(frozen=True, slots=True)
+class Walkway:
+    """A footpath drawn on the plan (cartography; the simulator walks ``Registry.paths``)."""
+
+    id: str
+    estate: str
+    name: str | None
+    points: tuple[LatLon, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,6 +335,7 @@ class Registry:
     checkpoints: Mapping[str, Checkpoint]
     paths: tuple[tuple[str, str], ...] = ()
     by_beacon_key: Mapping[str, str] = field(default_factory=dict)
+    walkways: Mapping[str, Walkway] = field(default_factory=dict)
 
     def checkpoint_for_beacon(self, key: str) -> Checkpoint | None:
         cid = self.by_beacon_key.get(key)
@@ -357,11 +403,19 @@ def registry_from_document(doc: EstateDocument) -> Registry:
         revision=doc.revision,
         landlords={x.id: Landlord(x.id, x.name, x.dwellings) for x in doc.landlords},
         estates={x.id: Estate(x.id, x.name, x.city) for x in doc.estates},
-        buildings={x.id: Building(x.id, x.name, x.estate, x.landlord, x.dwellings) for x in doc.buildings},
+        buildings={
+            x.id: Building(x.id, x.name, x.estate, x.landlord, x.dwellings, _points(x.footprint or ()))
+            for x in doc.buildings
+        },
         checkpoints=checkpoints,
         paths=tuple((p.a, p.b) for p in doc.paths),
         by_beacon_key={c.beacon.key: c.id for c in checkpoints.values() if c.beacon.key is not None},
+        walkways={w.id: Walkway(w.id, w.estate, w.name, _points(w.points)) for w in doc.walkways},
     )
+
+
+def _points(points: Sequence[tuple[float, float]]) -> tuple[LatLon, ...]:
+    return tuple((float(lat), float(lon)) for lat, lon in points)
 
 
 # ---- loading with line numbers ----------------------------------------------------------------

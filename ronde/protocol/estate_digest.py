@@ -8,7 +8,10 @@ under a revision label already used.
 What it covers: RFC 8785 canonical JSON of landlords (id, name, dwellings), estates (id, name,
 city), buildings (id, name, estate, landlord, dwellings), checkpoints (id, name, kind, estate,
 landlord, building, lat, lon, level, expected visits, radius, beacon: format, identifiers, TX power,
-interval, EID rotation exponent and clock epoch) and paths, each list sorted by id. Not covered:
+interval, EID rotation exponent and clock epoch) and paths, each list sorted by id; a building's
+footprint and the walkways (plan geometry, issue 16) are content too, but only when present: a
+building without a footprint has no ``footprint`` key and a registry without walkways no
+``walkways`` key, so every registry written before they existed keeps its digest. Not covered:
 the revision label itself (it is bound separately) and EID identity keys, which are secret and
 omitted by the estate export — so anyone holding the exported estate file can recompute the digest.
 """
@@ -20,7 +23,7 @@ from typing import Any
 
 import rfc8785
 
-from ronde.protocol.estate import BeaconSpec, Registry
+from ronde.protocol.estate import BeaconSpec, Building, Registry
 
 REGISTRY_DIGEST_VERSION = "ronde-registry-content-v1"
 
@@ -39,7 +42,7 @@ def _beacon(b: BeaconSpec) -> dict[str, Any]:
 
 def registry_content(registry: Registry) -> dict[str, Any]:
     """The plain data the digest is computed over (see the module docstring)."""
-    return {
+    content: dict[str, Any] = {
         "version": REGISTRY_DIGEST_VERSION,
         "landlords": [
             {"id": x.id, "name": x.name, "dwellings": x.dwellings}
@@ -48,10 +51,7 @@ def registry_content(registry: Registry) -> dict[str, Any]:
         "estates": [
             {"id": x.id, "name": x.name, "city": x.city} for x in sorted(registry.estates.values(), key=lambda x: x.id)
         ],
-        "buildings": [
-            {"id": x.id, "name": x.name, "estate": x.estate, "landlord": x.landlord, "dwellings": x.dwellings}
-            for x in sorted(registry.buildings.values(), key=lambda x: x.id)
-        ],
+        "buildings": [_building(x) for x in sorted(registry.buildings.values(), key=lambda x: x.id)],
         "checkpoints": [
             {
                 "id": c.id,
@@ -71,6 +71,25 @@ def registry_content(registry: Registry) -> dict[str, Any]:
         ],
         "paths": sorted([sorted([a, b]) for a, b in registry.paths]),
     }
+    if registry.walkways:
+        content["walkways"] = [
+            {"id": w.id, "estate": w.estate, "name": w.name, "points": [[lat, lon] for lat, lon in w.points]}
+            for w in sorted(registry.walkways.values(), key=lambda w: w.id)
+        ]
+    return content
+
+
+def _building(x: Building) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": x.id,
+        "name": x.name,
+        "estate": x.estate,
+        "landlord": x.landlord,
+        "dwellings": x.dwellings,
+    }
+    if x.footprint:
+        out["footprint"] = [[lat, lon] for lat, lon in x.footprint]
+    return out
 
 
 def registry_digest(registry: Registry) -> str:

@@ -17,10 +17,12 @@ from pydantic import ValidationError
 
 from ronde.protocol import safe_yaml
 from ronde.protocol.estate import (
+    Building,
     EstateDocument,
     EstateError,
     EstateFileError,
     Registry,
+    Walkway,
     estate_errors,
     parse_estate,
 )
@@ -79,10 +81,7 @@ def registry_to_data(registry: Registry, *, secrets: bool) -> dict[str, Any]:
         "revision": registry.revision,
         "landlords": [{"id": x.id, "name": x.name, "dwellings": x.dwellings} for x in registry.landlords.values()],
         "estates": [{"id": x.id, "name": x.name, "city": x.city} for x in registry.estates.values()],
-        "buildings": [
-            {"id": x.id, "name": x.name, "estate": x.estate, "landlord": x.landlord, "dwellings": x.dwellings}
-            for x in registry.buildings.values()
-        ],
+        "buildings": [_building_dict(x) for x in registry.buildings.values()],
         "checkpoints": [
             {
                 "id": c.id,
@@ -101,7 +100,24 @@ def registry_to_data(registry: Registry, *, secrets: bool) -> dict[str, Any]:
             for c in registry.checkpoints.values()
         ],
         "paths": [{"a": a, "b": b} for a, b in registry.paths],
+        "walkways": [_walkway_dict(w) for w in registry.walkways.values()],
     }
+
+
+def _building_dict(x: Building) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": x.id, "name": x.name, "estate": x.estate, "landlord": x.landlord}
+    out["dwellings"] = x.dwellings
+    if x.footprint:
+        out["footprint"] = [[lat, lon] for lat, lon in x.footprint]
+    return out
+
+
+def _walkway_dict(w: Walkway) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": w.id, "estate": w.estate}
+    if w.name is not None:
+        out["name"] = w.name
+    out["points"] = [[lat, lon] for lat, lon in w.points]
+    return out
 
 
 def registry_to_yaml(registry: Registry, *, secrets: bool) -> str:

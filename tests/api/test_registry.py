@@ -159,9 +159,9 @@ def test_export_then_import_round_trips_and_keeps_eid_keys(app: FastAPI, client:
     r = client.put("/api/v1/estate-file", content=renamed, headers=ADMIN)
     assert r.status_code == 409
     assert r.json()["code"] == "conflict"
-    assert "revision '2026-11-26.1' is already used for another registry content" in r.json()["detail"]
+    assert "revision '2026-12-05.1' is already used for another registry content" in r.json()["detail"]
     assert app.state.ronde.registry.registry.checkpoints[PH_CP].name == "Hall A – 4 rue Albert Thomas"
-    edited = renamed.replace("revision: 2026-11-26.1", "revision: 2026-11-26.2", 1)
+    edited = renamed.replace("revision: 2026-12-05.1", "revision: 2026-12-05.2", 1)
     assert edited != renamed
     r = client.put("/api/v1/estate-file", content=edited, headers=ADMIN)
     assert r.status_code == 200, r.text

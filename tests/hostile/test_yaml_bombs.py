@@ -265,7 +265,7 @@ def test_every_name_field_is_checked() -> None:
     """Cf characters (zero width, bidi) are refused too, and in references and the revision as well."""
     for text in [
         ZERO_WIDTH_BUILDING,
-        _estate_with('revision: "2026-11-26.1"', 'revision: "2026-11-26.1\\r"'),
+        _estate_with('revision: "2026-12-05.1"', 'revision: "2026-12-05.1\\r"'),
         _estate_with("landlord: immobiliere-3f", "landlord: immobiliere-3f\u2066"),
     ]:
         with pytest.raises(EstateFileError, match="one line of visible text"):

@@ -105,6 +105,10 @@ def test_import_then_export_gives_the_same_content(
     again = load_estate(exported["estate"])
     assert registry_digest(again) == registry_digest(sample)
     assert again.revision == sample.revision
+    # the plan's geometry (issue 16) comes back as it went in
+    assert again.buildings == sample.buildings
+    assert again.walkways == sample.walkways
+    assert all(b.footprint for b in again.buildings.values())
     assert {c.id: c.beacon.identity_key for c in again.eid_checkpoints()} == {
         c.id: c.beacon.identity_key for c in sample.eid_checkpoints()
     }

@@ -20,6 +20,7 @@ from ronde.opdb.models.registry import (
     PathRow,
     RegistryStateRow,
     RevisionRow,
+    WalkwayRow,
 )
 from ronde.opdb.models.service import CalendarRow, ClosedDateRow, PartnerEstateRow, PartnerRow
 
@@ -50,4 +51,5 @@ __all__ = [
     "SessionRow",
     "TokenRow",
     "UtcDateTime",
+    "WalkwayRow",
 ]

@@ -48,6 +48,8 @@ class BuildingRow(Base):
     estate_id: Mapped[str] = mapped_column(ForeignKey("estates.id"), index=True)
     landlord_id: Mapped[str] = mapped_column(ForeignKey("landlords.id"), index=True)
     dwellings: Mapped[int] = mapped_column(Integer, default=0)
+    # migration 0004: the outline drawn on the plan, JSON [[lat, lon], ...]; NULL when the file gives none
+    footprint_json: Mapped[str | None] = mapped_column(Text)
 
 
 class CheckpointRow(Base):
@@ -86,6 +88,16 @@ class PathRow(Base):
     __tablename__ = "checkpoint_paths"
     a_id: Mapped[str] = mapped_column(ForeignKey("checkpoints.id", ondelete="CASCADE"), primary_key=True)
     b_id: Mapped[str] = mapped_column(ForeignKey("checkpoints.id", ondelete="CASCADE"), primary_key=True)
+
+
+class WalkwayRow(Base):
+    """A footpath drawn on the plan (migration 0004): points as JSON [[lat, lon], ...]."""
+
+    __tablename__ = "walkways"
+    id: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    estate_id: Mapped[str] = mapped_column(ForeignKey("estates.id"), index=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    points_json: Mapped[str] = mapped_column(Text)
 
 
 class RevisionRow(Base):

@@ -1,0 +1,68 @@
+"""Hostile plan geometry in an estate file (issue 16): each bad outline or walkway is refused with its line."""
+
+from __future__ import annotations
+
+import pytest
+
+from ronde.protocol.estate import (
+    MAX_FOOTPRINT_POINTS,
+    MAX_WALKWAY_POINTS,
+    EstateFileError,
+    default_estate_path,
+    parse_estate,
+)
+
+SAMPLE = default_estate_path().read_text(encoding="utf-8")
+FIRST_FOOTPRINT = (
+    "footprint: [[48.798461, 2.527538], [48.798461, 2.527718], [48.798838, 2.527718], [48.798838, 2.527538]]"
+)
+FIRST_WALKWAY = "  - {id: mordacs-spur-1, estate: mordacs, points: [[48.797585, 2.524956], [48.797833, 2.524769]]}"
+
+
+def _line_of(text: str, needle: str) -> int:
+    return text[: text.index(needle)].count("\n") + 1
+
+
+def _refused(old: str, new: str, *expected: str, later: int = 0) -> EstateFileError:
+    """``later``: the error is on that many lines after the changed one (a duplicate is the second one)."""
+    assert old in SAMPLE
+    text = SAMPLE.replace(old, new, 1)
+    with pytest.raises(EstateFileError) as info:
+        parse_estate(text, "estate.yaml")
+    message = str(info.value)
+    for part in expected:
+        assert part in message, message
+    assert f"estate.yaml:{_line_of(text, new.strip()[:20]) + later}:" in message, message
+    return info.value
+
+
+@pytest.mark.parametrize(
+    ("footprint", "expected"),
+    [
+        ("[[48.79, 2.52], [48.79, 2.53]]", "at least 3 items"),
+        ("[[48.79, 2.52, 7], [48.79, 2.53], [48.8, 2.53]]", "at most 2 items"),
+        ("[[91, 2.52], [48.79, 2.53], [48.8, 2.53]]", "less than or equal to 90"),
+        ("[[.nan, 2.52], [48.79, 2.53], [48.8, 2.53]]", "footprint[0][0]: Input should be a finite number"),
+        ("[[48.79, .inf], [48.79, 2.53], [48.8, 2.53]]", "footprint[0][1]: Input should be a finite number"),
+        ("[[north, 2.52], [48.79, 2.53], [48.8, 2.53]]", "valid number"),
+        ("{lat: 48.79}", "footprint"),
+        (str([[48.79, 2.52]] * (MAX_FOOTPRINT_POINTS + 1)), f"at most {MAX_FOOTPRINT_POINTS} items"),
+    ],
+)
+def test_a_bad_footprint_is_refused_with_its_line(footprint: str, expected: str) -> None:
+    _refused(FIRST_FOOTPRINT, f"footprint: {footprint}", "buildings[0].footprint", expected)
+
+
+@pytest.mark.parametrize(
+    ("walkway", "expected"),
+    [
+        ("  - {id: mordacs-spur-1, estate: nowhere, points: [[48.79, 2.52], [48.8, 2.52]]}", "unknown estate"),
+        ("  - {id: mordacs-spur-2, estate: mordacs, points: [[48.79, 2.52], [48.8, 2.52]]}", "duplicate id"),
+        ("  - {id: lone-point, estate: mordacs, points: [[48.79, 2.52]]}", "at least 2 items"),
+        ("  - {id: Bad Id, estate: mordacs, points: [[48.79, 2.52], [48.8, 2.52]]}", "should match pattern"),
+        ('  - {id: named, estate: mordacs, name: "a\\u202eb", points: [[48.79, 2.52], [48.8, 2.5]]}', "visible text"),
+        (f"  - {{id: long, estate: mordacs, points: {[[48.79, 2.52]] * (MAX_WALKWAY_POINTS + 1)}}}", "at most"),
+    ],
+)
+def test_a_bad_walkway_is_refused_with_its_line(walkway: str, expected: str) -> None:
+    _refused(FIRST_WALKWAY, walkway, "walkways", expected, later=1 if expected == "duplicate id" else 0)
