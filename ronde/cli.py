@@ -49,6 +49,9 @@ AREAS: tuple[Area, ...] = (
         "import/export the registry's YAML files into/from the operational database",
     ),
     Area("config", "ronde.settings.cli", "server", "the settings every server role reads: ronde config check"),
+    Area(
+        "calendar", "ronde.opdb.calendar_cli", "server", "the service calendar: days, hours, closed dates, per estate"
+    ),
     Area("demo", "ronde.demo.cli", "demo", "one simulated evening end to end, embedded (no server needed)"),
 )
 _BY_COMMAND = {a.command: a for a in AREAS}

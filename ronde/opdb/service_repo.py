@@ -37,7 +37,7 @@ def put_calendar(session: Session, calendar: ServiceCalendar, *, estate: str | N
     check_calendar(calendar)
     if isinstance(calendar, Calendars):
         calendar = calendar.default
-    scope = DEFAULT_SCOPE if estate is None else _known_estate(session, estate)
+    scope = DEFAULT_SCOPE if estate is None else known_estate(session, estate)
     row = session.get(CalendarRow, scope)
     days = ",".join(WEEKDAYS[d] for d in sorted(calendar.days))
     if row is None:
@@ -67,7 +67,7 @@ def get_calendar(session: Session, *, estate: str | None = None) -> ServiceCalen
     return _row_calendar(session, row)  # a row written by hand is held to the same rule
 
 
-def _known_estate(session: Session, estate: str) -> str:
+def known_estate(session: Session, estate: str) -> str:
     if session.get(EstateRow, estate) is None:
         raise CalendarError("estate", f"unknown estate {estate!r}: not in the registry in force")
     return estate
@@ -104,7 +104,7 @@ def get_calendars(session: Session) -> Calendars:
 def set_closed(session: Session, day: date, *, closed: bool, estate: str | None = None) -> bool:
     """Close (``closed``) or reopen ``day`` for the default calendar or one estate's; True when it changed.
     Closing a date for an estate that has no calendar of its own gives it one, a copy of the default."""
-    scope = DEFAULT_SCOPE if estate is None else _known_estate(session, estate)
+    scope = DEFAULT_SCOPE if estate is None else known_estate(session, estate)
     if session.get(CalendarRow, scope) is None:
         if not closed:
             return False
