@@ -148,7 +148,7 @@ def check_gateway_venv(venv: Path) -> list[str]:
     if proc.returncode != 0:
         problems.append(f"gateway check-config failed: {proc.stderr.strip()}")
     proc = subprocess.run(
-        [ronde, "api", "serve", "--store", "sqlite:///x.db", "--tokens", "t.yaml"],
+        [ronde, "api", "serve", "--store", "sqlite:///x.db"],
         capture_output=True,
         text=True,
         check=False,

@@ -1,4 +1,9 @@
-"""``ronde api serve`` (the HTTP API and web pages, on uvicorn) and ``ronde api token``."""
+"""``ronde api serve`` (the HTTP API and web pages, on uvicorn) and ``ronde api token``.
+
+Both read the one settings model (``ronde.settings``: ``--config FILE`` or ``RONDE_CONFIG``, the ``RONDE_*``
+variables, then these flags) and the operational database: the API never reads a registry or tokens file.
+Exit code 2: settings, database or store that cannot be used (each problem on stderr, naming what to fix).
+"""
 
 from __future__ import annotations
 
@@ -6,204 +11,156 @@ import argparse
 import logging
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from ronde.api.auth import Role, TokenFileError, add_token
+from ronde.protocol.access import Role
 from ronde.protocol.errors import format_validation_error, validation_issues
 from ronde.redact import redact_url
-from ronde.store.port import Store
+
+if TYPE_CHECKING:
+    from ronde.api.settings import ApiSettings
+    from ronde.settings import RondeSettings, StoreSection
+    from ronde.store.port import Store
 
 log = logging.getLogger(__name__)
 
-# HTTP edge and session settings (ApiSettings field = flag name): omitted, the settings' default holds
-EDGE_FLAGS: tuple[tuple[str, type, str], ...] = (
-    ("--max-body-bytes", int, "largest request body (65536); larger answers 413 before it is read"),
-    ("--max-import-body-bytes", int, "largest estate-file import/check body (2097152)"),
-    ("--session-idle-min", int, "a page session unused this long ends (60)"),
-    ("--session-absolute-h", int, "a page session ends this long after sign-in (12)"),
-    ("--tokens-reload-s", float, "check the tokens file for changes at most this often (5)"),
+# flag → setting (``ronde.settings``, docs/configuration.md): a flag given wins over the file and the environment
+SERVE_FLAGS: tuple[tuple[str, str, type, str], ...] = (
+    ("--store", "store.url", str, "store URL, e.g. sqlite:///var/lib/ronde/ronde.db (RONDE_STORE_URL)"),
+    ("--store-database", "store.database", str, "InfluxDB database/bucket (ronde)"),
+    ("--store-org", "store.org", str, "InfluxDB 2.x organisation (token: RONDE_STORE_TOKEN)"),
+    ("--store-user", "store.user", str, "InfluxDB 1.x user (password: RONDE_STORE_PASSWORD)"),
+    ("--host", "api.host", str, "address to listen on (127.0.0.1)"),
+    ("--port", "api.port", int, "port to listen on (8080)"),
+    ("--access-log", "api.access_log", Path, "append-only JSONL file of audit-data reads (default: the database's)"),
+    ("--stale-after-min", "api.stale_after_min", int, "idleness above which a checkpoint is stale (45)"),
+    ("--sequence-anomaly-after", "api.sequence_anomaly_after", int, "a wider sequence gap is an anomaly (100000)"),
+    ("--max-body-bytes", "api.max_body_bytes", int, "largest request body (65536); larger answers 413 unread"),
+    ("--max-import-body-bytes", "api.max_import_body_bytes", int, "largest estate-file import/check body (2097152)"),
+    ("--session-idle-min", "api.session_idle_min", int, "a page session unused this long ends (60)"),
+    ("--session-absolute-h", "api.session_absolute_h", int, "a page session ends this long after sign-in (12)"),
 )
+
+
+def _dest(flag: str) -> str:
+    return flag.lstrip("-").replace("-", "_")
+
+
+def _settings_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="the TOML settings file (default: $RONDE_CONFIG; docs/configuration.md)",
+    )
+    parser.add_argument(
+        "--database",
+        default=None,
+        metavar="URL",
+        help="the operational database (RONDE_DATABASE_URL, else sqlite:///var/ronde/ronde.db); EID keys sealed "
+        "with RONDE_OPDB_SECRET_KEY",
+    )
 
 
 def register(sub: Any) -> None:
     api = sub.add_parser("api", help="the HTTP API and web pages").add_subparsers(dest="api_cmd", required=True)
-    serve = api.add_parser("serve", help="serve the API and the web pages (uvicorn)")
-    serve.add_argument("--store", required=True, help="store URL, e.g. sqlite:///var/lib/ronde/ronde.db")
-    serve.add_argument("--store-database", default="ronde", help="InfluxDB database/bucket")
-    serve.add_argument("--store-org", default=None, help="InfluxDB 2.x organisation (token: $RONDE_STORE_TOKEN)")
-    serve.add_argument("--store-user", default=None, help="InfluxDB 1.x user (password: $RONDE_STORE_PASSWORD)")
-    serve.add_argument(
-        "--database",
-        default=None,
-        metavar="URL",
-        help="the operational database: registry, gateways, badges, tokens, sessions, access log (default: "
-        "RONDE_DATABASE_URL, else sqlite:///var/ronde/ronde.db); EID keys sealed with RONDE_OPDB_SECRET_KEY",
+    serve = api.add_parser(
+        "serve",
+        help="serve the API and the web pages (uvicorn) from the operational database",
+        description="Settings: docs/configuration.md. Secrets only from the environment: RONDE_STORE_TOKEN, "
+        "RONDE_STORE_PASSWORD, RONDE_OPDB_SECRET_KEY, RONDE_DATABASE_PASSWORD (or each with _FILE).",
     )
-    serve.add_argument(
-        "--estate", default=None, help="file mode only (with --tokens): estate file (default: the bundled sample)"
-    )
-    serve.add_argument(
-        "--tokens",
-        default=None,
-        type=Path,
-        help="file mode (deprecated): serve from YAML files instead of the database; the token file "
-        "(SHA-256 hashes). Migrate with `ronde registry import`",
-    )
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8080)
-    serve.add_argument(
-        "--registry-file",
-        type=Path,
-        default=None,
-        help="file mode only: where registry changes are persisted (estate YAML)",
-    )
-    serve.add_argument("--gateways", type=Path, default=None, help="file mode only: ingest's gateways file")
-    serve.add_argument("--badges", type=Path, default=None, help="file mode only: team badges file")
-    serve.add_argument(
-        "--access-log",
-        type=Path,
-        default=None,
-        help="append-only JSONL log of audit-data reads (default: the database's audit_access_log)",
-    )
-    serve.add_argument("--stale-after-min", type=int, default=45)
-    serve.add_argument(
-        "--sequence-anomaly-after",
-        type=int,
-        default=None,
-        metavar="N",
-        help="a sequence gap wider than N events is a sequence anomaly, not lost events (100000)",
-    )
-    serve.add_argument("--cookie-secure", action="store_true", help="mark the session cookie Secure (behind HTTPS)")
-    serve.add_argument("--lang", choices=("fr", "en"), default="fr", help="default page language")
-    for flag, kind, text in EDGE_FLAGS:
+    _settings_arguments(serve)
+    for flag, _, kind, text in SERVE_FLAGS:
         serve.add_argument(flag, type=kind, default=None, help=text)
+    serve.add_argument(
+        "--cookie-secure", action="store_const", const=True, default=None, help="mark the session cookie Secure"
+    )
+    serve.add_argument("--lang", choices=("fr", "en"), default=None, help="default page language (fr)")
     serve.set_defaults(func=_serve)
-    token = api.add_parser("token", help="create a bearer token: prints it once, stores only its SHA-256")
-    token.add_argument("--tokens", required=True, type=Path)
+    token = api.add_parser(
+        "token", help="create a bearer token in the operational database: prints it once, stores only its SHA-256"
+    )
+    _settings_arguments(token)
     token.add_argument("--name", required=True)
-    token.add_argument("--role", required=True, choices=[r.value for r in Role])
+    token.add_argument("--role", required=True, choices=[r.value for r in Role if r not in (Role.DEVICE, Role.PARTNER)])
     token.add_argument("--landlord", default=None, help="landlord id (role landlord only)")
     token.set_defaults(func=_token)
 
 
+def _flags(args: argparse.Namespace) -> dict[str, Any]:
+    flags: dict[str, Any] = {"database.url": args.database}
+    for flag, dotted, _, _ in SERVE_FLAGS:
+        flags[dotted] = getattr(args, _dest(flag))
+    flags["api.cookie_secure"] = args.cookie_secure
+    flags["api.default_lang"] = args.lang
+    return flags
+
+
 def _token(args: argparse.Namespace) -> int:
-    try:
-        secret = add_token(args.tokens, args.name, Role(args.role), args.landlord)
-    except (TokenFileError, ValidationError, ValueError) as exc:
-        text = format_validation_error(exc, echo_input=True) if isinstance(exc, ValidationError) else str(exc)
-        print(f"ronde api token: {text}", file=sys.stderr)
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from ronde.opdb.engine import session_factory
+    from ronde.opdb.startup import DatabaseStartupError, open_role_database
+    from ronde.opdb.token_repo import TokenRefused, create_token
+    from ronde.settings import settings_for
+
+    settings = settings_for("api token", args.config, {"database.url": args.database})
+    if settings is None:
         return 2
+    try:
+        database = open_role_database(settings.database.engine_url())
+    except DatabaseStartupError as exc:
+        print(f"ronde api token: {exc}", file=sys.stderr)
+        return 2
+    try:
+        with session_factory(database.engine).begin() as session:
+            secret = create_token(session, args.name, Role(args.role), args.landlord)
+    except ValidationError as exc:
+        print(f"ronde api token: {format_validation_error(exc, echo_input=True)}", file=sys.stderr)
+        return 2
+    except (TokenRefused, SQLAlchemyError) as exc:
+        print(f"ronde api token: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        database.dispose()
     print(secret)
     return 0
 
 
-def open_reader_store(args: argparse.Namespace) -> Store:
+def open_reader_store(store: StoreSection) -> Store:
     """The store as ``ronde api serve`` opens it: ``StoreAccess.READ``, so starting the API never
     creates nor changes retention policies or buckets (that is the ingest's maintenance role; the
     API used to reset them to the defaults). Raises StoreUnavailable or StoreConfigError."""
-    from ronde.store.config import open_store
-    from ronde.store.credentials import store_password, store_token
+    from ronde.store.config import StoreConfigError, open_store
     from ronde.store.port import StoreAccess
 
+    if store.url is None:
+        raise StoreConfigError("store.url: not set")
     return open_store(
-        args.store,
-        token=store_token(),
-        org=args.store_org,
-        database=args.store_database,
-        username=args.store_user,
-        password=store_password(),
+        store.url,
+        token=store.token.get_secret_value() if store.token else None,
+        org=store.org,
+        database=store.database,
+        username=store.user,
+        password=store.password.get_secret_value() if store.password else None,
+        timeout_s=store.timeout_s,
+        retry_budget_s=store.retry_budget_s,
         access=StoreAccess.READ,
     )
 
 
-def _serve(args: argparse.Namespace) -> int:  # noqa: PLR0911 - one exit status per refusal
-    import uvicorn
-
-    from ronde.api.app import create_app
+def api_settings(settings: RondeSettings) -> ApiSettings:
+    """The API's own settings (``ApiSettings``, what ``create_app`` takes) from the ``api`` and ``audit``
+    sections. Raises pydantic's ValidationError (the bounds are the same: it does not happen in practice)."""
     from ronde.api.settings import ApiSettings
-    from ronde.protocol.calendar import ServiceCalendar
-    from ronde.protocol.estate import EstateFileError, default_estate_path, load_estate
-    from ronde.store.config import StoreConfigError
-    from ronde.store.port import StoreUnavailable
 
-    try:
-        settings = ApiSettings(
-            tokens_file=args.tokens,
-            registry_file=args.registry_file,
-            gateways_file=args.gateways,
-            badges_file=args.badges,
-            access_log=args.access_log,
-            stale_after_min=args.stale_after_min,
-            cookie_secure=args.cookie_secure,
-            default_lang=args.lang,
-            **{
-                f.lstrip("-").replace("-", "_"): getattr(args, f.lstrip("-").replace("-", "_"))
-                for f, _, _ in EDGE_FLAGS
-                if getattr(args, f.lstrip("-").replace("-", "_")) is not None
-            },
-            **({} if args.sequence_anomaly_after is None else {"sequence_anomaly_after": args.sequence_anomaly_after}),
-        )
-    except ValidationError as exc:
-        for issue in validation_issues(exc, echo_input=True):
-            print(f"ronde api serve: {issue.where}: {issue.what}", file=sys.stderr)
-        return 2
-    if args.tokens is None:
-        for flag in ("estate", "registry_file", "gateways", "badges"):
-            if getattr(args, flag) is not None:
-                print(
-                    f"ronde api serve: --{flag.replace('_', '-')} is for file mode (with --tokens); the API reads "
-                    "its registry from the operational database: `ronde registry import` it there",
-                    file=sys.stderr,
-                )
-                return 2
-        return _serve_database(args, settings)
-    log.warning(
-        "file mode (--tokens): registry, gateways, badges and tokens from YAML files, sessions in memory; "
-        "deprecated, see `ronde registry import` and docs/opdb.md"
-    )
-    source = (
-        args.registry_file
-        if args.registry_file is not None and args.registry_file.exists()
-        else (Path(args.estate) if args.estate else default_estate_path())
-    )
-    try:
-        registry = load_estate(source)
-    except EstateFileError as exc:
-        print(exc, file=sys.stderr)
-        return 2
-    except OSError as exc:
-        print(f"{source}: cannot read: {exc.strerror}", file=sys.stderr)
-        return 2
-    try:
-        store = open_reader_store(args)
-    except (StoreUnavailable, StoreConfigError) as exc:  # StoreCorrupt included: a damaged SQLite file
-        print(f"ronde api serve: store {redact_url(args.store)}: {exc}", file=sys.stderr)
-        return 2
-    try:
-        app = create_app(settings, store, registry, ServiceCalendar())
-    except (TokenFileError, ValueError) as exc:
-        print(f"ronde api serve: {exc}", file=sys.stderr)
-        store.close()
-        return 2
-    log.info(
-        "Ronde API on http://%s:%d/ (registry %s, store %s)",
-        args.host,
-        args.port,
-        registry.revision,
-        redact_url(args.store),
-    )
-    try:
-        uvicorn.run(app, host=args.host, port=args.port, log_level="info", proxy_headers=False)
-    finally:
-        store.close()
-    return 0
+    return ApiSettings(**settings.api.model_dump(exclude={"host", "port"}), audit_key=settings.audit.key)
 
 
-def _serve_database(args: argparse.Namespace, settings: Any) -> int:
-    """``ronde api serve`` on the operational database (the default): refuses to start on a database whose
-    schema is not this code's (exit 2, naming `ronde db upgrade --url …`) or that holds no registry yet."""
+def _serve(args: argparse.Namespace) -> int:
     import uvicorn
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -214,45 +171,56 @@ def _serve_database(args: argparse.Namespace, settings: Any) -> int:
     from ronde.opdb.migrate import DatabaseNotCurrent
     from ronde.opdb.sealing import KEY_VARIABLE
     from ronde.opdb.startup import DatabaseStartupError, open_role_database
+    from ronde.settings import settings_for
     from ronde.store.config import StoreConfigError
     from ronde.store.port import StoreUnavailable
 
-    try:
-        database = open_role_database(args.database)
-    except DatabaseStartupError as exc:
-        print(f"ronde api serve: {exc}", file=sys.stderr)
+    settings = settings_for("api", args.config, _flags(args), require=("store.url",))
+    if settings is None:
         return 2
-    url, engine, box = database.url, database.engine, database.box
     try:
-        store = open_reader_store(args)
+        app_settings = api_settings(settings)
+    except ValidationError as exc:
+        for issue in validation_issues(exc, echo_input=True):
+            print(f"ronde api: config api: {issue.where}: {issue.what}", file=sys.stderr)
+        return 2
+    secret_key = settings.database.secret_key
+    try:
+        database = open_role_database(
+            settings.database.engine_url(), secret_key=secret_key.get_secret_value() if secret_key else None
+        )
+    except DatabaseStartupError as exc:
+        print(f"ronde api: {exc}", file=sys.stderr)
+        return 2
+    engine, box = database.engine, database.box
+    store_url = redact_url(settings.store.url or "")
+    try:
+        store = open_reader_store(settings.store)
     except (StoreUnavailable, StoreConfigError) as exc:  # StoreCorrupt included: a damaged SQLite file
-        print(f"ronde api serve: store {redact_url(args.store)}: {exc}", file=sys.stderr)
+        print(f"ronde api: store {store_url}: {exc}", file=sys.stderr)
         engine.dispose()
         return 2
     try:
         app = create_app_on_database(
-            settings,
+            app_settings,
             store,
             engine,
             box=box,
-            access_log=AccessLog(settings.access_log) if settings.access_log is not None else None,
+            access_log=AccessLog(app_settings.access_log) if app_settings.access_log is not None else None,
         )
     except (DatabaseNotCurrent, EmptyRegistry, SQLAlchemyError, ValueError) as exc:
-        print(f"ronde api serve: {exc}", file=sys.stderr)
+        print(f"ronde api: {exc}", file=sys.stderr)
         store.close()
         engine.dispose()
         return 2
     if box is None:
         log.warning("no %s: registry changes are refused while EID beacons are enrolled", KEY_VARIABLE)
+    host, port = settings.api.host, settings.api.port
     log.info(
-        "Ronde API on http://%s:%d/ (operational database %s, store %s)",
-        args.host,
-        args.port,
-        shown(url),
-        redact_url(args.store),
+        "Ronde API on http://%s:%d/ (operational database %s, store %s)", host, port, shown(database.url), store_url
     )
     try:
-        uvicorn.run(app, host=args.host, port=args.port, log_level="info", proxy_headers=False)
+        uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)
     finally:
         store.close()
         engine.dispose()

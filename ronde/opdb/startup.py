@@ -36,8 +36,12 @@ class RoleDatabase:
         self.engine.dispose()
 
 
-def open_role_database(explicit_url: str | None = None, *, need_key: bool = False) -> RoleDatabase:
-    """The engine (schema checked) and the sealing key, if any (``need_key``: a missing key is an error too)."""
+def open_role_database(
+    explicit_url: str | None = None, *, need_key: bool = False, secret_key: str | None = None
+) -> RoleDatabase:
+    """The engine (schema checked) and the sealing key, if any (``need_key``: a missing key is an error too).
+    ``secret_key``: the key as the role's settings read it (``ronde.settings``: ``database.secret_key``), which
+    then takes the place of the environment's."""
     url = database_url(explicit_url)
     try:
         engine = make_engine(url)
@@ -49,6 +53,12 @@ def open_role_database(explicit_url: str | None = None, *, need_key: bool = Fals
         engine.dispose()
         raise DatabaseStartupError(str(exc)) from None
     box = None
+    if secret_key:
+        try:
+            return RoleDatabase(url, engine, SecretBox.from_text(secret_key))
+        except SecretKeyError as exc:
+            engine.dispose()
+            raise DatabaseStartupError(str(exc)) from None
     if need_key or os.environ.get(KEY_VARIABLE) or os.environ.get(KEY_FILE_VARIABLE):
         try:
             box = SecretBox.from_env()

@@ -1,7 +1,7 @@
 """The one settings model of every server role (issue 13, item 3): shared sections once, one section per role.
 
 The shared sections (``database``, ``store``, ``mqtt``, ``retention``) have the same names for every role; each
-role reads its own section too (``api``, ``ingest``, ``audit``, ``dashboards``; ``notify`` is to come). Where the
+role reads its own section too (``api``, ``ingest``, ``audit``, ``dashboards``, ``notify``). Where the
 values come from and in which order is ``ronde.settings.sources``; ``docs/configuration.md`` lists every setting.
 
 Secrets are ``SecretStr`` fields: that type is what marks a secret (refused in the TOML file, shown ``***``), so a
@@ -18,6 +18,8 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from ronde.coverage.live import DEFAULT_SEQUENCE_ANOMALY_AFTER
 from ronde.protocol.topics import GATEWAY_ID_PATTERN
+from ronde.redact import redact_url
+from ronde.settings.notify_section import NotifySection
 from ronde.store.records import RetentionPolicy
 from ronde.store.retention import DEFAULT_RETENTION, RetentionError, validate
 
@@ -33,6 +35,7 @@ ROLES: dict[str, tuple[str, ...]] = {
     "audit": ("database", "store", "audit"),
     "dashboards": ("database", "dashboards"),
     "store": ("store", "retention"),
+    "notify": ("database", "store", "audit", "notify"),
 }
 
 
@@ -87,7 +90,7 @@ class StoreSection(Section):
             return None
         scheme, sep, rest = url.partition("://")
         if not sep or scheme.lower() not in ("sqlite", "http", "https") or not rest:
-            raise ValueError("expected sqlite://PATH or http(s)://host:port")
+            raise ValueError(f"{redact_url(url)!r}: expected sqlite://PATH or http(s)://host:port")
         return url
 
 
@@ -214,7 +217,7 @@ class DashboardsSection(Section):
     @classmethod
     def _http(cls, url: str | None) -> str | None:
         if url is not None and not url.lower().startswith(("http://", "https://")):
-            raise ValueError("expected http(s)://host[:port]")
+            raise ValueError(f"{redact_url(url)!r}: expected http(s)://host[:port]")
         return url
 
 
@@ -232,6 +235,7 @@ class RondeSettings(BaseSettings):
     ingest: IngestSection = Field(default_factory=IngestSection)
     audit: AuditSection = Field(default_factory=AuditSection)
     dashboards: DashboardsSection = Field(default_factory=DashboardsSection)
+    notify: NotifySection = Field(default_factory=NotifySection)
 
     @classmethod
     def settings_customise_sources(

@@ -23,10 +23,10 @@ from pathlib import Path
 
 import pytest
 
-from ronde.api.auth import Role, add_token
+from ronde.api.auth import Role
 from ronde.protocol.estate import load_default_estate
 from ronde.store.sqlite import SqliteStore
-from tests.api.support import fill
+from tests.api.support import OPDB_SECRET_KEY, TOKENS, fill, make_database
 from tests.support.services import free_port
 
 MB = 1024 * 1024
@@ -58,8 +58,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     store.open()
     fill(store, load_default_estate())
     store.close()
-    tokens = tmp / "tokens.yaml"
-    admin = add_token(tokens, "root", Role.ADMIN)
+    make_database(tmp).dispose()  # the operational database: sample estate and TOKENS, as `ronde registry import`
+    admin = next(token for token, who in TOKENS.items() if who.role is Role.ADMIN)
     port = free_port()
     proc = subprocess.Popen(
         [
@@ -70,20 +70,18 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             "serve",
             "--store",
             f"sqlite://{tmp / 'ronde.db'}",
-            "--tokens",
-            str(tokens),
+            "--database",
+            f"sqlite:///{tmp / 'opdb.db'}",
             "--port",
             str(port),
             "--access-log",
             str(tmp / "access.jsonl"),
-            "--registry-file",
-            str(tmp / "estate.yaml"),
             "--max-import-body-bytes",
             str(IMPORT_LIMIT),
         ],
         stdout=subprocess.DEVNULL,
         stderr=(tmp / "serve.log").open("wb"),
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "RONDE_OPDB_SECRET_KEY": OPDB_SECRET_KEY},
     )
     try:
         deadline = time.monotonic() + 30

@@ -83,7 +83,7 @@ def test_gateway_commands_run_without_the_server_packages(tmp_path: Path) -> Non
 
 
 def test_a_server_command_without_the_server_extra_names_it() -> None:
-    proc = ronde_without(SERVER_MODULES, "api", "serve", "--store", "sqlite:///nonexistent.db", "--tokens", "t.yaml")
+    proc = ronde_without(SERVER_MODULES, "api", "serve", "--store", "sqlite:///nonexistent.db")
     assert proc.returncode == 2
     assert "ronde api needs the 'server' extra: pip install 'ronde[server]'" in proc.stderr
     assert "Traceback" not in proc.stderr

@@ -186,7 +186,7 @@ def test_bad_values_name_their_origin_and_field(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as exc:
         load_settings(config, environ={"RONDE_INGEST__BATCH_SIZE": "many"})
     lines = {str(i) for i in exc.value.issues}
-    assert f"config {config}: store.url: expected sqlite://PATH or http(s)://host:port" in lines
+    assert f"config {config}: store.url: 'ftp://x': expected sqlite://PATH or http(s)://host:port" in lines
     assert f"config {config}: api.default_lang: Input should be 'fr' or 'en'" in lines
     assert any(line.startswith(f"config {config}: api.stale_after_min: ") for line in lines)
     assert any(line.startswith("config RONDE_INGEST__BATCH_SIZE: ingest.batch_size: ") for line in lines)

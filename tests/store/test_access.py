@@ -3,7 +3,7 @@
 Issue 11, item 4: every process that opened the InfluxDB store used to ALTER the retention policies
 to its own (default) settings, so ``ronde api serve`` started after ingest reset ingest's configured
 400/800 days to 60/365 (data loss). Here the stores are built exactly as the commands build them
-(``ronde.ingest.cli.build_store``, ``ronde.api.cli.open_reader_store`` from the parsed command line,
+(``ronde.ingest.cli.build_store``, ``ronde.api.cli.open_reader_store`` from the settings the command reads,
 ``ronde.audit.cli.open_store``) and the retention policies are read back from a real influxd.
 """
 
@@ -19,9 +19,9 @@ import pytest
 
 from ronde.api.cli import open_reader_store
 from ronde.audit.cli import open_store as audit_open_store
-from ronde.cli import build_parser
 from ronde.ingest.cli import build_store
 from ronde.ingest.config import load_config
+from ronde.settings import StoreSection, load_settings
 from ronde.store.config import StoreConfig, open_store
 from ronde.store.errors import StoreRejected
 from ronde.store.influx import InfluxStore
@@ -51,10 +51,9 @@ def _databases(influxd: Influxd) -> set[str]:
     return {row[0] for row in body["results"][0]["series"][0].get("values", [])}
 
 
-def _api_args(url: str, db: str, tmp_path: Path) -> object:
-    return build_parser(["api", "serve"]).parse_args(
-        ["api", "serve", "--store", url, "--store-database", db, "--tokens", str(tmp_path / "tokens.yaml")]
-    )
+def _api_store(url: str, db: str) -> StoreSection:
+    """The store section ``ronde api serve --store URL --store-database DB`` reads (``ronde.settings``)."""
+    return load_settings(flags={"store.url": url, "store.database": db}, environ={}).store
 
 
 @pytest.mark.influx
@@ -74,7 +73,7 @@ def test_api_serve_started_after_ingest_leaves_ingest_retention(influxd: Influxd
     assert _policies(influxd, db) == expected
     ingest.write(WriteBatch(visits=(f.visit(1),)))
 
-    api = open_reader_store(_api_args(influxd.url, db, tmp_path))  # type: ignore[arg-type]
+    api = open_reader_store(_api_store(influxd.url, db))
     try:
         assert _policies(influxd, db) == expected
         assert [v.event_id for v in api.visits(*WINDOW)] == [f.visit(1).event_id]
@@ -103,7 +102,7 @@ def test_api_serve_started_after_ingest_leaves_ingest_retention(influxd: Influxd
 @pytest.mark.influx
 def test_a_reader_before_any_layout_creates_nothing_and_reads_empty(influxd: Influxd, tmp_path: Path) -> None:
     db = f"acc_{uuid.uuid4().hex[:10]}"
-    api = open_reader_store(_api_args(influxd.url, db, tmp_path))  # type: ignore[arg-type]
+    api = open_reader_store(_api_store(influxd.url, db))
     try:
         assert api.visits(*WINDOW) == []
         assert api.rejections(*WINDOW) == []
