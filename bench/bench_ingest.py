@@ -7,9 +7,10 @@ Prints, in one run against the same InfluxDB (Debian's influxd, started here):
 - publish-to-queryable latency p50/p99 at a steady 1,000 events/s (one worker).
 
 Usage: ``.venv/bin/python bench/bench_ingest.py [--events 40000] [--rate-seconds 10]``.
-``--database sqlite`` (or a URL) runs the workers on an operational database made here (the sample estate, the
-40 gateways, the calendar) instead of the gateways file, polling its version row every ``--registry-poll-s``;
-``--only-one`` measures the one-worker drain only (an A/B of the registry poll, issue 13).
+The workers read their registry from an operational database made here (the sample estate, the 40 gateways, an
+all-day calendar): a SQLite file by default, or ``--database URL`` (PostgreSQL), polling its version row every
+``--registry-poll-s`` (issue 13: no worker reads a registry file). ``--only-one`` measures the one-worker drain only
+(an A/B of the registry poll: compare ``--registry-poll-s 0.05`` with the default).
 Targets (issue 5): ≥ 5,000 events/s per worker; p99 ≤ 2 s at 1,000 events/s.
 """
 
@@ -39,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
 
-from ronde.protocol.gateways import GatewayRegistry, dump_gateways, gateway_entry  # noqa: E402
+from ronde.protocol.gateways import GatewayRegistry, gateway_entry  # noqa: E402
 from ronde.protocol.signing import public_key_text  # noqa: E402
 from ronde.store import schema  # noqa: E402
 from ronde.store.records import BeaconCheck, StoredVisit, Verification  # noqa: E402
@@ -49,12 +50,6 @@ from tests.support.services import Influxd, Mosquitto, run_influxd  # noqa: E402
 
 GATEWAY_COUNT = 40
 VISIT_SPACING_S = 20.0
-ALWAYS = {
-    "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
-    "start": "00:00",
-    "end": "23:59:59.999999",
-    "timezone": "UTC",
-}
 
 
 def gateway_ids() -> list[str]:
@@ -146,12 +141,13 @@ def raw_ceiling(influx: Influxd, seconds: float = 5.0, batch: int = 5000) -> flo
         return n / (time.monotonic() - t0)
 
 
-# the workers' registry: the gateways file (default), or an operational database (``--database``)
+# the workers' reference data: the operational database made by ``make_database`` (database_url, registry_poll_s)
 DATABASE_MODE: dict[str, Any] = {}
 
 
 def make_database(tmp: Path, url: str) -> str:
-    """An operational database as a site makes it: upgraded, the sample estate, the bench's gateways, ALWAYS."""
+    """An operational database as a site makes it: upgraded, the sample estate, the bench's gateways, an all-day
+    calendar."""
     from datetime import time as clock_time
 
     from ronde.opdb.engine import make_engine, session_factory
@@ -187,9 +183,6 @@ def make_database(tmp: Path, url: str) -> str:
 
 class Workers:
     def __init__(self, tmp: Path, port: int, influx: Influxd, count: int, tag: str) -> None:
-        (tmp / "gateways.yaml").write_text(
-            dump_gateways(GatewayRegistry.of(*(gateway_entry(g, public_key_text(k)) for g, k in KEYS.items())))
-        )
         self.procs: list[subprocess.Popen[bytes]] = []
         self.logs: list[Path] = []
         self.configs: list[Path] = []
@@ -199,16 +192,12 @@ class Workers:
                 "broker_port": port,
                 "username": "ingest",
                 "store_url": influx.url,
-                "gateways_file": str(tmp / "gateways.yaml"),
-                "calendar": ALWAYS,
                 "batch_size": 1000,
                 "receive_maximum": 4000,
                 "batch_window_ms": 50,
                 "maintenance": False,
+                **DATABASE_MODE,
             }
-            if DATABASE_MODE:
-                del cfg["gateways_file"], cfg["calendar"]
-                cfg.update(DATABASE_MODE)
             path = tmp / f"{tag}{i}.yaml"
             path.write_text(yaml.safe_dump(cfg))
             self.configs.append(path)
@@ -412,13 +401,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rate-seconds", type=float, default=10.0)
     ap.add_argument(
         "--database",
-        default=None,
-        help="'sqlite' (a file made here) or a URL: workers on the operational database instead of the gateways file",
+        default="sqlite",
+        help="the workers' operational database: 'sqlite' (a file made here, the default) or a URL",
     )
     ap.add_argument("--registry-poll-s", type=float, default=2.0)
     ap.add_argument("--only-one", action="store_true", help="the one-worker drain only")
     args = ap.parse_args(argv)
-    if args.database and not os.environ.get("RONDE_OPDB_SECRET_KEY"):
+    if not os.environ.get("RONDE_OPDB_SECRET_KEY"):
         import base64
 
         os.environ["RONDE_OPDB_SECRET_KEY"] = base64.urlsafe_b64encode(os.urandom(32)).decode()
@@ -435,12 +424,11 @@ def main(argv: list[str] | None = None) -> int:
         httpx.Client(base_url=influx.url, timeout=30) as http,
     ):
         tmp = Path(tmpdir)
-        if args.database:
-            DATABASE_MODE.update(database_url=make_database(tmp, args.database), registry_poll_s=args.registry_poll_s)
-            print(
-                f"  workers on the operational database {DATABASE_MODE['database_url'].split('@')[-1]}, "
-                f"registry version polled every {args.registry_poll_s:g} s"
-            )
+        DATABASE_MODE.update(database_url=make_database(tmp, args.database), registry_poll_s=args.registry_poll_s)
+        print(
+            f"  workers on the operational database {DATABASE_MODE['database_url'].split('@')[-1]}, "
+            f"registry version polled every {args.registry_poll_s:g} s"
+        )
         ceiling = raw_ceiling(influx)
         print(f"  ceiling: raw line protocol to /write, batches of 5,000: {ceiling:,.0f} lines/s")
         one = throughput(tmp, broker, influx, http, 1, args.events, 0)

@@ -15,15 +15,15 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from ronde.ingest.config import ConfigError, IngestConfig, load_config
-from ronde.protocol.estate import EstateFileError, load_default_estate, load_estate
-from ronde.protocol.gateways import GatewayRegistry, GatewaysFileError, load_gateways
+from ronde.protocol.gateways import GatewaysFileError, load_gateways
 from ronde.redact import redact_url
 from ronde.store.credentials import store_token
 from ronde.store.errors import StoreCorrupt
 from ronde.store.port import Store, StoreAccess, StoreUnavailable
 
 if TYPE_CHECKING:  # the operational database (the server extra) is imported when a worker starts
-    from ronde.ingest.registry_follow import Reference
+    from ronde.ingest.consumer import IngestWorker
+    from ronde.ingest.registry_follow import Reference, RegistryFollower
     from ronde.opdb.startup import RoleDatabase
 
 log = logging.getLogger(__name__)
@@ -48,11 +48,6 @@ _FLAGS: dict[str, tuple[str, dict[str, Any]]] = {
         },
     ),
     "registry_poll_s": ("--registry-poll-s", {"type": float, "help": "read the registry version row this often (2)"}),
-    "estate_file": ("--estate", {"type": Path, "help": "file mode (deprecated, with --gateways): the estate file"}),
-    "gateways_file": (
-        "--gateways",
-        {"type": Path, "help": "file mode (deprecated): the gateways file, SIGHUP reloads"},
-    ),
     "accept_unknown_gateways": ("--accept-unknown-gateways", {"action": "store_true", "default": None}),
     "batch_size": ("--batch-size", {"type": int}),
     "batch_window_ms": ("--batch-window-ms", {"type": int}),
@@ -109,7 +104,9 @@ def _open_local(config: IngestConfig, store: Store) -> str | None:
     return None
 
 
-def _run(args: argparse.Namespace) -> int:  # noqa: PLR0911, PLR0912, PLR0915 - the worker's start-up, step by step
+def _run(args: argparse.Namespace) -> int:
+    """Start one worker on the operational database (registry, gateways, calendar, followed while running) and
+    the store; SIGHUP reads the registry version row at once. A start-up problem is printed, exit 2."""
     from ronde.ingest import paho_tables
     from ronde.ingest.consumer import IngestWorker
     from ronde.ingest.registry_follow import DbReference, RegistryFollower
@@ -118,51 +115,57 @@ def _run(args: argparse.Namespace) -> int:  # noqa: PLR0911, PLR0912, PLR0915 - 
 
     try:
         config = _config_from(args)
-        if config.file_mode:
-            registry = load_estate(config.estate_file) if config.estate_file else load_default_estate()
-            gateways = load_gateways(config.gateways_file) if config.gateways_file else GatewayRegistry()
-    except (ConfigError, EstateFileError, GatewaysFileError) as exc:
+    except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
-    database = None
-    follower = None
-    if config.file_mode:
-        log.warning(
-            "file mode (--estate/--gateways): registry and gateways from files, reloaded on SIGHUP; "
-            "deprecated, see `ronde registry import` and docs/opdb.md"
-        )
-        if not len(gateways) and not config.accept_unknown_gateways:
-            print(
-                "no gateways enrolled: give --gateways FILE (or --accept-unknown-gateways for a demo)", file=sys.stderr
-            )
-            return 2
-        calendar = config.calendar.to_calendar()
-    else:
-        opened = _open_database(config)
-        if isinstance(opened, str):
-            print(f"ronde ingest run: {opened}", file=sys.stderr)
-            return 2
-        database, reference = opened
-        registry, gateways, calendar = reference.registry, reference.gateways, reference.calendar
-        follower = RegistryFollower(
-            DbReference(database.engine, database.box), version=reference.version, poll_s=config.registry_poll_s
-        )
+    opened = _open_database(config)
+    if isinstance(opened, str):
+        print(f"ronde ingest {'retire' if getattr(args, 'retire', False) else 'run'}: {opened}", file=sys.stderr)
+        return 2
+    database, reference = opened
+    store = _open_store(config)
+    if isinstance(store, str):
+        print(store, file=sys.stderr)
+        database.dispose()
+        return 2
+    follower = RegistryFollower(
+        DbReference(database.engine, database.box), version=reference.version, poll_s=config.registry_poll_s
+    )
+    worker = IngestWorker(
+        config,
+        store,
+        reference.registry,
+        reference.calendar,
+        reference.gateways,
+        retire=getattr(args, "retire", False),
+        follower=follower,
+    )
+    _install_signals(worker, follower)
+    try:
+        worker.run()
+    except RuntimeError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    finally:
+        log.info("counters: %s", json.dumps(worker.counters.snapshot(), sort_keys=True))
+        store.close()
+        database.dispose()
+    return 0
+
+
+def _open_store(config: IngestConfig) -> Store | str:
+    """The configured store (a SQLite file opened now, see ``_open_local``), or the message to print."""
     try:
         store = build_store(config)
     except ValueError as exc:
-        print(f"store: {exc}", file=sys.stderr)
-        if database is not None:
-            database.dispose()
-        return 2
+        return f"store: {exc}"
     problem = _open_local(config, store)
-    if problem is not None:
-        print(problem, file=sys.stderr)
-        if database is not None:
-            database.dispose()
-        return 2
-    worker = IngestWorker(
-        config, store, registry, calendar, gateways, retire=getattr(args, "retire", False), follower=follower
-    )
+    return store if problem is None else problem
+
+
+def _install_signals(worker: IngestWorker, follower: RegistryFollower) -> None:
+    """SIGTERM/SIGINT: finish the current batch, then disconnect (once). SIGHUP: read the registry version row
+    now instead of at the next poll (there is no file to reload: the database is the reference)."""
     stop_once = threading.Event()
 
     def _stop(signum: int, frame: FrameType | None) -> None:  # noqa: ARG001 - a signal handler's signature
@@ -172,33 +175,13 @@ def _run(args: argparse.Namespace) -> int:  # noqa: PLR0911, PLR0912, PLR0915 - 
         log.info("signal %d: finishing the current batch, then disconnecting", signum)
         threading.Thread(target=worker.stop, name="ingest-stop", daemon=True).start()
 
-    def _reload(signum: int, frame: FrameType | None) -> None:  # noqa: ARG001 - a signal handler's signature
-        if follower is not None:  # the database is followed anyway: read its version row now
-            log.info("SIGHUP: reading the registry version now")
-            follower.poll_now()
-            return
-        if not config.gateways_file:
-            log.warning("SIGHUP: no gateways_file configured, nothing to reload")
-            return
-        try:
-            worker.reload_gateways(load_gateways(config.gateways_file))
-        except GatewaysFileError as exc:  # keep serving with the registry we have
-            log.error("SIGHUP: gateways file refused, the previous registry stays in force:\n%s", exc)  # noqa: TRY400 - its message, no traceback
+    def _poll(signum: int, frame: FrameType | None) -> None:  # noqa: ARG001 - a signal handler's signature
+        log.info("SIGHUP: reading the registry version now")
+        follower.poll_now()
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    signal.signal(signal.SIGHUP, _reload)
-    try:
-        worker.run()
-    except RuntimeError as exc:
-        print(exc, file=sys.stderr)
-        return 1
-    finally:
-        log.info("counters: %s", json.dumps(worker.counters.snapshot(), sort_keys=True))
-        store.close()
-        if database is not None:
-            database.dispose()
-    return 0
+    signal.signal(signal.SIGHUP, _poll)
 
 
 def _open_database(config: IngestConfig) -> tuple[RoleDatabase, Reference] | str:
@@ -219,8 +202,6 @@ def _open_database(config: IngestConfig) -> tuple[RoleDatabase, Reference] | str
     except DATABASE_ERRORS as exc:
         database.dispose()
         return f"database {redact_url(database.url)}: {exc}"
-    if "calendar" in config.model_fields_set:
-        log.warning("calendar: ignored, the service calendar is the operational database's")
     if not len(reference.gateways) and not config.accept_unknown_gateways:
         log.warning(
             "no gateway enrolled in the operational database yet: every message is refused until one is "

@@ -6,7 +6,6 @@ flags winning. Every field has a safe default except what only the operator know
 
 from __future__ import annotations
 
-from datetime import date, time
 from pathlib import Path
 from typing import Any, Literal
 
@@ -17,13 +16,10 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
-    ValidationInfo,
-    field_validator,
     model_validator,
 )
 
 from ronde.protocol import safe_yaml
-from ronde.protocol.calendar import WEEKDAYS, ServiceCalendar, end_problem, timezone_problem, weekday_problem
 from ronde.protocol.errors import format_validation_error
 from ronde.protocol.topics import GATEWAY_ID_PATTERN
 from ronde.store.records import RetentionPolicy
@@ -32,49 +28,6 @@ from ronde.store.retention import DEFAULT_RETENTION
 
 class _Cfg(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class CalendarConfig(_Cfg):
-    days: list[str] = Field(default_factory=lambda: ["wed", "thu", "fri", "sat", "sun"])
-    start: time = time(16, 0)
-    end: time = time(22, 15)
-    timezone: str = "Europe/Paris"
-    closed: list[date] = Field(default_factory=list)
-
-    # the one calendar rule (ronde.protocol.calendar), field by field so that errors name the field
-    @field_validator("days")
-    @classmethod
-    def _days(cls, v: list[str]) -> list[str]:
-        problem = weekday_problem(v)
-        if problem is not None:
-            raise ValueError(problem)
-        return v
-
-    @field_validator("end")
-    @classmethod
-    def _end(cls, v: time, info: ValidationInfo) -> time:
-        start = info.data.get("start")
-        problem = None if start is None else end_problem(start, v)
-        if problem is not None:
-            raise ValueError(problem)
-        return v
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, v: str) -> str:
-        problem = timezone_problem(v)
-        if problem is not None:
-            raise ValueError(problem)
-        return v
-
-    def to_calendar(self) -> ServiceCalendar:
-        return ServiceCalendar(
-            days=frozenset(WEEKDAYS.index(d) for d in self.days),
-            start=self.start,
-            end=self.end,
-            timezone=self.timezone,
-            closed=frozenset(self.closed),
-        )
 
 
 class RetentionConfig(_Cfg):
@@ -87,6 +40,10 @@ class RetentionConfig(_Cfg):
 
     def to_policy(self) -> RetentionPolicy:
         return RetentionPolicy(raw_days=self.raw_days, proof_days=self.proof_days, rejections_days=self.rejections_days)
+
+
+# the file mode's settings (removed): what replaced them is said when a configuration still has one
+_MOVED_TO_DATABASE = ("estate_file", "gateways_file", "calendar")
 
 
 class IngestConfig(_Cfg):
@@ -127,7 +84,7 @@ class IngestConfig(_Cfg):
     store_retry_max_s: float = Field(default=10.0, gt=0, description="cap of the backoff between write attempts")
     store_timeout_s: float = Field(default=10.0, gt=0, description="one request to the store")
     store_retry_budget_s: float = Field(default=10.0, ge=0, description="the store's own retries inside one write")
-    # reference data: the operational database (the default), or files (deprecated file mode)
+    # reference data (registry, EID keys, gateways, calendar): the operational database, nothing else
     database_url: str | None = Field(
         default=None,
         min_length=1,
@@ -139,12 +96,9 @@ class IngestConfig(_Cfg):
         le=3600,
         description="how often the registry version row is read (changes followed)",
     )
-    estate_file: Path | None = None
-    gateways_file: Path | None = None
-    calendar: CalendarConfig = Field(default_factory=CalendarConfig)
-    # validation (unsigned messages: per gateway, ``allow_unsigned`` in the gateways file)
+    # validation (unsigned messages: per gateway, its ``allow_unsigned`` in the operational database)
     accept_unknown_gateways: bool = Field(
-        default=False, description="demo only: gateways missing from the gateways file are let in, unsigned"
+        default=False, description="demo only: gateways not enrolled in the operational database are let in, unsigned"
     )
     max_payload_bytes: int = Field(default=4096, ge=256, le=1_000_000)
     max_future_s: float = Field(default=300.0, ge=0, le=86400)
@@ -174,10 +128,20 @@ class IngestConfig(_Cfg):
     @classmethod
     def _moved(cls, data: Any) -> Any:
         """Settings that moved elsewhere get a message saying where, not "extra inputs not permitted"."""
-        if isinstance(data, dict) and "allow_unsigned" in data:
+        if not isinstance(data, dict):
+            return data
+        if "allow_unsigned" in data:
             raise ValueError(
                 "allow_unsigned is no longer an ingest setting: remove it, and set allow_unsigned: true on each "
-                "gateway that may send unsigned messages in the gateways file (gateways[].allow_unsigned)"
+                "gateway that may send unsigned messages: PUT /api/v1/gateways/{id}, or in the gateways file that "
+                "`ronde registry import` loads (gateways[].allow_unsigned)"
+            )
+        moved = [k for k in _MOVED_TO_DATABASE if k in data]
+        if moved:
+            raise ValueError(
+                f"{', '.join(moved)}: no longer ingest settings: a worker reads the registry, the gateways and the "
+                "service calendar from the operational database (database_url); load the files into it once with "
+                "`ronde registry import --estate FILE --gateways FILE`"
             )
         return data
 
@@ -191,15 +155,9 @@ class IngestConfig(_Cfg):
             )
         if self.reconnect_max_s < self.reconnect_min_s:
             raise ValueError("reconnect_max_s must be >= reconnect_min_s")
-        for p in (self.estate_file, self.gateways_file, self.tls_ca):
-            if p is not None and not p.is_file():
-                raise ValueError(f"file not found: {p}")
+        if self.tls_ca is not None and not self.tls_ca.is_file():
+            raise ValueError(f"file not found: {self.tls_ca}")
         return self
-
-    @property
-    def file_mode(self) -> bool:
-        """Registry and gateways from files (deprecated), not from the operational database."""
-        return self.estate_file is not None or self.gateways_file is not None
 
     @property
     def client_id(self) -> str:

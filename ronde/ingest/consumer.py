@@ -112,7 +112,7 @@ class IngestWorker:
         self.retire_idle_s = retire_idle_s
         self.store = store
         self.registry = registry
-        self.calendar = calendar or config.calendar.to_calendar()
+        self.calendar = calendar if calendar is not None else ServiceCalendar()
         self.gateways = gateways if gateways is not None else GatewayRegistry()
         self.counters = counters or Counters()
         self.processor = build_processor(config, store, registry, self.calendar, self.gateways)
@@ -215,19 +215,6 @@ class IngestWorker:
     def pending(self) -> int:
         """Messages received and not yet written and acked."""
         return self.writer.pending
-
-    def reload_gateways(self, gateways: GatewayRegistry) -> None:
-        """Enrol or revoke gateways without a restart (SIGHUP in ``ronde ingest run``, file mode). Batches
-        validated from now on see the new registry; the broker keeps every session meanwhile."""
-        with self._reload_lock:
-            self.gateways = gateways
-            self.context = dataclasses.replace(self.context, gateways=gateways)
-            self.processor.context = self.context  # one attribute swap: the validator reads it once per batch
-        log.info(
-            "gateways reloaded: %d enrolled, %d with an Ed25519 key",
-            len(gateways),
-            sum(1 for e in gateways.entries.values() if e.public_key is not None),
-        )
 
     def apply_reference(self, reference: Reference) -> None:
         """A new registry, calendar and gateways (the operational database moved): one validation context

@@ -19,19 +19,21 @@ from fastapi.testclient import TestClient
 
 from ronde.api.auth import Role, add_token
 from ronde.protocol.estate import load_default_estate
+from ronde.protocol.gateways import GatewayRegistry, gateway_entry
 from ronde.store.errors import StoreCorrupt
 from ronde.store.sqlite import SqliteStore
 from tests.api.support import auth, fill, make_app
+from tests.support.opdb_site import site_database, worker_env
 
 
-def _ronde(*argv: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def _ronde(*argv: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "ronde.cli", *argv],
         capture_output=True,
         text=True,
         timeout=60,
         cwd=cwd,
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+        env={**(env or os.environ), "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
         check=False,
     )
 
@@ -60,14 +62,11 @@ def _tokens(tmp_path: Path) -> Path:
     return tokens
 
 
-def _gateways(tmp_path: Path) -> Path:
+def _site(tmp_path: Path) -> str:
+    """An operational database enrolling one gateway: what a worker needs besides its store."""
     key = Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-    path = tmp_path / "gateways.yaml"
-    path.write_text(
-        "format: ronde-gateways\nversion: 1\ngateways:\n"
-        f'  - id: gw-1\n    public_key: "{base64.urlsafe_b64encode(key).rstrip(b"=").decode()}"\n'
-    )
-    return path
+    entry = gateway_entry("gw-1", base64.urlsafe_b64encode(key).rstrip(b"=").decode())
+    return site_database(tmp_path / "opdb.db", GatewayRegistry.of(entry))
 
 
 def _assert_exit_2_with_message(result: subprocess.CompletedProcess[str], db: Path) -> None:
@@ -92,16 +91,9 @@ def test_api_serve_on_a_damaged_file_exits_2_with_a_message(tmp_path: Path, dama
 def test_ingest_run_on_a_damaged_file_exits_2_with_a_message(tmp_path: Path, damage: object) -> None:
     db = damage(tmp_path / "ronde.db")  # type: ignore[operator]
     before = db.read_bytes()
+    url = _site(tmp_path)
     result = _ronde(
-        "ingest",
-        "run",
-        "--store",
-        f"sqlite://{db}",
-        "--gateways",
-        str(_gateways(tmp_path)),
-        "--broker-port",
-        "1",
-        cwd=tmp_path,
+        "ingest", "run", "--store", f"sqlite://{db}", "--broker-port", "1", cwd=tmp_path, env=worker_env(url)
     )
     _assert_exit_2_with_message(result, db)
     assert db.read_bytes() == before  # nothing written over what a recovery tool could still read

@@ -24,6 +24,9 @@ from fastapi.testclient import TestClient
 from ronde.api.auth import TokenFileError, read_token_file
 from ronde.api.registry_service import load_badges
 from ronde.ingest.config import ConfigError, load_config
+from ronde.opdb.engine import make_engine
+from ronde.opdb.migrate import upgrade
+from ronde.opdb.registry_repo import RegistryRepository
 from ronde.protocol import safe_yaml
 from ronde.protocol.estate import EstateFileError, default_estate_path, parse_estate
 from ronde.protocol.gateways import GatewaysFileError, load_gateways, parse_gateways
@@ -265,7 +268,7 @@ def test_every_name_field_is_checked() -> None:
     """Cf characters (zero width, bidi) are refused too, and in references and the revision as well."""
     for text in [
         ZERO_WIDTH_BUILDING,
-        _estate_with('revision: "2026-12-05.1"', 'revision: "2026-12-05.1\\r"'),
+        _estate_with('revision: "2026-11-26.1"', 'revision: "2026-12-05.1\\r"'),
         _estate_with("landlord: immobiliere-3f", "landlord: immobiliere-3f\u2066"),
     ]:
         with pytest.raises(EstateFileError, match="one line of visible text"):
@@ -302,19 +305,34 @@ def test_ingest_files_refuse_oversized(tmp_path: Path) -> None:
         load_config(big)
 
 
-@pytest.mark.parametrize("which", ["--config", "--gateways", "--estate"])
-def test_ingest_start_up_refuses_a_bomb_and_exits_2(tmp_path: Path, which: str) -> None:
+def test_ingest_start_up_refuses_a_bomb_and_exits_2(tmp_path: Path) -> None:
     bomb = tmp_path / "bomb.yaml"
     bomb.write_text(BOMB)
-    gateways = tmp_path / "gateways.yaml"
-    gateways.write_text("format: ronde-gateways\nversion: 1\ngateways: [{id: gw-a}]\n")
-    args = ["-m", "ronde.cli", "ingest", "run", "--store", "ftp://never-reached"]
-    args += [which, str(bomb)] if which == "--gateways" else [which, str(bomb), "--gateways", str(gateways)]
-    done = _run(*args)
+    done = _run("-m", "ronde.cli", "ingest", "run", "--store", "ftp://never-reached", "--config", str(bomb))
     assert done.returncode == 2, done.stdout + done.stderr
     assert str(bomb) in done.stderr
     assert f"more than {MAX_NODES} YAML nodes" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("which", ["--gateways", "--estate"])
+def test_registry_import_refuses_a_bomb(tmp_path: Path, which: str) -> None:
+    """The estate and gateways files reach a worker only through the operational database: their one way in,
+    ``ronde registry import``, refuses a bomb with the file and the limit, and imports nothing."""
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text(BOMB)
+    url = f"sqlite:///{tmp_path / 'opdb.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    done = _run("-m", "ronde.cli", "registry", "import", "--url", url, which, str(bomb))
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert str(bomb) in done.stderr
+    assert f"more than {MAX_NODES} YAML nodes" in done.stderr
+    assert "Traceback" not in done.stderr
+    try:
+        assert RegistryRepository(engine).version() == 0
+    finally:
+        engine.dispose()
 
 
 def test_gateways_file_refuses_control_characters_and_newline_badges() -> None:

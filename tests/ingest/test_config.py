@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import time
 from pathlib import Path
 
 import pytest
@@ -10,14 +9,11 @@ from ronde.ingest.config import ConfigError, load_config
 
 def test_defaults_and_overrides(tmp_path: Path) -> None:
     path = tmp_path / "ingest.yaml"
-    path.write_text("name: w2\nbatch_size: 200\nreceive_maximum: 400\ncalendar: {days: [mon], start: '18:00'}\n")
+    path.write_text("name: w2\nbatch_size: 200\nreceive_maximum: 400\n")
     cfg = load_config(path, {"broker_port": 1884, "username": None})
     assert cfg.client_id == "ingest-w2"
     assert cfg.batch_size == 200
     assert cfg.broker_port == 1884
-    cal = cfg.calendar.to_calendar()
-    assert cal.days == frozenset({0})
-    assert cal.start == time(18, 0)
     assert cfg.retention.to_policy().raw_days == 60
 
 
@@ -30,9 +26,10 @@ def test_defaults_and_overrides(tmp_path: Path) -> None:
         ({"allow_unsigned": True}, "gateways[].allow_unsigned"),
         ({"allow_unsigned": False}, "no longer an ingest setting"),
         ({"max_visit_s": 0}, "max_visit_s"),
-        ({"gateways_file": "/nonexistent.yaml"}, "file not found"),
-        ({"calendar": {"days": ["funday"]}}, "weekday"),
-        ({"calendar": {"timezone": "Mars/Olympus"}}, "timezone"),
+        ({"tls_ca": "/nonexistent.pem"}, "file not found"),
+        ({"gateways_file": "gateways.yaml"}, "gateways_file: no longer ingest settings"),
+        ({"estate_file": "estate.yaml"}, "ronde registry import --estate FILE --gateways FILE"),
+        ({"calendar": {"days": ["mon"]}}, "service calendar from the operational database"),
         ({"colour": "red"}, "colour"),
     ],
 )

@@ -14,4 +14,3 @@ def test_example_config_loads() -> None:
     assert config.receive_maximum >= config.batch_size
     assert config.retention.raw_days == 60
     assert config.retention.proof_days == 365
-    assert config.calendar.to_calendar().days == frozenset({2, 3, 4, 5, 6})

@@ -6,7 +6,6 @@ test with its own instance since they stop or freeze it.
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import subprocess
@@ -23,21 +22,13 @@ from paho.mqtt.enums import MQTTErrorCode
 
 from ronde.ingest.config import IngestConfig
 from ronde.ingest.consumer import IngestWorker
-from ronde.protocol.gateways import dump_gateways
 from ronde.store.influx import InfluxStore
 from tests.ingest.broker import PASSWORD, Publisher, shipped_broker, shipped_queue_limit
 from tests.ingest.helpers import ALWAYS, GATEWAYS, GW, REGISTRY, encode, topic, visit, wait_for
+from tests.support.opdb_site import site_database, worker_env
 from tests.support.services import Influxd, Mosquitto, run_influxd
 
 pytestmark = [pytest.mark.mosquitto, pytest.mark.influx]
-
-# the whole day (the one calendar rule refuses end == start)
-ALWAYS_CALENDAR = {
-    "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
-    "start": "00:00",
-    "end": "23:59:59.999999",
-    "timezone": "UTC",
-}
 
 
 @pytest.fixture
@@ -69,16 +60,18 @@ def _count(store: InfluxStore) -> tuple[int, int]:
 
 
 class _Worker:
-    """``ronde ingest run`` as a subprocess, its log in a file."""
+    """``ronde ingest run`` as a subprocess on an operational database (the sample estate, GATEWAYS, every hour
+    a service hour), its log in a file."""
 
     def __init__(self, tmp: Path, broker: Mosquitto, influx: Influxd, name: str) -> None:
+        database = tmp / "opdb.db"
+        url = f"sqlite:///{database}" if database.exists() else site_database(database, GATEWAYS)
         cfg = {
             "name": name,
             "broker_port": broker.port,
             "username": "ingest",
             "store_url": influx.url,
-            "gateways_file": str(tmp / "gateways.yaml"),
-            "calendar": ALWAYS_CALENDAR,
+            "database_url": url,
             "batch_size": 50,
             "receive_maximum": 100,
             "batch_window_ms": 50,
@@ -89,14 +82,13 @@ class _Worker:
             "store_retry_budget_s": 0.5,
             "store_retry_max_s": 1.0,
         }
-        (tmp / "gateways.yaml").write_text(dump_gateways(GATEWAYS))
         (tmp / "ingest.yaml").write_text(yaml.safe_dump(cfg))
         self.log_path = tmp / f"worker-{name}-{time.monotonic_ns()}.log"
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "ronde.cli", "ingest", "run", "--config", str(tmp / "ingest.yaml")],
             stdout=self.log_path.open("wb"),
             stderr=subprocess.STDOUT,
-            env={**os.environ, "RONDE_MQTT_PASSWORD": PASSWORD},
+            env=worker_env(url, RONDE_MQTT_PASSWORD=PASSWORD),
         )
 
     def log(self) -> str:
