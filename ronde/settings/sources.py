@@ -51,6 +51,8 @@ FLAT: dict[str, str] = {
     "RONDE_AUDIT_KEY": "audit.key",
     "RONDE_GRAFANA_URL": "dashboards.grafana_url",
     "RONDE_GRAFANA_TOKEN": "dashboards.grafana_token",
+    "RONDE_SMTP_PASSWORD": "notify.smtp_password",
+    "RONDE_WEBHOOK_SECRET": "notify.webhook_secret",
 }
 # older names still read when the new one is not set, with a warning
 DEPRECATED: dict[str, str] = {
