@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import sys
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from ronde.audit.export import ReportFormat, read_report, write_report
 from ronde.audit.keys import (
@@ -31,6 +31,9 @@ from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.estate import EstateFileError, Registry, load_estate
 from ronde.redact import redact_url
 from ronde.store.port import Store, StoreAccess, StoreUnavailable
+
+if TYPE_CHECKING:
+    from ronde.settings import RondeSettings
 
 
 def _sqlite_path(url: str) -> str | None:
@@ -90,24 +93,71 @@ def _date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
-def _args_store(args: argparse.Namespace) -> Store:
-    """``--store`` with the store credentials every role reads: the token from ``--store-token-file``, else
-    ``RONDE_STORE_TOKEN`` (``RONDE_INFLUX_TOKEN``: deprecated alias), the 1.x password from
-    ``RONDE_STORE_PASSWORD``."""
-    from ronde.store.credentials import read_secret_file, store_password, store_token
+class SettingsRefused(ValueError):
+    """The settings cannot run this command; already printed on stderr, one line per problem."""
 
-    token = read_secret_file(args.store_token_file) if args.store_token_file else store_token()
+
+@dataclass(frozen=True, slots=True)
+class AuditRun:
+    """What a ``report`` or ``verify`` run reads from the one settings model (``ronde.settings``)."""
+
+    settings: RondeSettings
+    database_named: bool  # database.url given by a flag, a variable or the file (not the default)
+
+
+def _store_flag(url: str | None) -> str | None:
+    """``--store`` may be a bare SQLite file path: the settings hold URLs."""
+    if url is None or "://" in url:
+        return url
+    return f"sqlite://{Path(url).resolve()}"
+
+
+def _settings(args: argparse.Namespace, role: str) -> AuditRun:
+    """The settings from ``--config``/``RONDE_CONFIG``, the ``RONDE_*`` variables and this command's flags, with
+    the store URL required; ``--store-token-file`` stands for ``RONDE_STORE_TOKEN_FILE``. Raises SettingsRefused
+    once each problem is printed as ``ronde <role>: config <origin>: <section.field>: <what>``."""
+    from ronde.settings import ConfigError, check_required, load_with_sources
+    from ronde.settings.sources import read_secret_file
+
+    flags = {
+        "store.url": _store_flag(args.store),
+        "store.database": args.store_database,
+        "store.org": args.store_org,
+        "store.user": args.store_user,
+        "database.url": args.database,
+        "audit.key": getattr(args, "key", None),
+    }
+    try:
+        if args.store_token_file:
+            flags["store.token"] = read_secret_file("--store-token-file", "store.token", args.store_token_file)
+        settings, sources = load_with_sources(args.config, flags)
+        check_required(settings, "store.url", role)
+    except ConfigError as exc:
+        for line in exc.lines(role):
+            print(line, file=sys.stderr)
+        raise SettingsRefused(str(exc)) from None
+    return AuditRun(settings, sources.origin_of(("database", "url")) is not None)
+
+
+def _settings_store(settings: RondeSettings) -> Store:
+    """The store the settings name, with the store credentials every role reads (``RONDE_STORE_TOKEN``, or
+    ``RONDE_STORE_TOKEN_FILE``; ``RONDE_STORE_PASSWORD`` for InfluxDB 1.x), opened read-only."""
+    store = settings.store
     return open_store(
-        args.store,
-        token=token,
-        org=args.store_org,
-        database=args.store_database,
-        username=args.store_user,
-        password=store_password(),
+        store.url or "",
+        token=store.token.get_secret_value() if store.token else None,
+        org=store.org,
+        database=store.database,
+        username=store.user,
+        password=store.password.get_secret_value() if store.password else None,
     )
 
 
-def _registry_and_calendar(args: argparse.Namespace) -> tuple[Registry, ServiceCalendar]:
+def _database_url(settings: RondeSettings) -> str:
+    return settings.database.engine_url()
+
+
+def _registry_and_calendar(args: argparse.Namespace, settings: RondeSettings) -> tuple[Registry, ServiceCalendar]:
     """File mode (``--estate FILE``: the default calendar), else the operational database (``--database``, else
     RONDE_DATABASE_URL, else the SQLite default): the registry in force, whose revision and content digest come
     from ``registry_revisions``, and the service calendars from ``service_calendars`` (the report uses its
@@ -119,7 +169,7 @@ def _registry_and_calendar(args: argparse.Namespace) -> tuple[Registry, ServiceC
         return load_estate(args.estate), ServiceCalendar(closed=closed)
     from ronde.opdb.current import load_current
 
-    current = load_current(args.database)
+    current = load_current(_database_url(settings))
     return current.registry, current.calendar.with_closed(closed)  # every estate's calendar
 
 
@@ -129,13 +179,17 @@ def _key_path(args: argparse.Namespace) -> Path | None:
 
 def _report(args: argparse.Namespace) -> int:
     try:
-        store = _args_store(args)
+        run = _settings(args, "audit report")
+    except SettingsRefused:
+        return 2
+    try:
+        store = _settings_store(run.settings)
     except (StoreUnavailable, OSError, ValueError) as exc:
         print(f"ronde audit report: {exc}", file=sys.stderr)
         return 2
     try:
-        registry, calendar = _registry_and_calendar(args)
-        key = load_signing_key(_key_path(args))
+        registry, calendar = _registry_and_calendar(args, run.settings)
+        key = load_signing_key(run.settings.audit.key)
     except (EstateFileError, OSError, ValueError, RuntimeError) as exc:
         # RuntimeError: the operational database cannot be used (DatabaseStartupError names `ronde db upgrade`;
         # NoRegistry names `ronde registry import`)
@@ -160,20 +214,24 @@ def _report(args: argparse.Namespace) -> int:
 
 def _verify(args: argparse.Namespace) -> int:
     try:
+        run = _settings(args, "audit verify")
+    except SettingsRefused:
+        return 2
+    try:
         manifest, problems = read_report(args.report)
         estate = load_estate(args.estate) if args.estate else None
         digests = None
         if estate is not None and args.database:
             raise ValueError("--estate and --database exclude each other")  # noqa: TRY301 - reported by the except below like every other argument error
-        if estate is None and (args.database or os.environ.get("RONDE_DATABASE_URL")):  # opdb.engine.URL_VARIABLE
+        if estate is None and run.database_named:  # --database, RONDE_DATABASE_URL or the settings file
             from ronde.opdb.current import load_revision_digests
 
-            digests = load_revision_digests(args.database)
+            digests = load_revision_digests(_database_url(run.settings))
         if args.public_key:
             public_key = parse_public_key(args.public_key)
         else:  # on the server itself: its own key, never created here
-            public_key = load_signing_key(None, create=False).public_key()
-        store = _args_store(args)
+            public_key = load_signing_key(run.settings.audit.key, create=False).public_key()
+        store = _settings_store(run.settings)
     except AuditKeyError as exc:
         print(
             f"ronde audit verify: {exc}; give the server's public key with --public-key "
@@ -217,14 +275,27 @@ def _key(args: argparse.Namespace) -> int:
 
 
 def _store_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--store-database", default="ronde", help="InfluxDB database (InfluxQL; 2.x: its DBRP mapping)")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="the TOML settings file (default: $RONDE_CONFIG; docs/configuration.md)",
+    )
+    parser.add_argument(
+        "--store",
+        default=None,
+        help="store URL (sqlite://PATH, http://influx:8086) or a SQLite file (default: the settings' store.url, "
+        "RONDE_STORE_URL)",
+    )
+    parser.add_argument("--store-database", default=None, help="InfluxDB database (InfluxQL; 2.x: its DBRP mapping)")
     parser.add_argument("--store-org", default=None, help="InfluxDB 2.x organisation")
     parser.add_argument("--store-user", default=None, help="InfluxDB 1.x user (password: $RONDE_STORE_PASSWORD)")
     parser.add_argument(
         "--store-token-file",
         default=None,
         metavar="FILE",
-        help="file holding the store token (default: $RONDE_STORE_TOKEN); never on the command line",
+        help="file holding the store token (default: RONDE_STORE_TOKEN or RONDE_STORE_TOKEN_FILE); never the token "
+        "itself on the command line",
     )
 
 
@@ -235,7 +306,6 @@ def register(sub: Any) -> None:
     rep.add_argument("--landlord", required=True, help="landlord id in the estate file")
     rep.add_argument("--from", dest="first", required=True, type=_date, help="first day (YYYY-MM-DD)")
     rep.add_argument("--to", dest="last", required=True, type=_date, help="last day, inclusive (YYYY-MM-DD)")
-    rep.add_argument("--store", required=True, help="store URL (sqlite://PATH, http://influx:8086) or a SQLite file")
     _store_arguments(rep)
     rep.add_argument("--format", choices=[f.value for f in ReportFormat], default="pdf")
     rep.add_argument("--lang", choices=[x.value for x in Lang], default="fr")
@@ -265,7 +335,6 @@ def register(sub: Any) -> None:
     rep.set_defaults(func=_report)
     ver = cmds.add_parser("verify", help="check a report's signature, document, completeness and store")
     ver.add_argument("report", help="report file (CSV, or PDF with its .manifest.json) or manifest JSON")
-    ver.add_argument("--store", required=True, help="store URL")
     _store_arguments(ver)
     ver.add_argument(
         "--database",

@@ -84,7 +84,9 @@ def test_serve_fails_fast_on_bad_configuration(
     assert main(["api", "serve", "--database", url]) == 2
     assert capsys.readouterr().err.startswith("ronde api: config RONDE_STORE_URL: store.url: required by ronde api")
     assert main(["api", "serve", "--store", "ftp://nowhere", "--database", url]) == 2
-    assert "ronde api: config command line: store.url: 'ftp://nowhere': expected sqlite://PATH" in capsys.readouterr().err
+    assert (
+        "ronde api: config command line: store.url: 'ftp://nowhere': expected sqlite://PATH" in capsys.readouterr().err
+    )
     assert main(["api", "serve", "--store", db, "--database", url, "--stale-after-min", "0"]) == 2
     assert "ronde api: config command line: api.stale_after_min: " in capsys.readouterr().err
     config = tmp_path / "ronde.toml"

@@ -295,3 +295,39 @@ def test_audit_report_sends_the_store_token(
     assert all(h.get("Authorization") == "Token s3cret-token" for h in sent), sent
     deprecated = [w for w in caught if issubclass(w.category, StoreTokenDeprecation)]
     assert bool(deprecated) is (how == "deprecated-env")
+
+
+def test_audit_reads_the_store_and_its_token_from_the_one_settings_model(
+    opdb: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No store flag at all: the store URL and organisation from the settings file (``RONDE_CONFIG``), the token
+    from ``RONDE_STORE_TOKEN_FILE``, the database from ``[database] url``: what the API and ingest read too."""
+    for var in ("RONDE_STORE_TOKEN", "RONDE_INFLUX_TOKEN", "RONDE_DATABASE_URL", "RONDE_STORE_URL"):
+        monkeypatch.delenv(var, raising=False)
+    secret = tmp_path / "store-token"
+    secret.write_text("s3cret-token\n", encoding="utf-8")
+    monkeypatch.setenv("RONDE_STORE_TOKEN_FILE", str(secret))
+    out = tmp_path / "r.csv"
+    argv = ["audit", "report", "--landlord", "paris-habitat", *PERIOD, "--format", "csv", "--out", str(out)]
+    with standin() as s:
+        _influx_27(s)
+        config = tmp_path / "ronde.toml"
+        config.write_text(f'[database]\nurl = "{opdb}"\n[store]\nurl = "{s.url}"\norg = "ronde"\n', encoding="utf-8")
+        monkeypatch.setenv("RONDE_CONFIG", str(config))
+        assert main(argv) == 0
+        sent = _queries(s)
+    assert sent
+    assert all(h.get("Authorization") == "Token s3cret-token" for h in sent), sent
+    capsys.readouterr()
+    # a token written in the settings file is refused, naming the file and the field
+    config.write_text(f'[store]\nurl = "{s.url}"\ntoken = "in-the-file"\n', encoding="utf-8")
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"ronde audit report: config {config}: store.token: a secret is never written")
+    assert "in-the-file" not in err
+    # no store anywhere: the setting is named
+    monkeypatch.delenv("RONDE_CONFIG")
+    assert main(argv) == 2
+    assert capsys.readouterr().err.startswith(
+        "ronde audit report: config RONDE_STORE_URL: store.url: required by ronde audit report"
+    )
