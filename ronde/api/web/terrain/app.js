@@ -26,6 +26,8 @@
     return (list || []).map(function (v) { return typeof v === "string" ? { id: v, label: v } : v; });
   }
 
+  function teamTitle(team) { return /^[ée]quipe\b/i.test(team || "") ? team : "Équipe " + team; }
+
   function show(name) {
     document.querySelectorAll(".screen").forEach(function (s) { s.hidden = s.id !== "screen-" + name; });
     document.body.setAttribute("data-screen", name);
@@ -111,7 +113,8 @@
 
   function placeLabel(p) {
     if (!p) { return "Lieu : à choisir"; }
-    return "Lieu : " + p.label + (p.building && p.kind === "checkpoint" ? " — " + p.building : "") +
+    var building = p.kind === "checkpoint" && p.building && p.label.indexOf(p.building) < 0 ? " — " + p.building : "";
+    return "Lieu : " + p.label + building +
       (p.estate ? " (" + p.estate + ")" : "") + (p.suggested ? " · proposé par le scanner" : "");
   }
   function renderPlaces() {
@@ -244,7 +247,7 @@
     choiceGroup("solli-origin", "origin", v.origins, request ? "commanditaire" : null);
     choiceGroup("solli-type", "type", v.types, null);
     choiceGroup("solli-response", "response", v.responses, null, onResponse);
-    choiceGroup("solli-status", "status", v.statuses, "ouverte");
+    choiceGroup("solli-status", "status", v.sollicitation_statuses || v.statuses, "ouverte");
     var sel = $("solli-partner");
     sel.textContent = "";
     sel.appendChild(node("option", { value: "", text: "— choisir —" }));
@@ -274,6 +277,12 @@
     }
   }
 
+  // The directory's own id (a number today), not the select's string.
+  function partnerId(value) {
+    var hit = (state.partners || []).filter(function (x) { return String(x.id) === value; })[0];
+    return hit ? hit.id : null;
+  }
+
   function solliError(text) {
     $("solli-error").textContent = text;
     $("solli-error").hidden = false;
@@ -285,7 +294,7 @@
     var p = state.place.solli;
     var body = {
       id: null, created_at: nowIso(), place: p ? placeRef(p) : null, origin: picked("origin"), type: picked("type"),
-      response: picked("response"), partner: $("solli-partner").value || null, status: picked("status"),
+      response: picked("response"), partner: partnerId($("solli-partner").value), status: picked("status"),
       contact: null, request: state.request ? state.request.id : null
     };
     if (!p) { openPicker("solli"); return; }
@@ -350,7 +359,7 @@
         var v = state.vocab || {};
         var what = i.kind === "report" ? labelOf(v.categories, i.body.category) : labelOf(v.types, i.body.type);
         var p = findPlace(i.body.place);
-        var li = node("li", { class: "card " + i.state, "data-id": i.id }, [
+        var li = node("li", { class: "card state-" + i.state, "data-id": i.id, "data-state": i.state }, [
           node("strong", { text: KIND_LABELS[i.kind] + " · " + what }),
           node("span", { text: p ? p.label : "" }),
           node("span", { class: "status", text: i.state === "error" ? "À corriger : " + i.error : "En attente d'envoi" +
@@ -404,8 +413,8 @@
       return Promise.all([Q.set("token", b.token), Q.set("team", b.team), Q.set("device", b.device_id)]);
     }).then(function () {
       history.replaceState(null, "", "/terrain/");
-      $("team").textContent = "Équipe " + state.team;
-      flash("Téléphone enrôlé pour l'équipe " + state.team + ".", "ok");
+      $("team").textContent = teamTitle(state.team);
+      flash("Téléphone enrôlé : " + teamTitle(state.team) + ".", "ok");
       show("home");
       return loadData();
     }).catch(function (err) {
@@ -448,6 +457,7 @@
     $("place-search").addEventListener("input", function () { drawPlaceList(this.value); });
     $("places-back").addEventListener("click", function () { show(state.pickingFor === "report" ? "report" : "solli"); });
     $("solli-form").addEventListener("submit", sendSolli);
+    $("solli-form").addEventListener("change", function () { $("solli-error").hidden = true; });
     $("pending").addEventListener("click", function () { show("home"); flushNow(true); });
     window.addEventListener("online", function () { netState(); flushNow(true); });
     window.addEventListener("offline", netState);
@@ -471,7 +481,7 @@
         return refreshOutbox();
       }
       if (!state.token) { show("enrol"); return refreshOutbox(); }
-      $("team").textContent = "Équipe " + state.team;
+      $("team").textContent = teamTitle(state.team);
       show("home");
       return refreshOutbox().then(loadData).then(function () { return flushNow(true); });
     });
