@@ -65,6 +65,9 @@ class ApiContext:
     coverage_cache: CoverageCache = field(default_factory=CoverageCache)
     audit_keys: AuditKeyHolder = field(default_factory=AuditKeyHolder)
     rollup_checker: RollupChecker = field(default_factory=RollupChecker)
+    # the evening the pages open on, whatever the clock says (the demo's replayed evening: its clock
+    # may be inside tonight's window, which has no data); None: the latest evening begun
+    shown_day: date | None = None
 
     def now(self) -> datetime:
         return self.clock().astimezone(UTC)
@@ -76,7 +79,9 @@ class ApiContext:
         return day if day is not None else now.astimezone(self.calendar.tz).date()
 
     def last_service_day(self) -> date | None:
-        """The latest service day whose evening has begun (today's while it runs)."""
+        """The latest service day whose evening has begun (today's while it runs), or ``shown_day``."""
+        if self.shown_day is not None:
+            return self.shown_day
         now = self.now()
         day = now.astimezone(self.calendar.tz).date()
         for _ in range(400):

@@ -111,7 +111,8 @@ def test_timeline_shows_bars_and_teams_only_to_staff(client: TestClient) -> None
     params = {"first": "2026-11-25", "last": "2026-11-26"}
     staff = client.get(f"/ui/checkpoints/{PH_CP}", params=params, headers=auth("tok-super")).text
     assert staff.count('class="visit"') == 3
-    assert "EQUIPE-A" in staff
+    assert "EQUIPE-A" not in staff  # a badge nobody registered: its team is unnamed, never the raw badge
+    assert "équipe non enregistrée" in staff
     assert "Équipe" in staff
     landlord = client.get(f"/ui/checkpoints/{PH_CP}", params=params, headers=auth("tok-ph")).text
     assert landlord.count('class="visit"') == 3

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -15,11 +16,13 @@ from ronde.api.coverage_data import idleness_now, rollup_mismatches, scoped_cove
 from ronde.api.deps import MAX_DAY, MIN_DAY, SESSION_COOKIE, Ctx, caller
 from ronde.api.scope import Forbidden, NotFound, Scope
 from ronde.api.web.html import Html, el, join, table
-from ronde.api.web.i18n import PageLang, check_label, day_label, duration, kind_label, percent, t
+from ronde.api.web.i18n import PageLang, check_label, day_label, duration, kind_label, number, percent, t
 from ronde.api.web.layout import page
 from ronde.api.web.plan import IdleMark, plan_svg
 from ronde.audit.keys import fingerprint, public_key_text
-from ronde.coverage.shares import Level
+from ronde.coverage.shares import GroupCoverage, Level
+from ronde.protocol.formats import date_short, parse_date, time_hm
+from ronde.protocol.labels import checkpoint_labels
 
 # JSON even on HTML routes (FastAPI would label a model response with the route's text/html)
 _INVALID = {
@@ -27,6 +30,7 @@ _INVALID = {
     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ValidationErrorBody"}}},
 }
 router = APIRouter(tags=["pages"], responses={422: _INVALID})
+log = logging.getLogger("ronde.api.pages")
 LANG_COOKIE = "ronde_lang"
 _HTML = {"text/html": {"schema": {"type": "string"}}}
 HTML_OK: dict[int | str, dict[str, Any]] = {
@@ -107,8 +111,44 @@ def _bar(share: float | None) -> Html:
     )
 
 
-def _time(ctx: Ctx, instant: datetime | None) -> str:
-    return "–" if instant is None else instant.astimezone(ctx.calendar.tz).strftime("%H:%M")
+def _time(ctx: Ctx, instant: datetime | None, lang: PageLang) -> str:
+    return "–" if instant is None else time_hm(instant.astimezone(ctx.calendar.tz), lang)
+
+
+def _date_input(name: str, value: date, lang: PageLang) -> Html:
+    """A date as people here write it (dd/mm/yyyy), whatever the browser's locale: ``type=date`` shows
+    the browser's own format (mm/dd/yyyy on an English system), so a text box with a pattern it is."""
+    return el(
+        "input",
+        type="text",
+        name=name,
+        value=f"{value:%d/%m/%Y}",
+        inputmode="numeric",
+        pattern=r"[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}",
+        placeholder="jj/mm/aaaa" if lang == "fr" else "dd/mm/yyyy",
+        maxlength="10",
+        size="10",
+        lang=lang,
+        class_="date",
+    )
+
+
+def _query_date(text: str | None, lang: PageLang, errors: list[str]) -> date | None:
+    """A page's date parameter, typed by a person: refused with its reason (shown on the page, and
+    logged), the page then shows its default period."""
+    if not text:
+        return None
+    try:
+        return parse_date(text)
+    except ValueError as exc:
+        log.info("page date refused: %s", exc)
+        shown = text[:32]
+        errors.append(
+            f"Date « {shown} » refusée : une date qui existe, au format jj/mm/aaaa."
+            if lang == "fr"
+            else f"Date {shown!r} refused: a date that exists, as dd/mm/yyyy."
+        )
+        return None
 
 
 def _state_cell(state: str, lang: PageLang) -> Html:
@@ -224,6 +264,18 @@ def _last_day(ctx: Ctx) -> date:
     return ctx.last_service_day() or ctx.today()
 
 
+def _data_since(groups: list[GroupCoverage], first: date) -> date:
+    """The first evening with any data in these groups (``first`` if none): evenings before the system
+    ran (the demo's first month, a site's first weeks) are no data, not "not covered", and a 30-day
+    share counting them would accuse the mediators of the installer's calendar."""
+    days = [d for g in groups for d, s in g.days if s.no_data < s.checkpoint_days]
+    return max(first, min(days)) if days else first
+
+
+def _period_text(first: date, last: date, lang: PageLang) -> str:
+    return f"{t(lang, 'period')} {t(lang, 'from')} {date_short(first, lang)} {t(lang, 'to')} {date_short(last, lang)}"
+
+
 def _rollup_banner(
     ctx: Ctx, scope: Scope, first: date, last: date, lang: PageLang, landlord: str | None = None
 ) -> Html:
@@ -252,9 +304,11 @@ def overview(p: PageDep) -> Response:
         day = _last_day(ctx)
         first = day - timedelta(days=29)
         last_cov = {g.id: g for g in scoped_coverage(ctx, scope, day, day, include_days=False).groups(Level.LANDLORD)}
-        period_cov = {
-            g.id: g for g in scoped_coverage(ctx, scope, first, day, include_days=False).groups(Level.LANDLORD)
-        }
+        groups = scoped_coverage(ctx, scope, first, day, include_days=False).groups(Level.LANDLORD)
+        if (since := _data_since(groups, first)) > first:
+            first = since
+            groups = scoped_coverage(ctx, scope, first, day, include_days=False).groups(Level.LANDLORD)
+        period_cov = {g.id: g for g in groups}
         rows: list[Html] = []
         for x in scope.landlords():
             g1, g30 = last_cov.get(x.id), period_cov.get(x.id)
@@ -264,7 +318,7 @@ def overview(p: PageDep) -> Response:
                 el(
                     "tr",
                     el("td", el("a", x.name, href=f"/ui/landlords/{x.id}?lang={lang}")),
-                    el("td", f"{x.dwellings:,}".replace(",", "\u202f"), class_="num"),
+                    el("td", number(x.dwellings, lang), class_="num"),
                     el("td", len(scope.checkpoints(landlord=x.id)), class_="num"),
                     el("td", _bar(s1), " ", percent(s1, lang), class_="num"),
                     el("td", _bar(s30), " ", percent(s30, lang), class_="num"),
@@ -272,7 +326,7 @@ def overview(p: PageDep) -> Response:
                 )
             )
         running = ctx.calendar.service_day(ctx.now()) == day
-        period = f"{t(lang, 'period')} {t(lang, 'from')} {first.isoformat()} {t(lang, 'to')} {day.isoformat()}"
+        period = _period_text(first, day, lang)
         headers = [t(lang, "landlord"), t(lang, "dwellings"), t(lang, "checkpoints")]
         headers += [f"{t(lang, 'today' if running else 'last_day')} – {day_label(day, lang)}", period]
         overview = table(headers, rows, id="overview")
@@ -299,6 +353,7 @@ def landlord_page(landlord_id: str, p: PageDep) -> Response:
         cov_day = scoped_coverage(ctx, scope, day, day, landlord=x.id)
         cov = scoped_coverage(ctx, scope, first, day, landlord=x.id, include_days=False)
         names = scope.registry.checkpoints
+        labels = checkpoint_labels(scope.registry, scope.checkpoints(landlord=x.id))
         rows: list[Html] = []
         for c in cov_day.checkpoints:
             for cd in c.days:
@@ -311,22 +366,25 @@ def landlord_page(landlord_id: str, p: PageDep) -> Response:
                             "td",
                             el(
                                 "a",
-                                cp.name if cp else c.checkpoint_id,
+                                labels.get(c.checkpoint_id, cp.name if cp else c.checkpoint_id),
                                 href=f"/ui/checkpoints/{c.checkpoint_id}?lang={lang}",
                             ),
                         ),
                         el("td", kind_label(c.kind, lang)),
                         el("td", cd.visits, class_="num"),
-                        el("td", _time(ctx, cd.first_seen)),
-                        el("td", _time(ctx, cd.last_seen)),
+                        el("td", _time(ctx, cd.first_seen, lang)),
+                        el("td", _time(ctx, cd.last_seen, lang)),
                         _state_cell("covered" if cd.visits >= cd.expected and cd.expected > 0 else state, lang),
                         data_checkpoint=c.checkpoint_id,
                     )
                 )
         running = ctx.calendar.service_day(ctx.now()) == day
         per_day: list[Html] = []
+        since = _data_since(cov.groups(Level.LANDLORD), first)
         for g in cov.groups(Level.LANDLORD):
-            for d, s in reversed(g.days):  # newest evening first
+            for d, s in reversed(g.days):  # newest evening first, none before the data begins
+                if d < since:
+                    continue
                 per_day.append(
                     el(
                         "tr",
@@ -342,7 +400,7 @@ def landlord_page(landlord_id: str, p: PageDep) -> Response:
                 _rollup_banner(ctx, scope, first, day, lang, landlord=x.id),
                 el(
                     "p",
-                    f"{t(lang, 'dwellings')}{' :' if lang == 'fr' else ':'} {x.dwellings} — ",
+                    f"{t(lang, 'dwellings')}{' :' if lang == 'fr' else ':'} {number(x.dwellings, lang)} — ",
                     el("a", t(lang, "plan"), href=f"/ui/plan?landlord={x.id}&lang={lang}"),
                     " — ",
                     el("a", t(lang, "audit"), href=f"/ui/audit?landlord={x.id}&lang={lang}"),
@@ -442,15 +500,16 @@ BAR_W = 640
 def checkpoint_page(
     checkpoint_id: str,
     p: PageDep,
-    first: Annotated[date | None, Query()] = None,
-    last: Annotated[date | None, Query()] = None,
+    first: Annotated[str | None, Query(max_length=32, description="dd/mm/yyyy or yyyy-mm-dd")] = None,
+    last: Annotated[str | None, Query(max_length=32, description="dd/mm/yyyy or yyyy-mm-dd")] = None,
 ) -> Response:
     ctx, lang = p.ctx, p.lang
 
     def build(scope: Scope) -> tuple[str, Html]:
         c = scope.checkpoint_of(checkpoint_id)
-        end = last or _last_day(ctx)
-        start = first or end - timedelta(days=13)
+        errors: list[str] = []
+        end = _query_date(last, lang, errors) or _last_day(ctx)
+        start = _query_date(first, lang, errors) or end - timedelta(days=13)
         if not (MIN_DAY <= start <= end <= MAX_DAY) or (end - start).days > 92:  # noqa: PLR2004 - 92 days: a quarter at most on one page
             end = _last_day(ctx)
             start = end - timedelta(days=13)
@@ -489,8 +548,8 @@ def checkpoint_page(
                 )
             )
         height = max(1, len(days)) * ROW_H + 20
-        start_label = ctx.calendar.start.strftime("%H:%M")
-        end_label = ctx.calendar.end.strftime("%H:%M")
+        start_label = time_hm(ctx.calendar.start, lang)
+        end_label = time_hm(ctx.calendar.end, lang)
         axis = el(
             "g",
             el("text", start_label, x=str(LABEL_W), y=str(height - 4)),
@@ -506,16 +565,17 @@ def checkpoint_page(
             id="timeline",
         )
         show_team = scope.sees_badges
+        unknown_team = "équipe non enregistrée" if lang == "fr" else "unregistered team"  # never the raw badge
         team_names = ctx.registry.badges() if show_team else {}
         rows = [
             el(
                 "tr",
                 el("td", day_label(v.service_day, lang)),
-                el("td", _time(ctx, v.first_seen)),
-                el("td", _time(ctx, v.last_seen)),
+                el("td", _time(ctx, v.first_seen, lang)),
+                el("td", _time(ctx, v.last_seen, lang)),
                 el("td", duration(v.dwell_s, lang), class_="num"),
                 el("td", check_label(v.verification.value, lang) + " / " + check_label(v.beacon_check.value, lang)),
-                el("td", team_names[v.badge].team if v.badge in team_names else v.badge) if show_team else None,
+                el("td", team_names[v.badge].team if v.badge in team_names else unknown_team) if show_team else None,
             )
             for v in visits
         ]
@@ -530,8 +590,8 @@ def checkpoint_page(
             head.append(el("th", t(lang, "team")))
         form = el(
             "form",
-            el("label", t(lang, "from"), el("input", type="date", name="first", value=start.isoformat())),
-            el("label", t(lang, "to"), el("input", type="date", name="last", value=end.isoformat())),
+            el("label", t(lang, "from"), " ", _date_input("first", start, lang)),
+            el("label", t(lang, "to"), " ", _date_input("last", end, lang)),
             el("input", type="hidden", name="lang", value=lang),
             el("button", t(lang, "show"), type="submit"),
             method="get",
@@ -540,6 +600,7 @@ def checkpoint_page(
         body = join(
             [
                 el("p", f"{kind_label(c.kind, lang)} — {scope.registry.landlords[c.landlord].name}", class_="tagline"),
+                el("p", "; ".join(errors), class_="error", role="alert", id="date-error") if errors else None,
                 form,
                 el("h3", t(lang, "timeline")),
                 el("p", t(lang, "timeline_intro")),
@@ -547,7 +608,7 @@ def checkpoint_page(
                 table(head, rows, id="visits"),
             ]
         )
-        return c.name, body
+        return checkpoint_labels(scope.registry, scope.checkpoints()).get(c.id, c.name), body
 
     return p.respond(build, audit="page.timeline")
 
@@ -583,8 +644,8 @@ def audit_page(p: PageDep, landlord: Annotated[str | None, Query(max_length=64)]
                     name="landlord",
                 ),
             ),
-            el("label", t(lang, "from"), el("input", type="date", name="first", value=start.isoformat())),
-            el("label", t(lang, "to"), el("input", type="date", name="last", value=end.isoformat())),
+            el("label", t(lang, "from"), " ", _date_input("first", start, lang)),
+            el("label", t(lang, "to"), " ", _date_input("last", end, lang)),
             el("input", type="hidden", name="lang", value=lang),
             method="get",
             class_="inline",
