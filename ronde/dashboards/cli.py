@@ -6,10 +6,14 @@ import argparse
 import importlib
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ronde.protocol.estate import EstateFileError, Registry, load_default_estate, load_estate
+
+if TYPE_CHECKING:
+    from ronde.settings import RondeSettings
 
 DEFAULT_OUT = "dashboards"
 
@@ -28,37 +32,75 @@ def register(sub: Any) -> None:
     gen.add_argument("--check", action="store_true", help="write nothing; exit 1 if the files on disk differ")
     gen.set_defaults(func=_generate)
 
-    push = cmds.add_parser("push", help="create/update folders, teams, permissions and dashboards in Grafana")
-    push.add_argument("--url", default=os.environ.get("GRAFANA_URL"), help="Grafana base URL (env GRAFANA_URL)")
+    push = cmds.add_parser(
+        "push",
+        help="create/update folders, teams, permissions and dashboards in Grafana",
+        description="The service account token (Admin role) comes only from the environment: RONDE_GRAFANA_TOKEN, "
+        "or RONDE_GRAFANA_TOKEN_FILE naming a file holding it (GRAFANA_TOKEN: deprecated).",
+    )
     push.add_argument(
-        "--token",
-        default=os.environ.get("GRAFANA_TOKEN"),
-        help="service account token with Admin role (env GRAFANA_TOKEN, preferred over the command line)",
+        "--url", default=None, help="Grafana base URL (default: [dashboards] grafana_url, RONDE_GRAFANA_URL)"
     )
     _registry_arguments(
         push, "(default: RONDE_DATABASE_URL, else sqlite:///var/ronde/ronde.db); one audit folder per landlord"
     )
     push.add_argument("--dry-run", action="store_true", help="report what would change, write nothing")
-    push.add_argument("--timeout", type=float, default=10.0)
+    push.add_argument("--timeout", type=float, default=None, help="seconds per Grafana request (10)")
     push.set_defaults(func=_push)
 
 
 def _registry_arguments(parser: argparse.ArgumentParser, default: str) -> None:
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="the TOML settings file (default: $RONDE_CONFIG; docs/configuration.md)",
+    )
     parser.add_argument(
         "--database", metavar="URL", help=f"the operational database whose registry labels the dashboards {default}"
     )
     parser.add_argument("--estate", help="file mode: an estate file instead of the database")
 
 
-def _registry(args: argparse.Namespace, *, sample_default: bool = False) -> Registry | None:
-    """File mode (``--estate``), else the operational database (``--database``, else RONDE_DATABASE_URL, else the
-    SQLite default; ``require_current`` first, so an old database names ``ronde db upgrade``). With
-    ``sample_default`` (``generate``) and none of them, the sample estate."""
-    path, url = args.estate, args.database
-    if path and url:
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where the registry comes from: the database the settings name (``database_url``, None: none named)."""
+
+    database_url: str | None
+    settings: RondeSettings | None
+
+
+def _target(args: argparse.Namespace, role: str, flags: dict[str, Any], require: tuple[str, ...] = ()) -> Target | None:
+    """The settings (``--config``/``RONDE_CONFIG``, ``RONDE_*``, flags) and the database they name, if any. Without
+    the settings package (a venv holding the ``dashboards`` extra only), ``--database`` or ``RONDE_DATABASE_URL``.
+    None once a problem is printed."""
+    try:
+        from ronde.settings import ConfigError, check_required, load_with_sources
+    except ModuleNotFoundError:  # pydantic-settings comes with the server extra
+        if require:
+            raise
+        return Target(args.database or os.environ.get("RONDE_DATABASE_URL"), None)
+    try:
+        settings, sources = load_with_sources(args.config, {**flags, "database.url": args.database})
+        for name in require:
+            check_required(settings, name, role)
+    except ConfigError as exc:
+        for line in exc.lines(role):
+            print(line, file=sys.stderr)
+        return None
+    named = sources.origin_of(("database", "url")) is not None
+    return Target(settings.database.engine_url() if named else None, settings)
+
+
+def _registry(args: argparse.Namespace, target: Target, *, sample_default: bool = False) -> Registry | None:
+    """File mode (``--estate``), else the operational database the settings name (else the SQLite default;
+    ``require_current`` first, so an old database names ``ronde db upgrade``). With ``sample_default``
+    (``generate``) and no database named, the sample estate."""
+    path, url = args.estate, target.database_url
+    if path and args.database:
         print("--estate (file mode) and --database exclude each other", file=sys.stderr)
         return None
-    if path or (sample_default and not url and not os.environ.get("RONDE_DATABASE_URL")):
+    if path or (sample_default and not url):
         try:
             return load_estate(path) if path else load_default_estate()
         except EstateFileError as exc:
@@ -69,7 +111,7 @@ def _registry(args: argparse.Namespace, *, sample_default: bool = False) -> Regi
     from ronde.opdb.current import load_current
 
     try:
-        return load_current(url).registry
+        return load_current(url or (target.settings.database.engine_url() if target.settings else None)).registry
     except (RuntimeError, ValueError) as exc:  # DatabaseStartupError, NoRegistry; CalendarError
         print(exc, file=sys.stderr)
     return None
@@ -78,7 +120,8 @@ def _registry(args: argparse.Namespace, *, sample_default: bool = False) -> Regi
 def _generate(args: argparse.Namespace) -> int:
     from ronde.dashboards.render import check, generated_files, write
 
-    registry = _registry(args, sample_default=True)
+    target = Target(None, None) if args.estate else _target(args, "dashboards generate", {})
+    registry = None if target is None else _registry(args, target, sample_default=True)
     if registry is None:
         return 2
     out = Path(args.out)
@@ -103,15 +146,19 @@ def _generate(args: argparse.Namespace) -> int:
 def _push(args: argparse.Namespace) -> int:
     from ronde.dashboards.push import PushError, connect, push
 
-    if not args.url or not args.token:
-        print("push needs --url and --token (or GRAFANA_URL and GRAFANA_TOKEN)", file=sys.stderr)
+    flags = {"dashboards.grafana_url": args.url, "dashboards.timeout_s": args.timeout}
+    required = ("dashboards.grafana_url", "dashboards.grafana_token")
+    target = _target(args, "dashboards push", flags, required)
+    if target is None or target.settings is None:
         return 2
+    section = target.settings.dashboards
+    url, token = section.grafana_url or "", section.grafana_token.get_secret_value() if section.grafana_token else ""
     importlib.import_module("grafana_client")  # the extra first: without it, `ronde` names it before any registry read
-    registry = _registry(args)
+    registry = _registry(args, target)
     if registry is None:
         return 2
     try:
-        report = push(connect(args.url, args.token, args.timeout), registry, dry_run=args.dry_run)
+        report = push(connect(url, token, section.timeout_s), registry, dry_run=args.dry_run)
     except PushError as exc:
         print(f"push failed: {exc}", file=sys.stderr)
         return 1

@@ -23,8 +23,15 @@ ESTATE = ["--estate", str(default_estate_path())]
 N_LANDLORDS = len(REGISTRY.landlords)
 
 
+@pytest.fixture(autouse=True)
+def _grafana_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The token only from the environment (a secret never goes on the command line)."""
+    monkeypatch.setenv("RONDE_GRAFANA_TOKEN", "test-token")
+    monkeypatch.delenv("RONDE_CONFIG", raising=False)
+
+
 def _push(url: str, *extra: str) -> int:
-    return main(["dashboards", "push", "--url", url, "--token", "test-token", *ESTATE, *extra])
+    return main(["dashboards", "push", "--url", url, *ESTATE, *extra])
 
 
 def test_first_push_creates_everything_second_changes_nothing(capsys: pytest.CaptureFixture[str]) -> None:
@@ -110,9 +117,10 @@ def test_missing_datasource_stops_before_writing(capsys: pytest.CaptureFixture[s
         assert "ronde-influxdb" in capsys.readouterr().err
 
 
-def test_bad_token_is_a_clear_failure(capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_token_is_a_clear_failure(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RONDE_GRAFANA_TOKEN", "wrong")
     with run_grafana_standin() as (url, state):
-        assert main(["dashboards", "push", "--url", url, "--token", "wrong", *ESTATE]) == 1
+        assert main(["dashboards", "push", "--url", url, *ESTATE]) == 1
         assert state.writes() == []
         assert "push failed" in capsys.readouterr().err
 
