@@ -24,6 +24,7 @@ STAGES: tuple[tuple[str, ...], ...] = (
     ("coverage",),  # coverage maths over stored records, and reading them from a Store
     ("settings",),  # the one settings model of every server role (store's retention, coverage's defaults)
     ("ingest", "audit", "dashboards"),  # the writer (rollups use coverage), landlords' proof, Grafana
+    ("notify",),  # ronde notify run: bilans issued and sent, alerts (reads audit; the API reads its tables, not it)
     ("api",),  # HTTP: registry, coverage, supervision, audits, pages
     ("demo",),  # everything at once, embedded
     ("cli",),  # ``ronde``: dispatches to every area's command
