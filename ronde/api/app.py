@@ -24,10 +24,12 @@ from ronde.api.models import ERROR_RESPONSES, ErrorBody, Health, Me
 from ronde.api.registry_service import Registries, RegistryService
 from ronde.api.routes import audit as audit_routes
 from ronde.api.routes import coverage as coverage_routes
+from ronde.api.routes import field as field_routes
 from ronde.api.routes import pages as page_routes
 from ronde.api.routes import registry as registry_routes
 from ronde.api.routes import supervision as supervision_routes
 from ronde.api.routes import supervision_page as supervision_page_routes
+from ronde.api.routes import terrain as terrain_api_routes
 from ronde.api.routes import terrain_pages as terrain_routes
 from ronde.api.sessions import SessionManager
 from ronde.api.settings import ApiSettings
@@ -38,6 +40,8 @@ from ronde.store.port import Store
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from ronde.api.field_context import FieldConfig
+    from ronde.api.field_media import MediaStore
     from ronde.opdb.sealing import SecretBox
 
 STATIC_DIR = Path(__file__).with_name("web") / "static"
@@ -117,6 +121,8 @@ def create_app(
     install_error_handlers(app)
     app.include_router(_meta_router())
     app.include_router(_docs_router(app))
+    app.include_router(terrain_api_routes.router)  # field activity (issue 14): docs/field.md
+    app.include_router(field_routes.router)
     for module in (
         registry_routes,
         coverage_routes,
@@ -143,6 +149,8 @@ def create_app_on_database(
     clock: Callable[[], datetime] = utc_now,
     calendar: ServiceCalendar | None = None,
     access_log: AccessLogWriter | None = None,
+    field: FieldConfig | None = None,
+    media: MediaStore | None = None,
 ) -> FastAPI:
     """The API on the operational database (``ronde.opdb``): the registry, gateways and badges
     (``DbRegistryService``), the tokens (``DbTokens``: every look-up reads the database, so a token revoked
@@ -151,10 +159,16 @@ def create_app_on_database(
     calendar from ``service_calendars`` (the default when none is stored). Several API processes on one
     database serve the same state.
 
+    Field records (issue 14) live there too: ``field`` gives their settings (media folder, photo limits,
+    retention; default ``FieldConfig()``), ``media`` another media store than the filesystem one; device tokens
+    are looked up after API tokens (``FieldTokens``), with the same immediate revocation.
+
     Raises ``DatabaseNotCurrent`` (naming the command to run) when the database's schema is not this code's,
     and ``EmptyRegistry`` when no registry was imported yet."""
     from ronde.api.db_registry import DbRegistryService
-    from ronde.opdb.access_repo import DbAccessLog, DbSessionStore, DbTokens
+    from ronde.api.field_context import FieldConfig, FieldServices
+    from ronde.opdb.access_repo import DbAccessLog, DbSessionStore
+    from ronde.opdb.device_repo import FieldTokens
     from ronde.opdb.engine import read_only, session_factory
     from ronde.opdb.migrate import require_current
     from ronde.opdb.service_repo import get_calendar
@@ -171,16 +185,19 @@ def create_app_on_database(
         absolute=timedelta(hours=settings.session_absolute_h),
         clock=utc_now,
     )
-    return create_app(
+    field_services = FieldServices.build(engine, field or FieldConfig(), media)
+    app = create_app(
         settings,
         store,
         registry,
         calendar,
-        tokens=DbTokens(engine),
+        tokens=FieldTokens(engine),
         clock=clock,
         sessions=sessions,
         access_log=access_log if access_log is not None else DbAccessLog(engine),
     )
+    app.state.field = field_services
+    return app
 
 
 def _docs_router(app: FastAPI) -> APIRouter:

@@ -65,6 +65,8 @@ def get_principal(request: Request, ctx: Ctx) -> Principal:
         raise Unauthorized("missing or unknown bearer token")
     if principal.role is Role.GATEWAY:
         raise Forbidden("gateway tokens may only publish over MQTT: no read access to the API")
+    if principal.role in (Role.DEVICE, Role.PARTNER):  # no landlord scope: they would see everything here
+        raise Forbidden(f"{principal.role.value} tokens reach only /api/v1/terrain and /api/v1/field")
     if principal.role is Role.LANDLORD and principal.landlord not in ctx.registry.registry.landlords:
         raise Forbidden(f"landlord {principal.landlord!r} of this token is not in the registry")
     request.state.principal = principal

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
@@ -26,6 +27,10 @@ if TYPE_CHECKING:
 
 # Routes whose bodies are estate files: ``max_import_body_bytes`` instead of ``max_body_bytes``.
 IMPORT_ROUTES = frozenset({("PUT", "/api/v1/estate-file"), ("POST", "/api/v1/estate-file/check")})
+# A phone trades its one-time enrolment code for a token: the code is the credential, no bearer yet.
+ANONYMOUS_WRITES = frozenset({("POST", "/api/v1/terrain/devices")})
+# Photo uploads (``PUT /api/v1/terrain/reports/{id}/photo``): the field settings' ``max_photo_bytes``.
+PHOTO_ROUTE = re.compile(r"^/api/v1/terrain/reports/[^/]+/photo$")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 # Pages load their CSS and JS from /static only; nothing inline, nothing from elsewhere.
@@ -80,6 +85,9 @@ class RequestGuard:
         ctx: ApiContext = scope["app"].state.ronde
         method, path = scope["method"], scope["path"]
         limit = ctx.settings.max_import_body_bytes if (method, path) in IMPORT_ROUTES else ctx.settings.max_body_bytes
+        field = getattr(scope["app"].state, "field", None)
+        if field is not None and method == "PUT" and PHOTO_ROUTE.fullmatch(path):
+            limit = field.config.max_photo_bytes
         declared = _header(scope, b"content-length")
         chunked = any(b"chunked" in v.lower() for v in _header(scope, b"transfer-encoding"))
         has_body = chunked or any(v.strip() not in (b"", b"0") for v in declared)
@@ -91,7 +99,12 @@ class RequestGuard:
         if length > limit:  # declared too large: refused on the header, token or not
             await self._too_large(limit, scope, receive, send)
             return
-        if method not in SAFE_METHODS and path.startswith("/api/") and has_body:
+        if (
+            method not in SAFE_METHODS
+            and path.startswith("/api/")
+            and has_body
+            and (method, path) not in ANONYMOUS_WRITES
+        ):
             token = _bearer(scope)
             if token is None or ctx.tokens.authenticate(token) is None:
                 await _error(

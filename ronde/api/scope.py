@@ -128,6 +128,56 @@ class Scope:
     def badge(self, visit: StoredVisit) -> str | None:
         return visit.badge if self.sees_badges else None
 
+    # ---- field records and requests (issue 14) ----
+
+    @property
+    def team(self) -> str | None:
+        """The team a device token acts for; None for every other role."""
+        return self.principal.team if self.principal.role is Role.DEVICE else None
+
+    def field_record_in_reach(self, landlord_id: str, team: str) -> bool:
+        """A field record: staff see all, a landlord its own places', a device its own team's; nobody else."""
+        role = self.principal.role
+        if role in (Role.ADMIN, Role.SUPERVISOR):
+            return True
+        if role is Role.LANDLORD:
+            return landlord_id == self.principal.landlord
+        return role is Role.DEVICE and team == self.principal.team
+
+    def field_request_in_reach(
+        self, requester_landlord: str | None, requester_partner: int | None, assigned_team: str | None
+    ) -> bool:
+        """A request: staff see all, a requester its own (landlord or partner), a device those assigned to it."""
+        role = self.principal.role
+        if role in (Role.ADMIN, Role.SUPERVISOR):
+            return True
+        if role is Role.LANDLORD:
+            return requester_landlord is not None and requester_landlord == self.principal.landlord
+        if role is Role.PARTNER:
+            return requester_partner is not None and requester_partner == self.principal.partner
+        return role is Role.DEVICE and assigned_team is not None and assigned_team == self.principal.team
+
+    def field_place(
+        self, *, checkpoint: str | None, building: str | None, partner_estates: frozenset[str] = frozenset()
+    ) -> tuple[Checkpoint | None, Building]:
+        """The checkpoint (if named) and the building of a field place, in reach of this principal: a landlord's
+        own places, a partner's estates, any place for staff and devices (a team works on every estate).
+        A checkpoint outside any building answers a pseudo-building of its estate (id ``""``)."""
+        if self.principal.role is Role.GATEWAY:
+            raise Forbidden("gateway tokens may not name places")
+        if checkpoint is not None:
+            c = self.checkpoint_of(checkpoint)
+            b = self.registry.buildings.get(c.building) if c.building else None
+            found = b or Building("", c.name, c.estate, c.landlord, 0)
+            cp: Checkpoint | None = c
+        elif building is not None:
+            found, cp = self.building_of(building), None
+        else:
+            raise NotFound("place", "")
+        if self.principal.role is Role.PARTNER and found.estate not in partner_estates:
+            raise NotFound("checkpoint" if checkpoint else "building", checkpoint or building or "")
+        return cp, found
+
     def require(self, *roles: Role) -> None:
         if self.principal.role not in roles:
             raise Forbidden(f"role {self.principal.role.value} may not do this")

@@ -212,7 +212,7 @@ def import_tokens(session: Session, entries: Iterable[TokenEntry], *, now: datet
     now = now or _now()
     wanted = {e.sha256: e for e in entries}
     changes = 0
-    for row in session.scalars(select(TokenRow)):
+    for row in session.scalars(select(TokenRow).where(TokenRow.role != Role.PARTNER.value)):  # not a file's
         e = wanted.get(row.sha256)
         if e is None:
             if row.revoked_at is None:
@@ -254,7 +254,10 @@ class DbTokens:
             if row is None or not hmac.compare_digest(row.sha256, digest):
                 return None
             rec = _token_record(row)
-        return Principal(rec.name, rec.role, rec.landlord) if rec.in_force(self._clock()) else None
+            partner = row.partner_id
+        if not rec.in_force(self._clock()):
+            return None
+        return Principal(rec.name, rec.role, rec.landlord, partner=partner)
 
     def revoke_name(self, name: str) -> int:
         """Revoke every token in force named ``name`` (``DELETE /api/v1/tokens/{name}``); returns how many."""

@@ -42,6 +42,8 @@ class Role(StrEnum):
     SUPERVISOR = "supervisor"
     LANDLORD = "landlord"
     GATEWAY = "gateway"  # publishes over MQTT only: no read access to the API
+    DEVICE = "device"  # a team's phone (issue 14): its own team's field records and assigned requests only
+    PARTNER = "partner"  # a partner of the service: posts requests on its estates, sees only its own
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +51,9 @@ class Principal:
     name: str
     role: Role
     landlord: str | None = None
+    team: str | None = None  # a device's team (its pseudonym), never shown to landlords
+    partner: int | None = None  # a partner token's partner id (the partner directory)
+    device: str | None = None  # a device's id (``terrain_devices``)
 
 
 def hash_token(token: str) -> str:
@@ -69,6 +74,11 @@ class TokenEntry(BaseModel):
 
     @model_validator(mode="after")
     def _landlord_only_for_landlords(self) -> TokenEntry:
+        if self.role in (Role.DEVICE, Role.PARTNER):
+            raise ValueError(
+                f"role {self.role.value} is not given by a tokens file: device tokens come from enrolment, "
+                "partner tokens from `ronde.opdb.device_repo.create_partner_token`"
+            )
         if self.role is Role.LANDLORD and self.landlord is None:
             raise ValueError("a landlord token needs 'landlord'")
         if self.role is not Role.LANDLORD and self.landlord is not None:

@@ -27,6 +27,11 @@ FOREIGN_PATH = {
     "gateway_id": "gw-mordacs-1",
     "badge": "EQUIPE-A",
     "name": "audit-ph",  # a token's name: Paris Habitat's landlord token
+    # field records (issue 14): populated with Paris Habitat's records in tests/api/test_field_scope.py
+    "device_id": "dev_0000000000000000",
+    "record_id": "01JD0000000000000000000000",
+    "request_id": "01JD0000000000000000000001",
+    "partner_id": "1",
 }
 FOREIGN_QUERY = {"landlord": "paris-habitat", "building": "mor-b01", "estate": "mordacs"}
 PERIOD = {"first": "2026-11-01", "last": "2026-11-26", "day": WED.isoformat()}
