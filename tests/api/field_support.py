@@ -88,18 +88,28 @@ class FieldApp:
         return body
 
 
-def field_app(tmp: Path, **config: Any) -> Iterator[FieldApp]:
+class Clock:
+    """The app's clock, moved by the test (a request answered 40 minutes later)."""
+
+    def __init__(self, now: datetime = NOW) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def field_app(tmp: Path, clock: Clock | None = None, **config: Any) -> Iterator[FieldApp]:
     from ronde.api.field_context import FieldConfig
 
     app, store, _ = make_app(tmp)
     engine: Engine = app.state.opdb_engine
-    if config:  # rebuild with these field settings, on the same database
+    if config or clock is not None:  # rebuild with this clock and these field settings, on the same database
         from ronde.api.app import create_app_on_database
         from ronde.api.settings import ApiSettings
         from tests.api.support import opdb_box
 
         app = create_app_on_database(
-            ApiSettings(), store, engine, box=opdb_box(), clock=lambda: NOW, field=FieldConfig(**config)
+            ApiSettings(), store, engine, box=opdb_box(), clock=clock or Clock(), field=FieldConfig(**config)
         )
     with session_factory(engine).begin() as s:
         put_badge(s, BadgeEntry(BADGE_A, TEAM_A))
@@ -132,5 +142,3 @@ def jpeg_with_gps(size: tuple[int, int] = (640, 480)) -> bytes:
 def no_field_leak(text: str) -> list[str]:
     """The team pseudonyms and badges found in an answer's text (a landlord's must have none)."""
     return [p for p in PSEUDONYMS if p in text]
-
-
