@@ -77,8 +77,6 @@ def _target(args: argparse.Namespace, role: str, flags: dict[str, Any], require:
     try:
         from ronde.settings import ConfigError, check_required, load_with_sources
     except ModuleNotFoundError:  # pydantic-settings comes with the server extra
-        if require:
-            raise
         return Target(args.database or os.environ.get("RONDE_DATABASE_URL"), None)
     try:
         settings, sources = load_with_sources(args.config, {**flags, "database.url": args.database})
@@ -117,6 +115,40 @@ def _registry(args: argparse.Namespace, target: Target, *, sample_default: bool 
     return None
 
 
+def _grafana(args: argparse.Namespace) -> tuple[str, str, float, Target] | None:
+    """Grafana's URL, token and request timeout, and the registry's target, from the one settings model (the
+    token only from ``RONDE_GRAFANA_TOKEN`` or ``RONDE_GRAFANA_TOKEN_FILE``). The push's own environment (the
+    ``dashboards`` extra alone, no pydantic-settings: README) reads those variables directly and takes
+    ``--estate``. None once a problem is printed."""
+    try:
+        importlib.import_module("ronde.settings")
+    except ModuleNotFoundError:  # pydantic-settings comes with the server extra
+        env = os.environ
+        url = args.url or env.get("RONDE_GRAFANA_URL") or env.get("GRAFANA_URL")
+        token = env.get("RONDE_GRAFANA_TOKEN") or env.get("GRAFANA_TOKEN")
+        if not token and env.get("RONDE_GRAFANA_TOKEN_FILE"):
+            try:
+                token = Path(env["RONDE_GRAFANA_TOKEN_FILE"]).read_text(encoding="utf-8").strip()
+            except (OSError, UnicodeDecodeError) as exc:
+                print(f"ronde dashboards push: config RONDE_GRAFANA_TOKEN_FILE: {exc}", file=sys.stderr)
+                return None
+        if not url or not token:
+            print(
+                "ronde dashboards push: config RONDE_GRAFANA_URL, RONDE_GRAFANA_TOKEN: dashboards.grafana_url and "
+                "dashboards.grafana_token are required (--url, RONDE_GRAFANA_TOKEN or RONDE_GRAFANA_TOKEN_FILE)",
+                file=sys.stderr,
+            )
+            return None
+        return url, token, args.timeout or 10.0, Target(args.database or env.get("RONDE_DATABASE_URL"), None)
+    flags = {"dashboards.grafana_url": args.url, "dashboards.timeout_s": args.timeout}
+    target = _target(args, "dashboards push", flags, ("dashboards.grafana_url", "dashboards.grafana_token"))
+    if target is None or target.settings is None:
+        return None
+    section = target.settings.dashboards
+    token = section.grafana_token.get_secret_value() if section.grafana_token else ""
+    return section.grafana_url or "", token, section.timeout_s, target
+
+
 def _generate(args: argparse.Namespace) -> int:
     from ronde.dashboards.render import check, generated_files, write
 
@@ -146,19 +178,16 @@ def _generate(args: argparse.Namespace) -> int:
 def _push(args: argparse.Namespace) -> int:
     from ronde.dashboards.push import PushError, connect, push
 
-    flags = {"dashboards.grafana_url": args.url, "dashboards.timeout_s": args.timeout}
-    required = ("dashboards.grafana_url", "dashboards.grafana_token")
-    target = _target(args, "dashboards push", flags, required)
-    if target is None or target.settings is None:
+    importlib.import_module("grafana_client")  # the extra first: without it, `ronde` names it before any settings
+    grafana = _grafana(args)
+    if grafana is None:
         return 2
-    section = target.settings.dashboards
-    url, token = section.grafana_url or "", section.grafana_token.get_secret_value() if section.grafana_token else ""
-    importlib.import_module("grafana_client")  # the extra first: without it, `ronde` names it before any registry read
+    url, token, timeout_s, target = grafana
     registry = _registry(args, target)
     if registry is None:
         return 2
     try:
-        report = push(connect(url, token, section.timeout_s), registry, dry_run=args.dry_run)
+        report = push(connect(url, token, timeout_s), registry, dry_run=args.dry_run)
     except PushError as exc:
         print(f"push failed: {exc}", file=sys.stderr)
         return 1

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, SecretStr, ValidationError
+from pydantic_core import to_jsonable_python
 
 from ronde.protocol.errors import dotted, validation_issues
 from ronde.settings.errors import ConfigError, ConfigIssue
@@ -106,6 +108,8 @@ def _shown(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, int | float):
         return repr(value)
+    if isinstance(value, list | tuple | dict | BaseModel):  # secrets inside show as pydantic's "**********"
+        return json.dumps(to_jsonable_python(value), ensure_ascii=False)
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 

@@ -11,6 +11,7 @@ hang or fill memory).
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import stat
@@ -205,7 +206,18 @@ class NestedEnvSource(OriginSource):
             if path[-1].endswith("_file") and ".".join(plain) in SECRETS:
                 self.set(plain, read_secret_file(var, ".".join(plain), value), var)
             else:
-                self.set(path, value, var)
+                self.set(path, _structured(var, path, value), var)
+
+
+def _structured(var: str, path: tuple[str, ...], value: str) -> Any:
+    """A list or a table given in one variable is JSON (``RONDE_NOTIFY__SUPERVISORS='["a@b.fr"]'``); any other
+    value is the text itself, converted by the setting's type."""
+    if not value.lstrip().startswith(("[", "{")):
+        return value
+    try:
+        return json.loads(value)
+    except (ValueError, RecursionError):
+        raise ConfigError(ConfigIssue(var, ".".join(path), "starts like JSON but is not valid JSON")) from None
 
 
 class TomlSource(OriginSource):

@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.install.support import DASHBOARDS_MODULES, DEMO_MODULES, NOT_ON_A_SCANNER, REPO, SERVER_MODULES
 
 RUN_BLOCKED = r"""
@@ -119,7 +121,7 @@ def test_the_demo_without_its_extra_names_it() -> None:
 
 
 def test_dashboards_push_without_its_extra_names_it_and_generate_needs_none(tmp_path: Path) -> None:
-    proc = ronde_without(DASHBOARDS_MODULES, "dashboards", "push", "--url", "http://127.0.0.1:9", "--token", "t")
+    proc = ronde_without(DASHBOARDS_MODULES, "dashboards", "push", "--url", "http://127.0.0.1:9")
     assert proc.returncode == 2
     assert "ronde dashboards needs the 'dashboards' extra: pip install 'ronde[dashboards]'" in proc.stderr
     proc = ronde_without(DASHBOARDS_MODULES, "dashboards", "generate", "--out", str(tmp_path / "d"))
@@ -131,3 +133,27 @@ def test_a_missing_module_of_ronde_itself_is_a_bug_not_an_extra() -> None:
     proc = ronde_without(("ronde.gateway",), "gateway", "--help")
     assert proc.returncode != 2 or "extra" not in proc.stderr
     assert "ModuleNotFoundError" in proc.stderr
+
+
+def test_dashboards_push_runs_in_its_own_environment_without_the_settings_package(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The push's image holds the ``dashboards`` extra only (no pydantic-settings, no SQLAlchemy): Grafana's URL
+    and token from the variables, the registry from an exported estate file (docs/deploy.md)."""
+    from ronde.protocol.estate import default_estate_path
+    from tests.dashboards.grafana_standin import run_grafana_standin
+
+    monkeypatch.delenv("RONDE_GRAFANA_TOKEN", raising=False)
+    monkeypatch.delenv("RONDE_CONFIG", raising=False)
+    blocked = ("pydantic_settings", "sqlalchemy")
+    with run_grafana_standin() as (url, state):
+        argv = ("dashboards", "push", "--estate", str(default_estate_path()))
+        proc = ronde_without(blocked, *argv)
+        assert proc.returncode == 2
+        assert "dashboards.grafana_url and dashboards.grafana_token are required" in proc.stderr
+        monkeypatch.setenv("RONDE_GRAFANA_URL", url)
+        monkeypatch.setenv("RONDE_GRAFANA_TOKEN", "test-token")
+        proc = ronde_without(blocked, *argv)
+        assert proc.returncode == 0, proc.stderr
+        assert state.writes()
+        assert _line(proc.stderr, "areas:") == ["ronde.dashboards.cli"]

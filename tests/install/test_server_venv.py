@@ -74,7 +74,7 @@ def test_a_server_install_has_the_real_urllib3_and_names_the_other_extras(tmp_pa
     assert demo.returncode == 2
     assert "ronde demo needs the 'demo' extra: pip install 'ronde[demo]'" in demo.stderr
     push = subprocess.run(
-        [ronde, "dashboards", "push", "--url", "http://127.0.0.1:9", "--token", "t"],
+        [ronde, "dashboards", "push", "--url", "http://127.0.0.1:9"],
         capture_output=True,
         text=True,
         timeout=60,

@@ -261,3 +261,37 @@ def test_config_check_fails_with_the_role_format(
     assert "pw\n" not in err
     assert main(["config", "check", "--role", "api"]) == 2
     assert capsys.readouterr().err.startswith("ronde config: config RONDE_STORE_URL: store.url: required by ronde api")
+
+
+def test_the_example_settings_file_is_valid_and_holds_no_secret() -> None:
+    example = Path(__file__).resolve().parents[2] / "deploy" / "ronde.example.toml"
+    settings = load_settings(example, environ={})
+    assert settings.database.url == "postgresql://ronde@postgres:5432/ronde"
+    assert settings.store.url == "http://influxdb:8086"
+    assert settings.api.cookie_secure is True
+    assert settings.store.token is None
+
+
+def test_the_configuration_doc_lists_every_setting() -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "configuration.md").read_text(encoding="utf-8")
+    missing = []
+    for name, field in RondeSettings.model_fields.items():
+        section = field.annotation
+        assert isinstance(section, type)
+        assert f"### `[{name}]`" in doc, name
+        for key in section.model_fields:
+            dotted = f"{name}.{key}"
+            shown = f"`{env_name(dotted)}`"
+            if shown not in doc or (dotted not in secret_fields() and f"| `{key}` |" not in doc):
+                missing.append(dotted)
+    assert not missing, f"add these to docs/configuration.md: {missing}"
+
+
+def test_a_list_in_one_variable_is_json() -> None:
+    s = load_settings(environ={"RONDE_NOTIFY__SUPERVISORS": '["chef@example.org"]'})
+    assert s.notify.supervisors == ("chef@example.org",)
+    with pytest.raises(ConfigError) as exc:
+        load_settings(environ={"RONDE_NOTIFY__SUPERVISORS": "[chef@example.org"})
+    assert _one_issue(exc) == (
+        "config RONDE_NOTIFY__SUPERVISORS: notify.supervisors: starts like JSON but is not valid JSON"
+    )
