@@ -42,6 +42,7 @@ AREAS: tuple[Area, ...] = (
     Area("audit", "ronde.audit.cli", "server", "landlord audit reports and their verification"),
     Area("store", "ronde.store.cli", "server", "the store's layout and retention (maintenance role)"),
     Area("db", "ronde.opdb.cli", "server", "the operational database: migrations (ronde db upgrade)"),
+    Area("notify", "ronde.notify.cli", "server", "the bilan mensuel and alerts during service hours: ronde notify run"),
     Area(
         "registry",
         "ronde.opdb.registry_cli",

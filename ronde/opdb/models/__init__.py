@@ -11,6 +11,7 @@ from ronde.opdb.models.field import (
     FieldRecordRow,
     FieldRequestRow,
 )
+from ronde.opdb.models.notify import AlertRow, BilanFileRow, BilanRow, DeliveryLogRow, DeliveryRow, LeaseRow
 from ronde.opdb.models.registry import (
     BeaconRow,
     BuildingRow,
@@ -26,13 +27,18 @@ from ronde.opdb.models.service import CalendarRow, ClosedDateRow, PartnerEstateR
 
 __all__ = [
     "AccessLogRow",
+    "AlertRow",
     "BadgeRow",
     "Base",
     "BeaconRow",
+    "BilanFileRow",
+    "BilanRow",
     "BuildingRow",
     "CalendarRow",
     "CheckpointRow",
     "ClosedDateRow",
+    "DeliveryLogRow",
+    "DeliveryRow",
     "DeviceRow",
     "EnrolmentRow",
     "EstateRow",
@@ -43,6 +49,7 @@ __all__ = [
     "FieldRequestRow",
     "GatewayRow",
     "LandlordRow",
+    "LeaseRow",
     "PartnerEstateRow",
     "PartnerRow",
     "PathRow",

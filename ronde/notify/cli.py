@@ -1,0 +1,98 @@
+"""``ronde notify run``: the server role that issues the bilans and sends the alerts (issue 15).
+
+Reads its settings once at start-up (``[notify]``, ``[database]``, ``[store]``, ``[audit]``: a bad value is named
+and the command exits 2), then ticks every ``notify.tick_s`` until SIGTERM/SIGINT, when it gives its lease up.
+Safe to run twice: see ``ronde.notify.runner``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+from datetime import UTC, datetime
+from types import FrameType
+from typing import Any
+
+log = logging.getLogger("ronde.notify")
+
+
+def _run(args: argparse.Namespace) -> int:
+    from ronde.audit.cli import open_store
+    from ronde.audit.keys import AuditKeyError, load_signing_key
+    from ronde.notify.runner import Runner
+    from ronde.opdb.field_facts_db import DatabaseFieldFacts
+    from ronde.opdb.startup import DatabaseStartupError, open_role_database
+    from ronde.settings import settings_for
+    from ronde.store.port import StoreUnavailable
+
+    settings = settings_for("notify", args.config, require=("store.url",))
+    if settings is None:
+        return 2
+    try:
+        database = open_role_database(settings.database.engine_url())
+    except DatabaseStartupError as exc:
+        print(f"ronde notify: {exc}", file=sys.stderr)
+        return 2
+    try:
+        key = load_signing_key(settings.audit.key)
+    except AuditKeyError as exc:
+        print(f"ronde notify: {exc}", file=sys.stderr)
+        return 2
+    st = settings.store
+    try:
+        store = open_store(
+            str(st.url),
+            token=st.token.get_secret_value() if st.token else None,
+            org=st.org,
+            database=st.database,
+            username=st.user,
+            password=st.password.get_secret_value() if st.password else None,
+        )
+    except (StoreUnavailable, OSError, ValueError) as exc:
+        print(f"ronde notify: {exc}", file=sys.stderr)
+        return 2
+    name = args.name or f"{socket.gethostname()}-{os.getpid()}"
+    runner = Runner(database.engine, store, settings.notify, key, name, DatabaseFieldFacts(database.engine))
+    stop = threading.Event()
+
+    def _stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("signal %s: stopping", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    try:
+        while not stop.is_set():
+            try:
+                result = runner.tick(datetime.now(UTC))
+            except StoreUnavailable as exc:  # the store is back at the next tick; nothing is lost meanwhile
+                log.warning("store unavailable: %s", exc)
+            else:
+                print(
+                    f"ronde notify: {name}: leader={result.leader} bilans={result.bilans} raised={result.raised} "
+                    f"resolved={result.resolved} sent={result.delivered.sent} failed={result.delivered.failed}",
+                    flush=True,
+                )
+            if args.once:
+                break
+            stop.wait(settings.notify.tick_s)
+    finally:
+        runner.release()
+        store.close()
+        database.dispose()
+    return 0
+
+
+def register(sub: Any) -> None:
+    notify = sub.add_parser("notify", help="the bilan mensuel and alerts during service hours")
+    cmds = notify.add_subparsers(dest="notify_cmd", required=True)
+    run = cmds.add_parser("run", help="issue due bilans, run the alert rules, send what is queued (every tick)")
+    run.add_argument("--config", help="settings file (default: $RONDE_CONFIG)")
+    run.add_argument("--once", action="store_true", help="one tick, then exit")
+    run.add_argument("--name", help="this runner's name in the lease and the delivery log (default: host-pid)")
+    run.set_defaults(func=_run)
