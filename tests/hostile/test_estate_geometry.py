@@ -14,9 +14,9 @@ from ronde.protocol.estate import (
 
 SAMPLE = default_estate_path().read_text(encoding="utf-8")
 FIRST_FOOTPRINT = (
-    "footprint: [[48.798461, 2.527538], [48.798461, 2.527718], [48.798838, 2.527718], [48.798838, 2.527538]]"
+    "footprint: [[48.798421, 2.527528], [48.798421, 2.527818], [48.798878, 2.527818], [48.798878, 2.527528]]"
 )
-FIRST_WALKWAY = "  - {id: mordacs-spur-1, estate: mordacs, points: [[48.797585, 2.524956], [48.797833, 2.524769]]}"
+FIRST_WALKWAY = "  - {id: mordacs-spur-1, estate: mordacs, points: [[48.797585, 2.524997], [48.797833, 2.524769]]}"
 
 
 def _line_of(text: str, needle: str) -> int:

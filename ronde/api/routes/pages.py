@@ -18,7 +18,7 @@ from ronde.api.scope import Forbidden, NotFound, Scope
 from ronde.api.web.html import Html, el, join, table
 from ronde.api.web.i18n import PageLang, check_label, day_label, duration, kind_label, number, percent, t
 from ronde.api.web.layout import page
-from ronde.api.web.plan import IdleMark, plan_svg
+from ronde.api.web.plan import IdleMark, scoped_plan
 from ronde.audit.keys import fingerprint, public_key_text
 from ronde.coverage.shares import GroupCoverage, Level
 from ronde.protocol.formats import date_short, parse_date, time_hm
@@ -411,6 +411,15 @@ def landlord_page(landlord_id: str, p: PageDep) -> Response:
                     rows,
                     id="last-day",
                 ),
+                # the plan of this landlord's buildings and checkpoints, coloured as on /ui/plan (issue 16)
+                el("h3", t(lang, "plan")),
+                scoped_plan(
+                    scope,
+                    sorted(scope.checkpoints(landlord=x.id), key=lambda c: c.id),
+                    {r.checkpoint_id: IdleMark(r.idle_s, r.at_least) for r in idleness_now(ctx, scope)},
+                    lang,
+                    landlord=x.id,
+                ),
                 el("h3", t(lang, "per_day")),
                 table(
                     [t(lang, k) for k in ("day", "covered_share", "covered", "not_visited", "no_data")],
@@ -475,7 +484,7 @@ def plan_page(
             [
                 form,
                 el("p", t(lang, "idle_legend"), class_="tagline"),
-                plan_svg(checkpoints, idle, lang, estate_names={e.id: e.name for e in scope.estates()}),
+                scoped_plan(scope, checkpoints, idle, lang, landlord=landlord, estate=estate),
                 table([t(lang, k) for k in ("checkpoint", "kind", "idle")], rows, id="plan-table"),
             ]
         )
