@@ -17,7 +17,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from fastapi.testclient import TestClient
 
-from ronde.api.auth import Role, add_token
 from ronde.protocol.estate import load_default_estate
 from ronde.protocol.gateways import GatewayRegistry, gateway_entry
 from ronde.store.errors import StoreCorrupt
@@ -56,12 +55,6 @@ def _truncated(path: Path) -> Path:
     return path
 
 
-def _tokens(tmp_path: Path) -> Path:
-    tokens = tmp_path / "tokens.yaml"
-    add_token(tokens, "sup", Role.SUPERVISOR, None)
-    return tokens
-
-
 def _site(tmp_path: Path) -> str:
     """An operational database enrolling one gateway: what a worker needs besides its store."""
     key = Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
@@ -81,9 +74,8 @@ def _assert_exit_2_with_message(result: subprocess.CompletedProcess[str], db: Pa
 @pytest.mark.parametrize("damage", [_garbage, _truncated], ids=["garbage", "truncated"])
 def test_api_serve_on_a_damaged_file_exits_2_with_a_message(tmp_path: Path, damage: object) -> None:
     db = damage(tmp_path / "ronde.db")  # type: ignore[operator]
-    result = _ronde(
-        "api", "serve", "--store", f"sqlite://{db}", "--tokens", str(_tokens(tmp_path)), "--port", "1", cwd=tmp_path
-    )
+    env = worker_env(_site(tmp_path))  # the API reads the operational database, as a worker does
+    result = _ronde("api", "serve", "--store", f"sqlite://{db}", "--port", "1", cwd=tmp_path, env=env)
     _assert_exit_2_with_message(result, db)
 
 
