@@ -12,6 +12,7 @@ from pydantic import BaseModel, SecretStr, ValidationError
 from pydantic_core import to_jsonable_python
 
 from ronde.protocol.errors import dotted, validation_issues
+from ronde.redact import redact_url
 from ronde.settings.errors import ConfigError, ConfigIssue
 from ronde.settings.model import ROLES, RondeSettings
 from ronde.settings.sources import Sources, build_sources, env_name, reset, using
@@ -110,7 +111,8 @@ def _shown(value: Any) -> str:
         return repr(value)
     if isinstance(value, list | tuple | dict | BaseModel):  # secrets inside show as pydantic's "**********"
         return json.dumps(to_jsonable_python(value), ensure_ascii=False)
-    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+    text = redact_url(value) if isinstance(value, str) and "://" in value else str(value)  # a password in a URL
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def effective_lines(settings: RondeSettings, sources: Sources | None = None, role: str | None = None) -> list[str]:

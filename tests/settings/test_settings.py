@@ -295,3 +295,16 @@ def test_a_list_in_one_variable_is_json() -> None:
     assert _one_issue(exc) == (
         "config RONDE_NOTIFY__SUPERVISORS: notify.supervisors: starts like JSON but is not valid JSON"
     )
+
+
+def test_config_check_masks_a_password_written_in_a_url(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("RONDE_CONFIG", raising=False)
+    monkeypatch.setenv("RONDE_DATABASE_URL", "postgresql://ronde:pw-in-url@db-host/ronde")
+    monkeypatch.setenv("RONDE_STORE_URL", "http://admin:pw-in-url@influx:8086")
+    assert main(["config", "check", "--role", "api"]) == 0
+    out = capsys.readouterr().out
+    assert "pw-in-url" not in out
+    assert 'url = "postgresql://ronde:***@db-host/ronde"  # RONDE_DATABASE_URL' in out
+    assert 'url = "http://admin:***@influx:8086"  # RONDE_STORE_URL' in out
