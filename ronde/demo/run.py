@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import signal
@@ -32,6 +33,8 @@ from ronde.coverage.query import landlord_coverage
 from ronde.coverage.shares import fair_share
 from ronde.demo.broker import EmbeddedBroker, free_port
 from ronde.demo.scanners import TeamScanners
+from ronde.demo.signin import PATH as SIGNIN_PATH
+from ronde.demo.signin import OneTimeCode, signin_router
 from ronde.firmware_sim.scenarios import Scenario, build_scenario
 from ronde.ingest.config import IngestConfig
 from ronde.ingest.consumer import IngestWorker
@@ -44,6 +47,7 @@ from ronde.opdb.sealing import SecretBox
 from ronde.protocol.access import token_entries
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.estate import EstateDocument, Registry, default_estate_path, load_estate
+from ronde.protocol.formats import date_long, percent, time_hm
 from ronde.protocol.gateways import GatewayRegistry
 from ronde.protocol.registry_data import registry_to_data
 from ronde.redact import redact_url
@@ -96,6 +100,7 @@ class DemoResult:
     url: str
     admin_token: str
     landlord_token: str
+    signin_url: str = ""
 
 
 def last_finished_service_day(calendar: ServiceCalendar, now: datetime) -> date:
@@ -120,7 +125,7 @@ class _Progress:
 
     def show(self, now: float, recorded: int, stored: int, calendar: ServiceCalendar) -> None:
         frac = min(1.0, max(0.0, (now - self.start) / (self.end - self.start)))
-        local = datetime.fromtimestamp(now, UTC).astimezone(calendar.tz).strftime("%H:%M")
+        local = time_hm(datetime.fromtimestamp(now, UTC).astimezone(calendar.tz))
         bar = "#" * int(frac * 30)
         line = f"[{bar:<30}] {frac:4.0%}  {local}  visites détectées {recorded:4d}  enregistrées {stored:4d}"
         if self.tty:
@@ -165,7 +170,7 @@ def summarise(
 
 
 def print_summary(result: DemoResult, out: TextIO) -> None:
-    out.write(f"\nSoirée de service du {french_date(result.day)} (16:00–22:15, Europe/Paris)\n")
+    out.write(f"\nSoirée de service du {date_long(result.day)} (16 h – 22 h 15, heure de Paris)\n")
     out.write(
         f"Visites détectées par les boîtiers : {result.visits_recorded}, enregistrées : "
         f"{result.visits_stored}, rejets : {sum(result.rejected.values())} {result.rejected or ''}\n\n"
@@ -175,12 +180,19 @@ def print_summary(result: DemoResult, out: TextIO) -> None:
     )
     for line in result.landlords:
         out.write(
-            f"{line.name:<26}{line.checkpoints:>7}{line.visited:>9}{line.share_visited:>7.0%}"
-            f"{line.visits:>10}{line.presence_share:>10.1%}{line.dwellings_share:>11.1%}\n"
+            f"{line.name:<26}{line.checkpoints:>7}{line.visited:>9}{percent(line.share_visited, 'fr', 0):>7}"
+            f"{line.visits:>10}{percent(line.presence_share):>10}{percent(line.dwellings_share):>11}\n"
         )
-    out.write(f"\nPages et API : {result.url}\n")
-    out.write(f"  jeton administrateur : {result.admin_token}\n")
-    out.write(f"  jeton bailleur (Paris Habitat) : {result.landlord_token}\n")
+    print_access(result.url, result.signin_url, result.admin_token, result.landlord_token, out)
+
+
+def print_access(url: str, signin_url: str, admin_token: str, landlord_token: str, out: TextIO) -> None:
+    """Where to look, printed as soon as the API listens (before the evening plays) and again at the end."""
+    out.write(f"\nPages et API : {url}\n")
+    out.write(f"  connexion en un clic (une seule fois, sur cette machine) : {signin_url}\n")
+    out.write(f"  jeton administrateur : {admin_token}\n")
+    out.write(f"  jeton bailleur (Paris Habitat) : {landlord_token}\n")
+    out.flush()
 
 
 async def run_demo(  # noqa: PLR0915 - the demo's script, one step after the other
@@ -205,7 +217,7 @@ async def run_demo(  # noqa: PLR0915 - the demo's script, one step after the oth
     if embedded:
         await embedded.start()
     out.write(
-        f"Ronde — démonstration : soirée du {french_date(day)}, {len(scenario.teams)} équipes, "
+        f"Ronde — démonstration : soirée du {date_long(day)}, {len(scenario.teams)} équipes, "
         f"{len(registry.checkpoints)} points de passage, horloge ×{opts.speed:g}\n"
     )
     out.write(f"  MQTT {'embarqué (amqtt) ' if embedded else ''}{host}:{port} · stockage {redact_url(store_url)}\n")
@@ -242,22 +254,35 @@ async def run_demo(  # noqa: PLR0915 - the demo's script, one step after the oth
         raise RuntimeError(f"ingest could not connect to MQTT at {host}:{port}")
 
     clock = scanners.clock
-    frozen: list[float] = []
+    replayed: list[bool] = []
 
     def api_now() -> datetime:
-        return datetime.fromtimestamp(frozen[0] if frozen else clock.now(), UTC)
+        """The accelerated evening while it plays, then the wall clock (reports say the real time)."""
+        return datetime.now(UTC) if replayed else datetime.fromtimestamp(clock.now(), UTC)
 
     app = create_app_on_database(ApiSettings(), store, engine, box=box, clock=api_now, calendar=calendar)
+    # the pages open on the replayed evening even when the wall clock is inside tonight's (empty) one
+    app.state.ronde = dataclasses.replace(app.state.ronde, shown_day=day)
+    code = OneTimeCode()
+    app.include_router(signin_router(code, admin))
     api_port = opts.port if opts.port and _port_free(opts.host, opts.port) else free_port()
     if opts.port and api_port != opts.port:
         out.write(f"  le port {opts.port} est occupé : l'API écoute sur {api_port}\n")
-    server = uvicorn.Server(uvicorn.Config(app, host=opts.host, port=api_port, log_level="warning"))
-    url = f"http://{opts.host}:{api_port}/"
+    # no proxy headers: the one-click link's loopback check reads the socket's address, never a header
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=opts.host, port=api_port, log_level="warning", proxy_headers=False)
+    )
+    shown_host = "127.0.0.1" if opts.host in ("0.0.0.0", "", "::") else opts.host  # noqa: S104 - compared, not bound
+    url = f"http://{shown_host}:{api_port}/"
+    signin_url = f"{url.rstrip('/')}{SIGNIN_PATH}?code={code.value}"
 
     progress = _Progress(out, scenario.start.timestamp(), scenario.end.timestamp())
     try:
         async with asyncio.TaskGroup() as tg:
             tg.create_task(server.serve(), name="api")
+            await _wait_until(lambda: server.started, 20)
+            print_access(url, signin_url, admin, landlord, out)
+            out.write(f"La soirée se rejoue ({time_hm(calendar.start)} → {time_hm(calendar.end)}) :\n")
             stored = _StoredCounter(store, scenario)
 
             def show(now: float, recorded: int) -> None:
@@ -269,7 +294,7 @@ async def run_demo(  # noqa: PLR0915 - the demo's script, one step after the oth
                 lambda: ingest.pending == 0 and _stored_visits(store, scenario) >= recorded - _rejected_visits(ingest),
                 30,
             )
-            frozen.append(time.time())  # the evening is over: the API goes back to the wall clock
+            replayed.append(True)  # the evening is over: the API goes back to the wall clock
             await asyncio.to_thread(rollup_day, store, registry, calendar, day)
             now = api_now()
             result = DemoResult(
@@ -281,6 +306,7 @@ async def run_demo(  # noqa: PLR0915 - the demo's script, one step after the oth
                 url=url,
                 admin_token=admin,
                 landlord_token=landlord,
+                signin_url=signin_url,
             )
             print_summary(result, out)
             if opts.serve:
@@ -356,13 +382,6 @@ async def _wait_until(cond: Callable[[], bool], limit_s: float) -> None:
                 await asyncio.sleep(0.1)
     except TimeoutError:
         log.warning("demo: gave up waiting for ingest after %.0fs", limit_s)
-
-
-_JOURS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
-
-
-def french_date(day: date) -> str:
-    return f"{_JOURS[day.weekday()]} {day:%d/%m/%Y}"
 
 
 def _interrupted() -> asyncio.Event:
