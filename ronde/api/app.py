@@ -24,7 +24,9 @@ from ronde.api.models import ERROR_RESPONSES, ErrorBody, Health, Me
 from ronde.api.registry_service import Registries, RegistryService
 from ronde.api.routes import audit as audit_routes
 from ronde.api.routes import coverage as coverage_routes
+from ronde.api.routes import enrolment_page as enrolment_page_routes
 from ronde.api.routes import field as field_routes
+from ronde.api.routes import field_pages as field_page_routes
 from ronde.api.routes import pages as page_routes
 from ronde.api.routes import registry as registry_routes
 from ronde.api.routes import supervision as supervision_routes
@@ -131,6 +133,8 @@ def create_app(
         page_routes,
         supervision_page_routes,
         terrain_routes,
+        field_page_routes,
+        enrolment_page_routes,
     ):
         app.include_router(module.router)
     app.mount("/static", AssetFiles(directory=STATIC_DIR), name="static")

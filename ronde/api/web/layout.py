@@ -7,6 +7,7 @@ from urllib.parse import parse_qsl, urlencode
 from starlette.datastructures import URL
 
 from ronde.api.auth import Principal, Role
+from ronde.api.web.field_words import w
 from ronde.api.web.html import Html, el, join, raw
 from ronde.api.web.i18n import PageLang, t
 
@@ -28,6 +29,13 @@ def page(
         nav.append(el("a", t(lang, "audit"), href=f"/ui/audit?lang={lang}"))
         if principal.role in (Role.ADMIN, Role.SUPERVISOR):
             nav.append(el("a", t(lang, "supervision"), href=f"/ui/supervision?lang={lang}"))
+        # field activity (issue 14): the queue, the requests, the team phones
+        if principal.role in (Role.ADMIN, Role.SUPERVISOR, Role.LANDLORD):
+            nav.append(el("a", w(lang, "queue"), href=f"/ui/signalements?lang={lang}", id="nav-queue"))
+        if principal.role in (Role.ADMIN, Role.SUPERVISOR, Role.LANDLORD, Role.PARTNER):
+            nav.append(el("a", w(lang, "requests"), href=f"/ui/demandes?lang={lang}", id="nav-requests"))
+        if principal.role in (Role.ADMIN, Role.SUPERVISOR):
+            nav.append(el("a", w(lang, "devices"), href=f"/ui/terrain/enrolment?lang={lang}", id="nav-devices"))
     who = None
     if principal is not None:
         who = el(
