@@ -25,6 +25,7 @@ from ronde.api.field_media import FsMediaStore, MediaStore
 from ronde.api.scope import Forbidden, Scope
 from ronde.opdb.engine import session_factory
 from ronde.opdb.field_retention import DEFAULT_FIELD_RETENTION, FieldRetention
+from ronde.settings.field_section import FieldSection
 
 MAX_PHOTO_BYTES = 8 * 1024 * 1024
 MAX_PHOTO_PX = 2048
@@ -139,3 +140,13 @@ DeviceScope = Annotated[Scope, Depends(require_device)]
 FieldStaff = Annotated[Scope, Depends(require_staff)]
 QueueScope = Annotated[Scope, Depends(require_queue_reader)]
 RequesterScope = Annotated[Scope, Depends(require_requester)]
+
+
+def field_config(section: FieldSection) -> FieldConfig:
+    """The ``[field]`` settings section as the API's ``FieldConfig`` (``ronde api serve`` passes it on)."""
+    return FieldConfig(
+        media_dir=section.media_dir,
+        max_photo_bytes=section.max_photo_bytes,
+        max_photo_px=section.max_photo_px,
+        retention=section.retention(),
+    )

@@ -19,6 +19,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from ronde.coverage.live import DEFAULT_SEQUENCE_ANOMALY_AFTER
 from ronde.protocol.topics import GATEWAY_ID_PATTERN
 from ronde.redact import redact_url
+from ronde.settings.field_section import FieldSection
 from ronde.settings.notify_section import NotifySection
 from ronde.store.records import RetentionPolicy
 from ronde.store.retention import DEFAULT_RETENTION, RetentionError, validate
@@ -30,7 +31,7 @@ STORE_DATABASE_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$"  # ronde.store.co
 
 ROLES: dict[str, tuple[str, ...]] = {
     # role → the sections it reads (``ronde config check --role``)
-    "api": ("database", "store", "api", "audit"),
+    "api": ("database", "store", "api", "audit", "field"),
     "ingest": ("database", "store", "mqtt", "retention", "ingest"),
     "audit": ("database", "store", "audit"),
     "dashboards": ("database", "dashboards"),
@@ -236,6 +237,7 @@ class RondeSettings(BaseSettings):
     audit: AuditSection = Field(default_factory=AuditSection)
     dashboards: DashboardsSection = Field(default_factory=DashboardsSection)
     notify: NotifySection = Field(default_factory=NotifySection)
+    field: FieldSection = Field(default_factory=FieldSection)  # issue 14: field records (docs/field.md)
 
     @classmethod
     def settings_customise_sources(
