@@ -158,15 +158,11 @@ def _database_url(settings: RondeSettings) -> str:
 
 
 def _registry_and_calendar(args: argparse.Namespace, settings: RondeSettings) -> tuple[Registry, ServiceCalendar]:
-    """File mode (``--estate FILE``: the default calendar), else the operational database (``--database``, else
-    RONDE_DATABASE_URL, else the SQLite default): the registry in force, whose revision and content digest come
+    """The operational database the settings name (``--database``, ``RONDE_DATABASE_URL``, ``[database] url``, else
+    the SQLite default), never an estate file: the registry in force, whose revision and content digest come
     from ``registry_revisions``, and the service calendars from ``service_calendars`` (the report uses its
     landlord's estates' own). ``--closed`` days are added to every calendar's closed dates."""
     closed = frozenset(args.closed or ())
-    if args.estate:
-        if args.database:
-            raise ValueError("--estate (file mode) and --database exclude each other")
-        return load_estate(args.estate), ServiceCalendar(closed=closed)
     from ronde.opdb.current import load_current
 
     current = load_current(_database_url(settings))
@@ -314,10 +310,6 @@ def register(sub: Any) -> None:
         metavar="URL",
         help="the operational database holding the registry, its revisions and the service calendar "
         "(default: RONDE_DATABASE_URL, else sqlite:///var/ronde/ronde.db)",
-    )
-    rep.add_argument(
-        "--estate",
-        help="file mode: an estate file instead of the database (default calendar: Wed–Sun 16:00–22:15 Europe/Paris)",
     )
     rep.add_argument(
         "--closed",

@@ -12,11 +12,18 @@ from ronde.cli import main
 from ronde.protocol.estate import default_estate_path, load_default_estate
 from ronde.store.records import WriteBatch
 from ronde.store.sqlite import SqliteStore
+from tests.api.support import make_database
 from tests.coverage.factory import local, visit
 
 DAYS = [date(2026, 11, d) for d in (4, 5, 6, 7, 8)]
-# file mode (the sample estate); the operational database, the way in production: test_cli_database.py
-ESTATE = ["--estate", str(default_estate_path())]
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> list[str]:
+    """The operational database a report reads its registry and calendar from (the sample estate imported, no
+    calendar row: the default one): what ``ronde audit report`` reads, never an estate file."""
+    make_database(tmp_path).dispose()
+    return ["--database", f"sqlite:///{tmp_path / 'opdb.db'}"]
 
 
 @pytest.fixture
@@ -38,7 +45,7 @@ def db(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize(("fmt", "plain_path"), [("csv", False), ("pdf", True)])
 def test_report_then_verify_then_tamper(
-    db: Path, tmp_path: Path, fmt: str, plain_path: bool, capsys: pytest.CaptureFixture[str]
+    site: list[str], db: Path, tmp_path: Path, fmt: str, plain_path: bool, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / f"rapport.{fmt}"
     url = str(db) if plain_path else f"sqlite:///{db}"
@@ -53,7 +60,7 @@ def test_report_then_verify_then_tamper(
                 "2026-11-04",
                 "--to",
                 "2026-11-08",
-                *ESTATE,
+                *site,
                 "--store",
                 url,
                 "--format",
@@ -82,7 +89,7 @@ def _first_cp() -> str:
     return load_default_estate().checkpoints_of("paris-habitat")[0].id
 
 
-def test_bad_inputs_exit_2(db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_inputs_exit_2(site: list[str], db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     url = f"sqlite:///{db}"
     assert main(["audit", "verify", str(tmp_path / "missing.csv"), "--store", url]) == 2
     assert "cannot read" in capsys.readouterr().err
@@ -97,7 +104,7 @@ def test_bad_inputs_exit_2(db: Path, tmp_path: Path, capsys: pytest.CaptureFixtu
                 "2026-11-04",
                 "--to",
                 "2026-11-08",
-                *ESTATE,
+                *site,
                 "--store",
                 url,
                 "--format",
@@ -120,7 +127,7 @@ def test_bad_inputs_exit_2(db: Path, tmp_path: Path, capsys: pytest.CaptureFixtu
                 "2026-11-04",
                 "--to",
                 "2026-11-08",
-                *ESTATE,
+                *site,
                 "--store",
                 f"sqlite:///{tmp_path / 'nope.db'}",
                 "--format",
@@ -142,7 +149,7 @@ def test_bad_inputs_exit_2(db: Path, tmp_path: Path, capsys: pytest.CaptureFixtu
                 "2026-11-04",
                 "--to",
                 "2026-11-08",
-                *ESTATE,
+                *site,
                 "--store",
                 "ftp://nowhere",
                 "--format",
@@ -165,7 +172,7 @@ def test_bad_inputs_exit_2(db: Path, tmp_path: Path, capsys: pytest.CaptureFixtu
                 "4/11/2026",
                 "--to",
                 "2026-11-08",
-                *ESTATE,
+                *site,
                 "--store",
                 url,
                 "--out",
@@ -174,7 +181,7 @@ def test_bad_inputs_exit_2(db: Path, tmp_path: Path, capsys: pytest.CaptureFixtu
         )
 
 
-def test_closed_day_is_not_a_service_day_but_its_events_stay_chained(db: Path, tmp_path: Path) -> None:
+def test_closed_day_is_not_a_service_day_but_its_events_stay_chained(site: list[str], db: Path, tmp_path: Path) -> None:
     from ronde.audit.export import read_report
 
     out = tmp_path / "r.csv"
@@ -189,7 +196,7 @@ def test_closed_day_is_not_a_service_day_but_its_events_stay_chained(db: Path, t
                 "2026-11-04",
                 "--to",
                 "2026-11-08",
-                *ESTATE,
+                *site,
                 "--store",
                 str(db),
                 "--format",
@@ -217,7 +224,7 @@ def test_closed_day_is_not_a_service_day_but_its_events_stay_chained(db: Path, t
 
 
 def test_verify_as_a_landlord_refuses_another_landlords_report(
-    db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    site: list[str], db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A genuine report (signed, intact, store unchanged) of one landlord is not another's proof."""
     out = tmp_path / "theirs.csv"
@@ -232,7 +239,7 @@ def test_verify_as_a_landlord_refuses_another_landlords_report(
                 "2026-11-04",
                 "--to",
                 "2026-11-08",
-                *ESTATE,
+                *site,
                 "--store",
                 str(db),
                 "--format",

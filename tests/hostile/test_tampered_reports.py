@@ -195,9 +195,11 @@ def test_unsigned_or_foreign_key_manifest_fails(store: SqliteStore, tmp_path: Pa
 def test_cli_names_the_edited_figure(store: SqliteStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from ronde.audit.keys import public_key_text
     from ronde.cli import main
-    from ronde.protocol.estate import default_estate_path, load_default_estate
+    from ronde.protocol.estate import load_default_estate
+    from tests.api.support import make_database
 
     reg = load_default_estate()
+    make_database(tmp_path).dispose()  # the server reports from its operational database, never an estate file
     cid = reg.checkpoints_of("paris-habitat")[0].id
     db = tmp_path / "cli.db"
     s = SqliteStore(db)
@@ -220,8 +222,8 @@ def test_cli_names_the_edited_figure(store: SqliteStore, tmp_path: Path, capsys:
                 "2026-11-08",
                 "--store",
                 str(db),
-                "--estate",
-                str(default_estate_path()),
+                "--database",
+                f"sqlite:///{tmp_path / 'opdb.db'}",  # the sample estate (make_database below)
                 "--format",
                 "csv",
                 "--out",
