@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -47,6 +46,7 @@ from ronde.store.records import BeaconCheck, StoredVisit, Verification  # noqa: 
 from tests.ingest.broker import PASSWORD, Publisher, shipped_broker  # noqa: E402
 from tests.ingest.helpers import encode, topic, ulid, visit  # noqa: E402
 from tests.support.services import Influxd, Mosquitto, run_influxd  # noqa: E402
+from tests.support.settings_toml import write_settings  # noqa: E402
 
 GATEWAY_COUNT = 40
 VISIT_SPACING_S = 20.0
@@ -141,8 +141,8 @@ def raw_ceiling(influx: Influxd, seconds: float = 5.0, batch: int = 5000) -> flo
         return n / (time.monotonic() - t0)
 
 
-# the workers' reference data: the operational database made by ``make_database`` (database_url, registry_poll_s)
-DATABASE_MODE: dict[str, Any] = {}
+# the workers' reference data: the operational database made by ``make_database`` (url, registry_poll_s)
+DATABASE: dict[str, Any] = {}
 
 
 def make_database(tmp: Path, url: str) -> str:
@@ -187,19 +187,22 @@ class Workers:
         self.logs: list[Path] = []
         self.configs: list[Path] = []
         for i in range(count):
-            cfg = {
-                "name": f"{tag}{i + 1}",
-                "broker_port": port,
-                "username": "ingest",
-                "store_url": influx.url,
-                "batch_size": 1000,
-                "receive_maximum": 4000,
-                "batch_window_ms": 50,
-                "maintenance": False,
-                **DATABASE_MODE,
-            }
-            path = tmp / f"{tag}{i}.yaml"
-            path.write_text(yaml.safe_dump(cfg))
+            path = write_settings(
+                tmp / f"{tag}{i}.toml",
+                {
+                    "database": {"url": DATABASE["url"]},
+                    "store": {"url": influx.url},
+                    "mqtt": {"port": port, "username": "ingest"},
+                    "ingest": {
+                        "name": f"{tag}{i + 1}",
+                        "batch_size": 1000,
+                        "receive_maximum": 4000,
+                        "batch_window_ms": 50,
+                        "maintenance": False,
+                        "registry_poll_s": float(DATABASE["registry_poll_s"]),
+                    },
+                },
+            )
             self.configs.append(path)
             log = tmp / f"{tag}{i}.log"
             self.logs.append(log)
@@ -424,9 +427,9 @@ def main(argv: list[str] | None = None) -> int:
         httpx.Client(base_url=influx.url, timeout=30) as http,
     ):
         tmp = Path(tmpdir)
-        DATABASE_MODE.update(database_url=make_database(tmp, args.database), registry_poll_s=args.registry_poll_s)
+        DATABASE.update(url=make_database(tmp, args.database), registry_poll_s=args.registry_poll_s)
         print(
-            f"  workers on the operational database {DATABASE_MODE['database_url'].split('@')[-1]}, "
+            f"  workers on the operational database {DATABASE['url'].split('@')[-1]}, "
             f"registry version polled every {args.registry_poll_s:g} s"
         )
         ceiling = raw_ceiling(influx)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import signal
 import sys
 import threading
@@ -14,10 +13,9 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from ronde.ingest.config import ConfigError, IngestConfig, load_config
+from ronde.ingest.config import IngestConfig, from_settings
 from ronde.protocol.gateways import GatewaysFileError, load_gateways
 from ronde.redact import redact_url
-from ronde.store.credentials import store_token
 from ronde.store.errors import StoreCorrupt
 from ronde.store.port import Store, StoreAccess, StoreUnavailable
 
@@ -28,45 +26,65 @@ if TYPE_CHECKING:  # the operational database (the server extra) is imported whe
 
 log = logging.getLogger(__name__)
 
-_FLAGS: dict[str, tuple[str, dict[str, Any]]] = {
-    "name": ("--name", {"help": "worker name; MQTT client id ingest-NAME (stable: it names the durable session)"}),
-    "broker_host": ("--broker-host", {}),
-    "broker_port": ("--broker-port", {"type": int}),
-    "username": ("--username", {}),
-    "tls": ("--tls", {"action": "store_true", "default": None}),
-    "tls_ca": ("--tls-ca", {"type": Path}),
-    "store_url": ("--store", {"help": "sqlite://PATH (sqlite:///var/lib/ronde.db) or an InfluxDB URL"}),
-    "influx_org": ("--influx-org", {}),
-    "influx_database": ("--influx-database", {}),
-    "database_url": (
-        "--database",
+# flag (and its former spelling) → setting (``ronde.settings``, docs/configuration.md): a flag given wins over the
+# settings file and the environment. Secrets never come from a flag (ps shows them): RONDE_MQTT_PASSWORD,
+# RONDE_STORE_TOKEN, RONDE_STORE_PASSWORD, RONDE_OPDB_SECRET_KEY, RONDE_DATABASE_PASSWORD (or each with _FILE).
+_FLAGS: tuple[tuple[tuple[str, ...], str, dict[str, Any]], ...] = (
+    (("--name",), "ingest.name", {"help": "worker name; MQTT client id ingest-NAME (stable: it names the session)"}),
+    (("--broker-host",), "mqtt.host", {"help": "the MQTT broker (127.0.0.1)"}),
+    (("--broker-port",), "mqtt.port", {"type": int, "help": "(1883)"}),
+    (("--username",), "mqtt.username", {"help": "MQTT user (password: RONDE_MQTT_PASSWORD)"}),
+    (("--tls",), "mqtt.tls", {"action": "store_const", "const": True, "help": "TLS to the broker"}),
+    (("--tls-ca",), "mqtt.tls_ca", {"type": Path, "help": "CA file of the broker's certificate"}),
+    (("--store",), "store.url", {"help": "sqlite://PATH (sqlite:///var/lib/ronde.db) or an InfluxDB URL"}),
+    (("--store-database", "--influx-database"), "store.database", {"help": "InfluxDB database/bucket (ronde)"}),
+    (("--store-org", "--influx-org"), "store.org", {"help": "InfluxDB 2.x organisation (token: RONDE_STORE_TOKEN)"}),
+    (("--store-user",), "store.user", {"help": "InfluxDB 1.x user (password: RONDE_STORE_PASSWORD)"}),
+    (
+        ("--database",),
+        "database.url",
         {
             "metavar": "URL",
-            "help": "the operational database: registry, gateways, calendar, followed while "
-            "running (default: RONDE_DATABASE_URL, else sqlite:///var/ronde/ronde.db); EID keys opened with "
-            "RONDE_OPDB_SECRET_KEY",
+            "help": "the operational database: registry, gateways, calendar, followed while running "
+            "(RONDE_DATABASE_URL, else sqlite:///var/ronde/ronde.db); EID keys opened with RONDE_OPDB_SECRET_KEY",
         },
     ),
-    "registry_poll_s": ("--registry-poll-s", {"type": float, "help": "read the registry version row this often (2)"}),
-    "accept_unknown_gateways": ("--accept-unknown-gateways", {"action": "store_true", "default": None}),
-    "batch_size": ("--batch-size", {"type": int}),
-    "batch_window_ms": ("--batch-window-ms", {"type": int}),
-    "receive_maximum": ("--receive-maximum", {"type": int}),
-    "max_future_s": ("--max-future-s", {"type": float}),
-}
+    (("--registry-poll-s",), "ingest.registry_poll_s", {"type": float, "help": "read the registry version this often"}),
+    (("--accept-unknown-gateways",), "ingest.accept_unknown_gateways", {"action": "store_const", "const": True}),
+    (("--batch-size",), "ingest.batch_size", {"type": int}),
+    (("--batch-window-ms",), "ingest.batch_window_ms", {"type": int}),
+    (("--receive-maximum",), "ingest.receive_maximum", {"type": int}),
+    (("--max-future-s",), "ingest.max_future_s", {"type": float}),
+    (
+        ("--no-maintenance",),
+        "ingest.maintenance",
+        {"action": "store_const", "const": False, "help": "do not run gaps/rollups/retention here"},
+    ),
+)
 
 
-def _config_from(args: argparse.Namespace) -> IngestConfig:
-    overrides: dict[str, Any] = {k: getattr(args, k, None) for k in _FLAGS}
-    if args.no_maintenance:
-        overrides["maintenance"] = False
-    # secrets from the environment, never from the command line (ps shows it)
-    if os.environ.get("RONDE_MQTT_PASSWORD"):
-        overrides["password"] = os.environ["RONDE_MQTT_PASSWORD"]
-    token = store_token()  # RONDE_STORE_TOKEN (RONDE_INFLUX_TOKEN: deprecated alias, warned)
-    if token:
-        overrides["influx_token"] = token
-    return load_config(args.config, overrides)
+def _dest(dotted: str) -> str:
+    return dotted.replace(".", "__")
+
+
+def settings_config(
+    role: str, config_file: Path | None, flags: dict[str, Any]
+) -> tuple[IngestConfig, str | None] | None:
+    """The worker's configuration and the sealing key of the EID identity keys (``database.secret_key``) from the
+    settings (``ronde.settings``), or None once each problem is printed as ``ronde <role>: config <origin>:
+    <section.field>: <what>`` (the command exits 2). ``store.url`` is required: a worker writes somewhere."""
+    from ronde.settings import settings_for
+
+    settings = settings_for(role, config_file, flags, require=("store.url",))
+    if settings is None:
+        return None
+    key = settings.database.secret_key
+    return from_settings(settings), key.get_secret_value() if key is not None else None
+
+
+def _settings_from(args: argparse.Namespace) -> tuple[IngestConfig, str | None] | None:
+    role = f"ingest {args.ingest_cmd}"
+    return settings_config(role, args.config, {dotted: getattr(args, _dest(dotted)) for _, dotted, _ in _FLAGS})
 
 
 def build_store(config: IngestConfig) -> Store:
@@ -80,6 +98,8 @@ def build_store(config: IngestConfig) -> Store:
         url=config.store_url,
         token=config.influx_token,
         org=config.influx_org,
+        username=config.influx_user,
+        password=config.influx_password,
         database=config.influx_database or "ronde",
         raw_days=r.raw_days,
         proof_days=r.proof_days,
@@ -113,14 +133,13 @@ def _run(args: argparse.Namespace) -> int:
 
     paho_tables.install()  # this process is the worker: a third of paho's CPU per message (see paho_tables)
 
-    try:
-        config = _config_from(args)
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
+    loaded = _settings_from(args)
+    if loaded is None:
         return 2
-    opened = _open_database(config)
+    config, secret_key = loaded
+    opened = _open_database(config, secret_key)
     if isinstance(opened, str):
-        print(f"ronde ingest {'retire' if getattr(args, 'retire', False) else 'run'}: {opened}", file=sys.stderr)
+        print(f"ronde ingest {args.ingest_cmd}: {opened}", file=sys.stderr)
         return 2
     database, reference = opened
     store = _open_store(config)
@@ -184,14 +203,14 @@ def _install_signals(worker: IngestWorker, follower: RegistryFollower) -> None:
     signal.signal(signal.SIGHUP, _poll)
 
 
-def _open_database(config: IngestConfig) -> tuple[RoleDatabase, Reference] | str:
+def _open_database(config: IngestConfig, secret_key: str | None) -> tuple[RoleDatabase, Reference] | str:
     """The operational database as ``ronde api serve`` opens it (``open_role_database``: schema current, sealing
     key), and the reference data at start-up. A problem is returned as the message to print (exit 2)."""
     from ronde.ingest.registry_follow import DATABASE_ERRORS, DbReference, ReferenceRefused
     from ronde.opdb.startup import DatabaseStartupError, open_role_database
 
     try:
-        database = open_role_database(config.database_url)
+        database = open_role_database(config.database_url, secret_key=secret_key)
     except DatabaseStartupError as exc:
         return str(exc)
     try:
@@ -225,11 +244,10 @@ def _gateways_check(args: argparse.Namespace) -> int:
 def _gaps(args: argparse.Namespace) -> int:
     from ronde.ingest.gaps import record_gaps
 
-    try:
-        config = _config_from(args)
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
+    loaded = _settings_from(args)
+    if loaded is None:
         return 2
+    config = loaded[0]
     try:
         store = build_store(config)
     except ValueError as exc:
@@ -258,10 +276,14 @@ def _gaps(args: argparse.Namespace) -> int:
 
 
 def _add_config_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", type=Path, help="YAML/JSON settings file (flags override it)")
-    for dest, (flag, kw) in _FLAGS.items():
-        p.add_argument(flag, dest=dest, **kw)
-    p.add_argument("--no-maintenance", action="store_true", help="do not run gaps/rollups/retention here")
+    p.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="the TOML settings file (default: $RONDE_CONFIG; docs/configuration.md)",
+    )
+    for flags, dotted, kw in _FLAGS:
+        p.add_argument(*flags, dest=_dest(dotted), default=None, **kw)
 
 
 def register(sub: Any) -> None:
@@ -270,7 +292,9 @@ def register(sub: Any) -> None:
     run = ingest.add_parser(
         "run",
         help="run one ingest worker (start more with other --name values to scale out)",
-        description="Secrets come from the environment: RONDE_MQTT_PASSWORD, RONDE_STORE_TOKEN.",
+        description="Settings: docs/configuration.md ([database], [store], [mqtt], [retention], [ingest]). Secrets "
+        "only from the environment: RONDE_MQTT_PASSWORD, RONDE_STORE_TOKEN, RONDE_STORE_PASSWORD, "
+        "RONDE_OPDB_SECRET_KEY, RONDE_DATABASE_PASSWORD (or each with _FILE).",
     )
     _add_config_flags(run)
     run.set_defaults(func=_run)

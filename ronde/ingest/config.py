@@ -1,29 +1,24 @@
-"""Ingest configuration: validated once at start-up (pydantic: this is an edge), fail fast.
+"""The worker's configuration, built from the one settings model (``ronde.settings``, issue 13).
 
-From a YAML/JSON file (``ronde ingest run --config ingest.yaml``) and/or command-line flags,
-flags winning. Every field has a safe default except what only the operator knows.
+``ronde ingest run|retire|gaps`` read the settings once at start-up (a TOML file, ``RONDE_*`` variables, flags:
+docs/configuration.md) and hand the worker this flat ``IngestConfig`` (``from_settings``): the ``ingest`` section
+with what it needs of the shared ``mqtt``, ``store``, ``database`` and ``retention`` sections. The worker's code,
+the demo and the tests build an ``IngestConfig`` directly; its bounds are the settings' own.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
-import yaml
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    SecretStr,
-    ValidationError,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-from ronde.protocol import safe_yaml
-from ronde.protocol.errors import format_validation_error
 from ronde.protocol.topics import GATEWAY_ID_PATTERN
 from ronde.store.records import RetentionPolicy
 from ronde.store.retention import DEFAULT_RETENTION
+
+if TYPE_CHECKING:
+    from ronde.settings import RondeSettings
 
 
 class _Cfg(BaseModel):
@@ -40,10 +35,6 @@ class RetentionConfig(_Cfg):
 
     def to_policy(self) -> RetentionPolicy:
         return RetentionPolicy(raw_days=self.raw_days, proof_days=self.proof_days, rejections_days=self.rejections_days)
-
-
-# the file mode's settings (removed): what replaced them is said when a configuration still has one
-_MOVED_TO_DATABASE = ("estate_file", "gateways_file", "calendar")
 
 
 class IngestConfig(_Cfg):
@@ -81,6 +72,8 @@ class IngestConfig(_Cfg):
     influx_token: SecretStr | None = None
     influx_org: str | None = None
     influx_database: str | None = None
+    influx_user: str | None = Field(default=None, description="InfluxDB 1.x user (its password: influx_password)")
+    influx_password: SecretStr | None = None
     store_retry_max_s: float = Field(default=10.0, gt=0, description="cap of the backoff between write attempts")
     store_timeout_s: float = Field(default=10.0, gt=0, description="one request to the store")
     store_retry_budget_s: float = Field(default=10.0, ge=0, description="the store's own retries inside one write")
@@ -124,27 +117,6 @@ class IngestConfig(_Cfg):
     retention_interval_s: float = Field(default=6 * 3600.0, gt=0)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
 
-    @model_validator(mode="before")
-    @classmethod
-    def _moved(cls, data: Any) -> Any:
-        """Settings that moved elsewhere get a message saying where, not "extra inputs not permitted"."""
-        if not isinstance(data, dict):
-            return data
-        if "allow_unsigned" in data:
-            raise ValueError(
-                "allow_unsigned is no longer an ingest setting: remove it, and set allow_unsigned: true on each "
-                "gateway that may send unsigned messages: PUT /api/v1/gateways/{id}, or in the gateways file that "
-                "`ronde registry import` loads (gateways[].allow_unsigned)"
-            )
-        moved = [k for k in _MOVED_TO_DATABASE if k in data]
-        if moved:
-            raise ValueError(
-                f"{', '.join(moved)}: no longer ingest settings: a worker reads the registry, the gateways and the "
-                "service calendar from the operational database (database_url); load the files into it once with "
-                "`ronde registry import --estate FILE --gateways FILE`"
-            )
-        return data
-
     @model_validator(mode="after")
     def _coherent(self) -> IngestConfig:
         if self.receive_maximum < self.batch_size:
@@ -164,34 +136,33 @@ class IngestConfig(_Cfg):
         return f"ingest-{self.name}"
 
 
-class ConfigError(ValueError):
-    """A configuration that cannot run: the message says which field and why."""
-
-
-def _render(exc: ValidationError) -> str:
-    text = format_validation_error(exc, echo_input=True, separator="\n  ", default_where="config")
-    return "invalid ingest configuration:\n  " + text
-
-
-def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> IngestConfig:
-    data: dict[str, Any] = {}
-    if path is not None:
-        p = Path(path)
-        try:
-            raw = safe_yaml.load_file(p)
-        except OSError as exc:
-            raise ConfigError(f"{p}: cannot read: {exc.strerror}") from None
-        except UnicodeDecodeError:
-            raise ConfigError(f"{p}: not UTF-8 text") from None
-        except safe_yaml.YamlLimitError as exc:  # names the file, the line and the limit
-            raise ConfigError(str(exc)) from None
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{p}: not valid YAML/JSON: {getattr(exc, 'problem', exc)}") from None
-        if raw is not None and not isinstance(raw, dict):
-            raise ConfigError(f"{p}: expected a mapping of settings")
-        data.update(raw or {})
-    data.update({k: v for k, v in (overrides or {}).items() if v is not None})
-    try:
-        return IngestConfig.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(_render(exc)) from None
+def from_settings(settings: RondeSettings) -> IngestConfig:
+    """The worker's configuration from the settings (validated already: the bounds are the same). ``store.url``
+    must be set (``settings_for(..., require=("store.url",))``)."""
+    m, st = settings.mqtt, settings.store
+    if st.url is None:
+        raise ValueError("store.url: not set")
+    return IngestConfig(
+        **settings.ingest.model_dump(),
+        broker_host=m.host,
+        broker_port=m.port,
+        tls=m.tls,
+        tls_ca=m.tls_ca,
+        username=m.username,
+        password=m.password,
+        keepalive_s=m.keepalive_s,
+        mqtt_version=m.version,
+        reconnect_min_s=m.reconnect_min_s,
+        reconnect_max_s=m.reconnect_max_s,
+        store_url=st.url,
+        influx_token=st.token,
+        influx_org=st.org,
+        influx_database=st.database,
+        influx_user=st.user,
+        influx_password=st.password,
+        store_timeout_s=st.timeout_s,
+        store_retry_budget_s=st.retry_budget_s,
+        store_retry_max_s=st.retry_max_s,
+        database_url=settings.database.engine_url(),
+        retention=RetentionConfig(**settings.retention.model_dump()),
+    )

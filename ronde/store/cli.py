@@ -1,9 +1,9 @@
 """``ronde store init``: create the store's layout and set its retention, as the maintenance role.
 
-The same thing an ingest worker with maintenance does when it starts (``StoreAccess.MAINTAIN``),
-from the same configuration file, so the retention has one source (the ingest configuration, its
-defaults ``DEFAULT_RETENTION``): run it once before the API or the dashboards are first started
-on an empty InfluxDB, or after changing ``retention`` without restarting the workers.
+The same thing an ingest worker with maintenance does when it starts (``StoreAccess.MAINTAIN``), from the same
+settings (``ronde.settings``: the ``[store]`` and ``[retention]`` sections of the TOML file, ``RONDE_*`` variables,
+flags), so the retention has one source (its defaults ``DEFAULT_RETENTION``): run it once before the API or the
+dashboards are first started on an empty InfluxDB, or after changing ``retention`` without restarting the workers.
 
 Exit codes: 0 done; 2 bad configuration, or a store that cannot be opened (message on stderr).
 """
@@ -16,27 +16,20 @@ from pathlib import Path
 from typing import Any
 
 from ronde.redact import redact_url
-from ronde.store.credentials import store_token
 
 
 def _init(args: argparse.Namespace) -> int:
-    from ronde.ingest.cli import build_store
-    from ronde.ingest.config import ConfigError, load_config
+    from ronde.ingest.cli import build_store, settings_config
     from ronde.store.port import StoreUnavailable
 
-    overrides = {
-        "store_url": args.store,
-        "influx_database": args.influx_database,
-        "influx_org": args.influx_org,
-        "maintenance": True,
-    }
-    token = store_token()  # never from the command line (ps shows it); RONDE_INFLUX_TOKEN: deprecated alias
-    if token:
-        overrides["influx_token"] = token
+    flags = {"store.url": args.store, "store.database": args.store_database, "store.org": args.store_org}
+    loaded = settings_config("store init", args.config, flags)
+    if loaded is None:
+        return 2
+    config = loaded[0].model_copy(update={"maintenance": True})  # the maintenance role's open
     try:
-        config = load_config(args.config, overrides)
         store = build_store(config)
-    except (ConfigError, ValueError) as exc:
+    except ValueError as exc:
         print(f"ronde store init: {exc}", file=sys.stderr)
         return 2
     try:
@@ -59,11 +52,12 @@ def register(sub: Any) -> None:
     cmds = store.add_subparsers(dest="store_cmd", required=True)
     init = cmds.add_parser(
         "init",
-        help="create the database/buckets and set their retention from the ingest configuration",
-        description="Secrets come from the environment: RONDE_STORE_TOKEN.",
+        help="create the database/buckets and set their retention from the settings ([store], [retention])",
+        description="Settings: docs/configuration.md. Secrets only from the environment: RONDE_STORE_TOKEN, "
+        "RONDE_STORE_PASSWORD (or each with _FILE).",
     )
-    init.add_argument("--config", type=Path, help="the ingest YAML/JSON settings file (store URL, retention)")
-    init.add_argument("--store", default=None, help="store URL (overrides the file's store_url)")
-    init.add_argument("--influx-database", default=None)
-    init.add_argument("--influx-org", default=None)
+    init.add_argument("--config", type=Path, help="the TOML settings file (default: $RONDE_CONFIG)")
+    init.add_argument("--store", default=None, help="store URL (store.url; RONDE_STORE_URL)")
+    init.add_argument("--store-database", "--influx-database", dest="store_database", default=None)
+    init.add_argument("--store-org", "--influx-org", dest="store_org", default=None)
     init.set_defaults(func=_init)

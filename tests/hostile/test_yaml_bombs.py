@@ -1,10 +1,11 @@
 """YAML bombs and hostile names against every YAML file Ronde reads (issue 11, items 11 and 13).
 
 One bounded loader (``ronde.protocol.safe_yaml``) serves the estate file (``ronde estate check``,
-ingest and API start-up, the API's estate import), the gateways file, the ingest configuration,
-the tokens and badges files. Each bomb must be refused fast, in bounded memory, with a message
-naming the limit, the file and the line where there is one; never a crash, a RecursionError or
-a 500. Names with control characters are refused where the registry files are read.
+the API's estate import, ``ronde registry import``), the gateways file, the tokens and badges
+files (the server roles' settings are TOML: tests/hostile/test_settings_files.py). Each bomb must
+be refused fast, in bounded memory, with a message naming the limit, the file and the line where
+there is one; never a crash, a RecursionError or a 500. Names with control characters are refused
+where the registry files are read.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from fastapi.testclient import TestClient
 
 from ronde.api.auth import TokenFileError, read_token_file
 from ronde.api.registry_service import load_badges
-from ronde.ingest.config import ConfigError, load_config
 from ronde.opdb.engine import make_engine
 from ronde.opdb.migrate import upgrade
 from ronde.opdb.registry_repo import RegistryRepository
@@ -268,7 +268,7 @@ def test_every_name_field_is_checked() -> None:
     """Cf characters (zero width, bidi) are refused too, and in references and the revision as well."""
     for text in [
         ZERO_WIDTH_BUILDING,
-        _estate_with('revision: "2026-11-26.1"', 'revision: "2026-12-05.1\\r"'),
+        _estate_with('revision: "2026-12-05.1"', 'revision: "2026-12-05.1\\r"'),
         _estate_with("landlord: immobiliere-3f", "landlord: immobiliere-3f\u2066"),
     ]:
         with pytest.raises(EstateFileError, match="one line of visible text"):
@@ -278,17 +278,13 @@ def test_every_name_field_is_checked() -> None:
     assert registry.landlords[0].name.endswith("住宅")
 
 
-# ---- ingest: configuration, gateways file, start-up ------------------------------------------------------
+# ---- the gateways file, and the registry's import ----------------------------------------------------------
 
 
 @pytest.mark.parametrize("name", BOMBS)
-def test_ingest_config_and_gateways_refuse_bombs(tmp_path: Path, name: str) -> None:
+def test_gateways_file_refuses_bombs(tmp_path: Path, name: str) -> None:
     path = tmp_path / f"{name}.yaml"
     path.write_text(BOMBS[name])
-    with pytest.raises(ConfigError) as config_err:
-        load_config(path)
-    assert str(config_err.value).startswith(f"{path}:")
-    assert EXPECTED[name] in str(config_err.value)
     with pytest.raises(GatewaysFileError) as gw_err:
         load_gateways(path)
     assert gw_err.value.source == str(path)
@@ -296,23 +292,11 @@ def test_ingest_config_and_gateways_refuse_bombs(tmp_path: Path, name: str) -> N
     assert "line " in gw_err.value.problems[0]
 
 
-def test_ingest_files_refuse_oversized(tmp_path: Path) -> None:
+def test_gateways_file_refuses_oversized(tmp_path: Path) -> None:
     big = tmp_path / "big.yaml"
     big.write_text("format: ronde-gateways\nversion: 1\n" + "#" * MAX_BYTES + "\n")
     with pytest.raises(GatewaysFileError, match=f"larger than {MAX_BYTES} bytes"):
         load_gateways(big)
-    with pytest.raises(ConfigError, match=f"larger than {MAX_BYTES} bytes"):
-        load_config(big)
-
-
-def test_ingest_start_up_refuses_a_bomb_and_exits_2(tmp_path: Path) -> None:
-    bomb = tmp_path / "bomb.yaml"
-    bomb.write_text(BOMB)
-    done = _run("-m", "ronde.cli", "ingest", "run", "--store", "ftp://never-reached", "--config", str(bomb))
-    assert done.returncode == 2, done.stdout + done.stderr
-    assert str(bomb) in done.stderr
-    assert f"more than {MAX_NODES} YAML nodes" in done.stderr
-    assert "Traceback" not in done.stderr
 
 
 @pytest.mark.parametrize("which", ["--gateways", "--estate"])

@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import yaml
 
 from ronde.cli import main
 from ronde.opdb.sealing import KEY_VARIABLE
@@ -19,6 +18,7 @@ from tests.ingest.broker import Publisher
 from tests.ingest.helpers import GATEWAYS, GW, GW2, encode, topic, visit, wait_for
 from tests.support.opdb_site import SECRET_KEY, enrol, site_database, worker_env
 from tests.support.services import Mosquitto, run_mosquitto
+from tests.support.settings_toml import write_settings
 
 
 def test_gateways_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -33,34 +33,37 @@ def test_gateways_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
 
 
 def test_run_fails_fast_on_bad_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["ingest", "run", "--batch-size", "5000", "--receive-maximum", "10"]) == 2
+    store = f"sqlite://{tmp_path / 'store.db'}"
+    assert main(["ingest", "run", "--store", store, "--batch-size", "5000", "--receive-maximum", "10"]) == 2
     assert "receive_maximum" in capsys.readouterr().err
+    assert main(["ingest", "run", "--store", "ftp://x"]) == 2
+    assert (
+        "ronde ingest run: config command line: store.url: 'ftp://x': expected sqlite://PATH" in capsys.readouterr().err
+    )
     bare = tmp_path / "opdb.db"  # the operational database: one without a schema says what to run
-    assert main(["ingest", "run", "--store", "ftp://x", "--database", f"sqlite:///{bare}"]) == 2
+    assert main(["ingest", "run", "--store", store, "--database", f"sqlite:///{bare}"]) == 2
     assert f"run `ronde db upgrade --url sqlite:///{bare}`" in capsys.readouterr().err
     site = site_database(tmp_path / "site.db", GATEWAYS)
+    damaged = tmp_path / "damaged.db"  # the database answers, then the store does not: exit 2 too
+    damaged.write_bytes(b"not a database" * 100)
     with pytest.MonkeyPatch.context() as env:
         env.setenv(KEY_VARIABLE, SECRET_KEY)
-        assert main(["ingest", "run", "--store", "ftp://x", "--database", site]) == 2
-    assert "unknown scheme" in capsys.readouterr().err
+        assert main(["ingest", "run", "--store", f"sqlite://{damaged}", "--database", site]) == 2
+    assert "not a readable Ronde store" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("flag", ["--estate", "--gateways"])
 def test_the_file_mode_is_gone(tmp_path: Path, flag: str, capsys: pytest.CaptureFixture[str]) -> None:
-    """No registry file at run time (issue 13): the old flags are refused, and a configuration that still names
-    the files says where they go instead."""
+    """No registry file at run time (issue 13): the old flags are refused, and so is a settings file naming one."""
     gw = tmp_path / "gateways.yaml"
     gw.write_text(dump_gateways(GATEWAYS))
     with pytest.raises(SystemExit) as stop:
         main(["ingest", "run", flag, str(gw)])
     assert stop.value.code == 2
     assert f"unrecognized arguments: {flag}" in capsys.readouterr().err
-    cfg = tmp_path / "ingest.yaml"
-    cfg.write_text(yaml.safe_dump({"gateways_file": str(gw), "calendar": {"days": ["mon"]}}))
-    assert main(["ingest", "run", "--config", str(cfg)]) == 2
-    err = capsys.readouterr().err
-    assert "gateways_file, calendar: no longer ingest settings" in err
-    assert "ronde registry import" in err
+    cfg = write_settings(tmp_path / "ronde.toml", {"ingest": {"gateways_file": str(gw)}})
+    assert main(["ingest", "run", "--config", str(cfg), "--store", f"sqlite://{tmp_path}/s.db"]) == 2
+    assert f"config {cfg}: ingest.gateways_file: unknown setting" in capsys.readouterr().err
 
 
 def test_sighup_reads_the_database_now(tmp_path: Path) -> None:

@@ -17,7 +17,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import yaml
 from paho.mqtt.enums import MQTTErrorCode
 
 from ronde.ingest.config import IngestConfig
@@ -27,6 +26,7 @@ from tests.ingest.broker import PASSWORD, Publisher, shipped_broker, shipped_que
 from tests.ingest.helpers import ALWAYS, GATEWAYS, GW, REGISTRY, encode, topic, visit, wait_for
 from tests.support.opdb_site import site_database, worker_env
 from tests.support.services import Influxd, Mosquitto, run_influxd
+from tests.support.settings_toml import write_settings
 
 pytestmark = [pytest.mark.mosquitto, pytest.mark.influx]
 
@@ -66,26 +66,24 @@ class _Worker:
     def __init__(self, tmp: Path, broker: Mosquitto, influx: Influxd, name: str) -> None:
         database = tmp / "opdb.db"
         url = f"sqlite:///{database}" if database.exists() else site_database(database, GATEWAYS)
-        cfg = {
-            "name": name,
-            "broker_port": broker.port,
-            "username": "ingest",
-            "store_url": influx.url,
-            "database_url": url,
-            "batch_size": 50,
-            "receive_maximum": 100,
-            "batch_window_ms": 50,
-            "maintenance": False,
-            "reconnect_min_s": 0.2,
-            "reconnect_max_s": 2.0,
-            "store_timeout_s": 2.0,
-            "store_retry_budget_s": 0.5,
-            "store_retry_max_s": 1.0,
-        }
-        (tmp / "ingest.yaml").write_text(yaml.safe_dump(cfg))
+        settings = write_settings(
+            tmp / "ronde.toml",
+            {
+                "database": {"url": url},
+                "store": {"url": influx.url, "timeout_s": 2.0, "retry_budget_s": 0.5, "retry_max_s": 1.0},
+                "mqtt": {"port": broker.port, "username": "ingest", "reconnect_min_s": 0.2, "reconnect_max_s": 2.0},
+                "ingest": {
+                    "name": name,
+                    "batch_size": 50,
+                    "receive_maximum": 100,
+                    "batch_window_ms": 50,
+                    "maintenance": False,
+                },
+            },
+        )
         self.log_path = tmp / f"worker-{name}-{time.monotonic_ns()}.log"
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "ronde.cli", "ingest", "run", "--config", str(tmp / "ingest.yaml")],
+            [sys.executable, "-m", "ronde.cli", "ingest", "run", "--config", str(settings)],
             stdout=self.log_path.open("wb"),
             stderr=subprocess.STDOUT,
             env=worker_env(url, RONDE_MQTT_PASSWORD=PASSWORD),

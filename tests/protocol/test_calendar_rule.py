@@ -13,8 +13,8 @@ from sqlalchemy import update
 
 from ronde.gateway.config import ConfigError as GatewayConfigError
 from ronde.gateway.config import parse_config
-from ronde.ingest.config import ConfigError as IngestConfigError
-from ronde.ingest.config import load_config
+from ronde.settings import ConfigError as SettingsError
+from ronde.settings import load_settings
 from ronde.opdb import service_repo
 from ronde.opdb.engine import make_engine, session_factory
 from ronde.opdb.migrate import upgrade
@@ -59,8 +59,8 @@ def test_gateway_config_refuses_start_equal_end() -> None:
 
 def test_ingest_config_holds_no_calendar() -> None:
     """The calendar exists once, in the operational database (below): a worker's configuration cannot hold one."""
-    with pytest.raises(IngestConfigError, match="service calendar from the operational database"):
-        load_config(None, {"calendar": {"start": "18:00", "end": "18:00"}})
+    with pytest.raises(SettingsError, match="ingest.calendar: unknown setting"):
+        load_settings(flags={"ingest.calendar": {"start": "18:00", "end": "18:00"}}, environ={})
 
 
 def test_opdb_calendar_repository_refuses_start_equal_end(tmp_path: Path) -> None:

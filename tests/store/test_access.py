@@ -20,7 +20,7 @@ import pytest
 from ronde.api.cli import open_reader_store
 from ronde.audit.cli import open_store as audit_open_store
 from ronde.ingest.cli import build_store
-from ronde.ingest.config import load_config
+from ronde.ingest.config import IngestConfig, from_settings
 from ronde.settings import StoreSection, load_settings
 from ronde.store.config import StoreConfig, open_store
 from ronde.store.errors import StoreRejected
@@ -32,6 +32,7 @@ from ronde.store.sqlite import SqliteStore
 from tests.store import factories as f
 from tests.store.standin import Reply, standin
 from tests.support.services import Influxd
+from tests.support.settings_toml import write_settings
 
 WINDOW = (f.BASE - timedelta(hours=1), f.BASE + timedelta(days=1))
 
@@ -51,6 +52,11 @@ def _databases(influxd: Influxd) -> set[str]:
     return {row[0] for row in body["results"][0]["series"][0].get("values", [])}
 
 
+def _ingest(url: str, db: str = "ronde", flags: dict[str, object] | None = None) -> IngestConfig:
+    """A worker's configuration as ``ronde ingest run`` reads it (the settings: none from this environment)."""
+    return from_settings(load_settings(None, {"store.url": url, "store.database": db, **(flags or {})}, environ={}))
+
+
 def _api_store(url: str, db: str) -> StoreSection:
     """The store section ``ronde api serve --store URL --store-database DB`` reads (``ronde.settings``)."""
     return load_settings(flags={"store.url": url, "store.database": db}, environ={}).store
@@ -60,9 +66,7 @@ def _api_store(url: str, db: str) -> StoreSection:
 def test_api_serve_started_after_ingest_leaves_ingest_retention(influxd: Influxd, tmp_path: Path) -> None:
     """The reproduction of the issue: ingest with 400/800 days, then the API's open → still 9600h/19200h."""
     db = f"acc_{uuid.uuid4().hex[:10]}"
-    config = load_config(
-        None, {"store_url": influxd.url, "influx_database": db, "retention": {"raw_days": 400, "proof_days": 800}}
-    )
+    config = _ingest(influxd.url, db, {"retention.raw_days": 400, "retention.proof_days": 800})
     ingest = build_store(config)
     ingest.open()
     expected = {
@@ -88,11 +92,7 @@ def test_api_serve_started_after_ingest_leaves_ingest_retention(influxd: Influxd
     other.close()
     assert _policies(influxd, db) == expected
     # while the maintenance role's own open applies its (new) policy
-    shorter = build_store(
-        load_config(
-            None, {"store_url": influxd.url, "influx_database": db, "retention": {"raw_days": 300, "proof_days": 800}}
-        )
-    )
+    shorter = build_store(_ingest(influxd.url, db, {"retention.raw_days": 300, "retention.proof_days": 800}))
     shorter.open()
     shorter.close()
     assert _policies(influxd, db)["raw"] == "7200h0m0s"
@@ -117,8 +117,8 @@ def test_a_reader_before_any_layout_creates_nothing_and_reads_empty(influxd: Inf
 
 def test_ingest_access_follows_its_maintenance_setting(tmp_path: Path) -> None:
     url = f"sqlite://{tmp_path}/r.db"
-    maintaining = build_store(load_config(None, {"store_url": url}))
-    writing = build_store(load_config(None, {"store_url": url, "maintenance": False}))
+    maintaining = build_store(_ingest(url))
+    writing = build_store(_ingest(url, flags={"ingest.maintenance": False}))
     assert isinstance(maintaining, SqliteStore)
     assert maintaining.access is StoreAccess.MAINTAIN
     assert isinstance(writing, SqliteStore)
@@ -127,7 +127,7 @@ def test_ingest_access_follows_its_maintenance_setting(tmp_path: Path) -> None:
 
 def test_retention_defaults_have_one_source() -> None:
     """Store configuration, ingest configuration and the policy read the same definition."""
-    ingest = load_config(None, {}).retention
+    ingest = _ingest("sqlite://x.db").retention
     store = StoreConfig(url="sqlite://x.db").retention()
     assert (ingest.raw_days, ingest.proof_days, ingest.rejections_days) == (
         DEFAULT_RETENTION.raw_days,
@@ -206,16 +206,16 @@ def test_influxdb_2_bucket_rules_are_changed_by_the_maintenance_role_only(access
 
 @pytest.mark.influx
 def test_store_init_applies_the_ingest_configuration_retention(influxd: Influxd, tmp_path: Path) -> None:
-    """``ronde store init --config ingest.yaml``: the maintenance role's open, from the same file as the workers."""
+    """``ronde store init --config ronde.toml``: the maintenance role's open, from the same settings as the workers."""
     from ronde.cli import main
 
     db = f"acc_{uuid.uuid4().hex[:10]}"
-    config = tmp_path / "ingest.yaml"
-    config.write_text(
-        f"store_url: {influxd.url}\ninflux_database: {db}\nretention: {{raw_days: 400, proof_days: 800}}\n"
+    config = write_settings(
+        tmp_path / "ronde.toml",
+        {"store": {"url": influxd.url, "database": db}, "retention": {"raw_days": 400, "proof_days": 800}},
     )
     assert main(["store", "init", "--config", str(config)]) == 0
     assert _policies(influxd, db) == {"raw": "9600h0m0s", "rejections": "1440h0m0s", "proof": "19200h0m0s"}
-    config.write_text(f"store_url: {influxd.url}\ninflux_database: {db}\n")  # back to the defaults
+    write_settings(config, {"store": {"url": influxd.url, "database": db}})  # back to the defaults
     assert main(["store", "init", "--config", str(config)]) == 0
     assert _policies(influxd, db) == {"raw": "1440h0m0s", "rejections": "1440h0m0s", "proof": "8760h0m0s"}
