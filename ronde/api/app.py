@@ -27,6 +27,7 @@ from ronde.api.routes import coverage as coverage_routes
 from ronde.api.routes import enrolment_page as enrolment_page_routes
 from ronde.api.routes import field as field_routes
 from ronde.api.routes import field_pages as field_page_routes
+from ronde.api.routes import notify as notify_routes
 from ronde.api.routes import pages as page_routes
 from ronde.api.routes import registry as registry_routes
 from ronde.api.routes import supervision as supervision_routes
@@ -66,6 +67,7 @@ TAGS = [
     {"name": "coverage", "description": "coverage of places per service day and period, idleness, fair share"},
     {"name": "supervision", "description": "live view for supervisors: stale checkpoints, teams, maintenance"},
     {"name": "audit", "description": "landlord audit reports (CSV, PDF) carrying a hash-chain digest"},
+    {"name": "notify", "description": "bilans mensuels (preview, files, deliveries, resend) and alerts in progress"},
     {"name": "pages", "description": "web pages (French first, ?lang=en)"},
 ]
 
@@ -125,6 +127,7 @@ def create_app(
     app.include_router(_docs_router(app))
     app.include_router(terrain_api_routes.router)  # field activity (issue 14): docs/field.md
     app.include_router(field_routes.router)
+    app.include_router(notify_routes.router)  # bilans and alerts (issue 15): docs/notify.md
     for module in (
         registry_routes,
         coverage_routes,

@@ -32,6 +32,10 @@ FOREIGN_PATH = {
     "record_id": "01JD0000000000000000000000",
     "request_id": "01JD0000000000000000000001",
     "partner_id": "1",
+    # bilans and deliveries (issue 15): Paris Habitat's own are read in tests/api/test_notify_routes.py
+    "delivery_id": "1",
+    "bilan_id": "00000000-0000-4000-8000-000000000001",
+    "file_name": "bilan-paris-habitat-2026-10.pdf",
 }
 FOREIGN_QUERY = {"landlord": "paris-habitat", "building": "mor-b01", "estate": "mordacs"}
 PERIOD = {"first": "2026-11-01", "last": "2026-11-26", "day": WED.isoformat()}
