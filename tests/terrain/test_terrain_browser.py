@@ -8,6 +8,7 @@ Screenshots of the phone screens are written under a temporary folder whose path
 
 from __future__ import annotations
 
+import io
 import tempfile
 import threading
 import time
@@ -21,6 +22,7 @@ import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
+from PIL import Image
 from selenium import webdriver
 from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
@@ -47,6 +49,7 @@ CHROMEDRIVER = Path("/usr/bin/chromedriver")
 TEAM = "Équipe Nord"
 BADGE = "EQUIPE-A"
 PHONE = {"width": 390, "height": 844, "pixelRatio": 2.0}
+PHOTO_MAX_PX = 1600  # app.js
 OFFLINE = {"offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}
 ONLINE = {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}
 
@@ -175,6 +178,19 @@ def _sign_in(driver: WebDriver, base: str, token: str, path: str) -> None:
     _wait(driver, lambda d: "/login" not in d.current_url)
 
 
+def _camera_photo(folder: Path) -> Path:
+    """A 3000×2000 JPEG as a phone camera makes it, with a GPS position in its EXIF."""
+    image = Image.new("RGB", (3000, 2000), (90, 90, 90))
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"  # Make
+    gps = exif.get_ifd(0x8825)
+    gps.update({1: "N", 2: (48.0, 48.0, 10.0), 3: "E", 4: (2.0, 31.0, 5.0)})
+    path = folder / "camera.jpg"
+    image.save(path, "JPEG", exif=exif, quality=90)
+    assert Image.open(path).getexif().get_ifd(0x8825)
+    return path
+
+
 def _pending(driver: WebDriver) -> int:
     return int(driver.find_element(By.ID, "pending").get_attribute("data-pending") or 0)
 
@@ -281,6 +297,8 @@ def test_enrol_report_offline_and_back_online(site: Site, phone: ChromiumDriver)
     _tap(phone, f'#place-list button[data-id="{F3_CP}"]')
     _tap(phone, '#categories button[data-id="porte_acces"]')
     _tap(phone, "#report-urgent + span")
+    phone.find_element(By.ID, "report-photo").send_keys(str(_camera_photo(shots.folder)))
+    _wait(phone, lambda d: "Photo jointe" in d.find_element(By.ID, "report-photo-name").text)
     _tap(phone, "#report-text-box summary")
     phone.find_element(By.ID, "report-text").send_keys("Porte de hall bloquée ouverte")
     phone.find_element(By.ID, "report-send").click()
@@ -311,6 +329,14 @@ def test_enrol_report_offline_and_back_online(site: Site, phone: ChromiumDriver)
     door = site.api("GET", f"/api/v1/field/records/{f3[0]}", "tok-3f").json()
     assert door["urgency"] == "urgent"
     assert door["category"] == "porte_acces"
+    assert door["has_photo"] is True
+    photo = site.api("GET", f"/api/v1/field/records/{f3[0]}/photo", "tok-3f")
+    assert photo.status_code == 200
+    served = Image.open(io.BytesIO(photo.content))
+    assert served.size[0] <= PHOTO_MAX_PX  # shrunk on the phone before it was queued
+    assert not served.getexif()
+    assert "exif" not in served.info
+    assert site.api("GET", f"/api/v1/field/records/{f3[0]}/photo", "tok-ph").status_code == 404
     assert TEAM not in str(door)
     assert BADGE not in str(door)
     # the landlord's queue page: its four records, the urgent door report is not there (another landlord's)

@@ -184,6 +184,7 @@
   function startReport() {
     state.category = null;
     state.photo = null;
+    state.photoReady = null;
     $("report-urgent").checked = false;
     $("report-text").value = "";
     $("report-photo").value = "";
@@ -209,6 +210,24 @@
     $("report-details").hidden = false;
   }
 
+  // A camera photo is 3 to 12 MB: re-drawn at most PHOTO_MAX_PX wide as JPEG it is a few hundred KB, quick to
+  // send on a weak signal, and the re-drawing drops its EXIF (GPS included) before it leaves the phone. The
+  // server re-encodes it anyway; if the browser cannot decode it, the original goes and the server decides.
+  var PHOTO_MAX_PX = 1600;
+  function shrink(file) {
+    if (!window.createImageBitmap) { return Promise.resolve(file); }
+    return createImageBitmap(file).then(function (bmp) {
+      var scale = Math.min(1, PHOTO_MAX_PX / Math.max(bmp.width, bmp.height));
+      var canvas = document.createElement("canvas");
+      canvas.width = Math.max(1, Math.round(bmp.width * scale));
+      canvas.height = Math.max(1, Math.round(bmp.height * scale));
+      canvas.getContext("2d").drawImage(bmp, 0, 0, canvas.width, canvas.height);
+      return new Promise(function (resolve) {
+        canvas.toBlob(function (blob) { resolve(blob || file); }, "image/jpeg", 0.85);
+      });
+    }).catch(function () { return file; });
+  }
+
   function nowIso() { return new Date().toISOString(); }
   function placeRef(p) { return p.kind === "checkpoint" ? { checkpoint: p.id } : { building: p.id }; }
 
@@ -221,7 +240,9 @@
       urgency: $("report-urgent").checked ? "urgent" : "normal"
     };
     if (text) { body.text = text; }
-    queueAndSend("report", body, state.photo, "Signalement enregistré");
+    Promise.resolve(state.photoReady).then(function () {
+      queueAndSend("report", body, state.photo, "Signalement enregistré");
+    });
   }
 
   // ---- sollicitation --------------------------------------------------------------------------
@@ -448,8 +469,12 @@
     $("report-back").addEventListener("click", startReport);
     $("report-photo").addEventListener("change", function () {
       var f = this.files && this.files[0];
-      state.photo = f || null;
-      $("report-photo-name").textContent = f ? "Photo jointe : " + f.name : "";
+      state.photo = null;
+      $("report-photo-name").textContent = f ? "Photo en préparation…" : "";
+      state.photoReady = f ? shrink(f).then(function (blob) {
+        state.photo = blob;
+        $("report-photo-name").textContent = "Photo jointe (" + Math.round(blob.size / 1024) + " Ko)";
+      }) : null;
     });
     document.querySelectorAll(".change-place").forEach(function (b) {
       b.addEventListener("click", function () { openPicker(b.getAttribute("data-for")); });
