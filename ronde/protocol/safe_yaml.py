@@ -4,8 +4,8 @@ Why: ``yaml.safe_load`` refuses Python objects but not *size*. A 324-byte estate
 aliases ("billion laughs") composes in microseconds, because an alias is a shared reference, and
 then explodes in whatever walks the result (pydantic, a dump, a line index): it took the API to
 23.8 GB before the kernel killed it. PyYAML's composer is also recursive, so 100,000 nested ``[``
-end in ``RecursionError``. The estate file, the gateways file, the ingest configuration, the token
-and badge files are all read by long-running processes, and the estate file is uploaded over HTTP.
+end in ``RecursionError``. The estate file, the gateways file, the token and badge files are read by
+``ronde registry import`` and long-running processes, and the estate file is uploaded over HTTP.
 
 So every document is checked *while it is composed*, before anything walks it:
 
