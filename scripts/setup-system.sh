@@ -10,6 +10,10 @@ command -v chromium >/dev/null || need+=(chromium)
 command -v chromedriver >/dev/null || need+=(chromium-driver)
 command -v dbus-daemon >/dev/null || need+=(dbus)
 [ -d /usr/share/fonts/truetype/dejavu ] || need+=(fonts-dejavu-core)
+# the audit PDF test renders pages with poppler (pdftoppm, pdftotext); the accessibility test fetches
+# axe-core from the npm registry once (tests/support/axe.py)
+command -v pdftoppm >/dev/null || need+=(poppler-utils)
+command -v npm >/dev/null || need+=(npm)
 # PostgreSQL's server binaries (initdb, pg_ctl): the operational-database tests start their own cluster
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || command -v initdb >/dev/null || need+=(postgresql)
 if [ ${#need[@]} -gt 0 ]; then
@@ -24,3 +28,5 @@ if ! (exec 3<>/dev/tcp/127.0.0.1/1883) 2>/dev/null; then
   mosquitto -d -p 1883 2>/dev/null || echo "note: could not start a mosquitto on 1883 (tests do not need it)"
 fi
 scripts/setup-venv.sh
+# axe-core into ~/.cache/ronde (once; the accessibility tests read it there)
+.venv/bin/python -m tests.support.axe || echo "note: could not fetch axe-core now; the accessibility tests will try again"

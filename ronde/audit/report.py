@@ -53,6 +53,9 @@ class CheckpointAudit:
     unsigned: int
     eid_resolved: int
     static: int
+    # the longest wait between passes within one evening that had data (a day without data is no
+    # evidence of absence; ``worst_idle_s`` above runs across days and counts those): the PDF's figure
+    worst_idle_sensed_s: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,4 +219,7 @@ def _audit_row(cp: CheckpointPeriod, checks: dict[str, int]) -> CheckpointAudit:
         unsigned=checks.get("unsigned", 0),
         eid_resolved=checks.get("eid", 0),
         static=checks.get("static", 0),
+        worst_idle_sensed_s=max(
+            (d.max_idle_s for d in cp.days if d.state is not DayState.NO_DATA and not d.partial), default=0.0
+        ),
     )
