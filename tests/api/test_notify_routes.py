@@ -137,3 +137,16 @@ def test_a_supervisor_previews_a_bilan_and_reads_the_alerts(na: NotifyApp) -> No
     (alert,) = na.client.get("/api/v1/notify/alerts", headers=auth("tok-super")).json()
     assert alert["title"] == "passerelle gw-1 hors ligne"
     assert alert["resolved_at"] is None
+
+
+def test_the_supervision_page_shows_the_alert_in_progress(na: NotifyApp) -> None:
+    html = na.client.get("/ui/supervision", headers=auth("tok-super")).text
+    section = html.split('id="live-alerts"')[1].split("</section>")[0]
+    assert "passerelle gw-1 hors ligne" in section
+    assert "Aucune alerte en cours." not in section
+    live = na.client.get("/ui/supervision/live", headers=auth("tok-super")).json()
+    assert "passerelle gw-1 hors ligne" in live["sections"]["alerts"]
+    with session_factory(na.engine).begin() as s:
+        notify_repo.resolve_alerts(s, [], NOW)
+    live = na.client.get("/ui/supervision/live", headers=auth("tok-super")).json()
+    assert "Aucune alerte en cours." in live["sections"]["alerts"]

@@ -121,8 +121,21 @@ class _View:
 
 
 def _alerts(v: _View) -> Html:
-    """Issue 15's alert state goes here once alerts are stored; until then the section says so."""
-    return el("p", _w(v.lang, "alerts_none"), id="alerts")
+    """The alerts in progress (issue 15), as ``ronde notify run`` keeps them in the operational database; an API
+    serving files (no database behind its registry) has none."""
+    engine = getattr(v.ctx.registry, "engine", None)  # DbRegistryService's: the operational database
+    if engine is None:
+        return el("p", _w(v.lang, "alerts_none"), id="alerts")
+    from ronde.opdb.engine import read_only, session_factory
+    from ronde.opdb.notify_repo import open_alerts
+
+    with session_factory(read_only(engine))() as s:
+        alerts = open_alerts(s)
+    if not alerts:
+        return el("p", _w(v.lang, "alerts_none"), id="alerts")
+    rows: list[list[object]] = [[a.title, v.moment(a.raised_at), v.moment(a.last_seen_at)] for a in alerts]
+    heads = [_w(v.lang, "detail"), _w(v.lang, "detected"), _w(v.lang, "updated")]
+    return v.rows_or_nothing(heads, rows, "alerts")
 
 
 def _stale(v: _View) -> Html:
