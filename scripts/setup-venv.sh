@@ -6,10 +6,22 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 scripts/lock.py --check
 if [ ! -x .venv/bin/python ]; then
+  echo "setup-venv: creating .venv (the first time takes a minute or two; progress below)"
   python3 -m venv .venv
 fi
+# pip's own output, one line per distribution collected, numbered (the whole log: .venv/pip.log)
+progress() {
+  tee -a .venv/pip.log | awk '
+    /^Collecting / { n++; printf "  [%3d] %s\n", n, $2; fflush() }
+    /^Building wheel/ { printf "        building %s\n", $4; fflush() }
+    /^Installing collected packages/ { print "  installing…"; fflush() }
+    /^Successfully installed/ { print "  done"; fflush() }
+    /^(ERROR|error):/ { print; fflush() }'
+}
 stamp="$(cat pyproject.toml requirements/dev.txt | sha256sum | cut -d' ' -f1)"
 if [ "$(cat .venv/.ronde-installed 2>/dev/null)" != "$stamp" ]; then
+  : > .venv/pip.log
+  echo "setup-venv: installing Ronde and its locked dependencies into .venv"
   .venv/bin/pip install -q --upgrade pip
   # grafana-client (the dashboards extra) brings niquests, whose urllib3-future wheel replaces the urllib3
   # package at every interpreter start (urllib3_future.pth). Built from its sdist with URLLIB3_NO_OVERRIDE=1 it
@@ -19,6 +31,12 @@ if [ "$(cat .venv/.ronde-installed 2>/dev/null)" != "$stamp" ]; then
     .venv/bin/pip uninstall -q -y urllib3-future
     .venv/bin/pip install -q --force-reinstall --no-deps -c requirements/dev.txt urllib3
   fi
-  URLLIB3_NO_OVERRIDE=1 .venv/bin/pip install -q --no-binary urllib3-future -c requirements/dev.txt -e ".[all,dev]"
+  if ! URLLIB3_NO_OVERRIDE=1 .venv/bin/pip install --progress-bar off --no-binary urllib3-future \
+      -c requirements/dev.txt -e ".[all,dev]" 2>&1 | progress; then
+    echo "setup-venv: pip failed; its last lines (whole log: .venv/pip.log):" >&2
+    tail -n 30 .venv/pip.log >&2
+    exit 1
+  fi
   echo "$stamp" > .venv/.ronde-installed
+  echo "setup-venv: .venv ready"
 fi

@@ -574,8 +574,11 @@ def checkpoint_page(
             id="timeline",
         )
         show_team = scope.sees_badges
-        unknown_team = "équipe non enregistrée" if lang == "fr" else "unregistered team"  # never the raw badge
         team_names = ctx.registry.badges() if show_team else {}
+        # a badge nobody registered: numbered on the page, never shown raw (it could follow a person)
+        unknown_word = "équipe non enregistrée" if lang == "fr" else "unregistered team"
+        unregistered = sorted({v.badge for v in visits if v.badge not in team_names})
+        unknown = {b: f"{unknown_word} {i}" for i, b in enumerate(unregistered, start=1)}
         rows = [
             el(
                 "tr",
@@ -584,7 +587,9 @@ def checkpoint_page(
                 el("td", _time(ctx, v.last_seen, lang)),
                 el("td", duration(v.dwell_s, lang), class_="num"),
                 el("td", check_label(v.verification.value, lang) + " / " + check_label(v.beacon_check.value, lang)),
-                el("td", team_names[v.badge].team if v.badge in team_names else unknown_team) if show_team else None,
+                el("td", team_names[v.badge].team if v.badge in team_names else unknown[v.badge])
+                if show_team
+                else None,
             )
             for v in visits
         ]

@@ -79,13 +79,14 @@ WORDS: dict[str, dict[str, str]] = {
     },
 }
 
-# section id → heading key in i18n (the order of the page)
+# section id → heading key in i18n, in the page's order: what needs acting on tonight first (alerts,
+# where the teams are, gateways down), then the long list of places not visited for a while
 SECTIONS = (
     ("alerts", None),
-    ("stale", "stale"),
     ("teams", "teams"),
-    ("maintenance", "maintenance"),
     ("gateways", "gateways"),
+    ("stale", "stale"),
+    ("maintenance", "maintenance"),
     ("rejections", "rejections"),
     ("gaps", "gaps"),
 )
