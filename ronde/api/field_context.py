@@ -7,11 +7,13 @@ cycle and live there. ``FieldConfig`` is validated once, when the app is built.
 
 from __future__ import annotations
 
+import logging
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -24,12 +26,15 @@ from ronde.api.deps import Ctx, Unauthorized, caller
 from ronde.api.field_media import FsMediaStore, MediaStore
 from ronde.api.scope import Forbidden, Scope
 from ronde.opdb.engine import session_factory
-from ronde.opdb.field_retention import DEFAULT_FIELD_RETENTION, FieldRetention
+from ronde.opdb.field_repo import photo_in_use
+from ronde.opdb.field_retention import DEFAULT_FIELD_RETENTION, FieldRetention, PurgeResult, purge_field
 from ronde.settings.field_section import FieldSection
 
 MAX_PHOTO_BYTES = 8 * 1024 * 1024
 MAX_PHOTO_PX = 2048
 SUGGESTION_WINDOW = timedelta(minutes=10)
+PURGE_INTERVAL = timedelta(hours=1)
+log = logging.getLogger(__name__)
 PHOTO_BYTES_RANGE = (1024, 64 * 1024 * 1024)
 PHOTO_PX_RANGE = (64, 8192)
 
@@ -60,12 +65,30 @@ def default_media_dir(engine: Engine) -> Path:
     return Path(tempfile.gettempdir()) / "ronde-media"
 
 
+class Purger:
+    """Runs the field purge at most once per ``PURGE_INTERVAL``, on the requests themselves (no thread, like the
+    tokens file watcher): every API process applies the retention without a scheduler to deploy. Deletes are
+    idempotent, so two processes purging at once do no harm."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last: datetime | None = None
+
+    def due(self, now: datetime) -> bool:
+        with self._lock:
+            if self._last is not None and now - self._last < PURGE_INTERVAL and now >= self._last:
+                return False
+            self._last = now
+            return True
+
+
 @dataclass(frozen=True, slots=True)
 class FieldServices:
     engine: Engine
     media: MediaStore
     config: FieldConfig
     sessions: sessionmaker[Session]
+    purger: Purger = field(default_factory=Purger)
 
     @classmethod
     def build(cls, engine: Engine, config: FieldConfig, media: MediaStore | None = None) -> FieldServices:
@@ -85,11 +108,33 @@ class FieldServices:
         with self.sessions() as s:
             yield s
 
+    def purge(self, now: datetime) -> PurgeResult:
+        """Apply the retention now: rows first, then the photo files no record uses any more."""
+        with self.write() as s:
+            result = purge_field(s, self.config.retention, now)
+        for digest in result.orphan_photos:
+            with self.read() as s:
+                if photo_in_use(s, digest):  # the same image attached again meanwhile
+                    continue
+            self.media.delete(digest)
+        if result.records or result.contacts or result.requests:
+            log.info(
+                "field retention: %d records, %d contacts, %d requests, %d photos deleted",
+                result.records,
+                result.contacts,
+                result.requests,
+                len(result.orphan_photos),
+            )
+        return result
+
 
 def get_field(request: Request) -> FieldServices:
     services: FieldServices | None = getattr(request.app.state, "field", None)
     if services is None:
         raise Forbidden("field records need the operational database (ronde api serve --database)")
+    now = request.app.state.ronde.now()
+    if services.purger.due(now):
+        services.purge(now)
     return services
 
 
