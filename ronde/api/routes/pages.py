@@ -451,6 +451,7 @@ def plan_page(
 
     def build(scope: Scope) -> tuple[str, Html]:
         checkpoints = sorted(scope.checkpoints(landlord=landlord, estate=estate), key=lambda c: c.id)
+        labels = checkpoint_labels(scope.registry, scope.checkpoints())
         idle = {r.checkpoint_id: IdleMark(r.idle_s, r.at_least) for r in idleness_now(ctx, scope)}
         options = [el("option", "—", value="")] + [
             el("option", e.name, value=e.id, selected=e.id == estate) for e in scope.estates()
@@ -467,7 +468,7 @@ def plan_page(
         rows = [
             el(
                 "tr",
-                el("td", el("a", c.name, href=f"/ui/checkpoints/{c.id}?lang={lang}")),
+                el("td", el("a", labels.get(c.id, c.name), href=f"/ui/checkpoints/{c.id}?lang={lang}")),
                 el("td", kind_label(c.kind, lang)),
                 el(
                     "td",
