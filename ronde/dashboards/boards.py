@@ -6,7 +6,7 @@
   hour and day (heatmap), least covered checkpoints.
 - Audit bailleur: the same for one landlord (``landlord`` variable, or locked in a per-landlord
   copy); places only: no badge, no gateway, no team anywhere in its queries.
-- Veille technique: beacon batteries and last reception, silent beacons, ingest rejections by
+- Maintenance des balises: beacon batteries and last reception, silent beacons, ingest rejections by
   reason, sequence gaps (lost events), ingest lag.
 
 Supervision's coverage gauges divide by the number of checkpoints of each landlord in the estate
@@ -47,7 +47,7 @@ TAG = "ronde"
 UID_SUPERVISION = "ronde-supervision"
 UID_HISTORY = "ronde-couverture-historique"
 UID_AUDIT = "ronde-audit-bailleur"
-UID_TECHNICAL = "ronde-veille-technique"
+UID_TECHNICAL = "ronde-maintenance-balises"  # was ronde-veille-technique: that word is the mediators' reports
 AUDIT_TAG = "ronde-audit"
 
 LINKS = (DashboardLink("Tableaux de bord Ronde", (TAG,)),)
@@ -119,7 +119,8 @@ def supervision(registry: Registry) -> Dashboard:
             table(
                 "Points de contrôle les moins récemment visités",
                 "Dernier passage de chaque point de contrôle sur 7 jours, les plus anciens en premier : ce sont "
-                "les lieux à couvrir en priorité. Checkpoints never visited in 7 days are listed in Veille technique.",
+                "les lieux à couvrir en priorité. Checkpoints never visited in 7 days are listed in "
+                "Maintenance des balises.",
                 [InfluxQLTarget(q.last_visit_per(("checkpoint", "building", "estate", "landlord"), ("kind",)), TABLE)],
                 sort="Time",
                 time_from="7d",
@@ -613,8 +614,8 @@ def technical_watch() -> Dashboard:
     )
     return Dashboard(
         UID_TECHNICAL,
-        "Ronde — Veille technique",
-        "Technical watch: beacon batteries and silent beacons, ingest rejections by reason, sequence gaps, ingest lag.",
+        "Ronde — Maintenance des balises",
+        "Beacon maintenance: batteries and silent beacons, ingest rejections by reason, sequence gaps, ingest lag.",
         (beacons, ingest),
         tags=(TAG, "technique"),
         time_from="now-7d",

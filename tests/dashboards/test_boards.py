@@ -113,7 +113,7 @@ def test_coverage_matches_the_rollups(influx: InfluxHttp) -> None:
 
 @pytest.mark.influx
 def test_silent_beacon_is_listed(influx: InfluxHttp) -> None:
-    dashboard = next(d for d in DASHBOARDS if d.uid == "ronde-veille-technique")
+    dashboard = next(d for d in DASHBOARDS if d.uid == "ronde-maintenance-balises")
     panel = next(p for p in dashboard.panels() if p.title == "Balises sans détection (jours de service)")
     start, end = panel_range(dashboard, panel)
     answer = influx.query(interpolate(panel.targets[0].query, QueryContext(start, end)))

@@ -72,14 +72,14 @@ def test_push_repairs_only_what_drifted() -> None:
     with run_grafana_standin() as (url, state):
         assert _push(url) == 0
         # someone edits a dashboard by hand and re-opens a landlord folder to every Viewer
-        state.dashboards["ronde-veille-technique"]["dashboard"]["title"] = "edited"
+        state.dashboards["ronde-maintenance-balises"]["dashboard"]["title"] = "edited"
         folder = landlord_folder_uid("toit-et-joie")
         state.permissions[folder].append({"role": "Viewer", "permission": 1})
         before = len(state.requests)
         assert _push(url) == 0
         writes = [(r.method, r.path) for r in state.requests[before:] if r.method != "GET"]
         assert sorted(writes) == [("POST", "/api/dashboards/db"), ("POST", f"/api/folders/{folder}/permissions")]
-        assert state.dashboards["ronde-veille-technique"]["dashboard"]["title"] == "Ronde — Veille technique"
+        assert state.dashboards["ronde-maintenance-balises"]["dashboard"]["title"] == "Ronde — Maintenance des balises"
         assert all("role" not in p for p in state.permissions[folder])
 
 
@@ -88,7 +88,12 @@ def test_file_provisioned_dashboards_are_left_alone() -> None:
     state = GrafanaState()
     state.folders["ronde"] = {"id": 900, "uid": "ronde", "title": "Ronde", "version": 1}
     state.permissions["ronde"] = [{"role": "Viewer", "permission": 1}, {"role": "Editor", "permission": 2}]
-    for uid in ("ronde-supervision", "ronde-couverture-historique", "ronde-audit-bailleur", "ronde-veille-technique"):
+    for uid in (
+        "ronde-supervision",
+        "ronde-couverture-historique",
+        "ronde-audit-bailleur",
+        "ronde-maintenance-balises",
+    ):
         state.dashboards[uid] = {
             "dashboard": {"uid": uid, "id": 1, "version": 1, "title": "from file"},
             "folderUid": "ronde",

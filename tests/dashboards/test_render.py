@@ -68,7 +68,7 @@ def test_dashboards_are_valid_grafana_json() -> None:
         "ronde-supervision",
         "ronde-couverture-historique",
         "ronde-audit-bailleur",
-        "ronde-veille-technique",
+        "ronde-maintenance-balises",
     }
 
 

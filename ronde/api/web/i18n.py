@@ -95,7 +95,7 @@ TEXT: Mapping[str, Mapping[str, str]] = {
         "gap_anomaly": "anomalie de séquence : saut de {n} numéros, pas des messages perdus",
         "rejections_newest": "Les {n} plus récents sur {total}.",
         "rejections_by_reason": "Par motif",
-        "maintenance": "Balises à entretenir (veille technique)",
+        "maintenance": "Balises à entretenir",
         "nothing": "Rien à signaler.",
         "per_day": "Couverture par soirée",
         "show": "Afficher",
