@@ -158,9 +158,15 @@ def _cover(pdf: FPDF, b: Bilan, lang: Lang) -> None:
 
 
 def _table(
-    pdf: FPDF, widths: Sequence[float], head: Sequence[str], rows: Sequence[Sequence[str]], *, bold_rows: set[int]
+    pdf: FPDF,
+    widths: Sequence[float],
+    head: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    *,
+    bold_rows: set[int],
+    text_columns: int = 1,
 ) -> None:
-    """A header row (grey, wrapped) then one row per line; numbers right-aligned (every column but the first)."""
+    """A header row (grey, wrapped) then one row per line; the first ``text_columns`` left-aligned, numbers right."""
 
     def header() -> None:
         pdf.set_font("sans", style="B", size=6.3)
@@ -186,7 +192,7 @@ def _table(
             text = cell
             while text and pdf.get_string_width(text) > w - 1.5:
                 text = text[:-2] + "…"
-            pdf.cell(w, 5, text, border=1, align="L" if j == 0 else "R")
+            pdf.cell(w, 5, text, border=1, align="L" if j < text_columns else "R")
         pdf.ln(5)
 
 
@@ -270,21 +276,31 @@ def _places_page(pdf: FPDF, b: Bilan, lang: Lang) -> None:
     )
 
 
-def _counts_table(pdf: FPDF, title: str, counts: Sequence[tuple[str, int]], lang: Lang) -> None:
+def _counts_pair(pdf: FPDF, lang: Lang, *tables: tuple[str, Sequence[tuple[str, int]]]) -> None:
+    """Two count tables side by side (left and right half of the page), the next content below the longer."""
     t = BILAN_TEXT[lang]
-    rows = [[word(k, lang), str(n)] for k, n in counts] or [[t["none"], "0"]]
-    _table(pdf, [70.0, 22.0], [title, t["sollicitations"]], rows, bold_rows=set())
-    pdf.ln(3)
+    top = pdf.get_y()
+    if pdf.will_page_break(10 + 5 * max(len(c) or 1 for _, c in tables)):
+        pdf.add_page()
+        top = pdf.get_y()
+    bottom = top
+    half = PAGE_W / 2
+    for i, (title, counts) in enumerate(tables):
+        pdf.set_left_margin(12 + i * half)
+        pdf.set_xy(12 + i * half, top)
+        rows = [[word(k, lang), str(n)] for k, n in counts] or [[t["none"], "0"]]
+        _table(pdf, [half - 26.0, 20.0], [title, t["sollicitations"]], rows, bold_rows=set())
+        bottom = max(bottom, pdf.get_y())
+    pdf.set_left_margin(12)
+    pdf.set_xy(12, bottom + 3)
 
 
 def _field_page(pdf: FPDF, b: Bilan, lang: Lang) -> None:
     t = BILAN_TEXT[lang]
     pdf.add_page()
     _heading(pdf, t["field"])
-    _counts_table(pdf, t["by_origin"], b.by_origin, lang)
-    _counts_table(pdf, t["by_type"], b.by_type, lang)
-    _counts_table(pdf, t["by_response"], b.by_response, lang)
-    _counts_table(pdf, t["orientations"], b.orientations, lang)
+    _counts_pair(pdf, lang, (t["by_origin"], b.by_origin), (t["by_type"], b.by_type))
+    _counts_pair(pdf, lang, (t["by_response"], b.by_response), (t["orientations"], b.orientations))
     _heading(pdf, t["cover_technical"])
     rows = [
         [
@@ -309,7 +325,7 @@ def _field_page(pdf: FPDF, b: Bilan, lang: Lang) -> None:
     ]
     _table(pdf, [56.0, 20.0, 20.0, 22.0, 24.0, 20.0, 24.0], head, rows, bold_rows=set())
     pdf.ln(3)
-    chart_h = 55.0 if b.categories else 14.0
+    chart_h = 8.0 + 6.0 * len(b.categories) if b.categories else 14.0
     if pdf.will_page_break(chart_h + 5):
         pdf.add_page()
     chart_y = pdf.get_y()
@@ -361,7 +377,7 @@ def _checkpoints_and_evenings(pdf: FPDF, b: Bilan, lang: Lang) -> None:
         ]
         for c in b.report.checkpoints
     ]
-    _table(pdf, [62.0, 40.0, 14.0, 14.0, 14.0, 14.0, 14.0, 14.0], head, rows, bold_rows=set())
+    _table(pdf, [56.0, 34.0, *([16.0] * 6)], head, rows, bold_rows=set(), text_columns=2)
     pdf.ln(5)
     _heading(pdf, t["evenings"])
     shares = dict(b.report.days)
@@ -378,5 +394,5 @@ def _checkpoints_and_evenings(pdf: FPDF, b: Bilan, lang: Lang) -> None:
                 str(link.events),
             ]
         )
-    head = [t["evening"], a["share"], a["covered"], a["not_visited"], a["no_data"], a["events"]]
+    head = [t["evening"], a["share"], *(a[k].capitalize() for k in ("covered", "not_visited", "no_data")), a["events"]]
     _table(pdf, [40.0, 25.0, 25.0, 25.0, 25.0, 25.0], head, rows, bold_rows=set())
