@@ -11,6 +11,7 @@ import base64
 import hashlib
 import json
 from datetime import date, datetime, time
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -57,6 +58,7 @@ def issue_bilan(
     key: Ed25519PrivateKey,
     now: datetime,
     field: FieldFacts | None,
+    folder: Path | None = None,
 ) -> tuple[StoredBilan, bool]:
     """Build, sign and keep ``landlord``'s bilan for ``month`` and queue it for its recipients, in the caller's
     transaction (both or neither); the one kept already, and False, when it was issued before."""
@@ -75,6 +77,11 @@ def issue_bilan(
         files={name: (hashlib.sha256(data).hexdigest(), data) for name, data in files.items()},
         now=now,
     )
+    if folder is not None:  # a copy for the site's own archive (``bilan_folder``); the database's is the reference
+        target = folder / landlord
+        target.mkdir(parents=True, exist_ok=True)
+        for name, data in files.items():
+            (target / name).write_bytes(data)
     queue_bilan(
         session,
         stored,

@@ -87,6 +87,7 @@ class Runner:
                     key=self.key,
                     now=now,
                     field=self.field_facts,
+                    folder=self.cfg.bilan_folder,
                 )
             issued += created
         return issued

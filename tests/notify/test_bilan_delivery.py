@@ -147,6 +147,14 @@ def test_six_bilans_each_to_its_landlord_then_nothing_on_rerun(
     assert len(webhook.accepted) == 1
 
 
+def test_a_copy_goes_to_the_bilan_folder(site: tuple[Engine, SqliteStore], smtp_sink: SmtpSink, tmp_path: Path) -> None:
+    cfg = settings(smtp_sink).model_copy(update={"bilan_folder": tmp_path / "archive"})
+    assert _runner(site, cfg).tick(FIRST).bilans == 6
+    names = sorted(p.name for p in (tmp_path / "archive" / "paris-habitat").iterdir())
+    assert names[0] == "bilan-paris-habitat-2026-10.csv"
+    assert len(names) == 6
+
+
 def test_smtp_down_at_two_is_recorded_then_sent_once(site: tuple[Engine, SqliteStore], smtp_sink: SmtpSink) -> None:
     runner = _runner(site, settings(smtp_sink))
     smtp_sink.stop()
