@@ -1,7 +1,8 @@
 """The HTTP API and web pages (FastAPI): registry, coverage, live supervision, landlord audit.
 
-``create_app(settings, store, registry, calendar, *, tokens=None, clock=utc_now)`` builds the
-app; ``ronde api serve`` runs it on uvicorn. See docs/api.md. Exports are loaded lazily so that
+``create_app_on_database(settings, store, engine, …)`` builds the app on the operational database, which
+``ronde api serve`` runs on uvicorn; ``create_app(settings, store, registry, calendar, *, tokens, clock=utc_now)``
+builds it on an in-memory registry (tests, benchmarks). See docs/api.md. Exports are loaded lazily so that
 the ``ronde`` command does not import the web stack for other sub-commands.
 """
 

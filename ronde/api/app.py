@@ -15,7 +15,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 
 from ronde.api.access_log import AccessLog, AccessLogWriter
-from ronde.api.auth import Principal, TokenFileWatcher, Tokens
+from ronde.api.auth import Principal, Tokens
 from ronde.api.context import ApiContext, default_sessions, utc_now
 from ronde.api.deps import Ctx, ScopeDep
 from ronde.api.errors import install_error_handlers
@@ -83,26 +83,15 @@ def create_app(
     sessions: SessionManager | None = None,
     access_log: AccessLogWriter | None = None,
 ) -> FastAPI:
-    """Build the API. ``tokens`` defaults to ``settings.tokens_file``, watched for changes (revoking a
-    token needs no restart); ``clock`` lets the demo run an accelerated evening; ``sessions`` (page
-    sign-ins) default to an in-process table with the settings' lifetimes. A plain ``Registry`` is
-    wrapped in a ``RegistryService`` persisting to ``settings.registry_file``/``gateways_file``/
-    ``badges_file`` when set; ``create_app_on_database`` gives the operational database's registry, tokens,
-    sessions and access log instead (what ``ronde api serve`` runs). The store must be open."""
+    """Build the API on an in-memory registry (tests, benchmarks): ``tokens`` are required (a ``TokenBook``, or
+    any ``Tokens``); ``clock`` lets a test run an accelerated evening; ``sessions`` (page sign-ins) default to an
+    in-process table with the settings' lifetimes. A plain ``Registry`` is wrapped in a ``RegistryService`` kept
+    in memory: nothing is written to any file. ``create_app_on_database`` gives the operational database's
+    registry, tokens, sessions and access log instead (what ``ronde api serve`` and the demo run). The store
+    must be open."""
     if tokens is None:
-        if settings.tokens_file is None:
-            raise ValueError("no tokens: pass tokens= or set settings.tokens_file")
-        tokens = TokenFileWatcher(settings.tokens_file, interval_s=settings.tokens_reload_s)
-    service: Registries = (
-        registry
-        if not isinstance(registry, Registry)
-        else RegistryService(
-            registry,
-            estate_file=settings.registry_file,
-            gateways_file=settings.gateways_file,
-            badges_file=settings.badges_file,
-        )
-    )
+        raise ValueError("no tokens: pass tokens= (the API on the operational database: create_app_on_database)")
+    service: Registries = registry if not isinstance(registry, Registry) else RegistryService(registry)
     app = FastAPI(
         title=f"{settings.title} API",
         version="1",

@@ -11,21 +11,15 @@ from ronde.coverage.live import DEFAULT_SEQUENCE_ANOMALY_AFTER
 
 
 class ApiSettings(BaseModel):
-    """What the API needs besides its store, registry and calendar.
+    """What the API needs besides its store, registry, tokens and calendar: ``create_app``'s settings.
 
-    ``tokens_file`` may be omitted only when a ``TokenBook`` is handed to ``create_app``.
-    ``registry_file`` (estate YAML), ``gateways_file`` and ``badges_file`` make registry changes
-    durable; without them changes live in memory only.
+    ``ronde api serve`` builds it from the ``[api]`` and ``[audit]`` sections of the one settings model
+    (``ronde.settings``, ``ronde.api.cli.api_settings``). It names no registry, gateways, badges or tokens file:
+    the API reads those from the operational database, and never writes YAML (issue 13).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    tokens_file: Path | None = Field(default=None, description="YAML file of hashed tokens (see docs/api.md)")
-    registry_file: Path | None = Field(default=None, description="estate YAML rewritten on registry changes")
-    gateways_file: Path | None = Field(
-        default=None, description="ingest's gateways file (format: ronde-gateways), rewritten on changes"
-    )
-    badges_file: Path | None = Field(default=None, description="team badges file (format: ronde-badges)")
     access_log: Path | None = Field(
         default=None, description="append-only JSONL log of audit-data reads; None keeps it in memory"
     )
@@ -63,23 +57,11 @@ class ApiSettings(BaseModel):
     session_absolute_h: int = Field(
         default=12, ge=1, le=30 * 24, description="a page session is over this long after sign-in, used or not"
     )
-    tokens_reload_s: float = Field(
-        default=5.0,
-        ge=0.0,
-        le=3600.0,
-        description="how often, at most, the tokens file is checked for changes (mtime, size, inode)",
-    )
     default_lang: Literal["fr", "en"] = "fr"
     title: str = Field(default="Ronde", min_length=1, max_length=80)
 
     @model_validator(mode="after")
     def _paths(self) -> ApiSettings:
-        for name in ("tokens_file",):
-            p = getattr(self, name)
-            if p is not None and not Path(p).is_file():
-                raise ValueError(f"{name}: {p} is not a readable file")
-        for name in ("registry_file", "gateways_file", "badges_file", "access_log"):
-            p = getattr(self, name)
-            if p is not None and not Path(p).parent.is_dir():
-                raise ValueError(f"{name}: directory {Path(p).parent} does not exist")
+        if self.access_log is not None and not Path(self.access_log).parent.is_dir():
+            raise ValueError(f"access_log: directory {Path(self.access_log).parent} does not exist")
         return self

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -14,8 +15,7 @@ from ronde.api.auth import TokenBook
 from ronde.api.settings import ApiSettings
 from ronde.opdb.registry_repo import RegistryRepository
 from ronde.protocol.calendar import ServiceCalendar
-from ronde.protocol.estate import Registry, default_estate_path, load_default_estate, load_estate
-from ronde.protocol.gateways import load_gateways
+from ronde.protocol.estate import Registry, default_estate_path, load_default_estate
 from ronde.protocol.signing import new_private_key, public_key_text
 from ronde.store.sqlite import SqliteStore
 from tests.api.support import PH_CP, TOKENS, auth, opdb_box
@@ -173,15 +173,16 @@ def test_export_then_import_round_trips_and_keeps_eid_keys(app: FastAPI, client:
     assert {c.id: c.beacon.identity_key for c in registry.eid_checkpoints()} == before
 
 
-def test_registry_changes_persist_to_files(tmp_path: Path) -> None:
+def test_registry_changes_in_memory_write_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``create_app`` on an in-memory registry (tests, benchmarks): changes hold in the process, and nothing is
+    written anywhere (the API's YAML persistence is gone: the operational database is where changes last)."""
+    monkeypatch.chdir(tmp_path)
     store = SqliteStore(tmp_path / "r.db")
     store.open()
-    settings = ApiSettings(
-        registry_file=tmp_path / "estate.yaml",
-        gateways_file=tmp_path / "gateways.yaml",
-        badges_file=tmp_path / "badges.yaml",
+    before = sorted(p.name for p in tmp_path.iterdir())
+    app = create_app(
+        ApiSettings(), store, load_default_estate(), ServiceCalendar(), tokens=TokenBook.from_tokens(TOKENS)
     )
-    app = create_app(settings, store, load_default_estate(), ServiceCalendar(), tokens=TokenBook.from_tokens(TOKENS))
     pub = public_key_text(new_private_key())
     with TestClient(app) as c:
         assert (
@@ -208,34 +209,23 @@ def test_registry_changes_persist_to_files(tmp_path: Path) -> None:
         assert "small-order" in bad.text  # the all-zero key: forgeable
         assert c.delete(f"/api/v1/checkpoints/{PH_CP}", headers=ADMIN).status_code == 204
         assert c.get(f"/api/v1/checkpoints/{PH_CP}", headers=ADMIN).status_code == 404
-    # the estate file is a valid estate file again (with secrets: it is the server's copy)
-    reloaded = load_estate(tmp_path / "estate.yaml")
-    assert reloaded.landlords["paris-habitat"].dwellings == 2900
-    assert PH_CP not in reloaded.checkpoints
-    assert len(reloaded.eid_checkpoints()) == 9
-    gateways = load_gateways(tmp_path / "gateways.yaml")  # ingest reads the same file
-    entry = gateways.get("gw-mordacs-9")
-    assert entry is not None
-    assert entry.public_key_text == pub
-    assert entry.badges == frozenset({"EQUIPE-Q"})
-    # a new app picks the badges and gateways up
-    app2 = create_app(settings, store, reloaded, ServiceCalendar(), tokens=TokenBook.from_tokens(TOKENS))
-    with TestClient(app2) as c:
         badges = c.get("/api/v1/badges", headers=ADMIN).json()
         assert {"badge": "EQUIPE-Q", "team": "Équipe 4", "active": True} in badges
         assert any(
             g["gateway_id"] == "gw-mordacs-9" and g["public_key"] == pub
             for g in c.get("/api/v1/gateways", headers=ADMIN).json()
         )
+        assert c.get("/api/v1/landlords/paris-habitat", headers=ADMIN).json()["dwellings"] == 2900
     store.close()
+    assert set(sorted(p.name for p in tmp_path.iterdir())) <= set(before)  # no estate, gateways or badges file
 
 
 def test_settings_fail_fast(tmp_path: Path) -> None:
     import pytest
     from pydantic import ValidationError
 
-    with pytest.raises(ValidationError, match="tokens_file"):
-        ApiSettings(tokens_file=tmp_path / "missing.yaml")
+    with pytest.raises(ValidationError, match="tokens_file"):  # the API reads no tokens file
+        ApiSettings(tokens_file=tmp_path / "tokens.yaml")  # type: ignore[call-arg]
     with pytest.raises(ValidationError, match="access_log"):
         ApiSettings(access_log=tmp_path / "no" / "such" / "dir.jsonl")
     with pytest.raises(ValidationError):

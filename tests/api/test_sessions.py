@@ -72,9 +72,15 @@ def _app(
     sessions: SessionManager | None = None,
     cookie_secure: bool = False,
 ) -> FastAPI:
-    settings = ApiSettings(tokens_file=tokens_file, access_log=tmp_path / "access.jsonl", cookie_secure=cookie_secure)
+    settings = ApiSettings(access_log=tmp_path / "access.jsonl", cookie_secure=cookie_secure)
     return create_app(
-        settings, store, load_default_estate(), ServiceCalendar(), clock=lambda: NOW, tokens=tokens, sessions=sessions
+        settings,
+        store,
+        load_default_estate(),
+        ServiceCalendar(),
+        clock=lambda: NOW,
+        tokens=tokens if tokens is not None else TokenFileWatcher(tokens_file),
+        sessions=sessions,
     )
 
 
@@ -212,12 +218,13 @@ def test_a_broken_tokens_file_is_refused_and_the_tokens_in_force_stay(
         assert client.get("/api/v1/me", headers=auth(secret)).status_code == 401
 
 
-def test_serve_settings_watch_the_tokens_file_within_the_interval(tmp_path: Path, store: SqliteStore) -> None:
-    """Through the settings alone (as ``ronde api serve`` builds it), on the real monotonic clock."""
+def test_the_watcher_follows_the_tokens_file_within_the_interval(tmp_path: Path, store: SqliteStore) -> None:
+    """A ``TokenFileWatcher`` handed to ``create_app`` (the API itself reads no tokens file), on the real
+    monotonic clock."""
     tokens = tmp_path / "tokens.yaml"
     secret = add_token(tokens, "chef", Role.SUPERVISOR)
-    settings = ApiSettings(tokens_file=tokens, tokens_reload_s=0.5)
-    app = create_app(settings, store, load_default_estate(), ServiceCalendar(), clock=lambda: NOW)
+    watcher = TokenFileWatcher(tokens, interval_s=0.5)
+    app = create_app(ApiSettings(), store, load_default_estate(), ServiceCalendar(), clock=lambda: NOW, tokens=watcher)
     with TestClient(app) as client:
         assert client.get("/api/v1/me", headers=auth(secret)).status_code == 200
         tokens.write_text("tokens: []\n")

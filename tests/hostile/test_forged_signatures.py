@@ -150,12 +150,9 @@ def test_the_api_refuses_degenerate_keys_reused_keys_and_reserved_ids(tmp_path: 
 
     store = SqliteStore(tmp_path / "r.db")
     store.open()
-    settings = ApiSettings(
-        registry_file=tmp_path / "estate.yaml",
-        gateways_file=tmp_path / "gateways.yaml",
-        badges_file=tmp_path / "badges.yaml",
+    app = create_app(
+        ApiSettings(), store, load_default_estate(), ServiceCalendar(), tokens=TokenBook.from_tokens(TOKENS)
     )
-    app = create_app(settings, store, load_default_estate(), ServiceCalendar(), tokens=TokenBook.from_tokens(TOKENS))
     admin = auth("tok-admin")
     good = public_key_text(new_private_key())
     try:
