@@ -107,3 +107,18 @@ def test_hostile_variables_are_named_and_secrets_not_echoed(tmp_path: Path) -> N
     assert done.returncode == 2
     assert "config command line: ingest.name: " in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_credentials_in_urls_are_never_printed() -> None:
+    """A store or database URL carrying its password (which belongs in RONDE_STORE_TOKEN/PASSWORD or
+    RONDE_DATABASE_PASSWORD) is refused or fails without the password reaching the terminal or the logs."""
+    secret = "pw-8c1f0e"  # a test value: the one that must not be printed
+    done, _ = _ingest("--store", f"ftp://ronde:{secret}@influx")
+    assert done.returncode == 2
+    assert "ronde:***@influx" in done.stderr
+    unreachable = f"postgresql://ronde:{secret}@127.0.0.1:1/ronde"  # nothing listens on port 1
+    done, _ = _ingest("--database", unreachable, "--broker-port", "1")
+    assert done.returncode == 2, done.stderr[-2000:]
+    for out in (done.stdout, done.stderr):
+        assert secret not in out
+    assert "Traceback" not in done.stderr
