@@ -567,11 +567,15 @@ def checkpoint_page(
         )
         svg = el(
             "svg",
+            # a text alternative (issue 16, point 7): what the bars are; the table below lists each pass
+            el("desc", t(lang, "timeline_intro")),
             join(svg_rows),
             axis,
             xmlns="http://www.w3.org/2000/svg",
             viewBox=f"0 0 {LABEL_W + BAR_W + 10} {height}",
             class_="timeline",
+            role="img",
+            aria_label=t(lang, "timeline"),
             id="timeline",
         )
         show_team = scope.sees_badges
