@@ -258,7 +258,17 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _key(args: argparse.Namespace) -> int:
-    path = _key_path(args) or default_key_path()
+    path = _key_path(args)
+    if path is None:  # the key the API and reports sign with: [audit] key, RONDE_AUDIT_KEY (ronde.settings)
+        from ronde.settings import ConfigError, load_settings
+
+        try:
+            path = load_settings(args.config).audit.key
+        except ConfigError as exc:
+            for line in exc.lines("audit key"):
+                print(line, file=sys.stderr)
+            return 2
+    path = path or default_key_path()
     try:
         key = load_signing_key(path, create=not args.no_create)
     except AuditKeyError as exc:
@@ -343,6 +353,14 @@ def register(sub: Any) -> None:
     ver.add_argument("--landlord", help="the landlord verifying: a report issued for any other landlord fails")
     ver.set_defaults(func=_verify)
     key = cmds.add_parser("key", help="print the audit public key (and fingerprint) landlords verify reports with")
-    key.add_argument("--key", help="audit private key file (default: $RONDE_AUDIT_KEY or the data directory)")
+    key.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="the TOML settings file (default: $RONDE_CONFIG; docs/configuration.md)",
+    )
+    key.add_argument(
+        "--key", help="audit private key file (default: [audit] key, $RONDE_AUDIT_KEY, else the data directory)"
+    )
     key.add_argument("--no-create", action="store_true", help="fail instead of creating a missing key")
     key.set_defaults(func=_key)

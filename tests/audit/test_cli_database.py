@@ -332,3 +332,20 @@ def test_audit_reads_the_store_and_its_token_from_the_one_settings_model(
     assert capsys.readouterr().err.startswith(
         "ronde audit report: config RONDE_STORE_URL: store.url: required by ronde audit report"
     )
+
+
+def test_audit_key_is_the_settings_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``ronde audit key`` prints the key the API and the reports sign with: ``[audit] key`` of the settings."""
+    key = tmp_path / "site-audit-key.pem"
+    config = tmp_path / "ronde.toml"
+    config.write_text(f'[audit]\nkey = "{key}"\n', encoding="utf-8")
+    monkeypatch.delenv("RONDE_AUDIT_KEY", raising=False)
+    monkeypatch.setenv("RONDE_CONFIG", str(config))
+    assert main(["audit", "key"]) == 0
+    assert f"private key file: {key}" in capsys.readouterr().out
+    assert key.is_file()
+    config.write_text("[audit]\nkey = 7\n", encoding="utf-8")
+    assert main(["audit", "key"]) == 2
+    assert capsys.readouterr().err.startswith(f"ronde audit key: config {config}: audit.key: ")
