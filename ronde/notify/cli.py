@@ -22,6 +22,8 @@ log = logging.getLogger("ronde.notify")
 
 
 def _run(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
     from ronde.audit.cli import open_store
     from ronde.audit.keys import AuditKeyError, load_signing_key
     from ronde.notify.runner import Runner
@@ -70,8 +72,8 @@ def _run(args: argparse.Namespace) -> int:
         while not stop.is_set():
             try:
                 result = runner.tick(datetime.now(UTC))
-            except StoreUnavailable as exc:  # the store is back at the next tick; nothing is lost meanwhile
-                log.warning("store unavailable: %s", exc)
+            except (StoreUnavailable, SQLAlchemyError) as exc:  # back at the next tick; nothing is lost meanwhile
+                print(f"ronde notify: {name}: tick skipped: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
             else:
                 print(
                     f"ronde notify: {name}: leader={result.leader} bilans={result.bilans} raised={result.raised} "

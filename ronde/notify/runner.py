@@ -12,12 +12,14 @@ import json
 import logging
 import random
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from ronde.audit.pdf import FontMissing
+from ronde.audit.report import ReportError
 from ronde.notify.alerts import Cause, current_causes, in_any_service, keys
 from ronde.notify.bilans import due_month, issue_bilan
 from ronde.notify.deliver import Outcome, deliver_due
@@ -29,7 +31,7 @@ from ronde.opdb.notify_repo import Alert, acquire_lease, enqueue, raise_alert, r
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.estate import Registry
 from ronde.settings.notify_section import LandlordRecipients, NotifySection
-from ronde.store.port import Store
+from ronde.store.port import Store, StoreUnavailable
 
 log = logging.getLogger(__name__)
 LEASE = "notify"
@@ -62,7 +64,11 @@ class Runner:
             return TickResult(leader=False)
         current = read_current(self.engine)
         bilans = self.bilans(current.registry, current.calendar, now)
-        raised, resolved = self.alerts(current.registry, current.calendar, now)
+        try:
+            raised, resolved = self.alerts(current.registry, current.calendar, now)
+        except StoreUnavailable as exc:  # the rules run again at the next tick; deliveries go out meanwhile
+            log.warning("alert rules skipped at %s: store unavailable: %s", now.isoformat(), exc)
+            raised = resolved = 0
         outcome = deliver_due(self.sessions, self.cfg, self.name, now, self.rng)
         return TickResult(True, bilans, raised, resolved, outcome)
 
@@ -75,22 +81,39 @@ class Runner:
         for landlord in sorted(registry.landlords):
             # a landlord without recipients still gets its bilan issued and kept (preview, resend later)
             recipients = self.cfg.landlords.get(landlord) or LandlordRecipients()
-            with self.sessions() as s, s.begin():
-                _, created = issue_bilan(
-                    s,
-                    store=self.store,
-                    registry=registry,
-                    calendar=calendar,
-                    landlord=landlord,
-                    month=month,
-                    recipients=recipients,
-                    key=self.key,
-                    now=now,
-                    field=self.field_facts,
-                    folder=self.cfg.bilan_folder,
-                )
+            try:
+                created = self._issue(registry, calendar, landlord, month, recipients, now)
+            except (ReportError, StoreUnavailable, FontMissing, OSError) as exc:
+                # one landlord's failure stops neither the others nor the alerts; tried again at the next tick
+                log.error("bilan of %s for %s not issued: %s", landlord, month.isoformat()[:7], exc)  # noqa: TRY400 - an expected failure: its reason, no traceback
+                continue
             issued += created
         return issued
+
+    def _issue(
+        self,
+        registry: Registry,
+        calendar: ServiceCalendar,
+        landlord: str,
+        month: date,
+        recipients: LandlordRecipients,
+        now: datetime,
+    ) -> bool:
+        with self.sessions() as s, s.begin():
+            _, created = issue_bilan(
+                s,
+                store=self.store,
+                registry=registry,
+                calendar=calendar,
+                landlord=landlord,
+                month=month,
+                recipients=recipients,
+                key=self.key,
+                now=now,
+                field=self.field_facts,
+                folder=self.cfg.bilan_folder,
+            )
+        return created
 
     def alerts(self, registry: Registry, calendar: ServiceCalendar, now: datetime) -> tuple[int, int]:
         """Raise new causes, resolve gone ones, queue their messages; nothing outside service hours."""

@@ -24,6 +24,17 @@ TIMESTAMP_HEADER = "X-Ronde-Timestamp"
 HTTP_OK_FIRST, HTTP_OK_LAST = 200, 299
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect is an answer, not a delivery: the signed body never follows it elsewhere (another host, or a
+    scheme urllib would open such as ftp://)."""
+
+    def redirect_request(self, *args: object, **kwargs: object) -> None:  # noqa: ARG002 - refuses them all
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
+
+
 def signature(secret: bytes, body: bytes) -> str:
     return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
 
@@ -53,7 +64,7 @@ def post_webhook(url: str, body: bytes, secret: bytes, *, timeout_s: float, now:
         },
     )
     try:
-        with urllib.request.urlopen(request, timeout=timeout_s) as answer:  # noqa: S310 - checked above
+        with _OPENER.open(request, timeout=timeout_s) as answer:
             status = int(answer.status)
     except urllib.error.HTTPError as exc:
         raise DeliveryError(f"webhook {redact_url(url)}: HTTP {exc.code}") from None

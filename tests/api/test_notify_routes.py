@@ -150,3 +150,11 @@ def test_the_supervision_page_shows_the_alert_in_progress(na: NotifyApp) -> None
         notify_repo.resolve_alerts(s, [], NOW)
     live = na.client.get("/ui/supervision/live", headers=auth("tok-super")).json()
     assert "Aucune alerte en cours." in live["sections"]["alerts"]
+
+
+def test_an_alert_title_is_text_on_the_page_never_markup(na: NotifyApp) -> None:
+    with session_factory(na.engine).begin() as s:
+        notify_repo.raise_alert(s, cause="x", rule="checkpoint_idle", title='<script>alert("x")</script>', now=NOW)
+    html = na.client.get("/ui/supervision", headers=auth("tok-super")).text
+    assert '<script>alert("x")</script>' not in html
+    assert "&lt;script&gt;" in html
