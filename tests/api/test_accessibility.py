@@ -36,6 +36,7 @@ STAFF_PAGES = (
     "/ui/supervision?lang=en",
     "/ui/signalements",
     "/ui/demandes",
+    "/ui/terrain/enrolment",
 )
 LANDLORD_PAGES = (
     "/ui",
@@ -95,10 +96,11 @@ def _audit_pages(driver: WebDriver, base_url: str, axe: str, pages: tuple[str, .
 def test_no_serious_violation_on_any_page(base_url: str, axe: str, size: tuple[int, int]) -> None:
     problems: list[str] = []
     with chromium(size) as driver:
-        driver.get(f"{base_url}/login")
-        wait_loaded(driver)
-        if found := audit(driver, axe):
-            problems.append(_describe("/login", found))
+        for path in ("/login", "/login?lang=en", "/terrain/"):  # before signing in; the field app's shell
+            driver.get(f"{base_url}{path}")
+            wait_loaded(driver)
+            if found := audit(driver, axe):
+                problems.append(_describe(path, found))
         login(driver, base_url, "tok-admin")
         problems += _audit_pages(driver, base_url, axe, STAFF_PAGES)
     with chromium(size) as driver:
