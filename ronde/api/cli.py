@@ -161,6 +161,11 @@ def api_settings(settings: RondeSettings) -> ApiSettings:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from ronde.settings import settings_for
+
+    settings = settings_for("api", args.config, _flags(args), require=("store.url",))  # first: nothing else logged
+    if settings is None:
+        return 2
     import uvicorn
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -171,13 +176,9 @@ def _serve(args: argparse.Namespace) -> int:
     from ronde.opdb.migrate import DatabaseNotCurrent
     from ronde.opdb.sealing import KEY_VARIABLE
     from ronde.opdb.startup import DatabaseStartupError, open_role_database
-    from ronde.settings import settings_for
     from ronde.store.config import StoreConfigError
     from ronde.store.port import StoreUnavailable
 
-    settings = settings_for("api", args.config, _flags(args), require=("store.url",))
-    if settings is None:
-        return 2
     try:
         app_settings = api_settings(settings)
     except ValidationError as exc:
