@@ -110,6 +110,9 @@ def test_demo_evening_one_click_sign_in_then_ctrl_c(tmp_path: Path) -> None:
         admin = re.search(r"jeton administrateur : (\S+)", out)
         assert url, out
         assert admin, out
+        # issue 15: the evening's alerts and Paris Habitat's bilan of the month (tests/demo/test_notify_demo.py)
+        assert re.search(r"Alertes de la soirée : \d+", out), out
+        assert re.search(r"Bilan mensuel de Paris Habitat : http://\S+/api/v1/notify/bilans/\S+\.pdf", out), out
         # every landlord has non-zero coverage in the printed summary
         table = out[out.index("Bailleur") : out.rindex("Pages et API")]
         rows = [r for r in table.splitlines()[1:] if r.strip()]
