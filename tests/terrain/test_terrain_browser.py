@@ -24,7 +24,7 @@ import uvicorn
 from fastapi import FastAPI
 from PIL import Image
 from selenium import webdriver
-from selenium.common.exceptions import WebDriverException
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.chromium.webdriver import ChromiumDriver
 from selenium.webdriver.common.by import By
@@ -49,6 +49,7 @@ CHROMEDRIVER = Path("/usr/bin/chromedriver")
 TEAM = "Équipe Nord"
 BADGE = "EQUIPE-A"
 PHONE = {"width": 390, "height": 844, "pixelRatio": 2.0}
+DESKTOP = {"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": False}
 PHOTO_MAX_PX = 1600  # app.js
 OFFLINE = {"offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}
 ONLINE = {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}
@@ -145,7 +146,9 @@ class Shots:
 
 
 def _wait(driver: WebDriver, cond: Callable[[WebDriver], Any], timeout: float = 15) -> Any:
-    return WebDriverWait(driver, timeout, poll_frequency=0.02).until(cond)
+    # a page being replaced (a form's answer) makes elements stale for an instant: look again
+    wait = WebDriverWait(driver, timeout, poll_frequency=0.02, ignored_exceptions=(StaleElementReferenceException,))
+    return wait.until(cond)
 
 
 def _visible(driver: WebDriver, css: str) -> WebElement:
@@ -273,7 +276,8 @@ def test_enrol_report_offline_and_back_online(site: Site, phone: ChromiumDriver)
     # 2. a sollicitation with an orientation to a partner
     _sollicitation(phone, "locataire", "voisinage", "orientation", None)
     _visible(phone, "#solli-error")  # an orientation needs a partner: said, not sent
-    assert "partenaire" in phone.find_element(By.ID, "solli-error").text
+    said = phone.find_element(By.ID, "solli-error").text
+    assert "partenaire" in said, said
     select = _visible(phone, "#solli-partner")
     phone.execute_script("arguments[0].value = arguments[1];", select, str(site.partner))
     assert phone.find_element(By.CSS_SELECTOR, "input[name=status][value=orientee]").is_selected()
@@ -340,6 +344,7 @@ def test_enrol_report_offline_and_back_online(site: Site, phone: ChromiumDriver)
     assert TEAM not in str(door)
     assert BADGE not in str(door)
     # the landlord's queue page: its four records, the urgent door report is not there (another landlord's)
+    phone.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", DESKTOP)  # a landlord's office screen
     _sign_in(phone, site.url, "tok-ph", "/ui/signalements")
     rows = phone.find_elements(By.CSS_SELECTOR, "#queue tr[data-record]")
     assert sorted(str(r.get_attribute("data-record")) for r in rows) == sorted(ph)

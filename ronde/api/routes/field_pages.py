@@ -150,7 +150,7 @@ def queue_page(
             [
                 el("p", w(lang, "queue_intro"), class_="tagline"),
                 _filters(scope, lang, kind, status, estate),
-                table([w(lang, h) for h in heads], rows, id="queue")
+                el("div", table([w(lang, h) for h in heads], rows, id="queue"), class_="scroll")
                 if rows
                 else el("p", w(lang, "queue_empty"), id="queue"),
                 more,
@@ -438,7 +438,7 @@ def requests_page(p: PageDep, done: Annotated[str | None, Query(max_length=20)] 
                 if staff
                 else el("section", el("h3", w(lang, "new_request")), _request_form(p.request, scope, field, lang)),
                 el("h3", w(lang, "requests")),
-                table([w(lang, h) for h in heads], rows, id="requests")
+                el("div", table([w(lang, h) for h in heads], rows, id="requests"), class_="scroll")
                 if rows
                 else el("p", w(lang, "requests_empty"), id="requests"),
             ]

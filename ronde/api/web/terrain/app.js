@@ -352,6 +352,11 @@
 
   function flushNow(force) {
     return Q.flush(force).then(function (r) {
+      if (r && r.sent > 0 && r.left === 0 && !r.errors) {
+        flash(r.sent + " envoi(s) parti(s) : tout est envoyé.", "ok");
+      } else if (r && r.errors) {
+        flash(r.errors + " envoi(s) refusé(s) : voir « Envois » pour corriger.", "error");
+      }
       return refreshOutbox().then(function () { return r; });
     }, function () { return refreshOutbox(); });
   }
