@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse
 
 from ronde.api.access_log import AccessLog, AccessLogWriter
 from ronde.api.auth import Principal, Tokens
+from ronde.api.calendar_book import CalendarBook, DbCalendars, FixedCalendars
 from ronde.api.context import ApiContext, default_sessions, utc_now
 from ronde.api.deps import Ctx, ScopeDep
 from ronde.api.errors import install_error_handlers
@@ -23,6 +24,7 @@ from ronde.api.http_edge import AssetFiles, RequestGuard, SecurityHeaders
 from ronde.api.models import ERROR_RESPONSES, ErrorBody, Health, Me
 from ronde.api.registry_service import Registries, RegistryService
 from ronde.api.routes import audit as audit_routes
+from ronde.api.routes import calendar as calendar_routes
 from ronde.api.routes import coverage as coverage_routes
 from ronde.api.routes import enrolment_page as enrolment_page_routes
 from ronde.api.routes import field as field_routes
@@ -65,6 +67,7 @@ TAGS = [
     {"name": "registry", "description": "landlords, estates, buildings, checkpoints, beacons, gateways, team badges"},
     {"name": "estate file", "description": "import/export of the versioned estate file (YAML)"},
     {"name": "coverage", "description": "coverage of places per service day and period, idleness, fair share"},
+    {"name": "calendar", "description": "the service calendar: days, hours, closed dates, per estate if it differs"},
     {"name": "supervision", "description": "live view for supervisors: stale checkpoints, teams, maintenance"},
     {"name": "audit", "description": "landlord audit reports (CSV, PDF) carrying a hash-chain digest"},
     {"name": "notify", "description": "bilans mensuels (preview, files, deliveries, resend) and alerts in progress"},
@@ -76,7 +79,7 @@ def create_app(
     settings: ApiSettings,
     store: Store,
     registry: Registry | Registries,
-    calendar: ServiceCalendar,
+    calendar: ServiceCalendar | CalendarBook,
     *,
     tokens: Tokens | None = None,
     clock: Callable[[], datetime] = utc_now,
@@ -105,7 +108,7 @@ def create_app(
         settings=settings,
         store=store,
         registry=service,
-        calendar=calendar,
+        calendar_book=FixedCalendars(calendar) if isinstance(calendar, ServiceCalendar) else calendar,
         tokens=tokens,
         access_log=access_log if access_log is not None else AccessLog(settings.access_log),
         clock=clock,
@@ -120,6 +123,7 @@ def create_app(
     for module in (
         registry_routes,
         coverage_routes,
+        calendar_routes,
         supervision_routes,
         audit_routes,
         page_routes,
@@ -152,7 +156,7 @@ def create_app_on_database(
     (``DbRegistryService``), the tokens (``DbTokens``: every look-up reads the database, so a token revoked
     through one API process is refused by every other at once), the page sessions (``DbSessionStore``) and
     the audit access log (``DbAccessLog``, unless ``access_log`` is given: ``--access-log FILE``); the service
-    calendar from ``service_calendars`` (the default when none is stored). Several API processes on one
+    calendars from ``service_calendars`` (``DbCalendars``: followed as they change). Several API processes on one
     database serve the same state.
 
     Field records (issue 14) live there too: ``field`` gives their settings (media folder, photo limits,
@@ -165,16 +169,14 @@ def create_app_on_database(
     from ronde.api.field_context import FieldConfig, FieldServices
     from ronde.opdb.access_repo import DbAccessLog, DbSessionStore
     from ronde.opdb.device_repo import FieldTokens
-    from ronde.opdb.engine import read_only, session_factory
     from ronde.opdb.migrate import require_current
-    from ronde.opdb.service_repo import get_calendar
 
     require_current(engine)
     registry = DbRegistryService(engine, box)
     _ = registry.registry  # EmptyRegistry now rather than on the first request
-    if calendar is None:
-        with session_factory(read_only(engine))() as s:
-            calendar = get_calendar(s)
+    # the database's calendars, followed as they change (``calendar``: a fixed one, e.g. the demo's)
+    book: ServiceCalendar | CalendarBook = DbCalendars(engine) if calendar is None else calendar
+    _ = book.calendars if isinstance(book, DbCalendars) else None  # a calendar the rule refuses: now, not later
     sessions = SessionManager(
         DbSessionStore(engine),
         idle=timedelta(minutes=settings.session_idle_min),
@@ -186,7 +188,7 @@ def create_app_on_database(
         settings,
         store,
         registry,
-        calendar,
+        book,
         tokens=FieldTokens(engine),
         clock=clock,
         sessions=sessions,

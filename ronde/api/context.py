@@ -12,13 +12,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ronde.api.access_log import AccessEntry, AccessLogWriter
 from ronde.api.auth import Principal, Tokens
+from ronde.api.calendar_book import CalendarBook
 from ronde.api.registry_service import Registries
 from ronde.api.sessions import MemorySessionStore, SessionManager
 from ronde.api.settings import ApiSettings
 from ronde.audit.keys import load_signing_key
 from ronde.audit.rollups import RollupChecker
 from ronde.coverage.query import CoverageCache
-from ronde.protocol.calendar import ServiceCalendar
+from ronde.protocol.calendar import Calendars
 from ronde.store.port import Store
 
 
@@ -57,7 +58,7 @@ class ApiContext:
     settings: ApiSettings
     store: Store
     registry: Registries
-    calendar: ServiceCalendar
+    calendar_book: CalendarBook  # the service calendars: ``calendar``
     tokens: Tokens
     access_log: AccessLogWriter
     sessions: SessionManager
@@ -71,6 +72,12 @@ class ApiContext:
 
     def now(self) -> datetime:
         return self.clock().astimezone(UTC)
+
+    @property
+    def calendar(self) -> Calendars:
+        """The service calendars in force (``for_estate``: an estate's own), read again when the operational
+        database's version moved: a change made through another API process or ``ronde calendar`` holds at once."""
+        return self.calendar_book.calendars
 
     def today(self) -> date:
         """The local date now (the service day in progress, if any, starts on it)."""

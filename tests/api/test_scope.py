@@ -24,6 +24,7 @@ FOREIGN_PATH = {
     "checkpoint_id": PH_CP,
     "building_id": "mor-b01",
     "estate_id": "mordacs",
+    "day": WED.isoformat(),  # a service day (the calendar's closed dates)
     "gateway_id": "gw-mordacs-1",
     "badge": "EQUIPE-A",
     "name": "audit-ph",  # a token's name: Paris Habitat's landlord token

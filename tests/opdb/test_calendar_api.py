@@ -1,0 +1,136 @@
+"""``/api/v1/calendar`` on SQLite and PostgreSQL: read by every role (a landlord: its estates), changed by staff,
+in force at once in another API process on the same database, and applied per estate by the coverage routes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from ronde.api.app import create_app_on_database
+from ronde.api.auth import Principal, Role
+from ronde.api.settings import ApiSettings
+from ronde.opdb.engine import make_engine
+from ronde.opdb.registry_io import import_records
+from ronde.opdb.sealing import SecretBox
+from ronde.protocol.access import token_entries
+from ronde.protocol.estate import EstateDocument, load_default_estate
+from ronde.protocol.registry_data import registry_to_data
+from ronde.store.sqlite import SqliteStore
+from tests.api.support import NOW, PH_CP, THU, TOKENS, auth, fill
+
+MORDACS_ONLY = "tok-tej"  # toit-et-joie has buildings in mordacs only
+CLOSED_EVENING = THU.isoformat()
+A_WEEK = {"days": ["wed", "thu", "fri", "sat", "sun"], "start": "16:00", "end": "22:15", "timezone": "Europe/Paris"}
+
+
+@pytest.fixture
+def clients(engine: Engine, db_url: str, box: SecretBox, tmp_path: Path) -> Iterator[tuple[TestClient, TestClient]]:
+    """Two API processes' apps on one operational database (each its own engine, as two processes have)."""
+    registry = load_default_estate()
+    tokens = {**TOKENS, MORDACS_ONLY: Principal("audit-tej", Role.LANDLORD, "toit-et-joie")}
+    doc = EstateDocument.model_validate(registry_to_data(registry, secrets=True))
+    import_records(engine, box, estate=doc, tokens=token_entries(tokens), author="tests")
+    store = SqliteStore(tmp_path / "ronde.db")
+    store.open()
+    fill(store, registry)
+    other = make_engine(db_url)
+    apps = [create_app_on_database(ApiSettings(), store, e, box=box, clock=lambda: NOW) for e in (engine, other)]
+    with TestClient(apps[0]) as one, TestClient(apps[1]) as two:
+        yield one, two
+    store.close()
+    other.dispose()
+
+
+def test_every_role_reads_a_landlord_its_estates(clients: tuple[TestClient, TestClient]) -> None:
+    one, _ = clients
+    staff = one.get("/api/v1/calendar", headers=auth("tok-super")).json()
+    assert staff["default"] == {**A_WEEK, "past_midnight": False, "closed": []}
+    assert [e["estate"] for e in staff["estates"]] == ["bois-labbe", "mordacs"]
+    assert not any(e["own"] for e in staff["estates"])
+    mine = one.get("/api/v1/calendar", headers=auth(MORDACS_ONLY)).json()
+    assert mine["default"] is None
+    assert [e["estate"] for e in mine["estates"]] == ["mordacs"]
+    assert one.get("/api/v1/calendar/estates/mordacs", headers=auth(MORDACS_ONLY)).status_code == 200
+    foreign = one.get("/api/v1/calendar/estates/bois-labbe", headers=auth(MORDACS_ONLY))
+    assert foreign.status_code == 404  # as if it did not exist
+    assert one.get("/api/v1/calendar/estates/atlantis", headers=auth("tok-admin")).status_code == 404
+    assert one.get("/api/v1/calendar").status_code == 401
+    assert one.get("/api/v1/calendar", headers=auth("tok-gw")).status_code == 403
+
+
+def test_landlords_may_not_change_it(clients: tuple[TestClient, TestClient]) -> None:
+    one, _ = clients
+    for method, path, body in (
+        ("PUT", "/api/v1/calendar", A_WEEK),
+        ("PUT", "/api/v1/calendar/estates/mordacs", A_WEEK),
+        ("DELETE", "/api/v1/calendar/estates/mordacs", None),
+        ("PUT", f"/api/v1/calendar/closed/{CLOSED_EVENING}", None),
+        ("DELETE", f"/api/v1/calendar/closed/{CLOSED_EVENING}?estate=mordacs", None),
+    ):
+        answer = one.request(method, path, json=body, headers=auth(MORDACS_ONLY))
+        assert answer.status_code == 403, (method, path)
+    assert one.get("/api/v1/calendar", headers=auth("tok-admin")).json()["default"]["closed"] == []
+    refused = one.put("/api/v1/calendar/estates/atlantis", json=A_WEEK, headers=auth("tok-super"))
+    assert refused.status_code == 404
+
+
+def test_a_change_holds_at_once_in_the_other_api(clients: tuple[TestClient, TestClient]) -> None:
+    one, two = clients
+    late = {**A_WEEK, "days": ["fri", "sat"], "start": "20:00", "end": "02:00", "closed": ["2026-12-25"]}
+    answer = one.put("/api/v1/calendar/estates/bois-labbe", json=late, headers=auth("tok-admin"))
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {
+        "estate": "bois-labbe",
+        "own": True,
+        "calendar": {**late, "past_midnight": True},
+    }
+    seen = two.get("/api/v1/calendar/estates/bois-labbe", headers=auth("tok-ph")).json()
+    assert seen["own"]
+    assert seen["calendar"]["start"] == "20:00"
+    answer = one.delete("/api/v1/calendar/estates/bois-labbe", headers=auth("tok-super"))
+    assert answer.json()["own"] is False
+    assert two.get("/api/v1/calendar/estates/bois-labbe", headers=auth("tok-ph")).json()["own"] is False
+    answer = two.put("/api/v1/calendar", json={**A_WEEK, "end": "23:00"}, headers=auth("tok-super"))
+    assert answer.status_code == 200
+    assert one.get("/api/v1/calendar", headers=auth("tok-admin")).json()["default"]["end"] == "23:00"
+
+
+def test_an_estate_closed_evening_is_out_of_service_the_other_stays(clients: tuple[TestClient, TestClient]) -> None:
+    one, two = clients
+
+    def evening(estate: str) -> list[dict[str, object]]:
+        got = two.get(f"/api/v1/coverage/checkpoints?day={CLOSED_EVENING}&estate={estate}", headers=auth("tok-super"))
+        assert got.status_code == 200, got.text
+        rows: list[dict[str, object]] = got.json()
+        return rows
+
+    def idle() -> dict[str, tuple[str, float, object]]:
+        got = two.get("/api/v1/supervision/stale?threshold_min=0", headers=auth("tok-super"))
+        assert got.status_code == 200, got.text
+        return {r["checkpoint_id"]: (r["estate"], r["idle_s"], r["last_seen"]) for r in got.json()}
+
+    assert evening("mordacs")
+    assert evening("bois-labbe")
+    assert any(r["checkpoint_id"] == PH_CP and r["visits"] == 1 for r in evening("mordacs"))
+    idle_before = idle()
+    answer = one.put(f"/api/v1/calendar/closed/{CLOSED_EVENING}?estate=mordacs", headers=auth("tok-super"))
+    assert answer.status_code == 200, answer.text
+    cals = {e["estate"]: e for e in answer.json()["estates"]}
+    assert cals["mordacs"]["own"]
+    assert cals["mordacs"]["calendar"]["closed"] == [CLOSED_EVENING]
+    assert cals["bois-labbe"]["calendar"]["closed"] == []
+    assert evening("mordacs") == []  # that estate's evening is out of service
+    assert evening("bois-labbe")  # the other estate's stays in service
+    idle_after = idle()
+    never = [cid for cid, (_, _, seen) in idle_before.items() if seen is None]
+    assert {idle_before[c][0] for c in never} == {"mordacs", "bois-labbe"}
+    for cid in never:  # tonight 16:00 to 20:00 is no longer service time for mordacs, still is for bois-labbe
+        estate, before, _ = idle_before[cid]
+        lost = before - idle_after[cid][1] if cid in idle_after else before
+        assert lost == (4 * 3600 if estate == "mordacs" else 0), cid
+    one.delete(f"/api/v1/calendar/closed/{CLOSED_EVENING}?estate=mordacs", headers=auth("tok-super"))
+    assert evening("mordacs")
