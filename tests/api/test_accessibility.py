@@ -89,6 +89,12 @@ def _audit_pages(driver: WebDriver, base_url: str, axe: str, pages: tuple[str, .
         found = audit(driver, axe)
         if found:
             problems.append(_describe(path, found))
+        # reflow (WCAG 1.4.10): nothing pushes the page sideways, at a phone's width as on a desktop
+        wide = driver.execute_script(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        if wide > 1:
+            problems.append(f"{path}: {wide} px wider than the window")
     return problems
 
 

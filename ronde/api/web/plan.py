@@ -22,7 +22,7 @@ from ronde.protocol.labels import checkpoint_labels
 
 WIDTH = 900.0
 HEIGHT = 620.0
-MARGIN = 30.0
+MARGIN = 50.0  # room for the outer buildings' names
 LEGEND_H = 24.0
 FRESH_S = 30 * 60
 STALE_S = 2 * 3600
