@@ -4,6 +4,7 @@ their log, resend; a landlord reads only its own bilans; every bilan file read i
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -158,3 +159,17 @@ def test_an_alert_title_is_text_on_the_page_never_markup(na: NotifyApp) -> None:
     html = na.client.get("/ui/supervision", headers=auth("tok-super")).text
     assert '<script>alert("x")</script>' not in html
     assert "&lt;script&gt;" in html
+
+
+def test_the_audit_page_links_the_landlords_bilans(na: NotifyApp) -> None:
+    html = na.client.get("/ui/audit", headers=auth("tok-ph")).text
+    section = html.split('id="bilans"')[1].split("</section>")[0]
+    assert "octobre 2026 (fr)" in section
+    links = re.findall(r'href="([^"]+)"', section)
+    pdf = f"/api/v1/notify/bilans/{na.bilan_id}/bilan-paris-habitat-2026-10.pdf"
+    assert pdf in links
+    assert pdf + ".manifest.json" in links
+    assert na.client.get(pdf, headers=auth("tok-ph")).content.startswith(b"%PDF")
+    other = na.client.get("/ui/audit", headers=auth("tok-3f")).text
+    assert "Aucun bilan émis pour ce bailleur." in other
+    assert na.bilan_id not in other

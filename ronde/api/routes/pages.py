@@ -15,6 +15,7 @@ from ronde.api.auth import Principal, Role, hash_token
 from ronde.api.coverage_data import idleness_now, rollup_mismatches, scoped_coverage
 from ronde.api.deps import MAX_DAY, MIN_DAY, SESSION_COOKIE, Ctx, caller
 from ronde.api.scope import Forbidden, NotFound, Scope
+from ronde.api.web.bilan_links import bilan_section
 from ronde.api.web.html import Html, el, join, table
 from ronde.api.web.i18n import PageLang, check_label, day_label, duration, kind_label, number, percent, t
 from ronde.api.web.layout import page
@@ -691,6 +692,7 @@ def audit_page(p: PageDep, landlord: Annotated[str | None, Query(max_length=64)]
             ),
             id="audit-key",
         )
-        return t(lang, "audit"), join([el("p", t(lang, "audit_intro")), form, links, key_box])
+        bilans = bilan_section(ctx, chosen, lang)  # issue 15: the landlord's issued bilans mensuels
+        return t(lang, "audit"), join([el("p", t(lang, "audit_intro")), form, links, bilans, key_box])
 
     return p.respond(build)
