@@ -66,8 +66,7 @@ def _run(args: argparse.Namespace) -> int:
         log.info("signal %s: stopping", signum)
         stop.set()
 
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
+    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         while not stop.is_set():
             try:
@@ -84,6 +83,8 @@ def _run(args: argparse.Namespace) -> int:
                 break
             stop.wait(settings.notify.tick_s)
     finally:
+        for sig, handler in previous.items():  # an in-process caller (a test) gets its own back
+            signal.signal(sig, handler)
         runner.release()
         store.close()
         database.dispose()
