@@ -19,6 +19,8 @@ from ronde.protocol.estate import CheckpointKind
 EMAIL = r"^[^@\s<>,;]+@[^@\s<>,;]+$"
 KIND_IDS = tuple(k.value for k in CheckpointKind)
 IDLE_RANGE_MIN = (5, 24 * 60)
+MAX_TARGET = 300  # ronde.opdb.models.notify.KEY_LEN: a delivery's target column
+MAX_ADDRESS = 254  # RFC 5321's longest path
 
 
 class _Part(BaseModel):
@@ -28,11 +30,13 @@ class _Part(BaseModel):
 def _http_url(url: str | None) -> str | None:
     if url is not None and not url.lower().startswith(("http://", "https://")):
         raise ValueError("expected an http(s):// URL")
+    if url is not None and len(url) > MAX_TARGET:
+        raise ValueError(f"a URL of at most {MAX_TARGET} characters (the delivery log keeps it whole)")
     return url
 
 
 def _emails(emails: tuple[str, ...]) -> tuple[str, ...]:
-    bad = [e for e in emails if not re.match(EMAIL, e)]
+    bad = [e for e in emails if not re.match(EMAIL, e) or len(e) > MAX_ADDRESS]
     if bad:
         raise ValueError(f"not e-mail addresses: {bad}")
     return emails

@@ -60,6 +60,12 @@ def test_a_good_section_is_read(tmp_path: Path) -> None:
             "http",
         ),
         ('[notify]\nsmpt_host = "typo"\n', "notify.smpt_host", "unknown setting"),
+        (
+            '[notify]\nsupervisor_webhook = "https://x.example/' + "a" * 300 + '"\n',
+            "notify.supervisor_webhook",
+            "at most 300",
+        ),
+        ('[notify]\nsupervisors = ["' + "a" * 250 + '@b.example"]\n', "notify.supervisors", "not e-mail addresses"),
     ],
 )
 def test_a_bad_value_names_its_field(tmp_path: Path, text: str, field: str, words: str) -> None:
