@@ -35,11 +35,11 @@ from selenium.webdriver.support.ui import WebDriverWait
 from ronde.api.access_log import AccessLog
 from ronde.api.app import create_app_on_database
 from ronde.api.settings import ApiSettings
-from ronde.gateway.ulid import encode_ulid
+from ronde.gateway.ulid import UlidGenerator, encode_ulid
 from ronde.protocol.estate import load_default_estate
 from ronde.store.records import WriteBatch
 from ronde.store.sqlite import SqliteStore
-from tests.api.support import F3_CP, PH_CP2, THU, auth, fill, make_database, opdb_box, paris, visit
+from tests.api.support import F3_CP, PH_CP, PH_CP2, THU, auth, fill, make_database, opdb_box, paris, visit
 from tests.support.services import free_port
 
 pytestmark = pytest.mark.browser
@@ -66,9 +66,9 @@ class Site:
         return httpx.request(method, self.url + path, headers=auth(token), timeout=10, **kw)
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    tmp = tmp_path_factory.mktemp("terrain-browser")
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[Site]:
+    tmp = tmp_path
     registry = load_default_estate()
     store = SqliteStore(tmp / "ronde.db")
     store.open()
@@ -389,3 +389,109 @@ def test_outbox_unit_ulids_and_backoff(site: Site, phone: WebDriver) -> None:
     assert out["b"][-1] == out["max"] == 300000
     with pytest.raises(WebDriverException):
         phone.execute_script("return RondeQueue.nope()")
+
+
+def _enrol_by_api(site: Site, phone: WebDriver) -> str:
+    r = site.api("POST", "/api/v1/terrain/enrolments", "tok-super", json={"team": TEAM})
+    assert r.status_code == 201, r.text
+    phone.get(site.url + r.json()["enrol_url"])
+    _tap(phone, "#enrol-submit")
+    _wait(phone, lambda d: TEAM in d.find_element(By.ID, "team").text)
+    return _device_token(phone)
+
+
+def _queued(driver: WebDriver) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = driver.execute_async_script(
+        "var done = arguments[0]; RondeQueue.all().then(function (all) {"
+        " done(all.map(function (i) { return {id: i.id, state: i.state, attempts: i.attempts, error: i.error}; }));"
+        "});"
+    )
+    return items
+
+
+def test_a_refused_record_is_shown_not_retried_and_a_revoked_phone_keeps_its_records(
+    site: Site, phone: ChromiumDriver
+) -> None:
+    """The queue's rules on real answers: a 422 is an error for the team (kept, shown, sent again only when
+    asked), a 401 (revoked phone) keeps the record queued for a retry, nothing is lost."""
+    shots = Shots(phone)
+    _enrol_by_api(site, phone)
+    bad_id = phone.execute_async_script(
+        "var done = arguments[arguments.length - 1]; var id = RondeQueue.ulid();"
+        "RondeQueue.enqueue('report', {id: id, created_at: new Date().toISOString(),"
+        " place: {checkpoint: arguments[0]}, category: 'pas-une-categorie', urgency: 'normal'})"
+        ".then(function () { window.dispatchEvent(new Event('online')); done(id); });",
+        PH_CP,
+    )
+    _wait(phone, lambda d: d.find_element(By.ID, "pending").get_attribute("data-errors") == "1")
+    card = _visible(phone, f'#outbox li[data-id="{bad_id}"]')
+    assert card.get_attribute("data-state") == "error"
+    assert "422" in card.text
+    assert "À corriger" in card.text
+    shots.take("refused-record")
+    time.sleep(6.5)  # more than one retry tick: an error is not sent again on its own
+    (item,) = _queued(phone)
+    assert item["attempts"] == 1
+    assert item["state"] == "error"
+    assert _landlord_ids(site, "tok-ph") == []
+    _tap(phone, f'#outbox li[data-id="{bad_id}"] button.danger')  # "Supprimer"
+    _wait(phone, lambda d: _queued(d) == [])
+
+    # the phone is revoked: what it records stays queued (401 is retried), never dropped
+    (device,) = site.api("GET", "/api/v1/terrain/devices", "tok-super").json()
+    assert site.api("DELETE", f"/api/v1/terrain/devices/{device['device_id']}", "tok-super").status_code == 204
+    _tap(phone, "#new-report")
+    _tap(phone, '.change-place[data-for="report"]')  # the scanner's suggestion is refused to a revoked phone
+    _visible(phone, "#place-search").send_keys("albert thomas hall a")
+    _tap(phone, f'#place-list button[data-id="{PH_CP}"]')
+    _tap(phone, '#categories button[data-id="tags"]')
+    _tap(phone, "#report-send")
+    _wait(phone, lambda d: any(i["attempts"] >= 1 for i in _queued(d)))
+    (kept,) = _queued(phone)
+    assert kept["state"] == "pending"
+    assert "401" in kept["error"]
+    assert _pending(phone) == 1
+    assert "n'est plus autorisé" in phone.find_element(By.ID, "flash").text
+    shots.take("revoked-phone")
+    assert _landlord_ids(site, "tok-ph") == []
+
+
+def test_a_request_is_answered_from_the_phone(site: Site, phone: ChromiumDriver) -> None:
+    """Landlord asks, supervisor assigns, the team answers from the phone's list: the landlord sees "traitée"
+    with the delay, and the team's name never reaches it."""
+    shots = Shots(phone)
+    request_id = UlidGenerator().new(time.time())
+    posted = site.api(
+        "POST",
+        "/api/v1/field/requests",
+        "tok-ph",
+        json={"id": request_id, "place": {"checkpoint": PH_CP}, "text": "Regroupement signalé dans le hall A ce soir"},
+    )
+    assert posted.status_code == 201, posted.text
+    assigned = site.api("POST", f"/api/v1/field/requests/{request_id}/assign", "tok-super", json={"team": TEAM})
+    assert assigned.status_code == 200, assigned.text
+    _enrol_by_api(site, phone)
+    card = _visible(phone, f'#requests li[data-id="{request_id}"]')
+    assert "Regroupement signalé" in card.text
+    shots.take("assigned-request")
+    _tap(phone, f'#requests li[data-id="{request_id}"] button')
+    assert "Regroupement signalé" in _visible(phone, "#solli-request").text
+    assert "Hall A" in phone.find_element(By.ID, "solli-place").text
+    assert phone.find_element(By.CSS_SELECTOR, "input[name=origin][value=commanditaire]").is_selected()
+    for name, value in (("type", "occupation_hall"), ("response", "ecoute_mediation"), ("status", "close")):
+        _tap(phone, f'label[for="{name}-{value}"]')
+    shots.take("request-answer")
+    _tap(phone, "#solli-send")
+    _wait(phone, lambda d: _pending(d) == 0 and "envoy" in d.find_element(By.ID, "flash").text)
+    seen = site.api("GET", f"/api/v1/field/requests/{request_id}", "tok-ph").json()
+    assert seen["status"] == "traitee"
+    assert seen["answer_delay_s"] is not None
+    assert seen["response"]["response"] == "ecoute_mediation"
+    assert TEAM not in str(seen)
+    phone.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", DESKTOP)
+    _sign_in(phone, site.url, "tok-ph", "/ui/demandes")
+    row = _visible(phone, f'tr[data-request="{request_id}"]')
+    assert row.get_attribute("data-status") == "traitee"
+    assert "Traitée" in row.text
+    assert TEAM not in phone.page_source
+    shots.take("landlord-requests")

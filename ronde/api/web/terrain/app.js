@@ -344,7 +344,8 @@
       flash(done + " : envoi en cours…", "ok");
       return refreshOutbox();
     }).then(function () { return flushNow(false); }).then(function (r) {
-      if (r && r.left === 0 && !r.errors) { flash(done + " et envoyé.", "ok"); } else if (r && r.left > 0) {
+      if (r && (r.unauthorized || r.errors)) { return; } // flushNow said why
+      if (r && r.left === 0) { flash(done + " et envoyé.", "ok"); } else if (r && r.left > 0) {
         flash(done + " : il partira dès que le réseau revient.", "warn");
       }
     });
@@ -352,7 +353,10 @@
 
   function flushNow(force) {
     return Q.flush(force).then(function (r) {
-      if (r && r.sent > 0 && r.left === 0 && !r.errors) {
+      if (r && r.unauthorized) {
+        flash("Ce téléphone n'est plus autorisé : ses envois restent gardés ici. Demandez au superviseur de le " +
+              "réenrôler.", "error");
+      } else if (r && r.sent > 0 && r.left === 0 && !r.errors) {
         flash(r.sent + " envoi(s) parti(s) : tout est envoyé.", "ok");
       } else if (r && r.errors) {
         flash(r.errors + " envoi(s) refusé(s) : voir « Envois » pour corriger.", "error");

@@ -156,6 +156,7 @@
       if (!token) { return { sent: 0, left: -1 }; }
       return all().then(function (items) {
         var sent = 0;
+        var unauthorized = false;
         var now = Date.now();
         var due = items.filter(function (i) { return i.state === "pending" && (force || i.nextAt <= now); });
         var chain = Promise.resolve(true);
@@ -164,12 +165,13 @@
             if (!go) { return false; }
             return sendOne(item, token).then(function (outcome) {
               if (outcome === "sent") { sent++; }
+              if (item.lastStatus === 401) { unauthorized = true; }
               return outcome !== "later" || item.lastStatus !== 0;
             });
           });
         });
         return chain.then(function () {
-          return counts().then(function (c) { return { sent: sent, left: c.pending, errors: c.error }; });
+          return counts().then(function (c) { return { sent: sent, left: c.pending, errors: c.error, unauthorized: unauthorized }; });
         });
       });
     });
