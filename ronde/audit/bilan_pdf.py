@@ -48,6 +48,11 @@ def render_bilan_pdf(bilan: Bilan, lang: Lang = Lang.FR) -> bytes:
     return bytes(pdf.output())
 
 
+def _colon(lang: Lang) -> str:
+    """French puts a space before the colon, English does not."""
+    return " : " if lang is Lang.FR else ": "
+
+
 def _heading(pdf: FPDF, text: str, size: float = 11) -> None:
     if pdf.will_page_break(20):
         pdf.add_page()
@@ -97,9 +102,7 @@ def _cover(pdf: FPDF, b: Bilan, lang: Lang) -> None:
     def sub(now: float | None, before_v: float | None, shown: str, *, points: bool = False) -> str:
         if prev is None:
             return t["no_previous"]
-        return f"{_change(now, before_v, lang, points=points)} ({prev_word} : {shown})".replace(
-            " : ", ": " if lang is Lang.EN else " : "
-        )
+        return f"{_change(now, before_v, lang, points=points)} ({prev_word}{_colon(lang)}{shown})"
 
     p: MonthTotals | None = prev
     boxes = [
@@ -121,7 +124,9 @@ def _cover(pdf: FPDF, b: Bilan, lang: Lang) -> None:
         (
             t["cover_technical"],
             str(cur.technical),
-            f"{t['cover_resolved']} : {cur.resolved}" if lang is Lang.FR else f"{cur.resolved} {t['cover_resolved']}",
+            f"{t['cover_resolved']}{_colon(lang)}{cur.resolved}"
+            if lang is Lang.FR
+            else f"{cur.resolved} {t['cover_resolved']}",
         ),
     ]
     y = pdf.get_y()
@@ -135,13 +140,12 @@ def _cover(pdf: FPDF, b: Bilan, lang: Lang) -> None:
     pdf.set_font("sans", size=8.5)
     a = TEXT[lang]
     pr = b.report.period
+    c = _colon(lang)
     lines = [
-        f"{t['presence_h']} : {number(cur.presence_s / 3600, lang)} h"
-        if lang is Lang.FR
-        else f"{t['presence_h']}: {number(cur.presence_s / 3600, lang)} h",
-        f"{a['checkpoint_days']} : {pr.checkpoint_days} ({pr.covered} {a['covered']}, {pr.not_visited} "
+        f"{t['presence_h']}{c}{number(cur.presence_s / 3600, lang)} h",
+        f"{a['checkpoint_days']}{c}{pr.checkpoint_days} ({pr.covered} {a['covered']}, {pr.not_visited} "
         f"{a['not_visited']}, {pr.no_data} {a['no_data']})",
-        f"{t['your_requests']} : {b.requests.total} ({t['req_answered'].lower()} : {b.requests.answered})",
+        f"{t['your_requests']}{c}{b.requests.total} ({t['req_answered'].lower()}{c}{b.requests.answered})",
     ]
     for line in lines:
         pdf.multi_cell(0, 5, line, align="L", new_x="LMARGIN", new_y="NEXT")
@@ -151,8 +155,8 @@ def _cover(pdf: FPDF, b: Bilan, lang: Lang) -> None:
         t["privacy"],
         a["legend_nodata"],
         t["verify_hint"],
-        f"{t['bilan_id']} : {b.bilan_id} · {t['issued_at']} {b.issued_at.isoformat(timespec='seconds')}",
-        f"{a['chain_final']} : {b.report.chain.final}",
+        f"{t['bilan_id']}{c}{b.bilan_id} · {t['issued_at']} {b.issued_at.isoformat(timespec='seconds')}",
+        f"{a['chain_final']}{c}{b.report.chain.final}",
     ):
         pdf.multi_cell(0, 4, line, align="L", new_x="LMARGIN", new_y="NEXT")
 
