@@ -17,8 +17,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from statistics import median
 from typing import Any
 
+from ronde.audit.chain import AuditChain
 from ronde.audit.manifest import hours_text, percent_text
-from ronde.audit.report import AuditReport, build_report
+from ronde.audit.report import AuditReport, audit_query_days, build_report, closed_days, report_from_visits
 from ronde.coverage.shares import Share
 from ronde.opdb.field_facts import FieldFacts, ListedFieldFacts, RequestFact, SollicitationFact, TechnicalFact
 from ronde.protocol.calendar import ServiceCalendar
@@ -242,6 +243,20 @@ def _totals(report: AuditReport, sollicitations: int, technical: Sequence[Techni
     )
 
 
+def _totals_report(
+    store: Store, registry: Registry, calendar: ServiceCalendar, landlord: str, first: date, last: date, now: datetime
+) -> AuditReport:
+    """The previous month's figures without its hash chain: only its totals are compared, never shown as proof,
+    and hashing a month of events (and digesting the registry) again doubled a city-scale bilan's time."""
+    days = closed_days(calendar, first, last, now)
+    query = audit_query_days(calendar, first, last, now)
+    visits = store.visits_of_days(query, landlord=landlord) if query else []
+    unchained = AuditChain(landlord, registry.revision, "", ())
+    return report_from_visits(
+        registry, calendar, landlord, first, last, visits, unchained, now=now, days=days, store=store
+    )
+
+
 def build_bilan(
     store: Store,
     registry: Registry,
@@ -270,7 +285,7 @@ def build_bilan(
     if compare:
         p_first, p_last = month_bounds(previous_month(first))
         if any(True for _ in calendar.service_days(p_first, p_last)):
-            prev = build_report(store, registry, calendar, landlord, p_first, p_last, now=now, report_id=bid)
+            prev = _totals_report(store, registry, calendar, landlord, p_first, p_last, now)
             p_start, p_end = local_span(calendar, p_first, p_last)
             p_tech = list(field.technical_reports(landlord, p_start, p_end))
             previous = _totals(
