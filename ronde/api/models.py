@@ -8,7 +8,15 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ronde.api.auth import Role
-from ronde.protocol.estate import ID, AltBeaconFile, CheckpointKind, EddystoneUidFile, IBeaconFile
+from ronde.protocol.estate import (
+    ID,
+    MAX_FOOTPRINT_POINTS,
+    AltBeaconFile,
+    CheckpointKind,
+    EddystoneUidFile,
+    IBeaconFile,
+    LatLonFile,
+)
 from ronde.protocol.messages import BADGE_PATTERN
 from ronde.protocol.topics import GATEWAY_ID_PATTERN
 
@@ -114,6 +122,9 @@ class BuildingOut(_Out):
     landlord: str
     dwellings: int
     checkpoints: int
+    footprint: list[tuple[float, float]] = Field(
+        default_factory=list, description="outline drawn on the plan: [lat, lon] vertices (WGS 84); empty if none"
+    )
 
 
 class BuildingIn(_In):
@@ -121,6 +132,12 @@ class BuildingIn(_In):
     estate: str = Field(pattern=ID)
     landlord: str = Field(pattern=ID)
     dwellings: int = Field(default=0, ge=0, le=100_000)
+    footprint: list[LatLonFile] | None = Field(
+        default=None,
+        min_length=3,
+        max_length=MAX_FOOTPRINT_POINTS,
+        description="outline as [lat, lon] vertices (WGS 84); omitted: the building keeps its current outline",
+    )
 
 
 class BeaconOut(_Out):

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
+from fastapi.testclient import TestClient
 
 from ronde.protocol.estate import (
     MAX_FOOTPRINT_POINTS,
@@ -11,6 +15,7 @@ from ronde.protocol.estate import (
     default_estate_path,
     parse_estate,
 )
+from tests.api.support import auth, make_app
 
 SAMPLE = default_estate_path().read_text(encoding="utf-8")
 FIRST_FOOTPRINT = (
@@ -66,3 +71,58 @@ def test_a_bad_footprint_is_refused_with_its_line(footprint: str, expected: str)
 )
 def test_a_bad_walkway_is_refused_with_its_line(walkway: str, expected: str) -> None:
     _refused(FIRST_WALKWAY, walkway, "walkways", expected, later=1 if expected == "duplicate id" else 0)
+
+
+# ---- the same outline through the API (PUT /api/v1/buildings/{id}) ----------------------------------
+
+ADMIN = auth("tok-admin")
+BUILDING = {"name": "4 rue Albert Thomas", "estate": "mordacs", "landlord": "paris-habitat", "dwellings": 289}
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    app, store, _ = make_app(tmp_path)
+    with TestClient(app) as c:
+        yield c
+    store.close()
+
+
+@pytest.mark.parametrize(
+    ("footprint", "expected"),
+    [
+        ([[48.79, 2.52], [48.8, 2.52]], "at least 3"),
+        ([[48.79, 2.52]] * (MAX_FOOTPRINT_POINTS + 1), "at most"),
+        ([[91, 2.52], [48.79, 2.53], [48.8, 2.53]], "less than or equal to 90"),
+        ([[48.79, 2.52, 1], [48.79, 2.53], [48.8, 2.53]], "at most 2"),
+        ([["north", 2.52], [48.79, 2.53], [48.8, 2.53]], "valid number"),
+    ],
+)
+def test_the_api_refuses_a_bad_outline_and_keeps_the_old_one(
+    client: TestClient, footprint: list[list[object]], expected: str
+) -> None:
+    before = client.get("/api/v1/buildings/mor-b01", headers=ADMIN).json()
+    r = client.put("/api/v1/buildings/mor-b01", json={**BUILDING, "footprint": footprint}, headers=ADMIN)
+    assert r.status_code == 422
+    assert expected in r.text
+    assert client.get("/api/v1/buildings/mor-b01", headers=ADMIN).json() == before
+
+
+def test_non_finite_coordinates_are_refused_by_the_api(client: TestClient) -> None:
+    body = (
+        '{"name": "x", "estate": "mordacs", "landlord": "paris-habitat",'
+        ' "footprint": [[NaN, 2.5], [48.7, 2.5], [48.8, 2.5]]}'
+    )
+    r = client.put("/api/v1/buildings/mor-b01", content=body, headers={**ADMIN, "content-type": "application/json"})
+    assert r.status_code == 422
+
+
+def test_a_rename_keeps_the_outline_and_a_new_outline_replaces_it(client: TestClient) -> None:
+    before = client.get("/api/v1/buildings/mor-b01", headers=ADMIN).json()
+    assert len(before["footprint"]) == 4
+    r = client.put("/api/v1/buildings/mor-b01", json={**BUILDING, "name": "4 rue Albert-Thomas"}, headers=ADMIN)
+    assert r.status_code == 200, r.text
+    assert r.json()["footprint"] == before["footprint"]
+    square = [[48.7984, 2.5275], [48.7984, 2.5278], [48.7988, 2.5278], [48.7988, 2.5275]]
+    r = client.put("/api/v1/buildings/mor-b01", json={**BUILDING, "footprint": square}, headers=ADMIN)
+    assert r.status_code == 200, r.text
+    assert r.json()["footprint"] == square

@@ -173,6 +173,7 @@ def _building_out(scope: Scope, building_id: str) -> BuildingOut:
         landlord=b.landlord,
         dwellings=b.dwellings,
         checkpoints=sum(1 for c in scope.registry.checkpoints.values() if c.building == b.id),
+        footprint=list(b.footprint),
     )
 
 
@@ -193,7 +194,13 @@ def get_building(building_id: str, scope: ScopeDep) -> BuildingOut:
     responses=ESTATE_ERRORS,
 )
 def put_building(building_id: IdStr, body: BuildingIn, scope: AdminScope, ctx: Ctx) -> BuildingOut:
-    registry = ctx.registry.put("buildings", building_id, body.model_dump(), author=scope.principal.name)
+    data = body.model_dump()
+    if data["footprint"] is None:  # omitted: keep the outline drawn on the plan (a rename must not erase it)
+        was = ctx.registry.registry.buildings.get(building_id)
+        data["footprint"] = [list(p) for p in was.footprint] if was is not None and was.footprint else None
+    if data["footprint"] is None:
+        del data["footprint"]
+    registry = ctx.registry.put("buildings", building_id, data, author=scope.principal.name)
     return _building_out(Scope(scope.principal, registry), building_id)
 
 
