@@ -14,10 +14,11 @@ from ronde.api.auth import (
     Principal,
     Role,
     TokenBook,
+    TokenEntry,
     TokenFile,
     TokenFileError,
-    add_token,
     hash_token,
+    new_token,
     read_token_file,
 )
 from ronde.api.deps import SESSION_COOKIE
@@ -25,18 +26,18 @@ from tests.api.support import auth
 
 
 def test_token_file_holds_only_hashes(tmp_path: Path) -> None:
+    """The tokens file ``ronde registry import --tokens`` reads: hashes only, one principal each."""
     path = tmp_path / "tokens.yaml"
-    secret = add_token(path, "audit-ph", Role.LANDLORD, "paris-habitat")
+    secret = new_token()
+    entry = TokenEntry(sha256=hash_token(secret), name="audit-ph", role=Role.LANDLORD, landlord="paris-habitat")
+    path.write_text(yaml.safe_dump({"tokens": [entry.model_dump(mode="json", exclude_none=True)]}))
     text = path.read_text()
     assert secret not in text
     assert hashlib.sha256(secret.encode()).hexdigest() in text
     book = TokenBook.load(path)
     assert book.authenticate(secret) == Principal("audit-ph", Role.LANDLORD, "paris-habitat")
     assert book.authenticate(secret + "x") is None
-    data = yaml.safe_load(text)
-    assert data == {
-        "tokens": [{"sha256": hash_token(secret), "name": "audit-ph", "role": "landlord", "landlord": "paris-habitat"}]
-    }
+    assert read_token_file(path).tokens == [entry]
 
 
 @pytest.mark.parametrize(

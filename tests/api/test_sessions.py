@@ -1,30 +1,27 @@
 """Page sessions: the cookie is a server-side session id (never the token), with idle and absolute
-expiry, revoked by sign-out; the tokens file is re-read when it changes, and a removed token stops
-working, with its sessions, without a restart."""
+expiry, revoked by sign-out; a token revoked in the operational database stops working at once, with its
+sessions, without a restart."""
 
 from __future__ import annotations
 
-import logging
 import re
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import yaml
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from ronde.api.app import create_app
-from ronde.api.auth import Role, TokenFileWatcher, Tokens, add_token, hash_token
+from ronde.api.auth import TokenBook
 from ronde.api.deps import SESSION_COOKIE
 from ronde.api.sessions import MemorySessionStore, SessionManager
 from ronde.api.settings import ApiSettings
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.estate import load_default_estate
 from ronde.store.sqlite import SqliteStore
-from tests.api.support import NOW, auth, fill
+from tests.api.support import NOW, TOKENS, auth, fill
 
 FORM = {"content-type": "application/x-www-form-urlencoded"}
 IDLE = timedelta(minutes=30)
@@ -44,16 +41,6 @@ class Clock:
         self.at += by
 
 
-class Ticks:
-    """A monotonic clock (seconds) the test moves by hand, for the tokens file watcher."""
-
-    def __init__(self) -> None:
-        self.t = 1000.0
-
-    def __call__(self) -> float:
-        return self.t
-
-
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[SqliteStore]:
     s = SqliteStore(tmp_path / "ronde.db")
@@ -66,21 +53,14 @@ def store(tmp_path: Path) -> Iterator[SqliteStore]:
 def _app(
     tmp_path: Path,
     store: SqliteStore,
-    tokens_file: Path,
     *,
-    tokens: Tokens | None = None,
     sessions: SessionManager | None = None,
     cookie_secure: bool = False,
 ) -> FastAPI:
     settings = ApiSettings(access_log=tmp_path / "access.jsonl", cookie_secure=cookie_secure)
+    tokens = TokenBook.from_tokens(TOKENS)
     return create_app(
-        settings,
-        store,
-        load_default_estate(),
-        ServiceCalendar(),
-        clock=lambda: NOW,
-        tokens=tokens if tokens is not None else TokenFileWatcher(tokens_file),
-        sessions=sessions,
+        settings, store, load_default_estate(), ServiceCalendar(), clock=lambda: NOW, tokens=tokens, sessions=sessions
     )
 
 
@@ -120,19 +100,16 @@ def test_the_cookie_is_a_random_session_id_not_the_token(client: TestClient, app
 def test_the_cookie_is_secure_over_https_or_when_configured(app: FastAPI, tmp_path: Path, store: SqliteStore) -> None:
     with TestClient(app, base_url="https://testserver") as https:
         assert "Secure" in _login(https, "tok-ph")
-    tokens = tmp_path / "tokens.yaml"
-    secret = add_token(tokens, "chef", Role.SUPERVISOR)
-    with TestClient(_app(tmp_path, store, tokens, cookie_secure=True)) as c:  # plain http behind a TLS proxy
-        assert "Secure" in _login(c, secret)
+    with TestClient(_app(tmp_path, store, cookie_secure=True)) as c:  # plain http behind a TLS proxy
+        assert "Secure" in _login(c, "tok-super")
 
 
 def test_idle_and_absolute_expiry(tmp_path: Path, store: SqliteStore) -> None:
-    tokens = tmp_path / "tokens.yaml"
-    secret = add_token(tokens, "chef", Role.SUPERVISOR)
+    secret = "tok-super"
     clock = Clock(datetime(2026, 11, 26, 17, 0, tzinfo=UTC))
     table = MemorySessionStore()
     sessions = SessionManager(table, idle=IDLE, absolute=ABSOLUTE, clock=clock)
-    with TestClient(_app(tmp_path, store, tokens, sessions=sessions)) as client:
+    with TestClient(_app(tmp_path, store, sessions=sessions)) as client:
         _login(client, secret)
         clock.advance(IDLE - timedelta(seconds=1))
         assert _signed_in(client)  # used just in time: idle time starts again
@@ -167,68 +144,15 @@ def test_logout_revokes_the_session_server_side(client: TestClient) -> None:
     assert client.get("/api/v1/me").status_code == 401
 
 
-def test_a_token_removed_from_the_file_stops_working_with_its_sessions(tmp_path: Path, store: SqliteStore) -> None:
-    tokens = tmp_path / "tokens.yaml"
-    leaving = add_token(tokens, "audit-ph", Role.LANDLORD, "paris-habitat")
-    staying = add_token(tokens, "chef", Role.SUPERVISOR)
-    ticks = Ticks()
-    watcher = TokenFileWatcher(tokens, interval_s=5.0, clock=ticks)
-    with TestClient(_app(tmp_path, store, tokens, tokens=watcher)) as client:
-        _login(client, leaving)
-        assert _signed_in(client)
-        assert client.get("/api/v1/me", headers=auth(leaving)).status_code == 200
-
-        # the operator removes the token: the file is rewritten without it
-        doc = yaml.safe_load(tokens.read_text())
-        doc["tokens"] = [e for e in doc["tokens"] if e["sha256"] != hash_token(leaving)]
-        tokens.write_text(yaml.safe_dump(doc))
-        assert hash_token(leaving) not in tokens.read_text()
-        assert hash_token(staying) in tokens.read_text()
-
-        ticks.t += 5.0  # the reload interval has passed
-        assert client.get("/api/v1/me", headers=auth(leaving)).status_code == 401
-        assert not _signed_in(client)  # its session ended with it
-        assert client.get("/api/v1/me", headers=auth(staying)).json()["name"] == "chef"
-        r = client.post("/login", content=f"token={leaving}", headers=FORM, follow_redirects=False)
-        assert r.status_code == 401
-
-
-def test_a_broken_tokens_file_is_refused_and_the_tokens_in_force_stay(
-    tmp_path: Path, store: SqliteStore, caplog: pytest.LogCaptureFixture
-) -> None:
-    tokens = tmp_path / "tokens.yaml"
-    secret = add_token(tokens, "chef", Role.SUPERVISOR)
-    ticks = Ticks()
-    watcher = TokenFileWatcher(tokens, interval_s=2.0, clock=ticks)
-    with TestClient(_app(tmp_path, store, tokens, tokens=watcher)) as client:
-        for broken in ("tokens: [\n", "tokens:\n  - {sha256: nope, name: x, role: admin}\n"):
-            tokens.write_text(broken)
-            ticks.t += 2.0
-            with caplog.at_level(logging.ERROR, logger="ronde.api.auth"):
-                assert client.get("/api/v1/me", headers=auth(secret)).status_code == 200
-            assert any("refused" in r.message and "1 tokens in force stay" in r.message for r in caplog.records)
-            caplog.clear()
-        tokens.unlink()  # a missing file is refused too, not read as "no tokens"
-        ticks.t += 2.0
-        assert client.get("/api/v1/me", headers=auth(secret)).status_code == 200
-        # a good file again is taken
-        other = add_token(tokens, "root", Role.ADMIN)
-        ticks.t += 2.0
-        assert client.get("/api/v1/me", headers=auth(other)).json()["role"] == "admin"
-        assert client.get("/api/v1/me", headers=auth(secret)).status_code == 401
-
-
-def test_the_watcher_follows_the_tokens_file_within_the_interval(tmp_path: Path, store: SqliteStore) -> None:
-    """A ``TokenFileWatcher`` handed to ``create_app`` (the API itself reads no tokens file), on the real
-    monotonic clock."""
-    tokens = tmp_path / "tokens.yaml"
-    secret = add_token(tokens, "chef", Role.SUPERVISOR)
-    watcher = TokenFileWatcher(tokens, interval_s=0.5)
-    app = create_app(ApiSettings(), store, load_default_estate(), ServiceCalendar(), clock=lambda: NOW, tokens=watcher)
-    with TestClient(app) as client:
-        assert client.get("/api/v1/me", headers=auth(secret)).status_code == 200
-        tokens.write_text("tokens: []\n")
-        deadline = time.monotonic() + 0.5 + 0.3
-        while client.get("/api/v1/me", headers=auth(secret)).status_code == 200:
-            assert time.monotonic() < deadline, "the removed token still worked after the reload interval"
-            time.sleep(0.05)
+def test_a_revoked_token_stops_working_at_once_with_its_sessions(client: TestClient) -> None:
+    """Revoking a token (``DELETE /api/v1/tokens/{name}``, or ``ronde registry import`` of a tokens file without
+    it) ends its bearer requests and the page sessions it opened at once; the other tokens go on."""
+    _login(client, "tok-ph")
+    assert _signed_in(client)
+    assert client.get("/api/v1/me", headers=auth("tok-ph")).status_code == 200
+    assert client.delete("/api/v1/tokens/audit-ph", headers=auth("tok-admin")).status_code == 204
+    assert client.get("/api/v1/me", headers=auth("tok-ph")).status_code == 401
+    assert not _signed_in(client)  # its session ended with it
+    assert client.get("/api/v1/me", headers=auth("tok-super")).json()["name"] == "chef-equipe"
+    r = client.post("/login", content="token=tok-ph", headers=FORM, follow_redirects=False)
+    assert r.status_code == 401
