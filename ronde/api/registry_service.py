@@ -1,32 +1,28 @@
 """The live registry behind the API: the estate plus gateways and team badges.
 
 Changes are validated by rebuilding an ``EstateDocument`` (so cross-references are checked by the
-same code as the estate file), swapped in atomically, and written to the registry files if
-configured (write to a temporary file, then rename). EID identity keys are kept server-side: the
+same code as the estate file) and swapped in atomically. ``RegistryService`` keeps them in memory only
+(``create_app``: tests, benchmarks): the API writes no registry file; what lasts is the operational
+database's (``ronde.api.db_registry.DbRegistryService``). EID identity keys are kept server-side: the
 export omits them and an import that omits them keeps the current ones.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, Protocol
 
-import yaml
 from pydantic import ValidationError
 
 from ronde.protocol.estate import EstateDocument, EstateError, Registry, registry_from_document
 from ronde.protocol.estate_digest import registry_digest
-from ronde.protocol.gateways import EnrolmentError, GatewayEntry, GatewayRegistry, dump_gateways, load_gateways
+from ronde.protocol.gateways import EnrolmentError, GatewayEntry, GatewayRegistry
 from ronde.protocol.registry_data import (
     BadgeEntry,
     RegistryChangeError,
     RevisionConflict,
-    badges_data,
     change_errors,
     check_estate_import,
     keep_eid_key,
@@ -85,24 +81,14 @@ class RegistryService:
         *,
         gateways: GatewayRegistry | None = None,
         badges: Mapping[str, BadgeEntry] | None = None,
-        estate_file: Path | None = None,
-        gateways_file: Path | None = None,
-        badges_file: Path | None = None,
     ) -> None:
-        """Files given here are loaded when ``gateways``/``badges`` are not, and rewritten on change."""
+        """In memory only: nothing is read from nor written to any file."""
         self._lock = threading.Lock()
         self._registry = registry
-        if gateways is None and gateways_file is not None and gateways_file.exists():
-            gateways = load_gateways(gateways_file)
-        if badges is None and badges_file is not None and badges_file.exists():
-            badges = load_badges(badges_file)
         self._gateways = gateways if gateways is not None else GatewayRegistry()
         self._badges: dict[str, BadgeEntry] = dict(badges or {})
-        self._estate_file = estate_file
-        self._gateways_file = gateways_file
-        self._badges_file = badges_file
-        self._revisions: dict[str, str] = self._load_revisions()
-        self._revisions.setdefault(registry.revision, registry_digest(registry))
+        # revision → content digest of every registry installed here: a label names one content
+        self._revisions: dict[str, str] = {registry.revision: registry_digest(registry)}
 
     # ---- reads (snapshots: attribute reads are atomic) ----
 
@@ -143,35 +129,10 @@ class RegistryService:
 
     def _install(self, doc: EstateDocument) -> None:
         registry = registry_from_document(doc)
-        if self._estate_file is not None:
-            _atomic_write(self._estate_file, registry_to_yaml(registry, secrets=True))
         self._registry = registry
-        if registry.revision not in self._revisions:
-            self._revisions[registry.revision] = registry_digest(registry)
-            if self._estate_file is not None:
-                _atomic_write(self._revisions_file(self._estate_file), json.dumps(self._revisions, indent=1) + "\n")
+        self._revisions.setdefault(registry.revision, registry_digest(registry))
 
     # ---- revision labels: one content each ----
-
-    @staticmethod
-    def _revisions_file(estate_file: Path) -> Path:
-        return estate_file.with_name(estate_file.name + ".revisions.json")
-
-    def _load_revisions(self) -> dict[str, str]:
-        """Revision → content digest of every registry installed here (kept beside the registry file,
-        so a restart still refuses a reused label)."""
-        if self._estate_file is None:
-            return {}
-        path = self._revisions_file(self._estate_file)
-        try:
-            data: Any = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return {}
-        except (OSError, ValueError) as exc:
-            raise ValueError(f"{path}: cannot read the revision history: {exc}") from None
-        if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
-            raise ValueError(f"{path}: the revision history must map revision labels to digests")
-        return dict(data)
 
     def check_revision(self, doc: EstateDocument) -> None:
         """Raise RevisionConflict when ``doc`` reuses a revision label for another content."""
@@ -224,42 +185,18 @@ class RegistryService:
                 self._gateways = self._gateways.enrol(entry)
             except EnrolmentError as exc:
                 raise RegistryChangeError([EstateError(None, "public_key", str(exc))]) from None
-            if self._gateways_file is not None:
-                _atomic_write(self._gateways_file, dump_gateways(self._gateways))
 
     def delete_gateway(self, gateway_id: str) -> bool:
         with self._lock:
             entries = dict(self._gateways.entries)
             found = entries.pop(gateway_id, None) is not None
             self._gateways = GatewayRegistry(entries)
-            if found and self._gateways_file is not None:
-                _atomic_write(self._gateways_file, dump_gateways(self._gateways))
             return found
 
     def put_badge(self, entry: BadgeEntry) -> None:
         with self._lock:
             self._badges[entry.badge] = entry
-            self._save_badges()
 
     def delete_badge(self, badge: str) -> bool:
         with self._lock:
-            found = self._badges.pop(badge, None) is not None
-            self._save_badges()
-            return found
-
-    def _save_badges(self) -> None:
-        if self._badges_file is None:
-            return
-        data = badges_data(self._badges)
-        _atomic_write(self._badges_file, yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    """Write a sibling temporary file (owner-only: the estate file holds EID keys), fsync, rename."""
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    tmp.replace(path)
+            return self._badges.pop(badge, None) is not None
