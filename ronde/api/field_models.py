@@ -163,6 +163,16 @@ class PartnerOut(_Out):
     estates: list[str] | None = Field(default=None, description="staff only")
 
 
+class PartnerTokenIn(_In):
+    name: str = Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.@-]+$", description="as a token file's names")
+
+
+class PartnerToken(_Out):
+    name: str
+    partner: int
+    token: str = Field(description="the bearer token: shown once, stored only hashed")
+
+
 class PartnerIn(_In):
     name: PlainText = Field(min_length=1, max_length=200)
     kind: PartnerKind

@@ -153,3 +153,21 @@ def test_the_partner_directory_is_kept_by_staff(fa: FieldApp) -> None:
     assert "Police municipale" in names
     assert fa.client.delete("/api/v1/partners/50", headers=auth("tok-super")).status_code == 204
     assert fa.client.delete("/api/v1/partners/50", headers=auth("tok-super")).status_code == 404
+
+
+def test_an_admin_gives_a_partner_its_token(fa: FieldApp) -> None:
+    path = f"/api/v1/partners/{fa.partner_id}/tokens"
+    assert fa.client.post(path, json={"name": "centre-social-2"}, headers=auth("tok-super")).status_code == 403
+    assert (
+        fa.client.post("/api/v1/partners/999/tokens", json={"name": "x"}, headers=auth("tok-admin")).status_code == 404
+    )
+    assert fa.client.post(path, json={"name": "bad name\n"}, headers=auth("tok-admin")).status_code == 422
+    made = fa.client.post(path, json={"name": "centre-social-2"}, headers=auth("tok-admin"))
+    assert made.status_code == 201
+    token = made.json()["token"]
+    request = {"id": ulid(), "place": {"building": "mor-b01"}, "text": "Affichage arraché dans le hall"}
+    assert fa.client.post("/api/v1/field/requests", json=request, headers=auth(token)).status_code == 201
+    # the same partner's requests, whichever of its tokens posted them
+    assert [r["id"] for r in fa.client.get("/api/v1/field/requests", headers=auth(fa.partner_token)).json()] == [
+        request["id"]
+    ]

@@ -19,6 +19,8 @@ from ronde.api.field_models import (
     AssignIn,
     PartnerIn,
     PartnerOut,
+    PartnerToken,
+    PartnerTokenIn,
     RecordOut,
     RecordPage,
     RequestIn,
@@ -204,3 +206,20 @@ def delete_partner(partner_id: PartnerId, scope: FieldStaff, field: Field) -> Re
         if not remove_partner(s, partner_id):
             raise NotFound("partner", str(partner_id))
     return Response(status_code=204)
+
+
+@router.post(
+    "/partners/{partner_id}/tokens",
+    status_code=201,
+    summary="A bearer token of role partner for this partner (admin; shown once, stored hashed)",
+)
+def create_partner_token(
+    partner_id: PartnerId, body: PartnerTokenIn, scope: FieldStaff, ctx: Ctx, field: Field
+) -> PartnerToken:
+    scope.require(Role.ADMIN)
+    try:
+        with field.write() as s:
+            token = device_repo.create_partner_token(s, body.name, partner_id, now=ctx.now())
+    except LookupError:
+        raise NotFound("partner", str(partner_id)) from None
+    return PartnerToken(name=body.name, partner=partner_id, token=token)
