@@ -299,7 +299,7 @@ async def run_demo(  # noqa: PLR0915 - the demo's script, one step after the oth
             replayed.append(True)  # the evening is over: the API goes back to the wall clock
             await asyncio.to_thread(rollup_day, store, registry, calendar, day)
             await asyncio.to_thread(add_demo_field_records, engine, store, registry, day, opts.seed)
-        notified = await asyncio.to_thread(demo_notify, engine, store, day, api_now())  # issue 15
+            notified = await asyncio.to_thread(demo_notify, engine, store, day, api_now())  # issue 15
             now = api_now()
             result = DemoResult(
                 day=day,
@@ -313,7 +313,7 @@ async def run_demo(  # noqa: PLR0915 - the demo's script, one step after the oth
                 signin_url=signin_url,
             )
             print_summary(result, out)
-        print_notify(notified, url, out)
+            print_notify(notified, url, out)
             if opts.serve:
                 out.write("Ctrl-C pour arrêter.\n")
                 out.flush()
