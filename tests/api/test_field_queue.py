@@ -171,3 +171,6 @@ def test_an_admin_gives_a_partner_its_token(fa: FieldApp) -> None:
     assert [r["id"] for r in fa.client.get("/api/v1/field/requests", headers=auth(fa.partner_token)).json()] == [
         request["id"]
     ]
+    assert fa.client.delete("/api/v1/tokens/centre-social-2", headers=auth("tok-admin")).status_code == 204
+    assert fa.client.get("/api/v1/field/requests", headers=auth(token)).status_code == 401
+    assert fa.client.get("/api/v1/field/requests", headers=auth(fa.partner_token)).status_code == 200
