@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import signal
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -39,17 +40,18 @@ sys.path.insert(0, str(ROOT))
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
 
+from ronde.protocol.estate import Checkpoint, distance_m  # noqa: E402
 from ronde.protocol.gateways import GatewayRegistry, gateway_entry  # noqa: E402
-from ronde.protocol.signing import public_key_text  # noqa: E402
+from ronde.protocol.signing import public_key_text, unb64u  # noqa: E402
 from ronde.store import schema  # noqa: E402
 from ronde.store.records import BeaconCheck, StoredVisit, Verification  # noqa: E402
 from tests.ingest.broker import PASSWORD, Publisher, shipped_broker  # noqa: E402
-from tests.ingest.helpers import encode, topic, ulid, visit  # noqa: E402
+from tests.ingest.helpers import REGISTRY, beacon_of, encode, topic, ulid, visit  # noqa: E402
 from tests.support.services import Influxd, Mosquitto, run_influxd  # noqa: E402
 from tests.support.settings_toml import write_settings  # noqa: E402
 
 GATEWAY_COUNT = 40
-VISIT_SPACING_S = 20.0
+VISIT_SPACING_S = 60.0
 
 
 def gateway_ids() -> list[str]:
@@ -72,12 +74,33 @@ class Phase:
 _next_end = [datetime.now(UTC) - timedelta(minutes=1)]
 
 
+def routes() -> list[list[Checkpoint]]:
+    """One walk per estate over all its checkpoints (static and EID alike), each step to the nearest checkpoint not
+    yet walked, then back the same way: a team's patrol, so that the replay check (a team walks at most 1.5 m/s)
+    finds every EID visit walkable and the EID share of the events is the estate's."""
+    by_estate: dict[str, list[Checkpoint]] = {}
+    for c in REGISTRY.checkpoints.values():
+        by_estate.setdefault(c.estate, []).append(c)
+    out = []
+    for cps in by_estate.values():
+        walk, left = [cps[0]], cps[1:]
+        while left:
+            nxt = min(left, key=lambda c: distance_m(walk[-1], c) or 0.0)
+            walk.append(nxt)
+            left.remove(nxt)
+        out.append(walk + walk[-2:0:-1])
+    return out
+
+
+ROUTES = routes()
+
+
 def make_events(n: int, seq0: int) -> Phase:
     """Signed visit events spread over the gateways (signing cost kept out of the measurement).
 
-    Each gateway's visits start ``VISIT_SPACING_S`` apart, as a team's would on patrol (the
-    gateway drops passes under 15 s): a backlog drained after an outage, not thousands of visits
-    of one team within the same second, which no scanner can produce. Phases go back in time.
+    Each gateway walks its estate's route (``routes``), its visits ``VISIT_SPACING_S`` apart, as a team's would on
+    patrol: a backlog drained after an outage, not thousands of visits of one team within the same second, which no
+    scanner can produce. Phases go back in time.
     """
     out = []
     gws = gateway_ids()
@@ -86,10 +109,17 @@ def make_events(n: int, seq0: int) -> Phase:
     start = end - timedelta(seconds=VISIT_SPACING_S * per_gateway)
     _next_end[0] = start - timedelta(minutes=1)
     for i in range(n):
-        gw, k = gws[i % len(gws)], i // len(gws)
+        g, k = i % len(gws), i // len(gws)
+        gw, route = gws[g], ROUTES[g % len(ROUTES)]
+        cp = route[(3 * g + k) % len(route)]
         first = end - timedelta(seconds=VISIT_SPACING_S * (per_gateway - k))
-        out.append((topic(gw), encode(visit(seq0 + k + 1, gateway=gw, key=KEYS[gw], first_seen=first))))
+        obj = visit(seq0 + k + 1, gateway=gw, key=KEYS[gw], first_seen=first, checkpoint=cp)
+        out.append((topic(gw), encode(obj)))
     return Phase(out, start, end)
+
+
+def eid_share(phase: Phase) -> float:
+    return sum(b'"eddystone_eid"' in p for _, p in phase.events) / len(phase.events)
 
 
 def count_visits(http: httpx.Client, phase: Phase) -> int:
@@ -182,7 +212,7 @@ def make_database(tmp: Path, url: str) -> str:
 
 
 class Workers:
-    def __init__(self, tmp: Path, port: int, influx: Influxd, count: int, tag: str) -> None:
+    def __init__(self, tmp: Path, port: int, influx: Influxd | str, count: int, tag: str) -> None:
         self.procs: list[subprocess.Popen[bytes]] = []
         self.logs: list[Path] = []
         self.configs: list[Path] = []
@@ -191,7 +221,7 @@ class Workers:
                 tmp / f"{tag}{i}.toml",
                 {
                     "database": {"url": DATABASE["url"]},
-                    "store": {"url": influx.url},
+                    "store": {"url": influx if isinstance(influx, str) else influx.url},
                     "mqtt": {"port": port, "username": "ingest"},
                     "ingest": {
                         "name": f"{tag}{i + 1}",
@@ -397,6 +427,152 @@ def latency(tmp: Path, port: int, influx: Influxd, http: httpx.Client, rate: int
     )
 
 
+class Plain:
+    """The anchor (``bench/plain_consumer.py``) as its own process, on the same broker, into the same kind of store
+    (its own database or file: it must not meet Ronde's deduplication)."""
+
+    def __init__(self, tmp: Path, port: int, store_url: str) -> None:
+        keys, beacons = tmp / "plain-keys.json", tmp / "plain-beacons.json"
+        keys.write_text(json.dumps({g: unb64u(public_key_text(k)).hex() for g, k in KEYS.items()}))
+        static = [c for c in REGISTRY.checkpoints.values() if c.beacon.format != "eddystone_eid"]
+        beacons.write_text(json.dumps({json.dumps(beacon_of(c), sort_keys=True): c.id for c in static}))
+        self.log = tmp / "plain.log"
+        cmd = [sys.executable, str(ROOT / "bench" / "plain_consumer.py"), "--port", str(port), "--store", store_url]
+        self.procs = [
+            subprocess.Popen(
+                [*cmd, "--keys", str(keys), "--beacons", str(beacons)],
+                stdout=self.log.open("wb"),
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "RONDE_MQTT_PASSWORD": PASSWORD},
+            )
+        ]
+        deadline = time.monotonic() + 30
+        while "connected" not in self.log.read_text(errors="replace"):
+            if time.monotonic() > deadline or self.procs[0].poll() is not None:
+                raise RuntimeError("plain consumer did not connect: " + self.log.read_text()[-800:])
+            time.sleep(0.05)
+
+    def stop(self, retire: bool = True) -> None:
+        for p in self.procs:
+            p.send_signal(signal.SIGTERM)
+            p.wait(30)
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The process's peak resident set (VmHWM), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def sqlite_counter(path: Path) -> Callable[[Phase], int]:
+    def count(phase: Phase) -> int:
+        if not path.exists():
+            return 0
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+            row = db.execute(
+                "SELECT count(*) FROM visits WHERE first_seen >= ? AND first_seen <= ?",
+                (schema.to_ms(phase.start), schema.to_ms(phase.end)),
+            ).fetchone()
+        return int(row[0])
+
+    return count
+
+
+def influx_counter(http: httpx.Client, db: str, rp: str, measurement: str) -> Callable[[Phase], int]:
+    def count(phase: Phase) -> int:
+        where = f"time >= {schema.to_ms(phase.start) * 1_000_000} AND time < {schema.to_ms(phase.end) * 1_000_000 + 1}"
+        r = http.post(
+            "/query", params={"db": db, "rp": rp}, data={"q": f'SELECT count("seq") FROM "{measurement}" WHERE {where}'}
+        )
+        series = r.json()["results"][0].get("series")
+        return int(series[0]["values"][0][1]) if series else 0
+
+    return count
+
+
+@dataclass(frozen=True)
+class Drain:
+    events_per_s: float
+    cpu_us: float
+    rss_mb: float
+
+
+def drain(start: Callable[[], Workers | Plain], count: Callable[[Phase], int], phase: Phase) -> Drain:
+    """Start the consumer on its queued session and time it until the phase's events are all stored."""
+    n = len(phase.events)
+    before = count(phase)
+    consumer = start()
+    try:
+        t0 = time.monotonic()
+        cpu0 = sum(cpu_seconds(p.pid) for p in consumer.procs)
+        got = before
+        deadline = t0 + 600
+        while got < before + n and time.monotonic() < deadline:
+            time.sleep(0.05)
+            got = count(phase)
+        elapsed = time.monotonic() - t0
+        cpu = sum(cpu_seconds(p.pid) for p in consumer.procs) - cpu0
+        rss = max(peak_rss_mb(p.pid) for p in consumer.procs)
+    finally:
+        consumer.stop(retire=False)
+    if got - before != n:
+        raise SystemExit(f"LOSS DETECTED: stored {got - before} of {n}")
+    return Drain(n / elapsed, cpu / n * 1e6, rss)
+
+
+def duel(
+    tmp: Path, broker: Mosquitto, kind: str, influx: Influxd, http: httpx.Client, n: int, reps: int
+) -> list[dict[str, Any]]:
+    """Ronde's worker and the plain consumer, on the same broker, the same events (each published once, queued in
+    both durable sessions), the same kind of store; drained one after the other, the order swapped each repetition."""
+    port = broker.port
+    if kind == "sqlite":
+        ronde_url, plain_url = f"sqlite://{tmp / 'ronde-store.db'}", f"sqlite://{tmp / 'plain-store.db'}"
+        ronde_count, plain_count = sqlite_counter(tmp / "ronde-store.db"), sqlite_counter(tmp / "plain-store.db")
+    else:
+        ronde_url = plain_url = influx.url
+        ronde_count = influx_counter(http, "ronde", "raw", schema.VISIT.name)
+        plain_count = influx_counter(http, "plain", "autogen", "visit")
+    rows = []
+    for rep in range(reps):
+        phase = make_events(n, 30_000_000 + rep * 100_000)
+        Workers(tmp, port, ronde_url, 1, "duel-").stop(retire=False)  # the durable sessions exist
+        Plain(tmp, port, plain_url).stop()
+        publish_all(port, phase.events)
+        runs: dict[str, Drain] = {}
+        order = ["ronde", "plain"] if rep % 2 == 0 else ["plain", "ronde"]
+        for who in order:
+            if who == "ronde":
+                runs[who] = drain(lambda: Workers(tmp, port, ronde_url, 1, "duel-"), ronde_count, phase)
+            else:
+                runs[who] = drain(lambda: Plain(tmp, port, plain_url), plain_count, phase)
+        r, p = runs["ronde"], runs["plain"]
+        load = os.getloadavg()[0]
+        print(
+            f"  {kind} #{rep + 1} ({n} events, {eid_share(phase):.1%} EID, load {load:.1f}): "
+            f"Ronde {r.events_per_s:,.0f} ev/s, {r.cpu_us:.0f} µs CPU/ev, peak RSS {r.rss_mb:.0f} MB | "
+            f"plain {p.events_per_s:,.0f} ev/s, {p.cpu_us:.0f} µs CPU/ev, peak RSS {p.rss_mb:.0f} MB | "
+            f"ratio {r.events_per_s / p.events_per_s:.2f}x (CPU {p.cpu_us / r.cpu_us:.2f}x)",
+            flush=True,
+        )
+        rows.append(
+            {
+                "store": kind,
+                "ronde_events_per_s": round(r.events_per_s),
+                "plain_events_per_s": round(p.events_per_s),
+                "ratio": round(r.events_per_s / p.events_per_s, 3),
+                "ronde_cpu_us": round(r.cpu_us, 1),
+                "plain_cpu_us": round(p.cpu_us, 1),
+                "ronde_rss_mb": round(r.rss_mb, 1),
+                "plain_rss_mb": round(p.rss_mb, 1),
+                "load_average": load,
+            }
+        )
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--events", type=int, default=40000)
@@ -408,7 +584,12 @@ def main(argv: list[str] | None = None) -> int:
         help="the workers' operational database: 'sqlite' (a file made here, the default) or a URL",
     )
     ap.add_argument("--registry-poll-s", type=float, default=2.0)
-    ap.add_argument("--only-one", action="store_true", help="the one-worker drain only")
+    ap.add_argument("--only-one", action="store_true", help="the one-worker drain only (with --scale-out)")
+    ap.add_argument("--stores", default="influx,sqlite", help="the duel's stores: influx, sqlite or both")
+    ap.add_argument("--reps", type=int, default=3, help="repetitions of the duel per store")
+    ap.add_argument(
+        "--scale-out", action="store_true", help="also the ceiling, one and two workers on InfluxDB and the latency"
+    )
     args = ap.parse_args(argv)
     if not os.environ.get("RONDE_OPDB_SECRET_KEY"):
         import base64
@@ -417,7 +598,7 @@ def main(argv: list[str] | None = None) -> int:
     influxd_version = subprocess.run(["influxd", "version"], capture_output=True, text=True, check=False).stdout
     print(
         f"ingest benchmark — {os.cpu_count()} CPU(s), loopback, Mosquitto shipped config, "
-        f"InfluxDB {influxd_version.strip()}"
+        f"InfluxDB {influxd_version.strip()}, load average {os.getloadavg()[0]:.1f}"
     )
     users = ["ingest", *gateway_ids()]
     with (
@@ -432,6 +613,19 @@ def main(argv: list[str] | None = None) -> int:
             f"  workers on the operational database {DATABASE['url'].split('@')[-1]}, "
             f"registry version polled every {args.registry_poll_s:g} s"
         )
+        rows: list[dict[str, Any]] = []
+        for kind in [k.strip() for k in args.stores.split(",") if k.strip()]:
+            rows += duel(tmp, broker, kind, influx, http, args.events, args.reps)
+        for kind in sorted({r["store"] for r in rows}):
+            mine = [r for r in rows if r["store"] == kind]
+            ratios = [r["ratio"] for r in mine]
+            print(
+                f"  {kind}: ratio Ronde/plain median {statistics.median(ratios):.2f}x "
+                f"({min(ratios):.2f}–{max(ratios):.2f}), Ronde peak RSS {max(r['ronde_rss_mb'] for r in mine):.0f} MB"
+            )
+        print(json.dumps(rows))
+        if not args.scale_out:
+            return 0
         ceiling = raw_ceiling(influx)
         print(f"  ceiling: raw line protocol to /write, batches of 5,000: {ceiling:,.0f} lines/s")
         one = throughput(tmp, broker, influx, http, 1, args.events, 0)

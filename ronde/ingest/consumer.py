@@ -28,7 +28,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import paho.mqtt.client as mqtt
 
@@ -52,8 +52,8 @@ log = logging.getLogger(__name__)
 def build_context(
     config: IngestConfig, registry: Registry, calendar: ServiceCalendar, gateways: GatewayRegistry
 ) -> ValidationContext:
-    """The validation context as ``config`` sets it (a fresh EID resolver over ``registry``)."""
-    return ValidationContext.build(
+    """The validation context as ``config`` sets it (a fresh EID resolver over ``registry``, primed for now)."""
+    context = ValidationContext.build(
         registry,
         calendar,
         gateways,
@@ -66,6 +66,8 @@ def build_context(
         max_future=timedelta(seconds=config.max_future_s),
         max_age=timedelta(days=config.retention.raw_days),
     )
+    context.eid.prime(datetime.now(UTC))
+    return context
 
 
 def build_processor(

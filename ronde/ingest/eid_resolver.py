@@ -112,6 +112,13 @@ class EidResolver:
                 replay = EidReplay(b.checkpoint, period, signed)
         return replay
 
+    def prime(self, at: datetime) -> None:
+        """Compute the EIDs of every beacon around ``at`` now (a worker's start-up, ~10,000 AES blocks for the
+        sample estate) rather than on the first messages, whose batch it would hold up."""
+        t = at.timestamp()
+        for i, b in enumerate(self._beacons):
+            self._ensure(i, b, t)
+
     def _ensure(self, i: int, b: _BeaconCache, t: float) -> None:
         quantum = 1 << b.k
         span = self.replay_horizon_s + self.tolerance_s(b.epoch, b.k, t) + quantum

@@ -19,6 +19,22 @@ from ronde.protocol.canonical import CanonicalError, canonical
 from ronde.protocol.signing import SIG_FIELD, unb64u, verify_strict
 
 
+def signed_material(obj: dict[str, Any]) -> tuple[bytes, bytes]:
+    """``(signature, RFC 8785 bytes)`` of ``obj`` for ``verify_strict``; empty bytes for what is not a
+    well-formed signature or has no canonical form (``verify_strict`` refuses them). Never raises."""
+    sig = obj.get(SIG_FIELD)
+    if not isinstance(sig, str):
+        return b"", b""
+    try:
+        signature = unb64u(sig)
+    except (ValueError, TypeError):
+        return b"", b""
+    try:
+        return signature, canonical(obj, omit=SIG_FIELD)
+    except CanonicalError:  # not even RFC 8785 can encode it: nothing can have been signed over it
+        return b"", b""
+
+
 def verify_fast(obj: dict[str, Any], raw_key: bytes) -> bool:
     """True only for a present, well-formed signature that ``verify_strict`` accepts over the
     RFC 8785 bytes of ``obj`` under the 32-byte ``raw_key``. Never raises."""

@@ -7,14 +7,17 @@ walking plausibility is checked against the gateway's visits already stored plus
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
-from ronde.ingest.replay import impossible_walk
-from ronde.ingest.validate import Accepted, ValidationContext, validate
+from ronde.ingest.replay import WalkCheck
+from ronde.ingest.validate import Accepted, Pending, ValidationContext, internal_error, validate_back, validate_front
 from ronde.store.port import Store
 from ronde.store.records import (
     BeaconTelemetryRecord,
@@ -24,6 +27,9 @@ from ronde.store.records import (
     StoredVisit,
     WriteBatch,
 )
+
+T = TypeVar("T")
+PARALLEL_VERIFY_MIN = 64  # below this, one thread: handing over costs more than it saves
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,24 +118,37 @@ class BatchProcessor:
         replay: ReplayCheck | None = None,
         *,
         rejection_lookback: timedelta = timedelta(days=1),
+        verify_threads: int | None = None,
     ) -> None:
         """``rejection_lookback``: how far back a stored rejection makes the same bytes on the same
-        topic a redelivery (the worker died between writing it and acking), not a new refusal."""
+        topic a redelivery (the worker died between writing it and acking), not a new refusal.
+        ``verify_threads``: threads checking a batch's signatures (default: the cores, at most 4)."""
         self.context = context
         self.store = store
         self.replay = replay or ReplayCheck()
         self.rejection_lookback = rejection_lookback
+        self.verify_threads = verify_threads if verify_threads is not None else min(4, os.cpu_count() or 1)
+        self._pool: ThreadPoolExecutor | None = None
+        self._walks: WalkCheck | None = None
 
     def process(self, messages: Sequence[Incoming]) -> BatchOutcome:
         """Raises StoreUnavailable if the store cannot answer the dedupe/replay look-ups."""
         return self.finish(self.prepare(messages))
 
     def prepare(self, messages: Sequence[Incoming]) -> Validated:
-        """The pure half (no store): validation and enrichment. May run ahead of the writer."""
+        """The pure half (no store): validation and enrichment. May run ahead of the writer.
+
+        Each message goes through ``validate_front`` (every check before the signature), then the batch's signatures
+        are checked together (``_verify_all``: libsodium releases the GIL, so on several threads they overlap each
+        other and the Python around them), then ``validate_back``. Each message gets the verdict, and the reason,
+        it would get from ``validate`` alone; the output keeps the messages' order."""
         out = Validated()
         context = self.context  # read once: a registry change swaps it between batches, never within one
-        for m in messages:
-            result = validate(m.topic, m.payload, m.received_at, context)
+        steps = [_guarded(m, validate_front, m.topic, m.payload, m.received_at, context) for m in messages]
+        pending = [s for s in steps if isinstance(s, Pending)]
+        verdicts = dict(zip(map(id, pending), self._verify_all(pending), strict=True))
+        for m, step in zip(messages, steps, strict=True):
+            result = _guarded(m, validate_back, step, verdicts[id(step)]) if isinstance(step, Pending) else step
             if isinstance(result, Rejection):
                 out.rejections.append(result)
                 continue
@@ -141,6 +160,29 @@ class BatchProcessor:
             else:
                 out.states.append(result.record)
         return out
+
+    def _walk_check(self) -> WalkCheck:
+        """The replay check's ``WalkCheck`` for the registry in force (its distances kept while it stays)."""
+        checkpoints = self.context.registry.checkpoints
+        if self._walks is None or self._walks.checkpoints is not checkpoints:
+            self._walks = WalkCheck(
+                checkpoints, max_speed_mps=self.replay.max_speed_mps, radio_range_m=self.replay.radio_range_m
+            )
+        return self._walks
+
+    def _verify_all(self, pending: list[Pending]) -> list[bool]:
+        """``Pending.verify`` of each, in order: split over ``verify_threads`` threads when the batch is large."""
+        if self.verify_threads <= 1 or len(pending) < PARALLEL_VERIFY_MIN:
+            return [p.verify() for p in pending]
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.verify_threads - 1, thread_name_prefix="ingest-verify")
+        size = -(-len(pending) // self.verify_threads)
+        chunks = [pending[i : i + size] for i in range(0, len(pending), size)]
+        futures = [self._pool.submit(_verify_chunk, c) for c in chunks[1:]]
+        verdicts = _verify_chunk(chunks[0])
+        for f in futures:
+            verdicts += f.result()
+        return verdicts
 
     def finish(self, validated: Validated) -> BatchOutcome:
         """The store half: duplicates and replays, looked up after every earlier batch was written."""
@@ -178,21 +220,21 @@ class BatchProcessor:
         records = [a.record for a in eid_visits if isinstance(a.record, StoredVisit)]
         start = min(v.first_seen for v in records) - self.replay.window
         end = max(v.last_seen for v in records) + self.replay.window
-        gateways = {v.gateway_id for v in records}
-        track = [v for v in self.store.visits(start, end) if v.gateway_id in gateways]
-        track += [a.record for a in visits if isinstance(a.record, StoredVisit) and a.record.gateway_id in gateways]
+        tracks: dict[str, list[StoredVisit]] = {v.gateway_id: [] for v in records}  # each gateway's own visits
+        for stored in self.store.visits(start, end):
+            track = tracks.get(stored.gateway_id)
+            if track is not None:
+                track.append(stored)
+        for a in visits:
+            if isinstance(a.record, StoredVisit) and a.record.gateway_id in tracks:
+                tracks[a.record.gateway_id].append(a.record)
+        walks = self._walk_check()
+        plain = {gateway: walks.track(track) for gateway, track in tracks.items()}
         flagged: dict[str, Rejection] = {}
         for a in eid_visits:
             v = a.record
             assert isinstance(v, StoredVisit)
-            walk = impossible_walk(
-                v,
-                track,
-                self.context.registry.checkpoints,
-                max_speed_mps=self.replay.max_speed_mps,
-                radio_range_m=self.replay.radio_range_m,
-            )
-            if walk is not None:
+            if walks.impossible(v, plain[v.gateway_id]):
                 flagged[v.event_id] = Rejection(  # not walk.describe(): where the team was is not for the log
                     at=v.received_at,
                     reason=RejectReason.EID_REPLAY,
@@ -205,6 +247,18 @@ class BatchProcessor:
                 )
         kept = [a for a in visits if not (isinstance(a.record, StoredVisit) and a.record.event_id in flagged)]
         return kept, list(flagged.values())
+
+
+def _verify_chunk(pending: list[Pending]) -> list[bool]:
+    return [p.verify() for p in pending]
+
+
+def _guarded(m: Incoming, step: Callable[..., T], *args: Any) -> T | Rejection:
+    """``validate``'s last resort around one step: an unexpected error is one message's SCHEMA rejection."""
+    try:
+        return step(*args)
+    except Exception as exc:  # noqa: BLE001 - a bug must not stop ingest nor lose the message
+        return internal_error(m.topic, m.payload, m.received_at, exc)
 
 
 def _unique_rejections(rejections: list[Rejection]) -> list[Rejection]:

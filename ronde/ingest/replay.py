@@ -59,3 +59,51 @@ def impossible_walk(
         if d - 2 * radio_range_m > max_speed_mps * gap:
             return ImpossibleWalk(visit, other, d, gap)
     return None
+
+
+_MAX_PAIRS = 1_000_000  # distances kept; a city's pairs heard by one gateway stay far below this
+
+
+class WalkCheck:
+    """``impossible_walk`` for a batch: each gateway's track as plain numbers, distances computed once per pair of
+    checkpoints. Same verdicts (seconds as float timestamps, so a gap is exact to the microsecond)."""
+
+    def __init__(
+        self, checkpoints: Mapping[str, Checkpoint], *, max_speed_mps: float = 1.5, radio_range_m: float = 50.0
+    ) -> None:
+        self.checkpoints = checkpoints
+        self.max_speed_mps = max_speed_mps
+        self.reach_m = 2 * radio_range_m
+        self._distances: dict[tuple[str, str], float] = {}
+
+    def track(self, visits: Iterable[StoredVisit]) -> list[tuple[str, str, float, float]]:
+        """``(event_id, checkpoint_id, first_seen, last_seen)`` of each visit of a known checkpoint."""
+        known = self.checkpoints
+        return [
+            (v.event_id, v.checkpoint_id, v.first_seen.timestamp(), v.last_seen.timestamp())
+            for v in visits
+            if v.checkpoint_id in known
+        ]
+
+    def impossible(self, visit: StoredVisit, track: list[tuple[str, str, float, float]]) -> bool:
+        """True when a visit of ``track`` (the same gateway's) is further from ``visit`` than a walk could reach."""
+        here = visit.checkpoint_id
+        if here not in self.checkpoints:
+            return False
+        first, last = visit.first_seen.timestamp(), visit.last_seen.timestamp()
+        for event_id, there, other_first, other_last in track:
+            if there == here or event_id == visit.event_id:
+                continue
+            d = self._distance(here, there)
+            gap = max(0.0, max(first, other_first) - min(last, other_last))
+            if d - self.reach_m > self.max_speed_mps * gap:
+                return True
+        return False
+
+    def _distance(self, a: str, b: str) -> float:
+        d = self._distances.get((a, b))
+        if d is None:
+            if len(self._distances) > _MAX_PAIRS:
+                self._distances.clear()
+            d = self._distances[(a, b)] = distance_m(self.checkpoints[a], self.checkpoints[b])
+        return d

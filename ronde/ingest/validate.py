@@ -32,7 +32,7 @@ from pydantic import ValidationError
 
 from ronde.ingest.eid_resolver import EidMatch, EidReplay, EidResolver
 from ronde.ingest.enrich import enrich_visit, heartbeat_record, status_record, telemetry_record
-from ronde.ingest.fastsig import verify_fast
+from ronde.ingest.fastsig import signed_material
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.errors import format_validation_error, schema_names
 from ronde.protocol.estate import Checkpoint, Registry
@@ -45,6 +45,7 @@ from ronde.protocol.messages import (
     Heartbeat,
     VisitEvent,
 )
+from ronde.protocol.signing import verify_strict
 from ronde.protocol.topics import TopicKind, parse_topic
 from ronde.store.records import (
     BeaconCheck,
@@ -122,23 +123,28 @@ def validate(topic: str, payload: bytes, received_at: datetime, context: Validat
     try:
         return validate_strict(topic, payload, received_at, context)
     except Exception as exc:  # noqa: BLE001 - last resort: a bug must not stop ingest nor lose the message
-        where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ is not None else None
-        log.error(  # noqa: TRY400 - no message text nor trace arguments: they may echo the payload
-            "unexpected error validating a message on %r: %s at %s:%s (sha256 %s…)",
-            _safe_topic(topic)[:200],
-            type(exc).__name__,
-            where.filename if where else "?",
-            where.lineno if where else "?",
-            payload_digest(bytes(payload))[:12],
-        )
-        return Rejection(
-            at=received_at,
-            reason=RejectReason.SCHEMA,
-            detail=f"internal error: {type(exc).__name__}",
-            topic=_safe_topic(topic),
-            gateway_id=None,
-            payload_sha256=payload_digest(bytes(payload)),
-        )
+        return internal_error(topic, payload, received_at, exc)
+
+
+def internal_error(topic: str, payload: bytes, received_at: datetime, exc: Exception) -> Rejection:
+    """The last resort's rejection of a message a check failed on unexpectedly, logged with where (never what)."""
+    where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ is not None else None
+    log.error(  # no message text nor trace arguments: they may echo the payload
+        "unexpected error validating a message on %r: %s at %s:%s (sha256 %s…)",
+        _safe_topic(topic)[:200],
+        type(exc).__name__,
+        where.filename if where else "?",
+        where.lineno if where else "?",
+        payload_digest(bytes(payload))[:12],
+    )
+    return Rejection(
+        at=received_at,
+        reason=RejectReason.SCHEMA,
+        detail=f"internal error: {type(exc).__name__}",
+        topic=_safe_topic(topic),
+        gateway_id=None,
+        payload_sha256=payload_digest(bytes(payload)),
+    )
 
 
 def _safe_topic(topic: str) -> str:
@@ -149,6 +155,38 @@ def validate_strict(
     topic: str, payload: bytes, received_at: datetime, context: ValidationContext
 ) -> Accepted | Rejection:
     """``validate`` without the last-resort guard (what the fuzz tests exercise)."""
+    step = validate_front(topic, payload, received_at, context)
+    if not isinstance(step, Pending):
+        return step
+    return validate_back(step, step.verify())
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A message that passed every check before its signature: the signature check (``verify``, pure and GIL-free:
+    a batch may run them on several threads, ``ronde.ingest.pipeline``) and the checks after it are left."""
+
+    message: VisitEvent | GatewayStatus | Heartbeat | BeaconTelemetry
+    topic: str
+    digest: str
+    received_at: datetime
+    context: ValidationContext
+    event_id: str | None
+    verification: Verification | None  # None: the signature below decides (SIGNED or refused)
+    signature: bytes = b""
+    signed_bytes: bytes = b""
+    key: bytes = b""
+
+    def verify(self) -> bool:
+        """True when no signature is to be checked, or when ``verify_strict`` accepts it."""
+        return self.verification is not None or verify_strict(self.signature, self.signed_bytes, self.key)
+
+
+def validate_front(
+    topic: str, payload: bytes, received_at: datetime, context: ValidationContext
+) -> Accepted | Rejection | Pending:
+    """The checks up to the signature, in order: size, topic, gateway, JSON, schema, gateway match, signature
+    present and well formed. A ``Pending`` goes on to ``Pending.verify`` then ``validate_back``."""
     digest = payload_digest(payload)
     parsed = parse_topic(topic)
     gateway_id = parsed.gateway_id if parsed is not None else None
@@ -175,7 +213,27 @@ def validate_strict(
                 RejectReason.GATEWAY_MISMATCH,
                 "gateway_id: not the topic's gateway",
             )
-        verification = _verification(message, gateway, obj, context)
+        verification, signature, signed_bytes, key = _verification(message, gateway, obj, context)
+        return Pending(
+            message, topic, digest, received_at, context, event_id, verification, signature, signed_bytes, key
+        )
+    except _Reject as r:
+        return _rejection(r, topic, gateway_id, digest, received_at, event_id)
+
+
+def validate_back(pending: Pending, verified: bool) -> Accepted | Rejection:
+    """The checks after the signature (``verified``: what ``pending.verify()`` answered)."""
+    message, topic, digest, received_at, context = (
+        pending.message,
+        pending.topic,
+        pending.digest,
+        pending.received_at,
+        pending.context,
+    )
+    try:
+        if not verified:
+            raise _Reject(RejectReason.SIGNATURE_INVALID, "Ed25519 signature does not match the enrolled key")  # noqa: TRY301 - answered by 'except _Reject' below
+        verification = pending.verification or Verification.SIGNED
         if isinstance(message, VisitEvent):
             return _visit(message, verification, topic, digest, received_at, context)
         if isinstance(message, BeaconTelemetry):
@@ -189,15 +247,21 @@ def validate_strict(
             _check_clock(message.at, message.at, received_at, context)
         return Accepted(status_record(message, received_at), topic, digest)
     except _Reject as r:
-        return Rejection(
-            at=received_at,
-            reason=r.reason,
-            detail=r.detail[:300],
-            topic=_safe_topic(topic),
-            gateway_id=gateway_id,
-            payload_sha256=digest,
-            event_id=event_id,
-        )
+        return _rejection(r, topic, message.gateway_id, digest, received_at, pending.event_id)
+
+
+def _rejection(
+    r: _Reject, topic: str, gateway_id: str | None, digest: str, received_at: datetime, event_id: str | None
+) -> Rejection:
+    return Rejection(
+        at=received_at,
+        reason=r.reason,
+        detail=r.detail[:300],
+        topic=_safe_topic(topic),
+        gateway_id=gateway_id,
+        payload_sha256=digest,
+        event_id=event_id,
+    )
 
 
 def _parse_json(payload: bytes) -> dict[str, Any]:
@@ -242,23 +306,26 @@ def _verification(
     gateway: GatewayEntry | None,
     obj: dict[str, Any],
     context: ValidationContext,
-) -> Verification:
+) -> tuple[Verification | None, bytes, bytes, bytes]:
     """The same strict check for every kind: a status or heartbeat drives supervision (a forged
     "online, scanning" hides a dead scanner) and telemetry drives maintenance, as visits drive
     presence. Unsigned passes only for a gateway enrolled with ``allow_unsigned`` (or an unknown
-    one under ``accept_unknown_gateways``, which has no key anyway); a bad signature never does."""
+    one under ``accept_unknown_gateways``, which has no key anyway); a bad signature never does.
+
+    Answers ``(verification, signature, signed bytes, key)``: a verification when it is decided here, or None and
+    what ``verify_strict`` is to check (``Pending.verify``); a malformed signature is checked as empty bytes, which
+    ``verify_strict`` refuses, so it is rejected at the same step as a wrong one."""
     allow_unsigned = gateway.allow_unsigned if gateway is not None else context.accept_unknown_gateways
     if message.sig is None:
         if allow_unsigned:
-            return Verification.UNSIGNED
+            return Verification.UNSIGNED, b"", b"", b""
         raise _Reject(RejectReason.SIGNATURE_MISSING, "unsigned message (gateway not enrolled as allow_unsigned)")
     if gateway is None or gateway.public_key_raw is None:
         if allow_unsigned:
-            return Verification.UNSIGNED  # a signature we hold no key for proves nothing
+            return Verification.UNSIGNED, b"", b"", b""  # a signature we hold no key for proves nothing
         raise _Reject(RejectReason.SIGNATURE_INVALID, "no public key enrolled for this gateway")
-    if not verify_fast(obj, gateway.public_key_raw):
-        raise _Reject(RejectReason.SIGNATURE_INVALID, "Ed25519 signature does not match the enrolled key")
-    return Verification.SIGNED
+    signature, signed_bytes = signed_material(obj)
+    return None, signature, signed_bytes, gateway.public_key_raw
 
 
 def _resolve_beacon(

@@ -5,6 +5,8 @@ Both sides need it: beacons compute it, the server resolves it. Pure functions.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -21,8 +23,13 @@ def _aes128_ecb(key: bytes, block: bytes) -> bytes:
 
 def temporary_key(identity_key: bytes, counter: int) -> bytes:
     """AES(IK, 11×0x00 ‖ 0xFF ‖ 2×0x00 ‖ counter[31:16])."""
-    block = bytes(11) + b"\xff" + bytes(2) + ((counter >> 16) & 0xFFFF).to_bytes(2, "big")
-    return _aes128_ecb(identity_key, block)
+    return _temporary_key(identity_key, (counter >> 16) & 0xFFFF)
+
+
+@lru_cache(maxsize=4096)
+def _temporary_key(identity_key: bytes, high: int) -> bytes:
+    """One per beacon and 2^16 s (18 h): a server resolving EIDs over days computes each once, not per period."""
+    return _aes128_ecb(identity_key, bytes(11) + b"\xff" + bytes(2) + high.to_bytes(2, "big"))
 
 
 def compute_eid(identity_key: bytes, rotation_exponent: int, counter: int) -> bytes:

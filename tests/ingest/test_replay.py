@@ -67,3 +67,27 @@ def test_walking_speed_and_radio_range() -> None:
     near = min((c for c in CPS if c.id != a.id), key=lambda c: distance_m(a, c))
     assert distance_m(a, near) < 100
     assert impossible_walk(_visit("y", near.id, T0), track, REGISTRY.checkpoints) is None
+
+
+def test_walk_check_answers_as_impossible_walk() -> None:
+    """The batch form (plain numbers, distances kept) flags exactly the visits ``impossible_walk`` flags."""
+    import random
+
+    from ronde.ingest.replay import WalkCheck
+
+    rng = random.Random(17)
+    check = WalkCheck(REGISTRY.checkpoints)
+    verdicts = []
+    for trial in range(300):
+        track = [
+            _visit(
+                f"v{trial}-{i}", rng.choice(CPS).id, T0 + timedelta(seconds=rng.uniform(0, 1800)), rng.uniform(0, 90)
+            )
+            for i in range(rng.randint(1, 12))
+        ]
+        visit = track[0]
+        expected = impossible_walk(visit, track, REGISTRY.checkpoints) is not None
+        assert check.impossible(visit, check.track(track)) is expected
+        verdicts.append(expected)
+    assert any(verdicts)  # both answers were exercised
+    assert not all(verdicts)
