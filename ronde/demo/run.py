@@ -16,6 +16,7 @@ import os
 import signal
 import socket
 import sys
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -32,7 +33,6 @@ from ronde.api.settings import ApiSettings
 from ronde.coverage.query import landlord_coverage
 from ronde.coverage.shares import fair_share
 from ronde.demo.broker import EmbeddedBroker, free_port
-from ronde.demo.field_records import add_demo_field_records
 from ronde.demo.notify_demo import demo_notify, print_notify
 from ronde.demo.scanners import TeamScanners
 from ronde.demo.signin import PATH as SIGNIN_PATH
@@ -225,6 +225,7 @@ async def run_demo(  # noqa: PLR0915 - the demo's script, one step after the oth
     out.write(f"  MQTT {'embarqué (amqtt) ' if embedded else ''}{host}:{port} · stockage {redact_url(store_url)}\n")
 
     scanners = TeamScanners.build(scenario, workdir, host, port, estate=opts.estate, speed=opts.speed, v311=v311)
+    priming = asyncio.create_task(scanners.prime(), name="prime")  # seconds of CPU, while the rest starts
     admin, landlord = new_token(), new_token()
     tokens = {
         admin: Principal("demo-admin", Role.ADMIN),
@@ -279,47 +280,55 @@ async def run_demo(  # noqa: PLR0915 - the demo's script, one step after the oth
     signin_url = f"{url.rstrip('/')}{SIGNIN_PATH}?code={code.value}"
 
     progress = _Progress(out, scenario.start.timestamp(), scenario.end.timestamp())
+    api_thread = threading.Thread(target=server.run, name="demo-api", daemon=True)
     try:
-        async with asyncio.TaskGroup() as tg:
-            tg.create_task(server.serve(), name="api")
-            await _wait_until(lambda: server.started, 20)
-            print_access(url, signin_url, admin, landlord, out)
-            out.write(f"La soirée se rejoue ({time_hm(calendar.start)} → {time_hm(calendar.end)}) :\n")
-            stored = _StoredCounter(store, scenario)
+        # the API in a thread of its own: the evening's simulated radio keeps this loop busy, and pages
+        # served from it took tens of seconds to answer while the evening played
+        api_thread.start()
+        await _wait_until(lambda: server.started or not api_thread.is_alive(), 20)
+        print_access(url, signin_url, admin, landlord, out)
+        if not priming.done():
+            out.write("Préparation de la soirée simulée…\n")
+            out.flush()
+        await priming
+        out.write(f"La soirée se rejoue ({time_hm(calendar.start)} → {time_hm(calendar.end)}) :\n")
+        stored = _StoredCounter(store, scenario)
 
-            def show(now: float, recorded: int) -> None:
-                progress.show(now, recorded, stored.count(), calendar)
+        def show(now: float, recorded: int) -> None:
+            progress.show(now, recorded, stored.count(), calendar)
 
-            recorded = await scanners.play(show, lambda: ingest.failure)
-            progress.done()
-            await _wait_until(
-                lambda: ingest.pending == 0 and _stored_visits(store, scenario) >= recorded - _rejected_visits(ingest),
-                30,
-            )
-            replayed.append(True)  # the evening is over: the API goes back to the wall clock
-            await asyncio.to_thread(rollup_day, store, registry, calendar, day)
-            await asyncio.to_thread(add_demo_field_records, engine, store, registry, day, opts.seed)
-            notified = await asyncio.to_thread(demo_notify, engine, store, day, api_now())  # issue 15
-            now = api_now()
-            result = DemoResult(
-                day=day,
-                visits_recorded=recorded,
-                visits_stored=_stored_visits(store, scenario),
-                rejected={k: int(v) for k, v in dict(ingest.counters.rejected).items()},
-                landlords=summarise(store, registry, calendar, day, now),
-                url=url,
-                admin_token=admin,
-                landlord_token=landlord,
-                signin_url=signin_url,
-            )
-            print_summary(result, out)
-            print_notify(notified, url, out)
-            if opts.serve:
-                out.write("Ctrl-C pour arrêter.\n")
-                out.flush()
-                await (stop or _interrupted()).wait()
-            server.should_exit = True
+        recorded = await scanners.play(show, lambda: ingest.failure)
+        progress.done()
+        await _wait_until(
+            lambda: ingest.pending == 0 and _stored_visits(store, scenario) >= recorded - _rejected_visits(ingest),
+            30,
+        )
+        replayed.append(True)  # the evening is over: the API goes back to the wall clock
+        await asyncio.to_thread(rollup_day, store, registry, calendar, day)
+        notified = await asyncio.to_thread(demo_notify, engine, store, day, api_now())  # issue 15
+        now = api_now()
+        result = DemoResult(
+            day=day,
+            visits_recorded=recorded,
+            visits_stored=_stored_visits(store, scenario),
+            rejected={k: int(v) for k, v in dict(ingest.counters.rejected).items()},
+            landlords=summarise(store, registry, calendar, day, now),
+            url=url,
+            admin_token=admin,
+            landlord_token=landlord,
+            signin_url=signin_url,
+        )
+        print_summary(result, out)
+        print_notify(notified, url, out)
+        if opts.serve:
+            out.write("Ctrl-C pour arrêter.\n")
+            out.flush()
+            await (stop or _interrupted()).wait()
     finally:
+        priming.cancel()  # when start-up failed before the evening: nobody waits for it any more
+        server.should_exit = True
+        if api_thread.is_alive():
+            await asyncio.to_thread(api_thread.join, 10)
         await asyncio.to_thread(ingest.stop)
         store.close()
         engine.dispose()

@@ -10,8 +10,9 @@ its time. ``run_pipeline`` skips the clock altogether: it feeds the pipeline as 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 
 from ronde.firmware_sim.scenarios import Scenario
 from ronde.gateway.detection import DetectedVisit, DetectionConfig
@@ -19,6 +20,7 @@ from ronde.gateway.pipeline import ScanPipeline, TelemetryReading
 from ronde.protocol.radio import Advertisement
 
 POLL_S = 0.02
+YIELD_EVERY = 50  # advertisements released back to back before a stream behind its clock yields the loop
 TICK_S = 1.0
 
 
@@ -35,6 +37,12 @@ class SimClock:
 
     def now(self) -> float:
         return self._sim0 + (self._wall() - self._wall0) * self.speed
+
+    def restart(self, start: float) -> None:
+        """Simulated time starts again from ``start`` now: for a clock nothing sleeps on yet (the demo's,
+        once its streams are primed, so the evening is not half over before the first advertisement)."""
+        self._wall0 = self._wall()
+        self._sim0 = start
 
     def jump_to(self, t: float) -> None:
         """Move simulated time forward to ``t`` at once (never backwards)."""
@@ -62,16 +70,28 @@ class ScenarioSource:
         self.jump_idle_s = jump_idle_s
         self.delivered = 0
         self.finished = asyncio.Event()
+        self._primed: tuple[Advertisement | None, Iterator[Advertisement]] | None = None
+
+    def prime(self) -> None:
+        """Start the team's stream now (blocking: run it in a thread). Its first advertisement costs
+        seconds of CPU (every beacon's source looks ahead); done inside ``stream`` it held the event
+        loop, and with it the gateway's MQTT link and anything else on that loop."""
+        adverts = self.scenario.advertisements(self.team_id)
+        self._primed = (next(adverts, None), adverts)
 
     async def stream(self) -> AsyncIterator[Advertisement]:
+        first, rest = self._primed if self._primed is not None else (None, self.scenario.advertisements(self.team_id))
+        adverts = itertools.chain([first], rest) if first is not None else rest
         try:
-            for adv in self.scenario.advertisements(self.team_id):
+            for adv in adverts:
                 wait = adv.t - self.clock.now()
                 if wait > self.jump_idle_s:
                     self.clock.jump_to(adv.t - 1.0)
                     wait = adv.t - self.clock.now()
                 if wait > 0:
                     await self.clock.sleep(wait)
+                elif self.delivered % YIELD_EVERY == 0:
+                    await asyncio.sleep(0)  # behind the clock: catch up, but let the loop's other tasks run
                 self.delivered += 1
                 yield adv
         finally:
