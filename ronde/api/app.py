@@ -176,7 +176,7 @@ def create_app_on_database(
     _ = registry.registry  # EmptyRegistry now rather than on the first request
     # the database's calendars, followed as they change (``calendar``: a fixed one, e.g. the demo's)
     book: ServiceCalendar | CalendarBook = DbCalendars(engine) if calendar is None else calendar
-    _ = book.calendars if isinstance(book, DbCalendars) else None  # a calendar the rule refuses: now, not later
+    _ = book.current() if isinstance(book, DbCalendars) else None  # a calendar the rule refuses: now, not later
     sessions = SessionManager(
         DbSessionStore(engine),
         idle=timedelta(minutes=settings.session_idle_min),

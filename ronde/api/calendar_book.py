@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from contextvars import ContextVar
 from datetime import date
 from typing import TYPE_CHECKING, Protocol
 
@@ -21,6 +23,13 @@ if TYPE_CHECKING:
 __all__ = ["CalendarBook", "CalendarsReadOnly", "DbCalendars", "FixedCalendars"]
 
 log = logging.getLogger(__name__)
+
+MEMO_S = 1.0
+# (book, monotonic deadline, calendars): within one request handler's context (each request, and each sync
+# handler's thread call, runs in its own copy), the calendars already checked against the version row are reused
+# for up to MEMO_S, so a page that asks ``ctx.calendar`` for each of 30 days reads the version row once; the next
+# request checks again, so a change made elsewhere still holds at once.
+_MEMO: ContextVar[tuple[int, float, Calendars] | None] = ContextVar("ronde_calendars_memo", default=None)
 
 
 class CalendarsReadOnly(RuntimeError):
@@ -83,6 +92,15 @@ class DbCalendars:
     @property
     def calendars(self) -> Calendars:
         """Read again only when the registry version moved (every change of a calendar bumps it)."""
+        memo = _MEMO.get()
+        if memo is not None and memo[0] == id(self) and time.monotonic() < memo[1]:
+            return memo[2]
+        calendars = self.current()
+        _MEMO.set((id(self), time.monotonic() + MEMO_S, calendars))
+        return calendars
+
+    def current(self) -> Calendars:
+        """The calendars in force now, checked against the version row (no memo: what start-up checks)."""
         with self._engine.connect() as conn:
             version = int(conn.execute(self._version).scalar() or 0)
         held = self._held
@@ -104,14 +122,17 @@ class DbCalendars:
     def put(self, calendar: ServiceCalendar, *, estate: str | None) -> Calendars:
         with self._sessions.begin() as s:
             self._repo.put_calendar(s, calendar, estate=estate)
+        _MEMO.set(None)
         return self.calendars
 
     def set_closed(self, day: date, *, closed: bool, estate: str | None) -> Calendars:
         with self._sessions.begin() as s:
             self._repo.set_closed(s, day, closed=closed, estate=estate)
+        _MEMO.set(None)
         return self.calendars
 
     def drop(self, estate: str) -> Calendars:
         with self._sessions.begin() as s:
             self._repo.drop_calendar(s, estate)
+        _MEMO.set(None)
         return self.calendars

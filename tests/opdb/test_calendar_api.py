@@ -3,7 +3,9 @@ in force at once in another API process on the same database, and applied per es
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Iterator
+from datetime import time
 from pathlib import Path
 
 import pytest
@@ -12,15 +14,18 @@ from sqlalchemy import Engine
 
 from ronde.api.app import create_app_on_database
 from ronde.api.auth import Principal, Role
+from ronde.api.calendar_book import DbCalendars
 from ronde.api.settings import ApiSettings
 from ronde.opdb.engine import make_engine
 from ronde.opdb.registry_io import import_records
 from ronde.opdb.sealing import SecretBox
 from ronde.protocol.access import token_entries
+from ronde.protocol.calendar import Calendars, ServiceCalendar
 from ronde.protocol.estate import EstateDocument, load_default_estate
 from ronde.protocol.registry_data import registry_to_data
 from ronde.store.sqlite import SqliteStore
 from tests.api.support import NOW, PH_CP, THU, TOKENS, auth, fill
+from tests.opdb.test_api_processes import _call, two_apis  # noqa: F401 - ``two_apis`` is a fixture
 
 MORDACS_ONLY = "tok-tej"  # toit-et-joie has buildings in mordacs only
 CLOSED_EVENING = THU.isoformat()
@@ -134,3 +139,42 @@ def test_an_estate_closed_evening_is_out_of_service_the_other_stays(clients: tup
         assert lost == (4 * 3600 if estate == "mordacs" else 0), cid
     one.delete(f"/api/v1/calendar/closed/{CLOSED_EVENING}?estate=mordacs", headers=auth("tok-super"))
     assert evening("mordacs")
+
+
+def test_one_request_reads_the_version_row_once_the_next_sees_a_change_at_once(
+    engine: Engine, db_url: str, box: SecretBox
+) -> None:
+    """``DbCalendars`` memoises within one request's context only (each request runs in a copy of its own)."""
+    doc = EstateDocument.model_validate(registry_to_data(load_default_estate(), secrets=True))
+    import_records(engine, box, estate=doc, author="tests")
+    other = make_engine(db_url)
+    try:
+        here, there = DbCalendars(engine), DbCalendars(other)
+
+        def request() -> Calendars:
+            return contextvars.copy_context().run(lambda: (here.calendars, here.calendars)[1])
+
+        assert request() == ServiceCalendar()
+        in_request = contextvars.copy_context()
+        assert in_request.run(lambda: here.calendars) == ServiceCalendar()
+        there.put(ServiceCalendar(end=time(23)), estate=None)  # another process's change
+        assert request().end == time(23)  # the next request: at once
+        assert in_request.run(lambda: here.calendars).end == time(22, 15)  # the same request: its own picture
+        assert here.current().end == time(23)
+    finally:
+        other.dispose()
+
+
+@pytest.mark.slow
+def test_two_api_server_processes_serve_a_change_at_once(two_apis: tuple[int, int]) -> None:  # noqa: F811 - fixture
+    """Two real ``ronde api serve`` processes: each change through one is what the other answers next."""
+    a, b = two_apis
+    for n, day in enumerate(("2026-12-24", "2026-12-25", "2026-12-31")):
+        assert _call(b, "GET", "/api/v1/calendar", "tok-super")[0] == 200  # b has just read it
+        assert _call(a, "PUT", f"/api/v1/calendar/closed/{day}?estate=mordacs", "tok-super")[0] == 200
+        status, body = _call(b, "GET", "/api/v1/calendar/estates/mordacs", "tok-super")
+        assert status == 200
+        assert len(body["calendar"]["closed"]) == n + 1
+        assert day in body["calendar"]["closed"]
+    assert _call(b, "DELETE", "/api/v1/calendar/estates/mordacs", "tok-admin")[0] == 200
+    assert _call(a, "GET", "/api/v1/calendar/estates/mordacs", "tok-super")[1]["own"] is False
