@@ -33,6 +33,7 @@ from ronde.api.settings import ApiSettings
 from ronde.coverage.query import landlord_coverage
 from ronde.coverage.shares import fair_share
 from ronde.demo.broker import EmbeddedBroker, free_port
+from ronde.demo.field_records import add_demo_field_records
 from ronde.demo.notify_demo import demo_notify, print_notify
 from ronde.demo.scanners import TeamScanners
 from ronde.demo.signin import PATH as SIGNIN_PATH
@@ -305,6 +306,7 @@ async def run_demo(  # noqa: PLR0915 - the demo's script, one step after the oth
         )
         replayed.append(True)  # the evening is over: the API goes back to the wall clock
         await asyncio.to_thread(rollup_day, store, registry, calendar, day)
+        await asyncio.to_thread(add_demo_field_records, engine, store, registry, day, opts.seed)
         notified = await asyncio.to_thread(demo_notify, engine, store, day, api_now())  # issue 15
         now = api_now()
         result = DemoResult(
