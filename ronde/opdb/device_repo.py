@@ -14,11 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from ronde.opdb.access_repo import DbTokens
-from ronde.opdb.engine import session_factory
+from ronde.opdb.engine import read_only, session_factory
 from ronde.opdb.models import BadgeRow, DeviceRow, EnrolmentRow, PartnerRow, TokenRow
 from ronde.protocol.access import Principal, Role, hash_token, new_token
 
@@ -160,6 +160,7 @@ class FieldTokens:
     def __init__(self, engine: Engine, *, clock: Callable[[], datetime] = _now) -> None:
         self.api = DbTokens(engine, clock=clock)
         self._sessions = session_factory(engine)
+        self._read = session_factory(read_only(engine))
         self._clock = clock
 
     def authenticate(self, token: str) -> Principal | None:
@@ -173,11 +174,16 @@ class FieldTokens:
         return self.api.revoke_name(name)
 
     def _device(self, digest: str) -> Principal | None:
+        """Read first (no write lock for an unknown or revoked token); ``last_seen_at`` is written at most once
+        a minute per device."""
         now = self._clock()
-        with self._sessions.begin() as s:
+        with self._read() as s:
             row = s.execute(select(DeviceRow).where(DeviceRow.token_sha256 == digest)).scalar()
             if row is None or row.revoked_at is not None or not hmac.compare_digest(row.token_sha256, digest):
                 return None
-            if row.last_seen_at is None or now - row.last_seen_at >= LAST_SEEN_RESOLUTION:
-                row.last_seen_at = now
-            return Principal(f"device:{row.id}", Role.DEVICE, team=row.team, device=row.id)
+            principal = Principal(f"device:{row.id}", Role.DEVICE, team=row.team, device=row.id)
+            stale = row.last_seen_at is None or now - row.last_seen_at >= LAST_SEEN_RESOLUTION
+        if stale:
+            with self._sessions.begin() as s:
+                s.execute(update(DeviceRow).where(DeviceRow.id == principal.device).values(last_seen_at=now))
+        return principal
