@@ -13,7 +13,7 @@ A database outage does not stop ingest: the reference in force stays, the outage
 once), and the version is read again after full-jitter backoff delays (``ronde.protocol.backoff``) from
 ``registry_poll_s`` up to ``max(30 s, registry_poll_s)``. A reference that cannot be used (EID beacons enrolled
 but no sealing key in this worker's environment, an empty registry) is refused, logged, and the one in force
-stays until the next change.
+stays until the next change; so is a service calendar row that breaks the calendar rule (edited outside Ronde).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from ronde.opdb.models import RegistryStateRow
 from ronde.opdb.registry_repo import load_registry
 from ronde.opdb.sealing import KEY_VARIABLE, SecretBox, SecretKeyError
 from ronde.protocol.backoff import Backoff
-from ronde.protocol.calendar import ServiceCalendar
+from ronde.protocol.calendar import CalendarError, ServiceCalendar
 from ronde.protocol.estate import Registry
 from ronde.protocol.gateways import GatewayRegistry
 
@@ -105,7 +105,11 @@ class DbReference:
                     f"{len(eid_enrolled)} EID beacon(s) are enrolled and their identity keys are sealed: set "
                     f"{KEY_VARIABLE} (or {KEY_VARIABLE}_FILE) for this worker, as for the API"
                 )
-            return Reference(version, registry, access_repo.gateway_registry(s), service_repo.get_calendars(s))
+            try:
+                calendars = service_repo.get_calendars(s)
+            except CalendarError as exc:  # a row edited outside Ronde: refused like any unusable reference
+                raise ReferenceRefused(f"service calendar refused: {exc}") from None
+            return Reference(version, registry, access_repo.gateway_registry(s), calendars)
 
 
 class RegistryFollower:

@@ -16,7 +16,14 @@ from sqlalchemy.orm import Session
 from ronde.opdb.models import CalendarRow, ClosedDateRow, EstateRow, PartnerEstateRow, PartnerRow
 from ronde.opdb.models.service import DEFAULT_SCOPE
 from ronde.opdb.registry_repo import bump_version
-from ronde.protocol.calendar import WEEKDAYS, CalendarError, Calendars, ServiceCalendar, check_calendar
+from ronde.protocol.calendar import (
+    WEEKDAYS,
+    CalendarError,
+    Calendars,
+    ServiceCalendar,
+    check_calendar,
+    weekday_problem,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,13 +80,28 @@ def known_estate(session: Session, estate: str) -> str:
     return estate
 
 
+def _row_time(field: str, text: str) -> time:
+    try:
+        return time.fromisoformat(text)
+    except ValueError:
+        raise CalendarError(field, f"{text[:20]!r} is not a time of day (HH:MM)") from None
+
+
 def _row_calendar(session: Session, row: CalendarRow) -> ServiceCalendar:
-    closed = frozenset(session.scalars(select(ClosedDateRow.day).where(ClosedDateRow.scope == row.scope)))
+    """A stored row as a calendar, held to the one rule (a row edited by hand raises CalendarError, never more)."""
+    days = [d for d in row.days.split(",") if d]
+    problem = weekday_problem(days)
+    if problem is not None:
+        raise CalendarError("days", problem)
+    try:
+        closed = frozenset(session.scalars(select(ClosedDateRow.day).where(ClosedDateRow.scope == row.scope)))
+    except ValueError:  # SQLite stores dates as text: one edited by hand does not parse
+        raise CalendarError("closed", "a closed date is not a date (YYYY-MM-DD)") from None
     return check_calendar(
         ServiceCalendar(
-            days=frozenset(WEEKDAYS.index(d) for d in row.days.split(",") if d),
-            start=time.fromisoformat(row.start),
-            end=time.fromisoformat(row.end),
+            days=frozenset(WEEKDAYS.index(d) for d in days),
+            start=_row_time("start", row.start),
+            end=_row_time("end", row.end),
             timezone=row.timezone,
             closed=closed,
         )
