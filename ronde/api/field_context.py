@@ -94,6 +94,8 @@ class FieldServices:
     def build(cls, engine: Engine, config: FieldConfig, media: MediaStore | None = None) -> FieldServices:
         if media is None:
             root = config.media_dir or default_media_dir(engine)
+            if config.media_dir is None and engine.url.get_backend_name() != "sqlite":
+                log.warning("field photos go to %s, a temporary folder: set [field] media_dir", root)
             root.mkdir(mode=0o700, parents=True, exist_ok=True)
             media = FsMediaStore(root)
         return cls(engine, media, config, session_factory(engine))
