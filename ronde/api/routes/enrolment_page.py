@@ -16,7 +16,7 @@ from ronde.api.deps import Ctx
 from ronde.api.field_context import FieldServices, get_field
 from ronde.api.field_models import DeviceOut, EnrolmentIn, EnrolmentOut
 from ronde.api.routes import terrain as terrain_api
-from ronde.api.routes.field_pages import form_lang, handle_form, local_time
+from ronde.api.routes.field_pages import INVALID, form_lang, handle_form, local_time
 from ronde.api.routes.pages import HTML_OK, PageDep
 from ronde.api.scope import Scope
 from ronde.api.web.field_words import w
@@ -26,7 +26,7 @@ from ronde.api.web.i18n import PageLang
 from ronde.api.web.layout import page
 from ronde.opdb import device_repo
 
-router = APIRouter(tags=["pages"])
+router = APIRouter(tags=["pages"], responses={422: INVALID})
 PATH = "/ui/terrain/enrolment"
 
 

@@ -39,7 +39,12 @@ from ronde.opdb import device_repo
 from ronde.protocol import field_vocab as vocab
 from ronde.protocol import formats
 
-router = APIRouter(tags=["pages"])
+# JSON even on HTML routes (as pages.py): a refused query parameter answers the API's validation body
+INVALID = {
+    "description": "invalid parameters",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ValidationErrorBody"}}},
+}
+router = APIRouter(tags=["pages"], responses={422: INVALID})
 QUEUE_ROWS = 50
 _ULIDS = UlidGenerator()
 
