@@ -172,6 +172,7 @@ def _serve(args: argparse.Namespace) -> int:
     from ronde.api.access_log import AccessLog
     from ronde.api.app import create_app_on_database
     from ronde.api.db_registry import EmptyRegistry
+    from ronde.api.field_context import field_config
     from ronde.opdb.engine import shown
     from ronde.opdb.migrate import DatabaseNotCurrent
     from ronde.opdb.sealing import KEY_VARIABLE
@@ -208,6 +209,7 @@ def _serve(args: argparse.Namespace) -> int:
             engine,
             box=box,
             access_log=AccessLog(app_settings.access_log) if app_settings.access_log is not None else None,
+            field=field_config(settings.field),
         )
     except (DatabaseNotCurrent, EmptyRegistry, SQLAlchemyError, ValueError) as exc:
         print(f"ronde api: {exc}", file=sys.stderr)
