@@ -145,6 +145,9 @@ def test_the_supervision_page_shows_the_alert_in_progress(na: NotifyApp) -> None
     section = html.split('id="live-alerts"')[1].split("</section>")[0]
     assert "passerelle gw-1 hors ligne" in section
     assert "Aucune alerte en cours." not in section
+    # the failed delivery waits for its retry, and says so with its reason
+    assert "1 envoi(s) en échec, réessayé(s) :" in section
+    assert "Bilan → direction@ph.example : SMTP mail:587: ConnectionRefusedError" in section
     live = na.client.get("/ui/supervision/live", headers=auth("tok-super")).json()
     assert "passerelle gw-1 hors ligne" in live["sections"]["alerts"]
     with session_factory(na.engine).begin() as s:

@@ -127,16 +127,17 @@ def _alerts(v: _View) -> Html:
     engine = getattr(v.ctx.registry, "engine", None)  # DbRegistryService's: the operational database
     if engine is None:
         return el("p", _w(v.lang, "alerts_none"), id="alerts")
-    from ronde.opdb.engine import read_only, session_factory
-    from ronde.opdb.notify_repo import open_alerts
+    from ronde.api.web.notify_state import alerts_in_progress, failed_deliveries_note
 
-    with session_factory(read_only(engine))() as s:
-        alerts = open_alerts(s)
-    if not alerts:
-        return el("p", _w(v.lang, "alerts_none"), id="alerts")
-    rows: list[list[object]] = [[a.title, v.moment(a.raised_at), v.moment(a.last_seen_at)] for a in alerts]
-    heads = [_w(v.lang, "detail"), _w(v.lang, "detected"), _w(v.lang, "updated")]
-    return v.rows_or_nothing(heads, rows, "alerts")
+    alerts = alerts_in_progress(engine)
+    if alerts:
+        rows: list[list[object]] = [[a.title, v.moment(a.raised_at), v.moment(a.last_seen_at)] for a in alerts]
+        heads = [_w(v.lang, "detail"), _w(v.lang, "detected"), _w(v.lang, "updated")]
+        shown = v.rows_or_nothing(heads, rows, "alerts")
+    else:
+        shown = el("p", _w(v.lang, "alerts_none"), id="alerts")
+    note = failed_deliveries_note(engine, v.lang, v.moment)  # a delivery waiting for its retry is seen here
+    return shown if note is None else join([shown, note])
 
 
 def _stale(v: _View) -> Html:
