@@ -368,6 +368,9 @@ class VisitOut(_Out):
 class StaleRow(_Out):
     checkpoint_id: str
     name: str
+    label: str = Field(
+        description="the name told apart from any other it shares (building, landlord): what to show a person"
+    )
     landlord: str
     estate: str
     idle_s: float = Field(description="service time since the last visit")
@@ -380,6 +383,7 @@ class TeamRow(_Out):
     team: str | None = Field(description="team pseudonym registered for the badge")
     checkpoint_id: str
     checkpoint_name: str
+    checkpoint_label: str = Field(description="the checkpoint's name made unambiguous (see StaleRow.label)")
     estate: str
     at: datetime
 
@@ -387,6 +391,9 @@ class TeamRow(_Out):
 class MaintenanceRow(_Out):
     checkpoint_id: str
     name: str
+    label: str = Field(
+        description="the name told apart from any other it shares (building, landlord): what to show a person"
+    )
     estate: str
     landlord: str
     reason: Literal["low_battery", "not_seen_near_visits"]

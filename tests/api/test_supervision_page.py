@@ -83,3 +83,16 @@ def test_live_route_answers_the_same_sections_for_staff_only(client: TestClient)
     assert client.get("/ui/supervision/live").status_code == 401
     assert client.get("/ui/supervision/live", params={"lang": "xx"}, headers=auth("tok-super")).status_code == 422
     assert client.get("/static/supervision.js").status_code == 200
+
+
+def test_the_supervision_api_labels_places_apart(client: TestClient) -> None:
+    """The JSON rows keep ``name`` (the estate file's) and add ``label``, what a person can tell apart."""
+    stale = client.get("/api/v1/supervision/stale", headers=auth("tok-super")).json()
+    labels = {r["checkpoint_id"]: r["label"] for r in stale}
+    assert labels["mor-paris-car-park-surface-1"] == "Parking en surface 1 (Les Mordacs) — Paris Habitat"
+    assert labels["mor-immob-car-park-surface-1"] == "Parking en surface 1 (Les Mordacs) — Immobilière 3F"
+    assert len(set(labels.values())) == len(labels)
+    teams = client.get("/api/v1/supervision/teams", headers=auth("tok-super")).json()
+    assert all(t["checkpoint_label"] for t in teams)
+    beacons = client.get("/api/v1/supervision/beacons", headers=auth("tok-super")).json()
+    assert all(b["label"] for b in beacons)

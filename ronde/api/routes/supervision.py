@@ -20,6 +20,7 @@ from ronde.api.models import (
     TeamRow,
 )
 from ronde.coverage.query import gap_states_now, maintenance_now, team_checkins_now
+from ronde.protocol.labels import checkpoint_labels
 
 router = APIRouter(prefix="/api/v1/supervision", tags=["supervision"], responses=ERROR_RESPONSES)
 
@@ -32,10 +33,12 @@ def stale(
 ) -> list[StaleRow]:
     limit = (threshold_min if threshold_min is not None else ctx.settings.stale_after_min) * 60.0
     rows = [r for r in idleness_now(ctx, scope) if r.idle_s > limit]
+    labels = checkpoint_labels(scope.registry, scope.checkpoints())
     return [
         StaleRow(
             checkpoint_id=r.checkpoint_id,
             name=r.name,
+            label=labels.get(r.checkpoint_id, r.name),
             landlord=r.landlord,
             estate=r.estate,
             idle_s=r.idle_s,
@@ -49,12 +52,14 @@ def stale(
 @router.get("/teams", summary="Each team's last check-in (badge pseudonyms; never shown to landlords)")
 def teams(scope: StaffScope, ctx: Ctx) -> list[TeamRow]:
     names = ctx.registry.badges()
+    labels = checkpoint_labels(scope.registry, scope.checkpoints())
     return [
         TeamRow(
             badge=t.badge,
             team=names[t.badge].team if t.badge in names else None,
             checkpoint_id=t.checkpoint_id,
             checkpoint_name=t.checkpoint_name,
+            checkpoint_label=labels.get(t.checkpoint_id, t.checkpoint_name),
             estate=t.estate,
             at=t.at,
         )
@@ -64,10 +69,12 @@ def teams(scope: StaffScope, ctx: Ctx) -> list[TeamRow]:
 
 @router.get("/beacons", summary="Beacons needing maintenance: low battery (TLM), or silent while teams passed nearby")
 def maintenance(scope: StaffScope, ctx: Ctx) -> list[MaintenanceRow]:
+    labels = checkpoint_labels(scope.registry, scope.checkpoints())
     return [
         MaintenanceRow(
             checkpoint_id=m.checkpoint_id,
             name=m.name,
+            label=labels.get(m.checkpoint_id, m.name),
             estate=m.estate,
             landlord=m.landlord,
             reason=m.reason.value,
