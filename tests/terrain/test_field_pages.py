@@ -194,3 +194,32 @@ def test_supervisor_enrols_a_phone_by_qr_code_and_revokes_it(app: FastAPI, field
     assert sup.get("/api/v1/terrain/me", headers=auth(token)).status_code == 401
     listed = sup.get(r.headers["location"])
     assert f'data-device="{device_id}" data-revoked="1"' in listed.text
+
+
+def test_a_partner_posts_requests_on_its_estates_only(app: FastAPI) -> None:
+    from ronde.opdb.device_repo import create_partner_token
+
+    with TestClient(app) as c:
+        body = {"name": "Centre social des Mordacs", "kind": "association", "estates": ["mordacs"]}
+        assert c.put("/api/v1/partners/7", json=body, headers=auth("tok-admin")).status_code in (200, 201)
+    with app.state.field.write() as s:
+        token = create_partner_token(s, "centre-social", 7)
+    partner = _signed_in(app, token)
+    page = partner.get("/ui/demandes")
+    assert page.status_code == 200
+    assert 'id="nav-requests"' in page.text
+    assert 'id="nav-queue"' not in page.text  # a partner has no queue of records
+    assert f'value="c:{PH_CP}"' in page.text  # Les Mordacs
+    registry = app.state.ronde.registry.registry
+    elsewhere = sorted(c.id for c in registry.checkpoints.values() if c.estate == "bois-labbe")
+    assert elsewhere
+    assert not [c for c in elsewhere if f'value="c:{c}"' in page.text]  # nothing of Bois l'Abbé
+    request_id = re.search(r'name="id" value="([0-9A-Z]{26})"', page.text)
+    assert request_id is not None
+    form = {"csrf": _csrf(partner), "id": request_id.group(1), "place": f"c:{F3_CP}", "text": "Tags dans le hall"}
+    assert partner.post("/ui/demandes", data=form, follow_redirects=False).status_code == 303
+    assert f'data-request="{request_id.group(1)}"' in partner.get("/ui/demandes").text
+    assert partner.get("/ui/signalements").status_code == 403
+    # a checkpoint of Bois l'Abbé, outside its estates: refused like one that does not exist
+    form = {"csrf": _csrf(partner), "id": _ulid(), "place": f"c:{elsewhere[0]}", "text": "Hors de mes quartiers"}
+    assert partner.post("/ui/demandes", data=form).status_code == 404
