@@ -52,7 +52,7 @@ from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.estate import EstateDocument, Registry, default_estate_path, load_estate
 from ronde.protocol.formats import date_long, percent, time_hm
 from ronde.protocol.gateways import GatewayRegistry
-from ronde.protocol.registry_data import registry_to_data
+from ronde.protocol.registry_data import BadgeEntry, registry_to_data
 from ronde.redact import redact_url
 from ronde.store.config import open_store
 from ronde.store.port import Store
@@ -232,7 +232,9 @@ async def run_demo(  # noqa: PLR0915 - the demo's script, one step after the oth
         admin: Principal("demo-admin", Role.ADMIN),
         landlord: Principal("demo-paris-habitat", Role.LANDLORD, "paris-habitat"),
     }
-    engine, box = open_demo_database(workdir, registry, scanners.gateway_registry(), tokens)
+    # the teams by a pseudonym, as a site registers them: pages never show a raw badge
+    badges = {t.badge: BadgeEntry(t.badge, f"Équipe {i}") for i, t in enumerate(scenario.teams, start=1)}
+    engine, box = open_demo_database(workdir, registry, scanners.gateway_registry(), tokens, badges)
     # the worker reads its registry, gateways and calendar from the database, and follows it (as on a site)
     config = IngestConfig(
         name="demo",
@@ -344,10 +346,12 @@ def open_demo_database(
     registry: Registry,
     gateways: GatewayRegistry,
     tokens: Mapping[str, Principal],
+    badges: Mapping[str, BadgeEntry] | None = None,
 ) -> tuple[Engine, SecretBox]:
     """The demo's operational database: a SQLite file in ``workdir``, made afresh each run, upgraded, and
-    holding the estate, the scanners' gateways and this run's tokens (what `ronde db upgrade` and
-    `ronde registry import` do on a site). Its EID keys are sealed with a key of this run only."""
+    holding the estate, the scanners' gateways, the teams' badges with their pseudonyms and this run's
+    tokens (what `ronde db upgrade` and `ronde registry import` do on a site). Its EID keys are sealed
+    with a key of this run only."""
     for name in ("ronde-opdb.sqlite", "ronde-opdb.sqlite-wal", "ronde-opdb.sqlite-shm"):
         (workdir / name).unlink(missing_ok=True)
     engine = make_engine(f"sqlite:///{workdir / 'ronde-opdb.sqlite'}")
@@ -358,6 +362,7 @@ def open_demo_database(
         box,
         estate=EstateDocument.model_validate(registry_to_data(registry, secrets=True)),
         gateways=gateways,
+        badges_map=badges,
         tokens=token_entries(tokens),
         author="ronde demo",
     )

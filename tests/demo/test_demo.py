@@ -137,7 +137,14 @@ def test_demo_evening_one_click_sign_in_then_ctrl_c(tmp_path: Path) -> None:
         # the period column starts with the demo's data, not 29 empty evenings before it
         assert f"Période du {day:%d/%m/%Y} au {day:%d/%m/%Y}" in html
         # the same session keeps working; the link does not, a second time, nor from another browser
-        assert _status(browser, url.group(1) + "ui/supervision")[0] == 200
+        status, _, supervision = _status(browser, url.group(1) + "ui/supervision")
+        assert status == 200
+        # the teams are registered under a pseudonym: their badges never reach a page
+        badges = _get(f"{url.group(1)}api/v1/badges", admin.group(1))
+        assert isinstance(badges, list)
+        assert sorted(b["team"] for b in badges) == ["Équipe 1", "Équipe 2"]
+        for b in badges:
+            assert b["badge"] not in supervision
         status, _, body = _status(_browser(), link)
         assert status == 403
         assert "déjà servi" in body
