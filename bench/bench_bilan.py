@@ -46,10 +46,10 @@ from ronde.store.records import BeaconCheck, StoredVisit, Verification, WriteBat
 from ronde.store.sqlite import SqliteStore
 
 ORIGINS = ("locataire", "locataire", "locataire", "bailleur", "commanditaire", "partenaire", "spontanee")
-TYPES = ("voisinage", "incivilites", "degradations", "information")
+TYPES = ("voisinage", "occupation_hall", "incivilites", "tension_conflit", "degradation", "information")
 RESPONSES = ("ecoute_mediation", "information", "accompagnement", "orientation", "signalement")
 PARTNERS = ("Centre social Youri Gagarine", "CCAS de Champigny", "Point d'accès au droit", "Mission locale")
-CATEGORIES = ("eclairage", "proprete", "ascenseur", "porte", "encombrants", "degradations")
+CATEGORIES = ("eclairage", "proprete", "ascenseur", "porte_acces", "tags", "degradation", "fuite")
 
 
 def month_visits(reg: Registry, cal: ServiceCalendar, month: date, rng: random.Random) -> list[StoredVisit]:

@@ -95,16 +95,16 @@ def render_bilan_csv(bilan: Bilan, lang: Lang) -> bytes:
                 p.requests,
             ]
         )
-    for title, counts in (
-        (t["by_origin"], bilan.by_origin),
-        (t["by_type"], bilan.by_type),
-        (t["by_response"], bilan.by_response),
-        (t["orientations"], bilan.orientations),
+    for title, group, counts in (
+        (t["by_origin"], "origin", bilan.by_origin),
+        (t["by_type"], "type", bilan.by_type),
+        (t["by_response"], "response", bilan.by_response),
+        (t["orientations"], None, bilan.orientations),
     ):
         w.writerow([])
         w.writerow([title])
         for k, n in counts:
-            w.writerow([word(k, lang), n])
+            w.writerow([word(k, lang, group), n])
     w.writerow([])
     w.writerow([t["cover_technical"]])
     w.writerow(
@@ -121,7 +121,7 @@ def render_bilan_csv(bilan: Bilan, lang: Lang) -> bytes:
     for c in bilan.categories:
         w.writerow(
             [
-                word(c.category, lang),
+                word(c.category, lang, "category"),
                 c.reports,
                 c.urgent,
                 c.acknowledged,

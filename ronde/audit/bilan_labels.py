@@ -1,7 +1,8 @@
 """Words of the bilan mensuel, French first (vocabulary of the launch announcement), English on request.
 
-Field vocabulary ids (origins, types, responses, categories) are the stable ASCII ids of issue 14; an id this
-table does not know is shown as it is, so a new category never breaks a bilan.
+Field vocabulary ids (origins, types, responses, categories) are the stable ASCII ids of issue 14, shown with the
+field app's own labels (``ronde.protocol.field_vocab``); an id it does not know is shown as it is, so a new
+category never breaks a bilan.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from collections.abc import Mapping
 from datetime import date
 
 from ronde.audit.labels import Lang
+from ronde.protocol import field_vocab
+from ronde.protocol.field_vocab import Term
 
 MONTHS = {
     Lang.FR: (
@@ -144,53 +147,22 @@ BILAN_TEXT: Mapping[Lang, Mapping[str, str]] = {
     },
 }
 
-VOCABULARY: Mapping[Lang, Mapping[str, str]] = {
-    Lang.FR: {
-        "locataire": "Locataire",
-        "bailleur": "Bailleur",
-        "commanditaire": "Commanditaire",
-        "partenaire": "Partenaire",
-        "spontanee": "Spontanée",
-        "ecoute_mediation": "Écoute, médiation",
-        "information": "Information",
-        "accompagnement": "Accompagnement",
-        "orientation": "Orientation",
-        "signalement": "Signalement",
-        "voisinage": "Troubles de voisinage",
-        "incivilites": "Incivilités",
-        "degradations": "Dégradations",
-        "eclairage": "Éclairage",
-        "proprete": "Propreté",
-        "ascenseur": "Ascenseur",
-        "porte": "Porte, contrôle d'accès",
-        "encombrants": "Encombrants",
-    },
-    Lang.EN: {
-        "locataire": "Tenant",
-        "bailleur": "Landlord",
-        "commanditaire": "Commissioning body",
-        "partenaire": "Partner",
-        "spontanee": "Spontaneous",
-        "ecoute_mediation": "Listening, mediation",
-        "information": "Information",
-        "accompagnement": "Accompaniment",
-        "orientation": "Referral",
-        "signalement": "Report",
-        "voisinage": "Neighbour disputes",
-        "incivilites": "Incivilities",
-        "degradations": "Damage",
-        "eclairage": "Lighting",
-        "proprete": "Cleanliness",
-        "ascenseur": "Lift",
-        "porte": "Door, access control",
-        "encombrants": "Bulky waste",
-    },
+GROUPS: Mapping[str, tuple[Term, ...]] = {
+    "origin": field_vocab.ORIGINS,
+    "type": field_vocab.TYPES,
+    "response": field_vocab.RESPONSES,
+    "category": field_vocab.CATEGORIES,
 }
 
 
-def word(code: str, lang: Lang) -> str:
-    """The label of a field vocabulary id; the id itself when unknown."""
-    return VOCABULARY[lang].get(code, code)
+def word(code: str, lang: Lang, group: str | None) -> str:
+    """The label of a field vocabulary id in ``group`` (origin, type, response, category: the field app's own
+    words, ``ronde.protocol.field_vocab``); the id itself when unknown, and any text when ``group`` is None (a
+    partner's name)."""
+    for term in GROUPS.get(group or "", ()):
+        if term.id == code:
+            return term.fr if lang is Lang.FR else term.en
+    return code
 
 
 def month_text(month: date, lang: Lang) -> str:

@@ -280,19 +280,19 @@ def _places_page(pdf: FPDF, b: Bilan, lang: Lang) -> None:
     )
 
 
-def _counts_pair(pdf: FPDF, lang: Lang, *tables: tuple[str, Sequence[tuple[str, int]]]) -> None:
+def _counts_pair(pdf: FPDF, lang: Lang, *tables: tuple[str, str | None, Sequence[tuple[str, int]]]) -> None:
     """Two count tables side by side (left and right half of the page), the next content below the longer."""
     t = BILAN_TEXT[lang]
     top = pdf.get_y()
-    if pdf.will_page_break(10 + 5 * max(len(c) or 1 for _, c in tables)):
+    if pdf.will_page_break(10 + 5 * max(len(c) or 1 for _, _, c in tables)):
         pdf.add_page()
         top = pdf.get_y()
     bottom = top
     half = PAGE_W / 2
-    for i, (title, counts) in enumerate(tables):
+    for i, (title, group, counts) in enumerate(tables):
         pdf.set_left_margin(12 + i * half)
         pdf.set_xy(12 + i * half, top)
-        rows = [[word(k, lang), str(n)] for k, n in counts] or [[t["none"], "0"]]
+        rows = [[word(k, lang, group), str(n)] for k, n in counts] or [[t["none"], "0"]]
         _table(pdf, [half - 26.0, 20.0], [title, t["sollicitations"]], rows, bold_rows=set())
         bottom = max(bottom, pdf.get_y())
     pdf.set_left_margin(12)
@@ -303,12 +303,12 @@ def _field_page(pdf: FPDF, b: Bilan, lang: Lang) -> None:
     t = BILAN_TEXT[lang]
     pdf.add_page()
     _heading(pdf, t["field"])
-    _counts_pair(pdf, lang, (t["by_origin"], b.by_origin), (t["by_type"], b.by_type))
-    _counts_pair(pdf, lang, (t["by_response"], b.by_response), (t["orientations"], b.orientations))
+    _counts_pair(pdf, lang, (t["by_origin"], "origin", b.by_origin), (t["by_type"], "type", b.by_type))
+    _counts_pair(pdf, lang, (t["by_response"], "response", b.by_response), (t["orientations"], None, b.orientations))
     _heading(pdf, t["cover_technical"])
     rows = [
         [
-            word(c.category, lang),
+            word(c.category, lang, "category"),
             str(c.reports),
             str(c.urgent),
             str(c.acknowledged),
@@ -336,7 +336,7 @@ def _field_page(pdf: FPDF, b: Bilan, lang: Lang) -> None:
     category_bars(
         pdf,
         Box(12, chart_y, PAGE_W, chart_h),
-        [(word(c.category, lang), c.reports) for c in b.categories],
+        [(word(c.category, lang, "category"), c.reports) for c in b.categories],
         title=t["chart_categories"],
         empty=t["none"],
     )

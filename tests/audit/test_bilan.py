@@ -263,3 +263,14 @@ def test_english_on_request(october: Path, tmp_path: Path) -> None:
     assert "Monthly report" in text
     assert "Tenant" in text
     assert csv.name == "bilan-paris-habitat-2026-10-en.csv"
+
+
+def test_field_words_are_the_field_apps_own(october: Path, tmp_path: Path) -> None:
+    paths = write_bilan(_bilan(october), tmp_path / "fr", Lang.FR, load_signing_key())
+    text = next(p for p in paths if p.suffix == ".csv").read_text(encoding="utf-8")
+    # ids of ronde.protocol.field_vocab, each with the label of its own group ("information" is both a type and a
+    # response; here it is a response)
+    for label in ("Troubles de voisinage", "Orientation vers un partenaire", "Éclairage", "Propreté, encombrants"):
+        assert label in text, label
+    assert "Information;1" in text
+    assert "Centre social Youri Gagarine;1" in text
