@@ -60,9 +60,32 @@ class Site:
     app: FastAPI
     store: SqliteStore
     partner: int
+    port: int = 0
+    server: uvicorn.Server | None = None
+    thread: threading.Thread | None = None
 
     def api(self, method: str, path: str, token: str, **kw: Any) -> httpx.Response:
         return httpx.request(method, self.url + path, headers=auth(token), timeout=10, **kw)
+
+    def start(self) -> None:
+        """Serve the app on ``port`` (again): the phone's signal coming back, as far as the server knows."""
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, name="uvicorn-terrain", daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        """No server at all: every request of the phone fails, its service worker's included."""
+        if self.server is not None and self.thread is not None:
+            self.server.should_exit = True
+            self.thread.join(10)
+            assert not self.thread.is_alive()
+        self.server = self.thread = None
 
 
 @pytest.fixture
@@ -81,20 +104,11 @@ def site(tmp_path: Path) -> Iterator[Site]:
     seen = replace(seen, first_seen=now - timedelta(minutes=4), last_seen=now - timedelta(minutes=3), received_at=now)
     store.write(WriteBatch(visits=(seen,)))
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, name="uvicorn-terrain", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    base = f"http://127.0.0.1:{port}"
-    s = Site(base, app, store, 0)
+    s = Site(f"http://127.0.0.1:{port}", app, store, 0, port)
+    s.start()
     assert s.api("PUT", f"/api/v1/badges/{BADGE}", "tok-admin", json={"team": TEAM}).status_code == 200
     yield s
-    server.should_exit = True
-    thread.join(10)
+    s.stop()
     store.close()
     engine.dispose()
 
@@ -493,3 +507,38 @@ def test_a_request_is_answered_from_the_phone(site: Site, phone: ChromiumDriver)
     assert "Traitée" in row.text
     assert TEAM not in phone.page_source
     shots.take("landlord-requests")
+
+
+def test_the_app_opens_and_records_with_no_server_then_sends_on_next_opening(site: Site, phone: ChromiumDriver) -> None:
+    """No server at all (stronger than DevTools' offline, which leaves the service worker's own requests
+    through): the app opens from its cache, the estate list too, a report is kept; the server back, the next
+    opening sends it, once."""
+    shots = Shots(phone)
+    _enrol_by_api(site, phone)
+    _wait(phone, lambda d: d.execute_script("return !!(navigator.serviceWorker && navigator.serviceWorker.controller)"))
+    _wait(
+        phone,
+        lambda d: d.execute_async_script(
+            "var done = arguments[0]; caches.match('/api/v1/terrain/places').then(function (r) { done(!!r); });"
+        ),
+    )
+    site.stop()
+    phone.get(site.url + "/terrain/")  # the shell from the worker's cache
+    _wait(phone, lambda d: TEAM in d.find_element(By.ID, "team").text)
+    _tap(phone, "#new-report")
+    _tap(phone, '.change-place[data-for="report"]')
+    _visible(phone, "#place-search").send_keys("albert thomas hall a")
+    _tap(phone, f'#place-list button[data-id="{PH_CP}"]')  # the estate list from the cache
+    _tap(phone, '#categories button[data-id="proprete"]')
+    _tap(phone, "#report-send")
+    _wait(phone, lambda d: _pending(d) == 1 and _queued(d)[0]["attempts"] >= 1)
+    assert phone.find_element(By.ID, "net").text == "serveur injoignable"  # the phone has a network, not us
+    shots.take("no-server-queued")
+    site.start()
+    phone.get(site.url + "/terrain/")  # the next opening sends what is queued
+    _wait(phone, lambda d: _pending(d) == 0 and _queued(d) == [])
+    _wait(phone, lambda d: d.find_element(By.ID, "net").text == "en ligne")
+    mine = site.api("GET", "/api/v1/terrain/records", _device_token(phone)).json()
+    records = mine["items"] if isinstance(mine, dict) else mine
+    assert [(r["category"], r["place"]["checkpoint"]) for r in records] == [("proprete", PH_CP)]
+    assert len(_landlord_ids(site, "tok-ph")) == 1

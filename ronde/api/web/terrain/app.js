@@ -47,6 +47,7 @@
     opts.headers = Object.assign({ Accept: "application/json" }, opts.headers || {});
     if (state.token) { opts.headers.Authorization = "Bearer " + state.token; }
     return fetch(path, opts).then(function (resp) {
+      reachable(resp.headers.get("X-Ronde-Offline") !== "1"); // a cached copy from the worker: no server
       return resp.text().then(function (text) {
         var body = null;
         try { body = text ? JSON.parse(text) : null; } catch (e) { body = { detail: text }; }
@@ -57,7 +58,12 @@
         }
         return body;
       });
-    });
+    }, function (err) { reachable(false); throw err; });
+  }
+
+  // "en ligne" means the server answered, not only that the phone has a network (navigator.onLine).
+  function reachable(yes) {
+    if (state.reachable !== yes) { state.reachable = yes; netState(); }
   }
 
   // Reference data: from the network when there is one, else the copy kept in IndexedDB.
@@ -353,6 +359,7 @@
 
   function flushNow(force) {
     return Q.flush(force).then(function (r) {
+      if (r && r.unreachable) { reachable(false); } else if (r && r.sent > 0) { reachable(true); }
       if (r && r.unauthorized) {
         flash("Ce téléphone n'est plus autorisé : ses envois restent gardés ici. Demandez au superviseur de le " +
               "réenrôler.", "error");
@@ -424,8 +431,9 @@
 
   function netState() {
     var n = $("net");
-    n.textContent = navigator.onLine ? "en ligne" : "hors ligne";
-    n.className = "net " + (navigator.onLine ? "on" : "off");
+    var on = navigator.onLine && state.reachable !== false;
+    n.textContent = !navigator.onLine ? "hors ligne" : (on ? "en ligne" : "serveur injoignable");
+    n.className = "net " + (on ? "on" : "off");
   }
 
   // ---- enrolment and start --------------------------------------------------------------------

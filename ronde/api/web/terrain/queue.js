@@ -157,6 +157,7 @@
       return all().then(function (items) {
         var sent = 0;
         var unauthorized = false;
+        var unreachable = false;
         var now = Date.now();
         var due = items.filter(function (i) { return i.state === "pending" && (force || i.nextAt <= now); });
         var chain = Promise.resolve(true);
@@ -166,12 +167,15 @@
             return sendOne(item, token).then(function (outcome) {
               if (outcome === "sent") { sent++; }
               if (item.lastStatus === 401) { unauthorized = true; }
+              if (outcome === "later" && item.lastStatus === 0) { unreachable = true; }
               return outcome !== "later" || item.lastStatus !== 0;
             });
           });
         });
         return chain.then(function () {
-          return counts().then(function (c) { return { sent: sent, left: c.pending, errors: c.error, unauthorized: unauthorized }; });
+          return counts().then(function (c) { return {
+            sent: sent, left: c.pending, errors: c.error, unauthorized: unauthorized, unreachable: unreachable
+          }; });
         });
       });
     });

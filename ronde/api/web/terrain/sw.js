@@ -37,8 +37,13 @@ function networkFirst(request) {
     return resp;
   }, function () {
     return caches.match(request.url).then(function (hit) {
-      return hit || new Response(JSON.stringify({ detail: "hors ligne", code: "offline" }), {
-        status: 503, headers: { "Content-Type": "application/json" }
+      if (hit) {
+        var headers = new Headers(hit.headers);
+        headers.set("X-Ronde-Offline", "1"); // the cached copy: the server did not answer
+        return hit.blob().then(function (b) { return new Response(b, { status: hit.status, headers: headers }); });
+      }
+      return new Response(JSON.stringify({ detail: "hors ligne", code: "offline" }), {
+        status: 503, headers: { "Content-Type": "application/json", "X-Ronde-Offline": "1" }
       });
     });
   });
