@@ -15,7 +15,6 @@ from ronde.protocol.estate import (
     CheckpointKind,
     EddystoneUidFile,
     IBeaconFile,
-    LatLonFile,
 )
 from ronde.protocol.messages import BADGE_PATTERN
 from ronde.protocol.topics import GATEWAY_ID_PATTERN
@@ -115,6 +114,11 @@ class EstateIn(_In):
     city: str = Field(min_length=1, max_length=120)
 
 
+# [lat, lon] as a list of two numbers (a tuple would be ``prefixItems``, which OpenAPI tools misread); the
+# ranges are checked where every outline is, by the estate file's model (``ronde.protocol.estate``)
+Coordinate = Annotated[list[Annotated[float, Field(allow_inf_nan=False)]], Field(min_length=2, max_length=2)]
+
+
 class BuildingOut(_Out):
     id: str
     name: str
@@ -122,7 +126,7 @@ class BuildingOut(_Out):
     landlord: str
     dwellings: int
     checkpoints: int
-    footprint: list[tuple[float, float]] = Field(
+    footprint: list[Coordinate] = Field(
         default_factory=list, description="outline drawn on the plan: [lat, lon] vertices (WGS 84); empty if none"
     )
 
@@ -132,7 +136,7 @@ class BuildingIn(_In):
     estate: str = Field(pattern=ID)
     landlord: str = Field(pattern=ID)
     dwellings: int = Field(default=0, ge=0, le=100_000)
-    footprint: list[LatLonFile] | None = Field(
+    footprint: list[Coordinate] | None = Field(
         default=None,
         min_length=3,
         max_length=MAX_FOOTPRINT_POINTS,

@@ -173,7 +173,7 @@ def _building_out(scope: Scope, building_id: str) -> BuildingOut:
         landlord=b.landlord,
         dwellings=b.dwellings,
         checkpoints=sum(1 for c in scope.registry.checkpoints.values() if c.building == b.id),
-        footprint=list(b.footprint),
+        footprint=[[lat, lon] for lat, lon in b.footprint],
     )
 
 
