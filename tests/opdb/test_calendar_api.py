@@ -178,3 +178,16 @@ def test_two_api_server_processes_serve_a_change_at_once(two_apis: tuple[int, in
         assert day in body["calendar"]["closed"]
     assert _call(b, "DELETE", "/api/v1/calendar/estates/mordacs", "tok-admin")[0] == 200
     assert _call(a, "GET", "/api/v1/calendar/estates/mordacs", "tok-super")[1]["own"] is False
+
+
+def test_a_checkpoint_timeline_is_drawn_in_its_estate_hours(clients: tuple[TestClient, TestClient]) -> None:
+    one, two = clients
+    late = {**A_WEEK, "start": "18:30", "end": "01:45"}
+    assert one.put("/api/v1/calendar/estates/bois-labbe", json=late, headers=auth("tok-admin")).status_code == 200
+    page = two.get("/ui/checkpoints/boi-b01-hall-a?first=2026-11-20&last=2026-11-26", headers=auth("tok-super"))
+    assert page.status_code == 200, page.text[:500]
+    assert ">18 h 30<" in page.text
+    assert ">1 h 45<" in page.text
+    other = two.get(f"/ui/checkpoints/{PH_CP}?first=2026-11-20&last=2026-11-26", headers=auth("tok-super"))
+    assert ">16 h 00<" in other.text  # a mordacs checkpoint: the default hours
+    assert ">22 h 15<" in other.text

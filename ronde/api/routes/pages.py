@@ -524,13 +524,14 @@ def checkpoint_page(
         if not (MIN_DAY <= start <= end <= MAX_DAY) or (end - start).days > 92:  # noqa: PLR2004 - 92 days: a quarter at most on one page
             end = _last_day(ctx)
             start = end - timedelta(days=13)
-        days = [d for d in ctx.calendar.service_days(start, end) if ctx.calendar.window(d)[0] < ctx.now()]
+        cal = ctx.calendar.for_estate(c.estate)  # the checkpoint's estate's own days and hours
+        days = [d for d in cal.service_days(start, end) if cal.window(d)[0] < ctx.now()]
         stored = ctx.store.visits_of_days(days, landlord=c.landlord) if days else []
         visits = [v for v in scope.visits(stored) if v.checkpoint_id == c.id]
         ctx.log_access(scope.principal, "page.timeline", f"checkpoint={c.id} first={start} last={end}")
         svg_rows: list[Html] = []
         for i, d in enumerate(days):
-            w0, w1 = ctx.calendar.window(d)
+            w0, w1 = cal.window(d)
             span = (w1 - w0).total_seconds()
             y = i * ROW_H
             bars = []
@@ -559,8 +560,8 @@ def checkpoint_page(
                 )
             )
         height = max(1, len(days)) * ROW_H + 20
-        start_label = time_hm(ctx.calendar.start, lang)
-        end_label = time_hm(ctx.calendar.end, lang)
+        start_label = time_hm(cal.start, lang)
+        end_label = time_hm(cal.end, lang)
         axis = el(
             "g",
             el("text", start_label, x=str(LABEL_W), y=str(height - 4)),
