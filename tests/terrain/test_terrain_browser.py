@@ -534,6 +534,9 @@ def test_the_app_opens_and_records_with_no_server_then_sends_on_next_opening(sit
     _wait(phone, lambda d: _pending(d) == 1 and _queued(d)[0]["attempts"] >= 1)
     assert phone.find_element(By.ID, "net").text == "serveur injoignable"  # the phone has a network, not us
     shots.take("no-server-queued")
+    body = phone.execute_async_script(
+        "var done = arguments[0]; RondeQueue.all().then(function (all) { done(all[0].body); });"
+    )
     site.start()
     phone.get(site.url + "/terrain/")  # the next opening sends what is queued
     _wait(phone, lambda d: _pending(d) == 0 and _queued(d) == [])
@@ -541,4 +544,21 @@ def test_the_app_opens_and_records_with_no_server_then_sends_on_next_opening(sit
     mine = site.api("GET", "/api/v1/terrain/records", _device_token(phone)).json()
     records = mine["items"] if isinstance(mine, dict) else mine
     assert [(r["category"], r["place"]["checkpoint"]) for r in records] == [("proprete", PH_CP)]
+    assert len(_landlord_ids(site, "tok-ph")) == 1
+
+    # its answer lost, the phone sends it again: the server's 200 (same id, same content) empties the queue,
+    # nothing is stored twice; the same id with other content (409) is an error for the team, not a retry
+    resend = (
+        "var done = arguments[arguments.length - 1];"
+        "RondeQueue.enqueue('report', arguments[0]).then(function () { return RondeQueue.flush(true); })"
+        ".then(function (r) { done(r); });"
+    )
+    again = phone.execute_async_script(resend, body)
+    assert again["sent"] == 1
+    assert again["left"] == 0
+    assert _queued(phone) == []
+    forged = phone.execute_async_script(resend, {**body, "category": "tags"})
+    assert forged["errors"] == 1
+    (item,) = _queued(phone)
+    assert "409" in item["error"]
     assert len(_landlord_ids(site, "tok-ph")) == 1

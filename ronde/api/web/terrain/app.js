@@ -504,7 +504,8 @@
     window.addEventListener("online", function () { netState(); flushNow(true); });
     window.addEventListener("offline", netState);
     document.addEventListener("visibilitychange", function () {
-      if (document.visibilityState === "hidden") { askBackgroundSync(); } else { flushNow(false); }
+      if (document.visibilityState === "hidden") { askBackgroundSync(); return; }
+      if (state.token) { flushNow(false); loadData(); } // back to the app: new assigned requests too
     });
     setInterval(function () { if (state.token) { flushNow(false); } }, RETRY_TICK_MS);
   }
