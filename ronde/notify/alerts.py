@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ronde.opdb.field_facts import FieldFacts
+from ronde.protocol import field_vocab
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.estate import Registry
 from ronde.settings.notify_section import NotifySection
@@ -32,6 +33,11 @@ class Cause:
     estate: str | None = None
     landlord: str | None = None
     landlord_may_know: bool = False  # an urgent report: subscribed landlords are told too
+
+
+def _category(code: str) -> str:
+    """The field app's French label of a report category (its id when unknown)."""
+    return next((t.fr for t in field_vocab.CATEGORIES if t.id == code), code)
 
 
 def _minutes(delta: timedelta) -> int:
@@ -130,7 +136,7 @@ def field(field_facts: FieldFacts, calendar: ServiceCalendar, cfg: NotifySection
                 Cause(
                     f"urgent:{r.id}",
                     "urgent_report",
-                    f"signalement urgent ({r.category}) : {r.place}",
+                    f"signalement urgent ({_category(r.category)}) : {r.place}",
                     r.estate,
                     r.landlord,
                     landlord_may_know=True,

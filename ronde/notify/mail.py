@@ -7,6 +7,7 @@ exception whose text is kept in the delivery log.
 
 from __future__ import annotations
 
+import email.policy
 import smtplib
 import ssl
 from collections.abc import Mapping
@@ -15,6 +16,9 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 
+# Headers folded at 78 columns came back with a doubled space where the fold met an encoded word ("Hall A  – 4
+# rue…" in the subject a reader sees): 998 is RFC 5322's own limit, under which nothing is folded.
+HEADERS_UNFOLDED = email.policy.default.clone(max_line_length=998)
 MIME = {".pdf": ("application", "pdf"), ".csv": ("text", "csv"), ".json": ("application", "json")}
 
 
@@ -38,7 +42,7 @@ def build_message(
     cfg: SmtpConfig, to: str, subject: str, body: str, attachments: Mapping[str, bytes] | None = None
 ) -> EmailMessage:
     """A French text message (UTF-8) with its attachments (PDF, CSV, JSON, manifests)."""
-    msg = EmailMessage()
+    msg = EmailMessage(policy=HEADERS_UNFOLDED)
     msg["From"] = cfg.sender
     msg["To"] = to
     msg["Subject"] = subject

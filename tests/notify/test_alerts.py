@@ -180,7 +180,7 @@ def test_one_alert_and_one_resolu_per_cause_in_service_hours_only(
     assert sum(s.startswith("[Ronde] Résolu : ") for s in supervisor) == 3
     landlord = [subject for to, subject in mails if to == "gardien@paris-habitat.example"]
     assert len(landlord) == 2
-    assert all("signalement urgent (ascenseur)" in s for s in landlord)
+    assert all("signalement urgent (Ascenseur) : Hall A – 4 rue Albert Thomas" in s for s in landlord), landlord
     assert all("équipe" not in s for _, s in mails)  # places only, never a team
     # webhook: the same six, each signed (the receiver refused none)
     assert webhook.refused == []
