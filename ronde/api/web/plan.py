@@ -21,7 +21,8 @@ from ronde.protocol.estate import Building, Checkpoint, LatLon, Walkway
 from ronde.protocol.labels import checkpoint_labels
 
 WIDTH = 900.0
-HEIGHT = 620.0
+HEIGHT = 620.0  # at most: a wide estate gets a lower plan, not empty bands above and below
+MIN_HEIGHT = 380.0
 MARGIN = 50.0  # room for the outer buildings' names
 LEGEND_H = 24.0
 FRESH_S = 30 * 60
@@ -82,6 +83,7 @@ class Frame:
     scale: float
     x_pad: float
     y_pad: float
+    height: float = HEIGHT  # of the SVG box (its width is WIDTH)
 
     @classmethod
     def fit(cls, points: Sequence[LatLon]) -> Frame:
@@ -92,9 +94,12 @@ class Frame:
         ys = [lat for lat, _ in points]
         x_span = max(max(xs) - min(xs), 1e-6)
         y_span = max(max(ys) - min(ys), 1e-6)
-        box_w, box_h = WIDTH - 2 * MARGIN, HEIGHT - 2 * MARGIN - LEGEND_H
+        box_w = WIDTH - 2 * MARGIN
+        height = min(HEIGHT, max(MIN_HEIGHT, box_w * y_span / x_span + 2 * MARGIN + LEGEND_H))
+        box_h = height - 2 * MARGIN - LEGEND_H
         scale = min(box_w / x_span, box_h / y_span)
-        return cls(k, min(xs), max(ys), scale, (box_w - x_span * scale) / 2, (box_h - y_span * scale) / 2)
+        x_pad, y_pad = (box_w - x_span * scale) / 2, (box_h - y_span * scale) / 2
+        return cls(k, min(xs), max(ys), scale, x_pad, y_pad, height)
 
     def xy(self, lat: float, lon: float) -> tuple[float, float]:
         return (
@@ -191,12 +196,12 @@ def _checkpoint(
     )
 
 
-def _legend(lang: PageLang) -> Html:
+def _legend(lang: PageLang, height: float) -> Html:
     entries = [
         el(
             "g",
-            el("circle", cx=f"{20 + i * 190}", cy=f"{HEIGHT - 12}", r="6", fill=COLOURS[key]),
-            el("text", t(lang, f"idle_{key}"), x=f"{32 + i * 190}", y=f"{HEIGHT - 8}", class_="legend"),
+            el("circle", cx=f"{20 + i * 190}", cy=f"{height - 12:.0f}", r="6", fill=COLOURS[key]),
+            el("text", t(lang, f"idle_{key}"), x=f"{32 + i * 190}", y=f"{height - 8:.0f}", class_="legend"),
         )
         for i, key in enumerate(("fresh", "mid", "stale", "none"))
     ]
@@ -207,7 +212,7 @@ def _scale_bar(frame: Frame) -> Html:
     """50 or 100 m, drawn at the bottom right above the legend."""
     metres = 100 if 100 / frame.metres_per_unit() < WIDTH / 4 else 50
     length = metres / frame.metres_per_unit()
-    x1, y = WIDTH - MARGIN, HEIGHT - LEGEND_H - 8
+    x1, y = WIDTH - MARGIN, frame.height - LEGEND_H - 8
     return el(
         "g",
         el(
@@ -265,15 +270,15 @@ def plan_svg(
     svg = el(
         "svg",
         el("title", t(lang, "plan")),
-        el("rect", x="0", y="0", width=f"{WIDTH:.0f}", height=f"{HEIGHT:.0f}", fill="#f4f1ea", class_="ground"),
+        el("rect", x="0", y="0", width=f"{WIDTH:.0f}", height=f"{frame.height:.0f}", fill="#f4f1ea", class_="ground"),
         _walkways(frame, walkways),
         _buildings(frame, buildings, landlords or {}, lang),
         join(estate_labels),
         el("g", join(points), class_="checkpoints"),
         _scale_bar(frame),
-        _legend(lang),
+        _legend(lang, frame.height),
         xmlns="http://www.w3.org/2000/svg",
-        viewBox=f"0 0 {WIDTH:.0f} {HEIGHT:.0f}",
+        viewBox=f"0 0 {WIDTH:.0f} {frame.height:.0f}",
         class_="plan",
         role="group",
         aria_label=t(lang, "plan"),
