@@ -191,3 +191,18 @@ def test_a_checkpoint_timeline_is_drawn_in_its_estate_hours(clients: tuple[TestC
     other = two.get(f"/ui/checkpoints/{PH_CP}?first=2026-11-20&last=2026-11-26", headers=auth("tok-super"))
     assert ">16 h 00<" in other.text  # a mordacs checkpoint: the default hours
     assert ">22 h 15<" in other.text
+
+
+def test_the_supervision_page_shows_each_estate_calendar(clients: tuple[TestClient, TestClient]) -> None:
+    one, two = clients
+    assert one.put("/api/v1/calendar/closed/2026-12-25?estate=mordacs", headers=auth("tok-super")).status_code == 200
+    html = two.get("/ui/supervision", headers=auth("tok-super")).text
+    section = html[html.index("Calendrier du service") :]
+    assert "Les Mordacs (calendrier propre)" in section
+    assert "25/12/2026" in section
+    assert "mercredi, jeudi, vendredi, samedi, dimanche" in section
+    assert "16 h 00 – 22 h 15" in section
+    live = two.get("/ui/supervision/live", params={"lang": "en"}, headers=auth("tok-super")).json()
+    assert "Les Mordacs (its own calendar)" in live["sections"]["calendar"]
+    assert "Wednesday, Thursday" in live["sections"]["calendar"]
+    assert two.get("/ui/supervision", headers=auth(MORDACS_ONLY)).status_code in (403, 404)  # staff only

@@ -55,6 +55,11 @@ WORDS: dict[str, dict[str, str]] = {
         "detected": "Constaté",
         "low_battery": "batterie faible",
         "not_seen_near_visits": "non captée alors que des équipes passaient",
+        "calendar": "Calendrier du service",
+        "cal_days": "Jours",
+        "cal_hours": "Horaires",
+        "cal_closed": "Prochaines fermetures",
+        "cal_own": "calendrier propre",
     },
     "en": {
         "alerts": "Alerts",
@@ -76,6 +81,11 @@ WORDS: dict[str, dict[str, str]] = {
         "detected": "Detected",
         "low_battery": "low battery",
         "not_seen_near_visits": "not heard while teams passed nearby",
+        "calendar": "Service calendar",
+        "cal_days": "Days",
+        "cal_hours": "Hours",
+        "cal_closed": "Next closed dates",
+        "cal_own": "its own calendar",
     },
 }
 
@@ -89,6 +99,7 @@ SECTIONS = (
     ("maintenance", "maintenance"),
     ("rejections", "rejections"),
     ("gaps", "gaps"),
+    ("calendar", None),
 )
 
 
@@ -241,6 +252,31 @@ def _gaps(v: _View) -> Html:
     return v.rows_or_nothing(heads, rows, "gaps")
 
 
+CLOSED_SHOWN = 5  # next closed dates listed per estate
+
+
+def _calendar(v: _View) -> Html:
+    """Each estate's service days and hours (its own calendar, else the default) and its next closed dates
+    (``docs/calendar.md``: changed with ``ronde calendar`` or ``/api/v1/calendar``)."""
+    cals = v.ctx.calendar
+    own = dict(cals.estates)
+    names = formats.DAYS_FR if v.lang == "fr" else formats.DAYS_EN
+    rows: list[list[object]] = []
+    for estate in sorted(v.scope.registry.estates.values(), key=lambda e: e.id):
+        cal = cals.for_estate(estate.id)
+        closed = [formats.date_short(d, v.lang) for d in sorted(cal.closed) if d >= v.today][:CLOSED_SHOWN]
+        rows.append(
+            [
+                f"{estate.name} ({_w(v.lang, 'cal_own')})" if estate.id in own else estate.name,
+                ", ".join(names[d] for d in sorted(cal.days)),
+                f"{formats.time_hm(cal.start, v.lang)} – {formats.time_hm(cal.end, v.lang)}",
+                ", ".join(closed) or "–",
+            ]
+        )
+    headers = [t(v.lang, "estate"), _w(v.lang, "cal_days"), _w(v.lang, "cal_hours"), _w(v.lang, "cal_closed")]
+    return v.rows_or_nothing(headers, rows, "calendar-table")
+
+
 _BUILDERS: dict[str, Callable[[_View], Html]] = {
     "alerts": _alerts,
     "stale": _stale,
@@ -249,6 +285,7 @@ _BUILDERS: dict[str, Callable[[_View], Html]] = {
     "gateways": _gateways,
     "rejections": _rejections,
     "gaps": _gaps,
+    "calendar": _calendar,
 }
 
 
@@ -283,7 +320,7 @@ def supervision_page(p: PageDep) -> Response:
         )
         body = [status]
         for key, heading in SECTIONS:
-            title = _w(lang, "alerts") if heading is None else t(lang, heading)
+            title = _w(lang, key) if heading is None else t(lang, heading)
             body.append(el("section", el("h3", title), el("div", parts[key], id=f"live-{key}"), class_="live"))
         body.append(el("script", src="/static/supervision.js", defer=True))
         return t(lang, "supervision"), el(
