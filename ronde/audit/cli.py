@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+from ronde.audit.bilan_cli import add_bilan_command
 from ronde.audit.export import ReportFormat, read_report, write_report
 from ronde.audit.keys import (
     AuditKeyError,
@@ -335,6 +336,7 @@ def register(sub: Any) -> None:
         "$XDG_DATA_HOME/ronde/audit-key.pem; created on first use)",
     )
     rep.set_defaults(func=_report)
+    add_bilan_command(cmds, _store_arguments)  # issue 15: ronde audit bilan
     ver = cmds.add_parser("verify", help="check a report's signature, document, completeness and store")
     ver.add_argument("report", help="report file (CSV, or PDF with its .manifest.json) or manifest JSON")
     _store_arguments(ver)
