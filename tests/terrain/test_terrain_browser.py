@@ -381,8 +381,19 @@ def _device_token(driver: WebDriver) -> str:
     return token
 
 
-def test_outbox_unit_ulids_and_backoff(site: Site, phone: WebDriver) -> None:
-    """The queue's pure parts, run in the browser: ULIDs sortable and unique, backoff capped."""
+def test_installable_and_outbox_unit_ulids_and_backoff(site: Site, phone: ChromiumDriver) -> None:
+    """Chromium finds the app installable (manifest, icons, a worker controlling it); the queue's pure parts
+    run in the browser: ULIDs sortable and unique, backoff capped."""
+    phone.get(site.url + "/terrain/")
+    _wait(phone, lambda d: d.execute_script("return !!window.RondeQueue"))
+    _wait(phone, lambda d: d.execute_script("return !!(navigator.serviceWorker && navigator.serviceWorker.controller)"))
+    manifest = phone.execute_cdp_cmd("Page.getAppManifest", {})
+    assert manifest["errors"] == [], manifest["errors"]
+    assert manifest["url"].endswith("/terrain/manifest.webmanifest")
+    installable = phone.execute_cdp_cmd("Page.getInstallabilityErrors", {})
+    assert installable["installabilityErrors"] == [], installable
+    phone.get(site.url + "/login")  # the check is not vacuous: a page with no manifest is not installable
+    assert phone.execute_cdp_cmd("Page.getInstallabilityErrors", {})["installabilityErrors"]
     phone.get(site.url + "/terrain/")
     _wait(phone, lambda d: d.execute_script("return !!window.RondeQueue"))
     out = phone.execute_script(
