@@ -48,6 +48,13 @@ def render_bilan_pdf(bilan: Bilan, lang: Lang = Lang.FR) -> bytes:
     return bytes(pdf.output())
 
 
+def _local(b: Bilan, lang: Lang) -> str:
+    """When it was issued, on the calendar's clock (Europe/Paris): what a reader there would call the time."""
+    tz = b.report.calendar.tz
+    shown = "%d/%m/%Y %H:%M" if lang is Lang.FR else "%Y-%m-%d %H:%M"
+    return f"{b.issued_at.astimezone(tz).strftime(shown)} ({tz.key})"
+
+
 def _colon(lang: Lang) -> str:
     """French puts a space before the colon, English does not."""
     return " : " if lang is Lang.FR else ": "
@@ -155,7 +162,7 @@ def _cover(pdf: FPDF, b: Bilan, lang: Lang) -> None:
         t["privacy"],
         a["legend_nodata"],
         t["verify_hint"],
-        f"{t['bilan_id']}{c}{b.bilan_id} · {t['issued_at']} {b.issued_at.isoformat(timespec='seconds')}",
+        f"{t['bilan_id']}{c}{b.bilan_id} · {t['issued_at']} {_local(b, lang)}",
         f"{a['chain_final']}{c}{b.report.chain.final}",
     ):
         pdf.multi_cell(0, 4, line, align="L", new_x="LMARGIN", new_y="NEXT")
