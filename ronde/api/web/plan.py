@@ -208,6 +208,20 @@ def _legend(lang: PageLang, height: float) -> Html:
     return el("g", join(entries), class_="legend-box")
 
 
+def _html_legend(lang: PageLang) -> Html:
+    """The same legend as text under the plan: readable on a phone, where the SVG's is too small."""
+    items = [
+        el(
+            "li",
+            el("svg", el("circle", cx="6", cy="6", r="5", fill=COLOURS[key]), viewBox="0 0 12 12", aria_hidden="true"),
+            " ",
+            t(lang, f"idle_{key}"),
+        )
+        for key in ("fresh", "mid", "stale", "none")
+    ]
+    return el("ul", join(items), class_="plan-legend")
+
+
 def _scale_bar(frame: Frame) -> Html:
     """50 or 100 m, drawn at the bottom right above the legend."""
     metres = 100 if 100 / frame.metres_per_unit() < WIDTH / 4 else 50
@@ -307,7 +321,7 @@ def plan_svg(
         "figure",
         tools,
         svg,
-        el("figcaption", summary),
+        el("figcaption", _html_legend(lang), summary),
         el("script", src="/static/plan.js", defer=True),
         class_="plan-figure",
     )
