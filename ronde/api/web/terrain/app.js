@@ -85,6 +85,7 @@
       state.places = r[0]; state.vocab = r[1]; state.partners = r[2] || [];
       state.requests = (r[3] && (r[3].items || r[3])) || [];
       renderRequests();
+      return refreshOutbox(); // the cards name their places now that the list is known
     }, function (err) {
       if (err.status === 401) { return revoked(); }
       flash("Données non disponibles hors ligne : ouvrez l'application une fois avec du réseau.", "error");
