@@ -138,6 +138,9 @@ def test_a_landlord_sees_its_own_buildings_on_its_page_and_its_plan(base_url: st
         links = driver.find_elements(By.CSS_SELECTOR, "svg#plan a.cp-link")
         assert len(links) == len(registry.checkpoints_of("paris-habitat"))
         (_shots(tmp_path) / "landlord-plan-phone.png").write_bytes(driver.get_screenshot_as_png())
+        plan = driver.find_element(By.ID, "plan")
+        (_shots(tmp_path) / "landlord-plan-only.png").write_bytes(plan.screenshot_as_png)
+        assert _colourful(plan.screenshot_as_png) >= 20
         driver.get(f"{base_url}/ui/plan")
         wait_loaded(driver)
         assert _building_labels(driver) == mine
