@@ -124,7 +124,20 @@ def registry_to_yaml(registry: Registry, *, secrets: bool) -> str:
     head = "# Ronde estate file, exported by the API.\n"
     if not secrets:
         head += "# EID identity keys are omitted (write-only); re-importing keeps the server's keys.\n"
-    return head + yaml.safe_dump(registry_to_data(registry, secrets=secrets), sort_keys=False, allow_unicode=True)
+    data = registry_to_data(registry, secrets=secrets)
+    return head + yaml.dump(data, Dumper=_EstateDumper, sort_keys=False, allow_unicode=True)
+
+
+class _EstateDumper(yaml.SafeDumper):
+    """The safe dumper, writing each [lat, lon] pair of an outline or walkway on one line (``[48.79, 2.52]``)
+    rather than three: an exported estate file stays the size and shape of the hand-written one."""
+
+    def represent_list(self, data: Any) -> yaml.SequenceNode:
+        pair = len(data) == 2 and all(isinstance(x, float) for x in data)  # noqa: PLR2004 - a coordinate pair
+        return self.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=pair or None)
+
+
+_EstateDumper.add_representer(list, _EstateDumper.represent_list)
 
 
 def keep_eid_key(current: Registry | None, checkpoint_id: str, item: dict[str, Any]) -> dict[str, Any]:
