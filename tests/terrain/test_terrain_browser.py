@@ -174,11 +174,17 @@ def _visible(driver: WebDriver, css: str) -> WebElement:
 
 
 def _tap(driver: WebDriver, css: str) -> None:
-    element = _visible(driver, css)
-    assert element.size["height"] >= 48, f"{css}: a target under 48 px ({element.size})"
-    # as a thumb does: bring it to the middle of the screen (the sticky "Envoyer" bar covers the bottom)
-    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", element)
-    element.click()
+    for _ in range(3):  # a list redrawn as data arrives (the outbox, the requests): find it again
+        try:
+            element = _visible(driver, css)
+            assert element.size["height"] >= 48, f"{css}: a target under 48 px ({element.size})"
+            # as a thumb does: bring it to the middle of the screen (the sticky "Envoyer" bar covers the bottom)
+            driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", element)
+            element.click()
+        except StaleElementReferenceException:
+            continue
+        return
+    raise AssertionError(f"{css}: redrawn under every tap")
 
 
 def _landlord_ids(site: Site, token: str) -> list[str]:
@@ -448,10 +454,10 @@ def test_a_refused_record_is_shown_not_retried_and_a_revoked_phone_keeps_its_rec
         PH_CP,
     )
     _wait(phone, lambda d: d.find_element(By.ID, "pending").get_attribute("data-errors") == "1")
-    card = _visible(phone, f'#outbox li[data-id="{bad_id}"]')
-    assert card.get_attribute("data-state") == "error"
-    assert "422" in card.text
-    assert "À corriger" in card.text
+    # the outbox list is redrawn as data arrives: read the card afresh each time
+    card = f'#outbox li[data-id="{bad_id}"][data-state="error"]'
+    _wait(phone, lambda d: "422" in d.find_element(By.CSS_SELECTOR, card).text)
+    assert "À corriger" in phone.find_element(By.CSS_SELECTOR, card).text
     shots.take("refused-record")
     time.sleep(6.5)  # more than one retry tick: an error is not sent again on its own
     (item,) = _queued(phone)

@@ -33,11 +33,15 @@
     document.body.setAttribute("data-screen", name);
     window.scrollTo(0, 0);
   }
+  var FLASH_MS = { ok: 6000, warn: 8000, error: 15000 };
+  var flashTimer = null;
   function flash(text, kind) {
     var f = $("flash");
     f.textContent = text;
     f.className = kind || "";
     f.hidden = !text;
+    clearTimeout(flashTimer);
+    if (text) { flashTimer = setTimeout(function () { f.hidden = true; }, FLASH_MS[kind] || 6000); }
   }
 
   // ---- talking to the server ------------------------------------------------------------------
