@@ -5,7 +5,6 @@ visit (the place suggestion) and a request's evidence, both read from the time-s
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
@@ -29,6 +28,7 @@ from ronde.opdb.field_repo import FieldRecord, Place, answers_to
 from ronde.opdb.models import PartnerEstateRow, PartnerRow
 from ronde.opdb.request_repo import FieldRequest
 from ronde.protocol.access import Role
+from ronde.protocol.canonical import canonical
 from ronde.protocol.estate import Registry
 from ronde.store.port import Store
 
@@ -38,8 +38,7 @@ SUGGESTION_LOOKBACK = timedelta(hours=2)  # a visit that began up to this long a
 
 def content_digest(body: BaseModel) -> str:
     """SHA-256 of the body's canonical JSON: the same content always gives the same digest."""
-    data = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(data.encode("utf-8")).hexdigest()
+    return hashlib.sha256(canonical(body.model_dump(mode="json"))).hexdigest()
 
 
 def partner_estates(session: Session, scope: Scope) -> frozenset[str]:

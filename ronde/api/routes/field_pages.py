@@ -38,6 +38,7 @@ from ronde.gateway.ulid import UlidGenerator
 from ronde.opdb import device_repo
 from ronde.protocol import field_vocab as vocab
 from ronde.protocol import formats
+from ronde.protocol.errors import format_validation_error
 
 # JSON even on HTML routes (as pages.py): a refused query parameter answers the API's validation body
 INVALID = {
@@ -295,7 +296,7 @@ def _why(exc: Exception, lang: PageLang) -> tuple[int, str]:
     if isinstance(exc, Forbidden):
         return 403, w(lang, "forbidden")
     if isinstance(exc, ValidationError):
-        detail = "; ".join(f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors())
+        detail = format_validation_error(exc, echo_input=False)
         return 400, f"{w(lang, 'invalid')} {detail[:300]}"
     if isinstance(exc, HTTPException):
         return exc.status_code, f"{w(lang, 'refused')} {exc.detail}"
