@@ -1,4 +1,5 @@
-"""Two ``ronde notify run`` processes at once on one operational database: each bilan goes out once."""
+"""Two ``ronde notify run`` processes at once on one operational database, SQLite or PostgreSQL: each bilan goes
+out once."""
 
 from __future__ import annotations
 
@@ -7,22 +8,32 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
+
+import pytest
 
 from ronde.audit.bilan import previous_month
 from ronde.audit.bilan_labels import month_text
 from ronde.audit.keys import load_signing_key
 from ronde.audit.labels import Lang
 from ronde.opdb.engine import make_engine, session_factory
+from ronde.opdb.migrate import upgrade
 from ronde.opdb.notify_repo import SENT, deliveries, delivery_log
+from ronde.opdb.registry_io import import_records
+from ronde.opdb.sealing import SecretBox
+from ronde.opdb.service_repo import put_calendar
 from ronde.protocol.calendar import ServiceCalendar
+from ronde.protocol.estate import EstateDocument, load_default_estate
 from ronde.protocol.gateways import GatewayRegistry
+from ronde.protocol.registry_data import registry_to_data
 from ronde.store.sqlite import SqliteStore
 from tests.notify.conftest import SmtpSink
 from tests.notify.test_bilan_delivery import LANDLORDS, addresses
-from tests.support.opdb_site import site_database
+from tests.support.opdb_site import SECRET_KEY, site_database
+from tests.support.postgres import Postgres, run_postgres
 
 PARIS = ZoneInfo("Europe/Paris")
 RONDE = str(Path(sys.executable).with_name("ronde"))
@@ -49,8 +60,35 @@ def _settings(path: Path, db_url: str, store: Path, sink: SmtpSink) -> Path:
     return path
 
 
-def test_two_runners_at_once_send_each_bilan_once(tmp_path: Path, smtp_sink: SmtpSink) -> None:
-    url = site_database(tmp_path / "ronde.db", GatewayRegistry(), calendar=ServiceCalendar())
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Postgres]:
+    with run_postgres() as pg:
+        yield pg
+
+
+def _postgres_site(pg: Postgres, name: str) -> str:
+    """The sample estate and the default calendar in a fresh PostgreSQL database (what site_database makes)."""
+    url = pg.create_database(name)
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+        estate = EstateDocument.model_validate(registry_to_data(load_default_estate(), secrets=True))
+        import_records(engine, SecretBox.from_text(SECRET_KEY), estate=estate, gateways=GatewayRegistry(), author="t")
+        with session_factory(engine).begin() as s:
+            put_calendar(s, ServiceCalendar())
+    finally:
+        engine.dispose()
+    return url
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_two_runners_at_once_send_each_bilan_once(
+    tmp_path: Path, smtp_sink: SmtpSink, backend: str, request: pytest.FixtureRequest
+) -> None:
+    if backend == "sqlite":
+        url = site_database(tmp_path / "ronde.db", GatewayRegistry(), calendar=ServiceCalendar())
+    else:
+        url = _postgres_site(request.getfixturevalue("cluster"), "two_runners")
     store = SqliteStore(tmp_path / "store.db")
     store.open()
     store.close()
