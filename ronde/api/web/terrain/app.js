@@ -40,6 +40,7 @@
     f.textContent = text;
     f.className = kind || "";
     f.hidden = !text;
+    f.style.top = $("bar").getBoundingClientRect().bottom + "px"; // just under the bar, whatever its height
     clearTimeout(flashTimer);
     if (text) { flashTimer = setTimeout(function () { f.hidden = true; }, FLASH_MS[kind] || 6000); }
   }
