@@ -90,6 +90,11 @@ def test_landlord_queue_shows_its_own_places_and_never_a_team(app: FastAPI, fiel
     assert ph.get("/ui/terrain/enrolment").status_code == 403
     english = ph.get("/ui/signalements?lang=en")
     assert "Time to acknowledge" in english.text
+    assert "<th>Bailleur</th>" not in page.text  # its own records only: no landlord column
+    staff = _signed_in(app, "tok-super").get("/ui/signalements")
+    assert "<th>Bailleur</th>" in staff.text
+    assert "Paris Habitat" in staff.text
+    assert "Immobilière 3F" in staff.text
 
 
 def test_status_buttons_move_a_report_forward_with_its_delays(app: FastAPI, field: dict[str, str]) -> None:

@@ -97,11 +97,20 @@ def _filters(scope: Scope, lang: PageLang, kind: str | None, status: str | None,
     )
 
 
+def _landlord_name(scope: Scope, r: RecordOut) -> str:
+    """The landlord owning the record's place (staff see every landlord's records: which one is it?)."""
+    reg = scope.registry
+    place = reg.checkpoints.get(r.place.checkpoint or "") or reg.buildings.get(r.place.building or "")
+    landlord = reg.landlords.get(place.landlord) if place is not None else None
+    return landlord.name if landlord else "–"
+
+
 def _queue_row(ctx: ApiContext, scope: Scope, r: RecordOut, lang: PageLang) -> Html:
     urgent = r.urgency == "urgent"
     return el(
         "tr",
         el("td", local_time(ctx, r.created_at, lang)),
+        None if scope.landlord is not None else el("td", _landlord_name(scope, r)),
         el(
             "td",
             el("a", r.place.name, href=f"/ui/signalements/{r.id}?lang={lang}"),
@@ -141,6 +150,8 @@ def queue_page(
             scope, get_field(p.request), kind=kind, status=status, estate=estate, limit=QUEUE_ROWS, cursor=cursor
         )
         heads = ["received", "place", "kind", "what", "urgency", "status", "to_ack", "to_resolve", "photo"]
+        if scope.landlord is None:  # staff: every landlord's records, so say whose
+            heads.insert(1, "landlord")
         rows = [_queue_row(ctx, scope, r, lang) for r in found.items]
         more = None
         if found.next_cursor:

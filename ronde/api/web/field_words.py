@@ -11,6 +11,7 @@ from ronde.protocol import field_vocab as vocab
 WORDS: Mapping[str, Mapping[str, str]] = {
     "fr": {
         "queue": "Signalements",
+        "landlord": "Bailleur",
         "queue_intro": (
             "Signalements techniques et sollicitations des équipes de médiation sur vos espaces communs. "
             "Chaque étape est horodatée : les délais de prise en compte et de résolution sont mesurés."
@@ -89,6 +90,7 @@ WORDS: Mapping[str, Mapping[str, str]] = {
     },
     "en": {
         "queue": "Reports",
+        "landlord": "Landlord",
         "queue_intro": (
             "Technical reports and sollicitations of the mediation teams in your common areas. Each step is "
             "timestamped: time to acknowledge and time to resolve are measured."
