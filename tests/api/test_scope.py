@@ -87,6 +87,9 @@ def test_enumerated_routes_leak_nothing_to_another_landlord(client: TestClient, 
             assert r.status_code < 500, (method, path, params, r.status_code, r.text)
             if r.status_code in (401, 403, 404, 405, 422):
                 continue
+            if method == "GET" and r.status_code == 308:  # /terrain → /terrain/: a redirect carries no data
+                assert r.headers["location"].split("?")[0] == path + "/", (path, r.headers["location"])
+                continue
             assert r.status_code in (200, 204, 303), (method, path, r.status_code)
             if method != "GET":
                 raise AssertionError(f"landlord changed something: {method} {path} → {r.status_code}")
