@@ -20,7 +20,6 @@ from ronde.gateway.pipeline import ScanPipeline, TelemetryReading
 from ronde.protocol.radio import Advertisement
 
 POLL_S = 0.02
-YIELD_EVERY = 50  # advertisements released back to back before a stream behind its clock yields the loop
 TICK_S = 1.0
 
 
@@ -90,8 +89,6 @@ class ScenarioSource:
                     wait = adv.t - self.clock.now()
                 if wait > 0:
                     await self.clock.sleep(wait)
-                elif self.delivered % YIELD_EVERY == 0:
-                    await asyncio.sleep(0)  # behind the clock: catch up, but let the loop's other tasks run
                 self.delivered += 1
                 yield adv
         finally:
