@@ -12,7 +12,7 @@ from ronde.store.records import GatewayStateRecord, WriteBatch
 from ronde.store.sqlite import SqliteStore
 from tests.api.support import NOW, auth
 
-SECTIONS = ("alerts", "stale", "teams", "maintenance", "gateways", "rejections", "gaps")
+SECTIONS = ("alerts", "stale", "teams", "maintenance", "gateways", "rejections", "gaps", "calendar")
 ISO = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -33,6 +33,7 @@ def test_every_table_has_its_header_row_and_names_landlords(client: TestClient) 
     assert _heads(html, "stale") == ["Point de passage", "Bailleur", "Sans passage depuis", "Dernier passage"]
     assert _heads(html, "teams") == ["Équipe", "Point de passage", "Heure"]
     assert _heads(html, "gateways") == ["Passerelle", "Hors ligne depuis"]
+    assert _heads(html, "calendar-table") == ["Quartier", "Jours", "Horaires", "Prochaines fermetures"]
     landlords = {row[1] for row in _cells(html, "stale")}
     assert "Paris Habitat" in landlords
     assert "paris-habitat" not in html.split("<main>")[1]  # names, never ids
