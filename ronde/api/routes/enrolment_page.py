@@ -16,8 +16,8 @@ from ronde.api.deps import Ctx
 from ronde.api.field_context import FieldServices, get_field
 from ronde.api.field_models import DeviceOut, EnrolmentIn, EnrolmentOut
 from ronde.api.routes import terrain as terrain_api
-from ronde.api.routes.field_pages import INVALID, form_lang, handle_form, local_time
-from ronde.api.routes.pages import HTML_OK, PageDep
+from ronde.api.routes.field_pages import form_lang, handle_form, local_time
+from ronde.api.routes.pages import HTML_OK, INVALID, PageDep
 from ronde.api.scope import Scope
 from ronde.api.web.field_words import w
 from ronde.api.web.forms import csrf_input

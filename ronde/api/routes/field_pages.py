@@ -27,7 +27,7 @@ from ronde.api.field_context import FieldServices, get_field
 from ronde.api.field_models import AssignIn, PlaceIn, RecordOut, RequestIn, RequestOut, StatusIn
 from ronde.api.field_service import partner_estates
 from ronde.api.routes import field as field_api
-from ronde.api.routes.pages import HTML_OK, PageDep, page_lang
+from ronde.api.routes.pages import HTML_OK, INVALID, PageDep, page_lang
 from ronde.api.scope import Forbidden, NotFound, Scope
 from ronde.api.web.field_words import STEP_BUTTONS, status_label, term, w
 from ronde.api.web.forms import BadForm, FormRefused, csrf_input, read_form
@@ -41,10 +41,6 @@ from ronde.protocol import formats
 from ronde.protocol.errors import format_validation_error
 
 # JSON even on HTML routes (as pages.py): a refused query parameter answers the API's validation body
-INVALID = {
-    "description": "invalid parameters",
-    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ValidationErrorBody"}}},
-}
 router = APIRouter(tags=["pages"], responses={422: INVALID})
 QUEUE_ROWS = 50
 _ULIDS = UlidGenerator()

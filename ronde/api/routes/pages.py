@@ -26,11 +26,11 @@ from ronde.protocol.formats import date_short, parse_date, time_hm
 from ronde.protocol.labels import checkpoint_labels
 
 # JSON even on HTML routes (FastAPI would label a model response with the route's text/html)
-_INVALID = {
+INVALID = {  # the 422 body of every page route (the API's ValidationErrorBody)
     "description": "invalid parameters",
     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ValidationErrorBody"}}},
 }
-router = APIRouter(tags=["pages"], responses={422: _INVALID})
+router = APIRouter(tags=["pages"], responses={422: INVALID})
 log = logging.getLogger("ronde.api.pages")
 LANG_COOKIE = "ronde_lang"
 _HTML = {"text/html": {"schema": {"type": "string"}}}

@@ -21,7 +21,7 @@ from ronde.api.auth import Role
 from ronde.api.context import ApiContext
 from ronde.api.coverage_data import idleness_now
 from ronde.api.deps import caller
-from ronde.api.routes.pages import HTML_OK, PageDep
+from ronde.api.routes.pages import HTML_OK, INVALID, PageDep
 from ronde.api.scope import Forbidden, Scope
 from ronde.api.web.html import Html, el, join, table
 from ronde.api.web.i18n import PageLang, duration, number, t
@@ -30,7 +30,7 @@ from ronde.coverage.query import gap_states_now, maintenance_now, team_checkins_
 from ronde.protocol import formats
 from ronde.protocol.labels import checkpoint_labels
 
-router = APIRouter(tags=["pages"])
+router = APIRouter(tags=["pages"], responses={422: INVALID})
 SUPERVISION_ROWS = 50  # newest rejections and gaps listed on the supervision page
 POLL_S = 15  # how often the open page asks for fresh sections
 
