@@ -16,6 +16,7 @@ Targets (issue 3): >= 100,000 advertisements/s per core, peak RSS < 60 MB.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import gc
 import json
 import math
@@ -26,6 +27,7 @@ import resource
 import sys
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from ronde.gateway.detection import DetectedVisit, DetectionConfig
 from ronde.gateway.frames import decode_manufacturer
@@ -34,6 +36,7 @@ from ronde.protocol.radio import APPLE_COMPANY_ID, EDDYSTONE_SERVICE_UUID, Adver
 
 T0 = 1_774_800_000.0
 CHUNK = 5_000
+DBUS_BURST = 64  # advertisements bleak's callback gets per D-Bus read before the loop runs anything else
 LOOP_M = 1500.0  # the scanner walks a 1.5 km loop at 1.2 m/s past all beacons
 WALK_MPS = 1.2
 
@@ -187,6 +190,191 @@ def bench_pipeline(n_adverts: int, n_beacons: int, seed: int) -> tuple[list[byte
     }
 
 
+class _SimClock:
+    """The radio's clock: the time of the advertisement being delivered."""
+
+    t = T0
+
+    def now(self) -> float:
+        return self.t
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(0)
+
+
+def bench_real_path(n_adverts: int, n_beacons: int, seed: int, *, batches: bool = True) -> dict[str, float]:
+    """bleak's callback → ``BleakSource`` → ``ScanPipeline``, as ``GatewayApp._scan_loop`` runs it.
+
+    A scanner stand-in (the ``ScannerLike`` BleakSource drives) calls the detection callback with bleak's own
+    ``BLEDevice`` and ``AdvertisementData``, made fresh per advertisement as bleak's BlueZ backend makes them (built
+    outside the timed CPU), a D-Bus read's worth at a time (``DBUS_BURST``), then yields to the loop as dbus-fast
+    does between reads. Timed: the callback, ``to_advertisement``, the hand-off to the consumer, the pipeline and one
+    ``tick`` per simulated second; in CPU time of this one thread."""
+    from bleak.backends.device import BLEDevice
+    from bleak.backends.scanner import AdvertisementData
+
+    from ronde.gateway.scanner import BleakSource
+
+    rng = random.Random(seed)
+    stream = Stream(make_beacons(n_beacons, rng), rng)
+    clock = _SimClock()
+    pipe = ScanPipeline(DetectionConfig(), telemetry_period_s=600)
+    excluded = [0.0]
+    done = asyncio.Event()
+
+    class Radio:
+        def __init__(self, callback: Any, active: bool, adapter: str | None) -> None:
+            self.callback = callback
+            self.task: asyncio.Task[None] | None = None
+
+        async def start(self) -> None:
+            self.task = asyncio.get_running_loop().create_task(self.run())
+
+        async def run(self) -> None:
+            fed = 0
+            while fed < n_adverts:
+                c0 = time.process_time()
+                chunk = [
+                    (
+                        a.t,
+                        BLEDevice(a.address, None, {}),
+                        AdvertisementData(
+                            local_name=None,
+                            manufacturer_data=dict(a.manufacturer_data),
+                            service_data=dict(a.service_data),
+                            service_uuids=list(a.service_data),
+                            tx_power=None,
+                            rssi=a.rssi,
+                            platform_data=(),
+                        ),
+                    )
+                    for a in stream.chunk(min(CHUNK, n_adverts - fed))
+                ]
+                excluded[0] += time.process_time() - c0
+                callback = self.callback
+                fed += len(chunk)
+                for k in range(0, len(chunk), DBUS_BURST):
+                    for t, device, data in chunk[k : k + DBUS_BURST]:
+                        clock.t = t
+                        callback(device, data)
+                    if fed >= n_adverts and k + DBUS_BURST >= len(chunk):
+                        done.set()
+                    await asyncio.sleep(0)
+
+        async def stop(self) -> None:
+            if self.task is not None:
+                self.task.cancel()
+
+    source = BleakSource(None, False, clock=clock, watchdog_s=60, queue_size=4096, scanner_factory=Radio)
+    counts = {"adverts": 0, "visits": 0, "batches": 0}
+
+    async def consume() -> None:
+        next_tick = T0 + 1.0
+        feed, tick = pipe.feed, pipe.tick
+        it: Any = source.batches() if batches else _as_batches(source.stream())
+        async for batch in it:
+            counts["batches"] += 1
+            for adv in batch:
+                if adv.t >= next_tick:
+                    counts["visits"] += len(tick(adv.t))
+                    next_tick = adv.t + 1.0
+                counts["visits"] += len(feed(adv))
+            counts["adverts"] += len(batch)
+            if done.is_set() and counts["adverts"] >= n_adverts - source.stats.dropped:
+                break
+        await it.aclose()
+
+    gc.collect()
+    cpu0 = time.process_time()
+    asyncio.run(consume())
+    cpu = time.process_time() - cpu0 - excluded[0]
+    return {**counts, "cpu_s": cpu, "dropped": source.stats.dropped}
+
+
+async def _as_batches(stream: Any) -> Any:
+    async for adv in stream:
+        yield [adv]
+
+
+def bench_gateway_process(seconds: float) -> dict[str, float]:
+    """The real ``ronde gateway run`` process, as systemd runs it (config file, device key, BlueZ on the system
+    bus, SIGTERM): BlueZ emulated by bluezoo on a private bus, a virtual Eddystone beacon advertising, a real
+    Mosquitto. Its peak RSS (VmHWM) is read from /proc on the process itself just before it is stopped."""
+    import signal
+    import subprocess
+    import tempfile
+    from datetime import UTC, datetime, timedelta
+    from pathlib import Path
+
+    from tests.gateway.bluez_support import (
+        BEACON,
+        SCANNER,
+        VirtualBeacon,
+        advertising,
+        private_system_bus,
+        run_bluezoo,
+    )
+    from tests.gateway.support import config_text, make_config
+    from tests.support.services import run_mosquitto
+
+    with (
+        tempfile.TemporaryDirectory(prefix="ronde-bench-gw-") as tmpdir,
+        private_system_bus() as bus,
+        run_bluezoo(bus, [SCANNER, BEACON]),
+        run_mosquitto() as broker,
+    ):
+        tmp = Path(tmpdir)
+        make_config(tmp, broker.port, gateway_id="gw-bench-1")  # creates the device key
+        cfg = tmp / "gateway.toml"
+        cfg.write_text(
+            config_text(tmp, broker.port, gateway_id="gw-bench-1", extra='[scanner]\nadapter = "hci0"\nactive = true\n')
+        )
+        until = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+        log = tmp / "gw.log"
+        cmd = [sys.executable, "-m", "ronde.cli", "gateway", "run", "--config", str(cfg), "--override-until", until]
+        proc = subprocess.Popen(
+            [*cmd, "--override-reason", "benchmark"],
+            env={**os.environ, "DBUS_SYSTEM_BUS_ADDRESS": bus.address},
+            stdout=log.open("wb"),
+            stderr=subprocess.STDOUT,
+        )
+        samples = []
+
+        async def run() -> None:
+            async with advertising(VirtualBeacon(bus.address, "hci1", "e2c56db5dffb48d2b060", "d0f5a71096e0")):
+                end = time.monotonic() + seconds
+                while time.monotonic() < end and proc.poll() is None:
+                    samples.append(_status_kb(proc.pid, "VmRSS:"))
+                    await asyncio.sleep(0.5)
+
+        try:
+            asyncio.run(run())
+            if proc.poll() is not None:
+                raise RuntimeError("ronde gateway run stopped: " + log.read_text()[-1000:])
+            peak = _status_kb(proc.pid, "VmHWM:")
+            proc.send_signal(signal.SIGTERM)
+            code = proc.wait(30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(5)
+        text = log.read_text(errors="replace")
+        return {
+            "peak_rss_mb": peak / 1024,
+            "last_rss_mb": samples[-1] / 1024 if samples else float("nan"),
+            "exit_code": code,
+            "scanning": float("SCANNING" in text),
+        }
+
+
+def _status_kb(pid: int, field: str) -> float:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(field):
+                return float(line.split()[1])
+    return float("nan")
+
+
 def bench_theengs(payloads: list[bytes]) -> dict[str, float] | None:
     try:
         import TheengsDecoder  # type: ignore[import-not-found,unused-ignore]
@@ -229,6 +417,8 @@ def main() -> int:
     parser.add_argument("--adverts", type=int, default=1_000_000)
     parser.add_argument("--beacons", type=int, default=300)
     parser.add_argument("--seed", type=int, default=20260329)
+    parser.add_argument("--real-adverts", type=int, default=300_000, help="advertisements through the real path")
+    parser.add_argument("--process-seconds", type=float, default=20.0, help="the real process's run (0: skip it)")
     args = parser.parse_args()
 
     print(f"machine: {machine()}")
@@ -249,6 +439,15 @@ def main() -> int:
     )
     print(f"end to end incl. generating the stream: {r['adverts'] / r['wall_s']:,.0f} advertisements/s")
     print(f"visits: {r['visits']:,.0f}, telemetry relayed: {r['telemetry']:,.0f}")
+    for batched in (True, False):
+        real = bench_real_path(args.real_adverts, args.beacons, args.seed, batches=batched)
+        how = "BleakSource.batches" if batched else "BleakSource.stream, one at a time"
+        print(
+            f"real path (bleak callback with BLEDevice/AdvertisementData -> {how} -> pipeline): "
+            f"{real['adverts']:,.0f} advertisements in {real['batches']:,.0f} batches, {real['cpu_s']:.2f} s CPU -> "
+            f"{real['adverts'] / real['cpu_s']:,.0f} advertisements/s on one core "
+            f"({real['cpu_s'] / real['adverts'] * 1e6:.2f} us each; dropped {real['dropped']:,.0f}; target >= 200,000)"
+        )
     print(f"peak RSS: {peak_rss_mb():.1f} MB (target < 60 MB)")
 
     theengs = bench_theengs(sample)
@@ -266,6 +465,13 @@ def main() -> int:
             f"{theengs['theengs_us'] * rate / 1e6:,.0f}x faster than Theengs' decode alone)"
         )
     print(f"final peak RSS: {peak_rss_mb():.1f} MB")
+    if args.process_seconds > 0:
+        proc = bench_gateway_process(args.process_seconds)
+        print(
+            f"ronde gateway run (bluezoo BlueZ, a virtual beacon, Mosquitto; {args.process_seconds:g} s scanning): "
+            f"peak RSS {proc['peak_rss_mb']:.1f} MB on the process itself (target <= 50 MB), exit code "
+            f"{proc['exit_code']:.0f}, load average {os.getloadavg()[0]:.1f}"
+        )
     return 0
 
 

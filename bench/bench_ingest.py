@@ -95,25 +95,38 @@ def routes() -> list[list[Checkpoint]]:
 ROUTES = routes()
 
 
+def slots(end: datetime, count: int) -> list[datetime]:
+    """``count`` visit times ``VISIT_SPACING_S`` apart going back from ``end``, oldest first, none in the calendar's
+    closed minute (23:59 UTC; a longer pause once a day, which only makes a walk easier)."""
+    out: list[datetime] = []
+    t = end
+    while len(out) < count:
+        t -= timedelta(seconds=VISIT_SPACING_S)
+        if not (t.hour == 23 and t.minute == 59):  # the calendar's gap
+            out.append(t)
+    return out[::-1]
+
+
 def make_events(n: int, seq0: int) -> Phase:
     """Signed visit events spread over the gateways (signing cost kept out of the measurement).
 
-    Each gateway walks its estate's route (``routes``), its visits ``VISIT_SPACING_S`` apart, as a team's would on
-    patrol: a backlog drained after an outage, not thousands of visits of one team within the same second, which no
-    scanner can produce. Phases go back in time.
+    Each gateway walks its estate's route (``routes``), its visits ``VISIT_SPACING_S`` apart (``slots``), as a
+    team's would on patrol: a backlog drained after an outage, not thousands of visits of one team within the same
+    second, which no scanner can produce. Phases go back in time, an hour apart (the replay check's window is 15
+    minutes: one phase's visits never judge another's).
     """
     out = []
     gws = gateway_ids()
     per_gateway = -(-n // len(gws))
     end = _next_end[0]
-    start = end - timedelta(seconds=VISIT_SPACING_S * per_gateway)
-    _next_end[0] = start - timedelta(minutes=1)
+    times = slots(end, per_gateway)
+    start = times[0]
+    _next_end[0] = start - timedelta(hours=1)
     for i in range(n):
         g, k = i % len(gws), i // len(gws)
         gw, route = gws[g], ROUTES[g % len(ROUTES)]
         cp = route[(3 * g + k) % len(route)]
-        first = end - timedelta(seconds=VISIT_SPACING_S * (per_gateway - k))
-        obj = visit(seq0 + k + 1, gateway=gw, key=KEYS[gw], first_seen=first, checkpoint=cp)
+        obj = visit(seq0 + k + 1, gateway=gw, key=KEYS[gw], first_seen=times[k], checkpoint=cp)
         out.append((topic(gw), encode(obj)))
     return Phase(out, start, end)
 
@@ -203,8 +216,8 @@ def make_database(tmp: Path, url: str) -> str:
     with session_factory(engine).begin() as s:
         put_calendar(
             s,
-            ServiceCalendar(
-                days=frozenset(range(7)), start=clock_time(0, 0), end=clock_time(23, 59, 59, 999999), timezone="UTC"
+            ServiceCalendar(  # all day but 23:59 to midnight (a window is never a whole day): ``slots`` skips it
+                days=frozenset(range(7)), start=clock_time(0, 0), end=clock_time(23, 59), timezone="UTC"
             ),
         )
     engine.dispose()

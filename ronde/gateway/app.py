@@ -15,7 +15,7 @@ import contextlib
 import functools
 import logging
 import sqlite3
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -34,6 +34,7 @@ from ronde.gateway.scanner import AdvertisementSource
 from ronde.gateway.service_gate import GateState, Override, ServiceGate
 from ronde.gateway.status import BatteryProbe, DepthAlarm, NoBattery, ScanRate, heartbeat_payload, status_payload
 from ronde.protocol.backoff import Backoff
+from ronde.protocol.radio import Advertisement
 from ronde.protocol.topics import TopicKind, gateway_topic
 
 log = logging.getLogger(__name__)
@@ -217,18 +218,21 @@ class GatewayApp:
             await self.results.put(visit)
 
     async def _scan_loop(self) -> None:
-        stream = self.source.stream()
+        """Batches when the source gives them (``BleakSource.batches``: one wake-up per batch, not per advertisement),
+        else one advertisement at a time."""
+        batches = getattr(self.source, "batches", None)
+        stream = batches() if batches is not None else _single(self.source.stream())
         try:
-            async for adv in stream:
-                self.rate.add()
-                if not self._in_gate(adv.t):
-                    continue  # heard after the window closed, before the gate task stopped the scanner
-                for item in self.pipeline.feed(adv):
-                    await self.results.put(item)  # bounded: a stuck recorder slows the scan, never drops
+            async for batch in stream:
+                self.rate.add(len(batch))
+                feed, in_gate = self.pipeline.feed, self._in_gate
+                for adv in batch:
+                    if not in_gate(adv.t):
+                        continue  # heard after the window closed, before the gate task stopped the scanner
+                    for item in feed(adv):
+                        await self.results.put(item)  # bounded: a stuck recorder slows the scan, never drops
         finally:
-            aclose = getattr(stream, "aclose", None)  # an async generator: stop its scanner now, not at GC
-            if aclose is not None:
-                await aclose()
+            await stream.aclose()  # an async generator: stop its scanner now, not at GC
 
     def _in_gate(self, t: float) -> bool:
         state = self.gate_state
@@ -339,3 +343,14 @@ class GatewayApp:
                 key=self.key,
             )
             self.link.publish(self.heartbeat_topic, payload, qos=0)
+
+
+async def _single(stream: AsyncIterator[Advertisement]) -> AsyncGenerator[list[Advertisement]]:
+    """A one-at-a-time source as batches of one (its scanner stopped when this generator is closed)."""
+    try:
+        async for adv in stream:
+            yield [adv]
+    finally:
+        aclose = getattr(stream, "aclose", None)
+        if aclose is not None:
+            await aclose()

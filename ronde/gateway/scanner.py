@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -26,6 +27,12 @@ log = logging.getLogger(__name__)
 class AdvertisementSource(Protocol):
     def stream(self) -> AsyncIterator[Advertisement]:
         """Advertisements until the consumer stops iterating (then scanning stops)."""
+        ...
+
+
+class BatchSource(AdvertisementSource, Protocol):
+    def batches(self) -> AsyncIterator[list[Advertisement]]:
+        """Advertisements in batches, oldest first (``BleakSource``): the gateway's scan loop prefers them."""
         ...
 
 
@@ -67,16 +74,22 @@ def bleak_scanner_factory(callback: Callable[[Any, Any], None], active: bool, ad
     return scanner
 
 
+_NO_MANUFACTURER: MappingProxyType[int, bytes] = MappingProxyType({})
+_NO_SERVICE: MappingProxyType[str, bytes] = MappingProxyType({})
+
+
 def to_advertisement(t: float, device: Any, data: Any) -> Advertisement:
-    """bleak's (BLEDevice, AdvertisementData) → our radio contract."""
+    """bleak's (BLEDevice, AdvertisementData) → our radio contract (once per advertisement: positional arguments,
+    one shared empty mapping for the half a beacon leaves empty)."""
+    manufacturer, service, tx_power = data.manufacturer_data, data.service_data, data.tx_power
     return Advertisement(
-        t=t,
-        address=str(device.address),
-        rssi=int(data.rssi),
-        manufacturer_data=MappingProxyType({int(k): bytes(v) for k, v in data.manufacturer_data.items()}),
-        service_data=MappingProxyType({str(k).lower(): bytes(v) for k, v in data.service_data.items()}),
-        tx_power=None if data.tx_power is None else int(data.tx_power),
-        local_name=data.local_name,
+        t,
+        str(device.address),
+        int(data.rssi),
+        MappingProxyType({int(k): bytes(v) for k, v in manufacturer.items()}) if manufacturer else _NO_MANUFACTURER,
+        MappingProxyType({str(k).lower(): bytes(v) for k, v in service.items()}) if service else _NO_SERVICE,
+        None if tx_power is None else int(tx_power),
+        data.local_name,
     )
 
 
@@ -115,9 +128,20 @@ class BleakSource:
         self.stats = ScanStats()
 
     async def stream(self) -> AsyncIterator[Advertisement]:
+        """One advertisement at a time (``batches``, unpacked): for consumers that want them so."""
+        batches = self.batches()
+        try:
+            async for batch in batches:
+                for adv in batch:
+                    yield adv
+        finally:
+            await batches.aclose()  # type: ignore[attr-defined]
+
+    async def batches(self) -> AsyncIterator[list[Advertisement]]:
+        """Every advertisement received since the previous batch, oldest first, as soon as the loop is free: the
+        callback only appends (no task, timer nor queue hand-off per advertisement), one wake-up per batch."""
         while True:
             detector = _Detector(self.clock, self.stats, self.queue_size)
-            queue = detector.queue
             scanner = self.scanner_factory(detector.on_detect, self.active, self.adapter)
             try:
                 try:
@@ -136,15 +160,18 @@ class BleakSource:
                 mode = "active" if self.active else "passive"
                 log.info("scanning on %s (%s)", self.adapter or "default adapter", mode)
                 while True:
-                    try:
-                        adv = await asyncio.wait_for(queue.get(), self.watchdog_s)
-                    except TimeoutError:
-                        self.stats.restarts += 1
-                        log.warning("no advertisement for %.0fs: restarting the scanner", self.watchdog_s)
-                        break
+                    if not detector.pending:
+                        try:
+                            async with asyncio.timeout(self.watchdog_s):
+                                await detector.ready.wait()
+                        except TimeoutError:
+                            self.stats.restarts += 1
+                            log.warning("no advertisement for %.0fs: restarting the scanner", self.watchdog_s)
+                            break
+                    batch = detector.take()
                     self.backoff.reset()
-                    self.stats.received += 1
-                    yield adv
+                    self.stats.received += len(batch)
+                    yield batch
             finally:
                 detector.attached = False  # bleak has no public unregister: detach the callback, then stop
                 try:
@@ -156,12 +183,17 @@ class BleakSource:
 
 
 class _Detector:
-    """One scanning session's callback and queue (a fresh one per restart, so a stale callback is inert)."""
+    """One scanning session's callback and buffer (a fresh one per restart, so a stale callback is inert).
+
+    bleak calls ``on_detect`` on the event loop's thread: appending to a bounded deque and setting an event already
+    set are all it costs; the consumer takes the whole buffer at once (``take``)."""
 
     def __init__(self, clock: Clock, stats: ScanStats, size: int) -> None:
         self.clock = clock
         self.stats = stats
-        self.queue: asyncio.Queue[Advertisement] = asyncio.Queue(size)
+        self.size = size
+        self.pending: deque[Advertisement] = deque(maxlen=size)
+        self.ready = asyncio.Event()
         self.attached = True
 
     def on_detect(self, device: Any, data: Any) -> None:
@@ -173,9 +205,17 @@ class _Detector:
             self.stats.errors += 1
             log.debug("unusable advertisement from bleak: %s", exc)
             return
-        if self.queue.full():  # the consumer is behind: keep the freshest radio samples, count the rest
-            self.queue.get_nowait()
+        pending = self.pending
+        if len(pending) == self.size:  # the consumer is behind: keep the freshest radio samples, count the rest
             self.stats.dropped += 1
             if self.stats.dropped % 1000 == 1:
                 log.warning("scanner queue full: %d advertisements dropped so far", self.stats.dropped)
-        self.queue.put_nowait(adv)
+        pending.append(adv)  # a full deque drops its oldest
+        if not self.ready.is_set():
+            self.ready.set()
+
+    def take(self) -> list[Advertisement]:
+        batch = list(self.pending)
+        self.pending.clear()
+        self.ready.clear()
+        return batch

@@ -7,7 +7,6 @@ walking plausibility is checked against the gateway's visits already stored plus
 
 from __future__ import annotations
 
-import os
 import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -122,12 +121,14 @@ class BatchProcessor:
     ) -> None:
         """``rejection_lookback``: how far back a stored rejection makes the same bytes on the same
         topic a redelivery (the worker died between writing it and acking), not a new refusal.
-        ``verify_threads``: threads checking a batch's signatures (default: the cores, at most 4)."""
+        ``verify_threads``: threads checking a batch's signatures. One by default: libsodium releases the GIL, but
+        each verification must take it back, and behind the worker's other busy threads (paho, the writer) that
+        wait made the worker slower, not faster (bench/bench_ingest.py, docs/performance.md)."""
         self.context = context
         self.store = store
         self.replay = replay or ReplayCheck()
         self.rejection_lookback = rejection_lookback
-        self.verify_threads = verify_threads if verify_threads is not None else min(4, os.cpu_count() or 1)
+        self.verify_threads = verify_threads if verify_threads is not None else 1
         self._pool: ThreadPoolExecutor | None = None
         self._walks: WalkCheck | None = None
 
