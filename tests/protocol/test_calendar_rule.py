@@ -13,13 +13,13 @@ from sqlalchemy import update
 
 from ronde.gateway.config import ConfigError as GatewayConfigError
 from ronde.gateway.config import parse_config
-from ronde.settings import ConfigError as SettingsError
-from ronde.settings import load_settings
 from ronde.opdb import service_repo
 from ronde.opdb.engine import make_engine, session_factory
 from ronde.opdb.migrate import upgrade
 from ronde.opdb.models import CalendarRow
 from ronde.protocol.calendar import CalendarError, ServiceCalendar, check_calendar, end_problem
+from ronde.settings import ConfigError as SettingsError
+from ronde.settings import load_settings
 
 MESSAGE = end_problem(time(18), time(18))
 GATEWAY = """
@@ -59,7 +59,7 @@ def test_gateway_config_refuses_start_equal_end() -> None:
 
 def test_ingest_config_holds_no_calendar() -> None:
     """The calendar exists once, in the operational database (below): a worker's configuration cannot hold one."""
-    with pytest.raises(SettingsError, match="ingest.calendar: unknown setting"):
+    with pytest.raises(SettingsError, match=r"ingest\.calendar: unknown setting"):
         load_settings(flags={"ingest.calendar": {"start": "18:00", "end": "18:00"}}, environ={})
 
 
