@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -32,13 +31,18 @@ def test_secret_file(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("variable", ["RONDE_STORE_TOKEN", "RONDE_INFLUX_TOKEN"])
 def test_ingest_and_store_init_read_the_same_variable(variable: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from ronde.ingest.cli import _config_from
+    """`ronde ingest run` and `ronde store init` build their store from the one settings model
+    (``ingest.cli.settings_config``): the token is the one variable, the old name still read with a warning."""
+    from ronde.ingest.cli import settings_config
 
     monkeypatch.delenv("RONDE_STORE_TOKEN", raising=False)
     monkeypatch.delenv("RONDE_INFLUX_TOKEN", raising=False)
+    monkeypatch.delenv("RONDE_CONFIG", raising=False)
+    monkeypatch.setenv("RONDE_STORE_URL", "http://127.0.0.1:9/")
     monkeypatch.setenv(variable, "tok")
-    args = argparse.Namespace(config=None, no_maintenance=False)
     with pytest.warns(StoreTokenDeprecation) if variable == "RONDE_INFLUX_TOKEN" else nullcontext():
-        config = _config_from(args)
+        made = settings_config("ingest run", None, {})
+    assert made is not None
+    config, _ = made
     assert config.influx_token is not None
     assert config.influx_token.get_secret_value() == "tok"
