@@ -222,7 +222,7 @@ class BatchProcessor:
         start = min(v.first_seen for v in records) - self.replay.window
         end = max(v.last_seen for v in records) + self.replay.window
         tracks: dict[str, list[StoredVisit]] = {v.gateway_id: [] for v in records}  # each gateway's own visits
-        for stored in self.store.visits(start, end):
+        for stored in self.store.visits(start, end, gateway_ids=sorted(tracks)):
             track = tracks.get(stored.gateway_id)
             if track is not None:
                 track.append(stored)

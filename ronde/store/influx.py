@@ -69,6 +69,9 @@ KNOWN_IDS_GAP_MS = 60_000  # keys further apart than this are looked up by separ
 ABSENT_MEMO_S = 30.0  # how long ids known_event_ids found absent spare write() a second look-up
 
 
+_MAX_TAG_TERMS = 100  # gateways named in one visits() statement; more are filtered here
+
+
 def shard_duration(days: int) -> str:
     """InfluxDB 1.x's own default shard group durations, set explicitly so ALTER keeps them valid."""
     if days < 2:  # noqa: PLR2004 - InfluxDB's documented thresholds
@@ -442,18 +445,24 @@ class InfluxStore:
         *,
         landlord: str | None = None,
         checkpoint_ids: Collection[str] | None = None,
+        gateway_ids: Collection[str] | None = None,
     ) -> list[StoredVisit]:
-        if checkpoint_ids is not None and not checkpoint_ids:
+        if (checkpoint_ids is not None and not checkpoint_ids) or (gateway_ids is not None and not gateway_ids):
             return []
         where = [f"time >= {ceil_ms(start) * NS_PER_MS}", f"time < {ceil_ms(end) * NS_PER_MS}"]
         if landlord is not None:
             where.append(f"{quote_ident('landlord')} = {quote_str(landlord)}")
+        if gateway_ids is not None and len(gateway_ids) <= _MAX_TAG_TERMS:  # a tag: one series per gateway
+            where.append("(" + " OR ".join(f"{quote_ident('gateway')} = {quote_str(g)}" for g in gateway_ids) + ")")
         wanted = None if checkpoint_ids is None else set(checkpoint_ids)
+        gateways = None if gateway_ids is None else set(gateway_ids)
         rows = self._select(schema.VISIT, where)
         out = [
             schema.visit_from_row(r)
             for r in rows
-            if schema.visit_row_complete(r) and (wanted is None or r["checkpoint"] in wanted)
+            if schema.visit_row_complete(r)
+            and (wanted is None or r["checkpoint"] in wanted)
+            and (gateways is None or r["gateway"] in gateways)
         ]
         out.sort(key=lambda v: (v.first_seen, v.event_id))
         return out

@@ -72,8 +72,10 @@ class Store(Protocol):
         *,
         landlord: str | None = None,
         checkpoint_ids: Collection[str] | None = None,
+        gateway_ids: Collection[str] | None = None,
     ) -> list[StoredVisit]:
-        """Visits whose first_seen is in [start, end), ordered by first_seen then event_id."""
+        """Visits whose first_seen is in [start, end), ordered by first_seen then event_id; ``gateway_ids``: those
+        gateways' only, filtered by the engine (ingest's replay check reads a few gateways' tracks over a backlog)."""
 
     def visits_of_days(self, days: Collection[date], *, landlord: str | None = None) -> list[StoredVisit]:
         """Visits whose service_day is in ``days``, ordered by first_seen then event_id."""

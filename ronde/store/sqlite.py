@@ -309,19 +309,28 @@ class SqliteStore:
         *,
         landlord: str | None = None,
         checkpoint_ids: Collection[str] | None = None,
+        gateway_ids: Collection[str] | None = None,
     ) -> list[StoredVisit]:
-        if checkpoint_ids is not None and not checkpoint_ids:
+        if (checkpoint_ids is not None and not checkpoint_ids) or (gateway_ids is not None and not gateway_ids):
             return []
         where = ["first_seen >= ?", "first_seen < ?"]
         params: list[Any] = [ceil_ms(start), ceil_ms(end)]
         if landlord is not None:
             where.append("landlord = ?")
             params.append(landlord)
+        if gateway_ids is not None and len(gateway_ids) <= _MAX_PARAMS:
+            where.append(f"gateway_id IN ({_marks(list(gateway_ids))})")
+            params.extend(gateway_ids)
         rows = self._query(
             f"SELECT {_VISIT_COLUMNS} FROM visits WHERE {' AND '.join(where)} ORDER BY first_seen, event_id", params
         )
         wanted = None if checkpoint_ids is None else set(checkpoint_ids)
-        return [_visit(r) for r in rows if wanted is None or r["checkpoint_id"] in wanted]
+        gateways = None if gateway_ids is None else set(gateway_ids)
+        return [
+            _visit(r)
+            for r in rows
+            if (wanted is None or r["checkpoint_id"] in wanted) and (gateways is None or r["gateway_id"] in gateways)
+        ]
 
     def visits_of_days(self, days: Collection[date], *, landlord: str | None = None) -> list[StoredVisit]:
         wanted = sorted({d.isoformat() for d in days})
