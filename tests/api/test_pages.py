@@ -125,6 +125,11 @@ def test_landlord_page_and_audit_page(client: TestClient) -> None:
     page = client.get("/ui/landlords/paris-habitat", headers=auth("tok-ph"))
     assert page.status_code == 200
     assert page.text.count("<tr data-checkpoint=") == 36
+    # the landlord's page links to its bilans mensuels, listed in the audit page's section (issue 15)
+    bilans = re.search(r'<a href="([^"]+)" id="bilans-link">Bilans mensuels</a>', page.text)
+    assert bilans is not None
+    assert bilans.group(1).replace("&amp;", "&") == "/ui/audit?landlord=paris-habitat&lang=fr#bilans"
+    assert 'id="bilans"' in client.get(bilans.group(1).replace("&amp;", "&"), headers=auth("tok-ph")).text
     audit = client.get("/ui/audit", headers=auth("tok-ph")).text
     links = re.findall(r'href="(/api/v1/audit/landlords/[^"]+)"', audit)
     assert len(links) == 3

@@ -297,6 +297,9 @@ def _rollup_banner(
     )
 
 
+BILANS_LINK = {"fr": "Bilans mensuels", "en": "Monthly reports"}
+
+
 @router.get("/ui", response_class=HTMLResponse, responses=HTML_OK, summary="Overview per landlord")
 def overview(p: PageDep) -> Response:
     ctx, lang = p.ctx, p.lang
@@ -405,6 +408,8 @@ def landlord_page(landlord_id: str, p: PageDep) -> Response:
                     el("a", t(lang, "plan"), href=f"/ui/plan?landlord={x.id}&lang={lang}"),
                     " — ",
                     el("a", t(lang, "audit"), href=f"/ui/audit?landlord={x.id}&lang={lang}"),
+                    " — ",  # issue 15: the landlord's bilans mensuels are listed on its audit page
+                    el("a", BILANS_LINK[lang], href=f"/ui/audit?landlord={x.id}&lang={lang}#bilans", id="bilans-link"),
                 ),
                 el("h3", f"{t(lang, 'today' if running else 'last_day')} – {day_label(day, lang)}"),
                 table(
