@@ -306,6 +306,7 @@ def bench_gateway_process(seconds: float) -> dict[str, float]:
     from datetime import UTC, datetime, timedelta
     from pathlib import Path
 
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the test support modules: bluezoo, Mosquitto
     from tests.gateway.bluez_support import (
         BEACON,
         SCANNER,
