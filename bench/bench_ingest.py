@@ -1,17 +1,17 @@
-"""Ingest benchmark: gateways → Mosquitto → ingest worker(s) → InfluxDB, on loopback.
+"""Ingest benchmark: gateways → Mosquitto → ingest worker → InfluxDB or SQLite, on loopback, against a plain consumer.
 
-Prints, in one run against the same InfluxDB (Debian's influxd, started here):
-- the raw line-protocol write speed of that InfluxDB (batches of 5,000 visit lines) — the ceiling;
-- events/s end to end with one worker and with two (each a ``ronde ingest run`` process, shared
-  subscription), with the ratio to the ceiling; zero loss checked by count at the end;
-- publish-to-queryable latency p50/p99 at a steady 1,000 events/s (one worker).
+By default (the duel, issue 17): the same signed events (40 gateways walking the sample estate, EID beacons in the
+sample's share) published once into two durable sessions on one broker, then drained by one ``ronde ingest run``
+and by ``bench/plain_consumer.py`` (paho, ``json.loads``, one PyNaCl verify, batched writes) one after the other,
+on InfluxDB (influxd started here) and on SQLite; printed for both: events/s, CPU µs per event, peak RSS, and the
+ratio. ``--scale-out`` adds what this benchmark printed before: the raw line-protocol ceiling of that InfluxDB,
+one and two workers (shared subscription) with a loss check, publish-to-queryable latency at 1,000 events/s.
 
-Usage: ``.venv/bin/python bench/bench_ingest.py [--events 40000] [--rate-seconds 10]``.
+Usage: ``.venv/bin/python bench/bench_ingest.py [--events 40000] [--reps 3] [--stores influx,sqlite]``.
 The workers read their registry from an operational database made here (the sample estate, the 40 gateways, an
 all-day calendar): a SQLite file by default, or ``--database URL`` (PostgreSQL), polling its version row every
-``--registry-poll-s`` (issue 13: no worker reads a registry file). ``--only-one`` measures the one-worker drain only
-(an A/B of the registry poll: compare ``--registry-poll-s 0.05`` with the default).
-Targets (issue 5): ≥ 5,000 events/s per worker; p99 ≤ 2 s at 1,000 events/s.
+``--registry-poll-s``. Figures and their load averages: docs/performance.md.
+Targets (issue 17): ≥ 1.3× the plain consumer's events/s on both stores, worker peak RSS ≤ 80 MB.
 """
 
 from __future__ import annotations
