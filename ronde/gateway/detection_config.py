@@ -12,7 +12,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from ronde.gateway.detection import DetectionConfig, Thresholds
-from ronde.protocol.estate import CheckpointKind, EstateFileError, load_estate
+from ronde.protocol.kinds import CheckpointKind
 
 
 class ThresholdsTable(BaseModel):
@@ -84,6 +84,8 @@ def build_detection_config(table: DetectionTable) -> DetectionConfig:  # noqa: P
     if table.kinds and table.estate_file is None:
         raise DetectionConfigError("kinds", "per-kind thresholds need detection.estate_file")
     if table.estate_file is not None:
+        from ronde.protocol.estate import EstateFileError, load_estate  # only then: the estate parser and PyYAML
+
         try:
             registry = load_estate(table.estate_file)
         except EstateFileError as exc:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -20,20 +19,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from ronde.protocol import safe_yaml
 from ronde.protocol.errors import dotted, validation_issues
+from ronde.protocol.kinds import CheckpointKind as CheckpointKind  # noqa: PLC0414 - re-exported (its home before)
 from ronde.protocol.messages import AltBeaconId, EddystoneUidId, IBeaconId
 from ronde.protocol.plain_text import PlainText
 
 ID = r"^[a-z0-9][a-z0-9_-]{0,62}$"
-
-
-class CheckpointKind(StrEnum):
-    STAIRWELL_HALL = "stairwell_hall"
-    CAR_PARK_SURFACE = "car_park_surface"
-    CAR_PARK_UNDERGROUND = "car_park_underground"
-    GREEN_SPACE = "green_space"
-    PLAYGROUND = "playground"
-    FOOTPATH = "footpath"
-    RECEPTION_OFFICE = "reception_office"
 
 
 # Vocabulary of the launch announcement (communiqué), for the French interface.
