@@ -8,6 +8,8 @@ in the time between the two visits, allowing each beacon ``radio_range_m`` of re
 
 from __future__ import annotations
 
+import math
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -62,11 +64,24 @@ def impossible_walk(
 
 
 _MAX_PAIRS = 1_000_000  # distances kept; a city's pairs heard by one gateway stay far below this
+_EARTH_M = 6_371_000.0  # as ronde.protocol.estate.distance_m
+
+
+@dataclass(frozen=True, slots=True)
+class Track:
+    """One gateway's visits as ``(first_seen, last_seen, event_id, checkpoint_id)``, sorted by first_seen, and the
+    longest of them (``WalkCheck.impossible`` reads only the part of the track that could matter)."""
+
+    visits: list[tuple[float, float, str, str]]
+    firsts: list[float]
+    longest_s: float
 
 
 class WalkCheck:
     """``impossible_walk`` for a batch: each gateway's track as plain numbers, distances computed once per pair of
-    checkpoints. Same verdicts (seconds as float timestamps, so a gap is exact to the microsecond)."""
+    checkpoints, and only the visits close enough in time to matter read: no two checkpoints are further apart
+    than the registry's bounding box, so a visit more than that walk away in time can flag nothing. Same verdicts
+    (seconds as float timestamps, so a gap is exact to the microsecond)."""
 
     def __init__(
         self, checkpoints: Mapping[str, Checkpoint], *, max_speed_mps: float = 1.5, radio_range_m: float = 50.0
@@ -75,23 +90,31 @@ class WalkCheck:
         self.max_speed_mps = max_speed_mps
         self.reach_m = 2 * radio_range_m
         self._distances: dict[tuple[str, str], float] = {}
+        # ``distance_m`` scales longitude by a cosine (≤ 1): the box's spans bound every pair's distance
+        lats = [c.lat for c in checkpoints.values()] or [0.0]
+        lons = [c.lon for c in checkpoints.values()] or [0.0]
+        widest = _EARTH_M * math.hypot(math.radians(max(lons) - min(lons)), math.radians(max(lats) - min(lats)))
+        self.horizon_s = max(0.0, (widest - self.reach_m) / max_speed_mps) + 1.0  # 1 s against rounding
 
-    def track(self, visits: Iterable[StoredVisit]) -> list[tuple[str, str, float, float]]:
-        """``(event_id, checkpoint_id, first_seen, last_seen)`` of each visit of a known checkpoint."""
+    def track(self, visits: Iterable[StoredVisit]) -> Track:
+        """The track of ``visits`` (those of known checkpoints)."""
         known = self.checkpoints
-        return [
-            (v.event_id, v.checkpoint_id, v.first_seen.timestamp(), v.last_seen.timestamp())
+        rows = sorted(
+            (v.first_seen.timestamp(), v.last_seen.timestamp(), v.event_id, v.checkpoint_id)
             for v in visits
             if v.checkpoint_id in known
-        ]
+        )
+        return Track(rows, [r[0] for r in rows], max((r[1] - r[0] for r in rows), default=0.0))
 
-    def impossible(self, visit: StoredVisit, track: list[tuple[str, str, float, float]]) -> bool:
+    def impossible(self, visit: StoredVisit, track: Track) -> bool:
         """True when a visit of ``track`` (the same gateway's) is further from ``visit`` than a walk could reach."""
         here = visit.checkpoint_id
         if here not in self.checkpoints:
             return False
         first, last = visit.first_seen.timestamp(), visit.last_seen.timestamp()
-        for event_id, there, other_first, other_last in track:
+        lo = bisect_left(track.firsts, first - self.horizon_s - track.longest_s)
+        hi = bisect_right(track.firsts, last + self.horizon_s)
+        for other_first, other_last, event_id, there in track.visits[lo:hi]:
             if there == here or event_id == visit.event_id:
                 continue
             d = self._distance(here, there)
