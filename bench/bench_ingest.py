@@ -583,6 +583,8 @@ def duel(
                 "load_average": load,
             }
         )
+    # the worker's session leaves the shared group: it would otherwise take its share of later phases' messages
+    Workers(tmp, port, ronde_url, 1, "duel-").stop(retire=True)
     return rows
 
 
