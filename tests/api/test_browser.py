@@ -6,17 +6,12 @@ The app runs under uvicorn on a free port in a thread, on the same SQLite data a
 from __future__ import annotations
 
 import io
-import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from PIL import Image
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.chromium.webdriver import ChromiumDriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -24,67 +19,27 @@ from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.api.support import PH_CP, make_app
-from tests.support.services import free_port
+from tests.support.chromium import chromium, login, serve
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 
 
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     app, store, _ = make_app(tmp_path_factory.mktemp("browser"))
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, name="uvicorn-test", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with serve(app) as url:
+        yield url
     store.close()
 
 
 @pytest.fixture
 def browser() -> Iterator[WebDriver]:
-    if not CHROMIUM.exists() or not CHROMEDRIVER.exists():
-        pytest.fail("Debian chromium and chromedriver are required (apt-get install chromium chromium-driver)")
-    profile = tempfile.mkdtemp(prefix="ronde-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={profile}",
-        "--window-size=1280,1400",
-    ):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # console, CSP violations included
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    driver.set_page_load_timeout(30)
-    try:
+    with chromium((1280, 1400), console=True) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def _login(browser: WebDriver, base_url: str, token: str, path: str = "/ui") -> None:
-    browser.get(f"{base_url}{path}")
-    WebDriverWait(browser, 15).until(ec.presence_of_element_located((By.ID, "token")))
-    browser.find_element(By.ID, "token").send_keys(token)
-    browser.find_element(By.ID, "sign-in").click()
-    WebDriverWait(browser, 15).until(lambda d: "/login" not in d.current_url)
+    login(browser, base_url, token, path)
 
 
 def test_french_first_then_english_toggle(browser: WebDriver, base_url: str) -> None:

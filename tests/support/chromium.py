@@ -1,7 +1,6 @@
 """Headless Debian Chromium for page tests: the app served by uvicorn on a free port, a driver per window size.
 
-Shared by the plan screenshots and the accessibility audit (``tests/api/test_plan_browser.py``,
-``tests/api/test_accessibility.py``); the same flags as ``tests/api/test_browser.py``.
+Shared by every browser test (pages, plan, accessibility, the field app on an emulated phone).
 """
 
 from __future__ import annotations
@@ -18,6 +17,7 @@ import uvicorn
 from fastapi import FastAPI
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.chromium.webdriver import ChromiumDriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions as ec
@@ -51,7 +51,12 @@ def serve(app: FastAPI) -> Iterator[str]:
 
 
 @contextmanager
-def chromium(size: tuple[int, int] = DESKTOP) -> Iterator[WebDriver]:
+def chromium(
+    size: tuple[int, int] = DESKTOP, *, mobile: dict[str, float] | None = None, console: bool = False
+) -> Iterator[ChromiumDriver]:
+    """One headless window of ``size``, or an emulated phone (``mobile``: Chromium's ``deviceMetrics``, e.g.
+    ``{"width": 390, "height": 844, "pixelRatio": 2.0}``: a plain window cannot be narrower than 500 px);
+    ``console`` keeps the page's console (CSP violations included) for ``driver.get_log("browser")``."""
     if not Path(CHROMIUM).exists() or not Path(CHROMEDRIVER).exists():
         pytest.fail("Debian chromium and chromedriver are required (apt-get install chromium chromium-driver)")
     profile = tempfile.mkdtemp(prefix="ronde-chromium-")
@@ -68,9 +73,14 @@ def chromium(size: tuple[int, int] = DESKTOP) -> Iterator[WebDriver]:
         "--disable-sync",
         "--hide-scrollbars",
         f"--user-data-dir={profile}",
-        f"--window-size={size[0]},{size[1]}",
     ):
         options.add_argument(flag)
+    if mobile is None:
+        options.add_argument(f"--window-size={size[0]},{size[1]}")
+    else:
+        options.add_experimental_option("mobileEmulation", {"deviceMetrics": mobile})
+    if console:
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(30)
     try:

@@ -23,9 +23,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 from PIL import Image
-from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.chromium.webdriver import ChromiumDriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -40,12 +38,11 @@ from ronde.protocol.estate import load_default_estate
 from ronde.store.records import WriteBatch
 from ronde.store.sqlite import SqliteStore
 from tests.api.support import F3_CP, PH_CP, PH_CP2, THU, auth, fill, make_database, opdb_box, paris, visit
+from tests.support.chromium import chromium
 from tests.support.services import free_port
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 TEAM = "Équipe Nord"
 BADGE = "EQUIPE-A"
 PHONE = {"width": 390, "height": 844, "pixelRatio": 2.0}
@@ -115,31 +112,8 @@ def site(tmp_path: Path) -> Iterator[Site]:
 
 @pytest.fixture
 def phone() -> Iterator[ChromiumDriver]:
-    if not CHROMIUM.exists() or not CHROMEDRIVER.exists():
-        pytest.fail("Debian chromium and chromedriver are required (apt-get install chromium chromium-driver)")
-    profile = tempfile.mkdtemp(prefix="ronde-chromium-terrain-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={profile}",
-    ):
-        options.add_argument(flag)
-    options.add_experimental_option("mobileEmulation", {"deviceMetrics": PHONE})
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    driver.set_page_load_timeout(30)
-    try:
+    with chromium(mobile=PHONE, console=True) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 class Shots:
@@ -182,6 +156,10 @@ def _tap(driver: WebDriver, css: str) -> None:
             driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", element)
             element.click()
         except StaleElementReferenceException:
+            continue
+        except WebDriverException as exc:  # Chromium's other word for a node redrawn between find and tap
+            if "does not belong to the document" not in str(exc):
+                raise
             continue
         return
     raise AssertionError(f"{css}: redrawn under every tap")
