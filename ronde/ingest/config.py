@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-from ronde.protocol.topics import GATEWAY_ID_PATTERN
+from ronde.settings.model import IngestSection
 from ronde.store.records import RetentionPolicy
 from ronde.store.retention import DEFAULT_RETENTION
 
@@ -37,11 +37,11 @@ class RetentionConfig(_Cfg):
         return RetentionPolicy(raw_days=self.raw_days, proof_days=self.proof_days, rejections_days=self.rejections_days)
 
 
-class IngestConfig(_Cfg):
-    # identity
-    name: str = Field(
-        default="w1", pattern=f"^{GATEWAY_ID_PATTERN}$", description="worker name: client id ingest-{name}"
-    )
+class IngestConfig(IngestSection):
+    """The worker's whole configuration: the settings' ``[ingest]`` section (its fields and bounds, written once in
+    ``ronde.settings``) plus what the worker takes from the shared sections (broker, store, database, retention),
+    flattened by ``from_settings``."""
+
     # broker
     broker_host: str = "127.0.0.1"
     broker_port: int = Field(default=1883, ge=1, le=65535)
@@ -50,11 +50,6 @@ class IngestConfig(_Cfg):
     username: str | None = None
     password: SecretStr | None = None
     keepalive_s: int = Field(default=30, ge=5, le=3600)
-    session_expiry_s: int = Field(
-        default=7 * 86400, ge=60, le=0xFFFFFFFE, description="the broker keeps our queue this long while we are away"
-    )
-    receive_maximum: int = Field(default=3000, ge=1, le=65535, description="unacked messages the broker may send us")
-    shared: bool = True
     mqtt_version: Literal["5", "3.1.1"] = Field(
         default="5",
         description="3.1.1 only for brokers without MQTT v5 (the demo's embedded amqtt): "
@@ -62,9 +57,6 @@ class IngestConfig(_Cfg):
     )
     reconnect_min_s: float = Field(default=0.5, gt=0)
     reconnect_max_s: float = Field(default=30.0, gt=0)
-    # batching
-    batch_size: int = Field(default=1000, ge=1, le=20000)
-    batch_window_ms: int = Field(default=100, ge=0, le=10_000)
     # store
     store_url: str = Field(
         default="sqlite://ronde.db", min_length=1, description="sqlite://PATH (sqlite:///abs) or InfluxDB URL"
@@ -83,48 +75,10 @@ class IngestConfig(_Cfg):
         min_length=1,
         description="the operational database (registry, gateways, calendar); default RONDE_DATABASE_URL",
     )
-    registry_poll_s: float = Field(
-        default=2.0,
-        gt=0,
-        le=3600,
-        description="how often the registry version row is read (changes followed)",
-    )
-    # validation (unsigned messages: per gateway, its ``allow_unsigned`` in the operational database)
-    accept_unknown_gateways: bool = Field(
-        default=False, description="demo only: gateways not enrolled in the operational database are let in, unsigned"
-    )
-    max_payload_bytes: int = Field(default=4096, ge=256, le=1_000_000)
-    max_future_s: float = Field(default=300.0, ge=0, le=86400)
-    eid_drift_ppm: float = Field(default=150.0, ge=0, le=10_000)
-    eid_min_periods: int = Field(default=2, ge=1, le=100)
-    eid_replay_horizon_days: float = Field(default=7.0, gt=0, le=60)
-    max_walk_speed_mps: float = Field(default=1.5, gt=0, le=50)
-    radio_range_m: float = Field(default=50.0, ge=0, le=1000)
-    replay_check_window_s: float = Field(default=900.0, ge=0, le=86400)
-    max_visit_s: float = Field(
-        default=3900.0,
-        gt=0,
-        le=86400,
-        description="longest visit accepted (visit_too_long beyond): the gateway's max_visit_s (3600) + 5 min",
-    )
-    # maintenance loops (any worker may run them: idempotent)
-    maintenance: bool = True
-    maintenance_interval_s: float = Field(default=60.0, gt=0)
-    gap_grace_s: float = Field(default=600.0, ge=0)
-    gap_window_h: float = Field(default=48.0, gt=0)
-    rollup_grace_s: float = Field(default=3600.0, ge=0)
-    rollup_lookback_days: int = Field(default=3, ge=1, le=60)
-    retention_interval_s: float = Field(default=6 * 3600.0, gt=0)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
 
     @model_validator(mode="after")
-    def _coherent(self) -> IngestConfig:
-        if self.receive_maximum < self.batch_size:
-            raise ValueError(
-                f"receive_maximum ({self.receive_maximum}) must be >= batch_size ({self.batch_size}): "
-                "the broker stops sending once receive_maximum messages are unacked, so a batch could never fill "
-                "(recommended: receive_maximum = 3 × batch_size)"
-            )
+    def _connection(self) -> IngestConfig:
         if self.reconnect_max_s < self.reconnect_min_s:
             raise ValueError("reconnect_max_s must be >= reconnect_min_s")
         if self.tls_ca is not None and not self.tls_ca.is_file():
