@@ -285,7 +285,7 @@ class RecordPage(_Out):
 
 
 class StatusIn(_In):
-    status: Literal["pris_en_compte", "en_cours", "resolu"]
+    status: Literal["pris_en_compte", "en_cours", "resolu", "orientee", "close"]  # a report's steps, a sollicitation's
     comment: ShortText | None = None
 
 

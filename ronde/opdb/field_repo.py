@@ -15,7 +15,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from ronde.opdb.models import FieldContactRow, FieldEventRow, FieldPhotoRow, FieldRecordRow
-from ronde.protocol.field_vocab import REPORT_STEPS
+from ronde.protocol.field_vocab import REPORT_STEPS, SOLLICITATION_STEPS
 
 TECHNIQUE = "technique"
 SOLLICITATION = "sollicitation"
@@ -242,17 +242,20 @@ def list_records(
 def set_status(
     session: Session, record_id: str, status: str, *, comment: str | None, actor_role: str, now: datetime
 ) -> FieldRecord:
-    """Move a technical report forward (a step may be skipped, never undone); append the step."""
+    """Move a record forward along its kind's steps (a technical report: pris en compte, en cours, résolu, each
+    dated; a sollicitation: orientée, close); a step may be skipped, never undone; append the step."""
     row = session.get(FieldRecordRow, record_id)
     if row is None:
         raise LookupError(record_id)
-    if row.kind != TECHNIQUE or status not in STEP_COLUMNS:
+    steps = REPORT_STEPS if row.kind == TECHNIQUE else SOLLICITATION_STEPS
+    if status not in steps[1:]:
         raise BadTransition(f"status {status!r} does not apply to a {row.kind} record")
-    if REPORT_STEPS.index(status) <= REPORT_STEPS.index(row.status):
+    if steps.index(status) <= steps.index(row.status):
         raise BadTransition(f"record {record_id} is already {row.status}: a status moves forward only")
-    for step in REPORT_STEPS[REPORT_STEPS.index(row.status) + 1 : REPORT_STEPS.index(status) + 1]:
-        if getattr(row, STEP_COLUMNS[step]) is None:
-            setattr(row, STEP_COLUMNS[step], now)
+    if row.kind == TECHNIQUE:
+        for step in steps[steps.index(row.status) + 1 : steps.index(status) + 1]:
+            if getattr(row, STEP_COLUMNS[step]) is None:
+                setattr(row, STEP_COLUMNS[step], now)
     row.status = status
     if comment is not None:
         row.comment = comment

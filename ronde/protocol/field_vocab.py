@@ -96,6 +96,7 @@ PARTNER_KINDS = _terms(
 
 # the report's status steps in order: each step's instant is kept (delays are measured between them)
 REPORT_STEPS = ("nouveau", "pris_en_compte", "en_cours", "resolu")
+SOLLICITATION_STEPS = ("ouverte", "orientee", "close")  # a sollicitation is oriented, then closed
 
 
 def ids(terms: tuple[Term, ...]) -> frozenset[str]:

@@ -174,3 +174,26 @@ def test_an_admin_gives_a_partner_its_token(fa: FieldApp) -> None:
     assert fa.client.delete("/api/v1/tokens/centre-social-2", headers=auth("tok-admin")).status_code == 204
     assert fa.client.get("/api/v1/field/requests", headers=auth(token)).status_code == 401
     assert fa.client.get("/api/v1/field/requests", headers=auth(fa.partner_token)).status_code == 200
+
+
+def test_a_sollicitation_is_oriented_then_closed_and_never_reopened(fa: FieldApp, clock: Clock) -> None:
+    """A sollicitation's own life cycle (ouverte → orientée → close) on the queue's status route; a report's
+    steps do not apply to it, nor its steps to a report."""
+    _, token = fa.enrol()
+    body = fa.sollicitation(token, response="information", partner=None, status="ouverte")
+    path = f"/api/v1/field/records/{body['id']}/status"
+    assert fa.client.post(path, json={"status": "orientee"}, headers=auth("tok-ph")).status_code == 404  # not its
+    assert fa.client.post(path, json={"status": "resolu"}, headers=auth("tok-3f")).status_code == 409
+    clock.now = NOW + timedelta(minutes=10)
+    oriented = fa.client.post(path, json={"status": "orientee", "comment": "Vers le CCAS"}, headers=auth("tok-3f"))
+    assert oriented.status_code == 200
+    assert oriented.json()["status"] == "orientee"
+    closed = fa.client.post(path, json={"status": "close"}, headers=auth("tok-super"))
+    assert closed.status_code == 200
+    assert [s["status"] for s in closed.json()["timeline"]][-2:] == ["orientee", "close"]
+    assert fa.client.post(path, json={"status": "orientee"}, headers=auth("tok-3f")).status_code == 409
+    report = fa.report(token)
+    wrong = fa.client.post(
+        f"/api/v1/field/records/{report['id']}/status", json={"status": "close"}, headers=auth("tok-super")
+    )
+    assert wrong.status_code == 409
