@@ -29,6 +29,7 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 DESKTOP = (1280, 900)
 PHONE = (390, 844)  # a common phone's CSS pixels
+MIN_WINDOW_WIDTH = 500  # headless Chromium makes no narrower window: narrower sizes are emulated phones
 
 
 @contextmanager
@@ -75,6 +76,8 @@ def chromium(
         f"--user-data-dir={profile}",
     ):
         options.add_argument(flag)
+    if mobile is None and size[0] < MIN_WINDOW_WIDTH:  # a real phone's width: only emulation gets under 500 px
+        mobile = {"width": size[0], "height": size[1], "pixelRatio": 2.0}
     if mobile is None:
         options.add_argument(f"--window-size={size[0]},{size[1]}")
     else:
