@@ -13,9 +13,9 @@ test:  ## installs what the tests need (Debian packages, venv), then lint, types
 	.venv/bin/mypy
 	.venv/bin/pytest --cov --cov-report=term --cov-fail-under=$(COVERAGE_FLOOR)
 
-# Branch coverage of ronde/ ([tool.coverage] in pyproject.toml): a full run measured 89.0 % (2026-12-05);
-# the floor sits just below. Raise it when coverage rises, never lower it to let a change in.
-COVERAGE_FLOOR = 88
+# Branch coverage of ronde/ ([tool.coverage] in pyproject.toml): a full run measured 91.7 % (2026-12-05, 2,097
+# tests); the floor sits below. Raise it when coverage rises, never lower it to let a change in.
+COVERAGE_FLOOR = 90
 
 lint:
 	.venv/bin/ruff format --check ronde tests bench scripts
