@@ -57,6 +57,12 @@ def _manifest(out: Path) -> dict[str, object]:
     return dict(json.loads(Path(f"{out}.manifest.json").read_text(encoding="utf-8")))
 
 
+def _csv_report(store: Path, out: Path, *, database: str | None = None) -> int:
+    """``ronde audit report`` of Paris Habitat's period as CSV (the operational database given, or the settings')."""
+    args = ["audit", "report", "--landlord", "paris-habitat", *PERIOD, "--store", str(store), "--format", "csv"]
+    return main([*args, *(["--database", database] if database is not None else []), "--out", str(out)])
+
+
 def test_report_binds_the_database_revision_digest_and_calendar(
     db: Path,  # noqa: F811
     opdb: str,
@@ -64,26 +70,7 @@ def test_report_binds_the_database_revision_digest_and_calendar(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     out = tmp_path / "r.csv"
-    assert (
-        main(
-            [
-                "audit",
-                "report",
-                "--landlord",
-                "paris-habitat",
-                *PERIOD,
-                "--store",
-                str(db),
-                "--format",
-                "csv",
-                "--database",
-                opdb,
-                "--out",
-                str(out),
-            ]
-        )
-        == 0
-    )
+    assert _csv_report(db, out, database=opdb) == 0
     manifest = _manifest(out)
     registry = registry_from_document(sample())
     assert manifest["registry_revision"] == "db-rev-1"
@@ -105,24 +92,7 @@ def test_report_reads_the_database_from_ronde_database_url(
 ) -> None:
     monkeypatch.setenv("RONDE_DATABASE_URL", opdb)
     out = tmp_path / "r.csv"
-    assert (
-        main(
-            [
-                "audit",
-                "report",
-                "--landlord",
-                "paris-habitat",
-                *PERIOD,
-                "--store",
-                str(db),
-                "--format",
-                "csv",
-                "--out",
-                str(out),
-            ]
-        )
-        == 0
-    )
+    assert _csv_report(db, out) == 0
     assert _manifest(out)["registry_revision"] == "db-rev-1"
 
 
@@ -133,26 +103,7 @@ def test_verify_names_a_revision_the_database_does_not_hold(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     out = tmp_path / "r.csv"
-    assert (
-        main(
-            [
-                "audit",
-                "report",
-                "--landlord",
-                "paris-habitat",
-                *PERIOD,
-                "--store",
-                str(db),
-                "--format",
-                "csv",
-                "--database",
-                opdb,
-                "--out",
-                str(out),
-            ]
-        )
-        == 0
-    )
+    assert _csv_report(db, out, database=opdb) == 0
     other = f"sqlite:///{tmp_path / 'other.db'}"
     engine = make_engine(other)
     upgrade(engine)
@@ -173,26 +124,7 @@ def test_report_refuses_rows_that_are_not_their_revision_digest(
     with session_factory(engine).begin() as s:
         s.execute(update(RevisionRow).values(digest="0" * 64))
     engine.dispose()
-    assert (
-        main(
-            [
-                "audit",
-                "report",
-                "--landlord",
-                "paris-habitat",
-                *PERIOD,
-                "--store",
-                str(db),
-                "--format",
-                "csv",
-                "--database",
-                opdb,
-                "--out",
-                str(tmp_path / "r.csv"),
-            ]
-        )
-        == 2
-    )
+    assert _csv_report(db, tmp_path / "r.csv", database=opdb) == 2
     assert "is not the digest" in capsys.readouterr().err
 
 
