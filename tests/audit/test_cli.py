@@ -43,34 +43,21 @@ def db(tmp_path: Path) -> Path:
     return path
 
 
+def _report(site: list[str], store: str, out: str, fmt: str, *, landlord: str = "paris-habitat") -> int:
+    """``ronde audit report`` of the test week (4 to 8 November 2026) on the site's estate."""
+    period = ["--from", "2026-11-04", "--to", "2026-11-08"]
+    return main(
+        ["audit", "report", "--landlord", landlord, *period, *site, "--store", store, "--format", fmt, "--out", out]
+    )
+
+
 @pytest.mark.parametrize(("fmt", "plain_path"), [("csv", False), ("pdf", True)])
 def test_report_then_verify_then_tamper(
     site: list[str], db: Path, tmp_path: Path, fmt: str, plain_path: bool, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / f"rapport.{fmt}"
     url = str(db) if plain_path else f"sqlite:///{db}"
-    assert (
-        main(
-            [
-                "audit",
-                "report",
-                "--landlord",
-                "paris-habitat",
-                "--from",
-                "2026-11-04",
-                "--to",
-                "2026-11-08",
-                *site,
-                "--store",
-                url,
-                "--format",
-                fmt,
-                "--out",
-                str(out),
-            ]
-        )
-        == 0
-    )
+    assert _report(site, url, str(out), fmt) == 0
     assert out.exists()
     assert Path(str(out) + ".manifest.json").exists()
     assert main(["audit", "verify", str(out), "--store", url, "--estate", str(default_estate_path())]) == 0
@@ -93,73 +80,10 @@ def test_bad_inputs_exit_2(site: list[str], db: Path, tmp_path: Path, capsys: py
     url = f"sqlite:///{db}"
     assert main(["audit", "verify", str(tmp_path / "missing.csv"), "--store", url]) == 2
     assert "cannot read" in capsys.readouterr().err
-    assert (
-        main(
-            [
-                "audit",
-                "report",
-                "--landlord",
-                "nobody",
-                "--from",
-                "2026-11-04",
-                "--to",
-                "2026-11-08",
-                *site,
-                "--store",
-                url,
-                "--format",
-                "csv",
-                "--out",
-                str(tmp_path / "x.csv"),
-            ]
-        )
-        == 2
-    )
+    assert _report(site, url, str(tmp_path / "x.csv"), "csv", landlord="nobody") == 2
     assert "unknown landlord 'nobody'" in capsys.readouterr().err
-    assert (
-        main(
-            [
-                "audit",
-                "report",
-                "--landlord",
-                "paris-habitat",
-                "--from",
-                "2026-11-04",
-                "--to",
-                "2026-11-08",
-                *site,
-                "--store",
-                f"sqlite:///{tmp_path / 'nope.db'}",
-                "--format",
-                "csv",
-                "--out",
-                str(tmp_path / "x.csv"),
-            ]
-        )
-        == 2
-    )
-    assert (
-        main(
-            [
-                "audit",
-                "report",
-                "--landlord",
-                "paris-habitat",
-                "--from",
-                "2026-11-04",
-                "--to",
-                "2026-11-08",
-                *site,
-                "--store",
-                "ftp://nowhere",
-                "--format",
-                "csv",
-                "--out",
-                str(tmp_path / "x.csv"),
-            ]
-        )
-        == 2
-    )
+    assert _report(site, f"sqlite:///{tmp_path / 'nope.db'}", str(tmp_path / "x.csv"), "csv") == 2
+    assert _report(site, "ftp://nowhere", str(tmp_path / "x.csv"), "csv") == 2
     assert "ftp" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(
