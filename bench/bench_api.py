@@ -12,6 +12,13 @@ token for Paris Habitat:
 
 Targets (issue 6): p95 ≤ 200 ms for coverage; ≤ 2 s for a monthly PDF. The first request for a
 year fills the API's coverage cache (settled months): it is reported separately ("cold").
+
+With ``--scale sample|city`` (issue 17), the path users run instead: a real ``ronde api serve`` (uvicorn, its own
+process) on that preset's data set (``bench/city.py``), on SQLite and on influxd 1.6.7, for each of ``--years``
+(e.g. ``1,2,3``): first and warm landlord coverage for a year and a month over HTTP, and the process's peak RSS
+(``bench/api_uvicorn.py``)::
+
+    .venv/bin/python bench/bench_api.py --scale city --years 1,2,3 --stores sqlite,influx [--repeat 20]
 """
 
 from __future__ import annotations
@@ -19,8 +26,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -28,6 +36,7 @@ from fastapi.testclient import TestClient
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_coverage import LANDLORD, timed, year_of_service
+from city import add_scale_arguments
 
 from ronde.api import ApiSettings, Principal, Role, TokenBook, create_app
 from ronde.store.sqlite import SqliteStore
@@ -39,7 +48,11 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--db", help="SQLite file to reuse (created if missing)")
     ap.add_argument("--repeat", type=int, default=30)
+    add_scale_arguments(ap, default=None, many=True)
+    ap.add_argument("--stores", default="sqlite,influx", help="with --scale: sqlite, influx or both")
     args = ap.parse_args()
+    if args.scale is not None:
+        return served(args)
     data = year_of_service(300, args.db)
     calendar, registry, last, now, path = data.calendar, data.registry, data.last, data.now, data.path
     store = SqliteStore(path)
@@ -92,6 +105,24 @@ def main() -> int:
     if data.tmp is not None:
         data.tmp.cleanup()
     return 0 if ok else 1
+
+
+def served(args: argparse.Namespace) -> int:
+    """The ``--scale`` benchmark: ``ronde api serve`` under uvicorn, per store and history length."""
+    from api_uvicorn import report, run_store
+    from city import exit_on_sigterm
+
+    exit_on_sigterm()
+
+    log = Path(tempfile.gettempdir()) / f"ronde-bench-api-{os.getpid()}.log"
+    print(f"start {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC, load average {Path('/proc/loadavg').read_text().strip()}")
+    runs = []
+    for store in args.stores.split(","):
+        for years in args.years:
+            runs.append(run_store(args.scale, years, args.raw_days, store, args.repeat, log))
+            print(f"  {runs[-1]}", flush=True)
+    print(f"end {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC; API logs: {log}")
+    return 0 if report(runs) else 1
 
 
 if __name__ == "__main__":

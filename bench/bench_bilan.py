@@ -1,6 +1,6 @@
 """Time to issue one landlord's bilan mensuel: the sample estate's month, and a city-scale estate.
 
-Run: ``.venv/bin/python bench/bench_bilan.py [--month 2026-10] [--city 5000] [--runs 3] [--out DIR]``
+Run: ``.venv/bin/python bench/bench_bilan.py [--month 2026-10] [--city 5000 | --scale city] [--runs 3] [--out DIR]``
 
 A month of passes is written to a fresh SQLite store (each checkpoint passed its expected number of times every
 service evening, a few evenings missed, a closed day), with field activity (sollicitations, technical reports with
@@ -8,7 +8,9 @@ their delays, requests) given through ``ListedFieldFacts``. Then, for the landlo
 ``build_bilan`` (the month's audit report, the previous month for comparison, the field figures) and
 ``render_bilan_files`` (PDF, CSV, JSON, three signed manifests) are timed separately, the median of ``--runs``,
 with the load average when it starts. ``--city N`` also times an estate of N checkpoints (one landlord holding a
-fifth of them). ``--out`` keeps the sample estate's bilan files there (to render the PDF with pdftoppm).
+fifth of them); ``--scale city`` times the city preset's registry instead (``bench/city.py``: 50 estates, 5,000
+checkpoints, the sample's six landlords, Paris Habitat holding half). ``--out`` keeps the sample estate's bilan
+files there (to render the PDF with pdftoppm).
 
 Target (issue 15): under 3 s for a month of the sample estate.
 """
@@ -245,6 +247,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--month", default="2026-10")
     parser.add_argument("--city", type=int, default=0, help="also an estate of N checkpoints")
+    parser.add_argument("--scale", choices=("sample", "city"), default="sample", help="city: also the city preset")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
@@ -255,6 +258,10 @@ def main() -> None:
         measure("sample", load_default_estate(), month, args.runs, Path(tmp), 3.0, args.out)
         if args.city:
             measure(f"city-{args.city}", city(args.city), month, args.runs, Path(tmp), 0.5, None)
+        if args.scale == "city":
+            from city import SCALES, preset_registry
+
+            measure("city-preset", preset_registry(SCALES["city"]), month, args.runs, Path(tmp), 0.5, None)
     print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 

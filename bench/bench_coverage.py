@@ -12,6 +12,9 @@ in progress (no rollup: read from raw visits). Then it times, for the biggest la
 - the monthly audit report as PDF (``build_report`` + ``render_pdf``), p50/p95.
 
 Targets (issue 6): p95 ≤ 200 ms for coverage; ≤ 2 s for a monthly PDF.
+
+``--scale sample|city [--years N]`` (issue 17) runs the same measures on a preset's SQLite data set instead
+(``bench/city.py``: the sample estate, or 50 estates, 5,000 checkpoints, 167 teams), built once and cached.
 """
 
 from __future__ import annotations
@@ -28,18 +31,23 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
+from math import nan
 from pathlib import Path
 from typing import Any
 
 from ronde.audit.pdf import render_pdf
 from ronde.audit.report import build_report
 from ronde.coverage import landlord_coverage
-from ronde.coverage.query import CoverageCache, previous_link
-from ronde.ingest.rollup import build_daily_rollups
+from ronde.coverage.monthly import settled
+from ronde.coverage.query import CoverageCache, fold_settled_month, previous_link
+from ronde.ingest.rollup import build_daily_rollups, rollup_day
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.estate import BeaconSpec, Checkpoint, Registry, load_default_estate
 from ronde.store.records import BeaconCheck, GatewayStateRecord, StoredVisit, Verification, WriteBatch
 from ronde.store.sqlite import SqliteStore
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from city import SCALES, add_scale_arguments, dataset
 
 LANDLORD = "paris-habitat"
 TEAMS = 10
@@ -68,7 +76,9 @@ def big_registry(target: int = 300) -> Registry:
     return replace(sample, checkpoints=out, by_beacon_key={f"bench:{cid}": cid for cid in out})
 
 
-def simulate(registry: Registry, calendar: ServiceCalendar, days: list[date], seed: int = 7) -> list[StoredVisit]:
+def simulate(
+    registry: Registry, calendar: ServiceCalendar, days: list[date], seed: int = 7, teams: int = TEAMS
+) -> list[StoredVisit]:
     rnd = random.Random(seed)
     by_estate: dict[str, list[Checkpoint]] = {}
     for c in registry.checkpoints.values():
@@ -83,7 +93,7 @@ def simulate(registry: Registry, calendar: ServiceCalendar, days: list[date], se
     for day in days:
         w_start, w_end = calendar.window(day)
         span = int((w_end - w_start).total_seconds())
-        for team in range(TEAMS):
+        for team in range(teams):
             estate = estates[team % len(estates)]
             cps = by_estate[estate]
             t = rnd.randint(0, 600)
@@ -144,6 +154,15 @@ def build_store(path: Path, registry: Registry, calendar: ServiceCalendar, days:
         rows = build_daily_rollups(registry, calendar, day, by_day.get(day, []), prev)
         store.write_rollups(rows)
         prev = rows[0].chain_digest
+    t2 = time.perf_counter()
+    today = days[-1]
+    month = days[0].replace(day=1)
+    folded = 0
+    while settled(month, today):  # what ingest's maintenance folds, one month per pass
+        store.write_monthly_rollups(fold_settled_month(store, registry, calendar, month, now=_evening(today)))
+        folded += 1
+        month = (month + timedelta(days=32)).replace(day=1)
+    t3 = time.perf_counter()
     # the teams' gateways heartbeat during the evening in progress
     beat = calendar.window(days[-1])[0] + timedelta(hours=3)
     store.write(
@@ -157,7 +176,7 @@ def build_store(path: Path, registry: Registry, calendar: ServiceCalendar, days:
     store.close()
     print(
         f"store: {len(visits):,} visits over {len(days)} service days written in {t1 - t0:.1f} s; "
-        f"rollups of {len(days) - 1} closed days in {time.perf_counter() - t1:.1f} s"
+        f"rollups of {len(days) - 1} closed days in {t2 - t1:.1f} s; {folded} settled months folded in {t3 - t2:.1f} s"
     )
     return len(visits)
 
@@ -178,6 +197,28 @@ def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, float, float, floa
     return statistics.median(wall), wall[i95], wall[-1], cpu[i95]
 
 
+def _evening(day: date) -> datetime:
+    """20:00 Paris on ``day``: the benchmark's "now" (the evening in progress)."""
+    return datetime.combine(day, datetime.min.time(), tzinfo=ServiceCalendar().tz).replace(hour=20).astimezone(UTC)
+
+
+def maintenance_day(
+    registry: Registry, calendar: ServiceCalendar, day: date, teams: int = 167
+) -> tuple[int, float, float]:
+    """Visits of one city-scale evening (``teams`` teams) and the seconds ``rollup_day`` takes on them: what
+    ingest's maintenance does when a day closes (read the day back, compute, chain, write); and its CPU seconds."""
+    with tempfile.TemporaryDirectory(prefix="ronde-bench-day-") as tmp:
+        store = SqliteStore(Path(tmp) / "day.db")
+        store.open()
+        visits = simulate(registry, calendar, [day], seed=11, teams=teams)
+        store.write(WriteBatch(visits=tuple(visits)))
+        c0, t0 = time.process_time(), time.perf_counter()
+        rollup_day(store, registry, calendar, day)
+        elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
+        store.close()
+    return len(visits), elapsed, cpu
+
+
 @dataclass
 class YearOfService:
     """A year of simulated service in a SQLite file, ending on an evening in progress at 20:00."""
@@ -196,7 +237,7 @@ def year_of_service(checkpoints: int = 300, db: str | None = None) -> YearOfServ
     registry = big_registry(checkpoints)
     last = date(2026, 11, 25)  # a Wednesday: the evening in progress
     days = list(calendar.service_days(last - timedelta(days=364), last))
-    now = datetime.combine(last, datetime.min.time(), tzinfo=calendar.tz).replace(hour=20).astimezone(UTC)
+    now = _evening(last)
     tmp = None
     if db:
         path = Path(db)
@@ -208,18 +249,30 @@ def year_of_service(checkpoints: int = 300, db: str | None = None) -> YearOfServ
     return YearOfService(calendar, registry, last, now, path, tmp)
 
 
+def preset_year(scale: str, years: int, raw_days: int) -> YearOfService:
+    """A preset's data set (bench/city.py) seen at 20:00 on its evening in progress."""
+    ds = dataset(scale, years, raw_days)
+    now = datetime.combine(ds.last, datetime.min.time(), tzinfo=ds.calendar.tz).replace(hour=20).astimezone(UTC)
+    print(f"data set {ds.directory.name}: {ds.stats['sqlite']}")
+    return YearOfService(ds.calendar, ds.registry, ds.last, now, ds.sqlite_path, None)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--db", help="SQLite file to reuse (created if missing)")
     ap.add_argument("--repeat", type=int, default=30)
     ap.add_argument("--checkpoints", type=int, default=300)
+    add_scale_arguments(ap, default=None)
     args = ap.parse_args()
-    data = year_of_service(args.checkpoints, args.db)
+    data = (
+        preset_year(args.scale, args.years, args.raw_days) if args.scale else year_of_service(args.checkpoints, args.db)
+    )
     calendar, registry, last, now, path = data.calendar, data.registry, data.last, data.now, data.path
     mine = len(registry.checkpoints_of(LANDLORD))
+    teams = SCALES[args.scale].teams if args.scale else TEAMS
     print(
         f"registry: {len(registry.checkpoints)} checkpoints, {len(registry.estates)} estates, "
-        f"{len(registry.landlords)} landlords; {LANDLORD}: {mine} checkpoints; {TEAMS} teams"
+        f"{len(registry.landlords)} landlords; {LANDLORD}: {mine} checkpoints; {teams} teams"
     )
     store = SqliteStore(path)
     store.open()
@@ -259,6 +312,16 @@ def main() -> int:
             float("nan"),
         )
     )
+    detail = CoverageCache()
+
+    def detailed_month() -> None:  # the API's groups of a month: per-day detail, through the process's cache
+        landlord_coverage(
+            store, registry, calendar, month_first, last, landlord=LANDLORD, now=now, include_days=True, cache=detail
+        )
+
+    results.append(
+        ("coverage, month with day detail (API groups), cache warm", timed(detailed_month, args.repeat), 100.0)
+    )
     results.append(
         (
             "coverage, year, CoverageCache warm (settled months cached)",
@@ -281,6 +344,18 @@ def main() -> int:
             float("nan"),
         )
     )
+    n_day, day_s, day_cpu = maintenance_day(registry, calendar, last - timedelta(days=1))
+    results.append(
+        (
+            f"maintenance: rollup_day of one evening, {n_day:,} visits (167 teams)",
+            (day_s * 1000,) * 3 + (day_cpu * 1000,),
+            5000.0,
+        )
+    )
+    c0, t0 = time.process_time(), time.perf_counter()
+    fold_settled_month(store, registry, calendar, date(2026, 10, 1), now=now)
+    fold_ms, fold_cpu = (time.perf_counter() - t0) * 1000, (time.process_time() - c0) * 1000
+    results.append(("maintenance: fold one settled month (all landlords)", (fold_ms, fold_ms, fold_ms, fold_cpu), nan))
     pdf_first, pdf_last = date(2026, 10, 1), date(2026, 10, 31)
 
     def monthly_pdf() -> int:

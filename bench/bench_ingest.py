@@ -7,7 +7,9 @@ on InfluxDB (influxd started here) and on SQLite; printed for both: events/s, CP
 ratio. ``--scale-out`` adds what this benchmark printed before: the raw line-protocol ceiling of that InfluxDB,
 one and two workers (shared subscription) with a loss check, publish-to-queryable latency at 1,000 events/s.
 
-Usage: ``.venv/bin/python bench/bench_ingest.py [--events 40000] [--reps 3] [--stores influx,sqlite]``.
+Usage: ``.venv/bin/python bench/bench_ingest.py [--events 40000] [--reps 3] [--stores influx,sqlite] [--scale city]``
+(``--scale city``: the gateways walk 40 of the city preset's 50 estates, ``bench/city.py``, and the workers load its
+5,000 checkpoints, 500 of them EID).
 The workers read their registry from an operational database made here (the sample estate, the 40 gateways, an
 all-day calendar): a SQLite file by default, or ``--database URL`` (PostgreSQL), polling its version row every
 ``--registry-poll-s``. Figures and their load averages: docs/performance.md.
@@ -40,13 +42,16 @@ sys.path.insert(0, str(ROOT))
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
 
-from ronde.protocol.estate import Checkpoint, distance_m  # noqa: E402
+from ronde.protocol.estate import Checkpoint, Registry, distance_m  # noqa: E402
 from ronde.protocol.gateways import GatewayRegistry, gateway_entry  # noqa: E402
 from ronde.protocol.signing import public_key_text, unb64u  # noqa: E402
 from ronde.store import schema  # noqa: E402
 from ronde.store.records import BeaconCheck, StoredVisit, Verification  # noqa: E402
 from tests.ingest.broker import PASSWORD, Publisher, shipped_broker  # noqa: E402
 from tests.ingest.helpers import REGISTRY, beacon_of, encode, topic, ulid, visit  # noqa: E402
+
+# the registry the gateways walk and the workers load: the sample estate, or ``--scale city``'s (bench/city.py)
+SCALE_REGISTRY: list[Registry] = [REGISTRY]
 from tests.support.services import Influxd, Mosquitto, run_influxd  # noqa: E402
 from tests.support.settings_toml import write_settings  # noqa: E402
 
@@ -79,7 +84,7 @@ def routes() -> list[list[Checkpoint]]:
     yet walked, then back the same way: a team's patrol, so that the replay check (a team walks at most 1.5 m/s)
     finds every EID visit walkable and the EID share of the events is the estate's."""
     by_estate: dict[str, list[Checkpoint]] = {}
-    for c in REGISTRY.checkpoints.values():
+    for c in SCALE_REGISTRY[0].checkpoints.values():
         by_estate.setdefault(c.estate, []).append(c)
     out = []
     for cps in by_estate.values():
@@ -199,7 +204,7 @@ def make_database(tmp: Path, url: str) -> str:
     from ronde.opdb.sealing import SecretBox
     from ronde.opdb.service_repo import put_calendar
     from ronde.protocol.calendar import ServiceCalendar
-    from ronde.protocol.estate import EstateDocument, load_default_estate
+    from ronde.protocol.estate import EstateDocument
     from ronde.protocol.registry_data import registry_to_data
 
     url = f"sqlite:///{tmp / 'opdb.db'}" if url == "sqlite" else url
@@ -209,7 +214,7 @@ def make_database(tmp: Path, url: str) -> str:
     import_records(
         engine,
         box,
-        estate=EstateDocument.model_validate(registry_to_data(load_default_estate(), secrets=True)),
+        estate=EstateDocument.model_validate(registry_to_data(SCALE_REGISTRY[0], secrets=True)),
         gateways=GatewayRegistry.of(*(gateway_entry(g, public_key_text(k)) for g, k in KEYS.items())),
         author="bench",
     )
@@ -447,7 +452,7 @@ class Plain:
     def __init__(self, tmp: Path, port: int, store_url: str) -> None:
         keys, beacons = tmp / "plain-keys.json", tmp / "plain-beacons.json"
         keys.write_text(json.dumps({g: unb64u(public_key_text(k)).hex() for g, k in KEYS.items()}))
-        static = [c for c in REGISTRY.checkpoints.values() if c.beacon.format != "eddystone_eid"]
+        static = [c for c in SCALE_REGISTRY[0].checkpoints.values() if c.beacon.format != "eddystone_eid"]
         beacons.write_text(json.dumps({json.dumps(beacon_of(c), sort_keys=True): c.id for c in static}))
         self.log = tmp / "plain.log"
         cmd = [sys.executable, str(ROOT / "bench" / "plain_consumer.py"), "--port", str(port), "--store", store_url]
@@ -605,7 +610,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--scale-out", action="store_true", help="also the ceiling, one and two workers on InfluxDB and the latency"
     )
+    ap.add_argument("--scale", choices=("sample", "city"), default="sample", help="the registry walked (bench/city.py)")
     args = ap.parse_args(argv)
+    if args.scale != "sample":
+        from city import SCALES, preset_registry
+
+        SCALE_REGISTRY[0] = preset_registry(SCALES[args.scale])
+        ROUTES[:] = routes()
     if not os.environ.get("RONDE_OPDB_SECRET_KEY"):
         import base64
 

@@ -146,7 +146,36 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # Ctrl-C while a command's modules load, or once it returned: no traceback
+        return 130
+
+
+# Options taking a base64url Ed25519 key (43 characters): one key in 64 begins with "-", which argparse takes for an
+# option ("expected one argument"), so a landlord's verification would fail on that server's key.
+_KEY_OPTIONS = frozenset({"--public-key"})
+_KEY_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_=")
+
+
+def attach_key_values(argv: Sequence[str]) -> list[str]:
+    """``--public-key -Abc…`` as ``--public-key=-Abc…`` when the value is a base64url key beginning with "-"."""
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        value = argv[i + 1] if i + 1 < len(argv) else ""
+        if arg in _KEY_OPTIONS and value.startswith("-") and len(value) in (43, 44) and set(value) <= _KEY_CHARS:
+            out.append(f"{arg}={value}")
+            i += 2
+            continue
+        out.append(arg)
+        i += 1
+    return out
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    argv = attach_key_values(sys.argv[1:] if argv is None else argv)
     try:
         parser = build_parser(argv)
     except MissingExtra as exc:

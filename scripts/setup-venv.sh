@@ -13,8 +13,8 @@ fi
 progress() {
   tee -a .venv/pip.log | awk '
     /^Collecting / { n++; printf "  [%3d] %s\n", n, $2; fflush() }
-    /^Building wheel/ { printf "        building %s\n", $4; fflush() }
-    /^Installing collected packages/ { print "  installing…"; fflush() }
+    /^Building wheel for / { printf "        building %s\n", $4; fflush() }
+    /^Installing collected packages/ { printf "  installing %d distributions (the longest step: a minute or so, no output)…\n", n; fflush() }
     /^Successfully installed/ { print "  done"; fflush() }
     /^(ERROR|error):/ { print; fflush() }'
 }

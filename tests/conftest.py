@@ -39,6 +39,32 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.add_marker(marker)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(UniqueNodeIds(), "ronde-unique-node-ids")
+
+
+class UniqueNodeIds:
+    @pytest.hookimpl(trylast=True)  # after Schemathesis has named its tests
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        unique_node_ids(items)
+
+
+def unique_node_ids(items: list[pytest.Item]) -> None:
+    """Give every test its own node id, and refuse a run where two share one.
+
+    Schemathesis (tests/api/test_fuzz.py) names each operation's test ``test_x[GET /path]`` but leaves every node
+    id at ``test_x``; pytest-xdist schedules by node id and silently ran none of those 214 tests. The id is taken
+    from the name, as pytest does for its own parametrized tests."""
+    seen: dict[str, int] = {}
+    for item in items:
+        if item.parent is not None and item.nodeid.rpartition("::")[2] != item.name:
+            item._id = item.parent.id.child(item.name)  # pytest 9 keeps the id there
+        seen[item.nodeid] = seen.get(item.nodeid, 0) + 1
+    shared = sorted(nid for nid, n in seen.items() if n > 1)
+    if shared:
+        raise pytest.UsageError(f"tests sharing a node id (pytest-xdist would skip them): {shared[:5]}")
+
+
 @pytest.fixture(scope="session", autouse=True)
 def audit_key_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Reports are signed with the server's audit key: one throwaway key per session (in the

@@ -17,7 +17,6 @@ from ronde.api.registry_service import Registries
 from ronde.api.sessions import MemorySessionStore, SessionManager
 from ronde.api.settings import ApiSettings
 from ronde.audit.keys import load_signing_key
-from ronde.audit.rollups import RollupChecker
 from ronde.coverage.query import CoverageCache
 from ronde.protocol.calendar import Calendars
 from ronde.store.port import Store
@@ -65,7 +64,6 @@ class ApiContext:
     clock: Callable[[], datetime] = utc_now
     coverage_cache: CoverageCache = field(default_factory=CoverageCache)
     audit_keys: AuditKeyHolder = field(default_factory=AuditKeyHolder)
-    rollup_checker: RollupChecker = field(default_factory=RollupChecker)
     # the evening the pages open on, whatever the clock says (the demo's replayed evening: its clock
     # may be inside tonight's window, which has no data); None: the latest evening begun
     shown_day: date | None = None

@@ -13,7 +13,7 @@ from datetime import date
 
 from ronde.api.context import ApiContext
 from ronde.api.scope import Scope
-from ronde.audit.rollups import RollupMismatch
+from ronde.audit.rollups import RollupMismatch, stored_mismatches
 from ronde.coverage.live import CheckpointIdleness
 from ronde.coverage.period import CheckpointPeriod, PeriodCoverage
 from ronde.coverage.query import idle_checkpoints_now, landlord_coverage
@@ -76,14 +76,15 @@ def scoped_coverage(
 def rollup_mismatches(
     ctx: ApiContext, scope: Scope, first: date, last: date, *, landlord: str | None = None
 ) -> list[RollupMismatch]:
-    """Rollups in reach over ``first..last`` that disagree with the stored events they were built
-    from (see ``ronde.audit.rollups``): what the pages and group endpoints warn about."""
+    """What maintenance's rollup check says about the rollups in reach over ``first..last`` (see
+    ``ronde.audit.rollups``): disagreements per checkpoint, and whole days changed since their check
+    or not checked yet. Two aggregate-sized store queries; no raw visit is read here."""
     lid = scope.landlord_filter(landlord)
-    rows = ctx.store.rollups(first, last, landlord=lid)
-    if scope.landlord is not None:
-        visible = {c.id for c in scope.checkpoints()}
-        rows = [r for r in rows if r.checkpoint_id in visible and r.landlord == scope.landlord]
-    return ctx.rollup_checker.mismatches(ctx.store, ctx.registry.registry, ctx.calendar, rows, now=ctx.now())
+    found = stored_mismatches(ctx.store, ctx.calendar, first, last, now=ctx.now(), landlord=lid)
+    if scope.landlord is None:
+        return found
+    visible = {c.id for c in scope.checkpoints()}
+    return [m for m in found if m.landlord == scope.landlord and (m.checkpoint_id == "" or m.checkpoint_id in visible)]
 
 
 def idleness_now(ctx: ApiContext, scope: Scope, *, threshold_s: float = -1.0) -> list[CheckpointIdleness]:

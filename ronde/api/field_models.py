@@ -289,6 +289,28 @@ class StatusIn(_In):
     comment: ShortText | None = None
 
 
+class ContactOut(_Out):
+    value: str = Field(description="as the tenant gave it, with consent, for one follow-up")
+    consent_at: datetime
+    expires_at: datetime = Field(description="deleted then (retention 'contact_days' from the consent)")
+
+
+class TeamStatusIn(_In):
+    """A team's step on its own sollicitation, sent through the phone's outbox (``id`` is its key there)."""
+
+    id: Ulid
+    status: Literal["orientee", "close"]
+    at: AwareDatetime = Field(description="when the team did it (the phone's clock, which may send it later)")
+    partner: int | None = Field(default=None, ge=1, le=2**31 - 1, description="the partner oriented to")
+    comment: ShortText | None = None
+
+    @model_validator(mode="after")
+    def _partner_with_orientation(self) -> TeamStatusIn:
+        if self.partner is not None and self.status != "orientee":
+            raise ValueError("'partner' goes with the status 'orientee' only")
+        return self
+
+
 # ---- requests -----------------------------------------------------------------------------------
 
 

@@ -25,6 +25,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 if TYPE_CHECKING:
     from ronde.api.context import ApiContext
 
+# The gzip middleware's threshold (``app.py``): smaller bodies gain less than the header costs. Here, not there,
+# because the field app's routes gzip their own files and must know which plain answers the middleware also sees.
+GZIP_MINIMUM_BYTES = 1024
 # Routes whose bodies are estate files: ``max_import_body_bytes`` instead of ``max_body_bytes``.
 IMPORT_ROUTES = frozenset({("PUT", "/api/v1/estate-file"), ("POST", "/api/v1/estate-file/check")})
 # A phone trades its one-time enrolment code for a token: the code is the credential, no bearer yet.

@@ -302,8 +302,12 @@ class ShareDay(_Out):
 
 class RollupWarning(_Out):
     service_day: date
-    checkpoint_id: str
-    reason: str = Field(description="what the daily rollup says that its day's stored events do not")
+    checkpoint_id: str | None = Field(
+        description="the checkpoint whose rollup disagrees; None: the day's rollups changed since they were checked"
+    )
+    reason: str = Field(
+        description="what the daily rollup says that its day's stored events do not, or that the day changed"
+    )
 
 
 class GroupCoverage(_Out):
@@ -318,7 +322,12 @@ class GroupCoverage(_Out):
     rollup_warnings: list[RollupWarning] = Field(
         default_factory=list,
         description="daily rollups of the group's checkpoints that disagree with their day's chain link or stored "
-        "events (edited after they were computed): the shares of those days are not to be trusted",
+        "events (edited after they were computed), as maintenance's check found them, and days whose rollups changed "
+        "since that check: the shares of those days are not to be trusted",
+    )
+    rollup_unchecked: list[date] = Field(
+        default_factory=list,
+        description="days of the period (raw events still kept) whose rollups maintenance has not checked yet",
     )
 
 
@@ -470,7 +479,10 @@ class CheckpointAuditOut(_Out):
     no_data_days: int
     presence_s: float
     average_idle_s: float
-    worst_idle_s: float
+    longest_wait_s: float = Field(
+        description="longest interval without a pass within one service evening that had data (the PDF's and CSV's "
+        "'attente la plus longue', there in whole minutes); evenings without data do not count"
+    )
     gap_cv: float | None
     days_not_visited: list[date]
     days_no_data: list[date]

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ronde.coverage.live import DEFAULT_SEQUENCE_ANOMALY_AFTER
+from ronde.store.records import DEFAULT_SEQUENCE_ANOMALY_AFTER
 
 
 class ApiSettings(BaseModel):

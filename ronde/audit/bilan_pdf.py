@@ -15,6 +15,7 @@ from ronde.audit.bilan import Bilan, MonthTotals
 from ronde.audit.bilan_labels import BILAN_TEXT, month_text, word
 from ronde.audit.charts import Box, category_bars, evening_bars
 from ronde.audit.labels import TEXT, Lang, day_text, kind_label, number, percent
+from ronde.audit.manifest import wait_minutes
 from ronde.audit.pdf import font_paths
 
 PAGE_W = 186.0  # A4 portrait less 12 mm margins
@@ -373,7 +374,7 @@ def _checkpoints_and_evenings(pdf: FPDF, b: Bilan, lang: Lang) -> None:
         a["not_visited_days"],
         a["no_data_days"],
         a["presence_h"],
-        a["worst_idle_h"],
+        a["longest_wait_min"],
     ]
     rows = [
         [
@@ -384,7 +385,7 @@ def _checkpoints_and_evenings(pdf: FPDF, b: Bilan, lang: Lang) -> None:
             str(c.not_visited_days),
             str(c.no_data_days),
             number(c.presence_s / 3600, lang),
-            number(c.worst_idle_s / 3600, lang),
+            str(wait_minutes(c.longest_wait_s)),
         ]
         for c in b.report.checkpoints
     ]

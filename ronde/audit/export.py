@@ -25,8 +25,18 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ronde.audit.labels import TEXT, Lang, day_text, kind_label, number, percent, service_hours
-from ronde.audit.manifest import BILAN_FORMAT, Manifest, figure_differences, parse_manifest, signed_manifest
+from ronde.audit.manifest import (
+    BILAN_FORMAT,
+    MANIFEST_VERSION,
+    Manifest,
+    figure_differences,
+    parse_manifest,
+    signed_manifest,
+    wait_minutes,
+)
+from ronde.audit.pdf_words import WORDS as PDF_WORDS
 from ronde.audit.report import AuditReport, ReportError
+from ronde.protocol import formats
 from ronde.protocol.csv_cells import restore_cell, safe_writer
 from ronde.protocol.estate import KIND_LABELS_EN, KIND_LABELS_FR
 
@@ -47,6 +57,16 @@ def _json_line(data: dict[str, Any]) -> str:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
 
 
+def _issued(report: AuditReport, lang: Lang) -> str:
+    """The issue time as the PDF says it, local to the service calendar (the exact UTC instant is the
+    manifest's ``issued_at``): a header line is read by a person, not parsed back."""
+    local = report.issued_at.astimezone(report.calendar.tz)
+    fl: formats.Lang = "fr" if lang is Lang.FR else "en"
+    return PDF_WORDS[lang]["issued_at_text"].format(
+        day=formats.date_long(local.date(), fl), time=formats.time_hm(local, fl)
+    )
+
+
 def _header_lines(report: AuditReport, lang: Lang, manifest: dict[str, Any]) -> list[str]:
     t = TEXT[lang]
     cal = report.calendar
@@ -58,10 +78,11 @@ def _header_lines(report: AuditReport, lang: Lang, manifest: dict[str, Any]) -> 
         + service_hours(cal.days, cal.start.strftime("%H:%M"), cal.end.strftime("%H:%M"), cal.timezone, lang),
         f"# {t['revision']}: {report.revision}",
         f"# {t['report_id']}: {report.report_id}",
-        f"# {t['issued_at']}: {report.issued_at.isoformat()}",
+        f"# {t['issued_at']}: {_issued(report, lang)}",
         f"# {t['chain_anchor']}: {report.chain.anchor}",
         f"# {t['chain_final']}: {report.chain.final}",
         f"# {t['key_fingerprint']}: {manifest['signature']['key_fingerprint']}",
+        f"# {t['wait_note']}",
         f"# {t['privacy']}",
         f"# {t['verify_hint']}",
         MANIFEST_PREFIX + _json_line(manifest),
@@ -84,7 +105,7 @@ def _checkpoint_head(lang: Lang) -> list[str]:
         t["no_data_days"],
         t["presence_h"],
         t["avg_idle_h"],
-        t["worst_idle_h"],
+        t["longest_wait_min"],
         t["gap_cv"],
         t["signed"],
         t["unsigned"],
@@ -121,7 +142,7 @@ def render_csv(report: AuditReport, lang: Lang, key: Ed25519PrivateKey) -> str:
                 c.no_data_days,
                 number(c.presence_s / 3600, lang, 2),
                 number(c.average_idle_s / 3600, lang, 2),
-                number(c.worst_idle_s / 3600, lang, 2),
+                wait_minutes(c.longest_wait_s),
                 number(c.gap_cv, lang, 2),
                 c.signed,
                 c.unsigned,
@@ -132,7 +153,15 @@ def render_csv(report: AuditReport, lang: Lang, key: Ed25519PrivateKey) -> str:
             ]
         )
     w.writerow([])
-    w.writerow([t["day"], t["share"], t["covered"], t["not_visited"], t["no_data"], t["events"], t["link"]])
+    w.writerow(
+        [
+            t["day"],
+            t["share"],
+            *(t[k].capitalize() for k in ("covered", "not_visited", "no_data")),
+            t["events"],
+            t["link"],
+        ]
+    )
     shares = dict(report.days)
     for link in report.chain.links:
         s = shares.get(link.day)
@@ -155,9 +184,7 @@ def render_csv(report: AuditReport, lang: Lang, key: Ed25519PrivateKey) -> str:
             t["share_covered"],
             t["share_sensed"],
             t["checkpoint_days"],
-            t["covered"],
-            t["not_visited"],
-            t["no_data"],
+            *(t[k].capitalize() for k in ("covered", "not_visited", "no_data")),
         ]
     )
     w.writerow(
@@ -272,7 +299,7 @@ def _document_problems(m: Manifest, p: Path, raw: bytes) -> tuple[str, ...]:  # 
     if {k: v for k, v in embedded.items() if k != "file"} != {k: v for k, v in m.data.items() if k != "file"}:
         return (f"{p.name} embeds another manifest than the one given",)
     try:
-        found = parse_csv_figures(text, Lang(m.lang))
+        found = parse_csv_figures(text, Lang(m.lang), m.version)
     except ReportError as exc:
         return (f"{p.name}: {exc}",)
     return tuple(f"{p.name}: {d}" for d in figure_differences(m.figures, found))
@@ -344,10 +371,10 @@ def _dates(text: str) -> list[str]:
     return text.split()
 
 
-def parse_csv_figures(text: str, lang: Lang) -> dict[str, Any]:
+def parse_csv_figures(text: str, lang: Lang, version: int = MANIFEST_VERSION) -> dict[str, Any]:
     """Parse a report CSV back into the figures :func:`ronde.audit.manifest.report_figures` gives
-    (neutralised cells restored, decimal commas read, kind labels back to codes). Raises
-    ReportError when the layout is not a report's."""
+    (neutralised cells restored, decimal commas read, kind labels back to codes), as the manifest
+    ``version`` it was issued with names them. Raises ReportError when the layout is not a report's."""
     t = TEXT[lang]
     rows = _rows(text, lang)
     header: dict[str, str] = {}
@@ -369,7 +396,7 @@ def parse_csv_figures(text: str, lang: Lang) -> dict[str, Any]:
         raise ReportError("the document's tables are not a report's (checkpoints, days, summary)")
     return {
         "header": _header_figures(header, lang),
-        "checkpoints": [_checkpoint_figures(r, lang) for r in sections[0][1:]],
+        "checkpoints": [_checkpoint_figures(r, lang, version) for r in sections[0][1:]],
         "days": [_day_figures(r) for r in sections[1][1:]],
         "period": _period_figures(sections[2][1]),
     }
@@ -412,7 +439,7 @@ def _cell(row: list[str], i: int) -> str:
     return row[i] if i < len(row) else ""
 
 
-def _checkpoint_figures(row: list[str], lang: Lang) -> dict[str, Any]:
+def _checkpoint_figures(row: list[str], lang: Lang, version: int) -> dict[str, Any]:
     c = [_cell(row, i) for i in range(max(21, len(row)))]
     return {
         "id": c[0],
@@ -428,7 +455,8 @@ def _checkpoint_figures(row: list[str], lang: Lang) -> dict[str, Any]:
         "no_data_days": _int(c[10]),
         "presence_h": _decimal(c[11]),
         "average_idle_h": _decimal(c[12]),
-        "worst_idle_h": _decimal(c[13]),
+        # version 2's column 13: the cross-day worst idleness in hours; since version 3 the longest wait
+        **({"worst_idle_h": _decimal(c[13])} if version == 2 else {"longest_wait_min": _int(c[13])}),  # noqa: PLR2004 - the manifest version before 3
         "gap_cv": _decimal(c[14]),
         "signed": _int(c[15]),
         "unsigned": _int(c[16]),

@@ -50,7 +50,7 @@ TEXT: Mapping[Lang, Mapping[str, str]] = {
         "no_data_days": "Jours sans données",
         "presence_h": "Présence (h)",
         "avg_idle_h": "Inactivité moyenne (h)",
-        "worst_idle_h": "Inactivité maximale (h)",
+        "longest_wait_min": "Attente la plus longue (min)",
         "gap_cv": "Régularité des passages (CV)",
         "signed": "Événements signés",
         "signed_short": "Signés / total",
@@ -74,6 +74,10 @@ TEXT: Mapping[Lang, Mapping[str, str]] = {
         "legend_nodata": (
             "« Sans données » : aucune passerelle ou la balise n'était en état de fonctionner ce jour-là ; "
             "« non visité » : le dispositif fonctionnait mais le passage attendu n'a pas eu lieu."
+        ),
+        "wait_note": (
+            "Attente la plus longue : le plus long intervalle sans passage au cours d'une soirée avec données "
+            "(une soirée sans données n'est pas une preuve d'absence et n'en compte pas)."
         ),
         "page": "Page",
     },
@@ -112,7 +116,7 @@ TEXT: Mapping[Lang, Mapping[str, str]] = {
         "no_data_days": "Days without data",
         "presence_h": "Presence (h)",
         "avg_idle_h": "Average idleness (h)",
-        "worst_idle_h": "Worst idleness (h)",
+        "longest_wait_min": "Longest wait (min)",
         "gap_cv": "Regularity of passes (CV)",
         "signed": "Signed events",
         "signed_short": "Signed / all",
@@ -135,6 +139,10 @@ TEXT: Mapping[Lang, Mapping[str, str]] = {
         "legend_nodata": (
             '"No data": no gateway, or not the beacon, was working that day; "not visited": the system '
             "was working but the expected pass did not happen."
+        ),
+        "wait_note": (
+            "Longest wait: the longest interval without a pass within an evening with data (an evening without "
+            "data is no evidence of absence and does not count)."
         ),
         "page": "Page",
     },

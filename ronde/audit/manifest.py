@@ -29,7 +29,11 @@ from ronde.protocol.chain import CHAIN_VERSION
 
 MANIFEST_FORMAT = "ronde-audit-report"
 BILAN_FORMAT = "ronde-bilan"  # a bilan mensuel: the month's report plus figures.bilan, one manifest per file
-MANIFEST_VERSION = 2
+# version 3: a checkpoint's ``longest_wait_min`` (within evenings with data, whole minutes, as the PDF shows
+# it) replaces version 2's ``worst_idle_h`` (cross-day, counting days without data); version 2 reports
+# still verify, their CSV read back with the column they were issued with
+MANIFEST_VERSION = 3
+READ_VERSIONS = (2, 3)
 DOCUMENT_FORMATS = ("csv", "pdf", "json")
 
 
@@ -39,6 +43,11 @@ DOCUMENT_FORMATS = ("csv", "pdf", "json")
 def hours_text(seconds: float) -> str:
     """Hours with two decimals, as the CSV shows them (decimal point)."""
     return f"{seconds / 3600:.2f}"
+
+
+def wait_minutes(seconds: float) -> int:
+    """A wait in whole minutes, as every document shows it (PDF, CSV, JSON)."""
+    return round(seconds / 60)
 
 
 def ratio_text(value: float | None) -> str | None:
@@ -96,7 +105,7 @@ def report_figures(report: AuditReport) -> dict[str, Any]:
                 "no_data_days": c.no_data_days,
                 "presence_h": hours_text(c.presence_s),
                 "average_idle_h": hours_text(c.average_idle_s),
-                "worst_idle_h": hours_text(c.worst_idle_s),
+                "longest_wait_min": wait_minutes(c.longest_wait_s),
                 "gap_cv": ratio_text(c.gap_cv),
                 "signed": c.signed,
                 "unsigned": c.unsigned,
@@ -270,6 +279,7 @@ class Manifest:
     file_sha256: str | None = None
     file: str | None = None
     kind: str = MANIFEST_FORMAT  # MANIFEST_FORMAT or BILAN_FORMAT
+    version: int = MANIFEST_VERSION  # one of READ_VERSIONS: how the document's tables read back
 
 
 def parse_manifest(data: Any) -> Manifest:
@@ -281,9 +291,11 @@ def parse_manifest(data: Any) -> Manifest:
     """
     if not isinstance(data, dict) or data.get("format") not in (MANIFEST_FORMAT, BILAN_FORMAT):
         raise ReportError(f"not a Ronde audit manifest (format must be {MANIFEST_FORMAT!r} or {BILAN_FORMAT!r})")
-    if data.get("version") != MANIFEST_VERSION:
+    if data.get("version") not in READ_VERSIONS:
         raise ReportError(
-            f"unsupported manifest version {data.get('version')!r} (this verifier reads version {MANIFEST_VERSION})"
+            f"unsupported manifest version {data.get('version')!r} (this verifier reads versions "
+            + ", ".join(map(str, READ_VERSIONS))
+            + ")"
         )
     try:
         chain = data["chain"]
@@ -334,6 +346,7 @@ def parse_manifest(data: Any) -> Manifest:
             file_sha256=None if sha is None else str(sha),
             file=str(data["file"]) if isinstance(data.get("file"), str) else None,
             kind=str(data["format"]),
+            version=int(data["version"]),
         )
     except ReportError:
         raise

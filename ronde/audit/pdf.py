@@ -25,6 +25,7 @@ from pathlib import Path
 from fpdf import FPDF
 
 from ronde.audit.labels import TEXT, Lang, kind_label, service_hours
+from ronde.audit.manifest import wait_minutes
 from ronde.audit.pdf_words import ACCENT, BAR, GRID, INK, MUTED, NO_DATA, WORDS
 from ronde.audit.report import AuditReport
 from ronde.coverage.shares import Share
@@ -338,7 +339,7 @@ def _header(pdf: FPDF, widths: list[float], labels: list[str], height: float = 1
 
 
 def _minutes(seconds: float, lang: Lang) -> str:
-    return formats.number(round(seconds / 60), _lang(lang))
+    return formats.number(wait_minutes(seconds), _lang(lang))
 
 
 def _checkpoint_table(pdf: FPDF, report: AuditReport, lang: Lang) -> None:
@@ -381,7 +382,7 @@ def _checkpoint_table(pdf: FPDF, report: AuditReport, lang: Lang) -> None:
                 str(c.not_visited_days),
                 str(c.no_data_days),
                 _minutes(c.presence_s, lang),
-                _minutes(c.worst_idle_sensed_s, lang),
+                _minutes(c.longest_wait_s, lang),
                 "–" if c.gap_cv is None else formats.decimal(c.gap_cv, 2, fl),
                 f"{c.signed}/{c.signed + c.unsigned}",
                 f"{c.eid_resolved}/{c.eid_resolved + c.static}",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ronde.audit.labels import Lang
+from ronde.audit.labels import TEXT, Lang
 
 INK = (29, 39, 51)
 MUTED = (91, 103, 117)
@@ -42,11 +42,12 @@ WORDS: Mapping[Lang, Mapping[str, str]] = {
         "not_visited_days": "Soirées non visitées",
         "no_data_days": "Soirées sans données",
         "presence_min": "Présence (min)",
-        "worst_min": "Attente max. (min)",
+        # the CSV's and the manifest's own term, so an auditor comparing them reads one column name
+        "worst_min": TEXT[Lang.FR]["longest_wait_min"],
         "gap_cv": "Régularité (CV)",
         "signed": "Signés / total",
         "eid": "EID vérifiées / total",
-        "worst_note": "Attente max. : le plus long intervalle sans passage au cours d'une soirée avec données.",
+        "worst_note": TEXT[Lang.FR]["wait_note"],
         "gaps": "Soirées non visitées et sans données",
         "all_no_data": "Sans données pour tous les points de passage : {days}.",
         "none_left": "Aucune autre soirée non visitée ou sans données.",
@@ -82,11 +83,11 @@ WORDS: Mapping[Lang, Mapping[str, str]] = {
         "not_visited_days": "Evenings not visited",
         "no_data_days": "Evenings without data",
         "presence_min": "Presence (min)",
-        "worst_min": "Longest wait (min)",
+        "worst_min": TEXT[Lang.EN]["longest_wait_min"],
         "gap_cv": "Regularity (CV)",
         "signed": "Signed / total",
         "eid": "EID verified / total",
-        "worst_note": "Longest wait: the longest interval without a pass within an evening with data.",
+        "worst_note": TEXT[Lang.EN]["wait_note"],
         "gaps": "Evenings not visited and without data",
         "all_no_data": "No data for every checkpoint: {days}.",
         "none_left": "No other evening not visited or without data.",

@@ -45,7 +45,10 @@ class CheckpointAudit:
     no_data_days: int
     presence_s: float
     average_idle_s: float
-    worst_idle_s: float
+    # the longest wait between two passes within one evening that had data: a day without data is no
+    # evidence of absence, so it is left out (coverage's cross-day worst idleness counts it). Every
+    # document (PDF, CSV, JSON, manifest) shows this one figure, in minutes
+    longest_wait_s: float
     gap_cv: float | None
     days_not_visited: tuple[date, ...]
     days_no_data: tuple[date, ...]
@@ -53,9 +56,6 @@ class CheckpointAudit:
     unsigned: int
     eid_resolved: int
     static: int
-    # the longest wait between passes within one evening that had data (a day without data is no
-    # evidence of absence; ``worst_idle_s`` above runs across days and counts those): the PDF's figure
-    worst_idle_sensed_s: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,7 +211,9 @@ def _audit_row(cp: CheckpointPeriod, checks: dict[str, int]) -> CheckpointAudit:
         no_data_days=cp.no_data_days,
         presence_s=cp.presence_s,
         average_idle_s=cp.idleness.average_idle_s,
-        worst_idle_s=cp.idleness.worst_idle_s,
+        longest_wait_s=max(
+            (d.max_idle_s for d in cp.days if d.state is not DayState.NO_DATA and not d.partial), default=0.0
+        ),
         gap_cv=cp.idleness.gap_cv,
         days_not_visited=tuple(d.day for d in cp.days if d.state is DayState.NOT_VISITED),
         days_no_data=tuple(d.day for d in cp.days if d.state is DayState.NO_DATA),
@@ -219,7 +221,4 @@ def _audit_row(cp: CheckpointPeriod, checks: dict[str, int]) -> CheckpointAudit:
         unsigned=checks.get("unsigned", 0),
         eid_resolved=checks.get("eid", 0),
         static=checks.get("static", 0),
-        worst_idle_sensed_s=max(
-            (d.max_idle_s for d in cp.days if d.state is not DayState.NO_DATA and not d.partial), default=0.0
-        ),
     )

@@ -17,17 +17,11 @@ from enum import StrEnum
 from ronde.coverage.service_time import service_seconds, utc
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.estate import Checkpoint, Registry, distance_m
-from ronde.store.records import BeaconTelemetryRecord, SequenceGap, StoredVisit
+from ronde.store.records import DEFAULT_SEQUENCE_ANOMALY_AFTER, BeaconTelemetryRecord, SequenceGap, StoredVisit
 
 DEFAULT_LOW_BATTERY_MV = 2600  # a 3 V lithium cell near the knee of its discharge curve
 DEFAULT_NEIGHBOUR_M = 50.0
 DEFAULT_MIN_MISSED_DAYS = 3
-# A gap wider than this is not shown as lost events but as a "sequence anomaly": a gateway cannot
-# have sent that many. A gateway sends one visit event per pass of a checkpoint: a few hundred an
-# evening, a few thousand at the very most, so 100,000 is months of service. A wider jump is a
-# corrupted counter, a reflashed gateway or a forged ``seq`` (a signed ``"seq": 9007199254740991``
-# would otherwise read as nine quadrillion lost events).
-DEFAULT_SEQUENCE_ANOMALY_AFTER = 100_000
 
 
 @dataclass(frozen=True, slots=True)

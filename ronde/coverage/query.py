@@ -15,7 +15,6 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 from ronde.coverage.live import (
-    DEFAULT_SEQUENCE_ANOMALY_AFTER,
     CheckpointIdleness,
     GapState,
     MaintenanceFlag,
@@ -25,15 +24,29 @@ from ronde.coverage.live import (
     gap_states,
     last_checkins,
 )
+from ronde.coverage.monthly import (
+    NO_ROLLUP,
+    STATE_LETTER,
+    basis,
+    coverage_from_monthly,
+    fold_month,
+    letters_through,
+    month_bounds,
+    partial_basis,
+    service_days_of,
+)
 from ronde.coverage.period import PeriodCoverage, combine_periods, period_coverage, rollups_for_days
-from ronde.coverage.sensing import DEFAULT_HORIZON_DAYS, SensingEvidence, evidence_from
+from ronde.coverage.sensing import DEFAULT_HORIZON_DAYS, DayState, SensingEvidence, evidence_from
 from ronde.coverage.service_time import effective_window
 from ronde.coverage.shares import FairShare, fair_share
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.chain import genesis_anchor
 from ronde.protocol.estate import Registry
 from ronde.store.port import Store
-from ronde.store.records import DailyRollup, SequenceGap, StoredVisit
+from ronde.store.records import DEFAULT_SEQUENCE_ANOMALY_AFTER, DailyRollup, MonthlyRollup, SequenceGap, StoredVisit
+
+# Reads the rollups of ``first..last`` for one landlord (all if None), in the store's order (day, checkpoint).
+RollupReader = Callable[[date, date, str | None], list[DailyRollup]]
 
 # Days this close together are read by one range query rather than one query each.
 _RECENT_RUN_GAP_DAYS = 3
@@ -87,11 +100,20 @@ def landlord_coverage(
     """Coverage of one landlord's checkpoints (all landlords if None) over ``first..last``.
 
     With a ``cache``, settled calendar months (ended more than ``horizon_days`` ago) are computed
-    once and reused for ``cache.ttl_s`` seconds; the answer is the same as without it.
+    once and reused for ``cache.ttl_s`` seconds; the answer is the same as without it. With
+    ``include_days`` too (the API's detailed month): settled pieces then keep their days.
     """
-    if cache is not None and not include_days:
+    if cache is not None:
         return cache.coverage(
-            store, registry, calendar, first, last, landlord=landlord, now=now, horizon_days=horizon_days
+            store,
+            registry,
+            calendar,
+            first,
+            last,
+            landlord=landlord,
+            now=now,
+            horizon_days=horizon_days,
+            include_days=include_days,
         )
     return _coverage(
         store,
@@ -117,9 +139,10 @@ def _coverage(
     now: datetime,
     horizon_days: int,
     include_days: bool,
+    read: RollupReader | None = None,
 ) -> PeriodCoverage:
     h = timedelta(days=horizon_days)
-    around = store.rollups(first - h, last + h, landlord=landlord)
+    around = read(first - h, last + h, landlord) if read else store.rollups(first - h, last + h, landlord=landlord)
     rollups = [r for r in around if first <= r.service_day <= last]
     rolled = {r.service_day for r in rollups}
     live_days = _days_without_rollups(calendar, first, last, rolled, now)
@@ -185,7 +208,11 @@ class CoverageCache:
     A period is cut at calendar-month boundaries; a piece is settled when it ended more than the
     sensing horizon ago: its rollups and the
     evidence around them no longer change, except if ingest re-closes a day after late events,
-    which the time-to-live bounds (default 5 minutes). ``clear()`` drops everything.
+    which the time-to-live bounds (default 5 minutes). A settled whole month is read from its
+    monthly rollups when maintenance folded it (``monthly_coverage``). The settled days of the
+    current month are a piece of their own (cached until tomorrow moves the cut), so a warm request
+    computes only the last ``horizon_days`` and the evening in progress (a beacon heard tonight is
+    evidence for the evening ``horizon_days`` back). ``clear()`` drops everything.
     """
 
     def __init__(self, ttl_s: float = 300.0, clock: Callable[[], float] = time.monotonic, max_entries: int = 4096):
@@ -193,11 +220,79 @@ class CoverageCache:
         self._clock = clock
         self._max = max_entries
         self._months: dict[tuple[object, ...], tuple[float, PeriodCoverage]] = {}
+        self._days: dict[tuple[int, str | None, date], tuple[float, list[DailyRollup]]] = {}
+        # the closed evenings after the settled days (the last ``horizon_days``), kept with their fingerprint
+        self._recent: dict[tuple[int, str | None, date], tuple[tuple[tuple[str, str], ...], list[DailyRollup]]] = {}
         self.hits = 0
         self.misses = 0
 
     def clear(self) -> None:
         self._months.clear()
+        self._days.clear()
+        self._recent.clear()
+
+    def _reader(self, store: Store, quiet: date) -> RollupReader:
+        """``store.rollups`` with the days up to ``quiet`` kept per (landlord, day): the sensing horizon
+        around the pieces of one request overlaps (the current month's settled start and the open tail
+        read the same week), and a warm request reads again the settled week before its tail. A day up
+        to ``quiet`` is settled like a cached month (only a late re-close changes it, bounded by the TTL).
+        A later day (the last closed evenings, which late events still re-roll) is kept with the store's
+        fingerprint of its rollups (``Store.rollup_fingerprints``, one aggregate query a request) and read
+        again only when that moved; a day without rollups has no fingerprint and is not read at all. So a
+        warm request reads no rollup row. Days are kept per request too (its pieces overlap)."""
+        this_request: dict[tuple[str | None, date], list[DailyRollup]] = {}
+        prints: dict[str | None, tuple[date, dict[date, tuple[tuple[str, str], ...]]]] = {}
+        for k in [k for k in self._recent if k[2] <= quiet]:  # settled now: the TTL-bound cache's
+            del self._recent[k]
+
+        def fingerprints(hi: date, landlord: str | None) -> dict[date, tuple[tuple[str, str], ...]]:
+            """Per day after ``quiet`` up to ``hi`` at least, the fingerprints of its rollups (one query a request)."""
+            known = prints.get(landlord)
+            if known is None or known[0] < hi:
+                hi = max(hi, quiet + timedelta(days=15))  # the tail and the horizon after it
+                per_day: dict[date, list[tuple[str, str]]] = defaultdict(list)
+                for (d, owner), fp in store.rollup_fingerprints(
+                    quiet + timedelta(days=1), hi, landlord=landlord
+                ).items():
+                    per_day[d].append((owner, fp))
+                known = prints[landlord] = (hi, {d: tuple(sorted(v)) for d, v in per_day.items()})
+            return known[1]
+
+        def read(lo: date, hi: date, landlord: str | None) -> list[DailyRollup]:
+            t = self._clock()
+            days = [lo + timedelta(days=i) for i in range((hi - lo).days + 1)]
+            recent = fingerprints(hi, landlord) if hi > quiet else {}
+            got: dict[date, list[DailyRollup]] = {}
+            for d in days:
+                rows = this_request.get((landlord, d))
+                if rows is None and d <= quiet:
+                    entry = self._days.get((id(store), landlord, d))
+                    rows = entry[1] if entry is not None and entry[0] > t else None
+                elif rows is None:
+                    fp = recent.get(d)
+                    kept = self._recent.get((id(store), landlord, d)) if fp is not None else None
+                    rows = [] if fp is None else kept[1] if kept is not None and kept[0] == fp else None
+                if rows is not None:
+                    got[d] = rows
+            missing = [d for d in days if d not in got]
+            if missing:
+                fresh: dict[date, list[DailyRollup]] = {d: [] for d in days if missing[0] <= d <= missing[-1]}
+                for r in store.rollups(missing[0], missing[-1], landlord=landlord):
+                    fresh[r.service_day].append(r)
+                if len(self._days) >= 16 * self._max:
+                    self._days.clear()
+                if len(self._recent) >= self._max:
+                    self._recent.clear()
+                for d, rows in fresh.items():
+                    this_request[(landlord, d)] = rows
+                    if d <= quiet:
+                        self._days[(id(store), landlord, d)] = (t + self.ttl_s, rows)
+                    elif d in recent:  # the fingerprint was read before the rows: a rewrite since shows next time
+                        self._recent[(id(store), landlord, d)] = (recent[d], rows)
+                got.update(fresh)
+            return [r for d in days for r in got[d]]
+
+        return read
 
     def coverage(
         self,
@@ -210,6 +305,7 @@ class CoverageCache:
         landlord: str | None,
         now: datetime,
         horizon_days: int = DEFAULT_HORIZON_DAYS,
+        include_days: bool = False,
     ) -> PeriodCoverage:
         today = now.astimezone(calendar.tz).date()
         pieces: list[tuple[date, date, bool]] = []  # (first, last, settled): calendar months, cut by the period
@@ -223,10 +319,21 @@ class CoverageCache:
             else:
                 pieces.append((lo, hi, settled))
             day = hi + timedelta(days=1)
-        parts = [
-            self._month(store, registry, calendar, lo, hi, landlord, now, horizon_days)
-            if settled
-            else _coverage(
+        quiet = today - timedelta(days=horizon_days + 1)  # the last settled day: tonight cannot change it
+        if pieces and not pieces[-1][2] and pieces[-1][0] <= quiet:  # its settled start is cached too
+            lo, hi, _ = pieces.pop()
+            pieces.append((lo, min(hi, quiet), True))
+            if hi > quiet:
+                pieces.append((quiet + timedelta(days=1), hi, False))
+        head = [(lo, hi) for lo, hi, settled in pieces if settled]  # a prefix: the unsettled tail comes last
+        read = self._reader(store, quiet)
+        parts = (
+            [self._settled(store, registry, calendar, head, landlord, now, horizon_days, read, include_days)]
+            if head
+            else []
+        )
+        parts += [
+            _coverage(
                 store,
                 registry,
                 calendar,
@@ -235,13 +342,48 @@ class CoverageCache:
                 landlord=landlord,
                 now=now,
                 horizon_days=horizon_days,
-                include_days=False,
+                include_days=include_days,
+                read=read,
             )
             for lo, hi, settled in pieces
+            if not settled
         ]
         if not parts:
-            return period_coverage(registry, calendar, first, last, rollups=[], landlord=landlord, now=now)
+            return period_coverage(
+                registry, calendar, first, last, rollups=[], landlord=landlord, now=now, include_days=include_days
+            )
         return replace(combine_periods(parts), first=first, last=last)
+
+    def _settled(
+        self,
+        store: Store,
+        registry: Registry,
+        calendar: ServiceCalendar,
+        head: list[tuple[date, date]],
+        landlord: str | None,
+        now: datetime,
+        horizon_days: int,
+        read: RollupReader,
+        include_days: bool,
+    ) -> PeriodCoverage:
+        """The settled pieces combined, kept as one entry: a warm year then joins two parts, not
+        fourteen (``combine_periods`` folds left, so the result is the same to the bit)."""
+        key = ("settled", landlord, registry.revision, calendar, horizon_days, tuple(head), id(store), include_days)
+        t = self._clock()
+        entry = self._months.get(key)
+        if entry is not None and entry[0] > t:
+            self.hits += 1
+            return entry[1]
+        value = combine_periods(
+            [
+                self._month(store, registry, calendar, lo, hi, landlord, now, horizon_days, read, include_days)
+                for lo, hi in head
+            ]
+        )
+        if len(self._months) >= self._max:
+            self._months.clear()
+        self._months[key] = (t + self.ttl_s, value)
+        return value
 
     def _month(
         self,
@@ -253,21 +395,201 @@ class CoverageCache:
         landlord: str | None,
         now: datetime,
         horizon_days: int,
+        read: RollupReader,
+        include_days: bool,
     ) -> PeriodCoverage:
-        key = (landlord, registry.revision, calendar, horizon_days, lo, hi, id(store))
+        """One settled piece; with ``include_days`` never from monthly rollups (they hold no days)."""
+        key = (landlord, registry.revision, calendar, horizon_days, lo, hi, id(store), include_days)
         t = self._clock()
         entry = self._months.get(key)
         if entry is not None and entry[0] > t:
             self.hits += 1
             return entry[1]
         self.misses += 1
-        value = _coverage(
-            store, registry, calendar, lo, hi, landlord=landlord, now=now, horizon_days=horizon_days, include_days=False
+        value = (
+            None
+            if include_days
+            else monthly_coverage(
+                store, registry, calendar, lo, hi, landlord=landlord, now=now, horizon_days=horizon_days, read=read
+            )
         )
+        if value is None:
+            value = recorded_coverage(
+                store,
+                registry,
+                calendar,
+                lo,
+                hi,
+                landlord=landlord,
+                now=now,
+                horizon_days=horizon_days,
+                include_days=include_days,
+                read=read,
+            )
+        if value is None:
+            value = _coverage(
+                store,
+                registry,
+                calendar,
+                lo,
+                hi,
+                landlord=landlord,
+                now=now,
+                horizon_days=horizon_days,
+                include_days=include_days,
+                read=read,
+            )
         if len(self._months) >= self._max:
             self._months.clear()
         self._months[key] = (t + self.ttl_s, value)
         return value
+
+
+def monthly_coverage(
+    store: Store,
+    registry: Registry,
+    calendar: ServiceCalendar,
+    lo: date,
+    hi: date,
+    *,
+    landlord: str | None,
+    now: datetime,
+    horizon_days: int = DEFAULT_HORIZON_DAYS,
+    read: RollupReader | None = None,
+) -> PeriodCoverage | None:
+    """``lo..hi`` from the start of a month read from its letters: a whole settled month, or a month-to-date
+    letter (``partial_basis``) followed by the days after its last one, folded from their rollups. None when the
+    month was not folded (or under another basis), or its letters reach past ``hi``: the caller folds the days."""
+    m_lo, m_hi = month_bounds(lo)
+    if lo != m_lo or hi > m_hi:
+        return None
+    rows = store.monthly_rollups(lo, landlord=landlord)
+    through = letters_through(rows, basis(registry, calendar, horizon_days))
+    if through is None or through > hi:
+        return None
+    days = service_days_of(calendar, lo, through, now)
+    if any(len(r.states) != len(days) for r in rows):
+        return None
+    head = coverage_from_monthly(registry, days, rows, landlord, through if through < m_hi else None)
+    if through == hi:
+        return head
+    rest = _coverage(
+        store,
+        registry,
+        calendar,
+        through + timedelta(days=1),
+        hi,
+        landlord=landlord,
+        now=now,
+        horizon_days=horizon_days,
+        include_days=False,
+        read=read,
+    )
+    return replace(combine_periods([head, rest]), first=lo, last=hi)
+
+
+class _RecordedVerdicts:
+    """The sensing verdicts a settled month's monthly rollups recorded (``states``, one letter a day)."""
+
+    __slots__ = ("_index", "_letters")
+
+    def __init__(self, letters: dict[str, str], index: dict[date, int]) -> None:
+        self._letters = letters
+        self._index = index
+
+    def state(self, rollup: DailyRollup, *, today: date, horizon_days: int = DEFAULT_HORIZON_DAYS) -> DayState:
+        del today, horizon_days  # the letter was judged with them when the month was folded
+        return _STATE_OF[self._letters[rollup.checkpoint_id][self._index[rollup.service_day]]]
+
+
+_STATE_OF = {letter: state for state, letter in STATE_LETTER.items()}
+
+
+def recorded_coverage(
+    store: Store,
+    registry: Registry,
+    calendar: ServiceCalendar,
+    lo: date,
+    hi: date,
+    *,
+    landlord: str | None,
+    now: datetime,
+    horizon_days: int = DEFAULT_HORIZON_DAYS,
+    include_days: bool = False,
+    read: RollupReader | None = None,
+) -> PeriodCoverage | None:
+    """Days ``lo..hi`` of one settled, folded month, or within a month-to-date letter (with day detail if asked):
+    figures from their daily rollups, the sensing verdicts from the month's monthly rollups (the letters
+    maintenance recorded), so neither the evidence days around them (a week each side) are read nor a verdict
+    judged again. What the first, partial month of a period and a detailed month cost otherwise. None when the
+    month was not folded under this basis, or a day or checkpoint of ``lo..hi`` is not in its fold (a day past a
+    month-to-date letter included): the caller folds the days."""
+    m_lo = month_bounds(lo)[0]
+    rows = store.monthly_rollups(m_lo, landlord=landlord)
+    through = letters_through(rows, basis(registry, calendar, horizon_days))
+    if through is None or hi > through:
+        return None
+    days = service_days_of(calendar, m_lo, through, now)
+    if any(len(r.states) != len(days) for r in rows):
+        return None
+    letters = {r.checkpoint_id: r.states for r in rows}
+    index = {d: i for i, d in enumerate(days)}
+    rollups = read(lo, hi, landlord) if read else store.rollups(lo, hi, landlord=landlord)
+    if {r.service_day for r in rollups} != set(service_days_of(calendar, lo, hi, now)):
+        return None  # a service day without rollups: its raw visits, as ``_coverage`` reads them
+    for r in rollups:
+        st = letters.get(r.checkpoint_id)
+        if st is None or st[index[r.service_day]] == NO_ROLLUP:
+            return None
+    return period_coverage(
+        registry,
+        calendar,
+        lo,
+        hi,
+        rollups=rollups,
+        now=now,
+        landlord=landlord,
+        evidence=_RecordedVerdicts(letters, index),
+        horizon_days=horizon_days,
+        include_days=include_days,
+    )
+
+
+def fold_settled_month(
+    store: Store,
+    registry: Registry,
+    calendar: ServiceCalendar,
+    month: date,
+    *,
+    now: datetime,
+    horizon_days: int = DEFAULT_HORIZON_DAYS,
+) -> list[MonthlyRollup]:
+    """The monthly rollups of a settled ``month`` (all landlords), folded from its daily rollups
+    (and raw visits for any service day left without rollups): what maintenance writes."""
+    lo, hi = month_bounds(month)
+    cov = _coverage(
+        store, registry, calendar, lo, hi, landlord=None, now=now, horizon_days=horizon_days, include_days=True
+    )
+    return fold_month(cov, store.rollups(lo, hi), basis(registry, calendar, horizon_days))
+
+
+def fold_month_to_date(
+    store: Store,
+    registry: Registry,
+    calendar: ServiceCalendar,
+    through: date,
+    *,
+    now: datetime,
+    horizon_days: int = DEFAULT_HORIZON_DAYS,
+) -> list[MonthlyRollup]:
+    """The month-to-date letters (all landlords) of the month of ``through``, its days up to ``through`` folded
+    as ``fold_settled_month`` folds a whole month and marked partial (``partial_basis``): what maintenance writes
+    for the month in progress, ``through`` being its last settled day (ended more than the horizon ago)."""
+    lo = month_bounds(through)[0]
+    cov = _coverage(
+        store, registry, calendar, lo, through, landlord=None, now=now, horizon_days=horizon_days, include_days=True
+    )
+    return fold_month(cov, store.rollups(lo, through), partial_basis(basis(registry, calendar, horizon_days), through))
 
 
 def fair_share_for_period(

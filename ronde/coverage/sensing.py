@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
+from typing import Protocol
 
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.store.records import BeaconTelemetryRecord, DailyRollup, GatewayStateRecord, StoredVisit
@@ -30,6 +31,13 @@ class DayState(StrEnum):
     COVERED = "covered"
     NOT_VISITED = "not_visited"
     NO_DATA = "no_data"
+
+
+class Verdicts(Protocol):
+    """What ``period_coverage`` asks of a checkpoint-day that was not heard: ``SensingEvidence`` judges it,
+    a settled month's monthly rollups recorded it (``ronde.coverage.query``)."""
+
+    def state(self, rollup: DailyRollup, *, today: date, horizon_days: int = DEFAULT_HORIZON_DAYS) -> DayState: ...
 
 
 @dataclass(slots=True)

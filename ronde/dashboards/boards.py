@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 
-from ronde.coverage.live import DEFAULT_SEQUENCE_ANOMALY_AFTER
 from ronde.dashboards import queries as q
 from ronde.dashboards.labels import BOOLEAN_STATE, kind_mappings, reason_mappings
 from ronde.dashboards.model import (
@@ -41,6 +40,7 @@ from ronde.dashboards.model import (
 from ronde.dashboards.panels import heatmap, percent_bars, series, stat, table
 from ronde.dashboards.queries import Filter
 from ronde.protocol.estate import Registry
+from ronde.store.records import DEFAULT_SEQUENCE_ANOMALY_AFTER
 from ronde.store.schema import CHECKPOINT_DAY
 
 TAG = "ronde"

@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ronde.coverage.live import DEFAULT_SEQUENCE_ANOMALY_AFTER
+from ronde.store.records import DEFAULT_SEQUENCE_ANOMALY_AFTER
 from ronde.store.schema import (
     BEACON_TELEMETRY,
     CHECKPOINT_DAY,

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import logging
+import signal
 import sys
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
-from ronde.demo.run import DemoOptions, run_demo
-from ronde.protocol.estate import EstateFileError
+from ronde.demo.options import DEFAULT_SPEED, DemoOptions, last_finished_service_day
+from ronde.demo.streams import StreamJobs
+from ronde.protocol.calendar import ServiceCalendar
+from ronde.protocol.estate import EstateFileError, load_estate
 
 _MAX_PORT = 65535
 
@@ -25,7 +29,9 @@ def _hostport(text: str) -> tuple[str, int]:
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("demo", help="one simulated evening end to end, embedded (no server needed)")
     p.add_argument("--seed", type=int, default=2026, help="simulation seed (same seed, same evening)")
-    p.add_argument("--speed", type=float, default=400.0, help="simulated seconds per real second")
+    p.add_argument(
+        "--speed", type=float, default=DEFAULT_SPEED, help="simulated seconds per real second (default %(default)g)"
+    )
     p.add_argument(
         "--day", type=date.fromisoformat, default=None, help="service day to simulate (default: the last finished one)"
     )
@@ -46,9 +52,19 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(func=_run)
 
 
+def _take_ctrl_c() -> None:
+    """Ctrl-C (SIGINT) raises KeyboardInterrupt from here on, even when this process was started with SIGINT
+    ignored, as a shell without job control starts a background job (``ronde demo &`` in a script, a CI
+    runner): Python then installs no handler and the kernel drops SIGINT, so a Ctrl-C while the server's
+    modules load was lost and the demo went on to serve, although its loop takes SIGINT over later
+    (``run_until_interrupted``) whatever it inherited. The demo ends on Ctrl-C at every phase."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def _run(args: argparse.Namespace) -> int:
+    _take_ctrl_c()
     if not args.verbose:
-        for name in ("ronde", "amqtt", "transitions", "uvicorn"):
+        for name in ("ronde", "amqtt", "transitions", "uvicorn", "alembic"):
             logging.getLogger(name).setLevel(logging.WARNING)
         logging.getLogger("ronde.gateway.mqtt_link").setLevel(logging.ERROR)
     opts = DemoOptions(
@@ -66,11 +82,23 @@ def _run(args: argparse.Namespace) -> int:
         serve=not args.no_serve,
         **({"estate": args.estate} if args.estate else {}),
     )
+    try:  # checked before anything starts: the children would only fail on it later
+        load_estate(opts.estate)
+    except (EstateFileError, OSError) as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    # the teams' streams start computing now, in child processes, while the server's modules load (seconds)
+    day = opts.day or last_finished_service_day(ServiceCalendar(), datetime.now(UTC))
+    opts = dataclasses.replace(opts, day=day)
+    jobs = StreamJobs.start(opts.seed, opts.estate, day, opts.teams)
     try:
-        asyncio.run(run_demo(opts))
+        from ronde.demo.run import run_until_interrupted  # the server's modules: after the streams started
+
+        return asyncio.run(run_until_interrupted(opts, jobs=jobs))
     except EstateFileError as exc:
         print(exc, file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        pass
-    return 0
+    except KeyboardInterrupt:  # before the loop took Ctrl-C over (run_until_interrupted)
+        return 130
+    finally:
+        jobs.kill()

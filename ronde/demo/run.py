@@ -18,8 +18,8 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
@@ -35,21 +35,24 @@ from ronde.coverage.shares import fair_share
 from ronde.demo.broker import EmbeddedBroker, free_port
 from ronde.demo.field_records import add_demo_field_records
 from ronde.demo.notify_demo import demo_notify, print_notify
+from ronde.demo.options import DemoOptions, last_finished_service_day
 from ronde.demo.scanners import TeamScanners
 from ronde.demo.signin import PATH as SIGNIN_PATH
 from ronde.demo.signin import OneTimeCode, signin_router
+from ronde.demo.streams import StreamJobs
 from ronde.firmware_sim.scenarios import Scenario, build_scenario
 from ronde.ingest.config import IngestConfig
 from ronde.ingest.consumer import IngestWorker
 from ronde.ingest.registry_follow import DbReference, RegistryFollower
 from ronde.ingest.rollup import rollup_day
+from ronde.ingest.rollup_check import RollupCheck
 from ronde.opdb.engine import make_engine
 from ronde.opdb.migrate import upgrade
 from ronde.opdb.registry_io import import_records
 from ronde.opdb.sealing import SecretBox
 from ronde.protocol.access import token_entries
 from ronde.protocol.calendar import ServiceCalendar
-from ronde.protocol.estate import EstateDocument, Registry, default_estate_path, load_estate
+from ronde.protocol.estate import EstateDocument, Registry, load_estate
 from ronde.protocol.formats import date_long, percent, time_hm
 from ronde.protocol.gateways import GatewayRegistry
 from ronde.protocol.registry_data import BadgeEntry, registry_to_data
@@ -58,23 +61,7 @@ from ronde.store.config import open_store
 from ronde.store.port import Store
 
 log = logging.getLogger("ronde.demo")
-
-
-@dataclass(frozen=True, slots=True)
-class DemoOptions:
-    seed: int = 2026
-    speed: float = 400.0
-    day: date | None = None
-    teams: int = 2
-    broker: tuple[str, int] | None = None  # None: embedded amqtt (MQTT 3.1.1)
-    store_url: str | None = None  # None: SQLite in workdir
-    store_token: str | None = None
-    store_org: str | None = None
-    workdir: Path = Path("var/demo")
-    host: str = "127.0.0.1"
-    port: int = 8080
-    serve: bool = True  # keep the API up after the evening until Ctrl-C
-    estate: Path = field(default_factory=default_estate_path)
+EXIT_INTERRUPTED = 130  # a shell's code for a command ended by Ctrl-C (128 + SIGINT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,16 +91,6 @@ class DemoResult:
     admin_token: str
     landlord_token: str
     signin_url: str = ""
-
-
-def last_finished_service_day(calendar: ServiceCalendar, now: datetime) -> date:
-    """The latest service day whose evening is over (the demo replays it, so nothing is in the future)."""
-    day = now.astimezone(calendar.tz).date()
-    for _ in range(60):
-        if calendar.is_service_day(day) and calendar.window(day)[1] <= now:
-            return day
-        day -= timedelta(days=1)
-    raise ValueError("no service day in the last 60 days: check the calendar")
 
 
 class _Progress:
@@ -202,7 +179,13 @@ async def run_demo(  # noqa: PLR0915 - the demo's script, one step after the oth
     opts: DemoOptions,
     out: TextIO = sys.stdout,
     stop: asyncio.Event | None = None,
+    serving: asyncio.Event | None = None,
+    jobs: StreamJobs | None = None,
 ) -> DemoResult:
+    """The evening is computed, replayed and stored first; then the URL and the summary are printed, and the
+    pages served until ``stop`` (Ctrl-C). ``serving`` is set once only Ctrl-C is awaited: an interruption
+    before it cancels the run (``run_until_interrupted``). Every resource is released on the way out,
+    each within a bound."""
     registry = load_estate(opts.estate)
     calendar = ServiceCalendar()
     day = opts.day or last_finished_service_day(calendar, datetime.now(UTC))
@@ -213,29 +196,151 @@ async def run_demo(  # noqa: PLR0915 - the demo's script, one step after the oth
         for name in ("ronde.sqlite", "ronde.sqlite-wal", "ronde.sqlite-shm"):
             (workdir / name).unlink(missing_ok=True)
     store_url = opts.store_url or f"sqlite://{workdir / 'ronde.sqlite'}"
-    store = open_store(store_url, token=opts.store_token, org=opts.store_org)
-    embedded = EmbeddedBroker() if opts.broker is None else None
-    host, port = (embedded.host, embedded.port) if embedded else opts.broker  # type: ignore[misc]
-    v311 = embedded is not None
-    if embedded:
-        await embedded.start()
-    out.write(
-        f"Ronde — démonstration : soirée du {date_long(day)}, {len(scenario.teams)} équipes, "
-        f"{len(registry.checkpoints)} points de passage, horloge ×{opts.speed:g}\n"
-    )
-    out.write(f"  MQTT {'embarqué (amqtt) ' if embedded else ''}{host}:{port} · stockage {redact_url(store_url)}\n")
+    async with contextlib.AsyncExitStack() as stack:
+        # seconds of CPU per team, in child processes while the rest starts (`ronde demo` starts them earlier)
+        jobs = jobs or StreamJobs.start(opts.seed, opts.estate, day, opts.teams)
+        stack.callback(jobs.kill)  # before the loop's executor waits for the threads reading them
+        streams = asyncio.create_task(jobs.result())
+        stack.push_async_callback(_cancelled, streams)
+        store = open_store(store_url, token=opts.store_token, org=opts.store_org)
+        stack.callback(store.close)
+        embedded = EmbeddedBroker() if opts.broker is None else None
+        host, port = (embedded.host, embedded.port) if embedded else opts.broker  # type: ignore[misc]
+        v311 = embedded is not None
+        if embedded:
+            await embedded.start()
+            stack.push_async_callback(_bounded, embedded.stop(), 5.0)
+        out.write(
+            f"Ronde — démonstration : soirée du {date_long(day)}, {len(scenario.teams)} équipes, "
+            f"{len(registry.checkpoints)} points de passage, horloge ×{opts.speed:g}\n"
+        )
+        out.write(f"  MQTT {'embarqué (amqtt) ' if embedded else ''}{host}:{port} · stockage {redact_url(store_url)}\n")
+        out.flush()
+        scanners = TeamScanners.build(scenario, workdir, host, port, estate=opts.estate, speed=opts.speed, v311=v311)
+        admin, landlord = new_token(), new_token()
+        tokens = {
+            admin: Principal("demo-admin", Role.ADMIN),
+            landlord: Principal("demo-paris-habitat", Role.LANDLORD, "paris-habitat"),
+        }
+        # the teams by a pseudonym, as a site registers them: pages never show a raw badge
+        badges = {t.badge: BadgeEntry(t.badge, f"Équipe {i}") for i, t in enumerate(scenario.teams, start=1)}
+        engine, box = open_demo_database(workdir, registry, scanners.gateway_registry(), tokens, badges)
+        stack.callback(engine.dispose)
+        ingest = _start_ingest(engine, box, store, store_url, host, port, v311=v311)
+        stack.push_async_callback(asyncio.to_thread, ingest.stop, 5.0)
+        await _wait_until(lambda: ingest.connected or ingest.failure is not None, 20)
+        if not ingest.connected:
+            raise RuntimeError(f"ingest could not connect to MQTT at {host}:{port}")
 
-    scanners = TeamScanners.build(scenario, workdir, host, port, estate=opts.estate, speed=opts.speed, v311=v311)
-    priming = asyncio.create_task(scanners.prime(), name="prime")  # seconds of CPU, while the rest starts
-    admin, landlord = new_token(), new_token()
-    tokens = {
-        admin: Principal("demo-admin", Role.ADMIN),
-        landlord: Principal("demo-paris-habitat", Role.LANDLORD, "paris-habitat"),
-    }
-    # the teams by a pseudonym, as a site registers them: pages never show a raw badge
-    badges = {t.badge: BadgeEntry(t.badge, f"Équipe {i}") for i, t in enumerate(scenario.teams, start=1)}
-    engine, box = open_demo_database(workdir, registry, scanners.gateway_registry(), tokens, badges)
-    # the worker reads its registry, gateways and calendar from the database, and follows it (as on a site)
+        clock = scanners.clock
+        replayed: list[bool] = []
+
+        def api_now() -> datetime:
+            """The accelerated evening while it plays, then the wall clock (reports say the real time)."""
+            return datetime.now(UTC) if replayed else datetime.fromtimestamp(clock.now(), UTC)
+
+        app = create_app_on_database(ApiSettings(), store, engine, box=box, clock=api_now, calendar=calendar)
+        # the pages open on the replayed evening even when the wall clock is inside tonight's (empty) one
+        app.state.ronde = dataclasses.replace(app.state.ronde, shown_day=day)
+        code = OneTimeCode()
+        app.include_router(signin_router(code, admin))
+        api_port = opts.port if opts.port and _port_free(opts.host, opts.port) else free_port()
+        if opts.port and api_port != opts.port:
+            out.write(f"  le port {opts.port} est occupé : l'API écoute sur {api_port}\n")
+        # no proxy headers: the one-click link's loopback check reads the socket's address, never a header
+        server = uvicorn.Server(
+            uvicorn.Config(app, host=opts.host, port=api_port, log_level="warning", proxy_headers=False)
+        )
+        shown_host = "127.0.0.1" if opts.host in ("0.0.0.0", "", "::") else opts.host  # noqa: S104 - compared, not bound
+        url = f"http://{shown_host}:{api_port}/"
+        signin_url = f"{url.rstrip('/')}{SIGNIN_PATH}?code={code.value}"
+
+        # the API in a thread of its own: the evening's simulated radio keeps this loop busy
+        api_thread = threading.Thread(target=server.run, name="demo-api", daemon=True)
+        api_thread.start()
+        stack.push_async_callback(_stop_server, server, api_thread)
+        if not streams.done():
+            out.write("Préparation de la soirée simulée (ce que chaque équipe entend, calculé à part)…\n")
+            out.flush()
+        scanners.preload(dict(zip((t.team_id for t in scenario.teams), await streams, strict=True)))
+        await _wait_until(lambda: server.started or not api_thread.is_alive(), 20)
+        out.write(f"La soirée se rejoue ({time_hm(calendar.start)} → {time_hm(calendar.end)}), avant l'ouverture :\n")
+        progress = _Progress(out, scenario.start.timestamp(), scenario.end.timestamp())
+        stored = _StoredCounter(store, scenario)
+
+        def show(now: float, recorded: int) -> None:
+            progress.show(now, recorded, stored.count(), calendar)
+
+        recorded = await scanners.play(show, lambda: ingest.failure)
+        progress.done()
+        await _wait_until(
+            lambda: ingest.pending == 0 and _stored_visits(store, scenario) >= recorded - _rejected_visits(ingest),
+            30,
+        )
+        replayed.append(True)  # the evening is over: the API goes back to the wall clock
+        await asyncio.to_thread(rollup_day, store, registry, calendar, day)
+        # and checked, as ingest's maintenance does right after (the pages read its verdict: issue 17)
+        await asyncio.to_thread(RollupCheck(store, registry, calendar).run, api_now())
+        await asyncio.to_thread(add_demo_field_records, engine, store, registry, day, opts.seed)
+        notified = await asyncio.to_thread(demo_notify, engine, store, day, api_now())  # issue 15
+        now = api_now()
+        result = DemoResult(
+            day=day,
+            visits_recorded=recorded,
+            visits_stored=_stored_visits(store, scenario),
+            rejected={k: int(v) for k, v in dict(ingest.counters.rejected).items()},
+            landlords=summarise(store, registry, calendar, day, now),
+            url=url,
+            admin_token=admin,
+            landlord_token=landlord,
+            signin_url=signin_url,
+        )
+        print_summary(result, out)
+        print_notify(notified, url, out)
+        if opts.serve:
+            out.write("Ctrl-C pour arrêter.\n")
+            out.flush()
+            if serving is not None:
+                serving.set()
+            await (stop or _interrupted()).wait()
+    return result
+
+
+async def run_until_interrupted(opts: DemoOptions, out: TextIO = sys.stdout, jobs: StreamJobs | None = None) -> int:
+    """``ronde demo``'s main: 0 when stopped by Ctrl-C (or SIGTERM) while it serves its pages, 130 when
+    interrupted before (the run is cancelled and everything it started released, within bounds). A second
+    Ctrl-C leaves at once, without waiting for that clean-up."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    assert task is not None
+    stop, serving = asyncio.Event(), asyncio.Event()
+    signals: list[int] = []
+
+    def on_signal(sig: int) -> None:
+        if signals:
+            os._exit(EXIT_INTERRUPTED)
+        signals.append(sig)
+        stop.set()
+        if not serving.is_set():
+            task.cancel()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_signal, sig)
+    try:
+        await run_demo(opts, out, stop=stop, serving=serving, jobs=jobs)
+    except asyncio.CancelledError:
+        if not signals:
+            raise
+        out.write("\nDémonstration interrompue.\n")
+        out.flush()
+        return EXIT_INTERRUPTED
+    return 0
+
+
+def _start_ingest(
+    engine: Engine, box: SecretBox, store: Store, store_url: str, host: str, port: int, *, v311: bool
+) -> IngestWorker:
+    """The worker reads its registry, gateways and calendar from the database, and follows it (as on a site)."""
     config = IngestConfig(
         name="demo",
         broker_host=host,
@@ -256,89 +361,27 @@ async def run_demo(  # noqa: PLR0915 - the demo's script, one step after the oth
         follower=RegistryFollower(reference, version=start.version, poll_s=config.registry_poll_s),
     )
     ingest.start()
-    if not await asyncio.to_thread(ingest.wait_connected, 20):
-        raise RuntimeError(f"ingest could not connect to MQTT at {host}:{port}")
+    return ingest
 
-    clock = scanners.clock
-    replayed: list[bool] = []
 
-    def api_now() -> datetime:
-        """The accelerated evening while it plays, then the wall clock (reports say the real time)."""
-        return datetime.now(UTC) if replayed else datetime.fromtimestamp(clock.now(), UTC)
+async def _cancelled(task: asyncio.Task[object]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
-    app = create_app_on_database(ApiSettings(), store, engine, box=box, clock=api_now, calendar=calendar)
-    # the pages open on the replayed evening even when the wall clock is inside tonight's (empty) one
-    app.state.ronde = dataclasses.replace(app.state.ronde, shown_day=day)
-    code = OneTimeCode()
-    app.include_router(signin_router(code, admin))
-    api_port = opts.port if opts.port and _port_free(opts.host, opts.port) else free_port()
-    if opts.port and api_port != opts.port:
-        out.write(f"  le port {opts.port} est occupé : l'API écoute sur {api_port}\n")
-    # no proxy headers: the one-click link's loopback check reads the socket's address, never a header
-    server = uvicorn.Server(
-        uvicorn.Config(app, host=opts.host, port=api_port, log_level="warning", proxy_headers=False)
-    )
-    shown_host = "127.0.0.1" if opts.host in ("0.0.0.0", "", "::") else opts.host  # noqa: S104 - compared, not bound
-    url = f"http://{shown_host}:{api_port}/"
-    signin_url = f"{url.rstrip('/')}{SIGNIN_PATH}?code={code.value}"
 
-    progress = _Progress(out, scenario.start.timestamp(), scenario.end.timestamp())
-    api_thread = threading.Thread(target=server.run, name="demo-api", daemon=True)
+async def _bounded(step: Coroutine[object, object, object], limit_s: float) -> None:
+    """A clean-up step that may not hold the exit longer than ``limit_s``."""
     try:
-        # the API in a thread of its own: the evening's simulated radio keeps this loop busy, and pages
-        # served from it took tens of seconds to answer while the evening played
-        api_thread.start()
-        await _wait_until(lambda: server.started or not api_thread.is_alive(), 20)
-        print_access(url, signin_url, admin, landlord, out)
-        if not priming.done():
-            out.write("Préparation de la soirée simulée…\n")
-            out.flush()
-        await priming
-        out.write(f"La soirée se rejoue ({time_hm(calendar.start)} → {time_hm(calendar.end)}) :\n")
-        stored = _StoredCounter(store, scenario)
+        async with asyncio.timeout(limit_s):
+            await step
+    except TimeoutError:
+        log.warning("demo: a clean-up step gave up after %.0fs", limit_s)
 
-        def show(now: float, recorded: int) -> None:
-            progress.show(now, recorded, stored.count(), calendar)
 
-        recorded = await scanners.play(show, lambda: ingest.failure)
-        progress.done()
-        await _wait_until(
-            lambda: ingest.pending == 0 and _stored_visits(store, scenario) >= recorded - _rejected_visits(ingest),
-            30,
-        )
-        replayed.append(True)  # the evening is over: the API goes back to the wall clock
-        await asyncio.to_thread(rollup_day, store, registry, calendar, day)
-        await asyncio.to_thread(add_demo_field_records, engine, store, registry, day, opts.seed)
-        notified = await asyncio.to_thread(demo_notify, engine, store, day, api_now())  # issue 15
-        now = api_now()
-        result = DemoResult(
-            day=day,
-            visits_recorded=recorded,
-            visits_stored=_stored_visits(store, scenario),
-            rejected={k: int(v) for k, v in dict(ingest.counters.rejected).items()},
-            landlords=summarise(store, registry, calendar, day, now),
-            url=url,
-            admin_token=admin,
-            landlord_token=landlord,
-            signin_url=signin_url,
-        )
-        print_summary(result, out)
-        print_notify(notified, url, out)
-        if opts.serve:
-            out.write("Ctrl-C pour arrêter.\n")
-            out.flush()
-            await (stop or _interrupted()).wait()
-    finally:
-        priming.cancel()  # when start-up failed before the evening: nobody waits for it any more
-        server.should_exit = True
-        if api_thread.is_alive():
-            await asyncio.to_thread(api_thread.join, 10)
-        await asyncio.to_thread(ingest.stop)
-        store.close()
-        engine.dispose()
-        if embedded:
-            await embedded.stop()
-    return result
+async def _stop_server(server: uvicorn.Server, thread: threading.Thread) -> None:
+    server.should_exit = True
+    await _wait_until(lambda: not thread.is_alive(), 10)
 
 
 def open_demo_database(
@@ -402,7 +445,7 @@ async def _wait_until(cond: Callable[[], bool], limit_s: float) -> None:
             while not cond():  # noqa: ASYNC110 - cross-thread state, see docstring
                 await asyncio.sleep(0.1)
     except TimeoutError:
-        log.warning("demo: gave up waiting for ingest after %.0fs", limit_s)
+        log.warning("demo: gave up waiting after %.0fs", limit_s)
 
 
 def _interrupted() -> asyncio.Event:

@@ -8,11 +8,10 @@ stream is over and every visit has left its gateway's outbox (acknowledged by th
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ronde.firmware_sim.drivers.inproc import ScenarioSource, SimClock
 from ronde.firmware_sim.scenarios import Scenario
@@ -21,6 +20,8 @@ from ronde.gateway.config import parse_config
 from ronde.gateway.indicator import IndicatorState
 from ronde.gateway.keys import create_key
 from ronde.protocol.gateways import GatewayRegistry, gateway_entry
+from ronde.protocol.radio import Advertisement
+from ronde.protocol.seedkey import SeedKey
 from ronde.protocol.signing import public_key_text
 
 # Called about ten times a second with (simulated now, visits recorded so far).
@@ -55,13 +56,29 @@ path = "{gdir / "outbox.db"}"
 """
 
 
+AFTER_END_S = 300.0  # the evening's clock stops this long after its end: the last visits' away timeouts pass
+
+
+class EveningClock(SimClock):
+    """The simulated clock, held at ``cap`` once there. Running on at the demo's speed while the last visits
+    left the outboxes (seconds of wall time: hours of simulated time), it stamped the gateways' last heartbeats
+    and telemetry hours past the evening: in the future, refused by ingest, for an evening just over."""
+
+    def __init__(self, start: float, speed: float, *, cap: float, max_leap_s: float | None = None) -> None:
+        super().__init__(start=start, speed=speed, max_leap_s=max_leap_s)
+        self.cap = cap
+
+    def now(self) -> float:
+        return min(super().now(), self.cap)
+
+
 @dataclass
 class TeamScanners:
     scenario: Scenario
     clock: SimClock
     apps: list[GatewayApp]
     sources: list[ScenarioSource]
-    keys: dict[str, Ed25519PrivateKey]  # by gateway id
+    keys: dict[str, SeedKey]  # by gateway id
 
     @classmethod
     def build(
@@ -75,8 +92,12 @@ class TeamScanners:
         speed: float,
         v311: bool = False,
         fresh: bool = True,
+        max_leap_s: float | None = None,
     ) -> TeamScanners:
-        clock = SimClock(start=scenario.start.timestamp() - 2.0, speed=speed)
+        """``max_leap_s``: see ``SimClock`` (a stalled process does not skip simulated time)."""
+        clock = EveningClock(
+            scenario.start.timestamp() - 2.0, speed, cap=scenario.end.timestamp() + AFTER_END_S, max_leap_s=max_leap_s
+        )
         apps, sources, keys = [], [], {}
         for team in scenario.teams:
             gdir = workdir / team.gateway_id
@@ -111,14 +132,31 @@ class TeamScanners:
         await asyncio.gather(*(asyncio.to_thread(s.prime) for s in self.sources))
         self.clock.restart(self.scenario.start.timestamp() - 2.0)
 
+    def preload(self, streams: Mapping[str, Sequence[Advertisement]]) -> None:
+        """Each team plays its stream computed elsewhere (``ronde.demo.streams``, by team id); the evening's
+        clock starts again from its beginning, as after ``prime``."""
+        for source in self.sources:
+            source.preload(streams[source.team_id])
+        self.clock.restart(self.scenario.start.timestamp() - 2.0)
+
     @property
     def visits_recorded(self) -> int:
         return sum(a.visits_recorded for a in self.apps)
 
     async def play(
-        self, progress: ProgressHook | None = None, failure: Callable[[], BaseException | None] = lambda: None
+        self,
+        progress: ProgressHook | None = None,
+        failure: Callable[[], BaseException | None] = lambda: None,
+        *,
+        deadline_s: float | None = None,
     ) -> int:
-        """Run the evening through the gateways; returns the number of visits they recorded."""
+        """Run the evening through the gateways; returns the number of visits they recorded.
+
+        Done once every stream is over and each gateway has nothing unrecorded (open, queued or being
+        written) and an empty outbox. ``deadline_s`` (wall seconds; none by default): past it the gateways
+        are stopped and ``EveningStuckError`` says where each stood, instead of waiting for ever."""
+        give_up = None if deadline_s is None else time.monotonic() + deadline_s
+        stuck: str | None = None
         async with asyncio.TaskGroup() as tg:
             runs = [tg.create_task(a.run(), name=f"gateway-{a.gateway_id}") for a in self.apps]
             end = self.scenario.end.timestamp()
@@ -126,17 +164,49 @@ class TeamScanners:
                 if progress is not None:
                     progress(self.clock.now(), self.visits_recorded)
                 streams_done = all(s.finished.is_set() for s in self.sources)
-                if streams_done and all(a.pipeline.open_count == 0 and a.outbox.depth() == 0 for a in self.apps):
+                if streams_done and all(a.unrecorded == 0 and a.outbox.depth() == 0 for a in self.apps):
                     break
-                if streams_done and self.clock.now() < end + 300:
+                if streams_done and self.clock.now() < end + AFTER_END_S:
                     self.clock.jump_to(self.clock.now() + 5.0)  # let away timeouts close the last visits
+                elif streams_done:
+                    # Held at its cap, the clock wakes no sleeper past it: the detection tick included.
+                    for a in self.apps:
+                        if a.pipeline.open_count:
+                            await a.close_open_visits()
                 error = failure()
                 if error is not None:
                     raise RuntimeError(f"a consumer failed while the evening was played: {error!r}")
+                if give_up is not None and time.monotonic() > give_up:
+                    stuck = f"the evening was not over after {deadline_s:.0f} s of wall time: {self.state()}"
+                    break
                 await asyncio.sleep(0.1)
-            if progress is not None:
+            if progress is not None and stuck is None:
                 progress(end, self.visits_recorded)
             for a in self.apps:
                 a.stop()
             await asyncio.gather(*runs)
+        if stuck is not None:
+            raise EveningStuckError(stuck)
         return self.visits_recorded
+
+    def state(self) -> str:
+        """Where the evening stands, for a diagnosis: the clock against the evening's end, each stream, and
+        each gateway's visits from detection to the broker's acknowledgement."""
+        end = self.scenario.end.timestamp()
+        parts = [f"clock {self.clock.now() - end:+.1f} s from the evening's end (held at +{AFTER_END_S:.0f} s)"]
+        parts.extend(
+            f"stream {s.team_id}: {s.delivered} advert(s), {'over' if s.finished.is_set() else 'playing'}"
+            for s in self.sources
+        )
+        for a in self.apps:
+            p = a.publisher
+            parts.append(
+                f"{a.gateway_id}: {a.pipeline.open_count} open, {a.unrecorded} unrecorded, {a.visits_recorded} "
+                f"recorded, outbox {a.outbox.depth()}, {len(p.inflight)} in flight, {p.acked} acked, "
+                f"{p.rejected} rejected, link {'up' if a.link.connected else 'down'}"
+            )
+        return "; ".join(parts)
+
+
+class EveningStuckError(RuntimeError):
+    """``TeamScanners.play`` past its deadline; the message is ``TeamScanners.state`` at that moment."""

@@ -11,14 +11,11 @@ evening at accelerated speed; the MQTT link runs in real time.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 import sqlite3
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any
-
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ronde.gateway.clock import Clock, SystemClock
 from ronde.gateway.config import GatewayConfig, read_password
@@ -35,6 +32,7 @@ from ronde.gateway.service_gate import GateState, Override, ServiceGate
 from ronde.gateway.status import BatteryProbe, DepthAlarm, NoBattery, ScanRate, heartbeat_payload, status_payload
 from ronde.protocol.backoff import Backoff
 from ronde.protocol.radio import Advertisement
+from ronde.protocol.signing import Signer
 from ronde.protocol.topics import TopicKind, gateway_topic
 
 log = logging.getLogger(__name__)
@@ -82,7 +80,7 @@ class GatewayApp:
         clock: Clock | None = None,
         *,
         link_factory: LinkFactory = PahoLink,
-        key: Ed25519PrivateKey | None = None,
+        key: Signer | None = None,
         password: str | None = None,
         battery: BatteryProbe | None = None,
         indicator: Indicator | None = None,
@@ -125,6 +123,7 @@ class GatewayApp:
         self.gate_state: GateState | None = None
         self.visits_recorded = 0
         self.invalid_visits = 0
+        self._recording = 0  # items the recorder has taken from ``results`` and not stored yet
         self._scan_task: asyncio.Task[None] | None = None
         self._tg: asyncio.TaskGroup | None = None
         self._stop = asyncio.Event()
@@ -212,8 +211,12 @@ class GatewayApp:
         task, self._scan_task = self._scan_task, None
         if task is not None:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            try:
                 await task
+            except asyncio.CancelledError:
+                current = asyncio.current_task()
+                if current is not None and current.cancelling():
+                    raise  # this task is being cancelled too (the gateway stops): never swallow that
         for visit in self.pipeline.close_all(now):
             await self.results.put(visit)
 
@@ -253,7 +256,27 @@ class GatewayApp:
     async def _record_loop(self) -> None:
         while True:
             item = await self.results.get()
-            await self._record(item)
+            self._recording += 1
+            try:
+                await self._record(item)
+            finally:
+                self._recording -= 1
+
+    @property
+    def unrecorded(self) -> int:
+        """Visits and readings not in the outbox yet: open (or held for a merge) in the pipeline, queued for
+        the recorder, or being written. A caller waiting for "everything sent" must see this at 0 as well as
+        the outbox empty: between the two, a visit is in neither."""
+        return self.pipeline.open_count + self.results.qsize() + self._recording
+
+    async def close_open_visits(self) -> int:
+        """Close every open visit as it stands and queue it for recording, as the end of service does, without
+        stopping: for a replay whose clock is held past its evening (the detection tick sleeps on that clock,
+        so nothing else would close them). Returns how many were closed."""
+        items = self.pipeline.close_all(self.clock.now())
+        for item in items:
+            await self.results.put(item)
+        return len(items)
 
     async def _record(self, item: DetectedVisit | TelemetryReading) -> None:
         """Store durably, retrying storage errors forever (disk full is an alarm, not a reason to drop)."""

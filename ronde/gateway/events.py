@@ -11,14 +11,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
 from ronde.gateway.detection import DetectedVisit
 from ronde.gateway.outbox import OutgoingMessage
 from ronde.gateway.pipeline import TelemetryReading
 from ronde.gateway.ulid import UlidGenerator
 from ronde.protocol.messages import BeaconTelemetry, GatewayStatus, Heartbeat, VisitEvent, to_wire, wire_bytes
-from ronde.protocol.signing import sign
+from ronde.protocol.signing import Signer, sign
 from ronde.protocol.topics import TopicKind
 
 
@@ -27,7 +25,7 @@ def utc(t: float) -> datetime:
 
 
 class EventFactory:
-    def __init__(self, gateway_id: str, badge: str, key: Ed25519PrivateKey, ulids: UlidGenerator | None = None) -> None:
+    def __init__(self, gateway_id: str, badge: str, key: Signer, ulids: UlidGenerator | None = None) -> None:
         self.gateway_id = gateway_id
         self.badge = badge
         self.key = key
@@ -62,6 +60,6 @@ class EventFactory:
         return OutgoingMessage(TopicKind.TELEMETRY, self.ulids.new(now), None, signed_json(message, self.key))
 
 
-def signed_json(message: VisitEvent | GatewayStatus | Heartbeat | BeaconTelemetry, key: Ed25519PrivateKey) -> bytes:
+def signed_json(message: VisitEvent | GatewayStatus | Heartbeat | BeaconTelemetry, key: Signer) -> bytes:
     """The wire bytes of ``message`` with its ``sig`` (RFC 8785 form signed, ``wire_bytes`` sent)."""
     return wire_bytes(sign(to_wire(message), key))

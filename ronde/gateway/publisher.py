@@ -59,8 +59,12 @@ class OutboxPublisher:
         while True:
             if self.link.connected and len(self.inflight) < self.window:
                 await self._fill()
+            # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a cancellation that lands as the
+            # wait ends, and this loop would then run on for ever inside a TaskGroup that waits for it (a gateway
+            # that never stops; seen as a 300 s hang of a test under load)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._kick.wait(), self.poll_s)
+                async with asyncio.timeout(self.poll_s):
+                    await self._kick.wait()
             self._kick.clear()
 
     async def _fill(self) -> None:

@@ -20,10 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
 from ronde.gateway.events import signed_json, utc
 from ronde.protocol.messages import GatewayStatus, Heartbeat
+from ronde.protocol.signing import Signer
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +105,7 @@ def status_payload(
     at: float | None,
     scanning: bool,
     reason: str | None,
-    key: Ed25519PrivateKey,
+    key: Signer,
 ) -> bytes:
     """A signed status; ``at=None`` for the will (see the module docstring)."""
     return signed_json(
@@ -131,7 +130,7 @@ def heartbeat_payload(
     next_seq: int,
     adverts_per_s: float,
     battery_pct: int | None,
-    key: Ed25519PrivateKey,
+    key: Signer,
 ) -> bytes:
     return signed_json(
         Heartbeat(

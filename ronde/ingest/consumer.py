@@ -29,11 +29,11 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import paho.mqtt.client as mqtt
 
 from ronde.ingest.config import IngestConfig
-from ronde.ingest.maintenance import MaintenanceRunner
 from ronde.ingest.pipeline import BatchProcessor, Counters, Incoming, ReplayCheck
 from ronde.ingest.registry_follow import Reference, RegistryFollower
 from ronde.ingest.source import BrokerRefused, MessageSource, PahoSource, SourceFactory
@@ -43,6 +43,9 @@ from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.estate import Registry
 from ronde.protocol.gateways import GatewayRegistry
 from ronde.store.port import Store
+
+if TYPE_CHECKING:  # imported when a worker runs maintenance: rollups, gaps and their coverage maths (issue 17 item 1)
+    from ronde.ingest.maintenance import MaintenanceRunner
 
 __all__ = ["IngestWorker", "MessageSource", "PahoSource"]
 
@@ -130,8 +133,11 @@ class IngestWorker:
             batch_size=config.batch_size,
             batch_window_s=config.batch_window_ms / 1000,
             retry_max_s=config.store_retry_max_s,
+            ack_many=getattr(self.source, "ack_many", None),
         )
         if maintenance is None and config.maintenance and not retire:
+            from ronde.ingest.maintenance import MaintenanceRunner
+
             maintenance = MaintenanceRunner.from_config(config, store, registry, self.calendar)
         self.maintenance = None if retire else maintenance
         self.follower = follower

@@ -1,9 +1,9 @@
-"""Maintenance beside ingest: sequence gaps, rollups of closed days, retention.
+"""Maintenance beside ingest: sequence gaps, rollups of closed days, their check, retention.
 
 Every step is idempotent, so any number of workers may run it (``maintenance: true``), or none
-(``ronde ingest gaps`` by hand, a separate process). ``MaintenanceRunner.run`` repeats the steps
-every ``maintenance_interval_s`` until told to stop; a step that fails is logged and tried again
-at the next pass: maintenance never stops ingest.
+(``ronde ingest gaps`` and ``ronde ingest check-rollups`` by hand, a separate process).
+``MaintenanceRunner.run`` repeats the steps every ``maintenance_interval_s`` until told to stop; a step
+that fails is logged and tried again at the next pass: maintenance never stops ingest.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from ronde.ingest.config import IngestConfig
 from ronde.ingest.gaps import record_gaps
 from ronde.ingest.rollup import RetentionScheduler, RollupScheduler
+from ronde.ingest.rollup_check import RollupCheck
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.estate import Registry
 from ronde.store.port import Store, StoreUnavailable
@@ -24,7 +25,8 @@ log = logging.getLogger(__name__)
 
 
 class MaintenanceRunner:
-    """Gaps, rollups and retention on one store, every ``interval_s``."""
+    """Gaps, rollups, the rollup check and retention on one store, every ``interval_s``. The check
+    runs right after the rollups, so a day rolled up in a pass is checked in the same pass."""
 
     def __init__(
         self,
@@ -35,6 +37,7 @@ class MaintenanceRunner:
         gap_window: timedelta,
         gap_grace: timedelta,
         interval_s: float,
+        check: RollupCheck | None = None,
     ) -> None:
         self.store = store
         self.rollups = rollups
@@ -42,6 +45,7 @@ class MaintenanceRunner:
         self.gap_window = gap_window
         self.gap_grace = gap_grace
         self.interval_s = interval_s
+        self.check = check
 
     @classmethod
     def from_config(
@@ -61,6 +65,7 @@ class MaintenanceRunner:
             gap_window=timedelta(hours=c.gap_window_h),
             gap_grace=timedelta(seconds=c.gap_grace_s),
             interval_s=c.maintenance_interval_s,
+            check=RollupCheck(store, registry, calendar, raw_days=c.retention.raw_days),
         )
 
     def run(self, stopping: threading.Event) -> None:
@@ -73,8 +78,11 @@ class MaintenanceRunner:
         steps: list[tuple[str, Callable[[], object]]] = [
             ("gaps", lambda: record_gaps(self.store, now, window=self.gap_window, grace=self.gap_grace)),
             ("rollups", lambda: self.rollups.run(now)),
-            ("retention", lambda: self.retention.run(now)),
         ]
+        if self.check is not None:
+            check = self.check
+            steps.append(("rollup check", lambda: check.run(now)))
+        steps.append(("retention", lambda: self.retention.run(now)))
         for name, step in steps:
             try:
                 step()

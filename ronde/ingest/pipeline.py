@@ -24,6 +24,7 @@ from ronde.store.records import (
     Rejection,
     RejectReason,
     StoredVisit,
+    TrackPoint,
     WriteBatch,
 )
 
@@ -222,15 +223,16 @@ class BatchProcessor:
         start = min(v.first_seen for v in records) - self.replay.window
         end = max(v.last_seen for v in records) + self.replay.window
         tracks: dict[str, list[StoredVisit]] = {v.gateway_id: [] for v in records}  # each gateway's own visits
-        for stored in self.store.visits(start, end, gateway_ids=sorted(tracks)):
-            track = tracks.get(stored.gateway_id)
-            if track is not None:
-                track.append(stored)
+        stored: dict[str, list[TrackPoint]] = {gateway: [] for gateway in tracks}  # five columns, not whole visits
+        for point in self.store.visit_track(start, end, sorted(tracks)):
+            points = stored.get(point.gateway_id)
+            if points is not None:
+                points.append(point)
         for a in visits:
             if isinstance(a.record, StoredVisit) and a.record.gateway_id in tracks:
                 tracks[a.record.gateway_id].append(a.record)
         walks = self._walk_check()
-        plain = {gateway: walks.track(track) for gateway, track in tracks.items()}
+        plain = {gateway: walks.track(track, stored[gateway]) for gateway, track in tracks.items()}
         flagged: dict[str, Rejection] = {}
         for a in eid_visits:
             v = a.record

@@ -55,7 +55,8 @@ class Reference:
     calendar: ServiceCalendar  # a ``Calendars``: ``calendar.for_estate(id)`` is an estate's own
 
     def describe(self) -> str:
-        keyed = sum(1 for e in self.gateways.entries.values() if e.public_key is not None)
+        # the key's text, not ``public_key``: that would load ``cryptography`` (8 MB) in every worker at start
+        keyed = sum(1 for e in self.gateways.entries.values() if e.public_key_text is not None)
         return (
             f"registry version {self.version} in force: estate revision {self.registry.revision}, "
             f"{len(self.registry.checkpoints)} checkpoints, {len(self.gateways)} gateways enrolled "

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from ronde.protocol.estate import Checkpoint, distance_m
-from ronde.store.records import StoredVisit
+from ronde.store.records import StoredVisit, TrackPoint
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,14 +96,18 @@ class WalkCheck:
         widest = _EARTH_M * math.hypot(math.radians(max(lons) - min(lons)), math.radians(max(lats) - min(lats)))
         self.horizon_s = max(0.0, (widest - self.reach_m) / max_speed_mps) + 1.0  # 1 s against rounding
 
-    def track(self, visits: Iterable[StoredVisit]) -> Track:
-        """The track of ``visits`` (those of known checkpoints)."""
+    def track(self, visits: Iterable[StoredVisit], stored: Iterable[TrackPoint] = ()) -> Track:
+        """The track of ``visits`` and of the ``stored`` points of the same gateway (``Store.visit_track``), those of
+        known checkpoints. A stored point's milliseconds over 1000 is the float ``timestamp()`` of the visit the store
+        would answer (both are the correctly rounded quotient of the same integers)."""
         known = self.checkpoints
-        rows = sorted(
+        rows = [
             (v.first_seen.timestamp(), v.last_seen.timestamp(), v.event_id, v.checkpoint_id)
             for v in visits
             if v.checkpoint_id in known
-        )
+        ]
+        rows += [(p[1] / 1000, p[2] / 1000, p[3], p[4]) for p in stored if p[4] in known]
+        rows.sort()
         return Track(rows, [r[0] for r in rows], max((r[1] - r[0] for r in rows), default=0.0))
 
     def impossible(self, visit: StoredVisit, track: Track) -> bool:

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 from ronde.coverage.daily import day_rollups
-from ronde.coverage.query import previous_link
+from ronde.coverage.monthly import basis, settled
+from ronde.coverage.query import fold_month_to_date, fold_settled_month, previous_link
+from ronde.coverage.sensing import DEFAULT_HORIZON_DAYS
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.chain import chain_link, event_digest
 from ronde.protocol.estate import Registry
@@ -54,8 +57,21 @@ def rollup_day(store: Store, registry: Registry, calendar: ServiceCalendar, day:
     return rows
 
 
+def _day_parts(store: Store, day: date) -> tuple[list[StoredVisit], list[str]]:
+    """The day's visits as read back from the store, and their event digests in chain order."""
+    mine = [v for v in store.visits_of_days([day]) if v.service_day == day]
+    return mine, [event_digest(v) for v in mine]
+
+
 class RollupScheduler:
-    """Rolls each newly closed day once, and the whole look-back again every ``refresh``."""
+    """Rolls each newly closed day once; every ``refresh`` it looks at the whole look-back again and
+    re-rolls only the days whose stored events changed (late events), relinking the days after them
+    (their figures stay, their chain link follows the new one). Settled months are folded into
+    monthly rollups, one month per pass, and folded again when a re-rolled day can change them. In a
+    pass that folded no settled month, the month of the last settled day gets its month-to-date letter
+    (``fold_month_to_date``), folded again when that day moves or the rollups within its reach change
+    (the store's rollup fingerprints: a re-roll by this scheduler, another worker or a hand).
+    """
 
     def __init__(
         self,
@@ -66,6 +82,8 @@ class RollupScheduler:
         grace: timedelta = timedelta(hours=1),
         lookback_days: int = 3,
         refresh: timedelta = timedelta(hours=1),
+        horizon_days: int = DEFAULT_HORIZON_DAYS,
+        months_back: int = 12,
     ) -> None:
         self.store = store
         self.registry = registry
@@ -73,24 +91,110 @@ class RollupScheduler:
         self.grace = grace
         self.lookback_days = lookback_days
         self.refresh = refresh
+        self.horizon_days = horizon_days
+        self.months_back = months_back
         self._done: set[date] = set()
         self._last_refresh: datetime | None = None
+        self._folded: set[date] = set()  # months whose monthly rollups are known current
+        self._stale_months: set[date] = set()  # months a re-rolled day may have changed
+        self.rerolled: list[date] = []  # days whose figures the last pass recomputed
+        self.relinked: list[date] = []  # days whose chain link only the last pass rewrote
+        self.folded: date | None = None  # the month the last pass folded into monthly rollups
+        self.folded_to_date: date | None = None  # the last day of the month-to-date letter the last pass folded
+        # (last settled day, rollup fingerprints of the days its letter reads) when that letter was folded
+        self._to_date: tuple[date, dict[tuple[date, str], str]] | None = None
 
     def run(self, now: datetime) -> list[date]:
-        """Days rolled in this call (StoreUnavailable propagates: the next call retries)."""
+        """Days rolled or relinked in this call (StoreUnavailable propagates: the next call retries)."""
         days = closed_days(self.calendar, now, grace=self.grace, lookback_days=self.lookback_days)
+        first_pass = self._last_refresh is None
         full = self._last_refresh is None or now - self._last_refresh >= self.refresh
         todo = days if full else [d for d in days if d not in self._done]
-        if todo and not full:  # a later day's chain link depends on this one: roll the rest too
+        if todo and not full:  # a later day's chain link depends on this one: look at the rest too
             todo = [d for d in days if d >= todo[0]]
+        self.rerolled, self.relinked = [], []
+        prev_old = prev_new = previous_link(self.store, self.registry, todo[0]) if todo else ""
         for day in todo:
-            rows = rollup_day(self.store, self.registry, self.calendar, day)
+            prev_old, prev_new = self._roll(day, prev_old, prev_new, force=first_pass or day not in self._done)
             self._done.add(day)
-            log.info("rolled up service day %s: %d checkpoints", day, len(rows))
         if full:
             self._last_refresh = now
         self._done = {d for d in self._done if d in set(days)}
-        return todo
+        self.folded = self._fold_one_month(now)
+        self.folded_to_date = None if self.folded is not None else self._fold_month_to_date(now)
+        return [d for d in todo if d in set(self.rerolled) | set(self.relinked)]
+
+    def _roll(self, day: date, prev_old: str, prev_new: str, *, force: bool) -> tuple[str, str]:
+        """Roll ``day`` if forced or its events changed, relink it if only the day before changed.
+        Returns (its link before, its link now)."""
+        visits, digests = _day_parts(self.store, day)
+        stored = self.store.rollups(day, day)
+        old = stored[0].chain_digest if stored else ""
+        same_events = bool(stored) and chain_link(prev_old, day, digests) == old
+        link = chain_link(prev_new, day, digests)
+        if force or not same_events:
+            rows = day_rollups(self.registry, self.calendar, day, visits, chain_digest=link)
+            if rows:
+                self.store.write_rollups(rows)
+            self.rerolled.append(day)
+            self._stale(day)
+            log.info("rolled up service day %s: %d checkpoints", day, len(rows))
+        elif link != old:
+            self.store.write_rollups([replace(r, chain_digest=link) for r in stored])
+            self.relinked.append(day)
+        return (old or link), link
+
+    def _stale(self, day: date) -> None:
+        """Months whose day states a change on ``day`` can move (evidence reaches ``horizon_days``)."""
+        h = timedelta(days=self.horizon_days)
+        months = {(day - h).replace(day=1), day.replace(day=1), (day + h).replace(day=1)}
+        self._folded -= months
+        self._stale_months |= months
+
+    def _fold_one_month(self, now: datetime) -> date | None:
+        """Fold the oldest settled month of the last ``months_back`` not known current (one per pass:
+        a month at city scale is seconds of work, maintenance stays bounded)."""
+        today = now.astimezone(self.calendar.tz).date()
+        month = (today.replace(day=1) - timedelta(days=31 * self.months_back)).replace(day=1)
+        want = basis(self.registry, self.calendar, self.horizon_days)
+        while settled(month, today, self.horizon_days):
+            if month not in self._folded:
+                current = self.store.monthly_rollups(month)
+                if month not in self._stale_months and current and all(r.basis == want for r in current):
+                    self._folded.add(month)  # folded by an earlier process under the same basis
+                else:
+                    rows = fold_settled_month(
+                        self.store, self.registry, self.calendar, month, now=now, horizon_days=self.horizon_days
+                    )
+                    self.store.write_monthly_rollups(rows)
+                    self._folded.add(month)
+                    self._stale_months.discard(month)
+                    log.info("folded month %s: %d checkpoints", month, len(rows))
+                    return month
+            month = (month + timedelta(days=32)).replace(day=1)
+        return None
+
+    def _fold_month_to_date(self, now: datetime) -> date | None:
+        """Fold the month-to-date letter of the last settled day's month when that day moved, the month was
+        marked stale, or a rollup the fold reads (its days and the horizon around them) changed; returns
+        the letter's last day when it folded. None when that day ends its month (the whole month's fold)."""
+        today = now.astimezone(self.calendar.tz).date()
+        h = timedelta(days=self.horizon_days)
+        through = today - h - timedelta(days=1)
+        month = through.replace(day=1)
+        if settled(month, today, self.horizon_days):
+            return None
+        prints = self.store.rollup_fingerprints(month - h, through + h)
+        if self._to_date == (through, prints) and month not in self._stale_months:
+            return None
+        rows = fold_month_to_date(
+            self.store, self.registry, self.calendar, through, now=now, horizon_days=self.horizon_days
+        )
+        self.store.write_monthly_rollups(rows)
+        self._to_date = (through, prints)
+        self._stale_months.discard(month)
+        log.info("folded month %s to date %s: %d checkpoints", month, through, len(rows))
+        return through
 
 
 class RetentionScheduler:

@@ -23,6 +23,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from ronde.ingest.config import IngestConfig
+from ronde.ingest.paho_client import BufferedClient
 from ronde.ingest.pipeline import Incoming
 from ronde.protocol.backoff import Backoff
 from ronde.protocol.topics import TopicKind, subscription
@@ -141,6 +142,21 @@ class PahoSource:
             self.client.ack(message.mid, message.qos)
         return True
 
+    def ack_many(self, messages: list[Incoming]) -> int:
+        """``ack`` of each message, in order, the QoS 1 PUBACKs of the connection in force queued as one write
+        (``BufferedClient.ack_many``); answers how many were acknowledged (the others are redelivered)."""
+        client = self.client
+        if not isinstance(client, BufferedClient):
+            return sum(self.ack(m) for m in messages)
+        with self._lock:
+            generation = self._generation
+            current = [m for m in messages if m.qos == 0 or m.generation == generation]
+            client.ack_many([m.mid for m in current if m.qos == 1])
+            for m in current:
+                if m.qos > 1:  # not subscribed at QoS 2: only if a broker sent one anyway
+                    client.ack(m.mid, m.qos)
+        return len(current)
+
     def close(self, *, forget_session: bool = False) -> None:
         if self._connected.is_set():
             props = None
@@ -155,7 +171,7 @@ class PahoSource:
     def _make_client(self) -> mqtt.Client:
         c = self.config
         if c.mqtt_version == "5":
-            client = mqtt.Client(
+            client = BufferedClient(
                 CallbackAPIVersion.VERSION2,
                 client_id=c.client_id,
                 protocol=mqtt.MQTTv5,
@@ -163,7 +179,7 @@ class PahoSource:
                 manual_ack=True,
             )
         else:  # a durable session the 3.1.1 way; the broker's own in-flight window applies
-            client = mqtt.Client(
+            client = BufferedClient(
                 CallbackAPIVersion.VERSION2,
                 client_id=c.client_id,
                 protocol=mqtt.MQTTv311,

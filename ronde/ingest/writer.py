@@ -56,10 +56,14 @@ class BatchWriter:
         batch_size: int,
         batch_window_s: float,
         retry_max_s: float,
+        ack_many: Callable[[list[Incoming]], int] | None = None,
     ) -> None:
+        """``ack_many``, when the source has it: a batch's acks in one go (``PahoSource.ack_many``: one write of
+        all its PUBACKs instead of one wake-up of paho's loop and one ``send`` per message); else ``ack`` of each."""
         self.processor = processor
         self.store = store
         self.ack = ack
+        self.ack_many = ack_many
         self.counters = counters
         self.batch_size = batch_size
         self.batch_window_s = batch_window_s
@@ -161,8 +165,11 @@ class BatchWriter:
             log.info(
                 "rejected %s from %s: %s (sha256 %s…)", r.reason.value, r.gateway_id, r.detail, r.payload_sha256[:12]
             )
-        for m in batch:
-            self.ack(m)  # refused (not sent) for a message of a dropped connection: it is redelivered
+        if self.ack_many is not None:
+            self.ack_many(batch)  # the messages of a dropped connection are not acked: they are redelivered
+        else:
+            for m in batch:
+                self.ack(m)  # refused (not sent) for a message of a dropped connection: it is redelivered
         with self._pending_lock:
             self._pending -= len(batch)
         now = time.monotonic()

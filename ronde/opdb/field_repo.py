@@ -9,7 +9,7 @@ row to ``field_record_events`` and sets the step's instant on the record, so del
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
@@ -189,6 +189,24 @@ def add_record(session: Session, new: NewRecord, *, now: datetime) -> tuple[Fiel
     return _record(session, row), True
 
 
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """A tenant's contact given with consent for one follow-up (never in a list, an export or a figure)."""
+
+    value: str
+    consent_at: datetime
+    expires_at: datetime
+
+
+def get_contact(session: Session, record_id: str, now: datetime, contact_days: int) -> Contact | None:
+    """The record's contact while in force: before its ``expires_at`` and within ``contact_days`` of the consent
+    (the retention holds from the first instant past it, not from the next hourly purge)."""
+    row = session.get(FieldContactRow, record_id)
+    if row is None or row.expires_at <= now or row.consent_at < now - timedelta(days=contact_days):
+        return None
+    return Contact(row.value, row.consent_at, row.expires_at)
+
+
 def get_record(session: Session, record_id: str, *, with_timeline: bool = True) -> FieldRecord | None:
     row = session.get(FieldRecordRow, record_id)
     return None if row is None else _record(session, row, with_timeline=with_timeline)
@@ -240,10 +258,18 @@ def list_records(
 
 
 def set_status(
-    session: Session, record_id: str, status: str, *, comment: str | None, actor_role: str, now: datetime
+    session: Session,
+    record_id: str,
+    status: str,
+    *,
+    comment: str | None,
+    actor_role: str,
+    now: datetime,
+    partner_id: int | None = None,
 ) -> FieldRecord:
     """Move a record forward along its kind's steps (a technical report: pris en compte, en cours, résolu, each
-    dated; a sollicitation: orientée, close); a step may be skipped, never undone; append the step."""
+    dated; a sollicitation: orientée, close); a step may be skipped, never undone; append the step.
+    ``partner_id``: the partner a sollicitation is oriented to, when the team names it only then."""
     row = session.get(FieldRecordRow, record_id)
     if row is None:
         raise LookupError(record_id)
@@ -259,6 +285,8 @@ def set_status(
     row.status = status
     if comment is not None:
         row.comment = comment
+    if partner_id is not None:
+        row.partner_id = partner_id
     session.add(FieldEventRow(record_id=record_id, status=status, at=now, actor_role=actor_role, comment=comment))
     session.flush()
     return _record(session, row, with_timeline=True)

@@ -14,9 +14,10 @@ import base64
 import binascii
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 KEY_VARIABLE = "RONDE_OPDB_SECRET_KEY"
 KEY_FILE_VARIABLE = "RONDE_OPDB_SECRET_KEY_FILE"
@@ -29,10 +30,21 @@ class SecretKeyError(ValueError):
 
 
 class SecretBox:
+    """The sealing key. ``cryptography``'s AES-GCM is loaded at the first seal or open, not with the key: an ingest
+    worker given the key but no EID beacon to open never loads it (about 8 MB per process, issue 17, item 1)."""
+
     def __init__(self, key: bytes) -> None:
         if len(key) != _KEY_BYTES:
             raise SecretKeyError(f"the operational database key must be 32 bytes (base64url), not {len(key)}")
-        self._aead = AESGCM(key)
+        self._key = key
+        self._cipher: AESGCM | None = None
+
+    def _aead(self) -> AESGCM:
+        if self._cipher is None:
+            from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+            self._cipher = AESGCM(self._key)
+        return self._cipher
 
     @classmethod
     def from_text(cls, text: str) -> SecretBox:
@@ -61,14 +73,27 @@ class SecretBox:
 
     def seal(self, plaintext: bytes, context: bytes) -> bytes:
         nonce = os.urandom(12)
-        return _VERSION + nonce + self._aead.encrypt(nonce, plaintext, context)
+        return _VERSION + nonce + self._aead().encrypt(nonce, plaintext, context)
 
     def open(self, sealed: bytes, context: bytes) -> bytes:
+        """The plaintext; opened by Python's libcrypto where it passes its known-answer tests, so that an ingest
+        worker opening its EID beacons' keys does not load ``cryptography`` (``ronde.protocol.openssl_aes``)."""
         if len(sealed) < 1 + 12 + 16 or sealed[:1] != _VERSION:
             raise SecretKeyError("a sealed value of the operational database is malformed")
+        from ronde.protocol.openssl_aes import InvalidTag as TagRefused
+        from ronde.protocol.openssl_aes import libcrypto_aes
+
+        aes = libcrypto_aes()
         try:
-            return self._aead.decrypt(sealed[1:13], sealed[13:], context)
-        except InvalidTag:
+            if aes is not None:
+                return aes.gcm_open(self._key, sealed[1:13], sealed[13:], context)
+            from cryptography.exceptions import InvalidTag
+
+            try:
+                return self._aead().decrypt(sealed[1:13], sealed[13:], context)
+            except InvalidTag:
+                raise TagRefused from None
+        except TagRefused:
             raise SecretKeyError(
                 f"a sealed value does not open with this key: is {KEY_VARIABLE} the key the database was written with?"
             ) from None

@@ -177,3 +177,9 @@ def partners(session: Session) -> list[Partner]:
         Partner(r.id, r.name, r.kind, frozenset(links.get(r.id, ())))
         for r in session.scalars(select(PartnerRow).order_by(PartnerRow.name))
     ]
+
+
+def partner_kind(session: Session, partner_id: int) -> str | None:
+    """The directory kind of one partner (``agence_bailleur``, ``ccas``…), None when it left the directory."""
+    row = session.get(PartnerRow, partner_id)
+    return None if row is None else row.kind

@@ -7,16 +7,22 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+# ``cryptography`` is imported by the functions that use it: an ingest worker imports this module through its EID
+# resolver but loads ``cryptography`` (about 8 MB per process) only when its registry has EID beacons, and even then
+# not where Python's libcrypto computes AES-128 (``ronde.protocol.openssl_aes``, issue 17, item 1).
 
 _IDENTITY_KEY_BYTES = 16  # AES-128
 _MAX_ROTATION_EXPONENT = 15
 
 
 def _aes128_ecb(key: bytes, block: bytes) -> bytes:
+    from ronde.protocol.openssl_aes import libcrypto_aes
+
+    aes = libcrypto_aes()
+    if aes is not None:
+        return aes.ecb_block(key, block)
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
     enc = Cipher(algorithms.AES(key), modes.ECB()).encryptor()  # noqa: S305 - Eddystone-EID: AES-128 of one block
     return enc.update(block) + enc.finalize()
 
@@ -46,9 +52,14 @@ def compute_eid(identity_key: bytes, rotation_exponent: int, counter: int) -> by
 
 def derive_identity_key(resolver_public: bytes, beacon_public: bytes, shared_secret: bytes) -> bytes:
     """IK = HKDF-SHA256(ikm=shared, salt=resolver_pub‖beacon_pub, info="")[:16]."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
     hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=resolver_public + beacon_public, info=b"")
     return hkdf.derive(shared_secret)[:16]
 
 
 def shared_secret(private_key: bytes, peer_public: bytes) -> bytes:
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+
     return X25519PrivateKey.from_private_bytes(private_key).exchange(X25519PublicKey.from_public_bytes(peer_public))

@@ -34,10 +34,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ronde.protocol import safe_yaml
@@ -45,6 +44,9 @@ from ronde.protocol.errors import validation_issues
 from ronde.protocol.messages import BADGE_PATTERN
 from ronde.protocol.plain_text import PlainText
 from ronde.protocol.signing import WeakPublicKey, check_public_key, public_key_from_text, public_key_raw_from_text
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from ronde.protocol.topics import GATEWAY_ID_PATTERN
 
 _B64U_KEY = r"^[A-Za-z0-9_-]{43}$"
@@ -69,12 +71,20 @@ class _GatewaysDocument(BaseModel):
 
 @dataclass(frozen=True, slots=True)
 class GatewayEntry:
+    """One enrolled gateway. The key is kept as text and as its 32 raw bytes (what the verifier, libsodium, uses);
+    ``cryptography``'s key object is made only when asked (``public_key``), so that an ingest worker never loads
+    ``cryptography`` for its gateways (about 8 MB per process, issue 17, item 1)."""
+
     id: str
-    public_key: Ed25519PublicKey | None
     public_key_text: str | None
     badges: frozenset[str] | None = None
     public_key_raw: bytes | None = None  # the same key as 32 bytes: what the verifier uses
     allow_unsigned: bool = False  # messages without ``sig`` accepted (marked unsigned); a bad one never
+
+    @property
+    def public_key(self) -> Ed25519PublicKey | None:
+        """The key as ``cryptography``'s object (for tools that sign or verify with it), None without a key."""
+        return None if self.public_key_text is None else public_key_from_text(self.public_key_text)
 
     def badge_allowed(self, badge: str) -> bool:
         return self.badges is None or badge in self.badges
@@ -144,16 +154,15 @@ def gateway_entry(
     against the reserved ones; raises EnrolmentError (a ValueError) saying which."""
     if gateway_id in RESERVED_GATEWAY_IDS:
         raise EnrolmentError(f"gateway id {gateway_id!r} is reserved for the broker's own user")
-    key = raw = None
+    raw = None
     if public_key_text is not None:
         try:
-            raw = public_key_raw_from_text(public_key_text)
-            key = public_key_from_text(public_key_text)
+            raw = public_key_raw_from_text(public_key_text)  # 32 bytes, a point of the prime-order subgroup
         except WeakPublicKey as exc:
             raise EnrolmentError(f"gateway {gateway_id!r}: {exc}") from None
         except (ValueError, TypeError) as exc:
             raise EnrolmentError(f"gateway {gateway_id!r}: not a 32-byte Ed25519 key: {exc}") from None
-    return GatewayEntry(gateway_id, key, public_key_text, badges, raw, allow_unsigned)
+    return GatewayEntry(gateway_id, public_key_text, badges, raw, allow_unsigned)
 
 
 def parse_gateways(text: str, source: str = "<gateways>") -> GatewayRegistry:

@@ -18,14 +18,24 @@ from __future__ import annotations
 import base64
 import importlib
 from types import ModuleType
-from typing import Any
-
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ronde.protocol.canonical import canonical
+from ronde.protocol.seedkey import SeedKey
+
+if TYPE_CHECKING:  # imported where keys are made or read: a verifier (libsodium, raw bytes) never loads it
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 SIG_FIELD = "sig"
+
+
+class Signer(Protocol):
+    """What signs a message: a gateway's ``SeedKey`` (no ``cryptography`` loaded: ``ronde.protocol.seedkey``) or
+    ``cryptography``'s ``Ed25519PrivateKey`` (the audit, notify and API keys). Both make the same bytes."""
+
+    def sign(self, data: bytes, /) -> bytes: ...
+
+
 _NACL: tuple[ModuleType, type[Exception]] | None = None
 
 
@@ -61,27 +71,34 @@ def canonical_bytes(obj: dict[str, Any]) -> bytes:
 
 
 def new_private_key() -> Ed25519PrivateKey:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     return Ed25519PrivateKey.generate()
 
 
 def private_key_bytes(key: Ed25519PrivateKey) -> bytes:
+    from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+
     return key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
 
 
 def private_key_from_bytes(raw: bytes) -> Ed25519PrivateKey:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     return Ed25519PrivateKey.from_private_bytes(raw)
 
 
-def public_key_text(key: Ed25519PrivateKey | Ed25519PublicKey) -> str:
-    pub = key.public_key() if isinstance(key, Ed25519PrivateKey) else key
-    return b64u(pub.public_bytes(Encoding.Raw, PublicFormat.Raw))
+def public_key_text(key: Ed25519PrivateKey | Ed25519PublicKey | SeedKey) -> str:
+    return b64u(raw_public_key(key))
 
 
 def public_key_from_text(text: str) -> Ed25519PublicKey:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
     return Ed25519PublicKey.from_public_bytes(unb64u(text))
 
 
-def sign(obj: dict[str, Any], key: Ed25519PrivateKey) -> dict[str, Any]:
+def sign(obj: dict[str, Any], key: Signer) -> dict[str, Any]:
     """A copy of ``obj`` with its ``sig`` member set."""
     signed = {k: v for k, v in obj.items() if k != SIG_FIELD}
     signed[SIG_FIELD] = b64u(key.sign(canonical_bytes(signed)))
@@ -132,7 +149,12 @@ def verify_strict(signature: bytes, data: bytes, raw_key: bytes) -> bool:
     return True
 
 
-def raw_public_key(key: Ed25519PrivateKey | Ed25519PublicKey) -> bytes:
+def raw_public_key(key: Ed25519PrivateKey | Ed25519PublicKey | SeedKey) -> bytes:
+    if isinstance(key, SeedKey):
+        return key.public_key_raw
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
     pub = key.public_key() if isinstance(key, Ed25519PrivateKey) else key
     return pub.public_bytes(Encoding.Raw, PublicFormat.Raw)
 

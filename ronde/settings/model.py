@@ -16,12 +16,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from ronde.coverage.live import DEFAULT_SEQUENCE_ANOMALY_AFTER
 from ronde.protocol.topics import GATEWAY_ID_PATTERN
 from ronde.redact import redact_url
 from ronde.settings.field_section import FieldSection
 from ronde.settings.notify_section import NotifySection
-from ronde.store.records import RetentionPolicy
+from ronde.store.records import DEFAULT_SEQUENCE_ANOMALY_AFTER, RetentionPolicy
 from ronde.store.retention import DEFAULT_RETENTION, RetentionError, validate
 
 # the operational database's default (ronde.opdb.engine.DEFAULT_DATABASE_URL, which tests/settings checks is the

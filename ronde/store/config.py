@@ -8,18 +8,20 @@ in the URL for InfluxDB 1.x).
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from ronde.protocol.errors import validation_issues
 from ronde.redact import redact_url
-from ronde.store.influx import InfluxStore
 from ronde.store.port import Store, StoreAccess
 from ronde.store.records import RetentionPolicy
 from ronde.store.retention import DEFAULT_RETENTION, RetentionError, validate
 from ronde.store.sqlite import SqliteStore
+
+if TYPE_CHECKING:  # imported by ``build`` for an InfluxDB URL only: a SQLite process is spared httpx (10 MB)
+    from ronde.store.influx import InfluxStore
 
 DATABASE_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$"
 
@@ -102,6 +104,8 @@ class StoreConfig(BaseModel):
         parts = urlsplit(self.url)
         if parts.scheme.lower() == "sqlite":
             return SqliteStore(unquote(self.url[len("sqlite://") :]), access=self.access)
+        from ronde.store.influx import InfluxStore
+
         username = self.username or (unquote(parts.username) if parts.username else None)
         password = (
             self.password.get_secret_value() if self.password else (unquote(parts.password) if parts.password else None)

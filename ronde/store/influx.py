@@ -18,19 +18,26 @@ import time
 from collections.abc import Collection, Iterable, Sequence
 from datetime import date, datetime, timedelta
 from http import HTTPStatus
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 import urllib3
-from influxdb_client.client.influxdb_client import InfluxDBClient
-from influxdb_client.client.write_api import SYNCHRONOUS
-from influxdb_client.domain.bucket_retention_rules import BucketRetentionRules
-from influxdb_client.domain.write_precision import WritePrecision
-from influxdb_client.rest import ApiException
+
+if TYPE_CHECKING:  # imported where used: InfluxDB 1.x (/write) never needs it, and it costs an ingest worker 15 MB
+    from influxdb_client.client.influxdb_client import InfluxDBClient
+    from influxdb_client.rest import ApiException
 
 from ronde.protocol.topics import TopicKind, gateway_topic
 from ronde.redact import redact_url, split_credentials
 from ronde.store import schema
+from ronde.store.checks import (
+    ROLLUP_CHECK,
+    ROLLUP_CHECK_RP,
+    RollupVerdict,
+    UnreadableVerdict,
+    verdict_from_fields,
+    verdict_line,
+)
 from ronde.store.errors import StoreRejected
 from ronde.store.influx_http import (
     InfluxQL,
@@ -52,11 +59,13 @@ from ronde.store.records import (
     DailyRollup,
     EventKey,
     GatewayStateRecord,
+    MonthlyRollup,
     Rejection,
     RejectReason,
     RetentionPolicy,
     SequenceGap,
     StoredVisit,
+    TrackPoint,
     WriteBatch,
 )
 from ronde.store.retention import DEFAULT_RETENTION, class_days, cutoff, cutoff_day, measurement_days, validate
@@ -65,7 +74,12 @@ from ronde.store.schema import NS_PER_MS, RetentionClass, ceil_ms, day_start_ns,
 log = logging.getLogger(__name__)
 
 WriteApiChoice = Literal["auto", "v1", "v2"]
-KNOWN_IDS_GAP_MS = 60_000  # keys further apart than this are looked up by separate statements
+# A gateway's keys further apart than this are looked up by separate statements. Half an hour, not a minute: at a
+# team's pace (2-3 min between visits) or with k workers sharing a subscription (every k-th visit each), a minute
+# made one statement per visit (influxd 76-84 us per key, the worker 26-29 us; 8-22 and 7-16 us with this gap,
+# bench/bench_known_ids.py, docs/scaling.md). A team closes a visit every few tens of seconds at most, so a merged
+# gap reads some tens of visits (and their visit_id points) the batch did not ask for; the answer is the same.
+KNOWN_IDS_GAP_MS = 1_800_000
 ABSENT_MEMO_S = 30.0  # how long ids known_event_ids found absent spare write() a second look-up
 
 
@@ -145,6 +159,8 @@ class InfluxStore:
             self._report_missing_layout()
             return
         if self.path is WritePath.V2:
+            from influxdb_client.client.write_api import SYNCHRONOUS
+
             self._write_api = self._influx_client().write_api(write_options=SYNCHRONOUS)
         self._ensure_layout(self._retention, adjust=self.access is StoreAccess.MAINTAIN)
 
@@ -171,6 +187,8 @@ class InfluxStore:
             )
 
     def _influx_client(self) -> InfluxDBClient:
+        from influxdb_client.client.influxdb_client import InfluxDBClient
+
         if self._client is None:
             self._client = InfluxDBClient(
                 url=self.url, token=self._client_token(), org=self._client_org(), timeout=int(self._timeout_s * 1000)
@@ -238,6 +256,9 @@ class InfluxStore:
         self._ql.query(statements)
 
     def _ensure_buckets_v2(self, policy: RetentionPolicy, *, adjust: bool) -> None:
+        from influxdb_client.domain.bucket_retention_rules import BucketRetentionRules
+        from influxdb_client.rest import ApiException
+
         api = self._influx_client().buckets_api()
         try:
             for rp, days in class_days(policy).items():
@@ -333,6 +354,9 @@ class InfluxStore:
         return dropped
 
     def _write_v2(self, body: bytes, bucket: str) -> int:
+        from influxdb_client.domain.write_precision import WritePrecision
+        from influxdb_client.rest import ApiException
+
         def go() -> int:
             try:
                 self._write_api.write(
@@ -363,6 +387,21 @@ class InfluxStore:
             self._last_written_ms = written_at
         self.write_lines(RetentionClass.PROOF, [schema.rollup_line(r, written_at) for r in changed])
 
+    def write_monthly_rollups(self, rollups: Sequence[MonthlyRollup]) -> None:
+        """As ``write_rollups``: a changed monthly rollup is a new point, the newest ``written_at`` wins."""
+        if not rollups:
+            return
+        current: dict[tuple[date, str], tuple[object, ...]] = {}
+        for month in sorted({r.month for r in rollups}):
+            current.update({(m.month, m.checkpoint_id): schema.monthly_content(m) for m in self.monthly_rollups(month)})
+        changed = [r for r in rollups if current.get((r.month, r.checkpoint_id)) != schema.monthly_content(r)]
+        if not changed:
+            return
+        with self._lock:
+            written_at = max(time.time_ns() // NS_PER_MS, self._last_written_ms + 1)
+            self._last_written_ms = written_at
+        self.write_lines(RetentionClass.PROOF, [schema.monthly_line(r, written_at) for r in changed])
+
     # ---- reads -------------------------------------------------------------------------------
 
     def _select(self, measurement: schema.Measurement, where: Iterable[str], suffix: str = "") -> list[Row]:
@@ -374,7 +413,8 @@ class InfluxStore:
         """One narrow statement per gateway and cluster of times, filtered here: InfluxDB 1.x plans
         ``event_id = 'a' OR …`` chains in quadratic time (500 terms: over 10 s), while one series'
         points of a few minutes come back in milliseconds. The gateway tag keeps a backlog drain from
-        reading every other gateway's points of the same minutes.
+        reading every other gateway's points of the same minutes. Times are clustered with a wide gap
+        (``KNOWN_IDS_GAP_MS``): a statement costs influxd far more than the few extra rows it reads.
 
         Two places are read: the ``visit_id`` points at the id's own (ULID) time, which find the event
         whatever first_seen a copy carries, and the visits around the key's first_seen (events stored
@@ -465,6 +505,31 @@ class InfluxStore:
             and (gateways is None or r["gateway"] in gateways)
         ]
         out.sort(key=lambda v: (v.first_seen, v.event_id))
+        return out
+
+    def visit_track(self, start: datetime, end: datetime, gateway_ids: Collection[str]) -> list[TrackPoint]:
+        """Two fields and two tags of each point instead of ``SELECT *`` (influxd reads and sends less, and no
+        ``StoredVisit`` is built); a point whose five values are not all there yet (being written) is skipped, as
+        ``visits`` skips an incomplete row."""
+        if not gateway_ids:
+            return []
+        where = [f"time >= {ceil_ms(start) * NS_PER_MS}", f"time < {ceil_ms(end) * NS_PER_MS}"]
+        if len(gateway_ids) <= _MAX_TAG_TERMS:
+            where.append("(" + " OR ".join(f"{quote_ident('gateway')} = {quote_str(g)}" for g in gateway_ids) + ")")
+        columns = ",".join(quote_ident(c) for c in ("event_id", "last_seen", "gateway", "checkpoint"))
+        statement = f"SELECT {columns} FROM {quote_ident(schema.VISIT.name)} WHERE {' AND '.join(where)}"
+        gateways = set(gateway_ids)
+        out: list[TrackPoint] = []
+        for r in self._ql.query([statement], rp=schema.VISIT.retention.value)[0]:
+            gateway, event_id, last_seen, checkpoint = (
+                r.get("gateway"),
+                r.get("event_id"),
+                r.get("last_seen"),
+                r.get("checkpoint"),
+            )
+            if gateway in gateways and event_id is not None and last_seen is not None and checkpoint is not None:
+                first_ms = int(r["time"]) // NS_PER_MS
+                out.append(TrackPoint(str(gateway), first_ms, int(last_seen), str(event_id), str(checkpoint)))
         return out
 
     def visits_of_days(self, days: Collection[date], *, landlord: str | None = None) -> list[StoredVisit]:
@@ -584,6 +649,97 @@ class InfluxStore:
                 newest[key] = r
         return [schema.rollup_from_row(newest[k]) for k in sorted(newest)]
 
+    def monthly_rollups(self, month: date, *, landlord: str | None = None) -> list[MonthlyRollup]:
+        where = [f"time >= {day_start_ns(month)}", f"time < {day_start_ns(month + timedelta(days=1))}"]
+        if landlord is not None:
+            where.append(f"{quote_ident('landlord')} = {quote_str(landlord)}")
+        newest: dict[str, Row] = {}
+        for r in self._select(schema.CHECKPOINT_MONTH, where):
+            key = str(r["checkpoint"])
+            seen = newest.get(key)
+            if seen is None or (int(r["written_at"]), int(r["time"])) > (int(seen["written_at"]), int(seen["time"])):
+                newest[key] = r
+        return [schema.monthly_from_row(newest[k]) for k in sorted(newest)]
+
+    # ---- rollup checks (ronde.store.checks) ---------------------------------------------------
+
+    def rollup_fingerprints(
+        self, first: date, last: date, *, landlord: str | None = None
+    ) -> dict[tuple[date, str], str]:
+        """A rollup's points sit within its service day's UTC day (``schema.rollup_ns``), so ``GROUP BY
+        time(1d)`` buckets are service days. Every version of a rollup counts: a rewrite adds a point and
+        moves the newest ``written_at``; an in-place overwrite moves the sums."""
+        where = [f"time >= {day_start_ns(first)}", f"time < {day_start_ns(last + timedelta(days=1))}"]
+        if landlord is not None:
+            where.append(f"{quote_ident('landlord')} = {quote_str(landlord)}")
+        aggregates = ", ".join(f"{fn}({quote_ident(f)})" for fn, f in _ROLLUP_AGGREGATES)
+        statement = (
+            f"SELECT {aggregates} FROM {quote_ident(schema.CHECKPOINT_DAY.name)} WHERE {' AND '.join(where)} "
+            f"GROUP BY time(1d), {quote_ident('landlord')} fill(none)"
+        )
+        rows = self._ql.query([statement], rp=schema.CHECKPOINT_DAY.retention.value)[0]
+        return {(_utc_day(int(r["time"])), str(r["landlord"])): _fingerprint(r, len(_ROLLUP_AGGREGATES)) for r in rows}
+
+    def event_fingerprints(self, first: date, last: date) -> dict[date, str]:
+        """Visits are timed by first_seen, not by service day: a day's fingerprint joins those of the UTC
+        days its visits can lie in (the day before to the day after, as ``visits_of_days`` reads them)."""
+        where = [
+            f"time >= {day_start_ns(first - timedelta(days=1))}",
+            f"time < {day_start_ns(last + timedelta(days=2))}",
+        ]
+        aggregates = ", ".join(f"{fn}({quote_ident(f)})" for fn, f in _EVENT_AGGREGATES)
+        statement = (
+            f"SELECT {aggregates} FROM {quote_ident(schema.VISIT.name)} WHERE {' AND '.join(where)} "
+            "GROUP BY time(1d) fill(none)"
+        )
+        rows = self._ql.query([statement], rp=schema.VISIT.retention.value)[0]
+        buckets = {_utc_day(int(r["time"])): _fingerprint(r, len(_EVENT_AGGREGATES)) for r in rows}
+        out: dict[date, str] = {}
+        day = first
+        while day <= last:
+            parts = [buckets.get(day + timedelta(days=k), "") for k in (-1, 0, 1)]
+            if parts[1] or parts[2]:
+                out[day] = "/".join(parts)
+            day += timedelta(days=1)
+        return out
+
+    def write_rollup_verdicts(self, verdicts: Sequence[RollupVerdict]) -> None:
+        if verdicts:
+            self.write_lines(ROLLUP_CHECK_RP, [verdict_line(v) for v in verdicts])
+
+    def rollup_verdicts(self, first: date, last: date, *, landlord: str | None = None) -> list[RollupVerdict]:
+        where = [f"time >= {day_start_ns(first)}", f"time < {day_start_ns(last + timedelta(days=1))}"]
+        if landlord is not None:
+            where.append(f"{quote_ident('landlord')} = {quote_str(landlord)}")
+        statement = f"SELECT * FROM {quote_ident(ROLLUP_CHECK)} WHERE {' AND '.join(where)}"
+        newest: dict[tuple[str, str], Row] = {}
+        for r in self._ql.query([statement], rp=ROLLUP_CHECK_RP.value)[0]:
+            key = (str(r.get("service_day")), str(r.get("landlord")))
+            seen = newest.get(key)
+            if seen is None or (int(r.get("checked_at") or 0), int(r["time"])) > (
+                int(seen.get("checked_at") or 0),
+                int(seen["time"]),
+            ):
+                newest[key] = r
+        out: list[RollupVerdict] = []
+        for (day, lid), r in sorted(newest.items()):
+            try:
+                out.append(
+                    verdict_from_fields(
+                        day,
+                        lid,
+                        int(r["checked_at"]),
+                        str(r["rollups"]),
+                        str(r["events"]),
+                        str(r["prev_link"]),
+                        str(r["link"]),
+                        str(r.get("mismatches") or ""),
+                    )
+                )
+            except (UnreadableVerdict, KeyError, TypeError, ValueError) as exc:
+                log.warning("rollup check of %s for %s unreadable, shown as not checked: %s", day, lid, exc)
+        return out
+
     # ---- retention ---------------------------------------------------------------------------
 
     def apply_retention(self, policy: RetentionPolicy, now: datetime) -> None:
@@ -605,8 +761,16 @@ class InfluxStore:
         ]
         major = self._major()
         if major == 1:
-            self._ql.query([f"DELETE FROM {quote_ident(m.name)} WHERE time < {ns}" for m, ns in cutoffs])
+            proof = day_start_ns(cutoff_day(now, days[schema.CHECKPOINT_DAY.name]).date())
+            self._ql.query(
+                [
+                    *(f"DELETE FROM {quote_ident(m.name)} WHERE time < {ns}" for m, ns in cutoffs),
+                    f"DELETE FROM {quote_ident(ROLLUP_CHECK)} WHERE time < {proof}",
+                ]
+            )
         elif major == 2:  # noqa: PLR2004 - InfluxDB 2.x
+            from influxdb_client.rest import ApiException
+
             api = self._influx_client().delete_api()
             for m, ns in cutoffs:
                 try:
@@ -627,6 +791,41 @@ class InfluxStore:
                 "retention period, set by the operator (docs/retention.md)",
                 self.server and self.server.version,
             )
+
+
+_ROLLUP_AGGREGATES = (
+    ("count", "visits"),
+    ("sum", "visits"),
+    ("sum", "expected"),
+    ("sum", "presence_s"),
+    ("sum", "max_idle_s"),
+    ("sum", "mean_idle_s"),
+    ("sum", "first_seen"),
+    ("sum", "last_seen"),
+    ("count", "first_seen"),
+    ("max", "written_at"),
+)
+_EVENT_AGGREGATES = (
+    ("count", "seq"),
+    ("sum", "seq"),
+    ("sum", "last_seen"),
+    ("sum", "count"),
+    ("sum", "rssi_max"),
+    ("sum", "rssi_mean"),
+    ("sum", "received_at"),
+    ("max", "received_at"),
+)
+
+
+def _utc_day(ns: int) -> date:
+    return date(1970, 1, 1) + timedelta(days=ns // schema.NS_PER_DAY)
+
+
+def _fingerprint(row: Row, n: int) -> str:
+    """The aggregate columns of a row, in order (InfluxQL names them ``count``, ``sum_1``…); float sums
+    rounded to the millisecond: summed in the engine's order, their last bits are not a change."""
+    values = [v for k, v in row.items() if k not in ("time", "landlord")][:n]
+    return "|".join(f"{v:.3f}" if isinstance(v, float) else str(v) for v in values)
 
 
 def _beyond_retention(v: StoredVisit, where: str) -> Rejection:
@@ -670,7 +869,7 @@ def _rfc3339(ns: int) -> str:
 
 
 def _clusters(times: Collection[datetime]) -> list[tuple[int, int]]:
-    """(first ms, last ms) of the times, cut wherever two are more than a minute apart."""
+    """(first ms, last ms) of the times, cut wherever two are more than ``KNOWN_IDS_GAP_MS`` apart."""
     return _ms_clusters([to_ms(t) for t in times])
 
 

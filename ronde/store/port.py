@@ -7,16 +7,19 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
+from ronde.store.checks import RollupVerdict
 from ronde.store.records import (
     BeaconTelemetryRecord,
     DailyRollup,
     EventKey,
     GatewayStateRecord,
+    MonthlyRollup,
     Rejection,
     RejectReason,
     RetentionPolicy,
     SequenceGap,
     StoredVisit,
+    TrackPoint,
     WriteBatch,
 )
 
@@ -77,6 +80,11 @@ class Store(Protocol):
         """Visits whose first_seen is in [start, end), ordered by first_seen then event_id; ``gateway_ids``: those
         gateways' only, filtered by the engine (ingest's replay check reads a few gateways' tracks over a backlog)."""
 
+    def visit_track(self, start: datetime, end: datetime, gateway_ids: Collection[str]) -> list[TrackPoint]:
+        """The visits of ``gateway_ids`` whose first_seen is in [start, end), as ``visits`` would answer them
+        (in no particular order), reduced to what ingest's replay check reads: five values per visit, not a whole
+        ``StoredVisit`` (on a backlog a batch reads thousands)."""
+
     def visits_of_days(self, days: Collection[date], *, landlord: str | None = None) -> list[StoredVisit]:
         """Visits whose service_day is in ``days``, ordered by first_seen then event_id."""
 
@@ -108,6 +116,32 @@ class Store(Protocol):
         """Idempotent: a rollup for the same (day, checkpoint) replaces the previous one."""
 
     def rollups(self, first: date, last: date, *, landlord: str | None = None) -> list[DailyRollup]: ...
+
+    def write_monthly_rollups(self, rollups: Sequence[MonthlyRollup]) -> None:
+        """Idempotent: a monthly rollup for the same (month, checkpoint) replaces the previous one."""
+
+    def monthly_rollups(self, month: date, *, landlord: str | None = None) -> list[MonthlyRollup]:
+        """The monthly rollups of the calendar month starting ``month`` (none when it was not folded),
+        sorted by checkpoint."""
+
+    def rollup_fingerprints(
+        self, first: date, last: date, *, landlord: str | None = None
+    ) -> dict[tuple[date, str], str]:
+        """Per (service day, landlord) with rollups in ``first..last``, a cheap fingerprint of those rollups now,
+        computed by the engine in one aggregate query (no row is read into Python): any rewrite of a rollup
+        through the store changes it, as does an edit of its figures in place (``ronde.store.checks``)."""
+
+    def event_fingerprints(self, first: date, last: date) -> dict[date, str]:
+        """Per service day in ``first..last``, a cheap fingerprint of the stored visits that may belong to it
+        (one aggregate query; an engine may cover more than the day: InfluxDB's spans the UTC days the
+        evening can touch). Maintenance re-checks a day whose fingerprint moved."""
+
+    def write_rollup_verdicts(self, verdicts: Sequence[RollupVerdict]) -> None:
+        """Idempotent: a verdict for the same (day, landlord) supersedes the previous one."""
+
+    def rollup_verdicts(self, first: date, last: date, *, landlord: str | None = None) -> list[RollupVerdict]:
+        """The newest verdict per (day, landlord) in ``first..last``; none when never checked (a READ store
+        predating them included). An unreadable one (corrupted, forged) is left out: shown as not checked."""
 
     def apply_retention(self, policy: RetentionPolicy, now: datetime) -> None:
         """Delete (SQLite) or configure expiry (InfluxDB retention policies/buckets) per policy."""

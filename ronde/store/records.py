@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from typing import NamedTuple
 
 
 class Verification(StrEnum):
@@ -45,6 +46,18 @@ class EventKey:
     event_id: str
     gateway_id: str
     first_seen: datetime
+
+
+class TrackPoint(NamedTuple):
+    """What ingest's replay check reads of a stored visit (``Store.visit_track``): the gateway, first and last seen
+    in milliseconds since the epoch (the stores' precision), the event id and the checkpoint. A plain tuple, not a
+    ``StoredVisit``: a batch reads thousands of them, and building 19-field visits cost more than reading them."""
+
+    gateway_id: str
+    first_seen_ms: int
+    last_seen_ms: int
+    event_id: str
+    checkpoint_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +104,15 @@ class Rejection:
     gateway_id: str | None
     payload_sha256: str
     event_id: str | None = None
+
+
+# A gap (``SequenceGap``) wider than this is not shown as lost events but as a "sequence anomaly": a gateway cannot
+# have sent that many. A gateway sends one visit event per pass of a checkpoint: a few hundred an
+# evening, a few thousand at the very most, so 100,000 is months of service. A wider jump is a
+# corrupted counter, a reflashed gateway or a forged ``seq`` (a signed ``"seq": 9007199254740991``
+# would otherwise read as nine quadrillion lost events).
+# (Defined here, not in ronde.coverage.live, so the settings need not import the coverage package.)
+DEFAULT_SEQUENCE_ANOMALY_AFTER = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +167,39 @@ class DailyRollup:
     max_idle_s: float
     mean_idle_s: float
     chain_digest: str  # hash-chain link of the day's events (see the audit module)
+
+
+@dataclass(frozen=True, slots=True)
+class MonthlyRollup:
+    """Per checkpoint and settled calendar month: its coverage folded from the month's daily rollups.
+
+    Why: a year of coverage read from daily rollups is ~260 rows per checkpoint (1.3 M rows at 5,000
+    checkpoints); from monthly ones it is 12. A month is folded once it is settled (ended more than the
+    sensing horizon ago), so each day's state no longer changes. ``basis`` names the registry revision,
+    calendar and horizon it was folded under: a reader with another basis ignores the row.
+    """
+
+    month: date  # first day of the calendar month
+    checkpoint_id: str
+    kind: str
+    building: str | None
+    estate: str
+    landlord: str
+    expected: int
+    basis: str
+    states: str  # one letter per service day of the month: C covered, N not visited, X no data, - no rollup
+    visits: int
+    presence_s: float
+    first_seen: datetime | None
+    last_seen: datetime | None
+    service_s: float  # the idleness segment of the month (ronde.coverage.idleness.Segment)
+    seen: bool
+    lead_s: float
+    trail_s: float
+    inner_n: int
+    inner_s1: float
+    inner_s2: float
+    inner_worst: float
 
 
 @dataclass(frozen=True, slots=True)

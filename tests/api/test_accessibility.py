@@ -17,9 +17,10 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 
-from tests.api.support import PH_CP, make_app
+from tests.api.app_fixtures import served_sample_app
+from tests.api.support import PH_CP
 from tests.support.axe import axe_script
-from tests.support.chromium import DESKTOP, PHONE, chromium, login, serve, wait_loaded
+from tests.support.chromium import DESKTOP, PHONE, chromium, login, wait_loaded
 
 pytestmark = pytest.mark.browser
 
@@ -49,10 +50,8 @@ LANDLORD_PAGES = (
 
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    app, store, _ = make_app(tmp_path_factory.mktemp("a11y"))
-    with serve(app) as url:
+    with served_sample_app(tmp_path_factory.mktemp("a11y")) as (url, _):
         yield url
-    store.close()
 
 
 @pytest.fixture(scope="module")

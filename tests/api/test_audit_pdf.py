@@ -81,7 +81,7 @@ def test_the_cover_shows_the_apis_figures_and_the_pages_render(
     # presence and waits in minutes (headers wrap in their cells: read in drawing order); no ISO date
     raw = re.sub(r"\s+", " ", " ".join(_pages_text(pdf, "-raw")))
     assert "Présence (min)" in raw
-    assert "Attente max. (min)" in raw
+    assert "Attente la plus longue (min)" in raw
     assert "Présence (h)" not in raw
     assert not re.search(r"\b20\d\d-\d\d-\d\d\b(?!\.\d)", text)  # (a registry revision label is not a date)
     # no line repeated for each checkpoint: a day without data everywhere is said once

@@ -18,18 +18,17 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.api.support import PH_CP, make_app
-from tests.support.chromium import chromium, login, serve
+from tests.api.app_fixtures import served_sample_app
+from tests.api.support import PH_CP
+from tests.support.chromium import chromium, login
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    app, store, _ = make_app(tmp_path_factory.mktemp("browser"))
-    with serve(app) as url:
+    with served_sample_app(tmp_path_factory.mktemp("browser")) as (url, _):
         yield url
-    store.close()
 
 
 @pytest.fixture

@@ -91,6 +91,9 @@ def bodies(w: World) -> dict[tuple[str, str], dict[str, Any]]:
             }
         },
         ("POST", "/api/v1/field/records/{record_id}/status"): {"json": {"status": "resolu"}},
+        ("POST", "/api/v1/terrain/sollicitations/{record_id}/status"): {
+            "json": {"id": ulid(), "status": "close", "at": at}
+        },
         ("POST", "/api/v1/field/requests"): {"json": {"id": ulid(), "place": place, "text": "intrusion"}},
         ("POST", "/api/v1/field/requests/{request_id}/assign"): {"json": {"team": BADGE_B}},
         ("PUT", "/api/v1/partners/{partner_id}"): {"json": {"name": "Pris", "kind": "autre", "estates": []}},

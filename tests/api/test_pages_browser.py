@@ -17,8 +17,9 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from ronde.store.records import GatewayStateRecord, WriteBatch
 from ronde.store.sqlite import SqliteStore
-from tests.api.support import NOW, PH_CP, make_app
-from tests.support.chromium import DESKTOP, PHONE, chromium, login, serve, wait_loaded
+from tests.api.app_fixtures import served_sample_app
+from tests.api.support import NOW, PH_CP
+from tests.support.chromium import DESKTOP, PHONE, chromium, login, wait_loaded
 
 pytestmark = pytest.mark.browser
 
@@ -36,10 +37,8 @@ PAGES = {
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, SqliteStore]]:
-    app, store, _ = make_app(tmp_path_factory.mktemp("pages"))
-    with serve(app) as url:
-        yield url, store
-    store.close()
+    with served_sample_app(tmp_path_factory.mktemp("pages")) as served:
+        yield served
 
 
 def _shots(tmp_path: Path) -> Path:
@@ -103,9 +102,15 @@ def test_supervision_has_headers_landlord_names_and_pseudonyms(
         teams = [td.text for td in driver.find_elements(By.CSS_SELECTOR, "table#teams tbody td:first-child")]
         assert teams == ["équipe non enregistrée 1", "équipe non enregistrée 2"]
         text = _text(driver)
-        assert "Parking en surface 1 (Les Mordacs) — Paris Habitat" in text
+        assert len(driver.find_elements(By.CSS_SELECTOR, "table#stale tbody tr")) == 20  # the longest idle
+        more = driver.find_element(By.ID, "stale-more")
+        assert re.fullmatch(r"… et \d+ autres\. Voir la liste complète ou le plan du quartier", more.text), more.text
         assert not BADGE.search(text)
         assert not ISO.search(text)
+        more.find_element(By.LINK_TEXT, "Voir la liste complète").click()  # the whole list, shared names apart
+        WebDriverWait(driver, 15).until(lambda d: "all=stale" in d.current_url)
+        wait_loaded(driver)
+        assert "Parking en surface 1 (Les Mordacs) — Paris Habitat" in _text(driver)
         height = int(driver.execute_script("return document.documentElement.scrollHeight"))
         driver.set_window_size(size[0], min(height + 140, 8000))  # the whole page, every section in one picture
         name = f"supervision-full-{'desktop' if size == DESKTOP else 'phone'}.png"

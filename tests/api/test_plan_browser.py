@@ -19,18 +19,16 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from ronde.protocol.estate import load_default_estate
-from tests.api.support import make_app
-from tests.support.chromium import DESKTOP, PHONE, chromium, login, serve, wait_loaded
+from tests.api.app_fixtures import served_sample_app
+from tests.support.chromium import DESKTOP, PHONE, chromium, login, wait_loaded
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    app, store, _ = make_app(tmp_path_factory.mktemp("plan"))
-    with serve(app) as url:
+    with served_sample_app(tmp_path_factory.mktemp("plan")) as (url, _):
         yield url
-    store.close()
 
 
 def _shots(tmp_path: Path) -> Path:

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from fastapi.testclient import TestClient
 
+from ronde.api.routes.supervision_page import SECTION_ROWS
 from ronde.store.records import GatewayStateRecord, WriteBatch
 from ronde.store.sqlite import SqliteStore
 from tests.api.support import NOW, auth
@@ -37,8 +38,9 @@ def test_every_table_has_its_header_row_and_names_landlords(client: TestClient) 
     landlords = {row[1] for row in _cells(html, "stale")}
     assert "Paris Habitat" in landlords
     assert "paris-habitat" not in html.split("<main>")[1]  # names, never ids
-    # shared names are told apart by their landlord
-    assert "Parking en surface 1 (Les Mordacs) — Paris Habitat" in html
+    # shared names are told apart by their landlord (the whole list: the page shows the 20 longest idle)
+    whole = client.get("/ui/supervision", params={"all": "stale"}, headers=auth("tok-super")).text
+    assert "Parking en surface 1 (Les Mordacs) — Paris Habitat" in whole
     assert not ISO.search(html.split("<main>")[1]), "an ISO date on a French page"
 
 
@@ -97,3 +99,46 @@ def test_the_supervision_api_labels_places_apart(client: TestClient) -> None:
     assert all(t["checkpoint_label"] for t in teams)
     beacons = client.get("/api/v1/supervision/beacons", headers=auth("tok-super")).json()
     assert all(b["label"] for b in beacons)
+
+
+def _more(html: str, table_id: str) -> str:
+    return html.split(f'id="{table_id}-more"')[1].split("</p>", maxsplit=1)[0]
+
+
+def test_lists_that_grow_with_the_estate_are_capped_with_a_link_to_the_whole(
+    client: TestClient, store: SqliteStore
+) -> None:
+    """Places not visited: the 20 longest idle, then "et N autres" with the whole list and the plan; the same
+    cap for gateways offline (here 25 of them), teams and beacons to service."""
+    offline = tuple(
+        GatewayStateRecord(NOW - timedelta(minutes=5 + i), f"gw-down-{i:02d}", False, False, True) for i in range(25)
+    )
+    store.write(WriteBatch(gateway_states=offline))
+    whole = client.get("/ui/supervision", params={"all": "stale"}, headers=auth("tok-super")).text
+    every = _cells(whole, "stale")
+    assert len(every) > SECTION_ROWS
+    html = client.get("/ui/supervision", headers=auth("tok-super")).text
+    shown = _cells(html, "stale")
+    assert shown == every[:SECTION_ROWS]  # the same order: the longest idle first
+    more = _more(html, "stale")
+    assert f"… et {len(every) - SECTION_ROWS} autres." in more
+    assert 'href="/ui/supervision?lang=fr&amp;all=stale#live-stale"' in more
+    assert 'href="/ui/plan?lang=fr"' in more
+    assert f"Revenir aux {SECTION_ROWS} premiers" in _more(whole, "stale")
+    gateways = _cells(html, "gateways")
+    assert len(gateways) == SECTION_ROWS
+    n_offline = len(_cells(client.get("/ui/supervision?all=gateways", headers=auth("tok-super")).text, "gateways"))
+    assert n_offline >= len(offline)
+    assert f"… et {n_offline - SECTION_ROWS} autres." in _more(html, "gateways")
+    assert 'all=gateways#live-gateways"' in _more(html, "gateways")
+    for small in ("teams", "calendar-table"):  # short lists: no note
+        assert f'id="{small}-more"' not in html
+    # the open page keeps its whole list on refresh; English says it in English
+    assert 'data-live="/ui/supervision/live?lang=fr&amp;all=stale"' in whole
+    live = client.get("/ui/supervision/live", params={"all": "stale"}, headers=auth("tok-super")).json()
+    assert live["sections"]["stale"].count("<tr>") == len(every) + 1  # and its header row
+    short = client.get("/ui/supervision/live", headers=auth("tok-super")).json()
+    assert short["sections"]["stale"].count("<tr>") == SECTION_ROWS + 1
+    english = client.get("/ui/supervision", params={"lang": "en"}, headers=auth("tok-super")).text
+    assert f"… and {len(every) - SECTION_ROWS} more." in _more(english, "stale")
+    assert "See the whole list" in _more(english, "stale")

@@ -182,3 +182,29 @@ def test_verify_as_a_landlord_refuses_another_landlords_report(
     assert "LANDLORD: this report was issued for landlord 'immobiliere-3f', not 'paris-habitat'" in text
     assert main(["audit", "verify", str(out), "--store", str(db), "--landlord", "immobiliere-3f"]) == 0
     assert capsys.readouterr().out.startswith("OK: ")
+
+
+def test_a_server_key_beginning_with_a_dash_is_taken_as_the_key(
+    site: list[str], db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One base64url key in 64 begins with "-": argparse took it for an option ("--public-key: expected one
+    argument", exit 2), so a landlord could not verify that server's reports as every text tells them to."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+
+    from ronde.audit.keys import public_key_text
+    from ronde.cli import attach_key_values
+
+    key = next(k for k in iter(Ed25519PrivateKey.generate, None) if public_key_text(k).startswith("-"))
+    pem = tmp_path / "dash-key.pem"
+    pem.write_bytes(key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()))
+    monkeypatch.setenv("RONDE_AUDIT_KEY", str(pem))
+    out = tmp_path / "rapport.csv"
+    assert _report(site, str(db), str(out), "csv") == 0
+    capsys.readouterr()
+    text = public_key_text(key)
+    assert main(["audit", "verify", str(out), "--store", str(db), "--public-key", text]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].startswith("OK: ")
+    # only a key's shape is joined: a forgotten value still names the option, as argparse would
+    assert attach_key_values(["--public-key", "--store", "x"]) == ["--public-key", "--store", "x"]
+    assert attach_key_values(["--public-key", text]) == [f"--public-key={text}"]

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from ronde.coverage import live
 from ronde.coverage.live import MaintenanceReason, beacons_needing_maintenance, last_checkins, neighbours
-from ronde.store.records import BeaconTelemetryRecord, SequenceGap
+from ronde.store.records import DEFAULT_SEQUENCE_ANOMALY_AFTER, BeaconTelemetryRecord, SequenceGap
 from tests.coverage.factory import local, registry, visit
 
 DAYS = [date(2026, 11, d) for d in (18, 19, 20, 21, 22, 25)]  # Wed..Sun, Wed
@@ -140,7 +140,7 @@ def test_a_jump_to_the_largest_sequence_is_an_anomaly_counted_without_enumeratin
     at_bound = SequenceGap("gw-a", 1, 100_000, at)
     over = SequenceGap("gw-a", 1, 100_001, at)
     assert [s.anomaly for s in live.gap_states([at_bound, over], {})] == [False, True]
-    assert live.DEFAULT_SEQUENCE_ANOMALY_AFTER == 100_000
+    assert DEFAULT_SEQUENCE_ANOMALY_AFTER == 100_000
     assert [s.anomaly for s in live.gap_states([ordinary], {}, anomaly_after=2)] == [True]
 
 

@@ -3,7 +3,7 @@ progress, the month cache, the previous chain link, live helpers."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -21,7 +21,7 @@ from ronde.coverage.query import (
 from ronde.ingest.rollup import build_daily_rollups
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.chain import genesis_anchor
-from ronde.store.records import StoredVisit, WriteBatch
+from ronde.store.records import DailyRollup, StoredVisit, WriteBatch
 from ronde.store.sqlite import SqliteStore
 from tests.coverage.factory import local, registry, visit
 
@@ -112,6 +112,84 @@ def test_cache_gives_the_same_answer(store: SqliteStore) -> None:
             assert got.groups == plain.groups
     assert cache.hits > 0
     assert cache.misses > 0
+
+
+def _rollup_reads(
+    store: SqliteStore,
+) -> tuple[list[tuple[date, date]], Callable[..., list[DailyRollup]], Callable[..., list[DailyRollup]]]:
+    """A spy for ``store.rollups``: the periods it is asked for, the real method, and the spy to install."""
+    read: list[tuple[date, date]] = []
+    real = store.rollups
+
+    def spy(first: date, last: date, *, landlord: str | None = None) -> list[DailyRollup]:
+        read.append((first, last))
+        return real(first, last, landlord=landlord)
+
+    return read, real, spy
+
+
+def test_cache_keeps_day_detail_and_settled_days_rollups(store: SqliteStore) -> None:
+    """The API's detailed month goes through the cache too: same days, shares and counts as without it; the
+    second request reads no rollup from the store (the settled days are kept, the closed evenings after them
+    are kept with their fingerprints, which have not moved)."""
+    reg = registry()
+    read, _, spy = _rollup_reads(store)
+    cache = CoverageCache()
+    first = LAST - timedelta(days=40)
+    plain = landlord_coverage(store, reg, CAL, first, LAST, landlord="paris-habitat", now=NOW, include_days=True)
+    store.rollups = spy  # type: ignore[method-assign]
+    for _ in range(2):
+        read.clear()
+        got = landlord_coverage(
+            store, reg, CAL, first, LAST, landlord="paris-habitat", now=NOW, include_days=True, cache=cache
+        )
+        assert got.days == plain.days
+        assert got.partial_day == plain.partial_day
+        assert got.groups == plain.groups
+        for x, y in zip(got.checkpoints, plain.checkpoints, strict=True):
+            assert (x.checkpoint_id, x.days, x.visits, x.covered_days, x.no_data_days) == (
+                y.checkpoint_id,
+                y.days,
+                y.visits,
+                y.covered_days,
+                y.no_data_days,
+            )
+            assert x.days
+            assert x.presence_s == pytest.approx(y.presence_s)
+    assert read == []  # warm: fingerprints only
+    assert cache.hits > 0
+
+
+def test_cache_reads_a_closed_evening_again_when_its_rollups_change(store: SqliteStore) -> None:
+    """The last closed evenings (after the settled days) are kept with the store's fingerprint of their rollups: a
+    re-roll of one (late events, by any process) is read at the next request, that day only, and the answer is
+    what an uncached request gives; an evening in progress has no rollup and is never read from rollups."""
+    reg = registry()
+    read, real, spy = _rollup_reads(store)
+    cache = CoverageCache()
+    first = LAST - timedelta(days=30)
+    landlord_coverage(store, reg, CAL, first, LAST, landlord="paris-habitat", now=NOW, cache=cache)
+    friday = LAST - timedelta(days=5)  # a closed evening of the open tail
+    late = visit(reg, "a", friday, local(friday, 20), local(friday, 20, 9), badge="team-9", event_id="late-friday")
+    store.write(WriteBatch(visits=(late,)))
+    day_visits = store.visits_of_days([friday])
+    prev = real(friday - timedelta(days=1), friday - timedelta(days=1))[0].chain_digest
+    store.write_rollups(build_daily_rollups(reg, CAL, friday, day_visits, prev))  # re-rolled by maintenance
+    store.rollups = spy  # type: ignore[method-assign]
+    got = landlord_coverage(store, reg, CAL, first, LAST, landlord="paris-habitat", now=NOW, cache=cache)
+    assert read == [(friday, friday)]
+    store.rollups = real  # type: ignore[method-assign]
+    plain = landlord_coverage(store, reg, CAL, first, LAST, landlord="paris-habitat", now=NOW)
+    assert got.groups == plain.groups
+    a = next(c for c in got.checkpoints if c.checkpoint_id == "a")
+    assert a.visits == next(c for c in plain.checkpoints if c.checkpoint_id == "a").visits
+    assert (
+        a.visits
+        == sum(
+            r.visits for r in real(first, LAST - timedelta(days=1), landlord="paris-habitat") if r.checkpoint_id == "a"
+        )
+        + 1
+    )  # tonight's visit, from raw visits
 
 
 def test_cache_expires(store: SqliteStore) -> None:

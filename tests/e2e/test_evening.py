@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ronde.demo.run import last_finished_service_day
+from ronde.demo.options import last_finished_service_day
 from ronde.firmware_sim.scenarios import scripted_scenario
 from ronde.ingest.rollup import rollup_day
 from ronde.protocol import signing
@@ -22,8 +22,8 @@ from ronde.protocol.topics import TopicKind, gateway_topic
 from ronde.store.config import open_store
 from ronde.store.port import Store
 from ronde.store.records import RetentionPolicy
-from tests.e2e.harness import CAL, Evening, estate_for, local, play_evening, registry, ulid_at
-from tests.support.services import Influxd, run_mosquitto
+from tests.e2e.harness import CAL, Evening, e2e_broker, estate_for, local, play_evening, registry, ulid_at
+from tests.support.services import Influxd
 
 pytestmark = [pytest.mark.slow, pytest.mark.mosquitto]
 
@@ -99,7 +99,10 @@ def test_scripted_evening_end_to_end(store: Store, tmp_path: Path) -> None:
     estate = estate_for(DAY, tmp_path)
     reg = registry(estate)
     scenario = scripted_scenario(reg, CAL, DAY, {"t1": route(DAY)}, seed=7)
-    with run_mosquitto() as broker, play_evening(scenario, store, broker.port, tmp_path, estate=estate) as evening:
+    with (
+        e2e_broker() as broker,
+        play_evening(scenario, store, broker.port, tmp_path, estate=estate, broker_log=broker.log) as evening,
+    ):
         _assert_coverage(evening, DAY)
         stored = evening.store.visits(*CAL.window(DAY))
         assert all(v.verification.value == "signed" for v in stored)
@@ -153,8 +156,10 @@ def test_dst_sundays_land_on_their_service_day(store: Store, tmp_path: Path) -> 
         scenario = scripted_scenario(reg, CAL, day, {"t1": stop}, seed=3)
         age = (datetime.now(UTC).date() - day).days
         with (
-            run_mosquitto() as broker,
-            play_evening(scenario, store, broker.port, tmp_path / str(day), raw_days=age + 30) as evening,
+            e2e_broker() as broker,
+            play_evening(
+                scenario, store, broker.port, tmp_path / str(day), raw_days=age + 30, broker_log=broker.log
+            ) as evening,
         ):
             rows = {r["checkpoint_id"]: r for r in evening.get("/api/v1/coverage/checkpoints", day=str(day))}
             hall = rows["e2e-hall-1"]

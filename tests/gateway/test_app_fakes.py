@@ -263,7 +263,9 @@ def _at(local: datetime) -> float:
 
 
 async def test_a_patrol_is_recorded_signed_published_and_the_app_stops_cleanly(tmp_path: Path) -> None:
-    clock = AcceleratedClock(time.time(), speed=600)
+    # ×60: 20 s near a beacon is 0.33 s of wall time, room for a loaded CI worker to see several adverts of each
+    # (at ×600 a stalled loop could pass a beacon on a single advert and the patrol would count two visits)
+    clock = AcceleratedClock(time.time(), speed=60)
     source = PatrolSource(clock, [1, 2, 3], dwell_s=20, walk_s=15)
     gw = Gateway(tmp_path, clock, source)
     assert gw.link.settings.password == "secret"
@@ -370,3 +372,23 @@ async def test_a_storage_error_is_retried_and_a_refused_visit_is_counted_not_sto
     assert app.visits_recorded == 1
     assert app.outbox.depth() == 1
     app.outbox.close()
+
+
+async def test_the_sender_stops_when_cancelled_as_its_wait_ends(tmp_path: Path) -> None:
+    """A cancellation that lands in the same loop step as a kick is never lost: Python 3.11's ``asyncio.wait_for``
+    returned the kick and dropped the cancellation, the sender looped on, and the gateway's TaskGroup waited for it
+    for ever (a stop that never ended: a 300 s test hang under load)."""
+    outbox = Outbox(tmp_path / "o.db")
+    publisher = OutboxPublisher(outbox, FakeLink(SETTINGS, connected=False), "gw-fake", SystemClock(), poll_s=30)
+    try:
+        for _ in range(20):
+            sender = asyncio.create_task(publisher.run_sender())
+            for _ in range(3):
+                await asyncio.sleep(0)  # the sender is now waiting for a kick
+            publisher.kick()
+            sender.cancel()
+            done, _ = await asyncio.wait([sender], timeout=2)
+            assert done, "the sender ignored its cancellation"
+            assert sender.cancelled()
+    finally:
+        outbox.close()

@@ -83,7 +83,7 @@ def test_kill_9_between_queueing_and_puback(tmp_path: Path) -> None:
             gw.send_signal(signal.SIGTERM)
             assert gw.wait(20) == 0
 
-            public = load_key(tmp_path / "device.key").public_key()
+            public = load_key(tmp_path / "device.key").public_key_raw
             # the broker published the will for the killed process: signed beforehand, without a time
             wills = [s for s in collector.of_kind("status") if s["state"] == "offline" and s["at"] is None]
             assert wills

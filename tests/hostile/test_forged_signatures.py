@@ -130,7 +130,7 @@ def test_degenerate_keys_are_refused_at_enrolment(raw: bytes, tmp_path: Path) ->
     with pytest.raises(GatewaysFileError) as err:
         parse_gateways(doc, "gateways.yaml")
     assert "gateways.yaml: gateways[0].public_key: not a usable Ed25519 public key" in str(err.value)
-    forced = GatewayEntry("gw-forger", None, text, None, raw)  # built by hand: enrol vets it again
+    forced = GatewayEntry("gw-forger", text, None, raw)  # built by hand: enrol vets it again
     with pytest.raises(EnrolmentError, match="could be forged"):
         GatewayRegistry().enrol(forced)
     service = RegistryService(load_default_estate())
@@ -185,7 +185,7 @@ def test_the_api_refuses_degenerate_keys_reused_keys_and_reserved_ids(tmp_path: 
 def _forced_registry(keys: dict[str, bytes]) -> GatewayRegistry:
     """A registry holding degenerate keys, as if enrolment had been bypassed (an old file, a bug)."""
     honest = {GW: gateway_entry(GW, public_key_text(KEYS[GW]))}
-    forced = {gid: GatewayEntry(gid, None, b64u(raw), None, raw) for gid, raw in keys.items()}
+    forced = {gid: GatewayEntry(gid, b64u(raw), None, raw) for gid, raw in keys.items()}
     return GatewayRegistry({**honest, **forced})
 
 

@@ -9,7 +9,8 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api.support import PH_CP, auth, make_app
+from tests.api.app_fixtures import sample_app_client
+from tests.api.support import PH_CP, auth
 
 HOSTILE = [
     "31/02/2026",
@@ -30,18 +31,15 @@ HOSTILE = [
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    app, store, _ = make_app(tmp_path_factory.mktemp("page-dates"))
-    with TestClient(app) as c:
+    with sample_app_client(tmp_path_factory.mktemp("page-dates")) as c:
         yield c
-    store.close()
-    app.state.opdb_engine.dispose()
 
 
 @pytest.mark.parametrize("text", HOSTILE)
 def test_a_hostile_date_is_refused_with_a_reason(client: TestClient, text: str) -> None:
     t0 = time.monotonic()
     r = client.get(f"/ui/checkpoints/{PH_CP}", params={"first": text}, headers=auth("tok-super"))
-    assert time.monotonic() - t0 < 5
+    assert time.monotonic() - t0 < 30  # a hang guard, not a speed test: the first request warms the app
     assert r.status_code == 200, r.text[:300]
     assert "<script>alert" not in r.text
     if text.strip() and text not in ("9999-12-31", "0001-01-01"):

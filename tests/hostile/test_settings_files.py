@@ -32,7 +32,7 @@ def test_a_huge_file_is_refused_unread(tmp_path: Path) -> None:
         f.truncate(4 * 1024**3)
     started = time.monotonic()
     assert _issue(huge) == f"config {huge}: (file): larger than {MAX_CONFIG_BYTES} bytes: not a settings file"
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 5.0  # a guard against reading it (minutes), not a speed test
     just_over = tmp_path / "over.toml"
     just_over.write_text("# " + "x" * MAX_CONFIG_BYTES + "\n", encoding="utf-8")
     assert "larger than" in _issue(just_over)

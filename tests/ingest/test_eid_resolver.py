@@ -98,3 +98,34 @@ def test_two_beacons_and_sliding_cache_stays_bounded() -> None:
     # and back in time again
     t = 3 * 86400
     assert isinstance(resolver.resolve(compute_eid(KEY, K, t), _at(EPOCH, t)), EidMatch)
+
+
+def test_two_beacons_sharing_an_eid_resolve_and_slide_together() -> None:
+    """The index holds one packed int per EID and a list only when two beacons' EIDs collide (issue 17, item 1):
+    two checkpoints given the same identity key, one with its clock a week later, broadcast the same EIDs a week
+    apart. Each resolves at its own time, and as the window slides weeks ahead the shared entries are dropped
+    and added in step: the index holds exactly the periods each beacon keeps, none lost, none left behind."""
+    week = 7 * 86400
+    resolver = EidResolver(
+        [_checkpoint("cp-a", KEY, K, EPOCH), _checkpoint("cp-b", KEY, K, EPOCH + week)],
+        replay_horizon=timedelta(days=10),
+    )
+
+    def entries() -> list[int]:
+        return [h for v in resolver._index.values() for h in ((v,) if isinstance(v, int) else v)]
+
+    for weeks in (2, 3, 60):
+        t = weeks * week  # cp-a's counter is t, cp-b's t - week: each EID of one is the other's a week off
+        hit = resolver.resolve(compute_eid(KEY, K, t), _at(EPOCH, t))
+        assert isinstance(hit, EidMatch)
+        assert hit.checkpoint.id == "cp-a"
+        hit = resolver.resolve(compute_eid(KEY, K, t - week), _at(EPOCH, t))
+        assert isinstance(hit, EidMatch)
+        assert hit.checkpoint.id == "cp-b"
+        shared = [v for v in resolver._index.values() if isinstance(v, list)]
+        assert shared
+        assert all(sorted(h >> 32 for h in v) == [0, 1] for v in shared)
+        kept = sorted(i << 32 | p for i, b in enumerate(resolver._beacons) for p in b.eids)
+        assert sorted(entries()) == kept
+    # week 2's EIDs left the index as the window slid (none left behind under the other beacon's entry)
+    assert resolver.resolve(compute_eid(KEY, K, 2 * week), _at(EPOCH, 60 * week)) is None

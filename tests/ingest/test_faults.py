@@ -12,7 +12,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,6 +21,7 @@ from paho.mqtt.enums import MQTTErrorCode
 
 from ronde.ingest.config import IngestConfig
 from ronde.ingest.consumer import IngestWorker
+from ronde.ingest.paho_client import BufferedClient
 from ronde.store.influx import InfluxStore
 from tests.ingest.broker import PASSWORD, Publisher, shipped_broker, shipped_queue_limit
 from tests.ingest.helpers import ALWAYS, GATEWAYS, GW, REGISTRY, encode, topic, visit, wait_for
@@ -172,6 +173,16 @@ def _influx_outage_scenario(broker: Mosquitto, influx: Influxd, outage_s: float,
         return real_ack(mid, qos)
 
     worker.client.ack = spy_ack  # type: ignore[method-assign]
+    client = worker.client
+    assert isinstance(client, BufferedClient)
+    real_many = client.ack_many
+
+    def spy_many(mids: Iterable[int]) -> MQTTErrorCode:
+        mids = list(mids)
+        acks.extend(time.monotonic() for _ in mids)
+        return real_many(mids)
+
+    client.ack_many = spy_many  # type: ignore[method-assign]
     worker.start()
     assert worker.wait_connected(10)
     pub = Publisher(broker.port, GW)

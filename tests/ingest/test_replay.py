@@ -92,3 +92,44 @@ def test_walk_check_answers_as_impossible_walk() -> None:
         verdicts.append(expected)
     assert any(verdicts)  # both answers were exercised
     assert not all(verdicts)
+
+
+def test_walk_check_reads_stored_points_as_the_visits_they_are() -> None:
+    """A track made of the store's five-value points (``Store.visit_track``, milliseconds) is the track of the
+    visits the store would answer: same rows, same verdicts."""
+    import random
+
+    from ronde.ingest.replay import WalkCheck
+    from ronde.store.records import TrackPoint
+    from ronde.store.schema import from_ms, to_ms
+
+    rng = random.Random(23)
+    check = WalkCheck(REGISTRY.checkpoints)
+    for trial in range(300):
+        stored = [  # as a store answers them: to the millisecond
+            replace(v, first_seen=from_ms(to_ms(v.first_seen)), last_seen=from_ms(to_ms(v.last_seen)))
+            for v in (
+                _visit(
+                    f"s{trial}-{i}",
+                    rng.choice(CPS).id,
+                    T0 + timedelta(seconds=rng.uniform(-1e6, 1e6)),
+                    rng.uniform(0, 90),
+                )
+                for i in range(rng.randint(0, 30))
+            )
+        ]
+        batch = [
+            _visit(
+                f"b{trial}-{i}", rng.choice(CPS).id, T0 + timedelta(seconds=rng.uniform(0, 3600)), rng.uniform(0, 90)
+            )
+            for i in range(rng.randint(1, 10))
+        ]
+        points = [
+            TrackPoint(v.gateway_id, to_ms(v.first_seen), to_ms(v.last_seen), v.event_id, v.checkpoint_id)
+            for v in stored
+        ]
+        assert check.track(batch, points) == check.track([*stored, *batch])
+        for v in batch:
+            assert check.impossible(v, check.track(batch, points)) is (
+                impossible_walk(v, [*stored, *batch], REGISTRY.checkpoints) is not None
+            )

@@ -3,6 +3,8 @@ on SQLite and PostgreSQL; the schema they produce is the models'; an older datab
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime
 
 import pytest
@@ -11,7 +13,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine
 
-from ronde.opdb.migrate import DatabaseNotCurrent, current, head, known_revisions, require_current, upgrade
+from ronde.opdb.migrate import HEAD, DatabaseNotCurrent, current, head, known_revisions, require_current, upgrade
 from ronde.opdb.models import Base
 
 
@@ -66,6 +68,33 @@ def test_require_current_names_the_command(bare_engine: Engine) -> None:
     with bare_engine.begin() as conn:  # a database migrated by a newer Ronde
         conn.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
     with pytest.raises(DatabaseNotCurrent, match="newer than this code"):
+        require_current(bare_engine)
+
+
+def test_head_constant_is_the_scripts_head() -> None:
+    """``require_current`` recognises a current database by ``HEAD`` without importing Alembic: a new migration
+    must move it too."""
+    assert head() == HEAD == known_revisions()[-1]
+
+
+def test_a_current_database_is_checked_without_alembic(bare_engine: Engine) -> None:
+    """A worker's start-up on a current database does not load Alembic, Mako or the scripts (issue 17, item 1);
+    a database that is not current still gets Alembic's reading and the command to run."""
+    upgrade(bare_engine)
+    url = bare_engine.url.render_as_string(hide_password=False)
+    probe = (
+        "import sys\n"
+        "from ronde.opdb.engine import make_engine\n"
+        "from ronde.opdb.migrate import require_current\n"
+        f"engine = make_engine({url!r})\n"
+        "print(require_current(engine), sorted({m.split('.')[0] for m in sys.modules} & {'alembic', 'mako'}))\n"
+        "engine.dispose()\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120)
+    assert out.stdout.split() == [HEAD, "[]"]
+    with bare_engine.begin() as conn:  # two rows: not read as current by the short path, nor by Alembic
+        conn.execute(sa.text("INSERT INTO alembic_version (version_num) VALUES ('0001')"))
+    with pytest.raises(DatabaseNotCurrent):
         require_current(bare_engine)
 
 

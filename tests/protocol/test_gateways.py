@@ -99,7 +99,7 @@ def test_the_brokers_own_users_are_not_gateway_ids(reserved: str) -> None:
         parse_gateways(text, "gw.yaml")
     with pytest.raises(EnrolmentError, match="reserved"):
         gateway_entry(reserved, public_key_text(new_private_key()))
-    entry = GatewayEntry(reserved, None, None)  # built by hand: enrol still refuses it
+    entry = GatewayEntry(reserved, None)  # built by hand: enrol still refuses it
     with pytest.raises(EnrolmentError, match="reserved"):
         GatewayRegistry().enrol(entry)
 

@@ -16,7 +16,7 @@ from ronde.store.config import open_store
 from ronde.store.influx import InfluxStore
 from ronde.store.influx_http import WritePath
 from ronde.store.port import Store, StoreUnavailable
-from ronde.store.records import EventKey, RejectReason, RetentionPolicy, WriteBatch
+from ronde.store.records import EventKey, MonthlyRollup, RejectReason, RetentionPolicy, StoredVisit, WriteBatch
 from ronde.store.sqlite import SqliteStore
 from tests.store import factories as f
 from tests.store.factories import BASE, DAY
@@ -151,6 +151,34 @@ def test_gateway_filter(store: Store) -> None:
     assert store.visits(*WINDOW, gateway_ids=many) == sorted(visits, key=lambda v: (v.first_seen, v.event_id))
 
 
+def test_visit_track_is_the_visits_reduced_to_five_values(store: Store) -> None:
+    """Ingest's replay check reads ``visit_track``: for any gateways and window, the same visits as ``visits``
+    (first and last seen to the store's millisecond), only five values of each."""
+    from ronde.store.records import TrackPoint
+    from ronde.store.schema import to_ms
+
+    visits = [
+        f.visit(i, gateway_id=f"gw-{i % 3}", seq=i + 1, at=BASE + timedelta(minutes=i, microseconds=1500 * i))
+        for i in range(12)
+    ]
+    store.write(WriteBatch(visits=tuple(visits)))
+
+    def reduced(vs: list[StoredVisit]) -> set[TrackPoint]:
+        return {
+            TrackPoint(v.gateway_id, to_ms(v.first_seen), to_ms(v.last_seen), v.event_id, v.checkpoint_id) for v in vs
+        }
+
+    many = [f"gw-{i}" for i in range(600)]  # past what one statement names: filtered after reading, same answer
+    windows = [WINDOW, (BASE + timedelta(minutes=3), BASE + timedelta(minutes=7, microseconds=1))]
+    for gateways in (["gw-1"], {"gw-0", "gw-2"}, ["gw-9"], many):
+        for start, end in windows:
+            track = store.visit_track(start, end, gateways)
+            assert len(track) == len(set(track))
+            assert set(track) == reduced(store.visits(start, end, gateway_ids=gateways))
+    assert len(store.visit_track(*WINDOW, ["gw-1"])) == 4
+    assert store.visit_track(*WINDOW, []) == []
+
+
 def test_visits_of_days_follow_the_service_day_not_the_date(store: Store) -> None:
     evening = f.visit(1)
     after_midnight = f.visit(2, at=BASE + timedelta(hours=6, minutes=30))  # next UTC date, same service day
@@ -248,6 +276,48 @@ def test_rollups_replace_and_filter(store: Store) -> None:
     store.write_rollups([first[0]])  # back to the first version: the newest write wins
     assert store.rollups(DAY, DAY) == [first[0], first[1]]
     assert store.rollups(DAY + timedelta(days=1), DAY + timedelta(days=9)) == []
+
+
+def _month_row(cid: str, **changes: object) -> MonthlyRollup:
+    row = MonthlyRollup(
+        month=DAY.replace(day=1),
+        checkpoint_id=cid,
+        kind="stairwell_hall",
+        building="bat-a",
+        estate="les-tilleuls",
+        landlord="paris-habitat",
+        expected=1,
+        basis="b1",
+        states="CCN-X",
+        visits=7,
+        presence_s=1234.5,
+        first_seen=BASE,
+        last_seen=BASE + timedelta(days=3, seconds=0.25),
+        service_s=0.1 + 0.2,  # floats that print long: the fold must read back to the bit
+        seen=True,
+        lead_s=1 / 3,
+        trail_s=2.0,
+        inner_n=6,
+        inner_s1=12345.678901234567,
+        inner_s2=1e10 / 7,
+        inner_worst=999.0,
+    )
+    return replace(row, **changes)  # type: ignore[arg-type]
+
+
+def test_monthly_rollups_replace_and_filter(store: Store) -> None:
+    month = DAY.replace(day=1)
+    rows = [_month_row("cp-1"), _month_row("cp-2", landlord="toit-et-joie", building=None, first_seen=None)]
+    store.write_monthly_rollups(rows)
+    store.write_monthly_rollups(rows)  # identical replay
+    assert store.monthly_rollups(month) == rows
+    assert store.monthly_rollups(month, landlord="toit-et-joie") == [rows[1]]
+    unseen = _month_row("cp-1", seen=False, visits=0, states="XXX-X", first_seen=None, last_seen=None)
+    store.write_monthly_rollups([unseen])
+    assert store.monthly_rollups(month) == [unseen, rows[1]]
+    store.write_monthly_rollups([rows[0]])  # back to the first version: the newest write wins
+    assert store.monthly_rollups(month) == rows
+    assert store.monthly_rollups((month + timedelta(days=32)).replace(day=1)) == []
 
 
 def test_retention_deletes_what_is_older_than_the_policy(store: Store) -> None:

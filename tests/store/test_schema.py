@@ -34,6 +34,7 @@ def test_each_record_kind_lands_in_its_retention_class() -> None:
         "sequence_gap": RetentionClass.RAW,
         "rejection": RetentionClass.REJECTIONS,
         "checkpoint_day": RetentionClass.PROOF,
+        "checkpoint_month": RetentionClass.PROOF,
         "visit_id": RetentionClass.RAW,
     }
 
@@ -113,6 +114,15 @@ def test_fast_visit_line_equals_the_generic_encoding() -> None:
         f.visit(3, building=awkward, landlord=awkward, badge=awkward + "\\", checkpoint_id=awkward, rssi_mean=-70.0),
     ):
         assert schema.visit_line(v) == schema.visit_line_generic(v)
+        ns = schema.visit_id_ns(v.event_id)
+        assert ns is not None
+        assert schema.visit_id_line(v, ns) == schema.visit_id_line_generic(v, ns)
+        assert schema.visit_id_line(replace(v, gateway_id=""), ns) == schema.visit_id_line_generic(
+            replace(v, gateway_id=""), ns
+        )
+        made_ms = schema.ulid_ms(v.event_id)
+        assert made_ms is not None
+        assert ns == made_ms * schema.NS_PER_MS + schema.offset(v.event_id)  # the kept offsets are the offsets
 
 
 def test_docs_example_lines_are_what_the_code_writes() -> None:

@@ -102,3 +102,19 @@ def login(driver: WebDriver, base_url: str, token: str, path: str = "/ui") -> No
 
 def wait_loaded(driver: WebDriver) -> None:
     WebDriverWait(driver, 15).until(lambda d: d.execute_script("return document.readyState") == "complete")
+
+
+def page_text(driver: WebDriver) -> str:
+    """The page's visible text, read by script: no element handle that a page being replaced (a form's answer, a
+    reload) can turn stale between finding it and reading it ("Node with given id does not belong to the document")."""
+    text = driver.execute_script("return document.body ? document.body.innerText : ''")
+    return str(text or "")
+
+
+def element_text(driver: WebDriver, element_id: str) -> str:
+    """The visible text of the element with ``element_id`` ("" while it is absent), read by script for the same
+    reason as :func:`page_text`."""
+    text = driver.execute_script(
+        "const e = document.getElementById(arguments[0]); return e ? e.innerText : ''", element_id
+    )
+    return str(text or "")

@@ -14,6 +14,9 @@ import random
 
 ENV = "RONDE_FUZZ_SEED"
 FUZZ_SEED: int = int(os.environ.get(ENV) or random.randrange(2**32))
+# Pinned in the environment at once, so pytest-xdist's workers (started after conftest.py is imported) and any
+# subprocess fuzz with the very seed the header printed.
+os.environ[ENV] = str(FUZZ_SEED)
 
 
 def replay_hint() -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from fastapi import FastAPI
@@ -228,3 +228,18 @@ def test_a_partner_posts_requests_on_its_estates_only(app: FastAPI) -> None:
     # a checkpoint of Bois l'Abbé, outside its estates: refused like one that does not exist
     form = {"csrf": _csrf(partner), "id": _ulid(), "place": f"c:{elsewhere[0]}", "text": "Hors de mes quartiers"}
     assert partner.post("/ui/demandes", data=form).status_code == 404
+
+
+def test_team_phones_last_activity_reads_the_application_clock(app: FastAPI, field: dict[str, str]) -> None:
+    """The phone's requests were answered at the app's clock (NOW, 20 h 00 in Paris on 26 November 2026), not at
+    the machine's: the API's ``last_seen_at`` and the page's "Dernière activité" say so, with no date (today)."""
+    sup = _signed_in(app, "tok-super")
+    devices = sup.get("/api/v1/terrain/devices", headers=auth("tok-super")).json()
+    assert [datetime.fromisoformat(d["last_seen_at"]) for d in devices] == [NOW]
+    page = sup.get("/ui/terrain/enrolment")
+    heads = re.findall(r"<th[^>]*>([^<]*)</th>", page.text)
+    row = re.search(r'<tr data-device="[^"]+" data-revoked="0">(.*?)</tr>', page.text, flags=re.DOTALL)
+    assert row is not None, page.text
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", row.group(1), flags=re.DOTALL)
+    assert cells[heads.index("Dernière activité")] == "20 h 00"
+    assert cells[heads.index("Enrôlé")] == "20 h 00"

@@ -38,7 +38,7 @@ from ronde.protocol.estate import load_default_estate
 from ronde.store.records import WriteBatch
 from ronde.store.sqlite import SqliteStore
 from tests.api.support import F3_CP, PH_CP, PH_CP2, THU, auth, fill, make_database, opdb_box, paris, visit
-from tests.support.chromium import chromium
+from tests.support.chromium import chromium, element_text, page_text
 from tests.support.services import free_port
 
 pytestmark = pytest.mark.browser
@@ -248,7 +248,7 @@ def test_enrol_report_offline_and_back_online(site: Site, phone: ChromiumDriver)
     assert code_box.get_attribute("value") == code
     shots.take("enrolment")
     _tap(phone, "#enrol-submit")
-    _wait(phone, lambda d: TEAM in d.find_element(By.ID, "team").text)
+    _wait(phone, lambda d: TEAM in element_text(d, "team"))
     _visible(phone, "#new-report")
     assert phone.execute_script("return location.hash") == ""  # the one-time code leaves the address bar
     _wait(phone, lambda d: d.execute_script("return !!(navigator.serviceWorker && navigator.serviceWorker.controller)"))
@@ -349,7 +349,7 @@ def test_enrol_report_offline_and_back_online(site: Site, phone: ChromiumDriver)
     shots.take("landlord-queue")
     phone.find_element(By.CSS_SELECTOR, f'tr[data-record="{ph[-1]}"] a').click()
     _visible(phone, "#set-pris_en_compte").click()
-    _wait(phone, lambda d: "Statut enregistré" in d.find_element(By.TAG_NAME, "body").text)
+    _wait(phone, lambda d: "Statut enregistré" in page_text(d))
     shots.take("landlord-record-acknowledged")
     entries: list[dict[str, str]] = phone.get_log("browser")  # type: ignore[no-untyped-call]
     logs = [e for e in entries if e.get("level") == "SEVERE" and "Content Security" in e["message"]]
@@ -404,7 +404,7 @@ def _enrol_by_api(site: Site, phone: WebDriver) -> str:
     assert r.status_code == 201, r.text
     phone.get(site.url + r.json()["enrol_url"])
     _tap(phone, "#enrol-submit")
-    _wait(phone, lambda d: TEAM in d.find_element(By.ID, "team").text)
+    _wait(phone, lambda d: TEAM in element_text(d, "team"))
     return _device_token(phone)
 
 
@@ -519,7 +519,7 @@ def test_the_app_opens_and_records_with_no_server_then_sends_on_next_opening(sit
     )
     site.stop()
     phone.get(site.url + "/terrain/")  # the shell from the worker's cache
-    _wait(phone, lambda d: TEAM in d.find_element(By.ID, "team").text)
+    _wait(phone, lambda d: TEAM in element_text(d, "team"))
     _tap(phone, "#new-report")
     _tap(phone, '.change-place[data-for="report"]')
     _visible(phone, "#place-search").send_keys("albert thomas hall a")

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import gzip
+import http.client
 import json
 
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from ronde.api.routes.terrain_pages import ASSETS
+from tests.support.chromium import serve
 
 
 def test_every_file_is_served_with_the_app_csp_and_no_cache(client: TestClient) -> None:
@@ -53,3 +57,47 @@ def test_unknown_or_traversing_names_answer_404(client: TestClient) -> None:
         assert r.status_code == 404, name
         assert r.json()["code"] == "not_found"
     assert client.get("/terrain", follow_redirects=False).headers["location"] == "/terrain/"
+
+
+def _get(port: int, path: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+    """One request over a real socket with the standard library's client (no decompression, headers as sent)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request("GET", path, headers=headers)
+        r = conn.getresponse()
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+    finally:
+        conn.close()
+
+
+def test_gzipped_and_plain_answers_have_their_own_etag_and_both_revalidate(app: FastAPI) -> None:
+    """RFC 9110 §8.8.3: two representations never share a strong ETag. The app under uvicorn (its gzip middleware
+    included) sends each text file gzipped to a client that accepts it and plain to one that does not, each with
+    its own validator and ``Vary: Accept-Encoding`` once; If-None-Match with either (or its weak form) gives 304."""
+    with serve(app) as base:
+        port = int(base.rsplit(":", 1)[1])
+        for name in ("", "app.js", "sw.js", "icon.svg", "manifest.webmanifest"):
+            path = f"/terrain/{name}"
+            plain_status, plain, plain_body = _get(port, path, {"Accept-Encoding": "identity"})
+            zip_status, zipped, zip_body = _get(port, path, {"Accept-Encoding": "gzip, deflate, br"})
+            assert (plain_status, zip_status) == (200, 200), name
+            assert "content-encoding" not in plain, name
+            assert zipped["content-encoding"] == "gzip", name
+            assert gzip.decompress(zip_body) == plain_body, name
+            assert len(zip_body) < len(plain_body), name
+            assert plain["etag"] != zipped["etag"], name
+            assert zipped["vary"] == plain["vary"] == "Accept-Encoding", name  # not twice
+            for accept, etag in (("identity", plain["etag"]), ("gzip", zipped["etag"])):
+                for tag in (etag, "W/" + etag, f'"other", {etag}'):
+                    status, again, body = _get(port, path, {"Accept-Encoding": accept, "If-None-Match": tag})
+                    assert (status, body, again["etag"]) == (304, b"", etag), (name, accept, tag)
+            # the other encoding's validator is not this answer's: the full body comes back
+            status, _, body = _get(port, path, {"Accept-Encoding": "identity", "If-None-Match": zipped["etag"]})
+            assert (status, body) == (200, plain_body), name
+            status, _, body = _get(port, path, {"Accept-Encoding": "GZIP", "If-None-Match": plain["etag"]})
+            assert (status, body) == (200, zip_body), name
+        # an image is compressed already: one representation, one ETag, never gzipped
+        _, png, png_body = _get(port, "/terrain/icon-192.png", {"Accept-Encoding": "gzip"})
+        assert "content-encoding" not in png
+        assert png_body.startswith(b"\x89PNG")
+        assert _get(port, "/terrain/icon-192.png", {"If-None-Match": png["etag"]})[0] == 304

@@ -105,7 +105,7 @@ def report_out(report: AuditReport, manifest: dict[str, Any]) -> AuditReportOut:
                 no_data_days=c.no_data_days,
                 presence_s=c.presence_s,
                 average_idle_s=c.average_idle_s,
-                worst_idle_s=c.worst_idle_s,
+                longest_wait_s=c.longest_wait_s,
                 gap_cv=c.gap_cv,
                 days_not_visited=list(c.days_not_visited),
                 days_no_data=list(c.days_no_data),

@@ -27,8 +27,9 @@ from ronde.api.models import (
     ShareDay,
     VisitOut,
 )
+from ronde.api.paging import PAGED, Page, paging
 from ronde.api.scope import Scope
-from ronde.audit.rollups import RollupMismatch
+from ronde.audit.rollups import Finding, RollupMismatch
 from ronde.coverage.period import CheckpointDay as CoverageDay
 from ronde.coverage.period import CheckpointPeriod
 from ronde.coverage.query import fair_share_for_period
@@ -38,6 +39,17 @@ from ronde.protocol.estate import CheckpointKind
 
 router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
 Opt = Annotated[str | None, Query()]
+# Pages (ronde.api.paging): a checkpoint-day, idleness or visit row is ~0.3 KB, so 1,000 rows ~0.3 MB; a group
+# with its evenings is ~0.11 KB per day, so 50 groups over the longest detailed period (92 days) ~0.5 MB.
+RowPage = Annotated[Page, paging(1_000, 10_000)]
+GroupPage = Annotated[Page, paging(50, 1_000)]
+Days = Annotated[
+    bool | None,
+    Query(
+        description=f"one row per evening in each group: by default only for periods shorter than "
+        f"{DAY_DETAIL_MAX_DAYS} days (longer ones answer the period's shares only, `days` empty); true asks for them"
+    ),
+]
 
 
 def _availability(d: CoverageDay) -> Literal["visited", "not_visited", "no_data"]:
@@ -76,13 +88,21 @@ def checkpoint_day(c: CheckpointPeriod, d: CoverageDay) -> CheckpointDay:
     "/coverage/checkpoints",
     tags=["coverage"],
     summary="Each checkpoint on one service day: visits, first/last, covered, availability",
+    responses=PAGED,
 )
 def coverage_checkpoints(
-    scope: ScopeDep, ctx: Ctx, day: Day, landlord: Opt = None, estate: Opt = None, building: Opt = None
+    scope: ScopeDep,
+    ctx: Ctx,
+    day: Day,
+    page: RowPage,
+    landlord: Opt = None,
+    estate: Opt = None,
+    building: Opt = None,
 ) -> list[CheckpointDay]:
     wanted = {c.id for c in scope.checkpoints(landlord=landlord, estate=estate, building=building)}
     cov = scoped_coverage(ctx, scope, day, day, landlord=landlord)
-    return [checkpoint_day(c, d) for c in cov.checkpoints if c.checkpoint_id in wanted for d in c.days]
+    rows = [c for c in cov.checkpoints if c.checkpoint_id in wanted]
+    return [checkpoint_day(c, d) for c in page.of(rows) for d in c.days]
 
 
 @router.get(
@@ -110,16 +130,28 @@ def _share_day(day: date, share: Share, visited: int | None) -> ShareDay:
 
 
 def _groups(
-    cov: ScopedCoverage, level: Level, first: date, last: date, mismatches: list[RollupMismatch]
+    cov: ScopedCoverage,
+    level: Level,
+    first: date,
+    last: date,
+    mismatches: list[RollupMismatch],
+    *,
+    only: set[str] | None = None,
+    days: bool = True,
 ) -> dict[str, GroupCoverage]:
+    """The groups of ``level`` (those in ``only``, the page asked for, if given); without ``days``, each
+    group's period share only (its ``days`` empty)."""
     visited = cov.visited(level)
+    members_of: dict[str | None, list[CheckpointPeriod]] = {}
+    for c in cov.checkpoints:
+        gid = {Level.LANDLORD: c.landlord, Level.ESTATE: c.estate, Level.BUILDING: c.building}[level]
+        members_of.setdefault(gid, []).append(c)
     out: dict[str, GroupCoverage] = {}
     for g in cov.groups(level):
-        members = [
-            c
-            for c in cov.checkpoints
-            if {Level.LANDLORD: c.landlord, Level.ESTATE: c.estate, Level.BUILDING: c.building}[level] == g.id
-        ]
+        if only is not None and g.id not in only:
+            continue
+        members = members_of.get(g.id, [])
+        ids, lids = {c.checkpoint_id for c in members}, {c.landlord for c in members}
         out[g.id] = GroupCoverage(
             level=level.value,
             id=g.id,
@@ -127,26 +159,49 @@ def _groups(
             first=first,
             last=last,
             checkpoints=len(members),
-            days=[_share_day(d, s, None if visited is None else visited.get((g.id, d), 0)) for d, s in g.days],
+            days=[_share_day(d, s, None if visited is None else visited.get((g.id, d), 0)) for d, s in g.days]
+            if days
+            else [],
             period=_share_day(
                 last, g.period, None if visited is None else sum(n for (gid, _), n in visited.items() if gid == g.id)
             ),
             rollup_warnings=[
-                RollupWarning(service_day=m.service_day, checkpoint_id=m.checkpoint_id, reason=m.reason)
+                RollupWarning(service_day=m.service_day, checkpoint_id=m.checkpoint_id or None, reason=m.reason)
                 for m in mismatches
-                if m.checkpoint_id in {c.checkpoint_id for c in members}
+                if m.finding is not Finding.UNCHECKED and _concerns(m, ids, lids)
             ],
+            rollup_unchecked=sorted(
+                {m.service_day for m in mismatches if m.finding is Finding.UNCHECKED and _concerns(m, ids, lids)}
+            ),
         )
     return out
 
 
+def _concerns(m: RollupMismatch, ids: set[str], landlords: set[str]) -> bool:
+    """A checkpoint's finding concerns the group holding it; a whole day's, every group of its landlord."""
+    return m.checkpoint_id in ids if m.checkpoint_id else m.landlord in landlords
+
+
+def _detailed(period: tuple[date, date]) -> bool:
+    return (period[1] - period[0]).days < DAY_DETAIL_MAX_DAYS
+
+
 def _view(
-    ctx: Ctx, scope: Scope, period: tuple[date, date], level: Level, landlord: str | None = None
+    ctx: Ctx,
+    scope: Scope,
+    period: tuple[date, date],
+    level: Level,
+    landlord: str | None = None,
+    *,
+    only: set[str] | None = None,
+    days: bool | None = True,
 ) -> dict[str, GroupCoverage]:
-    """Shares per group; per-day "visited" counts only for periods short enough to detail."""
-    detail = (period[1] - period[0]).days < DAY_DETAIL_MAX_DAYS
+    """Shares per group; per-day "visited" counts only for periods short enough to detail; per-day rows
+    at all when ``days`` (None: for those periods only, so a year of a city's buildings stays small)."""
+    detail = _detailed(period)
     cov = scoped_coverage(ctx, scope, *period, landlord=landlord, include_days=detail)
-    return _groups(cov, level, *period, rollup_mismatches(ctx, scope, *period, landlord=landlord))
+    mismatches = rollup_mismatches(ctx, scope, *period, landlord=landlord)
+    return _groups(cov, level, *period, mismatches, only=only, days=detail if days is None else days)
 
 
 def _empty(level: Level, gid: str, name: str, first: date, last: date) -> GroupCoverage:
@@ -166,10 +221,14 @@ def _empty(level: Level, gid: str, name: str, first: date, last: date) -> GroupC
     "/coverage/landlords",
     tags=["coverage"],
     summary="Per landlord: share of its checkpoints visited and covered, per evening and over the period",
+    responses=PAGED,
 )
-def coverage_landlords(scope: ScopeDep, ctx: Ctx, period: Period) -> list[GroupCoverage]:
-    found = _view(ctx, scope, period, Level.LANDLORD)
-    return [found.get(x.id) or _empty(Level.LANDLORD, x.id, x.name, *period) for x in scope.landlords()]
+def coverage_landlords(
+    scope: ScopeDep, ctx: Ctx, period: Period, page: GroupPage, days: Days = None
+) -> list[GroupCoverage]:
+    landlords = page.of(scope.landlords())
+    found = _view(ctx, scope, period, Level.LANDLORD, only={x.id for x in landlords}, days=days)
+    return [found.get(x.id) or _empty(Level.LANDLORD, x.id, x.name, *period) for x in landlords]
 
 
 @router.get("/coverage/landlords/{landlord_id}", tags=["coverage"], summary="One landlord's coverage")
@@ -183,10 +242,14 @@ def coverage_landlord(landlord_id: str, scope: ScopeDep, ctx: Ctx, period: Perio
     "/coverage/estates",
     tags=["coverage"],
     summary="Per estate (the caller's checkpoints in it): shares per evening and period",
+    responses=PAGED,
 )
-def coverage_estates(scope: ScopeDep, ctx: Ctx, period: Period) -> list[GroupCoverage]:
-    found = _view(ctx, scope, period, Level.ESTATE)
-    return [found.get(e.id) or _empty(Level.ESTATE, e.id, e.name, *period) for e in scope.estates()]
+def coverage_estates(
+    scope: ScopeDep, ctx: Ctx, period: Period, page: GroupPage, days: Days = None
+) -> list[GroupCoverage]:
+    estates = page.of(scope.estates())
+    found = _view(ctx, scope, period, Level.ESTATE, only={e.id for e in estates}, days=days)
+    return [found.get(e.id) or _empty(Level.ESTATE, e.id, e.name, *period) for e in estates]
 
 
 @router.get("/coverage/estates/{estate_id}", tags=["coverage"], summary="One estate's coverage")
@@ -196,12 +259,17 @@ def coverage_estate(estate_id: str, scope: ScopeDep, ctx: Ctx, period: Period) -
     return found.get(e.id) or _empty(Level.ESTATE, e.id, e.name, *period)
 
 
-@router.get("/coverage/buildings", tags=["coverage"], summary="Per building: shares per evening and period")
-def coverage_buildings(scope: ScopeDep, ctx: Ctx, period: Period, estate: Opt = None) -> list[GroupCoverage]:
+@router.get(
+    "/coverage/buildings", tags=["coverage"], summary="Per building: shares per evening and period", responses=PAGED
+)
+def coverage_buildings(
+    scope: ScopeDep, ctx: Ctx, period: Period, page: GroupPage, estate: Opt = None, days: Days = None
+) -> list[GroupCoverage]:
     if estate is not None:
         scope.estate_of(estate)
-    found = _view(ctx, scope, period, Level.BUILDING)
-    return [found.get(b.id) or _empty(Level.BUILDING, b.id, b.name, *period) for b in scope.buildings(estate=estate)]
+    buildings = page.of(scope.buildings(estate=estate))
+    found = _view(ctx, scope, period, Level.BUILDING, only={b.id for b in buildings}, days=days)
+    return [found.get(b.id) or _empty(Level.BUILDING, b.id, b.name, *period) for b in buildings]
 
 
 @router.get("/coverage/buildings/{building_id}", tags=["coverage"], summary="One building's coverage")
@@ -215,17 +283,16 @@ def coverage_building(building_id: str, scope: ScopeDep, ctx: Ctx, period: Perio
     "/coverage/idleness",
     tags=["coverage"],
     summary="Idleness per checkpoint (Machado et al. 2002): current, average, worst, regularity of gaps",
+    responses=PAGED,
 )
 def coverage_idleness(
-    scope: ScopeDep, ctx: Ctx, period: Period, landlord: Opt = None, estate: Opt = None
+    scope: ScopeDep, ctx: Ctx, period: Period, page: RowPage, landlord: Opt = None, estate: Opt = None
 ) -> list[IdlenessRow]:
     wanted = {c.id for c in scope.checkpoints(landlord=landlord, estate=estate)}
     cov = scoped_coverage(ctx, scope, *period, landlord=landlord, include_days=False)
     now = {r.checkpoint_id: r for r in idleness_now(ctx, scope)}
     out: list[IdlenessRow] = []
-    for c in cov.checkpoints:
-        if c.checkpoint_id not in wanted:
-            continue
+    for c in page.of([c for c in cov.checkpoints if c.checkpoint_id in wanted]):
         cur = now.get(c.checkpoint_id)
         i = c.idleness
         out.append(
@@ -274,8 +341,9 @@ def coverage_fair_share(scope: ScopeDep, ctx: Ctx, period: Period) -> FairShareO
     "/checkpoints/{checkpoint_id}/visits",
     tags=["coverage"],
     summary="Visits (events) at a checkpoint over a period; team badges only for staff (logged read)",
+    responses=PAGED,
 )
-def checkpoint_visits(checkpoint_id: str, scope: ScopeDep, ctx: Ctx, period: Period) -> list[VisitOut]:
+def checkpoint_visits(checkpoint_id: str, scope: ScopeDep, ctx: Ctx, period: Period, page: RowPage) -> list[VisitOut]:
     c = scope.checkpoint_of(checkpoint_id)
     days = list(ctx.calendar.service_days(*period))
     stored = ctx.store.visits_of_days(days, landlord=c.landlord) if days else []
@@ -296,5 +364,5 @@ def checkpoint_visits(checkpoint_id: str, scope: ScopeDep, ctx: Ctx, period: Per
             gateway_id=v.gateway_id if scope.sees_badges else None,
             badge=scope.badge(v),
         )
-        for v in visits
+        for v in page.of(visits)
     ]

@@ -17,6 +17,7 @@ from ronde.api.deps import Ctx
 from ronde.api.field_context import Field, FieldStaff, QueueScope, RequesterScope
 from ronde.api.field_models import (
     AssignIn,
+    ContactOut,
     PartnerIn,
     PartnerOut,
     PartnerToken,
@@ -107,6 +108,31 @@ def set_status(record_id: str, body: StatusIn, scope: QueueScope, ctx: Ctx, fiel
     except BadTransition as exc:
         raise HTTPException(409, str(exc)) from None
     return record_out(rec, timeline=True)
+
+
+# the partner kinds that are the landlord itself: a sollicitation oriented to one is oriented to the landlord
+# owning its place, which may then read the tenant's consented contact
+LANDLORD_PARTNER_KINDS = frozenset({"agence_bailleur", "gardien"})
+
+
+@router.get(
+    "/field/records/{record_id}/contact",
+    summary="A sollicitation's consented contact: staff; the owning landlord when the record is oriented to it",
+)
+def get_contact(record_id: str, scope: QueueScope, ctx: Ctx, field: Field) -> ContactOut:
+    """404 when there is no contact, when it is past its retention, and for a landlord whose place it is but
+    to which the record is not oriented (its agency or caretaker): the same answer, so nothing tells them apart.
+    Every read is written to the access log (who, which record)."""
+    rec = _record_in_reach(field, scope, record_id)
+    with field.read() as s:
+        contact = field_repo.get_contact(s, record_id, ctx.now(), field.config.retention.contact_days)
+        kind = None if rec.partner_id is None else service_repo.partner_kind(s, rec.partner_id)
+    if scope.principal.role is Role.LANDLORD and kind not in LANDLORD_PARTNER_KINDS:
+        contact = None
+    if contact is None:
+        raise NotFound("contact", record_id)
+    ctx.log_access(scope.principal, "field.contact", f"record={record_id}")
+    return ContactOut(value=contact.value, consent_at=contact.consent_at, expires_at=contact.expires_at)
 
 
 # ---- requests -------------------------------------------------------------------------------------------------

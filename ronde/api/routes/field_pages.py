@@ -235,6 +235,24 @@ def _record_facts(ctx: ApiContext, scope: Scope, r: RecordOut, lang: PageLang) -
     return el("dl", join(join([el("dt", k), el("dd", v)]) for k, v in facts), class_="facts", id="record-facts")
 
 
+def _contact(ctx: ApiContext, scope: Scope, field: FieldServices, record_id: str, lang: PageLang) -> Html | None:
+    """The consented contact, for whom the API shows it (staff; the landlord when the record is oriented to it)."""
+    try:
+        c = field_api.get_contact(record_id, scope, ctx, field)
+    except NotFound:
+        return None
+    note = w(lang, "contact_note").format(
+        consent=local_time(ctx, c.consent_at, lang), expires=local_time(ctx, c.expires_at, lang)
+    )
+    return el(
+        "section",
+        el("h3", w(lang, "contact")),
+        el("p", el("strong", c.value), id="record-contact"),
+        el("p", note, class_="tagline"),
+        id="contact",
+    )
+
+
 @router.get("/ui/signalements/{record_id}", response_class=HTMLResponse, responses=HTML_OK, summary="One field record")
 def record_page(record_id: str, p: PageDep, done: Annotated[str | None, Query(max_length=20)] = None) -> Response:
     """A record: its facts, its photo, its timeline with the delays, and the status buttons."""
@@ -268,6 +286,7 @@ def record_page(record_id: str, p: PageDep, done: Annotated[str | None, Query(ma
                 el("p", el("a", "← " + w(lang, "queue"), href=f"/ui/signalements?lang={lang}")),
                 _record_facts(ctx, scope, r, lang),
                 photo,
+                _contact(ctx, scope, get_field(p.request), r.id, lang),
                 el("h3", w(lang, "timeline")),
                 _timeline(ctx, r, lang),
                 _status_form(p.request, r, lang),

@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException
 from ronde.api.deps import Ctx, ScopeDep, StaffScope
 from ronde.api.field_context import Field
 from ronde.api.models import ERROR_RESPONSES
+from ronde.api.paging import PAGED, Page, paging
 from ronde.api.scope import NotFound
 from ronde.audit.bilan import build_bilan
 from ronde.audit.bilan_pdf import render_bilan_pdf
@@ -31,6 +32,10 @@ DeliveryId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 FILE_NAME = re.compile(r"^bilan-[a-z0-9-]+-\d{4}-\d{2}(-en)?\.(pdf|csv|json)(\.manifest\.json)?$")
 MIME = {".pdf": "application/pdf", ".csv": "text/csv; charset=utf-8", ".json": "application/json"}
 RECENT = timedelta(hours=24)
+# Deliveries and bilans pile up month after month (a city: 50 landlords x 12 bilans a year, each with its
+# deliveries): the database is asked for one page (and one row more, to know whether a next one exists), 200 rows
+# by default (~0.3 KB each: ~60 KB), as many as these routes answered before they were paged. See ronde.api.paging.
+NotifyPage = Annotated[Page, paging(200, 2_000)]
 
 
 class DeliveryOut(BaseModel):
@@ -102,15 +107,17 @@ def _bilan(b: notify_repo.StoredBilan) -> BilanOut:
     )
 
 
-@router.get("/deliveries", summary="deliveries, newest first (a failed one waits for its retry)")
+@router.get("/deliveries", summary="deliveries, newest first (a failed one waits for its retry)", responses=PAGED)
 def list_deliveries(
     scope: StaffScope,
     field: Field,
+    page: NotifyPage,
     status: Annotated[Literal["pending", "sending", "sent", "failed"] | None, Query()] = None,
     kind: Annotated[Literal["bilan", "alert"] | None, Query()] = None,
 ) -> list[DeliveryOut]:
     with field.read() as s:
-        return [_delivery(d) for d in notify_repo.deliveries(s, status=status, kind=kind)]
+        found = notify_repo.deliveries(s, status=status, kind=kind, limit=page.end + 1)
+        return [_delivery(d) for d in page.of(found, complete=False)]
 
 
 @router.get("/deliveries/{delivery_id}/log", summary="every attempt of one delivery and its outcome")
@@ -137,10 +144,11 @@ def resend(delivery_id: DeliveryId, scope: StaffScope, ctx: Ctx, field: Field) -
         return _delivery(d)
 
 
-@router.get("/bilans", summary="issued bilans (a landlord: its own)")
-def list_bilans(scope: ScopeDep, field: Field) -> list[BilanOut]:
+@router.get("/bilans", summary="issued bilans (a landlord: its own)", responses=PAGED)
+def list_bilans(scope: ScopeDep, field: Field, page: NotifyPage) -> list[BilanOut]:
     with field.read() as s:
-        return [_bilan(b) for b in notify_repo.bilans(s, landlord=scope.landlord)]
+        found = notify_repo.bilans(s, landlord=scope.landlord, limit=page.end + 1)
+        return [_bilan(b) for b in page.of(found, complete=False)]
 
 
 @router.get("/bilans/{bilan_id}/{file_name}", summary="one file of an issued bilan (PDF, CSV, JSON or a manifest)")
@@ -197,8 +205,8 @@ def preview(
     )
 
 
-@router.get("/alerts", summary="alerts in progress and those resolved in the last 24 hours")
-def alerts(scope: StaffScope, ctx: Ctx, field: Field) -> list[AlertOut]:
+@router.get("/alerts", summary="alerts in progress and those resolved in the last 24 hours", responses=PAGED)
+def alerts(scope: StaffScope, ctx: Ctx, field: Field, page: NotifyPage) -> list[AlertOut]:
     with field.read() as s:
         return [
             AlertOut(
@@ -210,5 +218,5 @@ def alerts(scope: StaffScope, ctx: Ctx, field: Field) -> list[AlertOut]:
                 last_seen_at=a.last_seen_at,
                 resolved_at=a.resolved_at,
             )
-            for a in notify_repo.recent_alerts(s, ctx.now() - RECENT)
+            for a in page.of(notify_repo.recent_alerts(s, ctx.now() - RECENT))
         ]

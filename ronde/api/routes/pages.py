@@ -21,6 +21,7 @@ from ronde.api.web.i18n import PageLang, check_label, day_label, duration, kind_
 from ronde.api.web.layout import page
 from ronde.api.web.plan import IdleMark, scoped_plan
 from ronde.audit.keys import fingerprint, public_key_text
+from ronde.audit.rollups import Finding
 from ronde.coverage.shares import GroupCoverage, Level
 from ronde.protocol.formats import date_short, parse_date, time_hm
 from ronde.protocol.labels import checkpoint_labels
@@ -282,19 +283,19 @@ def _rollup_banner(
 ) -> Html:
     """A warning above the figures when daily rollups no longer match the stored events."""
     found = rollup_mismatches(ctx, scope, first, last, landlord=landlord)
-    if not found:
-        return Html("")
-    days = sorted({m.service_day for m in found})
-    return el(
-        "p",
-        t(lang, "rollup_warning"),
-        " ",
-        ", ".join(day_label(d, lang) for d in days),
-        ".",
-        class_="error",
-        id="rollup-warning",
-        role="alert",
-    )
+    days = sorted({m.service_day for m in found if m.finding is not Finding.UNCHECKED})
+    unchecked = sorted({m.service_day for m in found if m.finding is Finding.UNCHECKED})
+    parts: list[Html] = []
+    if days:
+        parts.append(_days_line(lang, "rollup_warning", days, class_="error", id="rollup-warning", role="alert"))
+    if unchecked:  # not checked is not OK: said, quietly (maintenance checks a closed day within one pass)
+        parts.append(_days_line(lang, "rollup_unchecked", unchecked, class_="note", id="rollup-unchecked"))
+    return Html("".join(parts))
+
+
+def _days_line(lang: PageLang, words: str, days: list[date], **attrs: str) -> Html:
+    """One paragraph: the words, then the days as people write them."""
+    return el("p", t(lang, words), " ", ", ".join(day_label(d, lang) for d in days), ".", **attrs)
 
 
 BILANS_LINK = {"fr": "Bilans mensuels", "en": "Monthly reports"}

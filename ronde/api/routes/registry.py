@@ -33,6 +33,7 @@ from ronde.api.models import (
     LandlordOut,
     ValidationErrorBody,
 )
+from ronde.api.paging import PAGED, Page, paging
 from ronde.api.registry_service import BadgeEntry, RegistryChangeError, registry_to_yaml
 from ronde.api.scope import NotFound, Scope
 from ronde.protocol.estate import (
@@ -63,6 +64,10 @@ YAML_REQUEST: dict[str, Any] = {
     }
 }
 Lang = Annotated[Literal["fr", "en"], Query(description="language of labels")]
+# A page of each list (see ronde.api.paging): ~0.6 KB per checkpoint, ~0.4 KB per beacon row, ~0.25 KB per
+# building, so a default page stays under 0.6 MB at city scale; landlords, estates and teams are far fewer.
+SmallPage = Annotated[Page, paging(500, 5_000)]
+BigPage = Annotated[Page, paging(1_000, 10_000)]
 
 
 def beacon_out(c: Checkpoint, enrolled: bool | None = None) -> BeaconOut:
@@ -115,9 +120,11 @@ def _landlord_out(registry: Registry, landlord_id: str) -> LandlordOut:
 # ---- landlords ---------------------------------------------------------------------------------
 
 
-@router.get("/landlords", tags=["registry"], summary="Landlords (bailleurs) with their dwelling counts")
-def list_landlords(scope: ScopeDep) -> list[LandlordOut]:
-    return [_landlord_out(scope.registry, x.id) for x in scope.landlords()]
+@router.get(
+    "/landlords", tags=["registry"], summary="Landlords (bailleurs) with their dwelling counts", responses=PAGED
+)
+def list_landlords(scope: ScopeDep, page: SmallPage) -> list[LandlordOut]:
+    return [_landlord_out(scope.registry, x.id) for x in page.of(scope.landlords())]
 
 
 @router.get("/landlords/{landlord_id}", tags=["registry"], summary="One landlord")
@@ -146,9 +153,11 @@ def _estate_out(scope: Scope, estate_id: str) -> EstateOut:
     return EstateOut(id=e.id, name=e.name, city=e.city, checkpoints=len(scope.checkpoints(estate=e.id)))
 
 
-@router.get("/estates", tags=["registry"], summary="Estates (quartiers) holding the caller's patrimony")
-def list_estates(scope: ScopeDep) -> list[EstateOut]:
-    return [_estate_out(scope, e.id) for e in scope.estates()]
+@router.get(
+    "/estates", tags=["registry"], summary="Estates (quartiers) holding the caller's patrimony", responses=PAGED
+)
+def list_estates(scope: ScopeDep, page: SmallPage) -> list[EstateOut]:
+    return [_estate_out(scope, e.id) for e in page.of(scope.estates())]
 
 
 @router.get("/estates/{estate_id}", tags=["registry"], summary="One estate")
@@ -177,9 +186,9 @@ def _building_out(scope: Scope, building_id: str) -> BuildingOut:
     )
 
 
-@router.get("/buildings", tags=["registry"], summary="Buildings of the caller's patrimony")
-def list_buildings(scope: ScopeDep, estate: Annotated[str | None, Query()] = None) -> list[BuildingOut]:
-    return [_building_out(scope, b.id) for b in scope.buildings(estate=estate)]
+@router.get("/buildings", tags=["registry"], summary="Buildings of the caller's patrimony", responses=PAGED)
+def list_buildings(scope: ScopeDep, page: BigPage, estate: Annotated[str | None, Query()] = None) -> list[BuildingOut]:
+    return [_building_out(scope, b.id) for b in page.of(scope.buildings(estate=estate))]
 
 
 @router.get("/buildings/{building_id}", tags=["registry"], summary="One building")
@@ -207,10 +216,13 @@ def put_building(building_id: IdStr, body: BuildingIn, scope: AdminScope, ctx: C
 # ---- checkpoints and beacons -------------------------------------------------------------------
 
 
-@router.get("/checkpoints", tags=["registry"], summary="Checkpoints (halls, parkings, espaces verts...)")
+@router.get(
+    "/checkpoints", tags=["registry"], summary="Checkpoints (halls, parkings, espaces verts...)", responses=PAGED
+)
 def list_checkpoints(
     scope: ScopeDep,
     ctx: Ctx,
+    page: BigPage,
     lang: Lang = "fr",
     landlord: Annotated[str | None, Query()] = None,
     estate: Annotated[str | None, Query()] = None,
@@ -218,7 +230,7 @@ def list_checkpoints(
 ) -> list[CheckpointOut]:
     return [
         checkpoint_out(c, lang, ctx.registry.has_identity_key(c.id))
-        for c in scope.checkpoints(landlord=landlord, estate=estate, building=building)
+        for c in page.of(scope.checkpoints(landlord=landlord, estate=estate, building=building))
     ]
 
 
@@ -258,11 +270,16 @@ def delete_checkpoint(checkpoint_id: str, scope: AdminScope, ctx: Ctx) -> Respon
     return Response(status_code=204)
 
 
-@router.get("/beacons", tags=["registry"], summary="Beacons of the caller's checkpoints, with latest telemetry")
-def list_beacons(scope: ScopeDep, ctx: Ctx) -> list[BeaconRow]:
+@router.get(
+    "/beacons",
+    tags=["registry"],
+    summary="Beacons of the caller's checkpoints, with latest telemetry",
+    responses=PAGED,
+)
+def list_beacons(scope: ScopeDep, ctx: Ctx, page: BigPage) -> list[BeaconRow]:
     telemetry = ctx.store.latest_telemetry()
     out: list[BeaconRow] = []
-    for c in scope.checkpoints():
+    for c in page.of(scope.checkpoints()):
         t = telemetry.get(c.id)
         out.append(
             BeaconRow(
@@ -301,9 +318,11 @@ def _gateway_rows(ctx: Ctx) -> list[GatewayOut]:
     return out
 
 
-@router.get("/gateways", tags=["registry"], summary="Gateways (team scanners) with public keys and state")
-def list_gateways(scope: StaffScope, ctx: Ctx) -> list[GatewayOut]:
-    return _gateway_rows(ctx)
+@router.get(
+    "/gateways", tags=["registry"], summary="Gateways (team scanners) with public keys and state", responses=PAGED
+)
+def list_gateways(scope: StaffScope, ctx: Ctx, page: SmallPage) -> list[GatewayOut]:
+    return page.of(_gateway_rows(ctx))
 
 
 @router.get("/gateways/{gateway_id}", tags=["registry"], summary="One gateway")
@@ -340,9 +359,11 @@ def delete_gateway(gateway_id: str, scope: AdminScope, ctx: Ctx) -> Response:
     return Response(status_code=204)
 
 
-@router.get("/badges", tags=["registry"], summary="Team badges (pseudonyms, never names)")
-def list_badges(scope: StaffScope, ctx: Ctx) -> list[BadgeOut]:
-    return [BadgeOut(badge=b.badge, team=b.team, active=b.active) for b in ctx.registry.badges().values()]
+@router.get("/badges", tags=["registry"], summary="Team badges (pseudonyms, never names)", responses=PAGED)
+def list_badges(scope: StaffScope, ctx: Ctx, page: SmallPage) -> list[BadgeOut]:
+    return [
+        BadgeOut(badge=b.badge, team=b.team, active=b.active) for b in page.of(list(ctx.registry.badges().values()))
+    ]
 
 
 @router.put("/badges/{badge}", tags=["registry"], summary="Register a team badge (admin)")

@@ -19,16 +19,24 @@ from ronde.api.models import (
     StaleRow,
     TeamRow,
 )
+from ronde.api.paging import PAGED, Page, paging
 from ronde.coverage.query import gap_states_now, maintenance_now, team_checkins_now
 from ronde.protocol.labels import checkpoint_labels
 
 router = APIRouter(prefix="/api/v1/supervision", tags=["supervision"], responses=ERROR_RESPONSES)
+# Pages (ronde.api.paging): a stale or maintenance row is ~0.25 KB, so 1,000 rows (every checkpoint of a fifth of
+# a city) stay ~0.25 MB; teams and gateways number in the hundreds.
+RowPage = Annotated[Page, paging(1_000, 10_000)]
+SmallPage = Annotated[Page, paging(500, 5_000)]
 
 
-@router.get("/stale", summary="Checkpoints whose current idleness exceeds the threshold, most idle first")
+@router.get(
+    "/stale", summary="Checkpoints whose current idleness exceeds the threshold, most idle first", responses=PAGED
+)
 def stale(
     scope: StaffScope,
     ctx: Ctx,
+    page: RowPage,
     threshold_min: Annotated[int | None, Query(ge=0, le=100_000, description="default: settings")] = None,
 ) -> list[StaleRow]:
     limit = (threshold_min if threshold_min is not None else ctx.settings.stale_after_min) * 60.0
@@ -45,12 +53,12 @@ def stale(
             at_least=r.at_least,
             last_seen=r.last_visit,
         )
-        for r in sorted(rows, key=lambda r: (-r.idle_s, r.checkpoint_id))
+        for r in page.of(sorted(rows, key=lambda r: (-r.idle_s, r.checkpoint_id)))
     ]
 
 
-@router.get("/teams", summary="Each team's last check-in (badge pseudonyms; never shown to landlords)")
-def teams(scope: StaffScope, ctx: Ctx) -> list[TeamRow]:
+@router.get("/teams", summary="Each team's last check-in (badge pseudonyms; never shown to landlords)", responses=PAGED)
+def teams(scope: StaffScope, ctx: Ctx, page: SmallPage) -> list[TeamRow]:
     names = ctx.registry.badges()
     labels = checkpoint_labels(scope.registry, scope.checkpoints())
     return [
@@ -63,12 +71,16 @@ def teams(scope: StaffScope, ctx: Ctx) -> list[TeamRow]:
             estate=t.estate,
             at=t.at,
         )
-        for t in team_checkins_now(ctx.store, ctx.registry.registry, now=ctx.now())
+        for t in page.of(team_checkins_now(ctx.store, ctx.registry.registry, now=ctx.now()))
     ]
 
 
-@router.get("/beacons", summary="Beacons needing maintenance: low battery (TLM), or silent while teams passed nearby")
-def maintenance(scope: StaffScope, ctx: Ctx) -> list[MaintenanceRow]:
+@router.get(
+    "/beacons",
+    summary="Beacons needing maintenance: low battery (TLM), or silent while teams passed nearby",
+    responses=PAGED,
+)
+def maintenance(scope: StaffScope, ctx: Ctx, page: RowPage) -> list[MaintenanceRow]:
     labels = checkpoint_labels(scope.registry, scope.checkpoints())
     return [
         MaintenanceRow(
@@ -82,14 +94,15 @@ def maintenance(scope: StaffScope, ctx: Ctx) -> list[MaintenanceRow]:
             last_seen_day=m.last_seen_day,
             missed_days=list(m.missed_days),
         )
-        for m in maintenance_now(ctx.store, ctx.registry.registry, now=ctx.now())
+        for m in page.of(maintenance_now(ctx.store, ctx.registry.registry, now=ctx.now()))
     ]
 
 
-@router.get("/gateways", summary="Gateways offline, silent for too long, or enrolled but never heard")
+@router.get("/gateways", summary="Gateways offline, silent for too long, or enrolled but never heard", responses=PAGED)
 def gateways(
     scope: StaffScope,
     ctx: Ctx,
+    page: SmallPage,
     include_online: Annotated[bool, Query(description="also list healthy gateways")] = False,
 ) -> list[GatewayHealthRow]:
     now = ctx.now()
@@ -119,7 +132,7 @@ def gateways(
                     reason=reason,
                 )
             )
-    return out
+    return page.of(out)
 
 
 Since = Annotated[datetime | None, Query(description="default: 24 hours ago")]

@@ -6,15 +6,20 @@ it is not today, and teams by their pseudonym: a raw badge never reaches a page.
 refreshes itself by polling ``/ui/supervision/live`` (``ronde.js``), which answers the same
 sections as HTML fragments built by the same code; without JavaScript the page is whole and an
 "update" link reloads it.
+
+Lists that grow with the estate (places not visited, teams, gateways offline, beacons to service) show
+their first ``SECTION_ROWS`` rows (the longest idle first), then "et N autres" with a link to the whole
+list (``?all=<section>``, that section uncapped, still live) and, for places, to the plan: a page kept
+open all evening on an estate of thousands of places must stay readable and cheap to refresh.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from ronde.api.auth import Role
@@ -33,6 +38,9 @@ from ronde.protocol.labels import checkpoint_labels
 router = APIRouter(tags=["pages"], responses={422: INVALID})
 SUPERVISION_ROWS = 50  # newest rejections and gaps listed on the supervision page
 POLL_S = 15  # how often the open page asks for fresh sections
+SECTION_ROWS = 20  # rows of a list that grows with the estate, before "et N autres"
+Listed = Literal["stale", "teams", "gateways", "maintenance"]  # the capped sections, ?all= shows one whole
+ShowAll = Annotated[Listed | None, Query(alias="all", description="show this section's whole list")]
 
 WORDS: dict[str, dict[str, str]] = {
     "fr": {
@@ -60,6 +68,11 @@ WORDS: dict[str, dict[str, str]] = {
         "cal_hours": "Horaires",
         "cal_closed": "Prochaines fermetures",
         "cal_own": "calendrier propre",
+        "and_more": "… et {n} autres.",
+        "show_all": "Voir la liste complète",
+        "or_plan": "ou",
+        "plan_link": "le plan du quartier",
+        "show_short": "Revenir aux {n} premiers",
     },
     "en": {
         "alerts": "Alerts",
@@ -86,6 +99,11 @@ WORDS: dict[str, dict[str, str]] = {
         "cal_hours": "Hours",
         "cal_closed": "Next closed dates",
         "cal_own": "its own calendar",
+        "and_more": "… and {n} more.",
+        "show_all": "See the whole list",
+        "or_plan": "or",
+        "plan_link": "the estate plan",
+        "show_short": "Back to the first {n}",
     },
 }
 
@@ -110,8 +128,8 @@ def _w(lang: PageLang, key: str) -> str:
 class _View:
     """What the sections share: the context, the caller's scope, the language and "now"."""
 
-    def __init__(self, ctx: ApiContext, scope: Scope, lang: PageLang) -> None:
-        self.ctx, self.scope, self.lang = ctx, scope, lang
+    def __init__(self, ctx: ApiContext, scope: Scope, lang: PageLang, full: Listed | None = None) -> None:
+        self.ctx, self.scope, self.lang, self.full = ctx, scope, lang, full
         self.now = ctx.now()
         self.today = self.now.astimezone(ctx.calendar.tz).date()
         self.labels = checkpoint_labels(scope.registry)
@@ -130,6 +148,30 @@ class _View:
         if not rows:
             return el("p", t(self.lang, "nothing"), id=id_)
         return table(headers, (el("tr", join(el("td", c) for c in r)) for r in rows), id=id_)
+
+    def capped(self, section: Listed, headers: list[str], rows: list[list[object]], id_: str) -> Html:
+        """The first ``SECTION_ROWS`` rows and "et N autres" with links to the whole list (and, for places, the
+        plan); the whole list when the page was asked for it (``?all=section``), with a link back."""
+        lang, whole = self.lang, self.full == section
+        shown = rows if whole else rows[:SECTION_ROWS]
+        out = self.rows_or_nothing(headers, shown, id_)
+        hidden = len(rows) - len(shown)
+        if whole and len(rows) > SECTION_ROWS:
+            back = el(
+                "a", _w(lang, "show_short").format(n=SECTION_ROWS), href=f"/ui/supervision?lang={lang}#live-{section}"
+            )
+            return join([out, el("p", back, class_="more", id=f"{id_}-more")])
+        if hidden <= 0:
+            return out
+        links: list[object] = [
+            el("a", _w(lang, "show_all"), href=f"/ui/supervision?lang={lang}&all={section}#live-{section}")
+        ]
+        if section == "stale":
+            links += [" ", _w(lang, "or_plan"), " ", el("a", _w(lang, "plan_link"), href=f"/ui/plan?lang={lang}")]
+        note = el(
+            "p", _w(lang, "and_more").format(n=number(hidden, lang)), " ", join(links), class_="more", id=f"{id_}-more"
+        )
+        return join([out, note])
 
 
 def _alerts(v: _View) -> Html:
@@ -165,7 +207,7 @@ def _stale(v: _View) -> Html:
         for r in stale
     ]
     heads = [t(lang, "checkpoint"), t(lang, "landlord"), _w(lang, "idle_for"), t(lang, "last")]
-    return v.rows_or_nothing(heads, rows, "stale")
+    return v.capped("stale", heads, rows, "stale")
 
 
 def _teams(v: _View) -> Html:
@@ -182,7 +224,7 @@ def _teams(v: _View) -> Html:
         ]
         for x in checkins
     ]
-    return v.rows_or_nothing([t(v.lang, "team"), t(v.lang, "checkpoint"), _w(v.lang, "at")], rows, "teams")
+    return v.capped("teams", [t(v.lang, "team"), t(v.lang, "checkpoint"), _w(v.lang, "at")], rows, "teams")
 
 
 def _maintenance(v: _View) -> Html:
@@ -196,13 +238,13 @@ def _maintenance(v: _View) -> Html:
         for m in maintenance_now(v.ctx.store, v.scope.registry, now=v.now)
     ]
     heads = [t(v.lang, "checkpoint"), t(v.lang, "landlord"), _w(v.lang, "reason"), _w(v.lang, "battery")]
-    return v.rows_or_nothing(heads, rows, "maintenance")
+    return v.capped("maintenance", heads, rows, "maintenance")
 
 
 def _gateways(v: _View) -> Html:
     offline = [s for s in v.ctx.store.latest_gateway_states().values() if not s.online]
     rows: list[list[object]] = [[s.gateway_id, v.moment(s.at)] for s in sorted(offline, key=lambda s: s.gateway_id)]
-    return v.rows_or_nothing([_w(v.lang, "gateway"), _w(v.lang, "offline_since")], rows, "gateways")
+    return v.capped("gateways", [_w(v.lang, "gateway"), _w(v.lang, "offline_since")], rows, "gateways")
 
 
 def _rejections(v: _View) -> Html:
@@ -289,10 +331,11 @@ _BUILDERS: dict[str, Callable[[_View], Html]] = {
 }
 
 
-def sections(ctx: ApiContext, scope: Scope, lang: PageLang) -> tuple[str, dict[str, Html]]:
-    """The "updated at" text and each section's content (staff only: ``Forbidden`` otherwise)."""
+def sections(ctx: ApiContext, scope: Scope, lang: PageLang, full: Listed | None = None) -> tuple[str, dict[str, Html]]:
+    """The "updated at" text and each section's content, ``full`` the one shown whole (staff only:
+    ``Forbidden`` otherwise)."""
     scope.require(Role.ADMIN, Role.SUPERVISOR)
-    v = _View(ctx, scope, lang)
+    v = _View(ctx, scope, lang, full)
     return v.moment(v.now), {key: build(v) for key, build in _BUILDERS.items()}
 
 
@@ -302,11 +345,12 @@ def sections(ctx: ApiContext, scope: Scope, lang: PageLang) -> tuple[str, dict[s
     responses=HTML_OK,
     summary="Live supervision page (supervisors and admins); refreshes itself from /ui/supervision/live",
 )
-def supervision_page(p: PageDep) -> Response:
+def supervision_page(p: PageDep, full: ShowAll = None) -> Response:
     lang = p.lang
+    shown = f"&all={full}" if full else ""
 
     def build(scope: Scope) -> tuple[str, Html]:
-        updated, parts = sections(p.ctx, scope, lang)
+        updated, parts = sections(p.ctx, scope, lang, full)
         status = el(
             "p",
             f"{_w(lang, 'updated')} : " if lang == "fr" else f"{_w(lang, 'updated')}: ",
@@ -314,7 +358,7 @@ def supervision_page(p: PageDep) -> Response:
             " — ",
             _w(lang, "live_note").format(n=POLL_S),
             " ",
-            el("a", _w(lang, "refresh"), href=f"/ui/supervision?lang={lang}", id="live-refresh"),
+            el("a", _w(lang, "refresh"), href=f"/ui/supervision?lang={lang}{shown}", id="live-refresh"),
             class_="tagline",
             aria_live="polite",
         )
@@ -327,7 +371,7 @@ def supervision_page(p: PageDep) -> Response:
             "div",
             join(body),
             id="supervision",
-            data_live=f"/ui/supervision/live?lang={lang}",
+            data_live=f"/ui/supervision/live?lang={lang}{shown}",
             data_poll_s=str(POLL_S),
         )
 
@@ -343,12 +387,12 @@ def supervision_page(p: PageDep) -> Response:
         403: {"description": "not staff"},
     },
 )
-def supervision_live(request: Request, p: PageDep) -> Response:
+def supervision_live(request: Request, p: PageDep, full: ShowAll = None) -> Response:
     principal = caller(request, p.ctx)
     if principal is None:
         return JSONResponse({"error": "unauthorized", "detail": "sign in again"}, status_code=401)
     try:
-        updated, parts = sections(p.ctx, Scope(principal, p.ctx.registry.registry), p.lang)
+        updated, parts = sections(p.ctx, Scope(principal, p.ctx.registry.registry), p.lang, full)
     except Forbidden:
         return JSONResponse({"error": "forbidden", "detail": "supervisors and admins only"}, status_code=403)
     body: dict[str, Any] = {"updated": updated, "sections": dict(parts)}

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import segno
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 from pydantic import AwareDatetime
 from starlette.exceptions import HTTPException
 
@@ -34,6 +35,7 @@ from ronde.api.field_models import (
     SollicitationCreated,
     SollicitationIn,
     Suggestion,
+    TeamStatusIn,
     TermOut,
     TerrainMe,
     Vocabulary,
@@ -50,7 +52,7 @@ from ronde.api.field_service import (
 from ronde.api.models import ERROR_RESPONSES, ErrorBody
 from ronde.api.scope import NotFound, Scope
 from ronde.opdb import device_repo, field_repo, request_repo, service_repo
-from ronde.opdb.field_repo import IdConflict, NewRecord
+from ronde.opdb.field_repo import BadTransition, IdConflict, NewRecord
 from ronde.protocol import field_vocab as vocab
 
 router = APIRouter(prefix="/api/v1/terrain", tags=["terrain"], responses=ERROR_RESPONSES)
@@ -168,11 +170,11 @@ def partners(scope: DeviceScope, field: Field) -> list[PartnerOut]:
     return [PartnerOut(id=p.id, name=p.name, kind=p.kind) for p in found]
 
 
-def _not_future(created_at: datetime, now: datetime) -> None:
+def _not_future(created_at: datetime, now: datetime, name: str = "created_at") -> None:
+    """A validation error like the body's own (422 with ``errors``, as the schema documents it)."""
     if created_at > now + FUTURE_SLACK:
-        raise HTTPException(
-            422, f"created_at {created_at.isoformat()} is in the future (server time {now.isoformat()})"
-        )
+        msg = f"{name} {created_at.isoformat()} is in the future (server time {now.isoformat()})"
+        raise RequestValidationError([{"loc": ("body", name), "msg": msg, "type": "value_error"}])
 
 
 @router.post("/reports", status_code=201, summary="A technical report (veille technique)", responses=CONFLICT)
@@ -289,6 +291,52 @@ def post_sollicitation(
     if not created:
         response.status_code = 200
     return SollicitationCreated(id=rec.id, status=rec.status)
+
+
+STEP_CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"model": ErrorBody, "description": "a technical report, or a status behind the record's"}
+}
+
+
+@router.post(
+    "/sollicitations/{record_id}/status",
+    summary="The team moves its own sollicitation forward (orientée, close)",
+    responses=STEP_CONFLICT,
+)
+def set_sollicitation_status(
+    record_id: str, body: TeamStatusIn, scope: DeviceScope, ctx: Ctx, field: Field
+) -> RecordOut:
+    """Another team's record answers 404 as an unknown one. The outbox may send a step twice: a record already
+    at that status answers 200 unchanged. The step is dated when the team did it (``at``), kept between the
+    record's last step and the server's clock; a technical report's steps are the landlord's (409)."""
+    now = ctx.now()
+    _not_future(body.at, now, "at")
+    with field.read() as s:
+        rec = field_repo.get_record(s, record_id)
+        if rec is None or rec.team != _team(scope):
+            raise NotFound("record", record_id)
+        if body.partner is not None and not partner_exists(s, body.partner):
+            raise NotFound("partner", str(body.partner))
+    if rec.kind != field_repo.SOLLICITATION:
+        raise HTTPException(409, f"record {record_id} is a technical report: its status is the landlord's")
+    if rec.status == body.status:
+        return record_out(rec, timeline=True)
+    after = max([rec.created_at, *(step.at for step in rec.timeline)])  # a timeline never runs backwards
+    at = min(max(body.at, after), now)
+    try:
+        with field.write() as s:
+            moved = field_repo.set_status(
+                s,
+                record_id,
+                body.status,
+                comment=body.comment,
+                actor_role=scope.principal.role.value,
+                now=at,
+                partner_id=body.partner,
+            )
+    except BadTransition as exc:
+        raise HTTPException(409, str(exc)) from None
+    return record_out(moved, timeline=True)
 
 
 @router.get("/records", summary="The team's own records (both kinds), newest first")

@@ -5,10 +5,16 @@ under ``/terrain/`` for its scope to cover the app; the app needs a CSP of its o
 a worker and ``blob:`` photo previews, which the pages' policy forbids); and every answer is
 ``no-cache`` with an ETag, so a phone revalidates cheaply and never runs a stale app after an update.
 The worker's cache name carries a digest of the shell, so a new release replaces the cached shell.
+
+Text files are gzipped here, once, rather than by the app's gzip middleware on every request: the middleware
+would send the gzipped body under the plain body's strong ETag, and two representations must not share a strong
+validator (RFC 9110 §8.8.3). The gzipped one carries its own (``"<digest>-gzip"``), both answer ``Vary:
+Accept-Encoding``, and ``If-None-Match`` is compared weakly (§13.1.2), so each gets its 304.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 from dataclasses import dataclass
 from functools import cache
@@ -16,6 +22,8 @@ from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+
+from ronde.api.http_edge import GZIP_MINIMUM_BYTES
 
 TERRAIN_DIR = Path(__file__).resolve().parent.parent / "web" / "terrain"
 TERRAIN_CSP = (
@@ -35,6 +43,8 @@ ASSETS: dict[str, tuple[str, str]] = {
     "sw.js": ("sw.js", "text/javascript; charset=utf-8"),
 }
 SHELL_VERSION_MARK = b"ronde-terrain-v1"
+# images are compressed already (the middleware leaves them too); every other file is sent gzipped when accepted
+NOT_GZIPPED = frozenset({"image/png"})
 
 router = APIRouter(include_in_schema=False)
 
@@ -44,6 +54,8 @@ class Asset:
     body: bytes
     media_type: str
     etag: str
+    gzipped: bytes | None  # the gzip representation, None for an image
+    gzip_etag: str
 
 
 @cache
@@ -63,16 +75,41 @@ def asset(name: str) -> Asset:
     body = (TERRAIN_DIR / filename).read_bytes()
     if name == "sw.js":
         body = body.replace(SHELL_VERSION_MARK, f"ronde-terrain-{shell_digest()}".encode())
-    return Asset(body, media_type, '"' + hashlib.sha256(body).hexdigest()[:32] + '"')
+    digest = hashlib.sha256(body).hexdigest()[:32]
+    # mtime=0: the same bytes at every start and in every API process, so the validator holds across them
+    gzipped = None if media_type in NOT_GZIPPED else gzip.compress(body, compresslevel=9, mtime=0)
+    return Asset(body, media_type, f'"{digest}"', gzipped, f'"{digest}-gzip"')
+
+
+def accepts_gzip(accept_encoding: str) -> bool:
+    """The gzip middleware's own rule (``gzip`` anywhere in Accept-Encoding, q-values not read): a plain answer
+    this route sends is one the middleware leaves plain, so it never goes out gzipped under the plain ETag."""
+    return "gzip" in accept_encoding.lower()
+
+
+def none_match(if_none_match: str, etag: str) -> bool:
+    """If-None-Match holds ``*`` or ``etag`` under the weak comparison (a ``W/`` prefix does not count)."""
+    tags = [t.strip() for t in if_none_match.split(",")]
+    return "*" in tags or etag.removeprefix("W/") in (t.removeprefix("W/") for t in tags)
 
 
 def _answer(request: Request, name: str) -> Response:
     a = asset(name)
-    headers = {"Cache-Control": "no-cache", "ETag": a.etag, "Content-Security-Policy": TERRAIN_CSP}
+    zipped = a.gzipped is not None and accepts_gzip(request.headers.get("accept-encoding", ""))
+    headers = {
+        "Cache-Control": "no-cache",
+        "ETag": a.gzip_etag if zipped else a.etag,
+        "Content-Security-Policy": TERRAIN_CSP,
+    }
+    if a.gzipped is not None and (zipped or len(a.body) < GZIP_MINIMUM_BYTES):
+        headers["Vary"] = "Accept-Encoding"  # a larger plain answer gets it from the gzip middleware: said once
     if name == "sw.js":
         headers["Service-Worker-Allowed"] = "/terrain/"
-    if a.etag in request.headers.get("if-none-match", ""):
+    if none_match(request.headers.get("if-none-match", ""), headers["ETag"]):
         return Response(status_code=304, headers=headers)
+    if zipped and a.gzipped is not None:
+        headers["Content-Encoding"] = "gzip"  # the app's gzip middleware passes an encoded body through
+        return Response(a.gzipped, media_type=a.media_type, headers=headers)
     return Response(a.body, media_type=a.media_type, headers=headers)
 
 

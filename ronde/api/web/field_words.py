@@ -55,6 +55,9 @@ WORDS: Mapping[str, Mapping[str, str]] = {
         "yes": "oui",
         "older": "Plus anciens",
         "timeline": "Étapes",
+        "contact": "Contact de la personne (donné avec son accord)",
+        "contact_note": "Consentement du {consent}, pour un seul suivi ; effacé le {expires}. À ne pas recopier "
+        "ailleurs.",
         "when": "Quand",
         "after": "Après",
         "comment": "Commentaire",
@@ -132,6 +135,9 @@ WORDS: Mapping[str, Mapping[str, str]] = {
         "yes": "yes",
         "older": "Older",
         "timeline": "Steps",
+        "contact": "The person's contact (given with consent)",
+        "contact_note": "Consent given on {consent}, for one follow-up; deleted on {expires}. Do not copy it "
+        "elsewhere.",
         "when": "When",
         "after": "After",
         "comment": "Comment",

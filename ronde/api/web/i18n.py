@@ -78,6 +78,10 @@ TEXT: Mapping[str, Mapping[str, str]] = {
             "Attention : des synthèses journalières ne correspondent plus aux événements enregistrés "
             "(modification de la base ?). Jours concernés :"
         ),
+        "rollup_unchecked": (
+            "Les synthèses journalières de ces jours n'ont pas encore été vérifiées sur les événements enregistrés "
+            "(la maintenance le fait à son prochain passage) :"
+        ),
         "language": "English",
         "not_found": "Introuvable, ou hors de votre patrimoine.",
         "forbidden": "Accès refusé pour ce rôle.",
@@ -165,6 +169,10 @@ TEXT: Mapping[str, Mapping[str, str]] = {
         "fingerprint": "Fingerprint",
         "rollup_warning": (
             "Warning: some daily rollups no longer match the stored events (database edited?). Days concerned:"
+        ),
+        "rollup_unchecked": (
+            "The daily rollups of these days are not checked against the stored events yet (maintenance does it at "
+            "its next pass):"
         ),
         "language": "Français",
         "not_found": "Not found, or outside your patrimony.",

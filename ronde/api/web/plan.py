@@ -4,8 +4,11 @@ Equirectangular projection around the drawn points' mean latitude: exact enough 
 (a few hundred metres), and no map tiles, so nothing is fetched from elsewhere. Buildings are
 outlined from their footprints and labelled; walkways are drawn under them; each checkpoint is a
 link (focusable, with an ``aria-label`` and an SVG ``<title>``) coloured by its current idleness,
-whose label shows on hover and on keyboard focus (CSS only). ``/static/plan.js`` adds zoom
-(buttons and wheel, by changing the ``viewBox``) and drag; without it the plan is whole and static.
+whose label shows on hover and on keyboard focus (CSS only): the checkpoint's unambiguous label
+(``ronde.protocol.labels``: its building or address, and its landlord where the name is shared). ``/static/plan.js``
+adds zoom (buttons, keys + and −, and the wheel, by changing the ``viewBox``) and drag; without it the plan
+is whole and static. The wheel zooms only with Ctrl held or once the plan was clicked or focused: a plain
+wheel over the plan scrolls the page, as on the rest of it, and a hint says how to zoom.
 """
 
 from __future__ import annotations
@@ -44,6 +47,8 @@ WORDS: Mapping[str, Mapping[str, str]] = {
         "summary": "{n} points de passage, {b} bâtiments. Le tableau sous le plan donne les mêmes "
         "informations : nom, type et temps écoulé depuis le dernier passage.",
         "building": "Bâtiment",
+        "hint": "Pour zoomer : Ctrl + molette, ou cliquez sur le plan puis molette ; touches + et − "
+        "(0 : plan entier). La molette seule fait défiler la page.",
     },
     "en": {
         "zoom_in": "Zoom in",
@@ -53,6 +58,8 @@ WORDS: Mapping[str, Mapping[str, str]] = {
         "summary": "{n} checkpoints, {b} buildings. The table below the plan gives the same information: "
         "name, kind and time since the last pass.",
         "building": "Building",
+        "hint": "To zoom: Ctrl + wheel, or click the plan then wheel; keys + and − (0: whole plan). "
+        "The wheel alone scrolls the page.",
     },
 }
 
@@ -311,6 +318,7 @@ def plan_svg(
         data_plan=svg_id,
         hidden=True,
     )
+    hint = el("p", words["hint"], class_="plan-hint", data_plan=svg_id, hidden=True)
     summary = el(
         "p",
         words["summary"].format(n=len(checkpoints), b=sum(1 for b in buildings if b.footprint)),
@@ -320,6 +328,7 @@ def plan_svg(
     return el(
         "figure",
         tools,
+        hint,
         svg,
         el("figcaption", _html_legend(lang), summary),
         el("script", src="/static/plan.js", defer=True),

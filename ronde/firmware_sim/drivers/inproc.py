@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 
 from ronde.firmware_sim.scenarios import Scenario
 from ronde.gateway.detection import DetectedVisit, DetectionConfig
@@ -24,23 +24,45 @@ TICK_S = 1.0
 
 
 class SimClock:
-    """Simulated UTC epoch seconds = start + speed × wall seconds elapsed (+ any jumps)."""
+    """Simulated UTC epoch seconds = start + speed × wall seconds elapsed (+ any jumps).
 
-    def __init__(self, start: float, speed: float = 100.0, wall: Callable[[], float] = time.monotonic) -> None:
+    ``max_leap_s`` (simulated seconds, off by default): between two readings the clock moves at most
+    this much; a longer wall gap (the process stalled: a GC pass, a loaded CPU) is not simulated time.
+    A leap would let the detection tick run at a time the stream has not been fed up to yet: a visit
+    cut short, or (on a clock held at a cap) left open for good. Readings come from one thread.
+    """
+
+    def __init__(
+        self,
+        start: float,
+        speed: float = 100.0,
+        wall: Callable[[], float] = time.monotonic,
+        *,
+        max_leap_s: float | None = None,
+    ) -> None:
         if speed <= 0:
             raise ValueError("speed must be positive")
+        if max_leap_s is not None and max_leap_s <= 0:
+            raise ValueError("max_leap_s must be positive")
         self.speed = speed
+        self.max_leap_s = max_leap_s
         self._wall = wall
-        self._wall0 = wall()
+        self._wall0 = self._last_wall = wall()
         self._sim0 = start
 
     def now(self) -> float:
-        return self._sim0 + (self._wall() - self._wall0) * self.speed
+        w = self._wall()
+        if self.max_leap_s is not None:
+            leap = (w - self._last_wall) * self.speed
+            if leap > self.max_leap_s:
+                self._wall0 += (leap - self.max_leap_s) / self.speed  # the stall beyond one leap: not simulated
+            self._last_wall = w
+        return self._sim0 + (w - self._wall0) * self.speed
 
     def restart(self, start: float) -> None:
         """Simulated time starts again from ``start`` now: for a clock nothing sleeps on yet (the demo's,
         once its streams are primed, so the evening is not half over before the first advertisement)."""
-        self._wall0 = self._wall()
+        self._wall0 = self._last_wall = self._wall()
         self._sim0 = start
 
     def jump_to(self, t: float) -> None:
@@ -77,6 +99,12 @@ class ScenarioSource:
         loop, and with it the gateway's MQTT link and anything else on that loop."""
         adverts = self.scenario.advertisements(self.team_id)
         self._primed = (next(adverts, None), adverts)
+
+    def preload(self, adverts: Iterable[Advertisement]) -> None:
+        """Play this stream, computed elsewhere (the demo's child processes, ``ronde.demo.streams``), instead of
+        computing it here: the scenario's own stream for this team, time-ordered."""
+        rest = iter(adverts)
+        self._primed = (next(rest, None), rest)
 
     async def stream(self) -> AsyncIterator[Advertisement]:
         first, rest = self._primed if self._primed is not None else (None, self.scenario.advertisements(self.team_id))

@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from paho.mqtt.enums import CallbackAPIVersion
 
 from ronde.gateway.keys import create_key, load_key
@@ -40,6 +39,7 @@ from ronde.protocol.messages import (
     to_wire,
     wire_bytes,
 )
+from ronde.protocol.seedkey import SeedKey
 from ronde.protocol.signing import public_key_text, sign
 from ronde.protocol.topics import TopicKind, gateway_topic
 
@@ -52,7 +52,7 @@ STATE_FILE = "load-state.json"
 class VirtualGateway:
     gateway_id: str
     badge: str
-    key: Ed25519PrivateKey
+    key: SeedKey
 
 
 @dataclass

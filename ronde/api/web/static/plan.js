@@ -1,6 +1,8 @@
 // The estate plan's zoom and pan: the SVG's viewBox changes, nothing else is loaded.
-// Buttons (+, −, whole plan), the mouse wheel over the plan, dragging when zoomed in, and
-// keyboard focus: a checkpoint reached with Tab while zoomed in is brought into view.
+// Buttons (+, −, whole plan), keys + − 0 while the plan has focus, the mouse wheel, dragging when
+// zoomed in, and keyboard focus: a checkpoint reached with Tab while zoomed in is brought into view.
+// The wheel zooms only with Ctrl held (a trackpad's pinch too) or once the plan was clicked or
+// focused: a plain wheel over the plan scrolls the page, and the hint above the plan lights up.
 "use strict";
 (function () {
   var MIN_W = 90; // at most 10× on a 900-unit plan
@@ -33,14 +35,43 @@
       return [view[0] + (evt.clientX - box.left) / box.width * view[2],
               view[1] + (evt.clientY - box.top) / box.height * view[3]];
     }
+    function reset() { view = base.slice(); apply(); }
+    var figure = svg.closest("figure") || svg.parentNode;
+    var hint = figure.querySelector(".plan-hint");
+    var flash = null;
+    var engaged = false; // clicked or focused: the wheel zooms without Ctrl until the plan is left
+    function engage(on) { engaged = on; svg.setAttribute("data-engaged", on ? "1" : "0"); }
+    engage(false);
     tools.hidden = false;
+    if (hint) { hint.hidden = false; }
     tools.addEventListener("click", function (evt) {
       var button = evt.target.closest("button[data-zoom]");
       if (!button) { return; }
       var how = button.getAttribute("data-zoom");
-      if (how === "in") { zoom(1.5); } else if (how === "out") { zoom(1 / 1.5); } else { view = base.slice(); apply(); }
+      if (how === "in") { zoom(1.5); } else if (how === "out") { zoom(1 / 1.5); } else { reset(); }
+    });
+    figure.addEventListener("pointerdown", function () { engage(true); });
+    figure.addEventListener("focusin", function () { engage(true); });
+    figure.addEventListener("focusout", function (evt) {
+      if (!evt.relatedTarget || !figure.contains(evt.relatedTarget)) { engage(false); }
+    });
+    document.addEventListener("pointerdown", function (evt) { if (!figure.contains(evt.target)) { engage(false); } });
+    figure.addEventListener("keydown", function (evt) {
+      if (evt.altKey || evt.ctrlKey || evt.metaKey) { return; }
+      if (evt.key === "+" || evt.key === "=") { zoom(1.5); } else if (evt.key === "-" || evt.key === "−") {
+        zoom(1 / 1.5);
+      } else if (evt.key === "0") { reset(); } else { return; }
+      evt.preventDefault();
     });
     svg.addEventListener("wheel", function (evt) {
+      if (!evt.ctrlKey && !engaged) { // the page scrolls; say how to zoom
+        if (hint) {
+          hint.classList.add("plan-hint-flash");
+          clearTimeout(flash);
+          flash = setTimeout(function () { hint.classList.remove("plan-hint-flash"); }, 2000);
+        }
+        return;
+      }
       evt.preventDefault();
       var p = toPlan(evt);
       zoom(evt.deltaY < 0 ? 1.25 : 1 / 1.25, p[0], p[1]);

@@ -6,7 +6,7 @@
   var RETRY_TICK_MS = 5000;
   var SUGGESTION_WAIT_MS = 2500;
   var state = {
-    token: null, team: null, places: null, vocab: null, partners: [], requests: [],
+    token: null, team: null, places: null, vocab: null, partners: [], requests: [], records: [],
     place: { report: null, solli: null }, pickingFor: null, category: null, request: null, photo: null
   };
 
@@ -85,11 +85,15 @@
       cached("places", "/api/v1/terrain/places"),
       cached("vocabulary", "/api/v1/terrain/vocabulary"),
       cached("partners", "/api/v1/terrain/partners"),
-      cached("requests", "/api/v1/terrain/requests")
+      cached("requests", "/api/v1/terrain/requests"),
+      cached("records", "/api/v1/terrain/records")
     ]).then(function (r) {
       state.places = r[0]; state.vocab = r[1]; state.partners = r[2] || [];
       state.requests = (r[3] && (r[3].items || r[3])) || [];
+      state.records = r[4] || [];
       renderRequests();
+      renderMine();
+      fillEmptyForm();
       return refreshOutbox(); // the cards name their places now that the list is known
     }, function (err) {
       if (err.status === 401) { return revoked(); }
@@ -276,18 +280,7 @@
 
   function startSolli(request) {
     state.request = request || null;
-    var v = state.vocab || {};
-    choiceGroup("solli-origin", "origin", v.origins, request ? "commanditaire" : null);
-    choiceGroup("solli-type", "type", v.types, null);
-    choiceGroup("solli-response", "response", v.responses, null, onResponse);
-    choiceGroup("solli-status", "status", v.sollicitation_statuses || v.statuses, "ouverte");
-    var sel = $("solli-partner");
-    sel.textContent = "";
-    sel.appendChild(node("option", { value: "", text: "— choisir —" }));
-    (state.partners || []).forEach(function (x) {
-      sel.appendChild(node("option", { value: x.id, text: x.name + (x.kind ? " (" + x.kind + ")" : "") }));
-    });
-    $("solli-partner-box").hidden = true;
+    fillSolliChoices(request);
     $("solli-text").value = "";
     $("solli-contact").value = "";
     $("solli-consent").checked = false;
@@ -300,6 +293,27 @@
     renderPlaces();
     show("solli");
     if (!request) { suggest("solli"); }
+  }
+  function fillSolliChoices(request) {
+    var v = state.vocab || {};
+    choiceGroup("solli-origin", "origin", v.origins, request ? "commanditaire" : null);
+    choiceGroup("solli-type", "type", v.types, null);
+    choiceGroup("solli-response", "response", v.responses, null, onResponse);
+    choiceGroup("solli-status", "status", v.sollicitation_statuses || v.statuses, "ouverte");
+    var sel = $("solli-partner");
+    sel.textContent = "";
+    sel.appendChild(node("option", { value: "", text: "— choisir —" }));
+    (state.partners || []).forEach(function (x) {
+      sel.appendChild(node("option", { value: x.id, text: x.name + (x.kind ? " (" + x.kind + ")" : "") }));
+    });
+    $("solli-partner-box").hidden = true;
+  }
+  // A form opened before the vocabulary arrived (a tap in the app's first seconds, a slow network) was drawn
+  // empty: fill what is still empty once the data is here, never touching what the mediator already entered.
+  function fillEmptyForm() {
+    var screen = document.body.getAttribute("data-screen");
+    if (screen === "report" && !state.category && !$("categories").children.length) { startReport(); }
+    if (screen === "solli" && !document.querySelector("input[name=origin]")) { fillSolliChoices(state.request); }
   }
   function onResponse() {
     var orient = picked("response") === "orientation";
@@ -350,8 +364,8 @@
 
   // ---- the outbox -----------------------------------------------------------------------------
 
-  function queueAndSend(kind, body, photo, done) {
-    Q.enqueue(kind, body, photo).then(function () {
+  function queueAndSend(kind, body, photo, done, record) {
+    Q.enqueue(kind, body, photo, record).then(function () {
       show("home");
       flash(done + " : envoi en cours…", "ok");
       return refreshOutbox();
@@ -374,11 +388,12 @@
       } else if (r && r.errors) {
         flash(r.errors + " envoi(s) refusé(s) : voir « Envois » pour corriger.", "error");
       }
+      if (r && r.sent > 0) { refreshRecords(); }
       return refreshOutbox().then(function () { return r; });
     }, function () { return refreshOutbox(); });
   }
 
-  var KIND_LABELS = { report: "Signalement", sollicitation: "Sollicitation" };
+  var KIND_LABELS = { report: "Signalement", sollicitation: "Sollicitation", status: "Statut" };
   function labelOf(list, id) {
     var hit = items(list).filter(function (x) { return x.id === id; })[0];
     return hit ? hit.label : id;
@@ -400,8 +415,10 @@
       if (!all.length) { list.appendChild(node("li", { class: "hint", text: "Tout est envoyé." })); }
       all.forEach(function (i) {
         var v = state.vocab || {};
-        var what = i.kind === "report" ? labelOf(v.categories, i.body.category) : labelOf(v.types, i.body.type);
-        var p = findPlace(i.body.place);
+        var what = i.kind === "report" ? labelOf(v.categories, i.body.category) :
+          i.kind === "status" ? labelOf(v.sollicitation_statuses, i.body.status) : labelOf(v.types, i.body.type);
+        var target = i.kind === "status" ? recordById(i.record) : null;
+        var p = findPlace(target ? target.place : i.body.place);
         var li = node("li", { class: "card state-" + i.state, "data-id": i.id, "data-state": i.state }, [
           node("strong", { text: KIND_LABELS[i.kind] + " · " + what }),
           node("span", { text: p ? p.label : "" }),
@@ -416,6 +433,76 @@
         }
         list.appendChild(li);
       });
+    });
+  }
+
+  // ---- the team's own sollicitations: orient or close them from the list (two taps at most) ---------------
+
+  function recordById(id) { return (state.records || []).filter(function (x) { return x.id === id; })[0] || null; }
+
+  function renderMine() {
+    var list = $("mine");
+    list.textContent = "";
+    var v = state.vocab || {};
+    var open = (state.records || []).filter(function (x) { return x.kind === "sollicitation" && x.status !== "close"; });
+    if (!open.length) { list.appendChild(node("li", { class: "hint", text: "Aucune sollicitation en cours." })); }
+    open.forEach(function (x) {
+      var p = findPlace(x.place);
+      var li = node("li", { class: "card mine", "data-id": x.id, "data-status": x.status }, [
+        node("strong", { text: labelOf(v.types, x.type) }),
+        node("span", { text: p ? p.label : "" }),
+        node("span", { class: "status", text: "Statut : " + labelOf(v.sollicitation_statuses, x.status) +
+          (x.pending ? " (en attente d'envoi)" : "") })
+      ]);
+      if (x.status === "ouverte") {
+        li.appendChild(node("button", { type: "button", class: "big secondary orient", text: "Orienter",
+          onclick: function () { orient(x, li); } }));
+      }
+      li.appendChild(node("button", { type: "button", class: "big primary close", text: "Clore",
+        onclick: function () { step(x, "close", null); } }));
+      list.appendChild(li);
+    });
+  }
+
+  // The server's list, with the steps still in the outbox laid over it (they are what the team did last).
+  function refreshRecords() {
+    return api("/api/v1/terrain/records").then(function (found) {
+      return Q.all().then(function (queued) {
+        queued.forEach(function (i) {
+          var x = i.kind === "status" ? found.filter(function (f) { return f.id === i.record; })[0] : null;
+          if (x) { x.status = i.body.status; x.pending = true; if (i.body.partner) { x.partner = i.body.partner; } }
+        });
+        state.records = found;
+        renderMine();
+        return Q.set("records", found);
+      });
+    }, function () { /* offline: the list kept */ });
+  }
+
+  // "Orienter": the record's partner if it has one, else one tap on the partner it goes to.
+  function orient(x, li) {
+    if (x.partner) { step(x, "orientee", null); return; }
+    if (li.querySelector(".partners")) { return; }
+    var box = node("div", { class: "partners", role: "group", "aria-label": "Orientée vers" },
+      [node("span", { text: "Orientée vers :" })]);
+    (state.partners || []).forEach(function (pt) {
+      box.appendChild(node("button", { type: "button", class: "big secondary", "data-partner": String(pt.id),
+        text: pt.name, onclick: function () { step(x, "orientee", pt.id); } }));
+    });
+    li.insertBefore(box, li.querySelector("button.close")); // under "Orienter", above "Clore"
+  }
+
+  // Queue the step (sent now if the network allows, else when it returns) and show it at once.
+  function step(x, status, partner) {
+    var body = { id: Q.ulid(), status: status, at: nowIso() };
+    if (partner) { body.partner = partner; }
+    x.status = status;
+    x.pending = true;
+    if (partner) { x.partner = partner; }
+    Q.set("records", state.records).then(function () {
+      renderMine();
+      queueAndSend("status", body, null, status === "close" ? "Sollicitation close" : "Sollicitation orientée",
+        x.id);
     });
   }
 

@@ -76,10 +76,12 @@
     return Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * Math.pow(2, Math.max(0, attempts - 1)));
   }
 
-  // Store a record before any attempt to send it: kind "report" or "sollicitation".
-  function enqueue(kind, body, photo) {
+  // Store a record before any attempt to send it: kind "report" or "sollicitation", or "status" (a team's step
+  // on its sollicitation ``record``; ``body.id`` is the step's own ULID, the outbox's key).
+  function enqueue(kind, body, photo, record) {
     var item = {
       id: body.id, kind: kind, body: body, photo: photo || null, photoType: photo ? photo.type : null,
+      record: record || null,
       recordSent: false, state: "pending", attempts: 0, nextAt: 0, error: null, queuedAt: Date.now()
     };
     return tx("outbox", "readwrite", function (s) { return s.put(item); }).then(function () { return item; });
@@ -123,7 +125,9 @@
 
   function sendOne(item, token) {
     var auth = { Authorization: "Bearer " + token };
-    var first = item.recordSent ? Promise.resolve({ ok: true }) : attempt(ENDPOINTS[item.kind], {
+    var url = item.kind === "status" ?
+      "/api/v1/terrain/sollicitations/" + encodeURIComponent(item.record) + "/status" : ENDPOINTS[item.kind];
+    var first = item.recordSent ? Promise.resolve({ ok: true }) : attempt(url, {
       method: "POST", headers: Object.assign({ "Content-Type": "application/json" }, auth),
       body: JSON.stringify(item.body), cache: "no-store"
     });

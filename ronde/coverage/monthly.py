@@ -1,0 +1,221 @@
+"""Monthly rollups: a settled month's coverage folded once, so a year reads 12 rows per checkpoint.
+
+Why: a year of coverage from daily rollups reads ~260 rows per checkpoint and judges each day's
+sensing state again (1.3 M rows for a landlord at city scale: seconds, growing with history). A
+month is *settled* once it ended more than the sensing horizon ago: its daily rollups and the
+evidence around them no longer change, so each checkpoint's month is folded into one row (the
+day states as letters, the idleness segment, the sums) by maintenance, and the coverage of a
+year combines those rows with the days since, exactly as ``CoverageCache`` combines months.
+
+A row says under which ``basis`` (registry revision, calendar, horizon) it was folded; a reader
+with another basis folds the days itself. Re-rolled days of a settled month (late events after
+the horizon, a re-roll by hand) make maintenance fold the month again.
+
+The month in progress gets a *month-to-date* letter (``partial_basis``): its days up to the last
+settled one (ended more than the horizon ago) folded the same way, so a first request reads one
+letter plus the week after it and the live evening, not every daily rollup of the month. Maintenance
+folds it again when that day moves or a rollup within its reach changes (late events, a re-roll).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+
+from ronde.coverage.idleness import Segment
+from ronde.coverage.period import CheckpointPeriod, PeriodCoverage
+from ronde.coverage.sensing import DEFAULT_HORIZON_DAYS, DayState
+from ronde.coverage.service_time import effective_window
+from ronde.coverage.shares import GroupCoverage, Level, Share, group_name
+from ronde.protocol.calendar import Calendars, ServiceCalendar
+from ronde.protocol.estate import Registry
+from ronde.store.records import DailyRollup, MonthlyRollup
+
+STATE_LETTER = {DayState.COVERED: "C", DayState.NOT_VISITED: "N", DayState.NO_DATA: "X"}
+NO_ROLLUP = "-"  # the checkpoint had no rollup that day (not in the registry yet)
+
+
+def month_bounds(month: date) -> tuple[date, date]:
+    """First and last day of the calendar month of ``month``."""
+    lo = month.replace(day=1)
+    return lo, (lo + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+
+
+def settled(month: date, today: date, horizon_days: int = DEFAULT_HORIZON_DAYS) -> bool:
+    """The month ended more than the sensing horizon before ``today`` (what ``CoverageCache`` caches)."""
+    return (today - month_bounds(month)[1]).days > horizon_days
+
+
+def _calendar_key(cal: ServiceCalendar) -> str:
+    """Canonical text of one calendar (frozensets of dates have no stable order across processes)."""
+    closed = ",".join(d.isoformat() for d in sorted(cal.closed))
+    return f"{sorted(cal.days)}|{cal.start}|{cal.end}|{cal.timezone}|{closed}"
+
+
+def basis(registry: Registry, calendar: ServiceCalendar, horizon_days: int = DEFAULT_HORIZON_DAYS) -> str:
+    """What a month's fold depends on besides its rollups: the registry revision, the calendar(s), the horizon."""
+    parts = [str(registry.revision), str(horizon_days), _calendar_key(calendar)]
+    if isinstance(calendar, Calendars):
+        parts.extend(f"{e}:{_calendar_key(c)}" for e, c in calendar.estates)
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
+
+
+# A month-to-date letter: the settled days of a month not settled yet, folded like a whole month and marked
+# partial by its last day in ``basis`` (``<basis>~through=<day>``). A reader of whole months (older code
+# included) compares ``basis`` for equality and so never takes a month-to-date letter for a whole month.
+_THROUGH = "~through="
+
+
+def partial_basis(basis_: str, through: date) -> str:
+    """The ``basis`` of a month-to-date letter folded through ``through`` (its last day)."""
+    return f"{basis_}{_THROUGH}{through.isoformat()}"
+
+
+def letters_through(rows: list[MonthlyRollup], wanted: str) -> date | None:
+    """The last day the month's letters ``rows`` cover under basis ``wanted``: the month's last day for a
+    whole month, the marked day for a month-to-date letter; None when the rows were folded under another
+    basis or disagree (a reader then folds the days)."""
+    if not rows:
+        return None
+    bases = {r.basis for r in rows}
+    if len(bases) != 1:
+        return None
+    text = bases.pop()
+    if text == wanted:
+        return month_bounds(rows[0].month)[1]
+    head, mark, day = text.partition(_THROUGH)
+    if not mark or head != wanted:
+        return None
+    try:
+        through = date.fromisoformat(day)
+    except ValueError:
+        return None
+    lo, hi = month_bounds(rows[0].month)
+    return through if lo <= through <= hi else None
+
+
+def service_days_of(calendar: ServiceCalendar, lo: date, hi: date, now: datetime | None) -> list[date]:
+    """The days ``period_coverage`` counts in ``lo..hi``: service days whose window has begun."""
+    return [d for d in calendar.service_days(lo, hi) if effective_window(calendar, d, now) is not None]
+
+
+def fold_month(cov: PeriodCoverage, rollups: list[DailyRollup], basis_: str) -> list[MonthlyRollup]:
+    """One row per checkpoint of a settled month's coverage (all landlords, computed with day detail).
+
+    ``rollups`` are the month's daily rollups: a checkpoint whose landlord changed within the month
+    is left out (its month would answer differently for each landlord), and so the reader, not
+    finding it, folds that month from days.
+    """
+    landlords: dict[str, set[str]] = defaultdict(set)
+    expected: dict[str, int] = {}
+    for r in rollups:
+        landlords[r.checkpoint_id].add(r.landlord)
+        expected.setdefault(r.checkpoint_id, r.expected)  # the first day's: what a period falls back on
+    if any(len(v) > 1 for v in landlords.values()):
+        return []  # rare (a registry change mid-month): the whole month stays folded from days
+    index = {d: i for i, d in enumerate(cov.days)}
+    out: list[MonthlyRollup] = []
+    for c in cov.checkpoints:
+        letters = [NO_ROLLUP] * len(cov.days)
+        for d in c.days:
+            letters[index[d.day]] = STATE_LETTER[d.state]
+        s = c.segment
+        out.append(
+            MonthlyRollup(
+                month=cov.first,
+                checkpoint_id=c.checkpoint_id,
+                kind=c.kind,
+                building=c.building,
+                estate=c.estate,
+                landlord=c.landlord,
+                expected=expected.get(c.checkpoint_id, c.expected_per_day),
+                basis=basis_,
+                states="".join(letters),
+                visits=c.visits,
+                presence_s=c.presence_s,
+                first_seen=c.first_seen,
+                last_seen=c.last_seen,
+                service_s=s.service_s,
+                seen=s.seen,
+                lead_s=s.lead_s,
+                trail_s=s.trail_s,
+                inner_n=s.inner_n,
+                inner_s1=s.inner_s1,
+                inner_s2=s.inner_s2,
+                inner_worst=s.inner_worst,
+            )
+        )
+    return out
+
+
+def coverage_from_monthly(
+    registry: Registry,
+    days: list[date],
+    rows: list[MonthlyRollup],
+    landlord: str | None,
+    through: date | None = None,
+) -> PeriodCoverage:
+    """The month's ``PeriodCoverage`` (no day detail) from its monthly rows; equal to folding its days.
+    ``through``: the last day of a month-to-date letter (the period then ends there)."""
+    lo, hi = month_bounds(days[0] if days else rows[0].month)
+    if through is not None:
+        hi = through
+    checkpoints: list[CheckpointPeriod] = []
+    groups: dict[tuple[Level, str], list[str]] = defaultdict(list)
+    for r in rows:
+        c = registry.checkpoints.get(r.checkpoint_id)
+        seg = Segment(r.service_s, r.seen, r.lead_s, r.trail_s, r.inner_n, r.inner_s1, r.inner_s2, r.inner_worst)
+        st = r.states
+        checkpoints.append(
+            CheckpointPeriod(
+                checkpoint_id=r.checkpoint_id,
+                name=c.name if c is not None else r.checkpoint_id,
+                kind=r.kind,
+                building=r.building,
+                estate=r.estate,
+                landlord=r.landlord,
+                expected_per_day=c.expected_visits if c is not None else r.expected,
+                service_days=len(st) - st.count(NO_ROLLUP),
+                visits=r.visits,
+                covered_days=st.count("C"),
+                not_visited_days=st.count("N"),
+                no_data_days=st.count("X"),
+                presence_s=r.presence_s,
+                first_seen=r.first_seen,
+                last_seen=r.last_seen,
+                idleness=seg.idleness(),
+                segment=seg,
+            )
+        )
+        if r.building is not None:
+            groups[(Level.BUILDING, r.building)].append(st)
+        groups[(Level.ESTATE, r.estate)].append(st)
+        groups[(Level.LANDLORD, r.landlord)].append(st)
+    return PeriodCoverage(
+        lo, hi, landlord, tuple(days), None, tuple(checkpoints), tuple(_group_coverage(registry, days, groups))
+    )
+
+
+def _group_coverage(
+    registry: Registry, days: list[date], groups: dict[tuple[Level, str], list[str]]
+) -> list[GroupCoverage]:
+    """``shares.group_coverage`` from letters: each day's column counted at C speed (``zip`` + ``count``)."""
+    order = {Level.BUILDING: 0, Level.ESTATE: 1, Level.LANDLORD: 2}
+    out: list[GroupCoverage] = []
+    for level, gid in sorted(groups, key=lambda k: (order[k[0]], k[1])):
+        per_day: list[tuple[date, Share]] = []
+        total = [0, 0, 0, 0]
+        for day, column in zip(days, zip(*groups[(level, gid)], strict=True), strict=True):
+            n = len(column) - column.count(NO_ROLLUP)
+            if n == 0:
+                continue
+            share = Share(n, column.count("C"), column.count("N"), column.count("X"))
+            per_day.append((day, share))
+            total[0] += n
+            total[1] += share.covered
+            total[2] += share.not_visited
+            total[3] += share.no_data
+        if per_day:
+            out.append(GroupCoverage(level, gid, group_name(registry, level, gid), tuple(per_day), Share(*total)))
+    return out

@@ -1,0 +1,187 @@
+"""Maintenance step: do the daily rollups still say what the stored events say? (verdicts stored)
+
+Why: pages and the coverage API read closed evenings from daily rollups, plain rows someone with
+access to the store could edit while ``ronde audit verify`` (raw events) stays OK. Each rollup
+carries the store-wide chain link of its day's events; this step recomputes that link from the raw
+events (and the previous rolled-up day's link) and every rollup's figures from the same events, and
+stores a verdict per day and landlord (``ronde.store.checks``): the rollups that disagree, and the
+fingerprints of the rollups and events it checked. The API reads those verdicts and compares the
+rollups' fingerprint now, so it never reads raw visits for this (at city scale 738,066 of them:
+seconds of CPU and a gigabyte per API process when it did).
+
+A day is recomputed when it has no verdict, when its rollups' or events' fingerprint moved, when the
+previous day's link it was checked against changed, and otherwise every ``recheck_every`` (a few days
+per pass): a fingerprint is a cheap change detector, not a proof, and a verdict lives in the same
+store as the rollups, so the periodic recomputation from raw events is what bounds an edit that
+slipped past both (docs/audit.md). Only days whose raw events are still kept can be checked.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from ronde.coverage.daily import DayFigures, clipped_parts, day_figures
+from ronde.coverage.query import previous_link
+from ronde.coverage.service_time import effective_window
+from ronde.protocol.calendar import ServiceCalendar
+from ronde.protocol.chain import chain_link, event_digest, genesis_anchor
+from ronde.protocol.estate import Registry
+from ronde.store.checks import RollupVerdict
+from ronde.store.port import Store
+from ronde.store.records import DailyRollup
+from ronde.store.retention import DEFAULT_RETENTION
+
+log = logging.getLogger(__name__)
+
+
+def first_checkable(calendar: ServiceCalendar, now: datetime, raw_days: int = DEFAULT_RETENTION.raw_days) -> date:
+    """The oldest day whose raw events are still all kept (retention cuts by instant, a day's evening
+    may start the day before its cut-off): rollups before it cannot be checked."""
+    return now.astimezone(calendar.tz).date() - timedelta(days=raw_days - 2)
+
+
+@dataclass(frozen=True, slots=True)
+class _Recomputed:
+    link: str
+    anchor_known: bool  # False: no earlier rolled-up day, or its link is not one: the link is not checked
+    figures: dict[str, DayFigures]
+
+
+class RollupCheck:
+    """The step ``MaintenanceRunner`` runs each pass; idempotent, any number of workers may run it
+    (two of them write the same verdicts). ``checked`` lists the days the last run recomputed."""
+
+    def __init__(
+        self,
+        store: Store,
+        registry: Registry,
+        calendar: ServiceCalendar,
+        *,
+        raw_days: int = DEFAULT_RETENTION.raw_days,
+        recheck_every: timedelta = timedelta(hours=6),
+        recheck_per_pass: int = 4,
+    ) -> None:
+        self.store = store
+        self.registry = registry
+        self.calendar = calendar
+        self.raw_days = raw_days
+        self.recheck_every = recheck_every
+        self.recheck_per_pass = recheck_per_pass
+        self._recomputed: dict[date, datetime] = {}  # when this process last recomputed each day
+        self.checked: list[date] = []
+
+    def run(self, now: datetime) -> list[date]:
+        """Check what needs it; returns the days recomputed (StoreUnavailable propagates: next pass)."""
+        first = first_checkable(self.calendar, now, self.raw_days)
+        last = now.astimezone(self.calendar.tz).date()
+        # fingerprints before the rows: an edit in between leaves a verdict keyed on the older
+        # fingerprint, which the API shows as "changed since checked" until the next pass
+        rollup_fps = self.store.rollup_fingerprints(first, last)
+        self.checked = []
+        if not rollup_fps:
+            return []
+        event_fps = self.store.event_fingerprints(first, last)
+        verdicts = {(v.service_day, v.landlord): v for v in self.store.rollup_verdicts(first, last)}
+        landlords: dict[date, list[str]] = defaultdict(list)
+        for day, lid in sorted(rollup_fps):
+            landlords[day].append(lid)
+        budget = self.recheck_per_pass
+        prev: str | None = None  # the previous rolled-up day's link, once known
+        for day in sorted(landlords):
+            mine = [verdicts.get((day, lid)) for lid in landlords[day]]
+            found = [v for v in mine if v is not None]
+            due = (
+                len(found) < len(mine)
+                or any(v.rollups != rollup_fps[(day, v.landlord)] for v in found)
+                or any(v.events != event_fps.get(day, "") for v in found)
+                or (prev is not None and any(v.prev_link != prev for v in found))
+                or len({(v.link, v.prev_link) for v in found}) != 1
+            )
+            if not due:
+                last_done = self._recomputed.get(day)
+                if budget > 0 and (last_done is None or now - last_done >= self.recheck_every):
+                    budget -= 1
+                    due = True
+            if due:
+                prev = self._check_day(day, prev, rollup_fps, event_fps, verdicts, now)
+                self.checked.append(day)
+            else:
+                prev = found[0].link
+        return self.checked
+
+    def _check_day(
+        self,
+        day: date,
+        prev: str | None,
+        rollup_fps: dict[tuple[date, str], str],
+        event_fps: dict[date, str],
+        verdicts: dict[tuple[date, str], RollupVerdict],
+        now: datetime,
+    ) -> str:
+        """Recompute ``day``, store its verdicts where they changed; returns the day's link as its
+        rollups carry it ("" when they do not agree on one)."""
+        if prev is None:
+            prev = previous_link(self.store, self.registry, day)
+            known = prev != genesis_anchor(None, self.registry.revision)
+        else:
+            known = prev != ""
+        rows = self.store.rollups(day, day)
+        visits = [v for v in self.store.visits_of_days([day]) if v.service_day == day]
+        window = effective_window(self.calendar, day, None)
+        figures: dict[str, DayFigures] = {}
+        if window is not None:
+            figures = {cid: day_figures(p, *window) for cid, p in clipped_parts(visits, *window).items()}
+            figures.setdefault("", day_figures((), *window))
+        link = chain_link(prev, day, (event_digest(v) for v in visits)) if prev else ""
+        rc = _Recomputed(link, known, figures)
+        found: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        if window is not None:
+            for r in rows:
+                reason = disagreement(r, rc)
+                if reason is not None:
+                    found[r.landlord].append((r.checkpoint_id, reason))
+        links = {r.chain_digest for r in rows}
+        day_link = next(iter(links)) if len(links) == 1 else ""
+        changed: list[RollupVerdict] = []
+        for (d, lid), fp in rollup_fps.items():
+            if d != day:
+                continue
+            v = RollupVerdict(day, lid, now, fp, event_fps.get(day, ""), prev, day_link, tuple(sorted(found[lid])))
+            old = verdicts.get((day, lid))
+            if old is None or not old.same_result(v):
+                changed.append(v)
+        self.store.write_rollup_verdicts(changed)
+        self._recomputed[day] = now
+        if any(found.values()):
+            log.warning(
+                "rollup check %s: %d rollups disagree with the stored events", day, sum(map(len, found.values()))
+            )
+        return day_link
+
+
+def disagreement(r: DailyRollup, rc: _Recomputed) -> str | None:
+    """What ``r`` says that its day's stored events do not (the first difference), or None."""
+    f = rc.figures.get(r.checkpoint_id) or rc.figures[""]
+    checks = (
+        ("passes", r.visits, f.visits),
+        ("covered", r.covered, f.visits >= r.expected),
+        ("first seen", r.first_seen, f.first_seen),
+        ("last seen", r.last_seen, f.last_seen),
+    )
+    for name, stored, events in checks:
+        if stored != events:
+            return f"{name}: {stored} in the rollup, {events} from the stored events"
+    for name, x, y in (
+        ("presence", r.presence_s, f.presence_s),
+        ("worst idleness", r.max_idle_s, f.max_idle_s),
+        ("mean idleness", r.mean_idle_s, f.mean_idle_s),
+    ):
+        if not math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-3):
+            return f"{name}: {x:.0f} s in the rollup, {y:.0f} s from the stored events"
+    if rc.anchor_known and r.chain_digest != rc.link:
+        return "chain link differs from the one recomputed from the stored events (events or rollups edited)"
+    return None

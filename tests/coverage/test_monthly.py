@@ -1,0 +1,304 @@
+"""A scripted year: coverage from monthly rollups = from daily rollups = from raw visits, exactly.
+
+The year has what bends the figures: late events re-rolled after their day closed, a beacon dead
+for weeks (no data) and one for days (not visited), an estate without any gateway for days, a
+gateway heartbeat on a quiet evening, calendar closures, both DST changes, visits across the
+window's edges, two teams at once, fragments of one pass, and the evening in progress. Every
+figure (idleness, passes, presence, states, shares per day and per period) must be equal, on
+SQLite and on a real influxd 1.6.7.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, date, timedelta
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+
+from ronde.coverage.daily import day_rollups
+from ronde.coverage.monthly import basis, letters_through, month_bounds, partial_basis, service_days_of, settled
+from ronde.coverage.period import PeriodCoverage
+from ronde.coverage.query import CoverageCache, fold_month_to_date, fold_settled_month, landlord_coverage
+from ronde.ingest.rollup import rollup_day
+from ronde.protocol.calendar import ServiceCalendar
+from ronde.store.port import Store
+from ronde.store.records import DailyRollup, GatewayStateRecord, MonthlyRollup, StoredVisit, WriteBatch
+from tests.coverage.factory import local, registry, visit
+from tests.support.stores import store_of_kind
+
+REG = registry()
+CAL = ServiceCalendar(closed=frozenset({date(2026, 5, 1), date(2026, 7, 14), date(2025, 12, 25)}))
+LAST = date(2026, 11, 25)  # a Wednesday: the evening in progress
+NOW = local(LAST, 20, 0).astimezone(UTC)
+FIRST = LAST - timedelta(days=364)
+LATE = (date(2026, 3, 28), date(2026, 6, 12), date(2026, 10, 24))  # days that get late events
+
+
+@pytest.fixture(params=["sqlite", pytest.param("influx", marks=pytest.mark.influx)])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    with store_of_kind(request, tmp_path, retry_budget_s=5.0) as s:
+        yield s
+
+
+def _evening(rnd: random.Random, day: date) -> list[StoredVisit]:
+    """One evening's visits, with the year's accidents."""
+    out: list[StoredVisit] = []
+    w0, w1 = CAL.window(day)
+    for cid in sorted(REG.checkpoints):
+        if cid == "b" and date(2026, 2, 1) <= day <= date(2026, 3, 15):
+            continue  # dead beacon for six weeks: no data
+        if cid == "u" and date(2026, 8, 5) <= day <= date(2026, 8, 8):
+            continue  # silent for days: not visited
+        if cid == "c" and date(2026, 9, 10) <= day <= date(2026, 9, 20):
+            continue  # estate e2 without any gateway
+        if cid == "u" and LAST - timedelta(days=7) <= day < LAST:
+            continue  # silent a week, heard again tonight: evidence for the evening a horizon back
+        if cid == "u" and day == LAST:
+            out.append(visit(REG, cid, day, w0 + timedelta(minutes=10), w0 + timedelta(minutes=11)))
+        for team in range(rnd.randint(0, 3)):
+            start = w0 + timedelta(seconds=rnd.randint(-600, int((w1 - w0).total_seconds())))
+            end = start + timedelta(seconds=rnd.randint(5, 900), milliseconds=rnd.randint(0, 999))
+            out.append(visit(REG, cid, day, start, end, badge=f"team-{team}", event_id=f"{cid}-{start.isoformat()}"))
+            if rnd.random() < 0.2:  # the same pass heard in two fragments
+                s2 = end + timedelta(seconds=rnd.randint(1, 250))
+                out.append(visit(REG, cid, day, s2, s2 + timedelta(seconds=30), badge=f"team-{team}"))
+    return out
+
+
+def _write_year(store: Store) -> None:
+    rnd = random.Random(17)
+    days = list(CAL.service_days(FIRST - timedelta(days=10), LAST))
+    visits = [v for d in days for v in _evening(rnd, d) if v.first_seen < NOW]
+    for i in range(0, len(visits), 5000):
+        store.write(WriteBatch(visits=tuple(visits[i : i + 5000])))
+    beat = local(date(2026, 9, 15), 18, 0).astimezone(UTC)  # e2's quiet evenings: one heartbeat heard
+    store.write(
+        WriteBatch(gateway_states=(GatewayStateRecord(at=beat, gateway_id="gw-9", online=True, scanning=True),))
+    )
+    for day in days[:-1]:
+        rollup_day(store, REG, CAL, day)
+    late = [v for d in LATE for v in _evening(random.Random(d.toordinal()), d)]
+    store.write(WriteBatch(visits=tuple(late)))  # a gateway's outbox, after its days were rolled
+    for day in [d for d in days[:-1] if d >= LATE[0]]:
+        rollup_day(store, REG, CAL, day)
+    month = FIRST.replace(day=1)
+    while settled(month, LAST):
+        store.write_monthly_rollups(fold_settled_month(store, REG, CAL, month, now=NOW))
+        month = (month + timedelta(days=32)).replace(day=1)
+
+
+class _View:
+    """The store seen through one source of figures (the rest delegated unchanged)."""
+
+    def __init__(self, store: Store, source: str) -> None:
+        self._store = store
+        self._source = source
+        self.monthly_read = 0
+        self.first_read: date | None = None  # the earliest day of rollups read
+        self.ranges: list[tuple[date, date]] = []  # every range of daily rollups read
+        self.months: list[date] = []  # the months whose letters were found
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    def monthly_rollups(self, month: date, *, landlord: str | None = None) -> list[MonthlyRollup]:
+        if self._source != "monthly":
+            return []
+        rows = self._store.monthly_rollups(month, landlord=landlord)
+        self.monthly_read += len(rows)
+        if rows:
+            self.months.append(month)
+        return rows
+
+    def rollups(self, first: date, last: date, *, landlord: str | None = None) -> list[DailyRollup]:
+        self.first_read = first if self.first_read is None else min(self.first_read, first)
+        self.ranges.append((first, last))
+        if self._source != "raw":
+            return self._store.rollups(first, last, landlord=landlord)
+        closed = [d for d in CAL.service_days(first, min(last, LAST - timedelta(days=1)))]
+        by_day: dict[date, list[StoredVisit]] = {d: [] for d in closed}
+        for v in self._store.visits_of_days(closed):
+            by_day[v.service_day].append(v)
+        rows = [r for d in closed for r in day_rollups(REG, CAL, d, by_day[d], landlord=landlord)]
+        return sorted(rows, key=lambda r: (r.service_day, r.checkpoint_id))
+
+
+def _through_views(
+    store: Store, names: tuple[str, ...], first: date, landlord: str | None, include_days: bool
+) -> tuple[dict[str, _View], dict[str, PeriodCoverage]]:
+    """The period ``first``..LAST read through each named view of the store (fresh cache each), and the views."""
+    views = {name: _View(store, name) for name in names}
+    got = {
+        name: landlord_coverage(
+            cast("Store", view),
+            REG,
+            CAL,
+            first,
+            LAST,
+            landlord=landlord,
+            now=NOW,
+            include_days=include_days,
+            cache=CoverageCache(),
+        )
+        for name, view in views.items()
+    }
+    return views, got
+
+
+def test_a_year_from_monthly_rollups_equals_daily_rollups_and_raw_visits(store: Store) -> None:
+    _write_year(store)
+    assert len(store.monthly_rollups(date(2026, 3, 1))) == len(REG.checkpoints)
+    for landlord in (None, "paris-habitat", "other"):
+        views = {name: _View(store, name) for name in ("monthly", "daily", "raw")}
+        got = {
+            name: landlord_coverage(
+                cast("Store", view), REG, CAL, FIRST, LAST, landlord=landlord, now=NOW, cache=CoverageCache()
+            )
+            for name, view in views.items()
+        }
+        assert views["monthly"].monthly_read > 0  # the settled months did come from monthly rollups
+        assert got["monthly"] == got["daily"], landlord
+        assert got["daily"] == got["raw"], landlord
+        cov = got["monthly"]
+        whole = landlord_coverage(store, REG, CAL, FIRST, LAST, landlord=landlord, now=NOW)  # one fold, no cache
+        assert cov.groups == whole.groups, landlord  # states and shares: exactly
+        for x, y in zip(cov.checkpoints, whole.checkpoints, strict=True):
+            assert (x.checkpoint_id, x.visits, x.covered_days, x.not_visited_days, x.no_data_days) == (
+                y.checkpoint_id,
+                y.visits,
+                y.covered_days,
+                y.not_visited_days,
+                y.no_data_days,
+            )
+            # months joined by Segment.then add in another order than one fold: equal to the last bits
+            assert math.isclose(x.presence_s, y.presence_s, rel_tol=1e-12)
+            assert math.isclose(x.idleness.average_idle_s, y.idleness.average_idle_s, rel_tol=1e-12)
+            assert x.idleness.worst_idle_s == y.idleness.worst_idle_s
+        assert cov.partial_day == LAST
+        states = {(c.no_data_days > 0, c.not_visited_days > 0) for c in cov.checkpoints}
+        assert (True, True) in states or landlord == "other"  # the accidents show as states
+        for c in cov.checkpoints:
+            assert c.idleness.gap_cv is not None
+            assert c.service_days == c.covered_days + c.not_visited_days + c.no_data_days
+
+
+def test_a_month_from_monthly_rollups_keeps_its_day_shares(store: Store) -> None:
+    """March 2026 (spring DST change, a dead beacon): day shares per group from the letters."""
+    _write_year(store)
+    lo, hi = month_bounds(date(2026, 3, 1))
+    monthly = _View(store, "monthly")
+    a = landlord_coverage(cast("Store", monthly), REG, CAL, lo, hi, landlord=None, now=NOW, cache=CoverageCache())
+    b = landlord_coverage(store, REG, CAL, lo, hi, landlord=None, now=NOW)  # folded from days, no cache
+    assert monthly.monthly_read == len(REG.checkpoints)
+    assert a.groups == b.groups
+    assert [(c.checkpoint_id, c.visits, c.presence_s, c.segment) for c in a.checkpoints] == [
+        (c.checkpoint_id, c.visits, c.presence_s, c.segment) for c in b.checkpoints
+    ]
+    assert any(s.no_data for g in a.groups for _, s in g.days)
+
+
+def test_partial_and_detailed_months_take_their_verdicts_from_monthly_rollups(store: Store) -> None:
+    """The first, partial month of a period, and the settled months of a detailed (per-day) period: figures
+    from their daily rollups, verdicts from the letters maintenance recorded, so no evidence week is read
+    before the period; equal to judging each day again (the partial month starts in the dead beacon's
+    weeks, before the spring DST change)."""
+    _write_year(store)
+    for landlord in (None, "paris-habitat"):
+        for first, include_days in ((date(2026, 3, 10), False), (date(2026, 3, 10), True), (FIRST, True)):
+            views, got = _through_views(store, ("monthly", "daily"), first, landlord, include_days)
+            assert got["monthly"] == got["daily"], (landlord, first, include_days)
+            assert views["monthly"].monthly_read > 0
+            if first != FIRST:  # influxd's proof retention (real clock) dropped FIRST's month: folded from days
+                assert views["monthly"].first_read == first  # no evidence days before the period
+                assert views["daily"].first_read == first - timedelta(days=7)
+            if include_days:
+                assert all(len(c.days) == c.service_days for c in got["monthly"].checkpoints)
+            assert any(c.no_data_days for c in got["monthly"].checkpoints) or landlord is not None
+
+
+@pytest.mark.parametrize("through", [date(2026, 11, 17), date(2026, 11, 12)])
+def test_a_month_to_date_letter_equals_its_days_and_raw_visits(store: Store, through: date) -> None:
+    """November 2026, the month in progress: its settled days (up to the 17th, 8 days before the evening in
+    progress) folded into a month-to-date letter, as maintenance does, current (the 17th) or a few days old
+    (the 12th: the reader folds the 13th to the 17th from their rollups). A year, a month and a detailed month
+    read through the letter equal the same periods from daily rollups and from raw visits, and the letter's
+    days older than the horizon are not read again day by day."""
+    _write_year(store)
+    store.write_monthly_rollups(fold_month_to_date(store, REG, CAL, through, now=NOW))
+    nov = date(2026, 11, 1)
+    letters = store.monthly_rollups(nov)
+    assert len(letters) == len(REG.checkpoints)
+    assert letters_through(letters, basis(REG, CAL)) == through
+    assert {len(r.states) for r in letters} == {len(service_days_of(CAL, nov, through, NOW))}
+    for landlord in (None, "paris-habitat"):
+        for first, include_days in ((FIRST, False), (LAST - timedelta(days=29), False), (nov, True)):
+            views, got = _through_views(store, ("monthly", "daily", "raw"), first, landlord, include_days)
+            case = (landlord, first, include_days)
+            assert got["daily"] == got["raw"], case
+            if through == date(2026, 11, 17):  # the letter ends where the period's settled part does
+                assert got["monthly"] == got["daily"], case
+            else:  # one more piece joined (letter, then the 13th to the 17th): sums added in another order
+                _assert_equal_to_the_last_bits(got["monthly"], got["daily"])
+            assert nov in views["monthly"].months, case  # the letter was read
+            if first == FIRST:  # the letter's days before the tail's evidence week are never read by the day
+                assert not any(lo <= through - timedelta(days=7) and hi >= nov for lo, hi in views["monthly"].ranges)
+                assert any(lo <= nov <= hi for lo, hi in views["daily"].ranges)
+
+
+def _assert_equal_to_the_last_bits(a: PeriodCoverage, b: PeriodCoverage) -> None:
+    """Equal, the idleness segments' float sums to the last bits (joined from other pieces, added in another order)."""
+    assert (a.first, a.last, a.days, a.partial_day, a.groups) == (b.first, b.last, b.days, b.partial_day, b.groups)
+    assert len(a.checkpoints) == len(b.checkpoints)
+    for x, y in zip(a.checkpoints, b.checkpoints, strict=True):
+        assert replace(x, idleness=y.idleness, segment=y.segment) == y
+        for f in ("service_s", "lead_s", "trail_s", "inner_s1", "inner_s2", "inner_worst"):
+            assert math.isclose(getattr(x.segment, f), getattr(y.segment, f), rel_tol=1e-12), (x.checkpoint_id, f)
+        assert (x.segment.seen, x.segment.inner_n) == (y.segment.seen, y.segment.inner_n)
+
+
+def test_letters_through_refuses_mixed_foreign_or_malformed_marks() -> None:
+    """A whole month's letters end on its last day, a month-to-date letter on its mark; letters under another
+    basis, of mixed bases, or with a mark that is not a day of their month (a corrupted or forged row) are not
+    used (None: the reader folds the days)."""
+    wanted = basis(REG, CAL)
+    row = MonthlyRollup(
+        month=date(2026, 11, 1),
+        checkpoint_id="a",
+        kind="stairwell_hall",
+        building=None,
+        estate="e1",
+        landlord="paris-habitat",
+        expected=1,
+        basis=wanted,
+        states="C",
+        visits=1,
+        presence_s=1.0,
+        first_seen=None,
+        last_seen=None,
+        service_s=1.0,
+        seen=True,
+        lead_s=0.0,
+        trail_s=0.0,
+        inner_n=0,
+        inner_s1=0.0,
+        inner_s2=0.0,
+        inner_worst=0.0,
+    )
+
+    def marked(text: str) -> MonthlyRollup:
+        return replace(row, basis=text)
+
+    assert letters_through([row], wanted) == date(2026, 11, 30)
+    assert letters_through([marked(partial_basis(wanted, date(2026, 11, 17)))], wanted) == date(2026, 11, 17)
+    assert letters_through([], wanted) is None
+    assert letters_through([marked("other")], wanted) is None
+    assert letters_through([row, marked(partial_basis(wanted, date(2026, 11, 17)))], wanted) is None
+    assert letters_through([marked(partial_basis("other", date(2026, 11, 17)))], wanted) is None
+    assert letters_through([marked(partial_basis(wanted, date(2026, 12, 2)))], wanted) is None
+    assert letters_through([marked(wanted + "~through=not-a-day")], wanted) is None
+    assert letters_through([marked(wanted + "~through=")], wanted) is None

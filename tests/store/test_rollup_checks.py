@@ -1,0 +1,195 @@
+"""Rollup check verdicts and fingerprints on both engines (SQLite in tmp_path, a real influxd 1.6.7),
+and maintenance's check end to end on each: an edited rollup shows at once through the fingerprint,
+an edited raw event after the next pass, a day never checked as not checked."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from ronde.audit.rollups import Finding, stored_mismatches
+from ronde.ingest.rollup import rollup_day
+from ronde.ingest.rollup_check import RollupCheck
+from ronde.protocol.calendar import ServiceCalendar
+from ronde.protocol.estate import load_default_estate
+from ronde.store.checks import RollupVerdict
+from ronde.store.config import open_store
+from ronde.store.port import Store
+from ronde.store.records import StoredVisit, WriteBatch
+from tests.store import factories as f
+from tests.store.factories import DAY
+from tests.support.stores import store_of_kind
+
+CALENDAR = ServiceCalendar()
+NOW = datetime.now(UTC)
+# the two latest service days closed a day ago or more: inside every retention, checkable
+_closed = [
+    d
+    for d in CALENDAR.service_days(NOW.date() - timedelta(days=12), NOW.date())
+    if CALENDAR.window(d)[1] < NOW - timedelta(days=1)
+]
+EARLIER, LATER = _closed[-2], _closed[-1]
+PH = "paris-habitat"
+CP = "mor-b01-hall-a"  # Paris Habitat's, in the sample estate
+
+
+@pytest.fixture(params=["sqlite", pytest.param("influx", marks=pytest.mark.influx)])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    with store_of_kind(request, tmp_path) as s:
+        yield s
+
+
+def _verdict(day: date, landlord: str, at: datetime, **changes: object) -> RollupVerdict:
+    v = RollupVerdict(day, landlord, at, "fp-r", "fp-e", f.sha("prev"), f.sha("link"), ())
+    return replace(v, **changes)  # type: ignore[arg-type]
+
+
+def test_verdicts_round_trip_newest_wins_and_filter(store: Store) -> None:
+    at = datetime(2026, 12, 1, 20, 0, 0, 123000, tzinfo=UTC)
+    many = tuple(
+        (f"cp-{i:04d}", "chain link differs from the one recomputed (events or rollups edited)") for i in range(3000)
+    )
+    first = [_verdict(DAY, PH, at), _verdict(DAY, "valophis", at, mismatches=many)]
+    store.write_rollup_verdicts(first)
+    assert store.rollup_verdicts(DAY, DAY) == first
+    assert store.rollup_verdicts(DAY, DAY, landlord="valophis") == [first[1]]
+    newer = _verdict(
+        DAY,
+        PH,
+        at + timedelta(minutes=1),
+        rollups="fp-r2",
+        mismatches=(("cp-1", "passes: 2 in the rollup, 1 from the stored events"),),
+    )
+    store.write_rollup_verdicts([newer])
+    assert store.rollup_verdicts(DAY, DAY) == [newer, first[1]]
+    assert store.rollup_verdicts(DAY + timedelta(days=1), DAY + timedelta(days=3)) == []
+
+
+def test_rollup_fingerprints_move_with_any_rewrite_and_agree_by_landlord(store: Store) -> None:
+    rows = [f.rollup("cp-1"), f.rollup("cp-2"), f.rollup("cp-3", landlord="toit-et-joie")]
+    store.write_rollups(rows)
+    before = store.rollup_fingerprints(DAY, DAY)
+    assert set(before) == {(DAY, "valophis"), (DAY, "toit-et-joie")}
+    assert store.rollup_fingerprints(DAY, DAY, landlord="valophis") == {(DAY, "valophis"): before[(DAY, "valophis")]}
+    # (an identical replay may move it: SQLite counts writes; it costs one more check, never a missed edit)
+    for edited in (replace(rows[0], visits=4), replace(rows[0], covered=False), replace(rows[0], presence_s=300.0)):
+        store.write_rollups([edited])
+        now = store.rollup_fingerprints(DAY, DAY)
+        assert now[(DAY, "valophis")] != before[(DAY, "valophis")], edited
+        assert now[(DAY, "toit-et-joie")] == before[(DAY, "toit-et-joie")]
+        before = now
+
+
+def test_event_fingerprints_move_when_a_day_gains_an_event(store: Store) -> None:
+    store.write(WriteBatch(visits=(f.visit(1), f.visit(2))))
+    before = store.event_fingerprints(DAY - timedelta(days=1), DAY)
+    assert DAY in before
+    store.write(WriteBatch(visits=(f.visit(3),)))
+    assert store.event_fingerprints(DAY - timedelta(days=1), DAY)[DAY] != before[DAY]
+
+
+def _evening(day: date, n: int) -> list[StoredVisit]:
+    start = CALENDAR.window(day)[0]
+    return [
+        f.visit(
+            1000 * day.toordinal() % 100_000 + i,
+            at=start + timedelta(minutes=20 * i + 5),
+            checkpoint_id=CP,
+            landlord=PH,
+            estate="mordacs",
+            building="mor-b01",
+            service_day=day,
+        )
+        for i in range(n)
+    ]
+
+
+def test_maintenance_check_on_each_engine(store: Store) -> None:
+    registry = load_default_estate()
+    store.write(WriteBatch(visits=tuple(_evening(EARLIER, 2) + _evening(LATER, 3))))
+    assert rollup_day(store, registry, CALENDAR, EARLIER)
+    assert rollup_day(store, registry, CALENDAR, LATER)
+
+    def findings() -> set[tuple[date, str, Finding]]:
+        return {
+            (m.service_day, m.checkpoint_id, m.finding)
+            for m in stored_mismatches(store, CALENDAR, EARLIER, LATER, now=NOW, landlord=PH)
+        }
+
+    assert findings() == {(EARLIER, "", Finding.UNCHECKED), (LATER, "", Finding.UNCHECKED)}
+    check = RollupCheck(store, registry, CALENDAR)
+    assert check.run(NOW) == [EARLIER, LATER]
+    assert findings() == set()
+    assert check.run(NOW) == []
+    # an edited rollup (a rewrite through the store, as a tool with write access would): at once
+    row = next(r for r in store.rollups(LATER, LATER, landlord=PH) if r.checkpoint_id == CP)
+    store.write_rollups([replace(row, visits=row.visits + 4)])
+    assert findings() == {(LATER, "", Finding.CHANGED)}
+    assert check.run(NOW) == [LATER]
+    assert (LATER, CP, Finding.MISMATCH) in findings()
+    store.write_rollups([row])
+    assert check.run(NOW) == [LATER]
+    assert findings() == set()
+    # an event stored after the day was rolled up (and its rollups not re-rolled): the next pass
+    late = f.visit(
+        99_999, at=CALENDAR.window(EARLIER)[0] + timedelta(hours=2), checkpoint_id=CP, landlord=PH, service_day=EARLIER
+    )
+    store.write(WriteBatch(visits=(late,)))
+    assert findings() == set()
+    assert EARLIER in check.run(NOW)
+    reasons = {
+        m.checkpoint_id: m.reason for m in stored_mismatches(store, CALENDAR, EARLIER, EARLIER, now=NOW, landlord=PH)
+    }
+    assert reasons[CP].startswith("passes: 2 in the rollup, 3 from the stored events")
+
+
+def test_sqlite_without_version_triggers_falls_back_to_sums(tmp_path: Path) -> None:
+    """Someone who drops the version triggers before editing a rollup: the fingerprint then is the rows'
+    sums (a different kind: the day is re-checked, never taken as unchanged), and the edit moves it."""
+    import sqlite3
+
+    s = open_store(f"sqlite://{tmp_path}/ronde.db")
+    rows = [f.rollup("cp-1"), f.rollup("cp-2")]
+    s.write_rollups(rows)
+    versioned = s.rollup_fingerprints(DAY, DAY)
+    with sqlite3.connect(tmp_path / "ronde.db") as db:
+        db.execute("DROP TRIGGER rollups_version_update")
+    summed = s.rollup_fingerprints(DAY, DAY)
+    assert summed != versioned
+    with sqlite3.connect(tmp_path / "ronde.db") as db:
+        db.execute("UPDATE rollups SET visits = 9 WHERE checkpoint_id = 'cp-1'")
+    assert s.rollup_fingerprints(DAY, DAY) != summed
+    s.close()
+
+
+def test_sqlite_event_fingerprint_moves_with_edits_made_outside_the_store(tmp_path: Path) -> None:
+    """The cheap fingerprint (count, highest rowid, and a version the triggers bump on update or delete): an
+    edit in place, and a row deleted then put back identical (same count, same rowid), each move it; with the
+    triggers dropped it falls back to the sums, another kind, so the day is re-checked."""
+    s = open_store(f"sqlite://{tmp_path}/ronde.db")
+    s.write(WriteBatch(visits=(f.visit(1), f.visit(2))))
+    seen = [s.event_fingerprints(DAY, DAY)[DAY]]
+    assert seen[0].startswith("v")
+    with sqlite3.connect(tmp_path / "ronde.db") as db:
+        db.execute("UPDATE visits SET rssi_max = rssi_max + 1 WHERE rowid = 1")
+    seen.append(s.event_fingerprints(DAY, DAY)[DAY])
+    with sqlite3.connect(tmp_path / "ronde.db") as db:
+        row = db.execute("SELECT rowid, * FROM visits ORDER BY rowid DESC LIMIT 1").fetchone()
+        db.execute("DELETE FROM visits WHERE rowid = ?", (row[0],))
+        db.execute(f"INSERT INTO visits (rowid, {_columns(db)}) VALUES ({', '.join('?' * len(row))})", row)
+    seen.append(s.event_fingerprints(DAY, DAY)[DAY])
+    with sqlite3.connect(tmp_path / "ronde.db") as db:
+        db.execute("DROP TRIGGER visits_version_delete")
+    seen.append(s.event_fingerprints(DAY, DAY)[DAY])
+    assert not seen[-1].startswith("v")
+    assert len(set(seen)) == len(seen), seen
+    s.close()
+
+
+def _columns(db: sqlite3.Connection) -> str:
+    return ", ".join(r[1] for r in db.execute("PRAGMA table_info(visits)"))
