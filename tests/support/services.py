@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import shutil
 import signal
 import socket
@@ -20,10 +21,40 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
+def ephemeral_ports() -> range:
+    """The kernel's range for the local ports of outgoing connections (Linux's default when unreadable)."""
+    try:
+        low, high = (int(x) for x in Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    except (OSError, ValueError):
+        low, high = 32768, 60999
+    return range(low, high + 1)
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A free port outside the ephemeral range, so a server stopped and restarted in a test gets it back.
+
+    A port the kernel hands out for ``bind(0)`` is one it also hands to outgoing connections: while a test's influxd
+    or broker is down, a client retrying against it (or any other connection on the machine) can take that very port
+    as its local end, a TCP self-connect included, and the restarted server can no longer listen on it. CI saw
+    exactly that once under four workers (influxd restarted after 60 s never answered /ping). Ports below the
+    ephemeral range are only ever taken by listeners that ask for them.
+    """
+    ephemeral = ephemeral_ports()
+    low, high = 20000, min(ephemeral.start, 65536)
+    if high - low < 1000:
+        low, high = 1024, 65536
+    rng = random.SystemRandom()
+    for _ in range(500):
+        port = rng.randrange(low, high)
+        if port in ephemeral:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port found in {low}-{high - 1} outside the ephemeral range {ephemeral}")
 
 
 def wait_port(port: int, timeout: float = 15.0) -> None:
@@ -125,15 +156,18 @@ class Influxd:
             stderr=subprocess.STDOUT,
             env={**os.environ, "INFLUXDB_REPORTING_DISABLED": "true"},
         )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and self.process.poll() is None:
             try:
                 with urllib.request.urlopen(f"{self.url}/ping", timeout=1) as r:
                     if r.status == 204:
                         return
             except (urllib.error.URLError, OSError):
                 time.sleep(0.1)
-        raise TimeoutError(f"influxd did not answer /ping on {self.url}")
+        code = self.process.poll()
+        state = "still running" if code is None else f"exited with code {code}"
+        tail = (self.workdir / "influxd.log").read_text(errors="replace")[-3000:]
+        raise TimeoutError(f"influxd did not answer /ping on {self.url} within 60 s ({state}); its log ends:\n{tail}")
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.process is not None and self.process.poll() is None:
