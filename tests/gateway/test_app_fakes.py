@@ -28,7 +28,7 @@ from ronde.gateway.mqtt_link import Connected, Disconnected, LinkEvent, LinkSett
 from ronde.gateway.outbox import Outbox, OutgoingMessage
 from ronde.gateway.publisher import OutboxPublisher
 from ronde.gateway.service_gate import Override
-from ronde.protocol.messages import IBeaconId
+from ronde.gateway.wire import IBeaconId
 from ronde.protocol.topics import TopicKind, gateway_topic
 from tests.gateway.support import UUID, PatrolSource, eventually, make_config
 
