@@ -101,7 +101,7 @@ def test_two_beacons_and_sliding_cache_stays_bounded() -> None:
 
 
 def test_two_beacons_sharing_an_eid_resolve_and_slide_together() -> None:
-    """The index holds one packed int per EID and a list only when two beacons' EIDs collide (issue 17, item 1):
+    """The index (``EidTable``) holds one entry per period, two under an EID two beacons share (issue 17, item 1):
     two checkpoints given the same identity key, one with its clock a week later, broadcast the same EIDs a week
     apart. Each resolves at its own time, and as the window slides weeks ahead the shared entries are dropped
     and added in step: the index holds exactly the periods each beacon keeps, none lost, none left behind."""
@@ -111,8 +111,11 @@ def test_two_beacons_sharing_an_eid_resolve_and_slide_together() -> None:
         replay_horizon=timedelta(days=10),
     )
 
-    def entries() -> list[int]:
-        return [h for v in resolver._index.values() for h in ((v,) if isinstance(v, int) else v)]
+    def entries() -> dict[bytes, list[int]]:
+        out: dict[bytes, list[int]] = {}
+        for eid, packed in resolver._index.items():
+            out.setdefault(eid, []).append(packed)
+        return out
 
     for weeks in (2, 3, 60):
         t = weeks * week  # cp-a's counter is t, cp-b's t - week: each EID of one is the other's a week off
@@ -122,10 +125,14 @@ def test_two_beacons_sharing_an_eid_resolve_and_slide_together() -> None:
         hit = resolver.resolve(compute_eid(KEY, K, t - week), _at(EPOCH, t))
         assert isinstance(hit, EidMatch)
         assert hit.checkpoint.id == "cp-b"
-        shared = [v for v in resolver._index.values() if isinstance(v, list)]
+        index = entries()
+        shared = [v for v in index.values() if len(v) > 1]
         assert shared
         assert all(sorted(h >> 32 for h in v) == [0, 1] for v in shared)
-        kept = sorted(i << 32 | p for i, b in enumerate(resolver._beacons) for p in b.eids)
-        assert sorted(entries()) == kept
+        kept = sorted(i << 32 | p for i, b in enumerate(resolver._beacons) for p in range(b.lo, b.hi))
+        assert sorted(h for v in index.values() for h in v) == kept
+        assert all(
+            index[b.eid(p)].count(i << 32 | p) == 1 for i, b in enumerate(resolver._beacons) for p in (b.lo, b.hi - 1)
+        )
     # week 2's EIDs left the index as the window slid (none left behind under the other beacon's entry)
     assert resolver.resolve(compute_eid(KEY, K, 2 * week), _at(EPOCH, 60 * week)) is None
