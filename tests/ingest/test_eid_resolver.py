@@ -136,3 +136,38 @@ def test_two_beacons_sharing_an_eid_resolve_and_slide_together() -> None:
         )
     # week 2's EIDs left the index as the window slid (none left behind under the other beacon's entry)
     assert resolver.resolve(compute_eid(KEY, K, 2 * week), _at(EPOCH, 60 * week)) is None
+
+
+@pytest.mark.parametrize(("k", "max_periods"), [(K, 20_000), (4, 3_000)])
+def test_a_resolver_answers_as_a_fresh_one_whatever_the_order_of_clocks(k: int, max_periods: int) -> None:
+    """One resolver asked about gateway clocks hours, days and weeks apart, forward and back (late events), answers
+    each as a resolver built for that question alone: what a pass made ready for the clocks around one visit
+    (``COVER_MARGIN_S``) is all the next visits need, the periods dropped as the cache slides are never assumed.
+    Only a replay older than the horizon may be seen more (periods kept from earlier clocks, as before). With 16 s
+    periods the per-beacon cap (3,000 here) cuts the week either side, which the resolver keeps too."""
+    import random
+
+    key_b = bytes.fromhex("2f5e82b8025570f3cba9ff7f2d8d544d")
+    beacons = [_checkpoint("cp-a", KEY, k, EPOCH), _checkpoint("cp-b", key_b, k, EPOCH + 3 * 86400)]
+    options = {"replay_horizon": timedelta(days=7), "max_periods_per_beacon": max_periods}
+    shared = EidResolver(beacons, **options)  # type: ignore[arg-type]
+    rng = random.Random(17)
+    clock = EPOCH + 20 * 86400.0
+    answers = []
+    for _ in range(60):
+        clock += rng.choice([rng.uniform(-3000, 3000), rng.uniform(-3 * 86400, 86400), rng.uniform(0, 9 * 86400)])
+        clock = max(clock, EPOCH + 4 * 86400.0)
+        beacon = rng.choice(beacons)
+        epoch = beacon.beacon.clock_epoch or 0
+        heard = clock - epoch + rng.choice([0, 1, -1]) * rng.uniform(0, 10 * 86400)  # in window, or replayed
+        if rng.random() < 0.5:  # at either end of what the clock wants computed: the first periods a pass misses
+            lo, hi, _ = shared._wanted(shared._beacons[beacons.index(beacon)], clock)
+            heard = rng.choice([lo, hi - 1]) << k
+        assert beacon.beacon.identity_key is not None
+        eid = compute_eid(beacon.beacon.identity_key, k, max(0, int(heard)))
+        got = shared.resolve(eid, _at(0, clock))
+        fresh = EidResolver(beacons, **options).resolve(eid, _at(0, clock))  # type: ignore[arg-type]
+        if fresh is not None or not isinstance(got, EidReplay):  # periods kept from earlier clocks: more replays seen
+            assert got == fresh
+        answers.append(type(fresh).__name__)
+    assert {"EidMatch", "EidReplay", "NoneType"} <= set(answers)
