@@ -22,9 +22,10 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from datetime import date, datetime, timedelta
+from itertools import chain
 
 from ronde.coverage.idleness import Segment
-from ronde.coverage.period import CheckpointPeriod, PeriodCoverage
+from ronde.coverage.period import CheckpointDay, CheckpointPeriod, PeriodCoverage, combine_groups
 from ronde.coverage.sensing import DEFAULT_HORIZON_DAYS, DayState
 from ronde.coverage.service_time import effective_window
 from ronde.coverage.shares import GroupCoverage, Level, Share, group_name
@@ -162,7 +163,6 @@ def coverage_from_monthly(
     if through is not None:
         hi = through
     checkpoints: list[CheckpointPeriod] = []
-    groups: dict[tuple[Level, str], list[str]] = defaultdict(list)
     for r in rows:
         c = registry.checkpoints.get(r.checkpoint_id)
         seg = Segment(r.service_s, r.seen, r.lead_s, r.trail_s, r.inner_n, r.inner_s1, r.inner_s2, r.inner_worst)
@@ -188,31 +188,198 @@ def coverage_from_monthly(
                 segment=seg,
             )
         )
-        if r.building is not None:
-            groups[(Level.BUILDING, r.building)].append(st)
-        groups[(Level.ESTATE, r.estate)].append(st)
-        groups[(Level.LANDLORD, r.landlord)].append(st)
     return PeriodCoverage(
-        lo, hi, landlord, tuple(days), None, tuple(checkpoints), tuple(_group_coverage(registry, days, groups))
+        lo, hi, landlord, tuple(days), None, tuple(checkpoints), tuple(_group_coverage(registry, days, rows))
     )
 
 
+class _Run:
+    """One checkpoint's pieces folded so far (``LetterFold``): ``_merge_checkpoint``'s sums, kept running."""
+
+    __slots__ = (
+        "covered",
+        "days",
+        "first_seen",
+        "last",
+        "last_seen",
+        "no_data",
+        "not_visited",
+        "only",
+        "pieces",
+        "presence",
+        "segment",
+        "service_days",
+        "visits",
+    )
+
+    def __init__(self, segment: Segment) -> None:
+        self.pieces = 0
+        self.only: CheckpointPeriod | None = None  # the one piece, when it is a computed coverage's
+        self.last: CheckpointPeriod | MonthlyRollup | None = None  # names, kind and places come from the last
+        self.segment = segment
+        self.service_days = self.visits = self.covered = self.not_visited = self.no_data = 0
+        self.presence: list[float] = []  # summed at the end with ``sum``, as ``_merge_checkpoint`` does
+        self.first_seen: datetime | None = None
+        self.last_seen: datetime | None = None
+        self.days: list[tuple[CheckpointDay, ...]] = []
+
+    def then(self, segment: Segment, first_seen: datetime | None, last_seen: datetime | None) -> None:
+        if self.pieces:
+            self.segment = self.segment.then(segment)
+        self.pieces += 1
+        if self.first_seen is None:
+            self.first_seen = first_seen
+        if last_seen is not None:
+            self.last_seen = last_seen
+
+
+class LetterFold:
+    """The settled pieces of a period, in order, folded into one ``PeriodCoverage`` equal to ``combine_periods``
+    of each piece's coverage (the same additions in the same order, so equal to the bit), but a piece read from
+    its month's letters (``add_letters``) goes straight into running sums per checkpoint: no ``PeriodCoverage``
+    per month, and each checkpoint's idleness computed once for the period, not once a month and thrown away.
+    A piece computed otherwise (from days) joins with ``add``."""
+
+    def __init__(self, registry: Registry) -> None:
+        self._registry = registry
+        self._runs: dict[str, _Run] = {}
+        self._groups: dict[tuple[Level, str], list[GroupCoverage]] = defaultdict(list)
+        self._pieces: list[tuple[date, date, str | None, date | None]] = []  # first, last, landlord, partial day
+        self._days: list[date] = []
+        self._only: PeriodCoverage | None = None  # the one piece so far, when computed (``combine_periods``'s)
+        self._columns: dict[
+            tuple[str, ...], Share | None
+        ] = {}  # each distinct day column's share (``_group_coverage``)
+
+    def add(self, cov: PeriodCoverage) -> None:
+        """A piece's coverage computed from its days."""
+        self._only = cov if not self._pieces else None
+        self._pieces.append((cov.first, cov.last, cov.landlord, cov.partial_day))
+        self._days.extend(cov.days)
+        for c in cov.checkpoints:
+            run = self._runs.get(c.checkpoint_id)
+            if run is None:
+                run = self._runs[c.checkpoint_id] = _Run(c.segment)
+                run.only = c
+            run.then(c.segment, c.first_seen, c.last_seen)
+            run.last = c
+            run.service_days += c.service_days
+            run.visits += c.visits
+            run.covered += c.covered_days
+            run.not_visited += c.not_visited_days
+            run.no_data += c.no_data_days
+            run.presence.append(c.presence_s)
+            run.days.append(c.days)
+        for g in cov.groups:
+            self._groups[(g.level, g.id)].append(g)
+
+    def add_letters(self, days: list[date], rows: list[MonthlyRollup], landlord: str | None, last: date) -> None:
+        """A piece read from its month's letters ``rows`` (days ``days``, ending ``last``): what
+        ``coverage_from_monthly`` would give for it, folded without building it."""
+        self._only = None
+        self._pieces.append((month_bounds(rows[0].month)[0], last, landlord, None))
+        self._days.extend(days)
+        for r in rows:
+            seg = Segment(r.service_s, r.seen, r.lead_s, r.trail_s, r.inner_n, r.inner_s1, r.inner_s2, r.inner_worst)
+            run = self._runs.get(r.checkpoint_id)
+            if run is None:
+                run = self._runs[r.checkpoint_id] = _Run(seg)
+            run.then(seg, r.first_seen, r.last_seen)
+            run.last = r
+            st = r.states
+            run.service_days += len(st) - st.count(NO_ROLLUP)
+            run.visits += r.visits
+            run.covered += st.count("C")
+            run.not_visited += st.count("N")
+            run.no_data += st.count("X")
+            run.presence.append(r.presence_s)
+        for g in _group_coverage(self._registry, days, rows, self._columns):
+            self._groups[(g.level, g.id)].append(g)
+
+    def result(self) -> PeriodCoverage:
+        if not self._pieces:
+            raise ValueError("no period to combine")
+        if self._only is not None:
+            return self._only
+        first, _, landlord, _ = self._pieces[0]
+        partial = next((p for *_, p in reversed(self._pieces) if p is not None), None)
+        checkpoints = tuple(self._checkpoint(self._runs[cid]) for cid in sorted(self._runs))
+        return PeriodCoverage(
+            first,
+            self._pieces[-1][1],
+            landlord,
+            tuple(self._days),
+            partial,
+            checkpoints,
+            combine_groups(self._groups),
+        )
+
+    def _checkpoint(self, run: _Run) -> CheckpointPeriod:
+        if run.pieces == 1 and run.only is not None:
+            return run.only
+        last = run.last
+        if isinstance(last, CheckpointPeriod):
+            name, expected = last.name, last.expected_per_day
+        else:
+            assert last is not None
+            c = self._registry.checkpoints.get(last.checkpoint_id)
+            name = c.name if c is not None else last.checkpoint_id
+            expected = c.expected_visits if c is not None else last.expected
+        seg = run.segment
+        return CheckpointPeriod(
+            last.checkpoint_id,
+            name,
+            last.kind,
+            last.building,
+            last.estate,
+            last.landlord,
+            expected,
+            run.service_days,
+            run.visits,
+            run.covered,
+            run.not_visited,
+            run.no_data,
+            sum(run.presence),
+            run.first_seen,
+            run.last_seen,
+            seg.idleness(),
+            seg,
+            tuple(chain.from_iterable(run.days)),
+        )
+
+
 def _group_coverage(
-    registry: Registry, days: list[date], groups: dict[tuple[Level, str], list[str]]
+    registry: Registry,
+    days: list[date],
+    rows: list[MonthlyRollup],
+    seen: dict[tuple[str, ...], Share | None] | None = None,
 ) -> list[GroupCoverage]:
-    """``shares.group_coverage`` from letters: each day's column counted at C speed (``zip`` + ``count``)."""
+    """``shares.group_coverage`` from letters: each day's column counted at C speed (``zip`` + ``count``), once
+    per distinct column (``seen``, shared across the months of a fold: a building's few checkpoints give the same
+    column most days, and a ``Share`` is immutable)."""
+    if seen is None:
+        seen = {}
+    groups: dict[tuple[Level, str], list[str]] = defaultdict(list)
+    for r in rows:
+        if r.building is not None:
+            groups[(Level.BUILDING, r.building)].append(r.states)
+        groups[(Level.ESTATE, r.estate)].append(r.states)
+        groups[(Level.LANDLORD, r.landlord)].append(r.states)
     order = {Level.BUILDING: 0, Level.ESTATE: 1, Level.LANDLORD: 2}
     out: list[GroupCoverage] = []
     for level, gid in sorted(groups, key=lambda k: (order[k[0]], k[1])):
         per_day: list[tuple[date, Share]] = []
         total = [0, 0, 0, 0]
         for day, column in zip(days, zip(*groups[(level, gid)], strict=True), strict=True):
-            n = len(column) - column.count(NO_ROLLUP)
-            if n == 0:
+            if column in seen:
+                share = seen[column]
+            else:
+                n = len(column) - column.count(NO_ROLLUP)
+                share = seen[column] = Share(n, column.count("C"), column.count("N"), column.count("X")) if n else None
+            if share is None:
                 continue
-            share = Share(n, column.count("C"), column.count("N"), column.count("X"))
             per_day.append((day, share))
-            total[0] += n
+            total[0] += share.checkpoint_days
             total[1] += share.covered
             total[2] += share.not_visited
             total[3] += share.no_data

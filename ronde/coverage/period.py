@@ -123,6 +123,20 @@ def combine_periods(parts: Sequence[PeriodCoverage]) -> PeriodCoverage:
     for part in parts:
         for g in part.groups:
             per_group[(g.level, g.id)].append(g)
+    partial = next((p.partial_day for p in reversed(parts) if p.partial_day is not None), None)
+    return PeriodCoverage(
+        parts[0].first,
+        parts[-1].last,
+        parts[0].landlord,
+        tuple(chain.from_iterable(p.days for p in parts)),
+        partial,
+        tuple(merged),
+        combine_groups(per_group),
+    )
+
+
+def combine_groups(per_group: dict[tuple[Level, str], list[GroupCoverage]]) -> tuple[GroupCoverage, ...]:
+    """Each group's adjacent periods (in order) as one, building, estate then landlord, by id."""
     order = {Level.BUILDING: 0, Level.ESTATE: 1, Level.LANDLORD: 2}
     groups: list[GroupCoverage] = []
     for key in sorted(per_group, key=lambda k: (order[k[0]], k[1])):
@@ -135,16 +149,7 @@ def combine_periods(parts: Sequence[PeriodCoverage]) -> PeriodCoverage:
         )
         g0 = gs[0]
         groups.append(GroupCoverage(g0.level, g0.id, g0.name, tuple(chain.from_iterable(g.days for g in gs)), total))
-    partial = next((p.partial_day for p in reversed(parts) if p.partial_day is not None), None)
-    return PeriodCoverage(
-        parts[0].first,
-        parts[-1].last,
-        parts[0].landlord,
-        tuple(chain.from_iterable(p.days for p in parts)),
-        partial,
-        tuple(merged),
-        tuple(groups),
-    )
+    return tuple(groups)
 
 
 def _merge_checkpoint(items: list[CheckpointPeriod]) -> CheckpointPeriod:

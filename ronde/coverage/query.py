@@ -27,6 +27,7 @@ from ronde.coverage.live import (
 from ronde.coverage.monthly import (
     NO_ROLLUP,
     STATE_LETTER,
+    LetterFold,
     basis,
     coverage_from_monthly,
     fold_month,
@@ -367,19 +368,28 @@ class CoverageCache:
         include_days: bool,
     ) -> PeriodCoverage:
         """The settled pieces combined, kept as one entry: a warm year then joins two parts, not
-        fourteen (``combine_periods`` folds left, so the result is the same to the bit)."""
+        fourteen. A piece whose month's letters cover it exactly (a whole folded month, or the month-to-date
+        letter ending where the piece does) goes straight into the fold (``LetterFold``, equal to the bit to
+        ``combine_periods`` of each piece's coverage); the others (the period's first, partial month) are
+        computed and kept per piece (``_month``)."""
         key = ("settled", landlord, registry.revision, calendar, horizon_days, tuple(head), id(store), include_days)
         t = self._clock()
         entry = self._months.get(key)
         if entry is not None and entry[0] > t:
             self.hits += 1
             return entry[1]
-        value = combine_periods(
-            [
-                self._month(store, registry, calendar, lo, hi, landlord, now, horizon_days, read, include_days)
-                for lo, hi in head
-            ]
-        )
+        fold = LetterFold(registry)
+        wanted = basis(registry, calendar, horizon_days)
+        for lo, hi in head:
+            letters = None if include_days else _letters_of(store, calendar, lo, hi, landlord, wanted, now)
+            if letters is not None:
+                self.misses += 1
+                fold.add_letters(letters[0], letters[1], landlord, hi)
+            else:
+                fold.add(
+                    self._month(store, registry, calendar, lo, hi, landlord, now, horizon_days, read, include_days)
+                )
+        value = fold.result()
         if len(self._months) >= self._max:
             self._months.clear()
         self._months[key] = (t + self.ttl_s, value)
@@ -443,6 +453,22 @@ class CoverageCache:
             self._months.clear()
         self._months[key] = (t + self.ttl_s, value)
         return value
+
+
+def _letters_of(
+    store: Store, calendar: ServiceCalendar, lo: date, hi: date, landlord: str | None, wanted: str, now: datetime
+) -> tuple[list[date], list[MonthlyRollup]] | None:
+    """The service days and letters of ``lo..hi`` when one month's letters (basis ``wanted``) cover exactly that
+    piece: a whole month, or a month-to-date letter ending on ``hi``. None otherwise (the caller folds it)."""
+    if lo != month_bounds(lo)[0]:
+        return None
+    rows = store.monthly_rollups(lo, landlord=landlord)
+    if letters_through(rows, wanted) != hi:
+        return None
+    days = service_days_of(calendar, lo, hi, now)
+    if any(len(r.states) != len(days) for r in rows):
+        return None
+    return days, rows
 
 
 def monthly_coverage(

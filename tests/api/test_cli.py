@@ -6,6 +6,7 @@ registry or tokens file.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import subprocess
@@ -16,6 +17,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import uvicorn
 
 from ronde.cli import main
 from ronde.opdb.access_repo import DbTokens
@@ -191,3 +193,31 @@ def test_serve_refuses_a_database_older_than_the_code(tmp_path: Path, capsys: py
     engine.dispose()
     assert main(["api", "serve", "--store", store, "--database", url]) == 2
     assert "holds no registry yet: run `ronde registry import --estate FILE`" in capsys.readouterr().err
+
+
+def test_serve_hides_its_startup_objects_from_the_cyclic_collector(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What ``ronde api serve`` built before serving (modules, routes, registry) is frozen out of the cyclic
+    collector (``gc.freeze``), so no user request pays a full collection scanning it (~100 ms of CPU at the
+    district benchmark's size, docs/performance.md)."""
+    for var in ("RONDE_STORE_URL", "RONDE_CONFIG"):
+        monkeypatch.delenv(var, raising=False)
+    url = _site(tmp_path, monkeypatch)
+    made = SqliteStore(tmp_path / "r.db")
+    made.open()
+    made.close()
+    frozen_when_serving: list[int] = []
+
+    def serve(app: object, **kwargs: object) -> None:
+        frozen_when_serving.append(gc.get_freeze_count())
+
+    monkeypatch.setattr(uvicorn, "run", serve)
+    before = gc.get_freeze_count()
+    try:
+        assert main(["api", "serve", "--store", f"sqlite://{tmp_path / 'r.db'}", "--database", url]) == 0
+    finally:
+        gc.unfreeze()  # this test process's objects back under the collector
+    assert before == 0
+    assert len(frozen_when_serving) == 1
+    assert frozen_when_serving[0] > 10_000

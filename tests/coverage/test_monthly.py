@@ -21,8 +21,17 @@ from typing import Any, cast
 import pytest
 
 from ronde.coverage.daily import day_rollups
-from ronde.coverage.monthly import basis, letters_through, month_bounds, partial_basis, service_days_of, settled
-from ronde.coverage.period import PeriodCoverage
+from ronde.coverage.monthly import (
+    LetterFold,
+    basis,
+    coverage_from_monthly,
+    letters_through,
+    month_bounds,
+    partial_basis,
+    service_days_of,
+    settled,
+)
+from ronde.coverage.period import PeriodCoverage, combine_periods
 from ronde.coverage.query import CoverageCache, fold_month_to_date, fold_settled_month, landlord_coverage
 from ronde.ingest.rollup import rollup_day
 from ronde.protocol.calendar import ServiceCalendar
@@ -302,3 +311,38 @@ def test_letters_through_refuses_mixed_foreign_or_malformed_marks() -> None:
     assert letters_through([marked(partial_basis(wanted, date(2026, 12, 2)))], wanted) is None
     assert letters_through([marked(wanted + "~through=not-a-day")], wanted) is None
     assert letters_through([marked(wanted + "~through=")], wanted) is None
+
+
+def test_the_letters_fold_equals_combining_each_pieces_coverage(store: Store) -> None:
+    """``LetterFold`` (what ``CoverageCache`` folds a period's settled part with) against the previous path: one
+    ``PeriodCoverage`` per month from its letters, joined by ``combine_periods`` after the period's first, partial
+    month computed from days. Equal to the bit, for a fold of one piece too (either kind)."""
+    _write_year(store)
+    wanted = basis(REG, CAL)
+    months = []
+    month = date(2026, 1, 1)
+    while settled(month, LAST):
+        rows = store.monthly_rollups(month)
+        if letters_through(rows, wanted) == month_bounds(month)[1]:
+            months.append(month)
+        month = (month + timedelta(days=32)).replace(day=1)
+    assert len(months) >= 6
+    start = months[0] - timedelta(days=20)  # the last 20 days of the month before: from days
+    for landlord in (None, "paris-habitat", "other"):
+        head = landlord_coverage(store, REG, CAL, start, months[0] - timedelta(days=1), landlord=landlord, now=NOW)
+        pieces = [head]
+        fold, alone = LetterFold(REG), LetterFold(REG)
+        fold.add(head)
+        alone.add(head)
+        assert alone.result() is head
+        for m in months:
+            days = service_days_of(CAL, m, month_bounds(m)[1], NOW)
+            rows = store.monthly_rollups(m, landlord=landlord)
+            pieces.append(coverage_from_monthly(REG, days, rows, landlord))
+            fold.add_letters(days, rows, landlord, month_bounds(m)[1])
+            if m == months[0]:
+                one = LetterFold(REG)
+                one.add_letters(days, rows, landlord, month_bounds(m)[1])
+                assert one.result() == pieces[-1], landlord
+        assert fold.result() == combine_periods(pieces), landlord
+        assert combine_periods(pieces).groups  # shares per day were folded too
