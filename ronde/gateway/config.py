@@ -1,115 +1,153 @@
-"""The gateway's one TOML file, validated once at start-up (pydantic: this is an edge).
+"""The gateway's one TOML file, validated once at start-up.
 
 Every error names its key, e.g. ``gateway.toml: mqtt.port: Input should be less than or equal to 65535``.
 Unknown keys are errors too: a misspelt ``override_untill`` must not silently leave the gate closed.
+Frozen dataclasses read by ``ronde.gateway.toml_table``, not pydantic models: a scanner's process does
+not keep pydantic for a file it reads once (issue 17, item 2: its peak RSS).
 """
 
 from __future__ import annotations
 
 import tomllib
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
-
 from ronde.gateway.detection import DetectionConfig
-from ronde.gateway.detection_config import DetectionConfigError, DetectionTable, build_detection_config
+from ronde.gateway.detection_config import DetectionConfigError, DetectionTable, build_detection_config, read_detection
+from ronde.gateway.toml_table import (
+    REQUIRED,
+    Problems,
+    Table,
+    boolean,
+    day,
+    instant,
+    integer,
+    join,
+    list_of,
+    number,
+    one_of,
+    path,
+    text,
+    time_of_day,
+)
 from ronde.protocol.calendar import WEEKDAYS, ServiceCalendar, end_problem, timezone_problem
-from ronde.protocol.errors import validation_issues
-from ronde.protocol.messages import BADGE_PATTERN
-from ronde.protocol.topics import GATEWAY_ID_PATTERN
-
-Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+from ronde.protocol.topics import BADGE_PATTERN, GATEWAY_ID_PATTERN
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+@dataclass(frozen=True, slots=True)
+class GatewaySection:
+    id: str
+    """Also the MQTT username."""
+    badge: str
+    """Pseudonymous team badge, never a name."""
+    key_file: Path
+    """Ed25519 device key made by ``ronde gateway enroll``."""
 
 
-class GatewaySection(_Section):
-    id: str = Field(pattern=f"^{GATEWAY_ID_PATTERN}$", description="also the MQTT username")
-    badge: str = Field(pattern=BADGE_PATTERN, description="pseudonymous team badge, never a name")
-    key_file: Path = Field(description="Ed25519 device key made by `ronde gateway enroll`")
+def _gateway(t: Table) -> GatewaySection | None:
+    section = GatewaySection(
+        id=t.take("id", text(pattern=f"^{GATEWAY_ID_PATTERN}$"), REQUIRED),
+        badge=t.take("badge", text(pattern=BADGE_PATTERN), REQUIRED),
+        key_file=t.take("key_file", path, REQUIRED),
+    )
+    return section if t.finish() else None
 
 
-class MqttSection(_Section):
-    host: str = Field(min_length=1)
-    port: int = Field(default=8883, ge=1, le=65535)
+@dataclass(frozen=True, slots=True)
+class MqttSection:
+    host: str
+    port: int = 8883
     tls: bool = True
     ca_file: Path | None = None
     client_cert_file: Path | None = None
     client_key_file: Path | None = None
-    username: str | None = Field(default=None, description="defaults to gateway.id; the broker ACL needs it equal")
+    username: str | None = None
+    """Defaults to gateway.id; the broker ACL needs it equal."""
     password_file: Path | None = None
-    keepalive_s: int = Field(default=30, ge=5, le=3600)
-    session_expiry_s: int = Field(default=7 * 86400, ge=0, le=2**32 - 1)
-    reconnect_initial_s: float = Field(default=1.0, gt=0, le=60)
-    reconnect_max_s: float = Field(default=60.0, gt=0, le=3600)
-    inflight_window: int = Field(default=20, ge=1, le=1000)
-    client_id: str | None = Field(default=None, min_length=1, max_length=128)
-    protocol: Literal["v5", "v3.1.1"] = Field(
-        default="v5", description="v3.1.1 only for a broker without MQTT 5 (the embedded demo broker)"
+    keepalive_s: int = 30
+    session_expiry_s: int = 7 * 86400
+    reconnect_initial_s: float = 1.0
+    reconnect_max_s: float = 60.0
+    inflight_window: int = 20
+    client_id: str | None = None
+    protocol: Literal["v5", "v3.1.1"] = "v5"
+    """"v5", or "v3.1.1" only for a broker without MQTT 5 (the embedded demo broker)."""
+
+
+def _mqtt(t: Table) -> MqttSection | None:
+    d = MqttSection(host="")
+    section = MqttSection(
+        host=t.take("host", text(min_length=1), REQUIRED),
+        port=t.take("port", integer(ge=1, le=65535), d.port),
+        tls=t.take("tls", boolean, d.tls),
+        ca_file=t.take("ca_file", path, None),
+        client_cert_file=t.take("client_cert_file", path, None),
+        client_key_file=t.take("client_key_file", path, None),
+        username=t.take("username", text(), None),
+        password_file=t.take("password_file", path, None),
+        keepalive_s=t.take("keepalive_s", integer(ge=5, le=3600), d.keepalive_s),
+        session_expiry_s=t.take("session_expiry_s", integer(ge=0, le=2**32 - 1), d.session_expiry_s),
+        reconnect_initial_s=t.take("reconnect_initial_s", number(gt=0, le=60), d.reconnect_initial_s),
+        reconnect_max_s=t.take("reconnect_max_s", number(gt=0, le=3600), d.reconnect_max_s),
+        inflight_window=t.take("inflight_window", integer(ge=1, le=1000), d.inflight_window),
+        client_id=t.take("client_id", text(min_length=1, max_length=128), None),
+        protocol="v3.1.1" if t.take("protocol", one_of("v5", "v3.1.1"), "v5") == "v3.1.1" else "v5",
     )
-
-    @model_validator(mode="after")
-    def _backoff(self) -> MqttSection:
-        if self.reconnect_max_s < self.reconnect_initial_s:
-            raise ValueError("reconnect_max_s must be >= reconnect_initial_s")
-        return self
-
-
-class ScannerSection(_Section):
-    adapter: str | None = Field(default=None, pattern=r"^hci[0-9]{1,2}$", description="None: BlueZ default")
-    active: bool = Field(default=False, description="passive scanning saves battery; beacons need no scan request")
-    watchdog_s: float = Field(default=120.0, ge=5, le=3600)
+    if not t.finish():
+        return None
+    if section.reconnect_max_s < section.reconnect_initial_s:
+        t.check("reconnect_max_s must be >= reconnect_initial_s")
+        return None
+    return section
 
 
-class OutboxSection(_Section):
+@dataclass(frozen=True, slots=True)
+class ScannerSection:
+    adapter: str | None = None
+    """None: BlueZ default."""
+    active: bool = False
+    """Passive scanning saves battery; beacons need no scan request."""
+    watchdog_s: float = 120.0
+
+
+def _scanner(t: Table) -> ScannerSection:
+    d = ScannerSection()
+    section = ScannerSection(
+        adapter=t.take("adapter", text(pattern=r"^hci[0-9]{1,2}$"), None),
+        active=t.take("active", boolean, d.active),
+        watchdog_s=t.take("watchdog_s", number(ge=5, le=3600), d.watchdog_s),
+    )
+    t.finish()
+    return section
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxSection:
     path: Path = Path("/var/lib/ronde/outbox.db")
-    alarm_depth: int = Field(default=5000, ge=1)
+    alarm_depth: int = 5000
 
 
-class ServiceSection(_Section):
-    days: list[Weekday] = Field(default=["wed", "thu", "fri", "sat", "sun"], min_length=1)
+def _outbox(t: Table) -> OutboxSection:
+    d = OutboxSection()
+    section = OutboxSection(
+        path=t.take("path", path, d.path), alarm_depth=t.take("alarm_depth", integer(ge=1), d.alarm_depth)
+    )
+    t.finish()
+    return section
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceSection:
+    days: tuple[str, ...] = ("wed", "thu", "fri", "sat", "sun")
     start: time = time(16, 0)
     end: time = time(22, 15)
     timezone: str = "Europe/Paris"
-    closed: list[date] = Field(default_factory=list)
-    override_until: datetime | None = Field(
-        default=None, description="scan outside service hours until this instant (with a reason)"
-    )
-    override_reason: str | None = Field(default=None, min_length=3, max_length=160)
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, v: str) -> str:
-        problem = timezone_problem(v)  # the one calendar rule (ronde.protocol.calendar)
-        if problem is not None:
-            raise ValueError(problem)
-        return v
-
-    @field_validator("end")
-    @classmethod
-    def _end(cls, v: time, info: ValidationInfo) -> time:
-        start = info.data.get("start")
-        problem = None if start is None else end_problem(start, v)
-        if problem is not None:
-            raise ValueError(problem)
-        return v
-
-    @field_validator("override_until")
-    @classmethod
-    def _aware(cls, v: datetime | None) -> datetime | None:
-        if v is not None and v.tzinfo is None:
-            raise ValueError("override_until needs a UTC offset, e.g. 2026-04-01T23:00:00+02:00")
-        return None if v is None else v.astimezone(UTC)
-
-    @model_validator(mode="after")
-    def _override_reason(self) -> ServiceSection:
-        if self.override_until is not None and not self.override_reason:
-            raise ValueError("override_until needs override_reason (it is logged and shown in the status)")
-        return self
+    closed: tuple[date, ...] = ()
+    override_until: datetime | None = None
+    """Scan outside service hours until this instant (with a reason)."""
+    override_reason: str | None = None
 
     def calendar(self) -> ServiceCalendar:
         return ServiceCalendar(
@@ -121,33 +159,53 @@ class ServiceSection(_Section):
         )
 
 
-class TelemetrySection(_Section):
-    period_s: float = Field(default=600.0, ge=10, le=86400, description="at most one TLM relay per beacon per period")
+def _service(t: Table) -> ServiceSection:
+    d = ServiceSection()
+    section = ServiceSection(
+        days=t.take("days", list_of(one_of(*WEEKDAYS), min_length=1), d.days),
+        start=t.take("start", time_of_day, d.start),
+        end=t.take("end", time_of_day, d.end),
+        timezone=t.take("timezone", text(), d.timezone),
+        closed=t.take("closed", list_of(day), d.closed),
+        override_until=t.take("override_until", instant, None),
+        override_reason=t.take("override_reason", text(min_length=3, max_length=160), None),
+    )
+    t.check(timezone_problem(section.timezone), "timezone")  # the one calendar rule (ronde.protocol.calendar)
+    if not t.bad & {"start", "end"}:
+        t.check(end_problem(section.start, section.end), "end")
+    until = section.override_until
+    if until is not None and until.tzinfo is None:
+        t.check("override_until needs a UTC offset, e.g. 2026-04-01T23:00:00+02:00", "override_until")
+    elif until is not None:
+        section = replace(section, override_until=until.astimezone(UTC))
+    if t.finish() and section.override_until is not None and not section.override_reason:
+        t.check("override_until needs override_reason (it is logged and shown in the status)")
+    return section
 
 
-class IndicatorSection(_Section):
-    led: Path | None = Field(default=None, description="a /sys/class/leds/NAME directory: on while scanning")
+@dataclass(frozen=True, slots=True)
+class TelemetrySection:
+    period_s: float = 600.0
+    """At most one TLM relay per beacon per period."""
 
 
-class GatewayConfig(_Section):
+@dataclass(frozen=True, slots=True)
+class IndicatorSection:
+    led: Path | None = None
+    """A /sys/class/leds/NAME directory: on while scanning."""
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayConfig:
     gateway: GatewaySection
     mqtt: MqttSection
     scanner: ScannerSection = ScannerSection()
-    detection: DetectionTable = DetectionTable()
+    detection: DetectionTable = field(default_factory=DetectionTable)
     outbox: OutboxSection = OutboxSection()
     service: ServiceSection = ServiceSection()
     telemetry: TelemetrySection = TelemetrySection()
     indicator: IndicatorSection = IndicatorSection()
-    heartbeat_s: float = Field(default=60.0, ge=1, le=3600)
-
-    @model_validator(mode="after")
-    def _username(self) -> GatewayConfig:
-        if self.mqtt.username is not None and self.mqtt.username != self.gateway.id:
-            raise ValueError(
-                f"mqtt.username {self.mqtt.username!r} must equal gateway.id {self.gateway.id!r} "
-                "(the broker ACL only lets a gateway write under its own id)"
-            )
-        return self
+    heartbeat_s: float = 60.0
 
     @property
     def mqtt_username(self) -> str:
@@ -170,25 +228,58 @@ class ConfigError(Exception):
         super().__init__("\n".join(f"{source}: {key}: {msg}" if key else f"{source}: {msg}" for key, msg in errors))
 
 
+def _read(t: Table) -> GatewayConfig | None:
+    d = GatewayConfig(GatewaySection("", "", Path()), MqttSection(""))
+    gateway = t.table("gateway", _gateway, REQUIRED)
+    mqtt = t.table("mqtt", _mqtt, REQUIRED)
+    config = GatewayConfig(
+        gateway=gateway or d.gateway,
+        mqtt=mqtt or d.mqtt,
+        scanner=t.table("scanner", _scanner, d.scanner),
+        detection=t.table("detection", read_detection, d.detection),
+        outbox=t.table("outbox", _outbox, d.outbox),
+        service=t.table("service", _service, d.service),
+        telemetry=t.table("telemetry", _telemetry, d.telemetry),
+        indicator=t.table("indicator", _indicator, d.indicator),
+        heartbeat_s=t.take("heartbeat_s", number(ge=1, le=3600), d.heartbeat_s),
+    )
+    if not t.finish() or gateway is None or mqtt is None:
+        return None
+    if config.mqtt.username is not None and config.mqtt.username != config.gateway.id:
+        t.check(
+            f"mqtt.username {config.mqtt.username!r} must equal gateway.id {config.gateway.id!r} "
+            "(the broker ACL only lets a gateway write under its own id)"
+        )
+        return None
+    return config
+
+
+def _telemetry(t: Table) -> TelemetrySection:
+    section = TelemetrySection(period_s=t.take("period_s", number(ge=10, le=86400), TelemetrySection().period_s))
+    t.finish()
+    return section
+
+
+def _indicator(t: Table) -> IndicatorSection:
+    section = IndicatorSection(led=t.take("led", path, None))
+    t.finish()
+    return section
+
+
 def parse_config(text: str, source: str = "<config>") -> GatewayConfig:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(source, [("", f"not valid TOML: {exc}")]) from None
-    try:
-        config = GatewayConfig.model_validate(data)
-    except ValidationError as exc:
-        errors = [(i.where, i.what) for i in validation_issues(exc, echo_input=True)]
-        raise ConfigError(source, errors) from None
+    problems = Problems()
+    config = _read(Table(data, "", problems))
+    if config is None or problems.items:
+        raise ConfigError(source, problems.items)
     try:
         build_detection_config(config.detection)  # thresholds' cross-checks and the estate file
     except DetectionConfigError as exc:
-        raise ConfigError(source, [(_join("detection", exc.key), exc.detail)]) from None
+        raise ConfigError(source, [(join("detection", exc.key), exc.detail)]) from None
     return config
-
-
-def _join(*parts: str) -> str:
-    return ".".join(p for p in parts if p)
 
 
 def load_config(path: str | Path) -> GatewayConfig:

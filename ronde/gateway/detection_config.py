@@ -7,55 +7,109 @@ prefixes win over kinds, and a whole key wins over a shorter prefix (``Detection
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from pathlib import Path
-
-from pydantic import BaseModel, ConfigDict, Field
+from types import MappingProxyType
+from typing import Any
 
 from ronde.gateway.detection import DetectionConfig, Thresholds
+from ronde.gateway.toml_table import Table, boolean, integer, list_of, number, path, text
 from ronde.protocol.kinds import CheckpointKind
 
+_DBM = number(ge=-127, le=20)
+_SECONDS = number(ge=0, le=3600)
+_THRESHOLD_KEYS = {
+    "enter_dbm": _DBM,
+    "exit_dbm": _DBM,
+    "min_samples": integer(ge=1, le=1000),
+    "window_s": number(gt=0, le=600),
+    "window_n": integer(ge=1, le=1000),
+    "trim_fraction": number(ge=0, lt=0.5),
+    "min_dwell_s": _SECONDS,
+    "min_pass_s": _SECONDS,
+    "pass_strong_dbm": _DBM,
+    "away_fallback_s": number(gt=0, le=3600),
+    "away_margin_s": _SECONDS,
+    "max_away_s": number(gt=0, le=3600),
+    "normalise": boolean,
+}
 
-class ThresholdsTable(BaseModel):
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ThresholdsTable:
     """Any subset of ``Thresholds``; missing values come from ``[detection.default]``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    enter_dbm: float | None = Field(default=None, ge=-127, le=20)
-    exit_dbm: float | None = Field(default=None, ge=-127, le=20)
-    min_samples: int | None = Field(default=None, ge=1, le=1000)
-    window_s: float | None = Field(default=None, gt=0, le=600)
-    window_n: int | None = Field(default=None, ge=1, le=1000)
-    trim_fraction: float | None = Field(default=None, ge=0, lt=0.5)
-    min_dwell_s: float | None = Field(default=None, ge=0, le=3600)
-    min_pass_s: float | None = Field(default=None, ge=0, le=3600)
-    pass_strong_dbm: float | None = Field(default=None, ge=-127, le=20)
-    away_fallback_s: float | None = Field(default=None, gt=0, le=3600)
-    away_margin_s: float | None = Field(default=None, ge=0, le=3600)
-    max_away_s: float | None = Field(default=None, gt=0, le=3600)
-    normalise: bool | None = None
+    values: Mapping[str, Any] = dataclasses.field(default_factory=lambda: MappingProxyType({}))
 
     def apply(self, base: Thresholds) -> Thresholds:
-        return dataclasses.replace(base, **self.model_dump(exclude_none=True))
+        return dataclasses.replace(base, **self.values)
 
 
-class DetectionTable(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+def read_thresholds(table: Table) -> ThresholdsTable:
+    values = {}
+    for name, convert in _THRESHOLD_KEYS.items():
+        value = table.take(name, convert, None)
+        if value is not None:
+            values[name] = value
+    table.finish()
+    return ThresholdsTable(MappingProxyType(values))
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DetectionTable:
     default: ThresholdsTable = ThresholdsTable()
-    kinds: dict[CheckpointKind, ThresholdsTable] = Field(default_factory=dict)
-    beacons: dict[str, ThresholdsTable] = Field(
-        default_factory=dict, description="beacon key or key prefix, e.g. 'ibeacon:<uuid>:2:' or 'eddystone_eid:'"
+    kinds: Mapping[CheckpointKind, ThresholdsTable] = dataclasses.field(default_factory=lambda: MappingProxyType({}))
+    beacons: Mapping[str, ThresholdsTable] = dataclasses.field(default_factory=lambda: MappingProxyType({}))
+    """Beacon key or key prefix, e.g. 'ibeacon:<uuid>:2:' or 'eddystone_eid:'."""
+    estate_file: Path | None = None
+    """Needed by [detection.kinds.*]; also restricts tracking to the estate's beacons."""
+    accept: tuple[str, ...] | None = None
+    """Beacon key prefixes to track; default: the estate file's beacons (+ 'eddystone_eid:'), or every beacon
+    without an estate file."""
+    forget_after_s: float = 600.0
+    max_tracked: int = 10_000
+    max_visit_s: float = 3600.0
+    merge_gap_s: float = 180.0
+    """Fragments closer than this are one visit."""
+
+
+_KIND_WORDS = ", ".join(f"'{k.value}'" for k in list(CheckpointKind)[:-1]) + f" or '{list(CheckpointKind)[-1].value}'"
+
+
+def read_detection(table: Table) -> DetectionTable:
+    d = DetectionTable()
+    default = table.table("default", read_thresholds, d.default)
+    kinds: dict[CheckpointKind, ThresholdsTable] = {}
+    for name, sub in _sub_tables(table, "kinds").items():
+        try:
+            kind = CheckpointKind(name)
+        except ValueError:
+            table.problems.add(f"{table.key('kinds')}.{name}", f"Input should be {_KIND_WORDS}")
+            continue
+        kinds[kind] = read_thresholds(Table(sub, f"{table.key('kinds')}.{name}", table.problems))
+    beacons = {
+        prefix: read_thresholds(Table(sub, f"{table.key('beacons')}.{prefix}", table.problems))
+        for prefix, sub in _sub_tables(table, "beacons").items()
+    }
+    out = DetectionTable(
+        default=default,
+        kinds=MappingProxyType(kinds),
+        beacons=MappingProxyType(beacons),
+        estate_file=table.take("estate_file", path, None),
+        accept=table.take("accept", list_of(text()), None),
+        forget_after_s=table.take("forget_after_s", number(gt=0), d.forget_after_s),
+        max_tracked=table.take("max_tracked", integer(ge=1), d.max_tracked),
+        max_visit_s=table.take("max_visit_s", number(gt=0), d.max_visit_s),
+        merge_gap_s=table.take("merge_gap_s", number(ge=0, le=3600), d.merge_gap_s),
     )
-    estate_file: Path | None = Field(
-        default=None, description="needed by [detection.kinds.*]; also restricts tracking to the estate's beacons"
-    )
-    accept: list[str] | None = Field(
-        default=None,
-        description="beacon key prefixes to track; default: the estate file's beacons (+ 'eddystone_eid:'), "
-        "or every beacon without an estate file",
-    )
-    forget_after_s: float = Field(default=600.0, gt=0)
-    max_tracked: int = Field(default=10_000, ge=1)
-    max_visit_s: float = Field(default=3600.0, gt=0)
-    merge_gap_s: float = Field(default=180.0, ge=0, le=3600, description="fragments closer than this are one visit")
+    table.finish()
+    return out
+
+
+def _sub_tables(table: Table, name: str) -> dict[str, Any]:
+    """The tables under ``name`` (``[detection.kinds.*]``, ``[detection.beacons.*]``), keyed by their names."""
+    holder = table.table(name, lambda t: t if t.ok else None, None)
+    return {} if holder is None else holder.rest()
 
 
 class DetectionConfigError(ValueError):

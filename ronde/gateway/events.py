@@ -10,12 +10,14 @@ stores the event (``Outbox.enqueue_sequenced``), so numbering and durability can
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from ronde.gateway.detection import DetectedVisit
 from ronde.gateway.outbox import OutgoingMessage
 from ronde.gateway.pipeline import TelemetryReading
 from ronde.gateway.ulid import UlidGenerator
-from ronde.protocol.messages import BeaconTelemetry, GatewayStatus, Heartbeat, VisitEvent, to_wire, wire_bytes
+from ronde.gateway.wire import telemetry_object, visit_object
+from ronde.protocol.canonical import wire_bytes
 from ronde.protocol.signing import Signer, sign
 from ronde.protocol.topics import TopicKind
 
@@ -33,8 +35,9 @@ class EventFactory:
 
     def visit(self, visit: DetectedVisit, seq: int, now: float) -> OutgoingMessage:
         """A signed VisitEvent; raises ValueError if the detector produced something the wire forbids."""
-        event = VisitEvent(
-            id=self.ulids.new(now),
+        event_id = self.ulids.new(now)
+        event = visit_object(
+            id=event_id,
             gateway_id=self.gateway_id,
             seq=seq,
             badge=self.badge,
@@ -45,10 +48,10 @@ class EventFactory:
             rssi_max=max(-127, min(20, visit.rssi_max)),
             rssi_mean=round(max(-127.0, min(20.0, visit.rssi_mean)), 1),
         )
-        return OutgoingMessage(TopicKind.VISIT, event.id, seq, signed_json(event, self.key))
+        return OutgoingMessage(TopicKind.VISIT, event_id, seq, signed_json(event, self.key))
 
     def telemetry(self, reading: TelemetryReading, now: float) -> OutgoingMessage:
-        message = BeaconTelemetry(
+        message = telemetry_object(
             gateway_id=self.gateway_id,
             at=utc(reading.t),
             beacon=reading.identity,
@@ -60,6 +63,7 @@ class EventFactory:
         return OutgoingMessage(TopicKind.TELEMETRY, self.ulids.new(now), None, signed_json(message, self.key))
 
 
-def signed_json(message: VisitEvent | GatewayStatus | Heartbeat | BeaconTelemetry, key: Signer) -> bytes:
-    """The wire bytes of ``message`` with its ``sig`` (RFC 8785 form signed, ``wire_bytes`` sent)."""
-    return wire_bytes(sign(to_wire(message), key))
+def signed_json(message: dict[str, Any], key: Signer) -> bytes:
+    """The wire bytes of ``message`` (a JSON object of ``ronde.gateway.wire``) with its ``sig`` (RFC 8785 form
+    signed, ``wire_bytes`` sent)."""
+    return wire_bytes(sign(message, key))

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TypeAlias
 
-from ronde.protocol.messages import AltBeaconId, EddystoneEidId, EddystoneUidId, IBeaconId
+from ronde.gateway.wire import AltBeaconId, EddystoneEidId, EddystoneUidId, IBeaconId
 from ronde.protocol.radio import APPLE_COMPANY_ID, EDDYSTONE_SERVICE_UUID, Advertisement
 
 EDDYSTONE_16BIT_UUID = 0xFEAA

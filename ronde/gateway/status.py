@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Protocol
 
 from ronde.gateway.events import signed_json, utc
-from ronde.protocol.messages import GatewayStatus, Heartbeat
+from ronde.gateway.wire import heartbeat_object, status_object
 from ronde.protocol.signing import Signer
 
 log = logging.getLogger(__name__)
@@ -109,9 +109,9 @@ def status_payload(
 ) -> bytes:
     """A signed status; ``at=None`` for the will (see the module docstring)."""
     return signed_json(
-        GatewayStatus(
+        status_object(
             gateway_id=gateway_id,
-            state="online" if online else "offline",
+            online=online,
             at=None if at is None else utc(at),
             scanning=scanning,
             reason=None if reason is None else reason[:200],
@@ -133,7 +133,7 @@ def heartbeat_payload(
     key: Signer,
 ) -> bytes:
     return signed_json(
-        Heartbeat(
+        heartbeat_object(
             gateway_id=gateway_id,
             at=utc(at),
             scanning=scanning,

@@ -38,6 +38,7 @@ from ronde.ingest.pipeline import BatchProcessor, Counters, Incoming, ReplayChec
 from ronde.ingest.registry_follow import Reference, RegistryFollower
 from ronde.ingest.source import BrokerRefused, MessageSource, PahoSource, SourceFactory
 from ronde.ingest.validate import ValidationContext
+from ronde.ingest.window import ReceiveWindow
 from ronde.ingest.writer import BatchWriter
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.estate import Registry
@@ -124,6 +125,10 @@ class IngestWorker:
         self.context = self.processor.context
         self._stopping = threading.Event()
         self.source: MessageSource = source_factory(config, retire)
+        window = ReceiveWindow(config.receive_maximum)  # held messages: the source reads no more once it is full
+        hold_back = getattr(self.source, "hold_back", None)
+        if hold_back is not None:
+            hold_back(window)
         self.writer = BatchWriter(
             self.processor,
             store,
@@ -134,6 +139,7 @@ class IngestWorker:
             batch_window_s=config.batch_window_ms / 1000,
             retry_max_s=config.store_retry_max_s,
             ack_many=getattr(self.source, "ack_many", None),
+            window=window,
         )
         if maintenance is None and config.maintenance and not retire:
             from ronde.ingest.maintenance import MaintenanceRunner

@@ -9,9 +9,10 @@ window was recorded and replayed: flagged, never counted as presence.
 
 EIDs are precomputed per beacon and per rotation period in a sliding cache around the times
 being asked about (``replay_horizon`` either side), so each period costs two AES blocks once.
-The index maps each EID to one int, ``beacon index << 32 | period`` (a list of them only on a collision): a
-list of tuples per EID held about 150 bytes more each, 1.5 MB of a worker's resident memory for the sample
-estate's 9 EID beacons (~10,800 EIDs) and ~90 MB for a city's 500 (issue 17, item 1).
+Each beacon keeps its periods' EIDs end to end in one ``bytearray`` (8 bytes a period), and the index
+(``EidTable``, flat arrays) maps each EID to one int, ``beacon index << 32 | period``: about 31 bytes an EID, where
+Python objects (a dict per beacon, a dict for the index, the ``bytes`` and ints in them) cost ~170, that is ~100 MB
+of every worker's resident memory for a city's 500 EID beacons (~600,000 EIDs; issue 17, item 1).
 """
 
 from __future__ import annotations
@@ -20,11 +21,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from ronde.ingest.eid_table import EidTable
 from ronde.protocol.eid import compute_eid
 from ronde.protocol.estate import Checkpoint
 
 _EID_BYTES = 8
 _COUNTER_MAX = 0xFFFFFFFF  # the beacon time counter is 32 bits
+COVER_MARGIN_S = 3600.0  # each pass over the beacons makes an hour either side of the clock asked about ready
+_KEPT_COVERS = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +57,11 @@ class _BeaconCache:
     epoch: int
     lo: int = 0  # computed periods: [lo, hi)
     hi: int = 0
-    eids: dict[int, bytes] = field(default_factory=dict)
+    eids: bytearray = field(default_factory=bytearray)  # period p's EID at (p - lo) * 8
+
+    def eid(self, period: int) -> bytes:
+        at = (period - self.lo) * _EID_BYTES
+        return bytes(self.eids[at : at + _EID_BYTES])
 
 
 class EidResolver:
@@ -76,7 +84,8 @@ class EidResolver:
             if b.format != "eddystone_eid" or b.identity_key is None:
                 continue
             self._beacons.append(_BeaconCache(c, b.identity_key, b.rotation_exponent or 0, b.clock_epoch or 0))
-        self._index: dict[bytes, int | list[int]] = {}  # eid → beacon index << 32 | period (a list if several)
+        self._index = EidTable()  # eid → beacon index << 32 | period
+        self._covers: list[tuple[float, float]] = []  # gateway clocks for which every beacon's periods are computed
 
     @property
     def beacon_count(self) -> int:
@@ -91,13 +100,9 @@ class EidResolver:
         if len(eid) != _EID_BYTES or not self._beacons:
             return None
         t = observed_at.timestamp()
-        for i, b in enumerate(self._beacons):
-            self._ensure(i, b, t)
-        hits = self._index.get(eid)
-        if hits is None:
-            return None
+        self._cover(t)
         replay: EidReplay | None = None
-        for packed in (hits,) if isinstance(hits, int) else hits:
+        for packed in self._index.get(eid):
             i, period = packed >> 32, packed & _COUNTER_MAX
             b = self._beacons[i]
             quantum = 1 << b.k
@@ -120,59 +125,91 @@ class EidResolver:
         """Compute the EIDs of every beacon around ``at`` now (a worker's start-up, ~10,000 AES blocks for the
         sample estate) rather than on the first messages, whose batch it would hold up."""
         t = at.timestamp()
-        for i, b in enumerate(self._beacons):
-            self._ensure(i, b, t)
+        wanted = ((self._wanted(b, t - COVER_MARGIN_S), self._wanted(b, t + COVER_MARGIN_S)) for b in self._beacons)
+        self._index.reserve(sum(late[1] - early[0] for early, late in wanted))
+        self._cover(t)
 
-    def _ensure(self, i: int, b: _BeaconCache, t: float) -> None:
+    def _cover(self, t: float) -> None:
+        """Every beacon's periods for a gateway clock ``t`` computed. Checking each beacon for each EID visit cost
+        0.8 ms at city scale (500 beacons), so a pass makes ``COVER_MARGIN_S`` either side of ``t`` ready and
+        remembers it: a beacon's wanted periods only move forward with the clock (``_wanted``), so having those of
+        both ends covers every clock between them, unless the cap on periods per beacon switches in between (then
+        only ``t`` itself is made ready). A pass that drops periods forgets what earlier passes made ready."""
+        if any(lo <= t <= hi for lo, hi in self._covers):
+            return
+        early, late = t - COVER_MARGIN_S, t + COVER_MARGIN_S
+        dropped = False
+        for i, b in enumerate(self._beacons):
+            dropped |= self._ensure(i, b, early)
+            dropped |= self._ensure(i, b, late)
+        if dropped:
+            self._covers.clear()
+        if all(self._covers_between(b, early, late) for b in self._beacons):
+            self._covers = [*self._covers[-_KEPT_COVERS + 1 :], (early, late)]
+            return
+        for i, b in enumerate(self._beacons):
+            if self._ensure(i, b, t):
+                self._covers.clear()
+
+    def _covers_between(self, b: _BeaconCache, early: float, late: float) -> bool:
+        """Whether ``b``'s periods cover what every clock from ``early`` to ``late`` wants."""
+        first, last = self._wanted(b, early), self._wanted(b, late)
+        return first[2] == last[2] and b.lo <= first[0] and last[1] <= b.hi
+
+    def _wanted(self, b: _BeaconCache, t: float) -> tuple[int, int, bool]:
+        """The periods ``[lo, hi)`` of beacon ``b`` to have computed for a gateway clock ``t``, and whether the cap
+        on periods per beacon cut them. Within one of the two cases, both ends only move forward as ``t`` does."""
         quantum = 1 << b.k
         span = self.replay_horizon_s + self.tolerance_s(b.epoch, b.k, t) + quantum
         want_lo = max(0, int((t - b.epoch - span) // quantum))
         want_hi = max(0, int((t - b.epoch + span) // quantum) + 1)
         if want_hi - want_lo > self.max_periods:  # cap memory: keep the periods nearest t
             mid = int((t - b.epoch) // quantum)
-            want_lo, want_hi = max(0, mid - self.max_periods // 2), max(0, mid + self.max_periods // 2)
+            return max(0, mid - self.max_periods // 2), max(0, mid + self.max_periods // 2), True
+        return want_lo, want_hi, False
+
+    def _ensure(self, i: int, b: _BeaconCache, t: float) -> bool:
+        """Compute what ``t`` wants of beacon ``b``; True if periods were dropped on the way."""
+        want_lo, want_hi, _ = self._wanted(b, t)
         if b.lo <= want_lo and want_hi <= b.hi:
-            return
+            return False
+        dropped = False
         if want_hi <= b.lo or want_lo >= b.hi or b.hi - b.lo == 0:
             self._drop(i, b, b.lo, b.hi)
-            b.lo, b.hi = want_lo, want_lo
+            dropped = b.hi > b.lo
+            b.lo, b.hi, b.eids = want_lo, want_lo, bytearray()
         # extend to cover [want_lo, want_hi), then trim beyond the cap
-        for p in range(want_lo, min(b.lo, want_hi)):
-            self._add(i, b, p)
-        for p in range(max(b.hi, want_lo), want_hi):
-            self._add(i, b, p)
-        lo, hi = min(b.lo, want_lo), max(b.hi, want_hi)
-        if hi - lo > 2 * self.max_periods:
-            keep_lo, keep_hi = want_lo, want_hi
-            self._drop(i, b, lo, keep_lo)
-            self._drop(i, b, keep_hi, hi)
-            lo, hi = keep_lo, keep_hi
-        b.lo, b.hi = lo, hi
+        if want_lo < b.lo:
+            b.eids[0:0] = self._computed(i, b, want_lo, b.lo)
+            b.lo = want_lo
+        if want_hi > b.hi:
+            b.eids += self._computed(i, b, b.hi, want_hi)
+            b.hi = want_hi
+        if b.hi - b.lo > 2 * self.max_periods:
+            self._drop(i, b, b.lo, want_lo)
+            self._drop(i, b, want_hi, b.hi)
+            del b.eids[(want_hi - b.lo) * _EID_BYTES :]
+            del b.eids[: (want_lo - b.lo) * _EID_BYTES]
+            b.lo, b.hi = want_lo, want_hi
+            dropped = True
+        return dropped
 
-    def _add(self, i: int, b: _BeaconCache, period: int) -> None:
-        counter = period << b.k
-        if counter > _COUNTER_MAX:
-            return
-        eid = compute_eid(b.key, b.k, counter)
-        b.eids[period] = eid
-        packed = i << 32 | period  # period = counter >> k <= _COUNTER_MAX
-        hits = self._index.get(eid)
-        if hits is None:
-            self._index[eid] = packed
-        elif isinstance(hits, int):
-            self._index[eid] = [hits, packed]
-        else:
-            hits.append(packed)
+    def _computed(self, i: int, b: _BeaconCache, lo: int, hi: int) -> bytes:
+        """The EIDs of periods ``[lo, hi)`` end to end, each indexed (a period past the 32-bit counter: zeros, not
+        indexed)."""
+        out = bytearray()
+        for period in range(lo, hi):
+            counter = period << b.k
+            if counter > _COUNTER_MAX:
+                out += bytes(_EID_BYTES)
+                continue
+            eid = compute_eid(b.key, b.k, counter)
+            out += eid
+            self._index.add(eid, i << 32 | period)  # period = counter >> k <= _COUNTER_MAX
+        return bytes(out)
 
     def _drop(self, i: int, b: _BeaconCache, lo: int, hi: int) -> None:
-        for period in range(lo, hi):
-            eid = b.eids.pop(period, None)
-            hits = None if eid is None else self._index.get(eid)
-            if eid is None or hits is None:
-                continue
-            packed = i << 32 | period
-            rest = [h for h in ((hits,) if isinstance(hits, int) else hits) if h != packed]
-            if not rest:
-                del self._index[eid]
-            else:
-                self._index[eid] = rest[0] if len(rest) == 1 else rest
+        """Un-index the periods ``[lo, hi)`` (within ``[b.lo, b.hi)``); the caller trims ``b.eids``."""
+        for period in range(max(lo, b.lo), min(hi, b.hi)):
+            if period << b.k <= _COUNTER_MAX:
+                self._index.remove(b.eid(period), i << 32 | period)

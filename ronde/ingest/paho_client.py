@@ -13,12 +13,20 @@ parser and handlers as they are and changes two things only:
   Bytes left in the buffer at the cap are invisible to ``select``: paho's own wake-up socket pair is poked, so its
   loop comes straight back, and ``loop_misc`` (the end of each pass of paho's loop) reads on from the buffer.
 
-The burst is bounded by the broker anyway: it sends at most Receive Maximum unacknowledged QoS 1 messages.
+What is read at all is bounded by the worker's receive window (below), whatever the broker sends.
 Everything else (TLS, keepalive, the PUBACKs written by ``loop_write`` between bursts) is paho's.
 
 Per message, ``_handle_publish`` decodes a PUBLISH without properties (what the gateways send) without building
 paho's property tables, and ``_handle_on_message`` skips paho's topic matcher when no per-topic callback is
 registered (it decoded the topic and walked the matcher for every message only to fall back to ``on_message``).
+
+The receive window (``ronde.ingest.window``): with a ``window`` set, ``loop_read`` reads no PUBLISH while the window
+is full. It looks at the next packet's first byte (reading one chunk into the buffer if need be): anything else
+(PINGRESP, SUBACK, DISCONNECT) is read as before, a PUBLISH waits, in the buffer and the socket, until the writer's
+acks open the window again (the network thread waits on the window up to ``HOLD_WAIT_S`` per pass, so it neither
+spins nor stops writing PUBACKs and pings). Meanwhile the unread PUBLISH counts as the broker's sign of life for
+paho's keepalive: the silence is the worker's own, and a connection that died meanwhile is found once reading
+resumes.
 
 And one addition on the way out: ``ack_many`` queues the PUBACKs of a whole batch as one write. ``ack`` queues one
 packet per message, each with a write to the wake-up socket pair and, in the network thread, one ``send`` per
@@ -37,8 +45,11 @@ from paho.mqtt.enums import MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from ronde.ingest.window import ReceiveWindow
+
 READ_CHUNK = 65536
 READ_BURST = 256
+HOLD_WAIT_S = 0.05  # the network thread's wait on a full window, per pass of paho's loop
 _PUBACK = struct.Struct("!BBH")  # fixed header (PUBACK, remaining length 2) and packet id: success, no properties
 
 
@@ -48,24 +59,46 @@ class BufferedClient(mqtt.Client):
     _rbuf: bytes = b""
     _rpos: int = 0
     _rsock: object = None
+    window: ReceiveWindow | None = None  # set by the source: no PUBLISH is read while it is full
 
     def _sock_recv(self, bufsize: int) -> bytes:
-        if self._rsock is not self._sock:  # a new connection (or none): nothing of the old one is kept
-            self._rbuf, self._rpos, self._rsock = b"", 0, self._sock
-        if self._rpos >= len(self._rbuf):
+        if not self.buffered():
             data = super()._sock_recv(READ_CHUNK)  # BlockingIOError, OSError and b"" (closed) as paho expects
             if len(data) <= bufsize:
-                self._rbuf, self._rpos = b"", 0
+                self._rbuf, self._rpos, self._rsock = b"", 0, self._sock
                 return data
-            self._rbuf, self._rpos = data, 0
+            self._rbuf, self._rpos, self._rsock = data, 0, self._sock
         start = self._rpos
         end = min(start + bufsize, len(self._rbuf))
         self._rpos = end
         return self._rbuf[start:end]
 
     def buffered(self) -> int:
-        """Bytes received from the current socket and not yet parsed."""
+        """Bytes received from the current socket and not yet parsed (a new connection's buffer starts empty:
+        bytes of a dropped connection are never parsed on a new one)."""
         return len(self._rbuf) - self._rpos if self._rsock is self._sock else 0
+
+    def _holding_back(self) -> bool:
+        """True while the window is full and the next packet is a PUBLISH, after waiting ``HOLD_WAIT_S`` for the
+        window to open. Mid-packet, the packet is finished first (its bytes are already here)."""
+        window = self.window
+        if window is None or not window.full or self._in_packet["command"]:
+            return False
+        if not self.buffered():
+            try:
+                data = super()._sock_recv(READ_CHUNK)
+            except BlockingIOError:
+                return True  # nothing has come: nothing to read anyway
+            except OSError:
+                return False  # paho's read meets the connection's end and handles it
+            if not data:
+                return False
+            self._rbuf, self._rpos, self._rsock = data, 0, self._sock
+        if self._rbuf[self._rpos] & 0xF0 != mqtt.PUBLISH or window.wait_open(HOLD_WAIT_S):
+            return False
+        with self._msgtime_mutex:  # the broker spoke (the PUBLISH we leave unread): keepalive is not due
+            self._last_bytes_received = mqtt.time_func()
+        return True
 
     def loop_read(self, max_packets: int = 1) -> MQTTErrorCode:
         if self._sock is None:
@@ -73,6 +106,8 @@ class BufferedClient(mqtt.Client):
         for _ in range(max(max_packets, READ_BURST)):
             if self._sock is None:
                 return MQTTErrorCode.MQTT_ERR_NO_CONN
+            if self._holding_back():
+                return MQTTErrorCode.MQTT_ERR_SUCCESS
             rc = self._packet_read()
             if rc > 0:
                 return self._loop_rc_handle(rc)

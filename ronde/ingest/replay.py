@@ -63,7 +63,7 @@ def impossible_walk(
     return None
 
 
-_MAX_PAIRS = 1_000_000  # distances kept; a city's pairs heard by one gateway stay far below this
+_MAX_PAIRS = 200_000  # distances kept (~58 bytes each: 12 MB at most); an evening of a city's EID visits needs ~40,000
 _EARTH_M = 6_371_000.0  # as ronde.protocol.estate.distance_m
 
 
@@ -89,7 +89,8 @@ class WalkCheck:
         self.checkpoints = checkpoints
         self.max_speed_mps = max_speed_mps
         self.reach_m = 2 * radio_range_m
-        self._distances: dict[tuple[str, str], float] = {}
+        self._distances: dict[str, dict[str, float]] = {}  # from an EID visit's checkpoint to the others heard
+        self._pairs = 0
         # ``distance_m`` scales longitude by a cosine (≤ 1): the box's spans bound every pair's distance
         lats = [c.lat for c in checkpoints.values()] or [0.0]
         lons = [c.lon for c in checkpoints.values()] or [0.0]
@@ -118,19 +119,26 @@ class WalkCheck:
         first, last = visit.first_seen.timestamp(), visit.last_seen.timestamp()
         lo = bisect_left(track.firsts, first - self.horizon_s - track.longest_s)
         hi = bisect_right(track.firsts, last + self.horizon_s)
+        distances = self._distances_from(here)
         for other_first, other_last, event_id, there in track.visits[lo:hi]:
             if there == here or event_id == visit.event_id:
                 continue
-            d = self._distance(here, there)
+            d = distances.get(there)
+            if d is None:
+                d = distances[there] = distance_m(self.checkpoints[here], self.checkpoints[there])
+                self._pairs += 1
             gap = max(0.0, max(first, other_first) - min(last, other_last))
             if d - self.reach_m > self.max_speed_mps * gap:
                 return True
         return False
 
-    def _distance(self, a: str, b: str) -> float:
-        d = self._distances.get((a, b))
-        if d is None:
-            if len(self._distances) > _MAX_PAIRS:
-                self._distances.clear()
-            d = self._distances[(a, b)] = distance_m(self.checkpoints[a], self.checkpoints[b])
-        return d
+    def _distances_from(self, here: str) -> dict[str, float]:
+        """The distances from ``here`` computed so far, keyed by the other checkpoint's id: one dict per checkpoint
+        (a dict keyed by pairs held a tuple per pair, twice the memory). All are forgotten past ``_MAX_PAIRS``."""
+        if self._pairs > _MAX_PAIRS:
+            self._distances.clear()
+            self._pairs = 0
+        row = self._distances.get(here)
+        if row is None:
+            row = self._distances[here] = {}
+        return row

@@ -25,6 +25,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from ronde.ingest.config import IngestConfig
 from ronde.ingest.paho_client import BufferedClient
 from ronde.ingest.pipeline import Incoming
+from ronde.ingest.window import ReceiveWindow
 from ronde.protocol.backoff import Backoff
 from ronde.protocol.topics import TopicKind, subscription
 
@@ -141,6 +142,12 @@ class PahoSource:
                 return False
             self.client.ack(message.mid, message.qos)
         return True
+
+    def hold_back(self, window: ReceiveWindow) -> None:
+        """Read no PUBLISH while ``window`` (the worker's messages received and not yet acked) is full: the
+        broker's Receive Maximum, kept on the worker's side too (``ronde.ingest.window``)."""
+        if isinstance(self.client, BufferedClient):
+            self.client.window = window
 
     def ack_many(self, messages: list[Incoming]) -> int:
         """``ack`` of each message, in order, the QoS 1 PUBACKs of the connection in force queued as one write

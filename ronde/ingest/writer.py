@@ -28,6 +28,7 @@ from typing import TypeVar
 
 from ronde.ingest.isolate import Refused, without, write_isolating
 from ronde.ingest.pipeline import BatchOutcome, BatchProcessor, Counters, Incoming, Validated
+from ronde.ingest.window import ReceiveWindow
 from ronde.protocol.backoff import Backoff
 from ronde.store.port import Store, StoreUnavailable
 from ronde.store.records import Rejection, RejectReason, StoredVisit, WriteBatch
@@ -57,9 +58,12 @@ class BatchWriter:
         batch_window_s: float,
         retry_max_s: float,
         ack_many: Callable[[list[Incoming]], int] | None = None,
+        window: ReceiveWindow | None = None,
     ) -> None:
         """``ack_many``, when the source has it: a batch's acks in one go (``PahoSource.ack_many``: one write of
-        all its PUBACKs instead of one wake-up of paho's loop and one ``send`` per message); else ``ack`` of each."""
+        all its PUBACKs instead of one wake-up of paho's loop and one ``send`` per message); else ``ack`` of each.
+        ``window`` counts the messages taken and not yet written and acked (``ronde.ingest.window``: the source
+        reads no more while it is full); unbounded by default."""
         self.processor = processor
         self.store = store
         self.ack = ack
@@ -74,19 +78,17 @@ class BatchWriter:
         self._prepared: queue.Queue[tuple[list[Incoming], Validated]] = queue.Queue(maxsize=1)
         self.validated_all = threading.Event()
         self.written_all = threading.Event()
-        self._pending = 0  # taken, not yet written and acked (or given up)
-        self._pending_lock = threading.Lock()
+        self.window = window if window is not None else ReceiveWindow()  # taken, not yet written and acked
         self._last_stats = time.monotonic()
 
     def put(self, message: Incoming) -> None:
         """Take a message (any thread): it will be written, then acked."""
-        with self._pending_lock:
-            self._pending += 1
+        self.window.take()
         self._queue.put(message)
 
     @property
     def pending(self) -> int:
-        return self._pending
+        return self.window.held
 
     def abandon(self) -> None:
         """Another loop failed: let both loops and their waiters go, acking nothing more."""
@@ -170,8 +172,7 @@ class BatchWriter:
         else:
             for m in batch:
                 self.ack(m)  # refused (not sent) for a message of a dropped connection: it is redelivered
-        with self._pending_lock:
-            self._pending -= len(batch)
+        self.window.release(len(batch))
         now = time.monotonic()
         if now - self._last_stats >= STATS_EVERY_S:
             self._last_stats = now

@@ -27,6 +27,7 @@ against ``rfc8785`` on generated wire messages and arbitrary JSON values.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import rfc8785
@@ -134,3 +135,12 @@ def canonical(value: Any, omit: str | None = None) -> bytes:
         return bytes(rfc8785.dumps(value))
     except (rfc8785.CanonicalizationError, ValueError, TypeError, RecursionError) as exc:
         raise CanonicalError(str(exc)) from exc
+
+
+def wire_bytes(obj: Mapping[str, Any]) -> bytes:
+    """The bytes a wire message is published as, from its JSON object (``to_wire``'s, signed or not):
+    compact JSON in UTF-8, members in the object's order (the model's, as in ``docs/examples``), no
+    NaN or Infinity (ingest refuses them). The one encoder of every publisher: the gateway, the
+    simulators, the tests. What a signature covers is not these bytes but the object's RFC 8785 form
+    (``canonical`` above), so the member order here changes no signature."""
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()

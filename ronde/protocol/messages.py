@@ -17,8 +17,6 @@ with an unbounded number, so a kind added later cannot forget it.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -33,6 +31,7 @@ from pydantic import (
     model_validator,
 )
 
+from ronde.protocol import canonical, topics
 from ronde.protocol.topics import GATEWAY_ID_PATTERN
 
 PROTOCOL_VERSION = 1
@@ -43,8 +42,11 @@ WIRE_FLOAT_MAX = 1e12
 """No measured quantity of the protocol comes near it; finite, so line protocol can carry it."""
 WIRE_STR_MAX = 256
 """No string member is longer (a payload is at most ``MAX_PAYLOAD_BYTES`` anyway)."""
-BADGE_PATTERN = r"^[A-Za-z0-9_-]{4,40}$"
 HEX = r"^[0-9a-f]+$"
+BADGE_PATTERN = topics.BADGE_PATTERN
+"""Defined with the gateway id's pattern (``topics``), which the gateway checks without loading this module."""
+wire_bytes = canonical.wire_bytes
+"""The one encoder of every publisher (``canonical.wire_bytes``), here as before."""
 
 
 def format_time(t: datetime) -> str:
@@ -229,15 +231,6 @@ def to_wire(message: _Wire) -> dict[str, Any]:
     if out.get("sig", "") is None:
         del out["sig"]
     return out
-
-
-def wire_bytes(obj: Mapping[str, Any]) -> bytes:
-    """The bytes a wire message is published as, from its JSON object (``to_wire``'s, signed or not):
-    compact JSON in UTF-8, members in the object's order (the model's, as in ``docs/examples``), no
-    NaN or Infinity (ingest refuses them). The one encoder of every publisher: the gateway, the
-    simulators, the tests. What a signature covers is not these bytes but the object's RFC 8785 form
-    (``ronde.protocol.canonical``), so the member order here changes no signature."""
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
 
 
 def encode(message: _Wire) -> bytes:

@@ -14,6 +14,9 @@ from functools import lru_cache
 
 ROOT = "ronde/v1"
 GATEWAY_ID_PATTERN = r"[a-z0-9][a-z0-9_-]{0,62}"
+BADGE_PATTERN = r"^[A-Za-z0-9_-]{4,40}$"
+"""A pseudonymous team badge, never a name (the wire's ``badge``; here, with the gateway id, so that the gateway
+checks both without loading the wire models)."""
 _GATEWAY_ID_RE = re.compile(rf"^{GATEWAY_ID_PATTERN}$")
 SHARE_GROUP = "ingest"
 

@@ -20,7 +20,7 @@ from ronde.protocol import signing
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.estate import load_default_estate
 from ronde.protocol.gateways import GatewayRegistry, gateway_entry
-from ronde.protocol.messages import VisitEvent, encode
+from ronde.protocol.messages import BEACON_ID_ADAPTER, VisitEvent, encode
 from ronde.protocol.topics import TopicKind, gateway_topic
 from ronde.store.records import RejectReason, StoredVisit
 from tests.e2e.harness import ulid_at
@@ -56,7 +56,7 @@ def test_replayed_eids_are_not_presence_and_replayed_ibeacons_are() -> None:
             gateway_id=team.gateway_id,
             seq=seq,
             badge=team.badge,
-            beacon=v.identity,
+            beacon=BEACON_ID_ADAPTER.validate_python(v.identity.wire()),
             first_seen=first,
             last_seen=last,
             count=v.count,

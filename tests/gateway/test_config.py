@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 import pytest
@@ -122,6 +122,41 @@ def test_detection_kinds_map_to_the_estate_beacons() -> None:
     assert explicit.detection_config().accept_prefixes == ("ibeacon:f7826da64fa24e988024bc5b71e0893e:",)
     (err,) = errors_of(BASE + '[detection]\naccept = [""]\n')
     assert err[0] == "detection.accept"
+
+
+def test_values_are_read_as_pydantic_read_them() -> None:
+    """The reader took over from pydantic models (a scanner no longer loads pydantic): text for times and dates,
+    numbers and booleans written as text, every bad item of a list and every unknown key, nested ones too."""
+    config = parse_config(
+        BASE + 'port = "1883"\nreconnect_max_s = 2\n[scanner]\nactive = "yes"\nwatchdog_s = "30"\n'
+        '[service]\nstart = "18:30"\nend = 23:00:00\nclosed = ["2026-12-25", 2027-01-01]\n'
+        "override_until = 2026-04-01T23:00:00Z\noverride_reason = 'audit'\n"
+    )
+    assert (config.mqtt.port, config.mqtt.reconnect_max_s) == (1883, 2.0)
+    assert (config.scanner.active, config.scanner.watchdog_s) == (True, 30.0)
+    cal = config.service.calendar()
+    assert (cal.start, cal.end) == (time(18, 30), time(23))
+    assert cal.closed == frozenset({date(2026, 12, 25), date(2027, 1, 1)})
+    assert config.service.override_until == datetime(2026, 4, 1, 23, tzinfo=UTC)
+    errs = dict(
+        errors_of(
+            BASE + 'tls = "maybe"\nprotocol = "v4"\n[service]\ndays = ["wed", 3, "caturday"]\nstart = "25:00"\n'
+            "[detection.default]\nwindow_s = 0\nfoo = 1\n[detection.kinds.basement]\nenter_dbm = -88\n"
+        )
+    )
+    assert set(errs) == {
+        "mqtt.tls",
+        "mqtt.protocol",
+        "service.days[1]",
+        "service.days[2]",
+        "service.start",
+        "detection.default.window_s",
+        "detection.default.foo",
+        "detection.kinds.basement",
+    }
+    assert errs["mqtt.protocol"] == "Input should be 'v5' or 'v3.1.1'"
+    assert errs["detection.default.window_s"] == "Input should be greater than 0"
+    assert "'car_park_underground'" in errs["detection.kinds.basement"]
 
 
 def test_password_file(tmp_path: Path) -> None:

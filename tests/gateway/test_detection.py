@@ -12,7 +12,7 @@ from ronde.gateway.detection import (
     Thresholds,
     VisitDetector,
 )
-from ronde.protocol.messages import IBeaconId
+from ronde.gateway.wire import IBeaconId
 
 BEACON = IBeaconId(uuid="5f1c2a7e0d4b4e6a9c3b8d2f6a1e4b70", major=1, minor=4)
 KEY = BEACON.key()

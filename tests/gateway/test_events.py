@@ -7,7 +7,8 @@ import pytest
 from ronde.gateway.detection import DetectedVisit
 from ronde.gateway.events import EventFactory
 from ronde.gateway.pipeline import TelemetryReading
-from ronde.protocol.messages import BeaconTelemetry, EddystoneUidId, IBeaconId, VisitEvent
+from ronde.gateway.wire import EddystoneUidId, IBeaconId
+from ronde.protocol.messages import BeaconTelemetry, VisitEvent
 from ronde.protocol.signing import new_private_key, public_key_from_text, public_key_text, verify
 from ronde.protocol.topics import TopicKind
 
@@ -39,7 +40,7 @@ def test_visit_event_is_valid_signed_and_carries_the_sequence() -> None:
     assert event.id == msg.msg_id
     assert event.seq == 42
     assert event.badge == "team-a7"
-    assert event.beacon == BEACON
+    assert event.beacon.key() == BEACON.key()
     assert obj["first_seen"] == "2026-03-31T18:00:00.000Z"
     assert obj["last_seen"] == "2026-03-31T18:00:30.500Z"
     assert obj["rssi_mean"] == -61.0
@@ -72,7 +73,7 @@ def test_telemetry_message_is_signed() -> None:
     assert msg.kind is TopicKind.TELEMETRY
     assert msg.seq is None
     tlm = BeaconTelemetry.model_validate_json(msg.payload)
-    assert tlm.beacon == uid
+    assert tlm.beacon.key() == uid.key()
     assert tlm.battery_mv == 2950
     assert tlm.temperature_c == 21.5
     obj = json.loads(msg.payload)

@@ -35,7 +35,7 @@ from ronde.gateway.frames import (
     identity_of,
     parse_ad_structures,
 )
-from ronde.protocol.messages import AltBeaconId, EddystoneEidId, EddystoneUidId, IBeaconId
+from ronde.gateway.wire import AltBeaconId, EddystoneEidId, EddystoneUidId, IBeaconId
 from ronde.protocol.radio import EDDYSTONE_SERVICE_UUID, Advertisement
 from tests.support.fuzz import FUZZ_SEED, replay_hint
 from tests.support.vectors import load_vectors

@@ -2,6 +2,8 @@
 
 The gateway reads its device key and signs without ``cryptography`` (its Rust module is 8.5 MB of the process) and
 without PyNaCl (not in a scanner's install): ``ronde.protocol.seedkey`` signs through the libcrypto Python links.
+It reads its configuration and builds its messages without pydantic (``ronde.gateway.toml_table``,
+``ronde.gateway.wire``): pydantic, its core and the wire models were about 11 MB of the process.
 The probe runs in a fresh interpreter, since this test process has loaded everything already.
 """
 
@@ -22,25 +24,34 @@ import json, sys
 from pathlib import Path
 import ronde.cli, ronde.gateway.cli
 from ronde.gateway.app import GatewayApp
+from ronde.gateway.config import parse_config
 from ronde.gateway.detection import DetectedVisit
 from ronde.gateway.events import EventFactory
 from ronde.gateway.keys import create_key, load_key
 from ronde.gateway.mqtt_link import PahoLink
 from ronde.gateway.scanner import BleakSource
-from ronde.protocol.messages import IBeaconId
+from ronde.gateway.wire import IBeaconId
 
 path = Path(sys.argv[1])
+config = parse_config(
+    f'[gateway]\nid = "gw-a"\nbadge = "team-a7"\nkey_file = "{path}"\n[mqtt]\nhost = "broker.example.org"\n'
+    '[service]\nstart = 18:00:00\n[detection.default]\nenter_dbm = -80\n'
+)
+assert config.detection_config().default.enter_dbm == -80
 public = create_key(path).public_key_raw
 key = load_key(path)
 beacon = IBeaconId(uuid="f7826da64fa24e988024bc5b71e0893e", major=1, minor=7)
 visit = DetectedVisit(beacon, beacon.key(), 1_774_980_000.0, 1_774_980_030.5, 31, -55, -61.0)
 message = EventFactory("gw-a", "team-a7", key).visit(visit, 1, 1_774_980_045.0)
-heavy = sorted({m.split(".")[0] for m in sys.modules} & {"cryptography", "nacl", "yaml", "_cffi_backend"})
+loaded = set(sys.modules) | {m.split(".")[0] for m in sys.modules}
+heavy = sorted(
+    loaded & {"cryptography", "nacl", "yaml", "_cffi_backend", "pydantic", "pydantic_core", "ronde.protocol.messages"}
+)
 print(json.dumps({"payload": message.payload.decode(), "public": public.hex(), "backend": key.backend, "heavy": heavy}))
 """
 
 
-def test_the_gateway_signs_a_visit_without_cryptography_or_pynacl(tmp_path: Path) -> None:
+def test_the_gateway_signs_a_visit_without_cryptography_pynacl_or_pydantic(tmp_path: Path) -> None:
     path = tmp_path / "device.key"
     out = subprocess.run(
         [sys.executable, "-c", PROBE, str(path)], capture_output=True, text=True, check=True, timeout=120

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ronde.gateway.detection import DetectedVisit, DetectionConfig, Thresholds
 from ronde.gateway.pipeline import ScanPipeline, TelemetryReading
-from ronde.protocol.messages import EddystoneEidId, EddystoneUidId, IBeaconId
+from ronde.gateway.wire import EddystoneEidId, EddystoneUidId, IBeaconId
 from ronde.protocol.radio import EDDYSTONE_SERVICE_UUID, Advertisement
 
 T0 = 1_774_800_000.0

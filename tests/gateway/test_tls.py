@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import ipaddress
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -70,7 +71,7 @@ async def test_tls_link_verifies_the_broker_and_publishes(tmp_path: Path, caplog
     )
     with run_mosquitto(broker_config) as broker:
         config = make_config(tmp_path, broker.port, mqtt_extra=f'ca_file = "{ca}"')
-        config = config.model_copy(update={"mqtt": config.mqtt.model_copy(update={"tls": True})})
+        config = replace(config, mqtt=replace(config.mqtt, tls=True))
         link = PahoLink(link_settings(config, None, None))
         link.start()
         try:
@@ -87,7 +88,7 @@ async def test_tls_link_verifies_the_broker_and_publishes(tmp_path: Path, caplog
         # A broker whose certificate the gateway cannot verify is never talked to.
         (tmp_path / "other").mkdir()
         other_ca, _, _ = write_pki(tmp_path / "other")
-        wrong = config.model_copy(update={"mqtt": config.mqtt.model_copy(update={"ca_file": other_ca})})
+        wrong = replace(config, mqtt=replace(config.mqtt, ca_file=other_ca))
         untrusting = PahoLink(link_settings(wrong, None, None))
         untrusting.start()
         try:

@@ -101,7 +101,7 @@ def test_two_beacons_and_sliding_cache_stays_bounded() -> None:
 
 
 def test_two_beacons_sharing_an_eid_resolve_and_slide_together() -> None:
-    """The index holds one packed int per EID and a list only when two beacons' EIDs collide (issue 17, item 1):
+    """The index (``EidTable``) holds one entry per period, two under an EID two beacons share (issue 17, item 1):
     two checkpoints given the same identity key, one with its clock a week later, broadcast the same EIDs a week
     apart. Each resolves at its own time, and as the window slides weeks ahead the shared entries are dropped
     and added in step: the index holds exactly the periods each beacon keeps, none lost, none left behind."""
@@ -111,8 +111,11 @@ def test_two_beacons_sharing_an_eid_resolve_and_slide_together() -> None:
         replay_horizon=timedelta(days=10),
     )
 
-    def entries() -> list[int]:
-        return [h for v in resolver._index.values() for h in ((v,) if isinstance(v, int) else v)]
+    def entries() -> dict[bytes, list[int]]:
+        out: dict[bytes, list[int]] = {}
+        for eid, packed in resolver._index.items():
+            out.setdefault(eid, []).append(packed)
+        return out
 
     for weeks in (2, 3, 60):
         t = weeks * week  # cp-a's counter is t, cp-b's t - week: each EID of one is the other's a week off
@@ -122,10 +125,49 @@ def test_two_beacons_sharing_an_eid_resolve_and_slide_together() -> None:
         hit = resolver.resolve(compute_eid(KEY, K, t - week), _at(EPOCH, t))
         assert isinstance(hit, EidMatch)
         assert hit.checkpoint.id == "cp-b"
-        shared = [v for v in resolver._index.values() if isinstance(v, list)]
+        index = entries()
+        shared = [v for v in index.values() if len(v) > 1]
         assert shared
         assert all(sorted(h >> 32 for h in v) == [0, 1] for v in shared)
-        kept = sorted(i << 32 | p for i, b in enumerate(resolver._beacons) for p in b.eids)
-        assert sorted(entries()) == kept
+        kept = sorted(i << 32 | p for i, b in enumerate(resolver._beacons) for p in range(b.lo, b.hi))
+        assert sorted(h for v in index.values() for h in v) == kept
+        assert all(
+            index[b.eid(p)].count(i << 32 | p) == 1 for i, b in enumerate(resolver._beacons) for p in (b.lo, b.hi - 1)
+        )
     # week 2's EIDs left the index as the window slid (none left behind under the other beacon's entry)
     assert resolver.resolve(compute_eid(KEY, K, 2 * week), _at(EPOCH, 60 * week)) is None
+
+
+@pytest.mark.parametrize(("k", "max_periods"), [(K, 20_000), (4, 3_000)])
+def test_a_resolver_answers_as_a_fresh_one_whatever_the_order_of_clocks(k: int, max_periods: int) -> None:
+    """One resolver asked about gateway clocks hours, days and weeks apart, forward and back (late events), answers
+    each as a resolver built for that question alone: what a pass made ready for the clocks around one visit
+    (``COVER_MARGIN_S``) is all the next visits need, the periods dropped as the cache slides are never assumed.
+    Only a replay older than the horizon may be seen more (periods kept from earlier clocks, as before). With 16 s
+    periods the per-beacon cap (3,000 here) cuts the week either side, which the resolver keeps too."""
+    import random
+
+    key_b = bytes.fromhex("2f5e82b8025570f3cba9ff7f2d8d544d")
+    beacons = [_checkpoint("cp-a", KEY, k, EPOCH), _checkpoint("cp-b", key_b, k, EPOCH + 3 * 86400)]
+    options = {"replay_horizon": timedelta(days=7), "max_periods_per_beacon": max_periods}
+    shared = EidResolver(beacons, **options)  # type: ignore[arg-type]
+    rng = random.Random(17)
+    clock = EPOCH + 20 * 86400.0
+    answers = []
+    for _ in range(60):
+        clock += rng.choice([rng.uniform(-3000, 3000), rng.uniform(-3 * 86400, 86400), rng.uniform(0, 9 * 86400)])
+        clock = max(clock, EPOCH + 4 * 86400.0)
+        beacon = rng.choice(beacons)
+        epoch = beacon.beacon.clock_epoch or 0
+        heard = clock - epoch + rng.choice([0, 1, -1]) * rng.uniform(0, 10 * 86400)  # in window, or replayed
+        if rng.random() < 0.5:  # at either end of what the clock wants computed: the first periods a pass misses
+            lo, hi, _ = shared._wanted(shared._beacons[beacons.index(beacon)], clock)
+            heard = rng.choice([lo, hi - 1]) << k
+        assert beacon.beacon.identity_key is not None
+        eid = compute_eid(beacon.beacon.identity_key, k, max(0, int(heard)))
+        got = shared.resolve(eid, _at(0, clock))
+        fresh = EidResolver(beacons, **options).resolve(eid, _at(0, clock))  # type: ignore[arg-type]
+        if fresh is not None or not isinstance(got, EidReplay):  # periods kept from earlier clocks: more replays seen
+            assert got == fresh
+        answers.append(type(fresh).__name__)
+    assert {"EidMatch", "EidReplay", "NoneType"} <= set(answers)

@@ -1,5 +1,6 @@
 """``BufferedClient`` against the shipped Mosquitto: every message parsed from its buffer, none left waiting at the
-burst cap, and the PUBACKs of ``ack_many`` honoured by the broker (nothing redelivered to the durable session)."""
+burst cap, the PUBACKs of ``ack_many`` honoured by the broker (nothing redelivered to the durable session), and no
+PUBLISH read while the receive window is full, the connection kept meanwhile."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from paho.mqtt.properties import Properties
 
 from ronde.ingest import paho_client
 from ronde.ingest.paho_client import BufferedClient
+from ronde.ingest.window import ReceiveWindow
 from tests.ingest.broker import PASSWORD, Publisher, shipped_broker
 from tests.ingest.helpers import GW, encode, topic, visit
 from tests.support.services import Mosquitto
@@ -31,24 +33,39 @@ def broker() -> Iterator[Mosquitto]:
 class _Session:
     """A durable MQTT v5 session of user ``ingest`` on the visits of ``GW``, received into ``got``."""
 
-    def __init__(self, port: int, *, settle_s: float = 0.0) -> None:
+    def __init__(
+        self, port: int, *, settle_s: float = 0.0, window: ReceiveWindow | None = None, keepalive: int = 60
+    ) -> None:
         """``settle_s``: wait that long between CONNECT and starting paho's loop, so that what the broker sends at
-        once (the CONNACK and the session's queued messages) is already in the socket for the first read."""
+        once (the CONNACK and the session's queued messages) is already in the socket for the first read.
+        ``window``: each message received is taken into it (the test releases them)."""
         self.got: list[mqtt.MQTTMessage] = []
         self.subscribed = threading.Event()
+        self.disconnects = 0
         self.client = BufferedClient(
             CallbackAPIVersion.VERSION2, client_id="ingest-buffered-test", protocol=mqtt.MQTTv5, manual_ack=True
         )
         self.client.username_pw_set("ingest", PASSWORD)
-        self.client.on_message = lambda _c, _u, m: self.got.append(m)
+        self.client.window = window
+        self.client.on_message = lambda _c, _u, m: self._received(m)
+        self.client.on_disconnect = lambda *_: self._disconnected()
         self.client.on_connect = lambda c, *_: c.subscribe(topic(), qos=1)
         self.client.on_subscribe = lambda *_: self.subscribed.set()
         props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         props.SessionExpiryInterval = 600
-        self.client.connect("127.0.0.1", port, clean_start=False, properties=props)
+        self.client.connect("127.0.0.1", port, keepalive=keepalive, clean_start=False, properties=props)
         time.sleep(settle_s)
         self.client.loop_start()
-        assert self.subscribed.wait(10)
+        if window is None:  # else the SUBACK may wait behind the session's queued messages, until the window opens
+            assert self.subscribed.wait(10)
+
+    def _received(self, message: mqtt.MQTTMessage) -> None:
+        self.got.append(message)
+        if self.client.window is not None:
+            self.client.window.take()
+
+    def _disconnected(self) -> None:
+        self.disconnects += 1
 
     def wait_for(self, n: int, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
@@ -101,6 +118,37 @@ def test_unacked_messages_are_redelivered(broker: Mosquitto) -> None:
         assert again.wait_for(1, 10)
     finally:
         again.close()
+
+
+def test_no_publish_is_read_while_the_window_is_full_and_the_connection_stays(broker: Mosquitto) -> None:
+    """The broker may send more than the window (no Receive Maximum announced here: 65,535); the client reads 10,
+    then nothing more for three keepalive periods without losing the connection, then 10 more per 10 released."""
+    _Session(broker.port).close()
+    pub = Publisher(broker.port, GW)
+    events = [visit(i) for i in range(1, 41)]
+    for info in [pub.publish(topic(), encode(e), wait=False) for e in events]:
+        info.wait_for_publish(10)
+    pub.close()
+    window = ReceiveWindow(10)
+    session = _Session(broker.port, window=window, keepalive=2)
+    try:
+        assert session.wait_for(10, 10)
+        time.sleep(6.0)  # paho would drop a connection silent for two keepalive periods
+        assert len(session.got) == 10, "nothing read beyond the window"
+        assert session.disconnects == 0
+        assert session.client.is_connected()
+        for n in (20, 30, 40):
+            session.client.ack_many([m.mid for m in session.got[n - 20 : n - 10]])
+            window.release(10)
+            assert session.wait_for(n, 10), f"{len(session.got)} of {n} received"
+            time.sleep(0.3)
+            assert len(session.got) == n
+        assert [m.payload for m in session.got] == [encode(e) for e in events]
+        assert window.peak == 10
+        assert session.subscribed.is_set()
+        assert session.disconnects == 0
+    finally:
+        session.close()
 
 
 def test_dispatch_without_the_matcher_answers_as_paho() -> None:

@@ -3,6 +3,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
+
 from ronde.ingest.replay import impossible_walk, time_gap_s
 from ronde.protocol.estate import distance_m
 from ronde.store.records import BeaconCheck, StoredVisit, Verification
@@ -69,12 +71,17 @@ def test_walking_speed_and_radio_range() -> None:
     assert impossible_walk(_visit("y", near.id, T0), track, REGISTRY.checkpoints) is None
 
 
-def test_walk_check_answers_as_impossible_walk() -> None:
-    """The batch form (plain numbers, distances kept) flags exactly the visits ``impossible_walk`` flags."""
+@pytest.mark.parametrize("max_pairs", [None, 50])
+def test_walk_check_answers_as_impossible_walk(max_pairs: int | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The batch form (plain numbers, distances kept) flags exactly the visits ``impossible_walk`` flags; so it does
+    with its distances forgotten again and again (``max_pairs`` 50: the sample's pairs are ~80 times that)."""
     import random
 
+    from ronde.ingest import replay
     from ronde.ingest.replay import WalkCheck
 
+    if max_pairs is not None:
+        monkeypatch.setattr(replay, "_MAX_PAIRS", max_pairs)
     rng = random.Random(17)
     check = WalkCheck(REGISTRY.checkpoints)
     verdicts = []
@@ -92,6 +99,7 @@ def test_walk_check_answers_as_impossible_walk() -> None:
         verdicts.append(expected)
     assert any(verdicts)  # both answers were exercised
     assert not all(verdicts)
+    assert check._pairs <= (max_pairs or replay._MAX_PAIRS) + 40
 
 
 def test_walk_check_reads_stored_points_as_the_visits_they_are() -> None:

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 
 from ronde.gateway.events import signed_json
-from ronde.protocol.messages import IBeaconId, VisitEvent
+from ronde.protocol.messages import IBeaconId, VisitEvent, to_wire
 from ronde.protocol.openssl_ed25519 import openssl_available
 from ronde.protocol.seedkey import SeedKey, pkcs8_pem, seed_from_pkcs8_pem
 from ronde.protocol.signing import public_key_text, sign, verify
@@ -85,7 +85,7 @@ def test_a_signed_wire_message_is_byte_for_byte_the_same() -> None:
     )
     for seed, _ in _cases(20):
         ours, theirs = SeedKey(seed), Ed25519PrivateKey.from_private_bytes(seed)
-        assert signed_json(event, ours) == signed_json(event, theirs)
+        assert signed_json(to_wire(event), ours) == signed_json(to_wire(event), theirs)
         assert public_key_text(ours) == public_key_text(theirs)
         assert verify(sign({"a": 1}, ours), ours.public_key_raw)
 
