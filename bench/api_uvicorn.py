@@ -8,13 +8,15 @@ there for the biggest landlord), then times over HTTP (httpx, keep-alive, gzip a
 - the same year again (warm), p50/p95;
 - a month (the last 30 days: rollups and the evening in progress), first, then p50/p95;
 
-and reads the API process's peak RSS (``VmHWM`` in ``/proc/<pid>/status``) when done. Targets (issue 17, item 3):
+and reads the API process's peak RSS (``VmHWM`` in ``/proc/<pid>/status``) when done; the API's CPU per request,
+and on influxd the server's own CPU over the same requests. Targets (issue 17, item 3):
 year first ≤ 300 ms, year warm p95 ≤ 100 ms, month p95 ≤ 100 ms, peak RSS ≤ 250 MB, and 1, 2, 3 years within 20 %.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import statistics
 import subprocess
@@ -56,6 +58,11 @@ class ApiRun:
     year_cpu_mean: float
     month_cpu_mean: float
     month_first_cpu: float
+    # the store server's own CPU ms over the same requests (influxd's process; nan on SQLite, which is in the API's)
+    store_year_first_cpu: float = float("nan")
+    store_year_cpu_mean: float = float("nan")
+    store_month_first_cpu: float = float("nan")
+    store_month_cpu_mean: float = float("nan")
 
 
 def landlord_token(ds: Dataset) -> tuple[str, str]:
@@ -125,7 +132,10 @@ def pct(values: list[float], q: float) -> float:
     return s[min(len(s) - 1, round(q * (len(s) - 1)))]
 
 
-def measure(ds: Dataset, store: str, store_args: list[str], repeat: int, log: Path) -> ApiRun:
+def measure(
+    ds: Dataset, store: str, store_args: list[str], repeat: int, log: Path, store_pid: int | None = None
+) -> ApiRun:
+    """``store_pid``: the store server's process (influxd), whose CPU is read at the same points as the API's."""
     landlord, token = landlord_token(ds)
     year = {"first": (ds.last - timedelta(days=364)).isoformat(), "last": ds.last.isoformat()}
     month = {"first": (ds.last - timedelta(days=29)).isoformat(), "last": ds.last.isoformat()}
@@ -145,16 +155,19 @@ def measure(ds: Dataset, store: str, store_args: list[str], repeat: int, log: Pa
             sizes.append(len(r.content))
             return ms
 
-        c0 = cpu_ms(pid)
+        def both_cpu() -> tuple[float, float]:
+            return cpu_ms(pid), (cpu_ms(store_pid) if store_pid is not None else float("nan"))
+
+        c0, s0 = both_cpu()
         year_first = get(year)
-        c1 = cpu_ms(pid)
+        c1, s1 = both_cpu()
         year_kib = sizes[-1] / 1024
         warm = [get(year) for _ in range(repeat)]
-        c2 = cpu_ms(pid)
+        c2, s2 = both_cpu()
         month_first = get(month)
-        c3 = cpu_ms(pid)
+        c3, s3 = both_cpu()
         months = [get(month) for _ in range(repeat)]
-        c4 = cpu_ms(pid)
+        c4, s4 = both_cpu()
         rss = peak_rss_mb(pid)
     return ApiRun(
         store,
@@ -171,6 +184,10 @@ def measure(ds: Dataset, store: str, store_args: list[str], repeat: int, log: Pa
         (c2 - c1) / repeat,
         (c4 - c3) / repeat,
         c3 - c2,
+        s1 - s0,
+        (s2 - s1) / repeat,
+        s3 - s2,
+        (s4 - s3) / repeat,
     )
 
 
@@ -216,7 +233,8 @@ def run_store(scale: str, years: int, raw_days: int, store: str, repeat: int, lo
             check_rollups(ds, influx)
         finally:
             influx.close()
-        return measure(ds, store, ["--store", server.url, "--store-database", "ronde"], repeat, log)
+        influxd_pid = server.process.pid if server.process is not None else None
+        return measure(ds, store, ["--store", server.url, "--store-database", "ronde"], repeat, log, influxd_pid)
 
 
 def verdict(value: float, target: float) -> str:
@@ -251,6 +269,13 @@ def report(runs: list[ApiRun]) -> bool:
             f"{r.store:<7} {r.years:>5} year 1st {r.year_first_cpu:>7.0f}   year warm {r.year_cpu_mean:>7.1f}   "
             f"month 1st {r.month_first_cpu:>7.0f}   month warm {r.month_cpu_mean:>7.1f}"
         )
+    for r in runs:
+        if not math.isnan(r.store_year_first_cpu):  # a store server of its own (influxd)
+            print(
+                f"{r.store:<7} {r.years:>5} store server's own CPU ms: year 1st {r.store_year_first_cpu:>7.0f}   "
+                f"year warm {r.store_year_cpu_mean:>7.1f}   month 1st {r.store_month_first_cpu:>7.0f}   "
+                f"month warm {r.store_month_cpu_mean:>7.1f}"
+            )
     print("targets: year 1st ≤ 300 ms, year p95 ≤ 100 ms, month p95 ≤ 100 ms, RSS ≤ 250 MB, years within 20 %")
     for r in runs:
         checks = {
