@@ -10,7 +10,7 @@ import pytest
 
 from ronde.ingest.pipeline import BatchProcessor, Counters, Incoming
 from ronde.protocol.estate import distance_m
-from ronde.store.records import RejectReason
+from ronde.store.records import RejectReason, StoredVisit
 from ronde.store.sqlite import SqliteStore
 from tests.ingest.helpers import REGISTRY, context, encode, static_checkpoints, topic, visit
 
@@ -106,3 +106,29 @@ def test_eid_heard_where_the_gateway_could_not_have_walked(store: SqliteStore) -
     )
     assert [v.seq for v in mixed.batch.visits] == [10]
     assert [r.event_id for r in mixed.batch.rejections] == [b["id"]]
+
+
+def test_a_batch_over_several_chunks_gets_each_message_s_own_verdict_in_order(store: SqliteStore) -> None:
+    """``prepare`` takes ``PREPARE_CHUNK`` messages at a time through its steps: 600 messages (valid, forged,
+    unparsable, in turn) come out as ``validate`` alone judges each, in the batch's order."""
+    from ronde.ingest.pipeline import PREPARE_CHUNK
+    from ronde.ingest.validate import Accepted, validate
+
+    ctx = context()
+    now = datetime.now(UTC)
+    messages = []
+    for i in range(1, 601):
+        event = visit(i)
+        payload = encode(event if i % 3 else dict(event, badge="EQUIPE-Z9")) if i % 5 else b"{not json"
+        messages.append(Incoming(topic(), payload, now))
+    assert len(messages) > 2 * PREPARE_CHUNK
+    out = BatchProcessor(ctx, store).prepare(messages)
+    alone = [validate(m.topic, m.payload, m.received_at, ctx) for m in messages]
+    assert [a.record for a in out.visits] == [
+        a.record for a in alone if isinstance(a, Accepted) and isinstance(a.record, StoredVisit)
+    ]
+    assert [(r.reason, r.payload_sha256) for r in out.rejections] == [
+        (r.reason, r.payload_sha256) for r in alone if not isinstance(r, Accepted)
+    ]
+    assert {r.reason for r in out.rejections} == {RejectReason.SIGNATURE_INVALID, RejectReason.ENCODING}
+    assert len(out.visits) == 320
