@@ -23,6 +23,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from ronde.protocol.calendar import ServiceCalendar
+from ronde.store.checks import mark_of
 from ronde.store.port import Store
 from ronde.store.retention import DEFAULT_RETENTION
 
@@ -62,20 +63,22 @@ def stored_mismatches(
     raw_days: int = DEFAULT_RETENTION.raw_days,
 ) -> list[RollupMismatch]:
     """What the checks say about the rollups of ``first..last`` (one landlord's, or all), sorted by
-    day, then landlord, then checkpoint: two store queries, whatever the number of rollups."""
+    day, then landlord, then checkpoint: two store queries, whatever the number of rollups. The rollups
+    are compared by their marks (``Store.rollup_marks``): any write through the store shows at once as
+    "changed since checked"; an edit made around it, from maintenance's next pass (``ronde.store.checks``)."""
     first = max(first, first_checkable(calendar, now, raw_days))
     if first > last:
         return []
-    fingerprints = store.rollup_fingerprints(first, last, landlord=landlord)
-    if not fingerprints:
+    marks = store.rollup_marks(first, last, landlord=landlord)
+    if not marks:
         return []
     verdicts = {(v.service_day, v.landlord): v for v in store.rollup_verdicts(first, last, landlord=landlord)}
     out: list[RollupMismatch] = []
-    for (day, lid), fp in sorted(fingerprints.items()):
+    for (day, lid), mark in sorted(marks.items()):
         v = verdicts.get((day, lid))
         if v is None:
             out.append(RollupMismatch(day, "", UNCHECKED, lid, Finding.UNCHECKED))
-        elif v.rollups != fp:
+        elif mark_of(v.rollups) != mark:
             out.append(RollupMismatch(day, "", CHANGED, lid, Finding.CHANGED))
         else:
             out.extend(RollupMismatch(day, cid, reason, lid) for cid, reason in v.mismatches)

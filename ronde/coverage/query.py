@@ -238,23 +238,22 @@ class CoverageCache:
         read the same week), and a warm request reads again the settled week before its tail. A day up
         to ``quiet`` is settled like a cached month (only a late re-close changes it, bounded by the TTL).
         A later day (the last closed evenings, which late events still re-roll) is kept with the store's
-        fingerprint of its rollups (``Store.rollup_fingerprints``, one aggregate query a request) and read
-        again only when that moved; a day without rollups has no fingerprint and is not read at all. So a
-        warm request reads no rollup row. Days are kept per request too (its pieces overlap)."""
+        mark of its rollups (``Store.rollup_marks``, one aggregate query a request, moved by every write
+        through the store: on influxd a few ms where the full fingerprint cost ~0.3 s) and read again only
+        when that moved; a day without rollups has no mark and is not read at all. So a warm request reads
+        no rollup row. Days are kept per request too (its pieces overlap)."""
         this_request: dict[tuple[str | None, date], list[DailyRollup]] = {}
         prints: dict[str | None, tuple[date, dict[date, tuple[tuple[str, str], ...]]]] = {}
         for k in [k for k in self._recent if k[2] <= quiet]:  # settled now: the TTL-bound cache's
             del self._recent[k]
 
         def fingerprints(hi: date, landlord: str | None) -> dict[date, tuple[tuple[str, str], ...]]:
-            """Per day after ``quiet`` up to ``hi`` at least, the fingerprints of its rollups (one query a request)."""
+            """Per day after ``quiet`` up to ``hi`` at least, the marks of its rollups (one query a request)."""
             known = prints.get(landlord)
             if known is None or known[0] < hi:
                 hi = max(hi, quiet + timedelta(days=15))  # the tail and the horizon after it
                 per_day: dict[date, list[tuple[str, str]]] = defaultdict(list)
-                for (d, owner), fp in store.rollup_fingerprints(
-                    quiet + timedelta(days=1), hi, landlord=landlord
-                ).items():
+                for (d, owner), fp in store.rollup_marks(quiet + timedelta(days=1), hi, landlord=landlord).items():
                     per_day[d].append((owner, fp))
                 known = prints[landlord] = (hi, {d: tuple(sorted(v)) for d, v in per_day.items()})
             return known[1]

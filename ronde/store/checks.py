@@ -5,13 +5,22 @@ Why: recomputing two months of raw visits (738,066 at city scale) to check the d
 landlord's request seconds of CPU and the API process a gigabyte. Maintenance now recomputes each
 checkable day once (again only when that day's stored events or rollups changed, and every few hours
 anyway) and stores what it found here; the API reads the verdicts of the period plus one aggregate
-query over the rollups now (``rollup_fingerprints``), so a rollup edited after its check still shows
+query over the rollups now (``rollup_marks``, below), so a rollup rewritten after its check still shows
 at once ("changed since checked") and a day without a verdict shows as not checked, never as OK.
 
 A fingerprint is engine-specific text (counts and integer sums; InfluxDB adds the newest
 ``written_at``, which every rewrite through the store moves): compared only with itself, never across
 engines. It is a change detector, not a proof: the chain link and figures are recomputed from the
 raw events by maintenance, and the verdicts live in the same store as the rollups (docs/audit.md).
+
+A fingerprint may start with a *mark* ending at the first ``#`` (``mark_of``): the part every write through
+the store moves, which an engine reads far cheaper than the rollups (``Store.rollup_marks``). On InfluxDB the
+mark is the day's ``rollup_mark`` points, one per landlord and write (influxd 1.6.7 opens a cursor per rollup
+series and field: the full fingerprint of a landlord's 42 checkable days cost it ~1.1 s of CPU at 500
+checkpoints, its marks 1-6 ms, docs/performance.md). The API compares marks; maintenance compares whole
+fingerprints, so an edit made around the store (a raw point overwritten or deleted in influxd) is re-checked at
+its next pass and shown from then on. SQLite's fingerprint is its mark (triggers version every row change,
+however made).
 
 Kept apart from ``records``/``schema`` on purpose: those two are keys of the benchmark data sets.
 """
@@ -29,6 +38,7 @@ from ronde.store.schema import NS_PER_DAY, RetentionClass, day_start_ns, from_ms
 
 ROLLUP_CHECK = "rollup_check"  # the InfluxDB measurement (retention class ``proof``, like the rollups)
 ROLLUP_CHECK_RP = RetentionClass.PROOF
+ROLLUP_MARK = "rollup_mark"  # InfluxDB: one point per (service day, landlord) each time its rollups are written
 MAX_MISMATCH_BYTES = 8 << 20  # a stored list inflating beyond this is refused as unreadable (a zip bomb)
 
 
@@ -125,3 +135,16 @@ def verdict_from_fields(
     return RollupVerdict(
         day, landlord, from_ms(int(checked_at_ms)), rollups, events, prev_link, link, decode_mismatches(blob)
     )
+
+
+def mark_of(fingerprint: str) -> str:
+    """The part of a rollup fingerprint that ``Store.rollup_marks`` returns (all of it without a ``#``)."""
+    return fingerprint.partition("#")[0]
+
+
+def mark_line(service_day: date, landlord: str, written_at_ms: int, rows: int) -> str:
+    """A write of ``rows`` rollups of ``landlord``'s ``service_day``: a new point each write (its time within
+    the UTC day, as the rollups'), so the day's count and newest ``written_at`` move."""
+    fields: dict[str, FieldValue | None] = {"written_at": written_at_ms, "rows": rows}
+    ns = day_start_ns(service_day) + offset(landlord, service_day, written_at_ms, modulo=NS_PER_DAY)
+    return encode_line(ROLLUP_MARK, {"landlord": landlord}, fields, ns)

@@ -15,12 +15,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
 from datetime import date, datetime, timedelta
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Literal
 
-import httpx
 import urllib3
 
 if TYPE_CHECKING:  # imported where used: InfluxDB 1.x (/write) never needs it, and it costs an ingest worker 15 MB
@@ -33,13 +33,16 @@ from ronde.store import schema
 from ronde.store.checks import (
     ROLLUP_CHECK,
     ROLLUP_CHECK_RP,
+    ROLLUP_MARK,
     RollupVerdict,
     UnreadableVerdict,
+    mark_line,
     verdict_from_fields,
     verdict_line,
 )
 from ronde.store.errors import StoreRejected
 from ronde.store.influx_http import (
+    HttpClient,
     InfluxQL,
     Retry,
     Row,
@@ -142,11 +145,11 @@ class InfluxStore:
 
     # ---- lifecycle ---------------------------------------------------------------------------
 
-    def _new_http(self) -> httpx.Client:
+    def _new_http(self) -> HttpClient:
         """Token header for 2.x/3.x (and 1.8 given one); basic auth for 1.x users."""
         headers = {"Authorization": f"Token {self._token}"} if self._token else {}
-        auth = httpx.BasicAuth(self._username, self._password or "") if self._username and not self._token else None
-        return httpx.Client(base_url=self.url, headers=headers, auth=auth, timeout=self._timeout_s)
+        auth = (self._username, self._password or "") if self._username and not self._token else None
+        return HttpClient(self.url, headers=headers, basic_auth=auth, timeout_s=self._timeout_s)
 
     def open(self) -> None:
         if self._http.is_closed:  # reopened after close()
@@ -168,7 +171,7 @@ class InfluxStore:
         """``/ping`` once, without the retry budget: a health probe must answer quickly."""
         try:
             detect_server(self._http)
-        except (TransientHttpError, httpx.TransportError) as exc:
+        except (TransientHttpError, urllib3.exceptions.HTTPError) as exc:
             raise StoreUnavailable(f"InfluxDB at {redact_url(self.url)}: {exc}") from exc
 
     def _report_missing_layout(self) -> None:
@@ -385,7 +388,12 @@ class InfluxStore:
         with self._lock:
             written_at = max(time.time_ns() // NS_PER_MS, self._last_written_ms + 1)
             self._last_written_ms = written_at
-        self.write_lines(RetentionClass.PROOF, [schema.rollup_line(r, written_at) for r in changed])
+        marks = Counter((r.service_day, r.landlord) for r in changed)
+        self.write_lines(
+            RetentionClass.PROOF,
+            [schema.rollup_line(r, written_at) for r in changed]
+            + [mark_line(day, lid, written_at, n) for (day, lid), n in sorted(marks.items())],
+        )
 
     def write_monthly_rollups(self, rollups: Sequence[MonthlyRollup]) -> None:
         """As ``write_rollups``: a changed monthly rollup is a new point, the newest ``written_at`` wins."""
@@ -666,19 +674,42 @@ class InfluxStore:
     def rollup_fingerprints(
         self, first: date, last: date, *, landlord: str | None = None
     ) -> dict[tuple[date, str], str]:
-        """A rollup's points sit within its service day's UTC day (``schema.rollup_ns``), so ``GROUP BY
-        time(1d)`` buckets are service days. Every version of a rollup counts: a rewrite adds a point and
-        moves the newest ``written_at``; an in-place overwrite moves the sums."""
+        """The day's mark, ``#``, then the sums of its rollups. A rollup's points sit within its service
+        day's UTC day (``schema.rollup_ns``), so ``GROUP BY time(1d)`` buckets are service days. Every
+        version of a rollup counts: a rewrite adds a point and moves the newest ``written_at``; an in-place
+        overwrite moves the sums. A day rolled up before marks existed gets its first one here (maintenance
+        reads this; a READ store leaves it without: the API then lists the day only once it has one)."""
+        aggregates = ", ".join(f"{fn}({quote_ident(f)})" for fn, f in _ROLLUP_AGGREGATES)
+        rows = self._per_day_landlord(schema.CHECKPOINT_DAY.name, aggregates, first, last, landlord)
+        sums = {(_utc_day(int(r["time"])), str(r["landlord"])): _fingerprint(r, len(_ROLLUP_AGGREGATES)) for r in rows}
+        marks = self.rollup_marks(first, last, landlord=landlord)
+        unmarked = sorted(k for k in sums if k not in marks)
+        if unmarked and self.access is not StoreAccess.READ:
+            with self._lock:
+                written_at = max(time.time_ns() // NS_PER_MS, self._last_written_ms + 1)
+                self._last_written_ms = written_at
+            self.write_lines(RetentionClass.PROOF, [mark_line(day, lid, written_at, 0) for day, lid in unmarked])
+            marks = self.rollup_marks(first, last, landlord=landlord)
+        return {k: f"{marks.get(k, '')}#{fp}" for k, fp in sums.items()}
+
+    def rollup_marks(self, first: date, last: date, *, landlord: str | None = None) -> dict[tuple[date, str], str]:
+        """Read from the ``rollup_mark`` points, one series per landlord: a few ms of influxd's CPU where the
+        rollups' own sums read one series per checkpoint and field (~1 s for 500 checkpoints, 42 days)."""
+        aggregates = f"count({quote_ident('written_at')}), max({quote_ident('written_at')})"
+        rows = self._per_day_landlord(ROLLUP_MARK, aggregates, first, last, landlord)
+        return {(_utc_day(int(r["time"])), str(r["landlord"])): f"m{r['count']}|{r['max']}" for r in rows}
+
+    def _per_day_landlord(
+        self, measurement: str, aggregates: str, first: date, last: date, landlord: str | None
+    ) -> list[Row]:
         where = [f"time >= {day_start_ns(first)}", f"time < {day_start_ns(last + timedelta(days=1))}"]
         if landlord is not None:
             where.append(f"{quote_ident('landlord')} = {quote_str(landlord)}")
-        aggregates = ", ".join(f"{fn}({quote_ident(f)})" for fn, f in _ROLLUP_AGGREGATES)
         statement = (
-            f"SELECT {aggregates} FROM {quote_ident(schema.CHECKPOINT_DAY.name)} WHERE {' AND '.join(where)} "
+            f"SELECT {aggregates} FROM {quote_ident(measurement)} WHERE {' AND '.join(where)} "
             f"GROUP BY time(1d), {quote_ident('landlord')} fill(none)"
         )
-        rows = self._ql.query([statement], rp=schema.CHECKPOINT_DAY.retention.value)[0]
-        return {(_utc_day(int(r["time"])), str(r["landlord"])): _fingerprint(r, len(_ROLLUP_AGGREGATES)) for r in rows}
+        return self._ql.query([statement], rp=RetentionClass.PROOF.value)[0]
 
     def event_fingerprints(self, first: date, last: date) -> dict[date, str]:
         """Visits are timed by first_seen, not by service day: a day's fingerprint joins those of the UTC
@@ -766,6 +797,7 @@ class InfluxStore:
                 [
                     *(f"DELETE FROM {quote_ident(m.name)} WHERE time < {ns}" for m, ns in cutoffs),
                     f"DELETE FROM {quote_ident(ROLLUP_CHECK)} WHERE time < {proof}",
+                    f"DELETE FROM {quote_ident(ROLLUP_MARK)} WHERE time < {proof}",
                 ]
             )
         elif major == 2:  # noqa: PLR2004 - InfluxDB 2.x
@@ -846,7 +878,7 @@ def _beyond_retention(v: StoredVisit, where: str) -> Rejection:
 
 
 def _transient(exc: Exception) -> bool:
-    return isinstance(exc, TransientHttpError | httpx.TransportError | urllib3.exceptions.HTTPError | OSError)
+    return isinstance(exc, TransientHttpError | urllib3.exceptions.HTTPError | OSError)
 
 
 def _api_error(exc: ApiException, what: str) -> Exception:

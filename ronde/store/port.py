@@ -131,6 +131,11 @@ class Store(Protocol):
         computed by the engine in one aggregate query (no row is read into Python): any rewrite of a rollup
         through the store changes it, as does an edit of its figures in place (``ronde.store.checks``)."""
 
+    def rollup_marks(self, first: date, last: date, *, landlord: str | None = None) -> dict[tuple[date, str], str]:
+        """Per (service day, landlord), the mark of its rollups (``ronde.store.checks.mark_of`` of the
+        fingerprint): moved by every write through the store, and cheaper to read than the fingerprint
+        where an engine has one (InfluxDB); edits made around the store may show in the fingerprint only."""
+
     def event_fingerprints(self, first: date, last: date) -> dict[date, str]:
         """Per service day in ``first..last``, a cheap fingerprint of the stored visits that may belong to it
         (one aggregate query; an engine may cover more than the day: InfluxDB's spans the UTC days the

@@ -615,6 +615,11 @@ class SqliteStore:
         rows = self._run(lambda conn: conn.execute(_ROLLUP_FINGERPRINT.format(where=where), params).fetchall())
         return {(date.fromisoformat(r[0]), r[1]): "|".join(map(str, r[2:])) for r in rows}
 
+    def rollup_marks(self, first: date, last: date, *, landlord: str | None = None) -> dict[tuple[date, str], str]:
+        """The fingerprints themselves: the version triggers already make them cheap and catch edits made
+        around the store."""
+        return self.rollup_fingerprints(first, last, landlord=landlord)
+
     def event_fingerprints(self, first: date, last: date) -> dict[date, str]:
         """Ingest only inserts visits (``INSERT OR IGNORE``), so a day's row count and highest rowid move with
         any insert; updates and deletes, whoever makes them, bump the day's version (``visit_versions``, kept

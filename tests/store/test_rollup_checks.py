@@ -17,10 +17,14 @@ from ronde.ingest.rollup import rollup_day
 from ronde.ingest.rollup_check import RollupCheck
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.estate import load_default_estate
-from ronde.store.checks import RollupVerdict
+from ronde.store.checks import ROLLUP_MARK, RollupVerdict, mark_of
 from ronde.store.config import open_store
+from ronde.store.influx import InfluxStore
+from ronde.store.lineprotocol import encode_line
 from ronde.store.port import Store
 from ronde.store.records import StoredVisit, WriteBatch
+from ronde.store.schema import CHECKPOINT_DAY, RetentionClass, day_start_ns
+from ronde.store.sqlite import SqliteStore
 from tests.store import factories as f
 from tests.store.factories import DAY
 from tests.support.stores import store_of_kind
@@ -193,3 +197,70 @@ def test_sqlite_event_fingerprint_moves_with_edits_made_outside_the_store(tmp_pa
 
 def _columns(db: sqlite3.Connection) -> str:
     return ", ".join(r[1] for r in db.execute("PRAGMA table_info(visits)"))
+
+
+def _edit_around_the_store(store: Store, day: date, checkpoint: str, visits: int) -> None:
+    """As an intruder with write access to the engine, not through the store: on SQLite an UPDATE (the
+    version triggers see it), on influxd the rollup's point overwritten in place (same series and time)."""
+    if isinstance(store, SqliteStore):
+        with sqlite3.connect(store.path) as db:
+            sql = "UPDATE rollups SET visits = ? WHERE checkpoint_id = ? AND service_day = ?"
+            assert db.execute(sql, (visits, checkpoint, day.isoformat())).rowcount == 1
+        return
+    assert isinstance(store, InfluxStore)
+    where = [
+        f"time >= {day_start_ns(day)}",
+        f"time < {day_start_ns(day + timedelta(days=1))}",
+        f"checkpoint = '{checkpoint}'",
+    ]
+    [row] = store._select(CHECKPOINT_DAY, where)
+    tags = {t: str(row[t]) for t in CHECKPOINT_DAY.tags}
+    store.write_lines(
+        RetentionClass.PROOF, [encode_line(CHECKPOINT_DAY.name, tags, {"visits": visits}, int(row["time"]))]
+    )
+
+
+def test_marks_follow_writes_through_the_store_and_maintenance_catches_edits_around_it(store: Store) -> None:
+    """The API compares marks (cheap); maintenance whole fingerprints. A rewrite through the store moves
+    both; an edit around it moves the fingerprint (and SQLite's mark, which is its fingerprint): maintenance
+    re-checks that day at its next pass and the API shows the mismatch from then on."""
+    registry = load_default_estate()
+    store.write(WriteBatch(visits=tuple(_evening(EARLIER, 2) + _evening(LATER, 3))))
+    assert rollup_day(store, registry, CALENDAR, EARLIER)
+    assert rollup_day(store, registry, CALENDAR, LATER)
+    prints = store.rollup_fingerprints(EARLIER, LATER)
+    assert store.rollup_marks(EARLIER, LATER) == {k: mark_of(fp) for k, fp in prints.items()}
+    assert store.rollup_marks(LATER, LATER, landlord=PH) == {(LATER, PH): mark_of(prints[(LATER, PH)])}
+    check = RollupCheck(store, registry, CALENDAR)
+    assert check.run(NOW) == [EARLIER, LATER]
+    assert stored_mismatches(store, CALENDAR, EARLIER, LATER, now=NOW, landlord=PH) == []
+    marks = store.rollup_marks(EARLIER, LATER)
+    _edit_around_the_store(store, LATER, CP, 7)
+    assert store.rollup_fingerprints(EARLIER, LATER)[(LATER, PH)] != prints[(LATER, PH)]
+    moved = {k for k, m in store.rollup_marks(EARLIER, LATER).items() if m != marks[k]}
+    assert moved == (set() if isinstance(store, InfluxStore) else {(LATER, PH)})
+    assert check.run(NOW) == [LATER]
+    found = stored_mismatches(store, CALENDAR, EARLIER, LATER, now=NOW, landlord=PH)
+    assert [(m.service_day, m.checkpoint_id, m.finding) for m in found] == [(LATER, CP, Finding.MISMATCH)]
+    assert found[0].reason.startswith("passes: 7 in the rollup, 3 from the stored events")
+
+
+@pytest.fixture(params=[pytest.param("influx", marks=pytest.mark.influx)])
+def influx_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    with store_of_kind(request, tmp_path) as s:
+        yield s
+
+
+def test_influx_rollups_written_before_marks_get_theirs_from_maintenance(influx_store: Store) -> None:
+    """A store upgraded with rollups but no marks: the API lists none of those days (no mark) until
+    maintenance's first fingerprint read marks them."""
+    store = influx_store
+    assert isinstance(store, InfluxStore)
+    store.write_rollups([f.rollup("cp-1"), f.rollup("cp-2", landlord="toit-et-joie")])
+    store._ql.query([f"DROP MEASUREMENT {ROLLUP_MARK}"])
+    assert store.rollup_marks(DAY, DAY) == {}
+    prints = store.rollup_fingerprints(DAY, DAY)
+    assert set(prints) == {(DAY, "valophis"), (DAY, "toit-et-joie")}
+    assert store.rollup_marks(DAY, DAY) == {k: mark_of(fp) for k, fp in prints.items()}
+    assert all(mark_of(fp) for fp in prints.values())
+    assert store.rollup_fingerprints(DAY, DAY) == prints  # marked once
