@@ -8,8 +8,7 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
@@ -141,8 +140,7 @@ def _run(args: argparse.Namespace) -> int:
     if started is None:
         return 2
     config, database, reference = started
-    with _without_unused_extras():
-        store = _open_store(config)
+    store = _open_store(config)
     if isinstance(store, str):
         print(store, file=sys.stderr)
         database.dispose()
@@ -182,28 +180,6 @@ def _freeze_start_up_objects() -> None:
 
     gc.collect()  # what start-up left as garbage goes first, not frozen with the rest
     gc.freeze()
-
-
-# Imported by the InfluxDB store's HTTP client whenever they are installed, used by no worker: httpx's command line
-# (``httpx._main``: click, rich, pygments) and httpcore's trio backend (trio, attrs, sortedcontainers, outcome).
-_UNUSED_EXTRAS = ("httpx._main", "trio")
-
-
-@contextmanager
-def _without_unused_extras() -> Iterator[None]:
-    """While the store and its client are built, ``_UNUSED_EXTRAS`` fail to import as if they were not installed,
-    which both libraries expect (``try: import … except ImportError``): 8 MB less resident in a worker on InfluxDB
-    in an environment that has them (issue 17, item 1). Names already imported are left alone, and afterwards they
-    import normally again (this process may be a test run that needs them)."""
-    blocked = [name for name in _UNUSED_EXTRAS if name not in sys.modules]
-    for name in blocked:
-        sys.modules[name] = None  # type: ignore[assignment]  # the import system's "not available" marker
-    try:
-        yield
-    finally:
-        for name in blocked:
-            if name in sys.modules and sys.modules[name] is None:
-                del sys.modules[name]
 
 
 def _open_store(config: IngestConfig) -> Store | str:

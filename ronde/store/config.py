@@ -20,7 +20,7 @@ from ronde.store.records import RetentionPolicy
 from ronde.store.retention import DEFAULT_RETENTION, RetentionError, validate
 from ronde.store.sqlite import SqliteStore
 
-if TYPE_CHECKING:  # imported by ``build`` for an InfluxDB URL only: a SQLite process is spared httpx (10 MB)
+if TYPE_CHECKING:  # imported by ``build`` for an InfluxDB URL only: a SQLite process is spared its HTTP client
     from ronde.store.influx import InfluxStore
 
 DATABASE_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$"

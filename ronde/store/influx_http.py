@@ -1,6 +1,10 @@
 """Talking to InfluxDB over HTTP: version detection, InfluxQL over ``/query``, the v1 ``/write``,
 and bounded retries. Every InfluxDB (1.x, 1.8, 2.x, 3.x) answers InfluxQL on ``/query``; only
 the write path differs (see ``write_path``).
+
+The HTTP client is urllib3, the one influxdb-client (the v2 write path) is built on: a worker on
+InfluxDB loads one HTTP stack, not two (httpx with httpcore, h11 and anyio was 4.2 MB of a worker's
+resident memory against urllib3's 0.6 MB; issue 17, item 1).
 """
 
 from __future__ import annotations
@@ -14,15 +18,26 @@ from dataclasses import dataclass
 from enum import StrEnum
 from http import HTTPStatus
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
-import httpx
+import urllib3
 
 from ronde.protocol.backoff import Backoff
 from ronde.redact import redact_url
 from ronde.store.errors import StoreRejected
 from ronde.store.port import StoreUnavailable
 
-__all__ = ["InfluxQL", "Retry", "ServerInfo", "StoreRejected", "WritePath", "detect_server", "write_path"]
+__all__ = [
+    "HttpClient",
+    "HttpResponse",
+    "InfluxQL",
+    "Retry",
+    "ServerInfo",
+    "StoreRejected",
+    "WritePath",
+    "detect_server",
+    "write_path",
+]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -64,16 +79,97 @@ def write_path(info: ServerInfo) -> WritePath:
     return WritePath.V1 if release[:2] < (1, 8) else WritePath.V2
 
 
-def detect_server(http: httpx.Client) -> ServerInfo:
+@dataclass(frozen=True, slots=True)
+class HttpResponse:
+    """An answer read whole (InfluxDB's answers to what Ronde asks are small or paged by statement)."""
+
+    status_code: int
+    headers: Mapping[str, str]  # urllib3's HTTPHeaderDict: names compared without case
+    content: bytes
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        return json.loads(self.content)
+
+
+class HttpClient:
+    """A base URL, headers sent with every request and a pool of kept-alive connections (urllib3's
+    ``PoolManager``, safe to share between threads). Connection failures raise
+    ``urllib3.exceptions.HTTPError`` at once (no retries here: ``Retry`` spaces and bounds them)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        basic_auth: tuple[str, str] | None = None,
+        timeout_s: float = 10.0,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._headers = dict(headers or {})
+        if basic_auth is not None:
+            self._headers["Authorization"] = urllib3.make_headers(basic_auth=":".join(basic_auth))["authorization"]
+        self._pool: urllib3.PoolManager | None = urllib3.PoolManager(
+            timeout=urllib3.Timeout(total=timeout_s), retries=False
+        )
+
+    @property
+    def is_closed(self) -> bool:
+        return self._pool is None
+
+    def get(self, path: str) -> HttpResponse:
+        return self._request("GET", path, None, None, {})
+
+    def post(
+        self,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        form: Mapping[str, str] | None = None,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> HttpResponse:
+        """``form`` is sent URL-encoded, ``content`` as it is."""
+        extra = dict(headers or {})
+        if form is not None:
+            content = urlencode(form).encode()
+            extra["Content-Type"] = "application/x-www-form-urlencoded"
+        return self._request("POST", path, params, content, extra)
+
+    def _request(
+        self, method: str, path: str, params: Mapping[str, str] | None, body: bytes | None, extra: dict[str, str]
+    ) -> HttpResponse:
+        if self._pool is None:
+            raise StoreUnavailable("InfluxDB HTTP client used after close()")
+        url = self.base_url + path + ("?" + urlencode(params) if params else "")
+        r = self._pool.request(method, url, body=body, headers={**self._headers, **extra}, redirect=False)
+        return HttpResponse(status_code=r.status, headers=r.headers, content=r.data)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.clear()
+            self._pool = None
+
+    def __enter__(self) -> HttpClient:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
+def detect_server(http: HttpClient) -> ServerInfo:
     """Ask ``/ping`` (all versions: ``X-Influxdb-Version`` header, 3.x also a JSON body), then
-    ``/health`` (2.x JSON ``version``). Connection errors propagate (``httpx.TransportError``)
+    ``/health`` (2.x JSON ``version``). Connection errors propagate (``urllib3.exceptions.HTTPError``)
     for the caller's retry loop."""
     ping = http.get("/ping")
     if ping.status_code >= HTTPStatus.INTERNAL_SERVER_ERROR:
         raise TransientHttpError(f"/ping: HTTP {ping.status_code}")
     if ping.status_code in (401, 403):
         raise StoreUnavailable(
-            f"InfluxDB at {redact_url(str(http.base_url))} refused our credentials on /ping ({ping.status_code})"
+            f"InfluxDB at {redact_url(http.base_url)} refused our credentials on /ping ({ping.status_code})"
         )
     build = ping.headers.get("X-Influxdb-Build")
     version = ping.headers.get("X-Influxdb-Version") or _json_version(ping)
@@ -83,13 +179,13 @@ def detect_server(http: httpx.Client) -> ServerInfo:
         build = build or health.headers.get("X-Influxdb-Build")
     if not version:
         raise StoreUnavailable(
-            f"{redact_url(str(http.base_url))} answers /ping ({ping.status_code}) but says no InfluxDB version: "
+            f"{redact_url(http.base_url)} answers /ping ({ping.status_code}) but says no InfluxDB version: "
             "is it InfluxDB?"
         )
     return ServerInfo(version=version, build=build)
 
 
-def _json_version(response: httpx.Response) -> str | None:
+def _json_version(response: HttpResponse) -> str | None:
     if "json" not in response.headers.get("content-type", ""):
         return None
     try:
@@ -158,13 +254,13 @@ class TransientHttpError(Exception):
 
 
 def _transient(exc: Exception) -> bool:
-    return isinstance(exc, TransientHttpError | httpx.TransportError)
+    return isinstance(exc, TransientHttpError | urllib3.exceptions.HTTPError)
 
 
 class InfluxQL:
     """InfluxQL over ``/query``, with retries of transient failures."""
 
-    def __init__(self, http: httpx.Client, database: str, retry: Retry) -> None:
+    def __init__(self, http: HttpClient, database: str, retry: Retry) -> None:
         self.http = http
         self.database = database
         self.retry = retry
@@ -179,7 +275,7 @@ class InfluxQL:
         q = ";\n".join(statements)
 
         def go() -> list[list[Row]]:
-            response = self.http.post("/query", params=params, data={"q": q})
+            response = self.http.post("/query", params=params, form={"q": q})
             body = _checked_json(response, "query")
             if body.get("error"):
                 raise StoreRejected(f"InfluxQL error: {body['error']}")
@@ -237,7 +333,7 @@ def _not_created_yet(error: str) -> bool:
     return error.startswith(("database not found", "retention policy not found"))
 
 
-def _checked_json(response: httpx.Response, what: str) -> dict[str, Any]:
+def _checked_json(response: HttpResponse, what: str) -> dict[str, Any]:
     if response.status_code >= HTTPStatus.MULTIPLE_CHOICES:
         _raise_for(response, what)
     try:
@@ -249,7 +345,7 @@ def _checked_json(response: httpx.Response, what: str) -> dict[str, Any]:
     return body
 
 
-def _raise_for(response: httpx.Response, what: str) -> None:
+def _raise_for(response: HttpResponse, what: str) -> None:
     status = response.status_code
     text = response.text[:500]
     if status >= HTTPStatus.INTERNAL_SERVER_ERROR or status == HTTPStatus.TOO_MANY_REQUESTS:

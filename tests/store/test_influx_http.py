@@ -7,11 +7,11 @@ replays the headers and bodies those versions send. The 1.6.7 answer is checked 
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
 from ronde.store.errors import StoreRejected
 from ronde.store.influx_http import (
+    HttpClient,
     InfluxQL,
     Retry,
     ServerInfo,
@@ -54,7 +54,7 @@ def test_unknown_version_fails_with_advice() -> None:
 
 @pytest.mark.influx
 def test_detects_debian_influxd_for_real(influxd: Influxd) -> None:
-    with httpx.Client(base_url=influxd.url) as http:
+    with HttpClient(influxd.url) as http:
         info = detect_server(http)
     assert info.release == (1, 6, 7)
     assert info.build == "OSS"
@@ -64,7 +64,7 @@ def test_detects_debian_influxd_for_real(influxd: Influxd) -> None:
 def test_detects_2x_from_ping_header() -> None:
     with standin() as s:
         s.on("GET", "/ping", Reply(204, {"X-Influxdb-Version": "v2.7.10", "X-Influxdb-Build": "OSS"}))
-        with httpx.Client(base_url=s.url) as http:
+        with HttpClient(s.url) as http:
             info = detect_server(http)
     assert info == ServerInfo("v2.7.10", "OSS")
 
@@ -72,7 +72,7 @@ def test_detects_2x_from_ping_header() -> None:
 def test_detects_3x_from_ping_json_body() -> None:
     with standin() as s:
         s.on("GET", "/ping", Reply.json({"version": "3.0.1", "revision": "abc123"}))
-        with httpx.Client(base_url=s.url) as http:
+        with HttpClient(s.url) as http:
             assert detect_server(http).release == (3, 0, 1)
 
 
@@ -80,17 +80,17 @@ def test_falls_back_to_health() -> None:
     with standin() as s:
         s.on("GET", "/ping", Reply(204))
         s.on("GET", "/health", Reply.json({"name": "influxdb", "status": "pass", "version": "v2.6.1"}))
-        with httpx.Client(base_url=s.url) as http:
+        with HttpClient(s.url) as http:
             assert detect_server(http).version == "v2.6.1"
 
 
 def test_not_an_influxdb_and_refused_credentials() -> None:
     with standin() as s:
         s.on("GET", "/ping", Reply(200, {"Content-Type": "text/html"}, b"<html>hello</html>"))
-        with httpx.Client(base_url=s.url) as http, pytest.raises(StoreUnavailable, match="is it InfluxDB"):
+        with HttpClient(s.url) as http, pytest.raises(StoreUnavailable, match="is it InfluxDB"):
             detect_server(http)
         s.on("GET", "/ping", Reply.json({"error": "unauthorized"}, 401))
-        with httpx.Client(base_url=s.url) as http, pytest.raises(StoreUnavailable, match="credentials"):
+        with HttpClient(s.url) as http, pytest.raises(StoreUnavailable, match="credentials"):
             detect_server(http)
 
 
@@ -118,7 +118,7 @@ def test_query_retries_5xx_then_succeeds_and_4xx_is_rejected() -> None:
     answers = [Reply.json({"error": "overloaded"}, 503), Reply.json({"results": [{"statement_id": 0}]})]
     with standin() as s:
         s.on("POST", "/query", lambda _req: answers.pop(0))
-        with httpx.Client(base_url=s.url) as http:
+        with HttpClient(s.url) as http:
             ql = InfluxQL(http, "ronde", Retry(budget_s=5, first_delay_s=0.01))
             assert ql.query(["SHOW DATABASES"]) == [[]]
             assert len(s.sent("POST", "/query")) == 2
@@ -134,7 +134,7 @@ def test_query_retries_5xx_then_succeeds_and_4xx_is_rejected() -> None:
 def test_retry_budget_is_bounded() -> None:
     with standin() as s:
         s.on("POST", "/write", Reply.json({"error": "timeout"}, 500))
-        with httpx.Client(base_url=s.url) as http:
+        with HttpClient(s.url) as http:
             ql = InfluxQL(http, "ronde", Retry(budget_s=0.3, first_delay_s=0.05))
             with pytest.raises(StoreUnavailable, match="still failing"):
                 ql.write_v1(b"m f=1i 1\n", rp="raw")
