@@ -36,6 +36,7 @@ from ronde.coverage.monthly import (
     partial_basis,
     service_days_of,
 )
+from ronde.coverage.partial import figures_coverage
 from ronde.coverage.period import PeriodCoverage, combine_periods, period_coverage, rollups_for_days
 from ronde.coverage.sensing import DEFAULT_HORIZON_DAYS, DayState, SensingEvidence, evidence_from
 from ronde.coverage.service_time import effective_window
@@ -44,7 +45,13 @@ from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.chain import genesis_anchor
 from ronde.protocol.estate import Registry
 from ronde.store.port import Store
-from ronde.store.records import DEFAULT_SEQUENCE_ANOMALY_AFTER, DailyRollup, MonthlyRollup, SequenceGap, StoredVisit
+from ronde.store.records import (
+    DEFAULT_SEQUENCE_ANOMALY_AFTER,
+    DailyRollup,
+    MonthlyRollup,
+    SequenceGap,
+    StoredVisit,
+)
 
 # Reads the rollups of ``first..last`` for one landlord (all if None), in the store's order (day, checkpoint).
 RollupReader = Callable[[date, date, str | None], list[DailyRollup]]
@@ -559,13 +566,18 @@ def recorded_coverage(
         return None
     letters = {r.checkpoint_id: r.states for r in rows}
     index = {d: i for i, d in enumerate(days)}
+    wanted = service_days_of(calendar, lo, hi, now)
+    if not include_days:  # plain figures, folded in one pass (``partial``): the same sums, without an object a row
+        figures = store.rollup_figures(lo, hi, landlord=landlord)
+        found = _recorded([(f[0], f[1]) for f in figures], letters, index, wanted)
+        return (
+            figures_coverage(registry, calendar, lo, hi, figures, letters, index, landlord=landlord, now=now)
+            if found
+            else None
+        )
     rollups = read(lo, hi, landlord) if read else store.rollups(lo, hi, landlord=landlord)
-    if {r.service_day for r in rollups} != set(service_days_of(calendar, lo, hi, now)):
-        return None  # a service day without rollups: its raw visits, as ``_coverage`` reads them
-    for r in rollups:
-        st = letters.get(r.checkpoint_id)
-        if st is None or st[index[r.service_day]] == NO_ROLLUP:
-            return None
+    if not _recorded([(r.service_day, r.checkpoint_id) for r in rollups], letters, index, wanted):
+        return None
     return period_coverage(
         registry,
         calendar,
@@ -578,6 +590,19 @@ def recorded_coverage(
         horizon_days=horizon_days,
         include_days=include_days,
     )
+
+
+def _recorded(
+    rolled: list[tuple[date, str]], letters: dict[str, str], index: dict[date, int], days: list[date]
+) -> bool:
+    """Each service day ``days`` has rollups (``rolled``: day, checkpoint), and each rollup its recorded letter."""
+    if {day for day, _ in rolled} != set(days):
+        return False  # a service day without rollups: its raw visits, as ``_coverage`` reads them
+    for day, cid in rolled:
+        st = letters.get(cid)
+        if st is None or st[index[day]] == NO_ROLLUP:
+            return False
+    return True
 
 
 def fold_settled_month(

@@ -66,10 +66,12 @@ from ronde.store.records import (
     Rejection,
     RejectReason,
     RetentionPolicy,
+    RollupFigures,
     SequenceGap,
     StoredVisit,
     TrackPoint,
     WriteBatch,
+    rollup_figures_of,
 )
 from ronde.store.retention import DEFAULT_RETENTION, class_days, cutoff, cutoff_day, measurement_days, validate
 from ronde.store.schema import NS_PER_MS, RetentionClass, ceil_ms, day_start_ns, to_ms
@@ -656,6 +658,10 @@ class InfluxStore:
             if seen is None or (int(r["written_at"]), int(r["time"])) > (int(seen["written_at"]), int(seen["time"])):
                 newest[key] = r
         return [schema.rollup_from_row(newest[k]) for k in sorted(newest)]
+
+    def rollup_figures(self, first: date, last: date, *, landlord: str | None = None) -> list[RollupFigures]:
+        """From ``rollups``: the same figures, no cheaper read yet (the gain was measured on SQLite only)."""
+        return [rollup_figures_of(r) for r in self.rollups(first, last, landlord=landlord)]
 
     def monthly_rollups(self, month: date, *, landlord: str | None = None) -> list[MonthlyRollup]:
         where = [f"time >= {day_start_ns(month)}", f"time < {day_start_ns(month + timedelta(days=1))}"]

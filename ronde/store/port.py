@@ -17,6 +17,7 @@ from ronde.store.records import (
     Rejection,
     RejectReason,
     RetentionPolicy,
+    RollupFigures,
     SequenceGap,
     StoredVisit,
     TrackPoint,
@@ -116,6 +117,10 @@ class Store(Protocol):
         """Idempotent: a rollup for the same (day, checkpoint) replaces the previous one."""
 
     def rollups(self, first: date, last: date, *, landlord: str | None = None) -> list[DailyRollup]: ...
+
+    def rollup_figures(self, first: date, last: date, *, landlord: str | None = None) -> list[RollupFigures]:
+        """``rollups`` as plain tuples (``RollupFigures``), in the same order: the first, partial month of a
+        period reads thousands of them, and a ``DailyRollup`` each with its instants cost most of the read."""
 
     def write_monthly_rollups(self, rollups: Sequence[MonthlyRollup]) -> None:
         """Idempotent: a monthly rollup for the same (month, checkpoint) replaces the previous one."""

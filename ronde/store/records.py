@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import NamedTuple
 
@@ -148,6 +148,12 @@ class GatewayStateRecord:
     battery_pct: int | None = None
 
 
+# A daily rollup's figures as a plain tuple, what a fold of many days reads (``Store.rollup_figures``): service
+# day, checkpoint, kind, building, estate, landlord, visits, expected, covered, first and last seen in microseconds
+# since the epoch (None when unseen), presence, max idle, mean idle. No chain digest, no object per row.
+RollupFigures = tuple[date, str, str, str | None, str, str, int, int, bool, int | None, int | None, float, float, float]
+
+
 @dataclass(frozen=True, slots=True)
 class DailyRollup:
     """Per checkpoint and closed service day: what dashboards and audits read."""
@@ -167,6 +173,32 @@ class DailyRollup:
     max_idle_s: float
     mean_idle_s: float
     chain_digest: str  # hash-chain link of the day's events (see the audit module)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_US = timedelta(microseconds=1)
+
+
+def rollup_figures_of(r: DailyRollup) -> RollupFigures:
+    """A rollup's ``RollupFigures`` (what a store without a cheaper read gives)."""
+    first = None if r.first_seen is None else (r.first_seen - _EPOCH) // _US
+    last = None if r.last_seen is None else (r.last_seen - _EPOCH) // _US
+    return (
+        r.service_day,
+        r.checkpoint_id,
+        r.kind,
+        r.building,
+        r.estate,
+        r.landlord,
+        r.visits,
+        r.expected,
+        r.covered,
+        first,
+        last,
+        r.presence_s,
+        r.max_idle_s,
+        r.mean_idle_s,
+    )
 
 
 @dataclass(frozen=True, slots=True)

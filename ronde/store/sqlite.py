@@ -34,6 +34,7 @@ from ronde.store.records import (
     Rejection,
     RejectReason,
     RetentionPolicy,
+    RollupFigures,
     SequenceGap,
     StoredVisit,
     TrackPoint,
@@ -143,6 +144,7 @@ _ROLLUP_COLUMNS = (
     "service_day, checkpoint_id, kind, building, estate, landlord, visits, expected, covered, first_seen, "
     "last_seen, presence_s, max_idle_s, mean_idle_s, chain_digest"
 )
+_FIGURE_COLUMNS = _ROLLUP_COLUMNS.removesuffix(", chain_digest")  # ``rollup_figures``: no 64-character link a row
 _MONTHLY_COLUMNS = (
     "month, checkpoint_id, kind, building, estate, landlord, expected, basis, states, visits, presence_s, "
     "first_seen, last_seen, service_s, seen, lead_s, trail_s, inner_n, inner_s1, inner_s2, inner_worst"
@@ -583,6 +585,15 @@ class SqliteStore:
         rows = self._run(lambda conn: conn.execute(sql + " ORDER BY service_day, checkpoint_id", params).fetchall())
         return _rollups(rows)
 
+    def rollup_figures(self, first: date, last: date, *, landlord: str | None = None) -> list[RollupFigures]:
+        sql = f"SELECT {_FIGURE_COLUMNS} FROM rollups WHERE service_day >= ? AND service_day <= ?"
+        params: list[Any] = [first.isoformat(), last.isoformat()]
+        if landlord is not None:
+            sql += " AND landlord = ?"
+            params.append(landlord)
+        rows = self._run(lambda conn: conn.execute(sql + " ORDER BY service_day, checkpoint_id", params).fetchall())
+        return _rollup_figures(rows)
+
     def monthly_rollups(self, month: date, *, landlord: str | None = None) -> list[MonthlyRollup]:
         """None when the file predates the table (a READ store never creates it): the caller folds days."""
         if not self._query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'monthly_rollups'"):
@@ -847,6 +858,35 @@ def _rollups(rows: list[tuple[Any, ...]]) -> list[DailyRollup]:
                 mx,
                 mean,
                 link,
+            )
+        )
+    return out
+
+
+def _rollup_figures(rows: list[tuple[Any, ...]]) -> list[RollupFigures]:
+    """``_rollups`` without the objects: the instants stay integers (ms stored, microseconds given)."""
+    days: dict[str, date] = {}
+    out: list[RollupFigures] = []
+    for day, cid, kind, building, estate, landlord, visits, expected, covered, first, last, p, mx, mean in rows:
+        d = days.get(day)
+        if d is None:
+            d = days[day] = date.fromisoformat(day)
+        out.append(
+            (
+                d,
+                cid,
+                kind,
+                building,
+                estate,
+                landlord,
+                visits,
+                expected,
+                bool(covered),
+                None if first is None else first * 1000,
+                None if last is None else last * 1000,
+                p,
+                mx,
+                mean,
             )
         )
     return out

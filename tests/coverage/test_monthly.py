@@ -32,11 +32,25 @@ from ronde.coverage.monthly import (
     settled,
 )
 from ronde.coverage.period import PeriodCoverage, combine_periods
-from ronde.coverage.query import CoverageCache, fold_month_to_date, fold_settled_month, landlord_coverage
+from ronde.coverage.query import (
+    CoverageCache,
+    fold_month_to_date,
+    fold_settled_month,
+    landlord_coverage,
+    recorded_coverage,
+)
 from ronde.ingest.rollup import rollup_day
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.store.port import Store
-from ronde.store.records import DailyRollup, GatewayStateRecord, MonthlyRollup, StoredVisit, WriteBatch
+from ronde.store.records import (
+    DailyRollup,
+    GatewayStateRecord,
+    MonthlyRollup,
+    RollupFigures,
+    StoredVisit,
+    WriteBatch,
+    rollup_figures_of,
+)
 from tests.coverage.factory import local, registry, visit
 from tests.support.stores import store_of_kind
 
@@ -111,6 +125,7 @@ class _View:
         self.first_read: date | None = None  # the earliest day of rollups read
         self.ranges: list[tuple[date, date]] = []  # every range of daily rollups read
         self.months: list[date] = []  # the months whose letters were found
+        self.figures_read = 0  # reads of plain rollup figures (the first, partial month's)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._store, name)
@@ -135,6 +150,10 @@ class _View:
             by_day[v.service_day].append(v)
         rows = [r for d in closed for r in day_rollups(REG, CAL, d, by_day[d], landlord=landlord)]
         return sorted(rows, key=lambda r: (r.service_day, r.checkpoint_id))
+
+    def rollup_figures(self, first: date, last: date, *, landlord: str | None = None) -> list[RollupFigures]:
+        self.figures_read += 1
+        return [rollup_figures_of(r) for r in self.rollups(first, last, landlord=landlord)]
 
 
 def _through_views(
@@ -228,6 +247,40 @@ def test_partial_and_detailed_months_take_their_verdicts_from_monthly_rollups(st
             if include_days:
                 assert all(len(c.days) == c.service_days for c in got["monthly"].checkpoints)
             assert any(c.no_data_days for c in got["monthly"].checkpoints) or landlord is not None
+
+
+def test_a_partial_month_from_plain_figures_equals_its_rollup_objects(store: Store) -> None:
+    """The first, partial month of a year (no day detail) is folded from ``rollup_figures`` tuples, not
+    ``DailyRollup`` objects: the store gives the same figures both ways (instants to the microsecond), and the
+    piece equals, to the bit, the same days folded from the objects with the same letters (the detailed path,
+    its days dropped) and judged again from daily rollups with their evidence week; starts on a dead beacon's
+    week in March (DST change), in October from the 7th (the 24th re-rolled
+    after late events, then the autumn DST change); in the month in progress, without letters, None."""
+    _write_year(store)
+    lo, hi = date(2026, 3, 10), date(2026, 3, 31)
+    autumn = (date(2026, 10, 7), date(2026, 10, 31))  # within influxd's raw retention (real clock): visits kept
+    for first, last in ((lo, hi), autumn):
+        assert store.rollup_figures(first, last) == [rollup_figures_of(r) for r in store.rollups(first, last)]
+    mine = store.rollup_figures(*autumn, landlord="paris-habitat")
+    assert {f[5] for f in mine} == {"paris-habitat"}
+    assert any(f[9] is None for f in mine)  # unseen days
+    assert any(f[9] is not None for f in mine)
+    for landlord in (None, "paris-habitat", "other"):
+        for first, last in ((lo, hi), autumn):
+            plain = recorded_coverage(store, REG, CAL, first, last, landlord=landlord, now=NOW)
+            objects = recorded_coverage(store, REG, CAL, first, last, landlord=landlord, now=NOW, include_days=True)
+            judged = landlord_coverage(store, REG, CAL, first, last, landlord=landlord, now=NOW)
+            assert plain is not None, (landlord, first)
+            assert objects is not None, (landlord, first)
+            assert plain.checkpoints, (landlord, first)
+            stripped = replace(objects, checkpoints=tuple(replace(c, days=()) for c in objects.checkpoints))
+            assert plain == stripped, (landlord, first)
+            assert plain == judged, (landlord, first)
+    assert recorded_coverage(store, REG, CAL, date(2026, 11, 3), date(2026, 11, 10), landlord=None, now=NOW) is None
+    views, got = _through_views(store, ("monthly", "daily"), lo, "paris-habitat", False)
+    assert got["monthly"] == got["daily"]
+    assert views["monthly"].figures_read == 1
+    assert views["daily"].figures_read == 0
 
 
 @pytest.mark.parametrize("through", [date(2026, 11, 17), date(2026, 11, 12)])

@@ -1,0 +1,184 @@
+"""The first, partial month of a period folded from plain rollup figures and the month's recorded letters.
+
+Why: a year ending today starts mid-month, and those ~25 days cannot come from the month's letter (its
+idleness segment and presence are float sums over the whole month: subtracting the days before the
+period's start would not give the same bits, and equality is the rule). So their daily rollups are read,
+but as ``RollupFigures`` tuples (no ``DailyRollup`` object, no ``datetime`` per instant) and folded here in
+one pass: the same additions in the same order as ``period.period_coverage`` with the recorded verdicts
+(``query.recorded_coverage``), so the result is equal to the bit. Instants are kept in microseconds since
+the epoch: ``timedelta.total_seconds`` is that integer divided by 10**6, which is what this computes.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+
+from ronde.coverage.idleness import Segment
+from ronde.coverage.period import CheckpointPeriod, PeriodCoverage
+from ronde.coverage.sensing import DayState
+from ronde.coverage.service_time import effective_window
+from ronde.coverage.shares import CheckpointDayRef, group_coverage
+from ronde.protocol.calendar import ServiceCalendar
+from ronde.protocol.estate import Registry
+from ronde.store.records import RollupFigures
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_US = timedelta(microseconds=1)
+_STATE = {"C": DayState.COVERED, "N": DayState.NOT_VISITED, "X": DayState.NO_DATA}
+
+
+def _instant(us: int | None) -> datetime | None:
+    return None if us is None else _EPOCH + timedelta(microseconds=us)
+
+
+class _Windows:
+    """Each (estate, day)'s window as microseconds since the epoch and its length in seconds (as
+    ``period_coverage``'s ``window_of``: the estate's own window, else the calendar's)."""
+
+    def __init__(self, calendar: ServiceCalendar, windows: dict[date, tuple[datetime, datetime]], now: datetime):
+        self._calendar = calendar
+        self._windows = windows
+        self._now = now
+        self._known: dict[tuple[str, date], tuple[int, int, float]] = {}
+
+    def of(self, estate: str, day: date) -> tuple[int, int, float]:
+        key = (estate, day)
+        got = self._known.get(key)
+        if got is None:
+            own = effective_window(self._calendar.for_estate(estate), day, self._now)
+            start, end = own if own is not None else self._windows[day]
+            got = self._known[key] = ((start - _EPOCH) // _US, (end - _EPOCH) // _US, (end - start).total_seconds())
+        return got
+
+
+def figures_coverage(
+    registry: Registry,
+    calendar: ServiceCalendar,
+    lo: date,
+    hi: date,
+    figures: list[RollupFigures],
+    letters: dict[str, str],
+    index: dict[date, int],
+    *,
+    landlord: str | None,
+    now: datetime,
+) -> PeriodCoverage:
+    """``lo..hi`` (no day detail) from its rollup figures (in the store's order: day, checkpoint) and the month's
+    letters (``letters`` per checkpoint, ``index`` a day's position in them): equal to ``period_coverage`` of the
+    same rollups with the recorded verdicts. The caller checked that every figure has its letter."""
+    windows: dict[date, tuple[datetime, datetime]] = {}
+    partial: date | None = None
+    for day in calendar.service_days(lo, hi):
+        w = effective_window(calendar, day, now)
+        if w is None:
+            continue
+        windows[day] = w
+        if w[1] < calendar.window(day)[1]:
+            partial = day
+    rows: dict[str, list[RollupFigures]] = defaultdict(list)
+    for f in figures:
+        if f[0] in windows and (landlord is None or f[5] == landlord):
+            rows[f[1]].append(f)
+    of = _Windows(calendar, windows, now).of
+    refs: list[CheckpointDayRef] = []
+    out = [_checkpoint(registry, cid, rows[cid], of, letters[cid], index, refs) for cid in sorted(rows)]
+    return PeriodCoverage(
+        lo, hi, landlord, tuple(sorted(windows)), partial, tuple(out), tuple(group_coverage(registry, refs))
+    )
+
+
+def _checkpoint(
+    registry: Registry,
+    cid: str,
+    days: list[RollupFigures],
+    window_of: Callable[[str, date], tuple[int, int, float]],
+    letters: str,
+    index: dict[date, int],
+    refs: list[CheckpointDayRef],
+) -> CheckpointPeriod:
+    """``period._checkpoint_period`` on figures: the inline verdicts, else the recorded letter."""
+    counts = dict.fromkeys(DayState, 0)
+    visits = 0
+    presence = 0.0
+    first_us: int | None = None
+    last_us: int | None = None
+    for day, _, _, building, estate, owner, v, _, is_covered, f_us, l_us, p, _, _ in days:
+        if is_covered:
+            state = DayState.COVERED
+        elif v > 0:
+            state = DayState.NOT_VISITED
+        else:
+            state = _STATE[letters[index[day]]]
+        counts[state] += 1
+        refs.append((building, estate, owner, day, state))
+        visits += v
+        presence += p
+        if f_us is not None and first_us is None:
+            first_us = f_us
+        if l_us is not None:
+            last_us = l_us
+    seg = _segment(days, window_of)
+    sample = days[0]
+    c = registry.checkpoints.get(cid)
+    return CheckpointPeriod(
+        checkpoint_id=cid,
+        name=c.name if c is not None else cid,
+        kind=sample[2],
+        building=sample[3],
+        estate=sample[4],
+        landlord=sample[5],
+        expected_per_day=c.expected_visits if c is not None else sample[7],
+        service_days=len(days),
+        visits=visits,
+        covered_days=counts[DayState.COVERED],
+        not_visited_days=counts[DayState.NOT_VISITED],
+        no_data_days=counts[DayState.NO_DATA],
+        presence_s=presence,
+        first_seen=_instant(first_us),
+        last_seen=_instant(last_us),
+        idleness=seg.idleness(),
+        segment=seg,
+    )
+
+
+def _segment(days: list[RollupFigures], window_of: Callable[[str, date], tuple[int, int, float]]) -> Segment:
+    """``idleness.fold_segments`` on figures (microseconds; the same float operations in the same order, ``max``
+    written as comparisons that pick the same operand)."""
+    total = lead = trail = s1 = s2 = worst = 0.0
+    seen = False
+    n = 0
+    for day, _, _, _, estate, _, v, _, _, f_us, l_us, p, mx, mean in days:
+        ws, we, w = window_of(estate, day)
+        if w < 0:
+            w = 0.0
+        total += w
+        if v <= 0 or f_us is None or l_us is None:
+            trail += w
+            continue
+        ld = (f_us - ws) / 10**6
+        ld = ld if ld > 0.0 else 0.0
+        tr = (we - l_us) / 10**6
+        tr = tr if tr > 0.0 else 0.0
+        i2 = 2.0 * mean * w - ld * ld - tr * tr
+        i1 = (w - p) - ld - tr
+        if seen:
+            joined = trail + ld
+            n += 1
+            s1 += joined
+            s2 += joined * joined
+            if joined > worst:  # noqa: PLR1730 - a comparison, not a call to max, twice a row
+                worst = joined
+        else:
+            lead = trail + ld
+            seen = True
+        n += v - 1
+        s1 += i1 if i1 > 0.0 else 0.0
+        s2 += i2 if i2 > 0.0 else 0.0
+        if mx > worst:  # noqa: PLR1730 - as above
+            worst = mx
+        trail = tr
+    if not seen:
+        return Segment(total, False, total, total)
+    return Segment(total, True, lead, trail, n, s1, s2, worst)
