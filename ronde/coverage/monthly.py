@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from itertools import chain
 
 from ronde.coverage.idleness import Segment
@@ -31,10 +31,11 @@ from ronde.coverage.service_time import effective_window
 from ronde.coverage.shares import GroupCoverage, Level, Share, group_name
 from ronde.protocol.calendar import Calendars, ServiceCalendar
 from ronde.protocol.estate import Registry
-from ronde.store.records import DailyRollup, MonthlyRollup
+from ronde.store.records import DailyRollup, MonthlyFigures, MonthlyRollup
 
 STATE_LETTER = {DayState.COVERED: "C", DayState.NOT_VISITED: "N", DayState.NO_DATA: "X"}
 NO_ROLLUP = "-"  # the checkpoint had no rollup that day (not in the registry yet)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def month_bounds(month: date) -> tuple[date, date]:
@@ -79,12 +80,20 @@ def letters_through(rows: list[MonthlyRollup], wanted: str) -> date | None:
     basis or disagree (a reader then folds the days)."""
     if not rows:
         return None
-    bases = {r.basis for r in rows}
+    return _through(rows[0].month, {r.basis for r in rows}, wanted)
+
+
+def figures_through(month: date, figures: list[MonthlyFigures], wanted: str) -> date | None:
+    """``letters_through`` of the month ``month``'s letters read as ``MonthlyFigures``."""
+    return _through(month, {f[6] for f in figures}, wanted) if figures else None
+
+
+def _through(month: date, bases: set[str], wanted: str) -> date | None:
     if len(bases) != 1:
         return None
     text = bases.pop()
     if text == wanted:
-        return month_bounds(rows[0].month)[1]
+        return month_bounds(month)[1]
     head, mark, day = text.partition(_THROUGH)
     if not mark or head != wanted:
         return None
@@ -92,7 +101,7 @@ def letters_through(rows: list[MonthlyRollup], wanted: str) -> date | None:
         through = date.fromisoformat(day)
     except ValueError:
         return None
-    lo, hi = month_bounds(rows[0].month)
+    lo, hi = month_bounds(month)
     return through if lo <= through <= hi else None
 
 
@@ -189,7 +198,7 @@ def coverage_from_monthly(
             )
         )
     return PeriodCoverage(
-        lo, hi, landlord, tuple(days), None, tuple(checkpoints), tuple(_group_coverage(registry, days, rows))
+        lo, hi, landlord, tuple(days), None, tuple(checkpoints), tuple(_group_coverage(registry, days, _columns(rows)))
     )
 
 
@@ -215,15 +224,15 @@ class _Run:
     def __init__(self, segment: Segment) -> None:
         self.pieces = 0
         self.only: CheckpointPeriod | None = None  # the one piece, when it is a computed coverage's
-        self.last: CheckpointPeriod | MonthlyRollup | None = None  # names, kind and places come from the last
+        self.last: CheckpointPeriod | MonthlyFigures | None = None  # names, kind and places come from the last
         self.segment = segment
         self.service_days = self.visits = self.covered = self.not_visited = self.no_data = 0
         self.presence: list[float] = []  # summed at the end with ``sum``, as ``_merge_checkpoint`` does
-        self.first_seen: datetime | None = None
-        self.last_seen: datetime | None = None
+        self.first_seen: datetime | int | None = None  # an int: microseconds since the epoch (a letter's)
+        self.last_seen: datetime | int | None = None
         self.days: list[tuple[CheckpointDay, ...]] = []
 
-    def then(self, segment: Segment, first_seen: datetime | None, last_seen: datetime | None) -> None:
+    def then(self, segment: Segment, first_seen: datetime | int | None, last_seen: datetime | int | None) -> None:
         if self.pieces:
             self.segment = self.segment.then(segment)
         self.pieces += 1
@@ -273,27 +282,35 @@ class LetterFold:
         for g in cov.groups:
             self._groups[(g.level, g.id)].append(g)
 
-    def add_letters(self, days: list[date], rows: list[MonthlyRollup], landlord: str | None, last: date) -> None:
-        """A piece read from its month's letters ``rows`` (days ``days``, ending ``last``): what
-        ``coverage_from_monthly`` would give for it, folded without building it."""
+    def add_letters(
+        self, days: list[date], month: date, figures: list[MonthlyFigures], landlord: str | None, last: date
+    ) -> None:
+        """A piece read from its month's letters (``figures`` of the month ``month``, days ``days``, ending
+        ``last``): what ``coverage_from_monthly`` would give for it, folded in one pass without building it."""
         self._only = None
-        self._pieces.append((month_bounds(rows[0].month)[0], last, landlord, None))
+        self._pieces.append((month_bounds(month)[0], last, landlord, None))
         self._days.extend(days)
-        for r in rows:
-            seg = Segment(r.service_s, r.seen, r.lead_s, r.trail_s, r.inner_n, r.inner_s1, r.inner_s2, r.inner_worst)
-            run = self._runs.get(r.checkpoint_id)
+        columns: dict[tuple[Level, str], list[str]] = defaultdict(list)
+        runs = self._runs
+        for f in figures:
+            cid, _, building, estate, owner, _, _, st, visits, presence, first_us, last_us = f[:12]
+            seg = Segment(f[12], bool(f[13]), f[14], f[15], f[16], f[17], f[18], f[19])
+            run = runs.get(cid)
             if run is None:
-                run = self._runs[r.checkpoint_id] = _Run(seg)
-            run.then(seg, r.first_seen, r.last_seen)
-            run.last = r
-            st = r.states
+                run = runs[cid] = _Run(seg)
+            run.then(seg, first_us, last_us)
+            run.last = f
             run.service_days += len(st) - st.count(NO_ROLLUP)
-            run.visits += r.visits
+            run.visits += visits
             run.covered += st.count("C")
             run.not_visited += st.count("N")
             run.no_data += st.count("X")
-            run.presence.append(r.presence_s)
-        for g in _group_coverage(self._registry, days, rows, self._columns):
+            run.presence.append(presence)
+            if building is not None:
+                columns[(Level.BUILDING, building)].append(st)
+            columns[(Level.ESTATE, estate)].append(st)
+            columns[(Level.LANDLORD, owner)].append(st)
+        for g in _group_coverage(self._registry, days, columns, self._columns):
             self._groups[(g.level, g.id)].append(g)
 
     def result(self) -> PeriodCoverage:
@@ -318,21 +335,23 @@ class LetterFold:
         if run.pieces == 1 and run.only is not None:
             return run.only
         last = run.last
+        assert last is not None
         if isinstance(last, CheckpointPeriod):
-            name, expected = last.name, last.expected_per_day
+            cid, name, expected = last.checkpoint_id, last.name, last.expected_per_day
+            kind, building, estate, owner = last.kind, last.building, last.estate, last.landlord
         else:
-            assert last is not None
-            c = self._registry.checkpoints.get(last.checkpoint_id)
-            name = c.name if c is not None else last.checkpoint_id
-            expected = c.expected_visits if c is not None else last.expected
+            cid, kind, building, estate, owner = last[:5]
+            c = self._registry.checkpoints.get(cid)
+            name = c.name if c is not None else cid
+            expected = c.expected_visits if c is not None else last[5]
         seg = run.segment
         return CheckpointPeriod(
-            last.checkpoint_id,
+            cid,
             name,
-            last.kind,
-            last.building,
-            last.estate,
-            last.landlord,
+            kind,
+            building,
+            estate,
+            owner,
             expected,
             run.service_days,
             run.visits,
@@ -340,31 +359,41 @@ class LetterFold:
             run.not_visited,
             run.no_data,
             sum(run.presence),
-            run.first_seen,
-            run.last_seen,
+            _instant(run.first_seen),
+            _instant(run.last_seen),
             seg.idleness(),
             seg,
             tuple(chain.from_iterable(run.days)),
         )
 
 
-def _group_coverage(
-    registry: Registry,
-    days: list[date],
-    rows: list[MonthlyRollup],
-    seen: dict[tuple[str, ...], Share | None] | None = None,
-) -> list[GroupCoverage]:
-    """``shares.group_coverage`` from letters: each day's column counted at C speed (``zip`` + ``count``), once
-    per distinct column (``seen``, shared across the months of a fold: a building's few checkpoints give the same
-    column most days, and a ``Share`` is immutable)."""
-    if seen is None:
-        seen = {}
+def _instant(at: datetime | int | None) -> datetime | None:
+    """A letter's instant (microseconds since the epoch) as ``from_ms`` gives it; a computed piece's as is."""
+    return _EPOCH + timedelta(microseconds=at) if isinstance(at, int) else at
+
+
+def _columns(rows: list[MonthlyRollup]) -> dict[tuple[Level, str], list[str]]:
+    """Each group's letters (building, estate, landlord), in the rows' order."""
     groups: dict[tuple[Level, str], list[str]] = defaultdict(list)
     for r in rows:
         if r.building is not None:
             groups[(Level.BUILDING, r.building)].append(r.states)
         groups[(Level.ESTATE, r.estate)].append(r.states)
         groups[(Level.LANDLORD, r.landlord)].append(r.states)
+    return groups
+
+
+def _group_coverage(
+    registry: Registry,
+    days: list[date],
+    groups: dict[tuple[Level, str], list[str]],
+    seen: dict[tuple[str, ...], Share | None] | None = None,
+) -> list[GroupCoverage]:
+    """``shares.group_coverage`` from each group's letters: each day's column counted at C speed (``zip`` +
+    ``count``), once per distinct column (``seen``, shared across the months of a fold: a building's few
+    checkpoints give the same column most days, and a ``Share`` is immutable)."""
+    if seen is None:
+        seen = {}
     order = {Level.BUILDING: 0, Level.ESTATE: 1, Level.LANDLORD: 2}
     out: list[GroupCoverage] = []
     for level, gid in sorted(groups, key=lambda k: (order[k[0]], k[1])):

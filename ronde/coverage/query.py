@@ -30,6 +30,7 @@ from ronde.coverage.monthly import (
     LetterFold,
     basis,
     coverage_from_monthly,
+    figures_through,
     fold_month,
     letters_through,
     month_bounds,
@@ -48,6 +49,7 @@ from ronde.store.port import Store
 from ronde.store.records import (
     DEFAULT_SEQUENCE_ANOMALY_AFTER,
     DailyRollup,
+    MonthlyFigures,
     MonthlyRollup,
     SequenceGap,
     StoredVisit,
@@ -390,7 +392,7 @@ class CoverageCache:
             letters = None if include_days else _letters_of(store, calendar, lo, hi, landlord, wanted, now)
             if letters is not None:
                 self.misses += 1
-                fold.add_letters(letters[0], letters[1], landlord, hi)
+                fold.add_letters(letters[0], lo, letters[1], landlord, hi)
             else:
                 fold.add(
                     self._month(store, registry, calendar, lo, hi, landlord, now, horizon_days, read, include_days)
@@ -463,18 +465,20 @@ class CoverageCache:
 
 def _letters_of(
     store: Store, calendar: ServiceCalendar, lo: date, hi: date, landlord: str | None, wanted: str, now: datetime
-) -> tuple[list[date], list[MonthlyRollup]] | None:
-    """The service days and letters of ``lo..hi`` when one month's letters (basis ``wanted``) cover exactly that
-    piece: a whole month, or a month-to-date letter ending on ``hi``. None otherwise (the caller folds it)."""
+) -> tuple[list[date], list[MonthlyFigures]] | None:
+    """The service days and letters (as plain figures) of ``lo..hi`` when one month's letters (basis ``wanted``)
+    cover exactly that piece: a whole month, or a month-to-date letter ending on ``hi``. None otherwise (the
+    caller folds it)."""
     if lo != month_bounds(lo)[0]:
         return None
-    rows = store.monthly_rollups(lo, landlord=landlord)
-    if letters_through(rows, wanted) != hi:
+    figures = store.monthly_figures(lo, landlord=landlord)
+    if figures_through(lo, figures, wanted) != hi:
         return None
     days = service_days_of(calendar, lo, hi, now)
-    if any(len(r.states) != len(days) for r in rows):
+    n = len(days)
+    if any(len(f[7]) != n for f in figures):
         return None
-    return days, rows
+    return days, figures
 
 
 def monthly_coverage(

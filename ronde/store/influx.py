@@ -62,6 +62,7 @@ from ronde.store.records import (
     DailyRollup,
     EventKey,
     GatewayStateRecord,
+    MonthlyFigures,
     MonthlyRollup,
     Rejection,
     RejectReason,
@@ -71,6 +72,7 @@ from ronde.store.records import (
     StoredVisit,
     TrackPoint,
     WriteBatch,
+    monthly_figures_of,
     rollup_figures_of,
 )
 from ronde.store.retention import DEFAULT_RETENTION, class_days, cutoff, cutoff_day, measurement_days, validate
@@ -674,6 +676,10 @@ class InfluxStore:
             if seen is None or (int(r["written_at"]), int(r["time"])) > (int(seen["written_at"]), int(seen["time"])):
                 newest[key] = r
         return [schema.monthly_from_row(newest[k]) for k in sorted(newest)]
+
+    def monthly_figures(self, month: date, *, landlord: str | None = None) -> list[MonthlyFigures]:
+        """From ``monthly_rollups``: the same figures, no cheaper read yet (the gain was measured on SQLite only)."""
+        return [monthly_figures_of(r) for r in self.monthly_rollups(month, landlord=landlord)]
 
     # ---- rollup checks (ronde.store.checks) ---------------------------------------------------
 

@@ -13,6 +13,7 @@ from ronde.store.records import (
     DailyRollup,
     EventKey,
     GatewayStateRecord,
+    MonthlyFigures,
     MonthlyRollup,
     Rejection,
     RejectReason,
@@ -128,6 +129,10 @@ class Store(Protocol):
     def monthly_rollups(self, month: date, *, landlord: str | None = None) -> list[MonthlyRollup]:
         """The monthly rollups of the calendar month starting ``month`` (none when it was not folded),
         sorted by checkpoint."""
+
+    def monthly_figures(self, month: date, *, landlord: str | None = None) -> list[MonthlyFigures]:
+        """``monthly_rollups`` as plain tuples (``MonthlyFigures``), in the same order: a year's settled months
+        are thousands of them, and a ``MonthlyRollup`` each with its instants cost half of folding them."""
 
     def rollup_fingerprints(
         self, first: date, last: date, *, landlord: str | None = None

@@ -234,6 +234,45 @@ class MonthlyRollup:
     inner_worst: float
 
 
+# A monthly rollup's figures as a plain tuple, what a period's settled months are folded from
+# (``Store.monthly_figures``, ``coverage.monthly.LetterFold``): checkpoint, kind, building, estate, landlord,
+# expected, basis, states, visits, presence, first and last seen in microseconds since the epoch (None when
+# unseen), then the idleness segment: service, seen (0 or 1), lead, trail, inner n, s1, s2, worst. No month (the
+# caller asked for it), no object or datetime a row: on SQLite the row as the driver gives it.
+MonthlyFigures = tuple[
+    str, str, str | None, str, str, int, str, str, int, float, int | None, int | None,
+    float, int, float, float, int, float, float, float,
+]  # fmt: skip
+
+
+def monthly_figures_of(r: MonthlyRollup) -> MonthlyFigures:
+    """A monthly rollup's ``MonthlyFigures`` (what a store without a cheaper read gives)."""
+    first = None if r.first_seen is None else (r.first_seen - _EPOCH) // _US
+    last = None if r.last_seen is None else (r.last_seen - _EPOCH) // _US
+    return (
+        r.checkpoint_id,
+        r.kind,
+        r.building,
+        r.estate,
+        r.landlord,
+        r.expected,
+        r.basis,
+        r.states,
+        r.visits,
+        r.presence_s,
+        first,
+        last,
+        r.service_s,
+        int(r.seen),
+        r.lead_s,
+        r.trail_s,
+        r.inner_n,
+        r.inner_s1,
+        r.inner_s2,
+        r.inner_worst,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class WriteBatch:
     """Everything one ingest batch wants stored, written in one durable step before any MQTT ack."""

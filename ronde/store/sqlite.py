@@ -30,6 +30,7 @@ from ronde.store.records import (
     DailyRollup,
     EventKey,
     GatewayStateRecord,
+    MonthlyFigures,
     MonthlyRollup,
     Rejection,
     RejectReason,
@@ -148,6 +149,10 @@ _FIGURE_COLUMNS = _ROLLUP_COLUMNS.removesuffix(", chain_digest")  # ``rollup_fig
 _MONTHLY_COLUMNS = (
     "month, checkpoint_id, kind, building, estate, landlord, expected, basis, states, visits, presence_s, "
     "first_seen, last_seen, service_s, seen, lead_s, trail_s, inner_n, inner_s1, inner_s2, inner_worst"
+)
+_MONTHLY_FIGURES = (  # ``monthly_figures``: ``MonthlyFigures`` order, milliseconds stored, microseconds given
+    "checkpoint_id, kind, building, estate, landlord, expected, basis, states, visits, presence_s, "
+    "first_seen * 1000, last_seen * 1000, service_s, seen, lead_s, trail_s, inner_n, inner_s1, inner_s2, inner_worst"
 )
 _VERDICT_DDL = _DDL[_DDL.index("CREATE TABLE IF NOT EXISTS rollup_checks") :].strip().rstrip(";")
 # Each (day, landlord)'s rollups: how many (the landlord index answers, no table row read) and how often they
@@ -605,6 +610,17 @@ class SqliteStore:
             params.append(landlord)
         rows = self._run(lambda conn: conn.execute(sql + " ORDER BY checkpoint_id", params).fetchall())
         return [_monthly(r) for r in rows]
+
+    def monthly_figures(self, month: date, *, landlord: str | None = None) -> list[MonthlyFigures]:
+        """The rows as the driver gives them: the instants scaled to microseconds by SQLite, no month column."""
+        if not self._query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'monthly_rollups'"):
+            return []
+        sql = f"SELECT {_MONTHLY_FIGURES} FROM monthly_rollups WHERE month = ?"
+        params: list[Any] = [month.isoformat()]
+        if landlord is not None:
+            sql += " AND landlord = ?"
+            params.append(landlord)
+        return self._run(lambda conn: conn.execute(sql + " ORDER BY checkpoint_id", params).fetchall())
 
     # ---- rollup checks (ronde.store.checks) ---------------------------------------------------
 

@@ -45,10 +45,12 @@ from ronde.store.port import Store
 from ronde.store.records import (
     DailyRollup,
     GatewayStateRecord,
+    MonthlyFigures,
     MonthlyRollup,
     RollupFigures,
     StoredVisit,
     WriteBatch,
+    monthly_figures_of,
     rollup_figures_of,
 )
 from tests.coverage.factory import local, registry, visit
@@ -126,6 +128,7 @@ class _View:
         self.ranges: list[tuple[date, date]] = []  # every range of daily rollups read
         self.months: list[date] = []  # the months whose letters were found
         self.figures_read = 0  # reads of plain rollup figures (the first, partial month's)
+        self.letters_read = 0  # letters read as plain figures (``monthly_figures``, the settled months')
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._store, name)
@@ -138,6 +141,16 @@ class _View:
         if rows:
             self.months.append(month)
         return rows
+
+    def monthly_figures(self, month: date, *, landlord: str | None = None) -> list[MonthlyFigures]:
+        if self._source != "monthly":
+            return []
+        figures = self._store.monthly_figures(month, landlord=landlord)
+        self.monthly_read += len(figures)
+        self.letters_read += len(figures)
+        if figures:
+            self.months.append(month)
+        return figures
 
     def rollups(self, first: date, last: date, *, landlord: str | None = None) -> list[DailyRollup]:
         self.first_read = first if self.first_read is None else min(self.first_read, first)
@@ -391,11 +404,49 @@ def test_the_letters_fold_equals_combining_each_pieces_coverage(store: Store) ->
         for m in months:
             days = service_days_of(CAL, m, month_bounds(m)[1], NOW)
             rows = store.monthly_rollups(m, landlord=landlord)
+            figures = store.monthly_figures(m, landlord=landlord)
+            assert figures == [monthly_figures_of(r) for r in rows], (landlord, m)
             pieces.append(coverage_from_monthly(REG, days, rows, landlord))
-            fold.add_letters(days, rows, landlord, month_bounds(m)[1])
+            fold.add_letters(days, m, figures, landlord, month_bounds(m)[1])
             if m == months[0]:
                 one = LetterFold(REG)
-                one.add_letters(days, rows, landlord, month_bounds(m)[1])
+                one.add_letters(days, m, figures, landlord, month_bounds(m)[1])
                 assert one.result() == pieces[-1], landlord
         assert fold.result() == combine_periods(pieces), landlord
         assert combine_periods(pieces).groups  # shares per day were folded too
+
+
+def test_the_settled_months_letters_read_as_plain_figures(store: Store) -> None:
+    """A period's settled months are read as ``monthly_figures`` tuples (on SQLite the driver's rows: instants
+    scaled to microseconds in the query, no month, no ``MonthlyRollup`` or ``datetime`` a row): the store gives
+    the same figures as its monthly rollups (both stores, each landlord, seen and unseen checkpoints), and a year
+    folded from them equals, to the bit, the same year from daily rollups and from the letters as objects."""
+    _write_year(store)
+    month = date(2026, 10, 1)  # late events re-rolled, the autumn DST change; within influxd's retention
+    every = store.monthly_figures(month)
+    assert every == [monthly_figures_of(r) for r in store.monthly_rollups(month)]
+    assert len(every) == len(REG.checkpoints)
+    assert all(type(f[10]) is int and f[10] % 1000 == 0 for f in every if f[10] is not None)
+    assert any(f[10] is not None for f in every)
+    assert {type(f[13]) for f in every} == {int}  # seen: 0 or 1, as ``monthly_figures_of`` gives it
+    mine = store.monthly_figures(month, landlord="paris-habitat")
+    assert mine
+    assert {f[4] for f in mine} == {"paris-habitat"}
+    assert mine == [f for f in every if f[4] == "paris-habitat"]
+    assert store.monthly_figures(date(2025, 1, 1)) == []  # a month never folded
+    for landlord in (None, "paris-habitat", "other"):
+        views, got = _through_views(store, ("monthly", "daily"), FIRST, landlord, False)
+        assert got["monthly"] == got["daily"], landlord
+        assert views["monthly"].letters_read > 0, landlord  # the settled months came from plain figures
+        assert views["daily"].letters_read == 0
+        fold, objects = LetterFold(REG), LetterFold(REG)
+        wanted = basis(REG, CAL)
+        m = date(2026, 2, 1)
+        while settled(m, LAST):
+            rows = store.monthly_rollups(m, landlord=landlord)
+            if letters_through(rows, wanted) == month_bounds(m)[1]:
+                days = service_days_of(CAL, m, month_bounds(m)[1], NOW)
+                fold.add_letters(days, m, store.monthly_figures(m, landlord=landlord), landlord, month_bounds(m)[1])
+                objects.add_letters(days, m, [monthly_figures_of(r) for r in rows], landlord, month_bounds(m)[1])
+            m = (m + timedelta(days=32)).replace(day=1)
+        assert fold.result() == objects.result(), landlord
