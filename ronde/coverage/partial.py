@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from ronde.coverage.idleness import Segment
 from ronde.coverage.period import CheckpointPeriod, PeriodCoverage
 from ronde.coverage.sensing import DayState
-from ronde.coverage.service_time import effective_window
+from ronde.coverage.service_time import effective_window, period_windows
 from ronde.coverage.shares import CheckpointDayRef, group_coverage
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.estate import Registry
@@ -68,15 +68,7 @@ def figures_coverage(
     """``lo..hi`` (no day detail) from its rollup figures (in the store's order: day, checkpoint) and the month's
     letters (``letters`` per checkpoint, ``index`` a day's position in them): equal to ``period_coverage`` of the
     same rollups with the recorded verdicts. The caller checked that every figure has its letter."""
-    windows: dict[date, tuple[datetime, datetime]] = {}
-    partial: date | None = None
-    for day in calendar.service_days(lo, hi):
-        w = effective_window(calendar, day, now)
-        if w is None:
-            continue
-        windows[day] = w
-        if w[1] < calendar.window(day)[1]:
-            partial = day
+    windows, partial = period_windows(calendar, lo, hi, now)
     rows: dict[str, list[RollupFigures]] = defaultdict(list)
     for f in figures:
         if f[0] in windows and (landlord is None or f[5] == landlord):

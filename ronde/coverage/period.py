@@ -16,7 +16,7 @@ from itertools import chain
 from ronde.coverage.daily import day_rollups
 from ronde.coverage.idleness import Idleness, Segment, fold_segments
 from ronde.coverage.sensing import DEFAULT_HORIZON_DAYS, DayState, Verdicts, evidence_from
-from ronde.coverage.service_time import effective_window
+from ronde.coverage.service_time import effective_window, period_windows
 from ronde.coverage.shares import CheckpointDayRef, GroupCoverage, Level, Share, group_coverage
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.estate import Registry
@@ -215,15 +215,7 @@ def period_coverage(
     what the rollups and visits themselves show; pass one that also holds gateway states,
     telemetry and the days around the period for a better "no data" verdict.
     """
-    windows: dict[date, tuple[datetime, datetime]] = {}
-    partial: date | None = None
-    for day in calendar.service_days(first, last):
-        w = effective_window(calendar, day, now)
-        if w is None:
-            continue
-        windows[day] = w
-        if w[1] < calendar.window(day)[1]:
-            partial = day
+    windows, partial = period_windows(calendar, first, last, now)
     today = max(windows) if windows else last
     if now is not None:
         today = max(today, now.astimezone(calendar.tz).date())

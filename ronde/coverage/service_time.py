@@ -36,6 +36,23 @@ def effective_window(
     return start, end
 
 
+def period_windows(
+    calendar: ServiceCalendar, first: date, last: date, now: datetime | None
+) -> tuple[dict[date, tuple[datetime, datetime]], date | None]:
+    """The begun service days of ``first..last`` with their windows (cut at ``now``), and the day whose window
+    ``now`` cuts short (the evening in progress), if any."""
+    windows: dict[date, tuple[datetime, datetime]] = {}
+    partial: date | None = None
+    for day in calendar.service_days(first, last):
+        w = effective_window(calendar, day, now)
+        if w is None:
+            continue
+        windows[day] = w
+        if w[1] < calendar.window(day)[1]:
+            partial = day
+    return windows, partial
+
+
 def clip_to_window(
     first_seen: datetime, last_seen: datetime, w_start: datetime, w_end: datetime
 ) -> tuple[datetime, datetime] | None:

@@ -582,40 +582,31 @@ class SqliteStore:
         }
 
     def rollups(self, first: date, last: date, *, landlord: str | None = None) -> list[DailyRollup]:
-        sql = f"SELECT {_ROLLUP_COLUMNS} FROM rollups WHERE service_day >= ? AND service_day <= ?"
-        params: list[Any] = [first.isoformat(), last.isoformat()]
-        if landlord is not None:
-            sql += " AND landlord = ?"
-            params.append(landlord)
-        rows = self._run(lambda conn: conn.execute(sql + " ORDER BY service_day, checkpoint_id", params).fetchall())
-        return _rollups(rows)
+        return _rollups(self._rollup_rows(_ROLLUP_COLUMNS, first, last, landlord))
 
     def rollup_figures(self, first: date, last: date, *, landlord: str | None = None) -> list[RollupFigures]:
-        sql = f"SELECT {_FIGURE_COLUMNS} FROM rollups WHERE service_day >= ? AND service_day <= ?"
+        return _rollup_figures(self._rollup_rows(_FIGURE_COLUMNS, first, last, landlord))
+
+    def _rollup_rows(self, columns: str, first: date, last: date, landlord: str | None) -> list[Any]:
+        sql = f"SELECT {columns} FROM rollups WHERE service_day >= ? AND service_day <= ?"
         params: list[Any] = [first.isoformat(), last.isoformat()]
         if landlord is not None:
             sql += " AND landlord = ?"
             params.append(landlord)
-        rows = self._run(lambda conn: conn.execute(sql + " ORDER BY service_day, checkpoint_id", params).fetchall())
-        return _rollup_figures(rows)
+        return self._run(lambda conn: conn.execute(sql + " ORDER BY service_day, checkpoint_id", params).fetchall())
 
     def monthly_rollups(self, month: date, *, landlord: str | None = None) -> list[MonthlyRollup]:
-        """None when the file predates the table (a READ store never creates it): the caller folds days."""
-        if not self._query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'monthly_rollups'"):
-            return []
-        sql = f"SELECT {_MONTHLY_COLUMNS} FROM monthly_rollups WHERE month = ?"
-        params: list[Any] = [month.isoformat()]
-        if landlord is not None:
-            sql += " AND landlord = ?"
-            params.append(landlord)
-        rows = self._run(lambda conn: conn.execute(sql + " ORDER BY checkpoint_id", params).fetchall())
-        return [_monthly(r) for r in rows]
+        return [_monthly(r) for r in self._monthly_rows(_MONTHLY_COLUMNS, month, landlord)]
 
     def monthly_figures(self, month: date, *, landlord: str | None = None) -> list[MonthlyFigures]:
         """The rows as the driver gives them: the instants scaled to microseconds by SQLite, no month column."""
+        return self._monthly_rows(_MONTHLY_FIGURES, month, landlord)
+
+    def _monthly_rows(self, columns: str, month: date, landlord: str | None) -> list[Any]:
+        """No rows when the file predates the table (a READ store never creates it): the caller folds days."""
         if not self._query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'monthly_rollups'"):
             return []
-        sql = f"SELECT {_MONTHLY_FIGURES} FROM monthly_rollups WHERE month = ?"
+        sql = f"SELECT {columns} FROM monthly_rollups WHERE month = ?"
         params: list[Any] = [month.isoformat()]
         if landlord is not None:
             sql += " AND landlord = ?"
