@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import rfc8785
@@ -113,10 +114,126 @@ except ImportError:  # pragma: no cover - CPython always has _json
         return _JSON.encode(norm)
 
 
+VISIT_MEMBERS = (
+    "badge",
+    "beacon",
+    "count",
+    "first_seen",
+    "gateway_id",
+    "id",
+    "last_seen",
+    "rssi_max",
+    "rssi_mean",
+    "seq",
+    "type",
+    "v",
+)
+"""A wire visit's members without ``sig``, in RFC 8785's order (``_visit_bytes`` writes them in this order)."""
+_VISIT = frozenset(VISIT_MEMBERS)
+_VISIT_SIGNED = _VISIT | {"sig"}
+
+
+_VISIT_TYPES = (str, dict, int, str, str, str, str, int, int, str, int)
+"""The member types ``_visit_bytes`` writes itself (``rssi_mean`` apart): a visit as the gateway sends it."""
+_CONTROLS = bytes(range(0x20))
+"""The only bytes JSON escapes besides ``"`` and ``\\``; UTF-8 never uses them inside a multi-byte character."""
+
+
+def _safe(a: int, b: int) -> bool:
+    """Both within ±``SAFE_INTEGER`` (two arguments, not a generator: this is per message)."""
+    return -SAFE_INTEGER <= a <= SAFE_INTEGER and -SAFE_INTEGER <= b <= SAFE_INTEGER
+
+
+@dataclass(frozen=True, slots=True)
+class _BeaconForm:
+    """How ``_beacon_text`` writes one beacon format: its members but ``format`` in RFC 8785's order and their
+    types, a ``str.format`` template of the whole object, how many '"' the template and its strings hold, and
+    whether the first two members are integers (iBeacon's major and minor: bounded by ``SAFE_INTEGER``)."""
+
+    keys: frozenset[str]
+    members: tuple[str, ...]
+    types: list[type]
+    template: str
+    quotes: int
+    int_pair: bool
+
+    @classmethod
+    def of(cls, name: str, members: dict[str, type]) -> _BeaconForm:
+        order = sorted(members)
+        types = [members[k] for k in order]
+        assert types.count(int) in (0, 2), "integers: none, or the first two members"
+        assert int not in types[2:], "integers: none, or the first two members"
+        parts = [
+            f'"{k}":' + (f'"{name}"' if k == "format" else '"{}"' if members[k] is str else "{}")
+            for k in sorted([*order, "format"])
+        ]
+        quotes = 2 * (len(members) + 2) + 2 * types.count(str)
+        return cls(
+            frozenset([*members, "format"]), tuple(order), types, "{{" + ",".join(parts) + "}}", quotes, int in types
+        )
+
+
+_BEACON_FORMS = {  # the wire's four beacon ids (ronde.protocol.messages)
+    "ibeacon": _BeaconForm.of("ibeacon", {"uuid": str, "major": int, "minor": int}),
+    "altbeacon": _BeaconForm.of("altbeacon", {"beacon_id": str}),
+    "eddystone_uid": _BeaconForm.of("eddystone_uid", {"namespace": str, "instance": str}),
+    "eddystone_eid": _BeaconForm.of("eddystone_eid", {"eid": str}),
+}
+
+
+def _beacon_text(beacon: dict[str, Any]) -> tuple[str, int]:
+    """A visit's beacon as JSON text and how many '"' delimit its member names and strings: one of the wire's four
+    formats written from its template, any other object by the C encoder (which escapes a '"' inside a string, so
+    the text then holds a backslash). Raises ``_Outside`` beyond the fast domain, as ``_normalise`` does."""
+    name = beacon.get("format")
+    form = _BEACON_FORMS.get(name) if type(name) is str else None
+    if form is not None and beacon.keys() == form.keys:
+        values = [beacon[k] for k in form.members]
+        if list(map(type, values)) == form.types:
+            if form.int_pair and not _safe(values[0], values[1]):  # iBeacon's major and minor
+                raise _Outside
+            return form.template.format(*values), form.quotes
+    text = _encode(_normalise_dict(beacon))
+    return text, text.count('"')
+
+
+def _visit_bytes(obj: dict[str, Any], omit: str | None) -> bytes | None:
+    """The RFC 8785 bytes of a visit-shaped object (exactly ``VISIT_MEMBERS``, plus ``sig`` when it is ``omit``),
+    written as one f-string: about 3 µs against 6.5 µs for the C encoder over a normalised copy (bench_ingest's
+    visits, in process). None for any other object, any other member type, an integer beyond ``SAFE_INTEGER``, or
+    bytes holding a backslash, a control character or a ``"`` that is not a delimiter (a string holding one):
+    the general path decides then. A float outside the fast domain raises ``_Outside``, as in ``_number``."""
+    keys = obj.keys()
+    if not (keys == _VISIT and omit not in _VISIT) and not (omit == "sig" and keys == _VISIT_SIGNED):
+        return None
+    badge, beacon, count, first, gateway, id_, last, rmax, rmean, seq, kind, v = map(obj.__getitem__, VISIT_MEMBERS)
+    types = (type(badge), type(beacon), type(count), type(first), type(gateway), type(id_), type(last), type(rmax))
+    if (*types, type(seq), type(kind), type(v)) != _VISIT_TYPES or not (_safe(count, rmax) and _safe(seq, v)):
+        return None
+    if type(rmean) is not float and type(rmean) is not int:
+        return None
+    mean = _number(rmean)
+    nested = _beacon_text(beacon)
+    data = (
+        f'{{"badge":"{badge}","beacon":{nested[0]},"count":{count},"first_seen":"{first}","gateway_id":"{gateway}",'
+        f'"id":"{id_}","last_seen":"{last}","rssi_max":{rmax},"rssi_mean":{mean!r},"seq":{seq},"type":"{kind}",'
+        f'"v":{v}}}'
+    ).encode()  # a lone surrogate raises UnicodeEncodeError: fast_canonical answers None
+    # the six strings are written between '"' unescaped: they hold none of their own if the bytes have as many as
+    # the member names (24), the strings (12) and the beacon's own
+    if b"\\" in data or data.count(b'"') != 36 + nested[1] or len(data.translate(None, _CONTROLS)) != len(data):
+        return None
+    return data
+
+
 def fast_canonical(value: Any, omit: str | None = None) -> bytes | None:
     """RFC 8785 bytes of ``value`` (without its top-level member ``omit``, if ``value`` is an
     object), or None when ``value`` is outside the fast path's domain."""
     try:
+        if type(value) is dict:
+            visit = _visit_bytes(value, omit)
+            if visit is not None:
+                return visit
         norm = _normalise_dict(value, omit) if type(value) is dict else _normalise(value)
         return _encode(norm).encode()
     except (_Outside, UnicodeEncodeError, ValueError, RecursionError):  # lone surrogates: the reference decides

@@ -23,6 +23,8 @@ from ronde.protocol.canonical import (
     FAST_FLOAT_MIN,
     SAFE_INTEGER,
     CanonicalError,
+    _Outside,
+    _visit_bytes,
     canonical,
     fast_canonical,
 )
@@ -207,3 +209,99 @@ def test_the_chain_uses_the_same_form() -> None:
 
     for v in (visit(1), visit(2, rssi_mean=-70.0), visit(3, rssi_mean=1e-7), visit(4, building=None)):
         assert canonical_event(v) == rfc8785.dumps(event_fields(v))
+
+
+# A visit-shaped object takes ``_visit_bytes`` (its members written from a template): a visit as gateways send it
+# (each of the four beacon formats), then up to two members of the visit and one of its beacon replaced by a hostile
+# string, any JSON value, or taken out, and members added.
+_PLAIN = st.from_regex(r"[A-Za-z0-9_:.-]{0,30}", fullmatch=True)
+_HOSTILE = st.sampled_from(['a"b', "a\\b", "\x00", "\x1f", "\x7f", "é", "\u2028", "\ud800", "\ufeff", ""]) | json_values
+_GONE = object()
+
+_BEACON_MEMBERS: dict[str, dict[str, st.SearchStrategy[Any]]] = {
+    "ibeacon": {"uuid": _PLAIN, "major": st.integers(0, 65535) | any_int, "minor": st.integers(0, 65535) | any_int},
+    "altbeacon": {"beacon_id": _PLAIN},
+    "eddystone_uid": {"namespace": _PLAIN, "instance": _PLAIN},
+    "eddystone_eid": {"eid": _PLAIN},
+}
+_VISIT_MEMBERS: dict[str, st.SearchStrategy[Any]] = {
+    "v": st.just(1),
+    "type": st.just("visit"),
+    "id": _PLAIN,
+    "gateway_id": _PLAIN,
+    "seq": st.integers(1, 2**40) | any_int,
+    "badge": _PLAIN,
+    "first_seen": _PLAIN,
+    "last_seen": _PLAIN,
+    "count": st.integers(1, 10_000_000) | any_int,
+    "rssi_max": st.integers(-127, 20) | any_int,
+    "rssi_mean": st.floats(-127, 20) | any_float | st.integers(-127, 20),
+    "sig": _PLAIN,
+}
+
+
+def _spoilt(usual: dict[str, st.SearchStrategy[Any]], most: int) -> st.SearchStrategy[dict[str, Any]]:
+    """Objects of ``usual``'s members with up to ``most`` of them (or new ones) hostile or taken out."""
+    names = st.sampled_from([*usual, "extra", "format"])
+    changes = st.lists(st.tuples(names, _HOSTILE | st.just(_GONE)), max_size=most)
+
+    def apply(obj: dict[str, Any], spoil: list[tuple[str, Any]]) -> dict[str, Any]:
+        for k, v in spoil:
+            if v is _GONE:
+                obj.pop(k, None)
+            else:
+                obj[k] = v
+        return obj
+
+    return st.builds(apply, st.fixed_dictionaries(usual), changes)
+
+
+beacons = st.sampled_from(sorted(_BEACON_MEMBERS)).flatmap(
+    lambda name: _spoilt({"format": st.just(name), **_BEACON_MEMBERS[name]}, 1)
+)
+visits = st.builds(lambda v, b: {**v, "beacon": b}, _spoilt(_VISIT_MEMBERS, 2), beacons | json_values)
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(message=visits, omit=st.sampled_from(["sig", None, "badge", "extra"]))
+def test_visit_shaped_objects_get_rfc8785_s_bytes(message: dict[str, Any], omit: str | None) -> None:
+    reference = _reference({k: v for k, v in message.items() if k != omit})
+    with suppress(_Outside, UnicodeEncodeError):
+        direct = _visit_bytes(message, omit)
+        if direct is not None:
+            assert direct == reference, message
+    fast = fast_canonical(message, omit=omit)
+    assert fast in (None, reference)
+    if reference is not None:
+        assert canonical(message, omit=omit) == reference
+
+
+@pytest.mark.parametrize("fmt", sorted(_BEACON_MEMBERS))
+@pytest.mark.parametrize("rssi_mean", [-70.53, -70.0, -0.0, 0, -127, 20.0, -0.0001])
+def test_visits_as_gateways_send_them_take_the_template(fmt: str, rssi_mean: float) -> None:
+    """Every beacon format, integral and signed-zero means: the template answers, with RFC 8785's bytes."""
+    beacons_: dict[str, dict[str, Any]] = {
+        "ibeacon": {"format": "ibeacon", "uuid": "5f1c2a7e0d4b4e6a9c3b8d2f6a1e4b70", "major": 1, "minor": 65535},
+        "altbeacon": {"format": "altbeacon", "beacon_id": "ab" * 20},
+        "eddystone_uid": {"format": "eddystone_uid", "namespace": "0a" * 10, "instance": "0b" * 6},
+        "eddystone_eid": {"format": "eddystone_eid", "eid": "0c" * 8},
+    }
+    beacon = beacons_[fmt]
+    msg = {
+        "v": 1,
+        "type": "visit",
+        "id": "01JDZ0000000000000000000AB",
+        "gateway_id": "gw-mordacs-1",
+        "seq": 2**53 - 1,
+        "badge": "EQUIPE-A1",
+        "beacon": beacon,
+        "first_seen": "2026-11-25T17:02:03.250Z",
+        "last_seen": "2026-11-25T17:02:40.000Z",
+        "count": 12,
+        "rssi_max": -61,
+        "rssi_mean": rssi_mean,
+        "sig": "x",
+    }
+    reference = _reference({k: v for k, v in msg.items() if k != "sig"})
+    assert _visit_bytes(msg, "sig") == reference
+    assert fast_canonical(msg, omit="sig") == reference
