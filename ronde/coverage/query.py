@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 
+from ronde.coverage.answers import Answer, Latest, TailReads, estate_marks, stamp_of
 from ronde.coverage.live import (
     CheckpointIdleness,
     GapState,
@@ -150,22 +151,25 @@ def _coverage(
     horizon_days: int,
     include_days: bool,
     read: RollupReader | None = None,
+    latest: Latest | None = None,
+    reads: TailReads | None = None,
 ) -> PeriodCoverage:
+    """``latest``: the gateway states and telemetry already read for this request; ``reads`` (when given)
+    records the days read from raw visits and the closed days other landlords' rollups were read for."""
     h = timedelta(days=horizon_days)
     around = read(first - h, last + h, landlord) if read else store.rollups(first - h, last + h, landlord=landlord)
     rollups = [r for r in around if first <= r.service_day <= last]
     rolled = {r.service_day for r in rollups}
     live_days = _days_without_rollups(calendar, first, last, rolled, now)
     live_visits = _visits_of_days(store, calendar, live_days, landlord)
-    evidence = evidence_from(
-        calendar,
-        rollups=around,
-        visits=live_visits,
-        gateway_states=store.latest_gateway_states().values(),
-        telemetry=store.latest_telemetry().values(),
-    )
+    states, telemetry = latest if latest is not None else _latest(store)
+    evidence = evidence_from(calendar, rollups=around, visits=live_visits, gateway_states=states, telemetry=telemetry)
+    if reads is not None:
+        reads.live_days = live_days
     if landlord is not None:
-        fill_estate_evidence(store, evidence, rollups, calendar)
+        needed = fill_estate_evidence(store, evidence, rollups, calendar)
+        if reads is not None:
+            reads.estate_days = needed
         estates = {c.estate for c in registry.checkpoints_of(landlord)}
         quiet = [d for d in live_days if any(not evidence.gateway_alive(d, e) for e in estates)]
         if quiet:  # a team on another landlord's checkpoints of the estate: a gateway was alive there
@@ -185,11 +189,16 @@ def _coverage(
     )
 
 
+def _latest(store: Store) -> Latest:
+    """The gateways' latest states and the beacons' latest telemetry: sensing evidence for any period."""
+    return list(store.latest_gateway_states().values()), list(store.latest_telemetry().values())
+
+
 def fill_estate_evidence(
     store: Store, evidence: SensingEvidence, rollups: Sequence[DailyRollup], calendar: ServiceCalendar | None = None
-) -> None:
+) -> list[date]:
     """Read other landlords' activity only for the closed days that need it: their rollups, or
-    (``calendar`` given) their raw visits for days that have no rollup at all."""
+    (``calendar`` given) their raw visits for days that have no rollup at all. Returns those days."""
     needed = sorted(
         {r.service_day for r in rollups if r.visits == 0 and not evidence.gateway_alive(r.service_day, r.estate)}
     )
@@ -210,6 +219,7 @@ def fill_estate_evidence(
     unrolled = sorted(wanted - rolled)
     if unrolled and calendar is not None:
         evidence.add_visits(_visits_of_days(store, calendar, unrolled, None))
+    return needed
 
 
 class CoverageCache:
@@ -233,6 +243,7 @@ class CoverageCache:
         self._days: dict[tuple[int, str | None, date], tuple[float, list[DailyRollup]]] = {}
         # the closed evenings after the settled days (the last ``horizon_days``), kept with their fingerprint
         self._recent: dict[tuple[int, str | None, date], tuple[tuple[tuple[str, str], ...], list[DailyRollup]]] = {}
+        self._answers: dict[tuple[object, ...], Answer] = {}  # whole answers, while their stamp holds
         self.hits = 0
         self.misses = 0
 
@@ -240,6 +251,7 @@ class CoverageCache:
         self._months.clear()
         self._days.clear()
         self._recent.clear()
+        self._answers.clear()
 
     def _reader(self, store: Store, quiet: date) -> RollupReader:
         """``store.rollups`` with the days up to ``quiet`` kept per (landlord, day): the sensing horizon
@@ -341,27 +353,72 @@ class CoverageCache:
             if head
             else []
         )
-        parts += [
-            _coverage(
-                store,
-                registry,
-                calendar,
-                lo,
-                hi,
-                landlord=landlord,
-                now=now,
-                horizon_days=horizon_days,
-                include_days=include_days,
-                read=read,
-            )
-            for lo, hi, settled in pieces
-            if not settled
-        ]
+        tails = [(lo, hi) for lo, hi, settled in pieces if not settled]  # one at most: the settled part is a prefix
+        if len(tails) == 1:
+            args = (store, registry, calendar, first, last, landlord, now, horizon_days, include_days)
+            return self._answer(*args, parts=parts, tail=tails[0], read=read)
         if not parts:
             return period_coverage(
                 registry, calendar, first, last, rollups=[], landlord=landlord, now=now, include_days=include_days
             )
         return replace(combine_periods(parts), first=first, last=last)
+
+    def _answer(
+        self,
+        store: Store,
+        registry: Registry,
+        calendar: ServiceCalendar,
+        first: date,
+        last: date,
+        landlord: str | None,
+        now: datetime,
+        horizon_days: int,
+        include_days: bool,
+        *,
+        parts: list[PeriodCoverage],
+        tail: tuple[date, date],
+        read: RollupReader,
+    ) -> PeriodCoverage:
+        """The settled ``parts`` followed by the unsettled ``tail``; the whole answer is kept while its stamp
+        holds (``ronde.coverage.answers``: no evening in progress, every begun day rolled up, nothing it was
+        computed from moved), so a warm request then costs a few small reads, not the tail's computation."""
+        latest = _latest(store)
+        stamp, in_progress = stamp_of(
+            store, calendar, tail, landlord=landlord, now=now, horizon_days=horizon_days, latest=latest
+        )
+        key = ("answer", id(store), landlord, registry.revision, calendar, horizon_days, first, last, include_days)
+        t = self._clock()
+        entry = self._answers.get(key)
+        if (
+            entry is not None
+            and entry.serves(t, parts, stamp)
+            and entry.estate_marks == estate_marks(store, entry.estate_days)
+        ):
+            self.hits += 1
+            return entry.value
+        reads = TailReads()
+        lo, hi = tail
+        rest = _coverage(
+            store,
+            registry,
+            calendar,
+            lo,
+            hi,
+            landlord=landlord,
+            now=now,
+            horizon_days=horizon_days,
+            include_days=include_days,
+            read=read,
+            latest=latest,
+            reads=reads,
+        )
+        value = replace(combine_periods([*parts, rest]), first=first, last=last)
+        if not in_progress and not reads.live_days:
+            if len(self._answers) >= self._max:
+                self._answers.clear()
+            days = tuple(reads.estate_days)
+            self._answers[key] = Answer(t + self.ttl_s, tuple(parts), stamp, days, estate_marks(store, days), value)
+        return value
 
     def _settled(
         self,

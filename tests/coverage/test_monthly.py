@@ -14,7 +14,7 @@ import math
 import random
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
@@ -450,3 +450,61 @@ def test_the_settled_months_letters_read_as_plain_figures(store: Store) -> None:
                 objects.add_letters(days, m, [monthly_figures_of(r) for r in rows], landlord, month_bounds(m)[1])
             m = (m + timedelta(days=32)).replace(day=1)
         assert fold.result() == objects.result(), landlord
+
+
+def test_a_whole_answer_is_kept_until_what_it_was_computed_from_moves(store: Store) -> None:
+    """Once every begun evening of the period is rolled up (the morning after), ``CoverageCache`` keeps the whole
+    answer: a warm request gives the very object a fresh cache equals (``==``) and reads no rollup; a late event
+    re-rolled on a closed evening of the tail, and a gateway's new state, make the next request compute again; an
+    evening in progress is never kept (its visits and ``now`` move). Year and detailed month, each landlord scope
+    ("other" has an estate of its own, quiet on some evenings: its other landlords' rollups are read as evidence)."""
+    _write_year(store)
+    rollup_day(store, REG, CAL, LAST)  # the last evening closed: the next morning has no evening in progress
+    morning = local(LAST + timedelta(days=1), 10, 0).astimezone(UTC)
+    view = _View(store, "monthly")
+    cache = CoverageCache()
+    lands = (None, "paris-habitat", "other")
+    cases = [(lo, ll, lo != FIRST) for lo in (FIRST, LAST - timedelta(days=28)) for ll in lands]
+
+    def served(now: datetime, lo: date, landlord: str | None, include_days: bool) -> PeriodCoverage:
+        """The cached answer, checked equal to a fresh cache's."""
+        last = LAST + timedelta(days=1)
+        args = (REG, CAL, lo, last)
+        got = landlord_coverage(
+            cast("Store", view), *args, landlord=landlord, now=now, include_days=include_days, cache=cache
+        )
+        fresh = landlord_coverage(
+            store, *args, landlord=landlord, now=now, include_days=include_days, cache=CoverageCache()
+        )
+        assert got == fresh, (lo, landlord, include_days)
+        return got
+
+    first = {case: served(morning, *case) for case in cases}
+    read = len(view.ranges)
+    for case in cases:
+        assert served(morning, *case) is first[case], case  # kept
+    assert len(view.ranges) == read  # and no rollup read
+    sunday = LAST - timedelta(days=3)  # a closed evening of the tail: a late event, re-rolled by maintenance
+    late = visit(REG, "a", sunday, local(sunday, 21, 0), local(sunday, 21, 3), badge="team-9", event_id="late-sunday")
+    store.write(WriteBatch(visits=(late,)))
+    rollup_day(store, REG, CAL, sunday)
+    second = {case: served(morning, *case) for case in cases}
+    for case in cases:
+        assert second[case] is not first[case], case
+        assert (second[case] != first[case]) is (case[1] != "other"), case  # the late pass shows
+        assert served(morning, *case) is second[case], case
+    beat = local(sunday, 18, 0).astimezone(UTC)
+    store.write(
+        WriteBatch(gateway_states=(GatewayStateRecord(at=beat, gateway_id="gw-8", online=True, scanning=True),))
+    )
+    for case in cases:
+        assert served(morning, *case) is not second[case], case
+    thursday = LAST + timedelta(days=1)  # its evening in progress: computed at each request
+    evening = local(thursday, 20, 0).astimezone(UTC)
+    store.write(WriteBatch(visits=(visit(REG, "a", thursday, local(thursday, 17), local(thursday, 17, 2)),)))
+    before = {case: served(evening, *case) for case in cases}
+    store.write(WriteBatch(visits=(visit(REG, "b", thursday, local(thursday, 19), local(thursday, 19, 2)),)))
+    for case in cases:
+        got = served(evening, *case)
+        assert got is not before[case], case
+        assert (got != before[case]) is (case[1] != "other"), case  # tonight's new visit shows
