@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from types import MappingProxyType
 
 from ronde.gateway.frames import BeaconIdentity
@@ -137,6 +138,13 @@ class DetectedVisit:
         return self.last_seen - self.first_seen
 
 
+@cache
+def _trim_counts(window_n: int, trim_fraction: float) -> tuple[int, ...]:
+    """Samples trimmed from each end of a window of n, for n = 0..window_n: ``int(n * trim_fraction)``, once per
+    thresholds instead of once per advertisement (one tuple shared by the beacons that use them)."""
+    return tuple(int(n * trim_fraction) for n in range(window_n + 1))
+
+
 class _BeaconState:
     """Everything the detector remembers about one beacon: bounded by window_n and 16 timestamps."""
 
@@ -144,6 +152,7 @@ class _BeaconState:
         "enter_raw",
         "exit_raw",
         "first_seen",
+        "gap_max",
         "gaps",
         "identity",
         "in_visit",
@@ -157,6 +166,7 @@ class _BeaconState:
         "tail_sum",
         "th",
         "timeout",
+        "trim",
         "visit_count",
         "visit_last",
         "win_r",
@@ -167,12 +177,14 @@ class _BeaconState:
         self.key = key
         self.identity = identity
         self.th = th
+        self.trim = _trim_counts(th.window_n, th.trim_fraction)
         self.power_1m: int | None = None
         self.enter_raw = th.enter_dbm
         self.exit_raw = th.exit_dbm
         self.win_t: deque[float] = deque(maxlen=th.window_n)
         self.win_r: deque[int] = deque(maxlen=th.window_n)
         self.gaps: deque[float] = deque(maxlen=ADVERTISING_TIMES_NEEDED - 1)
+        self.gap_max = 0.0  # max(gaps) once the deque is full (learn_gap)
         self.timeout = th.away_fallback_s
         self.last_heard = float("-inf")
         self.in_visit = False
@@ -193,21 +205,34 @@ class _BeaconState:
         self.enter_raw = self.th.enter_dbm + shift
         self.exit_raw = self.th.exit_dbm + shift
 
-    def learn_interval(self, t: float) -> None:
-        gap = t - self.last_heard
-        if gap > self.timeout:
-            self.gaps.clear()  # that gap was an absence, not an advertising interval
-            return
+    def learn_gap(self, gap: float) -> None:
+        """An advertising interval heard (not an absence: the caller checked ``gap <= timeout``). The away timeout
+        comes from the largest of the last 15: ``max(gaps)`` kept as the window slides (O(1) unless the largest
+        gap just left it), the value ``max`` gives (``tests/gateway/test_detection.py``)."""
         gaps = self.gaps
-        gaps.append(gap)
-        if len(gaps) == ADVERTISING_TIMES_NEEDED - 1:
-            th = self.th
-            self.timeout = min(max(gaps) + th.away_margin_s, th.max_away_s)
+        if len(gaps) < ADVERTISING_TIMES_NEEDED - 1:
+            gaps.append(gap)
+            if len(gaps) < ADVERTISING_TIMES_NEEDED - 1:
+                return
+            top = max(gaps)
+        else:
+            evicted = gaps[0]
+            gaps.append(gap)  # a full deque: drops ``evicted``
+            top = self.gap_max
+            if top != top or gap != gap or gaps[0] != gaps[0]:  # noqa: PLR0124 - NaN: max() depends on order
+                top = max(gaps)
+            elif gap > top:
+                top = gap
+            elif evicted == top:
+                top = max(gaps)
+        self.gap_max = top
+        th = self.th
+        self.timeout = min(top + th.away_margin_s, th.max_away_s)
 
     def smoothed(self) -> float:
         values = sorted(self.win_r)
         n = len(values)
-        k = int(n * self.th.trim_fraction)
+        k = self.trim[n]
         if k:
             values = values[k : n - k]
         return sum(values) / len(values)
@@ -246,11 +271,13 @@ class _BeaconState:
             self.visit_last = t
             self.visit_count += 1
             self.rssi_sum += rssi
-            self.rssi_max = max(self.rssi_max, rssi)
+            if rssi > self.rssi_max:  # noqa: PLR1730 - max() is a call per advertisement; same result
+                self.rssi_max = rssi
         elif self.visit_count:
             self.tail_count += 1
             self.tail_sum += rssi
-            self.tail_max = max(self.tail_max, rssi)
+            if rssi > self.tail_max:  # noqa: PLR1730 - as above
+                self.tail_max = rssi
 
     def close_visit(self) -> DetectedVisit | None:
         self.in_visit = False
@@ -308,8 +335,10 @@ class VisitDetector:
             state.calibrate(power_1m)
         elif power_1m != state.power_1m:
             state.calibrate(power_1m)
-        t = max(t, state.last_heard)  # clock stepped back: keep the stream monotonic for this beacon
-        gap = t - state.last_heard
+        last = state.last_heard
+        if last > t:  # noqa: PLR1730 - max(t, last) without the call
+            t = last  # clock stepped back: keep the stream monotonic for this beacon
+        gap = t - last
         if gap > state.timeout:
             # Not heard for longer than its away timeout: whatever was open ended at its last sample.
             if state.in_visit:
@@ -318,7 +347,9 @@ class VisitDetector:
                     out.append(visit)
             state.win_t.clear()
             state.win_r.clear()
-        state.learn_interval(t)
+            state.gaps.clear()  # that gap was an absence, not an advertising interval
+        else:
+            state.learn_gap(gap)
         state.last_heard = t
 
         win_t, win_r = state.win_t, state.win_r

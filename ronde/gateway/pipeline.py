@@ -26,6 +26,7 @@ DECODE_CACHE_SIZE = 4096
 """Distinct payloads remembered; a crowd of phones rotating payloads just refills it."""
 RSSI_RANGE = (-127, 20)
 """RSSI the HCI spec allows (and the visit wire format accepts); others are counted and skipped."""
+_RSSI_MIN, _RSSI_MAX = RSSI_RANGE
 ADDRESS_MEMORY = 4096
 """Addresses whose last identity is remembered for TLM association (beacons only)."""
 
@@ -117,29 +118,32 @@ class ScanPipeline:
     def feed(self, adv: Advertisement) -> list[DetectedVisit | TelemetryReading]:
         self.adverts_seen += 1
         out: list[DetectedVisit | TelemetryReading] = []
-        if not RSSI_RANGE[0] <= adv.rssi <= RSSI_RANGE[1]:
+        if not _RSSI_MIN <= adv.rssi <= _RSSI_MAX:
             self.adverts_bad_rssi += 1  # 127 is HCI's "RSSI not available"; nothing to measure a visit with
             return out
         cache = self._decoded
-        for company_id, payload in adv.manufacturer_data.items():
-            ck: tuple[int | str, bytes] = (company_id, payload)
-            d = cache.get(ck)
-            if d is None:
-                d = self._decode(ck, decode_manufacturer(company_id, payload))
-            if d.identity is not None:
-                self._identify(adv, d, out)
-        for uuid, data in adv.service_data.items():
-            if uuid != EDDYSTONE_SERVICE_UUID and uuid.lower() != EDDYSTONE_SERVICE_UUID:
-                continue
-            ck = (EDDYSTONE_SERVICE_UUID, data)
-            d = cache.get(ck)
-            if d is None:
-                d = self._decode(ck, decode_eddystone(data))
-            if d.identity is not None:
-                self._identify(adv, d, out)
-            elif isinstance(d.frame, EddystoneTlmFrame):
-                self.frames_decoded += 1
-                self._telemetry(adv, d.frame, out)
+        manufacturer, service = adv.manufacturer_data, adv.service_data
+        if manufacturer:  # a beacon fills one of the two: skip the other's (empty) iteration
+            for company_id, payload in manufacturer.items():
+                ck: tuple[int | str, bytes] = (company_id, payload)
+                d = cache.get(ck)
+                if d is None:
+                    d = self._decode(ck, decode_manufacturer(company_id, payload))
+                if d.identity is not None:
+                    self._identify(adv, d, out)
+        if service:
+            for uuid, data in service.items():
+                if uuid != EDDYSTONE_SERVICE_UUID and uuid.lower() != EDDYSTONE_SERVICE_UUID:
+                    continue
+                ck = (EDDYSTONE_SERVICE_UUID, data)
+                d = cache.get(ck)
+                if d is None:
+                    d = self._decode(ck, decode_eddystone(data))
+                if d.identity is not None:
+                    self._identify(adv, d, out)
+                elif isinstance(d.frame, EddystoneTlmFrame):
+                    self.frames_decoded += 1
+                    self._telemetry(adv, d.frame, out)
         return out
 
     def _identify(self, adv: Advertisement, d: _Decoded, out: list[DetectedVisit | TelemetryReading]) -> None:

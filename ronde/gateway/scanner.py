@@ -12,14 +12,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Protocol
 
 from ronde.gateway.clock import Clock, SystemClock
 from ronde.protocol.backoff import Backoff
-from ronde.protocol.radio import Advertisement
+from ronde.protocol.radio import Advertisement, new_advertisement
 
 log = logging.getLogger(__name__)
 
@@ -79,18 +79,36 @@ _NO_SERVICE: MappingProxyType[str, bytes] = MappingProxyType({})
 
 
 def to_advertisement(t: float, device: Any, data: Any) -> Advertisement:
-    """bleak's (BLEDevice, AdvertisementData) → our radio contract (once per advertisement: positional arguments,
-    one shared empty mapping for the half a beacon leaves empty)."""
+    """bleak's (BLEDevice, AdvertisementData) → our radio contract, once per advertisement: values already of the
+    contract's types (what bleak's BlueZ backend gives) are taken as they are, others converted; one shared empty
+    mapping for the half a beacon leaves empty."""
     manufacturer, service, tx_power = data.manufacturer_data, data.service_data, data.tx_power
-    return Advertisement(
+    address, rssi = device.address, data.rssi
+    return new_advertisement(
         t,
-        str(device.address),
-        int(data.rssi),
-        MappingProxyType({int(k): bytes(v) for k, v in manufacturer.items()}) if manufacturer else _NO_MANUFACTURER,
-        MappingProxyType({str(k).lower(): bytes(v) for k, v in service.items()}) if service else _NO_SERVICE,
+        address if type(address) is str else str(address),
+        rssi if type(rssi) is int else int(rssi),
+        _manufacturer_copy(manufacturer) if manufacturer else _NO_MANUFACTURER,
+        _service_copy(service) if service else _NO_SERVICE,
         None if tx_power is None else int(tx_power),
         data.local_name,
     )
+
+
+def _manufacturer_copy(manufacturer: Mapping[Any, Any]) -> Mapping[int, bytes]:
+    """A read-only copy keyed by int with bytes values (``int(k)``, ``bytes(v)`` unless they already are)."""
+    for k, v in manufacturer.items():
+        if type(k) is not int or type(v) is not bytes:
+            return MappingProxyType({int(k): bytes(v) for k, v in manufacturer.items()})
+    return MappingProxyType(dict(manufacturer))
+
+
+def _service_copy(service: Mapping[Any, Any]) -> Mapping[str, bytes]:
+    """A read-only copy keyed by the lowercase UUID string with bytes values (``str(k).lower()``, ``bytes(v)``)."""
+    for k, v in service.items():
+        if type(k) is not str or type(v) is not bytes or k != k.lower():
+            return MappingProxyType({str(k).lower(): bytes(v) for k, v in service.items()})
+    return MappingProxyType(dict(service))
 
 
 def describe_error(exc: BaseException) -> str:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import math
+import random
 from collections.abc import Iterable
 
 import pytest
 
 from ronde.gateway.detection import (
+    ADVERTISING_TIMES_NEEDED,
     DetectedVisit,
     DetectionConfig,
     Thresholds,
     VisitDetector,
+    _BeaconState,
 )
 from ronde.gateway.wire import IBeaconId
 
@@ -260,3 +264,65 @@ def test_accept_prefixes_limit_what_is_tracked() -> None:
     assert det.tracked_count == 0
     with pytest.raises(ValueError, match="empty prefix"):
         DetectionConfig(accept_prefixes=("",))
+
+
+def _reference_timeout(gaps: list[float], th: Thresholds, timeout: float) -> float:
+    """What the detector computed before keeping the largest gap as the window slides: max() over the last 15."""
+    return min(max(gaps) + th.away_margin_s, th.max_away_s) if len(gaps) == ADVERTISING_TIMES_NEEDED - 1 else timeout
+
+
+def _same(a: float, b: float) -> bool:
+    return a == b or (math.isnan(a) and math.isnan(b))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_learned_timeout_is_max_of_the_last_gaps_as_before(seed: int) -> None:
+    """The learned away timeout equals ``max(gaps)`` recomputed each time (a shadow of the old rule), over streams
+    whose largest gap often leaves the window, ties it, or comes back after an absence or a clock stepped back."""
+    rng = random.Random(seed)
+    th = Thresholds(away_fallback_s=12.0, max_away_s=30.0)
+    det = VisitDetector(DetectionConfig(th))
+    gaps: list[float] = []
+    timeout, last, t = th.away_fallback_s, -math.inf, 0.0
+    for _ in range(3000):
+        t += rng.choice((0.5, 1.0, 1.0, 2.0, 2.0, 3.0, 7.5, 13.0)) if rng.random() > 0.01 else -4.0
+        feed(det, [(t, rng.randint(-95, -55))])
+        t_seen = max(T0 + t, last)
+        gap = t_seen - last
+        if gap > timeout:
+            gaps.clear()
+        else:
+            gaps = [*gaps, gap][-(ADVERTISING_TIMES_NEEDED - 1) :]
+            timeout = _reference_timeout(gaps, th, timeout)
+        last = t_seen
+        state = det._states[KEY]
+        assert list(state.gaps) == gaps
+        assert state.timeout == timeout
+
+
+def test_learned_timeout_with_nan_gaps_is_what_max_gives() -> None:
+    """A NaN among the gaps (a clock gone wrong): max() depends on where it sits; the detector gives the same."""
+    th = Thresholds()
+    state = _BeaconState(KEY, BEACON, th)
+    rng = random.Random(7)
+    gaps: list[float] = []
+    for i in range(200):
+        gap = math.nan if i in (20, 21, 60, 100, 101, 102) else rng.choice((1.0, 2.0, 2.0, 4.0))
+        state.learn_gap(gap)
+        gaps = [*gaps, gap][-(ADVERTISING_TIMES_NEEDED - 1) :]
+        expected = _reference_timeout(gaps, th, state.timeout)
+        assert _same(state.timeout, expected), (i, state.timeout, expected)
+
+
+@pytest.mark.parametrize(("window_n", "trim"), [(8, 0.2), (5, 0.0), (16, 0.45), (3, 0.34), (40, 0.1)])
+def test_trimmed_mean_as_before(window_n: int, trim: float) -> None:
+    """The trim counts per window size are computed once; the trimmed mean is the one computed per call."""
+    th = Thresholds(window_n=window_n, trim_fraction=trim, min_samples=1)
+    state = _BeaconState(KEY, BEACON, th)
+    rng = random.Random(window_n)
+    for _ in range(500):
+        state.win_r.append(rng.randint(-100, -40))
+        values = sorted(state.win_r)
+        k = int(len(values) * trim)
+        kept = values[k : len(values) - k] if k else values
+        assert state.smoothed() == sum(kept) / len(kept)

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import random
 from collections.abc import Callable
+from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from bleak.exc import BleakBluetoothNotAvailableError, BleakBluetoothNotAvailabl
 
 from ronde.gateway.scanner import BleakSource, ScannerLike, to_advertisement
 from ronde.protocol.backoff import Backoff
+from ronde.protocol.radio import Advertisement
 
 
 def adv_data(rssi: int = -60, **kw: Any) -> AdvertisementData:
@@ -161,3 +163,70 @@ def test_real_bleak_scanner_is_built_for_both_modes(active: bool) -> None:
     scanner = bleak_scanner_factory(lambda d, a: None, active, "hci0")
     assert hasattr(scanner, "start")
     assert hasattr(scanner, "stop")
+
+
+def _reference_conversion(t: float, device: Any, data: Any) -> Advertisement:
+    """The conversion as it was written before its fast path for values bleak already gives in our types."""
+    manufacturer, service, tx_power = data.manufacturer_data, data.service_data, data.tx_power
+    return Advertisement(
+        t,
+        str(device.address),
+        int(data.rssi),
+        MappingProxyType({int(k): bytes(v) for k, v in manufacturer.items()}) if manufacturer else MappingProxyType({}),
+        MappingProxyType({str(k).lower(): bytes(v) for k, v in service.items()}) if service else MappingProxyType({}),
+        None if tx_power is None else int(tx_power),
+        data.local_name,
+    )
+
+
+class _Address(str):
+    __slots__ = ()
+
+
+CONVERSIONS: list[tuple[Any, dict[str, Any]]] = [
+    (DEVICE, {"manufacturer_data": {0x004C: b"\x02\x15" + bytes(21)}}),
+    (DEVICE, {"service_data": {"0000feaa-0000-1000-8000-00805f9b34fb": b"\x00\xee" + bytes(18)}, "tx_power": -4}),
+    (DEVICE, {"manufacturer_data": {0x0118: bytearray(b"\xbe\xac"), 0x004C: b"\x02"}, "local_name": "x"}),
+    (DEVICE, {"manufacturer_data": {True: b"\x01"}, "rssi": -60.7}),
+    (DEVICE, {"service_data": {"0000FEAA-0000-1000-8000-00805F9B34FB": memoryview(b"\x20\x00")}}),
+    (
+        DEVICE,
+        {
+            "service_data": {
+                "0000feaa-0000-1000-8000-00805f9b34fb": b"\x10",
+                "0000FEAA-0000-1000-8000-00805F9B34FB": b"\x20",
+            }
+        },
+    ),
+    (DEVICE, {"service_data": {"0000180f-0000-1000-8000-00805f9b34fb": b"\x64", "12345678": b""}}),
+    (BLEDevice(_Address("11:22:33:44:55:66"), None, {}), {"rssi": True, "tx_power": 3.0}),
+    (DEVICE, {}),
+]
+
+
+@pytest.mark.parametrize(("device", "kw"), CONVERSIONS)
+def test_conversion_equals_the_plain_one(device: Any, kw: dict[str, Any]) -> None:
+    """Values already of our types are taken as they are, others converted: the result is the one the plain
+    conversion gives, of the exact types (``str``, ``int``, ``bytes`` keys and values), and read-only."""
+    data = adv_data(**kw)
+    adv, expected = to_advertisement(9.5, device, data), _reference_conversion(9.5, device, data)
+    assert adv == expected
+    assert type(adv.address) is str
+    assert type(adv.rssi) is int
+    assert all(type(k) is int and type(v) is bytes for k, v in adv.manufacturer_data.items())
+    assert all(type(k) is str and type(v) is bytes for k, v in adv.service_data.items())
+    assert isinstance(adv.manufacturer_data, MappingProxyType)
+    assert isinstance(adv.service_data, MappingProxyType)
+    assert adv.manufacturer_data is not data.manufacturer_data
+    assert adv.service_data is not data.service_data
+    data.manufacturer_data[0x0059] = b"later"  # bleak's dicts changing afterwards do not reach the advertisement
+    assert 0x0059 not in adv.manufacturer_data
+
+
+@pytest.mark.parametrize("bad", [{"manufacturer_data": {"x": b""}}, {"service_data": {"u": 5.5}}, {"rssi": None}])
+def test_unusable_values_fail_as_before(bad: dict[str, Any]) -> None:
+    data = adv_data(**bad)
+    with pytest.raises((TypeError, ValueError)):
+        _reference_conversion(1.0, DEVICE, data)
+    with pytest.raises((TypeError, ValueError)):
+        to_advertisement(1.0, DEVICE, data)
