@@ -90,6 +90,12 @@ def _settings_from(args: argparse.Namespace) -> tuple[IngestConfig, str | None] 
     return settings_config(role, args.config, {dotted: getattr(args, _dest(dotted)) for _, dotted, _ in _FLAGS})
 
 
+INGEST_SQLITE_CACHE_KIB = 256
+"""A worker's SQLite page cache per connection: its writer appends rows and looks up a batch's ids, and SQLite's
+default 2,000 KiB filled up during a drain, 2 MB of the worker's peak RSS (bench_ingest 40,000 events: 81.6-82.0 ->
+79.7 MB, CPU per event unchanged); the pages it reads again are in the OS's cache."""
+
+
 def build_store(config: IngestConfig) -> Store:
     """The configured store, not opened yet (the worker opens it, retrying while it is down). A
     worker that runs maintenance is the one role that sets the store's retention to its policy
@@ -110,6 +116,7 @@ def build_store(config: IngestConfig) -> Store:
         timeout_s=config.store_timeout_s,
         retry_budget_s=config.store_retry_budget_s,
         access=StoreAccess.MAINTAIN if config.maintenance else StoreAccess.WRITE,
+        sqlite_cache_kib=INGEST_SQLITE_CACHE_KIB,
     ).build()
 
 

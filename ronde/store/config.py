@@ -53,6 +53,9 @@ class StoreConfig(BaseModel):
     rejections_days: int = Field(default=DEFAULT_RETENTION.rejections_days, ge=1)
     extra_retention: dict[str, int] = Field(default_factory=dict)
     access: StoreAccess = StoreAccess.WRITE
+    sqlite_cache_kib: int | None = Field(
+        default=None, ge=1, description="SQLite: each connection's page cache in KiB (None: SQLite's 2,000)"
+    )
 
     @field_validator("url")
     @classmethod
@@ -103,7 +106,9 @@ class StoreConfig(BaseModel):
         """The store, not yet opened."""
         parts = urlsplit(self.url)
         if parts.scheme.lower() == "sqlite":
-            return SqliteStore(unquote(self.url[len("sqlite://") :]), access=self.access)
+            return SqliteStore(
+                unquote(self.url[len("sqlite://") :]), access=self.access, cache_kib=self.sqlite_cache_kib
+            )
         from ronde.store.influx import InfluxStore
 
         username = self.username or (unquote(parts.username) if parts.username else None)
