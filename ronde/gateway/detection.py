@@ -18,6 +18,7 @@ Pure and synchronous; fed advertisements in time order. Reasoning behind every d
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -212,20 +213,24 @@ class _BeaconState:
         gaps = self.gaps
         if len(gaps) < ADVERTISING_TIMES_NEEDED - 1:
             gaps.append(gap)
-            if len(gaps) < ADVERTISING_TIMES_NEEDED - 1:
-                return
-            top = max(gaps)
-        else:
-            evicted = gaps[0]
-            gaps.append(gap)  # a full deque: drops ``evicted``
-            top = self.gap_max
-            if top != top or gap != gap or gaps[0] != gaps[0]:  # noqa: PLR0124 - NaN: max() depends on order
-                top = max(gaps)
-            elif gap > top:
-                top = gap
-            elif evicted == top:
-                top = max(gaps)
-        self.gap_max = top
+            if len(gaps) == ADVERTISING_TIMES_NEEDED - 1:
+                self._learn(max(gaps), False)
+            return
+        evicted = gaps[0]
+        gaps.append(gap)  # a full deque: drops ``evicted``
+        top = self.gap_max
+        if top != top or gap != gap:  # noqa: PLR0124 - a NaN in the window: max() depends on where it sits
+            self._learn(max(gaps), False)
+        elif gap > top:
+            self._learn(gap, True)
+        elif evicted == top:
+            self._learn(max(gaps), True)
+        # else the largest gap, hence the timeout, is unchanged
+
+    def _learn(self, top: float, nan_free: bool) -> None:
+        """``top`` is ``max(gaps)``; ``gap_max`` keeps it, or NaN while a NaN gap is in the window (it makes
+        ``learn_gap`` ask ``max`` again until the NaN has left). ``nan_free``: the caller knows there is none."""
+        self.gap_max = top if nan_free or not any(g != g for g in self.gaps) else math.nan  # noqa: PLR0124 - NaN
         th = self.th
         self.timeout = min(top + th.away_margin_s, th.max_away_s)
 

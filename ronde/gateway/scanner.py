@@ -224,12 +224,13 @@ class _Detector:
             log.debug("unusable advertisement from bleak: %s", exc)
             return
         pending = self.pending
-        if len(pending) == self.size:  # the consumer is behind: keep the freshest radio samples, count the rest
+        waiting = len(pending)
+        if waiting == self.size:  # the consumer is behind: keep the freshest radio samples, count the rest
             self.stats.dropped += 1
             if self.stats.dropped % 1000 == 1:
                 log.warning("scanner queue full: %d advertisements dropped so far", self.stats.dropped)
         pending.append(adv)  # a full deque drops its oldest
-        if not self.ready.is_set():
+        if not waiting:  # the event is set exactly while advertisements wait (``take`` clears both)
             self.ready.set()
 
     def take(self) -> list[Advertisement]:
