@@ -14,6 +14,13 @@ previous day's link it was checked against changed, and otherwise every ``rechec
 per pass): a fingerprint is a cheap change detector, not a proof, and a verdict lives in the same
 store as the rollups, so the periodic recomputation from raw events is what bounds an edit that
 slipped past both (docs/audit.md). Only days whose raw events are still kept can be checked.
+
+Each pass compares the *marks* of every checkable day (``Store.rollup_marks``, ``Store.event_marks``: moved
+by every write through the store) and the whole fingerprints of ``compare_per_pass`` days, those compared
+longest ago (a rotation over the ~42 checkable days), which is what sees an edit made around the store on
+InfluxDB. A process's first pass compares every day's whole fingerprints (and so marks data written before
+marks existed). Why: on influxd the whole events fingerprint of 60 days of raw visits cost 11 s of its CPU a
+pass at district scale and 40-90 s at city scale, past the 60 s maintenance interval (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ from ronde.coverage.service_time import effective_window
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.chain import chain_link, event_digest, genesis_anchor
 from ronde.protocol.estate import Registry
-from ronde.store.checks import RollupVerdict
+from ronde.store.checks import RollupVerdict, moved
 from ronde.store.port import Store
 from ronde.store.records import DailyRollup
 from ronde.store.retention import DEFAULT_RETENTION
@@ -51,6 +58,24 @@ class _Recomputed:
     figures: dict[str, DayFigures]
 
 
+@dataclass(slots=True)
+class _Prints:
+    """A pass's fingerprints: per (day, landlord) of the rollups, per day of the events; whole for the days in
+    ``whole``, marks for the others (``ronde.store.checks.moved`` compares either with a verdict's)."""
+
+    rollups: dict[tuple[date, str], str]
+    events: dict[date, str]
+    whole: set[date]
+
+    def read_whole(self, store: Store, day: date) -> None:
+        """Replace ``day``'s marks with its whole fingerprints."""
+        self.rollups = {k: fp for k, fp in self.rollups.items() if k[0] != day}
+        self.rollups.update(store.rollup_fingerprints(day, day))
+        self.events.pop(day, None)
+        self.events.update(store.event_fingerprints(day, day))
+        self.whole.add(day)
+
+
 class RollupCheck:
     """The step ``MaintenanceRunner`` runs each pass; idempotent, any number of workers may run it
     (two of them write the same verdicts). ``checked`` lists the days the last run recomputed."""
@@ -64,6 +89,7 @@ class RollupCheck:
         raw_days: int = DEFAULT_RETENTION.raw_days,
         recheck_every: timedelta = timedelta(hours=6),
         recheck_per_pass: int = 4,
+        compare_per_pass: int = 1,
     ) -> None:
         self.store = store
         self.registry = registry
@@ -71,7 +97,10 @@ class RollupCheck:
         self.raw_days = raw_days
         self.recheck_every = recheck_every
         self.recheck_per_pass = recheck_per_pass
+        self.compare_per_pass = compare_per_pass
         self._recomputed: dict[date, datetime] = {}  # when this process last recomputed each day
+        self._passes = 0  # passes of this process that read fingerprints (the first reads every day's whole)
+        self._compared: dict[date, int] = {}  # the pass that last compared each day's whole fingerprints
         self.checked: list[date] = []
 
     def run(self, now: datetime) -> list[date]:
@@ -80,14 +109,13 @@ class RollupCheck:
         last = now.astimezone(self.calendar.tz).date()
         # fingerprints before the rows: an edit in between leaves a verdict keyed on the older
         # fingerprint, which the API shows as "changed since checked" until the next pass
-        rollup_fps = self.store.rollup_fingerprints(first, last)
+        prints = self._prints(first, last)
         self.checked = []
-        if not rollup_fps:
+        if not prints.rollups:
             return []
-        event_fps = self.store.event_fingerprints(first, last)
         verdicts = {(v.service_day, v.landlord): v for v in self.store.rollup_verdicts(first, last)}
         landlords: dict[date, list[str]] = defaultdict(list)
-        for day, lid in sorted(rollup_fps):
+        for day, lid in sorted(prints.rollups):
             landlords[day].append(lid)
         budget = self.recheck_per_pass
         prev: str | None = None  # the previous rolled-up day's link, once known
@@ -96,8 +124,8 @@ class RollupCheck:
             found = [v for v in mine if v is not None]
             due = (
                 len(found) < len(mine)
-                or any(v.rollups != rollup_fps[(day, v.landlord)] for v in found)
-                or any(v.events != event_fps.get(day, "") for v in found)
+                or any(moved(prints.rollups[(day, v.landlord)], v.rollups) for v in found)
+                or any(moved(prints.events.get(day, ""), v.events) for v in found)
                 or (prev is not None and any(v.prev_link != prev for v in found))
                 or len({(v.link, v.prev_link) for v in found}) != 1
             )
@@ -107,23 +135,45 @@ class RollupCheck:
                     budget -= 1
                     due = True
             if due:
-                prev = self._check_day(day, prev, rollup_fps, event_fps, verdicts, now)
+                prev = self._check_day(day, prev, prints, verdicts, now)
                 self.checked.append(day)
             else:
                 prev = found[0].link
         return self.checked
 
+    def _prints(self, first: date, last: date) -> _Prints:
+        """What this pass compares: every day's whole fingerprints on the process's first pass, else every
+        day's marks and the whole fingerprints of the ``compare_per_pass`` days compared longest ago."""
+        if not self._passes:
+            rollup_fps = self.store.rollup_fingerprints(first, last)
+            event_fps = self.store.event_fingerprints(first, last) if rollup_fps else {}
+            self._passes = int(bool(rollup_fps))
+            whole = {d for d, _ in rollup_fps}
+            self._compared = dict.fromkeys(whole, 0)
+            return _Prints(rollup_fps, event_fps, whole)
+        self._passes += 1
+        prints = _Prints(self.store.rollup_marks(first, last), self.store.event_marks(first, last), set())
+        compared = self._compared
+        days = sorted({d for d, _ in prints.rollups}, key=lambda d: (compared.get(d, -1), d))
+        for day in days[: self.compare_per_pass]:
+            prints.read_whole(self.store, day)
+            compared[day] = self._passes
+        return prints
+
     def _check_day(
         self,
         day: date,
         prev: str | None,
-        rollup_fps: dict[tuple[date, str], str],
-        event_fps: dict[date, str],
+        prints: _Prints,
         verdicts: dict[tuple[date, str], RollupVerdict],
         now: datetime,
     ) -> str:
-        """Recompute ``day``, store its verdicts where they changed; returns the day's link as its
-        rollups carry it ("" when they do not agree on one)."""
+        """Recompute ``day``, store its verdicts where they changed (keyed on its whole fingerprints, read before
+        its rows); returns the day's link as its rollups carry it ("" when they do not agree on one)."""
+        if day not in prints.whole:
+            prints.read_whole(self.store, day)
+            self._compared[day] = self._passes
+        rollup_fps, event_fps = prints.rollups, prints.events
         if prev is None:
             prev = previous_link(self.store, self.registry, day)
             known = prev != genesis_anchor(None, self.registry.revision)

@@ -17,10 +17,15 @@ A fingerprint may start with a *mark* ending at the first ``#`` (``mark_of``): t
 the store moves, which an engine reads far cheaper than the rollups (``Store.rollup_marks``). On InfluxDB the
 mark is the day's ``rollup_mark`` points, one per landlord and write (influxd 1.6.7 opens a cursor per rollup
 series and field: the full fingerprint of a landlord's 42 checkable days cost it ~1.1 s of CPU at 500
-checkpoints, its marks 1-6 ms, docs/performance.md). The API compares marks; maintenance compares whole
-fingerprints, so an edit made around the store (a raw point overwritten or deleted in influxd) is re-checked at
-its next pass and shown from then on. SQLite's fingerprint is its mark (triggers version every row change,
-however made).
+checkpoints, its marks 1-6 ms, docs/performance.md). The API compares marks; maintenance compares marks each
+pass and a day's whole fingerprints in turn (``moved``), so an edit made around the store (a raw point overwritten
+or deleted in influxd) is re-checked when its day's turn comes and shown from then on. SQLite's fingerprint is
+its mark (triggers version every row change, however made).
+
+Raw visits have marks too (``visit_mark_line``, ``Store.event_marks``): each write of visits through the store adds
+one point per service day it touched, in one series. The events fingerprint of 60 days of raw visits cost influxd
+11 s of CPU each maintenance pass at district scale (40-90 s at city scale, longer than the 60 s interval); the
+marks 10-20 ms (``ronde.ingest.rollup_check`` compares them each pass, whole fingerprints one day a pass).
 
 Kept apart from ``records``/``schema`` on purpose: those two are keys of the benchmark data sets.
 """
@@ -39,6 +44,7 @@ from ronde.store.schema import NS_PER_DAY, RetentionClass, day_start_ns, from_ms
 ROLLUP_CHECK = "rollup_check"  # the InfluxDB measurement (retention class ``proof``, like the rollups)
 ROLLUP_CHECK_RP = RetentionClass.PROOF
 ROLLUP_MARK = "rollup_mark"  # InfluxDB: one point per (service day, landlord) each time its rollups are written
+VISIT_MARK = "visit_mark"  # InfluxDB: one point per service day each time visits of it are written (one series)
 MAX_MISMATCH_BYTES = 8 << 20  # a stored list inflating beyond this is refused as unreadable (a zip bomb)
 
 
@@ -148,3 +154,18 @@ def mark_line(service_day: date, landlord: str, written_at_ms: int, rows: int) -
     fields: dict[str, FieldValue | None] = {"written_at": written_at_ms, "rows": rows}
     ns = day_start_ns(service_day) + offset(landlord, service_day, written_at_ms, modulo=NS_PER_DAY)
     return encode_line(ROLLUP_MARK, {"landlord": landlord}, fields, ns)
+
+
+def visit_mark_line(service_day: date, written_at_ms: int, visits: int, writer: str) -> str:
+    """A write of ``visits`` visits of ``service_day`` (``Store.write``): a new point each write, its time within
+    the service day's UTC day. ``writer`` (random per store object) keeps two workers writing in the same
+    millisecond from overwriting each other's point, which would leave the day's mark as one write."""
+    fields: dict[str, FieldValue | None] = {"written_at": written_at_ms, "visits": visits}
+    ns = day_start_ns(service_day) + offset(writer, service_day, written_at_ms, modulo=NS_PER_DAY)
+    return encode_line(VISIT_MARK, {}, fields, ns)
+
+
+def moved(now: str, stored: str) -> bool:
+    """Whether a fingerprint or mark read ``now`` differs from the whole fingerprint ``stored`` with a verdict:
+    a mark (no ``#``) is compared with the stored one's mark, a whole fingerprint with all of it."""
+    return now != (stored if "#" in now else mark_of(stored))

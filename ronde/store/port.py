@@ -151,6 +151,12 @@ class Store(Protocol):
         (one aggregate query; an engine may cover more than the day: InfluxDB's spans the UTC days the
         evening can touch). Maintenance re-checks a day whose fingerprint moved."""
 
+    def event_marks(self, first: date, last: date) -> dict[date, str]:
+        """Per service day in ``first..last`` with visits, the mark of its visits (``ronde.store.checks.mark_of`` of
+        its ``event_fingerprints``): moved by every write of visits of that day through the store, and cheaper to
+        read than the fingerprint where an engine has one (InfluxDB); edits made around the store may show in the
+        fingerprint only. Maintenance compares marks each pass, whole fingerprints a day at a time."""
+
     def write_rollup_verdicts(self, verdicts: Sequence[RollupVerdict]) -> None:
         """Idempotent: a verdict for the same (day, landlord) supersedes the previous one."""
 

@@ -74,7 +74,10 @@ def test_v2_write_sends_synchronous_batches_to_db_rp_buckets_with_token() -> Non
         assert [w.query["bucket"] for w in writes] == [["ronde/raw"], ["ronde/rejections"]]
         assert all(w.query["org"] == ["mediation"] and w.query["precision"] == ["ns"] for w in writes)
         assert all(w.headers["Authorization"] == "Token s3cret" for w in writes)
-        assert writes[0].body.decode().splitlines() == [visit_line(v) for v in visits]
+        mark, *lines = writes[0].body.decode().splitlines()
+        assert lines == [visit_line(v) for v in visits]
+        assert mark.startswith("visit_mark written_at=")  # one service day's mark, before its visits
+        assert ",visits=3i " in mark
         store.visits(f.BASE, f.BASE + timedelta(hours=1))
         query = s.sent("POST", "/query")[-1]
         assert query.query["db"] == ["ronde"]
@@ -151,7 +154,7 @@ def test_write_api_override_and_large_batches_are_split() -> None:
         assert store.path is WritePath.V1
         store.write(WriteBatch(visits=tuple(f.visit(i) for i in range(600))))
         writes = s.sent("POST", "/write")
-        assert [len(w.body.splitlines()) for w in writes] == [250, 250, 100]
+        assert [len(w.body.splitlines()) for w in writes] == [250, 250, 101]  # 600 visits and their day's mark
         assert writes[0].query == {"db": ["ronde"], "rp": ["raw"], "precision": ["ns"]}
         store.close()
 
