@@ -141,13 +141,28 @@ def day_segment(w_start: datetime, w_end: datetime, d: DayLike) -> Segment:
 EMPTY = Segment()
 
 
+# The fold's running figures: service time, seen, lead, trail, inner gaps' count, sum, sum of squares, worst.
+FoldState = tuple[float, bool, float, float, int, float, float, float]
+FOLD_START: FoldState = (0.0, False, 0.0, 0.0, 0, 0.0, 0.0, 0.0)
+
+
 def fold_segments(days: Iterable[tuple[datetime, datetime, DayLike]]) -> Segment:
     """``day_segment`` of each day combined with ``then``, unrolled (the hot loop of a period)."""
-    total = 0.0
-    seen = False
-    lead = trail = 0.0
-    n = 0
-    s1 = s2 = worst = 0.0
+    return segment_of(fold_state(days))
+
+
+def segment_of(state: FoldState) -> Segment:
+    """The segment a fold ended on."""
+    total, seen, lead, trail, n, s1, s2, worst = state
+    if not seen:
+        return Segment(total, False, total, total)
+    return Segment(total, True, lead, trail, n, s1, s2, worst)
+
+
+def fold_state(days: Iterable[tuple[datetime, datetime, DayLike]], start: FoldState = FOLD_START) -> FoldState:
+    """``fold_segments``' loop from ``start``: a fold resumed from the state of its first days gives the very
+    same figures (the same float operations in the same order) as one fold over all of them."""
+    total, seen, lead, trail, n, s1, s2, worst = start
     for w_start, w_end, d in days:
         w = (w_end - w_start).total_seconds()
         if w < 0:
@@ -175,9 +190,7 @@ def fold_segments(days: Iterable[tuple[datetime, datetime, DayLike]]) -> Segment
         s2 += i2
         worst = max(worst, d.max_idle_s)
         trail = tr
-    if not seen:
-        return Segment(total, False, total, total)
-    return Segment(total, True, lead, trail, n, s1, s2, worst)
+    return (total, seen, lead, trail, n, s1, s2, worst)
 
 
 def fold_idleness(days: Iterable[tuple[datetime, datetime, DayLike]]) -> Idleness:

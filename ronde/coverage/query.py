@@ -14,7 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 
-from ronde.coverage.answers import Answer, Latest, TailReads, estate_marks, stamp_of
+from ronde.coverage.answers import Answer, Latest, Stamp, TailReads, estate_marks, sensing_days, stamp_of
+from ronde.coverage.daily import day_rollups
 from ronde.coverage.live import (
     CheckpointIdleness,
     GapState,
@@ -43,6 +44,7 @@ from ronde.coverage.period import PeriodCoverage, combine_periods, period_covera
 from ronde.coverage.sensing import DEFAULT_HORIZON_DAYS, DayState, SensingEvidence, evidence_from
 from ronde.coverage.service_time import effective_window
 from ronde.coverage.shares import FairShare, fair_share
+from ronde.coverage.tail import ClosedTail, Tonight, WindowOf, close, finish
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.chain import genesis_anchor
 from ronde.protocol.estate import Registry
@@ -194,6 +196,27 @@ def _latest(store: Store) -> Latest:
     return list(store.latest_gateway_states().values()), list(store.latest_telemetry().values())
 
 
+def _window_of(
+    calendar: ServiceCalendar, windows: dict[date, tuple[datetime, datetime]], now: datetime | None
+) -> WindowOf:
+    """An estate's own window that day, else the calendar's (``period_coverage``'s ``window_of``)."""
+    known: dict[tuple[str, date], tuple[datetime, datetime]] = {}
+
+    def of(estate: str, day: date) -> tuple[datetime, datetime]:
+        got = known.get((estate, day))
+        if got is None:
+            own = effective_window(calendar.for_estate(estate), day, now)
+            got = known[(estate, day)] = own if own is not None else windows[day]
+        return got
+
+    return of
+
+
+def _copied(evidence: SensingEvidence) -> SensingEvidence:
+    beacons: defaultdict[str, set[date]] = defaultdict(set, {k: set(v) for k, v in evidence.beacon_days.items()})
+    return SensingEvidence(set(evidence.gateway_days), set(evidence.estate_days), beacons)
+
+
 def fill_estate_evidence(
     store: Store, evidence: SensingEvidence, rollups: Sequence[DailyRollup], calendar: ServiceCalendar | None = None
 ) -> list[date]:
@@ -235,8 +258,16 @@ class CoverageCache:
     evidence for the evening ``horizon_days`` back). ``clear()`` drops everything.
     """
 
-    def __init__(self, ttl_s: float = 300.0, clock: Callable[[], float] = time.monotonic, max_entries: int = 4096):
+    def __init__(
+        self,
+        ttl_s: float = 300.0,
+        clock: Callable[[], float] = time.monotonic,
+        max_entries: int = 4096,
+        *,
+        keep_evenings: bool = True,
+    ):
         self.ttl_s = ttl_s
+        self.keep_evenings = keep_evenings  # False: the tail with an evening in progress computed whole each time
         self._clock = clock
         self._max = max_entries
         self._months: dict[tuple[object, ...], tuple[float, PeriodCoverage]] = {}
@@ -244,6 +275,8 @@ class CoverageCache:
         # the closed evenings after the settled days (the last ``horizon_days``), kept with their fingerprint
         self._recent: dict[tuple[int, str | None, date], tuple[tuple[tuple[str, str], ...], list[DailyRollup]]] = {}
         self._answers: dict[tuple[object, ...], Answer] = {}  # whole answers, while their stamp holds
+        self._evenings: dict[tuple[object, ...], ClosedTail] = {}  # a tail's closed evenings, tonight in progress
+        self._telemetry_days: dict[ServiceCalendar, dict[tuple[str, datetime], date]] = {}
         self.hits = 0
         self.misses = 0
 
@@ -252,6 +285,8 @@ class CoverageCache:
         self._days.clear()
         self._recent.clear()
         self._answers.clear()
+        self._evenings.clear()
+        self._telemetry_days.clear()
 
     def _reader(self, store: Store, quiet: date) -> RollupReader:
         """``store.rollups`` with the days up to ``quiet`` kept per (landlord, day): the sensing horizon
@@ -383,19 +418,23 @@ class CoverageCache:
         holds (``ronde.coverage.answers``: no evening in progress, every begun day rolled up, nothing it was
         computed from moved), so a warm request then costs a few small reads, not the tail's computation."""
         latest = _latest(store)
-        stamp, in_progress = stamp_of(
-            store, calendar, tail, landlord=landlord, now=now, horizon_days=horizon_days, latest=latest
-        )
+        sensing = sensing_days(calendar, latest, self._telemetry_days.setdefault(calendar, {}))
+        stamp = stamp_of(store, calendar, tail, landlord=landlord, now=now, horizon_days=horizon_days, sensing=sensing)
         key = ("answer", id(store), landlord, registry.revision, calendar, horizon_days, first, last, include_days)
         t = self._clock()
         entry = self._answers.get(key)
         if (
             entry is not None
-            and entry.serves(t, parts, stamp)
+            and entry.serves(t, parts, stamp.value)
             and entry.estate_marks == estate_marks(store, entry.estate_days)
         ):
             self.hits += 1
             return entry.value
+        if stamp.live is not None and self.keep_evenings:
+            args = (store, registry, calendar, tail, landlord, now, horizon_days, include_days)
+            tonight = self._evening(*args, read=read, latest=latest, stamp=stamp)
+            if tonight is not None:
+                return replace(combine_periods([*parts, tonight]), first=first, last=last)
         reads = TailReads()
         lo, hi = tail
         rest = _coverage(
@@ -413,12 +452,123 @@ class CoverageCache:
             reads=reads,
         )
         value = replace(combine_periods([*parts, rest]), first=first, last=last)
-        if not in_progress and not reads.live_days:
+        if stamp.partial is None and not reads.live_days:
             if len(self._answers) >= self._max:
                 self._answers.clear()
             days = tuple(reads.estate_days)
-            self._answers[key] = Answer(t + self.ttl_s, tuple(parts), stamp, days, estate_marks(store, days), value)
+            marks = estate_marks(store, days)
+            self._answers[key] = Answer(t + self.ttl_s, tuple(parts), stamp.value, days, marks, value)
         return value
+
+    def _evening(
+        self,
+        store: Store,
+        registry: Registry,
+        calendar: ServiceCalendar,
+        tail: tuple[date, date],
+        landlord: str | None,
+        now: datetime,
+        horizon_days: int,
+        include_days: bool,
+        *,
+        read: RollupReader,
+        latest: Latest,
+        stamp: Stamp,
+    ) -> PeriodCoverage | None:
+        """The tail with its last day live (the evening in progress, or one ended but not closed yet), its closed
+        evenings kept (``ronde.coverage.tail``): equal to ``_coverage`` of it. None when another day lacks rollups
+        or the evening in progress is not the last day."""
+        lo, hi = tail
+        windows, partial, live = stamp.windows, stamp.partial, stamp.live
+        order = tuple(sorted(windows))
+        if live is None or partial not in (None, live):
+            return None
+        visits = _visits_of_days(store, calendar, [live], landlord)
+        heard = {v.checkpoint_id for v in visits}
+        today = max(live, now.astimezone(calendar.tz).date())
+        key = ("evening", id(store), landlord, registry.revision, calendar, horizon_days, lo, hi, include_days)
+        t = self._clock()
+        kept = self._evenings.get(key)
+        if (
+            kept is None
+            or not kept.holds(t, stamp.value, heard)
+            or kept.estate_marks != estate_marks(store, kept.estate_days)
+        ):
+            args = (store, registry, calendar, tail, landlord, horizon_days, include_days)
+            kept = self._close(*args, read=read, latest=latest, visits=visits, windows=windows, today=today)
+            if kept is None:
+                return None
+            if len(self._evenings) >= self._max:
+                self._evenings.clear()
+            kept = self._evenings[key] = replace(kept, expires=t + self.ttl_s, stamp=stamp.value)
+        else:
+            self.hits += 1
+        verdicts = Tonight(kept.base)
+        verdicts.add_visits(visits)
+        if landlord is not None and any(
+            not verdicts.gateway_alive(live, e) for e in {c.estate for c in registry.checkpoints_of(landlord)}
+        ):  # as ``_coverage``: a team on another landlord's checkpoints of the estate
+            verdicts.add_visits(v for v in _visits_of_days(store, calendar, [live], None) if v.landlord != landlord)
+        rows = day_rollups(registry, calendar, live, visits, now=now, landlord=landlord)
+        return finish(
+            registry,
+            kept,
+            rows,
+            verdicts,
+            _window_of(calendar, windows, now),
+            first=lo,
+            last=hi,
+            landlord=landlord,
+            order=order,
+            live=live,
+            partial=partial,
+            today=today,
+            horizon_days=horizon_days,
+            include_days=include_days,
+        )
+
+    def _close(
+        self,
+        store: Store,
+        registry: Registry,
+        calendar: ServiceCalendar,
+        tail: tuple[date, date],
+        landlord: str | None,
+        horizon_days: int,
+        include_days: bool,
+        *,
+        read: RollupReader,
+        latest: Latest,
+        visits: list[StoredVisit],
+        windows: dict[date, tuple[datetime, datetime]],
+        today: date,
+    ) -> ClosedTail | None:
+        """The tail's closed evenings, judged with the evidence ``_coverage`` gathers (tonight's ``visits``
+        included); the evidence without tonight's visits is kept for tonight's verdicts."""
+        lo, hi = tail
+        h = timedelta(days=horizon_days)
+        around = read(lo - h, hi + h, landlord)
+        rollups = [r for r in around if lo <= r.service_day <= hi]
+        rolled = {r.service_day for r in rollups}
+        tonight = max(windows)
+        if [d for d in windows if d not in rolled] != [tonight]:
+            return None  # a closed evening without rollups (not closed by ingest yet): computed whole
+        base = evidence_from(calendar, rollups=around, gateway_states=latest[0], telemetry=latest[1])
+        needed = fill_estate_evidence(store, base, rollups, calendar) if landlord is not None else []
+        full = _copied(base)
+        full.add_visits(visits)
+        if landlord is not None and any(
+            not full.gateway_alive(tonight, e) for e in {c.estate for c in registry.checkpoints_of(landlord)}
+        ):
+            full.add_visits(v for v in _visits_of_days(store, calendar, [tonight], None) if v.landlord != landlord)
+        closed = [r for r in rollups if r.service_day in windows]
+        window_of = _window_of(calendar, windows, None)
+        running, refs, judged = close(
+            closed, window_of, full, today=today, horizon_days=horizon_days, include_days=include_days
+        )
+        days = tuple(needed)
+        heard = frozenset(v.checkpoint_id for v in visits)
+        return ClosedTail(0.0, (), days, estate_marks(store, days), running, refs, base, heard, judged)
 
     def _settled(
         self,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -95,10 +95,12 @@ def _evening(rnd: random.Random, day: date) -> list[StoredVisit]:
     return out
 
 
-def _write_year(store: Store) -> None:
+def _write_year(store: Store, hold: Callable[[StoredVisit], bool] = lambda v: False) -> list[StoredVisit]:
+    """The scripted year written; the visits ``hold`` picks are not, and are returned."""
     rnd = random.Random(17)
     days = list(CAL.service_days(FIRST - timedelta(days=10), LAST))
-    visits = [v for d in days for v in _evening(rnd, d) if v.first_seen < NOW]
+    every = [v for d in days for v in _evening(rnd, d) if v.first_seen < NOW]
+    visits = [v for v in every if not hold(v)]
     for i in range(0, len(visits), 5000):
         store.write(WriteBatch(visits=tuple(visits[i : i + 5000])))
     beat = local(date(2026, 9, 15), 18, 0).astimezone(UTC)  # e2's quiet evenings: one heartbeat heard
@@ -115,6 +117,7 @@ def _write_year(store: Store) -> None:
     while settled(month, LAST):
         store.write_monthly_rollups(fold_settled_month(store, REG, CAL, month, now=NOW))
         month = (month + timedelta(days=32)).replace(day=1)
+    return [v for v in every if hold(v)]
 
 
 class _View:
@@ -508,3 +511,47 @@ def test_a_whole_answer_is_kept_until_what_it_was_computed_from_moves(store: Sto
         got = served(evening, *case)
         assert got is not before[case], case
         assert (got != before[case]) is (case[1] != "other"), case  # tonight's new visit shows
+
+
+def test_the_closed_evenings_of_an_evening_in_progress_are_kept_and_judged_again_when_tonight_turns_one(
+    store: Store,
+) -> None:
+    """During the evening, ``CoverageCache`` keeps the tail's closed evenings (``ronde.coverage.tail``) and
+    computes tonight only: equal (``==``) to computing the tail whole (``keep_evenings=False``), year and detailed
+    month, each landlord scope, as tonight's visits arrive. Beacon ``u`` was silent the whole week: its evening a
+    horizon back is "no data" until it is heard tonight, which turns it to "not visited": then the closed evenings
+    are judged again, not served as kept."""
+    held = _write_year(store, hold=lambda v: v.checkpoint_id == "u" and v.service_day == LAST)
+    assert held
+    kept, whole = CoverageCache(), CoverageCache(keep_evenings=False)
+    cases = [
+        (lo, ll, lo != FIRST) for lo in (FIRST, LAST - timedelta(days=28)) for ll in (None, "paris-habitat", "other")
+    ]
+
+    def both(lo: date, landlord: str | None, include_days: bool) -> PeriodCoverage:
+        args = (store, REG, CAL, lo, LAST)
+        got = landlord_coverage(*args, landlord=landlord, now=NOW, include_days=include_days, cache=kept)
+        ref = landlord_coverage(*args, landlord=landlord, now=NOW, include_days=include_days, cache=whole)
+        assert got == ref, (lo, landlord, include_days)
+        return got
+
+    def u_no_data(cov: PeriodCoverage) -> int:
+        return next(c.no_data_days for c in cov.checkpoints if c.checkpoint_id == "u")
+
+    before = {case: both(*case) for case in cases}
+    closed = dict(kept._evenings)  # the kept closed evenings (one entry per scope and tail)
+    assert len(closed) == len(cases)
+    hits = kept.hits
+    tonight = visit(REG, "a", LAST, local(LAST, 19, 0), local(LAST, 19, 2), badge="team-7", event_id="a-tonight")
+    store.write(WriteBatch(visits=(tonight,)))  # a beacon already heard tonight: the closed evenings hold
+    for case in cases:
+        got = both(*case)
+        assert (got != before[case]) is (case[1] != "other"), case
+    assert kept.hits > hits
+    assert all(kept._evenings[k] is v for k, v in closed.items())
+    store.write(WriteBatch(visits=tuple(held)))  # ``u`` heard tonight: its evening a horizon back turns too
+    for case in cases:
+        got = both(*case)
+        if case[1] != "other":
+            assert u_no_data(before[case]) - u_no_data(got) == 2, case  # tonight, and a horizon back
+    assert all(kept._evenings[k] is not v for k, v in closed.items() if k[2] != "other")

@@ -1,0 +1,253 @@
+"""The unsettled tail of a period with its closed evenings kept: a request computes the evening in progress only.
+
+Why: during the evening (when supervisors watch), a warm request still computed the tail's closed evenings
+(the last ``horizon_days``) over every checkpoint, with their sensing evidence, though only tonight moves. Here
+each checkpoint's figures over those evenings are kept as a running state (counts, sums, the idleness fold's
+state: ``idleness.fold_state``), and tonight's row is added to it in the same order and with the same
+operations as ``period.period_coverage`` over the whole tail, so the result is equal (``==``) to it.
+
+What tonight can change of the closed evenings: their verdicts, as a beacon first heard tonight is evidence for
+an evening up to ``horizon_days`` back. Evidence only adds, and adding can only turn "no data" into "not
+visited"; so the kept evenings hold while the beacons heard tonight include those heard when they were computed
+and no beacon newly heard had a closed evening judged "no data" from evidence (``ClosedTail.holds``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from ronde.coverage.idleness import FOLD_START, FoldState, fold_state, segment_of
+from ronde.coverage.period import CheckpointDay, CheckpointPeriod, PeriodCoverage
+from ronde.coverage.sensing import DEFAULT_HORIZON_DAYS, DayState, SensingEvidence, Verdicts
+from ronde.coverage.shares import CheckpointDayRef, group_coverage
+from ronde.protocol.estate import Registry
+from ronde.store.records import DailyRollup, StoredVisit
+
+WindowOf = Callable[[str, date], tuple[datetime, datetime]]
+
+
+@dataclass(slots=True)
+class Running:
+    """One checkpoint's figures so far (``period._checkpoint_period``'s locals)."""
+
+    sample: DailyRollup  # its first row: kind, building, estate, landlord
+    covered: int = 0
+    not_visited: int = 0
+    no_data: int = 0
+    visits: int = 0
+    presence: float = 0.0
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+    fold: FoldState = FOLD_START
+    service_days: int = 0
+    days: list[CheckpointDay] = field(default_factory=list)
+
+    def copy(self) -> Running:
+        return Running(
+            self.sample,
+            self.covered,
+            self.not_visited,
+            self.no_data,
+            self.visits,
+            self.presence,
+            self.first_seen,
+            self.last_seen,
+            self.fold,
+            self.service_days,
+            list(self.days),
+        )
+
+    def add(
+        self,
+        r: DailyRollup,
+        state: DayState,
+        window: tuple[datetime, datetime],
+        partial: date | None,
+        include_days: bool,
+    ) -> None:
+        """One more day, as ``_checkpoint_period``'s loop adds it."""
+        day = r.service_day
+        if state is DayState.COVERED:
+            self.covered += 1
+        elif state is DayState.NOT_VISITED:
+            self.not_visited += 1
+        else:
+            self.no_data += 1
+        self.visits += r.visits
+        self.presence += r.presence_s
+        if r.first_seen is not None and self.first_seen is None:
+            self.first_seen = r.first_seen
+        if r.last_seen is not None:
+            self.last_seen = r.last_seen
+        self.fold = fold_state(((window[0], window[1], r),), self.fold)
+        self.service_days += 1
+        if include_days:
+            self.days.append(
+                CheckpointDay(
+                    day,
+                    r.visits,
+                    r.expected,
+                    state,
+                    r.first_seen,
+                    r.last_seen,
+                    r.presence_s,
+                    r.max_idle_s,
+                    r.mean_idle_s,
+                    day == partial,
+                )
+            )
+
+    def period(self, registry: Registry, cid: str) -> CheckpointPeriod:
+        c = registry.checkpoints.get(cid)
+        seg = segment_of(self.fold)
+        s = self.sample
+        return CheckpointPeriod(
+            checkpoint_id=cid,
+            name=c.name if c is not None else cid,
+            kind=s.kind,
+            building=s.building,
+            estate=s.estate,
+            landlord=s.landlord,
+            expected_per_day=c.expected_visits if c is not None else s.expected,
+            service_days=self.service_days,
+            visits=self.visits,
+            covered_days=self.covered,
+            not_visited_days=self.not_visited,
+            no_data_days=self.no_data,
+            presence_s=self.presence,
+            first_seen=self.first_seen,
+            last_seen=self.last_seen,
+            idleness=seg.idleness(),
+            segment=seg,
+            days=tuple(self.days),
+        )
+
+
+def _state(r: DailyRollup, evidence: Verdicts, today: date, horizon_days: int) -> tuple[DayState, bool]:
+    """The day's verdict, and whether evidence judged it "no data" (what a beacon heard later may turn)."""
+    if r.covered:
+        return DayState.COVERED, False
+    if r.visits > 0:
+        return DayState.NOT_VISITED, False
+    state = evidence.state(r, today=today, horizon_days=horizon_days)
+    return state, state is DayState.NO_DATA
+
+
+@dataclass(frozen=True, slots=True)
+class ClosedTail:
+    """The tail's closed evenings, computed once for tonight's date and the stamp of what they were read from."""
+
+    expires: float
+    stamp: tuple[object, ...]
+    estate_days: tuple[date, ...]
+    estate_marks: tuple[tuple[tuple[date, str], str], ...]
+    running: dict[str, Running]
+    refs: list[CheckpointDayRef]
+    base: SensingEvidence  # closed rollups, estate evidence, gateway states, telemetry: tonight's visits not in it
+    heard: frozenset[str]  # the beacons heard tonight when they were computed
+    judged: frozenset[str]  # checkpoints with a closed evening judged "no data" from evidence
+
+    def holds(self, t: float, stamp: tuple[object, ...], heard: set[str]) -> bool:
+        """Fresh, same stamp, and tonight's beacons cannot have turned a closed verdict (estate marks apart)."""
+        return (
+            self.expires > t and self.stamp == stamp and self.heard <= heard and not (heard - self.heard) & self.judged
+        )
+
+
+def close(
+    rows: Sequence[DailyRollup],
+    window_of: WindowOf,
+    evidence: Verdicts,
+    *,
+    today: date,
+    horizon_days: int = DEFAULT_HORIZON_DAYS,
+    include_days: bool,
+) -> tuple[dict[str, Running], list[CheckpointDayRef], frozenset[str]]:
+    """Each checkpoint's running figures over the closed evenings ``rows`` (in the store's order: day, checkpoint),
+    their refs, and the checkpoints with an evening judged "no data" from ``evidence``."""
+    running: dict[str, Running] = {}
+    refs: list[CheckpointDayRef] = []
+    judged: set[str] = set()
+    for r in sorted(rows, key=lambda r: (r.checkpoint_id, r.service_day)):
+        run = running.get(r.checkpoint_id)
+        if run is None:
+            run = running[r.checkpoint_id] = Running(r)
+        state, no_data = _state(r, evidence, today, horizon_days)
+        if no_data:
+            judged.add(r.checkpoint_id)
+        refs.append((r.building, r.estate, r.landlord, r.service_day, state))
+        run.add(r, state, window_of(r.estate, r.service_day), None, include_days)
+    return running, refs, frozenset(judged)
+
+
+class Tonight:
+    """Verdicts for tonight's rows: the kept evidence plus tonight's visits (equal to a ``SensingEvidence`` that
+    also holds them, for tonight: a beacon heard tonight is alive tonight, one not heard is as the kept evidence
+    says, and an estate with a visit tonight had a gateway alive)."""
+
+    __slots__ = ("_base", "_estates", "_heard")
+
+    def __init__(self, base: SensingEvidence) -> None:
+        self._base = base
+        self._estates: set[tuple[date, str]] = set()
+        self._heard: set[tuple[str, date]] = set()
+
+    def add_visits(self, visits: Iterable[StoredVisit]) -> None:
+        for v in visits:
+            self._estates.add((v.service_day, v.estate))
+            self._heard.add((v.checkpoint_id, v.service_day))
+
+    def gateway_alive(self, day: date, estate: str) -> bool:
+        return (day, estate) in self._estates or self._base.gateway_alive(day, estate)
+
+    def state(self, rollup: DailyRollup, *, today: date, horizon_days: int = DEFAULT_HORIZON_DAYS) -> DayState:
+        r = rollup
+        if r.covered:
+            return DayState.COVERED
+        if r.visits > 0:
+            return DayState.NOT_VISITED
+        if self.gateway_alive(r.service_day, r.estate) and (
+            (r.checkpoint_id, r.service_day) in self._heard
+            or self._base.beacon_alive(r.checkpoint_id, r.service_day, today=today, horizon_days=horizon_days)
+        ):
+            return DayState.NOT_VISITED
+        return DayState.NO_DATA
+
+
+def finish(
+    registry: Registry,
+    kept: ClosedTail,
+    tonight: Sequence[DailyRollup],
+    verdicts: Verdicts,
+    window_of: WindowOf,
+    *,
+    first: date,
+    last: date,
+    landlord: str | None,
+    order: tuple[date, ...],
+    live: date,
+    partial: date | None,
+    today: date,
+    horizon_days: int,
+    include_days: bool,
+) -> PeriodCoverage:
+    """The tail: the kept closed evenings followed by the ``live`` day's rows (``day_rollups`` of its raw visits:
+    the evening in progress, or one ended but not closed yet), equal to ``period_coverage`` over the whole tail."""
+    mine = {r.checkpoint_id: r for r in tonight if r.service_day == live}
+    refs = list(kept.refs)
+    out: list[CheckpointPeriod] = []
+    for cid in sorted(kept.running.keys() | mine.keys()):
+        held = kept.running.get(cid)
+        r = mine.get(cid)
+        if r is None:
+            assert held is not None
+            out.append(held.period(registry, cid))
+            continue
+        run = held.copy() if held is not None else Running(r)
+        state = _state(r, verdicts, today, horizon_days)[0]
+        refs.append((r.building, r.estate, r.landlord, r.service_day, state))
+        run.add(r, state, window_of(r.estate, r.service_day), partial, include_days)
+        out.append(run.period(registry, cid))
+    return PeriodCoverage(first, last, landlord, order, partial, tuple(out), tuple(group_coverage(registry, refs)))
