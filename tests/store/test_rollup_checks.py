@@ -22,7 +22,7 @@ from ronde.store.config import open_store
 from ronde.store.influx import InfluxStore
 from ronde.store.lineprotocol import encode_line
 from ronde.store.port import Store
-from ronde.store.records import StoredVisit, WriteBatch
+from ronde.store.records import RetentionPolicy, StoredVisit, WriteBatch
 from ronde.store.schema import CHECKPOINT_DAY, VISIT, RetentionClass, day_start_ns, to_ms
 from ronde.store.sqlite import SqliteStore
 from tests.store import factories as f
@@ -373,3 +373,15 @@ def test_influx_visits_written_before_marks_get_theirs_from_maintenance(influx_s
     assert store.event_fingerprints(EARLIER, LATER) == prints  # marked once
     store.write(WriteBatch(visits=(_late_visit(EARLIER),)))
     assert store.event_marks(EARLIER, LATER)[EARLIER] != marks[EARLIER]
+
+
+def test_event_marks_go_with_their_visits_under_retention(store: Store) -> None:
+    """Retention deletes a day's marks with its raw visits (InfluxDB: ``visit_mark`` beside ``visit``)."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    old_day, recent_day = (now - timedelta(days=20)).date(), (now - timedelta(days=2)).date()
+    old = f.visit(1, at=now - timedelta(days=20), service_day=old_day)
+    recent = f.visit(2, at=now - timedelta(days=2), service_day=recent_day)
+    store.write(WriteBatch(visits=(old, recent)))
+    assert set(store.event_marks(old_day, recent_day)) == {old_day, recent_day}
+    store.apply_retention(RetentionPolicy(raw_days=10, proof_days=30, rejections_days=30), now)
+    assert set(store.event_marks(old_day, recent_day)) == {recent_day}
