@@ -329,7 +329,7 @@ class InfluxStore:
         lost = [v for v in visits if v.event_id not in present]
         if dropped > len(lost):
             log.warning(
-                "InfluxDB dropped %d raw point(s) other than visits (telemetry, states, gaps) as beyond "
+                "InfluxDB dropped %d raw point(s) other than visits (visit_mark, telemetry, states, gaps) as beyond "
                 "the %r retention policy",
                 dropped - len(lost),
                 RetentionClass.RAW.value,
