@@ -106,7 +106,9 @@ class BatchWriter:
                     if self._stopping.is_set():
                         return
                     continue
-                item = (batch, self.processor.prepare(batch))
+                validated = self.processor.prepare(batch)
+                item = (_ack_handles(batch), validated)
+                batch = []  # its payloads go now, not after the wait for the writer below
                 while not self.written_all.is_set():
                     try:
                         self._prepared.put(item, timeout=0.2)
@@ -215,6 +217,13 @@ class BatchWriter:
         kept = without(outcome.batch, refused)
         written = dataclasses.replace(kept, rejections=kept.rejections + tuple(rejections))
         return BatchOutcome(written, outcome.duplicates + duplicates)
+
+
+def _ack_handles(batch: list[Incoming]) -> list[Incoming]:
+    """The batch without its payloads, for the acks that follow its write: once validated, nothing reads a payload
+    again (verdicts carry its digest), and up to two batches wait for the writer (one validated, one being
+    written), a thousand payloads each, about 1 MB of a worker's peak."""
+    return [Incoming(m.topic, b"", m.received_at, m.mid, m.qos, m.generation) for m in batch]
 
 
 def _refusals(refused: list[Refused], validated: Validated) -> list[Rejection]:

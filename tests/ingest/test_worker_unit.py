@@ -392,3 +392,35 @@ def test_building_a_worker_leaves_paho_as_shipped(monkeypatch: pytest.MonkeyPatc
     assert isinstance(worker.source, PahoSource)
     assert getattr(_packet, "Properties", None) is Properties
     store.close()
+
+
+def test_the_writer_acks_with_the_message_ids_once_the_payloads_are_let_go(store: SwitchableStore) -> None:
+    """Once a batch is validated its payloads are not kept for the write and the acks (``_ack_handles``): the acks
+    carry each message's mid and connection, every visit is stored, the payloads are gone from what waits."""
+    payloads: list[bytes] = []
+
+    class Recording(FakeSource):
+        def ack(self, message: Incoming) -> bool:
+            payloads.append(message.payload)
+            return super().ack(message)
+
+    sources: list[Recording] = []
+
+    def factory(config: IngestConfig, retire: bool) -> Recording:
+        sources.append(Recording(config, retire))
+        return sources[0]
+
+    worker = IngestWorker(_config(), store, REGISTRY, ALWAYS, GATEWAYS, source_factory=factory)
+    source = sources[0]
+    worker.start()
+    try:
+        assert worker.wait_connected(5)
+        events = [visit(i) for i in range(1, 121)]  # several batches of 50
+        mids = [source.send(encode(e)) for e in events]
+        assert wait_for(lambda: sorted(source.acked) == mids)
+        assert _stored_ids(store) == {e["id"] for e in events}
+        assert payloads == [b""] * len(events)
+    finally:
+        worker.stop()
+        store.close()
+    assert worker.failure is None
