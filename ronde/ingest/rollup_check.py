@@ -18,9 +18,10 @@ slipped past both (docs/audit.md). Only days whose raw events are still kept can
 Each pass compares the *marks* of every checkable day (``Store.rollup_marks``, ``Store.event_marks``: moved
 by every write through the store) and the whole fingerprints of ``compare_per_pass`` days, those compared
 longest ago (a rotation over the ~42 checkable days), which is what sees an edit made around the store on
-InfluxDB. A process's first pass compares every day's whole fingerprints (and so marks data written before
-marks existed). Why: on influxd the whole events fingerprint of 60 days of raw visits cost 11 s of its CPU a
-pass at district scale and 40-90 s at city scale, past the 60 s maintenance interval (docs/performance.md).
+InfluxDB. A process's first pass compares every day's whole rollup fingerprints (and so marks rollups written
+before marks existed), and the whole events fingerprints too when a rolled-up day has no events mark yet. Why:
+on influxd the whole events fingerprint of 60 days of raw visits cost 11 s of its CPU a pass at district scale and
+40-90 s at city scale, past the 60 s maintenance interval (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -142,20 +143,24 @@ class RollupCheck:
         return self.checked
 
     def _prints(self, first: date, last: date) -> _Prints:
-        """What this pass compares: every day's whole fingerprints on the process's first pass, else every
-        day's marks and the whole fingerprints of the ``compare_per_pass`` days compared longest ago."""
+        """What this pass compares: every day's marks and the whole fingerprints of the ``compare_per_pass`` days
+        compared longest ago; on the process's first pass the rollups' whole fingerprints of every day (which
+        marks rollups written before their marks), and the events' too when a rolled-up day has no events mark
+        (visits written before marks existed: marked then)."""
         if not self._passes:
             rollup_fps = self.store.rollup_fingerprints(first, last)
-            event_fps = self.store.event_fingerprints(first, last) if rollup_fps else {}
-            self._passes = int(bool(rollup_fps))
-            whole = {d for d, _ in rollup_fps}
-            self._compared = dict.fromkeys(whole, 0)
-            return _Prints(rollup_fps, event_fps, whole)
+            days = {d for d, _ in rollup_fps}
+            self._passes = int(bool(days))
+            event_fps = self.store.event_marks(first, last) if days else {}
+            if days <= set(event_fps):
+                return _Prints(rollup_fps, event_fps, set())
+            self._compared = dict.fromkeys(days, 0)
+            return _Prints(rollup_fps, self.store.event_fingerprints(first, last), days)
         self._passes += 1
         prints = _Prints(self.store.rollup_marks(first, last), self.store.event_marks(first, last), set())
         compared = self._compared
-        days = sorted({d for d, _ in prints.rollups}, key=lambda d: (compared.get(d, -1), d))
-        for day in days[: self.compare_per_pass]:
+        turns = sorted({d for d, _ in prints.rollups}, key=lambda d: (compared.get(d, -1), d))
+        for day in turns[: self.compare_per_pass]:
             prints.read_whole(self.store, day)
             compared[day] = self._passes
         return prints

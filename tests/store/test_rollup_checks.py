@@ -385,3 +385,22 @@ def test_event_marks_go_with_their_visits_under_retention(store: Store) -> None:
     assert set(store.event_marks(old_day, recent_day)) == {old_day, recent_day}
     store.apply_retention(RetentionPolicy(raw_days=10, proof_days=30, rejections_days=30), now)
     assert set(store.event_marks(old_day, recent_day)) == {recent_day}
+
+
+def test_influx_maintenance_first_pass_marks_visits_written_before_marks(influx_store: Store) -> None:
+    """Rolled-up days without events marks: the first pass reads every day's whole events fingerprint, which
+    marks them; a later process's first pass then finds every day marked and reads marks only."""
+    store = influx_store
+    assert isinstance(store, InfluxStore)
+    registry = load_default_estate()
+    store.write(WriteBatch(visits=tuple(_evening(EARLIER, 2) + _evening(LATER, 3))))
+    assert rollup_day(store, registry, CALENDAR, EARLIER)
+    assert rollup_day(store, registry, CALENDAR, LATER)
+    store._ql.query([f"DROP MEASUREMENT {VISIT_MARK}"])
+    assert RollupCheck(store, registry, CALENDAR).run(NOW) == [EARLIER, LATER]
+    assert {EARLIER, LATER} <= set(store.event_marks(EARLIER, LATER))
+    verdicts = store.rollup_verdicts(EARLIER, LATER)
+    assert all(mark_of(v.events) == store.event_marks(v.service_day, v.service_day)[v.service_day] for v in verdicts)
+    later = RollupCheck(store, registry, CALENDAR, recheck_per_pass=0)
+    assert later.run(NOW) == []
+    assert later._compared == {}  # no whole events read: the rotation starts at its next pass
