@@ -4,6 +4,11 @@ A gateway numbers its visit events 1, 2, 3… across restarts, so a missing numb
 that never reached the server. Its outbox may still deliver it late (after a radio blackout), so
 a hole counts as a gap only once the event *after* it was received more than ``grace`` ago.
 Gaps already recorded (or contained in a recorded one) are not written again.
+
+A gateway's numbers are read once a pass, and those settled (received before the grace) only when that shows a
+hole not recorded yet: on InfluxDB each read scans the gateway's visits over the whole raw retention
+(``received_at`` is a field, not the time), and the two reads of every gateway cost influxd ~7 s of CPU a
+maintenance pass at district scale (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -49,10 +54,10 @@ def find_new_gaps(
     out: list[SequenceGap] = []
     for gw in sorted(gateways if gateways is not None else store.gateways()):
         all_seqs = store.sequence_numbers(gw, start, now + timedelta(seconds=1))
-        if len(all_seqs) < 2:  # noqa: PLR2004 - a gap needs two sequence numbers
-            continue
-        settled = store.sequence_numbers(gw, start, now - grace)
         recorded = [g for g in recorded_all if g.gateway_id == gw]
+        if not any(not _covered(h, recorded) for h in holes(sorted(all_seqs))):
+            continue  # no hole not yet recorded: the settled numbers could add nothing, so they are not read
+        settled = store.sequence_numbers(gw, start, now - grace)
         for lo, hi in settled_holes(all_seqs, settled):
             if not _covered((lo, hi), recorded):
                 out.append(SequenceGap(gateway_id=gw, first_missing=lo, last_missing=hi, detected_at=now))
