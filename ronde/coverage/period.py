@@ -41,6 +41,13 @@ class CheckpointDay:
         return self.state is DayState.COVERED
 
 
+def day_of(r: DailyRollup, day: date, state: DayState, *, partial: bool) -> CheckpointDay:
+    """A checkpoint's day as a period's detail shows it, from its rollup and its judged state."""
+    return CheckpointDay(
+        day, r.visits, r.expected, state, r.first_seen, r.last_seen, r.presence_s, r.max_idle_s, r.mean_idle_s, partial
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class CheckpointPeriod:
     checkpoint_id: str
@@ -310,20 +317,7 @@ def _checkpoint_period(
         if r.last_seen is not None:
             last_seen = r.last_seen
         if include_days:
-            days.append(
-                CheckpointDay(
-                    day,
-                    r.visits,
-                    r.expected,
-                    state,
-                    r.first_seen,
-                    r.last_seen,
-                    r.presence_s,
-                    r.max_idle_s,
-                    r.mean_idle_s,
-                    day == partial,
-                )
-            )
+            days.append(day_of(r, day, state, partial=day == partial))
     c = registry.checkpoints.get(cid)
     seg = fold_segments(samples)
     return CheckpointPeriod(

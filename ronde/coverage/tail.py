@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from ronde.coverage.idleness import FOLD_START, FoldState, fold_state, segment_of
-from ronde.coverage.period import CheckpointDay, CheckpointPeriod, PeriodCoverage
+from ronde.coverage.period import CheckpointDay, CheckpointPeriod, PeriodCoverage, day_of
 from ronde.coverage.sensing import DEFAULT_HORIZON_DAYS, DayState, SensingEvidence, Verdicts
 from ronde.coverage.shares import CheckpointDayRef, group_coverage
 from ronde.protocol.estate import Registry
@@ -84,20 +84,7 @@ class Running:
         self.fold = fold_state(((window[0], window[1], r),), self.fold)
         self.service_days += 1
         if include_days:
-            self.days.append(
-                CheckpointDay(
-                    day,
-                    r.visits,
-                    r.expected,
-                    state,
-                    r.first_seen,
-                    r.last_seen,
-                    r.presence_s,
-                    r.max_idle_s,
-                    r.mean_idle_s,
-                    day == partial,
-                )
-            )
+            self.days.append(day_of(r, day, state, partial=day == partial))
 
     def period(self, registry: Registry, cid: str) -> CheckpointPeriod:
         c = registry.checkpoints.get(cid)
