@@ -26,6 +26,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TypeVar
 
+from ronde.ingest.heap import HeapTrim
 from ronde.ingest.isolate import Refused, without, write_isolating
 from ronde.ingest.pipeline import BatchOutcome, BatchProcessor, Counters, Incoming, Validated
 from ronde.ingest.window import ReceiveWindow
@@ -79,6 +80,7 @@ class BatchWriter:
         self.validated_all = threading.Event()
         self.written_all = threading.Event()
         self.window = window if window is not None else ReceiveWindow()  # taken, not yet written and acked
+        self.heap = HeapTrim(batch_size)  # the heap's free pages back once per batch_size messages written
         self._last_stats = time.monotonic()
 
     def put(self, message: Incoming) -> None:
@@ -175,6 +177,7 @@ class BatchWriter:
             for m in batch:
                 self.ack(m)  # refused (not sent) for a message of a dropped connection: it is redelivered
         self.window.release(len(batch))
+        self.heap.written(len(batch))
         now = time.monotonic()
         if now - self._last_stats >= STATS_EVERY_S:
             self._last_stats = now

@@ -58,7 +58,7 @@ from ronde.store.influx_http import (
     quote_str,
     write_path,
 )
-from ronde.store.lineprotocol import join_lines
+from ronde.store.lineprotocol import LineChunks
 from ronde.store.port import StoreAccess, StoreUnavailable
 from ronde.store.records import (
     BeaconTelemetryRecord,
@@ -371,13 +371,13 @@ class InfluxStore:
         dropped = 0
         for i in range(0, len(lines), self._max_lines):
             try:
-                body = join_lines(lines[i : i + self._max_lines])
+                body = LineChunks(lines[i : i + self._max_lines])
             except UnicodeEncodeError as exc:  # a lone surrogate: no UTF-8 can carry it
                 raise StoreRejected("InfluxDB line protocol cannot carry a string that is not valid Unicode") from exc
             if self.path is WritePath.V1:
                 dropped += self._ql.write_v1(body, rp=rp.value)
             elif self.path is WritePath.V2:
-                dropped += self._write_v2(body, self.bucket(rp))
+                dropped += self._write_v2(bytes(body), self.bucket(rp))
             else:
                 raise StoreUnavailable("InfluxStore used before open()")
         return dropped

@@ -13,7 +13,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from http import HTTPStatus
@@ -129,10 +129,11 @@ class HttpClient:
         *,
         params: Mapping[str, str] | None = None,
         form: Mapping[str, str] | None = None,
-        content: bytes | None = None,
+        content: bytes | Iterable[bytes] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> HttpResponse:
-        """``form`` is sent URL-encoded, ``content`` as it is."""
+        """``form`` is sent URL-encoded, ``content`` as it is: bytes whole, any other iterable of bytes chunked
+        (``Transfer-Encoding: chunked``, iterated again by each attempt)."""
         extra = dict(headers or {})
         if form is not None:
             content = urlencode(form).encode()
@@ -140,7 +141,12 @@ class HttpClient:
         return self._request("POST", path, params, content, extra)
 
     def _request(
-        self, method: str, path: str, params: Mapping[str, str] | None, body: bytes | None, extra: dict[str, str]
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str] | None,
+        body: bytes | Iterable[bytes] | None,
+        extra: dict[str, str],
     ) -> HttpResponse:
         if self._pool is None:
             raise StoreUnavailable("InfluxDB HTTP client used after close()")
@@ -298,8 +304,9 @@ class InfluxQL:
 
         return self.retry.run("InfluxDB query", go, _transient)
 
-    def write_v1(self, body: bytes, *, rp: str) -> int:
-        """POST line protocol to the 1.x ``/write`` (ns precision). 204 = durably in the WAL.
+    def write_v1(self, body: bytes | Iterable[bytes], *, rp: str) -> int:
+        """POST line protocol to the 1.x ``/write`` (ns precision). 204 = durably in the WAL. ``body``: bytes, or
+        an iterable of bytes iterable again for each attempt (``LineChunks``), sent chunked.
         Returns how many points InfluxDB dropped as older than the retention policy (the rest of the
         request is written): the caller finds out which, it must not count them as stored."""
 

@@ -16,7 +16,7 @@ Rules (checked against Debian's influxd 1.6.7):
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import lru_cache
 
 FieldValue = str | int | float | bool
@@ -100,6 +100,30 @@ def encode_line(
 
 def join_lines(lines: Iterable[str]) -> bytes:
     return ("\n".join(lines) + "\n").encode()
+
+
+class LineChunks:
+    """A request body of ``lines`` sent in pieces of ``per_chunk`` lines, each encoded as it is sent (urllib3 sends
+    an iterable body chunked): a batch's write held its lines, their joined string and its UTF-8 bytes at once, and
+    InfluxDB's 1.x ``/write`` takes thousands of lines a request (the worker's peak, docs/performance.md). Iterable
+    again for a retry. Raises ``UnicodeEncodeError`` here, before anything is sent, for a line UTF-8 cannot carry."""
+
+    __slots__ = ("_lines", "_per_chunk")
+
+    def __init__(self, lines: Sequence[str], per_chunk: int = 64) -> None:
+        for line in lines:
+            if not line.isascii():
+                line.encode()
+        self._lines = lines
+        self._per_chunk = per_chunk
+
+    def __iter__(self) -> Iterator[bytes]:
+        lines, n = self._lines, self._per_chunk
+        for i in range(0, len(lines), n):
+            yield ("\n".join(lines[i : i + n]) + "\n").encode()
+
+    def __bytes__(self) -> bytes:
+        return b"".join(self)
 
 
 def _check_key(name: str) -> None:

@@ -424,3 +424,21 @@ def test_the_writer_acks_with_the_message_ids_once_the_payloads_are_let_go(store
         worker.stop()
         store.close()
     assert worker.failure is None
+
+
+def test_paho_source_decodes_each_topic_once_and_keeps_undecodable_ones_replaced() -> None:
+    source = PahoSource(_config())
+    got: list[Incoming] = []
+    source._deliver = got.append
+    message: Any = source._on_message
+
+    def arrive(raw: bytes) -> Incoming:
+        m = mqtt.MQTTMessage(mid=1, topic=raw)
+        m.payload, m.qos = b"{}", 1
+        message(None, None, m)
+        return got[-1]
+
+    first, second = arrive(topic().encode()), arrive(bytes(topic().encode()))
+    assert first.topic == second.topic == topic()
+    assert first.topic is second.topic, "one str per topic, shared by its messages"
+    assert arrive(b"ronde/v1/\xff/visit").topic == "ronde/v1/\ufffd/visit"

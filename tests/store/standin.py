@@ -68,14 +68,7 @@ def standin() -> Iterator[StandIn]:
     class Handler(BaseHTTPRequestHandler):
         def _handle(self) -> None:
             parts = urlsplit(self.path)
-            length = int(self.headers.get("Content-Length") or 0)
-            req = Request(
-                self.command,
-                parts.path,
-                parse_qs(parts.query),
-                dict(self.headers.items()),
-                self.rfile.read(length) if length else b"",
-            )
+            req = Request(self.command, parts.path, parse_qs(parts.query), dict(self.headers.items()), self._body())
             requests.append(req)
             route = routes.get((self.command, parts.path))
             reply = route(req) if route else Reply.json({"message": "not found"}, 404)
@@ -85,6 +78,19 @@ def standin() -> Iterator[StandIn]:
             self.send_header("Content-Length", str(len(reply.body)))
             self.end_headers()
             self.wfile.write(reply.body)
+
+        def _body(self) -> bytes:
+            """Content-Length, or chunked (``Transfer-Encoding: chunked``: the store's line protocol writes)."""
+            if self.headers.get("Transfer-Encoding", "").lower() != "chunked":
+                length = int(self.headers.get("Content-Length") or 0)
+                return self.rfile.read(length) if length else b""
+            body = bytearray()
+            while size := int(self.rfile.readline().split(b";")[0].strip(), 16):
+                body += self.rfile.read(size)
+                self.rfile.readline()  # the CRLF after each chunk
+            while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                pass  # trailers, up to the empty line
+            return bytes(body)
 
         do_GET = do_POST = do_PATCH = do_DELETE = _handle
 

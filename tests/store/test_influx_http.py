@@ -22,6 +22,7 @@ from ronde.store.influx_http import (
     rows_of,
     write_path,
 )
+from ronde.store.lineprotocol import LineChunks, join_lines
 from ronde.store.port import StoreUnavailable
 from tests.store.standin import Reply, standin
 from tests.support.services import Influxd
@@ -139,3 +140,16 @@ def test_retry_budget_is_bounded() -> None:
             with pytest.raises(StoreUnavailable, match="still failing"):
                 ql.write_v1(b"m f=1i 1\n", rp="raw")
         assert 2 <= len(s.sent("POST", "/write")) <= 10
+
+
+def test_a_chunked_write_is_sent_whole_again_on_a_retry() -> None:
+    lines = [f"m,t=gw-{i} f={i}i {i}" for i in range(200)]
+    answers = [Reply.json({"error": "overloaded"}, 503), Reply(204)]
+    with standin() as s:
+        s.on("POST", "/write", lambda _req: answers.pop(0))
+        with HttpClient(s.url) as http:
+            ql = InfluxQL(http, "ronde", Retry(budget_s=5, first_delay_s=0.01))
+            assert ql.write_v1(LineChunks(lines, per_chunk=64), rp="raw") == 0
+        sent = s.sent("POST", "/write")
+    assert [r.body for r in sent] == [join_lines(lines)] * 2
+    assert all(r.headers.get("Transfer-Encoding") == "chunked" for r in sent)

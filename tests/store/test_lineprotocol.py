@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ronde.store.lineprotocol import LineProtocolError, encode_line, escape_tag, format_field, join_lines
+from ronde.store.lineprotocol import LineChunks, LineProtocolError, encode_line, escape_tag, format_field, join_lines
 from tests.support.services import Influxd
 
 
@@ -55,6 +55,23 @@ def test_field_formats() -> None:
 
 def test_join_lines_ends_with_newline() -> None:
     assert join_lines(["a f=1i 1", "a f=2i 2"]) == b"a f=1i 1\na f=2i 2\n"
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, 63, 64, 65, 1000])
+@pytest.mark.parametrize("per_chunk", [1, 7, 64])
+def test_line_chunks_are_join_lines_in_pieces_and_iterate_again(n: int, per_chunk: int) -> None:
+    lines = [encode_line("m", {"t": f"é{i}"}, {"s": "x" * (i % 13)}, i) for i in range(n)]
+    chunks = LineChunks(lines, per_chunk)
+    pieces = list(chunks)
+    assert len(pieces) == -(-n // per_chunk)
+    assert all(p.endswith(b"\n") for p in pieces)
+    assert bytes(chunks) == b"".join(pieces) == (join_lines(lines) if n else b"")
+    assert list(chunks) == pieces, "a retry sends the same body again"
+
+
+def test_line_chunks_refuse_a_lone_surrogate_before_sending_anything() -> None:
+    with pytest.raises(UnicodeEncodeError):
+        LineChunks(['m s="ok" 1', 'm s="\ud800" 2'])
 
 
 _TEXT = st.text(
