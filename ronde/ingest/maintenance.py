@@ -26,7 +26,8 @@ log = logging.getLogger(__name__)
 
 class MaintenanceRunner:
     """Gaps, rollups, the rollup check and retention on one store, every ``interval_s``. The check
-    runs right after the rollups, so a day rolled up in a pass is checked in the same pass."""
+    runs right after the rollups, so a day rolled up in a pass is checked in the same pass; the days whose
+    rollups it finds edited around the store go back to the rollups, which fold their months again."""
 
     def __init__(
         self,
@@ -81,7 +82,12 @@ class MaintenanceRunner:
         ]
         if self.check is not None:
             check = self.check
-            steps.append(("rollup check", lambda: check.run(now)))
+
+            def check_rollups() -> None:
+                check.run(now)
+                self.rollups.edited(check.edited)  # edits around the store: their months are folded again
+
+            steps.append(("rollup check", check_rollups))
         steps.append(("retention", lambda: self.retention.run(now)))
         for name, step in steps:
             try:

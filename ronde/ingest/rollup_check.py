@@ -21,7 +21,9 @@ longest ago (a rotation over the ~42 checkable days), which is what sees an edit
 InfluxDB. A process's first pass compares every day's whole rollup fingerprints (and so marks rollups written
 before marks existed), and the whole events fingerprints too when a rolled-up day has no events mark yet. Why:
 on influxd the whole events fingerprint of 60 days of raw visits cost 11 s of its CPU a pass at district scale and
-40-90 s at city scale, past the 60 s maintenance interval (docs/performance.md).
+40-90 s at city scale, past the 60 s maintenance interval (docs/performance.md). A day whose rollups' whole
+fingerprint moved while their mark did not (an edit around the store) is listed in ``edited``: the rollups step
+folds the months it reaches again (it follows marks only).
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from ronde.coverage.service_time import effective_window
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.chain import chain_link, event_digest, genesis_anchor
 from ronde.protocol.estate import Registry
-from ronde.store.checks import RollupVerdict, moved
+from ronde.store.checks import RollupVerdict, mark_of, moved
 from ronde.store.port import Store
 from ronde.store.records import DailyRollup
 from ronde.store.retention import DEFAULT_RETENTION
@@ -103,6 +105,7 @@ class RollupCheck:
         self._passes = 0  # passes of this process that read fingerprints (the first reads every day's whole)
         self._compared: dict[date, int] = {}  # the pass that last compared each day's whole fingerprints
         self.checked: list[date] = []
+        self.edited: list[date] = []  # days of the last run whose rollups changed while their marks did not
 
     def run(self, now: datetime) -> list[date]:
         """Check what needs it; returns the days recomputed (StoreUnavailable propagates: next pass)."""
@@ -112,6 +115,7 @@ class RollupCheck:
         # fingerprint, which the API shows as "changed since checked" until the next pass
         prints = self._prints(first, last)
         self.checked = []
+        self.edited = []
         if not prints.rollups:
             return []
         verdicts = {(v.service_day, v.landlord): v for v in self.store.rollup_verdicts(first, last)}
@@ -123,6 +127,8 @@ class RollupCheck:
         for day in sorted(landlords):
             mine = [verdicts.get((day, lid)) for lid in landlords[day]]
             found = [v for v in mine if v is not None]
+            if day in prints.whole and any(_edited(prints.rollups[(day, v.landlord)], v.rollups) for v in found):
+                self.edited.append(day)
             due = (
                 len(found) < len(mine)
                 or any(moved(prints.rollups[(day, v.landlord)], v.rollups) for v in found)
@@ -216,6 +222,12 @@ class RollupCheck:
                 "rollup check %s: %d rollups disagree with the stored events", day, sum(map(len, found.values()))
             )
         return day_link
+
+
+def _edited(now: str, stored: str) -> bool:
+    """Whether a whole fingerprint read ``now`` differs from a verdict's while its mark does not: rollups changed
+    around the store (on SQLite the mark is the whole fingerprint: never)."""
+    return now != stored and mark_of(now) == mark_of(stored)
 
 
 def disagreement(r: DailyRollup, rc: _Recomputed) -> str | None:
