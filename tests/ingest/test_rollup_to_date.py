@@ -6,7 +6,6 @@ Dates are relative to today (the 27th of a month a few weeks back) so the visits
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -20,13 +19,10 @@ from ronde.ingest.rollup import RetentionScheduler, RollupScheduler, rollup_day
 from ronde.ingest.rollup_check import RollupCheck
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.store.influx import InfluxStore
-from ronde.store.lineprotocol import encode_line
 from ronde.store.port import Store
 from ronde.store.retention import DEFAULT_RETENTION
-from ronde.store.schema import CHECKPOINT_DAY, RetentionClass, day_start_ns
-from ronde.store.sqlite import SqliteStore
 from tests.ingest.helpers import REGISTRY, context, encode, static_checkpoints, topic, visit
-from tests.support.stores import store_of_kind
+from tests.support.stores import edit_rollup_around_the_store, store_of_kind
 
 EVENINGS = ServiceCalendar()  # Wed–Sun 16:00–22:15 Europe/Paris
 _recent = next(d for d in (date.today() - timedelta(days=40 - i) for i in range(40)) if d.day == 27)
@@ -78,24 +74,6 @@ def _rolled_month(store: Store) -> None:
         rollup_day(store, REGISTRY, EVENINGS, day)
 
 
-def _edit_around_the_store(store: Store, day: date, checkpoint: str, visits: int) -> None:
-    """As an intruder with write access to the engine: on SQLite an UPDATE, on influxd the rollup's point
-    overwritten in place (same series and time; tags the point has not, such as a static checkpoint's
-    building, stay absent)."""
-    if isinstance(store, SqliteStore):
-        with sqlite3.connect(store.path) as db:
-            sql = "UPDATE rollups SET visits = ? WHERE checkpoint_id = ? AND service_day = ?"
-            assert db.execute(sql, (visits, checkpoint, day.isoformat())).rowcount == 1
-        return
-    assert isinstance(store, InfluxStore)
-    ns = day_start_ns(day)
-    where = [f"time >= {ns}", f"time < {day_start_ns(day + timedelta(days=1))}", f"checkpoint = '{checkpoint}'"]
-    [row] = store._select(CHECKPOINT_DAY, where)
-    tags = {t: str(row[t]) for t in CHECKPOINT_DAY.tags if row.get(t) is not None}
-    line = encode_line(CHECKPOINT_DAY.name, tags, {"visits": visits}, int(row["time"]))
-    store.write_lines(RetentionClass.PROOF, [line])
-
-
 def _letter_visits(store: Store) -> int:
     return sum(r.visits for r in store.monthly_rollups(MONTH))
 
@@ -136,7 +114,7 @@ def test_an_edit_around_the_store_folds_the_letter_again_once_the_check_finds_it
     runner.maintain(NOW)
     assert sched.folded_to_date == THROUGH
     cp = min(r.checkpoint_id for r in store.rollups(LATE_DAY, LATE_DAY) if r.visits)
-    _edit_around_the_store(store, LATE_DAY, cp, 7)
+    edit_rollup_around_the_store(store, LATE_DAY, cp, 7)
     passes: list[tuple[date | None, list[date]]] = []
     for minute in range(1, 40):
         runner.maintain(NOW + timedelta(minutes=minute))

@@ -23,11 +23,11 @@ from ronde.store.influx import InfluxStore
 from ronde.store.lineprotocol import encode_line
 from ronde.store.port import Store
 from ronde.store.records import RetentionPolicy, StoredVisit, WriteBatch
-from ronde.store.schema import CHECKPOINT_DAY, VISIT, RetentionClass, day_start_ns, to_ms
+from ronde.store.schema import VISIT, RetentionClass, to_ms
 from ronde.store.sqlite import SqliteStore
 from tests.store import factories as f
 from tests.store.factories import DAY
-from tests.support.stores import store_of_kind
+from tests.support.stores import edit_rollup_around_the_store, store_of_kind
 
 CALENDAR = ServiceCalendar()
 NOW = datetime.now(UTC)
@@ -199,27 +199,6 @@ def _columns(db: sqlite3.Connection) -> str:
     return ", ".join(r[1] for r in db.execute("PRAGMA table_info(visits)"))
 
 
-def _edit_around_the_store(store: Store, day: date, checkpoint: str, visits: int) -> None:
-    """As an intruder with write access to the engine, not through the store: on SQLite an UPDATE (the
-    version triggers see it), on influxd the rollup's point overwritten in place (same series and time)."""
-    if isinstance(store, SqliteStore):
-        with sqlite3.connect(store.path) as db:
-            sql = "UPDATE rollups SET visits = ? WHERE checkpoint_id = ? AND service_day = ?"
-            assert db.execute(sql, (visits, checkpoint, day.isoformat())).rowcount == 1
-        return
-    assert isinstance(store, InfluxStore)
-    where = [
-        f"time >= {day_start_ns(day)}",
-        f"time < {day_start_ns(day + timedelta(days=1))}",
-        f"checkpoint = '{checkpoint}'",
-    ]
-    [row] = store._select(CHECKPOINT_DAY, where)
-    tags = {t: str(row[t]) for t in CHECKPOINT_DAY.tags}
-    store.write_lines(
-        RetentionClass.PROOF, [encode_line(CHECKPOINT_DAY.name, tags, {"visits": visits}, int(row["time"]))]
-    )
-
-
 def test_marks_follow_writes_through_the_store_and_maintenance_catches_edits_around_it(store: Store) -> None:
     """The API compares marks (cheap); maintenance whole fingerprints. A rewrite through the store moves
     both; an edit around it moves the fingerprint (and SQLite's mark, which is its fingerprint): maintenance
@@ -235,7 +214,7 @@ def test_marks_follow_writes_through_the_store_and_maintenance_catches_edits_aro
     assert check.run(NOW) == [EARLIER, LATER]
     assert stored_mismatches(store, CALENDAR, EARLIER, LATER, now=NOW, landlord=PH) == []
     marks = store.rollup_marks(EARLIER, LATER)
-    _edit_around_the_store(store, LATER, CP, 7)
+    edit_rollup_around_the_store(store, LATER, CP, 7)
     assert store.rollup_fingerprints(EARLIER, LATER)[(LATER, PH)] != prints[(LATER, PH)]
     moved = {k for k, m in store.rollup_marks(EARLIER, LATER).items() if m != marks[k]}
     assert moved == (set() if isinstance(store, InfluxStore) else {(LATER, PH)})

@@ -4,15 +4,21 @@ the roles open theirs."""
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
 from ronde.store.config import open_store
+from ronde.store.influx import InfluxStore
+from ronde.store.lineprotocol import encode_line
 from ronde.store.port import Store
+from ronde.store.schema import CHECKPOINT_DAY, RetentionClass, day_start_ns
+from ronde.store.sqlite import SqliteStore
 from tests.support.services import Influxd
 
 
@@ -28,3 +34,21 @@ def store_of_kind(request: pytest.FixtureRequest, tmp_path: Path, *, retry_budge
         yield store
     finally:
         store.close()
+
+
+def edit_rollup_around_the_store(store: Store, day: date, checkpoint: str, visits: int) -> None:
+    """As an intruder with write access to the engine, not through the store: on SQLite an UPDATE (the
+    version triggers see it), on influxd the rollup's point overwritten in place (same series and time; tags
+    the point has not, such as a static checkpoint's building, stay absent)."""
+    if isinstance(store, SqliteStore):
+        with sqlite3.connect(store.path) as db:
+            sql = "UPDATE rollups SET visits = ? WHERE checkpoint_id = ? AND service_day = ?"
+            assert db.execute(sql, (visits, checkpoint, day.isoformat())).rowcount == 1
+        return
+    assert isinstance(store, InfluxStore)
+    ns = day_start_ns(day)
+    where = [f"time >= {ns}", f"time < {day_start_ns(day + timedelta(days=1))}", f"checkpoint = '{checkpoint}'"]
+    [row] = store._select(CHECKPOINT_DAY, where)
+    tags = {t: str(row[t]) for t in CHECKPOINT_DAY.tags if row.get(t) is not None}
+    line = encode_line(CHECKPOINT_DAY.name, tags, {"visits": visits}, int(row["time"]))
+    store.write_lines(RetentionClass.PROOF, [line])
