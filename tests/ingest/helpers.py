@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import os
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from ronde.ingest.pipeline import BatchProcessor, Incoming
 from ronde.ingest.validate import ValidationContext
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.eid import compute_eid
@@ -18,6 +19,7 @@ from ronde.protocol.gateways import GatewayRegistry, gateway_entry
 from ronde.protocol.messages import format_time, wire_bytes
 from ronde.protocol.signing import public_key_text, sign
 from ronde.protocol.topics import TopicKind, gateway_topic
+from ronde.store.port import Store
 
 # Every hour of every day is service time, so tests run whatever the wall clock says.
 ALWAYS = ServiceCalendar(days=frozenset(range(7)), start=datetime.min.time(), end=datetime.min.time(), timezone="UTC")
@@ -109,3 +111,20 @@ def wait_for(predicate: Any, timeout: float, interval: float = 0.1) -> bool:
             return True
         time.sleep(interval)
     return bool(predicate())
+
+
+def ingest_evening(store: Store, calendar: ServiceCalendar, day: date, n: int, *, after: int = 0) -> None:
+    """``n`` visits of ``day`` through ingest's pipeline, one a minute from half an hour into the evening, the first
+    one numbered ``after + 1`` (later ones: late events)."""
+    start = calendar.window(day)[0] + timedelta(minutes=30)
+    cps = static_checkpoints()
+    ctx = context(calendar=calendar, max_age=timedelta(days=3650))
+    msgs = [
+        Incoming(
+            topic(),
+            encode(visit(i + 1, checkpoint=cps[i % len(cps)], first_seen=start + timedelta(minutes=i))),
+            start + timedelta(minutes=i + 1),
+        )
+        for i in range(after, after + n)
+    ]
+    store.write(BatchProcessor(ctx, store).process(msgs).batch)

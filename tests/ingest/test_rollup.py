@@ -10,12 +10,11 @@ from pathlib import Path
 import pytest
 
 from ronde.coverage.monthly import basis, letters_through
-from ronde.ingest.pipeline import BatchProcessor, Incoming
 from ronde.ingest.rollup import RetentionScheduler, RollupScheduler, closed_days, rollup_day
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.store.records import DailyRollup, RetentionPolicy
 from ronde.store.sqlite import SqliteStore
-from tests.ingest.helpers import REGISTRY, context, encode, static_checkpoints, topic, visit
+from tests.ingest.helpers import REGISTRY, ingest_evening
 
 EVENINGS = ServiceCalendar()  # Wed–Sun 16:00–22:15 Europe/Paris
 WED = date(2026, 11, 25)
@@ -40,25 +39,9 @@ def test_closed_days_wait_for_the_grace() -> None:
     assert all(EVENINGS.is_service_day(d) for d in days)
 
 
-def _ingest(store: SqliteStore, day: date, n: int, *, after: int = 0) -> None:
-    """``n`` visits of ``day``, the first one numbered ``after + 1`` (later ones: late events)."""
-    start = EVENINGS.window(day)[0] + timedelta(minutes=30)
-    cps = static_checkpoints()
-    ctx = context(calendar=EVENINGS, max_age=timedelta(days=3650))
-    msgs = [
-        Incoming(
-            topic(),
-            encode(visit(i + 1, checkpoint=cps[i % len(cps)], first_seen=start + timedelta(minutes=i))),
-            start + timedelta(minutes=i + 1),
-        )
-        for i in range(after, after + n)
-    ]
-    store.write(BatchProcessor(ctx, store).process(msgs).batch)
-
-
 def test_rollup_day_idempotent_and_chained(store: SqliteStore) -> None:
-    _ingest(store, WED, 3)
-    _ingest(store, THU, 2)
+    ingest_evening(store, EVENINGS, WED, 3)
+    ingest_evening(store, EVENINGS, THU, 2)
     wed = rollup_day(store, REGISTRY, EVENINGS, WED)
     assert len(wed) == len(REGISTRY.checkpoints)
     assert sum(r.visits for r in wed) == 3
@@ -73,8 +56,8 @@ def test_rollup_day_idempotent_and_chained(store: SqliteStore) -> None:
 
 
 def test_scheduler_rolls_new_days_in_order(store: SqliteStore) -> None:
-    _ingest(store, WED, 2)
-    _ingest(store, THU, 4)
+    ingest_evening(store, EVENINGS, WED, 2)
+    ingest_evening(store, EVENINGS, THU, 4)
     sched = RollupScheduler(store, REGISTRY, EVENINGS, grace=timedelta(hours=1), lookback_days=3)
     after_thu = EVENINGS.window(THU)[1] + timedelta(hours=2)
     rolled = sched.run(after_thu)
@@ -87,13 +70,13 @@ def test_scheduler_rolls_new_days_in_order(store: SqliteStore) -> None:
 def test_late_events_reroll_only_the_days_they_touch(store: SqliteStore) -> None:
     """A late event of Wednesday re-rolls Wednesday; Thursday keeps its figures and only takes the
     new chain link; a late event of Thursday touches Thursday alone. The rows equal a fresh roll."""
-    _ingest(store, WED, 2)
-    _ingest(store, THU, 4)
+    ingest_evening(store, EVENINGS, WED, 2)
+    ingest_evening(store, EVENINGS, THU, 4)
     sched = RollupScheduler(store, REGISTRY, EVENINGS, grace=timedelta(hours=1), lookback_days=3)
     t = EVENINGS.window(THU)[1] + timedelta(hours=2)
     sched.run(t)
     thu_before = store.rollups(THU, THU)
-    _ingest(store, WED, 1, after=2)  # a gateway's outbox delivers Wednesday's third visit on Friday
+    ingest_evening(store, EVENINGS, WED, 1, after=2)  # a gateway's outbox delivers Wednesday's third visit on Friday
     assert sched.run(t + timedelta(hours=1)) == [WED, THU]
     assert (sched.rerolled, sched.relinked) == ([WED], [THU])
     assert sum(r.visits for r in store.rollups(WED, WED)) == 3
@@ -101,7 +84,7 @@ def test_late_events_reroll_only_the_days_they_touch(store: SqliteStore) -> None
     assert [r.chain_digest for r in thu_after] != [r.chain_digest for r in thu_before]
     assert [replace(r, chain_digest="") for r in thu_after] == [replace(r, chain_digest="") for r in thu_before]
     assert thu_after == _by_checkpoint(rollup_day(store, REGISTRY, EVENINGS, THU))  # what a full re-roll writes
-    _ingest(store, THU, 1, after=4)
+    ingest_evening(store, EVENINGS, THU, 1, after=4)
     assert sched.run(t + timedelta(hours=2)) == [THU]
     assert (sched.rerolled, sched.relinked) == ([THU], [])
     assert sum(r.visits for r in store.rollups(THU, THU)) == 5
@@ -116,7 +99,7 @@ def _by_checkpoint(rows: list[DailyRollup]) -> list[DailyRollup]:
 def test_scheduler_folds_one_settled_month_per_pass(store: SqliteStore) -> None:
     """August to October are settled on 26 November (horizon 7 days): one month folded per pass,
     and a restarted scheduler keeps the months already folded under the same basis."""
-    _ingest(store, WED, 2)
+    ingest_evening(store, EVENINGS, WED, 2)
     after_thu = EVENINGS.window(THU)[1] + timedelta(hours=2)
     sched = RollupScheduler(store, REGISTRY, EVENINGS, lookback_days=3, months_back=2)
     folded = []
@@ -138,7 +121,7 @@ def test_scheduler_folds_the_month_to_date_and_again_when_a_day_of_it_is_re_roll
     a pass that folds no settled month folds them into a month-to-date letter, and again only when a rollup
     within its reach changes (a late event of the 13th re-rolled by hand, another process) or that day moves."""
     fri = date(2026, 11, 13)
-    _ingest(store, fri, 2, after=100)
+    ingest_evening(store, EVENINGS, fri, 2, after=100)
     through = date(2026, 11, 19)
     for day in EVENINGS.service_days(date(2026, 11, 1), through):
         rollup_day(store, REGISTRY, EVENINGS, day)
@@ -154,7 +137,7 @@ def test_scheduler_folds_the_month_to_date_and_again_when_a_day_of_it_is_re_roll
     assert sum(r.visits for r in letters) == 2
     sched.run(after_thu + timedelta(minutes=1))
     assert sched.folded_to_date is None  # nothing changed: not folded again
-    _ingest(store, fri, 1, after=102)  # a late event of the 13th, re-rolled by another process
+    ingest_evening(store, EVENINGS, fri, 1, after=102)  # a late event of the 13th, re-rolled by another process
     rollup_day(store, REGISTRY, EVENINGS, fri)
     sched.run(after_thu + timedelta(minutes=2))
     assert sched.folded_to_date == through

@@ -14,14 +14,13 @@ import pytest
 
 from ronde.coverage.monthly import basis, letters_through
 from ronde.ingest.maintenance import MaintenanceRunner
-from ronde.ingest.pipeline import BatchProcessor, Incoming
 from ronde.ingest.rollup import RetentionScheduler, RollupScheduler, rollup_day
 from ronde.ingest.rollup_check import RollupCheck
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.store.influx import InfluxStore
 from ronde.store.port import Store
 from ronde.store.retention import DEFAULT_RETENTION
-from tests.ingest.helpers import REGISTRY, context, encode, static_checkpoints, topic, visit
+from tests.ingest.helpers import REGISTRY, ingest_evening
 from tests.support.stores import edit_rollup_around_the_store, store_of_kind
 
 EVENINGS = ServiceCalendar()  # Wed–Sun 16:00–22:15 Europe/Paris
@@ -52,24 +51,8 @@ def fingerprint_reads(store: Store, monkeypatch: pytest.MonkeyPatch) -> list[tup
     return calls
 
 
-def _ingest(store: Store, day: date, n: int, *, after: int = 0) -> None:
-    """``n`` visits of ``day``, the first one numbered ``after + 1`` (later ones: late events)."""
-    start = EVENINGS.window(day)[0] + timedelta(minutes=30)
-    cps = static_checkpoints()
-    ctx = context(calendar=EVENINGS, max_age=timedelta(days=3650))
-    msgs = [
-        Incoming(
-            topic(),
-            encode(visit(i + 1, checkpoint=cps[i % len(cps)], first_seen=start + timedelta(minutes=i))),
-            start + timedelta(minutes=i + 1),
-        )
-        for i in range(after, after + n)
-    ]
-    store.write(BatchProcessor(ctx, store).process(msgs).batch)
-
-
 def _rolled_month(store: Store) -> None:
-    _ingest(store, LATE_DAY, 2, after=100)
+    ingest_evening(store, EVENINGS, LATE_DAY, 2, after=100)
     for day in EVENINGS.service_days(MONTH, THROUGH):
         rollup_day(store, REGISTRY, EVENINGS, day)
 
@@ -89,7 +72,9 @@ def test_a_late_event_re_rolled_through_the_store_folds_the_letter_again_and_not
     assert _letter_visits(store) == 2
     sched.run(NOW + timedelta(minutes=1))
     assert sched.folded_to_date is None  # nothing changed: not folded again
-    _ingest(store, LATE_DAY, 1, after=102)  # a late event, re-rolled by another process through the store
+    ingest_evening(
+        store, EVENINGS, LATE_DAY, 1, after=102
+    )  # a late event, re-rolled by another process through the store
     rollup_day(store, REGISTRY, EVENINGS, LATE_DAY)
     sched.run(NOW + timedelta(minutes=2))
     assert sched.folded_to_date == THROUGH
