@@ -183,24 +183,29 @@ def test_refused_values() -> None:
             canonical(bad)
 
 
-def test_a_realistic_visit_takes_the_fast_path() -> None:
-    """What ingest verifies per event must not fall back to the slow reference."""
-    beacon = {"format": "ibeacon", "uuid": "f7826da6-4fa2-4e98-8024-bc5b71e0893e", "major": 1, "minor": 2}
-    msg = {
+def _signed_visit(beacon: dict[str, Any], *, seq: int, rssi_mean: float) -> dict[str, Any]:
+    """A visit as a gateway sends it (``sig`` a placeholder: the canonical form omits it)."""
+    return {
         "v": 1,
         "type": "visit",
         "id": "01JDZ0000000000000000000AB",
         "gateway_id": "gw-mordacs-1",
-        "seq": 41,
+        "seq": seq,
         "badge": "EQUIPE-A1",
         "beacon": beacon,
         "first_seen": "2026-11-25T17:02:03.250Z",
         "last_seen": "2026-11-25T17:02:40.000Z",
         "count": 12,
         "rssi_max": -61,
-        "rssi_mean": -70.53,
+        "rssi_mean": rssi_mean,
         "sig": "x",
     }
+
+
+def test_a_realistic_visit_takes_the_fast_path() -> None:
+    """What ingest verifies per event must not fall back to the slow reference."""
+    beacon = {"format": "ibeacon", "uuid": "f7826da6-4fa2-4e98-8024-bc5b71e0893e", "major": 1, "minor": 2}
+    msg = _signed_visit(beacon, seq=41, rssi_mean=-70.53)
     assert fast_canonical(msg, omit="sig") == _reference({k: v for k, v in msg.items() if k != "sig"})
 
 
@@ -287,21 +292,7 @@ def test_visits_as_gateways_send_them_take_the_template(fmt: str, rssi_mean: flo
         "eddystone_eid": {"format": "eddystone_eid", "eid": "0c" * 8},
     }
     beacon = beacons_[fmt]
-    msg = {
-        "v": 1,
-        "type": "visit",
-        "id": "01JDZ0000000000000000000AB",
-        "gateway_id": "gw-mordacs-1",
-        "seq": 2**53 - 1,
-        "badge": "EQUIPE-A1",
-        "beacon": beacon,
-        "first_seen": "2026-11-25T17:02:03.250Z",
-        "last_seen": "2026-11-25T17:02:40.000Z",
-        "count": 12,
-        "rssi_max": -61,
-        "rssi_mean": rssi_mean,
-        "sig": "x",
-    }
+    msg = _signed_visit(beacon, seq=2**53 - 1, rssi_mean=rssi_mean)
     reference = _reference({k: v for k, v in msg.items() if k != "sig"})
     assert _visit_bytes(msg, "sig") == reference
     assert fast_canonical(msg, omit="sig") == reference
