@@ -15,7 +15,7 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 from ronde.coverage.answers import Answer, Latest, Stamp, TailReads, estate_marks, sensing_days, stamp_of
-from ronde.coverage.daily import day_rollups
+from ronde.coverage.evening import EveningMemo, evidence_with, spans_of_day, tonight_answer, tonight_rows
 from ronde.coverage.live import (
     CheckpointIdleness,
     GapState,
@@ -44,11 +44,11 @@ from ronde.coverage.period import PeriodCoverage, combine_periods, period_covera
 from ronde.coverage.sensing import DEFAULT_HORIZON_DAYS, DayState, SensingEvidence, evidence_from
 from ronde.coverage.service_time import effective_window
 from ronde.coverage.shares import FairShare, fair_share
-from ronde.coverage.tail import ClosedTail, Tonight, WindowOf, close, finish
+from ronde.coverage.tail import ClosedTail, Tonight, WindowOf, close
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.chain import genesis_anchor
 from ronde.protocol.estate import Registry
-from ronde.store.port import Store
+from ronde.store.port import Store, VisitSpan
 from ronde.store.records import (
     DEFAULT_SEQUENCE_ANOMALY_AFTER,
     DailyRollup,
@@ -276,6 +276,7 @@ class CoverageCache:
         self._recent: dict[tuple[int, str | None, date], tuple[tuple[tuple[str, str], ...], list[DailyRollup]]] = {}
         self._answers: dict[tuple[object, ...], Answer] = {}  # whole answers, while their stamp holds
         self._evenings: dict[tuple[object, ...], ClosedTail] = {}  # a tail's closed evenings, tonight in progress
+        self._tonight: dict[tuple[object, ...], EveningMemo] = {}  # tonight's rows and figures, per tail
         self._telemetry_days: dict[ServiceCalendar, dict[tuple[str, datetime], date]] = {}
         self.hits = 0
         self.misses = 0
@@ -286,6 +287,7 @@ class CoverageCache:
         self._recent.clear()
         self._answers.clear()
         self._evenings.clear()
+        self._tonight.clear()
         self._telemetry_days.clear()
 
     def _reader(self, store: Store, quiet: date) -> RollupReader:
@@ -432,9 +434,9 @@ class CoverageCache:
             return entry.value
         if stamp.live is not None and self.keep_evenings:
             args = (store, registry, calendar, tail, landlord, now, horizon_days, include_days)
-            tonight = self._evening(*args, read=read, latest=latest, stamp=stamp)
+            tonight = self._evening(*args, read=read, latest=latest, stamp=stamp, parts=parts, period=(first, last))
             if tonight is not None:
-                return replace(combine_periods([*parts, tonight]), first=first, last=last)
+                return tonight
         reads = TailReads()
         lo, hi = tail
         rest = _coverage(
@@ -474,17 +476,21 @@ class CoverageCache:
         read: RollupReader,
         latest: Latest,
         stamp: Stamp,
+        parts: list[PeriodCoverage],
+        period: tuple[date, date],
     ) -> PeriodCoverage | None:
-        """The tail with its last day live (the evening in progress, or one ended but not closed yet), its closed
-        evenings kept (``ronde.coverage.tail``): equal to ``_coverage`` of it. None when another day lacks rollups
-        or the evening in progress is not the last day."""
+        """The settled ``parts`` then the tail, its last day live (the evening in progress, or one ended but not
+        closed yet), its closed evenings kept (``ronde.coverage.tail``) and tonight's checkpoints computed again
+        only where they moved (``ronde.coverage.evening``): equal to ``combine_periods`` of the parts and
+        ``_coverage`` of the tail, cut to ``period``. None when another day lacks rollups or the evening in
+        progress is not the last day."""
         lo, hi = tail
         windows, partial, live = stamp.windows, stamp.partial, stamp.live
         order = tuple(sorted(windows))
-        if live is None or partial not in (None, live):
+        if live is None or partial not in (None, live) or len(parts) > 1:
             return None
-        visits = _visits_of_days(store, calendar, [live], landlord)
-        heard = {v.checkpoint_id for v in visits}
+        spans = spans_of_day(store, calendar, live, landlord)
+        heard = {s.checkpoint_id for s in spans}
         today = max(live, now.astimezone(calendar.tz).date())
         key = ("evening", id(store), landlord, registry.revision, calendar, horizon_days, lo, hi, include_days)
         t = self._clock()
@@ -495,29 +501,32 @@ class CoverageCache:
             or kept.estate_marks != estate_marks(store, kept.estate_days)
         ):
             args = (store, registry, calendar, tail, landlord, horizon_days, include_days)
-            kept = self._close(*args, read=read, latest=latest, visits=visits, windows=windows, today=today)
+            kept = self._close(*args, read=read, latest=latest, spans=spans, windows=windows, today=today)
             if kept is None:
                 return None
             if len(self._evenings) >= self._max:
                 self._evenings.clear()
+                self._tonight.clear()
             kept = self._evenings[key] = replace(kept, expires=t + self.ttl_s, stamp=stamp.value)
         else:
             self.hits += 1
         verdicts = Tonight(kept.base)
-        verdicts.add_visits(visits)
+        verdicts.add_visits(spans)
         if landlord is not None and any(
             not verdicts.gateway_alive(live, e) for e in {c.estate for c in registry.checkpoints_of(landlord)}
         ):  # as ``_coverage``: a team on another landlord's checkpoints of the estate
-            verdicts.add_visits(v for v in _visits_of_days(store, calendar, [live], None) if v.landlord != landlord)
-        rows = day_rollups(registry, calendar, live, visits, now=now, landlord=landlord)
-        return finish(
+            verdicts.add_visits(s for s in spans_of_day(store, calendar, live, None) if s.landlord != landlord)
+        memo = self._tonight.setdefault(key, EveningMemo())
+        rows = tonight_rows(registry, calendar, live, spans, now=now, landlord=landlord, memo=memo)
+        return tonight_answer(
             registry,
             kept,
+            parts[0] if parts else None,
             rows,
             verdicts,
             _window_of(calendar, windows, now),
-            first=lo,
-            last=hi,
+            first=period[0],
+            last=period[1],
             landlord=landlord,
             order=order,
             live=live,
@@ -525,6 +534,7 @@ class CoverageCache:
             today=today,
             horizon_days=horizon_days,
             include_days=include_days,
+            memo=memo,
         )
 
     def _close(
@@ -539,11 +549,11 @@ class CoverageCache:
         *,
         read: RollupReader,
         latest: Latest,
-        visits: list[StoredVisit],
+        spans: list[VisitSpan],
         windows: dict[date, tuple[datetime, datetime]],
         today: date,
     ) -> ClosedTail | None:
-        """The tail's closed evenings, judged with the evidence ``_coverage`` gathers (tonight's ``visits``
+        """The tail's closed evenings, judged with the evidence ``_coverage`` gathers (tonight's visits, ``spans``,
         included); the evidence without tonight's visits is kept for tonight's verdicts."""
         lo, hi = tail
         h = timedelta(days=horizon_days)
@@ -555,19 +565,19 @@ class CoverageCache:
             return None  # a closed evening without rollups (not closed by ingest yet): computed whole
         base = evidence_from(calendar, rollups=around, gateway_states=latest[0], telemetry=latest[1])
         needed = fill_estate_evidence(store, base, rollups, calendar) if landlord is not None else []
-        full = _copied(base)
-        full.add_visits(visits)
+        full = evidence_with(base, spans)
         if landlord is not None and any(
             not full.gateway_alive(tonight, e) for e in {c.estate for c in registry.checkpoints_of(landlord)}
         ):
-            full.add_visits(v for v in _visits_of_days(store, calendar, [tonight], None) if v.landlord != landlord)
+            others = [s for s in spans_of_day(store, calendar, tonight, None) if s.landlord != landlord]
+            full = evidence_with(full, others)
         closed = [r for r in rollups if r.service_day in windows]
         window_of = _window_of(calendar, windows, None)
         running, refs, judged = close(
             closed, window_of, full, today=today, horizon_days=horizon_days, include_days=include_days
         )
         days = tuple(needed)
-        heard = frozenset(v.checkpoint_id for v in visits)
+        heard = frozenset(s.checkpoint_id for s in spans)
         return ClosedTail(0.0, (), days, estate_marks(store, days), running, refs, base, heard, judged)
 
     def _settled(

@@ -23,6 +23,7 @@ from ronde.coverage.period import CheckpointDay, CheckpointPeriod, PeriodCoverag
 from ronde.coverage.sensing import DEFAULT_HORIZON_DAYS, DayState, SensingEvidence, Verdicts
 from ronde.coverage.shares import CheckpointDayRef, group_coverage
 from ronde.protocol.estate import Registry
+from ronde.store.port import VisitSpan
 from ronde.store.records import DailyRollup, StoredVisit
 
 WindowOf = Callable[[str, date], tuple[datetime, datetime]]
@@ -112,7 +113,7 @@ class Running:
         )
 
 
-def _state(r: DailyRollup, evidence: Verdicts, today: date, horizon_days: int) -> tuple[DayState, bool]:
+def state_of(r: DailyRollup, evidence: Verdicts, today: date, horizon_days: int) -> tuple[DayState, bool]:
     """The day's verdict, and whether evidence judged it "no data" (what a beacon heard later may turn)."""
     if r.covered:
         return DayState.COVERED, False
@@ -161,7 +162,7 @@ def close(
         run = running.get(r.checkpoint_id)
         if run is None:
             run = running[r.checkpoint_id] = Running(r)
-        state, no_data = _state(r, evidence, today, horizon_days)
+        state, no_data = state_of(r, evidence, today, horizon_days)
         if no_data:
             judged.add(r.checkpoint_id)
         refs.append((r.building, r.estate, r.landlord, r.service_day, state))
@@ -181,7 +182,7 @@ class Tonight:
         self._estates: set[tuple[date, str]] = set()
         self._heard: set[tuple[str, date]] = set()
 
-    def add_visits(self, visits: Iterable[StoredVisit]) -> None:
+    def add_visits(self, visits: Iterable[StoredVisit | VisitSpan]) -> None:
         for v in visits:
             self._estates.add((v.service_day, v.estate))
             self._heard.add((v.checkpoint_id, v.service_day))
@@ -233,7 +234,7 @@ def finish(
             out.append(held.period(registry, cid))
             continue
         run = held.copy() if held is not None else Running(r)
-        state = _state(r, verdicts, today, horizon_days)[0]
+        state = state_of(r, verdicts, today, horizon_days)[0]
         refs.append((r.building, r.estate, r.landlord, r.service_day, state))
         run.add(r, state, window_of(r.estate, r.service_day), partial, include_days)
         out.append(run.period(registry, cid))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from ronde.store.checks import RollupVerdict
 from ronde.store.records import (
@@ -24,6 +24,24 @@ from ronde.store.records import (
     TrackPoint,
     WriteBatch,
 )
+
+
+class VisitSpan(NamedTuple):
+    """What the evening in progress reads of a stored visit (``Store.visit_spans``): its checkpoint, badge, first and
+    last seen in milliseconds since the epoch (the stores' precision), service day and the checkpoint's tags. A plain
+    tuple, not a ``StoredVisit``: a city's evening is thousands of visits read on every coverage request, and the
+    19-field visits with their instants cost more than the rest of that evening's computation. (Here rather than in
+    ``records``: that module is part of the benchmark data set's key, ``bench/city.py``.)"""
+
+    checkpoint_id: str
+    badge: str
+    first_seen_ms: int
+    last_seen_ms: int
+    service_day: date
+    kind: str
+    building: str | None
+    estate: str
+    landlord: str
 
 
 class StoreUnavailable(Exception):
@@ -86,6 +104,11 @@ class Store(Protocol):
         """The visits of ``gateway_ids`` whose first_seen is in [start, end), as ``visits`` would answer them
         (in no particular order), reduced to what ingest's replay check reads: five values per visit, not a whole
         ``StoredVisit`` (on a backlog a batch reads thousands)."""
+
+    def visit_spans(self, start: datetime, end: datetime, *, landlord: str | None = None) -> list[VisitSpan]:
+        """The visits ``visits`` would answer for [start, end) and ``landlord`` (in no particular order), reduced to
+        what a day's figures and its sensing evidence read (``VisitSpan``): the evening in progress, read on every
+        coverage request."""
 
     def visits_of_days(self, days: Collection[date], *, landlord: str | None = None) -> list[StoredVisit]:
         """Visits whose service_day is in ``days``, ordered by first_seen then event_id."""

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 from ronde.store import schema
 from ronde.store.checks import RollupVerdict, UnreadableVerdict, encode_mismatches, verdict_from_fields
 from ronde.store.errors import StoreCorrupt, StoreRejected
-from ronde.store.port import StoreAccess, StoreUnavailable
+from ronde.store.port import StoreAccess, StoreUnavailable, VisitSpan
 from ronde.store.records import (
     BeaconCheck,
     BeaconTelemetryRecord,
@@ -460,6 +460,24 @@ class SqliteStore:
         rows: list[tuple[str, int, int, str, str]] = self._run(lambda conn: conn.execute(sql, params).fetchall())
         gateways = set(gateway_ids)
         return [TrackPoint._make(r) for r in rows if r[0] in gateways]
+
+    def visit_spans(self, start: datetime, end: datetime, *, landlord: str | None = None) -> list[VisitSpan]:
+        """Nine columns as plain tuples (no ``sqlite3.Row``, no ``StoredVisit``): the evening in progress's read."""
+        sql = "SELECT checkpoint_id, badge, first_seen, last_seen, service_day, kind, building, estate, landlord "
+        sql += "FROM visits WHERE first_seen >= ? AND first_seen < ?"
+        params: list[Any] = [ceil_ms(start), ceil_ms(end)]
+        if landlord is not None:
+            sql += " AND landlord = ?"
+            params.append(landlord)
+        rows: list[tuple[Any, ...]] = self._run(lambda conn: conn.execute(sql, params).fetchall())
+        days: dict[str, date] = {}
+        out: list[VisitSpan] = []
+        for cid, badge, first, last, day, kind, building, estate, owner in rows:
+            d = days.get(day)
+            if d is None:
+                d = days[day] = date.fromisoformat(day)
+            out.append(VisitSpan(cid, badge, first, last, d, kind, building, estate, owner))
+        return out
 
     def visits_of_days(self, days: Collection[date], *, landlord: str | None = None) -> list[StoredVisit]:
         wanted = sorted({d.isoformat() for d in days})

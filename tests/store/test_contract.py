@@ -179,6 +179,44 @@ def test_visit_track_is_the_visits_reduced_to_five_values(store: Store) -> None:
     assert store.visit_track(*WINDOW, []) == []
 
 
+def test_visit_spans_are_the_visits_reduced_to_what_a_day_figures(store: Store) -> None:
+    """The evening in progress reads ``visit_spans``: for any window and landlord, the same visits as ``visits``
+    (first and last seen to the store's millisecond, the service day, the checkpoint's tags), nine values of each."""
+    from ronde.store.port import VisitSpan
+    from ronde.store.schema import to_ms
+
+    visits = [
+        f.visit(i, at=BASE + timedelta(minutes=i, microseconds=1500 * i), service_day=DAY + timedelta(days=i // 8))
+        for i in range(12)
+    ]
+    store.write(WriteBatch(visits=tuple(visits)))
+
+    def reduced(vs: list[StoredVisit]) -> list[VisitSpan]:
+        return sorted(
+            VisitSpan(
+                v.checkpoint_id,
+                v.badge,
+                to_ms(v.first_seen),
+                to_ms(v.last_seen),
+                v.service_day,
+                v.kind,
+                v.building,
+                v.estate,
+                v.landlord,
+            )
+            for v in vs
+        )
+
+    windows = [WINDOW, (BASE + timedelta(minutes=3), BASE + timedelta(minutes=7, microseconds=1))]
+    for landlord in (None, "paris-habitat", "i3f", "nobody"):
+        for start, end in windows:
+            spans = store.visit_spans(start, end, landlord=landlord)
+            assert sorted(spans) == reduced(store.visits(start, end, landlord=landlord)), (landlord, start)
+    assert len(store.visit_spans(*WINDOW)) == 12
+    assert {s.service_day for s in store.visit_spans(*WINDOW)} == {DAY, DAY + timedelta(days=1)}
+    assert {s.building for s in store.visit_spans(*WINDOW)} == {None, "bat-a"}
+
+
 def test_visits_of_days_follow_the_service_day_not_the_date(store: Store) -> None:
     evening = f.visit(1)
     after_midnight = f.visit(2, at=BASE + timedelta(hours=6, minutes=30))  # next UTC date, same service day
