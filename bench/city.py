@@ -519,14 +519,35 @@ def fold_months(ds: Dataset, store: Any) -> int:
     folded by ``fold_settled_month`` under the site's registry and calendars); returns how many months."""
     from ronde.coverage.monthly import settled
     from ronde.coverage.query import fold_settled_month
+    from ronde.coverage.suffix import fold_month_suffixes
 
     registry, calendars = _site_view(ds)
     now = datetime.combine(ds.last, datetime.min.time(), tzinfo=ds.calendar.tz).replace(hour=20).astimezone(UTC)
     month = (ds.last.replace(day=1) - timedelta(days=31 * 12)).replace(day=1)
     n = 0
     while settled(month, ds.last):
-        store.write_monthly_rollups(fold_settled_month(store, registry, calendars, month, now=now))
+        rows = fold_settled_month(store, registry, calendars, month, now=now)
+        store.write_monthly_rollups(rows)
+        store.write_monthly_suffixes(month, fold_month_suffixes(store, registry, calendars, rows, now=now))
         n += 1
+        month = (month + timedelta(days=32)).replace(day=1)
+    return n
+
+
+def fold_suffixes_of_letters(ds: Dataset, store: Any) -> int:
+    """The suffix letters of each settled month already folded (a data set folded before they existed), as
+    ``RollupScheduler`` writes them beside the month's letters; returns how many rows."""
+    from ronde.coverage.monthly import settled
+    from ronde.coverage.suffix import fold_month_suffixes
+
+    registry, calendars = _site_view(ds)
+    now = datetime.combine(ds.last, datetime.min.time(), tzinfo=ds.calendar.tz).replace(hour=20).astimezone(UTC)
+    month = (ds.last.replace(day=1) - timedelta(days=31 * 12)).replace(day=1)
+    n = 0
+    while settled(month, ds.last):
+        rows = fold_month_suffixes(store, registry, calendars, store.monthly_rollups(month), now=now)
+        store.write_monthly_suffixes(month, rows)
+        n += len(rows)
         month = (month + timedelta(days=32)).replace(day=1)
     return n
 
@@ -555,7 +576,8 @@ def _fold_missing(ds: Dataset, stores: tuple[str, ...]) -> None:
     built = json.loads(done.read_text())
     folded = built.setdefault("monthly", {})
     to_date = built.setdefault("to_date", {})
-    todo = [s for s in stores if s not in folded or s not in to_date]
+    suffixed = built.setdefault("suffixes", {})
+    todo = [s for s in stores if s not in folded or s not in to_date or s not in suffixed]
     if not todo:
         return
     with contextlib.ExitStack() as stack:
@@ -565,6 +587,12 @@ def _fold_missing(ds: Dataset, stores: tuple[str, ...]) -> None:
                 months = fold_months(ds, store)
                 folded[name] = {"months": months, "fold_s": round(time.perf_counter() - t0, 1)}
                 print(f"  {ds.directory.name} {name}: {months} settled months folded in {folded[name]['fold_s']} s")
+                suffixed[name] = {"months": months, "fold_s": folded[name]["fold_s"]}  # written with the letters
+            if name not in suffixed:  # letters folded by earlier code: their suffix letters now
+                t0 = time.perf_counter()
+                rows = fold_suffixes_of_letters(ds, store)
+                suffixed[name] = {"rows": rows, "fold_s": round(time.perf_counter() - t0, 1)}
+                print(f"  {ds.directory.name} {name}: {rows} suffix letters folded in {suffixed[name]['fold_s']} s")
             t0 = time.perf_counter()
             through = fold_to_date(ds, store)
             to_date[name] = {"through": str(through), "fold_s": round(time.perf_counter() - t0, 1)}

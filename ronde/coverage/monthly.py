@@ -283,12 +283,13 @@ class LetterFold:
             self._groups[(g.level, g.id)].append(g)
 
     def add_letters(
-        self, days: list[date], month: date, figures: list[MonthlyFigures], landlord: str | None, last: date
+        self, days: list[date], first: date, figures: list[MonthlyFigures], landlord: str | None, last: date
     ) -> None:
-        """A piece read from its month's letters (``figures`` of the month ``month``, days ``days``, ending
-        ``last``): what ``coverage_from_monthly`` would give for it, folded in one pass without building it."""
+        """A piece read from letters (``figures``, days ``days``, from ``first`` to ``last``): a month's (``first``
+        its first day), or a suffix's (``ronde.coverage.suffix``); what ``coverage_from_monthly`` would give for
+        it, folded in one pass without building it."""
         self._only = None
-        self._pieces.append((month_bounds(month)[0], last, landlord, None))
+        self._pieces.append((first, last, landlord, None))
         self._days.extend(days)
         columns: dict[tuple[Level, str], list[str]] = defaultdict(list)
         runs = self._runs

@@ -33,7 +33,7 @@ def _instant(us: int | None) -> datetime | None:
     return None if us is None else _EPOCH + timedelta(microseconds=us)
 
 
-class _Windows:
+class Windows:
     """Each (estate, day)'s window as microseconds since the epoch and its length in seconds (as
     ``period_coverage``'s ``window_of``: the estate's own window, else the calendar's)."""
 
@@ -73,15 +73,15 @@ def figures_coverage(
     for f in figures:
         if f[0] in windows and (landlord is None or f[5] == landlord):
             rows[f[1]].append(f)
-    of = _Windows(calendar, windows, now).of
+    of = Windows(calendar, windows, now).of
     refs: list[CheckpointDayRef] = []
-    out = [_checkpoint(registry, cid, rows[cid], of, letters[cid], index, refs) for cid in sorted(rows)]
+    out = [checkpoint_of_figures(registry, cid, rows[cid], of, letters[cid], index, refs) for cid in sorted(rows)]
     return PeriodCoverage(
         lo, hi, landlord, tuple(sorted(windows)), partial, tuple(out), tuple(group_coverage(registry, refs))
     )
 
 
-def _checkpoint(
+def checkpoint_of_figures(
     registry: Registry,
     cid: str,
     days: list[RollupFigures],

@@ -44,6 +44,7 @@ from ronde.coverage.period import PeriodCoverage, combine_periods, period_covera
 from ronde.coverage.sensing import DEFAULT_HORIZON_DAYS, DayState, SensingEvidence, evidence_from
 from ronde.coverage.service_time import effective_window
 from ronde.coverage.shares import FairShare, fair_share
+from ronde.coverage.suffix import suffix_letters
 from ronde.coverage.tail import ClosedTail, Tonight, WindowOf, close
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.chain import genesis_anchor
@@ -685,9 +686,9 @@ def _letters_of(
 ) -> tuple[list[date], list[MonthlyFigures]] | None:
     """The service days and letters (as plain figures) of ``lo..hi`` when one month's letters (basis ``wanted``)
     cover exactly that piece: a whole month, or a month-to-date letter ending on ``hi``. None otherwise (the
-    caller folds it)."""
+    caller folds it). A piece from within a month to its end (a period's first month) reads its suffix letters."""
     if lo != month_bounds(lo)[0]:
-        return None
+        return suffix_letters(store, calendar, lo, hi, landlord, wanted, now)
     figures = store.monthly_figures(lo, landlord=landlord)
     if figures_through(lo, figures, wanted) != hi:
         return None

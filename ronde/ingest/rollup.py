@@ -14,9 +14,10 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 from ronde.coverage.daily import day_rollups
-from ronde.coverage.monthly import basis, settled
+from ronde.coverage.monthly import basis, month_bounds, service_days_of, settled
 from ronde.coverage.query import fold_month_to_date, fold_settled_month, previous_link
 from ronde.coverage.sensing import DEFAULT_HORIZON_DAYS
+from ronde.coverage.suffix import fold_month_suffixes
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.chain import chain_link, event_digest
 from ronde.protocol.estate import Registry
@@ -67,7 +68,8 @@ class RollupScheduler:
     """Rolls each newly closed day once; every ``refresh`` it looks at the whole look-back again and
     re-rolls only the days whose stored events changed (late events), relinking the days after them
     (their figures stay, their chain link follows the new one). Settled months are folded into
-    monthly rollups, one month per pass, and folded again when a re-rolled day can change them. In a
+    monthly rollups, one month per pass, with their suffix letters (``ronde.coverage.suffix``: a period's first,
+    partial month read as one row per checkpoint), and folded again when a re-rolled day can change them. In a
     pass that folded no settled month, the month of the last settled day gets its month-to-date letter
     (``fold_month_to_date``), folded again when that day moves or the rollups within its reach change.
     It reads the store's rollup *marks* for that (moved by every write through the store: a re-roll by this
@@ -171,19 +173,35 @@ class RollupScheduler:
         while settled(month, today, self.horizon_days):
             if month not in self._folded:
                 current = self.store.monthly_rollups(month)
-                if month not in self._stale_months and current and all(r.basis == want for r in current):
+                if (
+                    month not in self._stale_months
+                    and current
+                    and all(r.basis == want for r in current)
+                    and self._has_suffixes(month, now)
+                ):
                     self._folded.add(month)  # folded by an earlier process under the same basis
                 else:
                     rows = fold_settled_month(
                         self.store, self.registry, self.calendar, month, now=now, horizon_days=self.horizon_days
                     )
                     self.store.write_monthly_rollups(rows)
+                    suffixes = fold_month_suffixes(self.store, self.registry, self.calendar, rows, now=now)
+                    self.store.write_monthly_suffixes(month, suffixes)
                     self._folded.add(month)
                     self._stale_months.discard(month)
                     log.info("folded month %s: %d checkpoints", month, len(rows))
                     return month
             month = (month + timedelta(days=32)).replace(day=1)
         return None
+
+    def _has_suffixes(self, month: date, now: datetime) -> bool:
+        """The month's last service day has its suffix letters, or none can (no rollup that day: no suffix of the
+        month is written). A month folded before suffix letters existed has none: it is folded again, once per
+        process (as is a month whose suffixes its rollups do not allow, rare: ``ronde.coverage.suffix``)."""
+        days = service_days_of(self.calendar, *month_bounds(month), now)
+        if not days or self.store.suffix_figures(days[-1]):
+            return True
+        return not self.store.rollup_marks(days[-1], days[-1])
 
     def _fold_month_to_date(self, now: datetime) -> date | None:
         """Fold the month-to-date letter of the last settled day's month when that day moved, the month was

@@ -67,6 +67,7 @@ from ronde.store.records import (
     GatewayStateRecord,
     MonthlyFigures,
     MonthlyRollup,
+    MonthlySuffix,
     Rejection,
     RejectReason,
     RetentionPolicy,
@@ -432,6 +433,37 @@ class InfluxStore:
         written_at = self._written_at()
         self.write_lines(RetentionClass.PROOF, [schema.monthly_line(r, written_at) for r in changed])
 
+    def write_monthly_suffixes(self, month: date, suffixes: Sequence[MonthlySuffix]) -> None:
+        """As ``write_monthly_rollups``: a changed suffix letter is a new point, the newest ``written_at`` wins per
+        (day, checkpoint). A suffix not written again stays (none is dropped but by retention): its rows come
+        from the month's rollups under the same basis (registry revision included), which only add rows."""
+        if not suffixes:
+            return
+        lo = month.replace(day=1)
+        hi = (lo + timedelta(days=32)).replace(day=1)
+        current = {
+            (date.fromisoformat(str(r["from_day"])), str(r["checkpoint"])): r
+            for r in self._newest_suffixes([f"time >= {day_start_ns(lo)}", f"time < {day_start_ns(hi)}"])
+        }
+        changed = []
+        for x in suffixes:
+            row = current.get((x.from_day, x.letter.checkpoint_id))
+            if row is None or schema.monthly_content(schema.monthly_from_row(row)) != schema.monthly_content(x.letter):
+                changed.append(x)
+        if changed:
+            written_at = self._written_at()
+            self.write_lines(RetentionClass.PROOF, [schema.suffix_line(x, written_at) for x in changed])
+
+    def _newest_suffixes(self, where: list[str]) -> list[Row]:
+        """The newest point per (day, checkpoint) of the suffix letters ``where`` selects, by checkpoint."""
+        newest: dict[tuple[str, str], Row] = {}
+        for r in self._select(schema.CHECKPOINT_MONTH_SUFFIX, where):
+            key = (str(r["from_day"]), str(r["checkpoint"]))
+            seen = newest.get(key)
+            if seen is None or (int(r["written_at"]), int(r["time"])) > (int(seen["written_at"]), int(seen["time"])):
+                newest[key] = r
+        return [newest[k] for k in sorted(newest, key=lambda k: (k[1], k[0]))]
+
     # ---- reads -------------------------------------------------------------------------------
 
     def _select(self, measurement: schema.Measurement, where: Iterable[str], suffix: str = "") -> list[Row]:
@@ -738,6 +770,12 @@ class InfluxStore:
             if seen is None or (int(r["written_at"]), int(r["time"])) > (int(seen["written_at"]), int(seen["time"])):
                 newest[key] = r
         return [schema.monthly_from_row(newest[k]) for k in sorted(newest)]
+
+    def suffix_figures(self, from_day: date, *, landlord: str | None = None) -> list[MonthlyFigures]:
+        where = [f"time >= {day_start_ns(from_day)}", f"time < {day_start_ns(from_day + timedelta(days=1))}"]
+        if landlord is not None:
+            where.append(f"{quote_ident('landlord')} = {quote_str(landlord)}")
+        return [monthly_figures_of(schema.monthly_from_row(r)) for r in self._newest_suffixes(where)]
 
     def monthly_figures(self, month: date, *, landlord: str | None = None) -> list[MonthlyFigures]:
         """From ``monthly_rollups``: the same figures, no cheaper read yet (the gain was measured on SQLite only)."""

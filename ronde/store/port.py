@@ -15,6 +15,7 @@ from ronde.store.records import (
     GatewayStateRecord,
     MonthlyFigures,
     MonthlyRollup,
+    MonthlySuffix,
     Rejection,
     RejectReason,
     RetentionPolicy,
@@ -156,6 +157,15 @@ class Store(Protocol):
     def monthly_figures(self, month: date, *, landlord: str | None = None) -> list[MonthlyFigures]:
         """``monthly_rollups`` as plain tuples (``MonthlyFigures``), in the same order: a year's settled months
         are thousands of them, and a ``MonthlyRollup`` each with its instants cost half of folding them."""
+
+    def write_monthly_suffixes(self, month: date, suffixes: Sequence[MonthlySuffix]) -> None:
+        """The suffix letters of the calendar month starting ``month`` (its fold written by maintenance): they
+        replace the month's previous ones (SQLite drops those not written again; InfluxDB, as its monthly
+        rollups, keeps the newest point per (day, checkpoint))."""
+
+    def suffix_figures(self, from_day: date, *, landlord: str | None = None) -> list[MonthlyFigures]:
+        """The suffix letters starting on ``from_day`` (the fold of ``from_day``..its month's end) as
+        ``MonthlyFigures``, sorted by checkpoint; none when the month was not folded with them."""
 
     def rollup_fingerprints(
         self, first: date, last: date, *, landlord: str | None = None

@@ -234,6 +234,22 @@ class MonthlyRollup:
     inner_worst: float
 
 
+@dataclass(frozen=True, slots=True)
+class MonthlySuffix:
+    """Per checkpoint, settled month and service day ``from_day`` of it: the fold of the days ``from_day``..the
+    month's end, as a letter of that piece (``letter.month`` the month's first day, ``letter.states`` one letter a
+    service day from ``from_day``).
+
+    Why: a year ending today starts mid-month, and that first, partial month was read as every daily rollup of
+    its days (~40,000 for a landlord at city scale). Written by the maintenance step that folds the month, it
+    makes that piece one row per checkpoint, folded with the same additions in the same order as the daily
+    figures would be (``ronde.coverage.suffix``), so equal to the bit.
+    """
+
+    from_day: date
+    letter: MonthlyRollup
+
+
 # A monthly rollup's figures as a plain tuple, what a period's settled months are folded from
 # (``Store.monthly_figures``, ``coverage.monthly.LetterFold``): checkpoint, kind, building, estate, landlord,
 # expected, basis, states, visits, presence, first and last seen in microseconds since the epoch (None when

@@ -32,6 +32,7 @@ from ronde.store.records import (
     DailyRollup,
     GatewayStateRecord,
     MonthlyRollup,
+    MonthlySuffix,
     Rejection,
     RejectReason,
     SequenceGap,
@@ -159,6 +160,13 @@ CHECKPOINT_MONTH = Measurement(
     },
     "month's first day 00:00 UTC + hash(record, written_at) mod 1 day; the newest written_at wins",
 )
+CHECKPOINT_MONTH_SUFFIX = Measurement(
+    "checkpoint_month_suffix",
+    RetentionClass.PROOF,
+    ("checkpoint", "kind", "building", "estate", "landlord"),
+    {"from_day": S, **{k: v for k, v in CHECKPOINT_MONTH.fields.items() if k != "written_at"}, "written_at": INT},
+    "from_day 00:00 UTC + hash(record, written_at) mod 1 day; the newest written_at wins",
+)
 VISIT_ID = Measurement(
     "visit_id",
     RetentionClass.RAW,
@@ -174,6 +182,7 @@ MEASUREMENTS: tuple[Measurement, ...] = (
     GATEWAY_STATE,
     CHECKPOINT_DAY,
     CHECKPOINT_MONTH,
+    CHECKPOINT_MONTH_SUFFIX,
     VISIT_ID,
 )
 
@@ -341,6 +350,15 @@ def monthly_ns(r: MonthlyRollup, written_at_ms: int) -> int:
     return day_start_ns(r.month) + offset(*monthly_content(r), written_at_ms, modulo=NS_PER_DAY)
 
 
+def suffix_content(s: MonthlySuffix) -> tuple[object, ...]:
+    """Everything a suffix letter says."""
+    return (s.from_day.isoformat(), *monthly_content(s.letter))
+
+
+def suffix_ns(s: MonthlySuffix, written_at_ms: int) -> int:
+    return day_start_ns(s.from_day) + offset(*suffix_content(s), written_at_ms, modulo=NS_PER_DAY)
+
+
 # ---- encoding: record → line ------------------------------------------------------------------
 
 
@@ -480,7 +498,17 @@ def rollup_line(r: DailyRollup, written_at_ms: int) -> str:
 
 
 def monthly_line(r: MonthlyRollup, written_at_ms: int) -> str:
+    return _month_line(CHECKPOINT_MONTH.name, r, {}, written_at_ms, monthly_ns(r, written_at_ms))
+
+
+def suffix_line(s: MonthlySuffix, written_at_ms: int) -> str:
+    first: dict[str, FieldValue | None] = {"from_day": s.from_day.isoformat()}
+    return _month_line(CHECKPOINT_MONTH_SUFFIX.name, s.letter, first, written_at_ms, suffix_ns(s, written_at_ms))
+
+
+def _month_line(name: str, r: MonthlyRollup, first: dict[str, FieldValue | None], written_at_ms: int, ns: int) -> str:
     fields: dict[str, FieldValue | None] = {
+        **first,
         "month": r.month.isoformat(),
         "expected": r.expected,
         "basis": r.basis,
@@ -500,7 +528,7 @@ def monthly_line(r: MonthlyRollup, written_at_ms: int) -> str:
         "written_at": written_at_ms,
     }
     tags = {"checkpoint": r.checkpoint_id, "kind": r.kind, "building": r.building, "estate": r.estate}
-    return encode_line(CHECKPOINT_MONTH.name, {**tags, "landlord": r.landlord}, fields, monthly_ns(r, written_at_ms))
+    return encode_line(name, {**tags, "landlord": r.landlord}, fields, ns)
 
 
 # ---- decoding: InfluxQL row (column → value, "time" in ns) → record ---------------------------

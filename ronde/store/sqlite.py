@@ -32,6 +32,7 @@ from ronde.store.records import (
     GatewayStateRecord,
     MonthlyFigures,
     MonthlyRollup,
+    MonthlySuffix,
     Rejection,
     RejectReason,
     RetentionPolicy,
@@ -100,6 +101,15 @@ CREATE TABLE IF NOT EXISTS monthly_rollups (
   PRIMARY KEY (month, checkpoint_id)
 );
 CREATE INDEX IF NOT EXISTS monthly_rollups_landlord ON monthly_rollups (landlord, month);
+CREATE TABLE IF NOT EXISTS monthly_suffixes (
+  month TEXT NOT NULL, from_day TEXT NOT NULL, checkpoint_id TEXT NOT NULL, kind TEXT NOT NULL, building TEXT,
+  estate TEXT NOT NULL, landlord TEXT NOT NULL, expected INTEGER NOT NULL, basis TEXT NOT NULL, states TEXT NOT NULL,
+  visits INTEGER NOT NULL, presence_s REAL NOT NULL, first_seen INTEGER, last_seen INTEGER,
+  service_s REAL NOT NULL, seen INTEGER NOT NULL, lead_s REAL NOT NULL, trail_s REAL NOT NULL,
+  inner_n INTEGER NOT NULL, inner_s1 REAL NOT NULL, inner_s2 REAL NOT NULL, inner_worst REAL NOT NULL,
+  PRIMARY KEY (month, from_day, checkpoint_id)
+);
+CREATE INDEX IF NOT EXISTS monthly_suffixes_landlord ON monthly_suffixes (landlord, from_day, checkpoint_id);
 CREATE TABLE IF NOT EXISTS rollup_versions (
   service_day TEXT NOT NULL, landlord TEXT NOT NULL, version INTEGER NOT NULL, PRIMARY KEY (service_day, landlord)
 ) WITHOUT ROWID;
@@ -406,6 +416,16 @@ class SqliteStore:
                 [_monthly_params(r) for r in rollups],
             )
 
+    def write_monthly_suffixes(self, month: date, suffixes: Sequence[MonthlySuffix]) -> None:
+        """The month's previous suffix letters dropped and these written, in one transaction."""
+        rows = [(s.from_day.isoformat(), *_monthly_params(s.letter)) for s in suffixes]
+        with self._transaction() as conn:
+            conn.execute("DELETE FROM monthly_suffixes WHERE month = ?", (month.replace(day=1).isoformat(),))
+            conn.executemany(
+                f"INSERT INTO monthly_suffixes (from_day, {_MONTHLY_COLUMNS}) VALUES ({', '.join('?' * 22)})",
+                rows,
+            )
+
     # ---- reads -------------------------------------------------------------------------------
 
     def known_event_ids(self, keys: Collection[EventKey]) -> set[str]:
@@ -633,6 +653,17 @@ class SqliteStore:
         """The rows as the driver gives them: the instants scaled to microseconds by SQLite, no month column."""
         return self._monthly_rows(_MONTHLY_FIGURES, month, landlord)
 
+    def suffix_figures(self, from_day: date, *, landlord: str | None = None) -> list[MonthlyFigures]:
+        """As ``monthly_figures``: the rows as the driver gives them (one indexed query)."""
+        if not self._query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'monthly_suffixes'"):
+            return []
+        sql = f"SELECT {_MONTHLY_FIGURES} FROM monthly_suffixes WHERE month = ? AND from_day = ?"  # the key's order
+        params: list[Any] = [from_day.replace(day=1).isoformat(), from_day.isoformat()]
+        if landlord is not None:
+            sql += " AND landlord = ?"
+            params.append(landlord)
+        return self._run(lambda conn: conn.execute(sql + " ORDER BY checkpoint_id", params).fetchall())
+
     def _monthly_rows(self, columns: str, month: date, landlord: str | None) -> list[Any]:
         """No rows when the file predates the table (a READ store never creates it): the caller folds days."""
         if not self._query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'monthly_rollups'"):
@@ -745,6 +776,7 @@ class SqliteStore:
             expired = cutoff_day(now, days[schema.CHECKPOINT_DAY.name]).date()
             conn.execute("DELETE FROM rollups WHERE service_day < ?", (expired.isoformat(),))
             conn.execute("DELETE FROM monthly_rollups WHERE month < ?", (expired.replace(day=1).isoformat(),))
+            conn.execute("DELETE FROM monthly_suffixes WHERE month < ?", (expired.replace(day=1).isoformat(),))
             conn.execute(_VERDICT_DDL)
             conn.execute("DELETE FROM rollup_checks WHERE service_day < ?", (expired.isoformat(),))
             conn.execute("DELETE FROM rollup_versions WHERE service_day < ?", (expired.isoformat(),))

@@ -35,6 +35,7 @@ def test_each_record_kind_lands_in_its_retention_class() -> None:
         "rejection": RetentionClass.REJECTIONS,
         "checkpoint_day": RetentionClass.PROOF,
         "checkpoint_month": RetentionClass.PROOF,
+        "checkpoint_month_suffix": RetentionClass.PROOF,
         "visit_id": RetentionClass.RAW,
     }
 

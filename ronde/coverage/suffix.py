@@ -1,0 +1,164 @@
+"""Suffix letters: for each service day d of a settled month, each checkpoint's fold of the days d..the month's end.
+
+Why: a year ending today starts mid-month, and that first, partial month cannot come from the month's letter (its
+sums run over the whole month: subtracting the days before the period's start would not give the same bits). It
+was read as every daily rollup of its days (~40,000 for a landlord at city scale, ~30 % of a cold year) and folded
+(``partial.figures_coverage``). Maintenance, when it folds a settled month, now also folds each of its suffixes
+d..end with ``partial``'s own functions over the same figures, in the same order, and writes them as letters of
+that piece (``MonthlySuffix``): the first, partial month is then one row per checkpoint, equal to the bit.
+
+A suffix is written only where the figures path would take it: every service day from d on has rollups, of every
+landlord with rollups in d..end (a landlord missing a day is judged again from days, ``query._coverage``), and each
+rollup has its month letter. The reader (``suffix_letters``) falls back to folding the days whenever the suffix
+rows are missing, under another basis, or do not match the piece's days.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections import defaultdict
+from datetime import date, datetime
+
+from ronde.coverage.monthly import figures_through, month_bounds, service_days_of
+from ronde.coverage.partial import Windows, checkpoint_of_figures
+from ronde.coverage.period import CheckpointPeriod
+from ronde.coverage.service_time import period_windows
+from ronde.coverage.shares import CheckpointDayRef
+from ronde.protocol.calendar import ServiceCalendar
+from ronde.protocol.estate import Registry
+from ronde.store.port import Store
+from ronde.store.records import MonthlyFigures, MonthlyRollup, MonthlySuffix, RollupFigures
+
+
+def fold_month_suffixes(
+    store: Store,
+    registry: Registry,
+    calendar: ServiceCalendar,
+    letters: list[MonthlyRollup],
+    *,
+    now: datetime,
+) -> list[MonthlySuffix]:
+    """The suffix letters of the settled month whose letters (all landlords, ``fold_settled_month``'s) are
+    ``letters``, folded from its daily rollup figures: what maintenance writes beside them."""
+    if not letters:
+        return []
+    lo, hi = month_bounds(letters[0].month)
+    return fold_suffixes(registry, calendar, letters, store.rollup_figures(lo, hi), now=now)
+
+
+def fold_suffixes(
+    registry: Registry,
+    calendar: ServiceCalendar,
+    letters: list[MonthlyRollup],
+    figures: list[RollupFigures],
+    *,
+    now: datetime,
+) -> list[MonthlySuffix]:
+    """Each checkpoint's fold of d..the month's end for every service day d a reader may start from (``figures``:
+    the month's daily rollup figures in the store's order, day then checkpoint)."""
+    month = letters[0].month
+    lo, hi = month_bounds(month)
+    days = service_days_of(calendar, lo, hi, now)
+    index = {d: i for i, d in enumerate(days)}
+    recorded = {r.checkpoint_id: r.states for r in letters}
+    if not days or any(len(st) != len(days) for st in recorded.values()):
+        return []
+    starts = _starts(days, index, recorded, figures)
+    if not starts:
+        return []
+    windows, _ = period_windows(calendar, lo, hi, now)
+    of = Windows(calendar, windows, now).of
+    rows: dict[str, list[RollupFigures]] = defaultdict(list)
+    for f in figures:
+        if f[0] in windows:
+            rows[f[1]].append(f)
+    out: list[MonthlySuffix] = []
+    scratch: list[CheckpointDayRef] = []  # the day refs a checkpoint gives its groups: the letters give them
+    for cid in sorted(rows):
+        mine = rows[cid]
+        st = recorded[cid]
+        column = ["-"] * len(days)
+        for f in mine:
+            column[index[f[0]]] = "C" if f[8] else "N" if f[6] > 0 else st[index[f[0]]]
+        first_days = [f[0] for f in mine]
+        for k in starts:
+            j = bisect_left(first_days, days[k])
+            if j == len(mine):
+                continue  # no rollup of this checkpoint from d on: the piece leaves it out
+            scratch.clear()
+            c = checkpoint_of_figures(registry, cid, mine[j:], of, st, index, scratch)
+            letter = _letter(month, c, mine[j][7], letters[0].basis, "".join(column[k:]))
+            out.append(MonthlySuffix(days[k], letter))
+    return out
+
+
+def _starts(
+    days: list[date], index: dict[date, int], recorded: dict[str, str], figures: list[RollupFigures]
+) -> list[int]:
+    """The positions in ``days`` of the service days a suffix is written from: those from which on every figure
+    has its letter, every service day has rollups, and every landlord with rollups has them every day."""
+    bad: set[date] = set()
+    landlords: dict[date, set[str]] = defaultdict(set)
+    for f in figures:
+        day, cid = f[0], f[1]
+        st = recorded.get(cid)
+        if day not in index or st is None or st[index[day]] == "-":
+            bad.add(day)
+        landlords[day].add(f[5])
+    last_bad = max(bad, default=None)
+    out: list[int] = []
+    union: set[str] = set()
+    for k in range(len(days) - 1, -1, -1):
+        d = days[k]
+        union |= landlords[d]
+        if (last_bad is not None and last_bad >= d) or any(landlords[e] != union for e in days[k:]):
+            break  # a day that fails fails every start before it too
+        out.append(k)
+    return sorted(out)
+
+
+def _letter(month: date, c: CheckpointPeriod, expected: int, basis_: str, states: str) -> MonthlyRollup:
+    s = c.segment
+    return MonthlyRollup(
+        month=month,
+        checkpoint_id=c.checkpoint_id,
+        kind=c.kind,
+        building=c.building,
+        estate=c.estate,
+        landlord=c.landlord,
+        expected=expected,
+        basis=basis_,
+        states=states,
+        visits=c.visits,
+        presence_s=c.presence_s,
+        first_seen=c.first_seen,
+        last_seen=c.last_seen,
+        service_s=s.service_s,
+        seen=s.seen,
+        lead_s=s.lead_s,
+        trail_s=s.trail_s,
+        inner_n=s.inner_n,
+        inner_s1=s.inner_s1,
+        inner_s2=s.inner_s2,
+        inner_worst=s.inner_worst,
+    )
+
+
+def suffix_letters(
+    store: Store, calendar: ServiceCalendar, lo: date, hi: date, landlord: str | None, wanted: str, now: datetime
+) -> tuple[list[date], list[MonthlyFigures]] | None:
+    """The service days and suffix letters (as plain figures) of ``lo..hi`` when it runs from within a month to its
+    end and maintenance wrote that suffix under basis ``wanted``; None otherwise (the caller folds the days)."""
+    m_lo, m_hi = month_bounds(lo)
+    if lo == m_lo or hi != m_hi:
+        return None
+    days = service_days_of(calendar, lo, hi, now)
+    if not days:
+        return None
+    figures = store.suffix_figures(days[0], landlord=landlord)
+    if figures_through(m_lo, figures, wanted) != hi:
+        return None
+    n = len(days)
+    if any(len(f[7]) != n for f in figures):
+        return None
+    return days, figures
