@@ -202,83 +202,40 @@ def coverage_from_monthly(
     )
 
 
-class _Run:
-    """One checkpoint's pieces folded so far (``LetterFold``): ``_merge_checkpoint``'s sums, kept running."""
-
-    __slots__ = (
-        "covered",
-        "days",
-        "first_seen",
-        "last",
-        "last_seen",
-        "no_data",
-        "not_visited",
-        "only",
-        "pieces",
-        "presence",
-        "segment",
-        "service_days",
-        "visits",
-    )
-
-    def __init__(self, segment: Segment) -> None:
-        self.pieces = 0
-        self.only: CheckpointPeriod | None = None  # the one piece, when it is a computed coverage's
-        self.last: CheckpointPeriod | MonthlyFigures | None = None  # names, kind and places come from the last
-        self.segment = segment
-        self.service_days = self.visits = self.covered = self.not_visited = self.no_data = 0
-        self.presence: list[float] = []  # summed at the end with ``sum``, as ``_merge_checkpoint`` does
-        self.first_seen: datetime | int | None = None  # an int: microseconds since the epoch (a letter's)
-        self.last_seen: datetime | int | None = None
-        self.days: list[tuple[CheckpointDay, ...]] = []
-
-    def then(self, segment: Segment, first_seen: datetime | int | None, last_seen: datetime | int | None) -> None:
-        if self.pieces:
-            self.segment = self.segment.then(segment)
-        self.pieces += 1
-        if self.first_seen is None:
-            self.first_seen = first_seen
-        if last_seen is not None:
-            self.last_seen = last_seen
+# One checkpoint's pieces in order: a letter's ``MonthlyFigures`` or a computed piece's ``CheckpointPeriod``.
+_Piece = MonthlyFigures | CheckpointPeriod
+# A segment's eight figures (``Segment``'s fields in order), what ``_fold_segment`` runs on.
+_SegFigures = tuple[float, bool, float, float, int, float, float, float]
 
 
 class LetterFold:
     """The settled pieces of a period, in order, folded into one ``PeriodCoverage`` equal to ``combine_periods``
     of each piece's coverage (the same additions in the same order, so equal to the bit), but a piece read from
-    its month's letters (``add_letters``) goes straight into running sums per checkpoint: no ``PeriodCoverage``
-    per month, and each checkpoint's idleness computed once for the period, not once a month and thrown away.
-    A piece computed otherwise (from days) joins with ``add``."""
+    its month's letters (``add_letters``) is only filed under its checkpoint: no ``PeriodCoverage`` per month, no
+    ``Segment`` per row, and each checkpoint folded once at the end (``result``) in plain locals. A piece computed
+    otherwise (from days) joins with ``add``."""
 
     def __init__(self, registry: Registry) -> None:
         self._registry = registry
-        self._runs: dict[str, _Run] = {}
+        self._runs: dict[str, list[_Piece]] = {}
         self._groups: dict[tuple[Level, str], list[GroupCoverage]] = defaultdict(list)
         self._pieces: list[tuple[date, date, str | None, date | None]] = []  # first, last, landlord, partial day
         self._days: list[date] = []
         self._only: PeriodCoverage | None = None  # the one piece so far, when computed (``combine_periods``'s)
-        self._columns: dict[
-            tuple[str, ...], Share | None
-        ] = {}  # each distinct day column's share (``_group_coverage``)
+        self._columns: dict[str, Share | None] = {}  # each distinct day column's share (``_group_coverage``)
 
     def add(self, cov: PeriodCoverage) -> None:
         """A piece's coverage computed from its days."""
         self._only = cov if not self._pieces else None
         self._pieces.append((cov.first, cov.last, cov.landlord, cov.partial_day))
         self._days.extend(cov.days)
+        runs = self._runs
         for c in cov.checkpoints:
-            run = self._runs.get(c.checkpoint_id)
+            run = runs.get(c.checkpoint_id)
             if run is None:
-                run = self._runs[c.checkpoint_id] = _Run(c.segment)
-                run.only = c
-            run.then(c.segment, c.first_seen, c.last_seen)
-            run.last = c
-            run.service_days += c.service_days
-            run.visits += c.visits
-            run.covered += c.covered_days
-            run.not_visited += c.not_visited_days
-            run.no_data += c.no_data_days
-            run.presence.append(c.presence_s)
-            run.days.append(c.days)
+                runs[c.checkpoint_id] = [c]
+            else:
+                run.append(c)
         for g in cov.groups:
             self._groups[(g.level, g.id)].append(g)
 
@@ -287,31 +244,25 @@ class LetterFold:
     ) -> None:
         """A piece read from letters (``figures``, days ``days``, from ``first`` to ``last``): a month's (``first``
         its first day), or a suffix's (``ronde.coverage.suffix``); what ``coverage_from_monthly`` would give for
-        it, folded in one pass without building it."""
+        it, filed per checkpoint and per place (a row's building, estate and landlord, grouped once a row: a share
+        counts letters, whatever their order)."""
         self._only = None
         self._pieces.append((first, last, landlord, None))
         self._days.extend(days)
-        columns: dict[tuple[Level, str], list[str]] = defaultdict(list)
+        n = len(days)
+        places: dict[tuple[str | None, str, str], list[str]] = defaultdict(list)
         runs = self._runs
         for f in figures:
-            cid, _, building, estate, owner, _, _, st, visits, presence, first_us, last_us = f[:12]
-            seg = Segment(f[12], bool(f[13]), f[14], f[15], f[16], f[17], f[18], f[19])
-            run = runs.get(cid)
+            st = f[7]
+            if len(st) != n:
+                raise ValueError(f"{f[0]}: {len(st)} letters for {n} service days")
+            places[f[2:5]].append(st)
+            run = runs.get(f[0])
             if run is None:
-                run = runs[cid] = _Run(seg)
-            run.then(seg, first_us, last_us)
-            run.last = f
-            run.service_days += len(st) - st.count(NO_ROLLUP)
-            run.visits += visits
-            run.covered += st.count("C")
-            run.not_visited += st.count("N")
-            run.no_data += st.count("X")
-            run.presence.append(presence)
-            if building is not None:
-                columns[(Level.BUILDING, building)].append(st)
-            columns[(Level.ESTATE, estate)].append(st)
-            columns[(Level.LANDLORD, owner)].append(st)
-        for g in _group_coverage(self._registry, days, columns, self._columns):
+                runs[f[0]] = [f]
+            else:
+                run.append(f)
+        for g in _group_coverage(self._registry, days, _place_columns(places), self._columns):
             self._groups[(g.level, g.id)].append(g)
 
     def result(self) -> PeriodCoverage:
@@ -321,7 +272,8 @@ class LetterFold:
             return self._only
         first, _, landlord, _ = self._pieces[0]
         partial = next((p for *_, p in reversed(self._pieces) if p is not None), None)
-        checkpoints = tuple(self._checkpoint(self._runs[cid]) for cid in sorted(self._runs))
+        runs = self._runs
+        checkpoints = tuple(self._checkpoint(runs[cid]) for cid in sorted(runs))
         return PeriodCoverage(
             first,
             self._pieces[-1][1],
@@ -332,11 +284,50 @@ class LetterFold:
             combine_groups(self._groups),
         )
 
-    def _checkpoint(self, run: _Run) -> CheckpointPeriod:
-        if run.pieces == 1 and run.only is not None:
-            return run.only
-        last = run.last
-        assert last is not None
+    def _checkpoint(self, pieces: list[_Piece]) -> CheckpointPeriod:
+        """``_merge_checkpoint`` of the pieces' coverages: the sums in piece order (``presence`` by ``sum`` of the
+        list, as there), the letters counted once over their concatenation (integers: the same totals)."""
+        last = pieces[-1]
+        if len(pieces) == 1 and isinstance(last, CheckpointPeriod):
+            return last
+        service_days = visits = covered = not_visited = no_data = 0
+        presence: list[float] = []
+        letters: list[str] = []
+        days: list[tuple[CheckpointDay, ...]] = []
+        first_seen: datetime | int | None = None  # an int: microseconds since the epoch (a letter's)
+        last_seen: datetime | int | None = None
+        segments: list[_SegFigures] = []
+        for p in pieces:
+            if isinstance(p, CheckpointPeriod):
+                service_days += p.service_days
+                visits += p.visits
+                covered += p.covered_days
+                not_visited += p.not_visited_days
+                no_data += p.no_data_days
+                presence.append(p.presence_s)
+                days.append(p.days)
+                f_at: datetime | int | None = p.first_seen
+                l_at: datetime | int | None = p.last_seen
+                s = p.segment
+                segments.append(
+                    (s.service_s, s.seen, s.lead_s, s.trail_s, s.inner_n, s.inner_s1, s.inner_s2, s.inner_worst)
+                )
+            else:
+                letters.append(p[7])
+                visits += p[8]
+                presence.append(p[9])
+                f_at, l_at = p[10], p[11]
+                segments.append((p[12], bool(p[13]), p[14], p[15], p[16], p[17], p[18], p[19]))
+            if first_seen is None:
+                first_seen = f_at
+            if l_at is not None:
+                last_seen = l_at
+        if letters:
+            st = "".join(letters)
+            service_days += len(st) - st.count(NO_ROLLUP)
+            covered += st.count("C")
+            not_visited += st.count("N")
+            no_data += st.count("X")
         if isinstance(last, CheckpointPeriod):
             cid, name, expected = last.checkpoint_id, last.name, last.expected_per_day
             kind, building, estate, owner = last.kind, last.building, last.estate, last.landlord
@@ -345,7 +336,7 @@ class LetterFold:
             c = self._registry.checkpoints.get(cid)
             name = c.name if c is not None else cid
             expected = c.expected_visits if c is not None else last[5]
-        seg = run.segment
+        seg = Segment(*_fold_segment(segments))
         return CheckpointPeriod(
             cid,
             name,
@@ -354,18 +345,60 @@ class LetterFold:
             estate,
             owner,
             expected,
-            run.service_days,
-            run.visits,
-            run.covered,
-            run.not_visited,
-            run.no_data,
-            sum(run.presence),
-            _instant(run.first_seen),
-            _instant(run.last_seen),
+            service_days,
+            visits,
+            covered,
+            not_visited,
+            no_data,
+            sum(presence),
+            _instant(first_seen),
+            _instant(last_seen),
             seg.idleness(),
             seg,
-            tuple(chain.from_iterable(run.days)),
+            tuple(chain.from_iterable(days)),
         )
+
+
+def _fold_segment(segments: list[_SegFigures]) -> _SegFigures:
+    """``Segment.then`` from the first segment through the last, in locals: the same float operations in the same
+    order, each case giving the fields ``then`` gives (``max`` written as comparisons that keep the same operand)."""
+    total, seen, lead, trail, n, s1, s2, worst = segments[0]
+    for l_total, l_seen, l_lead, l_trail, l_n, l_s1, l_s2, l_worst in segments[1:]:
+        if not l_seen:
+            if not seen:
+                total = total + l_total
+                lead = trail = total
+                n, s1, s2, worst = 0, 0.0, 0.0, 0.0
+            else:
+                total = total + l_total
+                trail = trail + l_total
+        elif not seen:
+            lead = total + l_lead
+            total = total + l_total
+            seen, trail, n, s1, s2, worst = True, l_trail, l_n, l_s1, l_s2, l_worst
+        else:
+            joined = trail + l_lead
+            total = total + l_total
+            trail = l_trail
+            n = n + l_n + 1
+            s1 = s1 + l_s1 + joined
+            s2 = s2 + l_s2 + joined * joined
+            if l_worst > worst:  # noqa: PLR1730 - max(worst, l_worst, joined) keeps the first of equals
+                worst = l_worst
+            if joined > worst:  # noqa: PLR1730
+                worst = joined
+    return total, seen, lead, trail, n, s1, s2, worst
+
+
+def _place_columns(places: dict[tuple[str | None, str, str], list[str]]) -> dict[tuple[Level, str], list[str]]:
+    """Each group's letters (building, estate, landlord) from the letters per place."""
+    groups: dict[tuple[Level, str], list[str]] = defaultdict(list)
+    for (building, estate, owner), letters in places.items():
+        if building is not None:
+            groups[(Level.BUILDING, building)].extend(letters)
+        groups[(Level.ESTATE, estate)].extend(letters)
+        groups[(Level.LANDLORD, owner)].extend(letters)
+    return groups
 
 
 def _instant(at: datetime | int | None) -> datetime | None:
@@ -388,24 +421,31 @@ def _group_coverage(
     registry: Registry,
     days: list[date],
     groups: dict[tuple[Level, str], list[str]],
-    seen: dict[tuple[str, ...], Share | None] | None = None,
+    seen: dict[str, Share | None] | None = None,
 ) -> list[GroupCoverage]:
-    """``shares.group_coverage`` from each group's letters: each day's column counted at C speed (``zip`` +
-    ``count``), once per distinct column (``seen``, shared across the months of a fold: a building's few
-    checkpoints give the same column most days, and a ``Share`` is immutable)."""
+    """``shares.group_coverage`` from each group's letters: the group's letters joined into one string, a day's
+    column is a slice of it with a stride (``joined[i::n]``), counted at C speed (``str.count``), once per
+    distinct column (``seen``, shared across the months of a fold: a building's few checkpoints give the same
+    column most days, and a ``Share`` is immutable). A share counts letters, so their order in a group is free."""
     if seen is None:
         seen = {}
+    n = len(days)
     order = {Level.BUILDING: 0, Level.ESTATE: 1, Level.LANDLORD: 2}
     out: list[GroupCoverage] = []
     for level, gid in sorted(groups, key=lambda k: (order[k[0]], k[1])):
+        letters = groups[(level, gid)]
+        if any(len(st) != n for st in letters):
+            raise ValueError(f"{gid}: letters of another length than its {n} service days")
+        joined = "".join(letters)
         per_day: list[tuple[date, Share]] = []
         total = [0, 0, 0, 0]
-        for day, column in zip(days, zip(*groups[(level, gid)], strict=True), strict=True):
+        for i, day in enumerate(days):
+            column = joined[i::n]
             if column in seen:
                 share = seen[column]
             else:
-                n = len(column) - column.count(NO_ROLLUP)
-                share = seen[column] = Share(n, column.count("C"), column.count("N"), column.count("X")) if n else None
+                k = len(column) - column.count(NO_ROLLUP)
+                share = seen[column] = Share(k, column.count("C"), column.count("N"), column.count("X")) if k else None
             if share is None:
                 continue
             per_day.append((day, share))
