@@ -21,10 +21,12 @@ computed from rollups without raw visits.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Protocol
+
+from ronde.store.records import RollupFigures
 
 # A coefficient of variation of the gaps needs at least two of them.
 _MIN_GAPS_FOR_CV = 2
@@ -199,3 +201,48 @@ def fold_idleness(days: Iterable[tuple[datetime, datetime, DayLike]]) -> Idlenes
     The window is the one the figures were computed on (cut at "now" for the evening in progress).
     """
     return fold_segments(days).idleness()
+
+
+# An estate's window on a day as ``fold_figures`` needs it: start and end in microseconds since the epoch, and its
+# length in seconds (``(end - start).total_seconds()``).
+WindowMicros = Callable[[str, date], tuple[int, int, float]]
+
+
+def fold_figures(days: Iterable[RollupFigures], window_of: WindowMicros) -> Segment:
+    """``fold_segments`` on plain rollup figures (one checkpoint, in day order), instants in microseconds since the
+    epoch: ``timedelta.total_seconds`` is the microseconds divided by 10**6, which is what this computes, so the
+    same float operations in the same order (``max`` written as comparisons that pick the same operand)."""
+    total = lead = trail = s1 = s2 = worst = 0.0
+    seen = False
+    n = 0
+    for day, _, _, _, estate, _, v, _, _, f_us, l_us, p, mx, mean in days:
+        ws, we, w = window_of(estate, day)
+        if w < 0:
+            w = 0.0
+        total += w
+        if v <= 0 or f_us is None or l_us is None:
+            trail += w
+            continue
+        ld = (f_us - ws) / 10**6
+        ld = ld if ld > 0.0 else 0.0
+        tr = (we - l_us) / 10**6
+        tr = tr if tr > 0.0 else 0.0
+        i2 = 2.0 * mean * w - ld * ld - tr * tr
+        i1 = (w - p) - ld - tr
+        if seen:
+            joined = trail + ld
+            n += 1
+            s1 += joined
+            s2 += joined * joined
+            if joined > worst:  # noqa: PLR1730 - a comparison, not a call to max, twice a row
+                worst = joined
+        else:
+            lead = trail + ld
+            seen = True
+        n += v - 1
+        s1 += i1 if i1 > 0.0 else 0.0
+        s2 += i2 if i2 > 0.0 else 0.0
+        if mx > worst:  # noqa: PLR1730 - as above
+            worst = mx
+        trail = tr
+    return segment_of((total, seen, lead, trail, n, s1, s2, worst))

@@ -426,7 +426,8 @@ def _group_coverage(
     """``shares.group_coverage`` from each group's letters: the group's letters joined into one string, a day's
     column is a slice of it with a stride (``joined[i::n]``), counted at C speed (``str.count``), once per
     distinct column (``seen``, shared across the months of a fold: a building's few checkpoints give the same
-    column most days, and a ``Share`` is immutable). A share counts letters, so their order in a group is free."""
+    column most days, and a ``Share`` is immutable); the period's share counted over the whole string (the sum
+    of the days' counts). A share counts letters, so their order in a group is free."""
     if seen is None:
         seen = {}
     n = len(days)
@@ -434,25 +435,25 @@ def _group_coverage(
     out: list[GroupCoverage] = []
     for level, gid in sorted(groups, key=lambda k: (order[k[0]], k[1])):
         letters = groups[(level, gid)]
-        if any(len(st) != n for st in letters):
+        if set(map(len, letters)) != {n}:
             raise ValueError(f"{gid}: letters of another length than its {n} service days")
         joined = "".join(letters)
-        per_day: list[tuple[date, Share]] = []
-        total = [0, 0, 0, 0]
-        for i, day in enumerate(days):
-            column = joined[i::n]
-            if column in seen:
-                share = seen[column]
-            else:
-                k = len(column) - column.count(NO_ROLLUP)
-                share = seen[column] = Share(k, column.count("C"), column.count("N"), column.count("X")) if k else None
-            if share is None:
-                continue
-            per_day.append((day, share))
-            total[0] += share.checkpoint_days
-            total[1] += share.covered
-            total[2] += share.not_visited
-            total[3] += share.no_data
+        shares = [seen[c] if c in seen else _column_share(c, seen) for c in [joined[i::n] for i in range(n)]]
+        per_day = tuple([(day, share) for day, share in zip(days, shares, strict=True) if share is not None])
         if per_day:
-            out.append(GroupCoverage(level, gid, group_name(registry, level, gid), tuple(per_day), Share(*total)))
+            total = _letters_share(joined)
+            assert total is not None
+            out.append(GroupCoverage(level, gid, group_name(registry, level, gid), per_day, total))
     return out
+
+
+def _column_share(column: str, seen: dict[str, Share | None]) -> Share | None:
+    """A day column's share, kept in ``seen`` (None: no checkpoint of the group had a rollup that day)."""
+    share = seen[column] = _letters_share(column)
+    return share
+
+
+def _letters_share(letters: str) -> Share | None:
+    """The share the letters count: checkpoint-days (letters but ``NO_ROLLUP``), covered, not visited, no data."""
+    k = len(letters) - letters.count(NO_ROLLUP)
+    return Share(k, letters.count("C"), letters.count("N"), letters.count("X")) if k else None

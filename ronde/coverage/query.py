@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta
+from typing import TypeVar
 
 from ronde.coverage.answers import Answer, Latest, Stamp, TailReads, estate_marks, sensing_days, stamp_of
 from ronde.coverage.evening import EveningMemo, evidence_with, spans_of_day, tonight_answer, tonight_rows
@@ -40,7 +41,13 @@ from ronde.coverage.monthly import (
     service_days_of,
 )
 from ronde.coverage.partial import figures_coverage
-from ronde.coverage.period import PeriodCoverage, combine_periods, period_coverage, rollups_for_days
+from ronde.coverage.period import (
+    PeriodCoverage,
+    combine_periods,
+    figures_period_coverage,
+    period_coverage,
+    rollups_for_days,
+)
 from ronde.coverage.sensing import DEFAULT_HORIZON_DAYS, DayState, SensingEvidence, evidence_from
 from ronde.coverage.service_time import effective_window
 from ronde.coverage.shares import FairShare, fair_share
@@ -55,12 +62,49 @@ from ronde.store.records import (
     DailyRollup,
     MonthlyFigures,
     MonthlyRollup,
+    RollupFigures,
     SequenceGap,
     StoredVisit,
+    rollup_figures_of,
 )
 
 # Reads the rollups of ``first..last`` for one landlord (all if None), in the store's order (day, checkpoint).
 RollupReader = Callable[[date, date, str | None], list[DailyRollup]]
+# The same as plain figures (``Store.rollup_figures``): what a period without day detail is folded from.
+FiguresReader = Callable[[date, date, str | None], list[RollupFigures]]
+_Row = TypeVar("_Row")
+
+
+class _Reader:
+    """``CoverageCache._reader``: a range's rollups as objects (called: a ``RollupReader``) or as plain figures
+    (``figures``), each kept the same way."""
+
+    __slots__ = ("figures", "rows")
+
+    def __init__(self, rows: RollupReader, figures: FiguresReader) -> None:
+        self.rows = rows
+        self.figures = figures
+
+    def __call__(self, lo: date, hi: date, landlord: str | None) -> list[DailyRollup]:
+        return self.rows(lo, hi, landlord)
+
+
+def _rollup_day(r: DailyRollup) -> date:
+    return r.service_day
+
+
+def _figures_day(f: RollupFigures) -> date:
+    return f[0]
+
+
+def _figures_reader(store: Store, read: RollupReader | None) -> FiguresReader:
+    """Plain figures of a range through ``read`` (its own when it has one), else from the store."""
+    if isinstance(read, _Reader):
+        return read.figures
+    if read is not None:
+        return lambda lo, hi, landlord: [rollup_figures_of(r) for r in read(lo, hi, landlord)]
+    return lambda lo, hi, landlord: store.rollup_figures(lo, hi, landlord=landlord)
+
 
 # Days this close together are read by one range query rather than one query each.
 _RECENT_RUN_GAP_DAYS = 3
@@ -158,25 +202,54 @@ def _coverage(
     reads: TailReads | None = None,
 ) -> PeriodCoverage:
     """``latest``: the gateway states and telemetry already read for this request; ``reads`` (when given)
-    records the days read from raw visits and the closed days other landlords' rollups were read for."""
+    records the days read from raw visits and the closed days other landlords' rollups were read for. Without
+    ``include_days`` the rollups are read and folded as plain figures (``figures_period_coverage``: no object and
+    no ``datetime`` a row, equal to the bit)."""
     h = timedelta(days=horizon_days)
-    around = read(first - h, last + h, landlord) if read else store.rollups(first - h, last + h, landlord=landlord)
-    rollups = [r for r in around if first <= r.service_day <= last]
-    rolled = {r.service_day for r in rollups}
+    around: list[DailyRollup] = []
+    rollups: list[DailyRollup] = []
+    figures: list[RollupFigures] = []
+    if include_days:
+        around = read(first - h, last + h, landlord) if read else store.rollups(first - h, last + h, landlord=landlord)
+        rollups = [r for r in around if first <= r.service_day <= last]
+        rolled = {r.service_day for r in rollups}
+    else:
+        around_figures = _figures_reader(store, read)(first - h, last + h, landlord)
+        figures = [f for f in around_figures if first <= f[0] <= last]
+        rolled = {f[0] for f in figures}
     live_days = _days_without_rollups(calendar, first, last, rolled, now)
     live_visits = _visits_of_days(store, calendar, live_days, landlord)
     states, telemetry = latest if latest is not None else _latest(store)
     evidence = evidence_from(calendar, rollups=around, visits=live_visits, gateway_states=states, telemetry=telemetry)
+    if not include_days:
+        evidence.add_figures(around_figures)
     if reads is not None:
         reads.live_days = live_days
     if landlord is not None:
-        needed = fill_estate_evidence(store, evidence, rollups, calendar)
+        if include_days:
+            needed = fill_estate_evidence(store, evidence, rollups, calendar)
+        else:
+            needed = sorted({f[0] for f in figures if f[6] == 0 and not evidence.gateway_alive(f[0], f[4])})
+            _fill_days(store, evidence, needed, calendar)
         if reads is not None:
             reads.estate_days = needed
         estates = {c.estate for c in registry.checkpoints_of(landlord)}
         quiet = [d for d in live_days if any(not evidence.gateway_alive(d, e) for e in estates)]
         if quiet:  # a team on another landlord's checkpoints of the estate: a gateway was alive there
             evidence.add_visits(v for v in _visits_of_days(store, calendar, quiet, None) if v.landlord != landlord)
+    if not include_days:
+        return figures_period_coverage(
+            registry,
+            calendar,
+            first,
+            last,
+            figures=figures,
+            visits=live_visits,
+            now=now,
+            landlord=landlord,
+            evidence=evidence,
+            horizon_days=horizon_days,
+        )
     return period_coverage(
         registry,
         calendar,
@@ -226,6 +299,12 @@ def fill_estate_evidence(
     needed = sorted(
         {r.service_day for r in rollups if r.visits == 0 and not evidence.gateway_alive(r.service_day, r.estate)}
     )
+    _fill_days(store, evidence, needed, calendar)
+    return needed
+
+
+def _fill_days(store: Store, evidence: SensingEvidence, needed: list[date], calendar: ServiceCalendar | None) -> None:
+    """``fill_estate_evidence`` of the days ``needed`` (sorted)."""
     runs: list[tuple[date, date]] = []  # nearby days → one range query
     for d in needed:
         if runs and (d - runs[-1][1]).days <= _EVIDENCE_RUN_GAP_DAYS:
@@ -243,7 +322,6 @@ def fill_estate_evidence(
     unrolled = sorted(wanted - rolled)
     if unrolled and calendar is not None:
         evidence.add_visits(_visits_of_days(store, calendar, unrolled, None))
-    return needed
 
 
 class CoverageCache:
@@ -275,6 +353,11 @@ class CoverageCache:
         self._days: dict[tuple[int, str | None, date], tuple[float, list[DailyRollup]]] = {}
         # the closed evenings after the settled days (the last ``horizon_days``), kept with their fingerprint
         self._recent: dict[tuple[int, str | None, date], tuple[tuple[tuple[str, str], ...], list[DailyRollup]]] = {}
+        # the same two as plain figures (``_coverage`` without day detail reads them)
+        self._day_figures: dict[tuple[int, str | None, date], tuple[float, list[RollupFigures]]] = {}
+        self._recent_figures: dict[
+            tuple[int, str | None, date], tuple[tuple[tuple[str, str], ...], list[RollupFigures]]
+        ] = {}
         self._answers: dict[tuple[object, ...], Answer] = {}  # whole answers, while their stamp holds
         self._evenings: dict[tuple[object, ...], ClosedTail] = {}  # a tail's closed evenings, tonight in progress
         self._tonight: dict[tuple[object, ...], EveningMemo] = {}  # tonight's rows and figures, per tail
@@ -286,13 +369,16 @@ class CoverageCache:
         self._months.clear()
         self._days.clear()
         self._recent.clear()
+        self._day_figures.clear()
+        self._recent_figures.clear()
         self._answers.clear()
         self._evenings.clear()
         self._tonight.clear()
         self._telemetry_days.clear()
 
-    def _reader(self, store: Store, quiet: date) -> RollupReader:
-        """``store.rollups`` with the days up to ``quiet`` kept per (landlord, day): the sensing horizon
+    def _reader(self, store: Store, quiet: date) -> _Reader:
+        """``store.rollups`` (and ``store.rollup_figures``, kept apart the same way) with the days up to ``quiet``
+        kept per (landlord, day): the sensing horizon
         around the pieces of one request overlaps (the current month's settled start and the open tail
         read the same week), and a warm request reads again the settled week before its tail. A day up
         to ``quiet`` is settled like a cached month (only a late re-close changes it, bounded by the TTL).
@@ -301,10 +387,11 @@ class CoverageCache:
         through the store: on influxd a few ms where the full fingerprint cost ~0.3 s) and read again only
         when that moved; a day without rollups has no mark and is not read at all. So a warm request reads
         no rollup row. Days are kept per request too (its pieces overlap)."""
-        this_request: dict[tuple[str | None, date], list[DailyRollup]] = {}
         prints: dict[str | None, tuple[date, dict[date, tuple[tuple[str, str], ...]]]] = {}
         for k in [k for k in self._recent if k[2] <= quiet]:  # settled now: the TTL-bound cache's
             del self._recent[k]
+        for k in [k for k in self._recent_figures if k[2] <= quiet]:
+            del self._recent_figures[k]
 
         def fingerprints(hi: date, landlord: str | None) -> dict[date, tuple[tuple[str, str], ...]]:
             """Per day after ``quiet`` up to ``hi`` at least, the marks of its rollups (one query a request)."""
@@ -317,37 +404,62 @@ class CoverageCache:
                 known = prints[landlord] = (hi, {d: tuple(sorted(v)) for d, v in per_day.items()})
             return known[1]
 
-        def read(lo: date, hi: date, landlord: str | None) -> list[DailyRollup]:
+        def rollups(lo: date, hi: date, landlord: str | None) -> list[DailyRollup]:
+            return store.rollups(lo, hi, landlord=landlord)
+
+        def figures(lo: date, hi: date, landlord: str | None) -> list[RollupFigures]:
+            return store.rollup_figures(lo, hi, landlord=landlord)
+
+        return _Reader(
+            self._kept(store, quiet, fingerprints, rollups, _rollup_day, self._days, self._recent),
+            self._kept(store, quiet, fingerprints, figures, _figures_day, self._day_figures, self._recent_figures),
+        )
+
+    def _kept(
+        self,
+        store: Store,
+        quiet: date,
+        fingerprints: Callable[[date, str | None], dict[date, tuple[tuple[str, str], ...]]],
+        fetch: Callable[[date, date, str | None], list[_Row]],
+        day_of: Callable[[_Row], date],
+        settled: dict[tuple[int, str | None, date], tuple[float, list[_Row]]],
+        recent_kept: dict[tuple[int, str | None, date], tuple[tuple[tuple[str, str], ...], list[_Row]]],
+    ) -> Callable[[date, date, str | None], list[_Row]]:
+        """``_reader``'s read of one kind of row (``fetch``, each row's day ``day_of``), kept in ``settled`` and
+        ``recent_kept``."""
+        this_request: dict[tuple[str | None, date], list[_Row]] = {}
+
+        def read(lo: date, hi: date, landlord: str | None) -> list[_Row]:
             t = self._clock()
             days = [lo + timedelta(days=i) for i in range((hi - lo).days + 1)]
             recent = fingerprints(hi, landlord) if hi > quiet else {}
-            got: dict[date, list[DailyRollup]] = {}
+            got: dict[date, list[_Row]] = {}
             for d in days:
                 rows = this_request.get((landlord, d))
                 if rows is None and d <= quiet:
-                    entry = self._days.get((id(store), landlord, d))
+                    entry = settled.get((id(store), landlord, d))
                     rows = entry[1] if entry is not None and entry[0] > t else None
                 elif rows is None:
                     fp = recent.get(d)
-                    kept = self._recent.get((id(store), landlord, d)) if fp is not None else None
+                    kept = recent_kept.get((id(store), landlord, d)) if fp is not None else None
                     rows = [] if fp is None else kept[1] if kept is not None and kept[0] == fp else None
                 if rows is not None:
                     got[d] = rows
             missing = [d for d in days if d not in got]
             if missing:
-                fresh: dict[date, list[DailyRollup]] = {d: [] for d in days if missing[0] <= d <= missing[-1]}
-                for r in store.rollups(missing[0], missing[-1], landlord=landlord):
-                    fresh[r.service_day].append(r)
-                if len(self._days) >= 16 * self._max:
-                    self._days.clear()
-                if len(self._recent) >= self._max:
-                    self._recent.clear()
+                fresh: dict[date, list[_Row]] = {d: [] for d in days if missing[0] <= d <= missing[-1]}
+                for r in fetch(missing[0], missing[-1], landlord):
+                    fresh[day_of(r)].append(r)
+                if len(settled) >= 16 * self._max:
+                    settled.clear()
+                if len(recent_kept) >= self._max:
+                    recent_kept.clear()
                 for d, rows in fresh.items():
                     this_request[(landlord, d)] = rows
                     if d <= quiet:
-                        self._days[(id(store), landlord, d)] = (t + self.ttl_s, rows)
+                        settled[(id(store), landlord, d)] = (t + self.ttl_s, rows)
                     elif d in recent:  # the fingerprint was read before the rows: a rewrite since shows next time
-                        self._recent[(id(store), landlord, d)] = (recent[d], rows)
+                        recent_kept[(id(store), landlord, d)] = (recent[d], rows)
                 got.update(fresh)
             return [r for d in days for r in got[d]]
 

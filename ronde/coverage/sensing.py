@@ -22,7 +22,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from ronde.protocol.calendar import ServiceCalendar
-from ronde.store.records import BeaconTelemetryRecord, DailyRollup, GatewayStateRecord, StoredVisit
+from ronde.store.records import BeaconTelemetryRecord, DailyRollup, GatewayStateRecord, RollupFigures, StoredVisit
 
 DEFAULT_HORIZON_DAYS = 7
 
@@ -54,6 +54,16 @@ class SensingEvidence:
             if r.visits > 0:
                 self.estate_days.add((r.service_day, r.estate))
                 self.beacon_days[r.checkpoint_id].add(r.service_day)
+        self._sorted.clear()
+
+    def add_figures(self, figures: Iterable[RollupFigures]) -> None:
+        """``add_rollups`` of plain rollup figures (``Store.rollup_figures``)."""
+        estate_days = self.estate_days
+        beacon_days = self.beacon_days
+        for f in figures:
+            if f[6] > 0:
+                estate_days.add((f[0], f[4]))
+                beacon_days[f[1]].add(f[0])
         self._sorted.clear()
 
     def add_visits(self, visits: Iterable[StoredVisit]) -> None:
@@ -102,8 +112,16 @@ class SensingEvidence:
             return DayState.COVERED
         if rollup.visits > 0:  # heard, but fewer passes than expected
             return DayState.NOT_VISITED
-        if self.gateway_alive(rollup.service_day, rollup.estate) and self.beacon_alive(
-            rollup.checkpoint_id, rollup.service_day, today=today, horizon_days=horizon_days
+        return self.unheard_state(
+            rollup.checkpoint_id, rollup.service_day, rollup.estate, today=today, horizon_days=horizon_days
+        )
+
+    def unheard_state(
+        self, checkpoint_id: str, day: date, estate: str, *, today: date, horizon_days: int = DEFAULT_HORIZON_DAYS
+    ) -> DayState:
+        """``state`` of a checkpoint-day without any visit: what a fold of plain figures asks (no rollup object)."""
+        if self.gateway_alive(day, estate) and self.beacon_alive(
+            checkpoint_id, day, today=today, horizon_days=horizon_days
         ):
             return DayState.NOT_VISITED
         return DayState.NO_DATA

@@ -130,7 +130,7 @@ class _View:
         self.first_read: date | None = None  # the earliest day of rollups read
         self.ranges: list[tuple[date, date]] = []  # every range of daily rollups read
         self.months: list[date] = []  # the months whose letters were found
-        self.figures_read = 0  # reads of plain rollup figures (the first, partial month's)
+        self.figures_read: list[tuple[date, date]] = []  # ranges of plain rollup figures read (a piece without days)
         self.letters_read = 0  # letters read as plain figures (``monthly_figures``, the settled months')
 
     def __getattr__(self, name: str) -> Any:
@@ -168,7 +168,7 @@ class _View:
         return sorted(rows, key=lambda r: (r.service_day, r.checkpoint_id))
 
     def rollup_figures(self, first: date, last: date, *, landlord: str | None = None) -> list[RollupFigures]:
-        self.figures_read += 1
+        self.figures_read.append((first, last))
         return [rollup_figures_of(r) for r in self.rollups(first, last, landlord=landlord)]
 
 
@@ -295,8 +295,11 @@ def test_a_partial_month_from_plain_figures_equals_its_rollup_objects(store: Sto
     assert recorded_coverage(store, REG, CAL, date(2026, 11, 3), date(2026, 11, 10), landlord=None, now=NOW) is None
     views, got = _through_views(store, ("monthly", "daily"), lo, "paris-habitat", False)
     assert got["monthly"] == got["daily"]
-    assert views["monthly"].figures_read == 1
-    assert views["daily"].figures_read == 0
+    # the partial month from its figures once (its letters give the verdicts); without letters, its days and their
+    # evidence week around them (from figures too, as every piece without day detail)
+    assert views["monthly"].figures_read.count((lo, hi)) == 1
+    assert (lo, hi) not in views["daily"].figures_read
+    assert (lo - timedelta(days=7), hi + timedelta(days=7)) in views["daily"].figures_read
 
 
 @pytest.mark.parametrize("through", [date(2026, 11, 17), date(2026, 11, 12)])
@@ -639,3 +642,35 @@ def test_a_kept_row_of_tonight_is_judged_again_when_its_estate_is_heard(store: S
         nv, nd = c_of(before[case])
         assert c_of(both(*case)) == (nv + 1, nd - 1), case
     assert all(kept._tonight[k].rows["c"][3] is r for k, r in rows.items())
+
+
+def test_a_period_without_day_detail_folded_from_plain_figures_equals_its_rollup_objects(store: Store) -> None:
+    """A period without day detail (a cold request's open tail, a piece without letters) is read and folded as plain
+    ``rollup_figures`` tuples with its sensing evidence (``period.figures_period_coverage``): equal, to the bit and
+    to the ``repr`` (time zones of the instants included), to the same period folded from ``DailyRollup`` objects
+    (the detailed path, its days dropped). Periods: the open tail with the evening in progress (a live day from raw
+    visits) and a beacon silent the week before it; e2 without any gateway (other landlords' rollups read for
+    evidence); late events re-rolled and the autumn DST change. Through a cache too (its reader keeps the figures:
+    a warm request after the time-to-live reads them again, equal)."""
+    _write_year(store)
+    periods = [
+        (LAST - timedelta(days=10), LAST),
+        (date(2026, 9, 5), date(2026, 9, 25)),
+        (date(2026, 10, 20), date(2026, 11, 2)),
+    ]
+    clock = [0.0]
+    for landlord in (None, "paris-habitat", "other"):
+        for first, last in periods:
+            plain = landlord_coverage(store, REG, CAL, first, last, landlord=landlord, now=NOW)
+            objects = landlord_coverage(store, REG, CAL, first, last, landlord=landlord, now=NOW, include_days=True)
+            assert any(c.days for c in objects.checkpoints), (landlord, first)
+            stripped = replace(objects, checkpoints=tuple(replace(c, days=()) for c in objects.checkpoints))
+            assert plain == stripped, (landlord, first)
+            assert repr(plain) == repr(stripped), (landlord, first)
+        tail = (LAST - timedelta(days=10), LAST)
+        assert landlord_coverage(store, REG, CAL, *tail, landlord=landlord, now=NOW).partial_day == LAST
+        year = landlord_coverage(store, REG, CAL, FIRST, LAST, landlord=landlord, now=NOW, cache=CoverageCache())
+        cache = CoverageCache(keep_evenings=False, clock=lambda: clock[0])
+        for _ in range(2):
+            assert landlord_coverage(store, REG, CAL, FIRST, LAST, landlord=landlord, now=NOW, cache=cache) == year
+            clock[0] += cache.ttl_s + 1
