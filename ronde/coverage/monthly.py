@@ -205,7 +205,7 @@ def coverage_from_monthly(
 # One checkpoint's pieces in order: a letter's ``MonthlyFigures`` or a computed piece's ``CheckpointPeriod``.
 _Piece = MonthlyFigures | CheckpointPeriod
 # A segment's eight figures (``Segment``'s fields in order), what ``_fold_segment`` runs on.
-_SegFigures = tuple[float, bool, float, float, int, float, float, float]
+_SegFigures = tuple[float, bool | int, float, float, int, float, float, float]
 
 
 class LetterFold:
@@ -317,7 +317,7 @@ class LetterFold:
                 visits += p[8]
                 presence.append(p[9])
                 f_at, l_at = p[10], p[11]
-                segments.append((p[12], bool(p[13]), p[14], p[15], p[16], p[17], p[18], p[19]))
+                segments.append(p[12:])  # seen as 0 or 1: ``_fold_segment`` makes the first one a bool
             if first_seen is None:
                 first_seen = f_at
             if l_at is not None:
@@ -336,7 +336,7 @@ class LetterFold:
             c = self._registry.checkpoints.get(cid)
             name = c.name if c is not None else cid
             expected = c.expected_visits if c is not None else last[5]
-        seg = Segment(*_fold_segment(segments))
+        seg = _fold_segment(segments)
         return CheckpointPeriod(
             cid,
             name,
@@ -359,10 +359,11 @@ class LetterFold:
         )
 
 
-def _fold_segment(segments: list[_SegFigures]) -> _SegFigures:
+def _fold_segment(segments: list[_SegFigures]) -> Segment:
     """``Segment.then`` from the first segment through the last, in locals: the same float operations in the same
     order, each case giving the fields ``then`` gives (``max`` written as comparisons that keep the same operand)."""
-    total, seen, lead, trail, n, s1, s2, worst = segments[0]
+    total, first_seen, lead, trail, n, s1, s2, worst = segments[0]
+    seen = bool(first_seen)  # a letter's is 0 or 1 (``Segment(..., bool(seen), ...)`` as ``coverage_from_monthly``)
     for l_total, l_seen, l_lead, l_trail, l_n, l_s1, l_s2, l_worst in segments[1:]:
         if not l_seen:
             if not seen:
@@ -387,7 +388,7 @@ def _fold_segment(segments: list[_SegFigures]) -> _SegFigures:
                 worst = l_worst
             if joined > worst:  # noqa: PLR1730
                 worst = joined
-    return total, seen, lead, trail, n, s1, s2, worst
+    return Segment(total, seen, lead, trail, n, s1, s2, worst)
 
 
 def _place_columns(places: dict[tuple[str | None, str, str], list[str]]) -> dict[tuple[Level, str], list[str]]:

@@ -362,9 +362,9 @@ def figures_period_coverage(
     evidence: SensingEvidence,
     horizon_days: int = DEFAULT_HORIZON_DAYS,
 ) -> PeriodCoverage:
-    """``period_coverage`` (no day detail) of the closed days' plain figures (``Store.rollup_figures``, in the
-    store's order: day, checkpoint): no ``DailyRollup`` and no ``datetime`` a row, the same additions in the same
-    order, so equal to the bit. What a cold request's open tail costs (~10 rollups per checkpoint a day of it)."""
+    """``period_coverage`` (no day detail) of the closed days' plain figures (``Store.rollup_figures_by_day``: in
+    day order, a day's checkpoints in any order): no ``DailyRollup`` and no ``datetime`` a row, the same additions
+    in the same order, so equal to the bit. A cold request's open tail: its days and a horizon each side."""
     windows, partial = period_windows(calendar, first, last, now)
     today = max(windows) if windows else last
     if now is not None:

@@ -147,6 +147,10 @@ class Store(Protocol):
         """``rollups`` as plain tuples (``RollupFigures``), in the same order: the first, partial month of a
         period reads thousands of them, and a ``DailyRollup`` each with its instants cost most of the read."""
 
+    def rollup_figures_by_day(self, first: date, last: date, *, landlord: str | None = None) -> list[RollupFigures]:
+        """``rollup_figures`` in day order only (a day's checkpoints in any order): what a fold per checkpoint
+        needs (a cold request's open tail), and an order an index can serve without a sort."""
+
     def write_monthly_rollups(self, rollups: Sequence[MonthlyRollup]) -> None:
         """Idempotent: a monthly rollup for the same (month, checkpoint) replaces the previous one."""
 

@@ -638,13 +638,20 @@ class SqliteStore:
     def rollup_figures(self, first: date, last: date, *, landlord: str | None = None) -> list[RollupFigures]:
         return _rollup_figures(self._rollup_rows(_FIGURE_COLUMNS, first, last, landlord))
 
-    def _rollup_rows(self, columns: str, first: date, last: date, landlord: str | None) -> list[Any]:
+    def rollup_figures_by_day(self, first: date, last: date, *, landlord: str | None = None) -> list[RollupFigures]:
+        """By day only: for one landlord its index (landlord, service_day) gives the rows in that order, where the
+        checkpoint order too cost a sort of them (~15 % of the read of a city landlord's tail)."""
+        return _rollup_figures(self._rollup_rows(_FIGURE_COLUMNS, first, last, landlord, "service_day"))
+
+    def _rollup_rows(
+        self, columns: str, first: date, last: date, landlord: str | None, order: str = "service_day, checkpoint_id"
+    ) -> list[Any]:
         sql = f"SELECT {columns} FROM rollups WHERE service_day >= ? AND service_day <= ?"
         params: list[Any] = [first.isoformat(), last.isoformat()]
         if landlord is not None:
             sql += " AND landlord = ?"
             params.append(landlord)
-        return self._run(lambda conn: conn.execute(sql + " ORDER BY service_day, checkpoint_id", params).fetchall())
+        return self._run(lambda conn: conn.execute(f"{sql} ORDER BY {order}", params).fetchall())
 
     def monthly_rollups(self, month: date, *, landlord: str | None = None) -> list[MonthlyRollup]:
         return [_monthly(r) for r in self._monthly_rows(_MONTHLY_COLUMNS, month, landlord)]

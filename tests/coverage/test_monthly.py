@@ -171,6 +171,9 @@ class _View:
         self.figures_read.append((first, last))
         return [rollup_figures_of(r) for r in self.rollups(first, last, landlord=landlord)]
 
+    def rollup_figures_by_day(self, first: date, last: date, *, landlord: str | None = None) -> list[RollupFigures]:
+        return self.rollup_figures(first, last, landlord=landlord)
+
 
 def _through_views(
     store: Store, names: tuple[str, ...], first: date, landlord: str | None, include_days: bool
@@ -653,6 +656,11 @@ def test_a_period_without_day_detail_folded_from_plain_figures_equals_its_rollup
     evidence); late events re-rolled and the autumn DST change. Through a cache too (its reader keeps the figures:
     a warm request after the time-to-live reads them again, equal)."""
     _write_year(store)
+    for landlord in (None, "paris-habitat"):
+        by_day = store.rollup_figures_by_day(FIRST, LAST, landlord=landlord)
+        ordered = store.rollup_figures(FIRST, LAST, landlord=landlord)
+        assert sorted(by_day, key=lambda f: (f[0], f[1])) == ordered, landlord  # the same figures, by day
+        assert [f[0] for f in by_day] == [f[0] for f in ordered], landlord
     periods = [
         (LAST - timedelta(days=10), LAST),
         (date(2026, 9, 5), date(2026, 9, 25)),
