@@ -23,6 +23,7 @@ import hashlib
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from itertools import chain
+from operator import itemgetter
 
 from ronde.coverage.idleness import Segment
 from ronde.coverage.period import CheckpointDay, CheckpointPeriod, PeriodCoverage, combine_groups
@@ -85,7 +86,7 @@ def letters_through(rows: list[MonthlyRollup], wanted: str) -> date | None:
 
 def figures_through(month: date, figures: list[MonthlyFigures], wanted: str) -> date | None:
     """``letters_through`` of the month ``month``'s letters read as ``MonthlyFigures``."""
-    return _through(month, {f[6] for f in figures}, wanted) if figures else None
+    return _through(month, set(map(itemgetter(6), figures)), wanted) if figures else None
 
 
 def _through(month: date, bases: set[str], wanted: str) -> date | None:
@@ -250,13 +251,12 @@ class LetterFold:
         self._pieces.append((first, last, landlord, None))
         self._days.extend(days)
         n = len(days)
+        if set(map(len, map(itemgetter(7), figures))) - {n}:
+            raise ValueError(f"letters of another length than the month's {n} service days")
         places: dict[tuple[str | None, str, str], list[str]] = defaultdict(list)
         runs = self._runs
         for f in figures:
-            st = f[7]
-            if len(st) != n:
-                raise ValueError(f"{f[0]}: {len(st)} letters for {n} service days")
-            places[f[2:5]].append(st)
+            places[f[2:5]].append(f[7])
             run = runs.get(f[0])
             if run is None:
                 runs[f[0]] = [f]
