@@ -7,7 +7,7 @@ requests a few checkpoints hear a new visit. Here tonight's visits are read as p
 (``Store.visit_spans``); a checkpoint's row is kept with the spans, window and tags it was computed from, and its
 figures over the period with the row, verdict and window they were made from (and the very closed evenings and
 settled part). A request computes again only the checkpoints where one of these moved, each with the operations,
-in the order, of the whole path (``daily.day_rollups``, ``tail.finish``, ``period.combine_periods``), so the
+in the order, of the whole path (``daily.day_rollups``, ``period.period_coverage``, ``combine_periods``), so the
 answer is equal (``==``) to it. No partial sum is cached across checkpoints: a checkpoint's figures are its own.
 The groups (building, estate, landlord) are counts, kept while tonight's verdicts are the same.
 
@@ -24,7 +24,8 @@ from datetime import date, datetime, timedelta
 from itertools import chain
 
 from ronde.coverage.daily import PASS_GAP_S, DayFigures, _expected_for, _row, day_figures
-from ronde.coverage.period import CheckpointPeriod, PeriodCoverage, _merge_checkpoint, combine_groups
+from ronde.coverage.idleness import fold_state, segment_of
+from ronde.coverage.period import CheckpointPeriod, PeriodCoverage, _merge_checkpoint, combine_groups, day_of
 from ronde.coverage.sensing import DayState, SensingEvidence, Verdicts
 from ronde.coverage.service_time import clip_to_window, effective_window
 from ronde.coverage.shares import CheckpointDayRef, GroupCoverage, Level, group_coverage
@@ -38,14 +39,22 @@ from ronde.store.schema import from_ms
 Spans = tuple[tuple[str, int, int], ...]  # one checkpoint's (badge, first ms, last ms) tonight, sorted
 Window = tuple[datetime, datetime]
 Tags = tuple[str, str | None, str, str, int]  # kind, building, estate, landlord, expected
+Passes = tuple[tuple[datetime, datetime], ...]  # one checkpoint's passes tonight (first, last), before the window
+
+
+@dataclass(slots=True)
+class TonightRows:
+    """Tonight's rows kept between requests, per landlord scope and tail (``tonight_rows``)."""
+
+    day: date | None = None
+    rows: dict[str, tuple[Spans, Window, Tags, DailyRollup, Passes]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
 class EveningMemo:
-    """What one evening's requests keep, per landlord scope and tail."""
+    """The figures of one period's checkpoints kept between requests (``tonight_answer``), per landlord scope and
+    period: a year and a month share a tail and its rows, not a settled part."""
 
-    day: date | None = None
-    rows: dict[str, tuple[Spans, Window, Tags, DailyRollup]] = field(default_factory=dict)
     kept: ClosedTail | None = None  # the closed evenings the merged figures were made with
     settled: PeriodCoverage | None = None  # and the settled part (the very objects)
     cut: tuple[date | None, date] | None = None  # and the evening in progress, "today"
@@ -82,7 +91,7 @@ def tonight_rows(
     *,
     now: datetime | None,
     landlord: str | None,
-    memo: EveningMemo,
+    memo: TonightRows,
 ) -> list[DailyRollup]:
     """``daily.day_rollups`` of ``day`` from its visits' plain figures (equal rows, same order); a checkpoint's row
     is kept in ``memo`` and computed again only when its spans, window or tags moved. A stray checkpoint (not in
@@ -108,10 +117,14 @@ def tonight_rows(
         got = per_cp.get(cid)
         key: Spans = tuple(sorted(got)) if got else ()
         kept = memo.rows.get(cid)
-        if kept is not None and kept[0] == key and kept[1] == window and kept[2] == tags:
-            return kept[3]
-        made = _row(day, cid, *tags, _day_figures(key, window), "")
-        memo.rows[cid] = (key, window, tags, made)
+        if kept is not None and kept[0] == key:
+            if kept[1] == window and kept[2] == tags:
+                return kept[3]
+            joined = kept[4]  # the same visits: the same passes, cut by another window (``now`` moved)
+        else:
+            joined = _passes(key)
+        made = _row(day, cid, *tags, _day_figures(joined, window), "")
+        memo.rows[cid] = (key, window, tags, made, joined)
         return made
 
     rows: list[DailyRollup] = []
@@ -134,14 +147,13 @@ def tonight_rows(
     return rows
 
 
-def _day_figures(spans: Spans, window: Window) -> DayFigures:
-    """``day_rollups``' figures of one checkpoint: its passes (one team's visits less than ``PASS_GAP_S`` apart
-    joined, as ``daily.join_fragments`` joins them: not shared, as ``daily`` is part of the benchmark data set's
-    key) clipped to the window."""
+def _passes(spans: Spans) -> Passes:
+    """One checkpoint's passes: one team's visits less than ``PASS_GAP_S`` apart joined, as
+    ``daily.join_fragments`` joins them (not shared: ``daily`` is part of the benchmark data set's key)."""
     by_team: dict[str, list[tuple[datetime, datetime]]] = defaultdict(list)
     for badge, first, last in spans:
         by_team[badge].append((from_ms(first), from_ms(last)))
-    parts: list[tuple[datetime, datetime]] = []
+    out: list[tuple[datetime, datetime]] = []
     for team in by_team.values():
         team.sort()
         lo, hi = team[0]
@@ -149,16 +161,20 @@ def _day_figures(spans: Spans, window: Window) -> DayFigures:
             if (a - hi).total_seconds() <= PASS_GAP_S:
                 hi = max(hi, b)
             else:
-                _clip(parts, lo, hi, window)
+                out.append((lo, hi))
                 lo, hi = a, b
-        _clip(parts, lo, hi, window)
+        out.append((lo, hi))
+    return tuple(out)
+
+
+def _day_figures(passes: Passes, window: Window) -> DayFigures:
+    """``day_rollups``' figures of one checkpoint: its passes clipped to the window (``daily.clipped_parts``)."""
+    parts: list[tuple[datetime, datetime]] = []
+    for lo, hi in passes:
+        part = clip_to_window(lo, hi, *window)
+        if part is not None:
+            parts.append(part)
     return day_figures(parts, *window)
-
-
-def _clip(parts: list[tuple[datetime, datetime]], lo: datetime, hi: datetime, window: Window) -> None:
-    part = clip_to_window(lo, hi, *window)
-    if part is not None:
-        parts.append(part)
 
 
 def tonight_answer(
@@ -180,9 +196,10 @@ def tonight_answer(
     include_days: bool,
     memo: EveningMemo,
 ) -> PeriodCoverage:
-    """``combine_periods([settled, finish(...)])`` cut to ``first..last`` (``settled`` None: the tail alone),
-    equal to it; a checkpoint's figures are kept in ``memo`` and made again only when tonight's row, verdict or
-    window moved, or the kept closed evenings or the settled part are other objects."""
+    """``combine_periods([settled, tail])`` cut to ``first..last`` (``settled`` None: the tail alone), the tail being
+    ``period_coverage`` of it: the kept closed evenings (``kept``) followed by tonight's rows. Equal to that; a
+    checkpoint's figures are kept in ``memo`` and made again only when tonight's row, verdict or window moved, or the
+    kept closed evenings or the settled part are other objects."""
     if memo.kept is not kept or memo.settled is not settled or memo.cut != (partial, today):
         memo.kept, memo.settled, memo.cut = kept, settled, (partial, today)
         memo.before = {c.checkpoint_id: c for c in settled.checkpoints} if settled is not None else {}
@@ -208,9 +225,12 @@ def tonight_answer(
         if m is not None and m[0] is r and m[1] is state and m[2] == window:
             out.append(m[3])
             continue
-        value = _tail_period(registry, cid, held, r, state, window, partial, include_days)
         s = before.get(cid)
-        value = _merge_checkpoint([s, value]) if s is not None else value
+        if s is not None and held is not None and r is not None and state is not None and window is not None:
+            value = _joined(registry, cid, s, held, r, state, window, partial, include_days)
+        else:
+            value = _tail_period(registry, cid, held, r, state, window, partial, include_days)
+            value = _merge_checkpoint([s, value]) if s is not None else value
         merged[cid] = (r, state, window, value)
         out.append(value)
     key = tuple(refs)
@@ -233,7 +253,7 @@ def _tail_period(
     partial: date | None,
     include_days: bool,
 ) -> CheckpointPeriod:
-    """One checkpoint over the tail, as ``tail.finish`` makes it: its kept closed evenings, then tonight's row."""
+    """One checkpoint over the tail, as ``period_coverage`` makes it: its kept closed evenings, then tonight's row."""
     if r is None or state is None or window is None:
         assert held is not None
         return held.period(registry, cid)
@@ -242,10 +262,53 @@ def _tail_period(
     return run.period(registry, cid)
 
 
+def _joined(
+    registry: Registry,
+    cid: str,
+    before: CheckpointPeriod,
+    held: Running,
+    r: DailyRollup,
+    state: DayState,
+    window: Window,
+    partial: date | None,
+    include_days: bool,
+) -> CheckpointPeriod:
+    """``_merge_checkpoint([before, _tail_period(...)])`` in one step, the same operations on the same figures in the
+    same order, without the tail's own period (its idleness, a copy of its running figures): what a request makes for
+    each checkpoint when ``now`` moved."""
+    seg = before.segment.then(segment_of(fold_state(((window[0], window[1], r),), held.fold)))
+    first_seen = held.first_seen if held.first_seen is not None else r.first_seen
+    last_seen = r.last_seen if r.last_seen is not None else held.last_seen
+    tonight = (day_of(r, r.service_day, state, partial=r.service_day == partial),) if include_days else ()
+    c = registry.checkpoints.get(cid)
+    s = held.sample
+    return CheckpointPeriod(
+        cid,
+        c.name if c is not None else cid,
+        s.kind,
+        s.building,
+        s.estate,
+        s.landlord,
+        c.expected_visits if c is not None else s.expected,
+        before.service_days + (held.service_days + 1),
+        before.visits + (held.visits + r.visits),
+        before.covered_days + held.covered + (state is DayState.COVERED),
+        before.not_visited_days + held.not_visited + (state is DayState.NOT_VISITED),
+        before.no_data_days + held.no_data + (state is not DayState.COVERED and state is not DayState.NOT_VISITED),
+        sum((before.presence_s, held.presence + r.presence_s)),
+        before.first_seen if before.first_seen is not None else first_seen,
+        last_seen if last_seen is not None else before.last_seen,
+        seg.idleness(),
+        seg,
+        before.days + tuple(held.days) + tonight,
+    )
+
+
 def _groups(
     registry: Registry, settled: PeriodCoverage | None, refs: Iterable[CheckpointDayRef]
 ) -> tuple[GroupCoverage, ...]:
-    """The tail's groups (``finish``'s), combined after the settled part's as ``combine_periods`` does."""
+    """The tail's groups (``group_coverage`` of its refs), combined after the settled part's as ``combine_periods``
+    does."""
     tail = tuple(group_coverage(registry, refs))
     if settled is None:
         return tail

@@ -18,7 +18,14 @@ from operator import attrgetter, itemgetter
 from typing import TypeVar
 
 from ronde.coverage.answers import Answer, Latest, Stamp, TailReads, estate_marks, sensing_days, stamp_of
-from ronde.coverage.evening import EveningMemo, evidence_with, spans_of_day, tonight_answer, tonight_rows
+from ronde.coverage.evening import (
+    EveningMemo,
+    TonightRows,
+    evidence_with,
+    spans_of_day,
+    tonight_answer,
+    tonight_rows,
+)
 from ronde.coverage.live import (
     CheckpointIdleness,
     GapState,
@@ -70,6 +77,8 @@ from ronde.store.records import (
     rollup_figures_of,
 )
 
+K = TypeVar("K")
+
 # Reads the rollups of ``first..last`` for one landlord (all if None), in the store's order (day, checkpoint).
 RollupReader = Callable[[date, date, str | None], list[DailyRollup]]
 # The same as plain figures (``Store.rollup_figures``): what a period without day detail is folded from.
@@ -103,6 +112,10 @@ def _figures_reader(store: Store, read: RollupReader | None) -> FiguresReader:
 # Days this close together are read by one range query rather than one query each.
 _RECENT_RUN_GAP_DAYS = 3
 _EVIDENCE_RUN_GAP_DAYS = 7
+# Periods (and tails) whose evening is kept (``ronde.coverage.evening``), the oldest dropped first: those dashboards
+# ask during an evening, not every one ever asked (a city landlord's year: ~2.9 MB, and its tail's rows ~2.3 MB,
+# shared with its month's: tracemalloc).
+_MAX_TONIGHT = 12
 
 
 def _days_without_rollups(
@@ -354,7 +367,8 @@ class CoverageCache:
         ] = {}
         self._answers: dict[tuple[object, ...], Answer] = {}  # whole answers, while their stamp holds
         self._evenings: dict[tuple[object, ...], ClosedTail] = {}  # a tail's closed evenings, tonight in progress
-        self._tonight: dict[tuple[object, ...], EveningMemo] = {}  # tonight's rows and figures, per tail
+        self._tonight_rows: dict[tuple[object, ...], TonightRows] = {}  # tonight's rows, per tail
+        self._tonight: dict[tuple[object, ...], EveningMemo] = {}  # and the checkpoints' figures, per period
         self._telemetry_days: dict[ServiceCalendar, dict[tuple[str, datetime], date]] = {}
         self.hits = 0
         self.misses = 0
@@ -368,6 +382,7 @@ class CoverageCache:
         self._answers.clear()
         self._evenings.clear()
         self._tonight.clear()
+        self._tonight_rows.clear()
         self._telemetry_days.clear()
 
     def _reader(self, store: Store, quiet: date) -> _Reader:
@@ -613,6 +628,7 @@ class CoverageCache:
             if len(self._evenings) >= self._max:
                 self._evenings.clear()
                 self._tonight.clear()
+                self._tonight_rows.clear()
             kept = self._evenings[key] = replace(kept, expires=t + self.ttl_s, stamp=stamp.value)
         else:
             self.hits += 1
@@ -622,8 +638,13 @@ class CoverageCache:
             not verdicts.gateway_alive(live, e) for e in {c.estate for c in registry.checkpoints_of(landlord)}
         ):  # as ``_coverage``: a team on another landlord's checkpoints of the estate
             verdicts.add_visits(s for s in spans_of_day(store, calendar, live, None) if s.landlord != landlord)
-        memo = self._tonight.setdefault(key, EveningMemo())
-        rows = tonight_rows(registry, calendar, live, spans, now=now, landlord=landlord, memo=memo)
+        memo = self._tonight.get((*key, period))  # per period: a year and a month share a tail, not a settled part
+        if memo is None:
+            memo = _kept_first(self._tonight, (*key, period), EveningMemo())
+        kept_rows = self._tonight_rows.get(key)
+        if kept_rows is None:
+            kept_rows = _kept_first(self._tonight_rows, key, TonightRows())
+        rows = tonight_rows(registry, calendar, live, spans, now=now, landlord=landlord, memo=kept_rows)
         return tonight_answer(
             registry,
             kept,
@@ -784,6 +805,14 @@ class CoverageCache:
             self._months.clear()
         self._months[key] = (t + self.ttl_s, value)
         return value
+
+
+def _kept_first(kept: dict[tuple[object, ...], K], key: tuple[object, ...], value: K) -> K:
+    """``value`` kept under ``key``, the oldest entry dropped first beyond ``_MAX_TONIGHT``."""
+    while len(kept) >= _MAX_TONIGHT:
+        del kept[next(iter(kept))]
+    kept[key] = value
+    return value
 
 
 def _letters_of(

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from ronde.coverage.idleness import FOLD_START, FoldState, fold_state, segment_of
-from ronde.coverage.period import CheckpointDay, CheckpointPeriod, PeriodCoverage, day_of
+from ronde.coverage.period import CheckpointDay, CheckpointPeriod, day_of
 from ronde.coverage.sensing import DEFAULT_HORIZON_DAYS, DayState, SensingEvidence, Verdicts
-from ronde.coverage.shares import CheckpointDayRef, group_coverage
+from ronde.coverage.shares import CheckpointDayRef
 from ronde.protocol.estate import Registry
 from ronde.store.port import VisitSpan
 from ronde.store.records import DailyRollup, StoredVisit
@@ -202,40 +202,3 @@ class Tonight:
         ):
             return DayState.NOT_VISITED
         return DayState.NO_DATA
-
-
-def finish(
-    registry: Registry,
-    kept: ClosedTail,
-    tonight: Sequence[DailyRollup],
-    verdicts: Verdicts,
-    window_of: WindowOf,
-    *,
-    first: date,
-    last: date,
-    landlord: str | None,
-    order: tuple[date, ...],
-    live: date,
-    partial: date | None,
-    today: date,
-    horizon_days: int,
-    include_days: bool,
-) -> PeriodCoverage:
-    """The tail: the kept closed evenings followed by the ``live`` day's rows (``day_rollups`` of its raw visits:
-    the evening in progress, or one ended but not closed yet), equal to ``period_coverage`` over the whole tail."""
-    mine = {r.checkpoint_id: r for r in tonight if r.service_day == live}
-    refs = list(kept.refs)
-    out: list[CheckpointPeriod] = []
-    for cid in sorted(kept.running.keys() | mine.keys()):
-        held = kept.running.get(cid)
-        r = mine.get(cid)
-        if r is None:
-            assert held is not None
-            out.append(held.period(registry, cid))
-            continue
-        run = held.copy() if held is not None else Running(r)
-        state = state_of(r, verdicts, today, horizon_days)[0]
-        refs.append((r.building, r.estate, r.landlord, r.service_day, state))
-        run.add(r, state, window_of(r.estate, r.service_day), partial, include_days)
-        out.append(run.period(registry, cid))
-    return PeriodCoverage(first, last, landlord, order, partial, tuple(out), tuple(group_coverage(registry, refs)))
