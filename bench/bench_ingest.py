@@ -7,13 +7,16 @@ on InfluxDB (influxd started here) and on SQLite; printed for both: events/s, CP
 ratio. ``--scale-out`` adds what this benchmark printed before: the raw line-protocol ceiling of that InfluxDB,
 one and two workers (shared subscription) with a loss check, publish-to-queryable latency at 1,000 events/s.
 
-Usage: ``.venv/bin/python bench/bench_ingest.py [--events 40000] [--reps 3] [--stores influx,sqlite] [--scale city]``
+Usage: ``.venv/bin/python bench/bench_ingest.py [--events 40000] [--reps 5] [--stores influx,sqlite] [--scale city]``
 (``--scale city``: the gateways walk 40 of the city preset's 50 estates, ``bench/city.py``, and the workers load its
 5,000 checkpoints, 500 of them EID).
 The workers read their registry from an operational database made here (the sample estate, the 40 gateways, an
 all-day calendar): a SQLite file by default, or ``--database URL`` (PostgreSQL), polling its version row every
 ``--registry-poll-s``. Figures and their load averages: docs/performance.md.
 Targets (issue 17): ≥ 1.3× the plain consumer's events/s on both stores, worker peak RSS ≤ 80 MB.
+On a shared machine one round's ratio moves by ±20 % (the plain consumer's own CPU per event alone by as much), so
+each round prints its ratio beside the median of the rounds so far, and the CPU-per-event ratio beside it; each
+store's verdict (the last lines) is the median round's events/s ratio, with how many rounds reached 1.3×.
 """
 
 from __future__ import annotations
@@ -568,11 +571,15 @@ def duel(
                 runs[who] = drain(lambda: Plain(tmp, port, plain_url), plain_count, phase)
         r, p = runs["ronde"], runs["plain"]
         load = os.getloadavg()[0]
+        ratios = [*(row["ratio"] for row in rows), r.events_per_s / p.events_per_s]
+        cpu_ratios = [*(row["cpu_ratio"] for row in rows), p.cpu_us / r.cpu_us]
         print(
-            f"  {kind} #{rep + 1} ({n} events, {eid_share(phase):.1%} EID, load {load:.1f}): "
-            f"Ronde {r.events_per_s:,.0f} ev/s, {r.cpu_us:.0f} µs CPU/ev, peak RSS {r.rss_mb:.0f} MB | "
-            f"plain {p.events_per_s:,.0f} ev/s, {p.cpu_us:.0f} µs CPU/ev, peak RSS {p.rss_mb:.0f} MB | "
-            f"ratio {r.events_per_s / p.events_per_s:.2f}x (CPU {p.cpu_us / r.cpu_us:.2f}x)",
+            f"  {kind} #{rep + 1} ({'Ronde first' if order[0] == 'ronde' else 'plain first'}, {n} events, "
+            f"{eid_share(phase):.1%} EID, load {load:.1f}): "
+            f"Ronde {r.events_per_s:,.0f} ev/s, {r.cpu_us:.0f} µs CPU/ev, peak RSS {r.rss_mb:.1f} MB | "
+            f"plain {p.events_per_s:,.0f} ev/s, {p.cpu_us:.0f} µs CPU/ev, peak RSS {p.rss_mb:.0f} MB\n"
+            f"      ratio {ratios[-1]:.2f}x (median of {len(ratios)} so far {statistics.median(ratios):.2f}x) | "
+            f"CPU ratio {cpu_ratios[-1]:.2f}x (median so far {statistics.median(cpu_ratios):.2f}x)",
             flush=True,
         )
         rows.append(
@@ -581,6 +588,7 @@ def duel(
                 "ronde_events_per_s": round(r.events_per_s),
                 "plain_events_per_s": round(p.events_per_s),
                 "ratio": round(r.events_per_s / p.events_per_s, 3),
+                "cpu_ratio": round(p.cpu_us / r.cpu_us, 3),
                 "ronde_cpu_us": round(r.cpu_us, 1),
                 "plain_cpu_us": round(p.cpu_us, 1),
                 "ronde_rss_mb": round(r.rss_mb, 1),
@@ -591,6 +599,27 @@ def duel(
     # the worker's session leaves the shared group: it would otherwise take its share of later phases' messages
     Workers(tmp, port, ronde_url, 1, "duel-").stop(retire=True)
     return rows
+
+
+TARGET_RATIO, TARGET_RSS_MB = 1.3, 80.0  # issue 17: per worker, on each store
+
+
+def verdict(kind: str, rows: list[dict[str, Any]]) -> str:
+    """One store's verdict over its rounds: the median events/s ratio (the target's measure: one round is not, on a
+    shared machine a round's ratio moves by ±20 %), how many rounds reached it, the median CPU ratio beside it (which
+    the load moves less: a check on the events/s median), and the worker's peak RSS."""
+    ratios = [r["ratio"] for r in rows]
+    cpu = [r["cpu_ratio"] for r in rows]
+    rss = max(r["ronde_rss_mb"] for r in rows)
+    median = statistics.median(ratios)
+    loads = [r["load_average"] for r in rows]
+    return (
+        f"  {kind}: events/s ratio Ronde/plain median {median:.2f}x over {len(rows)} round(s) "
+        f"({min(ratios):.2f}–{max(ratios):.2f}; ≥ {TARGET_RATIO}x in {sum(x >= TARGET_RATIO for x in ratios)} of "
+        f"{len(rows)}) -> {'MET' if median >= TARGET_RATIO else 'NOT MET'}; CPU ratio median "
+        f"{statistics.median(cpu):.2f}x ({min(cpu):.2f}–{max(cpu):.2f}); Ronde peak RSS {rss:.1f} MB -> "
+        f"{'MET' if rss <= TARGET_RSS_MB else 'NOT MET'} (≤ {TARGET_RSS_MB:g}); load {min(loads):.1f}–{max(loads):.1f}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -606,7 +635,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--registry-poll-s", type=float, default=2.0)
     ap.add_argument("--only-one", action="store_true", help="the one-worker drain only (with --scale-out)")
     ap.add_argument("--stores", default="influx,sqlite", help="the duel's stores: influx, sqlite or both")
-    ap.add_argument("--reps", type=int, default=3, help="repetitions of the duel per store")
+    ap.add_argument(
+        "--reps",
+        type=int,
+        default=5,
+        help="rounds of the duel per store, each its own events, the drain order swapped each round; "
+        "the verdict is the median round's ratio",
+    )
     ap.add_argument(
         "--scale-out", action="store_true", help="also the ceiling, one and two workers on InfluxDB and the latency"
     )
@@ -643,12 +678,7 @@ def main(argv: list[str] | None = None) -> int:
         for kind in [k.strip() for k in args.stores.split(",") if k.strip()]:
             rows += duel(tmp, broker, kind, influx, http, args.events, args.reps)
         for kind in sorted({r["store"] for r in rows}):
-            mine = [r for r in rows if r["store"] == kind]
-            ratios = [r["ratio"] for r in mine]
-            print(
-                f"  {kind}: ratio Ronde/plain median {statistics.median(ratios):.2f}x "
-                f"({min(ratios):.2f}–{max(ratios):.2f}), Ronde peak RSS {max(r['ronde_rss_mb'] for r in mine):.0f} MB"
-            )
+            print(verdict(kind, [r for r in rows if r["store"] == kind]))
         print(json.dumps(rows))
         if not args.scale_out:
             return 0
