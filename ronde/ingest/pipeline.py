@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from ronde.ingest.replay import WalkCheck
 from ronde.ingest.validate import Accepted, Pending, ValidationContext, internal_error, validate_back, validate_front
+from ronde.protocol.frozen import fast_init
 from ronde.store.port import Store
 from ronde.store.records import (
     BeaconTelemetryRecord,
@@ -35,6 +36,7 @@ PARALLEL_VERIFY_MIN = 64  # below this, one thread: handing over costs more than
 PREPARE_CHUNK = 250
 
 
+@fast_init  # made twice per message (received, then its ack handle)
 @dataclass(frozen=True, slots=True)
 class Incoming:
     """A message as received; ``mid``/``generation`` tie it to its MQTT acknowledgement."""

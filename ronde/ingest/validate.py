@@ -36,6 +36,7 @@ from ronde.ingest.fastsig import signed_material
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.errors import format_validation_error, schema_names
 from ronde.protocol.estate import Checkpoint, Registry
+from ronde.protocol.frozen import fast_init
 from ronde.protocol.gateways import GatewayEntry, GatewayRegistry
 from ronde.protocol.messages import (
     MAX_PAYLOAD_BYTES,
@@ -97,6 +98,7 @@ class ValidationContext:
         return cls(registry, calendar, gateways, EidResolver(registry.eid_checkpoints(), **eid_options), **options)
 
 
+@fast_init  # one per accepted message
 @dataclass(frozen=True, slots=True)
 class Accepted:
     """A valid message as a store record. ``eid`` is set for EID-resolved visits (replay checks)."""
@@ -161,6 +163,7 @@ def validate_strict(
     return validate_back(step, step.verify())
 
 
+@fast_init  # one per message
 @dataclass(frozen=True, slots=True)
 class Pending:
     """A message that passed every check before its signature: the signature check (``verify``, pure and GIL-free:

@@ -7,6 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import NamedTuple
 
+from ronde.protocol.frozen import fast_init
+
 
 class Verification(StrEnum):
     SIGNED = "signed"  # Ed25519 signature valid against the gateway's enrolled key
@@ -38,6 +40,7 @@ class RejectReason(StrEnum):
     BEYOND_RETENTION = "beyond_retention"  # InfluxDB dropped it on write: older than its retention policy
 
 
+@fast_init  # one per visit ingested (the duplicate look-up)
 @dataclass(frozen=True, slots=True)
 class EventKey:
     """What a duplicate check needs: the event id, and where to look for it (its gateway's series,
@@ -60,6 +63,7 @@ class TrackPoint(NamedTuple):
     checkpoint_id: str
 
 
+@fast_init  # one per visit ingested (ronde.protocol.frozen)
 @dataclass(frozen=True, slots=True)
 class StoredVisit:
     """A verified, enriched visit. ``badge`` is a field only (never a tag, never shown to landlords)."""
