@@ -556,7 +556,7 @@ def duel(
         ronde_url = plain_url = influx.url
         ronde_count = influx_counter(http, "ronde", "raw", schema.VISIT.name)
         plain_count = influx_counter(http, "plain", "autogen", "visit")
-    rows = []
+    rows: list[dict[str, Any]] = []
     for rep in range(reps):
         phase = make_events(n, 30_000_000 + rep * 100_000)
         Workers(tmp, port, ronde_url, 1, "duel-").stop(retire=False)  # the durable sessions exist
