@@ -287,6 +287,7 @@ class InfluxQL:
             response = self.http.post("/query", params=params, form={"q": q})
             body = _checked_json(response, "query")
             if body.get("error"):
+                _raise_if_stopping(str(body["error"]))
                 raise StoreRejected(f"InfluxQL error: {body['error']}")
             out: list[list[Row]] = []
             for result in body.get("results", ()):
@@ -294,6 +295,7 @@ class InfluxQL:
                     out.append([])  # nothing written there yet: a reader sees no data, not an error
                     continue
                 if result.get("error"):
+                    _raise_if_stopping(str(result["error"]))
                     raise StoreRejected(f"InfluxQL error: {result['error']} in {q[:300]!r}")
                 if result.get("partial"):
                     raise StoreRejected(
@@ -336,6 +338,14 @@ def beyond_retention_dropped(error: str) -> int:
     2.x word it alike), or 0 when the error is something else."""
     m = _DROPPED_RE.search(error)
     return int(m.group(1)) if m else 0
+
+
+def _raise_if_stopping(error: str) -> None:
+    """influxd 1.x answers a query in flight as it stops with HTTP 200 and the statement error "query engine
+    shutdown": the server going away, transient as a refused connection (retried, then ``StoreUnavailable``), not a
+    refusal of the statement (an ingest worker stopped on it, tests/ingest/test_faults.py)."""
+    if error.startswith("query engine shutdown"):
+        raise TransientHttpError(f"InfluxQL: {error} (the server is stopping)")
 
 
 def _not_created_yet(error: str) -> bool:

@@ -132,6 +132,23 @@ def test_query_retries_5xx_then_succeeds_and_4xx_is_rejected() -> None:
                 ql.query(["SELECT * FROM visit"])
 
 
+def test_a_query_cut_by_a_stopping_server_is_transient() -> None:
+    """influxd 1.x answers a query in flight as it stops with HTTP 200 and "query engine shutdown": retried, then
+    unavailable (a worker waits for the store), never a refusal of the statement."""
+    stopping = Reply.json({"results": [{"statement_id": 0, "error": "query engine shutdown"}]})
+    answers = [stopping, Reply.json({"results": [{"statement_id": 0}]})]
+    with standin() as s:
+        s.on("POST", "/query", lambda _req: answers.pop(0))
+        with HttpClient(s.url) as http:
+            ql = InfluxQL(http, "ronde", Retry(budget_s=5, first_delay_s=0.01))
+            assert ql.query(["SELECT * FROM visit"]) == [[]]
+            assert len(s.sent("POST", "/query")) == 2
+            s.on("POST", "/query", stopping)
+            ql = InfluxQL(http, "ronde", Retry(budget_s=0.2, first_delay_s=0.05))
+            with pytest.raises(StoreUnavailable, match="query engine shutdown"):
+                ql.query(["SELECT * FROM visit"])
+
+
 def test_retry_budget_is_bounded() -> None:
     with standin() as s:
         s.on("POST", "/write", Reply.json({"error": "timeout"}, 500))
