@@ -276,6 +276,15 @@ class InfluxQL:
 
     def query(self, statements: Sequence[str], *, rp: str | None = None) -> list[list[Row]]:
         """Run statements in one POST (every version accepts it; no URL length limit)."""
+        return [rows_of(result) for result in self.results(statements, rp=rp)]
+
+    def series(self, statement: str, *, rp: str | None = None) -> list[dict[str, Any]]:
+        """One statement's series as InfluxDB gives them (``columns``, ``values``, ``tags`` when grouped): what a
+        reader of many rows turns into tuples by column position, without a dict a row (``rows_of``)."""
+        return list(self.results([statement], rp=rp)[0].get("series", ()))
+
+    def results(self, statements: Sequence[str], *, rp: str | None = None) -> list[Mapping[str, Any]]:
+        """Each statement's result, checked (an error raises; a database not created yet gives no series)."""
         if not statements:
             return []
         params = {"db": self.database, "epoch": "ns"}
@@ -283,16 +292,16 @@ class InfluxQL:
             params["rp"] = rp
         q = ";\n".join(statements)
 
-        def go() -> list[list[Row]]:
+        def go() -> list[Mapping[str, Any]]:
             response = self.http.post("/query", params=params, form={"q": q})
             body = _checked_json(response, "query")
             if body.get("error"):
                 _raise_if_stopping(str(body["error"]))
                 raise StoreRejected(f"InfluxQL error: {body['error']}")
-            out: list[list[Row]] = []
+            out: list[Mapping[str, Any]] = []
             for result in body.get("results", ()):
                 if result.get("error") and _not_created_yet(str(result["error"])):
-                    out.append([])  # nothing written there yet: a reader sees no data, not an error
+                    out.append({})  # nothing written there yet: a reader sees no data, not an error
                     continue
                 if result.get("error"):
                     _raise_if_stopping(str(result["error"]))
@@ -301,7 +310,7 @@ class InfluxQL:
                     raise StoreRejected(
                         "InfluxDB truncated a result (max-row-limit): set [http] max-row-limit = 0 on the server"
                     )
-                out.append(rows_of(result))
+                out.append(result)
             return out
 
         return self.retry.run("InfluxDB query", go, _transient)

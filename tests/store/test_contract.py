@@ -7,17 +7,30 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from ronde.store import schema
 from ronde.store.config import open_store
 from ronde.store.influx import InfluxStore
 from ronde.store.influx_http import WritePath
 from ronde.store.port import Store, StoreUnavailable
-from ronde.store.records import EventKey, MonthlyRollup, RejectReason, RetentionPolicy, StoredVisit, WriteBatch
+from ronde.store.records import (
+    EventKey,
+    MonthlyRollup,
+    MonthlySuffix,
+    RejectReason,
+    RetentionPolicy,
+    StoredVisit,
+    WriteBatch,
+    monthly_figures_of,
+    rollup_figures_of,
+)
+from ronde.store.schema import day_start_ns
 from ronde.store.sqlite import SqliteStore
+from ronde.store.sqlite import _monthly as sqlite_monthly
 from tests.store import factories as f
 from tests.store.factories import BASE, DAY
 from tests.support.services import Influxd, run_influxd
@@ -356,6 +369,69 @@ def test_monthly_rollups_replace_and_filter(store: Store) -> None:
     store.write_monthly_rollups([rows[0]])  # back to the first version: the newest write wins
     assert store.monthly_rollups(month) == rows
     assert store.monthly_rollups((month + timedelta(days=32)).replace(day=1)) == []
+
+
+def test_figures_equal_the_objects_figures(store: Store) -> None:
+    """``rollup_figures``, ``monthly_figures`` and ``suffix_figures`` (read without objects on InfluxDB) equal the
+    figures of the objects: rewrites (the newest wins, also back to an older content), unseen rows (no instants), no
+    building, floats that print long or whole (influxd writes 2.0 as 2), per landlord and for all, in the objects'
+    order. ``repr`` too: an int where a float was would be ``==`` but not the same answer."""
+    day0 = DAY - timedelta(days=1)
+    rollups = [
+        f.rollup("cp-2"),
+        f.rollup("cp-1", landlord="toit-et-joie", building="bat-b", presence_s=0.1 + 0.2, max_idle_s=2.0),
+        f.rollup("cp-1", day0, visits=0, covered=False, first_seen=None, last_seen=None, presence_s=0.0),
+        f.rollup("cp-3", day0, mean_idle_s=1e10 / 7),
+    ]
+    store.write_rollups(rollups)
+    store.write_rollups([replace(rollups[0], visits=9)])
+    store.write_rollups([rollups[0]])  # back to the first content: the newest write wins
+    month = DAY.replace(day=1)
+    letters = [
+        _month_row("cp-2"),
+        _month_row("cp-1", landlord="toit-et-joie", building=None, first_seen=None, trail_s=0.0),
+        _month_row("cp-3", seen=False, visits=0, states="XXX-X", first_seen=None, last_seen=None, lead_s=3.0),
+    ]
+    store.write_monthly_rollups(letters)
+    store.write_monthly_rollups([replace(letters[0], inner_n=1)])
+    store.write_monthly_rollups([letters[0]])
+    suffixes = [MonthlySuffix(day0, replace(x, states=x.states[1:])) for x in letters]
+    store.write_monthly_suffixes(month, suffixes)
+    store.write_monthly_suffixes(month, [MonthlySuffix(DAY, letters[1]), MonthlySuffix(day0, letters[2])])
+    for landlord in (None, "valophis", "toit-et-joie", "paris-habitat", "nobody"):
+        got = store.rollup_figures(day0, DAY, landlord=landlord)
+        want = [rollup_figures_of(r) for r in store.rollups(day0, DAY, landlord=landlord)]
+        assert (got, repr(got)) == (want, repr(want))
+        assert store.rollup_figures_by_day(day0, DAY, landlord=landlord) == want
+        got_m = store.monthly_figures(month, landlord=landlord)
+        want_m = [monthly_figures_of(r) for r in store.monthly_rollups(month, landlord=landlord)]
+        assert (got_m, repr(got_m)) == (want_m, repr(want_m))
+        for d in (day0, DAY):
+            got_s = store.suffix_figures(d, landlord=landlord)
+            want_s = [monthly_figures_of(x) for x in _suffix_letters(store, d, landlord)]
+            assert (got_s, repr(got_s)) == (want_s, repr(want_s)), (landlord, d)
+    assert rollup_figures_of(rollups[1]) in store.rollup_figures(DAY, DAY)
+    assert store.monthly_figures(month)[2][12:] == (0.1 + 0.2, 0, 3.0, 2.0, 6, 12345.678901234567, 1e10 / 7, 999.0)
+
+
+def _suffix_letters(store: Store, day: date, landlord: str | None) -> list[MonthlyRollup]:
+    """The suffix letters of ``day`` as objects: InfluxDB's rows as ``write_monthly_suffixes`` compares them,
+    SQLite's table through its ``_monthly`` decoder."""
+    if isinstance(store, InfluxStore):
+        where = [f"time >= {day_start_ns(day)}", f"time < {day_start_ns(day + timedelta(days=1))}"]
+        rows = [schema.monthly_from_row(r) for r in store._newest_suffixes(where)]
+    else:
+        assert isinstance(store, SqliteStore)
+        rows = [
+            sqlite_monthly(r)
+            for r in store._query(
+                "SELECT month, checkpoint_id, kind, building, estate, landlord, expected, basis, states, visits, "
+                "presence_s, first_seen, last_seen, service_s, seen, lead_s, trail_s, inner_n, inner_s1, inner_s2, "
+                "inner_worst FROM monthly_suffixes WHERE from_day = ? ORDER BY checkpoint_id",
+                (day.isoformat(),),
+            )
+        ]
+    return [r for r in rows if landlord in (None, r.landlord)]
 
 
 def test_retention_deletes_what_is_older_than_the_policy(store: Store) -> None:
