@@ -743,16 +743,9 @@ class InfluxStore:
         return {str(r["gateway"]): schema.gateway_state_from_row(r) for r in rows}
 
     def rollups(self, first: date, last: date, *, landlord: str | None = None) -> list[DailyRollup]:
-        where = [f"time >= {day_start_ns(first)}", f"time < {day_start_ns(last + timedelta(days=1))}"]
-        if landlord is not None:
-            where.append(f"{quote_ident('landlord')} = {quote_str(landlord)}")
-        newest: dict[tuple[str, str], Row] = {}
-        for r in self._select(schema.CHECKPOINT_DAY, where):
-            key = (str(r["service_day"]), str(r["checkpoint"]))
-            seen = newest.get(key)
-            if seen is None or (int(r["written_at"]), int(r["time"])) > (int(seen["written_at"]), int(seen["time"])):
-                newest[key] = r
-        return [schema.rollup_from_row(newest[k]) for k in sorted(newest)]
+        """The newest version of each (day, checkpoint), read as plain figures (``influx_figures``)."""
+        where = _where(day_start_ns(first), day_start_ns(last + timedelta(days=1)), landlord)
+        return figures.rollups(figures.newest(self._ql, schema.CHECKPOINT_DAY, figures.ROLLUP_FIELDS, where, 1))
 
     def rollup_figures(self, first: date, last: date, *, landlord: str | None = None) -> list[RollupFigures]:
         """As ``rollups``' figures, read without their objects nor ``chain_digest`` (``influx_figures``)."""

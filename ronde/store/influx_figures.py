@@ -18,7 +18,7 @@ from typing import Any
 from ronde.store import schema
 from ronde.store.errors import StoreRejected
 from ronde.store.influx_http import InfluxQL, quote_ident
-from ronde.store.records import MonthlyFigures, RollupFigures
+from ronde.store.records import DailyRollup, MonthlyFigures, RollupFigures
 
 Series = Mapping[str, Any]
 Values = Sequence[Any]
@@ -33,6 +33,7 @@ DAY_FIELDS = (
     "service_day", "written_at", "visits", "expected", "covered", "first_seen", "last_seen", "presence_s",
     "max_idle_s", "mean_idle_s",
 )  # fmt: skip
+ROLLUP_FIELDS = (*DAY_FIELDS, "chain_digest")
 
 
 def select(measurement: schema.Measurement, fields: Sequence[str], where: Sequence[str]) -> str:
@@ -119,6 +120,38 @@ def day_figures(rows: Mapping[tuple[Any, ...], tuple[Mapping[str, str], Values]]
                 float(presence),
                 float(max_idle),
                 float(mean_idle),
+            )
+        )
+    return out
+
+
+def rollups(rows: Mapping[tuple[Any, ...], tuple[Mapping[str, str], Values]]) -> list[DailyRollup]:
+    """``newest``'s daily rows (``ROLLUP_FIELDS``) as ``DailyRollup``, by service day then checkpoint."""
+    days: dict[str, date] = {}
+    out: list[DailyRollup] = []
+    for key in sorted(rows):
+        tags, v = rows[key]
+        day, _, visits, expected, covered, first, last, presence, max_idle, mean_idle, digest = v[1:]
+        d = days.get(day)
+        if d is None:
+            d = days[day] = date.fromisoformat(str(day))
+        out.append(
+            DailyRollup(
+                service_day=d,
+                checkpoint_id=tags["checkpoint"],
+                kind=tags["kind"],
+                building=tags["building"] or None,
+                estate=tags["estate"],
+                landlord=tags["landlord"],
+                visits=int(visits),
+                expected=int(expected),
+                covered=bool(covered),
+                first_seen=None if first is None else schema.from_ms(int(first)),
+                last_seen=None if last is None else schema.from_ms(int(last)),
+                presence_s=float(presence),
+                max_idle_s=float(max_idle),
+                mean_idle_s=float(mean_idle),
+                chain_digest=str(digest),
             )
         )
     return out

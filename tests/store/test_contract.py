@@ -410,6 +410,8 @@ def test_figures_equal_the_objects_figures(store: Store) -> None:
             got_s = store.suffix_figures(d, landlord=landlord)
             want_s = [monthly_figures_of(x) for x in _suffix_letters(store, d, landlord)]
             assert (got_s, repr(got_s)) == (want_s, repr(want_s)), (landlord, d)
+    written = sorted(rollups, key=lambda r: (r.service_day, r.checkpoint_id))
+    assert (store.rollups(day0, DAY), repr(store.rollups(day0, DAY))) == (written, repr(written))
     assert rollup_figures_of(rollups[1]) in store.rollup_figures(DAY, DAY)
     assert store.monthly_figures(month)[2][12:] == (0.1 + 0.2, 0, 3.0, 2.0, 6, 12345.678901234567, 1e10 / 7, 999.0)
 
