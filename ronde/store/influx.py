@@ -772,15 +772,14 @@ class InfluxStore:
         where = [f"time >= {day_start_ns(from_day)}", f"time < {day_start_ns(from_day + timedelta(days=1))}"]
         if landlord is not None:
             where.append(f"{quote_ident('landlord')} = {quote_str(landlord)}")
-        fields = ("from_day", "written_at", *figures.LETTER_FIELDS)
-        rows = figures.newest(self._ql, schema.CHECKPOINT_MONTH_SUFFIX, fields, where, 1)
-        return [figures.letter(*rows[k], 3) for k in sorted(rows, key=lambda k: (k[1], k[0]))]
+        rows = figures.newest_letters(self._ql, schema.CHECKPOINT_MONTH_SUFFIX, ("from_day",), where)
+        return [figures.letter(rows[k], 8) for k in sorted(rows, key=lambda k: (k[1], k[0]))]
 
     def monthly_figures(self, month: date, *, landlord: str | None = None) -> list[MonthlyFigures]:
         """As ``monthly_rollups``' figures, read without their objects (``influx_figures``)."""
         where = _where(day_start_ns(month), day_start_ns(month + timedelta(days=1)), landlord)
-        rows = figures.newest(self._ql, schema.CHECKPOINT_MONTH, ("written_at", *figures.LETTER_FIELDS), where, 0)
-        return [figures.letter(*rows[k], 2) for k in sorted(rows)]
+        rows = figures.newest_letters(self._ql, schema.CHECKPOINT_MONTH, (), where)
+        return [figures.letter(rows[k], 7) for k in sorted(rows)]
 
     # ---- rollup checks (ronde.store.checks) ---------------------------------------------------
 

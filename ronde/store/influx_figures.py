@@ -67,15 +67,39 @@ def newest(
     return out
 
 
-def letter(tags: Mapping[str, str], v: Values, at: int) -> MonthlyFigures:
-    """A letter's figures from a row whose ``LETTER_FIELDS`` start at column ``at``."""
+def newest_letters(
+    ql: InfluxQL, measurement: schema.Measurement, keys: Sequence[str], where: Sequence[str]
+) -> dict[tuple[Any, ...], Values]:
+    """``newest`` for letters, one point a series and key: not grouped (a series a row would repeat its columns and
+    tags; measured at district scale, 12 months: 3.1 MB of JSON and ~350 ms of influxd CPU grouped, 1.0 MB and ~210
+    ms not), the tags read as columns. Rows: time, ``TAGS``, ``keys``, ``written_at``, ``LETTER_FIELDS``."""
+    fields = (*keys, "written_at", *LETTER_FIELDS)
+    names = ", ".join([*(f"{quote_ident(t)}::tag" for t in TAGS), *(quote_ident(f) for f in fields)])
+    # names quoted by quote_ident, ``where`` built by the store from integers and quote_str'd values
+    statement = f"SELECT {names} FROM {quote_ident(measurement.name)} WHERE {' AND '.join(where)}"  # noqa: S608
+    columns = ["time", *TAGS, *fields]
+    w = 1 + len(TAGS) + len(keys)
+    out: dict[tuple[Any, ...], Values] = {}
+    for s in ql.series(statement, rp=measurement.retention.value):
+        if s["columns"] != columns:
+            raise StoreRejected(f"{measurement.name}: unexpected columns {s['columns']!r}")
+        for v in s["values"]:
+            key = (*v[1 + len(TAGS) : w], v[1])
+            seen = out.get(key)
+            if seen is None or (v[w], v[0]) > (seen[w], seen[0]):
+                out[key] = v
+    return out
+
+
+def letter(v: Values, at: int) -> MonthlyFigures:
+    """A letter's figures from a row of ``newest_letters``: ``TAGS`` at 1, ``LETTER_FIELDS`` from column ``at``."""
     (expected, basis, states, visits, presence, first, last, service, seen, lead, trail, n, s1, s2, worst) = v[at:]
     return (
-        tags["checkpoint"],
-        tags["kind"],
-        tags["building"] or None,
-        tags["estate"],
-        tags["landlord"],
+        str(v[1]),
+        str(v[2]),
+        v[3] or None,
+        str(v[4]),
+        str(v[5]),
         int(expected),
         str(basis),
         str(states),
