@@ -131,33 +131,36 @@ def fold_month(cov: PeriodCoverage, rollups: list[DailyRollup], basis_: str) -> 
         letters = [NO_ROLLUP] * len(cov.days)
         for d in c.days:
             letters[index[d.day]] = STATE_LETTER[d.state]
-        s = c.segment
-        out.append(
-            MonthlyRollup(
-                month=cov.first,
-                checkpoint_id=c.checkpoint_id,
-                kind=c.kind,
-                building=c.building,
-                estate=c.estate,
-                landlord=c.landlord,
-                expected=expected.get(c.checkpoint_id, c.expected_per_day),
-                basis=basis_,
-                states="".join(letters),
-                visits=c.visits,
-                presence_s=c.presence_s,
-                first_seen=c.first_seen,
-                last_seen=c.last_seen,
-                service_s=s.service_s,
-                seen=s.seen,
-                lead_s=s.lead_s,
-                trail_s=s.trail_s,
-                inner_n=s.inner_n,
-                inner_s1=s.inner_s1,
-                inner_s2=s.inner_s2,
-                inner_worst=s.inner_worst,
-            )
-        )
+        out.append(letter_of(cov.first, c, expected.get(c.checkpoint_id, c.expected_per_day), basis_, "".join(letters)))
     return out
+
+
+def letter_of(month: date, c: CheckpointPeriod, expected: int, basis_: str, states: str) -> MonthlyRollup:
+    """A checkpoint's figures over a month (or from a day to its end) as the letter that stores them."""
+    s = c.segment
+    return MonthlyRollup(
+        month=month,
+        checkpoint_id=c.checkpoint_id,
+        kind=c.kind,
+        building=c.building,
+        estate=c.estate,
+        landlord=c.landlord,
+        expected=expected,
+        basis=basis_,
+        states=states,
+        visits=c.visits,
+        presence_s=c.presence_s,
+        first_seen=c.first_seen,
+        last_seen=c.last_seen,
+        service_s=s.service_s,
+        seen=s.seen,
+        lead_s=s.lead_s,
+        trail_s=s.trail_s,
+        inner_n=s.inner_n,
+        inner_s1=s.inner_s1,
+        inner_s2=s.inner_s2,
+        inner_worst=s.inner_worst,
+    )
 
 
 def coverage_from_monthly(

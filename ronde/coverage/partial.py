@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
-from ronde.coverage.idleness import Segment
+from ronde.coverage.idleness import fold_figures
 from ronde.coverage.period import CheckpointPeriod, PeriodCoverage
 from ronde.coverage.sensing import DayState
 from ronde.coverage.service_time import effective_window, period_windows
@@ -111,7 +111,7 @@ def checkpoint_of_figures(
             first_us = f_us
         if l_us is not None:
             last_us = l_us
-    seg = _segment(days, window_of)
+    seg = fold_figures(days, window_of)
     sample = days[0]
     c = registry.checkpoints.get(cid)
     return CheckpointPeriod(
@@ -133,44 +133,3 @@ def checkpoint_of_figures(
         idleness=seg.idleness(),
         segment=seg,
     )
-
-
-def _segment(days: list[RollupFigures], window_of: Callable[[str, date], tuple[int, int, float]]) -> Segment:
-    """``idleness.fold_segments`` on figures (microseconds; the same float operations in the same order, ``max``
-    written as comparisons that pick the same operand)."""
-    total = lead = trail = s1 = s2 = worst = 0.0
-    seen = False
-    n = 0
-    for day, _, _, _, estate, _, v, _, _, f_us, l_us, p, mx, mean in days:
-        ws, we, w = window_of(estate, day)
-        if w < 0:
-            w = 0.0
-        total += w
-        if v <= 0 or f_us is None or l_us is None:
-            trail += w
-            continue
-        ld = (f_us - ws) / 10**6
-        ld = ld if ld > 0.0 else 0.0
-        tr = (we - l_us) / 10**6
-        tr = tr if tr > 0.0 else 0.0
-        i2 = 2.0 * mean * w - ld * ld - tr * tr
-        i1 = (w - p) - ld - tr
-        if seen:
-            joined = trail + ld
-            n += 1
-            s1 += joined
-            s2 += joined * joined
-            if joined > worst:  # noqa: PLR1730 - a comparison, not a call to max, twice a row
-                worst = joined
-        else:
-            lead = trail + ld
-            seen = True
-        n += v - 1
-        s1 += i1 if i1 > 0.0 else 0.0
-        s2 += i2 if i2 > 0.0 else 0.0
-        if mx > worst:  # noqa: PLR1730 - as above
-            worst = mx
-        trail = tr
-    if not seen:
-        return Segment(total, False, total, total)
-    return Segment(total, True, lead, trail, n, s1, s2, worst)

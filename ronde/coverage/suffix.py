@@ -19,9 +19,8 @@ from bisect import bisect_left
 from collections import defaultdict
 from datetime import date, datetime
 
-from ronde.coverage.monthly import figures_through, month_bounds, service_days_of
+from ronde.coverage.monthly import figures_through, letter_of, month_bounds, service_days_of
 from ronde.coverage.partial import Windows, checkpoint_of_figures
-from ronde.coverage.period import CheckpointPeriod
 from ronde.coverage.service_time import period_windows
 from ronde.coverage.shares import CheckpointDayRef
 from ronde.protocol.calendar import ServiceCalendar
@@ -87,7 +86,7 @@ def fold_suffixes(
                 continue  # no rollup of this checkpoint from d on: the piece leaves it out
             scratch.clear()
             c = checkpoint_of_figures(registry, cid, mine[j:], of, st, index, scratch)
-            letter = _letter(month, c, mine[j][7], letters[0].basis, "".join(column[k:]))
+            letter = letter_of(month, c, mine[j][7], letters[0].basis, "".join(column[k:]))
             out.append(MonthlySuffix(days[k], letter))
     return out
 
@@ -115,33 +114,6 @@ def _starts(
             break  # a day that fails fails every start before it too
         out.append(k)
     return sorted(out)
-
-
-def _letter(month: date, c: CheckpointPeriod, expected: int, basis_: str, states: str) -> MonthlyRollup:
-    s = c.segment
-    return MonthlyRollup(
-        month=month,
-        checkpoint_id=c.checkpoint_id,
-        kind=c.kind,
-        building=c.building,
-        estate=c.estate,
-        landlord=c.landlord,
-        expected=expected,
-        basis=basis_,
-        states=states,
-        visits=c.visits,
-        presence_s=c.presence_s,
-        first_seen=c.first_seen,
-        last_seen=c.last_seen,
-        service_s=s.service_s,
-        seen=s.seen,
-        lead_s=s.lead_s,
-        trail_s=s.trail_s,
-        inner_n=s.inner_n,
-        inner_s1=s.inner_s1,
-        inner_s2=s.inner_s2,
-        inner_worst=s.inner_worst,
-    )
 
 
 def suffix_letters(
