@@ -425,7 +425,7 @@ def _suffix_letters(store: Store, day: date, landlord: str | None) -> list[Month
     else:
         assert isinstance(store, SqliteStore)
         rows = [
-            sqlite_monthly(r)
+            sqlite_monthly(tuple(r))
             for r in store._query(
                 "SELECT month, checkpoint_id, kind, building, estate, landlord, expected, basis, states, visits, "
                 "presence_s, first_seen, last_seen, service_s, seen, lead_s, trail_s, inner_n, inner_s1, inner_s2, "
