@@ -137,10 +137,11 @@ def _open_local(config: IngestConfig, store: Store) -> str | None:
 def _run(args: argparse.Namespace) -> int:
     """Start one worker on the operational database (registry, gateways, calendar, followed while running) and
     the store; SIGHUP reads the registry version row at once. A start-up problem is printed, exit 2."""
-    from ronde.ingest import paho_tables
+    from ronde.ingest import heap, paho_tables
     from ronde.ingest.consumer import IngestWorker
     from ronde.ingest.registry_follow import DbReference, RegistryFollower
 
+    heap.one_arena()  # before any thread: every thread then allocates in the one heap the trims give back
     paho_tables.install()  # this process is the worker: a third of paho's CPU per message (see paho_tables)
 
     started = _settings_and_database(args)

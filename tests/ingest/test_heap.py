@@ -1,7 +1,10 @@
-"""HeapTrim: the C heap trimmed once per ``every`` messages written, for real (glibc's ``malloc_trim``)."""
+"""HeapTrim: the C heap trimmed once per ``every`` messages written, for real (glibc's ``malloc_trim``); one_arena:
+one heap for all the threads (glibc's ``mallopt``)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 
 from ronde.ingest.heap import HeapTrim
@@ -44,3 +47,32 @@ def test_gives_free_pages_back() -> None:
 def _rss_kib() -> int:
     with open("/proc/self/status") as f:
         return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+
+
+def test_one_arena_keeps_every_thread_in_one_heap() -> None:
+    """Threads allocating at once get arenas of their own (glibc's ``malloc_stats`` lists them); after
+    ``one_arena`` they all share the main one. In a child process: the setting holds for a whole process."""
+    assert _arenas_after(limit=False) > 1
+    assert _arenas_after(limit=True) == 1
+
+
+def _arenas_after(*, limit: bool) -> int:
+    script = f"""
+import ctypes, threading
+from ronde.ingest.heap import one_arena
+if {limit}:
+    assert one_arena()
+start = threading.Barrier(4)
+def allocate():
+    start.wait()
+    blocks = [bytearray(2000) for _ in range(20_000)]  # in the thread's own arena unless there is one arena
+    start.wait()
+threads = [threading.Thread(target=allocate) for _ in range(4)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+ctypes.CDLL(None).malloc_stats()  # one "Arena N:" paragraph an arena, on stderr
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True)
+    return sum(1 for line in done.stderr.splitlines() if line.startswith("Arena "))
