@@ -29,10 +29,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ronde.protocol import safe_yaml
 from ronde.protocol.errors import validation_issues
 from ronde.protocol.estate import ID
 
@@ -138,6 +136,10 @@ def token_entries(tokens: Mapping[str, Principal]) -> list[TokenEntry]:
 
 
 def read_token_file(path: Path) -> TokenFile:
+    import yaml
+
+    from ronde.protocol import safe_yaml
+
     try:
         raw: Any = safe_yaml.load_file(path) if path.exists() else None
     except safe_yaml.YamlLimitError as exc:

@@ -12,16 +12,17 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ronde.protocol import safe_yaml
 from ronde.protocol.errors import dotted, validation_issues
 from ronde.protocol.kinds import CheckpointKind as CheckpointKind  # noqa: PLC0414 - re-exported (its home before)
 from ronde.protocol.messages import AltBeaconId, EddystoneUidId, IBeaconId
 from ronde.protocol.plain_text import PlainText
+
+if TYPE_CHECKING:  # PyYAML is imported by the functions that read or write a file: an ingest worker calls none
+    import yaml
 
 ID = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 
@@ -430,6 +431,8 @@ class EstateFileError(ValueError):
 
 
 def _line_index(node: yaml.Node, path: tuple[str | int, ...], out: dict[tuple[str | int, ...], int]) -> None:
+    import yaml
+
     out[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
@@ -456,6 +459,10 @@ def parse_estate(text: str, source: str = "<estate>") -> EstateDocument:
     nesting bomb or an oversized text is refused with the limit it broke, its ``__cause__`` being the
     ``YamlLimitError`` (``ronde estate check`` exits 2 on those, 1 on an invalid estate).
     """
+    import yaml
+
+    from ronde.protocol import safe_yaml
+
     try:
         node, data = safe_yaml.compose_and_load(text, source)
     except safe_yaml.YamlLimitError as exc:
@@ -499,6 +506,8 @@ def estate_errors(exc: ValidationError, lines: dict[tuple[str | int, ...], int] 
 
 def load_estate(path: str | Path) -> Registry:
     """Read and validate an estate file; an oversized file is refused before it is read whole."""
+    from ronde.protocol import safe_yaml
+
     p = Path(path)
     try:
         text = safe_yaml.read_text(p)

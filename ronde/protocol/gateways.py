@@ -36,10 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ronde.protocol import safe_yaml
 from ronde.protocol.errors import validation_issues
 from ronde.protocol.messages import BADGE_PATTERN
 from ronde.protocol.plain_text import PlainText
@@ -166,6 +164,10 @@ def gateway_entry(
 
 
 def parse_gateways(text: str, source: str = "<gateways>") -> GatewayRegistry:
+    import yaml
+
+    from ronde.protocol import safe_yaml
+
     try:
         data: Any = safe_yaml.safe_load(text, source)
     except safe_yaml.YamlLimitError as exc:  # a bomb or an oversized file: the limit, with its line
@@ -212,6 +214,8 @@ def parse_gateways(text: str, source: str = "<gateways>") -> GatewayRegistry:
 
 
 def load_gateways(path: str | Path) -> GatewayRegistry:
+    from ronde.protocol import safe_yaml
+
     p = Path(path)
     try:
         text = safe_yaml.read_text(p)
@@ -226,6 +230,8 @@ def load_gateways(path: str | Path) -> GatewayRegistry:
 
 def dump_gateways(registry: GatewayRegistry) -> str:
     """The file form of a registry (for tools that enrol gateways)."""
+    import yaml
+
     doc: dict[str, Any] = {"format": "ronde-gateways", "version": 1, "gateways": []}
     for e in sorted(registry.entries.values(), key=lambda x: x.id):
         item: dict[str, Any] = {"id": e.id}

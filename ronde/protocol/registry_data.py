@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
 from pydantic import ValidationError
 
-from ronde.protocol import safe_yaml
 from ronde.protocol.estate import (
     Building,
     EstateDocument,
@@ -28,6 +27,9 @@ from ronde.protocol.estate import (
 )
 from ronde.protocol.messages import BADGE_PATTERN
 from ronde.protocol.plain_text import control_character_problem
+
+if TYPE_CHECKING:  # PyYAML is imported by the functions that read or write a file: an ingest worker calls none
+    import yaml
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,20 +126,25 @@ def registry_to_yaml(registry: Registry, *, secrets: bool) -> str:
     head = "# Ronde estate file, exported by the API.\n"
     if not secrets:
         head += "# EID identity keys are omitted (write-only); re-importing keeps the server's keys.\n"
+    import yaml
+
     data = registry_to_data(registry, secrets=secrets)
-    return head + yaml.dump(data, Dumper=_EstateDumper, sort_keys=False, allow_unicode=True)
+    return head + yaml.dump(data, Dumper=_estate_dumper(), sort_keys=False, allow_unicode=True)
 
 
-class _EstateDumper(yaml.SafeDumper):
+@cache
+def _estate_dumper() -> type[yaml.SafeDumper]:
     """The safe dumper, writing each [lat, lon] pair of an outline or walkway on one line (``[48.79, 2.52]``)
     rather than three: an exported estate file stays the size and shape of the hand-written one."""
+    import yaml
 
-    def represent_list(self, data: Any) -> yaml.SequenceNode:
-        pair = len(data) == 2 and all(isinstance(x, float) for x in data)  # noqa: PLR2004 - a coordinate pair
-        return self.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=pair or None)
+    class EstateDumper(yaml.SafeDumper):
+        def represent_list(self, data: Any) -> yaml.SequenceNode:
+            pair = len(data) == 2 and all(isinstance(x, float) for x in data)  # noqa: PLR2004 - a coordinate pair
+            return self.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=pair or None)
 
-
-_EstateDumper.add_representer(list, _EstateDumper.represent_list)
+    EstateDumper.add_representer(list, EstateDumper.represent_list)
+    return EstateDumper
 
 
 def keep_eid_key(current: Registry | None, checkpoint_id: str, item: dict[str, Any]) -> dict[str, Any]:
@@ -158,6 +165,10 @@ def keep_eid_key(current: Registry | None, checkpoint_id: str, item: dict[str, A
 
 def check_estate_import(text: str, current: Registry | None, source: str = "estate.yaml") -> EstateDocument:
     """Validate an estate file (errors carry their line); EID keys it omits are refilled from ``current``."""
+    import yaml
+
+    from ronde.protocol import safe_yaml
+
     try:
         data: Any = safe_yaml.safe_load(text, source)
     except yaml.YAMLError:  # YamlLimitError included
@@ -181,6 +192,10 @@ def check_estate_import(text: str, current: Registry | None, source: str = "esta
 
 
 def _line_index(text: str) -> dict[tuple[str | int, ...], int]:
+    import yaml
+
+    from ronde.protocol import safe_yaml
+
     out: dict[tuple[str | int, ...], int] = {}
 
     def walk(node: yaml.Node, path: tuple[str | int, ...]) -> None:
@@ -229,6 +244,10 @@ def load_badges(path: Path) -> dict[str, BadgeEntry]:
 
     Badges must be valid wire badges (``BADGE_PATTERN``, whole string) and teams one line of visible
     text, since both are shown in API answers and on the supervision pages."""
+    import yaml
+
+    from ronde.protocol import safe_yaml
+
     try:
         data: Any = safe_yaml.load_file(path)
         if not isinstance(data, dict) or data.get("format") != "ronde-badges":
