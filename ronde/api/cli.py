@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+GC_THRESHOLD = (50_000, 20, 10)  # ``gc.set_threshold`` of ``ronde api serve`` (the default: 700, 10, 10)
+
 # flag → setting (``ronde.settings``, docs/configuration.md): a flag given wins over the file and the environment
 SERVE_FLAGS: tuple[tuple[str, str, type, str], ...] = (
     ("--store", "store.url", str, "store URL, e.g. sqlite:///var/lib/ronde/ronde.db (RONDE_STORE_URL)"),
@@ -228,6 +230,12 @@ def _serve(args: argparse.Namespace) -> int:
     # (a warm landlord year: 40 ms of CPU, 145 with it). They stay freed by reference counting when dropped.
     gc.collect()
     gc.freeze()
+    # And a first request's own objects: a cold landlord year at city scale keeps ~140,000 (its answer and the
+    # coverage cache's pieces), none of them in a cycle; with the default threshold (700) the collector ran ~120
+    # young and ~11 middle collections and one full one over them, ~40 ms of that request's CPU (gc.callbacks,
+    # docs/performance.md). A young collection every 50,000 allocations instead: a few ms, and cyclic garbage
+    # still collected (its peak bounded by the same 50,000 objects, a few MB).
+    gc.set_threshold(*GC_THRESHOLD)
     try:
         uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)
     finally:

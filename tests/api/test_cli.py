@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import uvicorn
 
+from ronde.api.cli import GC_THRESHOLD
 from ronde.cli import main
 from ronde.opdb.access_repo import DbTokens
 from ronde.opdb.engine import make_engine
@@ -208,16 +209,22 @@ def test_serve_hides_its_startup_objects_from_the_cyclic_collector(
     made.open()
     made.close()
     frozen_when_serving: list[int] = []
+    threshold_when_serving: list[tuple[int, int, int]] = []
 
     def serve(app: object, **kwargs: object) -> None:
         frozen_when_serving.append(gc.get_freeze_count())
+        threshold_when_serving.append(gc.get_threshold())
 
     monkeypatch.setattr(uvicorn, "run", serve)
     before = gc.get_freeze_count()
+    threshold = gc.get_threshold()
     try:
         assert main(["api", "serve", "--store", f"sqlite://{tmp_path / 'r.db'}", "--database", url]) == 0
     finally:
         gc.unfreeze()  # this test process's objects back under the collector
+        gc.set_threshold(*threshold)
     assert before == 0
     assert len(frozen_when_serving) == 1
     assert frozen_when_serving[0] > 10_000
+    # and a request's own young objects are collected every 50,000 allocations, not every 700
+    assert threshold_when_serving == [GC_THRESHOLD]
