@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
 
+from ronde.protocol.frozen import fast_init
 from ronde.store.records import RollupFigures
 
 # A coefficient of variation of the gaps needs at least two of them.
@@ -49,6 +50,7 @@ class DayLike(Protocol):
     def mean_idle_s(self) -> float: ...
 
 
+@fast_init  # one a checkpoint a piece (ronde.protocol.frozen)
 @dataclass(frozen=True, slots=True)
 class Idleness:
     service_s: float  # service time of the period
@@ -59,6 +61,7 @@ class Idleness:
     gap_cv: float | None  # coefficient of variation of those gaps; None with fewer than 2
 
 
+@fast_init  # one a checkpoint a piece, and a fold
 @dataclass(frozen=True, slots=True)
 class Segment:
     """Idleness summary of consecutive service windows; adjacent segments combine (a monoid), so

@@ -20,9 +20,11 @@ from ronde.coverage.service_time import effective_window, period_windows
 from ronde.coverage.shares import CheckpointDayRef, GroupCoverage, Level, Share, group_coverage
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.estate import Registry
+from ronde.protocol.frozen import fast_init
 from ronde.store.records import DailyRollup, RollupFigures, StoredVisit, rollup_figures_of
 
 
+@fast_init  # one a checkpoint-day of a detailed period
 @dataclass(frozen=True, slots=True)
 class CheckpointDay:
     day: date
@@ -48,6 +50,7 @@ def day_of(r: DailyRollup, day: date, state: DayState, *, partial: bool) -> Chec
     )
 
 
+@fast_init  # one a checkpoint a piece: 18 fields (ronde.protocol.frozen)
 @dataclass(frozen=True, slots=True)
 class CheckpointPeriod:
     checkpoint_id: str

@@ -15,6 +15,7 @@ from enum import StrEnum
 
 from ronde.coverage.sensing import DayState
 from ronde.protocol.estate import Registry
+from ronde.protocol.frozen import fast_init
 
 
 class Level(StrEnum):
@@ -23,6 +24,7 @@ class Level(StrEnum):
     LANDLORD = "landlord"
 
 
+@fast_init  # one a distinct day column of a group
 @dataclass(frozen=True, slots=True)
 class Share:
     checkpoint_days: int
@@ -40,6 +42,7 @@ class Share:
         return self.covered / sensed if sensed else None
 
 
+@fast_init  # one a group a piece
 @dataclass(frozen=True, slots=True)
 class GroupCoverage:
     level: Level

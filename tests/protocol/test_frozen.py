@@ -12,6 +12,9 @@ from typing import Any
 
 import pytest
 
+from ronde.coverage.idleness import Idleness, Segment
+from ronde.coverage.period import CheckpointDay, CheckpointPeriod
+from ronde.coverage.shares import GroupCoverage, Share
 from ronde.ingest.pipeline import Incoming
 from ronde.ingest.validate import Accepted, Pending
 from ronde.protocol.frozen import fast_init
@@ -77,7 +80,23 @@ def test_wrong_calls_are_refused_as_before(args: tuple[Any, ...], kwargs: dict[s
             cls(*args, **kwargs)
 
 
-@pytest.mark.parametrize("cls", [Incoming, Pending, Accepted, StoredVisit, EventKey])
+@pytest.mark.parametrize(
+    "cls",
+    [
+        Incoming,
+        Pending,
+        Accepted,
+        StoredVisit,
+        EventKey,
+        # a cold landlord year makes ~7,500 checkpoint periods, segments and idleness figures, ~15,000 shares
+        CheckpointPeriod,
+        CheckpointDay,
+        Segment,
+        Idleness,
+        Share,
+        GroupCoverage,
+    ],
+)
 def test_the_hot_path_classes_keep_their_signature(cls: type[Any]) -> None:
     """Parameters in field order, with each field's default: what the dataclass's own ``__init__`` takes."""
     params = list(inspect.signature(cls).parameters.values())
@@ -144,3 +163,15 @@ def test_what_it_cannot_set_is_refused() -> None:
 
             def __post_init__(self) -> None:
                 pass
+
+
+def test_a_coverage_period_is_still_frozen_and_replaced_as_before() -> None:
+    """``CheckpointPeriod`` (``fast_init``): its default ``days`` set, assignment refused, ``replace`` and ``==``."""
+    seg = Segment(60.0, True, 5.0, 7.0, 1, 3.0, 9.0, 3.0)
+    cp = CheckpointPeriod("cp", "Hall", "hall", None, "e", "l", 1, 2, 3, 1, 1, 0, 12.5, None, None, seg.idleness(), seg)
+    assert cp.days == ()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cp.visits = 4  # type: ignore[misc]
+    assert dataclasses.replace(cp, visits=4) == CheckpointPeriod(
+        "cp", "Hall", "hall", None, "e", "l", 1, 2, 4, 1, 1, 0, 12.5, None, None, seg.idleness(), seg
+    )
