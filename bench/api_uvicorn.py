@@ -81,11 +81,23 @@ def landlord_token(ds: Dataset) -> tuple[str, str]:
     return landlord, secret
 
 
+# ``python -c`` text: ``ronde api serve`` with the app's clock fixed at argv[1] (what ``api_process(now=...)`` runs)
+_SERVE_AT = (
+    "import sys; from datetime import datetime; import ronde.api.app as a; "
+    "at = datetime.fromisoformat(sys.argv.pop(1)); a.create_app_on_database.__kwdefaults__['clock'] = lambda: at; "
+    "from ronde.cli import main; sys.exit(main(sys.argv[1:]))"
+)
+
+
 @contextlib.contextmanager
-def api_process(ds: Dataset, store_args: list[str], log: Path) -> Iterator[tuple[str, int]]:
-    """``ronde api serve`` on the data set; yields (base URL, pid) once ``/healthz`` answers."""
+def api_process(
+    ds: Dataset, store_args: list[str], log: Path, now: datetime | None = None
+) -> Iterator[tuple[str, int]]:
+    """``ronde api serve`` on the data set; yields (base URL, pid) once ``/healthz`` answers. ``now``: the app's
+    clock fixed there (the data sets' evening is in progress from 16:00 local: a daytime figure needs a clock)."""
     port = free_port()
-    cmd = [sys.executable, "-m", "ronde.cli", "api", "serve", *store_args, "--database", ds.opdb_url]
+    serve = ["-m", "ronde.cli"] if now is None else ["-c", _SERVE_AT, now.isoformat()]
+    cmd = [sys.executable, *serve, "api", "serve", *store_args, "--database", ds.opdb_url]
     env = {**os.environ, "RONDE_OPDB_SECRET_KEY": SECRET_KEY, "PYTHONUNBUFFERED": "1"}
     env.pop("RONDE_CONFIG", None)
     with log.open("ab") as out:
