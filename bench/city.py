@@ -577,11 +577,24 @@ def _fold_missing(ds: Dataset, stores: tuple[str, ...]) -> None:
     folded = built.setdefault("monthly", {})
     to_date = built.setdefault("to_date", {})
     suffixed = built.setdefault("suffixes", {})
-    todo = [s for s in stores if s not in folded or s not in to_date or s not in suffixed]
+    packed = built.setdefault("packed_letters", {})
+    todo = [
+        s
+        for s in stores
+        if s not in folded or s not in to_date or s not in suffixed or (s == "influx" and s not in packed)
+    ]
     if not todo:
         return
     with contextlib.ExitStack() as stack:
         for name, store in zip(todo, _open_stores(ds, todo, stack), strict=True):
+            if name == "influx" and name not in packed:  # letters of earlier code: the maintenance role's migration
+                t0 = time.perf_counter()
+                n = store.migrate_letters()
+                packed[name] = {"letters": n, "migrate_s": round(time.perf_counter() - t0, 1)}
+                print(
+                    f"  {ds.directory.name} {name}: {n} letters migrated to the packed layout "
+                    f"in {packed[name]['migrate_s']} s"
+                )
             if name not in folded:
                 t0 = time.perf_counter()
                 months = fold_months(ds, store)

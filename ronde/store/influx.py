@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # imported where used: InfluxDB 1.x (/write) never needs it, 
 from ronde.protocol.topics import TopicKind, gateway_topic
 from ronde.redact import redact_url, split_credentials
 from ronde.store import influx_figures as figures
+from ronde.store import influx_letters as letters
 from ronde.store import schema
 from ronde.store.checks import (
     ROLLUP_CHECK,
@@ -91,6 +92,9 @@ WriteApiChoice = Literal["auto", "v1", "v2"]
 # gap reads some tens of visits (and their visit_id points) the batch did not ask for; the answer is the same.
 KNOWN_IDS_GAP_MS = 1_800_000
 ABSENT_MEMO_S = 30.0  # how long ids known_event_ids found absent spare write() a second look-up
+# how long a store trusts what it last found of the letters' old layout (``influx_letters``): a reader started
+# before the maintenance role migrated them stops reading the old measurements this long after they are dropped
+OLD_LETTERS_MEMO_S = 300.0
 
 
 _MAX_TAG_TERMS = 100  # gateways named in one visits() statement; more are filtered here
@@ -150,6 +154,7 @@ class InfluxStore:
         self._writer = os.urandom(8).hex()  # keeps this object's visit_mark points apart from another worker's
         self._lock = threading.Lock()
         self._local = threading.local()
+        self._old_letters: tuple[float, frozenset[str]] | None = None  # (when looked, old measurements found)
 
     # ---- lifecycle ---------------------------------------------------------------------------
 
@@ -174,6 +179,8 @@ class InfluxStore:
 
             self._write_api = self._influx_client().write_api(write_options=SYNCHRONOUS)
         self._ensure_layout(self._retention, adjust=self.access is StoreAccess.MAINTAIN)
+        if self.access is StoreAccess.MAINTAIN:
+            self.migrate_letters()
 
     def check(self) -> None:
         """``/ping`` once, without the retry budget: a health probe must answer quickly."""
@@ -430,7 +437,7 @@ class InfluxStore:
         if not changed:
             return
         written_at = self._written_at()
-        self.write_lines(RetentionClass.PROOF, [schema.monthly_line(r, written_at) for r in changed])
+        self.write_lines(RetentionClass.PROOF, [schema.letter_line(r, written_at) for r in changed])
 
     def write_monthly_suffixes(self, month: date, suffixes: Sequence[MonthlySuffix]) -> None:
         """As ``write_monthly_rollups``: a changed suffix letter is a new point, the newest ``written_at`` wins per
@@ -441,27 +448,72 @@ class InfluxStore:
         lo = month.replace(day=1)
         hi = (lo + timedelta(days=32)).replace(day=1)
         current = {
-            (date.fromisoformat(str(r["from_day"])), str(r["checkpoint"])): r
-            for r in self._newest_suffixes([f"time >= {day_start_ns(lo)}", f"time < {day_start_ns(hi)}"])
+            (x.from_day, x.letter.checkpoint_id): schema.monthly_content(x.letter)
+            for x in self.suffix_letters([f"time >= {day_start_ns(lo)}", f"time < {day_start_ns(hi)}"])
         }
-        changed = []
-        for x in suffixes:
-            row = current.get((x.from_day, x.letter.checkpoint_id))
-            if row is None or schema.monthly_content(schema.monthly_from_row(row)) != schema.monthly_content(x.letter):
-                changed.append(x)
+        changed = [
+            x for x in suffixes if current.get((x.from_day, x.letter.checkpoint_id)) != schema.monthly_content(x.letter)
+        ]
         if changed:
             written_at = self._written_at()
-            self.write_lines(RetentionClass.PROOF, [schema.suffix_line(x, written_at) for x in changed])
+            self.write_lines(RetentionClass.PROOF, [schema.suffix_letter_line(x, written_at) for x in changed])
 
-    def _newest_suffixes(self, where: list[str]) -> list[Row]:
-        """The newest point per (day, checkpoint) of the suffix letters ``where`` selects, by checkpoint."""
-        newest: dict[tuple[str, str], Row] = {}
-        for r in self._select(schema.CHECKPOINT_MONTH_SUFFIX, where):
-            key = (str(r["from_day"]), str(r["checkpoint"]))
-            seen = newest.get(key)
-            if seen is None or (int(r["written_at"]), int(r["time"])) > (int(seen["written_at"]), int(seen["time"])):
-                newest[key] = r
-        return [newest[k] for k in sorted(newest, key=lambda k: (k[1], k[0]))]
+    def suffix_letters(self, where: list[str]) -> list[MonthlySuffix]:
+        """The newest suffix letter per (day, checkpoint) ``where`` selects, by checkpoint then day."""
+        kept = letters.newest(self._ql, letters.SUFFIXES, where, old=self._reads_old(letters.SUFFIXES))
+        return [MonthlySuffix(day, letter) for day, _, letter in letters.letters(kept)]
+
+    # ---- the letters' layout (ronde.store.influx_letters) ---------------------------------------
+
+    def _reads_old(self, layout: letters.Layout) -> bool:
+        """Whether the letters' old layout is still there to read (looked up again after ``OLD_LETTERS_MEMO_S``)."""
+        now = time.monotonic()
+        memo = self._old_letters
+        if memo is None or now - memo[0] > OLD_LETTERS_MEMO_S:
+            try:
+                memo = (now, letters.old_names(self._ql))
+            except StoreRejected:  # a server without SHOW MEASUREMENTS: read both layouts
+                memo = (now, letters.OLD_NAMES)
+            self._old_letters = memo
+        return layout.old.name in memo[1]
+
+    def migrate_letters(self) -> int:
+        """Rewrite the letters of the old layout in the packed one and drop the old (``influx_letters.migrate``;
+        the maintenance role does it as it opens); returns how many letters it wrote."""
+        if self.access is StoreAccess.READ:
+            raise StoreRejected(
+                "this InfluxStore was opened read-only (StoreAccess.READ): migrations are maintenance's"
+            )
+        t0 = time.monotonic()
+        n = letters.migrate(self._ql, lambda lines: self.write_lines(RetentionClass.PROOF, lines), self._drop)
+        self._old_letters = None
+        if n:
+            log.info("letters: %d migrated to the packed layout in %.1f s", n, time.monotonic() - t0)
+        return n
+
+    def _drop(self, measurement: str) -> bool:
+        """Delete every point of ``measurement`` (proof class); False where the server cannot (3.x)."""
+        major = self._major()
+        if major == 1:
+            self._ql.query([f"DROP MEASUREMENT {quote_ident(measurement)}"])
+            return True
+        if major == 2:  # noqa: PLR2004 - InfluxDB 2.x
+            from influxdb_client.rest import ApiException
+
+            try:
+                self._influx_client().delete_api().delete(
+                    start="1970-01-01T00:00:00Z",
+                    stop="2262-01-01T00:00:00Z",
+                    predicate=f'_measurement="{measurement}"',
+                    bucket=self.bucket(RetentionClass.PROOF),
+                    org=self._client_org(),
+                )
+            except ApiException as exc:
+                raise _api_error(exc, "delete") from exc
+            except (urllib3.exceptions.HTTPError, OSError) as exc:
+                raise StoreUnavailable(f"InfluxDB delete: {exc}") from exc
+            return True
+        return False
 
     # ---- reads -------------------------------------------------------------------------------
 
@@ -757,29 +809,21 @@ class InfluxStore:
         return self.rollup_figures(first, last, landlord=landlord)
 
     def monthly_rollups(self, month: date, *, landlord: str | None = None) -> list[MonthlyRollup]:
-        where = [f"time >= {day_start_ns(month)}", f"time < {day_start_ns(month + timedelta(days=1))}"]
-        if landlord is not None:
-            where.append(f"{quote_ident('landlord')} = {quote_str(landlord)}")
-        newest: dict[str, Row] = {}
-        for r in self._select(schema.CHECKPOINT_MONTH, where):
-            key = str(r["checkpoint"])
-            seen = newest.get(key)
-            if seen is None or (int(r["written_at"]), int(r["time"])) > (int(seen["written_at"]), int(seen["time"])):
-                newest[key] = r
-        return [schema.monthly_from_row(newest[k]) for k in sorted(newest)]
+        where = _where(day_start_ns(month), day_start_ns(month + timedelta(days=1)), landlord)
+        kept = letters.newest(self._ql, letters.LETTERS, where, old=self._reads_old(letters.LETTERS))
+        return [letter for _, _, letter in letters.letters(kept)]
 
     def suffix_figures(self, from_day: date, *, landlord: str | None = None) -> list[MonthlyFigures]:
-        where = [f"time >= {day_start_ns(from_day)}", f"time < {day_start_ns(from_day + timedelta(days=1))}"]
-        if landlord is not None:
-            where.append(f"{quote_ident('landlord')} = {quote_str(landlord)}")
-        rows = figures.newest_letters(self._ql, schema.CHECKPOINT_MONTH_SUFFIX, ("from_day",), where)
-        return [figures.letter(rows[k], 8) for k in sorted(rows, key=lambda k: (k[1], k[0]))]
+        """The suffix letters' figures, packed (``influx_letters``), by checkpoint."""
+        where = _where(day_start_ns(from_day), day_start_ns(from_day + timedelta(days=1)), landlord)
+        kept = letters.newest(self._ql, letters.SUFFIXES, where, old=self._reads_old(letters.SUFFIXES))
+        return letters.sorted_figures(kept)
 
     def monthly_figures(self, month: date, *, landlord: str | None = None) -> list[MonthlyFigures]:
-        """As ``monthly_rollups``' figures, read without their objects (``influx_figures``)."""
+        """As ``monthly_rollups``' figures, read without their objects (``influx_letters``)."""
         where = _where(day_start_ns(month), day_start_ns(month + timedelta(days=1)), landlord)
-        rows = figures.newest_letters(self._ql, schema.CHECKPOINT_MONTH, (), where)
-        return [figures.letter(rows[k], 7) for k in sorted(rows)]
+        kept = letters.newest(self._ql, letters.LETTERS, where, old=self._reads_old(letters.LETTERS))
+        return letters.sorted_figures(kept)
 
     # ---- rollup checks (ronde.store.checks) ---------------------------------------------------
 

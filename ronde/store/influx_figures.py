@@ -74,9 +74,7 @@ def newest_letters(
     tags; measured at district scale, 12 months: 3.1 MB of JSON and ~350 ms of influxd CPU grouped, 1.0 MB and ~210
     ms not), the tags read as columns. Rows: time, ``TAGS``, ``keys``, ``written_at``, ``LETTER_FIELDS``."""
     fields = (*keys, "written_at", *LETTER_FIELDS)
-    names = ", ".join([*(f"{quote_ident(t)}::tag" for t in TAGS), *(quote_ident(f) for f in fields)])
-    # names quoted by quote_ident, ``where`` built by the store from integers and quote_str'd values
-    statement = f"SELECT {names} FROM {quote_ident(measurement.name)} WHERE {' AND '.join(where)}"  # noqa: S608
+    statement = select_letters(measurement, fields, where)
     columns = ["time", *TAGS, *fields]
     w = 1 + len(TAGS) + len(keys)
     out: dict[tuple[Any, ...], Values] = {}
@@ -89,6 +87,41 @@ def newest_letters(
             if seen is None or (v[w], v[0]) > (seen[w], seen[0]):
                 out[key] = v
     return out
+
+
+def select_letters(measurement: schema.Measurement, fields: Sequence[str], where: Sequence[str]) -> str:
+    """``fields`` of ``measurement`` where ``where`` holds, ungrouped, ``TAGS`` first as columns."""
+    names = ", ".join([*(f"{quote_ident(t)}::tag" for t in TAGS), *(quote_ident(f) for f in fields)])
+    # names quoted by quote_ident, ``where`` built by the store from integers and quote_str'd values
+    return f"SELECT {names} FROM {quote_ident(measurement.name)} WHERE {' AND '.join(where)}"  # noqa: S608
+
+
+def packed_letter(v: Values, p: Sequence[str]) -> MonthlyFigures:
+    """A packed letter's figures: ``TAGS`` at 1 of the row ``v``, ``p`` its ``figures`` split (``schema.PACKED``),
+    converted as ``schema.letter_of_packed`` then ``records.monthly_figures_of`` would."""
+    first, last = p[6], p[7]
+    return (
+        str(v[1]),
+        str(v[2]),
+        v[3] or None,
+        str(v[4]),
+        str(v[5]),
+        int(p[3]),
+        p[17],
+        p[16],
+        int(p[4]),
+        float(p[5]),
+        None if first == "-" else int(first) * 1000,
+        None if last == "-" else int(last) * 1000,
+        float(p[8]),
+        int(p[9] == "1"),
+        float(p[10]),
+        float(p[11]),
+        int(p[12]),
+        float(p[13]),
+        float(p[14]),
+        float(p[15]),
+    )
 
 
 def letter(v: Values, at: int) -> MonthlyFigures:

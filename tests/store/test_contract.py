@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from ronde.store import schema
 from ronde.store.config import open_store
 from ronde.store.influx import InfluxStore
 from ronde.store.influx_http import WritePath
@@ -421,7 +420,7 @@ def _suffix_letters(store: Store, day: date, landlord: str | None) -> list[Month
     SQLite's table through its ``_monthly`` decoder."""
     if isinstance(store, InfluxStore):
         where = [f"time >= {day_start_ns(day)}", f"time < {day_start_ns(day + timedelta(days=1))}"]
-        rows = [schema.monthly_from_row(r) for r in store._newest_suffixes(where)]
+        rows = [x.letter for x in store.suffix_letters(where)]
     else:
         assert isinstance(store, SqliteStore)
         rows = [

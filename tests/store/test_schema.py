@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
+import pytest
+
+from ronde.store import influx_figures as figures
 from ronde.store import schema
+from ronde.store.records import MonthlyRollup, monthly_figures_of
 from ronde.store.schema import MEASUREMENTS, NS_PER_MS, RetentionClass, ceil_ms, from_ns, to_ms
 from tests.store import factories as f
 
@@ -36,6 +40,8 @@ def test_each_record_kind_lands_in_its_retention_class() -> None:
         "checkpoint_day": RetentionClass.PROOF,
         "checkpoint_month": RetentionClass.PROOF,
         "checkpoint_month_suffix": RetentionClass.PROOF,
+        "checkpoint_letter": RetentionClass.PROOF,
+        "checkpoint_letter_suffix": RetentionClass.PROOF,
         "visit_id": RetentionClass.RAW,
     }
 
@@ -214,3 +220,27 @@ def test_partly_visible_visit_rows_are_not_stored_yet() -> None:
 
     assert not schema.visit_row_complete({"event_id": "x", "seq": None})
     assert not schema.visit_row_complete({})
+
+
+def test_packed_letters_read_back_to_the_bit() -> None:
+    """A packed letter's ``figures`` (``schema.PACKED``) read back to the letter: floats that print long or whole,
+    no instants, no building, a basis with spaces, empty strings."""
+    base = datetime(2026, 3, 29, 19, 30, 12, 345000, tzinfo=UTC)
+    letter = MonthlyRollup(
+        month=date(2026, 3, 1), checkpoint_id="cp 1", kind="hall", building="bat,a", estate="e", landlord="l",
+        expected=1, basis="b1 ~through=2026-03-17 x", states="CCN-X", visits=7, presence_s=1234.5, first_seen=base,
+        last_seen=base + timedelta(days=3), service_s=0.1 + 0.2, seen=True, lead_s=1 / 3, trail_s=2.0, inner_n=6,
+        inner_s1=12345.678901234567, inner_s2=1e10 / 7, inner_worst=-0.0,
+    )  # fmt: skip
+    bare = replace(letter, building=None, first_seen=None, last_seen=None, basis="", states="", seen=False)
+    for x in (letter, bare):
+        tags = {"checkpoint": x.checkpoint_id, "kind": x.kind, "building": x.building, "estate": x.estate}
+        for day in (x.month, date(2026, 3, 17)):
+            packed = schema.packed_letter(x, day, 1234)
+            written_at, back_day, back = schema.letter_of_packed({**tags, "landlord": x.landlord}, packed)
+            assert (written_at, back_day, back, repr(back)) == (1234, day, x, repr(x))
+            p = packed.split(" ", len(schema.PACKED) - 1)
+            row = (0, x.checkpoint_id, x.kind, x.building, x.estate, x.landlord, packed)
+            assert repr(figures.packed_letter(row, p)) == repr(monthly_figures_of(x))
+    with pytest.raises(ValueError, match="space"):
+        schema.packed_letter(replace(letter, states="C C"), letter.month, 1)

@@ -1,0 +1,156 @@
+"""Monthly and suffix letters on InfluxDB: the packed layout, the old one read beside it, and the migration.
+
+Why packed: influxd 1.x reads a field of a series as its own cursor, ~2 us per series, field and point; a letter is
+one point in its own series (one series per checkpoint), so its sixteen fields cost sixteen cursors a letter (at city
+scale 1,290 ms of influxd CPU for a landlord year's 12 letter reads, 30,000 rows). Packed in one string field
+(``schema.PACKED``: its figures, ``written_at`` and its day, floats by ``repr``), a letter costs one.
+
+The old layout (``checkpoint_month``, ``checkpoint_month_suffix``, a field a figure) is what a deployment wrote before:
+while it exists (``SHOW MEASUREMENTS``), every read also reads it and keeps the newest ``written_at`` per (checkpoint,
+day) across both, so answers do not change before, during or after the migration. ``migrate`` rewrites the newest
+old point of each key in the packed layout, with its own ``written_at`` (the same point whenever it is run again),
+then drops the old measurements (1.x: ``DROP MEASUREMENT``; 2.x: the delete API; 3.x cannot delete: the old points
+stay, read beside the packed ones, until retention ends them).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from ronde.store import influx_figures as figures
+from ronde.store import schema
+from ronde.store.errors import StoreRejected
+from ronde.store.influx_http import InfluxQL, quote_ident
+from ronde.store.records import MonthlyFigures, MonthlyRollup, MonthlySuffix
+
+log = logging.getLogger(__name__)
+
+# what a read keeps per (checkpoint, day): (written_at, point time), the letter's month, its figures
+Kept = tuple[tuple[int, int], str, MonthlyFigures]
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """A kind of letter in both layouts: its packed measurement, its old one, the old one's key fields."""
+
+    packed: schema.Measurement
+    old: schema.Measurement
+    keys: tuple[str, ...]  # the old layout's fields read as the key: its day first, then the month
+
+    def line(self, day: date, letter: MonthlyRollup, written_at: int) -> str:
+        if self.packed is schema.CHECKPOINT_LETTER:
+            return schema.letter_line(letter, written_at)
+        return schema.suffix_letter_line(MonthlySuffix(day, letter), written_at)
+
+
+LETTERS = Layout(schema.CHECKPOINT_LETTER, schema.CHECKPOINT_MONTH, ("month",))
+SUFFIXES = Layout(schema.CHECKPOINT_LETTER_SUFFIX, schema.CHECKPOINT_MONTH_SUFFIX, ("from_day", "month"))
+LAYOUTS = (LETTERS, SUFFIXES)
+OLD_NAMES = frozenset(x.old.name for x in LAYOUTS)
+
+
+def newest(ql: InfluxQL, layout: Layout, where: Sequence[str], *, old: bool) -> dict[tuple[str, str], Kept]:
+    """The newest letter per (checkpoint, day) ``where`` selects, the old layout's points included when ``old``."""
+    out: dict[tuple[str, str], Kept] = {}
+    for s in ql.series(figures.select_letters(layout.packed, ("figures",), where), rp=layout.packed.retention.value):
+        if s["columns"] != ["time", *figures.TAGS, "figures"]:
+            raise StoreRejected(f"{layout.packed.name}: unexpected columns {s['columns']!r}")
+        for v in s["values"]:
+            p = str(v[6]).split(" ", len(schema.PACKED) - 1)
+            key = (str(v[1]), p[1])
+            rank = (int(p[0]), int(v[0]))
+            seen = out.get(key)
+            if seen is None or rank > seen[0]:
+                out[key] = (rank, p[2], figures.packed_letter(v, p))
+    if old:
+        at = 1 + len(figures.TAGS) + len(layout.keys) + 1
+        for v in figures.newest_letters(ql, layout.old, layout.keys, where).values():
+            key = (str(v[1]), str(v[6]))
+            rank = (int(v[at - 1]), int(v[0]))
+            seen = out.get(key)
+            if seen is None or rank > seen[0]:
+                out[key] = (rank, str(v[6 + len(layout.keys) - 1]), figures.letter(v, at))
+    return out
+
+
+def sorted_figures(kept: dict[tuple[str, str], Kept]) -> list[MonthlyFigures]:
+    """The letters' figures by checkpoint, then day (the stores' order)."""
+    return [kept[k][2] for k in sorted(kept)]
+
+
+def letters(kept: dict[tuple[str, str], Kept]) -> list[tuple[date, int, MonthlyRollup]]:
+    """The letters as objects with their day and ``written_at``, by checkpoint, then day."""
+    return [(date.fromisoformat(k[1]), kept[k][0][0], letter_of(kept[k][1], kept[k][2])) for k in sorted(kept)]
+
+
+def letter_of(month: str, f: MonthlyFigures) -> MonthlyRollup:
+    """A letter from its month and figures (instants in microseconds, of whole milliseconds)."""
+    return MonthlyRollup(
+        month=date.fromisoformat(month),
+        checkpoint_id=f[0],
+        kind=f[1],
+        building=f[2],
+        estate=f[3],
+        landlord=f[4],
+        expected=f[5],
+        basis=f[6],
+        states=f[7],
+        visits=f[8],
+        presence_s=f[9],
+        first_seen=None if f[10] is None else schema.from_ms(f[10] // 1000),
+        last_seen=None if f[11] is None else schema.from_ms(f[11] // 1000),
+        service_s=f[12],
+        seen=bool(f[13]),
+        lead_s=f[14],
+        trail_s=f[15],
+        inner_n=f[16],
+        inner_s1=f[17],
+        inner_s2=f[18],
+        inner_worst=f[19],
+    )
+
+
+def old_names(ql: InfluxQL) -> frozenset[str]:
+    """The old layout's measurements still in the database (a database not created yet has none)."""
+    found: set[str] = set()
+    for s in ql.series("SHOW MEASUREMENTS"):
+        found.update(str(v[0]) for v in s.get("values", ()))
+    return OLD_NAMES & found
+
+
+def migrate(ql: InfluxQL, write: Callable[[Sequence[str]], Any], drop: Callable[[str], bool]) -> int:
+    """Rewrite every old-layout letter in the packed layout (its newest point per key, same ``written_at``), day by
+    day, then ``drop`` the old measurement; returns how many letters were written. Idempotent: run again after an
+    interruption, it writes the same points again and drops what is left."""
+    written = 0
+    for layout in LAYOUTS:
+        if layout.old.name not in old_names(ql):
+            continue
+        for day in _days_of(ql, layout.old):
+            lo = schema.day_start_ns(day)
+            where = [f"time >= {lo}", f"time < {lo + schema.NS_PER_DAY}"]
+            rows = letters(newest(ql, layout, where, old=True))
+            write([layout.line(d, letter, w) for d, w, letter in rows])
+            written += len(rows)
+        if drop(layout.old.name):
+            log.info("letters: %s migrated to %s and dropped", layout.old.name, layout.packed.name)
+        else:
+            log.warning("letters: %s migrated to %s, kept (not deletable here)", layout.old.name, layout.packed.name)
+    return written
+
+
+def _days_of(ql: InfluxQL, m: schema.Measurement) -> list[date]:
+    """The UTC days holding points of ``m`` (a letter's point lies within its day)."""
+    far = schema.day_start_ns(date.today() + timedelta(days=3660))
+    statement = (
+        f"SELECT count({quote_ident('written_at')}) FROM {quote_ident(m.name)} "  # noqa: S608 - quoted names
+        f"WHERE time >= 0 AND time < {far} GROUP BY time(1d) fill(none)"
+    )
+    days: list[date] = []
+    for s in ql.series(statement, rp=m.retention.value):
+        days.extend(date(1970, 1, 1) + timedelta(days=int(v[0]) // schema.NS_PER_DAY) for v in s["values"] if v[1])
+    return sorted(set(days))
