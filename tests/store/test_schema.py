@@ -9,7 +9,7 @@ import pytest
 
 from ronde.store import influx_figures as figures
 from ronde.store import schema
-from ronde.store.records import MonthlyRollup, monthly_figures_of
+from ronde.store.records import MonthlyRollup, MonthlySuffix, monthly_figures_of
 from ronde.store.schema import MEASUREMENTS, NS_PER_MS, RetentionClass, ceil_ms, from_ns, to_ms
 from tests.store import factories as f
 
@@ -208,10 +208,33 @@ def test_docs_example_lines_are_what_the_code_writes() -> None:
             ),
             1774900000000,
         ),
+        schema.letter_line(EXAMPLE_LETTER, 1775400000000),
+        schema.suffix_letter_line(
+            MonthlySuffix(
+                date(2026, 3, 28), replace(EXAMPLE_LETTER, states="CC", visits=3, presence_s=190.25, **SUFFIX)
+            ),
+            1775400000000,
+        ),
     ]
     doc = (Path(__file__).resolve().parents[2] / "docs" / "schema.md").read_text().splitlines()
     for line in lines:
         assert line in doc
+
+
+EXAMPLE_LETTER = MonthlyRollup(
+    month=date(2026, 3, 1), checkpoint_id="mor-b12-hall", kind="stairwell_hall", building="mor-b12",
+    estate="mordacs", landlord="paris-habitat", expected=1, basis="3f1c2a7e0d4b4e6a9c3b8d2f6a1e4b70",
+    states="CCCNCCCCCCCXXCCCCC-CC", visits=44, presence_s=2811.5,
+    first_seen=datetime(2026, 3, 2, 17, 4, 11, 250000, tzinfo=UTC),
+    last_seen=datetime(2026, 3, 31, 19, 58, 2, 125000, tzinfo=UTC), service_s=1702800.0, seen=True, lead_s=3600.0,
+    trail_s=7200.0, inner_n=43, inner_s1=1680000.0, inner_s2=7.21e10, inner_worst=259200.0,
+)  # fmt: skip
+
+
+SUFFIX = {
+    "first_seen": datetime(2026, 3, 28, 17, 10, 3, 500000, tzinfo=UTC), "service_s": 115200.0, "lead_s": 4203.5,
+    "inner_n": 2, "inner_s1": 97000.0, "inner_s2": 4.9e9, "inner_worst": 68400.0,
+}  # fmt: skip
 
 
 def test_partly_visible_visit_rows_are_not_stored_yet() -> None:
