@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -231,7 +232,7 @@ EXAMPLE_LETTER = MonthlyRollup(
 )  # fmt: skip
 
 
-SUFFIX = {
+SUFFIX: dict[str, Any] = {
     "first_seen": datetime(2026, 3, 28, 17, 10, 3, 500000, tzinfo=UTC), "service_s": 115200.0, "lead_s": 4203.5,
     "inner_n": 2, "inner_s1": 97000.0, "inner_s2": 4.9e9, "inner_worst": 68400.0,
 }  # fmt: skip
