@@ -912,6 +912,11 @@ class InfluxStore:
             day += timedelta(days=1)
         return out
 
+    def visits_stamp(self, day: date) -> str | None:  # noqa: ARG002 - the port's signature
+        """None: a day's ``visit_mark`` point is written before (or with) its visits, so a reader can see a mark
+        whose visits it does not see yet; a stamp from the mark would keep a read that lacks them."""
+        return None
+
     def write_rollup_verdicts(self, verdicts: Sequence[RollupVerdict]) -> None:
         if verdicts:
             self.write_lines(ROLLUP_CHECK_RP, [verdict_line(v) for v in verdicts])

@@ -194,6 +194,12 @@ class Store(Protocol):
         read than the fingerprint where an engine has one (InfluxDB); edits made around the store may show in the
         fingerprint only. Maintenance compares marks each pass, whole fingerprints a day at a time."""
 
+    def visits_stamp(self, day: date) -> str | None:
+        """A stamp of the stored visits of service day ``day`` (every landlord's) that moves with any change a later
+        read of them could see, read before them: unchanged, the visits read after the previous stamp are still
+        what a read would answer (the evening in progress keeps them between requests). None where the engine
+        has no such stamp (read them again)."""
+
     def write_rollup_verdicts(self, verdicts: Sequence[RollupVerdict]) -> None:
         """Idempotent: a verdict for the same (day, landlord) supersedes the previous one."""
 

@@ -726,6 +726,11 @@ class SqliteStore:
         catch edits made around the store."""
         return self.event_fingerprints(first, last)
 
+    def visits_stamp(self, day: date) -> str | None:
+        """The day's event mark (``event_fingerprints``): its visits' count and highest rowid, and its version
+        (moved by updates and deletes), committed with the visits they count."""
+        return self.event_marks(day, day).get(day, "")
+
     def write_rollup_verdicts(self, verdicts: Sequence[RollupVerdict]) -> None:
         if not verdicts:
             return

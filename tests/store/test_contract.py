@@ -229,6 +229,22 @@ def test_visit_spans_are_the_visits_reduced_to_what_a_day_figures(store: Store) 
     assert {s.building for s in store.visit_spans(*WINDOW)} == {None, "bat-a"}
 
 
+def test_a_visits_stamp_moves_with_every_visit_of_its_day(store: Store) -> None:
+    """``visits_stamp`` lets the evening in progress keep its visits between requests: it moves when a visit of the
+    day is written (a duplicate changes nothing), not for another day's. InfluxDB has none (None: read again)."""
+    stamps: list[str | None] = [store.visits_stamp(DAY)]
+    for i, day in enumerate((DAY, DAY, DAY + timedelta(days=1))):
+        store.write(WriteBatch(visits=(f.visit(i, at=BASE + timedelta(minutes=i), service_day=day),)))
+        stamps.append(store.visits_stamp(DAY))
+    store.write(WriteBatch(visits=(f.visit(0, at=BASE),)))  # a duplicate of the first
+    stamps.append(store.visits_stamp(DAY))
+    if isinstance(store, InfluxStore):
+        assert stamps == [None] * 5
+        return
+    assert len(set(stamps[:3])) == 3, stamps
+    assert stamps[3] == stamps[2] == stamps[4], stamps
+
+
 def test_visits_of_days_follow_the_service_day_not_the_date(store: Store) -> None:
     evening = f.visit(1)
     after_midnight = f.visit(2, at=BASE + timedelta(hours=6, minutes=30))  # next UTC date, same service day
