@@ -23,8 +23,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from itertools import chain
 
-from ronde.coverage.daily import PASS_GAP_S, DayFigures, _expected_for, _row, day_figures
-from ronde.coverage.idleness import fold_state, segment_of
+from ronde.coverage.daily import PASS_GAP_S, _expected_for, _row, day_figures
+from ronde.coverage.idleness import Segment, fold_state, segment_of
+from ronde.coverage.moving import FoldShape, RowShape, fold_shape, moved_row, row_shape
 from ronde.coverage.period import CheckpointPeriod, PeriodCoverage, _merge_checkpoint, combine_groups, day_of
 from ronde.coverage.sensing import DayState, SensingEvidence, Verdicts
 from ronde.coverage.service_time import clip_to_window, effective_window
@@ -40,6 +41,7 @@ Spans = tuple[tuple[str, int, int], ...]  # one checkpoint's (badge, first ms, l
 Window = tuple[datetime, datetime]
 Tags = tuple[str, str | None, str, str, int]  # kind, building, estate, landlord, expected
 Passes = tuple[tuple[datetime, datetime], ...]  # one checkpoint's passes tonight (first, last), before the window
+_MAX_KEPT_SPANS = 64  # (store, calendar, day, landlord scope) entries of ``KeptSpans``
 
 
 @dataclass(slots=True)
@@ -47,7 +49,10 @@ class TonightRows:
     """Tonight's rows kept between requests, per landlord scope and tail (``tonight_rows``)."""
 
     day: date | None = None
-    rows: dict[str, tuple[Spans, Window, Tags, DailyRollup, Passes]] = field(default_factory=dict)
+    rows: dict[str, tuple[Spans, Window, Tags, DailyRollup, Passes, RowShape]] = field(default_factory=dict)
+    read: Sequence[VisitSpan] | None = None  # the visits read (the very list) ``keys`` and ``strays`` come from
+    keys: dict[str, Spans] = field(default_factory=dict)
+    strays: list[tuple[str, VisitSpan]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -59,8 +64,8 @@ class EveningMemo:
     settled: PeriodCoverage | None = None  # and the settled part (the very objects)
     cut: tuple[date | None, date] | None = None  # and the evening in progress, "today"
     before: dict[str, CheckpointPeriod] = field(default_factory=dict)  # the settled part per checkpoint
-    merged: dict[str, tuple[DailyRollup | None, DayState | None, Window | None, CheckpointPeriod]] = field(
-        default_factory=dict
+    merged: dict[str, tuple[DailyRollup | None, DayState | None, Window | None, CheckpointPeriod, FoldShape | None]] = (
+        field(default_factory=dict)
     )
     refs: tuple[CheckpointDayRef, ...] | None = None  # tonight's refs the groups were counted with
     groups: tuple[GroupCoverage, ...] = ()
@@ -101,10 +106,11 @@ def tonight_rows(
     if memo.day != day:
         memo.day = day
         memo.rows.clear()
+        memo.read = None
+    if memo.read is not spans:  # a list kept by ``KeptSpans`` while the day's visits did not move: the same keys
+        memo.read, memo.keys, memo.strays = spans, _keys(spans), _strays(registry, spans)
     windows: dict[str, Window | None] = {}
-    per_cp: dict[str, list[tuple[str, int, int]]] = defaultdict(list)
-    for s in spans:
-        per_cp[s.checkpoint_id].append((s.badge, s.first_seen_ms, s.last_seen_ms))
+    keys = memo.keys
 
     def row(cid: str, tags: Tags) -> DailyRollup | None:
         estate = tags[2]
@@ -114,17 +120,22 @@ def tonight_rows(
         window = windows[estate]
         if window is None:
             return None
-        got = per_cp.get(cid)
-        key: Spans = tuple(sorted(got)) if got else ()
+        key = keys.get(cid, ())
         kept = memo.rows.get(cid)
         if kept is not None and kept[0] == key:
-            if kept[1] == window and kept[2] == tags:
-                return kept[3]
-            joined = kept[4]  # the same visits: the same passes, cut by another window (``now`` moved)
+            if kept[2] == tags:
+                if kept[1] == window:
+                    return kept[3]
+                if kept[5].holds(kept[1], window):  # ``now`` moved, no pass begun or ended between the cuts
+                    made = moved_row(kept[3], kept[5], window[1])
+                    memo.rows[cid] = (key, window, tags, made, kept[4], kept[5])
+                    return made
+            joined = kept[4]  # the same visits: the same passes, cut by another window
         else:
             joined = _passes(key)
-        made = _row(day, cid, *tags, _day_figures(joined, window), "")
-        memo.rows[cid] = (key, window, tags, made, joined)
+        parts = _clipped(joined, window)
+        made = _row(day, cid, *tags, day_figures(parts, *window), "")
+        memo.rows[cid] = (key, window, tags, made, joined, row_shape(joined, parts, window[0]))
         return made
 
     rows: list[DailyRollup] = []
@@ -133,18 +144,58 @@ def tonight_rows(
             r = row(c.id, (c.kind, c.building, c.estate, c.landlord, c.expected_visits))
             if r is not None:
                 rows.append(r)
+    for cid, s in memo.strays:
+        if landlord is None or s.landlord == landlord:
+            r = row(cid, (s.kind, s.building, s.estate, s.landlord, _expected_for(s.kind)))
+            if r is not None:
+                rows.append(r)
+    return rows
+
+
+def _keys(spans: Sequence[VisitSpan]) -> dict[str, Spans]:
+    """Each checkpoint's visits tonight as (badge, first ms, last ms), sorted: what its row is computed from."""
+    per_cp: dict[str, list[tuple[str, int, int]]] = defaultdict(list)
+    for s in spans:
+        per_cp[s.checkpoint_id].append((s.badge, s.first_seen_ms, s.last_seen_ms))
+    return {cid: tuple(sorted(got)) for cid, got in per_cp.items()}
+
+
+def _strays(registry: Registry, spans: Sequence[VisitSpan]) -> list[tuple[str, VisitSpan]]:
+    """The checkpoints heard tonight but not in the registry, by id, each with its latest visit (in the store's
+    order among visits of the same instant)."""
     strays: dict[str, VisitSpan] = {}
     for s in spans:
         if s.checkpoint_id not in registry.checkpoints:
             seen = strays.get(s.checkpoint_id)
             if seen is None or s.first_seen_ms >= seen.first_seen_ms:
                 strays[s.checkpoint_id] = s
-    for cid, s in sorted(strays.items()):
-        if landlord is None or s.landlord == landlord:
-            r = row(cid, (s.kind, s.building, s.estate, s.landlord, _expected_for(s.kind)))
-            if r is not None:
-                rows.append(r)
-    return rows
+    return sorted(strays.items())
+
+
+@dataclass(slots=True)
+class KeptSpans:
+    """Tonight's visits as read (``spans_of_day``), kept with the store's stamp of the day's visits
+    (``Store.visits_stamp``, read before them): while it holds, a request reads the stamp (~1 ms at city scale on
+    SQLite) instead of the ~3,900 visits (~10 ms), and ``tonight_rows`` gets the very list, so it does not group
+    them again."""
+
+    kept: dict[tuple[int, ServiceCalendar, date, str | None], tuple[str, list[VisitSpan]]] = field(default_factory=dict)
+
+    def of(
+        self, store: Store, calendar: ServiceCalendar, day: date, landlord: str | None, stamp: str | None
+    ) -> list[VisitSpan]:
+        key = (id(store), calendar, day, landlord)
+        got = self.kept.get(key)
+        if stamp is not None and got is not None and got[0] == stamp:
+            return got[1]
+        spans = spans_of_day(store, calendar, day, landlord)
+        if stamp is None:
+            self.kept.pop(key, None)
+        else:
+            if len(self.kept) >= _MAX_KEPT_SPANS:
+                self.kept.clear()
+            self.kept[key] = (stamp, spans)
+        return spans
 
 
 def _passes(spans: Spans) -> Passes:
@@ -167,14 +218,14 @@ def _passes(spans: Spans) -> Passes:
     return tuple(out)
 
 
-def _day_figures(passes: Passes, window: Window) -> DayFigures:
-    """``day_rollups``' figures of one checkpoint: its passes clipped to the window (``daily.clipped_parts``)."""
+def _clipped(passes: Passes, window: Window) -> list[tuple[datetime, datetime]]:
+    """One checkpoint's passes clipped to the window, as ``daily.clipped_parts`` clips them for ``day_rollups``."""
     parts: list[tuple[datetime, datetime]] = []
     for lo, hi in passes:
         part = clip_to_window(lo, hi, *window)
         if part is not None:
             parts.append(part)
-    return day_figures(parts, *window)
+    return parts
 
 
 def tonight_answer(
@@ -222,16 +273,25 @@ def tonight_answer(
             refs.append((r.building, r.estate, r.landlord, r.service_day, state))
             window = window_of(r.estate, live)
         m = merged.get(cid)
-        if m is not None and m[0] is r and m[1] is state and m[2] == window:
-            out.append(m[3])
-            continue
+        if m is not None and m[1] is state:
+            if m[0] is r and m[2] == window:
+                out.append(m[3])
+                continue
+            shape = m[4]
+            if shape is not None and r is not None and window is not None and shape.fits(r, window):
+                value = _moved(m[3], shape, before[cid].segment, r, state, window[1], partial, include_days)
+                merged[cid] = (r, state, window, value, shape)
+                out.append(value)
+                continue
         s = before.get(cid)
+        shape = None
         if s is not None and held is not None and r is not None and state is not None and window is not None:
             value = _joined(registry, cid, s, held, r, state, window, partial, include_days)
+            shape = fold_shape(held.fold, r, window[0])
         else:
             value = _tail_period(registry, cid, held, r, state, window, partial, include_days)
             value = _merge_checkpoint([s, value]) if s is not None else value
-        merged[cid] = (r, state, window, value)
+        merged[cid] = (r, state, window, value, shape)
         out.append(value)
     key = tuple(refs)
     if memo.refs != key:
@@ -301,6 +361,44 @@ def _joined(
         seg.idleness(),
         seg,
         before.days + tuple(held.days) + tonight,
+    )
+
+
+def _moved(
+    old: CheckpointPeriod,
+    shape: FoldShape,
+    before: Segment,
+    r: DailyRollup,
+    state: DayState | None,
+    end: datetime,
+    partial: date | None,
+    include_days: bool,
+) -> CheckpointPeriod:
+    """``_joined``'s figures again for tonight's row ``r`` that only moved with the window's end (``end``): ``old``
+    with the idleness of the new fold (``ronde.coverage.moving``) and tonight's day of detail made again."""
+    seg = before.then(shape.segment(r, end))
+    days = old.days
+    if include_days and state is not None:
+        days = (*days[:-1], day_of(r, r.service_day, state, partial=r.service_day == partial))
+    return CheckpointPeriod(
+        old.checkpoint_id,
+        old.name,
+        old.kind,
+        old.building,
+        old.estate,
+        old.landlord,
+        old.expected_per_day,
+        old.service_days,
+        old.visits,
+        old.covered_days,
+        old.not_visited_days,
+        old.no_data_days,
+        old.presence_s,
+        old.first_seen,
+        old.last_seen,
+        seg.idleness(),
+        seg,
+        days,
     )
 
 

@@ -20,9 +20,9 @@ from typing import TypeVar
 from ronde.coverage.answers import Answer, Latest, Stamp, TailReads, estate_marks, sensing_days, stamp_of
 from ronde.coverage.evening import (
     EveningMemo,
+    KeptSpans,
     TonightRows,
     evidence_with,
-    spans_of_day,
     tonight_answer,
     tonight_rows,
 )
@@ -369,6 +369,7 @@ class CoverageCache:
         self._evenings: dict[tuple[object, ...], ClosedTail] = {}  # a tail's closed evenings, tonight in progress
         self._tonight_rows: dict[tuple[object, ...], TonightRows] = {}  # tonight's rows, per tail
         self._tonight: dict[tuple[object, ...], EveningMemo] = {}  # and the checkpoints' figures, per period
+        self._spans = KeptSpans()  # tonight's visits, while the store's stamp of them holds
         self._telemetry_days: dict[ServiceCalendar, dict[tuple[str, datetime], date]] = {}
         self.hits = 0
         self.misses = 0
@@ -383,6 +384,7 @@ class CoverageCache:
         self._evenings.clear()
         self._tonight.clear()
         self._tonight_rows.clear()
+        self._spans.kept.clear()
         self._telemetry_days.clear()
 
     def _reader(self, store: Store, quiet: date) -> _Reader:
@@ -610,7 +612,8 @@ class CoverageCache:
         order = tuple(sorted(windows))
         if live is None or partial not in (None, live) or len(parts) > 1:
             return None
-        spans = spans_of_day(store, calendar, live, landlord)
+        visits_stamp = store.visits_stamp(live)  # before the visits it stamps
+        spans = self._spans.of(store, calendar, live, landlord, visits_stamp)
         heard = {s.checkpoint_id for s in spans}
         today = max(live, now.astimezone(calendar.tz).date())
         key = ("evening", id(store), landlord, registry.revision, calendar, horizon_days, lo, hi, include_days)
@@ -622,7 +625,9 @@ class CoverageCache:
             or kept.estate_marks != estate_marks(store, kept.estate_days)
         ):
             args = (store, registry, calendar, tail, landlord, horizon_days, include_days)
-            kept = self._close(*args, read=read, latest=latest, spans=spans, windows=windows, today=today)
+            kept = self._close(
+                *args, read=read, latest=latest, spans=spans, windows=windows, today=today, visits_stamp=visits_stamp
+            )
             if kept is None:
                 return None
             if len(self._evenings) >= self._max:
@@ -637,7 +642,8 @@ class CoverageCache:
         if landlord is not None and any(
             not verdicts.gateway_alive(live, e) for e in {c.estate for c in registry.checkpoints_of(landlord)}
         ):  # as ``_coverage``: a team on another landlord's checkpoints of the estate
-            verdicts.add_visits(s for s in spans_of_day(store, calendar, live, None) if s.landlord != landlord)
+            others = self._spans.of(store, calendar, live, None, visits_stamp)
+            verdicts.add_visits(s for s in others if s.landlord != landlord)
         memo = self._tonight.get((*key, period))  # per period: a year and a month share a tail, not a settled part
         if memo is None:
             memo = _kept_first(self._tonight, (*key, period), EveningMemo())
@@ -679,6 +685,7 @@ class CoverageCache:
         spans: list[VisitSpan],
         windows: dict[date, tuple[datetime, datetime]],
         today: date,
+        visits_stamp: str | None,
     ) -> ClosedTail | None:
         """The tail's closed evenings, judged with the evidence ``_coverage`` gathers (tonight's visits, ``spans``,
         included); the evidence without tonight's visits is kept for tonight's verdicts."""
@@ -696,7 +703,8 @@ class CoverageCache:
         if landlord is not None and any(
             not full.gateway_alive(tonight, e) for e in {c.estate for c in registry.checkpoints_of(landlord)}
         ):
-            others = [s for s in spans_of_day(store, calendar, tonight, None) if s.landlord != landlord]
+            everyone = self._spans.of(store, calendar, tonight, None, visits_stamp)
+            others = [s for s in everyone if s.landlord != landlord]
             full = evidence_with(full, others)
         closed = [r for r in rollups if r.service_day in windows]
         window_of = _window_of(calendar, windows, None)
