@@ -16,27 +16,51 @@ later change to a class cannot leave one of its fields silently unset.
 
 from __future__ import annotations
 
-from dataclasses import MISSING, fields, is_dataclass
+from collections.abc import Callable
+from dataclasses import MISSING, Field, fields, is_dataclass
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 
 
-def fast_init(cls: type[T]) -> type[T]:
-    """``cls`` (a frozen, slotted dataclass of plain fields) with the faster ``__init__`` (see the module)."""
+def _checked(cls: type[Any], what: str) -> tuple[Field[Any], ...]:
+    """``cls``'s fields, once it is known to be a frozen slotted dataclass without ``__post_init__``."""
     params = getattr(cls, "__dataclass_params__", None)
     if not is_dataclass(cls) or params is None or not params.frozen or "__slots__" not in cls.__dict__:
-        raise TypeError(f"fast_init takes a frozen dataclass with slots, not {cls.__qualname__}")
+        raise TypeError(f"{what} takes a frozen dataclass with slots, not {cls.__qualname__}")
     if hasattr(cls, "__post_init__"):
-        raise TypeError(f"{cls.__qualname__} has a __post_init__: fast_init would skip it")
+        raise TypeError(f"{cls.__qualname__} has a __post_init__: {what} would skip it")
+    return fields(cls)
+
+
+def fast_new(cls: type[T]) -> Callable[..., T]:
+    """A function making ``cls`` objects from all their fields, positional and in order, each slot set through its
+    descriptor and no ``__init__`` called: equal to ``cls(*fields)``, still frozen. For a class that cannot take
+    ``fast_init`` (``DailyRollup``: its module is part of the benchmark data sets' key, ``bench/city.py``) or on a
+    path where the class call itself counts (the evening in progress makes four objects a checkpoint a request:
+    ``type.__call__`` and ``__init__`` cost a third more than this)."""
+    names = [f.name for f in _checked(cls, "fast_new")]
+    namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
+    for name in names:
+        namespace[f"_set_{name}"] = cls.__dict__[name].__set__
+    body = "".join(f"    _set_{name}(self, {name})\n" for name in names)
+    exec(f"def new({', '.join(names)}):\n    self = _new(_cls)\n{body}    return self\n", namespace)  # noqa: S102 - our own text
+    new: Callable[..., T] = namespace["new"]
+    new.__qualname__ = f"fast_new({cls.__qualname__})"
+    return new
+
+
+def fast_init(cls: type[T]) -> type[T]:
+    """``cls`` (a frozen, slotted dataclass of plain fields) with the faster ``__init__`` (see the module)."""
+    known = _checked(cls, "fast_init")
     original = cls.__dict__["__init__"]
     code = original.__code__
-    names = [f.name for f in fields(cls)]
+    names = [f.name for f in known]
     if code.co_kwonlyargcount or list(code.co_varnames[1 : code.co_argcount]) != names:
         raise TypeError(f"{cls.__qualname__}: fast_init takes plain fields only (no InitVar, kw_only, init=False)")
     namespace: dict[str, Any] = {}
     signature = []
-    for f in fields(cls):
+    for f in known:
         if f.default_factory is not MISSING:
             raise TypeError(f"{cls.__qualname__}.{f.name}: fast_init takes no default_factory")
         namespace[f"_set_{f.name}"] = cls.__dict__[f.name].__set__
