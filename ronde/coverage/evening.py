@@ -18,7 +18,7 @@ every checkpoint again (from plain figures, still).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, KeysView, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from itertools import chain
@@ -33,6 +33,7 @@ from ronde.coverage.shares import CheckpointDayRef, GroupCoverage, Level, group_
 from ronde.coverage.tail import ClosedTail, Running, WindowOf, state_of
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.estate import Registry
+from ronde.protocol.frozen import fast_new
 from ronde.store.port import Store, VisitSpan
 from ronde.store.records import DailyRollup
 from ronde.store.schema import from_ms
@@ -41,6 +42,7 @@ Spans = tuple[tuple[str, int, int], ...]  # one checkpoint's (badge, first ms, l
 Window = tuple[datetime, datetime]
 Tags = tuple[str, str | None, str, str, int]  # kind, building, estate, landlord, expected
 Passes = tuple[tuple[datetime, datetime], ...]  # one checkpoint's passes tonight (first, last), before the window
+_period = fast_new(CheckpointPeriod)  # a checkpoint a request when ``now`` moves
 _MAX_KEPT_SPANS = 64  # (store, calendar, day, landlord scope) entries of ``KeptSpans``
 
 
@@ -69,6 +71,31 @@ class EveningMemo:
     )
     refs: tuple[CheckpointDayRef, ...] | None = None  # tonight's refs the groups were counted with
     groups: tuple[GroupCoverage, ...] = ()
+    prior: dict[tuple[Level, str], list[GroupCoverage]] = field(default_factory=dict)  # settled, closed evenings
+    base: set[str] = field(default_factory=set)  # the checkpoints of the closed evenings and the settled part
+    extra: set[str] | None = None  # and those heard tonight only, when ``order`` was sorted
+    order: list[str] = field(default_factory=list)  # all of them, sorted
+
+    def reset(
+        self, registry: Registry, kept: ClosedTail, settled: PeriodCoverage | None, cut: tuple[date | None, date]
+    ) -> None:
+        """Other closed evenings, settled part or cut: nothing kept holds."""
+        self.kept, self.settled, self.cut = kept, settled, cut
+        self.before = {c.checkpoint_id: c for c in settled.checkpoints} if settled is not None else {}
+        self.merged.clear()
+        self.refs = None
+        self.prior = defaultdict(list)
+        for g in chain(settled.groups if settled is not None else (), group_coverage(registry, kept.refs)):
+            self.prior[(g.level, g.id)].append(g)
+        self.base = set(kept.running.keys() | self.before.keys())
+        self.extra = None
+
+    def ordered(self, tonight: KeysView[str]) -> list[str]:
+        """The checkpoints of the answer, sorted (again only when those heard tonight alone moved)."""
+        extra = tonight - self.base
+        if extra != self.extra:
+            self.extra, self.order = extra, sorted(self.base | extra)
+        return self.order
 
 
 def spans_of_day(store: Store, calendar: ServiceCalendar, day: date, landlord: str | None) -> list[VisitSpan]:
@@ -252,15 +279,12 @@ def tonight_answer(
     checkpoint's figures are kept in ``memo`` and made again only when tonight's row, verdict or window moved, or the
     kept closed evenings or the settled part are other objects."""
     if memo.kept is not kept or memo.settled is not settled or memo.cut != (partial, today):
-        memo.kept, memo.settled, memo.cut = kept, settled, (partial, today)
-        memo.before = {c.checkpoint_id: c for c in settled.checkpoints} if settled is not None else {}
-        memo.merged.clear()
-        memo.refs = None
+        memo.reset(registry, kept, settled, (partial, today))
     mine = {r.checkpoint_id: r for r in tonight if r.service_day == live}
     before, running, merged = memo.before, kept.running, memo.merged
     refs: list[CheckpointDayRef] = []
     out: list[CheckpointPeriod] = []
-    for cid in sorted(running.keys() | mine.keys() | before.keys()):
+    for cid in memo.ordered(mine.keys()):
         r = mine.get(cid)
         held = running.get(cid)
         if r is None and held is None:
@@ -295,7 +319,7 @@ def tonight_answer(
         out.append(value)
     key = tuple(refs)
     if memo.refs != key:
-        memo.refs, memo.groups = key, _groups(registry, settled, chain(kept.refs, refs))
+        memo.refs, memo.groups = key, _groups(registry, memo.prior, refs)
     if settled is None:
         return PeriodCoverage(first, last, landlord, order, partial, tuple(out), memo.groups)
     days = settled.days + order
@@ -380,7 +404,7 @@ def _moved(
     days = old.days
     if include_days and state is not None:
         days = (*days[:-1], day_of(r, r.service_day, state, partial=r.service_day == partial))
-    return CheckpointPeriod(
+    return _period(
         old.checkpoint_id,
         old.name,
         old.kind,
@@ -403,14 +427,12 @@ def _moved(
 
 
 def _groups(
-    registry: Registry, settled: PeriodCoverage | None, refs: Iterable[CheckpointDayRef]
+    registry: Registry, prior: dict[tuple[Level, str], list[GroupCoverage]], tonight: Sequence[CheckpointDayRef]
 ) -> tuple[GroupCoverage, ...]:
-    """The tail's groups (``group_coverage`` of its refs), combined after the settled part's as ``combine_periods``
-    does."""
-    tail = tuple(group_coverage(registry, refs))
-    if settled is None:
-        return tail
-    per_group: dict[tuple[Level, str], list[GroupCoverage]] = defaultdict(list)
-    for g in chain(settled.groups, tail):
-        per_group[(g.level, g.id)].append(g)
+    """The groups as ``combine_periods`` makes them of the settled part's and the tail's (``group_coverage`` of the
+    tail's refs): each group's settled part, closed evenings (``prior``, counted once) and tonight combined, the
+    same counts (integers) and days in the same order."""
+    per_group = {k: list(v) for k, v in prior.items()}
+    for g in group_coverage(registry, tonight):
+        per_group.setdefault((g.level, g.id), []).append(g)
     return combine_groups(per_group)
