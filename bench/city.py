@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import fcntl
 import hashlib
 import json
 import multiprocessing
@@ -635,6 +636,25 @@ def _prepare(ds: Dataset, stores: tuple[str, ...], rebuild: bool) -> tuple[dict[
     return built, missing
 
 
+@contextlib.contextmanager
+def building(directory: Path, keys: list[str]) -> Iterator[None]:
+    """One builder per data set key: the exclusive ``flock`` of ``{key}.lock`` beside the sets, held from the look
+    at ``built.json`` to the last fold. Why: every benchmark builds the set it lacks, and one started while another
+    process was still building the same key found no ``built.json``, took the set for an interrupted one and
+    deleted its store and operational database under the builder (December 6). A second process now waits, then
+    finds the set built. The lock goes with the process (a killed builder leaves nothing held)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    with contextlib.ExitStack() as stack:
+        for key in sorted(set(keys)):
+            lock = stack.enter_context((directory / f"{key}.lock").open("a"))
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                print(f"waiting for another process building {key}", flush=True)
+                fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def datasets(
     scale: str,
     years: list[int],
@@ -660,6 +680,21 @@ def datasets(
         )
         for y in years
     ]
+    with building(CACHE, [ds.params.key() for ds in out]):
+        _build_missing(out, stores, rebuild, registry, preset, calendar, workers)
+    return out
+
+
+def _build_missing(
+    out: list[Dataset],
+    stores: tuple[str, ...],
+    rebuild: bool,
+    registry: Registry,
+    preset: Scale,
+    calendar: ServiceCalendar,
+    workers: int,
+) -> None:
+    """What the cache lacks of ``out``, built in one pass, then folded (the caller holds their keys' locks)."""
     todo = [(ds, *_prepare(ds, stores, rebuild)) for ds in out]
     todo = [t for t in todo if t[2]]
     if todo:
@@ -687,7 +722,6 @@ def datasets(
         _fold_missing(ds, stores)
         built = json.loads((ds.directory / "built.json").read_text())
         ds.stats = {k: v for k, v in built.items() if k in stores}
-    return out
 
 
 def dataset(
@@ -721,11 +755,12 @@ def main() -> int:
         calendar = ServiceCalendar()
         params = Params(args.scale, args.years[0], args.raw_days, evening_in_progress(calendar, datetime.now(UTC)))
         target = CACHE / params.key()
-        if not (target / "built.json").exists():
-            shutil.rmtree(target, ignore_errors=True)
-            CACHE.mkdir(parents=True, exist_ok=True)
-            shutil.move(args.adopt, target)
-            print(f"{args.adopt} adopted as {target.name}")
+        # neither the set moved nor its new place under a build (released before ``datasets`` locks it again)
+        with building(args.adopt.parent, [args.adopt.name]), building(CACHE, [target.name]):
+            if not (target / "built.json").exists():
+                shutil.rmtree(target, ignore_errors=True)
+                shutil.move(args.adopt, target)
+                print(f"{args.adopt} adopted as {target.name}")
     stores = tuple(args.stores.split(","))
     for ds in datasets(
         args.scale, args.years, args.raw_days, stores=stores, rebuild=args.rebuild, workers=args.workers

@@ -70,3 +70,32 @@ def test_shared_rollups_are_build_daily_rollups() -> None:
     assert [(r.checkpoint_id, r.visits, r.covered, r.max_idle_s) for r in plain] == [
         (r.checkpoint_id, r.visits, r.covered, r.max_idle_s) for r in expected
     ]
+
+
+def test_a_second_process_waits_for_the_builder_of_the_same_set(tmp_path: Path) -> None:
+    """``building`` holds a key's lock across the whole build: a benchmark asking for that set meanwhile waits
+    (it used to find the set half-built and delete it under its builder), another key's does not."""
+    import fcntl
+    import threading
+
+    city = _city()
+    holder = (tmp_path / "city-key.lock").open("a")
+    fcntl.flock(holder, fcntl.LOCK_EX)  # the builder (another open file: flock locks conflict as between processes)
+    entered: list[str] = []
+
+    def bench(key: str) -> None:
+        with city.building(tmp_path, [key]):
+            entered.append(key)
+
+    same = threading.Thread(target=bench, args=("city-key",))
+    other = threading.Thread(target=bench, args=("district-key",))
+    same.start()
+    other.start()
+    other.join(timeout=10)
+    same.join(timeout=0.5)
+    assert entered == ["district-key"]
+    assert same.is_alive()
+    fcntl.flock(holder, fcntl.LOCK_UN)
+    holder.close()
+    same.join(timeout=10)
+    assert entered == ["district-key", "city-key"]
