@@ -2,14 +2,16 @@
 influxd's, per statement.
 
     .venv/bin/python bench/coverage_influx_in_process.py [--scale district] [--years 1] [--now ISO] [--runs 3]
+        [--warm N [--moving]]
 
 Why beside ``coverage_in_process.py`` (SQLite): on influxd half of a request's cost is in another process. This
 starts influxd 1.6.7 on the data set's directory (``city.influxd_on``; not while a build holds it), opens an
 ``InfluxStore`` (read access) and, for each run, takes a fresh ``CoverageCache`` and prints the first request's
 CPU ms in this process (``time.process_time``, the cyclic collector off), influxd's CPU ms over it (utime + stime
 of ``/proc/<pid>/stat``: the load average does not inflate it), the wall time and the SHA-256 of the answer's
-``repr`` (two trees give the same answer). The last run's statements follow, grouped by their first 60
-characters: count, API and influxd CPU ms, rows.
+``repr`` (two trees give the same answer); ``--warm N`` times N more requests on the same cache (``--moving``:
+``now`` 7 s later each, as during an evening in progress). The last request's statements follow, grouped by
+their first 60 characters: count, API and influxd CPU ms, rows.
 """
 
 from __future__ import annotations
@@ -66,6 +68,8 @@ def main() -> int:
     add_scale_arguments(ap, default="district")
     ap.add_argument("--now", help="the requests' now (ISO 8601 with offset; default: the real clock)")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--warm", type=int, default=0, help="requests after each cold one, on the same cache")
+    ap.add_argument("--moving", action="store_true", help="now moves 7 s a warm request, as a real clock does")
     args = ap.parse_args()
     ds = dataset(args.scale, args.years)
     registry, _ = _site_view(ds)
@@ -81,20 +85,23 @@ def main() -> int:
         )
         store.open()
         gc.disable()
+        step = timedelta(seconds=7 if args.moving else 0)
         for _ in range(args.runs):
-            seen.clear()
-            c0, s0, w0 = time.process_time(), cpu_ms(pid), time.perf_counter()
-            value = landlord_coverage(
-                store, registry, ds.calendar, first, ds.last, landlord=LANDLORD, now=now, cache=CoverageCache()
-            )
-            api, influxd = (time.process_time() - c0) * 1000, cpu_ms(pid) - s0
-            wall = (time.perf_counter() - w0) * 1000
-            sha = hashlib.sha256(repr(value).encode()).hexdigest()[:12]
-            print(
-                f"cold: API {api:.0f} ms CPU, influxd {influxd:.0f} ms CPU, wall {wall:.0f} ms, "
-                f"{len(seen)} statements; answer {sha}",
-                flush=True,
-            )
+            cache = CoverageCache()
+            for i in range(1 + args.warm):
+                seen.clear()
+                c0, s0, w0 = time.process_time(), cpu_ms(pid), time.perf_counter()
+                value = landlord_coverage(
+                    store, registry, ds.calendar, first, ds.last, landlord=LANDLORD, now=now + step * i, cache=cache
+                )
+                api, influxd = (time.process_time() - c0) * 1000, cpu_ms(pid) - s0
+                wall = (time.perf_counter() - w0) * 1000
+                sha = hashlib.sha256(repr(value).encode()).hexdigest()[:12]
+                print(
+                    f"{'warm' if i else 'cold'}: API {api:.0f} ms CPU, influxd {influxd:.0f} ms CPU, "
+                    f"wall {wall:.0f} ms, {len(seen)} statements; answer {sha}",
+                    flush=True,
+                )
             gc.collect()
         store.close()
     groups: dict[str, list[float]] = defaultdict(lambda: [0, 0.0, 0.0, 0])
