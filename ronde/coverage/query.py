@@ -612,8 +612,7 @@ class CoverageCache:
         order = tuple(sorted(windows))
         if live is None or partial not in (None, live) or len(parts) > 1:
             return None
-        visits_stamp = store.visits_stamp(live)  # before the visits it stamps
-        spans = self._spans.of(store, calendar, live, landlord, visits_stamp)
+        spans = self._spans.of(store, calendar, live, landlord)
         heard = {s.checkpoint_id for s in spans}
         today = max(live, now.astimezone(calendar.tz).date())
         key = ("evening", id(store), landlord, registry.revision, calendar, horizon_days, lo, hi, include_days)
@@ -625,9 +624,7 @@ class CoverageCache:
             or kept.estate_marks != estate_marks(store, kept.estate_days)
         ):
             args = (store, registry, calendar, tail, landlord, horizon_days, include_days)
-            kept = self._close(
-                *args, read=read, latest=latest, spans=spans, windows=windows, today=today, visits_stamp=visits_stamp
-            )
+            kept = self._close(*args, read=read, latest=latest, spans=spans, windows=windows, today=today)
             if kept is None:
                 return None
             if len(self._evenings) >= self._max:
@@ -642,7 +639,7 @@ class CoverageCache:
         if landlord is not None and any(
             not verdicts.gateway_alive(live, e) for e in {c.estate for c in registry.checkpoints_of(landlord)}
         ):  # as ``_coverage``: a team on another landlord's checkpoints of the estate
-            others = self._spans.of(store, calendar, live, None, visits_stamp)
+            others = self._spans.of(store, calendar, live, None)
             verdicts.add_visits(s for s in others if s.landlord != landlord)
         memo = self._tonight.get((*key, period))  # per period: a year and a month share a tail, not a settled part
         if memo is None:
@@ -685,7 +682,6 @@ class CoverageCache:
         spans: list[VisitSpan],
         windows: dict[date, tuple[datetime, datetime]],
         today: date,
-        visits_stamp: str | None,
     ) -> ClosedTail | None:
         """The tail's closed evenings, judged with the evidence ``_coverage`` gathers (tonight's visits, ``spans``,
         included); the evidence without tonight's visits is kept for tonight's verdicts."""
@@ -703,7 +699,7 @@ class CoverageCache:
         if landlord is not None and any(
             not full.gateway_alive(tonight, e) for e in {c.estate for c in registry.checkpoints_of(landlord)}
         ):
-            everyone = self._spans.of(store, calendar, tonight, None, visits_stamp)
+            everyone = self._spans.of(store, calendar, tonight, None)
             others = [s for s in everyone if s.landlord != landlord]
             full = evidence_with(full, others)
         closed = [r for r in rollups if r.service_day in windows]

@@ -61,7 +61,7 @@ from ronde.store.influx_http import (
     write_path,
 )
 from ronde.store.lineprotocol import LineChunks
-from ronde.store.port import StoreAccess, StoreUnavailable, VisitSpan
+from ronde.store.port import StampedSpans, StoreAccess, StoreUnavailable, VisitSpan
 from ronde.store.records import (
     BeaconTelemetryRecord,
     DailyRollup,
@@ -646,12 +646,42 @@ class InfluxStore:
         return out
 
     def visit_spans(self, start: datetime, end: datetime, *, landlord: str | None = None) -> list[VisitSpan]:
-        """Four fields and five tags of each point instead of ``SELECT *`` (influxd reads and sends less, and no
-        ``StoredVisit`` is built); a point whose values are not all there yet (being written) is skipped, as
-        ``visits`` skips an incomplete row."""
+        return self._spans(self._spans_where(start, end, landlord))[0]
+
+    def visit_spans_kept(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        landlord: str | None,
+        day: date,  # noqa: ARG002 - the port's: SQLite's stamp is per day
+        kept: StampedSpans | None,
+    ) -> StampedSpans:
+        """The stamp is the number of points read, kept only when every one was complete; a later ``count`` of
+        ``last_seen`` over the same points equal to it means the same points (visible values stay visible,
+        visits are never edited in place, and only retention deletes them, weeks later). A point read before
+        all its fields were seen makes the read unkeepable: counted again, it would hide the fields it lacked.
+        ``day`` is SQLite's unit; here the stamp covers the whole range, every service day in it."""
+        where = self._spans_where(start, end, landlord)
+        if kept is not None and kept[0] is not None:
+            statement = f"SELECT count({quote_ident('last_seen')}) FROM {quote_ident(schema.VISIT.name)} WHERE {where}"
+            rows = self._ql.query([statement], rp=schema.VISIT.retention.value)[0]
+            if str(int(rows[0]["count"]) if rows else 0) == kept[0]:
+                return kept
+        spans, complete = self._spans(where)
+        return (str(len(spans)) if complete else None), spans
+
+    @staticmethod
+    def _spans_where(start: datetime, end: datetime, landlord: str | None) -> str:
         where = [f"time >= {ceil_ms(start) * NS_PER_MS}", f"time < {ceil_ms(end) * NS_PER_MS}"]
         if landlord is not None:
             where.append(f"{quote_ident('landlord')} = {quote_str(landlord)}")
+        return " AND ".join(where)
+
+    def _spans(self, where: str) -> tuple[list[VisitSpan], bool]:
+        """Four fields and five tags of each point instead of ``SELECT *`` (influxd reads and sends less, and no
+        ``StoredVisit`` is built), and whether every point was complete: one whose values are not all there yet
+        (being written) is skipped, as ``visits`` skips an incomplete row."""
         names = (
             "checkpoint",
             "badge",
@@ -664,9 +694,10 @@ class InfluxStore:
             "event_id",
         )
         columns = ",".join(quote_ident(c) for c in names)
-        statement = f"SELECT {columns} FROM {quote_ident(schema.VISIT.name)} WHERE {' AND '.join(where)}"
+        statement = f"SELECT {columns} FROM {quote_ident(schema.VISIT.name)} WHERE {where}"
         days: dict[str, date] = {}
         out: list[VisitSpan] = []
+        complete = True
         for r in self._ql.query([statement], rp=schema.VISIT.retention.value)[0]:
             cid, badge, last, day, kind, estate, owner = (
                 r.get("checkpoint"),
@@ -678,6 +709,7 @@ class InfluxStore:
                 r.get("landlord"),
             )
             if last is None or None in (cid, badge, day, kind, estate, owner, r.get("event_id")):
+                complete = False
                 continue
             d = days.get(str(day))
             if d is None:
@@ -687,7 +719,7 @@ class InfluxStore:
             out.append(
                 VisitSpan(str(cid), str(badge), first, int(last), d, str(kind), building, str(estate), str(owner))
             )
-        return out
+        return out, complete
 
     def visits_of_days(self, days: Collection[date], *, landlord: str | None = None) -> list[StoredVisit]:
         """A service day's visits start between its date and the next (evenings may cross midnight):
@@ -911,11 +943,6 @@ class InfluxStore:
                 out[day] = "/".join(parts)
             day += timedelta(days=1)
         return out
-
-    def visits_stamp(self, day: date) -> str | None:  # noqa: ARG002 - the port's signature
-        """None: a day's ``visit_mark`` point is written before (or with) its visits, so a reader can see a mark
-        whose visits it does not see yet; a stamp from the mark would keep a read that lacks them."""
-        return None
 
     def write_rollup_verdicts(self, verdicts: Sequence[RollupVerdict]) -> None:
         if verdicts:

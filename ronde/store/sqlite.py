@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 from ronde.store import schema
 from ronde.store.checks import RollupVerdict, UnreadableVerdict, encode_mismatches, verdict_from_fields
 from ronde.store.errors import StoreCorrupt, StoreRejected
-from ronde.store.port import StoreAccess, StoreUnavailable, VisitSpan
+from ronde.store.port import StampedSpans, StoreAccess, StoreUnavailable, VisitSpan
 from ronde.store.records import (
     BeaconCheck,
     BeaconTelemetryRecord,
@@ -726,10 +726,15 @@ class SqliteStore:
         catch edits made around the store."""
         return self.event_fingerprints(first, last)
 
-    def visits_stamp(self, day: date) -> str | None:
-        """The day's event mark (``event_fingerprints``): its visits' count and highest rowid, and its version
-        (moved by updates and deletes), committed with the visits they count."""
-        return self.event_marks(day, day).get(day, "")
+    def visit_spans_kept(
+        self, start: datetime, end: datetime, *, landlord: str | None, day: date, kept: StampedSpans | None
+    ) -> StampedSpans:
+        """The day's event mark (``event_fingerprints``: its visits' count and highest rowid, and its version,
+        moved by updates and deletes), committed with the visits it counts, read before them."""
+        stamp = self.event_marks(day, day).get(day, "")
+        if kept is not None and kept[0] == stamp:
+            return kept
+        return stamp, self.visit_spans(start, end, landlord=landlord)
 
     def write_rollup_verdicts(self, verdicts: Sequence[RollupVerdict]) -> None:
         if not verdicts:

@@ -15,7 +15,7 @@ import pytest
 from ronde.store.config import open_store
 from ronde.store.influx import InfluxStore
 from ronde.store.influx_http import WritePath
-from ronde.store.port import Store, StoreUnavailable
+from ronde.store.port import StampedSpans, Store, StoreUnavailable
 from ronde.store.records import (
     EventKey,
     MonthlyRollup,
@@ -27,7 +27,7 @@ from ronde.store.records import (
     monthly_figures_of,
     rollup_figures_of,
 )
-from ronde.store.schema import day_start_ns
+from ronde.store.schema import VISIT, day_start_ns, to_ms, visit_line
 from ronde.store.sqlite import SqliteStore
 from ronde.store.sqlite import _monthly as sqlite_monthly
 from tests.store import factories as f
@@ -229,20 +229,74 @@ def test_visit_spans_are_the_visits_reduced_to_what_a_day_figures(store: Store) 
     assert {s.building for s in store.visit_spans(*WINDOW)} == {None, "bat-a"}
 
 
-def test_a_visits_stamp_moves_with_every_visit_of_its_day(store: Store) -> None:
-    """``visits_stamp`` lets the evening in progress keep its visits between requests: it moves when a visit of the
-    day is written (a duplicate changes nothing), not for another day's. InfluxDB has none (None: read again)."""
-    stamps: list[str | None] = [store.visits_stamp(DAY)]
-    for i, day in enumerate((DAY, DAY, DAY + timedelta(days=1))):
-        store.write(WriteBatch(visits=(f.visit(i, at=BASE + timedelta(minutes=i), service_day=day),)))
-        stamps.append(store.visits_stamp(DAY))
+def _kept_read(store: Store, kept: StampedSpans | None, landlord: str | None = None) -> StampedSpans:
+    return store.visit_spans_kept(*WINDOW, landlord=landlord, day=DAY, kept=kept)
+
+
+def test_kept_visit_spans_come_back_while_nothing_of_their_day_moved(store: Store) -> None:
+    """``visit_spans_kept`` lets the evening in progress keep its visits between requests: the very pair comes
+    back while nothing moved (a duplicate changes nothing); a visit written makes a fresh read, equal to
+    ``visit_spans``."""
+    kept = _kept_read(store, None)
+    assert kept[0] is not None
+    assert kept[1] == []
+    assert _kept_read(store, kept) is kept
+    for i in range(3):
+        store.write(WriteBatch(visits=(f.visit(i, at=BASE + timedelta(minutes=i)),)))
+        again = _kept_read(store, kept)
+        assert again is not kept
+        assert again[0] is not None
+        assert again[0] != kept[0]
+        assert sorted(again[1]) == sorted(store.visit_spans(*WINDOW))
+        assert len(again[1]) == i + 1
+        assert _kept_read(store, again) is again
+        kept = again
     store.write(WriteBatch(visits=(f.visit(0, at=BASE),)))  # a duplicate of the first
-    stamps.append(store.visits_stamp(DAY))
-    if isinstance(store, InfluxStore):
-        assert stamps == [None] * 5
-        return
-    assert len(set(stamps[:3])) == 3, stamps
-    assert stamps[3] == stamps[2] == stamps[4], stamps
+    assert _kept_read(store, kept) is kept
+
+
+def test_kept_visit_spans_of_a_landlord_follow_its_visits(store: Store) -> None:
+    """A landlord's kept visits: another landlord's visit may make a fresh read (SQLite's stamp is the whole
+    day's), never a wrong one; the landlord's own visit always does."""
+    store.write(WriteBatch(visits=(f.visit(1, at=BASE, landlord="ph"),)))
+    kept = _kept_read(store, None, "ph")
+    assert [s.landlord for s in kept[1]] == ["ph"]
+    store.write(WriteBatch(visits=(f.visit(2, at=BASE + timedelta(minutes=1), landlord="i3f"),)))
+    after = _kept_read(store, kept, "ph")
+    assert after[1] == kept[1]
+    store.write(WriteBatch(visits=(f.visit(3, at=BASE + timedelta(minutes=2), landlord="ph"),)))
+    moved = _kept_read(store, after, "ph")
+    assert moved is not after
+    assert sorted(moved[1]) == sorted(store.visit_spans(*WINDOW, landlord="ph"))
+    assert len(moved[1]) == 2
+
+
+@pytest.mark.influx
+def test_an_influx_read_with_a_point_not_all_seen_is_not_kept(influxd: Influxd) -> None:
+    """influxd shows a point's fields one at a time while it is written: a read that met one lacking fields gets
+    no stamp (a later count would include the point, its missing fields never read), and the next read is
+    fresh, then keepable once the point is whole."""
+    s = open_store(influxd.url, database=f"t_{uuid.uuid4().hex[:12]}", retry_budget_s=2.0)
+    assert isinstance(s, InfluxStore)
+    s.open()
+    try:
+        whole = f.visit(1, at=BASE)
+        s.write(WriteBatch(visits=(whole,)))
+        part = f.visit(2, at=BASE + timedelta(minutes=1))
+        line = visit_line(part)
+        s.write_lines(
+            VISIT.retention, [f"{line.split(' ')[0]} last_seen={to_ms(part.last_seen)}i {line.split(' ')[-1]}"]
+        )
+        first = _kept_read(s, None)
+        assert first[0] is None
+        assert len(first[1]) == 1
+        s.write(WriteBatch(visits=(part,)))  # its other fields seen now
+        second = _kept_read(s, first)
+        assert second[0] == "2"
+        assert len(second[1]) == 2
+        assert _kept_read(s, second) is second
+    finally:
+        s.close()
 
 
 def test_visits_of_days_follow_the_service_day_not_the_date(store: Store) -> None:
