@@ -211,7 +211,8 @@ def _coverage(
     """``latest``: the gateway states and telemetry already read for this request; ``reads`` (when given)
     records the days read from raw visits and the closed days other landlords' rollups were read for. Without
     ``include_days`` the rollups are read and folded as plain figures (``figures_period_coverage``: no object and
-    no ``datetime`` a row, equal to the bit)."""
+    no ``datetime`` a row, equal to the bit), and of the horizon days around the period only the nearest day each
+    checkpoint was heard (``_heard_around``), not their rows."""
     h = timedelta(days=horizon_days)
     around: list[DailyRollup] = []
     rollups: list[DailyRollup] = []
@@ -221,15 +222,15 @@ def _coverage(
         rollups = [r for r in around if first <= r.service_day <= last]
         rolled = {r.service_day for r in rollups}
     else:
-        around_figures = _figures_reader(store, read)(first - h, last + h, landlord)
-        figures = [f for f in around_figures if first <= f[0] <= last]
+        figures = _figures_reader(store, read)(first, last, landlord)
         rolled = {f[0] for f in figures}
     live_days = _days_without_rollups(calendar, first, last, rolled, now)
     live_visits = _visits_of_days(store, calendar, live_days, landlord)
     states, telemetry = latest if latest is not None else _latest(store)
     evidence = evidence_from(calendar, rollups=around, visits=live_visits, gateway_states=states, telemetry=telemetry)
     if not include_days:
-        evidence.add_figures(around_figures)
+        evidence.add_figures(figures)
+        evidence.add_heard(_heard_around(store, first, last, h, landlord))
     if reads is not None:
         reads.live_days = live_days
     if landlord is not None:
@@ -270,6 +271,16 @@ def _coverage(
         horizon_days=horizon_days,
         include_days=include_days,
     )
+
+
+def _heard_around(store: Store, first: date, last: date, h: timedelta, landlord: str | None) -> list[tuple[str, date]]:
+    """Each checkpoint's nearest day heard in the horizon before ``first`` and, apart, in the one after ``last``:
+    what the sensing verdicts of ``first..last`` need of those days (``SensingEvidence.add_heard``), one aggregate
+    query each side instead of their rows (a cold year's open tail: the week before it, half the rows it read)."""
+    one = timedelta(days=1)
+    before = store.heard_days(first - h, first - one, landlord=landlord)
+    after = store.heard_days(last + one, last + h, landlord=landlord)
+    return [(cid, hi) for cid, (_, hi) in before.items()] + [(cid, lo) for cid, (lo, _) in after.items()]
 
 
 def _latest(store: Store) -> Latest:

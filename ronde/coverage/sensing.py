@@ -66,6 +66,16 @@ class SensingEvidence:
                 beacon_days[f[1]].add(f[0])
         self._sorted.clear()
 
+    def add_heard(self, days: Iterable[tuple[str, date]]) -> None:
+        """One day each checkpoint was heard (``Store.heard_days``' nearest to a period, from the horizon days
+        around it): ``beacon_alive`` asks of a day only the nearest heard day each side, so within the period
+        the verdicts are those of ``add_figures`` of the horizon's rows (``gateway_alive`` is never asked of a day
+        outside the period, so their estates are not needed)."""
+        beacon_days = self.beacon_days
+        for cid, day in days:
+            beacon_days[cid].add(day)
+        self._sorted.clear()
+
     def add_visits(self, visits: Iterable[StoredVisit]) -> None:
         for v in visits:
             self.estate_days.add((v.service_day, v.estate))

@@ -840,6 +840,23 @@ class InfluxStore:
         """``rollup_figures`` (by day and checkpoint: by day, then)."""
         return self.rollup_figures(first, last, landlord=landlord)
 
+    def heard_days(self, first: date, last: date, *, landlord: str | None = None) -> dict[str, tuple[date, date]]:
+        """From the newest point of each (day, checkpoint), its ``visits`` field only (one cursor a series, not
+        ten), folded here."""
+        where = _where(day_start_ns(first), day_start_ns(last + timedelta(days=1)), landlord)
+        out: dict[str, tuple[date, date]] = {}
+        days: dict[str, date] = {}
+        rows = figures.newest(self._ql, schema.CHECKPOINT_DAY, ("service_day", "written_at", "visits"), where, 1)
+        for (day, cid), (_, v) in sorted(rows.items()):
+            if int(v[3]) <= 0:
+                continue
+            d = days.get(day)
+            if d is None:
+                d = days[day] = date.fromisoformat(str(day))
+            seen = out.get(cid)
+            out[cid] = (d, d) if seen is None else (seen[0], d)
+        return out
+
     def monthly_rollups(self, month: date, *, landlord: str | None = None) -> list[MonthlyRollup]:
         where = _where(day_start_ns(month), day_start_ns(month + timedelta(days=1)), landlord)
         kept = letters.newest(self._ql, letters.LETTERS, where, old=self._reads_old(letters.LETTERS))

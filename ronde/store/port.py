@@ -164,6 +164,11 @@ class Store(Protocol):
         """``rollup_figures`` in day order only (a day's checkpoints in any order): what a fold per checkpoint
         needs (a cold request's open tail), and an order an index can serve without a sort."""
 
+    def heard_days(self, first: date, last: date, *, landlord: str | None = None) -> dict[str, tuple[date, date]]:
+        """Per checkpoint with a rollup of at least one visit in ``first..last``: the first and the last such day.
+        What sensing needs of the horizon around a period folded from figures (a beacon's nearest day heard
+        before and after it), without a row a checkpoint-day: half the rows of a cold request's open tail."""
+
     def write_monthly_rollups(self, rollups: Sequence[MonthlyRollup]) -> None:
         """Idempotent: a monthly rollup for the same (month, checkpoint) replaces the previous one."""
 

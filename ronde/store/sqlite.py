@@ -643,6 +643,24 @@ class SqliteStore:
         checkpoint order too cost a sort of them (~15 % of the read of a city landlord's tail)."""
         return _rollup_figures(self._rollup_rows(_FIGURE_COLUMNS, first, last, landlord, "service_day"))
 
+    def heard_days(self, first: date, last: date, *, landlord: str | None = None) -> dict[str, tuple[date, date]]:
+        """One aggregate query: at city scale a landlord's week is ~12,500 rows read by SQLite, 2,500 returned."""
+        sql = (
+            "SELECT checkpoint_id, min(service_day), max(service_day) FROM rollups "
+            "WHERE service_day >= ? AND service_day <= ? AND visits > 0"
+        )
+        params: list[Any] = [first.isoformat(), last.isoformat()]
+        if landlord is not None:
+            sql += " AND landlord = ?"
+            params.append(landlord)
+        rows = self._run(lambda conn: conn.execute(f"{sql} GROUP BY checkpoint_id", params).fetchall())
+        days: dict[str, date] = {}
+        for _, lo, hi in rows:
+            for d in (lo, hi):
+                if d not in days:
+                    days[d] = date.fromisoformat(d)
+        return {cid: (days[lo], days[hi]) for cid, lo, hi in rows}
+
     def _rollup_rows(
         self, columns: str, first: date, last: date, landlord: str | None, order: str = "service_day, checkpoint_id"
     ) -> list[Any]:

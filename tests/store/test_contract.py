@@ -485,6 +485,29 @@ def test_figures_equal_the_objects_figures(store: Store) -> None:
     assert store.monthly_figures(month)[2][12:] == (0.1 + 0.2, 0, 3.0, 2.0, 6, 12345.678901234567, 1e10 / 7, 999.0)
 
 
+def test_heard_days_are_the_first_and_last_day_of_a_rollup_with_visits(store: Store) -> None:
+    """``heard_days`` per checkpoint: the first and last day in the range whose rollup (the newest write) has a
+    visit, per landlord and for all; a rollup rewritten to no visit no longer counts, nor one out of the range."""
+    days = [DAY - timedelta(days=k) for k in (6, 4, 3, 1, 0)]
+    rows = [f.rollup("cp-1", d) for d in days[1:4]]
+    rows += [f.rollup("cp-2", d, landlord="toit-et-joie", visits=0, covered=False) for d in days]
+    rows += [f.rollup("cp-3", days[0]), f.rollup("cp-3", days[2], visits=1), f.rollup("cp-3", days[4])]
+    store.write_rollups(rows)
+    store.write_rollups([replace(rows[-1], visits=0, covered=False)])  # the newest write wins
+    want = {"cp-1": (days[1], days[3]), "cp-3": (days[0], days[2])}
+    assert store.heard_days(days[0], DAY) == want
+    assert store.heard_days(days[0], DAY, landlord="valophis") == want
+    assert store.heard_days(days[0], DAY, landlord="toit-et-joie") == {}
+    assert store.heard_days(days[1], days[2]) == {"cp-1": (days[1], days[2]), "cp-3": (days[2], days[2])}
+    assert store.heard_days(DAY + timedelta(days=1), DAY + timedelta(days=7)) == {}
+    for lo, hi in ((days[0], DAY), (days[1], days[3])):  # what the rollups' figures say
+        figures = [x for x in store.rollup_figures(lo, hi) if x[6] > 0]
+        assert store.heard_days(lo, hi) == {
+            cid: (min(x[0] for x in figures if x[1] == cid), max(x[0] for x in figures if x[1] == cid))
+            for cid in {x[1] for x in figures}
+        }
+
+
 def _suffix_letters(store: Store, day: date, landlord: str | None) -> list[MonthlyRollup]:
     """The suffix letters of ``day`` as objects: InfluxDB's rows as ``write_monthly_suffixes`` compares them,
     SQLite's table through its ``_monthly`` decoder."""
