@@ -4,8 +4,9 @@ The same thing an ingest worker with maintenance does when it starts (``StoreAcc
 settings (``ronde.settings``: the ``[store]`` and ``[retention]`` sections of the TOML file, ``RONDE_*`` variables,
 flags), so the retention has one source (its defaults ``DEFAULT_RETENTION``): run it once before the API or the
 dashboards are first started on an empty InfluxDB, or after changing ``retention`` without restarting the workers.
-It also migrates monthly letters written in the old layout (``InfluxStore.migrate_letters``, docs/schema.md):
-minutes at city scale, so run it before restarting the workers on code that packs them.
+It also migrates monthly letters written in the old layout (``InfluxStore.migrate_letters``, docs/schema.md) and
+copies the daily rollups of earlier code into their packed copy (``InfluxStore.pack_days``): minutes at city scale,
+so run it before restarting the workers on code that packs them.
 
 Exit codes: 0 done; 2 bad configuration, or a store that cannot be opened (message on stderr).
 """

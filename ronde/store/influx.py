@@ -18,7 +18,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # imported where used: InfluxDB 1.x (/write) never needs it, 
 
 from ronde.protocol.topics import TopicKind, gateway_topic
 from ronde.redact import redact_url, split_credentials
+from ronde.store import influx_days as packed_days
 from ronde.store import influx_figures as figures
 from ronde.store import influx_letters as letters
 from ronde.store import schema
@@ -181,6 +182,7 @@ class InfluxStore:
         self._ensure_layout(self._retention, adjust=self.access is StoreAccess.MAINTAIN)
         if self.access is StoreAccess.MAINTAIN:
             self.migrate_letters()
+            self.pack_days()
 
     def check(self) -> None:
         """``/ping`` once, without the retry budget: a health probe must answer quickly."""
@@ -409,21 +411,34 @@ class InfluxStore:
 
     def write_rollups(self, rollups: Sequence[DailyRollup]) -> None:
         """Each change of a rollup is a new point (InfluxDB 3 accepts identical replays only); the
-        newest ``written_at`` wins on read. A rollup identical to the newest stored one is skipped."""
+        newest ``written_at`` wins on read. A rollup identical to the newest stored one is skipped.
+        The changed rollups' figures are also written packed (``influx_days``), after the proof and its marks, and
+        last a pack mark for each day whose packed copy was whole before (or that had no rollup): a day written
+        by earlier code stays read from ``checkpoint_day`` until ``pack_days`` copies it."""
         if not rollups:
             return
         first = min(r.service_day for r in rollups)
         last = max(r.service_day for r in rollups)
-        current = {(r.service_day, r.checkpoint_id): schema.rollup_content(r) for r in self.rollups(first, last)}
+        stored = self.rollups(first, last)
+        current = {(r.service_day, r.checkpoint_id): schema.rollup_content(r) for r in stored}
         changed = [r for r in rollups if current.get((r.service_day, r.checkpoint_id)) != schema.rollup_content(r)]
         if not changed:
             return
+        rolled = {r.service_day for r in stored}
+        by_day, by_pack = packed_days.states(self._ql, first, last, None)
         written_at = self._written_at()
         marks = Counter((r.service_day, r.landlord) for r in changed)
+        days = sorted({r.service_day for r in changed})
         self.write_lines(
             RetentionClass.PROOF,
             [schema.rollup_line(r, written_at) for r in changed]
-            + [mark_line(day, lid, written_at, n) for (day, lid), n in sorted(marks.items())],
+            + [mark_line(day, lid, written_at, n) for (day, lid), n in sorted(marks.items())]
+            + [schema.day_figures_line(r, written_at) for r in changed]
+            + [
+                packed_days.mark_line(day, written_at)
+                for day in days
+                if day not in rolled or packed_days.whole(by_day, by_pack, day)
+            ],
         )
 
     def write_monthly_rollups(self, rollups: Sequence[MonthlyRollup]) -> None:
@@ -489,6 +504,21 @@ class InfluxStore:
         self._old_letters = None
         if n:
             log.info("letters: %d migrated to the packed layout in %.1f s", n, time.monotonic() - t0)
+        return n
+
+    def pack_days(self) -> int:
+        """Write the packed copy of the days whose copy is missing or behind (``influx_days.pack``: data written by
+        earlier code; the maintenance role does it as it opens); returns how many rows it wrote."""
+        if self.access is StoreAccess.READ:
+            raise StoreRejected(
+                "this InfluxStore was opened read-only (StoreAccess.READ): migrations are maintenance's"
+            )
+        t0 = time.monotonic()
+        n = packed_days.pack(
+            self._ql, lambda lines: self.write_lines(RetentionClass.PROOF, lines), today=datetime.now(UTC).date()
+        )
+        if n:
+            log.info("daily figures: %d rollups packed in %.1f s", n, time.monotonic() - t0)
         return n
 
     def _drop(self, measurement: str) -> bool:
@@ -832,9 +862,9 @@ class InfluxStore:
         return figures.rollups(figures.newest(self._ql, schema.CHECKPOINT_DAY, figures.ROLLUP_FIELDS, where, 1))
 
     def rollup_figures(self, first: date, last: date, *, landlord: str | None = None) -> list[RollupFigures]:
-        """As ``rollups``' figures, read without their objects nor ``chain_digest`` (``influx_figures``)."""
-        where = _where(day_start_ns(first), day_start_ns(last + timedelta(days=1)), landlord)
-        return figures.day_figures(figures.newest(self._ql, schema.CHECKPOINT_DAY, figures.DAY_FIELDS, where, 1))
+        """As ``rollups``' figures, read without their objects nor ``chain_digest``: from their packed copy where
+        it is whole, from ``checkpoint_day`` elsewhere (``influx_days``)."""
+        return packed_days.read(self._ql, first, last, landlord)
 
     def rollup_figures_by_day(self, first: date, last: date, *, landlord: str | None = None) -> list[RollupFigures]:
         """``rollup_figures`` (by day and checkpoint: by day, then)."""
@@ -1012,7 +1042,7 @@ class InfluxStore:
             (
                 m,
                 day_start_ns(cutoff_day(now, days[m.name]).date())
-                if m is schema.CHECKPOINT_DAY
+                if m in (schema.CHECKPOINT_DAY, schema.CHECKPOINT_DAY_FIGURES)
                 else to_ms(cutoff(now, days[m.name])) * NS_PER_MS,
             )
             for m in schema.MEASUREMENTS
@@ -1026,6 +1056,7 @@ class InfluxStore:
                     *(f"DELETE FROM {quote_ident(m.name)} WHERE time < {ns}" for m, ns in cutoffs),
                     f"DELETE FROM {quote_ident(ROLLUP_CHECK)} WHERE time < {proof}",
                     f"DELETE FROM {quote_ident(ROLLUP_MARK)} WHERE time < {proof}",
+                    f"DELETE FROM {quote_ident(packed_days.DAY_MARK)} WHERE time < {proof}",
                     f"DELETE FROM {quote_ident(VISIT_MARK)} WHERE time < {raw}",
                 ]
             )

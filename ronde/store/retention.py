@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 
 from ronde.store.records import RetentionPolicy
-from ronde.store.schema import MEASUREMENTS, RetentionClass
+from ronde.store.schema import CHECKPOINT_DAY, CHECKPOINT_DAY_FIGURES, MEASUREMENTS, RetentionClass
 
 DEFAULT_RETENTION = RetentionPolicy()
 MIN_DAYS = 1  # InfluxDB 1.x refuses retention policies shorter than one hour; keep whole days
@@ -42,6 +42,10 @@ def validate(policy: RetentionPolicy) -> None:
     by_class = class_days(policy)
     known = {m.name: m.retention for m in MEASUREMENTS}
     for name, days in policy.extra.items():
+        if name == CHECKPOINT_DAY_FIGURES.name:
+            raise RetentionError(
+                f"retention extra[{name!r}]: the packed copy of checkpoint_day goes with it (set checkpoint_day's)"
+            )
         if name not in known:
             raise RetentionError(f"retention extra[{name!r}]: unknown measurement (known: {', '.join(sorted(known))})")
         if days < MIN_DAYS:
@@ -57,7 +61,9 @@ def measurement_days(policy: RetentionPolicy) -> dict[str, int]:
     """Days kept per measurement name."""
     validate(policy)
     by_class = class_days(policy)
-    return {m.name: policy.extra.get(m.name, by_class[m.retention]) for m in MEASUREMENTS}
+    days = {m.name: policy.extra.get(m.name, by_class[m.retention]) for m in MEASUREMENTS}
+    days[CHECKPOINT_DAY_FIGURES.name] = days[CHECKPOINT_DAY.name]  # the copy goes with the proof it copies
+    return days
 
 
 def cutoff(now: datetime, days: int) -> datetime:

@@ -39,6 +39,7 @@ def test_each_record_kind_lands_in_its_retention_class() -> None:
         "sequence_gap": RetentionClass.RAW,
         "rejection": RetentionClass.REJECTIONS,
         "checkpoint_day": RetentionClass.PROOF,
+        "checkpoint_day_figures": RetentionClass.PROOF,
         "checkpoint_month": RetentionClass.PROOF,
         "checkpoint_month_suffix": RetentionClass.PROOF,
         "checkpoint_letter": RetentionClass.PROOF,
@@ -151,6 +152,23 @@ def test_docs_example_lines_are_what_the_code_writes() -> None:
 
     t = datetime(2026, 3, 29, 19, 30, 12, 345000, tzinfo=UTC)
     gw = "gw-mordacs-1"
+    day = DailyRollup(
+        date(2026, 3, 29),
+        "mor-b12-hall",
+        "stairwell_hall",
+        "mor-b12",
+        "mordacs",
+        "paris-habitat",
+        2,
+        1,
+        True,
+        t,
+        t + timedelta(hours=1),
+        97.0,
+        9000.0,
+        5400.0,
+        "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8",
+    )
     lines = [
         schema.visit_line(
             StoredVisit(
@@ -189,26 +207,8 @@ def test_docs_example_lines_are_what_the_code_writes() -> None:
         schema.gap_line(SequenceGap(gw, 1043, 1045, t)),
         schema.telemetry_line(BeaconTelemetryRecord(t, "mor-b12-hall", gw, 2870, 17.25, 123456, 86400.5)),
         schema.gateway_state_line(GatewayStateRecord(t, gw, True, True, True, 0, 6.5, 82)),
-        schema.rollup_line(
-            DailyRollup(
-                date(2026, 3, 29),
-                "mor-b12-hall",
-                "stairwell_hall",
-                "mor-b12",
-                "mordacs",
-                "paris-habitat",
-                2,
-                1,
-                True,
-                t,
-                t + timedelta(hours=1),
-                97.0,
-                9000.0,
-                5400.0,
-                "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8",
-            ),
-            1774900000000,
-        ),
+        schema.rollup_line(day, 1774900000000),
+        schema.day_figures_line(day, 1774900000000),
         schema.letter_line(EXAMPLE_LETTER, 1775400000000),
         schema.suffix_letter_line(
             MonthlySuffix(
@@ -268,3 +268,21 @@ def test_packed_letters_read_back_to_the_bit() -> None:
             assert repr(figures.packed_letter(row, p)) == repr(monthly_figures_of(x))
     with pytest.raises(ValueError, match="space"):
         schema.packed_letter(replace(letter, states="C C"), letter.month, 1)
+
+
+def test_packed_daily_figures_read_back_to_the_bit() -> None:
+    """A rollup's packed figures (``schema.PACKED_DAY``) read back as its ``RollupFigures``: floats that print long
+    or whole, no instants, no building, not covered; the point at its ``checkpoint_day`` point's time."""
+    from ronde.store import influx_days
+    from ronde.store.records import rollup_figures_of
+
+    r = replace(f.rollup("cp 1"), presence_s=0.1 + 0.2, max_idle_s=1e10 / 7, mean_idle_s=-0.0, building="bat,a")
+    bare = replace(r, building=None, first_seen=None, last_seen=None, covered=False, visits=0, presence_s=2.0)
+    for x in (r, bare):
+        packed = schema.packed_day(x, 1234)
+        p = packed.split(" ")
+        assert p[:2] == ["1234", x.service_day.isoformat()]
+        row = (0, x.checkpoint_id, x.kind, x.building, x.estate, x.landlord, packed)
+        back = influx_days.packed_figures(x.service_day, row, p)
+        assert repr(back) == repr(rollup_figures_of(x))
+        assert schema.day_figures_line(x, 1234).endswith(f" {schema.rollup_ns(x, 1234)}")

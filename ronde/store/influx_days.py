@@ -1,0 +1,198 @@
+"""The daily rollups' figures packed on InfluxDB (``checkpoint_day_figures``), what coverage reads for many days.
+
+Why: influxd 1.x reads each field of a series as its own cursor, ~2 us per series, field and point; a landlord's
+year reads the tail of its daily rollups (at city scale 25,000 rows of 2,500 series), ten fields each from
+``checkpoint_day``: ~1,160 ms of influxd's CPU. Packed in one string field (``schema.PACKED_DAY``), as the letters
+were (``influx_letters``), they cost one cursor a series.
+
+``checkpoint_day`` stays the proof (the rollup check, audits, ``ronde store`` and the dashboards read its fields),
+written as before; the packed copy is written beside it by the same write (``InfluxStore.write_rollups``). A day is
+read from the copy only while the copy is whole and current, which a *pack mark* says: a ``DAY_MARK`` point per day
+whose ``upto`` is the newest ``rollup_mark`` ``written_at`` of that day the copy holds (the rollups' marks,
+``ronde.store.checks``, move with every write of a day's rollups). A day whose newest pack mark is older than its
+rollup mark (written by earlier code, or a write cut between its proof and its copy) or that has no pack mark (data
+of earlier code) is read from ``checkpoint_day``, as before. ``pack`` makes the copy of such days
+(``InfluxStore.pack_days``: the maintenance role as it opens, ``ronde store init``), each point with its own
+``written_at``, so a later rewrite of a day (late events re-roll it) wins in both measurements alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date, timedelta
+from typing import Any
+
+from ronde.store import influx_figures as figures
+from ronde.store import schema
+from ronde.store.checks import ROLLUP_MARK
+from ronde.store.errors import StoreRejected
+from ronde.store.influx_http import InfluxQL, quote_ident, quote_str
+from ronde.store.lineprotocol import encode_line
+from ronde.store.records import DailyRollup, RollupFigures
+
+DAY_MARK = "checkpoint_day_figures_mark"  # one point per service day each time its packed copy is made whole
+PACKED = schema.CHECKPOINT_DAY_FIGURES
+PROOF = schema.RetentionClass.PROOF.value
+_FAR_DAYS = 3660  # how far ahead ``pack`` looks for days (a service day is never that far in the future)
+
+
+def mark_line(day: date, upto_ms: int) -> str:
+    """The copy of ``day`` is whole and holds every write of it up to the rollup mark ``upto_ms`` (ms)."""
+    ns = schema.day_start_ns(day) + schema.offset(day, upto_ms, modulo=schema.NS_PER_DAY)
+    return encode_line(DAY_MARK, {}, {"upto": upto_ms}, ns)
+
+
+def where(first: date, last: date, landlord: str | None) -> list[str]:
+    """The service days ``first``..``last`` (points lie within their day's UTC day), of ``landlord`` if given."""
+    out = [f"time >= {schema.day_start_ns(first)}", f"time < {schema.day_start_ns(last + timedelta(days=1))}"]
+    if landlord is not None:
+        out.append(f"{quote_ident('landlord')} = {quote_str(landlord)}")
+    return out
+
+
+def per_day(measurement: str, field: str, where: Sequence[str]) -> str:
+    """``max(field)`` of ``measurement`` per UTC day."""
+    # names quoted by quote_ident, ``where`` built from integers and quote_str'd values
+    return (
+        f"SELECT max({quote_ident(field)}) FROM {quote_ident(measurement)} "  # noqa: S608
+        f"WHERE {' AND '.join(where)} GROUP BY time(1d) fill(none)"
+    )
+
+
+def days_of(result: Mapping[str, Any]) -> dict[date, int]:
+    """A ``per_day`` result: the day's maximum by day."""
+    out: dict[date, int] = {}
+    for s in result.get("series", ()):
+        for v in s["values"]:
+            if v[1] is not None:
+                out[_utc_day(int(v[0]))] = int(v[1])
+    return out
+
+
+def whole(marks: Mapping[date, int], packs: Mapping[date, int], day: date) -> bool:
+    """Whether the copy of ``day`` is whole and current: a pack mark at least as new as the day's rollup mark."""
+    upto = packs.get(day)
+    return upto is not None and upto >= marks.get(day, 0)
+
+
+def states(ql: InfluxQL, first: date, last: date, landlord: str | None) -> tuple[dict[date, int], dict[date, int]]:
+    """The rollup marks (of ``landlord``'s rollups, or all) and the pack marks of the days ``first``..``last``."""
+    scope = where(first, last, landlord)
+    marks = ql.results([per_day(ROLLUP_MARK, "written_at", scope)], rp=PROOF)[0]
+    return days_of(marks), days_of(ql.results([per_day(DAY_MARK, "upto", scope[:2])], rp=PROOF)[0])
+
+
+def read(ql: InfluxQL, first: date, last: date, landlord: str | None) -> list[RollupFigures]:
+    """``Store.rollup_figures``: the packed copy of each day that is whole, ``checkpoint_day`` for the others (no
+    copy, or one older than the day's last write), by service day then checkpoint."""
+    scope = where(first, last, landlord)
+    marks, packs, rows = ql.results(
+        [
+            per_day(ROLLUP_MARK, "written_at", scope),
+            per_day(DAY_MARK, "upto", scope[:2]),
+            figures.select_letters(PACKED, ("figures",), scope),
+        ],
+        rp=PROOF,
+    )
+    by_day, by_pack = days_of(marks), days_of(packs)
+    n = (last - first).days + 1
+    stale = [d for d in (first + timedelta(days=k) for k in range(n)) if not whole(by_day, by_pack, d)]
+    out = _unpacked(rows, {d.isoformat() for d in stale})
+    for run in _runs(stale):
+        kept = figures.newest(ql, schema.CHECKPOINT_DAY, figures.DAY_FIELDS, where(run[0], run[-1], landlord), 1)
+        out.extend(figures.day_figures(kept))
+    out.sort(key=_day_and_checkpoint)
+    return out
+
+
+def _day_and_checkpoint(f: RollupFigures) -> tuple[date, str]:
+    return f[0], f[1]
+
+
+def _unpacked(result: Mapping[str, Any], skip: set[str]) -> list[RollupFigures]:
+    """The newest packed row per (day, checkpoint) of ``result`` but for the days ``skip`` (ISO), as figures."""
+    kept: dict[tuple[str, str], tuple[tuple[int, int], Sequence[Any], list[str]]] = {}
+    for s in result.get("series", ()):
+        if s["columns"] != ["time", *figures.TAGS, "figures"]:
+            raise StoreRejected(f"{PACKED.name}: unexpected columns {s['columns']!r}")
+        for v in s["values"]:
+            p = str(v[6]).split(" ")
+            if p[1] in skip:
+                continue
+            key = (p[1], str(v[1]))
+            rank = (int(p[0]), int(v[0]))
+            seen = kept.get(key)
+            if seen is None or rank > seen[0]:
+                kept[key] = (rank, v, p)
+    days: dict[str, date] = {}
+    out: list[RollupFigures] = []
+    for (day, _), (_, v, p) in kept.items():
+        d = days.get(day)
+        if d is None:
+            d = days[day] = date.fromisoformat(day)
+        out.append(packed_figures(d, v, p))
+    return out
+
+
+def packed_figures(d: date, v: Sequence[Any], p: Sequence[str]) -> RollupFigures:
+    """A packed row's figures: ``TAGS`` at 1 of the row ``v``, ``p`` its ``figures`` split (``schema.PACKED_DAY``),
+    converted as ``influx_figures.day_figures`` converts ``checkpoint_day``'s fields (equal)."""
+    if len(p) != len(schema.PACKED_DAY):
+        raise StoreRejected(f"{PACKED.name}: {len(p)} packed figures, not {len(schema.PACKED_DAY)}")
+    first, last = p[5], p[6]
+    return (
+        d,
+        str(v[1]),
+        str(v[2]),
+        v[3] or None,
+        str(v[4]),
+        str(v[5]),
+        int(p[2]),
+        int(p[3]),
+        p[4] == "1",
+        None if first == "-" else int(first) * 1000,
+        None if last == "-" else int(last) * 1000,
+        float(p[7]),
+        float(p[8]),
+        float(p[9]),
+    )
+
+
+def versions(rows: Mapping[tuple[Any, ...], tuple[Mapping[str, str], Sequence[Any]]]) -> list[tuple[int, DailyRollup]]:
+    """``influx_figures.newest``'s rows (``ROLLUP_FIELDS``) as (``written_at``, rollup)."""
+    return [(int(rows[k][1][2]), r) for k, r in zip(sorted(rows), figures.rollups(rows), strict=True)]
+
+
+def pack(ql: InfluxQL, write: Callable[[Sequence[str]], Any], *, today: date) -> int:
+    """Make the packed copy of every day of ``checkpoint_day`` whose copy is not whole, day by day (its newest
+    rollups, each with its own ``written_at``, then the day's pack mark); returns how many rows it wrote. The pack
+    mark holds the rollup mark read *before* the rows: a write of the day meanwhile leaves the day read from
+    ``checkpoint_day`` until the next ``pack`` (never a copy that misses it). Idempotent."""
+    scope = ["time >= 0", f"time < {schema.day_start_ns(today + timedelta(days=_FAR_DAYS))}"]
+    # one statement a request, in this order: the days, then their rollup marks, then the pack marks
+    rolled, by_day, by_pack = (
+        days_of(ql.results([per_day(m, f, scope)], rp=PROOF)[0])
+        for m, f in ((schema.CHECKPOINT_DAY.name, "written_at"), (ROLLUP_MARK, "written_at"), (DAY_MARK, "upto"))
+    )
+    written = 0
+    for day in sorted(d for d in rolled if not whole(by_day, by_pack, d)):
+        kept = figures.newest(ql, schema.CHECKPOINT_DAY, figures.ROLLUP_FIELDS, where(day, day, None), 1)
+        lines = [schema.day_figures_line(r, w) for w, r in versions(kept)]
+        write([*lines, mark_line(day, by_day.get(day, 0))])
+        written += len(lines)
+    return written
+
+
+def _utc_day(ns: int) -> date:
+    return date(1970, 1, 1) + timedelta(days=ns // schema.NS_PER_DAY)
+
+
+def _runs(days: Sequence[date]) -> list[list[date]]:
+    """Consecutive days in runs (one ``checkpoint_day`` statement a run)."""
+    runs: list[list[date]] = []
+    for d in days:
+        if runs and d - runs[-1][-1] == timedelta(days=1):
+            runs[-1].append(d)
+        else:
+            runs.append([d])
+    return runs

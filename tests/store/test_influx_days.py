@@ -1,0 +1,209 @@
+"""The daily rollups' packed copy on a real influxd 1.6.7 (``ronde.store.influx_days``): what coverage reads equals
+what ``checkpoint_day`` says, for days written by this code, by earlier code (no copy: read from ``checkpoint_day``,
+then packed by ``pack_days``), cut writes and rewrites, for every landlord scope."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+from datetime import date, timedelta
+
+import pytest
+
+from ronde.store import influx_days, schema
+from ronde.store import influx_figures as figures
+from ronde.store.checks import mark_line
+from ronde.store.config import open_store
+from ronde.store.influx import InfluxStore
+from ronde.store.port import StoreAccess
+from ronde.store.records import DailyRollup, RollupFigures
+from ronde.store.schema import RetentionClass
+from tests.store.factories import DAY, rollup
+from tests.support.services import Influxd
+
+pytestmark = pytest.mark.influx
+
+D1, D2, D3 = DAY - timedelta(days=2), DAY - timedelta(days=1), DAY
+LANDLORDS = (None, "valophis", "paris-habitat", "nobody")
+
+
+@pytest.fixture
+def database(influxd: Influxd) -> tuple[str, str]:
+    return influxd.url, f"t_{uuid.uuid4().hex[:12]}"
+
+
+def _open(database: tuple[str, str], access: StoreAccess = StoreAccess.WRITE) -> InfluxStore:
+    store = open_store(database[0], database=database[1], retry_budget_s=2.0, access=access)
+    assert isinstance(store, InfluxStore)
+    return store
+
+
+def _day(day: date) -> list[DailyRollup]:
+    """A day of two landlords' rollups with the figures that test a packing: odd floats, none seen, no building."""
+    return [
+        rollup("cp-1", day, presence_s=0.1 + 0.2, mean_idle_s=1e10 / 7),
+        rollup("cp-2", day, covered=False, visits=0, first_seen=None, last_seen=None, max_idle_s=86400.0),
+        rollup("cp-3", day, landlord="paris-habitat", building="bat a=1,b", estate="les tilleuls", max_idle_s=1 / 3),
+        rollup("cp-4", day, landlord="paris-habitat", kind="stairwell_hall", presence_s=2.0, expected=0),
+    ]
+
+
+def _proof(store: InfluxStore, first: date, last: date, landlord: str | None) -> list[RollupFigures]:
+    """What ``rollup_figures`` read before the copy: ``checkpoint_day``'s fields."""
+    where = influx_days.where(first, last, landlord)
+    return figures.day_figures(figures.newest(store._ql, schema.CHECKPOINT_DAY, figures.DAY_FIELDS, where, 1))
+
+
+def _answers(store: InfluxStore) -> list[object]:
+    """Every scope and range's figures, each asserted equal (``repr`` too: an int for a float is ``==``) to the
+    proof's, the open day after the last included."""
+    out: list[object] = []
+    for landlord in LANDLORDS:
+        for first, last in ((D1, D3 + timedelta(days=1)), (D2, D2), (D1, D2), (D3, D3)):
+            got = store.rollup_figures(first, last, landlord=landlord)
+            want = _proof(store, first, last, landlord)
+            assert got == want
+            assert repr(got) == repr(want)
+            assert store.rollup_figures_by_day(first, last, landlord=landlord) == got
+            out.append(got)
+    return out
+
+
+def _whole(store: InfluxStore) -> set[date]:
+    marks, packs = influx_days.states(store._ql, D1, D3, None)
+    return {d for d in (D1, D2, D3) if influx_days.whole(marks, packs, d)}
+
+
+def _old_write(store: InfluxStore, rollups: list[DailyRollup], written_at: int, *, marks: bool = True) -> None:
+    """What earlier code wrote: the proof and its rollup marks, no copy (``marks=False``: before marks existed)."""
+    lines = [schema.rollup_line(r, written_at) for r in rollups]
+    if marks:
+        days = sorted({(r.service_day, r.landlord) for r in rollups})
+        lines += [mark_line(d, lid, written_at, 1) for d, lid in days]
+    store.write_lines(RetentionClass.PROOF, lines)
+
+
+def test_written_days_are_read_from_the_copy_equal(database: tuple[str, str]) -> None:
+    store = _open(database)
+    try:
+        for day in (D1, D2, D3):
+            store.write_rollups(_day(day))
+        assert _whole(store) == {D1, D2, D3}
+        before = _answers(store)
+        assert len(before[0]) == 12  # type: ignore[arg-type]
+        # a late event re-rolls one checkpoint of D2: the newer write wins in both measurements
+        rerolled = replace(_day(D2)[0], visits=4, presence_s=300.5, last_seen=None)
+        store.write_rollups([rerolled, *_day(D2)[1:]])
+        assert _whole(store) == {D1, D2, D3}
+        after = _answers(store)
+        assert after != before
+        assert store.rollups(D2, D2)[0] == rerolled
+        assert store.rollup_figures(D2, D2)[0][6:8] == (4, 1)
+        store.write_rollups(_day(D2))  # and back: a third version, the newest again
+        assert _answers(store) == before
+    finally:
+        store.close()
+
+
+def test_days_of_earlier_code_read_from_checkpoint_day_until_packed(database: tuple[str, str]) -> None:
+    store = _open(database)
+    try:
+        _old_write(store, _day(D1), 1000, marks=False)  # before rollup marks
+        _old_write(store, [replace(r, visits=9) for r in _day(D2)], 1000)
+        _old_write(store, _day(D2)[:3], 2000)  # a rewrite of three of four
+        _old_write(store, _day(D3), 1500)
+        assert _whole(store) == set()
+        want = _answers(store)
+        # a re-roll by this code of one rollup of a day without a copy: the copy is not whole, still the proof's
+        rerolled = replace(_day(D3)[3], visits=5)
+        store.write_rollups([rerolled])
+        assert _whole(store) == set()
+        want_rerolled = _answers(store)
+        assert want_rerolled != want
+        assert any(f[1] == "cp-4" and f[6] == 5 for f in store.rollup_figures(D3, D3))
+
+        maintenance = _open(database, StoreAccess.MAINTAIN)  # packs as it opens
+        try:
+            assert _whole(store) == {D1, D2, D3}
+            assert _answers(store) == want_rerolled
+            assert maintenance.pack_days() == 0  # done: nothing to copy again
+            copies = store._ql.series("SELECT count(figures) FROM checkpoint_day_figures", rp="proof")
+            # each newest rollup once: the re-roll's copy and pack's are the same point (its time, its written_at)
+            assert copies[0]["values"][0][1] == 12
+            assert _answers(_open(database, StoreAccess.READ)) == want_rerolled
+        finally:
+            maintenance.close()
+    finally:
+        store.close()
+
+
+def test_a_later_write_without_its_copy_is_read_from_checkpoint_day(database: tuple[str, str]) -> None:
+    """A day rewritten by earlier code after it was packed (or a write cut between its proof and its copy): its
+    rollup mark moves past its pack mark, so the day is read from the proof, and ``pack_days`` copies it again."""
+    store = _open(database)
+    try:
+        for day in (D1, D2, D3):
+            store.write_rollups(_day(day))
+        newer = store._written_at() + 10
+        _old_write(store, [replace(_day(D2)[2], visits=7, covered=False)], newer)
+        assert _whole(store) == {D1, D3}
+        want = _answers(store)
+        assert [f[6] for f in store.rollup_figures(D2, D2, landlord="paris-habitat")] == [7, 3]
+        store.write_rollups([replace(_day(D2)[0], visits=8)])  # this code's write of a day not whole: no pack mark
+        assert _whole(store) == {D1, D3}
+        want = _answers(store)
+        assert store.pack_days() == 4
+        assert _whole(store) == {D1, D2, D3}
+        assert _answers(store) == want
+        assert [f[6] for f in store.rollup_figures(D2, D2)] == [8, 0, 7, 3]
+    finally:
+        store.close()
+
+
+def test_pack_mark_holds_the_rollup_mark_read_before_the_rows(database: tuple[str, str]) -> None:
+    """``pack``'s mark is the day's rollup mark as it read it before the rows: a write meanwhile (its mark newer)
+    leaves the day on the proof, never on a copy that could miss it."""
+    store = _open(database)
+    try:
+        _old_write(store, _day(D1), 1000)
+        newer = store._written_at() + 10
+
+        def write_then_race(lines: object) -> None:
+            store.write_lines(RetentionClass.PROOF, lines)  # type: ignore[arg-type]
+            _old_write(store, [replace(_day(D1)[1], visits=6)], newer)
+
+        assert influx_days.pack(store._ql, write_then_race, today=DAY) == 4
+        assert _whole(store) == set()
+        _answers(store)
+        assert [f[6] for f in store.rollup_figures(D1, D1)][1] == 6
+    finally:
+        store.close()
+
+
+def test_retention_deletes_the_copy_with_the_proof(database: tuple[str, str]) -> None:
+    from datetime import UTC, datetime, time
+
+    from ronde.store.records import RetentionPolicy
+
+    store = _open(database, StoreAccess.MAINTAIN)
+    try:
+        for day in (D1, D2, D3):
+            store.write_rollups(_day(day))
+        now = datetime.combine(D2, time(12), tzinfo=UTC) + timedelta(days=RetentionPolicy().proof_days)
+        store.apply_retention(RetentionPolicy(), now)
+        assert {f[0] for f in store.rollup_figures(D1, D3)} == {D2, D3}
+        assert _answers(store)
+        left = store._ql.series("SELECT count(figures) FROM checkpoint_day_figures", rp="proof")
+        assert left[0]["values"][0][1] == 8
+    finally:
+        store.close()
+
+
+def test_the_copy_keeps_what_checkpoint_day_keeps() -> None:
+    from ronde.store.records import RetentionPolicy
+    from ronde.store.retention import RetentionError, measurement_days
+
+    days = measurement_days(RetentionPolicy(extra={"checkpoint_day": 30}))
+    assert days["checkpoint_day_figures"] == days["checkpoint_day"] == 30
+    with pytest.raises(RetentionError, match="goes with it"):
+        measurement_days(RetentionPolicy(extra={"checkpoint_day_figures": 30}))
