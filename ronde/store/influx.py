@@ -18,7 +18,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -515,7 +515,7 @@ class InfluxStore:
             )
         t0 = time.monotonic()
         n = packed_days.pack(
-            self._ql, lambda lines: self.write_lines(RetentionClass.PROOF, lines), today=datetime.now(UTC).date()
+            self._ql, lambda lines: self.write_lines(RetentionClass.PROOF, lines), now_ms=self._written_at()
         )
         if n:
             log.info("daily figures: %d rollups packed in %.1f s", n, time.monotonic() - t0)

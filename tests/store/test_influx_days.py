@@ -156,6 +156,13 @@ def test_a_later_write_without_its_copy_is_read_from_checkpoint_day(database: tu
         assert _whole(store) == {D1, D2, D3}
         assert _answers(store) == want
         assert [f[6] for f in store.rollup_figures(D2, D2)] == [8, 0, 7, 3]
+        # after that sweep, pack finds the days by their rollup marks: a later rewrite by earlier code too
+        _old_write(store, [replace(_day(D3)[3], visits=2)], store._written_at() + 10)
+        assert _whole(store) == {D1, D2}
+        assert store.pack_days() == 4
+        assert _whole(store) == {D1, D2, D3}
+        assert [f[6] for f in store.rollup_figures(D3, D3)] == [3, 0, 3, 2]
+        _answers(store)
     finally:
         store.close()
 
@@ -172,7 +179,7 @@ def test_pack_mark_holds_the_rollup_mark_read_before_the_rows(database: tuple[st
             store.write_lines(RetentionClass.PROOF, lines)  # type: ignore[arg-type]
             _old_write(store, [replace(_day(D1)[1], visits=6)], newer)
 
-        assert influx_days.pack(store._ql, write_then_race, today=DAY) == 4
+        assert influx_days.pack(store._ql, write_then_race, now_ms=store._written_at()) == 4
         assert _whole(store) == set()
         _answers(store)
         assert [f[6] for f in store.rollup_figures(D1, D1)][1] == 6
@@ -207,3 +214,32 @@ def test_the_copy_keeps_what_checkpoint_day_keeps() -> None:
     assert days["checkpoint_day_figures"] == days["checkpoint_day"] == 30
     with pytest.raises(RetentionError, match="goes with it"):
         measurement_days(RetentionPolicy(extra={"checkpoint_day_figures": 30}))
+
+
+def test_days_without_rollups_read_nothing_after_a_sweep(
+    database: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A day off (no rollup) has neither mark: before ``pack_days`` went through the store it may be a day of
+    earlier code without marks, read from ``checkpoint_day``; after, it is known empty and not read at all."""
+    store = _open(database)
+    try:
+        store.write_rollups(_day(D1))
+        store.write_rollups(_day(D3))
+        proof_reads: list[object] = []
+        newest = figures.newest
+
+        def counted(*args: object, **kwargs: object) -> object:
+            proof_reads.append(args)
+            return newest(*args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(figures, "newest", counted)
+        want = store.rollup_figures(D1, D3 + timedelta(days=1))
+        assert len(proof_reads) == 2  # D2, and the day after D3
+        assert store.pack_days() == 0
+        proof_reads.clear()
+        assert store.rollup_figures(D1, D3 + timedelta(days=1)) == want
+        assert proof_reads == []
+        monkeypatch.undo()
+        _answers(store)
+    finally:
+        store.close()

@@ -145,9 +145,13 @@ def test_old_layout_is_read_until_migrated_then_migrated(database: tuple[str, st
         assert influx_letters.migrate(store._ql, write, keep) == 6
         assert _answers(store) == want
 
-        maintenance = _open(database, StoreAccess.MAINTAIN)  # migrates as it opens
+        maintenance = _open(database, StoreAccess.MAINTAIN)  # migrates as it opens (and sweeps: influx_days)
         try:
-            assert _measurements(store) == {"checkpoint_letter", "checkpoint_letter_suffix"}
+            assert _measurements(store) == {
+                "checkpoint_letter",
+                "checkpoint_letter_suffix",
+                "checkpoint_day_figures_mark",
+            }
             assert maintenance.migrate_letters() == 0
             assert _answers(maintenance) == want
             assert _answers(store) == want  # a store that still looks for the old layout finds it gone
