@@ -871,20 +871,15 @@ class InfluxStore:
         return self.rollup_figures(first, last, landlord=landlord)
 
     def heard_days(self, first: date, last: date, *, landlord: str | None = None) -> dict[str, tuple[date, date]]:
-        """From the newest point of each (day, checkpoint), its ``visits`` field only (one cursor a series, not
-        ten), folded here."""
-        where = _where(day_start_ns(first), day_start_ns(last + timedelta(days=1)), landlord)
+        """From the newest version of each (day, checkpoint), read as ``rollup_figures`` (the packed copy: one
+        cursor a series, where ``checkpoint_day``'s ``service_day``, ``written_at`` and ``visits`` were three),
+        folded here."""
         out: dict[str, tuple[date, date]] = {}
-        days: dict[str, date] = {}
-        rows = figures.newest(self._ql, schema.CHECKPOINT_DAY, ("service_day", "written_at", "visits"), where, 1)
-        for (day, cid), (_, v) in sorted(rows.items()):
-            if int(v[3]) <= 0:
+        for f in packed_days.read(self._ql, first, last, landlord):  # by day, then checkpoint
+            if f[6] <= 0:
                 continue
-            d = days.get(day)
-            if d is None:
-                d = days[day] = date.fromisoformat(str(day))
-            seen = out.get(cid)
-            out[cid] = (d, d) if seen is None else (seen[0], d)
+            seen = out.get(f[1])
+            out[f[1]] = (f[0], f[0]) if seen is None else (seen[0], f[0])
         return out
 
     def monthly_rollups(self, month: date, *, landlord: str | None = None) -> list[MonthlyRollup]:

@@ -65,8 +65,18 @@ def _answers(store: InfluxStore) -> list[object]:
             assert got == want
             assert repr(got) == repr(want)
             assert store.rollup_figures_by_day(first, last, landlord=landlord) == got
+            assert store.heard_days(first, last, landlord=landlord) == _heard(want)
             out.append(got)
     return out
+
+
+def _heard(figures: list[RollupFigures]) -> dict[str, tuple[date, date]]:
+    """Each checkpoint's first and last day with a visit, from the proof's figures."""
+    days: dict[str, list[date]] = {}
+    for f in figures:
+        if f[6] > 0:
+            days.setdefault(f[1], []).append(f[0])
+    return {cid: (min(d), max(d)) for cid, d in days.items()}
 
 
 def _whole(store: InfluxStore) -> set[date]:
