@@ -874,13 +874,7 @@ class InfluxStore:
         """From the newest version of each (day, checkpoint), read as ``rollup_figures`` (the packed copy: one
         cursor a series, where ``checkpoint_day``'s ``service_day``, ``written_at`` and ``visits`` were three),
         folded here."""
-        out: dict[str, tuple[date, date]] = {}
-        for f in packed_days.read(self._ql, first, last, landlord):  # by day, then checkpoint
-            if f[6] <= 0:
-                continue
-            seen = out.get(f[1])
-            out[f[1]] = (f[0], f[0]) if seen is None else (seen[0], f[0])
-        return out
+        return packed_days.heard(self._ql, first, last, landlord)
 
     def monthly_rollups(self, month: date, *, landlord: str | None = None) -> list[MonthlyRollup]:
         where = _where(day_start_ns(month), day_start_ns(month + timedelta(days=1)), landlord)

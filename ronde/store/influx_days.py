@@ -87,6 +87,45 @@ def states(ql: InfluxQL, first: date, last: date, landlord: str | None) -> tuple
 def read(ql: InfluxQL, first: date, last: date, landlord: str | None) -> list[RollupFigures]:
     """``Store.rollup_figures``: the packed copy of each day that is whole, ``checkpoint_day`` for the others (no
     copy, or one older than the day's last write), by service day then checkpoint."""
+    kept, out = _read(ql, first, last, landlord)
+    days: dict[str, date] = {}
+    for (day, _), (v, p) in kept.items():
+        d = days.get(day)
+        if d is None:
+            d = days[day] = date.fromisoformat(day)
+        out.append(packed_figures(d, v, p))
+    out.sort(key=_day_and_checkpoint)
+    return out
+
+
+def heard(ql: InfluxQL, first: date, last: date, landlord: str | None) -> dict[str, tuple[date, date]]:
+    """``Store.heard_days`` from what ``read`` reads: each checkpoint's first and last day whose newest rollup has
+    a visit (of the packed rows only ``written_at``, the day and ``visits`` split off; ISO days compared as text)."""
+    kept, proof = _read(ql, first, last, landlord, split=3)
+    spans: dict[str, list[str]] = {}
+    found = [(day, cid) for (day, cid), (_, p) in kept.items() if int(p[2]) > 0]
+    for day, cid in found + [(f[0].isoformat(), f[1]) for f in proof if f[6] > 0]:
+        span = spans.get(cid)
+        if span is None:
+            spans[cid] = [day, day]
+        elif day < span[0]:
+            span[0] = day
+        elif day > span[1]:
+            span[1] = day
+    days: dict[str, date] = {}
+    for day in {d for span in spans.values() for d in span}:
+        days[day] = date.fromisoformat(day)
+    return {cid: (days[a], days[b]) for cid, (a, b) in spans.items()}
+
+
+Packed = dict[tuple[str, str], tuple[Sequence[Any], list[str]]]
+
+
+def _read(
+    ql: InfluxQL, first: date, last: date, landlord: str | None, *, split: int = -1
+) -> tuple[Packed, list[RollupFigures]]:
+    """The newest packed row per (day, checkpoint) of the days whose copy is whole (its ``figures`` split ``split``
+    times, all by default), and the figures of the other days from ``checkpoint_day``."""
     scope = where(first, last, landlord)
     marks, packs, swept, rows = ql.results(
         [
@@ -105,41 +144,34 @@ def read(ql: InfluxQL, first: date, last: date, landlord: str | None) -> list[Ro
         for d in (first + timedelta(days=k) for k in range(n))
         if not (whole(by_day, by_pack, d) or (empty and d not in by_day and d not in by_pack))
     ]
-    out = _unpacked(rows, {d.isoformat() for d in stale})
+    kept = _newest(rows, {d.isoformat() for d in stale}, split)
+    proof: list[RollupFigures] = []
     for run in _runs(stale):
-        kept = figures.newest(ql, schema.CHECKPOINT_DAY, figures.DAY_FIELDS, where(run[0], run[-1], landlord), 1)
-        out.extend(figures.day_figures(kept))
-    out.sort(key=_day_and_checkpoint)
-    return out
+        rows_of = figures.newest(ql, schema.CHECKPOINT_DAY, figures.DAY_FIELDS, where(run[0], run[-1], landlord), 1)
+        proof.extend(figures.day_figures(rows_of))
+    return kept, proof
 
 
 def _day_and_checkpoint(f: RollupFigures) -> tuple[date, str]:
     return f[0], f[1]
 
 
-def _unpacked(result: Mapping[str, Any], skip: set[str]) -> list[RollupFigures]:
-    """The newest packed row per (day, checkpoint) of ``result`` but for the days ``skip`` (ISO), as figures."""
-    kept: dict[tuple[str, str], tuple[tuple[int, int], Sequence[Any], list[str]]] = {}
+def _newest(result: Mapping[str, Any], skip: set[str], split: int) -> Packed:
+    """The newest packed row per (day, checkpoint) of ``result`` but for the days ``skip`` (ISO), split: the
+    newest ``written_at``, then time, compared only when a key comes again (a rewritten rollup)."""
+    kept: Packed = {}
     for s in result.get("series", ()):
         if s["columns"] != ["time", *figures.TAGS, "figures"]:
             raise StoreRejected(f"{PACKED.name}: unexpected columns {s['columns']!r}")
         for v in s["values"]:
-            p = str(v[6]).split(" ")
+            p = v[6].split(" ", split)
             if p[1] in skip:
                 continue
-            key = (p[1], str(v[1]))
-            rank = (int(p[0]), int(v[0]))
+            key = (p[1], v[1])
             seen = kept.get(key)
-            if seen is None or rank > seen[0]:
-                kept[key] = (rank, v, p)
-    days: dict[str, date] = {}
-    out: list[RollupFigures] = []
-    for (day, _), (_, v, p) in kept.items():
-        d = days.get(day)
-        if d is None:
-            d = days[day] = date.fromisoformat(day)
-        out.append(packed_figures(d, v, p))
-    return out
+            if seen is None or (int(p[0]), int(v[0])) > (int(seen[1][0]), int(seen[0][0])):
+                kept[key] = (v, p)
+    return kept
 
 
 def packed_figures(d: date, v: Sequence[Any], p: Sequence[str]) -> RollupFigures:
