@@ -518,16 +518,22 @@ class Drain:
     events_per_s: float
     cpu_us: float
     rss_mb: float
+    others_us: dict[str, float]  # CPU per event of the processes sharing the machine's cores: broker, influxd
 
 
-def drain(start: Callable[[], Workers | Plain], count: Callable[[Phase], int], phase: Phase) -> Drain:
-    """Start the consumer on its queued session and time it until the phase's events are all stored."""
+def drain(
+    start: Callable[[], Workers | Plain], count: Callable[[Phase], int], phase: Phase, others: dict[str, int]
+) -> Drain:
+    """Start the consumer on its queued session and time it until the phase's events are all stored. ``others``
+    (name: pid, the broker and influxd) are timed over the same drain: on two cores their CPU is the worker's
+    competition for them, so what a consumer makes influxd do slows the consumer down."""
     n = len(phase.events)
     before = count(phase)
     consumer = start()
     try:
         t0 = time.monotonic()
         cpu0 = sum(cpu_seconds(p.pid) for p in consumer.procs)
+        others0 = {name: cpu_seconds(pid) for name, pid in others.items()}
         got = before
         deadline = t0 + 600
         while got < before + n and time.monotonic() < deadline:
@@ -535,12 +541,13 @@ def drain(start: Callable[[], Workers | Plain], count: Callable[[Phase], int], p
             got = count(phase)
         elapsed = time.monotonic() - t0
         cpu = sum(cpu_seconds(p.pid) for p in consumer.procs) - cpu0
+        others_us = {name: (cpu_seconds(pid) - others0[name]) / n * 1e6 for name, pid in others.items()}
         rss = max(peak_rss_mb(p.pid) for p in consumer.procs)
     finally:
         consumer.stop(retire=False)
     if got - before != n:
         raise SystemExit(f"LOSS DETECTED: stored {got - before} of {n}")
-    return Drain(n / elapsed, cpu / n * 1e6, rss)
+    return Drain(n / elapsed, cpu / n * 1e6, rss, others_us)
 
 
 def duel(
@@ -556,6 +563,11 @@ def duel(
         ronde_url = plain_url = influx.url
         ronde_count = influx_counter(http, "ronde", "raw", schema.VISIT.name)
         plain_count = influx_counter(http, "plain", "autogen", "visit")
+    assert broker.process is not None
+    others = {"Mosquitto": broker.process.pid}
+    if kind != "sqlite":
+        assert influx.process is not None
+        others["influxd"] = influx.process.pid
     rows: list[dict[str, Any]] = []
     for rep in range(reps):
         phase = make_events(n, 30_000_000 + rep * 100_000)
@@ -566,9 +578,9 @@ def duel(
         order = ["ronde", "plain"] if rep % 2 == 0 else ["plain", "ronde"]
         for who in order:
             if who == "ronde":
-                runs[who] = drain(lambda: Workers(tmp, port, ronde_url, 1, "duel-"), ronde_count, phase)
+                runs[who] = drain(lambda: Workers(tmp, port, ronde_url, 1, "duel-"), ronde_count, phase, others)
             else:
-                runs[who] = drain(lambda: Plain(tmp, port, plain_url), plain_count, phase)
+                runs[who] = drain(lambda: Plain(tmp, port, plain_url), plain_count, phase, others)
         r, p = runs["ronde"], runs["plain"]
         load = os.getloadavg()[0]
         ratios = [*(row["ratio"] for row in rows), r.events_per_s / p.events_per_s]
@@ -579,7 +591,8 @@ def duel(
             f"Ronde {r.events_per_s:,.0f} ev/s, {r.cpu_us:.0f} µs CPU/ev, peak RSS {r.rss_mb:.1f} MB | "
             f"plain {p.events_per_s:,.0f} ev/s, {p.cpu_us:.0f} µs CPU/ev, peak RSS {p.rss_mb:.0f} MB\n"
             f"      ratio {ratios[-1]:.2f}x (median of {len(ratios)} so far {statistics.median(ratios):.2f}x) | "
-            f"CPU ratio {cpu_ratios[-1]:.2f}x (median so far {statistics.median(cpu_ratios):.2f}x)",
+            f"CPU ratio {cpu_ratios[-1]:.2f}x (median so far {statistics.median(cpu_ratios):.2f}x)\n"
+            f"      beside it, CPU/ev during Ronde's drain: {_others(r)} | during plain's: {_others(p)}",
             flush=True,
         )
         rows.append(
@@ -593,12 +606,19 @@ def duel(
                 "plain_cpu_us": round(p.cpu_us, 1),
                 "ronde_rss_mb": round(r.rss_mb, 1),
                 "plain_rss_mb": round(p.rss_mb, 1),
+                **{f"ronde_{k.lower()}_cpu_us": round(v, 1) for k, v in r.others_us.items()},
+                **{f"plain_{k.lower()}_cpu_us": round(v, 1) for k, v in p.others_us.items()},
                 "load_average": load,
             }
         )
     # the worker's session leaves the shared group: it would otherwise take its share of later phases' messages
     Workers(tmp, port, ronde_url, 1, "duel-").stop(retire=True)
     return rows
+
+
+def _others(d: Drain) -> str:
+    """The broker's and influxd's CPU per event over one drain (the bench's own count queries included)."""
+    return ", ".join(f"{name} {us:.0f} µs" for name, us in d.others_us.items())
 
 
 TARGET_RATIO, TARGET_RSS_MB = 1.3, 80.0  # issue 17: per worker, on each store

@@ -28,6 +28,7 @@ from ronde.store.records import (
     TrackPoint,
     WriteBatch,
 )
+from ronde.store.schema import ceil_ms
 
 T = TypeVar("T")
 PARALLEL_VERIFY_MIN = 64  # below this, one thread: handing over costs more than it saves
@@ -199,8 +200,8 @@ class BatchProcessor:
 
     def finish(self, validated: Validated) -> BatchOutcome:
         """The store half: duplicates and replays, looked up after every earlier batch was written."""
-        fresh, duplicates = self._drop_duplicates(validated.visits)
-        kept, replays = self._flag_replays(fresh)
+        fresh, duplicates, read = self._drop_duplicates(validated.visits)
+        kept, replays = self._flag_replays(fresh, read)
         rejections = _unique_rejections([*validated.rejections, *replays])
         if rejections:
             stored = self.store.known_rejections(rejections, self.rejection_lookback)
@@ -214,30 +215,52 @@ class BatchProcessor:
         )
         return BatchOutcome(batch, duplicates)
 
-    def _drop_duplicates(self, visits: list[Accepted]) -> tuple[list[Accepted], int]:
+    def _drop_duplicates(self, visits: list[Accepted]) -> tuple[list[Accepted], int, list[TrackPoint]]:
+        """The batch's new visits (one per id), how many were dropped, and the stored track points the replay check
+        may read: with EID visits in the batch, the store reads the ids and the track of their gateways over the
+        replay window together (``Store.known_event_ids_and_track``); ``_flag_replays`` then keeps what its own
+        ``visit_track`` of the new visits would have answered, a part of this."""
         seen: dict[str, Accepted] = {}
         for a in visits:
             assert isinstance(a.record, StoredVisit)
             seen.setdefault(a.record.event_id, a)
         if not seen:
-            return [], len(visits)
+            return [], len(visits), []
         keys = [a.record.key for a in seen.values() if isinstance(a.record, StoredVisit)]
-        known = self.store.known_event_ids(keys)
+        window = self._track_window(list(seen.values()))
+        read: list[TrackPoint] = []
+        if window is None:
+            known = self.store.known_event_ids(keys)
+        else:
+            known, read = self.store.known_event_ids_and_track(keys, *window)
         fresh = [a for eid, a in seen.items() if eid not in known]
-        return fresh, len(visits) - len(fresh)
+        return fresh, len(visits) - len(fresh), read
 
-    def _flag_replays(self, visits: list[Accepted]) -> tuple[list[Accepted], list[Rejection]]:
-        eid_visits = [a for a in visits if a.eid is not None]
-        if not eid_visits:
-            return visits, []
-        records = [a.record for a in eid_visits if isinstance(a.record, StoredVisit)]
+    def _track_window(self, visits: list[Accepted]) -> tuple[datetime, datetime, list[str]] | None:
+        """What the replay check reads of the store for these visits' EID ones: [start, end) and the gateways
+        (``Store.visit_track``), or None without an EID visit."""
+        records = [a.record for a in visits if a.eid is not None and isinstance(a.record, StoredVisit)]
+        if not records:
+            return None
         start = min(v.first_seen for v in records) - self.replay.window
         end = max(v.last_seen for v in records) + self.replay.window
-        tracks: dict[str, list[StoredVisit]] = {v.gateway_id: [] for v in records}  # each gateway's own visits
+        return start, end, sorted({v.gateway_id for v in records})
+
+    def _flag_replays(self, visits: list[Accepted], read: list[TrackPoint]) -> tuple[list[Accepted], list[Rejection]]:
+        """``read``: stored points covering at least what ``visit_track`` over these visits' own window would
+        answer (``_drop_duplicates``); the points of that window and of these visits' gateways are kept, so the
+        verdicts are those of reading it alone."""
+        eid_visits = [a for a in visits if a.eid is not None]
+        window = self._track_window(eid_visits)
+        if window is None:
+            return visits, []
+        start, end, gateways = window
+        tracks: dict[str, list[StoredVisit]] = {gateway: [] for gateway in gateways}  # each gateway's own visits
         stored: dict[str, list[TrackPoint]] = {gateway: [] for gateway in tracks}  # five columns, not whole visits
-        for point in self.store.visit_track(start, end, sorted(tracks)):
+        lo, hi = ceil_ms(start), ceil_ms(end)  # first_seen in [start, end), as the store reads it
+        for point in read:
             points = stored.get(point.gateway_id)
-            if points is not None:
+            if points is not None and lo <= point.first_seen_ms < hi:
                 points.append(point)
         for a in visits:
             if isinstance(a.record, StoredVisit) and a.record.gateway_id in tracks:

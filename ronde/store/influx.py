@@ -18,6 +18,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Literal
@@ -567,31 +568,45 @@ class InfluxStore:
         self._local.absent = (time.monotonic(), frozenset({k.event_id for k in keys} - found))
         return found
 
+    def known_event_ids_and_track(
+        self, keys: Collection[EventKey], start: datetime, end: datetime, gateway_ids: Collection[str]
+    ) -> tuple[set[str], list[TrackPoint]]:
+        """``known_event_ids`` and ``visit_track`` from one statement per gateway: the track's gateways are read
+        over their key times' clusters and the track's range together, with the track's columns, and each answer
+        is cut from the rows as its own statement would have cut it (an id is known when its point lies in one of
+        its gateway's clusters; a point is the track's when it is a visit of [start, end)). The track's own
+        statement scanned every series of the same gateways a second time: about as much of influxd's CPU as the
+        look-up itself on bench_ingest's batches (docs/performance.md)."""
+        track = _TrackRead(ceil_ms(start) * NS_PER_MS, ceil_ms(end) * NS_PER_MS, frozenset(gateway_ids))
+        found, points = self._read_ids(keys, by_id=True, track=track)
+        self._local.absent = (time.monotonic(), frozenset({k.event_id for k in keys} - found))
+        return found, points
+
     def _known_ids(self, keys: Collection[EventKey], *, by_id: bool) -> set[str]:
+        return self._read_ids(keys, by_id=by_id, track=None)[0]
+
+    def _read_ids(
+        self, keys: Collection[EventKey], *, by_id: bool, track: _TrackRead | None
+    ) -> tuple[set[str], list[TrackPoint]]:
         """Both places in one statement per gateway and cluster (``FROM "visit","visit_id"``): an id's
         ULID time is its visit's close, a minute or so after its first_seen, so the two usually fall
-        in one cluster, and one statement costs about half of two."""
+        in one cluster, and one statement costs about half of two. With ``track``, its gateways' statements
+        also cover its range and read its columns (``known_event_ids_and_track``)."""
         wanted = {k.event_id for k in keys}
-        times: dict[str, list[int]] = {}
-        for k in keys:
-            seen = times.setdefault(k.gateway_id, [])
-            seen.append(to_ms(k.first_seen))
-            ns = schema.visit_id_ns(k.event_id) if by_id else None
-            if ns is not None:
-                seen.append(ns // NS_PER_MS)
-        sources = quote_ident(schema.VISIT.name) + (f",{quote_ident(schema.VISIT_ID.name)}" if by_id else "")
-        statements = [
-            f"SELECT {quote_ident('event_id')} FROM {sources} "
-            f"WHERE {quote_ident('gateway')} = {quote_str(gateway)} "
-            f"AND time >= {lo_ms * NS_PER_MS} AND time < {(hi_ms + 1) * NS_PER_MS}"
-            for gateway, seen in sorted(times.items())
-            for lo_ms, hi_ms in _ms_clusters(seen)
-        ]
+        statements = _id_statements(keys, by_id=by_id, track=track)
         found: set[str] = set()
+        points: list[TrackPoint] = []
         for i in range(0, len(statements), 50):
-            for rows in self._ql.query(statements[i : i + 50], rp=schema.VISIT.retention.value):
-                found.update(e for r in rows if (e := str(r["event_id"])) in wanted)
-        return found
+            chunk = statements[i : i + 50]
+            answers = self._ql.query([c[0] for c in chunk], rp=schema.VISIT.retention.value)
+            for (_, gateway, clusters), rows in zip(chunk, answers, strict=True):
+                if clusters is None:
+                    found.update(e for r in rows if (e := str(r["event_id"])) in wanted)
+                    continue
+                assert track is not None
+                for r in rows:
+                    _track_row(r, gateway, clusters, wanted, track, found, points)
+        return found, points
 
     def _unstored(self, visits: Sequence[StoredVisit]) -> list[StoredVisit]:
         """One event per id, as SQLite's primary key keeps it: the batch's first copy, and none whose
@@ -1170,6 +1185,94 @@ def _ms_clusters(times_ms: Collection[int]) -> list[tuple[int, int]]:
         else:
             out.append((ms, ms))
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class _TrackRead:
+    """The part of ``visit_track`` read within the duplicate look-up: [start_ns, end_ns) of these gateways."""
+
+    start_ns: int
+    end_ns: int
+    gateways: frozenset[str]
+
+
+_TRACK_COLUMNS = ",".join(quote_ident(c) for c in ("event_id", "last_seen", "checkpoint"))
+
+
+def _ns_hulls(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """[lo, hi) ranges joined where they overlap or lie less than ``KNOWN_IDS_GAP_MS`` apart (the look-up's own
+    rule: a statement costs influxd more than the rows between two ranges)."""
+    out: list[tuple[int, int]] = []
+    for lo, hi in sorted(ranges):
+        if out and lo - out[-1][1] <= KNOWN_IDS_GAP_MS * NS_PER_MS:
+            out[-1] = (out[-1][0], max(out[-1][1], hi))
+        else:
+            out.append((lo, hi))
+    return out
+
+
+def _id_statements(
+    keys: Collection[EventKey], *, by_id: bool, track: _TrackRead | None
+) -> list[tuple[str, str, list[tuple[int, int]] | None]]:
+    """The look-up's statements, each with its gateway and that gateway's clusters ([lo, hi) ns) when it also reads
+    the track (None otherwise): one per gateway and cluster of its key times, or for a tracked gateway one per hull
+    of its clusters and the track's range."""
+    times: dict[str, list[int]] = {}
+    for k in keys:
+        seen = times.setdefault(k.gateway_id, [])
+        seen.append(to_ms(k.first_seen))
+        ns = schema.visit_id_ns(k.event_id) if by_id else None
+        if ns is not None:
+            seen.append(ns // NS_PER_MS)
+    sources = quote_ident(schema.VISIT.name) + (f",{quote_ident(schema.VISIT_ID.name)}" if by_id else "")
+    tracked = track.gateways if track is not None and track.start_ns < track.end_ns else frozenset()
+    statements: list[tuple[str, str, list[tuple[int, int]] | None]] = []
+    for gateway in sorted(times.keys() | tracked):
+        clusters = [(lo * NS_PER_MS, (hi + 1) * NS_PER_MS) for lo, hi in _ms_clusters(times.get(gateway, ()))]
+        where = f"WHERE {quote_ident('gateway')} = {quote_str(gateway)}"
+        if gateway not in tracked:
+            statements += [
+                (
+                    f"SELECT {quote_ident('event_id')} FROM {sources} {where} AND time >= {lo} AND time < {hi}",
+                    "",
+                    None,
+                )
+                for lo, hi in clusters
+            ]
+            continue
+        assert track is not None
+        statements += [
+            (f"SELECT {_TRACK_COLUMNS} FROM {sources} {where} AND time >= {lo} AND time < {hi}", gateway, clusters)
+            for lo, hi in _ns_hulls([*clusters, (track.start_ns, track.end_ns)])
+        ]
+    return statements
+
+
+def _track_row(
+    r: Row,
+    gateway: str,
+    clusters: list[tuple[int, int]],
+    wanted: set[str],
+    track: _TrackRead,
+    found: set[str],
+    points: list[TrackPoint],
+) -> None:
+    """One row of a tracked gateway's statement, cut as the look-up's and the track's own statements would cut it:
+    a wanted id within one of the gateway's clusters is known (either measurement); a ``visit`` point (the only one
+    with ``last_seen`` and ``checkpoint``) of [start, end) with its values all there is the track's."""
+    t = int(r["time"])
+    event_id = r.get("event_id")
+    if (e := str(event_id)) in wanted and any(lo <= t < hi for lo, hi in clusters):
+        found.add(e)
+    last_seen, checkpoint = r.get("last_seen"), r.get("checkpoint")
+    if (
+        track.start_ns <= t < track.end_ns
+        and gateway in track.gateways
+        and event_id is not None
+        and last_seen is not None
+        and checkpoint is not None
+    ):
+        points.append(TrackPoint(gateway, t // NS_PER_MS, int(last_seen), str(event_id), str(checkpoint)))
 
 
 def _runs(days: list[date]) -> list[list[date]]:

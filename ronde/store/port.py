@@ -109,6 +109,13 @@ class Store(Protocol):
         (in no particular order), reduced to what ingest's replay check reads: five values per visit, not a whole
         ``StoredVisit`` (on a backlog a batch reads thousands)."""
 
+    def known_event_ids_and_track(
+        self, keys: Collection[EventKey], start: datetime, end: datetime, gateway_ids: Collection[str]
+    ) -> tuple[set[str], list[TrackPoint]]:
+        """``(known_event_ids(keys), visit_track(start, end, gateway_ids))``, read together where the engine can:
+        ingest asks for both for a batch with EID visits, and on InfluxDB both are the same gateways' series (one
+        statement per gateway serves both)."""
+
     def visit_spans(self, start: datetime, end: datetime, *, landlord: str | None = None) -> list[VisitSpan]:
         """The visits ``visits`` would answer for [start, end) and ``landlord`` (in no particular order), reduced to
         what a day's figures and its sensing evidence read (``VisitSpan``): the evening in progress, read on every

@@ -481,6 +481,12 @@ class SqliteStore:
         gateways = set(gateway_ids)
         return [TrackPoint._make(r) for r in rows if r[0] in gateways]
 
+    def known_event_ids_and_track(
+        self, keys: Collection[EventKey], start: datetime, end: datetime, gateway_ids: Collection[str]
+    ) -> tuple[set[str], list[TrackPoint]]:
+        """The two reads one after the other: each is an indexed look-up here, nothing to share."""
+        return self.known_event_ids(keys), self.visit_track(start, end, gateway_ids)
+
     def visit_spans(self, start: datetime, end: datetime, *, landlord: str | None = None) -> list[VisitSpan]:
         """Nine columns as plain tuples (no ``sqlite3.Row``, no ``StoredVisit``): the evening in progress's read."""
         sql = "SELECT checkpoint_id, badge, first_seen, last_seen, service_day, kind, building, estate, landlord "

@@ -76,3 +76,48 @@ def test_sparse_batch_over_hours_finds_every_duplicate_and_no_false_one(store: S
     back = store.visits(*window)
     assert sorted(v.event_id for v in back) == sorted(v.event_id for v in visits)
     assert store.known_event_ids(keys) == {v.event_id for v in visits}
+
+
+def test_ids_and_track_read_together_equal_the_two_reads(store: Store) -> None:
+    """Ingest reads a batch's known ids and its EID visits' track together (``known_event_ids_and_track``; on
+    InfluxDB one statement per gateway serves both): each answer equals its own read, for tracks that cover the
+    keys' clusters, lie within them, reach past them or beside them, name gateways without keys, none, or ones
+    the keys do not have, over the sparse batch's stored and fresh ids, ULIDs or not, with sub-millisecond
+    bounds."""
+    visits = sparse_visits()
+    stored = visits[::2]
+    store.write(WriteBatch(visits=tuple(stored)))
+    ulids = [v for v in stored if (ulid_ms(v.event_id) or 0) > to_ms(BASE - timedelta(days=1))]
+    resent = [replace(v, first_seen=v.first_seen + timedelta(hours=5)) for v in ulids[:7]]
+    # not ULIDs, re-sent hours later: stored where only a track reaching back there reads them, never known
+    moved = [replace(v, first_seen=v.first_seen + timedelta(hours=5)) for v in stored if v not in ulids]
+    assert moved
+    batches = {
+        "all": [v.key for v in visits],
+        "fresh": [v.key for v in visits[1::2]],
+        "one gateway, a few": [v.key for v in visits if v.gateway_id == "gw-2"][10:14],
+        "resent": [v.key for v in resent],
+        "moved": [v.key for v in moved],
+        "none": [],
+    }
+    start = BASE - timedelta(hours=6)
+    tracks = [
+        (start - timedelta(hours=4), BASE + timedelta(hours=2)),  # everything
+        (start + timedelta(minutes=40), start + timedelta(minutes=95, microseconds=500)),  # inside the clusters
+        (BASE + timedelta(minutes=20), BASE + timedelta(hours=3, milliseconds=1)),  # across the edge pairs
+        (start - timedelta(hours=3, minutes=1), start - timedelta(hours=2, minutes=59)),  # the lone visits only
+        (BASE + timedelta(days=1), BASE + timedelta(days=1, hours=1)),  # beside every cluster, nothing there
+        (BASE, BASE),  # empty
+        (stored[3].first_seen, stored[9].first_seen),  # a visit's first_seen at each bound: the first one in
+        (stored[3].first_seen + timedelta(microseconds=1), stored[9].first_seen - timedelta(microseconds=1)),
+    ]
+    gateway_sets = [["gw-1", "gw-2", "gw-3"], ["gw-3"], ["gw-2", "gw-9"], []]
+    checked = 0
+    for name, keys in batches.items():
+        for lo, hi in tracks:
+            for gateways in gateway_sets:
+                known, track = store.known_event_ids_and_track(keys, lo, hi, gateways)
+                assert known == store.known_event_ids(keys), (name, lo, hi, gateways)
+                assert sorted(track) == sorted(store.visit_track(lo, hi, gateways)), (name, lo, hi, gateways)
+                checked += bool(known) and bool(track)
+    assert checked > 10
