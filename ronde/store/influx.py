@@ -17,7 +17,7 @@ import os
 import threading
 import time
 from collections import Counter
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from http import HTTPStatus
@@ -93,6 +93,7 @@ WriteApiChoice = Literal["auto", "v1", "v2"]
 # bench/bench_known_ids.py, docs/scaling.md). A team closes a visit every few tens of seconds at most, so a merged
 # gap reads some tens of visits (and their visit_id points) the batch did not ask for; the answer is the same.
 KNOWN_IDS_GAP_MS = 1_800_000
+TRACKED_PER_REQUEST = 10
 ABSENT_MEMO_S = 30.0  # how long ids known_event_ids found absent spare write() a second look-up
 # how long a store trusts what it last found of the letters' old layout (``influx_letters``): a reader started
 # before the maintenance role migrated them stops reading the old measurements this long after they are dropped
@@ -593,19 +594,22 @@ class InfluxStore:
         in one cluster, and one statement costs about half of two. With ``track``, its gateways' statements
         also cover its range and read its columns (``known_event_ids_and_track``)."""
         wanted = {k.event_id for k in keys}
-        statements = _id_statements(keys, by_id=by_id, track=track)
         found: set[str] = set()
         points: list[TrackPoint] = []
-        for i in range(0, len(statements), 50):
-            chunk = statements[i : i + 50]
-            answers = self._ql.query([c[0] for c in chunk], rp=schema.VISIT.retention.value)
-            for (_, gateway, clusters), rows in zip(chunk, answers, strict=True):
-                if clusters is None:
-                    found.update(e for r in rows if (e := str(r["event_id"])) in wanted)
-                    continue
-                assert track is not None
-                for r in rows:
-                    _track_row(r, gateway, clusters, wanted, track, found, points)
+        for chunk in _requests(_id_statements(keys, by_id=by_id, track=track)):
+            answers = self._ql.results([c[0] for c in chunk], rp=schema.VISIT.retention.value)
+            for (_, gateway, clusters), answer in zip(chunk, answers, strict=True):
+                for series in answer.get("series", ()):
+                    columns = series["columns"]
+                    at, eid = columns.index("time"), columns.index("event_id")
+                    values = series.get("values", ())
+                    if clusters is None:
+                        found.update(e for v in values if (e := str(v[eid])) in wanted)
+                        continue
+                    assert track is not None
+                    last, cp = columns.index("last_seen"), columns.index("checkpoint")
+                    for v in values:
+                        _track_row(int(v[at]), v[eid], v[last], v[cp], gateway, clusters, wanted, track, found, points)
         return found, points
 
     def _unstored(self, visits: Sequence[StoredVisit]) -> list[StoredVisit]:
@@ -1248,8 +1252,28 @@ def _id_statements(
     return statements
 
 
+def _requests(
+    statements: list[tuple[str, str, list[tuple[int, int]] | None]],
+) -> Iterator[list[tuple[str, str, list[tuple[int, int]] | None]]]:
+    """The statements in requests of at most 50, of which at most ``TRACKED_PER_REQUEST`` read a track: those
+    answer a few hundred rows each, and a worker's peak memory holds one request's answer (docs/performance.md)."""
+    chunk: list[tuple[str, str, list[tuple[int, int]] | None]] = []
+    tracked = 0
+    for statement in statements:
+        if len(chunk) == 50 or (statement[2] is not None and tracked == TRACKED_PER_REQUEST):  # noqa: PLR2004
+            yield chunk
+            chunk, tracked = [], 0
+        chunk.append(statement)
+        tracked += statement[2] is not None
+    if chunk:
+        yield chunk
+
+
 def _track_row(
-    r: Row,
+    t: int,
+    event_id: object,
+    last_seen: object,
+    checkpoint: object,
     gateway: str,
     clusters: list[tuple[int, int]],
     wanted: set[str],
@@ -1260,11 +1284,8 @@ def _track_row(
     """One row of a tracked gateway's statement, cut as the look-up's and the track's own statements would cut it:
     a wanted id within one of the gateway's clusters is known (either measurement); a ``visit`` point (the only one
     with ``last_seen`` and ``checkpoint``) of [start, end) with its values all there is the track's."""
-    t = int(r["time"])
-    event_id = r.get("event_id")
     if (e := str(event_id)) in wanted and any(lo <= t < hi for lo, hi in clusters):
         found.add(e)
-    last_seen, checkpoint = r.get("last_seen"), r.get("checkpoint")
     if (
         track.start_ns <= t < track.end_ns
         and gateway in track.gateways
@@ -1272,7 +1293,7 @@ def _track_row(
         and last_seen is not None
         and checkpoint is not None
     ):
-        points.append(TrackPoint(gateway, t // NS_PER_MS, int(last_seen), str(event_id), str(checkpoint)))
+        points.append(TrackPoint(gateway, t // NS_PER_MS, int(last_seen), str(event_id), str(checkpoint)))  # type: ignore[call-overload]
 
 
 def _runs(days: list[date]) -> list[list[date]]:
