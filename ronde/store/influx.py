@@ -598,7 +598,8 @@ class InfluxStore:
         points: list[TrackPoint] = []
         for chunk in _requests(_id_statements(keys, by_id=by_id, track=track)):
             answers = self._ql.results([c[0] for c in chunk], rp=schema.VISIT.retention.value)
-            for (_, gateway, clusters), answer in zip(chunk, answers, strict=True):
+            # as before: the answers as they come (a stand-in of another server may answer one result for many)
+            for (_, gateway, clusters), answer in zip(chunk, answers, strict=False):
                 for series in answer.get("series", ()):
                     columns = series["columns"]
                     at, eid = columns.index("time"), columns.index("event_id")
