@@ -695,16 +695,16 @@ class CoverageCache:
         today: date,
     ) -> ClosedTail | None:
         """The tail's closed evenings, judged with the evidence ``_coverage`` gathers (tonight's visits, ``spans``,
-        included); the evidence without tonight's visits is kept for tonight's verdicts."""
+        included; of the horizon days around the tail only each checkpoint's nearest day heard, ``_heard_around``);
+        the evidence without tonight's visits is kept for tonight's verdicts."""
         lo, hi = tail
-        h = timedelta(days=horizon_days)
-        around = read(lo - h, hi + h, landlord)
-        rollups = [r for r in around if lo <= r.service_day <= hi]
+        rollups = read(lo, hi, landlord)
         rolled = {r.service_day for r in rollups}
         tonight = max(windows)
         if [d for d in windows if d not in rolled] != [tonight]:
             return None  # a closed evening without rollups (not closed by ingest yet): computed whole
-        base = evidence_from(calendar, rollups=around, gateway_states=latest[0], telemetry=latest[1])
+        base = evidence_from(calendar, rollups=rollups, gateway_states=latest[0], telemetry=latest[1])
+        base.add_heard(_heard_around(store, lo, hi, timedelta(days=horizon_days), landlord))
         needed = fill_estate_evidence(store, base, rollups, calendar) if landlord is not None else []
         full = evidence_with(base, spans)
         if landlord is not None and any(
