@@ -215,6 +215,12 @@ def fold_figures(days: Iterable[RollupFigures], window_of: WindowMicros) -> Segm
     """``fold_segments`` on plain rollup figures (one checkpoint, in day order), instants in microseconds since the
     epoch: ``timedelta.total_seconds`` is the microseconds divided by 10**6, which is what this computes, so the
     same float operations in the same order (``max`` written as comparisons that pick the same operand)."""
+    return segment_of(fold_figures_state(days, window_of))
+
+
+def fold_figures_state(days: Iterable[RollupFigures], window_of: WindowMicros) -> FoldState:
+    """``fold_figures``' state, where ``fold_state`` of the same days' rollups would end (a closed tail's running
+    fold, ``tail.close_figures``)."""
     total = lead = trail = s1 = s2 = worst = 0.0
     seen = False
     n = 0
@@ -248,4 +254,4 @@ def fold_figures(days: Iterable[RollupFigures], window_of: WindowMicros) -> Segm
         if mx > worst:  # noqa: PLR1730 - as above
             worst = mx
         trail = tr
-    return segment_of((total, seen, lead, trail, n, s1, s2, worst))
+    return (total, seen, lead, trail, n, s1, s2, worst)

@@ -37,7 +37,9 @@ class Windows:
     """Each (estate, day)'s window as microseconds since the epoch and its length in seconds (as
     ``period_coverage``'s ``window_of``: the estate's own window, else the calendar's)."""
 
-    def __init__(self, calendar: ServiceCalendar, windows: dict[date, tuple[datetime, datetime]], now: datetime):
+    def __init__(
+        self, calendar: ServiceCalendar, windows: dict[date, tuple[datetime, datetime]], now: datetime | None
+    ) -> None:
         self._calendar = calendar
         self._windows = windows
         self._now = now

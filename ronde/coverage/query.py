@@ -49,7 +49,7 @@ from ronde.coverage.monthly import (
     partial_basis,
     service_days_of,
 )
-from ronde.coverage.partial import figures_coverage
+from ronde.coverage.partial import Windows, figures_coverage
 from ronde.coverage.period import (
     PeriodCoverage,
     combine_periods,
@@ -61,7 +61,7 @@ from ronde.coverage.sensing import DEFAULT_HORIZON_DAYS, DayState, SensingEviden
 from ronde.coverage.service_time import effective_window
 from ronde.coverage.shares import FairShare, fair_share
 from ronde.coverage.suffix import suffix_letters
-from ronde.coverage.tail import ClosedTail, Tonight, WindowOf, close
+from ronde.coverage.tail import ClosedTail, Tonight, WindowOf, close, close_figures
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.chain import genesis_anchor
 from ronde.protocol.estate import Registry
@@ -317,6 +317,21 @@ def fill_estate_evidence(
     needed = sorted(
         {r.service_day for r in rollups if r.visits == 0 and not evidence.gateway_alive(r.service_day, r.estate)}
     )
+    _fill_days(store, evidence, needed, calendar)
+    return needed
+
+
+def _fill_estate(
+    store: Store,
+    evidence: SensingEvidence,
+    rollups: Sequence[DailyRollup],
+    figures: Sequence[RollupFigures],
+    calendar: ServiceCalendar,
+) -> list[date]:
+    """``fill_estate_evidence`` of the rollups, or of the same rows as plain figures."""
+    if rollups:
+        return fill_estate_evidence(store, evidence, rollups, calendar)
+    needed = sorted({f[0] for f in figures if f[6] == 0 and not evidence.gateway_alive(f[0], f[4])})
     _fill_days(store, evidence, needed, calendar)
     return needed
 
@@ -696,16 +711,19 @@ class CoverageCache:
     ) -> ClosedTail | None:
         """The tail's closed evenings, judged with the evidence ``_coverage`` gathers (tonight's visits, ``spans``,
         included; of the horizon days around the tail only each checkpoint's nearest day heard, ``_heard_around``);
-        the evidence without tonight's visits is kept for tonight's verdicts."""
+        the evidence without tonight's visits is kept for tonight's verdicts. Without day detail the closed evenings
+        are read and folded as plain figures (``tail.close_figures``: no object and no ``datetime`` a row)."""
         lo, hi = tail
-        rollups = read(lo, hi, landlord)
-        rolled = {r.service_day for r in rollups}
+        rollups = read(lo, hi, landlord) if include_days else []
+        figures = [] if include_days else _figures_reader(store, read)(lo, hi, landlord)
+        rolled = {r.service_day for r in rollups} | {f[0] for f in figures}
         tonight = max(windows)
         if [d for d in windows if d not in rolled] != [tonight]:
             return None  # a closed evening without rollups (not closed by ingest yet): computed whole
         base = evidence_from(calendar, rollups=rollups, gateway_states=latest[0], telemetry=latest[1])
+        base.add_figures(figures)
         base.add_heard(_heard_around(store, lo, hi, timedelta(days=horizon_days), landlord))
-        needed = fill_estate_evidence(store, base, rollups, calendar) if landlord is not None else []
+        needed = _fill_estate(store, base, rollups, figures, calendar) if landlord is not None else []
         full = evidence_with(base, spans)
         if landlord is not None and any(
             not full.gateway_alive(tonight, e) for e in {c.estate for c in registry.checkpoints_of(landlord)}
@@ -713,11 +731,20 @@ class CoverageCache:
             everyone = self._spans.of(store, calendar, tonight, None)
             others = [s for s in everyone if s.landlord != landlord]
             full = evidence_with(full, others)
-        closed = [r for r in rollups if r.service_day in windows]
-        window_of = _window_of(calendar, windows, None)
-        running, refs, judged = close(
-            closed, window_of, full, today=today, horizon_days=horizon_days, include_days=include_days
-        )
+        if include_days:
+            closed = [r for r in rollups if r.service_day in windows]
+            running, refs, judged = close(
+                closed,
+                _window_of(calendar, windows, None),
+                full,
+                today=today,
+                horizon_days=horizon_days,
+                include_days=True,
+            )
+        else:
+            of = Windows(calendar, windows, None).of
+            closed_figures = [f for f in figures if f[0] in windows]
+            running, refs, judged = close_figures(closed_figures, of, full, today=today, horizon_days=horizon_days)
         days = tuple(needed)
         heard = frozenset(s.checkpoint_id for s in spans)
         return ClosedTail(0.0, (), days, estate_marks(store, days), running, refs, base, heard, judged)

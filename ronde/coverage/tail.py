@@ -14,19 +14,22 @@ and no beacon newly heard had a closed evening judged "no data" from evidence (`
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
+from operator import itemgetter
 
-from ronde.coverage.idleness import FOLD_START, FoldState, fold_state, segment_of
+from ronde.coverage.idleness import FOLD_START, FoldState, WindowMicros, fold_figures_state, fold_state, segment_of
 from ronde.coverage.period import CheckpointDay, CheckpointPeriod, day_of
 from ronde.coverage.sensing import DEFAULT_HORIZON_DAYS, DayState, SensingEvidence, Verdicts
 from ronde.coverage.shares import CheckpointDayRef
 from ronde.protocol.estate import Registry
 from ronde.store.port import VisitSpan
-from ronde.store.records import DailyRollup, StoredVisit
+from ronde.store.records import DailyRollup, RollupFigures, StoredVisit
 
 WindowOf = Callable[[str, date], tuple[datetime, datetime]]
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(slots=True)
@@ -168,6 +171,69 @@ def close(
         refs.append((r.building, r.estate, r.landlord, r.service_day, state))
         run.add(r, state, window_of(r.estate, r.service_day), None, include_days)
     return running, refs, frozenset(judged)
+
+
+def close_figures(
+    figures: Sequence[RollupFigures],
+    window_of: WindowMicros,
+    evidence: SensingEvidence,
+    *,
+    today: date,
+    horizon_days: int = DEFAULT_HORIZON_DAYS,
+) -> tuple[dict[str, Running], list[CheckpointDayRef], frozenset[str]]:
+    """``close`` without day detail, of the closed evenings' plain figures (``Store.rollup_figures``, in the store's
+    order: day, checkpoint): the same running figures, refs and judged checkpoints, the fold by
+    ``fold_figures_state`` (the same float operations in the same order as ``fold_state``), no ``DailyRollup`` and
+    no ``datetime`` a row but one sample a checkpoint (its tags)."""
+    rows: dict[str, list[RollupFigures]] = defaultdict(list)
+    for f in figures:
+        rows[f[1]].append(f)
+    running: dict[str, Running] = {}
+    refs: list[CheckpointDayRef] = []
+    judged: set[str] = set()
+    for cid in sorted(rows):
+        days = rows[cid]
+        days.sort(key=itemgetter(0))
+        run = running[cid] = Running(_sample(days[0]))
+        first_us: int | None = None
+        last_us: int | None = None
+        for day, _, _, building, estate, owner, v, _, is_covered, f_us, l_us, p, _, _ in days:
+            if is_covered:
+                state = DayState.COVERED
+                run.covered += 1
+            elif v > 0:
+                state = DayState.NOT_VISITED
+                run.not_visited += 1
+            else:
+                state = evidence.unheard_state(cid, day, estate, today=today, horizon_days=horizon_days)
+                if state is DayState.NO_DATA:
+                    judged.add(cid)
+                    run.no_data += 1
+                else:
+                    run.not_visited += 1
+            refs.append((building, estate, owner, day, state))
+            run.visits += v
+            run.presence += p
+            if f_us is not None and first_us is None:
+                first_us = f_us
+            if l_us is not None:
+                last_us = l_us
+        run.first_seen, run.last_seen = _instant(first_us), _instant(last_us)
+        run.fold = fold_figures_state(days, window_of)
+        run.service_days = len(days)
+    return running, refs, frozenset(judged)
+
+
+def _sample(f: RollupFigures) -> DailyRollup:
+    """A checkpoint's first row as a rollup: what ``Running`` reads of it (its tags and expected visits)."""
+    day, cid, kind, building, estate, owner, v, expected, covered, f_us, l_us, p, mx, mean = f
+    return DailyRollup(
+        day, cid, kind, building, estate, owner, v, expected, covered, _instant(f_us), _instant(l_us), p, mx, mean, ""
+    )
+
+
+def _instant(us: int | None) -> datetime | None:
+    return None if us is None else _EPOCH + timedelta(microseconds=us)
 
 
 class Tonight:

@@ -21,7 +21,7 @@ from ronde.coverage.query import (
 from ronde.ingest.rollup import build_daily_rollups
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.chain import genesis_anchor
-from ronde.store.records import DailyRollup, StoredVisit, WriteBatch
+from ronde.store.records import DailyRollup, RollupFigures, StoredVisit, WriteBatch
 from ronde.store.sqlite import SqliteStore
 from tests.coverage.factory import local, registry, visit
 
@@ -176,9 +176,17 @@ def test_cache_reads_a_closed_evening_again_when_its_rollups_change(store: Sqlit
     prev = real(friday - timedelta(days=1), friday - timedelta(days=1))[0].chain_digest
     store.write_rollups(build_daily_rollups(reg, CAL, friday, day_visits, prev))  # re-rolled by maintenance
     store.rollups = spy  # type: ignore[method-assign]
+    real_figures = store.rollup_figures_by_day
+
+    def figures_spy(first: date, last: date, *, landlord: str | None = None) -> list[RollupFigures]:
+        read.append((first, last))  # without day detail the closed evenings are read as plain figures
+        return real_figures(first, last, landlord=landlord)
+
+    store.rollup_figures_by_day = figures_spy  # type: ignore[method-assign]
     got = landlord_coverage(store, reg, CAL, first, LAST, landlord="paris-habitat", now=NOW, cache=cache)
     assert read == [(friday, friday)]
     store.rollups = real  # type: ignore[method-assign]
+    store.rollup_figures_by_day = real_figures  # type: ignore[method-assign]
     plain = landlord_coverage(store, reg, CAL, first, LAST, landlord="paris-habitat", now=NOW)
     assert got.groups == plain.groups
     a = next(c for c in got.checkpoints if c.checkpoint_id == "a")
