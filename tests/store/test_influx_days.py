@@ -4,7 +4,6 @@ then packed by ``pack_days``), cut writes and rewrites, for every landlord scope
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import replace
 from datetime import date, timedelta
 
@@ -13,29 +12,19 @@ import pytest
 from ronde.store import influx_days, schema
 from ronde.store import influx_figures as figures
 from ronde.store.checks import mark_line
-from ronde.store.config import open_store
 from ronde.store.influx import InfluxStore
 from ronde.store.port import StoreAccess
 from ronde.store.records import DailyRollup, RollupFigures
 from ronde.store.schema import RetentionClass
 from tests.store.factories import DAY, rollup
-from tests.support.services import Influxd
+from tests.store.influx_database import open_influx
 
 pytestmark = pytest.mark.influx
 
 D1, D2, D3 = DAY - timedelta(days=2), DAY - timedelta(days=1), DAY
 LANDLORDS = (None, "valophis", "paris-habitat", "nobody")
 
-
-@pytest.fixture
-def database(influxd: Influxd) -> tuple[str, str]:
-    return influxd.url, f"t_{uuid.uuid4().hex[:12]}"
-
-
-def _open(database: tuple[str, str], access: StoreAccess = StoreAccess.WRITE) -> InfluxStore:
-    store = open_store(database[0], database=database[1], retry_budget_s=2.0, access=access)
-    assert isinstance(store, InfluxStore)
-    return store
+_open = open_influx
 
 
 def _day(day: date) -> list[DailyRollup]:

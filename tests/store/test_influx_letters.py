@@ -3,7 +3,6 @@ code wrote) read beside it, and their migration (``ronde.store.influx_letters``)
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -11,13 +10,12 @@ from typing import Any
 import pytest
 
 from ronde.store import influx_letters, schema
-from ronde.store.config import open_store
 from ronde.store.influx import InfluxStore
 from ronde.store.port import StoreAccess
 from ronde.store.records import MonthlyRollup, MonthlySuffix, monthly_figures_of
 from ronde.store.schema import RetentionClass, day_start_ns
 from tests.store.factories import BASE, DAY
-from tests.support.services import Influxd
+from tests.store.influx_database import open_influx
 
 pytestmark = pytest.mark.influx
 
@@ -53,15 +51,7 @@ def _letter(cid: str, **changes: Any) -> MonthlyRollup:
     return replace(row, **changes)
 
 
-@pytest.fixture
-def database(influxd: Influxd) -> tuple[str, str]:
-    return influxd.url, f"t_{uuid.uuid4().hex[:12]}"
-
-
-def _open(database: tuple[str, str], access: StoreAccess = StoreAccess.WRITE) -> InfluxStore:
-    store = open_store(database[0], database=database[1], retry_budget_s=2.0, access=access)
-    assert isinstance(store, InfluxStore)
-    return store
+_open = open_influx
 
 
 def _answers(store: InfluxStore) -> list[object]:
