@@ -11,6 +11,7 @@ from ronde.store.records import (
     BeaconTelemetryRecord,
     DailyRollup,
     GatewayStateRecord,
+    MonthlyRollup,
     Rejection,
     RejectReason,
     SequenceGap,
@@ -124,3 +125,32 @@ def rollup(checkpoint: str, day: date = DAY, **changes: object) -> DailyRollup:
         chain_digest=sha(f"{day} {checkpoint}"),
     )
     return replace(r, **changes)  # type: ignore[arg-type]
+
+
+def month_row(cid: str, **changes: object) -> MonthlyRollup:
+    """A monthly letter of DAY's month with floats that print long (a store must read them back to the bit), a
+    basis with a space and every kind of day in its states."""
+    row = MonthlyRollup(
+        month=DAY.replace(day=1),
+        checkpoint_id=cid,
+        kind="stairwell_hall",
+        building="bat-a",
+        estate="les-tilleuls",
+        landlord="paris-habitat",
+        expected=1,
+        basis="b1 with a space",
+        states="CCN-X",
+        visits=7,
+        presence_s=1234.5,
+        first_seen=BASE,
+        last_seen=BASE + timedelta(days=3, seconds=0.25),
+        service_s=0.1 + 0.2,
+        seen=True,
+        lead_s=1 / 3,
+        trail_s=2.0,
+        inner_n=6,
+        inner_s1=12345.678901234567,
+        inner_s2=1e10 / 7,
+        inner_worst=999.0,
+    )
+    return replace(row, **changes)  # type: ignore[arg-type]

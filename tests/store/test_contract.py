@@ -398,31 +398,7 @@ def test_rollups_replace_and_filter(store: Store) -> None:
     assert store.rollups(DAY + timedelta(days=1), DAY + timedelta(days=9)) == []
 
 
-def _month_row(cid: str, **changes: object) -> MonthlyRollup:
-    row = MonthlyRollup(
-        month=DAY.replace(day=1),
-        checkpoint_id=cid,
-        kind="stairwell_hall",
-        building="bat-a",
-        estate="les-tilleuls",
-        landlord="paris-habitat",
-        expected=1,
-        basis="b1",
-        states="CCN-X",
-        visits=7,
-        presence_s=1234.5,
-        first_seen=BASE,
-        last_seen=BASE + timedelta(days=3, seconds=0.25),
-        service_s=0.1 + 0.2,  # floats that print long: the fold must read back to the bit
-        seen=True,
-        lead_s=1 / 3,
-        trail_s=2.0,
-        inner_n=6,
-        inner_s1=12345.678901234567,
-        inner_s2=1e10 / 7,
-        inner_worst=999.0,
-    )
-    return replace(row, **changes)  # type: ignore[arg-type]
+_month_row = f.month_row
 
 
 def test_monthly_rollups_replace_and_filter(store: Store) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
-from typing import Any
 
 import pytest
 
@@ -14,7 +13,7 @@ from ronde.store.influx import InfluxStore
 from ronde.store.port import StoreAccess
 from ronde.store.records import MonthlyRollup, MonthlySuffix, monthly_figures_of
 from ronde.store.schema import RetentionClass, day_start_ns
-from tests.store.factories import BASE, DAY
+from tests.store.factories import DAY, month_row
 from tests.store.influx_database import open_influx
 
 pytestmark = pytest.mark.influx
@@ -24,31 +23,7 @@ DAY0 = DAY - timedelta(days=1)
 LANDLORDS = (None, "paris-habitat", "toit-et-joie", "nobody")
 
 
-def _letter(cid: str, **changes: Any) -> MonthlyRollup:
-    row = MonthlyRollup(
-        month=MONTH,
-        checkpoint_id=cid,
-        kind="stairwell_hall",
-        building="bat-a",
-        estate="les-tilleuls",
-        landlord="paris-habitat",
-        expected=1,
-        basis="b1 with a space",
-        states="CCN-X",
-        visits=7,
-        presence_s=1234.5,
-        first_seen=BASE,
-        last_seen=BASE + timedelta(days=3, seconds=0.25),
-        service_s=0.1 + 0.2,
-        seen=True,
-        lead_s=1 / 3,
-        trail_s=2.0,
-        inner_n=6,
-        inner_s1=12345.678901234567,
-        inner_s2=1e10 / 7,
-        inner_worst=999.0,
-    )
-    return replace(row, **changes)
+_letter = month_row
 
 
 _open = open_influx
