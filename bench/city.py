@@ -570,6 +570,20 @@ def fold_to_date(ds: Dataset, store: Any) -> date | None:
     return through
 
 
+def fold_spans(ds: Dataset, store: Any) -> int:
+    """The span letters ingest's maintenance leaves (``RollupScheduler``: through the last settled month, from each
+    day a year ending before the next month settles starts on, ``ronde.coverage.spans``); returns how many."""
+    from ronde.coverage.sensing import DEFAULT_HORIZON_DAYS
+    from ronde.coverage.spans import fold_month_spans, latest_settled_month
+
+    registry, calendars = _site_view(ds)
+    now = datetime.combine(ds.last, datetime.min.time(), tzinfo=ds.calendar.tz).replace(hour=20).astimezone(UTC)
+    through = latest_settled_month(ds.last, DEFAULT_HORIZON_DAYS)
+    spans = fold_month_spans(store, registry, calendars, through, now=now, horizon_days=DEFAULT_HORIZON_DAYS)
+    store.write_month_spans(through, spans)
+    return len(spans)
+
+
 def _fold_missing(ds: Dataset, stores: tuple[str, ...]) -> None:
     """Fold the months of each of ``stores`` not folded yet (a data set built, or adopted, before), and the month
     in progress to date."""
@@ -580,12 +594,14 @@ def _fold_missing(ds: Dataset, stores: tuple[str, ...]) -> None:
     suffixed = built.setdefault("suffixes", {})
     packed = built.setdefault("packed_letters", {})
     days = built.setdefault("packed_days", {})
+    spanned = built.setdefault("spans", {})
     todo = [
         s
         for s in stores
         if s not in folded
         or s not in to_date
         or s not in suffixed
+        or s not in spanned
         or (s == "influx" and (s not in packed or s not in days))
     ]
     if not todo:
@@ -616,6 +632,11 @@ def _fold_missing(ds: Dataset, stores: tuple[str, ...]) -> None:
                 rows = fold_suffixes_of_letters(ds, store)
                 suffixed[name] = {"rows": rows, "fold_s": round(time.perf_counter() - t0, 1)}
                 print(f"  {ds.directory.name} {name}: {rows} suffix letters folded in {suffixed[name]['fold_s']} s")
+            if name not in spanned:  # after the months: the spans are folded from their letters
+                t0 = time.perf_counter()
+                n = fold_spans(ds, store)
+                spanned[name] = {"spans": n, "fold_s": round(time.perf_counter() - t0, 1)}
+                print(f"  {ds.directory.name} {name}: {n} span letters folded in {spanned[name]['fold_s']} s")
             t0 = time.perf_counter()
             through = fold_to_date(ds, store)
             to_date[name] = {"through": str(through), "fold_s": round(time.perf_counter() - t0, 1)}

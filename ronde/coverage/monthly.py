@@ -288,78 +288,82 @@ class LetterFold:
         )
 
     def _checkpoint(self, pieces: list[_Piece]) -> CheckpointPeriod:
-        """``_merge_checkpoint`` of the pieces' coverages: the sums in piece order (``presence`` by ``sum`` of the
-        list, as there), the letters counted once over their concatenation (integers: the same totals)."""
-        last = pieces[-1]
-        if len(pieces) == 1 and isinstance(last, CheckpointPeriod):
-            return last
-        service_days = visits = covered = not_visited = no_data = 0
-        presence: list[float] = []
-        letters: list[str] = []
-        days: list[tuple[CheckpointDay, ...]] = []
-        first_seen: datetime | int | None = None  # an int: microseconds since the epoch (a letter's)
-        last_seen: datetime | int | None = None
-        segments: list[_SegFigures] = []
-        for p in pieces:
-            if isinstance(p, CheckpointPeriod):
-                service_days += p.service_days
-                visits += p.visits
-                covered += p.covered_days
-                not_visited += p.not_visited_days
-                no_data += p.no_data_days
-                presence.append(p.presence_s)
-                days.append(p.days)
-                f_at: datetime | int | None = p.first_seen
-                l_at: datetime | int | None = p.last_seen
-                s = p.segment
-                segments.append(
-                    (s.service_s, s.seen, s.lead_s, s.trail_s, s.inner_n, s.inner_s1, s.inner_s2, s.inner_worst)
-                )
-            else:
-                letters.append(p[7])
-                visits += p[8]
-                presence.append(p[9])
-                f_at, l_at = p[10], p[11]
-                segments.append(p[12:])  # seen as 0 or 1: ``_fold_segment`` makes the first one a bool
-            if first_seen is None:
-                first_seen = f_at
-            if l_at is not None:
-                last_seen = l_at
-        if letters:
-            st = "".join(letters)
-            service_days += len(st) - st.count(NO_ROLLUP)
-            covered += st.count("C")
-            not_visited += st.count("N")
-            no_data += st.count("X")
-        if isinstance(last, CheckpointPeriod):
-            cid, name, expected = last.checkpoint_id, last.name, last.expected_per_day
-            kind, building, estate, owner = last.kind, last.building, last.estate, last.landlord
+        return fold_pieces(self._registry, pieces)
+
+
+def fold_pieces(registry: Registry, pieces: list[_Piece]) -> CheckpointPeriod:
+    """``_merge_checkpoint`` of one checkpoint's pieces' coverages: the sums in piece order (``presence`` by ``sum``
+    of the list, as there), the letters counted once over their concatenation (integers: the same totals)."""
+    last = pieces[-1]
+    if len(pieces) == 1 and isinstance(last, CheckpointPeriod):
+        return last
+    service_days = visits = covered = not_visited = no_data = 0
+    presence: list[float] = []
+    letters: list[str] = []
+    days: list[tuple[CheckpointDay, ...]] = []
+    first_seen: datetime | int | None = None  # an int: microseconds since the epoch (a letter's)
+    last_seen: datetime | int | None = None
+    segments: list[_SegFigures] = []
+    for p in pieces:
+        if isinstance(p, CheckpointPeriod):
+            service_days += p.service_days
+            visits += p.visits
+            covered += p.covered_days
+            not_visited += p.not_visited_days
+            no_data += p.no_data_days
+            presence.append(p.presence_s)
+            days.append(p.days)
+            f_at: datetime | int | None = p.first_seen
+            l_at: datetime | int | None = p.last_seen
+            s = p.segment
+            segments.append(
+                (s.service_s, s.seen, s.lead_s, s.trail_s, s.inner_n, s.inner_s1, s.inner_s2, s.inner_worst)
+            )
         else:
-            cid, kind, building, estate, owner = last[:5]
-            c = self._registry.checkpoints.get(cid)
-            name = c.name if c is not None else cid
-            expected = c.expected_visits if c is not None else last[5]
-        seg = _fold_segment(segments)
-        return CheckpointPeriod(
-            cid,
-            name,
-            kind,
-            building,
-            estate,
-            owner,
-            expected,
-            service_days,
-            visits,
-            covered,
-            not_visited,
-            no_data,
-            sum(presence),
-            _instant(first_seen),
-            _instant(last_seen),
-            seg.idleness(),
-            seg,
-            tuple(chain.from_iterable(days)),
-        )
+            letters.append(p[7])
+            visits += p[8]
+            presence.append(p[9])
+            f_at, l_at = p[10], p[11]
+            segments.append(p[12:])  # seen as 0 or 1: ``_fold_segment`` makes the first one a bool
+        if first_seen is None:
+            first_seen = f_at
+        if l_at is not None:
+            last_seen = l_at
+    if letters:
+        st = "".join(letters)
+        service_days += len(st) - st.count(NO_ROLLUP)
+        covered += st.count("C")
+        not_visited += st.count("N")
+        no_data += st.count("X")
+    if isinstance(last, CheckpointPeriod):
+        cid, name, expected = last.checkpoint_id, last.name, last.expected_per_day
+        kind, building, estate, owner = last.kind, last.building, last.estate, last.landlord
+    else:
+        cid, kind, building, estate, owner = last[:5]
+        c = registry.checkpoints.get(cid)
+        name = c.name if c is not None else cid
+        expected = c.expected_visits if c is not None else last[5]
+    seg = _fold_segment(segments)
+    return CheckpointPeriod(
+        cid,
+        name,
+        kind,
+        building,
+        estate,
+        owner,
+        expected,
+        service_days,
+        visits,
+        covered,
+        not_visited,
+        no_data,
+        sum(presence),
+        _instant(first_seen),
+        _instant(last_seen),
+        seg.idleness(),
+        seg,
+        tuple(chain.from_iterable(days)),
+    )
 
 
 def _fold_segment(segments: list[_SegFigures]) -> Segment:

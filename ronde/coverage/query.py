@@ -60,6 +60,7 @@ from ronde.coverage.period import (
 from ronde.coverage.sensing import DEFAULT_HORIZON_DAYS, DayState, SensingEvidence, evidence_from
 from ronde.coverage.service_time import effective_window
 from ronde.coverage.shares import FairShare, fair_share
+from ronde.coverage.spans import span_letters
 from ronde.coverage.suffix import suffix_letters
 from ronde.coverage.tail import ClosedTail, Tonight, WindowOf, close, close_figures
 from ronde.protocol.calendar import ServiceCalendar
@@ -765,7 +766,8 @@ class CoverageCache:
         fourteen. A piece whose month's letters cover it exactly (a whole folded month, or the month-to-date
         letter ending where the piece does) goes straight into the fold (``LetterFold``, equal to the bit to
         ``combine_periods`` of each piece's coverage); the others (the period's first, partial month) are
-        computed and kept per piece (``_month``)."""
+        computed and kept per piece (``_month``). Where maintenance wrote span letters (``ronde.coverage.spans``)
+        from the period's first service day through its last whole settled month, they stand for those pieces."""
         key = ("settled", landlord, registry.revision, calendar, horizon_days, tuple(head), id(store), include_days)
         t = self._clock()
         entry = self._months.get(key)
@@ -774,6 +776,12 @@ class CoverageCache:
             return entry[1]
         fold = LetterFold(registry)
         wanted = basis(registry, calendar, horizon_days)
+        spanned = None if include_days else span_letters(store, calendar, head, landlord, wanted, now)
+        if spanned is not None:  # the first, partial month and the whole months after it: one row a checkpoint
+            days, figures, k = spanned
+            self.misses += 1
+            fold.add_letters(days, head[0][0], figures, landlord, head[k][1])
+            head = head[k + 1 :]
         for lo, hi in head:
             letters = None if include_days else _letters_of(store, calendar, lo, hi, landlord, wanted, now)
             if letters is not None:

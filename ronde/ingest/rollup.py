@@ -17,6 +17,7 @@ from ronde.coverage.daily import day_rollups
 from ronde.coverage.monthly import basis, month_bounds, service_days_of, settled
 from ronde.coverage.query import fold_month_to_date, fold_settled_month, previous_link
 from ronde.coverage.sensing import DEFAULT_HORIZON_DAYS
+from ronde.coverage.spans import fold_month_spans, latest_settled_month, span_starts
 from ronde.coverage.suffix import fold_month_suffixes
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.chain import chain_link, event_digest
@@ -110,6 +111,9 @@ class RollupScheduler:
         self.folded_to_date: date | None = None  # the last day of the month-to-date letter the last pass folded
         # (last settled day, rollup marks of the days its letter reads) when that letter was folded
         self._to_date: tuple[date, dict[tuple[date, str], str]] | None = None
+        self._months_written = 0  # settled months folded by this object: span letters reaching them are stale
+        self._spans: tuple[date, int] | None = None  # (month, months written) when the span letters were folded
+        self.spanned: date | None = None  # the month the last pass folded span letters through
 
     def run(self, now: datetime) -> list[date]:
         """Days rolled or relinked in this call (StoreUnavailable propagates: the next call retries)."""
@@ -129,6 +133,7 @@ class RollupScheduler:
         self._done = {d for d in self._done if d in set(days)}
         self.folded = self._fold_one_month(now)
         self.folded_to_date = None if self.folded is not None else self._fold_month_to_date(now)
+        self.spanned = None if self.folded is not None else self._fold_spans(now)
         return [d for d in todo if d in set(self.rerolled) | set(self.relinked)]
 
     def _roll(self, day: date, prev_old: str, prev_new: str, *, force: bool) -> tuple[str, str]:
@@ -189,6 +194,7 @@ class RollupScheduler:
                     self.store.write_monthly_suffixes(month, suffixes)
                     self._folded.add(month)
                     self._stale_months.discard(month)
+                    self._months_written += 1
                     log.info("folded month %s: %d checkpoints", month, len(rows))
                     return month
             month = (month + timedelta(days=32)).replace(day=1)
@@ -223,6 +229,28 @@ class RollupScheduler:
         self._to_date = (through, prints)
         self._stale_months.discard(month)
         log.info("folded month %s to date %s: %d checkpoints", month, through, len(rows))
+        return through
+
+    def _fold_spans(self, now: datetime) -> date | None:
+        """Fold the span letters through the last settled month (``ronde.coverage.spans``) in a pass with no
+        settled month left to fold, when that month moved or this object folded a month since; returns that month
+        when it folded. A process's first look keeps the spans an earlier one wrote if the store still reads them
+        as current (a letter written since makes them unread on either store)."""
+        today = now.astimezone(self.calendar.tz).date()
+        through = latest_settled_month(today, self.horizon_days)
+        if self._spans == (through, self._months_written):
+            return None
+        if self._spans is None:
+            starts = span_starts(self.calendar, through, self.horizon_days, now)
+            if starts and self.store.span_figures(starts[-1], through):
+                self._spans = (through, self._months_written)
+                return None
+        spans = fold_month_spans(
+            self.store, self.registry, self.calendar, through, now=now, horizon_days=self.horizon_days
+        )
+        self.store.write_month_spans(through, spans)
+        self._spans = (through, self._months_written)
+        log.info("folded span letters through %s: %d", through, len(spans))
         return through
 
 

@@ -71,6 +71,7 @@ from ronde.store.records import (
     GatewayStateRecord,
     MonthlyFigures,
     MonthlyRollup,
+    MonthlySpan,
     MonthlySuffix,
     Rejection,
     RejectReason,
@@ -454,7 +455,8 @@ class InfluxStore:
         if not changed:
             return
         written_at = self._written_at()
-        self.write_lines(RetentionClass.PROOF, [schema.letter_line(r, written_at) for r in changed])
+        marks = letters.mark_lines({r.month for r in changed}, written_at)  # the spans reaching them: unread
+        self.write_lines(RetentionClass.PROOF, [*marks, *(schema.letter_line(r, written_at) for r in changed)])
 
     def write_monthly_suffixes(self, month: date, suffixes: Sequence[MonthlySuffix]) -> None:
         """As ``write_monthly_rollups``: a changed suffix letter is a new point, the newest ``written_at`` wins per
@@ -473,7 +475,26 @@ class InfluxStore:
         ]
         if changed:
             written_at = self._written_at()
-            self.write_lines(RetentionClass.PROOF, [schema.suffix_letter_line(x, written_at) for x in changed])
+            marks = letters.mark_lines([lo], written_at)  # the spans reaching the month: unread
+            self.write_lines(
+                RetentionClass.PROOF, [*marks, *(schema.suffix_letter_line(x, written_at) for x in changed)]
+            )
+
+    def write_month_spans(self, through: date, spans: Sequence[MonthlySpan]) -> None:
+        """Every span written again, unchanged ones too: its ``written_at`` must be newer than the marks of the
+        letters it was folded from (``influx_letters.current_spans``). Older spans stay until retention; a read
+        takes those through ``through`` only."""
+        if any(x.letter.month != through.replace(day=1) for x in spans):
+            raise ValueError(f"span letters through another month than {through:%Y-%m}")
+        if spans:
+            written_at = self._written_at()
+            self.write_lines(RetentionClass.PROOF, [schema.span_letter_line(x, written_at) for x in spans])
+
+    def span_figures(self, from_day: date, through: date, *, landlord: str | None = None) -> list[MonthlyFigures]:
+        """The span letters and the letters' marks of their months in one request (``influx_letters``)."""
+        where = _where(day_start_ns(from_day), day_start_ns(from_day + timedelta(days=1)), landlord)
+        statements = letters.span_statements(from_day, through, where)
+        return letters.current_spans(self._ql.results(statements, rp=RetentionClass.PROOF.value), through)
 
     def suffix_letters(self, where: list[str]) -> list[MonthlySuffix]:
         """The newest suffix letter per (day, checkpoint) ``where`` selects, by checkpoint then day."""
@@ -1066,6 +1087,7 @@ class InfluxStore:
                     f"DELETE FROM {quote_ident(ROLLUP_CHECK)} WHERE time < {proof}",
                     f"DELETE FROM {quote_ident(ROLLUP_MARK)} WHERE time < {proof}",
                     f"DELETE FROM {quote_ident(packed_days.DAY_MARK)} WHERE time < {proof}",
+                    f"DELETE FROM {quote_ident(letters.LETTER_MARK)} WHERE time < {proof}",
                     f"DELETE FROM {quote_ident(VISIT_MARK)} WHERE time < {raw}",
                 ]
             )

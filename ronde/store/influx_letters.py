@@ -16,7 +16,7 @@ stay, read beside the packed ones, until retention ends them).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -25,6 +25,7 @@ from ronde.store import influx_figures as figures
 from ronde.store import schema
 from ronde.store.errors import StoreRejected
 from ronde.store.influx_http import InfluxQL, quote_ident
+from ronde.store.lineprotocol import encode_line
 from ronde.store.records import MonthlyFigures, MonthlyRollup, MonthlySuffix
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,63 @@ LETTERS = Layout(schema.CHECKPOINT_LETTER, schema.CHECKPOINT_MONTH, ("month",))
 SUFFIXES = Layout(schema.CHECKPOINT_LETTER_SUFFIX, schema.CHECKPOINT_MONTH_SUFFIX, ("from_day", "month"))
 LAYOUTS = (LETTERS, SUFFIXES)
 OLD_NAMES = frozenset(x.old.name for x in LAYOUTS)
+# A point per month each time a letter or suffix letter of it is written (``upto``: that write's ``written_at``), in
+# the same request, before them: a span letter (``schema.CHECKPOINT_LETTER_SPAN``) reaching that month is read only
+# when it was written after every mark of its months (``current_spans``).
+LETTER_MARK = "checkpoint_letter_mark"
+
+
+def mark_lines(months: Collection[date], written_at_ms: int) -> list[str]:
+    """The letters' marks of ``months`` (their first days), each its own point within the month's first UTC day."""
+    return [
+        encode_line(
+            LETTER_MARK,
+            {},
+            {"upto": written_at_ms},
+            schema.day_start_ns(m) + schema.offset(m.isoformat(), written_at_ms, modulo=schema.NS_PER_DAY),
+        )
+        for m in sorted({m.replace(day=1) for m in months})
+    ]
+
+
+def span_statements(from_day: date, through: date, landlord_where: Sequence[str]) -> list[str]:
+    """The span letters starting on ``from_day`` (``landlord_where``: their time range, and landlord if any), then
+    the newest letters' mark of the months ``from_day``..``through``'s end."""
+    lo = schema.day_start_ns(from_day.replace(day=1))
+    hi = schema.day_start_ns((through.replace(day=1) + timedelta(days=32)).replace(day=1))
+    marks = (
+        f"SELECT max({quote_ident('upto')}) FROM {quote_ident(LETTER_MARK)} "  # noqa: S608 - quoted name, integers
+        f"WHERE time >= {lo} AND time < {hi}"
+    )
+    return [figures.select_letters(schema.CHECKPOINT_LETTER_SPAN, ("figures",), landlord_where), marks]
+
+
+def current_spans(results: Sequence[Mapping[str, Any]], through: date) -> list[MonthlyFigures]:
+    """``span_statements``' results: the newest span letter per checkpoint through ``through``'s month, by
+    checkpoint; none when one of them was written before a mark of its months (a letter it was folded from
+    changed since)."""
+    spans, marks = results
+    newest_mark = 0
+    for s in marks.get("series", ()):
+        for v in s["values"]:
+            if v[1] is not None:
+                newest_mark = max(newest_mark, int(v[1]))
+    month = through.replace(day=1).isoformat()
+    kept: dict[str, tuple[tuple[int, int], MonthlyFigures]] = {}
+    for s in spans.get("series", ()):
+        if s["columns"] != ["time", *figures.TAGS, "figures"]:
+            raise StoreRejected(f"{schema.CHECKPOINT_LETTER_SPAN.name}: unexpected columns {s['columns']!r}")
+        for v in s["values"]:
+            p = str(v[6]).split(" ", len(schema.PACKED) - 1)
+            if p[2] != month:
+                continue
+            rank = (int(p[0]), int(v[0]))
+            seen = kept.get(str(v[1]))
+            if seen is None or rank > seen[0]:
+                kept[str(v[1])] = (rank, figures.packed_letter(v, p))
+    if any(rank[0] <= newest_mark for rank, _ in kept.values()):
+        return []
+    return [kept[k][1] for k in sorted(kept)]
 
 
 def newest(ql: InfluxQL, layout: Layout, where: Sequence[str], *, old: bool) -> dict[tuple[str, str], Kept]:

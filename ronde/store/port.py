@@ -15,6 +15,7 @@ from ronde.store.records import (
     GatewayStateRecord,
     MonthlyFigures,
     MonthlyRollup,
+    MonthlySpan,
     MonthlySuffix,
     Rejection,
     RejectReason,
@@ -195,6 +196,16 @@ class Store(Protocol):
     def suffix_figures(self, from_day: date, *, landlord: str | None = None) -> list[MonthlyFigures]:
         """The suffix letters starting on ``from_day`` (the fold of ``from_day``..its month's end) as
         ``MonthlyFigures``, sorted by checkpoint; none when the month was not folded with them."""
+
+    def write_month_spans(self, through: date, spans: Sequence[MonthlySpan]) -> None:
+        """The span letters through the settled month starting ``through`` (maintenance's fold,
+        ``ronde.coverage.spans``): they replace the previous ones through that month. A later write of a letter or
+        suffix letter of a month a span reaches makes that span unread (SQLite drops it in the same transaction;
+        InfluxDB compares the letters' marks), until it is written again."""
+
+    def span_figures(self, from_day: date, through: date, *, landlord: str | None = None) -> list[MonthlyFigures]:
+        """The span letters from ``from_day`` through the month starting ``through``, as ``MonthlyFigures``, sorted
+        by checkpoint; none when they were not written, or a letter they reach was written since."""
 
     def rollup_fingerprints(
         self, first: date, last: date, *, landlord: str | None = None

@@ -254,6 +254,22 @@ class MonthlySuffix:
     letter: MonthlyRollup
 
 
+@dataclass(frozen=True, slots=True)
+class MonthlySpan:
+    """Per checkpoint, service day ``from_day`` and settled month ``letter.month`` (the span's last month): the fold
+    of the days ``from_day``..that month's end, as one letter (``letter.states`` one letter a service day from
+    ``from_day``, ``-`` for the days of a month the checkpoint had no letter in).
+
+    Why: a landlord's year was read as a suffix letter and eleven monthly letters a checkpoint (30,000 rows at city
+    scale), then folded; the span is that fold made by maintenance when a month settles, for the days a year ending
+    before the next month settles can start on (``ronde.coverage.spans``): one row a checkpoint, folded with the same
+    operations in the same order, so equal to the bit.
+    """
+
+    from_day: date
+    letter: MonthlyRollup
+
+
 # A monthly rollup's figures as a plain tuple, what a period's settled months are folded from
 # (``Store.monthly_figures``, ``coverage.monthly.LetterFold``): checkpoint, kind, building, estate, landlord,
 # expected, basis, states, visits, presence, first and last seen in microseconds since the epoch (None when

@@ -32,6 +32,7 @@ from ronde.store.records import (
     DailyRollup,
     GatewayStateRecord,
     MonthlyRollup,
+    MonthlySpan,
     MonthlySuffix,
     Rejection,
     RejectReason,
@@ -186,6 +187,17 @@ CHECKPOINT_LETTER_SUFFIX = Measurement(
     {"figures": S},
     "from_day 00:00 UTC + hash(record, written_at) mod 1 day; the newest written_at (in figures) wins",
 )
+# A span letter (``MonthlySpan``, since December 2026): a checkpoint's fold of a service day ``from_day``..the end of a
+# later settled month, written by maintenance when that month settles (``ronde.coverage.spans``), as a suffix letter
+# whose ``month`` is the span's last month. Read only while no letter of its months was written after it (the letters'
+# marks, ``ronde.store.influx_letters``).
+CHECKPOINT_LETTER_SPAN = Measurement(
+    "checkpoint_letter_span",
+    RetentionClass.PROOF,
+    ("checkpoint", "kind", "building", "estate", "landlord"),
+    {"figures": S},
+    "from_day 00:00 UTC + hash(record, written_at) mod 1 day; the newest written_at (in figures) wins",
+)
 # what ``figures`` holds, space-separated in this order: integers in decimal, floats by ``repr`` (they read back
 # to the bit), instants in ms since the epoch or ``-`` for none, ``seen`` 1 or 0; ``day`` the month's first day
 # for a letter, ``from_day`` for a suffix letter; ``basis`` last (the only one that may hold a space)
@@ -231,6 +243,7 @@ MEASUREMENTS: tuple[Measurement, ...] = (
     CHECKPOINT_MONTH_SUFFIX,
     CHECKPOINT_LETTER,
     CHECKPOINT_LETTER_SUFFIX,
+    CHECKPOINT_LETTER_SPAN,
     VISIT_ID,
 )
 
@@ -405,6 +418,11 @@ def suffix_content(s: MonthlySuffix) -> tuple[object, ...]:
 
 def suffix_ns(s: MonthlySuffix, written_at_ms: int) -> int:
     return day_start_ns(s.from_day) + offset(*suffix_content(s), written_at_ms, modulo=NS_PER_DAY)
+
+
+def span_ns(s: MonthlySpan, written_at_ms: int) -> int:
+    content = (s.from_day.isoformat(), *monthly_content(s.letter))
+    return day_start_ns(s.from_day) + offset(*content, written_at_ms, modulo=NS_PER_DAY)
 
 
 # ---- encoding: record → line ------------------------------------------------------------------
@@ -583,6 +601,13 @@ def suffix_letter_line(s: MonthlySuffix, written_at_ms: int) -> str:
     """A suffix letter in the packed layout (``CHECKPOINT_LETTER_SUFFIX``)."""
     figures = packed_letter(s.letter, s.from_day, written_at_ms)
     return _letter_line(CHECKPOINT_LETTER_SUFFIX.name, s.letter, figures, suffix_ns(s, written_at_ms))
+
+
+def span_letter_line(s: MonthlySpan, written_at_ms: int) -> str:
+    """A span letter (``CHECKPOINT_LETTER_SPAN``), packed as a suffix letter: its day ``from_day``, its month the
+    span's last."""
+    figures = packed_letter(s.letter, s.from_day, written_at_ms)
+    return _letter_line(CHECKPOINT_LETTER_SPAN.name, s.letter, figures, span_ns(s, written_at_ms))
 
 
 def packed_letter(r: MonthlyRollup, day: date, written_at_ms: int) -> str:

@@ -32,6 +32,7 @@ from ronde.store.records import (
     GatewayStateRecord,
     MonthlyFigures,
     MonthlyRollup,
+    MonthlySpan,
     MonthlySuffix,
     Rejection,
     RejectReason,
@@ -110,6 +111,15 @@ CREATE TABLE IF NOT EXISTS monthly_suffixes (
   PRIMARY KEY (month, from_day, checkpoint_id)
 );
 CREATE INDEX IF NOT EXISTS monthly_suffixes_landlord ON monthly_suffixes (landlord, from_day, checkpoint_id);
+CREATE TABLE IF NOT EXISTS monthly_spans (
+  month TEXT NOT NULL, from_day TEXT NOT NULL, checkpoint_id TEXT NOT NULL, kind TEXT NOT NULL, building TEXT,
+  estate TEXT NOT NULL, landlord TEXT NOT NULL, expected INTEGER NOT NULL, basis TEXT NOT NULL, states TEXT NOT NULL,
+  visits INTEGER NOT NULL, presence_s REAL NOT NULL, first_seen INTEGER, last_seen INTEGER,
+  service_s REAL NOT NULL, seen INTEGER NOT NULL, lead_s REAL NOT NULL, trail_s REAL NOT NULL,
+  inner_n INTEGER NOT NULL, inner_s1 REAL NOT NULL, inner_s2 REAL NOT NULL, inner_worst REAL NOT NULL,
+  PRIMARY KEY (month, from_day, checkpoint_id)
+);
+CREATE INDEX IF NOT EXISTS monthly_spans_landlord ON monthly_spans (landlord, month, from_day, checkpoint_id);
 CREATE TABLE IF NOT EXISTS rollup_versions (
   service_day TEXT NOT NULL, landlord TEXT NOT NULL, version INTEGER NOT NULL, PRIMARY KEY (service_day, landlord)
 ) WITHOUT ROWID;
@@ -408,6 +418,8 @@ class SqliteStore:
             )
 
     def write_monthly_rollups(self, rollups: Sequence[MonthlyRollup]) -> None:
+        """The span letters reaching a written month are dropped in the same transaction (they were folded from
+        its previous letters)."""
         if not rollups:
             return
         with self._transaction() as conn:
@@ -415,6 +427,8 @@ class SqliteStore:
                 f"INSERT OR REPLACE INTO monthly_rollups ({_MONTHLY_COLUMNS}) VALUES ({', '.join('?' * 21)})",
                 [_monthly_params(r) for r in rollups],
             )
+            for month in {r.month for r in rollups}:
+                _drop_spans_reaching(conn, month)
 
     def write_monthly_suffixes(self, month: date, suffixes: Sequence[MonthlySuffix]) -> None:
         """The month's previous suffix letters dropped and these written, in one transaction."""
@@ -424,6 +438,18 @@ class SqliteStore:
             conn.executemany(
                 f"INSERT INTO monthly_suffixes (from_day, {_MONTHLY_COLUMNS}) VALUES ({', '.join('?' * 22)})",
                 rows,
+            )
+            _drop_spans_reaching(conn, month)
+
+    def write_month_spans(self, through: date, spans: Sequence[MonthlySpan]) -> None:
+        """The span letters through the month ``through`` replaced by these, in one transaction."""
+        if any(s.letter.month != through.replace(day=1) for s in spans):
+            raise ValueError(f"span letters through another month than {through:%Y-%m}")
+        rows = [(s.from_day.isoformat(), *_monthly_params(s.letter)) for s in spans]
+        with self._transaction() as conn:
+            conn.execute("DELETE FROM monthly_spans WHERE month = ?", (through.replace(day=1).isoformat(),))
+            conn.executemany(
+                f"INSERT INTO monthly_spans (from_day, {_MONTHLY_COLUMNS}) VALUES ({', '.join('?' * 22)})", rows
             )
 
     # ---- reads -------------------------------------------------------------------------------
@@ -695,6 +721,17 @@ class SqliteStore:
             params.append(landlord)
         return self._run(lambda conn: conn.execute(sql + " ORDER BY checkpoint_id", params).fetchall())
 
+    def span_figures(self, from_day: date, through: date, *, landlord: str | None = None) -> list[MonthlyFigures]:
+        """As ``suffix_figures`` (a span no longer current was dropped by the write that made it so)."""
+        if not self._query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'monthly_spans'"):
+            return []
+        sql = f"SELECT {_MONTHLY_FIGURES} FROM monthly_spans WHERE month = ? AND from_day = ?"
+        params: list[Any] = [through.replace(day=1).isoformat(), from_day.isoformat()]
+        if landlord is not None:
+            sql += " AND landlord = ?"
+            params.append(landlord)
+        return self._run(lambda conn: conn.execute(sql + " ORDER BY checkpoint_id", params).fetchall())
+
     def _monthly_rows(self, columns: str, month: date, landlord: str | None) -> list[Any]:
         """No rows when the file predates the table (a READ store never creates it): the caller folds days."""
         if not self._query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'monthly_rollups'"):
@@ -818,6 +855,7 @@ class SqliteStore:
             conn.execute("DELETE FROM rollups WHERE service_day < ?", (expired.isoformat(),))
             conn.execute("DELETE FROM monthly_rollups WHERE month < ?", (expired.replace(day=1).isoformat(),))
             conn.execute("DELETE FROM monthly_suffixes WHERE month < ?", (expired.replace(day=1).isoformat(),))
+            conn.execute("DELETE FROM monthly_spans WHERE from_day < ?", (expired.isoformat(),))
             conn.execute(_VERDICT_DDL)
             conn.execute("DELETE FROM rollup_checks WHERE service_day < ?", (expired.isoformat(),))
             conn.execute("DELETE FROM rollup_versions WHERE service_day < ?", (expired.isoformat(),))
@@ -1006,6 +1044,13 @@ def _rollup_figures(rows: list[tuple[Any, ...]]) -> list[RollupFigures]:
             )
         )
     return out
+
+
+def _drop_spans_reaching(conn: sqlite3.Connection, month: date) -> None:
+    """Drop the span letters whose days reach the month ``month`` (from a day before its end, through it or later)."""
+    lo = month.replace(day=1)
+    after = (lo + timedelta(days=32)).replace(day=1)
+    conn.execute("DELETE FROM monthly_spans WHERE month >= ? AND from_day < ?", (lo.isoformat(), after.isoformat()))
 
 
 def _monthly_params(r: MonthlyRollup) -> tuple[Any, ...]:

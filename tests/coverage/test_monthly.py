@@ -156,6 +156,12 @@ class _View:
             self.months.append(month)
         return figures
 
+    def span_figures(self, from_day: date, through: date, *, landlord: str | None = None) -> list[MonthlyFigures]:
+        """Span letters stand for letters: read only by the letters' view."""
+        if self._source != "monthly":
+            return []
+        return self._store.span_figures(from_day, through, landlord=landlord)
+
     def rollups(self, first: date, last: date, *, landlord: str | None = None) -> list[DailyRollup]:
         self.first_read = first if self.first_read is None else min(self.first_read, first)
         self.ranges.append((first, last))

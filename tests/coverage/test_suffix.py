@@ -51,6 +51,9 @@ class _Suffixed(_View):
         self.suffix_read += len(figures)
         return figures
 
+    def span_figures(self, from_day: date, through: date, *, landlord: str | None = None) -> list[MonthlyFigures]:
+        return self._store.span_figures(from_day, through, landlord=landlord) if self._suffixes else []
+
     def rollup_figures(self, first: date, last: date, *, landlord: str | None = None) -> list[RollupFigures]:
         self.figures_read += 1
         return self._store.rollup_figures(first, last, landlord=landlord)

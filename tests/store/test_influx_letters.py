@@ -80,7 +80,7 @@ def test_packed_letters_read_back_equal(database: tuple[str, str]) -> None:
         assert store.monthly_rollups(MONTH) == letters
         assert store.monthly_figures(MONTH) == [monthly_figures_of(x) for x in letters]
         assert repr(store.suffix_figures(DAY0)) == repr([monthly_figures_of(x) for x in letters])
-        assert _measurements(store) == {"checkpoint_letter", "checkpoint_letter_suffix"}
+        assert _measurements(store) == {"checkpoint_letter", "checkpoint_letter_suffix", "checkpoint_letter_mark"}
     finally:
         store.close()
 
@@ -115,6 +115,7 @@ def test_old_layout_is_read_until_migrated_then_migrated(database: tuple[str, st
             assert _measurements(store) == {
                 "checkpoint_letter",
                 "checkpoint_letter_suffix",
+                "checkpoint_letter_mark",  # the refold's, written with it
                 "checkpoint_day_figures_mark",
             }
             assert maintenance.migrate_letters() == 0

@@ -17,19 +17,29 @@ from ronde.store.config import open_store
 from ronde.store.influx import InfluxStore
 from ronde.store.lineprotocol import encode_line
 from ronde.store.port import Store
+from ronde.store.records import RetentionPolicy
 from ronde.store.schema import CHECKPOINT_DAY, RetentionClass, day_start_ns
 from ronde.store.sqlite import SqliteStore
 from tests.support.services import Influxd
 
 
 @contextmanager
-def store_of_kind(request: pytest.FixtureRequest, tmp_path: Path, *, retry_budget_s: float = 2.0) -> Iterator[Store]:
-    """``request.param`` names the kind; the store is closed after the test."""
+def store_of_kind(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    *,
+    retry_budget_s: float = 2.0,
+    retention: RetentionPolicy | None = None,
+) -> Iterator[Store]:
+    """``request.param`` names the kind; the store is closed after the test. ``retention``: the policy influxd's
+    retention policies are created with (a scripted year older than the default proof retention of the real clock
+    is otherwise dropped as it is written)."""
     if request.param == "sqlite":
-        store = open_store(f"sqlite://{tmp_path}/ronde.db")
+        store = open_store(f"sqlite://{tmp_path}/ronde.db", retention=retention)
     else:
         server: Influxd = request.getfixturevalue("influxd")
-        store = open_store(server.url, database=f"t_{uuid.uuid4().hex[:12]}", retry_budget_s=retry_budget_s)
+        database = f"t_{uuid.uuid4().hex[:12]}"
+        store = open_store(server.url, database=database, retry_budget_s=retry_budget_s, retention=retention)
     try:
         yield store
     finally:
