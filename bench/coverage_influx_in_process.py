@@ -57,10 +57,17 @@ def traced(pid: int, seen: list[tuple[str, float, float, int]]) -> None:
         c0, s0 = time.process_time(), cpu_ms(pid)
         out = inner(self, statements, rp=rp)
         rows = sum(len(r) if name == "query" else sum(len(s["values"]) for s in r.get("series", ())) for r in out)
-        seen.append((statements[0], (time.process_time() - c0) * 1000, cpu_ms(pid) - s0, rows))
+        key = " ; ".join(_short(x) for x in statements)  # a request's statements, each by its head
+        seen.append((key, (time.process_time() - c0) * 1000, cpu_ms(pid) - s0, rows))
         return list(out)
 
     setattr(influx_http.InfluxQL, name, timed)
+
+
+def _short(statement: str) -> str:
+    """A statement's head: what it selects from which measurement, its bounds left out."""
+    head, _, rest = statement.partition(" FROM ")
+    return f"{head[:40]} FROM {rest.split(' ', 1)[0]}" if rest else statement[:60]
 
 
 def main() -> int:
@@ -106,7 +113,7 @@ def main() -> int:
         store.close()
     groups: dict[str, list[float]] = defaultdict(lambda: [0, 0.0, 0.0, 0])
     for statement, api, influxd, rows in seen:
-        g = groups[statement[:60]]
+        g = groups[statement[:200]]
         g[0] += 1
         g[1] += api
         g[2] += influxd
