@@ -98,7 +98,7 @@ class EveningMemo:
         return self.order
 
 
-def _read_range(calendar: ServiceCalendar, day: date) -> tuple[datetime, datetime]:
+def read_range(calendar: ServiceCalendar, day: date) -> tuple[datetime, datetime]:
     """Where ``day``'s visits lie: its window and 12 hours each side (``query._visits_of_days``'s)."""
     margin = timedelta(hours=12)
     lo, hi = calendar.window(day)
@@ -213,7 +213,7 @@ class KeptSpans:
     def of(self, store: Store, calendar: ServiceCalendar, day: date, landlord: str | None) -> list[VisitSpan]:
         key = (id(store), calendar, day, landlord)
         got = self.kept.get(key)
-        lo, hi = _read_range(calendar, day)
+        lo, hi = read_range(calendar, day)
         read = store.visit_spans_kept(lo, hi, landlord=landlord, day=day, kept=got[0] if got else None)
         if got is not None and read is got[0]:
             return got[1]

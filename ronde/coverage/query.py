@@ -23,6 +23,7 @@ from ronde.coverage.evening import (
     KeptSpans,
     TonightRows,
     evidence_with,
+    read_range,
     tonight_answer,
     tonight_rows,
 )
@@ -67,6 +68,7 @@ from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.chain import genesis_anchor
 from ronde.protocol.estate import Registry
 from ronde.store.port import Store, VisitSpan
+from ronde.store.read_ahead import ReadAhead
 from ronde.store.records import (
     DEFAULT_SEQUENCE_ANOMALY_AFTER,
     DailyRollup,
@@ -534,21 +536,61 @@ class CoverageCache:
             if hi > quiet:
                 pieces.append((quiet + timedelta(days=1), hi, False))
         head = [(lo, hi) for lo, hi, settled in pieces if settled]  # a prefix: the unsettled tail comes last
-        read = self._reader(store, quiet)
-        parts = (
-            [self._settled(store, registry, calendar, head, landlord, now, horizon_days, read, include_days)]
-            if head
-            else []
-        )
         tails = [(lo, hi) for lo, hi, settled in pieces if not settled]  # one at most: the settled part is a prefix
-        if len(tails) == 1:
-            args = (store, registry, calendar, first, last, landlord, now, horizon_days, include_days)
-            return self._answer(*args, parts=parts, tail=tails[0], read=read)
+        ahead = self._reads_ahead(store, registry, calendar, head, tails, landlord, now, horizon_days, include_days)
+        with store.reading_ahead(ahead):
+            read = self._reader(store, quiet)
+            parts = (
+                [self._settled(store, registry, calendar, head, landlord, now, horizon_days, read, include_days)]
+                if head
+                else []
+            )
+            if len(tails) == 1:
+                args = (store, registry, calendar, first, last, landlord, now, horizon_days, include_days)
+                return self._answer(*args, parts=parts, tail=tails[0], read=read)
         if not parts:
             return period_coverage(
                 registry, calendar, first, last, rollups=[], landlord=landlord, now=now, include_days=include_days
             )
         return replace(combine_periods(parts), first=first, last=last)
+
+    def _reads_ahead(
+        self,
+        store: Store,
+        registry: Registry,
+        calendar: ServiceCalendar,
+        head: list[tuple[date, date]],
+        tails: list[tuple[date, date]],
+        landlord: str | None,
+        now: datetime,
+        horizon_days: int,
+        include_days: bool,
+    ) -> list[ReadAhead]:
+        """What a cold request (its settled part not kept, nor any day of its open tail) will read of that tail,
+        whatever its settled part: the tail's daily figures, the heard days around it (``_heard_around``) and,
+        once tonight's window has begun, tonight's visits (``KeptSpans``), started ahead (``Store.reading_ahead``)
+        so that influxd answers them while the settled part is folded. None for a warm request: its reads are
+        kept, starting them would cost influxd work no call takes."""
+        if include_days or len(tails) != 1:
+            return []
+        lo, hi = tails[0]
+        kept = self._months.get(_settled_key(store, registry, calendar, head, landlord, horizon_days, include_days))
+        days = [lo + timedelta(days=i) for i in range((hi - lo).days + 1)]
+        if (kept is not None and kept[0] > self._clock()) or any(
+            (id(store), landlord, d) in self._recent_figures for d in days
+        ):
+            return []
+        h, one = timedelta(days=horizon_days), timedelta(days=1)
+        today = now.astimezone(calendar.tz).date()
+        closed = list(calendar.service_days(lo, min(hi, today - one)))  # tonight has no rollups: not read
+        reads = [ReadAhead("rollup_figures_by_day", lo, closed[-1], landlord)] if closed else []
+        reads += [
+            ReadAhead("heard_days", lo - h, lo - one, landlord),
+            ReadAhead("heard_days", hi + one, hi + h, landlord),
+        ]
+        if lo <= today <= hi and calendar.is_service_day(today) and calendar.window(today)[0] <= now:
+            reads.append(ReadAhead("visit_spans_kept", *read_range(calendar, today), landlord, today))
+        return reads
 
     def _answer(
         self,
@@ -768,7 +810,7 @@ class CoverageCache:
         ``combine_periods`` of each piece's coverage); the others (the period's first, partial month) are
         computed and kept per piece (``_month``). Where maintenance wrote span letters (``ronde.coverage.spans``)
         from the period's first service day through its last whole settled month, they stand for those pieces."""
-        key = ("settled", landlord, registry.revision, calendar, horizon_days, tuple(head), id(store), include_days)
+        key = _settled_key(store, registry, calendar, head, landlord, horizon_days, include_days)
         t = self._clock()
         entry = self._months.get(key)
         if entry is not None and entry[0] > t:
@@ -855,6 +897,19 @@ class CoverageCache:
             self._months.clear()
         self._months[key] = (t + self.ttl_s, value)
         return value
+
+
+def _settled_key(
+    store: Store,
+    registry: Registry,
+    calendar: ServiceCalendar,
+    head: list[tuple[date, date]],
+    landlord: str | None,
+    horizon_days: int,
+    include_days: bool,
+) -> tuple[object, ...]:
+    """``CoverageCache._settled``'s entry of a request's settled pieces ``head``."""
+    return ("settled", landlord, registry.revision, calendar, horizon_days, tuple(head), id(store), include_days)
 
 
 def _kept_first(kept: dict[tuple[object, ...], K], key: tuple[object, ...], value: K) -> K:

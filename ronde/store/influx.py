@@ -12,6 +12,8 @@ InfluxDB maps to database/retention policy for InfluxQL by itself (virtual DBRP 
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
 import os
 import threading
@@ -64,6 +66,8 @@ from ronde.store.influx_http import (
 )
 from ronde.store.lineprotocol import LineChunks
 from ronde.store.port import StampedSpans, StoreAccess, StoreUnavailable, VisitSpan
+from ronde.store.read_ahead import METHODS as AHEAD
+from ronde.store.read_ahead import ReadAhead, ReadAheads
 from ronde.store.records import (
     BeaconTelemetryRecord,
     DailyRollup,
@@ -135,6 +139,7 @@ class InfluxStore:
         validate(retention)
         url, url_user, url_password = split_credentials(url)
         self.url = url.rstrip("/")
+        self._ahead = ReadAheads()
         self.access = access
         username = username or url_user
         password = password if password is not None else url_password
@@ -219,6 +224,7 @@ class InfluxStore:
         return self._client
 
     def close(self) -> None:
+        self._ahead.close()
         if self._client is not None:
             self._client.close()  # type: ignore[no-untyped-call]
             self._client = None
@@ -725,7 +731,7 @@ class InfluxStore:
         end: datetime,
         *,
         landlord: str | None,
-        day: date,  # noqa: ARG002 - the port's: SQLite's stamp is per day
+        day: date,
         kept: StampedSpans | None,
     ) -> StampedSpans:
         """The stamp is the number of points read, kept only when every one was complete; a later ``count`` of
@@ -733,6 +739,10 @@ class InfluxStore:
         visits are never edited in place, and only retention deletes them, weeks later). A point read before
         all its fields were seen makes the read unkeepable: counted again, it would hide the fields it lacked.
         ``day`` is SQLite's unit; here the stamp covers the whole range, every service day in it."""
+        if kept is None:
+            ahead: StampedSpans | None = self._ahead.take("visit_spans_kept", start, end, landlord, day)
+            if ahead is not None:
+                return ahead
         where = self._spans_where(start, end, landlord)
         if kept is not None and kept[0] is not None:
             statement = f"SELECT count({quote_ident('last_seen')}) FROM {quote_ident(schema.VISIT.name)} WHERE {where}"
@@ -908,14 +918,29 @@ class InfluxStore:
         return packed_days.read(self._ql, first, last, landlord)
 
     def rollup_figures_by_day(self, first: date, last: date, *, landlord: str | None = None) -> list[RollupFigures]:
-        """``rollup_figures`` (by day and checkpoint: by day, then)."""
-        return self.rollup_figures(first, last, landlord=landlord)
+        """``rollup_figures`` (by day and checkpoint: by day, then); a read started ahead serves it."""
+        ahead: list[RollupFigures] | None = self._ahead.take("rollup_figures_by_day", first, last, landlord)
+        return ahead if ahead is not None else self.rollup_figures(first, last, landlord=landlord)
 
     def heard_days(self, first: date, last: date, *, landlord: str | None = None) -> dict[str, tuple[date, date]]:
         """From the newest version of each (day, checkpoint), read as ``rollup_figures`` (the packed copy: one
         cursor a series, where ``checkpoint_day``'s ``service_day``, ``written_at`` and ``visits`` were three),
-        folded here."""
-        return packed_days.heard(self._ql, first, last, landlord)
+        folded here; a read started ahead serves it."""
+        ahead: dict[str, tuple[date, date]] | None = self._ahead.take("heard_days", first, last, landlord)
+        return ahead if ahead is not None else packed_days.heard(self._ql, first, last, landlord)
+
+    def reading_ahead(self, reads: Sequence[ReadAhead]) -> contextlib.AbstractContextManager[None]:
+        """``reads`` started on a few threads (``ronde.store.read_ahead``): influxd answers them while the request
+        computes what comes before them."""
+        return self._ahead.started([(r, functools.partial(self._read, r)) for r in reads if r.method in AHEAD])
+
+    def _read(self, r: ReadAhead) -> object:
+        if r.method == "visit_spans_kept":
+            assert r.day is not None
+            return self.visit_spans_kept(r.first, r.last, landlord=r.landlord, day=r.day, kept=None)
+        if r.method == "heard_days":
+            return self.heard_days(r.first, r.last, landlord=r.landlord)
+        return self.rollup_figures_by_day(r.first, r.last, landlord=r.landlord)
 
     def monthly_rollups(self, month: date, *, landlord: str | None = None) -> list[MonthlyRollup]:
         where = _where(day_start_ns(month), day_start_ns(month + timedelta(days=1)), landlord)

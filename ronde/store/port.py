@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from contextlib import AbstractContextManager
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import NamedTuple, Protocol
 
 from ronde.store.checks import RollupVerdict
+from ronde.store.read_ahead import ReadAhead
 from ronde.store.records import (
     BeaconTelemetryRecord,
     DailyRollup,
@@ -196,6 +198,11 @@ class Store(Protocol):
     def suffix_figures(self, from_day: date, *, landlord: str | None = None) -> list[MonthlyFigures]:
         """The suffix letters starting on ``from_day`` (the fold of ``from_day``..its month's end) as
         ``MonthlyFigures``, sorted by checkpoint; none when the month was not folded with them."""
+
+    def reading_ahead(self, reads: Sequence[ReadAhead]) -> AbstractContextManager[None]:
+        """Start ``reads`` now (a request's, before it needs them): inside the block, each is served to the same
+        call made later by this thread (``ronde.store.read_ahead``). A hint: a store that gains nothing from it
+        (SQLite, in process) reads when called."""
 
     def write_month_spans(self, through: date, spans: Sequence[MonthlySpan]) -> None:
         """The span letters through the settled month starting ``through`` (maintenance's fold,

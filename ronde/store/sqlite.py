@@ -9,6 +9,7 @@ threads); SQLite serialises the writers.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -24,6 +25,7 @@ from ronde.store import schema
 from ronde.store.checks import RollupVerdict, UnreadableVerdict, encode_mismatches, verdict_from_fields
 from ronde.store.errors import StoreCorrupt, StoreRejected
 from ronde.store.port import StampedSpans, StoreAccess, StoreUnavailable, VisitSpan
+from ronde.store.read_ahead import ReadAhead
 from ronde.store.records import (
     BeaconCheck,
     BeaconTelemetryRecord,
@@ -720,6 +722,10 @@ class SqliteStore:
             sql += " AND landlord = ?"
             params.append(landlord)
         return self._run(lambda conn: conn.execute(sql + " ORDER BY checkpoint_id", params).fetchall())
+
+    def reading_ahead(self, reads: Sequence[ReadAhead]) -> contextlib.AbstractContextManager[None]:  # noqa: ARG002
+        """Nothing started ahead: an embedded read costs this process's CPU whenever it is made."""
+        return contextlib.nullcontext()
 
     def span_figures(self, from_day: date, through: date, *, landlord: str | None = None) -> list[MonthlyFigures]:
         """As ``suffix_figures`` (a span no longer current was dropped by the write that made it so)."""

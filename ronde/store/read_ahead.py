@@ -1,0 +1,102 @@
+"""Reads a request is about to make, started together on a few threads (``Store.reading_ahead``).
+
+Why: on InfluxDB a cold coverage request waits on influxd, then computes, then waits again: its wall time is the
+sum of the API's CPU and influxd's (a landlord's cold year at city scale: ~250 ms and ~200 ms, a 300 ms target). The
+open tail's daily figures, the heard days around it and tonight's visits do not depend on the settled part the
+request folds first; started at the request's start, influxd answers them on the other core while the API folds,
+and each is then served to the very call that would have made it. A read is served once, to the thread that
+started it, within the ``with`` that started it (so at most that request's age old, as if the request had made it a
+little earlier); one no call takes is dropped at the end (its thread finishes it, its answer or error is ignored).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import date
+from typing import Any, NamedTuple
+
+log = logging.getLogger(__name__)
+
+
+class ReadAhead(NamedTuple):
+    """A read a request is about to make: the store method's name and its arguments (``Store.reading_ahead``).
+
+    ``rollup_figures_by_day(first, last, landlord=)`` is served to a later call on any range within ``first..last``
+    (the rows of those days: what that call would read); ``heard_days(first, last, landlord=)`` and
+    ``visit_spans_kept(first, last, landlord=, day=, kept=None)`` to the same call only."""
+
+    method: str
+    first: Any  # a date, or a datetime for ``visit_spans_kept``
+    last: Any
+    landlord: str | None
+    day: date | None = None  # ``visit_spans_kept``'s
+
+
+METHODS = frozenset({"rollup_figures_by_day", "heard_days", "visit_spans_kept"})
+
+
+class ReadAheads:
+    """The pending reads of each thread, and the threads that make them (created on first use)."""
+
+    def __init__(self, max_workers: int = 3) -> None:
+        self._max_workers = max_workers
+        self._pool: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+        self._local = threading.local()
+
+    @contextlib.contextmanager
+    def started(self, calls: Sequence[tuple[ReadAhead, Callable[[], Any]]]) -> Iterator[None]:
+        """Start ``calls`` (each a read and what makes it) and serve them to this thread until the block ends."""
+        if not calls or getattr(self._local, "pending", None) is not None:  # nested: the outer block's reads
+            yield
+            return
+        pool = self._executor()
+        pending: dict[ReadAhead, Future[Any]] = {read: pool.submit(make) for read, make in calls}
+        self._local.pending = pending
+        try:
+            yield
+        finally:
+            self._local.pending = None
+            for future in pending.values():  # not taken: cancelled if not begun, else finished and dropped
+                if not future.cancel():
+                    future.add_done_callback(_ignored)
+
+    def take(self, method: str, first: Any, last: Any, landlord: str | None, day: date | None = None) -> Any:
+        """The answer of a pending read for this call, else ``None`` (the caller reads): the same read, or for
+        ``rollup_figures_by_day`` one over a range holding ``first..last``, its rows cut to those days."""
+        pending: dict[ReadAhead, Future[Any]] | None = getattr(self._local, "pending", None)
+        if not pending:
+            return None
+        exact = ReadAhead(method, first, last, landlord, day)
+        future = pending.pop(exact, None)
+        if future is not None:
+            return future.result()
+        if method != "rollup_figures_by_day":
+            return None
+        for read in list(pending):
+            if read.method == method and read.landlord == landlord and read.first <= first and last <= read.last:
+                rows = pending.pop(read).result()
+                return [r for r in rows if first <= r[0] <= last]
+        return None
+
+    def close(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _executor(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self._max_workers, thread_name_prefix="ronde-read-ahead")
+            return self._pool
+
+
+def _ignored(future: Future[Any]) -> None:
+    """A read no call took: its error, if any, is logged at debug level (the request did not need it)."""
+    if not future.cancelled() and future.exception() is not None:
+        log.debug("a read made ahead and not taken failed: %s", future.exception())

@@ -1,0 +1,79 @@
+"""A cold request's open tail read ahead on influxd (``CoverageCache._reads_ahead``, ``Store.reading_ahead``).
+
+On a real influxd with the scripted year of ``test_monthly`` (the evening of 25 November in progress): a cold year
+starts the tail's daily figures, the heard days around it and tonight's visits on the read-ahead threads while it
+folds its settled part, and takes each of them: as many requests as without read-ahead, none made twice, and the
+same answer; a warm request starts nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ronde.coverage.query import CoverageCache, landlord_coverage
+from ronde.store.influx import InfluxStore
+from ronde.store.influx_http import InfluxQL
+from ronde.store.port import Store
+from ronde.store.read_ahead import ReadAhead
+from ronde.store.records import RetentionPolicy
+from tests.coverage.test_monthly import CAL, FIRST, LAST, NOW, REG
+from tests.coverage.test_spans import _settle
+from tests.support.stores import store_of_kind
+
+pytestmark = pytest.mark.influx
+
+
+@pytest.fixture(params=["influx"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    with store_of_kind(request, tmp_path, retry_budget_s=5.0, retention=RetentionPolicy(3650, 3650, 3650)) as s:
+        yield s
+
+
+@pytest.fixture
+def requests(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """Every InfluxQL request: its statements and the thread that made it."""
+    seen: list[tuple[str, str]] = []
+    inner = InfluxQL.results
+
+    def spied(self: InfluxQL, statements: Sequence[str], *, rp: str | None = None) -> list[Mapping[str, Any]]:
+        seen.append((";".join(statements), threading.current_thread().name))
+        return inner(self, statements, rp=rp)
+
+    monkeypatch.setattr(InfluxQL, "results", spied)
+    return seen
+
+
+def _year(store: Store, cache: CoverageCache) -> object:
+    return landlord_coverage(store, REG, CAL, FIRST, LAST, landlord="paris-habitat", now=NOW, cache=cache)
+
+
+def test_a_cold_year_reads_its_tail_ahead_once_each_and_answers_the_same(
+    store: Store, requests: list[tuple[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _settle(store)
+    requests.clear()
+    cache = CoverageCache()
+    got = _year(store, cache)
+    ahead = [s for s, thread in requests if thread.startswith("ronde-read-ahead")]
+    with_ahead = sorted(s for s, _ in requests)
+    assert len(ahead) >= 4  # the tail's figures, the heard days before and after it (marks, then rows), the visits
+    assert any('FROM "visit"' in s for s in ahead)
+
+    requests.clear()
+    assert _year(store, cache) == got
+    assert not [t for _, t in requests if t.startswith("ronde-read-ahead")]  # warm: nothing started
+
+    def nothing_ahead(self: InfluxStore, reads: Sequence[ReadAhead]) -> contextlib.AbstractContextManager[None]:
+        return contextlib.nullcontext()
+
+    monkeypatch.setattr(InfluxStore, "reading_ahead", nothing_ahead)
+    requests.clear()
+    want = _year(store, CoverageCache())
+    assert got == want
+    assert with_ahead == sorted(s for s, _ in requests)  # the same reads, none made twice

@@ -1,0 +1,76 @@
+"""Reads started ahead (``ronde.store.read_ahead``): served once, to the thread and block that started them."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import date
+
+import pytest
+
+from ronde.store.read_ahead import ReadAhead, ReadAheads
+
+D1, D5 = date(2026, 11, 1), date(2026, 11, 5)
+
+
+@pytest.fixture
+def ahead() -> Iterator[ReadAheads]:
+    reads = ReadAheads(max_workers=2)
+    yield reads
+    reads.close()
+
+
+def _rows() -> list[tuple[date, str]]:
+    return [(date(2026, 11, d), cp) for d in range(1, 6) for cp in ("a", "b")]
+
+
+def test_a_read_is_served_once_to_the_same_call(ahead: ReadAheads) -> None:
+    made: list[str] = []
+
+    def heard() -> dict[str, tuple[date, date]]:
+        made.append(threading.current_thread().name)
+        return {"a": (D1, D5)}
+
+    with ahead.started([(ReadAhead("heard_days", D1, D5, "x"), heard)]):
+        assert ahead.take("heard_days", D1, D5, "y") is None  # another landlord: not this read
+        assert ahead.take("heard_days", D1, D5, "x") == {"a": (D1, D5)}
+        assert ahead.take("heard_days", D1, D5, "x") is None  # taken: the caller reads
+    assert len(made) == 1
+    assert made[0].startswith("ronde-read-ahead")
+
+
+def test_figures_are_served_to_a_range_within_theirs_cut_to_its_days(ahead: ReadAheads) -> None:
+    with ahead.started([(ReadAhead("rollup_figures_by_day", D1, D5, None), _rows)]):
+        got = ahead.take("rollup_figures_by_day", date(2026, 11, 2), date(2026, 11, 3), None)
+    assert got == [r for r in _rows() if date(2026, 11, 2) <= r[0] <= date(2026, 11, 3)]
+    with ahead.started([(ReadAhead("rollup_figures_by_day", D1, D5, None), _rows)]):
+        assert ahead.take("rollup_figures_by_day", D1, date(2026, 11, 6), None) is None  # beyond: not served
+        assert ahead.take("heard_days", D1, D5, None) is None  # another method: exact reads only
+
+
+def test_only_the_starting_thread_inside_its_block_is_served(ahead: ReadAheads) -> None:
+    read = ReadAhead("heard_days", D1, D5, None)
+    other: list[object] = []
+    with ahead.started([(read, dict)]):
+        t = threading.Thread(target=lambda: other.append(ahead.take("heard_days", D1, D5, None)))
+        t.start()
+        t.join()
+    assert other == [None]
+    assert ahead.take("heard_days", D1, D5, None) is None  # the block ended
+
+
+def test_an_error_reaches_the_call_that_takes_the_read_and_not_one_left(ahead: ReadAheads) -> None:
+    def failing() -> object:
+        raise RuntimeError("influxd went away")
+
+    with ahead.started([(ReadAhead("heard_days", D1, D5, None), failing)]), pytest.raises(RuntimeError, match="away"):
+        ahead.take("heard_days", D1, D5, None)
+    with ahead.started([(ReadAhead("heard_days", D1, D5, None), failing)]):
+        pass  # not taken: its error is the pool's, logged at debug level, never the request's
+
+
+def test_a_nested_block_keeps_the_outer_reads(ahead: ReadAheads) -> None:
+    with ahead.started([(ReadAhead("heard_days", D1, D5, None), dict)]):
+        with ahead.started([(ReadAhead("heard_days", D1, D1, None), dict)]):
+            assert ahead.take("heard_days", D1, D1, None) is None  # the inner block started nothing
+        assert ahead.take("heard_days", D1, D5, None) == {}
