@@ -442,7 +442,7 @@ class InfluxStore:
             RetentionClass.PROOF,
             [schema.rollup_line(r, written_at) for r in changed]
             + [mark_line(day, lid, written_at, n) for (day, lid), n in sorted(marks.items())]
-            + [schema.day_figures_line(r, written_at) for r in changed]
+            + schema.estate_day_lines((r, written_at, schema.rollup_ns(r, written_at)) for r in changed)
             + [
                 packed_days.mark_line(day, written_at)
                 for day in days
@@ -544,7 +544,10 @@ class InfluxStore:
             )
         t0 = time.monotonic()
         n = packed_days.pack(
-            self._ql, lambda lines: self.write_lines(RetentionClass.PROOF, lines), now_ms=self._written_at()
+            self._ql,
+            lambda lines: self.write_lines(RetentionClass.PROOF, lines),
+            now_ms=self._written_at(),
+            drop=self._drop,
         )
         if n:
             log.info("daily figures: %d rollups packed in %.1f s", n, time.monotonic() - t0)
@@ -1097,7 +1100,7 @@ class InfluxStore:
             (
                 m,
                 day_start_ns(cutoff_day(now, days[m.name]).date())
-                if m in (schema.CHECKPOINT_DAY, schema.CHECKPOINT_DAY_FIGURES)
+                if m in (schema.CHECKPOINT_DAY, schema.ESTATE_DAY_FIGURES, schema.CHECKPOINT_DAY_FIGURES)
                 else to_ms(cutoff(now, days[m.name])) * NS_PER_MS,
             )
             for m in schema.MEASUREMENTS
@@ -1112,6 +1115,7 @@ class InfluxStore:
                     f"DELETE FROM {quote_ident(ROLLUP_CHECK)} WHERE time < {proof}",
                     f"DELETE FROM {quote_ident(ROLLUP_MARK)} WHERE time < {proof}",
                     f"DELETE FROM {quote_ident(packed_days.DAY_MARK)} WHERE time < {proof}",
+                    f"DELETE FROM {quote_ident(packed_days.OLD_MARK)} WHERE time < {proof}",
                     f"DELETE FROM {quote_ident(letters.LETTER_MARK)} WHERE time < {proof}",
                     f"DELETE FROM {quote_ident(VISIT_MARK)} WHERE time < {raw}",
                 ]

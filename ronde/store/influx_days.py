@@ -1,27 +1,34 @@
-"""The daily rollups' figures packed on InfluxDB (``checkpoint_day_figures``), what coverage reads for many days.
+"""The daily rollups' figures packed on InfluxDB (``estate_day_figures``), what coverage reads for many days.
 
-Why: influxd 1.x reads each field of a series as its own cursor, ~2 us per series, field and point; a landlord's
-year reads the tail of its daily rollups (at city scale 25,000 rows of 2,500 series), ten fields each from
-``checkpoint_day``: ~1,160 ms of influxd's CPU. Packed in one string field (``schema.PACKED_DAY``), as the letters
-were (``influx_letters``), they cost one cursor a series.
+Why: influxd 1.x reads each field of a series as its own cursor (~2 us per series, field and point) and costs
+~4.4 us a point; a landlord's year reads the tail of its daily rollups (at city scale 25,000 rows of 2,500 series).
+From ``checkpoint_day``, ten fields each: ~1,160 ms of influxd's CPU; packed one string a rollup (the first copy,
+``checkpoint_day_figures``): ~110 ms. Packed one string per (landlord, estate, service day) and write
+(``schema.ESTATE_DAY_FIGURES``, rows ``schema.PACKED_DAY_ROW``): a few hundred points.
 
 ``checkpoint_day`` stays the proof (the rollup check, audits, ``ronde store`` and the dashboards read its fields),
-written as before; the packed copy is written beside it by the same write (``InfluxStore.write_rollups``). A day is
-read from the copy only while the copy is whole and current, which a *pack mark* says: a ``DAY_MARK`` point per day
-whose ``upto`` is the newest ``rollup_mark`` ``written_at`` of that day the copy holds (the rollups' marks,
-``ronde.store.checks``, move with every write of a day's rollups). A day whose newest pack mark is older than its
-rollup mark (written by earlier code, or a write cut between its proof and its copy) or that has no pack mark (data
-of earlier code) is read from ``checkpoint_day``, as before. ``pack`` makes the copy of such days
-(``InfluxStore.pack_days``: the maintenance role as it opens, ``ronde store init``), each point with its own
-``written_at``, so a later rewrite of a day (late events re-roll it) wins in both measurements alike; then a sweep
-point, after which a day with neither mark is known to have no rollup (a day off: not read at all).
+written as before; the packed copy is written beside it by the same write (``InfluxStore.write_rollups``): a point
+per estate-day of the rollups it changes, so a partial write (a re-rolled rollup) holds only its own checkpoints,
+and the reader keeps per (day, checkpoint) the newest row (its ``written_at``, then its ``checkpoint_day`` point's
+time, which each row carries: ties break as they do in the proof). A day is read from the copy only while the copy
+is whole and current, which a *pack mark* says: a ``DAY_MARK`` point per day whose ``upto`` is the newest
+``rollup_mark`` ``written_at`` of that day the copy holds (the rollups' marks, ``ronde.store.checks``, move with
+every write of a day's rollups). A day whose newest pack mark is older than its rollup mark (a write cut between its
+proof and its copy) or that has no pack mark (data of earlier code, the first copy's included: its marks are
+``OLD_MARK``, which vouch for nothing here) is read from ``checkpoint_day``, as before. ``pack`` makes the copy of
+such days (``InfluxStore.pack_days``: the maintenance role as it opens, ``ronde store init``), each row with its
+own ``written_at``, so a later rewrite of a day (late events re-roll it) wins in both measurements alike; then a
+sweep point, after which a day with neither mark is known to have no rollup (a day off: not read at all); then it
+drops the first copy and its marks (``drop_old``).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
+from urllib.parse import unquote
 
 from ronde.store import influx_figures as figures
 from ronde.store import schema
@@ -31,10 +38,16 @@ from ronde.store.influx_http import InfluxQL, quote_ident, quote_str
 from ronde.store.lineprotocol import encode_line
 from ronde.store.records import DailyRollup, RollupFigures
 
-DAY_MARK = "checkpoint_day_figures_mark"  # one point per service day each time its packed copy is made whole
-PACKED = schema.CHECKPOINT_DAY_FIGURES
+DAY_MARK = "estate_day_figures_mark"  # one point per service day each time its packed copy is made whole
+OLD_MARK = "checkpoint_day_figures_mark"  # the first copy's (``schema.CHECKPOINT_DAY_FIGURES``): dropped with it
+PACKED = schema.ESTATE_DAY_FIGURES
+OLD_NAMES = frozenset({schema.CHECKPOINT_DAY_FIGURES.name, OLD_MARK})
+COLUMNS = ["time", "estate", "landlord", "figures"]
+ROW = len(schema.PACKED_DAY_ROW)
+_HEARD = 5  # what ``heard`` splits of a row: the checkpoint, written_at, time, visits and the rest
 PROOF = schema.RetentionClass.PROOF.value
 SWEPT = f"SELECT count({quote_ident('swept')}) FROM {quote_ident(DAY_MARK)}"  # noqa: S608 - quoted names: sweeps made
+log = logging.getLogger(__name__)
 _FAR_DAYS = 3660  # how far ahead ``pack`` looks for days (a service day is never that far in the future)
 
 
@@ -89,21 +102,22 @@ def read(ql: InfluxQL, first: date, last: date, landlord: str | None) -> list[Ro
     copy, or one older than the day's last write), by service day then checkpoint."""
     kept, out = _read(ql, first, last, landlord)
     days: dict[str, date] = {}
-    for (day, _), (v, p) in kept.items():
+    for (day, _), (tags, p) in kept.items():
         d = days.get(day)
         if d is None:
             d = days[day] = date.fromisoformat(day)
-        out.append(packed_figures(d, v, p))
+        out.append(packed_figures(d, tags, p))
     out.sort(key=_day_and_checkpoint)
     return out
 
 
 def heard(ql: InfluxQL, first: date, last: date, landlord: str | None) -> dict[str, tuple[date, date]]:
     """``Store.heard_days`` from what ``read`` reads: each checkpoint's first and last day whose newest rollup has
-    a visit (of the packed rows only ``written_at``, the day and ``visits`` split off; ISO days compared as text)."""
-    kept, proof = _read(ql, first, last, landlord, split=3)
+    a visit (of the packed rows only the checkpoint, ``written_at``, time and ``visits`` split off; ISO days
+    compared as text)."""
+    kept, proof = _read(ql, first, last, landlord, split=_HEARD - 1)
     spans: dict[str, list[str]] = {}
-    found = [(day, cid) for (day, cid), (_, p) in kept.items() if int(p[2]) > 0]
+    found = _visited(kept)
     for day, cid in found + [(f[0].isoformat(), f[1]) for f in proof if f[6] > 0]:
         span = spans.get(cid)
         if span is None:
@@ -118,22 +132,40 @@ def heard(ql: InfluxQL, first: date, last: date, landlord: str | None) -> dict[s
     return {cid: (days[a], days[b]) for cid, (a, b) in spans.items()}
 
 
-Packed = dict[tuple[str, str], tuple[Sequence[Any], list[str]]]
+def _visited(kept: Packed) -> list[tuple[str, str]]:
+    """The (ISO day, checkpoint) of the rows of ``kept`` (split 4 times) with a visit."""
+    out: list[tuple[str, str]] = []
+    try:
+        for (day, cid), (_, p) in kept.items():
+            if len(p) != _HEARD:
+                raise StoreRejected(f"{PACKED.name}: a packed row of {len(p)} figures")
+            if int(p[3]) > 0:
+                out.append((day, _unquoted(cid)))
+    except ValueError as exc:
+        raise StoreRejected(f"{PACKED.name}: a malformed packed row ({exc})") from exc
+    return out
+
+
+Tags = tuple[Any, Any]  # a packed point's estate and landlord
+Packed = dict[tuple[str, str], tuple[Tags, list[str]]]  # (ISO day, quoted checkpoint) -> the newest row, split
+
+
+def select(scope: Sequence[str]) -> str:
+    """The packed points ``scope`` selects, ungrouped (a series an estate: grouped, each would repeat its columns),
+    their estate and landlord as columns (``COLUMNS``)."""
+    tags = f"{quote_ident('estate')}::tag, {quote_ident('landlord')}::tag"
+    # names quoted by quote_ident, ``scope`` built from integers and quote_str'd values
+    return f"SELECT {tags}, {quote_ident('figures')} FROM {quote_ident(PACKED.name)} WHERE {' AND '.join(scope)}"  # noqa: S608
 
 
 def _read(
     ql: InfluxQL, first: date, last: date, landlord: str | None, *, split: int = -1
 ) -> tuple[Packed, list[RollupFigures]]:
-    """The newest packed row per (day, checkpoint) of the days whose copy is whole (its ``figures`` split ``split``
-    times, all by default), and the figures of the other days from ``checkpoint_day``."""
+    """The newest packed row per (day, checkpoint) of the days whose copy is whole (split ``split`` times, all by
+    default), and the figures of the other days from ``checkpoint_day``."""
     scope = where(first, last, landlord)
     marks, packs, swept, rows = ql.results(
-        [
-            per_day(ROLLUP_MARK, "written_at", scope),
-            per_day(DAY_MARK, "upto", scope[:2]),
-            SWEPT,
-            figures.select_letters(PACKED, ("figures",), scope),
-        ],
+        [per_day(ROLLUP_MARK, "written_at", scope), per_day(DAY_MARK, "upto", scope[:2]), SWEPT, select(scope)],
         rp=PROOF,
     )
     by_day, by_pack = days_of(marks), days_of(packs)
@@ -157,58 +189,89 @@ def _day_and_checkpoint(f: RollupFigures) -> tuple[date, str]:
 
 
 def _newest(result: Mapping[str, Any], skip: set[str], split: int) -> Packed:
-    """The newest packed row per (day, checkpoint) of ``result`` but for the days ``skip`` (ISO), split: the
-    newest ``written_at``, then time, compared only when a key comes again (a rewritten rollup)."""
+    """The newest packed row per (day, checkpoint) of ``result`` but for the days ``skip`` (ISO), split: the newest
+    ``written_at``, then its ``checkpoint_day`` point's time, compared only when a key comes again (a re-roll).
+    A point or row influxd could not have been given by ``schema.estate_day_lines`` raises ``StoreRejected``."""
+    try:
+        return _rows(result, skip, split)
+    except (AttributeError, IndexError, TypeError, ValueError) as exc:
+        raise StoreRejected(f"{PACKED.name}: a malformed packed point ({type(exc).__name__}: {exc})") from exc
+
+
+def _rows(result: Mapping[str, Any], skip: set[str], split: int) -> Packed:
     kept: Packed = {}
+    days: dict[int, str] = {}
     for s in result.get("series", ()):
-        if s["columns"] != ["time", *figures.TAGS, "figures"]:
+        if s["columns"] != COLUMNS:
             raise StoreRejected(f"{PACKED.name}: unexpected columns {s['columns']!r}")
         for v in s["values"]:
-            p = v[6].split(" ", split)
-            if p[1] in skip:
+            n = int(v[0]) // schema.NS_PER_DAY
+            day = days.get(n)
+            if day is None:
+                day = days[n] = _utc_day(n * schema.NS_PER_DAY).isoformat()
+            if day in skip:
                 continue
-            key = (p[1], v[1])
-            seen = kept.get(key)
-            if seen is None or (int(p[0]), int(v[0])) > (int(seen[1][0]), int(seen[0][0])):
-                kept[key] = (v, p)
+            tags = (v[1], v[2])
+            for row in v[3].split(";"):
+                p = row.split(" ", split)
+                key = (day, p[0])
+                seen = kept.get(key)
+                if seen is None or (int(p[1]), int(p[2])) > (int(seen[1][1]), int(seen[1][2])):
+                    kept[key] = (tags, p)
     return kept
 
 
-def packed_figures(d: date, v: Sequence[Any], p: Sequence[str]) -> RollupFigures:
-    """A packed row's figures: ``TAGS`` at 1 of the row ``v``, ``p`` its ``figures`` split (``schema.PACKED_DAY``),
-    converted as ``influx_figures.day_figures`` converts ``checkpoint_day``'s fields (equal)."""
-    if len(p) != len(schema.PACKED_DAY):
-        raise StoreRejected(f"{PACKED.name}: {len(p)} packed figures, not {len(schema.PACKED_DAY)}")
-    first, last = p[5], p[6]
-    return (
-        d,
-        str(v[1]),
-        str(v[2]),
-        v[3] or None,
-        str(v[4]),
-        str(v[5]),
-        int(p[2]),
-        int(p[3]),
-        p[4] == "1",
-        None if first == "-" else int(first) * 1000,
-        None if last == "-" else int(last) * 1000,
-        float(p[7]),
-        float(p[8]),
-        float(p[9]),
-    )
+def packed_figures(d: date, tags: Tags, p: Sequence[str]) -> RollupFigures:
+    """A packed row's figures: ``tags`` its point's estate and landlord, ``p`` the row split
+    (``schema.PACKED_DAY_ROW``), converted as ``influx_figures.day_figures`` converts ``checkpoint_day``'s fields
+    (equal)."""
+    if len(p) != ROW:
+        raise StoreRejected(f"{PACKED.name}: {len(p)} packed figures, not {ROW}")
+    first, last = p[6], p[7]
+    try:
+        return (
+            d,
+            _unquoted(p[0]),
+            _unquoted(p[11]),
+            _unquoted(p[12]) or None,
+            tags[0] or "",
+            tags[1] or "",
+            int(p[3]),
+            int(p[4]),
+            p[5] == "1",
+            None if first == "-" else int(first) * 1000,
+            None if last == "-" else int(last) * 1000,
+            float(p[8]),
+            float(p[9]),
+            float(p[10]),
+        )
+    except ValueError as exc:
+        raise StoreRejected(f"{PACKED.name}: a malformed packed row ({exc})") from exc
 
 
-def versions(rows: Mapping[tuple[Any, ...], tuple[Mapping[str, str], Sequence[Any]]]) -> list[tuple[int, DailyRollup]]:
-    """``influx_figures.newest``'s rows (``ROLLUP_FIELDS``) as (``written_at``, rollup)."""
-    return [(int(rows[k][1][2]), r) for k, r in zip(sorted(rows), figures.rollups(rows), strict=True)]
+def _unquoted(s: str) -> str:
+    """A checkpoint, kind or building as written (``schema.packed_day_row`` percent-quotes them; ids need not)."""
+    return unquote(s, errors="strict") if "%" in s else s
 
 
-def pack(ql: InfluxQL, write: Callable[[Sequence[str]], Any], *, now_ms: int) -> int:
+def versions(
+    rows: Mapping[tuple[Any, ...], tuple[Mapping[str, str], Sequence[Any]]],
+) -> list[tuple[DailyRollup, int, int]]:
+    """``influx_figures.newest``'s rows (``ROLLUP_FIELDS``) as (rollup, ``written_at``, its point's time)."""
+    return [
+        (r, int(rows[k][1][2]), int(rows[k][1][0])) for k, r in zip(sorted(rows), figures.rollups(rows), strict=True)
+    ]
+
+
+def pack(
+    ql: InfluxQL, write: Callable[[Sequence[str]], Any], *, now_ms: int, drop: Callable[[str], bool] | None = None
+) -> int:
     """Make the packed copy of every day of ``checkpoint_day`` whose copy is not whole, day by day (its newest
-    rollups, each with its own ``written_at``, then the day's pack mark); returns how many rows it wrote. The pack
-    mark holds the rollup mark read *before* the rows: a write of the day meanwhile leaves the day read from
-    ``checkpoint_day`` until the next ``pack`` (never a copy that misses it). Idempotent. Last, a sweep point
-    (``sweep_line``) unless one is there and nothing was copied (a pass with nothing to do writes nothing)."""
+    rollups, each with its own ``written_at`` and time, then the day's pack mark); returns how many rows it wrote.
+    The pack mark holds the rollup mark read *before* the rows: a write of the day meanwhile leaves the day read
+    from ``checkpoint_day`` until the next ``pack`` (never a copy that misses it). Idempotent. Then a sweep point
+    (``sweep_line``) unless one is there and nothing was copied (a pass with nothing to do writes nothing); last,
+    the first copy dropped (``drop_old``) if ``drop`` is given."""
     far = schema.from_ms(now_ms).date() + timedelta(days=_FAR_DAYS)
     scope = ["time >= 0", f"time < {schema.day_start_ns(far)}"]
     swept = bool(ql.results([SWEPT], rp=PROOF)[0].get("series"))
@@ -223,12 +286,28 @@ def pack(ql: InfluxQL, write: Callable[[Sequence[str]], Any], *, now_ms: int) ->
     written = 0
     for day in sorted(d for d in rolled if not whole(by_day, by_pack, d)):
         kept = figures.newest(ql, schema.CHECKPOINT_DAY, figures.ROLLUP_FIELDS, where(day, day, None), 1)
-        lines = [schema.day_figures_line(r, w) for w, r in versions(kept)]
-        write([*lines, mark_line(day, by_day.get(day, 0))])
-        written += len(lines)
+        rows = versions(kept)
+        write([*schema.estate_day_lines(rows), mark_line(day, by_day.get(day, 0))])
+        written += len(rows)
     if written or not swept:
         write([sweep_line(now_ms)])
+    if drop is not None:
+        drop_old(ql, drop)
     return written
+
+
+def drop_old(ql: InfluxQL, drop: Callable[[str], bool]) -> None:
+    """Drop the first copy (``checkpoint_day_figures``) and its marks, after ``pack`` made this one: nothing reads
+    them. Where the server cannot (``drop`` False, 3.x), retention deletes them at ``checkpoint_day``'s cutoff."""
+    try:
+        found = {str(v[0]) for s in ql.series("SHOW MEASUREMENTS") for v in s.get("values", ())}
+    except StoreRejected:  # a server without SHOW MEASUREMENTS: left to retention
+        return
+    for name in sorted(OLD_NAMES & found):
+        if drop(name):
+            log.info("daily figures: the first packed copy's %s dropped", name)
+        else:
+            log.warning("daily figures: the first packed copy's %s kept (not deletable here): retention ends it", name)
 
 
 def sweep_line(now_ms: int) -> str:

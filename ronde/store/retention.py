@@ -12,7 +12,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 
 from ronde.store.records import RetentionPolicy
-from ronde.store.schema import CHECKPOINT_DAY, CHECKPOINT_DAY_FIGURES, MEASUREMENTS, RetentionClass
+from ronde.store.schema import CHECKPOINT_DAY, CHECKPOINT_DAY_FIGURES, ESTATE_DAY_FIGURES, MEASUREMENTS, RetentionClass
+
+_COPIES = (ESTATE_DAY_FIGURES.name, CHECKPOINT_DAY_FIGURES.name)  # checkpoint_day's packed copies (InfluxDB)
 
 DEFAULT_RETENTION = RetentionPolicy()
 MIN_DAYS = 1  # InfluxDB 1.x refuses retention policies shorter than one hour; keep whole days
@@ -42,7 +44,7 @@ def validate(policy: RetentionPolicy) -> None:
     by_class = class_days(policy)
     known = {m.name: m.retention for m in MEASUREMENTS}
     for name, days in policy.extra.items():
-        if name == CHECKPOINT_DAY_FIGURES.name:
+        if name in _COPIES:
             raise RetentionError(
                 f"retention extra[{name!r}]: the packed copy of checkpoint_day goes with it (set checkpoint_day's)"
             )
@@ -62,7 +64,8 @@ def measurement_days(policy: RetentionPolicy) -> dict[str, int]:
     validate(policy)
     by_class = class_days(policy)
     days = {m.name: policy.extra.get(m.name, by_class[m.retention]) for m in MEASUREMENTS}
-    days[CHECKPOINT_DAY_FIGURES.name] = days[CHECKPOINT_DAY.name]  # the copy goes with the proof it copies
+    for name in _COPIES:
+        days[name] = days[CHECKPOINT_DAY.name]  # a copy goes with the proof it copies
     return days
 
 

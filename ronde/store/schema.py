@@ -18,12 +18,13 @@ Principles:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from functools import lru_cache
 from typing import Any
+from urllib.parse import quote
 
 from ronde.store.lineprotocol import FieldValue, encode_line, escape_tag, format_float, format_str
 from ronde.store.records import (
@@ -205,25 +206,41 @@ PACKED = (
     "written_at", "day", "month", "expected", "visits", "presence_s", "first_seen", "last_seen", "service_s",
     "seen", "lead_s", "trail_s", "inner_n", "inner_s1", "inner_s2", "inner_worst", "states", "basis",
 )  # fmt: skip
-# The daily rollups' figures packed (since December 2026), written beside ``checkpoint_day`` by the same write: one
-# string field a point (``PACKED_DAY``), what coverage reads for many days (``Store.rollup_figures``) where
-# ``checkpoint_day``'s ten fields cost influxd ten cursors a series (at city scale ~1,160 ms of its CPU for a
-# landlord's 25,000 daily rows). ``checkpoint_day`` stays the proof (rollup check, audits, dashboards); a day is
-# read here only while its mark (``ronde.store.influx_days``) says this copy is whole and current.
+# The daily rollups' figures packed, the layout of December 6, 2026 (earlier that day: ``CHECKPOINT_DAY_FIGURES``
+# below, one point a rollup): written beside ``checkpoint_day`` by the same write, one point per (landlord, estate,
+# service day) and write, its one string field holding every row of the group (``PACKED_DAY_ROW``; a group longer
+# than ``PACKED_DAY_BYTES`` in several points). What coverage reads for many days (``Store.rollup_figures``): influxd
+# costs ~4.4 us a point, and a landlord's tail at city scale is 25,000 rollups but ~250 such points.
+# ``checkpoint_day`` stays the proof (rollup check, audits, dashboards); a day is read here only while its mark
+# (``ronde.store.influx_days``) says this copy is whole and current.
+ESTATE_DAY_FIGURES = Measurement(
+    "estate_day_figures",
+    RetentionClass.PROOF,
+    ("estate", "landlord"),
+    {"figures": S},
+    "service day 00:00 UTC + hash(landlord, estate, figures) mod 1 day; per (service day, checkpoint) the newest "
+    "row (written_at, then its checkpoint_day point's time) wins",
+)
+# what a row of its ``figures`` holds, space-separated (rows separated by ``;``): the checkpoint (percent-quoted, as
+# kind and building), the ``written_at`` and the time within its day (ns) of the ``checkpoint_day`` point it copies
+# (which break ties as they do there), integers in decimal, ``covered`` 1 or 0, instants in ms since the epoch or
+# ``-`` for none, floats by ``repr`` (they read back to the bit), the kind, the building (empty for none); no chain
+# digest (the proof stays in ``checkpoint_day``). The service day is the point's UTC day.
+PACKED_DAY_ROW = (
+    "checkpoint", "written_at", "at", "visits", "expected", "covered", "first_seen", "last_seen", "presence_s",
+    "max_idle_s", "mean_idle_s", "kind", "building",
+)  # fmt: skip
+PACKED_DAY_BYTES = 60_000  # a ``figures`` string at most: influxd 1.x refuses a string field over 64 KiB
+# The first packed copy (December 6, 2026, before ``ESTATE_DAY_FIGURES``): one point a rollup. No longer written nor
+# read; ``InfluxStore.pack_days`` drops it with its marks once the new copy is made (InfluxDB 1.x and 2.x), and
+# retention deletes what a server that cannot drop it (3.x) keeps, at ``checkpoint_day``'s cutoff.
 CHECKPOINT_DAY_FIGURES = Measurement(
     "checkpoint_day_figures",
     RetentionClass.PROOF,
     ("checkpoint", "kind", "building", "estate", "landlord"),
     {"figures": S},
-    "the checkpoint_day point's own time; the newest written_at (in figures) wins",
+    "the checkpoint_day point's own time (the old copy, dropped by pack_days)",
 )
-# what its ``figures`` holds, space-separated: ``written_at`` (that of the ``checkpoint_day`` point it copies),
-# the service day, integers in decimal, ``covered`` 1 or 0, instants in ms since the epoch or ``-`` for none,
-# floats by ``repr`` (they read back to the bit); no chain digest (the proof stays in ``checkpoint_day``)
-PACKED_DAY = (
-    "written_at", "service_day", "visits", "expected", "covered", "first_seen", "last_seen", "presence_s",
-    "max_idle_s", "mean_idle_s",
-)  # fmt: skip
 VISIT_ID = Measurement(
     "visit_id",
     RetentionClass.RAW,
@@ -238,6 +255,7 @@ MEASUREMENTS: tuple[Measurement, ...] = (
     BEACON_TELEMETRY,
     GATEWAY_STATE,
     CHECKPOINT_DAY,
+    ESTATE_DAY_FIGURES,
     CHECKPOINT_DAY_FIGURES,
     CHECKPOINT_MONTH,
     CHECKPOINT_MONTH_SUFFIX,
@@ -563,22 +581,15 @@ def rollup_line(r: DailyRollup, written_at_ms: int) -> str:
     )
 
 
-def day_figures_line(r: DailyRollup, written_at_ms: int) -> str:
-    """A daily rollup's figures packed (``CHECKPOINT_DAY_FIGURES``), at the time of its ``checkpoint_day`` point."""
-    tags = {"checkpoint": r.checkpoint_id, "kind": r.kind, "building": r.building, "estate": r.estate}
-    fields: dict[str, FieldValue | None] = {"figures": packed_day(r, written_at_ms)}
-    return encode_line(
-        CHECKPOINT_DAY_FIGURES.name, {**tags, "landlord": r.landlord}, fields, rollup_ns(r, written_at_ms)
-    )
-
-
-def packed_day(r: DailyRollup, written_at_ms: int) -> str:
-    """The ``figures`` field of ``CHECKPOINT_DAY_FIGURES`` (``PACKED_DAY``)."""
+def packed_day_row(r: DailyRollup, written_at_ms: int, at_ns: int) -> str:
+    """A rollup's row in ``ESTATE_DAY_FIGURES`` (``PACKED_DAY_ROW``): that of its ``checkpoint_day`` point written at
+    ``written_at_ms``, at ``at_ns`` into its day."""
     first, last = _ms_or_none(r.first_seen), _ms_or_none(r.last_seen)
     return " ".join(
         (
+            quote(r.checkpoint_id, safe=""),
             str(written_at_ms),
-            r.service_day.isoformat(),
+            str(at_ns),
             str(int(r.visits)),
             str(int(r.expected)),
             "1" if r.covered else "0",
@@ -587,8 +598,44 @@ def packed_day(r: DailyRollup, written_at_ms: int) -> str:
             format_float(r.presence_s),
             format_float(r.max_idle_s),
             format_float(r.mean_idle_s),
+            quote(r.kind, safe=""),
+            quote(r.building or "", safe=""),
         )
     )
+
+
+def estate_day_lines(rows: Iterable[tuple[DailyRollup, int, int]]) -> list[str]:
+    """``ESTATE_DAY_FIGURES`` points of ``rows`` (rollup, ``written_at`` ms, its ``checkpoint_day`` point's time in
+    ns): one a (landlord, estate, service day), more where its rows pass ``PACKED_DAY_BYTES`` (quoted, the rows are
+    ASCII: a character a byte)."""
+    groups: dict[tuple[str, str, date], list[str]] = {}
+    for r, written_at, ns in rows:
+        day_ns = day_start_ns(r.service_day)
+        groups.setdefault((r.landlord, r.estate, r.service_day), []).append(packed_day_row(r, written_at, ns - day_ns))
+    out: list[str] = []
+    for (landlord, estate, day), packed in sorted(groups.items()):
+        for figures in _chunks(sorted(packed), PACKED_DAY_BYTES):  # sorted: the same rows, the same points
+            ns = day_start_ns(day) + offset(landlord, estate, figures, modulo=NS_PER_DAY)
+            out.append(
+                encode_line(ESTATE_DAY_FIGURES.name, {"estate": estate, "landlord": landlord}, {"figures": figures}, ns)
+            )
+    return out
+
+
+def _chunks(rows: Sequence[str], limit: int) -> list[str]:
+    """``rows`` joined by ``;`` in strings of at most ``limit`` characters (a row is far shorter than ``limit``)."""
+    out: list[str] = []
+    run: list[str] = []
+    size = -1
+    for row in rows:
+        if run and size + 1 + len(row) > limit:
+            out.append(";".join(run))
+            run, size = [], -1
+        run.append(row)
+        size += 1 + len(row)
+    if run:
+        out.append(";".join(run))
+    return out
 
 
 def letter_line(r: MonthlyRollup, written_at_ms: int) -> str:

@@ -1,6 +1,8 @@
-"""The daily rollups' packed copy on a real influxd 1.6.7 (``ronde.store.influx_days``): what coverage reads equals
-what ``checkpoint_day`` says, for days written by this code, by earlier code (no copy: read from ``checkpoint_day``,
-then packed by ``pack_days``), cut writes and rewrites, for every landlord scope."""
+"""The daily rollups' packed copy on a real influxd 1.6.7 (``ronde.store.influx_days``, one point per landlord,
+estate and day): what coverage reads equals what ``checkpoint_day`` says, for days written by this code, by earlier
+code (no copy, or the first copy of one point a rollup: read from ``checkpoint_day``, then packed by ``pack_days``,
+which drops the first copy), cut writes, re-rolls and partial writes of an estate-day, groups longer than a string
+holds, for every landlord scope."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from ronde.store import influx_days, schema
 from ronde.store import influx_figures as figures
 from ronde.store.checks import mark_line
 from ronde.store.influx import InfluxStore
+from ronde.store.lineprotocol import encode_line, format_float
 from ronde.store.port import StoreAccess
 from ronde.store.records import DailyRollup, RollupFigures
 from ronde.store.schema import RetentionClass
@@ -82,18 +85,50 @@ def _old_write(store: InfluxStore, rollups: list[DailyRollup], written_at: int, 
     store.write_lines(RetentionClass.PROOF, lines)
 
 
+def _first_copy_write(store: InfluxStore, rollups: list[DailyRollup], written_at: int) -> None:
+    """What the code of the first copy wrote: the proof, its rollup marks, a ``checkpoint_day_figures`` point a
+    rollup (its figures as that code packed them) and a ``checkpoint_day_figures_mark`` per day."""
+    _old_write(store, rollups, written_at)
+    lines = []
+    for r in rollups:
+        first = "-" if r.first_seen is None else str(schema.to_ms(r.first_seen))
+        last = "-" if r.last_seen is None else str(schema.to_ms(r.last_seen))
+        head = (str(written_at), r.service_day.isoformat(), str(r.visits), str(r.expected), "1" if r.covered else "0")
+        floats = (format_float(r.presence_s), format_float(r.max_idle_s), format_float(r.mean_idle_s))
+        packed = " ".join((*head, first, last, *floats))
+        tags = {"checkpoint": r.checkpoint_id, "kind": r.kind, "building": r.building, "estate": r.estate}
+        ns = schema.rollup_ns(r, written_at)
+        lines.append(encode_line("checkpoint_day_figures", {**tags, "landlord": r.landlord}, {"figures": packed}, ns))
+    days = sorted({r.service_day for r in rollups})
+    lines += [encode_line(influx_days.OLD_MARK, {}, {"upto": written_at}, schema.day_start_ns(d) + 1) for d in days]
+    store.write_lines(RetentionClass.PROOF, lines)
+
+
+def _packed(store: InfluxStore) -> tuple[int, int]:
+    """How many points the copy holds, and how many rows in them."""
+    series = store._ql.series(f"SELECT figures FROM {schema.ESTATE_DAY_FIGURES.name}", rp="proof")
+    values = [v[1] for s in series for v in s["values"]]
+    return len(values), sum(len(v.split(";")) for v in values)
+
+
+def _measurements(store: InfluxStore) -> set[str]:
+    return {str(v[0]) for s in store._ql.series("SHOW MEASUREMENTS") for v in s["values"]}
+
+
 def test_written_days_are_read_from_the_copy_equal(database: tuple[str, str]) -> None:
     store = _open(database)
     try:
         for day in (D1, D2, D3):
             store.write_rollups(_day(day))
         assert _whole(store) == {D1, D2, D3}
+        assert _packed(store) == (9, 12)  # a point per landlord, estate and day: (valophis, paris-habitat x 2) x 3
         before = _answers(store)
         assert len(before[0]) == 12  # type: ignore[arg-type]
         # a late event re-rolls one checkpoint of D2: the newer write wins in both measurements
         rerolled = replace(_day(D2)[0], visits=4, presence_s=300.5, last_seen=None)
         store.write_rollups([rerolled, *_day(D2)[1:]])
         assert _whole(store) == {D1, D2, D3}
+        assert _packed(store) == (10, 13)  # the re-roll alone: its estate-day's other checkpoint stays
         after = _answers(store)
         assert after != before
         assert store.rollups(D2, D2)[0] == rerolled
@@ -126,9 +161,9 @@ def test_days_of_earlier_code_read_from_checkpoint_day_until_packed(database: tu
             assert _whole(store) == {D1, D2, D3}
             assert _answers(store) == want_rerolled
             assert maintenance.pack_days() == 0  # done: nothing to copy again
-            copies = store._ql.series("SELECT count(figures) FROM checkpoint_day_figures", rp="proof")
-            # each newest rollup once: the re-roll's copy and pack's are the same point (its time, its written_at)
-            assert copies[0]["values"][0][1] == 12
+            # a point per landlord, estate and day: pack's of cp-4's estate-day (cp-4 alone) is the re-roll's own
+            # point (the same rows, the same time)
+            assert _packed(store) == (9, 12)
             assert _answers(_open(database, StoreAccess.READ)) == want_rerolled
         finally:
             maintenance.close()
@@ -199,8 +234,9 @@ def test_retention_deletes_the_copy_with_the_proof(database: tuple[str, str]) ->
         store.apply_retention(RetentionPolicy(), now)
         assert {f[0] for f in store.rollup_figures(D1, D3)} == {D2, D3}
         assert _answers(store)
-        left = store._ql.series("SELECT count(figures) FROM checkpoint_day_figures", rp="proof")
-        assert left[0]["values"][0][1] == 8
+        assert _packed(store) == (6, 8)
+        marks = store._ql.series(f"SELECT count(upto) FROM {influx_days.DAY_MARK}", rp="proof")
+        assert marks[0]["values"][0][1] == 2
     finally:
         store.close()
 
@@ -210,9 +246,10 @@ def test_the_copy_keeps_what_checkpoint_day_keeps() -> None:
     from ronde.store.retention import RetentionError, measurement_days
 
     days = measurement_days(RetentionPolicy(extra={"checkpoint_day": 30}))
-    assert days["checkpoint_day_figures"] == days["checkpoint_day"] == 30
-    with pytest.raises(RetentionError, match="goes with it"):
-        measurement_days(RetentionPolicy(extra={"checkpoint_day_figures": 30}))
+    assert days["estate_day_figures"] == days["checkpoint_day_figures"] == days["checkpoint_day"] == 30
+    for copy in ("estate_day_figures", "checkpoint_day_figures"):
+        with pytest.raises(RetentionError, match="goes with it"):
+            measurement_days(RetentionPolicy(extra={copy: 30}))
 
 
 def test_days_without_rollups_read_nothing_after_a_sweep(
@@ -240,5 +277,99 @@ def test_days_without_rollups_read_nothing_after_a_sweep(
         assert proof_reads == []
         monkeypatch.undo()
         _answers(store)
+    finally:
+        store.close()
+
+
+def test_a_partial_write_of_an_estate_day_overrides_only_its_checkpoints(database: tuple[str, str]) -> None:
+    """An estate-day written whole, then twice in part (a re-roll of one checkpoint, then of another, a third
+    version of the first): per checkpoint the newest row wins, whichever point holds it."""
+    store = _open(database)
+    try:
+        estate = [rollup(f"cp-{k}", D1, estate="les tilleuls", visits=k) for k in range(1, 6)]
+        store.write_rollups(estate)
+        store.write_rollups([replace(estate[1], visits=20)])
+        store.write_rollups([replace(estate[3], visits=40), replace(estate[1], visits=21, covered=False)])
+        assert _packed(store) == (3, 8)
+        assert [f[6] for f in store.rollup_figures(D1, D1)] == [1, 21, 3, 40, 5]
+        assert [f[8] for f in store.rollup_figures(D1, D1)] == [True, False, True, True, True]
+        store.write_rollups([estate[1]])  # back to the first version: a fourth point, the newest
+        assert [f[6] for f in store.rollup_figures(D1, D1)] == [1, 2, 3, 40, 5]
+        _answers(store)
+    finally:
+        store.close()
+
+
+def test_ties_of_written_at_break_as_in_the_proof(database: tuple[str, str]) -> None:
+    """Two versions of a rollup with the same ``written_at`` (two writers in one millisecond): the proof keeps the
+    one at the later time within the day, and so does the copy (each row carries that time)."""
+    store = _open(database)
+    try:
+        store.write_rollups(_day(D1))
+        at = store._written_at() + 10
+        a, b = replace(_day(D1)[0], visits=7), replace(_day(D1)[0], visits=8)
+        for r in (a, b):  # each write as this code does it: the proof, its mark, its copy, a pack mark
+            store.write_lines(
+                RetentionClass.PROOF,
+                [
+                    schema.rollup_line(r, at),
+                    mark_line(D1, r.landlord, at, 1),
+                    *schema.estate_day_lines([(r, at, schema.rollup_ns(r, at))]),
+                    influx_days.mark_line(D1, at),
+                ],
+            )
+        assert _whole(store) == {D1}
+        want = max((a, b), key=lambda r: schema.rollup_ns(r, at)).visits
+        assert store.rollup_figures(D1, D1)[0][6] == want
+        _answers(store)
+    finally:
+        store.close()
+
+
+def test_a_long_estate_day_is_several_points_read_whole(database: tuple[str, str]) -> None:
+    """An estate-day of 1,200 checkpoints (~110 kB of rows) is written in points under influxd's 64 KiB string
+    limit and read back whole, equal; re-rolled in part, its newest rows win."""
+    store = _open(database)
+    try:
+        many = [rollup(f"checkpoint-{k:04d}", D2, visits=k % 4, presence_s=k / 7) for k in range(1200)]
+        store.write_rollups(many)
+        points, rows = _packed(store)
+        assert rows == 1200
+        assert points >= 2  # the rows pass a string's limit
+        got = _answers(store)
+        assert len(got[0]) == 1200  # type: ignore[arg-type]
+        store.write_rollups([replace(r, visits=9) for r in many[::100]])
+        assert [f[6] for f in store.rollup_figures(D2, D2)][::100] == [9] * 12
+        _answers(store)
+    finally:
+        store.close()
+
+
+def test_the_first_copy_is_not_read_then_replaced_and_dropped(database: tuple[str, str]) -> None:
+    """A store written by the first copy's code (a point a rollup, its own marks): read from ``checkpoint_day``
+    (its marks vouch for nothing here), equal; ``pack_days`` (maintenance's open) makes the new copy and drops the
+    first and its marks; a worker of that code still running afterwards is read from the proof."""
+    store = _open(database)
+    try:
+        _first_copy_write(store, _day(D1), 1000)
+        _first_copy_write(store, [replace(r, visits=9) for r in _day(D2)], 1000)
+        _first_copy_write(store, _day(D2)[:3], 2000)
+        assert _whole(store) == set()
+        want = _answers(store)
+        maintenance = _open(database, StoreAccess.MAINTAIN)  # packs as it opens
+        try:
+            assert _whole(store) == {D1, D2}  # D3 has no rollup
+            assert _answers(store) == want
+            assert _packed(store) == (6, 8)
+            assert not {"checkpoint_day_figures", influx_days.OLD_MARK} & _measurements(store)
+            assert maintenance.pack_days() == 0
+            _first_copy_write(store, [replace(_day(D1)[0], visits=6)], store._written_at() + 10)
+            assert _whole(store) == {D2}
+            assert store.rollup_figures(D1, D1)[0][6] == 6
+            assert maintenance.pack_days() == 4
+            assert not {"checkpoint_day_figures", influx_days.OLD_MARK} & _measurements(store)
+            _answers(store)
+        finally:
+            maintenance.close()
     finally:
         store.close()

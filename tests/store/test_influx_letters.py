@@ -116,7 +116,7 @@ def test_old_layout_is_read_until_migrated_then_migrated(database: tuple[str, st
                 "checkpoint_letter",
                 "checkpoint_letter_suffix",
                 "checkpoint_letter_mark",  # the refold's, written with it
-                "checkpoint_day_figures_mark",
+                "estate_day_figures_mark",
             }
             assert maintenance.migrate_letters() == 0
             assert _answers(maintenance) == want

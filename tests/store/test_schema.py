@@ -39,6 +39,7 @@ def test_each_record_kind_lands_in_its_retention_class() -> None:
         "sequence_gap": RetentionClass.RAW,
         "rejection": RetentionClass.REJECTIONS,
         "checkpoint_day": RetentionClass.PROOF,
+        "estate_day_figures": RetentionClass.PROOF,
         "checkpoint_day_figures": RetentionClass.PROOF,
         "checkpoint_month": RetentionClass.PROOF,
         "checkpoint_month_suffix": RetentionClass.PROOF,
@@ -209,7 +210,7 @@ def test_docs_example_lines_are_what_the_code_writes() -> None:
         schema.telemetry_line(BeaconTelemetryRecord(t, "mor-b12-hall", gw, 2870, 17.25, 123456, 86400.5)),
         schema.gateway_state_line(GatewayStateRecord(t, gw, True, True, True, 0, 6.5, 82)),
         schema.rollup_line(day, 1774900000000),
-        schema.day_figures_line(day, 1774900000000),
+        *schema.estate_day_lines([(day, 1774900000000, schema.rollup_ns(day, 1774900000000))]),
         schema.letter_line(EXAMPLE_LETTER, 1775400000000),
         schema.suffix_letter_line(
             MonthlySuffix(
@@ -272,18 +273,36 @@ def test_packed_letters_read_back_to_the_bit() -> None:
 
 
 def test_packed_daily_figures_read_back_to_the_bit() -> None:
-    """A rollup's packed figures (``schema.PACKED_DAY``) read back as its ``RollupFigures``: floats that print long
-    or whole, no instants, no building, not covered; the point at its ``checkpoint_day`` point's time."""
+    """Rollups' packed rows (``schema.PACKED_DAY_ROW``) read back as their ``RollupFigures``: floats that print long
+    or whole, no instants, no building, not covered, a checkpoint and building with spaces, ``;`` and ``%``; one
+    point per (landlord, estate, day), the row carrying its ``checkpoint_day`` point's time within the day."""
     from ronde.store import influx_days
     from ronde.store.records import rollup_figures_of
 
-    r = replace(f.rollup("cp 1"), presence_s=0.1 + 0.2, max_idle_s=1e10 / 7, mean_idle_s=-0.0, building="bat,a")
-    bare = replace(r, building=None, first_seen=None, last_seen=None, covered=False, visits=0, presence_s=2.0)
+    r = replace(f.rollup("cp 1;%"), presence_s=0.1 + 0.2, max_idle_s=1e10 / 7, mean_idle_s=-0.0, building="bat,a b")
+    bare = replace(f.rollup("cp-2"), building=None, first_seen=None, last_seen=None, covered=False, visits=0)
+    other = replace(f.rollup("cp-3"), estate="les tilleuls")
+    rows = [(x, 1234, schema.rollup_ns(x, 1234)) for x in (r, bare, other)]
+    lines = schema.estate_day_lines(rows)
+    assert len(lines) == 2  # two estates
+    assert lines == schema.estate_day_lines(reversed(rows))  # the same points whatever the order
     for x in (r, bare):
-        packed = schema.packed_day(x, 1234)
+        packed = schema.packed_day_row(x, 1234, schema.rollup_ns(x, 1234) - schema.day_start_ns(x.service_day))
         p = packed.split(" ")
-        assert p[:2] == ["1234", x.service_day.isoformat()]
-        row = (0, x.checkpoint_id, x.kind, x.building, x.estate, x.landlord, packed)
-        back = influx_days.packed_figures(x.service_day, row, p)
+        assert p[1:3] == ["1234", str(schema.rollup_ns(x, 1234) - schema.day_start_ns(x.service_day))]
+        assert f'figures="{packed}' in "".join(lines) or f";{packed}" in "".join(lines)
+        back = influx_days.packed_figures(x.service_day, (x.estate, x.landlord), p)
         assert repr(back) == repr(rollup_figures_of(x))
-        assert schema.day_figures_line(x, 1234).endswith(f" {schema.rollup_ns(x, 1234)}")
+
+
+def test_a_long_estate_day_is_chunked_under_the_string_limit() -> None:
+    """An estate-day whose rows pass ``PACKED_DAY_BYTES`` is several points, each under it, every row in one."""
+    rows = [(f.rollup(f"checkpoint-{k:04d}"), 1234, schema.day_start_ns(f.DAY) + k) for k in range(1500)]
+    lines = schema.estate_day_lines(rows)
+    strings = [line.split(' figures="', 1)[1].rsplit('" ', 1)[0] for line in lines]
+    assert len(lines) > 2
+    assert all(len(s) <= schema.PACKED_DAY_BYTES for s in strings)
+    assert sorted(row for s in strings for row in s.split(";")) == sorted(
+        schema.packed_day_row(r, w, ns - schema.day_start_ns(f.DAY)) for r, w, ns in rows
+    )
+    assert len({line.rsplit(" ", 1)[1] for line in lines}) == len(lines)  # each at its own time
