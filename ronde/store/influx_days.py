@@ -194,7 +194,7 @@ def _newest(result: Mapping[str, Any], skip: set[str], split: int) -> Packed:
     A point or row influxd could not have been given by ``schema.estate_day_lines`` raises ``StoreRejected``."""
     try:
         return _rows(result, skip, split)
-    except (AttributeError, IndexError, TypeError, ValueError) as exc:
+    except (AttributeError, IndexError, OverflowError, TypeError, ValueError) as exc:
         raise StoreRejected(f"{PACKED.name}: a malformed packed point ({type(exc).__name__}: {exc})") from exc
 
 
