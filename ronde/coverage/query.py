@@ -61,7 +61,7 @@ from ronde.coverage.period import (
 from ronde.coverage.sensing import DEFAULT_HORIZON_DAYS, DayState, SensingEvidence, evidence_from
 from ronde.coverage.service_time import effective_window
 from ronde.coverage.shares import FairShare, fair_share
-from ronde.coverage.spans import span_letters
+from ronde.coverage.spans import span_letters, span_read
 from ronde.coverage.suffix import suffix_letters
 from ronde.coverage.tail import ClosedTail, Tonight, WindowOf, close, close_figures
 from ronde.protocol.calendar import ServiceCalendar
@@ -566,11 +566,11 @@ class CoverageCache:
         horizon_days: int,
         include_days: bool,
     ) -> list[ReadAhead]:
-        """What a cold request (its settled part not kept, nor any day of its open tail) will read of that tail,
-        whatever its settled part: the tail's daily figures, the heard days around it (``_heard_around``) and,
-        once tonight's window has begun, tonight's visits (``KeptSpans``), started ahead (``Store.reading_ahead``)
-        so that influxd answers them while the settled part is folded. None for a warm request: its reads are
-        kept, starting them would cost influxd work no call takes."""
+        """What a cold request (its settled part not kept, nor any day of its open tail) will read: its span and
+        the letters after it (``_settled_reads``), the tail's daily figures, the heard days around it
+        (``_heard_around``) and, once tonight's window has begun, tonight's visits (``KeptSpans``), started ahead
+        (``Store.reading_ahead``) so that influxd answers them side by side, and while the settled part is folded.
+        None for a warm request: its reads are kept, starting them would cost influxd work no call takes."""
         if include_days or len(tails) != 1:
             return []
         lo, hi = tails[0]
@@ -582,8 +582,9 @@ class CoverageCache:
             return []
         h, one = timedelta(days=horizon_days), timedelta(days=1)
         today = now.astimezone(calendar.tz).date()
+        reads = _settled_reads(calendar, head, landlord, now)
         closed = list(calendar.service_days(lo, min(hi, today - one)))  # tonight has no rollups: not read
-        reads = [ReadAhead("rollup_figures_by_day", lo, closed[-1], landlord)] if closed else []
+        reads += [ReadAhead("rollup_figures_by_day", lo, closed[-1], landlord)] if closed else []
         reads += [
             ReadAhead("heard_days", lo - h, lo - one, landlord),
             ReadAhead("heard_days", hi + one, hi + h, landlord),
@@ -897,6 +898,19 @@ class CoverageCache:
             self._months.clear()
         self._months[key] = (t + self.ttl_s, value)
         return value
+
+
+def _settled_reads(
+    calendar: ServiceCalendar, head: list[tuple[date, date]], landlord: str | None, now: datetime
+) -> list[ReadAhead]:
+    """The letters ``CoverageCache._settled`` reads when a span stands for the first pieces of ``head``: the span,
+    then each whole month's letters after it (the month to date's included: ``_letters_of`` reads the month's)."""
+    read = span_read(calendar, head, now) if head else None
+    if read is None:
+        return []
+    days, k = read
+    reads = [ReadAhead("span_figures", days[0], head[k][0], landlord)]
+    return reads + [ReadAhead("monthly_figures", lo, lo, landlord) for lo, _ in head[k + 1 :] if lo.day == 1]
 
 
 def _settled_key(

@@ -89,6 +89,21 @@ def span_letters(
     """The service days and span letters standing for the settled pieces ``head[0]..head[k]`` (a period's first,
     partial month then whole months), with that ``k``; None when the period starts on a month's first day, has no
     whole month after its first, or no current span was written from its first service day through that month."""
+    read = span_read(calendar, head, now)
+    if read is None:
+        return None
+    days, k = read
+    figures = store.span_figures(days[0], head[k][0], landlord=landlord)
+    n = len(days)
+    if not figures or any(f[6] != wanted or len(f[7]) != n for f in figures):
+        return None
+    return days, figures, k
+
+
+def span_read(calendar: ServiceCalendar, head: list[tuple[date, date]], now: datetime) -> tuple[list[date], int] | None:
+    """The service days a span would stand for in the settled pieces ``head`` and the index of its last piece
+    (``span_letters`` reads the span from the first of those days through that piece's month); None when no span
+    can (the period starts on a month's first day, or has no whole month after its first)."""
     lo = head[0][0]
     if lo.day == 1:
         return None
@@ -97,13 +112,7 @@ def span_letters(
         return None
     k = whole[-1]
     days = service_days_of(calendar, lo, head[k][1], now)
-    if not days:
-        return None
-    figures = store.span_figures(days[0], head[k][0], landlord=landlord)
-    n = len(days)
-    if not figures or any(f[6] != wanted or len(f[7]) != n for f in figures):
-        return None
-    return days, figures, k
+    return (days, k) if days else None
 
 
 _Pieces = list[tuple[list[date], list[MonthlyFigures]]]

@@ -497,7 +497,11 @@ class InfluxStore:
             self.write_lines(RetentionClass.PROOF, [schema.span_letter_line(x, written_at) for x in spans])
 
     def span_figures(self, from_day: date, through: date, *, landlord: str | None = None) -> list[MonthlyFigures]:
-        """The span letters and the letters' marks of their months in one request (``influx_letters``)."""
+        """The span letters and the letters' marks of their months in one request (``influx_letters``); a read
+        started ahead serves it."""
+        ahead: list[MonthlyFigures] | None = self._ahead.take("span_figures", from_day, through, landlord)
+        if ahead is not None:
+            return ahead
         where = _where(day_start_ns(from_day), day_start_ns(from_day + timedelta(days=1)), landlord)
         statements = letters.span_statements(from_day, through, where)
         return letters.current_spans(self._ql.results(statements, rp=RetentionClass.PROOF.value), through)
@@ -938,6 +942,10 @@ class InfluxStore:
         return self._ahead.started([(r, functools.partial(self._read, r)) for r in reads if r.method in AHEAD])
 
     def _read(self, r: ReadAhead) -> object:
+        if r.method == "span_figures":
+            return self.span_figures(r.first, r.last, landlord=r.landlord)
+        if r.method == "monthly_figures":
+            return self.monthly_figures(r.first, landlord=r.landlord)
         if r.method == "visit_spans_kept":
             assert r.day is not None
             return self.visit_spans_kept(r.first, r.last, landlord=r.landlord, day=r.day, kept=None)
@@ -957,7 +965,11 @@ class InfluxStore:
         return letters.sorted_figures(kept)
 
     def monthly_figures(self, month: date, *, landlord: str | None = None) -> list[MonthlyFigures]:
-        """As ``monthly_rollups``' figures, read without their objects (``influx_letters``)."""
+        """As ``monthly_rollups``' figures, read without their objects (``influx_letters``); a read started ahead
+        serves it."""
+        ahead: list[MonthlyFigures] | None = self._ahead.take("monthly_figures", month, month, landlord)
+        if ahead is not None:
+            return ahead
         where = _where(day_start_ns(month), day_start_ns(month + timedelta(days=1)), landlord)
         kept = letters.newest(self._ql, letters.LETTERS, where, old=self._reads_old(letters.LETTERS))
         return letters.sorted_figures(kept)

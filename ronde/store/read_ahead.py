@@ -27,7 +27,8 @@ class ReadAhead(NamedTuple):
 
     ``rollup_figures_by_day(first, last, landlord=)`` is served to a later call on any range within ``first..last``
     (the rows of those days: what that call would read); ``heard_days(first, last, landlord=)`` and
-    ``visit_spans_kept(first, last, landlord=, day=, kept=None)`` to the same call only."""
+    ``visit_spans_kept(first, last, landlord=, day=, kept=None)``, ``span_figures(first, last, landlord=)`` and
+    ``monthly_figures(first, landlord=)`` (``last`` the same month) to the same call only."""
 
     method: str
     first: Any  # a date, or a datetime for ``visit_spans_kept``
@@ -36,7 +37,7 @@ class ReadAhead(NamedTuple):
     day: date | None = None  # ``visit_spans_kept``'s
 
 
-METHODS = frozenset({"rollup_figures_by_day", "heard_days", "visit_spans_kept"})
+METHODS = frozenset({"rollup_figures_by_day", "heard_days", "visit_spans_kept", "span_figures", "monthly_figures"})
 
 
 class ReadAheads:

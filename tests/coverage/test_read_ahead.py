@@ -1,9 +1,9 @@
-"""A cold request's open tail read ahead on influxd (``CoverageCache._reads_ahead``, ``Store.reading_ahead``).
+"""A cold request's reads made ahead on influxd (``CoverageCache._reads_ahead``, ``Store.reading_ahead``).
 
 On a real influxd with the scripted year of ``test_monthly`` (the evening of 25 November in progress): a cold year
-starts the tail's daily figures, the heard days around it and tonight's visits on the read-ahead threads while it
-folds its settled part, and takes each of them: as many requests as without read-ahead, none made twice, and the
-same answer; a warm request starts nothing.
+starts its span and month-to-date letters, the tail's daily figures, the heard days around it and tonight's visits
+on the read-ahead threads, and takes each of them: the same requests as without read-ahead, none made twice, and
+the same answer; a warm request starts nothing.
 """
 
 from __future__ import annotations
@@ -62,8 +62,10 @@ def test_a_cold_year_reads_its_tail_ahead_once_each_and_answers_the_same(
     got = _year(store, cache)
     ahead = [s for s, thread in requests if thread.startswith("ronde-read-ahead")]
     with_ahead = sorted(s for s, _ in requests)
-    assert len(ahead) >= 4  # the tail's figures, the heard days before and after it (marks, then rows), the visits
+    assert len(ahead) >= 6  # span, letters, the tail's figures, the heard days around it (marks, rows), the visits
     assert any('FROM "visit"' in s for s in ahead)
+    assert any('FROM "checkpoint_letter_span"' in s for s in ahead)  # the settled part's letters too
+    assert any('FROM "checkpoint_letter"' in s for s in ahead)
 
     requests.clear()
     assert _year(store, cache) == got
