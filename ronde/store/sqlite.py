@@ -52,6 +52,19 @@ from ronde.store.schema import ceil_ms, from_ms, to_ms
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
+
+def _from_day_letters(table: str) -> str:
+    """A table of letters keyed by their first day (suffix letters, span letters): the monthly rollups' columns."""
+    return f"""CREATE TABLE IF NOT EXISTS {table} (
+  month TEXT NOT NULL, from_day TEXT NOT NULL, checkpoint_id TEXT NOT NULL, kind TEXT NOT NULL, building TEXT,
+  estate TEXT NOT NULL, landlord TEXT NOT NULL, expected INTEGER NOT NULL, basis TEXT NOT NULL, states TEXT NOT NULL,
+  visits INTEGER NOT NULL, presence_s REAL NOT NULL, first_seen INTEGER, last_seen INTEGER,
+  service_s REAL NOT NULL, seen INTEGER NOT NULL, lead_s REAL NOT NULL, trail_s REAL NOT NULL,
+  inner_n INTEGER NOT NULL, inner_s1 REAL NOT NULL, inner_s2 REAL NOT NULL, inner_worst REAL NOT NULL,
+  PRIMARY KEY (month, from_day, checkpoint_id)
+);"""
+
+
 _DDL = """
 CREATE TABLE IF NOT EXISTS visits (
   event_id TEXT PRIMARY KEY, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,
@@ -104,23 +117,9 @@ CREATE TABLE IF NOT EXISTS monthly_rollups (
   PRIMARY KEY (month, checkpoint_id)
 );
 CREATE INDEX IF NOT EXISTS monthly_rollups_landlord ON monthly_rollups (landlord, month);
-CREATE TABLE IF NOT EXISTS monthly_suffixes (
-  month TEXT NOT NULL, from_day TEXT NOT NULL, checkpoint_id TEXT NOT NULL, kind TEXT NOT NULL, building TEXT,
-  estate TEXT NOT NULL, landlord TEXT NOT NULL, expected INTEGER NOT NULL, basis TEXT NOT NULL, states TEXT NOT NULL,
-  visits INTEGER NOT NULL, presence_s REAL NOT NULL, first_seen INTEGER, last_seen INTEGER,
-  service_s REAL NOT NULL, seen INTEGER NOT NULL, lead_s REAL NOT NULL, trail_s REAL NOT NULL,
-  inner_n INTEGER NOT NULL, inner_s1 REAL NOT NULL, inner_s2 REAL NOT NULL, inner_worst REAL NOT NULL,
-  PRIMARY KEY (month, from_day, checkpoint_id)
-);
+{suffixes}
 CREATE INDEX IF NOT EXISTS monthly_suffixes_landlord ON monthly_suffixes (landlord, from_day, checkpoint_id);
-CREATE TABLE IF NOT EXISTS monthly_spans (
-  month TEXT NOT NULL, from_day TEXT NOT NULL, checkpoint_id TEXT NOT NULL, kind TEXT NOT NULL, building TEXT,
-  estate TEXT NOT NULL, landlord TEXT NOT NULL, expected INTEGER NOT NULL, basis TEXT NOT NULL, states TEXT NOT NULL,
-  visits INTEGER NOT NULL, presence_s REAL NOT NULL, first_seen INTEGER, last_seen INTEGER,
-  service_s REAL NOT NULL, seen INTEGER NOT NULL, lead_s REAL NOT NULL, trail_s REAL NOT NULL,
-  inner_n INTEGER NOT NULL, inner_s1 REAL NOT NULL, inner_s2 REAL NOT NULL, inner_worst REAL NOT NULL,
-  PRIMARY KEY (month, from_day, checkpoint_id)
-);
+{spans}
 CREATE INDEX IF NOT EXISTS monthly_spans_landlord ON monthly_spans (landlord, month, from_day, checkpoint_id);
 CREATE TABLE IF NOT EXISTS rollup_versions (
   service_day TEXT NOT NULL, landlord TEXT NOT NULL, version INTEGER NOT NULL, PRIMARY KEY (service_day, landlord)
@@ -157,7 +156,7 @@ CREATE TABLE IF NOT EXISTS rollup_checks (
   events TEXT NOT NULL, prev_link TEXT NOT NULL, link TEXT NOT NULL, found INTEGER NOT NULL, mismatches TEXT NOT NULL,
   PRIMARY KEY (service_day, landlord)
 );
-"""
+""".format(suffixes=_from_day_letters("monthly_suffixes"), spans=_from_day_letters("monthly_spans"))
 
 _VISIT_COLUMNS = (
     "event_id, first_seen, last_seen, gateway_id, seq, badge, checkpoint_id, kind, building, estate, landlord, "
