@@ -48,6 +48,7 @@ from ronde.store.records import (
 )
 from ronde.store.retention import cutoff, cutoff_day, measurement_days
 from ronde.store.schema import ceil_ms, from_ms, to_ms
+from ronde.store.sqlite_marks import KeptMarks
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -290,6 +291,7 @@ class SqliteStore:
             for stale in dead:  # its thread has ended: nobody can use it again
                 stale.close()
             self._local.conn = conn
+            self._local.marks = KeptMarks()  # a connection's own: ``data_version`` counts per connection
         return conn
 
     def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
@@ -769,9 +771,19 @@ class SqliteStore:
         return {(date.fromisoformat(r[0]), r[1]): "|".join(map(str, r[2:])) for r in rows}
 
     def rollup_marks(self, first: date, last: date, *, landlord: str | None = None) -> dict[tuple[date, str], str]:
-        """The fingerprints themselves: the version triggers already make them cheap and catch edits made
-        around the store."""
-        return self.rollup_fingerprints(first, last, landlord=landlord)
+        """The fingerprints themselves: the version triggers catch edits made around the store. A reader keeps
+        them per connection until another connection commits (``ronde.store.sqlite_marks``)."""
+        if self.access is not StoreAccess.READ or first > last:
+            return self.rollup_fingerprints(first, last, landlord=landlord)
+
+        def read(conn: sqlite3.Connection) -> dict[tuple[date, str], str]:
+            version = conn.execute("PRAGMA data_version").fetchone()[0]
+            kept: KeptMarks = self._local.marks
+            return kept.read(
+                version, first, last, landlord, lambda lo, hi: self.rollup_fingerprints(lo, hi, landlord=landlord)
+            )
+
+        return self._run(read)
 
     def event_fingerprints(self, first: date, last: date) -> dict[date, str]:
         """Ingest only inserts visits (``INSERT OR IGNORE``), so a day's row count and highest rowid move with
