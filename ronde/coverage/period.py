@@ -10,18 +10,18 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from itertools import chain
 
 from ronde.coverage.daily import day_rollups
-from ronde.coverage.idleness import Idleness, Segment, WindowMicros, fold_figures, fold_segments
-from ronde.coverage.sensing import DEFAULT_HORIZON_DAYS, DayState, SensingEvidence, Verdicts, evidence_from
+from ronde.coverage.idleness import Idleness, Segment, fold_segments
+from ronde.coverage.sensing import DEFAULT_HORIZON_DAYS, DayState, Verdicts, evidence_from
 from ronde.coverage.service_time import effective_window, period_windows
 from ronde.coverage.shares import CheckpointDayRef, GroupCoverage, Level, Share, group_coverage
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.estate import Registry
 from ronde.protocol.frozen import fast_init
-from ronde.store.records import DailyRollup, RollupFigures, StoredVisit, rollup_figures_of
+from ronde.store.records import DailyRollup, StoredVisit
 
 
 @fast_init  # one a checkpoint-day of a detailed period
@@ -343,155 +343,6 @@ def _checkpoint_period(
         segment=seg,
         days=tuple(days),
     )
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_US = timedelta(microseconds=1)
-# A live day's instants as ``day_rollups`` gave them (its figures hold them in microseconds): a checkpoint's first
-# or last seen from a live day is that very ``datetime`` (its time zone included), as ``period_coverage`` gives it.
-_LiveInstants = dict[tuple[str, date], tuple[datetime | None, datetime | None]]
-
-
-def figures_period_coverage(
-    registry: Registry,
-    calendar: ServiceCalendar,
-    first: date,
-    last: date,
-    *,
-    figures: Sequence[RollupFigures],
-    visits: Sequence[StoredVisit] = (),
-    now: datetime | None = None,
-    landlord: str | None = None,
-    evidence: SensingEvidence,
-    horizon_days: int = DEFAULT_HORIZON_DAYS,
-) -> PeriodCoverage:
-    """``period_coverage`` (no day detail) of the closed days' plain figures (``Store.rollup_figures_by_day``: in
-    day order, a day's checkpoints in any order): no ``DailyRollup`` and no ``datetime`` a row, the same additions
-    in the same order, so equal to the bit. A cold request's open tail: its days and a horizon each side."""
-    windows, partial = period_windows(calendar, first, last, now)
-    today = max(windows) if windows else last
-    if now is not None:
-        today = max(today, now.astimezone(calendar.tz).date())
-    rows: dict[str, list[RollupFigures]] = defaultdict(list)
-    rolled_days: set[date] = set()
-    for f in figures:
-        if f[0] in windows and (landlord is None or f[5] == landlord):
-            rows[f[1]].append(f)
-            rolled_days.add(f[0])
-    live: _LiveInstants = {}
-    live_days = [d for d in windows if d not in rolled_days]
-    if live_days:
-        by_day: dict[date, list[StoredVisit]] = defaultdict(list)
-        for v in visits:
-            by_day[v.service_day].append(v)
-        for day in live_days:
-            for r in day_rollups(registry, calendar, day, by_day.get(day, []), now=now, landlord=landlord):
-                rows[r.checkpoint_id].append(rollup_figures_of(r))
-                live[(r.checkpoint_id, day)] = (r.first_seen, r.last_seen)
-    of = _window_micros(calendar, windows, now)
-    refs: list[CheckpointDayRef] = []
-    out = [
-        _figures_checkpoint(registry, cid, rows[cid], of, evidence, today, horizon_days, refs, live)
-        for cid in sorted(rows)
-    ]
-    return PeriodCoverage(
-        first, last, landlord, tuple(sorted(windows)), partial, tuple(out), tuple(group_coverage(registry, refs))
-    )
-
-
-def _window_micros(
-    calendar: ServiceCalendar, windows: dict[date, tuple[datetime, datetime]], now: datetime | None
-) -> WindowMicros:
-    """``period_coverage``'s ``window_of`` in microseconds since the epoch, with the window's length in seconds."""
-    known: dict[tuple[str, date], tuple[int, int, float]] = {}
-
-    def of(estate: str, day: date) -> tuple[int, int, float]:
-        got = known.get((estate, day))
-        if got is None:
-            own = effective_window(calendar.for_estate(estate), day, now)
-            start, end = own if own is not None else windows[day]
-            got = known[(estate, day)] = ((start - _EPOCH) // _US, (end - _EPOCH) // _US, (end - start).total_seconds())
-        return got
-
-    return of
-
-
-def _figures_checkpoint(
-    registry: Registry,
-    cid: str,
-    days: list[RollupFigures],
-    window_of: WindowMicros,
-    evidence: SensingEvidence,
-    today: date,
-    horizon_days: int,
-    refs: list[CheckpointDayRef],
-    live: _LiveInstants,
-) -> CheckpointPeriod:
-    """``_checkpoint_period`` on figures: its sample is the first figure filed (a closed day's before a live one's),
-    the days folded in day order."""
-    sample = days[0]
-    if live:
-        days = sorted(days, key=lambda f: f[0])
-    covered = not_visited = no_data = 0
-    visits = 0
-    presence = 0.0
-    first: RollupFigures | None = None  # the figures the first and last seen come from
-    last: RollupFigures | None = None
-    for f in days:
-        day, _, _, building, estate, owner, v, _, is_covered, f_us, l_us, p, _, _ = f
-        if is_covered:
-            state = DayState.COVERED
-            covered += 1
-        elif v > 0:
-            state = DayState.NOT_VISITED
-            not_visited += 1
-        else:
-            state = evidence.unheard_state(cid, day, estate, today=today, horizon_days=horizon_days)
-            if state is DayState.NOT_VISITED:
-                not_visited += 1
-            else:
-                no_data += 1
-        refs.append((building, estate, owner, day, state))
-        visits += v
-        presence += p
-        if f_us is not None and first is None:
-            first = f
-        if l_us is not None:
-            last = f
-    c = registry.checkpoints.get(cid)
-    seg = fold_figures(days, window_of)
-    return CheckpointPeriod(
-        checkpoint_id=cid,
-        name=c.name if c is not None else cid,
-        kind=sample[2],
-        building=sample[3],
-        estate=sample[4],
-        landlord=sample[5],
-        expected_per_day=c.expected_visits if c is not None else sample[7],
-        service_days=len(days),
-        visits=visits,
-        covered_days=covered,
-        not_visited_days=not_visited,
-        no_data_days=no_data,
-        presence_s=presence,
-        first_seen=None if first is None else _instant(first, live, last=False),
-        last_seen=None if last is None else _instant(last, live, last=True),
-        idleness=seg.idleness(),
-        segment=seg,
-    )
-
-
-def _instant(f: RollupFigures, live: _LiveInstants, *, last: bool) -> datetime:
-    """Figure ``f``'s first (or ``last``) seen as ``period_coverage`` gives it: a closed day's as the store reads it
-    (``schema.from_ms``: the epoch plus the interval), a live day's as ``day_rollups`` gave it."""
-    at = live.get((f[1], f[0]))
-    if at is not None:
-        got = at[1] if last else at[0]
-        assert got is not None
-        return got
-    us = f[10] if last else f[9]
-    assert isinstance(us, int)
-    return _EPOCH + timedelta(microseconds=us)
 
 
 def rollups_for_days(

@@ -27,6 +27,7 @@ from ronde.coverage.evening import (
     tonight_answer,
     tonight_rows,
 )
+from ronde.coverage.figures_period import figures_period_coverage
 from ronde.coverage.live import (
     CheckpointIdleness,
     GapState,
@@ -51,13 +52,7 @@ from ronde.coverage.monthly import (
     service_days_of,
 )
 from ronde.coverage.partial import Windows, figures_coverage
-from ronde.coverage.period import (
-    PeriodCoverage,
-    combine_periods,
-    figures_period_coverage,
-    period_coverage,
-    rollups_for_days,
-)
+from ronde.coverage.period import PeriodCoverage, combine_periods, period_coverage, rollups_for_days
 from ronde.coverage.sensing import DEFAULT_HORIZON_DAYS, DayState, SensingEvidence, evidence_from
 from ronde.coverage.service_time import effective_window
 from ronde.coverage.shares import FairShare, fair_share
@@ -210,8 +205,11 @@ def _coverage(
     read: RollupReader | None = None,
     latest: Latest | None = None,
     reads: TailReads | None = None,
+    before: PeriodCoverage | None = None,
 ) -> PeriodCoverage:
-    """``latest``: the gateway states and telemetry already read for this request; ``reads`` (when given)
+    """``before``: the settled part just before, joined to the period without ``include_days`` (then
+    ``combine_periods([before, the period])``, in one pass). ``latest``: the gateway states and telemetry already
+    read for this request; ``reads`` (when given)
     records the days read from raw visits and the closed days other landlords' rollups were read for. Without
     ``include_days`` the rollups are read and folded as plain figures (``figures_period_coverage``: no object and
     no ``datetime`` a row, equal to the bit), and of the horizon days around the period only the nearest day each
@@ -260,8 +258,9 @@ def _coverage(
             landlord=landlord,
             evidence=evidence,
             horizon_days=horizon_days,
+            before=before,
         )
-    return period_coverage(
+    whole = period_coverage(
         registry,
         calendar,
         first,
@@ -274,6 +273,7 @@ def _coverage(
         horizon_days=horizon_days,
         include_days=include_days,
     )
+    return whole if before is None else combine_periods([before, whole])
 
 
 def _heard_around(store: Store, first: date, last: date, h: timedelta, landlord: str | None) -> list[tuple[str, date]]:
@@ -645,8 +645,9 @@ class CoverageCache:
             read=read,
             latest=latest,
             reads=reads,
+            before=parts[0] if len(parts) == 1 else None,
         )
-        value = replace(combine_periods([*parts, rest]), first=first, last=last)
+        value = replace(rest if len(parts) == 1 else combine_periods([*parts, rest]), first=first, last=last)
         if stamp.partial is None and not reads.live_days:
             if len(self._answers) >= self._max:
                 self._answers.clear()

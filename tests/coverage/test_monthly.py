@@ -34,6 +34,7 @@ from ronde.coverage.monthly import (
 from ronde.coverage.period import PeriodCoverage, combine_periods
 from ronde.coverage.query import (
     CoverageCache,
+    _coverage,
     fold_month_to_date,
     fold_settled_month,
     landlord_coverage,
@@ -716,3 +717,36 @@ def test_a_period_without_day_detail_folded_from_plain_figures_equals_its_rollup
         for _ in range(2):
             assert landlord_coverage(store, REG, CAL, FIRST, LAST, landlord=landlord, now=NOW, cache=cache) == year
             clock[0] += cache.ttl_s + 1
+
+
+def test_an_open_tail_joined_to_its_settled_part_in_one_pass_equals_combine_periods(store: Store) -> None:
+    """``_coverage(..., before=settled)`` (a cold request's tail folded from figures and joined checkpoint by
+    checkpoint, ``figures_period.figures_period_coverage``) is ``combine_periods([settled, tail])``, to the bit and
+    to the ``repr``: b's first seen known in the tail only (dead until mid-March), the evening in progress's partial
+    day the tail's, groups and days joined; and settled parts cut to leave a checkpoint in the tail only, or given
+    one the tail does not have. With day detail the same call falls back to ``combine_periods``."""
+    _write_year(store)
+    cuts = [
+        (date(2026, 8, 1), date(2026, 8, 20), date(2026, 9, 3)),
+        (date(2026, 3, 1), date(2026, 3, 14), date(2026, 3, 18)),
+        (LAST - timedelta(days=40), LAST - timedelta(days=11), LAST),
+    ]
+    for landlord in (None, "paris-habitat", "other"):
+        for first, cut, last in cuts:
+            for include_days in (False, True):
+                args: dict[str, Any] = {"landlord": landlord, "now": NOW, "horizon_days": 14}
+                settled = _coverage(store, REG, CAL, first, cut, include_days=include_days, **args)
+                tail = _coverage(store, REG, CAL, cut + timedelta(days=1), last, include_days=include_days, **args)
+                assert settled.checkpoints, (landlord, first)
+                extra = replace(settled.checkpoints[0], checkpoint_id="zz")
+                for before in (
+                    settled,
+                    replace(settled, checkpoints=settled.checkpoints[1:]),
+                    replace(settled, checkpoints=(*settled.checkpoints, extra)),
+                ):
+                    joined = _coverage(
+                        store, REG, CAL, cut + timedelta(days=1), last, include_days=include_days, before=before, **args
+                    )
+                    whole = combine_periods([before, tail])
+                    assert joined == whole, (landlord, first, include_days)
+                    assert repr(joined) == repr(whole), (landlord, first, include_days)
