@@ -53,7 +53,8 @@ def _recorded(store: SqliteStore) -> list[tuple[date, date, str | None]]:
 def test_reader_counts_each_day_once_while_nothing_is_committed(stores: tuple[SqliteStore, SqliteStore]) -> None:
     writer, reader = stores
     calls = _recorded(reader)
-    asks = [(DAYS[3], DAYS[5], None), (DAYS[0], DAYS[8], None), (DAYS[4], DAYS[4], None), (DAYS[1], DAYS[9], None)]
+    asks: list[tuple[date, date, str | None]] = [(DAYS[3], DAYS[5], None), (DAYS[0], DAYS[8], None)]
+    asks += [(DAYS[4], DAYS[4], None), (DAYS[1], DAYS[9], None)]
     asks += [(DAYS[2], DAYS[6], "valophis"), (DAYS[0], DAYS[9], "valophis"), (DAYS[5], DAYS[9] + timedelta(3), None)]
     for first, last, landlord in asks:
         got = reader.rollup_marks(first, last, landlord=landlord)
@@ -86,9 +87,11 @@ def test_a_commit_by_another_connection_drops_what_the_reader_held(
     assert (DAYS[4], "toit-et-joie") in after
     edit_rollup_around_the_store(reader, DAYS[2], "cp-1", 7)
     edited = reader.rollup_marks(DAYS[2], DAYS[2], landlord="valophis")
-    assert edited == writer.rollup_fingerprints(DAYS[2], DAYS[2], landlord="valophis") != {
-        k: v for k, v in after.items() if k == (DAYS[2], "valophis")
-    }
+    assert (
+        edited
+        == writer.rollup_fingerprints(DAYS[2], DAYS[2], landlord="valophis")
+        != {k: v for k, v in after.items() if k == (DAYS[2], "valophis")}
+    )
     writer.write_rollups([f.rollup("cp-0", DAYS[6], landlord="valophis")])  # was Paris Habitat's
     moved = reader.rollup_marks(DAYS[0], DAYS[9])
     assert moved == writer.rollup_fingerprints(DAYS[0], DAYS[9])
