@@ -27,7 +27,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from api_uvicorn import api_process, cpu_ms, landlord_token, peak_rss_mb
+from api_uvicorn import api_process, cpu_ms, landlord_token, machine_reference_ms, peak_rss_mb
 from city import Dataset, add_scale_arguments, dataset, influxd_on
 
 
@@ -56,6 +56,7 @@ def runs(ds: Dataset, args: argparse.Namespace, store_args: list[str], store_pid
     log = Path(tempfile.gettempdir()) / f"ronde-bench-first-year-{os.getpid()}.log"
     year = {"first": (ds.last - timedelta(days=364)).isoformat(), "last": ds.last.isoformat()}
     month = {"first": (ds.last - timedelta(days=29)).isoformat(), "last": ds.last.isoformat()}
+    print(f"machine reference (bench/api_uvicorn.py machine_reference_ms): {machine_reference_ms():.0f} ms CPU")
     for run in range(args.runs):
         landlord, token = landlord_token(ds)
         path = f"/api/v1/coverage/landlords/{landlord}"
@@ -80,7 +81,7 @@ def runs(ds: Dataset, args: argparse.Namespace, store_args: list[str], store_pid
                 f"peak RSS {peak_rss_mb(pid):.0f} MB; load {' '.join(Path('/proc/loadavg').read_text().split()[:3])}",
                 flush=True,
             )
-    print(f"now {now.isoformat()}; API logs: {log}")
+    print(f"now {now.isoformat()}; API logs: {log}; machine reference {machine_reference_ms():.0f} ms CPU")
 
 
 if __name__ == "__main__":

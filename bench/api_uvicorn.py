@@ -65,6 +65,26 @@ class ApiRun:
     store_month_cpu_mean: float = float("nan")
 
 
+def machine_reference_ms(repeat: int = 5) -> float:
+    """The best of ``repeat`` CPU times of a fixed pure-Python workload in this process: tuples, a dict grouped and
+    summed, a sort and strings counted, the instruction mix of a cold coverage request. Why: this VM's speed moved
+    1.7x between two sessions (the gateway's real path 240,000 -> 135,000 adverts/s, nothing changed), so a figure
+    is read against the reference printed beside it, never against one taken on another day."""
+    best = math.inf
+    for _ in range(repeat):
+        t0 = time.process_time()
+        rows = [(i % 2_500, f"cp-{i % 2_500:05d}", float(i), "CNX-"[i % 4] * 24) for i in range(100_000)]
+        groups: dict[str, list[float]] = {}
+        for _, cid, value, _ in rows:
+            groups.setdefault(cid, []).append(value)
+        totals = sorted((sum(v), k) for k, v in groups.items())
+        letters = "".join(r[3] for r in rows[:20_000])
+        assert totals
+        assert sum(map(letters.count, "CNX-")) == len(letters)
+        best = min(best, (time.process_time() - t0) * 1000)
+    return best
+
+
 def landlord_token(ds: Dataset) -> tuple[str, str]:
     """A fresh landlord token for the landlord with the most checkpoints: (landlord, clear token)."""
     from ronde.opdb.engine import make_engine, session_factory
