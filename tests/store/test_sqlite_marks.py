@@ -63,14 +63,16 @@ def test_reader_counts_each_day_once_while_nothing_is_committed(stores: tuple[Sq
         assert {d for d, _ in got} == {d for d in DAYS if first <= d <= last}
     assert calls == [
         (DAYS[3], DAYS[5], None),
-        (DAYS[0], DAYS[8], None),  # from the first day not held to the last one (those between read again)
+        (DAYS[0], DAYS[2], None),  # the days not held, a query a run of consecutive ones
+        (DAYS[6], DAYS[8], None),
         (DAYS[9], DAYS[9], None),
         (DAYS[2], DAYS[6], "valophis"),  # another scope: its own days
-        (DAYS[0], DAYS[9], "valophis"),
+        (DAYS[0], DAYS[1], "valophis"),
+        (DAYS[7], DAYS[9], "valophis"),
         (DAYS[9] + timedelta(1), DAYS[9] + timedelta(3), None),  # days without rollups are held too, as none
     ]
     assert reader.rollup_marks(DAYS[9] + timedelta(1), DAYS[9] + timedelta(3)) == {}
-    assert len(calls) == 6
+    assert len(calls) == 8
 
 
 def test_a_commit_by_another_connection_drops_what_the_reader_held(
