@@ -12,7 +12,9 @@ timed against its anchor alternately, ``--rounds`` times, on the same data and i
   connection (a cold request's), then again on it (a warm one's, nothing committed since);
 - **tail join**: the open tail of a cold year folded from figures then joined to the settled part by
   ``combine_periods`` (the anchor), then in one pass (``figures_period_coverage(before=...)``), with the arguments
-  the request made; the two answers compared (``==``) each round.
+  the request made; the two answers compared (``==``) each round;
+- **group days**: a cold year (a fresh ``CoverageCache``) with its landlord's per-day shares read, as its response
+  reads them, then every group's (``shares.LazyDays``: what each cold year made before).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from city import _site_view, add_scale_arguments, dataset
 
 from ronde.coverage import figures_period, query
 from ronde.coverage.period import PeriodCoverage, combine_periods
+from ronde.coverage.shares import Level, days_tuple
 from ronde.store.port import StoreAccess
 from ronde.store.sqlite import SqliteStore
 
@@ -52,6 +55,7 @@ def main() -> int:
     gc.disable()
     marks(ds.sqlite_path, ds.last, args.rounds)
     tail_join(ds, now, args.rounds)
+    group_days(ds, now, args.rounds)
     print(f"machine reference {machine_reference_ms():.0f} ms CPU; load {_load()}")
     return 0
 
@@ -123,6 +127,32 @@ def tail_join(ds: Any, now: datetime, rounds: int) -> None:
     print(
         f"tail join, {len(before.checkpoints):,} checkpoints, {len(k['figures']):,} figures, {rounds} rounds: "
         f"folded then combine_periods {_ms(anchor)}; in one pass {_ms(joined)}"
+    )
+
+
+def group_days(ds: Any, now: datetime, rounds: int) -> None:
+    registry, calendar = _site_view(ds)
+    store = SqliteStore(ds.sqlite_path, access=StoreAccess.READ)
+    store.open()
+    first = ds.last - timedelta(days=364)
+    own: list[float] = []
+    every: list[float] = []
+    groups = 0
+    for _ in range(rounds):
+        t = time.process_time()
+        cov = query.landlord_coverage(
+            store, registry, calendar, first, ds.last, landlord=LANDLORD, now=now, cache=query.CoverageCache()
+        )
+        for g in cov.groups:
+            if g.level is Level.LANDLORD:
+                days_tuple(g.days)
+        own.append(time.process_time() - t)
+        groups = sum(len(days_tuple(g.days)) for g in cov.groups)
+        every.append(time.process_time() - t)
+    store.close()
+    print(
+        f"group days, a cold year, {rounds} rounds: with its landlord's days read {_ms(own)}; then every group's "
+        f"({groups:,} days in all) {_ms(every)}"
     )
 
 

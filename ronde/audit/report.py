@@ -18,7 +18,7 @@ from ronde.audit.chain import AuditChain, compute_chain
 from ronde.coverage.period import CheckpointPeriod, period_coverage, rollups_for_days
 from ronde.coverage.query import fill_estate_evidence
 from ronde.coverage.sensing import DEFAULT_HORIZON_DAYS, DayState, evidence_from
-from ronde.coverage.shares import Level, Share
+from ronde.coverage.shares import Level, Share, days_tuple
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.estate import Registry
 from ronde.protocol.estate_digest import registry_digest
@@ -190,7 +190,7 @@ def report_from_visits(
         revision=registry.revision,
         calendar=calendar,
         checkpoints=rows,
-        days=landlord_group.days if landlord_group else (),
+        days=days_tuple(landlord_group.days) if landlord_group else (),
         period=landlord_group.period if landlord_group else Share(0, 0, 0, 0),
         chain=chain,
     )

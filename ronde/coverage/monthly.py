@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from itertools import chain
 from operator import itemgetter
 
@@ -29,7 +30,7 @@ from ronde.coverage.idleness import Segment
 from ronde.coverage.period import CheckpointDay, CheckpointPeriod, PeriodCoverage, combine_groups
 from ronde.coverage.sensing import DEFAULT_HORIZON_DAYS, DayState
 from ronde.coverage.service_time import effective_window
-from ronde.coverage.shares import GroupCoverage, Level, Share, group_name
+from ronde.coverage.shares import GroupCoverage, LazyDays, Level, Share, group_name
 from ronde.protocol.calendar import Calendars, ServiceCalendar
 from ronde.protocol.estate import Registry
 from ronde.store.records import DailyRollup, MonthlyFigures, MonthlyRollup
@@ -446,13 +447,18 @@ def _group_coverage(
         if set(map(len, letters)) != {n}:
             raise ValueError(f"{gid}: letters of another length than its {n} service days")
         joined = "".join(letters)
-        shares = [seen[c] if c in seen else _column_share(c, seen) for c in [joined[i::n] for i in range(n)]]
-        per_day = tuple([(day, share) for day, share in zip(days, shares, strict=True) if share is not None])
-        if per_day:
-            total = _letters_share(joined)
-            assert total is not None
+        total = _letters_share(joined)  # None: no letter but ``NO_ROLLUP``, so no day with a share either
+        if total is not None:
+            per_day = LazyDays(partial(_day_shares, days, joined, seen))
             out.append(GroupCoverage(level, gid, group_name(registry, level, gid), per_day, total))
     return out
+
+
+def _day_shares(days: list[date], joined: str, seen: dict[str, Share | None]) -> tuple[tuple[date, Share], ...]:
+    """A group's per-day shares from its letters joined (``_group_coverage``), the days without one left out."""
+    n = len(days)
+    shares = [seen[c] if c in seen else _column_share(c, seen) for c in [joined[i::n] for i in range(n)]]
+    return tuple([(day, share) for day, share in zip(days, shares, strict=True) if share is not None])
 
 
 def _column_share(column: str, seen: dict[str, Share | None]) -> Share | None:

@@ -17,7 +17,16 @@ from ronde.coverage.daily import day_rollups
 from ronde.coverage.idleness import Idleness, Segment, fold_segments
 from ronde.coverage.sensing import DEFAULT_HORIZON_DAYS, DayState, Verdicts, evidence_from
 from ronde.coverage.service_time import effective_window, period_windows
-from ronde.coverage.shares import CheckpointDayRef, GroupCoverage, Level, Share, group_coverage
+from ronde.coverage.shares import (
+    CheckpointDayRef,
+    DayShare,
+    GroupCoverage,
+    LazyDays,
+    Level,
+    Share,
+    days_tuple,
+    group_coverage,
+)
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.estate import Registry
 from ronde.protocol.frozen import fast_init
@@ -158,8 +167,16 @@ def combine_groups(per_group: dict[tuple[Level, str], list[GroupCoverage]]) -> t
             sum(g.period.no_data for g in gs),
         )
         g0 = gs[0]
-        groups.append(GroupCoverage(g0.level, g0.id, g0.name, tuple(chain.from_iterable(g.days for g in gs)), total))
+        groups.append(GroupCoverage(g0.level, g0.id, g0.name, _joined_days(gs), total))
     return tuple(groups)
+
+
+def _joined_days(gs: list[GroupCoverage]) -> Sequence[DayShare]:
+    """The groups' days one after the other: made when read if one of them is (``LazyDays``)."""
+    if any(isinstance(g.days, LazyDays) for g in gs):
+        parts = [g.days for g in gs]
+        return LazyDays(lambda: tuple(chain.from_iterable(map(days_tuple, parts))))
+    return tuple(chain.from_iterable(g.days for g in gs))
 
 
 def _merge_checkpoint(items: list[CheckpointPeriod]) -> CheckpointPeriod:

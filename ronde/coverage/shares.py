@@ -8,10 +8,11 @@ covered that day over its checkpoints; per period, covered checkpoint-days over 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from typing import Any
 
 from ronde.coverage.sensing import DayState
 from ronde.protocol.estate import Registry
@@ -42,13 +43,72 @@ class Share:
         return self.covered / sensed if sensed else None
 
 
+DayShare = tuple[date, Share]
+
+
+class LazyDays(Sequence[DayShare]):
+    """A group's per-day shares, made the first time they are read (``make``), then kept.
+
+    Why: a landlord's cold year folds ~600 groups (buildings, estates, itself) over ~250 days each from letters
+    (``monthly._group_coverage``): ~70,000 (day, share) pairs, ~15 % of the request, though its response shows its
+    own group's days only (a year of buildings shows their period shares, ``days=true`` asks for more). It reads,
+    compares, hashes and prints as the tuple it stands for (``==`` a tuple of the same pairs), so an answer with
+    them equals the one made eagerly. Made at most once per thread racing for it, the same tuple each time."""
+
+    __slots__ = ("_make", "_value")
+
+    def __init__(self, make: Callable[[], tuple[DayShare, ...]]) -> None:
+        self._make: Callable[[], tuple[DayShare, ...]] | None = make
+        self._value: tuple[DayShare, ...] | None = None
+
+    def made(self) -> tuple[DayShare, ...]:
+        value = self._value
+        if value is None:
+            make = self._make
+            if make is None:  # another thread made it between the two reads
+                value = self._value
+                assert value is not None
+                return value
+            value = self._value = make()
+            self._make = None
+        return value
+
+    def __getitem__(self, i: int | slice) -> Any:
+        return self.made()[i]
+
+    def __len__(self) -> int:
+        return len(self.made())
+
+    def __iter__(self) -> Iterator[DayShare]:
+        return iter(self.made())
+
+    def __reversed__(self) -> Iterator[DayShare]:
+        return reversed(self.made())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, LazyDays):
+            return self.made() == other.made()
+        return self.made() == other if isinstance(other, tuple) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.made())
+
+    def __repr__(self) -> str:
+        return repr(self.made())
+
+
+def days_tuple(days: Sequence[DayShare]) -> tuple[DayShare, ...]:
+    """``days`` as the tuple it is or stands for."""
+    return days.made() if isinstance(days, LazyDays) else tuple(days)
+
+
 @fast_init  # one a group a piece
 @dataclass(frozen=True, slots=True)
 class GroupCoverage:
     level: Level
     id: str
     name: str
-    days: tuple[tuple[date, Share], ...]
+    days: Sequence[DayShare]  # a tuple, or a ``LazyDays`` standing for one
     period: Share
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import pytest
 
-from ronde.coverage.period import period_coverage
-from ronde.coverage.shares import Level, fair_share
+from ronde.coverage.period import combine_groups, period_coverage
+from ronde.coverage.shares import GroupCoverage, LazyDays, Level, Share, days_tuple, fair_share
 from ronde.protocol.calendar import ServiceCalendar
 from tests.coverage.factory import local, registry, visit
 
@@ -70,3 +71,41 @@ def test_group_shares_per_day_and_period() -> None:
     assert groups[(Level.LANDLORD, "paris-habitat")].period == b1.period
     assert groups[(Level.ESTATE, "e1")].name == "Les Mordacs"
     assert (Level.LANDLORD, "other") not in groups  # scoped to one landlord
+
+
+def test_lazy_days_read_compare_hash_and_print_as_the_tuple_they_stand_for() -> None:
+    """``LazyDays``: made once, on first read, then the same tuple; a group holding them equals (and hashes and
+    prints as) one holding the tuple, and ``combine_groups`` keeps them lazy until read."""
+    days = ((date(2026, 11, 4), Share(3, 2, 1, 0)), (date(2026, 11, 5), Share(3, 3, 0, 0)))
+    made: list[int] = []
+
+    def make() -> tuple[tuple[date, Share], ...]:
+        made.append(1)
+        return days
+
+    lazy = LazyDays(make)
+    group = GroupCoverage(Level.ESTATE, "mordacs", "Les Mordacs", lazy, Share(6, 5, 1, 0))
+    assert made == []
+    eager = GroupCoverage(Level.ESTATE, "mordacs", "Les Mordacs", days, Share(6, 5, 1, 0))
+    assert group == eager
+    assert eager == group
+    assert hash(group) == hash(eager)
+    assert repr(group) == repr(eager)
+    assert (lazy[0], lazy[-1:], len(lazy), list(lazy), list(reversed(lazy))) == (
+        days[0],
+        days[-1:],
+        2,
+        list(days),
+        list(reversed(days)),
+    )
+    assert days_tuple(lazy) is days_tuple(lazy)
+    assert made == [1]
+    assert lazy != days[:1]
+    assert lazy != [*days]  # a tuple's equality: not a list's
+    other = LazyDays(lambda: days[:1])
+    [joined] = combine_groups({(Level.ESTATE, "mordacs"): [group, replace(group, days=other)]})
+    assert isinstance(joined.days, LazyDays)
+    assert joined.days == days + days[:1]
+    [plain] = combine_groups({(Level.ESTATE, "mordacs"): [eager, eager]})
+    assert type(plain.days) is tuple
+    assert plain.days == days + days
