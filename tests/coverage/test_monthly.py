@@ -676,12 +676,12 @@ def test_a_kept_row_of_tonight_is_judged_again_when_its_estate_is_heard(store: S
 
 def test_a_period_without_day_detail_folded_from_plain_figures_equals_its_rollup_objects(store: Store) -> None:
     """A period without day detail (a cold request's open tail, a piece without letters) is read and folded as plain
-    ``rollup_figures`` tuples with its sensing evidence (``figures_period.figures_period_coverage``): equal, to the
-    bit and to the ``repr`` (time zones of the instants included), to the same period folded from ``DailyRollup``
-    objects (the detailed path, its days dropped). Periods: the open tail with the evening in progress (a live day from raw
-    visits) and a beacon silent the week before it; e2 without any gateway (other landlords' rollups read for
-    evidence); late events re-rolled and the autumn DST change. Through a cache too (its reader keeps the figures:
-    a warm request after the time-to-live reads them again, equal)."""
+    ``rollup_figures`` tuples with its sensing evidence (``figures_period.figures_period_coverage``): equal, to the bit
+    and to the ``repr`` (time zones of the instants included), to the same period folded from ``DailyRollup`` objects
+    (the detailed path, its days dropped). Periods: the open tail with the evening in progress (a live day from raw
+    visits) and a beacon silent the week before it; e2 without any gateway (other landlords' rollups read for evidence);
+    late events re-rolled and the autumn DST change. Through a cache too (its reader keeps the figures: a warm request
+    after the time-to-live reads them again, equal)."""
     _write_year(store)
     for landlord in (None, "paris-habitat"):
         by_day = store.rollup_figures_by_day(FIRST, LAST, landlord=landlord)
