@@ -89,10 +89,16 @@ def marks(path: Path, last: Any, rounds: int) -> None:
     )
 
 
-def tail_join(ds: Any, now: datetime, rounds: int) -> None:
+def _opened(ds: Any) -> tuple[Any, Any, SqliteStore]:
+    """The set's registry, calendars and a reader of its SQLite store, as the API opens it."""
     registry, calendar = _site_view(ds)
     store = SqliteStore(ds.sqlite_path, access=StoreAccess.READ)
     store.open()
+    return registry, calendar, store
+
+
+def tail_join(ds: Any, now: datetime, rounds: int) -> None:
+    registry, calendar, store = _opened(ds)
     made: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
     real = figures_period.figures_period_coverage
 
@@ -131,9 +137,7 @@ def tail_join(ds: Any, now: datetime, rounds: int) -> None:
 
 
 def group_days(ds: Any, now: datetime, rounds: int) -> None:
-    registry, calendar = _site_view(ds)
-    store = SqliteStore(ds.sqlite_path, access=StoreAccess.READ)
-    store.open()
+    registry, calendar, store = _opened(ds)
     first = ds.last - timedelta(days=364)
     own: list[float] = []
     every: list[float] = []
