@@ -112,11 +112,15 @@ def body_loss_db(carry: Carry, heading: float, bearing: float, radio: RadioParam
     return radio.body_loss_min_db + (radio.body_loss_max_db - radio.body_loss_min_db) * behind
 
 
+def rician_parts(k_db: float) -> tuple[float, float]:
+    """A Rician channel's line-of-sight amplitude and the σ of each scattered component, for K factor ``k_db``."""
+    k = 10.0 ** (k_db / 10.0)
+    return math.sqrt(k / (k + 1.0)), math.sqrt(1.0 / (2.0 * (k + 1.0)))
+
+
 def rician_fading_db(rng: random.Random, k_db: float) -> float:
     """Power gain (dB, mean power 1) of a Rician channel with K factor ``k_db``."""
-    k = 10.0 ** (k_db / 10.0)
-    los = math.sqrt(k / (k + 1.0))
-    s = math.sqrt(1.0 / (2.0 * (k + 1.0)))
+    los, s = rician_parts(k_db)
     i = los + rng.gauss(0.0, s)
     q = rng.gauss(0.0, s)
     return 10.0 * math.log10(max(i * i + q * q, 1e-6))
