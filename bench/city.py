@@ -454,6 +454,10 @@ def _compute_day(day: date) -> tuple[date, list[StoredVisit], tuple[list[str], l
     return day, visits, None if in_progress else _day_rows(ds, day, visits)
 
 
+def _default_sigterm() -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def _write_all(builders: list[Builder], workers: int) -> dict[str, float]:
     """Simulate every evening of the longest history once (in ``workers`` processes: the simulation and the
     figures of a day depend on that day only); each history takes its days, chained and written in day order."""
@@ -462,7 +466,9 @@ def _write_all(builders: list[Builder], workers: int) -> dict[str, float]:
     _WORK[:] = [ds, Simulation(ds.registry, ds.calendar, ds.scale.teams, days, ds.params.seed)]
     t0 = time.perf_counter()
     n = 0
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
+    # The workers take SIGTERM's default back (``main``'s handler, inherited by fork, once left one blocked on the
+    # pool's queue lock for good when the pool terminated it), and the pool ends with close/join, not terminate.
+    with multiprocessing.get_context("fork").Pool(workers, initializer=_default_sigterm) as pool:
         for i, (day, visits, figures) in enumerate(pool.imap(_compute_day, days)):
             for b in builders:
                 b.day(day, visits, figures)
@@ -474,6 +480,8 @@ def _write_all(builders: list[Builder], workers: int) -> dict[str, float]:
                     f"writes {writes}",
                     flush=True,
                 )
+        pool.close()
+        pool.join()
     for b in builders:
         b.heartbeat()
     return {"simulate_and_rollups_s": round(time.perf_counter() - t0, 1), "workers": workers}
