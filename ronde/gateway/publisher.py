@@ -108,9 +108,14 @@ class OutboxPublisher:
             self._ack_kick.clear()
             batch, self._acks = self._acks, []
             if batch:
-                self.acked += await asyncio.to_thread(self.outbox.ack, batch)
+                await self._ack(batch)
 
     async def flush_acks(self) -> None:
         batch, self._acks = self._acks, []
         if batch:
-            self.acked += await asyncio.to_thread(self.outbox.ack, batch)
+            await self._ack(batch)
+
+    async def _ack(self, batch: list[int]) -> None:
+        # ``self.acked += await …`` would read the counter before the await and lose the other task's batch
+        deleted = await asyncio.to_thread(self.outbox.ack, batch)
+        self.acked += deleted

@@ -136,7 +136,7 @@ async def test_the_window_bounds_what_is_in_flight_and_a_puback_deletes_its_row(
         link.auto_ack = True
         for mid in link.mids[1:]:
             link.events.put_nowait(Published(mid, ok=True, reason="Success"))
-        await eventually(lambda: outbox.depth() == 0, 5, "every row acknowledged")
+        await eventually(lambda: outbox.depth() == 0 and pub.acked == 5, 5, "every row acknowledged")
     assert [p for _t, p, _q, _r in link.published] == [b"0", b"1", b"2", b"3", b"4"]  # in order, once each
     assert {t for t, _p, _q, _r in link.published} == {gateway_topic("gw-fake", TopicKind.TELEMETRY)}
     assert {(q, r) for _t, _p, q, r in link.published} == {(1, False)}
@@ -153,7 +153,7 @@ async def test_a_refused_row_is_set_aside_and_an_unknown_mid_is_ignored(tmp_path
         link.events.put_nowait(Published(999, ok=True, reason="Success"))  # a status: not an outbox row
         link.events.put_nowait(Published(link.mids[0], ok=False, reason="Not authorized"))
         link.events.put_nowait(Published(link.mids[1], ok=True, reason="Success"))
-        await eventually(lambda: outbox.depth() == 0, 5, "one row rejected, one acknowledged")
+        await eventually(lambda: outbox.depth() == 0 and pub.acked == 1, 5, "one row rejected, one acknowledged")
     assert pub.rejected == 1
     assert pub.acked == 1
     assert outbox.rejected_count() == 1
@@ -194,7 +194,7 @@ async def test_link_up_and_down_reach_the_callbacks_and_a_disconnected_link_gets
         await eventually(lambda: downs == ["network unreachable"], 5, "the disconnection reported")
         assert link.published == []  # the event loop has passed the sender's poll: still offline, nothing sent
         link.up()
-        await eventually(lambda: ups == [True] and outbox.depth() == 0, 5, "connected, then drained")
+        await eventually(lambda: ups == [True] and outbox.depth() == 0 and pub.acked == 2, 5, "connected, then drained")
     assert pub.acked == 2
 
 

@@ -434,8 +434,9 @@ def test_a_refused_record_is_shown_not_retried_and_a_revoked_phone_keeps_its_rec
     _wait(phone, lambda d: d.find_element(By.ID, "pending").get_attribute("data-errors") == "1")
     # the outbox list is redrawn as data arrives: read the card afresh each time
     card = f'#outbox li[data-id="{bad_id}"][data-state="error"]'
-    _wait(phone, lambda d: "422" in d.find_element(By.CSS_SELECTOR, card).text)
-    assert "À corriger" in phone.find_element(By.CSS_SELECTOR, card).text
+    # one read of the card's text per look (a redraw between a find and its read leaves a stale element)
+    text = _wait(phone, lambda d: next((t for t in [d.find_element(By.CSS_SELECTOR, card).text] if "422" in t), None))
+    assert "À corriger" in text
     shots.take("refused-record")
     time.sleep(6.5)  # more than one retry tick: an error is not sent again on its own
     (item,) = _queued(phone)
