@@ -140,7 +140,11 @@ async def test_gate_closes_at_the_end_of_the_window_and_reopens(tmp_path: Path, 
         assert all(
             datetime.fromisoformat(v["last_seen"]) <= datetime(2026, 4, 1, 20, 15, tzinfo=UTC) for v in gate_visits
         )
-        assert [v["beacon"]["minor"] for v in gate_visits] == list(range(1, recorded + 1))
+        minors = [v["beacon"]["minor"] for v in gate_visits]
+        # in patrol order, each once; a start-up slower than the first dwell (CI at load 6: one simulated 30 s
+        # is 1 s of wall time) may miss beacon 1, so the run need not begin there
+        assert len(minors) == recorded
+        assert minors == list(range(minors[0], minors[0] + recorded))
     finally:
         await asyncio.to_thread(collector.close)
 
