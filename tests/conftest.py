@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +18,7 @@ from tests.gateway.bluez_support import (
 )
 from tests.support.fuzz import replay_hint
 from tests.support.services import Influxd, Mosquitto, run_influxd, run_mosquitto
+from tests.support.untraced import untraced
 
 pytest_plugins = ["pytester"]  # tests/test_markers.py runs pytest on a throwaway test file
 
@@ -76,14 +75,8 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     """
     if item.get_closest_marker("no_cover") is None:
         return (yield)
-    tracer, thread_tracer = sys.gettrace(), threading.gettrace()
-    sys.settrace(None)
-    threading.settrace(None)
-    try:
+    with untraced():
         return (yield)
-    finally:
-        sys.settrace(tracer)
-        threading.settrace(thread_tracer)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -34,7 +34,9 @@ _APP, _STORE, _ = make_app(_TMP)
 atexit.register(shutil.rmtree, _TMP, True)
 atexit.register(_STORE.close)
 
-_CLIENT = TestClient(_APP, raise_server_exceptions=False)
+# entered once: one event loop thread for every request (a TestClient not entered starts one per request)
+_CLIENT = TestClient(_APP, raise_server_exceptions=False).__enter__()
+atexit.register(_CLIENT.__exit__, None, None, None)
 schema = schemathesis.openapi.from_asgi("/api/openapi.json", _APP)
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
@@ -75,6 +77,17 @@ def registry() -> Registry:
 
 
 _SEQ = [0]
+
+
+@contextmanager
+def sequence_from(base: int) -> Iterator[None]:
+    """Visits made inside number their ``seq`` from ``base``, so a scripted data set is the same in every process
+    (the counter is otherwise the process's, shared by every test before); the process's count resumes after."""
+    kept, _SEQ[0] = _SEQ[0], base
+    try:
+        yield
+    finally:
+        _SEQ[0] = kept
 
 
 def visit(

@@ -55,7 +55,8 @@ from ronde.store.records import (
     rollup_figures_of,
 )
 from ronde.store.sqlite import SqliteStore
-from tests.coverage.factory import local, registry, visit
+from tests.coverage.factory import local, registry, sequence_from, visit
+from tests.coverage.written_once import write_once
 from tests.support.stores import store_of_kind
 
 REG = registry()
@@ -97,8 +98,21 @@ def _evening(rnd: random.Random, day: date) -> list[StoredVisit]:
     return out
 
 
-def _write_year(store: Store, hold: Callable[[StoredVisit], bool] = lambda v: False) -> list[StoredVisit]:
-    """The scripted year written; the visits ``hold`` picks are not, and are returned."""
+def _write_year(store: Store, hold: Callable[[StoredVisit], bool] | None = None) -> list[StoredVisit]:
+    """The scripted year written; the visits ``hold`` picks are not, and are returned. The whole year is written
+    once per test process and copied after (``written_once``)."""
+    if hold is None:
+        write_once("scripted-year", store, _build_year)
+        return []
+    return _build_year(store, hold)
+
+
+def _build_year(store: Store, hold: Callable[[StoredVisit], bool] = lambda v: False) -> list[StoredVisit]:
+    with sequence_from(1_000_000_000):  # the same year in every process: copies of it equal it (written_once)
+        return _build_year_numbered(store, hold)
+
+
+def _build_year_numbered(store: Store, hold: Callable[[StoredVisit], bool]) -> list[StoredVisit]:
     rnd = random.Random(17)
     days = list(CAL.service_days(FIRST - timedelta(days=10), LAST))
     every = [v for d in days for v in _evening(rnd, d) if v.first_seen < NOW]

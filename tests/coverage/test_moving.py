@@ -5,7 +5,7 @@ no pass began or ended between two cuts. ``now`` is swept across an evening (pas
 begun later, of no duration, fragments of one pass, two teams at once, one across the window's end, a checkpoint
 without a visit), landing on the passes' very edges and a millisecond either side, forwards and back; at each step
 the kept cache's answer must be equal (``==``) to the whole path's (``keep_evenings=False``), year-like and
-detailed, each landlord scope, on SQLite and influxd.
+detailed, each landlord scope, on SQLite; on influxd, two of those eight cases that take every value of each.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from ronde.ingest.rollup import rollup_day
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.store.port import Store
 from ronde.store.records import StoredVisit, WriteBatch
+from ronde.store.sqlite import SqliteStore
 from tests.coverage.factory import local, registry, visit
 from tests.support.stores import store_of_kind
 
@@ -94,6 +95,10 @@ def test_figures_moved_with_the_cut_equal_the_whole_path(store: Store, monkeypat
     monkeypatch.setattr(evening, "moved_row", counted)
     kept = CoverageCache()
     cases = [(lo, ll, d) for lo in (FIRST, LAST - timedelta(days=28)) for ll in (None, "paris-habitat") for d in (0, 1)]
+    if not isinstance(store, SqliteStore):
+        # two of the eight, taking each value of each dimension: the fold is the same code on both engines, what
+        # differs is what the engine returns (eight cases' whole paths over HTTP took 50 s of a loaded run)
+        cases = [cases[1], cases[6]]
     for now in _cuts(tonight):
         for lo, landlord, detail in cases:
             args = (store, REG, CAL, lo, LAST)

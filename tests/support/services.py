@@ -15,6 +15,7 @@ import subprocess
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -168,6 +169,15 @@ class Influxd:
         state = "still running" if code is None else f"exited with code {code}"
         tail = (self.workdir / "influxd.log").read_text(errors="replace")[-3000:]
         raise TimeoutError(f"influxd did not answer /ping on {self.url} within 60 s ({state}); its log ends:\n{tail}")
+
+    def drop_database(self, name: str) -> None:
+        """Best effort (a test may have stopped this server): a test's database gone when the test is."""
+        body = urllib.parse.urlencode({"q": f'DROP DATABASE "{name}"'}).encode()
+        try:
+            with urllib.request.urlopen(f"{self.url}/query", data=body, timeout=10):
+                pass
+        except (urllib.error.URLError, OSError):
+            pass
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.process is not None and self.process.poll() is None:

@@ -28,18 +28,30 @@ def store_of_kind(
     request: pytest.FixtureRequest,
     tmp_path: Path,
     *,
+    kind: str | None = None,
     retry_budget_s: float = 2.0,
     retention: RetentionPolicy | None = None,
 ) -> Iterator[Store]:
-    """``request.param`` names the kind; the store is closed after the test. ``retention``: the policy influxd's
-    retention policies are created with (a scripted year older than the default proof retention of the real clock
-    is otherwise dropped as it is written)."""
-    if request.param == "sqlite":
-        store = open_store(f"sqlite://{tmp_path}/ronde.db", retention=retention)
-    else:
-        server: Influxd = request.getfixturevalue("influxd")
-        database = f"t_{uuid.uuid4().hex[:12]}"
+    """``kind``, or else ``request.param``, names the kind; the store is closed after the test, and its influxd
+    database dropped (the session's influxd would otherwise keep every test's shards: 110 for a scripted year).
+    ``retention``: the policy influxd's retention policies are created with (a scripted year older than the default
+    proof retention of the real clock is otherwise dropped as it is written)."""
+    if (kind or request.param) == "sqlite":
+        with _closing(open_store(f"sqlite://{tmp_path}/ronde.db", retention=retention)) as store:
+            yield store
+        return
+    server: Influxd = request.getfixturevalue("influxd")
+    database = f"t_{uuid.uuid4().hex[:12]}"
+    try:
         store = open_store(server.url, database=database, retry_budget_s=retry_budget_s, retention=retention)
+        with _closing(store) as s:
+            yield s
+    finally:
+        server.drop_database(database)
+
+
+@contextmanager
+def _closing(store: Store) -> Iterator[Store]:
     try:
         yield store
     finally:
