@@ -7,7 +7,7 @@ from __future__ import annotations
 import sqlite3
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -37,25 +37,17 @@ def store_of_kind(
     ``retention``: the policy influxd's retention policies are created with (a scripted year older than the default
     proof retention of the real clock is otherwise dropped as it is written)."""
     if (kind or request.param) == "sqlite":
-        with _closing(open_store(f"sqlite://{tmp_path}/ronde.db", retention=retention)) as store:
+        with closing(open_store(f"sqlite://{tmp_path}/ronde.db", retention=retention)) as store:
             yield store
         return
     server: Influxd = request.getfixturevalue("influxd")
     database = f"t_{uuid.uuid4().hex[:12]}"
     try:
         store = open_store(server.url, database=database, retry_budget_s=retry_budget_s, retention=retention)
-        with _closing(store) as s:
+        with closing(store) as s:
             yield s
     finally:
         server.drop_database(database)
-
-
-@contextmanager
-def _closing(store: Store) -> Iterator[Store]:
-    try:
-        yield store
-    finally:
-        store.close()
 
 
 def edit_rollup_around_the_store(store: Store, day: date, checkpoint: str, visits: int) -> None:
