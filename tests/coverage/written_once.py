@@ -14,6 +14,8 @@ A copied store is like one another process wrote: the data are the same, nothing
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import sqlite3
 import tempfile
 from collections.abc import Callable, Sequence
@@ -39,6 +41,7 @@ class _InfluxRecording:
 _SQLITE: dict[str, Path] = {}
 _INFLUX: dict[str, _InfluxRecording] = {}
 _TEMPLATES = Path(tempfile.mkdtemp(prefix="ronde-written-once-"))
+atexit.register(shutil.rmtree, _TEMPLATES, True)
 
 
 def write_once(name: str, store: Store, build: Build) -> bool:
