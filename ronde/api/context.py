@@ -18,6 +18,7 @@ from ronde.api.sessions import MemorySessionStore, SessionManager
 from ronde.api.settings import ApiSettings
 from ronde.audit.keys import load_signing_key
 from ronde.coverage.query import CoverageCache
+from ronde.coverage.visited import VisitedCache
 from ronde.protocol.calendar import Calendars
 from ronde.store.port import Store
 
@@ -63,6 +64,7 @@ class ApiContext:
     sessions: SessionManager
     clock: Callable[[], datetime] = utc_now
     coverage_cache: CoverageCache = field(default_factory=CoverageCache)
+    visited_cache: VisitedCache = field(default_factory=VisitedCache)  # per-day "visited" counts' parts
     audit_keys: AuditKeyHolder = field(default_factory=AuditKeyHolder)
     # the evening the pages open on, whatever the clock says (the demo's replayed evening: its clock
     # may be inside tonight's window, which has no data); None: the latest evening begun

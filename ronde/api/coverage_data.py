@@ -8,6 +8,7 @@ picks the landlord and, as a second line of defence, drops anything out of reach
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -18,6 +19,7 @@ from ronde.coverage.live import CheckpointIdleness
 from ronde.coverage.period import CheckpointPeriod, PeriodCoverage
 from ronde.coverage.query import idle_checkpoints_now, landlord_coverage
 from ronde.coverage.shares import GroupCoverage, Level
+from ronde.coverage.visited import visited_days
 
 DAY_DETAIL_MAX_DAYS = 92  # longer periods answer shares from the cache, without per-day "visited" counts
 
@@ -27,18 +29,23 @@ class ScopedCoverage:
     coverage: PeriodCoverage
     checkpoints: tuple[CheckpointPeriod, ...]  # in reach, sorted by id
     has_days: bool  # per-day detail of each checkpoint was computed
+    visited_days: Mapping[str, frozenset[date]] | None = None  # without day detail: each checkpoint's days with a visit
 
     def groups(self, level: Level) -> list[GroupCoverage]:
         return [g for g in self.coverage.groups if g.level is level]
 
     def visited(self, level: Level) -> dict[tuple[str, date], int] | None:
-        """Checkpoints with at least one visit, per (group id, day); None without day detail."""
-        if not self.has_days:
+        """Checkpoints with at least one visit, per (group id, day); None without day detail nor ``visited_days``."""
+        if not self.has_days and self.visited_days is None:
             return None
         out: dict[tuple[str, date], int] = defaultdict(int)
         for c in self.checkpoints:
             gid = {Level.LANDLORD: c.landlord, Level.ESTATE: c.estate, Level.BUILDING: c.building}[level]
             if gid is None:
+                continue
+            if self.visited_days is not None:
+                for day in self.visited_days.get(c.checkpoint_id, ()):
+                    out[(gid, day)] += 1
                 continue
             for d in c.days:
                 if d.visits > 0:
@@ -47,22 +54,32 @@ class ScopedCoverage:
 
 
 def scoped_coverage(
-    ctx: ApiContext, scope: Scope, first: date, last: date, *, landlord: str | None = None, include_days: bool = True
+    ctx: ApiContext,
+    scope: Scope,
+    first: date,
+    last: date,
+    *,
+    landlord: str | None = None,
+    include_days: bool = True,
+    visited: bool = False,
 ) -> ScopedCoverage:
     """Coverage of ``first..last`` for the caller (one landlord if asked, or forced by the scope).
 
     Without ``include_days`` settled months come from the process-wide ``CoverageCache`` (long
     periods stay fast); with it, each checkpoint's days are computed (what per-day views need).
+    ``visited`` (without ``include_days``): the days each checkpoint had a visit, for per-day "visited"
+    counts, read apart (``ronde.coverage.visited``: equal to the day rows' and a fraction of their cost).
     """
     lid = scope.landlord_filter(landlord)
+    registry, now = ctx.registry.registry, ctx.now()  # one of each: the counts are of the same evening cut
     cov = landlord_coverage(
         ctx.store,
-        ctx.registry.registry,
+        registry,
         ctx.calendar,
         first,
         last,
         landlord=lid,
-        now=ctx.now(),
+        now=now,
         include_days=include_days,
         cache=ctx.coverage_cache,
     )
@@ -70,7 +87,11 @@ def scoped_coverage(
     rows = tuple(
         c for c in cov.checkpoints if visible is None or (c.checkpoint_id in visible and c.landlord == scope.landlord)
     )
-    return ScopedCoverage(cov, rows, include_days)
+    days = None
+    if visited and not include_days:
+        args = (ctx.store, registry, ctx.calendar, first, last)
+        days = visited_days(*args, landlord=lid, now=now, cache=ctx.visited_cache)
+    return ScopedCoverage(cov, rows, include_days, days)
 
 
 def rollup_mismatches(

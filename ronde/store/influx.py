@@ -936,6 +936,10 @@ class InfluxStore:
         ahead: dict[str, tuple[date, date]] | None = self._ahead.take("heard_days", first, last, landlord)
         return ahead if ahead is not None else packed_days.heard(self._ql, first, last, landlord)
 
+    def rollup_visited(self, first: date, last: date, *, landlord: str | None = None) -> dict[date, list[str]]:
+        """From the newest version of each (day, checkpoint), read as ``heard_days`` reads it (``influx_days``)."""
+        return packed_days.visited(self._ql, first, last, landlord)
+
     def reading_ahead(self, reads: Sequence[ReadAhead]) -> contextlib.AbstractContextManager[None]:
         """``reads`` started on a few threads (``ronde.store.read_ahead``): influxd answers them while the request
         computes what comes before them."""

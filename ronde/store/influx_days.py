@@ -132,6 +132,21 @@ def heard(ql: InfluxQL, first: date, last: date, landlord: str | None) -> dict[s
     return {cid: (days[a], days[b]) for cid, (a, b) in spans.items()}
 
 
+def visited(ql: InfluxQL, first: date, last: date, landlord: str | None) -> dict[date, list[str]]:
+    """``Store.rollup_visited`` from what ``heard`` reads: a day is rolled up when a newest row (packed or from
+    ``checkpoint_day``) is found for it, visited where that row has a visit."""
+    kept, proof = _read(ql, first, last, landlord, split=_HEARD - 1)
+    iso: dict[str, list[str]] = {day: [] for day, _ in kept}
+    for day, cid in _visited(kept):
+        iso[day].append(cid)
+    out = {date.fromisoformat(day): cids for day, cids in iso.items()}
+    for f in proof:
+        cids = out.setdefault(f[0], [])
+        if f[6] > 0:
+            cids.append(f[1])
+    return out
+
+
 def _visited(kept: Packed) -> list[tuple[str, str]]:
     """The (ISO day, checkpoint) of the rows of ``kept`` (split 4 times) with a visit."""
     out: list[tuple[str, str]] = []

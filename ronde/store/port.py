@@ -179,6 +179,11 @@ class Store(Protocol):
         What sensing needs of the horizon around a period folded from figures (a beacon's nearest day heard
         before and after it), without a row a checkpoint-day: half the rows of a cold request's open tail."""
 
+    def rollup_visited(self, first: date, last: date, *, landlord: str | None = None) -> dict[date, list[str]]:
+        """The service days of ``first..last`` with rollups (of ``landlord`` if given), each with the checkpoints
+        whose newest rollup that day has a visit: a group's per-day "visited" counts without a row of figures nor
+        an object a checkpoint-day (a city landlord's month: 52,500 rollups)."""
+
     def write_monthly_rollups(self, rollups: Sequence[MonthlyRollup]) -> None:
         """Idempotent: a monthly rollup for the same (month, checkpoint) replaces the previous one."""
 

@@ -10,6 +10,7 @@ threads); SQLite serialises the writers.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import math
 import os
@@ -695,6 +696,19 @@ class SqliteStore:
                 if d not in days:
                     days[d] = date.fromisoformat(d)
         return {cid: (days[lo], days[hi]) for cid, lo, hi in rows}
+
+    def rollup_visited(self, first: date, last: date, *, landlord: str | None = None) -> dict[date, list[str]]:
+        """One statement (one snapshot), a row a day: its visited checkpoints as a JSON array (any id survives)."""
+        sql = (
+            "SELECT service_day, json_group_array(checkpoint_id) FILTER (WHERE visits > 0) FROM rollups "
+            "WHERE service_day >= ? AND service_day <= ?"
+        )
+        params: list[Any] = [first.isoformat(), last.isoformat()]
+        if landlord is not None:
+            sql += " AND landlord = ?"
+            params.append(landlord)
+        rows = self._run(lambda conn: conn.execute(f"{sql} GROUP BY service_day", params).fetchall())
+        return {date.fromisoformat(day): [str(c) for c in json.loads(ids)] for day, ids in rows}
 
     def _rollup_rows(
         self, columns: str, first: date, last: date, landlord: str | None, order: str = "service_day, checkpoint_id"

@@ -1,7 +1,7 @@
 """A damaged or forged packed copy of the daily rollups on a real influxd (``ronde.store.influx_days``): a string of
 ``estate_day_figures`` that ``schema.estate_day_lines`` could not have written, read back by coverage
-(``rollup_figures``, ``heard_days``), is ``StoreRejected`` naming the measurement: never another exception, never
-figures made up from it.
+(``rollup_figures``, ``heard_days``, ``rollup_visited``), is ``StoreRejected`` naming the measurement: never another
+exception, never figures made up from it.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ D1 = DAY - timedelta(days=2)
 def test_a_malformed_packed_point_is_rejected_clearly(influxd: Influxd, figures: str, in_heard: bool) -> None:
     """A packed string that ``schema.estate_day_lines`` could not have written (a damaged or forged store), newer
     than the day's rows: ``StoreRejected`` naming the measurement, never another exception; from ``heard_days``
-    too where the part it reads (checkpoint, written_at, time, visits) is the malformed one."""
+    and ``rollup_visited`` too where the part they read (checkpoint, written_at, time, visits) is the malformed one."""
     store = open_influx((influxd.url, f"t_{uuid.uuid4().hex[:12]}"), StoreAccess.WRITE)
     try:
         store.write_rollups([rollup("cp-1", D1), rollup("cp-2", D1, visits=0, first_seen=None, last_seen=None)])
@@ -56,7 +56,10 @@ def test_a_malformed_packed_point_is_rejected_clearly(influxd: Influxd, figures:
         if in_heard:
             with pytest.raises(StoreRejected, match=schema.ESTATE_DAY_FIGURES.name):
                 store.heard_days(D1, D1)
+            with pytest.raises(StoreRejected, match=schema.ESTATE_DAY_FIGURES.name):
+                store.rollup_visited(D1, D1)
         else:
             assert store.heard_days(D1, D1)["cp-1"] == (D1, D1)
+            assert store.rollup_visited(D1, D1) == {D1: ["cp-1"]}
     finally:
         store.close()

@@ -484,6 +484,44 @@ def test_heard_days_are_the_first_and_last_day_of_a_rollup_with_visits(store: St
         }
 
 
+def test_rollup_visited_is_each_rolled_day_with_its_checkpoints_visited(store: Store) -> None:
+    """``rollup_visited``: every day of the range with a rollup (of the landlord if given), a day without a visit
+    included with none, each with the checkpoints whose newest rollup has a visit; an id of any characters."""
+    days = [DAY - timedelta(days=k) for k in (6, 4, 3, 1, 0)]
+    odd = 'cp "x",y=z'  # quotes, a comma, an equals sign: through the JSON array and the packed row alike
+    rows = [f.rollup("cp-1", d) for d in days[1:4]]
+    rows += [f.rollup("cp-2", d, landlord="toit-et-joie", visits=0, covered=False) for d in days]
+    rows += [f.rollup(odd, days[0]), f.rollup(odd, days[2], visits=1), f.rollup(odd, days[4])]
+    store.write_rollups(rows)
+    store.write_rollups([replace(rows[-1], visits=0, covered=False)])  # the newest write wins
+
+    def got(lo: date, hi: date, landlord: str | None = None) -> dict[date, list[str]]:
+        return {d: sorted(c) for d, c in store.rollup_visited(lo, hi, landlord=landlord).items()}
+
+    assert got(days[0], DAY) == {
+        days[0]: [odd],
+        days[1]: ["cp-1"],
+        days[2]: sorted(["cp-1", odd]),
+        days[3]: ["cp-1"],
+        days[4]: [],
+    }
+    assert got(days[0], DAY, "valophis") == {
+        days[0]: [odd],
+        days[1]: ["cp-1"],
+        days[2]: sorted(["cp-1", odd]),
+        days[3]: ["cp-1"],
+        days[4]: [],
+    }
+    assert got(days[0], DAY, "toit-et-joie") == {d: [] for d in days}
+    assert got(days[1], days[2]) == {days[1]: ["cp-1"], days[2]: sorted(["cp-1", odd])}
+    assert got(DAY + timedelta(days=1), DAY + timedelta(days=7)) == {}
+    for lo, hi in ((days[0], DAY), (days[1], days[3])):  # what the rollups' figures say
+        figures = store.rollup_figures(lo, hi)
+        assert got(lo, hi) == {
+            d: sorted(x[1] for x in figures if x[0] == d and x[6] > 0) for d in {x[0] for x in figures}
+        }
+
+
 def _suffix_letters(store: Store, day: date, landlord: str | None) -> list[MonthlyRollup]:
     """The suffix letters of ``day`` as objects: InfluxDB's rows as ``write_monthly_suffixes`` compares them,
     SQLite's table through its ``_monthly`` decoder."""

@@ -58,6 +58,7 @@ def _answers(store: InfluxStore) -> list[object]:
             assert repr(got) == repr(want)
             assert store.rollup_figures_by_day(first, last, landlord=landlord) == got
             assert store.heard_days(first, last, landlord=landlord) == _heard(want)
+            assert _sorted(store.rollup_visited(first, last, landlord=landlord)) == _visited(want)
             out.append(got)
     return out
 
@@ -69,6 +70,20 @@ def _heard(figures: list[RollupFigures]) -> dict[str, tuple[date, date]]:
         if f[6] > 0:
             days.setdefault(f[1], []).append(f[0])
     return {cid: (min(d), max(d)) for cid, d in days.items()}
+
+
+def _visited(figures: list[RollupFigures]) -> dict[date, list[str]]:
+    """Each day with a rollup, with its checkpoints that had a visit, from the proof's figures."""
+    out: dict[date, list[str]] = {}
+    for f in figures:
+        out.setdefault(f[0], [])
+        if f[6] > 0:
+            out[f[0]].append(f[1])
+    return _sorted(out)
+
+
+def _sorted(days: dict[date, list[str]]) -> dict[date, list[str]]:
+    return {d: sorted(cids) for d, cids in days.items()}
 
 
 def _whole(store: InfluxStore) -> set[date]:

@@ -199,7 +199,7 @@ def _view(
     """Shares per group; per-day "visited" counts only for periods short enough to detail; per-day rows
     at all when ``days`` (None: for those periods only, so a year of a city's buildings stays small)."""
     detail = _detailed(period)
-    cov = scoped_coverage(ctx, scope, *period, landlord=landlord, include_days=detail)
+    cov = scoped_coverage(ctx, scope, *period, landlord=landlord, include_days=False, visited=detail)
     mismatches = rollup_mismatches(ctx, scope, *period, landlord=landlord)
     return _groups(cov, level, *period, mismatches, only=only, days=detail if days is None else days)
 

@@ -1,0 +1,89 @@
+"""``visited_days`` (a group's per-day "visited" counts without day detail) equals the detailed path's day rows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from ronde.coverage.query import CoverageCache, landlord_coverage
+from ronde.coverage.visited import VisitedCache, visited_days
+from ronde.store.port import Store
+from ronde.store.records import WriteBatch
+from tests.coverage.factory import visit
+from tests.coverage.test_monthly import CAL, LAST, NOW, REG, _write_year
+from tests.support.stores import store_of_kind
+
+PERIODS = [
+    (LAST - timedelta(days=29), LAST),  # the month ending on the evening in progress
+    (date(2026, 6, 1), date(2026, 6, 30)),  # late events re-rolled a day (the newest rollup counts)
+    (date(2026, 10, 20), date(2026, 11, 2)),  # the autumn DST change
+    (date(2026, 3, 12), date(2026, 3, 18)),  # a gateway dead until the 15th
+    (LAST, LAST),  # the evening alone
+]
+
+
+@pytest.fixture(params=["sqlite", pytest.param("influx", marks=pytest.mark.influx)])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    with store_of_kind(request, tmp_path, retry_budget_s=5.0) as s:
+        yield s
+
+
+def _detailed(source: Store, first: date, last: date, landlord: str | None, now: datetime) -> set[tuple[str, date]]:
+    """The (checkpoint, day) the detailed path gives a visit: through a cache (as the API asks) and without."""
+    out = []
+    for cache in (None, CoverageCache()):
+        cov = landlord_coverage(
+            source, REG, CAL, first, last, landlord=landlord, now=now, include_days=True, cache=cache
+        )
+        out.append({(c.checkpoint_id, d.day) for c in cov.checkpoints for d in c.days if d.visits > 0})
+    assert out[0] == out[1]
+    return out[0]
+
+
+def _pairs(got: dict[str, frozenset[date]]) -> set[tuple[str, date]]:
+    return {(cid, d) for cid, days in got.items() for d in days}
+
+
+def test_visited_days_equal_the_day_rows_with_a_visit(store: Store) -> None:
+    """For every landlord scope and period, the evening in progress cut at 18:00 then 20:00 (its raw visits), then
+    ended without rollups (a closed day read raw): the same (checkpoint, day) pairs as the day rows', computed
+    afresh and through one ``VisitedCache`` kept over all the requests (``now`` moving between them)."""
+    _write_year(store)
+    kept = VisitedCache()
+    tonight: list[set[tuple[str, date]]] = []
+    for now in (NOW - timedelta(hours=2), NOW, NOW + timedelta(hours=5)):
+        for landlord in (None, "paris-habitat", "other"):
+            for first, last in PERIODS:
+                want = _detailed(store, first, last, landlord, now)
+                for cache in (None, kept):
+                    got = visited_days(store, REG, CAL, first, last, landlord=landlord, now=now, cache=cache)
+                    assert _pairs(got) == want, (now, landlord, first, cache)
+                if landlord is None and first == last == LAST:
+                    tonight.append(want)
+    assert tonight[0] < tonight[1] == tonight[2]  # the cut at 18:00 leaves out checkpoints first visited after it
+
+
+def test_kept_visited_days_follow_a_rerolled_day_and_a_new_visit(store: Store) -> None:
+    """A ``VisitedCache`` sees a closed day's rollup rewritten without its visit (the rollup marks moved) and a visit
+    written tonight (the stamp of tonight's visits moved), as a fresh computation does: at 18:00, when some
+    checkpoints are not visited yet."""
+    _write_year(store)
+    kept = VisitedCache()
+    first, now = LAST - timedelta(days=29), NOW - timedelta(hours=2)
+    before = visited_days(store, REG, CAL, first, LAST, landlord=None, now=now, cache=kept)
+    cid, day = min((c, d) for c, d in _pairs(before) if d < LAST)
+    row = next(r for r in store.rollups(day, day) if r.checkpoint_id == cid)
+    store.write_rollups([replace(row, visits=0, covered=False)])
+    quiet = sorted(set(REG.checkpoints) - {c for c, d in _pairs(before) if d == LAST})
+    assert quiet, "a checkpoint not visited tonight"
+    w0 = CAL.window(LAST)[0]
+    store.write(WriteBatch(visits=(visit(REG, quiet[0], LAST, w0 + timedelta(minutes=5), w0 + timedelta(minutes=6)),)))
+    after = visited_days(store, REG, CAL, first, LAST, landlord=None, now=now, cache=kept)
+    assert (cid, day) not in _pairs(after)
+    assert (quiet[0], LAST) in _pairs(after)
+    assert _pairs(after) == _pairs(visited_days(store, REG, CAL, first, LAST, landlord=None, now=now))
+    assert _pairs(after) == _pairs(before) - {(cid, day)} | {(quiet[0], LAST)}
