@@ -90,7 +90,7 @@ def scoped_coverage(
     days = None
     if visited and not include_days:
         args = (ctx.store, registry, ctx.calendar, first, last)
-        days = visited_days(*args, landlord=lid, now=now, cache=ctx.visited_cache)
+        days = visited_days(*args, landlord=lid, now=now, cache=ctx.visited_cache, coverage=ctx.coverage_cache)
     return ScopedCoverage(cov, rows, include_days, days)
 
 

@@ -416,6 +416,22 @@ class CoverageCache:
         self._spans.kept.clear()
         self._telemetry_days.clear()
 
+    def day_figures(
+        self,
+        store: Store,
+        calendar: ServiceCalendar,
+        first: date,
+        last: date,
+        *,
+        landlord: str | None,
+        now: datetime,
+        horizon_days: int = DEFAULT_HORIZON_DAYS,
+    ) -> list[RollupFigures]:
+        """The daily rollups' figures of ``first..last`` (by day) as a request at ``now`` reads them (``_reader``):
+        those a coverage request just read are kept, not read again, and kept the same way after."""
+        quiet = now.astimezone(calendar.tz).date() - timedelta(days=horizon_days + 1)
+        return self._reader(store, quiet).figures(first, last, landlord)
+
     def _reader(self, store: Store, quiet: date) -> _Reader:
         """``store.rollups`` (and ``store.rollup_figures_by_day``, kept apart the same way) with the days up to
         ``quiet`` kept per (landlord, day): the sensing horizon around the pieces of one request overlaps (the

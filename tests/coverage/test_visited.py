@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from ronde.coverage.query import CoverageCache, landlord_coverage
+from ronde.coverage.sensing import DEFAULT_HORIZON_DAYS
 from ronde.coverage.visited import VisitedCache, visited_days
 from ronde.store.port import Store
 from ronde.store.records import WriteBatch
@@ -50,40 +51,56 @@ def _pairs(got: dict[str, frozenset[date]]) -> set[tuple[str, date]]:
 
 def test_visited_days_equal_the_day_rows_with_a_visit(store: Store) -> None:
     """For every landlord scope and period, the evening in progress cut at 18:00 then 20:00 (its raw visits), then
-    ended without rollups (a closed day read raw): the same (checkpoint, day) pairs as the day rows', computed
-    afresh and through one ``VisitedCache`` kept over all the requests (``now`` moving between them)."""
+    ended without rollups (a closed day read raw): the same (checkpoint, day) pairs as the day rows', from the store's
+    ``rollup_visited`` and from a coverage cache's figures (kept by a request just made, or read), afresh and through
+    one ``VisitedCache`` kept over all the requests (``now`` moving between them)."""
     _write_year(store)
-    kept = VisitedCache()
+    kept, coverage = VisitedCache(), CoverageCache()
     tonight: list[set[tuple[str, date]]] = []
     for now in (NOW - timedelta(hours=2), NOW, NOW + timedelta(hours=5)):
         for landlord in (None, "paris-habitat", "other"):
             for first, last in PERIODS:
                 want = _detailed(store, first, last, landlord, now)
-                for cache in (None, kept):
-                    got = visited_days(store, REG, CAL, first, last, landlord=landlord, now=now, cache=cache)
-                    assert _pairs(got) == want, (now, landlord, first, cache)
+                landlord_coverage(store, REG, CAL, first, last, landlord=landlord, now=now, cache=coverage)
+                for cache, cov in ((None, None), (kept, None), (None, CoverageCache()), (kept, coverage)):
+                    got = visited_days(
+                        store, REG, CAL, first, last, landlord=landlord, now=now, cache=cache, coverage=cov
+                    )
+                    assert _pairs(got) == want, (now, landlord, first, cache, cov)
                 if landlord is None and first == last == LAST:
                     tonight.append(want)
     assert tonight[0] < tonight[1] == tonight[2]  # the cut at 18:00 leaves out checkpoints first visited after it
 
 
 def test_kept_visited_days_follow_a_rerolled_day_and_a_new_visit(store: Store) -> None:
-    """A ``VisitedCache`` sees a closed day's rollup rewritten without its visit (the rollup marks moved) and a visit
-    written tonight (the stamp of tonight's visits moved), as a fresh computation does: at 18:00, when some
-    checkpoints are not visited yet."""
+    """Through the caches, a visit written tonight shows at once (the stamp of tonight's visits moved), a recent
+    closed day's rollup rewritten without its visit too (its rollup mark moved), a settled day's after the coverage
+    cache's time-to-live, as its shares do: then as a fresh computation, at 18:00 (some checkpoints not visited yet)."""
     _write_year(store)
-    kept = VisitedCache()
+    clock = [0.0]
+    kept, coverage = VisitedCache(), CoverageCache(clock=lambda: clock[0])
     first, now = LAST - timedelta(days=29), NOW - timedelta(hours=2)
-    before = visited_days(store, REG, CAL, first, LAST, landlord=None, now=now, cache=kept)
-    cid, day = min((c, d) for c, d in _pairs(before) if d < LAST)
-    row = next(r for r in store.rollups(day, day) if r.checkpoint_id == cid)
-    store.write_rollups([replace(row, visits=0, covered=False)])
-    quiet = sorted(set(REG.checkpoints) - {c for c, d in _pairs(before) if d == LAST})
-    assert quiet, "a checkpoint not visited tonight"
+    quiet = LAST - timedelta(days=DEFAULT_HORIZON_DAYS + 1)
+
+    def through_caches() -> set[tuple[str, date]]:
+        landlord_coverage(store, REG, CAL, first, LAST, landlord=None, now=now, cache=coverage)
+        got = visited_days(store, REG, CAL, first, LAST, landlord=None, now=now, cache=kept, coverage=coverage)
+        return _pairs(got)
+
+    before = through_caches()
+    recent = min((c, d) for c, d in before if quiet < d < LAST)
+    settled = min((c, d) for c, d in before if d <= quiet)
+    for cid, day in (recent, settled):
+        row = next(r for r in store.rollups(day, day) if r.checkpoint_id == cid)
+        store.write_rollups([replace(row, visits=0, covered=False)])
+    quiet_cp = sorted(set(REG.checkpoints) - {c for c, d in before if d == LAST})
+    assert quiet_cp, "a checkpoint not visited tonight"
     w0 = CAL.window(LAST)[0]
-    store.write(WriteBatch(visits=(visit(REG, quiet[0], LAST, w0 + timedelta(minutes=5), w0 + timedelta(minutes=6)),)))
-    after = visited_days(store, REG, CAL, first, LAST, landlord=None, now=now, cache=kept)
-    assert (cid, day) not in _pairs(after)
-    assert (quiet[0], LAST) in _pairs(after)
-    assert _pairs(after) == _pairs(visited_days(store, REG, CAL, first, LAST, landlord=None, now=now))
-    assert _pairs(after) == _pairs(before) - {(cid, day)} | {(quiet[0], LAST)}
+    store.write(
+        WriteBatch(visits=(visit(REG, quiet_cp[0], LAST, w0 + timedelta(minutes=5), w0 + timedelta(minutes=6)),))
+    )
+    assert through_caches() == before - {recent} | {(quiet_cp[0], LAST)}
+    clock[0] += coverage.ttl_s + 1
+    after = through_caches()
+    assert after == before - {recent, settled} | {(quiet_cp[0], LAST)}
+    assert after == _pairs(visited_days(store, REG, CAL, first, LAST, landlord=None, now=now))
