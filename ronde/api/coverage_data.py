@@ -29,7 +29,7 @@ class ScopedCoverage:
     coverage: PeriodCoverage
     checkpoints: tuple[CheckpointPeriod, ...]  # in reach, sorted by id
     has_days: bool  # per-day detail of each checkpoint was computed
-    visited_days: Mapping[str, frozenset[date]] | None = None  # without day detail: each checkpoint's days with a visit
+    visited_days: Mapping[date, frozenset[str]] | None = None  # without day detail: each day's checkpoints visited
 
     def groups(self, level: Level) -> list[GroupCoverage]:
         return [g for g in self.coverage.groups if g.level is level]
@@ -39,18 +39,26 @@ class ScopedCoverage:
         if not self.has_days and self.visited_days is None:
             return None
         out: dict[tuple[str, date], int] = defaultdict(int)
+        if self.visited_days is not None:
+            group_of = {c.checkpoint_id: _group_of(c, level) for c in self.checkpoints}
+            for day, cids in self.visited_days.items():
+                for cid in cids:
+                    gid = group_of.get(cid)
+                    if gid is not None:
+                        out[(gid, day)] += 1
+            return out
         for c in self.checkpoints:
-            gid = {Level.LANDLORD: c.landlord, Level.ESTATE: c.estate, Level.BUILDING: c.building}[level]
+            gid = _group_of(c, level)
             if gid is None:
-                continue
-            if self.visited_days is not None:
-                for day in self.visited_days.get(c.checkpoint_id, ()):
-                    out[(gid, day)] += 1
                 continue
             for d in c.days:
                 if d.visits > 0:
                     out[(gid, d.day)] += 1
         return out
+
+
+def _group_of(c: CheckpointPeriod, level: Level) -> str | None:
+    return {Level.LANDLORD: c.landlord, Level.ESTATE: c.estate, Level.BUILDING: c.building}[level]
 
 
 def scoped_coverage(

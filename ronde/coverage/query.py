@@ -1060,7 +1060,9 @@ def recorded_coverage(
     index = {d: i for i, d in enumerate(days)}
     wanted = service_days_of(calendar, lo, hi, now)
     if not include_days:  # plain figures, folded in one pass (``partial``): the same sums, without an object a row
-        figures = store.rollup_figures(lo, hi, landlord=landlord)
+        # through the request's reader (kept: the same days' figures serve the tail's evidence and the API's per-day
+        # "visited" counts, ``ronde.coverage.visited``), in ``rollup_figures``' order (day, then checkpoint)
+        figures = sorted(_figures_reader(store, read)(lo, hi, landlord), key=itemgetter(0, 1))
         found = _recorded([(f[0], f[1]) for f in figures], letters, index, wanted)
         return (
             figures_coverage(registry, calendar, lo, hi, figures, letters, index, landlord=landlord, now=now)

@@ -19,9 +19,10 @@ the window's cut moved (``evening.TonightRows``).
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from itertools import groupby
+from operator import itemgetter
 
 from ronde.coverage.evening import KeptSpans, TonightRows, tonight_rows
 from ronde.coverage.query import CoverageCache
@@ -31,7 +32,7 @@ from ronde.protocol.estate import Registry
 from ronde.store.port import Store
 
 _MAX_ENTRIES = 256  # landlord scopes kept; beyond, the cache starts again
-Days = dict[str, frozenset[date]]  # per checkpoint, its days with a visit
+Days = dict[date, frozenset[str]]  # per begun service day, the checkpoints with a visit
 
 
 @dataclass(slots=True)
@@ -63,28 +64,26 @@ def visited_days(
     cache: VisitedCache | None = None,
     coverage: CoverageCache | None = None,
 ) -> Days:
-    """Per checkpoint (of ``landlord`` if given), the begun service days of ``first..last`` it had a visit on:
-    from its rollup where the day has rollups, from the day's raw visits (in its window, up to ``now``) where not.
+    """Per begun service day of ``first..last``, the checkpoints (of ``landlord`` if given) with a visit: from their
+    rollups where the day has rollups, from the day's raw visits (in its window, up to ``now``) where not.
     ``coverage``: the rollups' figures as its requests read and keep them."""
     kept = cache if cache is not None else VisitedCache()
     windows, _ = period_windows(calendar, first, last, now)
-    per_cp: defaultdict[str, set[date]] = defaultdict(set)
+    out: Days = {}
     if coverage is not None:
         rolled: set[date] = set()
-        for f in coverage.day_figures(store, calendar, first, last, landlord=landlord, now=now):
-            rolled.add(f[0])
-            if f[6] > 0:
-                per_cp[f[1]].add(f[0])
+        figures = coverage.day_figures(store, calendar, first, last, landlord=landlord, now=now)
+        for day, group in groupby(figures, key=itemgetter(0)):  # by day, as the reader gives them
+            rolled.add(day)
+            if day in windows:
+                out[day] = frozenset(f[1] for f in group if f[6] > 0)
     else:
         read = store.rollup_visited(first, last, landlord=landlord)
         rolled = set(read)
-        for day, cids in read.items():
-            for cid in cids:
-                per_cp[cid].add(day)
+        out = {day: frozenset(cids) for day, cids in read.items() if day in windows}
     for day in sorted(d for d in windows if d not in rolled):  # its raw visits, as ``period_coverage`` makes rows
         spans = kept.spans.of(store, calendar, day, landlord)
         memo = kept.memo(store, landlord, registry, calendar)
-        for r in tonight_rows(registry, calendar, day, spans, now=now, landlord=landlord, memo=memo):
-            if r.visits > 0:
-                per_cp[r.checkpoint_id].add(day)
-    return {cid: frozenset(d for d in days if d in windows) for cid, days in per_cp.items()}
+        rows = tonight_rows(registry, calendar, day, spans, now=now, landlord=landlord, memo=memo)
+        out[day] = frozenset(r.checkpoint_id for r in rows if r.visits > 0)
+    return out

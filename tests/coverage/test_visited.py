@@ -45,8 +45,8 @@ def _detailed(source: Store, first: date, last: date, landlord: str | None, now:
     return out[0]
 
 
-def _pairs(got: dict[str, frozenset[date]]) -> set[tuple[str, date]]:
-    return {(cid, d) for cid, days in got.items() for d in days}
+def _pairs(got: dict[date, frozenset[str]]) -> set[tuple[str, date]]:
+    return {(cid, d) for d, cids in got.items() for cid in cids}
 
 
 def test_visited_days_equal_the_day_rows_with_a_visit(store: Store) -> None:
