@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from itertools import groupby
+from itertools import compress, groupby
 from operator import itemgetter
 
 from ronde.coverage.evening import KeptSpans, TonightRows, tonight_rows
@@ -32,6 +32,7 @@ from ronde.protocol.estate import Registry
 from ronde.store.port import Store
 
 _MAX_ENTRIES = 256  # landlord scopes kept; beyond, the cache starts again
+_DAY, _CHECKPOINT, _VISITS = itemgetter(0), itemgetter(1), itemgetter(6)  # of ``RollupFigures``
 Days = dict[date, frozenset[str]]  # per begun service day, the checkpoints with a visit
 
 
@@ -73,10 +74,11 @@ def visited_days(
     if coverage is not None:
         rolled: set[date] = set()
         figures = coverage.day_figures(store, calendar, first, last, landlord=landlord, now=now)
-        for day, group in groupby(figures, key=itemgetter(0)):  # by day, as the reader gives them
+        for day, group in groupby(figures, key=_DAY):  # by day, as the reader gives them
             rolled.add(day)
             if day in windows:
-                out[day] = frozenset(f[1] for f in group if f[6] > 0)
+                rows = list(group)  # its checkpoints whose visits are not 0, at C speed
+                out[day] = frozenset(compress(map(_CHECKPOINT, rows), map(_VISITS, rows)))
     else:
         read = store.rollup_visited(first, last, landlord=landlord)
         rolled = set(read)
@@ -84,6 +86,6 @@ def visited_days(
     for day in sorted(d for d in windows if d not in rolled):  # its raw visits, as ``period_coverage`` makes rows
         spans = kept.spans.of(store, calendar, day, landlord)
         memo = kept.memo(store, landlord, registry, calendar)
-        rows = tonight_rows(registry, calendar, day, spans, now=now, landlord=landlord, memo=memo)
-        out[day] = frozenset(r.checkpoint_id for r in rows if r.visits > 0)
+        made = tonight_rows(registry, calendar, day, spans, now=now, landlord=landlord, memo=memo)
+        out[day] = frozenset(r.checkpoint_id for r in made if r.visits > 0)
     return out
