@@ -681,14 +681,8 @@ class SqliteStore:
 
     def heard_days(self, first: date, last: date, *, landlord: str | None = None) -> dict[str, tuple[date, date]]:
         """One aggregate query: at city scale a landlord's week is ~12,500 rows read by SQLite, 2,500 returned."""
-        sql = (
-            "SELECT checkpoint_id, min(service_day), max(service_day) FROM rollups "
-            "WHERE service_day >= ? AND service_day <= ? AND visits > 0"
-        )
-        params: list[Any] = [first.isoformat(), last.isoformat()]
-        if landlord is not None:
-            sql += " AND landlord = ?"
-            params.append(landlord)
+        where, params = _rollup_range(first, last, landlord)
+        sql = f"SELECT checkpoint_id, min(service_day), max(service_day) FROM rollups WHERE {where} AND visits > 0"
         rows = self._run(lambda conn: conn.execute(f"{sql} GROUP BY checkpoint_id", params).fetchall())
         days: dict[str, date] = {}
         for _, lo, hi in rows:
@@ -699,26 +693,22 @@ class SqliteStore:
 
     def rollup_visited(self, first: date, last: date, *, landlord: str | None = None) -> dict[date, list[str]]:
         """One statement (one snapshot), a row a day: its visited checkpoints as a JSON array (any id survives)."""
+        where, params = _rollup_range(first, last, landlord)
         sql = (
-            "SELECT service_day, json_group_array(checkpoint_id) FILTER (WHERE visits > 0) FROM rollups "
-            "WHERE service_day >= ? AND service_day <= ?"
+            f"SELECT service_day, json_group_array(checkpoint_id) FILTER (WHERE visits > 0) FROM rollups WHERE {where}"
         )
-        params: list[Any] = [first.isoformat(), last.isoformat()]
-        if landlord is not None:
-            sql += " AND landlord = ?"
-            params.append(landlord)
         rows = self._run(lambda conn: conn.execute(f"{sql} GROUP BY service_day", params).fetchall())
         return {date.fromisoformat(day): [str(c) for c in json.loads(ids)] for day, ids in rows}
 
     def _rollup_rows(
         self, columns: str, first: date, last: date, landlord: str | None, order: str = "service_day, checkpoint_id"
     ) -> list[Any]:
-        sql = f"SELECT {columns} FROM rollups WHERE service_day >= ? AND service_day <= ?"
-        params: list[Any] = [first.isoformat(), last.isoformat()]
-        if landlord is not None:
-            sql += " AND landlord = ?"
-            params.append(landlord)
-        return self._run(lambda conn: conn.execute(f"{sql} ORDER BY {order}", params).fetchall())
+        where, params = _rollup_range(first, last, landlord)
+        return self._run(
+            lambda conn: conn.execute(
+                f"SELECT {columns} FROM rollups WHERE {where} ORDER BY {order}", params
+            ).fetchall()
+        )
 
     def monthly_rollups(self, month: date, *, landlord: str | None = None) -> list[MonthlyRollup]:
         return [_monthly(r) for r in self._monthly_rows(_MONTHLY_COLUMNS, month, landlord)]
@@ -1137,3 +1127,11 @@ def _monthly(r: tuple[Any, ...]) -> MonthlyRollup:
         s2,
         worst,
     )
+
+
+def _rollup_range(first: date, last: date, landlord: str | None) -> tuple[str, list[Any]]:
+    """The rollups of the service days ``first..last`` (of ``landlord`` if given): a WHERE clause and its parameters."""
+    where, params = "service_day >= ? AND service_day <= ?", [first.isoformat(), last.isoformat()]
+    if landlord is not None:
+        return f"{where} AND landlord = ?", [*params, landlord]
+    return where, params
