@@ -562,19 +562,25 @@ def fold_suffixes_of_letters(ds: Dataset, store: Any) -> int:
 
 
 def fold_to_date(ds: Dataset, store: Any) -> date | None:
-    """The month-to-date letter ingest's maintenance leaves (``RollupScheduler``: the month of the last settled
-    day, ``today - horizon - 1``, folded through that day by ``fold_month_to_date``); returns that day, or None
-    when it ends its month (the month is then settled and folded whole)."""
+    """The month-to-date letter and its suffix letters ingest's maintenance leaves (``RollupScheduler``: the month of
+    the last settled day, ``today - horizon - 1``, folded through that day by ``fold_month_to_date``); returns that
+    day, or None when it ends its month (the month is then settled and folded whole)."""
     from ronde.coverage.monthly import settled
     from ronde.coverage.query import fold_month_to_date
     from ronde.coverage.sensing import DEFAULT_HORIZON_DAYS
+    from ronde.coverage.suffix import default_period_starts, fold_month_suffixes
 
     registry, calendars = _site_view(ds)
     now = datetime.combine(ds.last, datetime.min.time(), tzinfo=ds.calendar.tz).replace(hour=20).astimezone(UTC)
     through = ds.last - timedelta(days=DEFAULT_HORIZON_DAYS + 1)
     if settled(through.replace(day=1), ds.last):
         return None
-    store.write_monthly_rollups(fold_month_to_date(store, registry, calendars, through, now=now))
+    rows = fold_month_to_date(store, registry, calendars, through, now=now)
+    store.write_monthly_rollups(rows)
+    starts = default_period_starts(calendars, ds.last)
+    store.write_monthly_suffixes(
+        through.replace(day=1), fold_month_suffixes(store, registry, calendars, rows, now=now, starts=starts)
+    )
     return through
 
 
@@ -609,6 +615,7 @@ def _fold_missing(ds: Dataset, stores: tuple[str, ...]) -> None:
         for s in stores
         if s not in folded
         or s not in to_date
+        or "suffixes" not in to_date[s]
         or s not in suffixed
         or s not in spanned
         or (s == "influx" and (s not in packed or s not in days or s not in estates))
@@ -657,7 +664,7 @@ def _fold_missing(ds: Dataset, stores: tuple[str, ...]) -> None:
                 print(f"  {ds.directory.name} {name}: {n} span letters folded in {spanned[name]['fold_s']} s")
             t0 = time.perf_counter()
             through = fold_to_date(ds, store)
-            to_date[name] = {"through": str(through), "fold_s": round(time.perf_counter() - t0, 1)}
+            to_date[name] = {"through": str(through), "fold_s": round(time.perf_counter() - t0, 1), "suffixes": True}
             print(
                 f"  {ds.directory.name} {name}: month to date folded through {through} in {to_date[name]['fold_s']} s"
             )

@@ -10,6 +10,7 @@ from fastapi import Depends, Query, Request
 from ronde.api.auth import Principal, Role
 from ronde.api.context import ApiContext
 from ronde.api.scope import Forbidden, Scope
+from ronde.coverage.suffix import DEFAULT_PERIOD_DAYS
 
 SESSION_COOKIE = "ronde_session"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -100,7 +101,7 @@ def period(
     last: Annotated[date | None, Query(description="last service day, inclusive (default: last service day)")] = None,
 ) -> tuple[date, date]:
     end = _in_range(last or ctx.last_service_day() or ctx.today())
-    start = _in_range(first) if first is not None else end - timedelta(days=29)
+    start = _in_range(first) if first is not None else end - timedelta(days=DEFAULT_PERIOD_DAYS - 1)
     if start > end:
         raise BadPeriod("first is after last")
     if (end - start).days + 1 > ctx.settings.max_period_days:

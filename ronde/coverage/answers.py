@@ -14,7 +14,7 @@ cache). An evening in progress moves with ``now`` and its raw visits: its tail i
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -62,6 +62,7 @@ class Stamp:
     windows: dict[date, tuple[datetime, datetime]]  # the tail's begun days, cut at ``now``
     partial: date | None  # the evening in progress
     marked: frozenset[date]  # the days with rollups in scope
+    marks: tuple[date, date, Mapping[tuple[date, str], str]]  # the rollup marks read, and the days they cover
 
     @property
     def live(self) -> date | None:
@@ -93,7 +94,7 @@ def stamp_of(
         tuple(sorted(marks.items())),
         *sensing,
     )
-    return Stamp(value, windows, partial, frozenset(d for d, _ in marks))
+    return Stamp(value, windows, partial, frozenset(d for d, _ in marks), (lo - h, hi + h, marks))
 
 
 def estate_marks(store: Store, days: Sequence[date]) -> tuple[tuple[tuple[date, str], str], ...]:

@@ -85,6 +85,13 @@ def letters_through(rows: list[MonthlyRollup], wanted: str) -> date | None:
     return _through(rows[0].month, {r.basis for r in rows}, wanted)
 
 
+def letters_end(letter: MonthlyRollup) -> date:
+    """The last day ``letter`` covers, whatever its basis: the month's last day, or a month-to-date letter's mark."""
+    head, mark, _ = letter.basis.partition(_THROUGH)
+    through = _through(letter.month, {letter.basis}, head) if mark else None
+    return through if through is not None else month_bounds(letter.month)[1]
+
+
 def figures_through(month: date, figures: list[MonthlyFigures], wanted: str) -> date | None:
     """``letters_through`` of the month ``month``'s letters read as ``MonthlyFigures``."""
     return _through(month, set(map(itemgetter(6), figures)), wanted) if figures else None

@@ -88,11 +88,12 @@ class _Reader:
     """``CoverageCache._reader``: a range's rollups as objects (called: a ``RollupReader``) or as plain figures
     (``figures``), each kept the same way."""
 
-    __slots__ = ("figures", "rows")
+    __slots__ = ("figures", "rows", "seed")
 
-    def __init__(self, rows: RollupReader, figures: FiguresReader) -> None:
+    def __init__(self, rows: RollupReader, figures: FiguresReader, seed: Callable[[Stamp, str | None], None]) -> None:
         self.rows = rows
         self.figures = figures
+        self.seed = seed  # the rollup marks a tail's stamp read: not read again for this request's days
 
     def __call__(self, lo: date, hi: date, landlord: str | None) -> list[DailyRollup]:
         return self.rows(lo, hi, landlord)
@@ -396,10 +397,15 @@ class CoverageCache:
         ] = {}
         self._answers: dict[tuple[object, ...], Answer] = {}  # whole answers, while their stamp holds
         self._evenings: dict[tuple[object, ...], ClosedTail] = {}  # a tail's closed evenings, tonight in progress
-        self._tonight_rows: dict[tuple[object, ...], TonightRows] = {}  # tonight's rows, per tail
+        self._tonight_rows: dict[tuple[object, ...], TonightRows] = {}  # tonight's rows, per landlord scope
         self._tonight: dict[tuple[object, ...], EveningMemo] = {}  # and the checkpoints' figures, per period
         self._spans = KeptSpans()  # tonight's visits, while the store's stamp of them holds
         self._telemetry_days: dict[ServiceCalendar, dict[tuple[str, datetime], date]] = {}
+        # the last ``coverage`` call's reader and tonight's visits it read, keyed by what they were read for (its
+        # ``now`` included): the API's per-day counts asked right after (``ronde.coverage.visited``) reuse them, so
+        # neither the rollups' marks nor tonight's stamp is read twice for one request
+        self._last_reader: tuple[tuple[int, date, datetime], _Reader] | None = None
+        self._last_spans: tuple[tuple[int, ServiceCalendar, date, str | None, datetime], list[VisitSpan]] | None = None
         self.hits = 0
         self.misses = 0
 
@@ -415,6 +421,38 @@ class CoverageCache:
         self._tonight_rows.clear()
         self._spans.kept.clear()
         self._telemetry_days.clear()
+        self._last_reader = self._last_spans = None
+
+    def now_s(self) -> float:
+        """The cache's clock (what its time-to-live is counted on)."""
+        return self._clock()
+
+    def kept_figures(self, store: Store, landlord: str | None, day: date) -> list[RollupFigures] | None:
+        """The settled ``day``'s rollup figures if a request read and kept them (within the time-to-live), else
+        None: nothing is read."""
+        entry = self._day_figures.get((id(store), landlord, day))
+        return entry[1] if entry is not None and entry[0] > self._clock() else None
+
+    def tonight_rows(
+        self, store: Store, registry: Registry, calendar: ServiceCalendar, day: date, *, landlord: str | None,
+        now: datetime,
+    ) -> list[DailyRollup]:  # fmt: skip
+        """``evening.tonight_rows`` of ``day`` (an evening without rollups) from the visits and rows an evening's
+        answer kept: the very ones when the last ``coverage`` call was at ``now``, else its visits' stamp read."""
+        got = self._last_spans
+        if got is not None and got[0] == (id(store), calendar, day, landlord, now):
+            spans = got[1]
+        else:
+            spans = self._spans.of(store, calendar, day, landlord)
+        memo = self._rows_memo(store, registry, calendar, landlord)
+        return tonight_rows(registry, calendar, day, spans, now=now, landlord=landlord, memo=memo)
+
+    def _rows_memo(
+        self, store: Store, registry: Registry, calendar: ServiceCalendar, landlord: str | None
+    ) -> TonightRows:
+        key = (id(store), landlord, registry.revision, calendar)
+        kept = self._tonight_rows.get(key)
+        return kept if kept is not None else _kept_first(self._tonight_rows, key, TonightRows())
 
     def day_figures(
         self,
@@ -430,7 +468,9 @@ class CoverageCache:
         """The daily rollups' figures of ``first..last`` (by day) as a request at ``now`` reads them (``_reader``):
         those a coverage request just read are kept, not read again, and kept the same way after."""
         quiet = now.astimezone(calendar.tz).date() - timedelta(days=horizon_days + 1)
-        return self._reader(store, quiet).figures(first, last, landlord)
+        got = self._last_reader
+        read = got[1] if got is not None and got[0] == (id(store), quiet, now) else self._reader(store, quiet)
+        return read.figures(first, last, landlord)
 
     def _reader(self, store: Store, quiet: date) -> _Reader:
         """``store.rollups`` (and ``store.rollup_figures_by_day``, kept apart the same way) with the days up to
@@ -459,6 +499,16 @@ class CoverageCache:
                 known = prints[landlord] = (hi, {d: tuple(sorted(v)) for d, v in per_day.items()})
             return known[1]
 
+        def seed(stamp: Stamp, landlord: str | None) -> None:
+            lo, hi, marks = stamp.marks
+            if lo > quiet + timedelta(days=1) or landlord in prints:
+                return
+            per_day: dict[date, list[tuple[str, str]]] = defaultdict(list)
+            for (d, owner), fp in marks.items():
+                if d > quiet:
+                    per_day[d].append((owner, fp))
+            prints[landlord] = (hi, {d: tuple(sorted(v)) for d, v in per_day.items()})
+
         def rollups(lo: date, hi: date, landlord: str | None) -> list[DailyRollup]:
             return store.rollups(lo, hi, landlord=landlord)
 
@@ -468,6 +518,7 @@ class CoverageCache:
         return _Reader(
             self._kept(store, quiet, fingerprints, rollups, attrgetter("service_day"), self._days, self._recent),
             self._kept(store, quiet, fingerprints, figures, itemgetter(0), self._day_figures, self._recent_figures),
+            seed,
         )
 
     def _kept(
@@ -533,6 +584,7 @@ class CoverageCache:
         horizon_days: int = DEFAULT_HORIZON_DAYS,
         include_days: bool = False,
     ) -> PeriodCoverage:
+        self._last_reader = self._last_spans = None
         today = now.astimezone(calendar.tz).date()
         pieces: list[tuple[date, date, bool]] = []  # (first, last, settled): calendar months, cut by the period
         day = first
@@ -556,6 +608,7 @@ class CoverageCache:
         ahead = self._reads_ahead(store, registry, calendar, head, tails, landlord, now, horizon_days, include_days)
         with store.reading_ahead(ahead):
             read = self._reader(store, quiet)
+            self._last_reader = ((id(store), quiet, now), read)
             parts = (
                 [self._settled(store, registry, calendar, head, landlord, now, horizon_days, read, include_days)]
                 if head
@@ -631,6 +684,8 @@ class CoverageCache:
         latest = _latest(store)
         sensing = sensing_days(calendar, latest, self._telemetry_days.setdefault(calendar, {}))
         stamp = stamp_of(store, calendar, tail, landlord=landlord, now=now, horizon_days=horizon_days, sensing=sensing)
+        if isinstance(read, _Reader):
+            read.seed(stamp, landlord)
         key = ("answer", id(store), landlord, registry.revision, calendar, horizon_days, first, last, include_days)
         t = self._clock()
         entry = self._answers.get(key)
@@ -700,6 +755,7 @@ class CoverageCache:
         if live is None or partial not in (None, live) or len(parts) > 1:
             return None
         spans = self._spans.of(store, calendar, live, landlord)
+        self._last_spans = ((id(store), calendar, live, landlord, now), spans)
         heard = {s.checkpoint_id for s in spans}
         today = max(live, now.astimezone(calendar.tz).date())
         key = ("evening", id(store), landlord, registry.revision, calendar, horizon_days, lo, hi, include_days)
@@ -731,10 +787,8 @@ class CoverageCache:
         memo = self._tonight.get((*key, period))  # per period: a year and a month share a tail, not a settled part
         if memo is None:
             memo = _kept_first(self._tonight, (*key, period), EveningMemo())
-        kept_rows = self._tonight_rows.get(key)
-        if kept_rows is None:
-            kept_rows = _kept_first(self._tonight_rows, key, TonightRows())
-        rows = tonight_rows(registry, calendar, live, spans, now=now, landlord=landlord, memo=kept_rows)
+        memo_rows = self._rows_memo(store, registry, calendar, landlord)
+        rows = tonight_rows(registry, calendar, live, spans, now=now, landlord=landlord, memo=memo_rows)
         return tonight_answer(
             registry,
             kept,

@@ -12,26 +12,33 @@ coverage cache; for a day without rollups (the evening in progress) the rows ``p
 raw visits (``evening.tonight_rows``, equal to ``day_rollups``, cut at ``now``). Equal to the detailed path's
 ``CheckpointDay.visits > 0`` (``tests/coverage/test_visited.py``).
 
-Tonight's part is kept between requests (``VisitedCache``) as the coverage cache keeps it: the visits while the
-store's stamp of them holds (``evening.KeptSpans``), each checkpoint's row computed again only where its visits or
-the window's cut moved (``evening.TonightRows``).
+With a coverage cache, a settled day (older than the sensing horizon) whose figures the cache did not keep (its
+shares came from letters maintenance folded: ``ronde.coverage.suffix``) is read from ``Store.rollup_visited`` (one
+aggregate query for the missing days, not ~2,500 rows a day) and kept for the cache's time-to-live, as the shares
+are; tonight's rows are the very ones the coverage request computed (``CoverageCache.tonight_rows``: its visits and
+rows, not computed twice). Without one, tonight's part is kept between requests (``VisitedCache``) the same way: the
+visits while the store's stamp of them holds (``evening.KeptSpans``), each checkpoint's row computed again only where
+its visits or the window's cut moved (``evening.TonightRows``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from itertools import compress, groupby
 from operator import itemgetter
 
 from ronde.coverage.evening import KeptSpans, TonightRows, tonight_rows
 from ronde.coverage.query import CoverageCache
+from ronde.coverage.sensing import DEFAULT_HORIZON_DAYS
 from ronde.coverage.service_time import period_windows
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.estate import Registry
 from ronde.store.port import Store
+from ronde.store.records import RollupFigures
 
 _MAX_ENTRIES = 256  # landlord scopes kept; beyond, the cache starts again
+_MAX_SETTLED = 256 * 400  # settled (scope, day) entries kept; beyond, the cache starts again
 _DAY, _CHECKPOINT, _VISITS = itemgetter(0), itemgetter(1), itemgetter(6)  # of ``RollupFigures``
 Days = dict[date, frozenset[str]]  # per begun service day, the checkpoints with a visit
 
@@ -42,6 +49,8 @@ class VisitedCache:
 
     spans: KeptSpans = field(default_factory=KeptSpans)
     rows: dict[tuple[int, str | None, str, ServiceCalendar], TonightRows] = field(default_factory=dict)
+    # per (store, scope, settled day): until when it holds, the checkpoints with a visit (None: no rollups)
+    settled: dict[tuple[int, str | None, date], tuple[float, frozenset[str] | None]] = field(default_factory=dict)
 
     def memo(self, store: Store, landlord: str | None, registry: Registry, calendar: ServiceCalendar) -> TonightRows:
         key = (id(store), landlord, registry.revision, calendar)
@@ -73,19 +82,67 @@ def visited_days(
     out: Days = {}
     if coverage is not None:
         rolled: set[date] = set()
-        figures = coverage.day_figures(store, calendar, first, last, landlord=landlord, now=now)
-        for day, group in groupby(figures, key=_DAY):  # by day, as the reader gives them
-            rolled.add(day)
-            if day in windows:
-                rows = list(group)  # its checkpoints whose visits are not 0, at C speed
-                out[day] = frozenset(compress(map(_CHECKPOINT, rows), map(_VISITS, rows)))
+        quiet = now.astimezone(calendar.tz).date() - timedelta(days=DEFAULT_HORIZON_DAYS + 1)
+        if first <= quiet:
+            for day, cids in _settled(store, first, min(last, quiet), landlord, coverage, kept).items():
+                rolled.add(day)
+                if day in windows:
+                    out[day] = cids
+        if last > quiet:
+            lo = max(first, quiet + timedelta(days=1))
+            figures = coverage.day_figures(store, calendar, lo, last, landlord=landlord, now=now)
+            for day, group in groupby(figures, key=_DAY):  # by day, as the reader gives them
+                rolled.add(day)
+                if day in windows:
+                    out[day] = _with_a_visit(list(group))
     else:
         read = store.rollup_visited(first, last, landlord=landlord)
         rolled = set(read)
         out = {day: frozenset(cids) for day, cids in read.items() if day in windows}
     for day in sorted(d for d in windows if d not in rolled):  # its raw visits, as ``period_coverage`` makes rows
-        spans = kept.spans.of(store, calendar, day, landlord)
-        memo = kept.memo(store, landlord, registry, calendar)
-        made = tonight_rows(registry, calendar, day, spans, now=now, landlord=landlord, memo=memo)
+        if coverage is not None:
+            made = coverage.tonight_rows(store, registry, calendar, day, landlord=landlord, now=now)
+        else:
+            spans = kept.spans.of(store, calendar, day, landlord)
+            memo = kept.memo(store, landlord, registry, calendar)
+            made = tonight_rows(registry, calendar, day, spans, now=now, landlord=landlord, memo=memo)
         out[day] = frozenset(r.checkpoint_id for r in made if r.visits > 0)
+    return out
+
+
+def _with_a_visit(rows: list[RollupFigures]) -> frozenset[str]:
+    """The checkpoints of one day's figures whose visits are not 0, at C speed."""
+    return frozenset(compress(map(_CHECKPOINT, rows), map(_VISITS, rows)))
+
+
+def _settled(
+    store: Store, lo: date, hi: date, landlord: str | None, coverage: CoverageCache, kept: VisitedCache
+) -> Days:
+    """Per settled day of ``lo..hi`` with rollups, its checkpoints with a visit: kept here, or from the figures the
+    coverage cache kept, or read for the days missing (one ``rollup_visited``) and kept for its time-to-live."""
+    t = coverage.now_s()
+    out: Days = {}
+    missing: list[date] = []
+    for day in (lo + timedelta(days=i) for i in range((hi - lo).days + 1)):
+        entry = kept.settled.get((id(store), landlord, day))
+        if entry is not None and entry[0] > t:
+            if entry[1] is not None:
+                out[day] = entry[1]
+            continue
+        figures = coverage.kept_figures(store, landlord, day)
+        if figures is None:
+            missing.append(day)
+        elif figures:  # kept empty: a day without rollups
+            out[day] = _with_a_visit(figures)
+    if missing:
+        read = store.rollup_visited(missing[0], missing[-1], landlord=landlord)
+        if len(kept.settled) >= _MAX_SETTLED:
+            kept.settled.clear()
+        until = t + coverage.ttl_s
+        for day in (missing[0] + timedelta(days=i) for i in range((missing[-1] - missing[0]).days + 1)):
+            cids = read.get(day)
+            got = frozenset(cids) if cids is not None else None
+            kept.settled[(id(store), landlord, day)] = (until, got)
+            if got is not None:
+                out[day] = got
     return out

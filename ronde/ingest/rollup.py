@@ -18,7 +18,7 @@ from ronde.coverage.monthly import basis, month_bounds, service_days_of, settled
 from ronde.coverage.query import fold_month_to_date, fold_settled_month, previous_link
 from ronde.coverage.sensing import DEFAULT_HORIZON_DAYS
 from ronde.coverage.spans import fold_month_spans, latest_settled_month, span_starts
-from ronde.coverage.suffix import fold_month_suffixes
+from ronde.coverage.suffix import default_period_starts, fold_month_suffixes
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.chain import chain_link, event_digest
 from ronde.protocol.estate import Registry
@@ -72,7 +72,8 @@ class RollupScheduler:
     monthly rollups, one month per pass, with their suffix letters (``ronde.coverage.suffix``: a period's first,
     partial month read as one row per checkpoint), and folded again when a re-rolled day can change them. In a
     pass that folded no settled month, the month of the last settled day gets its month-to-date letter
-    (``fold_month_to_date``), folded again when that day moves or the rollups within its reach change.
+    (``fold_month_to_date``) and its suffix letters from the default period's starts, folded again when that day
+    moves or the rollups within its reach change.
     It reads the store's rollup *marks* for that (moved by every write through the store: a re-roll by this
     scheduler, another worker or a hand through ``ronde``), not the whole fingerprints: on influxd those
     read one series per checkpoint and field, 1-2.7 s of its CPU a pass at district scale against ~10 ms.
@@ -210,9 +211,10 @@ class RollupScheduler:
         return not self.store.rollup_marks(days[-1], days[-1])
 
     def _fold_month_to_date(self, now: datetime) -> date | None:
-        """Fold the month-to-date letter of the last settled day's month when that day moved, the month was
-        marked stale, or the mark of a rollup the fold reads (its days and the horizon around them) moved; returns
-        the letter's last day when it folded. None when that day ends its month (the whole month's fold)."""
+        """Fold the month-to-date letter of the last settled day's month, and its suffix letters, when that day
+        moved, the month was marked stale, or the mark of a rollup the fold reads (its days and the horizon around
+        them) moved; returns the letter's last day when it folded. None when that day ends its month (the whole
+        month's fold)."""
         today = now.astimezone(self.calendar.tz).date()
         h = timedelta(days=self.horizon_days)
         through = today - h - timedelta(days=1)
@@ -226,6 +228,9 @@ class RollupScheduler:
             self.store, self.registry, self.calendar, through, now=now, horizon_days=self.horizon_days
         )
         self.store.write_monthly_rollups(rows)
+        starts = default_period_starts(self.calendar, today)
+        suffixes = fold_month_suffixes(self.store, self.registry, self.calendar, rows, now=now, starts=starts)
+        self.store.write_monthly_suffixes(month, suffixes)
         self._to_date = (through, prints)
         self._stale_months.discard(month)
         log.info("folded month %s to date %s: %d checkpoints", month, through, len(rows))

@@ -3,7 +3,9 @@
 The scripted year of ``test_monthly`` (late events re-rolled, a dead beacon, DST changes, closures), its settled
 months folded as maintenance does, their suffix letters beside them: a year (and a month's tail) whose first
 month comes from its suffix equals (``==``) the same period computed without it, on SQLite and on a real influxd;
-a re-rolled day refolds the suffixes (through ``RollupScheduler``); retention deletes them with the months.
+a re-rolled day refolds the suffixes (through ``RollupScheduler``); retention deletes them with the months. The
+month in progress's month-to-date letter has suffixes too: a period from within it reads its settled days as one row
+a checkpoint, equal to folding them, and maintenance writes those of the API's default period.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ from typing import cast
 
 import pytest
 
-from ronde.coverage.monthly import LetterFold, basis, month_bounds, service_days_of, settled
-from ronde.coverage.query import CoverageCache, landlord_coverage, recorded_coverage
-from ronde.coverage.suffix import fold_month_suffixes, suffix_letters
+from ronde.coverage.monthly import LetterFold, basis, figures_through, month_bounds, service_days_of, settled
+from ronde.coverage.query import CoverageCache, fold_month_to_date, landlord_coverage, recorded_coverage
+from ronde.coverage.suffix import default_period_starts, fold_month_suffixes, suffix_letters
 from ronde.ingest.rollup import RollupScheduler
+from ronde.protocol.calendar import ServiceCalendar
 from ronde.store.port import Store
 from ronde.store.records import MonthlyFigures, RetentionPolicy, RollupFigures, WriteBatch
 from tests.coverage.factory import local, visit
@@ -68,10 +71,12 @@ def _fold_suffixes(store: Store) -> None:
         month = (month + timedelta(days=32)).replace(day=1)
 
 
-def _year(store: Store, first: date, landlord: str | None, *, suffixes: bool) -> tuple[_Suffixed, object]:
+def _year(
+    store: Store, first: date, landlord: str | None, *, suffixes: bool, last: date = LAST, now: datetime = NOW
+) -> tuple[_Suffixed, object]:
     view = _Suffixed(store, suffixes=suffixes)
     got = landlord_coverage(
-        cast("Store", view), REG, CAL, first, LAST, landlord=landlord, now=NOW, cache=CoverageCache()
+        cast("Store", view), REG, CAL, first, last, landlord=landlord, now=now, cache=CoverageCache()
     )
     return view, got
 
@@ -191,3 +196,82 @@ def test_a_refold_replaces_the_months_suffixes(store: Store) -> None:
     assert again[0][8] == first[0][8] + 5
     assert again[1:] == first[1:]
     assert store.suffix_figures(d, landlord="other") == [f for f in again if f[4] == "other"]
+
+
+THROUGH = LAST - timedelta(days=8)  # November's last settled day at ``NOW``: its month-to-date letter ends there
+
+
+def test_every_suffix_of_a_month_to_date_letter_equals_its_days_folded(store: Store) -> None:
+    """November in progress, its month-to-date letter through the 17th and a suffix from every service day up to
+    it: each, folded as ``CoverageCache`` folds letters, equals to the bit the same days from their rollup figures
+    with the recorded verdicts; a piece ending on another day than the letter's is not read from them."""
+    _write_year(store)
+    nov = THROUGH.replace(day=1)
+    letters = fold_month_to_date(store, REG, CAL, THROUGH, now=NOW)
+    store.write_monthly_rollups(letters)
+    store.write_monthly_suffixes(nov, fold_month_suffixes(store, REG, CAL, letters, now=NOW))
+    wanted = basis(REG, CAL)
+    starts = service_days_of(CAL, nov, THROUGH, NOW)
+    for d in [nov + timedelta(days=i) for i in range(1, (THROUGH - nov).days + 1)]:
+        assert figures_through(nov, store.suffix_figures(d), wanted) in (THROUGH, None)
+        for landlord in LANDLORDS:
+            got = suffix_letters(store, CAL, d, THROUGH, landlord, wanted, NOW)
+            want = recorded_coverage(store, REG, CAL, d, THROUGH, landlord=landlord, now=NOW)
+            assert want is not None, (d, landlord)
+            if d > starts[-1]:  # no service day left (the 16th and 17th are a Monday and a Tuesday)
+                assert got is None, (d, landlord)
+                assert not want.checkpoints, (d, landlord)
+                continue
+            assert got is not None, (d, landlord)
+            fold = LetterFold(REG)
+            fold.add_letters(got[0], d, got[1], landlord, THROUGH)
+            assert fold.result() == want, (d, landlord)
+            if d <= starts[-2]:  # a piece ending a service day earlier: the letter does not end there
+                assert suffix_letters(store, CAL, d, starts[-2], landlord, wanted, NOW) is None, (d, landlord)
+    for first in (date(2026, 11, 4), date(2026, 11, 11)):  # periods to the evening in progress
+        for landlord in LANDLORDS:
+            fast, got_p = _year(store, first, landlord, suffixes=True)
+            slow, want_p = _year(store, first, landlord, suffixes=False)
+            assert got_p == want_p, (first, landlord)
+            assert fast.suffix_read > 0, (first, landlord)
+            assert (first, THROUGH) not in fast.figures_ranges, (first, landlord)  # no rollup of its settled days
+            assert (first, THROUGH) in slow.figures_ranges, (first, landlord)
+
+
+def test_the_default_period_starts_are_those_of_the_last_three_service_days() -> None:
+    """Wednesday to Sunday: on a Monday the periods ending Friday, Saturday and Sunday; on a Thursday those ending
+    Sunday, Wednesday and Thursday; a closed day is not an end."""
+    assert default_period_starts(CAL, date(2026, 12, 7)) == {date(2026, 11, 5), date(2026, 11, 6), date(2026, 11, 7)}
+    assert default_period_starts(CAL, date(2026, 12, 3)) == {date(2026, 10, 31), date(2026, 11, 3), date(2026, 11, 4)}
+    closed = ServiceCalendar(closed=frozenset({date(2026, 12, 6)}))
+    assert default_period_starts(closed, date(2026, 12, 7)) == {date(2026, 11, 4), date(2026, 11, 5), date(2026, 11, 6)}
+
+
+def test_maintenance_writes_the_month_to_date_suffixes_of_the_default_period(store: Store) -> None:
+    """On Thursday December 3 (the data stops on November 25) November is not settled: maintenance folds its
+    month-to-date letter through the 25th and the suffix from the default period's first service day (November 4,
+    the period ending tonight), and only that one; that period then reads its settled days from it, equal to the
+    same period without it."""
+    _write_year(store)
+    now = local(date(2026, 12, 3), 20, 0).astimezone(NOW.tzinfo)
+    scheduler = RollupScheduler(store, REG, CAL, lookback_days=10, months_back=1)
+    for _ in range(5):
+        scheduler.run(now)
+        if scheduler.folded is None:
+            break
+    through = date(2026, 11, 25)
+    assert scheduler.folded_to_date == through
+    wanted = basis(REG, CAL)
+    written = store.suffix_figures(date(2026, 11, 4))
+    assert written
+    assert figures_through(date(2026, 11, 1), written, wanted) == through
+    assert store.suffix_figures(date(2026, 11, 5)) == []  # not a start of the default period
+    assert store.suffix_figures(date(2026, 11, 11)) == []
+    for landlord in LANDLORDS:
+        args = (store, date(2026, 11, 4), landlord)
+        fast, got = _year(*args, suffixes=True, last=date(2026, 12, 3), now=now)
+        slow, want = _year(*args, suffixes=False, last=date(2026, 12, 3), now=now)
+        assert got == want, landlord
+        assert fast.suffix_read > 0, landlord
+        assert (date(2026, 11, 4), through) not in fast.figures_ranges, landlord
+        assert (date(2026, 11, 4), through) in slow.figures_ranges, landlord

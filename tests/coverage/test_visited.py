@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
-from ronde.coverage.query import CoverageCache, landlord_coverage
+from ronde.coverage.query import CoverageCache, fold_month_to_date, landlord_coverage
 from ronde.coverage.sensing import DEFAULT_HORIZON_DAYS
+from ronde.coverage.suffix import fold_month_suffixes
 from ronde.coverage.visited import VisitedCache, visited_days
 from ronde.store.port import Store
 from ronde.store.records import WriteBatch
 from tests.coverage.factory import visit
 from tests.coverage.test_monthly import CAL, LAST, NOW, REG, _write_year
+from tests.coverage.test_suffix import _fold_suffixes
 from tests.support.stores import store_of_kind
 
 PERIODS = [
@@ -104,3 +108,54 @@ def test_kept_visited_days_follow_a_rerolled_day_and_a_new_visit(store: Store) -
     after = through_caches()
     assert after == before - {recent, settled} | {(quiet_cp[0], LAST)}
     assert after == _pairs(visited_days(store, REG, CAL, first, LAST, landlord=None, now=now))
+
+
+class _Counting:
+    """The store, its reads counted by name."""
+
+    READS = ("rollup_marks", "visit_spans_kept", "rollup_figures_by_day", "rollup_figures", "rollup_visited")
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self.calls: Counter[str] = Counter()
+
+    def __getattr__(self, name: str) -> Any:
+        got = getattr(self._store, name)
+        if name not in self.READS:
+            return got
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self.calls[name] += 1
+            return got(*args, **kwargs)
+
+        return counted
+
+
+def test_after_a_coverage_request_the_counts_read_only_what_the_letters_did_not(store: Store) -> None:
+    """As the API asks (the shares, then the counts at the same ``now``), the month to the evening in progress with
+    its settled days from letters (October's suffix, November's month-to-date letter and its suffix): the counts
+    read the settled days' visits in one ``rollup_visited`` (none of their rollup figures), then keep them; they read
+    neither the rollups' marks nor tonight's visits again, and equal the day rows' visits, request after request."""
+    _write_year(store)
+    _fold_suffixes(store)
+    through = LAST - timedelta(days=DEFAULT_HORIZON_DAYS + 1)
+    letters = fold_month_to_date(store, REG, CAL, through, now=NOW)
+    store.write_monthly_rollups(letters)
+    store.write_monthly_suffixes(through, fold_month_suffixes(store, REG, CAL, letters, now=NOW))
+    counting = _Counting(store)
+    source = cast("Store", counting)
+    first = LAST - timedelta(days=29)
+    for landlord in (None, "paris-habitat"):
+        kept, coverage = VisitedCache(), CoverageCache()
+        want = _detailed(store, first, LAST, landlord, NOW)
+        for n in range(2):
+            counting.calls.clear()
+            landlord_coverage(source, REG, CAL, first, LAST, landlord=landlord, now=NOW, cache=coverage)
+            assert counting.calls["rollup_figures"] == 0, landlord  # no settled day's figures read for the shares
+            shares = counting.calls.copy()
+            got = visited_days(source, REG, CAL, first, LAST, landlord=landlord, now=NOW, cache=kept, coverage=coverage)
+            assert _pairs(got) == want, (landlord, n)
+            counts = counting.calls - shares
+            assert counts["rollup_visited"] == (1 if n == 0 else 0), (landlord, n)
+            assert counts["rollup_marks"] == counts["visit_spans_kept"] == 0, (landlord, n, counts)
+            assert counts["rollup_figures"] == counts["rollup_figures_by_day"] == 0, (landlord, n, counts)
