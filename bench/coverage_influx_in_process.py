@@ -2,7 +2,7 @@
 influxd's, per statement.
 
     .venv/bin/python bench/coverage_influx_in_process.py [--scale district] [--years 1] [--now ISO] [--runs 3]
-        [--warm N [--moving]]
+        [--warm N [--moving]] [--days 30 --visited]
 
 Why beside ``coverage_in_process.py`` (SQLite): on influxd half of a request's cost is in another process. This
 starts influxd 1.6.7 on the data set's directory (``city.influxd_on``; not while a build holds it), opens an
@@ -11,7 +11,8 @@ CPU ms in this process (``time.process_time``, the cyclic collector off), influx
 of ``/proc/<pid>/stat``: the load average does not inflate it), the wall time and the SHA-256 of the answer's
 ``repr`` (two trees give the same answer); ``--warm N`` times N more requests on the same cache (``--moving``:
 ``now`` 7 s later each, as during an evening in progress). The last request's statements follow, grouped by
-their first 60 characters: count, API and influxd CPU ms, rows.
+their first 60 characters: count, API and influxd CPU ms, rows. ``--days 30 --visited``: the API's month instead
+(30 days to the set's last), with the per-day "visited" counts it asks right after (``visited_days``).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from city import _site_view, add_scale_arguments, dataset, influxd_on
 
 from ronde.coverage.query import CoverageCache, landlord_coverage
+from ronde.coverage.visited import VisitedCache, visited_days
 from ronde.store import influx_http
 from ronde.store.influx import InfluxStore
 from ronde.store.port import StoreAccess
@@ -77,11 +79,13 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--warm", type=int, default=0, help="requests after each cold one, on the same cache")
     ap.add_argument("--moving", action="store_true", help="now moves 7 s a warm request, as a real clock does")
+    ap.add_argument("--days", type=int, default=365, help="the period's length, to the set's last day")
+    ap.add_argument("--visited", action="store_true", help="the per-day visited counts too, as the API's views")
     args = ap.parse_args()
     ds = dataset(args.scale, args.years)
     registry, _ = _site_view(ds)
     now = datetime.fromisoformat(args.now) if args.now else datetime.now(UTC)
-    first = ds.last - timedelta(days=364)
+    first = ds.last - timedelta(days=args.days - 1)
     seen: list[tuple[str, float, float, int]] = []
     with influxd_on(ds.influx_dir) as server:
         assert server.process is not None
@@ -94,13 +98,18 @@ def main() -> int:
         gc.disable()
         step = timedelta(seconds=7 if args.moving else 0)
         for _ in range(args.runs):
-            cache = CoverageCache()
+            cache, kept = CoverageCache(), VisitedCache()
             for i in range(1 + args.warm):
                 seen.clear()
                 c0, s0, w0 = time.process_time(), cpu_ms(pid), time.perf_counter()
-                value = landlord_coverage(
-                    store, registry, ds.calendar, first, ds.last, landlord=LANDLORD, now=now + step * i, cache=cache
+                at = now + step * i
+                value: object = landlord_coverage(
+                    store, registry, ds.calendar, first, ds.last, landlord=LANDLORD, now=at, cache=cache
                 )
+                if args.visited:
+                    args_v = (store, registry, ds.calendar, first, ds.last)
+                    days = visited_days(*args_v, landlord=LANDLORD, now=at, cache=kept, coverage=cache)
+                    value = (value, sorted((d, sorted(c)) for d, c in days.items()))
                 api, influxd = (time.process_time() - c0) * 1000, cpu_ms(pid) - s0
                 wall = (time.perf_counter() - w0) * 1000
                 sha = hashlib.sha256(repr(value).encode()).hexdigest()[:12]

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, FastAPI
+from fastapi.concurrency import run_in_threadpool
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
@@ -94,13 +95,19 @@ async def _empty_body() -> dict[str, object]:
     return {"type": "http.request", "body": b"", "more_body": False}
 
 
+def _nothing() -> None:
+    """What the start-up runs in the thread pool (see ``_warm_routes``)."""
+
+
 @contextlib.asynccontextmanager
 async def _warm_routes(app: FastAPI) -> AsyncIterator[None]:
     """Walk every route once at startup. FastAPI (0.165) builds a route's state (dependants, signatures,
     parameter models) on the first request that reaches its router, not when the app is made: cProfile put
     ~230 ms of CPU of ``ronde api serve``'s first landlord request there, the coverage request itself
     ~410 (docs/performance.md). One request to a path no route matches, sent through the whole app as
-    uvicorn's lifespan starts, builds all of it (and the middleware stack) before the first user arrives."""
+    uvicorn's lifespan starts, builds all of it (and the middleware stack) before the first user arrives. One call
+    through the thread pool the sync routes run in imports anyio's event loop backend and starts a worker: the
+    first landlord request spent ~11 ms of its event loop's time importing it (py-spy, December 7)."""
     scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
@@ -116,6 +123,7 @@ async def _warm_routes(app: FastAPI) -> AsyncIterator[None]:
         "server": ("localhost", 80),
     }
     await app(scope, _empty_body, _send_nowhere)
+    await run_in_threadpool(_nothing)
     yield
 
 

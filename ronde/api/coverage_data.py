@@ -8,7 +8,7 @@ picks the landlord and, as a second line of defence, drops anything out of reach
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from operator import attrgetter
@@ -26,6 +26,9 @@ _GROUP_FIELD = {Level.LANDLORD: "landlord", Level.ESTATE: "estate", Level.BUILDI
 DAY_DETAIL_MAX_DAYS = 92  # longer periods answer shares from the cache, without per-day "visited" counts
 
 
+_FEW_GROUPS = 8  # up to this many groups, each day's visited checkpoints are counted by set operations
+
+
 @dataclass(frozen=True, slots=True)
 class ScopedCoverage:
     coverage: PeriodCoverage
@@ -40,15 +43,9 @@ class ScopedCoverage:
         """Checkpoints with at least one visit, per (group id, day); None without day detail nor ``visited_days``."""
         if not self.has_days and self.visited_days is None:
             return None
+        if self.visited_days is not None:
+            return _counted(self.checkpoints, level, self.visited_days)
         out: dict[tuple[str, date], int] = defaultdict(int)
-        if self.visited_days is not None:  # counted at C speed: a city month is ~35,000 checkpoint-days
-            group = attrgetter(_GROUP_FIELD[level])
-            group_of = {c.checkpoint_id: group(c) for c in self.checkpoints}
-            for day, cids in self.visited_days.items():
-                for gid, n in Counter(map(group_of.get, cids)).items():
-                    if gid is not None:
-                        out[(gid, day)] = n
-            return out
         for c in self.checkpoints:
             gid = {Level.LANDLORD: c.landlord, Level.ESTATE: c.estate, Level.BUILDING: c.building}[level]
             if gid is None:
@@ -57,6 +54,34 @@ class ScopedCoverage:
                 if d.visits > 0:
                     out[(gid, d.day)] += 1
         return out
+
+
+def _counted(
+    checkpoints: Sequence[CheckpointPeriod], level: Level, visited_days: Mapping[date, frozenset[str]]
+) -> dict[tuple[str, date], int]:
+    """Per (group of ``level``, day), how many of its ``checkpoints`` ``visited_days`` lists: at C speed (a city
+    month is ~35,000 checkpoint-days); by set operations for a few groups (a landlord's own view: ~6x cheaper than
+    mapping each checkpoint to its group), else by ``Counter``."""
+    group = attrgetter(_GROUP_FIELD[level])
+    members: dict[str, set[str]] = defaultdict(set)
+    for c in checkpoints:
+        gid = group(c)
+        if gid is not None:
+            members[gid].add(c.checkpoint_id)
+    out: dict[tuple[str, date], int] = {}
+    if len(members) <= _FEW_GROUPS:
+        for day, cids in visited_days.items():
+            for gid, m in members.items():
+                n = len(cids) if cids <= m else len(cids & m)
+                if n:
+                    out[(gid, day)] = n
+        return out
+    group_of = {cid: gid for gid, m in members.items() for cid in m}
+    for day, cids in visited_days.items():
+        for found, n in Counter(map(group_of.get, cids)).items():
+            if found is not None:
+                out[(found, day)] = n
+    return out
 
 
 def scoped_coverage(
