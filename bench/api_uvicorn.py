@@ -165,15 +165,22 @@ def pct(values: list[float], q: float) -> float:
 
 
 def measure(
-    ds: Dataset, store: str, store_args: list[str], repeat: int, log: Path, store_pid: int | None = None
+    ds: Dataset,
+    store: str,
+    store_args: list[str],
+    repeat: int,
+    log: Path,
+    store_pid: int | None = None,
+    now: datetime | None = None,
 ) -> ApiRun:
-    """``store_pid``: the store server's process (influxd), whose CPU is read at the same points as the API's."""
+    """``store_pid``: the store server's process (influxd), whose CPU is read at the same points as the API's.
+    ``now``: the API's clock fixed there (None: the real clock)."""
     landlord, token = landlord_token(ds)
     year = {"first": (ds.last - timedelta(days=364)).isoformat(), "last": ds.last.isoformat()}
     month = {"first": (ds.last - timedelta(days=29)).isoformat(), "last": ds.last.isoformat()}
     path = f"/api/v1/coverage/landlords/{landlord}"
     with (
-        api_process(ds, store_args, log) as (base, pid),
+        api_process(ds, store_args, log, now) as (base, pid),
         httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=600) as http,
     ):
         sizes: list[int] = []
@@ -244,7 +251,9 @@ def check_rollups(ds: Dataset, store: Any) -> None:
         )
 
 
-def run_store(scale: str, years: int, raw_days: int, store: str, repeat: int, log: Path) -> ApiRun:
+def run_store(
+    scale: str, years: int, raw_days: int, store: str, repeat: int, log: Path, now: datetime | None = None
+) -> ApiRun:
     ds = dataset(scale, years, raw_days, stores=(store,))
     if store == "sqlite":
         from ronde.store.sqlite import SqliteStore
@@ -255,7 +264,7 @@ def run_store(scale: str, years: int, raw_days: int, store: str, repeat: int, lo
             check_rollups(ds, writer)
         finally:
             writer.close()
-        return measure(ds, store, ["--store", f"sqlite:///{ds.sqlite_path}"], repeat, log)
+        return measure(ds, store, ["--store", f"sqlite:///{ds.sqlite_path}"], repeat, log, now=now)
     with influxd_on(ds.influx_dir) as server:
         from ronde.store.influx import InfluxStore
 
@@ -266,7 +275,8 @@ def run_store(scale: str, years: int, raw_days: int, store: str, repeat: int, lo
         finally:
             influx.close()
         influxd_pid = server.process.pid if server.process is not None else None
-        return measure(ds, store, ["--store", server.url, "--store-database", "ronde"], repeat, log, influxd_pid)
+        store_args = ["--store", server.url, "--store-database", "ronde"]
+        return measure(ds, store, store_args, repeat, log, influxd_pid, now=now)
 
 
 def verdict(value: float, target: float) -> str:

@@ -50,6 +50,12 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=30)
     add_scale_arguments(ap, default=None, many=True)
     ap.add_argument("--stores", default="sqlite,influx", help="with --scale: sqlite, influx or both")
+    ap.add_argument(
+        "--now",
+        help="with --scale: the API's clock fixed there (ISO 8601 with offset; default the real clock). The data "
+        "set's maintenance state is its last day's (month-to-date letter through 8 days before it): a real clock a "
+        "day or more later reads a store whose maintenance has not run since",
+    )
     args = ap.parse_args()
     if args.scale is not None:
         return served(args)
@@ -119,7 +125,8 @@ def served(args: argparse.Namespace) -> int:
     runs = []
     for store in args.stores.split(","):
         for years in args.years:
-            runs.append(run_store(args.scale, years, args.raw_days, store, args.repeat, log))
+            now = datetime.fromisoformat(args.now) if args.now else None
+            runs.append(run_store(args.scale, years, args.raw_days, store, args.repeat, log, now))
             print(f"  {runs[-1]}", flush=True)
     print(f"end {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC; API logs: {log}")
     return 0 if report(runs) else 1
