@@ -6,6 +6,7 @@ plain (not shared) subscriptions. Production runs Mosquitto 2 (MQTT v5) instead.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 from typing import Any
@@ -17,6 +18,20 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+class _NotACancellation(logging.Filter):
+    """Drops a record whose exception is a task's cancellation (or the Ctrl-C itself): on Ctrl-C the demo's tasks
+    are cancelled, amqtt's broadcast loop and a client connection it was accepting among them, and amqtt
+    (``amqtt.broker``) and asyncio (the accepted connection's callback) log that as an error with its traceback,
+    which the demo must not print (``tests/demo/test_demo.py``: no traceback on Ctrl-C). Any other error is kept."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not isinstance(exc, asyncio.CancelledError | KeyboardInterrupt)
+
+
+_QUIET_CANCELLATIONS = _NotACancellation()
 
 
 class EmbeddedBroker:
@@ -34,6 +49,8 @@ class EmbeddedBroker:
     async def start(self) -> None:
         for name in ("amqtt", "transitions"):
             logging.getLogger(name).setLevel(logging.ERROR)
+        for name in ("amqtt.broker", "asyncio"):
+            logging.getLogger(name).addFilter(_QUIET_CANCELLATIONS)  # the same object: added once
         await self._broker.start()
 
     async def stop(self) -> None:
