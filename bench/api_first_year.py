@@ -73,12 +73,7 @@ def runs(ds: Dataset, args: argparse.Namespace, store_args: list[str], store_pid
             if args.period == "month":
                 month_runs(http, path, month, pid, store_pid, run)
                 continue
-            s0 = cpu_ms(store_pid) if store_pid is not None else 0.0
-            c0, t0 = cpu_ms(pid), time.perf_counter()
-            if http.get(path, params=year).status_code != 200:
-                raise SystemExit(f"{path}: refused, see {log}")
-            wall, c1 = (time.perf_counter() - t0) * 1000, cpu_ms(pid)
-            store_cpu = f", influxd {cpu_ms(store_pid) - s0:.0f} ms CPU" if store_pid is not None else ""
+            wall, c0, c1, store_cpu = first_request(http, path, year, pid, store_pid)
             http.get(path, params=year)
             c2 = cpu_ms(pid)
             for _ in range(4):
@@ -92,14 +87,22 @@ def runs(ds: Dataset, args: argparse.Namespace, store_args: list[str], store_pid
     print(f"now {now.isoformat()}; API logs: {log}; machine reference {machine_reference_ms():.0f} ms CPU")
 
 
-def month_runs(http: httpx.Client, path: str, month: dict[str, str], pid: int, store_pid: int | None, run: int) -> None:
-    """The month first (the process's caches empty), then 20 more: wall, API CPU, influxd CPU, p50 / p95."""
+def first_request(
+    http: httpx.Client, path: str, params: dict[str, str], pid: int, store_pid: int | None
+) -> tuple[float, float, float, str]:
+    """One request timed: its wall ms, the API's CPU ms before and after, and influxd's CPU over it as text."""
     s0 = cpu_ms(store_pid) if store_pid is not None else 0.0
     c0, t0 = cpu_ms(pid), time.perf_counter()
-    if http.get(path, params=month).status_code != 200:
-        raise SystemExit(f"{path}: refused")
+    if http.get(path, params=params).status_code != 200:
+        raise SystemExit(f"{path}: refused (see the API's log)")
     wall, c1 = (time.perf_counter() - t0) * 1000, cpu_ms(pid)
     store_cpu = f", influxd {cpu_ms(store_pid) - s0:.0f} ms CPU" if store_pid is not None else ""
+    return wall, c0, c1, store_cpu
+
+
+def month_runs(http: httpx.Client, path: str, month: dict[str, str], pid: int, store_pid: int | None, run: int) -> None:
+    """The month first (the process's caches empty), then 20 more: wall, API CPU, influxd CPU, p50 / p95."""
+    wall, c0, c1, store_cpu = first_request(http, path, month, pid, store_pid)
     walls = []
     for _ in range(20):
         t = time.perf_counter()
