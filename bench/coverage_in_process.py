@@ -65,7 +65,8 @@ def main() -> int:
             days = visited_days(
                 store, registry, ds.calendar, first, ds.last, landlord=LANDLORD, now=at, cache=kept, coverage=cache
             )
-            return (time.process_time() - t0) * 1000, (value, sorted((d, sorted(c)) for d, c in days.items()))
+            took = (time.process_time() - t0) * 1000  # the answer's canonical form below is not timed
+            return took, (value, sorted((d, sorted(c)) for d, c in days.items()))
         return (time.process_time() - t0) * 1000, value
 
     gc.disable()

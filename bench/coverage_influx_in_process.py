@@ -106,12 +106,14 @@ def main() -> int:
                 value: object = landlord_coverage(
                     store, registry, ds.calendar, first, ds.last, landlord=LANDLORD, now=at, cache=cache
                 )
+                days = {}
                 if args.visited:
                     args_v = (store, registry, ds.calendar, first, ds.last)
                     days = visited_days(*args_v, landlord=LANDLORD, now=at, cache=kept, coverage=cache)
-                    value = (value, sorted((d, sorted(c)) for d, c in days.items()))
                 api, influxd = (time.process_time() - c0) * 1000, cpu_ms(pid) - s0
                 wall = (time.perf_counter() - w0) * 1000
+                if args.visited:  # its canonical form, not timed
+                    value = (value, sorted((d, sorted(c)) for d, c in days.items()))
                 sha = hashlib.sha256(repr(value).encode()).hexdigest()[:12]
                 print(
                     f"{'warm' if i else 'cold'}: API {api:.0f} ms CPU, influxd {influxd:.0f} ms CPU, "
