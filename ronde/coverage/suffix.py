@@ -14,8 +14,9 @@ first piece (d..T, the days a month-to-date letter covers) as one row a checkpoi
 Only the start days of that default period (``default_period_starts``: the API's period when none is asked, ending
 on one of the last three service days) are folded: a month-to-date letter is folded again every day (its last day
 moves), and on InfluxDB every fold is a new point per suffix, all of which a read of that start day goes through; a
-start day is so written by three folds at most. Another start day is folded from its days, as before. When the
-month settles, its whole fold's suffixes replace these.
+start day is so written only by the folds of the days its period's end stays among the last three service days (up
+to five, over a Monday and a Tuesday; more only when late events move the letter). Another start day is folded from
+its days, as before. When the month settles, its whole fold's suffixes replace these.
 
 A suffix is written only where the figures path would take it: every service day from d on has rollups, of every
 landlord with rollups in d..end (a landlord missing a day is judged again from days, ``query._coverage``), and each
