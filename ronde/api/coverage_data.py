@@ -20,7 +20,7 @@ from ronde.coverage.live import CheckpointIdleness
 from ronde.coverage.period import CheckpointPeriod, PeriodCoverage
 from ronde.coverage.query import idle_checkpoints_now, landlord_coverage
 from ronde.coverage.shares import GroupCoverage, Level
-from ronde.coverage.visited import visited_days
+from ronde.coverage.visited import visited_days, visited_reads_ahead
 
 _GROUP_FIELD = {Level.LANDLORD: "landlord", Level.ESTATE: "estate", Level.BUILDING: "building"}
 DAY_DETAIL_MAX_DAYS = 92  # longer periods answer shares from the cache, without per-day "visited" counts
@@ -103,25 +103,26 @@ def scoped_coverage(
     """
     lid = scope.landlord_filter(landlord)
     registry, now = ctx.registry.registry, ctx.now()  # one of each: the counts are of the same evening cut
-    cov = landlord_coverage(
-        ctx.store,
-        registry,
-        ctx.calendar,
-        first,
-        last,
-        landlord=lid,
-        now=now,
-        include_days=include_days,
-        cache=ctx.coverage_cache,
+    counted = visited and not include_days
+    store, calendar, visits, shares = ctx.store, ctx.calendar, ctx.visited_cache, ctx.coverage_cache
+    ahead = (
+        visited_reads_ahead(store, calendar, first, last, landlord=lid, now=now, cache=visits, coverage=shares)
+        if counted
+        else []
     )
+    with store.reading_ahead(ahead):  # the counts' settled days read while the shares are folded
+        cov = landlord_coverage(
+            store, registry, calendar, first, last, landlord=lid, now=now, include_days=include_days, cache=shares
+        )
+        days = (
+            visited_days(store, registry, calendar, first, last, landlord=lid, now=now, cache=visits, coverage=shares)
+            if counted
+            else None
+        )
     visible = {c.id for c in scope.checkpoints()} if scope.landlord is not None else None
     rows = tuple(
         c for c in cov.checkpoints if visible is None or (c.checkpoint_id in visible and c.landlord == scope.landlord)
     )
-    days = None
-    if visited and not include_days:
-        args = (ctx.store, registry, ctx.calendar, first, last)
-        days = visited_days(*args, landlord=lid, now=now, cache=ctx.visited_cache, coverage=ctx.coverage_cache)
     return ScopedCoverage(cov, rows, include_days, days)
 
 

@@ -937,8 +937,10 @@ class InfluxStore:
         return ahead if ahead is not None else packed_days.heard(self._ql, first, last, landlord)
 
     def rollup_visited(self, first: date, last: date, *, landlord: str | None = None) -> dict[date, list[str]]:
-        """From the newest version of each (day, checkpoint), read as ``heard_days`` reads it (``influx_days``)."""
-        return packed_days.visited(self._ql, first, last, landlord)
+        """From the newest version of each (day, checkpoint), read as ``heard_days`` reads it (``influx_days``); a
+        read started ahead serves it."""
+        ahead: dict[date, list[str]] | None = self._ahead.take("rollup_visited", first, last, landlord)
+        return ahead if ahead is not None else packed_days.visited(self._ql, first, last, landlord)
 
     def reading_ahead(self, reads: Sequence[ReadAhead]) -> contextlib.AbstractContextManager[None]:
         """``reads`` started on a few threads (``ronde.store.read_ahead``): influxd answers them while the request
@@ -955,6 +957,8 @@ class InfluxStore:
             return self.visit_spans_kept(r.first, r.last, landlord=r.landlord, day=r.day, kept=None)
         if r.method == "heard_days":
             return self.heard_days(r.first, r.last, landlord=r.landlord)
+        if r.method == "rollup_visited":
+            return self.rollup_visited(r.first, r.last, landlord=r.landlord)
         return self.rollup_figures_by_day(r.first, r.last, landlord=r.landlord)
 
     def monthly_rollups(self, month: date, *, landlord: str | None = None) -> list[MonthlyRollup]:

@@ -27,8 +27,9 @@ class ReadAhead(NamedTuple):
 
     ``rollup_figures_by_day(first, last, landlord=)`` is served to a later call on any range within ``first..last``
     (the rows of those days: what that call would read); ``heard_days(first, last, landlord=)`` and
-    ``visit_spans_kept(first, last, landlord=, day=, kept=None)``, ``span_figures(first, last, landlord=)`` and
-    ``monthly_figures(first, landlord=)`` (``last`` the same month) to the same call only."""
+    ``visit_spans_kept(first, last, landlord=, day=, kept=None)``, ``span_figures(first, last, landlord=)``,
+    ``monthly_figures(first, landlord=)`` (``last`` the same month) and ``rollup_visited(first, last, landlord=)``
+    to the same call only."""
 
     method: str
     first: Any  # a date, or a datetime for ``visit_spans_kept``
@@ -37,7 +38,9 @@ class ReadAhead(NamedTuple):
     day: date | None = None  # ``visit_spans_kept``'s
 
 
-METHODS = frozenset({"rollup_figures_by_day", "heard_days", "visit_spans_kept", "span_figures", "monthly_figures"})
+METHODS = frozenset(
+    {"rollup_figures_by_day", "heard_days", "visit_spans_kept", "span_figures", "monthly_figures", "rollup_visited"}
+)
 
 
 class ReadAheads:
@@ -51,20 +54,29 @@ class ReadAheads:
 
     @contextlib.contextmanager
     def started(self, calls: Sequence[tuple[ReadAhead, Callable[[], Any]]]) -> Iterator[None]:
-        """Start ``calls`` (each a read and what makes it) and serve them to this thread until the block ends."""
-        if not calls or getattr(self._local, "pending", None) is not None:  # nested: the outer block's reads
+        """Start ``calls`` (each a read and what makes it) and serve them to this thread until the block ends.
+        Nested in another block (the API starts the per-day counts' read before the coverage request starts its
+        own): its reads join the outer block's, served until the inner block ends, then dropped if not taken."""
+        outer: dict[ReadAhead, Future[Any]] | None = getattr(self._local, "pending", None)
+        if not calls:
             yield
             return
         pool = self._executor()
+        if outer is not None:
+            mine = {read: pool.submit(make) for read, make in calls if read not in outer}
+            outer.update(mine)
+            try:
+                yield
+            finally:
+                _drop({read: outer.pop(read) for read in mine if read in outer})
+            return
         pending: dict[ReadAhead, Future[Any]] = {read: pool.submit(make) for read, make in calls}
         self._local.pending = pending
         try:
             yield
         finally:
             self._local.pending = None
-            for future in pending.values():  # not taken: cancelled if not begun, else finished and dropped
-                if not future.cancel():
-                    future.add_done_callback(_ignored)
+            _drop(pending)
 
     def take(self, method: str, first: Any, last: Any, landlord: str | None, day: date | None = None) -> Any:
         """The answer of a pending read for this call, else ``None`` (the caller reads): the same read, or for
@@ -95,6 +107,13 @@ class ReadAheads:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(self._max_workers, thread_name_prefix="ronde-read-ahead")
             return self._pool
+
+
+def _drop(pending: dict[ReadAhead, Future[Any]]) -> None:
+    """Reads not taken: cancelled if not begun, else finished and dropped."""
+    for future in pending.values():
+        if not future.cancel():
+            future.add_done_callback(_ignored)
 
 
 def _ignored(future: Future[Any]) -> None:

@@ -3,7 +3,8 @@
 On a real influxd with the scripted year of ``test_monthly`` (the evening of 25 November in progress): a cold year
 starts its span and month-to-date letters, the tail's daily figures, the heard days around it and tonight's visits
 on the read-ahead threads, and takes each of them: the same requests as without read-ahead, none made twice, and
-the same answer; a warm request starts nothing.
+the same answer; a warm request starts nothing. A cold month with its per-day "visited" counts (the API's
+``scoped_coverage``) reads its settled days' visits ahead too.
 """
 
 from __future__ import annotations
@@ -11,12 +12,14 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ronde.coverage.query import CoverageCache, landlord_coverage
+from ronde.coverage.visited import VisitedCache, visited_days, visited_reads_ahead
 from ronde.store.influx import InfluxStore
 from ronde.store.influx_http import InfluxQL
 from ronde.store.port import Store
@@ -78,4 +81,50 @@ def test_a_cold_year_reads_its_tail_ahead_once_each_and_answers_the_same(
     requests.clear()
     want = _year(store, CoverageCache())
     assert got == want
+    assert with_ahead == sorted(s for s, _ in requests)  # the same reads, none made twice
+
+
+def _month_counted(store: Store, cache: CoverageCache, kept: VisitedCache) -> tuple[object, object]:
+    """As ``api.coverage_data.scoped_coverage`` with the counts: their read started, then the shares, the counts."""
+    first = LAST - timedelta(days=29)
+    args = (store, CAL, first, LAST)
+    ahead = visited_reads_ahead(*args, landlord="paris-habitat", now=NOW, cache=kept, coverage=cache)
+    with store.reading_ahead(ahead):
+        cov = landlord_coverage(store, REG, CAL, first, LAST, landlord="paris-habitat", now=NOW, cache=cache)
+        days = visited_days(store, REG, CAL, first, LAST, landlord="paris-habitat", now=NOW, cache=kept, coverage=cache)
+    return cov, days
+
+
+def test_a_cold_month_reads_its_counts_settled_days_ahead_once_and_answers_the_same(
+    store: Store, requests: list[tuple[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _settle(store)
+    cache, kept = CoverageCache(), VisitedCache()
+    assert visited_reads_ahead(
+        store, CAL, LAST - timedelta(days=29), LAST, landlord="paris-habitat", now=NOW, cache=kept, coverage=cache
+    ) == [
+        ReadAhead(
+            "rollup_visited",
+            LAST - timedelta(days=29),
+            NOW.astimezone(CAL.tz).date() - timedelta(days=8),
+            "paris-habitat",
+        )
+    ]
+    requests.clear()
+    got = _month_counted(store, cache, kept)
+    packed = [(s, t) for s, t in requests if 'FROM "estate_day_figures"' in s and "WHERE" in s]
+    with_ahead = sorted(s for s, _ in requests)
+    assert packed
+    assert all(t.startswith("ronde-read-ahead") for _, t in packed)  # the counts' days among them
+
+    requests.clear()
+    assert _month_counted(store, cache, kept) == got
+    assert not [t for _, t in requests if t.startswith("ronde-read-ahead")]  # warm: nothing started
+
+    def nothing_ahead(self: InfluxStore, reads: Sequence[ReadAhead]) -> contextlib.AbstractContextManager[None]:
+        return contextlib.nullcontext()
+
+    monkeypatch.setattr(InfluxStore, "reading_ahead", nothing_ahead)
+    requests.clear()
+    assert _month_counted(store, CoverageCache(), VisitedCache()) == got
     assert with_ahead == sorted(s for s, _ in requests)  # the same reads, none made twice

@@ -69,8 +69,18 @@ def test_an_error_reaches_the_call_that_takes_the_read_and_not_one_left(ahead: R
         pass  # not taken: its error is the pool's, logged at debug level, never the request's
 
 
-def test_a_nested_block_keeps_the_outer_reads(ahead: ReadAheads) -> None:
+def test_a_nested_block_adds_its_reads_to_the_outer_ones_until_it_ends(ahead: ReadAheads) -> None:
+    made: list[str] = []
+
+    def week() -> dict[str, tuple[date, date]]:
+        made.append("week")
+        return {"a": (D1, D1)}
+
     with ahead.started([(ReadAhead("heard_days", D1, D5, None), dict)]):
-        with ahead.started([(ReadAhead("heard_days", D1, D1, None), dict)]):
-            assert ahead.take("heard_days", D1, D1, None) is None  # the inner block started nothing
-        assert ahead.take("heard_days", D1, D5, None) == {}
+        with ahead.started(
+            [(ReadAhead("heard_days", D1, D1, None), week), (ReadAhead("heard_days", D5, D5, None), dict)]
+        ):
+            assert ahead.take("heard_days", D1, D1, None) == {"a": (D1, D1)}  # the inner block's, started
+        assert ahead.take("heard_days", D5, D5, None) is None  # not taken within its block: dropped at its end
+        assert ahead.take("heard_days", D1, D5, None) == {}  # the outer block's, still served
+    assert made == ["week"]
