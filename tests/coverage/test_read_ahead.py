@@ -4,13 +4,14 @@ On a real influxd with the scripted year of ``test_monthly`` (the evening of 25 
 starts its span and month-to-date letters, the tail's daily figures, the heard days around it and tonight's visits
 on the read-ahead threads, and takes each of them: the same requests as without read-ahead, none made twice, and
 the same answer; a warm request starts nothing. A cold month with its per-day "visited" counts (the API's
-``scoped_coverage``) reads its settled days' visits ahead too.
+``scoped_coverage``) reads its settled days' visits ahead too, and the week before its tail heard from them.
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -127,4 +128,19 @@ def test_a_cold_month_reads_its_counts_settled_days_ahead_once_and_answers_the_s
     monkeypatch.setattr(InfluxStore, "reading_ahead", nothing_ahead)
     requests.clear()
     assert _month_counted(store, CoverageCache(), VisitedCache()) == got
-    assert with_ahead == sorted(s for s, _ in requests)  # the same reads, none made twice
+    without = sorted(s for s, _ in requests)
+    assert set(with_ahead) <= set(without)  # none made twice, none other
+    assert not Counter(with_ahead) - Counter(without)  # none made twice, none other
+    # the week before the tail, heard: from the counts' read (its packed rows, and the days not packed from the proof)
+    week = sorted((Counter(without) - Counter(with_ahead)).elements())
+    assert len(week) == 2
+    assert 'FROM "estate_day_figures"' in week[1]
+    assert 'FROM "checkpoint_day"' in week[0]
+    (lo, hi), (p_lo, p_hi) = (_times(w) for w in week[::-1])
+    assert lo <= p_lo < p_hi <= hi  # the proof's days within the week
+
+
+def _times(statement: str) -> tuple[int, int]:
+    """The ``time >= a AND time < b`` bounds of a statement."""
+    lo, hi = (statement.split(bound, 1)[1].split(maxsplit=1)[0] for bound in ("time >= ", "time < "))
+    return int(lo), int(hi)

@@ -84,3 +84,26 @@ def test_a_nested_block_adds_its_reads_to_the_outer_ones_until_it_ends(ahead: Re
         assert ahead.take("heard_days", D5, D5, None) is None  # not taken within its block: dropped at its end
         assert ahead.take("heard_days", D1, D5, None) == {}  # the outer block's, still served
     assert made == ["week"]
+
+
+def test_heard_days_within_a_pending_visited_read_are_derived_from_it_and_leave_it_pending(ahead: ReadAheads) -> None:
+    d2, d3, d4 = (date(2026, 11, d) for d in (2, 3, 4))
+    visited = {D1: ["a"], d2: ["a", "b"], d3: [], d4: ["b", "c"], D5: ["c"]}
+    made: list[str] = []
+
+    def heard() -> dict[str, tuple[date, date]]:
+        made.append("heard")
+        return {}
+
+    with ahead.started([(ReadAhead("rollup_visited", D1, D5, "x"), lambda: visited)]):
+        with ahead.started(
+            [(ReadAhead("heard_days", d2, d4, "x"), heard), (ReadAhead("heard_days", D1, D5, "y"), heard)]
+        ):
+            assert ahead.take("heard_days", d2, d4, "x") == {"a": (d2, d2), "b": (d2, d4), "c": (d4, d4)}
+            assert ahead.take("heard_days", D1, date(2026, 11, 6), "x") is None  # beyond its range: read
+        assert ahead.take("rollup_visited", D1, D5, "x") is visited  # still served to its own call
+    assert made == []  # not read: derived
+    outer, inner = ReadAhead("rollup_visited", D1, D5, "x"), ReadAhead("heard_days", d2, d4, "y")
+    with ahead.started([(outer, lambda: visited)]), ahead.started([(inner, heard)]):
+        assert ahead.take("heard_days", d2, d4, "y") == {}  # another landlord's: read
+    assert made == ["heard"]
