@@ -39,7 +39,9 @@ from ronde.audit.pdf import render_pdf
 from ronde.audit.report import build_report
 from ronde.coverage import landlord_coverage
 from ronde.coverage.monthly import settled
-from ronde.coverage.query import CoverageCache, fold_settled_month, previous_link
+from ronde.coverage.now import previous_link
+from ronde.coverage.query import CoverageCache
+from ronde.coverage.settled import fold_settled_month
 from ronde.ingest.rollup import build_daily_rollups, rollup_day
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.estate import BeaconSpec, Checkpoint, Registry, load_default_estate

@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from api_uvicorn import machine_reference_ms
 from city import _site_view, add_scale_arguments, dataset
 
-from ronde.coverage import figures_period, query
+from ronde.coverage import compute, figures_period, query
 from ronde.coverage.period import PeriodCoverage, combine_periods
 from ronde.coverage.shares import Level, days_tuple
 from ronde.store.port import StoreAccess
@@ -106,14 +106,14 @@ def tail_join(ds: Any, now: datetime, rounds: int) -> None:
         made.append((a, dict(k)))
         return real(*a, **k)
 
-    setattr(query, "figures_period_coverage", recording)  # noqa: B010 - the request's own call, recorded
+    setattr(compute, "figures_period_coverage", recording)  # noqa: B010 - the request's own call, recorded
     try:
         first = ds.last - timedelta(days=364)
         query.landlord_coverage(
             store, registry, calendar, first, ds.last, landlord=LANDLORD, now=now, cache=query.CoverageCache()
         )
     finally:
-        setattr(query, "figures_period_coverage", real)  # noqa: B010
+        setattr(compute, "figures_period_coverage", real)  # noqa: B010
     a, k = made[-1]
     before = k.pop("before")
     if before is None:

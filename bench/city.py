@@ -49,7 +49,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from ronde.coverage.daily import day_rollups  # noqa: E402
-from ronde.coverage.query import previous_link  # noqa: E402
+from ronde.coverage.now import previous_link  # noqa: E402
 from ronde.ingest.rollup import build_daily_rollups  # noqa: E402
 from ronde.protocol.calendar import ServiceCalendar  # noqa: E402
 from ronde.protocol.chain import chain_link, event_digest  # noqa: E402
@@ -527,7 +527,7 @@ def fold_months(ds: Dataset, store: Any) -> int:
     """The monthly rollups ingest's maintenance leaves (``RollupScheduler``: each settled month of the last 12,
     folded by ``fold_settled_month`` under the site's registry and calendars); returns how many months."""
     from ronde.coverage.monthly import settled
-    from ronde.coverage.query import fold_settled_month
+    from ronde.coverage.settled import fold_settled_month
     from ronde.coverage.suffix import fold_month_suffixes
 
     registry, calendars = _site_view(ds)
@@ -566,8 +566,8 @@ def fold_to_date(ds: Dataset, store: Any) -> date | None:
     the last settled day, ``today - horizon - 1``, folded through that day by ``fold_month_to_date``); returns that
     day, or None when it ends its month (the month is then settled and folded whole)."""
     from ronde.coverage.monthly import settled
-    from ronde.coverage.query import fold_month_to_date
     from ronde.coverage.sensing import DEFAULT_HORIZON_DAYS
+    from ronde.coverage.settled import fold_month_to_date
     from ronde.coverage.suffix import default_period_starts, fold_month_suffixes
 
     registry, calendars = _site_view(ds)

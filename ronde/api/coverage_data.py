@@ -17,8 +17,9 @@ from ronde.api.context import ApiContext
 from ronde.api.scope import Scope
 from ronde.audit.rollups import RollupMismatch, stored_mismatches
 from ronde.coverage.live import CheckpointIdleness
+from ronde.coverage.now import idle_checkpoints_now
 from ronde.coverage.period import CheckpointPeriod, PeriodCoverage
-from ronde.coverage.query import idle_checkpoints_now, landlord_coverage
+from ronde.coverage.query import landlord_coverage
 from ronde.coverage.shares import GroupCoverage, Level
 from ronde.coverage.visited import visited_days, visited_reads_ahead
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from ronde.audit.chain import AuditChain, compute_chain
+from ronde.coverage.compute import fill_estate_evidence
 from ronde.coverage.period import CheckpointPeriod, period_coverage, rollups_for_days
-from ronde.coverage.query import fill_estate_evidence
 from ronde.coverage.sensing import DEFAULT_HORIZON_DAYS, DayState, evidence_from
 from ronde.coverage.shares import Level, Share, days_tuple
 from ronde.protocol.calendar import ServiceCalendar

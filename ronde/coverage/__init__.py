@@ -1,8 +1,9 @@
 """Coverage maths: what supervisors check and landlords pay for, counted in service time only.
 
 Pure functions on registry, calendar, visits and rollups (``daily``, ``idleness``, ``sensing``,
-``shares``, ``period``, ``live``), plus ``query`` which reads them from a Store. Figures are about
-places and teams, never a per-person activity score (see docs/coverage.md).
+``shares``, ``period``, ``live``), plus what reads them from a Store: ``compute`` (days folded), ``settled``
+(months from their letters), ``query`` (``landlord_coverage`` and the API's ``CoverageCache``) and ``now``.
+Figures are about places and teams, never a per-person activity score (see docs/coverage.md).
 """
 
 from ronde.coverage.daily import DayFigures, day_figures, day_rollups
@@ -17,16 +18,15 @@ from ronde.coverage.live import (
     idle_over,
     last_checkins,
 )
-from ronde.coverage.period import CheckpointDay, CheckpointPeriod, PeriodCoverage, combine_periods, period_coverage
-from ronde.coverage.query import (
-    CoverageCache,
+from ronde.coverage.now import (
     fair_share_for_period,
     idle_checkpoints_now,
-    landlord_coverage,
     maintenance_now,
     previous_link,
     team_checkins_now,
 )
+from ronde.coverage.period import CheckpointDay, CheckpointPeriod, PeriodCoverage, combine_periods, period_coverage
+from ronde.coverage.query import CoverageCache, landlord_coverage
 from ronde.coverage.sensing import DayState, SensingEvidence, evidence_from
 from ronde.coverage.service_time import service_seconds
 from ronde.coverage.shares import FairShare, GroupCoverage, Level, Share, fair_share, group_coverage

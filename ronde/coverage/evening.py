@@ -99,7 +99,7 @@ class EveningMemo:
 
 
 def read_range(calendar: ServiceCalendar, day: date) -> tuple[datetime, datetime]:
-    """Where ``day``'s visits lie: its window and 12 hours each side (``query._visits_of_days``'s)."""
+    """Where ``day``'s visits lie: its window and 12 hours each side (``compute.visits_of_days``'s)."""
     margin = timedelta(hours=12)
     lo, hi = calendar.window(day)
     return lo - margin, hi + margin

@@ -5,7 +5,7 @@ idleness segment and presence are float sums over the whole month: subtracting t
 period's start would not give the same bits, and equality is the rule). So their daily rollups are read,
 but as ``RollupFigures`` tuples (no ``DailyRollup`` object, no ``datetime`` per instant) and folded here in
 one pass: the same additions in the same order as ``period.period_coverage`` with the recorded verdicts
-(``query.recorded_coverage``), so the result is equal to the bit. Instants are kept in microseconds since
+(``settled.recorded_coverage``), so the result is equal to the bit. Instants are kept in microseconds since
 the epoch: ``timedelta.total_seconds`` is that integer divided by 10**6, which is what this computes.
 """
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from itertools import chain, groupby
@@ -18,6 +18,16 @@ from operator import attrgetter, itemgetter
 from typing import TypeVar
 
 from ronde.coverage.answers import Answer, Latest, Stamp, TailReads, estate_marks, sensing_days, stamp_of
+from ronde.coverage.compute import (
+    Reader,
+    RollupReader,
+    compute_coverage,
+    figures_reader,
+    fill_estate,
+    heard_around,
+    latest_sensing,
+    window_of,
+)
 from ronde.coverage.evening import (
     EveningMemo,
     KeptSpans,
@@ -27,125 +37,35 @@ from ronde.coverage.evening import (
     tonight_answer,
     tonight_rows,
 )
-from ronde.coverage.figures_period import figures_period_coverage
-from ronde.coverage.live import (
-    CheckpointIdleness,
-    GapState,
-    MaintenanceFlag,
-    TeamCheckin,
-    beacons_needing_maintenance,
-    current_idleness,
-    gap_states,
-    last_checkins,
-)
 from ronde.coverage.monthly import (
-    NO_ROLLUP,
-    STATE_LETTER,
     LetterFold,
     basis,
-    coverage_from_monthly,
-    figures_through,
-    fold_month,
-    letters_through,
-    month_bounds,
-    partial_basis,
-    service_days_of,
 )
-from ronde.coverage.partial import Windows, figures_coverage
-from ronde.coverage.period import PeriodCoverage, combine_periods, period_coverage, rollups_for_days
-from ronde.coverage.sensing import DEFAULT_HORIZON_DAYS, DayState, SensingEvidence, evidence_from
-from ronde.coverage.service_time import effective_window
-from ronde.coverage.shares import FairShare, fair_share
+from ronde.coverage.partial import Windows
+from ronde.coverage.period import PeriodCoverage, combine_periods, period_coverage
+from ronde.coverage.sensing import DEFAULT_HORIZON_DAYS, evidence_from
+from ronde.coverage.settled import letters_of, monthly_coverage, recorded_coverage
 from ronde.coverage.spans import span_letters, span_read
-from ronde.coverage.suffix import suffix_letters
-from ronde.coverage.tail import ClosedTail, Tonight, WindowOf, close, close_figures
+from ronde.coverage.tail import ClosedTail, Tonight, close, close_figures
 from ronde.protocol.calendar import ServiceCalendar
-from ronde.protocol.chain import genesis_anchor
 from ronde.protocol.estate import Registry
 from ronde.store.port import Store, VisitSpan
 from ronde.store.read_ahead import ReadAhead
 from ronde.store.records import (
-    DEFAULT_SEQUENCE_ANOMALY_AFTER,
     DailyRollup,
-    MonthlyFigures,
-    MonthlyRollup,
     RollupFigures,
-    SequenceGap,
-    StoredVisit,
-    rollup_figures_of,
 )
 
 K = TypeVar("K")
 
-# Reads the rollups of ``first..last`` for one landlord (all if None), in the store's order (day, checkpoint).
-RollupReader = Callable[[date, date, str | None], list[DailyRollup]]
-# The same as plain figures (``Store.rollup_figures``): what a period without day detail is folded from.
-FiguresReader = Callable[[date, date, str | None], list[RollupFigures]]
+
 _Row = TypeVar("_Row")
 
 
-class _Reader:
-    """``CoverageCache._reader``: a range's rollups as objects (called: a ``RollupReader``) or as plain figures
-    (``figures``), each kept the same way."""
-
-    __slots__ = ("figures", "rows", "seed")
-
-    def __init__(self, rows: RollupReader, figures: FiguresReader, seed: Callable[[Stamp, str | None], None]) -> None:
-        self.rows = rows
-        self.figures = figures
-        self.seed = seed  # the rollup marks a tail's stamp read: not read again for this request's days
-
-    def __call__(self, lo: date, hi: date, landlord: str | None) -> list[DailyRollup]:
-        return self.rows(lo, hi, landlord)
-
-
-def _figures_reader(store: Store, read: RollupReader | None) -> FiguresReader:
-    """Plain figures of a range through ``read`` (its own when it has one), else from the store."""
-    if isinstance(read, _Reader):
-        return read.figures
-    if read is not None:
-        return lambda lo, hi, landlord: [rollup_figures_of(r) for r in read(lo, hi, landlord)]
-    return lambda lo, hi, landlord: store.rollup_figures_by_day(lo, hi, landlord=landlord)
-
-
-# Days this close together are read by one range query rather than one query each.
-_RECENT_RUN_GAP_DAYS = 3
-_EVIDENCE_RUN_GAP_DAYS = 7
 # Periods (and tails) whose evening is kept (``ronde.coverage.evening``), the oldest dropped first: those dashboards
 # ask during an evening, not every one ever asked (a city landlord's year: ~2.9 MB, and its tail's rows ~2.3 MB,
 # shared with its month's: tracemalloc).
 _MAX_TONIGHT = 12
-
-
-def _days_without_rollups(
-    calendar: ServiceCalendar, first: date, last: date, rolled: set[date], now: datetime | None
-) -> list[date]:
-    return [
-        d
-        for d in calendar.service_days(first, last)
-        if d not in rolled and effective_window(calendar, d, now) is not None
-    ]
-
-
-def _visits_of_days(
-    store: Store, calendar: ServiceCalendar, days: list[date], landlord: str | None
-) -> list[StoredVisit]:
-    """Visits of a few recent days, read by time range (cheap on every engine)."""
-    if not days:
-        return []
-    wanted = set(days)
-    runs: list[tuple[date, date]] = []
-    for d in sorted(days):
-        if runs and (d - runs[-1][1]).days <= _RECENT_RUN_GAP_DAYS:
-            runs[-1] = (runs[-1][0], d)
-        else:
-            runs.append((d, d))
-    margin = timedelta(hours=12)
-    out: list[StoredVisit] = []
-    for lo, hi in runs:
-        rows = store.visits(calendar.window(lo)[0] - margin, calendar.window(hi)[1] + margin, landlord=landlord)
-        out.extend(v for v in rows if v.service_day in wanted)
-    return out
 
 
 def landlord_coverage(
@@ -179,7 +99,7 @@ def landlord_coverage(
             horizon_days=horizon_days,
             include_days=include_days,
         )
-    return _coverage(
+    return compute_coverage(
         store,
         registry,
         calendar,
@@ -190,175 +110,6 @@ def landlord_coverage(
         horizon_days=horizon_days,
         include_days=include_days,
     )
-
-
-def _coverage(
-    store: Store,
-    registry: Registry,
-    calendar: ServiceCalendar,
-    first: date,
-    last: date,
-    *,
-    landlord: str | None,
-    now: datetime,
-    horizon_days: int,
-    include_days: bool,
-    read: RollupReader | None = None,
-    latest: Latest | None = None,
-    reads: TailReads | None = None,
-    before: PeriodCoverage | None = None,
-) -> PeriodCoverage:
-    """``before``: the settled part just before, joined to the period without ``include_days`` (then
-    ``combine_periods([before, the period])``, in one pass). ``latest``: the gateway states and telemetry already
-    read for this request; ``reads`` (when given)
-    records the days read from raw visits and the closed days other landlords' rollups were read for. Without
-    ``include_days`` the rollups are read and folded as plain figures (``figures_period_coverage``: no object and
-    no ``datetime`` a row, equal to the bit), and of the horizon days around the period only the nearest day each
-    checkpoint was heard (``_heard_around``), not their rows."""
-    h = timedelta(days=horizon_days)
-    around: list[DailyRollup] = []
-    rollups: list[DailyRollup] = []
-    figures: list[RollupFigures] = []
-    if include_days:
-        around = read(first - h, last + h, landlord) if read else store.rollups(first - h, last + h, landlord=landlord)
-        rollups = [r for r in around if first <= r.service_day <= last]
-        rolled = {r.service_day for r in rollups}
-    else:
-        figures = _figures_reader(store, read)(first, last, landlord)
-        rolled = {f[0] for f in figures}
-    live_days = _days_without_rollups(calendar, first, last, rolled, now)
-    live_visits = _visits_of_days(store, calendar, live_days, landlord)
-    states, telemetry = latest if latest is not None else _latest(store)
-    evidence = evidence_from(calendar, rollups=around, visits=live_visits, gateway_states=states, telemetry=telemetry)
-    if not include_days:
-        evidence.add_figures(figures)
-        evidence.add_heard(_heard_around(store, first, last, h, landlord))
-    if reads is not None:
-        reads.live_days = live_days
-    if landlord is not None:
-        if include_days:
-            needed = fill_estate_evidence(store, evidence, rollups, calendar)
-        else:
-            needed = sorted({f[0] for f in figures if f[6] == 0 and not evidence.gateway_alive(f[0], f[4])})
-            _fill_days(store, evidence, needed, calendar)
-        if reads is not None:
-            reads.estate_days = needed
-        estates = {c.estate for c in registry.checkpoints_of(landlord)}
-        quiet = [d for d in live_days if any(not evidence.gateway_alive(d, e) for e in estates)]
-        if quiet:  # a team on another landlord's checkpoints of the estate: a gateway was alive there
-            evidence.add_visits(v for v in _visits_of_days(store, calendar, quiet, None) if v.landlord != landlord)
-    if not include_days:
-        return figures_period_coverage(
-            registry,
-            calendar,
-            first,
-            last,
-            figures=figures,
-            visits=live_visits,
-            now=now,
-            landlord=landlord,
-            evidence=evidence,
-            horizon_days=horizon_days,
-            before=before,
-        )
-    whole = period_coverage(
-        registry,
-        calendar,
-        first,
-        last,
-        rollups=rollups,
-        visits=live_visits,
-        now=now,
-        landlord=landlord,
-        evidence=evidence,
-        horizon_days=horizon_days,
-        include_days=include_days,
-    )
-    return whole if before is None else combine_periods([before, whole])
-
-
-def _heard_around(store: Store, first: date, last: date, h: timedelta, landlord: str | None) -> list[tuple[str, date]]:
-    """Each checkpoint's nearest day heard in the horizon before ``first`` and, apart, in the one after ``last``:
-    what the sensing verdicts of ``first..last`` need of those days (``SensingEvidence.add_heard``), one aggregate
-    query each side instead of their rows (a cold year's open tail: the week before it, half the rows it read)."""
-    one = timedelta(days=1)
-    before = store.heard_days(first - h, first - one, landlord=landlord)
-    after = store.heard_days(last + one, last + h, landlord=landlord)
-    return [(cid, hi) for cid, (_, hi) in before.items()] + [(cid, lo) for cid, (lo, _) in after.items()]
-
-
-def _latest(store: Store) -> Latest:
-    """The gateways' latest states and the beacons' latest telemetry: sensing evidence for any period."""
-    return list(store.latest_gateway_states().values()), list(store.latest_telemetry().values())
-
-
-def _window_of(
-    calendar: ServiceCalendar, windows: dict[date, tuple[datetime, datetime]], now: datetime | None
-) -> WindowOf:
-    """An estate's own window that day, else the calendar's (``period_coverage``'s ``window_of``)."""
-    known: dict[tuple[str, date], tuple[datetime, datetime]] = {}
-
-    def of(estate: str, day: date) -> tuple[datetime, datetime]:
-        got = known.get((estate, day))
-        if got is None:
-            own = effective_window(calendar.for_estate(estate), day, now)
-            got = known[(estate, day)] = own if own is not None else windows[day]
-        return got
-
-    return of
-
-
-def _copied(evidence: SensingEvidence) -> SensingEvidence:
-    beacons: defaultdict[str, set[date]] = defaultdict(set, {k: set(v) for k, v in evidence.beacon_days.items()})
-    return SensingEvidence(set(evidence.gateway_days), set(evidence.estate_days), beacons)
-
-
-def fill_estate_evidence(
-    store: Store, evidence: SensingEvidence, rollups: Sequence[DailyRollup], calendar: ServiceCalendar | None = None
-) -> list[date]:
-    """Read other landlords' activity only for the closed days that need it: their rollups, or
-    (``calendar`` given) their raw visits for days that have no rollup at all. Returns those days."""
-    needed = sorted(
-        {r.service_day for r in rollups if r.visits == 0 and not evidence.gateway_alive(r.service_day, r.estate)}
-    )
-    _fill_days(store, evidence, needed, calendar)
-    return needed
-
-
-def _fill_estate(
-    store: Store,
-    evidence: SensingEvidence,
-    rollups: Sequence[DailyRollup],
-    figures: Sequence[RollupFigures],
-    calendar: ServiceCalendar,
-) -> list[date]:
-    """``fill_estate_evidence`` of the rollups, or of the same rows as plain figures."""
-    if rollups:
-        return fill_estate_evidence(store, evidence, rollups, calendar)
-    needed = sorted({f[0] for f in figures if f[6] == 0 and not evidence.gateway_alive(f[0], f[4])})
-    _fill_days(store, evidence, needed, calendar)
-    return needed
-
-
-def _fill_days(store: Store, evidence: SensingEvidence, needed: list[date], calendar: ServiceCalendar | None) -> None:
-    """``fill_estate_evidence`` of the days ``needed`` (sorted)."""
-    runs: list[tuple[date, date]] = []  # nearby days → one range query
-    for d in needed:
-        if runs and (d - runs[-1][1]).days <= _EVIDENCE_RUN_GAP_DAYS:
-            runs[-1] = (runs[-1][0], d)
-        else:
-            runs.append((d, d))
-    wanted = set(needed)
-    rolled: set[date] = set()
-    for lo, hi in runs:
-        for r in store.rollups(lo, hi):
-            if r.service_day in wanted:
-                rolled.add(r.service_day)
-                if r.visits > 0:
-                    evidence.add_rollups([r])
-    unrolled = sorted(wanted - rolled)
-    if unrolled and calendar is not None:
-        evidence.add_visits(_visits_of_days(store, calendar, unrolled, None))
 
 
 class CoverageCache:
@@ -390,7 +141,7 @@ class CoverageCache:
         self._days: dict[tuple[int, str | None, date], tuple[float, list[DailyRollup]]] = {}
         # the closed evenings after the settled days (the last ``horizon_days``), kept with their fingerprint
         self._recent: dict[tuple[int, str | None, date], tuple[tuple[tuple[str, str], ...], list[DailyRollup]]] = {}
-        # the same two as plain figures (``_coverage`` without day detail reads them)
+        # the same two as plain figures (``compute_coverage`` without day detail reads them)
         self._day_figures: dict[tuple[int, str | None, date], tuple[float, list[RollupFigures]]] = {}
         self._recent_figures: dict[
             tuple[int, str | None, date], tuple[tuple[tuple[str, str], ...], list[RollupFigures]]
@@ -404,7 +155,7 @@ class CoverageCache:
         # the last ``coverage`` call's reader and tonight's visits it read, keyed by what they were read for (its
         # ``now`` included): the API's per-day counts asked right after (``ronde.coverage.visited``) reuse them, so
         # neither the rollups' marks nor tonight's stamp is read twice for one request
-        self._last_reader: tuple[tuple[int, date, datetime], _Reader] | None = None
+        self._last_reader: tuple[tuple[int, date, datetime], Reader] | None = None
         self._last_spans: tuple[tuple[int, ServiceCalendar, date, str | None, datetime], list[VisitSpan]] | None = None
         self.hits = 0
         self.misses = 0
@@ -472,7 +223,7 @@ class CoverageCache:
         read = got[1] if got is not None and got[0] == (id(store), quiet, now) else self._reader(store, quiet)
         return read.figures(first, last, landlord)
 
-    def _reader(self, store: Store, quiet: date) -> _Reader:
+    def _reader(self, store: Store, quiet: date) -> Reader:
         """``store.rollups`` (and ``store.rollup_figures_by_day``, kept apart the same way) with the days up to
         ``quiet`` kept per (landlord, day): the sensing horizon around the pieces of one request overlaps (the
         current month's settled start and the open tail read the same week), and a warm request reads again the
@@ -515,7 +266,7 @@ class CoverageCache:
         def figures(lo: date, hi: date, landlord: str | None) -> list[RollupFigures]:
             return store.rollup_figures_by_day(lo, hi, landlord=landlord)
 
-        return _Reader(
+        return Reader(
             self._kept(store, quiet, fingerprints, rollups, attrgetter("service_day"), self._days, self._recent),
             self._kept(store, quiet, fingerprints, figures, itemgetter(0), self._day_figures, self._recent_figures),
             seed,
@@ -637,7 +388,7 @@ class CoverageCache:
     ) -> list[ReadAhead]:
         """What a cold request (its settled part not kept, nor any day of its open tail) will read: its span and
         the letters after it (``_settled_reads``), the tail's daily figures, the heard days around it
-        (``_heard_around``) and, once tonight's window has begun, tonight's visits (``KeptSpans``), started ahead
+        (``heard_around``) and, once tonight's window has begun, tonight's visits (``KeptSpans``), started ahead
         (``Store.reading_ahead``) so that influxd answers them side by side, and while the settled part is folded.
         None for a warm request: its reads are kept, starting them would cost influxd work no call takes."""
         if include_days or len(tails) != 1:
@@ -681,10 +432,10 @@ class CoverageCache:
         """The settled ``parts`` followed by the unsettled ``tail``; the whole answer is kept while its stamp
         holds (``ronde.coverage.answers``: no evening in progress, every begun day rolled up, nothing it was
         computed from moved), so a warm request then costs a few small reads, not the tail's computation."""
-        latest = _latest(store)
+        latest = latest_sensing(store)
         sensing = sensing_days(calendar, latest, self._telemetry_days.setdefault(calendar, {}))
         stamp = stamp_of(store, calendar, tail, landlord=landlord, now=now, horizon_days=horizon_days, sensing=sensing)
-        if isinstance(read, _Reader):
+        if isinstance(read, Reader):
             read.seed(stamp, landlord)
         key = ("answer", id(store), landlord, registry.revision, calendar, horizon_days, first, last, include_days)
         t = self._clock()
@@ -703,7 +454,7 @@ class CoverageCache:
                 return tonight
         reads = TailReads()
         lo, hi = tail
-        rest = _coverage(
+        rest = compute_coverage(
             store,
             registry,
             calendar,
@@ -747,7 +498,7 @@ class CoverageCache:
         """The settled ``parts`` then the tail, its last day live (the evening in progress, or one ended but not
         closed yet), its closed evenings kept (``ronde.coverage.tail``) and tonight's checkpoints computed again
         only where they moved (``ronde.coverage.evening``): equal to ``combine_periods`` of the parts and
-        ``_coverage`` of the tail, cut to ``period``. None when another day lacks rollups or the evening in
+        ``compute_coverage`` of the tail, cut to ``period``. None when another day lacks rollups or the evening in
         progress is not the last day."""
         lo, hi = tail
         windows, partial, live = stamp.windows, stamp.partial, stamp.live
@@ -781,7 +532,7 @@ class CoverageCache:
         verdicts.add_visits(spans)
         if landlord is not None and any(
             not verdicts.gateway_alive(live, e) for e in {c.estate for c in registry.checkpoints_of(landlord)}
-        ):  # as ``_coverage``: a team on another landlord's checkpoints of the estate
+        ):  # as ``compute_coverage``: a team on another landlord's checkpoints of the estate
             others = self._spans.of(store, calendar, live, None)
             verdicts.add_visits(s for s in others if s.landlord != landlord)
         memo = self._tonight.get((*key, period))  # per period: a year and a month share a tail, not a settled part
@@ -795,7 +546,7 @@ class CoverageCache:
             parts[0] if parts else None,
             rows,
             verdicts,
-            _window_of(calendar, windows, now),
+            window_of(calendar, windows, now),
             first=period[0],
             last=period[1],
             landlord=landlord,
@@ -824,21 +575,22 @@ class CoverageCache:
         windows: dict[date, tuple[datetime, datetime]],
         today: date,
     ) -> ClosedTail | None:
-        """The tail's closed evenings, judged with the evidence ``_coverage`` gathers (tonight's visits, ``spans``,
-        included; of the horizon days around the tail only each checkpoint's nearest day heard, ``_heard_around``);
-        the evidence without tonight's visits is kept for tonight's verdicts. Without day detail the closed evenings
-        are read and folded as plain figures (``tail.close_figures``: no object and no ``datetime`` a row)."""
+        """The tail's closed evenings, judged with the evidence ``compute_coverage`` gathers (tonight's visits,
+        ``spans``, included; of the horizon days around the tail only each checkpoint's nearest day heard,
+        ``heard_around``); the evidence without tonight's visits is kept for tonight's verdicts. Without day detail
+        the closed evenings are read and folded as plain figures (``tail.close_figures``: no object and no
+        ``datetime`` a row)."""
         lo, hi = tail
         rollups = read(lo, hi, landlord) if include_days else []
-        figures = [] if include_days else _figures_reader(store, read)(lo, hi, landlord)
+        figures = [] if include_days else figures_reader(store, read)(lo, hi, landlord)
         rolled = {r.service_day for r in rollups} | {f[0] for f in figures}
         tonight = max(windows)
         if [d for d in windows if d not in rolled] != [tonight]:
             return None  # a closed evening without rollups (not closed by ingest yet): computed whole
         base = evidence_from(calendar, rollups=rollups, gateway_states=latest[0], telemetry=latest[1])
         base.add_figures(figures)
-        base.add_heard(_heard_around(store, lo, hi, timedelta(days=horizon_days), landlord))
-        needed = _fill_estate(store, base, rollups, figures, calendar) if landlord is not None else []
+        base.add_heard(heard_around(store, lo, hi, timedelta(days=horizon_days), landlord))
+        needed = fill_estate(store, base, rollups, figures, calendar) if landlord is not None else []
         full = evidence_with(base, spans)
         if landlord is not None and any(
             not full.gateway_alive(tonight, e) for e in {c.estate for c in registry.checkpoints_of(landlord)}
@@ -850,7 +602,7 @@ class CoverageCache:
             closed = [r for r in rollups if r.service_day in windows]
             running, refs, judged = close(
                 closed,
-                _window_of(calendar, windows, None),
+                window_of(calendar, windows, None),
                 full,
                 today=today,
                 horizon_days=horizon_days,
@@ -897,7 +649,7 @@ class CoverageCache:
             fold.add_letters(days, head[0][0], figures, landlord, head[k][1])
             head = head[k + 1 :]
         for lo, hi in head:
-            letters = None if include_days else _letters_of(store, calendar, lo, hi, landlord, wanted, now)
+            letters = None if include_days else letters_of(store, calendar, lo, hi, landlord, wanted, now)
             if letters is not None:
                 self.misses += 1
                 fold.add_letters(letters[0], lo, letters[1], landlord, hi)
@@ -953,7 +705,7 @@ class CoverageCache:
                 read=read,
             )
         if value is None:
-            value = _coverage(
+            value = compute_coverage(
                 store,
                 registry,
                 calendar,
@@ -975,7 +727,7 @@ def _settled_reads(
     calendar: ServiceCalendar, head: list[tuple[date, date]], landlord: str | None, now: datetime
 ) -> list[ReadAhead]:
     """The letters ``CoverageCache._settled`` reads when a span stands for the first pieces of ``head``: the span,
-    then each whole month's letters after it (the month to date's included: ``_letters_of`` reads the month's)."""
+    then each whole month's letters after it (the month to date's included: ``letters_of`` reads the month's)."""
     read = span_read(calendar, head, now) if head else None
     if read is None:
         return []
@@ -1003,275 +755,3 @@ def _kept_first(kept: dict[tuple[object, ...], K], key: tuple[object, ...], valu
         del kept[next(iter(kept))]
     kept[key] = value
     return value
-
-
-def _letters_of(
-    store: Store, calendar: ServiceCalendar, lo: date, hi: date, landlord: str | None, wanted: str, now: datetime
-) -> tuple[list[date], list[MonthlyFigures]] | None:
-    """The service days and letters (as plain figures) of ``lo..hi`` when one month's letters (basis ``wanted``)
-    cover exactly that piece: a whole month, or a month-to-date letter ending on ``hi``. None otherwise (the
-    caller folds it). A piece from within a month to its end (a period's first month) reads its suffix letters."""
-    if lo != month_bounds(lo)[0]:
-        return suffix_letters(store, calendar, lo, hi, landlord, wanted, now)
-    figures = store.monthly_figures(lo, landlord=landlord)
-    if figures_through(lo, figures, wanted) != hi:
-        return None
-    days = service_days_of(calendar, lo, hi, now)
-    n = len(days)
-    if any(len(f[7]) != n for f in figures):
-        return None
-    return days, figures
-
-
-def monthly_coverage(
-    store: Store,
-    registry: Registry,
-    calendar: ServiceCalendar,
-    lo: date,
-    hi: date,
-    *,
-    landlord: str | None,
-    now: datetime,
-    horizon_days: int = DEFAULT_HORIZON_DAYS,
-    read: RollupReader | None = None,
-) -> PeriodCoverage | None:
-    """``lo..hi`` from the start of a month read from its letters: a whole settled month, or a month-to-date
-    letter (``partial_basis``) followed by the days after its last one, folded from their rollups. None when the
-    month was not folded (or under another basis), or its letters reach past ``hi``: the caller folds the days."""
-    m_lo, m_hi = month_bounds(lo)
-    if lo != m_lo or hi > m_hi:
-        return None
-    rows = store.monthly_rollups(lo, landlord=landlord)
-    through = letters_through(rows, basis(registry, calendar, horizon_days))
-    if through is None or through > hi:
-        return None
-    days = service_days_of(calendar, lo, through, now)
-    if any(len(r.states) != len(days) for r in rows):
-        return None
-    head = coverage_from_monthly(registry, days, rows, landlord, through if through < m_hi else None)
-    if through == hi:
-        return head
-    rest = _coverage(
-        store,
-        registry,
-        calendar,
-        through + timedelta(days=1),
-        hi,
-        landlord=landlord,
-        now=now,
-        horizon_days=horizon_days,
-        include_days=False,
-        read=read,
-    )
-    return replace(combine_periods([head, rest]), first=lo, last=hi)
-
-
-class _RecordedVerdicts:
-    """The sensing verdicts a settled month's monthly rollups recorded (``states``, one letter a day)."""
-
-    __slots__ = ("_index", "_letters")
-
-    def __init__(self, letters: dict[str, str], index: dict[date, int]) -> None:
-        self._letters = letters
-        self._index = index
-
-    def state(self, rollup: DailyRollup, *, today: date, horizon_days: int = DEFAULT_HORIZON_DAYS) -> DayState:
-        del today, horizon_days  # the letter was judged with them when the month was folded
-        return _STATE_OF[self._letters[rollup.checkpoint_id][self._index[rollup.service_day]]]
-
-
-_STATE_OF = {letter: state for state, letter in STATE_LETTER.items()}
-
-
-def recorded_coverage(
-    store: Store,
-    registry: Registry,
-    calendar: ServiceCalendar,
-    lo: date,
-    hi: date,
-    *,
-    landlord: str | None,
-    now: datetime,
-    horizon_days: int = DEFAULT_HORIZON_DAYS,
-    include_days: bool = False,
-    read: RollupReader | None = None,
-) -> PeriodCoverage | None:
-    """Days ``lo..hi`` of one settled, folded month, or within a month-to-date letter (with day detail if asked):
-    figures from their daily rollups, the sensing verdicts from the month's monthly rollups (the letters
-    maintenance recorded), so neither the evidence days around them (a week each side) are read nor a verdict
-    judged again. What the first, partial month of a period and a detailed month cost otherwise. None when the
-    month was not folded under this basis, or a day or checkpoint of ``lo..hi`` is not in its fold (a day past a
-    month-to-date letter included): the caller folds the days."""
-    m_lo = month_bounds(lo)[0]
-    rows = store.monthly_rollups(m_lo, landlord=landlord)
-    through = letters_through(rows, basis(registry, calendar, horizon_days))
-    if through is None or hi > through:
-        return None
-    days = service_days_of(calendar, m_lo, through, now)
-    if any(len(r.states) != len(days) for r in rows):
-        return None
-    letters = {r.checkpoint_id: r.states for r in rows}
-    index = {d: i for i, d in enumerate(days)}
-    wanted = service_days_of(calendar, lo, hi, now)
-    if not include_days:  # plain figures, folded in one pass (``partial``): the same sums, without an object a row
-        # through the request's reader (kept: the same days' figures serve the tail's evidence and the API's per-day
-        # "visited" counts, ``ronde.coverage.visited``), in ``rollup_figures``' order (day, then checkpoint)
-        figures = sorted(_figures_reader(store, read)(lo, hi, landlord), key=itemgetter(0, 1))
-        found = _recorded([(f[0], f[1]) for f in figures], letters, index, wanted)
-        return (
-            figures_coverage(registry, calendar, lo, hi, figures, letters, index, landlord=landlord, now=now)
-            if found
-            else None
-        )
-    rollups = read(lo, hi, landlord) if read else store.rollups(lo, hi, landlord=landlord)
-    if not _recorded([(r.service_day, r.checkpoint_id) for r in rollups], letters, index, wanted):
-        return None
-    return period_coverage(
-        registry,
-        calendar,
-        lo,
-        hi,
-        rollups=rollups,
-        now=now,
-        landlord=landlord,
-        evidence=_RecordedVerdicts(letters, index),
-        horizon_days=horizon_days,
-        include_days=include_days,
-    )
-
-
-def _recorded(
-    rolled: list[tuple[date, str]], letters: dict[str, str], index: dict[date, int], days: list[date]
-) -> bool:
-    """Each service day ``days`` has rollups (``rolled``: day, checkpoint), and each rollup its recorded letter."""
-    if {day for day, _ in rolled} != set(days):
-        return False  # a service day without rollups: its raw visits, as ``_coverage`` reads them
-    for day, cid in rolled:
-        st = letters.get(cid)
-        if st is None or st[index[day]] == NO_ROLLUP:
-            return False
-    return True
-
-
-def fold_settled_month(
-    store: Store,
-    registry: Registry,
-    calendar: ServiceCalendar,
-    month: date,
-    *,
-    now: datetime,
-    horizon_days: int = DEFAULT_HORIZON_DAYS,
-) -> list[MonthlyRollup]:
-    """The monthly rollups of a settled ``month`` (all landlords), folded from its daily rollups
-    (and raw visits for any service day left without rollups): what maintenance writes."""
-    lo, hi = month_bounds(month)
-    cov = _coverage(
-        store, registry, calendar, lo, hi, landlord=None, now=now, horizon_days=horizon_days, include_days=True
-    )
-    return fold_month(cov, store.rollups(lo, hi), basis(registry, calendar, horizon_days))
-
-
-def fold_month_to_date(
-    store: Store,
-    registry: Registry,
-    calendar: ServiceCalendar,
-    through: date,
-    *,
-    now: datetime,
-    horizon_days: int = DEFAULT_HORIZON_DAYS,
-) -> list[MonthlyRollup]:
-    """The month-to-date letters (all landlords) of the month of ``through``, its days up to ``through`` folded
-    as ``fold_settled_month`` folds a whole month and marked partial (``partial_basis``): what maintenance writes
-    for the month in progress, ``through`` being its last settled day (ended more than the horizon ago)."""
-    lo = month_bounds(through)[0]
-    cov = _coverage(
-        store, registry, calendar, lo, through, landlord=None, now=now, horizon_days=horizon_days, include_days=True
-    )
-    return fold_month(cov, store.rollups(lo, through), partial_basis(basis(registry, calendar, horizon_days), through))
-
-
-def fair_share_for_period(
-    store: Store, registry: Registry, calendar: ServiceCalendar, first: date, last: date, *, now: datetime
-) -> list[FairShare]:
-    """Presence per landlord over the period against its share of dwellings (supervisors)."""
-    presence: dict[str, float] = defaultdict(float)
-    rollups = store.rollups(first, last)
-    for r in rollups:
-        presence[r.landlord] += r.presence_s
-    live_days = _days_without_rollups(calendar, first, last, {r.service_day for r in rollups}, now)
-    if live_days:
-        visits = _visits_of_days(store, calendar, live_days, None)
-        for r in rollups_for_days(registry, calendar, live_days, visits, now=now):
-            presence[r.landlord] += r.presence_s
-    return fair_share(registry, presence)
-
-
-def previous_link(store: Store, registry: Registry, day: date, *, lookback_days: int = 400) -> str:
-    """The store-wide chain link of the latest rolled-up day before ``day`` (or the genesis anchor).
-
-    What ingest passes as ``prev_chain`` to ``ronde.ingest.rollup.build_daily_rollups`` when a day closes.
-    """
-    hi = day - timedelta(days=1)
-    floor = day - timedelta(days=lookback_days)
-    while hi >= floor:
-        lo = max(floor, hi - timedelta(days=13))
-        rows = store.rollups(lo, hi)
-        if rows:
-            latest = max(rows, key=lambda r: r.service_day)
-            return latest.chain_digest
-        hi = lo - timedelta(days=1)
-    return genesis_anchor(None, registry.revision)
-
-
-def idle_checkpoints_now(
-    store: Store,
-    registry: Registry,
-    calendar: ServiceCalendar,
-    *,
-    now: datetime,
-    threshold_s: float = 0.0,
-    landlord: str | None = None,
-    lookback_days: int = 14,
-) -> list[CheckpointIdleness]:
-    """Current idleness above ``threshold_s`` (0: all checkpoints), most idle first."""
-    since = now - timedelta(days=lookback_days)
-    rows = current_idleness(
-        registry, calendar, store.visits(since, now, landlord=landlord), now=now, since=since, landlord=landlord
-    )
-    return sorted((r for r in rows if r.idle_s > threshold_s), key=lambda r: (-r.idle_s, r.checkpoint_id))
-
-
-def team_checkins_now(store: Store, registry: Registry, *, now: datetime, lookback_days: int = 2) -> list[TeamCheckin]:
-    """Each team's last check-in in the look-back (supervisors only: badges are never shown to landlords)."""
-    return last_checkins(registry, store.visits(now - timedelta(days=lookback_days), now))
-
-
-def maintenance_now(
-    store: Store,
-    registry: Registry,
-    *,
-    now: datetime,
-    landlord: str | None = None,
-    lookback_days: int = 14,
-) -> list[MaintenanceFlag]:
-    visits = store.visits(now - timedelta(days=lookback_days), now)
-    return beacons_needing_maintenance(registry, visits, store.latest_telemetry(), landlord=landlord)
-
-
-def gap_states_now(
-    store: Store,
-    gaps: Sequence[SequenceGap],
-    *,
-    now: datetime,
-    anomaly_after: int = DEFAULT_SEQUENCE_ANOMALY_AFTER,
-) -> list[GapState]:
-    """Recorded gaps with the numbers that have arrived since (a gap's events can only arrive after
-    it was detected, so the look-up starts a day before the oldest detection, to be safe).
-
-    What is read is the gateway's stored numbers, never the gap's: the still-missing count is the
-    gap's width minus the stored numbers inside it, whatever the width (``live.gap_states``)."""
-    arrived: dict[str, list[int]] = {}
-    for gw in sorted({g.gateway_id for g in gaps}):
-        since = min(g.detected_at for g in gaps if g.gateway_id == gw) - timedelta(days=1)
-        arrived[gw] = store.sequence_numbers(gw, since, now + timedelta(seconds=1))
-    return gap_states(gaps, arrived, anomaly_after=anomaly_after)

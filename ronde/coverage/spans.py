@@ -150,7 +150,7 @@ def _pieces(
 def _month(
     store: Store, calendar: ServiceCalendar, month: date, wanted: str, now: datetime
 ) -> tuple[list[date], list[MonthlyFigures]] | None:
-    """A whole month's service days and letters, as ``query._letters_of`` takes them; None where it would not."""
+    """A whole month's service days and letters, as ``settled.letters_of`` takes them; None where it would not."""
     figures = store.monthly_figures(month)
     days = service_days_of(calendar, *month_bounds(month), now)
     if figures_through(month, figures, wanted) != month_bounds(month)[1] or any(

@@ -19,7 +19,7 @@ to five, over a Monday and a Tuesday; more only when late events move the letter
 its days, as before. When the month settles, its whole fold's suffixes replace these.
 
 A suffix is written only where the figures path would take it: every service day from d on has rollups, of every
-landlord with rollups in d..end (a landlord missing a day is judged again from days, ``query._coverage``), and each
+landlord with rollups in d..end (a landlord missing a day is judged again from days, ``compute_coverage``), and each
 rollup has its month letter. The reader (``suffix_letters``) falls back to folding the days whenever the suffix
 rows are missing, under another basis, or do not match the piece's days.
 """

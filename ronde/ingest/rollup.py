@@ -15,8 +15,9 @@ from datetime import date, datetime, timedelta
 
 from ronde.coverage.daily import day_rollups
 from ronde.coverage.monthly import basis, month_bounds, service_days_of, settled
-from ronde.coverage.query import fold_month_to_date, fold_settled_month, previous_link
+from ronde.coverage.now import previous_link
 from ronde.coverage.sensing import DEFAULT_HORIZON_DAYS
+from ronde.coverage.settled import fold_month_to_date, fold_settled_month
 from ronde.coverage.spans import fold_month_spans, latest_settled_month, span_starts
 from ronde.coverage.suffix import default_period_starts, fold_month_suffixes
 from ronde.protocol.calendar import ServiceCalendar
@@ -42,7 +43,7 @@ def build_daily_rollups(
 
     ``visits`` are the day's visits *as read back from the store* (``store.visits_of_days([day])``)
     so the link matches what an audit recomputes; events of other days are ignored. ``prev_chain``
-    is the previous day's link (:func:`ronde.coverage.query.previous_link`). Non-service days
+    is the previous day's link (:func:`ronde.coverage.now.previous_link`). Non-service days
     give no rollups.
     """
     mine = [v for v in visits if v.service_day == day]

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from ronde.coverage.daily import DayFigures, clipped_parts, day_figures
-from ronde.coverage.query import previous_link
+from ronde.coverage.now import previous_link
 from ronde.coverage.service_time import effective_window
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.chain import chain_link, event_digest, genesis_anchor

@@ -20,6 +20,7 @@ from typing import Any, cast
 
 import pytest
 
+from ronde.coverage.compute import compute_coverage
 from ronde.coverage.daily import day_rollups
 from ronde.coverage.monthly import (
     LetterFold,
@@ -32,14 +33,8 @@ from ronde.coverage.monthly import (
     settled,
 )
 from ronde.coverage.period import PeriodCoverage, combine_periods
-from ronde.coverage.query import (
-    CoverageCache,
-    _coverage,
-    fold_month_to_date,
-    fold_settled_month,
-    landlord_coverage,
-    recorded_coverage,
-)
+from ronde.coverage.query import CoverageCache, landlord_coverage
+from ronde.coverage.settled import fold_month_to_date, fold_settled_month, recorded_coverage
 from ronde.ingest.rollup import rollup_day
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.store.port import Store
@@ -738,7 +733,7 @@ def test_a_period_without_day_detail_folded_from_plain_figures_equals_its_rollup
 
 
 def test_an_open_tail_joined_to_its_settled_part_in_one_pass_equals_combine_periods(store: Store) -> None:
-    """``_coverage(..., before=settled)`` (a cold request's tail folded from figures and joined checkpoint by
+    """``compute_coverage(..., before=settled)`` (a cold request's tail folded from figures and joined checkpoint by
     checkpoint, ``figures_period.figures_period_coverage``) is ``combine_periods([settled, tail])``, to the bit and
     to the ``repr``: b's first seen known in the tail only (dead until mid-March), the evening in progress's partial
     day the tail's, groups and days joined; and settled parts cut to leave a checkpoint in the tail only, or given
@@ -753,8 +748,10 @@ def test_an_open_tail_joined_to_its_settled_part_in_one_pass_equals_combine_peri
         for first, cut, last in cuts:
             for include_days in (False, True):
                 args: dict[str, Any] = {"landlord": landlord, "now": NOW, "horizon_days": 14}
-                settled = _coverage(store, REG, CAL, first, cut, include_days=include_days, **args)
-                tail = _coverage(store, REG, CAL, cut + timedelta(days=1), last, include_days=include_days, **args)
+                settled = compute_coverage(store, REG, CAL, first, cut, include_days=include_days, **args)
+                tail = compute_coverage(
+                    store, REG, CAL, cut + timedelta(days=1), last, include_days=include_days, **args
+                )
                 assert settled.checkpoints, (landlord, first)
                 extra = replace(settled.checkpoints[0], checkpoint_id="zz")
                 for before in (
@@ -762,7 +759,7 @@ def test_an_open_tail_joined_to_its_settled_part_in_one_pass_equals_combine_peri
                     replace(settled, checkpoints=settled.checkpoints[1:]),
                     replace(settled, checkpoints=(*settled.checkpoints, extra)),
                 ):
-                    joined = _coverage(
+                    joined = compute_coverage(
                         store, REG, CAL, cut + timedelta(days=1), last, include_days=include_days, before=before, **args
                     )
                     whole = combine_periods([before, tail])

@@ -9,15 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from ronde.coverage.query import (
-    CoverageCache,
+from ronde.coverage.now import (
     fair_share_for_period,
     idle_checkpoints_now,
-    landlord_coverage,
     maintenance_now,
     previous_link,
     team_checkins_now,
 )
+from ronde.coverage.query import CoverageCache, landlord_coverage
 from ronde.ingest.rollup import build_daily_rollups
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.chain import genesis_anchor

@@ -18,8 +18,9 @@ from typing import cast
 import pytest
 
 from ronde.coverage.monthly import month_bounds, service_days_of
-from ronde.coverage.query import CoverageCache, fold_month_to_date, landlord_coverage
+from ronde.coverage.query import CoverageCache, landlord_coverage
 from ronde.coverage.sensing import DEFAULT_HORIZON_DAYS
+from ronde.coverage.settled import fold_month_to_date
 from ronde.coverage.spans import fold_month_spans, latest_settled_month, span_starts
 from ronde.coverage.suffix import fold_month_suffixes
 from ronde.ingest.rollup import RollupScheduler

@@ -19,7 +19,8 @@ from typing import cast
 import pytest
 
 from ronde.coverage.monthly import LetterFold, basis, figures_through, month_bounds, service_days_of, settled
-from ronde.coverage.query import CoverageCache, fold_month_to_date, landlord_coverage, recorded_coverage
+from ronde.coverage.query import CoverageCache, landlord_coverage
+from ronde.coverage.settled import fold_month_to_date, recorded_coverage
 from ronde.coverage.suffix import default_period_starts, fold_month_suffixes, suffix_letters
 from ronde.ingest.rollup import RollupScheduler
 from ronde.protocol.calendar import ServiceCalendar

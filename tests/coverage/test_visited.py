@@ -11,8 +11,9 @@ from typing import Any, cast
 
 import pytest
 
-from ronde.coverage.query import CoverageCache, fold_month_to_date, landlord_coverage
+from ronde.coverage.query import CoverageCache, landlord_coverage
 from ronde.coverage.sensing import DEFAULT_HORIZON_DAYS
+from ronde.coverage.settled import fold_month_to_date
 from ronde.coverage.suffix import fold_month_suffixes
 from ronde.coverage.visited import VisitedCache, visited_days
 from ronde.store.port import Store

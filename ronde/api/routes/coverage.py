@@ -30,9 +30,9 @@ from ronde.api.models import (
 from ronde.api.paging import PAGED, Page, paging
 from ronde.api.scope import Scope
 from ronde.audit.rollups import Finding, RollupMismatch
+from ronde.coverage.now import fair_share_for_period
 from ronde.coverage.period import CheckpointDay as CoverageDay
 from ronde.coverage.period import CheckpointPeriod
-from ronde.coverage.query import fair_share_for_period
 from ronde.coverage.sensing import DayState
 from ronde.coverage.shares import Level, Share
 from ronde.protocol.estate import CheckpointKind

@@ -20,7 +20,7 @@ from ronde.api.models import (
     TeamRow,
 )
 from ronde.api.paging import PAGED, Page, paging
-from ronde.coverage.query import gap_states_now, maintenance_now, team_checkins_now
+from ronde.coverage.now import gap_states_now, maintenance_now, team_checkins_now
 from ronde.protocol.labels import checkpoint_labels
 
 router = APIRouter(prefix="/api/v1/supervision", tags=["supervision"], responses=ERROR_RESPONSES)

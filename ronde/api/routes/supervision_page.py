@@ -31,7 +31,7 @@ from ronde.api.scope import Forbidden, Scope
 from ronde.api.web.html import Html, el, join, table
 from ronde.api.web.i18n import PageLang, duration, number, t
 from ronde.coverage.live import GapState
-from ronde.coverage.query import gap_states_now, maintenance_now, team_checkins_now
+from ronde.coverage.now import gap_states_now, maintenance_now, team_checkins_now
 from ronde.protocol import formats
 from ronde.protocol.labels import checkpoint_labels
 
