@@ -1,9 +1,9 @@
-"""Coverage read from a :class:`ronde.store.port.Store`: the calls the API and audits make.
+"""A landlord's coverage over a period, the calls the API and audits make, and the API's ``CoverageCache``.
 
-Closed days come from rollups; raw visits are read only for days without rollups (normally the
-evening in progress). Sensing evidence looks ``horizon_days`` around the period, and only when a
-landlord's own checkpoints show no activity on an estate for a day does it read the other
-landlords' rollups of that day (a team on the estate is a gateway alive there).
+Why a cache: a period is settled months (from the letters maintenance folded, ``settled``), then an open tail of
+the last ``horizon_days`` and, in the evening, the evening in progress (folded from days, ``compute``). Settled
+pieces hold until a late event re-closes a day, which the time-to-live bounds; the tail's closed evenings hold
+while their stamp does; so a warm request computes tonight only. Without a cache every piece is computed.
 """
 
 from __future__ import annotations
