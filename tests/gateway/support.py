@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
@@ -75,8 +76,8 @@ class PatrolSource:
                 await asyncio.sleep(0.02)
                 continue
             minor = self.minors[self.position]
-            end = self.clock.now() + self.dwell_s
-            while self.clock.now() < end:
+            for _ in range(max(1, math.ceil(self.dwell_s / self.interval_s))):  # a count, not a deadline: a
+                # process starved under load (an accelerated clock jumps) still gives each beacon all its adverts
                 yield ibeacon_adv(self.clock.now(), minor)
                 await self.clock.sleep(self.interval_s)
             self.position += 1

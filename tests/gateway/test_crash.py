@@ -22,12 +22,19 @@ pytestmark = [pytest.mark.mosquitto, pytest.mark.slow]
 ROOT = Path(__file__).parents[2]
 
 
-def wait(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+def wait(predicate: Callable[[], bool], timeout: float, what: str, detail: Callable[[], str] = str) -> None:
+    """Until ``predicate`` holds; on timeout the error says ``detail()`` (what was found instead)."""
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for: {what}")
+            raise AssertionError(f"timed out waiting for: {what}; {detail()}")
         time.sleep(0.05)
+
+
+def found(db: Path, log: Path) -> str:
+    """The outbox's sequence numbers and the gateway log's last lines (one CI run timed out here under load)."""
+    tail = log.read_text(errors="replace").splitlines()[-15:] if log.exists() else []
+    return f"outbox seq {[s for s, _, _ in outbox_rows(db)]}; gateway log:\n" + "\n".join(tail)
 
 
 def outbox_rows(db: Path) -> list[tuple[int, str, bytes]]:
@@ -63,7 +70,7 @@ def test_kill_9_between_queueing_and_puback(tmp_path: Path) -> None:
             assert broker.process is not None
             broker.process.send_signal(signal.SIGSTOP)  # no PUBACK can come back now
             trigger.touch()
-            wait(lambda: len(outbox_rows(db)) == 5, 30, "five visits queued")
+            wait(lambda: len(outbox_rows(db)) == 5, 30, "five visits queued", lambda: found(db, log))
             time.sleep(0.5)  # the gateway has written its PUBLISH packets to the socket by now
             queued = outbox_rows(db)
             assert [s for s, _, _ in queued] == [1, 2, 3, 4, 5]
