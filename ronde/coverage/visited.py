@@ -83,7 +83,7 @@ def visited_days(
     out: Days = {}
     if coverage is not None:
         rolled: set[date] = set()
-        quiet = now.astimezone(calendar.tz).date() - timedelta(days=DEFAULT_HORIZON_DAYS + 1)
+        quiet = _last_settled(calendar, now)
         if first <= quiet:
             for day, cids in _settled(store, first, min(last, quiet), landlord, coverage, kept).items():
                 rolled.add(day)
@@ -126,7 +126,7 @@ def visited_reads_ahead(
     kept (``_settled``), to start before the coverage request it follows (``Store.reading_ahead``): on InfluxDB
     influxd answers it while the API folds the shares (on a city landlord's cold month it was a third of the
     request, made after it). None when a day is kept: its read, if any, is of fewer days (not started ahead)."""
-    quiet = now.astimezone(calendar.tz).date() - timedelta(days=DEFAULT_HORIZON_DAYS + 1)
+    quiet = _last_settled(calendar, now)
     hi = min(last, quiet)
     if first > hi:
         return []
@@ -136,6 +136,11 @@ def visited_reads_ahead(
         if (entry is not None and entry[0] > t) or coverage.kept_figures(store, landlord, day) is not None:
             return []
     return [ReadAhead("rollup_visited", first, hi, landlord)]
+
+
+def _last_settled(calendar: ServiceCalendar, now: datetime) -> date:
+    """The last day tonight's evidence cannot change (older than the sensing horizon), as the coverage cache cuts."""
+    return now.astimezone(calendar.tz).date() - timedelta(days=DEFAULT_HORIZON_DAYS + 1)
 
 
 def _with_a_visit(rows: list[RollupFigures]) -> frozenset[str]:
