@@ -598,6 +598,20 @@ def fold_spans(ds: Dataset, store: Any) -> int:
     return len(spans)
 
 
+def fold_tail_letters(ds: Dataset, store: Any) -> int:
+    """The tail letters ingest's maintenance leaves on the set's last day before its evening (``TailScheduler``:
+    its first pass after midnight, the last evening rolled up); returns how many (0: none could be folded)."""
+    from ronde.coverage.sensing import DEFAULT_HORIZON_DAYS
+    from ronde.coverage.tail_letters import tail_first
+    from ronde.ingest.tail_fold import TailScheduler
+
+    registry, calendars = _site_view(ds)
+    now = datetime.combine(ds.last, datetime.min.time(), tzinfo=ds.calendar.tz).replace(minute=30).astimezone(UTC)
+    if TailScheduler(store, registry, calendars).run(now) is None:
+        return 0
+    return len(store.tail_figures(tail_first(ds.last, DEFAULT_HORIZON_DAYS)))
+
+
 def _fold_missing(ds: Dataset, stores: tuple[str, ...]) -> None:
     """Fold the months of each of ``stores`` not folded yet (a data set built, or adopted, before), and the month
     in progress to date."""
@@ -610,6 +624,7 @@ def _fold_missing(ds: Dataset, stores: tuple[str, ...]) -> None:
     days = built.setdefault("packed_days", {})
     estates = built.setdefault("estate_days", {})
     spanned = built.setdefault("spans", {})
+    tailed = built.setdefault("tail_letters", {})
     todo = [
         s
         for s in stores
@@ -618,6 +633,7 @@ def _fold_missing(ds: Dataset, stores: tuple[str, ...]) -> None:
         or "suffixes" not in to_date[s]
         or s not in suffixed
         or s not in spanned
+        or s not in tailed
         or (s == "influx" and (s not in packed or s not in days or s not in estates))
     ]
     if not todo:
@@ -662,6 +678,11 @@ def _fold_missing(ds: Dataset, stores: tuple[str, ...]) -> None:
                 n = fold_spans(ds, store)
                 spanned[name] = {"spans": n, "fold_s": round(time.perf_counter() - t0, 1)}
                 print(f"  {ds.directory.name} {name}: {n} span letters folded in {spanned[name]['fold_s']} s")
+            if name not in tailed:  # on the rollups of the last days
+                t0 = time.perf_counter()
+                n = fold_tail_letters(ds, store)
+                tailed[name] = {"letters": n, "fold_s": round(time.perf_counter() - t0, 1)}
+                print(f"  {ds.directory.name} {name}: {n} tail letters folded in {tailed[name]['fold_s']} s")
             t0 = time.perf_counter()
             through = fold_to_date(ds, store)
             to_date[name] = {"through": str(through), "fold_s": round(time.perf_counter() - t0, 1), "suffixes": True}

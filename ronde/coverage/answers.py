@@ -45,6 +45,7 @@ class Answer:
     estate_days: tuple[date, ...]
     estate_marks: tuple[tuple[tuple[date, str], str], ...]
     value: PeriodCoverage
+    lettered: bool = False  # its tail came from tail letters (``ronde.coverage.tail_letters``)
 
     def serves(self, t: float, settled: Sequence[PeriodCoverage], stamp: tuple[object, ...]) -> bool:
         """Still fresh, over the same settled part and the same stamp (the estate marks are checked apart)."""
@@ -80,14 +81,18 @@ def stamp_of(
     now: datetime,
     horizon_days: int,
     sensing: tuple[frozenset[date], frozenset[tuple[str, date]]],
+    every: Mapping[tuple[date, str], str] | None = None,
 ) -> Stamp:
     """The stamp of a tail ``lo..hi``. ``sensing``: the days the gateways' latest states and the beacons' latest
     telemetry make evidence for (what ``SensingEvidence`` takes from them), not the records: a heartbeat moves a
-    record, rarely its day."""
+    record, rarely its day. ``every``: every landlord's rollup marks of the same days, when already read."""
     lo, hi = tail
     h = timedelta(days=horizon_days)
     windows, partial = period_windows(calendar, lo, hi, now)
-    marks = store.rollup_marks(lo - h, hi + h, landlord=landlord)
+    if every is None:
+        marks = store.rollup_marks(lo - h, hi + h, landlord=landlord)
+    else:
+        marks = {k: v for k, v in every.items() if landlord is None or k[1] == landlord}
     value = (
         now.astimezone(calendar.tz).date(),
         tuple(windows),

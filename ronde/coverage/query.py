@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from itertools import chain, groupby
@@ -47,6 +47,7 @@ from ronde.coverage.sensing import DEFAULT_HORIZON_DAYS, evidence_from
 from ronde.coverage.settled import letters_of, monthly_coverage, recorded_coverage
 from ronde.coverage.spans import span_letters, span_read
 from ronde.coverage.tail import ClosedTail, Tonight, close, close_figures
+from ronde.coverage.tail_letters import letters_likely, marks_range, tail_letters
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.estate import Registry
 from ronde.store.port import Store, VisitSpan
@@ -157,6 +158,9 @@ class CoverageCache:
         # neither the rollups' marks nor tonight's stamp is read twice for one request
         self._last_reader: tuple[tuple[int, date, datetime], Reader] | None = None
         self._last_spans: tuple[tuple[int, ServiceCalendar, date, str | None, datetime], list[VisitSpan]] | None = None
+        # the last ``coverage`` call's tail stamp when its tail came from tail letters (its rows then not read): the
+        # per-day counts of the tail are read apart (``ronde.coverage.visited``), kept while that stamp holds
+        self._last_lettered: tuple[tuple[int, str | None, datetime], tuple[object, ...]] | None = None
         self.hits = 0
         self.misses = 0
 
@@ -172,11 +176,17 @@ class CoverageCache:
         self._tonight_rows.clear()
         self._spans.kept.clear()
         self._telemetry_days.clear()
-        self._last_reader = self._last_spans = None
+        self._last_reader = self._last_spans = self._last_lettered = None
 
     def now_s(self) -> float:
         """The cache's clock (what its time-to-live is counted on)."""
         return self._clock()
+
+    def tail_lettered(self, store: Store, landlord: str | None, now: datetime) -> tuple[object, ...] | None:
+        """The stamp of the last ``coverage`` call's tail when it was at ``now`` and came from tail letters (its
+        rollups not read), else None."""
+        got = self._last_lettered
+        return got[1] if got is not None and got[0] == (id(store), landlord, now) else None
 
     def kept_figures(self, store: Store, landlord: str | None, day: date) -> list[RollupFigures] | None:
         """The settled ``day``'s rollup figures if a request read and kept them (within the time-to-live), else
@@ -335,7 +345,7 @@ class CoverageCache:
         horizon_days: int = DEFAULT_HORIZON_DAYS,
         include_days: bool = False,
     ) -> PeriodCoverage:
-        self._last_reader = self._last_spans = None
+        self._last_reader = self._last_spans = self._last_lettered = None
         today = now.astimezone(calendar.tz).date()
         pieces: list[tuple[date, date, bool]] = []  # (first, last, settled): calendar months, cut by the period
         day = first
@@ -360,14 +370,14 @@ class CoverageCache:
         with store.reading_ahead(ahead):
             read = self._reader(store, quiet)
             self._last_reader = ((id(store), quiet, now), read)
+            if len(tails) == 1:
+                args = (store, registry, calendar, first, last, landlord, now, horizon_days, include_days)
+                return self._answer(*args, head=head, tail=tails[0], read=read)
             parts = (
                 [self._settled(store, registry, calendar, head, landlord, now, horizon_days, read, include_days)]
                 if head
                 else []
             )
-            if len(tails) == 1:
-                args = (store, registry, calendar, first, last, landlord, now, horizon_days, include_days)
-                return self._answer(*args, parts=parts, tail=tails[0], read=read)
         if not parts:
             return period_coverage(
                 registry, calendar, first, last, rollups=[], landlord=landlord, now=now, include_days=include_days
@@ -403,6 +413,8 @@ class CoverageCache:
         h, one = timedelta(days=horizon_days), timedelta(days=1)
         today = now.astimezone(calendar.tz).date()
         reads = _settled_reads(calendar, head, landlord, now)
+        if letters_likely(calendar, tails[0], now, horizon_days, include_days):
+            return [*reads, ReadAhead("tail_figures", lo, lo, landlord)]
         closed = list(calendar.service_days(lo, min(hi, today - one)))  # tonight has no rollups: not read
         reads += [ReadAhead("rollup_figures_by_day", lo, closed[-1], landlord)] if closed else []
         reads += [
@@ -425,19 +437,39 @@ class CoverageCache:
         horizon_days: int,
         include_days: bool,
         *,
-        parts: list[PeriodCoverage],
+        head: list[tuple[date, date]],
         tail: tuple[date, date],
         read: RollupReader,
     ) -> PeriodCoverage:
-        """The settled ``parts`` followed by the unsettled ``tail``; the whole answer is kept while its stamp
+        """The settled pieces ``head`` followed by the unsettled ``tail``; the whole answer is kept while its stamp
         holds (``ronde.coverage.answers``: no evening in progress, every begun day rolled up, nothing it was
-        computed from moved), so a warm request then costs a few small reads, not the tail's computation."""
+        computed from moved), so a warm request then costs a few small reads, not the tail's computation. Where the
+        tail's letters stand for it (``_lettered``), the settled pieces and they are folded at once."""
         latest = latest_sensing(store)
         sensing = sensing_days(calendar, latest, self._telemetry_days.setdefault(calendar, {}))
-        stamp = stamp_of(store, calendar, tail, landlord=landlord, now=now, horizon_days=horizon_days, sensing=sensing)
+        every = (
+            store.rollup_marks(*marks_range(now.astimezone(calendar.tz).date(), horizon_days), landlord=None)
+            if letters_likely(calendar, tail, now, horizon_days, include_days)
+            else None
+        )
+        stamp = stamp_of(
+            store, calendar, tail, landlord=landlord, now=now, horizon_days=horizon_days, sensing=sensing, every=every
+        )
         if isinstance(read, Reader):
             read.seed(stamp, landlord)
         key = ("answer", id(store), landlord, registry.revision, calendar, horizon_days, first, last, include_days)
+        if every is not None:
+            lettered = self._lettered(
+                store, registry, calendar, (first, last), head, tail, landlord, now, horizon_days, read,
+                key=key, stamp=stamp, every=every, sensing=sensing,
+            )  # fmt: skip
+            if lettered is not None:
+                return lettered
+        parts = (
+            [self._settled(store, registry, calendar, head, landlord, now, horizon_days, read, include_days)]
+            if head
+            else []
+        )
         t = self._clock()
         entry = self._answers.get(key)
         if (
@@ -476,6 +508,67 @@ class CoverageCache:
             days = tuple(reads.estate_days)
             marks = estate_marks(store, days)
             self._answers[key] = Answer(t + self.ttl_s, tuple(parts), stamp.value, days, marks, value)
+        return value
+
+    def _lettered(
+        self,
+        store: Store,
+        registry: Registry,
+        calendar: ServiceCalendar,
+        period: tuple[date, date],
+        head: list[tuple[date, date]],
+        tail: tuple[date, date],
+        landlord: str | None,
+        now: datetime,
+        horizon_days: int,
+        read: RollupReader,
+        *,
+        key: tuple[object, ...],
+        stamp: Stamp,
+        every: Mapping[tuple[date, str], str],
+        sensing: tuple[frozenset[date], frozenset[tuple[str, date]]],
+    ) -> PeriodCoverage | None:
+        """The period from its settled pieces and its tail's letters (``ronde.coverage.tail_letters``) folded at
+        once (``LetterFold``: equal to the bit to ``combine_periods`` of the pieces, as ``_settled``'s), kept as a
+        whole answer while its stamp holds and, its estate evidence being every landlord's, every landlord's marks
+        of the tail's begun days (``every``, read for the letters' digest) hold; None when the letters do not stand
+        for the tail. The settled part is not made apart (a cold request's other half)."""
+        days = tuple(stamp.windows)
+        marks = tuple(sorted((k, v) for k, v in every.items() if k[0] in stamp.windows))  # ``estate_marks``'s
+        t = self._clock()
+        entry = self._answers.get(key)
+        if (
+            entry is not None
+            and entry.lettered
+            and entry.expires > t
+            and (entry.stamp, entry.estate_marks)
+            == (
+                stamp.value,
+                marks,
+            )
+        ):
+            self.hits += 1
+            self._last_lettered = ((id(store), landlord, now), stamp.value)
+            return entry.value
+        got = tail_letters(
+            store, registry, calendar, tail, landlord=landlord, now=now, horizon_days=horizon_days, stamp=stamp,
+            marks=every, sensing=sensing,
+        )  # fmt: skip
+        if got is None:
+            return None
+        fold = LetterFold(registry)
+        settled = self._months.get(_settled_key(store, registry, calendar, head, landlord, horizon_days, False))
+        if settled is not None and settled[0] > t:
+            fold.add(settled[1])
+        elif head:
+            self._fold_settled(fold, store, registry, calendar, head, landlord, now, horizon_days, read, False)
+        fold.add_letters(got[0], tail[0], got[1], landlord, tail[1])
+        value = replace(fold.result(), first=period[0], last=period[1])
+        if len(self._answers) >= self._max:
+            self._answers.clear()
+        self._answers[key] = Answer(t + self.ttl_s, (), stamp.value, days, marks, value, True)
+        self._last_lettered = ((id(store), landlord, now), stamp.value)
+        self.misses += 1
         return value
 
     def _evening(
@@ -641,6 +734,27 @@ class CoverageCache:
             self.hits += 1
             return entry[1]
         fold = LetterFold(registry)
+        self._fold_settled(fold, store, registry, calendar, head, landlord, now, horizon_days, read, include_days)
+        value = fold.result()
+        if len(self._months) >= self._max:
+            self._months.clear()
+        self._months[key] = (t + self.ttl_s, value)
+        return value
+
+    def _fold_settled(
+        self,
+        fold: LetterFold,
+        store: Store,
+        registry: Registry,
+        calendar: ServiceCalendar,
+        head: list[tuple[date, date]],
+        landlord: str | None,
+        now: datetime,
+        horizon_days: int,
+        read: RollupReader,
+        include_days: bool,
+    ) -> None:
+        """``_settled``'s pieces added to ``fold``, in order."""
         wanted = basis(registry, calendar, horizon_days)
         spanned = None if include_days else span_letters(store, calendar, head, landlord, wanted, now)
         if spanned is not None:  # the first, partial month and the whole months after it: one row a checkpoint
@@ -657,11 +771,6 @@ class CoverageCache:
                 fold.add(
                     self._month(store, registry, calendar, lo, hi, landlord, now, horizon_days, read, include_days)
                 )
-        value = fold.result()
-        if len(self._months) >= self._max:
-            self._months.clear()
-        self._months[key] = (t + self.ttl_s, value)
-        return value
 
     def _month(
         self,

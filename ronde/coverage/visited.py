@@ -32,6 +32,7 @@ from ronde.coverage.evening import KeptSpans, TonightRows, tonight_rows
 from ronde.coverage.query import CoverageCache
 from ronde.coverage.sensing import DEFAULT_HORIZON_DAYS
 from ronde.coverage.service_time import period_windows
+from ronde.coverage.tail_letters import letters_likely
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.estate import Registry
 from ronde.store.port import Store
@@ -52,6 +53,9 @@ class VisitedCache:
     rows: dict[tuple[int, str | None, str, ServiceCalendar], TonightRows] = field(default_factory=dict)
     # per (store, scope, settled day): until when it holds, the checkpoints with a visit (None: no rollups)
     settled: dict[tuple[int, str | None, date], tuple[float, frozenset[str] | None]] = field(default_factory=dict)
+    # per (store, scope, first, last) of an open tail whose shares came from tail letters: the stamp it was read
+    # under and its days' checkpoints with a visit (``Store.rollup_visited``), kept while that stamp holds
+    tails: dict[tuple[int, str | None, date, date], tuple[tuple[object, ...], Days]] = field(default_factory=dict)
 
     def memo(self, store: Store, landlord: str | None, registry: Registry, calendar: ServiceCalendar) -> TonightRows:
         key = (id(store), landlord, registry.revision, calendar)
@@ -91,11 +95,10 @@ def visited_days(
                     out[day] = cids
         if last > quiet:
             lo = max(first, quiet + timedelta(days=1))
-            figures = coverage.day_figures(store, calendar, lo, last, landlord=landlord, now=now)
-            for day, group in groupby(figures, key=_DAY):  # by day, as the reader gives them
+            for day, cids in _open_tail(store, calendar, lo, last, landlord, now, coverage, kept).items():
                 rolled.add(day)
                 if day in windows:
-                    out[day] = _with_a_visit(list(group))
+                    out[day] = cids
     else:
         read = store.rollup_visited(first, last, landlord=landlord)
         rolled = set(read)
@@ -125,7 +128,8 @@ def visited_reads_ahead(
     """The ``rollup_visited`` read ``visited_days`` will make for the settled days of ``first..last`` when none is
     kept (``_settled``), to start before the coverage request it follows (``Store.reading_ahead``): on InfluxDB
     influxd answers it while the API folds the shares (on a city landlord's cold month it was a third of the
-    request, made after it). None when a day is kept: its read, if any, is of fewer days (not started ahead)."""
+    request, made after it). None when a day is kept: its read, if any, is of fewer days (not started ahead). With
+    it, the open tail's when its letters may stand for it (``_lettered_tail`` then reads it)."""
     quiet = _last_settled(calendar, now)
     hi = min(last, quiet)
     if first > hi:
@@ -135,7 +139,45 @@ def visited_reads_ahead(
         entry = cache.settled.get((id(store), landlord, day))
         if (entry is not None and entry[0] > t) or coverage.kept_figures(store, landlord, day) is not None:
             return []
-    return [ReadAhead("rollup_visited", first, hi, landlord)]
+    reads = [ReadAhead("rollup_visited", first, hi, landlord)]
+    tail = (quiet + timedelta(days=1), last)
+    if letters_likely(calendar, tail, now, DEFAULT_HORIZON_DAYS, False):  # the tail's, when letters stand for it
+        reads.append(ReadAhead("rollup_visited", *tail, landlord))
+    return reads
+
+
+def _open_tail(
+    store: Store,
+    calendar: ServiceCalendar,
+    lo: date,
+    hi: date,
+    landlord: str | None,
+    now: datetime,
+    coverage: CoverageCache,
+    kept: VisitedCache,
+) -> Days:
+    """Per day of the open tail ``lo..hi`` with rollups, its checkpoints with a visit: from the figures the coverage
+    request just folded, or apart when it took the tail from letters (``_lettered_tail``)."""
+    stamp = coverage.tail_lettered(store, landlord, now)
+    if stamp is not None:
+        return _lettered_tail(store, lo, hi, landlord, kept, stamp)
+    figures = coverage.day_figures(store, calendar, lo, hi, landlord=landlord, now=now)
+    return {day: _with_a_visit(list(group)) for day, group in groupby(figures, key=_DAY)}  # by day, as read
+
+
+def _lettered_tail(
+    store: Store, lo: date, hi: date, landlord: str | None, kept: VisitedCache, stamp: tuple[object, ...]
+) -> Days:
+    """The open tail's days with rollups and their checkpoints with a visit when its shares came from tail letters
+    (their rollups not read): one ``rollup_visited``, kept while the tail's stamp (its rollups' marks) holds."""
+    key = (id(store), landlord, lo, hi)
+    got = kept.tails.get(key)
+    if got is None or got[0] != stamp:
+        read = store.rollup_visited(lo, hi, landlord=landlord)
+        if len(kept.tails) >= _MAX_ENTRIES:
+            kept.tails.clear()
+        got = kept.tails[key] = (stamp, {day: frozenset(cids) for day, cids in sorted(read.items())})
+    return got[1]
 
 
 def _last_settled(calendar: ServiceCalendar, now: datetime) -> date:

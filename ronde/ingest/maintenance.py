@@ -1,4 +1,4 @@
-"""Maintenance beside ingest: sequence gaps, rollups of closed days, their check, retention.
+"""Maintenance beside ingest: sequence gaps, rollups of closed days, their check, the tail's letters, retention.
 
 Every step is idempotent, so any number of workers may run it (``maintenance: true``), or none
 (``ronde ingest gaps`` and ``ronde ingest check-rollups`` by hand, a separate process).
@@ -17,6 +17,7 @@ from ronde.ingest.config import IngestConfig
 from ronde.ingest.gaps import record_gaps
 from ronde.ingest.rollup import RetentionScheduler, RollupScheduler
 from ronde.ingest.rollup_check import RollupCheck
+from ronde.ingest.tail_fold import TailScheduler
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.estate import Registry
 from ronde.store.port import Store, StoreUnavailable
@@ -39,6 +40,7 @@ class MaintenanceRunner:
         gap_grace: timedelta,
         interval_s: float,
         check: RollupCheck | None = None,
+        tails: TailScheduler | None = None,
     ) -> None:
         self.store = store
         self.rollups = rollups
@@ -47,6 +49,7 @@ class MaintenanceRunner:
         self.gap_grace = gap_grace
         self.interval_s = interval_s
         self.check = check
+        self.tails = tails
 
     @classmethod
     def from_config(
@@ -67,6 +70,7 @@ class MaintenanceRunner:
             gap_grace=timedelta(seconds=c.gap_grace_s),
             interval_s=c.maintenance_interval_s,
             check=RollupCheck(store, registry, calendar, raw_days=c.retention.raw_days),
+            tails=TailScheduler(store, registry, calendar),
         )
 
     def run(self, stopping: threading.Event) -> None:
@@ -88,6 +92,9 @@ class MaintenanceRunner:
                 self.rollups.edited(check.edited)  # edits around the store: their months are folded again
 
             steps.append(("rollup check", check_rollups))
+        if self.tails is not None:
+            tails = self.tails
+            steps.append(("tail letters", lambda: tails.run(now)))  # on what the rollups and their check left
         steps.append(("retention", lambda: self.retention.run(now)))
         for name, step in steps:
             try:

@@ -506,6 +506,24 @@ class InfluxStore:
         statements = letters.span_statements(from_day, through, where)
         return letters.current_spans(self._ql.results(statements, rp=RetentionClass.PROOF.value), through)
 
+    def write_tail_letters(self, from_day: date, letters: Sequence[MonthlyRollup]) -> None:
+        """Every letter written as a new point (the newest per (day, checkpoint) is read); older ones stay until
+        retention: a reader takes only letters of its own basis (``ronde.coverage.tail_letters``)."""
+        if any(r.month != from_day for r in letters):
+            raise ValueError(f"tail letters of another first day than {from_day}")
+        if letters:
+            written_at = self._written_at()
+            self.write_lines(RetentionClass.PROOF, [schema.tail_letter_line(r, written_at) for r in letters])
+
+    def tail_figures(self, from_day: date, *, landlord: str | None = None) -> list[MonthlyFigures]:
+        """One request (``influx_letters.current_tails``); a read started ahead serves it."""
+        ahead: list[MonthlyFigures] | None = self._ahead.take("tail_figures", from_day, from_day, landlord)
+        if ahead is not None:
+            return ahead
+        where = _where(day_start_ns(from_day), day_start_ns(from_day + timedelta(days=1)), landlord)
+        statement = figures.select_letters(schema.CHECKPOINT_LETTER_TAIL, ("figures",), where)
+        return letters.current_tails(self._ql.results([statement], rp=RetentionClass.PROOF.value)[0], from_day)
+
     def suffix_letters(self, where: list[str]) -> list[MonthlySuffix]:
         """The newest suffix letter per (day, checkpoint) ``where`` selects, by checkpoint then day."""
         kept = letters.newest(self._ql, letters.SUFFIXES, where, old=self._reads_old(letters.SUFFIXES))
@@ -948,17 +966,13 @@ class InfluxStore:
         return self._ahead.started([(r, functools.partial(self._read, r)) for r in reads if r.method in AHEAD])
 
     def _read(self, r: ReadAhead) -> object:
-        if r.method == "span_figures":
-            return self.span_figures(r.first, r.last, landlord=r.landlord)
-        if r.method == "monthly_figures":
-            return self.monthly_figures(r.first, landlord=r.landlord)
         if r.method == "visit_spans_kept":
             assert r.day is not None
             return self.visit_spans_kept(r.first, r.last, landlord=r.landlord, day=r.day, kept=None)
-        if r.method == "heard_days":
-            return self.heard_days(r.first, r.last, landlord=r.landlord)
-        if r.method == "rollup_visited":
-            return self.rollup_visited(r.first, r.last, landlord=r.landlord)
+        if r.method in ("tail_figures", "monthly_figures"):  # one day's, one month's
+            return getattr(self, r.method)(r.first, landlord=r.landlord)
+        if r.method in ("span_figures", "heard_days", "rollup_visited"):
+            return getattr(self, r.method)(r.first, r.last, landlord=r.landlord)
         return self.rollup_figures_by_day(r.first, r.last, landlord=r.landlord)
 
     def monthly_rollups(self, month: date, *, landlord: str | None = None) -> list[MonthlyRollup]:

@@ -111,6 +111,25 @@ def current_spans(results: Sequence[Mapping[str, Any]], through: date) -> list[M
     return [kept[k][1] for k in sorted(kept)]
 
 
+def current_tails(result: Mapping[str, Any], from_day: date) -> list[MonthlyFigures]:
+    """The newest tail letter per checkpoint of ``from_day`` (``schema.CHECKPOINT_LETTER_TAIL``'s rows, as
+    ``figures.select_letters`` gives them), by checkpoint."""
+    day = from_day.isoformat()
+    kept: dict[str, tuple[tuple[int, int], MonthlyFigures]] = {}
+    for s in result.get("series", ()):
+        if s["columns"] != ["time", *figures.TAGS, "figures"]:
+            raise StoreRejected(f"{schema.CHECKPOINT_LETTER_TAIL.name}: unexpected columns {s['columns']!r}")
+        for v in s["values"]:
+            p = str(v[6]).split(" ", len(schema.PACKED) - 1)
+            if p[1] != day:
+                continue
+            rank = (int(p[0]), int(v[0]))
+            seen = kept.get(str(v[1]))
+            if seen is None or rank > seen[0]:
+                kept[str(v[1])] = (rank, figures.packed_letter(v, p))
+    return [kept[k][1] for k in sorted(kept)]
+
+
 def newest(ql: InfluxQL, layout: Layout, where: Sequence[str], *, old: bool) -> dict[tuple[str, str], Kept]:
     """The newest letter per (checkpoint, day) ``where`` selects, the old layout's points included when ``old``."""
     out: dict[tuple[str, str], Kept] = {}

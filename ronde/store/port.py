@@ -219,6 +219,15 @@ class Store(Protocol):
         """The span letters from ``from_day`` through the month starting ``through``, as ``MonthlyFigures``, sorted
         by checkpoint; none when they were not written, or a letter they reach was written since."""
 
+    def write_tail_letters(self, from_day: date, letters: Sequence[MonthlyRollup]) -> None:
+        """The open tail's letters from ``from_day`` (maintenance's fold, ``ronde.coverage.tail_letters``: each
+        ``letter.month`` is ``from_day``): they replace every tail letter written before (SQLite drops them;
+        InfluxDB keeps the newest point per (day, checkpoint), and a reader takes only its own basis)."""
+
+    def tail_figures(self, from_day: date, *, landlord: str | None = None) -> list[MonthlyFigures]:
+        """The newest tail letters from ``from_day`` as ``MonthlyFigures``, sorted by checkpoint; none when none
+        was written (the reader compares their basis with the evidence it has)."""
+
     def rollup_fingerprints(
         self, first: date, last: date, *, landlord: str | None = None
     ) -> dict[tuple[date, str], str]:

@@ -28,8 +28,8 @@ class ReadAhead(NamedTuple):
     ``rollup_figures_by_day(first, last, landlord=)`` is served to a later call on any range within ``first..last``
     (the rows of those days: what that call would read); ``heard_days(first, last, landlord=)`` and
     ``visit_spans_kept(first, last, landlord=, day=, kept=None)``, ``span_figures(first, last, landlord=)``,
-    ``monthly_figures(first, landlord=)`` (``last`` the same month) and ``rollup_visited(first, last, landlord=)``
-    to the same call only."""
+    ``monthly_figures(first, landlord=)`` (``last`` the same month), ``tail_figures(first, landlord=)`` (``last``
+    the same day) and ``rollup_visited(first, last, landlord=)`` to the same call only."""
 
     method: str
     first: Any  # a date, or a datetime for ``visit_spans_kept``
@@ -39,7 +39,15 @@ class ReadAhead(NamedTuple):
 
 
 METHODS = frozenset(
-    {"rollup_figures_by_day", "heard_days", "visit_spans_kept", "span_figures", "monthly_figures", "rollup_visited"}
+    {
+        "rollup_figures_by_day",
+        "heard_days",
+        "visit_spans_kept",
+        "span_figures",
+        "monthly_figures",
+        "rollup_visited",
+        "tail_figures",
+    }
 )
 
 

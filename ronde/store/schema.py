@@ -199,6 +199,17 @@ CHECKPOINT_LETTER_SPAN = Measurement(
     {"figures": S},
     "from_day 00:00 UTC + hash(record, written_at) mod 1 day; the newest written_at (in figures) wins",
 )
+# A tail letter (since December 7, 2026): a checkpoint's fold of the open tail's closed evenings (the last
+# ``horizon_days`` before today, ``ronde.coverage.tail_letters``), written by maintenance once every begun evening is
+# rolled up, as a suffix letter whose day and month are the tail's first day and whose basis names the evidence it
+# was judged on. The newest written_at wins per (from_day, checkpoint); a reader whose evidence differs folds the days.
+CHECKPOINT_LETTER_TAIL = Measurement(
+    "checkpoint_letter_tail",
+    RetentionClass.PROOF,
+    ("checkpoint", "kind", "building", "estate", "landlord"),
+    {"figures": S},
+    "from_day 00:00 UTC + hash(record, written_at) mod 1 day; the newest written_at (in figures) wins",
+)
 # what ``figures`` holds, space-separated in this order: integers in decimal, floats by ``repr`` (they read back
 # to the bit), instants in ms since the epoch or ``-`` for none, ``seen`` 1 or 0; ``day`` the month's first day
 # for a letter, ``from_day`` for a suffix letter; ``basis`` last (the only one that may hold a space)
@@ -262,6 +273,7 @@ MEASUREMENTS: tuple[Measurement, ...] = (
     CHECKPOINT_LETTER,
     CHECKPOINT_LETTER_SUFFIX,
     CHECKPOINT_LETTER_SPAN,
+    CHECKPOINT_LETTER_TAIL,
     VISIT_ID,
 )
 
@@ -655,6 +667,13 @@ def span_letter_line(s: MonthlySpan, written_at_ms: int) -> str:
     span's last."""
     figures = packed_letter(s.letter, s.from_day, written_at_ms)
     return _letter_line(CHECKPOINT_LETTER_SPAN.name, s.letter, figures, span_ns(s, written_at_ms))
+
+
+def tail_letter_line(r: MonthlyRollup, written_at_ms: int) -> str:
+    """A tail letter (``CHECKPOINT_LETTER_TAIL``), packed as a suffix letter: its day and month the tail's first."""
+    figures = packed_letter(r, r.month, written_at_ms)
+    ns = day_start_ns(r.month) + offset(r.month.isoformat(), *monthly_content(r), written_at_ms, modulo=NS_PER_DAY)
+    return _letter_line(CHECKPOINT_LETTER_TAIL.name, r, figures, ns)
 
 
 def packed_letter(r: MonthlyRollup, day: date, written_at_ms: int) -> str:

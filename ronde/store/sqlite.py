@@ -123,6 +123,8 @@ CREATE INDEX IF NOT EXISTS monthly_rollups_landlord ON monthly_rollups (landlord
 CREATE INDEX IF NOT EXISTS monthly_suffixes_landlord ON monthly_suffixes (landlord, from_day, checkpoint_id);
 {spans}
 CREATE INDEX IF NOT EXISTS monthly_spans_landlord ON monthly_spans (landlord, month, from_day, checkpoint_id);
+{tails}
+CREATE INDEX IF NOT EXISTS tail_letters_landlord ON tail_letters (landlord, from_day, checkpoint_id);
 CREATE TABLE IF NOT EXISTS rollup_versions (
   service_day TEXT NOT NULL, landlord TEXT NOT NULL, version INTEGER NOT NULL, PRIMARY KEY (service_day, landlord)
 ) WITHOUT ROWID;
@@ -158,7 +160,11 @@ CREATE TABLE IF NOT EXISTS rollup_checks (
   events TEXT NOT NULL, prev_link TEXT NOT NULL, link TEXT NOT NULL, found INTEGER NOT NULL, mismatches TEXT NOT NULL,
   PRIMARY KEY (service_day, landlord)
 );
-""".format(suffixes=_from_day_letters("monthly_suffixes"), spans=_from_day_letters("monthly_spans"))
+""".format(
+    suffixes=_from_day_letters("monthly_suffixes"),
+    spans=_from_day_letters("monthly_spans"),
+    tails=_from_day_letters("tail_letters"),
+)
 
 _VISIT_COLUMNS = (
     "event_id, first_seen, last_seen, gateway_id, seq, badge, checkpoint_id, kind, building, estate, landlord, "
@@ -732,6 +738,28 @@ class SqliteStore:
         """Nothing started ahead: an embedded read costs this process's CPU whenever it is made."""
         return contextlib.nullcontext()
 
+    def write_tail_letters(self, from_day: date, letters: Sequence[MonthlyRollup]) -> None:
+        """Every earlier tail letter dropped and these written, in one transaction."""
+        if any(r.month != from_day for r in letters):
+            raise ValueError(f"tail letters of another first day than {from_day}")
+        rows = [(from_day.isoformat(), *_monthly_params(r)) for r in letters]
+        with self._transaction() as conn:
+            conn.execute("DELETE FROM tail_letters")
+            conn.executemany(
+                f"INSERT INTO tail_letters (from_day, {_MONTHLY_COLUMNS}) VALUES ({', '.join('?' * 22)})", rows
+            )
+
+    def tail_figures(self, from_day: date, *, landlord: str | None = None) -> list[MonthlyFigures]:
+        """As ``suffix_figures`` (one indexed query; a store made by earlier code has no such table)."""
+        if not self._query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'tail_letters'"):
+            return []
+        sql = f"SELECT {_MONTHLY_FIGURES} FROM tail_letters WHERE month = ? AND from_day = ?"
+        params: list[Any] = [from_day.isoformat(), from_day.isoformat()]
+        if landlord is not None:
+            sql += " AND landlord = ?"
+            params.append(landlord)
+        return self._run(lambda conn: conn.execute(sql + " ORDER BY checkpoint_id", params).fetchall())
+
     def span_figures(self, from_day: date, through: date, *, landlord: str | None = None) -> list[MonthlyFigures]:
         """As ``suffix_figures`` (a span no longer current was dropped by the write that made it so)."""
         if not self._query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'monthly_spans'"):
@@ -877,6 +905,7 @@ class SqliteStore:
             conn.execute("DELETE FROM monthly_rollups WHERE month < ?", (expired.replace(day=1).isoformat(),))
             conn.execute("DELETE FROM monthly_suffixes WHERE month < ?", (expired.replace(day=1).isoformat(),))
             conn.execute("DELETE FROM monthly_spans WHERE from_day < ?", (expired.isoformat(),))
+            conn.execute("DELETE FROM tail_letters WHERE from_day < ?", (expired.isoformat(),))
             conn.execute(_VERDICT_DDL)
             conn.execute("DELETE FROM rollup_checks WHERE service_day < ?", (expired.isoformat(),))
             conn.execute("DELETE FROM rollup_versions WHERE service_day < ?", (expired.isoformat(),))

@@ -4,7 +4,8 @@ On a real influxd with the scripted year of ``test_monthly`` (the evening of 25 
 starts its span and month-to-date letters, the tail's daily figures, the heard days around it and tonight's visits
 on the read-ahead threads, and takes each of them: the same requests as without read-ahead, none made twice, and
 the same answer; a warm request starts nothing. A cold month with its per-day "visited" counts (the API's
-``scoped_coverage``) reads its settled days' visits ahead too, and the week before its tail heard from them.
+``scoped_coverage``) reads its settled days' visits ahead too, and the week before its tail heard from them; by day,
+with its tail's letters folded, those letters and the tail's visited checkpoints, not its rows.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import contextlib
 import threading
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +22,13 @@ import pytest
 
 from ronde.coverage.query import CoverageCache, landlord_coverage
 from ronde.coverage.visited import VisitedCache, visited_days, visited_reads_ahead
+from ronde.ingest.tail_fold import TailScheduler
 from ronde.store.influx import InfluxStore
 from ronde.store.influx_http import InfluxQL
 from ronde.store.port import Store
 from ronde.store.read_ahead import ReadAhead
 from ronde.store.records import RetentionPolicy
+from tests.coverage.factory import local
 from tests.coverage.test_monthly import CAL, FIRST, LAST, NOW, REG
 from tests.coverage.test_spans import _settle
 from tests.support.stores import store_of_kind
@@ -85,14 +88,16 @@ def test_a_cold_year_reads_its_tail_ahead_once_each_and_answers_the_same(
     assert with_ahead == sorted(s for s, _ in requests)  # the same reads, none made twice
 
 
-def _month_counted(store: Store, cache: CoverageCache, kept: VisitedCache) -> tuple[object, object]:
+def _month_counted(
+    store: Store, cache: CoverageCache, kept: VisitedCache, now: datetime = NOW
+) -> tuple[object, object]:
     """As ``api.coverage_data.scoped_coverage`` with the counts: their read started, then the shares, the counts."""
     first = LAST - timedelta(days=29)
     args = (store, CAL, first, LAST)
-    ahead = visited_reads_ahead(*args, landlord="paris-habitat", now=NOW, cache=kept, coverage=cache)
+    ahead = visited_reads_ahead(*args, landlord="paris-habitat", now=now, cache=kept, coverage=cache)
     with store.reading_ahead(ahead):
-        cov = landlord_coverage(store, REG, CAL, first, LAST, landlord="paris-habitat", now=NOW, cache=cache)
-        days = visited_days(store, REG, CAL, first, LAST, landlord="paris-habitat", now=NOW, cache=kept, coverage=cache)
+        cov = landlord_coverage(store, REG, CAL, first, LAST, landlord="paris-habitat", now=now, cache=cache)
+        days = visited_days(store, REG, CAL, first, LAST, landlord="paris-habitat", now=now, cache=kept, coverage=cache)
     return cov, days
 
 
@@ -144,3 +149,29 @@ def _times(statement: str) -> tuple[int, int]:
     """The ``time >= a AND time < b`` bounds of a statement."""
     lo, hi = (statement.split(bound, 1)[1].split(maxsplit=1)[0] for bound in ("time >= ", "time < "))
     return int(lo), int(hi)
+
+
+def test_a_cold_month_by_day_reads_its_tail_letters_and_counts_ahead_not_its_rows(
+    store: Store, requests: list[tuple[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At 13:00, the tail's letters folded by maintenance: the letters and the tail's visited checkpoints are read
+    on the read-ahead threads with the settled days' counts, the tail's rows and the heard days around it not at
+    all; the same reads and answer as without read-ahead."""
+    _settle(store)
+    day = local(LAST, 13, 0).astimezone(UTC)
+    assert TailScheduler(store, REG, CAL).run(day) is not None
+    requests.clear()
+    got = _month_counted(store, CoverageCache(), VisitedCache(), day)
+    ahead = [s for s, t in requests if t.startswith("ronde-read-ahead")]
+    assert any('FROM "checkpoint_letter_tail"' in s for s in ahead)
+    assert sum('FROM "estate_day_figures"' in s and "WHERE" in s for s in ahead) >= 2  # settled days', the tail's
+    assert not [s for s, t in requests if 'FROM "estate_day_figures"' in s and not t.startswith("ronde-read-ahead")]
+    with_ahead = sorted(s for s, _ in requests)
+
+    def nothing_ahead(self: InfluxStore, reads: Sequence[ReadAhead]) -> contextlib.AbstractContextManager[None]:
+        return contextlib.nullcontext()
+
+    monkeypatch.setattr(InfluxStore, "reading_ahead", nothing_ahead)
+    requests.clear()
+    assert _month_counted(store, CoverageCache(), VisitedCache(), day) == got
+    assert with_ahead == sorted(s for s, _ in requests)

@@ -46,6 +46,7 @@ def test_each_record_kind_lands_in_its_retention_class() -> None:
         "checkpoint_letter": RetentionClass.PROOF,
         "checkpoint_letter_suffix": RetentionClass.PROOF,
         "checkpoint_letter_span": RetentionClass.PROOF,
+        "checkpoint_letter_tail": RetentionClass.PROOF,
         "visit_id": RetentionClass.RAW,
     }
 
