@@ -19,10 +19,13 @@ from typing import Any, cast
 
 import pytest
 
+from ronde.coverage.monthly import basis
 from ronde.coverage.query import CoverageCache, landlord_coverage
 from ronde.coverage.sensing import DEFAULT_HORIZON_DAYS
 from ronde.coverage.tail_letters import tail_first
 from ronde.coverage.visited import VisitedCache, visited_days
+from ronde.ingest.config import IngestConfig
+from ronde.ingest.maintenance import MaintenanceRunner
 from ronde.ingest.tail_fold import TailScheduler
 from ronde.store.port import Store
 from ronde.store.records import GatewayStateRecord, MonthlyFigures, RetentionPolicy, RollupFigures, WriteBatch
@@ -171,3 +174,15 @@ def test_retention_deletes_old_tail_letters(request: pytest.FixtureRequest, tmp_
         assert s.tail_figures(TAIL)
         s.apply_retention(RetentionPolicy(raw_days=30, proof_days=3, rejections_days=30), DAY)
         assert s.tail_figures(TAIL) == []
+
+
+def test_ingest_maintenance_folds_the_tail_after_the_rollups(store: Store) -> None:
+    """The maintenance role as configured (``MaintenanceRunner.from_config``) has the step: a pass by day leaves
+    the tail's letters, which a month then reads."""
+    config = IngestConfig.model_validate({"name": "m1"})
+    runner = MaintenanceRunner.from_config(config, store, REG, CAL)
+    assert runner.tails is not None
+    runner.maintain(DAY)
+    assert {f[6].rpartition(" tail=")[0] for f in store.tail_figures(TAIL)} == {basis(REG, CAL, H)}
+    _, _, view = _answers(store, LAST - timedelta(days=29), "paris-habitat", letters=True)
+    assert view.tail_read > 0
