@@ -625,6 +625,7 @@ def _fold_missing(ds: Dataset, stores: tuple[str, ...]) -> None:
     estates = built.setdefault("estate_days", {})
     spanned = built.setdefault("spans", {})
     tailed = built.setdefault("tail_letters", {})
+    counted = built.setdefault("rollup_counts", {})
     todo = [
         s
         for s in stores
@@ -634,6 +635,7 @@ def _fold_missing(ds: Dataset, stores: tuple[str, ...]) -> None:
         or s not in suffixed
         or s not in spanned
         or s not in tailed
+        or (s == "sqlite" and s not in counted)
         or (s == "influx" and (s not in packed or s not in days or s not in estates))
     ]
     if not todo:
@@ -678,6 +680,9 @@ def _fold_missing(ds: Dataset, stores: tuple[str, ...]) -> None:
                 n = fold_spans(ds, store)
                 spanned[name] = {"spans": n, "fold_s": round(time.perf_counter() - t0, 1)}
                 print(f"  {ds.directory.name} {name}: {n} span letters folded in {spanned[name]['fold_s']} s")
+            if name == "sqlite" and name not in counted:  # opened for writing above: the file has them now
+                counted[name] = True
+                print(f"  {ds.directory.name} {name}: rollup counts added (SqliteStore.open)")
             if name not in tailed:  # on the rollups of the last days
                 t0 = time.perf_counter()
                 n = fold_tail_letters(ds, store)

@@ -184,6 +184,34 @@ _MONTHLY_FIGURES = (  # ``monthly_figures``: ``MonthlyFigures`` order, milliseco
     "first_seen * 1000, last_seen * 1000, service_s, seen, lead_s, trail_s, inner_n, inner_s1, inner_s2, inner_worst"
 )
 _VERDICT_DDL = _DDL[_DDL.index("CREATE TABLE IF NOT EXISTS rollup_checks") :].strip().rstrip(";")
+# Each (day, landlord)'s number of rollups, kept by triggers (since December 7, 2026), so that a mark reads one row
+# a (day, landlord) instead of counting the landlord index: every landlord's marks of a tail and its horizon (22 days,
+# ~75,000 rollups at city scale) were a third of a month's first request. ``INSERT OR REPLACE`` deletes the row it
+# replaces without firing delete triggers, so the row about to be replaced is uncounted before the insert. Added to an
+# existing file with its counts in one transaction (``_add_rollup_counts``); a reader of a file without it counts.
+_COUNTS_DDL = (
+    """CREATE TABLE rollup_counts (
+  service_day TEXT NOT NULL, landlord TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (service_day, landlord)
+) WITHOUT ROWID""",
+    "INSERT INTO rollup_counts SELECT service_day, landlord, count(*) FROM rollups GROUP BY service_day, landlord",
+    """CREATE TRIGGER rollups_count_replaced BEFORE INSERT ON rollups BEGIN
+  UPDATE rollup_counts SET n = n - 1 WHERE (service_day, landlord) IN (
+    SELECT service_day, landlord FROM rollups WHERE service_day = NEW.service_day AND checkpoint_id = NEW.checkpoint_id
+  );
+END""",
+    """CREATE TRIGGER rollups_count_insert AFTER INSERT ON rollups BEGIN
+  INSERT INTO rollup_counts VALUES (NEW.service_day, NEW.landlord, 1)
+  ON CONFLICT (service_day, landlord) DO UPDATE SET n = n + 1;
+END""",
+    """CREATE TRIGGER rollups_count_update AFTER UPDATE OF service_day, landlord ON rollups BEGIN
+  UPDATE rollup_counts SET n = n - 1 WHERE service_day = OLD.service_day AND landlord = OLD.landlord;
+  INSERT INTO rollup_counts VALUES (NEW.service_day, NEW.landlord, 1)
+  ON CONFLICT (service_day, landlord) DO UPDATE SET n = n + 1;
+END""",
+    """CREATE TRIGGER rollups_count_delete AFTER DELETE ON rollups BEGIN
+  UPDATE rollup_counts SET n = n - 1 WHERE service_day = OLD.service_day AND landlord = OLD.landlord;
+END""",
+)
 # Each (day, landlord)'s rollups: how many (the landlord index answers, no table row read) and how often they
 # were written, updated or deleted (``rollup_versions``, kept by the triggers above, whoever writes: ingest, or
 # someone with the file and the sqlite3 shell). A landlord's 42 checkable days are then ~35 ms here against
@@ -191,6 +219,15 @@ _VERDICT_DDL = _DDL[_DDL.index("CREATE TABLE IF NOT EXISTS rollup_checks") :].st
 _ROLLUP_VERSIONS = (
     "SELECT r.service_day, r.landlord, r.n, ifnull(v.version, 0) FROM "
     "(SELECT service_day, landlord, count(*) AS n FROM rollups WHERE {where} GROUP BY service_day, landlord) AS r "
+    "LEFT JOIN rollup_versions AS v ON v.service_day = r.service_day AND v.landlord = r.landlord"
+)
+_MARK_TRIGGERS = (
+    "SELECT name FROM sqlite_master WHERE type = 'trigger' "
+    "AND name IN ('rollups_version_update', 'rollups_count_delete')"
+)
+_ROLLUP_COUNTED = (  # the same from ``rollup_counts``
+    "SELECT r.service_day, r.landlord, r.n, ifnull(v.version, 0) FROM "
+    "(SELECT service_day, landlord, n FROM rollup_counts WHERE n > 0 AND {where}) AS r "
     "LEFT JOIN rollup_versions AS v ON v.service_day = r.service_day AND v.landlord = r.landlord"
 )
 _VERDICT_COLUMNS = "service_day, landlord, checked_at, rollups, events, prev_link, link, found, mismatches"
@@ -262,6 +299,7 @@ class SqliteStore:
         self._run(_quick_check)
         if self.access is not StoreAccess.READ:
             self._run(lambda c: c.executescript(_DDL))
+            self._run(_add_rollup_counts)
 
     def check(self) -> None:
         """One row of each table: answers in microseconds, fails like the data routes would."""
@@ -796,8 +834,10 @@ class SqliteStore:
         if landlord is not None:
             where += " AND landlord = ?"
             params.append(landlord)
-        if self._query("SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = 'rollups_version_update'"):
-            rows = self._run(lambda conn: conn.execute(_ROLLUP_VERSIONS.format(where=where), params).fetchall())
+        triggers = {r[0] for r in self._query(_MARK_TRIGGERS)}
+        if "rollups_version_update" in triggers:
+            sql = (_ROLLUP_COUNTED if "rollups_count_delete" in triggers else _ROLLUP_VERSIONS).format(where=where)
+            rows = self._run(lambda conn: conn.execute(sql, params).fetchall())
             return {(date.fromisoformat(r[0]), r[1]): f"v{r[2]}|{r[3]}" for r in rows}
         rows = self._run(lambda conn: conn.execute(_ROLLUP_FINGERPRINT.format(where=where), params).fetchall())
         return {(date.fromisoformat(r[0]), r[1]): "|".join(map(str, r[2:])) for r in rows}
@@ -909,6 +949,21 @@ class SqliteStore:
             conn.execute(_VERDICT_DDL)
             conn.execute("DELETE FROM rollup_checks WHERE service_day < ?", (expired.isoformat(),))
             conn.execute("DELETE FROM rollup_versions WHERE service_day < ?", (expired.isoformat(),))
+            conn.execute("DELETE FROM rollup_counts WHERE service_day < ? AND n = 0", (expired.isoformat(),))
+
+
+def _add_rollup_counts(conn: sqlite3.Connection) -> None:
+    """``rollup_counts``, its counts and its triggers added to a file without them, in one transaction (a rollup
+    written meanwhile by another process is counted once: before, by the counts; after, by the triggers)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if not conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'rollup_counts'").fetchone():
+            for statement in _COUNTS_DDL:
+                conn.execute(statement)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
 
 
 def _int64(n: int) -> int:
