@@ -366,7 +366,13 @@ class CoverageCache:
                 pieces.append((quiet + timedelta(days=1), hi, False))
         head = [(lo, hi) for lo, hi, settled in pieces if settled]  # a prefix: the unsettled tail comes last
         tails = [(lo, hi) for lo, hi, settled in pieces if not settled]  # one at most: the settled part is a prefix
-        ahead = self._reads_ahead(store, registry, calendar, head, tails, landlord, now, horizon_days, include_days)
+        key = ("answer", id(store), landlord, registry.revision, calendar, horizon_days, first, last, include_days)
+        lettered = self._answers.get(key)
+        ahead = (
+            []  # a whole answer from letters, warm: nothing to read but its stamp
+            if lettered is not None and lettered.lettered and lettered.expires > self._clock()
+            else self._reads_ahead(store, registry, calendar, head, tails, landlord, now, horizon_days, include_days)
+        )
         with store.reading_ahead(ahead):
             read = self._reader(store, quiet)
             self._last_reader = ((id(store), quiet, now), read)

@@ -161,12 +161,17 @@ def test_a_cold_month_by_day_reads_its_tail_letters_and_counts_ahead_not_its_row
     day = local(LAST, 13, 0).astimezone(UTC)
     assert TailScheduler(store, REG, CAL).run(day) is not None
     requests.clear()
-    got = _month_counted(store, CoverageCache(), VisitedCache(), day)
+    cache, kept = CoverageCache(), VisitedCache()
+    got = _month_counted(store, cache, kept, day)
     ahead = [s for s, t in requests if t.startswith("ronde-read-ahead")]
     assert any('FROM "checkpoint_letter_tail"' in s for s in ahead)
     assert sum('FROM "estate_day_figures"' in s and "WHERE" in s for s in ahead) >= 2  # settled days', the tail's
     assert not [s for s, t in requests if 'FROM "estate_day_figures"' in s and not t.startswith("ronde-read-ahead")]
     with_ahead = sorted(s for s, _ in requests)
+    requests.clear()
+    assert _month_counted(store, cache, kept, day) == got
+    assert not [t for _, t in requests if t.startswith("ronde-read-ahead")]  # warm: nothing started
+    assert len(requests) <= 3  # the latest sensing records and every landlord's marks: the stamp
 
     def nothing_ahead(self: InfluxStore, reads: Sequence[ReadAhead]) -> contextlib.AbstractContextManager[None]:
         return contextlib.nullcontext()
