@@ -90,6 +90,8 @@ class MaintenanceRunner:
             def check_rollups() -> None:
                 check.run(now)
                 self.rollups.edited(check.edited)  # edits around the store: their months are folded again
+                if self.tails is not None:
+                    self.tails.edited(check.edited)  # and the tail they reach
 
             steps.append(("rollup check", check_rollups))
         if self.tails is not None:

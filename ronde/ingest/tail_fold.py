@@ -11,7 +11,8 @@ and after a late event or a heartbeat on a new day.
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
 
 from ronde.coverage.answers import sensing_days
 from ronde.coverage.compute import latest_sensing
@@ -38,6 +39,14 @@ class TailScheduler:
         self.horizon_days = horizon_days
         self._digest: str | None = None  # the evidence of the letters last folded or found
         self._telemetry_days: dict[tuple[str, datetime], date] = {}
+        self._reach = date.min  # the first day whose rollups the last pass's tail was judged on
+        self._edited = False  # a rollup edited around the store, its marks kept (InfluxDB): fold again anyway
+
+    def edited(self, days: Iterable[date]) -> None:
+        """Days whose rollups changed without moving their marks (found by ``RollupCheck``): the next pass folds
+        the tail again, whatever its digest, when one of them lies within its reach (it and the horizon before)."""
+        if any(d >= self._reach for d in days):
+            self._edited = True
 
     def run(self, now: datetime) -> date | None:
         """The tail's first day when this pass folded its letters, else None (StoreUnavailable propagates)."""
@@ -45,11 +54,12 @@ class TailScheduler:
         today = now.astimezone(self.calendar.tz).date()
         h = self.horizon_days
         digest = store_digest(self.store, self.calendar, today, now=now, horizon_days=h, sensing=sensing)
-        if digest is None or digest == self._digest:
+        first = tail_first(today, self.horizon_days)
+        self._reach = first - timedelta(days=h)
+        if digest is None or (digest == self._digest and not self._edited):
             return None
         wanted = tail_basis(basis(self.registry, self.calendar, self.horizon_days), digest)
-        first = tail_first(today, self.horizon_days)
-        if self._digest is None and any(f[6] == wanted for f in self.store.tail_figures(first)):
+        if self._digest is None and not self._edited and any(f[6] == wanted for f in self.store.tail_figures(first)):
             self._digest = digest  # an earlier process folded them
             return None
         got = fold_tail(
@@ -59,6 +69,6 @@ class TailScheduler:
             return None
         first, digest, rows = got
         self.store.write_tail_letters(first, rows)
-        self._digest = digest
+        self._digest, self._edited = digest, False
         log.info("folded the tail from %s: %d checkpoints", first, len(rows))
         return first

@@ -186,3 +186,15 @@ def test_ingest_maintenance_folds_the_tail_after_the_rollups(store: Store) -> No
     assert {f[6].rpartition(" tail=")[0] for f in store.tail_figures(TAIL)} == {basis(REG, CAL, H)}
     _, _, view = _answers(store, LAST - timedelta(days=29), "paris-habitat", letters=True)
     assert view.tail_read > 0
+
+
+def test_a_rollup_edited_around_the_store_makes_maintenance_fold_again(store: Store) -> None:
+    """The rollup check finds a day edited without its marks moving (InfluxDB): a day the tail reaches makes the
+    next pass fold it again, same digest or not; an older day does not."""
+    tails = TailScheduler(store, REG, CAL)
+    assert tails.run(DAY) == TAIL
+    tails.edited([TAIL - timedelta(days=3 * H)])
+    assert tails.run(DAY) is None
+    tails.edited([TAIL + timedelta(days=1)])
+    assert tails.run(DAY) == TAIL
+    assert tails.run(DAY) is None
