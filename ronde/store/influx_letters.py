@@ -93,19 +93,7 @@ def current_spans(results: Sequence[Mapping[str, Any]], through: date) -> list[M
         for v in s["values"]:
             if v[1] is not None:
                 newest_mark = max(newest_mark, int(v[1]))
-    month = through.replace(day=1).isoformat()
-    kept: dict[str, tuple[tuple[int, int], MonthlyFigures]] = {}
-    for s in spans.get("series", ()):
-        if s["columns"] != ["time", *figures.TAGS, "figures"]:
-            raise StoreRejected(f"{schema.CHECKPOINT_LETTER_SPAN.name}: unexpected columns {s['columns']!r}")
-        for v in s["values"]:
-            p = str(v[6]).split(" ", len(schema.PACKED) - 1)
-            if p[2] != month:
-                continue
-            rank = (int(p[0]), int(v[0]))
-            seen = kept.get(str(v[1]))
-            if seen is None or rank > seen[0]:
-                kept[str(v[1])] = (rank, figures.packed_letter(v, p))
+    kept = _newest_packed(spans, schema.CHECKPOINT_LETTER_SPAN, 2, through.replace(day=1).isoformat())
     if any(rank[0] <= newest_mark for rank, _ in kept.values()):
         return []
     return [kept[k][1] for k in sorted(kept)]
@@ -114,20 +102,28 @@ def current_spans(results: Sequence[Mapping[str, Any]], through: date) -> list[M
 def current_tails(result: Mapping[str, Any], from_day: date) -> list[MonthlyFigures]:
     """The newest tail letter per checkpoint of ``from_day`` (``schema.CHECKPOINT_LETTER_TAIL``'s rows, as
     ``figures.select_letters`` gives them), by checkpoint."""
-    day = from_day.isoformat()
+    kept = _newest_packed(result, schema.CHECKPOINT_LETTER_TAIL, 1, from_day.isoformat())
+    return [kept[k][1] for k in sorted(kept)]
+
+
+def _newest_packed(
+    result: Mapping[str, Any], measurement: schema.Measurement, at: int, wanted: str
+) -> dict[str, tuple[tuple[int, int], MonthlyFigures]]:
+    """Per checkpoint, the newest packed letter of ``result`` (``figures.select_letters``' rows) whose packed field
+    ``at`` (``schema.PACKED``: 1 its day, 2 its month) is ``wanted``, with its rank (written_at, time)."""
     kept: dict[str, tuple[tuple[int, int], MonthlyFigures]] = {}
     for s in result.get("series", ()):
         if s["columns"] != ["time", *figures.TAGS, "figures"]:
-            raise StoreRejected(f"{schema.CHECKPOINT_LETTER_TAIL.name}: unexpected columns {s['columns']!r}")
+            raise StoreRejected(f"{measurement.name}: unexpected columns {s['columns']!r}")
         for v in s["values"]:
             p = str(v[6]).split(" ", len(schema.PACKED) - 1)
-            if p[1] != day:
+            if p[at] != wanted:
                 continue
             rank = (int(p[0]), int(v[0]))
             seen = kept.get(str(v[1]))
             if seen is None or rank > seen[0]:
                 kept[str(v[1])] = (rank, figures.packed_letter(v, p))
-    return [kept[k][1] for k in sorted(kept)]
+    return kept
 
 
 def newest(ql: InfluxQL, layout: Layout, where: Sequence[str], *, old: bool) -> dict[tuple[str, str], Kept]:
