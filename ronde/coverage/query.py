@@ -366,8 +366,9 @@ class CoverageCache:
                 pieces.append((quiet + timedelta(days=1), hi, False))
         head = [(lo, hi) for lo, hi, settled in pieces if settled]  # a prefix: the unsettled tail comes last
         tails = [(lo, hi) for lo, hi, settled in pieces if not settled]  # one at most: the settled part is a prefix
-        key = ("answer", id(store), landlord, registry.revision, calendar, horizon_days, first, last, include_days)
-        lettered = self._answers.get(key)
+        lettered = self._answers.get(
+            _answer_key(store, registry, calendar, first, last, landlord, horizon_days, include_days)
+        )
         ahead = (
             []  # a whole answer from letters, warm: nothing to read but its stamp
             if lettered is not None and lettered.lettered and lettered.expires > self._clock()
@@ -463,7 +464,7 @@ class CoverageCache:
         )
         if isinstance(read, Reader):
             read.seed(stamp, landlord)
-        key = ("answer", id(store), landlord, registry.revision, calendar, horizon_days, first, last, include_days)
+        key = _answer_key(store, registry, calendar, first, last, landlord, horizon_days, include_days)
         if every is not None:
             lettered = self._lettered(
                 store, registry, calendar, (first, last), head, tail, landlord, now, horizon_days, read,
@@ -849,6 +850,20 @@ def _settled_reads(
     days, k = read
     reads = [ReadAhead("span_figures", days[0], head[k][0], landlord)]
     return reads + [ReadAhead("monthly_figures", lo, lo, landlord) for lo, _ in head[k + 1 :] if lo.day == 1]
+
+
+def _answer_key(
+    store: Store,
+    registry: Registry,
+    calendar: ServiceCalendar,
+    first: date,
+    last: date,
+    landlord: str | None,
+    horizon_days: int,
+    include_days: bool,
+) -> tuple[object, ...]:
+    """``CoverageCache._answers``' entry of a period's whole answer."""
+    return ("answer", id(store), landlord, registry.revision, calendar, horizon_days, first, last, include_days)
 
 
 def _settled_key(
