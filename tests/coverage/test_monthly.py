@@ -49,9 +49,8 @@ from ronde.store.records import (
     monthly_figures_of,
     rollup_figures_of,
 )
-from ronde.store.sqlite import SqliteStore
 from tests.coverage.factory import local, registry, sequence_from, visit
-from tests.coverage.written_once import write_once
+from tests.coverage.written_once import KEEP_THE_YEAR, write_once
 from tests.support.stores import store_of_kind
 
 REG = registry()
@@ -64,7 +63,7 @@ LATE = (date(2026, 3, 28), date(2026, 6, 12), date(2026, 10, 24))  # days that g
 
 @pytest.fixture(params=["sqlite", pytest.param("influx", marks=pytest.mark.influx)])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    with store_of_kind(request, tmp_path, retry_budget_s=5.0) as s:
+    with store_of_kind(request, tmp_path, retry_budget_s=5.0, retention=KEEP_THE_YEAR) as s:
         yield s
 
 
@@ -291,9 +290,8 @@ def test_partial_and_detailed_months_take_their_verdicts_from_monthly_rollups(st
             views, got = _through_views(store, ("monthly", "daily"), first, landlord, include_days)
             assert got["monthly"] == got["daily"], (landlord, first, include_days)
             assert views["monthly"].monthly_read > 0
-            if first != FIRST:  # influxd's proof retention (real clock) dropped FIRST's month: folded from days
-                assert views["monthly"].first_read == first  # no evidence days before the period
-                assert views["daily"].first_read == first - timedelta(days=7)
+            assert views["monthly"].first_read == first  # no evidence days before the period
+            assert views["daily"].first_read == first - timedelta(days=7)
             if include_days:
                 assert all(len(c.days) == c.service_days for c in got["monthly"].checkpoints)
             assert any(c.no_data_days for c in got["monthly"].checkpoints) or landlord is not None
@@ -308,7 +306,7 @@ def test_a_partial_month_from_plain_figures_equals_its_rollup_objects(store: Sto
     after late events, then the autumn DST change); in the month in progress, without letters, None."""
     _write_year(store)
     lo, hi = date(2026, 3, 10), date(2026, 3, 31)
-    autumn = (date(2026, 10, 7), date(2026, 10, 31))  # within influxd's raw retention (real clock): visits kept
+    autumn = (date(2026, 10, 7), date(2026, 10, 31))
     for first, last in ((lo, hi), autumn):
         assert store.rollup_figures(first, last) == [rollup_figures_of(r) for r in store.rollups(first, last)]
     mine = store.rollup_figures(*autumn, landlord="paris-habitat")
@@ -460,7 +458,7 @@ def test_the_settled_months_letters_read_as_plain_figures(store: Store) -> None:
     the same figures as its monthly rollups (both stores, each landlord, seen and unseen checkpoints), and a year
     folded from them equals, to the bit, the same year from daily rollups and from the letters as objects."""
     _write_year(store)
-    month = date(2026, 10, 1)  # late events re-rolled, the autumn DST change; within influxd's retention
+    month = date(2026, 10, 1)  # late events re-rolled, the autumn DST change
     every = store.monthly_figures(month)
     assert every == [monthly_figures_of(r) for r in store.monthly_rollups(month)]
     assert len(every) == len(REG.checkpoints)
@@ -718,8 +716,7 @@ def test_a_period_without_day_detail_folded_from_plain_figures_equals_its_rollup
             stripped = replace(objects, checkpoints=tuple(replace(c, days=()) for c in objects.checkpoints))
             assert plain == stripped, (landlord, first)
             assert repr(plain) == repr(stripped), (landlord, first)
-            if first == date(2026, 8, 5) and landlord != "other" and isinstance(store, SqliteStore):
-                # the horizon's days judged u (influxd's proof retention, on the real clock, dropped August's)
+            if first == date(2026, 8, 5) and landlord != "other":  # the horizon's days judged u
                 u = next(c for c in plain.checkpoints if c.checkpoint_id == "u")
                 assert u.visits == 0
                 assert u.not_visited_days == u.service_days > 0

@@ -26,6 +26,7 @@ from ronde.store.port import Store
 from ronde.store.records import StoredVisit, WriteBatch
 from ronde.store.sqlite import SqliteStore
 from tests.coverage.factory import local, registry, visit
+from tests.coverage.written_once import KEEP_THE_YEAR
 from tests.support.stores import store_of_kind
 
 REG = registry()
@@ -36,7 +37,7 @@ FIRST = LAST - timedelta(days=40)  # a settled piece, then the tail
 
 @pytest.fixture(params=["sqlite", pytest.param("influx", marks=pytest.mark.influx)])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    with store_of_kind(request, tmp_path, retry_budget_s=5.0) as s:
+    with store_of_kind(request, tmp_path, retry_budget_s=5.0, retention=KEEP_THE_YEAR) as s:
         yield s
 
 

@@ -27,10 +27,10 @@ from ronde.store.influx import InfluxStore
 from ronde.store.influx_http import InfluxQL
 from ronde.store.port import Store
 from ronde.store.read_ahead import ReadAhead
-from ronde.store.records import RetentionPolicy
 from tests.coverage.factory import local
 from tests.coverage.test_monthly import CAL, FIRST, LAST, NOW, REG
 from tests.coverage.test_spans import _settle
+from tests.coverage.written_once import KEEP_THE_YEAR
 from tests.support.stores import store_of_kind
 
 pytestmark = pytest.mark.influx
@@ -38,7 +38,7 @@ pytestmark = pytest.mark.influx
 
 @pytest.fixture(params=["influx"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    with store_of_kind(request, tmp_path, retry_budget_s=5.0, retention=RetentionPolicy(3650, 3650, 3650)) as s:
+    with store_of_kind(request, tmp_path, retry_budget_s=5.0, retention=KEEP_THE_YEAR) as s:
         yield s
 
 

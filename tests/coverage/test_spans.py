@@ -29,6 +29,7 @@ from ronde.store.records import MonthlyFigures, RetentionPolicy, WriteBatch
 from tests.coverage.factory import local, visit
 from tests.coverage.test_monthly import CAL, FIRST, LAST, NOW, REG, _View, _write_year
 from tests.coverage.test_suffix import LANDLORDS, OCTOBER, _fold_suffixes
+from tests.coverage.written_once import KEEP_THE_YEAR
 from tests.support.stores import store_of_kind
 
 H = DEFAULT_HORIZON_DAYS
@@ -37,9 +38,7 @@ NOVEMBER = date(2026, 11, 1)
 
 @pytest.fixture(params=["sqlite", pytest.param("influx", marks=pytest.mark.influx)])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    # the scripted year ends on 25 November 2026: kept whole by influxd whatever the real clock (the default proof
-    # retention, a year, would drop its first weeks from December 2026 on)
-    with store_of_kind(request, tmp_path, retry_budget_s=5.0, retention=RetentionPolicy(3650, 3650, 3650)) as s:
+    with store_of_kind(request, tmp_path, retry_budget_s=5.0, retention=KEEP_THE_YEAR) as s:
         yield s
 
 

@@ -28,6 +28,7 @@ from ronde.store.port import Store
 from ronde.store.records import MonthlyFigures, RetentionPolicy, RollupFigures, WriteBatch
 from tests.coverage.factory import local, visit
 from tests.coverage.test_monthly import CAL, FIRST, LAST, NOW, REG, _View, _write_year
+from tests.coverage.written_once import KEEP_THE_YEAR
 from tests.support.stores import store_of_kind
 
 LANDLORDS = (None, "paris-habitat", "other")
@@ -36,7 +37,7 @@ MARCH, OCTOBER = date(2026, 3, 1), date(2026, 10, 1)  # a dead beacon and spring
 
 @pytest.fixture(params=["sqlite", pytest.param("influx", marks=pytest.mark.influx)])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    with store_of_kind(request, tmp_path, retry_budget_s=5.0) as s:
+    with store_of_kind(request, tmp_path, retry_budget_s=5.0, retention=KEEP_THE_YEAR) as s:
         yield s
 
 

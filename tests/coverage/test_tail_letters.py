@@ -32,6 +32,7 @@ from ronde.store.records import GatewayStateRecord, MonthlyFigures, RetentionPol
 from tests.coverage.factory import local
 from tests.coverage.test_monthly import CAL, FIRST, LAST, REG, _View, _write_year
 from tests.coverage.test_suffix import LANDLORDS
+from tests.coverage.written_once import KEEP_THE_YEAR
 from tests.support.stores import store_of_kind
 
 H = DEFAULT_HORIZON_DAYS
@@ -41,7 +42,7 @@ TAIL = tail_first(LAST, H)
 
 @pytest.fixture(params=["sqlite", pytest.param("influx", marks=pytest.mark.influx)])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    with store_of_kind(request, tmp_path, retry_budget_s=5.0, retention=RetentionPolicy(3650, 3650, 3650)) as s:
+    with store_of_kind(request, tmp_path, retry_budget_s=5.0, retention=KEEP_THE_YEAR) as s:
         _write_year(s)
         yield s
 
@@ -168,7 +169,7 @@ def test_no_letters_stand_for_an_evening_in_progress(store: Store) -> None:
 def test_retention_deletes_old_tail_letters(request: pytest.FixtureRequest, tmp_path: Path) -> None:
     """Tail letters are proof: a SQLite store deletes those older than its proof retention (InfluxDB's retention
     policy does it there)."""
-    with store_of_kind(request, tmp_path, kind="sqlite", retention=RetentionPolicy(3650, 3650, 3650)) as s:
+    with store_of_kind(request, tmp_path, kind="sqlite", retention=KEEP_THE_YEAR) as s:
         _write_year(s)
         assert TailScheduler(s, REG, CAL).run(DAY) == TAIL
         assert s.tail_figures(TAIL)

@@ -21,6 +21,7 @@ from ronde.store.records import WriteBatch
 from tests.coverage.factory import visit
 from tests.coverage.test_monthly import CAL, LAST, NOW, REG, _write_year
 from tests.coverage.test_suffix import _fold_suffixes
+from tests.coverage.written_once import KEEP_THE_YEAR
 from tests.support.stores import store_of_kind
 
 PERIODS = [
@@ -34,7 +35,7 @@ PERIODS = [
 
 @pytest.fixture(params=["sqlite", pytest.param("influx", marks=pytest.mark.influx)])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    with store_of_kind(request, tmp_path, retry_budget_s=5.0) as s:
+    with store_of_kind(request, tmp_path, retry_budget_s=5.0, retention=KEEP_THE_YEAR) as s:
         yield s
 
 

@@ -10,7 +10,7 @@ import pytest
 from ronde.coverage.query import landlord_coverage
 from ronde.store.port import Store
 from tests.coverage.test_monthly import CAL, FIRST, LAST, NOW, REG, _build_year
-from tests.coverage.written_once import write_once
+from tests.coverage.written_once import KEEP_THE_YEAR, write_once
 from tests.support.stores import store_of_kind
 
 KINDS = ["sqlite", pytest.param("influx", marks=pytest.mark.influx)]
@@ -43,13 +43,14 @@ def _reads(store: Store) -> dict[str, object]:
 
 
 def test_a_copied_year_reads_as_the_year_written(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
-    with store_of_kind(request, tmp_path / "fresh", kind=kind, retry_budget_s=5.0) as fresh:
+    with store_of_kind(request, tmp_path / "fresh", kind=kind, retry_budget_s=5.0, retention=KEEP_THE_YEAR) as fresh:
         _build_year(fresh)
         written = _reads(fresh)
     assert all(written[k] for k in ("visits", "rollups", "letters"))
     copies = []
     for n in range(2):  # the first may write the template (when no test of this process did), the second copies
-        with store_of_kind(request, tmp_path / f"copy{n}", kind=kind, retry_budget_s=5.0) as store:
+        copy = tmp_path / f"copy{n}"
+        with store_of_kind(request, copy, kind=kind, retry_budget_s=5.0, retention=KEEP_THE_YEAR) as store:
             copies.append(write_once("scripted-year", store, _build_year))
             if copies[-1]:
                 assert _reads(store) == written

@@ -24,10 +24,16 @@ from pathlib import Path
 
 from ronde.store.influx import InfluxStore
 from ronde.store.port import Store
+from ronde.store.records import RetentionPolicy
 from ronde.store.schema import RetentionClass
 from ronde.store.sqlite import SqliteStore
 
 Build = Callable[[Store], object]
+
+KEEP_THE_YEAR = RetentionPolicy(raw_days=3650, proof_days=3650, rejections_days=3650)
+"""The retention the scripted year's stores are opened with. Its dates are fixed and the clock is not: influxd drops
+a point older than its retention policy as it is written, so under the default policies the real clock would cut
+into the year a little more each day, even between a test process's first write and its copies."""
 
 
 @dataclass
