@@ -612,6 +612,16 @@ def fold_tail_letters(ds: Dataset, store: Any) -> int:
     return len(store.tail_figures(tail_first(ds.last, DEFAULT_HORIZON_DAYS)))
 
 
+def fold_visited_sets(ds: Dataset, store: Any) -> int:
+    """The visited sets ingest's maintenance leaves on the set's last day before its evening
+    (``VisitedSetScheduler``'s first pass over the proof's reach); returns how many."""
+    from ronde.ingest.visited_fold import VisitedSetScheduler
+    from ronde.store.retention import DEFAULT_RETENTION
+
+    now = datetime.combine(ds.last, datetime.min.time(), tzinfo=ds.calendar.tz).replace(minute=30).astimezone(UTC)
+    return VisitedSetScheduler(store, ds.calendar, reach_days=DEFAULT_RETENTION.proof_days).run(now)
+
+
 def _fold_missing(ds: Dataset, stores: tuple[str, ...]) -> None:
     """Fold the months of each of ``stores`` not folded yet (a data set built, or adopted, before), and the month
     in progress to date."""
@@ -626,6 +636,7 @@ def _fold_missing(ds: Dataset, stores: tuple[str, ...]) -> None:
     spanned = built.setdefault("spans", {})
     tailed = built.setdefault("tail_letters", {})
     counted = built.setdefault("rollup_counts", {})
+    visited = built.setdefault("visited_sets", {})
     todo = [
         s
         for s in stores
@@ -635,6 +646,7 @@ def _fold_missing(ds: Dataset, stores: tuple[str, ...]) -> None:
         or s not in suffixed
         or s not in spanned
         or s not in tailed
+        or s not in visited
         or (s == "sqlite" and s not in counted)
         or (s == "influx" and (s not in packed or s not in days or s not in estates))
     ]
@@ -688,6 +700,11 @@ def _fold_missing(ds: Dataset, stores: tuple[str, ...]) -> None:
                 n = fold_tail_letters(ds, store)
                 tailed[name] = {"letters": n, "fold_s": round(time.perf_counter() - t0, 1)}
                 print(f"  {ds.directory.name} {name}: {n} tail letters folded in {tailed[name]['fold_s']} s")
+            if name not in visited:  # on every rollup kept
+                t0 = time.perf_counter()
+                n = fold_visited_sets(ds, store)
+                visited[name] = {"sets": n, "fold_s": round(time.perf_counter() - t0, 1)}
+                print(f"  {ds.directory.name} {name}: {n} visited sets folded in {visited[name]['fold_s']} s")
             t0 = time.perf_counter()
             through = fold_to_date(ds, store)
             to_date[name] = {"through": str(through), "fold_s": round(time.perf_counter() - t0, 1), "suffixes": True}

@@ -40,6 +40,7 @@ from ronde.coverage.evening import (
 from ronde.coverage.monthly import (
     LetterFold,
     basis,
+    service_days_of,
 )
 from ronde.coverage.partial import Windows
 from ronde.coverage.period import PeriodCoverage, combine_periods, period_coverage
@@ -842,13 +843,17 @@ class CoverageCache:
 def _settled_reads(
     calendar: ServiceCalendar, head: list[tuple[date, date]], landlord: str | None, now: datetime
 ) -> list[ReadAhead]:
-    """The letters ``CoverageCache._settled`` reads when a span stands for the first pieces of ``head``: the span,
-    then each whole month's letters after it (the month to date's included: ``letters_of`` reads the month's)."""
+    """The letters ``CoverageCache._settled`` reads: the span when one stands for the first pieces of ``head``, else
+    the first piece's suffix letters when it starts within its month (``suffix_letters``), then each whole month's
+    letters after them (the month to date's included: ``letters_of`` reads the month's)."""
     read = span_read(calendar, head, now) if head else None
-    if read is None:
+    if read is not None:
+        days, k = read
+        reads = [ReadAhead("span_figures", days[0], head[k][0], landlord)]
+    elif head and head[0][0].day != 1 and (days := service_days_of(calendar, *head[0], now)):
+        k, reads = 0, [ReadAhead("suffix_figures", days[0], days[0], landlord)]
+    else:
         return []
-    days, k = read
-    reads = [ReadAhead("span_figures", days[0], head[k][0], landlord)]
     return reads + [ReadAhead("monthly_figures", lo, lo, landlord) for lo, _ in head[k + 1 :] if lo.day == 1]
 
 

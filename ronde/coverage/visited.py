@@ -13,12 +13,15 @@ raw visits (``evening.tonight_rows``, equal to ``day_rollups``, cut at ``now``).
 ``CheckpointDay.visits > 0`` (``tests/coverage/test_visited.py``).
 
 With a coverage cache, a settled day (older than the sensing horizon) whose figures the cache did not keep (its
-shares came from letters maintenance folded: ``ronde.coverage.suffix``) is read from ``Store.rollup_visited`` (one
-aggregate query for the missing days, not ~2,500 rows a day) and kept for the cache's time-to-live, as the shares
-are; tonight's rows are the very ones the coverage request computed (``CoverageCache.tonight_rows``: its visits and
-rows, not computed twice). Without one, tonight's part is kept between requests (``VisitedCache``) the same way: the
-visits while the store's stamp of them holds (``evening.KeptSpans``), each checkpoint's row computed again only where
-its visits or the window's cut moved (``evening.TonightRows``).
+shares came from letters maintenance folded: ``ronde.coverage.suffix``) is read from the visited sets maintenance
+folded (``ronde.coverage.visited_sets``: a row a day, taken while the day's rollup marks are the ones they were
+written under), the days without one from ``Store.rollup_visited`` (one aggregate query for them, not ~2,500 rows a
+day), and kept for the cache's time-to-live, as the shares are (the open tail's days, when their shares came from
+tail letters, the same way, kept while the tail's stamp holds); tonight's rows are the very ones the coverage
+request computed (``CoverageCache.tonight_rows``: its visits and rows, not computed twice). Without one, tonight's
+part is kept between requests (``VisitedCache``) the same way: the visits while the store's stamp of them holds
+(``evening.KeptSpans``), each checkpoint's row computed again only where its visits or the window's cut moved
+(``evening.TonightRows``).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from ronde.coverage.query import CoverageCache
 from ronde.coverage.sensing import DEFAULT_HORIZON_DAYS
 from ronde.coverage.service_time import period_windows
 from ronde.coverage.tail_letters import letters_likely
+from ronde.coverage.visited_sets import EVERY, Days, visited_from_sets
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.estate import Registry
 from ronde.store.port import Store
@@ -42,7 +46,6 @@ from ronde.store.records import RollupFigures
 _MAX_ENTRIES = 256  # landlord scopes kept; beyond, the cache starts again
 _MAX_SETTLED = 256 * 400  # settled (scope, day) entries kept; beyond, the cache starts again
 _DAY, _CHECKPOINT, _VISITS = itemgetter(0), itemgetter(1), itemgetter(6)  # of ``RollupFigures``
-Days = dict[date, frozenset[str]]  # per begun service day, the checkpoints with a visit
 
 
 @dataclass(slots=True)
@@ -139,10 +142,10 @@ def visited_reads_ahead(
         entry = cache.settled.get((id(store), landlord, day))
         if (entry is not None and entry[0] > t) or coverage.kept_figures(store, landlord, day) is not None:
             return []
-    reads = [ReadAhead("rollup_visited", first, hi, landlord)]
+    reads = [ReadAhead("visited_sets", first, hi, landlord or EVERY)]
     tail = (quiet + timedelta(days=1), last)
     if letters_likely(calendar, tail, now, DEFAULT_HORIZON_DAYS, False):  # the tail's, when letters stand for it
-        reads.append(ReadAhead("rollup_visited", *tail, landlord))
+        reads.append(ReadAhead("visited_sets", *tail, landlord or EVERY))
     return reads
 
 
@@ -173,11 +176,21 @@ def _lettered_tail(
     key = (id(store), landlord, lo, hi)
     got = kept.tails.get(key)
     if got is None or got[0] != stamp:
-        read = store.rollup_visited(lo, hi, landlord=landlord)
         if len(kept.tails) >= _MAX_ENTRIES:
             kept.tails.clear()
-        got = kept.tails[key] = (stamp, {day: frozenset(cids) for day, cids in sorted(read.items())})
+        got = kept.tails[key] = (stamp, dict(sorted(_visited(store, lo, hi, landlord).items())))
     return got[1]
+
+
+def _visited(store: Store, lo: date, hi: date, landlord: str | None) -> Days:
+    """Per day of ``lo..hi`` with rollups, its checkpoints with a visit: from the sets maintenance folded where they
+    stand (``visited_sets``), from the rollups of the other days (one ``rollup_visited``)."""
+    out, unserved = visited_from_sets(store, lo, hi, landlord)
+    if unserved or not out:  # no marks at all: a store without them reads its rollups, as before
+        first, last = (unserved[0], unserved[-1]) if unserved else (lo, hi)
+        read = store.rollup_visited(first, last, landlord=landlord)
+        out.update((day, frozenset(cids)) for day, cids in read.items() if day in unserved or not unserved)
+    return out
 
 
 def _last_settled(calendar: ServiceCalendar, now: datetime) -> date:
@@ -210,13 +223,12 @@ def _settled(
         elif figures:  # kept empty: a day without rollups
             out[day] = _with_a_visit(figures)
     if missing:
-        read = store.rollup_visited(missing[0], missing[-1], landlord=landlord)
+        read = _visited(store, missing[0], missing[-1], landlord)
         if len(kept.settled) >= _MAX_SETTLED:
             kept.settled.clear()
         until = t + coverage.ttl_s
         for day in (missing[0] + timedelta(days=i) for i in range((missing[-1] - missing[0]).days + 1)):
-            cids = read.get(day)
-            got = frozenset(cids) if cids is not None else None
+            got = read.get(day)
             kept.settled[(id(store), landlord, day)] = (until, got)
             if got is not None:
                 out[day] = got

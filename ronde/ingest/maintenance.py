@@ -18,6 +18,7 @@ from ronde.ingest.gaps import record_gaps
 from ronde.ingest.rollup import RetentionScheduler, RollupScheduler
 from ronde.ingest.rollup_check import RollupCheck
 from ronde.ingest.tail_fold import TailScheduler
+from ronde.ingest.visited_fold import VisitedSetScheduler
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.estate import Registry
 from ronde.store.port import Store, StoreUnavailable
@@ -41,6 +42,7 @@ class MaintenanceRunner:
         interval_s: float,
         check: RollupCheck | None = None,
         tails: TailScheduler | None = None,
+        visited: VisitedSetScheduler | None = None,
     ) -> None:
         self.store = store
         self.rollups = rollups
@@ -50,6 +52,7 @@ class MaintenanceRunner:
         self.interval_s = interval_s
         self.check = check
         self.tails = tails
+        self.visited = visited
 
     @classmethod
     def from_config(
@@ -71,6 +74,7 @@ class MaintenanceRunner:
             interval_s=c.maintenance_interval_s,
             check=RollupCheck(store, registry, calendar, raw_days=c.retention.raw_days),
             tails=TailScheduler(store, registry, calendar),
+            visited=VisitedSetScheduler(store, calendar, reach_days=c.retention.proof_days),
         )
 
     def run(self, stopping: threading.Event) -> None:
@@ -92,11 +96,16 @@ class MaintenanceRunner:
                 self.rollups.edited(check.edited)  # edits around the store: their months are folded again
                 if self.tails is not None:
                     self.tails.edited(check.edited)  # and the tail they reach
+                if self.visited is not None:
+                    self.visited.edited(check.edited)  # and their visited sets
 
             steps.append(("rollup check", check_rollups))
         if self.tails is not None:
             tails = self.tails
             steps.append(("tail letters", lambda: tails.run(now)))  # on what the rollups and their check left
+        if self.visited is not None:
+            visited = self.visited
+            steps.append(("visited sets", lambda: visited.run(now)))
         steps.append(("retention", lambda: self.retention.run(now)))
         for name, step in steps:
             try:

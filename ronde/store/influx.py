@@ -36,7 +36,7 @@ from ronde.redact import redact_url, split_credentials
 from ronde.store import influx_days as packed_days
 from ronde.store import influx_figures as figures
 from ronde.store import influx_letters as letters
-from ronde.store import schema
+from ronde.store import influx_visited, schema
 from ronde.store.checks import (
     ROLLUP_CHECK,
     ROLLUP_CHECK_RP,
@@ -65,7 +65,7 @@ from ronde.store.influx_http import (
     write_path,
 )
 from ronde.store.lineprotocol import LineChunks
-from ronde.store.port import StampedSpans, StoreAccess, StoreUnavailable, VisitSpan
+from ronde.store.port import StampedSpans, StoreAccess, StoreUnavailable, VisitedSet, VisitSpan
 from ronde.store.read_ahead import METHODS as AHEAD
 from ronde.store.read_ahead import ReadAhead, ReadAheads
 from ronde.store.records import (
@@ -960,6 +960,26 @@ class InfluxStore:
         ahead: dict[date, list[str]] | None = self._ahead.take("rollup_visited", first, last, landlord)
         return ahead if ahead is not None else packed_days.visited(self._ql, first, last, landlord)
 
+    def write_visited_sets(self, sets: Sequence[VisitedSet]) -> None:
+        """A few points a set (``influx_visited``), overwriting the set's earlier parts."""
+        if sets:
+            written_at = self._written_at()
+            self.write_lines(RetentionClass.PROOF, influx_visited.lines(sets, written_at))
+
+    def visited_sets(
+        self, first: date, last: date, *, landlord: str | None = None
+    ) -> dict[tuple[date, str], VisitedSet]:
+        """One request; a read started ahead serves it."""
+        ahead: dict[tuple[date, str], VisitedSet] | None = self._ahead.take("visited_sets", first, last, landlord)
+        if ahead is not None:
+            return ahead
+        statement = influx_visited.select(first, last, landlord)
+        return influx_visited.sets_of(self._ql.results([statement], rp=RetentionClass.PROOF.value)[0])
+
+    def visited_set_marks(self, first: date, last: date) -> dict[tuple[date, str], str]:
+        statement = influx_visited.select(first, last, None, marks_only=True)
+        return influx_visited.marks_of(self._ql.results([statement], rp=RetentionClass.PROOF.value)[0])
+
     def reading_ahead(self, reads: Sequence[ReadAhead]) -> contextlib.AbstractContextManager[None]:
         """``reads`` started on a few threads (``ronde.store.read_ahead``): influxd answers them while the request
         computes what comes before them."""
@@ -969,9 +989,9 @@ class InfluxStore:
         if r.method == "visit_spans_kept":
             assert r.day is not None
             return self.visit_spans_kept(r.first, r.last, landlord=r.landlord, day=r.day, kept=None)
-        if r.method in ("tail_figures", "monthly_figures"):  # one day's, one month's
+        if r.method in ("tail_figures", "monthly_figures", "suffix_figures"):  # one day's, one month's
             return getattr(self, r.method)(r.first, landlord=r.landlord)
-        if r.method in ("span_figures", "heard_days", "rollup_visited"):
+        if r.method in ("span_figures", "heard_days", "rollup_visited", "visited_sets"):
             return getattr(self, r.method)(r.first, r.last, landlord=r.landlord)
         return self.rollup_figures_by_day(r.first, r.last, landlord=r.landlord)
 
@@ -981,7 +1001,10 @@ class InfluxStore:
         return [letter for _, _, letter in letters.letters(kept)]
 
     def suffix_figures(self, from_day: date, *, landlord: str | None = None) -> list[MonthlyFigures]:
-        """The suffix letters' figures, packed (``influx_letters``), by checkpoint."""
+        """The suffix letters' figures, packed (``influx_letters``), by checkpoint; a read started ahead serves it."""
+        ahead: list[MonthlyFigures] | None = self._ahead.take("suffix_figures", from_day, from_day, landlord)
+        if ahead is not None:
+            return ahead
         where = _where(day_start_ns(from_day), day_start_ns(from_day + timedelta(days=1)), landlord)
         kept = letters.newest(self._ql, letters.SUFFIXES, where, old=self._reads_old(letters.SUFFIXES))
         return letters.sorted_figures(kept)

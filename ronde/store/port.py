@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import NamedTuple, Protocol
@@ -28,6 +29,23 @@ from ronde.store.records import (
     TrackPoint,
     WriteBatch,
 )
+
+
+@dataclass(frozen=True, slots=True)
+class VisitedSet:
+    """Per closed service day and landlord: the checkpoints whose newest rollup that day has a visit, and the mark
+    of that day's rollups (``Store.rollup_marks``) they were read under.
+
+    Why: a group's per-day "visited" counts came from each day's rollups (``Store.rollup_visited``): at city scale
+    ~2,500 rows a landlord a day, 50,000 for a month, read and split on every cold request (on influxd about half
+    of a month's first request). Maintenance writes them once (``ronde.coverage.visited_sets``); a reader takes a
+    day's sets only while its marks are the ones written. (Here rather than in ``records``, as ``VisitSpan``.)
+    """
+
+    day: date
+    landlord: str
+    mark: str
+    checkpoints: tuple[str, ...]  # sorted
 
 
 class VisitSpan(NamedTuple):
@@ -227,6 +245,18 @@ class Store(Protocol):
     def tail_figures(self, from_day: date, *, landlord: str | None = None) -> list[MonthlyFigures]:
         """The newest tail letters from ``from_day`` as ``MonthlyFigures``, sorted by checkpoint; none when none
         was written (the reader compares their basis with the evidence it has)."""
+
+    def write_visited_sets(self, sets: Sequence[VisitedSet]) -> None:
+        """Each set replaces the one of its (day, landlord) (maintenance's fold, ``ronde.coverage.visited_sets``)."""
+
+    def visited_sets(
+        self, first: date, last: date, *, landlord: str | None = None
+    ) -> dict[tuple[date, str], VisitedSet]:
+        """The sets written for the days of ``first..last`` (of ``landlord`` if given), whatever their marks: the
+        reader compares them with the rollups' marks."""
+
+    def visited_set_marks(self, first: date, last: date) -> dict[tuple[date, str], str]:
+        """Per (day, landlord) with a set in ``first..last``, the mark it was written with (not its checkpoints)."""
 
     def rollup_fingerprints(
         self, first: date, last: date, *, landlord: str | None = None

@@ -47,6 +47,8 @@ METHODS = frozenset(
         "monthly_figures",
         "rollup_visited",
         "tail_figures",
+        "visited_sets",
+        "suffix_figures",
     }
 )
 

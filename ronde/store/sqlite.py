@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 from ronde.store import schema
 from ronde.store.checks import RollupVerdict, UnreadableVerdict, encode_mismatches, verdict_from_fields
 from ronde.store.errors import StoreCorrupt, StoreRejected
-from ronde.store.port import StampedSpans, StoreAccess, StoreUnavailable, VisitSpan
+from ronde.store.port import StampedSpans, StoreAccess, StoreUnavailable, VisitedSet, VisitSpan
 from ronde.store.read_ahead import ReadAhead
 from ronde.store.records import (
     BeaconCheck,
@@ -125,6 +125,10 @@ CREATE INDEX IF NOT EXISTS monthly_suffixes_landlord ON monthly_suffixes (landlo
 CREATE INDEX IF NOT EXISTS monthly_spans_landlord ON monthly_spans (landlord, month, from_day, checkpoint_id);
 {tails}
 CREATE INDEX IF NOT EXISTS tail_letters_landlord ON tail_letters (landlord, from_day, checkpoint_id);
+CREATE TABLE IF NOT EXISTS visited_sets (
+  service_day TEXT NOT NULL, landlord TEXT NOT NULL, mark TEXT NOT NULL, checkpoints TEXT NOT NULL,
+  PRIMARY KEY (service_day, landlord)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS rollup_versions (
   service_day TEXT NOT NULL, landlord TEXT NOT NULL, version INTEGER NOT NULL, PRIMARY KEY (service_day, landlord)
 ) WITHOUT ROWID;
@@ -787,6 +791,37 @@ class SqliteStore:
                 f"INSERT INTO tail_letters (from_day, {_MONTHLY_COLUMNS}) VALUES ({', '.join('?' * 22)})", rows
             )
 
+    def write_visited_sets(self, sets: Sequence[VisitedSet]) -> None:
+        """``INSERT OR REPLACE`` in one transaction; the checkpoints as a JSON array (any id survives)."""
+        rows = [(v.day.isoformat(), v.landlord, v.mark, json.dumps(list(v.checkpoints))) for v in sets]
+        with self._transaction() as conn:
+            conn.executemany("INSERT OR REPLACE INTO visited_sets VALUES (?, ?, ?, ?)", rows)
+
+    def visited_sets(
+        self, first: date, last: date, *, landlord: str | None = None
+    ) -> dict[tuple[date, str], VisitedSet]:
+        """One statement by the key's range (a store made by earlier code has no such table: none)."""
+        rows = self._visited_sets("service_day, landlord, mark, checkpoints", first, last, landlord)
+        out: dict[tuple[date, str], VisitedSet] = {}
+        for day, owner, mark, ids in rows:
+            d = _visited_day(day)
+            out[(d, owner)] = VisitedSet(d, owner, str(mark), _visited_ids(ids))
+        return out
+
+    def visited_set_marks(self, first: date, last: date) -> dict[tuple[date, str], str]:
+        rows = self._visited_sets("service_day, landlord, mark", first, last, None)
+        return {(_visited_day(day), owner): str(mark) for day, owner, mark in rows}
+
+    def _visited_sets(self, columns: str, first: date, last: date, landlord: str | None) -> list[Any]:
+        if not self._query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'visited_sets'"):
+            return []
+        sql = f"SELECT {columns} FROM visited_sets WHERE service_day BETWEEN ? AND ?"
+        params: list[Any] = [first.isoformat(), last.isoformat()]
+        if landlord is not None:
+            sql += " AND landlord = ?"
+            params.append(landlord)
+        return self._run(lambda conn: conn.execute(sql, params).fetchall())
+
     def tail_figures(self, from_day: date, *, landlord: str | None = None) -> list[MonthlyFigures]:
         """As ``suffix_figures`` (one indexed query; a store made by earlier code has no such table)."""
         if not self._query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'tail_letters'"):
@@ -946,10 +981,29 @@ class SqliteStore:
             conn.execute("DELETE FROM monthly_suffixes WHERE month < ?", (expired.replace(day=1).isoformat(),))
             conn.execute("DELETE FROM monthly_spans WHERE from_day < ?", (expired.isoformat(),))
             conn.execute("DELETE FROM tail_letters WHERE from_day < ?", (expired.isoformat(),))
+            conn.execute("DELETE FROM visited_sets WHERE service_day < ?", (expired.isoformat(),))
             conn.execute(_VERDICT_DDL)
             conn.execute("DELETE FROM rollup_checks WHERE service_day < ?", (expired.isoformat(),))
             conn.execute("DELETE FROM rollup_versions WHERE service_day < ?", (expired.isoformat(),))
             conn.execute("DELETE FROM rollup_counts WHERE service_day < ? AND n = 0", (expired.isoformat(),))
+
+
+def _visited_day(text: object) -> date:
+    try:
+        return date.fromisoformat(str(text))
+    except ValueError as exc:
+        raise StoreRejected(f"visited_sets: a service day that is not one ({exc})") from exc
+
+
+def _visited_ids(text: object) -> tuple[str, ...]:
+    """A ``visited_sets`` row's checkpoints, checked: a row this store could not have written is refused."""
+    try:
+        ids = json.loads(str(text))
+    except (ValueError, RecursionError) as exc:
+        raise StoreRejected(f"visited_sets: checkpoints not a JSON array ({exc})") from exc
+    if not isinstance(ids, list) or not all(isinstance(c, str) for c in ids):
+        raise StoreRejected("visited_sets: checkpoints not a JSON array of ids")
+    return tuple(ids)
 
 
 def _add_rollup_counts(conn: sqlite3.Connection) -> None:

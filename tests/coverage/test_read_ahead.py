@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,6 +21,7 @@ import pytest
 
 from ronde.coverage.query import CoverageCache, landlord_coverage
 from ronde.coverage.visited import VisitedCache, visited_days, visited_reads_ahead
+from ronde.coverage.visited_sets import fold_visited_sets
 from ronde.ingest.tail_fold import TailScheduler
 from ronde.store.influx import InfluxStore
 from ronde.store.influx_http import InfluxQL
@@ -105,12 +105,13 @@ def test_a_cold_month_reads_its_counts_settled_days_ahead_once_and_answers_the_s
     store: Store, requests: list[tuple[str, str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _settle(store)
+    assert fold_visited_sets(store, FIRST, LAST) > 0  # maintenance's visited sets
     cache, kept = CoverageCache(), VisitedCache()
     assert visited_reads_ahead(
         store, CAL, LAST - timedelta(days=29), LAST, landlord="paris-habitat", now=NOW, cache=kept, coverage=cache
     ) == [
         ReadAhead(
-            "rollup_visited",
+            "visited_sets",
             LAST - timedelta(days=29),
             NOW.astimezone(CAL.tz).date() - timedelta(days=8),
             "paris-habitat",
@@ -118,10 +119,10 @@ def test_a_cold_month_reads_its_counts_settled_days_ahead_once_and_answers_the_s
     ]
     requests.clear()
     got = _month_counted(store, cache, kept)
-    packed = [(s, t) for s, t in requests if 'FROM "estate_day_figures"' in s and "WHERE" in s]
+    sets = [t for s, t in requests if 'FROM "visited_set"' in s]
     with_ahead = sorted(s for s, _ in requests)
-    assert packed
-    assert all(t.startswith("ronde-read-ahead") for _, t in packed)  # the counts' days among them
+    assert len(sets) == 1
+    assert sets[0].startswith("ronde-read-ahead")  # the counts' settled days
 
     requests.clear()
     assert _month_counted(store, cache, kept) == got
@@ -134,39 +135,29 @@ def test_a_cold_month_reads_its_counts_settled_days_ahead_once_and_answers_the_s
     requests.clear()
     assert _month_counted(store, CoverageCache(), VisitedCache()) == got
     without = sorted(s for s, _ in requests)
-    assert set(with_ahead) <= set(without)  # none made twice, none other
-    assert not Counter(with_ahead) - Counter(without)  # none made twice, none other
-    # the week before the tail, heard: from the counts' read (its packed rows, and the days not packed from the proof)
-    week = sorted((Counter(without) - Counter(with_ahead)).elements())
-    assert len(week) == 2
-    assert 'FROM "estate_day_figures"' in week[1]
-    assert 'FROM "checkpoint_day"' in week[0]
-    (lo, hi), (p_lo, p_hi) = (_times(w) for w in week[::-1])
-    assert lo <= p_lo < p_hi <= hi  # the proof's days within the week
-
-
-def _times(statement: str) -> tuple[int, int]:
-    """The ``time >= a AND time < b`` bounds of a statement."""
-    lo, hi = (statement.split(bound, 1)[1].split(maxsplit=1)[0] for bound in ("time >= ", "time < "))
-    return int(lo), int(hi)
+    assert with_ahead == without  # the counts from the sets: the same reads with read-ahead and without
 
 
 def test_a_cold_month_by_day_reads_its_tail_letters_and_counts_ahead_not_its_rows(
     store: Store, requests: list[tuple[str, str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """At 13:00, the tail's letters folded by maintenance: the letters and the tail's visited checkpoints are read
-    on the read-ahead threads with the settled days' counts, the tail's rows and the heard days around it not at
-    all; the same reads and answer as without read-ahead."""
+    """At 13:00, the tail's letters and the visited sets folded by maintenance: the letters and the visited sets of
+    the settled days and of the tail are read on the read-ahead threads, the tail's rows, the heard days around it
+    and the rollups' rows for the counts not at all; the same reads and answer as without read-ahead."""
     _settle(store)
     day = local(LAST, 13, 0).astimezone(UTC)
     assert TailScheduler(store, REG, CAL).run(day) is not None
+    assert fold_visited_sets(store, FIRST, LAST) > 0
     requests.clear()
     cache, kept = CoverageCache(), VisitedCache()
     got = _month_counted(store, cache, kept, day)
     ahead = [s for s, t in requests if t.startswith("ronde-read-ahead")]
     assert any('FROM "checkpoint_letter_tail"' in s for s in ahead)
-    assert sum('FROM "estate_day_figures"' in s and "WHERE" in s for s in ahead) >= 2  # settled days', the tail's
-    assert not [s for s, t in requests if 'FROM "estate_day_figures"' in s and not t.startswith("ronde-read-ahead")]
+    assert any('FROM "checkpoint_letter_suffix"' in s for s in ahead)  # the settled part from within October
+    assert not [s for s, t in requests if "checkpoint_letter_suffix" in s and not t.startswith("ronde-read-ahead")]
+    assert sum('FROM "visited_set"' in s for s in ahead) == 2  # the settled days' sets, the tail's
+    assert not [s for s, t in requests if 'FROM "visited_set"' in s and not t.startswith("ronde-read-ahead")]
+    assert not [s for s in ahead if 'FROM "estate_day_figures"' in s]  # no rollup row read for the counts
     with_ahead = sorted(s for s, _ in requests)
     requests.clear()
     assert _month_counted(store, cache, kept, day) == got

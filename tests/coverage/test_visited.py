@@ -16,6 +16,7 @@ from ronde.coverage.sensing import DEFAULT_HORIZON_DAYS
 from ronde.coverage.settled import fold_month_to_date
 from ronde.coverage.suffix import fold_month_suffixes
 from ronde.coverage.visited import VisitedCache, visited_days
+from ronde.coverage.visited_sets import EVERY, fold_visited_sets
 from ronde.store.port import Store
 from ronde.store.records import WriteBatch
 from tests.coverage.factory import visit
@@ -115,7 +116,14 @@ def test_kept_visited_days_follow_a_rerolled_day_and_a_new_visit(store: Store) -
 class _Counting:
     """The store, its reads counted by name."""
 
-    READS = ("rollup_marks", "visit_spans_kept", "rollup_figures_by_day", "rollup_figures", "rollup_visited")
+    READS = (
+        "rollup_marks",
+        "visit_spans_kept",
+        "rollup_figures_by_day",
+        "rollup_figures",
+        "rollup_visited",
+        "visited_sets",
+    )
 
     def __init__(self, store: Store) -> None:
         self._store = store
@@ -136,8 +144,10 @@ class _Counting:
 def test_after_a_coverage_request_the_counts_read_only_what_the_letters_did_not(store: Store) -> None:
     """As the API asks (the shares, then the counts at the same ``now``), the month to the evening in progress with
     its settled days from letters (October's suffix, November's month-to-date letter and its suffix): the counts
-    read the settled days' visits in one ``rollup_visited`` (none of their rollup figures), then keep them; they read
-    neither the rollups' marks nor tonight's visits again, and equal the day rows' visits, request after request."""
+    read the settled days' visits from their visited sets where maintenance folded them, else in one
+    ``rollup_visited`` (none of their rollup figures), with one read of the rollups' marks (the sets are taken on
+    them), then keep them; they read neither the marks nor tonight's visits again, and equal the day rows' visits,
+    request after request, with and without the sets."""
     _write_year(store)
     _fold_suffixes(store)
     through = LAST - timedelta(days=DEFAULT_HORIZON_DAYS + 1)
@@ -147,7 +157,10 @@ def test_after_a_coverage_request_the_counts_read_only_what_the_letters_did_not(
     counting = _Counting(store)
     source = cast("Store", counting)
     first = LAST - timedelta(days=29)
-    for landlord in (None, "paris-habitat"):
+    for landlord, folded in ((None, False), ("paris-habitat", False), (None, True), ("paris-habitat", True)):
+        if folded:
+            fold_visited_sets(store, first - timedelta(days=30), LAST)  # once: the second time, none moved
+            assert store.visited_sets(first, LAST, landlord=landlord or EVERY)
         kept, coverage = VisitedCache(), CoverageCache()
         want = _detailed(store, first, LAST, landlord, NOW)
         for n in range(2):
@@ -158,6 +171,7 @@ def test_after_a_coverage_request_the_counts_read_only_what_the_letters_did_not(
             got = visited_days(source, REG, CAL, first, LAST, landlord=landlord, now=NOW, cache=kept, coverage=coverage)
             assert _pairs(got) == want, (landlord, n)
             counts = counting.calls - shares
-            assert counts["rollup_visited"] == (1 if n == 0 else 0), (landlord, n)
-            assert counts["rollup_marks"] == counts["visit_spans_kept"] == 0, (landlord, n, counts)
+            assert counts["rollup_visited"] == (1 if n == 0 and not folded else 0), (landlord, n, counts)
+            assert counts["rollup_marks"] == counts["visited_sets"] == (1 if n == 0 else 0), (landlord, n, counts)
+            assert counts["visit_spans_kept"] == 0, (landlord, n, counts)
             assert counts["rollup_figures"] == counts["rollup_figures_by_day"] == 0, (landlord, n, counts)
