@@ -767,14 +767,21 @@ class SqliteStore:
 
     def suffix_figures(self, from_day: date, *, landlord: str | None = None) -> list[MonthlyFigures]:
         """As ``monthly_figures``: the rows as the driver gives them (one indexed query)."""
-        if not self._query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'monthly_suffixes'"):
-            return []
         sql = f"SELECT {_MONTHLY_FIGURES} FROM monthly_suffixes WHERE month = ? AND from_day = ?"  # the key's order
-        params: list[Any] = [from_day.replace(day=1).isoformat(), from_day.isoformat()]
+        params = [from_day.replace(day=1).isoformat(), from_day.isoformat()]
+        return self._optional_rows("monthly_suffixes", sql, params, landlord, " ORDER BY checkpoint_id")
+
+    def _optional_rows(
+        self, table: str, sql: str, params: list[Any], landlord: str | None, order: str = ""
+    ) -> list[Any]:
+        """``sql`` (on ``table``, of ``landlord`` if given) run; no rows when the file has no such table (a store
+        made by earlier code, opened to read)."""
+        if not self._query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)):
+            return []
         if landlord is not None:
             sql += " AND landlord = ?"
-            params.append(landlord)
-        return self._run(lambda conn: conn.execute(sql + " ORDER BY checkpoint_id", params).fetchall())
+            params = [*params, landlord]
+        return self._run(lambda conn: conn.execute(sql + order, params).fetchall())
 
     def reading_ahead(self, reads: Sequence[ReadAhead]) -> contextlib.AbstractContextManager[None]:  # noqa: ARG002
         """Nothing started ahead: an embedded read costs this process's CPU whenever it is made."""
@@ -813,25 +820,14 @@ class SqliteStore:
         return {(_visited_day(day), owner): str(mark) for day, owner, mark in rows}
 
     def _visited_sets(self, columns: str, first: date, last: date, landlord: str | None) -> list[Any]:
-        if not self._query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'visited_sets'"):
-            return []
         sql = f"SELECT {columns} FROM visited_sets WHERE service_day BETWEEN ? AND ?"
-        params: list[Any] = [first.isoformat(), last.isoformat()]
-        if landlord is not None:
-            sql += " AND landlord = ?"
-            params.append(landlord)
-        return self._run(lambda conn: conn.execute(sql, params).fetchall())
+        return self._optional_rows("visited_sets", sql, [first.isoformat(), last.isoformat()], landlord)
 
     def tail_figures(self, from_day: date, *, landlord: str | None = None) -> list[MonthlyFigures]:
         """As ``suffix_figures`` (one indexed query; a store made by earlier code has no such table)."""
-        if not self._query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'tail_letters'"):
-            return []
         sql = f"SELECT {_MONTHLY_FIGURES} FROM tail_letters WHERE month = ? AND from_day = ?"
-        params: list[Any] = [from_day.isoformat(), from_day.isoformat()]
-        if landlord is not None:
-            sql += " AND landlord = ?"
-            params.append(landlord)
-        return self._run(lambda conn: conn.execute(sql + " ORDER BY checkpoint_id", params).fetchall())
+        params = [from_day.isoformat(), from_day.isoformat()]
+        return self._optional_rows("tail_letters", sql, params, landlord, " ORDER BY checkpoint_id")
 
     def span_figures(self, from_day: date, through: date, *, landlord: str | None = None) -> list[MonthlyFigures]:
         """As ``suffix_figures`` (a span no longer current was dropped by the write that made it so)."""

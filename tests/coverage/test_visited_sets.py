@@ -9,12 +9,11 @@ InfluxDB) is folded again once the rollup check reports the day.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, timedelta
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
 import pytest
 
@@ -31,6 +30,7 @@ from ronde.store.sqlite import SqliteStore
 from tests.coverage.factory import local
 from tests.coverage.test_monthly import CAL, FIRST, LAST, REG, _write_year
 from tests.coverage.test_suffix import LANDLORDS
+from tests.coverage.test_visited import _Counting
 from tests.coverage.written_once import KEEP_THE_YEAR
 from tests.support.stores import edit_rollup_around_the_store, store_of_kind
 
@@ -52,25 +52,6 @@ def _scheduler(store: Store) -> VisitedSetScheduler:
 
 def _rollups(store: Store, lo: date, hi: date, landlord: str | None) -> dict[date, frozenset[str]]:
     return {d: frozenset(c) for d, c in store.rollup_visited(lo, hi, landlord=landlord).items()}
-
-
-class _Counting:
-    """The store, its ``rollup_visited`` calls counted."""
-
-    def __init__(self, store: Store) -> None:
-        self._store = store
-        self.calls: Counter[str] = Counter()
-
-    def __getattr__(self, name: str) -> Any:
-        got = getattr(self._store, name)
-        if name != "rollup_visited":
-            return got
-
-        def counted(*args: Any, **kwargs: Any) -> Any:
-            self.calls[name] += 1
-            return got(*args, **kwargs)
-
-        return counted
 
 
 def test_sets_equal_the_rollups_for_every_scope_and_stand_for_them(store: Store) -> None:
