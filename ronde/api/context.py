@@ -17,6 +17,7 @@ from ronde.api.registry_service import Registries
 from ronde.api.sessions import MemorySessionStore, SessionManager
 from ronde.api.settings import ApiSettings
 from ronde.audit.keys import load_signing_key
+from ronde.coverage.group_shares import SharesCache
 from ronde.coverage.query import CoverageCache
 from ronde.coverage.visited import VisitedCache
 from ronde.protocol.calendar import Calendars
@@ -65,6 +66,7 @@ class ApiContext:
     clock: Callable[[], datetime] = utc_now
     coverage_cache: CoverageCache = field(default_factory=CoverageCache)
     visited_cache: VisitedCache = field(default_factory=VisitedCache)  # per-day "visited" counts' parts
+    shares_cache: SharesCache = field(default_factory=SharesCache)  # one landlord's shares from letters
     audit_keys: AuditKeyHolder = field(default_factory=AuditKeyHolder)
     # the evening the pages open on, whatever the clock says (the demo's replayed evening: its clock
     # may be inside tonight's window, which has no data); None: the latest evening begun

@@ -16,12 +16,14 @@ from operator import attrgetter
 from ronde.api.context import ApiContext
 from ronde.api.scope import Scope
 from ronde.audit.rollups import RollupMismatch, stored_mismatches
+from ronde.coverage.group_shares import GroupShares, landlord_shares
 from ronde.coverage.live import CheckpointIdleness
 from ronde.coverage.now import idle_checkpoints_now
 from ronde.coverage.period import CheckpointPeriod, PeriodCoverage
 from ronde.coverage.query import landlord_coverage
 from ronde.coverage.shares import GroupCoverage, Level
 from ronde.coverage.visited import visited_days, visited_reads_ahead
+from ronde.coverage.visited_sets import Days
 
 _GROUP_FIELD = {Level.LANDLORD: "landlord", Level.ESTATE: "estate", Level.BUILDING: "building"}
 DAY_DETAIL_MAX_DAYS = 92  # longer periods answer shares from the cache, without per-day "visited" counts
@@ -125,6 +127,48 @@ def scoped_coverage(
         c for c in cov.checkpoints if visible is None or (c.checkpoint_id in visible and c.landlord == scope.landlord)
     )
     return ScopedCoverage(cov, rows, include_days, days)
+
+
+def scoped_landlord(
+    ctx: ApiContext, scope: Scope, first: date, last: date, landlord: str, *, visited: bool
+) -> tuple[GroupShares, dict[date, int] | None]:
+    """One landlord's group over ``first..last`` (``ronde.coverage.group_shares``: counted from letters, without
+    every checkpoint's figures) and, with ``visited``, its checkpoints with a visit per day (the days with one):
+    what ``scoped_coverage`` gives of that landlord's group, for a fraction of its cost."""
+    lid = scope.landlord_filter(landlord)
+    if lid is None:
+        raise ValueError("a landlord's shares need the landlord")
+    registry, now = ctx.registry.registry, ctx.now()
+    store, calendar, visits, cache = ctx.store, ctx.calendar, ctx.visited_cache, ctx.coverage_cache
+    ahead = (
+        visited_reads_ahead(store, calendar, first, last, landlord=lid, now=now, cache=visits, coverage=cache)
+        if visited
+        else []
+    )
+    with store.reading_ahead(ahead):
+        shares = landlord_shares(
+            store, registry, calendar, first, last, landlord=lid, now=now, cache=cache, kept=ctx.shares_cache
+        )
+        days = (
+            visited_days(store, registry, calendar, first, last, landlord=lid, now=now, cache=visits, coverage=cache)
+            if visited
+            else None
+        )
+    members = shares.members
+    if scope.landlord is not None:
+        members = members & {c.id for c in scope.checkpoints() if c.landlord == scope.landlord}
+        shares = GroupShares(shares.group, members)
+    return shares, None if days is None else _counted_in(members, days)
+
+
+def _counted_in(members: frozenset[str], days: Days) -> dict[date, int]:
+    """Per day, how many of ``members`` had a visit (the days with one), as ``_counted`` counts a few groups."""
+    out: dict[date, int] = {}
+    for day, cids in days.items():
+        n = len(cids) if cids <= members else len(cids & members)
+        if n:
+            out[day] = n
+    return out
 
 
 def rollup_mismatches(

@@ -461,6 +461,15 @@ def _group_coverage(
     return out
 
 
+def landlord_group(
+    registry: Registry, days: list[date], landlord: str, letters: list[str], seen: dict[str, Share | None]
+) -> GroupCoverage | None:
+    """The landlord's group of a piece read from letters (``letters``: its checkpoints' states, in any order), as
+    ``LetterFold`` makes it (``_group_coverage``); None when no day of the piece has a share."""
+    found = _group_coverage(registry, days, {(Level.LANDLORD, landlord): letters}, seen)
+    return found[0] if found else None
+
+
 def _day_shares(days: list[date], joined: str, seen: dict[str, Share | None]) -> tuple[tuple[date, Share], ...]:
     """A group's per-day shares from its letters joined (``_group_coverage``), the days without one left out."""
     n = len(days)

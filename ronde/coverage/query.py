@@ -52,7 +52,7 @@ from ronde.coverage.tail_letters import letters_likely, marks_range, tail_letter
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.estate import Registry
 from ronde.store.port import Store, VisitSpan
-from ronde.store.read_ahead import ReadAhead
+from ronde.store.read_ahead import LATEST, ReadAhead
 from ronde.store.records import (
     DailyRollup,
     RollupFigures,
@@ -182,6 +182,11 @@ class CoverageCache:
     def now_s(self) -> float:
         """The cache's clock (what its time-to-live is counted on)."""
         return self._clock()
+
+    def note_lettered(self, store: Store, landlord: str | None, now: datetime, stamp: tuple[object, ...]) -> None:
+        """A request at ``now`` took its open tail from tail letters under ``stamp`` (their rollups not read): what
+        ``tail_lettered`` answers the per-day counts asked right after (``ronde.coverage.group_shares``'s)."""
+        self._last_lettered = ((id(store), landlord, now), stamp)
 
     def tail_lettered(self, store: Store, landlord: str | None, now: datetime) -> tuple[object, ...] | None:
         """The stamp of the last ``coverage`` call's tail when it was at ``now`` and came from tail letters (its
@@ -347,26 +352,8 @@ class CoverageCache:
         include_days: bool = False,
     ) -> PeriodCoverage:
         self._last_reader = self._last_spans = self._last_lettered = None
-        today = now.astimezone(calendar.tz).date()
-        pieces: list[tuple[date, date, bool]] = []  # (first, last, settled): calendar months, cut by the period
-        day = first
-        while day <= last:
-            m_last = (day.replace(day=1) + timedelta(days=32)).replace(day=1) - timedelta(days=1)
-            lo, hi = day, min(last, m_last)
-            settled = (today - hi).days > horizon_days
-            if pieces and not settled and not pieces[-1][2]:
-                pieces[-1] = (pieces[-1][0], hi, False)
-            else:
-                pieces.append((lo, hi, settled))
-            day = hi + timedelta(days=1)
-        quiet = today - timedelta(days=horizon_days + 1)  # the last settled day: tonight cannot change it
-        if pieces and not pieces[-1][2] and pieces[-1][0] <= quiet:  # its settled start is cached too
-            lo, hi, _ = pieces.pop()
-            pieces.append((lo, min(hi, quiet), True))
-            if hi > quiet:
-                pieces.append((quiet + timedelta(days=1), hi, False))
-        head = [(lo, hi) for lo, hi, settled in pieces if settled]  # a prefix: the unsettled tail comes last
-        tails = [(lo, hi) for lo, hi, settled in pieces if not settled]  # one at most: the settled part is a prefix
+        head, tails = period_pieces(calendar, first, last, now, horizon_days)
+        quiet = now.astimezone(calendar.tz).date() - timedelta(days=horizon_days + 1)
         lettered = self._answers.get(
             _answer_key(store, registry, calendar, first, last, landlord, horizon_days, include_days)
         )
@@ -405,7 +392,7 @@ class CoverageCache:
         include_days: bool,
     ) -> list[ReadAhead]:
         """What a cold request (its settled part not kept, nor any day of its open tail) will read: its span and
-        the letters after it (``_settled_reads``), the tail's daily figures, the heard days around it
+        the letters after it (``settled_reads``), the tail's daily figures, the heard days around it
         (``heard_around``) and, once tonight's window has begun, tonight's visits (``KeptSpans``), started ahead
         (``Store.reading_ahead``) so that influxd answers them side by side, and while the settled part is folded.
         None for a warm request: its reads are kept, starting them would cost influxd work no call takes."""
@@ -420,7 +407,7 @@ class CoverageCache:
             return []
         h, one = timedelta(days=horizon_days), timedelta(days=1)
         today = now.astimezone(calendar.tz).date()
-        reads = _settled_reads(calendar, head, landlord, now)
+        reads = [*LATEST, *settled_reads(calendar, head, landlord, now)]  # the stamp's evidence is read first
         if letters_likely(calendar, tails[0], now, horizon_days, include_days):
             return [*reads, ReadAhead("tail_figures", lo, lo, landlord)]
         closed = list(calendar.service_days(lo, min(hi, today - one)))  # tonight has no rollups: not read
@@ -840,7 +827,36 @@ class CoverageCache:
         return value
 
 
-def _settled_reads(
+def period_pieces(
+    calendar: ServiceCalendar, first: date, last: date, now: datetime, horizon_days: int
+) -> tuple[list[tuple[date, date]], list[tuple[date, date]]]:
+    """``first..last`` cut as ``CoverageCache`` computes it: the settled pieces (calendar months, cut by the period,
+    and the settled start of the month the open tail is in), then the open tail (the days after the last settled
+    one, tonight's evidence can still change them), one at most."""
+    today = now.astimezone(calendar.tz).date()
+    pieces: list[tuple[date, date, bool]] = []  # (first, last, settled): calendar months, cut by the period
+    day = first
+    while day <= last:
+        m_last = (day.replace(day=1) + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+        lo, hi = day, min(last, m_last)
+        settled = (today - hi).days > horizon_days
+        if pieces and not settled and not pieces[-1][2]:
+            pieces[-1] = (pieces[-1][0], hi, False)
+        else:
+            pieces.append((lo, hi, settled))
+        day = hi + timedelta(days=1)
+    quiet = today - timedelta(days=horizon_days + 1)  # the last settled day: tonight cannot change it
+    if pieces and not pieces[-1][2] and pieces[-1][0] <= quiet:  # its settled start is cached too
+        lo, hi, _ = pieces.pop()
+        pieces.append((lo, min(hi, quiet), True))
+        if hi > quiet:
+            pieces.append((quiet + timedelta(days=1), hi, False))
+    head = [(lo, hi) for lo, hi, settled in pieces if settled]  # a prefix: the unsettled tail comes last
+    tails = [(lo, hi) for lo, hi, settled in pieces if not settled]  # one at most: the settled part is a prefix
+    return head, tails
+
+
+def settled_reads(
     calendar: ServiceCalendar, head: list[tuple[date, date]], landlord: str | None, now: datetime
 ) -> list[ReadAhead]:
     """The letters ``CoverageCache._settled`` reads: the span when one stands for the first pieces of ``head``, else

@@ -29,7 +29,8 @@ class ReadAhead(NamedTuple):
     (the rows of those days: what that call would read); ``heard_days(first, last, landlord=)`` and
     ``visit_spans_kept(first, last, landlord=, day=, kept=None)``, ``span_figures(first, last, landlord=)``,
     ``monthly_figures(first, landlord=)`` (``last`` the same month), ``tail_figures(first, landlord=)`` (``last``
-    the same day) and ``rollup_visited(first, last, landlord=)`` to the same call only."""
+    the same day), ``rollup_visited(first, last, landlord=)``, ``latest_gateway_states()`` and ``latest_telemetry()``
+    (``first``, ``last`` and ``landlord`` None: ``LATEST``) to the same call only."""
 
     method: str
     first: Any  # a date, or a datetime for ``visit_spans_kept``
@@ -49,8 +50,14 @@ METHODS = frozenset(
         "tail_figures",
         "visited_sets",
         "suffix_figures",
+        "latest_gateway_states",
+        "latest_telemetry",
     }
 )
+
+
+LATEST = (ReadAhead("latest_gateway_states", None, None, None), ReadAhead("latest_telemetry", None, None, None))
+"""The sensing evidence's reads (``coverage.compute.latest_sensing``): the first a tail's stamp makes."""
 
 
 class ReadAheads:

@@ -191,3 +191,25 @@ def test_a_gap_whose_events_arrive_late_is_shown_filled(client: TestClient, stor
     assert client.get("/api/v1/supervision/gaps", headers=SUPER).json()[0]["filled"] is True
     page = client.get("/ui/supervision", headers=SUPER).text
     assert "comblé (arrivé en retard)" in page
+
+
+def test_one_landlord_equals_its_entry_among_all(client: TestClient) -> None:
+    """``/coverage/landlords/{id}`` counts its group from letters or takes it from the whole coverage
+    (``ronde.coverage.group_shares``): equal to that landlord's entry in ``/coverage/landlords`` (every group made),
+    for the evening in progress, a closed day, the default month and a year, for a supervisor and the landlord."""
+    periods: list[dict[str, str]] = [
+        {"first": "2026-11-25", "last": "2026-11-26"},
+        {"first": "2026-11-25", "last": "2026-11-25"},
+        {},
+        {"first": "2025-11-27", "last": "2026-11-26"},
+    ]
+    for params in periods:
+        listed = client.get("/api/v1/coverage/landlords", params={**params, "days": "true"}, headers=SUPER)
+        every = {g["id"]: g for g in listed.json()}  # with its evenings, as one landlord's answer has them
+        assert len(every) == 6
+        for landlord, entry in every.items():
+            one = client.get(f"/api/v1/coverage/landlords/{landlord}", params=params, headers=SUPER)
+            assert one.status_code == 200
+            assert one.json() == entry, (landlord, params)
+        mine = client.get("/api/v1/coverage/landlords/paris-habitat", params=params, headers=auth("tok-ph")).json()
+        assert mine == every["paris-habitat"], params

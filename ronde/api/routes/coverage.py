@@ -13,6 +13,7 @@ from ronde.api.coverage_data import (
     idleness_now,
     rollup_mismatches,
     scoped_coverage,
+    scoped_landlord,
 )
 from ronde.api.deps import Ctx, Day, Period, ScopeDep
 from ronde.api.models import (
@@ -34,6 +35,7 @@ from ronde.coverage.now import fair_share_for_period
 from ronde.coverage.period import CheckpointDay as CoverageDay
 from ronde.coverage.period import CheckpointPeriod
 from ronde.coverage.sensing import DayState
+from ronde.coverage.shares import GroupCoverage as Group
 from ronde.coverage.shares import Level, Share
 from ronde.protocol.estate import CheckpointKind
 
@@ -152,32 +154,45 @@ def _groups(
             continue
         members = members_of.get(g.id, [])
         ids, lids = {c.checkpoint_id for c in members}, {c.landlord for c in members}
-        out[g.id] = GroupCoverage(
-            level=level.value,
-            id=g.id,
-            name=g.name,
-            first=first,
-            last=last,
-            checkpoints=len(members),
-            days=[_share_day(d, s, None if visited is None else visited.get((g.id, d), 0)) for d, s in g.days]
-            if days
-            else [],
-            period=_share_day(
-                last, g.period, None if visited is None else sum(n for (gid, _), n in visited.items() if gid == g.id)
-            ),
-            rollup_warnings=[
-                RollupWarning(service_day=m.service_day, checkpoint_id=m.checkpoint_id or None, reason=m.reason)
-                for m in mismatches
-                if m.finding is not Finding.UNCHECKED and _concerns(m, ids, lids)
-            ],
-            rollup_unchecked=sorted(
-                {m.service_day for m in mismatches if m.finding is Finding.UNCHECKED and _concerns(m, ids, lids)}
-            ),
-        )
+        counts = None if visited is None else {d: n for (gid, d), n in visited.items() if gid == g.id}
+        out[g.id] = _group_out(g, level, (first, last), ids, lids, counts, mismatches, days=days)
     return out
 
 
-def _concerns(m: RollupMismatch, ids: set[str], landlords: set[str]) -> bool:
+def _group_out(
+    g: Group,
+    level: Level,
+    period: tuple[date, date],
+    ids: set[str] | frozenset[str],
+    landlords: set[str],
+    visited: dict[date, int] | None,
+    mismatches: list[RollupMismatch],
+    *,
+    days: bool,
+) -> GroupCoverage:
+    """A group as the API answers it: its shares per evening (with ``days``) and over the period, the checkpoints
+    (``ids``) with a visit per evening when counted (``visited``), the rollup check's findings that concern it."""
+    return GroupCoverage(
+        level=level.value,
+        id=g.id,
+        name=g.name,
+        first=period[0],
+        last=period[1],
+        checkpoints=len(ids),
+        days=[_share_day(d, s, None if visited is None else visited.get(d, 0)) for d, s in g.days] if days else [],
+        period=_share_day(period[1], g.period, None if visited is None else sum(visited.values())),
+        rollup_warnings=[
+            RollupWarning(service_day=m.service_day, checkpoint_id=m.checkpoint_id or None, reason=m.reason)
+            for m in mismatches
+            if m.finding is not Finding.UNCHECKED and _concerns(m, ids, landlords)
+        ],
+        rollup_unchecked=sorted(
+            {m.service_day for m in mismatches if m.finding is Finding.UNCHECKED and _concerns(m, ids, landlords)}
+        ),
+    )
+
+
+def _concerns(m: RollupMismatch, ids: set[str] | frozenset[str], landlords: set[str]) -> bool:
     """A checkpoint's finding concerns the group holding it; a whole day's, every group of its landlord."""
     return m.checkpoint_id in ids if m.checkpoint_id else m.landlord in landlords
 
@@ -233,9 +248,13 @@ def coverage_landlords(
 
 @router.get("/coverage/landlords/{landlord_id}", tags=["coverage"], summary="One landlord's coverage")
 def coverage_landlord(landlord_id: str, scope: ScopeDep, ctx: Ctx, period: Period) -> GroupCoverage:
+    """Its group only, counted from letters (``scoped_landlord``): equal to its entry in ``/coverage/landlords``."""
     x = scope.landlord_of(landlord_id)
-    found = _view(ctx, scope, period, Level.LANDLORD, landlord=x.id)
-    return found.get(x.id) or _empty(Level.LANDLORD, x.id, x.name, *period)
+    shares, visited = scoped_landlord(ctx, scope, *period, x.id, visited=_detailed(period))
+    if shares.group is None:
+        return _empty(Level.LANDLORD, x.id, x.name, *period)
+    mismatches = rollup_mismatches(ctx, scope, *period, landlord=x.id)
+    return _group_out(shares.group, Level.LANDLORD, period, shares.members, {x.id}, visited, mismatches, days=True)
 
 
 @router.get(

@@ -1,0 +1,231 @@
+"""One landlord's shares over a period, counted from letters: what the API's coverage of a landlord answers.
+
+Why: ``GET /coverage/landlords/{id}`` answers one group, the landlord's: its share of checkpoint-days covered, not
+visited and without data, per evening and over the period, and how many checkpoints it lists. ``CoverageCache``
+makes the whole ``PeriodCoverage`` for it: every checkpoint's figures folded (presence, idleness segments), every
+building's and estate's group counted and named, then all but one group dropped. On a city landlord's month that
+fold was a third of the first request and the group names a tenth (py-spy, December 7).
+
+A share counts letters, one a checkpoint-day (``monthly._group_coverage``), whatever their order, and a day's letter
+does not depend on the period it is asked in (a piece judges its days with the evidence around them, inside the
+period or not: what lets one month's letters stand in any period that holds it). So the settled pieces' letters
+(``settled.letters_of``, ``spans.span_letters``, as ``CoverageCache._fold_settled`` reads them) and, once every begun
+evening of the open tail is rolled up, the tail's letters (``tail_letters``, under the same stamp as the cache's)
+give the landlord's group directly: their states joined and counted at C speed, no checkpoint folded, no other
+group made. A piece without letters, or a tail with an evening in progress, is asked of ``CoverageCache.coverage``
+and its group taken. Equal to the landlord's group in ``CoverageCache.coverage`` of the whole period, day by day
+(``tests/coverage/test_group_shares.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from operator import itemgetter
+
+from ronde.coverage.answers import sensing_days, stamp_of
+from ronde.coverage.compute import latest_sensing
+from ronde.coverage.monthly import basis, landlord_group
+from ronde.coverage.period import PeriodCoverage, combine_groups
+from ronde.coverage.query import CoverageCache, period_pieces, settled_reads
+from ronde.coverage.sensing import DEFAULT_HORIZON_DAYS
+from ronde.coverage.settled import letters_of
+from ronde.coverage.shares import GroupCoverage, Level, Share
+from ronde.coverage.spans import span_letters
+from ronde.coverage.tail_letters import letters_likely, marks_range, tail_letters
+from ronde.protocol.calendar import ServiceCalendar
+from ronde.protocol.estate import Registry
+from ronde.store.port import Store
+from ronde.store.read_ahead import LATEST, ReadAhead
+from ronde.store.records import MonthlyFigures
+
+_MAX_ENTRIES = 1024  # kept periods (settled parts) and tails; beyond, the cache starts again
+_STATES, _CHECKPOINT = itemgetter(7), itemgetter(0)  # of ``MonthlyFigures``
+
+
+@dataclass(frozen=True, slots=True)
+class GroupShares:
+    """A landlord's group over a period (None: no checkpoint-day with a share) and the checkpoints the period's
+    coverage lists for it (what its ``checkpoints`` count and its per-day "visited" counts are taken over)."""
+
+    group: GroupCoverage | None
+    members: frozenset[str]
+
+
+@dataclass(slots=True)
+class SharesCache:
+    """What ``landlord_shares`` keeps between requests: a period's settled part (for the coverage cache's
+    time-to-live, as its settled pieces), a tail from letters (while its stamp holds)."""
+
+    settled: dict[tuple[object, ...], tuple[float, GroupShares]] = field(default_factory=dict)
+    tails: dict[tuple[object, ...], tuple[float, tuple[object, ...], GroupShares]] = field(default_factory=dict)
+    telemetry_days: dict[ServiceCalendar, dict[tuple[str, datetime], date]] = field(default_factory=dict)
+    columns: dict[str, Share | None] = field(default_factory=dict)  # day columns' shares (``landlord_group``)
+
+    def clear(self) -> None:
+        self.settled.clear()
+        self.tails.clear()
+        self.telemetry_days.clear()
+        self.columns.clear()
+
+
+def landlord_shares(
+    store: Store,
+    registry: Registry,
+    calendar: ServiceCalendar,
+    first: date,
+    last: date,
+    *,
+    landlord: str,
+    now: datetime,
+    cache: CoverageCache,
+    kept: SharesCache,
+    horizon_days: int = DEFAULT_HORIZON_DAYS,
+) -> GroupShares:
+    """``landlord``'s group over ``first..last`` at ``now``, as ``cache.coverage`` (without day detail) has it."""
+    head, tails = period_pieces(calendar, first, last, now, horizon_days)
+    parts: list[GroupShares] = []
+    key = (id(store), landlord, registry.revision, calendar, horizon_days, tuple(head))
+    ahead = _reads_ahead(calendar, head, tails, landlord, now, horizon_days, cold=_stale(kept, key, cache))
+    with store.reading_ahead(ahead):
+        if head:
+            parts.append(_settled(store, registry, calendar, head, landlord, now, horizon_days, cache, kept, key))
+        if tails:
+            parts.append(_tail(store, registry, calendar, tails[0], landlord, now, horizon_days, cache, kept))
+    return joined(landlord, parts)
+
+
+def joined(landlord: str, parts: Sequence[GroupShares]) -> GroupShares:
+    """Adjacent parts of a period as one (``combine_groups``: the days one after the other, the shares summed)."""
+    groups = [p.group for p in parts if p.group is not None]
+    group = combine_groups({(Level.LANDLORD, landlord): groups})[0] if groups else None
+    return GroupShares(group, frozenset().union(*(p.members for p in parts)))
+
+
+def of_coverage(cov: PeriodCoverage, landlord: str) -> GroupShares:
+    """The landlord's group of a coverage computed whole, and the checkpoints it lists."""
+    group = next((g for g in cov.groups if g.level is Level.LANDLORD and g.id == landlord), None)
+    return GroupShares(group, frozenset(c.checkpoint_id for c in cov.checkpoints if c.landlord == landlord))
+
+
+def _of_letters(
+    registry: Registry, days: list[date], figures: list[MonthlyFigures], landlord: str, kept: SharesCache
+) -> GroupShares:
+    if len(kept.columns) > 64 * _MAX_ENTRIES:
+        kept.columns.clear()
+    group = landlord_group(registry, days, landlord, list(map(_STATES, figures)), kept.columns)
+    return GroupShares(group, frozenset(map(_CHECKPOINT, figures)))
+
+
+def _settled(
+    store: Store,
+    registry: Registry,
+    calendar: ServiceCalendar,
+    head: list[tuple[date, date]],
+    landlord: str,
+    now: datetime,
+    horizon_days: int,
+    cache: CoverageCache,
+    kept: SharesCache,
+    key: tuple[object, ...],
+) -> GroupShares:
+    """The settled pieces: a span's letters for the first ones where it stands, each other piece's letters, a piece
+    without letters from ``cache.coverage``; kept for the cache's time-to-live, as ``CoverageCache._settled``."""
+    t = cache.now_s()
+    entry = kept.settled.get(key)
+    if entry is not None and entry[0] > t:
+        return entry[1]
+    wanted = basis(registry, calendar, horizon_days)
+    parts: list[GroupShares] = []
+    spanned = span_letters(store, calendar, head, landlord, wanted, now)
+    rest = head
+    if spanned is not None:
+        days, figures, k = spanned
+        parts.append(_of_letters(registry, days, figures, landlord, kept))
+        rest = head[k + 1 :]
+    for lo, hi in rest:
+        letters = letters_of(store, calendar, lo, hi, landlord, wanted, now)
+        if letters is not None:
+            parts.append(_of_letters(registry, letters[0], letters[1], landlord, kept))
+        else:
+            cov = cache.coverage(
+                store, registry, calendar, lo, hi, landlord=landlord, now=now, horizon_days=horizon_days
+            )
+            parts.append(of_coverage(cov, landlord))
+    value = joined(landlord, parts)
+    if len(kept.settled) >= _MAX_ENTRIES:
+        kept.settled.clear()
+    kept.settled[key] = (t + cache.ttl_s, value)
+    return value
+
+
+def _tail(
+    store: Store,
+    registry: Registry,
+    calendar: ServiceCalendar,
+    tail: tuple[date, date],
+    landlord: str,
+    now: datetime,
+    horizon_days: int,
+    cache: CoverageCache,
+    kept: SharesCache,
+) -> GroupShares:
+    """The open tail: from its letters when they stand for it (``tail_letters``, judged on the stamp and every
+    landlord's marks ``CoverageCache._lettered`` keeps an answer on, and kept while they hold), else from
+    ``cache.coverage`` (its closed evenings and tonight's, kept there)."""
+    lo, hi = tail
+    if letters_likely(calendar, tail, now, horizon_days, False):
+        latest = latest_sensing(store)
+        sensing = sensing_days(calendar, latest, kept.telemetry_days.setdefault(calendar, {}))
+        every = store.rollup_marks(*marks_range(now.astimezone(calendar.tz).date(), horizon_days), landlord=None)
+        stamp = stamp_of(
+            store, calendar, tail, landlord=landlord, now=now, horizon_days=horizon_days, sensing=sensing, every=every
+        )
+        held = (stamp.value, tuple(sorted((k, v) for k, v in every.items() if k[0] in stamp.windows)))
+        key = (id(store), landlord, registry.revision, calendar, horizon_days, tail)
+        t = cache.now_s()
+        entry = kept.tails.get(key)
+        if entry is not None and entry[0] > t and entry[1] == held:
+            cache.note_lettered(store, landlord, now, stamp.value)
+            return entry[2]
+        got = tail_letters(
+            store, registry, calendar, tail, landlord=landlord, now=now, horizon_days=horizon_days, stamp=stamp,
+            marks=every, sensing=sensing,
+        )  # fmt: skip
+        if got is not None:
+            value = _of_letters(registry, got[0], got[1], landlord, kept)
+            if len(kept.tails) >= _MAX_ENTRIES:
+                kept.tails.clear()
+            kept.tails[key] = (t + cache.ttl_s, held, value)
+            cache.note_lettered(store, landlord, now, stamp.value)
+            return value
+    cov = cache.coverage(store, registry, calendar, lo, hi, landlord=landlord, now=now, horizon_days=horizon_days)
+    return of_coverage(cov, landlord)
+
+
+def _stale(kept: SharesCache, key: tuple[object, ...], cache: CoverageCache) -> bool:
+    """The settled part of ``key`` is not kept (a cold request)."""
+    entry = kept.settled.get(key)
+    return entry is None or entry[0] <= cache.now_s()
+
+
+def _reads_ahead(
+    calendar: ServiceCalendar,
+    head: list[tuple[date, date]],
+    tails: list[tuple[date, date]],
+    landlord: str,
+    now: datetime,
+    horizon_days: int,
+    *,
+    cold: bool,
+) -> list[ReadAhead]:
+    """What the request reads, started ahead (``Store.reading_ahead``: on influxd answered side by side): when its
+    tail's letters may stand for it, the sensing evidence of its stamp and, ``cold`` (the settled part not kept),
+    those letters; cold, the settled part's letters."""
+    reads = settled_reads(calendar, head, landlord, now) if head and cold else []
+    if tails and letters_likely(calendar, tails[0], now, horizon_days, False):
+        reads.extend(LATEST)
+        if cold:
+            reads.append(ReadAhead("tail_figures", tails[0][0], tails[0][0], landlord))
+    return reads
