@@ -155,8 +155,9 @@ def scoped_landlord(
             else None
         )
     members = shares.members
-    if scope.landlord is not None:
-        members = members & {c.id for c in scope.checkpoints() if c.landlord == scope.landlord}
+    if scope.landlord is not None:  # in reach: the scope's registry checkpoints of its landlord (``Scope.checkpoints``)
+        known = scope.registry.checkpoints
+        members = frozenset(c for c in members if (cp := known.get(c)) is not None and cp.landlord == scope.landlord)
         shares = GroupShares(shares.group, members)
     return shares, None if days is None else _counted_in(members, days)
 

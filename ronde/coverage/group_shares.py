@@ -26,9 +26,10 @@ from operator import itemgetter
 
 from ronde.coverage.answers import sensing_days, stamp_of
 from ronde.coverage.compute import latest_sensing
+from ronde.coverage.evening_shares import ClosedStates, evening_group
 from ronde.coverage.monthly import basis, landlord_group
 from ronde.coverage.period import PeriodCoverage, combine_groups
-from ronde.coverage.query import CoverageCache, period_pieces, settled_reads
+from ronde.coverage.query import CoverageCache, open_tail_reads, period_pieces, settled_reads
 from ronde.coverage.sensing import DEFAULT_HORIZON_DAYS
 from ronde.coverage.settled import letters_of
 from ronde.coverage.shares import GroupCoverage, Level, Share
@@ -62,12 +63,14 @@ class SharesCache:
     tails: dict[tuple[object, ...], tuple[float, tuple[object, ...], GroupShares]] = field(default_factory=dict)
     telemetry_days: dict[ServiceCalendar, dict[tuple[str, datetime], date]] = field(default_factory=dict)
     columns: dict[str, Share | None] = field(default_factory=dict)  # day columns' shares (``landlord_group``)
+    evenings: dict[tuple[object, ...], ClosedStates] = field(default_factory=dict)  # an evening's closed tail
 
     def clear(self) -> None:
         self.settled.clear()
         self.tails.clear()
         self.telemetry_days.clear()
         self.columns.clear()
+        self.evenings.clear()
 
 
 def landlord_shares(
@@ -175,9 +178,9 @@ def _tail(
     landlord's marks ``CoverageCache._lettered`` keeps an answer on, and kept while they hold), else from
     ``cache.coverage`` (its closed evenings and tonight's, kept there)."""
     lo, hi = tail
+    latest = latest_sensing(store)
+    sensing = sensing_days(calendar, latest, kept.telemetry_days.setdefault(calendar, {}))
     if letters_likely(calendar, tail, now, horizon_days, False):
-        latest = latest_sensing(store)
-        sensing = sensing_days(calendar, latest, kept.telemetry_days.setdefault(calendar, {}))
         every = store.rollup_marks(*marks_range(now.astimezone(calendar.tz).date(), horizon_days), landlord=None)
         stamp = stamp_of(
             store, calendar, tail, landlord=landlord, now=now, horizon_days=horizon_days, sensing=sensing, every=every
@@ -200,6 +203,13 @@ def _tail(
             kept.tails[key] = (t + cache.ttl_s, held, value)
             cache.note_lettered(store, landlord, now, stamp.value)
             return value
+    else:
+        stamp = stamp_of(store, calendar, tail, landlord=landlord, now=now, horizon_days=horizon_days, sensing=sensing)
+    if stamp.live is not None and cache.keep_evenings:
+        args = (store, registry, calendar, tail, landlord, now, horizon_days)
+        evening = evening_group(*args, cache=cache, kept=kept.evenings, latest=latest, stamp=stamp)
+        if evening is not None:
+            return GroupShares(*evening)
     cov = cache.coverage(store, registry, calendar, lo, hi, landlord=landlord, now=now, horizon_days=horizon_days)
     return of_coverage(cov, landlord)
 
@@ -220,12 +230,15 @@ def _reads_ahead(
     *,
     cold: bool,
 ) -> list[ReadAhead]:
-    """What the request reads, started ahead (``Store.reading_ahead``: on influxd answered side by side): when its
-    tail's letters may stand for it, the sensing evidence of its stamp and, ``cold`` (the settled part not kept),
-    those letters; cold, the settled part's letters."""
-    reads = settled_reads(calendar, head, landlord, now) if head and cold else []
-    if tails and letters_likely(calendar, tails[0], now, horizon_days, False):
-        reads.extend(LATEST)
-        if cold:
-            reads.append(ReadAhead("tail_figures", tails[0][0], tails[0][0], landlord))
-    return reads
+    """What the request reads, started ahead (``Store.reading_ahead``: on influxd answered side by side): the sensing
+    evidence of its tail's stamp; ``cold`` (the settled part not kept), the settled part's letters and the tail's
+    letters when they may stand for it, else what closing the tail from its days reads."""
+    reads = [*LATEST, *(settled_reads(calendar, head, landlord, now) if head and cold else [])]
+    if tails and cold:
+        lettered = letters_likely(calendar, tails[0], now, horizon_days, False)
+        reads += (
+            [ReadAhead("tail_figures", tails[0][0], tails[0][0], landlord)]
+            if lettered
+            else open_tail_reads(calendar, tails[0], landlord, now, horizon_days)
+        )
+    return reads if tails else reads[len(LATEST) :]

@@ -236,8 +236,19 @@ class CoverageCache:
         those a coverage request just read are kept, not read again, and kept the same way after."""
         quiet = now.astimezone(calendar.tz).date() - timedelta(days=horizon_days + 1)
         got = self._last_reader
-        read = got[1] if got is not None and got[0] == (id(store), quiet, now) else self._reader(store, quiet)
-        return read.figures(first, last, landlord)
+        if got is None or got[0] != (id(store), quiet, now):
+            got = self._last_reader = ((id(store), quiet, now), self._reader(store, quiet))
+        return got[1].figures(first, last, landlord)
+
+    def tonight_spans(
+        self, store: Store, calendar: ServiceCalendar, day: date, *, landlord: str | None, now: datetime | None
+    ) -> list[VisitSpan]:
+        """Tonight's visits (``day``'s, of ``landlord``) as the evening path reads them (``KeptSpans``: read again
+        only when the store's stamp of them moved); with ``now``, remembered for ``tonight_rows`` asked at it."""
+        spans = self._spans.of(store, calendar, day, landlord)
+        if now is not None:
+            self._last_spans = ((id(store), calendar, day, landlord, now), spans)
+        return spans
 
     def _reader(self, store: Store, quiet: date) -> Reader:
         """``store.rollups`` (and ``store.rollup_figures_by_day``, kept apart the same way) with the days up to
@@ -405,20 +416,10 @@ class CoverageCache:
             (id(store), landlord, d) in self._recent_figures for d in days
         ):
             return []
-        h, one = timedelta(days=horizon_days), timedelta(days=1)
-        today = now.astimezone(calendar.tz).date()
         reads = [*LATEST, *settled_reads(calendar, head, landlord, now)]  # the stamp's evidence is read first
         if letters_likely(calendar, tails[0], now, horizon_days, include_days):
             return [*reads, ReadAhead("tail_figures", lo, lo, landlord)]
-        closed = list(calendar.service_days(lo, min(hi, today - one)))  # tonight has no rollups: not read
-        reads += [ReadAhead("rollup_figures_by_day", lo, closed[-1], landlord)] if closed else []
-        reads += [
-            ReadAhead("heard_days", lo - h, lo - one, landlord),
-            ReadAhead("heard_days", hi + one, hi + h, landlord),
-        ]
-        if lo <= today <= hi and calendar.is_service_day(today) and calendar.window(today)[0] <= now:
-            reads.append(ReadAhead("visit_spans_kept", *read_range(calendar, today), landlord, today))
-        return reads
+        return reads + open_tail_reads(calendar, tails[0], landlord, now, horizon_days)
 
     def _answer(
         self,
@@ -854,6 +855,25 @@ def period_pieces(
     head = [(lo, hi) for lo, hi, settled in pieces if settled]  # a prefix: the unsettled tail comes last
     tails = [(lo, hi) for lo, hi, settled in pieces if not settled]  # one at most: the settled part is a prefix
     return head, tails
+
+
+def open_tail_reads(
+    calendar: ServiceCalendar, tail: tuple[date, date], landlord: str | None, now: datetime, horizon_days: int
+) -> list[ReadAhead]:
+    """What closing an open ``tail`` from its days reads: its closed days' figures, the heard days around it and,
+    once tonight's window has begun, tonight's visits."""
+    lo, hi = tail
+    h, one = timedelta(days=horizon_days), timedelta(days=1)
+    today = now.astimezone(calendar.tz).date()
+    closed = list(calendar.service_days(lo, min(hi, today - one)))  # tonight has no rollups: not read
+    reads = [ReadAhead("rollup_figures_by_day", lo, closed[-1], landlord)] if closed else []
+    reads += [
+        ReadAhead("heard_days", lo - h, lo - one, landlord),
+        ReadAhead("heard_days", hi + one, hi + h, landlord),
+    ]
+    if lo <= today <= hi and calendar.is_service_day(today) and calendar.window(today)[0] <= now:
+        reads.append(ReadAhead("visit_spans_kept", *read_range(calendar, today), landlord, today))
+    return reads
 
 
 def settled_reads(

@@ -3,7 +3,8 @@
 The scripted year of ``test_monthly`` (late events re-rolled, a dead beacon, DST changes, closures) on SQLite and a
 real influxd, maintenance run as configured (months, suffixes, spans, tail letters, visited sets): for each landlord,
 periods ending today (a month, a year, the tail alone, from a month's first day), ending within the open tail or
-settled, seen by day (the tail's letters stand) and in the evening (tonight computed), ``landlord_shares`` equals the
+settled, seen by day (the tail's letters stand) and in the evening (the tail's states judged with tonight's visits,
+``evening_shares``; a beacon silent a week is heard again tonight), ``landlord_shares`` equals the
 landlord's group in ``CoverageCache.coverage`` of the same period (its days, its period share) and lists the same
 checkpoints; by day it reads no daily rollup; warm, it reads nothing but the tail's stamp; with the letters hidden
 (maintenance not run yet) it takes the pieces from the coverage cache, equal as ever.
@@ -148,6 +149,8 @@ def test_shares_from_letters_equal_the_whole_coverage(store: Store, now: datetim
             assert got.members, case
             if now == DAY and period[1] == LAST:  # the data set's first, partial month has no letters: days read
                 assert all(hi < date(2025, 12, 1) for _, hi in view.ranges), case
+            if now == EVENING and period[1] == LAST:  # the tail's states judged here, no coverage made of it
+                assert len(kept.evenings) == 1, case
             letters = view.letters
             again = landlord_shares(*args, landlord=landlord, now=now, cache=cache, kept=kept)
             _assert_same(again, got, case)
