@@ -25,7 +25,7 @@ from ronde.coverage.period import combine_groups
 from ronde.coverage.query import CoverageCache
 from ronde.coverage.sensing import DayState, SensingEvidence, evidence_from
 from ronde.coverage.shares import CheckpointDayRef, GroupCoverage, Level, group_coverage
-from ronde.coverage.tail import Tonight, state_of
+from ronde.coverage.tail import Tonight, state_of, verdicts_hold
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.estate import Registry
 from ronde.store.port import Store, VisitSpan
@@ -50,9 +50,7 @@ class ClosedStates:
 
     def holds(self, t: float, stamp: tuple[object, ...], heard: set[str]) -> bool:
         """As ``ClosedTail.holds``: fresh, same stamp, and tonight's beacons cannot have turned a closed verdict."""
-        return (
-            self.expires > t and self.stamp == stamp and self.heard <= heard and not (heard - self.heard) & self.judged
-        )
+        return self.expires > t and self.stamp == stamp and verdicts_hold(self.heard, self.judged, heard)
 
 
 def evening_group(

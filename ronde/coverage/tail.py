@@ -142,9 +142,13 @@ class ClosedTail:
 
     def holds(self, t: float, stamp: tuple[object, ...], heard: set[str]) -> bool:
         """Fresh, same stamp, and tonight's beacons cannot have turned a closed verdict (estate marks apart)."""
-        return (
-            self.expires > t and self.stamp == stamp and self.heard <= heard and not (heard - self.heard) & self.judged
-        )
+        return self.expires > t and self.stamp == stamp and verdicts_hold(self.heard, self.judged, heard)
+
+
+def verdicts_hold(was_heard: frozenset[str], judged: frozenset[str], heard: set[str]) -> bool:
+    """Closed evenings judged while ``was_heard`` were tonight's beacons (``judged``: those with a "no data" verdict)
+    still stand with ``heard``: none heard then is gone, none judged is heard since."""
+    return was_heard <= heard and not (heard - was_heard) & judged
 
 
 def close(
