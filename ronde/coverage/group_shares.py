@@ -12,9 +12,9 @@ period or not: what lets one month's letters stand in any period that holds it).
 (``settled.letters_of``, ``spans.span_letters``, as ``CoverageCache._fold_settled`` reads them) and, once every begun
 evening of the open tail is rolled up, the tail's letters (``tail_letters``, under the same stamp as the cache's)
 give the landlord's group directly: their states joined and counted at C speed, no checkpoint folded, no other
-group made. A piece without letters, or a tail with an evening in progress, is asked of ``CoverageCache.coverage``
-and its group taken. Equal to the landlord's group in ``CoverageCache.coverage`` of the whole period, day by day
-(``tests/coverage/test_group_shares.py``).
+group made. A tail with an evening in progress has its states judged (``evening_shares``); a piece without letters
+is asked of ``CoverageCache.coverage`` and its group taken. Equal to the landlord's group in
+``CoverageCache.coverage`` of the whole period, day by day (``tests/coverage/test_group_shares.py``).
 """
 
 from __future__ import annotations
@@ -175,8 +175,8 @@ def _tail(
     kept: SharesCache,
 ) -> GroupShares:
     """The open tail: from its letters when they stand for it (``tail_letters``, judged on the stamp and every
-    landlord's marks ``CoverageCache._lettered`` keeps an answer on, and kept while they hold), else from
-    ``cache.coverage`` (its closed evenings and tonight's, kept there)."""
+    landlord's marks ``CoverageCache._lettered`` keeps an answer on, and kept while they hold); with an evening in
+    progress, its states judged (``evening_shares``); else from ``cache.coverage``."""
     lo, hi = tail
     latest = latest_sensing(store)
     sensing = sensing_days(calendar, latest, kept.telemetry_days.setdefault(calendar, {}))
