@@ -16,7 +16,7 @@ from operator import attrgetter
 from ronde.api.context import ApiContext
 from ronde.api.scope import Scope
 from ronde.audit.rollups import RollupMismatch, stored_mismatches
-from ronde.coverage.group_shares import GroupShares, landlord_shares
+from ronde.coverage.group_shares import GroupShares, landlord_shares, shares_reads_ahead
 from ronde.coverage.live import CheckpointIdleness
 from ronde.coverage.now import idle_checkpoints_now
 from ronde.coverage.period import CheckpointPeriod, PeriodCoverage
@@ -140,15 +140,15 @@ def scoped_landlord(
         raise ValueError("a landlord's shares need the landlord")
     registry, now = ctx.registry.registry, ctx.now()
     store, calendar, visits, cache = ctx.store, ctx.calendar, ctx.visited_cache, ctx.coverage_cache
-    ahead = (
+    kept = ctx.shares_cache
+    args = (store, registry, calendar, first, last)
+    ahead = shares_reads_ahead(*args, landlord=lid, now=now, cache=cache, kept=kept) + (
         visited_reads_ahead(store, calendar, first, last, landlord=lid, now=now, cache=visits, coverage=cache)
         if visited
         else []
-    )
+    )  # the shares' first: the read-ahead threads take them in this order
     with store.reading_ahead(ahead):
-        shares = landlord_shares(
-            store, registry, calendar, first, last, landlord=lid, now=now, cache=cache, kept=ctx.shares_cache
-        )
+        shares = landlord_shares(*args, landlord=lid, now=now, cache=cache, kept=kept)
         days = (
             visited_days(store, registry, calendar, first, last, landlord=lid, now=now, cache=visits, coverage=cache)
             if visited

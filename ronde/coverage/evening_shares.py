@@ -125,7 +125,9 @@ def _closed(
     """``CoverageCache._close`` without day detail, states only: the same evidence, the same verdicts."""
     lo, hi = tail
     windows = stamp.windows
-    figures = cache.day_figures(store, calendar, lo, hi, landlord=landlord, now=now, horizon_days=horizon_days)
+    figures = cache.day_figures(
+        store, calendar, lo, hi, landlord=landlord, now=now, horizon_days=horizon_days, stamp=stamp
+    )  # the stamp's marks seed the reader, as ``CoverageCache._answer`` seeds it
     rolled = {f[0] for f in figures}
     tonight = max(windows)
     if [d for d in windows if d not in rolled] != [tonight]:

@@ -91,12 +91,32 @@ def landlord_shares(
     parts: list[GroupShares] = []
     key = (id(store), landlord, registry.revision, calendar, horizon_days, tuple(head))
     ahead = _reads_ahead(calendar, head, tails, landlord, now, horizon_days, cold=_stale(kept, key, cache))
-    with store.reading_ahead(ahead):
+    with store.reading_ahead(ahead):  # those a caller started already (``shares_reads_ahead``) not started again
         if head:
             parts.append(_settled(store, registry, calendar, head, landlord, now, horizon_days, cache, kept, key))
         if tails:
             parts.append(_tail(store, registry, calendar, tails[0], landlord, now, horizon_days, cache, kept))
     return joined(landlord, parts)
+
+
+def shares_reads_ahead(
+    store: Store,
+    registry: Registry,
+    calendar: ServiceCalendar,
+    first: date,
+    last: date,
+    *,
+    landlord: str,
+    now: datetime,
+    cache: CoverageCache,
+    kept: SharesCache,
+    horizon_days: int = DEFAULT_HORIZON_DAYS,
+) -> list[ReadAhead]:
+    """What ``landlord_shares`` of the same arguments starts ahead: for a caller that starts other reads (the per-day
+    counts') after these, so that the pool's threads read what the shares need first."""
+    head, tails = period_pieces(calendar, first, last, now, horizon_days)
+    key = (id(store), landlord, registry.revision, calendar, horizon_days, tuple(head))
+    return _reads_ahead(calendar, head, tails, landlord, now, horizon_days, cold=_stale(kept, key, cache))
 
 
 def joined(landlord: str, parts: Sequence[GroupShares]) -> GroupShares:

@@ -231,13 +231,17 @@ class CoverageCache:
         landlord: str | None,
         now: datetime,
         horizon_days: int = DEFAULT_HORIZON_DAYS,
+        stamp: Stamp | None = None,
     ) -> list[RollupFigures]:
         """The daily rollups' figures of ``first..last`` (by day) as a request at ``now`` reads them (``_reader``):
-        those a coverage request just read are kept, not read again, and kept the same way after."""
+        those a coverage request just read are kept, not read again, and kept the same way after. ``stamp``: a tail's
+        stamp this request read, whose rollup marks are then not read again (``Reader.seed``)."""
         quiet = now.astimezone(calendar.tz).date() - timedelta(days=horizon_days + 1)
         got = self._last_reader
         if got is None or got[0] != (id(store), quiet, now):
             got = self._last_reader = ((id(store), quiet, now), self._reader(store, quiet))
+        if stamp is not None:
+            got[1].seed(stamp, landlord)
         return got[1].figures(first, last, landlord)
 
     def tonight_spans(
