@@ -87,10 +87,10 @@ def landlord_shares(
     horizon_days: int = DEFAULT_HORIZON_DAYS,
 ) -> GroupShares:
     """``landlord``'s group over ``first..last`` at ``now``, as ``cache.coverage`` (without day detail) has it."""
-    head, tails = period_pieces(calendar, first, last, now, horizon_days)
+    head, tails, key, ahead = _planned(
+        store, registry, calendar, (first, last), landlord, now, horizon_days, cache, kept
+    )
     parts: list[GroupShares] = []
-    key = (id(store), landlord, registry.revision, calendar, horizon_days, tuple(head))
-    ahead = _reads_ahead(calendar, head, tails, landlord, now, horizon_days, cold=_stale(kept, key, cache))
     with store.reading_ahead(ahead):  # those a caller started already (``shares_reads_ahead``) not started again
         if head:
             parts.append(_settled(store, registry, calendar, head, landlord, now, horizon_days, cache, kept, key))
@@ -114,9 +114,33 @@ def shares_reads_ahead(
 ) -> list[ReadAhead]:
     """What ``landlord_shares`` of the same arguments starts ahead: for a caller that starts other reads (the per-day
     counts') after these, so that the pool's threads read what the shares need first."""
-    head, tails = period_pieces(calendar, first, last, now, horizon_days)
+    return _planned(store, registry, calendar, (first, last), landlord, now, horizon_days, cache, kept)[3]
+
+
+Piece = tuple[date, date]
+
+
+def _planned(
+    store: Store,
+    registry: Registry,
+    calendar: ServiceCalendar,
+    period: Piece,
+    landlord: str,
+    now: datetime,
+    horizon_days: int,
+    cache: CoverageCache,
+    kept: SharesCache,
+) -> tuple[list[Piece], list[Piece], tuple[object, ...], list[ReadAhead]]:
+    """The period's settled pieces and open tail (``period_pieces``), its settled part's key in ``kept``, and the
+    reads a request for it starts ahead (``_reads_ahead``: the letters only when that part is not kept)."""
+    head, tails = period_pieces(calendar, *period, now, horizon_days)
     key = (id(store), landlord, registry.revision, calendar, horizon_days, tuple(head))
-    return _reads_ahead(calendar, head, tails, landlord, now, horizon_days, cold=_stale(kept, key, cache))
+    return (
+        head,
+        tails,
+        key,
+        _reads_ahead(calendar, head, tails, landlord, now, horizon_days, cold=_stale(kept, key, cache)),
+    )
 
 
 def joined(landlord: str, parts: Sequence[GroupShares]) -> GroupShares:
