@@ -36,7 +36,7 @@ FiguresReader = Callable[[date, date, str | None], list[RollupFigures]]
 
 
 class Reader:
-    """``CoverageCache._reader``: a range's rollups as objects (called: a ``RollupReader``) or as plain figures
+    """``KeptRollups.reader``: a range's rollups as objects (called: a ``RollupReader``) or as plain figures
     (``figures``), each kept the same way."""
 
     __slots__ = ("figures", "rows", "seed")

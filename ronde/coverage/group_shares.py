@@ -9,7 +9,7 @@ fold was a third of the first request and the group names a tenth (py-spy, Decem
 A share counts letters, one a checkpoint-day (``monthly._group_coverage``), whatever their order, and a day's letter
 does not depend on the period it is asked in (a piece judges its days with the evidence around them, inside the
 period or not: what lets one month's letters stand in any period that holds it). So the settled pieces' letters
-(``settled.letters_of``, ``spans.span_letters``, as ``CoverageCache._fold_settled`` reads them) and, once every begun
+(``settled.letters_of``, ``spans.span_letters``, as ``SettledParts.fold`` reads them) and, once every begun
 evening of the open tail is rolled up, the tail's letters (``tail_letters``, under the same stamp as the cache's)
 give the landlord's group directly: their states joined and counted at C speed, no checkpoint folded, no other
 group made. A tail with an evening in progress has its states judged (``evening_shares``); a piece without letters
@@ -29,7 +29,8 @@ from ronde.coverage.compute import latest_sensing
 from ronde.coverage.evening_shares import ClosedStates, evening_group
 from ronde.coverage.monthly import basis, landlord_group
 from ronde.coverage.period import PeriodCoverage, combine_groups
-from ronde.coverage.query import CoverageCache, open_tail_reads, period_pieces, settled_reads
+from ronde.coverage.pieces import open_tail_reads, period_pieces, settled_reads
+from ronde.coverage.query import CoverageCache
 from ronde.coverage.sensing import DEFAULT_HORIZON_DAYS
 from ronde.coverage.settled import letters_of
 from ronde.coverage.shares import GroupCoverage, Level, Share
@@ -178,7 +179,7 @@ def _settled(
     key: tuple[object, ...],
 ) -> GroupShares:
     """The settled pieces: a span's letters for the first ones where it stands, each other piece's letters, a piece
-    without letters from ``cache.coverage``; kept for the cache's time-to-live, as ``CoverageCache._settled``."""
+    without letters from ``cache.coverage``; kept for the cache's time-to-live, as ``SettledParts.part``."""
     t = cache.now_s()
     entry = kept.settled.get(key)
     if entry is not None and entry[0] > t:

@@ -1,6 +1,6 @@
 """A SQLite reader's rollup marks kept per connection, while no other connection has committed.
 
-Why: the API reads the marks of a request's days three times (the rollups it keeps, ``CoverageCache._reader``; the stamp
+Why: the API reads the marks of a request's days three times (the rollups it keeps, ``KeptRollups.reader``; the stamp
 of its answer, ``answers.stamp_of``; the rollup checks, ``audit.rollups.stored_mismatches``), over 15, 45 and 60
 days. On SQLite a mark counts its day's rows (the count is what shows a day that has rollups, and a rewrite that
 moved a row to another landlord), so at city scale the three cost ~30-60 ms of a landlord's request, cold or warm,
