@@ -12,9 +12,11 @@ period or not: what lets one month's letters stand in any period that holds it).
 (``settled.letters_of``, ``spans.span_letters``, as ``SettledParts.fold`` reads them) and, once every begun
 evening of the open tail is rolled up, the tail's letters (``tail_letters``, under the same stamp as the cache's)
 give the landlord's group directly: their states joined and counted at C speed, no checkpoint folded, no other
-group made. A tail with an evening in progress has its states judged (``evening_shares``); a piece without letters
-is asked of ``CoverageCache.coverage`` and its group taken. Equal to the landlord's group in
-``CoverageCache.coverage`` of the whole period, day by day (``tests/coverage/test_group_shares.py``).
+group made. The letters are read as states only (``letter_states``: on influxd a copy grouped per estate, a few
+points where the letters are a series each). A tail with an evening in progress has its states judged
+(``evening_shares``); a piece without letters is asked of ``CoverageCache.coverage`` and its group taken. Equal to
+the landlord's group in ``CoverageCache.coverage`` of the whole period, day by day
+(``tests/coverage/test_group_shares.py``).
 """
 
 from __future__ import annotations
@@ -27,23 +29,22 @@ from operator import itemgetter
 from ronde.coverage.answers import sensing_days, stamp_of
 from ronde.coverage.compute import latest_sensing
 from ronde.coverage.evening_shares import ClosedStates, evening_group
+from ronde.coverage.letter_states import settled_states, span_states, tail_states
 from ronde.coverage.monthly import basis, landlord_group
 from ronde.coverage.period import PeriodCoverage, combine_groups
 from ronde.coverage.pieces import open_tail_reads, period_pieces, settled_reads
 from ronde.coverage.query import CoverageCache
 from ronde.coverage.sensing import DEFAULT_HORIZON_DAYS
-from ronde.coverage.settled import letters_of
 from ronde.coverage.shares import GroupCoverage, Level, Share
-from ronde.coverage.spans import span_letters
-from ronde.coverage.tail_letters import letters_likely, marks_range, tail_letters
+from ronde.coverage.tail_letters import letters_likely, marks_range
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.estate import Registry
 from ronde.store.port import Store
 from ronde.store.read_ahead import LATEST, ReadAhead
-from ronde.store.records import MonthlyFigures
+from ronde.store.records import LetterStates
 
 _MAX_ENTRIES = 1024  # kept periods (settled parts) and tails; beyond, the cache starts again
-_STATES, _CHECKPOINT = itemgetter(7), itemgetter(0)  # of ``MonthlyFigures``
+_STATES, _CHECKPOINT = itemgetter(2), itemgetter(0)  # of ``LetterStates``
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,12 +159,12 @@ def of_coverage(cov: PeriodCoverage, landlord: str) -> GroupShares:
 
 
 def _of_letters(
-    registry: Registry, days: list[date], figures: list[MonthlyFigures], landlord: str, kept: SharesCache
+    registry: Registry, days: list[date], states: list[LetterStates], landlord: str, kept: SharesCache
 ) -> GroupShares:
     if len(kept.columns) > 64 * _MAX_ENTRIES:
         kept.columns.clear()
-    group = landlord_group(registry, days, landlord, list(map(_STATES, figures)), kept.columns)
-    return GroupShares(group, frozenset(map(_CHECKPOINT, figures)))
+    group = landlord_group(registry, days, landlord, list(map(_STATES, states)), kept.columns)
+    return GroupShares(group, frozenset(map(_CHECKPOINT, states)))
 
 
 def _settled(
@@ -186,14 +187,14 @@ def _settled(
         return entry[1]
     wanted = basis(registry, calendar, horizon_days)
     parts: list[GroupShares] = []
-    spanned = span_letters(store, calendar, head, landlord, wanted, now)
+    spanned = span_states(store, calendar, head, landlord, wanted, now)
     rest = head
     if spanned is not None:
         days, figures, k = spanned
         parts.append(_of_letters(registry, days, figures, landlord, kept))
         rest = head[k + 1 :]
     for lo, hi in rest:
-        letters = letters_of(store, calendar, lo, hi, landlord, wanted, now)
+        letters = settled_states(store, calendar, lo, hi, landlord, wanted, now)
         if letters is not None:
             parts.append(_of_letters(registry, letters[0], letters[1], landlord, kept))
         else:
@@ -237,7 +238,7 @@ def _tail(
         if entry is not None and entry[0] > t and entry[1] == held:
             cache.note_lettered(store, landlord, now, stamp.value)
             return entry[2]
-        got = tail_letters(
+        got = tail_states(
             store, registry, calendar, tail, landlord=landlord, now=now, horizon_days=horizon_days, stamp=stamp,
             marks=every, sensing=sensing,
         )  # fmt: skip
@@ -286,4 +287,8 @@ def _reads_ahead(
             if lettered
             else open_tail_reads(calendar, tails[0], landlord, now, horizon_days)
         )
+    reads = [r._replace(method=_AS_STATES.get(r.method, r.method)) for r in reads]  # what ``letter_states`` reads
     return reads if tails else reads[len(LATEST) :]
+
+
+_AS_STATES = {"monthly_figures": "monthly_states", "suffix_figures": "suffix_states", "tail_figures": "tail_states"}

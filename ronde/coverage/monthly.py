@@ -33,7 +33,7 @@ from ronde.coverage.service_time import effective_window
 from ronde.coverage.shares import GroupCoverage, LazyDays, Level, Share, group_name
 from ronde.protocol.calendar import Calendars, ServiceCalendar
 from ronde.protocol.estate import Registry
-from ronde.store.records import DailyRollup, MonthlyFigures, MonthlyRollup
+from ronde.store.records import DailyRollup, LetterStates, MonthlyFigures, MonthlyRollup
 
 STATE_LETTER = {DayState.COVERED: "C", DayState.NOT_VISITED: "N", DayState.NO_DATA: "X"}
 NO_ROLLUP = "-"  # the checkpoint had no rollup that day (not in the registry yet)
@@ -95,6 +95,11 @@ def letters_end(letter: MonthlyRollup) -> date:
 def figures_through(month: date, figures: list[MonthlyFigures], wanted: str) -> date | None:
     """``letters_through`` of the month ``month``'s letters read as ``MonthlyFigures``."""
     return _through(month, set(map(itemgetter(6), figures)), wanted) if figures else None
+
+
+def states_through(month: date, states: list[LetterStates], wanted: str) -> date | None:
+    """``letters_through`` of the month ``month``'s letters read as ``LetterStates``."""
+    return _through(month, {s[1] for s in states}, wanted) if states else None
 
 
 def _through(month: date, bases: set[str], wanted: str) -> date | None:

@@ -149,18 +149,40 @@ def tail_letters(
     do not stand for it (the caller folds the days): the tail is not today's, an evening is in progress, a begun
     day has no rollups of this landlord, or the letters were folded on other evidence, another registry revision,
     calendar or horizon."""
-    lo, hi = tail
-    today = now.astimezone(calendar.tz).date()
-    if hi != today or lo != tail_first(today, horizon_days) or stamp.partial is not None:
+    if not may_stand(calendar, tail, now, horizon_days, stamp):
         return None
-    if any(d not in stamp.marked for d in stamp.windows):
-        return None
-    figures = store.tail_figures(lo, landlord=landlord)
+    figures = store.tail_figures(tail[0], landlord=landlord)
     if not figures:
         return None
-    digest = tail_digest(calendar, today, marks, now=now, horizon_days=horizon_days, sensing=sensing)
-    wanted = None if digest is None else tail_basis(basis(registry, calendar, horizon_days), digest)
-    days = service_days_of(calendar, lo, hi, now)
+    days, wanted = wanted_tail(registry, calendar, tail, now, horizon_days, marks, sensing)
     if wanted is None or any(f[6] != wanted or len(f[7]) != len(days) for f in figures):
         return None
     return days, figures
+
+
+def may_stand(
+    calendar: ServiceCalendar, tail: tuple[date, date], now: datetime, horizon_days: int, stamp: Stamp
+) -> bool:
+    """Letters may stand for ``tail`` under ``stamp`` (before reading them): today's tail, no evening partly rolled
+    up, every begun day rolled up (marked)."""
+    lo, hi = tail
+    today = now.astimezone(calendar.tz).date()
+    if hi != today or lo != tail_first(today, horizon_days) or stamp.partial is not None:
+        return False
+    return all(d in stamp.marked for d in stamp.windows)
+
+
+def wanted_tail(
+    registry: Registry,
+    calendar: ServiceCalendar,
+    tail: tuple[date, date],
+    now: datetime,
+    horizon_days: int,
+    marks: Marks,
+    sensing: tuple[frozenset[date], frozenset[tuple[str, date]]],
+) -> tuple[list[date], str | None]:
+    """The tail's service days and the basis its letters must have to stand for it (None: none can)."""
+    today = now.astimezone(calendar.tz).date()
+    digest = tail_digest(calendar, today, marks, now=now, horizon_days=horizon_days, sensing=sensing)
+    wanted = None if digest is None else tail_basis(basis(registry, calendar, horizon_days), digest)
+    return service_days_of(calendar, tail[0], tail[1], now), wanted

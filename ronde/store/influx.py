@@ -36,6 +36,7 @@ from ronde.redact import redact_url, split_credentials
 from ronde.store import influx_days as packed_days
 from ronde.store import influx_figures as figures
 from ronde.store import influx_letters as letters
+from ronde.store import influx_states as states_copy
 from ronde.store import influx_visited, schema
 from ronde.store.checks import (
     ROLLUP_CHECK,
@@ -67,12 +68,13 @@ from ronde.store.influx_http import (
 from ronde.store.lineprotocol import LineChunks
 from ronde.store.port import StampedSpans, StoreAccess, StoreUnavailable, VisitedSet, VisitSpan
 from ronde.store.read_ahead import METHODS as AHEAD
-from ronde.store.read_ahead import ReadAhead, ReadAheads
+from ronde.store.read_ahead import ReadAhead, ReadAheads, Served
 from ronde.store.records import (
     BeaconTelemetryRecord,
     DailyRollup,
     EventKey,
     GatewayStateRecord,
+    LetterStates,
     MonthlyFigures,
     MonthlyRollup,
     MonthlySpan,
@@ -190,6 +192,7 @@ class InfluxStore:
         self._ensure_layout(self._retention, adjust=self.access is StoreAccess.MAINTAIN)
         if self.access is StoreAccess.MAINTAIN:
             self.migrate_letters()
+            self.copy_letter_states()
             self.pack_days()
 
     def check(self) -> None:
@@ -462,7 +465,11 @@ class InfluxStore:
             return
         written_at = self._written_at()
         marks = letters.mark_lines({r.month for r in changed}, written_at)  # the spans reaching them: unread
-        self.write_lines(RetentionClass.PROOF, [*marks, *(schema.letter_line(r, written_at) for r in changed)])
+        states = states_copy.lines(
+            states_copy.MONTH,
+            (states_copy.row_of(r, r.month, written_at, schema.monthly_ns(r, written_at)) for r in changed),
+        )
+        self.write_lines(RetentionClass.PROOF, [*marks, *(schema.letter_line(r, written_at) for r in changed), *states])
 
     def write_monthly_suffixes(self, month: date, suffixes: Sequence[MonthlySuffix]) -> None:
         """As ``write_monthly_rollups``: a changed suffix letter is a new point, the newest ``written_at`` wins per
@@ -482,8 +489,15 @@ class InfluxStore:
         if changed:
             written_at = self._written_at()
             marks = letters.mark_lines([lo], written_at)  # the spans reaching the month: unread
+            states = states_copy.lines(
+                states_copy.SUFFIX,
+                (
+                    states_copy.row_of(x.letter, x.from_day, written_at, schema.suffix_ns(x, written_at))
+                    for x in changed
+                ),
+            )
             self.write_lines(
-                RetentionClass.PROOF, [*marks, *(schema.suffix_letter_line(x, written_at) for x in changed)]
+                RetentionClass.PROOF, [*marks, *(schema.suffix_letter_line(x, written_at) for x in changed), *states]
             )
 
     def write_month_spans(self, through: date, spans: Sequence[MonthlySpan]) -> None:
@@ -513,7 +527,13 @@ class InfluxStore:
             raise ValueError(f"tail letters of another first day than {from_day}")
         if letters:
             written_at = self._written_at()
-            self.write_lines(RetentionClass.PROOF, [schema.tail_letter_line(r, written_at) for r in letters])
+            states = states_copy.lines(
+                states_copy.TAIL,
+                (states_copy.row_of(r, r.month, written_at, schema.tail_ns(r, written_at)) for r in letters),
+            )
+            self.write_lines(
+                RetentionClass.PROOF, [*(schema.tail_letter_line(r, written_at) for r in letters), *states]
+            )
 
     def tail_figures(self, from_day: date, *, landlord: str | None = None) -> list[MonthlyFigures]:
         """One request (``influx_letters.current_tails``); a read started ahead serves it."""
@@ -555,6 +575,23 @@ class InfluxStore:
         self._old_letters = None
         if n:
             log.info("letters: %d migrated to the packed layout in %.1f s", n, time.monotonic() - t0)
+        return n
+
+    def copy_letter_states(self) -> int:
+        """Write the states of the letters earlier code wrote without them (``influx_states.copy``; the maintenance
+        role does it as it opens, after ``migrate_letters``); returns how many it wrote."""
+        if self.access is StoreAccess.READ:
+            raise StoreRejected(
+                "this InfluxStore was opened read-only (StoreAccess.READ): migrations are maintenance's"
+            )
+        t0 = time.monotonic()
+        n = states_copy.copy(
+            self._ql,
+            lambda lines: self.write_lines(RetentionClass.PROOF, lines),
+            lambda m: letters.days_with_points(self._ql, m, "figures"),
+        )
+        if n:
+            log.info("letters: the states of %d copied in %.1f s", n, time.monotonic() - t0)
         return n
 
     def pack_days(self) -> int:
@@ -1001,6 +1038,8 @@ class InfluxStore:
             return getattr(self, r.method)()
         if r.method in ("tail_figures", "monthly_figures", "suffix_figures"):  # one day's, one month's
             return getattr(self, r.method)(r.first, landlord=r.landlord)
+        if r.method in ("tail_states", "monthly_states", "suffix_states"):
+            return Served(getattr(self, r.method)(r.first, landlord=r.landlord))
         if r.method in ("span_figures", "heard_days", "rollup_visited", "visited_sets"):
             return getattr(self, r.method)(r.first, r.last, landlord=r.landlord)
         return self.rollup_figures_by_day(r.first, r.last, landlord=r.landlord)
@@ -1018,6 +1057,31 @@ class InfluxStore:
         where = _where(day_start_ns(from_day), day_start_ns(from_day + timedelta(days=1)), landlord)
         kept = letters.newest(self._ql, letters.SUFFIXES, where, old=self._reads_old(letters.SUFFIXES))
         return letters.sorted_figures(kept)
+
+    def monthly_states(self, month: date, *, landlord: str | None = None) -> list[LetterStates] | None:
+        """The monthly letters' states (``influx_states``: one request, their day's mark with them); None when that
+        day's copy is not known whole or letters of the old layout remain; a read started ahead serves it."""
+        return self._states("monthly_states", states_copy.MONTH, letters.LETTERS, month, landlord)
+
+    def suffix_states(self, from_day: date, *, landlord: str | None = None) -> list[LetterStates] | None:
+        """As ``monthly_states``, of the suffix letters starting on ``from_day``."""
+        return self._states("suffix_states", states_copy.SUFFIX, letters.SUFFIXES, from_day, landlord)
+
+    def tail_states(self, from_day: date, *, landlord: str | None = None) -> list[LetterStates] | None:
+        """As ``monthly_states``, of the tail letters from ``from_day``."""
+        return self._states("tail_states", states_copy.TAIL, None, from_day, landlord)
+
+    def _states(
+        self, method: str, kind: states_copy.Kind, layout: letters.Layout | None, day: date, landlord: str | None
+    ) -> list[LetterStates] | None:
+        ahead: Served | None = self._ahead.take(method, day, day, landlord)
+        if ahead is not None:
+            served: list[LetterStates] | None = ahead.value
+            return served
+        if layout is not None and self._reads_old(layout):
+            return None
+        statements = states_copy.statements(kind, day, landlord)
+        return states_copy.newest(self._ql.results(statements, rp=RetentionClass.PROOF.value), day)
 
     def monthly_figures(self, month: date, *, landlord: str | None = None) -> list[MonthlyFigures]:
         """As ``monthly_rollups``' figures, read without their objects (``influx_letters``); a read started ahead

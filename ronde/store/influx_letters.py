@@ -203,7 +203,7 @@ def migrate(ql: InfluxQL, write: Callable[[Sequence[str]], Any], drop: Callable[
     for layout in LAYOUTS:
         if layout.old.name not in old_names(ql):
             continue
-        for day in _days_of(ql, layout.old):
+        for day in days_with_points(ql, layout.old):
             lo = schema.day_start_ns(day)
             where = [f"time >= {lo}", f"time < {lo + schema.NS_PER_DAY}"]
             rows = letters(newest(ql, layout, where, old=True))
@@ -216,11 +216,11 @@ def migrate(ql: InfluxQL, write: Callable[[Sequence[str]], Any], drop: Callable[
     return written
 
 
-def _days_of(ql: InfluxQL, m: schema.Measurement) -> list[date]:
-    """The UTC days holding points of ``m`` (a letter's point lies within its day)."""
+def days_with_points(ql: InfluxQL, m: schema.Measurement, field: str = "written_at") -> list[date]:
+    """The UTC days holding points of ``m`` with ``field`` (a letter's point lies within its day)."""
     far = schema.day_start_ns(date.today() + timedelta(days=3660))
     statement = (
-        f"SELECT count({quote_ident('written_at')}) FROM {quote_ident(m.name)} "  # noqa: S608 - quoted names
+        f"SELECT count({quote_ident(field)}) FROM {quote_ident(m.name)} "  # noqa: S608 - quoted names
         f"WHERE time >= 0 AND time < {far} GROUP BY time(1d) fill(none)"
     )
     days: list[date] = []

@@ -16,6 +16,7 @@ from ronde.store.records import (
     DailyRollup,
     EventKey,
     GatewayStateRecord,
+    LetterStates,
     MonthlyFigures,
     MonthlyRollup,
     MonthlySpan,
@@ -221,6 +222,17 @@ class Store(Protocol):
     def suffix_figures(self, from_day: date, *, landlord: str | None = None) -> list[MonthlyFigures]:
         """The suffix letters starting on ``from_day`` (the fold of ``from_day``..its month's end) as
         ``MonthlyFigures``, sorted by checkpoint; none when the month was not folded with them."""
+
+    def monthly_states(self, month: date, *, landlord: str | None = None) -> list[LetterStates] | None:
+        """``monthly_figures``' checkpoint, basis and states, what a landlord's shares count (InfluxDB reads a copy
+        grouped per estate, ``ronde.store.influx_states``); None when this store cannot tell them whole (the caller
+        reads ``monthly_figures``)."""
+
+    def suffix_states(self, from_day: date, *, landlord: str | None = None) -> list[LetterStates] | None:
+        """As ``monthly_states``, of ``suffix_figures``."""
+
+    def tail_states(self, from_day: date, *, landlord: str | None = None) -> list[LetterStates] | None:
+        """As ``monthly_states``, of ``tail_figures``."""
 
     def reading_ahead(self, reads: Sequence[ReadAhead]) -> AbstractContextManager[None]:
         """Start ``reads`` now (a request's, before it needs them): inside the block, each is served to the same

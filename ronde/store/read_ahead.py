@@ -29,8 +29,9 @@ class ReadAhead(NamedTuple):
     (the rows of those days: what that call would read); ``heard_days(first, last, landlord=)`` and
     ``visit_spans_kept(first, last, landlord=, day=, kept=None)``, ``span_figures(first, last, landlord=)``,
     ``monthly_figures(first, landlord=)`` (``last`` the same month), ``tail_figures(first, landlord=)`` (``last``
-    the same day), ``rollup_visited(first, last, landlord=)``, ``latest_gateway_states()`` and ``latest_telemetry()``
-    (``first``, ``last`` and ``landlord`` None: ``LATEST``) to the same call only."""
+    the same day; so ``monthly_states``, ``suffix_states`` and ``tail_states``, their answers as ``Served``),
+    ``rollup_visited(first, last, landlord=)``, ``latest_gateway_states()`` and ``latest_telemetry()`` (``first``,
+    ``last`` and ``landlord`` None: ``LATEST``) to the same call only."""
 
     method: str
     first: Any  # a date, or a datetime for ``visit_spans_kept``
@@ -50,10 +51,20 @@ METHODS = frozenset(
         "tail_figures",
         "visited_sets",
         "suffix_figures",
+        "monthly_states",
+        "suffix_states",
+        "tail_states",
         "latest_gateway_states",
         "latest_telemetry",
     }
 )
+
+
+class Served(NamedTuple):
+    """A read's answer that may itself be None (``monthly_states`` and the like): ``take`` gives None for a read
+    not started, so those reads are served wrapped."""
+
+    value: Any
 
 
 LATEST = (ReadAhead("latest_gateway_states", None, None, None), ReadAhead("latest_telemetry", None, None, None))

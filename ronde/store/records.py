@@ -275,6 +275,9 @@ class MonthlySpan:
 # expected, basis, states, visits, presence, first and last seen in microseconds since the epoch (None when
 # unseen), then the idleness segment: service, seen (0 or 1), lead, trail, inner n, s1, s2, worst. No month (the
 # caller asked for it), no object or datetime a row: on SQLite the row as the driver gives it.
+# A letter's states as a landlord's shares read them (``Store.suffix_states`` and the like): its checkpoint, basis and
+# day states (``MonthlyFigures``' 0, 6 and 7)
+LetterStates = tuple[str, str, str]
 MonthlyFigures = tuple[
     str, str, str | None, str, str, int, str, str, int, float, int | None, int | None,
     float, int, float, float, int, float, float, float,

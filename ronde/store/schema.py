@@ -210,6 +210,32 @@ CHECKPOINT_LETTER_TAIL = Measurement(
     {"figures": S},
     "from_day 00:00 UTC + hash(record, written_at) mod 1 day; the newest written_at (in figures) wins",
 )
+# The letters' states (since December 8, 2026): beside each monthly, suffix and tail letter, by the same write, its
+# checkpoint's day states, one point per (kind of letter, landlord, estate, day, month, basis, write) holding every
+# row of the group (``LETTER_STATES_ROW``; more points past ``PACKED_DAY_BYTES``). What a landlord's shares read
+# (``Store.suffix_states`` and the like): influxd costs a cursor a series and ~12 us a 100 bytes of string it answers,
+# a landlord's letters at city scale are 2,500 series and 780 KB, their states 50 points and 110 KB. A day's copy is
+# read only when it is whole: ``LETTER_STATES_MARK`` (a write adds its day's; maintenance copies what earlier code
+# wrote, ``influx_states.copy``, then adds it).
+LETTER_STATES = Measurement(
+    "letter_states",
+    RetentionClass.PROOF,
+    ("letter", "estate", "landlord"),
+    {"states": S},
+    "the letters' day 00:00 UTC + hash(kind, landlord, estate, states) mod 1 day; per checkpoint the newest row "
+    "(written_at, then its letter's time) wins",
+)
+# ``states``: a header, space-separated (the rows' ``written_at``, their day and month, their basis percent-quoted),
+# then ``;`` and the rows, separated by ``;``, each space-separated: the checkpoint (percent-quoted), its letter
+# point's time within the day (ns), its states
+LETTER_STATES_ROW = ("checkpoint", "at", "states")
+LETTER_STATES_MARK = Measurement(
+    "letter_states_mark",
+    RetentionClass.PROOF,
+    ("letter",),
+    {"whole": INT},
+    "the letters' day 00:00 UTC + hash(kind, written_at) mod 1 day: that day's states of that kind are all written",
+)
 # what ``figures`` holds, space-separated in this order: integers in decimal, floats by ``repr`` (they read back
 # to the bit), instants in ms since the epoch or ``-`` for none, ``seen`` 1 or 0; ``day`` the month's first day
 # for a letter, ``from_day`` for a suffix letter; ``basis`` last (the only one that may hold a space)
@@ -274,6 +300,8 @@ MEASUREMENTS: tuple[Measurement, ...] = (
     CHECKPOINT_LETTER_SUFFIX,
     CHECKPOINT_LETTER_SPAN,
     CHECKPOINT_LETTER_TAIL,
+    LETTER_STATES,
+    LETTER_STATES_MARK,
     VISIT_ID,
 )
 
@@ -626,7 +654,7 @@ def estate_day_lines(rows: Iterable[tuple[DailyRollup, int, int]]) -> list[str]:
         groups.setdefault((r.landlord, r.estate, r.service_day), []).append(packed_day_row(r, written_at, ns - day_ns))
     out: list[str] = []
     for (landlord, estate, day), packed in sorted(groups.items()):
-        for figures in _chunks(sorted(packed), PACKED_DAY_BYTES):  # sorted: the same rows, the same points
+        for figures in chunked_rows(sorted(packed), PACKED_DAY_BYTES):  # sorted: the same rows, the same points
             ns = day_start_ns(day) + offset(landlord, estate, figures, modulo=NS_PER_DAY)
             out.append(
                 encode_line(ESTATE_DAY_FIGURES.name, {"estate": estate, "landlord": landlord}, {"figures": figures}, ns)
@@ -634,7 +662,7 @@ def estate_day_lines(rows: Iterable[tuple[DailyRollup, int, int]]) -> list[str]:
     return out
 
 
-def _chunks(rows: Sequence[str], limit: int) -> list[str]:
+def chunked_rows(rows: Sequence[str], limit: int) -> list[str]:
     """``rows`` joined by ``;`` in strings of at most ``limit`` characters (a row is far shorter than ``limit``)."""
     out: list[str] = []
     run: list[str] = []
@@ -672,8 +700,12 @@ def span_letter_line(s: MonthlySpan, written_at_ms: int) -> str:
 def tail_letter_line(r: MonthlyRollup, written_at_ms: int) -> str:
     """A tail letter (``CHECKPOINT_LETTER_TAIL``), packed as a suffix letter: its day and month the tail's first."""
     figures = packed_letter(r, r.month, written_at_ms)
-    ns = day_start_ns(r.month) + offset(r.month.isoformat(), *monthly_content(r), written_at_ms, modulo=NS_PER_DAY)
-    return _letter_line(CHECKPOINT_LETTER_TAIL.name, r, figures, ns)
+    return _letter_line(CHECKPOINT_LETTER_TAIL.name, r, figures, tail_ns(r, written_at_ms))
+
+
+def tail_ns(r: MonthlyRollup, written_at_ms: int) -> int:
+    """A tail letter's time: within its first day (``r.month``)."""
+    return day_start_ns(r.month) + offset(r.month.isoformat(), *monthly_content(r), written_at_ms, modulo=NS_PER_DAY)
 
 
 def packed_letter(r: MonthlyRollup, day: date, written_at_ms: int) -> str:

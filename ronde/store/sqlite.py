@@ -33,6 +33,7 @@ from ronde.store.records import (
     DailyRollup,
     EventKey,
     GatewayStateRecord,
+    LetterStates,
     MonthlyFigures,
     MonthlyRollup,
     MonthlySpan,
@@ -826,6 +827,23 @@ class SqliteStore:
     def tail_figures(self, from_day: date, *, landlord: str | None = None) -> list[MonthlyFigures]:
         """As ``suffix_figures`` (one indexed query; a store made by earlier code has no such table)."""
         sql = f"SELECT {_MONTHLY_FIGURES} FROM tail_letters WHERE month = ? AND from_day = ?"
+        params = [from_day.isoformat(), from_day.isoformat()]
+        return self._optional_rows("tail_letters", sql, params, landlord, " ORDER BY checkpoint_id")
+
+    def monthly_states(self, month: date, *, landlord: str | None = None) -> list[LetterStates] | None:
+        """``monthly_figures``' checkpoint, basis and states (one indexed query, three columns)."""
+        sql = "SELECT checkpoint_id, basis, states FROM monthly_rollups WHERE month = ?"
+        return self._optional_rows("monthly_rollups", sql, [month.isoformat()], landlord, " ORDER BY checkpoint_id")
+
+    def suffix_states(self, from_day: date, *, landlord: str | None = None) -> list[LetterStates] | None:
+        """``suffix_figures``' checkpoint, basis and states."""
+        sql = "SELECT checkpoint_id, basis, states FROM monthly_suffixes WHERE month = ? AND from_day = ?"
+        params = [from_day.replace(day=1).isoformat(), from_day.isoformat()]
+        return self._optional_rows("monthly_suffixes", sql, params, landlord, " ORDER BY checkpoint_id")
+
+    def tail_states(self, from_day: date, *, landlord: str | None = None) -> list[LetterStates] | None:
+        """``tail_figures``' checkpoint, basis and states."""
+        sql = "SELECT checkpoint_id, basis, states FROM tail_letters WHERE month = ? AND from_day = ?"
         params = [from_day.isoformat(), from_day.isoformat()]
         return self._optional_rows("tail_letters", sql, params, landlord, " ORDER BY checkpoint_id")
 

@@ -28,7 +28,7 @@ from ronde.coverage.tail_letters import tail_first
 from ronde.ingest.config import IngestConfig
 from ronde.ingest.maintenance import MaintenanceRunner
 from ronde.store.port import Store
-from ronde.store.records import DailyRollup, MonthlyFigures, RollupFigures
+from ronde.store.records import DailyRollup, LetterStates, MonthlyFigures, RollupFigures
 from tests.coverage.factory import local
 from tests.coverage.test_monthly import CAL, FIRST, LAST, REG, _write_year
 from tests.coverage.written_once import KEEP_THE_YEAR
@@ -74,11 +74,13 @@ def _maintained(store: Store) -> None:
 class _Reads:
     """The store with its letters shown or hidden, its daily rollups' and letters' reads counted."""
 
-    def __init__(self, store: Store, *, letters: bool = True) -> None:
+    def __init__(self, store: Store, *, letters: bool = True, copies: bool = True) -> None:
         self._store = store
         self._letters = letters
+        self._copies = copies  # False: the states' copy not known whole (None), as influxd before maintenance copies
         self.daily = 0
         self.letters = 0
+        self.states = 0  # of the letters' reads, those of their states only
         self.ranges: list[tuple[date, date]] = []  # of daily rollups read
 
     def __getattr__(self, name: str) -> Any:
@@ -118,6 +120,20 @@ class _Reads:
     def monthly_rollups(self, month: date, *, landlord: str | None = None) -> list[Any]:
         return self._store.monthly_rollups(month, landlord=landlord) if self._letters else []
 
+    def _states(self, got: list[LetterStates] | None) -> list[LetterStates] | None:
+        self.letters += 1
+        self.states += 1
+        return None if not self._copies else got if self._letters else []
+
+    def monthly_states(self, month: date, *, landlord: str | None = None) -> list[LetterStates] | None:
+        return self._states(self._store.monthly_states(month, landlord=landlord))
+
+    def suffix_states(self, from_day: date, *, landlord: str | None = None) -> list[LetterStates] | None:
+        return self._states(self._store.suffix_states(from_day, landlord=landlord))
+
+    def tail_states(self, from_day: date, *, landlord: str | None = None) -> list[LetterStates] | None:
+        return self._states(self._store.tail_states(from_day, landlord=landlord))
+
 
 def _whole(store: Store, period: tuple[date, date], landlord: str, now: datetime) -> GroupShares:
     cov = landlord_coverage(store, REG, CAL, *period, landlord=landlord, now=now, cache=CoverageCache())
@@ -149,6 +165,7 @@ def test_shares_from_letters_equal_the_whole_coverage(store: Store, now: datetim
             assert got.members, case
             if now == DAY and period[1] == LAST:  # the data set's first, partial month has no letters: days read
                 assert all(hi < date(2025, 12, 1) for _, hi in view.ranges), case
+                assert view.states, case  # the tail's letters (at least) read as states
             if now == EVENING and period[1] == LAST:  # the tail's states judged here, no coverage made of it
                 assert len(kept.evenings) == 1, case
             letters = view.letters
@@ -169,6 +186,23 @@ def test_without_letters_the_pieces_come_from_the_coverage_cache(store: Store) -
             )  # fmt: skip
             _assert_same(got, _whole(store, period, landlord, DAY), (landlord, period))
             assert view.daily > 0
+
+
+@pytest.mark.parametrize("now", [DAY, EVENING], ids=["day", "evening"])
+def test_without_a_whole_copy_of_the_states_the_letters_are_read(store: Store, now: datetime) -> None:
+    """A store that cannot tell its states' copy whole (influxd before maintenance copied what earlier code wrote):
+    the letters' figures are read for every piece, equal as ever, and no daily rollup read by day."""
+    for landlord in LANDLORDS:
+        for period in PERIODS:
+            view = _Reads(store, copies=False)
+            got = landlord_shares(
+                cast("Store", view), REG, CAL, *period, landlord=landlord, now=now, cache=CoverageCache(),
+                kept=SharesCache(),
+            )  # fmt: skip
+            _assert_same(got, _whole(store, period, landlord, now), (landlord, period, now))
+            assert view.letters - view.states >= view.states, (landlord, period)  # figures after each states' None
+            if now == DAY and period[1] == LAST:
+                assert all(hi < date(2025, 12, 1) for _, hi in view.ranges), (landlord, period)
 
 
 def test_a_late_event_in_the_tail_is_counted_at_once(store: Store) -> None:

@@ -80,7 +80,13 @@ def test_packed_letters_read_back_equal(database: tuple[str, str]) -> None:
         assert store.monthly_rollups(MONTH) == letters
         assert store.monthly_figures(MONTH) == [monthly_figures_of(x) for x in letters]
         assert repr(store.suffix_figures(DAY0)) == repr([monthly_figures_of(x) for x in letters])
-        assert _measurements(store) == {"checkpoint_letter", "checkpoint_letter_suffix", "checkpoint_letter_mark"}
+        assert _measurements(store) == {
+            "checkpoint_letter",
+            "checkpoint_letter_suffix",
+            "checkpoint_letter_mark",
+            "letter_states",  # their states beside them (``influx_states``)
+            "letter_states_mark",
+        }
     finally:
         store.close()
 
@@ -117,6 +123,8 @@ def test_old_layout_is_read_until_migrated_then_migrated(database: tuple[str, st
                 "checkpoint_letter_suffix",
                 "checkpoint_letter_mark",  # the refold's, written with it
                 "estate_day_figures_mark",
+                "letter_states",  # the refold's, and the migrated letters' copied as maintenance opened
+                "letter_states_mark",
             }
             assert maintenance.migrate_letters() == 0
             assert _answers(maintenance) == want
