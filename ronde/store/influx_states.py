@@ -108,10 +108,10 @@ def newest(results: Sequence[Mapping[str, Any]], day: date) -> list[LetterStates
         return None
     try:
         kept = _newest_rows(states, day.isoformat())
+        out = [(unquote(cp, errors="strict"), b, st) for cp, (_, b, st) in kept.items()]
     except ValueError as exc:  # not a shape ``lines`` writes: the letters' figures still answer
         log.warning("%s: unreadable point (%s): the letters' figures are read instead", schema.LETTER_STATES.name, exc)
         return None
-    out = [(unquote(cp), b, st) for cp, (_, b, st) in kept.items()]
     out.sort()
     return out
 
@@ -127,7 +127,7 @@ def _newest_rows(states: Mapping[str, Any], wanted: str) -> dict[str, tuple[tupl
             written_at, d, _, basis = head.split(" ", 3)
             if d != wanted:
                 continue
-            w, b = int(written_at), unquote(basis)
+            w, b = int(written_at), unquote(basis, errors="strict")
             for row in rows:
                 cp, at, st = row.split(" ", 2)
                 rank = (w, int(at))

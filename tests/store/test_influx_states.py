@@ -141,37 +141,6 @@ def test_a_copy_interrupted_is_done_again_and_a_mark_alone_is_whole(database: tu
         store.close()
 
 
-@pytest.mark.influx
-@pytest.mark.parametrize(
-    "field",
-    [
-        '"garbage"',
-        f'"1 {MONTH} {MONTH} b;cp-1 notanumber C"',
-        f'"x {MONTH} {MONTH} b;cp-1 1 C"',
-        f'"1 {MONTH} {MONTH} b;cp-1"',
-    ],
-)
-def test_hostile_states_points_are_not_read_the_figures_are(
-    database: tuple[str, str], field: str, caplog: pytest.LogCaptureFixture
-) -> None:
-    """A states point in another shape (hand-written, or by other code) is not read: a warning says why and the
-    read answers None, so the caller reads the letters' figures; nothing raised."""
-    store = open_influx(database)
-    try:
-        _write(store)
-        ns = schema.day_start_ns(MONTH) + 7
-        line = f"letter_states,letter=month,estate=e,landlord=paris-habitat states={field} {ns}"
-        store.write_lines(RetentionClass.PROOF, [line])
-        with caplog.at_level("WARNING", logger="ronde.store.influx_states"):
-            assert store.monthly_states(MONTH, landlord="paris-habitat") is None
-        assert "letter_states: unreadable point" in caplog.text
-        assert store.monthly_states(MONTH, landlord="toit-et-joie") == _of(
-            store.monthly_figures(MONTH, landlord="toit-et-joie")
-        )
-    finally:
-        store.close()
-
-
 def test_states_lines_refuse_what_cannot_be_packed() -> None:
     x = month_row("cp-1", states="C;N")
     with pytest.raises(ValueError, match="cannot be packed"):
