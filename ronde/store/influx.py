@@ -1227,15 +1227,7 @@ class InfluxStore:
         days = measurement_days(policy)
         self._retention = policy
         self._ensure_layout(policy, adjust=True)
-        cutoffs = [
-            (
-                m,
-                day_start_ns(cutoff_day(now, days[m.name]).date())
-                if m in (schema.CHECKPOINT_DAY, schema.ESTATE_DAY_FIGURES, schema.CHECKPOINT_DAY_FIGURES)
-                else to_ms(cutoff(now, days[m.name])) * NS_PER_MS,
-            )
-            for m in schema.MEASUREMENTS
-        ]
+        cutoffs = [(m, _cutoff_ns(m, now, days[m.name])) for m in schema.MEASUREMENTS]
         major = self._major()
         if major == 1:
             proof = day_start_ns(cutoff_day(now, days[schema.CHECKPOINT_DAY.name]).date())
@@ -1341,6 +1333,17 @@ def _api_error(exc: ApiException, what: str) -> Exception:
     if status == HTTPStatus.NOT_FOUND:  # bucket missing: the operator creates it; nothing is refused for good
         return StoreUnavailable(f"InfluxDB has no such bucket for {what} (HTTP 404): {exc.body!s:.300}")
     return StoreRejected(f"InfluxDB refused the {what} (HTTP {status}): {exc.body!s:.300}")
+
+
+def _cutoff_ns(m: schema.Measurement, now: datetime, days: int) -> int:
+    """Where retention deletes ``m`` before: whole days for the daily rollups and their copies; the whole day the
+    cutoff falls in for the letters' states and marks (a day whose letters retention began deleting is not read
+    from its states: its figures answer); else the instant."""
+    if m in (schema.CHECKPOINT_DAY, schema.ESTATE_DAY_FIGURES, schema.CHECKPOINT_DAY_FIGURES):
+        return day_start_ns(cutoff_day(now, days).date())
+    if m in (schema.LETTER_STATES, schema.LETTER_STATES_MARK):
+        return day_start_ns(cutoff(now, days).date() + timedelta(days=1))
+    return to_ms(cutoff(now, days)) * NS_PER_MS
 
 
 def _where(start_ns: int, end_ns: int, landlord: str | None) -> list[str]:

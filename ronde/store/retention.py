@@ -12,9 +12,24 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 
 from ronde.store.records import RetentionPolicy
-from ronde.store.schema import CHECKPOINT_DAY, CHECKPOINT_DAY_FIGURES, ESTATE_DAY_FIGURES, MEASUREMENTS, RetentionClass
+from ronde.store.schema import (
+    CHECKPOINT_DAY,
+    CHECKPOINT_DAY_FIGURES,
+    CHECKPOINT_LETTER,
+    CHECKPOINT_LETTER_SUFFIX,
+    CHECKPOINT_LETTER_TAIL,
+    ESTATE_DAY_FIGURES,
+    LETTER_STATES,
+    LETTER_STATES_MARK,
+    MEASUREMENTS,
+    RetentionClass,
+)
 
 _COPIES = (ESTATE_DAY_FIGURES.name, CHECKPOINT_DAY_FIGURES.name)  # checkpoint_day's packed copies (InfluxDB)
+# the letters' states and their marks (InfluxDB): gone no later than the first of the letters they copy, so that a
+# day's states are never read once its letters are gone (without them the letters' figures are read)
+_STATES_COPIES = (LETTER_STATES.name, LETTER_STATES_MARK.name)
+_STATES_OF = (CHECKPOINT_LETTER.name, CHECKPOINT_LETTER_SUFFIX.name, CHECKPOINT_LETTER_TAIL.name)
 
 DEFAULT_RETENTION = RetentionPolicy()
 MIN_DAYS = 1  # InfluxDB 1.x refuses retention policies shorter than one hour; keep whole days
@@ -48,6 +63,11 @@ def validate(policy: RetentionPolicy) -> None:
             raise RetentionError(
                 f"retention extra[{name!r}]: the packed copy of checkpoint_day goes with it (set checkpoint_day's)"
             )
+        if name in _STATES_COPIES:
+            raise RetentionError(
+                f"retention extra[{name!r}]: the letters' states go with the letters (set theirs: "
+                f"{', '.join(_STATES_OF)})"
+            )
         if name not in known:
             raise RetentionError(f"retention extra[{name!r}]: unknown measurement (known: {', '.join(sorted(known))})")
         if days < MIN_DAYS:
@@ -66,6 +86,8 @@ def measurement_days(policy: RetentionPolicy) -> dict[str, int]:
     days = {m.name: policy.extra.get(m.name, by_class[m.retention]) for m in MEASUREMENTS}
     for name in _COPIES:
         days[name] = days[CHECKPOINT_DAY.name]  # a copy goes with the proof it copies
+    for name in _STATES_COPIES:
+        days[name] = min(days[x] for x in _STATES_OF)
     return days
 
 

@@ -5,14 +5,15 @@ maintenance as it opens, each with its own ``written_at`` and time; on SQLite th
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
 
 from ronde.store import influx_states, schema
 from ronde.store.port import Store, StoreAccess
-from ronde.store.records import LetterStates, MonthlyFigures, MonthlyRollup, MonthlySuffix
+from ronde.store.records import LetterStates, MonthlyFigures, MonthlyRollup, MonthlySuffix, RetentionPolicy
+from ronde.store.retention import DEFAULT_RETENTION, RetentionError, measurement_days
 from ronde.store.schema import RetentionClass
 from ronde.store.sqlite import SqliteStore
 from tests.store.factories import DAY, month_row
@@ -154,5 +155,33 @@ def test_sqlite_states_are_the_figures_columns(tmp_path: Path) -> None:
         _write(store)
         _assert_states_equal(store)
         assert store.tail_states(DAY) == []
+    finally:
+        store.close()
+
+
+def test_the_states_go_with_the_first_of_their_letters() -> None:
+    days = measurement_days(RetentionPolicy(extra={"checkpoint_letter_suffix": 30}))
+    assert days["letter_states"] == days["letter_states_mark"] == 30
+    assert measurement_days(DEFAULT_RETENTION)["letter_states"] == DEFAULT_RETENTION.proof_days
+    for copy in ("letter_states", "letter_states_mark"):
+        with pytest.raises(RetentionError, match="go with the letters"):
+            measurement_days(RetentionPolicy(extra={copy: 30}))
+
+
+@pytest.mark.influx
+def test_a_day_retention_began_deleting_is_not_read_from_its_states(database: tuple[str, str]) -> None:
+    """Retention's cutoff within a day deletes the letters timed before it: that whole day's states and mark go, so
+    its states answer None (the remaining figures are read); the days after keep theirs."""
+    store = open_influx(database, StoreAccess.MAINTAIN)
+    try:
+        _write(store)
+        now = datetime.combine(DAY0, time(12), tzinfo=UTC) + timedelta(days=DEFAULT_RETENTION.proof_days)
+        store.apply_retention(DEFAULT_RETENTION, now)
+        for landlord in LANDLORDS:
+            assert store.suffix_states(DAY0, landlord=landlord) is None
+            assert store.tail_states(DAY0, landlord=landlord) is None
+            got, want = store.suffix_states(DAY, landlord=landlord), _of(store.suffix_figures(DAY, landlord=landlord))
+            assert got == want or (got is None and not want)
+        assert store.suffix_states(DAY) == [("cp-1", "b1 with a space", "C-X")]
     finally:
         store.close()
