@@ -563,14 +563,18 @@ class InfluxStore:
             self._old_letters = memo
         return layout.old.name in memo[1]
 
-    def migrate_letters(self) -> int:
-        """Rewrite the letters of the old layout in the packed one and drop the old (``influx_letters.migrate``;
-        the maintenance role does it as it opens); returns how many letters it wrote."""
+    def _migration_start(self) -> float:
+        """Refuses a migration on a read-only store; else the clock its log line counts from."""
         if self.access is StoreAccess.READ:
             raise StoreRejected(
                 "this InfluxStore was opened read-only (StoreAccess.READ): migrations are maintenance's"
             )
-        t0 = time.monotonic()
+        return time.monotonic()
+
+    def migrate_letters(self) -> int:
+        """Rewrite the letters of the old layout in the packed one and drop the old (``influx_letters.migrate``;
+        the maintenance role does it as it opens); returns how many letters it wrote."""
+        t0 = self._migration_start()
         n = letters.migrate(self._ql, lambda lines: self.write_lines(RetentionClass.PROOF, lines), self._drop)
         self._old_letters = None
         if n:
@@ -580,11 +584,7 @@ class InfluxStore:
     def copy_letter_states(self) -> int:
         """Write the states of the letters earlier code wrote without them (``influx_states.copy``; the maintenance
         role does it as it opens, after ``migrate_letters``); returns how many it wrote."""
-        if self.access is StoreAccess.READ:
-            raise StoreRejected(
-                "this InfluxStore was opened read-only (StoreAccess.READ): migrations are maintenance's"
-            )
-        t0 = time.monotonic()
+        t0 = self._migration_start()
         n = states_copy.copy(
             self._ql,
             lambda lines: self.write_lines(RetentionClass.PROOF, lines),
@@ -597,11 +597,7 @@ class InfluxStore:
     def pack_days(self) -> int:
         """Write the packed copy of the days whose copy is missing or behind (``influx_days.pack``: data written by
         earlier code; the maintenance role does it as it opens); returns how many rows it wrote."""
-        if self.access is StoreAccess.READ:
-            raise StoreRejected(
-                "this InfluxStore was opened read-only (StoreAccess.READ): migrations are maintenance's"
-            )
-        t0 = time.monotonic()
+        t0 = self._migration_start()
         n = packed_days.pack(
             self._ql,
             lambda lines: self.write_lines(RetentionClass.PROOF, lines),

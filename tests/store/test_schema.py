@@ -47,6 +47,8 @@ def test_each_record_kind_lands_in_its_retention_class() -> None:
         "checkpoint_letter_suffix": RetentionClass.PROOF,
         "checkpoint_letter_span": RetentionClass.PROOF,
         "checkpoint_letter_tail": RetentionClass.PROOF,
+        "letter_states": RetentionClass.PROOF,
+        "letter_states_mark": RetentionClass.PROOF,
         "visit_id": RetentionClass.RAW,
     }
 
