@@ -128,7 +128,7 @@ def visited_reads_ahead(
     cache: VisitedCache,
     coverage: CoverageCache,
 ) -> list[ReadAhead]:
-    """The ``rollup_visited`` read ``visited_days`` will make for the settled days of ``first..last`` when none is
+    """The reads ``visited_days`` will make for the settled days of ``first..last`` when none is
     kept (``_settled``), to start before the coverage request it follows (``Store.reading_ahead``): on InfluxDB
     influxd answers it while the API folds the shares (on a city landlord's cold month it was a third of the
     request, made after it). None when a day is kept: its read, if any, is of fewer days (not started ahead). With
@@ -142,10 +142,11 @@ def visited_reads_ahead(
         entry = cache.settled.get((id(store), landlord, day))
         if (entry is not None and entry[0] > t) or coverage.kept_figures(store, landlord, day) is not None:
             return []
-    reads = [ReadAhead("visited_sets", first, hi, landlord or EVERY)]
+    # the sets and the marks they are taken under (``visited_from_sets``)
+    reads = [ReadAhead("rollup_marks", first, hi, landlord), ReadAhead("visited_sets", first, hi, landlord or EVERY)]
     tail = (quiet + timedelta(days=1), last)
     if letters_likely(calendar, tail, now, DEFAULT_HORIZON_DAYS, False):  # the tail's, when letters stand for it
-        reads.append(ReadAhead("visited_sets", *tail, landlord or EVERY))
+        reads += [ReadAhead("rollup_marks", *tail, landlord), ReadAhead("visited_sets", *tail, landlord or EVERY)]
     return reads
 
 

@@ -30,8 +30,9 @@ class ReadAhead(NamedTuple):
     ``visit_spans_kept(first, last, landlord=, day=, kept=None)``, ``span_figures(first, last, landlord=)``,
     ``monthly_figures(first, landlord=)`` (``last`` the same month), ``tail_figures(first, landlord=)`` (``last``
     the same day; so ``monthly_states``, ``suffix_states`` and ``tail_states``, their answers as ``Served``),
-    ``rollup_visited(first, last, landlord=)``, ``latest_gateway_states()`` and ``latest_telemetry()`` (``first``,
-    ``last`` and ``landlord`` None: ``LATEST``) to the same call only."""
+    ``rollup_visited(first, last, landlord=)``, ``rollup_marks(first, last, landlord=)``,
+    ``latest_gateway_states()`` and ``latest_telemetry()`` (``first``, ``last`` and ``landlord`` None: ``LATEST``)
+    to the same call only."""
 
     method: str
     first: Any  # a date, or a datetime for ``visit_spans_kept``
@@ -50,6 +51,7 @@ METHODS = frozenset(
         "rollup_visited",
         "tail_figures",
         "visited_sets",
+        "rollup_marks",
         "suffix_figures",
         "monthly_states",
         "suffix_states",

@@ -110,12 +110,8 @@ def test_a_cold_month_reads_its_counts_settled_days_ahead_once_and_answers_the_s
     assert visited_reads_ahead(
         store, CAL, LAST - timedelta(days=29), LAST, landlord="paris-habitat", now=NOW, cache=kept, coverage=cache
     ) == [
-        ReadAhead(
-            "visited_sets",
-            LAST - timedelta(days=29),
-            NOW.astimezone(CAL.tz).date() - timedelta(days=8),
-            "paris-habitat",
-        )
+        ReadAhead(method, LAST - timedelta(days=29), NOW.astimezone(CAL.tz).date() - timedelta(days=8), "paris-habitat")
+        for method in ("rollup_marks", "visited_sets")
     ]
     requests.clear()
     got = _month_counted(store, cache, kept)
@@ -123,6 +119,7 @@ def test_a_cold_month_reads_its_counts_settled_days_ahead_once_and_answers_the_s
     with_ahead = sorted(s for s, _ in requests)
     assert len(sets) == 1
     assert sets[0].startswith("ronde-read-ahead")  # the counts' settled days
+    assert any(t.startswith("ronde-read-ahead") for s, t in requests if 'FROM "rollup_mark"' in s)  # their marks
 
     requests.clear()
     assert _month_counted(store, cache, kept) == got
