@@ -291,4 +291,9 @@ def _reads_ahead(
     return reads if tails else reads[len(LATEST) :]
 
 
-_AS_STATES = {"monthly_figures": "monthly_states", "suffix_figures": "suffix_states", "tail_figures": "tail_states"}
+_AS_STATES = {
+    "monthly_figures": "monthly_states",
+    "suffix_figures": "suffix_states",
+    "tail_figures": "tail_states",
+    "span_figures": "span_states",
+}

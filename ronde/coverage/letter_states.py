@@ -3,9 +3,10 @@
 Why: a share counts each checkpoint's day states, never a letter's other figures; on influxd the states are a copy
 grouped per estate (``ronde.store.influx_states``), a few points where the letters are a series each: a landlord's
 suffix letters at city scale cost influxd 49–56 ms, their states 7 ms (December 8). The same pieces stand as with
-the letters (``settled.letters_of``, ``suffix.suffix_letters``, ``tail_letters.tail_letters``: the same checks on
-the same basis and states); where the store cannot tell its copy whole (None: written by earlier code, not copied
-yet) the letters' figures are read instead, so the answer never depends on it.
+the letters (``settled.letters_of``, ``suffix.suffix_letters``, ``spans.span_letters``, ``tail_letters.tail_letters``:
+the same checks on the same basis, states and, for spans, the letters' marks of their months); where the store
+cannot tell its copy whole (None: written by earlier code, not copied yet) the letters' figures are read instead, so
+the answer never depends on it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from datetime import date, datetime
 from ronde.coverage.answers import Stamp
 from ronde.coverage.monthly import month_bounds, service_days_of, states_through
 from ronde.coverage.settled import letters_of
-from ronde.coverage.spans import span_letters
+from ronde.coverage.spans import span_letters, span_read
 from ronde.coverage.tail_letters import Marks, may_stand, tail_letters, wanted_tail
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.estate import Registry
@@ -55,9 +56,19 @@ def span_states(
     store: Store, calendar: ServiceCalendar, head: list[tuple[date, date]], landlord: str | None, wanted: str,
     now: datetime,
 ) -> tuple[list[date], list[LetterStates], int] | None:  # fmt: skip
-    """``spans.span_letters`` as states (spans have no copy: a year's first request is within its target)."""
-    got = span_letters(store, calendar, head, landlord, wanted, now)
-    return None if got is None else (got[0], states_of(got[1]), got[2])
+    """``spans.span_letters`` as states: the service days and span states standing for ``head[0]..head[k]``, with
+    that ``k``; None where no current span stands."""
+    read = span_read(calendar, head, now)
+    if read is None:
+        return None
+    days, k = read
+    rows = store.span_states(days[0], head[k][0], landlord=landlord)
+    if rows is None:
+        got = span_letters(store, calendar, head, landlord, wanted, now)
+        return None if got is None else (got[0], states_of(got[1]), got[2])
+    if not rows or any(r[1] != wanted or len(r[2]) != len(days) for r in rows):
+        return None
+    return days, rows, k
 
 
 def tail_states(

@@ -508,7 +508,11 @@ class InfluxStore:
             raise ValueError(f"span letters through another month than {through:%Y-%m}")
         if spans:
             written_at = self._written_at()
-            self.write_lines(RetentionClass.PROOF, [schema.span_letter_line(x, written_at) for x in spans])
+            states = states_copy.lines(
+                states_copy.SPAN,
+                (states_copy.row_of(x.letter, x.from_day, written_at, schema.span_ns(x, written_at)) for x in spans),
+            )
+            self.write_lines(RetentionClass.PROOF, [*(schema.span_letter_line(x, written_at) for x in spans), *states])
 
     def span_figures(self, from_day: date, through: date, *, landlord: str | None = None) -> list[MonthlyFigures]:
         """The span letters and the letters' marks of their months in one request (``influx_letters``); a read
@@ -1034,8 +1038,9 @@ class InfluxStore:
             return getattr(self, r.method)()
         if r.method in ("tail_figures", "monthly_figures", "suffix_figures"):  # one day's, one month's
             return getattr(self, r.method)(r.first, landlord=r.landlord)
-        if r.method in ("tail_states", "monthly_states", "suffix_states"):
-            return Served(getattr(self, r.method)(r.first, landlord=r.landlord))
+        if r.method in ("tail_states", "monthly_states", "suffix_states", "span_states"):
+            days = (r.first, r.last) if r.method == "span_states" else (r.first,)
+            return Served(getattr(self, r.method)(*days, landlord=r.landlord))
         if r.method in ("span_figures", "heard_days", "rollup_visited", "visited_sets", "rollup_marks"):
             return getattr(self, r.method)(r.first, r.last, landlord=r.landlord)
         return self.rollup_figures_by_day(r.first, r.last, landlord=r.landlord)
@@ -1066,6 +1071,21 @@ class InfluxStore:
     def tail_states(self, from_day: date, *, landlord: str | None = None) -> list[LetterStates] | None:
         """As ``monthly_states``, of the tail letters from ``from_day``."""
         return self._states("tail_states", states_copy.TAIL, None, from_day, landlord)
+
+    def span_states(self, from_day: date, through: date, *, landlord: str | None = None) -> list[LetterStates] | None:
+        """As ``monthly_states``, of ``span_figures``: with the letters' marks of their months in the same request,
+        none when a letter they reach was written since."""
+        ahead: Served | None = self._ahead.take("span_states", from_day, through, landlord)
+        if ahead is not None:
+            served: list[LetterStates] | None = ahead.value
+            return served
+        where = _where(day_start_ns(from_day), day_start_ns(from_day + timedelta(days=1)), landlord)
+        statements = [
+            *states_copy.statements(states_copy.SPAN, from_day, landlord),
+            letters.span_statements(from_day, through, where)[1],
+        ]
+        results = self._ql.results(statements, rp=RetentionClass.PROOF.value)
+        return states_copy.current_span_states(results, from_day, through)
 
     def _states(
         self, method: str, kind: states_copy.Kind, layout: letters.Layout | None, day: date, landlord: str | None

@@ -38,7 +38,8 @@ class Kind:
 MONTH = Kind("month", schema.CHECKPOINT_LETTER)
 SUFFIX = Kind("suffix", schema.CHECKPOINT_LETTER_SUFFIX)
 TAIL = Kind("tail", schema.CHECKPOINT_LETTER_TAIL)
-KINDS = (MONTH, SUFFIX, TAIL)
+SPAN = Kind("span", schema.CHECKPOINT_LETTER_SPAN)  # its month: the span's last (several spans start on a day)
+KINDS = (MONTH, SUFFIX, TAIL, SPAN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,14 +101,35 @@ def statements(kind: Kind, day: date, landlord: str | None) -> list[str]:
     ]
 
 
-def newest(results: Sequence[Mapping[str, Any]], day: date) -> list[LetterStates] | None:
-    """``statements``' results: the newest row per checkpoint of ``day`` (``written_at``, then its letter's time),
-    as (checkpoint, basis, states) by checkpoint; None when the day has no mark (its copy may not be whole)."""
+def newest(results: Sequence[Mapping[str, Any]], day: date, month: date | None = None) -> list[LetterStates] | None:
+    """``statements``' results: the newest row per checkpoint of ``day`` (and of ``month``, for spans) by
+    (``written_at``, then its letter's time), as (checkpoint, basis, states) by checkpoint; None when the day has no
+    mark (its copy may not be whole)."""
+    return _of_newest(results, day, month, None)
+
+
+def current_span_states(results: Sequence[Mapping[str, Any]], day: date, through: date) -> list[LetterStates] | None:
+    """``statements`` of a span's day, then ``influx_letters.span_statements``' marks statement: the newest span
+    states through ``through``'s month, none when one was written before a mark of its months (as
+    ``influx_letters.current_spans``), None when the day has no mark."""
+    newest_mark = 0
+    for s in results[2].get("series", ()):
+        for v in s["values"]:
+            if v[1] is not None:
+                newest_mark = max(newest_mark, int(v[1]))
+    return _of_newest(results[:2], day, through.replace(day=1), newest_mark)
+
+
+def _of_newest(
+    results: Sequence[Mapping[str, Any]], day: date, month: date | None, newest_mark: int | None
+) -> list[LetterStates] | None:
     states, marks = results
     if not any(v[1] for s in marks.get("series", ()) for v in s["values"]):
         return None
     try:
-        kept = _newest_rows(states, day.isoformat())
+        kept = _newest_rows(states, day.isoformat(), None if month is None else month.isoformat())
+        if newest_mark is not None and any(rank[0] <= newest_mark for rank, _, _ in kept.values()):
+            return []
         out = [(unquote(cp, errors="strict"), b, st) for cp, (_, b, st) in kept.items()]
     except ValueError as exc:  # not a shape ``lines`` writes: the letters' figures still answer
         log.warning("%s: unreadable point (%s): the letters' figures are read instead", schema.LETTER_STATES.name, exc)
@@ -116,16 +138,18 @@ def newest(results: Sequence[Mapping[str, Any]], day: date) -> list[LetterStates
     return out
 
 
-def _newest_rows(states: Mapping[str, Any], wanted: str) -> dict[str, tuple[tuple[int, int], str, str]]:
-    """Per checkpoint (as quoted) of the day ``wanted``, its newest row's rank, basis and states."""
+def _newest_rows(
+    states: Mapping[str, Any], wanted: str, month: str | None
+) -> dict[str, tuple[tuple[int, int], str, str]]:
+    """Per checkpoint (as quoted) of the day ``wanted`` (and ``month``), its newest row's rank, basis and states."""
     kept: dict[str, tuple[tuple[int, int], str, str]] = {}
     for s in states.get("series", ()):
         if s["columns"] != ["time", "states"]:
             raise ValueError(f"columns {s['columns']!r}")
         for v in s["values"]:
             head, *rows = str(v[1]).split(";")
-            written_at, d, _, basis = head.split(" ", 3)
-            if d != wanted:
+            written_at, d, m, basis = head.split(" ", 3)
+            if d != wanted or (month is not None and m != month):
                 continue
             w, b = int(written_at), unquote(basis, errors="strict")
             for row in rows:

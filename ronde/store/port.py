@@ -234,6 +234,9 @@ class Store(Protocol):
     def tail_states(self, from_day: date, *, landlord: str | None = None) -> list[LetterStates] | None:
         """As ``monthly_states``, of ``tail_figures``."""
 
+    def span_states(self, from_day: date, through: date, *, landlord: str | None = None) -> list[LetterStates] | None:
+        """As ``monthly_states``, of ``span_figures``."""
+
     def reading_ahead(self, reads: Sequence[ReadAhead]) -> AbstractContextManager[None]:
         """Start ``reads`` now (a request's, before it needs them): inside the block, each is served to the same
         call made later by this thread (``ronde.store.read_ahead``). A hint: a store that gains nothing from it

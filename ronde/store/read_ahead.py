@@ -29,7 +29,8 @@ class ReadAhead(NamedTuple):
     (the rows of those days: what that call would read); ``heard_days(first, last, landlord=)`` and
     ``visit_spans_kept(first, last, landlord=, day=, kept=None)``, ``span_figures(first, last, landlord=)``,
     ``monthly_figures(first, landlord=)`` (``last`` the same month), ``tail_figures(first, landlord=)`` (``last``
-    the same day; so ``monthly_states``, ``suffix_states`` and ``tail_states``, their answers as ``Served``),
+    the same day; so ``monthly_states``, ``suffix_states`` and ``tail_states``, their answers as ``Served``,
+    and ``span_states`` as ``span_figures``),
     ``rollup_visited(first, last, landlord=)``, ``rollup_marks(first, last, landlord=)``,
     ``latest_gateway_states()`` and ``latest_telemetry()`` (``first``, ``last`` and ``landlord`` None: ``LATEST``)
     to the same call only."""
@@ -56,6 +57,7 @@ METHODS = frozenset(
         "monthly_states",
         "suffix_states",
         "tail_states",
+        "span_states",
         "latest_gateway_states",
         "latest_telemetry",
     }

@@ -16,6 +16,7 @@ from ronde.store.schema import (
     CHECKPOINT_DAY,
     CHECKPOINT_DAY_FIGURES,
     CHECKPOINT_LETTER,
+    CHECKPOINT_LETTER_SPAN,
     CHECKPOINT_LETTER_SUFFIX,
     CHECKPOINT_LETTER_TAIL,
     ESTATE_DAY_FIGURES,
@@ -29,7 +30,12 @@ _COPIES = (ESTATE_DAY_FIGURES.name, CHECKPOINT_DAY_FIGURES.name)  # checkpoint_d
 # the letters' states and their marks (InfluxDB): gone no later than the first of the letters they copy, so that a
 # day's states are never read once its letters are gone (without them the letters' figures are read)
 _STATES_COPIES = (LETTER_STATES.name, LETTER_STATES_MARK.name)
-_STATES_OF = (CHECKPOINT_LETTER.name, CHECKPOINT_LETTER_SUFFIX.name, CHECKPOINT_LETTER_TAIL.name)
+_STATES_OF = (
+    CHECKPOINT_LETTER.name,
+    CHECKPOINT_LETTER_SUFFIX.name,
+    CHECKPOINT_LETTER_TAIL.name,
+    CHECKPOINT_LETTER_SPAN.name,
+)
 
 DEFAULT_RETENTION = RetentionPolicy()
 MIN_DAYS = 1  # InfluxDB 1.x refuses retention policies shorter than one hour; keep whole days

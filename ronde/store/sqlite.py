@@ -847,6 +847,12 @@ class SqliteStore:
         params = [from_day.isoformat(), from_day.isoformat()]
         return self._optional_rows("tail_letters", sql, params, landlord, " ORDER BY checkpoint_id")
 
+    def span_states(self, from_day: date, through: date, *, landlord: str | None = None) -> list[LetterStates] | None:
+        """``span_figures``' checkpoint, basis and states."""
+        sql = "SELECT checkpoint_id, basis, states FROM monthly_spans WHERE month = ? AND from_day = ?"
+        params = [through.replace(day=1).isoformat(), from_day.isoformat()]
+        return self._optional_rows("monthly_spans", sql, params, landlord, " ORDER BY checkpoint_id")
+
     def span_figures(self, from_day: date, through: date, *, landlord: str | None = None) -> list[MonthlyFigures]:
         """As ``suffix_figures`` (a span no longer current was dropped by the write that made it so)."""
         if not self._query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'monthly_spans'"):

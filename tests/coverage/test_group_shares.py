@@ -134,6 +134,9 @@ class _Reads:
     def tail_states(self, from_day: date, *, landlord: str | None = None) -> list[LetterStates] | None:
         return self._states(self._store.tail_states(from_day, landlord=landlord))
 
+    def span_states(self, from_day: date, through: date, *, landlord: str | None = None) -> list[LetterStates] | None:
+        return self._states(self._store.span_states(from_day, through, landlord=landlord))
+
 
 def _whole(store: Store, period: tuple[date, date], landlord: str, now: datetime) -> GroupShares:
     cov = landlord_coverage(store, REG, CAL, *period, landlord=landlord, now=now, cache=CoverageCache())

@@ -12,7 +12,7 @@ import pytest
 
 from ronde.store import influx_states, schema
 from ronde.store.port import Store, StoreAccess
-from ronde.store.records import LetterStates, MonthlyFigures, MonthlyRollup, MonthlySuffix, RetentionPolicy
+from ronde.store.records import LetterStates, MonthlyFigures, MonthlyRollup, MonthlySpan, MonthlySuffix, RetentionPolicy
 from ronde.store.retention import DEFAULT_RETENTION, RetentionError, measurement_days
 from ronde.store.schema import RetentionClass
 from ronde.store.sqlite import SqliteStore
@@ -50,6 +50,7 @@ def _assert_states_equal(store: Store) -> None:
             (store.suffix_states(DAY0, landlord=landlord), store.suffix_figures(DAY0, landlord=landlord)),
             (store.suffix_states(DAY, landlord=landlord), store.suffix_figures(DAY, landlord=landlord)),
             (store.tail_states(DAY0, landlord=landlord), store.tail_figures(DAY0, landlord=landlord)),
+            (store.span_states(DAY0, MONTH, landlord=landlord), store.span_figures(DAY0, MONTH, landlord=landlord)),
         ):
             assert got == _of(figures) or (got is None and not figures)
 
@@ -60,6 +61,7 @@ def _write(store: Store) -> None:
     store.write_monthly_suffixes(MONTH, [MonthlySuffix(DAY0, x) for x in letters])
     store.write_monthly_suffixes(MONTH, [MonthlySuffix(DAY, replace(letters[0], states="C-X"))])
     store.write_tail_letters(DAY0, _tails())
+    store.write_month_spans(MONTH, [MonthlySpan(DAY0, replace(x, states="CN")) for x in letters])
 
 
 @pytest.mark.influx
@@ -98,16 +100,19 @@ def test_letters_of_earlier_code_are_not_read_as_states_until_copied(database: t
             *(schema.letter_line(x, 1000) for x in letters[1:]),
             *(schema.suffix_letter_line(MonthlySuffix(DAY0, x), 1000) for x in letters),
             *(schema.tail_letter_line(x, 1000) for x in _tails()),
+            *(schema.span_letter_line(MonthlySpan(DAY0, replace(x, states="CN")), 4000) for x in letters),
         ]
         store.write_lines(RetentionClass.PROOF, lines)
         assert store.monthly_states(MONTH) is None
         assert store.suffix_states(DAY0) is None
         assert store.tail_states(DAY0, landlord="paris-habitat") is None
+        assert store.span_states(DAY0, MONTH) is None
 
         maintenance = open_influx(database, StoreAccess.MAINTAIN)  # copies as it opens
         try:
             _assert_states_equal(store)
             assert ("cp-1", "b1 with a space", "CCCCC") in (store.monthly_states(MONTH) or [])
+            assert len(store.span_states(DAY0, MONTH) or []) == 3  # written after the letters' marks: current
             assert maintenance.copy_letter_states() == 0
             store.write_monthly_rollups([replace(letters[0], states="NNNNN", visits=0)])  # written now: newer
             assert ("cp-1", "b1 with a space", "NNNNN") in (store.monthly_states(MONTH) or [])
@@ -183,5 +188,33 @@ def test_a_day_retention_began_deleting_is_not_read_from_its_states(database: tu
             got, want = store.suffix_states(DAY, landlord=landlord), _of(store.suffix_figures(DAY, landlord=landlord))
             assert got == want or (got is None and not want)
         assert store.suffix_states(DAY) == [("cp-1", "b1 with a space", "C-X")]
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("engine", ["sqlite", pytest.param("influx", marks=pytest.mark.influx)])
+def test_span_states_are_unread_once_a_letter_they_reach_is_written_again(
+    engine: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """As the span letters: a letter of a month a span reaches written after it makes the span unread (SQLite drops
+    it, influxd compares the letters' marks), its states with it; written again, read again."""
+    if engine == "influx":
+        store: Store = open_influx(request.getfixturevalue("database"))
+    else:
+        store = SqliteStore(tmp_path / "s.db")
+        store.open()
+    try:
+        _write(store)
+        assert store.span_states(DAY0, MONTH) == [
+            ("cp 2;x%", "b1 with a space", "CN"),
+            ("cp-1", "b1 with a space", "CN"),
+            ("cp-3", "b2", "CN"),
+        ]
+        store.write_monthly_rollups([replace(_letters()[0], states="NNNNN", visits=0)])
+        assert store.span_figures(DAY0, MONTH) == []
+        assert store.span_states(DAY0, MONTH) == []
+        store.write_month_spans(MONTH, [MonthlySpan(DAY0, replace(x, states="NN")) for x in _letters()])
+        assert store.span_states(DAY0, MONTH) == _of(store.span_figures(DAY0, MONTH))
+        assert [s for _, _, s in store.span_states(DAY0, MONTH) or []] == ["NN", "NN", "NN"]
     finally:
         store.close()
