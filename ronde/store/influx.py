@@ -593,6 +593,7 @@ class InfluxStore:
             self._ql,
             lambda lines: self.write_lines(RetentionClass.PROOF, lines),
             lambda m: letters.days_with_points(self._ql, m, "figures"),
+            now_ms=self._written_at(),
         )
         if n:
             log.info("letters: the states of %d copied in %.1f s", n, time.monotonic() - t0)

@@ -161,12 +161,23 @@ def _newest_rows(
     return kept
 
 
+COPIED = "copied"  # the ``letter`` tag of the mark ``copy`` leaves when done (no kind of letter is called so)
+
+
 def copy(
-    ql: InfluxQL, write: Callable[[Sequence[str]], Any], days_of: Callable[[schema.Measurement], list[date]]
+    ql: InfluxQL,
+    write: Callable[[Sequence[str]], Any],
+    days_of: Callable[[schema.Measurement], list[date]],
+    *,
+    now_ms: int,
 ) -> int:
     """The states of every letter of a day without a mark (written by earlier code), each letter point's own
     ``written_at`` and time, then the day's mark; returns how many rows it wrote. Idempotent: run again after an
-    interruption, it writes the same points again for the days still without a mark."""
+    interruption, it writes the same points again for the days still without a mark. Done, it leaves a mark of its
+    own (at ``now_ms``): later runs stop there (finding the days of every letter costs influxd seconds at city scale,
+    the suffix letters' points counted; letters written since carry their states), until retention takes it."""
+    if _copied(ql):
+        return 0
     written = 0
     for kind in KINDS:
         marked = set(_marked_days(ql, kind))
@@ -178,7 +189,17 @@ def copy(
             rows = _letter_rows(ql, kind, where)
             write(lines(kind, rows) if rows else [_mark(kind, day, 0)])
             written += len(rows)
+    write([encode_line(schema.LETTER_STATES_MARK.name, {"letter": COPIED}, {"whole": 1}, now_ms * schema.NS_PER_MS)])
     return written
+
+
+def _copied(ql: InfluxQL) -> bool:
+    """A run of ``copy`` went through (its mark is still there)."""
+    statement = (
+        f"SELECT count({quote_ident('whole')}) FROM {quote_ident(schema.LETTER_STATES_MARK.name)} "  # noqa: S608
+        f"WHERE {quote_ident('letter')} = {quote_str(COPIED)}"
+    )
+    return any(v[1] for s in ql.series(statement, rp=schema.LETTER_STATES_MARK.retention.value) for v in s["values"])
 
 
 def _letter_rows(ql: InfluxQL, kind: Kind, where: list[str]) -> list[Row]:
