@@ -210,13 +210,13 @@ CHECKPOINT_LETTER_TAIL = Measurement(
     {"figures": S},
     "from_day 00:00 UTC + hash(record, written_at) mod 1 day; the newest written_at (in figures) wins",
 )
-# The letters' states (since December 8, 2026): beside each monthly, suffix and tail letter, by the same write, its
-# checkpoint's day states, one point per (kind of letter, landlord, estate, day, month, basis, write) holding every
-# row of the group (``LETTER_STATES_ROW``; more points past ``PACKED_DAY_BYTES``). What a landlord's shares read
-# (``Store.suffix_states`` and the like): influxd costs a cursor a series and ~12 us a 100 bytes of string it answers,
-# a landlord's letters at city scale are 2,500 series and 780 KB, their states 50 points and 110 KB. A day's copy is
-# read only when it is whole: ``LETTER_STATES_MARK`` (a write adds its day's; maintenance copies what earlier code
-# wrote, ``influx_states.copy``, then adds it).
+# The letters' states (since December 8, 2026): beside each monthly, suffix, tail and span letter, by the same
+# write, its checkpoint's day states, one point per (kind of letter, landlord, estate, day, month, basis, write)
+# holding every row of the group (``LETTER_STATES_ROW``; more points past ``PACKED_DAY_BYTES``). What a landlord's
+# shares read (``Store.suffix_states`` and the like): influxd costs a cursor a series and ~12 us a 100 bytes of string
+# it answers, a landlord's letters at city scale are 2,500 series and 780 KB, their states 50 points and 110 KB. A
+# day's copy is read only when it is whole: ``LETTER_STATES_MARK`` (a write adds its day's; maintenance copies what
+# earlier code wrote, ``influx_states.copy``, then adds it).
 LETTER_STATES = Measurement(
     "letter_states",
     RetentionClass.PROOF,
