@@ -66,9 +66,7 @@ def span_states(
     if rows is None:
         got = span_letters(store, calendar, head, landlord, wanted, now)
         return None if got is None else (got[0], states_of(got[1]), got[2])
-    if not rows or any(r[1] != wanted or len(r[2]) != len(days) for r in rows):
-        return None
-    return days, rows, k
+    return (days, rows, k) if _stand(rows, wanted, len(days)) else None
 
 
 def tail_states(
@@ -97,6 +95,9 @@ def tail_states(
     if not rows:
         return None
     days, wanted = wanted_tail(registry, calendar, tail, now, horizon_days, marks, sensing)
-    if wanted is None or any(r[1] != wanted or len(r[2]) != len(days) for r in rows):
-        return None
-    return days, rows
+    return (days, rows) if wanted is not None and _stand(rows, wanted, len(days)) else None
+
+
+def _stand(rows: list[LetterStates], wanted: str, n: int) -> bool:
+    """Letters read stand for their piece: some, each of basis ``wanted`` and a state for each of its ``n`` days."""
+    return bool(rows) and all(r[1] == wanted and len(r[2]) == n for r in rows)
