@@ -9,7 +9,8 @@ evidence's verdict (``SensingEvidence.unheard_state``), the very verdicts ``tail
 same evidence is gathered as there (the tail's closed figures as the cache reads and keeps them, the heard days
 around, the estate's other landlords where a gateway was not heard, tonight's visits), the closed evenings' states
 are kept with their stamp as ``tail.ClosedTail`` is (and judged again when a beacon heard tonight could turn one),
-and tonight's rows get ``tail.Tonight``'s verdicts. Equal to the landlord's group of ``CoverageCache.coverage``
+and tonight's checkpoints get ``tail.Tonight``'s verdicts from their passes counted (``tonight_states``: no
+row made). Equal to the landlord's group of ``CoverageCache.coverage``
 (``tests/coverage/test_group_shares.py``, in the evening).
 """
 
@@ -19,18 +20,21 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from ronde.coverage.answers import Latest, Stamp, estate_marks
-from ronde.coverage.compute import fill_estate, heard_around
+from ronde.coverage.compute import fill_days
 from ronde.coverage.evening import evidence_with
 from ronde.coverage.period import combine_groups
 from ronde.coverage.query import CoverageCache
 from ronde.coverage.sensing import DayState, SensingEvidence, evidence_from
 from ronde.coverage.shares import CheckpointDayRef, GroupCoverage, Level, group_coverage
-from ronde.coverage.tail import Tonight, state_of, verdicts_hold
+from ronde.coverage.tail import Tonight, verdicts_hold
+from ronde.coverage.tonight_states import TonightPasses, tonight_passes
+from ronde.coverage.visited_sets import last_visited
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.estate import Registry
+from ronde.store.day_states import COVERED, NO_ROLLUP, UNVISITED, VISITED, DayStates
 from ronde.store.port import Store, VisitSpan
-from ronde.store.records import RollupFigures
 
+_HEARD = frozenset((COVERED, VISITED))  # day states with a visit
 _MAX_KEPT = 256  # tails kept (a landlord's scope and period's tail each); beyond, the cache starts again
 
 
@@ -47,6 +51,7 @@ class ClosedStates:
     base: SensingEvidence  # as ``ClosedTail.base``: tonight's visits not in it
     heard: frozenset[str]  # the beacons heard tonight when they were judged
     judged: frozenset[str]  # checkpoints with a closed evening judged "no data" from evidence
+    visited: dict[date, frozenset[str]]  # each day of the tail with rollups, its checkpoints with a visit
 
     def holds(self, t: float, stamp: tuple[object, ...], heard: set[str]) -> bool:
         """As ``ClosedTail.holds``: fresh, same stamp, and tonight's beacons cannot have turned a closed verdict."""
@@ -84,7 +89,7 @@ def evening_group(
         or not closed.holds(t, stamp.value, heard)
         or closed.estate_marks != estate_marks(store, closed.estate_days)
     ):
-        made = _closed(store, registry, calendar, tail, landlord, now, horizon_days, cache, latest, spans, stamp, today)
+        made = _closed(store, registry, calendar, tail, landlord, horizon_days, cache, latest, spans, stamp, today)
         if made is None:
             return None
         if len(kept) >= _MAX_KEPT:
@@ -95,12 +100,24 @@ def evening_group(
     if any(not verdicts.gateway_alive(live, e) for e in _estates(registry, landlord)):  # as ``_evening``
         others = cache.tonight_spans(store, calendar, live, landlord=None, now=None)
         verdicts.add_visits(s for s in others if s.landlord != landlord)
-    rows = cache.tonight_rows(store, registry, calendar, live, landlord=landlord, now=now)
-    mine = [r for r in rows if r.service_day == live]
-    refs = [(r.building, r.estate, r.landlord, live, state_of(r, verdicts, today, horizon_days)[0]) for r in mine]
+    mine = tonight_passes(registry, calendar, live, spans, now=now, landlord=landlord)
+    refs = [
+        (p.building, p.estate, p.landlord, live, _tonight_state(p, live, verdicts, today, horizon_days)) for p in mine
+    ]
     groups = [g for g in (closed.group, _landlord_of(registry, refs, landlord)) if g is not None]
     group = combine_groups({(Level.LANDLORD, landlord): groups})[0] if groups else None  # tonight after the rest
-    return group, closed.members | {r.checkpoint_id for r in mine}
+    tonight = frozenset(p.checkpoint_id for p in mine if p.passes > 0)
+    cache.note_evening(store, calendar, landlord, now, tail, {**closed.visited, live: tonight})
+    return group, closed.members | {p.checkpoint_id for p in mine}
+
+
+def _tonight_state(p: TonightPasses, day: date, verdicts: Tonight, today: date, horizon_days: int) -> DayState:
+    """Tonight's verdict of a checkpoint as ``tail.state_of`` gives it of its row."""
+    if p.covered:
+        return DayState.COVERED
+    if p.passes > 0:
+        return DayState.NOT_VISITED
+    return verdicts.unheard_state(p.checkpoint_id, day, p.estate, today=today, horizon_days=horizon_days)
 
 
 def _landlord_of(registry: Registry, refs: list[CheckpointDayRef], landlord: str) -> GroupCoverage | None:
@@ -114,7 +131,6 @@ def _closed(
     calendar: ServiceCalendar,
     tail: tuple[date, date],
     landlord: str,
-    now: datetime,
     horizon_days: int,
     cache: CoverageCache,
     latest: Latest,
@@ -122,49 +138,68 @@ def _closed(
     stamp: Stamp,
     today: date,
 ) -> ClosedStates | None:
-    """``CoverageCache._close`` without day detail, states only: the same evidence, the same verdicts."""
+    """``CoverageCache._close`` without day detail, states only: the same evidence, the same verdicts, the closed
+    evenings read as day states (``Store.rollup_day_states``) where the cache reads their figures."""
     lo, hi = tail
     windows = stamp.windows
-    figures = cache.day_figures(
-        store, calendar, lo, hi, landlord=landlord, now=now, horizon_days=horizon_days, stamp=stamp
-    )  # the stamp's marks seed the reader, as ``CoverageCache._answer`` seeds it
-    rolled = {f[0] for f in figures}
+    rows = store.rollup_day_states(lo, hi, landlord=landlord)
+    days = [lo + timedelta(days=k) for k in range((hi - lo).days + 1)]
+    rolled = {days[k] for r in rows for k, c in enumerate(r[4]) if c != NO_ROLLUP}
     tonight = max(windows)
     if [d for d in windows if d not in rolled] != [tonight]:
         return None
     base = evidence_from(calendar, rollups=[], gateway_states=latest[0], telemetry=latest[1])
-    base.add_figures(figures)
-    base.add_heard(heard_around(store, lo, hi, timedelta(days=horizon_days), landlord))
-    needed = fill_estate(store, base, [], figures, calendar)
+    base.add_day_states(rows, lo)
+    base.add_heard(_heard_around(store, lo, hi, timedelta(days=horizon_days), landlord))
+    needed = sorted(
+        {days[k] for r in rows for k, c in enumerate(r[4]) if c == UNVISITED and not base.gateway_alive(days[k], r[2])}
+    )  # as ``compute.fill_estate`` of the same rows' figures
+    fill_days(store, base, needed, calendar)
     full = evidence_with(base, spans)
     if any(not full.gateway_alive(tonight, e) for e in _estates(registry, landlord)):
         everyone = cache.tonight_spans(store, calendar, tonight, landlord=None, now=None)
         full = evidence_with(full, [s for s in everyone if s.landlord != landlord])
-    refs, judged = _states([f for f in figures if f[0] in windows], full, today, horizon_days)
-    days = tuple(needed)
+    closed = [(k, d) for k, d in enumerate(days) if d in windows]
+    refs, judged, members = _states(rows, closed, full, today, horizon_days)
     heard = frozenset(s.checkpoint_id for s in spans)
-    members = frozenset(f[1] for f in figures if f[0] in windows)
     group = _landlord_of(registry, refs, landlord)
-    return ClosedStates(0.0, (), days, estate_marks(store, days), group, members, base, heard, judged)
+    visited = {d: frozenset(r[0] for r in rows if r[4][k] in _HEARD) for k, d in enumerate(days) if d in rolled}
+    marks = estate_marks(store, tuple(needed))
+    return ClosedStates(0.0, (), tuple(needed), marks, group, members, base, heard, judged, visited)
 
 
 def _states(
-    figures: list[RollupFigures], evidence: SensingEvidence, today: date, horizon_days: int
-) -> tuple[list[CheckpointDayRef], frozenset[str]]:
-    """Each closed checkpoint-day's ref and the checkpoints judged "no data", as ``tail.close_figures`` judges them."""
+    rows: list[DayStates], closed: list[tuple[int, date]], evidence: SensingEvidence, today: date, horizon_days: int
+) -> tuple[list[CheckpointDayRef], frozenset[str], frozenset[str]]:
+    """Each closed checkpoint-day's ref, the checkpoints judged "no data" and those with a closed evening, as
+    ``tail.close_figures`` judges the rows' figures (``closed``: the days' places in the codes, and the days)."""
     refs: list[CheckpointDayRef] = []
     judged: set[str] = set()
-    for day, cid, _, building, estate, owner, v, _, is_covered, *_ in figures:
-        if is_covered:
-            state = DayState.COVERED
-        elif v > 0:
-            state = DayState.NOT_VISITED
-        else:
-            state = evidence.unheard_state(cid, day, estate, today=today, horizon_days=horizon_days)
-            if state is DayState.NO_DATA:
-                judged.add(cid)
-        refs.append((building, estate, owner, day, state))
-    return refs, frozenset(judged)
+    members: set[str] = set()
+    for cid, building, estate, owner, codes in rows:
+        for k, day in closed:
+            code = codes[k]
+            if code == NO_ROLLUP:
+                continue
+            if code == COVERED:
+                state = DayState.COVERED
+            elif code == VISITED:
+                state = DayState.NOT_VISITED
+            else:
+                state = evidence.unheard_state(cid, day, estate, today=today, horizon_days=horizon_days)
+                if state is DayState.NO_DATA:
+                    judged.add(cid)
+            refs.append((building, estate, owner, day, state))
+            members.add(cid)
+    return refs, frozenset(judged), frozenset(members)
+
+
+def _heard_around(store: Store, lo: date, hi: date, h: timedelta, landlord: str) -> list[tuple[str, date]]:
+    """``compute.heard_around``, the horizon before the tail from its days' visited sets where they stand."""
+    one = timedelta(days=1)
+    before = last_visited(store, lo - h, lo - one, landlord)
+    after = store.heard_days(hi + one, hi + h, landlord=landlord)
+    return [*before.items(), *((cid, first) for cid, (first, _) in after.items())]
 
 
 def _estates(registry: Registry, landlord: str) -> set[str]:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from operator import itemgetter
 
 from ronde.coverage.answers import sensing_days, stamp_of
@@ -93,6 +93,7 @@ def landlord_shares(
         store, registry, calendar, (first, last), landlord, now, horizon_days, cache, kept
     )
     parts: list[GroupShares] = []
+    cache.note_evening(store, calendar, landlord, now, (first, last), None)  # a tail of an earlier request forgotten
     with store.reading_ahead(ahead):  # those a caller started already (``shares_reads_ahead``) not started again
         if head:
             parts.append(_settled(store, registry, calendar, head, landlord, now, horizon_days, cache, kept, key))
@@ -282,13 +283,23 @@ def _reads_ahead(
     reads = [*LATEST, *(settled_reads(calendar, head, landlord, now) if head and cold else [])]
     if tails and cold:
         lettered = letters_likely(calendar, tails[0], now, horizon_days, False)
-        reads += (
-            [ReadAhead("tail_figures", tails[0][0], tails[0][0], landlord)]
-            if lettered
-            else open_tail_reads(calendar, tails[0], landlord, now, horizon_days)
-        )
+        if lettered:
+            reads.append(ReadAhead("tail_figures", tails[0][0], tails[0][0], landlord))
+        else:
+            opened = open_tail_reads(calendar, tails[0], landlord, now, horizon_days)
+            reads += [x for r in opened for x in _evening_read(r, tails[0])]
     reads = [r._replace(method=_AS_STATES.get(r.method, r.method)) for r in reads]  # what ``letter_states`` reads
     return reads if tails else reads[len(LATEST) :]
+
+
+def _evening_read(r: ReadAhead, tail: tuple[date, date]) -> list[ReadAhead]:
+    """What ``evening_shares`` reads where closing the tail reads ``r``: the week before the tail from its visited
+    sets (``visited_sets.last_visited``), the tail's rollups to its last day (``Store.rollup_day_states``)."""
+    if r.method == "heard_days" and r.last == tail[0] - timedelta(days=1):
+        return [r._replace(method="rollup_marks"), r._replace(method="visited_sets")]
+    if r.method == "rollup_figures_by_day":
+        return [r._replace(first=tail[0], last=tail[1])]
+    return [r]
 
 
 _AS_STATES = {

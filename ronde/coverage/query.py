@@ -142,6 +142,9 @@ class CoverageCache:
         # the last ``coverage`` call's tail stamp when its tail came from tail letters (its rows then not read): the
         # per-day counts of the tail are read apart (``ronde.coverage.visited``), kept while that stamp holds
         self._last_lettered: tuple[tuple[int, str | None, datetime], tuple[object, ...]] | None = None
+        # the last landlord's shares' open tail when judged from day states with an evening in progress: its days'
+        # checkpoints visited, tonight's included, for the per-day counts asked right after (``note_evening``)
+        self._last_evening: tuple[tuple[object, ...], dict[date, frozenset[str]]] | None = None
         self._hits = self._misses = 0
 
     @property
@@ -163,7 +166,7 @@ class CoverageCache:
         self._tonight_rows.clear()
         self._spans.kept.clear()
         self._telemetry_days.clear()
-        self._last_reader = self._last_spans = self._last_lettered = None
+        self._last_reader = self._last_spans = self._last_lettered = self._last_evening = None
 
     def now_s(self) -> float:
         """The cache's clock (what its time-to-live is counted on)."""
@@ -179,6 +182,23 @@ class CoverageCache:
         rollups not read), else None."""
         got = self._last_lettered
         return got[1] if got is not None and got[0] == (id(store), landlord, now) else None
+
+    def note_evening(
+        self, store: Store, calendar: ServiceCalendar, landlord: str | None, now: datetime, tail: tuple[date, date],
+        visited: dict[date, frozenset[str]] | None,
+    ) -> None:  # fmt: skip
+        """A landlord's shares at ``now`` judged the open ``tail`` with an evening in progress from its day states and
+        tonight's passes (``ronde.coverage.evening_shares``): ``visited``, each of its days with rollups and tonight
+        with the checkpoints visited, is what ``evening_visited`` answers the per-day counts asked right after, so
+        neither the tail's rollups nor tonight's rows are made again for them. None: forget the last one."""
+        self._last_evening = None if visited is None else ((id(store), calendar, landlord, now, tail), visited)
+
+    def evening_visited(
+        self, store: Store, calendar: ServiceCalendar, landlord: str | None, now: datetime, tail: tuple[date, date]
+    ) -> dict[date, frozenset[str]] | None:
+        """What the last ``note_evening`` of the same arguments noted, else None."""
+        got = self._last_evening
+        return got[1] if got is not None and got[0] == (id(store), calendar, landlord, now, tail) else None
 
     def kept_figures(self, store: Store, landlord: str | None, day: date) -> list[RollupFigures] | None:
         """The settled ``day``'s rollup figures if a request read and kept them (within the time-to-live), else
@@ -252,7 +272,7 @@ class CoverageCache:
         horizon_days: int = DEFAULT_HORIZON_DAYS,
         include_days: bool = False,
     ) -> PeriodCoverage:
-        self._last_reader = self._last_spans = self._last_lettered = None
+        self._last_reader = self._last_spans = self._last_lettered = self._last_evening = None
         head, tails = period_pieces(calendar, first, last, now, horizon_days)
         quiet = now.astimezone(calendar.tz).date() - timedelta(days=horizon_days + 1)
         lettered = self._answers.get(

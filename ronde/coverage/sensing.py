@@ -22,9 +22,11 @@ from enum import StrEnum
 from typing import Protocol
 
 from ronde.protocol.calendar import ServiceCalendar
+from ronde.store.day_states import COVERED, VISITED, DayStates
 from ronde.store.records import BeaconTelemetryRecord, DailyRollup, GatewayStateRecord, RollupFigures, StoredVisit
 
 DEFAULT_HORIZON_DAYS = 7
+_HEARD = frozenset((COVERED, VISITED))  # day states with a visit (``ronde.store.day_states``)
 
 
 class DayState(StrEnum):
@@ -64,6 +66,19 @@ class SensingEvidence:
             if f[6] > 0:
                 estate_days.add((f[0], f[4]))
                 beacon_days[f[1]].add(f[0])
+        self._sorted.clear()
+
+    def add_day_states(self, rows: Iterable[DayStates], first: date) -> None:
+        """``add_figures`` of the rows whose day states ``rows`` are (``Store.rollup_day_states`` from ``first``): a
+        day covered or visited is a visit."""
+        estate_days = self.estate_days
+        beacon_days = self.beacon_days
+        for cid, _, estate, _, codes in rows:
+            for k, code in enumerate(codes):
+                if code in _HEARD:
+                    day = first + timedelta(days=k)
+                    estate_days.add((day, estate))
+                    beacon_days[cid].add(day)
         self._sorted.clear()
 
     def add_heard(self, days: Iterable[tuple[str, date]]) -> None:

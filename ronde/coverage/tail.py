@@ -266,9 +266,15 @@ class Tonight:
             return DayState.COVERED
         if r.visits > 0:
             return DayState.NOT_VISITED
-        if self.gateway_alive(r.service_day, r.estate) and (
-            (r.checkpoint_id, r.service_day) in self._heard
-            or self._base.beacon_alive(r.checkpoint_id, r.service_day, today=today, horizon_days=horizon_days)
+        return self.unheard_state(r.checkpoint_id, r.service_day, r.estate, today=today, horizon_days=horizon_days)
+
+    def unheard_state(
+        self, checkpoint_id: str, day: date, estate: str, *, today: date, horizon_days: int = DEFAULT_HORIZON_DAYS
+    ) -> DayState:
+        """``state`` of a checkpoint-day without any pass (``SensingEvidence.unheard_state``'s counterpart)."""
+        if self.gateway_alive(day, estate) and (
+            (checkpoint_id, day) in self._heard
+            or self._base.beacon_alive(checkpoint_id, day, today=today, horizon_days=horizon_days)
         ):
             return DayState.NOT_VISITED
         return DayState.NO_DATA

@@ -98,7 +98,9 @@ def visited_days(
                     out[day] = cids
         if last > quiet:
             lo = max(first, quiet + timedelta(days=1))
-            for day, cids in _open_tail(store, calendar, lo, last, landlord, now, coverage, kept).items():
+            judged = coverage.evening_visited(store, calendar, landlord, now, (lo, last))  # tonight's with them
+            got = judged if judged is not None else _open_tail(store, calendar, lo, last, landlord, now, coverage, kept)
+            for day, cids in got.items():
                 rolled.add(day)
                 if day in windows:
                     out[day] = cids

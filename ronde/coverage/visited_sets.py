@@ -47,6 +47,23 @@ def visited_from_sets(store: Store, lo: date, hi: date, landlord: str | None) ->
     return served, unserved
 
 
+def last_visited(store: Store, lo: date, hi: date, landlord: str | None) -> dict[str, date]:
+    """Each checkpoint's last day of ``lo..hi`` with a visit (``Store.heard_days``' last day): from the days' sets
+    where they stand, from ``heard_days`` over the days whose set does not (or over all when the store has no
+    marks). Why: the week before an evening's open tail is settled, and maintenance folded its sets: ~2 ms where
+    ``heard_days`` aggregated its ~12,500 rollups in ~30 ms on SQLite at city scale (py-spy, December 8)."""
+    served, unserved = visited_from_sets(store, lo, hi, landlord)
+    last: dict[str, date] = {}
+    for day in sorted(served):
+        last.update(dict.fromkeys(served[day], day))
+    if unserved or not served:
+        first_u, last_u = (unserved[0], unserved[-1]) if unserved else (lo, hi)
+        for cid, (_, day) in store.heard_days(first_u, last_u, landlord=landlord).items():
+            if cid not in last or last[cid] < day:
+                last[cid] = day
+    return last
+
+
 def scope_marks(marks: Mapping[tuple[date, str], str], landlord: str | None) -> dict[date, str]:
     """Per day, the mark of a scope's rollups: ``landlord``'s, or a digest of every landlord's marks that day
     (moved by any of them)."""

@@ -33,11 +33,11 @@ if TYPE_CHECKING:  # imported where used: InfluxDB 1.x (/write) never needs it, 
 
 from ronde.protocol.topics import TopicKind, gateway_topic
 from ronde.redact import redact_url, split_credentials
+from ronde.store import day_states, influx_visited, schema
 from ronde.store import influx_days as packed_days
 from ronde.store import influx_figures as figures
 from ronde.store import influx_letters as letters
 from ronde.store import influx_states as states_copy
-from ronde.store import influx_visited, schema
 from ronde.store.checks import (
     ROLLUP_CHECK,
     ROLLUP_CHECK_RP,
@@ -50,6 +50,7 @@ from ronde.store.checks import (
     verdict_line,
     visit_mark_line,
 )
+from ronde.store.day_states import DayStates
 from ronde.store.errors import StoreRejected
 from ronde.store.influx_http import (
     HttpClient,
@@ -999,6 +1000,10 @@ class InfluxStore:
         folded here; a read started ahead serves it."""
         ahead: dict[str, tuple[date, date]] | None = self._ahead.take("heard_days", first, last, landlord)
         return ahead if ahead is not None else packed_days.heard(self._ql, first, last, landlord)
+
+    def rollup_day_states(self, first: date, last: date, *, landlord: str | None = None) -> list[DayStates]:
+        """Made from ``rollup_figures_by_day`` (a read started ahead serves it): InfluxQL has no string aggregate."""
+        return day_states.of_figures(self.rollup_figures_by_day(first, last, landlord=landlord), first, last)
 
     def rollup_visited(self, first: date, last: date, *, landlord: str | None = None) -> dict[date, list[str]]:
         """From the newest version of each (day, checkpoint), read as ``heard_days`` reads it (``influx_days``); a

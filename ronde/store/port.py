@@ -10,6 +10,7 @@ from enum import StrEnum
 from typing import NamedTuple, Protocol
 
 from ronde.store.checks import RollupVerdict
+from ronde.store.day_states import DayStates
 from ronde.store.read_ahead import ReadAhead
 from ronde.store.records import (
     BeaconTelemetryRecord,
@@ -197,6 +198,11 @@ class Store(Protocol):
         """Per checkpoint with a rollup of at least one visit in ``first..last``: the first and the last such day.
         What sensing needs of the horizon around a period folded from figures (a beacon's nearest day heard
         before and after it), without a row a checkpoint-day: half the rows of a cold request's open tail."""
+
+    def rollup_day_states(self, first: date, last: date, *, landlord: str | None = None) -> list[DayStates]:
+        """Per checkpoint and tags with a rollup (the newest write) in ``first..last``: one code a calendar day,
+        covered, visited, neither, no rollup (``ronde.store.day_states``), sorted by checkpoint and tags. What the
+        open tail's states need of its closed evenings (``day_states.of_figures`` of ``rollup_figures``)."""
 
     def rollup_visited(self, first: date, last: date, *, landlord: str | None = None) -> dict[date, list[str]]:
         """The service days of ``first..last`` with rollups (of ``landlord`` if given), each with the checkpoints

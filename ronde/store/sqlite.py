@@ -22,8 +22,9 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ronde.store import schema
+from ronde.store import day_states, schema
 from ronde.store.checks import RollupVerdict, UnreadableVerdict, encode_mismatches, verdict_from_fields
+from ronde.store.day_states import DayStates
 from ronde.store.errors import StoreCorrupt, StoreRejected
 from ronde.store.port import StampedSpans, StoreAccess, StoreUnavailable, VisitedSet, VisitSpan
 from ronde.store.read_ahead import ReadAhead
@@ -739,6 +740,18 @@ class SqliteStore:
                 if d not in days:
                     days[d] = date.fromisoformat(d)
         return {cid: (days[lo], days[hi]) for cid, lo, hi in rows}
+
+    def rollup_day_states(self, first: date, last: date, *, landlord: str | None = None) -> list[DayStates]:
+        """One aggregate statement: SQLite codes each row, ~2,500 rows of a city landlord's tail returned where its
+        figures were ~17,500 of 13 columns."""
+        if last < first:
+            return []
+        codes, days = day_states.days_sql(first, last)
+        where, params = _rollup_range(first, last, landlord)
+        tags = "checkpoint_id, building, estate, landlord"
+        sql = f"SELECT {tags}, {codes} FROM rollups WHERE {where} GROUP BY {tags} ORDER BY {tags}"
+        rows: list[DayStates] = self._run(lambda conn: conn.execute(sql, [*days, *params]).fetchall())
+        return rows
 
     def rollup_visited(self, first: date, last: date, *, landlord: str | None = None) -> dict[date, list[str]]:
         """One statement (one snapshot), a row a day: its visited checkpoints as a JSON array (any id survives)."""

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from ronde.store import day_states
 from ronde.store.config import open_store
 from ronde.store.influx import InfluxStore
 from ronde.store.influx_http import WritePath
@@ -482,6 +483,39 @@ def test_heard_days_are_the_first_and_last_day_of_a_rollup_with_visits(store: St
             cid: (min(x[0] for x in figures if x[1] == cid), max(x[0] for x in figures if x[1] == cid))
             for cid in {x[1] for x in figures}
         }
+
+
+def test_rollup_day_states_are_the_figures_coded_a_day_each(store: Store) -> None:
+    """``rollup_day_states``: per checkpoint and tags, one code a calendar day of the range (covered, visited,
+    neither, no rollup), the newest write's; a checkpoint moved to other tags a row each; per landlord and for all;
+    equal to ``day_states.of_figures`` of the figures (what InfluxDB answers) and to codes written out by hand."""
+    days = [DAY - timedelta(days=k) for k in (6, 4, 3, 1, 0)]
+    odd = 'cp "x",y=z'
+    rows = [f.rollup("cp-1", d) for d in days[1:4]]
+    rows += [f.rollup("cp-2", d, landlord="toit-et-joie", visits=0, covered=False) for d in days]
+    rows += [f.rollup(odd, days[0]), f.rollup(odd, days[2], visits=1, covered=False), f.rollup(odd, days[4])]
+    rows += [f.rollup("cp-1", days[4], building="bat-m", estate="mordacs")]  # moved: a row of its own
+    store.write_rollups(rows)
+    store.write_rollups([replace(rows[-2], visits=0, covered=False)])  # the newest write wins
+    want = [  # by checkpoint (" " before "-"), no building first
+        (odd, None, "bois-labbe", "valophis", "C--V--0"),
+        ("cp-1", None, "bois-labbe", "valophis", "--CC-C-"),
+        ("cp-1", "bat-m", "mordacs", "valophis", "------C"),
+        ("cp-2", None, "bois-labbe", "toit-et-joie", "0-00-00"),
+    ]
+    assert store.rollup_day_states(days[0], DAY) == want
+    assert store.rollup_day_states(days[0], DAY, landlord="toit-et-joie") == [want[3]]
+    assert store.rollup_day_states(days[0], DAY, landlord="nobody") == []
+    assert store.rollup_day_states(days[1], days[2]) == [
+        (odd, None, "bois-labbe", "valophis", "-V"),
+        ("cp-1", None, "bois-labbe", "valophis", "CC"),
+        ("cp-2", None, "bois-labbe", "toit-et-joie", "00"),
+    ]
+    assert store.rollup_day_states(DAY, days[0]) == []
+    for lo, hi in ((days[0], DAY), (days[1], days[3]), (days[0] - timedelta(days=3), days[0])):
+        for landlord in (None, "valophis", "toit-et-joie"):
+            figures = store.rollup_figures(lo, hi, landlord=landlord)
+            assert store.rollup_day_states(lo, hi, landlord=landlord) == day_states.of_figures(figures, lo, hi)
 
 
 def test_rollup_visited_is_each_rolled_day_with_its_checkpoints_visited(store: Store) -> None:
