@@ -298,7 +298,7 @@ def _evening_read(r: ReadAhead, tail: tuple[date, date]) -> list[ReadAhead]:
     if r.method == "heard_days" and r.last == tail[0] - timedelta(days=1):
         return [r._replace(method="rollup_marks"), r._replace(method="visited_sets")]
     if r.method == "rollup_figures_by_day":
-        return [r._replace(first=tail[0], last=tail[1])]
+        return [r._replace(method="rollup_day_states", first=tail[0], last=tail[1])]
     return [r]
 
 

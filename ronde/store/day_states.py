@@ -26,23 +26,41 @@ def code_of(visits: int, covered: bool) -> str:
     return COVERED if covered else VISITED if visits > 0 else UNVISITED
 
 
-def of_figures(figures: Iterable[RollupFigures], first: date, last: date) -> list[DayStates]:
-    """The day states of rollup figures of ``first..last``, sorted by checkpoint and tags (a rollup's tags are its
-    day's: a checkpoint moved within the range has a row per tags, ``NO_ROLLUP`` on the other's days)."""
-    n = (last - first).days + 1
-    rows: dict[tuple[str, str | None, str, str], list[str]] = {}
-    for day, cid, _, building, estate, owner, visits, _, covered, *_ in figures:
-        k = (day - first).days
-        if 0 <= k < n:
-            key = (cid, building, estate, owner)
-            codes = rows.get(key)
+Tags = tuple[str, str | None, str, str]  # checkpoint, building, estate, landlord
+
+
+class Coded:
+    """Day states being made: ``add`` each row's code at its day's place, ``rows`` sorted by checkpoint and tags."""
+
+    __slots__ = ("_n", "_rows")
+
+    def __init__(self, first: date, last: date) -> None:
+        self._n = (last - first).days + 1
+        self._rows: dict[Tags, list[str]] = {}
+
+    def add(self, k: int, tags: Tags, code: str) -> None:
+        """The row of ``tags`` on day ``first + k`` (none out of the range)."""
+        if 0 <= k < self._n:
+            codes = self._rows.get(tags)
             if codes is None:
-                codes = rows[key] = [NO_ROLLUP] * n
-            codes[k] = code_of(visits, covered)
-    return [(*key, "".join(codes)) for key, codes in sorted(rows.items(), key=_order)]
+                codes = self._rows[tags] = [NO_ROLLUP] * self._n
+            codes[k] = code
+
+    def rows(self) -> list[DayStates]:
+        return [(*tags, "".join(codes)) for tags, codes in sorted(self._rows.items(), key=_order)]
 
 
-def _order(item: tuple[tuple[str, str | None, str, str], list[str]]) -> tuple[str, str, str, str, str]:
+def of_figures(figures: Iterable[RollupFigures], first: date, last: date, into: Coded | None = None) -> list[DayStates]:
+    """The day states of rollup figures of ``first..last`` (with the rows ``into`` holds already), sorted by
+    checkpoint and tags (a rollup's tags are its day's: a checkpoint moved within the range has a row per tags,
+    ``NO_ROLLUP`` on the other's days)."""
+    coded = into if into is not None else Coded(first, last)
+    for day, cid, _, building, estate, owner, visits, _, covered, *_ in figures:
+        coded.add((day - first).days, (cid, building, estate, owner), code_of(visits, covered))
+    return coded.rows()
+
+
+def _order(item: tuple[Tags, list[str]]) -> tuple[str, str, str, str, str]:
     cid, building, estate, owner = item[0]
     return cid, "" if building is None else "b", building or "", estate, owner
 

@@ -33,11 +33,11 @@ if TYPE_CHECKING:  # imported where used: InfluxDB 1.x (/write) never needs it, 
 
 from ronde.protocol.topics import TopicKind, gateway_topic
 from ronde.redact import redact_url, split_credentials
-from ronde.store import day_states, influx_visited, schema
 from ronde.store import influx_days as packed_days
 from ronde.store import influx_figures as figures
 from ronde.store import influx_letters as letters
 from ronde.store import influx_states as states_copy
+from ronde.store import influx_visited, schema
 from ronde.store.checks import (
     ROLLUP_CHECK,
     ROLLUP_CHECK_RP,
@@ -1002,8 +1002,10 @@ class InfluxStore:
         return ahead if ahead is not None else packed_days.heard(self._ql, first, last, landlord)
 
     def rollup_day_states(self, first: date, last: date, *, landlord: str | None = None) -> list[DayStates]:
-        """Made from ``rollup_figures_by_day`` (a read started ahead serves it): InfluxQL has no string aggregate."""
-        return day_states.of_figures(self.rollup_figures_by_day(first, last, landlord=landlord), first, last)
+        """From what ``rollup_figures`` reads (``influx_days.day_states``: InfluxQL has no string aggregate); a read
+        started ahead serves it."""
+        ahead: list[DayStates] | None = self._ahead.take("rollup_day_states", first, last, landlord)
+        return ahead if ahead is not None else packed_days.day_states(self._ql, first, last, landlord)
 
     def rollup_visited(self, first: date, last: date, *, landlord: str | None = None) -> dict[date, list[str]]:
         """From the newest version of each (day, checkpoint), read as ``heard_days`` reads it (``influx_days``); a
@@ -1047,7 +1049,14 @@ class InfluxStore:
         if r.method in ("tail_states", "monthly_states", "suffix_states", "span_states"):
             days = (r.first, r.last) if r.method == "span_states" else (r.first,)
             return Served(getattr(self, r.method)(*days, landlord=r.landlord))
-        if r.method in ("span_figures", "heard_days", "rollup_visited", "visited_sets", "rollup_marks"):
+        if r.method in (
+            "span_figures",
+            "heard_days",
+            "rollup_visited",
+            "visited_sets",
+            "rollup_marks",
+            "rollup_day_states",
+        ):
             return getattr(self, r.method)(r.first, r.last, landlord=r.landlord)
         return self.rollup_figures_by_day(r.first, r.last, landlord=r.landlord)
 

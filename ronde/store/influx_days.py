@@ -33,6 +33,7 @@ from urllib.parse import unquote
 from ronde.store import influx_figures as figures
 from ronde.store import schema
 from ronde.store.checks import ROLLUP_MARK
+from ronde.store.day_states import COVERED, UNVISITED, VISITED, Coded, DayStates, of_figures
 from ronde.store.errors import StoreRejected
 from ronde.store.influx_http import InfluxQL, quote_ident, quote_str
 from ronde.store.lineprotocol import encode_line
@@ -45,6 +46,8 @@ OLD_NAMES = frozenset({schema.CHECKPOINT_DAY_FIGURES.name, OLD_MARK})
 COLUMNS = ["time", "estate", "landlord", "figures"]
 ROW = len(schema.PACKED_DAY_ROW)
 _HEARD = 5  # what ``heard`` splits of a row: the checkpoint, written_at, time, visits and the rest
+_COVERED = {"1": True, "0": False}  # a packed row's ``covered`` (anything else: not a row this code wrote)
+_STATES = 7  # what ``day_states`` splits: those, expected, covered and the rest
 PROOF = schema.RetentionClass.PROOF.value
 SWEPT = f"SELECT count({quote_ident('swept')}) FROM {quote_ident(DAY_MARK)}"  # noqa: S608 - quoted names: sweeps made
 log = logging.getLogger(__name__)
@@ -145,6 +148,31 @@ def visited(ql: InfluxQL, first: date, last: date, landlord: str | None) -> dict
         if f[6] > 0:
             cids.append(f[1])
     return out
+
+
+def day_states(ql: InfluxQL, first: date, last: date, landlord: str | None) -> list[DayStates]:
+    """``Store.rollup_day_states`` from what ``read`` reads: of a packed row only the checkpoint, ``written_at``,
+    time, visits, expected and covered split off, the building the last of the rest (a city landlord's tail: its
+    ~17,500 rows' figures were made whole, then coded)."""
+    kept, proof = _read(ql, first, last, landlord, split=_STATES - 1)
+    coded = Coded(first, last)
+    places: dict[str, int] = {}
+    try:
+        for (day, cid), (tags, p) in kept.items():
+            if len(p) != _STATES:
+                raise StoreRejected(f"{PACKED.name}: a packed row of {len(p)} figures")
+            k = places.get(day)
+            if k is None:
+                k = places[day] = (date.fromisoformat(day) - first).days
+            if p[6].count(" ") != ROW - _STATES:
+                raise StoreRejected(f"{PACKED.name}: a packed row of {_STATES + p[6].count(' ')} figures")
+            building = _unquoted(p[6].rsplit(" ", 1)[1]) or None
+            visits, covered = int(p[3]), _COVERED[p[5]]
+            code = COVERED if covered else VISITED if visits > 0 else UNVISITED
+            coded.add(k, (_unquoted(cid), building, tags[0] or "", tags[1] or ""), code)
+    except (KeyError, ValueError) as exc:
+        raise StoreRejected(f"{PACKED.name}: a malformed packed row ({exc!r})") from exc
+    return of_figures(proof, first, last, coded)
 
 
 def _visited(kept: Packed) -> list[tuple[str, str]]:
@@ -253,15 +281,15 @@ def packed_figures(d: date, tags: Tags, p: Sequence[str]) -> RollupFigures:
             tags[1] or "",
             int(p[3]),
             int(p[4]),
-            p[5] == "1",
+            _COVERED[p[5]],
             None if first == "-" else int(first) * 1000,
             None if last == "-" else int(last) * 1000,
             float(p[8]),
             float(p[9]),
             float(p[10]),
         )
-    except ValueError as exc:
-        raise StoreRejected(f"{PACKED.name}: a malformed packed row ({exc})") from exc
+    except (KeyError, ValueError) as exc:
+        raise StoreRejected(f"{PACKED.name}: a malformed packed row ({exc!r})") from exc
 
 
 def _unquoted(s: str) -> str:

@@ -32,6 +32,7 @@ class ReadAhead(NamedTuple):
     the same day; so ``monthly_states``, ``suffix_states`` and ``tail_states``, their answers as ``Served``,
     and ``span_states`` as ``span_figures``),
     ``rollup_visited(first, last, landlord=)``, ``rollup_marks(first, last, landlord=)``,
+    ``rollup_day_states(first, last, landlord=)``,
     ``latest_gateway_states()`` and ``latest_telemetry()`` (``first``, ``last`` and ``landlord`` None: ``LATEST``)
     to the same call only."""
 
@@ -45,6 +46,7 @@ class ReadAhead(NamedTuple):
 METHODS = frozenset(
     {
         "rollup_figures_by_day",
+        "rollup_day_states",
         "heard_days",
         "visit_spans_kept",
         "span_figures",

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from ronde.store import influx_days, schema
+from ronde.store import day_states, influx_days, schema
 from ronde.store import influx_figures as figures
 from ronde.store.checks import mark_line
 from ronde.store.influx import InfluxStore
@@ -48,7 +48,7 @@ def _proof(store: InfluxStore, first: date, last: date, landlord: str | None) ->
 
 def _answers(store: InfluxStore) -> list[object]:
     """Every scope and range's figures, each asserted equal (``repr`` too: an int for a float is ``==``) to the
-    proof's, the open day after the last included."""
+    proof's, the open day after the last included (and the day states, heard and visited days made of them)."""
     out: list[object] = []
     for landlord in LANDLORDS:
         for first, last in ((D1, D3 + timedelta(days=1)), (D2, D2), (D1, D2), (D3, D3)):
@@ -59,6 +59,7 @@ def _answers(store: InfluxStore) -> list[object]:
             assert store.rollup_figures_by_day(first, last, landlord=landlord) == got
             assert store.heard_days(first, last, landlord=landlord) == _heard(want)
             assert _sorted(store.rollup_visited(first, last, landlord=landlord)) == _visited(want)
+            assert store.rollup_day_states(first, last, landlord=landlord) == day_states.of_figures(want, first, last)
             out.append(got)
     return out
 
