@@ -6,12 +6,15 @@ evidence for the evenings before it), so ``CoverageCache`` closes the tail's clo
 (``evening.tonight_answer``): ~60 % of a landlord's month asked in the evening (py-spy, December 7), for the one
 group the landlord's route answers. A share needs only each checkpoint-day's state: covered, else visited, else the
 evidence's verdict (``SensingEvidence.unheard_state``), the very verdicts ``tail.close_figures`` gives. Here the
-same evidence is gathered as there (the tail's closed figures as the cache reads and keeps them, the heard days
-around, the estate's other landlords where a gateway was not heard, tonight's visits), the closed evenings' states
-are kept with their stamp as ``tail.ClosedTail`` is (and judged again when a beacon heard tonight could turn one),
-and tonight's checkpoints get ``tail.Tonight``'s verdicts from their passes counted (``tonight_states``: no
-row made). Equal to the landlord's group of ``CoverageCache.coverage``
-(``tests/coverage/test_group_shares.py``, in the evening).
+same evidence is gathered as there (the tail's closed days, the heard days around, the estate's other landlords
+where a gateway was not heard, tonight's visits), the closed evenings' states are kept with their stamp as
+``tail.ClosedTail`` is (and judged again when a beacon heard tonight could turn one), and tonight's checkpoints get
+``tail.Tonight``'s verdicts from their passes counted (``tonight_states``: no row made). The closed days are read
+as day states (``Store.rollup_day_states``: a code a checkpoint-day, where the cache reads 14 figures a row; ~17,500
+rows of a city landlord's tail were a third of its evening month on SQLite, py-spy, December 8), the week before the
+tail from its days' visited sets (``visited_sets.last_visited``, where ``heard_days`` aggregated its rollups), and
+what the per-day counts need of the same days is noted for them (``CoverageCache.note_evening``). Equal to the
+landlord's group of ``CoverageCache.coverage`` (``tests/coverage/test_group_shares.py``, in the evening).
 """
 
 from __future__ import annotations
