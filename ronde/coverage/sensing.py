@@ -71,14 +71,17 @@ class SensingEvidence:
     def add_day_states(self, rows: Iterable[DayStates], first: date) -> None:
         """``add_figures`` of the rows whose day states ``rows`` are (``Store.rollup_day_states`` from ``first``): a
         day covered or visited is a visit."""
-        estate_days = self.estate_days
         beacon_days = self.beacon_days
+        heard: dict[str, frozenset[date]] = {}  # a city tail's ~2,500 rows have a few hundred distinct codes
+        estates: set[tuple[str, str]] = set()
         for cid, _, estate, _, codes in rows:
-            for k, code in enumerate(codes):
-                if code in _HEARD:
-                    day = first + timedelta(days=k)
-                    estate_days.add((day, estate))
-                    beacon_days[cid].add(day)
+            days = heard.get(codes)
+            if days is None:
+                days = heard[codes] = frozenset(first + timedelta(days=k) for k, c in enumerate(codes) if c in _HEARD)
+            if days:
+                beacon_days[cid].update(days)
+                estates.add((estate, codes))
+        self.estate_days.update((day, estate) for estate, codes in estates for day in heard[codes])
         self._sorted.clear()
 
     def add_heard(self, days: Iterable[tuple[str, date]]) -> None:
