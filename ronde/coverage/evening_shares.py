@@ -19,8 +19,10 @@ landlord's group of ``CoverageCache.coverage`` (``tests/coverage/test_group_shar
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from itertools import compress
 
 from ronde.coverage.answers import Latest, Stamp, estate_marks
 from ronde.coverage.compute import fill_days
@@ -28,7 +30,7 @@ from ronde.coverage.evening import evidence_with
 from ronde.coverage.period import combine_groups
 from ronde.coverage.query import CoverageCache
 from ronde.coverage.sensing import DayState, SensingEvidence, evidence_from
-from ronde.coverage.shares import CheckpointDayRef, GroupCoverage, Level, group_coverage
+from ronde.coverage.shares import GroupCoverage, Level, group_of_counts
 from ronde.coverage.tail import Tonight, verdicts_hold
 from ronde.coverage.tonight_states import TonightPasses, tonight_passes
 from ronde.coverage.visited_sets import last_visited
@@ -104,10 +106,10 @@ def evening_group(
         others = cache.tonight_spans(store, calendar, live, landlord=None, now=None)
         verdicts.add_visits(s for s in others if s.landlord != landlord)
     mine = tonight_passes(registry, calendar, live, spans, now=now, landlord=landlord)
-    refs = [
-        (p.building, p.estate, p.landlord, live, _tonight_state(p, live, verdicts, today, horizon_days)) for p in mine
-    ]
-    groups = [g for g in (closed.group, _landlord_of(registry, refs, landlord)) if g is not None]
+    counts = Counter(
+        (live, _tonight_state(p, live, verdicts, today, horizon_days)) for p in mine if p.landlord == landlord
+    )
+    groups = [g for g in (closed.group, group_of_counts(registry, Level.LANDLORD, landlord, counts)) if g is not None]
     group = combine_groups({(Level.LANDLORD, landlord): groups})[0] if groups else None  # tonight after the rest
     tonight = frozenset(p.checkpoint_id for p in mine if p.passes > 0)
     cache.note_evening(store, calendar, landlord, now, tail, {**closed.visited, live: tonight})
@@ -121,11 +123,6 @@ def _tonight_state(p: TonightPasses, day: date, verdicts: Tonight, today: date, 
     if p.passes > 0:
         return DayState.NOT_VISITED
     return verdicts.unheard_state(p.checkpoint_id, day, p.estate, today=today, horizon_days=horizon_days)
-
-
-def _landlord_of(registry: Registry, refs: list[CheckpointDayRef], landlord: str) -> GroupCoverage | None:
-    """The landlord's group of ``refs`` as ``group_coverage`` counts it."""
-    return next((g for g in group_coverage(registry, refs) if g.level is Level.LANDLORD and g.id == landlord), None)
 
 
 def _closed(
@@ -147,39 +144,70 @@ def _closed(
     windows = stamp.windows
     rows = store.rollup_day_states(lo, hi, landlord=landlord)
     days = [lo + timedelta(days=k) for k in range((hi - lo).days + 1)]
-    rolled = {days[k] for r in rows for k, c in enumerate(r[4]) if c != NO_ROLLUP}
+    columns = day_columns(rows, days)
+    rolled = {d for d, column in zip(days, columns, strict=True) if set(column) - {NO_ROLLUP}}
     tonight = max(windows)
     if [d for d in windows if d not in rolled] != [tonight]:
         return None
     base = evidence_from(calendar, rollups=[], gateway_states=latest[0], telemetry=latest[1])
     base.add_day_states(rows, lo)
     base.add_heard(_heard_around(store, lo, hi, timedelta(days=horizon_days), landlord))
-    needed = sorted(
-        {days[k] for r in rows for k, c in enumerate(r[4]) if c == UNVISITED and not base.gateway_alive(days[k], r[2])}
-    )  # as ``compute.fill_estate`` of the same rows' figures
+    needed = fill_needed(rows, days, columns, base)
     fill_days(store, base, needed, calendar)
     full = evidence_with(base, spans)
     if any(not full.gateway_alive(tonight, e) for e in _estates(registry, landlord)):
         everyone = cache.tonight_spans(store, calendar, tonight, landlord=None, now=None)
         full = evidence_with(full, [s for s in everyone if s.landlord != landlord])
     closed = [(k, d) for k, d in enumerate(days) if d in windows]
-    refs, judged, members = _states(rows, closed, full, today, horizon_days)
+    counts, judged, members = _states(rows, closed, full, today, horizon_days, landlord)
     heard = frozenset(s.checkpoint_id for s in spans)
-    group = _landlord_of(registry, refs, landlord)
-    visited = {d: frozenset(r[0] for r in rows if r[4][k] in _HEARD) for k, d in enumerate(days) if d in rolled}
+    group = group_of_counts(registry, Level.LANDLORD, landlord, counts)
+    cids = [r[0] for r in rows]
+    visited = {
+        d: frozenset(compress(cids, map(_HEARD.__contains__, column)))
+        for d, column in zip(days, columns, strict=True)
+        if d in rolled
+    }
     marks = estate_marks(store, tuple(needed))
     return ClosedStates(0.0, (), tuple(needed), marks, group, members, base, heard, judged, visited)
 
 
+def day_columns(rows: list[DayStates], days: list[date]) -> list[tuple[str, ...]]:
+    """Each day's codes, the rows' in their order (a column of ``rows``' codes at C speed)."""
+    if not rows:
+        return [() for _ in days]
+    columns: list[tuple[str, ...]] = list(zip(*[r[4] for r in rows], strict=True))
+    return columns
+
+
+def fill_needed(
+    rows: list[DayStates], days: list[date], columns: list[tuple[str, ...]], evidence: SensingEvidence
+) -> list[date]:
+    """The days other landlords' activity is read for (``compute.fill_estate``'s of the same rows' figures: a row
+    without a visit on an estate no gateway is known alive on that day), from each day's codes (``columns``)."""
+    estates = [r[2] for r in rows]
+    return [
+        d
+        for d, column in zip(days, columns, strict=True)
+        if any(not evidence.gateway_alive(d, e) for e in set(compress(estates, map(UNVISITED.__eq__, column))))
+    ]
+
+
 def _states(
-    rows: list[DayStates], closed: list[tuple[int, date]], evidence: SensingEvidence, today: date, horizon_days: int
-) -> tuple[list[CheckpointDayRef], frozenset[str], frozenset[str]]:
-    """Each closed checkpoint-day's ref, the checkpoints judged "no data" and those with a closed evening, as
+    rows: list[DayStates],
+    closed: list[tuple[int, date]],
+    evidence: SensingEvidence,
+    today: date,
+    horizon_days: int,
+    landlord: str,
+) -> tuple[Counter[tuple[date, DayState]], frozenset[str], frozenset[str]]:
+    """The closed checkpoint-days of ``landlord`` counted per (day, state) (``group_of_counts``: what its group
+    counts of their refs), the checkpoints judged "no data" and those with a closed evening, as
     ``tail.close_figures`` judges the rows' figures (``closed``: the days' places in the codes, and the days)."""
-    refs: list[CheckpointDayRef] = []
+    counts: Counter[tuple[date, DayState]] = Counter()
     judged: set[str] = set()
     members: set[str] = set()
-    for cid, building, estate, owner, codes in rows:
+    for cid, _, estate, owner, codes in rows:
         for k, day in closed:
             code = codes[k]
             if code == NO_ROLLUP:
@@ -192,9 +220,10 @@ def _states(
                 state = evidence.unheard_state(cid, day, estate, today=today, horizon_days=horizon_days)
                 if state is DayState.NO_DATA:
                     judged.add(cid)
-            refs.append((building, estate, owner, day, state))
+            if owner == landlord:
+                counts[(day, state)] += 1
             members.add(cid)
-    return refs, frozenset(judged), frozenset(members)
+    return counts, frozenset(judged), frozenset(members)
 
 
 def _heard_around(store: Store, lo: date, hi: date, h: timedelta, landlord: str) -> list[tuple[str, date]]:

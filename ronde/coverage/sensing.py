@@ -22,11 +22,11 @@ from enum import StrEnum
 from typing import Protocol
 
 from ronde.protocol.calendar import ServiceCalendar
-from ronde.store.day_states import COVERED, VISITED, DayStates
+from ronde.store.day_states import COVERED, NO_ROLLUP, UNVISITED, VISITED, DayStates
 from ronde.store.records import BeaconTelemetryRecord, DailyRollup, GatewayStateRecord, RollupFigures, StoredVisit
 
 DEFAULT_HORIZON_DAYS = 7
-_HEARD = frozenset((COVERED, VISITED))  # day states with a visit (``ronde.store.day_states``)
+_HEARD_MASK = str.maketrans({COVERED: "1", VISITED: "1", UNVISITED: "0", NO_ROLLUP: "0"})  # a day heard: "1"
 
 
 class DayState(StrEnum):
@@ -72,16 +72,17 @@ class SensingEvidence:
         """``add_figures`` of the rows whose day states ``rows`` are (``Store.rollup_day_states`` from ``first``): a
         day covered or visited is a visit."""
         beacon_days = self.beacon_days
-        heard: dict[str, frozenset[date]] = {}  # a city tail's ~2,500 rows have a few hundred distinct codes
+        heard: dict[str, frozenset[date]] = {}  # per mask of the days heard: at most 2 ** days of them
         estates: set[tuple[str, str]] = set()
         for cid, _, estate, _, codes in rows:
-            days = heard.get(codes)
+            mask = codes.translate(_HEARD_MASK)
+            days = heard.get(mask)
             if days is None:
-                days = heard[codes] = frozenset(first + timedelta(days=k) for k, c in enumerate(codes) if c in _HEARD)
+                days = heard[mask] = frozenset(first + timedelta(days=k) for k, c in enumerate(mask) if c == "1")
             if days:
                 beacon_days[cid].update(days)
-                estates.add((estate, codes))
-        self.estate_days.update((day, estate) for estate, codes in estates for day in heard[codes])
+                estates.add((estate, mask))
+        self.estate_days.update((day, estate) for estate, mask in estates for day in heard[mask])
         self._sorted.clear()
 
     def add_heard(self, days: Iterable[tuple[str, date]]) -> None:

@@ -1,6 +1,7 @@
 """The closed evenings judged from day states (``evening_shares._states``, ``SensingEvidence.add_day_states``) are
-judged as ``tail.close_figures`` judges their figures: the same evidence, refs, "no data" checkpoints and estate
-days to fill, on random tails (visited but not covered, moved tags, days without rollups, random evidence)."""
+judged as ``tail.close_figures`` judges their figures: the same evidence, refs (counted, and the landlord's group
+``group_coverage`` makes of them), "no data" checkpoints and estate days to fill, on random tails (visited but not
+covered, moved tags, days without rollups, random evidence)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,16 @@ import random
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
-from ronde.coverage.evening_shares import _states
+from ronde.coverage.evening_shares import _states, day_columns, fill_needed
 from ronde.coverage.sensing import SensingEvidence
+from ronde.coverage.shares import Level, group_coverage, group_of_counts
 from ronde.coverage.tail import close_figures
-from ronde.store.day_states import UNVISITED, of_figures
+from ronde.store.day_states import of_figures
 from ronde.store.records import DailyRollup, RollupFigures, rollup_figures_of
+from tests.coverage.factory import registry
 
 FIRST = date(2026, 3, 4)
+REGISTRY = registry()
 _SEED = int(os.environ.get("RONDE_SEED", random.SystemRandom().randrange(2**32)))
 
 
@@ -68,14 +72,7 @@ def test_day_states_judge_the_closed_evenings_as_their_figures() -> None:
             ev.add_heard(heard)
         want_needed = sorted({f[0] for f in figures if f[6] == 0 and not by_figures.gateway_alive(f[0], f[4])})
         days = [FIRST + timedelta(days=k) for k in range(n_days)]
-        needed = sorted(
-            {
-                days[k]
-                for r in rows
-                for k, c in enumerate(r[4])
-                if c == UNVISITED and not by_states.gateway_alive(days[k], r[2])
-            }
-        )  # as ``evening_shares._closed`` computes them
+        needed = fill_needed(rows, days, day_columns(rows, days), by_states)
         assert needed == want_needed, trial
         windows = {d for d in days if rng.random() < 0.8}
         closed = [(k, d) for k, d in enumerate(days) if d in windows]
@@ -84,6 +81,8 @@ def test_day_states_judge_the_closed_evenings_as_their_figures() -> None:
         _, want_refs, want_judged = close_figures(
             inside, lambda _e, _d: (0, 1, 1.0), by_figures, today=today, horizon_days=7
         )
-        refs, judged, members = _states(rows, closed, by_states, today, 7)
-        assert Counter(refs) == Counter(want_refs), trial
+        counts, judged, members = _states(rows, closed, by_states, today, 7, "ll")
+        assert counts == Counter((day, state) for _, _, _, day, state in want_refs), trial
+        want_group = next((g for g in group_coverage(REGISTRY, want_refs) if g.level is Level.LANDLORD), None)
+        assert group_of_counts(REGISTRY, Level.LANDLORD, "ll", counts) == want_group, trial
         assert (judged, members) == (want_judged, frozenset(f[1] for f in inside)), trial
