@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import NamedTuple
 
 from ronde.coverage.daily import PASS_GAP_S, _expected_for
+from ronde.coverage.evening import _strays
 from ronde.coverage.service_time import effective_window
 from ronde.protocol.calendar import ServiceCalendar
 from ronde.protocol.estate import Registry
@@ -59,13 +60,8 @@ def tonight_passes(
     if not calendar.is_service_day(day):
         return []
     per_cp: dict[str, list[tuple[str, int, int]]] = defaultdict(list)
-    strays: dict[str, VisitSpan] = {}
     for s in spans:
         per_cp[s.checkpoint_id].append((s.badge, s.first_seen_ms, s.last_seen_ms))
-        if s.checkpoint_id not in registry.checkpoints:
-            seen = strays.get(s.checkpoint_id)
-            if seen is None or s.first_seen_ms >= seen.first_seen_ms:
-                strays[s.checkpoint_id] = s
     windows: dict[str, tuple[int, int] | None] = {}
     out: list[TonightPasses] = []
 
@@ -83,7 +79,7 @@ def tonight_passes(
     for c in registry.checkpoints.values():
         if landlord is None or c.landlord == landlord:
             add(c.id, c.building, c.estate, c.landlord, c.expected_visits)
-    for cid, s in sorted(strays.items()):
+    for cid, s in _strays(registry, spans):
         if landlord is None or s.landlord == landlord:
             add(cid, s.building, s.estate, s.landlord, _expected_for(s.kind))
     return out
