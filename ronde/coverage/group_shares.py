@@ -287,7 +287,9 @@ def _reads_ahead(
             reads.append(ReadAhead("tail_figures", tails[0][0], tails[0][0], landlord))
         else:
             opened = open_tail_reads(calendar, tails[0], landlord, now, horizon_days)
-            reads += [x for r in opened for x in _evening_read(r, tails[0])]
+            if any(r.method == "visit_spans_kept" for r in opened):  # tonight begun: ``evening_shares`` judges it
+                opened = [x for r in opened for x in _evening_read(r, tails[0])]
+            reads += opened
     reads = [r._replace(method=_AS_STATES.get(r.method, r.method)) for r in reads]  # what ``letter_states`` reads
     return reads if tails else reads[len(LATEST) :]
 
